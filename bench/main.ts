@@ -1,0 +1,27 @@
+/**
+ * `deno task bench`: runs every benchmark in this folder, one process each, and prints figures.
+ *   deno task bench            all of them
+ *   deno task bench local      only bench/local.ts
+ */
+
+const suites = ["local", "ndarray", "array", "bag", "distributed", "resilience"];
+const only = Deno.args;
+for (const name of suites) {
+  if (only.length > 0 && !only.includes(name)) continue;
+  const url = new URL(`./${name}.ts`, import.meta.url);
+  try {
+    Deno.statSync(url);
+  } catch {
+    continue;
+  }
+  console.log(`\n== bench/${name}.ts`);
+  const { code } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", url.href],
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (code !== 0) {
+    console.error(`bench/${name}.ts failed with exit code ${code}`);
+    Deno.exitCode = 1;
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * Small helpers the benchmarks share: timing, peak memory, and a uniform line format.
+ */
+
+/** Peak resident set size of this process so far, in bytes (Linux; 0 where unknown). */
+export function peakRss(): number {
+  try {
+    const status = Deno.readTextFileSync("/proc/self/status");
+    const match = status.match(/VmHWM:\s+(\d+) kB/);
+    return match ? Number(match[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Formats bytes as MB with one decimal. */
+export function mb(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+/** Runs `work` `repeat` times and returns the best wall time in ms (after one warm-up). */
+export async function bestOf(
+  repeat: number,
+  work: () => Promise<unknown> | unknown,
+): Promise<number> {
+  await work();
+  let best = Infinity;
+  for (let i = 0; i < repeat; i++) {
+    const start = performance.now();
+    await work();
+    best = Math.min(best, performance.now() - start);
+  }
+  return best;
+}
+
+/** Prints one figure: name, value, unit, and the target it is held to. */
+export function report(name: string, value: string, target = ""): void {
+  console.log(`${name.padEnd(58)} ${value.padStart(14)}${target ? `   (target ${target})` : ""}`);
+}

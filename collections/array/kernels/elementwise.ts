@@ -1,0 +1,297 @@
+/**
+ * Element-wise operations with NumPy broadcasting and type promotion. Operands may be arrays
+ * or JS scalars; the result is always a new C-contiguous array (0-d when every operand is a
+ * scalar).
+ *
+ * Integer results wrap like NumPy's fixed-width integers (typed arrays wrap on store; products
+ * and powers of 32-bit integers use `Math.imul` so no low bits are lost). Integer division or
+ * remainder by zero gives 0, as NumPy does (with a warning there).
+ *
+ * @module
+ */
+import { type DType, DTYPE_ARRAY, NDArray, sizeOfShape } from "../../../core/ndarray.ts";
+import { broadcastShapes, broadcastStrides, broadcastTo } from "./broadcast.ts";
+import { floatResultType, isFloatDType, isIntegerDType, resultType } from "./dtype.ts";
+import { type Operand, operandArray, scalarArray } from "./layout.ts";
+import { runMap } from "./loops.ts";
+
+/**
+ * Computes `expr` over the broadcast operands into a new array of `dtype`. JS scalars first
+ * take the operands' common dtype when that is float32 (NumPy 2 casts weak scalars to it, so
+ * `equal(float32Array, 0.1)` compares with float32(0.1)); other dtypes hold them exactly.
+ */
+function mapOperands(operands: readonly Operand[], dtype: DType, expr: string): NDArray {
+  const toFloat32 = operands.some((x) => typeof x === "number") &&
+    resultType(...operands) === "float32";
+  const arrays = operands.map((x) =>
+    toFloat32 && typeof x === "number" ? scalarArray(Math.fround(x)) : operandArray(x)
+  );
+  const shape = broadcastShapes(...arrays.map((a) => a.shape));
+  const out = new NDArray(new DTYPE_ARRAY[dtype](sizeOfShape(shape)), shape, { dtype });
+  const inputs = arrays.map((a) => ({
+    data: a.data,
+    offset: a.offset,
+    strides: broadcastStrides(a, shape),
+  }));
+  runMap(expr, out, inputs, shape);
+  return out;
+}
+
+/** The store expression that turns a numeric expression into 0/1 for bool results. */
+const asBool = (expr: string) => `(${expr}) !== 0 ? 1 : 0`;
+
+/** The dtype of integer-style arithmetic; NumPy has no bool loop for these, so bool -> int8. */
+function arithmeticType(a: Operand, b: Operand): DType {
+  const t = resultType(a, b);
+  return t === "bool" ? "int8" : t;
+}
+
+const is32BitInt = (t: DType) => t === "int32" || t === "uint32";
+
+// ---- binary arithmetic -------------------------------------------------------------------
+
+/** `a + b`; on two bools it is logical or, as in NumPy. */
+export function add(a: Operand, b: Operand): NDArray {
+  const t = resultType(a, b);
+  return mapOperands([a, b], t, t === "bool" ? "x0 | x1" : "x0 + x1");
+}
+
+/** `a - b`; refused on two bools, as in NumPy. */
+export function subtract(a: Operand, b: Operand): NDArray {
+  const t = resultType(a, b);
+  if (t === "bool") {
+    throw new TypeError(
+      "boolean subtract is not supported; use logicalXor for bools, or astype them to a number",
+    );
+  }
+  return mapOperands([a, b], t, "x0 - x1");
+}
+
+/** `a * b`; on two bools it is logical and, as in NumPy. */
+export function multiply(a: Operand, b: Operand): NDArray {
+  const t = resultType(a, b);
+  const expr = t === "bool" ? "x0 & x1" : is32BitInt(t) ? "Math.imul(x0, x1)" : "x0 * x1";
+  return mapOperands([a, b], t, expr);
+}
+
+/** True division: float64, or float32 when the promoted type is float32. */
+export function divide(a: Operand, b: Operand): NDArray {
+  const t = resultType(a, b);
+  return mapOperands([a, b], isFloatDType(t) ? t : "float64", "x0 / x1");
+}
+
+/** `floor(a / b)` (Python's `//`). */
+export function floorDivide(a: Operand, b: Operand): NDArray {
+  return mapOperands([a, b], arithmeticType(a, b), "Math.floor(x0 / x1)");
+}
+
+/** Remainder with the sign of the divisor (Python's `%`, NumPy's `mod`/`remainder`). */
+export function mod(a: Operand, b: Operand): NDArray {
+  return mapOperands([a, b], arithmeticType(a, b), "pyMod(x0, x1)");
+}
+
+/** `a ** b`; integer results wrap, and negative integer exponents throw as in NumPy. */
+export function pow(a: Operand, b: Operand): NDArray {
+  const t = arithmeticType(a, b);
+  return mapOperands([a, b], t, isIntegerDType(t) ? "intPow(x0, x1)" : "Math.pow(x0, x1)");
+}
+
+/** Element-wise maximum; NaN propagates. */
+export function maximum(a: Operand, b: Operand): NDArray {
+  return mapOperands([a, b], resultType(a, b), "Math.max(x0, x1)");
+}
+
+/** Element-wise minimum; NaN propagates. */
+export function minimum(a: Operand, b: Operand): NDArray {
+  return mapOperands([a, b], resultType(a, b), "Math.min(x0, x1)");
+}
+
+// ---- comparisons and logic (bool results) -------------------------------------------------
+
+const compare = (expr: string) => (a: Operand, b: Operand): NDArray =>
+  mapOperands([a, b], "bool", `${expr} ? 1 : 0`);
+
+/** `a == b`. */
+export const equal: (a: Operand, b: Operand) => NDArray = compare("x0 === x1");
+/** `a != b` (true where either is NaN). */
+export const notEqual: (a: Operand, b: Operand) => NDArray = compare("x0 !== x1");
+/** `a < b`. */
+export const less: (a: Operand, b: Operand) => NDArray = compare("x0 < x1");
+/** `a <= b`. */
+export const lessEqual: (a: Operand, b: Operand) => NDArray = compare("x0 <= x1");
+/** `a > b`. */
+export const greater: (a: Operand, b: Operand) => NDArray = compare("x0 > x1");
+/** `a >= b`. */
+export const greaterEqual: (a: Operand, b: Operand) => NDArray = compare("x0 >= x1");
+/** Both non-zero (NaN counts as true, as in NumPy). */
+export const logicalAnd: (a: Operand, b: Operand) => NDArray = compare(
+  "(x0 !== 0 && x1 !== 0)",
+);
+/** Either non-zero. */
+export const logicalOr: (a: Operand, b: Operand) => NDArray = compare("(x0 !== 0 || x1 !== 0)");
+/** Exactly one non-zero. */
+export const logicalXor: (a: Operand, b: Operand) => NDArray = compare(
+  "((x0 !== 0) !== (x1 !== 0))",
+);
+
+/** Zero elements. */
+export function logicalNot(a: Operand): NDArray {
+  return mapOperands([a], "bool", "x0 === 0 ? 1 : 0");
+}
+
+/** NaN elements. */
+export function isnan(a: Operand): NDArray {
+  return mapOperands([a], "bool", "x0 !== x0 ? 1 : 0");
+}
+
+/** Finite elements (not NaN, not infinite). */
+export function isfinite(a: Operand): NDArray {
+  return mapOperands([a], "bool", "Number.isFinite(x0) ? 1 : 0");
+}
+
+/** Infinite elements. */
+export function isinf(a: Operand): NDArray {
+  return mapOperands([a], "bool", "(x0 === Infinity || x0 === -Infinity) ? 1 : 0");
+}
+
+// ---- unary arithmetic ---------------------------------------------------------------------
+
+const unaryType = (a: Operand) => resultType(a);
+
+/** `-a`; unsigned results wrap; refused on bools, as in NumPy. */
+export function negative(a: Operand): NDArray {
+  const t = unaryType(a);
+  if (t === "bool") {
+    throw new TypeError("boolean negative is not supported; use logicalNot for bools");
+  }
+  return mapOperands([a], t, "-x0");
+}
+
+/** `|a|` (the most negative integer stays negative, as in NumPy's fixed-width ints). */
+export function abs(a: Operand): NDArray {
+  return mapOperands([a], unaryType(a), "Math.abs(x0)");
+}
+
+/** -1, 0 or 1 by sign (NaN stays NaN). */
+export function sign(a: Operand): NDArray {
+  return mapOperands([a], unaryType(a), "Math.sign(x0)");
+}
+
+/** `a * a`. */
+export function square(a: Operand): NDArray {
+  const t = arithmeticType(a, a);
+  return mapOperands([a], t, is32BitInt(t) ? "Math.imul(x0, x0)" : "x0 * x0");
+}
+
+/** Rounding keeps the dtype; integers (and bools) are already whole, so they are copied. */
+const rounding = (expr: string) => (a: Operand): NDArray => {
+  const t = unaryType(a);
+  return mapOperands([a], t, isFloatDType(t) ? expr : "x0");
+};
+
+/** Largest whole number not above each element. */
+export const floor: (a: Operand) => NDArray = rounding("Math.floor(x0)");
+/** Smallest whole number not below each element. */
+export const ceil: (a: Operand) => NDArray = rounding("Math.ceil(x0)");
+/** Whole part, towards zero. */
+export const trunc: (a: Operand) => NDArray = rounding("Math.trunc(x0)");
+
+/** Rounds to `decimals` places, halves to even (NumPy's `round`); negative decimals round to tens. */
+export function round(a: Operand, decimals = 0): NDArray {
+  if (!Number.isInteger(decimals)) {
+    throw new TypeError(`decimals must be an integer, got ${decimals}`);
+  }
+  const t = unaryType(a);
+  const factor = 10 ** Math.abs(decimals);
+  let expr: string;
+  if (decimals < 0) expr = `roundHalfEven(x0 / ${factor}) * ${factor}`;
+  else if (!isFloatDType(t)) expr = "x0";
+  else if (decimals === 0) expr = "roundHalfEven(x0)";
+  else expr = `roundHalfEven(x0 * ${factor}) / ${factor}`;
+  return mapOperands([a], t, expr);
+}
+
+// ---- float functions ----------------------------------------------------------------------
+
+const floatFunction = (fn: string) => (a: Operand): NDArray =>
+  mapOperands([a], floatResultType(unaryType(a)), `${fn}(x0)`);
+
+/** e^a. */
+export const exp: (a: Operand) => NDArray = floatFunction("Math.exp");
+/** e^a - 1, accurate near 0. */
+export const expm1: (a: Operand) => NDArray = floatFunction("Math.expm1");
+/** Natural logarithm (NaN below 0, -Infinity at 0). */
+export const log: (a: Operand) => NDArray = floatFunction("Math.log");
+/** Base-2 logarithm. */
+export const log2: (a: Operand) => NDArray = floatFunction("Math.log2");
+/** Base-10 logarithm. */
+export const log10: (a: Operand) => NDArray = floatFunction("Math.log10");
+/** log(1 + a), accurate near 0. */
+export const log1p: (a: Operand) => NDArray = floatFunction("Math.log1p");
+/** Square root (NaN below 0). */
+export const sqrt: (a: Operand) => NDArray = floatFunction("Math.sqrt");
+/** Sine (radians). */
+export const sin: (a: Operand) => NDArray = floatFunction("Math.sin");
+/** Cosine (radians). */
+export const cos: (a: Operand) => NDArray = floatFunction("Math.cos");
+/** Tangent (radians). */
+export const tan: (a: Operand) => NDArray = floatFunction("Math.tan");
+/** Inverse sine. */
+export const arcsin: (a: Operand) => NDArray = floatFunction("Math.asin");
+/** Inverse cosine. */
+export const arccos: (a: Operand) => NDArray = floatFunction("Math.acos");
+/** Inverse tangent. */
+export const arctan: (a: Operand) => NDArray = floatFunction("Math.atan");
+/** Hyperbolic sine. */
+export const sinh: (a: Operand) => NDArray = floatFunction("Math.sinh");
+/** Hyperbolic cosine. */
+export const cosh: (a: Operand) => NDArray = floatFunction("Math.cosh");
+/** Hyperbolic tangent. */
+export const tanh: (a: Operand) => NDArray = floatFunction("Math.tanh");
+
+// ---- selection and conversion -------------------------------------------------------------
+
+/** Elements of `x` where `condition` is non-zero, else of `y`, all broadcast together. */
+export function where(condition: Operand, x: Operand, y: Operand): NDArray {
+  return mapOperands([condition, x, y], resultType(x, y), "x0 !== 0 ? x1 : x2");
+}
+
+/**
+ * Limits elements to `[lo, hi]` (either may be omitted with `null`): `minimum(maximum(a, lo),
+ * hi)`, so NaN propagates and `lo > hi` gives `hi`, as in NumPy.
+ */
+export function clip(a: Operand, lo: Operand | null, hi: Operand | null = null): NDArray {
+  if (lo === null && hi === null) {
+    throw new TypeError("clip needs at least one of lo or hi; pass null only for the other");
+  }
+  if (lo === null) return minimum(a, hi!);
+  if (hi === null) return maximum(a, lo);
+  return mapOperands([a, lo, hi], resultType(a, lo, hi), "Math.min(Math.max(x0, x1), x2)");
+}
+
+/**
+ * `a` converted to `dtype` (a new C-contiguous array; with `copy: false` the same array when the
+ * dtype already matches). Floats convert to integers by truncation and wrap-around; non-zero
+ * (NaN included) becomes `true`.
+ */
+export function astype(a: NDArray, dtype: DType, options: { copy?: boolean } = {}): NDArray {
+  if (options.copy === false && a.dtype === dtype) return a;
+  return mapOperands([a], dtype, dtype === "bool" && a.dtype !== "bool" ? asBool("x0") : "x0");
+}
+
+/** A C-contiguous copy of `a`. */
+export function copy(a: NDArray): NDArray {
+  return astype(a, a.dtype);
+}
+
+/**
+ * Writes `src` (broadcast) into the view `dst`, converting to `dst.dtype`. Used by the kernels
+ * that assemble results from parts (concatenate, stack); `dst` must not overlap `src`.
+ */
+export function assign(dst: NDArray, src: Operand): void {
+  const s = broadcastTo(operandArray(src), dst.shape);
+  runMap(dst.dtype === "bool" && s.dtype !== "bool" ? asBool("x0") : "x0", dst, [s], dst.shape);
+}
+
+/** Short aliases, matching the names the array collection's methods use. */
+export { divide as div, multiply as mul, negative as neg, subtract as sub };

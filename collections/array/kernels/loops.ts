@@ -1,0 +1,177 @@
+/**
+ * The loop machinery behind every element-wise and reduction kernel.
+ *
+ * Each operation is an expression over `x0, x1, ...` (element-wise) or `r, x` (reductions); it is
+ * compiled once per (expression, typed-array types) into its own loop function with
+ * `new Function`. A shared loop that called an operation through a closure would see every
+ * operation and every typed-array type at one call site and lose V8's inlining; one function
+ * per combination keeps each loop monomorphic. The expressions are fixed strings from these
+ * kernels (plus numeric literals), never user input.
+ *
+ * Before a loop runs, axes of length 1 are dropped and neighbouring axes that every operand walks
+ * as one block are merged, so contiguous operands of any shape take a single flat loop.
+ *
+ * @module
+ */
+import type { NumericArray } from "../../../core/ndarray.ts";
+import { KERNEL_HELPERS } from "./scalar_math.ts";
+
+/** What a loop reads or writes: a buffer walked from `offset` with `strides` (in elements). */
+export interface Strided {
+  readonly data: NumericArray;
+  readonly offset: number;
+  readonly strides: readonly number[];
+}
+
+/** Shape and per-operand strides after dropping length-1 axes and merging mergeable neighbours. */
+export function coalesce(
+  shape: readonly number[],
+  strides: readonly (readonly number[])[],
+): { shape: number[]; strides: number[][] } {
+  const outShape: number[] = [];
+  const outStrides: number[][] = strides.map(() => []);
+  for (let axis = 0; axis < shape.length; axis++) {
+    const n = shape[axis];
+    if (n === 1) continue;
+    const last = outShape.length - 1;
+    if (last >= 0 && strides.every((s, k) => outStrides[k][last] === s[axis] * n)) {
+      outShape[last] *= n;
+      for (let k = 0; k < strides.length; k++) outStrides[k][last] = strides[k][axis];
+    } else {
+      outShape.push(n);
+      for (let k = 0; k < strides.length; k++) outStrides[k].push(strides[k][axis]);
+    }
+  }
+  return { shape: outShape, strides: outStrides };
+}
+
+const HELPER_NAMES = Object.keys(KERNEL_HELPERS).join(", ");
+const kernels = new Map<string, (...args: unknown[]) => void>();
+
+function compile(key: string, body: string): (...args: unknown[]) => void {
+  let kernel = kernels.get(key);
+  if (kernel === undefined) {
+    const factory = new Function("h", `"use strict"; const { ${HELPER_NAMES} } = h; ${body}`);
+    kernel = factory(KERNEL_HELPERS) as (...args: unknown[]) => void;
+    kernels.set(key, kernel);
+  }
+  return kernel;
+}
+
+const typeKey = (arrays: readonly NumericArray[]) =>
+  arrays.map((a) => a.constructor.name).join(",");
+
+/** The source of an element-wise loop over `arity` inputs writing `expr` to `w`. */
+function mapSource(arity: number, expr: string): string {
+  const ins = Array.from({ length: arity }, (_, i) => i);
+  const each = (f: (i: number) => string, sep = " ") => ins.map(f).join(sep);
+  const load = (at: (i: number) => string) => each((i) => `const x${i} = d${i}[${at(i)}];`);
+  return `return function map(w, wo, ws, shape, ${each((i) => `d${i}, o${i}, s${i}`, ", ")}) {
+  const nd = shape.length;
+  if (nd === 0) { ${load((i) => `o${i}`)} w[wo] = ${expr}; return; }
+  const last = nd - 1, len = shape[last], wt = ws[last];
+  ${each((i) => `const t${i} = s${i}[last];`)}
+  if (nd === 1 && wt === 1 ${each((i) => `&& t${i} === 1`)}) {
+    for (let j = 0; j < len; j++) { ${load((i) => `o${i} + j`)} w[wo + j] = ${expr}; }
+    return;
+  }
+  const index = new Array(nd).fill(0);
+  let pw = wo; ${each((i) => `let p${i} = o${i};`)}
+  for (;;) {
+    for (let j = 0, qw = pw${each((i) => `, q${i} = p${i}`, "")}; j < len;
+         j++, qw += wt${each((i) => `, q${i} += t${i}`, "")}) {
+      ${load((i) => `q${i}`)} w[qw] = ${expr};
+    }
+    let d = last - 1;
+    for (; d >= 0; d--) {
+      index[d]++; pw += ws[d]; ${each((i) => `p${i} += s${i}[d];`)}
+      if (index[d] < shape[d]) break;
+      pw -= ws[d] * shape[d]; ${each((i) => `p${i} -= s${i}[d] * shape[d];`)}
+      index[d] = 0;
+    }
+    if (d < 0) return;
+  }
+};`;
+}
+
+/**
+ * Writes `expr` of the inputs' elements into `out`, all walked over `shape` with their own
+ * strides (broadcast inputs have stride 0). `out` must not overlap the inputs unless it is
+ * read at the same positions it is written.
+ */
+export function runMap(
+  expr: string,
+  out: Strided,
+  inputs: readonly Strided[],
+  shape: readonly number[],
+): void {
+  for (const n of shape) if (n === 0) return;
+  const { shape: s, strides } = coalesce(shape, [out.strides, ...inputs.map((x) => x.strides)]);
+  const arrays = [out.data, ...inputs.map((x) => x.data)];
+  const kernel = compile(`map|${expr}|${typeKey(arrays)}`, mapSource(inputs.length, expr));
+  const args: unknown[] = [out.data, out.offset, strides[0], s];
+  inputs.forEach((x, i) => args.push(x.data, x.offset, strides[i + 1]));
+  kernel(...args);
+}
+
+/**
+ * The source of a reduction loop: for each input element `x`, `acc[...] = step` where `r` is
+ * the accumulator's current value and `m` (when `withAux`) the same position of `aux`.
+ */
+function reduceSource(step: string, withAux: boolean): string {
+  const auxAt = (at: string) => (withAux ? `const m = aux[${at}];` : "");
+  return `return function reduce(acc, as, shape, d0, o0, s0, aux) {
+  const nd = shape.length;
+  if (nd === 0) { const r = acc[0]; const x = d0[o0]; ${auxAt("0")} acc[0] = ${step}; return; }
+  const last = nd - 1, len = shape[last], t0 = s0[last], ta = as[last];
+  const index = new Array(nd).fill(0);
+  let pa = 0, p0 = o0;
+  for (;;) {
+    if (ta === 0) {
+      let r = acc[pa]; ${auxAt("pa")}
+      for (let j = 0, q0 = p0; j < len; j++, q0 += t0) { const x = d0[q0]; r = ${step}; }
+      acc[pa] = r;
+    } else {
+      for (let j = 0, q0 = p0, qa = pa; j < len; j++, q0 += t0, qa += ta) {
+        const r = acc[qa]; const x = d0[q0]; ${auxAt("qa")} acc[qa] = ${step};
+      }
+    }
+    let d = last - 1;
+    for (; d >= 0; d--) {
+      index[d]++; pa += as[d]; p0 += s0[d];
+      if (index[d] < shape[d]) break;
+      pa -= as[d] * shape[d]; p0 -= s0[d] * shape[d];
+      index[d] = 0;
+    }
+    if (d < 0) return;
+  }
+};`;
+}
+
+/**
+ * Folds every element of `input` (walked over `shape`) into `acc` at the position given by
+ * `accStrides` (0 along reduced axes) with `step`. Axes are visited in the input's memory order
+ * so the inner loop reads consecutive elements whenever the layout allows.
+ */
+export function runReduce(
+  step: string,
+  acc: Float64Array,
+  accStrides: readonly number[],
+  input: Strided,
+  shape: readonly number[],
+  aux?: Float64Array,
+): void {
+  for (const n of shape) if (n === 0) return;
+  const order = shape.map((_, i) => i).sort((i, j) =>
+    Math.abs(input.strides[j]) - Math.abs(input.strides[i])
+  );
+  const { shape: s, strides } = coalesce(
+    order.map((i) => shape[i]),
+    [order.map((i) => accStrides[i]), order.map((i) => input.strides[i])],
+  );
+  const kernel = compile(
+    `reduce|${step}|${aux !== undefined}|${typeKey([input.data])}`,
+    reduceSource(step, aux !== undefined),
+  );
+  kernel(acc, strides[0], s, input.data, input.offset, strides[1], aux);
+}

@@ -1,0 +1,255 @@
+/**
+ * Reductions along any axes (with `keepdims`), arg-reductions and cumulative sums/products.
+ *
+ * Every reduction accumulates in float64 and converts once at the end. Result dtypes: sum,
+ * prod, cumsum and cumprod keep float dtypes and give float64 for integers and bools (NumPy
+ * gives int64, which we lack; float64 is exact up to 2^53 and does not overflow); mean, var
+ * and std give float32 for float32 and float64 otherwise; min and max keep the dtype; any and
+ * all give bool; argmin and argmax give int32.
+ *
+ * @module
+ */
+import {
+  contiguousStrides,
+  type DType,
+  DTYPE_ARRAY,
+  NDArray,
+  sizeOfShape,
+} from "../../../core/ndarray.ts";
+import { sumResultType } from "./dtype.ts";
+import { astype } from "./elementwise.ts";
+import {
+  formatShape,
+  normalizeAxes,
+  normalizeAxis,
+  offsetsOf,
+  type Operand,
+  operandArray,
+} from "./layout.ts";
+import { runReduce } from "./loops.ts";
+
+/** Which axes to reduce (`undefined`/`null`: all) and whether to keep them as length 1. */
+export interface ReduceOptions {
+  axis?: number | readonly number[] | null;
+  keepdims?: boolean;
+}
+
+/** Options of var and std: `ddof` is subtracted from the element count in the divisor. */
+export interface VarianceOptions extends ReduceOptions {
+  ddof?: number;
+}
+
+interface Reduction {
+  acc: Float64Array;
+  /** The result shape as asked (`keepdims` or not). */
+  shape: number[];
+  /** Elements folded into each result. */
+  count: number;
+}
+
+/** Folds `a` over the axes `options` names with `step`, starting each result at `init`. */
+function fold(
+  a: NDArray,
+  options: ReduceOptions,
+  step: string,
+  init: number,
+  aux?: Float64Array,
+): Reduction {
+  const axes = normalizeAxes(options.axis, a.ndim);
+  const reduced = a.shape.map((_, i) => axes.includes(i));
+  const keptShape = a.shape.map((n, i) => (reduced[i] ? 1 : n));
+  const shape = options.keepdims ? keptShape : a.shape.filter((_, i) => !reduced[i]);
+  const accStrides = contiguousStrides(keptShape).map((s, i) => (reduced[i] ? 0 : s));
+  const acc = new Float64Array(sizeOfShape(keptShape)).fill(init);
+  runReduce(step, acc, accStrides, a, a.shape, aux);
+  const count = axes.reduce((n, i) => n * a.shape[i], 1);
+  return { acc, shape, count };
+}
+
+/** The accumulator as an array of `dtype` (no copy for float64). */
+function finish(acc: Float64Array, shape: number[], dtype: DType): NDArray {
+  const data = dtype === "float64" ? acc : new DTYPE_ARRAY[dtype](acc);
+  return new NDArray(data, shape, { dtype });
+}
+
+function requireNonEmpty(r: Reduction, name: string): void {
+  if (r.count === 0 && r.acc.length > 0) {
+    throw new RangeError(
+      `zero-size array to reduction operation ${name} which has no identity; ` +
+        "reduce over non-empty axes or check the array's shape",
+    );
+  }
+}
+
+/** Sum of elements. */
+export function sum(a: Operand, options: ReduceOptions = {}): NDArray {
+  const x = operandArray(a);
+  const r = fold(x, options, "r + x", 0);
+  return finish(r.acc, r.shape, sumResultType(x.dtype));
+}
+
+/** Product of elements. */
+export function prod(a: Operand, options: ReduceOptions = {}): NDArray {
+  const x = operandArray(a);
+  const r = fold(x, options, "r * x", 1);
+  return finish(r.acc, r.shape, sumResultType(x.dtype));
+}
+
+/** Smallest element; NaN propagates; empty reductions throw. */
+export function min(a: Operand, options: ReduceOptions = {}): NDArray {
+  const x = operandArray(a);
+  const r = fold(x, options, "(x < r || x !== x) ? x : r", Infinity);
+  requireNonEmpty(r, "minimum");
+  return finish(r.acc, r.shape, x.dtype);
+}
+
+/** Largest element; NaN propagates; empty reductions throw. */
+export function max(a: Operand, options: ReduceOptions = {}): NDArray {
+  const x = operandArray(a);
+  const r = fold(x, options, "(x > r || x !== x) ? x : r", -Infinity);
+  requireNonEmpty(r, "maximum");
+  return finish(r.acc, r.shape, x.dtype);
+}
+
+/** True where any element is non-zero (NaN counts as non-zero). */
+export function any(a: Operand, options: ReduceOptions = {}): NDArray {
+  const x = operandArray(a);
+  const r = fold(x, options, "(r !== 0 || x !== 0) ? 1 : 0", 0);
+  return finish(r.acc, r.shape, "bool");
+}
+
+/** True where every element is non-zero. */
+export function all(a: Operand, options: ReduceOptions = {}): NDArray {
+  const x = operandArray(a);
+  const r = fold(x, options, "(r !== 0 && x !== 0) ? 1 : 0", 1);
+  return finish(r.acc, r.shape, "bool");
+}
+
+/** The dtype of mean, var and std. */
+const meanType = (dtype: DType): DType => (dtype === "float32" ? "float32" : "float64");
+
+/** Arithmetic mean (NaN over empty axes). */
+export function mean(a: Operand, options: ReduceOptions = {}): NDArray {
+  const x = operandArray(a);
+  const r = fold(x, options, "r + x", 0);
+  for (let i = 0; i < r.acc.length; i++) r.acc[i] /= r.count;
+  return finish(r.acc, r.shape, meanType(x.dtype));
+}
+
+/** Sum of squared deviations from the mean, divided by `count - ddof` (two passes, in float64). */
+function varianceOf(x: NDArray, options: VarianceOptions): Reduction {
+  const ddof = options.ddof ?? 0;
+  const means = fold(x, options, "r + x", 0);
+  for (let i = 0; i < means.acc.length; i++) means.acc[i] /= means.count;
+  const r = fold(x, options, "r + (x - m) * (x - m)", 0, means.acc);
+  const divisor = Math.max(r.count - ddof, 0);
+  for (let i = 0; i < r.acc.length; i++) r.acc[i] /= divisor;
+  return r;
+}
+
+/** Variance: mean squared deviation, divided by `N - ddof`. */
+export function variance(a: Operand, options: VarianceOptions = {}): NDArray {
+  const x = operandArray(a);
+  const r = varianceOf(x, options);
+  return finish(r.acc, r.shape, meanType(x.dtype));
+}
+
+/** Standard deviation: the square root of {@link variance}. */
+export function std(a: Operand, options: VarianceOptions = {}): NDArray {
+  const x = operandArray(a);
+  const r = varianceOf(x, options);
+  for (let i = 0; i < r.acc.length; i++) r.acc[i] = Math.sqrt(r.acc[i]);
+  return finish(r.acc, r.shape, meanType(x.dtype));
+}
+
+export { variance as var };
+
+/** Options of the arg-reductions and cumulative operations: one axis, or none (flattened). */
+export interface AxisOption {
+  axis?: number | null;
+  keepdims?: boolean;
+}
+
+/** Index of the first smallest element along `axis` (flattened when none); NaN wins. */
+export function argmin(a: Operand, options: AxisOption = {}): NDArray {
+  return argReduce(operandArray(a), options, "argmin", (x, best) => x < best);
+}
+
+/** Index of the first largest element along `axis` (flattened when none); NaN wins. */
+export function argmax(a: Operand, options: AxisOption = {}): NDArray {
+  return argReduce(operandArray(a), options, "argmax", (x, best) => x > best);
+}
+
+function argReduce(
+  a: NDArray,
+  options: AxisOption,
+  name: string,
+  better: (x: number, best: number) => boolean,
+): NDArray {
+  const flat = options.axis === undefined || options.axis === null;
+  const axis = flat ? 0 : normalizeAxis(options.axis!, a.ndim);
+  // Flattening needs C order; a non-contiguous array is copied once for that.
+  const src = flat ? new NDArray(a.contiguousData(), [a.size], { dtype: a.dtype }) : a;
+  const len = src.shape[axis], stride = src.strides[axis];
+  const outerShape = src.shape.filter((_, i) => i !== axis);
+  const outer = offsetsOf(outerShape, src.strides.filter((_, i) => i !== axis), src.offset);
+  if (len === 0 && outer.length > 0) {
+    throw new RangeError(
+      `attempt to get ${name} of an empty sequence (axis of length 0 in shape ${
+        formatShape(a.shape)
+      })`,
+    );
+  }
+  const data = src.data, out = new Int32Array(outer.length);
+  for (let o = 0; o < outer.length; o++) {
+    let p = outer[o], best = data[p], at = 0;
+    if (best === best) {
+      for (let j = 1; j < len; j++) {
+        p += stride;
+        const x = data[p];
+        if (better(x, best)) (best = x), (at = j);
+        else if (x !== x) {
+          at = j;
+          break;
+        }
+      }
+    }
+    out[o] = at;
+  }
+  let shape = outerShape;
+  if (options.keepdims) {
+    shape = flat ? a.shape.map(() => 1) : a.shape.map((n, i) => (i === axis ? 1 : n));
+  }
+  return new NDArray(out, shape);
+}
+
+/** Running sum along `axis` (flattened when none). */
+export function cumsum(a: Operand, options: { axis?: number | null } = {}): NDArray {
+  return scan(operandArray(a), options, true);
+}
+
+/** Running product along `axis` (flattened when none). */
+export function cumprod(a: Operand, options: { axis?: number | null } = {}): NDArray {
+  return scan(operandArray(a), options, false);
+}
+
+/** Copies `a` into the result dtype (C order), then accumulates in place along the axis. */
+function scan(a: NDArray, options: { axis?: number | null }, isSum: boolean): NDArray {
+  const flat = options.axis === undefined || options.axis === null;
+  const copy = astype(a, sumResultType(a.dtype));
+  const out = flat ? new NDArray(copy.data, [a.size], { dtype: copy.dtype }) : copy;
+  const axis = flat ? 0 : normalizeAxis(options.axis!, a.ndim);
+  const len = out.shape[axis];
+  const inner = sizeOfShape(out.shape.slice(axis + 1));
+  const outer = sizeOfShape(out.shape.slice(0, axis));
+  const d = out.data;
+  for (let o = 0; o < outer; o++) {
+    const base = o * len * inner;
+    for (let i = 1; i < len; i++) {
+      const row = base + i * inner;
+      if (isSum) { for (let j = row; j < row + inner; j++) d[j] += d[j - inner]; }
+      else for (let j = row; j < row + inner; j++) d[j] *= d[j - inner];
+    }
+  }
+  return out;
+}

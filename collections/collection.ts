@@ -1,0 +1,83 @@
+/**
+ * The protocol every lazy collection (`Delayed`, `Bag`, `DArray`) speaks, so that compute,
+ * persist and the schedulers treat them alike without knowing what they are.
+ *
+ * A collection is a {@link Layer} of tasks that depends on other layers (a high-level graph),
+ * a list of output keys, and a function that turns the outputs' values into the user's result.
+ *
+ * @module
+ */
+
+import type { Graph } from "../core/graph.ts";
+import type { Key, Task } from "../core/task.ts";
+
+/** Tasks made by one operation, plus the layers they read from. Layers are shared, never copied. */
+export interface Layer {
+  /** Unique per distinct set of tasks (a content token), so shared layers merge once. */
+  readonly id: string;
+  /** The tasks this layer adds to a graph. */
+  readonly tasks: readonly Task[];
+  /** The layers whose tasks these tasks read. */
+  readonly dependencies: readonly Layer[];
+}
+
+/** Marks an object as a lazy collection. */
+export const collectionSymbol: unique symbol = Symbol.for("dask.collection") as never;
+
+/** What a collection tells the machinery that computes it. */
+export interface CollectionSpec<T> {
+  /** The layer holding the tasks of the outputs; its dependencies hold the rest. */
+  layer(): Layer;
+  /** The keys whose values make up the result, in the order `finalize` expects. */
+  keys(): readonly Key[];
+  /** Turns the outputs' values (in `keys()` order) into the result. */
+  finalize(values: unknown[]): T;
+  /** The same collection over a layer that already holds the outputs (for persist). */
+  rebuild(layer: Layer): Collection<T>;
+}
+
+/** A lazy collection whose result is `T`. */
+export interface Collection<T = unknown> {
+  /** How compute and persist see this collection. */
+  readonly [collectionSymbol]: CollectionSpec<T>;
+}
+
+/** True for values that are lazy collections. */
+export function isCollection(value: unknown): value is Collection {
+  return typeof value === "object" && value !== null && collectionSymbol in value;
+}
+
+/** Flattens layers (deduplicated by id) into one graph. Iterative: chains may be very deep. */
+export function collectGraph(layers: readonly Layer[]): Graph {
+  const graph: Graph = new Map();
+  // one-task layers (every Delayed) are recognised by their key in the graph; only the rest
+  // need a set of seen ids, which keeps million-task delayed graphs lean
+  const seen = new Set<string>();
+  const isNew = (layer: Layer): boolean => {
+    const tasks = layer.tasks;
+    if (tasks.length === 1) return !graph.has(tasks[0].key);
+    if (seen.has(layer.id)) return false;
+    seen.add(layer.id);
+    return true;
+  };
+  const stack: Layer[] = [];
+  for (const layer of layers) stack.push(layer);
+  while (stack.length > 0) {
+    const layer = stack.pop()!;
+    if (!isNew(layer)) continue;
+    const tasks = layer.tasks;
+    for (let i = 0; i < tasks.length; i++) {
+      const task = tasks[i];
+      // equal keys name equal computations (content addressing): the first one seen serves
+      if (!graph.has(task.key)) graph.set(task.key, task);
+    }
+    const deps = layer.dependencies;
+    for (let i = 0; i < deps.length; i++) stack.push(deps[i]);
+  }
+  return graph;
+}
+
+/** A layer with no dependencies holding the given tasks. */
+export function leafLayer(id: string, tasks: readonly Task[]): Layer {
+  return { id, tasks, dependencies: [] };
+}

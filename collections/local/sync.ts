@@ -1,0 +1,59 @@
+/**
+ * The `sync` scheduler: runs every task in the calling thread, one after another, in the order
+ * that keeps memory low. For debugging: stacks are local and closures work.
+ *
+ * @module
+ */
+
+import type { Graph } from "../../core/graph.ts";
+import type { Key } from "../../core/task.ts";
+import { substituteRefs } from "../../core/task.ts";
+import { RunState } from "./run_state.ts";
+import type { LocalRunOptions } from "./options.ts";
+
+/** Attaches the failing task's key to an error, keeping its class, message and stack. */
+export function withTaskKey(error: unknown, key: Key): unknown {
+  if (error instanceof Error && (error as { key?: unknown }).key === undefined) {
+    try {
+      Object.defineProperty(error, "key", { value: key, enumerable: true, writable: true });
+    } catch { /* frozen errors keep their own shape */ }
+  }
+  return error;
+}
+
+/** Computes `outputs` of `graph` in this thread; resolves to their values in order. */
+export async function runSync(
+  graph: Graph,
+  outputs: readonly Key[],
+  options: LocalRunOptions = {},
+): Promise<unknown[]> {
+  const run = new RunState(graph, outputs);
+  const tasks = run.tasks;
+  const lookup = (key: Key) => run.value(key);
+  const onTaskDone = options.onTaskDone;
+  onTaskDone?.(null, run.total);
+  for (let t = run.popReady(); t >= 0; t = run.popReady()) {
+    const task = tasks[t];
+    let value: unknown;
+    if (task.fn === null) {
+      value = task.args[0];
+    } else {
+      const args = task.args;
+      const n = args.length;
+      const resolved = new Array(n);
+      if (task.deps.length === 0) { for (let i = 0; i < n; i++) resolved[i] = args[i]; }
+      else for (let i = 0; i < n; i++) resolved[i] = substituteRefs(args[i], lookup);
+      try {
+        value = task.fn(...resolved);
+        if (value !== null && typeof (value as PromiseLike<unknown>)?.then === "function") {
+          value = await value;
+        }
+      } catch (error) {
+        throw withTaskKey(error, task.key);
+      }
+    }
+    run.finish(t, value);
+    onTaskDone?.(task.key, run.total);
+  }
+  return run.outputValues();
+}

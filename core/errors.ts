@@ -1,0 +1,132 @@
+/**
+ * Errors every layer shares. Each message says what went wrong and what to do about it.
+ *
+ * @module
+ */
+
+import type { Key } from "./task.ts";
+
+/** Plain description of an error, as it travels between threads and processes. */
+export interface ErrorRecord {
+  name: string;
+  message: string;
+  stack?: string;
+  cause?: unknown;
+  /** The key of the task that raised it, when a task did. */
+  key?: Key;
+}
+
+const BUILTIN_ERRORS: Record<string, ErrorConstructor> = {
+  Error,
+  TypeError,
+  RangeError,
+  ReferenceError,
+  SyntaxError,
+  EvalError,
+  URIError,
+};
+
+/**
+ * Builds an Error from a record that came from another thread or process: same name, same
+ * message, the remote stack, and the failing task's key as `error.key`.
+ */
+export function errorFromRecord(record: ErrorRecord): Error {
+  const Ctor = BUILTIN_ERRORS[record.name] ?? Error;
+  const error = new Ctor(
+    record.message,
+    record.cause === undefined ? undefined : {
+      cause: record.cause,
+    },
+  );
+  if (error.name !== record.name) {
+    Object.defineProperty(error, "name", {
+      value: record.name,
+      writable: true,
+      configurable: true,
+    });
+  }
+  if (record.stack !== undefined) error.stack = record.stack;
+  if (record.key !== undefined) {
+    Object.defineProperty(error, "key", { value: record.key, enumerable: true, writable: true });
+  }
+  return error;
+}
+
+/** Describes any thrown value as an {@link ErrorRecord}. */
+export function recordFromError(thrown: unknown, key?: Key): ErrorRecord {
+  if (thrown instanceof Error) {
+    const record: ErrorRecord = {
+      name: thrown.name,
+      message: thrown.message,
+      stack: thrown.stack,
+    };
+    if (thrown.cause !== undefined) {
+      record.cause = thrown.cause instanceof Error ? recordFromError(thrown.cause) : thrown.cause;
+    }
+    const ownKey = (thrown as { key?: unknown }).key;
+    if (key !== undefined) record.key = key;
+    else if (typeof ownKey === "string") record.key = ownKey;
+    return record;
+  }
+  const record: ErrorRecord = { name: "Error", message: String(thrown) };
+  if (key !== undefined) record.key = key;
+  return record;
+}
+
+/** The task's key attached to an error by {@link errorFromRecord}, if any. */
+export function errorKey(error: unknown): Key | undefined {
+  const key = (error as { key?: unknown } | null)?.key;
+  return typeof key === "string" ? key : undefined;
+}
+
+/** A graph is malformed: a missing dependency, a cycle, an unknown output. */
+export class GraphError extends Error {
+  /** Always `"GraphError"`. */
+  override name = "GraphError";
+}
+
+/** A value cannot travel between threads or processes; `path` says where it is. */
+export class UnserializableError extends TypeError {
+  /** Always `"UnserializableError"`. */
+  override name = "UnserializableError";
+  /** Where the value sits, e.g. `args[1].config.conn`. */
+  readonly path: string;
+  /**
+   * Describes the value that cannot travel.
+   *
+   * @param path where the value sits, e.g. `args[1].config.conn`
+   * @param what what it is, e.g. `a function`
+   * @param hint what to do about it
+   */
+  constructor(path: string, what: string, hint: string) {
+    super(`${path} is ${what}, which cannot be sent to another thread or process. ${hint}`);
+    this.path = path;
+  }
+}
+
+/** A task function reads a variable that it does not own. */
+export class FreeVariableError extends ReferenceError {
+  /** Always `"FreeVariableError"`. */
+  override name = "FreeVariableError";
+  /** The function that reads the variables. */
+  readonly functionName: string;
+  /** The names it reads but does not define. */
+  readonly variables: readonly string[];
+  /**
+   * Names the function and the variables it reads.
+   *
+   * @param functionName the function that reads the variables
+   * @param variables the names it reads but does not define
+   */
+  constructor(functionName: string, variables: readonly string[]) {
+    const list = variables.map((v) => `'${v}'`).join(", ");
+    super(
+      `Function '${functionName}' reads ${list}, which it does not define, so it cannot run on ` +
+        `another thread or machine. Fix it in one of two ways: pass ${list} as ` +
+        `${variables.length > 1 ? "arguments" : "an argument"}, or put the function in a module ` +
+        `and declare it with taskModule(import.meta.url, { ... }) so workers import it.`,
+    );
+    this.functionName = functionName;
+    this.variables = variables;
+  }
+}

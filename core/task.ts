@@ -1,0 +1,155 @@
+/**
+ * The task spec: what one node of a task graph is.
+ *
+ * A task is a function applied to arguments. Arguments are plain data that may hold
+ * {@link TaskRef}s (references to other tasks' results) anywhere inside arrays and plain
+ * objects. A task without a function is a literal: its value is `args[0]`.
+ *
+ * @module
+ */
+
+/** A task's name in a graph: `prefix-hash` for content-addressed tasks. */
+export type Key = string;
+
+/** A reference to another task's result, placed inside a task's arguments. */
+export class TaskRef {
+  /** @param key the referenced task's key */
+  constructor(readonly key: Key) {}
+}
+
+/** A function that a task applies. Any JS function; see core/function_codec.ts for how it travels. */
+// deno-lint-ignore no-explicit-any
+export type TaskFunction = (...args: any[]) => unknown;
+
+/** Where and how a task may run; every field mirrors a Dask keyword of the same meaning. */
+export interface TaskOptions {
+  /** Higher runs first; ties are broken by graph order. */
+  priority?: number;
+  /** How many times a failing task reruns before its error is final. */
+  retries?: number;
+  /** Worker names or addresses this task may run on. */
+  workers?: string[];
+  /** With `workers`: the restriction is a preference, not a rule. */
+  allowOtherWorkers?: boolean;
+  /** Abstract resources the task holds while it runs, e.g. `{ GPU: 1 }`. */
+  resources?: Record<string, number>;
+}
+
+/** One node of a task graph. */
+export interface Task {
+  /** The task's name in its graph. */
+  readonly key: Key;
+  /** The function to apply, or `null` for a literal whose value is `args[0]`. */
+  readonly fn: TaskFunction | null;
+  /** Arguments: plain data, with {@link TaskRef}s where other tasks' results go. */
+  readonly args: readonly unknown[];
+  /** The distinct keys referenced by `args`, computed once when the task is made. */
+  readonly deps: readonly Key[];
+  /** Placement and retry options. */
+  readonly options?: TaskOptions;
+}
+
+/** Makes a task, finding its dependencies in `args`. */
+export function makeTask(
+  key: Key,
+  fn: TaskFunction,
+  args: readonly unknown[],
+  options?: TaskOptions,
+): Task {
+  return options === undefined
+    ? { key, fn, args, deps: findRefs(args) }
+    : { key, fn, args, deps: findRefs(args), options };
+}
+
+/** Makes a literal task: a value placed in the graph under `key`. */
+export function makeLiteral(key: Key, value: unknown): Task {
+  return { key, fn: null, args: [value], deps: NO_DEPS };
+}
+
+const NO_DEPS: readonly Key[] = Object.freeze([]);
+
+/** True for arrays and objects whose prototype is `Object.prototype` or `null`. */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== "object") return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** The distinct keys of the {@link TaskRef}s inside `args` (arrays and plain objects are searched). */
+export function findRefs(args: readonly unknown[]): readonly Key[] {
+  let found: Key[] | undefined;
+  const visit = (value: unknown): void => {
+    if (value === null || typeof value !== "object") return;
+    if (value instanceof TaskRef) {
+      found ??= [];
+      if (!found.includes(value.key)) found.push(value.key);
+    } else if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) visit(value[i]);
+    } else if (isPlainObject(value)) {
+      for (const k in value) visit(value[k]);
+    }
+  };
+  for (let i = 0; i < args.length; i++) visit(args[i]);
+  // a grown array keeps spare capacity; an exact copy matters for million-task graphs
+  return found === undefined ? NO_DEPS : found.slice();
+}
+
+/**
+ * Replaces every {@link TaskRef} inside `value` by `lookup(key)`. Containers that hold no
+ * reference are returned as they are (no copy).
+ */
+export function substituteRefs(value: unknown, lookup: (key: Key) => unknown): unknown {
+  if (value === null || typeof value !== "object") return value;
+  if (value instanceof TaskRef) return lookup(value.key);
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const v = value[i];
+      const s = substituteRefs(v, lookup);
+      if (s !== v && out === undefined) out = value.slice(0, i);
+      if (out !== undefined) out.push(s);
+    }
+    return out ?? value;
+  }
+  if (isPlainObject(value)) {
+    let out: Record<string, unknown> | undefined;
+    for (const k in value) {
+      const v = value[k];
+      const s = substituteRefs(v, lookup);
+      if (s !== v && out === undefined) out = { ...value };
+      if (out !== undefined) out[k] = s;
+    }
+    return out ?? value;
+  }
+  return value;
+}
+
+/** Applies {@link substituteRefs} to each argument of a task. */
+export function resolveArgs(task: Task, lookup: (key: Key) => unknown): unknown[] {
+  const args = task.args;
+  const out = new Array(args.length);
+  if (task.deps.length === 0) {
+    for (let i = 0; i < args.length; i++) out[i] = args[i];
+  } else {
+    for (let i = 0; i < args.length; i++) out[i] = substituteRefs(args[i], lookup);
+  }
+  return out;
+}
+
+/**
+ * Key of one chunk of a collection: `name[i]`, `name[i,j]`. `name` is itself `prefix-hash`.
+ */
+export function chunkKey(name: string, index: number | readonly number[]): Key {
+  return `${name}[${typeof index === "number" ? index : index.join(",")}]`;
+}
+
+/**
+ * The prefix of a key (`inc-3f2a…` → `inc`, `sum-ab12[0,3]` → `sum`), used to group tasks in
+ * statistics and displays.
+ */
+export function keyPrefix(key: Key): string {
+  const bracket = key.indexOf("[");
+  const name = bracket >= 0 ? key.slice(0, bracket) : key;
+  const dash = name.lastIndexOf("-");
+  return dash > 0 ? name.slice(0, dash) : name;
+}

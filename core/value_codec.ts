@@ -1,0 +1,939 @@
+/**
+ * The value codec: how task arguments, results and message headers travel between threads and
+ * processes.
+ *
+ * A value becomes one msgpack body plus zero or more out-of-band frames. Buffers of at least
+ * `frameThreshold` bytes (typed arrays, ArrayBuffers, DataViews, NDArray data) do not enter the
+ * body: the body holds their frame index and `frames` holds a view over the original memory, so
+ * a 100 MB array is never copied by encoding, and decoding a frame shares its memory whenever the
+ * alignment allows. Small buffers are copied into the body, which is cheaper than a frame.
+ *
+ * Encoding is a single walk written here (the msgpack library's encoder cannot keep `undefined`
+ * apart from `null`, keep `-0`, or say where in a value an unsendable part sits); the bytes are
+ * plain msgpack and are decoded by `@msgpack/msgpack`'s Decoder with the extensions below.
+ * Buffers are written in the host's byte order, which is little-endian on every platform Deno
+ * runs on.
+ *
+ * Extension type ids (msgpack allows 0..127 for applications):
+ *
+ * | id | value                | payload                                                       |
+ * | -- | -------------------- | ------------------------------------------------------------- |
+ * |  0 | `undefined`          | one ignored byte                                              |
+ * |  1 | `bigint`             | sign byte (0 or 1), then the magnitude, big-endian            |
+ * |  2 | `Date`               | `getTime()` as a big-endian float64 (NaN for invalid dates)   |
+ * |  3 | `Map`                | msgpack array `[k0, v0, k1, v1, ...]`                         |
+ * |  4 | `Set`                | msgpack array of the values                                   |
+ * |  5 | `Error`              | msgpack map `{name, message, stack?, key?, cause?}`           |
+ * |  6 | `TaskRef`            | msgpack string: the key                                       |
+ * |  7 | `NDArray`            | msgpack array `[dtype, shape, elements in row-major order]`   |
+ * |  8 | out-of-band buffer   | buffer kind (one byte, 16..29), frame index (big-endian u32)  |
+ * | 16 | `ArrayBuffer`        | the bytes (ids 16..29 are the buffer kinds, inline)           |
+ * | 17 | `DataView`           | the bytes it spans                                            |
+ * | 18..28 | typed arrays     | the bytes of Int8, Uint8, Uint8Clamped, Int16, Uint16, Int32, |
+ * |    |                      | Uint32, Float32, Float64, BigInt64, BigUint64 arrays in order |
+ * | 29 | `Float16Array`       | the bytes (where the runtime has Float16Array)                |
+ *
+ * @module
+ */
+
+// The house rule (full specifiers, so mod.ts imports from a URL) overrides this lint rule.
+// deno-lint-ignore no-import-prefix
+import { DecodeError, Decoder, type ExtensionCodecType } from "npm:@msgpack/msgpack@^3";
+import {
+  errorFromRecord,
+  type ErrorRecord,
+  recordFromError,
+  UnserializableError,
+} from "./errors.ts";
+import { type DType, DTYPE_ARRAY, NDArray, type NumericArray } from "./ndarray.ts";
+import { TaskRef } from "./task.ts";
+
+/** A value as it travels: a msgpack body and the out-of-band buffers it refers to by index. */
+export interface Encoded {
+  body: Uint8Array;
+  frames: Uint8Array[];
+}
+
+/** How {@link encode} treats a value. */
+export interface EncodeOptions {
+  /** Buffers of at least this many bytes travel as frames instead of inside the body. 64 KiB. */
+  frameThreshold?: number;
+  /** The name error paths start with, e.g. `args` gives `args[1].config.fn`. `value` by default. */
+  rootName?: string;
+}
+
+/** Buffers at least this large become frames unless {@link EncodeOptions.frameThreshold} says. */
+export const DEFAULT_FRAME_THRESHOLD = 64 * 1024;
+
+/** Containers nested deeper than this are refused (and a cycle is found this way, not by hanging). */
+export const MAX_NESTING_DEPTH = 1000;
+
+const EXT_UNDEFINED = 0;
+const EXT_BIGINT = 1;
+const EXT_DATE = 2;
+const EXT_MAP = 3;
+const EXT_SET = 4;
+const EXT_ERROR = 5;
+const EXT_TASK_REF = 6;
+const EXT_NDARRAY = 7;
+const EXT_FRAME = 8;
+
+const KIND_ARRAY_BUFFER = 16;
+const KIND_DATA_VIEW = 17;
+
+type TypedArrayConstructor = {
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): ArrayBufferView;
+  readonly BYTES_PER_ELEMENT: number;
+};
+
+/** Typed array kinds in id order, starting at 18. Float16Array joins when the runtime has it. */
+const TYPED_ARRAYS: TypedArrayConstructor[] = [
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
+];
+const float16 = (globalThis as { Float16Array?: TypedArrayConstructor }).Float16Array;
+if (float16 !== undefined) TYPED_ARRAYS.push(float16);
+const FIRST_TYPED_KIND = 18;
+const LAST_KIND = FIRST_TYPED_KIND + TYPED_ARRAYS.length - 1;
+
+/** Buffer kind by `Symbol.toStringTag`, which names the real kind even for subclasses (Buffer). */
+const KIND_BY_TAG: Record<string, number> = { DataView: KIND_DATA_VIEW };
+TYPED_ARRAYS.forEach((Ctor, i) => KIND_BY_TAG[Ctor.name] = FIRST_TYPED_KIND + i);
+
+/** Buffer kind of each NDArray dtype (bool is stored as bytes). */
+const KIND_BY_DTYPE: Record<DType, number> = {
+  float64: KIND_BY_TAG.Float64Array,
+  float32: KIND_BY_TAG.Float32Array,
+  int32: KIND_BY_TAG.Int32Array,
+  int16: KIND_BY_TAG.Int16Array,
+  int8: KIND_BY_TAG.Int8Array,
+  uint32: KIND_BY_TAG.Uint32Array,
+  uint16: KIND_BY_TAG.Uint16Array,
+  uint8: KIND_BY_TAG.Uint8Array,
+  bool: KIND_BY_TAG.Uint8Array,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+
+const HINT_FUNCTION = "Functions cannot be part of data: make it the task's function, or send " +
+  "the data it needs and call it on the other side.";
+const HINT_SYMBOL = "Symbols are unique to one thread; use a string instead.";
+const HINT_INSTANCE = "Only plain objects, arrays, typed arrays, ArrayBuffer, DataView, NDArray, " +
+  "Map, Set, Date, Error, BigInt and TaskRef travel. Convert it to plain data (an object with " +
+  "the fields you need) before sending and rebuild it on the other side. Live resources such as " +
+  "connections, sockets and files cannot travel at all: send what identifies them (an address, " +
+  "a path) and open them where they are used.";
+const HINT_PROMISE = "Await it first and send the value it resolves to.";
+const HINT_WEAK = "Weak collections cannot be enumerated; use a Map or Set instead.";
+const HINT_SHARED = "Copy it into an ArrayBuffer (new Uint8Array(shared).slice().buffer) first.";
+const HINT_PROTO_KEY = 'msgpack decoders refuse the key "__proto__"; rename it.';
+const HINT_CYCLE = "Messages are trees of data: replace the back reference by an identifier " +
+  "(for example a key) and rebuild the link after receiving.";
+const HINT_DEPTH = "Flatten the structure, for example into an array of records.";
+
+/** Thrown inside the walk; each container on the way out adds where the failure sits in it. */
+class EncodeFailure {
+  /** Path segments from the failing value up to the root. */
+  readonly segments: string[] = [];
+  /** The containers on the way, from the innermost up to the root (used to find cycles). */
+  readonly containers: object[] = [];
+  constructor(readonly what: string, readonly hint: string) {}
+}
+
+/** Adds one level of path to a failure on its way out; other errors pass through unchanged. */
+function addPathSegment(error: unknown, segment: string, container: object): unknown {
+  if (error instanceof EncodeFailure) {
+    error.segments.push(segment);
+    error.containers.push(container);
+  }
+  return error;
+}
+
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+function keySegment(key: string): string {
+  return IDENTIFIER.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+}
+
+function mapKeyText(key: unknown): string {
+  if (typeof key === "string") return JSON.stringify(key);
+  if (typeof key === "bigint") return `${key}n`;
+  if (key === null || typeof key !== "object" && typeof key !== "function") return String(key);
+  return Array.isArray(key) ? "[…]" : "{…}";
+}
+
+function pathText(rootName: string, segments: readonly string[]): string {
+  const MAX_SHOWN = 24;
+  if (segments.length <= MAX_SHOWN) return rootName + segments.join("");
+  const head = segments.slice(0, 12).join("");
+  const tail = segments.slice(-8).join("");
+  return `${rootName}${head}…(${segments.length - 20} more levels)…${tail}`;
+}
+
+/** Turns a failure caught at the root into the error the caller sees. */
+function unserializable(failure: EncodeFailure, rootName: string): UnserializableError {
+  const segments = failure.segments.slice().reverse();
+  if (failure.what === TOO_DEEP) {
+    // Containers from the root down; the first one met twice closes a cycle.
+    const containers = failure.containers.slice().reverse();
+    const firstSeen = new Map<object, number>();
+    for (let j = 0; j < containers.length; j++) {
+      const i = firstSeen.get(containers[j]);
+      if (i !== undefined) {
+        const target = pathText(rootName, segments.slice(0, i));
+        return new UnserializableError(
+          pathText(rootName, segments.slice(0, j)),
+          `a reference back to ${target} (a cycle)`,
+          HINT_CYCLE,
+        );
+      }
+      firstSeen.set(containers[j], j);
+    }
+  }
+  return new UnserializableError(pathText(rootName, segments), failure.what, failure.hint);
+}
+
+const TOO_DEEP = `nested more than ${MAX_NESTING_DEPTH} levels deep`;
+
+function describeInstance(value: object): [what: string, hint: string] {
+  if (value instanceof Promise) return ["a Promise", HINT_PROMISE];
+  if (value instanceof WeakMap) return ["a WeakMap", HINT_WEAK];
+  if (value instanceof WeakSet) return ["a WeakSet", HINT_WEAK];
+  if (typeof SharedArrayBuffer !== "undefined" && value instanceof SharedArrayBuffer) {
+    return ["a SharedArrayBuffer", HINT_SHARED];
+  }
+  const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+  return [
+    typeof name === "string" && name !== ""
+      ? `an instance of ${name}`
+      : "an instance of an anonymous class",
+    HINT_INSTANCE,
+  ];
+}
+
+const utf8 = new TextEncoder();
+const TWO_32 = 2 ** 32;
+const INITIAL_BODY_BYTES = 4096;
+/** A reused body buffer that grew past this is dropped after use, not kept for the next encode. */
+const MAX_KEPT_BODY_BYTES = 1 << 20;
+
+/** Writes msgpack into a growing buffer; one instance is reused across encodes. */
+class BodyWriter {
+  bytes = new Uint8Array(INITIAL_BODY_BYTES);
+  view = new DataView(this.bytes.buffer);
+  pos = 0;
+  frames: Uint8Array[] = [];
+  frameThreshold = DEFAULT_FRAME_THRESHOLD;
+  busy = false;
+
+  reset(frameThreshold: number): void {
+    this.pos = 0;
+    this.frames = [];
+    this.frameThreshold = frameThreshold;
+  }
+
+  release(): void {
+    this.busy = false;
+    this.frames = [];
+    if (this.bytes.length > MAX_KEPT_BODY_BYTES) {
+      this.bytes = new Uint8Array(INITIAL_BODY_BYTES);
+      this.view = new DataView(this.bytes.buffer);
+    }
+  }
+
+  ensure(extra: number): void {
+    if (this.pos + extra <= this.bytes.length) return;
+    const next = new Uint8Array(Math.max(this.bytes.length * 2, this.pos + extra));
+    next.set(this.bytes.subarray(0, this.pos));
+    this.bytes = next;
+    this.view = new DataView(next.buffer);
+  }
+
+  value(value: unknown, depth: number): void {
+    switch (typeof value) {
+      case "number":
+        return this.number(value);
+      case "string":
+        return this.string(value);
+      case "boolean":
+        this.ensure(1);
+        this.bytes[this.pos++] = value ? 0xc3 : 0xc2;
+        return;
+      case "undefined":
+        this.ensure(3);
+        this.bytes[this.pos++] = 0xd4; // fixext 1
+        this.bytes[this.pos++] = EXT_UNDEFINED;
+        this.bytes[this.pos++] = 0;
+        return;
+      case "bigint":
+        return this.bigint(value);
+      case "object":
+        if (value === null) {
+          this.ensure(1);
+          this.bytes[this.pos++] = 0xc0;
+          return;
+        }
+        return this.object(value, depth);
+      case "function":
+        throw new EncodeFailure("a function", HINT_FUNCTION);
+      default:
+        throw new EncodeFailure("a symbol", HINT_SYMBOL);
+    }
+  }
+
+  number(n: number): void {
+    this.ensure(9);
+    const bytes = this.bytes;
+    const view = this.view;
+    // -0 is a safe integer but must stay -0: it goes out as a float.
+    if (Number.isSafeInteger(n) && (n !== 0 || 1 / n > 0)) {
+      if (n >= 0) {
+        if (n < 0x80) bytes[this.pos++] = n;
+        else if (n < 0x100) {
+          bytes[this.pos++] = 0xcc;
+          bytes[this.pos++] = n;
+        } else if (n < 0x10000) {
+          bytes[this.pos++] = 0xcd;
+          view.setUint16(this.pos, n);
+          this.pos += 2;
+        } else if (n < TWO_32) {
+          bytes[this.pos++] = 0xce;
+          view.setUint32(this.pos, n);
+          this.pos += 4;
+        } else {
+          bytes[this.pos++] = 0xcf;
+          view.setUint32(this.pos, Math.floor(n / TWO_32));
+          view.setUint32(this.pos + 4, n >>> 0);
+          this.pos += 8;
+        }
+      } else if (n >= -0x20) {
+        bytes[this.pos++] = n & 0xff; // negative fixint
+      } else if (n >= -0x80) {
+        bytes[this.pos++] = 0xd0;
+        view.setInt8(this.pos++, n);
+      } else if (n >= -0x8000) {
+        bytes[this.pos++] = 0xd1;
+        view.setInt16(this.pos, n);
+        this.pos += 2;
+      } else if (n >= -0x80000000) {
+        bytes[this.pos++] = 0xd2;
+        view.setInt32(this.pos, n);
+        this.pos += 4;
+      } else {
+        bytes[this.pos++] = 0xd3;
+        view.setInt32(this.pos, Math.floor(n / TWO_32));
+        view.setUint32(this.pos + 4, n >>> 0);
+        this.pos += 8;
+      }
+    } else {
+      bytes[this.pos++] = 0xcb;
+      view.setFloat64(this.pos, n);
+      this.pos += 8;
+    }
+  }
+
+  string(s: string): void {
+    const n = s.length;
+    if (n < 64) {
+      // Short ASCII strings (most object keys) are copied by hand: cheaper than encodeInto.
+      let ascii = true;
+      for (let i = 0; i < n; i++) {
+        if (s.charCodeAt(i) >= 0x80) {
+          ascii = false;
+          break;
+        }
+      }
+      if (ascii) {
+        this.ensure(n + 2);
+        const bytes = this.bytes;
+        if (n < 32) bytes[this.pos++] = 0xa0 | n;
+        else {
+          bytes[this.pos++] = 0xd9;
+          bytes[this.pos++] = n;
+        }
+        for (let i = 0; i < n; i++) bytes[this.pos++] = s.charCodeAt(i);
+        return;
+      }
+    }
+    // The header is sized for the longest possible UTF-8 form (3 bytes per UTF-16 unit), so the
+    // text is written once, in place; msgpack allows a wider length field than needed.
+    const maxBytes = n * 3;
+    const headerBytes = maxBytes < 0x100 ? 2 : maxBytes < 0x10000 ? 3 : 5;
+    this.ensure(headerBytes + maxBytes);
+    const start = this.pos + headerBytes;
+    const written = utf8.encodeInto(s, this.bytes.subarray(start)).written;
+    if (headerBytes === 2) {
+      this.bytes[this.pos] = 0xd9;
+      this.bytes[this.pos + 1] = written;
+    } else if (headerBytes === 3) {
+      this.bytes[this.pos] = 0xda;
+      this.view.setUint16(this.pos + 1, written);
+    } else {
+      this.bytes[this.pos] = 0xdb;
+      this.view.setUint32(this.pos + 1, written);
+    }
+    this.pos = start + written;
+  }
+
+  /** Writes an ext header for a payload of known size. */
+  extHeader(type: number, size: number): void {
+    this.ensure(6 + size);
+    const bytes = this.bytes;
+    if (size < 0x100) {
+      bytes[this.pos++] = 0xc7;
+      bytes[this.pos++] = size;
+    } else if (size < 0x10000) {
+      bytes[this.pos++] = 0xc8;
+      this.view.setUint16(this.pos, size);
+      this.pos += 2;
+    } else {
+      bytes[this.pos++] = 0xc9;
+      this.view.setUint32(this.pos, size);
+      this.pos += 4;
+    }
+    bytes[this.pos++] = type;
+  }
+
+  /** Opens an ext whose msgpack payload is written next; {@link endExt} fills in its size. */
+  beginExt(type: number): number {
+    this.ensure(6);
+    this.bytes[this.pos++] = 0xc9;
+    this.pos += 4;
+    this.bytes[this.pos++] = type;
+    return this.pos;
+  }
+
+  endExt(payloadStart: number): void {
+    this.view.setUint32(payloadStart - 5, this.pos - payloadStart);
+  }
+
+  arrayHeader(length: number): void {
+    this.ensure(5);
+    if (length < 16) this.bytes[this.pos++] = 0x90 | length;
+    else if (length < 0x10000) {
+      this.bytes[this.pos++] = 0xdc;
+      this.view.setUint16(this.pos, length);
+      this.pos += 2;
+    } else {
+      this.bytes[this.pos++] = 0xdd;
+      this.view.setUint32(this.pos, length);
+      this.pos += 4;
+    }
+  }
+
+  mapHeader(size: number): void {
+    this.ensure(5);
+    if (size < 16) this.bytes[this.pos++] = 0x80 | size;
+    else if (size < 0x10000) {
+      this.bytes[this.pos++] = 0xde;
+      this.view.setUint16(this.pos, size);
+      this.pos += 2;
+    } else {
+      this.bytes[this.pos++] = 0xdf;
+      this.view.setUint32(this.pos, size);
+      this.pos += 4;
+    }
+  }
+
+  bigint(value: bigint): void {
+    const negative = value < 0n;
+    let hex = (negative ? -value : value).toString(16);
+    if (hex.length % 2 === 1) hex = "0" + hex;
+    const magnitudeBytes = hex.length / 2;
+    this.extHeader(EXT_BIGINT, 1 + magnitudeBytes);
+    const bytes = this.bytes;
+    bytes[this.pos++] = negative ? 1 : 0;
+    for (let i = 0; i < hex.length; i += 2) {
+      bytes[this.pos++] = parseInt(hex.substring(i, i + 2), 16);
+    }
+  }
+
+  object(value: object, depth: number): void {
+    if (depth >= MAX_NESTING_DEPTH) throw new EncodeFailure(TOO_DEEP, HINT_DEPTH);
+    if (Array.isArray(value)) return this.array(value, depth + 1);
+    const proto = Object.getPrototypeOf(value);
+    if (proto === Object.prototype || proto === null) {
+      return this.plainObject(value as Record<string, unknown>, depth + 1);
+    }
+    if (ArrayBuffer.isView(value)) {
+      const kind = KIND_BY_TAG[(value as { [Symbol.toStringTag]?: string })[Symbol.toStringTag]!];
+      if (kind === undefined) throw new EncodeFailure(...describeInstance(value));
+      return this.buffer(kind, new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
+    }
+    if (value instanceof ArrayBuffer) return this.buffer(KIND_ARRAY_BUFFER, new Uint8Array(value));
+    if (value instanceof Date) {
+      this.ensure(10);
+      this.bytes[this.pos++] = 0xd7; // fixext 8
+      this.bytes[this.pos++] = EXT_DATE;
+      this.view.setFloat64(this.pos, value.getTime());
+      this.pos += 8;
+      return;
+    }
+    if (value instanceof Map) return this.map(value, depth + 1);
+    if (value instanceof Set) return this.set(value, depth + 1);
+    if (value instanceof TaskRef) {
+      const start = this.beginExt(EXT_TASK_REF);
+      this.string(value.key);
+      return this.endExt(start);
+    }
+    if (value instanceof NDArray) return this.ndarray(value);
+    if (value instanceof Error) return this.error(value, depth + 1);
+    throw new EncodeFailure(...describeInstance(value));
+  }
+
+  array(array: readonly unknown[], depth: number): void {
+    const length = array.length;
+    this.arrayHeader(length);
+    let i = 0;
+    try {
+      for (; i < length; i++) this.value(array[i], depth);
+    } catch (error) {
+      throw addPathSegment(error, `[${i}]`, array);
+    }
+  }
+
+  plainObject(object: Record<string, unknown>, depth: number): void {
+    const keys = Object.keys(object);
+    this.mapHeader(keys.length);
+    let key = "";
+    try {
+      for (let i = 0; i < keys.length; i++) {
+        key = keys[i];
+        if (key === "__proto__") {
+          throw new EncodeFailure('a property named "__proto__"', HINT_PROTO_KEY);
+        }
+        this.string(key);
+        this.value(object[key], depth);
+      }
+    } catch (error) {
+      throw addPathSegment(error, keySegment(key), object);
+    }
+  }
+
+  map(map: Map<unknown, unknown>, depth: number): void {
+    const start = this.beginExt(EXT_MAP);
+    this.arrayHeader(map.size * 2);
+    let i = 0;
+    let key: unknown;
+    let inKey = true;
+    try {
+      for (const entry of map) {
+        key = entry[0];
+        inKey = true;
+        this.value(key, depth);
+        inKey = false;
+        this.value(entry[1], depth);
+        i++;
+      }
+    } catch (error) {
+      throw addPathSegment(error, inKey ? `.keys()[${i}]` : `.get(${mapKeyText(key)})`, map);
+    }
+    this.endExt(start);
+  }
+
+  set(set: Set<unknown>, depth: number): void {
+    const start = this.beginExt(EXT_SET);
+    this.arrayHeader(set.size);
+    let i = 0;
+    try {
+      for (const item of set) {
+        this.value(item, depth);
+        i++;
+      }
+    } catch (error) {
+      throw addPathSegment(error, `.values()[${i}]`, set);
+    }
+    this.endExt(start);
+  }
+
+  error(error: Error, depth: number): void {
+    const record = recordFromError(error);
+    const cause = error.cause;
+    const start = this.beginExt(EXT_ERROR);
+    this.mapHeader(
+      2 + (record.stack === undefined ? 0 : 1) + (record.key === undefined ? 0 : 1) +
+        (cause === undefined ? 0 : 1),
+    );
+    this.string("name");
+    this.string(String(record.name));
+    this.string("message");
+    this.string(String(record.message));
+    if (record.stack !== undefined) {
+      this.string("stack");
+      this.string(String(record.stack));
+    }
+    if (record.key !== undefined) {
+      this.string("key");
+      this.string(record.key);
+    }
+    if (cause !== undefined) {
+      this.string("cause");
+      // The cause travels as a value of its own, so an Error cause comes back as an Error.
+      try {
+        this.value(cause, depth);
+      } catch (failure) {
+        throw addPathSegment(failure, ".cause", error);
+      }
+    }
+    this.endExt(start);
+  }
+
+  ndarray(array: NDArray): void {
+    const start = this.beginExt(EXT_NDARRAY);
+    this.arrayHeader(3);
+    this.string(array.dtype);
+    const shape = array.shape;
+    this.arrayHeader(shape.length);
+    for (let i = 0; i < shape.length; i++) this.number(shape[i]);
+    const data = array.contiguousData();
+    this.buffer(
+      KIND_BY_DTYPE[array.dtype],
+      new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    );
+    this.endExt(start);
+  }
+
+  /** A buffer goes out of band when large (a view, no copy), else into the body. */
+  buffer(kind: number, bytes: Uint8Array): void {
+    if (bytes.byteLength >= this.frameThreshold) {
+      const index = this.frames.length;
+      this.frames.push(bytes);
+      this.extHeader(EXT_FRAME, 5);
+      this.bytes[this.pos++] = kind;
+      this.view.setUint32(this.pos, index);
+      this.pos += 4;
+      return;
+    }
+    this.extHeader(kind, bytes.byteLength);
+    this.bytes.set(bytes, this.pos);
+    this.pos += bytes.byteLength;
+  }
+}
+
+const sharedWriter = new BodyWriter();
+
+/**
+ * Encodes a value. Buffers of at least `frameThreshold` bytes become `frames` (views over the
+ * caller's memory: do not modify them until the encoded value has been sent).
+ *
+ * @throws {UnserializableError} naming the path to a part that cannot travel (a function, a
+ *   symbol, a class instance, a Promise, a cycle, ...).
+ */
+export function encode(value: unknown, options: EncodeOptions = {}): Encoded {
+  // A getter could encode while we encode: it gets a writer of its own.
+  const writer = sharedWriter.busy ? new BodyWriter() : sharedWriter;
+  writer.busy = true;
+  writer.reset(options.frameThreshold ?? DEFAULT_FRAME_THRESHOLD);
+  try {
+    writer.value(value, 0);
+    return { body: writer.bytes.slice(0, writer.pos), frames: writer.frames };
+  } catch (error) {
+    if (error instanceof EncodeFailure) throw unserializable(error, options.rootName ?? "value");
+    throw error;
+  } finally {
+    writer.release();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding
+
+/** What extension decoders need from the decode call they serve. */
+interface DecodeContext {
+  frames: readonly Uint8Array[];
+}
+
+const decodeContext: DecodeContext = { frames: [] };
+
+const extensionCodec: ExtensionCodecType<DecodeContext> = {
+  tryToEncode: () => null, // encoding is done by BodyWriter
+  decode: decodeExtension,
+};
+
+/** One Decoder per nesting level of extension payloads (a Map inside a Map...), reused. */
+const decoders: Decoder<DecodeContext>[] = [];
+let decodeDepth = 0;
+
+function decodeMsgpack(bytes: Uint8Array): unknown {
+  const decoder = decoders[decodeDepth] ??= new Decoder({ extensionCodec, context: decodeContext });
+  decodeDepth++;
+  try {
+    return decoder.decode(bytes);
+  } finally {
+    decodeDepth--;
+  }
+}
+
+/**
+ * Decodes what {@link encode} produced. Frames are shared, not copied, when their alignment
+ * suits the element type; `body` and `frames` may be views at any offset.
+ *
+ * @throws {DecodeError} (from `@msgpack/msgpack`) or `RangeError` when the bytes are malformed.
+ */
+export function decode(encoded: Encoded): unknown {
+  const outerFrames = decodeContext.frames;
+  const outerDepth = decodeDepth;
+  decodeContext.frames = encoded.frames;
+  decodeDepth = 0;
+  try {
+    return decodeMsgpack(encoded.body);
+  } finally {
+    decodeContext.frames = outerFrames;
+    decodeDepth = outerDepth;
+  }
+}
+
+function decodeExtension(data: Uint8Array, type: number, context: DecodeContext): unknown {
+  switch (type) {
+    case EXT_UNDEFINED:
+      return undefined;
+    case EXT_BIGINT:
+      return decodeBigInt(data);
+    case EXT_DATE:
+      if (data.byteLength !== 8) throw new DecodeError(`A Date needs 8 bytes, got ${data.length}.`);
+      return new Date(new DataView(data.buffer, data.byteOffset, 8).getFloat64(0));
+    case EXT_MAP: {
+      const items = decodeArray(data, "Map");
+      if (items.length % 2 !== 0) throw new DecodeError("A Map payload needs key/value pairs.");
+      const map = new Map();
+      for (let i = 0; i < items.length; i += 2) map.set(items[i], items[i + 1]);
+      return map;
+    }
+    case EXT_SET:
+      return new Set(decodeArray(data, "Set"));
+    case EXT_ERROR:
+      return decodeError(decodeMsgpack(data));
+    case EXT_TASK_REF: {
+      const key = decodeMsgpack(data);
+      if (typeof key !== "string") throw new DecodeError("A TaskRef payload must be a string.");
+      return new TaskRef(key);
+    }
+    case EXT_NDARRAY:
+      return decodeNDArray(decodeArray(data, "NDArray"));
+    case EXT_FRAME: {
+      if (data.byteLength !== 5) throw new DecodeError("A frame reference needs 5 bytes.");
+      const index = new DataView(data.buffer, data.byteOffset, 5).getUint32(1);
+      const frame = context.frames[index];
+      if (frame === undefined) {
+        throw new DecodeError(
+          `The body refers to frame ${index}, but only ${context.frames.length} frames came with it.`,
+        );
+      }
+      return bufferFromBytes(data[0], frame, false);
+    }
+    default:
+      if (type >= KIND_ARRAY_BUFFER && type <= LAST_KIND) return bufferFromBytes(type, data, true);
+      throw new DecodeError(
+        `Unknown msgpack extension type ${type}: the sender uses a newer or different value codec.`,
+      );
+  }
+}
+
+function decodeArray(data: Uint8Array, what: string): unknown[] {
+  const items = decodeMsgpack(data);
+  if (!Array.isArray(items)) throw new DecodeError(`A ${what} payload must be a msgpack array.`);
+  return items;
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+function decodeBigInt(data: Uint8Array): bigint {
+  if (data.byteLength < 2) throw new DecodeError("A BigInt needs a sign byte and a magnitude.");
+  let hex = "0x";
+  for (let i = 1; i < data.byteLength; i++) hex += HEX[data[i]];
+  const magnitude = BigInt(hex);
+  return data[0] === 1 ? -magnitude : magnitude;
+}
+
+function decodeError(record: unknown): Error {
+  const r = record as Partial<ErrorRecord> | null;
+  if (r === null || typeof r !== "object" || typeof r.name !== "string") {
+    throw new DecodeError("An Error payload must be a map with a name and a message.");
+  }
+  return errorFromRecord({
+    name: r.name,
+    message: typeof r.message === "string" ? r.message : "",
+    stack: typeof r.stack === "string" ? r.stack : undefined,
+    key: typeof r.key === "string" ? r.key : undefined,
+    cause: r.cause,
+  });
+}
+
+function decodeNDArray(items: unknown[]): NDArray {
+  const [dtype, shape, data] = items;
+  const Ctor = DTYPE_ARRAY[dtype as DType];
+  if (typeof dtype !== "string" || !Object.hasOwn(DTYPE_ARRAY, dtype) || !(data instanceof Ctor)) {
+    throw new DecodeError(`An NDArray payload has dtype ${String(dtype)} with unfitting data.`);
+  }
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw new DecodeError("An NDArray payload's shape must be an array of sizes.");
+  }
+  const size = shape.reduce((a: number, b: number) => a * b, 1);
+  if (size !== (data as NumericArray).length) {
+    throw new DecodeError(
+      `An NDArray of shape [${shape}] needs ${size} elements, got ${
+        (data as NumericArray).length
+      }.`,
+    );
+  }
+  return new NDArray(data as NumericArray, shape, { dtype: dtype as DType });
+}
+
+/**
+ * Makes the buffer of `kind` over `bytes`. Inline bytes are copied (they live in the body); a
+ * frame is shared when its offset suits the element size, and copied only when misaligned.
+ */
+function bufferFromBytes(kind: number, bytes: Uint8Array, copy: boolean): unknown {
+  if (kind === KIND_ARRAY_BUFFER) {
+    const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength &&
+      bytes.buffer instanceof ArrayBuffer;
+    return !copy && whole ? bytes.buffer : bytes.slice().buffer;
+  }
+  if (kind === KIND_DATA_VIEW) {
+    return copy
+      ? new DataView(bytes.slice().buffer)
+      : new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  const Ctor = TYPED_ARRAYS[kind - FIRST_TYPED_KIND];
+  if (Ctor === undefined) {
+    throw new DecodeError(`Unknown buffer kind ${kind}: this runtime cannot hold that array type.`);
+  }
+  const size = Ctor.BYTES_PER_ELEMENT;
+  if (bytes.byteLength % size !== 0) {
+    throw new DecodeError(`${Ctor.name} data of ${bytes.byteLength} bytes is not whole elements.`);
+  }
+  if (copy || bytes.byteOffset % size !== 0) bytes = bytes.slice();
+  return new Ctor(bytes.buffer, bytes.byteOffset, bytes.byteLength / size);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sizes and transfer lists
+
+/** Visits at most this many values per sizeOf call; larger values are estimated from samples. */
+const SIZE_BUDGET = 4096;
+const OBJECT_OVERHEAD = 16;
+/** Fewer items are sampled so that each can be looked into (records hold their buffers). */
+const MIN_ITEM_BUDGET = 8;
+
+/**
+ * A fast estimate of the bytes a value holds in memory, for placement and memory accounting:
+ * exact for typed arrays, ArrayBuffers and NDArrays (their `nbytes`), about the length for
+ * strings, and for containers the sum over their items, sampled when there are many (the cost
+ * is bounded whatever the value's size).
+ */
+export function sizeOf(value: unknown): number {
+  return Math.round(estimateSize(value, SIZE_BUDGET));
+}
+
+function estimateSize(value: unknown, budget: number): number {
+  switch (typeof value) {
+    case "string":
+      return OBJECT_OVERHEAD + value.length;
+    case "bigint":
+      return OBJECT_OVERHEAD + Math.ceil(value.toString(16).length / 2);
+    case "object":
+      break;
+    default:
+      return 8;
+  }
+  if (value === null) return 8;
+  if (ArrayBuffer.isView(value)) return value.byteLength;
+  if (value instanceof ArrayBuffer) return value.byteLength;
+  if (value instanceof NDArray) return value.nbytes;
+  if (Array.isArray(value)) {
+    return OBJECT_OVERHEAD + sampledSum(value.length, (i) => value[i], budget);
+  }
+  if (value instanceof Map) {
+    return OBJECT_OVERHEAD + sampledIterableSum(value.size * 2, flatEntries(value), budget);
+  }
+  if (value instanceof Set) {
+    return OBJECT_OVERHEAD + sampledIterableSum(value.size, value.values(), budget);
+  }
+  if (value instanceof Error) {
+    return 4 * OBJECT_OVERHEAD + value.message.length + (value.stack?.length ?? 0);
+  }
+  if (value instanceof Date || value instanceof TaskRef) return 2 * OBJECT_OVERHEAD;
+  const proto = Object.getPrototypeOf(value);
+  if (proto === Object.prototype || proto === null) {
+    const record = value as Record<string, unknown>;
+    const keys = Object.keys(record);
+    return OBJECT_OVERHEAD + sampledSum(
+      keys.length,
+      (i) => {
+        const key = keys[i];
+        return { key, value: record[key] };
+      },
+      budget,
+      true,
+    );
+  }
+  return 4 * OBJECT_OVERHEAD;
+}
+
+/** Sums the sizes of `count` items, visiting an evenly spaced sample when the budget is short. */
+function sampledSum(
+  count: number,
+  item: (i: number) => unknown,
+  budget: number,
+  keyed = false,
+): number {
+  if (count === 0) return 0;
+  if (budget <= 1) return count * 16; // out of budget: a flat guess, no deeper visit
+  const visits = Math.min(count, Math.max(1, Math.floor((budget - 1) / MIN_ITEM_BUDGET)));
+  const itemBudget = Math.floor((budget - 1) / visits);
+  const step = count / visits;
+  let total = 0;
+  for (let s = 0; s < visits; s++) {
+    const got = item(Math.floor(s * step));
+    if (keyed) {
+      const { key, value } = got as { key: string; value: unknown };
+      total += key.length + 8 + estimateSize(value, itemBudget);
+    } else total += 8 + estimateSize(got, itemBudget);
+  }
+  return total * (count / visits);
+}
+
+/** Like {@link sampledSum} for iterables: sums the first items and scales to `count`. */
+function sampledIterableSum(count: number, items: Iterator<unknown>, budget: number): number {
+  if (count === 0) return 0;
+  if (budget <= 1) return count * 16;
+  const visits = Math.min(count, Math.max(1, Math.floor((budget - 1) / MIN_ITEM_BUDGET)));
+  const itemBudget = Math.floor((budget - 1) / visits);
+  let total = 0;
+  let seen = 0;
+  for (let next = items.next(); !next.done && seen < visits; next = items.next(), seen++) {
+    total += 8 + estimateSize(next.value, itemBudget);
+  }
+  return seen === 0 ? 0 : total * (count / seen);
+}
+
+function* flatEntries(map: Map<unknown, unknown>): Iterator<unknown> {
+  for (const [key, value] of map) {
+    yield key;
+    yield value;
+  }
+}
+
+/**
+ * The distinct ArrayBuffers behind an encoded value's frames, for a `postMessage` transfer list.
+ * Transferring detaches them on this side: every other view over them becomes empty. Shared
+ * buffers are left out (they cannot be transferred, and need not be).
+ */
+export function transferables(encoded: Encoded): ArrayBuffer[] {
+  const buffers: ArrayBuffer[] = [];
+  for (const frame of encoded.frames) {
+    const buffer = frame.buffer;
+    if (buffer instanceof ArrayBuffer && !buffers.includes(buffer)) buffers.push(buffer);
+  }
+  return buffers;
+}

@@ -1,0 +1,86 @@
+/**
+ * A distributed, dynamic task scheduler for Deno, with Dask's semantics.
+ *
+ * Lazy collections ({@link delayed}) build task graphs; graphs run in this thread (`sync`), on a
+ * pool of Web Workers (`threads`), or on a cluster.
+ *
+ * @example
+ * ```ts
+ * import { compute, delayed } from "./mod.ts";
+ *
+ * const inc = (x: number) => x + 1;
+ * const add = (x: number, y: number) => x + y;
+ * const total = delayed(add)(delayed(inc)(1), delayed(inc)(2));
+ * console.log(await total.compute()); // 5
+ * const [a, b] = await compute(total, delayed(inc)(total), { scheduler: "sync" });
+ * ```
+ *
+ * @module
+ */
+
+import type { Collection } from "./collections/collection.ts";
+import {
+  computeCollections,
+  type ComputeOptions,
+  persistCollection,
+  splitComputeArgs,
+} from "./collections/compute.ts";
+
+export { Delayed, delayed } from "./collections/delayed.ts";
+export type { DelayedFunction, DelayedOptions, MaybeDelayed } from "./collections/delayed.ts";
+export type { ComputeOptions, GraphExecutor } from "./collections/compute.ts";
+export { collectionSymbol } from "./collections/collection.ts";
+export type { Collection, CollectionSpec, Layer } from "./collections/collection.ts";
+export { taskModule } from "./core/function_codec.ts";
+export { shutdownThreads } from "./collections/local/threads.ts";
+export { FreeVariableError, GraphError, UnserializableError } from "./core/errors.ts";
+export { NDArray } from "./core/ndarray.ts";
+export type { DType, NumericArray } from "./core/ndarray.ts";
+export type { Graph } from "./core/graph.ts";
+export type { Key, Task, TaskFunction, TaskOptions } from "./core/task.ts";
+
+/** The results of computing a tuple of collections. */
+export type ComputeResults<C extends readonly Collection[]> = {
+  [I in keyof C]: C[I] extends Collection<infer T> ? T : never;
+};
+
+/**
+ * Computes several collections at once; tasks they share run once. A trailing plain object
+ * holds the {@link ComputeOptions}.
+ *
+ * @example
+ * ```ts
+ * import { compute, delayed } from "./mod.ts";
+ *
+ * const double = (x: number) => 2 * x;
+ * const shared = delayed(double)(21);
+ * const [x, y] = await compute(shared, delayed(double)(shared), { scheduler: "threads" });
+ * // x === 42, y === 84; `shared` ran once
+ * ```
+ */
+export function compute<C extends Collection[]>(
+  ...args: [...C] | [...C, ComputeOptions]
+): Promise<ComputeResults<C>> {
+  const { collections, options } = splitComputeArgs(args);
+  return computeCollections(collections, options) as Promise<ComputeResults<C>>;
+}
+
+/**
+ * Computes a collection and keeps its results in memory (locally, or on the cluster with a
+ * Client); returns the same kind of collection backed by them.
+ *
+ * @example
+ * ```ts
+ * import { delayed, persist } from "./mod.ts";
+ *
+ * const slow = (x: number) => x * 10;
+ * const kept = await persist(delayed(slow)(4));
+ * console.log(await kept.compute()); // 40, without running `slow` again
+ * ```
+ */
+export function persist<C extends Collection>(
+  collection: C,
+  options: ComputeOptions = {},
+): Promise<C> {
+  return persistCollection(collection, options);
+}

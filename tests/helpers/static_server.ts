@@ -1,0 +1,37 @@
+/**
+ * Serves a folder over HTTP on loopback (a random port), as a web host would serve the
+ * repository: `.ts` files as TypeScript. For tests that import `mod.ts` from a URL.
+ */
+
+const TYPES: Record<string, string> = {
+  ".ts": "application/typescript; charset=utf-8",
+  ".js": "application/javascript; charset=utf-8",
+  ".json": "application/json",
+  ".wasm": "application/wasm",
+};
+
+/** A running file server; `close()` stops it. */
+export interface StaticServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Serves `root` (a directory URL) on 127.0.0.1. */
+export function serveDirectory(root: URL): StaticServer {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const path = decodeURIComponent(new URL(req.url).pathname);
+    if (path.includes("..")) return new Response("bad path", { status: 400 });
+    const file = new URL(`.${path}`, root);
+    try {
+      const body = await Deno.readFile(file);
+      const ext = path.slice(path.lastIndexOf("."));
+      return new Response(body, {
+        headers: { "content-type": TYPES[ext] ?? "application/octet-stream" },
+      });
+    } catch {
+      return new Response("not found", { status: 404 });
+    }
+  });
+  const { port } = server.addr as Deno.NetAddr;
+  return { url: `http://127.0.0.1:${port}/`, close: () => server.shutdown() };
+}

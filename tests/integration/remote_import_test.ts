@@ -1,0 +1,31 @@
+import assert from "node:assert/strict";
+import { serveDirectory } from "../helpers/static_server.ts";
+
+const repoRoot = new URL("../../", import.meta.url);
+
+Deno.test("mod.ts imported from a URL computes a delayed graph on threads", async () => {
+  const server = serveDirectory(repoRoot);
+  const dir = await Deno.makeTempDir();
+  try {
+    const script = `
+      import { delayed } from "${server.url}mod.ts";
+      const inc = (x) => x + 1;
+      const add = (x, y) => x + y;
+      const total = delayed(add)(delayed(inc)(1), delayed(inc)(2));
+      console.log(JSON.stringify(await total.compute({ scheduler: "threads", numWorkers: 2 })));
+    `;
+    await Deno.writeTextFile(`${dir}/main.js`, script);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-lock", "--no-config", `--reload=${server.url}`, "main.js"],
+      cwd: dir,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, stderr);
+    assert.equal(new TextDecoder().decode(out.stdout).trim(), "5");
+  } finally {
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

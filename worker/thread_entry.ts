@@ -1,0 +1,109 @@
+/**
+ * Entry point of a Web Worker thread that runs tasks. The local `threads` scheduler and the
+ * distributed worker both start their threads from this file.
+ *
+ * It receives batches of tasks, resolves each function once (compiled source or imported
+ * module, cached), decodes arguments, runs the task, and posts results back with their
+ * buffers transferred, not copied.
+ *
+ * @module
+ */
+
+/// <reference lib="deno.worker" />
+
+import { recordFromError } from "../core/errors.ts";
+import { FunctionCache } from "../core/function_cache.ts";
+import type { FunctionSpec } from "../core/function_codec.ts";
+import type { Key, TaskFunction } from "../core/task.ts";
+import { substituteRefs } from "../core/task.ts";
+import { decode, encode, sizeOf, transferables } from "../core/value_codec.ts";
+import type { RunBatch, RunItem, RunResult, RunResults } from "./thread_protocol.ts";
+
+const functions = new FunctionCache();
+/** Specs this thread has been sent, by id: later batches send only the id. */
+const specs = new Map<string, FunctionSpec>();
+
+/** Results are flushed at the end of a batch, or sooner when a batch runs long. */
+const FLUSH_AFTER_MS = 5;
+
+const now = () => performance.timeOrigin + performance.now();
+
+function typeNameOf(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value !== "object") return typeof value;
+  return (value as { constructor?: { name?: string } }).constructor?.name ?? "object";
+}
+
+async function runOne(item: RunItem): Promise<RunResult> {
+  const start = now();
+  try {
+    let spec: FunctionSpec | undefined;
+    if (typeof item.fn === "string") {
+      spec = specs.get(item.fn);
+      if (spec === undefined) {
+        throw new Error(`internal: thread was never sent function ${item.fn}`);
+      }
+    } else {
+      spec = item.fn;
+      specs.set(spec.id, spec);
+    }
+    let fn = functions.get(spec) as TaskFunction | Promise<TaskFunction>;
+    if (fn instanceof Promise) fn = await fn;
+    const args = decode(item.args) as unknown[];
+    let resolved = args;
+    if (item.depKeys.length > 0) {
+      const deps = new Map<Key, unknown>();
+      for (let i = 0; i < item.depKeys.length; i++) {
+        deps.set(item.depKeys[i], decode(item.depValues[i]));
+      }
+      resolved = args.map((a) => substituteRefs(a, (k) => deps.get(k)));
+    }
+    let value = fn(...resolved);
+    if (value !== null && typeof (value as PromiseLike<unknown>)?.then === "function") {
+      value = await value;
+    }
+    const encoded = encode(value, { rootName: `result of ${item.key}` });
+    return {
+      id: item.id,
+      ok: true,
+      value: encoded,
+      nbytes: sizeOf(value),
+      typeName: typeNameOf(value),
+      start,
+      stop: now(),
+    };
+  } catch (thrown) {
+    return { id: item.id, ok: false, error: recordFromError(thrown, item.key), start, stop: now() };
+  }
+}
+
+function post(results: RunResult[]): void {
+  // results may share a buffer; a transfer list must name each buffer once
+  const transfer = new Set<ArrayBuffer>();
+  for (const r of results) if (r.ok) { for (const b of transferables(r.value)) transfer.add(b); }
+  const message: RunResults = { type: "results", results };
+  self.postMessage(message, [...transfer]);
+}
+
+/** Batches run one after another, in arrival order. */
+let queue: Promise<void> = Promise.resolve();
+
+async function runBatch(batch: RunItem[]): Promise<void> {
+  let pending: RunResult[] = [];
+  let lastFlush = now();
+  for (const item of batch) {
+    pending.push(await runOne(item));
+    const t = now();
+    if (t - lastFlush > FLUSH_AFTER_MS) {
+      post(pending);
+      pending = [];
+      lastFlush = t;
+    }
+  }
+  if (pending.length > 0) post(pending);
+}
+
+self.onmessage = (event: MessageEvent<RunBatch>) => {
+  const message = event.data;
+  if (message.type === "run") queue = queue.then(() => runBatch(message.batch));
+};

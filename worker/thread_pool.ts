@@ -1,0 +1,89 @@
+/**
+ * A pool of Web Worker threads that run tasks (see thread_entry.ts). The pool only carries
+ * batches and results; its owner decides what runs where.
+ *
+ * @module
+ */
+
+import type { FunctionSpec } from "../core/function_codec.ts";
+import type { RunBatch, RunItem, RunResult, RunResults } from "./thread_protocol.ts";
+
+/** Called with the results a thread posts, and with the thread's index. */
+export type ResultHandler = (thread: number, results: RunResult[]) => void;
+
+/**
+ * Called when a thread dies (an uncaught error outside any task). The pool has already started
+ * a fresh thread in its place; the tasks the dead one held are lost and are the owner's to redo.
+ */
+export type ThreadFailureHandler = (thread: number, error: Error) => void;
+
+const THREAD_ENTRY = new URL("./thread_entry.ts", import.meta.url).href;
+
+/** A fixed set of Web Worker threads. */
+export class ThreadPool {
+  readonly #threads: Worker[] = [];
+  /** Function ids each thread has already been sent. */
+  readonly #known: Set<string>[] = [];
+  #closed = false;
+
+  constructor(
+    readonly size: number,
+    private readonly onResults: ResultHandler,
+    private readonly onFailure: ThreadFailureHandler = (thread, error) => {
+      console.error(`thread ${thread} failed:`, error);
+    },
+  ) {
+    if (!Number.isInteger(size) || size < 1) {
+      throw new RangeError(`A thread pool needs at least one thread; got ${size}.`);
+    }
+    for (let i = 0; i < size; i++) this.#start(i);
+  }
+
+  #start(i: number): void {
+    const thread = new Worker(THREAD_ENTRY, { type: "module", name: `task-thread-${i}` });
+    thread.onmessage = (event: MessageEvent<RunResults>) => {
+      if (event.data.type === "results") this.onResults(i, event.data.results);
+    };
+    thread.onerror = (event: ErrorEvent) => {
+      event.preventDefault();
+      // the thread is gone with whatever it was running: replace it, then tell the owner
+      thread.terminate();
+      if (!this.#closed) this.#start(i);
+      this.onFailure(i, new Error(`thread ${i} died: ${event.message}`));
+    };
+    thread.onmessageerror = () => {
+      this.onFailure(i, new Error(`thread ${i} sent a message that could not be read`));
+    };
+    this.#threads[i] = thread;
+    this.#known[i] = new Set();
+  }
+
+  /**
+   * The form of `spec` to send to a thread: the whole spec the first time, then its id.
+   * Marks it as known to that thread.
+   */
+  functionFor(thread: number, spec: FunctionSpec): FunctionSpec | string {
+    const known = this.#known[thread];
+    if (known.has(spec.id)) return spec.id;
+    known.add(spec.id);
+    return spec;
+  }
+
+  /** Posts a batch of tasks to one thread, handing over the listed buffers. */
+  post(thread: number, batch: RunItem[], transfer: ArrayBuffer[] = []): void {
+    if (this.#closed) throw new Error("This thread pool is closed; start a new one.");
+    const message: RunBatch = { type: "run", batch };
+    this.#threads[thread].postMessage(message, transfer);
+  }
+
+  /** Stops every thread at once (running tasks are abandoned). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const t of this.#threads) t.terminate();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+}
