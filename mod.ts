@@ -27,6 +27,19 @@ import {
 } from "./collections/compute.ts";
 
 export { Delayed, delayed } from "./collections/delayed.ts";
+export * as bag from "./collections/bag/mod.ts";
+export type {
+  ArgumentValue,
+  Bag,
+  Compression,
+  Field,
+  FromSequenceOptions,
+  KeyArgument,
+  ReadTextOptions,
+  ReductionOptions,
+  TakeOptions,
+  ToTextFilesOptions,
+} from "./collections/bag/mod.ts";
 export type { DelayedFunction, DelayedOptions, MaybeDelayed } from "./collections/delayed.ts";
 export type { ComputeOptions, GraphExecutor } from "./collections/compute.ts";
 export { collectionSymbol } from "./collections/collection.ts";

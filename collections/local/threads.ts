@@ -35,6 +35,22 @@ class EncodedResult {
   constructor(readonly encoded: Encoded) {}
 }
 
+/**
+ * Encodings of values placed in graphs (literals, persisted results), kept while the value
+ * lives: a persisted collection is encoded once, not at every computation that reads it.
+ */
+const literalEncodings = new WeakMap<object, Encoded>();
+
+function encodeLiteral(value: unknown, key: Key): Encoded {
+  const cacheable = typeof value === "object" && value !== null;
+  let encoded = cacheable ? literalEncodings.get(value) : undefined;
+  if (encoded === undefined) {
+    encoded = encode(value, { rootName: `value of ${key}` });
+    if (cacheable) literalEncodings.set(value, encoded);
+  }
+  return encoded;
+}
+
 /** Average duration (ms) of tasks per key prefix, learned as tasks finish. */
 const prefixDurations = new Map<string, number>();
 
@@ -180,7 +196,6 @@ export async function runThreads(
   // describe every function first: a function that cannot travel fails before anything runs
   const specs = tasks.map((task) => task.fn === null ? undefined : describeFunction(task.fn));
   const prefixes = tasks.map((task) => keyPrefix(task.key));
-  const literalEncodings = new Map<number, Encoded>();
   const onTaskDone = options.onTaskDone;
   const shared = sharedThreads(options.numWorkers ?? defaultThreadCount());
   shared.acquire();
@@ -196,12 +211,8 @@ export async function runThreads(
           ? handOverFrames(value.encoded, transfer)
           : copyFrames(value.encoded, transfer);
       }
-      let encoded = literalEncodings.get(t);
-      if (encoded === undefined) {
-        encoded = encode(value, { rootName: `value of ${tasks[t].key}` });
-        literalEncodings.set(t, encoded);
-      }
-      return copyFrames(encoded, transfer); // the caller's own data is never handed over
+      // the caller's own data is never handed over
+      return copyFrames(encodeLiteral(value, tasks[t].key), transfer);
     };
 
     const finish = (t: number, value: unknown) => {
