@@ -1,0 +1,170 @@
+/**
+ * `Future`: a handle on a task running (or done) on the cluster.
+ *
+ * A Future is thenable, so `await future` gives its value. JavaScript unwraps thenables
+ * wherever it adopts a value — returning from an async function, `yield` in an async
+ * generator, `Promise.resolve` — so to keep a Future itself, hold it inside an array or object.
+ *
+ * @module
+ */
+
+import type { Key } from "../core/task.ts";
+import { TaskRef } from "../core/task.ts";
+import { tokenizeSymbol } from "../core/tokenize.ts";
+import { type FutureState, type FutureStatus, TimeoutError } from "./future_state.ts";
+
+/** What a Future needs from the client that made it. */
+export interface FutureOwner {
+  /** Identifies the client in messages and errors. */
+  readonly id: string;
+  /** The shared state of a key (creates it if needed). */
+  stateOf(key: Key): FutureState;
+  /** One more Future holds this key. */
+  retain(key: Key): void;
+  /** One Future less holds this key; at zero the client tells the scheduler. */
+  release(key: Key): void;
+  /** Fetches the value of a finished key. */
+  fetchValue(key: Key): Promise<unknown>;
+  /** Cancels keys on the cluster. */
+  cancelKeys(keys: Key[], force?: boolean): Promise<void>;
+  /** Reruns erred keys. */
+  retryKeys(keys: Key[]): Promise<void>;
+}
+
+/** Releases the key of a Future that was garbage-collected without `release()`. */
+const collected = new FinalizationRegistry<{ owner: FutureOwner; key: Key; released: boolean[] }>(
+  (held) => {
+    if (!held.released[0]) held.owner.release(held.key);
+  },
+);
+
+/** A remote result. `await future` gives its value or throws its error. */
+export class Future<T = unknown> implements PromiseLike<T> {
+  readonly #owner: FutureOwner;
+  readonly #state: FutureState;
+  /** Shared with the finalization registry so `release()` is never counted twice. */
+  readonly #released = [false];
+
+  /** @internal Futures come from a Client (`submit`, `map`, `scatter`, ...). */
+  constructor(readonly key: Key, owner: FutureOwner) {
+    this.#owner = owner;
+    this.#state = owner.stateOf(key);
+    owner.retain(key);
+    collected.register(this, { owner, key, released: this.#released }, this);
+  }
+
+  /** The client this Future belongs to. */
+  get client(): FutureOwner {
+    return this.#owner;
+  }
+
+  /** `pending`, `finished`, `error`, `cancelled` or `lost`. */
+  get status(): FutureStatus {
+    return this.#state.status;
+  }
+
+  /** The value's type name, once finished. */
+  get type(): string | undefined {
+    return this.#state.typeName;
+  }
+
+  /** True once the task ended, however it ended. */
+  done(): boolean {
+    return this.#state.isDone;
+  }
+
+  /** True if the task was cancelled. */
+  cancelled(): boolean {
+    return this.#state.status === "cancelled";
+  }
+
+  /**
+   * Waits for the value. Throws the task's error (same name and message, remote stack, `key`),
+   * a `CancelledError`, a `FutureLostError`, or a `TimeoutError` after `timeout` seconds.
+   */
+  async result(timeout?: number): Promise<T> {
+    await this.#waitDone(timeout);
+    const state = this.#state;
+    if (state.status !== "finished") throw state.error;
+    return await this.#owner.fetchValue(this.key) as T;
+  }
+
+  /** Waits for the task to end; resolves to its error, or `undefined` if it finished. */
+  async exception(timeout?: number): Promise<Error | undefined> {
+    await this.#waitDone(timeout);
+    return this.#state.status === "finished" ? undefined : this.#state.error;
+  }
+
+  /** Waits for the task to end; resolves to the remote stack of its error, if it erred. */
+  async traceback(timeout?: number): Promise<string | undefined> {
+    await this.#waitDone(timeout);
+    return this.#state.errorRecord?.stack ?? this.#state.error?.stack;
+  }
+
+  /** Cancels the task (and what depends on it) on the cluster. */
+  cancel(options: { force?: boolean } = {}): Promise<void> {
+    return this.#owner.cancelKeys([this.key], options.force);
+  }
+
+  /** Reruns the task if it erred. */
+  retry(): Promise<void> {
+    return this.#owner.retryKeys([this.key]);
+  }
+
+  /** Lets go of the result: when no Future holds the key, the cluster frees it. */
+  release(): void {
+    if (this.#released[0]) return;
+    this.#released[0] = true;
+    collected.unregister(this);
+    this.#owner.release(this.key);
+  }
+
+  /** Calls `callback(this)` when the task ends (at once if it has). */
+  addDoneCallback(callback: (future: Future<T>) => void): void {
+    this.#state.onDone(() => callback(this));
+  }
+
+  /** Makes `await future` give the value. */
+  then<R1 = T, R2 = never>(
+    onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    return this.result().then(onFulfilled, onRejected);
+  }
+
+  /** Futures passed as task arguments become references to their keys. */
+  toTaskRef(): TaskRef {
+    return new TaskRef(this.key);
+  }
+
+  /** A Future tokenizes as its key. */
+  [tokenizeSymbol](): string {
+    return this.key;
+  }
+
+  /** `Future(key, status)`. */
+  toString(): string {
+    return `Future(${JSON.stringify(this.key)}, ${this.status})`;
+  }
+
+  async #waitDone(timeout?: number): Promise<void> {
+    if (this.#state.isDone) return;
+    if (timeout === undefined) return await this.#state.done;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(
+          new TimeoutError(
+            `Future '${this.key}' did not finish within ${timeout} s; it keeps running — wait ` +
+              `again, or cancel() it.`,
+          ),
+        );
+      }, timeout * 1000);
+    });
+    try {
+      await Promise.race([this.#state.done, expired]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * What a client knows of one key: its status and, once it ends, how. All Futures of a key in
+ * one client share this record, as in dask.distributed.
+ *
+ * @module
+ */
+
+import { errorFromRecord, type ErrorRecord } from "../core/errors.ts";
+import type { Key } from "../core/task.ts";
+
+/** The states of a Future, as Dask names them. */
+export type FutureStatus = "pending" | "finished" | "error" | "cancelled" | "lost";
+
+/** The shared record of one key in one client. */
+export class FutureState {
+  #status: FutureStatus = "pending";
+  #error: Error | undefined;
+  #record: ErrorRecord | undefined;
+  #done: Promise<void>;
+  #resolve!: () => void;
+  #listeners: Array<() => void> = [];
+  /** Type of the value, once known (for display). */
+  typeName: string | undefined;
+  /** Bytes of the value, once known. */
+  nbytes: number | undefined;
+
+  constructor(readonly key: Key) {
+    this.#done = new Promise((resolve) => (this.#resolve = resolve));
+  }
+
+  /** The current status. */
+  get status(): FutureStatus {
+    return this.#status;
+  }
+
+  /** True once the key ended (finished, erred, cancelled or lost). */
+  get isDone(): boolean {
+    return this.#status !== "pending";
+  }
+
+  /** Resolves when the key ends, however it ends. Never rejects. */
+  get done(): Promise<void> {
+    return this.#done;
+  }
+
+  /** The error the key ended with (error, cancelled or lost). */
+  get error(): Error | undefined {
+    return this.#error;
+  }
+
+  /** The error as it travelled, with the remote stack. */
+  get errorRecord(): ErrorRecord | undefined {
+    return this.#record;
+  }
+
+  /** The key's value is in memory on the cluster. */
+  finish(typeName?: string, nbytes?: number): void {
+    this.typeName = typeName;
+    this.nbytes = nbytes;
+    this.#end("finished");
+  }
+
+  /** The task (or one it depends on) failed. */
+  fail(record: ErrorRecord): void {
+    this.#record = record;
+    this.#error = errorFromRecord(record);
+    this.#end("error");
+  }
+
+  /** The key was cancelled. */
+  cancel(reason = "This future was cancelled."): void {
+    this.#error = new CancelledError(`${reason} (key '${this.key}')`);
+    this.#end("cancelled");
+  }
+
+  /** The key's data or state is gone and cannot be recomputed. */
+  lose(reason: string): void {
+    this.#error = new FutureLostError(`${reason} (key '${this.key}')`);
+    this.#end("lost");
+  }
+
+  /** Back to pending (retry, resubmission after loss). */
+  reset(): void {
+    if (this.#status === "pending") return;
+    this.#status = "pending";
+    this.#error = undefined;
+    this.#record = undefined;
+    this.#done = new Promise((resolve) => (this.#resolve = resolve));
+  }
+
+  /** Calls `listener` once, when the key ends (at once if it has). */
+  onDone(listener: () => void): void {
+    if (this.isDone) queueMicrotask(listener);
+    else this.#listeners.push(listener);
+  }
+
+  #end(status: FutureStatus): void {
+    this.#status = status;
+    this.#resolve();
+    const listeners = this.#listeners;
+    this.#listeners = [];
+    for (const listener of listeners) {
+      try {
+        listener();
+      } catch (error) {
+        console.error(`A done-callback of future '${this.key}' threw:`, error);
+      }
+    }
+  }
+}
+
+/** Raised by `result()` of a cancelled future. */
+export class CancelledError extends Error {
+  /** Always `"CancelledError"`. */
+  override name = "CancelledError";
+}
+
+/** Raised by `result()` of a future whose state was lost (e.g. the scheduler restarted). */
+export class FutureLostError extends Error {
+  /** Always `"FutureLostError"`. */
+  override name = "FutureLostError";
+}
+
+/** Raised when waiting for a future or a call takes longer than its timeout. */
+export class TimeoutError extends Error {
+  /** Always `"TimeoutError"`. */
+  override name = "TimeoutError";
+}

@@ -1,0 +1,313 @@
+/**
+ * The messages that travel between clients, the scheduler and workers (docs/protocol.md is the
+ * reference that explains each one). Every message is a plain object with an `op` field, so it
+ * encodes with the value codec as it is.
+ *
+ * Times are seconds (floating point, e.g. `performance.timeOrigin/1000 + performance.now()/1000`
+ * or `Date.now() / 1000`); sizes are bytes.
+ *
+ * @module
+ */
+
+import type { Key, TaskOptions } from "../core/task.ts";
+import type { ErrorRecord } from "../core/errors.ts";
+
+/** A client's id, unique per connection (e.g. `Client-<uuid>`). */
+export type ClientId = string;
+/** A worker's address, e.g. `tcp://10.0.0.5:40123`: its identity everywhere. */
+export type WorkerAddress = string;
+
+/**
+ * Execution priority: lower sorts first. `[-userPriority, generation, order]`: a higher user
+ * priority first, then older graphs first, then the client's order within a graph.
+ */
+export type Priority = readonly [number, number, number];
+
+/** Orders priorities: negative when `a` runs before `b`. */
+export function comparePriority(a: Priority, b: Priority): number {
+  return a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
+}
+
+/** The client id under which `fire-and-forget` keys are held until they finish. */
+export const FIRE_AND_FORGET: ClientId = "fire-and-forget";
+
+/** Where a key's data lives: what a worker needs to fetch it. */
+export interface KeyLocation {
+  key: Key;
+  /** Size of the data, or -1 when unknown. */
+  nbytes: number;
+  /** Addresses of the workers holding a copy. */
+  workers: WorkerAddress[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client → scheduler
+
+/** One task of a submitted graph; `fn` and `args` are already encoded and stay opaque. */
+export interface GraphTaskSpec {
+  key: Key;
+  /** The encoded function (core/function_codec.ts), or `null` for a literal. */
+  fn: unknown;
+  /** The encoded arguments, holding references to the results of `deps`. */
+  args: unknown;
+  /** The distinct keys this task reads. Each must be in the same message or already known. */
+  deps: Key[];
+  options?: TaskOptions;
+}
+
+/** Submit tasks and hold references to `keys`. Tasks are listed in the client's preferred order. */
+export interface UpdateGraphMsg {
+  op: "update-graph";
+  tasks: GraphTaskSpec[];
+  /** The keys the client wants (holds futures for). */
+  keys: Key[];
+  /** Default user priority for tasks without `options.priority`. */
+  priority?: number;
+}
+
+/** One key the client already placed on workers. */
+export interface ScatteredKey {
+  key: Key;
+  nbytes: number;
+  typeName: string;
+  workers: WorkerAddress[];
+}
+
+/** Record data the client sent to workers directly; the client holds the keys. */
+export interface ScatterMsg {
+  op: "scatter";
+  data: ScatteredKey[];
+}
+
+/** The client dropped its futures for these keys. */
+export interface ClientReleasesKeysMsg {
+  op: "client-releases-keys";
+  keys: Key[];
+}
+
+/** The client holds futures for these existing keys (e.g. futures received from elsewhere). */
+export interface ClientDesiresKeysMsg {
+  op: "client-desires-keys";
+  keys: Key[];
+}
+
+/** Keep these keys alive until they finish, even after the client lets go of them. */
+export interface FireAndForgetMsg {
+  op: "fire-and-forget";
+  keys: Key[];
+}
+
+/**
+ * Cancel these keys and, transitively, their dependents held by no other client. With `force`,
+ * cancel them even when other clients hold them.
+ */
+export interface CancelMsg {
+  op: "cancel";
+  keys: Key[];
+  force?: boolean;
+}
+
+/** Run these erred keys (and the erred tasks they depend on) again. */
+export interface RetryMsg {
+  op: "retry";
+  keys: Key[];
+}
+
+export type ClientToSchedulerMsg =
+  | UpdateGraphMsg
+  | ScatterMsg
+  | ClientReleasesKeysMsg
+  | ClientDesiresKeysMsg
+  | FireAndForgetMsg
+  | CancelMsg
+  | RetryMsg;
+
+// ---------------------------------------------------------------------------------------------
+// Scheduler → client
+
+/** A held key's result is in memory on some worker. */
+export interface KeyInMemoryMsg {
+  op: "key-in-memory";
+  key: Key;
+  typeName: string;
+  nbytes: number;
+}
+
+/** A held key failed: `blamedKey` is the task that raised `error` (the key or a dependency). */
+export interface TaskErredClientMsg {
+  op: "task-erred";
+  key: Key;
+  error: ErrorRecord;
+  blamedKey: Key;
+}
+
+/** A held key was cancelled. */
+export interface CancelledMsg {
+  op: "cancelled";
+  key: Key;
+}
+
+/**
+ * A held key's data was lost with its workers. Without `error` the scheduler is recomputing it
+ * and a `key-in-memory` follows; with `error` it cannot come back (scattered data, or lost
+ * lineage) and the error says what to do.
+ */
+export interface LostMsg {
+  op: "lost";
+  key: Key;
+  error?: ErrorRecord;
+}
+
+/** A held erred key runs again (after `retry`): its future is pending again. */
+export interface TaskRetriedMsg {
+  op: "task-retried";
+  key: Key;
+}
+
+export type SchedulerToClientMsg =
+  | KeyInMemoryMsg
+  | TaskErredClientMsg
+  | CancelledMsg
+  | LostMsg
+  | TaskRetriedMsg;
+
+// ---------------------------------------------------------------------------------------------
+// Scheduler → worker
+
+/** Compute `key`. `runId` identifies this assignment; results echo it. */
+export interface ComputeTaskMsg {
+  op: "compute-task";
+  key: Key;
+  runId: number;
+  fn: unknown;
+  args: unknown;
+  priority: Priority;
+  /** Every dependency with its size and holders. */
+  deps: KeyLocation[];
+  /** Abstract resources the task holds while it runs, or null. */
+  resources: Record<string, number> | null;
+  /** The scheduler's estimate of the compute time, seconds. */
+  duration: number;
+}
+
+/** Forget these keys: stop (or discard) their computation and drop their data. */
+export interface FreeKeysMsg {
+  op: "free-keys";
+  keys: Key[];
+}
+
+/** Give up `key` if it has not started; answer with `steal-response`. */
+export interface StealRequestMsg {
+  op: "steal-request";
+  key: Key;
+  stealId: number;
+}
+
+/** Fetch copies of these keys from their holders and keep them. */
+export interface AcquireReplicasMsg {
+  op: "acquire-replicas";
+  keys: KeyLocation[];
+}
+
+/** Updated holders for keys the worker reported missing. */
+export interface RefreshWhoHasMsg {
+  op: "refresh-who-has";
+  keys: KeyLocation[];
+}
+
+export type SchedulerToWorkerMsg =
+  | ComputeTaskMsg
+  | FreeKeysMsg
+  | StealRequestMsg
+  | AcquireReplicasMsg
+  | RefreshWhoHasMsg;
+
+// ---------------------------------------------------------------------------------------------
+// Worker → scheduler
+
+/**
+ * `key` is in memory. `start`/`stop` are absent when the worker did not run it (it already had
+ * the data).
+ */
+export interface TaskFinishedMsg {
+  op: "task-finished";
+  key: Key;
+  runId: number;
+  nbytes: number;
+  typeName: string;
+  start?: number;
+  stop?: number;
+  /** Index of the thread that ran it. */
+  thread?: number;
+}
+
+/** Running `key` threw `error`. */
+export interface TaskErredMsg {
+  op: "task-erred";
+  key: Key;
+  runId: number;
+  error: ErrorRecord;
+  start?: number;
+  stop?: number;
+  thread?: number;
+}
+
+/** The worker now holds copies of these keys (fetched dependencies, replicas, received data). */
+export interface AddKeysMsg {
+  op: "add-keys";
+  keys: { key: Key; nbytes: number }[];
+}
+
+/** `errantWorker` was supposed to hold these keys but did not have them, or could not be reached. */
+export interface MissingDataMsg {
+  op: "missing-data";
+  keys: Key[];
+  errantWorker: WorkerAddress;
+}
+
+/** The worker task states a steal-response may carry (null: the worker does not know the key). */
+export type StealResponseState =
+  | "waiting"
+  | "ready"
+  | "executing"
+  | "memory"
+  | "error"
+  | "fetch"
+  | "flight"
+  | "missing"
+  | null;
+
+/**
+ * Answer to `steal-request`: the state the task was in. `waiting`/`ready`: the worker gave it up;
+ * anything else: it kept it (or never had it, `null`).
+ */
+export interface StealResponseMsg {
+  op: "steal-response";
+  key: Key;
+  stealId: number;
+  state: StealResponseState;
+}
+
+/** The worker dropped its copies of these keys on its own (unneeded fetched dependencies). */
+export interface ReleaseWorkerDataMsg {
+  op: "release-worker-data";
+  keys: Key[];
+}
+
+/**
+ * Periodic liveness and metrics. Well-known metrics: `memory` (bytes held), `executing`,
+ * `ready`, `inFlight` (transfers), `bandwidth` (measured bytes/s of recent transfers).
+ */
+export interface HeartbeatMsg {
+  op: "heartbeat";
+  metrics: Record<string, number>;
+}
+
+export type WorkerToSchedulerMsg =
+  | TaskFinishedMsg
+  | TaskErredMsg
+  | AddKeysMsg
+  | MissingDataMsg
+  | StealResponseMsg
+  | ReleaseWorkerDataMsg
+  | HeartbeatMsg;

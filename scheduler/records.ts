@@ -1,0 +1,203 @@
+/**
+ * The scheduler's bookkeeping: one record per task, per worker and per client. The state machine
+ * (state.ts) keeps every cross-reference between them consistent; policies (placement.ts,
+ * stealing.ts) and the dashboard read them. Treat records as read-only outside state.ts.
+ *
+ * @module
+ */
+
+import type { Key } from "../core/task.ts";
+import type { ErrorRecord } from "../core/errors.ts";
+import type { HeapItem, IndexedHeap } from "./priority_heap.ts";
+import type { ClientId, FreeKeysMsg, Priority, WorkerAddress } from "./protocol.ts";
+import type { SchedulerTaskState, TaskPrefixStats } from "./task_prefix_stats.ts";
+
+/** Number of stealing cost levels (Dask's 15 `cost_multipliers`). */
+export const STEAL_LEVELS = 15;
+
+/** What a pending recommendation asks of a task; see SchedulerState. */
+export type Recommendation = "waiting" | "released" | "forgotten" | "erred";
+
+/** Shared stand-in for a set that was never filled: most tasks never fill most of their sets. */
+const EMPTY: ReadonlySet<never> = new Set<never>();
+
+export class TaskRecord implements HeapItem {
+  state: SchedulerTaskState = "released";
+  /** The tasks whose results this one reads. */
+  readonly dependencies: TaskRecord[] = [];
+  /** Workers holding a copy of the result. */
+  readonly whoHas = new Set<WorkerRecord>();
+  // Sets allocated on first use (a Set costs ~0.2 µs and most tasks leave most of these empty).
+  #dependents: Set<TaskRecord> | null = null;
+  #waitingOn: Set<TaskRecord> | null = null;
+  #waiters: Set<TaskRecord> | null = null;
+  #whoWants: Set<ClientRecord> | null = null;
+
+  /** The tasks that read this one's result. */
+  get dependents(): ReadonlySet<TaskRecord> {
+    return this.#dependents ?? EMPTY;
+  }
+  /** While `waiting`: the dependencies not yet in memory. */
+  get waitingOn(): ReadonlySet<TaskRecord> {
+    return this.#waitingOn ?? EMPTY;
+  }
+  /** Dependents that still need this result (waiting, queued, no-worker or processing). */
+  get waiters(): ReadonlySet<TaskRecord> {
+    return this.#waiters ?? EMPTY;
+  }
+  /** Clients holding a future for this key. */
+  get whoWants(): ReadonlySet<ClientRecord> {
+    return this.#whoWants ?? EMPTY;
+  }
+
+  addDependent(task: TaskRecord): void {
+    (this.#dependents ??= new Set()).add(task);
+  }
+  deleteDependent(task: TaskRecord): boolean {
+    return this.#dependents !== null && this.#dependents.delete(task);
+  }
+  clearDependents(): void {
+    this.#dependents = null;
+  }
+  addWaitingOn(task: TaskRecord): void {
+    (this.#waitingOn ??= new Set()).add(task);
+  }
+  deleteWaitingOn(task: TaskRecord): boolean {
+    return this.#waitingOn !== null && this.#waitingOn.delete(task);
+  }
+  clearWaitingOn(): void {
+    this.#waitingOn?.clear();
+  }
+  addWaiter(task: TaskRecord): void {
+    (this.#waiters ??= new Set()).add(task);
+  }
+  deleteWaiter(task: TaskRecord): boolean {
+    return this.#waiters !== null && this.#waiters.delete(task);
+  }
+  addWant(client: ClientRecord): void {
+    (this.#whoWants ??= new Set()).add(client);
+  }
+  deleteWant(client: ClientRecord): boolean {
+    return this.#whoWants !== null && this.#whoWants.delete(client);
+  }
+  clearWants(): void {
+    this.#whoWants = null;
+  }
+
+  processingOn: WorkerRecord | null = null;
+  /** Identifies the current assignment; results of older assignments are stale. */
+  runId = 0;
+  /** Compute time counted in the worker's occupancy while processing, seconds. */
+  estimate = 0;
+  nbytes = -1;
+  typeName = "";
+  /** Reruns left after a failure. */
+  retries: number;
+  /** Workers that died while running this task. */
+  diedOn: WorkerAddress[] | null = null;
+  /** The error of an erred task: its own, or that of the dependency in `blamedKey`. */
+  error: ErrorRecord | null = null;
+  blamedKey: Key | null = null;
+  /** The worker that reported this task's own error (it keeps an error record to free). */
+  erredOn: WorkerAddress | null = null;
+  /** A dependency was forgotten without being recomputable: this task cannot be recomputed. */
+  lostLineage = false;
+  /** Position in the queue it sits in (`queued` state), -1 otherwise. */
+  heapIndex = -1;
+  queue: IndexedHeap<TaskRecord> | null = null;
+  /** Stealing cost level while processing and stealable, -1 otherwise. */
+  stealLevel = -1;
+  /** Pending recommendation (deduplicated: the latest wins). */
+  recommendation: Recommendation | null = null;
+  /** Waiting to be placed at the end of the current event. */
+  pendingPlacement = false;
+
+  constructor(
+    readonly key: Key,
+    readonly prefix: TaskPrefixStats,
+    /** Encoded function; unused when `runnable` is false. */
+    public fn: unknown,
+    public args: unknown,
+    /** False for data that was scattered: it cannot be recomputed. */
+    public runnable: boolean,
+    public priority: Priority,
+    retries: number,
+    /** Names or addresses this task may run on, or null for any. */
+    public workers: ReadonlySet<string> | null,
+    /** With `workers`: when none of them is alive, run anywhere. */
+    public looseRestrictions: boolean,
+    public resources: Readonly<Record<string, number>> | null,
+  ) {
+    this.retries = retries;
+  }
+}
+
+export class WorkerRecord {
+  /** Tasks assigned to this worker and not yet finished. */
+  readonly processing = new Set<TaskRecord>();
+  /** Expected seconds of work in `processing` (sum of their estimates). */
+  occupancy = 0;
+  /** Tasks whose result this worker holds. */
+  readonly hasWhat = new Set<TaskRecord>();
+  /** Bytes held (sum of `hasWhat` sizes). */
+  nbytes = 0;
+  /** Resources held by processing tasks. */
+  readonly usedResources: Record<string, number> = {};
+  /** Processing tasks by stealing cost level (cheapest to move first). */
+  readonly stealable: Set<TaskRecord>[] = Array.from(
+    { length: STEAL_LEVELS },
+    () => new Set<TaskRecord>(),
+  );
+  /** Occupancy and task count moving in or out through steals that are not answered yet. */
+  inFlightOccupancy = 0;
+  inFlightTasks = 0;
+  /** Tasks this worker finished (ever). */
+  finished = 0;
+  lastSeen: number;
+  metrics: Record<string, number> = {};
+  /** The `free-keys` message of the current outbox that later keys for this worker may join. */
+  openFreeKeys: FreeKeysMsg | null = null;
+  openFreeKeysEpoch = -1;
+  /** Marks visits by placement (avoids allocating a set per decision). */
+  visitMark = 0;
+
+  constructor(
+    readonly address: WorkerAddress,
+    readonly name: string,
+    readonly nthreads: number,
+    readonly memoryLimit: number,
+    readonly resources: Readonly<Record<string, number>>,
+    readonly addedAt: number,
+  ) {
+    this.lastSeen = addedAt;
+  }
+}
+
+export class ClientRecord {
+  readonly wantsWhat = new Set<TaskRecord>();
+  constructor(readonly id: ClientId, readonly connectedAt: number) {}
+}
+
+/** True when `worker`'s total resources can ever hold `required`. */
+export function hasResourceCapacity(
+  worker: WorkerRecord,
+  required: Readonly<Record<string, number>>,
+): boolean {
+  for (const name in required) {
+    if ((worker.resources[name] ?? 0) < required[name]) return false;
+  }
+  return true;
+}
+
+/** True when `worker` has `required` free right now. */
+export function hasFreeResources(
+  worker: WorkerRecord,
+  required: Readonly<Record<string, number>>,
+): boolean {
+  for (const name in required) {
+    const free = (worker.resources[name] ?? 0) - (worker.usedResources[name] ?? 0);
+    // Tolerate float error from repeated += / -= of fractional amounts.
+    if (free + 1e-9 < required[name]) return false;
+  }
+  return true;
+}

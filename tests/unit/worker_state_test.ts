@@ -1,0 +1,381 @@
+import assert from "node:assert/strict";
+import {
+  type WorkerEvent,
+  type WorkerInstruction,
+  WorkerState,
+  type WorkerStateConfig,
+} from "../../worker/state.ts";
+import type {
+  ComputeTaskMsg,
+  KeyLocation,
+  SchedulerToWorkerMsg,
+  WorkerToSchedulerMsg,
+} from "../../scheduler/protocol.ts";
+
+// ---------------------------------------------------------------------------------------------
+
+class Driver {
+  readonly w: WorkerState;
+  now = 0;
+  #runIds = 0;
+
+  constructor(config: Partial<WorkerStateConfig> = {}) {
+    this.w = new WorkerState({ address: "tcp://me:1", nthreads: 1, ...config });
+  }
+
+  handle(event: WorkerEvent): WorkerInstruction[] {
+    this.w.handle(event);
+    this.w.validate();
+    return this.w.takeInstructions();
+  }
+
+  scheduler(msg: SchedulerToWorkerMsg): WorkerInstruction[] {
+    return this.handle({ type: "scheduler-message", msg, now: ++this.now });
+  }
+
+  compute(
+    key: string,
+    deps: KeyLocation[] = [],
+    extra: Partial<ComputeTaskMsg> = {},
+  ): WorkerInstruction[] {
+    return this.scheduler({
+      op: "compute-task",
+      key,
+      runId: ++this.#runIds,
+      fn: `fn:${key}`,
+      args: deps.map((d) => d.key),
+      priority: [0, 0, this.#runIds],
+      deps,
+      resources: null,
+      duration: 0.5,
+      ...extra,
+    });
+  }
+
+  done(key: string, nbytes = 8): WorkerInstruction[] {
+    return this.handle({
+      type: "thread-finished",
+      key,
+      result: { ok: true, nbytes, typeName: "number" },
+      start: this.now,
+      stop: this.now + 1,
+      thread: 0,
+      now: ++this.now,
+    });
+  }
+
+  gathered(requestId: number, keys: string[], nbytes = 100): WorkerInstruction[] {
+    return this.handle({
+      type: "gather-done",
+      requestId,
+      data: keys.map((key) => ({ key, nbytes, typeName: "number" })),
+      now: ++this.now,
+    });
+  }
+}
+
+function executed(out: WorkerInstruction[]): string[] {
+  return out.flatMap((i) => i.type === "execute" ? i.tasks.map((t) => t.key) : []);
+}
+
+function gathers(out: WorkerInstruction[]) {
+  return out.flatMap((i) => i.type === "gather-dependencies" ? [i] : []);
+}
+
+function sent(out: WorkerInstruction[]): WorkerToSchedulerMsg[] {
+  return out.flatMap((i) => i.type === "send-to-scheduler" ? [i.msg] : []);
+}
+
+function freedKeys(out: WorkerInstruction[]): string[] {
+  return out.flatMap((i) => i.type === "free" ? i.keys : []);
+}
+
+function loc(key: string, workers: string[], nbytes = 100): KeyLocation {
+  return { key, nbytes, workers };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+Deno.test("a task without inputs executes and reports task-finished with its run id and timing", () => {
+  const d = new Driver();
+  const out = d.compute("inc-1");
+  assert.deepEqual(out, [{
+    type: "execute",
+    tasks: [{ key: "inc-1", runId: 1, fn: "fn:inc-1", args: [], deps: [], resources: null }],
+  }]);
+  assert.equal(d.w.executing, 1);
+  const finished = sent(d.done("inc-1", 24));
+  assert.deepEqual(finished, [{
+    op: "task-finished",
+    key: "inc-1",
+    runId: 1,
+    nbytes: 24,
+    typeName: "number",
+    start: 1,
+    stop: 2,
+    thread: 0,
+  }]);
+  assert.equal(d.w.tasks.get("inc-1")!.state, "memory");
+  assert.equal(d.w.memoryBytes, 24);
+});
+
+Deno.test("ten inputs on one peer are fetched with one request, then the task runs", () => {
+  const d = new Driver();
+  const deps = Array.from({ length: 10 }, (_, i) => loc(`x-${i}`, ["tcp://peer:1"]));
+  let out = d.compute("sum-1", deps);
+  const requests = gathers(out);
+  assert.equal(requests.length, 1);
+  assert.equal(requests[0].peer, "tcp://peer:1");
+  assert.deepEqual(requests[0].keys.sort(), deps.map((d) => d.key).sort());
+  assert.equal(requests[0].nbytes, 1000);
+  assert.equal(d.w.tasks.get("sum-1")!.state, "waiting");
+  out = d.gathered(requests[0].requestId, requests[0].keys);
+  assert.deepEqual(executed(out), ["sum-1"]);
+  // The scheduler learns about the new copies in one message.
+  const [added] = sent(out);
+  assert.equal(added.op === "add-keys" && added.keys.length, 10);
+  // Once the task is done, the copies it needed go, and the scheduler is told.
+  out = d.done("sum-1");
+  assert.deepEqual(freedKeys(out).sort(), deps.map((d) => d.key).sort());
+  const released = sent(out).find((m) => m.op === "release-worker-data");
+  assert.equal(released?.op === "release-worker-data" && released.keys.length, 10);
+  assert.deepEqual([...d.w.tasks.keys()], ["sum-1"]);
+});
+
+Deno.test("transfers respect the concurrent request and byte limits", () => {
+  const d = new Driver({ transferIncomingCountLimit: 2, transferMessageBytesLimit: 50e6 });
+  const deps = [
+    loc("a-1", ["tcp://p1:1"], 30e6),
+    loc("a-2", ["tcp://p1:1"], 30e6),
+    loc("b-1", ["tcp://p2:1"]),
+    loc("c-1", ["tcp://p3:1"]),
+  ];
+  let out = d.compute("join-1", deps);
+  let requests = gathers(out);
+  assert.equal(requests.length, 2);
+  assert.equal(d.w.transfersInFlight, 2);
+  // 30 MB + 30 MB exceeds 50 MB per message: p1's request carries one key.
+  const p1 = requests.find((r) => r.peer === "tcp://p1:1");
+  assert.deepEqual(p1?.keys.length, 1);
+  out = d.gathered(requests[0].requestId, requests[0].keys);
+  requests = [...requests.slice(1), ...gathers(out)];
+  assert.equal(requests.length, 2);
+  while (requests.length > 0) {
+    const [request] = requests.splice(0, 1);
+    requests.push(...gathers(d.gathered(request.requestId, request.keys, 30e6)));
+  }
+  assert.equal(d.w.tasks.get("join-1")!.state, "executing");
+});
+
+Deno.test("a peer without the data: try the other holder, tell the scheduler who was wrong", () => {
+  const d = new Driver();
+  let out = d.compute("f-1", [loc("x-1", ["tcp://p1:1", "tcp://p2:1"])]);
+  const [first] = gathers(out);
+  out = d.gathered(first.requestId, []);
+  assert.deepEqual(sent(out), [{
+    op: "missing-data",
+    keys: ["x-1"],
+    errantWorker: first.peer,
+  }]);
+  const [second] = gathers(out);
+  assert.notEqual(second.peer, first.peer);
+  assert.deepEqual(second.keys, ["x-1"]);
+  // The second holder fails too: no holder is left.
+  out = d.gathered(second.requestId, []);
+  assert.equal(d.w.tasks.get("x-1")!.state, "missing");
+  assert.deepEqual(sent(out)[0], { op: "missing-data", keys: ["x-1"], errantWorker: second.peer });
+  // The scheduler names a new holder.
+  out = d.scheduler({ op: "refresh-who-has", keys: [loc("x-1", ["tcp://p3:1"])] });
+  assert.equal(gathers(out)[0].peer, "tcp://p3:1");
+});
+
+Deno.test("an unreachable peer is dropped as a holder of everything", () => {
+  const d = new Driver({ transferIncomingCountLimit: 1 });
+  let out = d.compute("f-1", [
+    loc("x-1", ["tcp://dead:1"]),
+    loc("y-1", ["tcp://dead:1", "tcp://ok:1"]),
+  ]);
+  const [request] = gathers(out);
+  assert.equal(request.peer, "tcp://dead:1");
+  assert.equal(request.keys.length, 2);
+  out = d.handle({
+    type: "gather-failed",
+    requestId: request.requestId,
+    reason: "refused",
+    now: 9,
+  });
+  assert.deepEqual(sent(out), [{
+    op: "missing-data",
+    keys: ["x-1"],
+    errantWorker: "tcp://dead:1",
+  }]);
+  assert.deepEqual(gathers(out).map((g) => [g.peer, g.keys]), [["tcp://ok:1", ["y-1"]]]);
+});
+
+Deno.test("ready tasks run highest priority first, as many as there are threads", () => {
+  const d = new Driver({ nthreads: 2 });
+  d.compute("low-1", [], { priority: [0, 1, 5] });
+  // The first two fill the threads as they arrive.
+  d.compute("low-2", [], { priority: [0, 1, 6] });
+  d.compute("mid-1", [], { priority: [0, 1, 2] });
+  d.compute("high-1", [], { priority: [-5, 1, 9] });
+  d.compute("mid-2", [], { priority: [0, 1, 3] });
+  assert.equal(d.w.executing, 2);
+  assert.equal(d.w.readyCount, 3);
+  assert.deepEqual(executed(d.done("low-1")), ["high-1"]);
+  assert.deepEqual(executed(d.done("low-2")), ["mid-1"]);
+  assert.deepEqual(executed(d.done("high-1")), ["mid-2"]);
+});
+
+Deno.test("many ready tasks become executable at once go out in one batch", () => {
+  const d = new Driver({ nthreads: 3 });
+  const deps = [loc("x-1", ["tcp://p:1"])];
+  for (let i = 0; i < 5; i++) d.compute(`t-${i}`, deps);
+  const [request] = gathers(d.compute("t-5", deps));
+  assert.equal(request, undefined); // x-1 is already in flight for t-0
+  const out = d.gathered(1, ["x-1"]);
+  const batches = out.filter((i) => i.type === "execute");
+  assert.equal(batches.length, 1);
+  assert.deepEqual(executed(out), ["t-0", "t-1", "t-2"]);
+});
+
+Deno.test("steal requests: a queued task is given up, a running one is kept", () => {
+  const d = new Driver();
+  d.compute("run-1");
+  d.compute("wait-1");
+  let out = d.scheduler({ op: "steal-request", key: "wait-1", stealId: 7 });
+  assert.deepEqual(sent(out), [{
+    op: "steal-response",
+    key: "wait-1",
+    stealId: 7,
+    state: "ready",
+  }]);
+  assert.equal(d.w.tasks.has("wait-1"), false);
+  out = d.scheduler({ op: "steal-request", key: "run-1", stealId: 8 });
+  assert.deepEqual(sent(out), [{
+    op: "steal-response",
+    key: "run-1",
+    stealId: 8,
+    state: "executing",
+  }]);
+  out = d.scheduler({ op: "steal-request", key: "never-1", stealId: 9 });
+  assert.deepEqual(sent(out), [{ op: "steal-response", key: "never-1", stealId: 9, state: null }]);
+  // A task waiting for inputs gives them up too.
+  d.compute("fetching-1", [loc("x-1", ["tcp://p:1"])]);
+  out = d.scheduler({ op: "steal-request", key: "fetching-1", stealId: 10 });
+  assert.deepEqual(sent(out), [{
+    op: "steal-response",
+    key: "fetching-1",
+    stealId: 10,
+    state: "waiting",
+  }]);
+  assert.equal(d.w.tasks.has("fetching-1"), false);
+  // Its input is still in flight: it lands and is dropped as nobody needs it.
+  out = d.gathered(1, ["x-1"]);
+  assert.deepEqual(freedKeys(out), ["x-1"]);
+  assert.deepEqual(sent(out), []);
+  assert.equal(d.w.tasks.has("x-1"), false);
+});
+
+Deno.test("free-keys while running discards the result; compute-task again resumes it", () => {
+  const d = new Driver();
+  d.compute("slow-1");
+  d.scheduler({ op: "free-keys", keys: ["slow-1"] });
+  let out = d.done("slow-1");
+  assert.deepEqual(freedKeys(out), ["slow-1"]);
+  assert.deepEqual(sent(out), []);
+  assert.equal(d.w.executing, 0);
+  // Withdrawn then assigned again while running: the running execution reports, new run id.
+  d.compute("slow-2");
+  d.scheduler({ op: "free-keys", keys: ["slow-2"] });
+  out = d.compute("slow-2");
+  assert.deepEqual(executed(out), []);
+  out = d.done("slow-2");
+  const [finished] = sent(out);
+  assert.equal(finished.op === "task-finished" && finished.runId, 3);
+});
+
+Deno.test("local resources are never oversubscribed", () => {
+  const d = new Driver({ nthreads: 4, resources: { GPU: 1 } });
+  d.compute("g-1", [], { resources: { GPU: 1 } });
+  const out = d.compute("g-2", [], { resources: { GPU: 1 } });
+  assert.deepEqual(executed(out), []);
+  assert.deepEqual(executed(d.compute("cpu-1")), ["cpu-1"]);
+  assert.equal(d.w.usedResources.GPU, 1);
+  assert.deepEqual(executed(d.done("g-1")), ["g-2"]);
+  assert.equal(d.w.usedResources.GPU, 1);
+});
+
+Deno.test("an error result is reported as task-erred and kept until freed", () => {
+  const d = new Driver();
+  d.compute("bad-1");
+  const out = d.handle({
+    type: "thread-finished",
+    key: "bad-1",
+    result: { ok: false, error: { name: "TypeError", message: "nope", key: "bad-1" } },
+    start: 1,
+    stop: 2,
+    now: 3,
+  });
+  assert.deepEqual(sent(out), [{
+    op: "task-erred",
+    key: "bad-1",
+    runId: 1,
+    error: { name: "TypeError", message: "nope", key: "bad-1" },
+    start: 1,
+    stop: 2,
+    thread: undefined,
+  }]);
+  assert.equal(d.w.tasks.get("bad-1")!.state, "error");
+  d.scheduler({ op: "free-keys", keys: ["bad-1"] });
+  assert.equal(d.w.tasks.size, 0);
+});
+
+Deno.test("a compute-task for data already here answers at once", () => {
+  const d = new Driver();
+  d.handle({
+    type: "update-data",
+    data: [{ key: "x-1", nbytes: 5, typeName: "number" }],
+    report: false,
+    now: 1,
+  });
+  const out = d.compute("x-1");
+  assert.deepEqual(executed(out), []);
+  assert.deepEqual(sent(out), [{
+    op: "task-finished",
+    key: "x-1",
+    runId: 1,
+    nbytes: 5,
+    typeName: "number",
+  }]);
+});
+
+Deno.test("acquire-replicas fetches and keeps copies, reporting them with add-keys", () => {
+  const d = new Driver();
+  let out = d.scheduler({
+    op: "acquire-replicas",
+    keys: [loc("r-1", ["tcp://p:1"]), loc("r-2", ["tcp://p:1"])],
+  });
+  const [request] = gathers(out);
+  assert.deepEqual(request.keys.sort(), ["r-1", "r-2"]);
+  out = d.gathered(request.requestId, ["r-1", "r-2"]);
+  const [added] = sent(out);
+  assert.equal(added.op, "add-keys");
+  assert.deepEqual(added.op === "add-keys" && added.keys.map((k) => k.key).sort(), ["r-1", "r-2"]);
+  assert.equal(d.w.memory.size, 2);
+  out = d.scheduler({ op: "free-keys", keys: ["r-1", "r-2"] });
+  assert.deepEqual(freedKeys(out).sort(), ["r-1", "r-2"]);
+  assert.deepEqual(sent(out), []);
+  assert.equal(d.w.memory.size, 0);
+});
+
+Deno.test("inputs shared by local tasks stay until the last reader is done", () => {
+  const d = new Driver({ nthreads: 2 });
+  const x = loc("x-1", ["tcp://p:1"]);
+  d.compute("a-1", [x]);
+  d.compute("b-1", [x]);
+  const out = d.gathered(1, ["x-1"]);
+  assert.deepEqual(executed(out), ["a-1", "b-1"]);
+  assert.deepEqual(freedKeys(d.done("a-1")), []);
+  assert.deepEqual(freedKeys(d.done("b-1")), ["x-1"]);
+});

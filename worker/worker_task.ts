@@ -1,0 +1,62 @@
+/**
+ * What a worker knows about one key: a task it computes, a dependency it fetches, or data it
+ * holds (often several of these over time).
+ *
+ * @module
+ */
+
+import type { ErrorRecord } from "../core/errors.ts";
+import type { Key } from "../core/task.ts";
+import type { HeapItem } from "../scheduler/priority_heap.ts";
+import type { KeyLocation, Priority, WorkerAddress } from "../scheduler/protocol.ts";
+
+/**
+ * Compute: `waiting` (inputs not all here) → `ready` → `executing` → `memory` | `error`.
+ * Dependency: `fetch` (queued for a transfer) → `flight` (transfer running) → `memory`, or
+ * `missing` when no known holder has it. `released`: dropped from the worker (stale references to
+ * the object read this).
+ */
+export type WorkerTaskState =
+  | "waiting"
+  | "ready"
+  | "executing"
+  | "memory"
+  | "error"
+  | "fetch"
+  | "flight"
+  | "missing"
+  | "released";
+
+export class WorkerTask implements HeapItem {
+  heapIndex = -1;
+  /** The scheduler assigned this key to be computed here (and tracks the result here). */
+  assigned = false;
+  /** The scheduler asked this worker to keep the data (scatter, acquire-replicas). */
+  acquired = false;
+  /** The scheduler believes this worker holds the data (so dropping it must be reported). */
+  reported = false;
+  /** Executing, but the scheduler withdrew it: the result is discarded unless needed here. */
+  cancelled = false;
+  runId = 0;
+  fn: unknown = null;
+  args: unknown = null;
+  resources: Readonly<Record<string, number>> | null = null;
+  /** The scheduler's duration estimate, seconds. */
+  duration = 0;
+  /** Where the inputs are, as the scheduler last said (linked when computing starts). */
+  depLocations: readonly KeyLocation[] = [];
+  readonly dependencies: WorkerTask[] = [];
+  /** Local tasks that read this key. */
+  readonly dependents = new Set<WorkerTask>();
+  /** Inputs not yet in memory (while `waiting`). */
+  waitingFor = 0;
+  /** Peers believed to hold the data (while fetch/flight/missing). */
+  readonly whoHas = new Set<WorkerAddress>();
+  /** The peer a running transfer asks. */
+  flightPeer: WorkerAddress | null = null;
+  nbytes = -1;
+  typeName = "";
+  error: ErrorRecord | null = null;
+
+  constructor(readonly key: Key, public state: WorkerTaskState, public priority: Priority) {}
+}
