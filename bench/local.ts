@@ -8,6 +8,7 @@
 
 import { type Delayed, shutdownThreads } from "../mod.ts";
 import { treeReductionOf } from "./tree.ts";
+import { tokenize } from "../core/tokenize.ts";
 import { monteCarlo } from "../examples/montecarlo.ts";
 import { bestOf, mb, report } from "./measure.ts";
 
@@ -33,6 +34,15 @@ for (const scheduler of ["sync", "threads"] as const) {
     scheduler === "sync" ? "≤ 5 µs; Dask 74 µs" : "≤ 25 µs; Dask 140 µs",
   );
 }
+
+const big = new Float64Array(32 * 1024 * 1024); // 256 MB
+for (let i = 0; i < big.length; i += 4096) big[i] = i;
+const hashMs = await bestOf(3, () => tokenize(big));
+report(
+  "tokenize a 256 MB Float64Array",
+  `${(big.byteLength / 1e6 / hashMs).toFixed(1)} GB/s`,
+  "≥ 1 GB/s",
+);
 
 const mcMs = await bestOf(3, async () => {
   const v = await monteCarlo(1000).compute({ scheduler: "threads" });
