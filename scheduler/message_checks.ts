@@ -1,0 +1,149 @@
+/**
+ * Shape checks for messages arriving at the scheduler, so that a confused or hostile peer is
+ * disconnected with a reason instead of corrupting the state machine's books. Each check returns
+ * what is wrong (for the log line) or null. Checks are O(size of the message) and look only at
+ * the fields the state machine reads; encoded payloads (`fn`, `args`) stay opaque.
+ *
+ * @module
+ */
+
+type Fields = Record<string, unknown>;
+
+const isObject = (v: unknown): v is Fields =>
+  v !== null && typeof v === "object" && !Array.isArray(v);
+const isKeyList = (v: unknown): v is string[] =>
+  Array.isArray(v) && v.every((k) => typeof k === "string");
+const isNumberRecord = (v: unknown): boolean =>
+  isObject(v) && Object.values(v).every((n) => typeof n === "number");
+
+function taskOptionsProblem(options: unknown, key: string): string | null {
+  if (options === undefined) return null;
+  if (!isObject(options)) return `task ${key} has options that are not an object`;
+  if (options.priority !== undefined && typeof options.priority !== "number") {
+    return `task ${key} has a priority that is not a number`;
+  }
+  if (options.retries !== undefined && typeof options.retries !== "number") {
+    return `task ${key} has retries that are not a number`;
+  }
+  if (options.workers !== undefined && !isKeyList(options.workers)) {
+    return `task ${key} has workers that are not a list of names`;
+  }
+  if (options.resources !== undefined && !isNumberRecord(options.resources)) {
+    return `task ${key} has resources that are not {name: amount}`;
+  }
+  return null;
+}
+
+function updateGraphProblem(msg: Fields): string | null {
+  if (!Array.isArray(msg.tasks)) return "update-graph without a list of tasks";
+  if (!isKeyList(msg.keys)) return "update-graph without a list of keys";
+  if (msg.priority !== undefined && typeof msg.priority !== "number") {
+    return "update-graph with a priority that is not a number";
+  }
+  for (const task of msg.tasks) {
+    if (!isObject(task) || typeof task.key !== "string") return "update-graph with a keyless task";
+    if (!isKeyList(task.deps)) return `task ${task.key} has no list of deps`;
+    if (!("fn" in task) || !("args" in task)) return `task ${task.key} lacks fn or args`;
+    const problem = taskOptionsProblem(task.options, task.key);
+    if (problem !== null) return problem;
+  }
+  return null;
+}
+
+/** What is wrong with a message on a client connection, or null (requests included). */
+export function clientMessageProblem(msg: unknown): string | null {
+  if (!isObject(msg)) return "a message that is not an object";
+  switch (msg.op) {
+    case "update-graph":
+      return updateGraphProblem(msg);
+    case "scatter":
+      if (!Array.isArray(msg.data)) return "scatter without a list of data";
+      for (const item of msg.data) {
+        if (
+          !isObject(item) || typeof item.key !== "string" || typeof item.nbytes !== "number" ||
+          typeof item.typeName !== "string" || !isKeyList(item.workers)
+        ) return "scatter with an item that is not {key, nbytes, typeName, workers}";
+      }
+      return null;
+    case "client-releases-keys":
+    case "client-desires-keys":
+    case "fire-and-forget":
+    case "retry":
+      return isKeyList(msg.keys) ? null : `${msg.op} without a list of keys`;
+    case "cancel":
+      if (!isKeyList(msg.keys)) return "cancel without a list of keys";
+      return msg.force === undefined || typeof msg.force === "boolean"
+        ? null
+        : "cancel with a force that is not a boolean";
+    case "request":
+      if (typeof msg.requestId !== "number") return "a request without a numeric requestId";
+      if (typeof msg.method !== "string") return "a request without a method";
+      return msg.params === undefined || isObject(msg.params)
+        ? null
+        : "a request whose params are not an object";
+    default:
+      return `unknown operation ${JSON.stringify(msg.op)}`;
+  }
+}
+
+/** What is wrong with a message on a registered worker's connection, or null. */
+export function workerMessageProblem(msg: unknown): string | null {
+  if (!isObject(msg)) return "a message that is not an object";
+  switch (msg.op) {
+    case "task-finished":
+      return typeof msg.key === "string" && typeof msg.runId === "number" &&
+          typeof msg.nbytes === "number" && typeof msg.typeName === "string"
+        ? null
+        : "task-finished without key, runId, nbytes or typeName";
+    case "task-erred": {
+      const error = msg.error;
+      return typeof msg.key === "string" && typeof msg.runId === "number" && isObject(error) &&
+          typeof error.name === "string" && typeof error.message === "string"
+        ? null
+        : "task-erred without key, runId or an error {name, message}";
+    }
+    case "add-keys":
+      return Array.isArray(msg.keys) &&
+          msg.keys.every((k) => isObject(k) && typeof k.key === "string")
+        ? null
+        : "add-keys without a list of {key, nbytes}";
+    case "missing-data":
+      return isKeyList(msg.keys) && typeof msg.errantWorker === "string"
+        ? null
+        : "missing-data without keys or errantWorker";
+    case "steal-response":
+      return typeof msg.key === "string" && typeof msg.stealId === "number" &&
+          (msg.state === null || typeof msg.state === "string")
+        ? null
+        : "steal-response without key, stealId or state";
+    case "release-worker-data":
+      return isKeyList(msg.keys) ? null : "release-worker-data without a list of keys";
+    case "heartbeat":
+      return isNumberRecord(msg.metrics) ? null : "heartbeat without numeric metrics";
+    default:
+      return `unknown operation ${JSON.stringify(msg.op)}`;
+  }
+}
+
+/** What is wrong with a `register-worker` message, or null. */
+export function registerWorkerProblem(msg: unknown): string | null {
+  if (!isObject(msg) || msg.op !== "register-worker") {
+    return `the first message of a worker must be register-worker, got ${
+      JSON.stringify(isObject(msg) ? msg.op : msg)
+    }`;
+  }
+  if (typeof msg.address !== "string") return "register-worker without an address";
+  if (typeof msg.name !== "string") return "register-worker without a name";
+  if (!Number.isInteger(msg.nthreads) || (msg.nthreads as number) < 1) {
+    return "register-worker without a positive whole nthreads";
+  }
+  if (typeof msg.memoryLimit !== "number") return "register-worker without a memoryLimit";
+  if (msg.resources !== undefined && !isNumberRecord(msg.resources)) {
+    return "register-worker with resources that are not {name: amount}";
+  }
+  if (
+    msg.keys !== undefined &&
+    !(Array.isArray(msg.keys) && msg.keys.every((k) => isObject(k) && typeof k.key === "string"))
+  ) return "register-worker with keys that are not a list of {key, nbytes, typeName}";
+  return null;
+}

@@ -1,0 +1,160 @@
+/**
+ * The messages servers and clients exchange around the state machines (docs/protocol.md §8):
+ * registration, requests to the scheduler, data transfer between workers and to clients, and
+ * shutdown. The state machines' own messages are in protocol.ts.
+ *
+ * @module
+ */
+
+import type { ErrorRecord } from "../core/errors.ts";
+import type { Key } from "../core/task.ts";
+import type { Encoded } from "../core/value_codec.ts";
+import type { ClientId, ScatteredKey, WorkerAddress } from "./protocol.ts";
+
+/** The version of this session protocol; registrations carrying another one are refused. */
+export const SESSION_PROTOCOL = 1;
+
+/** Default seconds between worker heartbeats; 10 missed ones declare the worker lost. */
+export const DEFAULT_HEARTBEAT_INTERVAL = 0.5;
+
+/** A worker's peers may have at most this many data requests served at once ("busy" beyond). */
+export const MAX_CONCURRENT_PEER_REQUESTS = 50;
+
+// ---------------------------------------------------------------------------------------------
+// Registration
+
+/** Worker → scheduler, first message on a `"worker"` connection. */
+export interface RegisterWorkerMsg {
+  op: "register-worker";
+  /** Where the worker listens for peers. */
+  address: WorkerAddress;
+  name: string;
+  nthreads: number;
+  /** Bytes; 0 for no limit. */
+  memoryLimit: number;
+  resources: Record<string, number>;
+  /** Data the worker still holds (after reconnecting). */
+  keys: { key: Key; nbytes: number; typeName: string }[];
+  pid: number;
+  protocol: number;
+}
+
+/** Scheduler → worker: registration accepted. */
+export interface WorkerRegisteredMsg {
+  op: "worker-registered";
+  /** Seconds between heartbeats. */
+  heartbeatInterval: number;
+}
+
+/** Scheduler → worker or client: registration refused; the connection closes after it. */
+export interface RefusedMsg {
+  op: "refused";
+  reason: string;
+}
+
+/** Client → scheduler, first message on a `"client"` connection. */
+export interface RegisterClientMsg {
+  op: "register-client";
+  clientId: ClientId;
+  protocol: number;
+}
+
+/** A worker as clients see it. */
+export interface WorkerInfo {
+  address: WorkerAddress;
+  name: string;
+  nthreads: number;
+  memoryLimit: number;
+}
+
+/** Scheduler → client: registration accepted. */
+export interface ClientRegisteredMsg {
+  op: "client-registered";
+  schedulerAddress: string;
+  dashboardLink?: string;
+  workers: WorkerInfo[];
+}
+
+/** Scheduler → worker: stop (the scheduler is shutting down). */
+export interface CloseMsg {
+  op: "close";
+  reason: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests to the scheduler
+
+/** Client → scheduler: a request answered by a {@link ReplyMsg} with the same `requestId`. */
+export interface RequestMsg {
+  op: "request";
+  requestId: number;
+  method: string;
+  params: Record<string, unknown>;
+}
+
+/** Scheduler → client: the answer to a {@link RequestMsg}: `result` or `error`. */
+export type ReplyMsg =
+  | { op: "reply"; requestId: number; result: unknown }
+  | { op: "reply"; requestId: number; error: ErrorRecord };
+
+/** The `workers` request's result items. */
+export interface WorkerStatus extends WorkerInfo {
+  /** Bytes held (as the worker last reported, else the scheduler's books). */
+  memory: number;
+  /** Tasks running there. */
+  executing: number;
+  /** Keys held there. */
+  inMemory: number;
+}
+
+/** The `relay-scatter` request's result. */
+export type RelayScatterResult = ScatteredKey[];
+
+// ---------------------------------------------------------------------------------------------
+// Data transfer (role "peer", to a worker's listener)
+
+/** One value as it travels between workers and clients: encoded once, never re-encoded. */
+export interface DataItem {
+  key: Key;
+  value: Encoded;
+  nbytes: number;
+  typeName: string;
+}
+
+/** Ask a worker for the values of `keys`. */
+export interface GetDataMsg {
+  op: "get-data";
+  requestId: number;
+  keys: Key[];
+}
+
+/** The answer to {@link GetDataMsg}: the keys the worker holds (others are left out). */
+export interface DataMsg {
+  op: "data";
+  requestId: number;
+  items: DataItem[];
+}
+
+/** Put values in a worker's store (scatter). `report`: the worker tells the scheduler. */
+export interface UpdateDataMsg {
+  op: "update-data";
+  requestId: number;
+  items: DataItem[];
+  report: boolean;
+}
+
+/** The answer to {@link UpdateDataMsg}. */
+export interface DataStoredMsg {
+  op: "data-stored";
+  requestId: number;
+  keys: Key[];
+}
+
+/** The worker is serving too many peers: retry after a short delay. */
+export interface BusyMsg {
+  op: "busy";
+  requestId: number;
+}
+
+export type PeerRequest = GetDataMsg | UpdateDataMsg;
+export type PeerReply = DataMsg | DataStoredMsg | BusyMsg;

@@ -1,0 +1,145 @@
+import assert from "node:assert/strict";
+import { TaskRef } from "../../core/task.ts";
+import { encode } from "../../core/value_codec.ts";
+import { Connection } from "../../core/wire.ts";
+import { startCluster } from "../helpers/cluster.ts";
+import { graphTask, literalTask, RawClient } from "../helpers/raw_client.ts";
+
+Deno.test("a 2-worker cluster computes a diamond whose data moves between workers", async () => {
+  await using cluster = await startCluster({ nWorkers: 2, nthreads: 1 });
+  await using client = await RawClient.connect(cluster.schedulerAddress);
+  const [w0, w1] = cluster.workers;
+  const tasks = [
+    literalTask("x", [1, 2, 3]),
+    graphTask("a", (xs: number[]) => xs.map((v) => v + 1), [new TaskRef("x")], {
+      workers: ["w0"],
+    }),
+    graphTask("b", (xs: number[]) => xs.map((v) => v * 10), [new TaskRef("x")], {
+      workers: ["w1"],
+    }),
+    graphTask(
+      "c",
+      (a: number[], b: number[]) => a.reduce((s, v, i) => s + v * b[i], 0),
+      [new TaskRef("a"), new TaskRef("b")],
+    ),
+  ];
+  const [a, b, c] = await client.compute(tasks, ["a", "b", "c"]);
+  assert.deepEqual(a, [2, 3, 4]);
+  assert.deepEqual(b, [10, 20, 30]);
+  assert.equal(c, 2 * 10 + 3 * 20 + 4 * 30, cluster.logs());
+
+  const whoHas = await client.request<Record<string, string[]>>("who-has", {
+    keys: ["a", "b", "c"],
+  });
+  assert.ok(whoHas.a.includes(w0.address), `a on ${whoHas.a}`);
+  assert.ok(whoHas.b.includes(w1.address), `b on ${whoHas.b}`);
+  // c ran on one of the two: the input computed on the other one travelled to it
+  assert.equal(whoHas.c.length, 1);
+  assert.ok([w0.address, w1.address].includes(whoHas.c[0]));
+
+  const workers = await client.request<{ address: string; name: string; inMemory: number }[]>(
+    "workers",
+  );
+  assert.deepEqual(workers.map((w) => w.name).sort(), ["w0", "w1"]);
+});
+
+Deno.test("a task error reaches the client with its message", async () => {
+  await using cluster = await startCluster({ nWorkers: 1, nthreads: 1 });
+  await using client = await RawClient.connect(cluster.schedulerAddress);
+  client.submit([
+    graphTask("boom", (n: number) => {
+      throw new RangeError(`bad ${n}`);
+    }, [7]),
+  ], ["boom"]);
+  await assert.rejects(client.waitForKeys(["boom"]), { name: "RangeError", message: "bad 7" });
+});
+
+Deno.test("1,000 tiny tasks through a 2-worker cluster", async () => {
+  await using cluster = await startCluster({ nWorkers: 2, nthreads: 1 });
+  await using client = await RawClient.connect(cluster.schedulerAddress);
+  const inc = (x: number) => x + 1;
+  const n = 1000;
+  const tasks = Array.from({ length: n }, (_, i) => graphTask(`inc-${i}`, inc, [i]));
+  const keys = tasks.map((t) => t.key);
+  const sum = graphTask(
+    "total",
+    (...xs: number[]) => xs.reduce((s, x) => s + x, 0),
+    keys.map((k) => new TaskRef(k)),
+  );
+  const started = performance.now();
+  const [total] = await client.compute([...tasks, sum], ["total"]);
+  const ms = performance.now() - started;
+  assert.equal(total, (n * (n + 1)) / 2);
+  console.log(`    1,000 tiny tasks + a 1,000-input sum: ${ms.toFixed(0)} ms`);
+});
+
+Deno.test("scattered data, sent directly or relayed by the scheduler, feeds tasks", async () => {
+  await using cluster = await startCluster({ nWorkers: 2, nthreads: 1 });
+  await using client = await RawClient.connect(cluster.schedulerAddress);
+  const addresses = cluster.workers.map((w) => w.address).sort();
+
+  // Direct: ask where to put two values, send them to those workers, then tell the scheduler.
+  const targets = await client.request<string[]>("scatter-targets", { n: 2 });
+  assert.equal(targets.length, 2);
+  assert.deepEqual([...targets].sort(), addresses, "spread over both workers");
+  const values = [new Float64Array([1, 2, 3]), "hello"];
+  const scattered = [];
+  for (let i = 0; i < 2; i++) {
+    const key = `direct-${i}`;
+    const item = { key, value: encode(values[i]), nbytes: 24, typeName: "Float64Array" };
+    const peer = await Connection.connect(targets[i], { role: "peer" });
+    peer.send({ header: { op: "update-data", requestId: 1, items: [item], report: false } });
+    for await (const message of peer) {
+      assert.deepEqual(message.header, { op: "data-stored", requestId: 1, keys: [key] });
+      break;
+    }
+    await peer.close();
+    scattered.push({ key, nbytes: item.nbytes, typeName: item.typeName, workers: [targets[i]] });
+  }
+  client.send({ op: "scatter", data: scattered });
+
+  // Relayed: the scheduler places the value itself, on every worker.
+  const relayed = await client.request<{ key: string; workers: string[] }[]>("relay-scatter", {
+    items: [{ key: "relayed", value: encode(10), nbytes: 8, typeName: "number" }],
+    broadcast: true,
+  });
+  assert.deepEqual(relayed[0].workers.sort(), addresses);
+
+  const [result] = await client.compute([
+    graphTask(
+      "combine",
+      (xs: Float64Array, s: string, k: number) => `${s} ${xs.reduce((a, b) => a + b, 0) * k}`,
+      [new TaskRef("direct-0"), new TaskRef("direct-1"), new TaskRef("relayed")],
+    ),
+  ], ["combine"]);
+  assert.equal(result, "hello 60");
+  const whoHas = await client.request<Record<string, string[]>>("who-has", {
+    keys: ["relayed"],
+  });
+  assert.deepEqual(whoHas.relayed.sort(), addresses);
+  await assert.rejects(client.request("scatter-targets", { n: 1, workers: ["nobody"] }), {
+    name: "RequestError",
+    message: /none of the workers \["nobody"\] is connected/,
+  });
+  await assert.rejects(client.request("launch-rockets"), /unknown request method/);
+});
+
+Deno.test("a task that crashes its thread errs naming the thread; the worker goes on", async () => {
+  await using cluster = await startCluster({ nWorkers: 1, nthreads: 1 });
+  await using client = await RawClient.connect(cluster.schedulerAddress);
+  const crash = () =>
+    new Promise(() => {
+      setTimeout(() => {
+        throw new Error("thread killer");
+      }, 0);
+    });
+  client.submit([graphTask("crash", crash, [])], ["crash"]);
+  await assert.rejects(client.waitForKeys(["crash"]), {
+    name: "ThreadDiedError",
+    message: /thread 0 of worker tcp:\S+ died while running crash: .*thread killer/,
+  });
+  const [after] = await client.compute([graphTask("after", (x: number) => x * 2, [21])], [
+    "after",
+  ]);
+  assert.equal(after, 42);
+});

@@ -1,0 +1,69 @@
+import assert from "node:assert/strict";
+import { NDArray } from "../../core/ndarray.ts";
+import { encode } from "../../core/value_codec.ts";
+import { encodedBytes, encodedTypeName } from "../../worker/encoded_info.ts";
+import { formatBytes, parseMemoryLimit } from "../../worker/memory_limit.ts";
+import { DataStore } from "../../worker/store.ts";
+
+const value = (n: number) => ({ encoded: encode(n), nbytes: n, typeName: "number" });
+
+Deno.test("the store keeps values least recently used first and counts their bytes", () => {
+  const store = new DataStore();
+  store.set("a", value(10));
+  store.set("b", value(20));
+  store.set("c", value(30));
+  assert.equal(store.nbytes, 60);
+  store.get("a"); // a is now the most recently used
+  assert.deepEqual([...store.leastRecentlyUsed()].map(([k]) => k), ["b", "c", "a"]);
+  store.set("b", value(5)); // replacing counts the new size only
+  assert.equal(store.nbytes, 45);
+  assert.deepEqual(store.describe().map((d) => d.key), ["c", "a", "b"]);
+  assert.equal(store.delete("c"), true);
+  assert.equal(store.delete("c"), false);
+  assert.equal(store.nbytes, 15);
+  assert.equal(store.size, 2);
+});
+
+Deno.test("memory limits parse as bytes, units, auto and none", () => {
+  const auto = { nthreads: 2, cores: 8, totalMemory: () => 16e9 };
+  assert.equal(parseMemoryLimit("4GB", auto), 4e9);
+  assert.equal(parseMemoryLimit("512MiB", auto), 512 * 2 ** 20);
+  assert.equal(parseMemoryLimit("1.5 tb", auto), 1.5e12);
+  assert.equal(parseMemoryLimit("4000000000", auto), 4e9);
+  assert.equal(parseMemoryLimit("2e9", auto), 2e9);
+  assert.equal(parseMemoryLimit("auto", auto), 4e9); // 16 GB × 2/8
+  assert.equal(parseMemoryLimit("auto", { ...auto, nthreads: 16 }), 16e9); // capped at all of it
+  assert.equal(parseMemoryLimit("none", auto), 0);
+  assert.equal(parseMemoryLimit("0", auto), 0);
+  assert.throws(() => parseMemoryLimit("4 parsecs", auto), /Invalid memory limit "4 parsecs"/);
+  assert.throws(() => parseMemoryLimit("-1GB", auto), /Invalid memory limit/);
+  assert.equal(formatBytes(4e9), "4.00 GB");
+  assert.equal(formatBytes(512 * 2 ** 20), "536.87 MB");
+  assert.equal(formatBytes(12), "12 B");
+});
+
+Deno.test("an encoded value's type and size are read without decoding it", () => {
+  const cases: [unknown, string][] = [
+    [1, "number"],
+    [-3.5, "number"],
+    [2 ** 40, "number"],
+    ["text", "string"],
+    ["x".repeat(300), "string"],
+    [null, "null"],
+    [undefined, "undefined"],
+    [true, "boolean"],
+    [[1, 2], "Array"],
+    [{ a: 1 }, "Object"],
+    [new Map([[1, 2]]), "Map"],
+    [new Set([1]), "Set"],
+    [new Date(0), "Date"],
+    [10n, "bigint"],
+    [new Float64Array(4), "Float64Array"],
+    [new Float64Array(100_000), "Float64Array"], // out of band
+    [new Uint8Array(3), "Uint8Array"],
+    [new NDArray(new Float64Array(4), [2, 2]), "NDArray"],
+  ];
+  for (const [v, name] of cases) assert.equal(encodedTypeName(encode(v)), name, String(v));
+  const big = encode(new Float64Array(100_000));
+  assert.ok(encodedBytes(big) >= 800_000 && encodedBytes(big) < 800_100);
+});

@@ -1,0 +1,152 @@
+/**
+ * Pooled connections to workers' data listeners (role `"peer"`, docs/protocol.md §8): one
+ * connection per peer, opened on first use and kept, carrying any number of requests at once,
+ * matched to their replies by `requestId`. A peer that answers `busy` is asked again after a
+ * short, growing delay. Workers fetch dependencies through it; the scheduler relays scattered
+ * data through it.
+ *
+ * @module
+ */
+
+import { Connection } from "../core/wire.ts";
+import type { WorkerAddress } from "../scheduler/protocol.ts";
+import type {
+  DataMsg,
+  DataStoredMsg,
+  GetDataMsg,
+  PeerReply,
+  UpdateDataMsg,
+} from "../scheduler/session_protocol.ts";
+
+/** How a {@link PeerPool} connects and retries. */
+export interface PeerPoolOptions {
+  /** The handshake role of this side; peers accept `"peer"`. */
+  role?: string;
+  /** The largest frame accepted from a peer (a value's buffer). */
+  maxFrameBytes?: number;
+  /** Times a busy peer is asked again before the request fails. 30. */
+  busyRetries?: number;
+  /** First delay after a busy answer, ms; it doubles up to 1 s. 20. */
+  busyDelayMs?: number;
+}
+
+type Pending = { resolve: (reply: PeerReply) => void; reject: (error: Error) => void };
+
+/** One open connection to a peer and the requests waiting on it. */
+class PeerChannel {
+  readonly pending = new Map<number, Pending>();
+  constructor(readonly connection: Connection, onClosed: () => void) {
+    void this.#readReplies(onClosed);
+  }
+
+  async #readReplies(onClosed: () => void): Promise<void> {
+    for await (const message of this.connection) {
+      const reply = message.header as PeerReply;
+      const waiting = this.pending.get(reply?.requestId);
+      if (waiting === undefined) continue; // a reply for a request given up on
+      this.pending.delete(reply.requestId);
+      waiting.resolve(reply);
+    }
+    const info = await this.connection.closed;
+    onClosed();
+    const error = new Error(
+      `the connection to peer ${this.connection.remoteAddr} closed: ${info.reason}`,
+    );
+    for (const waiting of this.pending.values()) waiting.reject(error);
+    this.pending.clear();
+  }
+}
+
+export class PeerPool {
+  readonly #channels = new Map<WorkerAddress, Promise<PeerChannel>>();
+  readonly #role: string;
+  readonly #maxFrameBytes: number | undefined;
+  readonly #busyRetries: number;
+  readonly #busyDelayMs: number;
+  #nextRequestId = 1;
+  #closed = false;
+
+  constructor(options: PeerPoolOptions = {}) {
+    this.#role = options.role ?? "peer";
+    this.#maxFrameBytes = options.maxFrameBytes;
+    this.#busyRetries = options.busyRetries ?? 30;
+    this.#busyDelayMs = options.busyDelayMs ?? 20;
+  }
+
+  /** Fetches `keys` from `peer`; keys it does not hold are absent from the answer. */
+  async getData(peer: WorkerAddress, keys: string[]): Promise<DataMsg> {
+    const request: Omit<GetDataMsg, "requestId"> = { op: "get-data", keys };
+    return await this.#request(peer, request, "data") as DataMsg;
+  }
+
+  /** Puts values into `peer`'s store. */
+  async updateData(
+    peer: WorkerAddress,
+    items: UpdateDataMsg["items"],
+    report: boolean,
+  ): Promise<DataStoredMsg> {
+    const request: Omit<UpdateDataMsg, "requestId"> = { op: "update-data", items, report };
+    return await this.#request(peer, request, "data-stored") as DataStoredMsg;
+  }
+
+  /** Closes every connection; requests in flight fail. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const channels = await Promise.allSettled(this.#channels.values());
+    this.#channels.clear();
+    await Promise.all(
+      channels.map((c) =>
+        c.status === "fulfilled" ? c.value.connection.abort("the peer pool closed") : undefined
+      ),
+    );
+  }
+
+  async #request(
+    peer: WorkerAddress,
+    request: Omit<GetDataMsg, "requestId"> | Omit<UpdateDataMsg, "requestId">,
+    expected: PeerReply["op"],
+  ): Promise<PeerReply> {
+    let delay = this.#busyDelayMs;
+    for (let attempt = 0;; attempt++) {
+      const channel = await this.#channel(peer);
+      const requestId = this.#nextRequestId++;
+      const reply = await new Promise<PeerReply>((resolve, reject) => {
+        channel.pending.set(requestId, { resolve, reject });
+        if (!channel.connection.send({ header: { ...request, requestId } })) {
+          channel.pending.delete(requestId);
+          reject(new Error(`the connection to peer ${peer} is closed`));
+        }
+      });
+      if (reply.op === expected) return reply;
+      if (reply.op !== "busy") {
+        throw new Error(`peer ${peer} answered ${request.op} with '${reply.op}'`);
+      }
+      if (attempt >= this.#busyRetries) {
+        throw new Error(
+          `peer ${peer} stayed busy through ${attempt + 1} attempts of ${request.op}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(1000, delay * 2);
+    }
+  }
+
+  #channel(peer: WorkerAddress): Promise<PeerChannel> {
+    if (this.#closed) return Promise.reject(new Error("the peer pool is closed"));
+    let channel = this.#channels.get(peer);
+    if (channel === undefined) {
+      channel = Connection.connect(peer, { role: this.#role, maxFrameBytes: this.#maxFrameBytes })
+        .then((connection) =>
+          new PeerChannel(connection, () => {
+            if (this.#channels.get(peer) === channel) this.#channels.delete(peer);
+          })
+        );
+      // A failed connection is forgotten so the next request tries again.
+      channel.catch(() => {
+        if (this.#channels.get(peer) === channel) this.#channels.delete(peer);
+      });
+      this.#channels.set(peer, channel);
+    }
+    return channel;
+  }
+}
