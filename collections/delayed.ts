@@ -24,7 +24,7 @@ import {
   type Layer,
 } from "./collection.ts";
 import { computeCollections, type ComputeOptions, persistCollection } from "./compute.ts";
-import { toDot } from "./visualize.ts";
+import { visualizeGraph, type VisualizeOptions } from "./visualize.ts";
 
 /** A lazy value: the result of a task that has not run yet. */
 export class Delayed<T = unknown> implements Collection<T>, Layer {
@@ -70,9 +70,12 @@ export class Delayed<T = unknown> implements Collection<T>, Layer {
     return delayed(getField, { name: "getitem", pure: true })(this, field) as Delayed<T[K]>;
   }
 
-  /** The graph in Graphviz DOT text. */
-  visualize(): string {
-    return toDot(this.graph);
+  /**
+   * The task graph as Graphviz DOT (default) or SVG text, coloured by function; with
+   * `filename`, also written to that file (`.svg` or `.dot`).
+   */
+  visualize(options: VisualizeOptions = {}): Promise<string> {
+    return visualizeGraph(this.graph, { name: this.key, ...options });
   }
 
   /** A Delayed's token is its key: equal keys name equal computations. */

@@ -5,10 +5,12 @@
  * deno run -A scheduler/main.ts [--host HOST] [--port 8786] [--dashboard-port 8787] [--no-dashboard]
  * ```
  *
- * Once listening it prints exactly one line on standard output, which tools parse:
+ * Once listening it prints one line on standard output, which tools parse, then (unless
+ * `--no-dashboard`) the dashboard's address:
  *
  * ```
  * Scheduler at tcp://<host>:<port>
+ * Dashboard at http://<host>:<port>/status
  * ```
  *
  * `<host>` is `--host` when given (default: every interface, shown as this machine's first
@@ -22,6 +24,7 @@
 
 import { parseArgs } from "node:util";
 import { SchedulerServer } from "./server.ts";
+import { type Dashboard, startDashboard } from "./dashboard/mod.ts";
 
 const USAGE = "usage: deno run -A scheduler/main.ts [--host HOST] [--port 8786] " +
   "[--dashboard-port 8787] [--no-dashboard]";
@@ -92,17 +95,27 @@ try {
   );
 }
 
-// The dashboard (a separate component) starts here when `dashboardPort` is not null: it serves
-// on that port, reads `server.state`, redraws on `server.onChange`, and sets
-// `server.dashboardLink` so clients learn where it is.
-void dashboardPort;
-
 console.log(`Scheduler at ${server.address}`);
+
+// The dashboard reads the state machine only; it tells clients where it is via dashboardLink.
+let dashboard: Dashboard | undefined;
+if (dashboardPort !== null) {
+  dashboard = await startDashboard({
+    state: server.state,
+    hostname: values.host ?? "0.0.0.0",
+    port: dashboardPort,
+    schedulerAddress: server.address,
+    onChange: (listener) => server.onChange(listener),
+  });
+  server.dashboardLink = dashboard.url;
+  console.log(`Dashboard at ${dashboard.url}`);
+}
 
 let stopping = false;
 const shutdown = async (signal: string) => {
   if (stopping) return;
   stopping = true;
+  await dashboard?.close();
   await server.close(`received ${signal}`);
   Deno.exit(0);
 };

@@ -183,10 +183,21 @@ export function earliestStart(
 }
 
 /**
+ * Seconds of known work per thread below which a worker always takes another root-ish task.
+ * Short tasks would otherwise wait a scheduler round trip each (a worker holding only
+ * `saturation × nthreads` of them idles between them); long or unmeasured ones still queue on the
+ * scheduler, where they can go wherever a thread frees up first.
+ */
+export const SHORT_WORK_SECONDS = 0.02;
+
+/**
  * How many more tasks `worker` may receive from the root-ish queue: the saturation factor times
- * its threads (at least one), minus what it is processing already.
+ * its threads (at least one), minus what it is processing already — and at least one while its
+ * queued work is shorter than {@link SHORT_WORK_SECONDS} per thread.
  */
 export function rootishSlots(worker: WorkerRecord, saturation: number): number {
   if (saturation === Infinity) return Infinity;
-  return Math.max(Math.ceil(saturation * worker.nthreads), 1) - worker.processing.size;
+  const slots = Math.max(Math.ceil(saturation * worker.nthreads), 1) - worker.processing.size;
+  if (slots > 0) return slots;
+  return worker.occupancy < SHORT_WORK_SECONDS * worker.nthreads ? 1 : 0;
 }

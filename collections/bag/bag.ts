@@ -22,7 +22,7 @@ import {
 } from "../collection.ts";
 import { computeCollections, type ComputeOptions, persistCollection } from "../compute.ts";
 import { Delayed } from "../delayed.ts";
-import { toDot } from "../visualize.ts";
+import { visualizeGraph, type VisualizeOptions } from "../visualize.ts";
 import {
   argumentLayers,
   argumentValues,
@@ -445,9 +445,12 @@ export class Bag<T = unknown> implements Collection<T[]> {
     return persistCollection(this, options);
   }
 
-  /** The graph in Graphviz DOT text. */
-  visualize(): string {
-    return toDot(collectGraph([this.layer()]));
+  /**
+   * The task graph as Graphviz DOT (default) or SVG text, coloured by function; with
+   * `filename`, also written to that file (`.svg` or `.dot`).
+   */
+  visualize(options: VisualizeOptions = {}): Promise<string> {
+    return visualizeGraph(collectGraph([this.layer()]), { name: this.name, ...options });
   }
 
   /** A bag's token is its name, a content address of how it is made. */

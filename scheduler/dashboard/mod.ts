@@ -1,0 +1,169 @@
+/**
+ * The scheduler's web dashboard: live pages (Status, Workers, Graph, Info), `/health`,
+ * `/metrics` (Prometheus) and `/api/v1` JSON, served with hono on `Deno.serve`.
+ *
+ * The scheduler server starts it next to its state machine; the dashboard only reads the state.
+ * A timer polls it every push interval and sends open pages what changed (server-sent events);
+ * the scheduler's event handling does nothing for the dashboard.
+ *
+ * @example
+ * ```ts ignore
+ * const dashboard = await startDashboard({
+ *   state,                                  // the server's SchedulerState
+ *   hostname: "0.0.0.0",
+ *   port: 8787,
+ *   schedulerAddress: "tcp://10.0.0.5:8786",
+ *   onChange: (listener) => server.onChange(listener),
+ * });
+ * console.log(`dashboard at ${dashboard.url}`);
+ * // ... on shutdown:
+ * await dashboard.close();
+ * ```
+ *
+ * @module
+ */
+
+import type { SchedulerState } from "../state.ts";
+import { dashboardApp } from "./app.ts";
+import { loadAssets } from "./assets.ts";
+import { LiveFeed } from "./live_feed.ts";
+import { DashboardModel } from "./model.ts";
+import { wallClock } from "./views.ts";
+
+export { DashboardModel } from "./model.ts";
+export type { LiveView } from "./live_feed.ts";
+
+/** Dask's dashboard port. */
+export const DEFAULT_DASHBOARD_PORT = 8787;
+
+export interface DashboardOptions {
+  /** The scheduler's state machine; read, never changed. */
+  state: SchedulerState;
+  /** Interface to listen on (default `0.0.0.0`, every interface, as Dask does). */
+  hostname?: string;
+  /** Port (default 8787); 0 picks a free one. */
+  port?: number;
+  /** The scheduler's own address (`tcp://host:port`), shown on the Info page. */
+  schedulerAddress: string;
+  /**
+   * When `port` is taken: `"any"` (default) listens on a free port instead and warns, as Dask
+   * does; `"fail"` throws.
+   */
+  onPortInUse?: "any" | "fail";
+  /** How often open pages get changes, ms (default 200: a change shows within 0.5 s). */
+  pushIntervalMs?: number;
+  /** Most tasks the Graph page draws (default 5000). */
+  maxGraphNodes?: number;
+  /**
+   * Subscribes to "the state changed" (the scheduler server's `onChange`); returns the
+   * unsubscribe function. With it, push intervals in which nothing happened cost nothing.
+   */
+  onChange?: (listener: () => void) => () => void;
+}
+
+export interface Dashboard {
+  /** The Status page, e.g. `http://10.0.0.5:8787/status`: what `client.dashboardLink` gives. */
+  readonly url: string;
+  readonly hostname: string;
+  readonly port: number;
+  /** Ends open pages' streams and stops listening. */
+  close(): Promise<void>;
+}
+
+/** Where people should point their browser: a wildcard address is no address to visit. */
+function publicHost(hostname: string, schedulerAddress: string): string {
+  if (hostname !== "0.0.0.0" && hostname !== "::" && hostname !== "") return hostname;
+  const match = /^[a-z]+:\/\/(\[[^\]]+\]|[^:/]+)/.exec(schedulerAddress);
+  const host = match?.[1];
+  if (host !== undefined && host !== "0.0.0.0" && host !== "[::]") return host;
+  return "127.0.0.1";
+}
+
+function listen(
+  handler: Deno.ServeHandler,
+  hostname: string,
+  port: number,
+  onPortInUse: "any" | "fail",
+): Deno.HttpServer<Deno.NetAddr> {
+  const options = { hostname, onListen: () => {} };
+  try {
+    return Deno.serve({ ...options, port }, handler);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AddrInUse)) throw error;
+    if (onPortInUse === "fail") {
+      throw new Deno.errors.AddrInUse(
+        `Dashboard port ${port} on ${hostname} is already in use (another scheduler?). Pass a ` +
+          `free --dashboard-port, 0 for any, or --no-dashboard.`,
+      );
+    }
+    const server = Deno.serve({ ...options, port: 0 }, handler);
+    console.warn(
+      `Dashboard port ${port} is already in use (another scheduler?); ` +
+        `serving the dashboard on port ${server.addr.port} instead.`,
+    );
+    return server;
+  }
+}
+
+/** Serves the dashboard for `state`; resolves once it listens. */
+export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
+  const hostname = options.hostname ?? "0.0.0.0";
+  const interval = options.pushIntervalMs ?? 200;
+  const assets = await loadAssets();
+  const identity = { schedulerAddress: options.schedulerAddress, dashboardUrl: "", startedAt: 0 };
+  identity.startedAt = wallClock();
+  const model = new DashboardModel(options.state, identity, {
+    maxGraphNodes: options.maxGraphNodes,
+  });
+  const feed = new LiveFeed(model);
+  const streams = new Set<ReadableStreamDefaultController<Uint8Array>>();
+  const app = dashboardApp({ model, feed, assets, streams });
+  const server = listen(
+    app.fetch,
+    hostname,
+    options.port ?? DEFAULT_DASHBOARD_PORT,
+    options.onPortInUse ?? "any",
+  );
+  const port = server.addr.port;
+  const host = publicHost(hostname, options.schedulerAddress);
+  const url = `http://${host.includes(":") && !host.startsWith("[") ? `[${host}]` : host}:${port}`;
+  identity.dashboardUrl = `${url}/status`;
+
+  let changed = true;
+  const unsubscribe = options.onChange?.(() => changed = true) ?? (() => {});
+  const polling = options.onChange === undefined;
+  let last = performance.now();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    model.lag.record(interval, now - last);
+    last = now;
+    if (!polling && !changed) return;
+    changed = false;
+    feed.tick();
+  }, interval);
+  Deno.unrefTimer(timer);
+
+  let closed: Promise<void> | null = null;
+  return {
+    url: identity.dashboardUrl,
+    hostname,
+    port,
+    close() {
+      closed ??= (async () => {
+        clearInterval(timer);
+        unsubscribe();
+        feed.clear();
+        for (const stream of streams) {
+          try {
+            stream.close();
+          } catch {
+            // already closed by its page
+          }
+        }
+        streams.clear();
+        await server.shutdown();
+      })();
+      return closed;
+    },
+  };
+}

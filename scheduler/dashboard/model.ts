@@ -1,0 +1,95 @@
+/**
+ * Everything the dashboard knows: the scheduler state it reads (never writes) plus what it
+ * remembers on its own — errors with their stacks, transfer and spill marks, the graph it last
+ * showed, the event-loop lag. The HTTP routes and the live feed both read from here.
+ *
+ * @module
+ */
+
+import type { SchedulerState } from "../state.ts";
+import { ErrorLog, type ErrorView } from "./error_log.ts";
+import { GraphTracker } from "./graph_view.ts";
+import {
+  eventsSince,
+  type InfoView,
+  type SchedulerSummary,
+  schedulerSummary,
+  type ServerIdentity,
+} from "./info_view.ts";
+import { LoopLag } from "./loop_lag.ts";
+import { prometheusText } from "./metrics.ts";
+import {
+  type StatusView,
+  statusView,
+  type TaskStreamView,
+  taskStreamView,
+  wallClock,
+  type WorkersView,
+  workersView,
+} from "./views.ts";
+import { type ActivityMark, WorkerActivity } from "./worker_activity.ts";
+
+export interface DashboardModelOptions {
+  /** Most tasks the Graph page draws. */
+  maxGraphNodes?: number;
+}
+
+/** What one poll found that is new. */
+export interface PollResult {
+  errors: ErrorView[];
+  marks: ActivityMark[];
+}
+
+export class DashboardModel {
+  readonly errors = new ErrorLog();
+  readonly activity = new WorkerActivity();
+  readonly graph: GraphTracker;
+  readonly lag = new LoopLag();
+
+  constructor(
+    readonly state: SchedulerState,
+    readonly identity: ServerIdentity,
+    options: DashboardModelOptions = {},
+  ) {
+    this.graph = new GraphTracker(options.maxGraphNodes ?? 5000);
+  }
+
+  /** Reads what is new since the last poll: O(workers + new log entries). */
+  poll(now = wallClock()): PollResult {
+    return {
+      errors: this.errors.harvest(this.state),
+      marks: this.activity.sample(this.state, now),
+    };
+  }
+
+  status(now = wallClock()): StatusView {
+    return statusView(this.state, now);
+  }
+
+  workers(now = wallClock()): WorkersView {
+    return workersView(this.state, now);
+  }
+
+  taskStream(since: number, limit: number, now = wallClock()): TaskStreamView {
+    return taskStreamView(this.state, since, limit, now);
+  }
+
+  summary(): SchedulerSummary {
+    return schedulerSummary(this.state, this.identity, this.lag);
+  }
+
+  info(since: number, limit: number, now = wallClock()): InfoView {
+    this.errors.harvest(this.state);
+    return {
+      now,
+      scheduler: this.summary(),
+      events: eventsSince(this.state, since, limit),
+      eventsTotal: this.state.eventLog.total,
+      errors: this.errors.toArray(),
+    };
+  }
+
+  metrics(): string {
+    return prometheusText(this.state, this.lag);
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * The dashboard page: tabs (Status, Workers, Graph, Info) over one live connection that carries
+ * what the open tab shows. Redraws on every update (at most once a frame) and a few times a
+ * second, because time moves even when nothing else does.
+ *
+ * @module
+ */
+
+import { formatCount } from "./format.js";
+import { GraphPage } from "./graph_page.js";
+import { InfoPage } from "./info_page.js";
+import { LiveConnection } from "./live.js";
+import { StatusPage } from "./status_page.js";
+import { WorkersPage } from "./workers_page.js";
+
+/** Least time between redraws: updates arrive every 200 ms; drawing faster only costs CPU. */
+const FRAME_MS = 200;
+
+/** @type {Record<string, { views: string[], handle(e: string, d: any): void, render(): void }>} */
+const pages = {
+  status: new StatusPage(),
+  workers: new WorkersPage(),
+  graph: new GraphPage(),
+  info: new InfoPage(),
+};
+
+const connectionBadge = /** @type {HTMLElement} */ (document.getElementById("connection"));
+const summary = /** @type {HTMLElement} */ (document.getElementById("summary"));
+
+/** @type {LiveConnection | null} */
+let connection = null;
+let current = "status";
+let frameRequested = false;
+let lastFrame = 0;
+
+function render() {
+  frameRequested = false;
+  lastFrame = performance.now();
+  pages[current].render();
+}
+
+/** Redraws on the next frame, but no sooner than FRAME_MS after the last redraw. */
+function requestRender() {
+  if (frameRequested) return;
+  frameRequested = true;
+  const wait = Math.max(0, lastFrame + FRAME_MS - performance.now());
+  setTimeout(() => requestAnimationFrame(render), wait);
+}
+
+/**
+ * @param {string} event
+ * @param {any} data
+ */
+function onEvent(event, data) {
+  pages[current].handle(event, data);
+  if (event === "status") {
+    const c = data.counts;
+    let threads = 0;
+    for (const w of data.workers) threads += w.nthreads;
+    summary.textContent = `${data.workers.length} workers · ${threads} threads · ` +
+      `${formatCount(c.processing)} processing · ${formatCount(c.memory)} in memory`;
+  }
+  requestRender();
+}
+
+/** @param {string} name */
+function show(name) {
+  current = name in pages ? name : "status";
+  for (const key of Object.keys(pages)) {
+    /** @type {HTMLElement} */ (document.getElementById(`page-${key}`)).hidden = key !== current;
+  }
+  for (const link of document.querySelectorAll("nav a")) {
+    link.classList.toggle("active", /** @type {HTMLElement} */ (link).dataset.page === current);
+  }
+  document.title = `Dask: ${current}`;
+  // The summary comes with Status updates; elsewhere it would go stale.
+  summary.textContent = "";
+  connection?.close();
+  connection = new LiveConnection(pages[current].views, onEvent, (state) => {
+    connectionBadge.dataset.state = state;
+    connectionBadge.textContent = state === "live"
+      ? "live"
+      : state === "lost"
+      ? "reconnecting…"
+      : "connecting…";
+  });
+  requestRender();
+}
+
+for (const link of document.querySelectorAll("nav a")) {
+  link.addEventListener("click", (event) => {
+    const page = /** @type {HTMLElement} */ (link).dataset.page ?? "status";
+    event.preventDefault();
+    history.pushState(null, "", `/${page}`);
+    show(page);
+  });
+}
+addEventListener("popstate", () => show(location.pathname.slice(1)));
+setInterval(requestRender, FRAME_MS);
+show(location.pathname.slice(1));

@@ -1,0 +1,191 @@
+/**
+ * The Graph page: the tasks the scheduler holds now, left (inputs) to right (results), nodes
+ * coloured by state and updated live. Edges are drawn once per shape; state changes redraw the
+ * nodes only.
+ *
+ * @module
+ */
+
+import { formatCount } from "./format.js";
+import { layeredLayout } from "./graph_layout.js";
+import { STATE_COLORS } from "./palette.js";
+
+const MARGIN = 12;
+
+export class GraphPage {
+  views = ["graph"];
+
+  constructor() {
+    this.canvas = /** @type {HTMLCanvasElement} */ (document.getElementById("graph"));
+    this.caption = /** @type {HTMLElement} */ (document.getElementById("graph-caption"));
+    this.legend = /** @type {HTMLElement} */ (document.getElementById("graph-legend"));
+    this.tooltip = /** @type {HTMLElement} */ (document.getElementById("tooltip"));
+    /** @type {any} */
+    this.graph = null;
+    /** @type {number[]} */
+    this.states = [];
+    /** @type {any} */
+    this.layout = null;
+    /** @type {HTMLCanvasElement | null} */
+    this.edgeLayer = null;
+    this.edgeLayerSize = "";
+    /** @type {Float64Array} */
+    this.x = new Float64Array(0);
+    /** @type {Float64Array} */
+    this.y = new Float64Array(0);
+    this.radius = 4;
+    this.canvas.addEventListener("mousemove", (e) => this.#hover(e));
+    this.canvas.addEventListener("mouseleave", () => (this.tooltip.hidden = true));
+  }
+
+  /**
+   * @param {string} event
+   * @param {any} data
+   */
+  handle(event, data) {
+    if (event !== "graph") return;
+    if (data.kind === "structure") {
+      this.graph = data;
+      this.states = data.states.slice();
+      this.layout = layeredLayout(data.nodes.length, data.edges);
+      this.edgeLayerSize = "";
+    } else if (data.kind === "states") {
+      if (this.graph === null || data.version !== this.graph.version) return;
+      for (const [i, s] of data.changes) this.states[i] = s;
+    } else if (data.kind === "too-large") {
+      this.graph = data;
+      this.layout = null;
+    }
+  }
+
+  render() {
+    const canvas = this.canvas;
+    const cssWidth = canvas.clientWidth || 800;
+    const cssHeight = canvas.clientHeight || 500;
+    const dpr = globalThis.devicePixelRatio || 1;
+    canvas.width = Math.round(cssWidth * dpr);
+    canvas.height = Math.round(cssHeight * dpr);
+    const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d"));
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, cssWidth, cssHeight);
+    const graph = this.graph;
+    if (graph === null || graph.kind === "too-large" || graph.nodes.length === 0) {
+      this.caption.textContent = graph?.kind === "too-large"
+        ? `${formatCount(graph.tasks)} tasks: more than the ${formatCount(graph.limit)} ` +
+          `this page draws`
+        : "no tasks";
+      canvas.dataset.nodes = "0";
+      this.legend.replaceChildren();
+      return;
+    }
+    this.#place(cssWidth, cssHeight);
+    const sizeKey = `${cssWidth}x${cssHeight}x${dpr}`;
+    if (this.edgeLayerSize !== sizeKey) {
+      this.edgeLayer = this.#drawEdges(cssWidth, cssHeight, dpr);
+      this.edgeLayerSize = sizeKey;
+    }
+    ctx.drawImage(/** @type {HTMLCanvasElement} */ (this.edgeLayer), 0, 0, cssWidth, cssHeight);
+
+    /** @type {string[]} */
+    const names = graph.stateNames;
+    const counts = new Array(names.length).fill(0);
+    const r = this.radius;
+    // Batch nodes by colour: one path per state.
+    for (let s = 0; s < names.length; s++) {
+      ctx.beginPath();
+      for (let i = 0; i < this.states.length; i++) {
+        if (this.states[i] !== s) continue;
+        counts[s]++;
+        ctx.moveTo(this.x[i] + r, this.y[i]);
+        ctx.arc(this.x[i], this.y[i], r, 0, 2 * Math.PI);
+      }
+      ctx.fillStyle = STATE_COLORS[names[s]] ?? "#999";
+      ctx.fill();
+    }
+    canvas.dataset.nodes = String(graph.nodes.length);
+    this.caption.textContent = `${formatCount(graph.nodes.length)} tasks, ` +
+      `${formatCount(graph.edges.length)} dependencies`;
+    this.legend.replaceChildren(...names.flatMap((name, s) => {
+      if (counts[s] === 0) return [];
+      const span = document.createElement("span");
+      span.dataset.state = name;
+      span.dataset.count = String(counts[s]);
+      const swatch = document.createElement("span");
+      swatch.className = "swatch";
+      swatch.style.background = STATE_COLORS[name];
+      span.append(swatch, `${name} ${formatCount(counts[s])}`);
+      return [span];
+    }));
+  }
+
+  /**
+   * @param {number} width
+   * @param {number} height
+   */
+  #place(width, height) {
+    const { rank, order, rankCount, rankSizes } = this.layout;
+    const n = rank.length;
+    if (this.x.length !== n) {
+      this.x = new Float64Array(n);
+      this.y = new Float64Array(n);
+    }
+    let widest = 1;
+    for (const size of rankSizes) widest = Math.max(widest, size);
+    const dx = (width - 2 * MARGIN) / Math.max(1, rankCount);
+    const innerHeight = height - 2 * MARGIN;
+    this.radius = Math.max(1.5, Math.min(7, 0.35 * Math.min(dx, innerHeight / widest)));
+    for (let i = 0; i < n; i++) {
+      this.x[i] = MARGIN + (rank[i] + 0.5) * dx;
+      this.y[i] = MARGIN + ((order[i] + 0.5) / rankSizes[rank[i]]) * innerHeight;
+    }
+  }
+
+  /**
+   * @param {number} width
+   * @param {number} height
+   * @param {number} dpr
+   */
+  #drawEdges(width, height, dpr) {
+    const layer = document.createElement("canvas");
+    layer.width = Math.round(width * dpr);
+    layer.height = Math.round(height * dpr);
+    const ctx = /** @type {CanvasRenderingContext2D} */ (layer.getContext("2d"));
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    const edges = this.graph.edges;
+    ctx.strokeStyle = edges.length > 3000 ? "rgba(90,100,110,0.12)" : "rgba(90,100,110,0.35)";
+    ctx.lineWidth = 1;
+    ctx.beginPath();
+    for (const [a, b] of edges) {
+      ctx.moveTo(this.x[a], this.y[a]);
+      ctx.lineTo(this.x[b], this.y[b]);
+    }
+    ctx.stroke();
+    return layer;
+  }
+
+  /** @param {MouseEvent} event */
+  #hover(event) {
+    if (this.graph === null || this.graph.kind !== "structure") return;
+    const rect = this.canvas.getBoundingClientRect();
+    const px = event.clientX - rect.left;
+    const py = event.clientY - rect.top;
+    let best = -1;
+    let bestDistance = (this.radius + 4) ** 2;
+    for (let i = 0; i < this.x.length; i++) {
+      const d = (this.x[i] - px) ** 2 + (this.y[i] - py) ** 2;
+      if (d < bestDistance) {
+        best = i;
+        bestDistance = d;
+      }
+    }
+    if (best < 0) {
+      this.tooltip.hidden = true;
+      return;
+    }
+    const [key] = this.graph.nodes[best];
+    this.tooltip.textContent = `${key}\n${this.graph.stateNames[this.states[best]]}`;
+    this.tooltip.style.left = `${event.clientX + 12}px`;
+    this.tooltip.style.top = `${event.clientY + 12}px`;
+    this.tooltip.hidden = false;
+  }
+}

@@ -1,0 +1,286 @@
+/**
+ * The task stream: one row per worker thread, one bar per task run coloured by its prefix, over
+ * the last seconds (or, when the cluster is idle, around its last activity). Erred runs are
+ * black; transfers into a worker (red) and spills (orange) / reads back from disk (purple) mark
+ * the top of the worker's first row.
+ *
+ * @module
+ */
+
+import { formatDuration } from "./format.js";
+import { serverNow } from "./live.js";
+import { MARK_COLORS, prefixColor } from "./palette.js";
+
+const WINDOW_SECONDS = 15;
+const LABEL_WIDTH = 140;
+const AXIS_HEIGHT = 18;
+const MAX_ENTRIES = 60_000;
+/** Runs arrive in the order they finished, give or take clock skew between workers. */
+const ORDER_SLACK_SECONDS = 5;
+
+/**
+ * @typedef {{ key: string, prefix: string, worker: string, thread: number, start: number,
+ *   stop: number, erred: boolean }} Run
+ * @typedef {[number, string, string, number, number, number]} Mark
+ * @typedef {{ address: string, name: string, nthreads: number }} WorkerInfo
+ */
+
+export class TaskStream {
+  /**
+   * @param {HTMLCanvasElement} canvas
+   * @param {HTMLElement} tooltip
+   * @param {HTMLElement} legend
+   * @param {HTMLElement} caption
+   */
+  constructor(canvas, tooltip, legend, caption) {
+    this.canvas = canvas;
+    this.tooltip = tooltip;
+    this.legend = legend;
+    this.caption = caption;
+    /** @type {Run[]} */
+    this.runs = [];
+    /** @type {Map<number, Mark>} */
+    this.marks = new Map();
+    /** @type {WorkerInfo[]} */
+    this.workers = [];
+    this.nextSeq = 0;
+    this.lastStop = 0;
+    /** @type {[number, number, number, number, Run, number][]} bars drawn: box, run, runs */
+    this.hits = [];
+    /** @type {Map<string, string>} */
+    this.colors = new Map();
+    this.legendText = "";
+    canvas.addEventListener("mousemove", (e) => this.#hover(e));
+    canvas.addEventListener("mouseleave", () => (this.tooltip.hidden = true));
+  }
+
+  /** @param {WorkerInfo[]} workers */
+  setWorkers(workers) {
+    this.workers = workers.slice().sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : a.address < b.address ? -1 : 1
+    );
+  }
+
+  /**
+   * Takes a `tasks` event: `{ first, total, entries, marks }`, entries numbered from `first`.
+   * @param {{ first: number, total: number, entries: any[], marks: Mark[] }} message
+   */
+  add(message) {
+    if (message.total < this.nextSeq) {
+      // A new scheduler behind the same address: its numbering starts again.
+      this.runs = [];
+      this.marks.clear();
+      this.nextSeq = 0;
+      this.lastStop = 0;
+    }
+    const skip = Math.max(0, this.nextSeq - message.first);
+    for (let i = skip; i < message.entries.length; i++) {
+      const [key, prefix, worker, thread, start, stop, erred] = message.entries[i];
+      this.runs.push({ key, prefix, worker, thread, start, stop, erred: erred === 1 });
+      if (stop > this.lastStop) this.lastStop = stop;
+    }
+    this.nextSeq = Math.max(this.nextSeq, message.total);
+    if (this.runs.length > MAX_ENTRIES) this.runs.splice(0, this.runs.length - MAX_ENTRIES / 2);
+    for (const mark of message.marks) this.marks.set(mark[0], mark);
+    if (this.marks.size > 4000) {
+      const keep = [...this.marks.values()].slice(-2000);
+      this.marks = new Map(keep.map((m) => [m[0], m]));
+    }
+    this.canvas.dataset.received = String(this.nextSeq);
+  }
+
+  /** @param {string} prefix */
+  #color(prefix) {
+    let color = this.colors.get(prefix);
+    if (color === undefined) {
+      color = prefixColor(prefix);
+      this.colors.set(prefix, color);
+    }
+    return color;
+  }
+
+  /** Rows: every thread of every worker, then threads seen in runs of workers now gone. */
+  #rows(visible) {
+    /** @type {Map<string, number>} */
+    const index = new Map();
+    /** @type {string[]} */
+    const labels = [];
+    /** @type {Map<string, number>} first row of each worker */
+    const firstRow = new Map();
+    const add = (worker, name, thread) => {
+      const id = `${worker}#${thread}`;
+      if (index.has(id)) return;
+      if (!firstRow.has(worker)) firstRow.set(worker, labels.length);
+      index.set(id, labels.length);
+      labels.push(`${name} #${thread}`);
+    };
+    for (const w of this.workers) for (let t = 0; t < w.nthreads; t++) add(w.address, w.name, t);
+    for (const run of visible) add(run.worker, run.worker.replace(/^[a-z]+:\/\//, ""), run.thread);
+    return { index, labels, firstRow };
+  }
+
+  render() {
+    const canvas = this.canvas;
+    const now = serverNow();
+    const idle = this.lastStop > 0 && this.lastStop < now - WINDOW_SECONDS;
+    const end = idle ? this.lastStop + WINDOW_SECONDS * 0.05 : now;
+    const start = end - WINDOW_SECONDS;
+    /** @type {Run[]} */
+    const visible = [];
+    for (let i = this.runs.length - 1; i >= 0; i--) {
+      const run = this.runs[i];
+      if (run.stop < start - ORDER_SLACK_SECONDS) break;
+      if (run.stop >= start && run.start <= end) visible.push(run);
+    }
+    const { index, labels, firstRow } = this.#rows(visible);
+    const rowHeight = Math.max(3, Math.min(22, Math.floor(360 / Math.max(1, labels.length))));
+    const cssWidth = canvas.clientWidth || 800;
+    const cssHeight = Math.max(80, labels.length * rowHeight + AXIS_HEIGHT);
+    const dpr = globalThis.devicePixelRatio || 1;
+    canvas.style.height = `${cssHeight}px`;
+    canvas.width = Math.round(cssWidth * dpr);
+    canvas.height = Math.round(cssHeight * dpr);
+    const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d"));
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, cssWidth, cssHeight);
+    const plotWidth = cssWidth - LABEL_WIDTH;
+    const scale = plotWidth / WINDOW_SECONDS;
+    const xOf = (t) => LABEL_WIDTH + (t - start) * scale;
+
+    // Row backgrounds and labels.
+    ctx.font = "11px system-ui, sans-serif";
+    ctx.textBaseline = "middle";
+    for (let r = 0; r < labels.length; r++) {
+      if (r % 2 === 0) {
+        ctx.fillStyle = "#f6f7f9";
+        ctx.fillRect(LABEL_WIDTH, r * rowHeight, plotWidth, rowHeight);
+      }
+      if (rowHeight >= 9) {
+        ctx.fillStyle = "#6a737d";
+        ctx.fillText(labels[r].slice(-22), 4, r * rowHeight + rowHeight / 2, LABEL_WIDTH - 8);
+      }
+    }
+
+    // Task runs. Runs of one colour less than a pixel apart on a row merge into one bar: at
+    // thousands of tasks a second most runs are narrower than a pixel.
+    this.hits = [];
+    /** @type {Set<string>} */
+    const prefixes = new Set();
+    let erred = false;
+    /** @type {Map<number, [number, number, string, Run, number]>} open bar per row */
+    const open = new Map();
+    const flush = (row, bar) => {
+      const [x0, x1, color, run, count] = bar;
+      const y = row * rowHeight + 1;
+      const h = Math.max(1, rowHeight - 2);
+      ctx.fillStyle = color;
+      ctx.fillRect(x0, y, Math.max(1, x1 - x0), h);
+      this.hits.push([x0, y, Math.max(1, x1 - x0), h, run, count]);
+    };
+    for (const run of visible) {
+      const row = index.get(`${run.worker}#${run.thread}`);
+      if (row === undefined) continue;
+      const x0 = Math.max(LABEL_WIDTH, xOf(run.start));
+      const x1 = Math.min(cssWidth, xOf(run.stop));
+      const color = run.erred ? MARK_COLORS.erred : this.#color(run.prefix);
+      prefixes.add(run.prefix);
+      erred ||= run.erred;
+      const bar = open.get(row);
+      // Runs come newest first: this one ends where the open bar starts, give or take a pixel.
+      if (bar !== undefined && bar[2] === color && x1 >= bar[0] - 1 && x0 <= bar[1] + 1) {
+        bar[0] = Math.min(bar[0], x0);
+        bar[1] = Math.max(bar[1], x1);
+        bar[4]++;
+        continue;
+      }
+      if (bar !== undefined) flush(row, bar);
+      open.set(row, [x0, x1, color, run, 1]);
+    }
+    for (const [row, bar] of open) flush(row, bar);
+
+    // Transfers and spills.
+    const kinds = new Set();
+    for (const [, worker, kind, markStart, markStop] of this.marks.values()) {
+      const row = firstRow.get(worker);
+      if (row === undefined || markStop < start || markStart > end) continue;
+      kinds.add(kind);
+      ctx.fillStyle = MARK_COLORS[kind];
+      const x0 = Math.max(LABEL_WIDTH, xOf(markStart));
+      if (kind === "transfer") {
+        ctx.fillRect(x0, row * rowHeight, Math.max(2, xOf(markStop) - x0), 3);
+      } else {
+        ctx.fillRect(x0 - 1, row * rowHeight, 3, rowHeight);
+      }
+    }
+
+    // Time axis.
+    const axisY = labels.length * rowHeight;
+    ctx.fillStyle = "#6a737d";
+    ctx.fillRect(LABEL_WIDTH, axisY, plotWidth, 1);
+    ctx.textBaseline = "top";
+    for (let s = 0; s <= WINDOW_SECONDS; s += 5) {
+      const x = LABEL_WIDTH + plotWidth - s * scale;
+      ctx.fillRect(x, axisY, 1, 4);
+      const label = s === 0 ? (idle ? "last activity" : "now") : `-${s} s`;
+      ctx.fillText(label, Math.min(x - 2, cssWidth - ctx.measureText(label).width - 2), axisY + 5);
+    }
+    if (labels.length === 0) {
+      ctx.textBaseline = "middle";
+      ctx.fillText("No workers yet.", LABEL_WIDTH + 8, 30);
+    }
+
+    canvas.dataset.drawn = String(visible.length);
+    canvas.dataset.bars = String(this.hits.length);
+    canvas.dataset.rows = String(labels.length);
+    this.caption.textContent = `${visible.length} task runs in the last ${WINDOW_SECONDS} s` +
+      (idle ? " of activity (idle now)" : "");
+    this.#legend(prefixes, kinds, erred);
+  }
+
+  /**
+   * @param {Set<string>} prefixes
+   * @param {Set<string>} kinds
+   * @param {boolean} erred
+   */
+  #legend(prefixes, kinds, erred) {
+    const items = [...prefixes].sort().map((p) => [p, this.#color(p)]);
+    if (erred) items.push(["erred", MARK_COLORS.erred]);
+    for (const kind of ["transfer", "spill", "unspill"]) {
+      if (kinds.has(kind)) items.push([kind, MARK_COLORS[kind]]);
+    }
+    const text = items.map(([n]) => n).join(",");
+    if (text === this.legendText) return;
+    this.legendText = text;
+    this.legend.replaceChildren(...items.map(([name, color]) => {
+      const span = document.createElement("span");
+      const swatch = document.createElement("span");
+      swatch.className = "swatch";
+      swatch.style.background = color;
+      span.append(swatch, name);
+      return span;
+    }));
+  }
+
+  /** @param {MouseEvent} event */
+  #hover(event) {
+    const rect = this.canvas.getBoundingClientRect();
+    const x = event.clientX - rect.left;
+    const y = event.clientY - rect.top;
+    const hit = this.hits.find(([hx, hy, hw, hh]) =>
+      x >= hx - 1 && x <= hx + hw + 1 && y >= hy && y <= hy + hh
+    );
+    if (hit === undefined) {
+      this.tooltip.hidden = true;
+      return;
+    }
+    const [, , , , run, count] = hit;
+    this.tooltip.textContent = count > 1
+      ? `${count} runs of ${run.prefix} on ${run.worker} thread ${run.thread}\n` +
+        `latest ${run.key}: ${formatDuration(run.stop - run.start)}`
+      : `${run.key}\n${run.prefix} on ${run.worker} thread ${run.thread}` +
+        `\n${formatDuration(run.stop - run.start)}${run.erred ? " — erred" : ""}`;
+    this.tooltip.style.left = `${event.clientX + 12}px`;
+    this.tooltip.style.top = `${event.clientY + 12}px`;
+    this.tooltip.hidden = false;
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * JSON views of the scheduler state for the dashboard's pages and its `/api/v1` endpoints. Each
+ * view reads the state machine without changing it and costs O(prefixes + workers), never
+ * O(tasks): they run every push interval while a page is open.
+ *
+ * @module
+ */
+
+import type { SchedulerState, TaskStreamEntry } from "../state.ts";
+import type { StateCounts } from "../task_prefix_stats.ts";
+
+/** Progress of one task prefix: the dashboard's progress bars. */
+export interface PrefixProgress {
+  name: string;
+  /** Results held in memory. */
+  memory: number;
+  /** Finished and released again (their dependents have what they needed), or not started. */
+  released: number;
+  processing: number;
+  /** Waiting for inputs, queued on the scheduler, or with no worker that may run them. */
+  waiting: number;
+  erred: number;
+  /** Live tasks of this prefix (every state but forgotten). */
+  total: number;
+  /** Bytes of this prefix's results in memory. */
+  nbytes: number;
+  /** Average compute time, seconds; null until one finished. */
+  duration: number | null;
+}
+
+/** Load of one worker: the status page's memory and processing bars. */
+export interface WorkerLoad {
+  address: string;
+  name: string;
+  nthreads: number;
+  /** Bytes of results the scheduler knows this worker holds. */
+  nbytes: number;
+  /** Bytes the worker reports spilled to disk. */
+  spilled: number;
+  /** Bytes, 0 when unlimited. */
+  memoryLimit: number;
+  processing: number;
+  /** Expected seconds of queued work. */
+  occupancy: number;
+}
+
+export interface StatusView {
+  /** Server time, seconds (task stream times use the same clock). */
+  now: number;
+  counts: StateCounts;
+  prefixes: PrefixProgress[];
+  workers: WorkerLoad[];
+}
+
+/** One row of the workers table. */
+export interface WorkerRow {
+  address: string;
+  name: string;
+  nthreads: number;
+  /** Bytes in memory as the worker reports it (its store), else as the scheduler counts it. */
+  memory: number;
+  memoryLimit: number;
+  spilled: number;
+  processing: number;
+  inMemory: number;
+  finished: number;
+  /** CPU use in percent of one core, null when the worker does not report it. */
+  cpu: number | null;
+  /** Transfers in flight into this worker. */
+  inFlight: number;
+  occupancy: number;
+  resources: Readonly<Record<string, number>>;
+  /** Time of the last message from the worker, seconds (server clock). */
+  lastSeen: number;
+}
+
+export interface WorkersView {
+  now: number;
+  workers: WorkerRow[];
+}
+
+/** A task stream entry as it travels: `[key, prefix, worker, thread, start, stop, erred]`. */
+export type TaskStreamTuple = [string, string, string, number, number, number, 0 | 1];
+
+export interface TaskStreamView {
+  now: number;
+  /** Sequence number of the next entry: poll again with `since` = this. */
+  total: number;
+  entries: TaskStreamTuple[];
+}
+
+/** The clock the dashboard shows, seconds (the servers stamp events with the same clock). */
+export function wallClock(): number {
+  return Date.now() / 1000;
+}
+
+/** Heartbeat metrics are free-form numbers: read one, with a fallback when absent or junk. */
+export function metric(metrics: Readonly<Record<string, number>>, name: string): number | null {
+  const value = metrics[name];
+  return typeof value === "number" && Number.isFinite(value) ? value : null;
+}
+
+export function prefixProgress(state: SchedulerState): PrefixProgress[] {
+  const out: PrefixProgress[] = [];
+  for (const prefix of state.prefixes.values()) {
+    const c = prefix.counts;
+    const total = prefix.active;
+    if (total === 0) continue;
+    out.push({
+      name: prefix.name,
+      memory: c.memory,
+      released: c.released,
+      processing: c.processing,
+      waiting: c.waiting + c.queued + c["no-worker"],
+      erred: c.erred,
+      total,
+      nbytes: prefix.nbytesInMemory,
+      duration: prefix.durationAverage >= 0 ? prefix.durationAverage : null,
+    });
+  }
+  return out;
+}
+
+function workerLoads(state: SchedulerState): WorkerLoad[] {
+  const out: WorkerLoad[] = [];
+  for (const w of state.workers.values()) {
+    out.push({
+      address: w.address,
+      name: w.name,
+      nthreads: w.nthreads,
+      nbytes: w.nbytes,
+      spilled: metric(w.metrics, "spilled") ?? 0,
+      memoryLimit: w.memoryLimit,
+      processing: w.processing.size,
+      occupancy: w.occupancy,
+    });
+  }
+  return out;
+}
+
+export function statusView(state: SchedulerState, now = wallClock()): StatusView {
+  return {
+    now,
+    counts: { ...state.stateCounts },
+    prefixes: prefixProgress(state),
+    workers: workerLoads(state),
+  };
+}
+
+export function workersView(state: SchedulerState, now = wallClock()): WorkersView {
+  const workers: WorkerRow[] = [];
+  for (const w of state.workers.values()) {
+    workers.push({
+      address: w.address,
+      name: w.name,
+      nthreads: w.nthreads,
+      memory: metric(w.metrics, "memory") ?? w.nbytes,
+      memoryLimit: w.memoryLimit,
+      spilled: metric(w.metrics, "spilled") ?? 0,
+      processing: w.processing.size,
+      inMemory: w.hasWhat.size,
+      finished: w.finished,
+      cpu: metric(w.metrics, "cpu"),
+      inFlight: metric(w.metrics, "inFlight") ?? 0,
+      occupancy: w.occupancy,
+      resources: w.resources,
+      lastSeen: w.lastSeen,
+    });
+  }
+  return { now, workers };
+}
+
+export function taskStreamTuple(e: TaskStreamEntry): TaskStreamTuple {
+  return [e.key, e.prefix, e.worker, e.thread ?? 0, e.start, e.stop, e.status === "erred" ? 1 : 0];
+}
+
+/**
+ * Task stream entries numbered `since` and later, at most `limit` of them (the newest): a page
+ * draws a window of recent time, so older entries of a burst are of no use to it.
+ */
+export function taskStreamView(
+  state: SchedulerState,
+  since: number,
+  limit: number,
+  now = wallClock(),
+): TaskStreamView {
+  const stream = state.taskStream;
+  const total = stream.total;
+  const first = Math.max(since, total - limit);
+  const entries = stream.since(first).map(taskStreamTuple);
+  return { now, total, entries };
+}

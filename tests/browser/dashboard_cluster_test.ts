@@ -1,0 +1,132 @@
+/**
+ * The dashboard on a real cluster: a scheduler server with the dashboard mounted as the scheduler
+ * CLI mounts it, two worker processes, a Client. Headless Chromium watches a computation; the
+ * client's futures drive `progress()`; the scheduler's task stream becomes a performance report
+ * that Chromium opens from disk. Screenshots go to artifacts/dashboard/.
+ */
+
+import assert from "node:assert/strict";
+import { Client } from "../../client/client.ts";
+import { writePerformanceReport } from "../../client/performance_report.ts";
+import { progress } from "../../collections/progress.ts";
+import { startDashboard } from "../../scheduler/dashboard/mod.ts";
+import { SchedulerServer } from "../../scheduler/server.ts";
+import { startWorker, type WorkerProcess } from "../helpers/cluster.ts";
+import { artifactsDir, chromiumMissing, openBrowser } from "./chromium.ts";
+
+const missing = chromiumMissing();
+if (missing !== null) console.warn(missing);
+
+async function waitUntil(what: string, check: () => boolean | Promise<boolean>, ms = 30_000) {
+  const deadline = performance.now() + ms;
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Busy for `ms` milliseconds, then returns `i` (a self-contained task function). */
+function spin(i: number, ms: number): number {
+  const end = Date.now() + ms;
+  while (Date.now() < end) { /* working */ }
+  return i;
+}
+
+Deno.test({
+  name: "a real cluster's dashboard, progress() and performance report",
+  ignore: missing !== null,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const shots = await artifactsDir("dashboard");
+    const server = await SchedulerServer.start({ host: "127.0.0.1", port: 0, log: () => {} });
+    const dashboard = await startDashboard({
+      state: server.state,
+      hostname: "127.0.0.1",
+      port: 0,
+      schedulerAddress: server.address,
+      onChange: (listener) => server.onChange(listener),
+    });
+    server.dashboardLink = dashboard.url;
+    const workers: WorkerProcess[] = [];
+    let client: Client | undefined;
+    const browser = await openBrowser();
+    try {
+      workers.push(await startWorker(server.address, { name: "alice", nthreads: 2 }));
+      workers.push(await startWorker(server.address, { name: "bob", nthreads: 2 }));
+      await waitUntil("both workers registered", () => server.workerCount === 2);
+      client = await Client.connect(server.address);
+      assert.equal(client.dashboardLink, dashboard.url);
+
+      const page = browser.page;
+      await page.goto(client.dashboardLink!);
+      await page.waitForSelector("#memory-bars .row");
+      assert.equal(await page.locator("#memory-bars .row").count(), 2);
+
+      const since = server.state.taskStream.total;
+      const started = Date.now() / 1000;
+      const items = Array.from({ length: 240 }, (_, i) => i);
+      const futures = client.map(spin, items, items.map(() => 25));
+      const lines: string[] = [];
+      const watching = progress(futures, {
+        terminal: false,
+        intervalMs: 250,
+        write: (line) => lines.push(line),
+      });
+
+      await page.waitForSelector('#progress .row[data-prefix="spin"]');
+      const done = () =>
+        page.$eval(
+          '#progress .row[data-prefix="spin"]',
+          (el) => Number(el.getAttribute("data-done")),
+        )
+          .catch(() => 0);
+      const before = await done();
+      await waitUntil("the Status page counts finished tasks", async () => (await done()) > before);
+      await waitUntil(
+        "the task stream draws runs",
+        async () =>
+          Number(await page.$eval("#task-stream", (el) => el.getAttribute("data-drawn"))) > 0,
+      );
+      await page.screenshot({ path: `${shots}cluster-status.png` });
+
+      await watching;
+      assert.match(lines.at(-1)!, /\[100%\] 240\/240 tasks \| spin 240\/240/);
+      assert.deepEqual((await client.gather(futures)).slice(0, 3), [0, 1, 2]);
+      await waitUntil("all 240 show done", async () => (await done()) === 240);
+
+      await page.click('nav a[data-page="workers"]');
+      await page.waitForSelector("#workers-table tbody tr[data-worker]");
+      const names = await page.$$eval(
+        "#workers-table tbody tr",
+        (rows) => rows.map((row) => row.children[0].textContent),
+      );
+      assert.deepEqual(names, ["alice", "bob"]);
+      await page.screenshot({ path: `${shots}cluster-workers.png` });
+
+      const report = `${shots}performance-report.html`;
+      await writePerformanceReport(report, {
+        taskStream: server.state.taskStream.since(since),
+        title: "240 × spin(25 ms) on 2 workers × 2 threads",
+        start: started,
+        stop: Date.now() / 1000,
+        workers: server.state.workerSummaries(),
+      });
+      await page.route(
+        "**/*",
+        (route) => route.request().url().startsWith("file:") ? route.continue() : route.abort(),
+      );
+      await page.goto(`file://${report}`);
+      const bars = await page.locator("svg rect title").count();
+      assert.ok(bars > 0, "the report draws the task stream");
+      assert.match(await page.locator("#prefixes tbody").innerText(), /spin\s+240/);
+      await page.screenshot({ path: `${shots}performance-report.png`, fullPage: true });
+    } finally {
+      await browser.close();
+      await client?.close();
+      await server.close("test over");
+      await dashboard.close();
+      for (const worker of workers) await worker.process.stop();
+    }
+  },
+});

@@ -1,0 +1,186 @@
+import assert from "node:assert/strict";
+import { SchedulerState } from "../../scheduler/state.ts";
+import { DashboardModel } from "../../scheduler/dashboard/model.ts";
+import { LiveFeed, type LiveView } from "../../scheduler/dashboard/live_feed.ts";
+import { GraphTracker } from "../../scheduler/dashboard/graph_view.ts";
+
+const WORKER = "tcp://127.0.0.1:1";
+
+/** Decoded event data: checked field by field below. */
+// deno-lint-ignore no-explicit-any
+type Json = any;
+
+function cluster(): SchedulerState {
+  const state = new SchedulerState();
+  state.handle({ type: "worker-added", worker: { address: WORKER, nthreads: 2 }, now: 1 });
+  state.handle({
+    type: "client-message",
+    client: "Client-1",
+    msg: {
+      op: "update-graph",
+      tasks: [
+        { key: "inc-1", fn: {}, args: null, deps: [] },
+        { key: "inc-2", fn: {}, args: null, deps: [] },
+        { key: "add-1", fn: {}, args: null, deps: ["inc-1", "inc-2"] },
+      ],
+      keys: ["add-1"],
+    },
+    now: 1,
+  });
+  return state;
+}
+
+function finish(state: SchedulerState, key: string, now: number): void {
+  state.handle({
+    type: "worker-message",
+    worker: WORKER,
+    msg: {
+      op: "task-finished",
+      key,
+      runId: state.tasks.get(key)!.runId,
+      nbytes: 8,
+      typeName: "number",
+      start: now - 0.5,
+      stop: now,
+      thread: 1,
+    },
+    now,
+  });
+}
+
+/** Subscribes and decodes what the feed sends: `[event, data]` pairs. */
+function subscribe(feed: LiveFeed, views: LiveView[]): [string, Json][] {
+  const received: [string, Json][] = [];
+  const decoder = new TextDecoder();
+  feed.subscribe(new Set(views), (chunk) => {
+    const text = decoder.decode(chunk);
+    const match = /^event: (\S+)\ndata: (.*)\n\n$/s.exec(text);
+    assert.ok(match, `not a server-sent event: ${JSON.stringify(text)}`);
+    received.push([match[1], JSON.parse(match[2])]);
+    return true;
+  });
+  return received;
+}
+
+const identity = { schedulerAddress: "tcp://127.0.0.1:8786", dashboardUrl: "", startedAt: 0 };
+
+Deno.test("a new page gets the full picture, then only what changed", () => {
+  const state = cluster();
+  const feed = new LiveFeed(new DashboardModel(state, identity));
+  const received = subscribe(feed, ["status"]);
+  assert.deepEqual(received.map(([e]) => e), ["status", "tasks"]);
+  const [, status] = received[0];
+  assert.deepEqual(
+    status.prefixes.map((p: Json) => [p.name, p.total, p.processing, p.waiting]),
+    [["inc", 2, 2, 0], ["add", 1, 0, 1]],
+  );
+  assert.equal(status.workers[0].processing, 2);
+  assert.equal(received[1][1].entries.length, 0);
+
+  received.length = 0;
+  feed.tick();
+  assert.equal(received.length, 0, "nothing changed, nothing sent");
+
+  finish(state, "inc-1", 10);
+  feed.tick();
+  assert.deepEqual(received.map(([e]) => e), ["status", "tasks"]);
+  const tasks = received[1][1];
+  assert.equal(tasks.first, 0);
+  assert.equal(tasks.total, 1);
+  assert.deepEqual(tasks.entries, [["inc-1", "inc", WORKER, 1, 9.5, 10, 0]]);
+  const inc = received[0][1].prefixes.find((p: Json) => p.name === "inc");
+  assert.equal(inc.memory, 1);
+  assert.equal(inc.processing, 1);
+
+  received.length = 0;
+  finish(state, "inc-2", 11);
+  feed.tick();
+  const next = received.find(([e]) => e === "tasks")![1];
+  assert.equal(next.first, 1, "only the new run is sent");
+  assert.deepEqual(next.entries.map((e: Json) => e[0]), ["inc-2"]);
+});
+
+Deno.test("a page on Info gets errors with their remote stacks", () => {
+  const state = cluster();
+  const feed = new LiveFeed(new DashboardModel(state, identity));
+  const received = subscribe(feed, ["info"]);
+  assert.equal(received[0][0], "info");
+  assert.equal(received[0][1].scheduler.workers, 1);
+  received.length = 0;
+  state.handle({
+    type: "worker-message",
+    worker: WORKER,
+    msg: {
+      op: "task-erred",
+      key: "inc-1",
+      runId: state.tasks.get("inc-1")!.runId,
+      error: { name: "RangeError", message: "too big", stack: "RangeError: too big\n    at f" },
+      start: 1,
+      stop: 2,
+    },
+    now: 2,
+  });
+  feed.tick();
+  const info = received.find(([e]) => e === "info")![1];
+  assert.equal(info.errors.length, 1);
+  assert.deepEqual(
+    [info.errors[0].key, info.errors[0].name, info.errors[0].stack, info.errors[0].worker],
+    ["inc-1", "RangeError", "RangeError: too big\n    at f", WORKER],
+  );
+  assert.ok(info.events.some((e: Json) => e.message.includes("inc-1 erred")));
+  // The blamed dependent is not listed as an error of its own.
+  assert.equal(state.tasks.get("add-1")!.state, "erred");
+});
+
+Deno.test("a page that cannot keep up is dropped", () => {
+  const state = cluster();
+  const feed = new LiveFeed(new DashboardModel(state, identity));
+  feed.subscribe(new Set(["status"]), () => false);
+  assert.equal(feed.subscriberCount, 1);
+  finish(state, "inc-1", 10);
+  feed.tick();
+  assert.equal(feed.subscriberCount, 0);
+});
+
+Deno.test("the graph tracker sends the shape once, then state changes", () => {
+  const state = cluster();
+  const tracker = new GraphTracker(10);
+  const first = tracker.update(state)!;
+  assert.equal(first.kind, "structure");
+  if (first.kind !== "structure") return;
+  assert.deepEqual(first.nodes.map(([key]) => key), ["inc-1", "inc-2", "add-1"]);
+  assert.deepEqual(first.edges, [[0, 2], [1, 2]]);
+  assert.equal(first.stateNames[first.states[0]], "processing");
+  assert.equal(tracker.update(state), null);
+
+  finish(state, "inc-1", 10);
+  const change = tracker.update(state)!;
+  assert.equal(change.kind, "states");
+  if (change.kind !== "states") return;
+  assert.deepEqual(change.changes, [[0, first.stateNames.indexOf("memory")]]);
+
+  state.handle({
+    type: "client-message",
+    client: "Client-1",
+    msg: { op: "update-graph", tasks: [{ key: "inc-3", fn: {}, args: null, deps: [] }], keys: [] },
+    now: 11,
+  });
+  state.handle({
+    type: "client-message",
+    client: "Client-1",
+    msg: {
+      op: "update-graph",
+      tasks: [{ key: "inc-4", fn: {}, args: null, deps: [] }],
+      keys: ["inc-4"],
+    },
+    now: 11,
+  });
+  const grown = tracker.update(state)!;
+  assert.equal(grown.kind, "structure");
+  assert.equal(tracker.snapshot(state).kind, "structure");
+
+  const small = new GraphTracker(2);
+  const tooLarge = small.update(state)!;
+  assert.deepEqual(tooLarge.kind === "too-large" && [tooLarge.tasks, tooLarge.limit], [4, 2]);
+  assert.equal(small.update(state), null, "said once while the size holds");
+});

@@ -1,0 +1,196 @@
+import assert from "node:assert/strict";
+import { SchedulerState } from "../../scheduler/state.ts";
+import { startDashboard } from "../../scheduler/dashboard/mod.ts";
+
+const WORKER = "tcp://127.0.0.1:1";
+
+function cluster(): SchedulerState {
+  const state = new SchedulerState();
+  state.handle({ type: "worker-added", worker: { address: WORKER, nthreads: 1 }, now: 1 });
+  state.handle({
+    type: "client-message",
+    client: "Client-1",
+    msg: {
+      op: "update-graph",
+      tasks: [{ key: "inc-1", fn: {}, args: null, deps: [] }],
+      keys: ["inc-1"],
+    },
+    now: 1,
+  });
+  return state;
+}
+
+/** Reads server-sent events from a response body until `until` accepts one. */
+async function readEvents(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  until: (event: string, data: { [k: string]: unknown }) => boolean,
+): Promise<void> {
+  const decoder = new TextDecoder();
+  let buffer = "";
+  while (true) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("the event stream ended");
+    buffer += decoder.decode(value, { stream: true });
+    let end: number;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const event = /^event: (.*)$/m.exec(block)?.[1];
+      const data = /^data: (.*)$/m.exec(block)?.[1];
+      if (event !== undefined && data !== undefined && until(event, JSON.parse(data))) return;
+    }
+  }
+}
+
+Deno.test("the dashboard serves pages, assets, health, metrics and JSON", async () => {
+  const state = cluster();
+  const dashboard = await startDashboard({
+    state,
+    hostname: "127.0.0.1",
+    port: 0,
+    schedulerAddress: "tcp://127.0.0.1:8786",
+  });
+  try {
+    assert.equal(dashboard.url, `http://127.0.0.1:${dashboard.port}/status`);
+    const base = `http://127.0.0.1:${dashboard.port}`;
+    const get = (path: string) => fetch(base + path);
+
+    const health = await get("/health");
+    assert.equal(await health.text(), "ok");
+    const page = await get("/graph");
+    assert.match(page.headers.get("content-type")!, /text\/html/);
+    assert.match(await page.text(), /<script type="module" src="\/assets\/app.js">/);
+    const js = await get("/assets/task_stream.js");
+    assert.match(js.headers.get("content-type")!, /javascript/);
+    assert.match(await js.text(), /export class TaskStream/);
+    const metrics = await get("/metrics");
+    assert.match(metrics.headers.get("content-type")!, /^text\/plain; version=0\.0\.4/);
+    assert.match(await metrics.text(), /^dask_scheduler_tasks\{state="processing"\} 1$/m);
+
+    const status = await (await get("/api/v1/status")).json();
+    assert.deepEqual(status.prefixes.map((p: { name: string }) => p.name), ["inc"]);
+    const workers = await (await get("/api/v1/workers")).json();
+    assert.equal(workers.workers[0].address, WORKER);
+    const graph = await (await get("/api/v1/graph")).json();
+    assert.deepEqual(graph.nodes, [["inc-1", 0]]);
+    const info = await (await get("/api/v1/info")).json();
+    assert.equal(info.scheduler.address, "tcp://127.0.0.1:8786");
+    const missing = await get("/api/v1/nothing");
+    assert.equal(missing.status, 404);
+    assert.match((await missing.json()).error, /see \/api\/v1/);
+    const badView = await get("/api/v1/live?views=status,bogus");
+    assert.equal(badView.status, 400);
+    await badView.body?.cancel();
+
+    state.handle({
+      type: "worker-message",
+      worker: WORKER,
+      msg: {
+        op: "task-finished",
+        key: "inc-1",
+        runId: state.tasks.get("inc-1")!.runId,
+        nbytes: 8,
+        typeName: "number",
+        start: 1,
+        stop: 2,
+        thread: 0,
+      },
+      now: 2,
+    });
+    const stream = await (await get("/api/v1/task-stream?since=0")).json();
+    assert.deepEqual(stream.entries.map((e: unknown[]) => e[0]), ["inc-1"]);
+    assert.equal(stream.total, 1);
+    const later = await (await get("/api/v1/task-stream?since=1")).json();
+    assert.equal(later.entries.length, 0);
+  } finally {
+    await dashboard.close();
+  }
+});
+
+Deno.test("an open page hears of a finished task within half a second", async () => {
+  const state = cluster();
+  const dashboard = await startDashboard({
+    state,
+    hostname: "127.0.0.1",
+    port: 0,
+    schedulerAddress: "tcp://127.0.0.1:8786",
+  });
+  try {
+    const response = await fetch(`http://127.0.0.1:${dashboard.port}/api/v1/live?views=status`);
+    assert.match(response.headers.get("content-type")!, /text\/event-stream/);
+    const reader = response.body!.getReader();
+    await readEvents(reader, (event) => event === "tasks");
+    const changed = performance.now();
+    state.handle({
+      type: "worker-message",
+      worker: WORKER,
+      msg: {
+        op: "task-finished",
+        key: "inc-1",
+        runId: state.tasks.get("inc-1")!.runId,
+        nbytes: 8,
+        typeName: "number",
+        start: 1,
+        stop: 2,
+        thread: 0,
+      },
+      now: 2,
+    });
+    await readEvents(reader, (event, data) => event === "tasks" && data.total === 1);
+    const latency = performance.now() - changed;
+    assert.ok(latency < 500, `the update took ${latency.toFixed(0)} ms`);
+    // close() ends open streams rather than waiting for pages to leave.
+    await dashboard.close();
+    assert.equal((await reader.read()).done, true);
+  } finally {
+    await dashboard.close();
+  }
+});
+
+Deno.test("a taken port falls back to a free one, or fails when asked to", async () => {
+  const state = new SchedulerState();
+  const first = await startDashboard({
+    state,
+    hostname: "127.0.0.1",
+    port: 0,
+    schedulerAddress: "tcp://127.0.0.1:8786",
+  });
+  const warn = console.warn;
+  const warnings: string[] = [];
+  console.warn = (message: string) => warnings.push(message);
+  try {
+    const second = await startDashboard({
+      state,
+      hostname: "127.0.0.1",
+      port: first.port,
+      schedulerAddress: "tcp://127.0.0.1:8786",
+    });
+    assert.notEqual(second.port, first.port);
+    assert.match(warnings[0], /already in use/);
+    await second.close();
+    await assert.rejects(
+      startDashboard({
+        state,
+        hostname: "127.0.0.1",
+        port: first.port,
+        schedulerAddress: "tcp://127.0.0.1:8786",
+        onPortInUse: "fail",
+      }),
+      /--no-dashboard/,
+    );
+  } finally {
+    console.warn = warn;
+    await first.close();
+  }
+});
+
+Deno.test("a wildcard listener advertises the scheduler's host", async () => {
+  const dashboard = await startDashboard({
+    state: new SchedulerState(),
+    hostname: "0.0.0.0",
+    port: 0,
+    schedulerAddress: "tcp://192.0.2.7:8786",
+  });
+  await dashboard.close();
+  assert.equal(dashboard.url, `http://192.0.2.7:${dashboard.port}/status`);
+});
