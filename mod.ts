@@ -51,6 +51,36 @@ export { NDArray } from "./core/ndarray.ts";
 export type { DType, NumericArray } from "./core/ndarray.ts";
 export type { Graph } from "./core/graph.ts";
 export type { Key, Task, TaskFunction, TaskOptions } from "./core/task.ts";
+export { Client, ClientClosedError, fireAndForget } from "./client/client.ts";
+export type {
+  ClientOptions,
+  ClientStatus,
+  Gathered,
+  GatherOptions,
+  WorkerStatus,
+} from "./client/client.ts";
+export { ClientView } from "./client/client_view.ts";
+export type {
+  CollectionResult,
+  FutureArgs,
+  MaybeFuture,
+  Scattered,
+  Submitter,
+} from "./client/client_view.ts";
+export type { SubmitOptions } from "./client/submit_options.ts";
+export type { ScatterOptions } from "./client/scatter.ts";
+export { LocalCluster } from "./client/local_cluster.ts";
+export type { LocalClusterOptions } from "./client/local_cluster.ts";
+export { SchedulerUnreachableError } from "./client/scheduler_connection.ts";
+export { MissingDataError } from "./client/data_fetch.ts";
+export { Future } from "./client/future.ts";
+export type { FutureOwner } from "./client/future.ts";
+export { CancelledError, FutureLostError, TimeoutError } from "./client/future_state.ts";
+export type { FutureState, FutureStatus } from "./client/future_state.ts";
+export { AsCompleted, asCompleted } from "./client/as_completed.ts";
+export type { AsCompletedOptions, Completed } from "./client/as_completed.ts";
+export { wait } from "./client/wait.ts";
+export type { ReturnWhen, WaitOptions, WaitResult } from "./client/wait.ts";
 
 /** The results of computing a tuple of collections. */
 export type ComputeResults<C extends readonly Collection[]> = {

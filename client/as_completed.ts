@@ -22,10 +22,14 @@ export interface AsCompletedOptions<R extends boolean> {
 export class AsCompleted<T = unknown, R extends boolean = false>
   implements AsyncIterableIterator<Completed<T, R>> {
   readonly #withResults: boolean;
-  /** Futures that ended and were not handed out yet. */
-  readonly #finished: Future<T>[] = [];
+  /** Futures that ended and were not handed out yet, from `#head` on. */
+  #finished: Future<T>[] = [];
+  #head = 0;
   #pending = 0;
-  #wake: (() => void) | undefined;
+  /** Bumped by `return()`: callbacks of futures added before it are ignored. */
+  #generation = 0;
+  /** Callers of `next()` waiting for a future to end. */
+  #waiters: Array<() => void> = [];
 
   /** Starts watching `futures`. */
   constructor(futures: Iterable<Future<T>> = [], options: AsCompletedOptions<R> = {}) {
@@ -36,10 +40,12 @@ export class AsCompleted<T = unknown, R extends boolean = false>
   /** Adds a future to watch. */
   add(future: Future<T>): void {
     this.#pending++;
+    const generation = this.#generation;
     future.addDoneCallback((f) => {
+      if (generation !== this.#generation) return;
       this.#pending--;
       this.#finished.push(f);
-      this.#wake?.();
+      this.#wakeAll();
     });
   }
 
@@ -50,7 +56,7 @@ export class AsCompleted<T = unknown, R extends boolean = false>
 
   /** Futures not yet handed out (finished or not). */
   count(): number {
-    return this.#pending + this.#finished.length;
+    return this.#pending + this.#finished.length - this.#head;
   }
 
   /** True when nothing is left to hand out. */
@@ -60,12 +66,11 @@ export class AsCompleted<T = unknown, R extends boolean = false>
 
   /** The next future to finish (or `done` when none is left). */
   async next(): Promise<IteratorResult<Completed<T, R>>> {
-    while (this.#finished.length === 0) {
+    while (this.#head === this.#finished.length) {
       if (this.#pending === 0) return { value: undefined, done: true };
-      await new Promise<void>((resolve) => (this.#wake = resolve));
-      this.#wake = undefined;
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
     }
-    const future = this.#finished.shift()!;
+    const future = this.#take();
     if (!this.#withResults) return { value: future as Completed<T, R>, done: false };
     const value = await future.result();
     return { value: [future, value] as Completed<T, R>, done: false };
@@ -73,19 +78,45 @@ export class AsCompleted<T = unknown, R extends boolean = false>
 
   /** Every future that has finished now, without waiting (handed out at once). */
   nextBatch(): Future<T>[] {
-    return this.#finished.splice(0);
+    const batch = this.#finished.slice(this.#head);
+    this.#finished = [];
+    this.#head = 0;
+    return batch;
   }
 
   /** Stops handing out futures. */
   return(): Promise<IteratorResult<Completed<T, R>>> {
-    this.#finished.length = 0;
+    this.#generation++;
+    this.#finished = [];
+    this.#head = 0;
     this.#pending = 0;
-    this.#wake?.();
+    this.#wakeAll();
     return Promise.resolve({ value: undefined, done: true });
   }
 
+  /** `for await (const future of asCompleted(futures))`. */
   [Symbol.asyncIterator](): AsyncIterableIterator<Completed<T, R>> {
     return this;
+  }
+
+  #take(): Future<T> {
+    const future = this.#finished[this.#head++];
+    // compact now and then so a long-running loop does not keep every handed-out future
+    if (this.#head === this.#finished.length) {
+      this.#finished = [];
+      this.#head = 0;
+    } else if (this.#head >= 1024 && this.#head * 2 >= this.#finished.length) {
+      this.#finished = this.#finished.slice(this.#head);
+      this.#head = 0;
+    }
+    return future;
+  }
+
+  #wakeAll(): void {
+    if (this.#waiters.length === 0) return;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
   }
 }
 

@@ -29,28 +29,52 @@ export interface FutureOwner {
   cancelKeys(keys: Key[], force?: boolean): Promise<void>;
   /** Reruns erred keys. */
   retryKeys(keys: Key[]): Promise<void>;
+  /** Keeps keys running until they finish, even once no Future holds them. */
+  fireAndForgetKeys(keys: Key[]): void;
+}
+
+/** What the finalization registry keeps for a Future: enough to release its key once. */
+interface Hold {
+  readonly owner: FutureOwner;
+  readonly key: Key;
+  released: boolean;
 }
 
 /** Releases the key of a Future that was garbage-collected without `release()`. */
-const collected = new FinalizationRegistry<{ owner: FutureOwner; key: Key; released: boolean[] }>(
-  (held) => {
-    if (!held.released[0]) held.owner.release(held.key);
-  },
-);
+const collected = new FinalizationRegistry<Hold>((hold) => {
+  if (!hold.released) hold.owner.release(hold.key);
+});
 
-/** A remote result. `await future` gives its value or throws its error. */
+/**
+ * A remote result. `await future` gives its value or throws its error.
+ *
+ * @example
+ * ```ts
+ * import { Client } from "./mod.ts";
+ *
+ * await using client = await Client.local({ nWorkers: 1 });
+ * const future = client.submit((x: number, y: number) => x ** y, 10, 10);
+ * console.log(future.status); // "pending"
+ * console.log(await future); // 10000000000
+ * console.log(future.status, future.done()); // "finished" true
+ * // a Future is thenable: to pass one through a promise, hold it in an array or object
+ * const [same] = await Promise.resolve([future]);
+ * future.release(); // the cluster may free the result once no Future holds it
+ * ```
+ */
 export class Future<T = unknown> implements PromiseLike<T> {
   readonly #owner: FutureOwner;
   readonly #state: FutureState;
   /** Shared with the finalization registry so `release()` is never counted twice. */
-  readonly #released = [false];
+  readonly #hold: Hold;
 
   /** @internal Futures come from a Client (`submit`, `map`, `scatter`, ...). */
   constructor(readonly key: Key, owner: FutureOwner) {
     this.#owner = owner;
     this.#state = owner.stateOf(key);
     owner.retain(key);
-    collected.register(this, { owner, key, released: this.#released }, this);
+    this.#hold = { owner, key, released: false };
+    collected.register(this, this.#hold, this);
   }
 
   /** The client this Future belongs to. */
@@ -113,8 +137,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** Lets go of the result: when no Future holds the key, the cluster frees it. */
   release(): void {
-    if (this.#released[0]) return;
-    this.#released[0] = true;
+    if (this.#hold.released) return;
+    this.#hold.released = true;
     collected.unregister(this);
     this.#owner.release(this.key);
   }
@@ -132,7 +156,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return this.result().then(onFulfilled, onRejected);
   }
 
-  /** Futures passed as task arguments become references to their keys. */
+  /** @internal Futures passed as task arguments become references to their keys. */
   toTaskRef(): TaskRef {
     return new TaskRef(this.key);
   }
@@ -145,6 +169,12 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** `Future(key, status)`. */
   toString(): string {
     return `Future(${JSON.stringify(this.key)}, ${this.status})`;
+  }
+
+  /** How `console.log` shows a Future: key, status and, once finished, the value's type. */
+  [Symbol.for("Deno.customInspect")](): string {
+    const type = this.#state.typeName === undefined ? "" : `, type: ${this.#state.typeName}`;
+    return `<Future: status: ${this.status}${type}, key: ${this.key}>`;
   }
 
   async #waitDone(timeout?: number): Promise<void> {

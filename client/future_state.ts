@@ -11,22 +11,29 @@ import type { Key } from "../core/task.ts";
 /** The states of a Future, as Dask names them. */
 export type FutureStatus = "pending" | "finished" | "error" | "cancelled" | "lost";
 
-/** The shared record of one key in one client. */
+/** Shared by every ended state: most states are never awaited, so they make no promise. */
+const ENDED: Promise<void> = Promise.resolve();
+
+/**
+ * The shared record of one key in one client. Clients hold a million of these: the promise and
+ * the listener list are made only when someone waits.
+ */
 export class FutureState {
   #status: FutureStatus = "pending";
   #error: Error | undefined;
+  /** Why it was cancelled or lost; the Error is made when asked for (stacks are costly). */
+  #reason: string | undefined;
   #record: ErrorRecord | undefined;
-  #done: Promise<void>;
-  #resolve!: () => void;
-  #listeners: Array<() => void> = [];
+  #done: Promise<void> | undefined;
+  #resolve: (() => void) | undefined;
+  #listeners: Array<() => void> | undefined;
   /** Type of the value, once known (for display). */
   typeName: string | undefined;
   /** Bytes of the value, once known. */
   nbytes: number | undefined;
 
-  constructor(readonly key: Key) {
-    this.#done = new Promise((resolve) => (this.#resolve = resolve));
-  }
+  /** @internal Clients make the states of their keys. */
+  constructor(readonly key: Key) {}
 
   /** The current status. */
   get status(): FutureStatus {
@@ -40,65 +47,84 @@ export class FutureState {
 
   /** Resolves when the key ends, however it ends. Never rejects. */
   get done(): Promise<void> {
+    if (this.#status !== "pending") return ENDED;
+    this.#done ??= new Promise((resolve) => (this.#resolve = resolve));
     return this.#done;
   }
 
   /** The error the key ended with (error, cancelled or lost). */
   get error(): Error | undefined {
+    if (this.#error === undefined && this.#reason !== undefined) {
+      const message = `${this.#reason} (key '${this.key}')`;
+      this.#error = this.#status === "cancelled"
+        ? new CancelledError(message)
+        : new FutureLostError(message);
+    }
     return this.#error;
   }
 
-  /** The error as it travelled, with the remote stack. */
+  /** @internal The error as it travelled, with the remote stack. */
   get errorRecord(): ErrorRecord | undefined {
     return this.#record;
   }
 
-  /** The key's value is in memory on the cluster. */
+  /** @internal The key's value is in memory on the cluster. */
   finish(typeName?: string, nbytes?: number): void {
     this.typeName = typeName;
     this.nbytes = nbytes;
+    this.#error = undefined;
+    this.#reason = undefined;
+    this.#record = undefined;
     this.#end("finished");
   }
 
-  /** The task (or one it depends on) failed. */
+  /** @internal The task (or one it depends on) failed. */
   fail(record: ErrorRecord): void {
     this.#record = record;
     this.#error = errorFromRecord(record);
+    this.#reason = undefined;
     this.#end("error");
   }
 
-  /** The key was cancelled. */
+  /** @internal The key was cancelled. */
   cancel(reason = "This future was cancelled."): void {
-    this.#error = new CancelledError(`${reason} (key '${this.key}')`);
+    this.#error = undefined;
+    this.#reason = reason;
     this.#end("cancelled");
   }
 
-  /** The key's data or state is gone and cannot be recomputed. */
+  /** @internal The key's data or state is gone and cannot be recomputed. */
   lose(reason: string): void {
-    this.#error = new FutureLostError(`${reason} (key '${this.key}')`);
+    this.#error = undefined;
+    this.#reason = reason;
     this.#end("lost");
   }
 
-  /** Back to pending (retry, resubmission after loss). */
+  /** @internal Back to pending (retry, resubmission after loss). */
   reset(): void {
     if (this.#status === "pending") return;
     this.#status = "pending";
     this.#error = undefined;
+    this.#reason = undefined;
     this.#record = undefined;
-    this.#done = new Promise((resolve) => (this.#resolve = resolve));
+    this.#done = undefined;
+    this.#resolve = undefined;
   }
 
   /** Calls `listener` once, when the key ends (at once if it has). */
   onDone(listener: () => void): void {
     if (this.isDone) queueMicrotask(listener);
-    else this.#listeners.push(listener);
+    else (this.#listeners ??= []).push(listener);
   }
 
   #end(status: FutureStatus): void {
     this.#status = status;
-    this.#resolve();
+    this.#resolve?.();
+    this.#resolve = undefined;
+    this.#done = undefined;
     const listeners = this.#listeners;
-    this.#listeners = [];
+    if (listeners === undefined) return;
+    this.#listeners = undefined;
     for (const listener of listeners) {
       try {
         listener();

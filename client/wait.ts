@@ -18,10 +18,12 @@ export interface WaitOptions {
   returnWhen?: ReturnWhen;
 }
 
-/** The futures that ended and those that did not. */
-export interface WaitResult<T> {
-  done: Set<Future<T>>;
-  notDone: Set<Future<T>>;
+/** The futures that ended and those that did not (`F`: the type of the futures given). */
+export interface WaitResult<F extends Future<unknown> = Future<unknown>> {
+  /** Futures that ended (finished, erred, cancelled or lost). */
+  done: Set<F>;
+  /** Futures still pending. */
+  notDone: Set<F>;
 }
 
 /**
@@ -36,11 +38,11 @@ export interface WaitResult<T> {
  * const { done, notDone } = await wait(futures, { returnWhen: "FIRST_COMPLETED" });
  * ```
  */
-export function wait<T>(
-  futures: Iterable<Future<T>> | Future<T>,
+export function wait<F extends Future<unknown>>(
+  futures: Iterable<F> | F,
   options: WaitOptions = {},
-): Promise<WaitResult<T>> {
-  const all = [...(Symbol.iterator in futures ? futures : [futures])] as Future<T>[];
+): Promise<WaitResult<F>> {
+  const all = [...(Symbol.iterator in futures ? futures : [futures])] as F[];
   const returnWhen = options.returnWhen ?? "ALL_COMPLETED";
   if (!["ALL_COMPLETED", "FIRST_COMPLETED", "FIRST_EXCEPTION"].includes(returnWhen)) {
     throw new TypeError(
@@ -48,22 +50,26 @@ export function wait<T>(
         `got ${JSON.stringify(returnWhen)}.`,
     );
   }
-  const split = (): WaitResult<T> => {
-    const done = new Set<Future<T>>();
-    const notDone = new Set<Future<T>>();
+  const split = (): WaitResult<F> => {
+    const done = new Set<F>();
+    const notDone = new Set<F>();
     for (const f of all) (f.done() ? done : notDone).add(f);
     return { done, notDone };
   };
-  const satisfied = (): boolean => {
-    if (returnWhen === "FIRST_COMPLETED") return all.length === 0 || all.some((f) => f.done());
-    if (returnWhen === "FIRST_EXCEPTION" && all.some((f) => f.status === "error")) return true;
-    return all.every((f) => f.done());
+  // Counted as callbacks arrive, so waiting on n futures costs O(n), not O(n²).
+  let remaining = all.length;
+  const satisfied = (ended: Future<unknown> | undefined): boolean => {
+    if (remaining === 0) return true;
+    if (ended === undefined) return false;
+    if (returnWhen === "FIRST_COMPLETED") return true;
+    return returnWhen === "FIRST_EXCEPTION" && ended.status === "error";
   };
   return new Promise((resolve, reject) => {
     let timer: ReturnType<typeof setTimeout> | undefined;
     let settled = false;
-    const check = () => {
-      if (settled || !satisfied()) return;
+    const check = (ended?: Future<unknown>) => {
+      if (ended !== undefined) remaining--;
+      if (settled || !satisfied(ended)) return;
       settled = true;
       clearTimeout(timer);
       resolve(split());
@@ -75,7 +81,8 @@ export function wait<T>(
         const pending = all.filter((f) => !f.done()).length;
         reject(
           new TimeoutError(
-            `wait(): ${pending} of ${all.length} futures did not end within ${options.timeout} s.`,
+            `wait(): ${pending} of ${all.length} futures did not end within ${options.timeout} s; ` +
+              `they keep running — wait again, or cancel them.`,
           ),
         );
       }, options.timeout * 1000);

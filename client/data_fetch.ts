@@ -1,0 +1,185 @@
+/**
+ * Fetching results from workers, batched: every fetch asked for in one tick (a `gather`, many
+ * `future.result()` calls) becomes one `who-has` request to the scheduler and one `get-data`
+ * request per worker, sent straight to the workers' data listeners. Values arrive as the
+ * `Encoded` the worker stored; decoding is the caller's.
+ *
+ * @module
+ */
+
+import type { Key } from "../core/task.ts";
+import type { Encoded } from "../core/value_codec.ts";
+import type { WorkerAddress } from "../scheduler/protocol.ts";
+import type { PeerPool } from "../worker/peer_pool.ts";
+
+/** Asks the scheduler which workers hold each key. */
+export type WhoHas = (keys: Key[]) => Promise<Record<Key, WorkerAddress[]>>;
+
+/** Keys no worker could give, after retries: their data is gone or moving. */
+export class MissingDataError extends Error {
+  /** Always `"MissingDataError"`. */
+  override name = "MissingDataError";
+  /** The keys that could not be fetched. */
+  readonly keys: readonly Key[];
+  /**
+   * Names the keys and why they could not be fetched.
+   *
+   * @param keys the keys that could not be fetched
+   * @param detail why, from the last attempt
+   */
+  constructor(keys: readonly Key[], detail: string) {
+    const shown = keys.slice(0, 3).map((k) => `'${k}'`).join(", ") +
+      (keys.length > 3 ? ` and ${keys.length - 3} more` : "");
+    super(
+      `Could not fetch ${shown} from the workers (${detail}). The workers holding the data ` +
+        `may have left; the scheduler recomputes lost results that it can — wait for the ` +
+        `future again, or submit the task again.`,
+    );
+    this.keys = keys;
+  }
+}
+
+/** Keys per `who-has` request, so a million-key gather does not make one giant message. */
+const WHO_HAS_CHUNK = 100_000;
+/** Keys per `get-data` request to one worker. */
+const GET_DATA_CHUNK = 20_000;
+/** Attempts for keys missing from every holder (data moving, a worker leaving). */
+const ATTEMPTS = 4;
+const FIRST_RETRY_MS = 50;
+
+/** What a fetch got: the values, and the keys no worker could give after a few attempts. */
+export interface FetchResult {
+  values: Map<Key, Encoded>;
+  missing: Key[];
+  /** Why keys are missing, from the last attempt. */
+  reason: string;
+}
+
+interface FetchRequest {
+  keys: readonly Key[];
+  resolve: (result: FetchResult) => void;
+  reject: (error: Error) => void;
+}
+
+/** Batches fetches per tick and runs them against the scheduler and the workers. */
+export class DataFetcher {
+  readonly #whoHas: WhoHas;
+  readonly #peers: PeerPool;
+  #batch: FetchRequest[] = [];
+
+  /**
+   * @param whoHas asks the scheduler which workers hold keys
+   * @param peers the connections to the workers' data listeners
+   */
+  constructor(whoHas: WhoHas, peers: PeerPool) {
+    this.#whoHas = whoHas;
+    this.#peers = peers;
+  }
+
+  /**
+   * The stored values of `keys`, and those no worker could give after a few attempts. Joins
+   * every other fetch of this tick.
+   */
+  fetch(keys: readonly Key[]): Promise<FetchResult> {
+    return new Promise((resolve, reject) => {
+      if (this.#batch.length === 0) queueMicrotask(() => this.#run());
+      this.#batch.push({ keys, resolve, reject });
+    });
+  }
+
+  async #run(): Promise<void> {
+    const batch = this.#batch;
+    this.#batch = [];
+    const wanted = new Set<Key>();
+    for (const request of batch) for (const key of request.keys) wanted.add(key);
+    const values = new Map<Key, Encoded>();
+    let failure: string | undefined;
+    try {
+      failure = await this.#fetchAll([...wanted], values);
+    } catch (error) {
+      // the scheduler could not be asked (closed client): every request fails alike
+      const err = error instanceof Error ? error : new Error(String(error));
+      for (const request of batch) request.reject(err);
+      return;
+    }
+    const reason = failure ?? "";
+    for (const request of batch) {
+      const missing = request.keys.filter((key) => !values.has(key));
+      if (request.keys.length === values.size && missing.length === 0) {
+        request.resolve({ values, missing, reason });
+        continue;
+      }
+      const own = new Map<Key, Encoded>();
+      for (const key of request.keys) {
+        const value = values.get(key);
+        if (value !== undefined) own.set(key, value);
+      }
+      request.resolve({ values: own, missing, reason });
+    }
+  }
+
+  /** Fills `values`; returns why keys are still missing, if some are. */
+  async #fetchAll(keys: Key[], values: Map<Key, Encoded>): Promise<string | undefined> {
+    let missing = keys;
+    let reason: string | undefined;
+    let delay = FIRST_RETRY_MS;
+    for (let attempt = 0; attempt < ATTEMPTS && missing.length > 0; attempt++) {
+      if (attempt > 0) {
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay *= 2;
+      }
+      reason = await this.#fetchRound(missing, values);
+      missing = missing.filter((key) => !values.has(key));
+    }
+    return missing.length > 0 ? reason : undefined;
+  }
+
+  /** One round: who holds what, then one request per worker. */
+  async #fetchRound(keys: Key[], values: Map<Key, Encoded>): Promise<string | undefined> {
+    const byWorker = new Map<WorkerAddress, Key[]>();
+    let unheld = 0;
+    for (let start = 0; start < keys.length; start += WHO_HAS_CHUNK) {
+      const chunk = start === 0 && keys.length <= WHO_HAS_CHUNK
+        ? keys
+        : keys.slice(start, start + WHO_HAS_CHUNK);
+      const holders = await this.#whoHas(chunk);
+      for (const key of chunk) {
+        const workers = holders[key];
+        if (workers === undefined || workers.length === 0) {
+          unheld++;
+          continue;
+        }
+        // spread the load over the holders of replicated keys
+        const worker = workers.length === 1
+          ? workers[0]
+          : workers[Math.floor(Math.random() * workers.length)];
+        let list = byWorker.get(worker);
+        if (list === undefined) byWorker.set(worker, list = []);
+        list.push(key);
+      }
+    }
+    const failures: string[] = [];
+    const requests: Promise<void>[] = [];
+    for (const [worker, workerKeys] of byWorker) {
+      for (let start = 0; start < workerKeys.length; start += GET_DATA_CHUNK) {
+        const chunk = workerKeys.length <= GET_DATA_CHUNK
+          ? workerKeys
+          : workerKeys.slice(start, start + GET_DATA_CHUNK);
+        requests.push(
+          this.#peers.getData(worker, chunk).then(
+            (reply) => {
+              for (const item of reply.items) values.set(item.key, item.value);
+            },
+            (error) => {
+              failures.push(`${worker}: ${error instanceof Error ? error.message : error}`);
+            },
+          ),
+        );
+      }
+    }
+    await Promise.all(requests);
+    if (failures.length > 0) return failures.join("; ");
+    if (unheld > 0) return `the scheduler knows no holder of ${unheld} of them`;
+    return "the workers said they do not hold them";
+  }
+}

@@ -1,0 +1,244 @@
+/**
+ * The client's outgoing messages to the scheduler, batched per tick.
+ *
+ * Everything the client says in one tick (10,000 `submit` calls in a loop, the releases of a
+ * garbage-collected list of futures) leaves as few messages as possible: a message of the same
+ * kind as the last queued one is merged into it, so order between kinds is kept (a release
+ * queued after a submit of the same key still arrives after it) while a loop of submits
+ * becomes one `update-graph`. The queue is written in a microtask, or kept while the client is
+ * disconnected and written once it is registered again.
+ *
+ * A barrier holds back everything queued after it until it is lifted: scatter places its data
+ * on workers first, and only then may the scheduler hear of the keys (and of tasks reading
+ * them, or their release).
+ *
+ * @module
+ */
+
+import type { Key } from "../core/task.ts";
+import type {
+  ClientToSchedulerMsg,
+  GraphTaskSpec,
+  ScatteredKey,
+  UpdateGraphMsg,
+} from "../scheduler/protocol.ts";
+
+/**
+ * An `update-graph` stops taking independent submissions at this many tasks, so a map over a
+ * million items does not become one message the size of the whole graph. A single graph is
+ * never split (its tasks must arrive together).
+ */
+export const MAX_TASKS_PER_MESSAGE = 50_000;
+
+/** Writes one message; false when there is no connection to write to. */
+export type SendMessage = (msg: ClientToSchedulerMsg) => boolean;
+
+/** A place in the queue that later messages wait behind; lifted with a message or none. */
+class Barrier {
+  lifted = false;
+  msg: ClientToSchedulerMsg | undefined;
+  constructor(readonly keys: readonly Key[]) {}
+}
+
+type Queued = ClientToSchedulerMsg | Barrier;
+
+/** Queues client → scheduler messages and writes them once per tick, merged by kind. */
+export class Outbox {
+  readonly #send: SendMessage;
+  #queue: Queued[] = [];
+  #scheduled = false;
+  #paused = false;
+
+  /** @param send writes one message to the scheduler; false when disconnected */
+  constructor(send: SendMessage) {
+    this.#send = send;
+  }
+
+  /** Messages waiting to be written. */
+  get size(): number {
+    return this.#queue.length;
+  }
+
+  /**
+   * Submits tasks and holds `keys`. The tasks of one call travel in one message (a graph is
+   * never split); calls within a tick share messages up to {@link MAX_TASKS_PER_MESSAGE} tasks.
+   */
+  submit(tasks: readonly GraphTaskSpec[], keys: readonly Key[]): void {
+    const last = this.#last("update-graph") as UpdateGraphMsg | undefined;
+    if (last !== undefined && last.tasks.length + tasks.length <= MAX_TASKS_PER_MESSAGE) {
+      for (let i = 0; i < tasks.length; i++) last.tasks.push(tasks[i]);
+      for (let i = 0; i < keys.length; i++) last.keys.push(keys[i]);
+    } else {
+      this.#startMessage({ op: "update-graph", tasks: tasks.slice(), keys: keys.slice() });
+    }
+    this.#schedule();
+  }
+
+  /** Submits one task and holds its key (the common case of submit and map, without arrays). */
+  submitOne(task: GraphTaskSpec): void {
+    const last = this.#last("update-graph") as UpdateGraphMsg | undefined;
+    if (last !== undefined && last.tasks.length < MAX_TASKS_PER_MESSAGE) {
+      last.tasks.push(task);
+      last.keys.push(task.key);
+    } else {
+      this.#startMessage({ op: "update-graph", tasks: [task], keys: [task.key] });
+    }
+    this.#schedule();
+  }
+
+  /**
+   * Queues a new update-graph. When the one before it is full, what is queued goes now: a
+   * million submissions in one loop then become bytes on their way as they are made, instead
+   * of a million task objects alive until the end of the tick.
+   */
+  #startMessage(msg: UpdateGraphMsg): void {
+    if (this.#last("update-graph") !== undefined) this.flush();
+    this.#push(msg);
+  }
+
+  /** Holds keys that need no task (the scheduler knows them). */
+  hold(keys: readonly Key[]): void {
+    this.submit([], keys);
+  }
+
+  /** Records data placed on workers by this client, and holds its keys. */
+  scatter(data: readonly ScatteredKey[]): void {
+    const last = this.#last("scatter");
+    if (last !== undefined && last.op === "scatter") {
+      for (const item of data) {
+        last.data.push(item);
+      }
+    } else this.#push({ op: "scatter", data: data.slice() });
+    this.#schedule();
+  }
+
+  /** The client dropped its last Future of `key`. */
+  release(key: Key): void {
+    this.#keys("client-releases-keys", [key]);
+  }
+
+  /** The client holds futures for these existing keys. */
+  desire(keys: readonly Key[]): void {
+    this.#keys("client-desires-keys", keys);
+  }
+
+  /** Keeps these keys running until they finish. */
+  fireAndForget(keys: readonly Key[]): void {
+    this.#keys("fire-and-forget", keys);
+  }
+
+  /** Reruns erred keys. */
+  retry(keys: readonly Key[]): void {
+    this.#keys("retry", keys);
+  }
+
+  /** Cancels keys (and their dependents). */
+  cancel(keys: readonly Key[], force: boolean): void {
+    const last = this.#last("cancel");
+    if (last !== undefined && last.op === "cancel" && (last.force === true) === force) {
+      for (const key of keys) last.keys.push(key);
+    } else {
+      this.#push(
+        force ? { op: "cancel", keys: keys.slice(), force } : {
+          op: "cancel",
+          keys: keys.slice(),
+        },
+      );
+    }
+    this.#schedule();
+  }
+
+  /**
+   * Holds back every message queued from now on until the returned function is called, with
+   * the message to send in the barrier's place (or none). `keys` are the keys the barrier's
+   * message will hold.
+   */
+  barrier(keys: readonly Key[]): (msg?: ClientToSchedulerMsg) => void {
+    const barrier = new Barrier(keys);
+    this.#push(barrier);
+    return (msg) => {
+      barrier.lifted = true;
+      barrier.msg = msg;
+      this.#schedule();
+    };
+  }
+
+  /** Keys that queued submissions (and unlifted barriers) will hold once written. */
+  heldKeys(): Set<Key> {
+    const keys = new Set<Key>();
+    for (const msg of this.#queue) {
+      if (msg instanceof Barrier) {
+        for (const key of msg.keys) keys.add(key);
+      } else if (msg.op === "update-graph") {
+        for (const key of msg.keys) keys.add(key);
+      } else if (msg.op === "scatter") {
+        for (const item of msg.data) keys.add(item.key);
+      }
+    }
+    return keys;
+  }
+
+  /** Keeps messages queued (the connection is down). */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  /** Writes what is queued, after `first` (sent before anything queued). */
+  resume(first?: ClientToSchedulerMsg): void {
+    this.#paused = false;
+    if (first !== undefined) this.#queue.unshift(first);
+    this.flush();
+  }
+
+  /** Writes every queued message now (unless paused). */
+  flush(): void {
+    this.#scheduled = false;
+    if (this.#paused) return;
+    const queue = this.#queue;
+    this.#queue = [];
+    for (let i = 0; i < queue.length; i++) {
+      const entry = queue[i];
+      if (entry instanceof Barrier && !entry.lifted) {
+        this.#queue = queue.slice(i).concat(this.#queue); // the rest waits for the barrier
+        return;
+      }
+      const msg = entry instanceof Barrier ? entry.msg : entry;
+      if (msg !== undefined && !this.#send(msg)) {
+        // the connection went away mid-flush: keep the rest, in order, for the next one
+        this.#queue = queue.slice(i).concat(this.#queue);
+        this.#paused = true;
+        return;
+      }
+    }
+  }
+
+  /** Drops everything queued (the client is closing). */
+  clear(): void {
+    this.#queue = [];
+  }
+
+  #keys(
+    op: "client-releases-keys" | "client-desires-keys" | "fire-and-forget" | "retry",
+    keys: readonly Key[],
+  ): void {
+    const last = this.#last(op) as { keys: Key[] } | undefined;
+    if (last !== undefined) { for (const key of keys) last.keys.push(key); }
+    else this.#push({ op, keys: keys.slice() } as ClientToSchedulerMsg);
+    this.#schedule();
+  }
+
+  #last(op: ClientToSchedulerMsg["op"]): ClientToSchedulerMsg | undefined {
+    const last = this.#queue[this.#queue.length - 1];
+    return last !== undefined && !(last instanceof Barrier) && last.op === op ? last : undefined;
+  }
+
+  #push(msg: Queued): void {
+    this.#queue.push(msg);
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    queueMicrotask(() => this.flush());
+  }
+}
