@@ -28,6 +28,7 @@ import {
 
 export { Delayed, delayed } from "./collections/delayed.ts";
 export * as bag from "./collections/bag/mod.ts";
+export * as array from "./collections/array/mod.ts";
 export type {
   ArgumentValue,
   Bag,
@@ -80,6 +81,10 @@ export type { FutureState, FutureStatus } from "./client/future_state.ts";
 export { AsCompleted, asCompleted } from "./client/as_completed.ts";
 export type { AsCompletedOptions, Completed } from "./client/as_completed.ts";
 export { wait } from "./client/wait.ts";
+export { progress } from "./collections/progress.ts";
+export type { ProgressOptions, Trackable } from "./collections/progress.ts";
+export { visualizeGraph } from "./collections/visualize.ts";
+export type { VisualizeOptions } from "./collections/visualize.ts";
 export type { ReturnWhen, WaitOptions, WaitResult } from "./client/wait.ts";
 
 /** The results of computing a tuple of collections. */

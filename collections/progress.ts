@@ -36,6 +36,7 @@ import { formatSeconds } from "./progress_bar.ts";
 
 /** Something that ends: the Client's `Future`, or anything shaped like it. */
 export interface Trackable {
+  /** The task's key; its prefix names the bar it counts in. */
   readonly key: Key;
   /** Calls back once it ended (at once if it has). */
   addDoneCallback(callback: () => void): void;
@@ -43,6 +44,7 @@ export interface Trackable {
   readonly status?: string;
 }
 
+/** How {@link progress} draws. */
 export interface ProgressOptions {
   /** Redraw bars in place (default: when standard error is a terminal). */
   terminal?: boolean;

@@ -15,6 +15,7 @@ import { keyPrefix } from "../core/task.ts";
 import { layeredLayout } from "../scheduler/dashboard/page/graph_layout.js";
 import { prefixColor } from "../scheduler/dashboard/page/palette.js";
 
+/** What `.visualize()` draws and where it writes it. */
 export interface VisualizeOptions {
   /** Writes the picture to this file; `.svg` gives SVG, `.dot`/`.gv` DOT. */
   filename?: string;

@@ -27,6 +27,8 @@ export interface TaskOptions {
   priority?: number;
   /** How many times a failing task reruns before its error is final. */
   retries?: number;
+  /** Seconds to wait before each rerun that `retries` allows (0: rerun at once). */
+  retryDelay?: number;
   /** Worker names or addresses this task may run on. */
   workers?: string[];
   /** With `workers`: the restriction is a preference, not a rule. */

@@ -25,6 +25,9 @@ function taskOptionsProblem(options: unknown, key: string): string | null {
   if (options.retries !== undefined && typeof options.retries !== "number") {
     return `task ${key} has retries that are not a number`;
   }
+  if (options.retryDelay !== undefined && typeof options.retryDelay !== "number") {
+    return `task ${key} has a retryDelay that is not a number of seconds`;
+  }
   if (options.workers !== undefined && !isKeyList(options.workers)) {
     return `task ${key} has workers that are not a list of names`;
   }
@@ -120,6 +123,18 @@ export function workerMessageProblem(msg: unknown): string | null {
       return isKeyList(msg.keys) ? null : "release-worker-data without a list of keys";
     case "heartbeat":
       return isNumberRecord(msg.metrics) ? null : "heartbeat without numeric metrics";
+    case "worker-leaving":
+      return typeof msg.reason === "string" ? null : "worker-leaving without a reason";
+    case "worker-status":
+      return msg.status === "running" || msg.status === "paused"
+        ? null
+        : "worker-status whose status is not running or paused";
+    case "run-result":
+      if (typeof msg.runRequestId !== "number") return "run-result without a runRequestId";
+      if (msg.ok === true) return isObject(msg.value) ? null : "run-result without a value";
+      return msg.ok === false && isObject(msg.error) && typeof msg.error.message === "string"
+        ? null
+        : "run-result without ok and a value or an error";
     default:
       return `unknown operation ${JSON.stringify(msg.op)}`;
   }

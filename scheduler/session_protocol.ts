@@ -75,10 +75,84 @@ export interface ClientRegisteredMsg {
   workers: WorkerInfo[];
 }
 
-/** Scheduler → worker: stop (the scheduler is shutting down). */
+/** Scheduler → worker: stop (the scheduler is shutting down, or the worker was retired). */
 export interface CloseMsg {
   op: "close";
   reason: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Worker life cycle and administration (on the worker's scheduler connection)
+
+/**
+ * Worker → scheduler: this worker is stopping on purpose (SIGTERM, closed). The scheduler removes
+ * it at once (`worker-removed`): its tasks move elsewhere without counting a failure.
+ */
+export interface WorkerLeavingMsg {
+  op: "worker-leaving";
+  reason: string;
+}
+
+/**
+ * Worker → scheduler: the worker paused for lack of memory (`paused`: give it no new tasks) or
+ * resumed (`running`).
+ */
+export interface WorkerStatusMsg {
+  op: "worker-status";
+  status: "running" | "paused";
+}
+
+/**
+ * Scheduler → worker: drop every task, thread and value, then register again as a new worker
+ * (the scheduler has already removed this registration).
+ */
+export interface RestartMsg {
+  op: "restart";
+  reason: string;
+}
+
+/** Scheduler → worker: call `fn(...args)` in the worker process and answer `run-result`. */
+export interface RunMsg {
+  op: "run";
+  runRequestId: number;
+  /** A `FunctionSpec` (core/function_codec.ts). */
+  fn: unknown;
+  /** The encoded argument array. */
+  args: Encoded;
+}
+
+/** Worker → scheduler: the outcome of a {@link RunMsg}. */
+export type RunResultMsg =
+  | { op: "run-result"; runRequestId: number; ok: true; value: Encoded }
+  | { op: "run-result"; runRequestId: number; ok: false; error: ErrorRecord };
+
+/** The `run` request's result: each worker's outcome, by address. */
+export type RunOutcomes = Record<
+  WorkerAddress,
+  { ok: true; value: Encoded } | { ok: false; error: ErrorRecord }
+>;
+
+/** The `retire-workers` request's result. */
+export interface RetireResult {
+  /** Addresses of the workers that were retired. */
+  retired: WorkerAddress[];
+}
+
+/** The `replicate` request's result: replicas per key once done. */
+export type ReplicateResult = Record<Key, number>;
+
+/** The `rebalance` request's result. */
+export interface RebalanceResult {
+  /** Copies moved from one worker to another. */
+  moved: number;
+  /** Bytes moved. */
+  bytes: number;
+}
+
+/** The `restart` request's result. */
+export interface RestartResult {
+  /** Workers registered once the restart finished. */
+  workers: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -105,6 +179,10 @@ export interface WorkerStatus extends WorkerInfo {
   executing: number;
   /** Keys held there. */
   inMemory: number;
+  /** Bytes the worker spilled to disk (as it last reported). */
+  spilled: number;
+  /** `paused` (short of memory), `closing` (being retired) or `running`. */
+  status: "running" | "paused" | "closing";
 }
 
 /** The `relay-scatter` request's result. */

@@ -17,13 +17,24 @@
  * SchedulerState.takeOutgoing} after handling one or many events and writes one batch per
  * destination. Consecutive `free-keys` for one worker merge into one message.
  *
+ * Workers are `running`, `paused` (short of memory) or `closing` (being retired): only running
+ * workers receive new tasks or steal; the others finish what they hold. Administration events
+ * (`acquire-replicas`, `drop-replicas`, `retire-workers`, `restart`) carry out what the server's
+ * data-movement plans decide (scheduler/data_movement.ts).
+ *
  * @module
  */
 
 import type { ErrorRecord } from "../core/errors.ts";
 import { type Key, keyPrefix, type TaskOptions } from "../core/task.ts";
 import { IndexedHeap } from "./priority_heap.ts";
-import { decideWorker, isRootish, rootishSlots, WAIT_FOR_RESOURCES } from "./placement.ts";
+import {
+  decideWorker,
+  isRootish,
+  type PlacementContext,
+  rootishSlots,
+  WAIT_FOR_RESOURCES,
+} from "./placement.ts";
 import {
   type ClientId,
   type ClientToSchedulerMsg,
@@ -111,8 +122,27 @@ export interface WorkerSpec {
   /** Bytes, or 0 when unlimited. */
   memoryLimit?: number;
   resources?: Record<string, number>;
-  /** Data the worker already holds (it reconnected). */
-  keys?: { key: Key; nbytes: number }[];
+  /**
+   * Data the worker already holds (it reconnected). Copies of keys the scheduler is computing or
+   * waiting for are adopted instead of recomputed.
+   */
+  keys?: { key: Key; nbytes: number; typeName?: string }[];
+}
+
+/** Whether a worker takes new tasks: `paused` for lack of memory, `closing` while retired. */
+export type WorkerStatus = "running" | "paused" | "closing";
+
+/** One copy to make: `worker` fetches `key` from `sources` (any holder when none is alive). */
+export interface ReplicaTransfer {
+  worker: WorkerAddress;
+  key: Key;
+  sources: WorkerAddress[];
+}
+
+/** One copy to drop: `worker` forgets `key` (never the last copy). */
+export interface ReplicaDrop {
+  worker: WorkerAddress;
+  key: Key;
 }
 
 /** Everything that can happen to the scheduler. `now` is the time in seconds. */
@@ -126,7 +156,20 @@ export type SchedulerEvent =
   /** The worker died or stopped answering: its running tasks count it as a failure. */
   | { type: "worker-lost"; worker: WorkerAddress; now: number }
   | { type: "worker-message"; worker: WorkerAddress; msg: WorkerToSchedulerMsg; now: number }
-  /** Periodic (about every 100 ms): rebalances work. */
+  /** The worker paused (short of memory: give it nothing new) or runs again. */
+  | { type: "worker-status"; worker: WorkerAddress; status: "running" | "paused"; now: number }
+  /** These workers are being retired: no new tasks; they close once their data has moved. */
+  | { type: "retire-workers"; workers: WorkerAddress[]; now: number }
+  /** Make these copies (replicate, rebalance, retire): `acquire-replicas` to each worker. */
+  | { type: "acquire-replicas"; transfers: ReplicaTransfer[]; now: number }
+  /** Drop these copies (rebalance, replicate with fewer copies): `free-keys` to each worker. */
+  | { type: "drop-replicas"; drops: ReplicaDrop[]; now: number }
+  /**
+   * Forget every task: holders get `cancelled` for each key they held (the server restarts the
+   * workers around it).
+   */
+  | { type: "restart"; now: number }
+  /** Periodic (about every 100 ms): rebalances work, releases delayed retries. */
   | { type: "tick"; now: number };
 
 /** A message the server must deliver. */
@@ -213,6 +256,18 @@ export class SchedulerState implements StealHost {
   readonly #unrunnable = new Set<TaskRecord>();
   /** Workers that may take more root-ish tasks. */
   readonly #workersWithSlots = new Set<WorkerRecord>();
+  /** Workers that take new tasks, by address and by name: what placement and stealing see. */
+  readonly #running = new Map<WorkerAddress, WorkerRecord>();
+  readonly #runningByName = new Map<string, WorkerRecord>();
+  /** Workers that do not take new tasks, and why. */
+  readonly #notRunning = new Map<WorkerRecord, "paused" | "closing">();
+  readonly #placement: PlacementContext;
+  readonly #stealHost: StealHost;
+  /** Seconds between a failure and the rerun, for tasks submitted with `retryDelay`. */
+  readonly #retryDelays = new Map<TaskRecord, number>();
+  /** Tasks waiting out a retry delay (state `queued`), with the time they may run again. */
+  readonly #retryQueue = new IndexedHeap<TaskRecord>();
+  readonly #retryAt = new Map<TaskRecord, number>();
   #generation = 0;
   #runIds = 0;
 
@@ -227,6 +282,24 @@ export class SchedulerState implements StealHost {
     });
     this.#fireAndForget = new ClientRecord(FIRE_AND_FORGET, 0);
     this.clients.set(FIRE_AND_FORGET, this.#fireAndForget);
+    // Placement and stealing see the running workers only.
+    const bandwidth = () => this.bandwidth;
+    this.#placement = {
+      workers: this.#running,
+      workersByName: this.#runningByName,
+      get bandwidth() {
+        return bandwidth();
+      },
+    };
+    this.#stealHost = {
+      workers: this.#running,
+      workersByName: this.#runningByName,
+      get bandwidth() {
+        return bandwidth();
+      },
+      taskDuration: (task) => this.taskDuration(task),
+      sendStealRequest: (victim, task, stealId) => this.sendStealRequest(victim, task, stealId),
+    };
   }
 
   // -------------------------------------------------------------------------------------------
@@ -261,8 +334,29 @@ export class SchedulerState implements StealHost {
         if (worker !== undefined) this.#workerMessage(worker, event.msg);
         break;
       }
+      case "worker-status": {
+        const worker = this.workers.get(event.worker);
+        if (worker !== undefined) this.#setWorkerStatus(worker, event.status);
+        break;
+      }
+      case "retire-workers":
+        for (const address of event.workers) {
+          const worker = this.workers.get(address);
+          if (worker !== undefined) this.#setWorkerStatus(worker, "closing");
+        }
+        break;
+      case "acquire-replicas":
+        this.#acquireReplicas(event.transfers);
+        break;
+      case "drop-replicas":
+        this.#dropReplicaCopies(event.drops);
+        break;
+      case "restart":
+        this.#restart();
+        break;
       case "tick":
-        if (this.config.stealing) this.#stealing.balance(this);
+        if (this.#retryAt.size > 0) this.#releaseDueRetries();
+        if (this.config.stealing) this.#stealing.balance(this.#stealHost);
         break;
     }
     this.#settle();
@@ -318,6 +412,18 @@ export class SchedulerState implements StealHost {
       });
     }
     return out;
+  }
+
+  /** Whether `address` takes new tasks (undefined for a worker not registered). */
+  workerStatus(address: WorkerAddress): WorkerStatus | undefined {
+    const worker = this.workers.get(address);
+    if (worker === undefined) return undefined;
+    return this.#notRunning.get(worker) ?? "running";
+  }
+
+  /** Workers that take new tasks. */
+  get runningWorkers(): ReadonlyMap<WorkerAddress, WorkerRecord> {
+    return this.#running;
   }
 
   /** Expected compute time of `task`, seconds (StealHost). */
@@ -433,10 +539,18 @@ export class SchedulerState implements StealHost {
         if (task.nbytes > 0) nbytes += task.nbytes;
       }
       if (nbytes !== worker.nbytes) fail(`${worker.address} nbytes ${worker.nbytes} != ${nbytes}`);
-      const hasSlots = rootishSlots(worker, this.config.workerSaturation) > 0;
+      const running = !this.#notRunning.has(worker);
+      if (running !== (this.#running.get(worker.address) === worker)) {
+        fail(`${worker.address} running books`);
+      }
+      const hasSlots = running && rootishSlots(worker, this.config.workerSaturation) > 0;
       if (hasSlots !== this.#workersWithSlots.has(worker)) fail(`${worker.address} slots`);
     }
     if (threads !== this.totalThreads) fail(`totalThreads ${this.totalThreads} != ${threads}`);
+    for (const [task, at] of this.#retryAt) {
+      if (task.queue !== this.#retryQueue || !(at >= 0)) fail(`${task.key} retry books`);
+    }
+    if (this.#retryAt.size !== this.#retryQueue.size) fail("retry queue and times disagree");
     for (const client of this.clients.values()) {
       for (const task of client.wantsWhat) {
         if (!task.whoWants.has(client)) fail(`${task.key} does not list ${client.id}`);
@@ -728,15 +842,53 @@ export class SchedulerState implements StealHost {
     );
     this.workers.set(worker.address, worker);
     if (!this.workersByName.has(worker.name)) this.workersByName.set(worker.name, worker);
+    this.#running.set(worker.address, worker);
+    if (!this.#runningByName.has(worker.name)) this.#runningByName.set(worker.name, worker);
     this.totalThreads += worker.nthreads;
     this.#updateSlots(worker);
     this.#log("worker", `worker ${worker.address} joined with ${worker.nthreads} threads`);
+    let adopted = 0;
     for (const held of spec.keys ?? []) {
       const task = this.tasks.get(held.key);
       if (task !== undefined && task.state === "memory") this.#addReplica(task, worker);
+      else if (task !== undefined && this.#adopt(task, worker, held)) adopted++;
       else this.#sendFreeKeys(worker, held.key);
     }
-    // Tasks nobody could run may run here.
+    if (adopted > 0) {
+      this.#log(
+        "worker",
+        `adopted ${adopted} results ${worker.address} kept`,
+        undefined,
+        worker.address,
+      );
+    }
+    this.#placeUnrunnable();
+  }
+
+  /**
+   * A reconnecting worker holds the result of a task that is not in memory on the books (it
+   * was lost with this worker, or is being computed again): take the copy instead of
+   * recomputing. False when the task's data is not wanted.
+   */
+  #adopt(
+    task: TaskRecord,
+    worker: WorkerRecord,
+    held: { nbytes: number; typeName?: string },
+  ): boolean {
+    const state = task.state;
+    if (
+      !task.runnable ||
+      (state !== "waiting" && state !== "queued" && state !== "no-worker" && state !== "processing")
+    ) return false;
+    task.nbytes = held.nbytes;
+    if (held.typeName !== undefined) task.typeName = held.typeName;
+    this.#addReplica(task, worker);
+    this.#enterMemory(task);
+    return true;
+  }
+
+  /** Tasks nobody could run (`no-worker`) are placed again: a worker joined or resumed. */
+  #placeUnrunnable(): void {
     for (const task of this.#unrunnable) {
       this.#setState(task, "waiting");
       this.#markReady(task);
@@ -745,13 +897,56 @@ export class SchedulerState implements StealHost {
     this.#resourcesChanged = true;
   }
 
+  #setWorkerStatus(worker: WorkerRecord, status: WorkerStatus): void {
+    const current = this.#notRunning.get(worker) ?? "running";
+    // A retired worker stays retired whatever its memory does.
+    if (current === status || current === "closing") return;
+    if (status === "running") {
+      this.#notRunning.delete(worker);
+      this.#running.set(worker.address, worker);
+      if (!this.#runningByName.has(worker.name)) this.#runningByName.set(worker.name, worker);
+      this.#updateSlots(worker);
+      this.#log("worker", `worker ${worker.address} runs again`, undefined, worker.address);
+      this.#placeUnrunnable();
+      return;
+    }
+    this.#notRunning.set(worker, status);
+    this.#stopRunning(worker);
+    this.#log(
+      "worker",
+      status === "paused"
+        ? `worker ${worker.address} paused (short of memory): no new tasks until it resumes`
+        : `worker ${worker.address} is being retired: no new tasks`,
+      undefined,
+      worker.address,
+    );
+  }
+
+  /** Takes a worker out of placement and stealing. */
+  #stopRunning(worker: WorkerRecord): void {
+    if (this.#running.get(worker.address) === worker) this.#running.delete(worker.address);
+    if (this.#runningByName.get(worker.name) === worker) {
+      this.#runningByName.delete(worker.name);
+      // Another running worker with the same name (rare) takes the name over.
+      for (const other of this.#running.values()) {
+        if (other.name === worker.name) {
+          this.#runningByName.set(other.name, other);
+          break;
+        }
+      }
+    }
+    // Steals it is part of finish normally: a paused thief's task is placed again.
+    this.#workersWithSlots.delete(worker);
+  }
+
   #removeWorker(address: WorkerAddress, lost: boolean): void {
     const worker = this.workers.get(address);
     if (worker === undefined) return;
     this.workers.delete(address);
     if (this.workersByName.get(worker.name) === worker) this.workersByName.delete(worker.name);
     this.totalThreads -= worker.nthreads;
-    this.#workersWithSlots.delete(worker);
+    this.#stopRunning(worker);
+    this.#notRunning.delete(worker);
     this.#stealing.removeWorker(worker);
     this.#log(
       "worker",
@@ -876,8 +1071,20 @@ export class SchedulerState implements StealHost {
     }
     if (task.retries > 0) {
       task.retries--;
-      this.#log("task", `${task.key} failed on ${worker.address}; retrying`, task.key);
       this.#exitProcessing(task, true);
+      const delay = this.#retryDelays.get(task) ?? 0;
+      this.#log(
+        "task",
+        `${task.key} failed on ${worker.address}; retrying` +
+          (delay > 0 ? ` in ${delay} s` : "") + ` (${task.retries} retries left)`,
+        task.key,
+      );
+      if (delay > 0) {
+        // Held on the scheduler (queued) until the delay is over; ticks release it.
+        this.#enqueue(task, this.#retryQueue);
+        this.#retryAt.set(task, this.now + delay);
+        return;
+      }
       this.#recommend(task, "waiting");
       return;
     }
@@ -909,6 +1116,71 @@ export class SchedulerState implements StealHost {
     }
   }
 
+  /** Tasks whose retry delay is over go back to being placed. */
+  #releaseDueRetries(): void {
+    for (const [task, at] of this.#retryAt) {
+      if (at > this.now) continue;
+      this.#retryAt.delete(task);
+      this.#retryQueue.remove(task);
+      task.queue = null;
+      this.#setState(task, "waiting");
+      this.#markReady(task);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Administration: copies, retirement, restart
+
+  #acquireReplicas(transfers: ReplicaTransfer[]): void {
+    const perWorker = new Map<WorkerRecord, KeyLocation[]>();
+    for (const { worker: address, key, sources } of transfers) {
+      const worker = this.workers.get(address);
+      const task = this.tasks.get(key);
+      if (worker === undefined || task === undefined || task.state !== "memory") continue;
+      if (task.whoHas.has(worker)) continue;
+      const live: WorkerAddress[] = [];
+      for (const source of sources) {
+        const holder = this.workers.get(source);
+        if (holder !== undefined && task.whoHas.has(holder)) live.push(source);
+      }
+      const location = live.length > 0
+        ? { key, nbytes: task.nbytes, workers: live }
+        : this.#location(task);
+      let list = perWorker.get(worker);
+      if (list === undefined) perWorker.set(worker, list = []);
+      list.push(location);
+    }
+    for (const [worker, keys] of perWorker) {
+      this.#toWorker(worker, { op: "acquire-replicas", keys });
+    }
+  }
+
+  #dropReplicaCopies(drops: ReplicaDrop[]): void {
+    for (const { worker: address, key } of drops) {
+      const worker = this.workers.get(address);
+      const task = this.tasks.get(key);
+      if (worker === undefined || task === undefined || task.state !== "memory") continue;
+      if (!task.whoHas.has(worker) || task.whoHas.size < 2) continue;
+      this.#removeReplica(task, worker);
+      this.#sendFreeKeys(worker, key);
+    }
+  }
+
+  /** Every holder loses every key (told `cancelled`); then every task is released. */
+  #restart(): void {
+    let held = 0;
+    for (const client of this.clients.values()) {
+      for (const task of client.wantsWhat) {
+        task.deleteWant(client);
+        this.#toClient(client, { op: "cancelled", key: task.key });
+        held++;
+      }
+      client.wantsWhat.clear();
+    }
+    for (const task of this.tasks.values()) this.#recommend(task, "released");
+    this.#log("graph", `restart: ${this.tasks.size} tasks forgotten, ${held} held keys cancelled`);
+  }
+
   #stealResponse(victim: WorkerRecord, msg: StealResponseMsg): void {
     const task = this.tasks.get(msg.key);
     if (task === undefined) return;
@@ -929,7 +1201,7 @@ export class SchedulerState implements StealHost {
     this.#exitProcessing(task, false);
     const thief = info.thief;
     if (
-      (state === "waiting" || state === "ready") && this.workers.get(thief.address) === thief &&
+      (state === "waiting" || state === "ready") && this.#running.get(thief.address) === thief &&
       (task.resources === null || hasFreeResources(thief, task.resources))
     ) {
       this.#stealing.confirmed++;
@@ -1070,6 +1342,7 @@ export class SchedulerState implements StealHost {
     task.clearDependents();
     this.#unlinkDependencies(task);
     this.tasks.delete(task.key);
+    this.#retryDelays.delete(task);
     this.#setState(task, "forgotten");
   }
 
@@ -1111,6 +1384,7 @@ export class SchedulerState implements StealHost {
       case "queued":
         task.queue?.remove(task);
         task.queue = null;
+        this.#retryAt.delete(task);
         break;
       case "no-worker":
         this.#unrunnable.delete(task);
@@ -1229,11 +1503,11 @@ export class SchedulerState implements StealHost {
   }
 
   #place(task: TaskRecord): void {
-    if (this.workers.size === 0) return this.#toNoWorker(task);
+    if (this.#running.size === 0) return this.#toNoWorker(task);
     if (this.config.workerSaturation !== Infinity && isRootish(task, this.totalThreads)) {
       return this.#enqueue(task, this.#rootQueue);
     }
-    const decision = decideWorker(task, this);
+    const decision = decideWorker(task, this.#placement);
     if (decision === null) this.#toNoWorker(task);
     else if (decision === WAIT_FOR_RESOURCES) this.#enqueue(task, this.#resourceQueue(task));
     else this.#assign(task, decision);
@@ -1290,7 +1564,7 @@ export class SchedulerState implements StealHost {
   #fillResourceQueue(queue: IndexedHeap<TaskRecord>): void {
     while (queue.size > 0) {
       const task = queue.peek()!;
-      const decision = decideWorker(task, this);
+      const decision = decideWorker(task, this.#placement);
       if (decision === WAIT_FOR_RESOURCES) return;
       queue.pop();
       task.queue = null;
@@ -1358,7 +1632,10 @@ export class SchedulerState implements StealHost {
   }
 
   #updateSlots(worker: WorkerRecord): void {
-    if (rootishSlots(worker, this.config.workerSaturation) > 0) this.#workersWithSlots.add(worker);
+    if (
+      this.#running.get(worker.address) === worker &&
+      rootishSlots(worker, this.config.workerSaturation) > 0
+    ) this.#workersWithSlots.add(worker);
     else this.#workersWithSlots.delete(worker);
   }
 
@@ -1489,6 +1766,10 @@ export class SchedulerState implements StealHost {
       options?.allowOtherWorkers === true,
       resources,
     );
+    const retryDelay = options?.retryDelay;
+    if (retryDelay !== undefined && retryDelay > 0 && task.retries > 0) {
+      this.#retryDelays.set(task, retryDelay);
+    }
     this.tasks.set(key, task);
     this.stateCounts.released++;
     prefix.counts.released++;

@@ -4,7 +4,7 @@
  * ```sh
  * deno run worker/main.ts <tcp://scheduler-host:port> [--nthreads N] [--name NAME]
  *   [--host HOST] [--port PORT] [--memory-limit auto|BYTES|4GB|512MiB|none]
- *   [--resources GPU=2,FPGA=1]
+ *   [--resources GPU=2,FPGA=1] [--local-directory DIR]
  * ```
  *
  * With `-A` (or `--allow-net --allow-read --allow-sys=systemMemoryInfo`) it just runs. Without
@@ -23,6 +23,11 @@
  * lines go to standard error, prefixed `[worker <name>]`. It exits 0 when the scheduler tells it
  * to close or on SIGINT/SIGTERM, 1 when the scheduler refuses it, 2 on bad arguments.
  *
+ * With a memory limit, values beyond 60% of it spill to a fresh directory inside
+ * `--local-directory` (default: the system's temporary folder; this needs `--allow-write`), which
+ * is removed when the worker stops; above 80% of it in process memory the worker pauses until it
+ * falls back.
+ *
  * Defaults: `--nthreads` the machine's cores, `--port 0` (any free port), `--memory-limit auto`
  * (the machine's memory × min(1, nthreads / cores)), `--name` the worker's address, `--host`
  * loopback when the scheduler is on loopback, else every interface.
@@ -38,7 +43,7 @@ import { WorkerServer } from "./server.ts";
 
 const USAGE = "usage: deno run -A worker/main.ts <tcp://host:port> [--nthreads N] [--name NAME] " +
   "[--host HOST] [--port PORT] [--memory-limit auto|4GB|512MiB|BYTES|none] " +
-  "[--resources NAME=AMOUNT,...]";
+  "[--resources NAME=AMOUNT,...] [--local-directory DIR]";
 
 function fail(message: string, code: number): never {
   console.error(`worker: ${message}`);
@@ -72,6 +77,7 @@ try {
       port: { type: "string", default: "0" },
       "memory-limit": { type: "string", default: "auto" },
       resources: { type: "string" },
+      "local-directory": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -122,6 +128,19 @@ try {
   fail((error as Error).message, 2);
 }
 
+const localDirectory = values["local-directory"];
+if (memoryLimit > 0) {
+  // Spilling writes files: the temporary folder, or the given local directory.
+  const spill = await ensurePermissions([{
+    descriptor: localDirectory === undefined
+      ? { name: "write" }
+      : { name: "write", path: localDirectory },
+    flag: localDirectory === undefined ? "--allow-write" : `--allow-write=${localDirectory}`,
+    why: "spill values beyond the memory limit to disk",
+  }], { interactive: Deno.stdin.isTerminal(), command });
+  if (!spill.granted) fail(spill.message, 2);
+}
+
 let server: WorkerServer;
 try {
   server = await WorkerServer.start({
@@ -132,6 +151,7 @@ try {
     nthreads,
     memoryLimit,
     resources,
+    localDirectory,
   });
 } catch (error) {
   fail(`cannot start: ${(error as Error).message}`, 1);

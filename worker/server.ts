@@ -14,13 +14,25 @@
  * in the store (which survives reconnects and is reported in `register-worker`). Results of
  * threads and transfers started in an earlier session are dropped when they land.
  *
+ * Memory (with a memory limit): the store keeps at most 60% of the limit in memory and spills the
+ * least recently used values to a spill directory beyond that (worker/store.ts). A monitor
+ * samples the process's resident memory every 100 ms: above 70% it spills more, above 80% the
+ * worker pauses (starts no task and no transfer, and tells the scheduler `worker-status`
+ * `paused`) until it falls back. A single result bigger than the limit fails its task instead of
+ * being kept.
+ *
+ * Leaving: a worker that stops on its own (SIGTERM, `close`) says `worker-leaving` first, so the
+ * scheduler moves its work without counting a failure. `restart` from the scheduler drops every
+ * task, thread and value and registers again as new; `run` calls a function in this process.
+ *
  * @module
  */
 
 import { type ErrorRecord, recordFromError } from "../core/errors.ts";
+import { FunctionCache } from "../core/function_cache.ts";
 import type { FunctionSpec } from "../core/function_codec.ts";
 import type { Key } from "../core/task.ts";
-import type { Encoded } from "../core/value_codec.ts";
+import { decode, encode, type Encoded } from "../core/value_codec.ts";
 import { Connection, formatAddress, listen, type Listener, parseAddress } from "../core/wire.ts";
 import type { SchedulerToWorkerMsg } from "../scheduler/protocol.ts";
 import {
@@ -28,10 +40,17 @@ import {
   DEFAULT_HEARTBEAT_INTERVAL,
   MAX_CONCURRENT_PEER_REQUESTS,
   type RegisterWorkerMsg,
+  type RunMsg,
+  type RunResultMsg,
   SESSION_PROTOCOL,
+  type WorkerLeavingMsg,
+  type WorkerStatusMsg,
 } from "../scheduler/session_protocol.ts";
 import { encodedBytes, encodedTypeName } from "./encoded_info.ts";
+import { garbageCollector } from "./garbage.ts";
+import { formatBytes } from "./memory_limit.ts";
 import { PeerPool } from "./peer_pool.ts";
+import { SpillDirectory } from "./spill.ts";
 import {
   type ExecuteSpec,
   type ReceivedData,
@@ -64,7 +83,32 @@ export interface WorkerServerOptions {
   log?: (line: string) => void;
   /** The largest frame accepted from the scheduler or a peer. 1 GiB. */
   maxFrameBytes?: number;
+  /**
+   * The folder for spill files (`--local-directory`): the worker makes its own subdirectory
+   * there and removes it when it stops. The system's temporary folder by default.
+   */
+  localDirectory?: string;
+  /** Fractions of the memory limit: spill target, extra spilling, pause. 0.6, 0.7, 0.8. */
+  memoryThresholds?: Partial<MemoryThresholds>;
+  /** Milliseconds between samples of the process's memory. 100. */
+  memoryMonitorIntervalMs?: number;
 }
+
+/** Fractions of the memory limit where the worker acts (Dask's defaults). */
+export interface MemoryThresholds {
+  /** Values in memory beyond this are spilled, least recently used first. */
+  target: number;
+  /** Process memory beyond this spills more values, down to the target. */
+  spill: number;
+  /** Process memory beyond this pauses the worker until it falls back. */
+  pause: number;
+}
+
+const DEFAULT_MEMORY_THRESHOLDS: MemoryThresholds = { target: 0.6, spill: 0.7, pause: 0.8 };
+/** Garbage is collected on demand at most this often (a full collection takes milliseconds). */
+const MIN_COLLECTION_INTERVAL_MS = 250;
+/** Idle threads are replaced at most this often while paused. */
+const MIN_RECYCLE_INTERVAL_MS = 500;
 
 /** Why the server stopped: `code` is the exit code a CLI should use. */
 export interface StopInfo {
@@ -83,6 +127,9 @@ const CLOSE_GRACE_MS = 2000;
 const MIN_MEASURED_TRANSFER_BYTES = 64 * 1024;
 
 const now = () => (performance.timeOrigin + performance.now()) / 1000;
+
+/** The error name of a task whose result was bigger than the worker's memory limit. */
+const TOO_BIG = "MemoryLimitError";
 
 const WILDCARD_HOSTS = new Set(["0.0.0.0", "::", ""]);
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "::1"]);
@@ -120,6 +167,15 @@ function isKeyList(value: unknown): value is Key[] {
   return Array.isArray(value) && value.every((k) => typeof k === "string");
 }
 
+/** The process's resident memory, bytes (0 where it cannot be read). */
+function residentMemory(): number {
+  try {
+    return Deno.memoryUsage().rss;
+  } catch {
+    return 0;
+  }
+}
+
 /** Why a scheduler message cannot be handed to the state machine, or null when it can. */
 function schedulerMessageProblem(msg: { op?: unknown } & Record<string, unknown>): string | null {
   switch (msg.op) {
@@ -147,7 +203,10 @@ export class WorkerServer {
   readonly nthreads: number;
   readonly memoryLimit: number;
   readonly scheduler: string;
-  readonly store = new DataStore();
+  readonly store: DataStore;
+  /** Where spilled values go (created on the first spill). */
+  readonly spillDirectory: SpillDirectory;
+  readonly memoryThresholds: Readonly<MemoryThresholds>;
   /** Resolves when the server stops: told to by the scheduler, refused, or {@link close}d. */
   readonly stopped: Promise<StopInfo>;
 
@@ -157,7 +216,7 @@ export class WorkerServer {
   #address: string | null;
   #addressKnown: Promise<void>;
   #resolveAddress!: () => void;
-  readonly #pool: ThreadPool;
+  #pool: ThreadPool;
   readonly #peers: PeerPool;
   readonly #peerConnections = new Set<Connection>();
   #state: WorkerState;
@@ -185,6 +244,19 @@ export class WorkerServer {
   /** Measured transfer bandwidth (bytes/s, moving average), 0 until measured. */
   #bandwidth = 0;
 
+  // Memory
+  #memoryMonitor: ReturnType<typeof setInterval> | undefined;
+  /** Resident memory at the last sample, bytes. */
+  #rss = 0;
+  /** Highest resident memory sampled, bytes. */
+  peakRss = 0;
+  #paused = false;
+  /** When garbage was last collected, and when idle threads were last replaced (ms). */
+  #lastCollection = 0;
+  #lastRecycle = 0;
+  /** Functions of `run` requests, compiled in this thread. */
+  readonly #runFunctions = new FunctionCache();
+
   private constructor(options: WorkerServerOptions, listener: Listener, address: string | null) {
     this.#options = options;
     this.#listener = listener;
@@ -196,14 +268,35 @@ export class WorkerServer {
     this.memoryLimit = options.memoryLimit;
     this.scheduler = options.scheduler;
     this.stopped = new Promise((resolve) => this.#resolveStopped = resolve);
+    this.memoryThresholds = { ...DEFAULT_MEMORY_THRESHOLDS, ...options.memoryThresholds };
+    this.spillDirectory = new SpillDirectory({ parent: options.localDirectory });
+    this.store = new DataStore({
+      spill: options.memoryLimit > 0 ? this.spillDirectory : undefined,
+      targetBytes: this.memoryThresholds.target * options.memoryLimit,
+      onSpillError: (key, error) =>
+        this.#log(`cannot spill ${key} to disk, keeping it in memory: ${error.message}`),
+    });
     this.#state = this.#newState();
-    for (let t = options.nthreads - 1; t >= 0; t--) this.#freeThreads.push(t);
-    this.#pool = new ThreadPool(
-      options.nthreads,
+    // Before the threads start, so that they too are created with `gc` exposed.
+    if (options.memoryLimit > 0) garbageCollector();
+    this.#pool = this.#newPool();
+    this.#peers = new PeerPool({ maxFrameBytes: options.maxFrameBytes });
+    if (options.memoryLimit > 0) {
+      this.#memoryMonitor = setInterval(
+        () => this.#checkMemory(),
+        options.memoryMonitorIntervalMs ?? 100,
+      );
+    }
+  }
+
+  #newPool(): ThreadPool {
+    this.#freeThreads.length = 0;
+    for (let t = this.nthreads - 1; t >= 0; t--) this.#freeThreads.push(t);
+    return new ThreadPool(
+      this.nthreads,
       (thread, results) => this.#threadResults(thread, results),
       (thread, error) => this.#threadDied(thread, error),
     );
-    this.#peers = new PeerPool({ maxFrameBytes: options.maxFrameBytes });
   }
 
   /**
@@ -270,6 +363,11 @@ export class WorkerServer {
     return this.#scheduler !== null && !this.#scheduler.isClosed;
   }
 
+  /** True while paused for lack of memory. */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
   /** Stops: closes every connection, the listener and the threads. Data is dropped. */
   async close(reason = "closed"): Promise<void> {
     await this.#stop({ reason, code: 0 });
@@ -320,6 +418,7 @@ export class WorkerServer {
   async #serveSession(connection: Connection): Promise<boolean> {
     this.#session++;
     this.#state = this.#newState();
+    if (this.#paused) this.#handle({ type: "pause", now: now() });
     const held = this.store.describe();
     if (held.length > 0) {
       // The data survives; the new state keeps it until the scheduler says otherwise.
@@ -364,6 +463,16 @@ export class WorkerServer {
         await this.#stop({ reason: `scheduler: ${String(msg.reason)}`, code: 0 });
         return true;
       }
+      if (msg?.op === "restart") {
+        this.#log(`restarting at the scheduler's request: ${String(msg.reason)}`);
+        this.#restart();
+        await connection.close("restarting");
+        break;
+      }
+      if (msg?.op === "run") {
+        void this.#run(connection, msg as unknown as RunMsg);
+        continue;
+      }
       const problem = msg === null || typeof msg !== "object"
         ? "a message that is not an object"
         : schedulerMessageProblem(msg);
@@ -399,17 +508,23 @@ export class WorkerServer {
     );
     clearInterval(this.#heartbeat);
     this.#heartbeat = setInterval(() => this.#sendHeartbeat(), interval * 1000);
+    if (this.#paused) this.#sendStatus();
     this.#sendHeartbeat();
   }
 
   #sendHeartbeat(): void {
     const state = this.#state;
+    if (this.memoryLimit <= 0) this.#rss = residentMemory();
     this.#scheduler?.send({
       header: {
         op: "heartbeat",
         metrics: {
-          memory: this.store.nbytes,
+          memory: this.store.memoryBytes,
+          spilled: this.store.spilledBytes,
+          spilledKeys: this.store.spilledKeys,
           keys: this.store.size,
+          rss: this.#rss,
+          paused: this.#paused ? 1 : 0,
           executing: state.executing,
           ready: state.readyCount,
           inFlight: state.transfersInFlight,
@@ -418,6 +533,115 @@ export class WorkerServer {
         },
       },
     });
+  }
+
+  #sendStatus(): void {
+    const msg: WorkerStatusMsg = {
+      op: "worker-status",
+      status: this.#paused ? "paused" : "running",
+    };
+    this.#scheduler?.send({ header: msg });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Memory
+
+  /**
+   * Samples the process's memory: spills more when it is above the spill threshold, pauses above
+   * the pause threshold and resumes once below it.
+   */
+  #checkMemory(): void {
+    const limit = this.memoryLimit;
+    const rss = residentMemory();
+    if (rss <= 0) return;
+    this.#rss = rss;
+    if (rss > this.peakRss) this.peakRss = rss;
+    const { target, spill, pause } = this.memoryThresholds;
+    let current = rss;
+    if (rss > spill * limit) {
+      if (this.store.memoryBytes > 0) {
+        // Values alone are under the target but the process is not: make room from the values.
+        const excess = rss - target * limit;
+        this.store.spillUntil(Math.max(0, this.store.memoryBytes - excess));
+      }
+      // Dropped buffers are freed only once collected (throttled: a full collection costs ms).
+      const t = performance.now();
+      const collect = garbageCollector();
+      if (collect !== null && t - this.#lastCollection > MIN_COLLECTION_INTERVAL_MS) {
+        this.#lastCollection = t;
+        collect();
+        current = residentMemory() || rss;
+        this.#rss = current;
+      }
+    }
+    const shouldPause = current > pause * limit;
+    if (shouldPause && this.#paused) this.#recycleIdleThreads();
+    if (shouldPause === this.#paused) return;
+    this.#paused = shouldPause;
+    this.#log(
+      shouldPause
+        ? `paused: process memory ${formatBytes(current)} is above ${pause * 100}% of the memory ` +
+          `limit ${formatBytes(limit)} (${formatBytes(this.store.memoryBytes)} of values in ` +
+          `memory, ${formatBytes(this.store.spilledBytes)} spilled); no new tasks until it falls`
+        : `resumed: process memory ${formatBytes(current)} is below ${pause * 100}% of the limit`,
+    );
+    this.#handle({ type: shouldPause ? "pause" : "resume", now: now() });
+    this.#sendStatus();
+  }
+
+  /**
+   * Still short of memory while paused and no task runs: the threads' heaps may hold garbage
+   * (inputs and results of finished tasks) that an idle thread never collects. Fresh threads
+   * give it back at once.
+   */
+  #recycleIdleThreads(): void {
+    const t = performance.now();
+    if (this.#runs.size > 0 || this.#queuedRuns.length > 0) return;
+    if (t - this.#lastRecycle < MIN_RECYCLE_INTERVAL_MS) return;
+    this.#lastRecycle = t;
+    this.#log("paused and idle: replacing the task threads to free their memory");
+    this.#pool.close();
+    this.#pool = this.#newPool();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Requests from the scheduler outside the state machine
+
+  /** Drops every task, thread and value; the caller then registers again as a new worker. */
+  #restart(): void {
+    this.#session++; // results of the old threads and transfers are dropped when they land
+    this.#queuedRuns.length = 0;
+    this.#runs.clear();
+    this.#pool.close();
+    this.#pool = this.#newPool();
+    this.store.clear();
+    this.spillDirectory.remove();
+    this.#paused = false;
+  }
+
+  /** Calls a function here (in this process's main thread) and answers with its result. */
+  async #run(connection: Connection, msg: RunMsg): Promise<void> {
+    let reply: RunResultMsg;
+    try {
+      let fn = this.#runFunctions.get(msg.fn as FunctionSpec);
+      if (fn instanceof Promise) fn = await fn;
+      const args = isEncoded(msg.args) ? decode(msg.args) as unknown[] : [];
+      const value = await fn(...args);
+      reply = {
+        op: "run-result",
+        runRequestId: msg.runRequestId,
+        ok: true,
+        value: encode(value, { rootName: "result of run" }),
+      };
+    } catch (error) {
+      reply = {
+        op: "run-result",
+        runRequestId: msg.runRequestId,
+        ok: false,
+        error: recordFromError(error),
+      };
+    }
+    connection.send({ header: reply });
   }
 
   #newState(): WorkerState {
@@ -444,12 +668,16 @@ export class WorkerServer {
     }
     this.#stopInfo = info;
     clearInterval(this.#heartbeat);
+    clearInterval(this.#memoryMonitor);
     clearTimeout(this.#retryTimer);
     this.#wakeRetry?.();
     this.#pool.close();
     const closing: Promise<unknown>[] = [this.#listener.close(), this.#peers.close()];
     const scheduler = this.#scheduler;
     if (scheduler !== null) {
+      // Leaving on purpose: the scheduler moves this worker's tasks without blaming it.
+      const leaving: WorkerLeavingMsg = { op: "worker-leaving", reason: info.reason };
+      scheduler.send({ header: leaving });
       // What is queued gets a moment to go out; a scheduler that stopped reading cannot hold us.
       const timer = setTimeout(() => scheduler.abort("the worker stopped"), CLOSE_GRACE_MS);
       closing.push(scheduler.close("the worker stopped").finally(() => clearTimeout(timer)));
@@ -459,6 +687,11 @@ export class WorkerServer {
     }
     await Promise.allSettled(closing);
     this.store.clear();
+    try {
+      this.spillDirectory.remove();
+    } catch (error) {
+      this.#log(`could not remove the spill directory: ${errorMessage(error)}`);
+    }
     this.#resolveStopped(info);
   }
 
@@ -530,6 +763,10 @@ export class WorkerServer {
     }
     const nbytes = encodedBytes(spec.args);
     const typeName = encodedTypeName(spec.args);
+    if (this.#tooBig(nbytes)) {
+      this.#handle(this.#failed(spec.key, this.#tooBigMessage(spec.key, nbytes), t, TOO_BIG));
+      return;
+    }
     this.store.set(spec.key, { encoded: spec.args, nbytes, typeName });
     this.#handle({
       type: "thread-finished",
@@ -563,22 +800,34 @@ export class WorkerServer {
     const transfer: ArrayBuffer[] = [];
     const depValues: Encoded[] = [];
     let missing: Key | undefined;
+    let unreadable: string | undefined;
     if (problem === null) {
       for (const dep of spec.deps) {
-        const stored = this.store.get(dep);
+        let stored;
+        try {
+          stored = this.store.getOwned(dep);
+        } catch (error) {
+          unreadable = `input ${dep} of task ${spec.key} could not be read back from disk on ` +
+            `worker ${this.address}: ${errorMessage(error)}`;
+          break;
+        }
         if (stored === undefined) {
           missing = dep;
           break;
         }
-        depValues.push(copyForThread(stored.encoded, transfer));
+        depValues.push(
+          stored.owned
+            ? handOver(stored.value.encoded, transfer)
+            : copyForThread(stored.value.encoded, transfer),
+        );
       }
     }
-    if (problem !== null || missing !== undefined) {
+    if (problem !== null || missing !== undefined || unreadable !== undefined) {
       this.#threadFree(thread);
       this.#handle(this.#failed(
         spec.key,
-        problem ?? `input ${missing} of task ${spec.key} is not in the store of worker ` +
-            `${this.address}; the scheduler will recompute it`,
+        problem ?? unreadable ?? `input ${missing} of task ${spec.key} is not in the store of ` +
+            `worker ${this.address}; the scheduler will recompute it`,
         now(),
       ));
       return;
@@ -603,6 +852,13 @@ export class WorkerServer {
       this.#runs.delete(result.id);
       this.#threadFree(thread);
       if (run.session !== this.#session) continue; // started before a reconnect: moot
+      if (result.ok && this.#tooBig(result.nbytes)) {
+        // Keeping it would take the whole worker down: the task fails, the worker lives on.
+        this.#handle(
+          this.#failed(run.key, this.#tooBigMessage(run.key, result.nbytes), now(), TOO_BIG),
+        );
+        continue;
+      }
       if (result.ok) {
         this.store.set(run.key, {
           encoded: result.value,
@@ -622,6 +878,17 @@ export class WorkerServer {
         now: now(),
       });
     }
+  }
+
+  #tooBig(nbytes: number): boolean {
+    return this.memoryLimit > 0 && nbytes > this.memoryLimit;
+  }
+
+  #tooBigMessage(key: Key, nbytes: number): string {
+    return `task ${key} produced ${formatBytes(nbytes)}, more than the memory limit of worker ` +
+      `${this.address} (${formatBytes(this.memoryLimit)}), so its result was discarded. Split ` +
+      `the work into smaller pieces (smaller chunks, more partitions) or give workers a larger ` +
+      `--memory-limit.`;
   }
 
   #threadDied(thread: number, error: Error): void {
@@ -745,7 +1012,13 @@ export class WorkerServer {
         }
         const items: DataItem[] = [];
         for (const key of msg.keys) {
-          const stored = this.store.get(key);
+          let stored;
+          try {
+            stored = this.store.get(key);
+          } catch (error) {
+            // Left out: the asking peer reports it missing and the scheduler recovers it.
+            this.#log(`cannot read ${key} back from disk for a peer: ${errorMessage(error)}`);
+          }
           if (stored === undefined) continue;
           items.push({
             key,
@@ -795,6 +1068,15 @@ function copyForThread(encoded: Encoded, transfer: ArrayBuffer[]): Encoded {
     return copy;
   });
   return { body: encoded.body, frames };
+}
+
+/** A value read from disk for this thread alone: its buffers are transferred, not copied. */
+function handOver(encoded: Encoded, transfer: ArrayBuffer[]): Encoded {
+  for (const part of [encoded.body, ...encoded.frames]) {
+    const buffer = part.buffer as ArrayBuffer;
+    if (!transfer.includes(buffer)) transfer.push(buffer);
+  }
+  return encoded;
 }
 
 function loopbackFor(schedulerHost: string): string {

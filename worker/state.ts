@@ -79,7 +79,14 @@ export type WorkerEvent =
   /** A `gather-dependencies` request failed: the peer could not be reached. */
   | { type: "gather-failed"; requestId: number; reason: string; now: number }
   /** Data put into the store from outside (scatter). `report`: tell the scheduler. */
-  | { type: "update-data"; data: ReceivedData[]; report: boolean; now: number };
+  | { type: "update-data"; data: ReceivedData[]; report: boolean; now: number }
+  /**
+   * The process is short of memory: start no task and no transfer until `resume` (tasks running
+   * finish; peers are still served).
+   */
+  | { type: "pause"; now: number }
+  /** Memory fell back: run and fetch again. */
+  | { type: "resume"; now: number };
 
 /** One task to run on a thread. Inputs are in the store under `deps`. */
 export interface ExecuteSpec {
@@ -123,6 +130,8 @@ export class WorkerState {
   executing = 0;
   /** Time of the latest event, seconds. */
   now = 0;
+  /** Paused for lack of memory: nothing starts (see the `pause` event). */
+  paused = false;
   readonly #ready = new IndexedHeap<WorkerTask>();
   /** Ready tasks whose resources were not free. */
   readonly #constrained = new IndexedHeap<WorkerTask>();
@@ -171,6 +180,15 @@ export class WorkerState {
         break;
       case "update-data":
         this.#updateData(event.data, event.report);
+        break;
+      case "pause":
+        this.paused = true;
+        break;
+      case "resume":
+        if (this.paused) {
+          this.paused = false;
+          this.#fetchChanged = true;
+        }
         break;
     }
     this.#settle();
@@ -789,6 +807,8 @@ export class WorkerState {
       this.#send({ op: "release-worker-data", keys: this.#released });
       this.#released = [];
     }
+    // Paused: whatever became runnable or fetchable waits for `resume`.
+    if (this.paused) return;
     this.#startExecuting();
     if (this.#fetchChanged) {
       this.#fetchChanged = false;

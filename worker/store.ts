@@ -3,16 +3,20 @@
  * or by the peer or client that sent it), with its size and type. Values stay encoded: they go to
  * threads, peers and clients as they are, and nobody decodes them here.
  *
- * Entries are kept least recently used first, which is the order in which a memory-bounded
- * worker would move them to disk. Spilling slots in here: `set` is where the bytes in memory can
- * pass a target and the front of {@link DataStore.leastRecentlyUsed} go to disk, and `get` is
- * the one read path that would bring a spilled value back. Until then everything stays in memory.
+ * Two tiers. In memory, values are kept least recently used first. With a spill directory and a
+ * target, whenever the bytes in memory pass the target the least recently used values are written
+ * to disk (worker/spill.ts) and their buffers dropped, so the memory can be reclaimed; a value
+ * bigger than the target goes to disk at once. Reads are transparent: a spilled value is read
+ * back from disk and moved back into memory as the most recently used when it fits under the
+ * target without pushing anything out; otherwise it stays on disk and the reader gets fresh
+ * buffers of its own ({@link DataStore.getOwned}: a thread can take them without a copy).
  *
  * @module
  */
 
 import type { Key } from "../core/task.ts";
 import type { Encoded } from "../core/value_codec.ts";
+import type { SpillDirectory, SpillLocation } from "./spill.ts";
 
 /** One stored value. `nbytes` is its size in memory once decoded (what the scheduler books). */
 export interface StoredValue {
@@ -21,75 +25,226 @@ export interface StoredValue {
   typeName: string;
 }
 
+/** How a store bounds its memory. */
+export interface DataStoreOptions {
+  /** Where values go when memory passes `targetBytes`. Without it nothing is spilled. */
+  spill?: SpillDirectory;
+  /** Bytes of values kept in memory before spilling starts (Dask: 60% of the memory limit). */
+  targetBytes?: number;
+  /** Told when writing a value to disk fails; the value then stays in memory. */
+  onSpillError?: (key: Key, error: Error) => void;
+}
+
+interface SpilledValue {
+  location: SpillLocation;
+  nbytes: number;
+  typeName: string;
+}
+
 export class DataStore {
   /** Map order is use order: least recently used first. */
-  readonly #values = new Map<Key, StoredValue>();
-  #nbytes = 0;
+  readonly #memory = new Map<Key, StoredValue>();
+  readonly #spilled = new Map<Key, SpilledValue>();
+  #memoryBytes = 0;
+  #spilledBytes = 0;
+  #spilledDiskBytes = 0;
+  readonly #spill: SpillDirectory | undefined;
+  readonly #onSpillError: ((key: Key, error: Error) => void) | undefined;
+  /** Bytes in memory above which values spill; Infinity without a spill directory. */
+  targetBytes: number;
+  /** Values written to disk (ever). */
+  spillCount = 0;
+  /** Values read back from disk (ever). */
+  unspillCount = 0;
 
-  /** Number of keys held. */
-  get size(): number {
-    return this.#values.size;
+  constructor(options: DataStoreOptions = {}) {
+    this.#spill = options.spill;
+    this.#onSpillError = options.onSpillError;
+    this.targetBytes = options.spill !== undefined && options.targetBytes !== undefined &&
+        options.targetBytes > 0
+      ? options.targetBytes
+      : Infinity;
   }
 
-  /** Sum of the `nbytes` of the values held. */
+  /** Number of keys held, in memory or on disk. */
+  get size(): number {
+    return this.#memory.size + this.#spilled.size;
+  }
+
+  /** Sum of the `nbytes` of the values held, in memory or on disk. */
   get nbytes(): number {
-    return this.#nbytes;
+    return this.#memoryBytes + this.#spilledBytes;
+  }
+
+  /** Sum of the `nbytes` of the values in memory. */
+  get memoryBytes(): number {
+    return this.#memoryBytes;
+  }
+
+  /** Sum of the `nbytes` of the values on disk. */
+  get spilledBytes(): number {
+    return this.#spilledBytes;
+  }
+
+  /** Bytes the spill files take on disk. */
+  get spilledDiskBytes(): number {
+    return this.#spilledDiskBytes;
+  }
+
+  /** Number of keys on disk. */
+  get spilledKeys(): number {
+    return this.#spilled.size;
   }
 
   has(key: Key): boolean {
-    return this.#values.has(key);
+    return this.#memory.has(key) || this.#spilled.has(key);
   }
 
-  /** The value of `key`, marking it as most recently used. */
+  /** True when `key` is held on disk only. */
+  isSpilled(key: Key): boolean {
+    return this.#spilled.has(key);
+  }
+
+  /**
+   * The value of `key`, marking it as most recently used. A spilled value is read back from
+   * disk. Its buffers may be shared with the store: copy before transferring them.
+   *
+   * @throws when a spilled value cannot be read back (its file is gone or damaged).
+   */
   get(key: Key): StoredValue | undefined {
-    const value = this.#values.get(key);
+    return this.getOwned(key)?.value;
+  }
+
+  /**
+   * Like {@link get}, and says whether the caller owns the value's buffers: true when it was
+   * read from disk and stays spilled (nobody else holds those buffers, so they may be
+   * transferred as they are).
+   */
+  getOwned(key: Key): { value: StoredValue; owned: boolean } | undefined {
+    const value = this.#memory.get(key);
     if (value !== undefined) {
-      this.#values.delete(key);
-      this.#values.set(key, value);
+      this.#memory.delete(key);
+      this.#memory.set(key, value);
+      return { value, owned: false };
     }
-    return value;
+    const spilled = this.#spilled.get(key);
+    if (spilled === undefined) return undefined;
+    const stored: StoredValue = {
+      encoded: this.#spill!.read(spilled.location),
+      nbytes: spilled.nbytes,
+      typeName: spilled.typeName,
+    };
+    this.unspillCount++;
+    // Back into memory only when it fits without pushing others out: no thrashing.
+    if (this.#memoryBytes + sizeOf(stored) > this.targetBytes) {
+      return { value: stored, owned: true };
+    }
+    this.#forgetSpilled(key, spilled);
+    this.#memory.set(key, stored);
+    this.#memoryBytes += sizeOf(stored);
+    return { value: stored, owned: false };
   }
 
-  /** Stores `value` under `key` (replacing any older copy), as most recently used. */
+  /** Stores `value` under `key` (replacing any older copy) as most recently used; may spill. */
   set(key: Key, value: StoredValue): void {
-    const old = this.#values.get(key);
-    if (old !== undefined) {
-      this.#nbytes -= sizeOf(old);
-      this.#values.delete(key);
+    this.delete(key);
+    this.#memory.set(key, value);
+    this.#memoryBytes += sizeOf(value);
+    if (sizeOf(value) > this.targetBytes) {
+      // Too big to ever sit under the target: straight to disk, the others stay.
+      this.#spillOne(key, value);
+      return;
     }
-    this.#values.set(key, value);
-    this.#nbytes += sizeOf(value);
+    this.#spillToTarget();
   }
 
-  /** Drops `key`; false when it was not held. */
+  /** Drops `key` (from memory or disk); false when it was not held. */
   delete(key: Key): boolean {
-    const old = this.#values.get(key);
-    if (old === undefined) return false;
-    this.#values.delete(key);
-    this.#nbytes -= sizeOf(old);
+    const old = this.#memory.get(key);
+    if (old !== undefined) {
+      this.#memory.delete(key);
+      this.#memoryBytes -= sizeOf(old);
+      return true;
+    }
+    const spilled = this.#spilled.get(key);
+    if (spilled === undefined) return false;
+    this.#forgetSpilled(key, spilled);
     return true;
+  }
+
+  /**
+   * Spills least recently used values until at most `bytes` are in memory (or nothing is left
+   * to spill, or writing fails). Returns the bytes moved to disk.
+   */
+  spillUntil(bytes: number): number {
+    if (this.#spill === undefined) return 0;
+    let moved = 0;
+    for (const [key, value] of this.#memory) {
+      if (this.#memoryBytes <= bytes) break;
+      if (!this.#spillOne(key, value)) break;
+      moved += sizeOf(value);
+    }
+    return moved;
   }
 
   /** Every key with its size and type (what a worker reports when it registers again). */
   describe(): { key: Key; nbytes: number; typeName: string }[] {
     const out: { key: Key; nbytes: number; typeName: string }[] = [];
-    for (const [key, value] of this.#values) {
+    for (const [key, value] of this.#spilled) {
+      out.push({ key, nbytes: value.nbytes, typeName: value.typeName });
+    }
+    for (const [key, value] of this.#memory) {
       out.push({ key, nbytes: value.nbytes, typeName: value.typeName });
     }
     return out;
   }
 
-  /** Entries from least to most recently used (the order to spill in). */
+  /** Values in memory from least to most recently used (the order to spill in). */
   leastRecentlyUsed(): IterableIterator<[Key, StoredValue]> {
-    return this.#values.entries();
+    return this.#memory.entries();
   }
 
+  /** Drops everything, and the spill files with it. */
   clear(): void {
-    this.#values.clear();
-    this.#nbytes = 0;
+    this.#memory.clear();
+    this.#memoryBytes = 0;
+    for (const spilled of this.#spilled.values()) this.#spill!.delete(spilled.location);
+    this.#spilled.clear();
+    this.#spilledBytes = 0;
+    this.#spilledDiskBytes = 0;
+  }
+
+  #spillToTarget(): void {
+    if (this.#memoryBytes > this.targetBytes) this.spillUntil(this.targetBytes);
+  }
+
+  /** Moves one value to disk; false (and it stays in memory) when writing fails. */
+  #spillOne(key: Key, value: StoredValue): boolean {
+    let location: SpillLocation;
+    try {
+      location = this.#spill!.write(value.encoded);
+    } catch (error) {
+      this.#onSpillError?.(key, error instanceof Error ? error : new Error(String(error)));
+      return false;
+    }
+    // Dropping the store's reference is what lets the buffers be reclaimed.
+    this.#memory.delete(key);
+    this.#memoryBytes -= sizeOf(value);
+    this.#spilled.set(key, { location, nbytes: value.nbytes, typeName: value.typeName });
+    this.#spilledBytes += sizeOf(value);
+    this.#spilledDiskBytes += location.diskBytes;
+    this.spillCount++;
+    return true;
+  }
+
+  #forgetSpilled(key: Key, spilled: SpilledValue): void {
+    this.#spilled.delete(key);
+    this.#spilledBytes -= spilled.nbytes > 0 ? spilled.nbytes : 0;
+    this.#spilledDiskBytes -= spilled.location.diskBytes;
+    this.#spill!.delete(spilled.location);
   }
 }
 
-function sizeOf(value: StoredValue): number {
+function sizeOf(value: { nbytes: number }): number {
   return value.nbytes > 0 ? value.nbytes : 0;
 }

@@ -1,0 +1,159 @@
+/**
+ * Resilience and memory figures, with real scheduler and worker processes on loopback:
+ *
+ * - recovery: time from a worker's death (SIGKILL, or SIGSTOP: heartbeats stop) to its task
+ *   running again on another worker;
+ * - spilling: throughput of a workload that holds 400 MB, on a worker with no limit and on one
+ *   limited to 200 MB (spills most of it);
+ * - a 2 GB-intermediate array reduction, `(x + x.T).sum()` over a 16384² float64 array in
+ *   2048² chunks, on one worker limited to 512 MB: wall time, spilled bytes and peak RSS.
+ *
+ *   deno run -A bench/resilience.ts [--quick]
+ */
+
+import { Client } from "../client/client.ts";
+import { runOnWorkers } from "../client/cluster_admin.ts";
+import * as array from "../collections/array/mod.ts";
+import { TaskRef } from "../core/task.ts";
+import type { WorkerStatus } from "../scheduler/session_protocol.ts";
+import { startScheduler, startWorker, type WorkerProcess } from "../tests/helpers/cluster.ts";
+import { graphTask, RawClient } from "../tests/helpers/raw_client.ts";
+
+const quick = Deno.args.includes("--quick");
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Busy for `ms`, then returns when it started (ms since the epoch). */
+const startedAt = (ms: number, _run: number) => {
+  const start = Date.now();
+  while (Date.now() < start + ms) { /* busy */ }
+  return start;
+};
+const chunk = (i: number, mb: number) => new Float64Array((mb * 1e6) / 8).fill(i);
+const total = (x: Float64Array) => {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i];
+  return s;
+};
+const add = (...xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
+/** Peak resident memory of a process (Linux), bytes. */
+function peakRss(pid: number): number {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+}
+
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(0)} MB`;
+
+/** Seconds from killing the worker running a task to the task starting on the other one. */
+async function recovery(signal: "SIGKILL" | "SIGSTOP", run: number): Promise<number> {
+  const scheduler = await startScheduler();
+  const workers: WorkerProcess[] = [];
+  try {
+    workers.push(
+      ...await Promise.all(
+        ["w0", "w1"].map((name) => startWorker(scheduler.address, { name })),
+      ),
+    );
+    await using client = await RawClient.connect(scheduler.address);
+    const key = `task-${signal}-${run}`;
+    client.submit([
+      graphTask(key, startedAt, [1500, run], { workers: ["w1"], allowOtherWorkers: true }),
+    ], [key]);
+    await sleep(500);
+    const killed = Date.now();
+    workers[1].process.kill(signal);
+    await client.waitForKeys([key], 30_000);
+    const [start] = [...(await client.getData(workers[0].address, [key])).values()] as number[];
+    return (start - killed) / 1000;
+  } finally {
+    workers[1]?.process.kill("SIGCONT");
+    await Promise.all(workers.map((w) => w.process.stop()));
+    await scheduler.process.stop();
+  }
+}
+
+/** Seconds to make and sum `n` chunks of `size` MB all held at once, on a worker with `limit`. */
+async function holdAndSum(limit: string, n: number, size: number): Promise<[number, number]> {
+  const scheduler = await startScheduler();
+  const worker = await startWorker(scheduler.address, {
+    name: "w0",
+    args: ["--memory-limit", limit],
+  });
+  try {
+    await using client = await RawClient.connect(scheduler.address);
+    const chunks = Array.from({ length: n }, (_, i) => `chunk-${i}`);
+    const sums = chunks.map((k) => `sum-${k}`);
+    const started = performance.now();
+    client.submit([
+      ...chunks.map((k, i) => graphTask(k, chunk, [i, size])),
+      ...chunks.map((k, i) => graphTask(sums[i], total, [new TaskRef(k)])),
+      graphTask("total", add, sums.map((k) => new TaskRef(k))),
+    ], [...chunks, "total"]);
+    await client.waitForKeys([...chunks, "total"], 300_000);
+    const seconds = (performance.now() - started) / 1000;
+    await sleep(600); // one heartbeat with the spilled figure
+    const [status] = await client.request<WorkerStatus[]>("workers");
+    return [seconds, status.spilled];
+  } finally {
+    await worker.process.stop();
+    await scheduler.process.stop();
+  }
+}
+
+console.log("recovery: a worker dies while running a task; time until it starts elsewhere");
+const kills: number[] = [];
+for (let run = 0; run < (quick ? 1 : 3); run++) kills.push(await recovery("SIGKILL", run));
+console.log(
+  `  SIGKILL (connection closes): ${kills.map((s) => s.toFixed(2)).join(", ")} s ` +
+    `(heartbeat interval 0.5 s)`,
+);
+const stopped = await recovery("SIGSTOP", 0);
+console.log(`  SIGSTOP (10 heartbeats missed): ${stopped.toFixed(2)} s`);
+
+const n = quick ? 8 : 16;
+const size = 25;
+console.log(`spilling: ${n} chunks × ${size} MB held at once, then each summed`);
+const [free, freeSpilled] = await holdAndSum("none", n, size);
+const [limited, spilled] = await holdAndSum("200MB", n, size);
+const bytes = n * size * 1e6;
+console.log(
+  `  no limit: ${free.toFixed(2)} s (${mb(bytes / free)}/s, spilled ${mb(freeSpilled)}); ` +
+    `200 MB limit: ${limited.toFixed(2)} s (${mb(bytes / limited)}/s, spilled ${mb(spilled)})`,
+);
+
+const side = quick ? 8192 : 16384;
+const arrayBytes = side * side * 8;
+console.log(
+  `array: (x + x.T).sum() over ${side}² float64 (${mb(arrayBytes)}) in 2048² chunks, ` +
+    `one worker limited to 512 MB`,
+);
+{
+  const scheduler = await startScheduler();
+  const worker = await startWorker(scheduler.address, {
+    name: "w0",
+    args: ["--memory-limit", "512MB"],
+  });
+  try {
+    // The default executor of `.compute()` while it lives.
+    await using _client = await Client.connect(scheduler.address);
+    await using admin = await RawClient.connect(scheduler.address);
+    const x = array.random.random([side, side], { chunks: [2048, 2048] });
+    const started = performance.now();
+    const sum = Number((await x.add(x.T).sum().compute()).data[0]);
+    const seconds = (performance.now() - started) / 1000;
+    await sleep(600);
+    const [status] = await admin.request<WorkerStatus[]>("workers");
+    const peaks = await runOnWorkers<number>((m, p) => admin.request(m, p), () => {
+      const text = Deno.readTextFileSync("/proc/self/status");
+      return Number(/VmHWM:\s+(\d+) kB/.exec(text)?.[1] ?? 0) * 1024;
+    });
+    const peak = Math.max(...Object.values(peaks), peakRss(worker.process.pid));
+    console.log(
+      `  ${seconds.toFixed(1)} s, mean ${(sum / (side * side) / 2).toFixed(4)} (≈0.5), ` +
+        `spilled ${mb(status.spilled)} at the end, worker peak RSS ${mb(peak)}`,
+    );
+  } finally {
+    await worker.process.stop();
+    await scheduler.process.stop();
+  }
+}

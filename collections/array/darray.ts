@@ -1,0 +1,551 @@
+/**
+ * `DArray`: a lazy n-dimensional array cut into blocks, each block an NDArray computed by a
+ * task, as in `dask.array`. Operations build new arrays (and their task graphs) without
+ * computing; `compute()` runs the graph and joins the blocks into one NDArray.
+ *
+ * @module
+ */
+import { type DType, DTYPE_ARRAY, type NDArray } from "../../core/ndarray.ts";
+import { chunkKey, type Key, makeTask, type TaskFunction, TaskRef } from "../../core/task.ts";
+import { tokenize, tokenizeSymbol } from "../../core/tokenize.ts";
+import {
+  collectGraph,
+  type Collection,
+  type CollectionSpec,
+  collectionSymbol,
+  type Layer,
+} from "../collection.ts";
+import { computeCollections, type ComputeOptions, persistCollection } from "../compute.ts";
+import { Delayed } from "../delayed.ts";
+import { visualizeGraph, type VisualizeOptions } from "../visualize.ts";
+import { assembleBlocks } from "./assemble.ts";
+import { blockExpr } from "./block_expr.ts";
+import { type Chunks, type ChunksSpec, forEachIndex, numblocksOf, shapeOf } from "./chunks.ts";
+import { type BlockInfo, evalBlock } from "./chunk_tasks.ts";
+import { type ArrayLike, astype, elementwise, round } from "./elementwise.ts";
+import { getItem, type Index, take } from "./indexing.ts";
+import { expandDims, moveaxis, squeeze, swapaxes, transpose } from "./axes.ts";
+import { mapBlocks, type MapBlocksOptions } from "./map_blocks.ts";
+import { dot, matmul } from "./products.ts";
+import { rechunk, type RechunkOptions } from "./rechunk.ts";
+import {
+  argReduce,
+  type ArgReductionOptions,
+  cumulative,
+  reduce,
+  type ReductionOptions,
+  type VarianceOptions,
+} from "./reductions.ts";
+import { ravel, reshape, type ReshapeOptions } from "./reshape.ts";
+import { type ArrayNode, type ArraySource, planLayer } from "./plan.ts";
+
+/** A lazy chunked n-dimensional array. */
+export class DArray implements Collection<NDArray>, ArraySource {
+  /** Block lengths along each axis (`NaN` where unknown until computed). */
+  readonly chunks: readonly (readonly number[])[];
+  #layer: Layer | undefined;
+
+  /**
+   * @internal Arrays are made by the creation functions (`array.fromArray`, `array.ones`, ...)
+   * and by operations on other arrays.
+   */
+  constructor(
+    /** The array's key prefix and token: block `i` is the task `name[i]`. */
+    readonly name: string,
+    chunks: Chunks,
+    /** The element type. */
+    readonly dtype: DType,
+    /** How the blocks are made. */
+    readonly node: ArrayNode,
+  ) {
+    this.chunks = Object.freeze(chunks.map((c) => Object.freeze([...c])));
+  }
+
+  // ---- attributes ------------------------------------------------------------------------
+
+  /** Length along each axis (`NaN` where unknown). */
+  get shape(): number[] {
+    return shapeOf(this.chunks);
+  }
+
+  /** Number of axes. */
+  get ndim(): number {
+    return this.chunks.length;
+  }
+
+  /** Number of elements (`NaN` when some length is unknown). */
+  get size(): number {
+    return this.shape.reduce((a, b) => a * b, 1);
+  }
+
+  /** Bytes per element. */
+  get itemsize(): number {
+    return DTYPE_ARRAY[this.dtype].BYTES_PER_ELEMENT;
+  }
+
+  /** Bytes of the whole array (`NaN` when some length is unknown). */
+  get nbytes(): number {
+    return this.size * this.itemsize;
+  }
+
+  /** Number of blocks along each axis. */
+  get numblocks(): number[] {
+    return numblocksOf(this.chunks);
+  }
+
+  /** Total number of blocks. */
+  get npartitions(): number {
+    return this.numblocks.reduce((a, b) => a * b, 1);
+  }
+
+  /** The largest block length along each axis. */
+  get chunksize(): number[] {
+    return this.chunks.map((c) => Math.max(...c));
+  }
+
+  /** The keys of the blocks, in C order of the block grid. */
+  blockKeys(): Key[] {
+    const keys: Key[] = [];
+    forEachIndex(this.numblocks, (index) => keys.push(chunkKey(this.name, index)));
+    return keys;
+  }
+
+  // ---- computing -------------------------------------------------------------------------
+
+  /** The layer of tasks that make this array's blocks (planned once, with fusion). */
+  layer(): Layer {
+    return this.#layer ??= planLayer(this);
+  }
+
+  /** Computes the array: an NDArray of its whole shape. */
+  async compute(options: ComputeOptions = {}): Promise<NDArray> {
+    const [value] = await computeCollections([this], options);
+    return value as NDArray;
+  }
+
+  /** Computes the blocks and keeps them (in memory here, or on the cluster): an array over them. */
+  persist(options: ComputeOptions = {}): Promise<DArray> {
+    return persistCollection(this, options);
+  }
+
+  /** The task graph as DOT (default) or SVG text; with `filename`, also written there. */
+  visualize(options: VisualizeOptions = {}): Promise<string> {
+    return visualizeGraph(collectGraph([this.layer()]), { name: this.name, ...options });
+  }
+
+  /** One Delayed per block, in C order of the block grid. */
+  toDelayed(): Delayed<NDArray>[] {
+    const layer = this.layer();
+    return this.blockKeys().map((key) => new Delayed<NDArray>(key, null, [layer]));
+  }
+
+  /**
+   * The array with its unknown block lengths measured (computes the blocks; persist first to
+   * keep them).
+   */
+  async computeChunkSizes(options: ComputeOptions = {}): Promise<DArray> {
+    const keys = this.blockKeys();
+    const name = `chunk-shapes-${tokenize(this.name)}`;
+    const layer = this.layer();
+    const tasks = keys.map((key, i) =>
+      makeTask(chunkKey(name, i), evalBlock, [blockExpr("shape", null, [new TaskRef(key)])])
+    );
+    const shapes = new ShapesCollection(keys.map((_, i) => chunkKey(name, i)), {
+      id: name,
+      tasks,
+      dependencies: [layer],
+    });
+    const [values] = await computeCollections([shapes], options);
+    const grid = this.numblocks;
+    const list = values as number[][];
+    const chunks = grid.map((n, axis) =>
+      Array.from({ length: n }, (_, i) => {
+        const index = grid.map((_, d) => (d === axis ? i : 0));
+        let flat = 0;
+        for (let d = 0; d < grid.length; d++) flat = flat * grid[d] + index[d];
+        return list[flat][axis];
+      })
+    );
+    return new DArray(this.name, chunks, this.dtype, this.node);
+  }
+
+  /** A DArray is named by its name. */
+  [tokenizeSymbol](): string {
+    return this.name;
+  }
+
+  /** How compute and persist see an array: one key per block, joined by `finalize`. */
+  get [collectionSymbol](): CollectionSpec<NDArray> {
+    return {
+      layer: () => this.layer(),
+      keys: () => this.blockKeys(),
+      finalize: (values) => assembleBlocks(values, this.numblocks, this.dtype),
+      rebuild: (layer) => new DArray(this.name, this.chunks, this.dtype, { kind: "tasks", layer }),
+    };
+  }
+
+  /** `DArray<name, shape=(…), dtype=…, chunksize=(…), numblocks=(…)>`. */
+  toString(): string {
+    const tuple = (xs: readonly number[]) =>
+      `(${xs.map((n) => (Number.isNaN(n) ? "nan" : String(n))).join(", ")}${
+        xs.length === 1 ? "," : ""
+      })`;
+    return `DArray<${this.name}, shape=${tuple(this.shape)}, dtype=${this.dtype}, ` +
+      `chunksize=${tuple(this.chunksize)}, numblocks=${tuple(this.numblocks)}>`;
+  }
+
+  // ---- element-wise ----------------------------------------------------------------------
+
+  /** `this + other` (broadcasting; blocks are aligned, rechunking when they differ). */
+  add(other: ArrayLike): DArray {
+    return elementwise("add", [this, other]);
+  }
+  /** `this - other`. */
+  subtract(other: ArrayLike): DArray {
+    return elementwise("subtract", [this, other]);
+  }
+  /** `this - other` (alias of subtract). */
+  sub(other: ArrayLike): DArray {
+    return this.subtract(other);
+  }
+  /** `this * other`. */
+  multiply(other: ArrayLike): DArray {
+    return elementwise("multiply", [this, other]);
+  }
+  /** `this * other` (alias of multiply). */
+  mul(other: ArrayLike): DArray {
+    return this.multiply(other);
+  }
+  /** True division. */
+  divide(other: ArrayLike): DArray {
+    return elementwise("divide", [this, other]);
+  }
+  /** True division (alias of divide). */
+  div(other: ArrayLike): DArray {
+    return this.divide(other);
+  }
+  /** Floor division. */
+  floorDivide(other: ArrayLike): DArray {
+    return elementwise("floorDivide", [this, other]);
+  }
+  /** Remainder with the sign of the divisor. */
+  mod(other: ArrayLike): DArray {
+    return elementwise("mod", [this, other]);
+  }
+  /** `this ** other`. */
+  pow(other: ArrayLike): DArray {
+    return elementwise("pow", [this, other]);
+  }
+  /** Element-wise maximum (NaN propagates). */
+  maximum(other: ArrayLike): DArray {
+    return elementwise("maximum", [this, other]);
+  }
+  /** Element-wise minimum (NaN propagates). */
+  minimum(other: ArrayLike): DArray {
+    return elementwise("minimum", [this, other]);
+  }
+  /** `this == other`. */
+  equal(other: ArrayLike): DArray {
+    return elementwise("equal", [this, other]);
+  }
+  /** `this != other`. */
+  notEqual(other: ArrayLike): DArray {
+    return elementwise("notEqual", [this, other]);
+  }
+  /** `this < other`. */
+  less(other: ArrayLike): DArray {
+    return elementwise("less", [this, other]);
+  }
+  /** `this <= other`. */
+  lessEqual(other: ArrayLike): DArray {
+    return elementwise("lessEqual", [this, other]);
+  }
+  /** `this > other`. */
+  greater(other: ArrayLike): DArray {
+    return elementwise("greater", [this, other]);
+  }
+  /** `this >= other`. */
+  greaterEqual(other: ArrayLike): DArray {
+    return elementwise("greaterEqual", [this, other]);
+  }
+  /** Both non-zero. */
+  logicalAnd(other: ArrayLike): DArray {
+    return elementwise("logicalAnd", [this, other]);
+  }
+  /** Either non-zero. */
+  logicalOr(other: ArrayLike): DArray {
+    return elementwise("logicalOr", [this, other]);
+  }
+  /** Exactly one non-zero. */
+  logicalXor(other: ArrayLike): DArray {
+    return elementwise("logicalXor", [this, other]);
+  }
+  /** Zero elements. */
+  logicalNot(): DArray {
+    return elementwise("logicalNot", [this]);
+  }
+  /** NaN elements. */
+  isnan(): DArray {
+    return elementwise("isnan", [this]);
+  }
+  /** Finite elements. */
+  isfinite(): DArray {
+    return elementwise("isfinite", [this]);
+  }
+  /** Infinite elements. */
+  isinf(): DArray {
+    return elementwise("isinf", [this]);
+  }
+  /** `-this`. */
+  negative(): DArray {
+    return elementwise("negative", [this]);
+  }
+  /** `-this` (alias of negative). */
+  neg(): DArray {
+    return this.negative();
+  }
+  /** Absolute values. */
+  abs(): DArray {
+    return elementwise("abs", [this]);
+  }
+  /** -1, 0 or 1 by sign. */
+  sign(): DArray {
+    return elementwise("sign", [this]);
+  }
+  /** `this * this`. */
+  square(): DArray {
+    return elementwise("square", [this]);
+  }
+  /** Square roots. */
+  sqrt(): DArray {
+    return elementwise("sqrt", [this]);
+  }
+  /** e to the elements. */
+  exp(): DArray {
+    return elementwise("exp", [this]);
+  }
+  /** Natural logarithms. */
+  log(): DArray {
+    return elementwise("log", [this]);
+  }
+  /** e to the elements, minus 1 (accurate near 0). */
+  expm1(): DArray {
+    return elementwise("expm1", [this]);
+  }
+  /** Base-2 logarithms. */
+  log2(): DArray {
+    return elementwise("log2", [this]);
+  }
+  /** Base-10 logarithms. */
+  log10(): DArray {
+    return elementwise("log10", [this]);
+  }
+  /** log(1 + x), accurate near 0. */
+  log1p(): DArray {
+    return elementwise("log1p", [this]);
+  }
+  /** Sines (radians). */
+  sin(): DArray {
+    return elementwise("sin", [this]);
+  }
+  /** Cosines (radians). */
+  cos(): DArray {
+    return elementwise("cos", [this]);
+  }
+  /** Tangents (radians). */
+  tan(): DArray {
+    return elementwise("tan", [this]);
+  }
+  /** Inverse sines. */
+  arcsin(): DArray {
+    return elementwise("arcsin", [this]);
+  }
+  /** Inverse cosines. */
+  arccos(): DArray {
+    return elementwise("arccos", [this]);
+  }
+  /** Inverse tangents. */
+  arctan(): DArray {
+    return elementwise("arctan", [this]);
+  }
+  /** Hyperbolic sines. */
+  sinh(): DArray {
+    return elementwise("sinh", [this]);
+  }
+  /** Hyperbolic cosines. */
+  cosh(): DArray {
+    return elementwise("cosh", [this]);
+  }
+  /** Hyperbolic tangents. */
+  tanh(): DArray {
+    return elementwise("tanh", [this]);
+  }
+  /** Largest whole numbers not above the elements. */
+  floor(): DArray {
+    return elementwise("floor", [this]);
+  }
+  /** Smallest whole numbers not below the elements. */
+  ceil(): DArray {
+    return elementwise("ceil", [this]);
+  }
+  /** Whole parts, towards zero. */
+  trunc(): DArray {
+    return elementwise("trunc", [this]);
+  }
+  /** Rounded to `decimals` places, halves to even. */
+  round(decimals = 0): DArray {
+    return round(this, decimals);
+  }
+  /** Limited to `[lo, hi]` (either may be null). */
+  clip(lo: ArrayLike | null, hi: ArrayLike | null = null): DArray {
+    return elementwise("clip", [this, lo, hi]);
+  }
+  /** Converted to `dtype`. */
+  astype(dtype: DType): DArray {
+    return astype(this, dtype);
+  }
+
+  // ---- reductions ------------------------------------------------------------------------
+
+  /** Sum over `axis` (all axes by default), as a tree of partial sums. */
+  sum(options: ReductionOptions = {}): DArray {
+    return reduce(this, "sum", options);
+  }
+  /** Product over `axis`. */
+  prod(options: ReductionOptions = {}): DArray {
+    return reduce(this, "prod", options);
+  }
+  /** Smallest element over `axis`. */
+  min(options: ReductionOptions = {}): DArray {
+    return reduce(this, "min", options);
+  }
+  /** Largest element over `axis`. */
+  max(options: ReductionOptions = {}): DArray {
+    return reduce(this, "max", options);
+  }
+  /** True where any element over `axis` is non-zero. */
+  any(options: ReductionOptions = {}): DArray {
+    return reduce(this, "any", options);
+  }
+  /** True where every element over `axis` is non-zero. */
+  all(options: ReductionOptions = {}): DArray {
+    return reduce(this, "all", options);
+  }
+  /** Arithmetic mean over `axis`. */
+  mean(options: ReductionOptions = {}): DArray {
+    return reduce(this, "mean", options);
+  }
+  /** Variance over `axis` (divisor `N - ddof`). */
+  var(options: VarianceOptions = {}): DArray {
+    return reduce(this, "var", options);
+  }
+  /** Standard deviation over `axis` (divisor `N - ddof`). */
+  std(options: VarianceOptions = {}): DArray {
+    return reduce(this, "var", { ...options, sqrt: true });
+  }
+  /** Index of the smallest element along `axis` (of the flattened array when none). */
+  argmin(options: ArgReductionOptions = {}): DArray {
+    return argReduce(this, "argmin", options);
+  }
+  /** Index of the largest element along `axis` (of the flattened array when none). */
+  argmax(options: ArgReductionOptions = {}): DArray {
+    return argReduce(this, "argmax", options);
+  }
+  /** Running sums along `axis` (of the flattened array when none). */
+  cumsum(options: { axis?: number | null } = {}): DArray {
+    return cumulative(this, "cumsum", options.axis ?? null);
+  }
+  /** Running products along `axis` (of the flattened array when none). */
+  cumprod(options: { axis?: number | null } = {}): DArray {
+    return cumulative(this, "cumprod", options.axis ?? null);
+  }
+
+  // ---- shape and layout --------------------------------------------------------------------
+
+  /** The transpose (axes reversed). */
+  get T(): DArray {
+    return transpose(this);
+  }
+  /** Axes permuted: `axes[i]` is the old axis that becomes axis i (default: reversed). */
+  transpose(axes?: readonly number[]): DArray {
+    return transpose(this, axes);
+  }
+  /** Axes `i` and `j` exchanged. */
+  swapaxes(i: number, j: number): DArray {
+    return swapaxes(this, i, j);
+  }
+  /** Axis `source` moved to position `destination`. */
+  moveaxis(source: number, destination: number): DArray {
+    return moveaxis(this, source, destination);
+  }
+  /** Without length-1 axes (all, or those named). */
+  squeeze(axis?: number | readonly number[]): DArray {
+    return squeeze(this, axis);
+  }
+  /** With new length-1 axes at `axis` (positions in the result). */
+  expandDims(axis: number | readonly number[]): DArray {
+    return expandDims(this, axis);
+  }
+  /** The same elements in another shape (rechunking as needed; see {@link ReshapeOptions}). */
+  reshape(shape: readonly number[], options: ReshapeOptions = {}): DArray {
+    return reshape(this, shape, options);
+  }
+  /** Flattened to one axis. */
+  ravel(): DArray {
+    return ravel(this);
+  }
+  /** The same array cut into other blocks. */
+  rechunk(chunks: ChunksSpec, options: RechunkOptions = {}): DArray {
+    return rechunk(this, chunks, options);
+  }
+
+  // ---- indexing --------------------------------------------------------------------------
+
+  /**
+   * Elements selected by an index, as NumPy's `x[...]`: text such as `":100, 500:100:-2"`,
+   * `"0, ..., [3, 1, 2]"`, or a list of items (integers, `{ start, stop, step }`, `null` for a
+   * new axis, `"..."`, an integer list or NDArray along one axis), or a boolean DArray/NDArray
+   * mask (the result has blocks of unknown length).
+   */
+  get(index: Index): DArray {
+    return getItem(this, index);
+  }
+  /** Elements at integer `indices` along `axis` (default 0). */
+  take(indices: readonly number[] | NDArray, axis = 0): DArray {
+    return take(this, indices, axis);
+  }
+
+  // ---- blocks and products ------------------------------------------------------------------
+
+  /**
+   * Applies `fn` to every block: `fn(block, blockInfo)` must return the output block (see
+   * {@link MapBlocksOptions} for blocks that change shape or dtype).
+   */
+  mapBlocks(
+    fn: (block: NDArray, info: BlockInfo) => unknown,
+    options: MapBlocksOptions = {},
+  ): DArray {
+    return mapBlocks(fn as TaskFunction, [this], options);
+  }
+  /** Matrix product (NumPy's matmul). */
+  matmul(other: DArray | NDArray): DArray {
+    return matmul(this, other);
+  }
+  /** NumPy's dot. */
+  dot(other: DArray | NDArray): DArray {
+    return dot(this, other);
+  }
+}
+
+/** A one-off collection of small per-block values (block shapes). */
+class ShapesCollection implements Collection<unknown[]> {
+  constructor(readonly keys: Key[], readonly layerValue: Layer) {}
+  get [collectionSymbol](): CollectionSpec<unknown[]> {
+    return {
+      layer: () => this.layerValue,
+      keys: () => this.keys,
+      finalize: (values) => values,
+      rebuild: () => this,
+    };
+  }
+}

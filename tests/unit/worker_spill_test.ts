@@ -1,0 +1,157 @@
+import assert from "node:assert/strict";
+import { decode, encode } from "../../core/value_codec.ts";
+import { WorkerState } from "../../worker/state.ts";
+import { SpillDirectory } from "../../worker/spill.ts";
+import { DataStore, type StoredValue } from "../../worker/store.ts";
+
+/** A stored Float64Array of `n` elements filled with `fill` (8n bytes, travels as a frame). */
+function array(n: number, fill: number): StoredValue {
+  return {
+    encoded: encode(new Float64Array(n).fill(fill)),
+    nbytes: 8 * n,
+    typeName: "Float64Array",
+  };
+}
+
+function files(dir: string | null): number {
+  return dir === null ? 0 : [...Deno.readDirSync(dir)].length;
+}
+
+Deno.test("spill files keep body and frames, read back as aligned views", () => {
+  const parent = Deno.makeTempDirSync();
+  try {
+    const spill = new SpillDirectory({ parent });
+    const value = { a: new Float64Array([1.5, 2.5, 3.5]), b: "text", c: new Uint8Array(5000) };
+    const location = spill.write(encode(value));
+    assert.ok(spill.path!.startsWith(parent));
+    const back = spill.read(location);
+    for (const frame of back.frames) assert.equal(frame.byteOffset % 8, 0);
+    assert.deepEqual(decode(back), value);
+    spill.delete(location);
+    assert.equal(files(spill.path), 0);
+    spill.remove();
+    assert.equal([...Deno.readDirSync(parent)].length, 0);
+  } finally {
+    Deno.removeSync(parent, { recursive: true });
+  }
+});
+
+Deno.test("the store spills least recently used values past its target and reads them back", () => {
+  const spill = new SpillDirectory();
+  try {
+    const store = new DataStore({ spill, targetBytes: 2000 });
+    store.set("a", array(100, 1)); // 800 B each
+    store.set("b", array(100, 2));
+    store.get("a"); // a is now more recent than b
+    store.set("c", array(100, 3)); // 2400 B > 2000: b (least recently used) goes to disk
+    assert.equal(store.memoryBytes, 1600);
+    assert.equal(store.spilledBytes, 800);
+    assert.equal(store.nbytes, 2400);
+    assert.equal(store.size, 3);
+    assert.ok(store.isSpilled("b"));
+    assert.ok(store.spilledDiskBytes >= 800);
+    assert.equal(files(spill.path), 1);
+    assert.deepEqual(store.describe().map((d) => d.key).sort(), ["a", "b", "c"]);
+    // Reading b back while memory is full leaves it on disk: the reader owns fresh buffers.
+    const fresh = store.getOwned("b")!;
+    assert.equal(fresh.owned, true);
+    assert.deepEqual(decode(fresh.value.encoded), new Float64Array(100).fill(2));
+    assert.ok(store.isSpilled("b"));
+    // With room again, reading it moves it back into memory (shared buffers: not owned).
+    store.delete("c");
+    const back = store.getOwned("b")!;
+    assert.equal(back.owned, false);
+    assert.equal(back.value.typeName, "Float64Array");
+    assert.ok(!store.isSpilled("b"));
+    assert.equal(store.memoryBytes, 1600);
+    assert.equal(store.unspillCount, 2);
+    store.set("d", array(100, 4)); // 2400 B: a, now least recently used, goes to disk
+    assert.ok(store.isSpilled("a"));
+    assert.equal(store.spillCount, 2);
+    // Deleting a spilled value removes its file; clear removes the rest.
+    assert.equal(store.delete("a"), true);
+    assert.equal(files(spill.path), 0);
+    store.spillUntil(0);
+    assert.equal(store.memoryBytes, 0);
+    assert.equal(files(spill.path), 2); // b and d
+    store.clear();
+    assert.equal(files(spill.path), 0);
+    assert.equal(store.nbytes, 0);
+  } finally {
+    spill.remove();
+  }
+});
+
+Deno.test("a value bigger than the target goes straight to disk and stays there when read", () => {
+  const spill = new SpillDirectory();
+  try {
+    const store = new DataStore({ spill, targetBytes: 1000 });
+    store.set("small", array(10, 1));
+    store.set("big", array(1000, 7)); // 8000 B
+    assert.ok(store.isSpilled("big"));
+    assert.ok(!store.isSpilled("small"));
+    assert.equal((decode(store.get("big")!.encoded) as Float64Array)[999], 7);
+    assert.ok(store.isSpilled("big"));
+    assert.equal(store.memoryBytes, 80);
+  } finally {
+    spill.remove();
+  }
+});
+
+Deno.test("without a spill directory nothing is spilled; a failing disk keeps values in memory", () => {
+  const plain = new DataStore({ targetBytes: 10 });
+  plain.set("a", array(100, 1));
+  assert.equal(plain.memoryBytes, 800);
+  assert.equal(plain.spillUntil(0), 0);
+
+  const errors: string[] = [];
+  const spill = new SpillDirectory({ parent: "/proc/no-such-place" });
+  const store = new DataStore({ spill, targetBytes: 10, onSpillError: (key) => errors.push(key) });
+  store.set("a", array(100, 1));
+  assert.deepEqual(errors, ["a"]);
+  assert.equal(store.memoryBytes, 800);
+  assert.ok(store.get("a") !== undefined);
+});
+
+Deno.test("a paused worker state starts no task and no transfer until it resumes", () => {
+  const w = new WorkerState({ address: "w1", nthreads: 2 });
+  w.handle({ type: "pause", now: 1 });
+  w.handle({
+    type: "scheduler-message",
+    msg: {
+      op: "compute-task",
+      key: "x",
+      runId: 1,
+      fn: "f",
+      args: [],
+      priority: [0, 0, 0],
+      deps: [{ key: "remote", nbytes: 8, workers: ["w2"] }],
+      resources: null,
+      duration: 1,
+    },
+    now: 2,
+  });
+  w.handle({
+    type: "scheduler-message",
+    msg: {
+      op: "compute-task",
+      key: "y",
+      runId: 2,
+      fn: "f",
+      args: [],
+      priority: [0, 0, 1],
+      deps: [],
+      resources: null,
+      duration: 1,
+    },
+    now: 3,
+  });
+  assert.deepEqual(w.takeInstructions(), []);
+  assert.equal(w.executing, 0);
+  w.validate();
+  w.handle({ type: "resume", now: 4 });
+  const kinds = w.takeInstructions().map((i) => i.type);
+  assert.deepEqual(kinds, ["execute", "gather-dependencies"]);
+  assert.equal(w.executing, 1);
+  w.validate();
+});
