@@ -67,6 +67,10 @@ function learnDuration(prefix: string, ms: number): void {
 interface RunSink {
   onResult(thread: number, result: RunResult): void;
   onThreadDied(thread: number, error: Error): void;
+  /** Hands ready tasks to threads with room; called whenever threads free up. */
+  dispatch(): void;
+  /** True once the run failed: its late results only free their threads' room. */
+  readonly abandoned: boolean;
 }
 
 /** A thread pool shared by the computations of this process, stopped when idle. */
@@ -76,7 +80,8 @@ class SharedThreads {
   readonly load: Float64Array;
   readonly inFlight: Int32Array;
   readonly #owners = new Map<number, { sink: RunSink; estimate: number }>();
-  #users = 0;
+  /** Runs in progress: all of them get a turn when any thread frees up. */
+  readonly #runs = new Set<RunSink>();
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #nextId = 1;
 
@@ -86,20 +91,24 @@ class SharedThreads {
     this.pool = new ThreadPool(size, (thread, results) => {
       for (const result of results) {
         const owner = this.#owners.get(result.id);
-        if (owner === undefined) continue; // its run already failed
+        if (owner === undefined) continue; // posted to a thread that died since
         this.#owners.delete(result.id);
         this.load[thread] -= owner.estimate;
         this.inFlight[thread]--;
-        owner.sink.onResult(thread, result);
+        if (!owner.sink.abandoned) owner.sink.onResult(thread, result);
       }
+      // the room freed may serve any run, not only the one whose results came back
+      for (const run of this.#runs) run.dispatch();
     }, (thread, error) => {
       const sinks = new Set<RunSink>();
       for (const [id, owner] of this.#owners) {
         if (id % THREAD_SLOTS === thread) sinks.add(owner.sink);
       }
+      for (const [id] of this.#owners) if (id % THREAD_SLOTS === thread) this.#owners.delete(id);
       this.load[thread] = 0;
       this.inFlight[thread] = 0;
-      for (const sink of sinks) sink.onThreadDied(thread, error);
+      for (const sink of sinks) if (!sink.abandoned) sink.onThreadDied(thread, error);
+      for (const run of this.#runs) run.dispatch();
     });
   }
 
@@ -112,9 +121,15 @@ class SharedThreads {
     return id;
   }
 
-  /** Forgets a failed run's items so late results are ignored. */
-  abandon(sink: RunSink): void {
-    for (const [id, owner] of this.#owners) if (owner.sink === sink) this.#owners.delete(id);
+  /** Takes back items that were registered but never posted. */
+  unregister(ids: readonly number[]): void {
+    for (const id of ids) {
+      const owner = this.#owners.get(id);
+      if (owner === undefined) continue;
+      this.#owners.delete(id);
+      this.load[id % THREAD_SLOTS] -= owner.estimate;
+      this.inFlight[id % THREAD_SLOTS]--;
+    }
   }
 
   /** The thread with the least queued work, or -1 when all are full. */
@@ -127,14 +142,15 @@ class SharedThreads {
     return best;
   }
 
-  acquire(): void {
-    this.#users++;
+  acquire(run: RunSink): void {
+    this.#runs.add(run);
     if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
     this.#idleTimer = undefined;
   }
 
-  release(): void {
-    if (--this.#users > 0) return;
+  release(run: RunSink): void {
+    this.#runs.delete(run);
+    if (this.#runs.size > 0) return;
     this.#idleTimer = setTimeout(() => this.close(), IDLE_SHUTDOWN_MS);
   }
 
@@ -198,7 +214,6 @@ export async function runThreads(
   const prefixes = tasks.map((task) => keyPrefix(task.key));
   const onTaskDone = options.onTaskDone;
   const shared = sharedThreads(options.numWorkers ?? defaultThreadCount());
-  shared.acquire();
 
   return await new Promise<unknown[]>((resolve, reject) => {
     let failed = false;
@@ -223,15 +238,14 @@ export async function runThreads(
     const fail = (error: unknown) => {
       if (failed || settled) return;
       failed = true;
-      shared.abandon(sink);
-      shared.release();
+      shared.release(sink);
       reject(error);
     };
 
     const complete = () => {
       if (settled || failed) return;
       settled = true;
-      shared.release();
+      shared.release(sink);
       try {
         resolve(run.outputValues().map((v) => v instanceof EncodedResult ? decode(v.encoded) : v));
       } catch (error) {
@@ -240,6 +254,10 @@ export async function runThreads(
     };
 
     const sink: RunSink = {
+      get abandoned() {
+        return failed;
+      },
+      dispatch: () => dispatch(),
       onResult(_thread, result) {
         if (failed) return;
         const t = itemTask.get(result.id)!;
@@ -247,8 +265,7 @@ export async function runThreads(
         if (!result.ok) return fail(errorFromRecord(result.error));
         learnDuration(prefixes[t], result.stop - result.start);
         finish(t, new EncodedResult(result.value));
-        if (run.remaining === 0) return complete();
-        dispatch();
+        if (run.remaining === 0) complete();
       },
       onThreadDied(thread, error) {
         fail(
@@ -286,6 +303,8 @@ export async function runThreads(
     };
 
     const dispatch = () => {
+      if (failed || settled) return;
+      let unposted: number[] = [];
       try {
         while (run.readyCount > 0) {
           const thread = shared.leastLoaded();
@@ -299,17 +318,22 @@ export async function runThreads(
               finish(t, tasks[t].args[0]);
               continue;
             }
-            batch.push(makeItem(t, thread, transfer));
+            const item = makeItem(t, thread, transfer);
+            unposted.push(item.id);
+            batch.push(item);
             batchMs += estimateMs(prefixes[t]);
           }
           if (batch.length > 0) shared.pool.post(thread, batch, transfer);
+          unposted = [];
         }
         if (run.remaining === 0) complete();
       } catch (error) {
+        shared.unregister(unposted);
         fail(error);
       }
     };
 
+    shared.acquire(sink);
     onTaskDone?.(null, run.total);
     dispatch();
   });

@@ -225,3 +225,24 @@ Deno.test("visualize gives DOT text with every task and edge", async () => {
   assert.ok(dot.includes(`"${a.key}" -> "${b.key}"`));
   assert.equal((dot.match(/label="inc"/g) ?? []).length, 2);
 });
+
+Deno.test("concurrent computations share the threads, also after a failed one", async () => {
+  const busy = (x: number) => {
+    const until = Date.now() + 1;
+    while (Date.now() < until) { /* work */ }
+    return x + 1;
+  };
+  const total = (xs: number[]) => xs.reduce((s, v) => s + v, 0);
+  const make = (n: number) => delayed(total)(Array.from({ length: n }, (_, i) => delayed(busy)(i)));
+  const failing = delayed(() => {
+    throw new Error("first run fails");
+  })();
+  await assert.rejects(() => failing.compute({ numWorkers: 2 }), /first run fails/);
+  const results = await Promise.all([
+    make(200).compute({ numWorkers: 2 }),
+    make(200).compute({ numWorkers: 2 }),
+    make(20).compute({ numWorkers: 2 }),
+  ]);
+  assert.deepEqual(results, [20100, 20100, 210]);
+  shutdownThreads();
+});
