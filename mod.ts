@@ -69,6 +69,13 @@ export type {
   Submitter,
 } from "./client/client_view.ts";
 export type { SubmitOptions } from "./client/submit_options.ts";
+export type {
+  AdminOptions,
+  RebalanceOptions,
+  ReplicateOptions,
+  RetireOptions,
+} from "./client/cluster_admin.ts";
+export type { RebalanceResult } from "./scheduler/session_protocol.ts";
 export type { ScatterOptions } from "./client/scatter.ts";
 export { LocalCluster } from "./client/local_cluster.ts";
 export type { LocalClusterOptions } from "./client/local_cluster.ts";

@@ -40,9 +40,21 @@ import {
 import { tokenize, uniqueToken } from "../core/tokenize.ts";
 import { decode } from "../core/value_codec.ts";
 import type { SchedulerToClientMsg, WorkerAddress } from "../scheduler/protocol.ts";
-import type { DataItem } from "../scheduler/session_protocol.ts";
+import type { DataItem, RebalanceResult } from "../scheduler/session_protocol.ts";
 import { PeerPool } from "../worker/peer_pool.ts";
 import { ClientView, type Submitter } from "./client_view.ts";
+import {
+  type AdminOptions,
+  rebalanceKeys,
+  type RebalanceOptions,
+  replicateKeys,
+  type ReplicateOptions,
+  restartWorkers,
+  type RetireOptions,
+  retireWorkers,
+  runOnWorkers,
+  type SchedulerRequest,
+} from "./cluster_admin.ts";
 import { DataFetcher, MissingDataError } from "./data_fetch.ts";
 import { Future, type FutureOwner } from "./future.ts";
 import { FutureState } from "./future_state.ts";
@@ -330,6 +342,71 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
     const future = new Future<T>(key, this);
     if (fresh) this.#outbox.desire([key]);
     return future;
+  }
+
+  /**
+   * Restarts every worker process's state: all tasks are forgotten (every future of every
+   * client ends as cancelled), workers drop their data and threads and register again.
+   * Resolves with the number of workers back.
+   */
+  async restart(options: AdminOptions = {}): Promise<number> {
+    this.#checkOpen();
+    return await restartWorkers(this.#admin, options);
+  }
+
+  /**
+   * Retires workers gracefully: data only they hold is copied elsewhere first, then they stop.
+   * Pass names/addresses, or `{ n }` to retire the `n` holding least data. Resolves with the
+   * retired addresses.
+   */
+  async retireWorkers(workers: string[] | RetireOptions): Promise<string[]> {
+    this.#checkOpen();
+    return await retireWorkers(this.#admin, Array.isArray(workers) ? { workers } : workers);
+  }
+
+  /**
+   * Runs `fn(...args)` once in every worker process (outside the task threads); resolves with
+   * each worker's result by address. `fn` travels like a task function.
+   */
+  async run<T>(fn: (...args: never[]) => T | Promise<T>, ...args: unknown[]): Promise<
+    Record<string, Awaited<T>>
+  > {
+    this.#checkOpen();
+    return await runOnWorkers<Awaited<T>>(this.#admin, fn as TaskFunction, args);
+  }
+
+  /** Copies the futures' data to `n` workers (default: every worker), as a tree broadcast. */
+  async replicate(
+    futures: Future | Iterable<Future>,
+    options: ReplicateOptions = {},
+  ): Promise<Record<Key, number>> {
+    this.#checkOpen();
+    return await replicateKeys(this.#admin, this.#ownKeys(futures), options);
+  }
+
+  /** Moves data from the workers holding most to those holding least (all data, or `futures`'). */
+  async rebalance(
+    futures?: Future | Iterable<Future>,
+    options: Omit<RebalanceOptions, "keys"> = {},
+  ): Promise<RebalanceResult> {
+    this.#checkOpen();
+    const keys = futures === undefined ? undefined : this.#ownKeys(futures);
+    return await rebalanceKeys(this.#admin, keys === undefined ? options : { ...options, keys });
+  }
+
+  #admin: SchedulerRequest = <T>(method: string, params: Record<string, unknown>) =>
+    this.#request<T>(method, params);
+
+  #ownKeys(futures: Future | Iterable<Future>): Key[] {
+    const list = futures instanceof Future ? [futures] : [...futures];
+    for (const f of list) {
+      if (f.client !== this) {
+        throw new Error(
+          `Future '${f.key}' belongs to another client; use the client that made it.`,
+        );
+      }
+    }
+    return list.map((f) => f.key);
   }
 
   /** The workers connected to the scheduler, with what they hold and run. */

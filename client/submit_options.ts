@@ -33,6 +33,8 @@ export interface SubmitOptions {
   resources?: Record<string, number>;
   /** How many times a failing task reruns before its error is final. Default 0. */
   retries?: number;
+  /** Seconds to wait before each rerun of a failing task. Default 0. */
+  retryDelay?: number;
 }
 
 const OPTION_NAMES = new Set([
@@ -43,6 +45,7 @@ const OPTION_NAMES = new Set([
   "allowOtherWorkers",
   "resources",
   "retries",
+  "retryDelay",
 ]);
 
 /**
@@ -61,7 +64,8 @@ export function checkSubmitOptions(options: SubmitOptions): void {
       );
     }
   }
-  const { key, pure, priority, workers, allowOtherWorkers, resources, retries } = options;
+  const { key, pure, priority, workers, allowOtherWorkers, resources, retries, retryDelay } =
+    options;
   const fail = (name: string, what: string, value: unknown) => {
     throw new TypeError(`Option '${name}' must be ${what}, got ${JSON.stringify(value)}.`);
   };
@@ -84,6 +88,9 @@ export function checkSubmitOptions(options: SubmitOptions): void {
   if (retries !== undefined && !(Number.isInteger(retries) && retries >= 0)) {
     fail("retries", "a non-negative integer", retries);
   }
+  if (retryDelay !== undefined && !(Number.isFinite(retryDelay) && retryDelay >= 0)) {
+    fail("retryDelay", "a non-negative number of seconds", retryDelay);
+  }
 }
 
 function isStringArray(value: unknown): value is readonly string[] {
@@ -100,6 +107,10 @@ export function taskOptionsOf(options: SubmitOptions): TaskOptions | undefined {
   }
   if (options.retries !== undefined) {
     out.retries = options.retries;
+    any = true;
+  }
+  if (options.retryDelay !== undefined) {
+    out.retryDelay = options.retryDelay;
     any = true;
   }
   if (options.workers !== undefined) {

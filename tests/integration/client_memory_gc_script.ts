@@ -19,13 +19,13 @@ await (async () => {
   await wait(big);
 })();
 let during = await held();
-for (let i = 0; i < 50 && during < before + 40e6; i++) {
+for (let i = 0; i < 200 && during < before + 40e6; i++) {
   await new Promise((resolve) => setTimeout(resolve, 100)); // heartbeats report memory
   during = await held();
 }
 
 let after = during;
-const deadline = Date.now() + 10_000;
+const deadline = Date.now() + 30_000; // generous: CI machines are busy
 while (Date.now() < deadline && after > before + 1e6) {
   gc();
   await new Promise((resolve) => setTimeout(resolve, 100));
