@@ -36,48 +36,56 @@ async function timed<T>(label: string, work: () => Promise<T>): Promise<T> {
   return value;
 }
 
-const dir = Deno.args[0] ?? `${Deno.env.get("TMPDIR") ?? "/tmp"}/github-archive-sample`;
-const hours = Number(Deno.args[1] ?? 12);
-const existing = [...(() => {
-  try {
-    return Deno.readDirSync(dir);
-  } catch {
-    return [];
+/** Runs the seed session on `hours` hourly files in `dir` (written first if missing). */
+export async function githubEventsSession(
+  dir = `${Deno.env.get("TMPDIR") ?? "/tmp"}/github-archive-sample`,
+  hours = 12,
+): Promise<void> {
+  const existing = [...(() => {
+    try {
+      return Deno.readDirSync(dir);
+    } catch {
+      return [];
+    }
+  })()].filter((e) => e.name.endsWith(".json.gz"));
+  if (existing.length === 0) {
+    console.log(`writing ${hours} hourly files of events into ${dir} ...`);
+    await writeGithubArchive(dir, { hours });
   }
-})()].filter((e) => e.name.endsWith(".json.gz"));
-if (existing.length === 0) {
-  console.log(`writing ${hours} hourly files of events into ${dir} ...`);
-  await writeGithubArchive(dir, { hours });
+
+  const text = bag.readText(`${dir}/*.json.gz`);
+  console.log(`${text.npartitions} files, one partition each`);
+
+  const records = await timed(
+    "records = await readText('*.json.gz').map(JSON.parse).persist()",
+    () => text.map((line: string) => JSON.parse(line) as GithubEvent).persist(),
+  );
+  await timed("records.take(1)", () => records.take(1));
+  await timed(
+    "records.pluck('type').frequencies()",
+    () => records.pluck("type").frequencies().compute(),
+  );
+  await timed("records.count()", () => records.count().compute());
+
+  const jupyter = await timed(
+    "jupyter = await records.filter(d => d.repo.name.startsWith('jupyter/')).repartition(10).persist()",
+    () =>
+      records.filter((d: GithubEvent) => d.repo.name.startsWith("jupyter/")).repartition(10)
+        .persist(),
+  );
+  await timed("jupyter.count()", () => jupyter.count().compute());
+  await timed("jupyter.take(1)", () => jupyter.take(1));
+  await timed(
+    "jupyter.pluck('repo').pluck('name').distinct()",
+    () => jupyter.pluck("repo").pluck("name").distinct().compute(),
+  );
+  await timed(
+    "jupyter.pluck('actor').pluck('login').frequencies().topk(10, 1)",
+    () => jupyter.pluck("actor").pluck("login").frequencies().topk(10, 1).compute(),
+  );
 }
 
-const text = bag.readText(`${dir}/*.json.gz`);
-console.log(`${text.npartitions} files, one partition each`);
-
-const records = await timed(
-  "records = await readText('*.json.gz').map(JSON.parse).persist()",
-  () => text.map((line: string) => JSON.parse(line) as GithubEvent).persist(),
-);
-await timed("records.take(1)", () => records.take(1));
-await timed(
-  "records.pluck('type').frequencies()",
-  () => records.pluck("type").frequencies().compute(),
-);
-await timed("records.count()", () => records.count().compute());
-
-const jupyter = await timed(
-  "jupyter = await records.filter(d => d.repo.name.startsWith('jupyter/')).repartition(10).persist()",
-  () =>
-    records.filter((d: GithubEvent) => d.repo.name.startsWith("jupyter/")).repartition(10)
-      .persist(),
-);
-await timed("jupyter.count()", () => jupyter.count().compute());
-await timed("jupyter.take(1)", () => jupyter.take(1));
-await timed(
-  "jupyter.pluck('repo').pluck('name').distinct()",
-  () => jupyter.pluck("repo").pluck("name").distinct().compute(),
-);
-await timed(
-  "jupyter.pluck('actor').pluck('login').frequencies().topk(10, 1)",
-  () => jupyter.pluck("actor").pluck("login").frequencies().topk(10, 1).compute(),
-);
-shutdownThreads();
+if (import.meta.main) {
+  await githubEventsSession(Deno.args[0], Deno.args[1] === undefined ? 12 : Number(Deno.args[1]));
+  shutdownThreads();
+}
