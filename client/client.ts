@@ -40,9 +40,11 @@ import {
 import { tokenize, uniqueToken } from "../core/tokenize.ts";
 import { decode } from "../core/value_codec.ts";
 import type { SchedulerToClientMsg, WorkerAddress } from "../scheduler/protocol.ts";
+import type { TaskStreamEntry } from "../scheduler/state.ts";
 import type { DataItem, RebalanceResult } from "../scheduler/session_protocol.ts";
 import { PeerPool } from "../worker/peer_pool.ts";
 import { ClientView, type Submitter } from "./client_view.ts";
+import { writePerformanceReport } from "./performance_report.ts";
 import {
   type AdminOptions,
   rebalanceKeys,
@@ -407,6 +409,38 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
       }
     }
     return list.map((f) => f.key);
+  }
+
+  /**
+   * Runs `work`, then writes a standalone HTML report of what the cluster ran meanwhile (the task
+   * stream per worker thread and the time per task prefix) to `path`. Resolves to `work`'s result.
+   *
+   * ```ts
+   * await client.performanceReport("report.html", () => x.sum().compute());
+   * ```
+   */
+  async performanceReport<T>(path: string, work: () => Promise<T>): Promise<T> {
+    this.#checkOpen();
+    type Stream = { total: number; entries: TaskStreamEntry[] };
+    const since = (await this.#request<Stream>("task-stream", { since: 0 })).total;
+    const start = Date.now() / 1000;
+    try {
+      return await work();
+    } finally {
+      const { entries } = await this.#request<Stream>("task-stream", { since });
+      const workers = (await this.workers()).map((w) => ({
+        address: w.address,
+        name: w.name,
+        nthreads: w.nthreads,
+      }));
+      await writePerformanceReport(path, {
+        taskStream: entries,
+        start,
+        stop: Date.now() / 1000,
+        workers,
+        title: `Performance report (${entries.length} task runs)`,
+      });
+    }
   }
 
   /** The workers connected to the scheduler, with what they hold and run. */

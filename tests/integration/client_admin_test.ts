@@ -37,3 +37,22 @@ Deno.test("retryDelay waits between retries of a failing task", async () => {
   await assert.rejects(() => flaky.result(), /always fails/);
   assert.ok(Date.now() - start >= 600, `two retries 0.3 s apart took ${Date.now() - start} ms`);
 });
+
+Deno.test("performanceReport writes a standalone HTML report of the work inside", async () => {
+  await using client = await Client.local({ nWorkers: 2, threadsPerWorker: 1 });
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/report.html`;
+    const value = await client.performanceReport(path, async () => {
+      const squares = client.map((x: number) => x * x, [1, 2, 3, 4, 5]);
+      return (await client.gather(squares)).reduce((a, b) => a + b, 0);
+    });
+    assert.equal(value, 55);
+    const html = await Deno.readTextFile(path);
+    assert.match(html, /^<!doctype html>/i);
+    assert.match(html, /lambda|anonymous|map/, "names the task prefix");
+    assert.ok(!/<script[^>]+src=/i.test(html), "no external scripts: viewable offline");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
