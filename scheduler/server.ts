@@ -645,11 +645,16 @@ export class SchedulerServer {
         return this.#replicate(params);
       case "rebalance":
         return this.#rebalance(params);
+      case "task-stream": {
+        // what ran since a client's last look (performance reports)
+        const since = typeof params.since === "number" ? params.since : 0;
+        return { total: this.state.taskStream.total, entries: this.state.taskStream.since(since) };
+      }
       default:
         throw new RequestError(
           `unknown request method ${JSON.stringify(method)}; this scheduler answers who-has, ` +
-            `workers, scatter-targets, relay-scatter, restart, retire-workers, run, replicate ` +
-            `and rebalance`,
+            `workers, scatter-targets, relay-scatter, restart, retire-workers, run, replicate, ` +
+            `rebalance and task-stream`,
         );
     }
   }
