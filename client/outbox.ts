@@ -202,7 +202,8 @@ export class Outbox {
         this.#queue = queue.slice(i).concat(this.#queue); // the rest waits for the barrier
         return;
       }
-      const msg = entry instanceof Barrier ? entry.msg : entry;
+      let msg = entry instanceof Barrier ? entry.msg : entry;
+      if (msg?.op === "update-graph") msg = withSharedFunctions(msg);
       if (msg !== undefined && !this.#send(msg)) {
         // the connection went away mid-flush: keep the rest, in order, for the next one
         this.#queue = queue.slice(i).concat(this.#queue);
@@ -241,4 +242,27 @@ export class Outbox {
     this.#scheduled = true;
     queueMicrotask(() => this.flush());
   }
+}
+
+/**
+ * The message with each function spec given in full only once: later tasks of the same
+ * function carry its id (docs/protocol.md §2), so a map over a million items does not encode,
+ * send and decode the function's source a million times. The specs themselves are not changed
+ * (a message kept for a reconnection is shared again from scratch).
+ */
+export function withSharedFunctions(msg: UpdateGraphMsg): UpdateGraphMsg {
+  const seen = new Set<string>();
+  let tasks: GraphTaskSpec[] | undefined;
+  for (let i = 0; i < msg.tasks.length; i++) {
+    const task = msg.tasks[i];
+    const fn = task.fn as { id?: unknown } | null;
+    let shared: GraphTaskSpec | undefined;
+    if (fn !== null && typeof fn === "object" && typeof fn.id === "string") {
+      if (seen.has(fn.id)) shared = { ...task, fn: fn.id };
+      else seen.add(fn.id);
+    }
+    if (shared !== undefined && tasks === undefined) tasks = msg.tasks.slice(0, i);
+    if (tasks !== undefined) tasks.push(shared ?? task);
+  }
+  return tasks === undefined ? msg : { ...msg, tasks };
 }

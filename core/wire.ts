@@ -555,6 +555,14 @@ export class Connection implements AsyncIterable<Message> {
     }
   }
 
+  /**
+   * Messages already received and not yet taken by the iterator: 0 means the next one needs a
+   * read. Lets an owner act once per burst of messages rather than once per message.
+   */
+  get buffered(): number {
+    return this.#incoming.length - this.#incomingHead;
+  }
+
   /** True once the connection is closed or closing: {@link send} drops messages then. */
   get isClosed(): boolean {
     return this.#closeInfo !== null || this.#closing !== null;

@@ -160,6 +160,8 @@ export class WorkerRecord {
   openFreeKeysEpoch = -1;
   /** Marks visits by placement (avoids allocating a set per decision). */
   visitMark = 0;
+  /** Ids of the function specs sent to this worker in full: later tasks carry the id alone. */
+  readonly #functionsSent = new Set<string>();
 
   constructor(
     readonly address: WorkerAddress,
@@ -170,6 +172,17 @@ export class WorkerRecord {
     readonly addedAt: number,
   ) {
     this.lastSeen = addedAt;
+  }
+  /**
+   * The form of a task's function for a `compute-task` to this worker: the whole spec the first
+   * time, then only its id (the worker keeps the specs it was sent; docs/protocol.md §3).
+   */
+  functionFor(fn: unknown): unknown {
+    const id = (fn as { id?: unknown } | null)?.id;
+    if (fn === null || typeof fn !== "object" || typeof id !== "string") return fn;
+    if (this.#functionsSent.has(id)) return id;
+    this.#functionsSent.add(id);
+    return fn;
   }
 }
 

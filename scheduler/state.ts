@@ -636,6 +636,7 @@ export class SchedulerState implements StealHost {
     const generation = ++this.#generation;
     const defaultPriority = msg.priority ?? 0;
     const specs = msg.tasks;
+    resolveSharedFunctions(specs);
     const linked: TaskRecord[] = [];
     const linkedSpecs: GraphTaskSpec[] = [];
     // Pass 1: records for new keys. A known key is the same computation (content addressing).
@@ -1600,7 +1601,7 @@ export class SchedulerState implements StealHost {
       op: "compute-task",
       key: task.key,
       runId: task.runId,
-      fn: task.fn,
+      fn: worker.functionFor(task.fn),
       args: task.args,
       priority: task.priority,
       deps: locations,
@@ -1781,5 +1782,24 @@ export class SchedulerState implements StealHost {
     if (key !== undefined) entry.key = key;
     if (worker !== undefined) entry.worker = worker;
     this.eventLog.push(entry);
+  }
+}
+
+/**
+ * Gives every task of an `update-graph` its function spec: a task whose `fn` is a string names
+ * the spec an earlier task of the message carried in full (docs/protocol.md §2). The tasks then
+ * share one spec object. A name without a spec stays as it is and fails on the worker.
+ */
+function resolveSharedFunctions(specs: GraphTaskSpec[]): void {
+  let byId: Map<string, unknown> | undefined;
+  for (let i = 0; i < specs.length; i++) {
+    const spec = specs[i];
+    const fn = spec.fn as { id?: unknown } | string | null;
+    if (typeof fn === "string") {
+      const full = byId?.get(fn);
+      if (full !== undefined) spec.fn = full;
+    } else if (fn !== null && typeof fn === "object" && typeof fn.id === "string") {
+      (byId ??= new Map()).set(fn.id, fn);
+    }
   }
 }

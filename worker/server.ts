@@ -7,8 +7,10 @@
  *
  * Every event (a scheduler message, a finished thread, a finished transfer, data sent by a
  * client) is handed to the state machine as it comes, and its instructions are carried out at
- * once: sends join the connection's batch for this tick, tasks go to free threads (one task per
- * thread at a time), transfers start. Nothing here blocks the event loop or sets a timer per task.
+ * once: sends join the connection's batch for this tick, transfers start, and tasks to run are
+ * held until the end of the burst (every message already read, a thread's batch of results), then
+ * posted as one batch per thread (each task to the thread with the least expected work). Nothing
+ * here blocks the event loop or sets a timer per task.
  *
  * Sessions: each registration with the scheduler gets a fresh state machine, seeded with the data
  * in the store (which survives reconnects and is reported in `register-worker`). Results of
@@ -134,18 +136,27 @@ const TOO_BIG = "MemoryLimitError";
 const WILDCARD_HOSTS = new Set(["0.0.0.0", "::", ""]);
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "::1"]);
 
-/** A task run handed to a thread (or waiting for one), by the id its result echoes. */
+/** A task run handed to a thread, by the id its result echoes. */
 interface Run {
   key: Key;
   thread: number;
   session: number;
+  /** Its expected seconds, counted in its thread's load until it is over. */
+  load: number;
 }
 
-/** A task waiting for a free thread (only after a reconnect, while old runs still occupy them). */
-interface QueuedRun {
-  spec: ExecuteSpec;
-  session: number;
+/** The tasks going to one thread in one `postMessage`, and the buffers handed over with them. */
+interface ThreadBatch {
+  items: RunItem[];
+  transfer: Set<ArrayBuffer>;
 }
+
+function newBatch(): ThreadBatch {
+  return { items: [], transfer: new Set() };
+}
+
+/** The load a task of unknown or zero duration adds to its thread, seconds. */
+const MIN_TASK_LOAD_S = 1e-6;
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -230,10 +241,13 @@ export class WorkerServer {
   #stopInfo: StopInfo | null = null;
   #resolveStopped!: (info: StopInfo) => void;
 
-  // Threads: one task per thread at a time.
-  readonly #freeThreads: number[] = [];
+  // Threads: each gets batches of tasks, queued in the thread and run in order.
   readonly #runs = new Map<number, Run>();
-  readonly #queuedRuns: QueuedRun[] = [];
+  /** Expected seconds of work handed to each thread and not finished yet. */
+  #threadLoad: number[] = [];
+  /** Tasks to run, held while a burst of events is handled (see #releaseRuns). */
+  #toRun: ExecuteSpec[] = [];
+  #holdRuns = false;
   #nextRunId = 1;
 
   // Events are handled one after another; instructions they produce may add more events.
@@ -254,6 +268,8 @@ export class WorkerServer {
   /** When garbage was last collected, and when idle threads were last replaced (ms). */
   #lastCollection = 0;
   #lastRecycle = 0;
+  /** Task function specs the scheduler sent, by id (later compute-tasks carry the id alone). */
+  readonly #functions = new Map<string, FunctionSpec>();
   /** Functions of `run` requests, compiled in this thread. */
   readonly #runFunctions = new FunctionCache();
 
@@ -290,8 +306,7 @@ export class WorkerServer {
   }
 
   #newPool(): ThreadPool {
-    this.#freeThreads.length = 0;
-    for (let t = this.nthreads - 1; t >= 0; t--) this.#freeThreads.push(t);
+    this.#threadLoad = new Array(this.nthreads).fill(0);
     return new ThreadPool(
       this.nthreads,
       (thread, results) => this.#threadResults(thread, results),
@@ -471,6 +486,7 @@ export class WorkerServer {
       }
       if (msg?.op === "run") {
         void this.#run(connection, msg as unknown as RunMsg);
+        if (connection.buffered === 0) this.#releaseRuns();
         continue;
       }
       const problem = msg === null || typeof msg !== "object"
@@ -481,12 +497,17 @@ export class WorkerServer {
         await connection.abort(`protocol error: ${problem}`);
         break;
       }
+      if (msg.op === "compute-task") this.#resolveFunction(msg);
+      // Tasks of every message already read go to the threads together.
+      this.#holdRuns = true;
       this.#handle({
         type: "scheduler-message",
         msg: msg as unknown as SchedulerToWorkerMsg,
         now: now(),
       });
+      if (connection.buffered === 0) this.#releaseRuns();
     }
+    this.#releaseRuns();
     const info = await connection.closed;
     if (this.#scheduler === connection) this.#scheduler = null;
     clearInterval(this.#heartbeat);
@@ -496,6 +517,20 @@ export class WorkerServer {
       );
     }
     return registered;
+  }
+
+  /**
+   * A compute-task carries its function in full the first time the scheduler sends it to this
+   * worker, then only its id: the spec is kept here and put back.
+   */
+  #resolveFunction(msg: Record<string, unknown>): void {
+    const fn = msg.fn as FunctionSpec | string | null;
+    if (typeof fn === "string") {
+      const spec = this.#functions.get(fn);
+      if (spec !== undefined) msg.fn = spec;
+    } else if (fn !== null && typeof fn === "object" && typeof fn.id === "string") {
+      this.#functions.set(fn.id, fn);
+    }
   }
 
   #registered(connection: Connection, heartbeatInterval: number, heldKeys: number): void {
@@ -596,7 +631,7 @@ export class WorkerServer {
    */
   #recycleIdleThreads(): void {
     const t = performance.now();
-    if (this.#runs.size > 0 || this.#queuedRuns.length > 0) return;
+    if (this.#runs.size > 0 || this.#toRun.length > 0) return;
     if (t - this.#lastRecycle < MIN_RECYCLE_INTERVAL_MS) return;
     this.#lastRecycle = t;
     this.#log("paused and idle: replacing the task threads to free their memory");
@@ -610,7 +645,7 @@ export class WorkerServer {
   /** Drops every task, thread and value; the caller then registers again as a new worker. */
   #restart(): void {
     this.#session++; // results of the old threads and transfers are dropped when they land
-    this.#queuedRuns.length = 0;
+    this.#toRun = [];
     this.#runs.clear();
     this.#pool.close();
     this.#pool = this.#newPool();
@@ -742,15 +777,52 @@ export class WorkerServer {
   // Threads
 
   #execute(specs: ExecuteSpec[]): void {
-    const session = this.#session;
     for (const spec of specs) {
-      if (spec.fn === null) {
-        this.#storeLiteral(spec);
-        continue;
+      if (spec.fn === null) this.#storeLiteral(spec);
+      else this.#toRun.push(spec);
+    }
+    if (!this.#holdRuns) this.#postRuns();
+  }
+
+  /**
+   * Runs what is held back until the end of a burst of events: many messages read at once, or
+   * a thread's batch of results. Tasks then reach each thread in one `postMessage`.
+   */
+  #releaseRuns(): void {
+    this.#holdRuns = false;
+    if (this.#toRun.length > 0) this.#postRuns();
+  }
+
+  /** Posts the tasks to run, one batch per thread, each to the thread with the least work. */
+  #postRuns(): void {
+    // A task failing here (an input gone) is an event that may release more tasks: they join.
+    const held = this.#holdRuns;
+    this.#holdRuns = true;
+    try {
+      while (this.#toRun.length > 0) {
+        const specs = this.#toRun;
+        this.#toRun = [];
+        const session = this.#session;
+        const batches: ThreadBatch[] = [];
+        const load = this.#threadLoad;
+        const tasks = this.#state.tasks;
+        for (const spec of specs) {
+          let thread = 0;
+          for (let t = 1; t < load.length; t++) if (load[t] < load[thread]) thread = t;
+          // The scheduler's estimate; unknown or zero counts a little, so tasks still spread.
+          const duration = Math.max(tasks.get(spec.key)?.duration ?? 0, MIN_TASK_LOAD_S);
+          const batch = batches[thread] ??= newBatch();
+          if (this.#prepare(thread, spec, session, duration, batch)) load[thread] += duration;
+        }
+        for (let thread = 0; thread < batches.length; thread++) {
+          const batch = batches[thread];
+          if (batch !== undefined && batch.items.length > 0) {
+            this.#pool.post(thread, batch.items, [...batch.transfer]);
+          }
+        }
       }
-      const thread = this.#freeThreads.pop();
-      if (thread === undefined) this.#queuedRuns.push({ spec, session });
-      else this.#post(thread, spec, session);
+    } finally {
+      this.#holdRuns = held;
     }
   }
 
@@ -790,14 +862,24 @@ export class WorkerServer {
     };
   }
 
-  #post(thread: number, spec: ExecuteSpec, session: number): void {
+  /**
+   * Adds a task to a thread's batch with its inputs; false (and the task fails) when its spec
+   * or an input is wrong or gone.
+   */
+  #prepare(
+    thread: number,
+    spec: ExecuteSpec,
+    session: number,
+    load: number,
+    batch: ThreadBatch,
+  ): boolean {
     const fn = spec.fn as FunctionSpec;
     const problem = fn === null || typeof fn !== "object" || typeof fn.id !== "string"
       ? `task ${spec.key} has no valid function spec`
       : !isEncoded(spec.args)
       ? `task ${spec.key} has no encoded arguments`
       : null;
-    const transfer: ArrayBuffer[] = [];
+    const transfer = batch.transfer;
     const depValues: Encoded[] = [];
     let missing: Key | undefined;
     let unreadable: string | undefined;
@@ -823,14 +905,13 @@ export class WorkerServer {
       }
     }
     if (problem !== null || missing !== undefined || unreadable !== undefined) {
-      this.#threadFree(thread);
       this.#handle(this.#failed(
         spec.key,
         problem ?? unreadable ?? `input ${missing} of task ${spec.key} is not in the store of ` +
             `worker ${this.address}; the scheduler will recompute it`,
         now(),
       ));
-      return;
+      return false;
     }
     const id = this.#nextRunId++;
     const item: RunItem = {
@@ -841,43 +922,52 @@ export class WorkerServer {
       depKeys: spec.deps,
       depValues,
     };
-    this.#runs.set(id, { key: spec.key, thread, session });
-    this.#pool.post(thread, [item], transfer);
+    this.#runs.set(id, { key: spec.key, thread, session, load });
+    batch.items.push(item);
+    return true;
   }
 
   #threadResults(thread: number, results: RunResult[]): void {
-    for (const result of results) {
-      const run = this.#runs.get(result.id);
-      if (run === undefined) continue;
-      this.#runs.delete(result.id);
-      this.#threadFree(thread);
-      if (run.session !== this.#session) continue; // started before a reconnect: moot
-      if (result.ok && this.#tooBig(result.nbytes)) {
-        // Keeping it would take the whole worker down: the task fails, the worker lives on.
-        this.#handle(
-          this.#failed(run.key, this.#tooBigMessage(run.key, result.nbytes), now(), TOO_BIG),
-        );
-        continue;
-      }
-      if (result.ok) {
-        this.store.set(run.key, {
-          encoded: result.value,
-          nbytes: result.nbytes,
-          typeName: result.typeName,
-        });
-      }
-      this.#handle({
-        type: "thread-finished",
-        key: run.key,
-        result: result.ok
-          ? { ok: true, nbytes: result.nbytes, typeName: result.typeName }
-          : { ok: false, error: result.error },
-        start: result.start / 1000,
-        stop: result.stop / 1000,
-        thread,
-        now: now(),
+    // The tasks these results free up go to the threads together, after the whole batch.
+    this.#holdRuns = true;
+    try {
+      for (const result of results) this.#threadResult(thread, result);
+    } finally {
+      this.#releaseRuns();
+    }
+  }
+
+  #threadResult(thread: number, result: RunResult): void {
+    const run = this.#runs.get(result.id);
+    if (run === undefined) return;
+    this.#runs.delete(result.id);
+    this.#runDone(run);
+    if (run.session !== this.#session) return; // started before a reconnect: moot
+    if (result.ok && this.#tooBig(result.nbytes)) {
+      // Keeping it would take the whole worker down: the task fails, the worker lives on.
+      this.#handle(
+        this.#failed(run.key, this.#tooBigMessage(run.key, result.nbytes), now(), TOO_BIG),
+      );
+      return;
+    }
+    if (result.ok) {
+      this.store.set(run.key, {
+        encoded: result.value,
+        nbytes: result.nbytes,
+        typeName: result.typeName,
       });
     }
+    this.#handle({
+      type: "thread-finished",
+      key: run.key,
+      result: result.ok
+        ? { ok: true, nbytes: result.nbytes, typeName: result.typeName }
+        : { ok: false, error: result.error },
+      start: result.start / 1000,
+      stop: result.stop / 1000,
+      thread,
+      now: now(),
+    });
   }
 
   #tooBig(nbytes: number): boolean {
@@ -897,7 +987,7 @@ export class WorkerServer {
     for (const [id, run] of this.#runs) {
       if (run.thread !== thread) continue;
       this.#runs.delete(id);
-      this.#threadFree(thread);
+      this.#runDone(run);
       if (run.session !== this.#session) continue;
       this.#handle(this.#failed(
         run.key,
@@ -909,18 +999,10 @@ export class WorkerServer {
     }
   }
 
-  #threadFree(thread: number): void {
-    for (;;) {
-      const queued = this.#queuedRuns.shift();
-      if (queued === undefined) {
-        this.#freeThreads.push(thread);
-        return;
-      }
-      if (queued.session === this.#session) {
-        this.#post(thread, queued.spec, queued.session);
-        return;
-      }
-    }
+  /** A run is over (finished, or lost with its thread): its thread has that much less work. */
+  #runDone(run: Run): void {
+    const load = this.#threadLoad;
+    load[run.thread] = this.#runs.size === 0 ? 0 : Math.max(0, load[run.thread] - run.load);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -1060,22 +1142,19 @@ export class WorkerServer {
 }
 
 /** A frame-by-frame copy for a thread, whose buffers are then transferred (the store keeps its own). */
-function copyForThread(encoded: Encoded, transfer: ArrayBuffer[]): Encoded {
+function copyForThread(encoded: Encoded, transfer: Set<ArrayBuffer>): Encoded {
   if (encoded.frames.length === 0) return encoded;
   const frames = encoded.frames.map((frame) => {
     const copy = frame.slice();
-    transfer.push(copy.buffer);
+    transfer.add(copy.buffer);
     return copy;
   });
   return { body: encoded.body, frames };
 }
 
 /** A value read from disk for this thread alone: its buffers are transferred, not copied. */
-function handOver(encoded: Encoded, transfer: ArrayBuffer[]): Encoded {
-  for (const part of [encoded.body, ...encoded.frames]) {
-    const buffer = part.buffer as ArrayBuffer;
-    if (!transfer.includes(buffer)) transfer.push(buffer);
-  }
+function handOver(encoded: Encoded, transfer: Set<ArrayBuffer>): Encoded {
+  for (const part of [encoded.body, ...encoded.frames]) transfer.add(part.buffer as ArrayBuffer);
   return encoded;
 }
 

@@ -6,7 +6,8 @@
  *
  * Compute tasks go `waiting → ready → executing → memory | error`; their inputs go
  * `fetch → flight → memory` (or `missing` when no holder has them). Ready tasks run highest
- * priority first, as many as there are free threads (and free resources). Transfers are batched:
+ * priority first, one per free thread (and free resources), plus short tasks queued behind them so
+ * threads get them in batches (`shortTaskBatchSeconds` of expected work). Transfers are batched:
  * one request per peer carrying many keys (gather_planner.ts).
  *
  * The store belongs to the server: it stores a thread's result or a transfer's data *before*
@@ -44,6 +45,14 @@ export interface WorkerStateConfig {
   transferMessageBytesLimit?: number;
   /** Bytes in flight over all transfers; default 10% of memoryLimit, else unlimited. */
   transferIncomingBytesLimit?: number;
+  /**
+   * Seconds of expected work (the scheduler's `duration` estimates) per thread that may be
+   * handed out beyond one task per thread, so that short tasks reach the threads in batches
+   * instead of one message and one wait each. 0 keeps one task per thread. Default 0.005.
+   */
+  shortTaskBatchSeconds?: number;
+  /** The most tasks handed out per thread at once, however short. Default 256. */
+  maxTasksPerThread?: number;
 }
 
 /** The result of running a task, as the thread pool reports it. */
@@ -100,7 +109,10 @@ export interface ExecuteSpec {
 
 /** What the server must do. */
 export type WorkerInstruction =
-  /** Run these tasks (as many as there are free threads), one batch per event. */
+  /**
+   * Run these tasks, one batch per event: as many as there are free threads, plus short tasks
+   * to queue on busy threads (run in the order given).
+   */
   | { type: "execute"; tasks: ExecuteSpec[] }
   /** Ask `peer` for `keys` in one request; answer with gather-done or gather-failed. */
   | {
@@ -115,6 +127,11 @@ export type WorkerInstruction =
   | { type: "free"; keys: Key[] };
 
 const LOWEST_PRIORITY: Priority = [Infinity, Infinity, Infinity];
+/**
+ * A task queued behind a running one holds a copy of its inputs in its thread until it runs:
+ * only tasks with small inputs are queued that way.
+ */
+const MAX_BATCHED_INPUT_BYTES = 1 << 20;
 
 export class WorkerState {
   readonly address: WorkerAddress;
@@ -126,8 +143,15 @@ export class WorkerState {
   readonly memory = new Map<Key, number>();
   /** Bytes in `memory`. */
   memoryBytes = 0;
-  /** Tasks running on threads. */
+  /**
+   * Tasks handed to threads: one running per thread, and beyond that short tasks (without
+   * resources) waiting in a thread's batch, within `shortTaskBatchSeconds` of expected work.
+   */
   executing = 0;
+  /** Expected seconds of the tasks handed to threads (sum of their `duration` estimates). */
+  #executingSeconds = 0;
+  readonly #batchSeconds: number;
+  readonly #maxExecuting: number;
   /** Time of the latest event, seconds. */
   now = 0;
   /** Paused for lack of memory: nothing starts (see the `pause` event). */
@@ -150,6 +174,8 @@ export class WorkerState {
     this.address = config.address;
     this.nthreads = config.nthreads;
     this.resources = config.resources ?? {};
+    this.#batchSeconds = config.nthreads * (config.shortTaskBatchSeconds ?? 0.005);
+    this.#maxExecuting = config.nthreads * Math.max(1, config.maxTasksPerThread ?? 256);
     const memoryLimit = config.memoryLimit ?? 0;
     this.#gather = new GatherPlanner({
       maxConcurrentRequests: config.transferIncomingCountLimit ?? 10,
@@ -283,7 +309,7 @@ export class WorkerState {
       ) fail(`${key} (${state}) is kept for nothing`);
     }
     if (executing !== this.executing) fail(`executing ${this.executing}, tasks say ${executing}`);
-    if (executing > this.nthreads) fail(`${executing} tasks on ${this.nthreads} threads`);
+    if (executing > this.#maxExecuting) fail(`${executing} tasks on ${this.nthreads} threads`);
     for (const name in this.usedResources) {
       const amount = this.usedResources[name];
       if (Math.abs(amount - (used[name] ?? 0)) > 1e-9) fail(`resource ${name} books`);
@@ -479,6 +505,7 @@ export class WorkerState {
       return;
     }
     this.executing--;
+    this.#executingSeconds = this.executing === 0 ? 0 : this.#executingSeconds - task.duration;
     this.#releaseResources(task);
     const wanted = task.assigned && !task.cancelled;
     task.cancelled = false;
@@ -818,11 +845,24 @@ export class WorkerState {
 
   #startExecuting(): void {
     let batch: ExecuteSpec[] | null = null;
-    while (this.executing < this.nthreads) {
-      const task = this.#nextRunnable();
+    for (;;) {
+      let task: WorkerTask | null;
+      if (this.executing < this.nthreads) {
+        task = this.#nextRunnable();
+      } else {
+        // Every thread busy: a short task joins a thread's batch, in priority order.
+        const next = this.#ready.peek();
+        if (
+          next === undefined || next.resources !== null || this.executing >= this.#maxExecuting ||
+          this.#executingSeconds + next.duration > this.#batchSeconds ||
+          this.#inputBytes(next) > MAX_BATCHED_INPUT_BYTES
+        ) break;
+        task = this.#ready.pop()!;
+      }
       if (task === null) break;
       task.state = "executing";
       this.executing++;
+      this.#executingSeconds += task.duration;
       const resources = task.resources;
       if (resources !== null) {
         for (const name in resources) {
@@ -849,6 +889,13 @@ export class WorkerState {
       });
     }
     if (batch !== null) this.#instructions.push({ type: "execute", tasks: batch });
+  }
+
+  /** Bytes of a ready task's inputs (all in memory here). */
+  #inputBytes(task: WorkerTask): number {
+    let bytes = 0;
+    for (const dep of task.dependencies) bytes += this.memory.get(dep.key) ?? 0;
+    return bytes;
   }
 
   /** The highest-priority ready task whose resources are free, or null. */
