@@ -15,7 +15,7 @@
  * examples/github_events_data.ts.
  */
 
-import { bag, shutdownThreads } from "../mod.ts";
+import { bag, Client, type ComputeOptions, shutdownThreads } from "../mod.ts";
 import { EventMaker, writeGithubArchive } from "../examples/github_events_data.ts";
 import { mb, peakRss, report } from "./measure.ts";
 
@@ -33,7 +33,7 @@ interface Flat {
   size: number;
 }
 
-async function recordsWorkload(): Promise<void> {
+async function recordsWorkload(options: ComputeOptions, where: string): Promise<void> {
   const maker = new EventMaker(7);
   const time = new Date(Date.UTC(2015, 0, 1));
   const records: Flat[] = [];
@@ -51,11 +51,10 @@ async function recordsWorkload(): Promise<void> {
       size: JSON.stringify(e.payload).length,
     });
   }
-  const options = { scheduler: "threads" as const, numWorkers: THREADS };
   const started = performance.now();
   const b = bag.fromSequence(records, { npartitions: 40 });
   const buildMs = performance.now() - started;
-  // the threads start (and load the kernels) before the clock runs, as a cluster's workers do
+  // the threads start (and load the kernels) before the clock runs, as on a running cluster
   await bag.fromSequence([1, 2, 3]).map((x: number) => x).count().compute(options);
   const computeStart = performance.now();
   const types = await b.pluck("type").frequencies().compute(options);
@@ -70,11 +69,14 @@ async function recordsWorkload(): Promise<void> {
   }
   const seconds = (ms: number) => `${(ms / 1000).toFixed(3)} s`;
   report("200k records: fromSequence(40 partitions), encoded + named", seconds(buildMs));
-  report("200k records: pluck('type').frequencies()", seconds(afterTypes - computeStart));
-  report("200k records: filter + pluck + frequencies + topk(10)", seconds(afterTop - afterTypes));
-  report("200k records: count()", seconds(done - afterTop));
+  report(`200k records: pluck('type').frequencies(), ${where}`, seconds(afterTypes - computeStart));
   report(
-    `200k records: all of the above, threads (${THREADS})`,
+    `200k records: filter + pluck + frequencies + topk(10), ${where}`,
+    seconds(afterTop - afterTypes),
+  );
+  report(`200k records: count(), ${where}`, seconds(done - afterTop));
+  report(
+    `200k records: all of the above, ${where}`,
     seconds(buildMs + done - computeStart),
     "≤ 1 s; Dask 2-worker cluster 23 s",
   );
@@ -183,7 +185,11 @@ async function memoryFlow(files: string[]): Promise<void> {
 if (Deno.args.includes("--memory-child")) {
   await memoryChild();
 } else {
-  await recordsWorkload();
+  await recordsWorkload({ scheduler: "threads", numWorkers: THREADS }, `threads (${THREADS})`);
+  {
+    await using client = await Client.local({ nWorkers: 2, threadsPerWorker: 1 });
+    await recordsWorkload({ scheduler: client }, "2-worker local cluster");
+  }
   const files = await archiveFiles();
   await parseThroughput(files);
   shutdownThreads();
