@@ -30,6 +30,7 @@
  * @module
  */
 
+import { cpuUsage } from "node:process";
 import { type ErrorRecord, recordFromError } from "../core/errors.ts";
 import { FunctionCache } from "../core/function_cache.ts";
 import type { FunctionSpec } from "../core/function_codec.ts";
@@ -547,6 +548,19 @@ export class WorkerServer {
     this.#sendHeartbeat();
   }
 
+  /** Process CPU time and wall time at the last heartbeat, µs, for the `cpu` metric. */
+  #cpuMark = { cpu: 0, wall: 0 };
+
+  /** CPU use of this process (all its threads) since the last call, in % of one core. */
+  #cpuPercent(): number {
+    const usage = cpuUsage();
+    const cpu = usage.user + usage.system;
+    const wall = performance.now() * 1000;
+    const { cpu: lastCpu, wall: lastWall } = this.#cpuMark;
+    this.#cpuMark = { cpu, wall };
+    return lastWall === 0 || wall <= lastWall ? 0 : (100 * (cpu - lastCpu)) / (wall - lastWall);
+  }
+
   #sendHeartbeat(): void {
     const state = this.#state;
     if (this.memoryLimit <= 0) this.#rss = residentMemory();
@@ -565,6 +579,7 @@ export class WorkerServer {
           inFlight: state.transfersInFlight,
           bandwidth: this.#bandwidth,
           serving: this.#serving,
+          cpu: this.#cpuPercent(),
         },
       },
     });
