@@ -6,9 +6,10 @@
  * @module
  */
 import { type DType, NDArray, type NumericArray } from "../../core/ndarray.ts";
-import { chunkKey, makeTask, TaskRef } from "../../core/task.ts";
+import { chunkKey, type Key, makeLiteral, makeTask, TaskRef } from "../../core/task.ts";
 import { tokenize } from "../../core/tokenize.ts";
-import type { Delayed } from "../delayed.ts";
+import { Delayed } from "../delayed.ts";
+import type { Layer } from "../collection.ts";
 import { blockExpr } from "./block_expr.ts";
 import { blockShape, type ChunksSpec, normalizeChunks, offsetsOf } from "./chunks.ts";
 import { evalBlock } from "./chunk_tasks.ts";
@@ -275,6 +276,9 @@ export interface FromDelayedOptions {
  * declared size, or nested arrays of numbers), checked against `shape` when it is computed.
  * Join many with `concatenate` or `stack` to assemble an array from pieces computed anywhere.
  *
+ * A cluster `Future` works too (`array.fromDelayed(client.submit(load, d), [1, 2, 3])`): the
+ * piece stays on the worker that holds it and tasks read it from there.
+ *
  * @example
  * ```ts
  * import { array, delayed } from "./mod.ts";
@@ -284,7 +288,7 @@ export interface FromDelayedOptions {
  * ```
  */
 export function fromDelayed(
-  value: Delayed<unknown>,
+  value: Delayed<unknown> | RemoteValue,
   shape: ShapeLike,
   options: FromDelayedOptions = {},
 ): DArray {
@@ -297,6 +301,24 @@ export function fromDelayed(
   ]);
   return new DArray(name, dims.map((n) => [n]), dtype, {
     kind: "tasks",
-    layer: { id: name, tasks: [task], dependencies: [value] },
+    layer: {
+      id: name,
+      tasks: [task],
+      dependencies: [value instanceof Delayed ? value : remoteLayer(value)],
+    },
   });
+}
+
+/** A result already held on a cluster (a Client's `Future`): only its key matters here. */
+export interface RemoteValue {
+  /** The key under which the cluster holds the value. */
+  readonly key: Key;
+}
+
+/**
+ * A layer standing for a value a cluster holds: a literal whose value is the Future itself
+ * under its own key, which the Client submits as "already there" (see client/graph_submission.ts).
+ */
+function remoteLayer(value: RemoteValue): Layer {
+  return { id: `remote-${value.key}`, tasks: [makeLiteral(value.key, value)], dependencies: [] };
 }

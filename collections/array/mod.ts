@@ -40,6 +40,7 @@ export {
   type LinspaceOptions,
   ones,
   onesLike,
+  type RemoteValue,
   type ShapeLike,
   zeros,
   zerosLike,

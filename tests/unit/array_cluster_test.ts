@@ -59,4 +59,15 @@ Deno.test("arrays on a local cluster", async (t) => {
     const [qv, rv] = [await q.compute(onCluster), await rr.compute(onCluster)];
     same(k.matmul(qv, rv), data, "q r = a", 1e-10);
   });
+
+  await t.step("an array assembled from futures reads the pieces where they are", async () => {
+    const day = (d: number) => new Float64Array(6).fill(d);
+    const pieces = [0, 1, 2].map((d) => client.submit(day, d));
+    const x = array.concatenate(pieces.map((f) => array.fromDelayed(f, [1, 2, 3])), 0);
+    assert.deepEqual(x.shape, [3, 2, 3]);
+    same(await x.sum({ axis: [1, 2] }).compute(onCluster), k.fromNested([0, 6, 12], "float64"), "sums");
+    // the pieces were read on the cluster: they are still held there, and nothing re-ran
+    const holders = await client.whoHas(pieces);
+    for (const f of pieces) assert.ok(holders[f.key].length >= 1, `${f.key} is held`);
+  });
 });
