@@ -65,7 +65,11 @@ Deno.test("arrays on a local cluster", async (t) => {
     const pieces = [0, 1, 2].map((d) => client.submit(day, d));
     const x = array.concatenate(pieces.map((f) => array.fromDelayed(f, [1, 2, 3])), 0);
     assert.deepEqual(x.shape, [3, 2, 3]);
-    same(await x.sum({ axis: [1, 2] }).compute(onCluster), k.fromNested([0, 6, 12], "float64"), "sums");
+    same(
+      await x.sum({ axis: [1, 2] }).compute(onCluster),
+      k.fromNested([0, 6, 12], "float64"),
+      "sums",
+    );
     // the pieces were read on the cluster: they are still held there, and nothing re-ran
     const holders = await client.whoHas(pieces);
     for (const f of pieces) assert.ok(holders[f.key].length >= 1, `${f.key} is held`);
