@@ -13,9 +13,10 @@
 import { describeFunction } from "../core/function_codec.ts";
 import { type Graph, indexGraph, orderIndexed } from "../core/graph.ts";
 import {
+  DESCEND,
   findRefs,
-  isPlainObject,
   type Key,
+  rewriteData,
   type Task,
   type TaskFunction,
   type TaskOptions,
@@ -37,32 +38,12 @@ export type FutureKey = (future: Future) => Key;
  */
 export function replaceFutures(value: unknown, futureKey: FutureKey, layers: Layer[]): unknown {
   if (value === null || typeof value !== "object") return value;
-  if (value instanceof Future) return new TaskRef(futureKey(value));
-  if (value instanceof Delayed) {
-    layers.push(value);
-    return new TaskRef(value.key);
-  }
-  if (Array.isArray(value)) {
-    let out: unknown[] | undefined;
-    for (let i = 0; i < value.length; i++) {
-      const v = value[i];
-      const r = replaceFutures(v, futureKey, layers);
-      if (r !== v && out === undefined) out = value.slice(0, i);
-      if (out !== undefined) out.push(r);
-    }
-    return out ?? value;
-  }
-  if (isPlainObject(value)) {
-    let out: Record<string, unknown> | undefined;
-    for (const k in value) {
-      const v = value[k];
-      const r = replaceFutures(v, futureKey, layers);
-      if (r !== v && out === undefined) out = { ...value };
-      if (out !== undefined) out[k] = r;
-    }
-    return out ?? value;
-  }
-  return value;
+  return rewriteData(value, (v) => {
+    if (v instanceof Future) return new TaskRef(futureKey(v));
+    if (!(v instanceof Delayed)) return DESCEND;
+    layers.push(v);
+    return new TaskRef(v.key);
+  });
 }
 
 /**

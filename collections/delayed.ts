@@ -8,10 +8,11 @@ import { functionName } from "../core/function_codec.ts";
 import type { Graph } from "../core/graph.ts";
 import { tokenize, tokenizeSymbol, uniqueToken } from "../core/tokenize.ts";
 import {
-  isPlainObject,
+  DESCEND,
   type Key,
   makeLiteral,
   makeTask,
+  rewriteData,
   type Task,
   type TaskFunction,
   TaskRef,
@@ -124,30 +125,14 @@ export interface DelayedOptions {
  * Replaces Delayed values found in arrays and plain objects by task references and collects
  * the layers they come from. Other values are kept as they are.
  */
-function unpack(value: unknown, layers: Layer[]): unknown {
-  if (value instanceof Delayed) {
-    layers.push(value);
-    return new TaskRef(value.key);
-  }
-  if (Array.isArray(value)) {
-    let out: unknown[] | undefined;
-    for (let i = 0; i < value.length; i++) {
-      const v = unpack(value[i], layers);
-      if (v !== value[i] && out === undefined) out = value.slice(0, i);
-      if (out !== undefined) out.push(v);
-    }
-    return out ?? value;
-  }
-  if (isPlainObject(value)) {
-    let out: Record<string, unknown> | undefined;
-    for (const k in value) {
-      const v = unpack(value[k], layers);
-      if (v !== value[k] && out === undefined) out = { ...value };
-      if (out !== undefined) out[k] = v;
-    }
-    return out ?? value;
-  }
-  return value;
+function unpacker(layers: Layer[]): (value: unknown) => unknown {
+  const replace = (v: object) => {
+    if (!(v instanceof Delayed)) return DESCEND;
+    layers.push(v);
+    return new TaskRef(v.key);
+  };
+  return (value) =>
+    value === null || typeof value !== "object" ? value : rewriteData(value, replace);
 }
 
 /** A value, a Delayed of it, or (for arrays and plain objects) the same with Delayed inside. */
@@ -206,13 +191,13 @@ export function delayed(
     const pure = options.pure ?? false;
     return (...args: unknown[]) => {
       const layers: Layer[] = [];
-      const taskArgs = args.map((a) => unpack(a, layers));
+      const taskArgs = args.map(unpacker(layers));
       const key = `${prefix}-${pure ? tokenize(fn, ...taskArgs) : uniqueToken()}`;
       return new Delayed(key, makeTask(key, fn, taskArgs), layers);
     };
   }
   const layers: Layer[] = [];
-  const value = unpack(target, layers);
+  const value = unpacker(layers)(target);
   const name = options.name ?? typeNameOf(target);
   const token = options.pure === false ? uniqueToken() : tokenize(value);
   const key = `${name}-${token}`;

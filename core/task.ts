@@ -96,20 +96,25 @@ export function findRefs(args: readonly unknown[]): readonly Key[] {
   return found === undefined ? NO_DEPS : found.slice();
 }
 
+/** Returned by a {@link rewriteData} callback to keep a value and look inside it. */
+export const DESCEND: unique symbol = Symbol("descend");
+
 /**
- * Replaces every {@link TaskRef} inside `value` by `lookup(key)`. Containers that hold no
- * reference are returned as they are (no copy).
+ * Copy-on-write walk of task arguments: `replace` sees every object inside arrays and plain
+ * objects (outermost first) and returns its replacement, or {@link DESCEND} to keep it and walk
+ * into it. Containers in which nothing was replaced are returned as they are (no copy).
  */
-export function substituteRefs(value: unknown, lookup: (key: Key) => unknown): unknown {
+export function rewriteData(value: unknown, replace: (value: object) => unknown): unknown {
   if (value === null || typeof value !== "object") return value;
-  if (value instanceof TaskRef) return lookup(value.key);
+  const replaced = replace(value);
+  if (replaced !== DESCEND) return replaced;
   if (Array.isArray(value)) {
     let out: unknown[] | undefined;
     for (let i = 0; i < value.length; i++) {
       const v = value[i];
-      const s = substituteRefs(v, lookup);
-      if (s !== v && out === undefined) out = value.slice(0, i);
-      if (out !== undefined) out.push(s);
+      const r = rewriteData(v, replace);
+      if (r !== v && out === undefined) out = value.slice(0, i);
+      if (out !== undefined) out.push(r);
     }
     return out ?? value;
   }
@@ -117,13 +122,19 @@ export function substituteRefs(value: unknown, lookup: (key: Key) => unknown): u
     let out: Record<string, unknown> | undefined;
     for (const k in value) {
       const v = value[k];
-      const s = substituteRefs(v, lookup);
-      if (s !== v && out === undefined) out = { ...value };
-      if (out !== undefined) out[k] = s;
+      const r = rewriteData(v, replace);
+      if (r !== v && out === undefined) out = { ...value };
+      if (out !== undefined) out[k] = r;
     }
     return out ?? value;
   }
   return value;
+}
+
+/** Replaces every {@link TaskRef} inside `value` by `lookup(key)` (see {@link rewriteData}). */
+export function substituteRefs(value: unknown, lookup: (key: Key) => unknown): unknown {
+  if (value === null || typeof value !== "object") return value;
+  return rewriteData(value, (v) => v instanceof TaskRef ? lookup(v.key) : DESCEND);
 }
 
 /** Applies {@link substituteRefs} to each argument of a task. */
