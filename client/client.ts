@@ -128,6 +128,14 @@ const CLOSED_MESSAGE =
 /** One key held by this client: its shared state and how many Futures hold it. */
 class KeyHold extends FutureState {
   holders = 0;
+  /** The workers holding the result, as the scheduler last said (fetches try them first). */
+  workers: readonly WorkerAddress[] | undefined = undefined;
+
+  /** Pending again (recomputed, retried, resubmitted): the old holders are no longer news. */
+  override reset(): void {
+    this.workers = undefined;
+    super.reset();
+  }
 }
 
 /** True when the scheduler no longer holds the key for this client (it must be sent again). */
@@ -198,6 +206,7 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
     this.#fetcher = new DataFetcher(
       (keys) => this.#request<Record<Key, WorkerAddress[]>>("who-has", { keys }),
       this.#peers,
+      (key) => this.#keys.get(key)?.workers,
     );
   }
 
@@ -878,6 +887,7 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
     if (hold === undefined) return; // released meanwhile
     switch (msg.op) {
       case "key-in-memory":
+        hold.workers = msg.workers;
         hold.finish(msg.typeName, msg.nbytes);
         return;
       case "task-erred":
@@ -887,6 +897,7 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
         if (hold.status !== "cancelled") hold.cancel("The task was cancelled on the cluster.");
         return;
       case "lost":
+        hold.workers = undefined;
         if (msg.error === undefined) {
           hold.reset(); // being recomputed: `key-in-memory` follows
         } else if (reclaimed) {

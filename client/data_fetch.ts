@@ -1,8 +1,9 @@
 /**
  * Fetching results from workers, batched: every fetch asked for in one tick (a `gather`, many
- * `future.result()` calls) becomes one `who-has` request to the scheduler and one `get-data`
- * request per worker, sent straight to the workers' data listeners. Values arrive as the
- * `Encoded` the worker stored; decoding is the caller's.
+ * `future.result()` calls) becomes one `get-data` request per worker, sent straight to the
+ * workers' data listeners. The first attempt trusts the holders the scheduler named in
+ * `key-in-memory`; keys without known holders, and every retry, ask the scheduler (`who-has`).
+ * Values arrive as the `Encoded` the worker stored; decoding is the caller's.
  *
  * @module
  */
@@ -14,6 +15,9 @@ import type { PeerPool } from "../worker/peer_pool.ts";
 
 /** Asks the scheduler which workers hold each key. */
 export type WhoHas = (keys: Key[]) => Promise<Record<Key, WorkerAddress[]>>;
+
+/** The holders of a key as last told by the scheduler, if any (they may be out of date). */
+export type KnownHolders = (key: Key) => readonly WorkerAddress[] | undefined;
 
 /** Keys no worker could give, after retries: their data is gone or moving. */
 export class MissingDataError extends Error {
@@ -65,15 +69,18 @@ interface FetchRequest {
 export class DataFetcher {
   readonly #whoHas: WhoHas;
   readonly #peers: PeerPool;
+  readonly #knownHolders: KnownHolders;
   #batch: FetchRequest[] = [];
 
   /**
    * @param whoHas asks the scheduler which workers hold keys
    * @param peers the connections to the workers' data listeners
+   * @param knownHolders holders already known, tried first without asking the scheduler
    */
-  constructor(whoHas: WhoHas, peers: PeerPool) {
+  constructor(whoHas: WhoHas, peers: PeerPool, knownHolders: KnownHolders = () => undefined) {
     this.#whoHas = whoHas;
     this.#peers = peers;
+    this.#knownHolders = knownHolders;
   }
 
   /**
@@ -128,35 +135,49 @@ export class DataFetcher {
         await new Promise((resolve) => setTimeout(resolve, delay));
         delay *= 2;
       }
-      reason = await this.#fetchRound(missing, values);
+      // retries ask the scheduler: the holders named earlier may have left or dropped the key
+      reason = await this.#fetchRound(missing, values, attempt === 0);
       missing = missing.filter((key) => !values.has(key));
     }
     return missing.length > 0 ? reason : undefined;
   }
 
-  /** One round: who holds what, then one request per worker. */
-  async #fetchRound(keys: Key[], values: Map<Key, Encoded>): Promise<string | undefined> {
+  /** One round: who holds what (known, or asked), then one request per worker. */
+  async #fetchRound(
+    keys: Key[],
+    values: Map<Key, Encoded>,
+    trustKnown: boolean,
+  ): Promise<string | undefined> {
     const byWorker = new Map<WorkerAddress, Key[]>();
     let unheld = 0;
-    for (let start = 0; start < keys.length; start += WHO_HAS_CHUNK) {
-      const chunk = start === 0 && keys.length <= WHO_HAS_CHUNK
-        ? keys
-        : keys.slice(start, start + WHO_HAS_CHUNK);
-      const holders = await this.#whoHas(chunk);
-      for (const key of chunk) {
-        const workers = holders[key];
-        if (workers === undefined || workers.length === 0) {
-          unheld++;
-          continue;
-        }
-        // spread the load over the holders of replicated keys
-        const worker = workers.length === 1
-          ? workers[0]
-          : workers[Math.floor(Math.random() * workers.length)];
-        let list = byWorker.get(worker);
-        if (list === undefined) byWorker.set(worker, list = []);
-        list.push(key);
+    const assign = (key: Key, workers: readonly WorkerAddress[] | undefined) => {
+      if (workers === undefined || workers.length === 0) {
+        unheld++;
+        return;
       }
+      // spread the load over the holders of replicated keys
+      const worker = workers.length === 1
+        ? workers[0]
+        : workers[Math.floor(Math.random() * workers.length)];
+      let list = byWorker.get(worker);
+      if (list === undefined) byWorker.set(worker, list = []);
+      list.push(key);
+    };
+    let unknown = keys;
+    if (trustKnown) {
+      unknown = [];
+      for (const key of keys) {
+        const known = this.#knownHolders(key);
+        if (known !== undefined && known.length > 0) assign(key, known);
+        else unknown.push(key);
+      }
+    }
+    for (let start = 0; start < unknown.length; start += WHO_HAS_CHUNK) {
+      const chunk = start === 0 && unknown.length <= WHO_HAS_CHUNK
+        ? unknown
+        : unknown.slice(start, start + WHO_HAS_CHUNK);
+      const holders = await this.#whoHas(chunk);
+      for (const key of chunk) assign(key, holders[key]);
     }
     const failures: string[] = [];
     const requests: Promise<void>[] = [];

@@ -645,6 +645,34 @@ export function encode(value: unknown, options: EncodeOptions = {}): Encoded {
   }
 }
 
+/**
+ * Encodes a value and hands `use` the body as a view into a reused buffer, valid only during the
+ * call (copy what you keep): for writers that copy the body into a batch anyway, this saves a
+ * buffer per message. Frames are as {@link encode} gives them.
+ *
+ * @throws {UnserializableError} like {@link encode}.
+ */
+export function encodeWith<T>(
+  value: unknown,
+  use: (body: Uint8Array, frames: Uint8Array[]) => T,
+  options: EncodeOptions = {},
+): T {
+  const writer = sharedWriter.busy ? new BodyWriter() : sharedWriter;
+  writer.busy = true;
+  writer.reset(options.frameThreshold ?? DEFAULT_FRAME_THRESHOLD);
+  try {
+    try {
+      writer.value(value, 0);
+    } catch (error) {
+      if (error instanceof EncodeFailure) throw unserializable(error, options.rootName ?? "value");
+      throw error;
+    }
+    return use(writer.bytes.subarray(0, writer.pos), writer.frames);
+  } finally {
+    writer.release();
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Decoding
 

@@ -19,7 +19,7 @@
  * @module
  */
 
-import { decode, encode } from "./value_codec.ts";
+import { decode, encode, encodeWith } from "./value_codec.ts";
 
 /** The protocol version this peer speaks; peers of another version are refused at handshake. */
 export const PROTOCOL_VERSION = 1;
@@ -43,6 +43,9 @@ const DIRECT_READ_MIN_BYTES = 64 * 1024;
 const DIRECT_WRITE_MIN_BYTES = 64 * 1024;
 /** Joined small chunks are written once they reach this size. */
 const MAX_JOINED_WRITE_BYTES = 1 << 20;
+/** Small messages are encoded back to back into buffers of this size (or a message's size). */
+const WRITE_BUFFER_BYTES = 16 * 1024;
+const NO_FRAMES: readonly Uint8Array[] = [];
 
 /** One message: a header (any value the value codec carries) and frames passed through as is. */
 export interface Message {
@@ -107,6 +110,78 @@ export function encodeMessage(message: Message): Uint8Array[] {
     chunks.push(frame);
   }
   return chunks;
+}
+
+/**
+ * The bytes waiting to be written, in order: each message's prefix and header body are copied
+ * back to back into a shared buffer (one allocation per many small messages, not two per
+ * message), its frames queued as they are (views, no copy).
+ */
+class WriteQueue {
+  #chunks: Uint8Array[] = [];
+  #buffer: Uint8Array | null = null;
+  #view: DataView | null = null;
+  /** Start of the bytes of `#buffer` not yet in `#chunks`. */
+  #start = 0;
+  #pos = 0;
+
+  get isEmpty(): boolean {
+    return this.#chunks.length === 0 && this.#pos === this.#start;
+  }
+
+  /** Appends one message, framed as {@link encodeMessage} frames it. */
+  push(body: Uint8Array, frames: readonly Uint8Array[], extra: readonly Uint8Array[]): void {
+    const partCount = 1 + frames.length + extra.length;
+    this.#reserve(8 + 8 * partCount + body.byteLength);
+    const view = this.#view!;
+    let at = this.#pos;
+    view.setUint32(at, partCount, true);
+    view.setUint32(at + 4, frames.length, true);
+    at += 8;
+    const addPart = (bytes: number) => {
+      view.setUint32(at, bytes >>> 0, true);
+      view.setUint32(at + 4, Math.floor(bytes / TWO_32), true);
+      at += 8;
+    };
+    addPart(body.byteLength);
+    for (const frame of frames) addPart(frame.byteLength);
+    for (const frame of extra) addPart(frame.byteLength);
+    this.#buffer!.set(body, at);
+    this.#pos = at + body.byteLength;
+    if (partCount === 1) return;
+    this.#seal();
+    for (const frame of frames) this.#chunks.push(frame);
+    for (const frame of extra) this.#chunks.push(frame);
+  }
+
+  /** Everything queued, in order; the queue is empty after. */
+  take(): Uint8Array[] {
+    this.#seal();
+    const chunks = this.#chunks;
+    this.#chunks = [];
+    return chunks;
+  }
+
+  clear(): void {
+    this.#chunks = [];
+    this.#buffer = this.#view = null;
+    this.#start = this.#pos = 0;
+  }
+
+  #seal(): void {
+    if (this.#pos === this.#start) return;
+    this.#chunks.push(this.#buffer!.subarray(this.#start, this.#pos));
+    this.#start = this.#pos;
+  }
+
+  #reserve(bytes: number): void {
+    if (this.#buffer !== null && this.#pos + bytes <= this.#buffer.byteLength) return;
+    this.#seal();
+    // bytes already queued stay in the old buffer; it is dropped once they are written
+    this.#buffer = new Uint8Array(Math.max(bytes, WRITE_BUFFER_BYTES));
+    this.#view = new DataView(this.#buffer.buffer);
+    this.#start = this.#pos = 0;
+  }
 }
 
 /** What one side sends first: the magic and version, then its hello message. */
@@ -484,7 +559,7 @@ export class Connection implements AsyncIterable<Message> {
   #incoming: Message[];
   #incomingHead = 0;
   #reading: Promise<void> | null = null;
-  #queue: Uint8Array[] = [];
+  readonly #writes = new WriteQueue();
   #flushing: Promise<void> | null = null;
   #closing: Promise<CloseInfo> | null = null;
   #closeInfo: CloseInfo | null = null;
@@ -577,8 +652,11 @@ export class Connection implements AsyncIterable<Message> {
    */
   send(message: Message): boolean {
     if (this.isClosed) return false;
-    const chunks = encodeMessage(message);
-    for (const chunk of chunks) this.#queue.push(chunk);
+    encodeWith(
+      message.header,
+      (body, frames) => this.#writes.push(body, frames, message.frames ?? NO_FRAMES),
+      { rootName: "header" },
+    );
     this.stats.messagesSent++;
     this.#flushing ??= this.#flush();
     return true;
@@ -655,9 +733,8 @@ export class Connection implements AsyncIterable<Message> {
   async #flush(): Promise<void> {
     try {
       await Promise.resolve(); // let every send() of this tick join the batch
-      while (this.#queue.length > 0 && this.#closeInfo === null) {
-        const batch = this.#queue;
-        this.#queue = [];
+      while (!this.#writes.isEmpty && this.#closeInfo === null) {
+        const batch = this.#writes.take();
         for (const bytes of joinSmallChunks(batch)) {
           for (let at = 0; at < bytes.byteLength;) {
             at += await this.#conn.write(bytes.subarray(at));
@@ -676,7 +753,7 @@ export class Connection implements AsyncIterable<Message> {
   #shutdown(info: CloseInfo): void {
     if (this.#closeInfo !== null) return;
     this.#closeInfo = info;
-    this.#queue = [];
+    this.#writes.clear();
     closeQuietly(this.#conn);
     // Resolve only once the socket's pending read and write have ended (no op outlives close).
     Promise.allSettled([this.#reading, this.#flushing]).then(() => this.#resolveClosed(info));

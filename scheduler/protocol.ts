@@ -125,12 +125,16 @@ export type ClientToSchedulerMsg =
 // ---------------------------------------------------------------------------------------------
 // Scheduler → client
 
-/** A held key's result is in memory on some worker. */
+/**
+ * A held key's result is in memory on some worker. `workers` are its holders when this was sent,
+ * so the client can fetch without asking `who-has` first (it asks again if they no longer hold it).
+ */
 export interface KeyInMemoryMsg {
   op: "key-in-memory";
   key: Key;
   typeName: string;
   nbytes: number;
+  workers: WorkerAddress[];
 }
 
 /** A held key failed: `blamedKey` is the task that raised `error` (the key or a dependency). */

@@ -8,6 +8,7 @@
 
 import type { Key } from "../core/task.ts";
 import type { ErrorRecord } from "../core/errors.ts";
+import { CompactSet, type ReadonlyCompactSet } from "./compact_set.ts";
 import type { HeapItem, IndexedHeap } from "./priority_heap.ts";
 import type { ClientId, FreeKeysMsg, Priority, WorkerAddress } from "./protocol.ts";
 import type { SchedulerTaskState, TaskPrefixStats } from "./task_prefix_stats.ts";
@@ -20,19 +21,25 @@ export type Recommendation = "waiting" | "released" | "forgotten" | "erred";
 
 /** Shared stand-in for a set that was never filled: most tasks never fill most of their sets. */
 const EMPTY: ReadonlySet<never> = new Set<never>();
+/** Shared stand-in for the dependencies of a task that reads none (most of a big map). */
+const NO_TASKS: readonly TaskRecord[] = Object.freeze([]);
 
 export class TaskRecord implements HeapItem {
   state: SchedulerTaskState = "released";
-  /** The tasks whose results this one reads. */
-  readonly dependencies: TaskRecord[] = [];
-  /** Workers holding a copy of the result. */
-  readonly whoHas = new Set<WorkerRecord>();
+  #dependencies: TaskRecord[] | null = null;
+  /** Workers holding a copy of the result (mostly one: a compact set). */
+  readonly whoHas = new CompactSet<WorkerRecord>();
   // Sets allocated on first use (a Set costs ~0.2 µs and most tasks leave most of these empty).
   #dependents: Set<TaskRecord> | null = null;
   #waitingOn: Set<TaskRecord> | null = null;
   #waiters: Set<TaskRecord> | null = null;
-  #whoWants: Set<ClientRecord> | null = null;
+  /** Mostly one client: a compact set, allocated on first use like the sets above. */
+  #whoWants: CompactSet<ClientRecord> | null = null;
 
+  /** The tasks whose results this one reads. */
+  get dependencies(): readonly TaskRecord[] {
+    return this.#dependencies ?? NO_TASKS;
+  }
   /** The tasks that read this one's result. */
   get dependents(): ReadonlySet<TaskRecord> {
     return this.#dependents ?? EMPTY;
@@ -46,10 +53,20 @@ export class TaskRecord implements HeapItem {
     return this.#waiters ?? EMPTY;
   }
   /** Clients holding a future for this key. */
-  get whoWants(): ReadonlySet<ClientRecord> {
+  get whoWants(): ReadonlyCompactSet<ClientRecord> {
     return this.#whoWants ?? EMPTY;
   }
 
+  addDependency(task: TaskRecord): void {
+    (this.#dependencies ??= []).push(task);
+  }
+  deleteDependency(task: TaskRecord): void {
+    const index = this.#dependencies?.indexOf(task) ?? -1;
+    if (index >= 0) this.#dependencies!.splice(index, 1);
+  }
+  clearDependencies(): void {
+    this.#dependencies = null;
+  }
   addDependent(task: TaskRecord): void {
     (this.#dependents ??= new Set()).add(task);
   }
@@ -75,7 +92,7 @@ export class TaskRecord implements HeapItem {
     return this.#waiters !== null && this.#waiters.delete(task);
   }
   addWant(client: ClientRecord): void {
-    (this.#whoWants ??= new Set()).add(client);
+    (this.#whoWants ??= new CompactSet()).add(client);
   }
   deleteWant(client: ClientRecord): boolean {
     return this.#whoWants !== null && this.#whoWants.delete(client);

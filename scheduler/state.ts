@@ -27,6 +27,7 @@
 
 import type { ErrorRecord } from "../core/errors.ts";
 import { type Key, keyPrefix, type TaskOptions } from "../core/task.ts";
+import { ArgsArena, packArgs, unpackArgs } from "./args_arena.ts";
 import { IndexedHeap } from "./priority_heap.ts";
 import {
   decideWorker,
@@ -242,6 +243,8 @@ export class SchedulerState implements StealHost {
   now = 0;
 
   readonly #stealing: WorkStealing;
+  /** Where small task arguments are kept (args_arena.ts). */
+  readonly #argsArena = new ArgsArena();
   readonly #fireAndForget: ClientRecord;
   #outbox: Outgoing[] = [];
   #outboxEpoch = 0;
@@ -649,11 +652,13 @@ export class SchedulerState implements StealHost {
         this.#unlinkDependencies(task);
         if (task.state === "erred") this.#clearError(task);
         task.fn = spec.fn;
-        task.args = spec.args;
+        task.args = packArgs(spec.args, this.#argsArena);
         task.lostLineage = false;
       } else {
-        const priority: Priority = [-(spec.options?.priority ?? defaultPriority), generation, i];
-        task = this.#newTask(spec.key, spec.fn, spec.args, true, priority, spec.options);
+        // `0 -` rather than unary minus: -0 is not a small integer and boxes every priority
+        const priority: Priority = [0 - (spec.options?.priority ?? defaultPriority), generation, i];
+        const args = packArgs(spec.args, this.#argsArena);
+        task = this.#newTask(spec.key, spec.fn, args, true, priority, spec.options);
       }
       linked.push(task);
       linkedSpecs.push(spec);
@@ -670,7 +675,7 @@ export class SchedulerState implements StealHost {
           continue;
         }
         if (dep.dependents.has(task)) continue; // listed twice
-        task.dependencies.push(dep);
+        task.addDependency(dep);
         dep.addDependent(task);
       }
     }
@@ -1337,8 +1342,7 @@ export class SchedulerState implements StealHost {
     for (const dependent of task.dependents) {
       // Only data that was scattered reaches here with dependents: they lose their lineage.
       dependent.lostLineage = true;
-      const index = dependent.dependencies.indexOf(task);
-      if (index >= 0) dependent.dependencies.splice(index, 1);
+      dependent.deleteDependency(task);
     }
     task.clearDependents();
     this.#unlinkDependencies(task);
@@ -1477,7 +1481,7 @@ export class SchedulerState implements StealHost {
         this.#recommend(dep, "forgotten");
       }
     }
-    deps.length = 0;
+    task.clearDependencies();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -1602,7 +1606,7 @@ export class SchedulerState implements StealHost {
       key: task.key,
       runId: task.runId,
       fn: worker.functionFor(task.fn),
-      args: task.args,
+      args: unpackArgs(task.args),
       priority: task.priority,
       deps: locations,
       resources,
@@ -1716,6 +1720,7 @@ export class SchedulerState implements StealHost {
       key: task.key,
       typeName: task.typeName,
       nbytes: task.nbytes,
+      workers: Array.from(task.whoHas, (worker) => worker.address),
     });
   }
 

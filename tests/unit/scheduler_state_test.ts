@@ -198,6 +198,7 @@ Deno.test("diamond graph runs across two workers, reports the result, frees inte
     key: "d-1",
     typeName: "number",
     nbytes: 5,
+    workers: [first],
   }]);
   assert.deepEqual(freed(out, first), ["c-1"]);
   assert.deepEqual(freed(out, second), ["b-1"]);
@@ -570,6 +571,7 @@ Deno.test("resubmitting a known key does not recompute it (content addressing)",
     key: "same-1",
     typeName: "number",
     nbytes: 42,
+    workers: ["w1"],
   }]);
 });
 

@@ -280,6 +280,36 @@ Deno.test("many sends in one tick go out in few writes, in order", async () => {
   }
 });
 
+Deno.test("small messages, big headers and frames sent in one tick arrive whole, in order", async () => {
+  const server = await echoServer();
+  try {
+    await withClient(server.listener, async (client) => {
+      // headers that fill several write buffers, some larger than one, frames in between
+      const sent: Message[] = [];
+      for (let i = 0; i < 300; i++) {
+        const header = i % 50 === 7
+          ? { op: "long", i, text: "x".repeat(20_000 + i) }
+          : i % 60 === 11
+          ? { op: "framed", i, data: new Uint8Array(100_000).fill(i) }
+          : { op: "small", i };
+        const message = i % 70 === 13
+          ? { header, frames: [new Uint8Array(70_000).fill(i % 256)] }
+          : { header };
+        sent.push(message);
+        client.send(message);
+      }
+      let i = 0;
+      for await (const message of client) {
+        assert.deepStrictEqual(message.header, sent[i].header, `message ${i}`);
+        assert.deepStrictEqual(message.frames, sent[i].frames ?? [], `frames of message ${i}`);
+        if (++i === sent.length) break;
+      }
+    });
+  } finally {
+    await server.stop();
+  }
+});
+
 /** A socket that writes `bytes`, then (once `before` resolves) `then`, and reads to the end. */
 async function rawPeer(
   listener: Listener,
