@@ -1545,8 +1545,11 @@ export class SchedulerState implements StealHost {
   }
 
   /**
-   * Hands queued root-ish tasks to workers with free slots: one task per worker per round, least
-   * loaded first, so a burst of ready tasks spreads over the cluster.
+   * Hands queued root-ish tasks to workers with free slots, least loaded first: one task per
+   * worker per round while they fill their saturation slots, so a burst spreads over the cluster.
+   * Beyond those (short tasks, see rootishSlots) a worker takes a run of consecutive tasks, up to
+   * an even share of the queue: neighbours in priority order usually feed the same later task (a
+   * tree's sibling leaves), so they land on one worker and that task needs no transfer.
    */
   #fillRootSlots(): void {
     const queue = this.#rootQueue;
@@ -1554,13 +1557,23 @@ export class SchedulerState implements StealHost {
     const workers = [...this.#workersWithSlots];
     if (workers.length > 1) workers.sort(byLoad);
     while (queue.size > 0 && workers.length > 0) {
+      const share = Math.ceil(queue.size / workers.length);
       let kept = 0;
       for (let i = 0; i < workers.length && queue.size > 0; i++) {
         const worker = workers[i];
-        const task = queue.pop()!;
-        task.queue = null;
-        this.#assign(task, worker);
-        if (rootishSlots(worker, saturation) > 0) workers[kept++] = worker;
+        const saturated = Math.max(Math.ceil(saturation * worker.nthreads), 1);
+        let open = true;
+        for (let taken = 0; taken < share && queue.size > 0; taken++) {
+          const task = queue.pop()!;
+          task.queue = null;
+          this.#assign(task, worker);
+          if (rootishSlots(worker, saturation) <= 0) {
+            open = false;
+            break;
+          }
+          if (worker.processing.size < saturated) break;
+        }
+        if (open) workers[kept++] = worker;
       }
       workers.length = kept;
     }

@@ -263,6 +263,20 @@ Deno.test("root-ish tasks queue on the scheduler: only saturation × threads rea
   assert.equal(next[0].key, "r-6");
 });
 
+Deno.test("short root-ish tasks go out in runs: neighbours in priority order share a worker", () => {
+  const d = new Driver({ stealing: false, workerSaturation: 1 });
+  d.addWorker("w1", 1);
+  d.addWorker("w2", 1);
+  d.submit([spec("r-warm")], ["r-warm"]);
+  d.finish("r-warm", 8, 0.001); // r-* tasks take 1 ms: each worker may queue 20 ms of them
+  // Sibling leaves of a tree: a later task needs r-0 and r-1, another r-2 and r-3, ...
+  const tasks = Array.from({ length: 8 }, (_, i) => spec(`r-${i}`));
+  const out = d.submit(tasks, tasks.map((t) => t.key));
+  const runs = [computes(out, "w1"), computes(out, "w2")].map((c) => c.map((m) => m.key).sort());
+  runs.sort((a, b) => a[0].localeCompare(b[0]));
+  assert.deepEqual(runs, [["r-0", "r-1", "r-2", "r-3"], ["r-4", "r-5", "r-6", "r-7"]]);
+});
+
 Deno.test("resources are never oversubscribed: GPU=1 runs one GPU task at a time", () => {
   const d = new Driver({ stealing: false });
   d.addWorker("gpu", 4, { resources: { GPU: 1 } });
