@@ -7,7 +7,24 @@
  * @module
  */
 
+import type { Encoded } from "../core/value_codec.ts";
+import type { DataItem } from "./session_protocol.ts";
+
 type Fields = Record<string, unknown>;
+
+/** True for an `Encoded` payload: a body and a list of frames, all bytes. */
+export function isEncoded(value: unknown): value is Encoded {
+  const v = value as Encoded | null;
+  return v !== null && typeof v === "object" && v.body instanceof Uint8Array &&
+    Array.isArray(v.frames) && v.frames.every((f) => f instanceof Uint8Array);
+}
+
+/** True for one item of `get-data` / `update-data` (docs/protocol.md §8). */
+export function isDataItem(value: unknown): value is DataItem {
+  const v = value as DataItem | null;
+  return v !== null && typeof v === "object" && typeof v.key === "string" &&
+    isEncoded(v.value) && typeof v.nbytes === "number" && typeof v.typeName === "string";
+}
 
 const isObject = (v: unknown): v is Fields =>
   v !== null && typeof v === "object" && !Array.isArray(v);

@@ -37,6 +37,8 @@ import {
 } from "./data_movement.ts";
 import {
   clientMessageProblem,
+  isDataItem,
+  isEncoded,
   registerWorkerProblem,
   workerMessageProblem,
 } from "./message_checks.ts";
@@ -152,18 +154,6 @@ function reader(connection: Connection): () => Promise<unknown | undefined> {
     const next = await iterator.next();
     return next.done ? undefined : next.value.header;
   };
-}
-
-function isEncoded(value: unknown): value is Encoded {
-  const v = value as Encoded | null;
-  return v !== null && typeof v === "object" && v.body instanceof Uint8Array &&
-    Array.isArray(v.frames) && v.frames.every((f) => f instanceof Uint8Array);
-}
-
-function isDataItem(value: unknown): value is DataItem {
-  const v = value as DataItem | null;
-  return v !== null && typeof v === "object" && typeof v.key === "string" &&
-    isEncoded(v.value) && typeof v.nbytes === "number" && typeof v.typeName === "string";
 }
 
 /** Messages of a worker's session that the server handles itself (docs/protocol.md §8). */

@@ -49,6 +49,7 @@ import {
   type WorkerLeavingMsg,
   type WorkerStatusMsg,
 } from "../scheduler/session_protocol.ts";
+import { isDataItem, isEncoded } from "../scheduler/message_checks.ts";
 import { encodedBytes, encodedTypeName } from "./encoded_info.ts";
 import { garbageCollector } from "./garbage.ts";
 import { formatBytes } from "./memory_limit.ts";
@@ -161,18 +162,6 @@ const MIN_TASK_LOAD_S = 1e-6;
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-function isEncoded(value: unknown): value is Encoded {
-  const v = value as Encoded | null;
-  return v !== null && typeof v === "object" && v.body instanceof Uint8Array &&
-    Array.isArray(v.frames) && v.frames.every((f) => f instanceof Uint8Array);
-}
-
-function isDataItem(value: unknown): value is DataItem {
-  const v = value as DataItem | null;
-  return v !== null && typeof v === "object" && typeof v.key === "string" &&
-    isEncoded(v.value) && typeof v.nbytes === "number" && typeof v.typeName === "string";
 }
 
 function isKeyList(value: unknown): value is Key[] {
