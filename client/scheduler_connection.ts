@@ -7,7 +7,7 @@
  */
 
 import { errorFromRecord } from "../core/errors.ts";
-import { Connection } from "../core/wire.ts";
+import { Connection, unbatch } from "../core/wire.ts";
 import type { ClientToSchedulerMsg, SchedulerToClientMsg } from "../scheduler/protocol.ts";
 import {
   type ClientRegisteredMsg,
@@ -155,10 +155,14 @@ export class SchedulerSession {
 
   async #serve(connection: Connection): Promise<void> {
     for await (const message of connection) {
-      // a server may batch several messages into one header
+      // the scheduler sends what it says in one flush as one `batch` (docs/protocol.md)
       const header = message.header as Incoming | Incoming[];
-      if (Array.isArray(header)) { for (const msg of header) this.#dispatch(msg); }
-      else this.#dispatch(header);
+      const msgs = Array.isArray(header) ? header : unbatch(header) as Incoming[] | null;
+      if (msgs === null) {
+        await connection.abort("protocol error: a batch without a list of messages (msgs)");
+        break;
+      }
+      for (const msg of msgs) this.#dispatch(msg);
     }
     const info = await connection.closed;
     if (this.#closing || this.#connection !== connection) return;
@@ -277,6 +281,7 @@ async function connectOnce(
       op: "register-client",
       clientId,
       protocol: SESSION_PROTOCOL,
+      batches: true,
     };
     connection.send({ header: register });
     const iterator = connection[Symbol.asyncIterator]();

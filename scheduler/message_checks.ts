@@ -1,6 +1,7 @@
 /**
  * Shape checks for messages arriving at the scheduler, so that a confused or hostile peer is
- * disconnected with a reason instead of corrupting the state machine's books. Each check returns
+ * disconnected with a reason instead of corrupting the state machine's books. The messages of a
+ * `batch` are checked one by one, each as if it came on its own. Each check returns
  * what is wrong (for the log line) or null. Checks are O(size of the message) and look only at
  * the fields the state machine reads; encoded payloads (`fn`, `args`) stay opaque.
  *
@@ -32,6 +33,16 @@ const isKeyList = (v: unknown): v is string[] =>
   Array.isArray(v) && v.every((k) => typeof k === "string");
 const isNumberRecord = (v: unknown): boolean =>
   isObject(v) && Object.values(v).every((n) => typeof n === "number");
+
+/**
+ * What is wrong with a `batch` that reached a per-message check: a well-formed one is unpacked
+ * before (core/wire.ts `unbatch`), so it is either malformed or nested in another batch.
+ */
+function batchProblem(msg: Fields): string {
+  return Array.isArray(msg.msgs)
+    ? "a batch inside a batch"
+    : "a batch without a list of messages (msgs)";
+}
 
 function taskOptionsProblem(options: unknown, key: string): string | null {
   if (options === undefined) return null;
@@ -101,6 +112,8 @@ export function clientMessageProblem(msg: unknown): string | null {
       return msg.params === undefined || isObject(msg.params)
         ? null
         : "a request whose params are not an object";
+    case "batch":
+      return batchProblem(msg);
     default:
       return `unknown operation ${JSON.stringify(msg.op)}`;
   }
@@ -152,6 +165,8 @@ export function workerMessageProblem(msg: unknown): string | null {
       return msg.ok === false && isObject(msg.error) && typeof msg.error.message === "string"
         ? null
         : "run-result without ok and a value or an error";
+    case "batch":
+      return batchProblem(msg);
     default:
       return `unknown operation ${JSON.stringify(msg.op)}`;
   }
@@ -170,6 +185,9 @@ export function registerWorkerProblem(msg: unknown): string | null {
     return "register-worker without a positive whole nthreads";
   }
   if (typeof msg.memoryLimit !== "number") return "register-worker without a memoryLimit";
+  if (msg.batches !== undefined && typeof msg.batches !== "boolean") {
+    return "register-worker with batches that is not a boolean";
+  }
   if (msg.resources !== undefined && !isNumberRecord(msg.resources)) {
     return "register-worker with resources that are not {name: amount}";
   }

@@ -2,8 +2,8 @@
  * The scheduler server: the I/O around the scheduler state machine (state.ts). One listener
  * accepts clients (role `"client"`) and workers (role `"worker"`); each connection's messages
  * become events, and once every event available in this tick has been handled the outgoing
- * messages are taken once and written (the connections join each destination's messages into
- * one write). A 100 ms tick feeds work stealing and checks heartbeats. docs/protocol.md §1 and
+ * messages are taken once and sent as one message per destination (a `batch` when there are
+ * several; incoming batches are unpacked and their messages handled in order). A 100 ms tick feeds work stealing and checks heartbeats. docs/protocol.md §1 and
  * §8 are the contract.
  *
  * A peer that sends something malformed, an unknown operation or a wrong protocol version loses
@@ -25,7 +25,7 @@ import { setImmediate } from "node:timers";
 import { recordFromError } from "../core/errors.ts";
 import type { Key } from "../core/task.ts";
 import { encode, type Encoded } from "../core/value_codec.ts";
-import { type Connection, listen, type Listener } from "../core/wire.ts";
+import { type Connection, listen, type Listener, sendHeaders, unbatch } from "../core/wire.ts";
 import { PeerPool } from "../worker/peer_pool.ts";
 import {
   planRebalance,
@@ -190,6 +190,8 @@ export class SchedulerServer {
   readonly #clients = new Map<ClientId, Connection>();
   /** Every open connection, registered or not (closed at shutdown). */
   readonly #connections = new Set<Connection>();
+  /** Registered peers that said they unpack `batch` messages (the others get one at a time). */
+  readonly #takesBatches = new WeakSet<Connection>();
   readonly #peers: PeerPool;
   readonly #changeListeners = new Set<() => void>();
   readonly #tick: ReturnType<typeof setInterval>;
@@ -306,16 +308,28 @@ export class SchedulerServer {
     }
   }
 
-  /** Sends what the state machine produced, in order. */
+  /** Sends what the state machine produced, in order: one message per destination. */
   #flush(): void {
     this.#flushScheduled = false;
+    const batches = new Map<Connection, unknown[]>();
+    let last: Connection | undefined;
+    let lastBatch: unknown[] = [];
     for (const out of this.state.takeOutgoing()) {
+      const connection = out.to === "worker"
+        ? this.#workers.get(out.worker)?.connection
+        : this.#clients.get(out.client);
       // A destination that is gone drops its messages; its lost/disconnected event follows.
-      if (out.to === "worker") {
-        this.#workers.get(out.worker)?.connection.send({ header: out.msg });
-      } else {
-        this.#clients.get(out.client)?.send({ header: out.msg });
+      if (connection === undefined) continue;
+      if (connection !== last) {
+        last = connection;
+        lastBatch = batches.get(connection) ?? [];
+        if (lastBatch.length === 0) batches.set(connection, lastBatch);
       }
+      lastBatch.push(out.msg);
+    }
+    for (const [connection, headers] of batches) {
+      if (this.#takesBatches.has(connection)) sendHeaders(connection, headers);
+      else for (const header of headers) connection.send({ header });
     }
     if (this.#changed) {
       this.#changed = false;
@@ -419,6 +433,7 @@ export class SchedulerServer {
       return await this.#refuse(connection, `a client with id ${clientId} is already connected`);
     }
     this.#clients.set(clientId, connection);
+    if (hello.batches === true) this.#takesBatches.add(connection);
     const registered: ClientRegisteredMsg = {
       op: "client-registered",
       schedulerAddress: this.address,
@@ -428,16 +443,18 @@ export class SchedulerServer {
     connection.send({ header: registered });
     this.#feed({ type: "client-connected", client: clientId, now: now() });
     try {
-      for (let msg = await next(); msg !== undefined; msg = await next()) {
-        const problem = clientMessageProblem(msg);
-        if (problem !== null) {
-          this.#log(`closing the connection of client ${clientId}: it sent ${problem}`);
-          await connection.abort(`protocol error: ${problem}`);
-          break;
+      serving: for (let header = await next(); header !== undefined; header = await next()) {
+        for (const msg of unbatch(header) ?? [header]) {
+          const problem = clientMessageProblem(msg);
+          if (problem !== null) {
+            this.#log(`closing the connection of client ${clientId}: it sent ${problem}`);
+            await connection.abort(`protocol error: ${problem}`);
+            break serving;
+          }
+          const m = msg as ClientToSchedulerMsg | RequestMsg;
+          if (m.op === "request") await this.#request(clientId, connection, m);
+          else this.#feed({ type: "client-message", client: clientId, msg: m, now: now() });
         }
-        const m = msg as ClientToSchedulerMsg | RequestMsg;
-        if (m.op === "request") await this.#request(clientId, connection, m);
-        else this.#feed({ type: "client-message", client: clientId, msg: m, now: now() });
       }
     } finally {
       if (this.#clients.get(clientId) === connection) {
@@ -483,6 +500,7 @@ export class SchedulerServer {
       runs: new Map(),
     };
     this.#workers.set(reg.address, session);
+    if (reg.batches === true) this.#takesBatches.add(connection);
     connection.send({
       header: { op: "worker-registered", heartbeatInterval: this.heartbeatInterval },
     });
@@ -504,35 +522,37 @@ export class SchedulerServer {
       now: session.lastHeard,
     });
     try {
-      for (let msg = await next(); msg !== undefined; msg = await next()) {
-        // Removed (left, retired, restarted): what it still says is moot, and must not reach
-        // a new registration at the same address.
-        if (this.#workers.get(reg.address) !== session) continue;
-        const problem = workerMessageProblem(msg);
-        if (problem !== null) {
-          this.#log(`closing the connection of worker ${reg.address}: it sent ${problem}`);
-          await connection.abort(`protocol error: ${problem}`);
-          break;
-        }
+      serving: for (let header = await next(); header !== undefined; header = await next()) {
         const t = now();
-        session.lastHeard = t;
-        const m = msg as WorkerToSchedulerMsg | SessionWorkerMsg;
-        switch (m.op) {
-          case "worker-leaving":
-            this.#removeSession(session, t, `is leaving (${m.reason})`);
-            break;
-          case "worker-status":
-            this.#log(`worker ${reg.address} is ${m.status}`);
-            this.#feed({ type: "worker-status", worker: reg.address, status: m.status, now: t });
-            break;
-          case "run-result": {
-            const answer = session.runs.get(m.runRequestId);
-            session.runs.delete(m.runRequestId);
-            answer?.(m.ok ? { ok: true, value: m.value } : { ok: false, error: m.error });
-            break;
+        for (const msg of unbatch(header) ?? [header]) {
+          // Removed (left, retired, restarted): what it still says is moot, and must not reach
+          // a new registration at the same address.
+          if (this.#workers.get(reg.address) !== session) continue serving;
+          const problem = workerMessageProblem(msg);
+          if (problem !== null) {
+            this.#log(`closing the connection of worker ${reg.address}: it sent ${problem}`);
+            await connection.abort(`protocol error: ${problem}`);
+            break serving;
           }
-          default:
-            this.#feed({ type: "worker-message", worker: reg.address, msg: m, now: t });
+          session.lastHeard = t;
+          const m = msg as WorkerToSchedulerMsg | SessionWorkerMsg;
+          switch (m.op) {
+            case "worker-leaving":
+              this.#removeSession(session, t, `is leaving (${m.reason})`);
+              break;
+            case "worker-status":
+              this.#log(`worker ${reg.address} is ${m.status}`);
+              this.#feed({ type: "worker-status", worker: reg.address, status: m.status, now: t });
+              break;
+            case "run-result": {
+              const answer = session.runs.get(m.runRequestId);
+              session.runs.delete(m.runRequestId);
+              answer?.(m.ok ? { ok: true, value: m.value } : { ok: false, error: m.error });
+              break;
+            }
+            default:
+              this.#feed({ type: "worker-message", worker: reg.address, msg: m, now: t });
+          }
         }
       }
     } finally {

@@ -37,6 +37,8 @@ export interface RegisterWorkerMsg {
   keys: { key: Key; nbytes: number; typeName: string }[];
   pid: number;
   protocol: number;
+  /** True when the worker unpacks `batch` messages; otherwise each message comes on its own. */
+  batches?: boolean;
 }
 
 /** Scheduler → worker: registration accepted. */
@@ -57,6 +59,8 @@ export interface RegisterClientMsg {
   op: "register-client";
   clientId: ClientId;
   protocol: number;
+  /** True when the client unpacks `batch` messages; otherwise each message comes on its own. */
+  batches?: boolean;
 }
 
 /** A worker as clients see it. */

@@ -7,7 +7,7 @@
  *
  * Every event (a scheduler message, a finished thread, a finished transfer, data sent by a
  * client) is handed to the state machine as it comes, and its instructions are carried out at
- * once: sends join the connection's batch for this tick, transfers start, and tasks to run are
+ * once: messages to the scheduler sent in one burst leave as one `batch`, transfers start, and tasks to run are
  * held until the end of the burst (every message already read, a thread's batch of results), then
  * posted as one batch per thread (each task to the thread with the least expected work). Nothing
  * here blocks the event loop or sets a timer per task.
@@ -36,7 +36,15 @@ import { FunctionCache } from "../core/function_cache.ts";
 import type { FunctionSpec } from "../core/function_codec.ts";
 import type { Key } from "../core/task.ts";
 import { decode, encode, type Encoded } from "../core/value_codec.ts";
-import { Connection, formatAddress, listen, type Listener, parseAddress } from "../core/wire.ts";
+import {
+  BatchSender,
+  Connection,
+  formatAddress,
+  listen,
+  type Listener,
+  parseAddress,
+  unbatch,
+} from "../core/wire.ts";
 import type { SchedulerToWorkerMsg } from "../scheduler/protocol.ts";
 import {
   type DataItem,
@@ -224,6 +232,8 @@ export class WorkerServer {
   /** Increases with each registration; work started in an older session is dropped. */
   #session = 0;
   #scheduler: Connection | null = null;
+  /** Sends to {@link #scheduler}: what one burst of events says goes as one message. */
+  #toScheduler: BatchSender | null = null;
   #registeredOnce = false;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -439,12 +449,13 @@ export class WorkerServer {
       keys: held,
       pid: Deno.pid,
       protocol: SESSION_PROTOCOL,
+      batches: true,
     };
     connection.send({ header: register });
     let registered = false;
-    for await (const message of connection) {
-      const msg = message.header as { op?: unknown } & Record<string, unknown>;
+    serving: for await (const message of connection) {
       if (!registered) {
+        const msg = message.header as { op?: unknown } & Record<string, unknown>;
         if (msg?.op === "worker-registered") {
           registered = true;
           this.#registered(connection, Number(msg.heartbeatInterval), held.length);
@@ -463,43 +474,57 @@ export class WorkerServer {
         }
         return false;
       }
-      if (msg?.op === "close") {
-        this.#log(`the scheduler asked this worker to close: ${String(msg.reason)}`);
-        await this.#stop({ reason: `scheduler: ${String(msg.reason)}`, code: 0 });
-        return true;
-      }
-      if (msg?.op === "restart") {
-        this.#log(`restarting at the scheduler's request: ${String(msg.reason)}`);
-        this.#restart();
-        await connection.close("restarting");
-        break;
-      }
-      if (msg?.op === "run") {
-        void this.#run(connection, msg as unknown as RunMsg);
-        if (connection.buffered === 0) this.#releaseRuns();
-        continue;
-      }
-      const problem = msg === null || typeof msg !== "object"
-        ? "a message that is not an object"
-        : schedulerMessageProblem(msg);
-      if (problem !== null) {
+      const msgs = unbatch(message.header);
+      if (msgs === null) {
+        const problem = "a batch without a list of messages (msgs)";
         this.#log(`closing the scheduler connection: it sent ${problem}`);
         await connection.abort(`protocol error: ${problem}`);
         break;
       }
-      if (msg.op === "compute-task") this.#resolveFunction(msg);
-      // Tasks of every message already read go to the threads together.
-      this.#holdRuns = true;
-      this.#handle({
-        type: "scheduler-message",
-        msg: msg as unknown as SchedulerToWorkerMsg,
-        now: now(),
-      });
+      const t = now();
+      for (const header of msgs) {
+        const msg = header as { op?: unknown } & Record<string, unknown>;
+        if (msg?.op === "close") {
+          this.#log(`the scheduler asked this worker to close: ${String(msg.reason)}`);
+          await this.#stop({ reason: `scheduler: ${String(msg.reason)}`, code: 0 });
+          return true;
+        }
+        if (msg?.op === "restart") {
+          this.#log(`restarting at the scheduler's request: ${String(msg.reason)}`);
+          this.#restart();
+          this.#toScheduler?.flush();
+          await connection.close("restarting");
+          break serving;
+        }
+        if (msg?.op === "run") {
+          void this.#run(connection, msg as unknown as RunMsg);
+          continue;
+        }
+        const problem = msg === null || typeof msg !== "object"
+          ? "a message that is not an object"
+          : schedulerMessageProblem(msg);
+        if (problem !== null) {
+          this.#log(`closing the scheduler connection: it sent ${problem}`);
+          await connection.abort(`protocol error: ${problem}`);
+          break serving;
+        }
+        if (msg.op === "compute-task") this.#resolveFunction(msg);
+        // Tasks of every message already read go to the threads together.
+        this.#holdRuns = true;
+        this.#handle({
+          type: "scheduler-message",
+          msg: msg as unknown as SchedulerToWorkerMsg,
+          now: t,
+        });
+      }
       if (connection.buffered === 0) this.#releaseRuns();
     }
     this.#releaseRuns();
     const info = await connection.closed;
-    if (this.#scheduler === connection) this.#scheduler = null;
+    if (this.#scheduler === connection) {
+      this.#scheduler = null;
+      this.#toScheduler = null;
+    }
     clearInterval(this.#heartbeat);
     if (this.#stopInfo === null && registered) {
       this.#log(
@@ -525,6 +550,10 @@ export class WorkerServer {
 
   #registered(connection: Connection, heartbeatInterval: number, heldKeys: number): void {
     this.#scheduler = connection;
+    this.#toScheduler = new BatchSender(
+      connection,
+      (error) => this.#log(`could not send a message to the scheduler: ${error.message}`),
+    );
     this.#registeredOnce = true;
     const interval = heartbeatInterval > 0 ? heartbeatInterval : DEFAULT_HEARTBEAT_INTERVAL;
     this.#log(
@@ -553,23 +582,21 @@ export class WorkerServer {
   #sendHeartbeat(): void {
     const state = this.#state;
     if (this.memoryLimit <= 0) this.#rss = residentMemory();
-    this.#scheduler?.send({
-      header: {
-        op: "heartbeat",
-        metrics: {
-          memory: this.store.memoryBytes,
-          spilled: this.store.spilledBytes,
-          spilledKeys: this.store.spilledKeys,
-          keys: this.store.size,
-          rss: this.#rss,
-          paused: this.#paused ? 1 : 0,
-          executing: state.executing,
-          ready: state.readyCount,
-          inFlight: state.transfersInFlight,
-          bandwidth: this.#bandwidth,
-          serving: this.#serving,
-          cpu: this.#cpuPercent(),
-        },
+    this.#toScheduler?.send({
+      op: "heartbeat",
+      metrics: {
+        memory: this.store.memoryBytes,
+        spilled: this.store.spilledBytes,
+        spilledKeys: this.store.spilledKeys,
+        keys: this.store.size,
+        rss: this.#rss,
+        paused: this.#paused ? 1 : 0,
+        executing: state.executing,
+        ready: state.readyCount,
+        inFlight: state.transfersInFlight,
+        bandwidth: this.#bandwidth,
+        serving: this.#serving,
+        cpu: this.#cpuPercent(),
       },
     });
   }
@@ -579,7 +606,7 @@ export class WorkerServer {
       op: "worker-status",
       status: this.#paused ? "paused" : "running",
     };
-    this.#scheduler?.send({ header: msg });
+    this.#toScheduler?.send(msg);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -680,7 +707,10 @@ export class WorkerServer {
         error: recordFromError(error),
       };
     }
-    connection.send({ header: reply });
+    // On the current session, behind what is queued for the scheduler.
+    const toScheduler = this.#toScheduler;
+    if (toScheduler?.connection === connection) toScheduler.send(reply);
+    else connection.send({ header: reply });
   }
 
   #newState(): WorkerState {
@@ -712,11 +742,13 @@ export class WorkerServer {
     this.#wakeRetry?.();
     this.#pool.close();
     const closing: Promise<unknown>[] = [this.#listener.close(), this.#peers.close()];
-    const scheduler = this.#scheduler;
-    if (scheduler !== null) {
+    const toScheduler = this.#toScheduler;
+    if (toScheduler !== null) {
+      const scheduler = toScheduler.connection;
       // Leaving on purpose: the scheduler moves this worker's tasks without blaming it.
       const leaving: WorkerLeavingMsg = { op: "worker-leaving", reason: info.reason };
-      scheduler.send({ header: leaving });
+      toScheduler.send(leaving);
+      toScheduler.flush();
       // What is queued gets a moment to go out; a scheduler that stopped reading cannot hold us.
       const timer = setTimeout(() => scheduler.abort("the worker stopped"), CLOSE_GRACE_MS);
       closing.push(scheduler.close("the worker stopped").finally(() => clearTimeout(timer)));
@@ -768,7 +800,7 @@ export class WorkerServer {
           void this.#gather(instruction.requestId, instruction.peer, instruction.keys);
           break;
         case "send-to-scheduler":
-          this.#scheduler?.send({ header: instruction.msg });
+          this.#toScheduler?.send(instruction.msg);
           break;
         case "free":
           for (const key of instruction.keys) this.store.delete(key);

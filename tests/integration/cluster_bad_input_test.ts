@@ -117,6 +117,20 @@ Deno.test("bad input closes only the offending connection; the cluster keeps ser
   for await (const _ of peer) { /* nothing comes back */ }
   await worker.process.waitForLine(/it sent unknown operation "make-tea"/);
 
+  // A batch whose msgs is not a list, and a batch with an unknown message inside it: each
+  // closes its connection, with a reason naming what was wrong.
+  await using badBatch = await RawClient.connect(cluster.schedulerAddress);
+  badBatch.send({ op: "batch", msgs: "not a list" });
+  assert.match((await badBatch.connection.closed).reason, /closed by the peer/);
+  await cluster.scheduler.waitForLine(/it sent a batch without a list of messages \(msgs\)/);
+  await using badInner = await RawClient.connect(cluster.schedulerAddress);
+  badInner.send({
+    op: "batch",
+    msgs: [{ op: "client-desires-keys", keys: ["after-batch"] }, { op: "make-cocoa" }],
+  });
+  assert.match((await badInner.connection.closed).reason, /closed by the peer/);
+  await cluster.scheduler.waitForLine(/it sent unknown operation "make-cocoa"/);
+
   // A connection with a role the listener does not serve.
   const stranger = await Connection.connect(cluster.schedulerAddress, { role: "toaster" });
   for await (const _ of stranger) { /* refused, then closed */ }
