@@ -565,15 +565,9 @@ export class SchedulerServer {
 
   /** A worker that leaves on purpose: removed at once, its tasks move without blame. */
   #removeSession(session: WorkerSession, t: number, why: string): void {
-    if (this.#workers.get(session.address) !== session) return;
-    this.#workers.delete(session.address);
-    const record = this.state.workers.get(session.address);
-    this.#log(
-      `worker ${session.address} ${why}: removed with ${record?.processing.size ?? 0} tasks ` +
-        `processing and ${record?.hasWhat.size ?? 0} results held`,
-    );
-    this.#feed({ type: "worker-removed", worker: session.address, now: t });
-    this.#failRuns(session, "it left the cluster");
+    if (this.#forgetWorker(session, t, why, "removed")) {
+      this.#failRuns(session, "it left the cluster");
+    }
   }
 
   #failRuns(session: WorkerSession, why: string): void {
@@ -589,15 +583,27 @@ export class SchedulerServer {
     session.runs.clear();
   }
 
+  /** A worker that died or stopped answering: its running tasks count it as a failure. */
   #dropWorker(session: WorkerSession, t: number, why: string): void {
-    if (this.#workers.get(session.address) !== session) return;
+    this.#forgetWorker(session, t, why, "lost");
+  }
+
+  /** Takes a worker off the books and tells the state machine how it went; false if stale. */
+  #forgetWorker(session: WorkerSession, t: number, why: string, how: "removed" | "lost"): boolean {
+    if (this.#workers.get(session.address) !== session) return false;
     this.#workers.delete(session.address);
     const record = this.state.workers.get(session.address);
     this.#log(
-      `worker ${session.address} ${why}: lost with ${record?.processing.size ?? 0} tasks ` +
+      `worker ${session.address} ${why}: ${how} with ${record?.processing.size ?? 0} tasks ` +
         `processing and ${record?.hasWhat.size ?? 0} results held`,
     );
-    this.#feed({ type: "worker-lost", worker: session.address, now: t });
+    const worker = session.address;
+    this.#feed(
+      how === "removed"
+        ? { type: "worker-removed", worker, now: t }
+        : { type: "worker-lost", worker, now: t },
+    );
+    return true;
   }
 
   // -------------------------------------------------------------------------------------------
