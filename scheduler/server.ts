@@ -924,36 +924,20 @@ export class SchedulerServer {
   }
 
   #workerInfos(): WorkerInfo[] {
-    const out: WorkerInfo[] = [];
-    for (const w of this.state.workers.values()) {
-      out.push({
-        address: w.address,
-        name: w.name,
-        nthreads: w.nthreads,
-        memoryLimit: w.memoryLimit,
-      });
-    }
-    return out;
+    return [...this.state.workers.values()].map(workerInfo);
   }
 
   #workerStatuses(): WorkerStatus[] {
-    const out: WorkerStatus[] = [];
-    for (const w of this.state.workers.values()) {
-      out.push({
-        address: w.address,
-        name: w.name,
-        nthreads: w.nthreads,
-        memoryLimit: w.memoryLimit,
-        memory: typeof w.metrics.memory === "number" ? w.metrics.memory : w.nbytes,
-        executing: typeof w.metrics.executing === "number"
-          ? w.metrics.executing
-          : Math.min(w.processing.size, w.nthreads),
-        inMemory: w.hasWhat.size,
-        spilled: typeof w.metrics.spilled === "number" ? w.metrics.spilled : 0,
-        status: this.state.workerStatus(w.address) ?? "running",
-      });
-    }
-    return out;
+    return [...this.state.workers.values()].map((w) => ({
+      ...workerInfo(w),
+      memory: typeof w.metrics.memory === "number" ? w.metrics.memory : w.nbytes,
+      executing: typeof w.metrics.executing === "number"
+        ? w.metrics.executing
+        : Math.min(w.processing.size, w.nthreads),
+      inMemory: w.hasWhat.size,
+      spilled: typeof w.metrics.spilled === "number" ? w.metrics.spilled : 0,
+      status: this.state.workerStatus(w.address) ?? "running",
+    }));
   }
 
   /**
@@ -1042,4 +1026,9 @@ export class SchedulerServer {
     }
     return placed;
   }
+}
+
+/** What clients learn of a worker at registration and from `workers`. */
+function workerInfo(w: WorkerRecord): WorkerInfo {
+  return { address: w.address, name: w.name, nthreads: w.nthreads, memoryLimit: w.memoryLimit };
 }

@@ -8,7 +8,12 @@
 import type { ErrorRecord } from "../core/errors.ts";
 import type { Key } from "../core/task.ts";
 import type { HeapItem } from "../scheduler/priority_heap.ts";
-import type { KeyLocation, Priority, WorkerAddress } from "../scheduler/protocol.ts";
+import type {
+  KeyLocation,
+  Priority,
+  StealResponseState,
+  WorkerAddress,
+} from "../scheduler/protocol.ts";
 
 /**
  * Compute: `waiting` (inputs not all here) → `ready` → `executing` → `memory` | `error`.
@@ -16,16 +21,7 @@ import type { KeyLocation, Priority, WorkerAddress } from "../scheduler/protocol
  * `missing` when no known holder has it. `released`: dropped from the worker (stale references to
  * the object read this).
  */
-export type WorkerTaskState =
-  | "waiting"
-  | "ready"
-  | "executing"
-  | "memory"
-  | "error"
-  | "fetch"
-  | "flight"
-  | "missing"
-  | "released";
+export type WorkerTaskState = NonNullable<StealResponseState> | "released";
 
 export class WorkerTask implements HeapItem {
   heapIndex = -1;
