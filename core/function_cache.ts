@@ -79,10 +79,19 @@ export class FunctionCache {
   }
 }
 
+/**
+ * Compiles a function that travelled as source. The property assignment names an anonymous
+ * function after the one it was sent as, and the `sourceURL` names the script: a remote stack
+ * then reads `at score (task-function/score.js:3:11)` instead of an `eval` frame.
+ */
 function compile(spec: Extract<FunctionSpec, { kind: "source" }>): TaskFunction {
+  const name = JSON.stringify(spec.name);
+  const file = `task-function/${spec.name.replace(/[^\w$.-]/g, "_")}.js`;
   let value: unknown;
   try {
-    value = new Function(`"use strict"; return (${spec.source}\n);`)();
+    value = new Function(
+      `"use strict";\nreturn ({ ${name}: (${spec.source}\n) })[${name}];\n//# sourceURL=${file}`,
+    )();
   } catch (error) {
     const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     throw new SyntaxError(

@@ -287,6 +287,29 @@ Deno.test("compile errors name the function", () => {
   assert.throws(() => new FunctionCache().get(notFunction), /evaluates to number/);
 });
 
+Deno.test("a compiled function keeps its name, and its stack frames name it, not eval", () => {
+  const score = (x: number) => {
+    if (x > 1) throw new RangeError(`x is ${x}`);
+    return x;
+  };
+  const compiled = new FunctionCache().get(describeFunction(score)) as TaskFunction;
+  assert.equal(compiled.name, "score");
+  const error = (() => {
+    try {
+      compiled(2);
+    } catch (e) {
+      return e as Error;
+    }
+    throw new Error("the compiled function did not throw");
+  })();
+  const top = error.stack!.split("\n")[1];
+  assert.match(top, /at score \(task-function\/score\.js/);
+  assert.doesNotMatch(top, /eval at/);
+  // odd names cannot break out of the generated code or the script name
+  const odd: FunctionSpec = { kind: "source", id: "z", name: 'a"b\n) c', source: "() => 1" };
+  assert.equal((new FunctionCache().get(odd) as TaskFunction)(), 1);
+});
+
 Deno.test("the cache compiles each id once", () => {
   const cache = new FunctionCache();
   const spec = describeFunction((x: number) => x * 2);
