@@ -12,6 +12,11 @@
  * served) take values synchronously, and one sequential write or read of a chunk costs about as
  * much as copying it once.
  *
+ * A worker that is killed cannot remove its directory, so each directory has a sibling lock file
+ * (`<directory>.lock`) that its worker holds locked while it lives; the lock is taken before the
+ * directory exists. A worker making its directory removes the directories in the same parent whose
+ * lock it can take: their workers are gone (Dask's `--local-directory` purge, done the same way).
+ *
  * @module
  */
 
@@ -46,6 +51,7 @@ export interface SpillDirectoryOptions {
 export class SpillDirectory {
   readonly #options: SpillDirectoryOptions;
   #path: string | null = null;
+  #lock: Deno.FsFile | null = null;
   #nextFile = 0;
   /** Files written and not yet deleted. */
   files = 0;
@@ -62,11 +68,17 @@ export class SpillDirectory {
   #directory(): string {
     if (this.#path === null) {
       const parent = this.#options.parent;
+      const prefix = this.#options.prefix ?? DEFAULT_PREFIX;
       if (parent !== undefined) Deno.mkdirSync(parent, { recursive: true });
-      this.#path = Deno.makeTempDirSync({
-        dir: parent,
-        prefix: this.#options.prefix ?? "dask-worker-spill-",
-      });
+      // The lock first, then the directory: a directory without a held lock is never a live one.
+      const lockPath = Deno.makeTempFileSync({ dir: parent, prefix, suffix: LOCK_SUFFIX });
+      const lock = Deno.openSync(lockPath, { read: true, write: true });
+      lock.lockSync(true);
+      const path = lockPath.slice(0, -LOCK_SUFFIX.length);
+      Deno.mkdirSync(path);
+      this.#lock = lock;
+      this.#path = path;
+      removeAbandoned(parentOf(lockPath), prefix, path);
     }
     return this.#path;
   }
@@ -149,16 +161,63 @@ export class SpillDirectory {
     }
   }
 
-  /** Removes the directory and every file in it. */
+  /** Removes the directory and every file in it, and its lock. */
   remove(): void {
     if (this.#path === null) return;
-    try {
-      Deno.removeSync(this.#path, { recursive: true });
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
-    }
+    removeIfPresent(this.#path);
+    this.#lock?.close(); // closing releases the lock
+    removeIfPresent(this.#path + LOCK_SUFFIX);
+    this.#lock = null;
     this.#path = null;
     this.files = 0;
+  }
+}
+
+const DEFAULT_PREFIX = "dask-worker-spill-";
+const LOCK_SUFFIX = ".lock";
+
+function parentOf(path: string): string {
+  return path.slice(0, path.lastIndexOf("/")) || "/";
+}
+
+function removeIfPresent(path: string): void {
+  try {
+    Deno.removeSync(path, { recursive: true });
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}
+
+/**
+ * Removes spill directories under `parent` whose worker is gone: their lock can be taken. Folders
+ * without a lock file, or that cannot be read or removed (another user's), are left alone.
+ */
+function removeAbandoned(parent: string, prefix: string, own: string): void {
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(parent)];
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    if (!entry.isDirectory || !entry.name.startsWith(prefix)) continue;
+    const path = `${parent}/${entry.name}`;
+    if (path === own) continue;
+    let lock: Deno.FsFile;
+    try {
+      lock = Deno.openSync(path + LOCK_SUFFIX, { read: true, write: true });
+    } catch {
+      continue;
+    }
+    try {
+      if (!lock.tryLockSync(true)) continue;
+      Deno.removeSync(path, { recursive: true });
+      Deno.removeSync(path + LOCK_SUFFIX);
+    } catch {
+      // in use after all, or not ours to remove
+    } finally {
+      lock.close();
+    }
   }
 }
 

@@ -155,3 +155,60 @@ Deno.test("a paused worker state starts no task and no transfer until it resumes
   assert.equal(w.executing, 1);
   w.validate();
 });
+
+Deno.test("a killed worker's spill directory is removed by the next one; a live one's is kept", async () => {
+  const parent = Deno.makeTempDirSync();
+  const spillModule = new URL("../../worker/spill.ts", import.meta.url).href;
+  const codecModule = new URL("../../core/value_codec.ts", import.meta.url).href;
+  // A process that spills one value, prints its directory, then waits to be killed.
+  const spiller = () =>
+    new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        `import { SpillDirectory } from "${spillModule}";
+         import { encode } from "${codecModule}";
+         const spill = new SpillDirectory({ parent: ${JSON.stringify(parent)} });
+         spill.write(encode(new Float64Array(10)));
+         console.log(spill.path);
+         setInterval(() => {}, 1000);`,
+      ],
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+  const started: Deno.ChildProcess[] = [];
+  const directoryOf = async (child: Deno.ChildProcess) => {
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const { value } = await reader.read();
+    reader.releaseLock();
+    return value!.trim();
+  };
+  try {
+    const killed = spiller();
+    started.push(killed);
+    const live = spiller();
+    started.push(live);
+    const killedDirectory = await directoryOf(killed);
+    const liveDirectory = await directoryOf(live);
+    killed.kill("SIGKILL");
+    await killed.status;
+
+    const spill = new SpillDirectory({ parent });
+    spill.write(encode(new Float64Array(10)));
+    const left = [...Deno.readDirSync(parent)].map((e) => `${parent}/${e.name}`).sort();
+    assert.deepEqual(
+      left,
+      [liveDirectory, liveDirectory + ".lock", spill.path!, spill.path! + ".lock"].sort(),
+      "the killed worker's directory and lock are gone, the live worker's stay",
+    );
+    spill.remove();
+  } finally {
+    for (const child of started) {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already gone */ }
+      await child.status;
+      await child.stdout.cancel().catch(() => {});
+    }
+    Deno.removeSync(parent, { recursive: true });
+  }
+});
