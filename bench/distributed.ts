@@ -97,40 +97,39 @@ console.log("each figure in a fresh cluster: a scheduler and 2 workers × 1 thre
   );
 }
 
+/**
+ * Times computing `inc` over 10,000 fresh numbers from `base`, submitted as `submitAll` does, and
+ * gathering the results.
+ */
+async function timeIncrements(
+  client: Client,
+  base: number,
+  submitAll: (items: number[]) => Future<number>[],
+): Promise<number> {
+  const n = 10_000;
+  const items = Array.from({ length: n }, (_, i) => base + i);
+  const start = performance.now();
+  const futures = submitAll(items);
+  const values = await client.gather(futures);
+  const ms = performance.now() - start;
+  if (values[n - 1] !== base + n) throw new Error("wrong result");
+  for (const f of futures) f.release();
+  return ms;
+}
+
 await coldAndWarm(
   "10,000 submit + gather",
   10_000,
   "≤ 50 µs; Dask 4.5 ms",
-  async (client, round) => {
-    const n = 10_000;
-    const base = 1e6 * (round + 1);
-    const start = performance.now();
-    const futures: Future<number>[] = [];
-    for (let i = 0; i < n; i++) futures.push(client.submit(inc, base + i));
-    const values = await client.gather(futures);
-    const ms = performance.now() - start;
-    if (values[n - 1] !== base + n) throw new Error("wrong result");
-    for (const f of futures) f.release();
-    return ms;
-  },
+  (client, round) =>
+    timeIncrements(client, 1e6 * (round + 1), (items) => items.map((x) => client.submit(inc, x))),
 );
 
 await coldAndWarm(
   "map of 10,000 + gather",
   10_000,
   "≤ 30 µs; Dask 1.8 ms",
-  async (client, round) => {
-    const n = 10_000;
-    const base = 1e8 + 1e6 * round;
-    const items = Array.from({ length: n }, (_, i) => base + i);
-    const start = performance.now();
-    const futures = client.map(inc, items);
-    const values = await client.gather(futures);
-    const ms = performance.now() - start;
-    if (values[n - 1] !== base + n) throw new Error("wrong result");
-    for (const f of futures) f.release();
-    return ms;
-  },
+  (client, round) => timeIncrements(client, 1e8 + 1e6 * round, (items) => client.map(inc, items)),
 );
 
 await coldAndWarm(
