@@ -26,6 +26,8 @@ import {
   setDefaultExecutor,
 } from "../collections/compute.ts";
 import { Delayed } from "../collections/delayed.ts";
+import { progressReporter } from "../collections/progress_bar.ts";
+import { followTasks } from "../collections/task_progress.ts";
 import { type ErrorRecord, recordFromError } from "../core/errors.ts";
 import { describeFunction, functionName } from "../core/function_codec.ts";
 import type { Graph } from "../core/graph.ts";
@@ -551,14 +553,37 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
   async computeGraph(
     graph: Graph,
     outputs: readonly Key[],
-    _options: ComputeOptions,
+    options: ComputeOptions,
   ): Promise<unknown[]> {
     const futures = this.#submitGraph(graph, outputs, {});
     try {
-      return await this.gather(futures);
+      const values = this.gather(futures);
+      if (options.progress) {
+        // The outputs alone report back here; the bar counts every task of the graph.
+        const report = progressReporter();
+        const total = graph.size;
+        await followTasks(
+          (keys) => this.taskProgress(keys),
+          graph.keys(),
+          (key) => report(key, total),
+          values,
+        );
+      }
+      return await values;
     } finally {
       for (const future of futures) future.release();
     }
+  }
+
+  /**
+   * @internal Where each of `keys` stands on the scheduler (scheduler/protocol.ts `TASK_*`
+   * codes, one per key), for progress displays. What this client queued goes out first, so a
+   * graph just submitted is known when asked about.
+   */
+  async taskProgress(keys: readonly Key[]): Promise<Uint8Array> {
+    this.#checkOpen();
+    this.#outbox.flush();
+    return await this.#request<Uint8Array>("task-progress", { keys });
   }
 
   /**

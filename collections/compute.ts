@@ -29,6 +29,11 @@ export interface GraphExecutor {
   computeGraph(graph: Graph, outputs: readonly Key[], options: ComputeOptions): Promise<unknown[]>;
   /** Computes the outputs and keeps them where they are; returns a layer that stands for them. */
   persistGraph(graph: Graph, outputs: readonly Key[], options: ComputeOptions): Promise<Layer>;
+  /**
+   * Where each of `keys` stands (scheduler/protocol.ts `TASK_*` codes), for executors whose
+   * intermediate tasks do not report back on their own (a cluster): progress displays ask it.
+   */
+  taskProgress?(keys: readonly Key[]): Promise<ArrayLike<number>>;
 }
 
 /** Options of `compute` and `persist`. */

@@ -33,6 +33,7 @@ import { type ComputeOptions, getDefaultExecutor } from "./compute.ts";
 import { runSync } from "./local/sync.ts";
 import { runThreads } from "./local/threads.ts";
 import { formatSeconds } from "./progress_bar.ts";
+import { followTasks } from "./task_progress.ts";
 
 /** Something that ends: the Client's `Future`, or anything shaped like it. */
 export interface Trackable {
@@ -210,19 +211,24 @@ function futuresOf(collection: Collection): Trackable[] {
 
 const FAILED = new Set(["error", "cancelled", "lost"]);
 
-/** Waits for `items` while `display` counts them. */
-function watch(items: Trackable[], display: ProgressDisplay): Promise<void> {
-  display.expect(items.map((item) => item.key));
+/** Resolves once every item ended, calling `onDone` for each as it does. */
+function allDone(items: Trackable[], onDone: (item: Trackable) => void = () => {}): Promise<void> {
   return new Promise((resolve) => {
     let left = items.length;
     if (left === 0) resolve();
     for (const item of items) {
       item.addDoneCallback(() => {
-        display.taskDone(item.key, FAILED.has(item.status ?? ""));
+        onDone(item);
         if (--left === 0) resolve();
       });
     }
   });
+}
+
+/** Waits for `items` while `display` counts them. */
+function watch(items: Trackable[], display: ProgressDisplay): Promise<void> {
+  display.expect(items.map((item) => item.key));
+  return allDone(items, (item) => display.taskDone(item.key, FAILED.has(item.status ?? "")));
 }
 
 /** Runs a lazy collection's graph with a bar per prefix of all its tasks; returns it persisted. */
@@ -236,10 +242,23 @@ async function persistWithProgress<C extends Collection>(
   const outputs = [...new Set(spec.keys())];
   const scheduler = options.scheduler ?? getDefaultExecutor() ?? "threads";
   if (typeof scheduler === "object") {
-    // On a cluster only the outputs report back to this process.
     const layer = await scheduler.persistGraph(graph, outputs, { scheduler });
     const persisted = spec.rebuild(layer) as C;
-    await watch(futuresOf(persisted), display);
+    const futures = futuresOf(persisted);
+    if (scheduler.taskProgress === undefined) {
+      await watch(futures, display); // only the outputs can be followed
+      return persisted;
+    }
+    // Only the outputs report back to this process: the scheduler is asked about the rest.
+    display.expect(graph.keys());
+    const outputsDone = allDone(futures);
+    await followTasks(
+      scheduler.taskProgress.bind(scheduler),
+      graph.keys(),
+      (key, erred) => display.taskDone(key, erred),
+      outputsDone,
+    );
+    await outputsDone;
     return persisted;
   }
   display.expect(graph.keys());

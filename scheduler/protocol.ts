@@ -315,3 +315,11 @@ export type WorkerToSchedulerMsg =
   | StealResponseMsg
   | ReleaseWorkerDataMsg
   | HeartbeatMsg;
+
+/**
+ * Where a task stands, as the `task-progress` request answers (one byte per key asked): waiting
+ * or running; in memory, or released or forgotten after it ran; failed.
+ */
+export const TASK_PENDING = 0;
+export const TASK_DONE = 1;
+export const TASK_ERRED = 2;

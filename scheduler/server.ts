@@ -162,6 +162,15 @@ type SessionWorkerMsg =
   | { op: "worker-status"; status: "running" | "paused" }
   | RunResultMsg;
 
+/** The `keys` a request names. */
+function keyList(params: Record<string, unknown>, method: string): Key[] {
+  const keys = params.keys;
+  if (!Array.isArray(keys) || !keys.every((k) => typeof k === "string")) {
+    throw new RequestError(`${method} needs params {keys: string[]}`);
+  }
+  return keys;
+}
+
 /** The `timeout` parameter of an administration request, seconds. */
 function timeoutOf(params: Record<string, unknown>): number {
   const timeout = params.timeout;
@@ -632,12 +641,8 @@ export class SchedulerServer {
   ): unknown | Promise<unknown> {
     switch (method) {
       case "who-has": {
-        const keys = params.keys;
-        if (!Array.isArray(keys) || !keys.every((k) => typeof k === "string")) {
-          throw new RequestError("who-has needs params {keys: string[]}");
-        }
         const result: Record<Key, WorkerAddress[]> = {};
-        for (const key of keys) result[key] = this.state.whoHas(key);
+        for (const key of keyList(params, method)) result[key] = this.state.whoHas(key);
         return result;
       }
       case "workers":
@@ -661,6 +666,8 @@ export class SchedulerServer {
         return this.#replicate(params);
       case "rebalance":
         return this.#rebalance(params);
+      case "task-progress":
+        return this.state.taskProgress(keyList(params, method));
       case "task-stream": {
         // what ran since a client's last look (performance reports)
         const since = typeof params.since === "number" ? params.since : 0;
@@ -670,7 +677,7 @@ export class SchedulerServer {
         throw new RequestError(
           `unknown request method ${JSON.stringify(method)}; this scheduler answers who-has, ` +
             `workers, scatter-targets, relay-scatter, restart, retire-workers, run, replicate, ` +
-            `rebalance and task-stream`,
+            `rebalance, task-progress and task-stream`,
         );
     }
   }

@@ -47,6 +47,9 @@ import {
   type SchedulerToClientMsg,
   type SchedulerToWorkerMsg,
   type StealResponseMsg,
+  TASK_DONE,
+  TASK_ERRED,
+  TASK_PENDING,
   type TaskErredMsg,
   type TaskFinishedMsg,
   type UpdateGraphMsg,
@@ -381,6 +384,26 @@ export class SchedulerState implements StealHost {
     const task = this.tasks.get(key);
     if (task === undefined) return [];
     return Array.from(task.whoHas, (worker) => worker.address);
+  }
+
+  /**
+   * Where each of `keys` stands, for progress displays (the `task-progress` request):
+   * `TASK_PENDING` while it waits or runs, `TASK_ERRED` once it failed, else `TASK_DONE` — in
+   * memory, or released or forgotten after running (a key unknown here is one that ran and was
+   * let go, since a client asks only about keys it submitted).
+   */
+  taskProgress(keys: readonly Key[]): Uint8Array {
+    const out = new Uint8Array(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      const state = this.tasks.get(keys[i])?.state;
+      out[i] = state === "erred"
+        ? TASK_ERRED
+        : state === "waiting" || state === "queued" || state === "no-worker" ||
+            state === "processing"
+        ? TASK_PENDING
+        : TASK_DONE;
+    }
+    return out;
   }
 
   /** Tasks queued on the scheduler (root-ish waiting for a slot, or waiting for resources). */

@@ -5,13 +5,16 @@ import {
   SchedulerState,
   type WorkerSpec,
 } from "../../scheduler/state.ts";
-import type {
-  ClientToSchedulerMsg,
-  ComputeTaskMsg,
-  GraphTaskSpec,
-  SchedulerToClientMsg,
-  StealResponseState,
-  WorkerToSchedulerMsg,
+import {
+  type ClientToSchedulerMsg,
+  type ComputeTaskMsg,
+  type GraphTaskSpec,
+  type SchedulerToClientMsg,
+  type StealResponseState,
+  TASK_DONE,
+  TASK_ERRED,
+  TASK_PENDING,
+  type WorkerToSchedulerMsg,
 } from "../../scheduler/protocol.ts";
 import type { TaskOptions } from "../../core/task.ts";
 import { WorkerState } from "../../worker/state.ts";
@@ -209,6 +212,21 @@ Deno.test("diamond graph runs across two workers, reports the result, frees inte
     ["c-1", "released"],
     ["d-1", "memory"],
   ]);
+});
+
+Deno.test("taskProgress: pending while waiting or running, done once run (even released), erred", () => {
+  const d = new Driver();
+  d.addWorker("w1");
+  d.submit([spec("a-1"), spec("b-1", ["a-1"]), spec("bad-1")], ["b-1", "bad-1"]);
+  const keys = ["a-1", "b-1", "bad-1", "never-submitted"];
+  const codes = () => [...d.s.taskProgress(keys)];
+  assert.deepEqual(codes(), [TASK_PENDING, TASK_PENDING, TASK_PENDING, TASK_DONE]);
+  d.finish("a-1");
+  d.fail("bad-1");
+  assert.deepEqual(codes(), [TASK_DONE, TASK_PENDING, TASK_ERRED, TASK_DONE]);
+  d.finish("b-1");
+  assert.equal(d.state("a-1"), "released", "a's data was freed once b had it");
+  assert.deepEqual(codes(), [TASK_DONE, TASK_DONE, TASK_ERRED, TASK_DONE]);
 });
 
 Deno.test("placement prefers the worker holding the big input, unless it is far busier", () => {
