@@ -26,8 +26,13 @@ function peakRss(pid: number): number {
   return kb === null ? 0 : Number(kb[1]) * 1024;
 }
 
-/** Headroom over the limit allowed for peak RSS: one chunk read back and its copy for a thread. */
-const RSS_MARGIN = 150e6;
+/**
+ * Headroom over the limit allowed for peak RSS. The limit bounds the values a worker keeps; the
+ * process itself takes about 130 MB idle (runtime, two V8 isolates), and while it works a 50 MB
+ * chunk being made and one being handed to a thread are in flight on top: peaks measured here run
+ * from 426 to 478 MB. Holding the 1 GB instead of spilling would pass 1.1 GB.
+ */
+const RSS_MARGIN = 220e6;
 
 Deno.test({
   name: "a 300 MB worker holds 1 GB of intermediates by spilling, and stays under its limit",

@@ -187,7 +187,7 @@ Deno.test("a killed worker's spill directory is removed by the next one; a live 
     started.push(killed);
     const live = spiller();
     started.push(live);
-    const killedDirectory = await directoryOf(killed);
+    await directoryOf(killed); // it has spilled
     const liveDirectory = await directoryOf(live);
     killed.kill("SIGKILL");
     await killed.status;
