@@ -64,6 +64,7 @@ import {
   WorkerRecord,
 } from "./records.ts";
 import { RingBuffer } from "./ring_buffer.ts";
+import { TaskStream } from "./task_stream.ts";
 import {
   killedWorkerError,
   lostDataError,
@@ -192,16 +193,7 @@ export interface SchedulerLogEntry {
   worker?: WorkerAddress;
 }
 
-/** One finished (or failed) task run, for the dashboard's task stream. */
-export interface TaskStreamEntry {
-  key: Key;
-  prefix: string;
-  worker: WorkerAddress;
-  thread: number | undefined;
-  start: number;
-  stop: number;
-  status: "memory" | "erred";
-}
+export type { TaskStreamEntry } from "./task_stream.ts";
 
 /** A worker as the dashboard shows it. */
 export interface WorkerSummary {
@@ -238,7 +230,7 @@ export class SchedulerState implements StealHost {
   /** Tasks per state (`forgotten`: ever forgotten). */
   readonly stateCounts: StateCounts = emptyStateCounts();
   readonly eventLog: RingBuffer<SchedulerLogEntry>;
-  readonly taskStream: RingBuffer<TaskStreamEntry>;
+  readonly taskStream: TaskStream;
   /** Current bandwidth estimate, bytes/s. */
   bandwidth: number;
   totalThreads = 0;
@@ -281,7 +273,7 @@ export class SchedulerState implements StealHost {
     this.config = { ...DEFAULT_SCHEDULER_CONFIG, ...config };
     this.bandwidth = this.config.bandwidth;
     this.eventLog = new RingBuffer(this.config.eventLogCapacity);
-    this.taskStream = new RingBuffer(this.config.taskStreamCapacity);
+    this.taskStream = new TaskStream(this.config.taskStreamCapacity);
     this.#stealing = new WorkStealing({
       latency: this.config.stealLatency,
       maxChecksPerBalance: this.config.maxStealChecksPerTick,
@@ -1058,15 +1050,15 @@ export class SchedulerState implements StealHost {
         if (prefix.recordDuration(msg.stop - msg.start, this.config.durationSmoothing)) {
           this.#reviseGuesses(prefix);
         }
-        this.taskStream.push({
-          key: task.key,
-          prefix: prefix.name,
-          worker: worker.address,
-          thread: msg.thread,
-          start: msg.start,
-          stop: msg.stop,
-          status: "memory",
-        });
+        this.taskStream.record(
+          task.key,
+          prefix.name,
+          worker.address,
+          msg.thread,
+          msg.start,
+          msg.stop,
+          false,
+        );
       }
       worker.finished++;
       task.nbytes = msg.nbytes;
@@ -1088,15 +1080,15 @@ export class SchedulerState implements StealHost {
     }
     if (msg.runId !== task.runId) return;
     if (msg.start !== undefined && msg.stop !== undefined) {
-      this.taskStream.push({
-        key: task.key,
-        prefix: task.prefix.name,
-        worker: worker.address,
-        thread: msg.thread,
-        start: msg.start,
-        stop: msg.stop,
-        status: "erred",
-      });
+      this.taskStream.record(
+        task.key,
+        task.prefix.name,
+        worker.address,
+        msg.thread,
+        msg.start,
+        msg.stop,
+        true,
+      );
     }
     if (task.retries > 0) {
       task.retries--;

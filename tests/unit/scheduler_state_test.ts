@@ -20,6 +20,7 @@ import type { TaskOptions } from "../../core/task.ts";
 import { WorkerState } from "../../worker/state.ts";
 import type { ExecuteSpec, WorkerInstruction } from "../../worker/state.ts";
 import { IndexedHeap } from "../../scheduler/priority_heap.ts";
+import { TaskStream } from "../../scheduler/task_stream.ts";
 import { RingBuffer } from "../../scheduler/ring_buffer.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -762,6 +763,37 @@ Deno.test("RingBuffer keeps the newest entries and numbers them for polling", ()
   assert.deepEqual(ring.since(3), [3, 4]);
   assert.deepEqual(ring.since(0), [2, 3, 4]);
   assert.equal(ring.total, 5);
+});
+
+Deno.test("TaskStream keeps the newest runs in columns and gives them back as entries", () => {
+  const stream = new TaskStream(3);
+  for (let i = 0; i < 5; i++) {
+    stream.record(`k-${i}`, "k", "tcp://w:1", i === 4 ? undefined : i, i, i + 0.5, i === 3);
+  }
+  assert.equal(stream.total, 5);
+  assert.equal(stream.size, 3);
+  assert.deepEqual(stream.since(3), [
+    {
+      key: "k-3",
+      prefix: "k",
+      worker: "tcp://w:1",
+      thread: 3,
+      start: 3,
+      stop: 3.5,
+      status: "erred",
+    },
+    {
+      key: "k-4",
+      prefix: "k",
+      worker: "tcp://w:1",
+      thread: undefined,
+      start: 4,
+      stop: 4.5,
+      status: "memory",
+    },
+  ]);
+  assert.deepEqual(stream.toArray().map((e) => e.key), ["k-2", "k-3", "k-4"]);
+  assert.throws(() => new TaskStream(0), /positive integer/);
 });
 
 Deno.test("IndexedHeap pops in priority order and removes from the middle", () => {
