@@ -73,3 +73,69 @@ Deno.test("the worker CLI rejects a bad memory limit in one line", async () => {
   assert.equal(worker.lines.length, 1, worker.output());
   assert.match(worker.lines[0], /Invalid memory limit "lots"/);
 });
+
+/** `script` (util-linux) runs a command on a pseudo-terminal, as a person at a terminal would. */
+const hasScript = (() => {
+  try {
+    return new Deno.Command("script", { args: ["--version"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name: "the worker CLI on a terminal asks for exactly the permissions it needs, then serves",
+  ignore: !hasScript,
+  fn: async () => {
+    const { process: scheduler, address } = await startScheduler();
+    const command = `${Deno.execPath()} run ${CLI.worker} ${address} --nthreads 1 --name tty`;
+    const terminal = new Deno.Command("script", {
+      args: ["-qfec", command, "/dev/null"],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "null",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    const answers = terminal.stdin.getWriter();
+    const asked: string[] = [];
+    // A prompt this test does not recognise would wait forever: give up after a while.
+    const deadline = setTimeout(() => terminal.kill("SIGKILL"), 30_000);
+    try {
+      const reader = terminal.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let screen = "";
+      while (!/Worker at tcp:\/\//.test(screen)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`the worker stopped before serving:\n${screen}`);
+        screen += value;
+        const prompt = /A = allow all (\w+) permissions\) > $/.exec(screen);
+        if (prompt !== null) {
+          asked.push(prompt[1]);
+          screen = "";
+          // Deno clears pending input as it shows a prompt: answer once it is waiting.
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          await answers.write(new TextEncoder().encode("y\n"));
+        }
+      }
+      reader.releaseLock();
+      assert.deepEqual(asked, ["net", "read", "sys", "write"]);
+      await using client = await RawClient.connect(address);
+      const [value] = await client.compute([graphTask("cube", (x: number) => x ** 3, [3])], [
+        "cube",
+      ]);
+      assert.equal(value, 27);
+      // The scheduler's SIGTERM closes its workers: the worker exits 0, and `script` with it.
+      scheduler.kill("SIGTERM");
+      assert.equal((await terminal.status).code, 0);
+    } finally {
+      clearTimeout(deadline);
+      try {
+        terminal.kill("SIGKILL");
+      } catch { /* already exited */ }
+      await terminal.status;
+      await answers.close().catch(() => {});
+      await terminal.stdout.cancel().catch(() => {});
+      await scheduler.stop();
+    }
+  },
+});
