@@ -10,7 +10,8 @@
  *
  * Encoding is a single walk written here (the msgpack library's encoder cannot keep `undefined`
  * apart from `null`, keep `-0`, or say where in a value an unsendable part sits); the bytes are
- * plain msgpack and are decoded by `@msgpack/msgpack`'s Decoder with the extensions below.
+ * plain msgpack with the extensions below, read back by core/value_decoder.ts. Both are held to
+ * `@msgpack/msgpack`, the reference implementation, by the tests.
  * Buffers are written in the host's byte order, which is little-endian on every platform Deno
  * runs on.
  *
@@ -36,17 +37,27 @@
  * @module
  */
 
-// The house rule (full specifiers, so mod.ts imports from a URL) overrides this lint rule.
-// deno-lint-ignore no-import-prefix
-import { DecodeError, Decoder, type ExtensionCodecType } from "npm:@msgpack/msgpack@^3";
-import {
-  errorFromRecord,
-  type ErrorRecord,
-  recordFromError,
-  UnserializableError,
-} from "./errors.ts";
-import { type DType, DTYPE_ARRAY, NDArray, type NumericArray } from "./ndarray.ts";
+import { recordFromError, UnserializableError } from "./errors.ts";
+import { NDArray } from "./ndarray.ts";
 import { TaskRef } from "./task.ts";
+import {
+  EXT_BIGINT,
+  EXT_DATE,
+  EXT_ERROR,
+  EXT_FRAME,
+  EXT_MAP,
+  EXT_NDARRAY,
+  EXT_SET,
+  EXT_TASK_REF,
+  EXT_UNDEFINED,
+  KIND_ARRAY_BUFFER,
+  KIND_BY_DTYPE,
+  KIND_BY_TAG,
+  MAX_NESTING_DEPTH,
+} from "./codec_kinds.ts";
+
+export { decode, DecodeError } from "./value_decoder.ts";
+export { MAX_NESTING_DEPTH } from "./codec_kinds.ts";
 
 /** A value as it travels: a msgpack body and the out-of-band buffers it refers to by index. */
 export interface Encoded {
@@ -64,63 +75,6 @@ export interface EncodeOptions {
 
 /** Buffers at least this large become frames unless {@link EncodeOptions.frameThreshold} says. */
 export const DEFAULT_FRAME_THRESHOLD = 64 * 1024;
-
-/** Containers nested deeper than this are refused (and a cycle is found this way, not by hanging). */
-export const MAX_NESTING_DEPTH = 1000;
-
-const EXT_UNDEFINED = 0;
-const EXT_BIGINT = 1;
-const EXT_DATE = 2;
-const EXT_MAP = 3;
-const EXT_SET = 4;
-const EXT_ERROR = 5;
-const EXT_TASK_REF = 6;
-const EXT_NDARRAY = 7;
-const EXT_FRAME = 8;
-
-const KIND_ARRAY_BUFFER = 16;
-const KIND_DATA_VIEW = 17;
-
-type TypedArrayConstructor = {
-  new (buffer: ArrayBufferLike, byteOffset: number, length: number): ArrayBufferView;
-  readonly BYTES_PER_ELEMENT: number;
-};
-
-/** Typed array kinds in id order, starting at 18. Float16Array joins when the runtime has it. */
-const TYPED_ARRAYS: TypedArrayConstructor[] = [
-  Int8Array,
-  Uint8Array,
-  Uint8ClampedArray,
-  Int16Array,
-  Uint16Array,
-  Int32Array,
-  Uint32Array,
-  Float32Array,
-  Float64Array,
-  BigInt64Array,
-  BigUint64Array,
-];
-const float16 = (globalThis as { Float16Array?: TypedArrayConstructor }).Float16Array;
-if (float16 !== undefined) TYPED_ARRAYS.push(float16);
-const FIRST_TYPED_KIND = 18;
-const LAST_KIND = FIRST_TYPED_KIND + TYPED_ARRAYS.length - 1;
-
-/** Buffer kind by `Symbol.toStringTag`, which names the real kind even for subclasses (Buffer). */
-const KIND_BY_TAG: Record<string, number> = { DataView: KIND_DATA_VIEW };
-TYPED_ARRAYS.forEach((Ctor, i) => KIND_BY_TAG[Ctor.name] = FIRST_TYPED_KIND + i);
-
-/** Buffer kind of each NDArray dtype (bool is stored as bytes). */
-const KIND_BY_DTYPE: Record<DType, number> = {
-  float64: KIND_BY_TAG.Float64Array,
-  float32: KIND_BY_TAG.Float32Array,
-  int32: KIND_BY_TAG.Int32Array,
-  int16: KIND_BY_TAG.Int16Array,
-  int8: KIND_BY_TAG.Int8Array,
-  uint32: KIND_BY_TAG.Uint32Array,
-  uint16: KIND_BY_TAG.Uint16Array,
-  uint8: KIND_BY_TAG.Uint8Array,
-  bool: KIND_BY_TAG.Uint8Array,
-};
 
 // ---------------------------------------------------------------------------------------------
 // Encoding
@@ -671,177 +625,6 @@ export function encodeWith<T>(
   } finally {
     writer.release();
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Decoding
-
-/** What extension decoders need from the decode call they serve. */
-interface DecodeContext {
-  frames: readonly Uint8Array[];
-}
-
-const decodeContext: DecodeContext = { frames: [] };
-
-const extensionCodec: ExtensionCodecType<DecodeContext> = {
-  tryToEncode: () => null, // encoding is done by BodyWriter
-  decode: decodeExtension,
-};
-
-/** One Decoder per nesting level of extension payloads (a Map inside a Map...), reused. */
-const decoders: Decoder<DecodeContext>[] = [];
-let decodeDepth = 0;
-
-function decodeMsgpack(bytes: Uint8Array): unknown {
-  const decoder = decoders[decodeDepth] ??= new Decoder({ extensionCodec, context: decodeContext });
-  decodeDepth++;
-  try {
-    return decoder.decode(bytes);
-  } finally {
-    decodeDepth--;
-  }
-}
-
-/**
- * Decodes what {@link encode} produced. Frames are shared, not copied, when their alignment
- * suits the element type; `body` and `frames` may be views at any offset.
- *
- * @throws {DecodeError} (from `@msgpack/msgpack`) or `RangeError` when the bytes are malformed.
- */
-export function decode(encoded: Encoded): unknown {
-  const outerFrames = decodeContext.frames;
-  const outerDepth = decodeDepth;
-  decodeContext.frames = encoded.frames;
-  decodeDepth = 0;
-  try {
-    return decodeMsgpack(encoded.body);
-  } finally {
-    decodeContext.frames = outerFrames;
-    decodeDepth = outerDepth;
-  }
-}
-
-function decodeExtension(data: Uint8Array, type: number, context: DecodeContext): unknown {
-  switch (type) {
-    case EXT_UNDEFINED:
-      return undefined;
-    case EXT_BIGINT:
-      return decodeBigInt(data);
-    case EXT_DATE:
-      if (data.byteLength !== 8) throw new DecodeError(`A Date needs 8 bytes, got ${data.length}.`);
-      return new Date(new DataView(data.buffer, data.byteOffset, 8).getFloat64(0));
-    case EXT_MAP: {
-      const items = decodeArray(data, "Map");
-      if (items.length % 2 !== 0) throw new DecodeError("A Map payload needs key/value pairs.");
-      const map = new Map();
-      for (let i = 0; i < items.length; i += 2) map.set(items[i], items[i + 1]);
-      return map;
-    }
-    case EXT_SET:
-      return new Set(decodeArray(data, "Set"));
-    case EXT_ERROR:
-      return decodeError(decodeMsgpack(data));
-    case EXT_TASK_REF: {
-      const key = decodeMsgpack(data);
-      if (typeof key !== "string") throw new DecodeError("A TaskRef payload must be a string.");
-      return new TaskRef(key);
-    }
-    case EXT_NDARRAY:
-      return decodeNDArray(decodeArray(data, "NDArray"));
-    case EXT_FRAME: {
-      if (data.byteLength !== 5) throw new DecodeError("A frame reference needs 5 bytes.");
-      const index = new DataView(data.buffer, data.byteOffset, 5).getUint32(1);
-      const frame = context.frames[index];
-      if (frame === undefined) {
-        throw new DecodeError(
-          `The body refers to frame ${index}, but only ${context.frames.length} frames came with it.`,
-        );
-      }
-      return bufferFromBytes(data[0], frame, false);
-    }
-    default:
-      if (type >= KIND_ARRAY_BUFFER && type <= LAST_KIND) return bufferFromBytes(type, data, true);
-      throw new DecodeError(
-        `Unknown msgpack extension type ${type}: the sender uses a newer or different value codec.`,
-      );
-  }
-}
-
-function decodeArray(data: Uint8Array, what: string): unknown[] {
-  const items = decodeMsgpack(data);
-  if (!Array.isArray(items)) throw new DecodeError(`A ${what} payload must be a msgpack array.`);
-  return items;
-}
-
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-
-function decodeBigInt(data: Uint8Array): bigint {
-  if (data.byteLength < 2) throw new DecodeError("A BigInt needs a sign byte and a magnitude.");
-  let hex = "0x";
-  for (let i = 1; i < data.byteLength; i++) hex += HEX[data[i]];
-  const magnitude = BigInt(hex);
-  return data[0] === 1 ? -magnitude : magnitude;
-}
-
-function decodeError(record: unknown): Error {
-  const r = record as Partial<ErrorRecord> | null;
-  if (r === null || typeof r !== "object" || typeof r.name !== "string") {
-    throw new DecodeError("An Error payload must be a map with a name and a message.");
-  }
-  return errorFromRecord({
-    name: r.name,
-    message: typeof r.message === "string" ? r.message : "",
-    stack: typeof r.stack === "string" ? r.stack : undefined,
-    key: typeof r.key === "string" ? r.key : undefined,
-    cause: r.cause,
-  });
-}
-
-function decodeNDArray(items: unknown[]): NDArray {
-  const [dtype, shape, data] = items;
-  const Ctor = DTYPE_ARRAY[dtype as DType];
-  if (typeof dtype !== "string" || !Object.hasOwn(DTYPE_ARRAY, dtype) || !(data instanceof Ctor)) {
-    throw new DecodeError(`An NDArray payload has dtype ${String(dtype)} with unfitting data.`);
-  }
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw new DecodeError("An NDArray payload's shape must be an array of sizes.");
-  }
-  const size = shape.reduce((a: number, b: number) => a * b, 1);
-  if (size !== (data as NumericArray).length) {
-    throw new DecodeError(
-      `An NDArray of shape [${shape}] needs ${size} elements, got ${
-        (data as NumericArray).length
-      }.`,
-    );
-  }
-  return new NDArray(data as NumericArray, shape, { dtype: dtype as DType });
-}
-
-/**
- * Makes the buffer of `kind` over `bytes`. Inline bytes are copied (they live in the body); a
- * frame is shared when its offset suits the element size, and copied only when misaligned.
- */
-function bufferFromBytes(kind: number, bytes: Uint8Array, copy: boolean): unknown {
-  if (kind === KIND_ARRAY_BUFFER) {
-    const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength &&
-      bytes.buffer instanceof ArrayBuffer;
-    return !copy && whole ? bytes.buffer : bytes.slice().buffer;
-  }
-  if (kind === KIND_DATA_VIEW) {
-    return copy
-      ? new DataView(bytes.slice().buffer)
-      : new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-  const Ctor = TYPED_ARRAYS[kind - FIRST_TYPED_KIND];
-  if (Ctor === undefined) {
-    throw new DecodeError(`Unknown buffer kind ${kind}: this runtime cannot hold that array type.`);
-  }
-  const size = Ctor.BYTES_PER_ELEMENT;
-  if (bytes.byteLength % size !== 0) {
-    throw new DecodeError(`${Ctor.name} data of ${bytes.byteLength} bytes is not whole elements.`);
-  }
-  if (copy || bytes.byteOffset % size !== 0) bytes = bytes.slice();
-  return new Ctor(bytes.buffer, bytes.byteOffset, bytes.byteLength / size);
 }
 
 // ---------------------------------------------------------------------------------------------

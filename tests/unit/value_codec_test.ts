@@ -11,6 +11,7 @@ import {
 import { GraphError, UnserializableError } from "../../core/errors.ts";
 import { NDArray } from "../../core/ndarray.ts";
 import { TaskRef } from "../../core/task.ts";
+import { EVERY_NUMBER_WIDTH } from "../fixtures/number_samples.ts";
 
 const roundTrip = (value: unknown, threshold?: number): unknown =>
   decode(encode(value, { frameThreshold: threshold }));
@@ -48,38 +49,7 @@ function typedArraySamples(): AnyTypedArray[] {
 }
 
 Deno.test("numbers round trip exactly, including -0, NaN and every integer width", () => {
-  const numbers = [
-    0,
-    -0,
-    NaN,
-    Infinity,
-    -Infinity,
-    1.5,
-    -2.25,
-    5e-324,
-    1e300,
-    127,
-    128,
-    255,
-    256,
-    65535,
-    65536,
-    2 ** 32 - 1,
-    2 ** 32,
-    2 ** 53 - 1,
-    2 ** 53,
-    -1,
-    -32,
-    -33,
-    -128,
-    -129,
-    -32768,
-    -32769,
-    -(2 ** 31),
-    -(2 ** 31) - 1,
-    -(2 ** 40) - 1,
-    -(2 ** 53 - 1),
-  ];
+  const numbers = EVERY_NUMBER_WIDTH;
   const decoded = roundTrip(numbers) as number[];
   assert.equal(decoded.length, numbers.length);
   numbers.forEach((n, i) => assert.ok(Object.is(decoded[i], n), `${n} came back as ${decoded[i]}`));
