@@ -26,9 +26,11 @@ import type {
 /**
  * An `update-graph` stops taking independent submissions at this many tasks, so a map over a
  * million items does not become one message the size of the whole graph. A single graph is
- * never split (its tasks must arrive together).
+ * never split (its tasks must arrive together). Small enough that the objects one message
+ * decodes into die young on the scheduler: at 50,000 they outlived V8's young generation, and a
+ * million-task map left the scheduler at 1.8–2.2 KB of peak RSS per task instead of 1.2–1.45.
  */
-export const MAX_TASKS_PER_MESSAGE = 50_000;
+export const MAX_TASKS_PER_MESSAGE = 5_000;
 
 /** Writes one message; false when there is no connection to write to. */
 export type SendMessage = (msg: ClientToSchedulerMsg) => boolean;
