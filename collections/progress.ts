@@ -91,8 +91,11 @@ export class ProgressDisplay {
     this.#terminal = options.terminal ?? Deno.stderr.isTerminal();
     this.#interval = options.intervalMs ?? (this.#terminal ? 100 : 2000);
     this.#write = options.write ?? toStderr;
-    // Time passes even when no task ends: keep the elapsed time (and plain lines) coming.
-    this.#timer = setInterval(() => this.draw(), this.#interval);
+    // Time passes even when no task ends: keep the elapsed time (and plain lines) coming — once
+    // there is something to count (a graph being submitted would read 100% of 0 tasks).
+    this.#timer = setInterval(() => {
+      if (this.#total > 0) this.draw();
+    }, this.#interval);
     Deno.unrefTimer(this.#timer);
   }
 
