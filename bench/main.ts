@@ -4,7 +4,15 @@
  *   deno task bench local      only bench/local.ts
  */
 
-const suites = ["local", "ndarray", "array", "bag", "distributed", "resilience"];
+const suites = [
+  "local",
+  "ndarray",
+  "array",
+  "bag",
+  "state_machines",
+  "distributed",
+  "resilience",
+];
 const only = Deno.args;
 for (const name of suites) {
   if (only.length > 0 && !only.includes(name)) continue;
