@@ -40,7 +40,7 @@ import {
   TaskRef,
 } from "../core/task.ts";
 import { tokenize, uniqueToken } from "../core/tokenize.ts";
-import { decode } from "../core/value_codec.ts";
+import { decode, type Encoded } from "../core/value_codec.ts";
 import type { SchedulerToClientMsg, WorkerAddress } from "../scheduler/protocol.ts";
 import type { TaskStreamEntry } from "../scheduler/state.ts";
 import type { DataItem, RebalanceResult } from "../scheduler/session_protocol.ts";
@@ -132,10 +132,16 @@ class KeyHold extends FutureState {
   holders = 0;
   /** The workers holding the result, as the scheduler last said (fetches try them first). */
   workers: readonly WorkerAddress[] | undefined = undefined;
+  /**
+   * A tiny result that came with `key-in-memory` while this client was waiting to fetch it:
+   * taken by the next fetch instead of asking a worker.
+   */
+  value: Encoded | undefined = undefined;
 
   /** Pending again (recomputed, retried, resubmitted): the old holders are no longer news. */
   override reset(): void {
     this.workers = undefined;
+    this.value = undefined;
     super.reset();
   }
 }
@@ -184,6 +190,8 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
   readonly #fetcher: DataFetcher;
   /** Turns fetched values of `compute` Futures into the collection's result. */
   readonly #finalizers = new Map<Key, (value: unknown) => unknown>();
+  /** Keys a fetch is waiting for, with how many fetches: their tiny results are kept on arrival. */
+  readonly #awaitingValues = new Map<Key, number>();
   #status: ClientStatus = "running";
   #closing: Promise<void> | undefined;
   /** Keys claimed again after a reconnection: a `lost` for them means the scheduler forgot. */
@@ -311,19 +319,24 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
     const leaves: Future[] = [];
     collectFutures(futures, leaves);
     for (const future of leaves) this.#checkOwn(future);
-    await this.#waitEnded(leaves, errors === "raise");
-    const good: Key[] = [];
-    const bad = new Set<Key>();
-    for (const future of leaves) {
-      if (future.status === "finished") {
-        good.push(future.key);
-        continue;
+    const expected = this.#expect(leaves.map((future) => future.key));
+    try {
+      await this.#waitEnded(leaves, errors === "raise");
+      const good: Key[] = [];
+      const bad = new Set<Key>();
+      for (const future of leaves) {
+        if (future.status === "finished") {
+          good.push(future.key);
+          continue;
+        }
+        if (errors === "raise") throw await future.exception();
+        bad.add(future.key);
       }
-      if (errors === "raise") throw await future.exception();
-      bad.add(future.key);
+      const values = await this.#fetchValues(good);
+      return rebuild(futures, values, bad) as Gathered<S>;
+    } finally {
+      expected();
     }
-    const values = await this.#fetchValues(good);
-    return rebuild(futures, values, bad) as Gathered<S>;
   }
 
   /** Cancels futures: their tasks, and the tasks that depend on them, stop and are released. */
@@ -879,22 +892,32 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
   async #fetchValues(keys: readonly Key[]): Promise<Map<Key, unknown>> {
     const values = new Map<Key, unknown>();
     let wanted = keys.length === 1 ? [keys[0]] : [...new Set(keys)];
+    const put = (key: Key, encoded: Encoded) => {
+      const value = decode(encoded);
+      const finalize = this.#finalizers.get(key);
+      values.set(key, finalize === undefined ? value : finalize(value));
+    };
     while (wanted.length > 0) {
       this.#checkOpen();
+      const toFetch: Key[] = [];
       for (const key of wanted) {
         const hold = this.#keys.get(key);
         if (hold === undefined) {
-          throw new Error(`The future '${key}' was released; its value is gone from the cluster.`);
+          throw new Error(
+            `The future '${key}' was released; its value is gone from the cluster.`,
+          );
         }
         if (!hold.isDone) await hold.done;
         if (hold.status !== "finished") throw hold.error;
+        if (hold.value === undefined) toFetch.push(key);
+        else {
+          put(key, hold.value);
+          hold.value = undefined;
+        }
       }
-      const fetched = await this.#fetcher.fetch(wanted);
-      for (const [key, encoded] of fetched.values) {
-        const value = decode(encoded);
-        const finalize = this.#finalizers.get(key);
-        values.set(key, finalize === undefined ? value : finalize(value));
-      }
+      if (toFetch.length === 0) break;
+      const fetched = await this.#fetcher.fetch(toFetch);
+      for (const [key, encoded] of fetched.values) put(key, encoded);
       if (fetched.missing.length === 0) break;
       this.#checkOpen();
       // keys being recomputed (the scheduler said `lost`) are pending again: wait for them
@@ -905,6 +928,27 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
     return values;
   }
 
+  /**
+   * Marks `keys` as about to be fetched, until the returned function is called: the tiny
+   * results of those that finish meanwhile are kept from their key-in-memory (no worker asked).
+   */
+  #expect(keys: readonly Key[]): () => void {
+    const awaiting = this.#awaitingValues;
+    for (const key of keys) awaiting.set(key, (awaiting.get(key) ?? 0) + 1);
+    return () => {
+      for (const key of keys) {
+        const left = (awaiting.get(key) ?? 1) - 1;
+        if (left > 0) awaiting.set(key, left);
+        else awaiting.delete(key);
+      }
+    };
+  }
+
+  /** @internal `future.result()` waits for this key: its tiny result is kept on arrival. */
+  expectValue(key: Key): () => void {
+    return this.#expect([key]);
+  }
+
   #onMessage(msg: SchedulerToClientMsg): void {
     // the first answer about a key claimed after a reconnection settles the claim
     const reclaimed = this.#reclaimed.size > 0 && this.#reclaimed.delete(msg.key);
@@ -913,6 +957,7 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
     switch (msg.op) {
       case "key-in-memory":
         hold.workers = msg.workers;
+        if (msg.value !== undefined && this.#awaitingValues.has(msg.key)) hold.value = msg.value;
         hold.finish(msg.typeName, msg.nbytes);
         return;
       case "task-erred":

@@ -25,6 +25,8 @@ export interface FutureOwner {
   release(key: Key): void;
   /** Fetches the value of a finished key. */
   fetchValue(key: Key): Promise<unknown>;
+  /** The value of this key will be fetched once it finishes; call the result when done. */
+  expectValue(key: Key): () => void;
   /** Cancels keys on the cluster. */
   cancelKeys(keys: Key[], force?: boolean): Promise<void>;
   /** Reruns erred keys. */
@@ -107,10 +109,15 @@ export class Future<T = unknown> implements PromiseLike<T> {
    * a `CancelledError`, a `FutureLostError`, or a `TimeoutError` after `timeout` seconds.
    */
   async result(timeout?: number): Promise<T> {
-    await this.#waitDone(timeout);
-    const state = this.#state;
-    if (state.status !== "finished") throw state.error;
-    return await this.#owner.fetchValue(this.key) as T;
+    const expected = this.#owner.expectValue(this.key);
+    try {
+      await this.#waitDone(timeout);
+      const state = this.#state;
+      if (state.status !== "finished") throw state.error;
+      return await this.#owner.fetchValue(this.key) as T;
+    } finally {
+      expected();
+    }
   }
 
   /** Waits for the task to end; resolves to its error, or `undefined` if it finished. */

@@ -125,9 +125,11 @@ export function workerMessageProblem(msg: unknown): string | null {
   switch (msg.op) {
     case "task-finished":
       return typeof msg.key === "string" && typeof msg.runId === "number" &&
-          typeof msg.nbytes === "number" && typeof msg.typeName === "string"
+          typeof msg.nbytes === "number" && typeof msg.typeName === "string" &&
+          (msg.value === undefined || isEncoded(msg.value))
         ? null
-        : "task-finished without key, runId, nbytes or typeName";
+        : "task-finished without key, runId, nbytes or typeName (or with a value that is not " +
+          "an encoded value)";
     case "task-erred": {
       const error = msg.error;
       return typeof msg.key === "string" && typeof msg.runId === "number" && isObject(error) &&

@@ -11,6 +11,7 @@
 
 import type { Key, TaskOptions } from "../core/task.ts";
 import type { ErrorRecord } from "../core/errors.ts";
+import type { Encoded } from "../core/value_codec.ts";
 
 /** A client's id, unique per connection (e.g. `Client-<uuid>`). */
 export type ClientId = string;
@@ -135,6 +136,8 @@ export interface KeyInMemoryMsg {
   typeName: string;
   nbytes: number;
   workers: WorkerAddress[];
+  /** The value itself, when it is small and was just computed (see TaskFinishedMsg.value). */
+  value?: Encoded;
 }
 
 /** A held key failed: `blamedKey` is the task that raised `error` (the key or a dependency). */
@@ -243,7 +246,16 @@ export interface TaskFinishedMsg {
   stop?: number;
   /** Index of the thread that ran it. */
   thread?: number;
+  /**
+   * The result itself when it is tiny (no frames, at most `INLINE_RESULT_BYTES` of body): the
+   * scheduler passes it on, unread, in the `key-in-memory` it sends the key's holders right
+   * then, so a client waiting for the value need not ask the worker for it. Never kept.
+   */
+  value?: Encoded;
 }
+
+/** Results up to this many bytes (encoded, without frames) travel with their notifications. */
+export const INLINE_RESULT_BYTES = 256;
 
 /** Running `key` threw `error`. */
 export interface TaskErredMsg {

@@ -26,6 +26,7 @@
  */
 
 import type { ErrorRecord } from "../core/errors.ts";
+import type { Encoded } from "../core/value_codec.ts";
 import { type Key, keyPrefix, type TaskOptions } from "../core/task.ts";
 import { ArgsArena, packArgs, unpackArgs } from "./args_arena.ts";
 import { IndexedHeap } from "./priority_heap.ts";
@@ -42,6 +43,7 @@ import {
   comparePriority,
   FIRE_AND_FORGET,
   type GraphTaskSpec,
+  type KeyInMemoryMsg,
   type KeyLocation,
   type Priority,
   type SchedulerToClientMsg,
@@ -268,6 +270,8 @@ export class SchedulerState implements StealHost {
   readonly #retryAt = new Map<TaskRecord, number>();
   #generation = 0;
   #runIds = 0;
+  /** The key and value of the `task-finished` being handled, when it carried its (tiny) value. */
+  #justComputed: { key: Key; value: Encoded } | null = null;
 
   constructor(config: Partial<SchedulerConfig> = {}) {
     this.config = { ...DEFAULT_SCHEDULER_CONFIG, ...config };
@@ -1064,7 +1068,10 @@ export class SchedulerState implements StealHost {
       task.nbytes = msg.nbytes;
       task.typeName = msg.typeName;
       this.#addReplica(task, worker);
+      // A tiny result rides along to the holders told now, and is not kept.
+      if (msg.value !== undefined) this.#justComputed = { key: task.key, value: msg.value };
       this.#enterMemory(task);
+      this.#justComputed = null;
       return;
     }
     if (task !== undefined && task.state === "memory" && task.whoHas.has(worker)) return;
@@ -1743,13 +1750,15 @@ export class SchedulerState implements StealHost {
   }
 
   #reportInMemory(task: TaskRecord, client: ClientRecord): void {
-    this.#toClient(client, {
+    const msg: KeyInMemoryMsg = {
       op: "key-in-memory",
       key: task.key,
       typeName: task.typeName,
       nbytes: task.nbytes,
       workers: Array.from(task.whoHas, (worker) => worker.address),
-    });
+    };
+    if (this.#justComputed?.key === task.key) msg.value = this.#justComputed.value;
+    this.#toClient(client, msg);
   }
 
   #reportErred(task: TaskRecord, client: ClientRecord): void {

@@ -45,7 +45,7 @@ import {
   parseAddress,
   unbatch,
 } from "../core/wire.ts";
-import type { SchedulerToWorkerMsg } from "../scheduler/protocol.ts";
+import { INLINE_RESULT_BYTES, type SchedulerToWorkerMsg } from "../scheduler/protocol.ts";
 import {
   type DataItem,
   DEFAULT_HEARTBEAT_INTERVAL,
@@ -799,9 +799,16 @@ export class WorkerServer {
         case "gather-dependencies":
           void this.#gather(instruction.requestId, instruction.peer, instruction.keys);
           break;
-        case "send-to-scheduler":
-          this.#toScheduler?.send(instruction.msg);
+        case "send-to-scheduler": {
+          const msg = instruction.msg;
+          if (msg.op === "task-finished" && msg.start !== undefined) {
+            // A tiny result goes along: a client waiting for it then need not ask for it.
+            const value = this.store.small(msg.key, INLINE_RESULT_BYTES);
+            if (value !== undefined) msg.value = value;
+          }
+          this.#toScheduler?.send(msg);
           break;
+        }
         case "free":
           for (const key of instruction.keys) this.store.delete(key);
           break;

@@ -116,6 +116,18 @@ export class DataStore {
   }
 
   /**
+   * The encoded value of `key` when it is in memory, has no frames and a body of at most
+   * `maxBytes` — small enough to ride along with a message — without counting as a use.
+   */
+  small(key: Key, maxBytes: number): Encoded | undefined {
+    const encoded = this.#memory.get(key)?.encoded;
+    return encoded !== undefined && encoded.frames.length === 0 &&
+        encoded.body.byteLength <= maxBytes
+      ? encoded
+      : undefined;
+  }
+
+  /**
    * Like {@link get}, and says whether the caller owns the value's buffers: true when it was
    * read from disk and stays spilled (nobody else holds those buffers, so they may be
    * transferred as they are).

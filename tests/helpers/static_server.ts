@@ -16,10 +16,17 @@ export interface StaticServer {
   close(): Promise<void>;
 }
 
-/** Serves `root` (a directory URL) on 127.0.0.1. */
+/**
+ * Serves `root` (a directory URL) on 127.0.0.1, under a path no other run uses: Deno caches
+ * remote modules by URL for good, so a port that comes round again must not hand a later run
+ * the files of an earlier one.
+ */
 export function serveDirectory(root: URL): StaticServer {
+  const prefix = `/${crypto.randomUUID()}`;
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
-    const path = decodeURIComponent(new URL(req.url).pathname);
+    const full = decodeURIComponent(new URL(req.url).pathname);
+    if (!full.startsWith(`${prefix}/`)) return new Response("not found", { status: 404 });
+    const path = full.slice(prefix.length);
     if (path.includes("..")) return new Response("bad path", { status: 400 });
     const file = new URL(`.${path}`, root);
     try {
@@ -33,5 +40,5 @@ export function serveDirectory(root: URL): StaticServer {
     }
   });
   const { port } = server.addr as Deno.NetAddr;
-  return { url: `http://127.0.0.1:${port}/`, close: () => server.shutdown() };
+  return { url: `http://127.0.0.1:${port}${prefix}/`, close: () => server.shutdown() };
 }

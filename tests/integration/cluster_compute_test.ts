@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { TaskRef } from "../../core/task.ts";
-import { encode } from "../../core/value_codec.ts";
+import { decode, encode } from "../../core/value_codec.ts";
 import { Connection } from "../../core/wire.ts";
 import { startCluster } from "../helpers/cluster.ts";
 import { graphTask, literalTask, RawClient } from "../helpers/raw_client.ts";
@@ -142,4 +142,22 @@ Deno.test("a task that crashes its thread errs naming the thread; the worker goe
     "after",
   ]);
   assert.equal(after, 42);
+});
+
+Deno.test("a tiny result comes with its key-in-memory; a bigger one stays on the worker", async () => {
+  await using cluster = await startCluster({ nWorkers: 1, nthreads: 1 });
+  await using client = await RawClient.connect(cluster.schedulerAddress);
+  client.submit([
+    graphTask("tiny", (x: number) => x * 2, [21]),
+    graphTask("bigger", (n: number) => Array.from({ length: n }, (_, i) => i), [200]),
+  ], ["tiny", "bigger"]);
+  const told = new Map<string, { value?: { body: Uint8Array; frames: Uint8Array[] } }>();
+  while (told.size < 2) {
+    const msg = await client.next((m) => m.op === "key-in-memory");
+    told.set(msg.key as string, msg as { value?: { body: Uint8Array; frames: Uint8Array[] } });
+  }
+  assert.equal(decode(told.get("tiny")!.value!), 42);
+  assert.equal(told.get("bigger")!.value, undefined, "200 numbers are more than 256 bytes");
+  const [bigger] = await client.compute([], ["bigger"]);
+  assert.equal((bigger as number[]).length, 200);
 });

@@ -22,6 +22,7 @@ import type { ExecuteSpec, WorkerInstruction } from "../../worker/state.ts";
 import { IndexedHeap } from "../../scheduler/priority_heap.ts";
 import { TaskStream } from "../../scheduler/task_stream.ts";
 import { runSchedulerMap } from "../../bench/state_machines.ts";
+import { workerMessageProblem } from "../../scheduler/message_checks.ts";
 import { RingBuffer } from "../../scheduler/ring_buffer.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -214,6 +215,45 @@ Deno.test("diamond graph runs across two workers, reports the result, frees inte
     ["c-1", "released"],
     ["d-1", "memory"],
   ]);
+});
+
+Deno.test("a tiny result sent with task-finished goes to the holders told then, and is not kept", () => {
+  const d = new Driver();
+  d.addWorker("w1");
+  d.submit([spec("tiny-1")], ["tiny-1"]);
+  const task = d.s.tasks.get("tiny-1")!;
+  const value = { body: new Uint8Array([0x2a]), frames: [] };
+  const out = d.workerMessage("w1", {
+    op: "task-finished",
+    key: "tiny-1",
+    runId: task.runId,
+    nbytes: 8,
+    typeName: "number",
+    start: 1,
+    stop: 2,
+    value,
+  });
+  const [told] = toClient(out);
+  assert.equal(told.op, "key-in-memory");
+  assert.equal(told.op === "key-in-memory" && told.value, value);
+  assert.ok(!Object.values(task).includes(value), "the task record keeps no value");
+  // A client asking later is told where the key is, without the value.
+  const later = d.client("c2", { op: "client-desires-keys", keys: ["tiny-1"] });
+  const [again] = toClient(later, "c2");
+  assert.equal(again.op, "key-in-memory");
+  assert.equal(again.op === "key-in-memory" && again.value, undefined);
+  // A value that is not an encoded value is a protocol error on the worker's connection.
+  assert.match(
+    workerMessageProblem({
+      op: "task-finished",
+      key: "k",
+      runId: 1,
+      nbytes: 8,
+      typeName: "number",
+      value: "42",
+    })!,
+    /value that is not an encoded value/,
+  );
 });
 
 Deno.test("taskProgress: pending while waiting or running, done once run (even released), erred", () => {
