@@ -212,7 +212,7 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
     this.id = id;
     this.cluster = cluster;
     this.#session = session;
-    this.#outbox = new Outbox((msg) => session.send(msg));
+    this.#outbox = new Outbox((msg) => session.send(msg), this.#awaitingValues);
     this.#fetcher = new DataFetcher(
       (keys) => this.#request<Record<Key, WorkerAddress[]>>("who-has", { keys }),
       this.#peers,

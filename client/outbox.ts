@@ -52,8 +52,15 @@ export class Outbox {
   #paused = false;
 
   /** @param send writes one message to the scheduler; false when disconnected */
-  constructor(send: SendMessage) {
+  readonly #awaited: ReadonlyMap<Key, unknown>;
+
+  /**
+   * `awaited`: keys whose values the client is waiting to fetch; their tasks go out asking for
+   * tiny results to come back with `key-in-memory`.
+   */
+  constructor(send: SendMessage, awaited: ReadonlyMap<Key, unknown> = new Map()) {
     this.#send = send;
+    this.#awaited = awaited;
   }
 
   /** Messages waiting to be written. */
@@ -205,7 +212,10 @@ export class Outbox {
         return;
       }
       let msg = entry instanceof Barrier ? entry.msg : entry;
-      if (msg?.op === "update-graph") msg = withSharedFunctions(msg);
+      if (msg?.op === "update-graph") {
+        if (this.#awaited.size > 0) askForValues(msg, this.#awaited);
+        msg = withSharedFunctions(msg);
+      }
       if (msg !== undefined && !this.#send(msg)) {
         // the connection went away mid-flush: keep the rest, in order, for the next one
         this.#queue = queue.slice(i).concat(this.#queue);
@@ -267,4 +277,9 @@ export function withSharedFunctions(msg: UpdateGraphMsg): UpdateGraphMsg {
     if (tasks !== undefined) tasks.push(shared ?? task);
   }
   return tasks === undefined ? msg : { ...msg, tasks };
+}
+
+/** Marks the tasks whose values the client already waits for (a result() or gather pending). */
+function askForValues(msg: UpdateGraphMsg, awaited: ReadonlyMap<Key, unknown>): void {
+  for (const spec of msg.tasks) if (awaited.has(spec.key)) spec.returnValue = true;
 }

@@ -54,6 +54,11 @@ export interface GraphTaskSpec {
   /** The distinct keys this task reads. Each must be in the same message or already known. */
   deps: Key[];
   options?: TaskOptions;
+  /**
+   * The client is waiting for this value: send it with `key-in-memory` if it is tiny (see
+   * `TaskFinishedMsg.value`). Other tiny results stay on their worker like any other.
+   */
+  returnValue?: true;
 }
 
 /** Submit tasks and hold references to `keys`. Tasks are listed in the client's preferred order. */
@@ -195,6 +200,8 @@ export interface ComputeTaskMsg {
   resources: Record<string, number> | null;
   /** The scheduler's estimate of the compute time, seconds. */
   duration: number;
+  /** A client waits for the value: send it with `task-finished` if it is tiny. */
+  returnValue?: true;
 }
 
 /** Forget these keys: stop (or discard) their computation and drop their data. */
@@ -247,9 +254,10 @@ export interface TaskFinishedMsg {
   /** Index of the thread that ran it. */
   thread?: number;
   /**
-   * The result itself when it is tiny (no frames, at most `INLINE_RESULT_BYTES` of body): the
-   * scheduler passes it on, unread, in the `key-in-memory` it sends the key's holders right
-   * then, so a client waiting for the value need not ask the worker for it. Never kept.
+   * The result itself, when the compute-task asked for it (`returnValue`) and it is tiny (no
+   * frames, at most `INLINE_RESULT_BYTES` of body): the scheduler passes it on, unread, in the
+   * `key-in-memory` it sends the key's holders right then, so the client waiting for the value
+   * need not ask the worker for it. Never kept.
    */
   value?: Encoded;
 }

@@ -103,6 +103,8 @@ export class TaskRecord implements HeapItem {
 
   processingOn: WorkerRecord | null = null;
   /** Identifies the current assignment; results of older assignments are stale. */
+  /** A client waits for the value: a tiny result comes back with task-finished. */
+  returnValue = false;
   runId = 0;
   /** Compute time counted in the worker's occupancy while processing, seconds. */
   estimate = 0;

@@ -41,6 +41,7 @@ import {
   type ClientId,
   type ClientToSchedulerMsg,
   comparePriority,
+  type ComputeTaskMsg,
   FIRE_AND_FORGET,
   type GraphTaskSpec,
   type KeyInMemoryMsg,
@@ -666,6 +667,7 @@ export class SchedulerState implements StealHost {
       const spec = specs[i];
       let task = this.tasks.get(spec.key);
       if (task !== undefined) {
+        if (spec.returnValue === true) task.returnValue = true;
         if (!task.lostLineage || (task.state !== "released" && task.state !== "erred")) continue;
         // The client sent a fresh spec for a task that lost its inputs: adopt it.
         this.#unlinkDependencies(task);
@@ -678,6 +680,7 @@ export class SchedulerState implements StealHost {
         const priority: Priority = [0 - (spec.options?.priority ?? defaultPriority), generation, i];
         const args = packArgs(spec.args, this.#argsArena);
         task = this.#newTask(spec.key, spec.fn, args, true, priority, spec.options);
+        if (spec.returnValue === true) task.returnValue = true;
       }
       linked.push(task);
       linkedSpecs.push(spec);
@@ -1636,7 +1639,7 @@ export class SchedulerState implements StealHost {
       locations = new Array(deps.length);
       for (let i = 0; i < deps.length; i++) locations[i] = this.#location(deps[i]);
     }
-    this.#toWorker(worker, {
+    const msg: ComputeTaskMsg = {
       op: "compute-task",
       key: task.key,
       runId: task.runId,
@@ -1646,7 +1649,9 @@ export class SchedulerState implements StealHost {
       deps: locations,
       resources,
       duration: estimate,
-    });
+    };
+    if (task.returnValue) msg.returnValue = true;
+    this.#toWorker(worker, msg);
   }
 
   /** Takes a task off its worker's books (does not change its state). */

@@ -801,8 +801,8 @@ export class WorkerServer {
           break;
         case "send-to-scheduler": {
           const msg = instruction.msg;
-          if (msg.op === "task-finished" && msg.start !== undefined) {
-            // A tiny result goes along: a client waiting for it then need not ask for it.
+          if (msg.op === "task-finished" && this.state.tasks.get(msg.key)?.returnValue) {
+            // A client waits for this value: when tiny it goes along, and nobody asks for it.
             const value = this.store.small(msg.key, INLINE_RESULT_BYTES);
             if (value !== undefined) msg.value = value;
           }

@@ -346,6 +346,7 @@ export class WorkerState {
     }
     task.assigned = true;
     task.runId = msg.runId;
+    task.returnValue = msg.returnValue === true;
     task.fn = msg.fn;
     task.args = msg.args;
     task.resources = msg.resources;

@@ -34,6 +34,8 @@ export class WorkerTask implements HeapItem {
   /** Executing, but the scheduler withdrew it: the result is discarded unless needed here. */
   cancelled = false;
   runId = 0;
+  /** The scheduler asked for the value with task-finished, if it is tiny. */
+  returnValue = false;
   fn: unknown = null;
   args: unknown = null;
   resources: Readonly<Record<string, number>> | null = null;

@@ -113,3 +113,21 @@ Deno.test("while disconnected everything waits, then goes in order after the fir
     "update-graph",
   ]);
 });
+
+Deno.test("tasks whose values the client already waits for go out asking for them", async () => {
+  const sent: ClientToSchedulerMsg[] = [];
+  const awaited = new Map<string, number>();
+  const outbox = new Outbox((msg) => {
+    sent.push(structuredClone(msg));
+    return true;
+  }, awaited);
+  outbox.submitOne(task("k-0"));
+  outbox.submitOne(task("k-1"));
+  awaited.set("k-1", 1); // result() called right after submit, before the tick's flush
+  await tick();
+  const msg = sent[0] as Extract<ClientToSchedulerMsg, { op: "update-graph" }>;
+  assert.deepEqual(msg.tasks.map((t) => [t.key, t.returnValue]), [["k-0", undefined], [
+    "k-1",
+    true,
+  ]]);
+});

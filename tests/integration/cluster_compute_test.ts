@@ -4,6 +4,7 @@ import { decode, encode } from "../../core/value_codec.ts";
 import { Connection } from "../../core/wire.ts";
 import { startCluster } from "../helpers/cluster.ts";
 import { graphTask, literalTask, RawClient } from "../helpers/raw_client.ts";
+import type { GraphTaskSpec } from "../../scheduler/protocol.ts";
 
 Deno.test("a 2-worker cluster computes a diamond whose data moves between workers", async () => {
   await using cluster = await startCluster({ nWorkers: 2, nthreads: 1 });
@@ -144,20 +145,25 @@ Deno.test("a task that crashes its thread errs naming the thread; the worker goe
   assert.equal(after, 42);
 });
 
-Deno.test("a tiny result comes with its key-in-memory; a bigger one stays on the worker", async () => {
+Deno.test("a tiny result asked for comes with its key-in-memory; others stay on the worker", async () => {
   await using cluster = await startCluster({ nWorkers: 1, nthreads: 1 });
   await using client = await RawClient.connect(cluster.schedulerAddress);
+  const asked = (spec: GraphTaskSpec): GraphTaskSpec => ({ ...spec, returnValue: true });
   client.submit([
-    graphTask("tiny", (x: number) => x * 2, [21]),
-    graphTask("bigger", (n: number) => Array.from({ length: n }, (_, i) => i), [200]),
-  ], ["tiny", "bigger"]);
-  const told = new Map<string, { value?: { body: Uint8Array; frames: Uint8Array[] } }>();
-  while (told.size < 2) {
+    asked(graphTask("tiny", (x: number) => x * 2, [21])),
+    graphTask("unasked", (x: number) => x * 3, [21]),
+    asked(graphTask("bigger", (n: number) => Array.from({ length: n }, (_, i) => i), [200])),
+  ], ["tiny", "unasked", "bigger"]);
+  type Told = { value?: { body: Uint8Array; frames: Uint8Array[] } };
+  const told = new Map<string, Told>();
+  while (told.size < 3) {
     const msg = await client.next((m) => m.op === "key-in-memory");
-    told.set(msg.key as string, msg as { value?: { body: Uint8Array; frames: Uint8Array[] } });
+    told.set(msg.key as string, msg as Told);
   }
   assert.equal(decode(told.get("tiny")!.value!), 42);
+  assert.equal(told.get("unasked")!.value, undefined, "nobody asked for it");
   assert.equal(told.get("bigger")!.value, undefined, "200 numbers are more than 256 bytes");
-  const [bigger] = await client.compute([], ["bigger"]);
+  const [unasked, bigger] = await client.compute([], ["unasked", "bigger"]);
+  assert.equal(unasked, 63);
   assert.equal((bigger as number[]).length, 200);
 });

@@ -220,7 +220,13 @@ Deno.test("diamond graph runs across two workers, reports the result, frees inte
 Deno.test("a tiny result sent with task-finished goes to the holders told then, and is not kept", () => {
   const d = new Driver();
   d.addWorker("w1");
-  d.submit([spec("tiny-1")], ["tiny-1"]);
+  const sent = d.submit([{ ...spec("tiny-1"), returnValue: true }, spec("other-1")], [
+    "tiny-1",
+    "other-1",
+  ]);
+  // The worker is asked for the value only where the client asked for it.
+  const asks = computes(sent).map((m) => [m.key, m.returnValue]);
+  assert.deepEqual(asks, [["tiny-1", true], ["other-1", undefined]]);
   const task = d.s.tasks.get("tiny-1")!;
   const value = { body: new Uint8Array([0x2a]), frames: [] };
   const out = d.workerMessage("w1", {
