@@ -25,6 +25,7 @@ import type {
   Priority,
   SchedulerToWorkerMsg,
   StealResponseState,
+  TaskFinishedMsg,
   WorkerAddress,
   WorkerToSchedulerMsg,
 } from "../scheduler/protocol.ts";
@@ -339,11 +340,7 @@ export class WorkerState {
   }
 
   #computeTask(msg: ComputeTaskMsg): void {
-    let task = this.tasks.get(msg.key);
-    if (task === undefined) {
-      task = new WorkerTask(msg.key, "released", msg.priority);
-      this.tasks.set(msg.key, task);
-    }
+    const task = this.#taskOf(msg.key, msg.priority);
     task.assigned = true;
     task.runId = msg.runId;
     task.returnValue = msg.returnValue === true;
@@ -356,13 +353,7 @@ export class WorkerState {
       case "memory":
         // Already here (computed before, or fetched): done.
         task.reported = true;
-        this.#send({
-          op: "task-finished",
-          key: task.key,
-          runId: task.runId,
-          nbytes: task.nbytes,
-          typeName: task.typeName,
-        });
+        this.#reportFinished(task);
         return;
       case "executing":
         // Withdrawn and assigned again while running: the running execution serves.
@@ -389,11 +380,7 @@ export class WorkerState {
     const locations = task.depLocations;
     for (let i = 0; i < locations.length; i++) {
       const location = locations[i];
-      let dep = this.tasks.get(location.key);
-      if (dep === undefined) {
-        dep = new WorkerTask(location.key, "released", task.priority);
-        this.tasks.set(location.key, dep);
-      }
+      const dep = this.#taskOf(location.key, task.priority);
       if (dep.dependents.has(task)) continue;
       task.dependencies.push(dep);
       dep.dependents.add(task);
@@ -459,11 +446,7 @@ export class WorkerState {
   #acquireReplicas(locations: KeyLocation[]): void {
     const confirmed: { key: Key; nbytes: number }[] = [];
     for (const location of locations) {
-      let task = this.tasks.get(location.key);
-      if (task === undefined) {
-        task = new WorkerTask(location.key, "released", LOWEST_PRIORITY);
-        this.tasks.set(location.key, task);
-      }
+      const task = this.#taskOf(location.key, LOWEST_PRIORITY);
       task.acquired = true;
       if (task.nbytes < 0) task.nbytes = location.nbytes;
       if (task.state === "memory") {
@@ -516,16 +499,7 @@ export class WorkerState {
       if (wanted) {
         this.#toMemory(task);
         task.reported = true;
-        this.#send({
-          op: "task-finished",
-          key,
-          runId: task.runId,
-          nbytes: result.nbytes,
-          typeName: result.typeName,
-          start,
-          stop,
-          thread,
-        });
+        this.#reportFinished(task, start, stop, thread);
       } else if (task.dependents.size > 0 || task.acquired) {
         // Withdrawn, but needed here: keep it and let the scheduler know the copy exists.
         this.#toMemory(task);
@@ -585,13 +559,7 @@ export class WorkerState {
         if (task.assigned) {
           this.#toMemory(task);
           task.reported = true;
-          this.#send({
-            op: "task-finished",
-            key: task.key,
-            runId: task.runId,
-            nbytes: item.nbytes,
-            typeName: item.typeName,
-          });
+          this.#reportFinished(task);
         } else if (task.dependents.size > 0 || task.acquired) {
           this.#toMemory(task);
           task.reported = true;
@@ -658,11 +626,7 @@ export class WorkerState {
   #updateData(data: ReceivedData[], report: boolean): void {
     const added: { key: Key; nbytes: number }[] = [];
     for (const item of data) {
-      let task = this.tasks.get(item.key);
-      if (task === undefined) {
-        task = new WorkerTask(item.key, "released", LOWEST_PRIORITY);
-        this.tasks.set(item.key, task);
-      }
+      const task = this.#taskOf(item.key, LOWEST_PRIORITY);
       task.acquired = true;
       task.nbytes = item.nbytes;
       task.typeName = item.typeName;
@@ -678,13 +642,7 @@ export class WorkerState {
       task.flightPeer = null;
       this.#toMemory(task);
       if (task.assigned) {
-        this.#send({
-          op: "task-finished",
-          key: task.key,
-          runId: task.runId,
-          nbytes: task.nbytes,
-          typeName: task.typeName,
-        });
+        this.#reportFinished(task);
       }
       this.#unlinkDependencies(task);
     }
@@ -820,6 +778,33 @@ export class WorkerState {
 
   // -------------------------------------------------------------------------------------------
   // Output
+
+  /** The record of `key`, made (released, at `priority`) when there is none. */
+  #taskOf(key: Key, priority: Priority): WorkerTask {
+    let task = this.tasks.get(key);
+    if (task === undefined) {
+      task = new WorkerTask(key, "released", priority);
+      this.tasks.set(key, task);
+    }
+    return task;
+  }
+
+  /** Tells the scheduler `task`'s result is here; the timing when this worker ran it. */
+  #reportFinished(task: WorkerTask, start?: number, stop?: number, thread?: number): void {
+    const msg: TaskFinishedMsg = {
+      op: "task-finished",
+      key: task.key,
+      runId: task.runId,
+      nbytes: task.nbytes,
+      typeName: task.typeName,
+    };
+    if (start !== undefined && stop !== undefined) {
+      msg.start = start;
+      msg.stop = stop;
+      msg.thread = thread;
+    }
+    this.#send(msg);
+  }
 
   #send(msg: WorkerToSchedulerMsg): void {
     this.#instructions.push({ type: "send-to-scheduler", msg });
