@@ -271,8 +271,6 @@ export class SchedulerState implements StealHost {
   readonly #retryAt = new Map<TaskRecord, number>();
   #generation = 0;
   #runIds = 0;
-  /** The key and value of the `task-finished` being handled, when it carried its (tiny) value. */
-  #justComputed: { key: Key; value: Encoded } | null = null;
 
   constructor(config: Partial<SchedulerConfig> = {}) {
     this.config = { ...DEFAULT_SCHEDULER_CONFIG, ...config };
@@ -1071,10 +1069,8 @@ export class SchedulerState implements StealHost {
       task.nbytes = msg.nbytes;
       task.typeName = msg.typeName;
       this.#addReplica(task, worker);
-      // A tiny result rides along to the holders told now, and is not kept.
-      if (msg.value !== undefined) this.#justComputed = { key: task.key, value: msg.value };
-      this.#enterMemory(task);
-      this.#justComputed = null;
+      // A tiny result asked for rides along to the holders told now, and is not kept.
+      this.#enterMemory(task, msg.value);
       return;
     }
     if (task !== undefined && task.state === "memory" && task.whoHas.has(worker)) return;
@@ -1434,7 +1430,8 @@ export class SchedulerState implements StealHost {
     }
   }
 
-  #enterMemory(task: TaskRecord): void {
+  /** `value`: the tiny result a worker sent along, passed on to the holders told now. */
+  #enterMemory(task: TaskRecord, value?: Encoded): void {
     this.#leaveActiveState(task, true);
     this.#setState(task, "memory");
     task.error = null;
@@ -1446,7 +1443,7 @@ export class SchedulerState implements StealHost {
         dependent.waitingOn.size === 0
       ) this.#markReady(dependent);
     }
-    for (const client of task.whoWants) this.#reportInMemory(task, client);
+    for (const client of task.whoWants) this.#reportInMemory(task, client, value);
     this.#releaseFireAndForget(task);
     if (task.whoWants.size === 0 && task.waiters.size === 0) this.#recommend(task, "released");
   }
@@ -1754,7 +1751,7 @@ export class SchedulerState implements StealHost {
     this.#outbox.push({ to: "client", client: client.id, msg });
   }
 
-  #reportInMemory(task: TaskRecord, client: ClientRecord): void {
+  #reportInMemory(task: TaskRecord, client: ClientRecord, value?: Encoded): void {
     const msg: KeyInMemoryMsg = {
       op: "key-in-memory",
       key: task.key,
@@ -1762,7 +1759,7 @@ export class SchedulerState implements StealHost {
       nbytes: task.nbytes,
       workers: Array.from(task.whoHas, (worker) => worker.address),
     };
-    if (this.#justComputed?.key === task.key) msg.value = this.#justComputed.value;
+    if (value !== undefined) msg.value = value;
     this.#toClient(client, msg);
   }
 
