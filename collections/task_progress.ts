@@ -12,6 +12,9 @@ import { TASK_ERRED, TASK_PENDING } from "../scheduler/protocol.ts";
 /** How often a progress display asks the scheduler about a computation's tasks, ms. */
 export const PROGRESS_POLL_MS = 100;
 
+/** Keys asked about per millisecond between looks, at most (see {@link followTasks}). */
+const KEYS_PER_MS = 100;
+
 /** Asks where each key stands: one of the codes of scheduler/protocol.ts per key. */
 export type TaskProgressSource = (keys: readonly Key[]) => Promise<ArrayLike<number>>;
 
@@ -45,11 +48,10 @@ export async function followTasks(
     }
     pending = left;
     if (last) return;
+    // Each look sends the keys not yet over: big graphs are looked at less often (1 s per 100,000).
+    const wait = Math.max(intervalMs, pending.length / KEYS_PER_MS);
     let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      settled,
-      new Promise((resolve) => timer = setTimeout(resolve, intervalMs)),
-    ]);
+    await Promise.race([settled, new Promise((resolve) => timer = setTimeout(resolve, wait))]);
     clearTimeout(timer);
   }
 }
