@@ -254,6 +254,11 @@ export interface FrameReaderOptions {
   maxFrameBytes?: number;
   /** Expect the 4-byte handshake prefix first (magic and version). */
   handshake?: boolean;
+  /**
+   * Frames of at least this many bytes are read into `SharedArrayBuffer` memory, which an owner
+   * can share with its threads without a copy (a worker's received data). Default: never.
+   */
+  sharedFrameMinBytes?: number;
 }
 
 /** What the reader is reading: the handshake prefix, a message's counts, its lengths, a part. */
@@ -274,6 +279,7 @@ const EMPTY = new Uint8Array(0);
  */
 export class FrameReader {
   readonly #maxFrameBytes: number;
+  readonly #sharedFrameMinBytes: number;
   #state: number;
   /** Bytes the current field needs. */
   #need: number;
@@ -290,6 +296,7 @@ export class FrameReader {
 
   constructor(options: FrameReaderOptions = {}) {
     this.#maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this.#sharedFrameMinBytes = options.sharedFrameMinBytes ?? Infinity;
     this.#state = options.handshake ? PREFIX : COUNTS;
     this.#need = options.handshake ? HANDSHAKE_PREFIX_BYTES : 8;
   }
@@ -316,7 +323,7 @@ export class FrameReader {
         } else {
           if (this.#field === null) {
             if (at === chunk.byteLength && need > 0) break;
-            this.#field = new Uint8Array(need);
+            this.#field = this.#newField(need);
             this.#filled = 0;
           }
           const n = Math.min(need - this.#filled, chunk.byteLength - at);
@@ -353,7 +360,7 @@ export class FrameReader {
     }
     if (this.#field === null) {
       if (this.#need < DIRECT_READ_MIN_BYTES) return null;
-      this.#field = new Uint8Array(this.#need);
+      this.#field = this.#newField(this.#need);
       this.#filled = 0;
     }
     return this.#need - this.#filled >= DIRECT_READ_MIN_BYTES
@@ -368,6 +375,14 @@ export class FrameReader {
     }
     this.#filled += n;
     return this.push(EMPTY);
+  }
+
+  /** A buffer for the field being read: shared memory for a large enough frame, when asked. */
+  #newField(bytes: number): Uint8Array {
+    const isFrame = this.#state === PART && this.#parts.length > 0;
+    return isFrame && bytes >= this.#sharedFrameMinBytes
+      ? new Uint8Array(new SharedArrayBuffer(bytes))
+      : new Uint8Array(bytes);
   }
 
   #complete(field: Uint8Array, out: Message[]): void {
@@ -506,6 +521,8 @@ export interface ConnectionOptions {
   maxFrameBytes?: number;
   /** The peer must complete its handshake within this time. 10 s. */
   handshakeTimeoutMs?: number;
+  /** See {@link FrameReaderOptions.sharedFrameMinBytes}. Default: never. */
+  sharedFrameMinBytes?: number;
 }
 
 /** Why a connection closed. */
@@ -606,7 +623,11 @@ export class Connection implements AsyncIterable<Message> {
     }, timeoutMs);
     try {
       conn.setNoDelay(true);
-      const reader = new FrameReader({ maxFrameBytes: options.maxFrameBytes, handshake: true });
+      const reader = new FrameReader({
+        maxFrameBytes: options.maxFrameBytes,
+        sharedFrameMinBytes: options.sharedFrameMinBytes,
+        handshake: true,
+      });
       const hello = handshakeBytes(options);
       for (let at = 0; at < hello.byteLength;) at += await conn.write(hello.subarray(at));
       const buffer = new Uint8Array(READ_CHUNK_BYTES);

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { Connection } from "../core/wire.ts";
+import { Connection, type ConnectionOptions } from "../core/wire.ts";
 import type { WorkerAddress } from "../scheduler/protocol.ts";
 import type {
   DataMsg,
@@ -24,6 +24,8 @@ export interface PeerPoolOptions {
   role?: string;
   /** The largest frame accepted from a peer (a value's buffer). */
   maxFrameBytes?: number;
+  /** Frames of at least this size arrive in shared memory (see `FrameReaderOptions`). */
+  sharedFrameMinBytes?: number;
   /** Times a busy peer is asked again before the request fails. 30. */
   busyRetries?: number;
   /** First delay after a busy answer, ms; it doubles up to 1 s. 20. */
@@ -59,16 +61,18 @@ class PeerChannel {
 
 export class PeerPool {
   readonly #channels = new Map<WorkerAddress, Promise<PeerChannel>>();
-  readonly #role: string;
-  readonly #maxFrameBytes: number | undefined;
+  readonly #connectionOptions: ConnectionOptions;
   readonly #busyRetries: number;
   readonly #busyDelayMs: number;
   #nextRequestId = 1;
   #closed = false;
 
   constructor(options: PeerPoolOptions = {}) {
-    this.#role = options.role ?? "peer";
-    this.#maxFrameBytes = options.maxFrameBytes;
+    this.#connectionOptions = {
+      role: options.role ?? "peer",
+      maxFrameBytes: options.maxFrameBytes,
+      sharedFrameMinBytes: options.sharedFrameMinBytes,
+    };
     this.#busyRetries = options.busyRetries ?? 30;
     this.#busyDelayMs = options.busyDelayMs ?? 20;
   }
@@ -135,7 +139,7 @@ export class PeerPool {
     if (this.#closed) return Promise.reject(new Error("the peer pool is closed"));
     let channel = this.#channels.get(peer);
     if (channel === undefined) {
-      channel = Connection.connect(peer, { role: this.#role, maxFrameBytes: this.#maxFrameBytes })
+      channel = Connection.connect(peer, this.#connectionOptions)
         .then((connection) =>
           new PeerChannel(connection, () => {
             if (this.#channels.get(peer) === channel) this.#channels.delete(peer);

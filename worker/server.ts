@@ -131,6 +131,11 @@ export interface StopInfo {
 /** Backoff between attempts to reach the scheduler: 0.1 s doubling to 5 s. */
 const FIRST_RETRY_S = 0.1;
 const MAX_RETRY_S = 5;
+/**
+ * Received frames of at least this size land in shared memory, and stored frames this large are
+ * moved there on first use: the worker's threads then read them without copies.
+ */
+const SHARED_FRAME_MIN_BYTES = 64 * 1024;
 /** At the longest backoff, a failed attempt is logged once per this many seconds. */
 const RETRY_LOG_EVERY_S = 60;
 /** At shutdown, how long the scheduler connection may take to write what is queued. */
@@ -296,7 +301,10 @@ export class WorkerServer {
     // Before the threads start, so that they too are created with `gc` exposed.
     if (options.memoryLimit > 0) garbageCollector();
     this.#pool = this.#newPool();
-    this.#peers = new PeerPool({ maxFrameBytes: options.maxFrameBytes });
+    this.#peers = new PeerPool({
+      maxFrameBytes: options.maxFrameBytes,
+      sharedFrameMinBytes: SHARED_FRAME_MIN_BYTES,
+    });
     if (options.memoryLimit > 0) {
       this.#memoryMonitor = setInterval(
         () => this.#checkMemory(),
@@ -336,6 +344,7 @@ export class WorkerServer {
       port: options.port ?? 0,
       role: "worker",
       maxFrameBytes: options.maxFrameBytes,
+      sharedFrameMinBytes: SHARED_FRAME_MIN_BYTES,
       onError: (error, remote) => {
         if (ref.server !== undefined) ref.server.#log(`peer ${remote} refused: ${error.message}`);
       },
@@ -400,6 +409,7 @@ export class WorkerServer {
         connection = await Connection.connect(this.scheduler, {
           role: "worker",
           maxFrameBytes: this.#options.maxFrameBytes,
+          sharedFrameMinBytes: SHARED_FRAME_MIN_BYTES,
         });
       } catch (error) {
         if (this.#stopInfo !== null) return;
@@ -943,7 +953,7 @@ export class WorkerServer {
         depValues.push(
           stored.owned
             ? handOver(stored.value.encoded, transfer)
-            : copyForThread(stored.value.encoded, transfer),
+            : this.#shareWithThread(dep, stored.value.encoded, transfer),
         );
       }
     }
@@ -968,6 +978,31 @@ export class WorkerServer {
     this.#runs.set(id, { key: spec.key, thread, session, load });
     batch.items.push(item);
     return true;
+  }
+
+  /**
+   * A stored value as a thread reads it. Frames in shared memory (large data received from
+   * peers) are shared as they are; a small frame is copied for the thread; a large one is copied
+   * once into shared memory, which then replaces it in the store, so the next task reading it
+   * needs no copy. Threads therefore read large inputs in place: tasks must not modify them
+   * (as in Dask, where a worker's threads share its data).
+   */
+  #shareWithThread(key: Key, encoded: Encoded, transfer: Set<ArrayBuffer>): Encoded {
+    if (encoded.frames.every(isShared)) return encoded;
+    let promoted = false;
+    const frames = encoded.frames.map((frame) => {
+      if (isShared(frame)) return frame;
+      if (frame.byteLength < SHARED_FRAME_MIN_BYTES) return transferredCopy(frame, transfer);
+      promoted = true;
+      return sharedCopy(frame);
+    });
+    if (!promoted) return { body: encoded.body, frames };
+    const forStore = {
+      body: encoded.body,
+      frames: frames.map((f, i) => isShared(f) ? f : encoded.frames[i]),
+    };
+    this.store.replaceEncoded(key, forStore);
+    return { body: encoded.body, frames };
   }
 
   #threadResults(thread: number, results: RunResult[]): void {
@@ -1184,15 +1219,22 @@ export class WorkerServer {
   }
 }
 
-/** A frame-by-frame copy for a thread, whose buffers are then transferred (the store keeps its own). */
-function copyForThread(encoded: Encoded, transfer: Set<ArrayBuffer>): Encoded {
-  if (encoded.frames.length === 0) return encoded;
-  const frames = encoded.frames.map((frame) => {
-    const copy = frame.slice();
-    transfer.add(copy.buffer);
-    return copy;
-  });
-  return { body: encoded.body, frames };
+/** A frame in a fresh buffer, which is then transferred to the thread. */
+function transferredCopy(frame: Uint8Array, transfer: Set<ArrayBuffer>): Uint8Array {
+  const copy = frame.slice();
+  transfer.add(copy.buffer);
+  return copy;
+}
+
+/** A frame copied into shared memory, which threads then read without copies of their own. */
+function sharedCopy(frame: Uint8Array): Uint8Array {
+  const copy = new Uint8Array(new SharedArrayBuffer(frame.byteLength));
+  copy.set(frame);
+  return copy;
+}
+
+function isShared(frame: Uint8Array): boolean {
+  return frame.buffer instanceof SharedArrayBuffer;
 }
 
 /** A value read from disk for this thread alone: its buffers are transferred, not copied. */

@@ -157,6 +157,15 @@ export class DataStore {
     return { value: stored, owned: false };
   }
 
+  /**
+   * Swaps the encoded form of an in-memory value for one with the same bytes (its frames moved
+   * into shared memory); sizes and recency stay as they are.
+   */
+  replaceEncoded(key: Key, encoded: Encoded): void {
+    const value = this.#memory.get(key);
+    if (value !== undefined) this.#memory.set(key, { ...value, encoded });
+  }
+
   /** Stores `value` under `key` (replacing any older copy) as most recently used; may spill. */
   set(key: Key, value: StoredValue): void {
     this.delete(key);

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Client } from "../../mod.ts";
 import { TaskRef } from "../../core/task.ts";
 import { startCluster } from "../helpers/cluster.ts";
 import { graphTask, RawClient } from "../helpers/raw_client.ts";
@@ -45,4 +46,37 @@ Deno.test("a 50 MB typed array moves between workers with every byte intact", as
   assert.equal(fetched[N - 1], (N - 1) * 0.5 + ((N - 1) % 7));
   assert.equal(fetched[12345], 12345 * 0.5 + (12345 % 7));
   console.log(`    make 50 MB on w0, move it to w1 and check it there: ${ms.toFixed(0)} ms`);
+});
+
+Deno.test("threads read large inputs in shared memory, without a copy per task", async () => {
+  await using client = await Client.local({ nWorkers: 2, threadsPerWorker: 1 });
+  const on = (worker: string) => client.with({ workers: [worker], pure: false });
+  const big = on("worker-0").submit(
+    (n: number) => Float64Array.from({ length: n }, (_, i) => i),
+    100_000,
+  );
+  const small = on("worker-0").submit(
+    (n: number) => Float64Array.from({ length: n }, (_, i) => i),
+    100,
+  );
+  const shared = (xs: Float64Array) => xs.buffer instanceof SharedArrayBuffer;
+
+  // Received from a peer: read where it arrived.
+  assert.equal(await on("worker-1").submit(shared, big), true);
+  // Made on the worker itself: moved into shared memory at its first use, read in place after.
+  assert.equal(await on("worker-0").submit(shared, big), true);
+  assert.equal(await on("worker-0").submit(shared, big), true);
+  // Small values are still copied for each task.
+  assert.equal(await on("worker-1").submit(shared, small), false);
+
+  // A task may return its input, whole or as a view: stored and gathered intact, and the client
+  // gets memory of its own.
+  const same = await on("worker-1").submit((xs: Float64Array) => xs, big);
+  assert.ok(same instanceof Float64Array && !(same.buffer instanceof SharedArrayBuffer));
+  assert.equal(same.length, 100_000);
+  assert.equal(same[99_999], 99_999);
+  const view = on("worker-0").submit((xs: Float64Array) => xs.subarray(10, 90_010), big);
+  const sum = (xs: Float64Array) => xs.reduce((a, b) => a + b, 0);
+  assert.equal(await on("worker-1").submit(sum, view), (10 + 90_009) * 90_000 / 2);
+  assert.equal((await view)[0], 10);
 });

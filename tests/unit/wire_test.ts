@@ -127,6 +127,37 @@ Deno.test("FrameReader fills large frames through directTarget without a chunk c
   assert.equal(messages[0].frames![0].buffer.byteLength, big.byteLength);
 });
 
+Deno.test("FrameReader reads frames from sharedFrameMinBytes up into shared memory", () => {
+  const large = new Uint8Array(200_000).map((_, i) => i % 253);
+  const small = new Uint8Array(1000).fill(7);
+  const header = { op: "data", note: "x".repeat(100_000) }; // a large header stays private
+  const bytes = concat(encodeMessage({ header, frames: [small, large] }));
+  const isShared = (part: Uint8Array) => part.buffer instanceof SharedArrayBuffer;
+  for (const chunkBytes of [bytes.byteLength, 4096]) {
+    // whole at once (frames assembled from the chunk), and in pieces (read straight into them)
+    const reader = new FrameReader({ sharedFrameMinBytes: 64 * 1024 });
+    let messages: Message[] = [];
+    for (let at = 0; at < bytes.byteLength;) {
+      const target = reader.directTarget();
+      const n = Math.min(target?.byteLength ?? chunkBytes, chunkBytes, bytes.byteLength - at);
+      if (target !== null) {
+        target.set(bytes.subarray(at, at + n));
+        messages = messages.concat(reader.directFilled(n));
+      } else messages = messages.concat(reader.push(bytes.subarray(at, at + n)));
+      at += n;
+    }
+    assert.equal(messages.length, 1);
+    assert.deepEqual(messages[0].header, header);
+    const [first, second] = messages[0].frames!;
+    assert.deepEqual([isShared(first), isShared(second)], [false, true]);
+    assert.deepEqual(new Uint8Array(second), large);
+    assert.deepEqual(first, small);
+  }
+  // Without the option nothing is shared.
+  const plain = new FrameReader().push(bytes)[0];
+  assert.ok(!plain.frames!.some(isShared));
+});
+
 Deno.test("FrameReader refuses oversize parts, bad prefixes and undecodable headers", () => {
   const oversize = concat(encodeMessage({ header: "x".repeat(2000) }));
   const reader = new FrameReader({ maxFrameBytes: 1000 });

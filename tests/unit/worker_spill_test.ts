@@ -27,6 +27,16 @@ Deno.test("spill files keep body and frames, read back as aligned views", () => 
     const back = spill.read(location);
     for (const frame of back.frames) assert.equal(frame.byteOffset % 8, 0);
     assert.deepEqual(decode(back), value);
+    // frames in shared memory (a worker's received data) are written the same way
+    const encoded = encode(value);
+    const shared = encoded.frames.map((frame) => {
+      const copy = new Uint8Array(new SharedArrayBuffer(frame.byteLength));
+      copy.set(frame);
+      return copy;
+    });
+    const sharedLocation = spill.write({ body: encoded.body, frames: shared });
+    assert.deepEqual(decode(spill.read(sharedLocation)), value);
+    spill.delete(sharedLocation);
     spill.delete(location);
     assert.equal(files(spill.path), 0);
     spill.remove();
