@@ -60,6 +60,7 @@ import {
 import { isDataItem, isEncoded } from "../scheduler/message_checks.ts";
 import { encodedBytes, encodedTypeName } from "./encoded_info.ts";
 import { garbageCollector } from "./garbage.ts";
+import { SHARED_GARBAGE_BYTES, SharedGarbage } from "./shared_garbage.ts";
 import { formatBytes } from "./memory_limit.ts";
 import { PeerPool } from "./peer_pool.ts";
 import { SpillDirectory } from "./spill.ts";
@@ -265,6 +266,7 @@ export class WorkerServer {
 
   // Memory
   #memoryMonitor: ReturnType<typeof setInterval> | undefined;
+  readonly #sharedGarbage = new SharedGarbage(SHARED_GARBAGE_BYTES);
   /** Resident memory at the last sample, bytes. */
   #rss = 0;
   /** Highest resident memory sampled, bytes. */
@@ -296,6 +298,7 @@ export class WorkerServer {
       targetBytes: this.memoryThresholds.target * options.memoryLimit,
       onSpillError: (key, error) =>
         this.#log(`cannot spill ${key} to disk, keeping it in memory: ${error.message}`),
+      sharedGarbage: this.#sharedGarbage,
     });
     this.#state = this.#newState();
     // Before the threads start, so that they too are created with `gc` exposed.
@@ -665,6 +668,11 @@ export class WorkerServer {
     this.#sendStatus();
   }
 
+  /** Collects once enough shared memory was let go of: V8 would not for its sake. */
+  #collectSharedGarbage(): void {
+    if (this.#sharedGarbage.due()) garbageCollector()?.();
+  }
+
   /**
    * Still short of memory while paused and no task runs: the threads' heaps may hold garbage
    * (inputs and results of finished tasks) that an idle thread never collects. Fresh threads
@@ -821,6 +829,7 @@ export class WorkerServer {
         }
         case "free":
           for (const key of instruction.keys) this.store.delete(key);
+          this.#collectSharedGarbage();
           break;
       }
     }

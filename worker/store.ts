@@ -17,6 +17,7 @@
 import type { Key } from "../core/task.ts";
 import type { Encoded } from "../core/value_codec.ts";
 import type { SpillDirectory, SpillLocation } from "./spill.ts";
+import type { SharedGarbage } from "./shared_garbage.ts";
 
 /** One stored value. `nbytes` is its size in memory once decoded (what the scheduler books). */
 export interface StoredValue {
@@ -33,6 +34,8 @@ export interface DataStoreOptions {
   targetBytes?: number;
   /** Told when writing a value to disk fails; the value then stays in memory. */
   onSpillError?: (key: Key, error: Error) => void;
+  /** Counts the shared memory of values leaving memory (see {@link SharedGarbage}). */
+  sharedGarbage?: SharedGarbage;
 }
 
 interface SpilledValue {
@@ -50,6 +53,7 @@ export class DataStore {
   #spilledDiskBytes = 0;
   readonly #spill: SpillDirectory | undefined;
   readonly #onSpillError: ((key: Key, error: Error) => void) | undefined;
+  readonly #sharedGarbage: SharedGarbage | undefined;
   /** Bytes in memory above which values spill; Infinity without a spill directory. */
   targetBytes: number;
   /** Values written to disk (ever). */
@@ -60,6 +64,7 @@ export class DataStore {
   constructor(options: DataStoreOptions = {}) {
     this.#spill = options.spill;
     this.#onSpillError = options.onSpillError;
+    this.#sharedGarbage = options.sharedGarbage;
     this.targetBytes = options.spill !== undefined && options.targetBytes !== undefined &&
         options.targetBytes > 0
       ? options.targetBytes
@@ -185,6 +190,7 @@ export class DataStore {
     if (old !== undefined) {
       this.#memory.delete(key);
       this.#memoryBytes -= sizeOf(old);
+      this.#sharedGarbage?.drop(old.encoded.frames);
       return true;
     }
     const spilled = this.#spilled.get(key);
@@ -227,6 +233,7 @@ export class DataStore {
 
   /** Drops everything, and the spill files with it. */
   clear(): void {
+    for (const value of this.#memory.values()) this.#sharedGarbage?.drop(value.encoded.frames);
     this.#memory.clear();
     this.#memoryBytes = 0;
     for (const spilled of this.#spilled.values()) this.#spill!.delete(spilled.location);
@@ -251,6 +258,7 @@ export class DataStore {
     // Dropping the store's reference is what lets the buffers be reclaimed.
     this.#memory.delete(key);
     this.#memoryBytes -= sizeOf(value);
+    this.#sharedGarbage?.drop(value.encoded.frames);
     this.#spilled.set(key, { location, nbytes: value.nbytes, typeName: value.typeName });
     this.#spilledBytes += sizeOf(value);
     this.#spilledDiskBytes += location.diskBytes;

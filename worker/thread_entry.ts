@@ -18,8 +18,11 @@ import type { Key, TaskFunction } from "../core/task.ts";
 import { substituteRefs } from "../core/task.ts";
 import { decode, encode, sizeOf, transferables } from "../core/value_codec.ts";
 import type { RunBatch, RunItem, RunResult, RunResults } from "./thread_protocol.ts";
+import { SHARED_GARBAGE_BYTES, SharedGarbage } from "./shared_garbage.ts";
 
 const functions = new FunctionCache();
+/** Inputs a worker shares with this thread are garbage here once their task is over. */
+const sharedGarbage = new SharedGarbage(SHARED_GARBAGE_BYTES);
 /** Specs this thread has been sent, by id: later batches send only the id. */
 const specs = new Map<string, FunctionSpec>();
 
@@ -74,6 +77,9 @@ async function runOne(item: RunItem): Promise<RunResult> {
     };
   } catch (thrown) {
     return { id: item.id, ok: false, error: recordFromError(thrown, item.key), start, stop: now() };
+  } finally {
+    sharedGarbage.drop(item.args.frames);
+    for (const value of item.depValues) sharedGarbage.drop(value.frames);
   }
 }
 
@@ -101,6 +107,11 @@ async function runBatch(batch: RunItem[]): Promise<void> {
     }
   }
   if (pending.length > 0) post(pending);
+  if (sharedGarbage.due()) {
+    // node:v8 and node:vm load only in threads that read shared inputs
+    const { garbageCollector } = await import("./garbage.ts");
+    garbageCollector()?.();
+  }
 }
 
 self.onmessage = (event: MessageEvent<RunBatch>) => {

@@ -4,6 +4,7 @@ import { encode } from "../../core/value_codec.ts";
 import { encodedBytes, encodedTypeName } from "../../worker/encoded_info.ts";
 import { formatBytes, parseMemoryLimit } from "../../worker/memory_limit.ts";
 import { DataStore } from "../../worker/store.ts";
+import { SharedGarbage } from "../../worker/shared_garbage.ts";
 
 const value = (n: number) => ({ encoded: encode(n), nbytes: n, typeName: "number" });
 
@@ -22,6 +23,26 @@ Deno.test("the store keeps values least recently used first and counts their byt
   assert.equal(store.delete("c"), false);
   assert.equal(store.nbytes, 15);
   assert.equal(store.size, 2);
+});
+
+Deno.test("values leaving the store count their shared memory towards a collection", () => {
+  const garbage = new SharedGarbage(1000);
+  const store = new DataStore({ sharedGarbage: garbage });
+  const withFrame = (frame: Uint8Array) => ({
+    encoded: { body: new Uint8Array(1), frames: [frame] },
+    nbytes: frame.byteLength,
+    typeName: "Uint8Array",
+  });
+  store.set("private", withFrame(new Uint8Array(5000)));
+  store.set("shared", withFrame(new Uint8Array(new SharedArrayBuffer(600))));
+  store.set("shared-too", withFrame(new Uint8Array(new SharedArrayBuffer(600))));
+  store.delete("private"); // V8 counts ordinary buffers itself
+  assert.equal(garbage.due(), false);
+  store.delete("shared");
+  assert.equal(garbage.due(), false);
+  store.clear();
+  assert.equal(garbage.due(), true); // 1,200 bytes dropped
+  assert.equal(garbage.due(), false); // and the tally starts again
 });
 
 Deno.test("memory limits parse as bytes, units, auto and none", () => {
