@@ -28,7 +28,8 @@
  * |  6 | `TaskRef`            | msgpack string: the key                                       |
  * |  7 | `NDArray`            | msgpack array `[dtype, shape, elements in row-major order]`   |
  * |  8 | out-of-band buffer   | buffer kind (one byte, 16..29), frame index (big-endian u32)  |
- * | 16 | `ArrayBuffer`        | the bytes (ids 16..29 are the buffer kinds, inline)           |
+ * | 16 | `ArrayBuffer`        | the bytes (ids 16..29 are the buffer kinds, inline); also a   |
+ * |    |                      | `SharedArrayBuffer`, which arrives as an ArrayBuffer          |
  * | 17 | `DataView`           | the bytes it spans                                            |
  * | 18..28 | typed arrays     | the bytes of Int8, Uint8, Uint8Clamped, Int16, Uint16, Int32, |
  * |    |                      | Uint32, Float32, Float64, BigInt64, BigUint64 arrays in order |
@@ -89,7 +90,6 @@ const HINT_INSTANCE = "Only plain objects, arrays, typed arrays, ArrayBuffer, Da
   "a path) and open them where they are used.";
 const HINT_PROMISE = "Await it first and send the value it resolves to.";
 const HINT_WEAK = "Weak collections cannot be enumerated; use a Map or Set instead.";
-const HINT_SHARED = "Copy it into an ArrayBuffer (new Uint8Array(shared).slice().buffer) first.";
 const HINT_PROTO_KEY = 'msgpack decoders refuse the key "__proto__"; rename it.';
 const HINT_CYCLE = "Messages are trees of data: replace the back reference by an identifier " +
   "(for example a key) and rebuild the link after receiving.";
@@ -163,9 +163,6 @@ function describeInstance(value: object): [what: string, hint: string] {
   if (value instanceof Promise) return ["a Promise", HINT_PROMISE];
   if (value instanceof WeakMap) return ["a WeakMap", HINT_WEAK];
   if (value instanceof WeakSet) return ["a WeakSet", HINT_WEAK];
-  if (typeof SharedArrayBuffer !== "undefined" && value instanceof SharedArrayBuffer) {
-    return ["a SharedArrayBuffer", HINT_SHARED];
-  }
   const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
   return [
     typeof name === "string" && name !== ""
@@ -173,6 +170,10 @@ function describeInstance(value: object): [what: string, hint: string] {
       : "an instance of an anonymous class",
     HINT_INSTANCE,
   ];
+}
+
+function isSharedArrayBuffer(value: unknown): value is SharedArrayBuffer {
+  return typeof SharedArrayBuffer !== "undefined" && value instanceof SharedArrayBuffer;
 }
 
 const utf8 = new TextEncoder();
@@ -424,7 +425,10 @@ class BodyWriter {
       if (kind === undefined) throw new EncodeFailure(...describeInstance(value));
       return this.buffer(kind, new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
     }
-    if (value instanceof ArrayBuffer) return this.buffer(KIND_ARRAY_BUFFER, new Uint8Array(value));
+    // Shared memory does not cross processes: its bytes travel, and arrive as an ArrayBuffer.
+    if (value instanceof ArrayBuffer || isSharedArrayBuffer(value)) {
+      return this.buffer(KIND_ARRAY_BUFFER, new Uint8Array(value));
+    }
     if (value instanceof Date) {
       this.ensure(10);
       this.bytes[this.pos++] = 0xd7; // fixext 8
@@ -659,7 +663,7 @@ function estimateSize(value: unknown, budget: number): number {
   }
   if (value === null) return 8;
   if (ArrayBuffer.isView(value)) return value.byteLength;
-  if (value instanceof ArrayBuffer) return value.byteLength;
+  if (value instanceof ArrayBuffer || isSharedArrayBuffer(value)) return value.byteLength;
   if (value instanceof NDArray) return value.nbytes;
   if (Array.isArray(value)) {
     return OBJECT_OVERHEAD + sampledSum(value.length, (i) => value[i], budget);
