@@ -14,6 +14,7 @@
 
 import type { WorkerStatus } from "../scheduler/session_protocol.ts";
 import { SchedulerSession } from "./scheduler_connection.ts";
+import { REFUSED_EXIT_CODE } from "../worker/exit_codes.ts";
 
 /** How {@link LocalCluster.start} (and `Client.local`) sets up the cluster. */
 export interface LocalClusterOptions {
@@ -38,12 +39,23 @@ export interface LocalClusterOptions {
   startTimeout?: number;
   /** Copy the processes' log lines to this process's stderr. Default false. */
   logs?: boolean;
+  /**
+   * Start a worker process again, under its name, when it dies (killed, out of memory, crashed),
+   * as Dask's nanny does; not when it stopped because it was told to or the scheduler refused
+   * it. Default true.
+   */
+  restartDeadWorkers?: boolean;
 }
 
 /** Lines of a process's output kept to explain its failure. */
 const TAIL_LINES = 40;
 /** Seconds a process gets to stop after SIGTERM before it is killed. */
 const STOP_GRACE_SECONDS = 5;
+/** A worker that keeps dying waits longer before each restart: from 0.1 s, doubling, to 10 s. */
+const FIRST_RESTART_DELAY_MS = 100;
+const MAX_RESTART_DELAY_MS = 10_000;
+/** Deaths further apart than this do not count as the same crash loop. */
+const CRASH_LOOP_WINDOW_MS = 60_000;
 
 const SCHEDULER_LINE = /^Scheduler at (tcp:\/\/\S+)/;
 const WORKER_LINE = /^Worker at (tcp:\/\/\S+)/;
@@ -56,6 +68,8 @@ class ClusterProcess {
   /** Resolves with the address the process printed, or rejects if it exits before. */
   readonly address: Promise<string>;
   exited = false;
+  /** True once the process printed its address: it started, whatever happens later. */
+  started = false;
   #addressFound!: (address: string) => void;
 
   constructor(readonly label: string, args: string[], pattern: RegExp, logs: boolean) {
@@ -76,7 +90,10 @@ class ClusterProcess {
       if (this.tail.length > TAIL_LINES) this.tail.shift();
       if (logs) console.error(`[${label}] ${line}`);
       const match = pattern.exec(line);
-      if (match !== null) this.#addressFound(match[1]);
+      if (match !== null) {
+        this.started = true;
+        this.#addressFound(match[1]);
+      }
     };
     this.output = Promise.all([
       readLines(this.child.stdout, onLine),
@@ -165,6 +182,9 @@ export class LocalCluster implements AsyncDisposable {
   #scheduler: ClusterProcess | undefined;
   readonly #workers: ClusterProcess[] = [];
   #nextWorker = 0;
+  /** When each worker (by name) last died on its own, within the crash-loop window. */
+  readonly #deaths = new Map<string, number[]>();
+  readonly #restartTimers = new Set<ReturnType<typeof setTimeout>>();
   #closing: Promise<void> | undefined;
 
   private constructor(options: LocalClusterOptions) {
@@ -252,6 +272,7 @@ export class LocalCluster implements AsyncDisposable {
   /** Stops every process (workers, then the scheduler). Safe to call twice. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      for (const timer of this.#restartTimers) clearTimeout(timer);
       const workers = this.#workers.splice(0);
       await Promise.all(workers.map((w) => w.stop()));
       await this.#scheduler?.stop();
@@ -267,6 +288,8 @@ export class LocalCluster implements AsyncDisposable {
 
   /** @internal Kills every process at once (this process is ending). */
   kill(): void {
+    this.#closing ??= Promise.resolve();
+    for (const timer of this.#restartTimers) clearTimeout(timer);
     for (const worker of this.#workers) signal(worker.child, "SIGKILL");
     if (this.#scheduler !== undefined) signal(this.#scheduler.child, "SIGKILL");
   }
@@ -292,10 +315,9 @@ export class LocalCluster implements AsyncDisposable {
     );
   }
 
-  #spawnWorker(): ClusterProcess {
+  #spawnWorker(name = `worker-${this.#nextWorker++}`): ClusterProcess {
     const options = this.#options;
     const url = new URL("../worker/main.ts", import.meta.url).href;
-    const name = `worker-${this.#nextWorker++}`;
     const args = ["run", "-A", "--no-config", url, this.schedulerAddress];
     args.push("--nthreads", String(options.threadsPerWorker ?? 1), "--name", name);
     args.push("--host", this.#host, "--port", "0");
@@ -304,7 +326,46 @@ export class LocalCluster implements AsyncDisposable {
       const pairs = Object.entries(options.resources).map(([k, v]) => `${k}=${v}`);
       if (pairs.length > 0) args.push("--resources", pairs.join(","));
     }
-    return new ClusterProcess(name, args, WORKER_LINE, options.logs === true);
+    const worker = new ClusterProcess(name, args, WORKER_LINE, options.logs === true);
+    if (options.restartDeadWorkers !== false) {
+      void worker.child.status.then((status) => this.#workerEnded(worker, status));
+    }
+    return worker;
+  }
+
+  /**
+   * A worker process ended. Stopped on purpose (scale, close), or never up (its start failure
+   * is reported instead): nothing to do. Otherwise it starts again under the same name, after a
+   * delay that grows while it keeps dying.
+   */
+  #workerEnded(worker: ClusterProcess, status: Deno.CommandStatus): void {
+    const slot = this.#workers.indexOf(worker);
+    if (slot < 0 || this.#closing !== undefined || !worker.started) return;
+    // 0: told to stop (retired, scheduler closing, SIGTERM); the scheduler refused it
+    if (status.signal === null && (status.code === 0 || status.code === REFUSED_EXIT_CODE)) return;
+    const now = Date.now();
+    const deaths = (this.#deaths.get(worker.label) ?? []).filter(
+      (t) => now - t < CRASH_LOOP_WINDOW_MS,
+    );
+    deaths.push(now);
+    this.#deaths.set(worker.label, deaths);
+    const delay = Math.min(MAX_RESTART_DELAY_MS, FIRST_RESTART_DELAY_MS * 2 ** (deaths.length - 1));
+    const why = status.signal !== null
+      ? `was killed (${status.signal})`
+      : `exited with code ${status.code}`;
+    const tail = status.signal === null && worker.tail.length > 0
+      ? `; its last output:\n  ${worker.tail.slice(-5).join("\n  ")}`
+      : "";
+    console.warn(
+      `LocalCluster: ${worker.label} ${why}; starting it again in ${delay / 1000} s${tail}`,
+    );
+    const timer = setTimeout(() => {
+      this.#restartTimers.delete(timer);
+      if (this.#closing === undefined && this.#workers[slot] === worker) {
+        this.#workers[slot] = this.#spawnWorker(worker.label);
+      }
+    }, delay);
+    this.#restartTimers.add(timer);
   }
 
   #notUp(processes: ClusterProcess[]): Error {

@@ -21,7 +21,9 @@
  * limit. The scheduler need not be up: the worker retries with backoff (0.1 s doubling to 5 s)
  * until it is, and reconnects the same way when the connection drops, keeping its data. Log
  * lines go to standard error, prefixed `[worker <name>]`. It exits 0 when the scheduler tells it
- * to close or on SIGINT/SIGTERM, 1 when the scheduler refuses it, 2 on bad arguments.
+ * to close or on SIGINT/SIGTERM, 2 on bad arguments, 3 when the scheduler refuses it (a crash
+ * exits 1: supervisors such as `LocalCluster` restart a worker that crashed or was killed, not
+ * one that was stopped or refused).
  *
  * With a memory limit, values beyond 60% of it spill to a fresh directory inside
  * `--local-directory` (default: the system's temporary folder; this needs `--allow-write`), which

@@ -60,6 +60,7 @@ import {
 import { isDataItem, isEncoded } from "../scheduler/message_checks.ts";
 import { encodedBytes, encodedTypeName } from "./encoded_info.ts";
 import { garbageCollector } from "./garbage.ts";
+import { REFUSED_EXIT_CODE } from "./exit_codes.ts";
 import { SHARED_GARBAGE_BYTES, SharedGarbage } from "./shared_garbage.ts";
 import { formatBytes } from "./memory_limit.ts";
 import { PeerPool } from "./peer_pool.ts";
@@ -481,7 +482,10 @@ export class WorkerServer {
         if (!this.#registeredOnce) {
           // A first refusal (a name already taken) will not change by retrying.
           this.#log(`the scheduler refused this worker: ${reason}`);
-          await this.#stop({ reason: `refused by the scheduler: ${reason}`, code: 1 });
+          await this.#stop({
+            reason: `refused by the scheduler: ${reason}`,
+            code: REFUSED_EXIT_CODE,
+          });
         } else {
           this.#log(`the scheduler refused the reconnection: ${reason}; retrying`);
         }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Client } from "../../mod.ts";
 import { startCluster } from "../helpers/cluster.ts";
 import { graphTask, RawClient } from "../helpers/raw_client.ts";
 
@@ -63,4 +64,45 @@ Deno.test("a worker that stops heartbeating is lost, then reconnects with its da
   await client.waitForKeys(["kept"]);
   const values = await client.getData(w0.address, ["kept"]);
   assert.equal(values.get("kept"), 15);
+});
+
+Deno.test("LocalCluster starts a killed worker again under its name, not a retired one", async () => {
+  await using client = await Client.local({ nWorkers: 2, threadsPerWorker: 1 });
+  const cluster = client.cluster!;
+  const named = async (name: string) => (await client.workers()).find((w) => w.name === name);
+  const whenTrue = async (what: string, check: () => Promise<boolean>) => {
+    for (const deadline = Date.now() + 30_000; !(await check());) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  const [, victim] = cluster.pids.workers;
+  const oldAddress = (await named("worker-1"))!.address;
+
+  Deno.kill(victim, "SIGKILL");
+  await whenTrue("worker-1 is back", async () => {
+    const back = await named("worker-1");
+    return back !== undefined && back.address !== oldAddress;
+  });
+  const restarted = cluster.pids.workers[1];
+  assert.notEqual(restarted, victim);
+  assert.equal(
+    await client.with({ workers: ["worker-1"], pure: false }).submit(() => Deno.pid),
+    restarted,
+  );
+
+  // A worker that leaves because it was told to stays gone.
+  const [kept] = cluster.pids.workers;
+  await client.retireWorkers(["worker-0"]);
+  await whenTrue("worker-0 has exited", () => {
+    try {
+      Deno.kill(kept, "SIGCONT"); // throws once the process is gone
+      return Promise.resolve(false);
+    } catch {
+      return Promise.resolve(true);
+    }
+  });
+  await new Promise((resolve) => setTimeout(resolve, 500)); // a restart would be under way by now
+  assert.equal(cluster.pids.workers[0], kept);
+  assert.deepEqual((await client.workers()).map((w) => w.name), ["worker-1"]);
 });
