@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { Key } from "../core/task.ts";
+
 /** Shared memory dropped (by the store, or by a thread) that makes it worth a collection. */
 export const SHARED_GARBAGE_BYTES = 128 * 1024 * 1024;
 
@@ -16,20 +18,32 @@ export const SHARED_GARBAGE_BYTES = 128 * 1024 * 1024;
  */
 export class SharedGarbage {
   #bytes = 0;
+  /**
+   * Values counted since the last collection, by key: a value many tasks read (a broadcast
+   * table) counts once, not once a task — each task's message brings a new wrapper of the same
+   * shared memory, and counting those would collect after every other task.
+   */
+  #counted = new Set<Key>();
 
   constructor(readonly thresholdBytes: number) {}
 
-  /** Counts the shared buffers under `frames` as no longer used here. */
-  drop(frames: readonly Uint8Array[]): void {
+  /** Counts the shared buffers of value `key` (its `frames`) as no longer used here. */
+  drop(key: Key, frames: readonly Uint8Array[]): void {
+    if (this.#counted.has(key)) return;
+    let bytes = 0;
     for (const frame of frames) {
-      if (frame.buffer instanceof SharedArrayBuffer) this.#bytes += frame.buffer.byteLength;
+      if (frame.buffer instanceof SharedArrayBuffer) bytes += frame.buffer.byteLength;
     }
+    if (bytes === 0) return;
+    this.#counted.add(key);
+    this.#bytes += bytes;
   }
 
   /** True (and the tally starts again) once enough shared memory was dropped to collect. */
   due(): boolean {
     if (this.#bytes < this.thresholdBytes) return false;
     this.#bytes = 0;
+    this.#counted.clear();
     return true;
   }
 }

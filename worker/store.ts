@@ -190,7 +190,7 @@ export class DataStore {
     if (old !== undefined) {
       this.#memory.delete(key);
       this.#memoryBytes -= sizeOf(old);
-      this.#sharedGarbage?.drop(old.encoded.frames);
+      this.#sharedGarbage?.drop(key, old.encoded.frames);
       return true;
     }
     const spilled = this.#spilled.get(key);
@@ -233,7 +233,7 @@ export class DataStore {
 
   /** Drops everything, and the spill files with it. */
   clear(): void {
-    for (const value of this.#memory.values()) this.#sharedGarbage?.drop(value.encoded.frames);
+    for (const [key, value] of this.#memory) this.#sharedGarbage?.drop(key, value.encoded.frames);
     this.#memory.clear();
     this.#memoryBytes = 0;
     for (const spilled of this.#spilled.values()) this.#spill!.delete(spilled.location);
@@ -258,7 +258,7 @@ export class DataStore {
     // Dropping the store's reference is what lets the buffers be reclaimed.
     this.#memory.delete(key);
     this.#memoryBytes -= sizeOf(value);
-    this.#sharedGarbage?.drop(value.encoded.frames);
+    this.#sharedGarbage?.drop(key, value.encoded.frames);
     this.#spilled.set(key, { location, nbytes: value.nbytes, typeName: value.typeName });
     this.#spilledBytes += sizeOf(value);
     this.#spilledDiskBytes += location.diskBytes;

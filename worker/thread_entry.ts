@@ -78,8 +78,8 @@ async function runOne(item: RunItem): Promise<RunResult> {
   } catch (thrown) {
     return { id: item.id, ok: false, error: recordFromError(thrown, item.key), start, stop: now() };
   } finally {
-    sharedGarbage.drop(item.args.frames);
-    for (const value of item.depValues) sharedGarbage.drop(value.frames);
+    sharedGarbage.drop(`args of ${item.key}`, item.args.frames);
+    item.depValues.forEach((value, i) => sharedGarbage.drop(item.depKeys[i], value.frames));
   }
 }
 
