@@ -129,8 +129,9 @@ export type WorkerInstruction =
 
 const LOWEST_PRIORITY: Priority = [Infinity, Infinity, Infinity];
 /**
- * A task queued behind a running one holds a copy of its inputs in its thread until it runs:
- * only tasks with small inputs are queued that way.
+ * A task queued behind a running one holds its inputs in its thread until it runs — copies of
+ * their bodies and small frames (large frames are shared, worker/server.ts) —, so only tasks with
+ * small inputs are queued that way; the state machine knows sizes, not layouts.
  */
 const MAX_BATCHED_INPUT_BYTES = 1 << 20;
 
