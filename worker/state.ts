@@ -130,10 +130,30 @@ export type WorkerInstruction =
 const LOWEST_PRIORITY: Priority = [Infinity, Infinity, Infinity];
 /**
  * A task queued behind a running one holds its inputs in its thread until it runs — copies of
- * their bodies and small frames (large frames are shared, worker/server.ts) —, so only tasks with
- * small inputs are queued that way; the state machine knows sizes, not layouts.
+ * their bodies and small frames — so only tasks with small inputs are queued that way.
  */
 const MAX_BATCHED_INPUT_BYTES = 1 << 20;
+/**
+ * Values whose bytes are one buffer: the worker shares those with its threads (large frames are
+ * shared memory, worker/server.ts), so a queued task holds no copy of them.
+ */
+const SHARED_TYPES: ReadonlySet<string> = new Set([
+  "ArrayBuffer",
+  "DataView",
+  "Int8Array",
+  "Uint8Array",
+  "Uint8ClampedArray",
+  "Int16Array",
+  "Uint16Array",
+  "Int32Array",
+  "Uint32Array",
+  "Float16Array",
+  "Float32Array",
+  "Float64Array",
+  "BigInt64Array",
+  "BigUint64Array",
+  "NDArray",
+]);
 
 export class WorkerState {
   readonly address: WorkerAddress;
@@ -879,9 +899,12 @@ export class WorkerState {
   }
 
   /** Bytes of a ready task's inputs (all in memory here). */
+  /** Bytes of a task's inputs that its thread would get as copies. */
   #inputBytes(task: WorkerTask): number {
     let bytes = 0;
-    for (const dep of task.dependencies) bytes += this.memory.get(dep.key) ?? 0;
+    for (const dep of task.dependencies) {
+      if (!SHARED_TYPES.has(dep.typeName)) bytes += this.memory.get(dep.key) ?? 0;
+    }
     return bytes;
   }
 

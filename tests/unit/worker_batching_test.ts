@@ -37,11 +37,11 @@ class Driver {
     return this.#executed();
   }
 
-  done(key: string, nbytes = 8): string[] {
+  done(key: string, nbytes = 8, typeName = "number"): string[] {
     this.w.handle({
       type: "thread-finished",
       key,
-      result: { ok: true, nbytes, typeName: "number" },
+      result: { ok: true, nbytes, typeName },
       start: this.now,
       stop: this.now + 0.001,
       thread: 0,
@@ -88,7 +88,7 @@ Deno.test("tasks that need resources go one per thread however short", () => {
   assert.deepEqual(d.done("gpu-0"), ["gpu-1"]);
 });
 
-Deno.test("short tasks with big inputs go one per thread; small ones still batch", () => {
+Deno.test("short tasks with big copied inputs go one per thread; others still batch", () => {
   const d = new Driver({ nthreads: 1 });
   assert.deepEqual(d.compute("big-0", { duration: 0.5 }), ["big-0"]);
   assert.deepEqual(d.done("big-0", 4 << 20), []);
@@ -99,4 +99,11 @@ Deno.test("short tasks with big inputs go one per thread; small ones still batch
   const d2 = new Driver({ nthreads: 1 });
   assert.deepEqual(d2.compute("small-0"), ["small-0"]);
   assert.deepEqual(d2.compute("small-1"), ["small-1"]);
+  // a big typed array is shared with the thread, not copied: readers of it batch
+  const d3 = new Driver({ nthreads: 1 });
+  assert.deepEqual(d3.compute("table", { duration: 0.5 }), ["table"]);
+  assert.deepEqual(d3.done("table", 4 << 20, "Float64Array"), []);
+  const table: KeyLocation[] = [{ key: "table", nbytes: 4 << 20, workers: [ME] }];
+  assert.deepEqual(d3.compute("look-0", { deps: table }), ["look-0"]);
+  assert.deepEqual(d3.compute("look-1", { deps: table }), ["look-1"]);
 });
