@@ -185,6 +185,8 @@ export class LocalCluster implements AsyncDisposable {
   /** When each worker (by name) last died on its own, within the crash-loop window. */
   readonly #deaths = new Map<string, number[]>();
   readonly #restartTimers = new Set<ReturnType<typeof setTimeout>>();
+  /** Workers started again after dying (their own start failures are only logged). */
+  readonly #replacements = new WeakSet<ClusterProcess>();
   #closing: Promise<void> | undefined;
 
   private constructor(options: LocalClusterOptions) {
@@ -340,7 +342,14 @@ export class LocalCluster implements AsyncDisposable {
    */
   #workerEnded(worker: ClusterProcess, status: Deno.CommandStatus): void {
     const slot = this.#workers.indexOf(worker);
-    if (slot < 0 || this.#closing !== undefined || !worker.started) return;
+    if (slot < 0 || this.#closing !== undefined) return;
+    if (!worker.started) {
+      // A first start's failure is thrown by start()/scale(); a restart's has nobody to tell.
+      if (this.#replacements.has(worker)) {
+        console.warn(`LocalCluster: ${worker.failure("did not start again").message}`);
+      }
+      return;
+    }
     // 0: told to stop (retired, scheduler closing, SIGTERM); the scheduler refused it
     if (status.signal === null && (status.code === 0 || status.code === REFUSED_EXIT_CODE)) return;
     const now = Date.now();
@@ -362,7 +371,9 @@ export class LocalCluster implements AsyncDisposable {
     const timer = setTimeout(() => {
       this.#restartTimers.delete(timer);
       if (this.#closing === undefined && this.#workers[slot] === worker) {
-        this.#workers[slot] = this.#spawnWorker(worker.label);
+        const replacement = this.#spawnWorker(worker.label);
+        this.#replacements.add(replacement);
+        this.#workers[slot] = replacement;
       }
     }, delay);
     this.#restartTimers.add(timer);
