@@ -29,7 +29,7 @@ export class SharedGarbage {
 
   /** Counts the shared buffers of value `key` (its `frames`) as no longer used here. */
   drop(key: Key, frames: readonly Uint8Array[]): void {
-    if (this.#counted.has(key)) return;
+    if (frames.length === 0 || this.#counted.has(key)) return;
     let bytes = 0;
     for (const frame of frames) {
       if (frame.buffer instanceof SharedArrayBuffer) bytes += frame.buffer.byteLength;

@@ -16,6 +16,7 @@
  * @module
  */
 
+import { KIND_BY_TAG } from "../core/codec_kinds.ts";
 import type { ErrorRecord } from "../core/errors.ts";
 import type { Key } from "../core/task.ts";
 import { IndexedHeap } from "../scheduler/priority_heap.ts";
@@ -134,26 +135,13 @@ const LOWEST_PRIORITY: Priority = [Infinity, Infinity, Infinity];
  */
 const MAX_BATCHED_INPUT_BYTES = 1 << 20;
 /**
- * Values whose bytes are one buffer: the worker shares those with its threads (large frames are
- * shared memory, worker/server.ts), so a queued task holds no copy of them.
+ * Whether a value of this type is one buffer: the worker shares those with its threads (large
+ * frames are shared memory, worker/server.ts), so a queued task holds no copy of them.
  */
-const SHARED_TYPES: ReadonlySet<string> = new Set([
-  "ArrayBuffer",
-  "DataView",
-  "Int8Array",
-  "Uint8Array",
-  "Uint8ClampedArray",
-  "Int16Array",
-  "Uint16Array",
-  "Int32Array",
-  "Uint32Array",
-  "Float16Array",
-  "Float32Array",
-  "Float64Array",
-  "BigInt64Array",
-  "BigUint64Array",
-  "NDArray",
-]);
+function isOneBuffer(typeName: string): boolean {
+  return KIND_BY_TAG[typeName] !== undefined || typeName === "ArrayBuffer" ||
+    typeName === "NDArray";
+}
 
 export class WorkerState {
   readonly address: WorkerAddress;
@@ -903,7 +891,7 @@ export class WorkerState {
   #inputBytes(task: WorkerTask): number {
     let bytes = 0;
     for (const dep of task.dependencies) {
-      if (!SHARED_TYPES.has(dep.typeName)) bytes += this.memory.get(dep.key) ?? 0;
+      if (!isOneBuffer(dep.typeName)) bytes += this.memory.get(dep.key) ?? 0;
     }
     return bytes;
   }

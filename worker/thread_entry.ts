@@ -78,8 +78,11 @@ async function runOne(item: RunItem): Promise<RunResult> {
   } catch (thrown) {
     return { id: item.id, ok: false, error: recordFromError(thrown, item.key), start, stop: now() };
   } finally {
-    sharedGarbage.drop(`args of ${item.key}`, item.args.frames);
-    item.depValues.forEach((value, i) => sharedGarbage.drop(item.depKeys[i], value.frames));
+    // a task's own arguments count under its key (never one of its inputs' keys)
+    sharedGarbage.drop(item.key, item.args.frames);
+    for (let i = 0; i < item.depValues.length; i++) {
+      sharedGarbage.drop(item.depKeys[i], item.depValues[i].frames);
+    }
   }
 }
 
