@@ -169,7 +169,7 @@ Deno.test("seed 004: the futures tutorial on a local cluster", async (t) => {
     const inOrder = await Promise.all(futures.map((f) => f.result()));
     assert.deepEqual(inOrder.slice(0, 4), [1, 4, 243, 16]);
     const completed: number[] = [];
-    for await (const future of asCompleted(futures)) completed.push(await future.result());
+    for await (const future of asCompleted(futures)) completed.push(await future);
     assert.equal(completed.length, 30);
     assert.deepEqual([...completed].sort((a, b) => a - b), [...inOrder].sort((a, b) => a - b));
   });
