@@ -76,6 +76,29 @@ function isIterable(value: unknown): value is Iterable<unknown> {
   return value != null && typeof (value as Iterable<unknown>)[Symbol.iterator] === "function";
 }
 
+/**
+ * True for one-pass iterators (generators, `map.values()`): values that a second reader would
+ * find drained. Arrays, strings, Sets and Maps are re-iterable and stay as they are.
+ */
+function isIterator(value: unknown): value is Iterator<unknown> & Iterable<unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) &&
+    typeof (value as Iterator<unknown>).next === "function" && isIterable(value);
+}
+
+/** An element as it may be kept: iterators become arrays, as Dask's `reify` makes lists. */
+export function reifyElement(value: unknown): unknown {
+  return isIterator(value) ? Array.from(value) : value;
+}
+
+/** A partition as an array, read once (Dask's `reify` of a `from_delayed` part). */
+export function reifyPartition(items: unknown): unknown[] {
+  if (Array.isArray(items)) return items;
+  if (isIterable(items)) return Array.from(items);
+  throw new TypeError(
+    `A bag partition must be an array or another iterable; got ${typeName(items)}.`,
+  );
+}
+
 /** Pushes every element of an array or iterable; `what` names it in the error otherwise. */
 function pushAll(sink: Sink, items: unknown, what: string): void {
   if (Array.isArray(items)) {
@@ -99,8 +122,8 @@ function mapStage(spec: Extract<StageSpec, { op: "map" }>, f: TaskFunction, next
   const { extras, zipped, spread } = spec;
   if (extras.length === 0) {
     return spread
-      ? { push: (x) => next.push(f(...(x as unknown[]))), end: () => next.end() }
-      : { push: (x) => next.push(f(x)), end: () => next.end() };
+      ? { push: (x) => next.push(reifyElement(f(...(x as unknown[])))), end: () => next.end() }
+      : { push: (x) => next.push(reifyElement(f(x))), end: () => next.end() };
   }
   const op = spread ? "starmap" : "map";
   let i = 0;
@@ -117,7 +140,7 @@ function mapStage(spec: Extract<StageSpec, { op: "map" }>, f: TaskFunction, next
         args.push(other[i]);
       }
       i++;
-      next.push(f(...args));
+      next.push(reifyElement(f(...args)));
     },
     end() {
       for (let j = 0; j < extras.length; j++) {
@@ -437,4 +460,5 @@ taskModule(import.meta.url, {
   concatPartitions,
   slicePartition,
   productOf,
+  reifyPartition,
 });
