@@ -274,7 +274,7 @@ function reduceAggregate(p: ReduceAggregateParams, parts: unknown[]): NDArray {
 
 // ---- cumulative reductions -------------------------------------------------------------------
 
-const SCANS = { cumsum: [k.cumsum, k.add], cumprod: [k.cumprod, k.multiply] } as const;
+const SCANS = { cumsum: k.cumsum, cumprod: k.cumprod } as const;
 
 /** The cumulative reductions. */
 export type ScanKind = keyof typeof SCANS;
@@ -449,12 +449,12 @@ const OPS: Record<string, Op> = {
   reduceChunk: (p: ReduceChunkParams, [x]) => reduceChunk(p, nd(x)),
   reduceCombine: (p: { kind: ReductionKind }, parts) => mergeAll(p.kind, parts),
   reduceAggregate: (p: ReduceAggregateParams, parts) => reduceAggregate(p, parts),
-  scan: (p: { kind: ScanKind; axis: number }, [x]) => SCANS[p.kind][0](nd(x), { axis: p.axis }),
+  scan: (p: { kind: ScanKind; axis: number }, [x, seed]) =>
+    SCANS[p.kind](nd(x), { axis: p.axis, seed: seed === undefined ? undefined : nd(seed) }),
   last: (p: { axis: number }, [x]) => {
     const index: k.IndexItem[] = nd(x).shape.map((_, d) => (d === p.axis ? { start: -1 } : {}));
     return k.slice(nd(x), index);
   },
-  scanCombine: (p: { kind: ScanKind }, [a, b]) => SCANS[p.kind][1](nd(a), nd(b)),
   call: (p: CallParams, args, fns) => callUser(p, args, fns),
   list: (_p, args) => args,
   field: (p: { name: string }, [x]) => (x as Record<string, unknown>)[p.name],

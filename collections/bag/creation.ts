@@ -140,7 +140,9 @@ export function fromDelayed<T>(
   });
   const name = `fromDelayed-${tokenize(list)}`;
   // Each part is read once into an array, so that a generator feeds every consumer alike.
-  const tasks = list.map((d, i) => makeTask(chunkKey(name, i), reifyPartition, [new TaskRef(d.key)]));
+  const tasks = list.map((d, i) =>
+    makeTask(chunkKey(name, i), reifyPartition, [new TaskRef(d.key)])
+  );
   const layer: Layer = { id: name, tasks, dependencies: list };
   return new Bag<T>(name, list.length, {
     source: { kind: "partitions", keys: tasks.map((t) => t.key), layers: [layer], arrays: true },
