@@ -355,7 +355,11 @@ export class Bag<T = unknown> implements Collection<T[]> {
     return reductions.frequencies(this, options);
   }
 
-  /** The `k` largest elements by `key` (default: the element), largest first, as a bag. */
+  /**
+   * The `k` largest elements by `key`, largest first, as a bag. The key is the element itself
+   * (default), a function of one element, a field name or index (`x[key]`), or a list of them
+   * (compared item by item, as Python's tuples). Ties keep the order the elements came in.
+   */
   topk(k: number, key?: KeyArgument<T>, options: ReductionOptions = {}): Bag<T> {
     return reductions.topk(this, k, key, options);
   }

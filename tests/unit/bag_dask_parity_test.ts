@@ -46,3 +46,41 @@ Deno.test("map to a generator function gives arrays, as Dask's reify gives lists
   }
   shutdownThreads();
 });
+
+Deno.test("topk keys: the element, a function of it, a field, an index, a list of fields", async () => {
+  const people = [
+    { name: "ann", age: 31, id: 1 },
+    { name: "bob", age: 45, id: 2 },
+    { name: "cid", age: 31, id: 3 },
+    { name: "dee", age: 27, id: 4 },
+  ];
+  const byAgeThenId = [...people].sort((a, b) => b.age - a.age || b.id - a.id);
+  for (const scheduler of schedulers) {
+    const b = bag.fromSequence(people, { npartitions: 3 });
+    assert.deepEqual(await bag.range(10, { npartitions: 3 }).topk(3).compute({ scheduler }), [
+      9,
+      8,
+      7,
+    ]);
+    assert.deepEqual(
+      await b.topk(2, (p: { age: number }) => -p.age).pluck("name").compute({ scheduler }),
+      ["dee", "ann"],
+    );
+    assert.deepEqual(await b.topk(1, "age").pluck("name").compute({ scheduler }), ["bob"]);
+    const pairs = bag.fromSequence([[1, "a"], [3, "b"], [2, "c"]], { npartitions: 2 });
+    assert.deepEqual(await pairs.topk(2, 0).compute({ scheduler }), [[3, "b"], [2, "c"]]);
+    // tuples compare item by item: age first, then id (strings of arrays would say "45" < "9")
+    assert.deepEqual(
+      await b.topk(4, ["age", "id"]).pluck("name").compute({ scheduler }),
+      byAgeThenId.map((p) => p.name),
+    );
+    const tens = bag.fromSequence([[9, 0], [10, 0], [100, 0]], { npartitions: 2 });
+    assert.deepEqual(await tens.topk(1, [0]).compute({ scheduler }), [[100, 0]]);
+  }
+  // a comparator is refused, not silently misread as a key of one element
+  assert.throws(
+    () => bag.range(3).topk(2, ((a: number, b: number) => a - b) as never),
+    /comparator/,
+  );
+  shutdownThreads();
+});
