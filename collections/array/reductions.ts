@@ -12,7 +12,7 @@ import type { DType } from "../../core/ndarray.ts";
 import { chunkKey, makeTask, TaskRef } from "../../core/task.ts";
 import { tokenize } from "../../core/tokenize.ts";
 import { blockExpr } from "./block_expr.ts";
-import { forEachIndex, isKnown, numblocksOf, offsetsOf } from "./chunks.ts";
+import { forEachIndex, isKnown, offsetsOf } from "./chunks.ts";
 import {
   evalBlock,
   type ReduceAggregateParams,

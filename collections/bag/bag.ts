@@ -32,7 +32,7 @@ import {
   keySpec,
   requireFunction,
 } from "./arguments.ts";
-import type { Field } from "./partition_ops.ts";
+import { concatPartitions, type Field } from "./partition_ops.ts";
 import {
   COLLECT,
   isMaterialized,
@@ -468,6 +468,7 @@ export class Bag<T = unknown> implements Collection<T[]> {
       layer: () => this.layer(),
       keys: () => this.partitionKeys(),
       finalize: (values) => concatArrays(values as T[][]),
+      finalizeTask: () => ({ fn: concatPartitions, args: [Number.MAX_SAFE_INTEGER] }),
       rebuild: (layer) =>
         new Bag<T>(this.name, this.npartitions, {
           source: { kind: "partitions", keys: this.partitionKeys(), layers: [layer], arrays: true },
