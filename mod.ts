@@ -38,6 +38,7 @@ export type {
   KeyArgument,
   ReadTextOptions,
   ReductionOptions,
+  StringAccessor,
   TakeOptions,
   ToTextFilesOptions,
 } from "./collections/bag/mod.ts";

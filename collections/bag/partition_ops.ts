@@ -46,11 +46,13 @@ export type StageSpec =
     extras: unknown[];
     /** `zipped[i]`: `extras[i]` is a partition walked in step with this one. */
     zipped: boolean[];
+    /** Where the element goes among the call's arguments (module-level `map`); default 0. */
+    at?: number;
   }
   | { op: "filter"; fn: number; keep: boolean }
   | { op: "pluck"; key: Field | Field[]; fallback: Optional }
   | { op: "flatten" }
-  | { op: "mapPartitions"; fn: number; extras: unknown[] }
+  | { op: "mapPartitions"; fn: number; extras: unknown[]; at?: number }
   | { op: "zip"; others: unknown[] }
   | { op: "join"; other: unknown; onSelf: KeySpec; onOther: KeySpec };
 
@@ -120,6 +122,7 @@ function lengthMismatch(op: string, mine: number, theirs: number, arg: number): 
 
 function mapStage(spec: Extract<StageSpec, { op: "map" }>, f: TaskFunction, next: Sink): Sink {
   const { extras, zipped, spread } = spec;
+  const at = spec.at ?? 0;
   if (extras.length === 0) {
     return spread
       ? { push: (x) => next.push(reifyElement(f(...(x as unknown[])))), end: () => next.end() }
@@ -129,7 +132,7 @@ function mapStage(spec: Extract<StageSpec, { op: "map" }>, f: TaskFunction, next
   let i = 0;
   return {
     push(x) {
-      const args = spread ? [...(x as unknown[])] : [x];
+      const args: unknown[] = [];
       for (let j = 0; j < extras.length; j++) {
         if (!zipped[j]) {
           args.push(extras[j]);
@@ -139,13 +142,16 @@ function mapStage(spec: Extract<StageSpec, { op: "map" }>, f: TaskFunction, next
         if (i >= other.length) throw lengthMismatch(op, i + 1, other.length, j);
         args.push(other[i]);
       }
+      if (spread) args.unshift(...(x as unknown[]));
+      else args.splice(at, 0, x);
       i++;
       next.push(reifyElement(f(...args)));
     },
     end() {
       for (let j = 0; j < extras.length; j++) {
+        if (!zipped[j]) continue;
         const n = (extras[j] as unknown[]).length;
-        if (zipped[j] && n !== i) throw lengthMismatch(op, i, n, j);
+        if (n !== i) throw lengthMismatch(op, i, n, j);
       }
       next.end();
     },
@@ -205,12 +211,14 @@ function flattenStage(next: Sink): Sink {
   };
 }
 
-function mapPartitionsStage(f: TaskFunction, extras: unknown[], next: Sink): Sink {
+function mapPartitionsStage(f: TaskFunction, extras: unknown[], at: number, next: Sink): Sink {
   const items: unknown[] = [];
   return {
     push: (x) => items.push(x),
     end() {
-      pushAll(next, f(items, ...extras), "The result of a mapPartitions function");
+      const args = [...extras];
+      args.splice(at, 0, items);
+      pushAll(next, reifyElement(f(...args)), "The result of a mapPartitions function");
       next.end();
     },
   };
@@ -281,7 +289,7 @@ function makeStage(spec: StageSpec, fns: readonly TaskFunction[], next: Sink): S
     case "flatten":
       return flattenStage(next);
     case "mapPartitions":
-      return mapPartitionsStage(fns[spec.fn], spec.extras, next);
+      return mapPartitionsStage(fns[spec.fn], spec.extras, spec.at ?? 0, next);
     case "zip":
       return zipStage(spec.others as unknown[][], next);
     case "join":

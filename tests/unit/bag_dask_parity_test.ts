@@ -84,3 +84,91 @@ Deno.test("topk keys: the element, a function of it, a field, an index, a list o
   );
   shutdownThreads();
 });
+
+Deno.test("bag.map and bag.mapPartitions as functions: bags at any position", async () => {
+  for (const scheduler of schedulers) {
+    const xs = bag.fromSequence([1, 2, 3, 4], { npartitions: 2 });
+    const ys = bag.fromSequence([10, 20, 30, 40], { npartitions: 2 });
+    const k = delayed((v: number) => v)(100);
+    assert.deepEqual(
+      await bag.map((a: number, x: number, y: number, c: number) => a - x * y + c, 1, xs, ys, k)
+        .compute({ scheduler }),
+      [1, 2, 3, 4].map((x) => 1 - x * x * 10 + 100),
+    );
+    assert.deepEqual(
+      await bag.mapPartitions(
+        (label: string, part: number[], other: number[]) => [`${label}${part.length + other[0]}`],
+        "p",
+        xs,
+        ys,
+      ).compute({ scheduler }),
+      ["p12", "p32"],
+    );
+    assert.throws(() => bag.map((x: number) => x, 1, 2), /needs at least one Bag/);
+  }
+  shutdownThreads();
+});
+
+Deno.test("unzip, accumulate and the .str namespace match plain code", async () => {
+  const words = ["  Alpha ", "beta", "Gamma,x", "delta  epsilon", "", "b?ta"];
+  for (const scheduler of schedulers) {
+    const pairs = bag.fromSequence([[1, "a"], [2, "b"], [3, "c"]], { npartitions: 2 });
+    const [nums, letters] = pairs.unzip(2);
+    assert.deepEqual(await compute2(nums, letters, scheduler), [[1, 2, 3], ["a", "b", "c"]]);
+
+    const xs = bag.fromSequence([3, 1, 4, 1, 5, 9, 2, 6], { npartitions: 3 });
+    const add = (a: number, b: number) => a + b;
+    assert.deepEqual(await xs.accumulate(add).compute({ scheduler }), [3, 4, 8, 9, 14, 23, 25, 31]);
+    assert.deepEqual(await xs.accumulate(add, 100).compute({ scheduler }), [
+      100,
+      103,
+      104,
+      108,
+      109,
+      114,
+      123,
+      125,
+      131,
+    ]);
+    // empty partitions pass the running value on
+    const sparse = bag.fromSequence([1, 2, 3, 4], { npartitions: 4 }).filter((x: number) =>
+      x !== 2 && x !== 3
+    );
+    assert.deepEqual(await sparse.accumulate(add).compute({ scheduler }), [1, 5]);
+
+    const b = bag.fromSequence(words, { npartitions: 3 });
+    assert.deepEqual(await b.str.lower().compute({ scheduler }), words.map((w) => w.toLowerCase()));
+    assert.deepEqual(await b.str.upper().compute({ scheduler }), words.map((w) => w.toUpperCase()));
+    assert.deepEqual(await b.str.strip().compute({ scheduler }), words.map((w) => w.trim()));
+    assert.deepEqual(await b.str.strip(" a").compute({ scheduler }), [
+      "Alph",
+      "bet",
+      "Gamma,x",
+      "delta  epsilon",
+      "",
+      "b?t",
+    ]);
+    // Python's split: runs of whitespace without a separator, maxsplit keeps the rest whole
+    assert.deepEqual(await b.str.split().compute({ scheduler }), [
+      ["Alpha"],
+      ["beta"],
+      ["Gamma,x"],
+      ["delta", "epsilon"],
+      [],
+      ["b?ta"],
+    ]);
+    assert.deepEqual(
+      await bag.fromSequence(["a,b,c"]).str.split(",", 1).compute({ scheduler }),
+      [["a", "b,c"]],
+    );
+    assert.deepEqual(await b.str.match("*a").compute({ scheduler }), ["beta", "b?ta"]);
+    assert.deepEqual(await b.str.match("b[!e]ta").compute({ scheduler }), ["b?ta"]);
+    assert.deepEqual(await b.str.len().compute({ scheduler }), words.map((w) => w.length));
+    await assert.rejects(bag.range(2).str.lower().compute({ scheduler }), /must be a string/);
+  }
+  shutdownThreads();
+});
+
+async function compute2(a: bag.Bag<unknown>, b: bag.Bag<unknown>, scheduler: "sync" | "threads") {
+  return await computeCollections([a, b], { scheduler });
+}
