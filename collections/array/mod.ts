@@ -194,5 +194,7 @@ export function variance(x: DArray, options: VarianceOptions = {}): DArray {
   return reduce(x, "var", options);
 }
 
+export * from "./math.ts";
+
 /** An NDArray (a computed block or result) — re-exported for type positions. */
 export type { NDArray };
