@@ -195,6 +195,7 @@ export function variance(x: DArray, options: VarianceOptions = {}): DArray {
 }
 
 export * from "./math.ts";
+export * from "./nan_reductions.ts";
 
 /** An NDArray (a computed block or result) — re-exported for type positions. */
 export type { NDArray };

@@ -21,6 +21,7 @@ import {
   type ScanKind,
 } from "./chunk_tasks.ts";
 import { DArray } from "./darray.ts";
+import { astype } from "./elementwise.ts";
 import * as k from "./kernels/mod.ts";
 import { ravel } from "./reshape.ts";
 
@@ -28,6 +29,11 @@ import { ravel } from "./reshape.ts";
 export interface ReductionOptions {
   /** The axes to reduce: one, several, or all (`null`/omitted). */
   axis?: number | readonly number[] | null;
+  /**
+   * The dtype to reduce in and give (NumPy's `dtype=`): the elements are converted to it
+   * first, and the result has it.
+   */
+  dtype?: DType;
   /** Keep reduced axes as length 1. */
   keepdims?: boolean;
   /**
@@ -186,6 +192,10 @@ export function reduce(
   kind: Exclude<ReductionKind, "argmin" | "argmax">,
   options: VarianceOptions & { sqrt?: boolean } = {},
 ): DArray {
+  if (options.dtype !== undefined) {
+    const { dtype, ...rest } = options;
+    return astype(reduce(astype(x, dtype), kind, rest), dtype);
+  }
   const axes = k.normalizeAxes(options.axis, x.ndim);
   const keepdims = options.keepdims ?? false;
   const ddof = options.ddof ?? 0;
