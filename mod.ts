@@ -60,6 +60,7 @@ export type {
   GatherOptions,
   WorkerStatus,
 } from "./client/client.ts";
+export type { ConnectTarget } from "./client/connect_target.ts";
 export { ClientView } from "./client/client_view.ts";
 export type {
   CollectionResult,

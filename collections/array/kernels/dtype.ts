@@ -11,7 +11,7 @@
  * @module
  */
 import type { DType } from "../../../core/ndarray.ts";
-import { type Operand } from "./layout.ts";
+import type { Operand } from "./layout.ts";
 
 /** Every supported dtype. */
 export const DTYPES: readonly DType[] = [
