@@ -80,6 +80,15 @@ export type { RebalanceResult } from "./scheduler/session_protocol.ts";
 export type { ScatterOptions } from "./client/scatter.ts";
 export { LocalCluster } from "./client/local_cluster.ts";
 export type { LocalClusterOptions } from "./client/local_cluster.ts";
+export { ClusterManager } from "./deploy/cluster.ts";
+export type {
+  ClusterManagerOptions,
+  ClusterWorker,
+  ScaleTarget,
+  WorkerShape,
+} from "./deploy/cluster.ts";
+export { Adaptive } from "./deploy/adaptive.ts";
+export type { AdaptiveHost, AdaptOptions } from "./deploy/adaptive.ts";
 export { SchedulerUnreachableError } from "./client/scheduler_connection.ts";
 export { MissingDataError } from "./client/data_fetch.ts";
 export { Future } from "./client/future.ts";
