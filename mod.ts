@@ -88,6 +88,13 @@ export type {
   WorkerShape,
 } from "./deploy/cluster.ts";
 export { Adaptive } from "./deploy/adaptive.ts";
+export { SSHCluster } from "./deploy/ssh_cluster.ts";
+export type {
+  SSHClusterOptions,
+  SSHConnectOptions,
+  SSHSchedulerOptions,
+  SSHWorkerOptions,
+} from "./deploy/ssh_cluster.ts";
 export type { AdaptiveHost, AdaptOptions } from "./deploy/adaptive.ts";
 export { SchedulerUnreachableError } from "./client/scheduler_connection.ts";
 export { MissingDataError } from "./client/data_fetch.ts";

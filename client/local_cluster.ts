@@ -21,6 +21,7 @@ import {
 } from "../deploy/cluster.ts";
 import { ManagedProcess, withDeadline } from "../deploy/process.ts";
 import { RestartPolicy } from "../deploy/restart_policy.ts";
+import { dashboardFlags, workerFlags } from "../deploy/worker_flags.ts";
 import { parseMemoryLimit } from "../worker/memory_limit.ts";
 
 /** How {@link LocalCluster.start} (and `Client.local`) sets up the cluster. */
@@ -284,9 +285,7 @@ export class LocalCluster extends ClusterManager {
     const url = new URL("../scheduler/main.ts", import.meta.url).href;
     const args = ["run", "-A", "--no-config", url, "--host", this.#host];
     args.push("--port", String(this.#options.schedulerPort ?? 0));
-    const dashboard = this.#options.dashboard ?? false;
-    if (dashboard === false) args.push("--no-dashboard");
-    else args.push("--dashboard-port", String(dashboard === true ? 0 : dashboard));
+    args.push(...dashboardFlags(this.#options.dashboard ?? false, 0));
     const scheduler = new ManagedProcess("scheduler", {
       args,
       addressPattern: SCHEDULER_LINE,
@@ -310,13 +309,8 @@ export class LocalCluster extends ClusterManager {
     const options = this.#options;
     const url = new URL("../worker/main.ts", import.meta.url).href;
     const args = ["run", "-A", "--no-config", url, this.schedulerAddress];
-    args.push("--nthreads", String(options.threadsPerWorker ?? 1), "--name", name);
-    args.push("--host", this.#host, "--port", "0");
-    if (options.memoryLimit !== undefined) args.push("--memory-limit", String(options.memoryLimit));
-    if (options.resources !== undefined) {
-      const pairs = Object.entries(options.resources).map(([k, v]) => `${k}=${v}`);
-      if (pairs.length > 0) args.push("--resources", pairs.join(","));
-    }
+    args.push("--name", name, "--host", this.#host, "--port", "0");
+    args.push(...workerFlags({ ...options, nthreads: options.threadsPerWorker }));
     return new LocalWorker(name, args, options.logs === true, this.#policy);
   }
 }

@@ -22,6 +22,8 @@ export interface ManagedProcessOptions {
   onLine?: (label: string, line: string, stream: "stdout" | "stderr") => void;
   env?: Record<string, string>;
   cwd?: string;
+  /** Keep its standard input open (for {@link ManagedProcess.closeStdin}). Default: none. */
+  stdin?: "piped" | "null";
 }
 
 /** One child process: its output read line by line, the last lines kept. */
@@ -41,7 +43,7 @@ export class ManagedProcess {
   constructor(readonly label: string, options: ManagedProcessOptions) {
     this.child = new Deno.Command(options.program ?? Deno.execPath(), {
       args: options.args,
-      stdin: "null",
+      stdin: options.stdin ?? "null",
       stdout: "piped",
       stderr: "piped",
       env: options.env,
@@ -80,6 +82,15 @@ export class ManagedProcess {
       ? "(it printed nothing)"
       : `Its last output:\n  ${this.tail.join("\n  ")}`;
     return new Error(`The ${this.label} process ${what}. ${output}`);
+  }
+
+  /** Closes its standard input (opened with `stdin: "piped"`): it reads the end of input. */
+  async closeStdin(): Promise<void> {
+    try {
+      await this.child.stdin.close();
+    } catch {
+      // not piped, or already closed
+    }
   }
 
   /** Sends a signal unless it already exited. */

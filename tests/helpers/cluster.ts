@@ -23,8 +23,12 @@ export class ManagedProcess {
   #status: Deno.CommandStatus | null = null;
   readonly status: Promise<Deno.CommandStatus>;
 
-  constructor(readonly label: string, args: string[], options: { stdin?: "null" | "piped" } = {}) {
-    this.child = new Deno.Command(Deno.execPath(), {
+  constructor(
+    readonly label: string,
+    args: string[],
+    options: { stdin?: "null" | "piped"; program?: string } = {},
+  ) {
+    this.child = new Deno.Command(options.program ?? Deno.execPath(), {
       args,
       cwd: REPO,
       stdin: options.stdin ?? "null",
