@@ -89,6 +89,10 @@ export type {
 } from "./deploy/cluster.ts";
 export { Adaptive } from "./deploy/adaptive.ts";
 export { SSHCluster } from "./deploy/ssh_cluster.ts";
+export { JobQueueCluster } from "./deploy/job_queue.ts";
+export type { JobCommands, JobQueueClusterOptions } from "./deploy/job_queue.ts";
+export { SlurmCluster } from "./deploy/slurm_cluster.ts";
+export { PBSCluster, SGECluster } from "./deploy/pbs_cluster.ts";
 export type {
   SSHClusterOptions,
   SSHConnectOptions,

@@ -145,7 +145,8 @@ export abstract class ClusterManager implements AsyncDisposable {
   /**
    * Starts or retires workers until `target` run (a count, or enough for `{ cores }` or
    * `{ memory }`), then waits until the scheduler counts exactly them. Workers leaving are the
-   * newest; their data moves to the others first. Stops adaptive scaling (as Dask does).
+   * newest; their data moves to the others first (when no other worker remains, it is recomputed
+   * from the graph if needed again). Stops adaptive scaling (as Dask does).
    */
   async scale(target: ScaleTarget): Promise<void> {
     const n = this.workersFor(target);
@@ -211,7 +212,13 @@ export abstract class ClusterManager implements AsyncDisposable {
     );
     const known = leaving.filter((w) => registered.has(w.name)).map((w) => w.name);
     if (known.length > 0) {
-      await this.request("retire-workers", { workers: known, timeout: this.#timeout });
+      try {
+        await this.request("retire-workers", { workers: known, timeout: this.#timeout });
+      } catch (error) {
+        // Their data can go nowhere (scaling to zero): they stop anyway, as Dask's scale does;
+        // whatever is still needed is recomputed from the graph.
+        console.error(`[cluster] stopping ${known.join(", ")}: ${(error as Error).message}`);
+      }
     }
     for (const worker of leaving) this.#workers.delete(worker.name);
     await Promise.all(leaving.map((w) => w.close()));
@@ -219,6 +226,9 @@ export abstract class ClusterManager implements AsyncDisposable {
 
   /** A request to the scheduler over this manager's own session. */
   async request<T>(method: string, params: Record<string, unknown> = {}): Promise<T> {
+    if (this.schedulerAddress === "") {
+      throw new Error("This cluster has no scheduler yet: create it with its start() method.");
+    }
     if (this.#session === undefined || this.#session.closedError !== null) {
       this.#session = await SchedulerSession.open(
         this.schedulerAddress,

@@ -26,10 +26,11 @@ export class ManagedProcess {
   constructor(
     readonly label: string,
     args: string[],
-    options: { stdin?: "null" | "piped"; program?: string } = {},
+    options: { stdin?: "null" | "piped"; program?: string; env?: Record<string, string> } = {},
   ) {
     this.child = new Deno.Command(options.program ?? Deno.execPath(), {
       args,
+      env: options.env,
       cwd: REPO,
       stdin: options.stdin ?? "null",
       stdout: "piped",
