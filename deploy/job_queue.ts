@@ -228,7 +228,21 @@ export abstract class JobQueueCluster extends ClusterManager {
     this.logDirectory = options.logDirectory ?? `${Deno.cwd()}/dask-worker-logs`;
   }
 
-  /** Starts the scheduler here, then `nWorkers` jobs (default none), for the subclasses. */
+  /**
+   * Starts the scheduler on this machine (and `nWorkers` jobs; `scale`/`adapt` submit more).
+   *
+   * @throws {Error} when the scheduler does not start, or a first job cannot be submitted.
+   */
+  static async start<C extends JobQueueCluster>(
+    this: new (options: JobQueueClusterOptions) => C,
+    options: JobQueueClusterOptions,
+  ): Promise<C> {
+    const cluster = new this(options);
+    await cluster.startCluster();
+    return cluster;
+  }
+
+  /** Starts the scheduler here, then `nWorkers` jobs (default none). */
   protected async startCluster(): Promise<void> {
     try {
       await Deno.mkdir(this.logDirectory, { recursive: true });
@@ -253,10 +267,10 @@ export abstract class JobQueueCluster extends ClusterManager {
 
   /** Where a job's output goes. */
   logFile(name: string, jobId: string): string {
-    return `${this.logDirectory}/${name}-${jobId}.out`;
+    return this.outputPattern(name).replace("%j", jobId);
   }
 
-  /** The output file pattern for a job's directives (`%j`: the job id). */
+  /** The output file of a job's directives (`%j`: the job id, where the backend expands it). */
   protected outputPattern(name: string): string {
     return `${this.logDirectory}/${name}-%j.out`;
   }

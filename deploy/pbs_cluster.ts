@@ -6,12 +6,7 @@
  * @module
  */
 
-import {
-  type JobCommands,
-  JobQueueCluster,
-  type JobQueueClusterOptions,
-  memoryBytes,
-} from "./job_queue.ts";
+import { type JobCommands, JobQueueCluster, memoryBytes } from "./job_queue.ts";
 
 /** PBS/SGE memory: whole gigabytes when exact, else whole megabytes, rounded up (`4GB`, `954MB`). */
 export function queueMemory(bytes: number): string {
@@ -40,13 +35,6 @@ function qstatIds(output: string): Set<string> {
  * ```
  */
 export class PBSCluster extends JobQueueCluster {
-  /** Starts the scheduler here (and `nWorkers` jobs). */
-  static async start(options: JobQueueClusterOptions): Promise<PBSCluster> {
-    const cluster = new PBSCluster(options);
-    await cluster.startCluster();
-    return cluster;
-  }
-
   /** `#PBS` lines of one job. */
   protected override directives(name: string): string[] {
     const o = this.options;
@@ -55,13 +43,13 @@ export class PBSCluster extends JobQueueCluster {
     if (o.account !== undefined) lines.push(`-A ${o.account}`);
     lines.push(`-l select=1:ncpus=${o.cores ?? 1}:mem=${queueMemory(memoryBytes(o.memory))}`);
     lines.push(`-l walltime=${o.walltime ?? "00:30:00"}`);
-    lines.push(`-j oe`, `-o ${this.logDirectory}/${name}.out`);
+    lines.push(`-j oe`, `-o ${this.outputPattern(name)}`);
     lines.push(...(o.jobExtraDirectives ?? []));
     return lines.map((line) => `#PBS ${line}`);
   }
 
-  /** PBS output files are named per worker (PBS expands no job id in -o). */
-  override logFile(name: string, _jobId: string): string {
+  /** Output goes to one file per worker (the job id is not expanded in it). */
+  protected override outputPattern(name: string): string {
     return `${this.logDirectory}/${name}.out`;
   }
 
@@ -89,13 +77,6 @@ export class PBSCluster extends JobQueueCluster {
  * ```
  */
 export class SGECluster extends JobQueueCluster {
-  /** Starts the scheduler here (and `nWorkers` jobs). */
-  static async start(options: JobQueueClusterOptions): Promise<SGECluster> {
-    const cluster = new SGECluster(options);
-    await cluster.startCluster();
-    return cluster;
-  }
-
   /** `#$` lines of one job. */
   protected override directives(name: string): string[] {
     const o = this.options;
@@ -107,13 +88,13 @@ export class SGECluster extends JobQueueCluster {
     // h_vmem is per slot in Grid Engine
     lines.push(`-l h_vmem=${queueMemory(Math.ceil(memoryBytes(o.memory) / cores))}`);
     lines.push(`-l h_rt=${o.walltime ?? "00:30:00"}`);
-    lines.push("-cwd", "-j y", `-o ${this.logDirectory}/${name}.out`);
+    lines.push("-cwd", "-j y", `-o ${this.outputPattern(name)}`);
     lines.push(...(o.jobExtraDirectives ?? []));
     return lines.map((line) => `#$ ${line}`);
   }
 
-  /** Grid Engine output files are named per worker. */
-  override logFile(name: string, _jobId: string): string {
+  /** Output goes to one file per worker (the job id is not expanded in it). */
+  protected override outputPattern(name: string): string {
     return `${this.logDirectory}/${name}.out`;
   }
 

@@ -5,12 +5,7 @@
  * @module
  */
 
-import {
-  type JobCommands,
-  JobQueueCluster,
-  type JobQueueClusterOptions,
-  memoryBytes,
-} from "./job_queue.ts";
+import { type JobCommands, JobQueueCluster, memoryBytes } from "./job_queue.ts";
 
 /** Slurm's memory request: whole mebibytes, rounded up (`--mem=954M`). */
 export function slurmMemory(bytes: number): string {
@@ -39,13 +34,6 @@ export function slurmMemory(bytes: number): string {
  * ```
  */
 export class SlurmCluster extends JobQueueCluster {
-  /** Starts the scheduler here (and `nWorkers` jobs); `scale`/`adapt` submit more. */
-  static async start(options: JobQueueClusterOptions): Promise<SlurmCluster> {
-    const cluster = new SlurmCluster(options);
-    await cluster.startCluster();
-    return cluster;
-  }
-
   /** `#SBATCH` lines of one job. */
   protected override directives(name: string): string[] {
     const o = this.options;
