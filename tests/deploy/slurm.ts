@@ -48,7 +48,9 @@ export async function startSlurm(): Promise<TestSlurm> {
   await run("/usr/sbin/mungekey", ["-c", "-f", "-k", `${dir}/munge.key`]);
   await Deno.chmod(`${dir}/munge.key`, 0o400);
   const host = Deno.hostname().split(".")[0];
-  const cpus = Math.max(1, navigator.hardwareConcurrency || 1);
+  // The node offers at least 8 CPUs whatever the machine has (config_overrides below), so a
+  // few one-core jobs run at once on a small test machine.
+  const cpus = Math.max(8, navigator.hardwareConcurrency || 1);
   const memoryMB = Math.floor(Deno.systemMemoryInfo().total / 2 ** 20 * 0.8);
   const conf = `${dir}/slurm.conf`;
   await Deno.writeTextFile(
@@ -76,6 +78,7 @@ export async function startSlurm(): Promise<TestSlurm> {
       "SelectTypeParameters=CR_Core_Memory",
       "MpiDefault=none",
       "ReturnToService=2",
+      "SlurmdParameters=config_overrides",
       "InactiveLimit=0",
       "KillWait=5",
       "MinJobAge=2",
