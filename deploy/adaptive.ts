@@ -37,6 +37,9 @@ export interface AdaptiveHost {
   log(line: string): void;
 }
 
+/** Decisions kept in {@link Adaptive.history}. */
+const HISTORY_LENGTH = 1000;
+
 /** The scheduler's answer to `adaptive-target`. */
 interface TargetAnswer {
   target: number;
@@ -74,7 +77,7 @@ export class Adaptive {
   #stopped = false;
   /** Resolves when no decision is being applied. */
   idle: Promise<void> = Promise.resolve();
-  /** Decisions taken, for logs and tests: the last target and when workers were added/removed. */
+  /** The last 1,000 decisions that added or removed workers (when, the target, the workers). */
   readonly history: { at: number; target: number; workers: number; action: string }[] = [];
 
   /** Starts deciding at once, then every `interval` seconds. */
@@ -118,8 +121,10 @@ export class Adaptive {
     if (this.#stopped) return;
     const current = this.host.workers();
     const target = Math.min(this.maximum, Math.max(this.minimum, answer.target));
-    const record = (action: string) =>
+    const record = (action: string) => {
       this.history.push({ at: Date.now(), target, workers: current.length, action });
+      if (this.history.length > HISTORY_LENGTH) this.history.shift();
+    };
     if (target > current.length) {
       this.#closeVotes.clear();
       record(`up ${current.length} → ${target}`);
