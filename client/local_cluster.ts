@@ -16,7 +16,9 @@
 import {
   ClusterManager,
   type ClusterWorker,
-  KEPT_LOG_LINES,
+  keepLine,
+  SCHEDULER_LINE,
+  WORKER_LINE,
   type WorkerShape,
 } from "../deploy/cluster.ts";
 import { ManagedProcess, withDeadline } from "../deploy/process.ts";
@@ -55,22 +57,12 @@ export interface LocalClusterOptions {
   restartDeadWorkers?: boolean;
 }
 
-const SCHEDULER_LINE = /^Scheduler at (tcp:\/\/\S+)/;
-const DASHBOARD_LINE = /^Dashboard at (http\S+)/;
-const WORKER_LINE = /^Worker at (tcp:\/\/\S+)/;
-
 /** Clusters not closed yet: killed when this process ends. */
 const running = new Set<LocalCluster>();
 let unloadListening = false;
 
 function killRunning(): void {
   for (const cluster of running) cluster.kill();
-}
-
-/** Appends to a bounded list of log lines. */
-function keep(lines: string[], line: string): void {
-  lines.push(line);
-  if (lines.length > KEPT_LOG_LINES) lines.shift();
 }
 
 /**
@@ -101,7 +93,7 @@ class LocalWorker implements ClusterWorker {
       args: this.args,
       addressPattern: WORKER_LINE,
       onLine: (label, line) => {
-        keep(this.#lines, line);
+        keepLine(this.#lines, line);
         if (this.echo) console.error(`[${label}] ${line}`);
       },
     });
@@ -176,7 +168,6 @@ export class LocalCluster extends ClusterManager {
   readonly #options: LocalClusterOptions;
   readonly #host: string;
   readonly #policy: RestartPolicy | undefined;
-  readonly #schedulerLines: string[] = [];
   #scheduler: ManagedProcess | undefined;
 
   private constructor(options: LocalClusterOptions) {
@@ -263,11 +254,6 @@ export class LocalCluster extends ClusterManager {
     for (const worker of this.workerHandles.values()) yield worker as LocalWorker;
   }
 
-  /** The scheduler process's kept output lines. */
-  protected override schedulerLogs(): string[] {
-    return [...this.#schedulerLines];
-  }
-
   /** Stops the scheduler process. */
   protected override async closeScheduler(): Promise<void> {
     await this.#scheduler?.stop();
@@ -290,9 +276,7 @@ export class LocalCluster extends ClusterManager {
       args,
       addressPattern: SCHEDULER_LINE,
       onLine: (label, line) => {
-        keep(this.#schedulerLines, line);
-        const link = DASHBOARD_LINE.exec(line);
-        if (link !== null) this.dashboardLink = link[1];
+        this.schedulerLine(line);
         if (this.#options.logs === true) console.error(`[${label}] ${line}`);
       },
     });

@@ -47,6 +47,17 @@ export interface ClusterManagerOptions {
 /** Processes' log lines kept per process for {@link ClusterManager.logs}. */
 export const KEPT_LOG_LINES = 1000;
 
+/** The line a scheduler prints once listening (group 1: its address), and a worker's. */
+export const SCHEDULER_LINE = /^Scheduler at (tcp:\/\/\S+)/;
+export const WORKER_LINE = /^Worker at (tcp:\/\/\S+)/;
+const DASHBOARD_LINE = /^Dashboard at (http\S+)/;
+
+/** Appends a log line to a list that keeps the last {@link KEPT_LOG_LINES}. */
+export function keepLine(lines: string[], line: string): void {
+  lines.push(line);
+  if (lines.length > KEPT_LOG_LINES) lines.shift();
+}
+
 /**
  * The shared machinery. Subclasses start the scheduler, set `schedulerAddress` (and
  * `dashboardLink`), then call {@link ClusterManager.scale}.
@@ -89,8 +100,14 @@ export abstract class ClusterManager implements AsyncDisposable {
   protected abstract startWorker(name: string): ClusterWorker;
   /** Stops the scheduler, once every worker is stopped. */
   protected abstract closeScheduler(): Promise<void>;
-  /** The scheduler's output lines kept so far. */
-  protected abstract schedulerLogs(): string[];
+  readonly #schedulerLines: string[] = [];
+
+  /** A line the scheduler printed: kept for `logs()`, and its dashboard's address noted. */
+  protected schedulerLine(line: string): void {
+    keepLine(this.#schedulerLines, line);
+    const link = DASHBOARD_LINE.exec(line);
+    if (link !== null) this.dashboardLink = link[1];
+  }
 
   /** The prefix of worker names (`<prefix>-0`, `<prefix>-1`, …). */
   protected get workerPrefix(): string {
@@ -109,7 +126,7 @@ export abstract class ClusterManager implements AsyncDisposable {
 
   /** Each process's kept output lines: `scheduler`, then every worker by name. */
   logs(): Record<string, string[]> {
-    const out: Record<string, string[]> = { scheduler: this.schedulerLogs() };
+    const out: Record<string, string[]> = { scheduler: [...this.#schedulerLines] };
     for (const [name, worker] of this.#workers) out[name] = worker.logs();
     return out;
   }

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { ClusterManager, type ClusterWorker, type WorkerShape } from "./cluster.ts";
+import { ClusterManager, type ClusterWorker, SCHEDULER_LINE, type WorkerShape } from "./cluster.ts";
 import { ManagedProcess, withDeadline } from "./process.ts";
 import { shellCommand } from "./shell.ts";
 import { dashboardFlags, workerFlags } from "./worker_flags.ts";
@@ -81,9 +81,6 @@ export interface JobCommands {
   /** Reads the ids of live jobs from what `list` printed. */
   parseList: (output: string) => Set<string>;
 }
-
-const SCHEDULER_LINE = /^Scheduler at (tcp:\/\/\S+)/;
-const DASHBOARD_LINE = /^Dashboard at (http\S+)/;
 
 /** Runs a command to the end; its standard output, or an error with its standard error. */
 export async function runCommand(
@@ -200,7 +197,6 @@ export abstract class JobQueueCluster extends ClusterManager {
   /** The options as given. */
   readonly options: JobQueueClusterOptions;
   readonly #modules: URL;
-  readonly #schedulerLines: string[] = [];
   #scheduler: ManagedProcess | undefined;
   #poller: ReturnType<typeof setInterval> | undefined;
   #polling = false;
@@ -378,9 +374,7 @@ export abstract class JobQueueCluster extends ClusterManager {
       args,
       addressPattern: SCHEDULER_LINE,
       onLine: (_, line) => {
-        this.#schedulerLines.push(line);
-        const link = DASHBOARD_LINE.exec(line);
-        if (link !== null) this.dashboardLink = link[1];
+        this.schedulerLine(line);
       },
     });
     this.#scheduler = scheduler;
@@ -389,11 +383,6 @@ export abstract class JobQueueCluster extends ClusterManager {
       60,
       () => scheduler.failure("did not print its address in time"),
     );
-  }
-
-  /** The scheduler's output lines. */
-  protected override schedulerLogs(): string[] {
-    return [...this.#schedulerLines];
   }
 
   /** Stops polling and the scheduler (the jobs are cancelled before). */

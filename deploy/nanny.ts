@@ -13,6 +13,7 @@
  */
 
 import { SchedulerSession } from "../client/scheduler_connection.ts";
+import { WORKER_LINE } from "./cluster.ts";
 import { ManagedProcess } from "./process.ts";
 import { RestartPolicy } from "./restart_policy.ts";
 
@@ -36,7 +37,6 @@ export interface NannyOptions {
   onWorkerLine?: (label: string, line: string, stream: "stdout" | "stderr") => void;
 }
 
-const WORKER_LINE = /^Worker at (tcp:\/\/\S+)/;
 /** Seconds a retirement (moving data away) may take before the worker is stopped anyway. */
 const RETIRE_TIMEOUT_S = 60;
 

@@ -15,7 +15,14 @@
  * @module
  */
 
-import { ClusterManager, type ClusterWorker, KEPT_LOG_LINES, type WorkerShape } from "./cluster.ts";
+import {
+  ClusterManager,
+  type ClusterWorker,
+  keepLine,
+  SCHEDULER_LINE,
+  WORKER_LINE,
+  type WorkerShape,
+} from "./cluster.ts";
 import { ManagedProcess, withDeadline } from "./process.ts";
 import { shellCommand, shellEnv } from "./shell.ts";
 import { parseMemoryLimit } from "../worker/memory_limit.ts";
@@ -76,9 +83,6 @@ export interface SSHClusterOptions {
   startTimeout?: number;
 }
 
-const SCHEDULER_LINE = /^Scheduler at (tcp:\/\/\S+)/;
-const DASHBOARD_LINE = /^Dashboard at (http\S+)/;
-const WORKER_LINE = /^Worker at (tcp:\/\/\S+)/;
 /** Seconds a remote process gets to stop once its connection's input closed. */
 const REMOTE_STOP_GRACE_S = 10;
 
@@ -131,8 +135,7 @@ class RemoteProcess {
       addressPattern: pattern,
       stdin: "piped",
       onLine: (_, line) => {
-        this.lines.push(line);
-        if (this.lines.length > KEPT_LOG_LINES) this.lines.shift();
+        keepLine(this.lines, line);
         onLine?.(line);
         if (cluster.logs === true) console.error(`[${label} on ${host}] ${line}`);
       },
@@ -250,10 +253,7 @@ export class SSHCluster extends ClusterManager {
       words,
       this.#options,
       SCHEDULER_LINE,
-      (line) => {
-        const link = DASHBOARD_LINE.exec(line);
-        if (link !== null) this.dashboardLink = link[1];
-      },
+      (line) => this.schedulerLine(line),
     );
     this.#scheduler = scheduler;
     this.schedulerAddress = await withDeadline(
@@ -277,11 +277,6 @@ export class SSHCluster extends ClusterManager {
     ];
     const remote = new RemoteProcess(name, host, words, this.#options, WORKER_LINE);
     return new SSHWorker(name, remote);
-  }
-
-  /** The scheduler's output lines kept so far. */
-  protected override schedulerLogs(): string[] {
-    return [...(this.#scheduler?.lines ?? [])];
   }
 
   /** Stops the remote scheduler. */
