@@ -101,12 +101,19 @@ export class Nanny {
     }
   }
 
-  /** The worker's lifetime ended: the scheduler moves its data away and tells it to close. */
+  /**
+   * The worker's lifetime ended: the scheduler moves its data away and tells it to close. When
+   * the scheduler refuses (no other worker could take the data yet, say while the other workers
+   * are being replaced too), it asks again every second; only after RETIRE_TIMEOUT_S is the
+   * worker stopped anyway (its data is then recomputed where needed).
+   */
   async #retire(slot: Slot, address: string): Promise<void> {
     if (this.#closing || slot.process.exited) return;
     slot.retiring = true;
     this.#log(`${slot.process.label} (${address}) reached its lifetime: retiring it`);
+    const deadline = Date.now() + RETIRE_TIMEOUT_S * 1000;
     let session: SchedulerSession | undefined;
+    let refusal: string | undefined;
     try {
       session = await SchedulerSession.open(
         this.#options.scheduler,
@@ -114,7 +121,21 @@ export class Nanny {
         { message() {}, disconnected() {}, reconnected() {}, failed() {} },
         { timeout: 10, reconnectTimeout: 0 },
       );
-      await session.request("retire-workers", { workers: [address], timeout: RETIRE_TIMEOUT_S });
+      while (!this.#closing && !slot.process.exited) {
+        try {
+          await session.request("retire-workers", {
+            workers: [address],
+            timeout: RETIRE_TIMEOUT_S,
+          });
+          return;
+        } catch (error) {
+          const message = (error as Error).message;
+          if (refusal === undefined) this.#log(`retiring ${address} waits: ${message}`);
+          refusal = message;
+          if (Date.now() >= deadline) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+        }
+      }
     } catch (error) {
       this.#log(`could not retire ${address} (${(error as Error).message}); stopping it`);
       await slot.process.stop();

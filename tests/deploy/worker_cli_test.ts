@@ -9,6 +9,7 @@ import { CLI, ManagedProcess, startScheduler } from "../helpers/cluster.ts";
 import { WORKER_CLI } from "../../worker/options.ts";
 import { SCHEDULER_CLI } from "../../scheduler/options.ts";
 import { VERSION } from "../../core/version.ts";
+import { SchedulerSession } from "../../client/scheduler_connection.ts";
 
 const tempDir = () => Deno.makeTempDir({ prefix: "dask-deno-cli-" });
 
@@ -67,16 +68,31 @@ Deno.test("--nworkers 2 with --lifetime 5s --lifetime-restart: workers are repla
     await nanny.waitForLine(/^Worker at /);
     await using client = await Client.connect(address, { setAsDefault: false });
     const first = new Set((await client.workers()).map((w) => w.address));
-    // 240 tasks of 60 ms (about 7 s on two workers) whose results are summed at the end: the
-    // results live on workers that retire meanwhile and must move, not be lost.
+    // 320 tasks of 60 ms (about 10 s on two workers, lifetimes end after 4 to 6 s) whose results
+    // are summed at the end: they live on workers that retire meanwhile and must move.
     const slow = (i: number) => {
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60);
       return i * i;
     };
-    const squares = client.map(slow, Array.from({ length: 240 }, (_, i) => i));
+    const squares = client.map(slow, Array.from({ length: 320 }, (_, i) => i));
     const total = client.submit((xs: number[]) => xs.reduce((a, b) => a + b, 0), squares);
-    const expected = Array.from({ length: 240 }, (_, i) => i * i).reduce((a, b) => a + b, 0);
+    const expected = Array.from({ length: 320 }, (_, i) => i * i).reduce((a, b) => a + b, 0);
     assert.equal(await total, expected);
+    const replacedDuringTheGraph = nanny.lines.some((l) => /retired after its lifetime/.test(l));
+    // every task ran once: retiring moved the results instead of losing them
+    const session = await SchedulerSession.open(address, "stream-reader", {
+      message() {},
+      disconnected() {},
+      reconnected() {},
+      failed() {},
+    }, { timeout: 10, reconnectTimeout: 0 });
+    const stream = await session.request<{ total: number }>("task-stream", { since: 0 });
+    await session.close(new Error("done"));
+    assert.equal(stream.total, 321, nanny.output());
+    assert.ok(
+      replacedDuringTheGraph,
+      `no worker was replaced while the graph ran:\n${nanny.output()}`,
+    );
     await nanny.waitForLine(/\[nanny\] worker \d retired after its lifetime; starting a fresh one/);
     const now = (await client.workers()).map((w) => w.address);
     assert.ok(now.some((a) => !first.has(a)), `no new worker among ${now}:\n${nanny.output()}`);
