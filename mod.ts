@@ -77,8 +77,8 @@ export type {
 } from "./client/cluster_admin.ts";
 export type { RebalanceResult } from "./scheduler/session_protocol.ts";
 export type { ScatterOptions } from "./client/scatter.ts";
-export { LocalCluster } from "./client/local_cluster.ts";
-export type { LocalClusterOptions } from "./client/local_cluster.ts";
+export { LocalCluster } from "./deploy/local_cluster.ts";
+export type { LocalClusterOptions } from "./deploy/local_cluster.ts";
 export { SchedulerUnreachableError } from "./client/scheduler_connection.ts";
 export { MissingDataError } from "./client/data_fetch.ts";
 export { Future } from "./client/future.ts";

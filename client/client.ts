@@ -63,7 +63,7 @@ import { DataFetcher, MissingDataError } from "./data_fetch.ts";
 import { Future, type FutureOwner } from "./future.ts";
 import { FutureState } from "./future_state.ts";
 import { callSpec, graphSpecs, replaceFutures } from "./graph_submission.ts";
-import { LocalCluster, type LocalClusterOptions } from "./local_cluster.ts";
+import { LocalCluster, type LocalClusterOptions } from "../deploy/local_cluster.ts";
 import { Outbox } from "./outbox.ts";
 import { dataItem, placeData, type ScatterOptions, typeNameOf } from "./scatter.ts";
 import { SchedulerSession } from "./scheduler_connection.ts";

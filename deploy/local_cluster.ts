@@ -13,7 +13,7 @@
  */
 
 import type { WorkerStatus } from "../scheduler/session_protocol.ts";
-import { SchedulerSession } from "./scheduler_connection.ts";
+import { SchedulerSession } from "../client/scheduler_connection.ts";
 import { REFUSED_EXIT_CODE } from "../worker/exit_codes.ts";
 
 /** How {@link LocalCluster.start} (and `Client.local`) sets up the cluster. */
