@@ -8,8 +8,8 @@
 
 import type { Key } from "../core/task.ts";
 import type { ErrorRecord } from "../core/errors.ts";
-import { CompactSet, type ReadonlyCompactSet } from "./compact_set.ts";
-import type { HeapItem, IndexedHeap } from "./priority_heap.ts";
+import { CompactSet, type ReadonlyCompactSet } from "../core/compact_set.ts";
+import type { HeapItem, IndexedHeap } from "../core/priority_heap.ts";
 import type { ClientId, FreeKeysMsg, Priority, WorkerAddress } from "./protocol.ts";
 import type { SchedulerTaskState, TaskPrefixStats } from "./task_prefix_stats.ts";
 

@@ -29,7 +29,7 @@ import type { ErrorRecord } from "../core/errors.ts";
 import type { Encoded } from "../core/value_codec.ts";
 import { type Key, keyPrefix, type TaskOptions } from "../core/task.ts";
 import { ArgsArena, packArgs, unpackArgs } from "./args_arena.ts";
-import { IndexedHeap } from "./priority_heap.ts";
+import { IndexedHeap } from "../core/priority_heap.ts";
 import {
   decideWorker,
   isRootish,
@@ -66,7 +66,7 @@ import {
   TaskRecord,
   WorkerRecord,
 } from "./records.ts";
-import { RingBuffer } from "./ring_buffer.ts";
+import { RingBuffer } from "../core/ring_buffer.ts";
 import { TaskStream } from "./task_stream.ts";
 import {
   killedWorkerError,

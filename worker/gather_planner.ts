@@ -11,7 +11,7 @@
  */
 
 import { comparePriority } from "../scheduler/protocol.ts";
-import { PriorityQueue } from "../scheduler/priority_heap.ts";
+import { PriorityQueue } from "../core/priority_heap.ts";
 import type { WorkerAddress } from "../scheduler/protocol.ts";
 import type { WorkerTask } from "./worker_task.ts";
 

@@ -19,7 +19,7 @@
 import { KIND_BY_TAG } from "../core/codec_kinds.ts";
 import type { ErrorRecord } from "../core/errors.ts";
 import type { Key } from "../core/task.ts";
-import { IndexedHeap } from "../scheduler/priority_heap.ts";
+import { IndexedHeap } from "../core/priority_heap.ts";
 import type {
   ComputeTaskMsg,
   KeyLocation,

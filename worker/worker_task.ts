@@ -7,7 +7,7 @@
 
 import type { ErrorRecord } from "../core/errors.ts";
 import type { Key } from "../core/task.ts";
-import type { HeapItem } from "../scheduler/priority_heap.ts";
+import type { HeapItem } from "../core/priority_heap.ts";
 import type {
   KeyLocation,
   Priority,
