@@ -75,7 +75,7 @@ export type {
   ReplicateOptions,
   RetireOptions,
 } from "./client/cluster_admin.ts";
-export type { RebalanceResult } from "./scheduler/session_protocol.ts";
+export type { RebalanceResult } from "./protocol/session.ts";
 export type { ScatterOptions } from "./client/scatter.ts";
 export { LocalCluster } from "./deploy/local_cluster.ts";
 export type { LocalClusterOptions } from "./deploy/local_cluster.ts";

@@ -15,7 +15,7 @@ import { Client } from "../client/client.ts";
 import { runOnWorkers } from "../client/cluster_admin.ts";
 import * as array from "../collections/array/mod.ts";
 import { TaskRef } from "../core/task.ts";
-import type { WorkerStatus } from "../scheduler/session_protocol.ts";
+import type { WorkerStatus } from "../protocol/session.ts";
 import { startScheduler, startWorker, type WorkerProcess } from "../tests/helpers/cluster.ts";
 import { graphTask, RawClient } from "../tests/helpers/raw_client.ts";
 

@@ -41,9 +41,9 @@ import {
 } from "../core/task.ts";
 import { tokenize, uniqueToken } from "../core/tokenize.ts";
 import { decode, type Encoded } from "../core/value_codec.ts";
-import type { SchedulerToClientMsg, WorkerAddress } from "../scheduler/protocol.ts";
-import type { TaskStreamEntry } from "../scheduler/state.ts";
-import type { DataItem, RebalanceResult } from "../scheduler/session_protocol.ts";
+import type { SchedulerToClientMsg, WorkerAddress } from "../protocol/messages.ts";
+import type { TaskStreamEntry } from "../protocol/task_stream_entry.ts";
+import type { DataItem, RebalanceResult } from "../protocol/session.ts";
 import { PeerPool } from "../worker/peer_pool.ts";
 import { ClientView, type Submitter } from "./client_view.ts";
 import { writePerformanceReport } from "./performance_report.ts";

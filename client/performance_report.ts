@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { TaskStreamEntry } from "../scheduler/state.ts";
+import type { TaskStreamEntry } from "../protocol/task_stream_entry.ts";
 import { prefixColor } from "../scheduler/dashboard/page/palette.js";
 import { formatBytes, formatCount, formatDuration } from "../scheduler/dashboard/page/format.js";
 

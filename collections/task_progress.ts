@@ -7,7 +7,7 @@
  */
 
 import type { Key } from "../core/task.ts";
-import { TASK_ERRED, TASK_PENDING } from "../scheduler/protocol.ts";
+import { TASK_ERRED, TASK_PENDING } from "../protocol/messages.ts";
 
 /** How often a progress display asks the scheduler about a computation's tasks, ms. */
 export const PROGRESS_POLL_MS = 100;

@@ -12,7 +12,7 @@
  * @module
  */
 
-import type { WorkerStatus } from "../scheduler/session_protocol.ts";
+import type { WorkerStatus } from "../protocol/session.ts";
 import { SchedulerSession } from "../client/scheduler_connection.ts";
 import { REFUSED_EXIT_CODE } from "../worker/exit_codes.ts";
 

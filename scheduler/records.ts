@@ -10,7 +10,7 @@ import type { Key } from "../core/task.ts";
 import type { ErrorRecord } from "../core/errors.ts";
 import { CompactSet, type ReadonlyCompactSet } from "../core/compact_set.ts";
 import type { HeapItem, IndexedHeap } from "../core/priority_heap.ts";
-import type { ClientId, FreeKeysMsg, Priority, WorkerAddress } from "./protocol.ts";
+import type { ClientId, FreeKeysMsg, Priority, WorkerAddress } from "../protocol/messages.ts";
 import type { SchedulerTaskState, TaskPrefixStats } from "./task_prefix_stats.ts";
 
 /** Number of stealing cost levels (Dask's 15 `cost_multipliers`). */

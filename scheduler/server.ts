@@ -41,14 +41,14 @@ import {
   isEncoded,
   registerWorkerProblem,
   workerMessageProblem,
-} from "./message_checks.ts";
+} from "../protocol/message_checks.ts";
 import type {
   ClientId,
   ClientToSchedulerMsg,
   ScatteredKey,
   WorkerAddress,
   WorkerToSchedulerMsg,
-} from "./protocol.ts";
+} from "../protocol/messages.ts";
 import type { WorkerRecord } from "./records.ts";
 import {
   type ClientRegisteredMsg,
@@ -67,7 +67,7 @@ import {
   SESSION_PROTOCOL,
   type WorkerInfo,
   type WorkerStatus,
-} from "./session_protocol.ts";
+} from "../protocol/session.ts";
 import {
   type ReplicaTransfer,
   type SchedulerConfig,

@@ -58,7 +58,7 @@ import {
   type UpdateGraphMsg,
   type WorkerAddress,
   type WorkerToSchedulerMsg,
-} from "./protocol.ts";
+} from "../protocol/messages.ts";
 import {
   ClientRecord,
   hasFreeResources,

@@ -45,7 +45,7 @@ import {
   parseAddress,
   unbatch,
 } from "../core/wire.ts";
-import { INLINE_RESULT_BYTES, type SchedulerToWorkerMsg } from "../scheduler/protocol.ts";
+import { INLINE_RESULT_BYTES, type SchedulerToWorkerMsg } from "../protocol/messages.ts";
 import {
   type DataItem,
   DEFAULT_HEARTBEAT_INTERVAL,
@@ -56,8 +56,8 @@ import {
   SESSION_PROTOCOL,
   type WorkerLeavingMsg,
   type WorkerStatusMsg,
-} from "../scheduler/session_protocol.ts";
-import { isDataItem, isEncoded } from "../scheduler/message_checks.ts";
+} from "../protocol/session.ts";
+import { isDataItem, isEncoded } from "../protocol/message_checks.ts";
 import { encodedBytes, encodedTypeName } from "./encoded_info.ts";
 import { garbageCollector } from "./garbage.ts";
 import { REFUSED_EXIT_CODE } from "./exit_codes.ts";

@@ -29,7 +29,7 @@ import type {
   TaskFinishedMsg,
   WorkerAddress,
   WorkerToSchedulerMsg,
-} from "../scheduler/protocol.ts";
+} from "../protocol/messages.ts";
 import { GatherPlanner, type GatherRequest } from "./gather_planner.ts";
 import { WorkerTask, type WorkerTaskState } from "./worker_task.ts";
 

@@ -13,7 +13,7 @@ import type {
   Priority,
   StealResponseState,
   WorkerAddress,
-} from "../scheduler/protocol.ts";
+} from "../protocol/messages.ts";
 
 /**
  * Compute: `waiting` (inputs not all here) → `ready` → `executing` → `memory` | `error`.

@@ -12,7 +12,7 @@ import {
   runOnWorkers,
   type SchedulerRequest,
 } from "../../client/cluster_admin.ts";
-import type { WorkerStatus } from "../../scheduler/session_protocol.ts";
+import type { WorkerStatus } from "../../protocol/session.ts";
 import { startCluster } from "../helpers/cluster.ts";
 import { graphTask, RawClient } from "../helpers/raw_client.ts";
 

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { WorkerStatus } from "../../scheduler/session_protocol.ts";
+import type { WorkerStatus } from "../../protocol/session.ts";
 import { startCluster } from "../helpers/cluster.ts";
 import { graphTask, RawClient } from "../helpers/raw_client.ts";
 import { TaskRef } from "../../core/task.ts";

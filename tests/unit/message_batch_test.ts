@@ -8,7 +8,7 @@ import {
   sendHeaders,
   unbatch,
 } from "../../core/wire.ts";
-import { clientMessageProblem, workerMessageProblem } from "../../scheduler/message_checks.ts";
+import { clientMessageProblem, workerMessageProblem } from "../../protocol/message_checks.ts";
 
 /** A listener that collects the headers each connection receives; and a connected client. */
 async function pair() {

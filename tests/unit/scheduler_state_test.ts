@@ -15,14 +15,14 @@ import {
   TASK_ERRED,
   TASK_PENDING,
   type WorkerToSchedulerMsg,
-} from "../../scheduler/protocol.ts";
+} from "../../protocol/messages.ts";
 import type { TaskOptions } from "../../core/task.ts";
 import { WorkerState } from "../../worker/state.ts";
 import type { ExecuteSpec, WorkerInstruction } from "../../worker/state.ts";
 import { IndexedHeap } from "../../core/priority_heap.ts";
 import { TaskStream } from "../../scheduler/task_stream.ts";
 import { runSchedulerMap } from "../../bench/state_machines.ts";
-import { workerMessageProblem } from "../../scheduler/message_checks.ts";
+import { workerMessageProblem } from "../../protocol/message_checks.ts";
 import { RingBuffer } from "../../core/ring_buffer.ts";
 
 // ---------------------------------------------------------------------------------------------

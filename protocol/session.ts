@@ -9,7 +9,7 @@
 import type { ErrorRecord } from "../core/errors.ts";
 import type { Key } from "../core/task.ts";
 import type { Encoded } from "../core/value_codec.ts";
-import type { ClientId, ScatteredKey, WorkerAddress } from "./protocol.ts";
+import type { ClientId, ScatteredKey, WorkerAddress } from "./messages.ts";
 
 /** The version of this session protocol; registrations carrying another one are refused. */
 export const SESSION_PROTOCOL = 1;

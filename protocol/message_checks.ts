@@ -9,7 +9,7 @@
  */
 
 import type { Encoded } from "../core/value_codec.ts";
-import type { DataItem } from "./session_protocol.ts";
+import type { DataItem } from "./session.ts";
 
 type Fields = Record<string, unknown>;
 
