@@ -44,7 +44,7 @@ import { decode, type Encoded } from "../core/value_codec.ts";
 import type { SchedulerToClientMsg, WorkerAddress } from "../protocol/messages.ts";
 import type { TaskStreamEntry } from "../protocol/task_stream_entry.ts";
 import type { DataItem, RebalanceResult } from "../protocol/session.ts";
-import { PeerPool } from "../worker/peer_pool.ts";
+import { PeerPool } from "../net/peer_pool.ts";
 import { ClientView, type Submitter } from "./client_view.ts";
 import { writePerformanceReport } from "./performance_report.ts";
 import {
@@ -589,7 +589,7 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
   }
 
   /**
-   * @internal Where each of `keys` stands on the scheduler (scheduler/protocol.ts `TASK_*`
+   * @internal Where each of `keys` stands on the scheduler (protocol/messages.ts `TASK_*`
    * codes, one per key), for progress displays. What this client queued goes out first, so a
    * graph just submitted is known when asked about.
    */

@@ -12,7 +12,7 @@ import type { Key } from "../core/task.ts";
 import { encode, type Encoded, sizeOf } from "../core/value_codec.ts";
 import type { ScatteredKey, WorkerAddress } from "../protocol/messages.ts";
 import type { DataItem } from "../protocol/session.ts";
-import type { PeerPool } from "../worker/peer_pool.ts";
+import type { PeerPool } from "../net/peer_pool.ts";
 
 /** Options of `client.scatter`. */
 export interface ScatterOptions {

@@ -7,7 +7,7 @@
  */
 
 import { errorFromRecord } from "../core/errors.ts";
-import { Connection, unbatch } from "../core/wire.ts";
+import { Connection, unbatch } from "../net/wire.ts";
 import type { ClientToSchedulerMsg, SchedulerToClientMsg } from "../protocol/messages.ts";
 import {
   type ClientRegisteredMsg,

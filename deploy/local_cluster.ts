@@ -14,7 +14,7 @@
 
 import type { WorkerStatus } from "../protocol/session.ts";
 import { SchedulerSession } from "../client/scheduler_connection.ts";
-import { REFUSED_EXIT_CODE } from "../worker/exit_codes.ts";
+import { REFUSED_EXIT_CODE } from "../protocol/exit_codes.ts";
 
 /** How {@link LocalCluster.start} (and `Client.local`) sets up the cluster. */
 export interface LocalClusterOptions {

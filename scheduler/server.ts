@@ -25,8 +25,8 @@ import { setImmediate } from "node:timers";
 import { recordFromError } from "../core/errors.ts";
 import type { Key } from "../core/task.ts";
 import { encode, type Encoded } from "../core/value_codec.ts";
-import { type Connection, listen, type Listener, sendHeaders, unbatch } from "../core/wire.ts";
-import { PeerPool } from "../worker/peer_pool.ts";
+import { type Connection, listen, type Listener, sendHeaders, unbatch } from "../net/wire.ts";
+import { PeerPool } from "../net/peer_pool.ts";
 import {
   planRebalance,
   planReplicationRound,

@@ -38,7 +38,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { parseAddress } from "../core/wire.ts";
+import { parseAddress } from "../net/wire.ts";
 import { formatBytes, parseMemoryLimit } from "./memory_limit.ts";
 import { ensurePermissions, workerPermissions } from "./permissions.ts";
 import { WorkerServer } from "./server.ts";

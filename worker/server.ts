@@ -44,7 +44,7 @@ import {
   type Listener,
   parseAddress,
   unbatch,
-} from "../core/wire.ts";
+} from "../net/wire.ts";
 import { INLINE_RESULT_BYTES, type SchedulerToWorkerMsg } from "../protocol/messages.ts";
 import {
   type DataItem,
@@ -60,10 +60,10 @@ import {
 import { isDataItem, isEncoded } from "../protocol/message_checks.ts";
 import { encodedBytes, encodedTypeName } from "./encoded_info.ts";
 import { garbageCollector } from "./garbage.ts";
-import { REFUSED_EXIT_CODE } from "./exit_codes.ts";
-import { SHARED_GARBAGE_BYTES, SharedGarbage } from "./shared_garbage.ts";
+import { REFUSED_EXIT_CODE } from "../protocol/exit_codes.ts";
+import { SHARED_GARBAGE_BYTES, SharedGarbage } from "../threads/shared_garbage.ts";
 import { formatBytes } from "./memory_limit.ts";
-import { PeerPool } from "./peer_pool.ts";
+import { PeerPool } from "../net/peer_pool.ts";
 import { SpillDirectory } from "./spill.ts";
 import {
   type ExecuteSpec,
@@ -73,8 +73,8 @@ import {
   WorkerState,
 } from "./state.ts";
 import { DataStore } from "./store.ts";
-import { ThreadPool } from "./thread_pool.ts";
-import type { RunItem, RunResult } from "./thread_protocol.ts";
+import { ThreadPool } from "../threads/thread_pool.ts";
+import type { RunItem, RunResult } from "../threads/thread_protocol.ts";
 
 /** How a worker server is set up. */
 export interface WorkerServerOptions {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { TaskRef } from "../../core/task.ts";
 import { decode, encode } from "../../core/value_codec.ts";
-import { Connection } from "../../core/wire.ts";
+import { Connection } from "../../net/wire.ts";
 import { startCluster } from "../helpers/cluster.ts";
 import { graphTask, literalTask, RawClient } from "../helpers/raw_client.ts";
 import type { GraphTaskSpec } from "../../protocol/messages.ts";

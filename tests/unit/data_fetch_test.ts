@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { DataFetcher } from "../../client/data_fetch.ts";
-import type { PeerPool } from "../../worker/peer_pool.ts";
+import type { PeerPool } from "../../net/peer_pool.ts";
 import type { DataMsg } from "../../protocol/session.ts";
 import { encode } from "../../core/value_codec.ts";
 

@@ -19,7 +19,7 @@
  * @module
  */
 
-import { decode, encode, encodeWith } from "./value_codec.ts";
+import { decode, encode, encodeWith } from "../core/value_codec.ts";
 
 /** The protocol version this peer speaks; peers of another version are refused at handshake. */
 export const PROTOCOL_VERSION = 1;

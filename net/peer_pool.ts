@@ -8,7 +8,7 @@
  * @module
  */
 
-import { Connection, type ConnectionOptions } from "../core/wire.ts";
+import { Connection, type ConnectionOptions } from "./wire.ts";
 import type { WorkerAddress } from "../protocol/messages.ts";
 import type {
   DataMsg,
