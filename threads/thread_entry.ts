@@ -112,7 +112,7 @@ async function runBatch(batch: RunItem[]): Promise<void> {
   if (pending.length > 0) post(pending);
   if (sharedGarbage.due()) {
     // node:v8 and node:vm load only in threads that read shared inputs
-    const { garbageCollector } = await import("../worker/garbage.ts");
+    const { garbageCollector } = await import("./garbage.ts");
     garbageCollector()?.();
   }
 }

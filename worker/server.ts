@@ -59,7 +59,7 @@ import {
 } from "../protocol/session.ts";
 import { isDataItem, isEncoded } from "../protocol/message_checks.ts";
 import { encodedBytes, encodedTypeName } from "./encoded_info.ts";
-import { garbageCollector } from "./garbage.ts";
+import { garbageCollector } from "../threads/garbage.ts";
 import { REFUSED_EXIT_CODE } from "../protocol/exit_codes.ts";
 import { SHARED_GARBAGE_BYTES, SharedGarbage } from "../threads/shared_garbage.ts";
 import { formatBytes } from "./memory_limit.ts";
