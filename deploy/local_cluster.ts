@@ -12,7 +12,7 @@
  * @module
  */
 
-import type { WorkerStatus } from "../protocol/session.ts";
+import type { WorkerListing } from "../protocol/session.ts";
 import { SchedulerSession } from "../client/scheduler_connection.ts";
 import { REFUSED_EXIT_CODE } from "../protocol/exit_codes.ts";
 
@@ -397,7 +397,7 @@ export class LocalCluster implements AsyncDisposable {
     try {
       const deadline = Date.now() + timeout * 1000;
       for (let delay = 10;; delay = Math.min(delay * 2, 200)) {
-        const listed = await session.request<WorkerStatus[]>("workers");
+        const listed = await session.request<WorkerListing[]>("workers");
         const addresses = new Set(listed.map((w) => w.address));
         const missing = [...expected].filter((a) => !addresses.has(a));
         const extra = [...addresses].filter((a) => !expected.has(a));

@@ -66,7 +66,7 @@ import {
   type RunResultMsg,
   SESSION_PROTOCOL,
   type WorkerInfo,
-  type WorkerStatus,
+  type WorkerListing,
 } from "../protocol/session.ts";
 import {
   type ReplicaTransfer,
@@ -934,7 +934,7 @@ export class SchedulerServer {
     return [...this.state.workers.values()].map(workerInfo);
   }
 
-  #workerStatuses(): WorkerStatus[] {
+  #workerStatuses(): WorkerListing[] {
     return [...this.state.workers.values()].map((w) => ({
       ...workerInfo(w),
       memory: typeof w.metrics.memory === "number" ? w.metrics.memory : w.nbytes,

@@ -59,6 +59,7 @@ import {
   type WorkerAddress,
   type WorkerToSchedulerMsg,
 } from "../protocol/messages.ts";
+import type { WorkerRunState } from "../protocol/session.ts";
 import {
   ClientRecord,
   hasFreeResources,
@@ -136,9 +137,6 @@ export interface WorkerSpec {
    */
   keys?: { key: Key; nbytes: number; typeName?: string }[];
 }
-
-/** Whether a worker takes new tasks: `paused` for lack of memory, `closing` while retired. */
-export type WorkerStatus = "running" | "paused" | "closing";
 
 /** One copy to make: `worker` fetches `key` from `sources` (any holder when none is alive). */
 export interface ReplicaTransfer {
@@ -436,7 +434,7 @@ export class SchedulerState implements StealHost {
   }
 
   /** Whether `address` takes new tasks (undefined for a worker not registered). */
-  workerStatus(address: WorkerAddress): WorkerStatus | undefined {
+  workerStatus(address: WorkerAddress): WorkerRunState | undefined {
     const worker = this.workers.get(address);
     if (worker === undefined) return undefined;
     return this.#notRunning.get(worker) ?? "running";
@@ -923,7 +921,7 @@ export class SchedulerState implements StealHost {
     this.#resourcesChanged = true;
   }
 
-  #setWorkerStatus(worker: WorkerRecord, status: WorkerStatus): void {
+  #setWorkerStatus(worker: WorkerRecord, status: WorkerRunState): void {
     const current = this.#notRunning.get(worker) ?? "running";
     // A retired worker stays retired whatever its memory does.
     if (current === status || current === "closing") return;
