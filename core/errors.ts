@@ -73,12 +73,6 @@ export function recordFromError(thrown: unknown, key?: Key): ErrorRecord {
   return record;
 }
 
-/** The task's key attached to an error by {@link errorFromRecord}, if any. */
-export function errorKey(error: unknown): Key | undefined {
-  const key = (error as { key?: unknown } | null)?.key;
-  return typeof key === "string" ? key : undefined;
-}
-
 /** A graph is malformed: a missing dependency, a cycle, an unknown output. */
 export class GraphError extends Error {
   /** Always `"GraphError"`. */
