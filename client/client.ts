@@ -65,7 +65,8 @@ import { FutureState } from "./future_state.ts";
 import { callSpec, graphSpecs, replaceFutures } from "./graph_submission.ts";
 import { LocalCluster, type LocalClusterOptions } from "../deploy/local_cluster.ts";
 import { Outbox } from "./outbox.ts";
-import { dataItem, placeData, type ScatterOptions, typeNameOf } from "./scatter.ts";
+import { dataItem, placeData, type ScatterOptions } from "./scatter.ts";
+import { typeNameOf } from "../core/type_name.ts";
 import { SchedulerSession } from "./scheduler_connection.ts";
 import { type SubmitOptions, taskOptionsOf } from "./submit_options.ts";
 

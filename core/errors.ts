@@ -73,6 +73,11 @@ export function recordFromError(thrown: unknown, key?: Key): ErrorRecord {
   return record;
 }
 
+/** The message of a thrown value, whether it is an Error or anything else. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** A graph is malformed: a missing dependency, a cycle, an unknown output. */
 export class GraphError extends Error {
   /** Always `"GraphError"`. */

@@ -22,7 +22,7 @@
  */
 
 import { setImmediate } from "node:timers";
-import { recordFromError } from "../core/errors.ts";
+import { errorMessage, recordFromError } from "../core/errors.ts";
 import type { Key } from "../core/task.ts";
 import { encode, type Encoded } from "../core/value_codec.ts";
 import { type Connection, listen, type Listener, sendHeaders, unbatch } from "../net/wire.ts";
@@ -111,10 +111,6 @@ const ADMIN_TIMEOUT_S = 60;
 const RETIRE_REREQUEST_MS = 5000;
 
 const now = () => (performance.timeOrigin + performance.now()) / 1000;
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /** A registered worker's connection. */
 interface WorkerSession {

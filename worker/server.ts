@@ -31,7 +31,7 @@
  */
 
 import { cpuUsage } from "node:process";
-import { type ErrorRecord, recordFromError } from "../core/errors.ts";
+import { errorMessage, type ErrorRecord, recordFromError } from "../core/errors.ts";
 import { FunctionCache } from "../core/function_cache.ts";
 import type { FunctionSpec } from "../core/function_codec.ts";
 import type { Key } from "../core/task.ts";
@@ -174,10 +174,6 @@ function newBatch(): ThreadBatch {
 
 /** The load a task of unknown or zero duration adds to its thread, seconds. */
 const MIN_TASK_LOAD_S = 1e-6;
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 function isKeyList(value: unknown): value is Key[] {
   return Array.isArray(value) && value.every((k) => typeof k === "string");
