@@ -76,10 +76,10 @@ export type {
   ReplicateOptions,
   RetireOptions,
 } from "./client/cluster_admin.ts";
-export type { RebalanceResult } from "./scheduler/session_protocol.ts";
+export type { RebalanceResult } from "./protocol/session.ts";
 export type { ScatterOptions } from "./client/scatter.ts";
-export { LocalCluster } from "./client/local_cluster.ts";
-export type { LocalClusterOptions } from "./client/local_cluster.ts";
+export { LocalCluster } from "./deploy/local_cluster.ts";
+export type { LocalClusterOptions } from "./deploy/local_cluster.ts";
 export { ClusterManager } from "./deploy/cluster.ts";
 export type {
   ClusterManagerOptions,

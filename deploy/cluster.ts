@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { WorkerStatus } from "../scheduler/session_protocol.ts";
+import type { WorkerListing } from "../protocol/session.ts";
 import { SchedulerSession } from "../client/scheduler_connection.ts";
 import { Adaptive, type AdaptOptions } from "./adaptive.ts";
 import { parseMemoryLimit } from "../worker/memory_limit.ts";
@@ -190,7 +190,7 @@ export abstract class ClusterManager implements AsyncDisposable {
       request: (method, params) => this.request(method, params),
       workers: () => this.workers,
       threadsPerWorker: this.workerShape.threads,
-      scaleUp: (n) => this.#serially(async () => this.requestWorkers(n)),
+      scaleUp: (n) => this.#serially(() => Promise.resolve(this.requestWorkers(n))),
       scaleDown: (names) => this.#serially(() => this.retire(names)),
       log: (line) => console.error(`[adaptive] ${line}`),
     }, options);
@@ -225,7 +225,7 @@ export abstract class ClusterManager implements AsyncDisposable {
     const leaving = names.map((n) => this.#workers.get(n)).filter((w) => w !== undefined);
     if (leaving.length === 0) return;
     const registered = new Set(
-      (await this.request<WorkerStatus[]>("workers")).map((w) => w.name),
+      (await this.request<WorkerListing[]>("workers")).map((w) => w.name),
     );
     const known = leaving.filter((w) => registered.has(w.name)).map((w) => w.name);
     if (known.length > 0) {
@@ -262,7 +262,7 @@ export abstract class ClusterManager implements AsyncDisposable {
     const deadline = Date.now() + this.#timeout * 1000;
     for (let delay = 10;; delay = Math.min(delay * 2, 200)) {
       const expected = new Set(this.#workers.keys());
-      const listed = new Set((await this.request<WorkerStatus[]>("workers")).map((w) => w.name));
+      const listed = new Set((await this.request<WorkerListing[]>("workers")).map((w) => w.name));
       const missing = [...expected].filter((n) => !listed.has(n));
       const extra = [...listed].filter((n) => !expected.has(n) && this.#isOurs(n));
       if (missing.length === 0 && extra.length === 0) return;

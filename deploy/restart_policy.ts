@@ -7,7 +7,7 @@
  * @module
  */
 
-import { REFUSED_EXIT_CODE } from "../worker/exit_codes.ts";
+import { REFUSED_EXIT_CODE } from "../protocol/exit_codes.ts";
 
 const FIRST_RESTART_DELAY_MS = 100;
 const MAX_RESTART_DELAY_MS = 10_000;

@@ -23,11 +23,11 @@
 
 import { adaptiveSnapshot, adaptiveTarget, type AdaptiveTargetOptions } from "./adaptive_target.ts";
 import { setImmediate } from "node:timers";
-import { recordFromError } from "../core/errors.ts";
+import { errorMessage, recordFromError } from "../core/errors.ts";
 import type { Key } from "../core/task.ts";
 import { encode, type Encoded } from "../core/value_codec.ts";
-import { type Connection, listen, type Listener, sendHeaders, unbatch } from "../core/wire.ts";
-import { PeerPool } from "../worker/peer_pool.ts";
+import { type Connection, listen, type Listener, sendHeaders, unbatch } from "../net/wire.ts";
+import { PeerPool } from "../net/peer_pool.ts";
 import {
   planRebalance,
   planReplicationRound,
@@ -42,14 +42,14 @@ import {
   isEncoded,
   registerWorkerProblem,
   workerMessageProblem,
-} from "./message_checks.ts";
+} from "../protocol/message_checks.ts";
 import type {
   ClientId,
   ClientToSchedulerMsg,
   ScatteredKey,
   WorkerAddress,
   WorkerToSchedulerMsg,
-} from "./protocol.ts";
+} from "../protocol/messages.ts";
 import type { WorkerRecord } from "./records.ts";
 import {
   type ClientRegisteredMsg,
@@ -67,8 +67,8 @@ import {
   type RunResultMsg,
   SESSION_PROTOCOL,
   type WorkerInfo,
-  type WorkerStatus,
-} from "./session_protocol.ts";
+  type WorkerListing,
+} from "../protocol/session.ts";
 import {
   type ReplicaTransfer,
   type SchedulerConfig,
@@ -112,10 +112,6 @@ const ADMIN_TIMEOUT_S = 60;
 const RETIRE_REREQUEST_MS = 5000;
 
 const now = () => (performance.timeOrigin + performance.now()) / 1000;
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /** A registered worker's connection. */
 interface WorkerSession {
@@ -938,7 +934,7 @@ export class SchedulerServer {
     return [...this.state.workers.values()].map(workerInfo);
   }
 
-  #workerStatuses(): WorkerStatus[] {
+  #workerStatuses(): WorkerListing[] {
     return [...this.state.workers.values()].map((w) => ({
       ...workerInfo(w),
       memory: typeof w.metrics.memory === "number" ? w.metrics.memory : w.nbytes,

@@ -29,7 +29,7 @@ import type { ErrorRecord } from "../core/errors.ts";
 import type { Encoded } from "../core/value_codec.ts";
 import { type Key, keyPrefix, type TaskOptions } from "../core/task.ts";
 import { ArgsArena, packArgs, unpackArgs } from "./args_arena.ts";
-import { IndexedHeap } from "./priority_heap.ts";
+import { IndexedHeap } from "../core/priority_heap.ts";
 import {
   decideWorker,
   isRootish,
@@ -58,7 +58,8 @@ import {
   type UpdateGraphMsg,
   type WorkerAddress,
   type WorkerToSchedulerMsg,
-} from "./protocol.ts";
+} from "../protocol/messages.ts";
+import type { WorkerRunState } from "../protocol/session.ts";
 import {
   ClientRecord,
   hasFreeResources,
@@ -66,7 +67,7 @@ import {
   TaskRecord,
   WorkerRecord,
 } from "./records.ts";
-import { RingBuffer } from "./ring_buffer.ts";
+import { RingBuffer } from "../core/ring_buffer.ts";
 import { TaskStream } from "./task_stream.ts";
 import {
   killedWorkerError,
@@ -136,9 +137,6 @@ export interface WorkerSpec {
    */
   keys?: { key: Key; nbytes: number; typeName?: string }[];
 }
-
-/** Whether a worker takes new tasks: `paused` for lack of memory, `closing` while retired. */
-export type WorkerStatus = "running" | "paused" | "closing";
 
 /** One copy to make: `worker` fetches `key` from `sources` (any holder when none is alive). */
 export interface ReplicaTransfer {
@@ -454,7 +452,7 @@ export class SchedulerState implements StealHost {
   }
 
   /** Whether `address` takes new tasks (undefined for a worker not registered). */
-  workerStatus(address: WorkerAddress): WorkerStatus | undefined {
+  workerStatus(address: WorkerAddress): WorkerRunState | undefined {
     const worker = this.workers.get(address);
     if (worker === undefined) return undefined;
     return this.#notRunning.get(worker) ?? "running";
@@ -941,7 +939,7 @@ export class SchedulerState implements StealHost {
     this.#resourcesChanged = true;
   }
 
-  #setWorkerStatus(worker: WorkerRecord, status: WorkerStatus): void {
+  #setWorkerStatus(worker: WorkerRecord, status: WorkerRunState): void {
     const current = this.#notRunning.get(worker) ?? "running";
     // A retired worker stays retired whatever its memory does.
     if (current === status || current === "closing") return;

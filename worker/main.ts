@@ -37,7 +37,7 @@
 import { helpText, parseCli, parseDuration } from "../core/cli.ts";
 import { readSchedulerFile } from "../core/scheduler_file.ts";
 import { VERSION } from "../core/version.ts";
-import { parseAddress } from "../core/wire.ts";
+import { parseAddress } from "../net/wire.ts";
 import { Nanny } from "../deploy/nanny.ts";
 import { formatBytes, parseMemoryLimit } from "./memory_limit.ts";
 import { WORKER_CLI } from "./options.ts";

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { comparePriority, type Priority } from "./protocol.ts";
+import { comparePriority, type Priority } from "./priority.ts";
 
 /** An item of an {@link IndexedHeap}: `heapIndex` is -1 when it is in no heap. */
 export interface HeapItem {

@@ -20,10 +20,10 @@ import {
   SCHEDULER_LINE,
   WORKER_LINE,
   type WorkerShape,
-} from "../deploy/cluster.ts";
-import { ManagedProcess, withDeadline } from "../deploy/process.ts";
-import { RestartPolicy } from "../deploy/restart_policy.ts";
-import { dashboardFlags, workerFlags } from "../deploy/worker_flags.ts";
+} from "./cluster.ts";
+import { ManagedProcess, withDeadline } from "./process.ts";
+import { RestartPolicy } from "./restart_policy.ts";
+import { dashboardFlags, workerFlags } from "./worker_flags.ts";
 import { parseMemoryLimit } from "../worker/memory_limit.ts";
 
 /** How {@link LocalCluster.start} (and `Client.local`) sets up the cluster. */
