@@ -8,6 +8,22 @@ import { Client, SSHCluster } from "../../mod.ts";
 import { remoteCommand, sshArgs } from "../../deploy/ssh_cluster.ts";
 import { sshdAvailable, startSshd } from "./sshd.ts";
 
+/** Pids of running processes whose environment holds `marker` (what the cluster started). */
+function processesMarked(marker: string): number[] {
+  const found: number[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      if (Deno.readTextFileSync(`/proc/${entry.name}/environ`).includes(marker)) {
+        if (alive(Number(entry.name))) found.push(Number(entry.name));
+      }
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return found;
+}
+
 /** A process that runs (a zombie waiting for its parent to read its status does not). */
 const alive = (pid: number) => {
   try {
@@ -22,16 +38,19 @@ Deno.test({
   ignore: !sshdAvailable(),
   async fn() {
     await using sshd = await startSshd();
+    const marker = `ssh-cluster-test-${crypto.randomUUID()}`;
     const cluster = await SSHCluster.start({
       hosts: ["alpha", "beta", "beta"],
       connectOptions: { configFile: sshd.configFile },
       workerOptions: { nthreads: 1, memoryLimit: "1GB" },
       schedulerOptions: { host: "127.0.0.1", port: 0, dashboard: 0 },
       remoteDeno: Deno.execPath(),
-      remoteEnv: { NO_COLOR: "1" },
+      remoteEnv: { NO_COLOR: "1", DASK_DENO_TEST_MARK: marker },
     });
     let pids: number[] = [];
     try {
+      // the scheduler and the two workers run on the "hosts" with the test's mark
+      assert.equal(processesMarked(marker).length, 3, `${processesMarked(marker)}`);
       assert.match(cluster.schedulerAddress, /^tcp:\/\/127\.0\.0\.1:\d+$/);
       assert.match(cluster.dashboardLink ?? "", /^http:\/\/.*\/status$/);
       assert.deepEqual(cluster.workers, ["worker-0", "worker-1"]);
@@ -53,7 +72,9 @@ Deno.test({
       await cluster.close();
     }
     // the remote processes end as their connections close; give the hosts a moment
-    for (let i = 0; i < 50 && pids.some(alive); i++) await new Promise((r) => setTimeout(r, 100));
+    const running = () => pids.some(alive) || processesMarked(marker).length > 0;
+    for (let i = 0; i < 50 && running(); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(processesMarked(marker), [], "nothing the cluster started runs after close");
     for (const pid of pids) {
       assert.ok(
         !alive(pid),
