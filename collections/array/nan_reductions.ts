@@ -13,8 +13,8 @@
 import type { DArray } from "./darray.ts";
 import { elementwise } from "./elementwise.ts";
 import {
-  type ArgReductionOptions,
   argReduce,
+  type ArgReductionOptions,
   cumulative,
   reduce,
   type ReductionOptions,
