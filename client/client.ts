@@ -506,6 +506,12 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
     return `Client(${this.id}, ${this.schedulerAddress}, ${this.#status})`;
   }
 
+  /** How `console.log` shows a client: scheduler, status and dashboard, as Dask's repr. */
+  [Symbol.for("Deno.customInspect")](): string {
+    const dashboard = this.dashboardLink === undefined ? "" : `, dashboard: ${this.dashboardLink}`;
+    return `<Client: '${this.schedulerAddress}' status: ${this.#status}${dashboard}>`;
+  }
+
   // -------------------------------------------------------------------------------------------
   // FutureOwner: what Futures ask of their client
 

@@ -27,6 +27,7 @@ import {
 } from "./collection.ts";
 import { computeCollections, type ComputeOptions, persistCollection } from "./compute.ts";
 import { visualizeGraph, type VisualizeOptions } from "./visualize.ts";
+import { delayedRepr, inspectSymbol } from "./display/repr.ts";
 
 /**
  * A lazy value: the result of a task that has not run yet.
@@ -120,7 +121,12 @@ export class Delayed<T = unknown> implements Collection<T>, Layer {
 
   /** `Delayed("key")`. */
   toString(): string {
-    return `Delayed(${JSON.stringify(this.key)})`;
+    return delayedRepr(this);
+  }
+
+  /** How `console.log` shows a Delayed: its key, not its task. */
+  [inspectSymbol](): string {
+    return delayedRepr(this);
   }
 }
 

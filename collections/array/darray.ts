@@ -19,6 +19,7 @@ import { computeCollections, type ComputeOptions, persistCollection } from "../c
 import { Delayed } from "../delayed.ts";
 import { visualizeGraph, type VisualizeOptions } from "../visualize.ts";
 import { assembleBlocks, assembleBlocksTask } from "./assemble.ts";
+import { arrayRepr, inspectSymbol } from "../display/repr.ts";
 import { blockExpr } from "./block_expr.ts";
 import { type Chunks, type ChunksSpec, forEachIndex, numblocksOf, shapeOf } from "./chunks.ts";
 import { type BlockInfo, evalBlock } from "./chunk_tasks.ts";
@@ -193,6 +194,11 @@ export class DArray implements Collection<NDArray>, ArraySource {
       })`;
     return `DArray<${this.name}, shape=${tuple(this.shape)}, dtype=${this.dtype}, ` +
       `chunksize=${tuple(this.chunksize)}, numblocks=${tuple(this.numblocks)}>`;
+  }
+
+  /** How `console.log` shows an array: Dask's one-line repr, not its plan. */
+  [inspectSymbol](): string {
+    return arrayRepr(this);
   }
 
   // ---- element-wise ----------------------------------------------------------------------

@@ -48,6 +48,7 @@ import * as reductions from "./reductions.ts";
 import { groupby } from "./groupby.ts";
 import { product, repartition, take, type TakeOptions } from "./reshape.ts";
 import { toTextFiles, type ToTextFilesOptions } from "./text_io.ts";
+import { bagRepr, inspectSymbol } from "../display/repr.ts";
 
 /** The value an extra argument of `map` gives each call: a bag's element, a Delayed's value. */
 export type ArgumentValue<A> = A extends Bag<infer E> ? E : A extends Delayed<infer V> ? V : A;
@@ -528,6 +529,11 @@ export class Bag<T = unknown> implements Collection<T[]> {
   /** `Bag<name, npartitions=n>`. */
   toString(): string {
     return `Bag<${this.name}, npartitions=${this.npartitions}>`;
+  }
+
+  /** How `console.log` shows a bag: Dask's one-line repr, not its plan. */
+  [inspectSymbol](): string {
+    return bagRepr(this);
   }
 }
 

@@ -1,0 +1,50 @@
+/**
+ * `console.log` of a collection shows Dask's short repr (what it is), never its internal plan.
+ */
+
+import assert from "node:assert/strict";
+import { array, bag, Client, delayed } from "../../mod.ts";
+import { startScheduler } from "../helpers/cluster.ts";
+
+Deno.test("a DArray inspects as Dask's dask.array<…> line", () => {
+  const x = array.ones([4, 6], { chunks: [2, 3], dtype: "float32" });
+  const text = Deno.inspect(x.add(1).sum({ axis: 0 }));
+  assert.match(
+    text,
+    /^dask\.array<[^\n]+, shape=\(6,\), dtype=float32, chunksize=\(3,\), chunktype=NDArray>$/,
+  );
+});
+
+Deno.test("a Bag inspects as dask.bag<name, npartitions=n>, not its plan", () => {
+  const b = bag.fromSequence(Array.from({ length: 100 }, (_, i) => i), { npartitions: 4 })
+    .map((x: number) => x * 2)
+    .filter((x: number) => x % 3 === 0);
+  const text = Deno.inspect(b);
+  assert.match(text, /^dask\.bag<filter-[^\n]+, npartitions=4>$/);
+  // nested in other values too (an array of bags, as console.log shows it)
+  assert.match(Deno.inspect([b]), /\[ dask\.bag<filter-[^>]+> \]/);
+});
+
+Deno.test("a Delayed (a callable proxy) inspects as Delayed('key'), also in an object", () => {
+  const inc = (x: number) => x + 1;
+  const d = delayed(inc)(delayed(inc)(1));
+  assert.equal(Deno.inspect(d), `Delayed(${JSON.stringify(d.key)})`);
+  assert.match(Deno.inspect({ d }), /\{ d: Delayed\("inc-[^"]+"\) \}/);
+});
+
+Deno.test("a Client inspects with its scheduler, status and dashboard", async () => {
+  const { process, address } = await startScheduler();
+  try {
+    const client = await Client.connect(address, { setAsDefault: false });
+    try {
+      const text = Deno.inspect(client);
+      assert.ok(text.startsWith(`<Client: '${address}' status: running`), text);
+      if (client.dashboardLink !== undefined) assert.ok(text.includes(client.dashboardLink), text);
+    } finally {
+      await client.close();
+    }
+    assert.match(Deno.inspect(client), /status: closed>$/);
+  } finally {
+    await process.stop();
+  }
+});
