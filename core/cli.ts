@@ -35,6 +35,8 @@ export interface CliSpec {
   command: string;
   /** The positional arguments, as the usage line shows them: `[SCHEDULER_ADDRESS]`. */
   positionals?: string;
+  /** How many positional arguments it takes (default: any number). */
+  maxPositionals?: number;
   /** What the command does, one paragraph. */
   summary: string;
   options: CliOption[];
@@ -79,10 +81,34 @@ export function parseCli(
   }
   try {
     const parsed = parseArgs({ args, options, strict: true, allowPositionals: true });
+    const split = splitValue(spec, args, parsed.positionals);
+    if (split !== undefined) throw new TypeError(split);
     return { values: parsed.values as CliValues, positionals: parsed.positionals };
   } catch (error) {
     throw new TypeError(`${(error as Error).message}. ${usageLine(spec)} (--help explains)`);
   }
+}
+
+/**
+ * With more positionals than the command takes, a stray word right after an option's value is
+ * most likely the rest of that value (`--memory-limit 8 GB`): the error names that option,
+ * rather than blaming the positional arguments.
+ */
+function splitValue(spec: CliSpec, args: string[], positionals: string[]): string | undefined {
+  if (spec.maxPositionals === undefined || positionals.length <= spec.maxPositionals) {
+    return undefined;
+  }
+  const valued = new Set(spec.options.filter((o) => o.type === "string").map((o) => o.name));
+  for (let i = 2; i < args.length; i++) {
+    const flag = args[i - 2];
+    if (!flag.startsWith("--") || flag.includes("=") || !valued.has(flag.slice(2))) continue;
+    if (!positionals.includes(args[i])) continue;
+    const whole = `${args[i - 1]} ${args[i]}`;
+    return `${flag} got ${JSON.stringify(args[i - 1])} followed by the stray word ` +
+      `${JSON.stringify(args[i])}; if it belongs to that value, quote it (${flag} "${whole}") ` +
+      `or leave out the space (${flag} ${whole.replace(/\s+/g, "")})`;
+  }
+  return undefined;
 }
 
 /** `usage: deno run -A worker/main.ts [SCHEDULER_ADDRESS] [options]`. */

@@ -10,6 +10,7 @@ import { type CliSpec, COMMON_OPTIONS } from "../core/cli.ts";
 /** `scheduler/main.ts`: every option with its default and an example. */
 export const SCHEDULER_CLI: CliSpec = {
   command: "deno run -A scheduler/main.ts",
+  maxPositionals: 0,
   summary: "Starts a scheduler: workers and clients connect to it; it places tasks and serves " +
     "the dashboard.",
   options: [

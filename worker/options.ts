@@ -12,6 +12,7 @@ import { type CliSpec, COMMON_OPTIONS } from "../core/cli.ts";
 export const WORKER_CLI: CliSpec = {
   command: "deno run -A worker/main.ts",
   positionals: "[SCHEDULER_ADDRESS]",
+  maxPositionals: 1,
   summary: "Starts a worker that connects to the scheduler at SCHEDULER_ADDRESS " +
     "(tcp://host:port), or the address in --scheduler-file, runs tasks on --nthreads threads and " +
     "trades data with other workers. With --nworkers N (or --lifetime) a supervisor (the nanny) " +
