@@ -7,7 +7,7 @@
  */
 
 import { errorFromRecord } from "../core/errors.ts";
-import { Connection, unbatch } from "../net/wire.ts";
+import { Connection, unbatch, WireError } from "../net/wire.ts";
 import type { ClientToSchedulerMsg, SchedulerToClientMsg } from "../protocol/messages.ts";
 import {
   type ClientRegisteredMsg,
@@ -246,6 +246,12 @@ async function connectWithRetry(
       if (error instanceof RefusedError) {
         throw new SchedulerUnreachableError(message, { cause: error });
       }
+      if (error instanceof WireError && WRONG_PEER.test(message)) {
+        // the peer answered in another protocol: it will answer the same way every time
+        throw new SchedulerUnreachableError(wrongProtocolMessage(address, message), {
+          cause: error,
+        });
+      }
       if (Date.now() + delay >= deadline) {
         throw new SchedulerUnreachableError(
           `Could not reach a scheduler at ${address} within ${timeout} s (${message}). ` +
@@ -261,6 +267,21 @@ async function connectWithRetry(
 }
 
 class RefusedError extends Error {}
+
+/** net/wire.ts's handshake errors for a peer of another protocol or release. */
+const WRONG_PEER = /did not open with this protocol's handshake|protocol version \d+ not supported/;
+/** "HTTP" as the handshake's hex bytes (net/wire.ts names the bytes a wrong peer sent). */
+const HTTP_BYTES = /\b48 54 54 50\b/;
+
+function wrongProtocolMessage(address: string, message: string): string {
+  if (HTTP_BYTES.test(message)) {
+    return `${address} is an HTTP server (a dashboard's port?), not a scheduler. Pass the ` +
+      `scheduler's own address: the "Scheduler at tcp://…" line it prints (port 8786 unless ` +
+      `--port says otherwise); the dashboard is for a browser.`;
+  }
+  return `The peer at ${address} does not speak this cluster's protocol (${message}). Pass the ` +
+    `address a scheduler of this release prints ("Scheduler at tcp://…").`;
+}
 
 /** One attempt: connect, handshake, register, read the answer. */
 async function connectOnce(
