@@ -127,7 +127,8 @@ export class ManagedProcess {
 /** Starts `deno run -A scheduler/main.ts` on a random loopback port; resolves with its address. */
 export async function startScheduler(
   extraArgs: string[] = [],
-): Promise<{ process: ManagedProcess; address: string }> {
+  options: { dashboard?: boolean } = {},
+): Promise<{ process: ManagedProcess; address: string; dashboardUrl?: string }> {
   const process = new ManagedProcess("scheduler", [
     "run",
     "-A",
@@ -136,12 +137,14 @@ export async function startScheduler(
     "127.0.0.1",
     "--port",
     "0",
-    "--no-dashboard",
+    ...(options.dashboard ? ["--dashboard-port", "0"] : ["--no-dashboard"]),
     ...extraArgs,
   ]);
   try {
     const [, address] = await process.waitForLine(/^Scheduler at (tcp:\/\/\S+)$/);
-    return { process, address };
+    if (!options.dashboard) return { process, address };
+    const [, dashboardUrl] = await process.waitForLine(/^Dashboard at (http:\/\/\S+)$/);
+    return { process, address, dashboardUrl };
   } catch (error) {
     await process.stop();
     throw error;

@@ -5,23 +5,12 @@
 
 import assert from "node:assert/strict";
 import { Client, SchedulerUnreachableError } from "../../mod.ts";
-import { CLI, ManagedProcess } from "../helpers/cluster.ts";
+import { startScheduler } from "../helpers/cluster.ts";
 
 Deno.test("Client.connect to the dashboard's port says it is an HTTP server", async () => {
-  const scheduler = new ManagedProcess("scheduler", [
-    "run",
-    "-A",
-    CLI.scheduler,
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-    "--dashboard-port",
-    "0",
-  ]);
+  const { process: scheduler, dashboardUrl } = await startScheduler([], { dashboard: true });
   try {
-    const [, dashboardUrl] = await scheduler.waitForLine(/^Dashboard at (http:\/\/\S+)$/);
-    const { host } = new URL(dashboardUrl);
+    const { host } = new URL(dashboardUrl!);
     // a long timeout: the error must come from the first answer, not from giving up
     await assert.rejects(
       Client.connect(`tcp://${host}`, { timeout: 600, setAsDefault: false }),
