@@ -78,6 +78,11 @@ export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** A thrown value as an Error: itself when it is one, else an Error carrying its text. */
+export function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
 /** A graph is malformed: a missing dependency, a cycle, an unknown output. */
 export class GraphError extends Error {
   /** Always `"GraphError"`. */

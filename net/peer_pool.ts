@@ -8,7 +8,7 @@
  * @module
  */
 
-import { Connection, type ConnectionOptions } from "./wire.ts";
+import { Connection, type ConnectionOptions } from "./connection.ts";
 import type { WorkerAddress } from "../protocol/messages.ts";
 import type {
   DataMsg,
