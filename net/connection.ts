@@ -8,33 +8,44 @@
 import { asError, errorMessage } from "../core/errors.ts";
 import { encodeWith } from "../core/value_codec.ts";
 import { formatAddress, parseAddress } from "./address.ts";
-import { FrameReader } from "./frame_reader.ts";
-import { type Message, WireError, WriteQueue } from "./framing.ts";
 import {
-  DEFAULT_HANDSHAKE_TIMEOUT_MS,
-  handshakeBytes,
-  helloFrom,
-  type PeerHello,
-} from "./handshake.ts";
+  AUTH_PROOF_OP,
+  authKey,
+  checkAuthToken,
+  checkProof,
+  type ConnectionSide,
+  newChallenge,
+  proveToken,
+} from "./auth.ts";
+import { FrameReader } from "./frame_reader.ts";
+import { encodeMessage, type Message, WireError, WriteQueue } from "./framing.ts";
+import { handshakeBytes, helloFrom, type PeerHello } from "./handshake.ts";
+import { DEFAULT_WIRE_LIMITS, type WireLimits } from "./limits.ts";
 
 /** Reads go into one reused buffer of this size, unless a large frame is being read. */
 const READ_CHUNK_BYTES = 64 * 1024;
+/**
+ * A connection starts reading into a buffer this small (its handshake, then small messages),
+ * and moves to {@link READ_CHUNK_BYTES} the first time a read fills it: idle connections cost
+ * 4 KiB each rather than 64.
+ */
+const FIRST_READ_BYTES = 4 * 1024;
 /** Chunks at least this large are written as they are; smaller ones are joined into one write. */
 const DIRECT_WRITE_MIN_BYTES = 64 * 1024;
 /** Joined small chunks are written once they reach this size. */
 const MAX_JOINED_WRITE_BYTES = 1 << 20;
 const NO_FRAMES: readonly Uint8Array[] = [];
 
-/** How a connection presents itself and what it accepts. */
-export interface ConnectionOptions {
+/** How a connection presents itself and what it accepts (limits: net/limits.ts). */
+export interface ConnectionOptions extends Partial<Omit<WireLimits, "maxConnectionsPerHost">> {
   /** What this side is, told to the peer in the handshake: "scheduler", "worker", "client"... */
   role: string;
-  /** A credential for the peer to check; carried in the handshake. */
-  auth?: string;
-  /** The largest header or frame accepted from the peer. 1 GiB. */
-  maxFrameBytes?: number;
-  /** The peer must complete its handshake within this time. 10 s. */
-  handshakeTimeoutMs?: number;
+  /**
+   * The cluster's shared secret. When set, both sides must prove they hold it in the handshake
+   * (net/auth.ts) and a peer without it is refused before any of its messages is decoded; when
+   * unset, a peer that asks for a proof is refused.
+   */
+  authToken?: string;
   /** See {@link FrameReaderOptions.sharedFrameMinBytes}. Default: never. */
   sharedFrameMinBytes?: number;
 }
@@ -84,9 +95,9 @@ export class Connection implements AsyncIterable<Message> {
   /** Resolves (never rejects) once the connection is closed and its socket operations ended. */
   readonly closed: Promise<CloseInfo>;
 
-  readonly #conn: Deno.TcpConn;
+  readonly #conn: Deno.Conn;
   readonly #reader: FrameReader;
-  readonly #readBuffer: Uint8Array;
+  #readBuffer: Uint8Array;
   #incoming: Message[];
   #incomingHead = 0;
   #reading: Promise<void> | null = null;
@@ -97,7 +108,7 @@ export class Connection implements AsyncIterable<Message> {
   #resolveClosed!: (info: CloseInfo) => void;
 
   private constructor(
-    conn: Deno.TcpConn,
+    conn: Deno.Conn,
     reader: FrameReader,
     peer: PeerHello,
     incoming: Message[],
@@ -108,8 +119,8 @@ export class Connection implements AsyncIterable<Message> {
     this.peer = peer;
     this.#incoming = incoming;
     this.#readBuffer = readBuffer;
-    this.localAddr = formatAddress(conn.localAddr);
-    this.remoteAddr = formatAddress(conn.remoteAddr);
+    this.localAddr = formatAddress(conn.localAddr as Deno.NetAddr);
+    this.remoteAddr = formatAddress(conn.remoteAddr as Deno.NetAddr);
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
   }
 
@@ -120,39 +131,78 @@ export class Connection implements AsyncIterable<Message> {
    */
   static async connect(address: string, options: ConnectionOptions): Promise<Connection> {
     const { hostname, port } = parseAddress(address);
+    if (options.authToken !== undefined) checkAuthToken(options.authToken);
     const conn = await Deno.connect({ hostname, port, transport: "tcp" });
-    return await Connection.open(conn, options);
+    return await Connection.open(conn, options, "dialer");
   }
 
   /**
-   * Runs the handshake over a socket just connected or accepted (both sides send theirs, both
-   * check the other's). On failure the socket is closed and a WireError tells why.
+   * Runs the handshake over a socket just connected (`side` "dialer") or accepted ("acceptor"):
+   * both sides send their hello, both check the other's, and with an auth token both prove
+   * they hold it. Until then the peer's messages are read under the handshake limits and nothing
+   * but its hello and proof is decoded. On failure the socket is closed and a WireError tells
+   * why.
    */
-  static async open(conn: Deno.TcpConn, options: ConnectionOptions): Promise<Connection> {
-    const timeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  static async open(
+    conn: Deno.Conn,
+    options: ConnectionOptions,
+    side: ConnectionSide,
+  ): Promise<Connection> {
+    const timeoutMs = options.handshakeTimeoutMs ?? DEFAULT_WIRE_LIMITS.handshakeTimeoutMs;
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       closeQuietly(conn);
     }, timeoutMs);
     try {
-      conn.setNoDelay(true);
+      (conn as Partial<Deno.TcpConn>).setNoDelay?.(true);
+      const key = options.authToken === undefined ? null : await authKey(options.authToken);
+      const challenge = key === null ? undefined : newChallenge();
       const reader = new FrameReader({
-        maxFrameBytes: options.maxFrameBytes,
-        sharedFrameMinBytes: options.sharedFrameMinBytes,
+        ...options,
         handshake: true,
+        guardedMessages: key === null ? 1 : 2,
       });
-      const hello = handshakeBytes(options);
-      for (let at = 0; at < hello.byteLength;) at += await conn.write(hello.subarray(at));
-      const buffer = new Uint8Array(READ_CHUNK_BYTES);
+      const buffer = new Uint8Array(FIRST_READ_BYTES);
       const received: Message[] = [];
-      while (received.length === 0) {
-        const n = await conn.read(buffer);
-        if (n === null) throw new WireError("The peer closed the connection during the handshake.");
-        for (const message of reader.push(buffer.subarray(0, n))) received.push(message);
-      }
+      const receive = async (count: number) => {
+        while (received.length < count) {
+          const n = await conn.read(buffer);
+          if (n === null) {
+            throw new WireError("The peer closed the connection during the handshake.");
+          }
+          for (const message of reader.push(buffer.subarray(0, n))) received.push(message);
+        }
+      };
+      await writeAll(conn, handshakeBytes({ role: options.role, challenge }));
+      await receive(1);
       const peer = helloFrom(received[0].header);
-      return new Connection(conn, reader, peer, received.slice(1), buffer);
+      if (key !== null && challenge !== undefined) {
+        if (peer.challenge === undefined) {
+          throw new WireError(
+            "The peer does not authenticate: it was started without the cluster's auth token.",
+          );
+        }
+        const proof = await proveToken(key, side, options.role, peer.challenge, challenge);
+        for (const chunk of encodeMessage({ header: { op: AUTH_PROOF_OP, proof } })) {
+          await writeAll(conn, chunk);
+        }
+        await receive(2);
+        const peerSide = side === "dialer" ? "acceptor" : "dialer";
+        await checkProof(
+          key,
+          received[1].header,
+          { side: peerSide, role: peer.role, challenge: peer.challenge },
+          challenge,
+        );
+      } else if (peer.challenge !== undefined) {
+        throw new WireError(
+          "The peer requires an auth token and this side has none: give it the cluster's " +
+            "token (--auth-token-file, or the DASK_DENO_AUTH_TOKEN environment variable).",
+        );
+      }
+      const rest = reader.unguard();
+      return new Connection(conn, reader, peer, rest, buffer);
     } catch (error) {
       closeQuietly(conn);
       if (timedOut) {
@@ -254,6 +304,10 @@ export class Connection implements AsyncIterable<Message> {
     }
     this.stats.reads++;
     this.stats.bytesReceived += n;
+    if (n === this.#readBuffer.byteLength && buffer === this.#readBuffer) {
+      // a busy connection: read in larger pieces from now on (the old buffer is done with)
+      if (n < READ_CHUNK_BYTES) this.#readBuffer = new Uint8Array(READ_CHUNK_BYTES);
+    }
     try {
       const messages = target !== null
         ? this.#reader.directFilled(n)
@@ -289,10 +343,16 @@ export class Connection implements AsyncIterable<Message> {
     if (this.#closeInfo !== null) return;
     this.#closeInfo = info;
     this.#writes.clear();
+    // give back what a half-read message holds (a peer may have claimed a large one)
+    this.#reader.release(info.reason);
     closeQuietly(this.#conn);
     // Resolve only once the socket's pending read and write have ended (no op outlives close).
     Promise.allSettled([this.#reading, this.#flushing]).then(() => this.#resolveClosed(info));
   }
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  for (let at = 0; at < bytes.byteLength;) at += await conn.write(bytes.subarray(at));
 }
 
 /** Closes a socket or listener, ignoring that it was closed already. */

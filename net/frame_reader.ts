@@ -9,17 +9,33 @@ import { errorMessage } from "../core/errors.ts";
 import { decode } from "../core/value_codec.ts";
 import { MAX_PARTS, type Message, TWO_32, WireError } from "./framing.ts";
 import { HANDSHAKE_PREFIX_BYTES, parseHandshakePrefix } from "./handshake.ts";
+import { DEFAULT_WIRE_LIMITS } from "./limits.ts";
 
 /** The largest part (header or frame) a reader accepts unless told otherwise: 1 GiB. */
-export const DEFAULT_MAX_FRAME_BYTES = 1 << 30;
+export const DEFAULT_MAX_FRAME_BYTES = DEFAULT_WIRE_LIMITS.maxFrameBytes;
+/** Parts a message may have while the reader is guarded: a hello or a proof has one. */
+const GUARDED_MAX_PARTS = 4;
 
 /** A frame with at least this much left to arrive is read straight into its own buffer. */
 const DIRECT_READ_MIN_BYTES = 64 * 1024;
 
 /** How a {@link FrameReader} checks what it reads. */
 export interface FrameReaderOptions {
-  /** The largest header or frame accepted, in bytes; larger ones are a WireError. 1 GiB. */
+  /** The largest frame accepted, in bytes; larger ones are a WireError. 1 GiB. */
   maxFrameBytes?: number;
+  /** The largest message header accepted, in bytes. 512 MiB. */
+  maxHeaderBytes?: number;
+  /** The most frames one message may carry. 1,048,575. */
+  maxFramesPerMessage?: number;
+  /**
+   * Read the first this many messages guarded: parts of at most {@link maxHandshakeBytes} and
+   * at most 4 of them; then hold every later byte, undecoded, until {@link FrameReader.unguard}.
+   * The handshake reads its hello (and the peer's proof) this way, so a peer that has not
+   * proved itself makes this side hold a few KiB at most and decode nothing else. Default 0.
+   */
+  guardedMessages?: number;
+  /** The largest part of a guarded message, in bytes. 4 KiB. */
+  maxHandshakeBytes?: number;
   /** Expect the 4-byte handshake prefix first (magic and version). */
   handshake?: boolean;
   /**
@@ -47,7 +63,14 @@ const EMPTY = new Uint8Array(0);
  */
 export class FrameReader {
   readonly #maxFrameBytes: number;
+  readonly #maxHeaderBytes: number;
+  readonly #maxParts: number;
+  readonly #maxHandshakeBytes: number;
   readonly #sharedFrameMinBytes: number;
+  /** Guarded messages still to read; 0 once the guard is lifted or none was asked for. */
+  #guarded: number;
+  /** Bytes that arrived after the guarded messages, held undecoded until {@link unguard}. */
+  #held: Uint8Array[] | null = null;
   #state: number;
   /** Bytes the current field needs. */
   #need: number;
@@ -64,6 +87,10 @@ export class FrameReader {
 
   constructor(options: FrameReaderOptions = {}) {
     this.#maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this.#maxHeaderBytes = options.maxHeaderBytes ?? DEFAULT_WIRE_LIMITS.maxHeaderBytes;
+    this.#maxParts = 1 + (options.maxFramesPerMessage ?? DEFAULT_WIRE_LIMITS.maxFramesPerMessage);
+    this.#maxHandshakeBytes = options.maxHandshakeBytes ?? DEFAULT_WIRE_LIMITS.maxHandshakeBytes;
+    this.#guarded = options.guardedMessages ?? 0;
     this.#sharedFrameMinBytes = options.sharedFrameMinBytes ?? Infinity;
     this.#state = options.handshake ? PREFIX : COUNTS;
     this.#need = options.handshake ? HANDSHAKE_PREFIX_BYTES : 8;
@@ -77,9 +104,18 @@ export class FrameReader {
   push(chunk: Uint8Array): Message[] {
     if (this.#failure !== null) throw this.#failure;
     const out: Message[] = [];
+    if (this.#held !== null) {
+      this.#hold(chunk);
+      return out;
+    }
     try {
       let at = 0;
       for (;;) {
+        if (this.#held !== null) {
+          // the guarded messages are read: what follows waits for unguard()
+          if (at < chunk.byteLength) this.#hold(chunk.subarray(at));
+          break;
+        }
         const need = this.#need;
         // Frames (parts after the header body) always get a buffer of their own.
         const owned = this.#state === PART && this.#parts.length > 0;
@@ -116,6 +152,44 @@ export class FrameReader {
       throw this.#failure;
     }
     return out;
+  }
+
+  /**
+   * Lifts the guard: later messages are read with the full limits. Returns the messages
+   * completed by the bytes held since the guarded messages were read.
+   *
+   * @throws {WireError} when the held bytes break the protocol.
+   */
+  unguard(): Message[] {
+    this.#guarded = 0;
+    const held = this.#held ?? [];
+    this.#held = null;
+    const out: Message[] = [];
+    for (const chunk of held) for (const message of this.push(chunk)) out.push(message);
+    return out;
+  }
+
+  /** Drops every buffer the reader holds (the connection is gone); later calls throw. */
+  release(reason = "the connection closed"): void {
+    this.#field = null;
+    this.#parts = [];
+    this.#lengths = [];
+    this.#held = null;
+    this.#failure ??= new WireError(reason);
+  }
+
+  #hold(bytes: Uint8Array): void {
+    const held = this.#held!;
+    let total = bytes.byteLength;
+    for (const chunk of held) total += chunk.byteLength;
+    if (total > this.#maxHandshakeBytes) {
+      this.#failure = new WireError(
+        `The peer sent ${total} bytes before its handshake completed (at most ` +
+          `${this.#maxHandshakeBytes}, maxHandshakeBytes).`,
+      );
+      throw this.#failure;
+    }
+    held.push(bytes.slice());
   }
 
   /**
@@ -170,6 +244,16 @@ export class FrameReader {
               `(a message has a header and at most ${MAX_PARTS - 1} frames).`,
           );
         }
+        const maxParts = this.#guarded > 0 ? GUARDED_MAX_PARTS : this.#maxParts;
+        if (partCount > maxParts) {
+          throw new WireError(
+            `A message of ${partCount - 1} frames exceeds the limit of ${maxParts - 1} ` +
+              (this.#guarded > 0
+                ? `before the handshake completes.`
+                : `(maxFramesPerMessage); raise it on the receiving side if such messages are ` +
+                  `expected.`),
+          );
+        }
         this.#partCount = partCount;
         this.#headerFrames = headerFrames;
         this.#state = LENGTHS;
@@ -181,11 +265,16 @@ export class FrameReader {
         const lengths = new Array<number>(this.#partCount);
         for (let i = 0; i < this.#partCount; i++) {
           const length = view.getUint32(8 * i, true) + view.getUint32(8 * i + 4, true) * TWO_32;
-          if (length > this.#maxFrameBytes) {
+          const [limit, name] = this.#guarded > 0
+            ? [this.#maxHandshakeBytes, "maxHandshakeBytes, before the handshake completes"]
+            : i === 0
+            ? [this.#maxHeaderBytes, "maxHeaderBytes"]
+            : [this.#maxFrameBytes, "maxFrameBytes"];
+          if (length > limit) {
             throw new WireError(
               `A ${i === 0 ? "message header" : "frame"} of ${length} bytes exceeds the limit ` +
-                `of ${this.#maxFrameBytes} bytes (maxFrameBytes); raise the limit on the ` +
-                `receiving side if such messages are expected.`,
+                `of ${limit} bytes (${name}); raise the limit on the receiving side if such ` +
+                `messages are expected.`,
             );
           }
           lengths[i] = length;
@@ -207,6 +296,7 @@ export class FrameReader {
         this.#parts = [];
         this.#state = COUNTS;
         this.#need = 8;
+        if (this.#guarded > 0 && --this.#guarded === 0) this.#held = [];
         return;
       }
     }

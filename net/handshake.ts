@@ -1,7 +1,8 @@
 /**
  * The handshake both sides send at once and both check: the 4 bytes `"DSK"` + protocol version,
- * then a hello message `{op: "hello", version, role, auth?}` (the room for authentication: `auth`
- * is carried, and the owner of the connection checks it).
+ * then a hello message `{op: "hello", version, role, challenge?}`. When the cluster has an auth
+ * token each side's hello carries a random challenge, and each side then sends a proof that it
+ * holds the token (net/auth.ts); nothing else is decoded before the proofs are checked.
  *
  * @module
  */
@@ -10,9 +11,6 @@ import { encodeMessage, WireError } from "./framing.ts";
 
 /** The protocol version this peer speaks; peers of another version are refused at handshake. */
 export const PROTOCOL_VERSION = 1;
-
-/** How long a new connection may take to complete its handshake unless told otherwise. */
-export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 const MAGIC = [0x44, 0x53, 0x4b]; // "DSK"
 /** The magic and the version byte a stream opens with. */
@@ -23,14 +21,14 @@ export interface PeerHello {
   version: number;
   /** "scheduler", "worker", "client"...: what the peer is. */
   role: string;
-  /** A credential for the owner of the connection to check; the wire does not interpret it. */
-  auth?: string;
+  /** Random bytes the other side must sign with the shared token (net/auth.ts). */
+  challenge?: Uint8Array;
 }
 
 /** What one side sends first: the magic and version, then its hello message. */
-export function handshakeBytes(options: { role: string; auth?: string }): Uint8Array {
+export function handshakeBytes(options: { role: string; challenge?: Uint8Array }): Uint8Array {
   const hello: PeerHello = { version: PROTOCOL_VERSION, role: options.role };
-  if (options.auth !== undefined) hello.auth = options.auth;
+  if (options.challenge !== undefined) hello.challenge = options.challenge;
   const chunks = encodeMessage({ header: { op: "hello", ...hello } });
   let total = HANDSHAKE_PREFIX_BYTES;
   for (const chunk of chunks) total += chunk.byteLength;
@@ -74,16 +72,19 @@ export function parseHandshakePrefix(prefix: Uint8Array): number {
 
 /** Reads a hello message's header, checking its shape. */
 export function helloFrom(header: unknown): PeerHello {
-  const h = header as { op?: unknown; version?: unknown; role?: unknown; auth?: unknown } | null;
+  const h = header as
+    | { op?: unknown; version?: unknown; role?: unknown; challenge?: unknown }
+    | null;
   if (
     h === null || typeof h !== "object" || h.op !== "hello" || typeof h.role !== "string" ||
-    h.version !== PROTOCOL_VERSION || (h.auth !== undefined && typeof h.auth !== "string")
+    h.version !== PROTOCOL_VERSION ||
+    (h.challenge !== undefined && !(h.challenge instanceof Uint8Array))
   ) {
     throw new WireError(
-      "The peer's first message is not a valid hello ({op: 'hello', version, role, auth?}).",
+      "The peer's first message is not a valid hello ({op: 'hello', version, role, challenge?}).",
     );
   }
   const hello: PeerHello = { version: h.version, role: h.role };
-  if (h.auth !== undefined) hello.auth = h.auth as string;
+  if (h.challenge !== undefined) hello.challenge = h.challenge as Uint8Array;
   return hello;
 }

@@ -1,13 +1,16 @@
 /**
- * The listener: accepts TCP connections, runs each one's handshake, and hands those that pass to
- * their owner.
+ * The listener: accepts TCP connections, keeps at most `maxConnectionsPerHost` from one remote
+ * host, runs each one's handshake, and hands those that pass to their owner. Refusals are
+ * reported with the peer's address (logged at most 10 a second by default, the rest counted).
  *
  * @module
  */
 
 import { asError } from "../core/errors.ts";
 import { formatAddress } from "./address.ts";
+import { checkAuthToken } from "./auth.ts";
 import { closeQuietly, Connection, type ConnectionOptions } from "./connection.ts";
+import { DEFAULT_WIRE_LIMITS } from "./limits.ts";
 
 /** Where and how {@link listen} accepts connections. */
 export interface ListenOptions extends Omit<ConnectionOptions, "role"> {
@@ -16,6 +19,8 @@ export interface ListenOptions extends Omit<ConnectionOptions, "role"> {
   port: number;
   /** This side's role in the handshake. "scheduler" by default. */
   role?: string;
+  /** Connections (handshaking or open) kept from one remote host; more are closed. 1,024. */
+  maxConnectionsPerHost?: number;
   /** Told about every connection refused (bad handshake) or failing in `onConnection`. */
   onError?: (error: Error, remoteAddr: string) => void;
 }
@@ -29,8 +34,27 @@ export interface Listener {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-function logRefused(error: Error, remoteAddr: string): void {
-  console.warn(`[wire] connection from ${remoteAddr} refused: ${error.message}`);
+/** Lines of refusals logged per second by default; a flood of bad peers cannot fill a disk. */
+const REFUSALS_LOGGED_PER_SECOND = 10;
+
+/** The default `onError`: logs refusals with the peer's address, at most 10 lines a second. */
+function refusalLogger(): (error: Error, remoteAddr: string) => void {
+  let windowStart = 0;
+  let logged = 0;
+  let unlogged = 0;
+  return (error, remoteAddr) => {
+    const now = Date.now();
+    if (now - windowStart >= 1000) {
+      if (unlogged > 0) console.warn(`[wire] ${unlogged} more connections refused (not logged)`);
+      windowStart = now;
+      logged = unlogged = 0;
+    }
+    if (logged++ < REFUSALS_LOGGED_PER_SECOND) {
+      console.warn(`[wire] connection from ${remoteAddr} refused: ${error.message}`);
+    } else {
+      unlogged++;
+    }
+  };
 }
 
 /**
@@ -44,28 +68,39 @@ export function listen(
 ): Promise<Listener> {
   let listener: Deno.TcpListener;
   try {
+    if (options.authToken !== undefined) checkAuthToken(options.authToken);
     listener = Deno.listen({ hostname: options.hostname, port: options.port });
   } catch (error) {
     return Promise.reject(error); // e.g. the port is taken: the caller's await sees it
   }
-  const onError = options.onError ?? logRefused;
+  const onError = options.onError ?? refusalLogger();
   const connectionOptions: ConnectionOptions = { ...options, role: options.role ?? "scheduler" };
-  const handshaking = new Set<Deno.TcpConn>();
+  const maxPerHost = options.maxConnectionsPerHost ?? DEFAULT_WIRE_LIMITS.maxConnectionsPerHost;
+  const perHost = new Map<string, number>();
+  const handshaking = new Set<Deno.Conn>();
   const handshakes = new Set<Promise<void>>();
   let closed = false;
 
-  const welcome = async (conn: Deno.TcpConn) => {
-    const remote = formatAddress(conn.remoteAddr);
+  const release = (host: string) => {
+    const left = perHost.get(host)! - 1;
+    if (left === 0) perHost.delete(host);
+    else perHost.set(host, left);
+  };
+
+  const welcome = async (conn: Deno.Conn, host: string) => {
+    const remote = formatAddress(conn.remoteAddr as Deno.NetAddr);
     handshaking.add(conn);
     let connection: Connection;
     try {
-      connection = await Connection.open(conn, connectionOptions);
+      connection = await Connection.open(conn, connectionOptions, "acceptor");
     } catch (error) {
+      release(host);
       if (!closed) onError(asError(error), remote);
       return;
     } finally {
       handshaking.delete(conn);
     }
+    connection.closed.then(() => release(host));
     if (closed) {
       await connection.abort("the listener closed");
       return;
@@ -79,7 +114,7 @@ export function listen(
 
   const acceptLoop = (async () => {
     while (!closed) {
-      let conn: Deno.TcpConn;
+      let conn: Deno.Conn;
       try {
         conn = await listener.accept();
       } catch (error) {
@@ -89,7 +124,21 @@ export function listen(
         await new Promise((resolve) => setTimeout(resolve, 100));
         continue;
       }
-      const handshake = welcome(conn).finally(() => handshakes.delete(handshake));
+      const remote = conn.remoteAddr as Deno.NetAddr;
+      const count = (perHost.get(remote.hostname) ?? 0) + 1;
+      if (count > maxPerHost) {
+        closeQuietly(conn);
+        onError(
+          new Error(
+            `${remote.hostname} already has ${maxPerHost} connections open ` +
+              `(maxConnectionsPerHost)`,
+          ),
+          formatAddress(remote),
+        );
+        continue;
+      }
+      perHost.set(remote.hostname, count);
+      const handshake = welcome(conn, remote.hostname).finally(() => handshakes.delete(handshake));
       handshakes.add(handshake);
     }
   })();

@@ -4,6 +4,8 @@
  *
  * - net/framing.ts: a message's layout on the stream, the write queue
  * - net/handshake.ts: the prefix and hello both sides send first
+ * - net/auth.ts: the shared-token proof that follows the hello
+ * - net/limits.ts: what a peer may make this side buffer
  * - net/frame_reader.ts: the incremental parser of the byte stream
  * - net/address.ts: `tcp://host:port`
  * - net/connection.ts: a handshaken socket carrying messages
@@ -18,7 +20,6 @@
 
 export { encodeMessage, type Message, WireError } from "./framing.ts";
 export {
-  DEFAULT_HANDSHAKE_TIMEOUT_MS,
   handshakeBytes,
   parseHandshakePrefix,
   type PeerHello,
@@ -26,6 +27,8 @@ export {
 } from "./handshake.ts";
 export { DEFAULT_MAX_FRAME_BYTES, FrameReader, type FrameReaderOptions } from "./frame_reader.ts";
 export { formatAddress, parseAddress } from "./address.ts";
+export { AUTH_PROOF_OP, authKey, type ConnectionSide, proveToken } from "./auth.ts";
+export { DEFAULT_WIRE_LIMITS, type WireLimits } from "./limits.ts";
 export {
   type CloseInfo,
   Connection,
