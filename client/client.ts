@@ -45,6 +45,7 @@ import type { SchedulerToClientMsg, WorkerAddress } from "../protocol/messages.t
 import type { TaskStreamEntry } from "../protocol/task_stream_entry.ts";
 import type { DataItem, RebalanceResult } from "../protocol/session.ts";
 import { PeerPool } from "../net/peer_pool.ts";
+import { authTokenFromEnv } from "../net/security_options.ts";
 import { ClientView, type Submitter } from "./client_view.ts";
 import { writePerformanceReport } from "./performance_report.ts";
 import {
@@ -81,6 +82,11 @@ export interface ClientOptions {
   reconnectTimeout?: number;
   /** Become the scheduler collections' `.compute()` uses by default. Default true. */
   setAsDefault?: boolean;
+  /**
+   * The cluster's shared secret (docs/security.md). Default: the token of a {@link LocalCluster}
+   * of this process at that address, else the `DASK_DENO_AUTH_TOKEN` environment variable.
+   */
+  authToken?: string;
 }
 
 /** Options of {@link Client.gather}. */
@@ -185,7 +191,7 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
   /** The cluster this client started with {@link Client.local}, closed with the client. */
   readonly cluster: LocalCluster | undefined;
   readonly #session: SchedulerSession;
-  readonly #peers = new PeerPool({ role: "peer" });
+  readonly #peers: PeerPool;
   readonly #keys = new Map<Key, KeyHold>();
   readonly #outbox: Outbox;
   readonly #fetcher: DataFetcher;
@@ -213,6 +219,7 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
     this.id = id;
     this.cluster = cluster;
     this.#session = session;
+    this.#peers = new PeerPool({ role: "peer", authToken: session.authToken });
     this.#outbox = new Outbox((msg) => session.send(msg), this.#awaitingValues);
     this.#fetcher = new DataFetcher(
       (keys) => this.#request<Record<Key, WorkerAddress[]>>("who-has", { keys }),
@@ -273,7 +280,11 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
       failed: (error) => {
         if (made.client !== undefined) void made.client.#shutdown(error);
       },
-    }, { timeout: options.timeout ?? 10, reconnectTimeout: options.reconnectTimeout ?? 60 });
+    }, {
+      timeout: options.timeout ?? 10,
+      reconnectTimeout: options.reconnectTimeout ?? 60,
+      authToken: options.authToken ?? LocalCluster.authTokenFor(address) ?? authTokenFromEnv(),
+    });
     const client = new Client(id, session, cluster);
     made.client = client;
     for (const msg of early) client.#onMessage(msg);

@@ -15,6 +15,8 @@
 import type { WorkerListing } from "../protocol/session.ts";
 import { SchedulerSession } from "../client/scheduler_connection.ts";
 import { REFUSED_EXIT_CODE } from "../protocol/exit_codes.ts";
+import { checkAuthToken } from "../net/auth.ts";
+import { AUTH_TOKEN_ENV, newAuthToken } from "../net/security_options.ts";
 
 /** How {@link LocalCluster.start} (and `Client.local`) sets up the cluster. */
 export interface LocalClusterOptions {
@@ -45,6 +47,12 @@ export interface LocalClusterOptions {
    * it. Default true.
    */
   restartDeadWorkers?: boolean;
+  /**
+   * The cluster's shared secret, which every process proves on every link (docs/security.md).
+   * Default: a fresh random token, given to the processes in their environment and to clients
+   * of this process that connect to this cluster. `false`: no authentication.
+   */
+  authToken?: string | false;
 }
 
 /** Lines of a process's output kept to explain its failure. */
@@ -72,9 +80,16 @@ class ClusterProcess {
   started = false;
   #addressFound!: (address: string) => void;
 
-  constructor(readonly label: string, args: string[], pattern: RegExp, logs: boolean) {
+  constructor(
+    readonly label: string,
+    args: string[],
+    env: Record<string, string>,
+    pattern: RegExp,
+    logs: boolean,
+  ) {
     this.child = new Deno.Command(Deno.execPath(), {
       args,
+      env,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -177,6 +192,8 @@ function killRunning(): void {
 export class LocalCluster implements AsyncDisposable {
   /** The scheduler's address, `tcp://host:port`. */
   schedulerAddress = "";
+  /** The token every process and client proves; undefined when started with `authToken: false`. */
+  readonly authToken: string | undefined;
   readonly #options: LocalClusterOptions;
   readonly #host: string;
   #scheduler: ClusterProcess | undefined;
@@ -192,6 +209,21 @@ export class LocalCluster implements AsyncDisposable {
   private constructor(options: LocalClusterOptions) {
     this.#options = options;
     this.#host = options.host ?? "127.0.0.1";
+    if (options.authToken !== false) {
+      this.authToken = options.authToken ?? newAuthToken();
+      checkAuthToken(this.authToken);
+    }
+  }
+
+  /**
+   * The token of a cluster of this process listening at `schedulerAddress`, if one runs there
+   * (so `Client.connect(cluster.schedulerAddress)` needs no token of its own).
+   */
+  static authTokenFor(schedulerAddress: string): string | undefined {
+    for (const cluster of running) {
+      if (cluster.schedulerAddress === schedulerAddress) return cluster.authToken;
+    }
+    return undefined;
   }
 
   /**
@@ -306,6 +338,7 @@ export class LocalCluster implements AsyncDisposable {
     const scheduler = new ClusterProcess(
       "scheduler",
       args,
+      this.#env(),
       SCHEDULER_LINE,
       this.#options.logs === true,
     );
@@ -328,7 +361,7 @@ export class LocalCluster implements AsyncDisposable {
       const pairs = Object.entries(options.resources).map(([k, v]) => `${k}=${v}`);
       if (pairs.length > 0) args.push("--resources", pairs.join(","));
     }
-    const worker = new ClusterProcess(name, args, WORKER_LINE, options.logs === true);
+    const worker = new ClusterProcess(name, args, this.#env(), WORKER_LINE, options.logs === true);
     if (options.restartDeadWorkers !== false) {
       void worker.child.status.then((status) => this.#workerEnded(worker, status));
     }
@@ -379,6 +412,12 @@ export class LocalCluster implements AsyncDisposable {
     this.#restartTimers.add(timer);
   }
 
+  /** The processes' environment: the token travels there, never on a command line (`ps`). */
+  #env(): Record<string, string> {
+    // an empty value also keeps a token of this process's environment from being inherited
+    return { [AUTH_TOKEN_ENV]: this.authToken ?? "" };
+  }
+
   #notUp(processes: ClusterProcess[]): Error {
     const late = processes.find((p) => !p.exited) ?? processes[0];
     return late.failure("did not print its address in time");
@@ -392,7 +431,7 @@ export class LocalCluster implements AsyncDisposable {
       this.schedulerAddress,
       `LocalCluster-${crypto.randomUUID()}`,
       { message() {}, disconnected() {}, reconnected() {}, failed() {} },
-      { timeout, reconnectTimeout: 0 },
+      { timeout, reconnectTimeout: 0, authToken: this.authToken },
     );
     try {
       const deadline = Date.now() + timeout * 1000;

@@ -11,6 +11,11 @@
 
 import { WireError } from "./framing.ts";
 
+/** A peer failed authentication, or refused ours: retrying with the same token cannot help. */
+export class AuthenticationError extends WireError {
+  override name = "AuthenticationError";
+}
+
 /** The op of the message that carries a proof, sent right after the hello. */
 export const AUTH_PROOF_OP = "auth-proof";
 /** Bytes of random challenge each side sends. */
@@ -101,7 +106,7 @@ export async function checkProof(
 ): Promise<void> {
   const m = message as { op?: unknown; proof?: unknown } | null;
   if (m === null || typeof m !== "object" || m.op !== AUTH_PROOF_OP) {
-    throw new WireError(
+    throw new AuthenticationError(
       "The peer did not send an auth proof after its hello: it was started without the " +
         "cluster's auth token.",
     );
@@ -111,7 +116,7 @@ export async function checkProof(
   const valid = proof instanceof Uint8Array &&
     await crypto.subtle.verify("HMAC", key, new Uint8Array(proof), input);
   if (!valid) {
-    throw new WireError(
+    throw new AuthenticationError(
       "The peer's auth proof is wrong: it holds a different auth token than this side.",
     );
   }

@@ -10,6 +10,7 @@ import { encodeWith } from "../core/value_codec.ts";
 import { formatAddress, parseAddress } from "./address.ts";
 import {
   AUTH_PROOF_OP,
+  AuthenticationError,
   authKey,
   checkAuthToken,
   checkProof,
@@ -179,7 +180,7 @@ export class Connection implements AsyncIterable<Message> {
       const peer = helloFrom(received[0].header);
       if (key !== null && challenge !== undefined) {
         if (peer.challenge === undefined) {
-          throw new WireError(
+          throw new AuthenticationError(
             "The peer does not authenticate: it was started without the cluster's auth token.",
           );
         }
@@ -196,7 +197,7 @@ export class Connection implements AsyncIterable<Message> {
           challenge,
         );
       } else if (peer.challenge !== undefined) {
-        throw new WireError(
+        throw new AuthenticationError(
           "The peer requires an auth token and this side has none: give it the cluster's " +
             "token (--auth-token-file, or the DASK_DENO_AUTH_TOKEN environment variable).",
         );

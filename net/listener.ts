@@ -37,20 +37,25 @@ export interface Listener {
 /** Lines of refusals logged per second by default; a flood of bad peers cannot fill a disk. */
 const REFUSALS_LOGGED_PER_SECOND = 10;
 
-/** The default `onError`: logs refusals with the peer's address, at most 10 lines a second. */
-function refusalLogger(): (error: Error, remoteAddr: string) => void {
+/**
+ * An `onError` that logs each refusal with the peer's address, at most 10 lines a second (a
+ * flood of bad peers cannot fill a disk); the default, logging to standard error.
+ */
+export function refusalLogger(
+  log: (line: string) => void = (line) => console.warn(`[wire] ${line}`),
+): (error: Error, remoteAddr: string) => void {
   let windowStart = 0;
   let logged = 0;
   let unlogged = 0;
   return (error, remoteAddr) => {
     const now = Date.now();
     if (now - windowStart >= 1000) {
-      if (unlogged > 0) console.warn(`[wire] ${unlogged} more connections refused (not logged)`);
+      if (unlogged > 0) log(`${unlogged} more connections refused (not logged)`);
       windowStart = now;
       logged = unlogged = 0;
     }
     if (logged++ < REFUSALS_LOGGED_PER_SECOND) {
-      console.warn(`[wire] connection from ${remoteAddr} refused: ${error.message}`);
+      log(`connection from ${remoteAddr} refused: ${error.message}`);
     } else {
       unlogged++;
     }

@@ -27,7 +27,13 @@ export {
 } from "./handshake.ts";
 export { DEFAULT_MAX_FRAME_BYTES, FrameReader, type FrameReaderOptions } from "./frame_reader.ts";
 export { formatAddress, parseAddress } from "./address.ts";
-export { AUTH_PROOF_OP, authKey, type ConnectionSide, proveToken } from "./auth.ts";
+export {
+  AUTH_PROOF_OP,
+  AuthenticationError,
+  authKey,
+  type ConnectionSide,
+  proveToken,
+} from "./auth.ts";
 export { DEFAULT_WIRE_LIMITS, type WireLimits } from "./limits.ts";
 export {
   type CloseInfo,
@@ -36,4 +42,4 @@ export {
   type ConnectionStats,
 } from "./connection.ts";
 export { BATCH_OP, type BatchHeader, BatchSender, sendHeaders, unbatch } from "./batch.ts";
-export { listen, type Listener, type ListenOptions } from "./listener.ts";
+export { listen, type Listener, type ListenOptions, refusalLogger } from "./listener.ts";

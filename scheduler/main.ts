@@ -23,11 +23,17 @@
  */
 
 import { parseArgs } from "node:util";
+import {
+  authTokenFromFlags,
+  exposureNotice,
+  SECURITY_FLAGS,
+  SECURITY_USAGE,
+} from "../net/security_options.ts";
 import { SchedulerServer } from "./server.ts";
 import { type Dashboard, startDashboard } from "./dashboard/mod.ts";
 
 const USAGE = "usage: deno run -A scheduler/main.ts [--host HOST] [--port 8786] " +
-  "[--dashboard-port 8787] [--no-dashboard]";
+  `[--dashboard-port 8787] [--no-dashboard] ${SECURITY_USAGE}`;
 
 function fail(message: string, code: number): never {
   console.error(`scheduler: ${message}`);
@@ -63,6 +69,7 @@ try {
       "dashboard-port": { type: "string", default: "8787" },
       "no-dashboard": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
+      ...SECURITY_FLAGS,
     },
     strict: true,
     allowPositionals: false,
@@ -80,29 +87,46 @@ const dashboardPort = values["no-dashboard"]
   ? null
   : parsePort(values["dashboard-port"], "--dashboard-port");
 
+// Only this machine can connect unless --host says otherwise.
+const host = values.host ?? "127.0.0.1";
+let authToken: string | undefined;
+try {
+  authToken = await authTokenFromFlags(values);
+} catch (error) {
+  fail((error as Error).message, 2);
+}
+
 let server: SchedulerServer;
 try {
   server = await SchedulerServer.start({
-    host: values.host,
+    host,
     port,
-    advertisedHost: values.host === undefined ? networkAddress() : undefined,
+    advertisedHost: host === "0.0.0.0" || host === "::" ? networkAddress() : undefined,
+    authToken,
   });
 } catch (error) {
   fail(
-    `cannot listen on ${values.host ?? "0.0.0.0"}:${port}: ${(error as Error).message}` +
+    `cannot listen on ${host}:${port}: ${(error as Error).message}` +
       (error instanceof Deno.errors.AddrInUse ? " (choose another --port, or 0 for any)" : ""),
     1,
   );
 }
 
 console.log(`Scheduler at ${server.address}`);
+// Who can reach it, on lines of their own (tools read the address line above).
+if (values.host === undefined) {
+  console.log("Listening on 127.0.0.1 only: give --host 0.0.0.0 (or an address) to open it");
+}
+if (authToken !== undefined) console.log("Every connection must prove the auth token");
+const exposure = exposureNotice("scheduler", host, authToken !== undefined);
+if (exposure !== null) console.error(`scheduler: ${exposure}`);
 
 // The dashboard reads the state machine only; it tells clients where it is via dashboardLink.
 let dashboard: Dashboard | undefined;
 if (dashboardPort !== null) {
   dashboard = await startDashboard({
     state: server.state,
-    hostname: values.host ?? "0.0.0.0",
+    hostname: host,
     port: dashboardPort,
     schedulerAddress: server.address,
     onChange: (listener) => server.onChange(listener),

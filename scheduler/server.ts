@@ -25,7 +25,14 @@ import { setImmediate } from "node:timers";
 import { errorMessage, recordFromError } from "../core/errors.ts";
 import type { Key } from "../core/task.ts";
 import { encode, type Encoded } from "../core/value_codec.ts";
-import { type Connection, listen, type Listener, sendHeaders, unbatch } from "../net/wire.ts";
+import {
+  type Connection,
+  listen,
+  type Listener,
+  refusalLogger,
+  sendHeaders,
+  unbatch,
+} from "../net/wire.ts";
 import { PeerPool } from "../net/peer_pool.ts";
 import {
   planRebalance,
@@ -97,6 +104,8 @@ export interface SchedulerServerOptions {
   log?: (line: string) => void;
   /** The largest frame accepted from a peer. 1 GiB. */
   maxFrameBytes?: number;
+  /** The cluster's shared secret: every peer must prove it holds it (net/auth.ts). */
+  authToken?: string;
 }
 
 /** Heartbeats a worker may miss before it is declared lost. */
@@ -214,7 +223,10 @@ export class SchedulerServer {
     this.dashboardLink = options.dashboardLink;
     const log = options.log ?? ((line: string) => console.error(line));
     this.#log = (line) => log(`[scheduler] ${line}`);
-    this.#peers = new PeerPool({ maxFrameBytes: options.maxFrameBytes });
+    this.#peers = new PeerPool({
+      maxFrameBytes: options.maxFrameBytes,
+      authToken: options.authToken,
+    });
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
     this.#tick = setInterval(() => this.#onTick(), options.tickIntervalMs ?? 100);
   }
@@ -234,11 +246,8 @@ export class SchedulerServer {
       port: options.port ?? 8786,
       role: "scheduler",
       maxFrameBytes: options.maxFrameBytes,
-      onError: (error, remote) => {
-        if (ref.server !== undefined) {
-          ref.server.#log(`connection from ${remote} refused: ${error.message}`);
-        }
-      },
+      authToken: options.authToken,
+      onError: refusalLogger((line) => ref.server && ref.server.#log(line)),
     }, (connection) => {
       if (ref.server === undefined) early.push(connection);
       else ref.server.#accept(connection);

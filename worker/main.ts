@@ -39,13 +39,19 @@
 
 import { parseArgs } from "node:util";
 import { parseAddress } from "../net/wire.ts";
+import {
+  authTokenFromFlags,
+  exposureNotice,
+  SECURITY_FLAGS,
+  SECURITY_USAGE,
+} from "../net/security_options.ts";
 import { formatBytes, parseMemoryLimit } from "./memory_limit.ts";
 import { ensurePermissions, workerPermissions } from "./permissions.ts";
 import { WorkerServer } from "./server.ts";
 
 const USAGE = "usage: deno run -A worker/main.ts <tcp://host:port> [--nthreads N] [--name NAME] " +
   "[--host HOST] [--port PORT] [--memory-limit auto|4GB|512MiB|BYTES|none] " +
-  "[--resources NAME=AMOUNT,...] [--local-directory DIR]";
+  `[--resources NAME=AMOUNT,...] [--local-directory DIR] ${SECURITY_USAGE}`;
 
 function fail(message: string, code: number): never {
   console.error(`worker: ${message}`);
@@ -81,6 +87,7 @@ try {
       resources: { type: "string" },
       "local-directory": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
+      ...SECURITY_FLAGS,
     },
     strict: true,
     allowPositionals: true,
@@ -143,9 +150,17 @@ if (memoryLimit > 0) {
   if (!spill.granted) fail(spill.message, 2);
 }
 
+let authToken: string | undefined;
+try {
+  authToken = await authTokenFromFlags(values);
+} catch (error) {
+  fail((error as Error).message, 2);
+}
+
 let server: WorkerServer;
 try {
   server = await WorkerServer.start({
+    authToken,
     scheduler,
     host: values.host,
     port,
@@ -164,6 +179,13 @@ console.log(
   `Worker at ${server.address} (${nthreads} thread${nthreads === 1 ? "" : "s"}, ${limit}), ` +
     `scheduler ${scheduler}`,
 );
+if (authToken !== undefined) console.log("Every connection must prove the auth token");
+const exposure = exposureNotice(
+  "worker",
+  parseAddress(server.address).hostname,
+  authToken !== undefined,
+);
+if (exposure !== null) console.error(`worker: ${exposure}`);
 
 const shutdown = (signal: string) => void server.close(`received ${signal}`);
 Deno.addSignalListener("SIGINT", () => shutdown("SIGINT"));

@@ -43,6 +43,7 @@ import {
   listen,
   type Listener,
   parseAddress,
+  refusalLogger,
   unbatch,
 } from "../net/wire.ts";
 import { INLINE_RESULT_BYTES, type SchedulerToWorkerMsg } from "../protocol/messages.ts";
@@ -97,6 +98,8 @@ export interface WorkerServerOptions {
   log?: (line: string) => void;
   /** The largest frame accepted from the scheduler or a peer. 1 GiB. */
   maxFrameBytes?: number;
+  /** The cluster's shared secret: every link proves it in its handshake (net/auth.ts). */
+  authToken?: string;
   /**
    * The folder for spill files (`--local-directory`): the worker makes its own subdirectory
    * there and removes it when it stops. The system's temporary folder by default.
@@ -303,6 +306,7 @@ export class WorkerServer {
     this.#pool = this.#newPool();
     this.#peers = new PeerPool({
       maxFrameBytes: options.maxFrameBytes,
+      authToken: options.authToken,
       sharedFrameMinBytes: SHARED_FRAME_MIN_BYTES,
     });
     if (options.memoryLimit > 0) {
@@ -344,10 +348,9 @@ export class WorkerServer {
       port: options.port ?? 0,
       role: "worker",
       maxFrameBytes: options.maxFrameBytes,
+      authToken: options.authToken,
       sharedFrameMinBytes: SHARED_FRAME_MIN_BYTES,
-      onError: (error, remote) => {
-        if (ref.server !== undefined) ref.server.#log(`peer ${remote} refused: ${error.message}`);
-      },
+      onError: refusalLogger((line) => ref.server && ref.server.#log(line)),
     }, (connection) => {
       if (ref.server === undefined) early.push(connection);
       else void ref.server.#servePeer(connection);
@@ -409,6 +412,7 @@ export class WorkerServer {
         connection = await Connection.connect(this.scheduler, {
           role: "worker",
           maxFrameBytes: this.#options.maxFrameBytes,
+          authToken: this.#options.authToken,
           sharedFrameMinBytes: SHARED_FRAME_MIN_BYTES,
         });
       } catch (error) {
