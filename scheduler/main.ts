@@ -130,8 +130,9 @@ if (dashboardPort !== null) {
     port: dashboardPort,
     schedulerAddress: server.address,
     onChange: (listener) => server.onChange(listener),
+    authToken,
   });
-  server.dashboardLink = dashboard.url;
+  server.dashboardLink = dashboard.link;
   console.log(`Dashboard at ${dashboard.url}`);
 }
 

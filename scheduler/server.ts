@@ -108,6 +108,8 @@ export interface SchedulerServerOptions {
   authToken?: string;
 }
 
+/** The most items one scatter places (2^24); larger scatters are split by the caller. */
+const MAX_SCATTER_ITEMS = 1 << 24;
 /** Heartbeats a worker may miss before it is declared lost. */
 const MISSED_HEARTBEATS = 10;
 /** A connection must register (its first message) within this time after its handshake. */
@@ -654,8 +656,11 @@ export class SchedulerServer {
         return this.#workerStatuses();
       case "scatter-targets": {
         const n = params.n;
-        if (!Number.isInteger(n) || (n as number) < 0) {
-          throw new RequestError("scatter-targets needs params {n: number of items}");
+        // an answer of n addresses: a few bytes must not make the scheduler build gigabytes
+        if (!Number.isInteger(n) || (n as number) < 0 || (n as number) > MAX_SCATTER_ITEMS) {
+          throw new RequestError(
+            `scatter-targets needs params {n: number of items, at most ${MAX_SCATTER_ITEMS}}`,
+          );
         }
         return this.#scatterTargets(n as number, params.workers, params.broadcast === true);
       }

@@ -6,6 +6,7 @@
  */
 
 import { Hono } from "npm:hono@^4";
+import { requireToken, securityHeaders } from "./access.ts";
 import { type Asset, DISPLAY_PREFIX } from "./assets.ts";
 import { LIVE_VIEWS, type LiveFeed, type LiveView } from "./live_feed.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "./metrics.ts";
@@ -34,6 +35,8 @@ export interface AppOptions {
   assets: Map<string, Asset>;
   /** Open event streams, so that shutdown can end them. */
   streams: Set<ReadableStreamDefaultController<Uint8Array>>;
+  /** When set, every route but `/health` needs this token (scheduler/dashboard/access.ts). */
+  accessToken?: string;
 }
 
 function intParam(value: string | undefined, fallback: number): number {
@@ -56,8 +59,10 @@ function parseViews(param: string | undefined): Set<LiveView> | string {
 
 const keepalive = new TextEncoder().encode(": keepalive\n\n");
 
-export function dashboardApp({ model, feed, assets, streams }: AppOptions): Hono {
+export function dashboardApp({ model, feed, assets, streams, accessToken }: AppOptions): Hono {
   const app = new Hono();
+  app.use("*", securityHeaders());
+  if (accessToken !== undefined) app.use("*", requireToken(accessToken));
 
   const asset = (name: string) => {
     const found = assets.get(name);
