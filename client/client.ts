@@ -250,10 +250,13 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
    * console.log(await client.submit((x: number) => x * 2, 21)); // 42
    * ```
    */
-  static async local(options: LocalClusterOptions & ClientOptions = {}): Promise<Client> {
+  static async local(
+    options: LocalClusterOptions & Omit<ClientOptions, "authToken"> = {},
+  ): Promise<Client> {
     const cluster = await LocalCluster.start(options);
     try {
-      return await Client.#open(cluster.schedulerAddress, options, cluster);
+      const clientOptions = { ...options, authToken: cluster.authToken };
+      return await Client.#open(cluster.schedulerAddress, clientOptions, cluster);
     } catch (error) {
       await cluster.close();
       throw error;
