@@ -5,18 +5,23 @@
  * @module
  */
 
+import type { CliOption } from "../core/cli.ts";
 import { checkAuthToken } from "./auth.ts";
 
 /** The environment variable holding the cluster's auth token (its text, not a file name). */
 export const AUTH_TOKEN_ENV = "DASK_DENO_AUTH_TOKEN";
 
-/** The security flags both CLIs take, for `parseArgs`. */
-export const SECURITY_FLAGS = {
-  "auth-token-file": { type: "string" },
-} as const;
-
-/** The security flags' part of a usage line. */
-export const SECURITY_USAGE = "[--auth-token-file FILE]";
+/** The security options both CLIs take (their option tables include these). */
+export const SECURITY_OPTIONS: readonly CliOption[] = [
+  {
+    name: "auth-token-file",
+    type: "string",
+    value: "PATH",
+    defaultText: `the ${AUTH_TOKEN_ENV} environment variable, else none`,
+    help: "Read the cluster's shared token from this file: every connection must prove it holds " +
+      "the same token (docs/security.md). Make one with `openssl rand -hex 32`.",
+  },
+];
 
 /** The auth token in the environment, or undefined (also when reading it is not permitted). */
 export function authTokenFromEnv(): string | undefined {
