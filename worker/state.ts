@@ -18,21 +18,38 @@
 
 import { resourcesFree } from "../core/resources.ts";
 import { KIND_BY_TAG } from "../core/codec_kinds.ts";
-import type { ErrorRecord } from "../core/errors.ts";
 import type { Key } from "../core/task.ts";
 import { IndexedHeap } from "../core/priority_heap.ts";
-import type {
-  ComputeTaskMsg,
-  KeyLocation,
-  Priority,
-  SchedulerToWorkerMsg,
-  StealResponseState,
-  TaskFinishedMsg,
-  WorkerAddress,
-  WorkerToSchedulerMsg,
+import type { Encoded } from "../core/value_codec.ts";
+import {
+  type ComputeTaskMsg,
+  INLINE_RESULT_BYTES,
+  type KeyLocation,
+  type Priority,
+  type SchedulerToWorkerMsg,
+  type StealResponseState,
+  type TaskFinishedMsg,
+  type WorkerAddress,
+  type WorkerToSchedulerMsg,
 } from "../protocol/messages.ts";
+import { isEncoded } from "../protocol/message_checks.ts";
+import { encodedBytes, encodedTypeName } from "./encoded_info.ts";
+import type {
+  ExecuteSpec,
+  ReceivedData,
+  SchedulerMessage,
+  ThreadResult,
+  WorkerEvent,
+  WorkerInstruction,
+} from "./events.ts";
 import { GatherPlanner, type GatherRequest } from "./gather_planner.ts";
+import { schedulerMessageProblem } from "./scheduler_message_checks.ts";
+import { validateWorkerState } from "./state_validation.ts";
+import { taskError, threadDiedError, tooBigError } from "./task_outcomes.ts";
+import { ThreadLoads } from "./thread_loads.ts";
 import { WorkerTask, type WorkerTaskState } from "./worker_task.ts";
+
+export type * from "./events.ts";
 
 export interface WorkerStateConfig {
   /** This worker's address (never fetch from yourself). */
@@ -57,77 +74,6 @@ export interface WorkerStateConfig {
   /** The most tasks handed out per thread at once, however short. Default 256. */
   maxTasksPerThread?: number;
 }
-
-/** The result of running a task, as the thread pool reports it. */
-export type ThreadResult =
-  | { ok: true; nbytes: number; typeName: string }
-  | { ok: false; error: ErrorRecord };
-
-/** Data that arrived in the store. */
-export interface ReceivedData {
-  key: Key;
-  nbytes: number;
-  typeName: string;
-}
-
-/** Everything that can happen to a worker. `now` is the time in seconds. */
-export type WorkerEvent =
-  | { type: "scheduler-message"; msg: SchedulerToWorkerMsg; now: number }
-  /** A thread ran `key`; on success the result is already in the store. */
-  | {
-    type: "thread-finished";
-    key: Key;
-    result: ThreadResult;
-    start: number;
-    stop: number;
-    thread?: number;
-    now: number;
-  }
-  /**
-   * A `gather-dependencies` request was answered: `data` is in the store; requested keys not in
-   * `data` were not on that peer.
-   */
-  | { type: "gather-done"; requestId: number; data: ReceivedData[]; now: number }
-  /** A `gather-dependencies` request failed: the peer could not be reached. */
-  | { type: "gather-failed"; requestId: number; reason: string; now: number }
-  /** Data put into the store from outside (scatter). `report`: tell the scheduler. */
-  | { type: "update-data"; data: ReceivedData[]; report: boolean; now: number }
-  /**
-   * The process is short of memory: start no task and no transfer until `resume` (tasks running
-   * finish; peers are still served).
-   */
-  | { type: "pause"; now: number }
-  /** Memory fell back: run and fetch again. */
-  | { type: "resume"; now: number };
-
-/** One task to run on a thread. Inputs are in the store under `deps`. */
-export interface ExecuteSpec {
-  key: Key;
-  runId: number;
-  fn: unknown;
-  args: unknown;
-  deps: Key[];
-  resources: Readonly<Record<string, number>> | null;
-}
-
-/** What the server must do. */
-export type WorkerInstruction =
-  /**
-   * Run these tasks, one batch per event: as many as there are free threads, plus short tasks
-   * to queue on busy threads (run in the order given).
-   */
-  | { type: "execute"; tasks: ExecuteSpec[] }
-  /** Ask `peer` for `keys` in one request; answer with gather-done or gather-failed. */
-  | {
-    type: "gather-dependencies";
-    requestId: number;
-    peer: WorkerAddress;
-    keys: Key[];
-    nbytes: number;
-  }
-  | { type: "send-to-scheduler"; msg: WorkerToSchedulerMsg }
-  /** Drop these keys from the store. */
-  | { type: "free"; keys: Key[] };
 
 const LOWEST_PRIORITY: Priority = [Infinity, Infinity, Infinity];
 /**
@@ -174,6 +120,8 @@ export class WorkerState {
   /** Tasks in fetch/flight/missing per peer believed to hold them. */
   readonly #hasWhat = new Map<WorkerAddress, Set<WorkerTask>>();
   #instructions: WorkerInstruction[] = [];
+  readonly #memoryLimit: number;
+  readonly #threads: ThreadLoads;
   #toFree: Key[] = [];
   #released: Key[] = [];
   #fetchChanged = false;
@@ -188,6 +136,8 @@ export class WorkerState {
     this.#batchSeconds = config.nthreads * (config.shortTaskBatchSeconds ?? 0.005);
     this.#maxExecuting = config.nthreads * Math.max(1, config.maxTasksPerThread ?? 256);
     const memoryLimit = config.memoryLimit ?? 0;
+    this.#memoryLimit = memoryLimit;
+    this.#threads = new ThreadLoads(config.nthreads);
     this.#gather = new GatherPlanner({
       maxConcurrentRequests: config.transferIncomingCountLimit ?? 10,
       maxBytesPerRequest: config.transferMessageBytesLimit ?? 50e6,
@@ -199,8 +149,8 @@ export class WorkerState {
   // -------------------------------------------------------------------------------------------
   // Entry points
 
-  /** Applies one event; instructions wait in {@link takeInstructions}. */
-  handle(event: WorkerEvent): void {
+  /** Applies one event and returns what the server must do, in order. */
+  handle(event: WorkerEvent): WorkerInstruction[] {
     this.now = event.now;
     switch (event.type) {
       case "scheduler-message":
@@ -208,6 +158,18 @@ export class WorkerState {
         break;
       case "thread-finished":
         this.#threadFinished(event.key, event.result, event.start, event.stop, event.thread);
+        break;
+      case "execute-failed":
+        this.#threadFinished(
+          event.key,
+          { ok: false, error: taskError(event.key, event.reason) },
+          event.now,
+          event.now,
+          undefined,
+        );
+        break;
+      case "thread-died":
+        this.#threadDied(event.thread, event.reason);
         break;
       case "gather-done":
         this.#gatherDone(event.requestId, event.data);
@@ -229,13 +191,14 @@ export class WorkerState {
         break;
     }
     this.#settle();
-  }
-
-  /** Returns the instructions produced since the last call, in order. */
-  takeInstructions(): WorkerInstruction[] {
     const out = this.#instructions;
     this.#instructions = [];
     return out;
+  }
+
+  /** Expected seconds of work handed to each thread and not finished. */
+  get threadLoads(): number[] {
+    return this.#threads.loads;
   }
 
   /** Tasks ready to run (not counting those waiting for resources). */
@@ -274,65 +237,31 @@ export class WorkerState {
    * Checks every invariant and throws on the first violation. O(tasks): for tests and debugging.
    */
   validate(): void {
-    const fail = (what: string): never => {
-      throw new Error(`WorkerState ${this.address} invariant violated: ${what}`);
-    };
-    let executing = 0;
-    const used: Record<string, number> = {};
-    let memoryBytes = 0;
-    for (const [key, task] of this.tasks) {
-      const state = task.state;
-      if (task.key !== key) fail(`${task.key} filed under ${key}`);
-      if (state === "released") fail(`released ${key} is still in tasks`);
-      if (state === "executing") {
-        executing++;
-        for (const name in task.resources ?? {}) {
-          used[name] = (used[name] ?? 0) + task.resources![name];
-        }
-      }
-      if (state === "fetch" && task.whoHas.size === 0) fail(`${key} fetches from nobody`);
-      if (state === "missing" && task.whoHas.size > 0) fail(`${key} missing with holders`);
-      if ((state === "flight") !== (task.flightPeer !== null)) fail(`${key} flight peer`);
-      if ((state === "memory") !== this.memory.has(key)) fail(`${key} memory map disagrees`);
-      if (state === "memory") memoryBytes += this.memory.get(key)!;
-      if (state === "ready" && !this.#ready.has(task) && !this.#constrained.has(task)) {
-        fail(`${key} ready but not queued to run`);
-      }
-      if (state === "waiting" || state === "ready") {
-        if (!task.assigned && task.dependents.size === 0) fail(`${key} runs for nobody`);
-        let notHere = 0;
-        for (const dep of task.dependencies) {
-          if (this.tasks.get(dep.key) !== dep) fail(`${key} reads dropped ${dep.key}`);
-          if (!dep.dependents.has(task)) fail(`${dep.key} does not list dependent ${key}`);
-          if (dep.state !== "memory") notHere++;
-        }
-        if (state === "waiting" && (notHere === 0 || notHere !== task.waitingFor)) {
-          fail(`${key} waits for ${task.waitingFor} inputs, ${notHere} are not here`);
-        }
-        if (state === "ready" && notHere > 0) fail(`${key} ready without its inputs`);
-      }
-      for (const dependent of task.dependents) {
-        if (!dependent.dependencies.includes(task)) fail(`${dependent.key} lost input ${key}`);
-      }
-      if (
-        (state === "fetch" || state === "missing" || state === "memory") && !task.assigned &&
-        !task.acquired && task.dependents.size === 0
-      ) fail(`${key} (${state}) is kept for nothing`);
-    }
-    if (executing !== this.executing) fail(`executing ${this.executing}, tasks say ${executing}`);
-    if (executing > this.#maxExecuting) fail(`${executing} tasks on ${this.nthreads} threads`);
-    for (const name in this.usedResources) {
-      const amount = this.usedResources[name];
-      if (Math.abs(amount - (used[name] ?? 0)) > 1e-9) fail(`resource ${name} books`);
-      if (amount > (this.resources[name] ?? 0) + 1e-9) fail(`resource ${name} oversubscribed`);
-    }
-    if (memoryBytes !== this.memoryBytes) fail(`memoryBytes ${this.memoryBytes} != ${memoryBytes}`);
+    validateWorkerState(this, {
+      queuedToRun: (task) => this.#ready.has(task) || this.#constrained.has(task),
+      maxExecuting: this.#maxExecuting,
+    });
   }
 
   // -------------------------------------------------------------------------------------------
   // Scheduler messages
 
-  #schedulerMessage(msg: SchedulerToWorkerMsg): void {
+  #schedulerMessage(message: SchedulerMessage): void {
+    const problem = schedulerMessageProblem(message);
+    if (problem !== null) {
+      this.#instructions.push({ type: "abort-session", problem });
+      return;
+    }
+    switch (message.op) {
+      case "close":
+      case "restart":
+        this.#instructions.push({ type: message.op, reason: String(message.reason) });
+        return;
+      case "run":
+        this.#instructions.push({ type: "run", msg: message });
+        return;
+    }
+    const msg: SchedulerToWorkerMsg = message;
     switch (msg.op) {
       case "compute-task":
         return this.#computeTask(msg);
@@ -493,25 +422,59 @@ export class WorkerState {
     thread: number | undefined,
   ): void {
     const task = this.tasks.get(key);
-    if (task === undefined || task.state !== "executing") {
-      // Not ours any more: do not keep an untracked result (unless the key is held otherwise).
-      if (task === undefined && result.ok) this.#toFree.push(key);
-      return;
-    }
+    // Not ours any more (released, or done another way): its value is not kept.
+    if (task === undefined || task.state !== "executing") return;
     this.executing--;
     this.#executingSeconds = this.executing === 0 ? 0 : this.#executingSeconds - task.duration;
+    this.#threads.release(task.thread, task.duration, this.executing === 0);
+    task.thread = -1;
     this.#releaseResources(task);
+    if (result.ok && this.#memoryLimit > 0 && result.nbytes > this.#memoryLimit) {
+      // Keeping it would take the whole worker down: the task fails, the worker lives on.
+      const error = tooBigError(key, result.nbytes, this.#memoryLimit, this.address);
+      result = { ok: false, error };
+    }
+    this.#finish(task, result, start, stop, thread, { type: "keep-result", key });
+  }
+
+  /** Every task handed to `thread` is lost with it. */
+  #threadDied(thread: number, reason: string): void {
+    const lost: WorkerTask[] = [];
+    for (const task of this.tasks.values()) {
+      if (task.state === "executing" && task.thread === thread) lost.push(task);
+    }
+    for (const task of lost) {
+      const error = threadDiedError(task.key, thread, this.address, reason);
+      this.#threadFinished(task.key, { ok: false, error }, this.now, this.now, undefined);
+    }
+  }
+
+  /**
+   * A task's outcome is known: on success `keep` puts its value into the store when it is
+   * wanted here; otherwise the value is dropped.
+   */
+  #finish(
+    task: WorkerTask,
+    result: ThreadResult,
+    start: number,
+    stop: number,
+    thread: number | undefined,
+    keep: WorkerInstruction | null,
+  ): void {
+    const key = task.key;
     const wanted = task.assigned && !task.cancelled;
     task.cancelled = false;
     if (result.ok) {
       task.nbytes = result.nbytes;
       task.typeName = result.typeName;
       if (wanted) {
+        if (keep !== null) this.#instructions.push(keep);
         this.#toMemory(task);
         task.reported = true;
         this.#reportFinished(task, start, stop, thread);
       } else if (task.dependents.size > 0 || task.acquired) {
         // Withdrawn, but needed here: keep it and let the scheduler know the copy exists.
+        if (keep !== null) this.#instructions.push(keep);
         this.#toMemory(task);
         task.reported = true;
         this.#send({ op: "add-keys", keys: [{ key, nbytes: result.nbytes }] });
@@ -535,6 +498,30 @@ export class WorkerState {
       this.#drop(task);
     }
     this.#unlinkDependencies(task);
+  }
+
+  /** A literal's value is its encoded `args`: stored as it is, no thread involved. */
+  #storeLiteral(task: WorkerTask): void {
+    const key = task.key;
+    const now = this.now;
+    if (!isEncoded(task.args)) {
+      const error = taskError(key, `the literal ${key} has no encoded value`);
+      this.#finish(task, { ok: false, error }, now, now, undefined, null);
+      return;
+    }
+    const encoded = task.args as Encoded;
+    const nbytes = encodedBytes(encoded);
+    const typeName = encodedTypeName(encoded);
+    const result: ThreadResult = this.#memoryLimit > 0 && nbytes > this.#memoryLimit
+      ? { ok: false, error: tooBigError(key, nbytes, this.#memoryLimit, this.address) }
+      : { ok: true, nbytes, typeName };
+    this.#finish(task, result, now, now, undefined, {
+      type: "store",
+      key,
+      encoded,
+      nbytes,
+      typeName,
+    });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -813,7 +800,12 @@ export class WorkerState {
       msg.stop = stop;
       msg.thread = thread;
     }
-    this.#send(msg);
+    if (task.returnValue) {
+      // A client waits for this value: when tiny it goes along, and nobody asks for it.
+      this.#instructions.push({ type: "send-result", msg, inlineMaxBytes: INLINE_RESULT_BYTES });
+    } else {
+      this.#send(msg);
+    }
   }
 
   #send(msg: WorkerToSchedulerMsg): void {
@@ -822,6 +814,19 @@ export class WorkerState {
 
   /** End of every event: frees, then executions, then transfers. */
   #settle(): void {
+    this.#flushReleases();
+    // Paused: whatever became runnable or fetchable waits for `resume`.
+    if (this.paused) return;
+    this.#startExecuting();
+    // Tasks that needed no thread may have let go of keys.
+    this.#flushReleases();
+    if (this.#fetchChanged) {
+      this.#fetchChanged = false;
+      this.#startTransfers();
+    }
+  }
+
+  #flushReleases(): void {
     if (this.#toFree.length > 0) {
       this.#instructions.push({ type: "free", keys: this.#toFree });
       this.#toFree = [];
@@ -829,13 +834,6 @@ export class WorkerState {
     if (this.#released.length > 0) {
       this.#send({ op: "release-worker-data", keys: this.#released });
       this.#released = [];
-    }
-    // Paused: whatever became runnable or fetchable waits for `resume`.
-    if (this.paused) return;
-    this.#startExecuting();
-    if (this.#fetchChanged) {
-      this.#fetchChanged = false;
-      this.#startTransfers();
     }
   }
 
@@ -856,7 +854,12 @@ export class WorkerState {
         task = this.#ready.pop()!;
       }
       if (task === null) break;
+      if (task.fn === null) {
+        this.#storeLiteral(task);
+        continue;
+      }
       task.state = "executing";
+      task.thread = this.#threads.assign(task.duration);
       this.executing++;
       this.#executingSeconds += task.duration;
       const resources = task.resources;
@@ -882,12 +885,12 @@ export class WorkerState {
         args: task.args,
         deps,
         resources,
+        thread: task.thread,
       });
     }
     if (batch !== null) this.#instructions.push({ type: "execute", tasks: batch });
   }
 
-  /** Bytes of a ready task's inputs (all in memory here). */
   /** Bytes of a task's inputs that its thread would get as copies. */
   #inputBytes(task: WorkerTask): number {
     let bytes = 0;
