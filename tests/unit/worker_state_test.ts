@@ -11,7 +11,6 @@ import {
 import type {
   ComputeTaskMsg,
   KeyLocation,
-  SchedulerToWorkerMsg,
   WorkerToSchedulerMsg,
 } from "../../protocol/messages.ts";
 
