@@ -1,25 +1,24 @@
 /**
- * The worker's state machine: pure, no I/O, no clock. The worker server feeds it
- * {@link WorkerEvent}s (scheduler messages, finished threads, finished transfers, data put into
- * the store) and carries out the {@link WorkerInstruction}s it produces: run tasks on threads,
- * fetch data from peers, send messages to the scheduler, drop data from the store.
+ * The worker's state machine: pure, no I/O, no clock. {@link WorkerState.handle} takes one
+ * {@link WorkerEvent} (a scheduler message, a finished or lost thread, a finished transfer, data
+ * put into the store) and returns the {@link WorkerInstruction}s the server carries out: run tasks
+ * on the threads it chose, keep or store values, fetch data from peers, send messages to the
+ * scheduler, drop data, and close, restart or run a function when the scheduler says so. Every
+ * decision is made here (worker/events.ts is the boundary; worker/server.ts only does I/O).
  *
  * Compute tasks go `waiting → ready → executing → memory | error`; their inputs go
- * `fetch → flight → memory` (or `missing` when no holder has them). Ready tasks run highest
- * priority first, one per free thread (and free resources), plus short tasks queued behind them so
- * threads get them in batches (`shortTaskBatchSeconds` of expected work). Transfers are batched:
- * one request per peer carrying many keys (gather_planner.ts).
+ * `fetch → flight → memory` (or `missing` when no holder has them). Which ready task runs next and
+ * on which thread is run_queue.ts; literals are stored without a thread; a result bigger than the
+ * memory limit fails its task. Transfers are batched: one request per peer carrying many keys
+ * (gather_planner.ts); holders.ts knows who holds what.
  *
- * The store belongs to the server: it stores a thread's result or a transfer's data *before*
- * handing the event here, and drops keys when told to (`free`).
+ * The store belongs to the server: a transfer's data is stored *before* the event comes here; a
+ * thread's result waits with the server until `keep-result` says to store it.
  *
  * @module
  */
 
-import { resourcesFree } from "../core/resources.ts";
-import { KIND_BY_TAG } from "../core/codec_kinds.ts";
 import type { Key } from "../core/task.ts";
-import { IndexedHeap } from "../core/priority_heap.ts";
 import type { Encoded } from "../core/value_codec.ts";
 import {
   type ComputeTaskMsg,
@@ -43,85 +42,46 @@ import type {
   WorkerInstruction,
 } from "./events.ts";
 import { GatherPlanner, type GatherRequest } from "./gather_planner.ts";
+import { Holders } from "./holders.ts";
+import { RunQueue } from "./run_queue.ts";
 import { schedulerMessageProblem } from "./scheduler_message_checks.ts";
-import { validateWorkerState } from "./state_validation.ts";
+import { countStates, validateWorkerState } from "./state_validation.ts";
 import { taskError, threadDiedError, tooBigError } from "./task_outcomes.ts";
-import { ThreadLoads } from "./thread_loads.ts";
+import type { WorkerStateConfig } from "./state_config.ts";
 import { WorkerTask, type WorkerTaskState } from "./worker_task.ts";
 
 export type * from "./events.ts";
-
-export interface WorkerStateConfig {
-  /** This worker's address (never fetch from yourself). */
-  address: WorkerAddress;
-  nthreads: number;
-  /** Abstract resources, e.g. `{ GPU: 2 }`. */
-  resources?: Record<string, number>;
-  /** Bytes; 0 for unlimited. */
-  memoryLimit?: number;
-  /** Concurrent incoming transfers (Dask: 10). */
-  transferIncomingCountLimit?: number;
-  /** Bytes per transfer request (Dask: 50 MB). */
-  transferMessageBytesLimit?: number;
-  /** Bytes in flight over all transfers; default 10% of memoryLimit, else unlimited. */
-  transferIncomingBytesLimit?: number;
-  /**
-   * Seconds of expected work (the scheduler's `duration` estimates) per thread that may be
-   * handed out beyond one task per thread, so that short tasks reach the threads in batches
-   * instead of one message and one wait each. 0 keeps one task per thread. Default 0.005.
-   */
-  shortTaskBatchSeconds?: number;
-  /** The most tasks handed out per thread at once, however short. Default 256. */
-  maxTasksPerThread?: number;
-}
+export type { WorkerStateConfig } from "./state_config.ts";
 
 const LOWEST_PRIORITY: Priority = [Infinity, Infinity, Infinity];
-/**
- * A task queued behind a running one holds its inputs in its thread until it runs — copies of
- * their bodies and small frames — so only tasks with small inputs are queued that way.
- */
-const MAX_BATCHED_INPUT_BYTES = 1 << 20;
-/**
- * Whether a value of this type is one buffer: the worker shares those with its threads (large
- * frames are shared memory, worker/server.ts), so a queued task holds no copy of them.
- */
-function isOneBuffer(typeName: string): boolean {
-  return KIND_BY_TAG[typeName] !== undefined || typeName === "ArrayBuffer" ||
-    typeName === "NDArray";
-}
-
 export class WorkerState {
   readonly address: WorkerAddress;
   readonly nthreads: number;
   readonly resources: Readonly<Record<string, number>>;
-  readonly usedResources: Record<string, number> = {};
   readonly tasks = new Map<Key, WorkerTask>();
   /** Keys in memory → bytes, least recently used first (room for spilling). */
   readonly memory = new Map<Key, number>();
   /** Bytes in `memory`. */
   memoryBytes = 0;
-  /**
-   * Tasks handed to threads: one running per thread, and beyond that short tasks (without
-   * resources) waiting in a thread's batch, within `shortTaskBatchSeconds` of expected work.
-   */
-  executing = 0;
-  /** Expected seconds of the tasks handed to threads (sum of their `duration` estimates). */
-  #executingSeconds = 0;
-  readonly #batchSeconds: number;
-  readonly #maxExecuting: number;
+  /** Tasks handed to threads (see run_queue.ts). */
+  get executing(): number {
+    return this.#runQueue.executing;
+  }
+
+  /** Resources booked by the tasks handed to threads. */
+  get usedResources(): Readonly<Record<string, number>> {
+    return this.#runQueue.usedResources;
+  }
+
   /** Time of the latest event, seconds. */
   now = 0;
   /** Paused for lack of memory: nothing starts (see the `pause` event). */
   paused = false;
-  readonly #ready = new IndexedHeap<WorkerTask>();
-  /** Ready tasks whose resources were not free. */
-  readonly #constrained = new IndexedHeap<WorkerTask>();
+  readonly #runQueue: RunQueue;
   readonly #gather: GatherPlanner;
-  /** Tasks in fetch/flight/missing per peer believed to hold them. */
-  readonly #hasWhat = new Map<WorkerAddress, Set<WorkerTask>>();
+  readonly #holders = new Holders();
   #instructions: WorkerInstruction[] = [];
   readonly #memoryLimit: number;
-  readonly #threads: ThreadLoads;
   #toFree: Key[] = [];
   #released: Key[] = [];
   #fetchChanged = false;
@@ -133,11 +93,15 @@ export class WorkerState {
     this.address = config.address;
     this.nthreads = config.nthreads;
     this.resources = config.resources ?? {};
-    this.#batchSeconds = config.nthreads * (config.shortTaskBatchSeconds ?? 0.005);
-    this.#maxExecuting = config.nthreads * Math.max(1, config.maxTasksPerThread ?? 256);
+    this.#runQueue = new RunQueue({
+      nthreads: config.nthreads,
+      resources: this.resources,
+      batchSeconds: config.nthreads * (config.shortTaskBatchSeconds ?? 0.005),
+      maxExecuting: config.nthreads * Math.max(1, config.maxTasksPerThread ?? 256),
+      memory: this.memory,
+    });
     const memoryLimit = config.memoryLimit ?? 0;
     this.#memoryLimit = memoryLimit;
-    this.#threads = new ThreadLoads(config.nthreads);
     this.#gather = new GatherPlanner({
       maxConcurrentRequests: config.transferIncomingCountLimit ?? 10,
       maxBytesPerRequest: config.transferMessageBytesLimit ?? 50e6,
@@ -198,12 +162,12 @@ export class WorkerState {
 
   /** Expected seconds of work handed to each thread and not finished. */
   get threadLoads(): number[] {
-    return this.#threads.loads;
+    return this.#runQueue.threadLoads;
   }
 
   /** Tasks ready to run (not counting those waiting for resources). */
   get readyCount(): number {
-    return this.#ready.size + this.#constrained.size;
+    return this.#runQueue.size;
   }
 
   /** Transfers running. */
@@ -218,19 +182,7 @@ export class WorkerState {
 
   /** Tasks per state. O(tasks). */
   stateCounts(): Record<WorkerTaskState, number> {
-    const counts: Record<WorkerTaskState, number> = {
-      waiting: 0,
-      ready: 0,
-      executing: 0,
-      memory: 0,
-      error: 0,
-      fetch: 0,
-      flight: 0,
-      missing: 0,
-      released: 0,
-    };
-    for (const task of this.tasks.values()) counts[task.state]++;
-    return counts;
+    return countStates(this.tasks.values());
   }
 
   /**
@@ -238,8 +190,8 @@ export class WorkerState {
    */
   validate(): void {
     validateWorkerState(this, {
-      queuedToRun: (task) => this.#ready.has(task) || this.#constrained.has(task),
-      maxExecuting: this.#maxExecuting,
+      queuedToRun: (task) => this.#runQueue.has(task),
+      maxExecuting: this.#runQueue.config.maxExecuting,
     });
   }
 
@@ -306,7 +258,7 @@ export class WorkerState {
         return;
       default:
         // released (new), fetch, missing, error: compute it.
-        this.#dropHolders(task);
+        this.#holders.drop(task);
         task.error = null;
         this.#startCompute(task);
     }
@@ -424,11 +376,7 @@ export class WorkerState {
     const task = this.tasks.get(key);
     // Not ours any more (released, or done another way): its value is not kept.
     if (task === undefined || task.state !== "executing") return;
-    this.executing--;
-    this.#executingSeconds = this.executing === 0 ? 0 : this.#executingSeconds - task.duration;
-    this.#threads.release(task.thread, task.duration, this.executing === 0);
-    task.thread = -1;
-    this.#releaseResources(task);
+    this.#runQueue.finish(task);
     if (result.ok && this.#memoryLimit > 0 && result.nbytes > this.#memoryLimit) {
       // Keeping it would take the whole worker down: the task fails, the worker lives on.
       const error = tooBigError(key, result.nbytes, this.#memoryLimit, this.address);
@@ -552,7 +500,7 @@ export class WorkerState {
       if (item !== undefined) {
         task.nbytes = item.nbytes;
         task.typeName = item.typeName;
-        this.#dropHolders(task);
+        this.#holders.drop(task);
         if (task.assigned) {
           this.#toMemory(task);
           task.reported = true;
@@ -567,7 +515,7 @@ export class WorkerState {
         }
       } else {
         missing.push(task.key);
-        this.#removeHolder(task, request.peer);
+        this.#holders.remove(task, request.peer);
         this.#afterFailedTransfer(task);
       }
     }
@@ -585,13 +533,11 @@ export class WorkerState {
     this.#fetchChanged = true;
     const peer = request.peer;
     // The peer is unreachable: it holds nothing as far as this worker is concerned.
-    const affected = this.#hasWhat.get(peer);
-    this.#hasWhat.delete(peer);
+    const affected = this.#holders.dropPeer(peer);
     this.#gather.dropPeer(peer);
     const lost: Key[] = [];
     if (affected !== undefined) {
       for (const task of affected) {
-        task.whoHas.delete(peer);
         if (task.state === "fetch" && task.whoHas.size === 0) {
           task.state = "missing";
           lost.push(task.key);
@@ -611,7 +557,7 @@ export class WorkerState {
   /** A key that did not arrive: compute it if assigned, else fetch elsewhere, else drop. */
   #afterFailedTransfer(task: WorkerTask): void {
     if (task.assigned) {
-      this.#dropHolders(task);
+      this.#holders.drop(task);
       this.#startCompute(task);
     } else if (task.dependents.size > 0 || task.acquired) {
       this.#toFetchOrMissing(task);
@@ -633,9 +579,8 @@ export class WorkerState {
       }
       // Executing: the thread's result is the same data and lands through thread-finished.
       if (task.state === "memory" || task.state === "executing") continue;
-      this.#ready.remove(task);
-      this.#constrained.remove(task);
-      this.#dropHolders(task);
+      this.#runQueue.remove(task);
+      this.#holders.drop(task);
       task.flightPeer = null;
       this.#toMemory(task);
       if (task.assigned) {
@@ -651,7 +596,7 @@ export class WorkerState {
 
   #toReady(task: WorkerTask): void {
     task.state = "ready";
-    this.#ready.push(task);
+    this.#runQueue.push(task);
   }
 
   #toMemory(task: WorkerTask): void {
@@ -693,8 +638,7 @@ export class WorkerState {
         break;
       case "waiting":
       case "ready":
-        this.#ready.remove(task);
-        this.#constrained.remove(task);
+        this.#runQueue.remove(task);
         this.#unlinkDependencies(task);
         break;
     }
@@ -709,7 +653,7 @@ export class WorkerState {
         this.memoryBytes -= nbytes;
       }
     }
-    this.#dropHolders(task);
+    this.#holders.drop(task);
     task.state = "released";
     task.assigned = false;
     task.reported = false;
@@ -732,45 +676,19 @@ export class WorkerState {
   // Holders
 
   #setHolders(task: WorkerTask, peers: readonly WorkerAddress[]): void {
-    this.#dropHolders(task);
+    this.#holders.drop(task);
     for (const peer of peers) this.#addHolder(task, peer);
   }
 
+  /** A new holder: a key being fetched may come from it, a missing one is fetched again. */
   #addHolder(task: WorkerTask, peer: WorkerAddress): void {
-    if (peer === this.address || task.whoHas.has(peer)) return;
-    task.whoHas.add(peer);
-    let held = this.#hasWhat.get(peer);
-    if (held === undefined) {
-      held = new Set();
-      this.#hasWhat.set(peer, held);
-    }
-    held.add(task);
+    if (peer === this.address || !this.#holders.add(task, peer)) return;
     if (task.state === "fetch") {
       this.#gather.enqueue(task, peer);
       this.#fetchChanged = true;
     } else if (task.state === "missing") {
       this.#toFetchOrMissing(task);
     }
-  }
-
-  #removeHolder(task: WorkerTask, peer: WorkerAddress): void {
-    if (!task.whoHas.delete(peer)) return;
-    const held = this.#hasWhat.get(peer);
-    if (held !== undefined) {
-      held.delete(task);
-      if (held.size === 0) this.#hasWhat.delete(peer);
-    }
-  }
-
-  #dropHolders(task: WorkerTask): void {
-    for (const peer of task.whoHas) {
-      const held = this.#hasWhat.get(peer);
-      if (held !== undefined) {
-        held.delete(task);
-        if (held.size === 0) this.#hasWhat.delete(peer);
-      }
-    }
-    task.whoHas.clear();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -840,34 +758,14 @@ export class WorkerState {
   #startExecuting(): void {
     let batch: ExecuteSpec[] | null = null;
     for (;;) {
-      let task: WorkerTask | null;
-      if (this.executing < this.nthreads) {
-        task = this.#nextRunnable();
-      } else {
-        // Every thread busy: a short task joins a thread's batch, in priority order.
-        const next = this.#ready.peek();
-        if (
-          next === undefined || next.resources !== null || this.executing >= this.#maxExecuting ||
-          this.#executingSeconds + next.duration > this.#batchSeconds ||
-          this.#inputBytes(next) > MAX_BATCHED_INPUT_BYTES
-        ) break;
-        task = this.#ready.pop()!;
-      }
+      const task = this.#runQueue.next();
       if (task === null) break;
       if (task.fn === null) {
         this.#storeLiteral(task);
         continue;
       }
       task.state = "executing";
-      task.thread = this.#threads.assign(task.duration);
-      this.executing++;
-      this.#executingSeconds += task.duration;
-      const resources = task.resources;
-      if (resources !== null) {
-        for (const name in resources) {
-          this.usedResources[name] = (this.usedResources[name] ?? 0) + resources[name];
-        }
-      }
+      this.#runQueue.start(task);
       const deps: Key[] = [];
       for (const dep of task.dependencies) {
         deps.push(dep.key);
@@ -884,44 +782,11 @@ export class WorkerState {
         fn: task.fn,
         args: task.args,
         deps,
-        resources,
+        resources: task.resources,
         thread: task.thread,
       });
     }
     if (batch !== null) this.#instructions.push({ type: "execute", tasks: batch });
-  }
-
-  /** Bytes of a task's inputs that its thread would get as copies. */
-  #inputBytes(task: WorkerTask): number {
-    let bytes = 0;
-    for (const dep of task.dependencies) {
-      if (!isOneBuffer(dep.typeName)) bytes += this.memory.get(dep.key) ?? 0;
-    }
-    return bytes;
-  }
-
-  /** The highest-priority ready task whose resources are free, or null. */
-  #nextRunnable(): WorkerTask | null {
-    const constrained = this.#constrained.peek();
-    if (constrained !== undefined && this.#resourcesFree(constrained.resources!)) {
-      return this.#constrained.pop()!;
-    }
-    for (;;) {
-      const task = this.#ready.pop();
-      if (task === undefined) return null;
-      if (task.resources === null || this.#resourcesFree(task.resources)) return task;
-      this.#constrained.push(task);
-    }
-  }
-
-  #resourcesFree(required: Readonly<Record<string, number>>): boolean {
-    return resourcesFree(this.resources, this.usedResources, required);
-  }
-
-  #releaseResources(task: WorkerTask): void {
-    const resources = task.resources;
-    if (resources === null) return;
-    for (const name in resources) this.usedResources[name] -= resources[name];
   }
 
   #startTransfers(): void {

@@ -1,11 +1,12 @@
 /**
- * The worker state machine's invariants, checked in full (O(tasks)): for tests and debugging.
+ * Reads over the whole worker state machine, O(tasks): its invariants checked in full (for tests
+ * and debugging) and its tasks counted per state (for displays).
  *
  * @module
  */
 
 import type { WorkerState } from "./state.ts";
-import type { WorkerTask } from "./worker_task.ts";
+import type { WorkerTask, WorkerTaskState } from "./worker_task.ts";
 
 /** What the check needs from inside the state machine. */
 export interface WorkerStateInternals {
@@ -71,4 +72,21 @@ export function validateWorkerState(w: WorkerState, internals: WorkerStateIntern
     if (amount > (w.resources[name] ?? 0) + 1e-9) fail(`resource ${name} oversubscribed`);
   }
   if (memoryBytes !== w.memoryBytes) fail(`memoryBytes ${w.memoryBytes} != ${memoryBytes}`);
+}
+
+/** Tasks per state. */
+export function countStates(tasks: Iterable<WorkerTask>): Record<WorkerTaskState, number> {
+  const counts: Record<WorkerTaskState, number> = {
+    waiting: 0,
+    ready: 0,
+    executing: 0,
+    memory: 0,
+    error: 0,
+    fetch: 0,
+    flight: 0,
+    missing: 0,
+    released: 0,
+  };
+  for (const task of tasks) counts[task.state]++;
+  return counts;
 }
