@@ -8,11 +8,7 @@ import {
   WorkerState,
   type WorkerStateConfig,
 } from "../../worker/state.ts";
-import type {
-  ComputeTaskMsg,
-  KeyLocation,
-  WorkerToSchedulerMsg,
-} from "../../protocol/messages.ts";
+import type { ComputeTaskMsg, KeyLocation, WorkerToSchedulerMsg } from "../../protocol/messages.ts";
 
 // ---------------------------------------------------------------------------------------------
 
