@@ -664,6 +664,12 @@ export class SchedulerServer {
         return this.#rebalance(params);
       case "task-progress":
         return this.state.taskProgress(keyList(params, method));
+      case "story": {
+        if (typeof params.key !== "string") {
+          throw new RequestError("story needs params {key: the key whose transitions to tell}");
+        }
+        return this.state.story(params.key);
+      }
       case "task-stream": {
         // what ran since a client's last look (performance reports)
         const since = typeof params.since === "number" ? params.since : 0;
@@ -673,7 +679,7 @@ export class SchedulerServer {
         throw new RequestError(
           `unknown request method ${JSON.stringify(method)}; this scheduler answers who-has, ` +
             `workers, scatter-targets, relay-scatter, restart, retire-workers, run, replicate, ` +
-            `rebalance, task-progress and task-stream`,
+            `rebalance, task-progress, task-stream and story`,
         );
     }
   }

@@ -69,6 +69,9 @@ import {
 } from "./records.ts";
 import { RingBuffer } from "../core/ring_buffer.ts";
 import { TaskStream } from "./task_stream.ts";
+import { TaskStories } from "./task_story.ts";
+import { transitionIndex } from "./transitions.ts";
+import type { StoryEntry } from "../protocol/story.ts";
 import {
   killedWorkerError,
   lostDataError,
@@ -107,6 +110,8 @@ export interface SchedulerConfig {
   eventLogCapacity: number;
   /** Finished tasks kept in the task stream. */
   taskStreamCapacity: number;
+  /** Transitions kept for keys' stories (all keys share them; the oldest go first). */
+  storyCapacity: number;
 }
 
 export const DEFAULT_SCHEDULER_CONFIG: Readonly<SchedulerConfig> = Object.freeze({
@@ -120,6 +125,7 @@ export const DEFAULT_SCHEDULER_CONFIG: Readonly<SchedulerConfig> = Object.freeze
   maxStealChecksPerTick: 1000,
   eventLogCapacity: 10_000,
   taskStreamCapacity: 100_000,
+  storyCapacity: 100_000,
 });
 
 /** A worker that joined, as its server registered it. */
@@ -221,6 +227,30 @@ const byLoad = (a: WorkerRecord, b: WorkerRecord): number =>
 
 const NO_DEPS: KeyLocation[] = [];
 
+/** A stimulus id as Dask writes them: what happened, and when (`task-erred-1733300000.25`). */
+function stimulusOf(event: SchedulerEvent | null): string {
+  if (event === null) return "unknown";
+  const name = event.type === "client-message" || event.type === "worker-message"
+    ? event.msg.op
+    : event.type;
+  return `${name}-${event.now}`;
+}
+
+/** The worker an event is about, if any. */
+function workerOf(event: SchedulerEvent | null): WorkerAddress | null {
+  switch (event?.type) {
+    case "worker-added":
+      return event.worker.address;
+    case "worker-removed":
+    case "worker-lost":
+    case "worker-message":
+    case "worker-status":
+      return event.worker;
+    default:
+      return null;
+  }
+}
+
 export class SchedulerState implements StealHost {
   readonly config: Readonly<SchedulerConfig>;
   readonly tasks = new Map<Key, TaskRecord>();
@@ -232,6 +262,8 @@ export class SchedulerState implements StealHost {
   readonly stateCounts: StateCounts = emptyStateCounts();
   readonly eventLog: RingBuffer<SchedulerLogEntry>;
   readonly taskStream: TaskStream;
+  /** Every key's recent transitions and their stimuli (task_story.ts). */
+  readonly stories: TaskStories;
   /** Current bandwidth estimate, bytes/s. */
   bandwidth: number;
   totalThreads = 0;
@@ -269,12 +301,16 @@ export class SchedulerState implements StealHost {
   readonly #retryAt = new Map<TaskRecord, number>();
   #generation = 0;
   #runIds = 0;
+  /** The event being handled, and the stimulus id of its transitions once one was needed. */
+  #event: SchedulerEvent | null = null;
+  #stimulus: string | null = null;
 
   constructor(config: Partial<SchedulerConfig> = {}) {
     this.config = { ...DEFAULT_SCHEDULER_CONFIG, ...config };
     this.bandwidth = this.config.bandwidth;
     this.eventLog = new RingBuffer(this.config.eventLogCapacity);
     this.taskStream = new TaskStream(this.config.taskStreamCapacity);
+    this.stories = new TaskStories(this.config.storyCapacity);
     this.#stealing = new WorkStealing({
       latency: this.config.stealLatency,
       maxChecksPerBalance: this.config.maxStealChecksPerTick,
@@ -307,6 +343,8 @@ export class SchedulerState implements StealHost {
   /** Applies one event. Messages it causes wait in the outbox ({@link takeOutgoing}). */
   handle(event: SchedulerEvent): void {
     this.now = event.now;
+    this.#event = event;
+    this.#stimulus = null;
     switch (event.type) {
       case "client-connected":
         this.#client(event.client);
@@ -371,6 +409,11 @@ export class SchedulerState implements StealHost {
 
   // -------------------------------------------------------------------------------------------
   // Read access (dashboard, server, tests)
+
+  /** The transitions of `key` still remembered, oldest first, each with its stimulus. */
+  story(key: Key): StoryEntry[] {
+    return this.stories.story(key);
+  }
 
   /** Addresses of the workers holding `key`'s result. */
   whoHas(key: Key): WorkerAddress[] {
@@ -1277,10 +1320,20 @@ export class SchedulerState implements StealHost {
     }
   }
 
+  /** The one place a task's state changes: checked against TRANSITIONS, told in its story. */
   #setState(task: TaskRecord, state: SchedulerTaskState): void {
     const old = task.state;
     if (old === state) return;
+    transitionIndex(old, state);
     task.state = state;
+    this.stories.record(
+      task.key,
+      this.#stimulus ??= stimulusOf(this.#event),
+      old,
+      state,
+      task.processingOn?.address ?? workerOf(this.#event),
+      this.now,
+    );
     this.stateCounts[old]--;
     this.stateCounts[state]++;
     const counts = task.prefix.counts;
