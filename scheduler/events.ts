@@ -89,13 +89,15 @@ export interface SchedulerLogEntry {
   worker?: WorkerAddress;
 }
 
-/** A stimulus id as Dask writes them: what happened, and when (`task-erred-1733300000.25`). */
-export function stimulusOf(event: SchedulerEvent | null): string {
+/**
+ * What caused the transitions of an event: its name (a message's `op`, else the event's type).
+ * With the event's time it makes Dask's stimulus id, `task-erred-1733300000.25` (task_story.ts).
+ */
+export function causeOf(event: SchedulerEvent | null): string {
   if (event === null) return "unknown";
-  const name = event.type === "client-message" || event.type === "worker-message"
+  return event.type === "client-message" || event.type === "worker-message"
     ? event.msg.op
     : event.type;
-  return `${name}-${event.now}`;
 }
 
 /** The worker an event is about, if any. */

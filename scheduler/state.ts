@@ -6,7 +6,9 @@
  *
  * Task states: `released → waiting → (queued | no-worker) → processing → memory | erred`, and
  * `forgotten` when nothing refers to a task any more. Each transition costs O(1) in the size of
- * the graph (it touches the task, its direct neighbours and its worker).
+ * the graph (it touches the task, its direct neighbours and its worker). Every state change goes
+ * through `#setState`, which checks the (start, finish) pair against the table of transitions.ts
+ * and tells it in the key's story (task_story.ts) with the stimulus id of the event that caused it.
  *
  * Transitions that affect other tasks do not recurse: they *recommend* a new state for the other
  * task; recommendations run in order until none is left, each re-checking its preconditions, so
@@ -21,6 +23,11 @@
  * workers receive new tasks or steal; the others finish what they hold. Administration events
  * (`acquire-replicas`, `drop-replicas`, `retire-workers`, `restart`) carry out what the server's
  * data-movement plans decide (scheduler/data_movement.ts).
+ *
+ * Why this file is longer than ~800 lines: the transitions, placement and intake share the private
+ * books (queues, slots, running workers, outbox) on the per-task hot path; the concepts that do
+ * not need them are collaborators of their own (config, events, retries, validation, dashboard
+ * reads, transitions table, story), see docs/architecture.md.
  *
  * @module
  */
@@ -70,13 +77,13 @@ import { RetryQueue } from "./retries.ts";
 import { validateBooks } from "./validation.ts";
 import { DEFAULT_SCHEDULER_CONFIG, type SchedulerConfig } from "./config.ts";
 import {
+  causeOf,
   type EventTopic,
   type Outgoing,
   type ReplicaDrop,
   type ReplicaTransfer,
   type SchedulerEvent,
   type SchedulerLogEntry,
-  stimulusOf,
   workerOf,
   type WorkerSpec,
 } from "./events.ts";
@@ -169,7 +176,7 @@ export class SchedulerState implements StealHost {
   #runIds = 0;
   /** The event being handled, and the stimulus id of its transitions once one was needed. */
   #event: SchedulerEvent | null = null;
-  #stimulus: string | null = null;
+  #cause: string | null = null;
 
   constructor(config: Partial<SchedulerConfig> = {}) {
     this.config = { ...DEFAULT_SCHEDULER_CONFIG, ...config };
@@ -210,7 +217,7 @@ export class SchedulerState implements StealHost {
   handle(event: SchedulerEvent): void {
     this.now = event.now;
     this.#event = event;
-    this.#stimulus = null;
+    this.#cause = null;
     switch (event.type) {
       case "client-connected":
         this.#client(event.client);
@@ -278,7 +285,8 @@ export class SchedulerState implements StealHost {
 
   /** The transitions of `key` still remembered, oldest first, each with its stimulus. */
   story(key: Key): StoryEntry[] {
-    return this.stories.story(key);
+    const task = this.tasks.get(key);
+    return task === undefined ? this.stories.story(key) : this.stories.story(key, task.storySeq);
   }
 
   /** Addresses of the workers holding `key`'s result. */
@@ -1053,9 +1061,10 @@ export class SchedulerState implements StealHost {
     if (old === state) return;
     transitionIndex(old, state);
     task.state = state;
-    this.stories.record(
+    task.storySeq = this.stories.record(
       task.key,
-      this.#stimulus ??= stimulusOf(this.#event),
+      task.storySeq,
+      this.#cause ??= causeOf(this.#event),
       old,
       state,
       task.processingOn?.address ?? workerOf(this.#event),
@@ -1148,6 +1157,7 @@ export class SchedulerState implements StealHost {
     this.tasks.delete(task.key);
     this.#retries.forget(task);
     this.#setState(task, "forgotten");
+    this.stories.forget(task.key, task.storySeq);
   }
 
   /** Marks a task erred with `task.error`/`task.blamedKey`, and its dependents after it. */
@@ -1590,6 +1600,7 @@ export class SchedulerState implements StealHost {
       resources,
     );
     this.#retries.setDelay(task, options?.retryDelay);
+    task.storySeq = this.stories.revive(key);
     this.tasks.set(key, task);
     this.stateCounts.released++;
     prefix.counts.released++;

@@ -63,24 +63,50 @@ Deno.test("a worker that leaves sends its task back to waiting, and the story sa
   assert.deepEqual(moves(d.s.story("a")).slice(-2), ["memory→released", "released→forgotten"]);
 });
 
-Deno.test("stories share one bounded ring: old transitions go first, whole keys leave the index", () => {
+Deno.test("stories share one bounded ring: old transitions go first, forgotten keys stay told", () => {
   const stories = new TaskStories(4);
-  stories.record("a", "s1", "released", "waiting", null, 1);
-  stories.record("b", "s2", "released", "waiting", null, 2);
-  stories.record("a", "s3", "waiting", "processing", "w1", 3);
-  stories.record("b", "s4", "waiting", "processing", "w1", 4);
-  stories.record("c", "s5", "released", "waiting", null, 5);
+  const latest = new Map<string, number>();
+  const record = (key: string, cause: string, start: string, finish: string, time: number) =>
+    latest.set(
+      key,
+      stories.record(
+        key,
+        latest.get(key) ?? -1,
+        cause,
+        start as "released",
+        finish as "waiting",
+        cause === "update-graph" ? null : "w1",
+        time,
+      ),
+    );
+  const causes = (key: string) => stories.story(key, latest.get(key)).map((t) => t.stimulus);
+  record("a", "update-graph", "released", "waiting", 1);
+  record("b", "update-graph", "released", "waiting", 2);
+  record("a", "task-erred", "waiting", "processing", 3);
+  record("b", "tick", "waiting", "processing", 4);
+  record("c", "update-graph", "released", "waiting", 5);
   // a's first entry was overwritten: the rest of its chain is still told.
-  assert.deepEqual(stories.story("a").map((t) => t.stimulus), ["s3"]);
-  stories.record("c", "s6", "waiting", "processing", "w2", 6);
-  stories.record("c", "s7", "processing", "memory", "w2", 7);
-  assert.deepEqual(stories.story("a"), []);
-  assert.deepEqual(stories.story("b").map((t) => t.stimulus), ["s4"]);
-  assert.deepEqual(stories.story("c").map((t) => [t.start, t.finish, t.worker]), [
+  assert.deepEqual(causes("a"), ["task-erred-3"]);
+  record("c", "tick", "waiting", "processing", 6);
+  record("c", "task-finished", "processing", "memory", 7);
+  assert.deepEqual(causes("a"), []);
+  assert.deepEqual(causes("b"), ["tick-4"]);
+  assert.deepEqual(stories.story("c", latest.get("c")).map((t) => [t.start, t.finish, t.worker]), [
     ["released", "waiting", null],
-    ["waiting", "processing", "w2"],
-    ["processing", "memory", "w2"],
+    ["waiting", "processing", "w1"],
+    ["processing", "memory", "w1"],
   ]);
+  // A forgotten key is told by its key alone, and a key known again continues its story.
+  record("c", "client-releases-keys", "memory", "forgotten", 8);
+  stories.forget("c", latest.get("c")!);
+  assert.deepEqual(stories.story("c").map((t) => t.finish), [
+    "waiting",
+    "processing",
+    "memory",
+    "forgotten",
+  ]);
+  assert.equal(stories.revive("c"), latest.get("c"));
+  assert.equal(stories.revive("c"), -1);
   assert.deepEqual(stories.story("unknown"), []);
   assert.deepEqual(new TaskStories(0).story("a"), []);
 });
