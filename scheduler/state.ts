@@ -91,7 +91,9 @@ import { resolveSharedFunctions } from "../protocol/shared_functions.ts";
 import { TaskStories } from "./task_story.ts";
 import { transitionIndex } from "./transitions.ts";
 import type { StoryEntry } from "../protocol/story.ts";
+import { findCycles } from "./cycles.ts";
 import {
+  cycleError,
   killedWorkerError,
   lostDataError,
   missingDependencyError,
@@ -484,6 +486,17 @@ export class SchedulerState implements StealHost {
       task.error = missingDependencyError(task.key, missing);
       task.blamedKey = task.key;
       this.#toErred(task, true);
+    }
+    const cycles = findCycles(linked, generation);
+    for (const cycle of cycles) {
+      const error = cycleError(cycle.map((task) => task.key));
+      this.#log("graph", error.message, cycle[0].key);
+      for (const task of cycle) {
+        if (task.state === "erred") continue;
+        task.error = { ...error, key: task.key };
+        task.blamedKey = task.key;
+        this.#toErred(task, true);
+      }
     }
     for (const key of msg.keys) {
       const task = this.tasks.get(key);
