@@ -11,6 +11,7 @@
  * @module
  */
 
+import { adaptiveSnapshot, adaptiveTarget, type AdaptiveTargetOptions } from "./adaptive_target.ts";
 import { errorMessage, recordFromError } from "../core/errors.ts";
 import type { Key } from "../core/task.ts";
 import { encode, type Encoded } from "../core/value_codec.ts";
@@ -155,6 +156,8 @@ export class SchedulerRequests {
         return this.#restart(timeoutOf(params));
       case "retire-workers":
         return this.#retireWorkers(params);
+      case "adaptive-target":
+        return adaptiveTarget(adaptiveSnapshot(this.#host.state), adaptiveOptions(params));
       case "run":
         return this.#run(params);
       case "replicate":
@@ -180,8 +183,8 @@ export class SchedulerRequests {
       default:
         throw new RequestError(
           `unknown request method ${JSON.stringify(method)}; this scheduler answers who-has, ` +
-            `workers, scatter-targets, relay-scatter, restart, retire-workers, run, replicate, ` +
-            `rebalance, task-progress, task-stream and story`,
+            `workers, scatter-targets, relay-scatter, restart, retire-workers, adaptive-target, ` +
+            `run, replicate, rebalance, task-progress, task-stream and story`,
         );
     }
   }
@@ -535,4 +538,24 @@ export class SchedulerRequests {
     }
     return placed;
   }
+}
+
+/** The options of an `adaptive-target` request, checked. */
+function adaptiveOptions(params: Record<string, unknown>): AdaptiveTargetOptions {
+  const { targetDuration, threadsPerWorker, minimum } = params;
+  const positive = (v: unknown) => typeof v === "number" && v > 0 && Number.isFinite(v);
+  if (!positive(targetDuration)) {
+    throw new RequestError("adaptive-target needs params {targetDuration: seconds > 0}");
+  }
+  if (threadsPerWorker !== undefined && !positive(threadsPerWorker)) {
+    throw new RequestError("adaptive-target: threadsPerWorker must be a number > 0");
+  }
+  if (minimum !== undefined && !(Number.isInteger(minimum) && (minimum as number) >= 0)) {
+    throw new RequestError("adaptive-target: minimum must be a whole number ≥ 0");
+  }
+  return {
+    targetDuration: targetDuration as number,
+    threadsPerWorker: threadsPerWorker as number | undefined,
+    minimum: minimum as number | undefined,
+  };
 }
