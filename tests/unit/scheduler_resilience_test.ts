@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import type { TaskOptions } from "../../core/task.ts";
 import {
   planRebalance,
   planReplicationRound,
