@@ -42,7 +42,12 @@ export type {
   ToTextFilesOptions,
 } from "./collections/bag/mod.ts";
 export type { DelayedFunction, DelayedOptions, MaybeDelayed } from "./collections/delayed.ts";
-export type { ComputeOptions, GraphExecutor } from "./collections/compute.ts";
+export type {
+  ComputeOptions,
+  GraphExecutor,
+  RunOptions,
+  SchedulerName,
+} from "./collections/compute.ts";
 export { collectionSymbol } from "./collections/collection.ts";
 export type { Collection, CollectionSpec, Layer } from "./collections/collection.ts";
 export { taskModule } from "./core/function_codec.ts";
@@ -53,14 +58,9 @@ export type { DType, NumericArray } from "./core/ndarray.ts";
 export type { Graph } from "./core/graph.ts";
 export type { Key, Task, TaskFunction, TaskOptions } from "./core/task.ts";
 export { Client, ClientClosedError, fireAndForget } from "./client/client.ts";
-export type {
-  ClientOptions,
-  ClientStatus,
-  Gathered,
-  GatherOptions,
-  WorkerStatus,
-} from "./client/client.ts";
-export { ClientView } from "./client/client_view.ts";
+export type { ClientOptions, ClientStatus, WorkerStatus } from "./client/client.ts";
+export type { Gathered, GatherOptions } from "./client/gather.ts";
+export { ClientView, SubmitMethods } from "./client/client_view.ts";
 export type {
   CollectionResult,
   FutureArgs,
