@@ -47,7 +47,12 @@ import { Future, type FutureOwner } from "./future.ts";
 import type { FutureState } from "./future_state.ts";
 import { collectFutures, type Gathered, type GatherOptions, rebuild, waitEnded } from "./gather.ts";
 import { isGone, KeyHold } from "./key_hold.ts";
-import { LocalCluster, type LocalClusterOptions } from "../deploy/local_cluster.ts";
+import {
+  LOCAL_CLUSTER_OPTION_NAMES,
+  LocalCluster,
+  type LocalClusterOptions,
+} from "../deploy/local_cluster.ts";
+import { checkOptionNames, optionNames } from "../core/option_names.ts";
 import { Outbox } from "./outbox.ts";
 import { typeNameOf } from "../core/type_name.ts";
 import { SchedulerSession } from "./scheduler_connection.ts";
@@ -66,6 +71,12 @@ export interface ClientOptions {
   /** Become the scheduler collections' `.compute()` uses by default. Default true. */
   setAsDefault?: boolean;
 }
+
+const CLIENT_OPTION_NAMES = optionNames<ClientOptions>({
+  timeout: true,
+  reconnectTimeout: true,
+  setAsDefault: true,
+});
 
 /** A worker as {@link Client.workers} describes it. */
 export interface WorkerStatus {
@@ -185,6 +196,7 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
    *   the message names the address and how to start one.
    */
   static async connect(address: string, options: ClientOptions = {}): Promise<Client> {
+    checkOptionNames(options, CLIENT_OPTION_NAMES, "Client.connect()");
     return await Client.#open(address, options, undefined);
   }
 
@@ -201,7 +213,13 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
    * ```
    */
   static async local(options: LocalClusterOptions & ClientOptions = {}): Promise<Client> {
-    const cluster = await LocalCluster.start(options);
+    checkOptionNames(
+      options,
+      [...LOCAL_CLUSTER_OPTION_NAMES, ...CLIENT_OPTION_NAMES],
+      "Client.local()",
+    );
+    const { timeout: _t, reconnectTimeout: _r, setAsDefault: _s, ...clusterOptions } = options;
+    const cluster = await LocalCluster.start(clusterOptions);
     try {
       return await Client.#open(cluster.schedulerAddress, options, cluster);
     } catch (error) {

@@ -38,7 +38,7 @@ import type { FutureState } from "./future_state.ts";
 import { callSpec, type FutureKey, graphSpecs, replaceFutures } from "./graph_submission.ts";
 import type { Outbox } from "./outbox.ts";
 import { dataItem, placeData, type ScatterOptions } from "./scatter.ts";
-import { type SubmitOptions, taskOptionsOf } from "./submit_options.ts";
+import { looksLikeSubmitOptions, type SubmitOptions, taskOptionsOf } from "./submit_options.ts";
 
 /** What submission needs of its client. */
 export interface SubmissionHost {
@@ -80,6 +80,7 @@ export class Submission implements Submitter {
   submit(fn: TaskFunction, args: unknown[], options: SubmitOptions): Future {
     this.#host.checkOpen();
     checkFunction(fn, "submit");
+    if (args.length > 0) refuseOptionsArgument(args[args.length - 1], "submit");
     if (Array.isArray(options.key)) {
       throw new TypeError(
         "submit(): the option 'key' must be a string; an array of keys is for map().",
@@ -118,11 +119,23 @@ export class Submission implements Submitter {
   ): Future[] | Promise<Future[]> {
     this.#host.checkOpen();
     checkFunction(fn, "map");
+    if (iterables.length > 0) refuseOptionsArgument(iterables[iterables.length - 1], "map");
+    iterables.forEach((it, i) => {
+      const iterable = typeof it === "object" && it !== null &&
+        (Symbol.iterator in it || Symbol.asyncIterator in it);
+      if (!iterable && typeof it !== "string") {
+        throw new TypeError(
+          `map(): argument ${i + 1} after the function is not iterable (got ` +
+            `${typeNameOf(it)}); pass one array (or other iterable) of values per parameter ` +
+            `of the function.`,
+        );
+      }
+    });
     if (iterables.length === 0) {
       throw new TypeError("map() needs at least one iterable of arguments after the function.");
     }
     describeFunction(fn); // a function that cannot travel fails before anything is sent
-    const isAsync = iterables.some((it) => !(Symbol.iterator in it));
+    const isAsync = iterables.some((it) => typeof it !== "string" && !(Symbol.iterator in it));
     const keys = options.key;
     const prefix = typeof keys === "string" ? keys : functionName(fn);
     const taskOptions = taskOptionsOf(options);
@@ -277,6 +290,20 @@ function checkFunction(fn: unknown, method: string): void {
   }
 }
 
+/**
+ * Refuses submit options given as the last argument (Dask's `submit(fn, x, retries=2)`): here
+ * they would silently become an argument of the task.
+ */
+function refuseOptionsArgument(last: unknown, method: string): void {
+  if (!looksLikeSubmitOptions(last)) return;
+  const given = JSON.stringify(last);
+  throw new TypeError(
+    `${method}(): the last argument ${given} looks like options; options go through ` +
+      `client.with(${given}).${method}(fn, ...). If the object really is an argument of the ` +
+      `function, pass it as delayed(value) or scatter it first.`,
+  );
+}
+
 /** The items of iterables side by side, up to the shortest (Python's `zip`). */
 function* zip(iterables: Iterable<unknown>[]): Generator<unknown[]> {
   const iterators = iterables.map((it) => it[Symbol.iterator]());
@@ -300,7 +327,7 @@ async function zipAsync<T>(
   each: (args: unknown[], i: number) => T,
 ): Promise<T[]> {
   const iterators = iterables.map((it) =>
-    Symbol.asyncIterator in it
+    typeof it === "object" && Symbol.asyncIterator in it
       ? (it as AsyncIterable<unknown>)[Symbol.asyncIterator]()
       : (it as Iterable<unknown>)[Symbol.iterator]()
   );

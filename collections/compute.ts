@@ -10,6 +10,7 @@
 
 import type { Graph } from "../core/graph.ts";
 import { GraphError } from "../core/errors.ts";
+import { checkOptionNames, optionNames } from "../core/option_names.ts";
 import type { Key } from "../core/task.ts";
 import { collectGraph, type Collection, collectionSymbol, isCollection } from "./collection.ts";
 import type { Layer } from "./collection.ts";
@@ -150,6 +151,7 @@ export async function computeCollections(
   collections: readonly Collection[],
   options: ComputeOptions = {},
 ): Promise<unknown[]> {
+  checkComputeOptions(options);
   const plan = planCompute(collections);
   const values = await runGraph(plan.graph, plan.outputs, options);
   const byKey = new Map<Key, unknown>();
@@ -162,6 +164,7 @@ export async function persistCollection<C extends Collection>(
   collection: C,
   options: ComputeOptions = {},
 ): Promise<C> {
+  checkComputeOptions(options, "persist()");
   const spec = collection[collectionSymbol];
   const graph = collectGraph([spec.layer()]);
   const outputs = [...new Set(spec.keys())];
@@ -169,12 +172,24 @@ export async function persistCollection<C extends Collection>(
   return spec.rebuild(layer) as C;
 }
 
-const OPTION_NAMES = new Set(["scheduler", "numWorkers", "progress"]);
+const OPTION_NAMES = optionNames<ComputeOptions>({
+  scheduler: true,
+  numWorkers: true,
+  progress: true,
+});
 
+/** Checks the options of `compute` and `persist` (a misspelt one names the nearest). */
+export function checkComputeOptions(options: ComputeOptions, where = "compute()"): void {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`${where} takes an object of options, got ${String(options)}.`);
+  }
+  checkOptionNames(options, OPTION_NAMES, where);
+}
+
+/** A plain object that is not a collection: in last place, `compute`'s options. */
 function isOptions(value: unknown): value is ComputeOptions {
   if (typeof value !== "object" || value === null || isCollection(value)) return false;
-  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
-  return Object.keys(value).every((k) => OPTION_NAMES.has(k));
+  return Object.getPrototypeOf(value) === Object.prototype;
 }
 
 /**
@@ -187,5 +202,6 @@ export function splitComputeArgs(
   const last = args[args.length - 1];
   const options = args.length > 0 && isOptions(last) ? last : {};
   const rest = options === last ? args.slice(0, -1) : args;
+  checkComputeOptions(options);
   return { collections: checkCollections(rest, "compute()"), options };
 }

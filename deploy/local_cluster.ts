@@ -12,6 +12,7 @@
  * @module
  */
 
+import { checkOptionNames, optionNames } from "../core/option_names.ts";
 import type { WorkerListing } from "../protocol/session.ts";
 import { SchedulerSession } from "../client/scheduler_connection.ts";
 import { REFUSED_EXIT_CODE } from "../protocol/exit_codes.ts";
@@ -46,6 +47,20 @@ export interface LocalClusterOptions {
    */
   restartDeadWorkers?: boolean;
 }
+
+/** Every option name of {@link LocalClusterOptions}, for checking options at run time. */
+export const LOCAL_CLUSTER_OPTION_NAMES = optionNames<LocalClusterOptions>({
+  nWorkers: true,
+  threadsPerWorker: true,
+  memoryLimit: true,
+  resources: true,
+  host: true,
+  schedulerPort: true,
+  dashboard: true,
+  startTimeout: true,
+  logs: true,
+  restartDeadWorkers: true,
+});
 
 /** Lines of a process's output kept to explain its failure. */
 const TAIL_LINES = 40;
@@ -201,6 +216,7 @@ export class LocalCluster implements AsyncDisposable {
    *   cluster is not up within `startTimeout`; whatever was started is stopped.
    */
   static async start(options: LocalClusterOptions = {}): Promise<LocalCluster> {
+    checkOptionNames(options, LOCAL_CLUSTER_OPTION_NAMES, "LocalCluster.start()");
     const nWorkers = options.nWorkers ?? Math.max(1, navigator.hardwareConcurrency || 1);
     const threads = options.threadsPerWorker ?? 1;
     if (!Number.isInteger(nWorkers) || nWorkers < 0) {

@@ -281,3 +281,27 @@ Deno.test("sync and threads are GraphExecutors: compute and persist run through 
   );
   shutdownThreads();
 });
+
+Deno.test("options are checked at run time: a misspelt one names the nearest valid one", async () => {
+  const x = delayed((a: number) => a + 1)(1);
+  await assert.rejects(
+    () => x.compute({ schedular: "sync" } as never),
+    /Unknown option 'schedular' for compute\(\)\. Did you mean 'scheduler'\?/,
+  );
+  assert.throws(
+    () => compute(x, { numworkers: 2 } as never),
+    /Unknown option 'numworkers' for compute\(\)\. Did you mean 'numWorkers'\?/,
+  );
+  await assert.rejects(() => x.persist({ progres: true } as never), /Did you mean 'progress'\?/);
+  const { LocalCluster } = await import("../../mod.ts");
+  await assert.rejects(
+    () => LocalCluster.start({ nworkers: 1 } as never),
+    /Unknown option 'nworkers' for LocalCluster.start\(\)\. Did you mean 'nWorkers'\?/,
+  );
+  const { Client } = await import("../../mod.ts");
+  await assert.rejects(
+    () => Client.local({ nworkers: 1 } as never),
+    /Unknown option 'nworkers' for Client.local\(\)\. Did you mean 'nWorkers'\?/,
+  );
+  assert.equal(await compute(x, { scheduler: "sync" }).then(([v]) => v), 2);
+});
