@@ -57,9 +57,11 @@ export { NDArray } from "./core/ndarray.ts";
 export type { DType, NumericArray } from "./core/ndarray.ts";
 export type { Graph } from "./core/graph.ts";
 export type { Key, Task, TaskFunction, TaskOptions } from "./core/task.ts";
-export { Client, ClientClosedError, fireAndForget } from "./client/client.ts";
+export { Client, ClientClosedError } from "./client/client.ts";
+export { fireAndForget } from "./client/fire_and_forget.ts";
 export type { ClientOptions, ClientStatus, WorkerStatus } from "./client/client.ts";
 export type { Gathered, GatherOptions } from "./client/gather.ts";
+export type { ConnectTarget } from "./client/connect_target.ts";
 export { ClientView, SubmitMethods } from "./client/client_view.ts";
 export type {
   CollectionResult,
@@ -79,6 +81,26 @@ export type { RebalanceResult } from "./protocol/session.ts";
 export type { ScatterOptions } from "./client/scatter.ts";
 export { LocalCluster } from "./deploy/local_cluster.ts";
 export type { LocalClusterOptions } from "./deploy/local_cluster.ts";
+export { ClusterManager } from "./deploy/cluster.ts";
+export type {
+  ClusterManagerOptions,
+  ClusterWorker,
+  ScaleTarget,
+  WorkerShape,
+} from "./deploy/cluster.ts";
+export { Adaptive } from "./deploy/adaptive.ts";
+export { SSHCluster } from "./deploy/ssh_cluster.ts";
+export { JobQueueCluster } from "./deploy/job_queue.ts";
+export type { JobCommands, JobQueueClusterOptions } from "./deploy/job_queue.ts";
+export { SlurmCluster } from "./deploy/slurm_cluster.ts";
+export { PBSCluster, SGECluster } from "./deploy/pbs_cluster.ts";
+export type {
+  SSHClusterOptions,
+  SSHConnectOptions,
+  SSHSchedulerOptions,
+  SSHWorkerOptions,
+} from "./deploy/ssh_cluster.ts";
+export type { AdaptiveHost, AdaptOptions } from "./deploy/adaptive.ts";
 export { SchedulerUnreachableError } from "./client/scheduler_connection.ts";
 export { MissingDataError } from "./client/data_fetch.ts";
 export { Future } from "./client/future.ts";

@@ -42,6 +42,7 @@ import {
   runOnWorkers,
   type SchedulerRequest,
 } from "./cluster_admin.ts";
+import { type ConnectTarget, schedulerAddressOf } from "./connect_target.ts";
 import { DataFetcher, MissingDataError } from "./data_fetch.ts";
 import { Future, type FutureOwner } from "./future.ts";
 import type { FutureState } from "./future_state.ts";
@@ -54,7 +55,6 @@ import {
 } from "../deploy/local_cluster.ts";
 import { checkOptionNames, optionNames } from "../core/option_names.ts";
 import { Outbox } from "./outbox.ts";
-import { typeNameOf } from "../core/type_name.ts";
 import { SchedulerSession } from "./scheduler_connection.ts";
 import { Submission } from "./submission.ts";
 import type { SubmitOptions } from "./submit_options.ts";
@@ -190,13 +190,15 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
   }
 
   /**
-   * Connects to the scheduler at `address` (`tcp://host:port` or `host:port`).
+   * Connects to the scheduler at an address (`tcp://host:port` or `host:port`), the one a
+   * scheduler file names (`{ schedulerFile }`, waiting up to `timeout` for it), or a cluster's.
    *
    * @throws {SchedulerUnreachableError} when no scheduler answers there within the timeout;
    *   the message names the address and how to start one.
    */
-  static async connect(address: string, options: ClientOptions = {}): Promise<Client> {
+  static async connect(target: ConnectTarget, options: ClientOptions = {}): Promise<Client> {
     checkOptionNames(options, CLIENT_OPTION_NAMES, "Client.connect()");
+    const address = await schedulerAddressOf(target, options.timeout ?? 10);
     return await Client.#open(address, options, undefined);
   }
 
@@ -788,31 +790,4 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
 /** The error record with the failing task's key, so `error.key` names it. */
 function withKey(record: ErrorRecord, blamedKey: Key): ErrorRecord {
   return record.key === undefined ? { ...record, key: blamedKey } : record;
-}
-
-/**
- * Keeps futures' tasks running until they finish, even once no Future holds them: for tasks
- * run for their effects (writing files), whose results nobody fetches.
- *
- * @example
- * ```ts
- * import { Client, fireAndForget } from "./mod.ts";
- *
- * await using client = await Client.local({ nWorkers: 1 });
- * const save = (day: number) => Deno.writeTextFile(`day-${day}.txt`, String(day));
- * for (let day = 1; day <= 3; day++) fireAndForget(client.submit(save, day));
- * ```
- */
-export function fireAndForget(futures: Future | Iterable<Future>): void {
-  const list = futures instanceof Future ? [futures] : [...futures];
-  const byOwner = new Map<FutureOwner, Key[]>();
-  for (const future of list) {
-    if (!(future instanceof Future)) {
-      throw new TypeError(`fireAndForget() takes Futures, got ${typeNameOf(future)}.`);
-    }
-    let keys = byOwner.get(future.client);
-    if (keys === undefined) byOwner.set(future.client, keys = []);
-    keys.push(future.key);
-  }
-  for (const [owner, keys] of byOwner) owner.fireAndForgetKeys(keys);
 }
