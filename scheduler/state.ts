@@ -25,6 +25,7 @@
  * @module
  */
 
+import { FunctionReceiver } from "../core/function_link.ts";
 import type { ErrorRecord } from "../core/errors.ts";
 import type { Encoded } from "../core/value_codec.ts";
 import { type Key, keyPrefix, type TaskOptions } from "../core/task.ts";
@@ -673,7 +674,9 @@ export class SchedulerState implements StealHost {
     const generation = ++this.#generation;
     const defaultPriority = msg.priority ?? 0;
     const specs = msg.tasks;
-    resolveSharedFunctions(specs);
+    // one message is the client link's lifetime: its tasks name specs sent earlier in it
+    const functions = new FunctionReceiver();
+    for (let i = 0; i < specs.length; i++) specs[i].fn = functions.expand(specs[i].fn);
     const linked: TaskRecord[] = [];
     const linkedSpecs: GraphTaskSpec[] = [];
     // Pass 1: records for new keys. A known key is the same computation (content addressing).
@@ -1842,24 +1845,5 @@ export class SchedulerState implements StealHost {
     if (key !== undefined) entry.key = key;
     if (worker !== undefined) entry.worker = worker;
     this.eventLog.push(entry);
-  }
-}
-
-/**
- * Gives every task of an `update-graph` its function spec: a task whose `fn` is a string names
- * the spec an earlier task of the message carried in full (docs/protocol.md §2). The tasks then
- * share one spec object. A name without a spec stays as it is and fails on the worker.
- */
-function resolveSharedFunctions(specs: GraphTaskSpec[]): void {
-  let byId: Map<string, unknown> | undefined;
-  for (let i = 0; i < specs.length; i++) {
-    const spec = specs[i];
-    const fn = spec.fn as { id?: unknown } | string | null;
-    if (typeof fn === "string") {
-      const full = byId?.get(fn);
-      if (full !== undefined) spec.fn = full;
-    } else if (fn !== null && typeof fn === "object" && typeof fn.id === "string") {
-      (byId ??= new Map()).set(fn.id, fn);
-    }
   }
 }

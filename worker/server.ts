@@ -30,6 +30,7 @@
  * @module
  */
 
+import { FunctionReceiver } from "../core/function_link.ts";
 import { cpuUsage } from "node:process";
 import { errorMessage, type ErrorRecord, recordFromError } from "../core/errors.ts";
 import { FunctionCache } from "../core/function_cache.ts";
@@ -273,7 +274,8 @@ export class WorkerServer {
   #lastCollection = 0;
   #lastRecycle = 0;
   /** Task function specs the scheduler sent, by id (later compute-tasks carry the id alone). */
-  readonly #functions = new Map<string, FunctionSpec>();
+  /** The scheduler link's receiving end: compute-tasks after the first carry a spec's id. */
+  readonly #functions = new FunctionReceiver();
   /** Functions of `run` requests, compiled in this thread. */
   readonly #runFunctions = new FunctionCache();
 
@@ -552,13 +554,7 @@ export class WorkerServer {
    * worker, then only its id: the spec is kept here and put back.
    */
   #resolveFunction(msg: Record<string, unknown>): void {
-    const fn = msg.fn as FunctionSpec | string | null;
-    if (typeof fn === "string") {
-      const spec = this.#functions.get(fn);
-      if (spec !== undefined) msg.fn = spec;
-    } else if (fn !== null && typeof fn === "object" && typeof fn.id === "string") {
-      this.#functions.set(fn.id, fn);
-    }
+    msg.fn = this.#functions.expand(msg.fn);
   }
 
   #registered(connection: Connection, heartbeatInterval: number, heldKeys: number): void {
