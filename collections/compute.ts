@@ -10,7 +10,7 @@
 
 import type { Graph } from "../core/graph.ts";
 import { GraphError } from "../core/errors.ts";
-import { checkOptionNames, optionNames } from "../core/option_names.ts";
+import { checkOptionNames, nearestName, optionNames } from "../core/option_names.ts";
 import type { Key } from "../core/task.ts";
 import { collectGraph, type Collection, collectionSymbol, isCollection } from "./collection.ts";
 import type { Layer } from "./collection.ts";
@@ -186,22 +186,64 @@ export function checkComputeOptions(options: ComputeOptions, where = "compute()"
   checkOptionNames(options, OPTION_NAMES, where);
 }
 
-/** A plain object that is not a collection: in last place, `compute`'s options. */
+/**
+ * In last place, `compute`'s options: a plain object (not a collection, holding none) whose keys
+ * are each an option name or a near miss of one (a typo is then reported, not passed through).
+ */
 function isOptions(value: unknown): value is ComputeOptions {
-  if (typeof value !== "object" || value === null || isCollection(value)) return false;
-  return Object.getPrototypeOf(value) === Object.prototype;
+  if (!isPlainRecord(value) || isLazy(value)) return false;
+  const keys = Object.keys(value);
+  if (Object.values(value).some(isLazy)) return false;
+  return keys.every((k) => (OPTION_NAMES as string[]).includes(k) || nearestName(k, OPTION_NAMES));
 }
 
 /**
  * Splits `compute(a, b, options?)` arguments: a trailing plain object whose keys are all option
- * names is the options.
+ * names is the options. As Dask's `compute`, collections may sit inside arrays and plain
+ * objects (they are computed together and put back in place) and other values pass through
+ * unchanged; `results(values)` rebuilds the arguments from the collections' values.
  */
 export function splitComputeArgs(
   args: readonly unknown[],
-): { collections: Collection[]; options: ComputeOptions } {
+): {
+  collections: Collection[];
+  options: ComputeOptions;
+  results: (values: readonly unknown[]) => unknown[];
+} {
   const last = args[args.length - 1];
   const options = args.length > 0 && isOptions(last) ? last : {};
   const rest = options === last ? args.slice(0, -1) : args;
   checkComputeOptions(options);
-  return { collections: checkCollections(rest, "compute()"), options };
+  const collections: Collection[] = [];
+  const find = (value: unknown): void => {
+    if (isLazy(value)) collections.push(value);
+    else if (Array.isArray(value)) value.forEach(find);
+    else if (isPlainRecord(value)) Object.values(value).forEach(find);
+  };
+  rest.forEach(find);
+  const results = (values: readonly unknown[]) => {
+    let next = 0;
+    const put = (value: unknown): unknown => {
+      if (isLazy(value)) return values[next++];
+      if (Array.isArray(value)) return value.map(put);
+      if (isPlainRecord(value)) {
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, put(v)]));
+      }
+      return value;
+    };
+    return rest.map(put);
+  };
+  return { collections, options, results };
+}
+
+/** A collection, also a lazy attribute of a Delayed (a callable proxy). */
+function isLazy(value: unknown): value is Collection {
+  return (typeof value === "object" || typeof value === "function") && value !== null &&
+    collectionSymbol in value;
+}
+
+function isPlainRecord(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
 }
