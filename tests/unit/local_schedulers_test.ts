@@ -295,8 +295,8 @@ Deno.test("options are checked at run time: a misspelt one names the nearest val
     () => x.compute({ schedular: "sync" } as never),
     /Unknown option 'schedular' for compute\(\)\. Did you mean 'scheduler'\?/,
   );
-  assert.throws(
-    () => compute(x, { numworkers: 2 } as never),
+  await assert.rejects(
+    async () => await compute(x, { numworkers: 2 } as never),
     /Unknown option 'numworkers' for compute\(\)\. Did you mean 'numWorkers'\?/,
   );
   await assert.rejects(() => x.persist({ progres: true } as never), /Did you mean 'progress'\?/);
