@@ -9,7 +9,8 @@ import type { Graph } from "../../core/graph.ts";
 import type { Key } from "../../core/task.ts";
 import { substituteRefs } from "../../core/task.ts";
 import { RunState } from "./run_state.ts";
-import type { LocalRunOptions } from "./options.ts";
+import { localExecutor, type LocalRunOptions } from "./options.ts";
+import type { GraphExecutor } from "../compute.ts";
 
 /** Attaches the failing task's key to an error, keeping its class, message and stack. */
 export function withTaskKey(error: unknown, key: Key): unknown {
@@ -57,3 +58,6 @@ export async function runSync(
   }
   return run.outputValues();
 }
+
+/** The `sync` scheduler as a `GraphExecutor` (`compute(x, { scheduler: "sync" })`). */
+export const syncExecutor: GraphExecutor = localExecutor(runSync);
