@@ -183,8 +183,10 @@ export function groupFinish(combined: Frame, spec: GroupSpec): Frame {
 /** Splits a partial by a hash of its keys into `n` frames (output `j` of a `splitOut` groupby). */
 export function hashSplit(frame: Frame, keyNames: readonly string[], n: number): Frame[] {
   const bucket = "\u0000bucket";
-  const hashed = frame.withColumns(
-    pl.struct(keyNames as string[]).hash(42, 7, 1, 3).rem(n).alias(bucket),
+  // fixed seeds: every process sends a key to the same output
+  const hashes = frame.select(...keyNames).hashRows(42, 7, 1, 3).alias(bucket);
+  const hashed = frame.withColumns(hashes).withColumns(
+    pl.col(bucket).rem(pl.lit(n).cast(pl.UInt64)).alias(bucket),
   );
   return Array.from(
     { length: n },

@@ -164,7 +164,7 @@ export class Series implements Collection<PlSeries> {
     return new DatetimeAccessor(this, (expr) => this.#derive(expr));
   }
 
-  /** String methods (pandas' `.str`): `contains`, `startsWith`, `lower`, `len`, ... */
+  /** String methods (pandas' `.str`): `contains`, `startsWith`, `endsWith`, `strip`. */
   get str(): StringAccessor {
     return new StringAccessor(this, (expr) => this.#derive(expr));
   }
@@ -324,27 +324,16 @@ export class StringAccessor {
   }
   /** True where the value starts with `prefix`. */
   startsWith(prefix: string): Series {
-    return this.make(this.series.expr.str.startsWith(prefix));
+    // (Polars' startsWith does not serialize: an anchored pattern says the same)
+    return this.make(this.series.expr.str.contains(`^${escapeRegex(prefix)}`));
   }
   /** True where the value ends with `suffix`. */
   endsWith(suffix: string): Series {
-    return this.make(this.series.expr.str.endsWith(suffix));
-  }
-  /** Lower case. */
-  lower(): Series {
-    return this.make(this.series.expr.str.toLowerCase());
-  }
-  /** Upper case. */
-  upper(): Series {
-    return this.make(this.series.expr.str.toUpperCase());
-  }
-  /** Length in characters. */
-  len(): Series {
-    return this.make(this.series.expr.str.lengths());
+    return this.make(this.series.expr.str.contains(`${escapeRegex(suffix)}$`));
   }
   /** Leading and trailing whitespace removed. */
   strip(): Series {
-    return this.make(this.series.expr.str.strip());
+    return this.make(this.series.expr.str.stripChars(" \t\r\n"));
   }
 }
 
