@@ -131,13 +131,13 @@ function booleanOf(name: string): Expr {
 }
 
 function dateOf(name: string): Expr {
-  return pl.col(name).str.strptime(pl.Datetime("us"), undefined).alias(name);
+  return pl.col(name).str.strptime(pl.Datetime).cast(pl.Datetime("us")).alias(name);
 }
 
 function combinedDate(name: string, parts: readonly string[]): Expr {
   const [year, month, day] = parts.map((p) => pl.col(p).cast(pl.Utf8));
-  return pl.concatString([year, month, day], "-").str.strptime(pl.Datetime("us"), "%Y-%m-%d")
-    .alias(name);
+  return pl.concatString([year, month, day], "-").str.strptime(pl.Datetime, "%Y-%m-%d")
+    .cast(pl.Datetime("us")).alias(name);
 }
 
 /** Reads a block's rows into a frame with the block's columns and types. */
@@ -167,6 +167,7 @@ export async function readCsvBlock(block: CsvBlock): Promise<Frame> {
         dtypes,
         nullValues: block.nullValues,
         missingIsNull: true,
+        truncateRaggedLines: false,
       },
     );
   } catch (error) {

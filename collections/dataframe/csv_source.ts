@@ -245,7 +245,8 @@ export function readCsv(
     }
     for (let start = 0; start < size; start += blocksize) {
       const end = Math.min(start + blocksize, size);
-      blocks.push({ ...base, start, end: end === size ? null : end, headerLine });
+      const header = start > 0 || !hasHeader ? headerLine : null;
+      blocks.push({ ...base, start, end: end === size ? null : end, headerLine: header });
     }
   }
   const name = `readCsv-${

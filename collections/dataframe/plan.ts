@@ -45,10 +45,96 @@ export function partitionTasks(
 ): Task[] {
   const fn = boundPartition(plan.fns);
   const tasks: Task[] = [];
+  let needed: Set<string> | "all" | undefined;
   for (const i of partitions) {
-    tasks.push(makeTask(chunkKey(name, i), fn, [plan.sources[i], plan.steps, terminal(i)]));
+    const end = terminal(i);
+    needed ??= neededColumns(plan.steps, end);
+    const source = projected(plan.sources[i], needed);
+    tasks.push(makeTask(chunkKey(name, i), fn, [source, plan.steps, end]));
   }
   return tasks;
+}
+
+/** Column names an expression reads, or "all" when it reads columns it does not name. */
+function columnRefs(json: string): Set<string> | "all" {
+  if (/"(Wildcard|Nth|Columns|DtypeColumn|Exclude|Selector)"/.test(json)) return "all";
+  const out = new Set<string>();
+  for (const match of json.matchAll(/"Column":"((?:[^"\\]|\\.)*)"/g)) {
+    out.add(JSON.parse(`"${match[1]}"`));
+  }
+  return out;
+}
+
+function union(a: Set<string> | "all", b: Iterable<string> | "all"): Set<string> | "all" {
+  if (a === "all" || b === "all") return "all";
+  return new Set([...a, ...b]);
+}
+
+function refsOf(exprs: readonly string[]): Set<string> | "all" {
+  let out: Set<string> | "all" = new Set();
+  for (const e of exprs) out = union(out, columnRefs(e));
+  return out;
+}
+
+/**
+ * The source columns a task reads, from its terminal back through its steps: the projection
+ * pushed into the read (a query over 3 of 23 CSV columns parses those 3).
+ */
+export function neededColumns(steps: readonly Step[], terminal: Terminal): Set<string> | "all" {
+  let need: Set<string> | "all";
+  switch (terminal.kind) {
+    case "length":
+      need = new Set();
+      break;
+    case "reduce":
+      need = new Set(terminal.spec.columns);
+      break;
+    case "groupChunk":
+      need = union(
+        refsOf(terminal.spec.keys),
+        terminal.spec.outputs.map((o) => o.column).filter((c) => c !== ""),
+      );
+      break;
+    default:
+      need = "all";
+  }
+  for (let k = steps.length - 1; k >= 0; k--) {
+    const step = steps[k];
+    switch (step.op) {
+      case "select":
+        need = refsOf(step.exprs);
+        break;
+      case "withColumns":
+        need = union(need, refsOf(step.exprs));
+        break;
+      case "filter":
+        need = union(need, columnRefs(step.predicate));
+        break;
+      case "dropNulls":
+        need = union(need, step.subset ?? "all");
+        break;
+      case "sort":
+        need = union(need, step.by);
+        break;
+      case "head":
+      case "tail":
+        break;
+      case "map":
+        need = "all";
+        break;
+    }
+  }
+  return need;
+}
+
+/** A CSV source narrowed to the columns the task needs (at least one, to count rows). */
+function projected(source: SourceSpec, needed: Set<string> | "all"): SourceSpec {
+  if (needed === "all" || !("csv" in source)) return source;
+  const columns = source.csv.columns.filter((c) => needed.has(c));
+  if (columns.length === source.csv.columns.length) return source;
+  return {
+    csv: { ...source.csv, columns: columns.length > 0 ? columns : [source.csv.columns[0]] },
+  };
 }
 
 /** True when the plan's partitions already exist as tables under other tasks' keys. */
