@@ -7,7 +7,7 @@
 
 import { tokenize } from "../../core/tokenize.ts";
 import { makeLiteral, TaskRef } from "../../core/task.ts";
-import { ArrowIPC } from "../../core/table_codec.ts";
+import { ArrowIPC, tableCodec } from "../../core/table_codec.ts";
 import type { Layer } from "../collection.ts";
 import { leafLayer } from "../collection.ts";
 import type { Delayed } from "../delayed.ts";
@@ -62,8 +62,14 @@ export function fromRecords(
   return fromTables(name, tables, meta);
 }
 
+/**
+ * Tables given in memory are held in their wire form (Polars frames look like plain objects to
+ * code that walks task arguments, such as the client's future substitution).
+ */
 function fromTables(name: string, tables: readonly Frame[], meta: Frame): DataFrame {
-  const tasks = tables.map((table, i) => makeLiteral(`${name}-part-${i}`, table));
+  const tasks = tables.map((table, i) =>
+    makeLiteral(`${name}-part-${i}`, tableCodec()!.toIPC(table))
+  );
   const layer = leafLayer(`${name}-parts`, tasks);
   return applySource(name, tasks.map((t) => ({ table: new TaskRef(t.key) })), [layer], meta);
 }

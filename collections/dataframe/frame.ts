@@ -104,7 +104,7 @@ export class DataFrame implements Collection<Frame> {
   }
 
   /** @internal A frame with one more fused step. */
-  then(
+  addStep(
     op: string,
     step: Step,
     fns: readonly TaskFunction[] = [],
@@ -130,7 +130,10 @@ export class DataFrame implements Collection<Frame> {
   /** These columns, in this order (pandas' `df[["a", "b"]]`). */
   select(columns: readonly string[]): DataFrame {
     this.#requireColumns(columns, "select");
-    return this.then("select", { op: "select", exprs: columns.map((c) => exprToJson(pl.col(c))) });
+    return this.addStep("select", {
+      op: "select",
+      exprs: columns.map((c) => exprToJson(pl.col(c))),
+    });
   }
 
   /**
@@ -140,7 +143,7 @@ export class DataFrame implements Collection<Frame> {
    */
   filter(mask: Series): DataFrame {
     this.#requireOwn(mask, "filter");
-    return this.then("filter", { op: "filter", predicate: exprToJson(mask.expr) });
+    return this.addStep("filter", { op: "filter", predicate: exprToJson(mask.expr) });
   }
 
   /** Same as {@link DataFrame.filter} (Dask's boolean indexing). */
@@ -153,7 +156,7 @@ export class DataFrame implements Collection<Frame> {
     const exprs = Object.entries(columns).map(([name, value]) =>
       this.#valueExpr(value, "assign").alias(name)
     );
-    return this.then("assign", { op: "withColumns", exprs: exprs.map(exprToJson) });
+    return this.addStep("assign", { op: "withColumns", exprs: exprs.map(exprToJson) });
   }
 
   /** The frame without these columns. */
@@ -167,7 +170,7 @@ export class DataFrame implements Collection<Frame> {
   rename(mapping: Record<string, string>): DataFrame {
     this.#requireColumns(Object.keys(mapping), "rename");
     const exprs = this.columns.map((c) => pl.col(c).alias(mapping[c] ?? c));
-    return this.then("rename", { op: "select", exprs: exprs.map(exprToJson) });
+    return this.addStep("rename", { op: "select", exprs: exprs.map(exprToJson) });
   }
 
   /** Columns cast to other types: `{ col: "float64" | "int64" | "string" | "bool" | ... }`. */
@@ -176,7 +179,7 @@ export class DataFrame implements Collection<Frame> {
     const exprs = Object.entries(types).map(([c, t]) =>
       pl.col(c).cast(dtypeOf(t, "astype")).alias(c)
     );
-    return this.then("astype", { op: "withColumns", exprs: exprs.map(exprToJson) });
+    return this.addStep("astype", { op: "withColumns", exprs: exprs.map(exprToJson) });
   }
 
   /** Nulls replaced: by one value in every column it fits, or per column `{ col: value }`. */
@@ -189,7 +192,7 @@ export class DataFrame implements Collection<Frame> {
     const exprs = Object.entries(perColumn).map(([c, v]) =>
       pl.col(c).fillNull(this.#valueExpr(v as ColumnValue, "fillna")).alias(c)
     );
-    return this.then("fillna", { op: "withColumns", exprs: exprs.map(exprToJson) });
+    return this.addStep("fillna", { op: "withColumns", exprs: exprs.map(exprToJson) });
   }
 
   #fillableColumns(value: ColumnValue): string[] {
@@ -208,13 +211,13 @@ export class DataFrame implements Collection<Frame> {
   dropna(options: { subset?: readonly string[] } = {}): DataFrame {
     const subset = options.subset === undefined ? null : [...options.subset];
     if (subset !== null) this.#requireColumns(subset, "dropna");
-    return this.then("dropna", { op: "dropNulls", subset });
+    return this.addStep("dropna", { op: "dropNulls", subset });
   }
 
   /** A frame of booleans: true where a value is null. */
   isna(): DataFrame {
     const exprs = this.columns.map((c) => pl.col(c).isNull().alias(c));
-    return this.then("isna", { op: "select", exprs: exprs.map(exprToJson) });
+    return this.addStep("isna", { op: "select", exprs: exprs.map(exprToJson) });
   }
 
   /**

@@ -174,7 +174,7 @@ export class Series implements Collection<PlSeries> {
 
   /** The Series as a one-column DataFrame. */
   toFrame(): DataFrame {
-    return this.frame.then("toFrame", {
+    return this.frame.addStep("toFrame", {
       op: "select",
       exprs: [exprToJson(this.expr.alias(this.name))],
     });
@@ -246,10 +246,10 @@ export class Series implements Collection<PlSeries> {
    */
   valueCounts(options: ReductionOptions & { splitOut?: number } = {}): DataFrame {
     const sizes = this.frame.groupby(this, options).size();
-    return sizes.then("valueCounts", {
+    return sizes.addStep("valueCounts", {
       op: "select",
       exprs: [exprToJson(pl.col(this.name)), exprToJson(pl.col("size").alias("count"))],
-    }).then("sort", { op: "sort", by: ["count"], descending: true });
+    }).addStep("sort", { op: "sort", by: ["count"], descending: true });
   }
 
   /** The first `n` values, computed now (see `DataFrame.head`). */
