@@ -6,10 +6,9 @@
  */
 
 import { tokenize } from "../../core/tokenize.ts";
-import { makeLiteral, TaskRef } from "../../core/task.ts";
+import { TaskRef } from "../../core/task.ts";
 import { ArrowIPC, tableCodec } from "../../core/table_codec.ts";
 import type { Layer } from "../collection.ts";
-import { leafLayer } from "../collection.ts";
 import type { Delayed } from "../delayed.ts";
 import { DataFrame } from "./frame.ts";
 import type { SourceSpec } from "./partition_tasks.ts";
@@ -63,15 +62,13 @@ export function fromRecords(
 }
 
 /**
- * Tables given in memory are held in their wire form (Polars frames look like plain objects to
- * code that walks task arguments, such as the client's future substitution).
+ * Tables given in memory travel inside their partition's task, in their wire form (as Dask's
+ * `from_pandas` puts the data in the graph; Polars frames look like plain objects to code that
+ * walks task arguments, such as the client's future substitution, an ArrowIPC does not).
  */
 function fromTables(name: string, tables: readonly Frame[], meta: Frame): DataFrame {
-  const tasks = tables.map((table, i) =>
-    makeLiteral(`${name}-part-${i}`, tableCodec()!.toIPC(table))
-  );
-  const layer = leafLayer(`${name}-parts`, tasks);
-  return applySource(name, tasks.map((t) => ({ table: new TaskRef(t.key) })), [layer], meta);
+  const sources = tables.map((table) => ({ table: tableCodec()!.toIPC(table) }));
+  return applySource(name, sources, [], meta);
 }
 
 /**

@@ -24,7 +24,7 @@ import { GroupBy, type GroupKey } from "./groupby.ts";
 import { applyToMeta, type DType, dtypeName, dtypeOf } from "./meta.ts";
 import type { Step } from "./partition_tasks.ts";
 import { partitionTasks, type Plan, storedKeys, withStep } from "./plan.ts";
-import { concatFrames, type Expr, exprToJson, type Frame, pl } from "./polars.ts";
+import { asFrame, concatFrames, type Expr, exprToJson, type Frame, pl } from "./polars.ts";
 import { reduce, type ReductionOptions } from "./reductions.ts";
 import type { ReduceSpec, Stat } from "./reduction_kernels.ts";
 import { Series } from "./series.ts";
@@ -478,7 +478,7 @@ export class DataFrame implements Collection<Frame> {
     return {
       layer: () => this.#materialize().layer,
       keys: () => this.#materialize().keys,
-      finalize: (values) => values.length === 0 ? this.meta : concatFrames(values as Frame[]),
+      finalize: (values) => values.length === 0 ? this.meta : concatFrames(values.map(asFrame)),
       rebuild: (layer) => fromStored(this.name, layer, this.#materialize().keys, this.meta),
     };
   }
