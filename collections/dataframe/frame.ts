@@ -9,6 +9,7 @@
  * @module
  */
 
+import type { Graph } from "../../core/graph.ts";
 import { tokenize } from "../../core/tokenize.ts";
 import { type Key, type TaskFunction, TaskRef } from "../../core/task.ts";
 import {
@@ -21,7 +22,7 @@ import {
 import { computeCollections, type ComputeOptions, persistCollection } from "../compute.ts";
 import { Delayed } from "../delayed.ts";
 import { GroupBy, type GroupKey } from "./groupby.ts";
-import { applyToMeta, type DType, dtypeName, dtypeOf } from "./meta.ts";
+import { applyToMeta, dtypeName, dtypeOf } from "./meta.ts";
 import type { Step } from "./partition_tasks.ts";
 import { partitionTasks, type Plan, storedKeys, withStep } from "./plan.ts";
 import { asFrame, concatFrames, type Expr, exprToJson, type Frame, pl } from "./polars.ts";
@@ -69,7 +70,7 @@ export class DataFrame implements Collection<Frame> {
   }
 
   /** Each column's type, by name (Polars' names: `Float64`, `String`, `Datetime`, ...). */
-  get dtypes(): Record<string, DType> {
+  get dtypes(): Record<string, string> {
     return Object.fromEntries(this.meta.getColumns().map((s) => [s.name, dtypeName(s.dtype)]));
   }
 
@@ -484,7 +485,7 @@ export class DataFrame implements Collection<Frame> {
   }
 
   /** The task graph of the partitions. */
-  get graph() {
+  get graph(): Graph {
     return collectGraph([this.#materialize().layer]);
   }
 

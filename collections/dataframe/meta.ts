@@ -11,9 +11,6 @@ import type { TaskFunction } from "../../core/task.ts";
 import type { Step } from "./partition_tasks.ts";
 import { exprFromJson, type Frame, pl } from "./polars.ts";
 
-/** A dtype's name as `dtypes` reports it: Polars' (`Float64`, `Int64`, `String`, `Boolean`, ...). */
-export type DType = string;
-
 /** The Polars type of a name users write: pandas' (`float64`, `int64`, `object`, `bool`,
  * `datetime64[ns]`, `category`) or Polars' (`Float64`, `Utf8`, ...). */
 export function dtypeOf(name: string, what: string): pl.DataType {
@@ -53,7 +50,7 @@ export function dtypeOf(name: string, what: string): pl.DataType {
 }
 
 /** The name `dtypes` reports for a Polars type. */
-export function dtypeName(dtype: pl.DataType): DType {
+export function dtypeName(dtype: pl.DataType): string {
   const variant = (dtype as { variant: string }).variant;
   return variant === "Utf8" ? "String" : variant === "Bool" ? "Boolean" : variant;
 }

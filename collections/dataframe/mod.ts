@@ -1,6 +1,22 @@
 /**
- * `dataframe`: lazy partitioned tables with pandas-like semantics, as `dask.dataframe`; each
- * partition is a Polars DataFrame. See docs/dataframe.md for the pandas/Dask → ours name table.
+ * The `dataframe` namespace: lazy partitioned tables with pandas-like semantics, as
+ * `dask.dataframe`; each partition is a Polars DataFrame (`npm:nodejs-polars`, which needs
+ * `--allow-ffi`). docs/dataframe.md maps pandas/Dask names to these.
+ *
+ * @example
+ * ```ts
+ * import { dataframe as dd } from "../../mod.ts";
+ *
+ * const df = dd.readCsv("data/nycflights/*.csv", {
+ *   parseDates: { Date: ["Year", "Month", "DayofMonth"] },
+ *   dtype: { TailNum: "string", CRSElapsedTime: "float64", Cancelled: "bool" },
+ * });
+ * // pandas: df[~df.Cancelled].DepDelay.max()
+ * const live = df.filter(df.col("Cancelled").not());
+ * const largest = await live.col("DepDelay").max().compute();
+ * // pandas: df.groupby(df.Date.dt.dayofweek).DepDelay.mean()
+ * const byDay = await df.groupby(df.col("Date").dt.dayofweek()).col("DepDelay").mean().compute();
+ * ```
  *
  * @module
  */

@@ -14,11 +14,9 @@ import { finishReduce, mergeReduce, type ReduceAnswer } from "./partition_tasks.
 import { partitionTasks, type Plan } from "./plan.ts";
 import type { ReduceSpec } from "./reduction_kernels.ts";
 
-/** Options of tree reductions. */
-export interface ReductionOptions {
-  /** How many partial results one task combines (the tree's fan-in). Default 8, as in Dask. */
-  splitEvery?: number;
-}
+import type { ReductionOptions } from "../bag/bag.ts";
+/** Options of tree reductions (the bag's: `splitEvery`, the fan-in, default 8 as in Dask). */
+export type { ReductionOptions };
 
 /** Dask's default fan-in. */
 export const DEFAULT_SPLIT_EVERY = 8;
