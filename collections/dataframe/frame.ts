@@ -22,6 +22,7 @@ import {
 import { computeCollections, type ComputeOptions, persistCollection } from "../compute.ts";
 import { Delayed } from "../delayed.ts";
 import { GroupBy, type GroupKey } from "./groupby.ts";
+import { merge, type MergeOptions } from "./join.ts";
 import { applyToMeta, dtypeName, dtypeOf } from "./meta.ts";
 import type { Step } from "./partition_tasks.ts";
 import { partitionTasks, type Plan, storedKeys, withStep } from "./plan.ts";
@@ -85,6 +86,11 @@ export class DataFrame implements Collection<Frame> {
   /** The keys of the partitions' tasks, in order. */
   partitionKeys(): readonly Key[] {
     return this.#materialize().keys;
+  }
+
+  /** The layer whose tasks produce the partitions (a DataFrame speaks the collection protocol). */
+  layer(): Layer {
+    return this.#materialize().layer;
   }
 
   #materialize(): { layer: Layer; keys: readonly Key[] } {
@@ -427,6 +433,17 @@ export class DataFrame implements Collection<Frame> {
     options: { splitOut?: number; splitEvery?: number } = {},
   ): GroupBy {
     return new GroupBy(this, Array.isArray(keys) ? [...keys] : [keys as GroupKey], options);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Joins
+
+  /**
+   * This frame joined with `other` on key columns (pandas' `merge`): a broadcast join when one
+   * side has one partition (or `broadcast: true`), a hash-shuffle join otherwise.
+   */
+  merge(other: DataFrame, options: MergeOptions): DataFrame {
+    return merge(this, other, options);
   }
 
   // -------------------------------------------------------------------------------------------

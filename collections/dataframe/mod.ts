@@ -28,4 +28,6 @@ export type { GroupAgg } from "./groupby_kernels.ts";
 export { readCsv, type ReadCsvOptions } from "./csv_source.ts";
 export { fromArrow, fromDelayed, fromRecords, type FromRecordsOptions } from "./creation.ts";
 export type { ReductionOptions } from "./reductions.ts";
+export { merge, type MergeOptions } from "./join.ts";
+export type { JoinHow } from "./join_kernels.ts";
 export { type Frame, pl, type PlSeries } from "./polars.ts";

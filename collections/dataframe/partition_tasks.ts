@@ -21,6 +21,7 @@ import {
   type GroupSpec,
   hashSplit,
 } from "./groupby_kernels.ts";
+import { joinPieces, type JoinSpec } from "./join_kernels.ts";
 import { asFrame, concatFrames, exprFromJson, type ExprJson, type Frame, pl } from "./polars.ts";
 import {
   finishColumn,
@@ -229,6 +230,15 @@ export function combineGroups(spec: GroupSpec, isRoot: boolean, frames: unknown[
   }
 }
 
+/** A join of the left and right tables one output gathers. */
+export function joinTables(spec: JoinSpec, lefts: unknown[], rights: unknown[]): Frame {
+  try {
+    return joinPieces(spec, lefts.map(asFrame), rights.map(asFrame));
+  } finally {
+    collectGarbage();
+  }
+}
+
 /** Piece `j` of a split partition (the shuffle's per-(input, output) task). */
 export function pickPiece(pieces: unknown[], j: number): unknown {
   return pieces[j];
@@ -247,4 +257,5 @@ taskModule(import.meta.url, {
   combineGroups,
   pickPiece,
   concatTables,
+  joinTables,
 });
