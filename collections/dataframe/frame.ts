@@ -23,6 +23,8 @@ import { computeCollections, type ComputeOptions, persistCollection } from "../c
 import { Delayed } from "../delayed.ts";
 import { GroupBy, type GroupKey } from "./groupby.ts";
 import { merge, type MergeOptions } from "./join.ts";
+import { repartition } from "./repartition.ts";
+import { sortableValue, type SortOptions, sortValues } from "./sort.ts";
 import { applyToMeta, dtypeName, dtypeOf } from "./meta.ts";
 import type { Step } from "./partition_tasks.ts";
 import { partitionTasks, type Plan, storedKeys, withStep } from "./plan.ts";
@@ -58,7 +60,14 @@ export class DataFrame implements Collection<Frame> {
     readonly plan: Plan,
     /** @internal An empty Polars frame with this frame's schema. */
     readonly meta: Frame,
+    /** @internal The column the partitions are sorted by, and their boundaries. */
+    readonly index?: SortedIndex,
   ) {}
+
+  /** @internal The same frame, known to be sorted by `index.column` within `index.divisions`. */
+  withIndex(index: SortedIndex): DataFrame {
+    return new DataFrame(this.name, this.plan, this.meta, index);
+  }
 
   /** The number of partitions. */
   get npartitions(): number {
@@ -76,11 +85,17 @@ export class DataFrame implements Collection<Frame> {
   }
 
   /**
-   * Index boundaries of the partitions (`npartitions + 1` values), `null` where unknown — as
-   * Dask's `divisions`. Partitions here are row ranges with no index, so every boundary is unknown.
+   * Boundaries of the partitions (`npartitions + 1` values) in the column they are sorted by —
+   * Dask's `divisions` — known after `setIndex`/`sortValues`, `null` where unknown. Date columns
+   * give their boundaries as numbers (the column's time unit since the epoch).
    */
-  get divisions(): null[] {
-    return new Array(this.npartitions + 1).fill(null);
+  get divisions(): unknown[] {
+    return this.index?.divisions ?? new Array(this.npartitions + 1).fill(null);
+  }
+
+  /** True when `divisions` are known. */
+  get knownDivisions(): boolean {
+    return this.index !== undefined;
   }
 
   /** The keys of the partitions' tasks, in order. */
@@ -118,10 +133,15 @@ export class DataFrame implements Collection<Frame> {
     token: unknown[] = [],
   ): DataFrame {
     const meta = applyToMeta(this.meta, step, fns);
+    // row filters keep the partitions' sort order and ranges; other steps may not
+    const keeps = step.op === "filter" || step.op === "dropNulls" ||
+      (step.op === "select" && this.index !== undefined &&
+        step.exprs.includes(exprToJson(pl.col(this.index.column))));
     return new DataFrame(
       `${op}-${tokenize(this.name, step, ...token)}`,
       withStep(this.plan, step, fns),
       meta,
+      keeps ? this.index : undefined,
     );
   }
 
@@ -436,6 +456,79 @@ export class DataFrame implements Collection<Frame> {
   }
 
   // -------------------------------------------------------------------------------------------
+  // Sorting and partitions
+
+  /**
+   * The frame sorted by `by` (computes approximate quantiles of the first column now, to choose
+   * the partitions' boundaries; see sort.ts). Ascending sorts know their `divisions`.
+   */
+  sortValues(by: string | readonly string[], options: SortOptions = {}): Promise<DataFrame> {
+    return sortValues(this, by, options);
+  }
+
+  /**
+   * Dask's `set_index(column)`: the frame sorted by `column` with known `divisions`, so `loc`
+   * reads only the partitions a range can be in. Polars frames have no index: the column stays
+   * a column.
+   */
+  setIndex(column: string, options: Omit<SortOptions, "ascending"> = {}): Promise<DataFrame> {
+    return sortValues(this, column, { ...options, ascending: true });
+  }
+
+  /**
+   * The rows whose index column (from `setIndex`) lies in `[start, stop]`, both ends included as
+   * pandas' `df.loc[start:stop]`; `null` leaves an end open. Only the partitions whose divisions
+   * overlap the range are read.
+   */
+  loc(start: unknown, stop: unknown): DataFrame {
+    if (this.index === undefined) {
+      throw new Error("loc needs known divisions: call setIndex(column) (or sortValues) first.");
+    }
+    const { column, divisions } = this.index;
+    const lo = start === null ? null : sortableValue(this.meta, column, start);
+    const hi = stop === null ? null : sortableValue(this.meta, column, stop);
+    const keep: number[] = [];
+    for (let j = 0; j < this.npartitions; j++) {
+      const [from, to] = [divisions[j], divisions[j + 1]];
+      // partition j holds (from, to] (the first also from itself); null bounds mean "unknown"
+      const belowStop = hi === null || from === null || !((from as number) > (hi as number));
+      const aboveStart = lo === null || to === null || !((to as number) < (lo as number));
+      if (belowStop && aboveStart) keep.push(j);
+    }
+    if (keep.length === 0) keep.push(0);
+    let predicate = pl.lit(true);
+    if (start !== null) predicate = predicate.and(pl.col(column).gtEq(pl.lit(start as never)));
+    if (stop !== null) predicate = predicate.and(pl.col(column).ltEq(pl.lit(stop as never)));
+    const step: Step = { op: "filter", predicate: exprToJson(predicate) };
+    const plan = withStep({ ...this.plan, sources: keep.map((j) => this.plan.sources[j]) }, step);
+    const kept = [...keep.map((j) => divisions[j]), divisions[keep[keep.length - 1] + 1]];
+    return new DataFrame(`loc-${tokenize(this.name, keep, step)}`, plan, this.meta, {
+      column,
+      divisions: kept,
+    });
+  }
+
+  /**
+   * The same rows in `n` partitions: neighbouring partitions concatenated (fewer), or each
+   * partition cut into consecutive slices (more). Row order is kept.
+   */
+  repartition(n: number): DataFrame {
+    return repartition(this, n);
+  }
+
+  /** Partition `i` (or several) as a frame of its own (Dask's `get_partition` / `partitions[i]`). */
+  partitions(indices: number | readonly number[]): DataFrame {
+    const list = typeof indices === "number" ? [indices] : [...indices];
+    for (const i of list) {
+      if (!Number.isInteger(i) || i < 0 || i >= this.npartitions) {
+        throw new RangeError(`partitions: ${i} is not a partition (0..${this.npartitions - 1}).`);
+      }
+    }
+    const plan = { ...this.plan, sources: list.map((i) => this.plan.sources[i]) };
+    return new DataFrame(`partitions-${tokenize(this.name, list)}`, plan, this.meta);
+  }
+
+  // -------------------------------------------------------------------------------------------
   // Joins
 
   /**
@@ -497,7 +590,10 @@ export class DataFrame implements Collection<Frame> {
       layer: () => this.#materialize().layer,
       keys: () => this.#materialize().keys,
       finalize: (values) => values.length === 0 ? this.meta : concatFrames(values.map(asFrame)),
-      rebuild: (layer) => fromStored(this.name, layer, this.#materialize().keys, this.meta),
+      rebuild: (layer) => {
+        const stored = fromStored(this.name, layer, this.#materialize().keys, this.meta);
+        return this.index === undefined ? stored : stored.withIndex(this.index);
+      },
     };
   }
 
@@ -511,6 +607,12 @@ export class DataFrame implements Collection<Frame> {
     const schema = Object.entries(this.dtypes).map(([c, t]) => `${c}: ${t}`).join(", ");
     return `DataFrame<${this.name}, ${this.npartitions} partitions, { ${schema} }>`;
   }
+}
+
+/** The column a frame's partitions are sorted by, and their boundaries in it. */
+export interface SortedIndex {
+  column: string;
+  divisions: unknown[];
 }
 
 /** A frame over tables that other tasks (a layer) hold. */

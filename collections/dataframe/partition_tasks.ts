@@ -22,6 +22,7 @@ import {
   hashSplit,
 } from "./groupby_kernels.ts";
 import { joinPieces, type JoinSpec } from "./join_kernels.ts";
+import { rangeSplit, sortFrame } from "./sort_kernels.ts";
 import { asFrame, concatFrames, exprFromJson, type ExprJson, type Frame, pl } from "./polars.ts";
 import {
   finishColumn,
@@ -56,7 +57,9 @@ export type Terminal =
   | { kind: "reduce"; spec: ReduceSpec }
   | { kind: "groupChunk"; spec: GroupSpec; splitOut: number }
   | { kind: "hashSplit"; keys: ExprJson[]; n: number }
-  | { kind: "writeCsv"; path: string; sep: string };
+  | { kind: "writeCsv"; path: string; sep: string }
+  | { kind: "rangeSplit"; column: string; boundaries: unknown[]; descending: boolean }
+  | { kind: "slices"; n: number };
 
 async function sourceFrame(source: SourceSpec): Promise<Frame> {
   if ("csv" in source) return await readCsvBlock(source.csv);
@@ -129,6 +132,14 @@ async function finish(frame: Frame, terminal: Terminal): Promise<unknown> {
       );
       return hashSplit(keyed, names, terminal.n).map((part) => part.drop(names));
     }
+    case "rangeSplit":
+      return rangeSplit(frame, terminal.column, terminal.boundaries, terminal.descending);
+    case "slices":
+      return Array.from({ length: terminal.n }, (_, j) => {
+        const start = Math.floor((j * frame.height) / terminal.n);
+        const stop = Math.floor(((j + 1) * frame.height) / terminal.n);
+        return frame.slice(start, stop - start);
+      });
     case "writeCsv": {
       await Deno.mkdir(dirname(terminal.path), { recursive: true });
       frame.writeCSV(terminal.path, { separator: terminal.sep });
@@ -184,6 +195,8 @@ export interface ReduceAnswer {
   q?: number;
   /** The square root of the answer (`std` is `var` with this). */
   sqrt?: boolean;
+  /** Several quantiles of one column at once (a sort's boundaries). */
+  qs?: number[];
 }
 
 const DESCRIBE_ROWS: [string, Stat, number?][] = [
@@ -208,6 +221,13 @@ export function finishReduce(answer: ReduceAnswer, partials: Partial[]): unknown
     const root = s === "var" && (answer.sqrt || answer.shape === "describe");
     return root && typeof v === "number" ? Math.sqrt(v) : v;
   };
+  if (answer.qs !== undefined) {
+    return {
+      quantiles: answer.qs.map((q) => value(names[0], "quantile", q)),
+      min: value(names[0], "min"),
+      max: value(names[0], "max"),
+    };
+  }
   if (answer.shape === "scalar") return value(names[0], stat);
   if (answer.shape === "row") {
     return pl.DataFrame(names.map((name) => pl.Series(name, [value(name, stat)])));
@@ -239,6 +259,15 @@ export function joinTables(spec: JoinSpec, lefts: unknown[], rights: unknown[]):
   }
 }
 
+/** One output of a sort: its pieces concatenated and sorted. */
+export function sortTables(by: string[], descending: boolean, pieces: unknown[]): Frame {
+  try {
+    return sortFrame(concatFrames(pieces.map(asFrame)), by, descending);
+  } finally {
+    collectGarbage();
+  }
+}
+
 /** Piece `j` of a split partition (the shuffle's per-(input, output) task). */
 export function pickPiece(pieces: unknown[], j: number): unknown {
   return pieces[j];
@@ -258,4 +287,5 @@ taskModule(import.meta.url, {
   pickPiece,
   concatTables,
   joinTables,
+  sortTables,
 });

@@ -61,8 +61,20 @@ function partialExprs(column: string, stats: readonly Stat[]): Expr[] {
   return out;
 }
 
+/**
+ * A column's values as they are ordered: numbers as Float64, dates and times as their integer
+ * count as Float64, strings as they are (sorted by Polars' string order).
+ */
+export function sortableKey(expr: Expr, dtype: string): Expr {
+  if (/^(Date|Datetime|Time|Duration)/.test(dtype)) return expr.cast(pl.Int64).cast(pl.Float64);
+  if (/^(U?Int|Float|Bool)/.test(dtype)) return expr.cast(pl.Float64);
+  return expr;
+}
+
 function sketchOf(frame: Frame, column: string): { points: number[]; weights: number[] } {
-  const values = frame.getColumn(column).dropNulls().cast(pl.Float64).sort();
+  const dtype = (frame.getColumn(column).dtype as { variant: string }).variant;
+  const values = frame.select(sortableKey(pl.col(column), dtype).alias(column)).getColumn(column)
+    .dropNulls().sort();
   const n = values.length;
   if (n <= SKETCH_POINTS) {
     return { points: [...values.toArray()] as number[], weights: new Array(n).fill(1) };
@@ -135,7 +147,7 @@ function mergeSketch(
   let i = 0;
   let j = 0;
   while (i < a.points.length || j < b.points.length) {
-    if (j >= b.points.length || (i < a.points.length && a.points[i] <= b.points[j])) {
+    if (j >= b.points.length || (i < a.points.length && !(a.points[i] > b.points[j]))) {
       points.push(a.points[i]);
       weights.push(a.weights[i++]);
     } else {
@@ -173,7 +185,7 @@ export function sketchQuantile(sketch: { points: number[]; weights: number[] }, 
   for (let i = 0; i < points.length; i++) {
     const pos = before + (weights[i] - 1) / 2;
     if (target <= pos) {
-      if (prevPos === -Infinity) return points[i];
+      if (prevPos === -Infinity || typeof points[i] !== "number") return points[i];
       const t = (target - prevPos) / (pos - prevPos);
       return prevValue + t * (points[i] - prevValue);
     }
