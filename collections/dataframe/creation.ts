@@ -90,10 +90,9 @@ export function fromArrow(tables: readonly (Frame | Uint8Array)[]): DataFrame {
       );
     }
   });
-  const name = `fromArrow-${
-    tokenize(frames.map((f) => f.hashRows().sum()), frames.map((f) => f.height))
-  }`;
-  return fromTables(name, frames, meta);
+  const ipcs = frames.map((f) => tableCodec()!.toIPC(f)!);
+  const name = `fromArrow-${tokenize(ipcs.map((ipc) => ipc.bytes))}`;
+  return applySource(name, ipcs.map((table) => ({ table })), [], meta);
 }
 
 /**

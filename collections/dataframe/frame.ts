@@ -21,8 +21,11 @@ import {
 } from "../collection.ts";
 import { computeCollections, type ComputeOptions, persistCollection } from "../compute.ts";
 import { Delayed } from "../delayed.ts";
+import { Bag } from "../bag/bag.ts";
 import { GroupBy, type GroupKey } from "./groupby.ts";
 import { merge, type MergeOptions } from "./join.ts";
+import { listCollection } from "./list_collection.ts";
+import { toParquet } from "./parquet.ts";
 import { repartition } from "./repartition.ts";
 import { sortableValue, type SortOptions, sortValues } from "./sort.ts";
 import { applyToMeta, dtypeName, dtypeOf } from "./meta.ts";
@@ -427,7 +430,7 @@ export class DataFrame implements Collection<Frame> {
       const plan = withStep(this.plan, { op, n });
       const tasks = partitionTasks(plan, name, () => ({ kind: "frame" }), indices);
       const layer: Layer = { id: name, tasks, dependencies: plan.layers };
-      const collection = framesCollection(layer, tasks.map((t) => t.key));
+      const collection = listCollection(layer, tasks.map((t) => t.key));
       const [parts] = await computeCollections([collection], options) as Frame[][];
       for (const part of parts) {
         frames.push(part);
@@ -567,10 +570,26 @@ export class DataFrame implements Collection<Frame> {
     );
     const layer: Layer = { id: name, tasks, dependencies: this.plan.layers };
     const [paths] = await computeCollections(
-      [framesCollection(layer, tasks.map((t) => t.key))],
+      [listCollection(layer, tasks.map((t) => t.key))],
       options,
     );
     return paths as string[];
+  }
+
+  /** Writes one Parquet file per partition, `dir/part.{i}.parquet`; returns the paths. */
+  toParquet(dir: string, options: ComputeOptions = {}): Promise<string[]> {
+    return toParquet(this, dir, options);
+  }
+
+  /** A Bag of the rows as plain objects (one bag partition per partition). */
+  toBag(): Bag<Record<string, unknown>> {
+    const name = `toBag-${tokenize(this.name)}`;
+    const tasks = partitionTasks(this.plan, name, () => ({ kind: "records" }));
+    const layer: Layer = { id: name, tasks, dependencies: this.plan.layers };
+    return new Bag(name, tasks.length, {
+      source: { kind: "partitions", keys: tasks.map((t) => t.key), layers: [layer], arrays: true },
+      stages: [],
+    });
   }
 
   /** Computes the frame: one Polars DataFrame, the partitions concatenated in order. */
@@ -628,20 +647,6 @@ export function fromStored(
     steps: [],
     fns: [],
   }, meta);
-}
-
-/** A throwaway collection over some keys of a layer, computed to the list of their values. */
-function framesCollection(layer: Layer, keys: readonly Key[]): Collection<unknown[]> {
-  return {
-    [collectionSymbol]: {
-      layer: () => layer,
-      keys: () => keys,
-      finalize: (values) => values,
-      rebuild: () => {
-        throw new Error("not persistable");
-      },
-    },
-  };
 }
 
 /** True for numeric dtype names. */

@@ -20,9 +20,11 @@ import {
   groupFinish,
   type GroupSpec,
 } from "./groupby_kernels.ts";
-import { combineGroups, pickPiece } from "./partition_tasks.ts";
+import { combineGroups, groupApplyFactory, pickPiece } from "./partition_tasks.ts";
+import { refs, splitPartitions } from "./shuffle.ts";
+import { bindFunctions } from "../../core/function_codec.ts";
 import { partitionTasks } from "./plan.ts";
-import { exprToJson, pl } from "./polars.ts";
+import { exprToJson, type Frame, pl } from "./polars.ts";
 import { splitEveryOf, treeLevels } from "./reductions.ts";
 import { Series } from "./series.ts";
 
@@ -187,6 +189,50 @@ export class GroupBy {
       ...this.options,
       ...options,
     });
+  }
+
+  /**
+   * `fn(group)` for every group (a Polars frame of the group's rows, keys included); the results
+   * are concatenated. Rows are first hash-shuffled by key into `splitOut` (default: the frame's
+   * partition count) partitions, so every group is whole in one task — pandas' `apply` through
+   * Dask's shuffle. `meta` (an empty frame of the result's schema) spares calling `fn` on an empty
+   * group to learn it.
+   */
+  apply(fn: (group: Frame) => Frame, options: GroupByOptions & { meta?: Frame } = {}): DataFrame {
+    if (typeof fn !== "function") throw new TypeError("groupby().apply needs a function.");
+    if (this.#keys.some((k) => !this.frame.columns.includes(k.name))) {
+      throw new Error(
+        "groupby().apply groups by columns: name the key columns (assign Series first).",
+      );
+    }
+    const frame = this.frame;
+    const keys = this.keyNames;
+    const n = options.splitOut ?? this.options.splitOut ?? frame.npartitions;
+    const name = `groupbyApply-${tokenize(frame.name, keys, fn, n)}`;
+    const split = splitPartitions(frame, name, {
+      kind: "hashSplit",
+      keys: keys.map((k) => exprToJson(pl.col(k))),
+      n,
+    }, n);
+    const task = bindFunctions(groupApplyFactory, fn);
+    const outputs: Key[] = [];
+    for (let j = 0; j < n; j++) {
+      const out = makeTask(chunkKey(name, j), task, [keys, refs(split.pieces[j])]);
+      split.tasks.push(out);
+      outputs.push(out.key);
+    }
+    let meta = options.meta;
+    if (meta === undefined) {
+      const result = fn(frame.meta.clone());
+      if (!pl.DataFrame.isDataFrame(result)) {
+        throw new TypeError(
+          "groupby().apply: fn must return a Polars DataFrame; pass { meta } if it cannot run on an empty group.",
+        );
+      }
+      meta = result;
+    }
+    const layer: Layer = { id: name, tasks: split.tasks, dependencies: frame.plan.layers };
+    return fromStored(name, layer, outputs, meta.head(0));
   }
 
   #aggregate(outputs: GroupSpec["outputs"], options: GroupByOptions): DataFrame {

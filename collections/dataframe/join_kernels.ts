@@ -6,7 +6,7 @@
  * @module
  */
 
-import { concatFrames, type Frame, pl } from "./polars.ts";
+import { concatFrames, type Frame } from "./polars.ts";
 
 /** How to join. */
 export type JoinHow = "inner" | "left" | "right" | "outer";

@@ -23,6 +23,8 @@ import {
 } from "./groupby_kernels.ts";
 import { joinPieces, type JoinSpec } from "./join_kernels.ts";
 import { rangeSplit, sortFrame } from "./sort_kernels.ts";
+import { dtypeOf } from "./meta.ts";
+import { readParquetFile } from "./parquet_file.ts";
 import { asFrame, concatFrames, exprFromJson, type ExprJson, type Frame, pl } from "./polars.ts";
 import {
   finishColumn,
@@ -36,8 +38,16 @@ import {
 /** Where a partition's rows come from. */
 export type SourceSpec =
   | { csv: CsvBlock }
-  | { records: Record<string, unknown>[]; columns: string[] }
+  | { parquet: ParquetSource }
+  | { records: Record<string, unknown>[]; columns: string[]; dtypes?: Record<string, string> }
   | { table: unknown };
+
+/** One Parquet file: the columns to read and a row filter Polars pushes into the scan. */
+export interface ParquetSource {
+  path: string;
+  columns: string[];
+  filter: ExprJson | null;
+}
 
 /** One fused element-wise step. */
 export type Step =
@@ -59,14 +69,35 @@ export type Terminal =
   | { kind: "hashSplit"; keys: ExprJson[]; n: number }
   | { kind: "writeCsv"; path: string; sep: string }
   | { kind: "rangeSplit"; column: string; boundaries: unknown[]; descending: boolean }
-  | { kind: "slices"; n: number };
+  | { kind: "slices"; n: number }
+  | { kind: "records" }
+  | { kind: "writeParquet"; path: string }
+  | { kind: "applyGroups"; keys: string[]; fn: number };
 
 async function sourceFrame(source: SourceSpec): Promise<Frame> {
   if ("csv" in source) return await readCsvBlock(source.csv);
+  if ("parquet" in source) return readParquetFile(source.parquet);
   if ("records" in source) {
-    const { records, columns } = source;
-    if (records.length === 0) return pl.DataFrame(columns.map((c) => pl.Series(c, [])));
-    return pl.DataFrame(records).select(...columns);
+    const { records, columns, dtypes } = source;
+    if (!Array.isArray(records)) {
+      throw new TypeError(
+        `toDataframe: a bag partition must be an array of objects; got ${typeof records}.`,
+      );
+    }
+    const types = columns.map((c) =>
+      dtypes?.[c] === undefined ? undefined : dtypeOf(dtypes[c], "meta")
+    );
+    if (records.length === 0) {
+      return pl.DataFrame(columns.map((c, i) => pl.Series(c, [], types[i])));
+    }
+    const rows = records.map((r) => Object.fromEntries(columns.map((c) => [c, r?.[c] ?? null])));
+    const schema = dtypes === undefined
+      ? undefined
+      : Object.fromEntries(columns.map((c, i) => [c, types[i]!]));
+    return pl.DataFrame(
+      rows,
+      schema === undefined ? { inferSchemaLength: rows.length } : { schema },
+    );
   }
   return asFrame(source.table);
 }
@@ -140,6 +171,15 @@ async function finish(frame: Frame, terminal: Terminal): Promise<unknown> {
         const stop = Math.floor(((j + 1) * frame.height) / terminal.n);
         return frame.slice(start, stop - start);
       });
+    case "records":
+      return frame.toRecords();
+    case "writeParquet": {
+      await Deno.mkdir(dirname(terminal.path), { recursive: true });
+      frame.writeParquet(terminal.path, { compression: "snappy" });
+      return terminal.path;
+    }
+    case "applyGroups":
+      throw new Error("applyGroups runs in groupApply, not as a partition terminal.");
     case "writeCsv": {
       await Deno.mkdir(dirname(terminal.path), { recursive: true });
       frame.writeCSV(terminal.path, { separator: terminal.sep });
@@ -268,6 +308,20 @@ export function sortTables(by: string[], descending: boolean, pieces: unknown[])
   }
 }
 
+/** `groupby().apply(fn)` on one output of a key shuffle: `fn` on every group, concatenated. */
+export function groupApplyFactory(fn: TaskFunction) {
+  return (keys: string[], pieces: unknown[]): Frame => {
+    try {
+      const frame = concatFrames(pieces.map(asFrame));
+      if (frame.height === 0) return asFrame(fn(frame));
+      const groups = frame.partitionBy(keys, true, true);
+      return concatFrames(groups.map((group) => asFrame(fn(group))));
+    } finally {
+      collectGarbage();
+    }
+  };
+}
+
 /** Piece `j` of a split partition (the shuffle's per-(input, output) task). */
 export function pickPiece(pieces: unknown[], j: number): unknown {
   return pieces[j];
@@ -288,4 +342,5 @@ taskModule(import.meta.url, {
   concatTables,
   joinTables,
   sortTables,
+  groupApplyFactory,
 });

@@ -129,7 +129,14 @@ export function neededColumns(steps: readonly Step[], terminal: Terminal): Set<s
 
 /** A CSV source narrowed to the columns the task needs (at least one, to count rows). */
 function projected(source: SourceSpec, needed: Set<string> | "all"): SourceSpec {
-  if (needed === "all" || !("csv" in source)) return source;
+  if (needed === "all") return source;
+  if ("parquet" in source) {
+    const columns = source.parquet.columns.filter((c) => needed.has(c));
+    if (columns.length === source.parquet.columns.length) return source;
+    const kept = columns.length > 0 ? columns : [source.parquet.columns[0]];
+    return { parquet: { ...source.parquet, columns: kept } };
+  }
+  if (!("csv" in source)) return source;
   const columns = source.csv.columns.filter((c) => needed.has(c));
   if (columns.length === source.csv.columns.length) return source;
   return {
