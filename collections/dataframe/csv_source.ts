@@ -10,10 +10,8 @@
 
 import { Buffer } from "node:buffer";
 import { gunzipSync } from "node:zlib";
-import { resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { tokenize } from "../../core/tokenize.ts";
-import { expandGlob, hasGlob } from "../bag/glob.ts";
+import { expandPaths, isUrl } from "./paths.ts";
 import type { CsvBlock, CsvDtype } from "./csv_block.ts";
 import { DataFrame } from "./frame.ts";
 import { dtypeOf } from "./meta.ts";
@@ -51,31 +49,6 @@ export interface ReadCsvOptions {
 
 const DEFAULT_BLOCKSIZE = 64_000_000;
 const SAMPLE_BYTES = 256_000;
-
-function isUrl(path: string): boolean {
-  return /^https?:\/\//i.test(path);
-}
-
-function expandPaths(paths: string | readonly string[]): string[] {
-  const list = typeof paths === "string" ? [paths] : [...paths];
-  if (list.length === 0) throw new RangeError("readCsv needs at least one path, glob or URL.");
-  const out: string[] = [];
-  for (const path of list) {
-    if (isUrl(path)) {
-      out.push(path);
-      continue;
-    }
-    const local = path.startsWith("file:") ? fileURLToPath(path) : path;
-    if (hasGlob(local)) {
-      const matches = expandGlob(local);
-      if (matches.length === 0) {
-        throw new Error(`readCsv: no file matches ${JSON.stringify(path)}.`);
-      }
-      out.push(...matches);
-    } else out.push(resolve(local));
-  }
-  return out;
-}
 
 function sampleText(path: string, gzip: boolean): string {
   if (isUrl(path)) {
@@ -140,7 +113,7 @@ export function readCsv(
       `readCsv: blocksize must be a positive integer or null; got ${blocksize}.`,
     );
   }
-  const files = expandPaths(paths);
+  const files = expandPaths(paths, "readCsv", { urls: true });
   const hasHeader = options.header ?? true;
   const nullValues = [...(options.naValues ?? ["", "NA", "NaN", "null"])];
   // the schema, from the first file's first rows

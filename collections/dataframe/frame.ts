@@ -630,7 +630,9 @@ export class DataFrame implements Collection<Frame> {
 
 /** The column a frame's partitions are sorted by, and their boundaries in it. */
 export interface SortedIndex {
+  /** The column the partitions are sorted by. */
   column: string;
+  /** `npartitions + 1` boundaries in that column (sortable form: dates as numbers). */
   divisions: unknown[];
 }
 

@@ -9,7 +9,7 @@ import { resolve } from "node:path";
 import { tokenize } from "../../core/tokenize.ts";
 import type { Layer } from "../collection.ts";
 import { computeCollections, type ComputeOptions } from "../compute.ts";
-import { expandGlob, hasGlob } from "../bag/glob.ts";
+import { expandPaths } from "./paths.ts";
 import { applySource } from "./creation.ts";
 import type { DataFrame } from "./frame.ts";
 import { partitionTasks } from "./plan.ts";
@@ -66,18 +66,7 @@ export function readParquet(
   paths: string | readonly string[],
   options: ReadParquetOptions = {},
 ): DataFrame {
-  const list = typeof paths === "string" ? [paths] : [...paths];
-  const files: string[] = [];
-  for (const path of list) {
-    if (hasGlob(path)) {
-      const matches = expandGlob(path);
-      if (matches.length === 0) {
-        throw new Error(`readParquet: no file matches ${JSON.stringify(path)}.`);
-      }
-      files.push(...matches);
-    } else files.push(resolve(path));
-  }
-  if (files.length === 0) throw new RangeError("readParquet needs at least one path or glob.");
+  const files = expandPaths(paths, "readParquet", { urls: false });
   const identity = files.map((path) => {
     try {
       const info = Deno.statSync(path);
