@@ -59,7 +59,9 @@ def compute(value):
 
 def on_dask():
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster, Client(cluster):
-        df = dd.read_csv(FLIGHTS, **FLIGHT_OPTIONS)
+        # the sample of a file's first rows sees no missing DepDelay: Dask's own fix for the
+        # resulting dtype error is assume_missing (integer columns as floats)
+        df = dd.read_csv(FLIGHTS, assume_missing=True, **FLIGHT_OPTIONS)
         for name, query in QUERIES:
             timed(f"dask: {name}", lambda: compute(query(df)))
         groups = dd.read_csv(f"{DATA}/groups/*.csv")
@@ -82,5 +84,6 @@ def on_pandas():
         timed(f"pandas: {name}", lambda: query(read()))
 
 
-on_pandas()
-on_dask()
+if __name__ == "__main__":  # LocalCluster's worker processes import this module again
+    on_pandas()
+    on_dask()
