@@ -15,7 +15,7 @@ import { Client } from "../client/client.ts";
 import { runOnWorkers } from "../client/cluster_admin.ts";
 import * as array from "../collections/array/mod.ts";
 import { TaskRef } from "../core/task.ts";
-import type { WorkerStatus } from "../scheduler/session_protocol.ts";
+import type { WorkerListing } from "../protocol/session.ts";
 import { startScheduler, startWorker, type WorkerProcess } from "../tests/helpers/cluster.ts";
 import { graphTask, RawClient } from "../tests/helpers/raw_client.ts";
 
@@ -92,7 +92,7 @@ async function holdAndSum(limit: string, n: number, size: number): Promise<[numb
     await client.waitForKeys([...chunks, "total"], 300_000);
     const seconds = (performance.now() - started) / 1000;
     await sleep(600); // one heartbeat with the spilled figure
-    const [status] = await client.request<WorkerStatus[]>("workers");
+    const [status] = await client.request<WorkerListing[]>("workers");
     return [seconds, status.spilled];
   } finally {
     await worker.process.stop();
@@ -142,7 +142,7 @@ console.log(
     const sum = Number((await x.add(x.T).sum().compute()).data[0]);
     const seconds = (performance.now() - started) / 1000;
     await sleep(600);
-    const [status] = await admin.request<WorkerStatus[]>("workers");
+    const [status] = await admin.request<WorkerListing[]>("workers");
     const peaks = await runOnWorkers<number>((m, p) => admin.request(m, p), () => {
       const text = Deno.readTextFileSync("/proc/self/status");
       return Number(/VmHWM:\s+(\d+) kB/.exec(text)?.[1] ?? 0) * 1024;

@@ -8,7 +8,7 @@
  */
 
 import { SchedulerState } from "../scheduler/state.ts";
-import type { ComputeTaskMsg, GraphTaskSpec } from "../scheduler/protocol.ts";
+import type { ComputeTaskMsg, GraphTaskSpec } from "../protocol/messages.ts";
 import { WorkerState } from "../worker/state.ts";
 import { encode } from "../core/value_codec.ts";
 import { report } from "./measure.ts";

@@ -41,10 +41,10 @@ import {
 } from "../core/task.ts";
 import { tokenize, uniqueToken } from "../core/tokenize.ts";
 import { decode, type Encoded } from "../core/value_codec.ts";
-import type { SchedulerToClientMsg, WorkerAddress } from "../scheduler/protocol.ts";
-import type { TaskStreamEntry } from "../scheduler/state.ts";
-import type { DataItem, RebalanceResult } from "../scheduler/session_protocol.ts";
-import { PeerPool } from "../worker/peer_pool.ts";
+import type { SchedulerToClientMsg, WorkerAddress } from "../protocol/messages.ts";
+import type { TaskStreamEntry } from "../protocol/task_stream_entry.ts";
+import type { DataItem, RebalanceResult } from "../protocol/session.ts";
+import { PeerPool } from "../net/peer_pool.ts";
 import { ClientView, type Submitter } from "./client_view.ts";
 import { writePerformanceReport } from "./performance_report.ts";
 import {
@@ -59,13 +59,15 @@ import {
   runOnWorkers,
   type SchedulerRequest,
 } from "./cluster_admin.ts";
+import { type ConnectTarget, schedulerAddressOf } from "./connect_target.ts";
 import { DataFetcher, MissingDataError } from "./data_fetch.ts";
 import { Future, type FutureOwner } from "./future.ts";
 import { FutureState } from "./future_state.ts";
 import { callSpec, graphSpecs, replaceFutures } from "./graph_submission.ts";
-import { LocalCluster, type LocalClusterOptions } from "./local_cluster.ts";
+import { LocalCluster, type LocalClusterOptions } from "../deploy/local_cluster.ts";
 import { Outbox } from "./outbox.ts";
-import { dataItem, placeData, type ScatterOptions, typeNameOf } from "./scatter.ts";
+import { dataItem, placeData, type ScatterOptions } from "./scatter.ts";
+import { typeNameOf } from "../core/type_name.ts";
 import { SchedulerSession } from "./scheduler_connection.ts";
 import { type SubmitOptions, taskOptionsOf } from "./submit_options.ts";
 
@@ -221,12 +223,14 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
   }
 
   /**
-   * Connects to the scheduler at `address` (`tcp://host:port` or `host:port`).
+   * Connects to the scheduler at an address (`tcp://host:port` or `host:port`), the one a
+   * scheduler file names (`{ schedulerFile }`, waiting up to `timeout` for it), or a cluster's.
    *
    * @throws {SchedulerUnreachableError} when no scheduler answers there within the timeout;
    *   the message names the address and how to start one.
    */
-  static async connect(address: string, options: ClientOptions = {}): Promise<Client> {
+  static async connect(target: ConnectTarget, options: ClientOptions = {}): Promise<Client> {
+    const address = await schedulerAddressOf(target, options.timeout ?? 10);
     return await Client.#open(address, options, undefined);
   }
 
@@ -589,7 +593,7 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
   }
 
   /**
-   * @internal Where each of `keys` stands on the scheduler (scheduler/protocol.ts `TASK_*`
+   * @internal Where each of `keys` stands on the scheduler (protocol/messages.ts `TASK_*`
    * codes, one per key), for progress displays. What this client queued goes out first, so a
    * graph just submitted is known when asked about.
    */

@@ -22,7 +22,7 @@ import type {
   RestartResult,
   RetireResult,
   RunOutcomes,
-} from "../scheduler/session_protocol.ts";
+} from "../protocol/session.ts";
 
 /** Sends one request to the scheduler and resolves with its result (rejects with its error). */
 export type SchedulerRequest = <T>(method: string, params: Record<string, unknown>) => Promise<T>;

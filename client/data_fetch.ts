@@ -10,8 +10,8 @@
 
 import type { Key } from "../core/task.ts";
 import type { Encoded } from "../core/value_codec.ts";
-import type { WorkerAddress } from "../scheduler/protocol.ts";
-import type { PeerPool } from "../worker/peer_pool.ts";
+import type { WorkerAddress } from "../protocol/messages.ts";
+import type { PeerPool } from "../net/peer_pool.ts";
 
 /** Asks the scheduler which workers hold each key. */
 export type WhoHas = (keys: Key[]) => Promise<Record<Key, WorkerAddress[]>>;

@@ -25,7 +25,7 @@ import {
 import { encode } from "../core/value_codec.ts";
 import type { Layer } from "../collections/collection.ts";
 import { Delayed } from "../collections/delayed.ts";
-import type { GraphTaskSpec } from "../scheduler/protocol.ts";
+import type { GraphTaskSpec } from "../protocol/messages.ts";
 import { Future } from "./future.ts";
 
 /** Checks that a Future may be used by this client and gives its key. */

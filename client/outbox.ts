@@ -21,7 +21,7 @@ import type {
   GraphTaskSpec,
   ScatteredKey,
   UpdateGraphMsg,
-} from "../scheduler/protocol.ts";
+} from "../protocol/messages.ts";
 
 /**
  * An `update-graph` stops taking independent submissions at this many tasks, so a map over a

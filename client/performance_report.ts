@@ -11,9 +11,9 @@
  * @module
  */
 
-import type { TaskStreamEntry } from "../scheduler/state.ts";
-import { prefixColor } from "../scheduler/dashboard/page/palette.js";
-import { formatBytes, formatCount, formatDuration } from "../scheduler/dashboard/page/format.js";
+import type { TaskStreamEntry } from "../protocol/task_stream_entry.ts";
+import { prefixColor } from "../core/display/palette.js";
+import { formatBytes, formatCount, formatDuration } from "../core/display/format.js";
 
 export interface PerformanceRecords {
   /** Task runs, as the scheduler's task stream records them. */

@@ -8,11 +8,12 @@
  * @module
  */
 
+import { typeNameOf } from "../core/type_name.ts";
 import type { Key } from "../core/task.ts";
 import { encode, type Encoded, sizeOf } from "../core/value_codec.ts";
-import type { ScatteredKey, WorkerAddress } from "../scheduler/protocol.ts";
-import type { DataItem } from "../scheduler/session_protocol.ts";
-import type { PeerPool } from "../worker/peer_pool.ts";
+import type { ScatteredKey, WorkerAddress } from "../protocol/messages.ts";
+import type { DataItem } from "../protocol/session.ts";
+import type { PeerPool } from "../net/peer_pool.ts";
 
 /** Options of `client.scatter`. */
 export interface ScatterOptions {
@@ -33,13 +34,6 @@ export interface ScatterOptions {
 export interface ScatterContext {
   request<T>(method: string, params: Record<string, unknown>): Promise<T>;
   peers: PeerPool;
-}
-
-/** The type name the workers would report for a value (`number`, `Float64Array`, `Object`). */
-export function typeNameOf(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value !== "object") return typeof value;
-  return (value as { constructor?: { name?: string } }).constructor?.name ?? "object";
 }
 
 /** A value ready to travel: encoded once, sent as it is to every target. */

@@ -7,15 +7,15 @@
  */
 
 import { errorFromRecord } from "../core/errors.ts";
-import { Connection, unbatch } from "../core/wire.ts";
-import type { ClientToSchedulerMsg, SchedulerToClientMsg } from "../scheduler/protocol.ts";
+import { Connection, unbatch } from "../net/wire.ts";
+import type { ClientToSchedulerMsg, SchedulerToClientMsg } from "../protocol/messages.ts";
 import {
   type ClientRegisteredMsg,
   type RegisterClientMsg,
   type ReplyMsg,
   type RequestMsg,
   SESSION_PROTOCOL,
-} from "../scheduler/session_protocol.ts";
+} from "../protocol/session.ts";
 
 /** What the session tells its client. */
 export interface SessionEvents {

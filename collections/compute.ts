@@ -30,7 +30,7 @@ export interface GraphExecutor {
   /** Computes the outputs and keeps them where they are; returns a layer that stands for them. */
   persistGraph(graph: Graph, outputs: readonly Key[], options: ComputeOptions): Promise<Layer>;
   /**
-   * Where each of `keys` stands (scheduler/protocol.ts `TASK_*` codes), for executors whose
+   * Where each of `keys` stands (protocol/messages.ts `TASK_*` codes), for executors whose
    * intermediate tasks do not report back on their own (a cluster): progress displays ask it.
    */
   taskProgress?(keys: readonly Key[]): Promise<ArrayLike<number>>;

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { typeNameOf } from "../core/type_name.ts";
 import { functionName } from "../core/function_codec.ts";
 import type { Graph } from "../core/graph.ts";
 import { tokenize, tokenizeSymbol, uniqueToken } from "../core/tokenize.ts";
@@ -198,17 +199,16 @@ export function delayed(
   }
   const layers: Layer[] = [];
   const value = unpacker(layers)(target);
-  const name = options.name ?? typeNameOf(target);
+  const name = options.name ?? literalTypeName(target);
   const token = options.pure === false ? uniqueToken() : tokenize(value);
   const key = `${name}-${token}`;
   const task = layers.length > 0 ? makeTask(key, buildContainer, [value]) : makeLiteral(key, value);
   return new Delayed(key, task, layers);
 }
 
-function typeNameOf(value: unknown): string {
-  if (value === null) return "null";
+/** A literal's name for its key: `array`, `object`, or the type name (`number`, `Map`). */
+function literalTypeName(value: unknown): string {
   if (Array.isArray(value)) return "array";
-  if (typeof value !== "object") return typeof value;
-  const name = (value as { constructor?: { name?: string } }).constructor?.name;
+  const name = typeNameOf(value);
   return name && name !== "Object" ? name : "object";
 }

@@ -315,21 +315,3 @@ export async function progress<T extends Trackable | Collection>(
     display.finish();
   }
 }
-
-/**
- * A task-completion callback for the local schedulers (`LocalRunOptions.onTaskDone`) that draws
- * one bar per task prefix of `graph`.
- */
-export function graphProgress(
-  graph: Graph,
-  options: ProgressOptions = {},
-): (key: Key | null, total: number) => void {
-  const display = new ProgressDisplay(options);
-  display.expect(graph.keys());
-  let done = 0;
-  return (key, total) => {
-    if (key === null) return;
-    display.taskDone(key);
-    if (++done >= total) display.finish();
-  };
-}

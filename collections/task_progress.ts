@@ -7,7 +7,7 @@
  */
 
 import type { Key } from "../core/task.ts";
-import { TASK_ERRED, TASK_PENDING } from "../scheduler/protocol.ts";
+import { TASK_ERRED, TASK_PENDING } from "../protocol/messages.ts";
 
 /** How often a progress display asks the scheduler about a computation's tasks, ms. */
 export const PROGRESS_POLL_MS = 100;
@@ -15,7 +15,7 @@ export const PROGRESS_POLL_MS = 100;
 /** Keys asked about per millisecond between looks, at most (see {@link followTasks}). */
 const KEYS_PER_MS = 100;
 
-/** Asks where each key stands: one of the codes of scheduler/protocol.ts per key. */
+/** Asks where each key stands: one of the codes of protocol/messages.ts per key. */
 export type TaskProgressSource = (keys: readonly Key[]) => Promise<ArrayLike<number>>;
 
 /**

@@ -12,8 +12,8 @@
 import type { Graph } from "../core/graph.ts";
 import { keyPrefix } from "../core/task.ts";
 // One layout and one palette for the dashboard's Graph page and these files.
-import { layeredLayout } from "../scheduler/dashboard/page/graph_layout.js";
-import { prefixColor } from "../scheduler/dashboard/page/palette.js";
+import { layeredLayout } from "../core/display/graph_layout.js";
+import { prefixColor } from "../core/display/palette.js";
 
 /** What `.visualize()` draws and where it writes it. */
 export interface VisualizeOptions {

@@ -73,10 +73,9 @@ export function recordFromError(thrown: unknown, key?: Key): ErrorRecord {
   return record;
 }
 
-/** The task's key attached to an error by {@link errorFromRecord}, if any. */
-export function errorKey(error: unknown): Key | undefined {
-  const key = (error as { key?: unknown } | null)?.key;
-  return typeof key === "string" ? key : undefined;
+/** The message of a thrown value, whether it is an Error or anything else. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** A graph is malformed: a missing dependency, a cycle, an unknown output. */

@@ -117,11 +117,6 @@ export function bindFunctions<F extends TaskFunction>(
   return fn;
 }
 
-/** The parts of a function made by {@link bindFunctions}, if it is one. */
-export function boundParts(fn: TaskFunction): BoundTag | undefined {
-  return boundTags.get(fn);
-}
-
 /** A readable name for a function: its own name, or its taskModule export name. */
 export function functionName(fn: TaskFunction): string {
   return fn.name || moduleTags.get(fn)?.exportName || "anonymous";

@@ -137,18 +137,6 @@ export function substituteRefs(value: unknown, lookup: (key: Key) => unknown): u
   return rewriteData(value, (v) => v instanceof TaskRef ? lookup(v.key) : DESCEND);
 }
 
-/** Applies {@link substituteRefs} to each argument of a task. */
-export function resolveArgs(task: Task, lookup: (key: Key) => unknown): unknown[] {
-  const args = task.args;
-  const out = new Array(args.length);
-  if (task.deps.length === 0) {
-    for (let i = 0; i < args.length; i++) out[i] = args[i];
-  } else {
-    for (let i = 0; i < args.length; i++) out[i] = substituteRefs(args[i], lookup);
-  }
-  return out;
-}
-
 /**
  * Key of one chunk of a collection: `name[i]`, `name[i,j]`. `name` is itself `prefix-hash`.
  */

@@ -9,7 +9,7 @@
  */
 
 import type { Key } from "../core/task.ts";
-import type { WorkerAddress } from "./protocol.ts";
+import type { WorkerAddress } from "../protocol/messages.ts";
 import type { TaskRecord, WorkerRecord } from "./records.ts";
 import type { ReplicaDrop, ReplicaTransfer, SchedulerState } from "./state.ts";
 

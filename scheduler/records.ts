@@ -7,10 +7,11 @@
  */
 
 import type { Key } from "../core/task.ts";
+import { resourcesFree } from "../core/resources.ts";
 import type { ErrorRecord } from "../core/errors.ts";
-import { CompactSet, type ReadonlyCompactSet } from "./compact_set.ts";
-import type { HeapItem, IndexedHeap } from "./priority_heap.ts";
-import type { ClientId, FreeKeysMsg, Priority, WorkerAddress } from "./protocol.ts";
+import { CompactSet, type ReadonlyCompactSet } from "../core/compact_set.ts";
+import type { HeapItem, IndexedHeap } from "../core/priority_heap.ts";
+import type { ClientId, FreeKeysMsg, Priority, WorkerAddress } from "../protocol/messages.ts";
 import type { SchedulerTaskState, TaskPrefixStats } from "./task_prefix_stats.ts";
 
 /** Number of stealing cost levels (Dask's 15 `cost_multipliers`). */
@@ -226,10 +227,5 @@ export function hasFreeResources(
   worker: WorkerRecord,
   required: Readonly<Record<string, number>>,
 ): boolean {
-  for (const name in required) {
-    const free = (worker.resources[name] ?? 0) - (worker.usedResources[name] ?? 0);
-    // Tolerate float error from repeated += / -= of fractional amounts.
-    if (free + 1e-9 < required[name]) return false;
-  }
-  return true;
+  return resourcesFree(worker.resources, worker.usedResources, required);
 }

@@ -7,7 +7,7 @@
 
 import type { ErrorRecord } from "../core/errors.ts";
 import type { Key } from "../core/task.ts";
-import type { WorkerAddress } from "./protocol.ts";
+import type { WorkerAddress } from "../protocol/messages.ts";
 
 /** The task was running on too many workers that died: it probably kills them. */
 export function killedWorkerError(key: Key, workers: readonly WorkerAddress[]): ErrorRecord {

@@ -21,12 +21,13 @@
  * @module
  */
 
+import { adaptiveSnapshot, adaptiveTarget, type AdaptiveTargetOptions } from "./adaptive_target.ts";
 import { setImmediate } from "node:timers";
-import { recordFromError } from "../core/errors.ts";
+import { errorMessage, recordFromError } from "../core/errors.ts";
 import type { Key } from "../core/task.ts";
 import { encode, type Encoded } from "../core/value_codec.ts";
-import { type Connection, listen, type Listener, sendHeaders, unbatch } from "../core/wire.ts";
-import { PeerPool } from "../worker/peer_pool.ts";
+import { type Connection, listen, type Listener, sendHeaders, unbatch } from "../net/wire.ts";
+import { PeerPool } from "../net/peer_pool.ts";
 import {
   planRebalance,
   planReplicationRound,
@@ -41,14 +42,14 @@ import {
   isEncoded,
   registerWorkerProblem,
   workerMessageProblem,
-} from "./message_checks.ts";
+} from "../protocol/message_checks.ts";
 import type {
   ClientId,
   ClientToSchedulerMsg,
   ScatteredKey,
   WorkerAddress,
   WorkerToSchedulerMsg,
-} from "./protocol.ts";
+} from "../protocol/messages.ts";
 import type { WorkerRecord } from "./records.ts";
 import {
   type ClientRegisteredMsg,
@@ -66,8 +67,8 @@ import {
   type RunResultMsg,
   SESSION_PROTOCOL,
   type WorkerInfo,
-  type WorkerStatus,
-} from "./session_protocol.ts";
+  type WorkerListing,
+} from "../protocol/session.ts";
 import {
   type ReplicaTransfer,
   type SchedulerConfig,
@@ -111,10 +112,6 @@ const ADMIN_TIMEOUT_S = 60;
 const RETIRE_REREQUEST_MS = 5000;
 
 const now = () => (performance.timeOrigin + performance.now()) / 1000;
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /** A registered worker's connection. */
 interface WorkerSession {
@@ -660,6 +657,8 @@ export class SchedulerServer {
         return this.#restart(timeoutOf(params));
       case "retire-workers":
         return this.#retireWorkers(params);
+      case "adaptive-target":
+        return adaptiveTarget(adaptiveSnapshot(this.state), adaptiveOptions(params));
       case "run":
         return this.#run(params);
       case "replicate":
@@ -676,7 +675,8 @@ export class SchedulerServer {
       default:
         throw new RequestError(
           `unknown request method ${JSON.stringify(method)}; this scheduler answers who-has, ` +
-            `workers, scatter-targets, relay-scatter, restart, retire-workers, run, replicate, ` +
+            `workers, scatter-targets, relay-scatter, restart, retire-workers, adaptive-target, run, ` +
+            `replicate, ` +
             `rebalance, task-progress and task-stream`,
         );
     }
@@ -934,7 +934,7 @@ export class SchedulerServer {
     return [...this.state.workers.values()].map(workerInfo);
   }
 
-  #workerStatuses(): WorkerStatus[] {
+  #workerStatuses(): WorkerListing[] {
     return [...this.state.workers.values()].map((w) => ({
       ...workerInfo(w),
       memory: typeof w.metrics.memory === "number" ? w.metrics.memory : w.nbytes,
@@ -1038,4 +1038,24 @@ export class SchedulerServer {
 /** What clients learn of a worker at registration and from `workers`. */
 function workerInfo(w: WorkerRecord): WorkerInfo {
   return { address: w.address, name: w.name, nthreads: w.nthreads, memoryLimit: w.memoryLimit };
+}
+
+/** The options of an `adaptive-target` request, checked. */
+function adaptiveOptions(params: Record<string, unknown>): AdaptiveTargetOptions {
+  const { targetDuration, threadsPerWorker, minimum } = params;
+  const positive = (v: unknown) => typeof v === "number" && v > 0 && Number.isFinite(v);
+  if (!positive(targetDuration)) {
+    throw new RequestError("adaptive-target needs params {targetDuration: seconds > 0}");
+  }
+  if (threadsPerWorker !== undefined && !positive(threadsPerWorker)) {
+    throw new RequestError("adaptive-target: threadsPerWorker must be a number > 0");
+  }
+  if (minimum !== undefined && !(Number.isInteger(minimum) && (minimum as number) >= 0)) {
+    throw new RequestError("adaptive-target: minimum must be a whole number ≥ 0");
+  }
+  return {
+    targetDuration: targetDuration as number,
+    threadsPerWorker: threadsPerWorker as number | undefined,
+    minimum: minimum as number | undefined,
+  };
 }

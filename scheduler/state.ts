@@ -29,7 +29,7 @@ import type { ErrorRecord } from "../core/errors.ts";
 import type { Encoded } from "../core/value_codec.ts";
 import { type Key, keyPrefix, type TaskOptions } from "../core/task.ts";
 import { ArgsArena, packArgs, unpackArgs } from "./args_arena.ts";
-import { IndexedHeap } from "./priority_heap.ts";
+import { IndexedHeap } from "../core/priority_heap.ts";
 import {
   decideWorker,
   isRootish,
@@ -58,7 +58,8 @@ import {
   type UpdateGraphMsg,
   type WorkerAddress,
   type WorkerToSchedulerMsg,
-} from "./protocol.ts";
+} from "../protocol/messages.ts";
+import type { WorkerRunState } from "../protocol/session.ts";
 import {
   ClientRecord,
   hasFreeResources,
@@ -66,7 +67,7 @@ import {
   TaskRecord,
   WorkerRecord,
 } from "./records.ts";
-import { RingBuffer } from "./ring_buffer.ts";
+import { RingBuffer } from "../core/ring_buffer.ts";
 import { TaskStream } from "./task_stream.ts";
 import {
   killedWorkerError,
@@ -136,9 +137,6 @@ export interface WorkerSpec {
    */
   keys?: { key: Key; nbytes: number; typeName?: string }[];
 }
-
-/** Whether a worker takes new tasks: `paused` for lack of memory, `closing` while retired. */
-export type WorkerStatus = "running" | "paused" | "closing";
 
 /** One copy to make: `worker` fetches `key` from `sources` (any holder when none is alive). */
 export interface ReplicaTransfer {
@@ -406,6 +404,24 @@ export class SchedulerState implements StealHost {
     return this.stateCounts.queued;
   }
 
+  /**
+   * Up to `limit` tasks waiting on the scheduler for a worker (queued, or no worker can run them
+   * yet), for adaptive scaling to estimate their work (scheduler/adaptive_target.ts).
+   */
+  *pendingSample(limit: number): Generator<TaskRecord> {
+    let left = limit;
+    for (const queue of [this.#rootQueue, ...this.#resourceQueues.values()]) {
+      for (const task of queue.sample(left)) {
+        yield task;
+        if (--left === 0) return;
+      }
+    }
+    for (const task of this.#unrunnable) {
+      yield task;
+      if (--left === 0) return;
+    }
+  }
+
   /** Steal requests sent, confirmed and rejected so far. */
   get stealingCounts(): { requested: number; confirmed: number; rejected: number } {
     const s = this.#stealing;
@@ -436,7 +452,7 @@ export class SchedulerState implements StealHost {
   }
 
   /** Whether `address` takes new tasks (undefined for a worker not registered). */
-  workerStatus(address: WorkerAddress): WorkerStatus | undefined {
+  workerStatus(address: WorkerAddress): WorkerRunState | undefined {
     const worker = this.workers.get(address);
     if (worker === undefined) return undefined;
     return this.#notRunning.get(worker) ?? "running";
@@ -923,7 +939,7 @@ export class SchedulerState implements StealHost {
     this.#resourcesChanged = true;
   }
 
-  #setWorkerStatus(worker: WorkerRecord, status: WorkerStatus): void {
+  #setWorkerStatus(worker: WorkerRecord, status: WorkerRunState): void {
     const current = this.#notRunning.get(worker) ?? "running";
     // A retired worker stays retired whatever its memory does.
     if (current === status || current === "closing") return;

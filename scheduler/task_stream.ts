@@ -9,17 +9,9 @@
  */
 
 import type { Key } from "../core/task.ts";
+import type { TaskStreamEntry } from "../protocol/task_stream_entry.ts";
 
-/** One finished (or failed) task run. */
-export interface TaskStreamEntry {
-  key: Key;
-  prefix: string;
-  worker: string;
-  thread: number | undefined;
-  start: number;
-  stop: number;
-  status: "memory" | "erred";
-}
+export type { TaskStreamEntry };
 
 const NO_THREAD = -1;
 

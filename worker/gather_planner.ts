@@ -10,9 +10,9 @@
  * @module
  */
 
-import { comparePriority } from "../scheduler/protocol.ts";
-import { PriorityQueue } from "../scheduler/priority_heap.ts";
-import type { WorkerAddress } from "../scheduler/protocol.ts";
+import { comparePriority } from "../protocol/messages.ts";
+import { PriorityQueue } from "../core/priority_heap.ts";
+import type { WorkerAddress } from "../protocol/messages.ts";
 import type { WorkerTask } from "./worker_task.ts";
 
 export interface GatherLimits {

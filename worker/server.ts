@@ -31,7 +31,7 @@
  */
 
 import { cpuUsage } from "node:process";
-import { type ErrorRecord, recordFromError } from "../core/errors.ts";
+import { errorMessage, type ErrorRecord, recordFromError } from "../core/errors.ts";
 import { FunctionCache } from "../core/function_cache.ts";
 import type { FunctionSpec } from "../core/function_codec.ts";
 import type { Key } from "../core/task.ts";
@@ -44,8 +44,8 @@ import {
   type Listener,
   parseAddress,
   unbatch,
-} from "../core/wire.ts";
-import { INLINE_RESULT_BYTES, type SchedulerToWorkerMsg } from "../scheduler/protocol.ts";
+} from "../net/wire.ts";
+import { INLINE_RESULT_BYTES, type SchedulerToWorkerMsg } from "../protocol/messages.ts";
 import {
   type DataItem,
   DEFAULT_HEARTBEAT_INTERVAL,
@@ -56,14 +56,14 @@ import {
   SESSION_PROTOCOL,
   type WorkerLeavingMsg,
   type WorkerStatusMsg,
-} from "../scheduler/session_protocol.ts";
-import { isDataItem, isEncoded } from "../scheduler/message_checks.ts";
+} from "../protocol/session.ts";
+import { isDataItem, isEncoded } from "../protocol/message_checks.ts";
 import { encodedBytes, encodedTypeName } from "./encoded_info.ts";
-import { garbageCollector } from "./garbage.ts";
-import { REFUSED_EXIT_CODE } from "./exit_codes.ts";
-import { SHARED_GARBAGE_BYTES, SharedGarbage } from "./shared_garbage.ts";
+import { garbageCollector } from "../threads/garbage.ts";
+import { REFUSED_EXIT_CODE } from "../protocol/exit_codes.ts";
+import { SHARED_GARBAGE_BYTES, SharedGarbage } from "../threads/shared_garbage.ts";
 import { formatBytes } from "./memory_limit.ts";
-import { PeerPool } from "./peer_pool.ts";
+import { PeerPool } from "../net/peer_pool.ts";
 import { SpillDirectory } from "./spill.ts";
 import {
   type ExecuteSpec,
@@ -73,8 +73,8 @@ import {
   WorkerState,
 } from "./state.ts";
 import { DataStore } from "./store.ts";
-import { ThreadPool } from "./thread_pool.ts";
-import type { RunItem, RunResult } from "./thread_protocol.ts";
+import { ThreadPool } from "../threads/thread_pool.ts";
+import type { RunItem, RunResult } from "../threads/thread_protocol.ts";
 
 /** How a worker server is set up. */
 export interface WorkerServerOptions {
@@ -174,10 +174,6 @@ function newBatch(): ThreadBatch {
 
 /** The load a task of unknown or zero duration adds to its thread, seconds. */
 const MIN_TASK_LOAD_S = 1e-6;
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 function isKeyList(value: unknown): value is Key[] {
   return Array.isArray(value) && value.every((k) => typeof k === "string");

@@ -16,10 +16,11 @@
  * @module
  */
 
+import { resourcesFree } from "../core/resources.ts";
 import { KIND_BY_TAG } from "../core/codec_kinds.ts";
 import type { ErrorRecord } from "../core/errors.ts";
 import type { Key } from "../core/task.ts";
-import { IndexedHeap } from "../scheduler/priority_heap.ts";
+import { IndexedHeap } from "../core/priority_heap.ts";
 import type {
   ComputeTaskMsg,
   KeyLocation,
@@ -29,7 +30,7 @@ import type {
   TaskFinishedMsg,
   WorkerAddress,
   WorkerToSchedulerMsg,
-} from "../scheduler/protocol.ts";
+} from "../protocol/messages.ts";
 import { GatherPlanner, type GatherRequest } from "./gather_planner.ts";
 import { WorkerTask, type WorkerTaskState } from "./worker_task.ts";
 
@@ -911,11 +912,7 @@ export class WorkerState {
   }
 
   #resourcesFree(required: Readonly<Record<string, number>>): boolean {
-    for (const name in required) {
-      const free = (this.resources[name] ?? 0) - (this.usedResources[name] ?? 0);
-      if (free + 1e-9 < required[name]) return false;
-    }
-    return true;
+    return resourcesFree(this.resources, this.usedResources, required);
   }
 
   #releaseResources(task: WorkerTask): void {

@@ -17,7 +17,7 @@
 import type { Key } from "../core/task.ts";
 import type { Encoded } from "../core/value_codec.ts";
 import type { SpillDirectory, SpillLocation } from "./spill.ts";
-import type { SharedGarbage } from "./shared_garbage.ts";
+import type { SharedGarbage } from "../threads/shared_garbage.ts";
 
 /** One stored value. `nbytes` is its size in memory once decoded (what the scheduler books). */
 export interface StoredValue {

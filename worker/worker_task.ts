@@ -7,13 +7,13 @@
 
 import type { ErrorRecord } from "../core/errors.ts";
 import type { Key } from "../core/task.ts";
-import type { HeapItem } from "../scheduler/priority_heap.ts";
+import type { HeapItem } from "../core/priority_heap.ts";
 import type {
   KeyLocation,
   Priority,
   StealResponseState,
   WorkerAddress,
-} from "../scheduler/protocol.ts";
+} from "../protocol/messages.ts";
 
 /**
  * Compute: `waiting` (inputs not all here) → `ready` → `executing` → `memory` | `error`.

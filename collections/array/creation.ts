@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { linspaceStep } from "./kernels/create.ts";
 import { type DType, NDArray, type NumericArray } from "../../core/ndarray.ts";
 import { chunkKey, type Key, makeLiteral, makeTask, TaskRef } from "../../core/task.ts";
 import { tokenize } from "../../core/tokenize.ts";
@@ -175,13 +176,9 @@ export function linspace(
   num = 50,
   options: LinspaceOptions = {},
 ): DArray {
-  if (!Number.isInteger(num) || num < 0) {
-    throw new RangeError(`linspace needs a count num >= 0, got ${num}`);
-  }
   const endpoint = options.endpoint ?? true;
   const dtype = options.dtype ?? "float64";
-  const div = endpoint ? num - 1 : num;
-  const step = div > 0 ? (stop - start) / div : 0;
+  const step = linspaceStep(start, stop, num, endpoint);
   return createArray(
     "linspace",
     [num],

@@ -16,8 +16,8 @@ import type { Graph } from "../../core/graph.ts";
 import { keyPrefix } from "../../core/task.ts";
 import type { Key } from "../../core/task.ts";
 import { decode, encode, type Encoded } from "../../core/value_codec.ts";
-import { ThreadPool } from "../../worker/thread_pool.ts";
-import type { RunItem, RunResult } from "../../worker/thread_protocol.ts";
+import { ThreadPool } from "../../threads/thread_pool.ts";
+import type { RunItem, RunResult } from "../../threads/thread_protocol.ts";
 import type { LocalRunOptions } from "./options.ts";
 import { RunState } from "./run_state.ts";
 

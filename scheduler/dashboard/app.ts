@@ -6,7 +6,7 @@
  */
 
 import { Hono } from "npm:hono@^4";
-import type { Asset } from "./assets.ts";
+import { type Asset, DISPLAY_PREFIX } from "./assets.ts";
 import { LIVE_VIEWS, type LiveFeed, type LiveView } from "./live_feed.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "./metrics.ts";
 import type { DashboardModel } from "./model.ts";
@@ -70,6 +70,10 @@ export function dashboardApp({ model, feed, assets, streams }: AppOptions): Hono
   app.get("/", (c) => c.redirect("/status"));
   for (const page of PAGES) app.get(`/${page}`, () => asset("index.html")!);
   app.get("/assets/:name", (c) => asset(c.req.param("name")) ?? c.text("No such asset.", 404));
+  app.get(
+    `/${DISPLAY_PREFIX}:name`,
+    (c) => asset(DISPLAY_PREFIX + c.req.param("name")) ?? c.text("No such asset.", 404),
+  );
   app.get("/health", (c) => c.text("ok"));
   app.get(
     "/metrics",

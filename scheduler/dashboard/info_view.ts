@@ -4,7 +4,7 @@
  * @module
  */
 
-import { FIRE_AND_FORGET } from "../protocol.ts";
+import { FIRE_AND_FORGET } from "../../protocol/messages.ts";
 import type { SchedulerLogEntry, SchedulerState } from "../state.ts";
 import type { StateCounts } from "../task_prefix_stats.ts";
 import type { ErrorView } from "./error_log.ts";

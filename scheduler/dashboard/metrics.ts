@@ -6,7 +6,7 @@
  * @module
  */
 
-import { FIRE_AND_FORGET } from "../protocol.ts";
+import { FIRE_AND_FORGET } from "../../protocol/messages.ts";
 import type { SchedulerState } from "../state.ts";
 import { SCHEDULER_TASK_STATES } from "../task_prefix_stats.ts";
 import type { LoopLag } from "./loop_lag.ts";

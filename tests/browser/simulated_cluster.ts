@@ -9,7 +9,7 @@
  */
 
 import type { ErrorRecord } from "../../core/errors.ts";
-import type { GraphTaskSpec } from "../../scheduler/protocol.ts";
+import type { GraphTaskSpec } from "../../protocol/messages.ts";
 import { type SchedulerEvent, SchedulerState } from "../../scheduler/state.ts";
 
 export interface SimulatedTask {

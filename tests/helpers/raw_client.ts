@@ -8,9 +8,9 @@ import { errorFromRecord } from "../../core/errors.ts";
 import { describeFunction } from "../../core/function_codec.ts";
 import { findRefs, type TaskFunction, type TaskOptions } from "../../core/task.ts";
 import { decode, encode } from "../../core/value_codec.ts";
-import { Connection } from "../../core/wire.ts";
-import type { GraphTaskSpec } from "../../scheduler/protocol.ts";
-import type { DataItem, ReplyMsg, WorkerInfo } from "../../scheduler/session_protocol.ts";
+import { Connection } from "../../net/wire.ts";
+import type { GraphTaskSpec } from "../../protocol/messages.ts";
+import type { DataItem, ReplyMsg, WorkerInfo } from "../../protocol/session.ts";
 
 /** A task for update-graph: `fn` applied to `args` (which may hold TaskRefs). */
 export function graphTask(

@@ -42,7 +42,7 @@ Deno.test("errors on a local cluster", async (t) => {
     });
     assert.equal(f.status, "error");
     // the stack is the worker thread's
-    assert.match(await f.traceback() ?? "", /row 3 has no id\n[^]*worker\/thread_entry.ts/);
+    assert.match(await f.traceback() ?? "", /row 3 has no id\n[^]*threads\/thread_entry.ts/);
   });
 
   await t.step("a dependent of a failed task fails with the failing task's key", async () => {

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { MAX_TASKS_PER_MESSAGE, Outbox } from "../../client/outbox.ts";
-import type { ClientToSchedulerMsg, GraphTaskSpec } from "../../scheduler/protocol.ts";
+import type { ClientToSchedulerMsg, GraphTaskSpec } from "../../protocol/messages.ts";
 
 const task = (key: string): GraphTaskSpec => ({ key, fn: null, args: null, deps: [] });
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));

@@ -5,7 +5,7 @@ import {
   FrameReader,
   handshakeBytes,
   parseAddress,
-} from "../../core/wire.ts";
+} from "../../net/wire.ts";
 import { startCluster } from "../helpers/cluster.ts";
 import { graphTask, RawClient } from "../helpers/raw_client.ts";
 

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { TaskRef } from "../../core/task.ts";
 import { decode, encode } from "../../core/value_codec.ts";
-import { Connection } from "../../core/wire.ts";
+import { Connection } from "../../net/wire.ts";
 import { startCluster } from "../helpers/cluster.ts";
 import { graphTask, literalTask, RawClient } from "../helpers/raw_client.ts";
-import type { GraphTaskSpec } from "../../scheduler/protocol.ts";
+import type { GraphTaskSpec } from "../../protocol/messages.ts";
 
 Deno.test("a 2-worker cluster computes a diamond whose data moves between workers", async () => {
   await using cluster = await startCluster({ nWorkers: 2, nthreads: 1 });

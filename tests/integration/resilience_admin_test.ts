@@ -12,7 +12,7 @@ import {
   runOnWorkers,
   type SchedulerRequest,
 } from "../../client/cluster_admin.ts";
-import type { WorkerStatus } from "../../scheduler/session_protocol.ts";
+import type { WorkerListing } from "../../protocol/session.ts";
 import { startCluster } from "../helpers/cluster.ts";
 import { graphTask, RawClient } from "../helpers/raw_client.ts";
 
@@ -84,7 +84,7 @@ Deno.test("restart cancels every future, empties the workers, and new work runs"
     cancelled.add((await client.next((m) => m.op === "cancelled")).key);
   }
   assert.deepEqual(cancelled, new Set(["kept", "runaway"]));
-  const status = await client.request<WorkerStatus[]>("workers");
+  const status = await client.request<WorkerListing[]>("workers");
   assert.deepEqual(status.map((w) => [w.name, w.inMemory]).sort(), [["w0", 0], ["w1", 0]]);
   for (const w of cluster.workers) await w.process.waitForLine(/restarting at the scheduler/);
   const [value] = await client.compute([graphTask("after", (x: number) => x * 2, [21])], [
@@ -108,7 +108,7 @@ Deno.test("retiring a worker moves the data only it holds, then stops it", async
   const values = await client.getData(w0.address, keys);
   assert.deepEqual([...values.values()], [w1.process.pid, w1.process.pid, w1.process.pid]);
   assert.equal(client.workers.length, 2);
-  const status = await client.request<WorkerStatus[]>("workers");
+  const status = await client.request<WorkerListing[]>("workers");
   assert.deepEqual(status.map((w) => w.name), ["w0"]);
   // The last worker cannot be retired while it holds the only copies.
   await assert.rejects(

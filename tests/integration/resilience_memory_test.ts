@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { WorkerStatus } from "../../scheduler/session_protocol.ts";
+import type { WorkerListing } from "../../protocol/session.ts";
 import { startCluster } from "../helpers/cluster.ts";
 import { graphTask, RawClient } from "../helpers/raw_client.ts";
 import { TaskRef } from "../../core/task.ts";
@@ -66,9 +66,9 @@ Deno.test({
       // A spilled chunk is read back transparently when asked for.
       const first = (await client.getData(worker.address, ["chunk-0"])).get("chunk-0");
       assert.equal((first as Float64Array).length, perChunk);
-      const status = await client.request<WorkerStatus[]>("workers");
+      const status = await client.request<WorkerListing[]>("workers");
       await new Promise((resolve) => setTimeout(resolve, 700)); // a heartbeat with the figures
-      const [after] = await client.request<WorkerStatus[]>("workers");
+      const [after] = await client.request<WorkerListing[]>("workers");
       assert.ok(status.length === 1 && after.spilled >= 600e6, `spilled ${after.spilled}`);
       assert.ok(after.memory <= 0.6 * 300e6, `in memory ${after.memory}`);
       const peak = peakRss(worker.process.pid);

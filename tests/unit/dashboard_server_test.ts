@@ -62,7 +62,14 @@ Deno.test("the dashboard serves pages, assets, health, metrics and JSON", async 
     assert.match(await page.text(), /<script type="module" src="\/assets\/app.js">/);
     const js = await get("/assets/task_stream.js");
     assert.match(js.headers.get("content-type")!, /javascript/);
-    assert.match(await js.text(), /export class TaskStream/);
+    const taskStreamJs = await js.text();
+    assert.match(taskStreamJs, /export class TaskStream/);
+    // The page imports the shared display modules relative to itself; a browser resolves that
+    // against /assets/ to /core/display/, where the dashboard serves them.
+    const displayImport = taskStreamJs.match(/from "(\.\.\/[^"]*format\.js)"/)![1];
+    const format = await get(new URL(displayImport, `${base}/assets/task_stream.js`).pathname);
+    assert.equal(format.status, 200);
+    assert.match(await format.text(), /export function formatBytes/);
     const metrics = await get("/metrics");
     assert.match(metrics.headers.get("content-type")!, /^text\/plain; version=0\.0\.4/);
     assert.match(await metrics.text(), /^dask_scheduler_tasks\{state="processing"\} 1$/m);

@@ -4,8 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { DataFetcher } from "../../client/data_fetch.ts";
-import type { PeerPool } from "../../worker/peer_pool.ts";
-import type { DataMsg } from "../../scheduler/session_protocol.ts";
+import type { PeerPool } from "../../net/peer_pool.ts";
+import type { DataMsg } from "../../protocol/session.ts";
 import { encode } from "../../core/value_codec.ts";
 
 /** Workers that hold given keys, answering `get-data`, and a log of what was asked. */

@@ -7,8 +7,8 @@ import {
   type Message,
   sendHeaders,
   unbatch,
-} from "../../core/wire.ts";
-import { clientMessageProblem, workerMessageProblem } from "../../scheduler/message_checks.ts";
+} from "../../net/wire.ts";
+import { clientMessageProblem, workerMessageProblem } from "../../protocol/message_checks.ts";
 
 /** A listener that collects the headers each connection receives; and a connected client. */
 async function pair() {

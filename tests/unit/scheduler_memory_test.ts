@@ -1,6 +1,6 @@
 /** The scheduler's compact per-task bookkeeping: CompactSet and packed task arguments. */
 import assert from "node:assert/strict";
-import { CompactSet } from "../../scheduler/compact_set.ts";
+import { CompactSet } from "../../core/compact_set.ts";
 import { ArgsArena, packArgs, PackedArgs, unpackArgs } from "../../scheduler/args_arena.ts";
 import { decode, encode } from "../../core/value_codec.ts";
 

@@ -7,7 +7,7 @@ import {
   resolveWorkers,
   uniqueKeys,
 } from "../../scheduler/data_movement.ts";
-import type { GraphTaskSpec, SchedulerToClientMsg } from "../../scheduler/protocol.ts";
+import type { GraphTaskSpec, SchedulerToClientMsg } from "../../protocol/messages.ts";
 import {
   type Outgoing,
   type SchedulerEvent,

@@ -15,15 +15,15 @@ import {
   TASK_ERRED,
   TASK_PENDING,
   type WorkerToSchedulerMsg,
-} from "../../scheduler/protocol.ts";
+} from "../../protocol/messages.ts";
 import type { TaskOptions } from "../../core/task.ts";
 import { WorkerState } from "../../worker/state.ts";
 import type { ExecuteSpec, WorkerInstruction } from "../../worker/state.ts";
-import { IndexedHeap } from "../../scheduler/priority_heap.ts";
+import { IndexedHeap } from "../../core/priority_heap.ts";
 import { TaskStream } from "../../scheduler/task_stream.ts";
 import { runSchedulerMap } from "../../bench/state_machines.ts";
-import { workerMessageProblem } from "../../scheduler/message_checks.ts";
-import { RingBuffer } from "../../scheduler/ring_buffer.ts";
+import { workerMessageProblem } from "../../protocol/message_checks.ts";
+import { RingBuffer } from "../../core/ring_buffer.ts";
 
 // ---------------------------------------------------------------------------------------------
 // A small driver: one scheduler, events in, messages out, time advancing by itself.

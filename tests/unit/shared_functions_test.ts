@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { withSharedFunctions } from "../../client/outbox.ts";
 import { type Outgoing, SchedulerState } from "../../scheduler/state.ts";
-import type { ComputeTaskMsg, GraphTaskSpec, UpdateGraphMsg } from "../../scheduler/protocol.ts";
+import type { ComputeTaskMsg, GraphTaskSpec, UpdateGraphMsg } from "../../protocol/messages.ts";
 import { decode, encode } from "../../core/value_codec.ts";
 
 const inc = { id: "fn-inc", source: "(x) => x + 1" };

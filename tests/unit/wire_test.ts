@@ -12,7 +12,7 @@ import {
   parseHandshakePrefix,
   PROTOCOL_VERSION,
   WireError,
-} from "../../core/wire.ts";
+} from "../../net/wire.ts";
 import { TaskRef } from "../../core/task.ts";
 
 function concat(chunks: Uint8Array[]): Uint8Array {

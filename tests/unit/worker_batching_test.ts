@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { type WorkerInstruction, WorkerState, type WorkerStateConfig } from "../../worker/state.ts";
-import type { ComputeTaskMsg, KeyLocation } from "../../scheduler/protocol.ts";
+import type { ComputeTaskMsg, KeyLocation } from "../../protocol/messages.ts";
 
 const ME = "tcp://me:1";
 

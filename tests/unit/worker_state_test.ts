@@ -10,7 +10,7 @@ import type {
   KeyLocation,
   SchedulerToWorkerMsg,
   WorkerToSchedulerMsg,
-} from "../../scheduler/protocol.ts";
+} from "../../protocol/messages.ts";
 
 // ---------------------------------------------------------------------------------------------
 

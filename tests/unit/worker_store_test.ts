@@ -4,7 +4,7 @@ import { encode } from "../../core/value_codec.ts";
 import { encodedBytes, encodedTypeName } from "../../worker/encoded_info.ts";
 import { formatBytes, parseMemoryLimit } from "../../worker/memory_limit.ts";
 import { DataStore } from "../../worker/store.ts";
-import { SharedGarbage } from "../../worker/shared_garbage.ts";
+import { SharedGarbage } from "../../threads/shared_garbage.ts";
 
 const value = (n: number) => ({ encoded: encode(n), nbytes: n, typeName: "number" });
 

@@ -49,9 +49,3 @@ export function broadcastTo(a: NDArray, shape: readonly number[]): NDArray {
   }
   return viewOf(a, [...shape], broadcastStrides(a, shape), a.offset);
 }
-
-/** Views of all `arrays` broadcast to their common shape. */
-export function broadcastArrays(...arrays: NDArray[]): NDArray[] {
-  const shape = broadcastShapes(...arrays.map((a) => a.shape));
-  return arrays.map((a) => broadcastTo(a, shape));
-}

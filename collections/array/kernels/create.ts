@@ -57,6 +57,18 @@ export function arange(start: number, stop?: number, step = 1, dtype?: DType): N
   return new NDArray(data, [length], { dtype: type });
 }
 
+/**
+ * The spacing of `linspace(start, stop, num)`, shared by the in-memory kernel and the chunked
+ * array so both space values alike; fails on a count that is not a whole number >= 0.
+ */
+export function linspaceStep(start: number, stop: number, num: number, endpoint: boolean): number {
+  if (!Number.isInteger(num) || num < 0) {
+    throw new RangeError(`linspace needs a count num >= 0, got ${num}`);
+  }
+  const div = endpoint ? num - 1 : num;
+  return div > 0 ? (stop - start) / div : 0;
+}
+
 /** `num` evenly spaced values from `start` to `stop` (included unless `endpoint` is false). */
 export function linspace(
   start: number,
@@ -64,13 +76,9 @@ export function linspace(
   num = 50,
   options: { endpoint?: boolean; dtype?: DType } = {},
 ): NDArray {
-  if (!Number.isInteger(num) || num < 0) {
-    throw new RangeError(`linspace needs a count num >= 0, got ${num}`);
-  }
   const endpoint = options.endpoint ?? true;
   const dtype = options.dtype ?? "float64";
-  const div = endpoint ? num - 1 : num;
-  const step = div > 0 ? (stop - start) / div : 0;
+  const step = linspaceStep(start, stop, num, endpoint);
   const data = new DTYPE_ARRAY[dtype](num);
   for (let i = 0; i < num; i++) data[i] = start + i * step;
   if (endpoint && num > 1) data[num - 1] = stop;

@@ -11,20 +11,7 @@
  * @module
  */
 import type { DType } from "../../../core/ndarray.ts";
-import { type Operand } from "./layout.ts";
-
-/** Every supported dtype. */
-export const DTYPES: readonly DType[] = [
-  "float64",
-  "float32",
-  "int32",
-  "int16",
-  "int8",
-  "uint32",
-  "uint16",
-  "uint8",
-  "bool",
-];
+import type { Operand } from "./layout.ts";
 
 type Kind = "b" | "i" | "u" | "f";
 const KIND: Record<DType, [Kind, number]> = {

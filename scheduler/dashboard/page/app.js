@@ -6,7 +6,7 @@
  * @module
  */
 
-import { formatCount } from "./format.js";
+import { formatCount } from "../../../core/display/format.js";
 import { GraphPage } from "./graph_page.js";
 import { InfoPage } from "./info_page.js";
 import { LiveConnection } from "./live.js";

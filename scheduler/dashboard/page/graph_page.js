@@ -6,9 +6,9 @@
  * @module
  */
 
-import { formatCount } from "./format.js";
-import { layeredLayout } from "./graph_layout.js";
-import { STATE_COLORS } from "./palette.js";
+import { formatCount } from "../../../core/display/format.js";
+import { layeredLayout } from "../../../core/display/graph_layout.js";
+import { STATE_COLORS } from "../../../core/display/palette.js";
 
 const MARGIN = 12;
 

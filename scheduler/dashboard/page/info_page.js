@@ -5,7 +5,12 @@
  * @module
  */
 
-import { formatBytes, formatClock, formatCount, formatDuration } from "./format.js";
+import {
+  formatBytes,
+  formatClock,
+  formatCount,
+  formatDuration,
+} from "../../../core/display/format.js";
 import { serverNow } from "./live.js";
 
 const MAX_EVENTS = 1000;

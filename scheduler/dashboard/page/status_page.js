@@ -5,8 +5,8 @@
  * @module
  */
 
-import { formatBytes, formatCount, formatDuration } from "./format.js";
-import { prefixColor } from "./palette.js";
+import { formatBytes, formatCount, formatDuration } from "../../../core/display/format.js";
+import { prefixColor } from "../../../core/display/palette.js";
 import { TaskStream } from "./task_stream.js";
 
 /**

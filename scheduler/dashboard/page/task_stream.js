@@ -7,9 +7,9 @@
  * @module
  */
 
-import { formatDuration } from "./format.js";
+import { formatDuration } from "../../../core/display/format.js";
 import { serverNow } from "./live.js";
-import { MARK_COLORS, prefixColor } from "./palette.js";
+import { MARK_COLORS, prefixColor } from "../../../core/display/palette.js";
 
 const WINDOW_SECONDS = 15;
 const LABEL_WIDTH = 140;

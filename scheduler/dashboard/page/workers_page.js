@@ -5,7 +5,7 @@
  * @module
  */
 
-import { formatBytes, formatCount, formatDuration } from "./format.js";
+import { formatBytes, formatCount, formatDuration } from "../../../core/display/format.js";
 import { serverNow } from "./live.js";
 
 /**

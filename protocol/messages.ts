@@ -18,16 +18,8 @@ export type ClientId = string;
 /** A worker's address, e.g. `tcp://10.0.0.5:40123`: its identity everywhere. */
 export type WorkerAddress = string;
 
-/**
- * Execution priority: lower sorts first. `[-userPriority, generation, order]`: a higher user
- * priority first, then older graphs first, then the client's order within a graph.
- */
-export type Priority = readonly [number, number, number];
-
-/** Orders priorities: negative when `a` runs before `b`. */
-export function comparePriority(a: Priority, b: Priority): number {
-  return a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
-}
+import type { Priority } from "../core/priority.ts";
+export { comparePriority, type Priority } from "../core/priority.ts";
 
 /** The client id under which `fire-and-forget` keys are held until they finish. */
 export const FIRE_AND_FORGET: ClientId = "fire-and-forget";

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { comparePriority, type Priority } from "./protocol.ts";
+import { comparePriority, type Priority } from "./priority.ts";
 
 /** An item of an {@link IndexedHeap}: `heapIndex` is -1 when it is in no heap. */
 export interface HeapItem {
@@ -26,6 +26,12 @@ export class IndexedHeap<T extends HeapItem> {
 
   peek(): T | undefined {
     return this.#items[0];
+  }
+
+  /** Up to `limit` items in heap order (not priority order): a cheap sample. */
+  *sample(limit: number): Generator<T> {
+    const n = Math.min(limit, this.#items.length);
+    for (let i = 0; i < n; i++) yield this.#items[i];
   }
 
   has(item: T): boolean {

@@ -12,6 +12,7 @@
 /// <reference lib="deno.worker" />
 
 import { recordFromError } from "../core/errors.ts";
+import { typeNameOf } from "../core/type_name.ts";
 import { FunctionCache } from "../core/function_cache.ts";
 import type { FunctionSpec } from "../core/function_codec.ts";
 import type { Key, TaskFunction } from "../core/task.ts";
@@ -30,12 +31,6 @@ const specs = new Map<string, FunctionSpec>();
 const FLUSH_AFTER_MS = 5;
 
 const now = () => performance.timeOrigin + performance.now();
-
-function typeNameOf(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value !== "object") return typeof value;
-  return (value as { constructor?: { name?: string } }).constructor?.name ?? "object";
-}
 
 async function runOne(item: RunItem): Promise<RunResult> {
   const start = now();

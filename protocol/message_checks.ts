@@ -9,7 +9,7 @@
  */
 
 import type { Encoded } from "../core/value_codec.ts";
-import type { DataItem } from "./session_protocol.ts";
+import type { DataItem } from "./session.ts";
 
 type Fields = Record<string, unknown>;
 
@@ -36,7 +36,7 @@ const isNumberRecord = (v: unknown): boolean =>
 
 /**
  * What is wrong with a `batch` that reached a per-message check: a well-formed one is unpacked
- * before (core/wire.ts `unbatch`), so it is either malformed or nested in another batch.
+ * before (net/wire.ts `unbatch`), so it is either malformed or nested in another batch.
  */
 function batchProblem(msg: Fields): string {
   return Array.isArray(msg.msgs)

@@ -9,7 +9,7 @@
 import type { ErrorRecord } from "../core/errors.ts";
 import type { Key } from "../core/task.ts";
 import type { Encoded } from "../core/value_codec.ts";
-import type { ClientId, ScatteredKey, WorkerAddress } from "./protocol.ts";
+import type { ClientId, ScatteredKey, WorkerAddress } from "./messages.ts";
 
 /** The version of this session protocol; registrations carrying another one are refused. */
 export const SESSION_PROTOCOL = 1;
@@ -175,8 +175,11 @@ export type ReplyMsg =
   | { op: "reply"; requestId: number; result: unknown }
   | { op: "reply"; requestId: number; error: ErrorRecord };
 
-/** The `workers` request's result items. */
-export interface WorkerStatus extends WorkerInfo {
+/** Whether a worker takes new tasks: `paused` for lack of memory, `closing` while retired. */
+export type WorkerRunState = "running" | "paused" | "closing";
+
+/** The `workers` request's result items: one worker as the scheduler lists it. */
+export interface WorkerListing extends WorkerInfo {
   /** Bytes held (as the worker last reported, else the scheduler's books). */
   memory: number;
   /** Tasks running there. */
@@ -186,7 +189,7 @@ export interface WorkerStatus extends WorkerInfo {
   /** Bytes the worker spilled to disk (as it last reported). */
   spilled: number;
   /** `paused` (short of memory), `closing` (being retired) or `running`. */
-  status: "running" | "paused" | "closing";
+  status: WorkerRunState;
 }
 
 /** The `relay-scatter` request's result. */

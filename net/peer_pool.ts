@@ -8,15 +8,15 @@
  * @module
  */
 
-import { Connection, type ConnectionOptions } from "../core/wire.ts";
-import type { WorkerAddress } from "../scheduler/protocol.ts";
+import { Connection, type ConnectionOptions } from "./wire.ts";
+import type { WorkerAddress } from "../protocol/messages.ts";
 import type {
   DataMsg,
   DataStoredMsg,
   GetDataMsg,
   PeerReply,
   UpdateDataMsg,
-} from "../scheduler/session_protocol.ts";
+} from "../protocol/session.ts";
 
 /** How a {@link PeerPool} connects and retries. */
 export interface PeerPoolOptions {

@@ -19,7 +19,8 @@
  * @module
  */
 
-import { decode, encode, encodeWith } from "./value_codec.ts";
+import { errorMessage } from "../core/errors.ts";
+import { decode, encode, encodeWith } from "../core/value_codec.ts";
 
 /** The protocol version this peer speaks; peers of another version are refused at handshake. */
 export const PROTOCOL_VERSION = 1;
@@ -66,10 +67,6 @@ export interface PeerHello {
   role: string;
   /** A credential for the owner of the connection to check; the wire does not interpret it. */
   auth?: string;
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 function asError(error: unknown): Error {

@@ -1,0 +1,300 @@
+/**
+ * `LocalCluster`: a scheduler and worker processes on this machine, as Dask's
+ * `LocalCluster(n_workers, threads_per_worker)`.
+ *
+ * The processes run this repository's own command lines (`scheduler/main.ts`,
+ * `worker/main.ts`) with the running Deno (`Deno.execPath()`), addressed relative to this
+ * module's URL, so a cluster starts the same whether `mod.ts` was imported from a file or from
+ * a web server. Each process prints its address on one line, which is read here; the cluster
+ * is ready once the scheduler counts every worker. Closing stops them all, and so does the
+ * end of this process (an `unload` listener kills what is still running). Scaling, adaptive
+ * scaling and logs are the shared cluster manager's (deploy/cluster.ts).
+ *
+ * @module
+ */
+
+import {
+  ClusterManager,
+  type ClusterWorker,
+  keepLine,
+  SCHEDULER_LINE,
+  WORKER_LINE,
+  type WorkerShape,
+} from "./cluster.ts";
+import { ManagedProcess, withDeadline } from "./process.ts";
+import { RestartPolicy } from "./restart_policy.ts";
+import { dashboardFlags, workerFlags } from "./worker_flags.ts";
+import { parseMemoryLimit } from "../worker/memory_limit.ts";
+
+/** How {@link LocalCluster.start} (and `Client.local`) sets up the cluster. */
+export interface LocalClusterOptions {
+  /** Worker processes. Default: the machine's cores. */
+  nWorkers?: number;
+  /** Threads per worker. Default 1. */
+  threadsPerWorker?: number;
+  /**
+   * Memory limit of each worker: `"auto"` (the machine's memory shared by threads), a number
+   * of bytes, a size like `"4GB"` or `"512MiB"`, or `"none"`. Default `"auto"`.
+   */
+  memoryLimit?: number | string;
+  /** Abstract resources of each worker, e.g. `{ GPU: 1 }`. */
+  resources?: Record<string, number>;
+  /** The interface every process listens on. Default `"127.0.0.1"`. */
+  host?: string;
+  /** The scheduler's port. Default 0 (any free port). */
+  schedulerPort?: number;
+  /** Serve the scheduler's dashboard: false (default), true (any free port), or a port. */
+  dashboard?: boolean | number;
+  /** Seconds to wait for every process to be up and registered. Default 60. */
+  startTimeout?: number;
+  /** Copy the processes' log lines to this process's stderr. Default false. */
+  logs?: boolean;
+  /**
+   * Start a worker process again, under its name, when it dies (killed, out of memory, crashed),
+   * as Dask's nanny does; not when it stopped because it was told to or the scheduler refused
+   * it. Default true.
+   */
+  restartDeadWorkers?: boolean;
+}
+
+/** Clusters not closed yet: killed when this process ends. */
+const running = new Set<LocalCluster>();
+let unloadListening = false;
+
+function killRunning(): void {
+  for (const cluster of running) cluster.kill();
+}
+
+/**
+ * One worker of a LocalCluster: its process, started again under its name when it dies on its
+ * own (as Dask's nanny does; deploy/restart_policy.ts says when and how soon).
+ */
+class LocalWorker implements ClusterWorker {
+  process: ManagedProcess;
+  readonly #lines: string[] = [];
+  #closed = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Started again after dying (its own start failures are only logged). */
+  #replacement = false;
+  /** It died and starts again after a delay. */
+  #restarting = false;
+
+  constructor(
+    readonly name: string,
+    readonly args: string[],
+    readonly echo: boolean,
+    readonly policy: RestartPolicy | undefined,
+  ) {
+    this.process = this.#spawn();
+  }
+
+  #spawn(): ManagedProcess {
+    const process = new ManagedProcess(this.name, {
+      args: this.args,
+      addressPattern: WORKER_LINE,
+      onLine: (label, line) => {
+        keepLine(this.#lines, line);
+        if (this.echo) console.error(`[${label}] ${line}`);
+      },
+    });
+    if (this.policy !== undefined) void process.status.then((s) => this.#ended(process, s));
+    return process;
+  }
+
+  /** Its process ended: start it again unless it was stopped, refused, or never up. */
+  #ended(process: ManagedProcess, status: Deno.CommandStatus): void {
+    if (this.#closed || this.process !== process) return;
+    if (!process.started) {
+      // A first start's failure is thrown by start()/scale(); a restart's has nobody to tell.
+      if (this.#replacement) {
+        console.warn(`LocalCluster: ${process.failure("did not start again").message}`);
+      }
+      return;
+    }
+    const decision = this.policy!.ended(this.name, status, Date.now());
+    if (!decision.restart) return;
+    this.#restarting = true;
+    const tail = status.signal === null && process.tail.length > 0
+      ? `; its last output:\n  ${process.tail.slice(-5).join("\n  ")}`
+      : "";
+    console.warn(
+      `LocalCluster: ${this.name} ${decision.why}; starting it again in ` +
+        `${decision.delayMs / 1000} s${tail}`,
+    );
+    this.#timer = setTimeout(() => {
+      this.#restarting = false;
+      if (this.#closed || this.process !== process) return;
+      this.#replacement = true;
+      this.process = this.#spawn();
+    }, decision.delayMs);
+  }
+
+  failure(): Error | undefined {
+    if (!this.process.exited || this.#restarting) return undefined;
+    return this.process.failure(this.process.started ? "exited" : "exited before it registered");
+  }
+
+  logs(): string[] {
+    return [...this.#lines];
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    await this.process.stop();
+  }
+
+  kill(): void {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.process.signal("SIGKILL");
+  }
+}
+
+/**
+ * A scheduler and workers in child processes of this one.
+ *
+ * @example
+ * ```ts
+ * import { Client, LocalCluster } from "./mod.ts";
+ *
+ * await using cluster = await LocalCluster.start({ nWorkers: 2, threadsPerWorker: 1 });
+ * await using client = await Client.connect(cluster);
+ * console.log(await client.submit((x: number) => x + 1, 1)); // 2
+ * cluster.adapt({ minimum: 1, maximum: 4 }); // from now on, grows and shrinks with the load
+ * ```
+ */
+export class LocalCluster extends ClusterManager {
+  readonly #options: LocalClusterOptions;
+  readonly #host: string;
+  readonly #policy: RestartPolicy | undefined;
+  #scheduler: ManagedProcess | undefined;
+
+  private constructor(options: LocalClusterOptions) {
+    super({ startTimeout: options.startTimeout });
+    this.#options = options;
+    this.#host = options.host ?? "127.0.0.1";
+    this.#policy = options.restartDeadWorkers === false ? undefined : new RestartPolicy();
+  }
+
+  /**
+   * Starts the scheduler and the workers and waits until every worker is registered.
+   *
+   * @throws {Error} when a process fails to start (its last output is in the message) or the
+   *   cluster is not up within `startTimeout`; whatever was started is stopped.
+   */
+  static async start(options: LocalClusterOptions = {}): Promise<LocalCluster> {
+    const nWorkers = options.nWorkers ?? Math.max(1, navigator.hardwareConcurrency || 1);
+    const threads = options.threadsPerWorker ?? 1;
+    if (!Number.isInteger(nWorkers) || nWorkers < 0) {
+      throw new TypeError(`nWorkers must be a whole number ≥ 0, got ${options.nWorkers}.`);
+    }
+    if (!Number.isInteger(threads) || threads < 1) {
+      throw new TypeError(
+        `threadsPerWorker must be a whole number ≥ 1, got ${options.threadsPerWorker}.`,
+      );
+    }
+    const cluster = new LocalCluster(options);
+    running.add(cluster);
+    if (!unloadListening) {
+      unloadListening = true;
+      globalThis.addEventListener("unload", killRunning);
+    }
+    try {
+      await cluster.#startScheduler();
+      await cluster.scale(nWorkers);
+    } catch (error) {
+      await cluster.close();
+      throw error;
+    }
+    return cluster;
+  }
+
+  /** Threads and memory limit of each worker. */
+  get workerShape(): WorkerShape {
+    const threads = this.#options.threadsPerWorker ?? 1;
+    const limit = this.#options.memoryLimit;
+    const cores = Math.max(1, navigator.hardwareConcurrency || 1);
+    let memory = 0;
+    try {
+      memory = limit === undefined || limit === "auto"
+        ? parseMemoryLimit("auto", {
+          nthreads: threads,
+          cores,
+          totalMemory: () => Deno.systemMemoryInfo().total,
+        })
+        : typeof limit === "number"
+        ? limit
+        : parseMemoryLimit(limit, { nthreads: threads, cores, totalMemory: () => 0 });
+    } catch {
+      memory = 0; // no permission to read the machine's memory: scale by count or cores
+    }
+    return { threads, memory };
+  }
+
+  /** The workers' addresses, in start order. */
+  get workerAddresses(): Promise<string[]> {
+    return Promise.all([...this.#localWorkers()].map((w) => w.process.address));
+  }
+
+  /** Process ids of the scheduler and the workers (for monitoring their memory, say). */
+  get pids(): { scheduler: number | undefined; workers: number[] } {
+    return {
+      scheduler: this.#scheduler?.child.pid,
+      workers: [...this.#localWorkers()].map((w) => w.process.child.pid),
+    };
+  }
+
+  /** How many worker processes this cluster runs. */
+  get nWorkers(): number {
+    return this.workers.length;
+  }
+
+  *#localWorkers(): Iterable<LocalWorker> {
+    for (const worker of this.workerHandles.values()) yield worker as LocalWorker;
+  }
+
+  /** Stops the scheduler process. */
+  protected override async closeScheduler(): Promise<void> {
+    await this.#scheduler?.stop();
+    running.delete(this);
+  }
+
+  /** @internal Kills every process at once (this process is ending). */
+  kill(): void {
+    void this.close(); // marks it closed; the kills below end the processes at once
+    for (const worker of this.#localWorkers()) worker.kill();
+    this.#scheduler?.signal("SIGKILL");
+  }
+
+  async #startScheduler(): Promise<void> {
+    const url = new URL("../scheduler/main.ts", import.meta.url).href;
+    const args = ["run", "-A", "--no-config", url, "--host", this.#host];
+    args.push("--port", String(this.#options.schedulerPort ?? 0));
+    args.push(...dashboardFlags(this.#options.dashboard ?? false, 0));
+    const scheduler = new ManagedProcess("scheduler", {
+      args,
+      addressPattern: SCHEDULER_LINE,
+      onLine: (label, line) => {
+        this.schedulerLine(line);
+        if (this.#options.logs === true) console.error(`[${label}] ${line}`);
+      },
+    });
+    this.#scheduler = scheduler;
+    this.schedulerAddress = await withDeadline(
+      scheduler.address,
+      this.#options.startTimeout ?? 60,
+      () => scheduler.failure("did not print its address in time"),
+    );
+  }
+
+  /** Starts `worker/main.ts` in a child process (started again when it dies on its own). */
+  protected override startWorker(name: string): ClusterWorker {
+    const options = this.#options;
+    const url = new URL("../worker/main.ts", import.meta.url).href;
+    const args = ["run", "-A", "--no-config", url, this.schedulerAddress];
+    args.push("--name", name, "--host", this.#host, "--port", "0");
+    args.push(...workerFlags({ ...options, nthreads: options.threadsPerWorker }));
+    return new LocalWorker(name, args, options.logs === true, this.#policy);
+  }
+}
