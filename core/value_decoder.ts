@@ -310,7 +310,7 @@ class BodyReader {
           !Array.isArray(items) || (items[0] !== "frame" && items[0] !== "series") ||
           !(items[1] instanceof Uint8Array)
         ) {
-          throw new DecodeError("A table payload must be [\"frame\" | \"series\", bytes].");
+          throw new DecodeError('A table payload must be ["frame" | "series", bytes].');
         }
         return tableFromIPC(new ArrowIPC(items[0], items[1]));
       }

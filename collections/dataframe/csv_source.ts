@@ -13,7 +13,7 @@ import { gunzipSync } from "node:zlib";
 import { tokenize } from "../../core/tokenize.ts";
 import { expandPaths, isUrl } from "./paths.ts";
 import type { CsvBlock, CsvDtype } from "./csv_block.ts";
-import { DataFrame } from "./frame.ts";
+import type { DataFrame } from "./frame.ts";
 import { dtypeOf } from "./meta.ts";
 import { applySource } from "./creation.ts";
 import { pl } from "./polars.ts";
