@@ -28,6 +28,8 @@
  * |  6 | `TaskRef`            | msgpack string: the key                                       |
  * |  7 | `NDArray`            | msgpack array `[dtype, shape, elements in row-major order]`   |
  * |  8 | out-of-band buffer   | buffer kind (one byte, 16..29), frame index (big-endian u32)  |
+ * |  9 | table (core/table_codec.ts) | msgpack array `[kind, Arrow IPC stream bytes]`; the   |
+ * |    |                      | bytes are a Uint8Array, so a large table is a frame           |
  * | 16 | `ArrayBuffer`        | the bytes (ids 16..29 are the buffer kinds, inline); also a   |
  * |    |                      | `SharedArrayBuffer`, which arrives as an ArrayBuffer          |
  * | 17 | `DataView`           | the bytes it spans                                            |
@@ -40,6 +42,7 @@
 
 import { recordFromError, UnserializableError } from "./errors.ts";
 import { NDArray } from "./ndarray.ts";
+import { ArrowIPC, tableCodec, tableToIPC } from "./table_codec.ts";
 import { TaskRef } from "./task.ts";
 import {
   EXT_BIGINT,
@@ -49,6 +52,7 @@ import {
   EXT_MAP,
   EXT_NDARRAY,
   EXT_SET,
+  EXT_TABLE,
   EXT_TASK_REF,
   EXT_UNDEFINED,
   KIND_ARRAY_BUFFER,
@@ -418,6 +422,9 @@ class BodyWriter {
     if (Array.isArray(value)) return this.array(value, depth + 1);
     const proto = Object.getPrototypeOf(value);
     if (proto === Object.prototype || proto === null) {
+      // a table library's frames can look like plain objects (nodejs-polars' are proxies)
+      const table = tableCodec() === undefined ? undefined : tableToIPC(value);
+      if (table !== undefined) return this.table(table);
       return this.plainObject(value as Record<string, unknown>, depth + 1);
     }
     if (ArrayBuffer.isView(value)) {
@@ -446,6 +453,8 @@ class BodyWriter {
     }
     if (value instanceof NDArray) return this.ndarray(value);
     if (value instanceof Error) return this.error(value, depth + 1);
+    const table = tableToIPC(value);
+    if (table !== undefined) return this.table(table);
     throw new EncodeFailure(...describeInstance(value));
   }
 
@@ -558,6 +567,14 @@ class BodyWriter {
       KIND_BY_DTYPE[array.dtype],
       new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
     );
+    this.endExt(start);
+  }
+
+  table(table: ArrowIPC): void {
+    const start = this.beginExt(EXT_TABLE);
+    this.arrayHeader(2);
+    this.string(table.kind);
+    this.buffer(KIND_BY_TAG.Uint8Array, table.bytes);
     this.endExt(start);
   }
 
@@ -678,8 +695,11 @@ function estimateSize(value: unknown, budget: number): number {
     return 4 * OBJECT_OVERHEAD + value.message.length + (value.stack?.length ?? 0);
   }
   if (value instanceof Date || value instanceof TaskRef) return 2 * OBJECT_OVERHEAD;
+  if (value instanceof ArrowIPC) return value.bytes.byteLength;
   const proto = Object.getPrototypeOf(value);
   if (proto === Object.prototype || proto === null) {
+    const tableSize = tableCodec()?.sizeOf(value);
+    if (tableSize !== undefined) return tableSize;
     const record = value as Record<string, unknown>;
     const keys = Object.keys(record);
     return OBJECT_OVERHEAD + sampledSum(
