@@ -52,7 +52,7 @@ export type {
   Series,
   SortedIndex,
   SortOptions,
-  StringAccessor,
+  StringAccessor as SeriesStringAccessor,
   ToCsvOptions,
   ToDataframeOptions,
 } from "./collections/dataframe/mod.ts";
@@ -65,7 +65,7 @@ export type {
   KeyArgument,
   ReadTextOptions,
   ReductionOptions,
-  StringAccessor,
+  StringAccessor as BagStringAccessor,
   TakeOptions,
   ToTextFilesOptions,
 } from "./collections/bag/mod.ts";
