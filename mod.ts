@@ -29,33 +29,6 @@ import {
 export { Delayed, delayed } from "./collections/delayed.ts";
 export * as bag from "./collections/bag/mod.ts";
 export * as array from "./collections/array/mod.ts";
-// dataframe: Polars partitions (loading mod.ts loads Polars, which needs --allow-ffi)
-export * as dataframe from "./collections/dataframe/mod.ts";
-export type {
-  ColumnValue,
-  DataFrame,
-  DatetimeAccessor,
-  Frame,
-  FromRecordsOptions,
-  GroupAgg,
-  GroupBy,
-  GroupByOptions,
-  GroupKey,
-  HeadOptions,
-  JoinHow,
-  MergeOptions,
-  Operand,
-  ParquetFilter,
-  PlSeries,
-  ReadCsvOptions,
-  ReadParquetOptions,
-  Series,
-  SortedIndex,
-  SortOptions,
-  StringAccessor as SeriesStringAccessor,
-  ToCsvOptions,
-  ToDataframeOptions,
-} from "./collections/dataframe/mod.ts";
 export type {
   ArgumentValue,
   Bag,

@@ -20,7 +20,8 @@
  * Dask's side is bench/dask/dataframe.py, run by this script with Debian's /usr/bin/python3.
  */
 
-import { Client, type ComputeOptions, dataframe as dd, shutdownThreads } from "../mod.ts";
+import { Client, type ComputeOptions, shutdownThreads } from "../mod.ts";
+import { dataframe as dd } from "../dataframe.ts";
 import { writeFlights } from "../examples/flights_data.ts";
 import { mb, report } from "./measure.ts";
 

@@ -9,7 +9,8 @@
  * @module
  */
 
-import { Client, dataframe as dd } from "../mod.ts";
+import { Client } from "../mod.ts";
+import { dataframe as dd } from "../dataframe.ts";
 import type { ComputeOptions } from "../mod.ts";
 import { writeFlights } from "./flights_data.ts";
 

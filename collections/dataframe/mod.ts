@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { dataframe as dd } from "../../mod.ts";
+ * import { dataframe as dd } from "../../dataframe.ts";
  *
  * const df = dd.readCsv("data/nycflights/*.csv", {
  *   parseDates: { Date: ["Year", "Month", "DayofMonth"] },
