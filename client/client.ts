@@ -32,10 +32,12 @@ import { type ErrorRecord, recordFromError } from "../core/errors.ts";
 import { describeFunction, functionName } from "../core/function_codec.ts";
 import type { Graph } from "../core/graph.ts";
 import {
+  DESCEND,
   isPlainObject,
   type Key,
   makeLiteral,
   makeTask,
+  rewriteData,
   type TaskFunction,
   TaskRef,
 } from "../core/task.ts";
@@ -1089,9 +1091,10 @@ async function zipAsync<T>(
 
 /** Every Future inside a structure of arrays and plain objects, in order. */
 function collectFutures(value: unknown, out: Future[]): void {
-  if (value instanceof Future) out.push(value);
-  else if (Array.isArray(value)) { for (const v of value) collectFutures(v, out); }
-  else if (isPlainObject(value)) { for (const k in value) collectFutures(value[k], out); }
+  rewriteData(value, (v) => {
+    if (v instanceof Future) out.push(v);
+    return DESCEND; // walked, never rewritten; rewriteData refuses cycles with their path
+  }, "futures");
 }
 
 /** The structure with each Future replaced by its value; `skip` keys are left out. */

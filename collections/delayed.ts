@@ -126,14 +126,16 @@ export interface DelayedOptions {
  * Replaces Delayed values found in arrays and plain objects by task references and collects
  * the layers they come from. Other values are kept as they are.
  */
-function unpacker(layers: Layer[]): (value: unknown) => unknown {
+function unpacker(layers: Layer[]): (value: unknown, index?: number) => unknown {
   const replace = (v: object) => {
     if (!(v instanceof Delayed)) return DESCEND;
     layers.push(v);
     return new TaskRef(v.key);
   };
-  return (value) =>
-    value === null || typeof value !== "object" ? value : rewriteData(value, replace);
+  return (value, index) =>
+    value === null || typeof value !== "object"
+      ? value
+      : rewriteData(value, replace, index === undefined ? "value" : `args[${index}]`);
 }
 
 /** A value, a Delayed of it, or (for arrays and plain objects) the same with Delayed inside. */
