@@ -23,6 +23,7 @@ import {
 } from "./cluster.ts";
 import { ManagedProcess, withDeadline } from "./process.ts";
 import { RestartPolicy } from "./restart_policy.ts";
+import { watchMemory } from "./memory_watch.ts";
 import { dashboardFlags, workerFlags } from "./worker_flags.ts";
 import { parseMemoryLimit } from "../worker/memory_limit.ts";
 
@@ -84,6 +85,7 @@ class LocalWorker implements ClusterWorker {
     readonly args: string[],
     readonly echo: boolean,
     readonly policy: RestartPolicy | undefined,
+    readonly memoryLimit: number,
   ) {
     this.process = this.#spawn();
   }
@@ -98,6 +100,7 @@ class LocalWorker implements ClusterWorker {
       },
     });
     if (this.policy !== undefined) void process.status.then((s) => this.#ended(process, s));
+    watchMemory(process, this.memoryLimit, (line) => console.warn(`LocalCluster: ${line}`));
     return process;
   }
 
@@ -295,6 +298,7 @@ export class LocalCluster extends ClusterManager {
     const args = ["run", "-A", "--no-config", url, this.schedulerAddress];
     args.push("--name", name, "--host", this.#host, "--port", "0");
     args.push(...workerFlags({ ...options, nthreads: options.threadsPerWorker }));
-    return new LocalWorker(name, args, options.logs === true, this.#policy);
+    const memoryLimit = this.workerShape.memory;
+    return new LocalWorker(name, args, options.logs === true, this.#policy, memoryLimit);
   }
 }

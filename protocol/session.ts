@@ -98,6 +98,16 @@ export interface WorkerLeavingMsg {
 }
 
 /**
+ * Worker → scheduler: the worker's supervisor terminated it (its process memory passed 95 % of
+ * its limit); unlike `worker-leaving`, the tasks it was running count it as a death (suspects,
+ * `KilledWorker` after `allowedFailures`) and `reason` goes into that error.
+ */
+export interface WorkerTerminatedMsg {
+  op: "worker-terminated";
+  reason: string;
+}
+
+/**
  * Worker → scheduler: the worker paused for lack of memory (`paused`: give it no new tasks) or
  * resumed (`running`).
  */

@@ -160,7 +160,7 @@ export type SchedulerEvent =
   /** The worker left on purpose (closed, retired): its tasks move without blame. */
   | { type: "worker-removed"; worker: WorkerAddress; now: number }
   /** The worker died or stopped answering: its running tasks count it as a failure. */
-  | { type: "worker-lost"; worker: WorkerAddress; now: number }
+  | { type: "worker-lost"; worker: WorkerAddress; now: number; cause?: string }
   | { type: "worker-message"; worker: WorkerAddress; msg: WorkerToSchedulerMsg; now: number }
   /** The worker paused (short of memory: give it nothing new) or runs again. */
   | { type: "worker-status"; worker: WorkerAddress; status: "running" | "paused"; now: number }
@@ -260,6 +260,8 @@ export class SchedulerState implements StealHost {
   readonly #runningByName = new Map<string, WorkerRecord>();
   /** Workers that do not take new tasks, and why. */
   readonly #notRunning = new Map<WorkerRecord, "paused" | "closing">();
+  /** Why lost workers died, when they said (terminated for memory), for KilledWorker errors. */
+  readonly #deathCauses = new Map<WorkerAddress, string>();
   readonly #placement: PlacementContext;
   readonly #stealHost: StealHost;
   /** Seconds between a failure and the rerun, for tasks submitted with `retryDelay`. */
@@ -325,7 +327,7 @@ export class SchedulerState implements StealHost {
         this.#removeWorker(event.worker, false);
         break;
       case "worker-lost":
-        this.#removeWorker(event.worker, true);
+        this.#removeWorker(event.worker, true, event.cause);
         break;
       case "worker-message": {
         const worker = this.workers.get(event.worker);
@@ -981,7 +983,7 @@ export class SchedulerState implements StealHost {
     this.#workersWithSlots.delete(worker);
   }
 
-  #removeWorker(address: WorkerAddress, lost: boolean): void {
+  #removeWorker(address: WorkerAddress, lost: boolean, cause?: string): void {
     const worker = this.workers.get(address);
     if (worker === undefined) return;
     this.workers.delete(address);
@@ -997,6 +999,13 @@ export class SchedulerState implements StealHost {
       undefined,
       address,
     );
+    if (cause !== undefined) {
+      this.#deathCauses.set(address, cause);
+      // the oldest causes go first: a task blames at most allowedFailures + 1 of them
+      if (this.#deathCauses.size > 1000) {
+        this.#deathCauses.delete(this.#deathCauses.keys().next().value!);
+      }
+    }
     // Replicas go first, so rescheduled tasks see which inputs are gone.
     const lostData: TaskRecord[] = [];
     for (const task of worker.hasWhat) {
@@ -1010,7 +1019,7 @@ export class SchedulerState implements StealHost {
       if (lost) {
         (task.diedOn ??= []).push(address);
         if (task.diedOn.length > this.config.allowedFailures) {
-          task.error = killedWorkerError(task.key, task.diedOn);
+          task.error = killedWorkerError(task.key, task.diedOn, this.#deathCauses);
           task.blamedKey = task.key;
           this.#log("task", task.error.message, task.key, address);
           this.#toErred(task, true);

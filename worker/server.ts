@@ -56,11 +56,12 @@ import {
   SESSION_PROTOCOL,
   type WorkerLeavingMsg,
   type WorkerStatusMsg,
+  type WorkerTerminatedMsg,
 } from "../protocol/session.ts";
 import { isDataItem, isEncoded } from "../protocol/message_checks.ts";
 import { encodedBytes, encodedTypeName } from "./encoded_info.ts";
 import { garbageCollector } from "../threads/garbage.ts";
-import { REFUSED_EXIT_CODE } from "../protocol/exit_codes.ts";
+import { MEMORY_EXIT_CODE, REFUSED_EXIT_CODE } from "../protocol/exit_codes.ts";
 import { SHARED_GARBAGE_BYTES, SharedGarbage } from "../threads/shared_garbage.ts";
 import { formatBytes } from "./memory_limit.ts";
 import { PeerPool } from "../net/peer_pool.ts";
@@ -128,6 +129,8 @@ const MIN_RECYCLE_INTERVAL_MS = 500;
 export interface StopInfo {
   reason: string;
   code: number;
+  /** Stopped against its will (terminated for memory): the scheduler blames its tasks. */
+  terminated?: boolean;
 }
 
 /** Backoff between attempts to reach the scheduler: 0.1 s doubling to 5 s. */
@@ -395,6 +398,18 @@ export class WorkerServer {
   /** Stops: closes every connection, the listener and the threads. Data is dropped. */
   async close(reason = "closed"): Promise<void> {
     await this.#stop({ reason, code: 0 });
+  }
+
+  /**
+   * Its supervisor terminates it for memory (deploy/memory_watch.ts): says so to the scheduler,
+   * which counts the running tasks as suspects, and stops with {@link MEMORY_EXIT_CODE}.
+   */
+  async terminateForMemory(): Promise<void> {
+    const rss = residentMemory();
+    const reason = `its supervisor terminated it: process memory ${formatBytes(rss)} passed ` +
+      `95% of its memory limit ${formatBytes(this.memoryLimit)}`;
+    this.#log(reason);
+    await this.#stop({ reason, code: MEMORY_EXIT_CODE, terminated: true });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -764,7 +779,9 @@ export class WorkerServer {
     if (toScheduler !== null) {
       const scheduler = toScheduler.connection;
       // Leaving on purpose: the scheduler moves this worker's tasks without blaming it.
-      const leaving: WorkerLeavingMsg = { op: "worker-leaving", reason: info.reason };
+      const leaving: WorkerLeavingMsg | WorkerTerminatedMsg = info.terminated === true
+        ? { op: "worker-terminated", reason: info.reason }
+        : { op: "worker-leaving", reason: info.reason };
       toScheduler.send(leaving);
       toScheduler.flush();
       // What is queued gets a moment to go out; a scheduler that stopped reading cannot hold us.
