@@ -76,6 +76,7 @@ import {
   unknownKeyError,
 } from "./scheduler_errors.ts";
 import { type StealHost, WorkStealing } from "./stealing.ts";
+import { RestartGrace } from "./restart_grace.ts";
 import {
   emptyStateCounts,
   type SchedulerTaskState,
@@ -105,6 +106,13 @@ export interface SchedulerConfig {
   maxStealChecksPerTick: number;
   /** Entries kept in the event log. */
   eventLogCapacity: number;
+  /**
+   * Seconds after start during which keys this scheduler does not know are kept (held by
+   * reconnecting workers) and awaited (asked for by reconnecting clients) instead of freed and
+   * reported lost (scheduler/restart_grace.ts). 0: no grace (the state machine's default; the
+   * scheduler command line gives 10).
+   */
+  restartGrace: number;
   /** Finished tasks kept in the task stream. */
   taskStreamCapacity: number;
 }
@@ -120,6 +128,7 @@ export const DEFAULT_SCHEDULER_CONFIG: Readonly<SchedulerConfig> = Object.freeze
   maxStealChecksPerTick: 1000,
   eventLogCapacity: 10_000,
   taskStreamCapacity: 100_000,
+  restartGrace: 0,
 });
 
 /** A worker that joined, as its server registered it. */
@@ -260,6 +269,8 @@ export class SchedulerState implements StealHost {
   readonly #runningByName = new Map<string, WorkerRecord>();
   /** Workers that do not take new tasks, and why. */
   readonly #notRunning = new Map<WorkerRecord, "paused" | "closing">();
+  /** Unknown keys kept and awaited for a while after start (a restarted scheduler). */
+  readonly #grace: RestartGrace<ClientRecord, UpdateGraphMsg>;
   /** Why lost workers died, when they said (terminated for memory), for KilledWorker errors. */
   readonly #deathCauses = new Map<WorkerAddress, string>();
   readonly #placement: PlacementContext;
@@ -274,6 +285,7 @@ export class SchedulerState implements StealHost {
 
   constructor(config: Partial<SchedulerConfig> = {}) {
     this.config = { ...DEFAULT_SCHEDULER_CONFIG, ...config };
+    this.#grace = new RestartGrace(this.config.restartGrace);
     this.bandwidth = this.config.bandwidth;
     this.eventLog = new RingBuffer(this.config.eventLogCapacity);
     this.taskStream = new TaskStream(this.config.taskStreamCapacity);
@@ -356,6 +368,7 @@ export class SchedulerState implements StealHost {
         this.#restart();
         break;
       case "tick":
+        this.#endGrace();
         if (this.#retryAt.size > 0) this.#releaseDueRetries();
         if (this.config.stealing) this.#stealing.balance(this.#stealHost);
         break;
@@ -613,6 +626,7 @@ export class SchedulerState implements StealHost {
     const client = this.clients.get(id);
     if (client === undefined || client === this.#fireAndForget) return;
     this.clients.delete(id);
+    this.#grace.removeClient(client);
     for (const task of client.wantsWhat) this.#unwant(task, client);
     client.wantsWhat.clear();
     this.#log("client", `client ${id} disconnected`);
@@ -661,10 +675,7 @@ export class SchedulerState implements StealHost {
 
   #desire(client: ClientRecord, key: Key): void {
     const task = this.tasks.get(key);
-    if (task === undefined) {
-      this.#toClient(client, { op: "lost", key, error: unknownKeyError(key) });
-      return;
-    }
+    if (task === undefined) return this.#unknownKey(client, key);
     this.#want(task, client);
     if (task.state === "memory") this.#reportInMemory(task, client);
     else if (task.state === "erred") this.#reportErred(task, client);
@@ -672,6 +683,7 @@ export class SchedulerState implements StealHost {
   }
 
   #updateGraph(client: ClientRecord, msg: UpdateGraphMsg): void {
+    if (this.#awaitsRestartedKeys(client, msg)) return;
     const generation = ++this.#generation;
     const defaultPriority = msg.priority ?? 0;
     const specs = msg.tasks;
@@ -726,7 +738,7 @@ export class SchedulerState implements StealHost {
     for (const key of msg.keys) {
       const task = this.tasks.get(key);
       if (task === undefined) {
-        this.#toClient(client, { op: "lost", key, error: unknownKeyError(key) });
+        this.#unknownKey(client, key);
         continue;
       }
       this.#want(task, client);
@@ -780,6 +792,82 @@ export class SchedulerState implements StealHost {
       for (const worker of holders) this.#addReplica(task, worker);
       this.#enterMemory(task);
     }
+  }
+
+  /**
+   * `client` asks for a key the books do not know: a copy a reconnecting worker brought enters
+   * them (as data, like scattered data: it has no lineage here); during the restart grace the
+   * client waits for a worker to bring one; otherwise the key is lost.
+   */
+  #unknownKey(client: ClientRecord, key: Key): void {
+    const copy = this.#grace.takeOrphan(key);
+    if (copy !== undefined) return this.#scatter(client, [{ key, ...copy }]);
+    if (this.#grace.open(this.now)) return this.#grace.await(key, client);
+    this.#toClient(client, { op: "lost", key, error: unknownKeyError(key) });
+  }
+
+  /** A reconnecting worker holds `key`, unknown here: kept for the clients that ask, if any. */
+  #orphanHeld(worker: WorkerRecord, key: Key, held: { nbytes: number; typeName?: string }) {
+    const waiting = this.#grace.takeWaiting(key);
+    if (waiting === undefined) return this.#grace.addOrphan(key, worker.address, held);
+    const item = {
+      key,
+      nbytes: held.nbytes,
+      typeName: held.typeName ?? "unknown",
+      workers: [worker.address],
+    };
+    for (const client of waiting) this.#scatter(client, [item]);
+  }
+
+  /**
+   * During the restart grace, a graph with inputs this scheduler does not know takes the copies
+   * workers brought, and waits (parked) for the others until a worker brings them or the grace
+   * ends. False when the graph can be taken now.
+   */
+  #awaitsRestartedKeys(client: ClientRecord, msg: UpdateGraphMsg): boolean {
+    if (!this.#grace.open(this.now)) return false;
+    let inGraph: Set<Key> | undefined;
+    let waits = false;
+    for (const spec of msg.tasks) {
+      for (const dep of spec.deps) {
+        if (this.tasks.has(dep)) continue;
+        inGraph ??= new Set(msg.tasks.map((t) => t.key));
+        if (inGraph.has(dep)) continue;
+        const copy = this.#grace.takeOrphan(dep);
+        if (copy !== undefined) this.#scatter(client, [{ key: dep, ...copy }]);
+        else waits = true;
+      }
+    }
+    if (waits) this.#grace.park(client, msg);
+    return waits;
+  }
+
+  /** Parked graphs try again (a worker brought keys, or the grace is over). */
+  #retryParkedGraphs(): void {
+    for (const [client, msg] of this.#grace.takeParked()) this.#updateGraph(client, msg);
+  }
+
+  /** The restart grace is over: unclaimed copies are freed, clients still waiting hear lost. */
+  #endGrace(): void {
+    const ended = this.#grace.expire(this.now);
+    if (ended === undefined) return;
+    for (const [key, copy] of ended.orphans) {
+      for (const address of copy.workers) {
+        const worker = this.workers.get(address);
+        if (worker !== undefined) this.#sendFreeKeys(worker, key);
+      }
+    }
+    for (const [key, clients] of ended.waiting) {
+      for (const client of clients) {
+        this.#toClient(client, { op: "lost", key, error: unknownKeyError(key) });
+      }
+    }
+    this.#retryParkedGraphs();
+    this.#log(
+      "client",
+      `restart grace over: ${ended.orphans.size} results no client asked for were freed, ` +
+        `${ended.waiting.size} keys no worker brought are lost`,
+    );
   }
 
   #cancel(client: ClientRecord, keys: Key[], force: boolean): void {
@@ -896,8 +984,11 @@ export class SchedulerState implements StealHost {
       const task = this.tasks.get(held.key);
       if (task !== undefined && task.state === "memory") this.#addReplica(task, worker);
       else if (task !== undefined && this.#adopt(task, worker, held)) adopted++;
-      else this.#sendFreeKeys(worker, held.key);
+      else if (task === undefined && this.#grace.open(this.now)) {
+        this.#orphanHeld(worker, held.key, held);
+      } else this.#sendFreeKeys(worker, held.key);
     }
+    if ((spec.keys?.length ?? 0) > 0) this.#retryParkedGraphs();
     if (adopted > 0) {
       this.#log(
         "worker",
@@ -999,6 +1090,7 @@ export class SchedulerState implements StealHost {
       undefined,
       address,
     );
+    this.#grace.removeWorker(address);
     if (cause !== undefined) {
       this.#deathCauses.set(address, cause);
       // the oldest causes go first: a task blames at most allowedFailures + 1 of them
