@@ -52,6 +52,8 @@ export interface WorkerRegisteredMsg {
 export interface RefusedMsg {
   op: "refused";
   reason: string;
+  /** The kind of process that refused, when it is not a scheduler (a client dialled a worker). */
+  from?: "worker";
 }
 
 /** Client → scheduler, first message on a `"client"` connection. */

@@ -50,6 +50,7 @@ import {
   type DataItem,
   DEFAULT_HEARTBEAT_INTERVAL,
   MAX_CONCURRENT_PEER_REQUESTS,
+  type RefusedMsg,
   type RegisterWorkerMsg,
   type RunMsg,
   type RunResultMsg,
@@ -1153,6 +1154,18 @@ export class WorkerServer {
   // Serving peers and clients
 
   async #servePeer(connection: Connection): Promise<void> {
+    if (connection.peer.role === "client") {
+      // a Client given this worker's address instead of the scheduler's: say so
+      const refused: RefusedMsg = {
+        op: "refused",
+        from: "worker",
+        reason: `this is the port of worker ${this.name}, not a scheduler. Connect the Client ` +
+          `to the scheduler's address (this worker's scheduler is ${this.scheduler}).`,
+      };
+      connection.send({ header: refused });
+      await connection.close("a client dialled a worker");
+      return;
+    }
     if (connection.peer.role !== "peer") {
       this.#log(
         `refusing a connection from ${connection.remoteAddr}: role ${

@@ -1,7 +1,8 @@
 /**
  * Arguments and thrown values that used to lose their meaning: a cyclic argument overflowed the
  * stack in the argument walk, and a thrown plain object became `Error: [object Object]`. Both
- * are checked on every scheduler: sync, threads, and a cluster of real processes.
+ * are checked on every scheduler: sync, threads, and a cluster of real processes. A Client given
+ * a worker's address said "the scheduler closed the connection during registration".
  */
 
 import assert from "node:assert/strict";
@@ -75,6 +76,17 @@ Deno.test("cyclic arguments and thrown plain objects on a cluster of processes",
       assert.equal((e as Error).cause, "plain words");
       return true;
     });
+  });
+
+  await t.step("a Client pointed at a worker's port says a worker answered", async () => {
+    await assert.rejects(
+      () => Client.connect(cluster.workers[0].address, { timeout: 5, setAsDefault: false }),
+      (error: Error) => {
+        assert.match(error.message, /The worker at \S+ refused this client: this is the port of/);
+        assert.ok(error.message.includes(cluster.schedulerAddress), error.message);
+        return true;
+      },
+    );
   });
 
   await t.step("the cluster goes on serving", async () => {
