@@ -71,6 +71,11 @@ export class RestartGrace<C, G> {
     clients.add(client);
   }
 
+  /** True when a client waits for `key`. */
+  isAwaited(key: Key): boolean {
+    return this.#waiting.has(key);
+  }
+
   /** The clients waiting for `key` (forgotten here). */
   takeWaiting(key: Key): Set<C> | undefined {
     const clients = this.#waiting.get(key);

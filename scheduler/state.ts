@@ -821,8 +821,9 @@ export class SchedulerState implements StealHost {
 
   /**
    * During the restart grace, a graph with inputs this scheduler does not know takes the copies
-   * workers brought, and waits (parked) for the others until a worker brings them or the grace
-   * ends. False when the graph can be taken now.
+   * workers brought, and waits (parked) for those a reconnecting client already waits for until
+   * a worker brings them or the grace ends. Other unknown inputs fail as usual (a graph that is
+   * simply wrong is answered at once). False when the graph can be taken now.
    */
   #awaitsRestartedKeys(client: ClientRecord, msg: UpdateGraphMsg): boolean {
     if (!this.#grace.open(this.now)) return false;
@@ -835,7 +836,7 @@ export class SchedulerState implements StealHost {
         if (inGraph.has(dep)) continue;
         const copy = this.#grace.takeOrphan(dep);
         if (copy !== undefined) this.#scatter(client, [{ key: dep, ...copy }]);
-        else waits = true;
+        else if (this.#grace.isAwaited(dep)) waits = true;
       }
     }
     if (waits) this.#grace.park(client, msg);

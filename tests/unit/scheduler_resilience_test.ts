@@ -339,6 +339,18 @@ Deno.test("restart grace: results reconnecting workers hold serve reconnecting c
   run({ type: "client-connected", client: "c1", now: 1 });
   // the client asks first, the worker brings the key later
   assert.deepEqual(toClient(desire(["early"], 1.1)), []);
+  const submit = (tasks: GraphTaskSpec[], now: number) =>
+    run({
+      type: "client-message",
+      client: "c1",
+      msg: { op: "update-graph", tasks, keys: tasks.map((t) => t.key) },
+      now,
+    });
+  // a graph on the awaited key waits for it; one on a key nobody awaits fails at once
+  submit([spec("uses-early", ["early"])], 1.2);
+  assert.equal(s.tasks.get("uses-early"), undefined);
+  const wrong = toClient(submit([spec("uses-nothing", ["nothing"])], 1.3));
+  assert.deepEqual(wrong.map((m) => m.op), ["task-erred"]);
   const joined = run({
     type: "worker-added",
     worker: {
@@ -355,6 +367,7 @@ Deno.test("restart grace: results reconnecting workers hold serve reconnecting c
   assert.deepEqual(toClient(joined).map((m) => [m.op, "key" in m ? m.key : ""]), [
     ["key-in-memory", "early"],
   ]);
+  assert.equal(s.tasks.get("uses-early")?.state, "processing");
   // the worker brought it first, the client asks later
   assert.deepEqual(toClient(desire(["late", "never"], 3)).map((m) => m.op), ["key-in-memory"]);
   assert.equal(s.tasks.get("late")?.state, "memory");
