@@ -84,6 +84,7 @@ export type {
   RetireOptions,
 } from "./client/cluster_admin.ts";
 export type { RebalanceResult } from "./protocol/session.ts";
+export type { StoryEntry } from "./protocol/story.ts";
 export type { ScatterOptions } from "./client/scatter.ts";
 export { LocalCluster } from "./deploy/local_cluster.ts";
 export type { LocalClusterOptions } from "./deploy/local_cluster.ts";

@@ -71,6 +71,8 @@ import { Outbox } from "./outbox.ts";
 import { dataItem, placeData, type ScatterOptions } from "./scatter.ts";
 import { typeNameOf } from "../core/type_name.ts";
 import { SchedulerSession } from "./scheduler_connection.ts";
+import { requestStory } from "./story.ts";
+import type { StoryEntry } from "../protocol/story.ts";
 import { type SubmitOptions, taskOptionsOf } from "./submit_options.ts";
 
 /** How a Client connects. */
@@ -488,6 +490,28 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
       ? [futures.key]
       : [...futures].map((f) => f.key);
     return await this.#request<Record<Key, WorkerAddress[]>>("who-has", { keys });
+  }
+
+  /**
+   * Why a task is where it is: the transitions the scheduler made for this future's key (or any
+   * key), oldest first, each with the stimulus that caused it (`task-erred-…` when a run failed
+   * and was retried, `worker-lost-…` when its worker died), the worker involved and the time —
+   * Dask's `story`. The scheduler remembers the latest transitions of all keys together
+   * (`storyCapacity`, 100,000 by default), so a long-finished key may have an empty story.
+   *
+   * ```ts
+   * const future = client.submit(flaky, [], { retries: 2 });
+   * await future.result();
+   * for (const t of await client.story(future)) {
+   *   console.log(t.stimulus, `${t.start} → ${t.finish}`, t.worker ?? "");
+   * }
+   * ```
+   */
+  async story(key: Future | Key): Promise<StoryEntry[]> {
+    this.#checkOpen();
+    // What this client queued goes out first, so a key just submitted has its story.
+    this.#outbox.flush();
+    return await requestStory(this.#admin, key instanceof Future ? key.key : key);
   }
 
   /**

@@ -131,6 +131,10 @@ export class TaskRecord implements HeapItem {
   recommendation: Recommendation | null = null;
   /** Waiting to be placed at the end of the current event. */
   pendingPlacement = false;
+  /** Sequence number of this key's latest entry in the story ring (task_story.ts), or -1. */
+  storySeq = -1;
+  /** Where the cycle search of a graph intake stands with this task (cycles.ts). */
+  cycleMark = -1;
 
   constructor(
     readonly key: Key,

@@ -6,6 +6,7 @@
  */
 
 import type { ErrorRecord } from "../core/errors.ts";
+import { cycleMessage } from "../core/graph.ts";
 import type { Key } from "../core/task.ts";
 import type { WorkerAddress } from "../protocol/messages.ts";
 
@@ -49,6 +50,11 @@ export function missingDependencyError(key: Key, dependency: Key): ErrorRecord {
       `'${dependency}', or keep a future for it while its dependents are submitted.`,
     key,
   };
+}
+
+/** Submitted tasks depend on each other in a loop (`cycle` in order): none of them can run. */
+export function cycleError(cycle: readonly Key[]): ErrorRecord {
+  return { name: "GraphError", message: cycleMessage(cycle), key: cycle[0] };
 }
 
 /** A client asked for a key that the scheduler does not know. */

@@ -12,7 +12,7 @@ import { PROMETHEUS_CONTENT_TYPE } from "./metrics.ts";
 import type { DashboardModel } from "./model.ts";
 
 /** The pages; each is the same document, opened on its tab. */
-export const PAGES = ["status", "workers", "graph", "info"] as const;
+export const PAGES = ["status", "workers", "graph", "info", "task"] as const;
 
 const API_ENDPOINTS = {
   "/api/v1/status": "task counts, per-prefix progress, memory and processing per worker",
@@ -20,6 +20,7 @@ const API_ENDPOINTS = {
   "/api/v1/task-stream?since=N&limit=M": "task runs numbered N and later (`total` is the next N)",
   "/api/v1/graph": "the tasks the scheduler holds, their dependencies and states",
   "/api/v1/info": "scheduler summary, events (?since=N) and errors with their stacks",
+  "/api/v1/story?key=K": "the transitions of key K, each with the stimulus that caused it",
   "/api/v1/live?views=status,workers,graph,info": "server-sent events with changes",
 };
 
@@ -96,6 +97,13 @@ export function dashboardApp({ model, feed, assets, streams }: AppOptions): Hono
     const since = intParam(c.req.query("since"), 0);
     const limit = intParam(c.req.query("limit"), 1000);
     return c.json(model.info(since, limit));
+  });
+  app.get("/api/v1/story", (c) => {
+    const key = c.req.query("key");
+    if (key === undefined || key === "") {
+      return c.json({ error: "Give the task's key: /api/v1/story?key=..." }, 400);
+    }
+    return c.json({ key, transitions: model.state.story(key) });
   });
   app.get("/api/v1/live", (c) => {
     const views = parseViews(c.req.query("views"));

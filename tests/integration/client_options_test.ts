@@ -99,7 +99,18 @@ Deno.test("submit options through client.with", async (t) => {
         if (runs < 2) throw new Error(`flaky failure ${runs + 1}`);
         return runs + 1;
       };
-      assert.equal(await client.with({ retries: 2 }).submit(flaky, `${dir}/a`), 3);
+      const retried = client.with({ retries: 2 }).submit(flaky, `${dir}/a`);
+      assert.equal(await retried, 3);
+      // Its story tells why it ran three times: two failed runs sent it back to waiting.
+      const story = await client.story(retried);
+      const failures = story.filter((t) => t.start === "processing" && t.finish === "waiting");
+      assert.equal(failures.length, 2, JSON.stringify(story));
+      const workerAddresses = new Set(workers.map((w) => w.address));
+      for (const t of failures) {
+        assert.match(t.stimulus, /^task-erred-/);
+        assert.ok(workerAddresses.has(t.worker!), `${t.worker} is a worker`);
+      }
+      assert.equal(story.at(-1)?.finish, "memory");
       const noRetry = client.with({ retries: 1 }).submit(flaky, `${dir}/b`);
       const error = await noRetry.exception();
       assert.equal(error?.message, "flaky failure 2");
