@@ -22,6 +22,7 @@ import {
   type WorkerShape,
 } from "./cluster.ts";
 import { ManagedProcess, withDeadline } from "./process.ts";
+import { checkOptionNames, optionNames } from "../core/option_names.ts";
 import { RestartPolicy } from "./restart_policy.ts";
 import { watchMemory } from "./memory_watch.ts";
 import { dashboardFlags, workerFlags } from "./worker_flags.ts";
@@ -57,6 +58,20 @@ export interface LocalClusterOptions {
    */
   restartDeadWorkers?: boolean;
 }
+
+/** Every option name of {@link LocalClusterOptions}, for checking options at run time. */
+export const LOCAL_CLUSTER_OPTION_NAMES = optionNames<LocalClusterOptions>({
+  nWorkers: true,
+  threadsPerWorker: true,
+  memoryLimit: true,
+  resources: true,
+  host: true,
+  schedulerPort: true,
+  dashboard: true,
+  startTimeout: true,
+  logs: true,
+  restartDeadWorkers: true,
+});
 
 /** Clusters not closed yet: killed when this process ends. */
 const running = new Set<LocalCluster>();
@@ -187,6 +202,7 @@ export class LocalCluster extends ClusterManager {
    *   cluster is not up within `startTimeout`; whatever was started is stopped.
    */
   static async start(options: LocalClusterOptions = {}): Promise<LocalCluster> {
+    checkOptionNames(options, LOCAL_CLUSTER_OPTION_NAMES, "LocalCluster.start()");
     const nWorkers = options.nWorkers ?? Math.max(1, navigator.hardwareConcurrency || 1);
     const threads = options.threadsPerWorker ?? 1;
     if (!Number.isInteger(nWorkers) || nWorkers < 0) {

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { FunctionSender } from "../core/function_link.ts";
 import type { Key } from "../core/task.ts";
 import { resourcesFree } from "../core/resources.ts";
 import type { ErrorRecord } from "../core/errors.ts";
@@ -184,8 +185,8 @@ export class WorkerRecord {
   openFreeKeysEpoch = -1;
   /** Marks visits by placement (avoids allocating a set per decision). */
   visitMark = 0;
-  /** Ids of the function specs sent to this worker in full: later tasks carry the id alone. */
-  readonly #functionsSent = new Set<string>();
+  /** This worker's end of the function link: later tasks carry a spec's id alone. */
+  readonly #functions = new FunctionSender();
 
   constructor(
     readonly address: WorkerAddress,
@@ -202,11 +203,7 @@ export class WorkerRecord {
    * time, then only its id (the worker keeps the specs it was sent; docs/protocol.md §3).
    */
   functionFor(fn: unknown): unknown {
-    const id = (fn as { id?: unknown } | null)?.id;
-    if (fn === null || typeof fn !== "object" || typeof id !== "string") return fn;
-    if (this.#functionsSent.has(id)) return id;
-    this.#functionsSent.add(id);
-    return fn;
+    return this.#functions.shrink(fn);
   }
 }
 

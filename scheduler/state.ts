@@ -32,6 +32,7 @@
  * @module
  */
 
+import { FunctionReceiver } from "../core/function_link.ts";
 import type { ErrorRecord } from "../core/errors.ts";
 import type { Encoded } from "../core/value_codec.ts";
 import { type Key, keyPrefix, type TaskOptions } from "../core/task.ts";
@@ -87,7 +88,6 @@ import {
   workerOf,
   type WorkerSpec,
 } from "./events.ts";
-import { resolveSharedFunctions } from "../protocol/shared_functions.ts";
 import { TaskStories } from "./task_story.ts";
 import { transitionIndex } from "./transitions.ts";
 import type { StoryEntry } from "../protocol/story.ts";
@@ -463,7 +463,9 @@ export class SchedulerState implements StealHost {
     const generation = ++this.#generation;
     const defaultPriority = msg.priority ?? 0;
     const specs = msg.tasks;
-    resolveSharedFunctions(specs);
+    // one message is the client link's lifetime: its tasks name specs sent earlier in it
+    const functions = new FunctionReceiver();
+    for (let i = 0; i < specs.length; i++) specs[i].fn = functions.expand(specs[i].fn);
     const linked: TaskRecord[] = [];
     const linkedSpecs: GraphTaskSpec[] = [];
     // Pass 1: records for new keys. A known key is the same computation (content addressing).

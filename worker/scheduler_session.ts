@@ -11,6 +11,7 @@
  * @module
  */
 
+import { FunctionReceiver } from "../core/function_link.ts";
 import { cpuUsage } from "node:process";
 import { errorMessage, recordFromError } from "../core/errors.ts";
 import { FunctionCache } from "../core/function_cache.ts";
@@ -93,7 +94,8 @@ export class SchedulerSession {
   /** Set by the state machine's decision while a message is handled. */
   #end: SessionEnd | null = null;
   /** Task function specs the scheduler sent, by id (later compute-tasks carry the id alone). */
-  readonly #functions = new Map<string, FunctionSpec>();
+  /** The scheduler link's receiving end: compute-tasks after the first carry a spec's id. */
+  readonly #functions = new FunctionReceiver();
   /** Functions of `run` requests, compiled in this thread. */
   readonly #runFunctions = new FunctionCache();
   /** Process CPU time and wall time at the last heartbeat, µs, for the `cpu` metric. */
@@ -246,13 +248,7 @@ export class SchedulerSession {
    * worker, then only its id: the spec is kept here and put back.
    */
   #resolveFunction(msg: Record<string, unknown>): void {
-    const fn = msg.fn as FunctionSpec | string | null;
-    if (typeof fn === "string") {
-      const spec = this.#functions.get(fn);
-      if (spec !== undefined) msg.fn = spec;
-    } else if (fn !== null && typeof fn === "object" && typeof fn.id === "string") {
-      this.#functions.set(fn.id, fn);
-    }
+    msg.fn = this.#functions.expand(msg.fn);
   }
 
   #registered(connection: Connection, heartbeatInterval: number, heldKeys: number): void {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { Bag, isBag } from "./bag.ts";
+import { type Bag, isBag } from "./bag.ts";
 
 function firstBag(op: string, args: readonly unknown[]): number {
   const at = args.findIndex(isBag);

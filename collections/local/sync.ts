@@ -10,7 +10,8 @@ import type { Key } from "../../core/task.ts";
 import { substituteRefs } from "../../core/task.ts";
 import { errorFromThrown } from "../../core/errors.ts";
 import { RunState } from "./run_state.ts";
-import type { LocalRunOptions } from "./options.ts";
+import { localExecutor, type LocalRunOptions } from "./options.ts";
+import type { GraphExecutor } from "../compute.ts";
 
 /** The Error a task threw (a non-Error wrapped, see errorFromThrown) with the task's key attached. */
 export function withTaskKey(thrown: unknown, key: Key): Error {
@@ -59,3 +60,6 @@ export async function runSync(
   }
   return run.outputValues();
 }
+
+/** The `sync` scheduler as a `GraphExecutor` (`compute(x, { scheduler: "sync" })`). */
+export const syncExecutor: GraphExecutor = localExecutor(runSync);
