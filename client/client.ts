@@ -797,7 +797,8 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     if (this.#status === "closed") return;
     this.#status = "running";
     // The scheduler may have restarted: tell it what this client holds. Keys it does not know
-    // come back as `lost` (their futures fail, saying to resubmit); queued submissions go after.
+    // come back as `lost` (their futures fail, saying to resubmit) unless a worker brings them
+    // within the scheduler's restart grace; queued submissions go after.
     const queued = this.#outbox.heldKeys();
     const held: Key[] = [];
     for (const [key, hold] of this.#keys) {

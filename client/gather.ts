@@ -5,7 +5,7 @@
  * @module
  */
 
-import { isPlainObject, type Key } from "../core/task.ts";
+import { DESCEND, isPlainObject, type Key, rewriteData } from "../core/task.ts";
 import { Future } from "./future.ts";
 
 /** Options of {@link Client.gather}. */
@@ -25,9 +25,10 @@ export type Gathered<S> = S extends Future<infer T> ? T
 
 /** Every Future inside a structure of arrays and plain objects, in order. */
 export function collectFutures(value: unknown, out: Future[]): void {
-  if (value instanceof Future) out.push(value);
-  else if (Array.isArray(value)) { for (const v of value) collectFutures(v, out); }
-  else if (isPlainObject(value)) { for (const k in value) collectFutures(value[k], out); }
+  rewriteData(value, (v) => {
+    if (v instanceof Future) out.push(v);
+    return DESCEND; // walked, never rewritten; rewriteData refuses cycles with their path
+  }, "futures");
 }
 
 /** The structure with each Future replaced by its value; `skip` keys are left out. */

@@ -11,6 +11,7 @@ import { AuthenticationError, Connection, unbatch } from "../net/wire.ts";
 import type { ClientToSchedulerMsg, SchedulerToClientMsg } from "../protocol/messages.ts";
 import {
   type ClientRegisteredMsg,
+  type RefusedMsg,
   type RegisterClientMsg,
   type ReplyMsg,
   type RequestMsg,
@@ -318,9 +319,11 @@ async function connectOnce(
       const info = await connection.closed;
       throw new Error(`the scheduler closed the connection during registration (${info.reason})`);
     }
-    const reply = first.value.header as ClientRegisteredMsg | { op: "refused"; reason: string };
+    const reply = first.value.header as ClientRegisteredMsg | RefusedMsg;
     if (reply?.op === "refused") {
-      throw new RefusedError(`The scheduler at ${address} refused this client: ${reply.reason}`);
+      throw new RefusedError(
+        `The ${reply.from ?? "scheduler"} at ${address} refused this client: ${reply.reason}`,
+      );
     }
     if (reply?.op !== "client-registered") {
       throw new RefusedError(

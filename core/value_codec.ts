@@ -45,6 +45,14 @@ import { NDArray } from "./ndarray.ts";
 import { ArrowIPC, tableCodec, tableToIPC } from "./table_codec.ts";
 import { TaskRef } from "./task.ts";
 import {
+  cycleError,
+  HINT_DEPTH,
+  keySegment,
+  mapKeyText,
+  pathText,
+  TOO_DEEP,
+} from "./value_path.ts";
+import {
   EXT_BIGINT,
   EXT_DATE,
   EXT_ERROR,
@@ -95,9 +103,6 @@ const HINT_INSTANCE = "Only plain objects, arrays, typed arrays, ArrayBuffer, Da
 const HINT_PROMISE = "Await it first and send the value it resolves to.";
 const HINT_WEAK = "Weak collections cannot be enumerated; use a Map or Set instead.";
 const HINT_PROTO_KEY = 'msgpack decoders refuse the key "__proto__"; rename it.';
-const HINT_CYCLE = "Messages are trees of data: replace the back reference by an identifier " +
-  "(for example a key) and rebuild the link after receiving.";
-const HINT_DEPTH = "Flatten the structure, for example into an array of records.";
 
 /** Thrown inside the walk; each container on the way out adds where the failure sits in it. */
 class EncodeFailure {
@@ -117,27 +122,6 @@ function addPathSegment(error: unknown, segment: string, container: object): unk
   return error;
 }
 
-const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
-
-function keySegment(key: string): string {
-  return IDENTIFIER.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
-}
-
-function mapKeyText(key: unknown): string {
-  if (typeof key === "string") return JSON.stringify(key);
-  if (typeof key === "bigint") return `${key}n`;
-  if (key === null || typeof key !== "object" && typeof key !== "function") return String(key);
-  return Array.isArray(key) ? "[…]" : "{…}";
-}
-
-function pathText(rootName: string, segments: readonly string[]): string {
-  const MAX_SHOWN = 24;
-  if (segments.length <= MAX_SHOWN) return rootName + segments.join("");
-  const head = segments.slice(0, 12).join("");
-  const tail = segments.slice(-8).join("");
-  return `${rootName}${head}…(${segments.length - 20} more levels)…${tail}`;
-}
-
 /** Turns a failure caught at the root into the error the caller sees. */
 function unserializable(failure: EncodeFailure, rootName: string): UnserializableError {
   const segments = failure.segments.slice().reverse();
@@ -148,11 +132,9 @@ function unserializable(failure: EncodeFailure, rootName: string): Unserializabl
     for (let j = 0; j < containers.length; j++) {
       const i = firstSeen.get(containers[j]);
       if (i !== undefined) {
-        const target = pathText(rootName, segments.slice(0, i));
-        return new UnserializableError(
+        return cycleError(
           pathText(rootName, segments.slice(0, j)),
-          `a reference back to ${target} (a cycle)`,
-          HINT_CYCLE,
+          pathText(rootName, segments.slice(0, i)),
         );
       }
       firstSeen.set(containers[j], j);
@@ -160,8 +142,6 @@ function unserializable(failure: EncodeFailure, rootName: string): Unserializabl
   }
   return new UnserializableError(pathText(rootName, segments), failure.what, failure.hint);
 }
-
-const TOO_DEEP = `nested more than ${MAX_NESTING_DEPTH} levels deep`;
 
 function describeInstance(value: object): [what: string, hint: string] {
   if (value instanceof Promise) return ["a Promise", HINT_PROMISE];

@@ -24,6 +24,7 @@ import {
 import { ManagedProcess, withDeadline } from "./process.ts";
 import { checkOptionNames, optionNames } from "../core/option_names.ts";
 import { RestartPolicy } from "./restart_policy.ts";
+import { watchMemory } from "./memory_watch.ts";
 import { dashboardFlags, workerFlags } from "./worker_flags.ts";
 import { parseMemoryLimit } from "../worker/memory_limit.ts";
 import { checkAuthToken } from "../net/auth.ts";
@@ -117,6 +118,7 @@ class LocalWorker implements ClusterWorker {
     readonly env: Record<string, string>,
     readonly echo: boolean,
     readonly policy: RestartPolicy | undefined,
+    readonly memoryLimit: number,
   ) {
     this.process = this.#spawn();
   }
@@ -132,6 +134,7 @@ class LocalWorker implements ClusterWorker {
       },
     });
     if (this.policy !== undefined) void process.status.then((s) => this.#ended(process, s));
+    watchMemory(process, this.memoryLimit, (line) => console.warn(`LocalCluster: ${line}`));
     return process;
   }
 
@@ -350,6 +353,7 @@ export class LocalCluster extends ClusterManager {
       tokenEnvironment(this.authToken),
       options.logs === true,
       this.#policy,
+      this.workerShape.memory,
     );
   }
 }

@@ -157,6 +157,8 @@ export function workerMessageProblem(msg: unknown): string | null {
       return isNumberRecord(msg.metrics) ? null : "heartbeat without numeric metrics";
     case "worker-leaving":
       return typeof msg.reason === "string" ? null : "worker-leaving without a reason";
+    case "worker-terminated":
+      return typeof msg.reason === "string" ? null : "worker-terminated without a reason";
     case "worker-status":
       return msg.status === "running" || msg.status === "paused"
         ? null

@@ -31,6 +31,13 @@ export interface SchedulerConfig {
   taskStreamCapacity: number;
   /** Transitions kept for keys' stories (all keys share them; the oldest go first). */
   storyCapacity: number;
+  /**
+   * Seconds after start during which keys this scheduler does not know are kept (held by
+   * reconnecting workers) and awaited (asked for by reconnecting clients) instead of freed and
+   * reported lost (scheduler/restart_grace.ts). 0: no grace (the state machine's default; the
+   * scheduler command line gives 10).
+   */
+  restartGrace: number;
 }
 
 /** The defaults; a scheduler given a partial config fills in the rest from here. */
@@ -46,4 +53,5 @@ export const DEFAULT_SCHEDULER_CONFIG: Readonly<SchedulerConfig> = Object.freeze
   eventLogCapacity: 10_000,
   taskStreamCapacity: 100_000,
   storyCapacity: 100_000,
+  restartGrace: 0,
 });

@@ -54,7 +54,7 @@ export type SchedulerEvent =
   /** The worker left on purpose (closed, retired): its tasks move without blame. */
   | { type: "worker-removed"; worker: WorkerAddress; now: number }
   /** The worker died or stopped answering: its running tasks count it as a failure. */
-  | { type: "worker-lost"; worker: WorkerAddress; now: number }
+  | { type: "worker-lost"; worker: WorkerAddress; now: number; cause?: string }
   | { type: "worker-message"; worker: WorkerAddress; msg: WorkerToSchedulerMsg; now: number }
   /** The worker paused (short of memory: give it nothing new) or runs again. */
   | { type: "worker-status"; worker: WorkerAddress; status: "running" | "paused"; now: number }

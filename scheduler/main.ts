@@ -85,6 +85,10 @@ if (parsed.positionals.length > 0) {
 const pidFile = values["pid-file"] as string | undefined;
 const schedulerFile = values["scheduler-file"] as string | undefined;
 const port = parsePort(values.port, "--port");
+const restartGrace = Number(values["restart-grace"]);
+if (!(restartGrace >= 0)) {
+  fail(`--restart-grace must be a number of seconds >= 0; got ${values["restart-grace"]}`, 2);
+}
 const dashboardPort = values["no-dashboard"]
   ? null
   : parsePort(values["dashboard-port"], "--dashboard-port");
@@ -103,6 +107,7 @@ try {
     port,
     advertisedHost: values.host === undefined ? networkAddress() : undefined,
     authToken,
+    config: { restartGrace },
   });
 } catch (error) {
   fail(

@@ -31,6 +31,15 @@ export const SCHEDULER_CLI: CliSpec = {
     },
     { name: "no-dashboard", type: "boolean", default: "false", help: "Serve no dashboard." },
     {
+      name: "restart-grace",
+      type: "string",
+      value: "SECONDS",
+      default: "10",
+      help: "For this long after start, results that reconnecting workers still hold are kept " +
+        "for reconnecting clients, and clients asking for keys wait for them, instead of " +
+        "hearing that the keys are lost (0: no grace).",
+    },
+    {
       name: "scheduler-file",
       type: "string",
       value: "PATH",

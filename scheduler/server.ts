@@ -116,6 +116,7 @@ function reader(connection: Connection): () => Promise<unknown | undefined> {
 /** Messages of a worker's session that the server handles itself (docs/protocol.md §8). */
 type SessionWorkerMsg =
   | { op: "worker-leaving"; reason: string }
+  | { op: "worker-terminated"; reason: string }
   | { op: "worker-status"; status: "running" | "paused" }
   | RunResultMsg;
 
@@ -497,6 +498,9 @@ export class SchedulerServer {
             case "worker-leaving":
               this.#removeSession(session, t, `is leaving (${m.reason})`);
               break;
+            case "worker-terminated":
+              this.#dropWorker(session, t, `was terminated (${m.reason})`, m.reason);
+              break;
             case "worker-status":
               this.#log(`worker ${reg.address} is ${m.status}`);
               this.#feed({ type: "worker-status", worker: reg.address, status: m.status, now: t });
@@ -541,12 +545,18 @@ export class SchedulerServer {
   }
 
   /** A worker that died or stopped answering: its running tasks count it as a failure. */
-  #dropWorker(session: WorkerSession, t: number, why: string): void {
-    this.#forgetWorker(session, t, why, "lost");
+  #dropWorker(session: WorkerSession, t: number, why: string, cause?: string): void {
+    this.#forgetWorker(session, t, why, "lost", cause);
   }
 
   /** Takes a worker off the books and tells the state machine how it went; false if stale. */
-  #forgetWorker(session: WorkerSession, t: number, why: string, how: "removed" | "lost"): boolean {
+  #forgetWorker(
+    session: WorkerSession,
+    t: number,
+    why: string,
+    how: "removed" | "lost",
+    cause?: string,
+  ): boolean {
     if (this.#workers.get(session.address) !== session) return false;
     this.#workers.delete(session.address);
     const record = this.state.workers.get(session.address);
@@ -558,7 +568,7 @@ export class SchedulerServer {
     this.#feed(
       how === "removed"
         ? { type: "worker-removed", worker, now: t }
-        : { type: "worker-lost", worker, now: t },
+        : { type: "worker-lost", worker, now: t, cause },
     );
     return true;
   }

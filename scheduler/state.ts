@@ -100,6 +100,7 @@ import {
   unknownKeyError,
 } from "./scheduler_errors.ts";
 import { type StealHost, WorkStealing } from "./stealing.ts";
+import { RestartGrace } from "./restart_grace.ts";
 import {
   emptyStateCounts,
   type SchedulerTaskState,
@@ -170,6 +171,10 @@ export class SchedulerState implements StealHost {
   readonly #runningByName = new Map<string, WorkerRecord>();
   /** Workers that do not take new tasks, and why. */
   readonly #notRunning = new Map<WorkerRecord, "paused" | "closing">();
+  /** Unknown keys kept and awaited for a while after start (a restarted scheduler). */
+  readonly #grace: RestartGrace<ClientRecord, UpdateGraphMsg>;
+  /** Why lost workers died, when they said (terminated for memory), for KilledWorker errors. */
+  readonly #deathCauses = new Map<WorkerAddress, string>();
   readonly #placement: PlacementContext;
   readonly #stealHost: StealHost;
   /** Tasks waiting out a retry delay (state `queued`). */
@@ -182,6 +187,7 @@ export class SchedulerState implements StealHost {
 
   constructor(config: Partial<SchedulerConfig> = {}) {
     this.config = { ...DEFAULT_SCHEDULER_CONFIG, ...config };
+    this.#grace = new RestartGrace(this.config.restartGrace);
     this.bandwidth = this.config.bandwidth;
     this.eventLog = new RingBuffer(this.config.eventLogCapacity);
     this.taskStream = new TaskStream(this.config.taskStreamCapacity);
@@ -238,7 +244,7 @@ export class SchedulerState implements StealHost {
         this.#removeWorker(event.worker, false);
         break;
       case "worker-lost":
-        this.#removeWorker(event.worker, true);
+        this.#removeWorker(event.worker, true, event.cause);
         break;
       case "worker-message": {
         const worker = this.workers.get(event.worker);
@@ -267,6 +273,7 @@ export class SchedulerState implements StealHost {
         this.#restart();
         break;
       case "tick":
+        this.#endGrace();
         if (this.#retries.size > 0) this.#releaseDueRetries();
         if (this.config.stealing) this.#stealing.balance(this.#stealHost);
         break;
@@ -395,6 +402,7 @@ export class SchedulerState implements StealHost {
     const client = this.clients.get(id);
     if (client === undefined || client === this.#fireAndForget) return;
     this.clients.delete(id);
+    this.#grace.removeClient(client);
     for (const task of client.wantsWhat) this.#unwant(task, client);
     client.wantsWhat.clear();
     this.#log("client", `client ${id} disconnected`);
@@ -443,10 +451,7 @@ export class SchedulerState implements StealHost {
 
   #desire(client: ClientRecord, key: Key): void {
     const task = this.tasks.get(key);
-    if (task === undefined) {
-      this.#toClient(client, { op: "lost", key, error: unknownKeyError(key) });
-      return;
-    }
+    if (task === undefined) return this.#unknownKey(client, key);
     this.#want(task, client);
     if (task.state === "memory") this.#reportInMemory(task, client);
     else if (task.state === "erred") this.#reportErred(task, client);
@@ -454,6 +459,7 @@ export class SchedulerState implements StealHost {
   }
 
   #updateGraph(client: ClientRecord, msg: UpdateGraphMsg): void {
+    if (this.#awaitsRestartedKeys(client, msg)) return;
     const generation = ++this.#generation;
     const defaultPriority = msg.priority ?? 0;
     const specs = msg.tasks;
@@ -521,7 +527,7 @@ export class SchedulerState implements StealHost {
     for (const key of msg.keys) {
       const task = this.tasks.get(key);
       if (task === undefined) {
-        this.#toClient(client, { op: "lost", key, error: unknownKeyError(key) });
+        this.#unknownKey(client, key);
         continue;
       }
       this.#want(task, client);
@@ -538,6 +544,83 @@ export class SchedulerState implements StealHost {
     if (broken.length > 0) {
       this.#log("graph", `${broken.length} submitted tasks read unknown keys and erred`);
     }
+  }
+
+  /**
+   * `client` asks for a key the books do not know: a copy a reconnecting worker brought enters
+   * them (as data, like scattered data: it has no lineage here); during the restart grace the
+   * client waits for a worker to bring one; otherwise the key is lost.
+   */
+  #unknownKey(client: ClientRecord, key: Key): void {
+    const copy = this.#grace.takeOrphan(key);
+    if (copy !== undefined) return this.#scatter(client, [{ key, ...copy }]);
+    if (this.#grace.open(this.now)) return this.#grace.await(key, client);
+    this.#toClient(client, { op: "lost", key, error: unknownKeyError(key) });
+  }
+
+  /** A reconnecting worker holds `key`, unknown here: kept for the clients that ask, if any. */
+  #orphanHeld(worker: WorkerRecord, key: Key, held: { nbytes: number; typeName?: string }) {
+    const waiting = this.#grace.takeWaiting(key);
+    if (waiting === undefined) return this.#grace.addOrphan(key, worker.address, held);
+    const item = {
+      key,
+      nbytes: held.nbytes,
+      typeName: held.typeName ?? "unknown",
+      workers: [worker.address],
+    };
+    for (const client of waiting) this.#scatter(client, [item]);
+  }
+
+  /**
+   * During the restart grace, a graph with inputs this scheduler does not know takes the copies
+   * workers brought, and waits (parked) for those a reconnecting client already waits for until
+   * a worker brings them or the grace ends. Other unknown inputs fail as usual (a graph that is
+   * simply wrong is answered at once). False when the graph can be taken now.
+   */
+  #awaitsRestartedKeys(client: ClientRecord, msg: UpdateGraphMsg): boolean {
+    if (!this.#grace.open(this.now)) return false;
+    let inGraph: Set<Key> | undefined;
+    let waits = false;
+    for (const spec of msg.tasks) {
+      for (const dep of spec.deps) {
+        if (this.tasks.has(dep)) continue;
+        inGraph ??= new Set(msg.tasks.map((t) => t.key));
+        if (inGraph.has(dep)) continue;
+        const copy = this.#grace.takeOrphan(dep);
+        if (copy !== undefined) this.#scatter(client, [{ key: dep, ...copy }]);
+        else if (this.#grace.isAwaited(dep)) waits = true;
+      }
+    }
+    if (waits) this.#grace.park(client, msg);
+    return waits;
+  }
+
+  /** Parked graphs try again (a worker brought keys, or the grace is over). */
+  #retryParkedGraphs(): void {
+    for (const [client, msg] of this.#grace.takeParked()) this.#updateGraph(client, msg);
+  }
+
+  /** The restart grace is over: unclaimed copies are freed, clients still waiting hear lost. */
+  #endGrace(): void {
+    const ended = this.#grace.expire(this.now);
+    if (ended === undefined) return;
+    for (const [key, copy] of ended.orphans) {
+      for (const address of copy.workers) {
+        const worker = this.workers.get(address);
+        if (worker !== undefined) this.#sendFreeKeys(worker, key);
+      }
+    }
+    for (const [key, clients] of ended.waiting) {
+      for (const client of clients) {
+        this.#toClient(client, { op: "lost", key, error: unknownKeyError(key) });
+      }
+    }
+    this.#retryParkedGraphs();
+    this.#log(
+      "client",
+      `restart grace over: ${ended.orphans.size} results no client asked for were freed, ` +
+        `${ended.waiting.size} keys no worker brought are lost`,
+    );
   }
 
   #scatter(
@@ -691,8 +774,11 @@ export class SchedulerState implements StealHost {
       const task = this.tasks.get(held.key);
       if (task !== undefined && task.state === "memory") this.#addReplica(task, worker);
       else if (task !== undefined && this.#adopt(task, worker, held)) adopted++;
-      else this.#sendFreeKeys(worker, held.key);
+      else if (task === undefined && this.#grace.open(this.now)) {
+        this.#orphanHeld(worker, held.key, held);
+      } else this.#sendFreeKeys(worker, held.key);
     }
+    if ((spec.keys?.length ?? 0) > 0) this.#retryParkedGraphs();
     if (adopted > 0) {
       this.#log(
         "worker",
@@ -778,9 +864,17 @@ export class SchedulerState implements StealHost {
     this.#workersWithSlots.delete(worker);
   }
 
-  #removeWorker(address: WorkerAddress, lost: boolean): void {
+  #removeWorker(address: WorkerAddress, lost: boolean, cause?: string): void {
     const worker = this.workers.get(address);
     if (worker === undefined) return;
+    this.#grace.removeWorker(address);
+    if (cause !== undefined) {
+      this.#deathCauses.set(address, cause);
+      // the oldest causes go first: a task blames at most allowedFailures + 1 of them
+      if (this.#deathCauses.size > 1000) {
+        this.#deathCauses.delete(this.#deathCauses.keys().next().value!);
+      }
+    }
     this.workers.delete(address);
     if (this.workersByName.get(worker.name) === worker) this.workersByName.delete(worker.name);
     this.totalThreads -= worker.nthreads;
@@ -807,7 +901,7 @@ export class SchedulerState implements StealHost {
       if (lost) {
         (task.diedOn ??= []).push(address);
         if (task.diedOn.length > this.config.allowedFailures) {
-          task.error = killedWorkerError(task.key, task.diedOn);
+          task.error = killedWorkerError(task.key, task.diedOn, this.#deathCauses);
           task.blamedKey = task.key;
           this.#log("task", task.error.message, task.key, address);
           this.#toErred(task, true);

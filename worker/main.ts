@@ -41,6 +41,7 @@ import { parseAddress } from "../net/wire.ts";
 import { authTokenFromFlags, exposureNotice } from "../net/security_options.ts";
 import { Nanny } from "../deploy/nanny.ts";
 import { formatBytes, parseMemoryLimit } from "./memory_limit.ts";
+import { MEMORY_TERMINATE_SIGNAL } from "../protocol/exit_codes.ts";
 import { WORKER_CLI } from "./options.ts";
 import { ensurePermissions, workerPermissions } from "./permissions.ts";
 import { Preloads } from "./preload.ts";
@@ -214,6 +215,7 @@ async function superviseWorkers(): Promise<never> {
     lifetime,
     lifetimeStagger,
     lifetimeRestart: values["lifetime-restart"] === true,
+    memoryLimit,
     workerArgs: (index) => [
       "run",
       ...permissionFlags,
@@ -298,7 +300,11 @@ async function runWorker(): Promise<never> {
   }
   const shutdown = (signal: string) => void server.close(`received ${signal}`);
   Deno.addSignalListener("SIGINT", () => shutdown("SIGINT"));
-  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", () => shutdown("SIGTERM"));
+  if (Deno.build.os !== "windows") {
+    Deno.addSignalListener("SIGTERM", () => shutdown("SIGTERM"));
+    // its supervisor's memory watch (deploy/memory_watch.ts) terminates it
+    Deno.addSignalListener(MEMORY_TERMINATE_SIGNAL, () => void server.terminateForMemory());
+  }
   const stopped = await server.stopped;
   clearInterval(watchdog);
   try {

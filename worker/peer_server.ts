@@ -10,7 +10,11 @@ import { errorMessage } from "../core/errors.ts";
 import type { Key } from "../core/task.ts";
 import type { Connection } from "../net/wire.ts";
 import { isDataItem } from "../protocol/message_checks.ts";
-import { type DataItem, MAX_CONCURRENT_PEER_REQUESTS } from "../protocol/session.ts";
+import {
+  type DataItem,
+  MAX_CONCURRENT_PEER_REQUESTS,
+  type RefusedMsg,
+} from "../protocol/session.ts";
 import type { ReceivedData, WorkerEvent } from "./events.ts";
 import type { DataStore } from "./store.ts";
 
@@ -23,6 +27,9 @@ export interface PeerServerHost {
   log(line: string): void;
   /** Whether the worker is stopping (broken connections are then expected). */
   stopping(): boolean;
+  /** The worker's name and its scheduler's address, for a Client that dialled this worker. */
+  name(): string;
+  readonly scheduler: string;
 }
 
 function isKeyList(value: unknown): value is Key[] {
@@ -39,6 +46,18 @@ export class PeerServer {
   /** Serves one connection until it closes. */
   async serve(connection: Connection): Promise<void> {
     const host = this.host;
+    if (connection.peer.role === "client") {
+      // a Client given this worker's address instead of the scheduler's: say so
+      const refused: RefusedMsg = {
+        op: "refused",
+        from: "worker",
+        reason: `this is the port of worker ${host.name()}, not a scheduler. Connect the Client ` +
+          `to the scheduler's address (this worker's scheduler is ${host.scheduler}).`,
+      };
+      connection.send({ header: refused });
+      await connection.close("a client dialled a worker");
+      return;
+    }
     if (connection.peer.role !== "peer") {
       host.log(
         `refusing a connection from ${connection.remoteAddr}: role ${

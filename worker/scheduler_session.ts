@@ -28,6 +28,7 @@ import {
   SESSION_PROTOCOL,
   type WorkerLeavingMsg,
   type WorkerStatusMsg,
+  type WorkerTerminatedMsg,
 } from "../protocol/session.ts";
 import type { ReceivedData, SchedulerMessage, WorkerEvent } from "./events.ts";
 
@@ -45,6 +46,8 @@ const now = () => (performance.timeOrigin + performance.now()) / 1000;
 export interface StopInfo {
   reason: string;
   code: number;
+  /** Stopped against its will (terminated for memory): the scheduler blames its tasks. */
+  terminated?: boolean;
 }
 
 /** How a session ends, as the state machine decided. */
@@ -332,16 +335,19 @@ export class SchedulerSession {
 
   /**
    * Stops heartbeats and retries; says `worker-leaving` (the scheduler moves this worker's tasks
-   * without blaming it) and closes the connection, giving what is queued a moment to go out.
+   * without blaming it) or, when `terminated`, `worker-terminated` (its running tasks count the
+   * death), and closes the connection, giving what is queued a moment to go out.
    */
-  leave(reason: string): Promise<unknown> | null {
+  leave(reason: string, terminated = false): Promise<unknown> | null {
     clearInterval(this.#heartbeat);
     clearTimeout(this.#retryTimer);
     this.#wakeRetry?.();
     const toScheduler = this.#toScheduler;
     if (toScheduler === null) return null;
     const scheduler = toScheduler.connection;
-    const leaving: WorkerLeavingMsg = { op: "worker-leaving", reason };
+    const leaving: WorkerLeavingMsg | WorkerTerminatedMsg = terminated
+      ? { op: "worker-terminated", reason }
+      : { op: "worker-leaving", reason };
     toScheduler.send(leaving);
     toScheduler.flush();
     // A scheduler that stopped reading cannot hold us.

@@ -51,6 +51,8 @@ import {
 import { PeerServer } from "./peer_server.ts";
 import { SchedulerSession, type StopInfo } from "./scheduler_session.ts";
 import { SpillDirectory } from "./spill.ts";
+import { formatBytes } from "./memory_limit.ts";
+import { MEMORY_EXIT_CODE } from "../protocol/exit_codes.ts";
 import { WorkerState } from "./state.ts";
 import { DataStore } from "./store.ts";
 
@@ -173,7 +175,14 @@ export class WorkerServer {
       authToken: options.authToken,
       sharedFrameMinBytes: SHARED_FRAME_MIN_BYTES,
     });
-    this.#peerServer = new PeerServer({ store: this.store, handle, log, stopping });
+    this.#peerServer = new PeerServer({
+      store: this.store,
+      handle,
+      log,
+      stopping,
+      name: () => this.name,
+      scheduler: this.scheduler,
+    });
     this.#session = new SchedulerSession({
       address: () => this.address,
       name: () => this.name,
@@ -300,6 +309,18 @@ export class WorkerServer {
     await this.#stop({ reason, code: 0 });
   }
 
+  /**
+   * Its supervisor terminates it for memory (deploy/memory_watch.ts): says so to the scheduler,
+   * which counts the running tasks as suspects, and stops with {@link MEMORY_EXIT_CODE}.
+   */
+  async terminateForMemory(): Promise<void> {
+    const reason = `its supervisor terminated it: process memory ${
+      formatBytes(residentMemory())
+    } passed 95% of its memory limit ${formatBytes(this.memoryLimit)}`;
+    this.#log(reason);
+    await this.#stop({ reason, code: MEMORY_EXIT_CODE, terminated: true });
+  }
+
   /** Listening on every interface: peers use the one that routes to the scheduler. */
   #learnAddress(connection: Connection): void {
     if (this.#address !== null) return;
@@ -368,7 +389,7 @@ export class WorkerServer {
     this.#memory?.stop();
     this.#executor.close();
     const closing: Promise<unknown>[] = [this.#listener.close(), this.#peers.close()];
-    const leaving = this.#session.leave(info.reason);
+    const leaving = this.#session.leave(info.reason, info.terminated === true);
     if (leaving !== null) closing.push(leaving);
     closing.push(...this.#peerServer.abortAll("the worker stopped"));
     await Promise.allSettled(closing);
