@@ -415,7 +415,7 @@ export class DataFrame implements Collection<Frame> {
   }
 
   async #edge(n: number, options: HeadOptions, op: "head" | "tail"): Promise<Frame> {
-    const wanted = options.npartitions ?? 1;
+    const { npartitions: wanted = 1, ...computeOptions } = options;
     const limit = wanted === -1 ? this.npartitions : Math.min(wanted, this.npartitions);
     const frames: Frame[] = [];
     let rows = 0;
@@ -431,7 +431,7 @@ export class DataFrame implements Collection<Frame> {
       const tasks = partitionTasks(plan, name, () => ({ kind: "frame" }), indices);
       const layer: Layer = { id: name, tasks, dependencies: plan.layers };
       const collection = listCollection(layer, tasks.map((t) => t.key));
-      const [parts] = await computeCollections([collection], options) as Frame[][];
+      const [parts] = await computeCollections([collection], computeOptions) as Frame[][];
       for (const part of parts) {
         frames.push(part);
         rows += part.height;
@@ -569,9 +569,10 @@ export class DataFrame implements Collection<Frame> {
       (i) => ({ kind: "writeCsv", path: pattern.replace("*", String(i)), sep }),
     );
     const layer: Layer = { id: name, tasks, dependencies: this.plan.layers };
+    const { sep: _sep, ...computeOptions } = options;
     const [paths] = await computeCollections(
       [listCollection(layer, tasks.map((t) => t.key))],
-      options,
+      computeOptions,
     );
     return paths as string[];
   }

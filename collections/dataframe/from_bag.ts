@@ -28,7 +28,8 @@ export async function bagToDataframe(
 ): Promise<DataFrame> {
   let meta: Frame;
   if (options.meta === undefined) {
-    const sample = await bag.take(100, { ...options, npartitions: 1, warn: false });
+    const { meta: _meta, ...computeOptions } = options;
+    const sample = await bag.take(100, { ...computeOptions, npartitions: 1, warn: false });
     if (sample.length === 0) {
       throw new Error(
         "toDataframe: the first partition is empty; pass { meta } with the columns' types.",

@@ -46,8 +46,9 @@ export async function sortValues(
   for (const c of columns) {
     if (!frame.columns.includes(c)) throw new Error(`sortValues: no column ${JSON.stringify(c)}.`);
   }
-  const descending = options.ascending === false;
-  const n = options.npartitions ?? frame.npartitions;
+  const { ascending, npartitions, ...computeOptions } = options;
+  const descending = ascending === false;
+  const n = npartitions ?? frame.npartitions;
   if (!Number.isInteger(n) || n < 1) {
     throw new RangeError(`sortValues: npartitions must be a positive integer; got ${n}.`);
   }
@@ -58,7 +59,7 @@ export async function sortValues(
     ["quantile", "min", "max"],
     { shape: "scalar", stat: "quantile", qs },
     {},
-  ).compute(options);
+  ).compute(computeOptions);
   const boundaries = descending ? [...summary.quantiles].reverse() : summary.quantiles;
   const name = `sortValues-${tokenize(frame.name, columns, descending, boundaries)}`;
   const split = splitPartitions(
