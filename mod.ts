@@ -38,7 +38,7 @@ export type {
   KeyArgument,
   ReadTextOptions,
   ReductionOptions,
-  StringAccessor,
+  StringAccessor as BagStringAccessor,
   TakeOptions,
   ToTextFilesOptions,
 } from "./collections/bag/mod.ts";
@@ -49,7 +49,12 @@ export type {
   LazyDelayed,
   MaybeDelayed,
 } from "./collections/delayed.ts";
-export type { ComputeOptions, GraphExecutor } from "./collections/compute.ts";
+export type {
+  ComputeOptions,
+  GraphExecutor,
+  RunOptions,
+  SchedulerName,
+} from "./collections/compute.ts";
 export { collectionSymbol } from "./collections/collection.ts";
 export type { Collection, CollectionSpec, Layer } from "./collections/collection.ts";
 export { taskModule } from "./core/function_codec.ts";
@@ -59,16 +64,12 @@ export { NDArray } from "./core/ndarray.ts";
 export type { DType, NumericArray } from "./core/ndarray.ts";
 export type { Graph } from "./core/graph.ts";
 export type { Key, Task, TaskFunction, TaskOptions } from "./core/task.ts";
-export { Client, ClientClosedError, fireAndForget } from "./client/client.ts";
-export type {
-  ClientOptions,
-  ClientStatus,
-  Gathered,
-  GatherOptions,
-  WorkerStatus,
-} from "./client/client.ts";
+export { Client, ClientClosedError } from "./client/client.ts";
+export { fireAndForget } from "./client/fire_and_forget.ts";
+export type { ClientOptions, ClientStatus, WorkerStatus } from "./client/client.ts";
+export type { Gathered, GatherOptions } from "./client/gather.ts";
 export type { ConnectTarget } from "./client/connect_target.ts";
-export { ClientView } from "./client/client_view.ts";
+export { ClientView, SubmitMethods } from "./client/client_view.ts";
 export type {
   CollectionResult,
   FutureArgs,
@@ -84,6 +85,7 @@ export type {
   RetireOptions,
 } from "./client/cluster_admin.ts";
 export type { RebalanceResult } from "./protocol/session.ts";
+export type { StoryEntry } from "./protocol/story.ts";
 export type { ScatterOptions } from "./client/scatter.ts";
 export { LocalCluster } from "./deploy/local_cluster.ts";
 export type { LocalClusterOptions } from "./deploy/local_cluster.ts";

@@ -64,8 +64,8 @@ async function coldAndWarm(
 }
 
 /** 2 workers × 1 thread, with connections to both workers open and `inc` known on both threads. */
-async function freshCluster(): Promise<Client> {
-  const client = await Client.local({ nWorkers: 2, threadsPerWorker: 1 });
+async function freshCluster(options: { authToken?: false } = {}): Promise<Client> {
+  const client = await Client.local({ nWorkers: 2, threadsPerWorker: 1, ...options });
   await client.gather(
     client.with({ pure: false }).map(inc, Array.from({ length: 100 }, (_, i) => i)),
   );
@@ -156,6 +156,35 @@ await coldAndWarm(
     return ms;
   },
 );
+
+// Plain TCP beside the auth token (LocalCluster's default, used by every row above), same run:
+// the token is proven once per connection, so messages cost the same; connecting costs more.
+for (const [label, options] of [["plain TCP", { authToken: false }], ["auth token", {}]] as const) {
+  await using client = await freshCluster(options);
+  const connects: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const start = performance.now();
+    const other = await Client.connect(client.schedulerAddress, {
+      setAsDefault: false,
+      authToken: client.cluster!.authToken,
+    });
+    connects.push(performance.now() - start);
+    await other.close();
+  }
+  const trips: number[] = [];
+  for (let i = 0; i < 300; i++) {
+    const start = performance.now();
+    await client.submit(inc, 2e6 + i).result();
+    trips.push(performance.now() - start);
+  }
+  const maps: number[] = [];
+  for (let round = 0; round < 4; round++) {
+    maps.push(await timeIncrements(client, 3e8 + 1e6 * round, (items) => client.map(inc, items)));
+  }
+  report(`${label}: Client.connect (median of 20)`, `${median(connects).toFixed(2)} ms`);
+  report(`${label}: round trip, warm (median of 300)`, `${median(trips.slice(100)).toFixed(3)} ms`);
+  report(`${label}: map of 10,000 + gather (median of 3)`, perTask(median(maps.slice(1)), 10_000));
+}
 
 await using client = await freshCluster();
 const cluster = client.cluster!;

@@ -6,12 +6,19 @@
  * - spilling: throughput of a workload that holds 400 MB, on a worker with no limit and on one
  *   limited to 200 MB (spills most of it);
  * - a 2 GB-intermediate array reduction, `(x + x.T).sum()` over a 16384² float64 array in
- *   2048² chunks, on one worker limited to 512 MB: wall time, spilled bytes and peak RSS.
+ *   2048² chunks, on one worker limited to 512 MB: wall time, spilled bytes and peak RSS;
+ * - memory blow-up: a task allocating 2 GB on a LocalCluster worker limited to 300 MB, from
+ *   submit to its KilledWorker at the client (the supervisor terminates and replaces the worker
+ *   allowedFailures + 1 times);
+ * - scheduler restart: SIGKILL the scheduler holding 1,000 finished results, start it again on
+ *   the same port; time until the old results are readable again and a new task has run.
  *
- *   deno run -A bench/resilience.ts [--quick]
+ *   deno run -A bench/resilience.ts [--quick] [--only recovery|spilling|array|blowup|restart]
  */
 
 import { Client } from "../client/client.ts";
+import { wait } from "../client/wait.ts";
+import { LocalCluster } from "../deploy/local_cluster.ts";
 import { runOnWorkers } from "../client/cluster_admin.ts";
 import * as array from "../collections/array/mod.ts";
 import { TaskRef } from "../core/task.ts";
@@ -20,6 +27,9 @@ import { startScheduler, startWorker, type WorkerProcess } from "../tests/helper
 import { graphTask, RawClient } from "../tests/helpers/raw_client.ts";
 
 const quick = Deno.args.includes("--quick");
+const onlyAt = Deno.args.indexOf("--only");
+const only = onlyAt >= 0 ? Deno.args[onlyAt + 1] : undefined;
+const runs = (section: string) => only === undefined || only === section;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Busy for `ms`, then returns when it started (ms since the epoch). */
@@ -100,60 +110,124 @@ async function holdAndSum(limit: string, n: number, size: number): Promise<[numb
   }
 }
 
-console.log("recovery: a worker dies while running a task; time until it starts elsewhere");
-const kills: number[] = [];
-for (let run = 0; run < (quick ? 1 : 3); run++) kills.push(await recovery("SIGKILL", run));
-console.log(
-  `  SIGKILL (connection closes): ${kills.map((s) => s.toFixed(2)).join(", ")} s ` +
-    `(heartbeat interval 0.5 s)`,
-);
-const stopped = await recovery("SIGSTOP", 0);
-console.log(`  SIGSTOP (10 heartbeats missed): ${stopped.toFixed(2)} s`);
+if (runs("recovery")) {
+  console.log("recovery: a worker dies while running a task; time until it starts elsewhere");
+  const kills: number[] = [];
+  for (let run = 0; run < (quick ? 1 : 3); run++) kills.push(await recovery("SIGKILL", run));
+  console.log(
+    `  SIGKILL (connection closes): ${kills.map((s) => s.toFixed(2)).join(", ")} s ` +
+      `(heartbeat interval 0.5 s)`,
+  );
+  const stopped = await recovery("SIGSTOP", 0);
+  console.log(`  SIGSTOP (10 heartbeats missed): ${stopped.toFixed(2)} s`);
+}
+
+if (runs("blowup")) {
+  console.log("memory blow-up: a task allocates 2 GB on a LocalCluster worker limited to 300 MB");
+  await using cluster = await LocalCluster.start({
+    nWorkers: 1,
+    threadsPerWorker: 1,
+    memoryLimit: "300MB",
+  });
+  await using client = await Client.connect(cluster, { setAsDefault: false });
+  const allocate2GB = () => {
+    const pieces: Uint8Array[] = [];
+    for (let i = 0; i < 200; i++) pieces.push(new Uint8Array(10e6).fill(1));
+    return pieces.length;
+  };
+  const started = performance.now();
+  const error = await client.submit(allocate2GB).exception();
+  const seconds = (performance.now() - started) / 1000;
+  const deaths = (String(error?.message).match(/supervisor terminated it/g) ?? []).length;
+  console.log(
+    `  submit to ${error?.name} at the client: ${seconds.toFixed(2)} s ` +
+      `(${deaths} terminations named in it, each followed by a worker restart)`,
+  );
+}
+
+if (runs("restart")) {
+  console.log("scheduler restart: SIGKILL with 1,000 finished results held, start it again");
+  const first = await startScheduler();
+  const port = first.address.slice(first.address.lastIndexOf(":") + 1);
+  const workers = await Promise.all(
+    ["w0", "w1"].map((name) => startWorker(first.address, { name })),
+  );
+  let second: Awaited<ReturnType<typeof startScheduler>> | undefined;
+  const warn = console.warn;
+  try {
+    await using client = await Client.connect(first.address, { setAsDefault: false });
+    const kept = client.map((i: number) => i * 2, Array.from({ length: 1000 }, (_, i) => i));
+    await wait(kept);
+    console.warn = () => {};
+    first.process.kill("SIGKILL");
+    await first.process.status;
+    const started = performance.now();
+    second = await startScheduler(["--port", port]);
+    const up = (performance.now() - started) / 1000;
+    const values = await client.gather(kept);
+    const readable = (performance.now() - started) / 1000;
+    await client.submit((x: number) => x + 1, values.length).result(60);
+    const resumed = (performance.now() - started) / 1000;
+    console.log(
+      `  from restart: listening ${up.toFixed(2)} s, the 1,000 earlier results readable ` +
+        `${readable.toFixed(2)} s, a new task done ${resumed.toFixed(2)} s (restart grace 10 s)`,
+    );
+  } finally {
+    console.warn = warn;
+    await Promise.all(workers.map((w) => w.process.stop()));
+    await second?.process.stop();
+    await first.process.stop();
+  }
+}
 
 const n = quick ? 8 : 16;
 const size = 25;
-console.log(`spilling: ${n} chunks × ${size} MB held at once, then each summed`);
-const [free, freeSpilled] = await holdAndSum("none", n, size);
-const [limited, spilled] = await holdAndSum("200MB", n, size);
-const bytes = n * size * 1e6;
-console.log(
-  `  no limit: ${free.toFixed(2)} s (${mb(bytes / free)}/s, spilled ${mb(freeSpilled)}); ` +
-    `200 MB limit: ${limited.toFixed(2)} s (${mb(bytes / limited)}/s, spilled ${mb(spilled)})`,
-);
+if (runs("spilling")) {
+  console.log(`spilling: ${n} chunks × ${size} MB held at once, then each summed`);
+  const [free, freeSpilled] = await holdAndSum("none", n, size);
+  const [limited, spilled] = await holdAndSum("200MB", n, size);
+  const bytes = n * size * 1e6;
+  console.log(
+    `  no limit: ${free.toFixed(2)} s (${mb(bytes / free)}/s, spilled ${mb(freeSpilled)}); ` +
+      `200 MB limit: ${limited.toFixed(2)} s (${mb(bytes / limited)}/s, spilled ${mb(spilled)})`,
+  );
+}
 
 const side = quick ? 8192 : 16384;
 const arrayBytes = side * side * 8;
-console.log(
-  `array: (x + x.T).sum() over ${side}² float64 (${mb(arrayBytes)}) in 2048² chunks, ` +
-    `one worker limited to 512 MB`,
-);
-{
-  const scheduler = await startScheduler();
-  const worker = await startWorker(scheduler.address, {
-    name: "w0",
-    args: ["--memory-limit", "512MB"],
-  });
-  try {
-    // The default executor of `.compute()` while it lives.
-    await using _client = await Client.connect(scheduler.address);
-    await using admin = await RawClient.connect(scheduler.address);
-    const x = array.random.random([side, side], { chunks: [2048, 2048] });
-    const started = performance.now();
-    const sum = Number((await x.add(x.T).sum().compute()).data[0]);
-    const seconds = (performance.now() - started) / 1000;
-    await sleep(600);
-    const [status] = await admin.request<WorkerListing[]>("workers");
-    const peaks = await runOnWorkers<number>((m, p) => admin.request(m, p), () => {
-      const text = Deno.readTextFileSync("/proc/self/status");
-      return Number(/VmHWM:\s+(\d+) kB/.exec(text)?.[1] ?? 0) * 1024;
+if (runs("array")) {
+  console.log(
+    `array: (x + x.T).sum() over ${side}² float64 (${mb(arrayBytes)}) in 2048² chunks, ` +
+      `one worker limited to 512 MB`,
+  );
+  {
+    const scheduler = await startScheduler();
+    const worker = await startWorker(scheduler.address, {
+      name: "w0",
+      args: ["--memory-limit", "512MB"],
     });
-    const peak = Math.max(...Object.values(peaks), peakRss(worker.process.pid));
-    console.log(
-      `  ${seconds.toFixed(1)} s, mean ${(sum / (side * side) / 2).toFixed(4)} (≈0.5), ` +
-        `spilled ${mb(status.spilled)} at the end, worker peak RSS ${mb(peak)}`,
-    );
-  } finally {
-    await worker.process.stop();
-    await scheduler.process.stop();
+    try {
+      // The default executor of `.compute()` while it lives.
+      await using _client = await Client.connect(scheduler.address);
+      await using admin = await RawClient.connect(scheduler.address);
+      const x = array.random.random([side, side], { chunks: [2048, 2048] });
+      const started = performance.now();
+      const sum = Number((await x.add(x.T).sum().compute()).data[0]);
+      const seconds = (performance.now() - started) / 1000;
+      await sleep(600);
+      const [status] = await admin.request<WorkerListing[]>("workers");
+      const peaks = await runOnWorkers<number>((m, p) => admin.request(m, p), () => {
+        const text = Deno.readTextFileSync("/proc/self/status");
+        return Number(/VmHWM:\s+(\d+) kB/.exec(text)?.[1] ?? 0) * 1024;
+      });
+      const peak = Math.max(...Object.values(peaks), peakRss(worker.process.pid));
+      console.log(
+        `  ${seconds.toFixed(1)} s, mean ${(sum / (side * side) / 2).toFixed(4)} (≈0.5), ` +
+          `spilled ${mb(status.spilled)} at the end, worker peak RSS ${mb(peak)}`,
+      );
+    } finally {
+      await worker.process.stop();
+      await scheduler.process.stop();
+    }
   }
 }

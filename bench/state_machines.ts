@@ -9,7 +9,7 @@
 
 import { SchedulerState } from "../scheduler/state.ts";
 import type { ComputeTaskMsg, GraphTaskSpec } from "../protocol/messages.ts";
-import { WorkerState } from "../worker/state.ts";
+import { type WorkerInstruction, WorkerState } from "../worker/state.ts";
 import { encode } from "../core/value_codec.ts";
 import { report } from "./measure.ts";
 
@@ -127,6 +127,15 @@ function benchScheduler(): void {
   report("SchedulerState: a task through its whole life", `${perTask.toFixed(2)} µs`);
 }
 
+/** Adds the keys of the tasks `instructions` start to `started`. */
+function collectStarted(instructions: WorkerInstruction[], started: string[]): void {
+  for (const instruction of instructions) {
+    if (instruction.type === "execute") {
+      for (const task of instruction.tasks) started.push(task.key);
+    }
+  }
+}
+
 /** The worker: compute-task in (bursts of 200), execute out, thread-finished back, then freed. */
 function benchWorker(): void {
   const state = new WorkerState({ address: "tcp://127.0.0.1:1", nthreads: 1 });
@@ -135,6 +144,7 @@ function benchWorker(): void {
   const perTask = measure((index) => {
     const { keys, args } = roundTasks(index);
     const start = performance.now();
+    const started: string[] = [];
     for (let first = 0; first < TASKS; first += 200) {
       for (let i = first; i < first + 200; i++) {
         const msg: ComputeTaskMsg = {
@@ -148,19 +158,13 @@ function benchWorker(): void {
           resources: null,
           duration: 1e-5,
         };
-        state.handle({ type: "scheduler-message", msg, now });
+        collectStarted(state.handle({ type: "scheduler-message", msg, now }), started);
       }
-      for (;;) {
-        const started: string[] = [];
-        for (const instruction of state.takeInstructions()) {
-          if (instruction.type === "execute") {
-            for (const task of instruction.tasks) started.push(task.key);
-          }
-        }
-        if (started.length === 0) break;
+      while (started.length > 0) {
+        const finished = started.splice(0);
         now += 1e-5;
-        for (const key of started) {
-          state.handle({
+        for (const key of finished) {
+          const out = state.handle({
             type: "thread-finished",
             key,
             result: { ok: true, nbytes: 8, typeName: "number" },
@@ -169,17 +173,80 @@ function benchWorker(): void {
             thread: 0,
             now,
           });
+          collectStarted(out, started);
         }
       }
     }
     state.handle({ type: "scheduler-message", msg: { op: "free-keys", keys }, now });
-    state.takeInstructions();
     return ((performance.now() - start) * 1000) / TASKS;
   });
   report("WorkerState: a task through its whole life", `${perTask.toFixed(2)} µs`);
 }
 
+const HELD_TASKS = 1_000_000;
+
+/**
+ * Heap bytes per task a scheduler holds for a million-task graph (all submitted, a few running,
+ * the rest queued), with and without the story ring of each key's transitions: the ring is
+ * shared by all keys, so its cost per task shrinks as the graph grows. Each setting runs in a
+ * child process of its own with `--expose-gc` (`--memory=<story capacity>`).
+ */
+async function benchSchedulerMemory(): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const asked = Deno.args.find((a) => a.startsWith("--memory="));
+  if (gc === undefined || asked === undefined) {
+    // One child per setting, so neither measurement sees the other's heap.
+    for (const storyCapacity of [0, 100_000]) {
+      const child = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          "--v8-flags=--expose-gc",
+          new URL(import.meta.url).pathname,
+          `--memory=${storyCapacity}`,
+        ],
+        stdout: "inherit",
+        stderr: "inherit",
+      }).output();
+      if (!child.success) throw new Error("the memory benchmark's child process failed");
+    }
+    return;
+  }
+  const storyCapacity = Number(asked.slice("--memory=".length));
+  const args = Array.from({ length: HELD_TASKS }, (_, i) => encode([i]));
+  gc();
+  const before = Deno.memoryUsage().heapUsed;
+  const state = new SchedulerState({ stealing: false, storyCapacity });
+  for (const address of ["tcp://w1", "tcp://w2"]) {
+    state.handle({ type: "worker-added", worker: { address, nthreads: 1 }, now: 0 });
+  }
+  const tasks: GraphTaskSpec[] = args.map((a, i) => ({
+    key: `inc-${i.toString(16).padStart(12, "0")}`,
+    fn: i === 0 ? FN : FN.id,
+    args: a,
+    deps: [],
+  }));
+  state.handle({
+    type: "client-message",
+    client: "c1",
+    msg: { op: "update-graph", tasks, keys: tasks.map((t) => t.key) },
+    now: 1,
+  });
+  state.takeOutgoing();
+  tasks.length = 0;
+  gc();
+  const perTask = (Deno.memoryUsage().heapUsed - before) / HELD_TASKS;
+  if (state.tasks.size !== HELD_TASKS) throw new Error("tasks were lost");
+  report(
+    `SchedulerState: heap per held task, 1,000,000 tasks, story ring of ${storyCapacity}`,
+    `${perTask.toFixed(0)} B`,
+  );
+}
+
 if (import.meta.main) {
-  benchScheduler();
-  benchWorker();
+  if (!Deno.args.some((a) => a.startsWith("--memory="))) {
+    benchScheduler();
+    benchWorker();
+  }
+  await benchSchedulerMemory();
 }

@@ -11,41 +11,25 @@
  * @module
  */
 
-import {
-  collectGraph,
-  type Collection,
-  collectionSymbol,
-  isCollection,
-  type Layer,
-  leafLayer,
-} from "../collections/collection.ts";
+import type { Layer } from "../collections/collection.ts";
 import {
   type ComputeOptions,
   getDefaultExecutor,
   type GraphExecutor,
   setDefaultExecutor,
 } from "../collections/compute.ts";
-import { Delayed } from "../collections/delayed.ts";
 import { progressReporter } from "../collections/progress_bar.ts";
 import { followTasks } from "../collections/task_progress.ts";
-import { type ErrorRecord, recordFromError } from "../core/errors.ts";
-import { describeFunction, functionName } from "../core/function_codec.ts";
+import type { ErrorRecord } from "../core/errors.ts";
 import type { Graph } from "../core/graph.ts";
-import {
-  isPlainObject,
-  type Key,
-  makeLiteral,
-  makeTask,
-  type TaskFunction,
-  TaskRef,
-} from "../core/task.ts";
-import { tokenize, uniqueToken } from "../core/tokenize.ts";
+import type { Key, TaskFunction } from "../core/task.ts";
 import { decode, type Encoded } from "../core/value_codec.ts";
 import type { SchedulerToClientMsg, WorkerAddress } from "../protocol/messages.ts";
 import type { TaskStreamEntry } from "../protocol/task_stream_entry.ts";
-import type { DataItem, RebalanceResult } from "../protocol/session.ts";
+import type { RebalanceResult } from "../protocol/session.ts";
 import { PeerPool } from "../net/peer_pool.ts";
-import { ClientView, type Submitter } from "./client_view.ts";
+import { authTokenFromEnv } from "../net/security_options.ts";
+import { SubmitMethods, type Submitter } from "./client_view.ts";
 import { writePerformanceReport } from "./performance_report.ts";
 import {
   type AdminOptions,
@@ -62,14 +46,21 @@ import {
 import { type ConnectTarget, schedulerAddressOf } from "./connect_target.ts";
 import { DataFetcher, MissingDataError } from "./data_fetch.ts";
 import { Future, type FutureOwner } from "./future.ts";
-import { FutureState } from "./future_state.ts";
-import { callSpec, graphSpecs, replaceFutures } from "./graph_submission.ts";
-import { LocalCluster, type LocalClusterOptions } from "../deploy/local_cluster.ts";
+import type { FutureState } from "./future_state.ts";
+import { collectFutures, type Gathered, type GatherOptions, rebuild, waitEnded } from "./gather.ts";
+import { isGone, KeyHold } from "./key_hold.ts";
+import {
+  LOCAL_CLUSTER_OPTION_NAMES,
+  LocalCluster,
+  type LocalClusterOptions,
+} from "../deploy/local_cluster.ts";
+import { checkOptionNames, optionNames } from "../core/option_names.ts";
 import { Outbox } from "./outbox.ts";
-import { dataItem, placeData, type ScatterOptions } from "./scatter.ts";
-import { typeNameOf } from "../core/type_name.ts";
 import { SchedulerSession } from "./scheduler_connection.ts";
-import { type SubmitOptions, taskOptionsOf } from "./submit_options.ts";
+import { requestStory } from "./story.ts";
+import type { StoryEntry } from "../protocol/story.ts";
+import { Submission } from "./submission.ts";
+import type { SubmitOptions } from "./submit_options.ts";
 
 /** How a Client connects. */
 export interface ClientOptions {
@@ -82,22 +73,19 @@ export interface ClientOptions {
   reconnectTimeout?: number;
   /** Become the scheduler collections' `.compute()` uses by default. Default true. */
   setAsDefault?: boolean;
-}
-
-/** Options of {@link Client.gather}. */
-export interface GatherOptions {
   /**
-   * `"raise"` (default): throw the first error among the futures. `"skip"`: leave erred and
-   * cancelled futures out of the result.
+   * The cluster's shared secret (docs/security.md). Default: the token of a {@link LocalCluster}
+   * of this process at that address, else the `DASK_DENO_AUTH_TOKEN` environment variable.
    */
-  errors?: "raise" | "skip";
+  authToken?: string;
 }
 
-/** What {@link Client.gather} gives for a structure of futures: the same with values. */
-export type Gathered<S> = S extends Future<infer T> ? T
-  : S extends readonly unknown[] ? { -readonly [I in keyof S]: Gathered<S[I]> }
-  : S extends Record<string, unknown> ? { [K in keyof S]: Gathered<S[K]> }
-  : S;
+const CLIENT_OPTION_NAMES = optionNames<ClientOptions>({
+  timeout: true,
+  reconnectTimeout: true,
+  setAsDefault: true,
+  authToken: true,
+});
 
 /** A worker as {@link Client.workers} describes it. */
 export interface WorkerStatus {
@@ -126,42 +114,13 @@ export class ClientClosedError extends Error {
 /** The states a client goes through. */
 export type ClientStatus = "running" | "reconnecting" | "closed";
 
+const NO_OPTIONS: Readonly<SubmitOptions> = Object.freeze({});
+
 const CLOSED_MESSAGE =
   "This client is closed; create a new one with Client.connect(...) or Client.local(...)";
 
-/** One key held by this client: its shared state and how many Futures hold it. */
-class KeyHold extends FutureState {
-  holders = 0;
-  /** The workers holding the result, as the scheduler last said (fetches try them first). */
-  workers: readonly WorkerAddress[] | undefined = undefined;
-  /**
-   * A tiny result that came with `key-in-memory` while this client was waiting to fetch it:
-   * taken by the next fetch instead of asking a worker.
-   */
-  value: Encoded | undefined = undefined;
-
-  /** Pending again (recomputed, retried, resubmitted): the old holders are no longer news. */
-  override reset(): void {
-    this.workers = undefined;
-    this.value = undefined;
-    super.reset();
-  }
-}
-
-/** True when the scheduler no longer holds the key for this client (it must be sent again). */
-function isGone(hold: FutureState): boolean {
-  return hold.status === "cancelled" || hold.status === "lost";
-}
-
 /** Open clients that asked to be the default executor, oldest first: the newest one is. */
 const defaultCandidates: Client[] = [];
-
-/**
- * The task that brings a collection's outputs together on one worker (Dask's finalize task):
- * its value is the array of their values, which the collection's own `finalize` turns into
- * the result on the client.
- */
-const collectValues = (...values: unknown[]) => values;
 
 /**
  * A connection to a cluster: submits work, holds its results, fetches them.
@@ -180,16 +139,17 @@ const collectValues = (...values: unknown[]) => values;
  * console.log(await client.gather(client.map(inc, [1, 2, 3]))); // [2, 3, 4]
  * ```
  */
-export class Client extends ClientView implements FutureOwner, GraphExecutor, AsyncDisposable {
+export class Client extends SubmitMethods implements FutureOwner, GraphExecutor, AsyncDisposable {
   /** This client's id in the scheduler's books (`Client-<uuid>`). */
   readonly id: string;
   /** The cluster this client started with {@link Client.local}, closed with the client. */
   readonly cluster: LocalCluster | undefined;
   readonly #session: SchedulerSession;
-  readonly #peers = new PeerPool({ role: "peer" });
+  readonly #peers: PeerPool;
   readonly #keys = new Map<Key, KeyHold>();
   readonly #outbox: Outbox;
   readonly #fetcher: DataFetcher;
+  readonly #submission: Submission;
   /** Turns fetched values of `compute` Futures into the collection's result. */
   readonly #finalizers = new Map<Key, (value: unknown) => unknown>();
   /** Keys a fetch is waiting for, with how many fetches: their tiny results are kept on arrival. */
@@ -200,26 +160,43 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
   #reclaimed = new Set<Key>();
 
   private constructor(id: string, session: SchedulerSession, cluster: LocalCluster | undefined) {
-    // the view's operations are this client's, which exists only once super() returned
-    const self: { client?: Client } = {};
-    const submitter: Submitter = {
-      submit: (fn, args, options) => self.client!.#submit(fn, args, options),
-      map: (fn, iterables, options) => self.client!.#map(fn, iterables, options),
-      compute: (collections, options) => self.client!.#compute(collections, options),
-      persist: (collections, options) => self.client!.#persist(collections, options),
-      scatter: (data, options) => self.client!.#scatter(data, options),
-    };
-    super(submitter, {});
-    self.client = this;
+    super();
     this.id = id;
     this.cluster = cluster;
     this.#session = session;
+    this.#peers = new PeerPool({ role: "peer", authToken: session.authToken });
     this.#outbox = new Outbox((msg) => session.send(msg), this.#awaitingValues);
     this.#fetcher = new DataFetcher(
       (keys) => this.#request<Record<Key, WorkerAddress[]>>("who-has", { keys }),
       this.#peers,
       (key) => this.#keys.get(key)?.workers,
     );
+    this.#submission = new Submission({
+      checkOpen: () => this.#checkOpen(),
+      heldFuture: (key) => {
+        const held = this.#keys.get(key);
+        return held !== undefined && held.holders > 0 && !isGone(held)
+          ? new Future(key, this)
+          : undefined;
+      },
+      newFuture: (key) => this.#newFuture(key),
+      futureKey: this.#futureKey,
+      outbox: this.#outbox,
+      finalizers: this.#finalizers,
+      holdOf: (key) => this.#keys.get(key),
+      request: (method, params) => this.#request(method, params),
+      peers: this.#peers,
+    });
+  }
+
+  /** @internal Where submit, map, compute, persist and scatter go (views hold it too). */
+  protected get submitter(): Submitter {
+    return this.#submission;
+  }
+
+  /** The options this client applies to what it submits: none (see `with`). */
+  get options(): Readonly<SubmitOptions> {
+    return NO_OPTIONS;
   }
 
   /**
@@ -230,8 +207,14 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
    *   the message names the address and how to start one.
    */
   static async connect(target: ConnectTarget, options: ClientOptions = {}): Promise<Client> {
+    checkOptionNames(options, CLIENT_OPTION_NAMES, "Client.connect()");
     const address = await schedulerAddressOf(target, options.timeout ?? 10);
-    return await Client.#open(address, options, undefined);
+    // a cluster object knows its token
+    const clusterToken = typeof target === "object" && "authToken" in target &&
+        typeof target.authToken === "string"
+      ? target.authToken
+      : undefined;
+    return await Client.#open(address, { authToken: clusterToken, ...options }, undefined);
   }
 
   /**
@@ -246,10 +229,19 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
    * console.log(await client.submit((x: number) => x * 2, 21)); // 42
    * ```
    */
-  static async local(options: LocalClusterOptions & ClientOptions = {}): Promise<Client> {
-    const cluster = await LocalCluster.start(options);
+  static async local(
+    options: LocalClusterOptions & Omit<ClientOptions, "authToken"> = {},
+  ): Promise<Client> {
+    checkOptionNames(
+      options,
+      [...LOCAL_CLUSTER_OPTION_NAMES, ...CLIENT_OPTION_NAMES],
+      "Client.local()",
+    );
+    const { timeout: _t, reconnectTimeout: _r, setAsDefault: _s, ...clusterOptions } = options;
+    const cluster = await LocalCluster.start(clusterOptions);
     try {
-      return await Client.#open(cluster.schedulerAddress, options, cluster);
+      const clientOptions = { ...options, authToken: cluster.authToken };
+      return await Client.#open(cluster.schedulerAddress, clientOptions, cluster);
     } catch (error) {
       await cluster.close();
       throw error;
@@ -276,7 +268,11 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
       failed: (error) => {
         if (made.client !== undefined) void made.client.#shutdown(error);
       },
-    }, { timeout: options.timeout ?? 10, reconnectTimeout: options.reconnectTimeout ?? 60 });
+    }, {
+      timeout: options.timeout ?? 10,
+      reconnectTimeout: options.reconnectTimeout ?? 60,
+      authToken: options.authToken ?? LocalCluster.authTokenFor(address) ?? authTokenFromEnv(),
+    });
     const client = new Client(id, session, cluster);
     made.client = client;
     for (const msg of early) client.#onMessage(msg);
@@ -325,7 +321,7 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
     for (const future of leaves) this.#checkOwn(future);
     const expected = this.#expect(leaves.map((future) => future.key));
     try {
-      await this.#waitEnded(leaves, errors === "raise");
+      await waitEnded(leaves, errors === "raise");
       const good: Key[] = [];
       const bad = new Set<Key>();
       for (const future of leaves) {
@@ -489,6 +485,28 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
   }
 
   /**
+   * Why a task is where it is: the transitions the scheduler made for this future's key (or any
+   * key), oldest first, each with the stimulus that caused it (`task-erred-…` when a run failed
+   * and was retried, `worker-lost-…` when its worker died), the worker involved and the time —
+   * Dask's `story`. The scheduler remembers the latest transitions of all keys together
+   * (`storyCapacity`, 100,000 by default), so a long-finished key may have an empty story.
+   *
+   * ```ts
+   * const future = client.submit(flaky, [], { retries: 2 });
+   * await future.result();
+   * for (const t of await client.story(future)) {
+   *   console.log(t.stimulus, `${t.start} → ${t.finish}`, t.worker ?? "");
+   * }
+   * ```
+   */
+  async story(key: Future | Key): Promise<StoryEntry[]> {
+    this.#checkOpen();
+    // What this client queued goes out first, so a key just submitted has its story.
+    this.#outbox.flush();
+    return await requestStory(this.#admin, key instanceof Future ? key.key : key);
+  }
+
+  /**
    * Closes the connection; with {@link Client.local}, also stops the cluster. Futures still
    * pending end as cancelled. Safe to call twice.
    */
@@ -578,7 +596,7 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
     outputs: readonly Key[],
     options: ComputeOptions,
   ): Promise<unknown[]> {
-    const futures = this.#submitGraph(graph, outputs, {});
+    const futures = this.#submission.submitGraph(graph, outputs, NO_OPTIONS);
     try {
       const values = this.gather(futures);
       if (options.progress) {
@@ -617,213 +635,7 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
    * results stay on the cluster while the layer (the persisted collection) is referenced.
    */
   persistGraph(graph: Graph, outputs: readonly Key[], _options: ComputeOptions): Promise<Layer> {
-    return Promise.resolve(this.#persistLayer(graph, outputs, {}));
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Submission (with a view's options)
-
-  #submit(fn: TaskFunction, args: unknown[], options: SubmitOptions): Future {
-    this.#checkOpen();
-    checkFunction(fn, "submit");
-    if (Array.isArray(options.key)) {
-      throw new TypeError(
-        "submit(): the option 'key' must be a string; an array of keys is for map().",
-      );
-    }
-    const layers: Layer[] = [];
-    const taskArgs = replaceFutures(args, this.#futureKey, layers) as unknown[];
-    const key = (options.key as string | undefined) ??
-      `${functionName(fn)}-${options.pure === false ? uniqueToken() : tokenize(fn, ...taskArgs)}`;
-    const held = this.#keys.get(key);
-    // the same pure call is already held: share it, as Dask does
-    if (held !== undefined && held.holders > 0 && !isGone(held)) return new Future(key, this);
-    const spec = callSpec(key, fn, taskArgs, taskOptionsOf(options));
-    if (layers.length === 0) {
-      const future = this.#newFuture(key);
-      this.#outbox.submitOne(spec);
-      return future;
-    }
-    const graph = collectGraph(layers);
-    const depSpecs = graphSpecs(
-      graph,
-      layers.map((l) => (l as Delayed).key),
-      this.#futureKey,
-      taskOptionsOf(options),
-    );
-    const future = this.#newFuture(key);
-    depSpecs.push(spec);
-    this.#outbox.submit(depSpecs, [key]);
-    return future;
-  }
-
-  #map(
-    fn: TaskFunction,
-    iterables: (Iterable<unknown> | AsyncIterable<unknown>)[],
-    options: SubmitOptions,
-  ): Future[] | Promise<Future[]> {
-    this.#checkOpen();
-    checkFunction(fn, "map");
-    if (iterables.length === 0) {
-      throw new TypeError("map() needs at least one iterable of arguments after the function.");
-    }
-    describeFunction(fn); // a function that cannot travel fails before anything is sent
-    const isAsync = iterables.some((it) => !(Symbol.iterator in it));
-    const keys = options.key;
-    const prefix = typeof keys === "string" ? keys : functionName(fn);
-    const taskOptions = taskOptionsOf(options);
-    const pure = options.pure !== false;
-    const one = (args: unknown[], i: number): Future => {
-      const noLayers: Layer[] = [];
-      const taskArgs = replaceFutures(args, this.#futureKey, noLayers) as unknown[];
-      if (noLayers.length > 0) {
-        throw new TypeError("map(): Delayed values cannot be map items; compute them first.");
-      }
-      const key = Array.isArray(keys)
-        ? keys[i] as string
-        : `${prefix}-${pure ? tokenize(fn, ...taskArgs) : uniqueToken()}`;
-      const held = this.#keys.get(key);
-      if (held !== undefined && held.holders > 0 && !isGone(held)) return new Future(key, this);
-      const spec = callSpec(key, fn, taskArgs, taskOptions);
-      const future = this.#newFuture(key);
-      this.#outbox.submitOne(spec);
-      return future;
-    };
-    if (Array.isArray(keys)) {
-      // one key per item: count the items before anything is submitted
-      const submitAll = (items: unknown[][]): Future[] => {
-        if (items.length !== keys.length) {
-          throw new TypeError(
-            `map(): ${keys.length} keys were given for ${items.length} items; give one per item.`,
-          );
-        }
-        return items.map(one);
-      };
-      return isAsync
-        ? zipAsync(iterables, (args) => args).then(submitAll)
-        : submitAll([...zip(iterables as Iterable<unknown>[])]);
-    }
-    if (isAsync) return zipAsync(iterables, one);
-    const futures: Future[] = [];
-    for (const args of zip(iterables as Iterable<unknown>[])) {
-      futures.push(one(args, futures.length));
-    }
-    return futures;
-  }
-
-  #compute(collections: readonly Collection[], options: SubmitOptions): Future[] {
-    this.#checkOpen();
-    const specs = collections.map((c, i) => {
-      if (!isCollection(c)) {
-        throw new TypeError(
-          `compute(): item ${i} is not a collection (Delayed, Bag or Array); use submit() for ` +
-            `function calls.`,
-        );
-      }
-      return c[collectionSymbol];
-    });
-    const graph = collectGraph(specs.map((s) => s.layer()));
-    const outputs: Key[] = [];
-    const finalizers: [Key, (value: unknown) => unknown][] = [];
-    collections.forEach((collection, i) => {
-      const spec = specs[i];
-      const keys = spec.keys();
-      if (collection instanceof Delayed) {
-        outputs.push(keys[0]);
-        return;
-      }
-      // The outputs meet in one task on a worker; the collection's own finalize (a local
-      // function) turns them into the result when it is fetched, as Dask's finalize task does.
-      const key = `finalize-${tokenize(keys)}`;
-      if (!graph.has(key)) {
-        graph.set(key, makeTask(key, collectValues, keys.map((k) => new TaskRef(k))));
-      }
-      outputs.push(key);
-      finalizers.push([key, (values) => spec.finalize(values as unknown[])]);
-    });
-    const futures = this.#submitGraph(graph, outputs, options);
-    for (const [key, finalize] of finalizers) this.#finalizers.set(key, finalize);
-    return futures;
-  }
-
-  #persist(collections: readonly Collection[], options: SubmitOptions): Collection[] {
-    this.#checkOpen();
-    return collections.map((collection, i) => {
-      if (!isCollection(collection)) {
-        throw new TypeError(`persist(): item ${i} is not a collection (Delayed, Bag or Array).`);
-      }
-      const spec = collection[collectionSymbol];
-      const layer = this.#persistLayer(
-        collectGraph([spec.layer()]),
-        [...new Set(spec.keys())],
-        options,
-      );
-      return spec.rebuild(layer);
-    });
-  }
-
-  #persistLayer(graph: Graph, outputs: readonly Key[], options: SubmitOptions): Layer {
-    const futures = this.#submitGraph(graph, outputs, options);
-    const tasks = outputs.map((key, i) => makeLiteral(key, futures[i]));
-    return leafLayer(`persisted-${uniqueToken()}`, tasks);
-  }
-
-  /** Submits a graph holding `outputs`; returns their Futures in order. */
-  #submitGraph(graph: Graph, outputs: readonly Key[], options: SubmitOptions): Future[] {
-    this.#checkOpen();
-    const specs = graphSpecs(graph, outputs, this.#futureKey, taskOptionsOf(options));
-    const futures = outputs.map((key) => this.#newFuture(key));
-    this.#outbox.submit(specs, outputs);
-    return futures;
-  }
-
-  /**
-   * Futures for `data` at once, pending until the data is on the workers. Placement runs in
-   * the background; whatever this client says after it waits behind it (an outbox barrier),
-   * so tasks reading the keys reach the scheduler after the keys do.
-   */
-  #scatter(data: unknown, options: ScatterOptions & SubmitOptions): unknown {
-    this.#checkOpen();
-    const hash = options.hash !== false;
-    const keyOf = (value: unknown) =>
-      `${typeNameOf(value)}-${hash ? tokenize(value) : uniqueToken()}`;
-    const shape = Array.isArray(data) ? "array" : isPlainObject(data) ? "object" : "single";
-    const values = shape === "array"
-      ? data as unknown[]
-      : shape === "object"
-      ? Object.values(data as Record<string, unknown>)
-      : [data];
-    const keys = values.map(keyOf);
-    // encoded now: a value that cannot travel throws here, with its path
-    const items = new Map<Key, DataItem>();
-    values.forEach((value, i) => {
-      if (!items.has(keys[i])) items.set(keys[i], dataItem(keys[i], value));
-    });
-    const futures = keys.map((key) => this.#newFuture(key));
-    const lift = this.#outbox.barrier([...items.keys()]);
-    placeData(
-      { request: (method, params) => this.#request(method, params), peers: this.#peers },
-      [...items.values()],
-      options,
-    ).then(({ placed, relayed }) => {
-      // Direct placements are the client's to report; the scheduler recorded relayed ones.
-      lift(placed.length > 0 ? { op: "scatter", data: placed } : undefined);
-      for (const item of [...placed, ...relayed]) {
-        this.#keys.get(item.key)?.finish(item.typeName, item.nbytes);
-      }
-    }, (error) => {
-      lift();
-      const record = recordFromError(error);
-      for (const key of items.keys()) {
-        const hold = this.#keys.get(key);
-        if (hold !== undefined && !hold.isDone) hold.fail(record);
-      }
-    });
-    if (shape === "single") return futures[0];
-    if (shape === "array") return futures;
-    const out: Record<string, Future> = {};
-    Object.keys(data as Record<string, unknown>).forEach((name, i) => out[name] = futures[i]);
-    return out;
+    return Promise.resolve(this.#submission.persistLayer(graph, outputs, NO_OPTIONS));
   }
 
   // -------------------------------------------------------------------------------------------
@@ -874,25 +686,6 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
   #request<T>(method: string, params: Record<string, unknown>): Promise<T> {
     this.#outbox.flush();
     return this.#session.request<T>(method, params);
-  }
-
-  /** Resolves when every future ended, or (with `stopAtError`) when one fails. */
-  #waitEnded(futures: readonly Future[], stopAtError: boolean): Promise<void> {
-    let pending = 0;
-    return new Promise((resolve) => {
-      const ended = (future: Future) => {
-        if (--pending === 0 || (stopAtError && future.status !== "finished")) resolve();
-      };
-      for (const future of futures) {
-        if (future.done()) {
-          if (stopAtError && future.status !== "finished") return resolve();
-          continue;
-        }
-        pending++;
-      }
-      if (pending === 0) return resolve();
-      for (const future of futures) if (!future.done()) future.addDoneCallback(ended);
-    });
   }
 
   /**
@@ -1010,7 +803,8 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
     if (this.#status === "closed") return;
     this.#status = "running";
     // The scheduler may have restarted: tell it what this client holds. Keys it does not know
-    // come back as `lost` (their futures fail, saying to resubmit); queued submissions go after.
+    // come back as `lost` (their futures fail, saying to resubmit) unless a worker brings them
+    // within the scheduler's restart grace; queued submissions go after.
     const queued = this.#outbox.heldKeys();
     const held: Key[] = [];
     for (const [key, hold] of this.#keys) {
@@ -1044,108 +838,7 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
   }
 }
 
-function checkFunction(fn: unknown, method: string): void {
-  if (typeof fn !== "function") {
-    throw new TypeError(`${method}(): the first argument must be a function, got ${typeof fn}.`);
-  }
-}
-
 /** The error record with the failing task's key, so `error.key` names it. */
 function withKey(record: ErrorRecord, blamedKey: Key): ErrorRecord {
   return record.key === undefined ? { ...record, key: blamedKey } : record;
-}
-
-/** The items of iterables side by side, up to the shortest (Python's `zip`). */
-function* zip(iterables: Iterable<unknown>[]): Generator<unknown[]> {
-  const iterators = iterables.map((it) => it[Symbol.iterator]());
-  for (;;) {
-    const args = new Array<unknown>(iterators.length);
-    for (let i = 0; i < iterators.length; i++) {
-      const r = iterators[i].next();
-      if (r.done) {
-        for (const it of iterators) it.return?.();
-        return;
-      }
-      args[i] = r.value;
-    }
-    yield args;
-  }
-}
-
-/** Zips async (and sync) iterables, calling `each` per item as the items arrive. */
-async function zipAsync<T>(
-  iterables: (Iterable<unknown> | AsyncIterable<unknown>)[],
-  each: (args: unknown[], i: number) => T,
-): Promise<T[]> {
-  const iterators = iterables.map((it) =>
-    Symbol.asyncIterator in it
-      ? (it as AsyncIterable<unknown>)[Symbol.asyncIterator]()
-      : (it as Iterable<unknown>)[Symbol.iterator]()
-  );
-  const out: T[] = [];
-  for (;;) {
-    const results = await Promise.all(iterators.map((it) => it.next()));
-    if (results.some((r) => r.done)) {
-      for (const it of iterators) void it.return?.();
-      return out;
-    }
-    out.push(each(results.map((r) => r.value), out.length));
-  }
-}
-
-/** Every Future inside a structure of arrays and plain objects, in order. */
-function collectFutures(value: unknown, out: Future[]): void {
-  if (value instanceof Future) out.push(value);
-  else if (Array.isArray(value)) { for (const v of value) collectFutures(v, out); }
-  else if (isPlainObject(value)) { for (const k in value) collectFutures(value[k], out); }
-}
-
-/** The structure with each Future replaced by its value; `skip` keys are left out. */
-function rebuild(value: unknown, values: Map<Key, unknown>, skip: Set<Key>): unknown {
-  if (value instanceof Future) return values.get(value.key);
-  if (Array.isArray(value)) {
-    const out: unknown[] = [];
-    for (const v of value) {
-      if (v instanceof Future && skip.has(v.key)) continue;
-      out.push(rebuild(v, values, skip));
-    }
-    return out;
-  }
-  if (isPlainObject(value)) {
-    const out: Record<string, unknown> = {};
-    for (const k in value) {
-      const v = value[k];
-      if (v instanceof Future && skip.has(v.key)) continue;
-      out[k] = rebuild(v, values, skip);
-    }
-    return out;
-  }
-  return value;
-}
-
-/**
- * Keeps futures' tasks running until they finish, even once no Future holds them: for tasks
- * run for their effects (writing files), whose results nobody fetches.
- *
- * @example
- * ```ts
- * import { Client, fireAndForget } from "./mod.ts";
- *
- * await using client = await Client.local({ nWorkers: 1 });
- * const save = (day: number) => Deno.writeTextFile(`day-${day}.txt`, String(day));
- * for (let day = 1; day <= 3; day++) fireAndForget(client.submit(save, day));
- * ```
- */
-export function fireAndForget(futures: Future | Iterable<Future>): void {
-  const list = futures instanceof Future ? [futures] : [...futures];
-  const byOwner = new Map<FutureOwner, Key[]>();
-  for (const future of list) {
-    if (!(future instanceof Future)) {
-      throw new TypeError(`fireAndForget() takes Futures, got ${typeNameOf(future)}.`);
-    }
-    let keys = byOwner.get(future.client);
-    if (keys === undefined) byOwner.set(future.client, keys = []);
-    keys.push(future.key);
-  }
-  for (const [owner, keys] of byOwner) owner.fireAndForgetKeys(keys);
 }

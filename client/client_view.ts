@@ -55,34 +55,25 @@ export interface Submitter {
 }
 
 /**
- * A client with options applied to every task it submits. Made by `client.with(options)`;
- * the Client itself is the view without options.
+ * What a Client and its views share: `submit`, `map`, `compute`, `persist`, `scatter` and
+ * `with`, each carrying the options of the object it is called on. A {@link ClientView} holds
+ * its client's {@link Submitter} and its options; the `Client` is the one without options.
  *
  * @example
  * ```ts
- * import { Client } from "./mod.ts";
+ * import { Client, type SubmitMethods } from "./mod.ts";
  *
- * await using client = await Client.local({ nWorkers: 2 });
- * const urgent = client.with({ priority: 10, retries: 2 });
- * const f = urgent.submit((x: number) => x + 1, 1);
- * const g = client.with({ key: "my-key", pure: false }).submit(Math.sqrt, 16);
- * console.log(await f, await g); // 2 4
+ * await using client = await Client.local({ nWorkers: 1 });
+ * const square = (on: SubmitMethods, x: number) => on.submit((v: number) => v * v, x);
+ * console.log(await square(client, 3), await square(client.with({ priority: 1 }), 4)); // 9 16
  * ```
  */
-export class ClientView {
-  readonly #submitter: Submitter;
-  readonly #options: Readonly<SubmitOptions>;
+export abstract class SubmitMethods {
+  /** @internal Where the calls go: the client's submission. */
+  protected abstract get submitter(): Submitter;
 
-  /** @internal Views come from `client.with(options)`. */
-  constructor(submitter: Submitter, options: SubmitOptions) {
-    this.#submitter = submitter;
-    this.#options = Object.freeze({ ...options });
-  }
-
-  /** The options this view applies. */
-  get options(): Readonly<SubmitOptions> {
-    return this.#options;
-  }
+  /** The options applied to every task submitted through this object. */
+  abstract get options(): Readonly<SubmitOptions>;
 
   /**
    * A view applying `options` (merged over this view's) to every task it submits: `key`,
@@ -92,7 +83,7 @@ export class ClientView {
    */
   with(options: SubmitOptions): ClientView {
     checkSubmitOptions(options);
-    return new ClientView(this.#submitter, { ...this.#options, ...options });
+    return new ClientView(this.submitter, { ...this.options, ...options });
   }
 
   /**
@@ -109,7 +100,7 @@ export class ClientView {
     fn: (...args: A) => R,
     ...args: FutureArgs<A>
   ): Future<Awaited<R>> {
-    return this.#submitter.submit(fn, args, this.#options) as Future<Awaited<R>>;
+    return this.submitter.submit(fn, args, this.options) as Future<Awaited<R>>;
   }
 
   /**
@@ -131,7 +122,7 @@ export class ClientView {
     fn: TaskFunction,
     ...iterables: (Iterable<unknown> | AsyncIterable<unknown>)[]
   ): Future[] | Promise<Future[]> {
-    return this.#submitter.map(fn, iterables, this.#options);
+    return this.submitter.map(fn, iterables, this.options);
   }
 
   /**
@@ -145,9 +136,9 @@ export class ClientView {
   ): { -readonly [I in keyof C]: Future<CollectionResult<C[I]>> };
   compute(input: Collection | readonly Collection[]): Future | Future[] {
     const single = !Array.isArray(input);
-    const futures = this.#submitter.compute(
+    const futures = this.submitter.compute(
       single ? [input as Collection] : input as readonly Collection[],
-      this.#options,
+      this.options,
     );
     return single ? futures[0] : futures;
   }
@@ -161,9 +152,9 @@ export class ClientView {
   persist<const C extends readonly Collection[]>(collections: C): C;
   persist(input: Collection | readonly Collection[]): Collection | Collection[] {
     const single = !Array.isArray(input);
-    const out = this.#submitter.persist(
+    const out = this.submitter.persist(
       single ? [input as Collection] : input as readonly Collection[],
-      this.#options,
+      this.options,
     );
     return single ? out[0] : out;
   }
@@ -179,7 +170,45 @@ export class ClientView {
    * @throws {UnserializableError} when a value cannot travel; its path says where.
    */
   scatter<D>(data: D, options: ScatterOptions = {}): Scattered<D> {
-    const merged = { ...this.#options, ...options };
-    return this.#submitter.scatter(data, merged) as Scattered<D>;
+    const merged = { ...this.options, ...options };
+    return this.submitter.scatter(data, merged) as Scattered<D>;
+  }
+}
+
+/**
+ * A client with options applied to every task it submits. Made by `client.with(options)`; it
+ * holds the client's submitter (composition), so a view is as cheap as an object and sees the
+ * client's state.
+ *
+ * @example
+ * ```ts
+ * import { Client } from "./mod.ts";
+ *
+ * await using client = await Client.local({ nWorkers: 2 });
+ * const urgent = client.with({ priority: 10, retries: 2 });
+ * const f = urgent.submit((x: number) => x + 1, 1);
+ * const g = client.with({ key: "my-key", pure: false }).submit(Math.sqrt, 16);
+ * console.log(await f, await g); // 2 4
+ * ```
+ */
+export class ClientView extends SubmitMethods {
+  readonly #submitter: Submitter;
+  readonly #options: Readonly<SubmitOptions>;
+
+  /** @internal Views come from `client.with(options)`. */
+  constructor(submitter: Submitter, options: SubmitOptions) {
+    super();
+    this.#submitter = submitter;
+    this.#options = Object.freeze({ ...options });
+  }
+
+  /** @internal */
+  protected get submitter(): Submitter {
+    return this.#submitter;
+  }
+
+  /** The options this view applies. */
+  get options(): Readonly<SubmitOptions> {
+    return this.#options;
   }
 }

@@ -43,7 +43,7 @@ export function replaceFutures(value: unknown, futureKey: FutureKey, layers: Lay
     if (!(v instanceof Delayed)) return DESCEND;
     layers.push(v);
     return new TaskRef(v.key);
-  });
+  }, "args");
 }
 
 /**

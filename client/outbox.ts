@@ -15,6 +15,7 @@
  * @module
  */
 
+import { FunctionSender } from "../core/function_link.ts";
 import type { Key } from "../core/task.ts";
 import type {
   ClientToSchedulerMsg,
@@ -263,16 +264,13 @@ export class Outbox {
  * (a message kept for a reconnection is shared again from scratch).
  */
 export function withSharedFunctions(msg: UpdateGraphMsg): UpdateGraphMsg {
-  const seen = new Set<string>();
+  // the link is the message: the scheduler keeps no function table per client between them
+  const sender = new FunctionSender();
   let tasks: GraphTaskSpec[] | undefined;
   for (let i = 0; i < msg.tasks.length; i++) {
     const task = msg.tasks[i];
-    const fn = task.fn as { id?: unknown } | null;
-    let shared: GraphTaskSpec | undefined;
-    if (fn !== null && typeof fn === "object" && typeof fn.id === "string") {
-      if (seen.has(fn.id)) shared = { ...task, fn: fn.id };
-      else seen.add(fn.id);
-    }
+    const fn = sender.shrink(task.fn);
+    const shared = fn === task.fn ? undefined : { ...task, fn };
     if (shared !== undefined && tasks === undefined) tasks = msg.tasks.slice(0, i);
     if (tasks !== undefined) tasks.push(shared ?? task);
   }

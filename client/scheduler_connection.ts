@@ -7,10 +7,11 @@
  */
 
 import { errorFromRecord } from "../core/errors.ts";
-import { Connection, unbatch, WireError } from "../net/wire.ts";
+import { AuthenticationError, Connection, unbatch, WireError } from "../net/wire.ts";
 import type { ClientToSchedulerMsg, SchedulerToClientMsg } from "../protocol/messages.ts";
 import {
   type ClientRegisteredMsg,
+  type RefusedMsg,
   type RegisterClientMsg,
   type ReplyMsg,
   type RequestMsg,
@@ -35,6 +36,8 @@ export interface SessionOptions {
   timeout: number;
   /** Seconds to keep trying after the connection breaks before giving up. */
   reconnectTimeout: number;
+  /** The cluster's shared secret, proven in the handshake (net/auth.ts). */
+  authToken?: string;
 }
 
 const FIRST_RETRY_MS = 100;
@@ -97,8 +100,18 @@ export class SchedulerSession {
     events: SessionEvents,
     options: SessionOptions,
   ): Promise<SchedulerSession> {
-    const { connection, info } = await connectWithRetry(address, clientId, options.timeout);
+    const { connection, info } = await connectWithRetry(
+      address,
+      clientId,
+      options.timeout,
+      options.authToken,
+    );
     return new SchedulerSession(address, clientId, connection, info, events, options);
+  }
+
+  /** The token this session proves to the scheduler, for the client's other links. */
+  get authToken(): string | undefined {
+    return this.#options.authToken;
   }
 
   /** True while registered with a live connection. */
@@ -194,7 +207,12 @@ export class SchedulerSession {
       delay = Math.min(delay * 2, MAX_RETRY_MS);
       try {
         const left = Math.max(0.1, (deadline - Date.now()) / 1000);
-        const { connection, info } = await connectOnce(this.address, this.clientId, left);
+        const { connection, info } = await connectOnce(
+          this.address,
+          this.clientId,
+          left,
+          this.#options.authToken,
+        );
         if (this.#closing) {
           await connection.abort("the client closed");
           return;
@@ -234,16 +252,18 @@ async function connectWithRetry(
   address: string,
   clientId: string,
   timeout: number,
+  authToken: string | undefined,
 ): Promise<{ connection: Connection; info: ClientRegisteredMsg }> {
   const deadline = Date.now() + timeout * 1000;
   let delay = FIRST_RETRY_MS / 2;
   for (;;) {
     try {
-      return await connectOnce(address, clientId, Math.max(0.05, (deadline - Date.now()) / 1000));
+      const left = Math.max(0.05, (deadline - Date.now()) / 1000);
+      return await connectOnce(address, clientId, left, authToken);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       if (error instanceof TypeError) throw error; // an invalid address: retrying cannot help
-      if (error instanceof RefusedError) {
+      if (error instanceof RefusedError || error instanceof AuthenticationError) {
         throw new SchedulerUnreachableError(message, { cause: error });
       }
       if (error instanceof WireError && WRONG_PEER.test(message)) {
@@ -288,9 +308,14 @@ async function connectOnce(
   address: string,
   clientId: string,
   timeout: number,
+  authToken: string | undefined,
 ): Promise<{ connection: Connection; info: ClientRegisteredMsg }> {
   const timeoutMs = Math.max(50, Math.round(timeout * 1000));
-  const connecting = Connection.connect(address, { role: "client", handshakeTimeoutMs: timeoutMs });
+  const connecting = Connection.connect(address, {
+    role: "client",
+    handshakeTimeoutMs: timeoutMs,
+    authToken,
+  });
   const connection = await withTimeout(connecting, timeoutMs, `no answer within ${timeout} s`)
     .catch((error) => {
       // a connection completing after we gave up must not stay open
@@ -315,9 +340,11 @@ async function connectOnce(
       const info = await connection.closed;
       throw new Error(`the scheduler closed the connection during registration (${info.reason})`);
     }
-    const reply = first.value.header as ClientRegisteredMsg | { op: "refused"; reason: string };
+    const reply = first.value.header as ClientRegisteredMsg | RefusedMsg;
     if (reply?.op === "refused") {
-      throw new RefusedError(`The scheduler at ${address} refused this client: ${reply.reason}`);
+      throw new RefusedError(
+        `The ${reply.from ?? "scheduler"} at ${address} refused this client: ${reply.reason}`,
+      );
     }
     if (reply?.op !== "client-registered") {
       throw new RefusedError(

@@ -6,6 +6,7 @@
  */
 
 import type { TaskOptions } from "../core/task.ts";
+import { checkOptionNames, optionNames } from "../core/option_names.ts";
 
 /**
  * Where and how submitted tasks run, as Dask's `submit` keywords. Pass them with
@@ -37,16 +38,27 @@ export interface SubmitOptions {
   retryDelay?: number;
 }
 
-const OPTION_NAMES = new Set([
-  "key",
-  "pure",
-  "priority",
-  "workers",
-  "allowOtherWorkers",
-  "resources",
-  "retries",
-  "retryDelay",
-]);
+const OPTION_NAMES = optionNames<SubmitOptions>({
+  key: true,
+  pure: true,
+  priority: true,
+  workers: true,
+  allowOtherWorkers: true,
+  resources: true,
+  retries: true,
+  retryDelay: true,
+});
+
+/**
+ * True for what looks like submit options passed as the last argument (the Dask habit
+ * `submit(fn, x, retries=2)`): a plain object whose keys, at least one, are all option names.
+ */
+export function looksLikeSubmitOptions(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+  const names = Object.keys(value);
+  return names.length > 0 && names.every((n) => (OPTION_NAMES as string[]).includes(n));
+}
 
 /**
  * Checks options given to `client.with(...)`, so a misspelt option fails where it is written.
@@ -57,13 +69,7 @@ export function checkSubmitOptions(options: SubmitOptions): void {
   if (typeof options !== "object" || options === null) {
     throw new TypeError(`client.with() takes an object of options, got ${String(options)}.`);
   }
-  for (const name of Object.keys(options)) {
-    if (!OPTION_NAMES.has(name)) {
-      throw new TypeError(
-        `Unknown option '${name}'; the options are ${[...OPTION_NAMES].join(", ")}.`,
-      );
-    }
-  }
+  checkOptionNames(options, OPTION_NAMES, "client.with()");
   const { key, pure, priority, workers, allowOtherWorkers, resources, retries, retryDelay } =
     options;
   const fail = (name: string, what: string, value: unknown) => {

@@ -1,33 +1,31 @@
 /**
  * Computing and persisting collections: gathers their graphs into one (shared intermediates
- * appear once, so they run once) and hands it to a scheduler — `sync`, `threads`, or the
- * default distributed client when one is connected.
+ * appear once, so they run once) and hands it to a {@link GraphExecutor} — the `sync` or
+ * `threads` local scheduler, or the default distributed client when one is connected. Every
+ * executor runs graphs the same way; a collection's result is always made from its outputs'
+ * values by its own `finalize`, on the caller's side ({@link planCompute}).
  *
  * @module
  */
 
 import type { Graph } from "../core/graph.ts";
-import { makeLiteral } from "../core/task.ts";
+import { GraphError } from "../core/errors.ts";
+import { checkOptionNames, nearestName, optionNames } from "../core/option_names.ts";
 import type { Key } from "../core/task.ts";
-import {
-  collectGraph,
-  type Collection,
-  collectionSymbol,
-  isCollection,
-  type Layer,
-  leafLayer,
-} from "./collection.ts";
-import { runSync } from "./local/sync.ts";
-import { runThreads } from "./local/threads.ts";
-import type { LocalRunOptions } from "./local/options.ts";
-import { progressReporter } from "./progress_bar.ts";
+import { collectGraph, type Collection, collectionSymbol, isCollection } from "./collection.ts";
+import type { Layer } from "./collection.ts";
+import { syncExecutor } from "./local/sync.ts";
+import { threadsExecutor } from "./local/threads.ts";
 
-/** Something that runs graphs: the distributed Client implements this. */
+/**
+ * Something that runs graphs: the local schedulers (`sync`, `threads`) and the distributed
+ * Client implement this.
+ */
 export interface GraphExecutor {
   /** Computes the outputs and returns their values in order. */
-  computeGraph(graph: Graph, outputs: readonly Key[], options: ComputeOptions): Promise<unknown[]>;
+  computeGraph(graph: Graph, outputs: readonly Key[], options: RunOptions): Promise<unknown[]>;
   /** Computes the outputs and keeps them where they are; returns a layer that stands for them. */
-  persistGraph(graph: Graph, outputs: readonly Key[], options: ComputeOptions): Promise<Layer>;
+  persistGraph(graph: Graph, outputs: readonly Key[], options: RunOptions): Promise<Layer>;
   /**
    * Where each of `keys` stands (protocol/messages.ts `TASK_*` codes), for executors whose
    * intermediate tasks do not report back on their own (a cluster): progress displays ask it.
@@ -35,18 +33,37 @@ export interface GraphExecutor {
   taskProgress?(keys: readonly Key[]): Promise<ArrayLike<number>>;
 }
 
+/** The local schedulers `compute` knows by name. */
+export type SchedulerName = "sync" | "threads";
+
 /** Options of `compute` and `persist`. */
 export interface ComputeOptions {
   /**
    * Where to run: `"sync"` (this thread, for debugging), `"threads"` (a pool of Web Workers),
    * or a `Client`. Default: the newest connected Client, else `"threads"`.
    */
-  scheduler?: "sync" | "threads" | GraphExecutor;
+  scheduler?: SchedulerName | GraphExecutor;
   /** Threads for the `threads` scheduler; default: the machine's cores. */
   numWorkers?: number;
   /** Draw a progress bar on stderr (plain periodic lines when stderr is not a terminal). */
   progress?: boolean;
 }
+
+/** What an executor is handed: the compute options, plus a per-task callback for displays. */
+export interface RunOptions extends ComputeOptions {
+  /**
+   * Called with `(null, total)` before the first task, then with each finished task's key, by
+   * executors whose tasks report back to this process (the local ones). Progress displays use
+   * it instead of drawing the default bar.
+   */
+  onTaskDone?: (key: Key | null, total: number) => void;
+}
+
+/** The executors behind the scheduler names, so a new local scheduler is one entry here. */
+const namedExecutors: Record<SchedulerName, GraphExecutor> = {
+  sync: syncExecutor,
+  threads: threadsExecutor,
+};
 
 let defaultExecutor: GraphExecutor | undefined;
 
@@ -60,28 +77,73 @@ export function getDefaultExecutor(): GraphExecutor | undefined {
   return defaultExecutor;
 }
 
-function localOptions(options: ComputeOptions): LocalRunOptions {
-  const local: LocalRunOptions = {};
-  if (options.numWorkers !== undefined) local.numWorkers = options.numWorkers;
-  if (options.progress) local.onTaskDone = progressReporter();
-  return local;
+/** The executor the options name: a scheduler name, an executor, or the default. */
+export function resolveExecutor(options: ComputeOptions): GraphExecutor {
+  const scheduler = options.scheduler ?? defaultExecutor ?? "threads";
+  if (typeof scheduler === "string" && Object.hasOwn(namedExecutors, scheduler)) {
+    return namedExecutors[scheduler];
+  }
+  if (typeof scheduler === "object" && scheduler !== null) {
+    if (typeof scheduler.computeGraph === "function") return scheduler;
+  }
+  const names = Object.keys(namedExecutors).map((n) => JSON.stringify(n)).join(", ");
+  throw new TypeError(
+    `Unknown scheduler ${JSON.stringify(scheduler) ?? String(scheduler)}: use ${names} or a ` +
+      `Client.`,
+  );
 }
 
 /** Runs a graph on the scheduler the options name. */
 export function runGraph(
   graph: Graph,
   outputs: readonly Key[],
-  options: ComputeOptions = {},
+  options: RunOptions = {},
 ): Promise<unknown[]> {
-  const scheduler = options.scheduler ?? defaultExecutor ?? "threads";
-  if (scheduler === "sync") return runSync(graph, outputs, localOptions(options));
-  if (scheduler === "threads") return runThreads(graph, outputs, localOptions(options));
-  if (typeof scheduler === "object" && typeof scheduler.computeGraph === "function") {
-    return scheduler.computeGraph(graph, outputs, options);
-  }
-  throw new TypeError(
-    `Unknown scheduler ${JSON.stringify(scheduler)}: use "sync", "threads" or a Client.`,
-  );
+  return resolveExecutor(options).computeGraph(graph, outputs, options);
+}
+
+/** Computing some collections together: one graph, its outputs, each collection's result. */
+export interface ComputePlan {
+  /** The collections' tasks merged (shared layers once). */
+  readonly graph: Graph;
+  /** Every collection's output keys, each once, in first-seen order. */
+  readonly outputs: readonly Key[];
+  /** The output keys of each collection, in the order its `finalize` expects. */
+  readonly keyLists: readonly (readonly Key[])[];
+  /** The result of collection `i` from the values of its `keyLists[i]`, in that order. */
+  finalize(i: number, values: unknown[]): unknown;
+}
+
+/**
+ * The plan every compute path follows (`compute()`, `Client.compute`): the graph to run and
+ * how each collection's result is made — always by its own `finalize`, here on the caller's
+ * side, since a finalize may be a closure that cannot travel.
+ *
+ * @throws {GraphError} naming the argument that is not a collection.
+ */
+export function planCompute(collections: readonly unknown[], caller = "compute()"): ComputePlan {
+  const specs = checkCollections(collections, caller).map((c) => c[collectionSymbol]);
+  const graph = collectGraph(specs.map((s) => s.layer()));
+  const keyLists = specs.map((s) => s.keys());
+  return {
+    graph,
+    outputs: [...new Set(keyLists.flat())],
+    keyLists,
+    finalize: (i, values) => specs[i].finalize(values),
+  };
+}
+
+/** The values, checked to be collections; an error names the first that is not. */
+function checkCollections(values: readonly unknown[], caller: string): Collection[] {
+  values.forEach((c, i) => {
+    if (!isCollection(c)) {
+      throw new GraphError(
+        `${caller} argument ${i} is not a lazy collection (Delayed, Bag or Array); ` +
+          `wrap plain values with delayed(value) or leave them out.`,
+      );
+    }
+  });
+  return values as Collection[];
 }
 
 /** Computes several collections together; shared tasks run once. */
@@ -89,14 +151,12 @@ export async function computeCollections(
   collections: readonly Collection[],
   options: ComputeOptions = {},
 ): Promise<unknown[]> {
-  const specs = collections.map((c) => c[collectionSymbol]);
-  const graph = collectGraph(specs.map((s) => s.layer()));
-  const keyLists = specs.map((s) => s.keys());
-  const outputs = [...new Set(keyLists.flat())];
-  const values = await runGraph(graph, outputs, options);
+  checkComputeOptions(options);
+  const plan = planCompute(collections);
+  const values = await runGraph(plan.graph, plan.outputs, options);
   const byKey = new Map<Key, unknown>();
-  outputs.forEach((key, i) => byKey.set(key, values[i]));
-  return specs.map((s, i) => s.finalize(keyLists[i].map((key) => byKey.get(key))));
+  plan.outputs.forEach((key, i) => byKey.set(key, values[i]));
+  return plan.keyLists.map((keys, i) => plan.finalize(i, keys.map((key) => byKey.get(key))));
 }
 
 /** Computes a collection and keeps its results, returning the same collection over them. */
@@ -104,27 +164,37 @@ export async function persistCollection<C extends Collection>(
   collection: C,
   options: ComputeOptions = {},
 ): Promise<C> {
+  checkComputeOptions(options, "persist()");
   const spec = collection[collectionSymbol];
   const graph = collectGraph([spec.layer()]);
   const outputs = [...new Set(spec.keys())];
-  const scheduler = options.scheduler ?? defaultExecutor ?? "threads";
-  let layer: Layer;
-  if (typeof scheduler === "object") {
-    layer = await scheduler.persistGraph(graph, outputs, options);
-  } else {
-    const values = await runGraph(graph, outputs, options);
-    const id = `persisted-${outputs[0] ?? "empty"}-${crypto.randomUUID()}`;
-    layer = leafLayer(id, outputs.map((key, i) => makeLiteral(key, values[i])));
-  }
+  const layer = await resolveExecutor(options).persistGraph(graph, outputs, options);
   return spec.rebuild(layer) as C;
 }
 
-const OPTION_NAMES = new Set(["scheduler", "numWorkers", "progress"]);
+const OPTION_NAMES = optionNames<ComputeOptions>({
+  scheduler: true,
+  numWorkers: true,
+  progress: true,
+});
 
+/** Checks the options of `compute` and `persist` (a misspelt one names the nearest). */
+export function checkComputeOptions(options: ComputeOptions, where = "compute()"): void {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`${where} takes an object of options, got ${String(options)}.`);
+  }
+  checkOptionNames(options, OPTION_NAMES, where);
+}
+
+/**
+ * In last place, `compute`'s options: a plain object (not a collection, holding none) whose keys
+ * are each an option name or a near miss of one (a typo is then reported, not passed through).
+ */
 function isOptions(value: unknown): value is ComputeOptions {
-  if (typeof value !== "object" || value === null || isCollection(value)) return false;
-  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
-  return Object.keys(value).every((k) => OPTION_NAMES.has(k));
+  if (!isPlainRecord(value) || isLazy(value)) return false;
+  const keys = Object.keys(value);
+  if (Object.values(value).some(isLazy)) return false;
+  return keys.every((k) => (OPTION_NAMES as string[]).includes(k) || nearestName(k, OPTION_NAMES));
 }
 
 /**
@@ -143,6 +213,7 @@ export function splitComputeArgs(
   const last = args[args.length - 1];
   const options = args.length > 0 && isOptions(last) ? last : {};
   const rest = options === last ? args.slice(0, -1) : args;
+  checkComputeOptions(options);
   const collections: Collection[] = [];
   const find = (value: unknown): void => {
     if (isLazy(value)) collections.push(value);

@@ -5,6 +5,8 @@
  */
 
 import { typeNameOf } from "../core/type_name.ts";
+import { MAX_NESTING_DEPTH } from "../core/codec_kinds.ts";
+import { endlessValueError, TooDeep } from "../core/value_path.ts";
 import { functionName } from "../core/function_codec.ts";
 import { buildContainer, buildSet, callMethod, getField } from "./delayed_tasks.ts";
 import type { Graph } from "../core/graph.ts";
@@ -212,7 +214,8 @@ export interface DelayedOptions {
  * objects and Sets. One-pass iterators are refused (they would be drained or could not travel).
  * Containers without lazy values are kept as they are (no copy).
  */
-function unpackArgument(value: unknown, layers: Layer[], where: string): unknown {
+function unpackArgument(value: unknown, layers: Layer[], where: string, depth = 0): unknown {
+  if (depth > MAX_NESTING_DEPTH) throw new TooDeep(); // a cycle: named by the caller
   if (value instanceof Delayed) {
     layers.push(value);
     return new TaskRef(value.key);
@@ -222,7 +225,7 @@ function unpackArgument(value: unknown, layers: Layer[], where: string): unknown
   if (Array.isArray(value)) {
     let out: unknown[] | undefined;
     for (let i = 0; i < value.length; i++) {
-      const r = unpackArgument(value[i], layers, where);
+      const r = unpackArgument(value[i], layers, where, depth + 1);
       if (r !== value[i] && out === undefined) out = value.slice(0, i);
       if (out !== undefined) out.push(r);
     }
@@ -233,7 +236,7 @@ function unpackArgument(value: unknown, layers: Layer[], where: string): unknown
     const record = value as Record<string, unknown>;
     let out: Record<string, unknown> | undefined;
     for (const k in record) {
-      const r = unpackArgument(record[k], layers, where);
+      const r = unpackArgument(record[k], layers, where, depth + 1);
       if (r !== record[k] && out === undefined) out = { ...record };
       if (out !== undefined) out[k] = r;
     }
@@ -241,7 +244,7 @@ function unpackArgument(value: unknown, layers: Layer[], where: string): unknown
   }
   if (value instanceof Set) {
     const items = [...value];
-    const unpacked = unpackArgument(items, layers, where);
+    const unpacked = unpackArgument(items, layers, where, depth + 1);
     if (unpacked === items) return value;
     // the Set is built inside a task, from its items' values
     const key = `set-${tokenize(unpacked)}`;
@@ -372,17 +375,23 @@ export function delayed(
     throw new RangeError(`delayed: nout must be an integer >= 0; got ${nout}.`);
   }
   const traverse = options.traverse ?? true;
-  const unpack = (value: unknown, layers: Layer[], where: string) =>
-    traverse || value instanceof Delayed || isCollection(value)
-      ? unpackArgument(value, layers, where)
-      : value;
+  const unpack = (value: unknown, layers: Layer[], where: string, rootName = "value") => {
+    if (!traverse && !(value instanceof Delayed) && !isCollection(value)) return value;
+    try {
+      return unpackArgument(value, layers, where);
+    } catch (error) {
+      throw error instanceof TooDeep ? endlessValueError(value, rootName) : error;
+    }
+  };
   if (typeof target === "function") {
     const fn = target as TaskFunction;
     const prefix = options.name ?? functionName(fn);
     const pure = options.pure ?? false;
     return (...args: unknown[]) => {
       const layers: Layer[] = [];
-      const taskArgs = args.map((a, i) => unpack(a, layers, `argument ${i} of ${prefix}`));
+      const taskArgs = args.map((a, i) =>
+        unpack(a, layers, `argument ${i} of ${prefix}`, `args[${i}]`)
+      );
       const key = options.key ??
         `${prefix}-${pure ? tokenize(fn, ...taskArgs) : uniqueToken()}`;
       return new Delayed(key, makeTask(key, fn, taskArgs), layers, nout);

@@ -21,17 +21,9 @@
  */
 
 import type { Graph } from "../core/graph.ts";
-import { type Key, keyPrefix, makeLiteral } from "../core/task.ts";
-import {
-  collectGraph,
-  type Collection,
-  collectionSymbol,
-  isCollection,
-  leafLayer,
-} from "./collection.ts";
-import { type ComputeOptions, getDefaultExecutor } from "./compute.ts";
-import { runSync } from "./local/sync.ts";
-import { runThreads } from "./local/threads.ts";
+import { type Key, keyPrefix } from "../core/task.ts";
+import { collectGraph, type Collection, collectionSymbol, isCollection } from "./collection.ts";
+import { type ComputeOptions, resolveExecutor } from "./compute.ts";
 import { formatSeconds } from "./progress_bar.ts";
 import { followTasks } from "./task_progress.ts";
 
@@ -243,37 +235,32 @@ async function persistWithProgress<C extends Collection>(
   const spec = collection[collectionSymbol];
   const graph: Graph = collectGraph([spec.layer()]);
   const outputs = [...new Set(spec.keys())];
-  const scheduler = options.scheduler ?? getDefaultExecutor() ?? "threads";
-  if (typeof scheduler === "object") {
-    const layer = await scheduler.persistGraph(graph, outputs, { scheduler });
-    const persisted = spec.rebuild(layer) as C;
-    const futures = futuresOf(persisted);
-    if (scheduler.taskProgress === undefined) {
-      await watch(futures, display); // only the outputs can be followed
-      return persisted;
-    }
-    // Only the outputs report back to this process: the scheduler is asked about the rest.
+  const executor = resolveExecutor(options);
+  if (executor.taskProgress === undefined) {
+    // a local executor: every task reports back to this process
     display.expect(graph.keys());
-    const outputsDone = allDone(futures);
-    await followTasks(
-      scheduler.taskProgress.bind(scheduler),
-      graph.keys(),
-      (key, erred) => display.taskDone(key, erred),
-      outputsDone,
-    );
-    await outputsDone;
-    return persisted;
+    const layer = await executor.persistGraph(graph, outputs, {
+      numWorkers: options.numWorkers,
+      onTaskDone: (key) => {
+        if (key !== null) display.taskDone(key);
+      },
+    });
+    return spec.rebuild(layer) as C;
   }
+  const layer = await executor.persistGraph(graph, outputs, { scheduler: executor });
+  const persisted = spec.rebuild(layer) as C;
+  const futures = futuresOf(persisted);
+  // Only the outputs report back to this process: the scheduler is asked about the rest.
   display.expect(graph.keys());
-  const run = scheduler === "sync" ? runSync : runThreads;
-  const values = await run(graph, outputs, {
-    numWorkers: options.numWorkers,
-    onTaskDone: (key) => {
-      if (key !== null) display.taskDone(key);
-    },
-  });
-  const id = `persisted-${outputs[0] ?? "empty"}-${crypto.randomUUID()}`;
-  return spec.rebuild(leafLayer(id, outputs.map((key, i) => makeLiteral(key, values[i])))) as C;
+  const outputsDone = allDone(futures);
+  await followTasks(
+    executor.taskProgress.bind(executor),
+    graph.keys(),
+    (key, erred) => display.taskDone(key, erred),
+    outputsDone,
+  );
+  await outputsDone;
+  return persisted;
 }
 
 /**

@@ -20,6 +20,8 @@ export const EXT_ERROR = 5;
 export const EXT_TASK_REF = 6;
 export const EXT_NDARRAY = 7;
 export const EXT_FRAME = 8;
+/** A table (dataframe partition) as an Arrow IPC stream: see core/table_codec.ts. */
+export const EXT_TABLE = 9;
 
 export const KIND_ARRAY_BUFFER = 16;
 export const KIND_DATA_VIEW = 17;

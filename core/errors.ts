@@ -68,14 +68,61 @@ export function recordFromError(thrown: unknown, key?: Key): ErrorRecord {
     else if (typeof ownKey === "string") record.key = ownKey;
     return record;
   }
-  const record: ErrorRecord = { name: "Error", message: String(thrown) };
+  const record: ErrorRecord = { name: "Error", message: describeThrown(thrown) };
+  const cause = travellingCopy(thrown);
+  if (cause !== undefined) record.cause = cause;
   if (key !== undefined) record.key = key;
   return record;
+}
+
+/**
+ * The Error a task's throw becomes: an Error as it is; any other value (`throw { code: 5 }`,
+ * `throw "no"`) wrapped in an Error whose message shows the value's content
+ * (`{"code":5}`, not `[object Object]`) and whose `cause` is the value itself.
+ */
+export function errorFromThrown(thrown: unknown): Error {
+  if (thrown instanceof Error) return thrown;
+  return new Error(describeThrown(thrown), { cause: thrown });
+}
+
+/** The text of a thrown non-Error: JSON for data, `String()` for the rest. */
+function describeThrown(thrown: unknown): string {
+  if (typeof thrown === "string") return thrown;
+  if (thrown === null || typeof thrown !== "object") return String(thrown);
+  try {
+    const json = JSON.stringify(thrown);
+    // a class instance without own fields says more by its String() (e.g. its toString)
+    if (json !== undefined && !(json === "{}" && String(thrown) !== "[object Object]")) return json;
+  } catch {
+    // a cycle or a BigInt: fall back to String()
+  }
+  return String(thrown);
+}
+
+/**
+ * A copy of a thrown non-Error that can travel to other processes as an error's `cause`:
+ * primitives as they are, objects as their JSON content (a class instance arrives as plain
+ * data); undefined when the value has no such copy (a cycle, a function, a symbol).
+ */
+function travellingCopy(thrown: unknown): unknown {
+  if (typeof thrown === "symbol" || typeof thrown === "function") return undefined;
+  if (thrown === null || typeof thrown !== "object") return thrown;
+  try {
+    const json = JSON.stringify(thrown);
+    return json === undefined ? undefined : JSON.parse(json);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The message of a thrown value, whether it is an Error or anything else. */
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** A thrown value as an Error: itself when it is one, else an Error carrying its text. */
+export function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 /** A graph is malformed: a missing dependency, a cycle, an unknown output. */

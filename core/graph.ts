@@ -140,16 +140,23 @@ const CYCLE_KEYS_SHOWN = 12;
 
 function cycleError(g: IndexedGraph, stack: Int32Array, repeated: number): GraphError {
   const cycle = Array.from(stack.subarray(stack.lastIndexOf(repeated)), (i) => g.keys[i]);
-  cycle.push(g.keys[repeated]);
-  const shown = cycle.length <= CYCLE_KEYS_SHOWN ? cycle : [
-    ...cycle.slice(0, CYCLE_KEYS_SHOWN / 2),
-    `... (${cycle.length - CYCLE_KEYS_SHOWN} more)`,
-    ...cycle.slice(-CYCLE_KEYS_SHOWN / 2),
+  return new GraphError(cycleMessage(cycle));
+}
+
+/**
+ * What to tell of a cycle, `cycle` being its keys in order (each depends on the next, the last
+ * on the first): shown as "a -> b -> a", long ones shortened in the middle. The local schedulers
+ * and the scheduler's graph intake say it the same way.
+ */
+export function cycleMessage(cycle: readonly Key[]): string {
+  const closed = [...cycle, cycle[0]];
+  const shown = closed.length <= CYCLE_KEYS_SHOWN ? closed : [
+    ...closed.slice(0, CYCLE_KEYS_SHOWN / 2),
+    `... (${closed.length - CYCLE_KEYS_SHOWN} more)`,
+    ...closed.slice(-CYCLE_KEYS_SHOWN / 2),
   ];
-  return new GraphError(
-    `The graph has a cycle: ${shown.join(" -> ")} (each task depends on the next). ` +
-      `A task graph must be acyclic: a task cannot need its own result.`,
-  );
+  return `The graph has a cycle: ${shown.join(" -> ")} (each task depends on the next). ` +
+    `A task graph must be acyclic: a task cannot need its own result.`;
 }
 
 /**

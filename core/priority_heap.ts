@@ -40,9 +40,8 @@ export class IndexedHeap<T extends HeapItem> {
 
   push(item: T): void {
     const items = this.#items;
-    item.heapIndex = items.length;
     items.push(item);
-    this.#up(item.heapIndex);
+    siftUp(items, items.length - 1, true);
   }
 
   pop(): T | undefined {
@@ -52,8 +51,7 @@ export class IndexedHeap<T extends HeapItem> {
     const last = items.pop()!;
     if (last !== top) {
       items[0] = last;
-      last.heapIndex = 0;
-      this.#down(0);
+      siftDown(items, 0, true);
     }
     top.heapIndex = -1;
     return top;
@@ -67,9 +65,8 @@ export class IndexedHeap<T extends HeapItem> {
     const last = items.pop()!;
     if (last !== item) {
       items[index] = last;
-      last.heapIndex = index;
-      this.#down(index);
-      this.#up(last.heapIndex);
+      siftDown(items, index, true);
+      siftUp(items, last.heapIndex, true);
     }
     item.heapIndex = -1;
     return true;
@@ -78,41 +75,6 @@ export class IndexedHeap<T extends HeapItem> {
   /** The items in heap order (not sorted); for inspection. */
   values(): readonly T[] {
     return this.#items;
-  }
-
-  #up(index: number): void {
-    const items = this.#items;
-    const item = items[index];
-    while (index > 0) {
-      const parentIndex = (index - 1) >> 1;
-      const parent = items[parentIndex];
-      if (comparePriority(item.priority, parent.priority) >= 0) break;
-      items[index] = parent;
-      parent.heapIndex = index;
-      index = parentIndex;
-    }
-    items[index] = item;
-    item.heapIndex = index;
-  }
-
-  #down(index: number): void {
-    const items = this.#items;
-    const n = items.length;
-    const item = items[index];
-    for (;;) {
-      const left = 2 * index + 1;
-      if (left >= n) break;
-      const right = left + 1;
-      const child = right < n && comparePriority(items[right].priority, items[left].priority) < 0
-        ? right
-        : left;
-      if (comparePriority(items[child].priority, item.priority) >= 0) break;
-      items[index] = items[child];
-      items[index].heapIndex = index;
-      index = child;
-    }
-    items[index] = item;
-    item.heapIndex = index;
   }
 }
 
@@ -130,15 +92,8 @@ export class PriorityQueue<T extends { readonly priority: Priority }> {
 
   push(item: T): void {
     const items = this.#items;
-    let index = items.length;
     items.push(item);
-    while (index > 0) {
-      const parentIndex = (index - 1) >> 1;
-      if (comparePriority(item.priority, items[parentIndex].priority) >= 0) break;
-      items[index] = items[parentIndex];
-      index = parentIndex;
-    }
-    items[index] = item;
+    siftUp(items, items.length - 1, false);
   }
 
   pop(): T | undefined {
@@ -147,20 +102,56 @@ export class PriorityQueue<T extends { readonly priority: Priority }> {
     if (top === undefined) return undefined;
     const last = items.pop()!;
     if (last === top) return top;
-    const n = items.length;
-    let index = 0;
-    for (;;) {
-      const left = 2 * index + 1;
-      if (left >= n) break;
-      const right = left + 1;
-      const child = right < n && comparePriority(items[right].priority, items[left].priority) < 0
-        ? right
-        : left;
-      if (comparePriority(items[child].priority, last.priority) >= 0) break;
-      items[index] = items[child];
-      index = child;
-    }
-    items[index] = last;
+    items[0] = last;
+    siftDown(items, 0, false);
     return top;
   }
+}
+
+/**
+ * The sift loops both heaps share. With `indexed`, every item moved learns its new position
+ * (`heapIndex`, IndexedHeap); without, items are left untouched (PriorityQueue, whose items may
+ * sit in several queues). The flag is a constant at each call site; a 50,000-item push/remove/pop
+ * run measured the same before and after the two classes shared these loops.
+ */
+function siftUp<T extends { readonly priority: Priority }>(
+  items: T[],
+  index: number,
+  indexed: boolean,
+): void {
+  const item = items[index];
+  while (index > 0) {
+    const parentIndex = (index - 1) >> 1;
+    const parent = items[parentIndex];
+    if (comparePriority(item.priority, parent.priority) >= 0) break;
+    items[index] = parent;
+    if (indexed) (parent as unknown as HeapItem).heapIndex = index;
+    index = parentIndex;
+  }
+  items[index] = item;
+  if (indexed) (item as unknown as HeapItem).heapIndex = index;
+}
+
+function siftDown<T extends { readonly priority: Priority }>(
+  items: T[],
+  index: number,
+  indexed: boolean,
+): void {
+  const n = items.length;
+  const item = items[index];
+  for (;;) {
+    const left = 2 * index + 1;
+    if (left >= n) break;
+    const right = left + 1;
+    const child = right < n && comparePriority(items[right].priority, items[left].priority) < 0
+      ? right
+      : left;
+    const moved = items[child];
+    if (comparePriority(moved.priority, item.priority) >= 0) break;
+    items[index] = moved;
+    if (indexed) (moved as unknown as HeapItem).heapIndex = index;
+    index = child;
+  }
+  items[index] = item;
+  if (indexed) (item as unknown as HeapItem).heapIndex = index;
 }

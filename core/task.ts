@@ -8,6 +8,9 @@
  * @module
  */
 
+import { MAX_NESTING_DEPTH } from "./codec_kinds.ts";
+import { endlessValueError, TooDeep } from "./value_path.ts";
+
 /** A task's name in a graph: `prefix-hash` for content-addressed tasks. */
 export type Key = string;
 
@@ -77,21 +80,26 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return proto === Object.prototype || proto === null;
 }
 
-/** The distinct keys of the {@link TaskRef}s inside `args` (arrays and plain objects are searched). */
+/**
+ * The distinct keys of the {@link TaskRef}s inside `args` (arrays and plain objects are searched).
+ *
+ * @throws {UnserializableError} naming the path of the cycle when `args` contains itself.
+ */
 export function findRefs(args: readonly unknown[]): readonly Key[] {
   let found: Key[] | undefined;
-  const visit = (value: unknown): void => {
+  const visit = (value: unknown, depth: number): void => {
     if (value === null || typeof value !== "object") return;
+    if (depth > MAX_NESTING_DEPTH) throw endlessValueError(args, "args");
     if (value instanceof TaskRef) {
       found ??= [];
       if (!found.includes(value.key)) found.push(value.key);
     } else if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++) visit(value[i]);
+      for (let i = 0; i < value.length; i++) visit(value[i], depth + 1);
     } else if (isPlainObject(value)) {
-      for (const k in value) visit(value[k]);
+      for (const k in value) visit(value[k], depth + 1);
     }
   };
-  for (let i = 0; i < args.length; i++) visit(args[i]);
+  for (let i = 0; i < args.length; i++) visit(args[i], 1);
   // a grown array keeps spare capacity; an exact copy matters for million-task graphs
   return found === undefined ? NO_DEPS : found.slice();
 }
@@ -103,16 +111,33 @@ export const DESCEND: unique symbol = Symbol("descend");
  * Copy-on-write walk of task arguments: `replace` sees every object inside arrays and plain
  * objects (outermost first) and returns its replacement, or {@link DESCEND} to keep it and walk
  * into it. Containers in which nothing was replaced are returned as they are (no copy).
+ *
+ * @param rootName how errors name `value`, e.g. `args`
+ * @throws {UnserializableError} naming the path of the cycle when `value` contains itself.
  */
-export function rewriteData(value: unknown, replace: (value: object) => unknown): unknown {
+export function rewriteData(
+  value: unknown,
+  replace: (value: object) => unknown,
+  rootName = "value",
+): unknown {
   if (value === null || typeof value !== "object") return value;
+  try {
+    return rewriteLevel(value, replace, 0);
+  } catch (error) {
+    throw error instanceof TooDeep ? endlessValueError(value, rootName) : error;
+  }
+}
+
+function rewriteLevel(value: unknown, replace: (value: object) => unknown, depth: number): unknown {
+  if (value === null || typeof value !== "object") return value;
+  if (depth > MAX_NESTING_DEPTH) throw new TooDeep();
   const replaced = replace(value);
   if (replaced !== DESCEND) return replaced;
   if (Array.isArray(value)) {
     let out: unknown[] | undefined;
     for (let i = 0; i < value.length; i++) {
       const v = value[i];
-      const r = rewriteData(v, replace);
+      const r = rewriteLevel(v, replace, depth + 1);
       if (r !== v && out === undefined) out = value.slice(0, i);
       if (out !== undefined) out.push(r);
     }
@@ -122,7 +147,7 @@ export function rewriteData(value: unknown, replace: (value: object) => unknown)
     let out: Record<string, unknown> | undefined;
     for (const k in value) {
       const v = value[k];
-      const r = rewriteData(v, replace);
+      const r = rewriteLevel(v, replace, depth + 1);
       if (r !== v && out === undefined) out = { ...value };
       if (out !== undefined) out[k] = r;
     }
@@ -132,9 +157,13 @@ export function rewriteData(value: unknown, replace: (value: object) => unknown)
 }
 
 /** Replaces every {@link TaskRef} inside `value` by `lookup(key)` (see {@link rewriteData}). */
-export function substituteRefs(value: unknown, lookup: (key: Key) => unknown): unknown {
+export function substituteRefs(
+  value: unknown,
+  lookup: (key: Key) => unknown,
+  rootName = "value",
+): unknown {
   if (value === null || typeof value !== "object") return value;
-  return rewriteData(value, (v) => v instanceof TaskRef ? lookup(v.key) : DESCEND);
+  return rewriteData(value, (v) => v instanceof TaskRef ? lookup(v.key) : DESCEND, rootName);
 }
 
 /**

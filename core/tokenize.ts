@@ -19,6 +19,7 @@
 import xxhash from "npm:xxhash-wasm@^1";
 import { FreeVariableError, UnserializableError } from "./errors.ts";
 import { describeFunction } from "./function_codec.ts";
+import { endlessValueError } from "./value_path.ts";
 import { NDArray } from "./ndarray.ts";
 import { type TaskFunction, TaskRef } from "./task.ts";
 
@@ -47,7 +48,7 @@ const LONG_TEXT = 1 << 16;
  * `1`, `"1"` and `1n` differ; `-0` equals `0`; `NaN` is stable.
  */
 export function tokenize(...values: unknown[]): string {
-  const writer = new TokenWriter();
+  const writer = new TokenWriter(values);
   for (let i = 0; i < values.length; i++) writer.write(values[i]);
   return hashText(writer.text);
 }
@@ -152,6 +153,9 @@ function functionToken(fn: TaskFunction): string {
 class TokenWriter {
   text = "";
   #active: Set<object> | undefined;
+
+  /** @param roots the values being tokenized, to name the path of a cycle inside them */
+  constructor(readonly roots: readonly unknown[]) {}
 
   write(value: unknown): void {
     switch (typeof value) {
@@ -286,12 +290,7 @@ class TokenWriter {
 
   #enter(container: object): void {
     this.#active ??= new Set();
-    if (this.#active.has(container)) {
-      throw new TypeError(
-        "tokenize: the value contains a reference cycle (a container inside itself). " +
-          "Such a value cannot travel to other threads either; break the cycle.",
-      );
-    }
+    if (this.#active.has(container)) throw endlessValueError(this.roots, "values");
     this.#active.add(container);
   }
 

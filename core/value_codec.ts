@@ -28,6 +28,8 @@
  * |  6 | `TaskRef`            | msgpack string: the key                                       |
  * |  7 | `NDArray`            | msgpack array `[dtype, shape, elements in row-major order]`   |
  * |  8 | out-of-band buffer   | buffer kind (one byte, 16..29), frame index (big-endian u32)  |
+ * |  9 | table (core/table_codec.ts) | msgpack array `[kind, Arrow IPC stream bytes]`; the   |
+ * |    |                      | bytes are a Uint8Array, so a large table is a frame           |
  * | 16 | `ArrayBuffer`        | the bytes (ids 16..29 are the buffer kinds, inline); also a   |
  * |    |                      | `SharedArrayBuffer`, which arrives as an ArrayBuffer          |
  * | 17 | `DataView`           | the bytes it spans                                            |
@@ -40,7 +42,16 @@
 
 import { recordFromError, UnserializableError } from "./errors.ts";
 import { NDArray } from "./ndarray.ts";
+import { ArrowIPC, tableCodec, tableToIPC } from "./table_codec.ts";
 import { TaskRef } from "./task.ts";
+import {
+  cycleError,
+  HINT_DEPTH,
+  keySegment,
+  mapKeyText,
+  pathText,
+  TOO_DEEP,
+} from "./value_path.ts";
 import {
   EXT_BIGINT,
   EXT_DATE,
@@ -49,6 +60,7 @@ import {
   EXT_MAP,
   EXT_NDARRAY,
   EXT_SET,
+  EXT_TABLE,
   EXT_TASK_REF,
   EXT_UNDEFINED,
   KIND_ARRAY_BUFFER,
@@ -91,9 +103,6 @@ const HINT_INSTANCE = "Only plain objects, arrays, typed arrays, ArrayBuffer, Da
 const HINT_PROMISE = "Await it first and send the value it resolves to.";
 const HINT_WEAK = "Weak collections cannot be enumerated; use a Map or Set instead.";
 const HINT_PROTO_KEY = 'msgpack decoders refuse the key "__proto__"; rename it.';
-const HINT_CYCLE = "Messages are trees of data: replace the back reference by an identifier " +
-  "(for example a key) and rebuild the link after receiving.";
-const HINT_DEPTH = "Flatten the structure, for example into an array of records.";
 
 /** Thrown inside the walk; each container on the way out adds where the failure sits in it. */
 class EncodeFailure {
@@ -113,27 +122,6 @@ function addPathSegment(error: unknown, segment: string, container: object): unk
   return error;
 }
 
-const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
-
-function keySegment(key: string): string {
-  return IDENTIFIER.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
-}
-
-function mapKeyText(key: unknown): string {
-  if (typeof key === "string") return JSON.stringify(key);
-  if (typeof key === "bigint") return `${key}n`;
-  if (key === null || typeof key !== "object" && typeof key !== "function") return String(key);
-  return Array.isArray(key) ? "[…]" : "{…}";
-}
-
-function pathText(rootName: string, segments: readonly string[]): string {
-  const MAX_SHOWN = 24;
-  if (segments.length <= MAX_SHOWN) return rootName + segments.join("");
-  const head = segments.slice(0, 12).join("");
-  const tail = segments.slice(-8).join("");
-  return `${rootName}${head}…(${segments.length - 20} more levels)…${tail}`;
-}
-
 /** Turns a failure caught at the root into the error the caller sees. */
 function unserializable(failure: EncodeFailure, rootName: string): UnserializableError {
   const segments = failure.segments.slice().reverse();
@@ -144,11 +132,9 @@ function unserializable(failure: EncodeFailure, rootName: string): Unserializabl
     for (let j = 0; j < containers.length; j++) {
       const i = firstSeen.get(containers[j]);
       if (i !== undefined) {
-        const target = pathText(rootName, segments.slice(0, i));
-        return new UnserializableError(
+        return cycleError(
           pathText(rootName, segments.slice(0, j)),
-          `a reference back to ${target} (a cycle)`,
-          HINT_CYCLE,
+          pathText(rootName, segments.slice(0, i)),
         );
       }
       firstSeen.set(containers[j], j);
@@ -156,8 +142,6 @@ function unserializable(failure: EncodeFailure, rootName: string): Unserializabl
   }
   return new UnserializableError(pathText(rootName, segments), failure.what, failure.hint);
 }
-
-const TOO_DEEP = `nested more than ${MAX_NESTING_DEPTH} levels deep`;
 
 function describeInstance(value: object): [what: string, hint: string] {
   if (value instanceof Promise) return ["a Promise", HINT_PROMISE];
@@ -418,6 +402,9 @@ class BodyWriter {
     if (Array.isArray(value)) return this.array(value, depth + 1);
     const proto = Object.getPrototypeOf(value);
     if (proto === Object.prototype || proto === null) {
+      // a table library's frames can look like plain objects (nodejs-polars' are proxies)
+      const table = tableCodec() === undefined ? undefined : tableToIPC(value);
+      if (table !== undefined) return this.table(table);
       return this.plainObject(value as Record<string, unknown>, depth + 1);
     }
     if (ArrayBuffer.isView(value)) {
@@ -446,6 +433,8 @@ class BodyWriter {
     }
     if (value instanceof NDArray) return this.ndarray(value);
     if (value instanceof Error) return this.error(value, depth + 1);
+    const table = tableToIPC(value);
+    if (table !== undefined) return this.table(table);
     throw new EncodeFailure(...describeInstance(value));
   }
 
@@ -558,6 +547,14 @@ class BodyWriter {
       KIND_BY_DTYPE[array.dtype],
       new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
     );
+    this.endExt(start);
+  }
+
+  table(table: ArrowIPC): void {
+    const start = this.beginExt(EXT_TABLE);
+    this.arrayHeader(2);
+    this.string(table.kind);
+    this.buffer(KIND_BY_TAG.Uint8Array, table.bytes);
     this.endExt(start);
   }
 
@@ -678,8 +675,11 @@ function estimateSize(value: unknown, budget: number): number {
     return 4 * OBJECT_OVERHEAD + value.message.length + (value.stack?.length ?? 0);
   }
   if (value instanceof Date || value instanceof TaskRef) return 2 * OBJECT_OVERHEAD;
+  if (value instanceof ArrowIPC) return value.bytes.byteLength;
   const proto = Object.getPrototypeOf(value);
   if (proto === Object.prototype || proto === null) {
+    const tableSize = tableCodec()?.sizeOf(value);
+    if (tableSize !== undefined) return tableSize;
     const record = value as Record<string, unknown>;
     const keys = Object.keys(record);
     return OBJECT_OVERHEAD + sampledSum(

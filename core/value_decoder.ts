@@ -19,6 +19,7 @@
 import { errorFromRecord, type ErrorRecord } from "./errors.ts";
 import { type DType, DTYPE_ARRAY, NDArray, type NumericArray } from "./ndarray.ts";
 import { TaskRef } from "./task.ts";
+import { ArrowIPC, tableFromIPC } from "./table_codec.ts";
 import {
   EXT_BIGINT,
   EXT_DATE,
@@ -27,6 +28,7 @@ import {
   EXT_MAP,
   EXT_NDARRAY,
   EXT_SET,
+  EXT_TABLE,
   EXT_TASK_REF,
   EXT_UNDEFINED,
   FIRST_TYPED_KIND,
@@ -301,6 +303,16 @@ class BodyReader {
           throw new DecodeError("An NDArray payload must be a msgpack array.");
         }
         return decodeNDArray(items);
+      }
+      case EXT_TABLE: {
+        const items = this.payload(stop, depth, "table");
+        if (
+          !Array.isArray(items) || (items[0] !== "frame" && items[0] !== "series") ||
+          !(items[1] instanceof Uint8Array)
+        ) {
+          throw new DecodeError('A table payload must be ["frame" | "series", bytes].');
+        }
+        return tableFromIPC(new ArrowIPC(items[0], items[1]));
       }
       case EXT_FRAME: {
         if (size !== 5) throw new DecodeError("A frame reference needs 5 bytes.");

@@ -42,6 +42,8 @@ export interface WorkerShape {
 export interface ClusterManagerOptions {
   /** Seconds to wait for the scheduler and for workers to register. Default 60. */
   startTimeout?: number;
+  /** The cluster's shared token, which this manager's own session proves (docs/security.md). */
+  authToken?: string;
 }
 
 /** Processes' log lines kept per process for {@link ClusterManager.logs}. */
@@ -80,6 +82,8 @@ export abstract class ClusterManager implements AsyncDisposable {
   schedulerAddress = "";
   /** The scheduler's dashboard, when it serves one. */
   dashboardLink: string | undefined = undefined;
+  /** The token every process and client of this cluster proves; undefined when it has none. */
+  readonly authToken: string | undefined;
   readonly #workers = new Map<string, ClusterWorker>();
   readonly #timeout: number;
   #nextWorker = 0;
@@ -92,6 +96,7 @@ export abstract class ClusterManager implements AsyncDisposable {
   /** Sets the options every backend shares. */
   constructor(options: ClusterManagerOptions = {}) {
     this.#timeout = options.startTimeout ?? 60;
+    this.authToken = options.authToken;
   }
 
   /** What one worker brings. */
@@ -251,7 +256,7 @@ export abstract class ClusterManager implements AsyncDisposable {
         this.schedulerAddress,
         `ClusterManager-${crypto.randomUUID()}`,
         { message() {}, disconnected() {}, reconnected() {}, failed() {} },
-        { timeout: this.#timeout, reconnectTimeout: 5 },
+        { timeout: this.#timeout, reconnectTimeout: 5, authToken: this.authToken },
       );
     }
     return await this.#session.request<T>(method, params);

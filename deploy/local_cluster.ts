@@ -22,9 +22,13 @@ import {
   type WorkerShape,
 } from "./cluster.ts";
 import { ManagedProcess, withDeadline } from "./process.ts";
+import { checkOptionNames, optionNames } from "../core/option_names.ts";
 import { RestartPolicy } from "./restart_policy.ts";
+import { watchMemory } from "./memory_watch.ts";
 import { dashboardFlags, workerFlags } from "./worker_flags.ts";
 import { parseMemoryLimit } from "../worker/memory_limit.ts";
+import { checkAuthToken } from "../net/auth.ts";
+import { AUTH_TOKEN_ENV, newAuthToken } from "../net/security_options.ts";
 
 /** How {@link LocalCluster.start} (and `Client.local`) sets up the cluster. */
 export interface LocalClusterOptions {
@@ -55,7 +59,36 @@ export interface LocalClusterOptions {
    * it. Default true.
    */
   restartDeadWorkers?: boolean;
+  /**
+   * The cluster's shared secret, which every process proves on every link (docs/security.md).
+   * Default: a fresh random token, given to the processes in their environment and to clients
+   * of this process that connect to this cluster. `false`: no authentication.
+   */
+  authToken?: string | false;
 }
+
+/**
+ * A cluster's processes' environment: the token travels there, never on a command line (`ps`
+ * shows those); an empty value keeps a token of this process's environment from being inherited.
+ */
+function tokenEnvironment(authToken: string | undefined): Record<string, string> {
+  return { [AUTH_TOKEN_ENV]: authToken ?? "" };
+}
+
+/** Every option name of {@link LocalClusterOptions}, for checking options at run time. */
+export const LOCAL_CLUSTER_OPTION_NAMES = optionNames<LocalClusterOptions>({
+  nWorkers: true,
+  threadsPerWorker: true,
+  memoryLimit: true,
+  resources: true,
+  host: true,
+  schedulerPort: true,
+  dashboard: true,
+  startTimeout: true,
+  logs: true,
+  restartDeadWorkers: true,
+  authToken: true,
+});
 
 /** Clusters not closed yet: killed when this process ends. */
 const running = new Set<LocalCluster>();
@@ -82,8 +115,10 @@ class LocalWorker implements ClusterWorker {
   constructor(
     readonly name: string,
     readonly args: string[],
+    readonly env: Record<string, string>,
     readonly echo: boolean,
     readonly policy: RestartPolicy | undefined,
+    readonly memoryLimit: number,
   ) {
     this.process = this.#spawn();
   }
@@ -91,6 +126,7 @@ class LocalWorker implements ClusterWorker {
   #spawn(): ManagedProcess {
     const process = new ManagedProcess(this.name, {
       args: this.args,
+      env: this.env,
       addressPattern: WORKER_LINE,
       onLine: (label, line) => {
         keepLine(this.#lines, line);
@@ -98,6 +134,7 @@ class LocalWorker implements ClusterWorker {
       },
     });
     if (this.policy !== undefined) void process.status.then((s) => this.#ended(process, s));
+    watchMemory(process, this.memoryLimit, (line) => console.warn(`LocalCluster: ${line}`));
     return process;
   }
 
@@ -171,10 +208,23 @@ export class LocalCluster extends ClusterManager {
   #scheduler: ManagedProcess | undefined;
 
   private constructor(options: LocalClusterOptions) {
-    super({ startTimeout: options.startTimeout });
+    const authToken = options.authToken === false ? undefined : options.authToken ?? newAuthToken();
+    if (authToken !== undefined) checkAuthToken(authToken);
+    super({ startTimeout: options.startTimeout, authToken });
     this.#options = options;
     this.#host = options.host ?? "127.0.0.1";
     this.#policy = options.restartDeadWorkers === false ? undefined : new RestartPolicy();
+  }
+
+  /**
+   * The token of a cluster of this process whose scheduler is at `schedulerAddress`, if one runs
+   * there (so `Client.connect(cluster.schedulerAddress)` needs no token of its own).
+   */
+  static authTokenFor(schedulerAddress: string): string | undefined {
+    for (const cluster of running) {
+      if (cluster.schedulerAddress === schedulerAddress) return cluster.authToken;
+    }
+    return undefined;
   }
 
   /**
@@ -184,6 +234,7 @@ export class LocalCluster extends ClusterManager {
    *   cluster is not up within `startTimeout`; whatever was started is stopped.
    */
   static async start(options: LocalClusterOptions = {}): Promise<LocalCluster> {
+    checkOptionNames(options, LOCAL_CLUSTER_OPTION_NAMES, "LocalCluster.start()");
     const nWorkers = options.nWorkers ?? Math.max(1, navigator.hardwareConcurrency || 1);
     const threads = options.threadsPerWorker ?? 1;
     if (!Number.isInteger(nWorkers) || nWorkers < 0) {
@@ -274,6 +325,7 @@ export class LocalCluster extends ClusterManager {
     args.push(...dashboardFlags(this.#options.dashboard ?? false, 0));
     const scheduler = new ManagedProcess("scheduler", {
       args,
+      env: tokenEnvironment(this.authToken),
       addressPattern: SCHEDULER_LINE,
       onLine: (label, line) => {
         this.schedulerLine(line);
@@ -295,6 +347,13 @@ export class LocalCluster extends ClusterManager {
     const args = ["run", "-A", "--no-config", url, this.schedulerAddress];
     args.push("--name", name, "--host", this.#host, "--port", "0");
     args.push(...workerFlags({ ...options, nthreads: options.threadsPerWorker }));
-    return new LocalWorker(name, args, options.logs === true, this.#policy);
+    return new LocalWorker(
+      name,
+      args,
+      tokenEnvironment(this.authToken),
+      options.logs === true,
+      this.#policy,
+      this.workerShape.memory,
+    );
   }
 }

@@ -16,6 +16,7 @@ import { SchedulerSession } from "../client/scheduler_connection.ts";
 import { WORKER_LINE } from "./cluster.ts";
 import { ManagedProcess } from "./process.ts";
 import { RestartPolicy } from "./restart_policy.ts";
+import { watchMemory } from "./memory_watch.ts";
 
 /** How the nanny runs its workers. */
 export interface NannyOptions {
@@ -31,6 +32,11 @@ export interface NannyOptions {
   lifetimeStagger?: number;
   /** Start a fresh worker once one's lifetime ended. */
   lifetimeRestart?: boolean;
+  /**
+   * Each worker's memory limit in bytes: past 95 % of it the worker is terminated and replaced
+   * (deploy/memory_watch.ts). 0 or absent: no limit.
+   */
+  memoryLimit?: number;
   /** Log lines of the nanny itself. Standard error by default. */
   log?: (line: string) => void;
   /** A worker's output lines. Passed through to this process's stdout/stderr by default. */
@@ -88,6 +94,7 @@ export class Nanny {
       onLine: this.#options.onWorkerLine ?? passThrough,
     });
     this.started++;
+    watchMemory(process, this.#options.memoryLimit ?? 0, (line) => this.#log(line));
     const slot: Slot = { process, retiring: false };
     this.#slots[index] = slot;
     void process.status.then((status) => this.#ended(index, slot, status));

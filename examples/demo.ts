@@ -13,6 +13,8 @@ import { monteCarlo } from "./montecarlo.ts";
 import { delayedBasics } from "./delayed_basics.ts";
 import { futuresTutorial } from "./futures.ts";
 import { githubEventsSession } from "./github_events.ts";
+import { flightsExercise } from "./flights.ts";
+import { writeFlights } from "./flights_data.ts";
 
 const quick = Deno.args.includes("quick");
 
@@ -55,5 +57,11 @@ if (!quick) {
   heading("Seed 002 — GitHub events with bag (6 hours of generated archive)");
   const dir = `${Deno.env.get("TMPDIR") ?? "/tmp"}/github-archive-demo`;
   await githubEventsSession(dir, 6);
+  heading("Seed 003 — NYC flights with dataframe (6 CSV files × 50,000 flights)");
+  const flights = `${Deno.env.get("TMPDIR") ?? "/tmp"}/nycflights-demo`;
+  await writeFlights(flights, 6, 50_000);
+  await flightsExercise(flights, "sync", "sync");
+  await flightsExercise(flights, "threads", "threads");
+  await flightsExercise(flights, client, "local cluster (2 workers)");
 }
 console.log(`\nDemo finished in ${((performance.now() - start) / 1000).toFixed(1)} s.`);

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { Connection, type ConnectionOptions } from "./wire.ts";
+import { Connection, type ConnectionOptions } from "./connection.ts";
 import type { WorkerAddress } from "../protocol/messages.ts";
 import type {
   DataMsg,
@@ -24,6 +24,8 @@ export interface PeerPoolOptions {
   role?: string;
   /** The largest frame accepted from a peer (a value's buffer). */
   maxFrameBytes?: number;
+  /** The cluster's shared secret, proven to each peer in the handshake (net/auth.ts). */
+  authToken?: string;
   /** Frames of at least this size arrive in shared memory (see `FrameReaderOptions`). */
   sharedFrameMinBytes?: number;
   /** Times a busy peer is asked again before the request fails. 30. */
@@ -71,6 +73,7 @@ export class PeerPool {
     this.#connectionOptions = {
       role: options.role ?? "peer",
       maxFrameBytes: options.maxFrameBytes,
+      authToken: options.authToken,
       sharedFrameMinBytes: options.sharedFrameMinBytes,
     };
     this.#busyRetries = options.busyRetries ?? 30;

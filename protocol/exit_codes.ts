@@ -1,10 +1,20 @@
 /**
  * How a worker process ends, for supervisors (`LocalCluster`) to tell a crash from a stop:
  * 0 when told to stop (by the scheduler, or SIGINT/SIGTERM), 1 when it crashed (Deno's code for
- * an uncaught error), 2 on bad arguments, 3 when the scheduler refused it.
+ * an uncaught error), 2 on bad arguments, 3 when the scheduler refused it, 4 when its supervisor
+ * terminated it for memory.
  *
  * @module
  */
 
 /** The scheduler refused this worker (a name in use, another protocol version...). */
 export const REFUSED_EXIT_CODE = 3;
+
+/** The worker's supervisor terminated it: its process memory passed 95 % of its limit. */
+export const MEMORY_EXIT_CODE = 4;
+
+/**
+ * The signal a supervisor sends a worker whose memory passed the terminate threshold: the worker
+ * tells the scheduler why it goes, then exits with {@link MEMORY_EXIT_CODE}.
+ */
+export const MEMORY_TERMINATE_SIGNAL: Deno.Signal = "SIGUSR2";

@@ -157,6 +157,8 @@ export function workerMessageProblem(msg: unknown): string | null {
       return isNumberRecord(msg.metrics) ? null : "heartbeat without numeric metrics";
     case "worker-leaving":
       return typeof msg.reason === "string" ? null : "worker-leaving without a reason";
+    case "worker-terminated":
+      return typeof msg.reason === "string" ? null : "worker-terminated without a reason";
     case "worker-status":
       return msg.status === "running" || msg.status === "paused"
         ? null
@@ -174,6 +176,9 @@ export function workerMessageProblem(msg: unknown): string | null {
   }
 }
 
+/** Threads one worker may declare; more is a mistake (1e9 threads would make placement absurd). */
+export const MAX_WORKER_THREADS = 4096;
+
 /** What is wrong with a `register-worker` message, or null. */
 export function registerWorkerProblem(msg: unknown): string | null {
   if (!isObject(msg) || msg.op !== "register-worker") {
@@ -186,12 +191,26 @@ export function registerWorkerProblem(msg: unknown): string | null {
   if (!Number.isInteger(msg.nthreads) || (msg.nthreads as number) < 1) {
     return "register-worker without a positive whole nthreads";
   }
+  if ((msg.nthreads as number) > MAX_WORKER_THREADS) {
+    return `register-worker with nthreads ${msg.nthreads}: a worker runs at most ` +
+      `${MAX_WORKER_THREADS} threads; start more workers instead`;
+  }
   if (typeof msg.memoryLimit !== "number") return "register-worker without a memoryLimit";
+  if (!(msg.memoryLimit >= 0 && msg.memoryLimit <= Number.MAX_SAFE_INTEGER)) {
+    return `register-worker with memoryLimit ${msg.memoryLimit}: give bytes, from 0 (no limit) ` +
+      `to ${Number.MAX_SAFE_INTEGER}`;
+  }
   if (msg.batches !== undefined && typeof msg.batches !== "boolean") {
     return "register-worker with batches that is not a boolean";
   }
   if (msg.resources !== undefined && !isNumberRecord(msg.resources)) {
     return "register-worker with resources that are not {name: amount}";
+  }
+  for (const [name, amount] of Object.entries(msg.resources ?? {})) {
+    if (!(amount >= 0 && amount < Infinity)) {
+      return `register-worker with resource ${JSON.stringify(name)} of ${amount}: give a ` +
+        `finite amount ≥ 0`;
+    }
   }
   if (
     msg.keys !== undefined &&

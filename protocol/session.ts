@@ -52,6 +52,8 @@ export interface WorkerRegisteredMsg {
 export interface RefusedMsg {
   op: "refused";
   reason: string;
+  /** The kind of process that refused, when it is not a scheduler (a client dialled a worker). */
+  from?: "worker";
 }
 
 /** Client → scheduler, first message on a `"client"` connection. */
@@ -94,6 +96,16 @@ export interface CloseMsg {
  */
 export interface WorkerLeavingMsg {
   op: "worker-leaving";
+  reason: string;
+}
+
+/**
+ * Worker → scheduler: the worker's supervisor terminated it (its process memory passed 95 % of
+ * its limit); unlike `worker-leaving`, the tasks it was running count it as a death (suspects,
+ * `KilledWorker` after `allowedFailures`) and `reason` goes into that error.
+ */
+export interface WorkerTerminatedMsg {
+  op: "worker-terminated";
   reason: string;
 }
 

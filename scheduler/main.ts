@@ -31,6 +31,7 @@ import { writeSchedulerFile } from "../core/scheduler_file.ts";
 import { VERSION } from "../core/version.ts";
 import { SchedulerServer } from "./server.ts";
 import { type Dashboard, startDashboard } from "./dashboard/mod.ts";
+import { authTokenFromFlags, exposureNotice } from "../net/security_options.ts";
 import { SCHEDULER_CLI } from "./options.ts";
 
 const USAGE = usageLine(SCHEDULER_CLI);
@@ -84,9 +85,20 @@ if (parsed.positionals.length > 0) {
 const pidFile = values["pid-file"] as string | undefined;
 const schedulerFile = values["scheduler-file"] as string | undefined;
 const port = parsePort(values.port, "--port");
+const restartGrace = Number(values["restart-grace"]);
+if (!(restartGrace >= 0)) {
+  fail(`--restart-grace must be a number of seconds >= 0; got ${values["restart-grace"]}`, 2);
+}
 const dashboardPort = values["no-dashboard"]
   ? null
   : parsePort(values["dashboard-port"], "--dashboard-port");
+
+let authToken: string | undefined;
+try {
+  authToken = await authTokenFromFlags(values as { "auth-token-file"?: string });
+} catch (error) {
+  fail((error as Error).message, 2);
+}
 
 let server: SchedulerServer;
 try {
@@ -94,6 +106,8 @@ try {
     host: values.host,
     port,
     advertisedHost: values.host === undefined ? networkAddress() : undefined,
+    authToken,
+    config: { restartGrace },
   });
 } catch (error) {
   fail(
@@ -112,8 +126,9 @@ if (dashboardPort !== null) {
     port: dashboardPort,
     schedulerAddress: server.address,
     onChange: (listener) => server.onChange(listener),
+    authToken,
   });
-  server.dashboardLink = dashboard.url;
+  server.dashboardLink = dashboard.link;
 }
 try {
   if (schedulerFile !== undefined) {
@@ -132,6 +147,9 @@ try {
 // Printed once the files are written: whoever reads this line can read them.
 console.log(`Scheduler at ${server.address}`);
 if (dashboard !== undefined) console.log(`Dashboard at ${dashboard.url}`);
+if (authToken !== undefined) console.log("Every connection must prove the auth token");
+const exposure = exposureNotice("scheduler", values.host ?? "0.0.0.0", authToken !== undefined);
+if (exposure !== null) console.error(`scheduler: ${exposure}`);
 
 let stopping = false;
 const shutdown = async (signal: string) => {

@@ -6,6 +6,7 @@
  */
 
 import { type CliSpec, COMMON_OPTIONS } from "../core/cli.ts";
+import { SECURITY_OPTIONS } from "../net/security_options.ts";
 
 /** `scheduler/main.ts`: every option with its default and an example. */
 export const SCHEDULER_CLI: CliSpec = {
@@ -31,6 +32,15 @@ export const SCHEDULER_CLI: CliSpec = {
     },
     { name: "no-dashboard", type: "boolean", default: "false", help: "Serve no dashboard." },
     {
+      name: "restart-grace",
+      type: "string",
+      value: "SECONDS",
+      default: "10",
+      help: "For this long after start, results that reconnecting workers still hold are kept " +
+        "for reconnecting clients, and clients asking for keys wait for them, instead of " +
+        "hearing that the keys are lost (0: no grace).",
+    },
+    {
       name: "scheduler-file",
       type: "string",
       value: "PATH",
@@ -38,6 +48,7 @@ export const SCHEDULER_CLI: CliSpec = {
         "for workers and clients started with --scheduler-file / { schedulerFile }.",
     },
     ...COMMON_OPTIONS,
+    ...SECURITY_OPTIONS,
   ],
   examples: [
     "deno run -A scheduler/main.ts",

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { FunctionSender } from "../core/function_link.ts";
 import type { Key } from "../core/task.ts";
 import { resourcesFree } from "../core/resources.ts";
 import type { ErrorRecord } from "../core/errors.ts";
@@ -131,6 +132,10 @@ export class TaskRecord implements HeapItem {
   recommendation: Recommendation | null = null;
   /** Waiting to be placed at the end of the current event. */
   pendingPlacement = false;
+  /** Sequence number of this key's latest entry in the story ring (task_story.ts), or -1. */
+  storySeq = -1;
+  /** Where the cycle search of a graph intake stands with this task (cycles.ts). */
+  cycleMark = -1;
 
   constructor(
     readonly key: Key,
@@ -180,8 +185,8 @@ export class WorkerRecord {
   openFreeKeysEpoch = -1;
   /** Marks visits by placement (avoids allocating a set per decision). */
   visitMark = 0;
-  /** Ids of the function specs sent to this worker in full: later tasks carry the id alone. */
-  readonly #functionsSent = new Set<string>();
+  /** This worker's end of the function link: later tasks carry a spec's id alone. */
+  readonly #functions = new FunctionSender();
 
   constructor(
     readonly address: WorkerAddress,
@@ -198,11 +203,7 @@ export class WorkerRecord {
    * time, then only its id (the worker keeps the specs it was sent; docs/protocol.md §3).
    */
   functionFor(fn: unknown): unknown {
-    const id = (fn as { id?: unknown } | null)?.id;
-    if (fn === null || typeof fn !== "object" || typeof id !== "string") return fn;
-    if (this.#functionsSent.has(id)) return id;
-    this.#functionsSent.add(id);
-    return fn;
+    return this.#functions.shrink(fn);
   }
 }
 

@@ -6,15 +6,21 @@
  */
 
 import type { ErrorRecord } from "../core/errors.ts";
+import { cycleMessage } from "../core/graph.ts";
 import type { Key } from "../core/task.ts";
 import type { WorkerAddress } from "../protocol/messages.ts";
 
 /** The task was running on too many workers that died: it probably kills them. */
-export function killedWorkerError(key: Key, workers: readonly WorkerAddress[]): ErrorRecord {
+export function killedWorkerError(
+  key: Key,
+  workers: readonly WorkerAddress[],
+  causes: ReadonlyMap<WorkerAddress, string> = new Map(),
+): ErrorRecord {
+  const named = workers.map((w) => causes.has(w) ? `${w} (${causes.get(w)})` : w);
   return {
     name: "KilledWorker",
     message: `Task '${key}' was running on ${workers.length} workers that died while running ` +
-      `it: ${workers.join(", ")}. The task may be what kills them (out of memory, a crash in ` +
+      `it: ${named.join(", ")}. The task may be what kills them (out of memory, a crash in ` +
       `native code, an endless allocation). Check those workers' logs, run the task alone to ` +
       `reproduce, or raise the scheduler's allowedFailures if the workers died for other reasons.`,
     key,
@@ -44,6 +50,11 @@ export function missingDependencyError(key: Key, dependency: Key): ErrorRecord {
       `'${dependency}', or keep a future for it while its dependents are submitted.`,
     key,
   };
+}
+
+/** Submitted tasks depend on each other in a loop (`cycle` in order): none of them can run. */
+export function cycleError(cycle: readonly Key[]): ErrorRecord {
+  return { name: "GraphError", message: cycleMessage(cycle), key: cycle[0] };
 }
 
 /** A client asked for a key that the scheduler does not know. */

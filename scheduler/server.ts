@@ -12,69 +12,44 @@
  * What a dashboard reads: {@link SchedulerServer.state} (the books, read-only) and
  * {@link SchedulerServer.onChange} (called after each batch of events).
  *
- * Administration requests (docs/protocol.md §8): `restart` (every worker drops everything and
- * registers again; every held key is cancelled), `retire-workers` (unique data moves to other
- * workers first, then they close), `run` (a function called in every worker process),
- * `replicate` (tree broadcast of keys) and `rebalance` (even out bytes held). Their plans come
- * from data_movement.ts; the state machine carries them out; the server waits for the copies.
+ * Requests (docs/protocol.md §8: who-has, story, the administration requests...) are answered
+ * by requests.ts, which reaches the connections and the event loop through a small host.
  *
  * @module
  */
 
-import { adaptiveSnapshot, adaptiveTarget, type AdaptiveTargetOptions } from "./adaptive_target.ts";
 import { setImmediate } from "node:timers";
-import { errorMessage, recordFromError } from "../core/errors.ts";
-import type { Key } from "../core/task.ts";
-import { encode, type Encoded } from "../core/value_codec.ts";
-import { type Connection, listen, type Listener, sendHeaders, unbatch } from "../net/wire.ts";
+import { errorMessage } from "../core/errors.ts";
+import {
+  type Connection,
+  listen,
+  type Listener,
+  refusalLogger,
+  sendHeaders,
+  unbatch,
+} from "../net/wire.ts";
 import { PeerPool } from "../net/peer_pool.ts";
 import {
-  planRebalance,
-  planReplicationRound,
-  planRetirement,
-  recipientsFor,
-  resolveWorkers,
-  uniqueKeys,
-} from "./data_movement.ts";
-import {
   clientMessageProblem,
-  isDataItem,
-  isEncoded,
   registerWorkerProblem,
   workerMessageProblem,
 } from "../protocol/message_checks.ts";
 import type {
   ClientId,
   ClientToSchedulerMsg,
-  ScatteredKey,
   WorkerAddress,
   WorkerToSchedulerMsg,
 } from "../protocol/messages.ts";
-import type { WorkerRecord } from "./records.ts";
 import {
   type ClientRegisteredMsg,
-  type DataItem,
   DEFAULT_HEARTBEAT_INTERVAL,
-  type RebalanceResult,
   type RegisterWorkerMsg,
-  type ReplicateResult,
-  type ReplyMsg,
   type RequestMsg,
-  type RestartResult,
-  type RetireResult,
-  type RunMsg,
-  type RunOutcomes,
   type RunResultMsg,
   SESSION_PROTOCOL,
-  type WorkerInfo,
-  type WorkerListing,
 } from "../protocol/session.ts";
-import {
-  type ReplicaTransfer,
-  type SchedulerConfig,
-  type SchedulerEvent,
-  SchedulerState,
-} from "./state.ts";
+import { type SchedulerConfig, type SchedulerEvent, SchedulerState } from "./state.ts";
+import { now, SchedulerRequests, workerInfo, type WorkerSession } from "./requests.ts";
 
 /** How a scheduler server is set up. */
 export interface SchedulerServerOptions {
@@ -98,6 +73,8 @@ export interface SchedulerServerOptions {
   log?: (line: string) => void;
   /** The largest frame accepted from a peer. 1 GiB. */
   maxFrameBytes?: number;
+  /** The cluster's shared secret: every peer must prove it holds it (net/auth.ts). */
+  authToken?: string;
 }
 
 /** Heartbeats a worker may miss before it is declared lost. */
@@ -106,23 +83,6 @@ const MISSED_HEARTBEATS = 10;
 const REGISTRATION_TIMEOUT_MS = 10_000;
 /** At shutdown, how long connections may take to write what is queued for them. */
 const CLOSE_GRACE_MS = 2000;
-/** Default seconds an administration request (restart, retire, replicate, rebalance) may take. */
-const ADMIN_TIMEOUT_S = 60;
-/** Copies requested for a retirement are requested again after this long without landing. */
-const RETIRE_REREQUEST_MS = 5000;
-
-const now = () => (performance.timeOrigin + performance.now()) / 1000;
-
-/** A registered worker's connection. */
-interface WorkerSession {
-  readonly address: WorkerAddress;
-  readonly name: string;
-  readonly connection: Connection;
-  lastHeard: number;
-  /** `run` requests sent to this worker and not answered yet. */
-  readonly runs: Map<number, (outcome: RunOutcomes[string]) => void>;
-}
-
 /** Marks a connection that did not say who it is in time. */
 const NO_REGISTRATION = Symbol("no registration");
 
@@ -156,28 +116,9 @@ function reader(connection: Connection): () => Promise<unknown | undefined> {
 /** Messages of a worker's session that the server handles itself (docs/protocol.md §8). */
 type SessionWorkerMsg =
   | { op: "worker-leaving"; reason: string }
+  | { op: "worker-terminated"; reason: string }
   | { op: "worker-status"; status: "running" | "paused" }
   | RunResultMsg;
-
-/** The `keys` a request names. */
-function keyList(params: Record<string, unknown>, method: string): Key[] {
-  const keys = params.keys;
-  if (!Array.isArray(keys) || !keys.every((k) => typeof k === "string")) {
-    throw new RequestError(`${method} needs params {keys: string[]}`);
-  }
-  return keys;
-}
-
-/** The `timeout` parameter of an administration request, seconds. */
-function timeoutOf(params: Record<string, unknown>): number {
-  const timeout = params.timeout;
-  return typeof timeout === "number" && timeout > 0 ? timeout : ADMIN_TIMEOUT_S;
-}
-
-/** A request the client got wrong: answered with an error, the connection stays. */
-class RequestError extends Error {
-  override name = "RequestError";
-}
 
 export class SchedulerServer {
   /** Where clients and workers connect, `tcp://host:port`. */
@@ -201,9 +142,9 @@ export class SchedulerServer {
   readonly #peers: PeerPool;
   readonly #changeListeners = new Set<() => void>();
   readonly #tick: ReturnType<typeof setInterval>;
+  readonly #requests: SchedulerRequests;
   #flushScheduled = false;
   #changed = false;
-  #nextRunRequestId = 1;
   #closing: Promise<void> | null = null;
   #resolveClosed!: () => void;
 
@@ -215,9 +156,23 @@ export class SchedulerServer {
     this.dashboardLink = options.dashboardLink;
     const log = options.log ?? ((line: string) => console.error(line));
     this.#log = (line) => log(`[scheduler] ${line}`);
-    this.#peers = new PeerPool({ maxFrameBytes: options.maxFrameBytes });
+    this.#peers = new PeerPool({
+      maxFrameBytes: options.maxFrameBytes,
+      authToken: options.authToken,
+    });
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
     this.#tick = setInterval(() => this.#onTick(), options.tickIntervalMs ?? 100);
+    this.#requests = new SchedulerRequests({
+      state: this.state,
+      sessions: this.#workers,
+      clients: this.#clients,
+      peers: this.#peers,
+      feed: (event) => this.#feed(event),
+      flush: () => this.#flush(),
+      log: this.#log,
+      onChange: (listener) => this.onChange(listener),
+      removeSession: (session, t, why) => this.#removeSession(session, t, why),
+    });
   }
 
   /**
@@ -235,11 +190,8 @@ export class SchedulerServer {
       port: options.port ?? 8786,
       role: "scheduler",
       maxFrameBytes: options.maxFrameBytes,
-      onError: (error, remote) => {
-        if (ref.server !== undefined) {
-          ref.server.#log(`connection from ${remote} refused: ${error.message}`);
-        }
-      },
+      authToken: options.authToken,
+      onError: refusalLogger((line) => ref.server && ref.server.#log(line)),
     }, (connection) => {
       if (ref.server === undefined) early.push(connection);
       else ref.server.#accept(connection);
@@ -443,7 +395,7 @@ export class SchedulerServer {
     const registered: ClientRegisteredMsg = {
       op: "client-registered",
       schedulerAddress: this.address,
-      workers: this.#workerInfos(),
+      workers: [...this.state.workers.values()].map(workerInfo),
     };
     if (this.dashboardLink !== undefined) registered.dashboardLink = this.dashboardLink;
     connection.send({ header: registered });
@@ -458,7 +410,7 @@ export class SchedulerServer {
             break serving;
           }
           const m = msg as ClientToSchedulerMsg | RequestMsg;
-          if (m.op === "request") await this.#request(clientId, connection, m);
+          if (m.op === "request") await this.#requests.handle(clientId, connection, m);
           else this.#feed({ type: "client-message", client: clientId, msg: m, now: now() });
         }
       }
@@ -546,6 +498,9 @@ export class SchedulerServer {
             case "worker-leaving":
               this.#removeSession(session, t, `is leaving (${m.reason})`);
               break;
+            case "worker-terminated":
+              this.#dropWorker(session, t, `was terminated (${m.reason})`, m.reason);
+              break;
             case "worker-status":
               this.#log(`worker ${reg.address} is ${m.status}`);
               this.#feed({ type: "worker-status", worker: reg.address, status: m.status, now: t });
@@ -590,12 +545,18 @@ export class SchedulerServer {
   }
 
   /** A worker that died or stopped answering: its running tasks count it as a failure. */
-  #dropWorker(session: WorkerSession, t: number, why: string): void {
-    this.#forgetWorker(session, t, why, "lost");
+  #dropWorker(session: WorkerSession, t: number, why: string, cause?: string): void {
+    this.#forgetWorker(session, t, why, "lost", cause);
   }
 
   /** Takes a worker off the books and tells the state machine how it went; false if stale. */
-  #forgetWorker(session: WorkerSession, t: number, why: string, how: "removed" | "lost"): boolean {
+  #forgetWorker(
+    session: WorkerSession,
+    t: number,
+    why: string,
+    how: "removed" | "lost",
+    cause?: string,
+  ): boolean {
     if (this.#workers.get(session.address) !== session) return false;
     this.#workers.delete(session.address);
     const record = this.state.workers.get(session.address);
@@ -607,455 +568,8 @@ export class SchedulerServer {
     this.#feed(
       how === "removed"
         ? { type: "worker-removed", worker, now: t }
-        : { type: "worker-lost", worker, now: t },
+        : { type: "worker-lost", worker, now: t, cause },
     );
     return true;
   }
-
-  // -------------------------------------------------------------------------------------------
-  // Requests
-
-  async #request(clientId: ClientId, connection: Connection, msg: RequestMsg): Promise<void> {
-    let reply: ReplyMsg;
-    try {
-      const result = await this.#answer(clientId, msg.method, msg.params ?? {});
-      reply = { op: "reply", requestId: msg.requestId, result };
-    } catch (error) {
-      if (!(error instanceof RequestError)) {
-        this.#log(`request ${msg.method} of client ${clientId} failed: ${errorMessage(error)}`);
-      }
-      reply = { op: "reply", requestId: msg.requestId, error: recordFromError(error) };
-    }
-    // Whatever the state machine said before this answer is delivered first.
-    this.#flush();
-    connection.send({ header: reply });
-  }
-
-  #answer(
-    clientId: ClientId,
-    method: string,
-    params: Record<string, unknown>,
-  ): unknown | Promise<unknown> {
-    switch (method) {
-      case "who-has": {
-        const result: Record<Key, WorkerAddress[]> = {};
-        for (const key of keyList(params, method)) result[key] = this.state.whoHas(key);
-        return result;
-      }
-      case "workers":
-        return this.#workerStatuses();
-      case "scatter-targets": {
-        const n = params.n;
-        if (!Number.isInteger(n) || (n as number) < 0) {
-          throw new RequestError("scatter-targets needs params {n: number of items}");
-        }
-        return this.#scatterTargets(n as number, params.workers, params.broadcast === true);
-      }
-      case "relay-scatter":
-        return this.#relayScatter(clientId, params);
-      case "restart":
-        return this.#restart(timeoutOf(params));
-      case "retire-workers":
-        return this.#retireWorkers(params);
-      case "adaptive-target":
-        return adaptiveTarget(adaptiveSnapshot(this.state), adaptiveOptions(params));
-      case "run":
-        return this.#run(params);
-      case "replicate":
-        return this.#replicate(params);
-      case "rebalance":
-        return this.#rebalance(params);
-      case "task-progress":
-        return this.state.taskProgress(keyList(params, method));
-      case "task-stream": {
-        // what ran since a client's last look (performance reports)
-        const since = typeof params.since === "number" ? params.since : 0;
-        return { total: this.state.taskStream.total, entries: this.state.taskStream.since(since) };
-      }
-      default:
-        throw new RequestError(
-          `unknown request method ${JSON.stringify(method)}; this scheduler answers who-has, ` +
-            `workers, scatter-targets, relay-scatter, restart, retire-workers, adaptive-target, run, ` +
-            `replicate, ` +
-            `rebalance, task-progress and task-stream`,
-        );
-    }
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Administration
-
-  /**
-   * Resolves once `done()` holds (checked after every batch of events), or when `ms` passed
-   * (resolving false), checking at least every `pollMs`.
-   */
-  #waitUntil(done: () => boolean, ms: number, pollMs = 250): Promise<boolean> {
-    if (done()) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const finish = (result: boolean) => {
-        clearTimeout(timer);
-        clearInterval(poll);
-        unsubscribe();
-        resolve(result);
-      };
-      const check = () => {
-        if (done()) finish(true);
-      };
-      const unsubscribe = this.onChange(check);
-      const poll = setInterval(check, pollMs);
-      const timer = setTimeout(() => finish(done()), ms);
-    });
-  }
-
-  /** Workers named by `ids` (names or addresses); unknown ones are an error naming them. */
-  #workersNamed(ids: unknown, what: string): WorkerRecord[] {
-    if (!Array.isArray(ids) || !ids.every((w) => typeof w === "string")) {
-      throw new RequestError(`${what} needs workers as a list of worker names or addresses`);
-    }
-    const { found, unknown } = resolveWorkers(this.state, ids);
-    if (unknown.length > 0) {
-      throw new RequestError(
-        `${what}: no worker is named ${unknown.map((w) => JSON.stringify(w)).join(", ")}; ` +
-          `connected: ${JSON.stringify([...this.state.workers.values()].map((w) => w.name))}`,
-      );
-    }
-    return found;
-  }
-
-  /**
-   * Forgets every task (holders get `cancelled`), tells every worker to drop everything and
-   * register again, and resolves once as many workers are back (or the timeout passed).
-   */
-  async #restart(timeoutS: number): Promise<RestartResult> {
-    const sessions = [...this.#workers.values()];
-    this.#log(`restarting ${sessions.length} workers at a client's request`);
-    const t = now();
-    this.#feed({ type: "restart", now: t });
-    for (const session of sessions) {
-      session.connection.send({ header: { op: "restart", reason: "a client asked to restart" } });
-      this.#removeSession(session, t, "is restarting");
-    }
-    this.#flush();
-    const names = new Set(sessions.map((s) => s.name));
-    const back = () => {
-      let count = 0;
-      for (const session of this.#workers.values()) if (names.has(session.name)) count++;
-      return count >= names.size;
-    };
-    if (!await this.#waitUntil(back, timeoutS * 1000)) {
-      this.#log(`restart: not every worker came back within ${timeoutS} s`);
-    }
-    return { workers: this.#workers.size };
-  }
-
-  /**
-   * Retires workers: no new tasks for them; the keys only they hold are copied to other running
-   * workers; once nothing unique is left on them and they run nothing (or the timeout passed)
-   * they are told to close and removed.
-   */
-  async #retireWorkers(params: Record<string, unknown>): Promise<RetireResult> {
-    const timeoutS = timeoutOf(params);
-    let leaving: WorkerRecord[];
-    if (params.workers !== undefined) {
-      leaving = this.#workersNamed(params.workers, "retire-workers");
-    } else if (Number.isInteger(params.n) && (params.n as number) >= 0) {
-      // The n workers holding the least data: the cheapest to retire.
-      leaving = [...this.state.workers.values()].sort((a, b) => a.nbytes - b.nbytes)
-        .slice(0, params.n as number);
-    } else {
-      throw new RequestError("retire-workers needs params {workers: names or addresses} or {n}");
-    }
-    if (leaving.length === 0) return { retired: [] };
-    const unique = uniqueKeys(leaving);
-    if (unique.length > 0 && recipientsFor(this.state, leaving).length === 0) {
-      throw new RequestError(
-        `cannot retire ${leaving.map((w) => w.name).join(", ")}: they hold ${unique.length} ` +
-          `keys no other worker has, and no other running worker could take them. Start ` +
-          `another worker first, or release those keys.`,
-      );
-    }
-    const addresses = leaving.map((w) => w.address);
-    this.#log(`retiring ${addresses.join(", ")}: moving ${unique.length} keys they alone hold`);
-    this.#feed({ type: "retire-workers", workers: addresses, now: now() });
-    const requested = new Map<Key, number>();
-    const deadline = Date.now() + timeoutS * 1000;
-    const live = () => leaving.filter((w) => this.state.workers.get(w.address) === w);
-    for (;;) {
-      const still = live();
-      const remaining = uniqueKeys(still);
-      const busy = still.some((w) => w.processing.size > 0);
-      if ((remaining.length === 0 && !busy) || Date.now() >= deadline) break;
-      // Copies not requested yet, or requested long ago without landing (the target may have
-      // dropped or lost it).
-      const recent = new Set<Key>();
-      for (const [key, at] of requested) {
-        if (Date.now() - at < RETIRE_REREQUEST_MS) recent.add(key);
-      }
-      const transfers = planRetirement(this.state, still, recent);
-      if (transfers.length > 0) {
-        for (const transfer of transfers) requested.set(transfer.key, Date.now());
-        this.#feed({ type: "acquire-replicas", transfers, now: now() });
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    const retired: WorkerAddress[] = [];
-    for (const worker of live()) {
-      const session = this.#workers.get(worker.address);
-      if (session === undefined) continue;
-      const left = uniqueKeys([worker]).length;
-      session.connection.send({ header: { op: "close", reason: "retired" } });
-      this.#removeSession(
-        session,
-        now(),
-        `was retired` + (left > 0 ? ` (${left} keys it alone held are recomputed)` : ""),
-      );
-      retired.push(worker.address);
-    }
-    return { retired };
-  }
-
-  /** Calls a function in every worker process (or those named); each worker's outcome. */
-  async #run(params: Record<string, unknown>): Promise<RunOutcomes> {
-    const fn = params.fn as { id?: unknown } | null;
-    if (fn === null || typeof fn !== "object" || typeof fn.id !== "string") {
-      throw new RequestError("run needs params {fn: an encoded function (FunctionSpec)}");
-    }
-    if (params.args !== undefined && !isEncoded(params.args)) {
-      throw new RequestError("run needs args as an encoded array");
-    }
-    const args = (params.args as Encoded | undefined) ?? encode([]);
-    let sessions = [...this.#workers.values()];
-    if (params.workers !== undefined) {
-      const named = new Set(this.#workersNamed(params.workers, "run").map((w) => w.address));
-      sessions = sessions.filter((s) => named.has(s.address));
-    }
-    const outcomes = await Promise.all(sessions.map((session) => {
-      const runRequestId = this.#nextRunRequestId++;
-      return new Promise<RunOutcomes[string]>((resolve) => {
-        session.runs.set(runRequestId, resolve);
-        const msg: RunMsg = { op: "run", runRequestId, fn, args };
-        if (!session.connection.send({ header: msg })) {
-          session.runs.delete(runRequestId);
-          resolve({
-            ok: false,
-            error: { name: "WorkerLeftError", message: `worker ${session.address} is gone` },
-          });
-        }
-      });
-    }));
-    const result: RunOutcomes = {};
-    sessions.forEach((session, i) => result[session.address] = outcomes[i]);
-    return result;
-  }
-
-  /**
-   * Copies keys to `n` workers (default: all running, or all of `workers`), doubling the copies
-   * each round (tree broadcast); keys with more copies lose the extra ones.
-   */
-  async #replicate(params: Record<string, unknown>): Promise<ReplicateResult> {
-    const keys = params.keys;
-    if (!Array.isArray(keys) || !keys.every((k) => typeof k === "string")) {
-      throw new RequestError("replicate needs params {keys: string[], n?, workers?}");
-    }
-    const candidates = params.workers === undefined
-      ? undefined
-      : this.#workersNamed(params.workers, "replicate");
-    const n = params.n === undefined || params.n === null
-      ? Infinity
-      : Number.isInteger(params.n) && (params.n as number) >= 1
-      ? params.n as number
-      : (() => {
-        throw new RequestError("replicate: n must be a whole number of copies ≥ 1");
-      })();
-    for (const key of keys) {
-      if (this.state.tasks.get(key)?.state !== "memory") {
-        throw new RequestError(
-          `replicate: ${key} is not in memory (wait for its future to finish, then replicate)`,
-        );
-      }
-    }
-    const deadline = Date.now() + timeoutOf(params) * 1000;
-    while (Date.now() < deadline) {
-      const pool = candidates?.filter((w) => this.state.runningWorkers.get(w.address) === w);
-      const { transfers, drops } = planReplicationRound(this.state, keys, n, pool);
-      if (drops.length > 0) this.#feed({ type: "drop-replicas", drops, now: now() });
-      if (transfers.length === 0) break;
-      this.#feed({ type: "acquire-replicas", transfers, now: now() });
-      await this.#waitUntil(() => this.#landed(transfers), deadline - Date.now());
-    }
-    const result: ReplicateResult = {};
-    for (const key of keys) result[key] = this.state.tasks.get(key)?.whoHas.size ?? 0;
-    return result;
-  }
-
-  /** True once every transfer landed or cannot land any more. */
-  #landed(transfers: ReplicaTransfer[]): boolean {
-    for (const { worker, key } of transfers) {
-      const record = this.state.workers.get(worker);
-      const task = this.state.tasks.get(key);
-      if (record === undefined || task === undefined || task.state !== "memory") continue;
-      if (!task.whoHas.has(record)) return false;
-    }
-    return true;
-  }
-
-  /** Evens out the bytes held by running workers: copies move, then the senders drop theirs. */
-  async #rebalance(params: Record<string, unknown>): Promise<RebalanceResult> {
-    let keys: Set<Key> | undefined;
-    if (params.keys !== undefined) {
-      if (!Array.isArray(params.keys) || !params.keys.every((k) => typeof k === "string")) {
-        throw new RequestError("rebalance needs keys as a list of strings");
-      }
-      keys = new Set(params.keys);
-    }
-    const candidates = params.workers === undefined
-      ? undefined
-      : this.#workersNamed(params.workers, "rebalance");
-    const moves = planRebalance(this.state, { keys, candidates });
-    if (moves.length === 0) return { moved: 0, bytes: 0 };
-    const transfers = moves.map((m) => ({ worker: m.to, key: m.key, sources: [m.from] }));
-    this.#feed({ type: "acquire-replicas", transfers, now: now() });
-    await this.#waitUntil(() => this.#landed(transfers), timeoutOf(params) * 1000);
-    // Only copies that arrived let the sender drop its own.
-    const done = moves.filter((m) => {
-      const to = this.state.workers.get(m.to);
-      return to !== undefined && this.state.tasks.get(m.key)?.whoHas.has(to) === true;
-    });
-    this.#feed({
-      type: "drop-replicas",
-      drops: done.map((m) => ({ worker: m.from, key: m.key })),
-      now: now(),
-    });
-    this.#log(`rebalance moved ${done.length} copies`);
-    return { moved: done.length, bytes: done.reduce((sum, m) => sum + Math.max(0, m.nbytes), 0) };
-  }
-
-  #workerInfos(): WorkerInfo[] {
-    return [...this.state.workers.values()].map(workerInfo);
-  }
-
-  #workerStatuses(): WorkerListing[] {
-    return [...this.state.workers.values()].map((w) => ({
-      ...workerInfo(w),
-      memory: typeof w.metrics.memory === "number" ? w.metrics.memory : w.nbytes,
-      executing: typeof w.metrics.executing === "number"
-        ? w.metrics.executing
-        : Math.min(w.processing.size, w.nthreads),
-      inMemory: w.hasWhat.size,
-      spilled: typeof w.metrics.spilled === "number" ? w.metrics.spilled : 0,
-      status: this.state.workerStatus(w.address) ?? "running",
-    }));
-  }
-
-  /**
-   * Where `n` scattered items go: without `broadcast`, one address per item, spread round-robin
-   * over the allowed workers holding the fewest bytes first; with `broadcast`, every allowed
-   * worker (each item goes to all of them).
-   */
-  #scatterTargets(n: number, workers: unknown, broadcast: boolean): WorkerAddress[] {
-    let candidates = [...this.state.workers.values()];
-    if (workers !== undefined) {
-      if (!Array.isArray(workers) || !workers.every((w) => typeof w === "string")) {
-        throw new RequestError("workers must be a list of worker names or addresses");
-      }
-      const allowed = new Set(workers);
-      candidates = candidates.filter((w) => allowed.has(w.address) || allowed.has(w.name));
-      if (candidates.length === 0) {
-        throw new RequestError(
-          `none of the workers ${JSON.stringify(workers)} is connected; connected: ${
-            JSON.stringify([...this.state.workers.values()].map((w) => w.name))
-          }`,
-        );
-      }
-    }
-    if (candidates.length === 0) {
-      throw new RequestError("no workers are connected to the scheduler: start some, then scatter");
-    }
-    if (broadcast) return candidates.map((w) => w.address);
-    candidates.sort((a, b) => a.nbytes - b.nbytes);
-    const out = new Array<WorkerAddress>(n);
-    for (let i = 0; i < n; i++) out[i] = candidates[i % candidates.length].address;
-    return out;
-  }
-
-  /** Sends the client's data to workers itself, then records it as the client's scatter. */
-  async #relayScatter(
-    clientId: ClientId,
-    params: Record<string, unknown>,
-  ): Promise<ScatteredKey[]> {
-    const items = params.items;
-    if (!Array.isArray(items) || !items.every(isDataItem)) {
-      throw new RequestError(
-        "relay-scatter needs params {items: {key, value, nbytes, typeName}[]}",
-      );
-    }
-    const broadcast = params.broadcast === true;
-    const targets = this.#scatterTargets(items.length, params.workers, broadcast);
-    const perWorker = new Map<WorkerAddress, DataItem[]>();
-    const placed: ScatteredKey[] = items.map((item, i) => {
-      const holders = broadcast ? targets : [targets[i]];
-      for (const address of holders) {
-        let list = perWorker.get(address);
-        if (list === undefined) perWorker.set(address, list = []);
-        list.push(item);
-      }
-      return { key: item.key, nbytes: item.nbytes, typeName: item.typeName, workers: holders };
-    });
-    const sends = [...perWorker];
-    const outcomes = await Promise.allSettled(
-      sends.map(([address, list]) => this.#peers.updateData(address, list, false)),
-    );
-    const failed = outcomes.findIndex((o) => o.status === "rejected");
-    if (failed >= 0) {
-      // The workers that did store the data keep it for nobody: tell them to drop it, unless
-      // the books already count a copy there.
-      sends.forEach(([address, list], i) => {
-        if (outcomes[i].status === "rejected") return;
-        const keys = list.map((item) => item.key).filter((key) =>
-          !this.state.whoHas(key).includes(address)
-        );
-        const session = this.#workers.get(address);
-        if (keys.length > 0) session?.connection.send({ header: { op: "free-keys", keys } });
-      });
-      const [address, list] = sends[failed];
-      throw new RequestError(
-        `relaying ${list.length} scattered values to worker ${address} failed: ` +
-          `${errorMessage((outcomes[failed] as PromiseRejectedResult).reason)}`,
-      );
-    }
-    if (this.#clients.has(clientId)) {
-      this.#feed({
-        type: "client-message",
-        client: clientId,
-        msg: { op: "scatter", data: placed },
-        now: now(),
-      });
-    }
-    return placed;
-  }
-}
-
-/** What clients learn of a worker at registration and from `workers`. */
-function workerInfo(w: WorkerRecord): WorkerInfo {
-  return { address: w.address, name: w.name, nthreads: w.nthreads, memoryLimit: w.memoryLimit };
-}
-
-/** The options of an `adaptive-target` request, checked. */
-function adaptiveOptions(params: Record<string, unknown>): AdaptiveTargetOptions {
-  const { targetDuration, threadsPerWorker, minimum } = params;
-  const positive = (v: unknown) => typeof v === "number" && v > 0 && Number.isFinite(v);
-  if (!positive(targetDuration)) {
-    throw new RequestError("adaptive-target needs params {targetDuration: seconds > 0}");
-  }
-  if (threadsPerWorker !== undefined && !positive(threadsPerWorker)) {
-    throw new RequestError("adaptive-target: threadsPerWorker must be a number > 0");
-  }
-  if (minimum !== undefined && !(Number.isInteger(minimum) && (minimum as number) >= 0)) {
-    throw new RequestError("adaptive-target: minimum must be a whole number ≥ 0");
-  }
-  return {
-    targetDuration: targetDuration as number,
-    threadsPerWorker: threadsPerWorker as number | undefined,
-    minimum: minimum as number | undefined,
-  };
 }

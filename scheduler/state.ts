@@ -6,7 +6,9 @@
  *
  * Task states: `released → waiting → (queued | no-worker) → processing → memory | erred`, and
  * `forgotten` when nothing refers to a task any more. Each transition costs O(1) in the size of
- * the graph (it touches the task, its direct neighbours and its worker).
+ * the graph (it touches the task, its direct neighbours and its worker). Every state change goes
+ * through `#setState`, which checks the (start, finish) pair against the table of transitions.ts
+ * and tells it in the key's story (task_story.ts) with the stimulus id of the event that caused it.
  *
  * Transitions that affect other tasks do not recurse: they *recommend* a new state for the other
  * task; recommendations run in order until none is left, each re-checking its preconditions, so
@@ -22,9 +24,15 @@
  * (`acquire-replicas`, `drop-replicas`, `retire-workers`, `restart`) carry out what the server's
  * data-movement plans decide (scheduler/data_movement.ts).
  *
+ * Why this file is longer than ~800 lines: the transitions, placement and intake share the private
+ * books (queues, slots, running workers, outbox) on the per-task hot path; the concepts that do
+ * not need them are collaborators of their own (config, events, retries, validation, dashboard
+ * reads, transitions table, story), see docs/architecture.md.
+ *
  * @module
  */
 
+import { FunctionReceiver } from "../core/function_link.ts";
 import type { ErrorRecord } from "../core/errors.ts";
 import type { Encoded } from "../core/value_codec.ts";
 import { type Key, keyPrefix, type TaskOptions } from "../core/task.ts";
@@ -50,9 +58,6 @@ import {
   type SchedulerToClientMsg,
   type SchedulerToWorkerMsg,
   type StealResponseMsg,
-  TASK_DONE,
-  TASK_ERRED,
-  TASK_PENDING,
   type TaskErredMsg,
   type TaskFinishedMsg,
   type UpdateGraphMsg,
@@ -69,13 +74,33 @@ import {
 } from "./records.ts";
 import { RingBuffer } from "../core/ring_buffer.ts";
 import { TaskStream } from "./task_stream.ts";
+import { RetryQueue } from "./retries.ts";
+import { validateBooks } from "./validation.ts";
+import { DEFAULT_SCHEDULER_CONFIG, type SchedulerConfig } from "./config.ts";
 import {
+  causeOf,
+  type EventTopic,
+  type Outgoing,
+  type ReplicaDrop,
+  type ReplicaTransfer,
+  type SchedulerEvent,
+  type SchedulerLogEntry,
+  workerOf,
+  type WorkerSpec,
+} from "./events.ts";
+import { TaskStories } from "./task_story.ts";
+import { transitionIndex } from "./transitions.ts";
+import type { StoryEntry } from "../protocol/story.ts";
+import { findCycles } from "./cycles.ts";
+import {
+  cycleError,
   killedWorkerError,
   lostDataError,
   missingDependencyError,
   unknownKeyError,
 } from "./scheduler_errors.ts";
 import { type StealHost, WorkStealing } from "./stealing.ts";
+import { RestartGrace } from "./restart_grace.ts";
 import {
   emptyStateCounts,
   type SchedulerTaskState,
@@ -83,135 +108,19 @@ import {
   TaskPrefixStats,
 } from "./task_prefix_stats.ts";
 
-export interface SchedulerConfig {
-  /** Worker-to-worker bandwidth until workers report measurements, bytes/s. */
-  bandwidth: number;
-  /** Compute time assumed for a task prefix never seen finishing, seconds (Dask: 0.5). */
-  unknownTaskDuration: number;
-  /** Weight of a new sample in the per-prefix duration average (Dask: 0.5). */
-  durationSmoothing: number;
-  /**
-   * Root-ish tasks a worker receives per thread before the rest wait on the scheduler (Dask:
-   * 1.1). `Infinity` sends every ready task to a worker at once.
-   */
-  workerSaturation: number;
-  /** Workers that may die while running a task before it errs with KilledWorker (Dask: 3). */
-  allowedFailures: number;
-  /** Move queued work from saturated to idle workers on `tick`. */
-  stealing: boolean;
-  /** Fixed cost of moving a task, seconds (Dask: 0.1). */
-  stealLatency: number;
-  /** Candidate tasks examined per `tick`. */
-  maxStealChecksPerTick: number;
-  /** Entries kept in the event log. */
-  eventLogCapacity: number;
-  /** Finished tasks kept in the task stream. */
-  taskStreamCapacity: number;
-}
-
-export const DEFAULT_SCHEDULER_CONFIG: Readonly<SchedulerConfig> = Object.freeze({
-  bandwidth: 100e6,
-  unknownTaskDuration: 0.5,
-  durationSmoothing: 0.5,
-  workerSaturation: 1.1,
-  allowedFailures: 3,
-  stealing: true,
-  stealLatency: 0.1,
-  maxStealChecksPerTick: 1000,
-  eventLogCapacity: 10_000,
-  taskStreamCapacity: 100_000,
-});
-
-/** A worker that joined, as its server registered it. */
-export interface WorkerSpec {
-  address: WorkerAddress;
-  /** A stable name for `workers` restrictions; defaults to the address. */
-  name?: string;
-  nthreads: number;
-  /** Bytes, or 0 when unlimited. */
-  memoryLimit?: number;
-  resources?: Record<string, number>;
-  /**
-   * Data the worker already holds (it reconnected). Copies of keys the scheduler is computing or
-   * waiting for are adopted instead of recomputed.
-   */
-  keys?: { key: Key; nbytes: number; typeName?: string }[];
-}
-
-/** One copy to make: `worker` fetches `key` from `sources` (any holder when none is alive). */
-export interface ReplicaTransfer {
-  worker: WorkerAddress;
-  key: Key;
-  sources: WorkerAddress[];
-}
-
-/** One copy to drop: `worker` forgets `key` (never the last copy). */
-export interface ReplicaDrop {
-  worker: WorkerAddress;
-  key: Key;
-}
-
-/** Everything that can happen to the scheduler. `now` is the time in seconds. */
-export type SchedulerEvent =
-  | { type: "client-connected"; client: ClientId; now: number }
-  | { type: "client-disconnected"; client: ClientId; now: number }
-  | { type: "client-message"; client: ClientId; msg: ClientToSchedulerMsg; now: number }
-  | { type: "worker-added"; worker: WorkerSpec; now: number }
-  /** The worker left on purpose (closed, retired): its tasks move without blame. */
-  | { type: "worker-removed"; worker: WorkerAddress; now: number }
-  /** The worker died or stopped answering: its running tasks count it as a failure. */
-  | { type: "worker-lost"; worker: WorkerAddress; now: number }
-  | { type: "worker-message"; worker: WorkerAddress; msg: WorkerToSchedulerMsg; now: number }
-  /** The worker paused (short of memory: give it nothing new) or runs again. */
-  | { type: "worker-status"; worker: WorkerAddress; status: "running" | "paused"; now: number }
-  /** These workers are being retired: no new tasks; they close once their data has moved. */
-  | { type: "retire-workers"; workers: WorkerAddress[]; now: number }
-  /** Make these copies (replicate, rebalance, retire): `acquire-replicas` to each worker. */
-  | { type: "acquire-replicas"; transfers: ReplicaTransfer[]; now: number }
-  /** Drop these copies (rebalance, replicate with fewer copies): `free-keys` to each worker. */
-  | { type: "drop-replicas"; drops: ReplicaDrop[]; now: number }
-  /**
-   * Forget every task: holders get `cancelled` for each key they held (the server restarts the
-   * workers around it).
-   */
-  | { type: "restart"; now: number }
-  /** Periodic (about every 100 ms): rebalances work, releases delayed retries. */
-  | { type: "tick"; now: number };
-
-/** A message the server must deliver. */
-export type Outgoing =
-  | { to: "worker"; worker: WorkerAddress; msg: SchedulerToWorkerMsg }
-  | { to: "client"; client: ClientId; msg: SchedulerToClientMsg };
-
-export type EventTopic = "worker" | "client" | "task" | "stealing" | "graph";
-
-/** One entry of the event log shown by the dashboard. */
-export interface SchedulerLogEntry {
-  time: number;
-  topic: EventTopic;
-  message: string;
-  key?: Key;
-  worker?: WorkerAddress;
-}
-
 export type { TaskStreamEntry } from "./task_stream.ts";
-
-/** A worker as the dashboard shows it. */
-export interface WorkerSummary {
-  address: WorkerAddress;
-  name: string;
-  nthreads: number;
-  memoryLimit: number;
-  resources: Readonly<Record<string, number>>;
-  usedResources: Readonly<Record<string, number>>;
-  processing: number;
-  occupancy: number;
-  nbytes: number;
-  keysInMemory: number;
-  finished: number;
-  lastSeen: number;
-  metrics: Readonly<Record<string, number>>;
-}
+export { DEFAULT_SCHEDULER_CONFIG, type SchedulerConfig } from "./config.ts";
+export type {
+  EventTopic,
+  Outgoing,
+  ReplicaDrop,
+  ReplicaTransfer,
+  SchedulerEvent,
+  SchedulerLogEntry,
+  WorkerSpec,
+} from "./events.ts";
+export type { WorkerSummary } from "./dashboard_reads.ts";
+import { taskProgress, workerSummaries, type WorkerSummary } from "./dashboard_reads.ts";
 
 const byPriority = (a: TaskRecord, b: TaskRecord): number =>
   comparePriority(a.priority, b.priority);
@@ -232,6 +141,8 @@ export class SchedulerState implements StealHost {
   readonly stateCounts: StateCounts = emptyStateCounts();
   readonly eventLog: RingBuffer<SchedulerLogEntry>;
   readonly taskStream: TaskStream;
+  /** Every key's recent transitions and their stimuli (task_story.ts). */
+  readonly stories: TaskStories;
   /** Current bandwidth estimate, bytes/s. */
   bandwidth: number;
   totalThreads = 0;
@@ -260,21 +171,27 @@ export class SchedulerState implements StealHost {
   readonly #runningByName = new Map<string, WorkerRecord>();
   /** Workers that do not take new tasks, and why. */
   readonly #notRunning = new Map<WorkerRecord, "paused" | "closing">();
+  /** Unknown keys kept and awaited for a while after start (a restarted scheduler). */
+  readonly #grace: RestartGrace<ClientRecord, UpdateGraphMsg>;
+  /** Why lost workers died, when they said (terminated for memory), for KilledWorker errors. */
+  readonly #deathCauses = new Map<WorkerAddress, string>();
   readonly #placement: PlacementContext;
   readonly #stealHost: StealHost;
-  /** Seconds between a failure and the rerun, for tasks submitted with `retryDelay`. */
-  readonly #retryDelays = new Map<TaskRecord, number>();
-  /** Tasks waiting out a retry delay (state `queued`), with the time they may run again. */
-  readonly #retryQueue = new IndexedHeap<TaskRecord>();
-  readonly #retryAt = new Map<TaskRecord, number>();
+  /** Tasks waiting out a retry delay (state `queued`). */
+  readonly #retries = new RetryQueue();
   #generation = 0;
   #runIds = 0;
+  /** The event being handled, and the stimulus id of its transitions once one was needed. */
+  #event: SchedulerEvent | null = null;
+  #cause: string | null = null;
 
   constructor(config: Partial<SchedulerConfig> = {}) {
     this.config = { ...DEFAULT_SCHEDULER_CONFIG, ...config };
+    this.#grace = new RestartGrace(this.config.restartGrace);
     this.bandwidth = this.config.bandwidth;
     this.eventLog = new RingBuffer(this.config.eventLogCapacity);
     this.taskStream = new TaskStream(this.config.taskStreamCapacity);
+    this.stories = new TaskStories(this.config.storyCapacity);
     this.#stealing = new WorkStealing({
       latency: this.config.stealLatency,
       maxChecksPerBalance: this.config.maxStealChecksPerTick,
@@ -307,6 +224,8 @@ export class SchedulerState implements StealHost {
   /** Applies one event. Messages it causes wait in the outbox ({@link takeOutgoing}). */
   handle(event: SchedulerEvent): void {
     this.now = event.now;
+    this.#event = event;
+    this.#cause = null;
     switch (event.type) {
       case "client-connected":
         this.#client(event.client);
@@ -325,7 +244,7 @@ export class SchedulerState implements StealHost {
         this.#removeWorker(event.worker, false);
         break;
       case "worker-lost":
-        this.#removeWorker(event.worker, true);
+        this.#removeWorker(event.worker, true, event.cause);
         break;
       case "worker-message": {
         const worker = this.workers.get(event.worker);
@@ -354,7 +273,8 @@ export class SchedulerState implements StealHost {
         this.#restart();
         break;
       case "tick":
-        if (this.#retryAt.size > 0) this.#releaseDueRetries();
+        this.#endGrace();
+        if (this.#retries.size > 0) this.#releaseDueRetries();
         if (this.config.stealing) this.#stealing.balance(this.#stealHost);
         break;
     }
@@ -372,6 +292,12 @@ export class SchedulerState implements StealHost {
   // -------------------------------------------------------------------------------------------
   // Read access (dashboard, server, tests)
 
+  /** The transitions of `key` still remembered, oldest first, each with its stimulus. */
+  story(key: Key): StoryEntry[] {
+    const task = this.tasks.get(key);
+    return task === undefined ? this.stories.story(key) : this.stories.story(key, task.storySeq);
+  }
+
   /** Addresses of the workers holding `key`'s result. */
   whoHas(key: Key): WorkerAddress[] {
     const task = this.tasks.get(key);
@@ -379,24 +305,9 @@ export class SchedulerState implements StealHost {
     return Array.from(task.whoHas, (worker) => worker.address);
   }
 
-  /**
-   * Where each of `keys` stands, for progress displays (the `task-progress` request):
-   * `TASK_PENDING` while it waits or runs, `TASK_ERRED` once it failed, else `TASK_DONE` — in
-   * memory, or released or forgotten after running (a key unknown here is one that ran and was
-   * let go, since a client asks only about keys it submitted).
-   */
+  /** Where each of `keys` stands, for progress displays (dashboard_reads.ts). */
   taskProgress(keys: readonly Key[]): Uint8Array {
-    const out = new Uint8Array(keys.length);
-    for (let i = 0; i < keys.length; i++) {
-      const state = this.tasks.get(keys[i])?.state;
-      out[i] = state === "erred"
-        ? TASK_ERRED
-        : state === "waiting" || state === "queued" || state === "no-worker" ||
-            state === "processing"
-        ? TASK_PENDING
-        : TASK_DONE;
-    }
-    return out;
+    return taskProgress(this.tasks, keys);
   }
 
   /** Tasks queued on the scheduler (root-ish waiting for a slot, or waiting for resources). */
@@ -430,25 +341,7 @@ export class SchedulerState implements StealHost {
 
   /** One summary per worker. O(workers). */
   workerSummaries(): WorkerSummary[] {
-    const out: WorkerSummary[] = [];
-    for (const w of this.workers.values()) {
-      out.push({
-        address: w.address,
-        name: w.name,
-        nthreads: w.nthreads,
-        memoryLimit: w.memoryLimit,
-        resources: w.resources,
-        usedResources: { ...w.usedResources },
-        processing: w.processing.size,
-        occupancy: w.occupancy,
-        nbytes: w.nbytes,
-        keysInMemory: w.hasWhat.size,
-        finished: w.finished,
-        lastSeen: w.lastSeen,
-        metrics: w.metrics,
-      });
-    }
-    return out;
+    return workerSummaries(this.workers.values());
   }
 
   /** Whether `address` takes new tasks (undefined for a worker not registered). */
@@ -475,124 +368,22 @@ export class SchedulerState implements StealHost {
 
   /**
    * Checks every invariant of the books and throws on the first violation. O(tasks + workers):
-   * for tests and debugging, not for production paths.
+   * for tests and debugging, not for production paths (validation.ts).
    */
   validate(): void {
-    const fail = (what: string): never => {
-      throw new Error(`SchedulerState invariant violated: ${what}`);
-    };
-    const counts = emptyStateCounts();
-    const live = (w: WorkerRecord) => this.workers.get(w.address) === w;
-    for (const [key, task] of this.tasks) {
-      const state = task.state;
-      counts[state]++;
-      if (task.key !== key) fail(`task ${task.key} is filed under ${key}`);
-      if (state === "forgotten") fail(`forgotten ${key} is still in tasks`);
-      if (task.recommendation !== null || task.pendingPlacement) fail(`${key} has pending work`);
-      if ((state === "processing") !== (task.processingOn !== null)) {
-        fail(`${key} is ${state} with processingOn=${task.processingOn?.address}`);
-      }
-      if (state === "memory" ? task.whoHas.size === 0 : task.whoHas.size > 0) {
-        fail(`${key} is ${state} with ${task.whoHas.size} replicas`);
-      }
-      for (const worker of task.whoHas) {
-        if (!live(worker) || !worker.hasWhat.has(task)) fail(`${key} replica on ${worker.address}`);
-      }
-      const active = state === "waiting" || state === "queued" || state === "no-worker" ||
-        state === "processing";
-      for (const dep of task.dependencies) {
-        if (!dep.dependents.has(task)) fail(`${key} is not a dependent of ${dep.key}`);
-        if (this.tasks.get(dep.key) !== dep) fail(`${key} depends on forgotten ${dep.key}`);
-        if (dep.waiters.has(task) !== active) fail(`${key} (${state}) waiter of ${dep.key}`);
-        if (state === "waiting" && task.waitingOn.has(dep) !== (dep.whoHas.size === 0)) {
-          fail(`${key} waitingOn ${dep.key} disagrees with its replicas`);
-        }
-        if (
-          (state === "processing" || state === "queued" || state === "no-worker") &&
-          dep.whoHas.size === 0
-        ) fail(`${key} is ${state} while input ${dep.key} is not in memory`);
-      }
-      for (const dependent of task.dependents) {
-        if (!dependent.dependencies.includes(task)) fail(`${dependent.key} lost dep ${key}`);
-      }
-      for (const waiter of task.waiters) {
-        if (!task.dependents.has(waiter)) fail(`waiter ${waiter.key} of ${key} is no dependent`);
-      }
-      if (state === "waiting" && task.waitingOn.size === 0) fail(`${key} is ready but waiting`);
-      if (state !== "waiting" && task.waitingOn.size > 0) fail(`${key} (${state}) waits on inputs`);
-      if (state === "processing" && !task.processingOn!.processing.has(task)) {
-        fail(`${key} missing from ${task.processingOn!.address}.processing`);
-      }
-      if ((state === "queued") !== (task.queue !== null && task.queue.has(task))) {
-        fail(`${key} is ${state} and queue membership disagrees`);
-      }
-      if ((state === "no-worker") !== this.#unrunnable.has(task)) {
-        fail(`${key} is ${state} and the no-worker set disagrees`);
-      }
-      if (state === "erred" && task.error === null) fail(`${key} erred without an error`);
-      if (state === "released" && (task.whoWants.size > 0 || task.waiters.size > 0)) {
-        fail(`${key} is released but needed`);
-      }
-      if (state === "memory" && task.whoWants.size === 0 && task.waiters.size === 0) {
-        fail(`${key} is in memory but nobody needs it`);
-      }
-      if (task.whoWants.size === 0 && task.dependents.size === 0) {
-        fail(`${key} (${state}) is referenced by nothing but not forgotten`);
-      }
-      for (const client of task.whoWants) {
-        if (!client.wantsWhat.has(task)) fail(`${client.id} does not list ${key}`);
-      }
-    }
-    for (const state of Object.keys(counts) as SchedulerTaskState[]) {
-      if (state !== "forgotten" && counts[state] !== this.stateCounts[state]) {
-        fail(`${counts[state]} tasks are ${state}, counted ${this.stateCounts[state]}`);
-      }
-    }
-    let threads = 0;
-    for (const worker of this.workers.values()) {
-      threads += worker.nthreads;
-      let occupancy = 0;
-      const used: Record<string, number> = {};
-      for (const task of worker.processing) {
-        if (task.processingOn !== worker) fail(`${task.key} on ${worker.address} is elsewhere`);
-        occupancy += task.estimate;
-        for (const name in task.resources ?? {}) {
-          used[name] = (used[name] ?? 0) + task.resources![name];
-        }
-      }
-      if (Math.abs(occupancy - worker.occupancy) > 1e-6 * Math.max(1, occupancy)) {
-        fail(`${worker.address} occupancy ${worker.occupancy}, tasks sum to ${occupancy}`);
-      }
-      for (const name in worker.usedResources) {
-        const amount = worker.usedResources[name];
-        if (Math.abs(amount - (used[name] ?? 0)) > 1e-9) fail(`${worker.address} ${name} books`);
-        if (amount > (worker.resources[name] ?? 0) + 1e-9) {
-          fail(`${worker.address} oversubscribes ${name}: ${amount}`);
-        }
-      }
-      let nbytes = 0;
-      for (const task of worker.hasWhat) {
-        if (!task.whoHas.has(worker)) fail(`${worker.address} lists ${task.key} it does not hold`);
-        if (task.nbytes > 0) nbytes += task.nbytes;
-      }
-      if (nbytes !== worker.nbytes) fail(`${worker.address} nbytes ${worker.nbytes} != ${nbytes}`);
-      const running = !this.#notRunning.has(worker);
-      if (running !== (this.#running.get(worker.address) === worker)) {
-        fail(`${worker.address} running books`);
-      }
-      const hasSlots = running && rootishSlots(worker, this.config.workerSaturation) > 0;
-      if (hasSlots !== this.#workersWithSlots.has(worker)) fail(`${worker.address} slots`);
-    }
-    if (threads !== this.totalThreads) fail(`totalThreads ${this.totalThreads} != ${threads}`);
-    for (const [task, at] of this.#retryAt) {
-      if (task.queue !== this.#retryQueue || !(at >= 0)) fail(`${task.key} retry books`);
-    }
-    if (this.#retryAt.size !== this.#retryQueue.size) fail("retry queue and times disagree");
-    for (const client of this.clients.values()) {
-      for (const task of client.wantsWhat) {
-        if (!task.whoWants.has(client)) fail(`${task.key} does not list ${client.id}`);
-      }
-    }
+    validateBooks({
+      tasks: this.tasks,
+      workers: this.workers,
+      clients: this.clients,
+      stateCounts: this.stateCounts,
+      totalThreads: this.totalThreads,
+      workerSaturation: this.config.workerSaturation,
+      unrunnable: this.#unrunnable,
+      notRunning: this.#notRunning,
+      running: this.#running,
+      workersWithSlots: this.#workersWithSlots,
+      retries: this.#retries,
+    });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -611,6 +402,7 @@ export class SchedulerState implements StealHost {
     const client = this.clients.get(id);
     if (client === undefined || client === this.#fireAndForget) return;
     this.clients.delete(id);
+    this.#grace.removeClient(client);
     for (const task of client.wantsWhat) this.#unwant(task, client);
     client.wantsWhat.clear();
     this.#log("client", `client ${id} disconnected`);
@@ -659,10 +451,7 @@ export class SchedulerState implements StealHost {
 
   #desire(client: ClientRecord, key: Key): void {
     const task = this.tasks.get(key);
-    if (task === undefined) {
-      this.#toClient(client, { op: "lost", key, error: unknownKeyError(key) });
-      return;
-    }
+    if (task === undefined) return this.#unknownKey(client, key);
     this.#want(task, client);
     if (task.state === "memory") this.#reportInMemory(task, client);
     else if (task.state === "erred") this.#reportErred(task, client);
@@ -670,10 +459,13 @@ export class SchedulerState implements StealHost {
   }
 
   #updateGraph(client: ClientRecord, msg: UpdateGraphMsg): void {
+    if (this.#awaitsRestartedKeys(client, msg)) return;
     const generation = ++this.#generation;
     const defaultPriority = msg.priority ?? 0;
     const specs = msg.tasks;
-    resolveSharedFunctions(specs);
+    // one message is the client link's lifetime: its tasks name specs sent earlier in it
+    const functions = new FunctionReceiver();
+    for (let i = 0; i < specs.length; i++) specs[i].fn = functions.expand(specs[i].fn);
     const linked: TaskRecord[] = [];
     const linkedSpecs: GraphTaskSpec[] = [];
     // Pass 1: records for new keys. A known key is the same computation (content addressing).
@@ -721,10 +513,21 @@ export class SchedulerState implements StealHost {
       task.blamedKey = task.key;
       this.#toErred(task, true);
     }
+    const cycles = findCycles(linked, generation);
+    for (const cycle of cycles) {
+      const error = cycleError(cycle.map((task) => task.key));
+      this.#log("graph", error.message, cycle[0].key);
+      for (const task of cycle) {
+        if (task.state === "erred") continue;
+        task.error = { ...error, key: task.key };
+        task.blamedKey = task.key;
+        this.#toErred(task, true);
+      }
+    }
     for (const key of msg.keys) {
       const task = this.tasks.get(key);
       if (task === undefined) {
-        this.#toClient(client, { op: "lost", key, error: unknownKeyError(key) });
+        this.#unknownKey(client, key);
         continue;
       }
       this.#want(task, client);
@@ -741,6 +544,83 @@ export class SchedulerState implements StealHost {
     if (broken.length > 0) {
       this.#log("graph", `${broken.length} submitted tasks read unknown keys and erred`);
     }
+  }
+
+  /**
+   * `client` asks for a key the books do not know: a copy a reconnecting worker brought enters
+   * them (as data, like scattered data: it has no lineage here); during the restart grace the
+   * client waits for a worker to bring one; otherwise the key is lost.
+   */
+  #unknownKey(client: ClientRecord, key: Key): void {
+    const copy = this.#grace.takeOrphan(key);
+    if (copy !== undefined) return this.#scatter(client, [{ key, ...copy }]);
+    if (this.#grace.open(this.now)) return this.#grace.await(key, client);
+    this.#toClient(client, { op: "lost", key, error: unknownKeyError(key) });
+  }
+
+  /** A reconnecting worker holds `key`, unknown here: kept for the clients that ask, if any. */
+  #orphanHeld(worker: WorkerRecord, key: Key, held: { nbytes: number; typeName?: string }) {
+    const waiting = this.#grace.takeWaiting(key);
+    if (waiting === undefined) return this.#grace.addOrphan(key, worker.address, held);
+    const item = {
+      key,
+      nbytes: held.nbytes,
+      typeName: held.typeName ?? "unknown",
+      workers: [worker.address],
+    };
+    for (const client of waiting) this.#scatter(client, [item]);
+  }
+
+  /**
+   * During the restart grace, a graph with inputs this scheduler does not know takes the copies
+   * workers brought, and waits (parked) for those a reconnecting client already waits for until
+   * a worker brings them or the grace ends. Other unknown inputs fail as usual (a graph that is
+   * simply wrong is answered at once). False when the graph can be taken now.
+   */
+  #awaitsRestartedKeys(client: ClientRecord, msg: UpdateGraphMsg): boolean {
+    if (!this.#grace.open(this.now)) return false;
+    let inGraph: Set<Key> | undefined;
+    let waits = false;
+    for (const spec of msg.tasks) {
+      for (const dep of spec.deps) {
+        if (this.tasks.has(dep)) continue;
+        inGraph ??= new Set(msg.tasks.map((t) => t.key));
+        if (inGraph.has(dep)) continue;
+        const copy = this.#grace.takeOrphan(dep);
+        if (copy !== undefined) this.#scatter(client, [{ key: dep, ...copy }]);
+        else if (this.#grace.isAwaited(dep)) waits = true;
+      }
+    }
+    if (waits) this.#grace.park(client, msg);
+    return waits;
+  }
+
+  /** Parked graphs try again (a worker brought keys, or the grace is over). */
+  #retryParkedGraphs(): void {
+    for (const [client, msg] of this.#grace.takeParked()) this.#updateGraph(client, msg);
+  }
+
+  /** The restart grace is over: unclaimed copies are freed, clients still waiting hear lost. */
+  #endGrace(): void {
+    const ended = this.#grace.expire(this.now);
+    if (ended === undefined) return;
+    for (const [key, copy] of ended.orphans) {
+      for (const address of copy.workers) {
+        const worker = this.workers.get(address);
+        if (worker !== undefined) this.#sendFreeKeys(worker, key);
+      }
+    }
+    for (const [key, clients] of ended.waiting) {
+      for (const client of clients) {
+        this.#toClient(client, { op: "lost", key, error: unknownKeyError(key) });
+      }
+    }
+    this.#retryParkedGraphs();
+    this.#log(
+      "client",
+      `restart grace over: ${ended.orphans.size} results no client asked for were freed, ` +
+        `${ended.waiting.size} keys no worker brought are lost`,
+    );
   }
 
   #scatter(
@@ -894,8 +774,11 @@ export class SchedulerState implements StealHost {
       const task = this.tasks.get(held.key);
       if (task !== undefined && task.state === "memory") this.#addReplica(task, worker);
       else if (task !== undefined && this.#adopt(task, worker, held)) adopted++;
-      else this.#sendFreeKeys(worker, held.key);
+      else if (task === undefined && this.#grace.open(this.now)) {
+        this.#orphanHeld(worker, held.key, held);
+      } else this.#sendFreeKeys(worker, held.key);
     }
+    if ((spec.keys?.length ?? 0) > 0) this.#retryParkedGraphs();
     if (adopted > 0) {
       this.#log(
         "worker",
@@ -981,9 +864,17 @@ export class SchedulerState implements StealHost {
     this.#workersWithSlots.delete(worker);
   }
 
-  #removeWorker(address: WorkerAddress, lost: boolean): void {
+  #removeWorker(address: WorkerAddress, lost: boolean, cause?: string): void {
     const worker = this.workers.get(address);
     if (worker === undefined) return;
+    this.#grace.removeWorker(address);
+    if (cause !== undefined) {
+      this.#deathCauses.set(address, cause);
+      // the oldest causes go first: a task blames at most allowedFailures + 1 of them
+      if (this.#deathCauses.size > 1000) {
+        this.#deathCauses.delete(this.#deathCauses.keys().next().value!);
+      }
+    }
     this.workers.delete(address);
     if (this.workersByName.get(worker.name) === worker) this.workersByName.delete(worker.name);
     this.totalThreads -= worker.nthreads;
@@ -1010,7 +901,7 @@ export class SchedulerState implements StealHost {
       if (lost) {
         (task.diedOn ??= []).push(address);
         if (task.diedOn.length > this.config.allowedFailures) {
-          task.error = killedWorkerError(task.key, task.diedOn);
+          task.error = killedWorkerError(task.key, task.diedOn, this.#deathCauses);
           task.blamedKey = task.key;
           this.#log("task", task.error.message, task.key, address);
           this.#toErred(task, true);
@@ -1115,7 +1006,7 @@ export class SchedulerState implements StealHost {
     if (task.retries > 0) {
       task.retries--;
       this.#exitProcessing(task, true);
-      const delay = this.#retryDelays.get(task) ?? 0;
+      const delay = this.#retries.delayOf(task);
       this.#log(
         "task",
         `${task.key} failed on ${worker.address}; retrying` +
@@ -1124,8 +1015,8 @@ export class SchedulerState implements StealHost {
       );
       if (delay > 0) {
         // Held on the scheduler (queued) until the delay is over; ticks release it.
-        this.#enqueue(task, this.#retryQueue);
-        this.#retryAt.set(task, this.now + delay);
+        this.#enqueue(task, this.#retries.heap);
+        this.#retries.hold(task, this.now + delay);
         return;
       }
       this.#recommend(task, "waiting");
@@ -1161,11 +1052,7 @@ export class SchedulerState implements StealHost {
 
   /** Tasks whose retry delay is over go back to being placed. */
   #releaseDueRetries(): void {
-    for (const [task, at] of this.#retryAt) {
-      if (at > this.now) continue;
-      this.#retryAt.delete(task);
-      this.#retryQueue.remove(task);
-      task.queue = null;
+    for (const task of this.#retries.takeDue(this.now)) {
       this.#setState(task, "waiting");
       this.#markReady(task);
     }
@@ -1295,10 +1182,21 @@ export class SchedulerState implements StealHost {
     }
   }
 
+  /** The one place a task's state changes: checked against TRANSITIONS, told in its story. */
   #setState(task: TaskRecord, state: SchedulerTaskState): void {
     const old = task.state;
     if (old === state) return;
+    transitionIndex(old, state);
     task.state = state;
+    task.storySeq = this.stories.record(
+      task.key,
+      task.storySeq,
+      this.#cause ??= causeOf(this.#event),
+      old,
+      state,
+      task.processingOn?.address ?? workerOf(this.#event),
+      this.now,
+    );
     this.stateCounts[old]--;
     this.stateCounts[state]++;
     const counts = task.prefix.counts;
@@ -1384,8 +1282,9 @@ export class SchedulerState implements StealHost {
     task.clearDependents();
     this.#unlinkDependencies(task);
     this.tasks.delete(task.key);
-    this.#retryDelays.delete(task);
+    this.#retries.forget(task);
     this.#setState(task, "forgotten");
+    this.stories.forget(task.key, task.storySeq);
   }
 
   /** Marks a task erred with `task.error`/`task.blamedKey`, and its dependents after it. */
@@ -1426,7 +1325,7 @@ export class SchedulerState implements StealHost {
       case "queued":
         task.queue?.remove(task);
         task.queue = null;
-        this.#retryAt.delete(task);
+        this.#retries.leave(task);
         break;
       case "no-worker":
         this.#unrunnable.delete(task);
@@ -1827,10 +1726,8 @@ export class SchedulerState implements StealHost {
       options?.allowOtherWorkers === true,
       resources,
     );
-    const retryDelay = options?.retryDelay;
-    if (retryDelay !== undefined && retryDelay > 0 && task.retries > 0) {
-      this.#retryDelays.set(task, retryDelay);
-    }
+    this.#retries.setDelay(task, options?.retryDelay);
+    task.storySeq = this.stories.revive(key);
     this.tasks.set(key, task);
     this.stateCounts.released++;
     prefix.counts.released++;
@@ -1842,24 +1739,5 @@ export class SchedulerState implements StealHost {
     if (key !== undefined) entry.key = key;
     if (worker !== undefined) entry.worker = worker;
     this.eventLog.push(entry);
-  }
-}
-
-/**
- * Gives every task of an `update-graph` its function spec: a task whose `fn` is a string names
- * the spec an earlier task of the message carried in full (docs/protocol.md §2). The tasks then
- * share one spec object. A name without a spec stays as it is and fails on the worker.
- */
-function resolveSharedFunctions(specs: GraphTaskSpec[]): void {
-  let byId: Map<string, unknown> | undefined;
-  for (let i = 0; i < specs.length; i++) {
-    const spec = specs[i];
-    const fn = spec.fn as { id?: unknown } | string | null;
-    if (typeof fn === "string") {
-      const full = byId?.get(fn);
-      if (full !== undefined) spec.fn = full;
-    } else if (fn !== null && typeof fn === "object" && typeof fn.id === "string") {
-      (byId ??= new Map()).set(fn.id, fn);
-    }
   }
 }

@@ -14,7 +14,7 @@
 import { recordFromError } from "../core/errors.ts";
 import { typeNameOf } from "../core/type_name.ts";
 import { FunctionCache } from "../core/function_cache.ts";
-import type { FunctionSpec } from "../core/function_codec.ts";
+import { FunctionReceiver } from "../core/function_link.ts";
 import type { Key, TaskFunction } from "../core/task.ts";
 import { substituteRefs } from "../core/task.ts";
 import { decode, encode, sizeOf, transferables } from "../core/value_codec.ts";
@@ -24,8 +24,8 @@ import { SHARED_GARBAGE_BYTES, SharedGarbage } from "./shared_garbage.ts";
 const functions = new FunctionCache();
 /** Inputs a worker shares with this thread are garbage here once their task is over. */
 const sharedGarbage = new SharedGarbage(SHARED_GARBAGE_BYTES);
-/** Specs this thread has been sent, by id: later batches send only the id. */
-const specs = new Map<string, FunctionSpec>();
+/** This thread's end of the function link: later batches send only a spec's id. */
+const received = new FunctionReceiver();
 
 /** Results are flushed at the end of a batch, or sooner when a batch runs long. */
 const FLUSH_AFTER_MS = 5;
@@ -35,15 +35,9 @@ const now = () => performance.timeOrigin + performance.now();
 async function runOne(item: RunItem): Promise<RunResult> {
   const start = now();
   try {
-    let spec: FunctionSpec | undefined;
-    if (typeof item.fn === "string") {
-      spec = specs.get(item.fn);
-      if (spec === undefined) {
-        throw new Error(`internal: thread was never sent function ${item.fn}`);
-      }
-    } else {
-      spec = item.fn;
-      specs.set(spec.id, spec);
+    const spec = received.expand(item.fn);
+    if (typeof spec === "string") {
+      throw new Error(`internal: thread was never sent function ${spec}`);
     }
     let fn = functions.get(spec) as TaskFunction | Promise<TaskFunction>;
     if (fn instanceof Promise) fn = await fn;

@@ -6,6 +6,7 @@
  */
 
 import type { FunctionSpec } from "../core/function_codec.ts";
+import { FunctionSender } from "../core/function_link.ts";
 import type { RunBatch, RunItem, RunResult, RunResults } from "./thread_protocol.ts";
 
 /** Called with the results a thread posts, and with the thread's index. */
@@ -22,8 +23,8 @@ const THREAD_ENTRY = new URL("./thread_entry.ts", import.meta.url).href;
 /** A fixed set of Web Worker threads. */
 export class ThreadPool {
   readonly #threads: Worker[] = [];
-  /** Function ids each thread has already been sent. */
-  readonly #known: Set<string>[] = [];
+  /** Each thread's end of the function link (a restarted thread gets a new one). */
+  readonly #functions: FunctionSender[] = [];
   #closed = false;
 
   constructor(
@@ -55,7 +56,7 @@ export class ThreadPool {
       this.onFailure(i, new Error(`thread ${i} sent a message that could not be read`));
     };
     this.#threads[i] = thread;
-    this.#known[i] = new Set();
+    this.#functions[i] = new FunctionSender();
   }
 
   /**
@@ -63,10 +64,7 @@ export class ThreadPool {
    * Marks it as known to that thread.
    */
   functionFor(thread: number, spec: FunctionSpec): FunctionSpec | string {
-    const known = this.#known[thread];
-    if (known.has(spec.id)) return spec.id;
-    known.add(spec.id);
-    return spec;
+    return this.#functions[thread].shrink(spec);
   }
 
   /** Posts a batch of tasks to one thread, handing over the listed buffers. */

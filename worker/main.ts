@@ -38,8 +38,10 @@ import { helpText, parseCli, parseDuration } from "../core/cli.ts";
 import { readSchedulerFile } from "../core/scheduler_file.ts";
 import { VERSION } from "../core/version.ts";
 import { parseAddress } from "../net/wire.ts";
+import { authTokenFromFlags, exposureNotice } from "../net/security_options.ts";
 import { Nanny } from "../deploy/nanny.ts";
 import { formatBytes, parseMemoryLimit } from "./memory_limit.ts";
+import { MEMORY_TERMINATE_SIGNAL } from "../protocol/exit_codes.ts";
 import { WORKER_CLI } from "./options.ts";
 import { ensurePermissions, workerPermissions } from "./permissions.ts";
 import { Preloads } from "./preload.ts";
@@ -213,6 +215,7 @@ async function superviseWorkers(): Promise<never> {
     lifetime,
     lifetimeStagger,
     lifetimeRestart: values["lifetime-restart"] === true,
+    memoryLimit,
     workerArgs: (index) => [
       "run",
       ...permissionFlags,
@@ -239,10 +242,17 @@ async function runWorker(): Promise<never> {
   } catch (error) {
     fail((error as Error).message, 1);
   }
+  let authToken: string | undefined;
+  try {
+    authToken = await authTokenFromFlags({ "auth-token-file": text("auth-token-file") });
+  } catch (error) {
+    fail((error as Error).message, 2);
+  }
   let server: WorkerServer;
   try {
     server = await WorkerServer.start({
       scheduler,
+      authToken,
       host: text("host"),
       port,
       name: text("name"),
@@ -260,6 +270,10 @@ async function runWorker(): Promise<never> {
     `Worker at ${server.address} (${nthreads} thread${nthreads === 1 ? "" : "s"}, ${limit}), ` +
       `scheduler ${scheduler}`,
   );
+  if (authToken !== undefined) console.log("Every connection must prove the auth token");
+  const exposed = parseAddress(server.address).hostname;
+  const exposure = exposureNotice("worker", exposed, authToken !== undefined);
+  if (exposure !== null) console.error(`worker: ${exposure}`);
   const info = { name: server.name, address: server.address, scheduler, nthreads, memoryLimit };
   try {
     await loaded.setup(info);
@@ -286,7 +300,11 @@ async function runWorker(): Promise<never> {
   }
   const shutdown = (signal: string) => void server.close(`received ${signal}`);
   Deno.addSignalListener("SIGINT", () => shutdown("SIGINT"));
-  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", () => shutdown("SIGTERM"));
+  if (Deno.build.os !== "windows") {
+    Deno.addSignalListener("SIGTERM", () => shutdown("SIGTERM"));
+    // its supervisor's memory watch (deploy/memory_watch.ts) terminates it
+    Deno.addSignalListener(MEMORY_TERMINATE_SIGNAL, () => void server.terminateForMemory());
+  }
   const stopped = await server.stopped;
   clearInterval(watchdog);
   try {

@@ -7,6 +7,7 @@
  */
 
 import { type CliSpec, COMMON_OPTIONS } from "../core/cli.ts";
+import { SECURITY_OPTIONS } from "../net/security_options.ts";
 
 /** `worker/main.ts`: every option with its default and an example. */
 export const WORKER_CLI: CliSpec = {
@@ -121,6 +122,7 @@ export const WORKER_CLI: CliSpec = {
         "nthreads, memoryLimit}, and `daskTeardown(worker)` when the worker stops.",
     },
     ...COMMON_OPTIONS,
+    ...SECURITY_OPTIONS,
   ],
   examples: [
     "deno run -A worker/main.ts tcp://10.0.0.5:8786",

@@ -1,179 +1,87 @@
 /**
- * The worker's state machine: pure, no I/O, no clock. The worker server feeds it
- * {@link WorkerEvent}s (scheduler messages, finished threads, finished transfers, data put into
- * the store) and carries out the {@link WorkerInstruction}s it produces: run tasks on threads,
- * fetch data from peers, send messages to the scheduler, drop data from the store.
+ * The worker's state machine: pure, no I/O, no clock. {@link WorkerState.handle} takes one
+ * {@link WorkerEvent} (a scheduler message, a finished or lost thread, a finished transfer, data
+ * put into the store) and returns the {@link WorkerInstruction}s the server carries out: run tasks
+ * on the threads it chose, keep or store values, fetch data from peers, send messages to the
+ * scheduler, drop data, and close, restart or run a function when the scheduler says so. Every
+ * decision is made here (worker/events.ts is the boundary; worker/server.ts only does I/O).
  *
  * Compute tasks go `waiting → ready → executing → memory | error`; their inputs go
- * `fetch → flight → memory` (or `missing` when no holder has them). Ready tasks run highest
- * priority first, one per free thread (and free resources), plus short tasks queued behind them so
- * threads get them in batches (`shortTaskBatchSeconds` of expected work). Transfers are batched:
- * one request per peer carrying many keys (gather_planner.ts).
+ * `fetch → flight → memory` (or `missing` when no holder has them). Which ready task runs next and
+ * on which thread is run_queue.ts; literals are stored without a thread; a result bigger than the
+ * memory limit fails its task. Transfers are batched: one request per peer carrying many keys
+ * (gather_planner.ts); holders.ts knows who holds what.
  *
- * The store belongs to the server: it stores a thread's result or a transfer's data *before*
- * handing the event here, and drops keys when told to (`free`).
+ * The store belongs to the server: a transfer's data is stored *before* the event comes here; a
+ * thread's result waits with the server until `keep-result` says to store it.
  *
  * @module
  */
 
-import { resourcesFree } from "../core/resources.ts";
-import { KIND_BY_TAG } from "../core/codec_kinds.ts";
-import type { ErrorRecord } from "../core/errors.ts";
 import type { Key } from "../core/task.ts";
-import { IndexedHeap } from "../core/priority_heap.ts";
-import type {
-  ComputeTaskMsg,
-  KeyLocation,
-  Priority,
-  SchedulerToWorkerMsg,
-  StealResponseState,
-  TaskFinishedMsg,
-  WorkerAddress,
-  WorkerToSchedulerMsg,
+import type { Encoded } from "../core/value_codec.ts";
+import {
+  type ComputeTaskMsg,
+  INLINE_RESULT_BYTES,
+  type KeyLocation,
+  type Priority,
+  type SchedulerToWorkerMsg,
+  type StealResponseState,
+  type TaskFinishedMsg,
+  type WorkerAddress,
+  type WorkerToSchedulerMsg,
 } from "../protocol/messages.ts";
+import { isEncoded } from "../protocol/message_checks.ts";
+import { encodedBytes, encodedTypeName } from "./encoded_info.ts";
+import type {
+  ExecuteSpec,
+  ReceivedData,
+  SchedulerMessage,
+  ThreadResult,
+  WorkerEvent,
+  WorkerInstruction,
+} from "./events.ts";
 import { GatherPlanner, type GatherRequest } from "./gather_planner.ts";
+import { Holders } from "./holders.ts";
+import { RunQueue } from "./run_queue.ts";
+import { schedulerMessageProblem } from "./scheduler_message_checks.ts";
+import { countStates, validateWorkerState } from "./state_validation.ts";
+import { taskError, threadDiedError, tooBigError } from "./task_outcomes.ts";
+import type { WorkerStateConfig } from "./state_config.ts";
 import { WorkerTask, type WorkerTaskState } from "./worker_task.ts";
 
-export interface WorkerStateConfig {
-  /** This worker's address (never fetch from yourself). */
-  address: WorkerAddress;
-  nthreads: number;
-  /** Abstract resources, e.g. `{ GPU: 2 }`. */
-  resources?: Record<string, number>;
-  /** Bytes; 0 for unlimited. */
-  memoryLimit?: number;
-  /** Concurrent incoming transfers (Dask: 10). */
-  transferIncomingCountLimit?: number;
-  /** Bytes per transfer request (Dask: 50 MB). */
-  transferMessageBytesLimit?: number;
-  /** Bytes in flight over all transfers; default 10% of memoryLimit, else unlimited. */
-  transferIncomingBytesLimit?: number;
-  /**
-   * Seconds of expected work (the scheduler's `duration` estimates) per thread that may be
-   * handed out beyond one task per thread, so that short tasks reach the threads in batches
-   * instead of one message and one wait each. 0 keeps one task per thread. Default 0.005.
-   */
-  shortTaskBatchSeconds?: number;
-  /** The most tasks handed out per thread at once, however short. Default 256. */
-  maxTasksPerThread?: number;
-}
-
-/** The result of running a task, as the thread pool reports it. */
-export type ThreadResult =
-  | { ok: true; nbytes: number; typeName: string }
-  | { ok: false; error: ErrorRecord };
-
-/** Data that arrived in the store. */
-export interface ReceivedData {
-  key: Key;
-  nbytes: number;
-  typeName: string;
-}
-
-/** Everything that can happen to a worker. `now` is the time in seconds. */
-export type WorkerEvent =
-  | { type: "scheduler-message"; msg: SchedulerToWorkerMsg; now: number }
-  /** A thread ran `key`; on success the result is already in the store. */
-  | {
-    type: "thread-finished";
-    key: Key;
-    result: ThreadResult;
-    start: number;
-    stop: number;
-    thread?: number;
-    now: number;
-  }
-  /**
-   * A `gather-dependencies` request was answered: `data` is in the store; requested keys not in
-   * `data` were not on that peer.
-   */
-  | { type: "gather-done"; requestId: number; data: ReceivedData[]; now: number }
-  /** A `gather-dependencies` request failed: the peer could not be reached. */
-  | { type: "gather-failed"; requestId: number; reason: string; now: number }
-  /** Data put into the store from outside (scatter). `report`: tell the scheduler. */
-  | { type: "update-data"; data: ReceivedData[]; report: boolean; now: number }
-  /**
-   * The process is short of memory: start no task and no transfer until `resume` (tasks running
-   * finish; peers are still served).
-   */
-  | { type: "pause"; now: number }
-  /** Memory fell back: run and fetch again. */
-  | { type: "resume"; now: number };
-
-/** One task to run on a thread. Inputs are in the store under `deps`. */
-export interface ExecuteSpec {
-  key: Key;
-  runId: number;
-  fn: unknown;
-  args: unknown;
-  deps: Key[];
-  resources: Readonly<Record<string, number>> | null;
-}
-
-/** What the server must do. */
-export type WorkerInstruction =
-  /**
-   * Run these tasks, one batch per event: as many as there are free threads, plus short tasks
-   * to queue on busy threads (run in the order given).
-   */
-  | { type: "execute"; tasks: ExecuteSpec[] }
-  /** Ask `peer` for `keys` in one request; answer with gather-done or gather-failed. */
-  | {
-    type: "gather-dependencies";
-    requestId: number;
-    peer: WorkerAddress;
-    keys: Key[];
-    nbytes: number;
-  }
-  | { type: "send-to-scheduler"; msg: WorkerToSchedulerMsg }
-  /** Drop these keys from the store. */
-  | { type: "free"; keys: Key[] };
+export type * from "./events.ts";
+export type { WorkerStateConfig } from "./state_config.ts";
 
 const LOWEST_PRIORITY: Priority = [Infinity, Infinity, Infinity];
-/**
- * A task queued behind a running one holds its inputs in its thread until it runs — copies of
- * their bodies and small frames — so only tasks with small inputs are queued that way.
- */
-const MAX_BATCHED_INPUT_BYTES = 1 << 20;
-/**
- * Whether a value of this type is one buffer: the worker shares those with its threads (large
- * frames are shared memory, worker/server.ts), so a queued task holds no copy of them.
- */
-function isOneBuffer(typeName: string): boolean {
-  return KIND_BY_TAG[typeName] !== undefined || typeName === "ArrayBuffer" ||
-    typeName === "NDArray";
-}
-
 export class WorkerState {
   readonly address: WorkerAddress;
   readonly nthreads: number;
   readonly resources: Readonly<Record<string, number>>;
-  readonly usedResources: Record<string, number> = {};
   readonly tasks = new Map<Key, WorkerTask>();
   /** Keys in memory → bytes, least recently used first (room for spilling). */
   readonly memory = new Map<Key, number>();
   /** Bytes in `memory`. */
   memoryBytes = 0;
-  /**
-   * Tasks handed to threads: one running per thread, and beyond that short tasks (without
-   * resources) waiting in a thread's batch, within `shortTaskBatchSeconds` of expected work.
-   */
-  executing = 0;
-  /** Expected seconds of the tasks handed to threads (sum of their `duration` estimates). */
-  #executingSeconds = 0;
-  readonly #batchSeconds: number;
-  readonly #maxExecuting: number;
+  /** Tasks handed to threads (see run_queue.ts). */
+  get executing(): number {
+    return this.#runQueue.executing;
+  }
+
+  /** Resources booked by the tasks handed to threads. */
+  get usedResources(): Readonly<Record<string, number>> {
+    return this.#runQueue.usedResources;
+  }
+
   /** Time of the latest event, seconds. */
   now = 0;
   /** Paused for lack of memory: nothing starts (see the `pause` event). */
   paused = false;
-  readonly #ready = new IndexedHeap<WorkerTask>();
-  /** Ready tasks whose resources were not free. */
-  readonly #constrained = new IndexedHeap<WorkerTask>();
+  readonly #runQueue: RunQueue;
   readonly #gather: GatherPlanner;
-  /** Tasks in fetch/flight/missing per peer believed to hold them. */
-  readonly #hasWhat = new Map<WorkerAddress, Set<WorkerTask>>();
+  readonly #holders = new Holders();
   #instructions: WorkerInstruction[] = [];
+  readonly #memoryLimit: number;
   #toFree: Key[] = [];
   #released: Key[] = [];
   #fetchChanged = false;
@@ -185,9 +93,15 @@ export class WorkerState {
     this.address = config.address;
     this.nthreads = config.nthreads;
     this.resources = config.resources ?? {};
-    this.#batchSeconds = config.nthreads * (config.shortTaskBatchSeconds ?? 0.005);
-    this.#maxExecuting = config.nthreads * Math.max(1, config.maxTasksPerThread ?? 256);
+    this.#runQueue = new RunQueue({
+      nthreads: config.nthreads,
+      resources: this.resources,
+      batchSeconds: config.nthreads * (config.shortTaskBatchSeconds ?? 0.005),
+      maxExecuting: config.nthreads * Math.max(1, config.maxTasksPerThread ?? 256),
+      memory: this.memory,
+    });
     const memoryLimit = config.memoryLimit ?? 0;
+    this.#memoryLimit = memoryLimit;
     this.#gather = new GatherPlanner({
       maxConcurrentRequests: config.transferIncomingCountLimit ?? 10,
       maxBytesPerRequest: config.transferMessageBytesLimit ?? 50e6,
@@ -199,8 +113,8 @@ export class WorkerState {
   // -------------------------------------------------------------------------------------------
   // Entry points
 
-  /** Applies one event; instructions wait in {@link takeInstructions}. */
-  handle(event: WorkerEvent): void {
+  /** Applies one event and returns what the server must do, in order. */
+  handle(event: WorkerEvent): WorkerInstruction[] {
     this.now = event.now;
     switch (event.type) {
       case "scheduler-message":
@@ -208,6 +122,18 @@ export class WorkerState {
         break;
       case "thread-finished":
         this.#threadFinished(event.key, event.result, event.start, event.stop, event.thread);
+        break;
+      case "execute-failed":
+        this.#threadFinished(
+          event.key,
+          { ok: false, error: taskError(event.key, event.reason) },
+          event.now,
+          event.now,
+          undefined,
+        );
+        break;
+      case "thread-died":
+        this.#threadDied(event.thread, event.reason);
         break;
       case "gather-done":
         this.#gatherDone(event.requestId, event.data);
@@ -229,18 +155,19 @@ export class WorkerState {
         break;
     }
     this.#settle();
-  }
-
-  /** Returns the instructions produced since the last call, in order. */
-  takeInstructions(): WorkerInstruction[] {
     const out = this.#instructions;
     this.#instructions = [];
     return out;
   }
 
+  /** Expected seconds of work handed to each thread and not finished. */
+  get threadLoads(): number[] {
+    return this.#runQueue.threadLoads;
+  }
+
   /** Tasks ready to run (not counting those waiting for resources). */
   get readyCount(): number {
-    return this.#ready.size + this.#constrained.size;
+    return this.#runQueue.size;
   }
 
   /** Transfers running. */
@@ -255,84 +182,38 @@ export class WorkerState {
 
   /** Tasks per state. O(tasks). */
   stateCounts(): Record<WorkerTaskState, number> {
-    const counts: Record<WorkerTaskState, number> = {
-      waiting: 0,
-      ready: 0,
-      executing: 0,
-      memory: 0,
-      error: 0,
-      fetch: 0,
-      flight: 0,
-      missing: 0,
-      released: 0,
-    };
-    for (const task of this.tasks.values()) counts[task.state]++;
-    return counts;
+    return countStates(this.tasks.values());
   }
 
   /**
    * Checks every invariant and throws on the first violation. O(tasks): for tests and debugging.
    */
   validate(): void {
-    const fail = (what: string): never => {
-      throw new Error(`WorkerState ${this.address} invariant violated: ${what}`);
-    };
-    let executing = 0;
-    const used: Record<string, number> = {};
-    let memoryBytes = 0;
-    for (const [key, task] of this.tasks) {
-      const state = task.state;
-      if (task.key !== key) fail(`${task.key} filed under ${key}`);
-      if (state === "released") fail(`released ${key} is still in tasks`);
-      if (state === "executing") {
-        executing++;
-        for (const name in task.resources ?? {}) {
-          used[name] = (used[name] ?? 0) + task.resources![name];
-        }
-      }
-      if (state === "fetch" && task.whoHas.size === 0) fail(`${key} fetches from nobody`);
-      if (state === "missing" && task.whoHas.size > 0) fail(`${key} missing with holders`);
-      if ((state === "flight") !== (task.flightPeer !== null)) fail(`${key} flight peer`);
-      if ((state === "memory") !== this.memory.has(key)) fail(`${key} memory map disagrees`);
-      if (state === "memory") memoryBytes += this.memory.get(key)!;
-      if (state === "ready" && !this.#ready.has(task) && !this.#constrained.has(task)) {
-        fail(`${key} ready but not queued to run`);
-      }
-      if (state === "waiting" || state === "ready") {
-        if (!task.assigned && task.dependents.size === 0) fail(`${key} runs for nobody`);
-        let notHere = 0;
-        for (const dep of task.dependencies) {
-          if (this.tasks.get(dep.key) !== dep) fail(`${key} reads dropped ${dep.key}`);
-          if (!dep.dependents.has(task)) fail(`${dep.key} does not list dependent ${key}`);
-          if (dep.state !== "memory") notHere++;
-        }
-        if (state === "waiting" && (notHere === 0 || notHere !== task.waitingFor)) {
-          fail(`${key} waits for ${task.waitingFor} inputs, ${notHere} are not here`);
-        }
-        if (state === "ready" && notHere > 0) fail(`${key} ready without its inputs`);
-      }
-      for (const dependent of task.dependents) {
-        if (!dependent.dependencies.includes(task)) fail(`${dependent.key} lost input ${key}`);
-      }
-      if (
-        (state === "fetch" || state === "missing" || state === "memory") && !task.assigned &&
-        !task.acquired && task.dependents.size === 0
-      ) fail(`${key} (${state}) is kept for nothing`);
-    }
-    if (executing !== this.executing) fail(`executing ${this.executing}, tasks say ${executing}`);
-    if (executing > this.#maxExecuting) fail(`${executing} tasks on ${this.nthreads} threads`);
-    for (const name in this.usedResources) {
-      const amount = this.usedResources[name];
-      if (Math.abs(amount - (used[name] ?? 0)) > 1e-9) fail(`resource ${name} books`);
-      if (amount > (this.resources[name] ?? 0) + 1e-9) fail(`resource ${name} oversubscribed`);
-    }
-    if (memoryBytes !== this.memoryBytes) fail(`memoryBytes ${this.memoryBytes} != ${memoryBytes}`);
+    validateWorkerState(this, {
+      queuedToRun: (task) => this.#runQueue.has(task),
+      maxExecuting: this.#runQueue.config.maxExecuting,
+    });
   }
 
   // -------------------------------------------------------------------------------------------
   // Scheduler messages
 
-  #schedulerMessage(msg: SchedulerToWorkerMsg): void {
+  #schedulerMessage(message: SchedulerMessage): void {
+    const problem = schedulerMessageProblem(message);
+    if (problem !== null) {
+      this.#instructions.push({ type: "abort-session", problem });
+      return;
+    }
+    switch (message.op) {
+      case "close":
+      case "restart":
+        this.#instructions.push({ type: message.op, reason: String(message.reason) });
+        return;
+      case "run":
+        this.#instructions.push({ type: "run", msg: message });
+        return;
+    }
+    const msg: SchedulerToWorkerMsg = message;
     switch (msg.op) {
       case "compute-task":
         return this.#computeTask(msg);
@@ -377,7 +258,7 @@ export class WorkerState {
         return;
       default:
         // released (new), fetch, missing, error: compute it.
-        this.#dropHolders(task);
+        this.#holders.drop(task);
         task.error = null;
         this.#startCompute(task);
     }
@@ -493,25 +374,55 @@ export class WorkerState {
     thread: number | undefined,
   ): void {
     const task = this.tasks.get(key);
-    if (task === undefined || task.state !== "executing") {
-      // Not ours any more: do not keep an untracked result (unless the key is held otherwise).
-      if (task === undefined && result.ok) this.#toFree.push(key);
-      return;
+    // Not ours any more (released, or done another way): its value is not kept.
+    if (task === undefined || task.state !== "executing") return;
+    this.#runQueue.finish(task);
+    if (result.ok && this.#memoryLimit > 0 && result.nbytes > this.#memoryLimit) {
+      // Keeping it would take the whole worker down: the task fails, the worker lives on.
+      const error = tooBigError(key, result.nbytes, this.#memoryLimit, this.address);
+      result = { ok: false, error };
     }
-    this.executing--;
-    this.#executingSeconds = this.executing === 0 ? 0 : this.#executingSeconds - task.duration;
-    this.#releaseResources(task);
+    this.#finish(task, result, start, stop, thread, { type: "keep-result", key });
+  }
+
+  /** Every task handed to `thread` is lost with it. */
+  #threadDied(thread: number, reason: string): void {
+    const lost: WorkerTask[] = [];
+    for (const task of this.tasks.values()) {
+      if (task.state === "executing" && task.thread === thread) lost.push(task);
+    }
+    for (const task of lost) {
+      const error = threadDiedError(task.key, thread, this.address, reason);
+      this.#threadFinished(task.key, { ok: false, error }, this.now, this.now, undefined);
+    }
+  }
+
+  /**
+   * A task's outcome is known: on success `keep` puts its value into the store when it is
+   * wanted here; otherwise the value is dropped.
+   */
+  #finish(
+    task: WorkerTask,
+    result: ThreadResult,
+    start: number,
+    stop: number,
+    thread: number | undefined,
+    keep: WorkerInstruction | null,
+  ): void {
+    const key = task.key;
     const wanted = task.assigned && !task.cancelled;
     task.cancelled = false;
     if (result.ok) {
       task.nbytes = result.nbytes;
       task.typeName = result.typeName;
       if (wanted) {
+        if (keep !== null) this.#instructions.push(keep);
         this.#toMemory(task);
         task.reported = true;
         this.#reportFinished(task, start, stop, thread);
       } else if (task.dependents.size > 0 || task.acquired) {
         // Withdrawn, but needed here: keep it and let the scheduler know the copy exists.
+        if (keep !== null) this.#instructions.push(keep);
         this.#toMemory(task);
         task.reported = true;
         this.#send({ op: "add-keys", keys: [{ key, nbytes: result.nbytes }] });
@@ -535,6 +446,30 @@ export class WorkerState {
       this.#drop(task);
     }
     this.#unlinkDependencies(task);
+  }
+
+  /** A literal's value is its encoded `args`: stored as it is, no thread involved. */
+  #storeLiteral(task: WorkerTask): void {
+    const key = task.key;
+    const now = this.now;
+    if (!isEncoded(task.args)) {
+      const error = taskError(key, `the literal ${key} has no encoded value`);
+      this.#finish(task, { ok: false, error }, now, now, undefined, null);
+      return;
+    }
+    const encoded = task.args as Encoded;
+    const nbytes = encodedBytes(encoded);
+    const typeName = encodedTypeName(encoded);
+    const result: ThreadResult = this.#memoryLimit > 0 && nbytes > this.#memoryLimit
+      ? { ok: false, error: tooBigError(key, nbytes, this.#memoryLimit, this.address) }
+      : { ok: true, nbytes, typeName };
+    this.#finish(task, result, now, now, undefined, {
+      type: "store",
+      key,
+      encoded,
+      nbytes,
+      typeName,
+    });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -565,7 +500,7 @@ export class WorkerState {
       if (item !== undefined) {
         task.nbytes = item.nbytes;
         task.typeName = item.typeName;
-        this.#dropHolders(task);
+        this.#holders.drop(task);
         if (task.assigned) {
           this.#toMemory(task);
           task.reported = true;
@@ -580,7 +515,7 @@ export class WorkerState {
         }
       } else {
         missing.push(task.key);
-        this.#removeHolder(task, request.peer);
+        this.#holders.remove(task, request.peer);
         this.#afterFailedTransfer(task);
       }
     }
@@ -598,13 +533,11 @@ export class WorkerState {
     this.#fetchChanged = true;
     const peer = request.peer;
     // The peer is unreachable: it holds nothing as far as this worker is concerned.
-    const affected = this.#hasWhat.get(peer);
-    this.#hasWhat.delete(peer);
+    const affected = this.#holders.dropPeer(peer);
     this.#gather.dropPeer(peer);
     const lost: Key[] = [];
     if (affected !== undefined) {
       for (const task of affected) {
-        task.whoHas.delete(peer);
         if (task.state === "fetch" && task.whoHas.size === 0) {
           task.state = "missing";
           lost.push(task.key);
@@ -624,7 +557,7 @@ export class WorkerState {
   /** A key that did not arrive: compute it if assigned, else fetch elsewhere, else drop. */
   #afterFailedTransfer(task: WorkerTask): void {
     if (task.assigned) {
-      this.#dropHolders(task);
+      this.#holders.drop(task);
       this.#startCompute(task);
     } else if (task.dependents.size > 0 || task.acquired) {
       this.#toFetchOrMissing(task);
@@ -646,9 +579,8 @@ export class WorkerState {
       }
       // Executing: the thread's result is the same data and lands through thread-finished.
       if (task.state === "memory" || task.state === "executing") continue;
-      this.#ready.remove(task);
-      this.#constrained.remove(task);
-      this.#dropHolders(task);
+      this.#runQueue.remove(task);
+      this.#holders.drop(task);
       task.flightPeer = null;
       this.#toMemory(task);
       if (task.assigned) {
@@ -664,7 +596,7 @@ export class WorkerState {
 
   #toReady(task: WorkerTask): void {
     task.state = "ready";
-    this.#ready.push(task);
+    this.#runQueue.push(task);
   }
 
   #toMemory(task: WorkerTask): void {
@@ -706,8 +638,7 @@ export class WorkerState {
         break;
       case "waiting":
       case "ready":
-        this.#ready.remove(task);
-        this.#constrained.remove(task);
+        this.#runQueue.remove(task);
         this.#unlinkDependencies(task);
         break;
     }
@@ -722,7 +653,7 @@ export class WorkerState {
         this.memoryBytes -= nbytes;
       }
     }
-    this.#dropHolders(task);
+    this.#holders.drop(task);
     task.state = "released";
     task.assigned = false;
     task.reported = false;
@@ -745,45 +676,19 @@ export class WorkerState {
   // Holders
 
   #setHolders(task: WorkerTask, peers: readonly WorkerAddress[]): void {
-    this.#dropHolders(task);
+    this.#holders.drop(task);
     for (const peer of peers) this.#addHolder(task, peer);
   }
 
+  /** A new holder: a key being fetched may come from it, a missing one is fetched again. */
   #addHolder(task: WorkerTask, peer: WorkerAddress): void {
-    if (peer === this.address || task.whoHas.has(peer)) return;
-    task.whoHas.add(peer);
-    let held = this.#hasWhat.get(peer);
-    if (held === undefined) {
-      held = new Set();
-      this.#hasWhat.set(peer, held);
-    }
-    held.add(task);
+    if (peer === this.address || !this.#holders.add(task, peer)) return;
     if (task.state === "fetch") {
       this.#gather.enqueue(task, peer);
       this.#fetchChanged = true;
     } else if (task.state === "missing") {
       this.#toFetchOrMissing(task);
     }
-  }
-
-  #removeHolder(task: WorkerTask, peer: WorkerAddress): void {
-    if (!task.whoHas.delete(peer)) return;
-    const held = this.#hasWhat.get(peer);
-    if (held !== undefined) {
-      held.delete(task);
-      if (held.size === 0) this.#hasWhat.delete(peer);
-    }
-  }
-
-  #dropHolders(task: WorkerTask): void {
-    for (const peer of task.whoHas) {
-      const held = this.#hasWhat.get(peer);
-      if (held !== undefined) {
-        held.delete(task);
-        if (held.size === 0) this.#hasWhat.delete(peer);
-      }
-    }
-    task.whoHas.clear();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -813,7 +718,12 @@ export class WorkerState {
       msg.stop = stop;
       msg.thread = thread;
     }
-    this.#send(msg);
+    if (task.returnValue) {
+      // A client waits for this value: when tiny it goes along, and nobody asks for it.
+      this.#instructions.push({ type: "send-result", msg, inlineMaxBytes: INLINE_RESULT_BYTES });
+    } else {
+      this.#send(msg);
+    }
   }
 
   #send(msg: WorkerToSchedulerMsg): void {
@@ -822,6 +732,19 @@ export class WorkerState {
 
   /** End of every event: frees, then executions, then transfers. */
   #settle(): void {
+    this.#flushReleases();
+    // Paused: whatever became runnable or fetchable waits for `resume`.
+    if (this.paused) return;
+    this.#startExecuting();
+    // Tasks that needed no thread may have let go of keys.
+    this.#flushReleases();
+    if (this.#fetchChanged) {
+      this.#fetchChanged = false;
+      this.#startTransfers();
+    }
+  }
+
+  #flushReleases(): void {
     if (this.#toFree.length > 0) {
       this.#instructions.push({ type: "free", keys: this.#toFree });
       this.#toFree = [];
@@ -830,41 +753,19 @@ export class WorkerState {
       this.#send({ op: "release-worker-data", keys: this.#released });
       this.#released = [];
     }
-    // Paused: whatever became runnable or fetchable waits for `resume`.
-    if (this.paused) return;
-    this.#startExecuting();
-    if (this.#fetchChanged) {
-      this.#fetchChanged = false;
-      this.#startTransfers();
-    }
   }
 
   #startExecuting(): void {
     let batch: ExecuteSpec[] | null = null;
     for (;;) {
-      let task: WorkerTask | null;
-      if (this.executing < this.nthreads) {
-        task = this.#nextRunnable();
-      } else {
-        // Every thread busy: a short task joins a thread's batch, in priority order.
-        const next = this.#ready.peek();
-        if (
-          next === undefined || next.resources !== null || this.executing >= this.#maxExecuting ||
-          this.#executingSeconds + next.duration > this.#batchSeconds ||
-          this.#inputBytes(next) > MAX_BATCHED_INPUT_BYTES
-        ) break;
-        task = this.#ready.pop()!;
-      }
+      const task = this.#runQueue.next();
       if (task === null) break;
-      task.state = "executing";
-      this.executing++;
-      this.#executingSeconds += task.duration;
-      const resources = task.resources;
-      if (resources !== null) {
-        for (const name in resources) {
-          this.usedResources[name] = (this.usedResources[name] ?? 0) + resources[name];
-        }
+      if (task.fn === null) {
+        this.#storeLiteral(task);
+        continue;
       }
+      task.state = "executing";
+      this.#runQueue.start(task);
       const deps: Key[] = [];
       for (const dep of task.dependencies) {
         deps.push(dep.key);
@@ -881,44 +782,11 @@ export class WorkerState {
         fn: task.fn,
         args: task.args,
         deps,
-        resources,
+        resources: task.resources,
+        thread: task.thread,
       });
     }
     if (batch !== null) this.#instructions.push({ type: "execute", tasks: batch });
-  }
-
-  /** Bytes of a ready task's inputs (all in memory here). */
-  /** Bytes of a task's inputs that its thread would get as copies. */
-  #inputBytes(task: WorkerTask): number {
-    let bytes = 0;
-    for (const dep of task.dependencies) {
-      if (!isOneBuffer(dep.typeName)) bytes += this.memory.get(dep.key) ?? 0;
-    }
-    return bytes;
-  }
-
-  /** The highest-priority ready task whose resources are free, or null. */
-  #nextRunnable(): WorkerTask | null {
-    const constrained = this.#constrained.peek();
-    if (constrained !== undefined && this.#resourcesFree(constrained.resources!)) {
-      return this.#constrained.pop()!;
-    }
-    for (;;) {
-      const task = this.#ready.pop();
-      if (task === undefined) return null;
-      if (task.resources === null || this.#resourcesFree(task.resources)) return task;
-      this.#constrained.push(task);
-    }
-  }
-
-  #resourcesFree(required: Readonly<Record<string, number>>): boolean {
-    return resourcesFree(this.resources, this.usedResources, required);
-  }
-
-  #releaseResources(task: WorkerTask): void {
-    const resources = task.resources;
-    if (resources === null) return;
-    for (const name in resources) this.usedResources[name] -= resources[name];
   }
 
   #startTransfers(): void {

@@ -52,6 +52,8 @@ export class WorkerTask implements HeapItem {
   readonly whoHas = new Set<WorkerAddress>();
   /** The peer a running transfer asks. */
   flightPeer: WorkerAddress | null = null;
+  /** The thread it was handed to while executing, else -1. */
+  thread = -1;
   nbytes = -1;
   typeName = "";
   error: ErrorRecord | null = null;

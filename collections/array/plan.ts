@@ -18,7 +18,6 @@
  *
  * @module
  */
-import { bindFunctions } from "../../core/function_codec.ts";
 import {
   chunkKey,
   makeLiteral,
@@ -30,6 +29,7 @@ import {
 import { uniqueToken } from "../../core/tokenize.ts";
 import { NDArray } from "../../core/ndarray.ts";
 import type { Layer } from "../collection.ts";
+import { FunctionSlots } from "../function_slots.ts";
 import { type Chunks, forEachIndex, numblocksOf } from "./chunks.ts";
 import { evalBlock, evalWithFunctions } from "./chunk_tasks.ts";
 
@@ -83,21 +83,6 @@ export interface ArraySource {
   readonly name: string;
   readonly chunks: Chunks;
   readonly node: ArrayNode;
-}
-
-/** An ordered set of user functions: the bound functions of one task function. */
-class FunctionSlots {
-  readonly fns: TaskFunction[] = [];
-  readonly #slots = new Map<TaskFunction, number>();
-  readonly slot = (fn: TaskFunction): number => {
-    let slot = this.#slots.get(fn);
-    if (slot === undefined) {
-      slot = this.fns.length;
-      this.fns.push(fn);
-      this.#slots.set(fn, slot);
-    }
-    return slot;
-  };
 }
 
 /** How many input edges lead to each array, over the `blocks`/`custom` nodes under `root`. */
@@ -177,7 +162,7 @@ export function planLayer(root: ArraySource): Layer {
       keys.push(chunkKey(array.name, index));
       exprs.push(node.block(index, ctx));
     });
-    const fn = slots.fns.length === 0 ? evalBlock : bindFunctions(evalWithFunctions, ...slots.fns);
+    const fn = slots.bind(evalWithFunctions, evalBlock);
     const tasks = exprs.map((expr, i) =>
       expr instanceof NDArray ? makeLiteral(keys[i], expr) : makeTask(keys[i], fn, [expr])
     );

@@ -9,7 +9,7 @@ import { type Key, type TaskFunction, TaskRef } from "../../core/task.ts";
 import { isCollection, type Layer } from "../collection.ts";
 import { Delayed } from "../delayed.ts";
 import type { Field } from "./partition_ops.ts";
-import type { SlotOf } from "./plan.ts";
+import type { SlotOf } from "../function_slots.ts";
 import type { KeySpec } from "./reducers.ts";
 
 /** A bag's partitions as another bag's operation reads them. */

@@ -481,6 +481,19 @@ export class Bag<T = unknown> implements Collection<T[]> {
     return toTextFiles(this, pattern, options);
   }
 
+  /**
+   * A dataframe of this bag's plain objects (one partition per bag partition). `meta` gives the
+   * columns' types (`{ name: "string", n: "int64" }`); without it the first partition's first
+   * records are computed now to learn them, as Dask does. Loads Polars (`--allow-ffi`) on first
+   * use, so bags alone never need it.
+   */
+  async toDataframe(
+    options: import("../dataframe/from_bag.ts").ToDataframeOptions = {},
+  ): Promise<import("../dataframe/frame.ts").DataFrame> {
+    const { bagToDataframe } = await import("../dataframe/from_bag.ts");
+    return await bagToDataframe(this as Bag<Record<string, unknown>>, options);
+  }
+
   /** One Delayed per partition (each computes to that partition's array). */
   toDelayed(): Delayed<T[]>[] {
     const layer = this.layer();

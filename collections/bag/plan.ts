@@ -10,9 +10,9 @@
  * @module
  */
 
-import { bindFunctions } from "../../core/function_codec.ts";
 import { type Key, makeTask, type Task, type TaskFunction, TaskRef } from "../../core/task.ts";
 import type { Layer } from "../collection.ts";
+import { FunctionSlots, type SlotOf } from "../function_slots.ts";
 import {
   type InputSpec,
   pipelineFactory,
@@ -20,9 +20,6 @@ import {
   type StageSpec,
   type TerminalSpec,
 } from "./partition_ops.ts";
-
-/** Gives each function of a task its slot in the task's function list. */
-export type SlotOf = (fn: TaskFunction) => number;
 
 /** Where a bag's partitions come from. */
 export type Source =
@@ -65,31 +62,6 @@ export interface Plan {
 
 /** The terminal that makes the partition itself (an array). */
 export const COLLECT: TerminalDef = { fns: [], spec: () => ({ op: "collect" }) };
-
-/** An ordered set of functions: the bound functions of one task function. */
-export class FunctionSlots {
-  readonly fns: TaskFunction[] = [];
-  readonly #slots = new Map<TaskFunction, number>();
-
-  constructor(...groups: (readonly TaskFunction[])[]) {
-    for (const group of groups) for (const fn of group) this.slot(fn);
-  }
-
-  readonly slot: SlotOf = (fn) => {
-    let slot = this.#slots.get(fn);
-    if (slot === undefined) {
-      slot = this.fns.length;
-      this.fns.push(fn);
-      this.#slots.set(fn, slot);
-    }
-    return slot;
-  };
-
-  /** `factory(...fns)` as a travelling task function, or `plain` when there is no function. */
-  bind(factory: (...fns: TaskFunction[]) => TaskFunction, plain: TaskFunction): TaskFunction {
-    return this.fns.length === 0 ? plain : bindFunctions(factory, ...this.fns);
-  }
-}
 
 /** Every layer a plan reads. */
 export function planLayers(plan: Plan): Layer[] {

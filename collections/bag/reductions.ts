@@ -22,7 +22,8 @@ import { Delayed } from "../delayed.ts";
 import { type KeyArgument, keyFunctions, keySpec, requireFunction } from "./arguments.ts";
 import { Bag, type ReductionOptions } from "./bag.ts";
 import { combineFactory, plainCombine } from "./partition_ops.ts";
-import { FunctionSlots, pipelineTasks, planLayers, type SlotOf, upTo } from "./plan.ts";
+import { FunctionSlots, type SlotOf } from "../function_slots.ts";
+import { pipelineTasks, planLayers, upTo } from "./plan.ts";
 import type { Optional, ReducerSpec } from "./reducers.ts";
 
 /** Dask's default fan-in of bag reductions. */

@@ -1,10 +1,15 @@
 /**
- * Options shared by the local schedulers.
+ * Options shared by the local schedulers, and how a local run function becomes a
+ * `GraphExecutor` (the one interface `compute` runs graphs through, as the Client does).
  *
  * @module
  */
 
-import type { Key } from "../../core/task.ts";
+import type { Graph } from "../../core/graph.ts";
+import { type Key, makeLiteral } from "../../core/task.ts";
+import { type Layer, leafLayer } from "../collection.ts";
+import type { GraphExecutor, RunOptions } from "../compute.ts";
+import { progressReporter } from "../progress_bar.ts";
 
 /** How a local scheduler runs a graph. */
 export interface LocalRunOptions {
@@ -15,4 +20,34 @@ export interface LocalRunOptions {
    * Used by progress displays.
    */
   onTaskDone?: (key: Key | null, total: number) => void;
+}
+
+/** Runs a graph in this process and resolves to the outputs' values in order. */
+export type LocalRun = (
+  graph: Graph,
+  outputs: readonly Key[],
+  options: LocalRunOptions,
+) => Promise<unknown[]>;
+
+function localRunOptions(options: RunOptions): LocalRunOptions {
+  const local: LocalRunOptions = {};
+  if (options.numWorkers !== undefined) local.numWorkers = options.numWorkers;
+  if (options.onTaskDone !== undefined) local.onTaskDone = options.onTaskDone;
+  else if (options.progress) local.onTaskDone = progressReporter();
+  return local;
+}
+
+/**
+ * The executor of a local scheduler: computing is `run`; persisting is computing and keeping
+ * the values in this process, as literal tasks of a new layer (Dask's local persist).
+ */
+export function localExecutor(run: LocalRun): GraphExecutor {
+  return {
+    computeGraph: (graph, outputs, options) => run(graph, outputs, localRunOptions(options)),
+    async persistGraph(graph, outputs, options): Promise<Layer> {
+      const values = await run(graph, outputs, localRunOptions(options));
+      const id = `persisted-${outputs[0] ?? "empty"}-${crypto.randomUUID()}`;
+      return leafLayer(id, outputs.map((key, i) => makeLiteral(key, values[i])));
+    },
+  };
 }

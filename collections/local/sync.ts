@@ -8,12 +8,15 @@
 import type { Graph } from "../../core/graph.ts";
 import type { Key } from "../../core/task.ts";
 import { substituteRefs } from "../../core/task.ts";
+import { errorFromThrown } from "../../core/errors.ts";
 import { RunState } from "./run_state.ts";
-import type { LocalRunOptions } from "./options.ts";
+import { localExecutor, type LocalRunOptions } from "./options.ts";
+import type { GraphExecutor } from "../compute.ts";
 
-/** Attaches the failing task's key to an error, keeping its class, message and stack. */
-export function withTaskKey(error: unknown, key: Key): unknown {
-  if (error instanceof Error && (error as { key?: unknown }).key === undefined) {
+/** The Error a task threw (a non-Error wrapped, see errorFromThrown) with the task's key attached. */
+export function withTaskKey(thrown: unknown, key: Key): Error {
+  const error = errorFromThrown(thrown);
+  if ((error as { key?: unknown }).key === undefined) {
     try {
       Object.defineProperty(error, "key", { value: key, enumerable: true, writable: true });
     } catch { /* frozen errors keep their own shape */ }
@@ -57,3 +60,6 @@ export async function runSync(
   }
   return run.outputValues();
 }
+
+/** The `sync` scheduler as a `GraphExecutor` (`compute(x, { scheduler: "sync" })`). */
+export const syncExecutor: GraphExecutor = localExecutor(runSync);

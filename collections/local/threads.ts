@@ -18,7 +18,8 @@ import type { Key } from "../../core/task.ts";
 import { decode, encode, type Encoded } from "../../core/value_codec.ts";
 import { ThreadPool } from "../../threads/thread_pool.ts";
 import type { RunItem, RunResult } from "../../threads/thread_protocol.ts";
-import type { LocalRunOptions } from "./options.ts";
+import { localExecutor, type LocalRunOptions } from "./options.ts";
+import type { GraphExecutor } from "../compute.ts";
 import { RunState } from "./run_state.ts";
 
 /** How much estimated work (ms) one batch carries, and how much a thread may have queued. */
@@ -338,3 +339,6 @@ export async function runThreads(
     dispatch();
   });
 }
+
+/** The `threads` scheduler as a `GraphExecutor` (`compute(x, { scheduler: "threads" })`). */
+export const threadsExecutor: GraphExecutor = localExecutor(runThreads);

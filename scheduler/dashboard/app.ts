@@ -6,13 +6,14 @@
  */
 
 import { Hono } from "npm:hono@^4";
+import { requireToken, securityHeaders } from "./access.ts";
 import { type Asset, DISPLAY_PREFIX } from "./assets.ts";
 import { LIVE_VIEWS, type LiveFeed, type LiveView } from "./live_feed.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "./metrics.ts";
 import type { DashboardModel } from "./model.ts";
 
 /** The pages; each is the same document, opened on its tab. */
-export const PAGES = ["status", "workers", "graph", "info"] as const;
+export const PAGES = ["status", "workers", "graph", "info", "task"] as const;
 
 const API_ENDPOINTS = {
   "/api/v1/status": "task counts, per-prefix progress, memory and processing per worker",
@@ -20,6 +21,7 @@ const API_ENDPOINTS = {
   "/api/v1/task-stream?since=N&limit=M": "task runs numbered N and later (`total` is the next N)",
   "/api/v1/graph": "the tasks the scheduler holds, their dependencies and states",
   "/api/v1/info": "scheduler summary, events (?since=N) and errors with their stacks",
+  "/api/v1/story?key=K": "the transitions of key K, each with the stimulus that caused it",
   "/api/v1/live?views=status,workers,graph,info": "server-sent events with changes",
 };
 
@@ -34,6 +36,8 @@ export interface AppOptions {
   assets: Map<string, Asset>;
   /** Open event streams, so that shutdown can end them. */
   streams: Set<ReadableStreamDefaultController<Uint8Array>>;
+  /** When set, every route but `/health` needs this token (scheduler/dashboard/access.ts). */
+  accessToken?: string;
 }
 
 function intParam(value: string | undefined, fallback: number): number {
@@ -56,8 +60,10 @@ function parseViews(param: string | undefined): Set<LiveView> | string {
 
 const keepalive = new TextEncoder().encode(": keepalive\n\n");
 
-export function dashboardApp({ model, feed, assets, streams }: AppOptions): Hono {
+export function dashboardApp({ model, feed, assets, streams, accessToken }: AppOptions): Hono {
   const app = new Hono();
+  app.use("*", securityHeaders());
+  if (accessToken !== undefined) app.use("*", requireToken(accessToken));
 
   const asset = (name: string) => {
     const found = assets.get(name);
@@ -96,6 +102,13 @@ export function dashboardApp({ model, feed, assets, streams }: AppOptions): Hono
     const since = intParam(c.req.query("since"), 0);
     const limit = intParam(c.req.query("limit"), 1000);
     return c.json(model.info(since, limit));
+  });
+  app.get("/api/v1/story", (c) => {
+    const key = c.req.query("key");
+    if (key === undefined || key === "") {
+      return c.json({ error: "Give the task's key: /api/v1/story?key=..." }, 400);
+    }
+    return c.json({ key, transitions: model.state.story(key) });
   });
   app.get("/api/v1/live", (c) => {
     const views = parseViews(c.req.query("views"));

@@ -20,6 +20,7 @@ export const PAGE_FILES = [
   "workers_page.js",
   "graph_page.js",
   "info_page.js",
+  "task_page.js",
 ] as const;
 
 export type PageFile = typeof PAGE_FILES[number];

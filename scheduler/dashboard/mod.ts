@@ -25,6 +25,7 @@
 
 import type { SchedulerState } from "../state.ts";
 import { dashboardApp } from "./app.ts";
+import { dashboardToken } from "./access.ts";
 import { loadAssets } from "./assets.ts";
 import { LiveFeed } from "./live_feed.ts";
 import { DashboardModel } from "./model.ts";
@@ -39,8 +40,13 @@ export const DEFAULT_DASHBOARD_PORT = 8787;
 export interface DashboardOptions {
   /** The scheduler's state machine; read, never changed. */
   state: SchedulerState;
-  /** Interface to listen on (default `0.0.0.0`, every interface, as Dask does). */
+  /** Interface to listen on (default `127.0.0.1`: where the scheduler listens by default). */
   hostname?: string;
+  /**
+   * The cluster's auth token: when set, every page and JSON route but `/health` needs the
+   * dashboard token derived from it, which {@link Dashboard.link} carries.
+   */
+  authToken?: string;
   /** Port (default 8787); 0 picks a free one. */
   port?: number;
   /** The scheduler's own address (`tcp://host:port`), shown on the Info page. */
@@ -62,8 +68,10 @@ export interface DashboardOptions {
 }
 
 export interface Dashboard {
-  /** The Status page, e.g. `http://10.0.0.5:8787/status`: what `client.dashboardLink` gives. */
+  /** The Status page, e.g. `http://10.0.0.5:8787/status`. */
   readonly url: string;
+  /** The Status page with the dashboard token when auth is on: what `client.dashboardLink` gives. */
+  readonly link: string;
   readonly hostname: string;
   readonly port: number;
   /** Ends open pages' streams and stops listening. */
@@ -107,7 +115,10 @@ function listen(
 
 /** Serves the dashboard for `state`; resolves once it listens. */
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
-  const hostname = options.hostname ?? "0.0.0.0";
+  const hostname = options.hostname ?? "127.0.0.1";
+  const accessToken = options.authToken === undefined
+    ? undefined
+    : await dashboardToken(options.authToken);
   const interval = options.pushIntervalMs ?? 200;
   const assets = await loadAssets();
   const identity = { schedulerAddress: options.schedulerAddress, dashboardUrl: "", startedAt: 0 };
@@ -117,7 +128,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   });
   const feed = new LiveFeed(model);
   const streams = new Set<ReadableStreamDefaultController<Uint8Array>>();
-  const app = dashboardApp({ model, feed, assets, streams });
+  const app = dashboardApp({ model, feed, assets, streams, accessToken });
   const server = listen(
     app.fetch,
     hostname,
@@ -146,6 +157,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   let closed: Promise<void> | null = null;
   return {
     url: identity.dashboardUrl,
+    link: accessToken === undefined
+      ? identity.dashboardUrl
+      : `${identity.dashboardUrl}?token=${accessToken}`,
     hostname,
     port,
     close() {

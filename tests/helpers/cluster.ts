@@ -205,9 +205,9 @@ export interface Cluster extends AsyncDisposable {
 
 /** Starts a scheduler and `nWorkers` workers named `w0`, `w1`, ... */
 export async function startCluster(
-  options: { nWorkers: number; nthreads?: number; workerArgs?: string[] },
+  options: { nWorkers: number; nthreads?: number; workerArgs?: string[]; schedulerArgs?: string[] },
 ): Promise<Cluster> {
-  const { process: scheduler, address } = await startScheduler();
+  const { process: scheduler, address } = await startScheduler(options.schedulerArgs);
   const workers: WorkerProcess[] = [];
   const stop = async () => {
     await Promise.all(workers.map((w) => w.process.stop()));

@@ -63,6 +63,8 @@ Deno.test("memory on the workers follows the client's futures", async (t) => {
     const script = new URL("./client_memory_gc_script.ts", import.meta.url).pathname;
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "--v8-flags=--expose-gc", script, client.schedulerAddress],
+      // another process: it gets the cluster's token as every client would (docs/security.md)
+      env: { DASK_DENO_AUTH_TOKEN: client.cluster!.authToken! },
       stdout: "piped",
       stderr: "piped",
     }).output();

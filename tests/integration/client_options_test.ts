@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { asCompleted, Client, type Future, wait } from "../../mod.ts";
+import { asCompleted, Client, delayed, type Future, wait } from "../../mod.ts";
 
 const inc = (x: number) => x + 1;
 const sleepThen = async (ms: number, value: string) => {
@@ -99,7 +99,18 @@ Deno.test("submit options through client.with", async (t) => {
         if (runs < 2) throw new Error(`flaky failure ${runs + 1}`);
         return runs + 1;
       };
-      assert.equal(await client.with({ retries: 2 }).submit(flaky, `${dir}/a`), 3);
+      const retried = client.with({ retries: 2 }).submit(flaky, `${dir}/a`);
+      assert.equal(await retried, 3);
+      // Its story tells why it ran three times: two failed runs sent it back to waiting.
+      const story = await client.story(retried);
+      const failures = story.filter((t) => t.start === "processing" && t.finish === "waiting");
+      assert.equal(failures.length, 2, JSON.stringify(story));
+      const workerAddresses = new Set(workers.map((w) => w.address));
+      for (const t of failures) {
+        assert.match(t.stimulus, /^task-erred-/);
+        assert.ok(workerAddresses.has(t.worker!), `${t.worker} is a worker`);
+      }
+      assert.equal(story.at(-1)?.finish, "memory");
       const noRetry = client.with({ retries: 1 }).submit(flaky, `${dir}/b`);
       const error = await noRetry.exception();
       assert.equal(error?.message, "flaky failure 2");
@@ -125,6 +136,32 @@ Deno.test("submit options through client.with", async (t) => {
     assert.throws(() => client.with({ prority: 1 } as never), /Unknown option 'prority'/);
     assert.throws(() => client.with({ retries: -1 }), /non-negative integer/);
     assert.throws(() => client.with({ resources: { GPU: "1" } } as never), /resources/);
+    assert.throws(
+      () => client.with({ prority: 1 } as never),
+      /Unknown option 'prority' for client.with\(\)\. Did you mean 'priority'\?/,
+    );
+  });
+
+  await t.step("the Dask habit submit(fn, x, { retries }) points at client.with", async () => {
+    const inc = (x: number) => x + 1;
+    assert.throws(
+      () => client.submit(inc as (x: number, o: unknown) => number, 1, { retries: 2 }),
+      /submit\(\): the last argument \{"retries":2\} looks like options; .*client\.with\(\{"retries":2\}\)\.submit/,
+    );
+    assert.throws(
+      () => client.map(inc as (x: number, o: unknown) => number, [1, 2], { pure: false } as never),
+      /map\(\): the last argument \{"pure":false\} looks like options; .*client\.with/,
+    );
+    assert.throws(
+      () => client.map(inc, 5 as never),
+      /map\(\): argument 1 after the function is not iterable \(got number\)/,
+    );
+    // a plain object that is an argument still travels, as delayed(value)
+    const keyOf = (o: { key: string }) => o.key;
+    assert.equal(await client.submit(keyOf, delayed({ key: "k" })), "k");
+    // objects with other keys are arguments as before
+    const sum = (o: { a: number; b: number }) => o.a + o.b;
+    assert.equal(await client.submit(sum, { a: 1, b: 2 }), 3);
   });
 
   await t.step("scatter: workers, broadcast, through the scheduler", async () => {

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { Client, FutureLostError } from "../../mod.ts";
+import { Client, FutureLostError, wait } from "../../mod.ts";
 
 const repoRoot = new URL("../../", import.meta.url);
 
@@ -73,6 +73,8 @@ Deno.test("the client reconnects to a restarted scheduler", async () => {
       "--port",
       port,
       "--no-dashboard",
+      "--restart-grace", // no grace: what the scheduler does not know is lost at once
+      "0",
     ]);
     assert.equal(await second.output, address);
 
@@ -128,5 +130,45 @@ Deno.test("a client that cannot reconnect closes, and its pending futures are lo
     await client.close();
   } finally {
     console.warn = warn;
+  }
+});
+
+Deno.test("finished futures stay finished across a scheduler restart (the restart grace)", async () => {
+  const schedulerArgs = ["scheduler/main.ts", "--host", "127.0.0.1", "--no-dashboard", "--port"];
+  const first = start([...schedulerArgs, "0"]);
+  const address = await first.output;
+  const port = address.slice(address.lastIndexOf(":") + 1);
+  const workers = [0, 1].map(() => start(["worker/main.ts", address, "--nthreads", "1"]));
+  let second: ReturnType<typeof start> | undefined;
+  const warn = console.warn;
+  console.warn = () => {};
+  try {
+    await Promise.all(workers.map((w) => w.output));
+    await using client = await Client.connect(address, { reconnectTimeout: 30 });
+    // finished on the workers, never fetched: after the restart they must come from the workers
+    const kept = client.map((x: number) => x * 10, [1, 2, 3, 4, 5, 6]);
+    await wait(kept);
+
+    first.child.kill("SIGKILL");
+    await first.child.status;
+    second = start([...schedulerArgs, port]);
+    assert.equal(await second.output, address);
+
+    assert.deepEqual(await client.gather(kept), [10, 20, 30, 40, 50, 60]);
+    assert.ok(kept.every((f) => f.status === "finished"), kept.map((f) => f.status).join());
+    // and they serve as inputs of new work
+    const total = client.submit((xs: number[]) => xs.reduce((a, b) => a + b, 0), kept);
+    assert.equal(await total.result(30), 210);
+  } finally {
+    console.warn = warn;
+    for (const process of [...workers, second, first]) {
+      if (process === undefined) continue;
+      try {
+        process.child.kill("SIGTERM");
+      } catch {
+        // already exited
+      }
+      await process.child.status;
+    }
   }
 });

@@ -6,6 +6,7 @@ import {
   handshakeBytes,
   parseAddress,
 } from "../../net/wire.ts";
+import { concat } from "../helpers/bytes.ts";
 import { startCluster } from "../helpers/cluster.ts";
 import { graphTask, RawClient } from "../helpers/raw_client.ts";
 
@@ -49,16 +50,6 @@ async function closedAfterWriting(
       conn.close();
     } catch { /* closed */ }
   }
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
 }
 
 /** A message prefix that claims zero parts: no message looks like this. */

@@ -59,6 +59,8 @@ Deno.test("progress on a cluster", async (t) => {
     `;
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["eval", "--ext=ts", script],
+      // another process: it gets the cluster's token as every client would (docs/security.md)
+      env: { DASK_DENO_AUTH_TOKEN: client.cluster!.authToken! },
       stdout: "piped",
       stderr: "piped",
     }).output();

@@ -109,6 +109,20 @@ Deno.test("the dashboard serves pages, assets, health, metrics and JSON", async 
     assert.equal(stream.total, 1);
     const later = await (await get("/api/v1/task-stream?since=1")).json();
     assert.equal(later.entries.length, 0);
+
+    // The Task page's story: every transition of the key, with what caused it.
+    assert.match(await (await get("/task")).text(), /id="task-story"/);
+    assert.match(await (await get("/assets/task_page.js")).text(), /export class TaskPage/);
+    const story = await (await get("/api/v1/story?key=inc-1")).json();
+    assert.deepEqual(
+      story.transitions.map((t: { finish: string }) => t.finish).slice(-2),
+      ["processing", "memory"],
+    );
+    assert.match(story.transitions.at(-1).stimulus, /^task-finished-2$/);
+    assert.equal(story.transitions.at(-1).worker, WORKER);
+    const noKey = await get("/api/v1/story");
+    assert.equal(noKey.status, 400);
+    await noKey.body?.cancel();
   } finally {
     await dashboard.close();
   }

@@ -9,7 +9,7 @@ import * as bag from "../../collections/bag/mod.ts";
 import { Delayed, delayed } from "../../collections/delayed.ts";
 import { shutdownThreads } from "../../collections/local/threads.ts";
 import { compute } from "../../mod.ts";
-import { NDArray } from "../../core/ndarray.ts";
+import type { NDArray } from "../../core/ndarray.ts";
 
 const schedulers = ["sync", "threads"] as const;
 

@@ -253,3 +253,62 @@ Deno.test("concurrent computations share the threads, also after a failed one", 
   assert.deepEqual(results, [20100, 20100, 210]);
   shutdownThreads();
 });
+
+Deno.test("sync and threads are GraphExecutors: compute and persist run through one interface", async () => {
+  const { resolveExecutor } = await import("../../collections/compute.ts");
+  const { syncExecutor } = await import("../../collections/local/sync.ts");
+  const { threadsExecutor } = await import("../../collections/local/threads.ts");
+  assert.equal(resolveExecutor({ scheduler: "sync" }), syncExecutor);
+  assert.equal(resolveExecutor({ scheduler: "threads" }), threadsExecutor);
+  const double = (x: number) => 2 * x;
+  const graph: Graph = new Map([
+    ["a", makeLiteral("a", 21)],
+    ["b", makeTask("b", double, [new TaskRef("a")])],
+  ]);
+  for (const executor of [syncExecutor, threadsExecutor]) {
+    assert.deepEqual(await executor.computeGraph(graph, ["b"], {}), [42]);
+    const layer = await executor.persistGraph(graph, ["b"], {});
+    assert.deepEqual(layer.tasks.map((t) => [t.key, t.fn, t.args[0]]), [["b", null, 42]]);
+  }
+  // a custom executor is used as it is
+  let calls = 0;
+  const counting = {
+    computeGraph: (...args: Parameters<typeof syncExecutor.computeGraph>) => {
+      calls++;
+      return syncExecutor.computeGraph(...args);
+    },
+    persistGraph: syncExecutor.persistGraph,
+  };
+  const x = delayed(double)(delayed(double)(5));
+  assert.equal(await x.compute({ scheduler: counting }), 20);
+  assert.equal(calls, 1);
+  assert.throws(
+    () => resolveExecutor({ scheduler: "thread" as "threads" }),
+    /Unknown scheduler "thread": use "sync", "threads" or a Client/,
+  );
+  shutdownThreads();
+});
+
+Deno.test("options are checked at run time: a misspelt one names the nearest valid one", async () => {
+  const x = delayed((a: number) => a + 1)(1);
+  await assert.rejects(
+    () => x.compute({ schedular: "sync" } as never),
+    /Unknown option 'schedular' for compute\(\)\. Did you mean 'scheduler'\?/,
+  );
+  await assert.rejects(
+    async () => await compute(x, { numworkers: 2 } as never),
+    /Unknown option 'numworkers' for compute\(\)\. Did you mean 'numWorkers'\?/,
+  );
+  await assert.rejects(() => x.persist({ progres: true } as never), /Did you mean 'progress'\?/);
+  const { LocalCluster } = await import("../../mod.ts");
+  await assert.rejects(
+    () => LocalCluster.start({ nworkers: 1 } as never),
+    /Unknown option 'nworkers' for LocalCluster.start\(\)\. Did you mean 'nWorkers'\?/,
+  );
+  const { Client } = await import("../../mod.ts");
+  await assert.rejects(
+    () => Client.local({ nworkers: 1 } as never),
+    /Unknown option 'nworkers' for Client.local\(\)\. Did you mean 'nWorkers'\?/,
+  );
+  assert.equal(await compute(x, { scheduler: "sync" }).then(([v]) => v), 2);
+});

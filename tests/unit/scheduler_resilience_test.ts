@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import type { TaskOptions } from "../../core/task.ts";
 import {
   planRebalance,
   planReplicationRound,
@@ -7,88 +6,10 @@ import {
   resolveWorkers,
   uniqueKeys,
 } from "../../scheduler/data_movement.ts";
+import { type Outgoing, SchedulerState } from "../../scheduler/state.ts";
+import type { SchedulerEvent } from "../../scheduler/events.ts";
 import type { GraphTaskSpec, SchedulerToClientMsg } from "../../protocol/messages.ts";
-import {
-  type Outgoing,
-  type SchedulerEvent,
-  SchedulerState,
-  type WorkerSpec,
-} from "../../scheduler/state.ts";
-
-/** An event without its time (the driver supplies it unless given). */
-type EventInput = SchedulerEvent extends infer E
-  ? E extends SchedulerEvent ? Omit<E, "now"> & { now?: number } : never
-  : never;
-
-// A small driver: events in (time advancing by itself), books validated after each, messages out.
-class Driver {
-  readonly s = new SchedulerState({ stealing: false });
-  now = 0;
-
-  run(event: EventInput): Outgoing[] {
-    this.s.handle({ ...event, now: event.now ?? ++this.now } as SchedulerEvent);
-    this.s.validate();
-    return this.s.takeOutgoing();
-  }
-
-  addWorker(address: string, extra: Partial<WorkerSpec> = {}): Outgoing[] {
-    return this.run({ type: "worker-added", worker: { address, nthreads: 1, ...extra } });
-  }
-
-  submit(tasks: GraphTaskSpec[], keys: string[]): Outgoing[] {
-    return this.run({
-      type: "client-message",
-      client: "c1",
-      msg: { op: "update-graph", tasks, keys },
-    });
-  }
-
-  finish(key: string, nbytes = 8): Outgoing[] {
-    const task = this.s.tasks.get(key)!;
-    assert.equal(task.state, "processing", `${key} should be processing`);
-    return this.run({
-      type: "worker-message",
-      worker: task.processingOn!.address,
-      msg: { op: "task-finished", key, runId: task.runId, nbytes, typeName: "number" },
-    });
-  }
-
-  fail(key: string): Outgoing[] {
-    const task = this.s.tasks.get(key)!;
-    return this.run({
-      type: "worker-message",
-      worker: task.processingOn!.address,
-      msg: { op: "task-erred", key, runId: task.runId, error: { name: "Error", message: "no" } },
-    });
-  }
-
-  state(key: string): string {
-    return this.s.tasks.get(key)?.state ?? "forgotten";
-  }
-
-  on(key: string): string | undefined {
-    return this.s.tasks.get(key)?.processingOn?.address;
-  }
-}
-
-const spec = (key: string, deps: string[] = [], options?: TaskOptions): GraphTaskSpec => ({
-  key,
-  fn: "fn",
-  args: deps,
-  deps,
-  options,
-});
-
-const computes = (out: Outgoing[], worker?: string): string[] =>
-  out.flatMap((o) =>
-    o.to === "worker" && o.msg.op === "compute-task" &&
-      (worker === undefined || o.worker === worker)
-      ? [o.msg.key]
-      : []
-  );
-
-const toClient = (out: Outgoing[]): SchedulerToClientMsg[] =>
-  out.flatMap((o) => o.to === "client" ? [o.msg] : []);
+import { computes, Driver, spec, toClient } from "../helpers/scheduler_driver.ts";
 
 const freed = (out: Outgoing[], worker: string): string[] =>
   out.flatMap((o) =>
@@ -323,4 +244,58 @@ Deno.test("rebalance moves copies from the fullest worker to the emptiest", () =
     100,
   ]]);
   assert.deepEqual(planRebalance(d.s, { keys: new Set(["k0"]) }).map((m) => m.key), ["k0"]);
+});
+
+Deno.test("restart grace: results reconnecting workers hold serve reconnecting clients; unknown keys wait, then are lost", () => {
+  const s = new SchedulerState({ stealing: false, restartGrace: 10 });
+  const run = (event: SchedulerEvent) => {
+    s.handle(event);
+    s.validate();
+    return s.takeOutgoing();
+  };
+  const toClient = (out: Outgoing[]) =>
+    out.filter((o) => o.to === "client").map((o) => o.msg as SchedulerToClientMsg);
+  const desire = (keys: string[], now: number) =>
+    run({ type: "client-message", client: "c1", msg: { op: "client-desires-keys", keys }, now });
+  run({ type: "client-connected", client: "c1", now: 1 });
+  // the client asks first, the worker brings the key later
+  assert.deepEqual(toClient(desire(["early"], 1.1)), []);
+  const submit = (tasks: GraphTaskSpec[], now: number) =>
+    run({
+      type: "client-message",
+      client: "c1",
+      msg: { op: "update-graph", tasks, keys: tasks.map((t) => t.key) },
+      now,
+    });
+  // a graph on the awaited key waits for it; one on a key nobody awaits fails at once
+  submit([spec("uses-early", ["early"])], 1.2);
+  assert.equal(s.tasks.get("uses-early"), undefined);
+  const wrong = toClient(submit([spec("uses-nothing", ["nothing"])], 1.3));
+  assert.deepEqual(wrong.map((m) => m.op), ["task-erred"]);
+  const joined = run({
+    type: "worker-added",
+    worker: {
+      address: "tcp://w1",
+      nthreads: 1,
+      keys: [{ key: "early", nbytes: 8, typeName: "number" }, {
+        key: "late",
+        nbytes: 8,
+        typeName: "number",
+      }],
+    },
+    now: 2,
+  });
+  assert.deepEqual(toClient(joined).map((m) => [m.op, "key" in m ? m.key : ""]), [
+    ["key-in-memory", "early"],
+  ]);
+  assert.equal(s.tasks.get("uses-early")?.state, "processing");
+  // the worker brought it first, the client asks later
+  assert.deepEqual(toClient(desire(["late", "never"], 3)).map((m) => m.op), ["key-in-memory"]);
+  assert.equal(s.tasks.get("late")?.state, "memory");
+  // the grace ends: the key nobody brought is lost
+  assert.deepEqual(toClient(run({ type: "tick", now: 5 })), []);
+  const ended = toClient(run({ type: "tick", now: 11.5 }));
+  assert.deepEqual(ended.map((m) => [m.op, "key" in m ? m.key : ""]), [["lost", "never"]]);
+  // after the grace an unknown key is lost at once
+  assert.deepEqual(toClient(desire(["other"], 12)).map((m) => m.op), ["lost"]);
 });

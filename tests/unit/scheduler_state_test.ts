@@ -985,8 +985,10 @@ class Cluster {
         const w = this.workers.get(o.worker)!;
         this.at(this.latency, () => {
           if (!w.alive) return;
-          w.state.handle({ type: "scheduler-message", msg: o.msg, now: this.now });
-          this.#carryOut(w);
+          this.#carryOut(
+            w,
+            w.state.handle({ type: "scheduler-message", msg: o.msg, now: this.now }),
+          );
         });
       } else {
         this.at(this.latency, () => this.#clientReceives(o.client, o.msg));
@@ -1018,8 +1020,8 @@ class Cluster {
     }
   }
 
-  #carryOut(w: SimWorker): void {
-    for (const instruction of w.state.takeInstructions()) this.#instruction(w, instruction);
+  #carryOut(w: SimWorker, instructions: WorkerInstruction[]): void {
+    for (const instruction of instructions) this.#instruction(w, instruction);
   }
 
   #instruction(w: SimWorker, instruction: WorkerInstruction): void {
@@ -1032,12 +1034,15 @@ class Cluster {
         this.at(2 * this.latency, () => {
           if (!w.alive) return;
           if (peer === undefined || !peer.alive) {
-            w.state.handle({
-              type: "gather-failed",
-              requestId: instruction.requestId,
-              reason: "connection refused",
-              now: this.now,
-            });
+            this.#carryOut(
+              w,
+              w.state.handle({
+                type: "gather-failed",
+                requestId: instruction.requestId,
+                reason: "connection refused",
+                now: this.now,
+              }),
+            );
           } else {
             const data = [];
             for (const key of instruction.keys) {
@@ -1046,18 +1051,21 @@ class Cluster {
               w.store.set(key, nbytes);
               data.push({ key, nbytes, typeName: "Sim" });
             }
-            w.state.handle({
-              type: "gather-done",
-              requestId: instruction.requestId,
-              data,
-              now: this.now,
-            });
+            this.#carryOut(
+              w,
+              w.state.handle({
+                type: "gather-done",
+                requestId: instruction.requestId,
+                data,
+                now: this.now,
+              }),
+            );
           }
-          this.#carryOut(w);
         });
         return;
       }
       case "send-to-scheduler":
+      case "send-result":
         this.at(this.latency, () => {
           // A dead worker's connection is closed: what it had in flight never arrives.
           if (!w.alive) return;
@@ -1087,8 +1095,7 @@ class Cluster {
       if (!w.alive) return;
       w.busyThreads--;
       const ok = task.fails === "never" || (task.fails === "once" && attempt > 1);
-      if (ok) w.store.set(spec.key, task.nbytes);
-      w.state.handle({
+      const instructions = w.state.handle({
         type: "thread-finished",
         key: spec.key,
         result: ok
@@ -1098,7 +1105,11 @@ class Cluster {
         stop: this.now,
         now: this.now,
       });
-      this.#carryOut(w);
+      // The value enters the store only when the state machine keeps it.
+      if (instructions.some((i) => i.type === "keep-result" && i.key === spec.key)) {
+        w.store.set(spec.key, task.nbytes);
+      }
+      this.#carryOut(w, instructions);
     });
   }
 

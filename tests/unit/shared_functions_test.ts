@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { withSharedFunctions } from "../../client/outbox.ts";
+import { FunctionReceiver, FunctionSender } from "../../core/function_link.ts";
 import { type Outgoing, SchedulerState } from "../../scheduler/state.ts";
 import type { ComputeTaskMsg, GraphTaskSpec, UpdateGraphMsg } from "../../protocol/messages.ts";
 import { decode, encode } from "../../core/value_codec.ts";
@@ -91,4 +92,18 @@ Deno.test("an id without its spec in the message stays an id (the worker reports
     now: 2,
   });
   assert.equal(s.tasks.get("x-1")!.fn, "fn-x");
+});
+
+Deno.test("a function link: in full once, then the id; the receiver expands it; reset sends again", () => {
+  const spec = { kind: "source" as const, id: "fn-sq", name: "sq", source: "(x) => x * x" };
+  const sender = new FunctionSender();
+  const receiver = new FunctionReceiver();
+  const sent = [sender.shrink(spec), sender.shrink(spec), sender.shrink(null)];
+  assert.deepEqual(sent, [spec, "fn-sq", null]);
+  const arrived = sent.map((fn) => receiver.expand(decode(encode(fn))));
+  assert.deepEqual(arrived, [spec, spec, null]);
+  assert.equal(arrived[0], arrived[1], "one spec object per id on the receiving side");
+  assert.equal(new FunctionReceiver().expand("fn-sq"), "fn-sq", "an id never sent stays an id");
+  sender.reset();
+  assert.equal(sender.shrink(spec), spec, "a replaced link gets the spec in full again");
 });

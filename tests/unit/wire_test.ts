@@ -59,7 +59,7 @@ function assertSampleMessage(message: Message): void {
 
 Deno.test("FrameReader parses a stream fed one byte at a time", () => {
   const stream = concat([
-    handshakeBytes({ role: "worker", auth: "secret" }),
+    handshakeBytes({ role: "worker", challenge: new Uint8Array([1, 2, 3]) }),
     ...encodeMessage(sampleMessage()),
     ...encodeMessage({ header: { op: "ping" } }),
   ]);
@@ -75,7 +75,7 @@ Deno.test("FrameReader parses a stream fed one byte at a time", () => {
     op: "hello",
     version: PROTOCOL_VERSION,
     role: "worker",
-    auth: "secret",
+    challenge: new Uint8Array([1, 2, 3]),
   });
   assertSampleMessage(messages[1]);
   assert.deepStrictEqual(messages[2], { header: { op: "ping" }, frames: [] });
@@ -160,13 +160,23 @@ Deno.test("FrameReader reads frames from sharedFrameMinBytes up into shared memo
 
 Deno.test("FrameReader refuses oversize parts, bad prefixes and undecodable headers", () => {
   const oversize = concat(encodeMessage({ header: "x".repeat(2000) }));
-  const reader = new FrameReader({ maxFrameBytes: 1000 });
+  const reader = new FrameReader({ maxHeaderBytes: 1000 });
   assert.throws(() => reader.push(oversize), (error: Error) => {
     assert.ok(error instanceof WireError);
     assert.match(error.message, /message header of \d+ bytes exceeds the limit of 1000 bytes/);
-    assert.match(error.message, /maxFrameBytes/);
+    assert.match(error.message, /maxHeaderBytes/);
     return true;
   });
+  const bigFrame = concat(encodeMessage({ header: 1, frames: [new Uint8Array(2000)] }));
+  assert.throws(
+    () => new FrameReader({ maxFrameBytes: 1000 }).push(bigFrame),
+    /frame of 2000 bytes exceeds the limit of 1000 bytes \(maxFrameBytes\)/,
+  );
+  const manyFrames = concat(encodeMessage({ header: 1, frames: [1, 2, 3].map(() => EMPTY) }));
+  assert.throws(
+    () => new FrameReader({ maxFramesPerMessage: 2 }).push(manyFrames),
+    /3 frames exceeds the limit of 2 \(maxFramesPerMessage\)/,
+  );
   assert.throws(() => reader.push(new Uint8Array(1)), WireError, "a broken stream stays broken");
 
   const zeroParts = new Uint8Array(8);
@@ -177,6 +187,39 @@ Deno.test("FrameReader refuses oversize parts, bad prefixes and undecodable head
     new Uint8Array([0xc1, 0xc1]), // 0xc1 is never used in msgpack
   ]);
   assert.throws(() => new FrameReader().push(garbageHeader), /header does not decode/);
+});
+
+const EMPTY = new Uint8Array(0);
+
+Deno.test("a guarded reader reads the handshake under a few KiB and holds what follows", () => {
+  const hello = handshakeBytes({ role: "client" });
+  // A huge length claimed before the handshake completes is refused at once.
+  const claim = new Uint8Array(16);
+  new DataView(claim.buffer).setUint32(0, 1, true);
+  new DataView(claim.buffer).setUint32(8, 1 << 30, true);
+  const guarded = () => new FrameReader({ handshake: true, guardedMessages: 1 });
+  assert.throws(
+    () => guarded().push(concat([hello.subarray(0, 4), claim])),
+    /header of 1073741824 bytes exceeds the limit of 4096 bytes \(maxHandshakeBytes/,
+  );
+  // After the hello, the next message is held undecoded (garbage is not even parsed)...
+  const reader = guarded();
+  const garbage = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0xc1, 0xc1]);
+  assert.equal(reader.push(concat([hello, garbage])).length, 1);
+  // ...until the guard is lifted; then it is parsed with the normal rules.
+  assert.throws(() => reader.unguard(), /header does not decode/);
+  // A valid message behind the hello arrives once unguarded, in order, with its frames.
+  const next = guarded();
+  const big = new Uint8Array(10_000).fill(7);
+  assert.equal(next.push(concat([hello, ...encodeMessage({ header: "a" })])).length, 1);
+  assert.deepEqual(next.unguard(), [{ header: "a", frames: [] }]);
+  assert.deepEqual(next.push(concat(encodeMessage({ header: "b", frames: [big] }))), [
+    { header: "b", frames: [big] },
+  ]);
+  // More than a few KiB held before the guard is lifted is refused.
+  const flood = guarded();
+  flood.push(hello);
+  assert.throws(() => flood.push(new Uint8Array(5000)), /5000 bytes before its handshake/);
 });
 
 Deno.test("the handshake prefix names a wrong version or a foreign protocol", () => {
@@ -203,7 +246,7 @@ Deno.test("parseAddress accepts tcp://host:port and host:port and explains anyth
 });
 
 /** Starts a listener whose connections echo every message back, and collects refusals. */
-async function echoServer(options: { maxFrameBytes?: number; handshakeTimeoutMs?: number } = {}) {
+async function echoServer(options: { maxHeaderBytes?: number; handshakeTimeoutMs?: number } = {}) {
   const refused: Error[] = [];
   let notifyRefused = () => {};
   const connectedWaiters: { count: number; resolve: () => void }[] = [];
@@ -394,7 +437,7 @@ Deno.test("peers with garbage or a wrong version are refused while others keep w
 });
 
 Deno.test("a broken or oversize message closes only its connection, with a reason", async () => {
-  const server = await echoServer({ maxFrameBytes: 4096 });
+  const server = await echoServer({ maxHeaderBytes: 4096 });
   try {
     await withClient(server.listener, async (healthy) => {
       await server.connected(1);
@@ -413,7 +456,7 @@ Deno.test("a broken or oversize message closes only its connection, with a reaso
         assert.equal((await sender.closed).reason, "closed by the peer");
       });
       const oversizeClose = await server.closes[2];
-      assert.match(oversizeClose.reason, /exceeds the limit of 4096 bytes \(maxFrameBytes\)/);
+      assert.match(oversizeClose.reason, /exceeds the limit of 4096 bytes \(maxHeaderBytes\)/);
 
       healthy.send({ header: "ping" });
       for await (const message of healthy) {

@@ -18,7 +18,7 @@ class Driver {
   }
 
   compute(key: string, extra: Partial<ComputeTaskMsg> = {}): string[] {
-    this.w.handle({
+    const instructions = this.w.handle({
       type: "scheduler-message",
       msg: {
         op: "compute-task",
@@ -34,11 +34,11 @@ class Driver {
       },
       now: ++this.now,
     });
-    return this.#executed();
+    return this.#executed(instructions);
   }
 
   done(key: string, nbytes = 8, typeName = "number"): string[] {
-    this.w.handle({
+    const instructions = this.w.handle({
       type: "thread-finished",
       key,
       result: { ok: true, nbytes, typeName },
@@ -47,12 +47,12 @@ class Driver {
       thread: 0,
       now: ++this.now,
     });
-    return this.#executed();
+    return this.#executed(instructions);
   }
 
-  #executed(): string[] {
+  #executed(instructions: WorkerInstruction[]): string[] {
     this.w.validate();
-    return this.w.takeInstructions().flatMap((i: WorkerInstruction) =>
+    return instructions.flatMap((i: WorkerInstruction) =>
       i.type === "execute" ? i.tasks.map((t) => t.key) : []
     );
   }

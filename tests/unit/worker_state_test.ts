@@ -1,16 +1,14 @@
 import assert from "node:assert/strict";
+import { encode } from "../../core/value_codec.ts";
+import { INLINE_RESULT_BYTES } from "../../protocol/messages.ts";
 import {
+  type SchedulerMessage,
   type WorkerEvent,
   type WorkerInstruction,
   WorkerState,
   type WorkerStateConfig,
 } from "../../worker/state.ts";
-import type {
-  ComputeTaskMsg,
-  KeyLocation,
-  SchedulerToWorkerMsg,
-  WorkerToSchedulerMsg,
-} from "../../protocol/messages.ts";
+import type { ComputeTaskMsg, KeyLocation, WorkerToSchedulerMsg } from "../../protocol/messages.ts";
 
 // ---------------------------------------------------------------------------------------------
 
@@ -24,12 +22,12 @@ class Driver {
   }
 
   handle(event: WorkerEvent): WorkerInstruction[] {
-    this.w.handle(event);
+    const instructions = this.w.handle(event);
     this.w.validate();
-    return this.w.takeInstructions();
+    return instructions;
   }
 
-  scheduler(msg: SchedulerToWorkerMsg): WorkerInstruction[] {
+  scheduler(msg: SchedulerMessage): WorkerInstruction[] {
     return this.handle({ type: "scheduler-message", msg, now: ++this.now });
   }
 
@@ -83,7 +81,9 @@ function gathers(out: WorkerInstruction[]) {
 }
 
 function sent(out: WorkerInstruction[]): WorkerToSchedulerMsg[] {
-  return out.flatMap((i) => i.type === "send-to-scheduler" ? [i.msg] : []);
+  return out.flatMap((i) =>
+    i.type === "send-to-scheduler" || i.type === "send-result" ? [i.msg] : []
+  );
 }
 
 function freedKeys(out: WorkerInstruction[]): string[] {
@@ -101,7 +101,15 @@ Deno.test("a task without inputs executes and reports task-finished with its run
   const out = d.compute("inc-1");
   assert.deepEqual(out, [{
     type: "execute",
-    tasks: [{ key: "inc-1", runId: 1, fn: "fn:inc-1", args: [], deps: [], resources: null }],
+    tasks: [{
+      key: "inc-1",
+      runId: 1,
+      fn: "fn:inc-1",
+      args: [],
+      deps: [],
+      resources: null,
+      thread: 0,
+    }],
   }]);
   assert.equal(d.w.executing, 1);
   const finished = sent(d.done("inc-1", 24));
@@ -378,4 +386,144 @@ Deno.test("inputs shared by local tasks stay until the last reader is done", () 
   assert.deepEqual(executed(out), ["a-1", "b-1"]);
   assert.deepEqual(freedKeys(d.done("a-1")), []);
   assert.deepEqual(freedKeys(d.done("b-1")), ["x-1"]);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Decisions the server once made: which thread, too-big results, inlining, literals, lost
+// threads, close/restart/run and malformed messages.
+
+const types = (out: WorkerInstruction[]) => out.map((i) => i.type);
+
+function threadsOf(out: WorkerInstruction[]): Record<string, number> {
+  const threads: Record<string, number> = {};
+  for (const i of out) {
+    if (i.type === "execute") { for (const t of i.tasks) threads[t.key] = t.thread; }
+  }
+  return threads;
+}
+
+function erred(out: WorkerInstruction[]): { name: string; message: string }[] {
+  return out.flatMap((i) =>
+    i.type === "send-to-scheduler" && i.msg.op === "task-erred" ? [i.msg.error] : []
+  );
+}
+
+Deno.test("each task goes to the thread with the least expected work", () => {
+  const d = new Driver({ nthreads: 3, shortTaskBatchSeconds: 0 });
+  const first = { ...threadsOf(d.compute("a", [], { duration: 5 })) };
+  Object.assign(first, threadsOf(d.compute("b", [], { duration: 1 })));
+  Object.assign(first, threadsOf(d.compute("c", [], { duration: 3 })));
+  assert.deepEqual(first, { a: 0, b: 1, c: 2 });
+  assert.deepEqual(d.w.threadLoads, [5, 1, 3]);
+  // b's thread frees first; the next task goes there
+  d.compute("d", [], { duration: 2 });
+  assert.deepEqual(threadsOf(d.done("b", 8)), { d: 1 });
+  assert.deepEqual(d.w.threadLoads, [5, 2, 3]);
+});
+
+Deno.test("a result bigger than the memory limit fails its task and is not kept", () => {
+  const d = new Driver({ memoryLimit: 1000 });
+  d.compute("big");
+  const out = d.done("big", 5000);
+  assert.ok(!types(out).includes("keep-result"), `kept: ${types(out)}`);
+  const [error] = erred(out);
+  assert.equal(error.name, "MemoryLimitError");
+  assert.match(error.message, /task big produced .* more than the memory limit of worker/);
+  assert.equal(d.w.tasks.get("big")!.state, "error");
+  assert.equal(d.w.memoryBytes, 0);
+});
+
+Deno.test("a result within the limit is kept before the scheduler hears of it", () => {
+  const d = new Driver({ memoryLimit: 1000 });
+  d.compute("small");
+  assert.deepEqual(types(d.done("small", 500)), ["keep-result", "send-to-scheduler"]);
+});
+
+Deno.test("a result nobody here wants any more is not kept", () => {
+  const d = new Driver();
+  d.compute("x");
+  d.scheduler({ op: "free-keys", keys: ["x"] });
+  assert.ok(!types(d.done("x")).includes("keep-result"));
+  assert.equal(d.w.tasks.has("x"), false);
+});
+
+Deno.test("a result a client waits for asks to go along with task-finished when small", () => {
+  const d = new Driver();
+  d.compute("wanted", [], { returnValue: true });
+  const out = d.done("wanted");
+  const result = out.find((i) => i.type === "send-result");
+  assert.ok(result?.type === "send-result", `no send-result in ${types(out)}`);
+  assert.equal(result.msg.key, "wanted");
+  assert.equal(result.inlineMaxBytes, INLINE_RESULT_BYTES);
+  // without returnValue nothing goes along
+  d.compute("plain");
+  assert.deepEqual(types(d.done("plain")), ["keep-result", "send-to-scheduler"]);
+});
+
+Deno.test("a literal is stored without a thread; a literal too big or without a value errs", () => {
+  const d = new Driver({ memoryLimit: 100_000 });
+  const value = encode([1, 2, 3]);
+  const out = d.compute("lit", [], { fn: null, args: value });
+  assert.deepEqual(types(out), ["store", "send-to-scheduler"]);
+  const store = out[0];
+  assert.ok(store.type === "store");
+  assert.equal(store.encoded, value);
+  assert.equal(d.w.tasks.get("lit")!.state, "memory");
+  assert.equal(d.w.executing, 0);
+
+  const big = d.compute("big-lit", [], { fn: null, args: encode(new Float64Array(100_000)) });
+  assert.equal(erred(big)[0]?.name, "MemoryLimitError");
+  const bad = d.compute("bad-lit", [], { fn: null, args: [1, 2] });
+  assert.match(erred(bad)[0]?.message ?? "", /the literal bad-lit has no encoded value/);
+});
+
+Deno.test("the tasks of a thread that died err naming it; other threads' tasks run on", () => {
+  const d = new Driver({ nthreads: 2, shortTaskBatchSeconds: 0 });
+  d.compute("a");
+  d.compute("b");
+  d.compute("c");
+  const out = d.handle({ type: "thread-died", thread: 0, reason: "thread 0 died: boom", now: 9 });
+  const errors = erred(out);
+  assert.equal(errors.length, 1);
+  assert.equal(errors[0].name, "ThreadDiedError");
+  assert.match(errors[0].message, /thread 0 of worker tcp:\/\/me:1 died while running a/);
+  assert.equal(d.w.tasks.get("b")!.state, "executing");
+  // the freed slot takes the next ready task, on the replaced thread 0
+  assert.deepEqual(threadsOf(out), { c: 0 });
+});
+
+Deno.test("a task that could not be handed to its thread errs with the reason", () => {
+  const d = new Driver();
+  d.compute("x");
+  const out = d.handle({ type: "execute-failed", key: "x", reason: "input y is gone", now: 5 });
+  assert.equal(erred(out)[0]?.message, "input y is gone");
+  assert.equal(d.w.executing, 0);
+  assert.deepEqual(d.w.threadLoads, [0]);
+});
+
+Deno.test("close, restart and run are the state machine's instructions", () => {
+  const d = new Driver();
+  assert.deepEqual(d.scheduler({ op: "close", reason: "bye" }), [{ type: "close", reason: "bye" }]);
+  assert.deepEqual(d.scheduler({ op: "restart", reason: "again" }), [
+    { type: "restart", reason: "again" },
+  ]);
+  const run = { op: "run" as const, runRequestId: 3, fn: { id: "f" }, args: encode([]) };
+  assert.deepEqual(d.scheduler(run), [{ type: "run", msg: run }]);
+});
+
+Deno.test("a malformed scheduler message ends the session with the reason", () => {
+  const d = new Driver();
+  const cases: [unknown, RegExp][] = [
+    [{ op: "compute-task", key: 5 }, /compute-task without key/],
+    [{ op: "free-keys", keys: [1] }, /free-keys without a list of keys/],
+    [{ op: "explode" }, /unknown operation "explode"/],
+    [null, /not an object/],
+  ];
+  for (const [msg, reason] of cases) {
+    const out = d.scheduler(msg as SchedulerMessage);
+    assert.equal(out.length, 1);
+    assert.ok(out[0].type === "abort-session");
+    assert.match(out[0].problem, reason);
+  }
+  assert.equal(d.w.tasks.size, 0);
 });

@@ -1,5 +1,5 @@
 /**
- * The dashboard page: tabs (Status, Workers, Graph, Info) over one live connection that carries
+ * The dashboard page: tabs (Status, Workers, Graph, Info, Task) over one live connection that carries
  * what the open tab shows. Redraws on every update (at most once a frame) and a few times a
  * second, because time moves even when nothing else does.
  *
@@ -11,6 +11,7 @@ import { GraphPage } from "./graph_page.js";
 import { InfoPage } from "./info_page.js";
 import { LiveConnection } from "./live.js";
 import { StatusPage } from "./status_page.js";
+import { TaskPage } from "./task_page.js";
 import { WorkersPage } from "./workers_page.js";
 
 /** Least time between redraws: updates arrive every 200 ms; drawing faster only costs CPU. */
@@ -22,6 +23,7 @@ const pages = {
   workers: new WorkersPage(),
   graph: new GraphPage(),
   info: new InfoPage(),
+  task: new TaskPage(),
 };
 
 const connectionBadge = /** @type {HTMLElement} */ (document.getElementById("connection"));

@@ -1,0 +1,222 @@
+/**
+ * Dataframe benchmarks (issue 13), ours and Dask's measured in the same run on the same files:
+ *
+ * 1. `readCsv` + the five queries of seed 003's exercise (plus `len` of the non-cancelled rows)
+ *    over 10 NYC-flights-like CSV files of 5,000,000 rows in all, each query cold (it reads the
+ *    files again), on a local cluster of 2 workers × 1 thread against Dask's LocalCluster of the
+ *    same shape, and on `threads` against plain pandas in one thread;
+ * 2. a groupby-mean with about 1,000,000 groups (`splitOut`), a merge of two 2,000,000-row frames
+ *    on a key (hash-shuffle join), and `sortValues` of 4,000,000 rows, on both clusters;
+ * 3. peak RSS of the workers while the flights files (4× a worker's `--memory-limit`) flow through
+ *    a groupby-mean and a `valueCounts`.
+ *
+ *   deno run -A bench/dataframe.ts [rows] [--memory]
+ *
+ * (default 5,000,000 flights rows; files are written once into $TMPDIR/dask-deno-bench-frames).
+ * The memory run (3) is opt-in: a worker whose process memory passes 80 % of its limit pauses, and
+ * a Deno worker with Polars loaded starts near 150 MB, so limits a quarter of the data set must
+ * be larger than that.
+ *
+ * Dask's side is bench/dask/dataframe.py, run by this script with Debian's /usr/bin/python3.
+ */
+
+import { Client, type ComputeOptions, shutdownThreads } from "../mod.ts";
+import { dataframe as dd } from "../dataframe.ts";
+import { writeFlights } from "../examples/flights_data.ts";
+import { mb, report } from "./measure.ts";
+
+const ROWS = Number(Deno.args.find((a) => /^\d+$/.test(a)) ?? 5_000_000);
+const DIR = `${Deno.env.get("TMPDIR") ?? "/tmp"}/dask-deno-bench-frames`;
+const SCALE = ROWS / 5_000_000;
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 2 ** 32;
+  };
+}
+
+/** `files` CSV files of `rows` rows of `row(rand)` each, written once. */
+async function writeTable(
+  name: string,
+  files: number,
+  rows: number,
+  header: string,
+  row: (rand: () => number) => string,
+): Promise<void> {
+  const dir = `${DIR}/${name}`;
+  await Deno.mkdir(dir, { recursive: true });
+  for (let f = 0; f < files; f++) {
+    const path = `${dir}/part-${f}.csv`;
+    const marker = `${dir}/.part-${f}-${rows}`;
+    try {
+      await Deno.stat(marker);
+      continue;
+    } catch {
+      // write it
+    }
+    const rand = rng(1000 * f + name.length);
+    const lines: string[] = [header];
+    for (let i = 0; i < rows; i++) lines.push(row(rand));
+    await Deno.writeTextFile(path, lines.join("\n") + "\n");
+    await Deno.writeTextFile(marker, "");
+  }
+}
+
+async function writeData(): Promise<void> {
+  await writeFlights(`${DIR}/flights`, 10, Math.round(ROWS / 10));
+  const groups = Math.round(1_050_000 * SCALE);
+  await writeTable(
+    "groups",
+    4,
+    Math.round(1_000_000 * SCALE),
+    "key,value",
+    (rand) => `${Math.floor(rand() * groups)},${(rand() * 1000).toFixed(3)}`,
+  );
+  const keys = Math.round(2_000_000 * SCALE);
+  for (const side of ["left", "right"]) {
+    await writeTable(
+      side,
+      4,
+      Math.round(500_000 * SCALE),
+      `key,${side}_value`,
+      (rand) => `${Math.floor(rand() * keys)},${(rand() * 100).toFixed(2)}`,
+    );
+  }
+}
+
+function flights(): dd.DataFrame {
+  return dd.readCsv(`${DIR}/flights/*.csv`, {
+    parseDates: { Date: [0, 1, 2] },
+    dtype: { TailNum: "string", CRSElapsedTime: "float64", Cancelled: "bool" },
+  });
+}
+
+/** The seed's exercise, each a function of the frame (as bench/dask/dataframe.py's QUERIES). */
+const QUERIES: [string, (df: dd.DataFrame, options: ComputeOptions) => Promise<unknown>][] = [
+  [
+    "max DepDelay of non-cancelled",
+    (df, o) => df.filter(df.col("Cancelled").not()).col("DepDelay").max().compute(o),
+  ],
+  ["len(df)", (df, o) => df.length().compute(o)],
+  ["len(non-cancelled)", (df, o) => df.filter(df.col("Cancelled").not()).length().compute(o)],
+  ["non-cancelled count per Origin", (df, o) => {
+    const live = df.filter(df.col("Cancelled").not());
+    return live.groupby("Origin").col("Origin").count().compute(o);
+  }],
+  ["non-cancelled mean DepDelay per Origin", (df, o) => {
+    const live = df.filter(df.col("Cancelled").not());
+    return live.groupby("Origin").col("DepDelay").mean().compute(o);
+  }],
+  [
+    "mean DepDelay per day of week",
+    (df, o) => df.groupby(df.col("Date").dt.dayofweek()).col("DepDelay").mean().compute(o),
+  ],
+];
+
+async function timed(work: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await work();
+  return (performance.now() - start) / 1000;
+}
+
+async function ours(): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  // threads against single-threaded pandas
+  for (const [name, query] of QUERIES) {
+    out.set(`threads: ${name}`, await timed(() => query(flights(), { scheduler: "threads" })));
+  }
+  shutdownThreads();
+  await using client = await Client.local({ nWorkers: 2, threadsPerWorker: 1 });
+  const cluster = { scheduler: client };
+  for (const [name, query] of QUERIES) {
+    out.set(`cluster: ${name}`, await timed(() => query(flights(), cluster)));
+  }
+  const groups = () => dd.readCsv(`${DIR}/groups/*.csv`);
+  out.set(
+    "cluster: groupby 1M groups mean (splitOut)",
+    await timed(() => {
+      const g = groups();
+      return g.groupby("key", { splitOut: g.npartitions }).col("value").mean().length()
+        .compute(cluster);
+    }),
+  );
+  out.set(
+    "cluster: merge 2M x 2M on key (hash join)",
+    await timed(() =>
+      dd.readCsv(`${DIR}/left/*.csv`).merge(dd.readCsv(`${DIR}/right/*.csv`), { on: "key" })
+        .length().compute(cluster)
+    ),
+  );
+  out.set(
+    "cluster: sortValues 4M rows by value",
+    await timed(async () =>
+      (await groups().sortValues("value", cluster)).length().compute(cluster)
+    ),
+  );
+  return out;
+}
+
+function dask(): Map<string, number> {
+  const run = new Deno.Command("/usr/bin/python3", {
+    args: [new URL("./dask/dataframe.py", import.meta.url).pathname, DIR],
+    stdout: "piped",
+    stderr: "piped",
+  }).outputSync();
+  if (!run.success) {
+    console.error(new TextDecoder().decode(run.stderr));
+    throw new Error("bench/dask/dataframe.py failed");
+  }
+  const out = new Map<string, number>();
+  for (const line of new TextDecoder().decode(run.stdout).split("\n")) {
+    if (!line.startsWith("{")) continue;
+    const { name, seconds } = JSON.parse(line);
+    out.set(name, seconds);
+  }
+  return out;
+}
+
+function vmHwm(pid: number): number {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  return Number(status.match(/VmHWM:\s+(\d+) kB/)![1]) * 1024;
+}
+
+async function memory(): Promise<void> {
+  let bytes = 0;
+  for (const entry of Deno.readDirSync(`${DIR}/flights`)) {
+    if (entry.name.endsWith(".csv")) bytes += Deno.statSync(`${DIR}/flights/${entry.name}`).size;
+  }
+  const limit = Math.round(bytes / 4);
+  await using client = await Client.local({ nWorkers: 2, threadsPerWorker: 1, memoryLimit: limit });
+  const df = flights();
+  await df.groupby("Origin").col("DepDelay").mean().compute({ scheduler: client });
+  await df.col("Dest").valueCounts().compute({ scheduler: client });
+  const peaks = client.cluster!.pids.workers.map(vmHwm);
+  report(`memory: flights CSV ${mb(bytes)}, worker --memory-limit`, mb(limit));
+  report("memory: groupby-mean + valueCounts, worker peak RSS", peaks.map(mb).join(", "));
+}
+
+await writeData();
+console.log(
+  `dataframe benchmarks, ${ROWS.toLocaleString()} flights rows, ${
+    new Date().toISOString().slice(0, 10)
+  }`,
+);
+const mine = await ours();
+const theirs = dask();
+const fmt = (s: number | undefined) => (s === undefined ? "-" : `${s.toFixed(2)} s`);
+console.log(`\n${"workload".padEnd(58)} ${"ours".padStart(9)} ${"Dask/pandas".padStart(12)} ratio`);
+for (const [name, seconds] of mine) {
+  const [where, what] = name.split(": ");
+  const other = theirs.get(
+    `${where === "threads" ? "pandas" : "dask"}: ${
+      what.replace("sortValues", "sort_values").replace("(splitOut)", "(split_out)")
+    }`,
+  );
+  const ratio = other === undefined ? "" : `${(other / seconds).toFixed(1)}×`;
+  console.log(`${name.padEnd(58)} ${fmt(seconds).padStart(9)} ${fmt(other).padStart(12)} ${ratio}`);
+}
+if (Deno.args.includes("--memory")) await memory();

@@ -1,0 +1,396 @@
+/**
+ * A handshaken connection carrying messages: its socket, its read loop feeding a
+ * net/frame_reader.ts parser, and its write queue flushed once per tick.
+ *
+ * @module
+ */
+
+import { asError, errorMessage } from "../core/errors.ts";
+import { encodeWith } from "../core/value_codec.ts";
+import { formatAddress, parseAddress } from "./address.ts";
+import {
+  AUTH_PROOF_OP,
+  AuthenticationError,
+  authKey,
+  checkAuthToken,
+  checkProof,
+  type ConnectionSide,
+  newChallenge,
+  proveToken,
+} from "./auth.ts";
+import { FrameReader } from "./frame_reader.ts";
+import { encodeMessage, type Message, WireError, WriteQueue } from "./framing.ts";
+import { handshakeBytes, helloFrom, type PeerHello } from "./handshake.ts";
+import { DEFAULT_WIRE_LIMITS, type WireLimits } from "./limits.ts";
+
+/** Reads go into one reused buffer of this size, unless a large frame is being read. */
+const READ_CHUNK_BYTES = 64 * 1024;
+/**
+ * A connection starts reading into a buffer this small (its handshake, then small messages),
+ * and moves to {@link READ_CHUNK_BYTES} the first time a read fills it: idle connections cost
+ * 4 KiB each rather than 64.
+ */
+const FIRST_READ_BYTES = 4 * 1024;
+/** Chunks at least this large are written as they are; smaller ones are joined into one write. */
+const DIRECT_WRITE_MIN_BYTES = 64 * 1024;
+/** Joined small chunks are written once they reach this size. */
+const MAX_JOINED_WRITE_BYTES = 1 << 20;
+const NO_FRAMES: readonly Uint8Array[] = [];
+
+/** How a connection presents itself and what it accepts (limits: net/limits.ts). */
+export interface ConnectionOptions extends Partial<Omit<WireLimits, "maxConnectionsPerHost">> {
+  /** What this side is, told to the peer in the handshake: "scheduler", "worker", "client"... */
+  role: string;
+  /**
+   * The cluster's shared secret. When set, both sides must prove they hold it in the handshake
+   * (net/auth.ts) and a peer without it is refused before any of its messages is decoded; when
+   * unset, a peer that asks for a proof is refused.
+   */
+  authToken?: string;
+  /** See {@link FrameReaderOptions.sharedFrameMinBytes}. Default: never. */
+  sharedFrameMinBytes?: number;
+}
+
+/** Why a connection closed. */
+export interface CloseInfo {
+  reason: string;
+  /** The error behind the reason, when there was one (a WireError for protocol violations). */
+  error?: Error;
+}
+
+/** Counters of a connection's traffic, for diagnostics and tests. */
+export interface ConnectionStats {
+  messagesSent: number;
+  messagesReceived: number;
+  bytesSent: number;
+  bytesReceived: number;
+  /** Calls to the socket's write: many small messages sent in one tick share one. */
+  writes: number;
+  reads: number;
+}
+
+/**
+ * A handshaken TCP connection carrying {@link Message}s.
+ *
+ * `send` queues and returns at once; every message sent in the same tick goes out in one write
+ * (large frames in writes of their own, from the caller's memory). Incoming messages come from
+ * iterating the connection (`for await (const message of connection)`), one reader at a time;
+ * iteration ends when the connection closes, and {@link closed} says why. A peer's departure
+ * is noticed while the connection is iterated (or when a write fails), so its owner keeps
+ * iterating. Nothing here throws into the event loop: a broken peer only closes its own
+ * connection. The send queue is not bounded: await {@link flush} to pace large sends.
+ */
+export class Connection implements AsyncIterable<Message> {
+  /** What the peer said about itself in its handshake. */
+  readonly peer: PeerHello;
+  readonly localAddr: string;
+  readonly remoteAddr: string;
+  readonly stats: ConnectionStats = {
+    messagesSent: 0,
+    messagesReceived: 0,
+    bytesSent: 0,
+    bytesReceived: 0,
+    writes: 0,
+    reads: 0,
+  };
+  /** Resolves (never rejects) once the connection is closed and its socket operations ended. */
+  readonly closed: Promise<CloseInfo>;
+
+  readonly #conn: Deno.Conn;
+  readonly #reader: FrameReader;
+  #readBuffer: Uint8Array;
+  #incoming: Message[];
+  #incomingHead = 0;
+  #reading: Promise<void> | null = null;
+  readonly #writes = new WriteQueue();
+  #flushing: Promise<void> | null = null;
+  #closing: Promise<CloseInfo> | null = null;
+  #closeInfo: CloseInfo | null = null;
+  #resolveClosed!: (info: CloseInfo) => void;
+
+  private constructor(
+    conn: Deno.Conn,
+    reader: FrameReader,
+    peer: PeerHello,
+    incoming: Message[],
+    readBuffer: Uint8Array,
+  ) {
+    this.#conn = conn;
+    this.#reader = reader;
+    this.peer = peer;
+    this.#incoming = incoming;
+    this.#readBuffer = readBuffer;
+    this.localAddr = formatAddress(conn.localAddr as Deno.NetAddr);
+    this.remoteAddr = formatAddress(conn.remoteAddr as Deno.NetAddr);
+    this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
+  }
+
+  /**
+   * Connects to `address` (`"tcp://host:port"` or `"host:port"`) and completes the handshake.
+   *
+   * @throws {WireError} when the peer's handshake is wrong or missing, or a socket error.
+   */
+  static async connect(address: string, options: ConnectionOptions): Promise<Connection> {
+    const { hostname, port } = parseAddress(address);
+    if (options.authToken !== undefined) checkAuthToken(options.authToken);
+    const conn = await Deno.connect({ hostname, port, transport: "tcp" });
+    return await Connection.open(conn, options, "dialer");
+  }
+
+  /**
+   * Runs the handshake over a socket just connected (`side` "dialer") or accepted ("acceptor"):
+   * both sides send their hello, both check the other's, and with an auth token both prove
+   * they hold it. Until then the peer's messages are read under the handshake limits and nothing
+   * but its hello and proof is decoded. On failure the socket is closed and a WireError tells
+   * why.
+   */
+  static async open(
+    conn: Deno.Conn,
+    options: ConnectionOptions,
+    side: ConnectionSide,
+  ): Promise<Connection> {
+    const timeoutMs = options.handshakeTimeoutMs ?? DEFAULT_WIRE_LIMITS.handshakeTimeoutMs;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      closeQuietly(conn);
+    }, timeoutMs);
+    try {
+      (conn as Partial<Deno.TcpConn>).setNoDelay?.(true);
+      const key = options.authToken === undefined ? null : await authKey(options.authToken);
+      const challenge = key === null ? undefined : newChallenge();
+      const reader = new FrameReader({
+        ...options,
+        handshake: true,
+        guardedMessages: key === null ? 1 : 2,
+      });
+      const buffer = new Uint8Array(FIRST_READ_BYTES);
+      const received: Message[] = [];
+      const receive = async (count: number) => {
+        while (received.length < count) {
+          const n = await conn.read(buffer);
+          if (n === null) {
+            throw new WireError("The peer closed the connection during the handshake.");
+          }
+          for (const message of reader.push(buffer.subarray(0, n))) received.push(message);
+        }
+      };
+      await writeAll(conn, handshakeBytes({ role: options.role, challenge }));
+      await receive(1);
+      const peer = helloFrom(received[0].header);
+      if (key !== null && challenge !== undefined) {
+        if (peer.challenge === undefined) {
+          throw new AuthenticationError(
+            "The peer does not authenticate: it was started without the cluster's auth token.",
+          );
+        }
+        const proof = await proveToken(key, side, options.role, peer.challenge, challenge);
+        for (const chunk of encodeMessage({ header: { op: AUTH_PROOF_OP, proof } })) {
+          await writeAll(conn, chunk);
+        }
+        await receive(2);
+        const peerSide = side === "dialer" ? "acceptor" : "dialer";
+        await checkProof(
+          key,
+          received[1].header,
+          { side: peerSide, role: peer.role, challenge: peer.challenge },
+          challenge,
+        );
+      } else if (peer.challenge !== undefined) {
+        throw new AuthenticationError(
+          "The peer requires an auth token and this side has none: give it the cluster's " +
+            "token (--auth-token-file, or the DASK_DENO_AUTH_TOKEN environment variable).",
+        );
+      }
+      const rest = reader.unguard();
+      return new Connection(conn, reader, peer, rest, buffer);
+    } catch (error) {
+      closeQuietly(conn);
+      if (timedOut) {
+        throw new WireError(`The peer did not complete its handshake within ${timeoutMs} ms.`);
+      }
+      if (error instanceof WireError) throw error;
+      throw new WireError(`The handshake failed: ${errorMessage(error)}`, { cause: error });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Messages already received and not yet taken by the iterator: 0 means the next one needs a
+   * read. Lets an owner act once per burst of messages rather than once per message.
+   */
+  get buffered(): number {
+    return this.#incoming.length - this.#incomingHead;
+  }
+
+  /** True once the connection is closed or closing: {@link send} drops messages then. */
+  get isClosed(): boolean {
+    return this.#closeInfo !== null || this.#closing !== null;
+  }
+
+  /**
+   * Queues a message; it is written with every other message sent in this tick. Returns false,
+   * dropping the message, when the connection is closed or closing ({@link closed} says why).
+   * Frames are sent from the caller's memory: do not modify them before {@link flush} resolves.
+   *
+   * @throws {UnserializableError} when the header holds something that cannot travel.
+   */
+  send(message: Message): boolean {
+    if (this.isClosed) return false;
+    encodeWith(
+      message.header,
+      (body, frames) => this.#writes.push(body, frames, message.frames ?? NO_FRAMES),
+      { rootName: "header" },
+    );
+    this.stats.messagesSent++;
+    this.#flushing ??= this.#flush();
+    return true;
+  }
+
+  /** Resolves once everything sent so far is written (or the connection closed). */
+  flush(): Promise<void> {
+    return this.#flushing ?? Promise.resolve();
+  }
+
+  /**
+   * Writes what is queued, then closes. A peer that stopped reading can keep this waiting:
+   * {@link abort} closes at once.
+   */
+  close(reason = "closed locally"): Promise<CloseInfo> {
+    this.#closing ??= (async () => {
+      while (this.#flushing !== null) await this.#flushing;
+      this.#shutdown({ reason });
+      return await this.closed;
+    })();
+    return this.#closing;
+  }
+
+  /** Closes at once, dropping what is not written yet. */
+  abort(reason = "aborted locally"): Promise<CloseInfo> {
+    this.#shutdown({ reason });
+    return this.closed;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Message> {
+    for (;;) {
+      if (this.#incomingHead < this.#incoming.length) {
+        const message = this.#incoming[this.#incomingHead++];
+        if (this.#incomingHead === this.#incoming.length) {
+          this.#incoming = [];
+          this.#incomingHead = 0;
+        }
+        yield message;
+        continue;
+      }
+      if (this.#closeInfo !== null) return;
+      this.#reading ??= this.#readSome().finally(() => this.#reading = null);
+      await this.#reading;
+    }
+  }
+
+  async #readSome(): Promise<void> {
+    const target = this.#reader.directTarget();
+    const buffer = target ?? this.#readBuffer;
+    let n: number | null;
+    try {
+      n = await this.#conn.read(buffer);
+    } catch (error) {
+      this.#shutdown({ reason: `read failed: ${errorMessage(error)}`, error: asError(error) });
+      return;
+    }
+    if (n === null) {
+      this.#shutdown({ reason: "closed by the peer" });
+      return;
+    }
+    this.stats.reads++;
+    this.stats.bytesReceived += n;
+    if (n === this.#readBuffer.byteLength && buffer === this.#readBuffer) {
+      // a busy connection: read in larger pieces from now on (the old buffer is done with)
+      if (n < READ_CHUNK_BYTES) this.#readBuffer = new Uint8Array(READ_CHUNK_BYTES);
+    }
+    try {
+      const messages = target !== null
+        ? this.#reader.directFilled(n)
+        : this.#reader.push(buffer.subarray(0, n));
+      for (const message of messages) this.#incoming.push(message);
+      this.stats.messagesReceived += messages.length;
+    } catch (error) {
+      this.#shutdown({ reason: `protocol error: ${errorMessage(error)}`, error: asError(error) });
+    }
+  }
+
+  async #flush(): Promise<void> {
+    try {
+      await Promise.resolve(); // let every send() of this tick join the batch
+      while (!this.#writes.isEmpty && this.#closeInfo === null) {
+        const batch = this.#writes.take();
+        for (const bytes of joinSmallChunks(batch)) {
+          for (let at = 0; at < bytes.byteLength;) {
+            at += await this.#conn.write(bytes.subarray(at));
+            this.stats.writes++;
+          }
+          this.stats.bytesSent += bytes.byteLength;
+        }
+      }
+    } catch (error) {
+      this.#shutdown({ reason: `write failed: ${errorMessage(error)}`, error: asError(error) });
+    } finally {
+      this.#flushing = null;
+    }
+  }
+
+  #shutdown(info: CloseInfo): void {
+    if (this.#closeInfo !== null) return;
+    this.#closeInfo = info;
+    this.#writes.clear();
+    // give back what a half-read message holds (a peer may have claimed a large one)
+    this.#reader.release(info.reason);
+    closeQuietly(this.#conn);
+    // Resolve only once the socket's pending read and write have ended (no op outlives close).
+    Promise.allSettled([this.#reading, this.#flushing]).then(() => this.#resolveClosed(info));
+  }
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  for (let at = 0; at < bytes.byteLength;) at += await conn.write(bytes.subarray(at));
+}
+
+/** Closes a socket or listener, ignoring that it was closed already. */
+export function closeQuietly(resource: { close(): void }): void {
+  try {
+    resource.close();
+  } catch {
+    // already closed
+  }
+}
+
+/** Joins runs of small chunks into single writes; large chunks are yielded as they are. */
+function* joinSmallChunks(chunks: Uint8Array[]): Generator<Uint8Array> {
+  let run: Uint8Array[] = [];
+  let runBytes = 0;
+  const joined = (): Uint8Array => {
+    const out = run.length === 1 ? run[0] : new Uint8Array(runBytes);
+    if (run.length > 1) {
+      let at = 0;
+      for (const chunk of run) {
+        out.set(chunk, at);
+        at += chunk.byteLength;
+      }
+    }
+    run = [];
+    runBytes = 0;
+    return out;
+  };
+  for (const chunk of chunks) {
+    if (chunk.byteLength >= DIRECT_WRITE_MIN_BYTES) {
+      if (run.length > 0) yield joined();
+      yield chunk;
+      continue;
+    }
+    run.push(chunk);
+    runBytes += chunk.byteLength;
+    if (runBytes >= MAX_JOINED_WRITE_BYTES) yield joined();
+  }
+  if (run.length > 0) yield joined();
+}

@@ -1,0 +1,167 @@
+/**
+ * The listener: accepts TCP connections, keeps at most `maxConnectionsPerHost` from one remote
+ * host, runs each one's handshake, and hands those that pass to their owner. Refusals are
+ * reported with the peer's address (logged at most 10 a second by default, the rest counted).
+ *
+ * @module
+ */
+
+import { asError } from "../core/errors.ts";
+import { formatAddress } from "./address.ts";
+import { checkAuthToken } from "./auth.ts";
+import { closeQuietly, Connection, type ConnectionOptions } from "./connection.ts";
+import { DEFAULT_WIRE_LIMITS } from "./limits.ts";
+
+/** Where and how {@link listen} accepts connections. */
+export interface ListenOptions extends Omit<ConnectionOptions, "role"> {
+  hostname: string;
+  /** 0 picks a free port; the listener's `addr` tells which. */
+  port: number;
+  /** This side's role in the handshake. "scheduler" by default. */
+  role?: string;
+  /** Connections (handshaking or open) kept from one remote host; more are closed. 1,024. */
+  maxConnectionsPerHost?: number;
+  /** Told about every connection refused (bad handshake) or failing in `onConnection`. */
+  onError?: (error: Error, remoteAddr: string) => void;
+}
+
+/** A listening socket; `close` stops accepting (connections already handed out stay open). */
+export interface Listener {
+  /** `tcp://host:port`, with the real port when 0 was asked for. */
+  readonly addr: string;
+  readonly port: number;
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Lines of refusals logged per second by default; a flood of bad peers cannot fill a disk. */
+const REFUSALS_LOGGED_PER_SECOND = 10;
+
+/**
+ * An `onError` that logs each refusal with the peer's address, at most 10 lines a second (a
+ * flood of bad peers cannot fill a disk); the default, logging to standard error.
+ */
+export function refusalLogger(
+  log: (line: string) => void = (line) => console.warn(`[wire] ${line}`),
+): (error: Error, remoteAddr: string) => void {
+  let windowStart = 0;
+  let logged = 0;
+  let unlogged = 0;
+  return (error, remoteAddr) => {
+    const now = Date.now();
+    if (now - windowStart >= 1000) {
+      if (unlogged > 0) log(`${unlogged} more connections refused (not logged)`);
+      windowStart = now;
+      logged = unlogged = 0;
+    }
+    if (logged++ < REFUSALS_LOGGED_PER_SECOND) {
+      log(`connection from ${remoteAddr} refused: ${error.message}`);
+    } else {
+      unlogged++;
+    }
+  };
+}
+
+/**
+ * Listens for TCP connections, runs each one's handshake, and hands those that pass to
+ * `onConnection`. Peers that fail the handshake are disconnected and reported to `onError`
+ * (logged by default); the listener keeps serving everyone else.
+ */
+export function listen(
+  options: ListenOptions,
+  onConnection: (connection: Connection) => void,
+): Promise<Listener> {
+  let listener: Deno.TcpListener;
+  try {
+    if (options.authToken !== undefined) checkAuthToken(options.authToken);
+    listener = Deno.listen({ hostname: options.hostname, port: options.port });
+  } catch (error) {
+    return Promise.reject(error); // e.g. the port is taken: the caller's await sees it
+  }
+  const onError = options.onError ?? refusalLogger();
+  const connectionOptions: ConnectionOptions = { ...options, role: options.role ?? "scheduler" };
+  const maxPerHost = options.maxConnectionsPerHost ?? DEFAULT_WIRE_LIMITS.maxConnectionsPerHost;
+  const perHost = new Map<string, number>();
+  const handshaking = new Set<Deno.Conn>();
+  const handshakes = new Set<Promise<void>>();
+  let closed = false;
+
+  const release = (host: string) => {
+    const left = perHost.get(host)! - 1;
+    if (left === 0) perHost.delete(host);
+    else perHost.set(host, left);
+  };
+
+  const welcome = async (conn: Deno.Conn, host: string) => {
+    const remote = formatAddress(conn.remoteAddr as Deno.NetAddr);
+    handshaking.add(conn);
+    let connection: Connection;
+    try {
+      connection = await Connection.open(conn, connectionOptions, "acceptor");
+    } catch (error) {
+      release(host);
+      if (!closed) onError(asError(error), remote);
+      return;
+    } finally {
+      handshaking.delete(conn);
+    }
+    connection.closed.then(() => release(host));
+    if (closed) {
+      await connection.abort("the listener closed");
+      return;
+    }
+    try {
+      onConnection(connection);
+    } catch (error) {
+      onError(asError(error), remote);
+    }
+  };
+
+  const acceptLoop = (async () => {
+    while (!closed) {
+      let conn: Deno.Conn;
+      try {
+        conn = await listener.accept();
+      } catch (error) {
+        if (closed || error instanceof Deno.errors.BadResource) break;
+        onError(asError(error), "(accept)");
+        // e.g. out of file descriptors: pause instead of spinning
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        continue;
+      }
+      const remote = conn.remoteAddr as Deno.NetAddr;
+      const count = (perHost.get(remote.hostname) ?? 0) + 1;
+      if (count > maxPerHost) {
+        closeQuietly(conn);
+        onError(
+          new Error(
+            `${remote.hostname} already has ${maxPerHost} connections open ` +
+              `(maxConnectionsPerHost)`,
+          ),
+          formatAddress(remote),
+        );
+        continue;
+      }
+      perHost.set(remote.hostname, count);
+      const handshake = welcome(conn, remote.hostname).finally(() => handshakes.delete(handshake));
+      handshakes.add(handshake);
+    }
+  })();
+
+  const address = listener.addr;
+  const close = async () => {
+    if (!closed) {
+      closed = true;
+      closeQuietly(listener);
+      for (const conn of handshaking) closeQuietly(conn);
+    }
+    await acceptLoop;
+    await Promise.allSettled([...handshakes]);
+  };
+  return Promise.resolve({
+    addr: formatAddress(address),
+    port: address.port,
+    close,
+    [Symbol.asyncDispose]: close,
+  });
+}

@@ -1,0 +1,119 @@
+import assert from "node:assert/strict";
+import type { StoryEntry } from "../../protocol/story.ts";
+import { TaskStories } from "../../scheduler/task_story.ts";
+import { transitionIndex, TRANSITIONS } from "../../scheduler/transitions.ts";
+import { Driver, spec } from "../helpers/scheduler_driver.ts";
+
+const moves = (story: StoryEntry[]): string[] => story.map((t) => `${t.start}→${t.finish}`);
+
+Deno.test("the story of a retried task tells that a run failed on which worker", () => {
+  const d = new Driver();
+  d.addWorker("w1");
+  d.submit([spec("flaky", [], { retries: 1 })], ["flaky"]);
+  d.fail("flaky");
+  d.finish("flaky");
+  const story = d.s.story("flaky");
+  assert.deepEqual(moves(story), [
+    "released→waiting",
+    "waiting→queued", // root-ish: held until a worker slot is free
+    "queued→processing",
+    "processing→waiting",
+    "waiting→queued",
+    "queued→processing",
+    "processing→memory",
+  ]);
+  const retry = story[3];
+  assert.match(retry.stimulus, /^task-erred-/);
+  assert.equal(retry.worker, "w1");
+  assert.match(story[0].stimulus, /^update-graph-/);
+  assert.match(story[6].stimulus, /^task-finished-/);
+  // One event's transitions share its stimulus: the failure also placed the rerun.
+  assert.equal(story[5].stimulus, retry.stimulus);
+  assert.ok(story.every((t, i) => i === 0 || t.time >= story[i - 1].time));
+});
+
+Deno.test("the story of a task whose worker died names the lost worker", () => {
+  const d = new Driver({ allowedFailures: 0 });
+  d.addWorker("w1");
+  d.addWorker("w2");
+  d.submit([spec("a")], ["a"]);
+  const first = d.on("a")!;
+  d.run({ type: "worker-lost", worker: first });
+  assert.equal(d.state("a"), "erred");
+  const story = d.s.story("a");
+  const death = story.at(-1)!;
+  assert.equal(`${death.start}→${death.finish}`, "processing→erred");
+  assert.match(death.stimulus, /^worker-lost-/);
+  assert.equal(death.worker, first);
+});
+
+Deno.test("a worker that leaves sends its task back to waiting, and the story says so", () => {
+  const d = new Driver();
+  d.addWorker("w1");
+  d.submit([spec("a")], ["a"]);
+  d.run({ type: "worker-lost", worker: "w1" });
+  const story = d.s.story("a");
+  assert.deepEqual(moves(story).slice(-2), ["processing→waiting", "waiting→no-worker"]);
+  assert.match(story.at(-2)!.stimulus, /^worker-lost-/);
+  assert.equal(story.at(-2)!.worker, "w1");
+  d.addWorker("w2");
+  d.finish("a");
+  d.run({ type: "client-message", client: "c1", msg: { op: "client-releases-keys", keys: ["a"] } });
+  // Forgotten keys keep their story.
+  assert.deepEqual(moves(d.s.story("a")).slice(-2), ["memory→released", "released→forgotten"]);
+});
+
+Deno.test("stories share one bounded ring: old transitions go first, forgotten keys stay told", () => {
+  const stories = new TaskStories(4);
+  const latest = new Map<string, number>();
+  const record = (key: string, cause: string, start: string, finish: string, time: number) =>
+    latest.set(
+      key,
+      stories.record(
+        key,
+        latest.get(key) ?? -1,
+        cause,
+        start as "released",
+        finish as "waiting",
+        cause === "update-graph" ? null : "w1",
+        time,
+      ),
+    );
+  const causes = (key: string) => stories.story(key, latest.get(key)).map((t) => t.stimulus);
+  record("a", "update-graph", "released", "waiting", 1);
+  record("b", "update-graph", "released", "waiting", 2);
+  record("a", "task-erred", "waiting", "processing", 3);
+  record("b", "tick", "waiting", "processing", 4);
+  record("c", "update-graph", "released", "waiting", 5);
+  // a's first entry was overwritten: the rest of its chain is still told.
+  assert.deepEqual(causes("a"), ["task-erred-3"]);
+  record("c", "tick", "waiting", "processing", 6);
+  record("c", "task-finished", "processing", "memory", 7);
+  assert.deepEqual(causes("a"), []);
+  assert.deepEqual(causes("b"), ["tick-4"]);
+  assert.deepEqual(stories.story("c", latest.get("c")).map((t) => [t.start, t.finish, t.worker]), [
+    ["released", "waiting", null],
+    ["waiting", "processing", "w1"],
+    ["processing", "memory", "w1"],
+  ]);
+  // A forgotten key is told by its key alone, and a key known again continues its story.
+  record("c", "client-releases-keys", "memory", "forgotten", 8);
+  stories.forget("c", latest.get("c")!);
+  assert.deepEqual(stories.story("c").map((t) => t.finish), [
+    "waiting",
+    "processing",
+    "memory",
+    "forgotten",
+  ]);
+  assert.equal(stories.revive("c"), latest.get("c"));
+  assert.equal(stories.revive("c"), -1);
+  assert.deepEqual(stories.story("unknown"), []);
+  assert.deepEqual(new TaskStories(0).story("a"), []);
+});
+
+Deno.test("the transition table refuses moves it does not list", () => {
+  assert.ok(TRANSITIONS.processing.memory);
+  assert.doesNotThrow(() => transitionIndex("waiting", "processing"));
+  assert.throws(() => transitionIndex("forgotten", "waiting"), /impossible task transition/);
+  assert.throws(() => transitionIndex("memory", "processing"), /impossible task transition/);
+});

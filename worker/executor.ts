@@ -1,0 +1,290 @@
+/**
+ * The worker's task threads (I/O only): posts the tasks the state machine hands out to the
+ * threads it chose, with their inputs from the store, and turns what comes back into events
+ * (`thread-finished`, `execute-failed`, `thread-died`). A finished task's value waits here until
+ * the state machine says to keep it (`keep-result`).
+ *
+ * Tasks are held while a burst of events is handled (every scheduler message already read, a
+ * thread's batch of results), then posted in one `postMessage` per thread. Large inputs are
+ * shared with the threads, not copied (see {@link TaskExecutor.shareWithThread}).
+ *
+ * @module
+ */
+
+import { errorMessage } from "../core/errors.ts";
+import type { FunctionSpec } from "../core/function_codec.ts";
+import type { Key } from "../core/task.ts";
+import type { Encoded } from "../core/value_codec.ts";
+import { ThreadPool } from "../threads/thread_pool.ts";
+import type { RunItem, RunResult } from "../threads/thread_protocol.ts";
+import type { ExecuteSpec, WorkerEvent } from "./events.ts";
+import type { DataStore, StoredValue } from "./store.ts";
+import { runSpecProblem } from "./task_outcomes.ts";
+import { isEncoded } from "../protocol/message_checks.ts";
+
+/** Stored frames this large are moved to shared memory on first use by a thread. */
+export const SHARED_FRAME_MIN_BYTES = 64 * 1024;
+
+const now = () => (performance.timeOrigin + performance.now()) / 1000;
+
+/** What the executor needs from the worker around it. */
+export interface ExecutorHost {
+  readonly store: DataStore;
+  /** The worker's address, for messages. */
+  address(): string;
+  /** Hands an event to the state machine (and carries out its instructions). */
+  handle(event: WorkerEvent): void;
+  log(line: string): void;
+}
+
+/** A task run handed to a thread, by the id its result echoes. */
+interface Run {
+  key: Key;
+  thread: number;
+  session: number;
+}
+
+/** The tasks going to one thread in one `postMessage`, and the buffers handed over with them. */
+interface ThreadBatch {
+  items: RunItem[];
+  transfer: Set<ArrayBuffer>;
+}
+
+export class TaskExecutor {
+  /** The scheduler session the worker is in; results of older sessions are dropped. */
+  session = 0;
+  #pool: ThreadPool;
+  readonly #runs = new Map<number, Run>();
+  #nextRunId = 1;
+  /** Tasks to run, held while a burst of events is handled (see {@link release}). */
+  #toRun: ExecuteSpec[] = [];
+  #holding = false;
+  /** Values threads returned, until the state machine keeps them or not. */
+  readonly #landing = new Map<Key, StoredValue>();
+  #closed = false;
+
+  constructor(readonly nthreads: number, private readonly host: ExecutorHost) {
+    this.#pool = this.#newPool();
+  }
+
+  #newPool(): ThreadPool {
+    return new ThreadPool(
+      this.nthreads,
+      (thread, results) => this.#threadResults(thread, results),
+      (thread, error) => this.#threadDied(thread, error),
+    );
+  }
+
+  /** Whether any task is running or waiting to be posted. */
+  get busy(): boolean {
+    return this.#runs.size > 0 || this.#toRun.length > 0;
+  }
+
+  /** Holds tasks back until {@link release}: a burst of events is being handled. */
+  hold(): void {
+    this.#holding = true;
+  }
+
+  /** The burst is over: posts what was held. */
+  release(): void {
+    this.#holding = false;
+    if (this.#toRun.length > 0) this.#postRuns();
+  }
+
+  /** Runs these tasks (now, or at the end of the burst). */
+  execute(specs: ExecuteSpec[]): void {
+    for (const spec of specs) this.#toRun.push(spec);
+    if (!this.#holding) this.#postRuns();
+  }
+
+  /** Puts the value a thread returned for `key` into the store. */
+  keep(key: Key): void {
+    const value = this.#landing.get(key);
+    if (value === undefined) return;
+    this.#landing.delete(key);
+    this.host.store.set(key, value);
+  }
+
+  /** Replaces every thread (running tasks are abandoned; their results never come). */
+  replaceThreads(): void {
+    this.#toRun = [];
+    this.#runs.clear();
+    this.#pool.close();
+    this.#pool = this.#newPool();
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#pool.close();
+  }
+
+  /** Posts the tasks to run, one batch per thread. */
+  #postRuns(): void {
+    // A task failing here (an input gone) is an event that may release more tasks: they join.
+    const held = this.#holding;
+    this.#holding = true;
+    try {
+      while (this.#toRun.length > 0) {
+        const specs = this.#toRun;
+        this.#toRun = [];
+        const batches: ThreadBatch[] = [];
+        for (const spec of specs) {
+          const batch = batches[spec.thread] ??= { items: [], transfer: new Set() };
+          this.#prepare(spec, batch);
+        }
+        for (let thread = 0; thread < batches.length; thread++) {
+          const batch = batches[thread];
+          if (batch !== undefined && batch.items.length > 0) {
+            this.#pool.post(thread, batch.items, [...batch.transfer]);
+          }
+        }
+      }
+    } finally {
+      this.#holding = held;
+    }
+  }
+
+  /** Adds a task to its thread's batch with its inputs; on a missing input the task fails. */
+  #prepare(spec: ExecuteSpec, batch: ThreadBatch): void {
+    const problem = runSpecProblem(spec.key, spec.fn, isEncoded(spec.args));
+    if (problem !== null) return this.#failed(spec.key, problem);
+    const store = this.host.store;
+    const transfer = batch.transfer;
+    const depValues: Encoded[] = [];
+    for (const dep of spec.deps) {
+      let stored;
+      try {
+        stored = store.getOwned(dep);
+      } catch (error) {
+        return this.#failed(
+          spec.key,
+          `input ${dep} of task ${spec.key} could not be read back from disk on ` +
+            `worker ${this.host.address()}: ${errorMessage(error)}`,
+        );
+      }
+      if (stored === undefined) {
+        return this.#failed(
+          spec.key,
+          `input ${dep} of task ${spec.key} is not in the store of ` +
+            `worker ${this.host.address()}; the scheduler will recompute it`,
+        );
+      }
+      depValues.push(
+        stored.owned
+          ? handOver(stored.value.encoded, transfer)
+          : this.#shareWithThread(dep, stored.value.encoded, transfer),
+      );
+    }
+    const id = this.#nextRunId++;
+    batch.items.push({
+      id,
+      key: spec.key,
+      fn: this.#pool.functionFor(spec.thread, spec.fn as FunctionSpec),
+      args: spec.args as Encoded,
+      depKeys: spec.deps,
+      depValues,
+    });
+    this.#runs.set(id, { key: spec.key, thread: spec.thread, session: this.session });
+  }
+
+  #failed(key: Key, reason: string): void {
+    this.host.handle({ type: "execute-failed", key, reason, now: now() });
+  }
+
+  /**
+   * A stored value as a thread reads it. Frames in shared memory (large data received from
+   * peers) are shared as they are; a small frame is copied for the thread; a large one is copied
+   * once into shared memory, which then replaces it in the store, so the next task reading it
+   * needs no copy. Threads therefore read large inputs in place: tasks must not modify them
+   * (as in Dask, where a worker's threads share its data).
+   */
+  #shareWithThread(key: Key, encoded: Encoded, transfer: Set<ArrayBuffer>): Encoded {
+    if (encoded.frames.every(isShared)) return encoded;
+    let promoted = false;
+    const frames = encoded.frames.map((frame) => {
+      if (isShared(frame)) return frame;
+      if (frame.byteLength < SHARED_FRAME_MIN_BYTES) return transferredCopy(frame, transfer);
+      promoted = true;
+      return sharedCopy(frame);
+    });
+    if (!promoted) return { body: encoded.body, frames };
+    const forStore = {
+      body: encoded.body,
+      frames: frames.map((f, i) => isShared(f) ? f : encoded.frames[i]),
+    };
+    this.host.store.replaceEncoded(key, forStore);
+    return { body: encoded.body, frames };
+  }
+
+  #threadResults(thread: number, results: RunResult[]): void {
+    // The tasks these results free up go to the threads together, after the whole batch.
+    this.#holding = true;
+    try {
+      for (const result of results) this.#threadResult(thread, result);
+    } finally {
+      this.release();
+    }
+  }
+
+  #threadResult(thread: number, result: RunResult): void {
+    const run = this.#runs.get(result.id);
+    if (run === undefined) return;
+    this.#runs.delete(result.id);
+    if (run.session !== this.session) return; // started before a reconnect: moot
+    if (result.ok) {
+      const value = { encoded: result.value, nbytes: result.nbytes, typeName: result.typeName };
+      this.#landing.set(run.key, value);
+    }
+    this.host.handle({
+      type: "thread-finished",
+      key: run.key,
+      result: result.ok
+        ? { ok: true, nbytes: result.nbytes, typeName: result.typeName }
+        : { ok: false, error: result.error },
+      start: result.start / 1000,
+      stop: result.stop / 1000,
+      thread,
+      now: now(),
+    });
+    // Not kept (too big, or no longer wanted): dropped.
+    this.#landing.delete(run.key);
+  }
+
+  #threadDied(thread: number, error: Error): void {
+    if (this.#closed) return;
+    this.host.log(`thread ${thread} died: ${error.message}`);
+    let current = false;
+    for (const [id, run] of this.#runs) {
+      if (run.thread !== thread) continue;
+      this.#runs.delete(id);
+      if (run.session === this.session) current = true;
+    }
+    if (current) {
+      this.host.handle({ type: "thread-died", thread, reason: error.message, now: now() });
+    }
+  }
+}
+
+/** A frame in a fresh buffer, which is then transferred to the thread. */
+function transferredCopy(frame: Uint8Array, transfer: Set<ArrayBuffer>): Uint8Array {
+  const copy = frame.slice();
+  transfer.add(copy.buffer);
+  return copy;
+}
+
+/** A frame copied into shared memory, which threads then read without copies of their own. */
+function sharedCopy(frame: Uint8Array): Uint8Array {
+  const copy = new Uint8Array(new SharedArrayBuffer(frame.byteLength));
+  copy.set(frame);
+  return copy;
+}
+
+function isShared(frame: Uint8Array): boolean {
+  return frame.buffer instanceof SharedArrayBuffer;
+}
+
+/** A value read from disk for this thread alone: its buffers are transferred, not copied. */
+function handOver(encoded: Encoded, transfer: Set<ArrayBuffer>): Encoded {
+  for (const part of [encoded.body, ...encoded.frames]) transfer.add(part.buffer as ArrayBuffer);
+  return encoded;
+}

@@ -1,0 +1,130 @@
+/**
+ * The worker's memory monitor (I/O: it samples the process's resident memory on a timer). Above
+ * the spill threshold it spills values to make room and collects garbage; above the pause
+ * threshold it reports `pause` until memory falls back (`resume`); while paused and idle it asks
+ * for fresh threads, whose heaps start empty.
+ *
+ * @module
+ */
+
+import { garbageCollector } from "../threads/garbage.ts";
+import { formatBytes } from "./memory_limit.ts";
+import type { DataStore } from "./store.ts";
+
+/** Fractions of the memory limit where the worker acts (Dask's defaults). */
+export interface MemoryThresholds {
+  /** Values in memory beyond this are spilled, least recently used first. */
+  target: number;
+  /** Process memory beyond this spills more values, down to the target. */
+  spill: number;
+  /** Process memory beyond this pauses the worker until it falls back. */
+  pause: number;
+}
+
+export const DEFAULT_MEMORY_THRESHOLDS: MemoryThresholds = { target: 0.6, spill: 0.7, pause: 0.8 };
+/** Garbage is collected on demand at most this often (a full collection takes milliseconds). */
+const MIN_COLLECTION_INTERVAL_MS = 250;
+/** Idle threads are replaced at most this often while paused. */
+const MIN_RECYCLE_INTERVAL_MS = 500;
+
+/** The process's resident memory, bytes (0 where it cannot be read). */
+export function residentMemory(): number {
+  try {
+    return Deno.memoryUsage().rss;
+  } catch {
+    return 0;
+  }
+}
+
+/** What the monitor acts on. */
+export interface MemoryMonitorHost {
+  readonly store: DataStore;
+  /** Memory crossed the pause threshold (true) or fell back below it (false). */
+  setPaused(paused: boolean): void;
+  /** Whether no task runs or waits to be posted (then threads may be replaced). */
+  idle(): boolean;
+  /** Replaces the task threads, giving back their heaps. */
+  replaceThreads(): void;
+  log(line: string): void;
+}
+
+export class MemoryMonitor {
+  /** Resident memory at the last sample, bytes. */
+  rss = 0;
+  /** Highest resident memory sampled, bytes. */
+  peakRss = 0;
+  paused = false;
+  #lastCollection = 0;
+  #lastRecycle = 0;
+  readonly #timer: ReturnType<typeof setInterval>;
+
+  constructor(
+    readonly limit: number,
+    readonly thresholds: Readonly<MemoryThresholds>,
+    intervalMs: number,
+    private readonly host: MemoryMonitorHost,
+  ) {
+    this.#timer = setInterval(() => this.check(), intervalMs);
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  /**
+   * Samples the process's memory: spills more when it is above the spill threshold, pauses above
+   * the pause threshold and resumes once below it.
+   */
+  check(): void {
+    const limit = this.limit;
+    const store = this.host.store;
+    const rss = residentMemory();
+    if (rss <= 0) return;
+    this.rss = rss;
+    if (rss > this.peakRss) this.peakRss = rss;
+    const { target, spill, pause } = this.thresholds;
+    let current = rss;
+    if (rss > spill * limit) {
+      if (store.memoryBytes > 0) {
+        // Values alone are under the target but the process is not: make room from the values.
+        const excess = rss - target * limit;
+        store.spillUntil(Math.max(0, store.memoryBytes - excess));
+      }
+      // Dropped buffers are freed only once collected (throttled: a full collection costs ms).
+      const t = performance.now();
+      const collect = garbageCollector();
+      if (collect !== null && t - this.#lastCollection > MIN_COLLECTION_INTERVAL_MS) {
+        this.#lastCollection = t;
+        collect();
+        current = residentMemory() || rss;
+        this.rss = current;
+      }
+    }
+    const shouldPause = current > pause * limit;
+    if (shouldPause && this.paused) this.#recycleIdleThreads();
+    if (shouldPause === this.paused) return;
+    this.paused = shouldPause;
+    this.host.log(
+      shouldPause
+        ? `paused: process memory ${formatBytes(current)} is above ${pause * 100}% of the memory ` +
+          `limit ${formatBytes(limit)} (${formatBytes(store.memoryBytes)} of values in ` +
+          `memory, ${formatBytes(store.spilledBytes)} spilled); no new tasks until it falls`
+        : `resumed: process memory ${formatBytes(current)} is below ${pause * 100}% of the limit`,
+    );
+    this.host.setPaused(shouldPause);
+  }
+
+  /**
+   * Still short of memory while paused and no task runs: the threads' heaps may hold garbage
+   * (inputs and results of finished tasks) that an idle thread never collects. Fresh threads
+   * give it back at once.
+   */
+  #recycleIdleThreads(): void {
+    const t = performance.now();
+    if (!this.host.idle()) return;
+    if (t - this.#lastRecycle < MIN_RECYCLE_INTERVAL_MS) return;
+    this.#lastRecycle = t;
+    this.host.log("paused and idle: replacing the task threads to free their memory");
+    this.host.replaceThreads();
+  }
+}

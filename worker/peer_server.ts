@@ -1,0 +1,154 @@
+/**
+ * The worker's data service for peers and clients (I/O only): answers `get-data` from the store
+ * and takes `update-data` (scatter) into it, handing the state machine an `update-data` event.
+ * Connections must have role `"peer"` (docs/protocol.md §6).
+ *
+ * @module
+ */
+
+import { errorMessage } from "../core/errors.ts";
+import type { Key } from "../core/task.ts";
+import type { Connection } from "../net/wire.ts";
+import { isDataItem } from "../protocol/message_checks.ts";
+import {
+  type DataItem,
+  MAX_CONCURRENT_PEER_REQUESTS,
+  type RefusedMsg,
+} from "../protocol/session.ts";
+import type { ReceivedData, WorkerEvent } from "./events.ts";
+import type { DataStore } from "./store.ts";
+
+const now = () => (performance.timeOrigin + performance.now()) / 1000;
+
+/** What the peer service needs from the worker around it. */
+export interface PeerServerHost {
+  readonly store: DataStore;
+  handle(event: WorkerEvent): void;
+  log(line: string): void;
+  /** Whether the worker is stopping (broken connections are then expected). */
+  stopping(): boolean;
+  /** The worker's name and its scheduler's address, for a Client that dialled this worker. */
+  name(): string;
+  readonly scheduler: string;
+}
+
+function isKeyList(value: unknown): value is Key[] {
+  return Array.isArray(value) && value.every((k) => typeof k === "string");
+}
+
+export class PeerServer {
+  readonly connections = new Set<Connection>();
+  /** Replies being written. */
+  serving = 0;
+
+  constructor(private readonly host: PeerServerHost) {}
+
+  /** Serves one connection until it closes. */
+  async serve(connection: Connection): Promise<void> {
+    const host = this.host;
+    if (connection.peer.role === "client") {
+      // a Client given this worker's address instead of the scheduler's: say so
+      const refused: RefusedMsg = {
+        op: "refused",
+        from: "worker",
+        reason: `this is the port of worker ${host.name()}, not a scheduler. Connect the Client ` +
+          `to the scheduler's address (this worker's scheduler is ${host.scheduler}).`,
+      };
+      connection.send({ header: refused });
+      await connection.close("a client dialled a worker");
+      return;
+    }
+    if (connection.peer.role !== "peer") {
+      host.log(
+        `refusing a connection from ${connection.remoteAddr}: role ${
+          JSON.stringify(connection.peer.role)
+        }, a worker's listener serves "peer"`,
+      );
+      await connection.abort(`role ${connection.peer.role} not served here`);
+      return;
+    }
+    this.connections.add(connection);
+    let problem: string | null = null;
+    for await (const message of connection) {
+      const msg = message.header as { op?: unknown; requestId?: unknown } & Record<string, unknown>;
+      problem = this.#request(connection, msg);
+      if (problem !== null) {
+        await connection.abort(`protocol error: ${problem}`);
+        break;
+      }
+    }
+    const info = await connection.closed;
+    this.connections.delete(connection);
+    if (problem !== null) {
+      host.log(`closed the connection from ${connection.remoteAddr}: it sent ${problem}`);
+    } else if (info.error !== undefined && !host.stopping()) {
+      host.log(`the connection from ${connection.remoteAddr} broke: ${info.reason}`);
+    }
+  }
+
+  /** Serves one request; returns what is wrong with it, or null. */
+  #request(
+    connection: Connection,
+    msg: { op?: unknown; requestId?: unknown } & Record<string, unknown>,
+  ): string | null {
+    if (msg === null || typeof msg !== "object") return "a message that is not an object";
+    const requestId = msg.requestId;
+    if (typeof requestId !== "number") return `a ${String(msg.op)} request without a requestId`;
+    switch (msg.op) {
+      case "get-data":
+        if (!isKeyList(msg.keys)) return "a get-data without a list of keys";
+        this.#getData(connection, requestId, msg.keys);
+        return null;
+      case "update-data": {
+        const items = msg.items;
+        if (!Array.isArray(items) || !items.every(isDataItem)) {
+          return "an update-data without a list of {key, value, nbytes, typeName} items";
+        }
+        const data: ReceivedData[] = [];
+        for (const item of items) {
+          this.host.store.set(item.key, {
+            encoded: item.value,
+            nbytes: item.nbytes,
+            typeName: item.typeName,
+          });
+          data.push({ key: item.key, nbytes: item.nbytes, typeName: item.typeName });
+        }
+        this.host.handle({ type: "update-data", data, report: msg.report === true, now: now() });
+        connection.send({
+          header: { op: "data-stored", requestId, keys: data.map((d) => d.key) },
+        });
+        return null;
+      }
+      default:
+        return `unknown operation ${JSON.stringify(msg.op)}`;
+    }
+  }
+
+  #getData(connection: Connection, requestId: number, keys: Key[]): void {
+    if (this.serving >= MAX_CONCURRENT_PEER_REQUESTS) {
+      connection.send({ header: { op: "busy", requestId } });
+      return;
+    }
+    const items: DataItem[] = [];
+    for (const key of keys) {
+      let stored;
+      try {
+        stored = this.host.store.get(key);
+      } catch (error) {
+        // Left out: the asking peer reports it missing and the scheduler recovers it.
+        this.host.log(`cannot read ${key} back from disk for a peer: ${errorMessage(error)}`);
+      }
+      if (stored === undefined) continue;
+      items.push({ key, value: stored.encoded, nbytes: stored.nbytes, typeName: stored.typeName });
+    }
+    connection.send({ header: { op: "data", requestId, items } });
+    // Served until written: a slow reader keeps its slot.
+    this.serving++;
+    void connection.flush().finally(() => this.serving--);
+  }
+
+  /** Closes every connection (the worker stops). */
+  abortAll(reason: string): Promise<unknown>[] {
+    return [...this.connections].map((c) => c.abort(reason));
+  }
+}

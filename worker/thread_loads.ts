@@ -1,0 +1,43 @@
+/**
+ * Which thread runs a task: the one with the least expected work (the scheduler's `duration`
+ * estimates of the tasks handed to it and not finished). A collaborator of the worker state
+ * machine; no I/O.
+ *
+ * @module
+ */
+
+/** The load a task of unknown or zero duration adds to its thread, seconds. */
+const MIN_TASK_LOAD_S = 1e-6;
+
+export class ThreadLoads {
+  readonly #load: number[];
+
+  constructor(nthreads: number) {
+    this.#load = new Array(nthreads).fill(0);
+  }
+
+  /** Picks the least loaded thread for a task expected to take `duration` s and books it. */
+  assign(duration: number): number {
+    const load = this.#load;
+    let thread = 0;
+    for (let t = 1; t < load.length; t++) if (load[t] < load[thread]) thread = t;
+    load[thread] += this.loadOf(duration);
+    return thread;
+  }
+
+  /** A task on `thread` is over. `idle`: no task runs anywhere, so every load is zero. */
+  release(thread: number, duration: number, idle: boolean): void {
+    if (idle) this.#load.fill(0);
+    else this.#load[thread] = Math.max(0, this.#load[thread] - this.loadOf(duration));
+  }
+
+  /** Unknown or zero estimates count a little, so that such tasks still spread. */
+  loadOf(duration: number): number {
+    return Math.max(duration, MIN_TASK_LOAD_S);
+  }
+
+  /** Expected seconds of work per thread (a copy). */
+  get loads(): number[] {
+    return [...this.#load];
+  }
+}
