@@ -219,7 +219,8 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
 
   /**
    * Starts a scheduler and `nWorkers` worker processes on this machine (see
-   * {@link LocalCluster}) and connects to them; closing the client stops them.
+   * {@link LocalCluster}) and connects to them; closing the client stops them. The scheduler
+   * serves its dashboard (`dashboard: false` to not) and its link is printed on stderr.
    *
    * @example
    * ```ts
@@ -241,7 +242,10 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     const cluster = await LocalCluster.start(clusterOptions);
     try {
       const clientOptions = { ...options, authToken: cluster.authToken };
-      return await Client.#open(cluster.schedulerAddress, clientOptions, cluster);
+      const client = await Client.#open(cluster.schedulerAddress, clientOptions, cluster);
+      // stderr: the link is for the person at the terminal, not for the script's output
+      if (client.dashboardLink !== undefined) console.error(`Dashboard: ${client.dashboardLink}`);
+      return client;
     } catch (error) {
       await cluster.close();
       throw error;

@@ -47,7 +47,10 @@ export interface LocalClusterOptions {
   host?: string;
   /** The scheduler's port. Default 0 (any free port). */
   schedulerPort?: number;
-  /** Serve the scheduler's dashboard: false (default), true (any free port), or a port. */
+  /**
+   * Serve the scheduler's dashboard: true (default: any free port), a port, or false. As
+   * Dask's, a local cluster serves it unless told not to.
+   */
   dashboard?: boolean | number;
   /** Seconds to wait for every process to be up and registered. Default 60. */
   startTimeout?: number;
@@ -322,7 +325,7 @@ export class LocalCluster extends ClusterManager {
     const url = new URL("../scheduler/main.ts", import.meta.url).href;
     const args = ["run", "-A", "--no-config", url, "--host", this.#host];
     args.push("--port", String(this.#options.schedulerPort ?? 0));
-    args.push(...dashboardFlags(this.#options.dashboard ?? false, 0));
+    args.push(...dashboardFlags(this.#options.dashboard ?? true, 0));
     const scheduler = new ManagedProcess("scheduler", {
       args,
       env: tokenEnvironment(this.authToken),
