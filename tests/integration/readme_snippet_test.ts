@@ -3,6 +3,7 @@
  */
 
 import assert from "node:assert/strict";
+import { runDeno } from "../helpers/run_deno.ts";
 
 const REPO = new URL("../../", import.meta.url);
 
@@ -18,15 +19,9 @@ Deno.test("the README's first snippet runs as written", async () => {
   const dir = await Deno.makeTempDir({ prefix: "readme-" });
   try {
     await Deno.writeTextFile(`${dir}/snippet.ts`, source);
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--no-config", "snippet.ts"],
-      cwd: dir,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stderr = new TextDecoder().decode(out.stderr);
-    assert.equal(out.code, 0, stderr);
-    assert.match(stderr, /^Dashboard: http:\/\/127\.0\.0\.1:\d+\/status/m);
+    const out = await runDeno(["run", "-A", "--no-config", "snippet.ts"], dir);
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stderr, /^Dashboard: http:\/\/127\.0\.0\.1:\d+\/status/m);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { serveDirectory } from "../helpers/static_server.ts";
+import { runDeno } from "../helpers/run_deno.ts";
 
 const repoRoot = new URL("../../", import.meta.url);
 
@@ -15,15 +16,12 @@ Deno.test("mod.ts imported from a URL computes a delayed graph on threads", asyn
       console.log(JSON.stringify(await total.compute({ scheduler: "threads", numWorkers: 2 })));
     `;
     await Deno.writeTextFile(`${dir}/main.js`, script);
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--no-lock", "--no-config", `--reload=${server.url}`, "main.js"],
-      cwd: dir,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stderr = new TextDecoder().decode(out.stderr);
-    assert.equal(out.code, 0, stderr);
-    assert.equal(new TextDecoder().decode(out.stdout).trim(), "5");
+    const out = await runDeno(
+      ["run", "-A", "--no-lock", "--no-config", `--reload=${server.url}`, "main.js"],
+      dir,
+    );
+    assert.equal(out.code, 0, out.stderr);
+    assert.equal(out.stdout.trim(), "5");
   } finally {
     await server.close();
     await Deno.remove(dir, { recursive: true });
