@@ -168,9 +168,10 @@ export class FreeVariableError extends ReferenceError {
     const list = variables.map((v) => `'${v}'`).join(", ");
     super(
       `Function '${functionName}' reads ${list}, which it does not define, so it cannot run on ` +
-        `another thread or machine. Fix it in one of two ways: pass ${list} as ` +
-        `${variables.length > 1 ? "arguments" : "an argument"}, or put the function in a module ` +
-        `and declare it with taskModule(import.meta.url, { ... }) so workers import it.`,
+        `another thread or machine. A value: pass it as an argument. A function (a helper it ` +
+        `calls; functions cannot travel as arguments): put both in a module and declare the ` +
+        `task function with taskModule(import.meta.url, { ... }), so workers import the module ` +
+        `with its helpers.`,
     );
     this.functionName = functionName;
     this.variables = variables;

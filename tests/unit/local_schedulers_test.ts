@@ -146,6 +146,8 @@ Deno.test("a function reading a variable it does not own fails before running", 
   assert.match(error.message, /'factor'/);
   assert.match(error.message, /argument/);
   assert.match(error.message, /taskModule/);
+  // the argument advice is for values; helper functions get the module advice
+  assert.match(error.message, /A function \(a helper it calls; functions cannot travel as/);
   // sync runs closures, for debugging
   assert.equal(await delayed(scale)(2).compute({ scheduler: "sync" }), 6);
   shutdownThreads();
