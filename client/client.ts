@@ -61,7 +61,7 @@ import {
 } from "./cluster_admin.ts";
 import { DataFetcher, MissingDataError } from "./data_fetch.ts";
 import { Future, type FutureOwner } from "./future.ts";
-import { FutureState } from "./future_state.ts";
+import { CancelledError, FutureState } from "./future_state.ts";
 import { callSpec, graphSpecs, replaceFutures } from "./graph_submission.ts";
 import { LocalCluster, type LocalClusterOptions } from "../deploy/local_cluster.ts";
 import { Outbox } from "./outbox.ts";
@@ -325,13 +325,14 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
       await this.#waitEnded(leaves, errors === "raise");
       const good: Key[] = [];
       const bad = new Set<Key>();
+      if (errors === "raise") {
+        // the first that failed, wherever it sits: earlier futures may still be pending
+        const failed = leaves.find((future) => future.done() && future.status !== "finished");
+        if (failed !== undefined) throw await failed.exception();
+      }
       for (const future of leaves) {
-        if (future.status === "finished") {
-          good.push(future.key);
-          continue;
-        }
-        if (errors === "raise") throw await future.exception();
-        bad.add(future.key);
+        if (future.status === "finished") good.push(future.key);
+        else bad.add(future.key);
       }
       const values = await this.#fetchValues(good);
       return rebuild(futures, values, bad) as Gathered<S>;
@@ -408,7 +409,9 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
     options: ReplicateOptions = {},
   ): Promise<Record<Key, number>> {
     this.#checkOpen();
-    return await replicateKeys(this.#admin, this.#ownKeys(futures), options);
+    const keys = this.#ownKeys(futures);
+    await this.#waitKeys(keys); // as in Dask: pending futures are waited for, then copied
+    return await replicateKeys(this.#admin, keys, options);
   }
 
   /** Moves data from the workers holding most to those holding least (all data, or `futures`'). */
@@ -418,6 +421,7 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
   ): Promise<RebalanceResult> {
     this.#checkOpen();
     const keys = futures === undefined ? undefined : this.#ownKeys(futures);
+    if (keys !== undefined) await this.#waitKeys(keys);
     return await rebalanceKeys(this.#admin, keys === undefined ? options : { ...options, keys });
   }
 
@@ -623,15 +627,26 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
       );
     }
     const layers: Layer[] = [];
-    const taskArgs = replaceFutures(args, this.#futureKey, layers) as unknown[];
+    let taskArgs: unknown[];
+    try {
+      taskArgs = replaceFutures(args, this.#futureKey, layers) as unknown[];
+    } catch (error) {
+      if (!(error instanceof CancelledError)) throw error;
+      const key = (options.key as string | undefined) ?? `${functionName(fn)}-${uniqueToken()}`;
+      return this.#cancelledFuture(key, error);
+    }
     const key = (options.key as string | undefined) ??
       `${functionName(fn)}-${options.pure === false ? uniqueToken() : tokenize(fn, ...taskArgs)}`;
     const held = this.#keys.get(key);
     // the same pure call is already held: share it, as Dask does
-    if (held !== undefined && held.holders > 0 && !isGone(held)) return new Future(key, this);
+    if (held !== undefined && held.holders > 0 && !isGone(held)) {
+      this.#borrowing = [];
+      return new Future(key, this);
+    }
     const spec = callSpec(key, fn, taskArgs, taskOptionsOf(options));
     if (layers.length === 0) {
       const future = this.#newFuture(key);
+      this.#keepBorrowed(future);
       this.#outbox.submitOne(spec);
       return future;
     }
@@ -643,6 +658,7 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
       taskOptionsOf(options),
     );
     const future = this.#newFuture(key);
+    this.#keepBorrowed(future);
     depSpecs.push(spec);
     this.#outbox.submit(depSpecs, [key]);
     return future;
@@ -666,7 +682,14 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
     const pure = options.pure !== false;
     const one = (args: unknown[], i: number): Future => {
       const noLayers: Layer[] = [];
-      const taskArgs = replaceFutures(args, this.#futureKey, noLayers) as unknown[];
+      let taskArgs: unknown[];
+      try {
+        taskArgs = replaceFutures(args, this.#futureKey, noLayers) as unknown[];
+      } catch (error) {
+        if (!(error instanceof CancelledError)) throw error;
+        const key = Array.isArray(keys) ? keys[i] as string : `${prefix}-${uniqueToken()}`;
+        return this.#cancelledFuture(key, error);
+      }
       if (noLayers.length > 0) {
         throw new TypeError("map(): Delayed values cannot be map items; compute them first.");
       }
@@ -674,9 +697,13 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
         ? keys[i] as string
         : `${prefix}-${pure ? tokenize(fn, ...taskArgs) : uniqueToken()}`;
       const held = this.#keys.get(key);
-      if (held !== undefined && held.holders > 0 && !isGone(held)) return new Future(key, this);
+      if (held !== undefined && held.holders > 0 && !isGone(held)) {
+        this.#borrowing = [];
+        return new Future(key, this);
+      }
       const spec = callSpec(key, fn, taskArgs, taskOptions);
       const future = this.#newFuture(key);
+      this.#keepBorrowed(future);
       this.#outbox.submitOne(spec);
       return future;
     };
@@ -764,6 +791,7 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
     this.#checkOpen();
     const specs = graphSpecs(graph, outputs, this.#futureKey, taskOptionsOf(options));
     const futures = outputs.map((key) => this.#newFuture(key));
+    if (futures.length > 0) this.#keepBorrowed(futures[0]);
     this.#outbox.submit(specs, outputs);
     return futures;
   }
@@ -778,13 +806,9 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
     const hash = options.hash !== false;
     const keyOf = (value: unknown) =>
       `${typeNameOf(value)}-${hash ? tokenize(value) : uniqueToken()}`;
-    const shape = Array.isArray(data) ? "array" : isPlainObject(data) ? "object" : "single";
-    const values = shape === "array"
-      ? data as unknown[]
-      : shape === "object"
-      ? Object.values(data as Record<string, unknown>)
-      : [data];
-    const keys = values.map(keyOf);
+    const { shape, values, names } = scatterShape(data);
+    // as in Dask: the names of an object's entries are the keys of its data
+    const keys = names ?? values.map(keyOf);
     // encoded now: a value that cannot travel throws here, with its path
     const items = new Map<Key, DataItem>();
     values.forEach((value, i) => {
@@ -792,17 +816,13 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
     });
     const futures = keys.map((key) => this.#newFuture(key));
     const lift = this.#outbox.barrier([...items.keys()]);
-    placeData(
-      { request: (method, params) => this.#request(method, params), peers: this.#peers },
-      [...items.values()],
-      options,
-    ).then(({ placed, relayed }) => {
+    const request = <T>(method: string, params: Record<string, unknown>) =>
+      this.#request<T>(method, params);
+    placeData({ request, peers: this.#peers }, [...items.values()], options).then(({ placed }) => {
       // Direct placements are the client's to report; the scheduler recorded relayed ones.
+      // The futures finish on the scheduler's `key-in-memory`, once it knows where the data is.
       lift(placed.length > 0 ? { op: "scatter", data: placed } : undefined);
-      for (const item of [...placed, ...relayed]) {
-        this.#keys.get(item.key)?.finish(item.typeName, item.nbytes);
-      }
-    }, (error) => {
+    }).catch((error) => {
       lift();
       const record = recordFromError(error);
       for (const key of items.keys()) {
@@ -813,8 +833,13 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
     if (shape === "single") return futures[0];
     if (shape === "array") return futures;
     const out: Record<string, Future> = {};
-    Object.keys(data as Record<string, unknown>).forEach((name, i) => out[name] = futures[i]);
+    names!.forEach((name, i) => out[name] = futures[i]);
     return out;
+  }
+
+  /** Resolves when every key this client holds among `keys` has ended. */
+  async #waitKeys(keys: readonly Key[]): Promise<void> {
+    for (const key of keys) await this.#keys.get(key)?.done;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -827,14 +852,25 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
     return new Future(key, this);
   }
 
-  /** Checks a Future may go into this client's tasks; gives its key. */
+  /**
+   * Checks a Future may go into this client's tasks; gives its key. Another client's Future of
+   * the same scheduler is adopted: this client holds the key too (clients share data by key),
+   * through a Future kept in `#borrowing` until the submission that reads it has ended.
+   */
   #futureKey = (future: Future): Key => {
-    this.#checkOwn(future);
+    if (future.client !== this) return this.#adopt(future);
     const hold = this.#keys.get(future.key);
     if (hold === undefined) {
       throw new Error(
         `The future '${future.key}' was released, so a task cannot read it; keep a future ` +
           `(do not release() it) while tasks are submitted with it.`,
+      );
+    }
+    if (hold.status === "cancelled") {
+      // as in Dask: the task reading it is cancelled too (submit catches this)
+      throw new CancelledError(
+        `The future '${future.key}' passed as an argument was cancelled, so the task reading ` +
+          `it cannot run.`,
       );
     }
     if (isGone(hold)) {
@@ -846,6 +882,46 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
     }
     return future.key;
   };
+
+  /** Futures of other clients that the submission being built reads (see `#futureKey`). */
+  #borrowing: Future[] = [];
+
+  #adopt(future: Future): Key {
+    const other = future.client;
+    if (!(other instanceof Client) || other.schedulerAddress !== this.schedulerAddress) {
+      throw new Error(
+        `The future '${future.key}' belongs to a client of another scheduler ` +
+          `(${other instanceof Client ? other.schedulerAddress : other.id}); this client's ` +
+          `scheduler (${this.schedulerAddress}) does not have its data. Gather its value there ` +
+          `and scatter it here.`,
+      );
+    }
+    const hold = this.#keys.get(future.key);
+    if (hold === undefined || hold.holders === 0 || isGone(hold)) {
+      this.#borrowing.push(this.futureOf(future.key));
+    }
+    return future.key;
+  }
+
+  /** Keeps the futures borrowed while building `future`'s submission until it has ended. */
+  #keepBorrowed(future: Future): void {
+    if (this.#borrowing.length === 0) return;
+    const borrowed = this.#borrowing;
+    this.#borrowing = [];
+    future.addDoneCallback(() => borrowed.length = 0);
+  }
+
+  /**
+   * A future of `key` that is cancelled at once, never sent: what submitting with a cancelled
+   * argument gives, as in Dask (awaiting it rejects with CancelledError).
+   */
+  #cancelledFuture(key: Key, error: CancelledError): Future {
+    this.#borrowing = [];
+    const future = this.#newFuture(key);
+    const hold = this.#keys.get(key)!;
+    if (!hold.isDone) hold.cancel(error.message);
+    return future;
+  }
 
   #checkOwn(future: Future): void {
     if (future.client !== this) {
@@ -1082,6 +1158,24 @@ async function zipAsync<T>(
     }
     out.push(each(results.map((r) => r.value), out.length));
   }
+}
+
+/**
+ * How `scatter` reads its data: an array, a generator or any other iterable but a string, Map
+ * or typed array gives a list; a plain object gives its entries, keyed by their names; anything
+ * else is one value.
+ */
+function scatterShape(
+  data: unknown,
+): { shape: "array" | "object" | "single"; values: unknown[]; names?: string[] } {
+  if (Array.isArray(data)) return { shape: "array", values: data };
+  if (isPlainObject(data)) {
+    return { shape: "object", values: Object.values(data), names: Object.keys(data) };
+  }
+  const listLike = typeof data === "object" && data !== null && Symbol.iterator in data &&
+    !(data instanceof Map) && !ArrayBuffer.isView(data);
+  if (listLike) return { shape: "array", values: [...(data as Iterable<unknown>)] };
+  return { shape: "single", values: [data] };
 }
 
 /** Every Future inside a structure of arrays and plain objects, in order. */

@@ -178,6 +178,11 @@ class RequestError extends Error {
   override name = "RequestError";
 }
 
+/** A request waited past its timeout (the client raises it as its own `TimeoutError`). */
+class RequestTimeoutError extends Error {
+  override name = "TimeoutError";
+}
+
 export class SchedulerServer {
   /** Where clients and workers connect, `tcp://host:port`. */
   readonly address: string;
@@ -740,6 +745,12 @@ export class SchedulerServer {
     };
     if (!await this.#waitUntil(back, timeoutS * 1000)) {
       this.#log(`restart: not every worker came back within ${timeoutS} s`);
+      // as in Dask: a restart whose workers are not all back in time fails
+      throw new RequestTimeoutError(
+        `restart: ${this.#workers.size} of ${names.size} workers came back within ` +
+          `${timeoutS} s; the others may still be starting (check their logs), or restart ` +
+          `with a longer { timeout }.`,
+      );
     }
     return { workers: this.#workers.size };
   }

@@ -30,6 +30,7 @@
  * @module
  */
 
+import { chooseThread } from "./thread_choice.ts";
 import { cpuUsage } from "node:process";
 import { errorMessage, type ErrorRecord, recordFromError } from "../core/errors.ts";
 import { FunctionCache } from "../core/function_cache.ts";
@@ -248,6 +249,8 @@ export class WorkerServer {
   readonly #runs = new Map<number, Run>();
   /** Expected seconds of work handed to each thread and not finished yet. */
   #threadLoad: number[] = [];
+  /** Tasks posted to each thread that have not come back (see worker/thread_choice.ts). */
+  #threadRuns: number[] = [];
   /** Tasks to run, held while a burst of events is handled (see #releaseRuns). */
   #toRun: ExecuteSpec[] = [];
   #holdRuns = false;
@@ -315,6 +318,7 @@ export class WorkerServer {
 
   #newPool(): ThreadPool {
     this.#threadLoad = new Array(this.nthreads).fill(0);
+    this.#threadRuns = new Array(this.nthreads).fill(0);
     return new ThreadPool(
       this.nthreads,
       (thread, results) => this.#threadResults(thread, results),
@@ -855,7 +859,7 @@ export class WorkerServer {
     if (this.#toRun.length > 0) this.#postRuns();
   }
 
-  /** Posts the tasks to run, one batch per thread, each to the thread with the least work. */
+  /** Posts the tasks to run, one batch per thread, each to an idle thread or the least loaded. */
   #postRuns(): void {
     // A task failing here (an input gone) is an event that may release more tasks: they join.
     const held = this.#holdRuns;
@@ -869,8 +873,7 @@ export class WorkerServer {
         const load = this.#threadLoad;
         const tasks = this.#state.tasks;
         for (const spec of specs) {
-          let thread = 0;
-          for (let t = 1; t < load.length; t++) if (load[t] < load[thread]) thread = t;
+          const thread = chooseThread(load, this.#threadRuns);
           // The scheduler's estimate; unknown or zero counts a little, so tasks still spread.
           const duration = Math.max(tasks.get(spec.key)?.duration ?? 0, MIN_TASK_LOAD_S);
           const batch = batches[thread] ??= newBatch();
@@ -985,6 +988,7 @@ export class WorkerServer {
       depValues,
     };
     this.#runs.set(id, { key: spec.key, thread, session, load });
+    this.#threadRuns[thread]++;
     batch.items.push(item);
     return true;
   }
@@ -1090,6 +1094,7 @@ export class WorkerServer {
   #runDone(run: Run): void {
     const load = this.#threadLoad;
     load[run.thread] = this.#runs.size === 0 ? 0 : Math.max(0, load[run.thread] - run.load);
+    this.#threadRuns[run.thread]--;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -1209,6 +1214,12 @@ export class WorkerServer {
         }
         const data: ReceivedData[] = [];
         for (const item of items) {
+          // A key held here keeps its value: another client's scatter never overwrites it.
+          const kept = this.store.describeKey(item.key);
+          if (kept !== undefined) {
+            data.push({ key: item.key, ...kept });
+            continue;
+          }
           this.store.set(item.key, {
             encoded: item.value,
             nbytes: item.nbytes,
