@@ -12,6 +12,7 @@ const suites = [
   "state_machines",
   "distributed",
   "resilience",
+  "deploy",
 ];
 const only = Deno.args;
 for (const name of suites) {

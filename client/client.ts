@@ -59,6 +59,7 @@ import {
   runOnWorkers,
   type SchedulerRequest,
 } from "./cluster_admin.ts";
+import { type ConnectTarget, schedulerAddressOf } from "./connect_target.ts";
 import { DataFetcher, MissingDataError } from "./data_fetch.ts";
 import { Future, type FutureOwner } from "./future.ts";
 import { CancelledError, FutureState } from "./future_state.ts";
@@ -222,12 +223,14 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
   }
 
   /**
-   * Connects to the scheduler at `address` (`tcp://host:port` or `host:port`).
+   * Connects to the scheduler at an address (`tcp://host:port` or `host:port`), the one a
+   * scheduler file names (`{ schedulerFile }`, waiting up to `timeout` for it), or a cluster's.
    *
    * @throws {SchedulerUnreachableError} when no scheduler answers there within the timeout;
    *   the message names the address and how to start one.
    */
-  static async connect(address: string, options: ClientOptions = {}): Promise<Client> {
+  static async connect(target: ConnectTarget, options: ClientOptions = {}): Promise<Client> {
+    const address = await schedulerAddressOf(target, options.timeout ?? 10);
     return await Client.#open(address, options, undefined);
   }
 

@@ -28,6 +28,12 @@ export class IndexedHeap<T extends HeapItem> {
     return this.#items[0];
   }
 
+  /** Up to `limit` items in heap order (not priority order): a cheap sample. */
+  *sample(limit: number): Generator<T> {
+    const n = Math.min(limit, this.#items.length);
+    for (let i = 0; i < n; i++) yield this.#items[i];
+  }
+
   has(item: T): boolean {
     return item.heapIndex >= 0 && this.#items[item.heapIndex] === item;
   }

@@ -7,14 +7,24 @@
  * module's URL, so a cluster starts the same whether `mod.ts` was imported from a file or from
  * a web server. Each process prints its address on one line, which is read here; the cluster
  * is ready once the scheduler counts every worker. Closing stops them all, and so does the
- * end of this process (an `unload` listener kills what is still running).
+ * end of this process (an `unload` listener kills what is still running). Scaling, adaptive
+ * scaling and logs are the shared cluster manager's (deploy/cluster.ts).
  *
  * @module
  */
 
-import type { WorkerListing } from "../protocol/session.ts";
-import { SchedulerSession } from "../client/scheduler_connection.ts";
-import { REFUSED_EXIT_CODE } from "../protocol/exit_codes.ts";
+import {
+  ClusterManager,
+  type ClusterWorker,
+  keepLine,
+  SCHEDULER_LINE,
+  WORKER_LINE,
+  type WorkerShape,
+} from "./cluster.ts";
+import { ManagedProcess, withDeadline } from "./process.ts";
+import { RestartPolicy } from "./restart_policy.ts";
+import { dashboardFlags, workerFlags } from "./worker_flags.ts";
+import { parseMemoryLimit } from "../worker/memory_limit.ts";
 
 /** How {@link LocalCluster.start} (and `Client.local`) sets up the cluster. */
 export interface LocalClusterOptions {
@@ -47,119 +57,98 @@ export interface LocalClusterOptions {
   restartDeadWorkers?: boolean;
 }
 
-/** Lines of a process's output kept to explain its failure. */
-const TAIL_LINES = 40;
-/** Seconds a process gets to stop after SIGTERM before it is killed. */
-const STOP_GRACE_SECONDS = 5;
-/** A worker that keeps dying waits longer before each restart: from 0.1 s, doubling, to 10 s. */
-const FIRST_RESTART_DELAY_MS = 100;
-const MAX_RESTART_DELAY_MS = 10_000;
-/** Deaths further apart than this do not count as the same crash loop. */
-const CRASH_LOOP_WINDOW_MS = 60_000;
-
-const SCHEDULER_LINE = /^Scheduler at (tcp:\/\/\S+)/;
-const WORKER_LINE = /^Worker at (tcp:\/\/\S+)/;
-
-/** One child process: its output read line by line, the last lines kept. */
-class ClusterProcess {
-  readonly child: Deno.ChildProcess;
-  readonly tail: string[] = [];
-  readonly output: Promise<void>;
-  /** Resolves with the address the process printed, or rejects if it exits before. */
-  readonly address: Promise<string>;
-  exited = false;
-  /** True once the process printed its address: it started, whatever happens later. */
-  started = false;
-  #addressFound!: (address: string) => void;
-
-  constructor(readonly label: string, args: string[], pattern: RegExp, logs: boolean) {
-    this.child = new Deno.Command(Deno.execPath(), {
-      args,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    let failed!: (error: Error) => void;
-    this.address = new Promise<string>((resolve, reject) => {
-      this.#addressFound = resolve;
-      failed = reject;
-    });
-    this.address.catch(() => {}); // observed by whoever awaits it
-    const onLine = (line: string) => {
-      this.tail.push(line);
-      if (this.tail.length > TAIL_LINES) this.tail.shift();
-      if (logs) console.error(`[${label}] ${line}`);
-      const match = pattern.exec(line);
-      if (match !== null) {
-        this.started = true;
-        this.#addressFound(match[1]);
-      }
-    };
-    this.output = Promise.all([
-      readLines(this.child.stdout, onLine),
-      readLines(this.child.stderr, onLine),
-    ]).then(() => {});
-    this.child.status.then((status) => {
-      this.exited = true;
-      failed(this.failure(`exited with code ${status.code}`));
-    });
-  }
-
-  /** An error naming the process, what happened, and its last output lines. */
-  failure(what: string): Error {
-    const output = this.tail.length === 0
-      ? "(it printed nothing)"
-      : `Its last output:\n  ${this.tail.join("\n  ")}`;
-    return new Error(`The ${this.label} process ${what}. ${output}`);
-  }
-
-  /** Asks the process to stop, then kills it if it does not within the grace period. */
-  async stop(): Promise<void> {
-    if (!this.exited) {
-      signal(this.child, "SIGTERM");
-      const timer = setTimeout(() => signal(this.child, "SIGKILL"), STOP_GRACE_SECONDS * 1000);
-      await this.child.status;
-      clearTimeout(timer);
-    }
-    await this.output;
-  }
-}
-
-function signal(child: Deno.ChildProcess, name: Deno.Signal): void {
-  try {
-    child.kill(name);
-  } catch {
-    // already exited
-  }
-}
-
-async function readLines(
-  stream: ReadableStream<Uint8Array>,
-  onLine: (line: string) => void,
-): Promise<void> {
-  let pending = "";
-  try {
-    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-      pending += text;
-      let newline = pending.indexOf("\n");
-      while (newline >= 0) {
-        onLine(pending.slice(0, newline).replace(/\r$/, ""));
-        pending = pending.slice(newline + 1);
-        newline = pending.indexOf("\n");
-      }
-    }
-  } catch {
-    // the process was killed mid-write
-  }
-  if (pending !== "") onLine(pending);
-}
-
 /** Clusters not closed yet: killed when this process ends. */
 const running = new Set<LocalCluster>();
 let unloadListening = false;
 
 function killRunning(): void {
   for (const cluster of running) cluster.kill();
+}
+
+/**
+ * One worker of a LocalCluster: its process, started again under its name when it dies on its
+ * own (as Dask's nanny does; deploy/restart_policy.ts says when and how soon).
+ */
+class LocalWorker implements ClusterWorker {
+  process: ManagedProcess;
+  readonly #lines: string[] = [];
+  #closed = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Started again after dying (its own start failures are only logged). */
+  #replacement = false;
+  /** It died and starts again after a delay. */
+  #restarting = false;
+
+  constructor(
+    readonly name: string,
+    readonly args: string[],
+    readonly echo: boolean,
+    readonly policy: RestartPolicy | undefined,
+  ) {
+    this.process = this.#spawn();
+  }
+
+  #spawn(): ManagedProcess {
+    const process = new ManagedProcess(this.name, {
+      args: this.args,
+      addressPattern: WORKER_LINE,
+      onLine: (label, line) => {
+        keepLine(this.#lines, line);
+        if (this.echo) console.error(`[${label}] ${line}`);
+      },
+    });
+    if (this.policy !== undefined) void process.status.then((s) => this.#ended(process, s));
+    return process;
+  }
+
+  /** Its process ended: start it again unless it was stopped, refused, or never up. */
+  #ended(process: ManagedProcess, status: Deno.CommandStatus): void {
+    if (this.#closed || this.process !== process) return;
+    if (!process.started) {
+      // A first start's failure is thrown by start()/scale(); a restart's has nobody to tell.
+      if (this.#replacement) {
+        console.warn(`LocalCluster: ${process.failure("did not start again").message}`);
+      }
+      return;
+    }
+    const decision = this.policy!.ended(this.name, status, Date.now());
+    if (!decision.restart) return;
+    this.#restarting = true;
+    const tail = status.signal === null && process.tail.length > 0
+      ? `; its last output:\n  ${process.tail.slice(-5).join("\n  ")}`
+      : "";
+    console.warn(
+      `LocalCluster: ${this.name} ${decision.why}; starting it again in ` +
+        `${decision.delayMs / 1000} s${tail}`,
+    );
+    this.#timer = setTimeout(() => {
+      this.#restarting = false;
+      if (this.#closed || this.process !== process) return;
+      this.#replacement = true;
+      this.process = this.#spawn();
+    }, decision.delayMs);
+  }
+
+  failure(): Error | undefined {
+    if (!this.process.exited || this.#restarting) return undefined;
+    return this.process.failure(this.process.started ? "exited" : "exited before it registered");
+  }
+
+  logs(): string[] {
+    return [...this.#lines];
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    await this.process.stop();
+  }
+
+  kill(): void {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.process.signal("SIGKILL");
+  }
 }
 
 /**
@@ -170,28 +159,22 @@ function killRunning(): void {
  * import { Client, LocalCluster } from "./mod.ts";
  *
  * await using cluster = await LocalCluster.start({ nWorkers: 2, threadsPerWorker: 1 });
- * await using client = await Client.connect(cluster.schedulerAddress);
+ * await using client = await Client.connect(cluster);
  * console.log(await client.submit((x: number) => x + 1, 1)); // 2
+ * cluster.adapt({ minimum: 1, maximum: 4 }); // from now on, grows and shrinks with the load
  * ```
  */
-export class LocalCluster implements AsyncDisposable {
-  /** The scheduler's address, `tcp://host:port`. */
-  schedulerAddress = "";
+export class LocalCluster extends ClusterManager {
   readonly #options: LocalClusterOptions;
   readonly #host: string;
-  #scheduler: ClusterProcess | undefined;
-  readonly #workers: ClusterProcess[] = [];
-  #nextWorker = 0;
-  /** When each worker (by name) last died on its own, within the crash-loop window. */
-  readonly #deaths = new Map<string, number[]>();
-  readonly #restartTimers = new Set<ReturnType<typeof setTimeout>>();
-  /** Workers started again after dying (their own start failures are only logged). */
-  readonly #replacements = new WeakSet<ClusterProcess>();
-  #closing: Promise<void> | undefined;
+  readonly #policy: RestartPolicy | undefined;
+  #scheduler: ManagedProcess | undefined;
 
   private constructor(options: LocalClusterOptions) {
+    super({ startTimeout: options.startTimeout });
     this.#options = options;
     this.#host = options.host ?? "127.0.0.1";
+    this.#policy = options.restartDeadWorkers === false ? undefined : new RestartPolicy();
   }
 
   /**
@@ -227,88 +210,76 @@ export class LocalCluster implements AsyncDisposable {
     return cluster;
   }
 
+  /** Threads and memory limit of each worker. */
+  get workerShape(): WorkerShape {
+    const threads = this.#options.threadsPerWorker ?? 1;
+    const limit = this.#options.memoryLimit;
+    const cores = Math.max(1, navigator.hardwareConcurrency || 1);
+    let memory = 0;
+    try {
+      memory = limit === undefined || limit === "auto"
+        ? parseMemoryLimit("auto", {
+          nthreads: threads,
+          cores,
+          totalMemory: () => Deno.systemMemoryInfo().total,
+        })
+        : typeof limit === "number"
+        ? limit
+        : parseMemoryLimit(limit, { nthreads: threads, cores, totalMemory: () => 0 });
+    } catch {
+      memory = 0; // no permission to read the machine's memory: scale by count or cores
+    }
+    return { threads, memory };
+  }
+
   /** The workers' addresses, in start order. */
   get workerAddresses(): Promise<string[]> {
-    return Promise.all(this.#workers.map((w) => w.address));
+    return Promise.all([...this.#localWorkers()].map((w) => w.process.address));
   }
 
   /** Process ids of the scheduler and the workers (for monitoring their memory, say). */
   get pids(): { scheduler: number | undefined; workers: number[] } {
     return {
       scheduler: this.#scheduler?.child.pid,
-      workers: this.#workers.map((w) => w.child.pid),
+      workers: [...this.#localWorkers()].map((w) => w.process.child.pid),
     };
   }
 
   /** How many worker processes this cluster runs. */
   get nWorkers(): number {
-    return this.#workers.length;
+    return this.workers.length;
   }
 
-  /**
-   * Starts or stops workers until `n` run, then waits until the scheduler counts them (as
-   * Dask's `cluster.scale(n)`). Stopped workers are the newest; their data is recomputed
-   * elsewhere when still needed.
-   */
-  async scale(n: number): Promise<void> {
-    if (this.#closing !== undefined) {
-      throw new Error("This cluster is closed; start a new one with LocalCluster.start(...).");
-    }
-    const timeout = this.#options.startTimeout ?? 60;
-    const started: ClusterProcess[] = [];
-    while (this.#workers.length < n) {
-      const worker = this.#spawnWorker();
-      this.#workers.push(worker);
-      started.push(worker);
-    }
-    const stopping = this.#workers.splice(n);
-    await Promise.all(stopping.map((w) => w.stop()));
-    const addresses = await withDeadline(
-      Promise.all(started.map((w) => w.address)),
-      timeout,
-      () => this.#notUp(started),
-    );
-    await this.#waitForWorkers(addresses, stopping.length > 0, timeout);
+  *#localWorkers(): Iterable<LocalWorker> {
+    for (const worker of this.workerHandles.values()) yield worker as LocalWorker;
   }
 
-  /** Stops every process (workers, then the scheduler). Safe to call twice. */
-  close(): Promise<void> {
-    this.#closing ??= (async () => {
-      for (const timer of this.#restartTimers) clearTimeout(timer);
-      const workers = this.#workers.splice(0);
-      await Promise.all(workers.map((w) => w.stop()));
-      await this.#scheduler?.stop();
-      running.delete(this);
-    })();
-    return this.#closing;
-  }
-
-  /** `await using cluster = ...` stops it at the end of the block. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
+  /** Stops the scheduler process. */
+  protected override async closeScheduler(): Promise<void> {
+    await this.#scheduler?.stop();
+    running.delete(this);
   }
 
   /** @internal Kills every process at once (this process is ending). */
   kill(): void {
-    this.#closing ??= Promise.resolve();
-    for (const timer of this.#restartTimers) clearTimeout(timer);
-    for (const worker of this.#workers) signal(worker.child, "SIGKILL");
-    if (this.#scheduler !== undefined) signal(this.#scheduler.child, "SIGKILL");
+    void this.close(); // marks it closed; the kills below end the processes at once
+    for (const worker of this.#localWorkers()) worker.kill();
+    this.#scheduler?.signal("SIGKILL");
   }
 
   async #startScheduler(): Promise<void> {
     const url = new URL("../scheduler/main.ts", import.meta.url).href;
     const args = ["run", "-A", "--no-config", url, "--host", this.#host];
     args.push("--port", String(this.#options.schedulerPort ?? 0));
-    const dashboard = this.#options.dashboard ?? false;
-    if (dashboard === false) args.push("--no-dashboard");
-    else args.push("--dashboard-port", String(dashboard === true ? 0 : dashboard));
-    const scheduler = new ClusterProcess(
-      "scheduler",
+    args.push(...dashboardFlags(this.#options.dashboard ?? false, 0));
+    const scheduler = new ManagedProcess("scheduler", {
       args,
-      SCHEDULER_LINE,
-      this.#options.logs === true,
-    );
+      addressPattern: SCHEDULER_LINE,
+      onLine: (label, line) => {
+        this.schedulerLine(line);
+        if (this.#options.logs === true) console.error(`[${label}] ${line}`);
+      },
+    });
     this.#scheduler = scheduler;
     this.schedulerAddress = await withDeadline(
       scheduler.address,
@@ -317,112 +288,13 @@ export class LocalCluster implements AsyncDisposable {
     );
   }
 
-  #spawnWorker(name = `worker-${this.#nextWorker++}`): ClusterProcess {
+  /** Starts `worker/main.ts` in a child process (started again when it dies on its own). */
+  protected override startWorker(name: string): ClusterWorker {
     const options = this.#options;
     const url = new URL("../worker/main.ts", import.meta.url).href;
     const args = ["run", "-A", "--no-config", url, this.schedulerAddress];
-    args.push("--nthreads", String(options.threadsPerWorker ?? 1), "--name", name);
-    args.push("--host", this.#host, "--port", "0");
-    if (options.memoryLimit !== undefined) args.push("--memory-limit", String(options.memoryLimit));
-    if (options.resources !== undefined) {
-      const pairs = Object.entries(options.resources).map(([k, v]) => `${k}=${v}`);
-      if (pairs.length > 0) args.push("--resources", pairs.join(","));
-    }
-    const worker = new ClusterProcess(name, args, WORKER_LINE, options.logs === true);
-    if (options.restartDeadWorkers !== false) {
-      void worker.child.status.then((status) => this.#workerEnded(worker, status));
-    }
-    return worker;
+    args.push("--name", name, "--host", this.#host, "--port", "0");
+    args.push(...workerFlags({ ...options, nthreads: options.threadsPerWorker }));
+    return new LocalWorker(name, args, options.logs === true, this.#policy);
   }
-
-  /**
-   * A worker process ended. Stopped on purpose (scale, close), or never up (its start failure
-   * is reported instead): nothing to do. Otherwise it starts again under the same name, after a
-   * delay that grows while it keeps dying.
-   */
-  #workerEnded(worker: ClusterProcess, status: Deno.CommandStatus): void {
-    const slot = this.#workers.indexOf(worker);
-    if (slot < 0 || this.#closing !== undefined) return;
-    if (!worker.started) {
-      // A first start's failure is thrown by start()/scale(); a restart's has nobody to tell.
-      if (this.#replacements.has(worker)) {
-        console.warn(`LocalCluster: ${worker.failure("did not start again").message}`);
-      }
-      return;
-    }
-    // 0: told to stop (retired, scheduler closing, SIGTERM); the scheduler refused it
-    if (status.signal === null && (status.code === 0 || status.code === REFUSED_EXIT_CODE)) return;
-    const now = Date.now();
-    const deaths = (this.#deaths.get(worker.label) ?? []).filter(
-      (t) => now - t < CRASH_LOOP_WINDOW_MS,
-    );
-    deaths.push(now);
-    this.#deaths.set(worker.label, deaths);
-    const delay = Math.min(MAX_RESTART_DELAY_MS, FIRST_RESTART_DELAY_MS * 2 ** (deaths.length - 1));
-    const why = status.signal !== null
-      ? `was killed (${status.signal})`
-      : `exited with code ${status.code}`;
-    const tail = status.signal === null && worker.tail.length > 0
-      ? `; its last output:\n  ${worker.tail.slice(-5).join("\n  ")}`
-      : "";
-    console.warn(
-      `LocalCluster: ${worker.label} ${why}; starting it again in ${delay / 1000} s${tail}`,
-    );
-    const timer = setTimeout(() => {
-      this.#restartTimers.delete(timer);
-      if (this.#closing === undefined && this.#workers[slot] === worker) {
-        const replacement = this.#spawnWorker(worker.label);
-        this.#replacements.add(replacement);
-        this.#workers[slot] = replacement;
-      }
-    }, delay);
-    this.#restartTimers.add(timer);
-  }
-
-  #notUp(processes: ClusterProcess[]): Error {
-    const late = processes.find((p) => !p.exited) ?? processes[0];
-    return late.failure("did not print its address in time");
-  }
-
-  /** Polls the scheduler's `workers` until it lists exactly the running workers. */
-  async #waitForWorkers(started: string[], shrinking: boolean, timeout: number): Promise<void> {
-    if (started.length === 0 && !shrinking) return;
-    const expected = new Set(await this.workerAddresses);
-    const session = await SchedulerSession.open(
-      this.schedulerAddress,
-      `LocalCluster-${crypto.randomUUID()}`,
-      { message() {}, disconnected() {}, reconnected() {}, failed() {} },
-      { timeout, reconnectTimeout: 0 },
-    );
-    try {
-      const deadline = Date.now() + timeout * 1000;
-      for (let delay = 10;; delay = Math.min(delay * 2, 200)) {
-        const listed = await session.request<WorkerListing[]>("workers");
-        const addresses = new Set(listed.map((w) => w.address));
-        const missing = [...expected].filter((a) => !addresses.has(a));
-        const extra = [...addresses].filter((a) => !expected.has(a));
-        if (missing.length === 0 && (!shrinking || extra.length === 0)) return;
-        const dead = this.#workers.find((w) => w.exited);
-        if (dead !== undefined) throw dead.failure("exited");
-        if (Date.now() > deadline) {
-          throw new Error(
-            `The scheduler at ${this.schedulerAddress} did not see the workers ` +
-              `${missing.join(", ")} register within ${timeout} s.`,
-          );
-        }
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
-    } finally {
-      await session.close(new Error("done"));
-    }
-  }
-}
-
-/** `promise`, or the error `onTimeout` makes once `seconds` pass. */
-function withDeadline<T>(promise: Promise<T>, seconds: number, onTimeout: () => Error): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), seconds * 1000);
-  });
-  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }

@@ -3,7 +3,11 @@
  *
  * ```sh
  * deno run -A scheduler/main.ts [--host HOST] [--port 8786] [--dashboard-port 8787] [--no-dashboard]
+ *   [--scheduler-file PATH] [--pid-file PATH]
  * ```
+ *
+ * `--help` lists every option with its default (scheduler/options.ts). With `--scheduler-file` it
+ * writes its address there once listening (core/scheduler_file.ts), for workers and clients.
  *
  * Once listening it prints one line on standard output, which tools parse, then (unless
  * `--no-dashboard`) the dashboard's address:
@@ -22,12 +26,14 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { helpText, parseCli, usageLine } from "../core/cli.ts";
+import { writeSchedulerFile } from "../core/scheduler_file.ts";
+import { VERSION } from "../core/version.ts";
 import { SchedulerServer } from "./server.ts";
 import { type Dashboard, startDashboard } from "./dashboard/mod.ts";
+import { SCHEDULER_CLI } from "./options.ts";
 
-const USAGE = "usage: deno run -A scheduler/main.ts [--host HOST] [--port 8786] " +
-  "[--dashboard-port 8787] [--no-dashboard]";
+const USAGE = usageLine(SCHEDULER_CLI);
 
 function fail(message: string, code: number): never {
   console.error(`scheduler: ${message}`);
@@ -55,26 +61,28 @@ function networkAddress(): string {
 
 let parsed;
 try {
-  parsed = parseArgs({
-    args: Deno.args,
-    options: {
-      host: { type: "string" },
-      port: { type: "string", default: "8786" },
-      "dashboard-port": { type: "string", default: "8787" },
-      "no-dashboard": { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
+  parsed = parseCli(SCHEDULER_CLI, Deno.args);
 } catch (error) {
-  fail(`${(error as Error).message}. ${USAGE}`, 2);
+  fail((error as Error).message, 2);
 }
-const { values } = parsed;
+const values = parsed.values as Record<string, string | boolean | undefined> & {
+  port: string;
+  "dashboard-port": string;
+  host?: string;
+};
 if (values.help) {
-  console.log(USAGE);
+  console.log(helpText(SCHEDULER_CLI));
   Deno.exit(0);
 }
+if (values.version) {
+  console.log(`scheduler (@dask-deno/dask) ${VERSION}`);
+  Deno.exit(0);
+}
+if (parsed.positionals.length > 0) {
+  fail(`unexpected argument ${JSON.stringify(parsed.positionals[0])}. ${USAGE}`, 2);
+}
+const pidFile = values["pid-file"] as string | undefined;
+const schedulerFile = values["scheduler-file"] as string | undefined;
 const port = parsePort(values.port, "--port");
 const dashboardPort = values["no-dashboard"]
   ? null
@@ -95,8 +103,6 @@ try {
   );
 }
 
-console.log(`Scheduler at ${server.address}`);
-
 // The dashboard reads the state machine only; it tells clients where it is via dashboardLink.
 let dashboard: Dashboard | undefined;
 if (dashboardPort !== null) {
@@ -108,8 +114,24 @@ if (dashboardPort !== null) {
     onChange: (listener) => server.onChange(listener),
   });
   server.dashboardLink = dashboard.url;
-  console.log(`Dashboard at ${dashboard.url}`);
 }
+try {
+  if (schedulerFile !== undefined) {
+    await writeSchedulerFile(schedulerFile, {
+      address: server.address,
+      dashboard: dashboard?.url,
+      pid: Deno.pid,
+    });
+  }
+  if (pidFile !== undefined) await Deno.writeTextFile(pidFile, `${Deno.pid}\n`);
+} catch (error) {
+  await dashboard?.close();
+  await server.close("cannot write its files");
+  fail(`cannot write ${(error as Error).message}`, 1);
+}
+// Printed once the files are written: whoever reads this line can read them.
+console.log(`Scheduler at ${server.address}`);
+if (dashboard !== undefined) console.log(`Dashboard at ${dashboard.url}`);
 
 let stopping = false;
 const shutdown = async (signal: string) => {
@@ -117,6 +139,7 @@ const shutdown = async (signal: string) => {
   stopping = true;
   await dashboard?.close();
   await server.close(`received ${signal}`);
+  if (pidFile !== undefined) await Deno.remove(pidFile).catch(() => {});
   Deno.exit(0);
 };
 Deno.addSignalListener("SIGINT", () => void shutdown("SIGINT"));

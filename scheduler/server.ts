@@ -21,6 +21,7 @@
  * @module
  */
 
+import { adaptiveSnapshot, adaptiveTarget, type AdaptiveTargetOptions } from "./adaptive_target.ts";
 import { setImmediate } from "node:timers";
 import { errorMessage, recordFromError } from "../core/errors.ts";
 import type { Key } from "../core/task.ts";
@@ -661,6 +662,8 @@ export class SchedulerServer {
         return this.#restart(timeoutOf(params));
       case "retire-workers":
         return this.#retireWorkers(params);
+      case "adaptive-target":
+        return adaptiveTarget(adaptiveSnapshot(this.state), adaptiveOptions(params));
       case "run":
         return this.#run(params);
       case "replicate":
@@ -677,7 +680,8 @@ export class SchedulerServer {
       default:
         throw new RequestError(
           `unknown request method ${JSON.stringify(method)}; this scheduler answers who-has, ` +
-            `workers, scatter-targets, relay-scatter, restart, retire-workers, run, replicate, ` +
+            `workers, scatter-targets, relay-scatter, restart, retire-workers, adaptive-target, run, ` +
+            `replicate, ` +
             `rebalance, task-progress and task-stream`,
         );
     }
@@ -1045,4 +1049,24 @@ export class SchedulerServer {
 /** What clients learn of a worker at registration and from `workers`. */
 function workerInfo(w: WorkerRecord): WorkerInfo {
   return { address: w.address, name: w.name, nthreads: w.nthreads, memoryLimit: w.memoryLimit };
+}
+
+/** The options of an `adaptive-target` request, checked. */
+function adaptiveOptions(params: Record<string, unknown>): AdaptiveTargetOptions {
+  const { targetDuration, threadsPerWorker, minimum } = params;
+  const positive = (v: unknown) => typeof v === "number" && v > 0 && Number.isFinite(v);
+  if (!positive(targetDuration)) {
+    throw new RequestError("adaptive-target needs params {targetDuration: seconds > 0}");
+  }
+  if (threadsPerWorker !== undefined && !positive(threadsPerWorker)) {
+    throw new RequestError("adaptive-target: threadsPerWorker must be a number > 0");
+  }
+  if (minimum !== undefined && !(Number.isInteger(minimum) && (minimum as number) >= 0)) {
+    throw new RequestError("adaptive-target: minimum must be a whole number ≥ 0");
+  }
+  return {
+    targetDuration: targetDuration as number,
+    threadsPerWorker: threadsPerWorker as number | undefined,
+    minimum: minimum as number | undefined,
+  };
 }

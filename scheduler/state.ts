@@ -404,6 +404,24 @@ export class SchedulerState implements StealHost {
     return this.stateCounts.queued;
   }
 
+  /**
+   * Up to `limit` tasks waiting on the scheduler for a worker (queued, or no worker can run them
+   * yet), for adaptive scaling to estimate their work (scheduler/adaptive_target.ts).
+   */
+  *pendingSample(limit: number): Generator<TaskRecord> {
+    let left = limit;
+    for (const queue of [this.#rootQueue, ...this.#resourceQueues.values()]) {
+      for (const task of queue.sample(left)) {
+        yield task;
+        if (--left === 0) return;
+      }
+    }
+    for (const task of this.#unrunnable) {
+      yield task;
+      if (--left === 0) return;
+    }
+  }
+
   /** Steal requests sent, confirmed and rejected so far. */
   get stealingCounts(): { requested: number; confirmed: number; rejected: number } {
     const s = this.#stealing;

@@ -1,17 +1,19 @@
 /**
- * The worker command line.
+ * The worker command line (`--help` lists every option with its default; worker/options.ts).
  *
  * ```sh
- * deno run worker/main.ts <tcp://scheduler-host:port> [--nthreads N] [--name NAME]
- *   [--host HOST] [--port PORT] [--memory-limit auto|BYTES|4GB|512MiB|none]
- *   [--resources GPU=2,FPGA=1] [--local-directory DIR]
+ * deno run worker/main.ts <tcp://scheduler-host:port> [--nthreads N] [--nworkers N] [--name NAME]
+ *   [--memory-limit auto|BYTES|4GB|512MiB|none] [--resources GPU=2] [--local-directory DIR]
+ *   [--scheduler-file PATH] [--pid-file PATH] [--death-timeout SECONDS] [--lifetime 1h
+ *   --lifetime-stagger 5m --lifetime-restart] [--preload MODULE]...
  * ```
  *
- * With `-A` (or `--allow-net --allow-read --allow-sys=systemMemoryInfo`) it just runs. Without
- * those flags it asks for them on a terminal; without a terminal it exits with code 2 and one
- * line on standard error naming the flags to pass.
+ * With `-A` (or the `--allow-...` flags it names) it just runs. Without them it asks on a
+ * terminal; without a terminal it exits with code 2 and one line on standard error naming every
+ * flag to pass.
  *
- * Once listening it prints exactly one line on standard output, which tools parse:
+ * Once listening each worker process prints exactly one line on standard output, which tools
+ * parse:
  *
  * ```
  * Worker at tcp://<host>:<port> (<N> threads, memory limit <size>), scheduler <scheduler address>
@@ -19,37 +21,42 @@
  *
  * `<size>` is like `4.00 GB` (decimal units), or the words `memory limit none` when there is no
  * limit. The scheduler need not be up: the worker retries with backoff (0.1 s doubling to 5 s)
- * until it is, and reconnects the same way when the connection drops, keeping its data. Log
- * lines go to standard error, prefixed `[worker <name>]`. It exits 0 when the scheduler tells it
- * to close or on SIGINT/SIGTERM, 2 on bad arguments, 3 when the scheduler refuses it (a crash
- * exits 1: supervisors such as `LocalCluster` restart a worker that crashed or was killed, not
- * one that was stopped or refused).
+ * until it is (or `--death-timeout` passed), and reconnects the same way when the connection
+ * drops, keeping its data. Log lines go to standard error, prefixed `[worker <name>]`. It exits 0
+ * when the scheduler tells it to close, on SIGINT/SIGTERM or after `--death-timeout`, 2 on bad
+ * arguments, 3 when the scheduler refuses it (a crash exits 1: supervisors restart a worker that
+ * crashed or was killed, not one that was stopped or refused).
  *
- * With a memory limit, values beyond 60% of it spill to a fresh directory inside
- * `--local-directory` (default: the system's temporary folder; this needs `--allow-write`), which
- * is removed when the worker stops; above 80% of it in process memory the worker pauses until it
- * falls back.
- *
- * Defaults: `--nthreads` the machine's cores, `--port 0` (any free port), `--memory-limit auto`
- * (the machine's memory × min(1, nthreads / cores)), `--name` the worker's address, `--host`
- * loopback when the scheduler is on loopback, else every interface.
+ * With `--nworkers N` or `--lifetime`, this process is a nanny (deploy/nanny.ts): it runs the
+ * worker processes, passes their output through, starts again one that dies, retires each after
+ * its lifetime, and stops them all on SIGINT/SIGTERM.
  *
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { helpText, parseCli, parseDuration } from "../core/cli.ts";
+import { readSchedulerFile } from "../core/scheduler_file.ts";
+import { VERSION } from "../core/version.ts";
 import { parseAddress } from "../net/wire.ts";
+import { Nanny } from "../deploy/nanny.ts";
 import { formatBytes, parseMemoryLimit } from "./memory_limit.ts";
+import { WORKER_CLI } from "./options.ts";
 import { ensurePermissions, workerPermissions } from "./permissions.ts";
+import { Preloads } from "./preload.ts";
 import { WorkerServer } from "./server.ts";
-
-const USAGE = "usage: deno run -A worker/main.ts <tcp://host:port> [--nthreads N] [--name NAME] " +
-  "[--host HOST] [--port PORT] [--memory-limit auto|4GB|512MiB|BYTES|none] " +
-  "[--resources NAME=AMOUNT,...] [--local-directory DIR]";
 
 function fail(message: string, code: number): never {
   console.error(`worker: ${message}`);
+  removePidFile();
   Deno.exit(code);
+}
+
+function attempt<T>(make: () => T): T {
+  try {
+    return make();
+  } catch (error) {
+    fail((error as Error).message, 2);
+  }
 }
 
 function parseResources(text: string | undefined): Record<string, number> | undefined {
@@ -68,105 +75,225 @@ function parseResources(text: string | undefined): Record<string, number> | unde
   return resources;
 }
 
-let parsed;
-try {
-  parsed = parseArgs({
-    args: Deno.args,
-    options: {
-      nthreads: { type: "string" },
-      name: { type: "string" },
-      host: { type: "string" },
-      port: { type: "string", default: "0" },
-      "memory-limit": { type: "string", default: "auto" },
-      resources: { type: "string" },
-      "local-directory": { type: "string" },
-      help: { type: "boolean", short: "h", default: false },
-    },
-    strict: true,
-    allowPositionals: true,
-  });
-} catch (error) {
-  fail(`${(error as Error).message}. ${USAGE}`, 2);
+function wholeNumber(text: string, option: string, min: number): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || n < min) {
+    fail(`${option} must be a whole number ≥ ${min}, got ${JSON.stringify(text)}`, 2);
+  }
+  return n;
 }
-const { values, positionals } = parsed;
+
+let pidFile: string | undefined;
+function removePidFile(): void {
+  if (pidFile === undefined) return;
+  try {
+    Deno.removeSync(pidFile);
+  } catch {
+    // already gone
+  }
+  pidFile = undefined;
+}
+
+const { values, positionals } = attempt(() => parseCli(WORKER_CLI, Deno.args));
+const text = (name: string) => values[name] as string | undefined;
 if (values.help) {
-  console.log(USAGE);
+  console.log(helpText(WORKER_CLI));
   Deno.exit(0);
 }
-if (positionals.length !== 1) fail(`give the scheduler's address. ${USAGE}`, 2);
-const scheduler = positionals[0];
-try {
-  parseAddress(scheduler);
-} catch (error) {
-  fail((error as Error).message, 2);
+if (values.version) {
+  console.log(`worker (@dask-deno/dask) ${VERSION}`);
+  Deno.exit(0);
 }
-const cores = Math.max(1, navigator.hardwareConcurrency || 1);
-const nthreads = values.nthreads === undefined ? cores : Number(values.nthreads);
-if (!Number.isInteger(nthreads) || nthreads < 1) {
-  fail(`--nthreads must be a whole number of threads ≥ 1, got ${values.nthreads}`, 2);
-}
-const port = Number(values.port);
-if (!/^\d{1,5}$/.test(values.port) || port > 65535) {
-  fail(`--port must be a port number from 0 to 65535, got ${JSON.stringify(values.port)}`, 2);
-}
-const resources = parseResources(values.resources);
-const memoryText = values["memory-limit"];
 
-const command = `${import.meta.filename ?? import.meta.url} ${Deno.args.join(" ")}`.trim();
-const permissions = await ensurePermissions(
-  workerPermissions({ systemMemory: memoryText.trim().toLowerCase() === "auto" }),
-  { interactive: Deno.stdin.isTerminal(), command },
+const schedulerFile = text("scheduler-file");
+if (positionals.length > 1 || (positionals.length === 1) === (schedulerFile !== undefined)) {
+  fail(
+    "give the scheduler's address (tcp://host:port) or --scheduler-file PATH, one of them. " +
+      "--help explains every option",
+    2,
+  );
+}
+if (positionals.length === 1) attempt(() => parseAddress(positionals[0]));
+const cores = Math.max(1, navigator.hardwareConcurrency || 1);
+const nworkers = text("nworkers") === "auto"
+  ? cores
+  : wholeNumber(text("nworkers")!, "--nworkers", 1);
+const nthreads = text("nthreads") === undefined
+  ? Math.max(1, Math.floor(cores / nworkers))
+  : wholeNumber(text("nthreads")!, "--nthreads", 1);
+const portText = text("port")!;
+const port = Number(portText);
+if (!/^\d{1,5}$/.test(portText) || port > 65535) {
+  fail(`--port must be a port number from 0 to 65535, got ${JSON.stringify(portText)}`, 2);
+}
+if (nworkers > 1 && port !== 0) {
+  fail(`--port ${port} cannot serve ${nworkers} worker processes: leave it out (or 0)`, 2);
+}
+const resources = parseResources(text("resources"));
+const deathTimeout = text("death-timeout") === undefined
+  ? undefined
+  : attempt(() => parseDuration(text("death-timeout")!, "--death-timeout"));
+const lifetime = text("lifetime") === undefined
+  ? undefined
+  : attempt(() => parseDuration(text("lifetime")!, "--lifetime"));
+const lifetimeStagger = attempt(() =>
+  parseDuration(text("lifetime-stagger")!, "--lifetime-stagger")
 );
+if (values["lifetime-restart"] && lifetime === undefined) {
+  fail("--lifetime-restart needs --lifetime DURATION (how long each worker lives)", 2);
+}
+const memoryText = text("memory-limit")!;
+const memoryWord = memoryText.trim().toLowerCase();
+const localDirectory = text("local-directory");
+const preloads = (values.preload as string[] | undefined) ?? [];
+const supervising = nworkers > 1 || lifetime !== undefined;
+pidFile = text("pid-file");
+
+// Every permission at once: without a terminal the message names every flag to pass.
+const command = `${import.meta.filename ?? import.meta.url} ${Deno.args.join(" ")}`.trim();
+const spills = memoryWord !== "none" && memoryWord !== "0";
+const needs = workerPermissions({
+  systemMemory: memoryWord === "auto",
+  spillDirectory: spills ? (localDirectory ?? null) : undefined,
+  writeFiles: pidFile === undefined ? [] : [pidFile],
+  runsWorkers: supervising,
+});
+const permissions = await ensurePermissions(needs, {
+  interactive: Deno.stdin.isTerminal(),
+  command,
+});
 if (!permissions.granted) fail(permissions.message, 2);
 
-let memoryLimit: number;
-try {
-  memoryLimit = parseMemoryLimit(memoryText, {
+const memoryLimit = attempt(() =>
+  parseMemoryLimit(memoryText, {
     nthreads,
     cores,
     totalMemory: () => Deno.systemMemoryInfo().total,
-  });
-} catch (error) {
-  fail((error as Error).message, 2);
-}
-
-const localDirectory = values["local-directory"];
-if (memoryLimit > 0) {
-  // Spilling writes files: the temporary folder, or the given local directory.
-  const spill = await ensurePermissions([{
-    descriptor: localDirectory === undefined
-      ? { name: "write" }
-      : { name: "write", path: localDirectory },
-    flag: localDirectory === undefined ? "--allow-write" : `--allow-write=${localDirectory}`,
-    why: "spill values beyond the memory limit to disk",
-  }], { interactive: Deno.stdin.isTerminal(), command });
-  if (!spill.granted) fail(spill.message, 2);
-}
-
-let server: WorkerServer;
-try {
-  server = await WorkerServer.start({
-    scheduler,
-    host: values.host,
-    port,
-    name: values.name,
-    nthreads,
-    memoryLimit,
-    resources,
-    localDirectory,
-  });
-} catch (error) {
-  fail(`cannot start: ${(error as Error).message}`, 1);
-}
-
-const limit = memoryLimit > 0 ? `memory limit ${formatBytes(memoryLimit)}` : "memory limit none";
-console.log(
-  `Worker at ${server.address} (${nthreads} thread${nthreads === 1 ? "" : "s"}, ${limit}), ` +
-    `scheduler ${scheduler}`,
+  })
 );
 
-const shutdown = (signal: string) => void server.close(`received ${signal}`);
-Deno.addSignalListener("SIGINT", () => shutdown("SIGINT"));
-if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", () => shutdown("SIGTERM"));
-const stopped = await server.stopped;
-Deno.exit(stopped.code);
+if (pidFile !== undefined) {
+  Deno.writeTextFileSync(pidFile, `${Deno.pid}\n`);
+  globalThis.addEventListener("unload", removePidFile);
+}
+
+let scheduler = positionals[0];
+if (schedulerFile !== undefined) {
+  try {
+    scheduler = (await readSchedulerFile(schedulerFile, { timeoutSeconds: deathTimeout })).address;
+  } catch (error) {
+    fail((error as Error).message, 1);
+  }
+}
+
+if (supervising) await superviseWorkers();
+else await runWorker();
+
+/** The nanny: `nworkers` worker processes of this same command, each without nanny options. */
+async function superviseWorkers(): Promise<never> {
+  const own = new Set(["nworkers", "pid-file", "lifetime", "lifetime-stagger", "lifetime-restart"]);
+  const passed = ["scheduler-file", "name", "nthreads", "port", "help", "version", "preload"];
+  const flags: string[] = [];
+  for (const option of WORKER_CLI.options) {
+    const value = values[option.name];
+    if (own.has(option.name) || passed.includes(option.name) || value === undefined) continue;
+    if (typeof value === "string") flags.push(`--${option.name}`, value);
+  }
+  for (const preload of preloads) flags.push("--preload", preload);
+  flags.push("--nthreads", String(nthreads));
+  const everything = (["run", "write", "env", "ffi", "sys", "net", "read"] as const).every(
+    (name) => Deno.permissions.querySync({ name }).state === "granted",
+  );
+  const childNeeds = needs.filter((need) => need.descriptor.name !== "run");
+  const permissionFlags = everything ? ["-A"] : [...new Set(childNeeds.map((n) => n.flag))];
+  const name = text("name");
+  const nanny = new Nanny({
+    scheduler,
+    nworkers,
+    lifetime,
+    lifetimeStagger,
+    lifetimeRestart: values["lifetime-restart"] === true,
+    workerArgs: (index) => [
+      "run",
+      ...permissionFlags,
+      "--no-config",
+      import.meta.url,
+      scheduler,
+      ...flags,
+      ...(name === undefined ? [] : ["--name", nworkers > 1 ? `${name}-${index}` : name]),
+    ],
+  });
+  const shutdown = () => void nanny.close();
+  Deno.addSignalListener("SIGINT", shutdown);
+  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", shutdown);
+  await nanny.stopped;
+  removePidFile();
+  Deno.exit(0);
+}
+
+/** One worker in this process. */
+async function runWorker(): Promise<never> {
+  let loaded: Preloads;
+  try {
+    loaded = await Preloads.load(preloads);
+  } catch (error) {
+    fail((error as Error).message, 1);
+  }
+  let server: WorkerServer;
+  try {
+    server = await WorkerServer.start({
+      scheduler,
+      host: text("host"),
+      port,
+      name: text("name"),
+      nthreads,
+      memoryLimit,
+      resources,
+      localDirectory,
+    });
+  } catch (error) {
+    fail(`cannot start: ${(error as Error).message}`, 1);
+  }
+
+  const limit = memoryLimit > 0 ? `memory limit ${formatBytes(memoryLimit)}` : "memory limit none";
+  console.log(
+    `Worker at ${server.address} (${nthreads} thread${nthreads === 1 ? "" : "s"}, ${limit}), ` +
+      `scheduler ${scheduler}`,
+  );
+  const info = { name: server.name, address: server.address, scheduler, nthreads, memoryLimit };
+  try {
+    await loaded.setup(info);
+  } catch (error) {
+    await server.close(`preload failed`);
+    fail((error as Error).message, 1);
+  }
+
+  let watchdog: ReturnType<typeof setInterval> | undefined;
+  if (deathTimeout !== undefined) {
+    // Without a scheduler for this long (never reached, or lost and not back): stop.
+    let lastConnected = Date.now();
+    watchdog = setInterval(() => {
+      if (server.connected) lastConnected = Date.now();
+      else if (Date.now() - lastConnected >= deathTimeout * 1000) {
+        clearInterval(watchdog);
+        console.error(
+          `[worker ${server.name}] no scheduler at ${scheduler} for ${deathTimeout} s ` +
+            `(--death-timeout): stopping`,
+        );
+        void server.close("death timeout");
+      }
+    }, 200);
+  }
+  const shutdown = (signal: string) => void server.close(`received ${signal}`);
+  Deno.addSignalListener("SIGINT", () => shutdown("SIGINT"));
+  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", () => shutdown("SIGTERM"));
+  const stopped = await server.stopped;
+  clearInterval(watchdog);
+  try {
+    await loaded.teardown(info);
+  } catch (error) {
+    console.error(`worker: ${(error as Error).message}`);
+  }
+  removePidFile();
+  Deno.exit(stopped.code);
+}

@@ -17,8 +17,23 @@ export interface PermissionNeed {
   why: string;
 }
 
-/** What a worker needs; `systemMemory` when its memory limit is computed from the machine's. */
-export function workerPermissions(options: { systemMemory: boolean }): PermissionNeed[] {
+/** What a worker process needs, given the options it was started with. */
+export interface WorkerPermissionOptions {
+  /** Its memory limit is computed from the machine's (`--memory-limit auto`). */
+  systemMemory: boolean;
+  /** It may spill to disk: into this folder, or the system's temporary folder when null. */
+  spillDirectory?: string | null;
+  /** Files it writes besides spilling (`--pid-file`). */
+  writeFiles?: string[];
+  /** It supervises worker processes (`--nworkers`, `--lifetime`): it runs Deno. */
+  runsWorkers?: boolean;
+}
+
+/**
+ * Everything a worker needs, all at once, so an operator without a terminal learns every flag
+ * from one message.
+ */
+export function workerPermissions(options: WorkerPermissionOptions): PermissionNeed[] {
   const needs: PermissionNeed[] = [
     {
       descriptor: { name: "net" },
@@ -36,6 +51,34 @@ export function workerPermissions(options: { systemMemory: boolean }): Permissio
       descriptor: { name: "sys", kind: "systemMemoryInfo" },
       flag: "--allow-sys=systemMemoryInfo",
       why: "size --memory-limit auto from the machine's memory",
+    });
+  }
+  // Writing: everywhere (spilling to the temporary folder), or to the paths that need it.
+  const spill = options.spillDirectory;
+  const writes = [
+    ...(spill === undefined || spill === null
+      ? []
+      : [{ path: spill, why: "spill values beyond the memory limit to disk" }]),
+    ...(options.writeFiles ?? []).map((path) => ({ path, why: `write ${path}` })),
+  ];
+  if (spill === null) {
+    needs.push({
+      descriptor: { name: "write" },
+      flag: "--allow-write",
+      why: "spill values beyond the memory limit to the temporary folder" +
+        writes.map((w) => `, ${w.why}`).join(""),
+    });
+  } else if (writes.length > 0) {
+    const flag = `--allow-write=${writes.map((w) => w.path).join(",")}`;
+    for (const write of writes) {
+      needs.push({ descriptor: { name: "write", path: write.path }, flag, why: write.why });
+    }
+  }
+  if (options.runsWorkers) {
+    needs.push({
+      descriptor: { name: "run" },
+      flag: "--allow-run",
+      why: "start and supervise the worker processes (--nworkers, --lifetime)",
     });
   }
   return needs;
@@ -58,7 +101,7 @@ export async function ensurePermissions(
     if (status.state !== "granted") missing.push(need);
   }
   if (missing.length === 0) return { granted: true };
-  const flags = needs.map((need) => need.flag).join(" ");
+  const flags = [...new Set(needs.map((need) => need.flag))].join(" ");
   const explain = (refused: PermissionNeed[]) =>
     `worker needs permissions it was not given (${
       refused.map((need) => `${need.descriptor.name}: ${need.why}`).join("; ")

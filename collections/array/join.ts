@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { NDArray } from "../../core/ndarray.ts";
+import type { NDArray } from "../../core/ndarray.ts";
 import { tokenize } from "../../core/tokenize.ts";
 import { blockExpr } from "./block_expr.ts";
 import { commonChunks, sameChunks } from "./chunks.ts";

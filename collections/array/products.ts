@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { type DType, NDArray } from "../../core/ndarray.ts";
+import type { DType, NDArray } from "../../core/ndarray.ts";
 import { tokenize } from "../../core/tokenize.ts";
 import { blockExpr } from "./block_expr.ts";
 import { commonChunks, sameChunks, unflatIndex } from "./chunks.ts";

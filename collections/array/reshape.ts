@@ -138,7 +138,11 @@ export function reshapeChunks(
 }
 
 /** `x` with the same elements (C order) in `shape`; one length may be -1. */
-export function reshape(x: DArray, shapeSpec: readonly number[], options: ReshapeOptions = {}) {
+export function reshape(
+  x: DArray,
+  shapeSpec: readonly number[],
+  options: ReshapeOptions = {},
+): DArray {
   if (!isKnown(x.chunks)) {
     throw new RangeError(
       "reshape needs known block lengths, and this array has blocks of unknown length " +

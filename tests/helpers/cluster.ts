@@ -23,9 +23,14 @@ export class ManagedProcess {
   #status: Deno.CommandStatus | null = null;
   readonly status: Promise<Deno.CommandStatus>;
 
-  constructor(readonly label: string, args: string[], options: { stdin?: "null" | "piped" } = {}) {
-    this.child = new Deno.Command(Deno.execPath(), {
+  constructor(
+    readonly label: string,
+    args: string[],
+    options: { stdin?: "null" | "piped"; program?: string; env?: Record<string, string> } = {},
+  ) {
+    this.child = new Deno.Command(options.program ?? Deno.execPath(), {
       args,
+      env: options.env,
       cwd: REPO,
       stdin: options.stdin ?? "null",
       stdout: "piped",

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { compute, Delayed, delayed, FreeVariableError, GraphError, taskModule } from "../../mod.ts";
+import {
+  compute,
+  type Delayed,
+  delayed,
+  FreeVariableError,
+  GraphError,
+  taskModule,
+} from "../../mod.ts";
 import { runSync } from "../../collections/local/sync.ts";
 import { runThreads, shutdownThreads } from "../../collections/local/threads.ts";
 import { makeLiteral, makeTask, TaskRef } from "../../core/task.ts";

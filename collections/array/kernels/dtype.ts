@@ -11,7 +11,7 @@
  * @module
  */
 import type { DType } from "../../../core/ndarray.ts";
-import { type Operand } from "./layout.ts";
+import type { Operand } from "./layout.ts";
 
 type Kind = "b" | "i" | "u" | "f";
 const KIND: Record<DType, [Kind, number]> = {

@@ -1,0 +1,32 @@
+/**
+ * Where `Client.connect` connects: an address, the scheduler file a scheduler wrote
+ * (`--scheduler-file`), or a cluster manager (`LocalCluster`, `SSHCluster`, `SlurmCluster`, …),
+ * as Dask's `Client(address | scheduler_file= | cluster)`.
+ *
+ * @module
+ */
+
+import { readSchedulerFile } from "../core/scheduler_file.ts";
+
+/** An address, `{ schedulerFile }`, or anything with a `schedulerAddress` (a cluster). */
+export type ConnectTarget = string | { schedulerFile: string } | { schedulerAddress: string };
+
+/** The scheduler address a target names (waiting up to `timeoutSeconds` for a scheduler file). */
+export async function schedulerAddressOf(
+  target: ConnectTarget,
+  timeoutSeconds: number,
+): Promise<string> {
+  if (typeof target === "string") return target;
+  if ("schedulerFile" in target && typeof target.schedulerFile === "string") {
+    return (await readSchedulerFile(target.schedulerFile, { timeoutSeconds })).address;
+  }
+  if ("schedulerAddress" in target && typeof target.schedulerAddress === "string") {
+    if (target.schedulerAddress === "") {
+      throw new TypeError("Client.connect(cluster): the cluster has no scheduler (is it closed?)");
+    }
+    return target.schedulerAddress;
+  }
+  throw new TypeError(
+    "Client.connect() takes an address (tcp://host:8786), { schedulerFile: path } or a cluster",
+  );
+}

@@ -1,0 +1,286 @@
+/**
+ * `SSHCluster`: a scheduler on the first host and workers on the others, each started through the
+ * system's `ssh` client (OpenSSH), as Dask's `SSHCluster(hosts, connect_options, worker_options,
+ * scheduler_options)`. Their output streams back over the connection and is kept for `logs()`.
+ *
+ * Each remote process runs under a small shell wrapper that stops it (SIGTERM) when its ssh
+ * connection ends, so closing the cluster, or this process dying, leaves nothing running on the
+ * hosts: stopping a process closes its connection's standard input first (a clean stop), then
+ * ends the ssh client after a grace period.
+ *
+ * The hosts need Deno and this package: by default `deno` on the remote PATH runs the modules at
+ * this module's own URLs (a `file:` URL when imported from disk, so a shared file system, or an
+ * `https:`/`jsr:` URL that any host can fetch); `remoteDeno` and `remoteModules` change that.
+ *
+ * @module
+ */
+
+import {
+  ClusterManager,
+  type ClusterWorker,
+  keepLine,
+  SCHEDULER_LINE,
+  WORKER_LINE,
+  type WorkerShape,
+} from "./cluster.ts";
+import { ManagedProcess, withDeadline } from "./process.ts";
+import { shellCommand, shellEnv } from "./shell.ts";
+import { parseMemoryLimit } from "../worker/memory_limit.ts";
+import { dashboardFlags, type WorkerFlagOptions, workerFlags } from "./worker_flags.ts";
+
+/** How `ssh` reaches the hosts (each becomes `ssh` options). */
+export interface SSHConnectOptions {
+  /** An OpenSSH client config file (`ssh -F`): host aliases, ports, keys. */
+  configFile?: string;
+  /** The port, if not 22 or the config's. */
+  port?: number;
+  /** The remote user. */
+  username?: string;
+  /** A private key file (`ssh -i`). */
+  identityFile?: string;
+  /** A known-hosts file to check host keys against. */
+  knownHostsFile?: string;
+  /** More `-o Name=value` options. */
+  options?: Record<string, string>;
+  /** The ssh client program. Default `ssh`. */
+  program?: string;
+}
+
+/** Options of each worker (its command line's flags; paths are on the remote host). */
+export type SSHWorkerOptions = WorkerFlagOptions;
+
+/** Options of the scheduler. */
+export interface SSHSchedulerOptions {
+  /** The interface it listens on (and the address it advertises). Default: every interface. */
+  host?: string;
+  /** Its port. Default 8786; 0 for any free one. */
+  port?: number;
+  /** Serve the dashboard: false, true (8787), or a port. Default true. */
+  dashboard?: boolean | number;
+}
+
+/** How {@link SSHCluster.start} sets up the cluster. */
+export interface SSHClusterOptions {
+  /** The scheduler's host, then the workers' hosts (names ssh resolves: aliases work). */
+  hosts: string[];
+  /** Workers to start, spread over the worker hosts in turn. Default: one per worker host. */
+  nWorkers?: number;
+  /** How `ssh` reaches the hosts. */
+  connectOptions?: SSHConnectOptions;
+  /** Flags of every worker. */
+  workerOptions?: SSHWorkerOptions;
+  /** Flags of the scheduler. */
+  schedulerOptions?: SSHSchedulerOptions;
+  /** The Deno on the hosts. Default `deno`. */
+  remoteDeno?: string;
+  /** Where the hosts load this package from. Default: this package's own URL. */
+  remoteModules?: string | URL;
+  /** Environment variables for the remote processes (`DENO_DIR`, say). */
+  remoteEnv?: Record<string, string>;
+  /** Copy the processes' output lines to this process's stderr. Default false. */
+  logs?: boolean;
+  /** Seconds to wait for the scheduler and workers. Default 60. */
+  startTimeout?: number;
+}
+
+/** Seconds a remote process gets to stop once its connection's input closed. */
+const REMOTE_STOP_GRACE_S = 10;
+
+/** The `ssh` options a {@link SSHConnectOptions} means. */
+export function sshArgs(options: SSHConnectOptions = {}): string[] {
+  const args: string[] = ["-o", "BatchMode=yes", "-T"];
+  if (options.configFile !== undefined) args.push("-F", options.configFile);
+  if (options.port !== undefined) args.push("-p", String(options.port));
+  if (options.username !== undefined) args.push("-l", options.username);
+  if (options.identityFile !== undefined) args.push("-i", options.identityFile);
+  if (options.knownHostsFile !== undefined) {
+    args.push("-o", `UserKnownHostsFile=${options.knownHostsFile}`);
+  }
+  for (const [name, value] of Object.entries(options.options ?? {})) {
+    args.push("-o", `${name}=${value}`);
+  }
+  return args;
+}
+
+/**
+ * The remote shell command: runs `words` in the background and stops it with SIGTERM once the
+ * connection's standard input ends (a clean stop, or the ssh client gone); exits with its code.
+ */
+export function remoteCommand(words: string[], env: Record<string, string> = {}): string {
+  const command = [...shellEnv(env), shellCommand(words)].join(" ");
+  // Background jobs read /dev/null, so the watcher reads the connection's input through fd 3.
+  return `exec 3<&0; ${command} & pid=$!; ` +
+    `(cat <&3 >/dev/null 2>&1; kill -TERM $pid 2>/dev/null) >/dev/null 2>&1 & ` +
+    `exec 3<&-; trap 'kill -TERM $pid 2>/dev/null' HUP TERM INT; wait $pid; code=$?; ` +
+    `wait $pid 2>/dev/null; exit $code`;
+}
+
+/** A process on a host, through ssh: its output streamed back and kept. */
+class RemoteProcess {
+  readonly process: ManagedProcess;
+  readonly lines: string[] = [];
+
+  constructor(
+    label: string,
+    host: string,
+    words: string[],
+    cluster: SSHClusterOptions,
+    pattern: RegExp,
+    onLine?: (line: string) => void,
+  ) {
+    const ssh = cluster.connectOptions ?? {};
+    this.process = new ManagedProcess(label, {
+      program: ssh.program ?? "ssh",
+      args: [...sshArgs(ssh), host, remoteCommand(words, cluster.remoteEnv)],
+      addressPattern: pattern,
+      stdin: "piped",
+      onLine: (_, line) => {
+        keepLine(this.lines, line);
+        onLine?.(line);
+        if (cluster.logs === true) console.error(`[${label} on ${host}] ${line}`);
+      },
+    });
+  }
+
+  /** Closes the connection's input (the remote process gets SIGTERM), then ends ssh if need be. */
+  async stop(): Promise<void> {
+    await this.process.closeStdin();
+    const timer = setTimeout(() => this.process.signal("SIGTERM"), REMOTE_STOP_GRACE_S * 1000);
+    try {
+      await this.process.stop(REMOTE_STOP_GRACE_S + 5);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** A worker on a host. */
+class SSHWorker implements ClusterWorker {
+  constructor(readonly name: string, readonly remote: RemoteProcess) {}
+
+  failure(): Error | undefined {
+    return this.remote.process.exited ? this.remote.process.failure("exited") : undefined;
+  }
+
+  logs(): string[] {
+    return [...this.remote.lines];
+  }
+
+  close(): Promise<void> {
+    return this.remote.stop();
+  }
+}
+
+/**
+ * A scheduler and workers on other machines, started over ssh.
+ *
+ * @example
+ * ```ts
+ * import { Client, SSHCluster } from "./mod.ts";
+ *
+ * await using cluster = await SSHCluster.start({
+ *   hosts: ["head.example.org", "node1.example.org", "node2.example.org"],
+ *   connectOptions: { username: "me", identityFile: "/home/me/.ssh/id_ed25519" },
+ *   workerOptions: { nthreads: 4, memoryLimit: "8GB" },
+ *   schedulerOptions: { port: 8786, dashboard: 8787 },
+ * });
+ * await using client = await Client.connect(cluster);
+ * await cluster.scale(4); // two workers on each worker host
+ * ```
+ */
+export class SSHCluster extends ClusterManager {
+  readonly #options: SSHClusterOptions;
+  readonly #modules: URL;
+  #scheduler: RemoteProcess | undefined;
+
+  private constructor(options: SSHClusterOptions) {
+    super({ startTimeout: options.startTimeout });
+    this.#options = options;
+    this.#modules = new URL(options.remoteModules ?? new URL("../", import.meta.url));
+  }
+
+  /**
+   * Starts the scheduler on `hosts[0]`, then `nWorkers` workers (default: one per other host),
+   * and waits until every worker is registered.
+   *
+   * @throws {Error} naming the host and showing the remote output when a process fails to start
+   *   (ssh refused, Deno missing, …); whatever was started is stopped.
+   */
+  static async start(options: SSHClusterOptions): Promise<SSHCluster> {
+    if (!Array.isArray(options.hosts) || options.hosts.length < 2) {
+      throw new TypeError(
+        "SSHCluster needs hosts: the scheduler's host first, then at least one worker host " +
+          "(the same host may appear twice)",
+      );
+    }
+    const cluster = new SSHCluster(options);
+    try {
+      await cluster.#startScheduler();
+      await cluster.scale(options.nWorkers ?? options.hosts.length - 1);
+    } catch (error) {
+      await cluster.close();
+      throw error;
+    }
+    return cluster;
+  }
+
+  /** Threads and memory limit of each worker. */
+  get workerShape(): WorkerShape {
+    const w = this.#options.workerOptions ?? {};
+    const limit = w.memoryLimit;
+    let memory = 0;
+    if (typeof limit === "number") memory = limit;
+    else if (limit !== undefined && limit !== "auto") {
+      memory = parseMemoryLimit(limit, { nthreads: 1, cores: 1, totalMemory: () => 0 });
+    }
+    return { threads: w.nthreads ?? 1, memory };
+  }
+
+  /** `deno run -A --no-config <this package's module at path>` on a host. */
+  #denoRun(path: string): string[] {
+    const deno = this.#options.remoteDeno ?? "deno";
+    return [deno, "run", "-A", "--no-config", new URL(path, this.#modules).href];
+  }
+
+  async #startScheduler(): Promise<void> {
+    const s = this.#options.schedulerOptions ?? {};
+    const words = [...this.#denoRun("scheduler/main.ts"), "--port", String(s.port ?? 8786)];
+    if (s.host !== undefined) words.push("--host", s.host);
+    words.push(...dashboardFlags(s.dashboard ?? true, 8787));
+    const scheduler = new RemoteProcess(
+      "scheduler",
+      this.#options.hosts[0],
+      words,
+      this.#options,
+      SCHEDULER_LINE,
+      (line) => this.schedulerLine(line),
+    );
+    this.#scheduler = scheduler;
+    this.schedulerAddress = await withDeadline(
+      scheduler.process.address,
+      this.#options.startTimeout ?? 60,
+      () => scheduler.process.failure(`on ${this.#options.hosts[0]} did not start in time`),
+    );
+  }
+
+  /** Starts a worker on the next worker host in turn. */
+  protected override startWorker(name: string): ClusterWorker {
+    const hosts = this.#options.hosts.slice(1);
+    const index = Number(name.slice(name.lastIndexOf("-") + 1));
+    const host = hosts[index % hosts.length];
+    const words = [
+      ...this.#denoRun("worker/main.ts"),
+      this.schedulerAddress,
+      "--name",
+      name,
+      ...workerFlags(this.#options.workerOptions ?? {}),
+    ];
+    const remote = new RemoteProcess(name, host, words, this.#options, WORKER_LINE);
+    return new SSHWorker(name, remote);
+  }
+
+  /** Stops the remote scheduler. */
+  protected override async closeScheduler(): Promise<void> {
+    await this.#scheduler?.stop();
+  }
+}

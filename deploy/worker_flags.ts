@@ -1,0 +1,39 @@
+/**
+ * The worker command line's flags for the options cluster managers take, in one place (so every
+ * backend starts workers the same way, and deployment tests check them against worker/options.ts).
+ *
+ * @module
+ */
+
+/** Options of each worker a cluster manager starts. */
+export interface WorkerFlagOptions {
+  /** Threads per worker. Default 1. */
+  nthreads?: number;
+  /** `--memory-limit`: `auto`, bytes, `4GB`, `none`. Default: the worker's (`auto`). */
+  memoryLimit?: number | string;
+  /** `--resources`, e.g. `{ GPU: 1 }`. */
+  resources?: Record<string, number>;
+  /** `--local-directory`. */
+  localDirectory?: string;
+  /** `--preload` modules. */
+  preload?: string[];
+}
+
+/** `--nthreads N [--memory-limit …] [--resources …] [--local-directory …] [--preload …]…`. */
+export function workerFlags(options: WorkerFlagOptions): string[] {
+  const flags = ["--nthreads", String(options.nthreads ?? 1)];
+  if (options.memoryLimit !== undefined) flags.push("--memory-limit", String(options.memoryLimit));
+  const pairs = Object.entries(options.resources ?? {}).map(([k, v]) => `${k}=${v}`);
+  if (pairs.length > 0) flags.push("--resources", pairs.join(","));
+  if (options.localDirectory !== undefined) {
+    flags.push("--local-directory", options.localDirectory);
+  }
+  for (const module of options.preload ?? []) flags.push("--preload", module);
+  return flags;
+}
+
+/** The dashboard flags for `false` (none), `true` (the default port) or a port. */
+export function dashboardFlags(dashboard: boolean | number, defaultPort: number): string[] {
+  if (dashboard === false) return ["--no-dashboard"];
+  return ["--dashboard-port", String(dashboard === true ? defaultPort : dashboard)];
+}

@@ -1,0 +1,46 @@
+/**
+ * The scheduler command line's options, described once: `scheduler/main.ts` parses with them and
+ * prints them for `--help`; deployment files are checked against them.
+ *
+ * @module
+ */
+
+import { type CliSpec, COMMON_OPTIONS } from "../core/cli.ts";
+
+/** `scheduler/main.ts`: every option with its default and an example. */
+export const SCHEDULER_CLI: CliSpec = {
+  command: "deno run -A scheduler/main.ts",
+  summary: "Starts a scheduler: workers and clients connect to it; it places tasks and serves " +
+    "the dashboard.",
+  options: [
+    {
+      name: "host",
+      type: "string",
+      value: "HOST",
+      defaultText: "every interface",
+      help: "The interface to listen on.",
+    },
+    { name: "port", type: "string", value: "PORT", default: "8786", help: "The port (0: any)." },
+    {
+      name: "dashboard-port",
+      type: "string",
+      value: "PORT",
+      default: "8787",
+      help: "The dashboard's HTTP port (0: any).",
+    },
+    { name: "no-dashboard", type: "boolean", default: "false", help: "Serve no dashboard." },
+    {
+      name: "scheduler-file",
+      type: "string",
+      value: "PATH",
+      help: "Write the scheduler's address (and dashboard) to this JSON file once listening, " +
+        "for workers and clients started with --scheduler-file / { schedulerFile }.",
+    },
+    ...COMMON_OPTIONS,
+  ],
+  examples: [
+    "deno run -A scheduler/main.ts",
+    "deno run -A scheduler/main.ts --port 8786 --dashboard-port 8787",
+    "deno run -A scheduler/main.ts --scheduler-file /shared/scheduler.json --port 0",
+  ],
+};

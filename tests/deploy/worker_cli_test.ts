@@ -1,0 +1,248 @@
+/**
+ * The worker and scheduler command lines' deployment flags, with real processes on loopback:
+ * the scheduler file, the nanny (`--nworkers`) with lifetimes, the pid file, the death timeout,
+ * preload modules, `--help` and `--version`.
+ */
+import assert from "node:assert/strict";
+import { Client } from "../../mod.ts";
+import { CLI, ManagedProcess, startScheduler } from "../helpers/cluster.ts";
+import { WORKER_CLI } from "../../worker/options.ts";
+import { SCHEDULER_CLI } from "../../scheduler/options.ts";
+import { VERSION } from "../../core/version.ts";
+import { SchedulerSession } from "../../client/scheduler_connection.ts";
+
+const tempDir = () => Deno.makeTempDir({ prefix: "dask-deno-cli-" });
+
+/** `deno run -A worker/main.ts ...args`. */
+const workerCli = (label: string, ...args: string[]) =>
+  new ManagedProcess(label, ["run", "-A", CLI.worker, ...args]);
+
+Deno.test("--scheduler-file connects a worker and a client without an address", async () => {
+  const dir = await tempDir();
+  const file = `${dir}/scheduler.json`;
+  // The worker starts first and waits for the file, as on a batch system.
+  const worker = workerCli(
+    "worker",
+    "--scheduler-file",
+    file,
+    "--nthreads",
+    "1",
+    "--memory-limit",
+    "none",
+  );
+  let scheduler: ManagedProcess | undefined;
+  try {
+    ({ process: scheduler } = await startScheduler(["--scheduler-file", file]));
+    const contents = JSON.parse(await Deno.readTextFile(file));
+    assert.equal(contents.type, "Scheduler");
+    assert.match(contents.address, /^tcp:\/\/127\.0\.0\.1:\d+$/);
+    await worker.waitForLine(new RegExp(`scheduler ${contents.address}$`));
+    await worker.waitForLine(/registered with the scheduler/);
+    await using client = await Client.connect({ schedulerFile: file }, { setAsDefault: false });
+    assert.equal(client.schedulerAddress, contents.address);
+    assert.equal(await client.submit((x: number) => x * 3, 14), 42);
+  } finally {
+    await Promise.all([worker.stop(), scheduler?.stop()]);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("--nworkers 2 with --lifetime 5s --lifetime-restart: workers are replaced while a long graph runs, the result is exact", async () => {
+  const { process: scheduler, address } = await startScheduler();
+  const nanny = workerCli(
+    "nanny",
+    address,
+    "--nworkers",
+    "2",
+    "--nthreads",
+    "1",
+    "--memory-limit",
+    "none",
+    "--lifetime",
+    "5s",
+    "--lifetime-stagger",
+    "1s",
+    "--lifetime-restart",
+  );
+  try {
+    await nanny.waitForLine(/^Worker at /);
+    await using client = await Client.connect(address, { setAsDefault: false });
+    const first = new Set((await client.workers()).map((w) => w.address));
+    // 320 tasks of 60 ms (about 10 s on two workers, lifetimes end after 4 to 6 s) whose results
+    // are summed at the end: they live on workers that retire meanwhile and must move.
+    const slow = (i: number) => {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60);
+      return i * i;
+    };
+    const squares = client.map(slow, Array.from({ length: 320 }, (_, i) => i));
+    const total = client.submit((xs: number[]) => xs.reduce((a, b) => a + b, 0), squares);
+    const expected = Array.from({ length: 320 }, (_, i) => i * i).reduce((a, b) => a + b, 0);
+    assert.equal(await total, expected);
+    const replacedDuringTheGraph = nanny.lines.some((l) => /retired after its lifetime/.test(l));
+    // every task ran once: retiring moved the results instead of losing them
+    const session = await SchedulerSession.open(address, "stream-reader", {
+      message() {},
+      disconnected() {},
+      reconnected() {},
+      failed() {},
+    }, { timeout: 10, reconnectTimeout: 0 });
+    const stream = await session.request<{ total: number }>("task-stream", { since: 0 });
+    await session.close(new Error("done"));
+    assert.equal(stream.total, 321, nanny.output());
+    assert.ok(
+      replacedDuringTheGraph,
+      `no worker was replaced while the graph ran:\n${nanny.output()}`,
+    );
+    await nanny.waitForLine(/\[nanny\] worker \d retired after its lifetime; starting a fresh one/);
+    const now = (await client.workers()).map((w) => w.address);
+    assert.ok(now.some((a) => !first.has(a)), `no new worker among ${now}:\n${nanny.output()}`);
+    assert.ok(
+      !nanny.lines.some((l) => /was killed|exited with code [1-9]/.test(l)),
+      nanny.output(),
+    );
+  } finally {
+    await nanny.stop();
+    await scheduler.stop();
+  }
+  // the nanny's workers are gone with it
+  assert.ok(nanny.exited);
+});
+
+Deno.test("the nanny starts again a worker that was killed; SIGTERM stops it and its workers", async () => {
+  const { process: scheduler, address } = await startScheduler();
+  const dir = await tempDir();
+  const nanny = workerCli(
+    "nanny",
+    address,
+    "--nworkers",
+    "2",
+    "--nthreads",
+    "1",
+    "--name",
+    "box",
+    "--pid-file",
+    `${dir}/nanny.pid`,
+  );
+  try {
+    await nanny.waitForLine(/registered with the scheduler/);
+    assert.equal(Number(await Deno.readTextFile(`${dir}/nanny.pid`)), nanny.pid);
+    await using client = await Client.connect(address, { setAsDefault: false });
+    const waitForNames = async (count: number) => {
+      for (;;) {
+        const workers = await client.workers();
+        if (workers.length === count) return workers;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    const workers = await waitForNames(2);
+    assert.deepEqual(workers.map((w) => w.name).sort(), ["box-0", "box-1"]);
+    const pids = await client.run(() => Deno.pid);
+    Deno.kill(pids[workers.find((w) => w.name === "box-1")!.address], "SIGKILL");
+    await nanny.waitForLine(/worker 1 was killed \(SIGKILL\); starting it again/);
+    await nanny.waitForLine(/\[worker box-1\] registered with the scheduler/);
+    const status = await nanny.stop();
+    assert.equal(status.code, 0, nanny.output());
+    await assert.rejects(Deno.stat(`${dir}/nanny.pid`), Deno.errors.NotFound);
+  } finally {
+    await nanny.stop();
+    await scheduler.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("--death-timeout: a worker without a scheduler stops with exit 0", async () => {
+  const worker = workerCli(
+    "worker",
+    "tcp://127.0.0.1:9",
+    "--death-timeout",
+    "1",
+    "--memory-limit",
+    "none",
+  );
+  const status = await worker.status;
+  assert.equal(status.code, 0, worker.output());
+  assert.match(worker.output(), /no scheduler at tcp:\/\/127\.0\.0\.1:9 for 1 s/);
+});
+
+Deno.test("--preload runs a module's daskSetup with the worker's details", async () => {
+  const dir = await tempDir();
+  const out = `${dir}/setup.json`;
+  const module = `${dir}/preload.ts`;
+  await Deno.writeTextFile(
+    module,
+    `export async function daskSetup(worker) {
+       await Deno.writeTextFile(${JSON.stringify(out)}, JSON.stringify(worker));
+     }`,
+  );
+  const { process: scheduler, address } = await startScheduler();
+  const worker = workerCli(
+    "worker",
+    address,
+    "--name",
+    "pre",
+    "--nthreads",
+    "2",
+    "--preload",
+    module,
+  );
+  try {
+    const [, workerAddress] = await worker.waitForLine(/^Worker at (\S+)/);
+    for (let i = 0; i < 200; i++) {
+      if (await Deno.stat(out).then(() => true, () => false)) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const seen = JSON.parse(await Deno.readTextFile(out));
+    assert.equal(seen.name, "pre");
+    assert.equal(seen.address, workerAddress);
+    assert.equal(seen.scheduler, address);
+    assert.equal(seen.nthreads, 2);
+  } finally {
+    await worker.stop();
+    await scheduler.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a --preload that does not import stops the worker with a message naming it", async () => {
+  const worker = workerCli("worker", "tcp://127.0.0.1:9", "--preload", "./no/such/module.ts");
+  const status = await worker.status;
+  assert.equal(status.code, 1);
+  assert.match(worker.output(), /--preload \.\/no\/such\/module\.ts: cannot import/);
+});
+
+Deno.test("--help describes every option with its default; --version is the package's", async () => {
+  for (const [path, spec] of [[CLI.worker, WORKER_CLI], [CLI.scheduler, SCHEDULER_CLI]] as const) {
+    const help = new ManagedProcess("help", ["run", "-A", path, "--help"]);
+    assert.equal((await help.status).code, 0);
+    const text = help.lines.join("\n");
+    for (const option of spec.options) assert.match(text, new RegExp(`--${option.name}\\b`));
+    assert.match(text, /\[default: 8786\]|\[default: auto\]/);
+    assert.match(text, /Examples:\n {2}deno run -A /);
+    const version = new ManagedProcess("version", ["run", "-A", path, "--version"]);
+    assert.equal((await version.status).code, 0);
+    assert.match(version.lines[0], new RegExp(` ${VERSION.replaceAll(".", "\\.")}$`));
+  }
+  const config = JSON.parse(await Deno.readTextFile(`${CLI.repo}deno.json`));
+  assert.equal(config.version, VERSION, "core/version.ts must follow deno.json's version");
+});
+
+Deno.test("without permissions or a terminal, one message names every flag at once", async () => {
+  const dir = await tempDir();
+  const worker = new ManagedProcess("worker", [
+    "run",
+    CLI.worker,
+    "tcp://127.0.0.1:8786",
+    "--nworkers",
+    "2",
+    "--pid-file",
+    `${dir}/w.pid`,
+  ]);
+  const status = await worker.status;
+  assert.equal(status.code, 2);
+  assert.equal(worker.lines.length, 1, worker.output());
+  assert.match(
+    worker.lines[0],
+    /--allow-net --allow-read --allow-sys=systemMemoryInfo --allow-write --allow-run /,
+  );
+  await Deno.remove(dir, { recursive: true });
+});
