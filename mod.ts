@@ -78,6 +78,8 @@ export type {
 } from "./client/cluster_admin.ts";
 export type { RebalanceResult } from "./protocol/session.ts";
 export type { ScatterOptions } from "./client/scatter.ts";
+export { Datasets } from "./client/primitives/datasets.ts";
+export type { GetDatasetOptions, PublishOptions } from "./client/primitives/datasets.ts";
 export { LocalCluster } from "./deploy/local_cluster.ts";
 export type { LocalClusterOptions } from "./deploy/local_cluster.ts";
 export { ClusterManager } from "./deploy/cluster.ts";

@@ -63,6 +63,16 @@ import { type ConnectTarget, schedulerAddressOf } from "./connect_target.ts";
 import { DataFetcher, MissingDataError } from "./data_fetch.ts";
 import { Future, type FutureOwner } from "./future.ts";
 import { CancelledError, FutureState } from "./future_state.ts";
+import {
+  type DatasetContext,
+  Datasets,
+  getDataset,
+  type GetDatasetOptions,
+  listDatasets,
+  publishDatasets,
+  type PublishOptions,
+  unpublishDataset,
+} from "./primitives/datasets.ts";
 import { callSpec, graphSpecs, replaceFutures } from "./graph_submission.ts";
 import { LocalCluster, type LocalClusterOptions } from "../deploy/local_cluster.ts";
 import { Outbox } from "./outbox.ts";
@@ -373,6 +383,76 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
     const future = new Future<T>(key, this);
     if (fresh) this.#outbox.desire([key]);
     return future;
+  }
+
+  /**
+   * Publishes named datasets — Futures, or arrays and plain objects holding them — that any
+   * client of this scheduler can get back with {@link Client.getDataset}. The scheduler keeps
+   * their data until they are unpublished, also after this client disconnects.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "./mod.ts";
+   *
+   * await using client = await Client.local({ nWorkers: 1 });
+   * await client.publishDataset({ squares: client.map((x: number) => x * x, [1, 2, 3]) });
+   * // in another process: const squares = await other.getDataset<Future<number>[]>("squares");
+   * ```
+   *
+   * @throws when a name is already published (unless `override: true`).
+   */
+  async publishDataset(
+    datasets: Record<string, unknown>,
+    options: PublishOptions = {},
+  ): Promise<void> {
+    this.#checkOpen();
+    await publishDatasets(this.#datasetContext, datasets, options);
+  }
+
+  /**
+   * The dataset published under `name`, its Futures as Futures of this client. With a
+   * `timeout` (seconds) it waits for the name to be published.
+   *
+   * @throws {TimeoutError} when nothing was published under `name` within the timeout.
+   */
+  async getDataset<T = unknown>(name: string, options: GetDatasetOptions = {}): Promise<T> {
+    this.#checkOpen();
+    return await getDataset<T>(this.#datasetContext, name, options);
+  }
+
+  /** The names of the published datasets. */
+  async listDatasets(): Promise<string[]> {
+    this.#checkOpen();
+    return await listDatasets(this.#datasetContext);
+  }
+
+  /** Unpublishes a dataset; its data is freed once no client holds it. */
+  async unpublishDataset(name: string): Promise<void> {
+    this.#checkOpen();
+    await unpublishDataset(this.#datasetContext, name);
+  }
+
+  /** The published datasets as an asynchronous map (`get`, `set`, `delete`, `keys`, ...). */
+  get datasets(): Datasets {
+    return this.#datasets ??= new Datasets(this.#datasetContext);
+  }
+
+  #datasets: Datasets | undefined;
+
+  get #datasetContext(): DatasetContext {
+    return {
+      // after what this client queued, scatters too: published keys are known when it arrives
+      request: async <T>(method: string, params: Record<string, unknown>) => {
+        await this.#outbox.written();
+        return await this.#request<T>(method, params);
+      },
+      futureKey: (future) => {
+        const key = this.#futureKey(future);
+        this.#borrowing = []; // the scheduler's dataset holder holds it from now on
+        return key;
+      },
+      futureOf: (key) => this.futureOf(key),
+    };
   }
 
   /**

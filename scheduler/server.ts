@@ -21,6 +21,8 @@
  * @module
  */
 
+import { CoordinationError } from "./coordination/datasets.ts";
+import { COORDINATION_METHODS, CoordinationRequests } from "./coordination/requests.ts";
 import { adaptiveSnapshot, adaptiveTarget, type AdaptiveTargetOptions } from "./adaptive_target.ts";
 import { setImmediate } from "node:timers";
 import { errorMessage, recordFromError } from "../core/errors.ts";
@@ -185,6 +187,18 @@ class RequestTimeoutError extends Error {
 }
 
 export class SchedulerServer {
+  /** Datasets (and the other shared state) clients coordinate through. */
+  readonly #coordination = new CoordinationRequests({
+    asClient: (holder, msg) => {
+      this.#feed({ type: "client-message", client: holder, msg, now: now() });
+      this.#flush();
+    },
+    forget: (holder) => {
+      this.#feed({ type: "client-disconnected", client: holder, now: now() });
+      this.#flush();
+    },
+  });
+
   /** Where clients and workers connect, `tcp://host:port`. */
   readonly address: string;
   /** The scheduler's books. Read them; only the server feeds events. */
@@ -626,7 +640,7 @@ export class SchedulerServer {
       const result = await this.#answer(clientId, msg.method, msg.params ?? {});
       reply = { op: "reply", requestId: msg.requestId, result };
     } catch (error) {
-      if (!(error instanceof RequestError)) {
+      if (!(error instanceof RequestError) && !(error instanceof CoordinationError)) {
         this.#log(`request ${msg.method} of client ${clientId} failed: ${errorMessage(error)}`);
       }
       reply = { op: "reply", requestId: msg.requestId, error: recordFromError(error) };
@@ -678,6 +692,7 @@ export class SchedulerServer {
         return { total: this.state.taskStream.total, entries: this.state.taskStream.since(since) };
       }
       default:
+        if (COORDINATION_METHODS.has(method)) return this.#coordination.answer(method, params);
         throw new RequestError(
           `unknown request method ${JSON.stringify(method)}; this scheduler answers who-has, ` +
             `workers, scatter-targets, relay-scatter, restart, retire-workers, adaptive-target, run, ` +
