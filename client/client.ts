@@ -63,8 +63,8 @@ import { type ConnectTarget, schedulerAddressOf } from "./connect_target.ts";
 import { DataFetcher, MissingDataError } from "./data_fetch.ts";
 import { Future, type FutureOwner } from "./future.ts";
 import { CancelledError, FutureState } from "./future_state.ts";
+import type { SharedStateContext } from "./primitives/shared_values.ts";
 import {
-  type DatasetContext,
   Datasets,
   getDataset,
   type GetDatasetOptions,
@@ -297,6 +297,29 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
     return client;
   }
 
+  /**
+   * The client made most recently that is still open and was made with `setAsDefault` (the
+   * default): what Queue, Lock, Event, Semaphore and Variable use when given no client.
+   *
+   * @throws when there is none.
+   */
+  static current(): Client {
+    const client = defaultCandidates[defaultCandidates.length - 1];
+    if (client === undefined) {
+      throw new Error(
+        "No client is connected; create one with Client.connect(address) or Client.local(), " +
+          "or pass { client } explicitly.",
+      );
+    }
+    return client;
+  }
+
+  /** @internal What the shared-state classes (Queue, Lock, ...) use to reach the scheduler. */
+  sharedState(): SharedStateContext {
+    this.#checkOpen();
+    return this.#sharedState;
+  }
+
   /** `running`, `reconnecting` (the scheduler connection broke) or `closed`. */
   get status(): ClientStatus {
     return this.#status;
@@ -406,7 +429,7 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
     options: PublishOptions = {},
   ): Promise<void> {
     this.#checkOpen();
-    await publishDatasets(this.#datasetContext, datasets, options);
+    await publishDatasets(this.#sharedState, datasets, options);
   }
 
   /**
@@ -417,29 +440,29 @@ export class Client extends ClientView implements FutureOwner, GraphExecutor, As
    */
   async getDataset<T = unknown>(name: string, options: GetDatasetOptions = {}): Promise<T> {
     this.#checkOpen();
-    return await getDataset<T>(this.#datasetContext, name, options);
+    return await getDataset<T>(this.#sharedState, name, options);
   }
 
   /** The names of the published datasets. */
   async listDatasets(): Promise<string[]> {
     this.#checkOpen();
-    return await listDatasets(this.#datasetContext);
+    return await listDatasets(this.#sharedState);
   }
 
   /** Unpublishes a dataset; its data is freed once no client holds it. */
   async unpublishDataset(name: string): Promise<void> {
     this.#checkOpen();
-    await unpublishDataset(this.#datasetContext, name);
+    await unpublishDataset(this.#sharedState, name);
   }
 
   /** The published datasets as an asynchronous map (`get`, `set`, `delete`, `keys`, ...). */
   get datasets(): Datasets {
-    return this.#datasets ??= new Datasets(this.#datasetContext);
+    return this.#datasets ??= new Datasets(this.#sharedState);
   }
 
   #datasets: Datasets | undefined;
 
-  get #datasetContext(): DatasetContext {
+  get #sharedState(): SharedStateContext {
     return {
       // after what this client queued, scatters too: published keys are known when it arrives
       request: async <T>(method: string, params: Record<string, unknown>) => {

@@ -486,6 +486,7 @@ export class SchedulerServer {
         this.#clients.delete(clientId);
         if (this.#closing === null) {
           this.#feed({ type: "client-disconnected", client: clientId, now: now() });
+          this.#coordination.clientGone(clientId);
         }
       }
     }
@@ -692,7 +693,9 @@ export class SchedulerServer {
         return { total: this.state.taskStream.total, entries: this.state.taskStream.since(since) };
       }
       default:
-        if (COORDINATION_METHODS.has(method)) return this.#coordination.answer(method, params);
+        if (COORDINATION_METHODS.has(method)) {
+          return this.#coordination.answer(method, params, clientId);
+        }
         throw new RequestError(
           `unknown request method ${JSON.stringify(method)}; this scheduler answers who-has, ` +
             `workers, scatter-targets, relay-scatter, restart, retire-workers, adaptive-target, run, ` +

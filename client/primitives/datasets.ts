@@ -9,20 +9,17 @@
  */
 
 import { isCollection } from "../../collections/collection.ts";
-import { DESCEND, findRefs, type Key, rewriteData, TaskRef } from "../../core/task.ts";
-import { decode, encode, type Encoded } from "../../core/value_codec.ts";
-import { Future } from "../future.ts";
+import type { Encoded } from "../../core/value_codec.ts";
 import { TimeoutError } from "../future_state.ts";
-import type { SchedulerRequest } from "../cluster_admin.ts";
+import {
+  decodeShared,
+  encodeShared,
+  type SharedStateContext,
+  withTimeoutError,
+} from "./shared_values.ts";
 
 /** What the dataset functions need of their client. */
-export interface DatasetContext {
-  request: SchedulerRequest;
-  /** The key of a Future that may go to the cluster (another client's is adopted). */
-  futureKey(future: Future): Key;
-  /** A Future of this client for a key the cluster holds. */
-  futureOf(key: Key): Future;
-}
+export type DatasetContext = SharedStateContext;
 
 /** Options of `getDataset`. */
 export interface GetDatasetOptions {
@@ -57,12 +54,7 @@ export async function publishDatasets(
           `(or client.compute(...)) instead.`,
       );
     }
-    const withRefs = rewriteData(
-      value,
-      (v) => v instanceof Future ? new TaskRef(context.futureKey(v)) : DESCEND,
-    );
-    const encoded: Encoded = encode(withRefs, { rootName: `dataset '${name}'` });
-    return { name, keys: [...new Set(findRefs([withRefs]))], value: encoded };
+    return { name, ...encodeShared(context, value, `dataset '${name}'`) };
   });
   for (const { name, keys, value } of prepared) {
     await context.request("publish-put", {
@@ -89,15 +81,10 @@ export async function getDataset<T = unknown>(
   checkName(name);
   const params: Record<string, unknown> = { name };
   if (options.timeout !== undefined) params.timeout = options.timeout;
-  let dataset: { value: Encoded } | null;
-  try {
-    dataset = await context.request<{ value: Encoded } | null>("publish-get", params);
-  } catch (error) {
-    if (error instanceof Error && error.name === "TimeoutError") {
-      throw new TimeoutError(error.message);
-    }
-    throw error;
-  }
+  const dataset = await withTimeoutError(
+    context.request<{ value: Encoded } | null>("publish-get", params),
+    TimeoutError,
+  );
   if (dataset === null) {
     const names = await listDatasets(context);
     throw new Error(
@@ -106,10 +93,7 @@ export async function getDataset<T = unknown>(
         `; wait for it with getDataset(name, { timeout: seconds }).`,
     );
   }
-  return rewriteData(
-    decode(dataset.value),
-    (v) => v instanceof TaskRef ? context.futureOf(v.key) : DESCEND,
-  ) as T;
+  return decodeShared(context, dataset.value) as T;
 }
 
 /** The names of the published datasets. */
