@@ -38,10 +38,17 @@ export type {
   KeyArgument,
   ReadTextOptions,
   ReductionOptions,
+  StringAccessor,
   TakeOptions,
   ToTextFilesOptions,
 } from "./collections/bag/mod.ts";
-export type { DelayedFunction, DelayedOptions, MaybeDelayed } from "./collections/delayed.ts";
+export type {
+  DelayedFunction,
+  DelayedMembers,
+  DelayedOptions,
+  LazyDelayed,
+  MaybeDelayed,
+} from "./collections/delayed.ts";
 export type { ComputeOptions, GraphExecutor } from "./collections/compute.ts";
 export { collectionSymbol } from "./collections/collection.ts";
 export type { Collection, CollectionSpec, Layer } from "./collections/collection.ts";
@@ -124,14 +131,25 @@ export { visualizeGraph } from "./collections/visualize.ts";
 export type { VisualizeOptions } from "./collections/visualize.ts";
 export type { ReturnWhen, WaitOptions, WaitResult } from "./client/wait.ts";
 
-/** The results of computing a tuple of collections. */
-export type ComputeResults<C extends readonly Collection[]> = {
-  [I in keyof C]: C[I] extends Collection<infer T> ? T : never;
+/**
+ * The results of computing a tuple of arguments: each collection's value, collections inside
+ * arrays and plain objects replaced by theirs, other values as they are.
+ */
+export type ComputeResults<C extends readonly unknown[]> = {
+  [I in keyof C]: Computed<C[I]>;
 };
+
+/** The value `compute` gives for an argument of type `T`. */
+export type Computed<T> = T extends Collection<infer V> ? V
+  : T extends readonly unknown[] ? { [I in keyof T]: Computed<T[I]> }
+  : T extends Record<string, unknown> ? { [K in keyof T]: Computed<T[K]> }
+  : T;
 
 /**
  * Computes several collections at once; tasks they share run once. A trailing plain object
- * holds the {@link ComputeOptions}.
+ * holds the {@link ComputeOptions}. As Dask's `compute`, collections inside arrays and plain
+ * objects are computed in place, and other values pass through unchanged:
+ * `compute(d, 10, [d2])` gives `[value of d, 10, [value of d2]]`.
  *
  * @example
  * ```ts
@@ -143,11 +161,11 @@ export type ComputeResults<C extends readonly Collection[]> = {
  * // x === 42, y === 84; `shared` ran once
  * ```
  */
-export function compute<C extends Collection[]>(
+export async function compute<C extends unknown[]>(
   ...args: [...C] | [...C, ComputeOptions]
 ): Promise<ComputeResults<C>> {
-  const { collections, options } = splitComputeArgs(args);
-  return computeCollections(collections, options) as Promise<ComputeResults<C>>;
+  const { collections, options, results } = splitComputeArgs(args);
+  return results(await computeCollections(collections, options)) as ComputeResults<C>;
 }
 
 /**

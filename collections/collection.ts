@@ -9,7 +9,7 @@
  */
 
 import type { Graph } from "../core/graph.ts";
-import type { Key, Task } from "../core/task.ts";
+import type { Key, Task, TaskFunction } from "../core/task.ts";
 
 /** Tasks made by one operation, plus the layers they read from. Layers are shared, never copied. */
 export interface Layer {
@@ -34,6 +34,11 @@ export interface CollectionSpec<T> {
   finalize(values: unknown[]): T;
   /** The same collection over a layer that already holds the outputs (for persist). */
   rebuild(layer: Layer): Collection<T>;
+  /**
+   * `finalize` as a travelling task: `fn(...args, ...values)` gives the result inside a task,
+   * so that a collection can be an argument of a delayed call (Dask's `finalize` task).
+   */
+  finalizeTask?(): { fn: TaskFunction; args: readonly unknown[] };
 }
 
 /** A lazy collection whose result is `T`. */

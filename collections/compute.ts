@@ -7,7 +7,6 @@
  */
 
 import type { Graph } from "../core/graph.ts";
-import { GraphError } from "../core/errors.ts";
 import { makeLiteral } from "../core/task.ts";
 import type { Key } from "../core/task.ts";
 import {
@@ -130,21 +129,50 @@ function isOptions(value: unknown): value is ComputeOptions {
 
 /**
  * Splits `compute(a, b, options?)` arguments: a trailing plain object whose keys are all option
- * names is the options.
+ * names is the options. As Dask's `compute`, collections may sit inside arrays and plain
+ * objects (they are computed together and put back in place) and other values pass through
+ * unchanged; `results(values)` rebuilds the arguments from the collections' values.
  */
 export function splitComputeArgs(
   args: readonly unknown[],
-): { collections: Collection[]; options: ComputeOptions } {
+): {
+  collections: Collection[];
+  options: ComputeOptions;
+  results: (values: readonly unknown[]) => unknown[];
+} {
   const last = args[args.length - 1];
   const options = args.length > 0 && isOptions(last) ? last : {};
   const rest = options === last ? args.slice(0, -1) : args;
-  rest.forEach((c, i) => {
-    if (!isCollection(c)) {
-      throw new GraphError(
-        `compute() argument ${i} is not a lazy collection (Delayed, Bag or Array); ` +
-          `wrap plain values with delayed(value) or leave them out.`,
-      );
-    }
-  });
-  return { collections: rest as Collection[], options };
+  const collections: Collection[] = [];
+  const find = (value: unknown): void => {
+    if (isLazy(value)) collections.push(value);
+    else if (Array.isArray(value)) value.forEach(find);
+    else if (isPlainRecord(value)) Object.values(value).forEach(find);
+  };
+  rest.forEach(find);
+  const results = (values: readonly unknown[]) => {
+    let next = 0;
+    const put = (value: unknown): unknown => {
+      if (isLazy(value)) return values[next++];
+      if (Array.isArray(value)) return value.map(put);
+      if (isPlainRecord(value)) {
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, put(v)]));
+      }
+      return value;
+    };
+    return rest.map(put);
+  };
+  return { collections, options, results };
+}
+
+/** A collection, also a lazy attribute of a Delayed (a callable proxy). */
+function isLazy(value: unknown): value is Collection {
+  return (typeof value === "object" || typeof value === "function") && value !== null &&
+    collectionSymbol in value;
+}
+
+function isPlainRecord(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
 }

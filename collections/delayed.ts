@@ -6,14 +6,13 @@
 
 import { typeNameOf } from "../core/type_name.ts";
 import { functionName } from "../core/function_codec.ts";
+import { buildContainer, buildSet, callMethod, getField } from "./delayed_tasks.ts";
 import type { Graph } from "../core/graph.ts";
 import { tokenize, tokenizeSymbol, uniqueToken } from "../core/tokenize.ts";
 import {
-  DESCEND,
   type Key,
   makeLiteral,
   makeTask,
-  rewriteData,
   type Task,
   type TaskFunction,
   TaskRef,
@@ -23,22 +22,46 @@ import {
   type Collection,
   type CollectionSpec,
   collectionSymbol,
+  isCollection,
   type Layer,
 } from "./collection.ts";
 import { computeCollections, type ComputeOptions, persistCollection } from "./compute.ts";
 import { visualizeGraph, type VisualizeOptions } from "./visualize.ts";
 
-/** A lazy value: the result of a task that has not run yet. */
+/**
+ * A lazy value: the result of a task that has not run yet.
+ *
+ * As Dask's `Delayed.__getattr__`, a member a Delayed does not have itself is a lazy attribute
+ * of its value: `d.length` is a Delayed of `value.length`, and `d.split(",")` a Delayed of
+ * `value.split(",")` (see {@link DelayedMembers} for the types).
+ */
 export class Delayed<T = unknown> implements Collection<T>, Layer {
   readonly #task: Task | null;
   /** The layers this value's task reads from. */
   readonly dependencies: readonly Layer[];
 
-  /** @internal Use {@link delayed} to make Delayed values. */
-  constructor(readonly key: Key, task: Task | null, dependencies: readonly Layer[]) {
+  /**
+   * @internal Use {@link delayed} to make Delayed values.
+   * @param nout With a count, the value is a tuple of that length and the Delayed can be
+   * unpacked: `const [q, r] = delayed(divmod, { nout: 2 })(7, 2)`.
+   */
+  constructor(
+    readonly key: Key,
+    task: Task | null,
+    dependencies: readonly Layer[],
+    nout?: number,
+  ) {
     // graphs reach millions of Delayed values: hold the task itself, not an array of one
     this.#task = task;
     this.dependencies = dependencies.length === 0 ? NO_LAYERS : dependencies.slice();
+    if (nout !== undefined) {
+      Object.defineProperty(this, Symbol.iterator, {
+        value: () => unpackTuple(this, nout),
+        configurable: true,
+      });
+    }
+    // the proxy gives lazy attributes; methods still run on the Delayed itself
+    return new Proxy(this, delayedHandler as ProxyHandler<this>);
   }
 
   /** The one task of this layer (none when it stands for a persisted result). */
@@ -103,12 +126,50 @@ export class Delayed<T = unknown> implements Collection<T>, Layer {
 
 const NO_LAYERS: readonly Layer[] = Object.freeze([]);
 
-function getField(value: unknown, field: PropertyKey): unknown {
-  return (value as Record<PropertyKey, unknown>)[field];
+function* unpackTuple<T>(d: Delayed<T>, nout: number): Generator<Delayed> {
+  for (let i = 0; i < nout; i++) yield d.get(i as keyof T);
 }
 
-function buildContainer(value: unknown): unknown {
-  return value;
+/**
+ * Names never read as lazy attributes: `then` (a Delayed must not look like a promise to
+ * `await`), and names that inspection and serialisation probe.
+ */
+const NOT_ATTRIBUTES = new Set([
+  "then",
+  "toJSON",
+  "constructor",
+  "prototype",
+  "inspect",
+  "asymmetricMatch",
+  "$$typeof",
+  "nodeType",
+]);
+
+const delayedHandler: ProxyHandler<Delayed<unknown>> = {
+  get(target, prop) {
+    if (prop in target) {
+      const value = Reflect.get(target, prop, target);
+      // methods read private fields: they must run with the Delayed itself as `this`
+      return typeof value === "function" ? value.bind(target) : value;
+    }
+    if (typeof prop === "symbol" || NOT_ATTRIBUTES.has(prop)) return undefined;
+    return lazyAttribute(target, prop);
+  },
+};
+
+/**
+ * `d.name`: a Delayed of `value.name` that can also be called, `d.name(...args)` giving a
+ * Delayed of `value.name(...args)` (one task; the method runs with the value as `this`).
+ */
+function lazyAttribute(owner: Delayed, name: string): Delayed {
+  const attribute = delayed(getField, { name: "getattr", pure: true })(owner, name);
+  const call = (...args: unknown[]) =>
+    delayed(callMethod, { name, pure: false })(owner, name, ...args);
+  return new Proxy(call, {
+    get: (_fn, prop) => Reflect.get(attribute, prop),
+    has: (_fn, prop) => Reflect.has(attribute, prop),
+    getPrototypeOf: () => Delayed.prototype,
+  }) as unknown as Delayed;
 }
 
 /** Options of {@link delayed}. */
@@ -120,20 +181,98 @@ export interface DelayedOptions {
   pure?: boolean;
   /** The key prefix; default: the function's name. */
   name?: string;
+  /**
+   * The exact key of the task (Dask's `dask_key_name`); a wrapped function then makes one
+   * task, whatever the arguments, so give each call its own key.
+   */
+  key?: Key;
+  /**
+   * Look for lazy values inside arrays, plain objects and Sets among the arguments (default
+   * true, as Dask). With false, only arguments that are themselves lazy are replaced: large
+   * containers are passed as they are, without a walk.
+   */
+  traverse?: boolean;
+  /**
+   * The result is a tuple of `nout` values: the Delayed then unpacks into `nout` Delayed
+   * values, `const [q, r] = delayed(divmod, { nout: 2 })(7, 2)` (Dask's `nout`).
+   */
+  nout?: number;
 }
 
 /**
- * Replaces Delayed values found in arrays and plain objects by task references and collects
- * the layers they come from. Other values are kept as they are.
+ * Replaces lazy values in a call's argument by task references and collects the layers they
+ * come from: Delayed values, other collections (Bag, DArray: their result made by a finalize
+ * task, as Dask computes collections nested in arguments first), also inside arrays, plain
+ * objects and Sets. One-pass iterators are refused (they would be drained or could not travel).
+ * Containers without lazy values are kept as they are (no copy).
  */
-function unpacker(layers: Layer[]): (value: unknown) => unknown {
-  const replace = (v: object) => {
-    if (!(v instanceof Delayed)) return DESCEND;
-    layers.push(v);
-    return new TaskRef(v.key);
-  };
-  return (value) =>
-    value === null || typeof value !== "object" ? value : rewriteData(value, replace);
+function unpackArgument(value: unknown, layers: Layer[], where: string): unknown {
+  if (value instanceof Delayed) {
+    layers.push(value);
+    return new TaskRef(value.key);
+  }
+  if (value === null || typeof value !== "object") return value;
+  if (isCollection(value)) return finalizedRef(value, layers, where);
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const r = unpackArgument(value[i], layers, where);
+      if (r !== value[i] && out === undefined) out = value.slice(0, i);
+      if (out !== undefined) out.push(r);
+    }
+    return out ?? value;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto === Object.prototype || proto === null) {
+    const record = value as Record<string, unknown>;
+    let out: Record<string, unknown> | undefined;
+    for (const k in record) {
+      const r = unpackArgument(record[k], layers, where);
+      if (r !== record[k] && out === undefined) out = { ...record };
+      if (out !== undefined) out[k] = r;
+    }
+    return out ?? value;
+  }
+  if (value instanceof Set) {
+    const items = [...value];
+    const unpacked = unpackArgument(items, layers, where);
+    if (unpacked === items) return value;
+    // the Set is built inside a task, from its items' values
+    const key = `set-${tokenize(unpacked)}`;
+    layers.push({ id: key, tasks: [makeTask(key, buildSet, [unpacked])], dependencies: [] });
+    return new TaskRef(key);
+  }
+  if (isOnePassIterator(value)) {
+    throw new TypeError(
+      `${where} is a one-pass iterator (a generator or an iterator object): it would be ` +
+        `drained by its first reader and cannot travel to another thread. Pass an array ` +
+        `instead: Array.from(iterator).`,
+    );
+  }
+  return value;
+}
+
+function isOnePassIterator(value: object): boolean {
+  return typeof (value as Iterator<unknown>).next === "function" &&
+    typeof (value as Iterable<unknown>)[Symbol.iterator] === "function";
+}
+
+/** A reference to a task that computes a collection's whole result. */
+function finalizedRef(collection: Collection, layers: Layer[], where: string): TaskRef {
+  const spec = collection[collectionSymbol];
+  const finalize = spec.finalizeTask?.();
+  if (finalize === undefined) {
+    throw new TypeError(
+      `${where} is a collection that cannot be finalized inside a task; compute it first and ` +
+        `pass its value.`,
+    );
+  }
+  const layer = spec.layer();
+  const keys = spec.keys();
+  const key = `finalize-${tokenize(layer.id, ...keys)}`;
+  const args = [...finalize.args, ...keys.map((k) => new TaskRef(k))];
+  layers.push({ id: key, tasks: [makeTask(key, finalize.fn, args)], dependencies: [layer] });
+  return new TaskRef(key);
 }
 
 /** A value, a Delayed of it, or (for arrays and plain objects) the same with Delayed inside. */
@@ -144,11 +283,47 @@ export type MaybeDelayed<T> =
     : T extends Record<string, unknown> ? { [K in keyof T]: MaybeDelayed<T[K]> }
     : never);
 
+/**
+ * The lazy attributes of a Delayed of `T` (those a Delayed does not have itself): each is a
+ * Delayed of the value's attribute, and a method is also callable, giving a Delayed of its
+ * result (Dask's `Delayed.__getattr__`).
+ */
+export type DelayedMembers<T> = {
+  readonly [K in Exclude<keyof T, keyof Delayed<T> | symbol>]: T[K] extends
+    (...args: infer A) => infer R
+    // overloaded methods (`split`) type as their last overload: arguments are left open
+    ? Delayed<T[K]> & ((...args: MaybeDelayed<A[number]>[] | unknown[]) => LazyDelayed<R>)
+    : LazyDelayed<T[K]>;
+};
+
+/** A Delayed with its value's attributes as lazy attributes (see {@link DelayedMembers}). */
+export type LazyDelayed<T> = Delayed<T> & DelayedMembers<T>;
+
 /** A function that, called, returns a Delayed for its result instead of running. */
 export type DelayedFunction<A extends unknown[], R> = (
   ...args: { [I in keyof A]: MaybeDelayed<A[I]> }
-) => Delayed<Awaited<R>>;
+) => LazyDelayed<Awaited<R>>;
 
+/**
+ * Wraps a function whose result is a tuple of `nout` values: each call's Delayed unpacks into
+ * `nout` Delayed values (Dask's `nout`). Lazy attributes and methods of the value work too.
+ *
+ * @example
+ * ```ts
+ * import { compute, delayed } from "./mod.ts";
+ * const divmod = (a: number, b: number): [number, number] => [Math.floor(a / b), a % b];
+ * const [q, r] = delayed(divmod, { nout: 2 })(7, 2);
+ * await compute(q, r); // [3, 1]
+ * const words = delayed((s: string) => s.trim())(" a,b ").split(",");
+ * await words.compute(); // ["a", "b"]
+ * ```
+ */
+export function delayed<A extends unknown[], R extends readonly unknown[]>(
+  fn: (...args: A) => R,
+  options: DelayedOptions & { nout: number },
+): (
+  ...args: { [I in keyof A]: MaybeDelayed<A[I]> }
+) => LazyDelayed<R> & Iterable<LazyDelayed<R[number]>>;
 /**
  * Wraps a function so calls build tasks, or wraps a value as a Delayed.
  *
@@ -180,30 +355,40 @@ export function delayed<A extends unknown[], R>(
  * await total.compute(); // 6
  * ```
  */
-export function delayed<T>(value: T | Delayed<T>, options?: DelayedOptions): Delayed<T>;
+export function delayed<T>(value: T | Delayed<T>, options?: DelayedOptions): LazyDelayed<T>;
 export function delayed(
   target: unknown,
   options: DelayedOptions = {},
 ): Delayed | DelayedFunction<unknown[], unknown> {
   if (target instanceof Delayed) return target;
+  const { nout } = options;
+  if (nout !== undefined && !(Number.isInteger(nout) && nout >= 0)) {
+    throw new RangeError(`delayed: nout must be an integer >= 0; got ${nout}.`);
+  }
+  const traverse = options.traverse ?? true;
+  const unpack = (value: unknown, layers: Layer[], where: string) =>
+    traverse || value instanceof Delayed || isCollection(value)
+      ? unpackArgument(value, layers, where)
+      : value;
   if (typeof target === "function") {
     const fn = target as TaskFunction;
     const prefix = options.name ?? functionName(fn);
     const pure = options.pure ?? false;
     return (...args: unknown[]) => {
       const layers: Layer[] = [];
-      const taskArgs = args.map(unpacker(layers));
-      const key = `${prefix}-${pure ? tokenize(fn, ...taskArgs) : uniqueToken()}`;
-      return new Delayed(key, makeTask(key, fn, taskArgs), layers);
+      const taskArgs = args.map((a, i) => unpack(a, layers, `argument ${i} of ${prefix}`));
+      const key = options.key ??
+        `${prefix}-${pure ? tokenize(fn, ...taskArgs) : uniqueToken()}`;
+      return new Delayed(key, makeTask(key, fn, taskArgs), layers, nout);
     };
   }
   const layers: Layer[] = [];
-  const value = unpacker(layers)(target);
+  const value = unpack(target, layers, "the value given to delayed");
   const name = options.name ?? literalTypeName(target);
   const token = options.pure === false ? uniqueToken() : tokenize(value);
-  const key = `${name}-${token}`;
+  const key = options.key ?? `${name}-${token}`;
   const task = layers.length > 0 ? makeTask(key, buildContainer, [value]) : makeLiteral(key, value);
-  return new Delayed(key, task, layers);
+  return new Delayed(key, task, layers, nout);
 }
 
 /** A literal's name for its key: `array`, `object`, or the type name (`number`, `Map`). */

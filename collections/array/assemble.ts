@@ -8,6 +8,7 @@
  * @module
  */
 import { type DType, DTYPE_ARRAY, NDArray, sizeOfShape } from "../../core/ndarray.ts";
+import { taskModule } from "../../core/function_codec.ts";
 import { flatIndex, forEachIndex } from "./chunks.ts";
 import { assign, formatShape, slice } from "./kernels/mod.ts";
 
@@ -73,3 +74,14 @@ function convert(block: NDArray, dtype: DType): NDArray {
   assign(out, block);
   return out;
 }
+
+/** {@link assembleBlocks} as a task: the whole array inside a task that reads every block. */
+export function assembleBlocksTask(
+  numblocks: readonly number[],
+  dtype: DType,
+  ...blocks: unknown[]
+): NDArray {
+  return assembleBlocks(blocks, numblocks, dtype);
+}
+
+taskModule(import.meta.url, { assembleBlocksTask });

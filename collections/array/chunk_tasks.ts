@@ -69,6 +69,33 @@ export const ELEMENTWISE = {
   sinh: k.sinh,
   cosh: k.cosh,
   tanh: k.tanh,
+  arcsinh: k.arcsinh,
+  arccosh: k.arccosh,
+  arctanh: k.arctanh,
+  deg2rad: k.deg2rad,
+  rad2deg: k.rad2deg,
+  rint: k.rint,
+  signbit: k.signbit,
+  frexpMantissa: k.frexpMantissa,
+  frexpExponent: k.frexpExponent,
+  modfFraction: k.modfFraction,
+  modfWhole: k.modfWhole,
+  bitwiseNot: k.bitwiseNot,
+  arctan2: k.arctan2,
+  hypot: k.hypot,
+  logaddexp: k.logaddexp,
+  logaddexp2: k.logaddexp2,
+  copysign: k.copysign,
+  nextafter: k.nextafter,
+  ldexp: k.ldexp,
+  fmax: k.fmax,
+  fmin: k.fmin,
+  fmod: k.fmod,
+  bitwiseAnd: k.bitwiseAnd,
+  bitwiseOr: k.bitwiseOr,
+  bitwiseXor: k.bitwiseXor,
+  leftShift: k.leftShift,
+  rightShift: k.rightShift,
   where: k.where,
   clip: (a: Operand, lo: Operand | null, hi: Operand | null) => k.clip(a, lo, hi),
 } as const satisfies Record<string, (...args: never[]) => NDArray>;
@@ -274,7 +301,7 @@ function reduceAggregate(p: ReduceAggregateParams, parts: unknown[]): NDArray {
 
 // ---- cumulative reductions -------------------------------------------------------------------
 
-const SCANS = { cumsum: [k.cumsum, k.add], cumprod: [k.cumprod, k.multiply] } as const;
+const SCANS = { cumsum: k.cumsum, cumprod: k.cumprod } as const;
 
 /** The cumulative reductions. */
 export type ScanKind = keyof typeof SCANS;
@@ -449,12 +476,12 @@ const OPS: Record<string, Op> = {
   reduceChunk: (p: ReduceChunkParams, [x]) => reduceChunk(p, nd(x)),
   reduceCombine: (p: { kind: ReductionKind }, parts) => mergeAll(p.kind, parts),
   reduceAggregate: (p: ReduceAggregateParams, parts) => reduceAggregate(p, parts),
-  scan: (p: { kind: ScanKind; axis: number }, [x]) => SCANS[p.kind][0](nd(x), { axis: p.axis }),
+  scan: (p: { kind: ScanKind; axis: number }, [x, seed]) =>
+    SCANS[p.kind](nd(x), { axis: p.axis, seed: seed === undefined ? undefined : nd(seed) }),
   last: (p: { axis: number }, [x]) => {
     const index: k.IndexItem[] = nd(x).shape.map((_, d) => (d === p.axis ? { start: -1 } : {}));
     return k.slice(nd(x), index);
   },
-  scanCombine: (p: { kind: ScanKind }, [a, b]) => SCANS[p.kind][1](nd(a), nd(b)),
   call: (p: CallParams, args, fns) => callUser(p, args, fns),
   list: (_p, args) => args,
   field: (p: { name: string }, [x]) => (x as Record<string, unknown>)[p.name],

@@ -103,7 +103,10 @@ export function normalizeChunks(
       perAxis[axis < 0 ? axis + ndim : axis] = value;
     }
   } else if (Array.isArray(spec)) {
-    perAxis = [...spec];
+    // Dask: no chunks for an array with no elements on any axis is one empty block per axis
+    perAxis = spec.length === 0 && ndim > 0 && shape.every((n) => n === 0)
+      ? shape.map(() => [0])
+      : [...spec];
   } else {
     perAxis = new Array(ndim).fill(spec);
   }
@@ -121,11 +124,9 @@ export function normalizeChunks(
     }
     if (axisSpec === "auto") return undefined;
     if (axisSpec === null || axisSpec === -1) {
-      if (Number.isNaN(length)) {
-        const kept = options.previous?.[axis];
-        if (kept !== undefined && kept.length === 1) return [...kept];
-        throw unknownLength(axis);
-      }
+      // one block of the axis' length, known or not (Dask gives `(nan,)`)
+      const kept = options.previous?.[axis];
+      if (Number.isNaN(length) && kept !== undefined && kept.length === 1) return [...kept];
       return [length];
     }
     if (typeof axisSpec === "number") {
@@ -139,11 +140,14 @@ export function normalizeChunks(
     }
     const lengths = [...axisSpec];
     if (lengths.some(Number.isNaN)) {
-      // unknown lengths cannot be re-cut, only kept as they are
-      const kept = options.previous?.[axis];
-      const same = kept !== undefined && kept.length === lengths.length &&
-        kept.every((n, i) => n === lengths[i] || (Number.isNaN(n) && Number.isNaN(lengths[i])));
-      if (!same) throw unknownLength(axis);
+      // unknown lengths are taken as given (Dask checks sums only when every length is known)
+      const bad = lengths.find((n) => !Number.isNaN(n) && !(Number.isInteger(n) && n >= 0));
+      if (bad !== undefined) {
+        throw new RangeError(
+          `block lengths for axis ${axis} must be integers >= 0 or NaN (unknown), got ` +
+            `(${lengths.join(", ")})`,
+        );
+      }
       return lengths;
     }
     for (const n of lengths) {

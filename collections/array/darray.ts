@@ -18,7 +18,7 @@ import {
 import { computeCollections, type ComputeOptions, persistCollection } from "../compute.ts";
 import { Delayed } from "../delayed.ts";
 import { visualizeGraph, type VisualizeOptions } from "../visualize.ts";
-import { assembleBlocks } from "./assemble.ts";
+import { assembleBlocks, assembleBlocksTask } from "./assemble.ts";
 import { blockExpr } from "./block_expr.ts";
 import { type Chunks, type ChunksSpec, forEachIndex, numblocksOf, shapeOf } from "./chunks.ts";
 import { type BlockInfo, evalBlock } from "./chunk_tasks.ts";
@@ -180,6 +180,7 @@ export class DArray implements Collection<NDArray>, ArraySource {
       layer: () => this.layer(),
       keys: () => this.blockKeys(),
       finalize: (values) => assembleBlocks(values, this.numblocks, this.dtype),
+      finalizeTask: () => ({ fn: assembleBlocksTask, args: [this.numblocks, this.dtype] }),
       rebuild: (layer) => new DArray(this.name, this.chunks, this.dtype, { kind: "tasks", layer }),
     };
   }

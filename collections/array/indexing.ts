@@ -193,10 +193,20 @@ interface AxisBlock {
   length: number;
 }
 
-function isWhole(item: IndexItem): boolean {
+/**
+ * True for a slice that takes an axis of `length` whole, in order: `:`, and with a known
+ * length also `0:`, `:n`, `-n:`, `0:n+5` (Dask returns the array itself for these).
+ */
+function isWhole(item: IndexItem, length = NaN): boolean {
   if (item === null || typeof item !== "object") return false;
   const s = item as Slice;
-  return (s.start ?? null) === null && (s.stop ?? null) === null && (s.step ?? 1) === 1;
+  if ((s.step ?? 1) !== 1) return false;
+  const start = s.start ?? null, stop = s.stop ?? null;
+  if (start === null && stop === null) return true;
+  if (Number.isNaN(length)) return false;
+  const from = start === null ? 0 : start < 0 ? start + length : start;
+  const to = stop === null ? length : stop < 0 ? stop + length : stop;
+  return from <= 0 && to >= length;
 }
 
 /** The output blocks one slice of an axis makes. */
@@ -247,7 +257,8 @@ function basicIndex(x: DArray, items: readonly IndexItem[]): DArray {
   const all = [...items];
   const used = items.filter((i) => i !== null).length;
   for (let i = used; i < x.ndim; i++) all.push({});
-  if (all.every((item) => item !== null && isWhole(item))) return x;
+  const axisLength = (axis: number) => x.chunks[axis].reduce((a, b) => a + b, 0);
+  if (all.every((item, axis) => item !== null && isWhole(item, axisLength(axis)))) return x;
   for (const item of all) {
     if (item === null) {
       plans.push({ kind: "new" });

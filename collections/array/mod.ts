@@ -194,5 +194,8 @@ export function variance(x: DArray, options: VarianceOptions = {}): DArray {
   return reduce(x, "var", options);
 }
 
+export * from "./math.ts";
+export * from "./nan_reductions.ts";
+
 /** An NDArray (a computed block or result) — re-exported for type positions. */
 export type { NDArray };

@@ -12,7 +12,7 @@ import type { DType } from "../../core/ndarray.ts";
 import { chunkKey, makeTask, TaskRef } from "../../core/task.ts";
 import { tokenize } from "../../core/tokenize.ts";
 import { blockExpr } from "./block_expr.ts";
-import { forEachIndex, isKnown, numblocksOf, offsetsOf } from "./chunks.ts";
+import { forEachIndex, isKnown, offsetsOf } from "./chunks.ts";
 import {
   evalBlock,
   type ReduceAggregateParams,
@@ -21,6 +21,7 @@ import {
   type ScanKind,
 } from "./chunk_tasks.ts";
 import { DArray } from "./darray.ts";
+import { astype } from "./elementwise.ts";
 import * as k from "./kernels/mod.ts";
 import { ravel } from "./reshape.ts";
 
@@ -28,6 +29,11 @@ import { ravel } from "./reshape.ts";
 export interface ReductionOptions {
   /** The axes to reduce: one, several, or all (`null`/omitted). */
   axis?: number | readonly number[] | null;
+  /**
+   * The dtype to reduce in and give (NumPy's `dtype=`): the elements are converted to it
+   * first, and the result has it.
+   */
+  dtype?: DType;
   /** Keep reduced axes as length 1. */
   keepdims?: boolean;
   /**
@@ -186,6 +192,10 @@ export function reduce(
   kind: Exclude<ReductionKind, "argmin" | "argmax">,
   options: VarianceOptions & { sqrt?: boolean } = {},
 ): DArray {
+  if (options.dtype !== undefined) {
+    const { dtype, ...rest } = options;
+    return astype(reduce(astype(x, dtype), kind, rest), dtype);
+  }
   const axes = k.normalizeAxes(options.axis, x.ndim);
   const keepdims = options.keepdims ?? false;
   const ddof = options.ddof ?? 0;
@@ -243,61 +253,32 @@ export function argReduce(
   return reductionTree(partials, x, axes, split, { kind, axes, keepdims, dtype }, token);
 }
 
-/** Running sums or products along `axis` (`null`: of the flattened array). */
+/**
+ * Running sums or products along `axis` (`null`: of the flattened array). Block j continues
+ * from the last values of block j - 1, so the result is the sequential loop's to the bit
+ * (adding per-block totals afterwards differs: a block whose own product overflows to
+ * Infinity, times a carry that underflowed to 0, gives NaN where NumPy gives 0).
+ */
 export function cumulative(x: DArray, kind: ScanKind, axisOption: number | null): DArray {
   const source = axisOption === null ? ravel(x) : x;
   const axis = axisOption === null ? 0 : k.normalizeAxis(axisOption, x.ndim);
   const dtype = k[kind](k.ones([1], x.dtype)).dtype;
-  const token = tokenize(source, kind, axis);
-  const scanned = new DArray(`${kind}-scan-${token}`, source.chunks, dtype, {
-    kind: "blocks",
-    inputs: [source],
-    oneToOne: [true],
-    block: (index, ctx) => blockExpr("scan", { kind, axis }, [ctx.input(0, index)]),
-  });
-  const along = source.numblocks[axis];
-  if (along <= 1) return scanned;
-  const lastChunks = source.chunks.map((c, d) => (d === axis ? c.map(() => 1) : c));
-  const totals = new DArray(`${kind}-last-${token}`, lastChunks, dtype, {
-    kind: "blocks",
-    inputs: [scanned],
-    oneToOne: [true],
-    block: (index, ctx) => blockExpr("last", { axis }, [ctx.input(0, index)]),
-  });
-  // carry[j] = totals[0] ⊕ ... ⊕ totals[j-1], as a chain; carry[1] is totals[0] itself
-  const carryName = `${kind}-carry-${token}`;
-  const at = (index: readonly number[], j: number) => index.map((i, d) => (d === axis ? j : i));
-  const carries = new DArray(carryName, lastChunks, dtype, {
+  const name = `${kind}-${tokenize(source, kind, axis)}`;
+  const before = (index: readonly number[]) => index.map((i, d) => (d === axis ? i - 1 : i));
+  return new DArray(name, source.chunks, dtype, {
     kind: "custom",
-    inputs: [totals],
-    tasks: (input) => {
-      const tasks = [];
-      const grid = numblocksOf(lastChunks);
-      for (const index of gridIndices(grid)) {
-        const j = index[axis];
-        if (j < 2) continue;
-        const previous = j === 2
-          ? input(0, at(index, 0))
-          : new TaskRef(chunkKey(carryName, at(index, j - 1)));
-        tasks.push(
-          makeTask(chunkKey(carryName, index), evalBlock, [
-            blockExpr("scanCombine", { kind }, [previous, input(0, at(index, j - 1))]),
-          ]),
-        );
-      }
-      return tasks;
-    },
-  });
-  return new DArray(`${kind}-${token}`, source.chunks, dtype, {
-    kind: "blocks",
-    inputs: [scanned, totals, carries],
-    oneToOne: [true, false, false],
-    block: (index, ctx) => {
-      const j = index[axis];
-      if (j === 0) return ctx.input(0, index);
-      const carry = j === 1 ? ctx.input(1, at(index, 0)) : ctx.input(2, index);
-      return blockExpr("scanCombine", { kind }, [ctx.input(0, index), carry]);
-    },
+    inputs: [source],
+    tasks: (input) =>
+      gridIndices(source.numblocks).map((index) => {
+        const args: unknown[] = [input(0, index)];
+        if (index[axis] > 0) {
+          const previous = new TaskRef(chunkKey(name, before(index)));
+          args.push(blockExpr("last", { axis }, [previous]));
+        }
+        return makeTask(chunkKey(name, index), evalBlock, [
+          blockExpr("scan", { kind, axis }, args),
+        ]);
+      }),
   });
 }
 

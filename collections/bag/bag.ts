@@ -32,7 +32,9 @@ import {
   keySpec,
   requireFunction,
 } from "./arguments.ts";
-import type { Field } from "./partition_ops.ts";
+import { concatPartitions, type Field } from "./partition_ops.ts";
+import { accumulate } from "./accumulate.ts";
+import { StringAccessor } from "./string_methods.ts";
 import {
   COLLECT,
   isMaterialized,
@@ -118,12 +120,20 @@ export class Bag<T = unknown> implements Collection<T[]> {
     f: (element: T, ...args: { [I in keyof A]: ArgumentValue<A[I]> }) => U,
     ...args: A
   ): Bag<U> {
-    return this.#mapStage("map", requireFunction(f, "map's argument"), args, false);
+    return this.#mapStage("map", requireFunction(f, "map's argument"), args, false, 0);
+  }
+
+  /**
+   * @internal `f(...args)` with this bag's element inserted at position `at` of the call's
+   * arguments (module-level `bag.map(f, ...args)`, whose first bag may come after others).
+   */
+  mapAt<U>(f: (...args: never[]) => U, args: readonly unknown[], at: number): Bag<U> {
+    return this.#mapStage("map", requireFunction(f, "map's argument"), args, false, at);
   }
 
   /** `f(...element, ...args)` for each element (an array): `map` with the element spread. */
   starmap<U>(f: (...args: never[]) => U, ...args: unknown[]): Bag<U> {
-    return this.#mapStage("starmap", requireFunction(f, "starmap's argument"), args, true);
+    return this.#mapStage("starmap", requireFunction(f, "starmap's argument"), args, true, 0);
   }
 
   #mapStage<U>(
@@ -131,10 +141,11 @@ export class Bag<T = unknown> implements Collection<T[]> {
     f: (...args: never[]) => unknown,
     args: readonly unknown[],
     spread: boolean,
+    at: number,
   ): Bag<U> {
     const extras = extraArguments(op, args, this.npartitions, isBag);
     const zipped = extras.map((a) => a.kind === "partitions");
-    return this.#then<U>(op, [f, ...args], {
+    return this.#then<U>(op, [f, at, ...args], {
       fns: [f],
       layers: argumentLayers(extras),
       spec: (i, slot) => ({
@@ -143,6 +154,7 @@ export class Bag<T = unknown> implements Collection<T[]> {
         spread,
         extras: argumentValues(extras, i),
         zipped,
+        at,
       }),
     });
   }
@@ -202,13 +214,49 @@ export class Bag<T = unknown> implements Collection<T[]> {
     f: (partition: T[], ...args: never[]) => Iterable<U>,
     ...args: unknown[]
   ): Bag<U> {
+    return this.mapPartitionsAt(f as (...args: never[]) => Iterable<U>, args, 0);
+  }
+
+  /** @internal `mapPartitions` with this bag's partition at position `at` of the arguments. */
+  mapPartitionsAt<U>(
+    f: (...args: never[]) => Iterable<U>,
+    args: readonly unknown[],
+    at: number,
+  ): Bag<U> {
     const fn = requireFunction(f, "mapPartitions' argument");
     const extras = extraArguments("mapPartitions", args, this.npartitions, isBag);
-    return this.#then<U>("mapPartitions", [fn, ...args], {
+    return this.#then<U>("mapPartitions", [fn, at, ...args], {
       fns: [fn],
       layers: argumentLayers(extras),
-      spec: (i, slot) => ({ op: "mapPartitions", fn: slot(fn), extras: argumentValues(extras, i) }),
+      spec: (i, slot) => ({
+        op: "mapPartitions",
+        fn: slot(fn),
+        extras: argumentValues(extras, i),
+        at,
+      }),
     });
+  }
+
+  /** `n` bags, the i-th of each element's item `i` (Dask's `unzip`; elements are tuples). */
+  unzip(n: number): Bag<unknown>[] {
+    if (!Number.isInteger(n) || n < 0) {
+      throw new RangeError(`unzip: n must be a non-negative integer; got ${n}.`);
+    }
+    return Array.from({ length: n }, (_, i) => this.pluck(i as keyof T & Field));
+  }
+
+  /**
+   * Running values `binop(accumulator, element)` over the elements in order, starting from
+   * `initial` when given (which is then the first element of the result, as Dask's
+   * `accumulate`), else from the first element.
+   */
+  accumulate<A>(binop: (accumulator: A, element: T) => A, ...initial: [A?]): Bag<A> {
+    return accumulate(this, binop, initial.length > 0 ? { value: initial[0] as A } : undefined);
+  }
+
+  /** String methods of the elements, as Dask's `Bag.str`: `b.str.lower()`, `b.str.split(",")`. */
+  get str(): StringAccessor {
+    return new StringAccessor(this as unknown as Bag<string>);
   }
 
   /** Tuples `[a, b, ...]` of this bag's elements with the matching elements of `others`. */
@@ -355,7 +403,11 @@ export class Bag<T = unknown> implements Collection<T[]> {
     return reductions.frequencies(this, options);
   }
 
-  /** The `k` largest elements by `key` (default: the element), largest first, as a bag. */
+  /**
+   * The `k` largest elements by `key`, largest first, as a bag. The key is the element itself
+   * (default), a function of one element, a field name or index (`x[key]`), or a list of them
+   * (compared item by item, as Python's tuples). Ties keep the order the elements came in.
+   */
   topk(k: number, key?: KeyArgument<T>, options: ReductionOptions = {}): Bag<T> {
     return reductions.topk(this, k, key, options);
   }
@@ -464,6 +516,7 @@ export class Bag<T = unknown> implements Collection<T[]> {
       layer: () => this.layer(),
       keys: () => this.partitionKeys(),
       finalize: (values) => concatArrays(values as T[][]),
+      finalizeTask: () => ({ fn: concatPartitions, args: [Number.MAX_SAFE_INTEGER] }),
       rebuild: (layer) =>
         new Bag<T>(this.name, this.npartitions, {
           source: { kind: "partitions", keys: this.partitionKeys(), layers: [layer], arrays: true },

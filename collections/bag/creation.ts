@@ -7,12 +7,12 @@
 
 import { UnserializableError } from "../../core/errors.ts";
 import { tokenize } from "../../core/tokenize.ts";
-import { chunkKey, makeLiteral, TaskRef } from "../../core/task.ts";
+import { chunkKey, makeLiteral, makeTask, TaskRef } from "../../core/task.ts";
 import { encode } from "../../core/value_codec.ts";
 import type { Layer } from "../collection.ts";
 import { Delayed } from "../delayed.ts";
 import { Bag } from "./bag.ts";
-import { encodedSource, rangeSource } from "./partition_ops.ts";
+import { encodedSource, rangeSource, reifyPartition } from "./partition_ops.ts";
 
 /** Partitions made by default: as Dask, one per element up to 100, then at most 100. */
 const DEFAULT_MAX_PARTITIONS = 100;
@@ -139,8 +139,13 @@ export function fromDelayed<T>(
     }
   });
   const name = `fromDelayed-${tokenize(list)}`;
+  // Each part is read once into an array, so that a generator feeds every consumer alike.
+  const tasks = list.map((d, i) =>
+    makeTask(chunkKey(name, i), reifyPartition, [new TaskRef(d.key)])
+  );
+  const layer: Layer = { id: name, tasks, dependencies: list };
   return new Bag<T>(name, list.length, {
-    source: { kind: "partitions", keys: list.map((d) => d.key), layers: list, arrays: false },
+    source: { kind: "partitions", keys: tasks.map((t) => t.key), layers: [layer], arrays: true },
     stages: [],
   });
 }

@@ -20,13 +20,16 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 }
 
-/** A regular expression for one path segment of a glob. */
-function segmentPattern(segment: string): RegExp {
+/**
+ * A regular expression for one path segment of a glob; `anyChar` is what `?` (and each
+ * character of `*`) matches: not `/` in paths, anything for Python's `fnmatch`.
+ */
+export function segmentPattern(segment: string, anyChar = "[^/]"): RegExp {
   let out = "";
   for (let i = 0; i < segment.length; i++) {
     const c = segment[i];
-    if (c === "*") out += "[^/]*";
-    else if (c === "?") out += "[^/]";
+    if (c === "*") out += `${anyChar}*`;
+    else if (c === "?") out += anyChar;
     else if (c === "[") {
       const close = segment.indexOf("]", i + 2);
       if (close < 0) {
@@ -45,7 +48,8 @@ function segmentPattern(segment: string): RegExp {
         continue;
       }
       const options = segment.slice(i + 1, close).split(",");
-      out += `(?:${options.map((o) => segmentPattern(o).source.slice(1, -1)).join("|")})`;
+      const alternatives = options.map((o) => segmentPattern(o, anyChar).source.slice(1, -1));
+      out += `(?:${alternatives.join("|")})`;
       i = close;
     } else out += escapeRegExp(c);
   }

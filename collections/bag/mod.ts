@@ -19,6 +19,8 @@ export type { Field } from "./partition_ops.ts";
 export { concat, fromDelayed, fromSequence, range, zip } from "./creation.ts";
 export type { FromSequenceOptions } from "./creation.ts";
 export { readText } from "./text_io.ts";
+export { map, mapPartitions } from "./functions.ts";
+export { StringAccessor } from "./string_methods.ts";
 export type { Compression, ReadTextOptions, ToTextFilesOptions } from "./text_io.ts";
 export type { TakeOptions } from "./reshape.ts";
 export * as random from "./random.ts";

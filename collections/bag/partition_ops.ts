@@ -46,11 +46,13 @@ export type StageSpec =
     extras: unknown[];
     /** `zipped[i]`: `extras[i]` is a partition walked in step with this one. */
     zipped: boolean[];
+    /** Where the element goes among the call's arguments (module-level `map`); default 0. */
+    at?: number;
   }
   | { op: "filter"; fn: number; keep: boolean }
   | { op: "pluck"; key: Field | Field[]; fallback: Optional }
   | { op: "flatten" }
-  | { op: "mapPartitions"; fn: number; extras: unknown[] }
+  | { op: "mapPartitions"; fn: number; extras: unknown[]; at?: number }
   | { op: "zip"; others: unknown[] }
   | { op: "join"; other: unknown; onSelf: KeySpec; onOther: KeySpec };
 
@@ -76,6 +78,29 @@ function isIterable(value: unknown): value is Iterable<unknown> {
   return value != null && typeof (value as Iterable<unknown>)[Symbol.iterator] === "function";
 }
 
+/**
+ * True for one-pass iterators (generators, `map.values()`): values that a second reader would
+ * find drained. Arrays, strings, Sets and Maps are re-iterable and stay as they are.
+ */
+function isIterator(value: unknown): value is Iterator<unknown> & Iterable<unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) &&
+    typeof (value as Iterator<unknown>).next === "function" && isIterable(value);
+}
+
+/** An element as it may be kept: iterators become arrays, as Dask's `reify` makes lists. */
+export function reifyElement(value: unknown): unknown {
+  return isIterator(value) ? Array.from(value) : value;
+}
+
+/** A partition as an array, read once (Dask's `reify` of a `from_delayed` part). */
+export function reifyPartition(items: unknown): unknown[] {
+  if (Array.isArray(items)) return items;
+  if (isIterable(items)) return Array.from(items);
+  throw new TypeError(
+    `A bag partition must be an array or another iterable; got ${typeName(items)}.`,
+  );
+}
+
 /** Pushes every element of an array or iterable; `what` names it in the error otherwise. */
 function pushAll(sink: Sink, items: unknown, what: string): void {
   if (Array.isArray(items)) {
@@ -97,16 +122,17 @@ function lengthMismatch(op: string, mine: number, theirs: number, arg: number): 
 
 function mapStage(spec: Extract<StageSpec, { op: "map" }>, f: TaskFunction, next: Sink): Sink {
   const { extras, zipped, spread } = spec;
+  const at = spec.at ?? 0;
   if (extras.length === 0) {
     return spread
-      ? { push: (x) => next.push(f(...(x as unknown[]))), end: () => next.end() }
-      : { push: (x) => next.push(f(x)), end: () => next.end() };
+      ? { push: (x) => next.push(reifyElement(f(...(x as unknown[])))), end: () => next.end() }
+      : { push: (x) => next.push(reifyElement(f(x))), end: () => next.end() };
   }
   const op = spread ? "starmap" : "map";
   let i = 0;
   return {
     push(x) {
-      const args = spread ? [...(x as unknown[])] : [x];
+      const args: unknown[] = [];
       for (let j = 0; j < extras.length; j++) {
         if (!zipped[j]) {
           args.push(extras[j]);
@@ -116,13 +142,16 @@ function mapStage(spec: Extract<StageSpec, { op: "map" }>, f: TaskFunction, next
         if (i >= other.length) throw lengthMismatch(op, i + 1, other.length, j);
         args.push(other[i]);
       }
+      if (spread) args.unshift(...(x as unknown[]));
+      else args.splice(at, 0, x);
       i++;
-      next.push(f(...args));
+      next.push(reifyElement(f(...args)));
     },
     end() {
       for (let j = 0; j < extras.length; j++) {
+        if (!zipped[j]) continue;
         const n = (extras[j] as unknown[]).length;
-        if (zipped[j] && n !== i) throw lengthMismatch(op, i, n, j);
+        if (n !== i) throw lengthMismatch(op, i, n, j);
       }
       next.end();
     },
@@ -182,12 +211,14 @@ function flattenStage(next: Sink): Sink {
   };
 }
 
-function mapPartitionsStage(f: TaskFunction, extras: unknown[], next: Sink): Sink {
+function mapPartitionsStage(f: TaskFunction, extras: unknown[], at: number, next: Sink): Sink {
   const items: unknown[] = [];
   return {
     push: (x) => items.push(x),
     end() {
-      pushAll(next, f(items, ...extras), "The result of a mapPartitions function");
+      const args = [...extras];
+      args.splice(at, 0, items);
+      pushAll(next, reifyElement(f(...args)), "The result of a mapPartitions function");
       next.end();
     },
   };
@@ -258,7 +289,7 @@ function makeStage(spec: StageSpec, fns: readonly TaskFunction[], next: Sink): S
     case "flatten":
       return flattenStage(next);
     case "mapPartitions":
-      return mapPartitionsStage(fns[spec.fn], spec.extras, next);
+      return mapPartitionsStage(fns[spec.fn], spec.extras, spec.at ?? 0, next);
     case "zip":
       return zipStage(spec.others as unknown[][], next);
     case "join":
@@ -437,4 +468,5 @@ taskModule(import.meta.url, {
   concatPartitions,
   slicePartition,
   productOf,
+  reifyPartition,
 });

@@ -216,9 +216,22 @@ function frequencies(sort: boolean): Reducer {
   };
 }
 
+/** Python's ordering of keys: numbers and strings as `<` does, arrays (tuples) item by item. */
+export function compareKeys(a: unknown, b: unknown): number {
+  if (Array.isArray(a) && Array.isArray(b)) {
+    const n = Math.min(a.length, b.length);
+    for (let i = 0; i < n; i++) {
+      const c = compareKeys(a[i], b[i]);
+      if (c !== 0) return c;
+    }
+    return a.length - b.length;
+  }
+  return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
+}
+
 /** Descending by key; `sort` is stable, so ties keep the order elements came in. */
 function byKeyDescending(a: { key: unknown }, b: { key: unknown }): number {
-  return (a.key as number) < (b.key as number) ? 1 : (a.key as number) > (b.key as number) ? -1 : 0;
+  return compareKeys(b.key, a.key);
 }
 
 function topk(k: number, key: (x: unknown) => unknown): Reducer {

@@ -165,6 +165,13 @@ export function topk<T>(
   if (!Number.isInteger(k) || k < 0) {
     throw new RangeError(`topk: k must be a non-negative integer; got ${k}.`);
   }
+  if (typeof key === "function" && key.length >= 2) {
+    throw new TypeError(
+      `topk: the key is a function of ${key.length} arguments, like a comparator (a, b) => …; ` +
+        `give a function of one element that returns what to rank by (as Dask's key), a field ` +
+        `name or index, or a list of them.`,
+    );
+  }
   const reducer: ReducerDef = {
     fns: keyFunctions(key as KeyArgument<never>),
     spec: (slot) => ({ kind: "topk", k, key: keySpec(key as KeyArgument<never>, slot) }),

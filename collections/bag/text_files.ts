@@ -157,13 +157,16 @@ export async function readTextBlock(sink: Sink, block: TextBlock): Promise<void>
 export interface TextTarget {
   path: string;
   compression: "gzip" | null;
+  /** End the last line with `\n` too (Dask's `last_endline`; default false). */
+  lastEndline?: boolean;
 }
 
 /** Text is encoded and written in slices of about this many UTF-16 units. */
 const WRITE_SLICE = 1 << 20;
 
 /**
- * Writes strings as lines (a `\n` is added to each that lacks one), through a gzip
+ * Writes strings as lines (a `\n` is added to each that lacks one, except the last line unless
+ * `target.lastEndline`, as Dask's `last_endline=False`), through a gzip
  * `CompressionStream` when asked. Creates the parent directory. Returns the path.
  */
 export async function writeTextFile(lines: unknown[], target: TextTarget): Promise<string> {
@@ -191,8 +194,11 @@ export async function writeTextFile(lines: unknown[], target: TextTarget): Promi
   try {
     let slice: string[] = [];
     let size = 0;
-    for (const line of lines as string[]) {
-      slice.push(line.endsWith("\n") ? line : line + "\n");
+    const last = lines.length - 1;
+    for (let i = 0; i <= last; i++) {
+      const line = lines[i] as string;
+      const ending = line.endsWith("\n") || (i === last && !target.lastEndline) ? "" : "\n";
+      slice.push(line + ending);
       size += line.length + 1;
       if (size >= WRITE_SLICE) {
         await writer.write(encoder.encode(slice.join("")));

@@ -177,8 +177,20 @@ export function readText(
 export interface ToTextFilesOptions extends ComputeOptions {
   /** Default `"infer"`: gzip when the file name ends in `.gz`. */
   compression?: Compression;
-  /** What replaces `*` in the pattern for partition `i`. Default `String(i)`. */
+  /**
+   * What replaces `*` in the pattern for partition `i`. Default: `i` zero-padded to the width
+   * of the last partition's number (`00 … 15`), as Dask's `name_function`, so that names sort
+   * in partition order.
+   */
   nameFunction?: (i: number) => string;
+  /** End each file's last line with `\n` too. Default false, as Dask's `last_endline`. */
+  lastEndline?: boolean;
+}
+
+/** Dask's default `name_function`: `i` zero-padded to the width of `n - 1`. */
+function paddedNames(n: number): (i: number) => string {
+  const width = String(Math.max(0, n - 1)).length;
+  return (i) => String(i).padStart(width, "0");
 }
 
 function targetPaths(
@@ -209,7 +221,12 @@ export async function toTextFiles<T>(
   pattern: string | readonly string[],
   options: ToTextFilesOptions,
 ): Promise<string[]> {
-  const { compression = "infer", nameFunction = String, ...computeOptions } = options;
+  const {
+    compression = "infer",
+    nameFunction = paddedNames(bag.npartitions),
+    lastEndline = false,
+    ...computeOptions
+  } = options;
   const paths = targetPaths(pattern, bag.npartitions, nameFunction);
   // writing is a side effect: each call writes again, so its keys are never shared
   const name = `toTextFiles-${uniqueToken()}`;
@@ -217,7 +234,7 @@ export async function toTextFiles<T>(
     fns: [],
     spec: (i) => ({
       op: "write",
-      target: { path: paths[i], compression: compressionOf(paths[i], compression) },
+      target: { path: paths[i], compression: compressionOf(paths[i], compression), lastEndline },
     }),
   }, upTo(bag.npartitions));
   const layer: Layer = { id: name, tasks, dependencies: planLayers(bag.plan) };

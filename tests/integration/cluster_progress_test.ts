@@ -16,7 +16,7 @@ const add = (a: number, b: number) => a + b;
 
 /** 64 slow leaves summed pairwise: 127 tasks, one output. */
 function tree(offset: number): Delayed<number> {
-  let level = Array.from({ length: 64 }, (_, i) => delayed(slowInc)(offset + i));
+  let level: Delayed<number>[] = Array.from({ length: 64 }, (_, i) => delayed(slowInc)(offset + i));
   while (level.length > 1) {
     const next: Delayed<number>[] = [];
     for (let i = 0; i < level.length; i += 2) next.push(delayed(add)(level[i], level[i + 1]));

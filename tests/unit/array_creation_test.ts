@@ -15,6 +15,11 @@ Deno.test("chunks: a size, a size per axis, explicit lengths, -1/null and 'auto'
     500,
   ]]);
   assert.deepEqual(array.normalizeChunks([[3, 9], -1], [12, 4]), [[3, 9], [4]]);
+  // as Dask: no chunks for an array without elements; unknown (NaN) lengths kept as given
+  assert.deepEqual(array.normalizeChunks([], [0, 0]), [[0], [0]]);
+  assert.deepEqual(array.normalizeChunks([[NaN, NaN], [3]], [NaN, 3]), [[NaN, NaN], [3]]);
+  assert.deepEqual(array.normalizeChunks([-1, 3], [NaN, 3]), [[NaN], [3]]);
+  assert.throws(() => array.normalizeChunks([[NaN, -2]], [NaN]), /integers >= 0 or NaN/);
   assert.deepEqual(array.normalizeChunks([null, 2], [3, 4]), [[3], [2, 2]]);
   assert.deepEqual(array.normalizeChunks(4, [0, 3]), [[0], [3]]);
   assert.deepEqual(array.normalizeChunks("auto", [10, 10]), [[10], [10]]);

@@ -149,3 +149,14 @@ Deno.test("bad indices are refused with what went wrong", () => {
   assert.throws(() => masked.get("3"), /unknown lengths.*computeChunkSizes/);
   assert.throws(() => masked.reshape([-1, 2]), /computeChunkSizes/);
 });
+
+Deno.test("identity slices give the array itself, as Dask", () => {
+  const x = array.ones([6, 4], { chunks: [4, 3] });
+  for (const index of ["0:", ":6", "-6:", "0:100", ":, 0:4", "...", ":, -10:"]) {
+    assert.equal(x.get(index), x, index);
+  }
+  assert.equal(x.get([{ start: 0 }, { stop: 4 }]), x);
+  for (const index of ["1:", ":5", "::-1", "0:6:2", "None"]) {
+    assert.notEqual(x.get(index), x, index);
+  }
+});

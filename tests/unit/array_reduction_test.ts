@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import * as array from "../../collections/array/mod.ts";
 import { shutdownThreads } from "../../collections/local/threads.ts";
 import * as k from "../../collections/array/kernels/mod.ts";
+import { NDArray } from "../../core/ndarray.ts";
 import { ALL_DTYPES, Random, randomShape } from "./ndarray_reference.ts";
 import { assertComputes, randomChunks, randomData, taskCounts } from "./array_support.ts";
 
@@ -105,6 +106,31 @@ Deno.test("cumsum and cumprod along each axis and flattened", async () => {
     const axis = shape.length === 0 || r.bool(0.3) ? undefined : r.int(0, shape.length - 1);
     const context = `${kind} ${dtype}${JSON.stringify(shape)} ${JSON.stringify(x.chunks)} ${axis}`;
     await assertComputes(x[kind]({ axis }), k[kind](a, { axis }), context);
+  }
+});
+
+Deno.test("blocked cumsum and cumprod equal the sequential loop to the bit", async () => {
+  // block 0's product underflows to 0 and block 1's own product overflows to Infinity: the
+  // sequential loop gives 0 (NumPy: [1e-200, 0, 0, 0]); adding per-block totals gave NaN
+  const values = [1e-200, 1e-200, 1e200, 1e200, 3, 0.1, 0.7, 1e-3];
+  const sequential = (isSum: boolean) => {
+    let acc = isSum ? 0 : 1;
+    return values.map((v) => (acc = isSum ? acc + v : acc * v));
+  };
+  try {
+    for (const chunks of [2, 3, 1]) {
+      const x = array.fromArray(new NDArray(Float64Array.from(values), [values.length]), {
+        chunks,
+      });
+      for (const scheduler of ["sync", "threads"] as const) {
+        const prod = await x.cumprod().compute({ scheduler });
+        assert.deepEqual(prod.toArray(), sequential(false), `cumprod chunks ${chunks}`);
+        const sum = await x.reshape([2, 4]).cumsum().compute({ scheduler });
+        assert.deepEqual(sum.toArray(), sequential(true), `cumsum chunks ${chunks}`);
+      }
+    }
+  } finally {
+    shutdownThreads();
   }
 });
 

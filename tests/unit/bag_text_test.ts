@@ -208,7 +208,25 @@ Deno.test("toTextFiles writes each partition, plain or gzip, and readText reads 
       assert.deepEqual(plain, [0, 1, 2].map((i) => `${dir}/${scheduler}/plain/${i}.jsonl`));
       assert.equal(
         await Deno.readTextFile(plain[0]),
+        Array.from({ length: 8 }, (_, x) => `{"x":${x}}`).join("\n"),
+      );
+      // as Dask's last_endline: no trailing newline unless asked
+      const ended = await lines.toTextFiles(`${dir}/${scheduler}/ended/*.jsonl`, {
+        scheduler,
+        lastEndline: true,
+      });
+      assert.equal(
+        await Deno.readTextFile(ended[0]),
         Array.from({ length: 8 }, (_, x) => `{"x":${x}}\n`).join(""),
+      );
+      // sixteen parts are named 00 … 15, so a glob reads them back in order
+      const many = bag.range(40, { npartitions: 16 }).map(String);
+      const written = await many.toTextFiles(`${dir}/${scheduler}/many`, { scheduler });
+      assert.equal(written[3], `${dir}/${scheduler}/many/03.part`);
+      assert.deepEqual(
+        await bag.readText(`${dir}/${scheduler}/many/*.part`).map((s: string) => Number(s))
+          .compute({ scheduler }),
+        Array.from({ length: 40 }, (_, i) => i),
       );
       const zipped = await lines.toTextFiles(`${dir}/${scheduler}/gz/*.jsonl.gz`, {
         scheduler,
@@ -218,7 +236,7 @@ Deno.test("toTextFiles writes each partition, plain or gzip, and readText reads 
       assert.match(await gunzip(await Deno.readFile(zipped[1])), /^\{"x":8\}\n/);
       const back = bag.readText(`${dir}/${scheduler}/gz/*.gz`).map(JSON.parse).pluck("x");
       assert.deepEqual(await back.compute({ scheduler }), Array.from({ length: 25 }, (_, i) => i));
-      // a directory gets i.part files
+      // a directory gets i.part files (three parts: one digit)
       const parts = await lines.toTextFiles(`${dir}/${scheduler}/dir`, { scheduler });
       assert.equal(parts[1], `${dir}/${scheduler}/dir/1.part`);
       await assert.rejects(

@@ -249,6 +249,133 @@ export const cosh: (a: Operand) => NDArray = floatFunction("Math.cosh");
 /** Hyperbolic tangent. */
 export const tanh: (a: Operand) => NDArray = floatFunction("Math.tanh");
 
+/** Inverse hyperbolic sine. */
+export const arcsinh: (a: Operand) => NDArray = floatFunction("Math.asinh");
+/** Inverse hyperbolic cosine (NaN below 1). */
+export const arccosh: (a: Operand) => NDArray = floatFunction("Math.acosh");
+/** Inverse hyperbolic tangent (NaN outside [-1, 1]). */
+export const arctanh: (a: Operand) => NDArray = floatFunction("Math.atanh");
+/** Degrees to radians. */
+export const deg2rad: (a: Operand) => NDArray = floatFunction(`${Math.PI / 180} * `);
+/** Radians to degrees. */
+export const rad2deg: (a: Operand) => NDArray = floatFunction(`${180 / Math.PI} * `);
+/** Degrees to radians (NumPy's `radians`). */
+export const radians: (a: Operand) => NDArray = deg2rad;
+/** Radians to degrees (NumPy's `degrees`). */
+export const degrees: (a: Operand) => NDArray = rad2deg;
+/** Nearest whole number, halves to even, as a float (NumPy's `rint`). */
+export const rint: (a: Operand) => NDArray = floatFunction("roundHalfEven");
+/** Rounds towards zero (NumPy's `fix`; the dtype is kept, as `trunc`). */
+export const fix: (a: Operand) => NDArray = trunc;
+/** True where the sign bit is set (negative numbers and -0). */
+export function signbit(a: Operand): NDArray {
+  return mapOperands([a], "bool", "signBit(x0)");
+}
+/** The mantissas of `frexp`: `a = m · 2^e` with `0.5 <= |m| < 1`. */
+export const frexpMantissa: (a: Operand) => NDArray = floatFunction("frexpMantissa");
+/** The exponents of `frexp`, as int32. */
+export function frexpExponent(a: Operand): NDArray {
+  const t = floatResultType(unaryType(a));
+  return mapOperands(
+    [a],
+    "int32",
+    t === "float32" ? "frexpExponent(Math.fround(x0))" : "frexpExponent(x0)",
+  );
+}
+/** NumPy's `frexp`: `[mantissa, exponent]` with `a = mantissa · 2^exponent`. */
+export function frexp(a: Operand): [NDArray, NDArray] {
+  return [frexpMantissa(a), frexpExponent(a)];
+}
+/** NumPy's `modf`: `[fractional part, whole part]`, both with the sign of `a`. */
+export function modf(a: Operand): [NDArray, NDArray] {
+  return [modfFraction(a), modfWhole(a)];
+}
+/** The fractional parts of `modf`. */
+export const modfFraction: (a: Operand) => NDArray = floatFunction("modfFraction");
+/** The whole parts of `modf`. */
+export const modfWhole: (a: Operand) => NDArray = floatFunction("modfWhole");
+
+// ---- two-operand float functions ----------------------------------------------------------
+
+const floatBinary = (expr: string) => (a: Operand, b: Operand): NDArray =>
+  mapOperands([a, b], floatResultType(resultType(a, b)), expr);
+
+/** Angle of the point `(b, a)`: `atan2(a, b)`, in (-π, π]. */
+export const arctan2: (a: Operand, b: Operand) => NDArray = floatBinary("Math.atan2(x0, x1)");
+/** `sqrt(a² + b²)` without overflow. */
+export const hypot: (a: Operand, b: Operand) => NDArray = floatBinary("Math.hypot(x0, x1)");
+/** `log(exp(a) + exp(b))` without overflow. */
+export const logaddexp: (a: Operand, b: Operand) => NDArray = floatBinary("logAddExp(x0, x1)");
+/** `log2(2^a + 2^b)` without overflow. */
+export const logaddexp2: (a: Operand, b: Operand) => NDArray = floatBinary("logAddExp2(x0, x1)");
+/** `|a|` with the sign of `b`. */
+export const copysign: (a: Operand, b: Operand) => NDArray = floatBinary("copySign(x0, x1)");
+/** The next representable number after `a` towards `b` (in the result's float type). */
+export function nextafter(a: Operand, b: Operand): NDArray {
+  const t = floatResultType(resultType(a, b));
+  return mapOperands([a, b], t, t === "float32" ? "nextAfter32(x0, x1)" : "nextAfter(x0, x1)");
+}
+/** `a · 2^b` (`b` whole numbers). */
+export function ldexp(a: Operand, b: Operand): NDArray {
+  if (typeof b === "object" && !isIntegerDType(b.dtype) && b.dtype !== "bool") {
+    throw new TypeError(`ldexp: exponents must be integers; got ${b.dtype}`);
+  }
+  return mapOperands([a, b], floatResultType(unaryType(a)), "ldexp(x0, x1)");
+}
+
+/** Element-wise maximum ignoring NaN (NaN only where both are NaN). */
+export function fmax(a: Operand, b: Operand): NDArray {
+  return mapOperands([a, b], resultType(a, b), "fMax(x0, x1)");
+}
+/** Element-wise minimum ignoring NaN. */
+export function fmin(a: Operand, b: Operand): NDArray {
+  return mapOperands([a, b], resultType(a, b), "fMin(x0, x1)");
+}
+/** C's `fmod`: the remainder with the sign of the dividend (integer remainder by 0 is 0). */
+export function fmod(a: Operand, b: Operand): NDArray {
+  const t = arithmeticType(a, b);
+  return mapOperands([a, b], t, `fMod(x0, x1, ${isIntegerDType(t) ? 1 : 0})`);
+}
+
+// ---- bitwise (integers and bools) ---------------------------------------------------------
+
+function bitwiseType(name: string, ...operands: Operand[]): DType {
+  const t = resultType(...operands);
+  if (!isIntegerDType(t) && t !== "bool") {
+    throw new TypeError(`${name} is defined for integers and bools only; got ${t}`);
+  }
+  return t;
+}
+
+/** `a & b`. */
+export function bitwiseAnd(a: Operand, b: Operand): NDArray {
+  return mapOperands([a, b], bitwiseType("bitwiseAnd", a, b), "x0 & x1");
+}
+/** `a | b`. */
+export function bitwiseOr(a: Operand, b: Operand): NDArray {
+  return mapOperands([a, b], bitwiseType("bitwiseOr", a, b), "x0 | x1");
+}
+/** `a ^ b`. */
+export function bitwiseXor(a: Operand, b: Operand): NDArray {
+  return mapOperands([a, b], bitwiseType("bitwiseXor", a, b), "x0 ^ x1");
+}
+/** `~a` (logical not for bools, as NumPy's `invert`). */
+export function bitwiseNot(a: Operand): NDArray {
+  const t = bitwiseType("bitwiseNot", a);
+  return mapOperands([a], t, t === "bool" ? "x0 ^ 1" : "~x0");
+}
+/** `a << b` (0 once shifted past the width, as NumPy). */
+export function leftShift(a: Operand, b: Operand): NDArray {
+  const t = bitwiseType("leftShift", a, b);
+  return mapOperands([a, b], t === "bool" ? "int8" : t, "shiftLeft(x0, x1)");
+}
+/** `a >> b`: arithmetic for signed integers, logical for unsigned. */
+export function rightShift(a: Operand, b: Operand): NDArray {
+  const t = bitwiseType("rightShift", a, b);
+  const unsigned = t.startsWith("uint") ? 1 : 0;
+  return mapOperands([a, b], t === "bool" ? "int8" : t, `shiftRight(x0, x1, ${unsigned})`);
+}
+
 // ---- selection and conversion -------------------------------------------------------------
 
 /** Elements of `x` where `condition` is non-zero, else of `y`, all broadcast together. */

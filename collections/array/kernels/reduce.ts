@@ -223,18 +223,28 @@ function argReduce(
   return new NDArray(out, shape);
 }
 
+/** Options of the cumulative operations. */
+export interface ScanOptions {
+  axis?: number | null;
+  /**
+   * The running value before the first element (shape of the result with the axis' length 1):
+   * a blocked scan continues from the previous block exactly as the sequential loop would.
+   */
+  seed?: NDArray;
+}
+
 /** Running sum along `axis` (flattened when none). */
-export function cumsum(a: Operand, options: { axis?: number | null } = {}): NDArray {
+export function cumsum(a: Operand, options: ScanOptions = {}): NDArray {
   return scan(operandArray(a), options, true);
 }
 
 /** Running product along `axis` (flattened when none). */
-export function cumprod(a: Operand, options: { axis?: number | null } = {}): NDArray {
+export function cumprod(a: Operand, options: ScanOptions = {}): NDArray {
   return scan(operandArray(a), options, false);
 }
 
 /** Copies `a` into the result dtype (C order), then accumulates in place along the axis. */
-function scan(a: NDArray, options: { axis?: number | null }, isSum: boolean): NDArray {
+function scan(a: NDArray, options: ScanOptions, isSum: boolean): NDArray {
   const flat = options.axis === undefined || options.axis === null;
   const copy = astype(a, sumResultType(a.dtype));
   const out = flat ? new NDArray(copy.data, [a.size], { dtype: copy.dtype }) : copy;
@@ -243,8 +253,18 @@ function scan(a: NDArray, options: { axis?: number | null }, isSum: boolean): ND
   const inner = sizeOfShape(out.shape.slice(axis + 1));
   const outer = sizeOfShape(out.shape.slice(0, axis));
   const d = out.data;
+  const seed = options.seed?.contiguousData();
+  if (seed !== undefined && seed.length !== outer * inner) {
+    throw new RangeError(`scan: the seed has ${seed.length} values; ${outer * inner} expected.`);
+  }
   for (let o = 0; o < outer; o++) {
     const base = o * len * inner;
+    if (seed !== undefined && len > 0) {
+      for (let j = 0; j < inner; j++) {
+        const s0 = Number(seed[o * inner + j]);
+        d[base + j] = isSum ? s0 + d[base + j] : s0 * d[base + j];
+      }
+    }
     for (let i = 1; i < len; i++) {
       const row = base + i * inner;
       if (isSum) { for (let j = row; j < row + inner; j++) d[j] += d[j - inner]; }
