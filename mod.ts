@@ -87,6 +87,15 @@ export type {
 export type { RebalanceResult } from "./protocol/session.ts";
 export type { StoryEntry } from "./protocol/story.ts";
 export type { ScatterOptions } from "./client/scatter.ts";
+export { Datasets } from "./client/primitives/datasets.ts";
+export { Lock, Semaphore } from "./client/primitives/semaphore.ts";
+export type { AcquireOptions } from "./client/primitives/semaphore.ts";
+export { Event } from "./client/primitives/event.ts";
+export { Queue } from "./client/primitives/queue.ts";
+export { Variable } from "./client/primitives/variable.ts";
+export { SharedObject } from "./client/primitives/context.ts";
+export type { SharedStateOptions } from "./client/primitives/context.ts";
+export type { GetDatasetOptions, PublishOptions } from "./client/primitives/datasets.ts";
 export { LocalCluster } from "./deploy/local_cluster.ts";
 export type { LocalClusterOptions } from "./deploy/local_cluster.ts";
 export { ClusterManager } from "./deploy/cluster.ts";

@@ -8,20 +8,38 @@
  */
 
 import type { Future } from "./future.ts";
+import { TimeoutError } from "./future_state.ts";
 
-/** What the iterator hands out: the Future, or `[future, value]` with `withResults`. */
+/**
+ * What the iterator hands out: the Future, or `[future, value]` with `withResults`. With
+ * `raiseErrors: false` a future that erred or was cancelled comes as `[future, error]`: check
+ * `future.status` (or `instanceof Error`) before using the second element as a value.
+ */
 export type Completed<T, R extends boolean> = R extends true ? [Future<T>, T] : Future<T>;
 
 /** Options of {@link asCompleted}. */
 export interface AsCompletedOptions<R extends boolean> {
-  /** Hand out `[future, value]` pairs (the value is fetched first). Errors are thrown. */
+  /** Hand out `[future, value]` pairs (the value is fetched first). */
   withResults?: R;
+  /**
+   * With `withResults`: throw the error of a future that erred or was cancelled (true, the
+   * default), or hand out `[future, error]` (false), as Dask's `raise_errors`.
+   */
+  raiseErrors?: boolean;
+  /**
+   * Seconds from now within which every future must have finished; past it, waiting for the
+   * next one throws `TimeoutError`.
+   */
+  timeout?: number;
 }
 
 /** An async iterator over futures in completion order; more can be added while iterating. */
 export class AsCompleted<T = unknown, R extends boolean = false>
   implements AsyncIterableIterator<Completed<T, R>> {
   readonly #withResults: boolean;
+  readonly #raiseErrors: boolean;
+  /** When waiting stops with TimeoutError (ms since the epoch), or Infinity. */
+  readonly #deadline: number;
   /** Futures that ended and were not handed out yet, from `#head` on. */
   #finished: Future<T>[] = [];
   #head = 0;
@@ -34,6 +52,12 @@ export class AsCompleted<T = unknown, R extends boolean = false>
   /** Starts watching `futures`. */
   constructor(futures: Iterable<Future<T>> = [], options: AsCompletedOptions<R> = {}) {
     this.#withResults = options.withResults === true;
+    this.#raiseErrors = options.raiseErrors !== false;
+    const timeout = options.timeout;
+    if (timeout !== undefined && !(typeof timeout === "number" && timeout >= 0)) {
+      throw new TypeError(`asCompleted(): timeout must be seconds ≥ 0, got ${timeout}.`);
+    }
+    this.#deadline = timeout === undefined ? Infinity : Date.now() + timeout * 1000;
     for (const future of futures) this.add(future);
   }
 
@@ -64,39 +88,117 @@ export class AsCompleted<T = unknown, R extends boolean = false>
     return this.count() === 0;
   }
 
-  /** The next future to finish (or `done` when none is left). */
+  /**
+   * The next future to finish (or `done` when none is left).
+   *
+   * @throws {TimeoutError} when the `timeout` passed with futures still pending.
+   */
   async next(): Promise<IteratorResult<Completed<T, R>>> {
-    while (this.#head === this.#finished.length) {
-      if (this.#pending === 0) return { value: undefined, done: true };
-      await new Promise<void>((resolve) => this.#waiters.push(resolve));
-    }
-    const future = this.#take();
+    const next = await this.#nextFinished();
+    if (next === undefined) return { value: undefined, done: true };
+    const future = next.future;
+    // never through an await: a Future is thenable and would turn into its value
     if (!this.#withResults) return { value: future as Completed<T, R>, done: false };
-    const value = await future.result();
-    return { value: [future, value] as Completed<T, R>, done: false };
+    return { value: await this.#pair(future) as Completed<T, R>, done: false };
   }
 
-  /** Every future that has finished now, without waiting (handed out at once). */
-  nextBatch(): Future<T>[] {
-    const batch = this.#finished.slice(this.#head);
-    this.#finished = [];
-    this.#head = 0;
-    return batch;
+  /**
+   * Every future that has finished now, handed out at once. Without `block` (or with `false`)
+   * it does not wait and may be empty; with `block: true` it waits for at least one (an empty
+   * array when none is left).
+   */
+  nextBatch(): Future<T>[];
+  /** With `block: true`: waits for at least one finished future. */
+  nextBatch(options: { block: true }): Promise<Future<T>[]>;
+  /** With `block: false`: what has finished now, possibly nothing. */
+  nextBatch(options: { block: false }): Future<T>[];
+  nextBatch(options: { block?: boolean } = {}): Future<T>[] | Promise<Future<T>[]> {
+    if (options.block === true) {
+      return this.#nextFinished().then((first) =>
+        first === undefined ? [] : [first.future, ...this.#takeAll()]
+      );
+    }
+    return this.#takeAll();
   }
 
-  /** Stops handing out futures. */
-  return(): Promise<IteratorResult<Completed<T, R>>> {
+  /**
+   * Batches of what finished together, each handed out as {@link next} would (pairs with
+   * `withResults`), until none is left.
+   *
+   * ```ts
+   * for await (const batch of asCompleted(futures).batches()) console.log(batch.length);
+   * ```
+   */
+  async *batches(): AsyncGenerator<Completed<T, R>[], void, undefined> {
+    for (;;) {
+      const first = await this.#nextFinished();
+      if (first === undefined) return;
+      const batch: Completed<T, R>[] = [];
+      for (const future of [first.future, ...this.#takeAll()]) {
+        batch.push((this.#withResults ? await this.#pair(future) : future) as Completed<T, R>);
+      }
+      // an array, not a Future, so the generator's own await does not unwrap anything
+      yield batch;
+    }
+  }
+
+  /** Stops watching every future: nothing is left to hand out (more may be added after). */
+  clear(): void {
     this.#generation++;
     this.#finished = [];
     this.#head = 0;
     this.#pending = 0;
     this.#wakeAll();
+  }
+
+  /** Stops handing out futures. */
+  return(): Promise<IteratorResult<Completed<T, R>>> {
+    this.clear();
     return Promise.resolve({ value: undefined, done: true });
   }
 
   /** `for await (const future of asCompleted(futures))`. */
   [Symbol.asyncIterator](): AsyncIterableIterator<Completed<T, R>> {
     return this;
+  }
+
+  /**
+   * The next finished future, taken in the same step it is seen (concurrent callers each get
+   * their own), or undefined when none is left. Wrapped: a promise of a Future itself would
+   * resolve to the Future's value.
+   */
+  async #nextFinished(): Promise<{ future: Future<T> } | undefined> {
+    while (this.#head === this.#finished.length) {
+      if (this.#pending === 0) return undefined;
+      const left = this.#deadline - Date.now();
+      if (left <= 0) {
+        throw new TimeoutError(
+          `asCompleted: ${this.#pending} futures did not finish within the timeout.`,
+        );
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        this.#waiters.push(resolve);
+        if (this.#deadline !== Infinity) timer = setTimeout(resolve, left);
+      });
+      clearTimeout(timer);
+    }
+    return { future: this.#take() };
+  }
+
+  /** `[future, value]` of a finished future (`[future, error]` when errors are not raised). */
+  async #pair(future: Future<T>): Promise<[Future<T>, unknown]> {
+    if (future.status !== "finished" && !this.#raiseErrors) {
+      return [future, await future.exception()];
+    }
+    return [future, await future.result()];
+  }
+
+  #takeAll(): Future<T>[] {
+    const batch = this.#finished.slice(this.#head);
+    this.#finished = [];
+    this.#head = 0;
+    return batch;
   }
 
   #take(): Future<T> {

@@ -46,7 +46,17 @@ import {
 import { type ConnectTarget, schedulerAddressOf } from "./connect_target.ts";
 import { DataFetcher, MissingDataError } from "./data_fetch.ts";
 import { Future, type FutureOwner } from "./future.ts";
-import type { FutureState } from "./future_state.ts";
+import { CancelledError, type FutureState } from "./future_state.ts";
+import type { SharedStateContext } from "./primitives/shared_values.ts";
+import {
+  Datasets,
+  getDataset,
+  type GetDatasetOptions,
+  listDatasets,
+  publishDatasets,
+  type PublishOptions,
+  unpublishDataset,
+} from "./primitives/datasets.ts";
 import { collectFutures, type Gathered, type GatherOptions, rebuild, waitEnded } from "./gather.ts";
 import { isGone, KeyHold } from "./key_hold.ts";
 import {
@@ -175,11 +185,13 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
       checkOpen: () => this.#checkOpen(),
       heldFuture: (key) => {
         const held = this.#keys.get(key);
-        return held !== undefined && held.holders > 0 && !isGone(held)
-          ? new Future(key, this)
-          : undefined;
+        if (held === undefined || held.holders === 0 || isGone(held)) return undefined;
+        this.#borrowing = []; // the held key needs none of what its arguments borrowed
+        return new Future(key, this);
       },
       newFuture: (key) => this.#newFuture(key),
+      keepBorrowed: (future) => this.#keepBorrowed(future),
+      cancelledFuture: (key, error) => this.#cancelledFuture(key, error),
       futureKey: this.#futureKey,
       outbox: this.#outbox,
       finalizers: this.#finalizers,
@@ -287,6 +299,29 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     return client;
   }
 
+  /**
+   * The client made most recently that is still open and was made with `setAsDefault` (the
+   * default): what Queue, Lock, Event, Semaphore and Variable use when given no client.
+   *
+   * @throws when there is none.
+   */
+  static current(): Client {
+    const client = defaultCandidates[defaultCandidates.length - 1];
+    if (client === undefined) {
+      throw new Error(
+        "No client is connected; create one with Client.connect(address) or Client.local(), " +
+          "or pass { client } explicitly.",
+      );
+    }
+    return client;
+  }
+
+  /** @internal What the shared-state classes (Queue, Lock, ...) use to reach the scheduler. */
+  sharedState(): SharedStateContext {
+    this.#checkOpen();
+    return this.#sharedState;
+  }
+
   /** `running`, `reconnecting` (the scheduler connection broke) or `closed`. */
   get status(): ClientStatus {
     return this.#status;
@@ -328,13 +363,14 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
       await waitEnded(leaves, errors === "raise");
       const good: Key[] = [];
       const bad = new Set<Key>();
+      if (errors === "raise") {
+        // the first that failed, wherever it sits: earlier futures may still be pending
+        const failed = leaves.find((future) => future.done() && future.status !== "finished");
+        if (failed !== undefined) throw await failed.exception();
+      }
       for (const future of leaves) {
-        if (future.status === "finished") {
-          good.push(future.key);
-          continue;
-        }
-        if (errors === "raise") throw await future.exception();
-        bad.add(future.key);
+        if (future.status === "finished") good.push(future.key);
+        else bad.add(future.key);
       }
       const values = await this.#fetchValues(good);
       return rebuild(futures, values, bad) as Gathered<S>;
@@ -375,6 +411,76 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
   }
 
   /**
+   * Publishes named datasets — Futures, or arrays and plain objects holding them — that any
+   * client of this scheduler can get back with {@link Client.getDataset}. The scheduler keeps
+   * their data until they are unpublished, also after this client disconnects.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "./mod.ts";
+   *
+   * await using client = await Client.local({ nWorkers: 1 });
+   * await client.publishDataset({ squares: client.map((x: number) => x * x, [1, 2, 3]) });
+   * // in another process: const squares = await other.getDataset<Future<number>[]>("squares");
+   * ```
+   *
+   * @throws when a name is already published (unless `override: true`).
+   */
+  async publishDataset(
+    datasets: Record<string, unknown>,
+    options: PublishOptions = {},
+  ): Promise<void> {
+    this.#checkOpen();
+    await publishDatasets(this.#sharedState, datasets, options);
+  }
+
+  /**
+   * The dataset published under `name`, its Futures as Futures of this client. With a
+   * `timeout` (seconds) it waits for the name to be published.
+   *
+   * @throws {TimeoutError} when nothing was published under `name` within the timeout.
+   */
+  async getDataset<T = unknown>(name: string, options: GetDatasetOptions = {}): Promise<T> {
+    this.#checkOpen();
+    return await getDataset<T>(this.#sharedState, name, options);
+  }
+
+  /** The names of the published datasets. */
+  async listDatasets(): Promise<string[]> {
+    this.#checkOpen();
+    return await listDatasets(this.#sharedState);
+  }
+
+  /** Unpublishes a dataset; its data is freed once no client holds it. */
+  async unpublishDataset(name: string): Promise<void> {
+    this.#checkOpen();
+    await unpublishDataset(this.#sharedState, name);
+  }
+
+  /** The published datasets as an asynchronous map (`get`, `set`, `delete`, `keys`, ...). */
+  get datasets(): Datasets {
+    return this.#datasets ??= new Datasets(this.#sharedState);
+  }
+
+  #datasets: Datasets | undefined;
+
+  get #sharedState(): SharedStateContext {
+    return {
+      // after what this client queued, scatters too: published keys are known when it arrives
+      request: async <T>(method: string, params: Record<string, unknown>) => {
+        await this.#outbox.written();
+        return await this.#request<T>(method, params);
+      },
+      futureKey: (future) => {
+        const key = this.#futureKey(future);
+        this.#borrowing = []; // the scheduler's dataset holder holds it from now on
+        return key;
+      },
+      futureOf: (key) => this.futureOf(key),
+    };
+  }
+
+  /**
    * Restarts every worker process's state: all tasks are forgotten (every future of every
    * client ends as cancelled), workers drop their data and threads and register again.
    * Resolves with the number of workers back.
@@ -411,7 +517,9 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     options: ReplicateOptions = {},
   ): Promise<Record<Key, number>> {
     this.#checkOpen();
-    return await replicateKeys(this.#admin, this.#ownKeys(futures), options);
+    const keys = this.#ownKeys(futures);
+    await this.#waitKeys(keys); // as in Dask: pending futures are waited for, then copied
+    return await replicateKeys(this.#admin, keys, options);
   }
 
   /** Moves data from the workers holding most to those holding least (all data, or `futures`'). */
@@ -421,6 +529,7 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
   ): Promise<RebalanceResult> {
     this.#checkOpen();
     const keys = futures === undefined ? undefined : this.#ownKeys(futures);
+    if (keys !== undefined) await this.#waitKeys(keys);
     return await rebalanceKeys(this.#admin, keys === undefined ? options : { ...options, keys });
   }
 
@@ -642,6 +751,11 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     return Promise.resolve(this.#submission.persistLayer(graph, outputs, NO_OPTIONS));
   }
 
+  /** Resolves when every key this client holds among `keys` has ended. */
+  async #waitKeys(keys: readonly Key[]): Promise<void> {
+    for (const key of keys) await this.#keys.get(key)?.done;
+  }
+
   // -------------------------------------------------------------------------------------------
   // Internals
 
@@ -652,14 +766,25 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     return new Future(key, this);
   }
 
-  /** Checks a Future may go into this client's tasks; gives its key. */
+  /**
+   * Checks a Future may go into this client's tasks; gives its key. Another client's Future of
+   * the same scheduler is adopted: this client holds the key too (clients share data by key),
+   * through a Future kept in `#borrowing` until the submission that reads it has ended.
+   */
   #futureKey = (future: Future): Key => {
-    this.#checkOwn(future);
+    if (future.client !== this) return this.#adopt(future);
     const hold = this.#keys.get(future.key);
     if (hold === undefined) {
       throw new Error(
         `The future '${future.key}' was released, so a task cannot read it; keep a future ` +
           `(do not release() it) while tasks are submitted with it.`,
+      );
+    }
+    if (hold.status === "cancelled") {
+      // as in Dask: the task reading it is cancelled too (submit catches this)
+      throw new CancelledError(
+        `The future '${future.key}' passed as an argument was cancelled, so the task reading ` +
+          `it cannot run.`,
       );
     }
     if (isGone(hold)) {
@@ -671,6 +796,46 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     }
     return future.key;
   };
+
+  /** Futures of other clients that the submission being built reads (see `#futureKey`). */
+  #borrowing: Future[] = [];
+
+  #adopt(future: Future): Key {
+    const other = future.client;
+    if (!(other instanceof Client) || other.schedulerAddress !== this.schedulerAddress) {
+      throw new Error(
+        `The future '${future.key}' belongs to a client of another scheduler ` +
+          `(${other instanceof Client ? other.schedulerAddress : other.id}); this client's ` +
+          `scheduler (${this.schedulerAddress}) does not have its data. Gather its value there ` +
+          `and scatter it here.`,
+      );
+    }
+    const hold = this.#keys.get(future.key);
+    if (hold === undefined || hold.holders === 0 || isGone(hold)) {
+      this.#borrowing.push(this.futureOf(future.key));
+    }
+    return future.key;
+  }
+
+  /** Keeps the futures borrowed while building `future`'s submission until it has ended. */
+  #keepBorrowed(future: Future): void {
+    if (this.#borrowing.length === 0) return;
+    const borrowed = this.#borrowing;
+    this.#borrowing = [];
+    future.addDoneCallback(() => borrowed.length = 0);
+  }
+
+  /**
+   * A future of `key` that is cancelled at once, never sent: what submitting with a cancelled
+   * argument gives, as in Dask (awaiting it rejects with CancelledError).
+   */
+  #cancelledFuture(key: Key, error: CancelledError): Future {
+    this.#borrowing = [];
+    const future = this.#newFuture(key);
+    const hold = this.#keys.get(key)!;
+    if (!hold.isDone) hold.cancel(error.message);
+    return future;
+  }
 
   #checkOwn(future: Future): void {
     if (future.client !== this) {

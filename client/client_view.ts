@@ -31,8 +31,13 @@ export type FutureArgs<A extends readonly unknown[]> = { [I in keyof A]: MaybeFu
 /** The result type of a collection. */
 export type CollectionResult<C> = C extends Collection<infer T> ? T : never;
 
-/** What `scatter` gives for its data: one Future per array item or object entry, else one. */
+/**
+ * What `scatter` gives for its data: one Future per item of an array (or Set, generator or other
+ * iterable), one per object entry, else one.
+ */
 export type Scattered<D> = D extends readonly (infer T)[] ? Future<T>[]
+  : D extends string | Map<unknown, unknown> | ArrayBufferView ? Future<D>
+  : D extends Iterable<infer T> ? Future<T>[]
   : D extends Record<string, unknown> ? { [K in keyof D]: Future<D[K]> }
   : Future<D>;
 
@@ -160,12 +165,15 @@ export abstract class SubmitMethods {
   }
 
   /**
-   * Places data on the workers and returns Futures of it at once: one per item of an array,
-   * one per entry of a plain object (same names), or one for any other value (to scatter an
-   * array as one value, wrap it: `scatter([array])[0]`). The futures are pending until the
-   * data is on the workers; tasks may use them right away. Keys are
-   * `${typeName}-${hash of the value}`, so scattering equal data twice gives the same keys.
-   * Buffers are sent from your memory: do not modify them until the futures are finished.
+   * Places data on the workers and returns Futures of it at once: one per item of an array (or
+   * of a Set, a generator, any iterable but a string, Map or typed array), one per entry of a
+   * plain object (keyed by the entry's name, as Dask does), or one for any other value (to
+   * scatter an array as one value, wrap it: `scatter([array])[0]`). The futures are pending
+   * until the scheduler knows where the data is; tasks may use them right away. Other keys are
+   * `${typeName}-${hash of the value}`, so scattering equal data twice gives the same keys. A
+   * key already in memory on the cluster keeps its value (another client's data is never
+   * overwritten). Buffers are sent from your memory: do not modify them until the futures are
+   * finished.
    *
    * @throws {UnserializableError} when a value cannot travel; its path says where.
    */

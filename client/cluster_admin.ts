@@ -13,6 +13,7 @@
  */
 
 import { errorFromRecord } from "../core/errors.ts";
+import { TimeoutError } from "./future_state.ts";
 import { describeFunction } from "../core/function_codec.ts";
 import type { Key, TaskFunction } from "../core/task.ts";
 import { decode, encode } from "../core/value_codec.ts";
@@ -37,13 +38,22 @@ export interface AdminOptions {
  * Restarts every worker: all tasks are forgotten (every future of every client is cancelled),
  * workers drop their data and threads (a runaway task stops) and register again. Resolves once
  * as many workers are back, with how many there are.
+ *
+ * @throws {TimeoutError} when not every worker is back within `options.timeout` seconds.
  */
 export async function restartWorkers(
   request: SchedulerRequest,
   options: AdminOptions = {},
 ): Promise<number> {
-  const result = await request<RestartResult>("restart", withTimeout({}, options));
-  return result.workers;
+  try {
+    const result = await request<RestartResult>("restart", withTimeout({}, options));
+    return result.workers;
+  } catch (error) {
+    if (error instanceof Error && error.name === "TimeoutError") {
+      throw new TimeoutError(error.message);
+    }
+    throw error;
+  }
 }
 
 /** Which workers {@link retireWorkers} retires. */

@@ -40,6 +40,8 @@ export type SendMessage = (msg: ClientToSchedulerMsg) => boolean;
 class Barrier {
   lifted = false;
   msg: ClientToSchedulerMsg | undefined;
+  /** Called once the barrier's place in the queue is written. */
+  written: (() => void) | undefined;
   constructor(readonly keys: readonly Key[]) {}
 }
 
@@ -173,6 +175,19 @@ export class Outbox {
     };
   }
 
+  /**
+   * Resolves once everything queued so far has been written — barriers included: a request
+   * sent then reaches the scheduler after the keys of earlier scatters.
+   */
+  written(): Promise<void> {
+    const marker = new Barrier([]);
+    marker.lifted = true;
+    const done = new Promise<void>((resolve) => marker.written = resolve);
+    this.#push(marker);
+    this.#schedule();
+    return done;
+  }
+
   /** Keys that queued submissions (and unlifted barriers) will hold once written. */
   heldKeys(): Set<Key> {
     const keys = new Set<Key>();
@@ -212,6 +227,7 @@ export class Outbox {
         this.#queue = queue.slice(i).concat(this.#queue); // the rest waits for the barrier
         return;
       }
+      if (entry instanceof Barrier) entry.written?.();
       let msg = entry instanceof Barrier ? entry.msg : entry;
       if (msg?.op === "update-graph") {
         if (this.#awaited.size > 0) askForValues(msg, this.#awaited);
@@ -228,6 +244,8 @@ export class Outbox {
 
   /** Drops everything queued (the client is closing). */
   clear(): void {
+    // whoever waits for the queue to be written goes on (and finds the client closed)
+    for (const entry of this.#queue) if (entry instanceof Barrier) entry.written?.();
     this.#queue = [];
   }
 

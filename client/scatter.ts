@@ -19,8 +19,11 @@ import type { PeerPool } from "../net/peer_pool.ts";
 export interface ScatterOptions {
   /** Worker names or addresses to place the data on. Default: the scheduler chooses. */
   workers?: string | readonly string[];
-  /** Place a copy of every value on every (chosen) worker. Default false. */
-  broadcast?: boolean;
+  /**
+   * `true`: a copy of every value on every (chosen) worker; a number `n`: copies on `n` workers.
+   * Default false (one copy).
+   */
+  broadcast?: boolean | number;
   /**
    * Send the data to the workers straight from the client (true), or through the scheduler
    * (false). Default: directly, falling back to the scheduler when a worker cannot be reached.
@@ -56,9 +59,21 @@ export async function placeData(
     : typeof options.workers === "string"
     ? [options.workers]
     : [...options.workers];
-  const broadcast = options.broadcast === true;
+  const copies = options.broadcast;
+  if (
+    copies !== undefined && typeof copies !== "boolean" && !(Number.isInteger(copies) && copies > 0)
+  ) {
+    throw new TypeError(
+      `scatter: broadcast must be true, false or a number of copies (an integer ≥ 1), got ` +
+        `${JSON.stringify(copies)}.`,
+    );
+  }
+  const broadcast = copies === true || (typeof copies === "number" && copies > 1);
   if (options.direct === false) {
-    return { placed: [], relayed: await relay(context, items, workers, broadcast) };
+    const relayed = await relay(context, items, workers, broadcast);
+    // n copies through the scheduler: every allowed worker got one; keep n
+    if (typeof copies === "number") await trim(context, relayed, copies, workers);
+    return { placed: [], relayed };
   }
   const params: Record<string, unknown> = { n: items.length, broadcast };
   if (workers !== undefined) params.workers = workers;
@@ -74,8 +89,16 @@ export async function placeData(
   }
   const perWorker = new Map<WorkerAddress, DataItem[]>();
   const placedOn = new Map<Key, WorkerAddress[]>();
+  // n copies: n consecutive targets from the item's own starting point
+  const perItem = !broadcast
+    ? 1
+    : copies === true
+    ? targets.length
+    : Math.min(copies as number, targets.length);
   items.forEach((item, i) => {
-    const destinations = broadcast ? targets : [targets[i % targets.length]];
+    const destinations = perItem === targets.length
+      ? targets
+      : Array.from({ length: perItem }, (_, j) => targets[(i + j) % targets.length]);
     for (const worker of destinations) {
       let list = perWorker.get(worker);
       if (list === undefined) perWorker.set(worker, list = []);
@@ -117,6 +140,18 @@ export async function placeData(
   // What could not reach its workers from here goes through the scheduler.
   const relayed = stranded.length === 0 ? [] : await relay(context, stranded, workers, broadcast);
   return { placed, relayed };
+}
+
+/** Drops the copies of relayed keys beyond `n` (the scheduler's `replicate` with fewer copies). */
+async function trim(
+  context: ScatterContext,
+  relayed: ScatteredKey[],
+  n: number,
+  workers: string[] | undefined,
+): Promise<void> {
+  const params: Record<string, unknown> = { keys: relayed.map((item) => item.key), n };
+  if (workers !== undefined) params.workers = workers;
+  await context.request("replicate", params);
 }
 
 function relay(

@@ -34,7 +34,7 @@ import type { DataItem } from "../protocol/session.ts";
 import type { PeerPool } from "../net/peer_pool.ts";
 import type { Submitter } from "./client_view.ts";
 import type { Future } from "./future.ts";
-import type { FutureState } from "./future_state.ts";
+import { CancelledError, type FutureState } from "./future_state.ts";
 import { callSpec, type FutureKey, graphSpecs, replaceFutures } from "./graph_submission.ts";
 import type { Outbox } from "./outbox.ts";
 import { dataItem, placeData, type ScatterOptions } from "./scatter.ts";
@@ -48,8 +48,12 @@ export interface SubmissionHost {
   heldFuture(key: Key): Future | undefined;
   /** A new Future of `key`, pending again if the scheduler had dropped it for this client. */
   newFuture(key: Key): Future;
-  /** Checks a Future may go into this client's tasks; gives its key. */
+  /** Checks a Future may go into this client's tasks; gives its key (throws CancelledError for a cancelled one). */
   futureKey: FutureKey;
+  /** Keeps other clients' Futures read while building `future`'s submission until it ends. */
+  keepBorrowed(future: Future): void;
+  /** A Future of `key` cancelled at once, never sent (a task reading a cancelled future). */
+  cancelledFuture(key: Key, error: CancelledError): Future;
   /** Where the client's messages to the scheduler queue. */
   outbox: Outbox;
   /** Turns fetched values of `compute` Futures into the collection's result, by key. */
@@ -87,7 +91,14 @@ export class Submission implements Submitter {
       );
     }
     const layers: Layer[] = [];
-    const taskArgs = replaceFutures(args, this.#host.futureKey, layers) as unknown[];
+    let taskArgs: unknown[];
+    try {
+      taskArgs = replaceFutures(args, this.#host.futureKey, layers) as unknown[];
+    } catch (error) {
+      if (!(error instanceof CancelledError)) throw error;
+      const key = (options.key as string | undefined) ?? `${functionName(fn)}-${uniqueToken()}`;
+      return this.#host.cancelledFuture(key, error);
+    }
     const key = (options.key as string | undefined) ??
       `${functionName(fn)}-${options.pure === false ? uniqueToken() : tokenize(fn, ...taskArgs)}`;
     // the same pure call is already held: share it, as Dask does
@@ -96,6 +107,7 @@ export class Submission implements Submitter {
     const spec = callSpec(key, fn, taskArgs, taskOptionsOf(options));
     if (layers.length === 0) {
       const future = this.#host.newFuture(key);
+      this.#host.keepBorrowed(future);
       this.#host.outbox.submitOne(spec);
       return future;
     }
@@ -107,6 +119,7 @@ export class Submission implements Submitter {
       taskOptionsOf(options),
     );
     const future = this.#host.newFuture(key);
+    this.#host.keepBorrowed(future);
     depSpecs.push(spec);
     this.#host.outbox.submit(depSpecs, [key]);
     return future;
@@ -142,7 +155,14 @@ export class Submission implements Submitter {
     const pure = options.pure !== false;
     const one = (args: unknown[], i: number): Future => {
       const noLayers: Layer[] = [];
-      const taskArgs = replaceFutures(args, this.#host.futureKey, noLayers) as unknown[];
+      let taskArgs: unknown[];
+      try {
+        taskArgs = replaceFutures(args, this.#host.futureKey, noLayers) as unknown[];
+      } catch (error) {
+        if (!(error instanceof CancelledError)) throw error;
+        const key = Array.isArray(keys) ? keys[i] as string : `${prefix}-${uniqueToken()}`;
+        return this.#host.cancelledFuture(key, error);
+      }
       if (noLayers.length > 0) {
         throw new TypeError("map(): Delayed values cannot be map items; compute them first.");
       }
@@ -153,6 +173,7 @@ export class Submission implements Submitter {
       if (held !== undefined) return held;
       const spec = callSpec(key, fn, taskArgs, taskOptions);
       const future = this.#host.newFuture(key);
+      this.#host.keepBorrowed(future);
       this.#host.outbox.submitOne(spec);
       return future;
     };
@@ -230,6 +251,7 @@ export class Submission implements Submitter {
     this.#host.checkOpen();
     const specs = graphSpecs(graph, outputs, this.#host.futureKey, taskOptionsOf(options));
     const futures = outputs.map((key) => this.#host.newFuture(key));
+    if (futures.length > 0) this.#host.keepBorrowed(futures[0]);
     this.#host.outbox.submit(specs, outputs);
     return futures;
   }
@@ -244,13 +266,9 @@ export class Submission implements Submitter {
     const hash = options.hash !== false;
     const keyOf = (value: unknown) =>
       `${typeNameOf(value)}-${hash ? tokenize(value) : uniqueToken()}`;
-    const shape = Array.isArray(data) ? "array" : isPlainObject(data) ? "object" : "single";
-    const values = shape === "array"
-      ? data as unknown[]
-      : shape === "object"
-      ? Object.values(data as Record<string, unknown>)
-      : [data];
-    const keys = values.map(keyOf);
+    const { shape, values, names } = scatterShape(data);
+    // as in Dask: the names of an object's entries are the keys of its data
+    const keys = names ?? values.map(keyOf);
     // encoded now: a value that cannot travel throws here, with its path
     const items = new Map<Key, DataItem>();
     values.forEach((value, i) => {
@@ -262,13 +280,11 @@ export class Submission implements Submitter {
       { request: (method, params) => this.#host.request(method, params), peers: this.#host.peers },
       [...items.values()],
       options,
-    ).then(({ placed, relayed }) => {
+    ).then(({ placed }) => {
       // Direct placements are the client's to report; the scheduler recorded relayed ones.
+      // The futures finish on the scheduler's `key-in-memory`, once it knows where the data is.
       lift(placed.length > 0 ? { op: "scatter", data: placed } : undefined);
-      for (const item of [...placed, ...relayed]) {
-        this.#host.holdOf(item.key)?.finish(item.typeName, item.nbytes);
-      }
-    }, (error) => {
+    }).catch((error) => {
       lift();
       const record = recordFromError(error);
       for (const key of items.keys()) {
@@ -279,9 +295,27 @@ export class Submission implements Submitter {
     if (shape === "single") return futures[0];
     if (shape === "array") return futures;
     const out: Record<string, Future> = {};
-    Object.keys(data as Record<string, unknown>).forEach((name, i) => out[name] = futures[i]);
+    names!.forEach((name, i) => out[name] = futures[i]);
     return out;
   }
+}
+
+/**
+ * How `scatter` reads its data: an array, a generator or any other iterable but a string, Map
+ * or typed array gives a list; a plain object gives its entries, keyed by their names; anything
+ * else is one value.
+ */
+function scatterShape(
+  data: unknown,
+): { shape: "array" | "object" | "single"; values: unknown[]; names?: string[] } {
+  if (Array.isArray(data)) return { shape: "array", values: data };
+  if (isPlainObject(data)) {
+    return { shape: "object", values: Object.values(data), names: Object.keys(data) };
+  }
+  const listLike = typeof data === "object" && data !== null && Symbol.iterator in data &&
+    !(data instanceof Map) && !ArrayBuffer.isView(data);
+  if (listLike) return { shape: "array", values: [...(data as Iterable<unknown>)] };
+  return { shape: "single", values: [data] };
 }
 
 function checkFunction(fn: unknown, method: string): void {

@@ -105,6 +105,13 @@ function isStringArray(value: unknown): value is readonly string[] {
 
 /** The {@link TaskOptions} that submit options stand for, or undefined when none is set. */
 export function taskOptionsOf(options: SubmitOptions): TaskOptions | undefined {
+  // as in Dask: letting a task run elsewhere only means something next to where it should run
+  if (options.allowOtherWorkers === true && options.workers === undefined) {
+    throw new TypeError(
+      "Option 'allowOtherWorkers' only applies together with 'workers' (the workers the task " +
+        "prefers); give 'workers' too, or leave 'allowOtherWorkers' out.",
+    );
+  }
   const out: TaskOptions = {};
   let any = false;
   if (options.priority !== undefined) {

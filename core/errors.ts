@@ -35,7 +35,8 @@ export function errorFromRecord(record: ErrorRecord): Error {
   const error = new Ctor(
     record.message,
     record.cause === undefined ? undefined : {
-      cause: record.cause,
+      // a cause that was an Error travelled as a record: it comes back as an Error too
+      cause: isErrorRecord(record.cause) ? errorFromRecord(record.cause) : record.cause,
     },
   );
   if (error.name !== record.name) {
@@ -50,6 +51,13 @@ export function errorFromRecord(record: ErrorRecord): Error {
     Object.defineProperty(error, "key", { value: record.key, enumerable: true, writable: true });
   }
   return error;
+}
+
+/** A value shaped as an {@link ErrorRecord} (how `recordFromError` writes an Error cause). */
+function isErrorRecord(value: unknown): value is ErrorRecord {
+  if (typeof value !== "object" || value === null) return false;
+  const { name, message } = value as Record<string, unknown>;
+  return typeof name === "string" && typeof message === "string";
 }
 
 /** Describes any thrown value as an {@link ErrorRecord}. */

@@ -11,6 +11,8 @@
  * @module
  */
 
+import { CoordinationError } from "./coordination/datasets.ts";
+import { COORDINATION_METHODS, CoordinationRequests } from "./coordination/requests.ts";
 import { adaptiveSnapshot, adaptiveTarget, type AdaptiveTargetOptions } from "./adaptive_target.ts";
 import { errorMessage, recordFromError } from "../core/errors.ts";
 import type { Key } from "../core/task.ts";
@@ -100,6 +102,11 @@ class RequestError extends Error {
   override name = "RequestError";
 }
 
+/** A request waited past its timeout (the client raises it as its own `TimeoutError`). */
+class RequestTimeoutError extends Error {
+  override name = "TimeoutError";
+}
+
 /** What clients learn of a worker at registration and from `workers`. */
 export function workerInfo(w: WorkerRecord): WorkerInfo {
   return { address: w.address, name: w.name, nthreads: w.nthreads, memoryLimit: w.memoryLimit };
@@ -109,8 +116,26 @@ export class SchedulerRequests {
   readonly #host: RequestHost;
   #nextRunRequestId = 1;
 
+  /** Datasets, queues, variables, locks, events and semaphores clients coordinate through. */
+  readonly #coordination: CoordinationRequests;
+
   constructor(host: RequestHost) {
     this.#host = host;
+    this.#coordination = new CoordinationRequests({
+      asClient: (holder, msg) => {
+        host.feed({ type: "client-message", client: holder, msg, now: now() });
+        host.flush();
+      },
+      forget: (holder) => {
+        host.feed({ type: "client-disconnected", client: holder, now: now() });
+        host.flush();
+      },
+    });
+  }
+
+  /** A client disconnected: its leases return and what it held for others is let go. */
+  clientGone(clientId: ClientId): void {
+    this.#coordination.clientGone(clientId);
   }
 
   /** Answers one request on the connection it came from (errors become error replies). */
@@ -120,7 +145,7 @@ export class SchedulerRequests {
       const result = await this.#answer(clientId, msg.method, msg.params ?? {});
       reply = { op: "reply", requestId: msg.requestId, result };
     } catch (error) {
-      if (!(error instanceof RequestError)) {
+      if (!(error instanceof RequestError) && !(error instanceof CoordinationError)) {
         this.#host.log(
           `request ${msg.method} of client ${clientId} failed: ${errorMessage(error)}`,
         );
@@ -186,6 +211,9 @@ export class SchedulerRequests {
         };
       }
       default:
+        if (COORDINATION_METHODS.has(method)) {
+          return this.#coordination.answer(method, params, clientId);
+        }
         throw new RequestError(
           `unknown request method ${JSON.stringify(method)}; this scheduler answers who-has, ` +
             `workers, scatter-targets, relay-scatter, restart, retire-workers, adaptive-target, ` +
@@ -236,7 +264,7 @@ export class SchedulerRequests {
 
   /**
    * Forgets every task (holders get `cancelled`), tells every worker to drop everything and
-   * register again, and resolves once as many workers are back (or the timeout passed).
+   * register again, and resolves once as many workers are back (a TimeoutError if not in time).
    */
   async #restart(timeoutS: number): Promise<RestartResult> {
     const sessions = [...this.#host.sessions.values()];
@@ -256,6 +284,12 @@ export class SchedulerRequests {
     };
     if (!await this.#waitUntil(back, timeoutS * 1000)) {
       this.#host.log(`restart: not every worker came back within ${timeoutS} s`);
+      // as in Dask: a restart whose workers are not all back in time fails
+      throw new RequestTimeoutError(
+        `restart: ${this.#host.sessions.size} of ${names.size} workers came back within ` +
+          `${timeoutS} s; the others may still be starting (check their logs), or restart ` +
+          `with a longer { timeout }.`,
+      );
     }
     return { workers: this.#host.sessions.size };
   }

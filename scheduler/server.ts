@@ -419,6 +419,7 @@ export class SchedulerServer {
         this.#clients.delete(clientId);
         if (this.#closing === null) {
           this.#feed({ type: "client-disconnected", client: clientId, now: now() });
+          this.#requests.clientGone(clientId);
         }
       }
     }

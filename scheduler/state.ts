@@ -647,7 +647,11 @@ export class SchedulerState implements StealHost {
       }
       this.#want(task, client);
       if (task.state === "memory") {
-        for (const worker of holders) this.#addReplica(task, worker);
+        // The key keeps the value it has: copies this scatter placed elsewhere may differ
+        // (another client's data under the same key), so they are dropped, not adopted.
+        for (const worker of holders) {
+          if (!task.whoHas.has(worker)) this.#sendFreeKeys(worker, task.key);
+        }
         this.#reportInMemory(task, client);
         continue;
       }

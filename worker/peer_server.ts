@@ -106,6 +106,12 @@ export class PeerServer {
         }
         const data: ReceivedData[] = [];
         for (const item of items) {
+          // A key held here keeps its value: another client's scatter never overwrites it.
+          const kept = this.host.store.describeKey(item.key);
+          if (kept !== undefined) {
+            data.push({ key: item.key, ...kept });
+            continue;
+          }
           this.host.store.set(item.key, {
             encoded: item.value,
             nbytes: item.nbytes,

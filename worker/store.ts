@@ -214,6 +214,12 @@ export class DataStore {
     return moved;
   }
 
+  /** The size and type of `key`'s value (in memory or spilled), without counting as a use. */
+  describeKey(key: Key): { nbytes: number; typeName: string } | undefined {
+    const value = this.#memory.get(key) ?? this.#spilled.get(key);
+    return value === undefined ? undefined : { nbytes: value.nbytes, typeName: value.typeName };
+  }
+
   /** Every key with its size and type (what a worker reports when it registers again). */
   describe(): { key: Key; nbytes: number; typeName: string }[] {
     const out: { key: Key; nbytes: number; typeName: string }[] = [];

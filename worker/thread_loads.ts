@@ -1,7 +1,9 @@
 /**
- * Which thread runs a task: the one with the least expected work (the scheduler's `duration`
- * estimates of the tasks handed to it and not finished). A collaborator of the worker state
- * machine; no I/O.
+ * Which thread runs a task: an idle one (no task handed to it that is not over) first, else the
+ * one with the least expected work (the scheduler's `duration` estimates of the tasks handed to
+ * it and not finished). Idle first because the estimates are only estimates: one long call among
+ * short ones of its prefix still counts as short, and a task queued behind it would wait while
+ * another thread has nothing to do. A collaborator of the worker state machine; no I/O.
  *
  * @module
  */
@@ -11,22 +13,33 @@ const MIN_TASK_LOAD_S = 1e-6;
 
 export class ThreadLoads {
   readonly #load: number[];
+  /** Tasks handed to each thread and not over. */
+  readonly #runs: number[];
 
   constructor(nthreads: number) {
     this.#load = new Array(nthreads).fill(0);
+    this.#runs = new Array(nthreads).fill(0);
   }
 
-  /** Picks the least loaded thread for a task expected to take `duration` s and books it. */
+  /**
+   * Picks the thread for a task expected to take `duration` s — the first idle one, else the
+   * least loaded — and books it.
+   */
   assign(duration: number): number {
     const load = this.#load;
-    let thread = 0;
-    for (let t = 1; t < load.length; t++) if (load[t] < load[thread]) thread = t;
+    let thread = this.#runs.indexOf(0);
+    if (thread === -1) {
+      thread = 0;
+      for (let t = 1; t < load.length; t++) if (load[t] < load[thread]) thread = t;
+    }
     load[thread] += this.loadOf(duration);
+    this.#runs[thread]++;
     return thread;
   }
 
   /** A task on `thread` is over. `idle`: no task runs anywhere, so every load is zero. */
   release(thread: number, duration: number, idle: boolean): void {
+    this.#runs[thread] = Math.max(0, this.#runs[thread] - 1);
     if (idle) this.#load.fill(0);
     else this.#load[thread] = Math.max(0, this.#load[thread] - this.loadOf(duration));
   }

@@ -1,0 +1,125 @@
+/**
+ * Shared state held by the scheduler, between real client processes: Queue, Variable, Lock,
+ * Event, Semaphore (a lease returns when its holder's process is SIGKILLed).
+ */
+
+import assert from "node:assert/strict";
+import {
+  Client,
+  Event,
+  type Future,
+  Lock,
+  Queue,
+  Semaphore,
+  TimeoutError,
+  Variable,
+} from "../../mod.ts";
+import { ManagedProcess, startCluster } from "../helpers/cluster.ts";
+
+const MOD = new URL("../../mod.ts", import.meta.url).href;
+
+/** A client process that takes the semaphore's only lease and then waits to be killed. */
+const HOLDER = `
+import { Client, Semaphore } from ${JSON.stringify(MOD)};
+const client = await Client.connect(Deno.args[0], { setAsDefault: false });
+const semaphore = new Semaphore(1, "one-at-a-time", { client });
+if (!await semaphore.acquire({ timeout: 30 })) throw new Error("no lease");
+console.log("holding");
+await new Promise(() => {});
+`;
+
+Deno.test("queues, variables, locks, events and semaphores shared by clients", async (t) => {
+  await using cluster = await startCluster({ nWorkers: 1, nthreads: 2 });
+  await using a = await Client.connect(cluster.schedulerAddress, { setAsDefault: false });
+  await using b = await Client.connect(cluster.schedulerAddress, { setAsDefault: false });
+
+  await t.step("Queue: put, get, qsize, batches, timeouts, futures as items", async () => {
+    const qa = new Queue<number>("numbers", { client: a });
+    const qb = new Queue<number>("numbers", { client: b });
+    await qa.put(1);
+    await qa.put(2);
+    await qa.put(3);
+    assert.equal(await qb.qsize(), 3);
+    assert.equal(await qb.get(), 1);
+    assert.deepEqual(await qb.get({ batch: 1 }), [2]);
+    assert.deepEqual(await qb.get({ batch: true }), [3]);
+    assert.deepEqual(await qb.get({ batch: true }), []);
+    await assert.rejects(() => qb.get({ timeout: 0.05 }), TimeoutError);
+    // a waiting get takes the next put
+    const waiting = qb.get({ timeout: 30 });
+    await qa.put(4);
+    assert.equal(await waiting, 4);
+    // a future in the queue keeps its data after its client lets go of it
+    const futures = new Queue<Future<number>>("futures", { client: a });
+    const x = a.submit((n: number) => n * 10, 7);
+    await futures.put(x);
+    x.release();
+    const [back] = await new Queue<Future<number>>("futures", { client: b }).get({ batch: true });
+    assert.equal(await back, 70);
+  });
+
+  await t.step("Variable: set, get, delete; futures kept while held", async () => {
+    const va = new Variable<{ data: Future<string> }>("shared", { client: a });
+    const vb = new Variable<{ data: Future<string> }>("shared", { client: b });
+    await assert.rejects(() => vb.get({ timeout: 0.05 }), TimeoutError);
+    const pending = vb.get({ timeout: 30 });
+    const [data] = a.scatter(["payload"]);
+    await va.set({ data });
+    data.release();
+    assert.equal(await (await pending).data, "payload");
+    await va.set({ data: a.submit((s: string) => s + "!", "next") });
+    assert.equal(await (await vb.get()).data, "next!");
+    await vb.delete();
+    await assert.rejects(() => vb.get({ timeout: 0.05 }), TimeoutError);
+  });
+
+  await t.step("Lock: one holder among clients; await using releases it", async () => {
+    const la = new Lock("file", { client: a });
+    const lb = new Lock("file", { client: b });
+    {
+      await using _held = await la.hold();
+      assert.equal(await lb.acquire({ timeout: 0.05 }), false);
+    }
+    assert.equal(await lb.acquire({ timeout: 5 }), true);
+    await lb.release();
+    await assert.rejects(() => lb.release(), /released more often than acquired/);
+  });
+
+  await t.step("Event: set, clear, wait, isSet", async () => {
+    const ea = new Event("go", { client: a });
+    const eb = new Event("go", { client: b });
+    assert.equal(await eb.isSet(), false);
+    assert.equal(await eb.wait({ timeout: 0.05 }), false);
+    const waiting = eb.wait();
+    await ea.set();
+    assert.equal(await waiting, true);
+    assert.equal(await eb.isSet(), true);
+    await ea.clear();
+    assert.equal(await eb.isSet(), false);
+  });
+
+  await t.step("Semaphore: a SIGKILLed holder's lease returns", async () => {
+    const dir = await Deno.makeTempDir();
+    const script = `${dir}/holder.ts`;
+    await Deno.writeTextFile(script, HOLDER);
+    const holder = new ManagedProcess("holder", ["run", "-A", script, cluster.schedulerAddress]);
+    try {
+      await holder.waitForLine(/holding/);
+      const semaphore = new Semaphore(1, "one-at-a-time", { client: a });
+      assert.equal(await semaphore.acquire({ timeout: 0.05 }), false);
+      const acquiring = semaphore.acquire({ timeout: 30 });
+      holder.child.kill("SIGKILL");
+      assert.equal(await acquiring, true);
+      await semaphore.release();
+      // one name, one lease count
+      await assert.rejects(
+        () => new Semaphore(2, "one-at-a-time", { client: a }).acquire(),
+        /exists with maxLeases 1/,
+      );
+    } finally {
+      if (!holder.exited) holder.child.kill("SIGKILL");
+      await holder.status;
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+});
