@@ -189,3 +189,31 @@ export function persist<C extends Collection>(
 ): Promise<C> {
   return persistCollection(collection, options);
 }
+
+// Types only (no Polars is loaded): `Bag.toDataframe` returns a DataFrame, and its documentation
+// links to these. The dataframe functions themselves live in `./dataframe.ts`.
+export type {
+  ColumnValue,
+  DataFrame,
+  DatetimeAccessor,
+  Frame,
+  FromRecordsOptions,
+  GroupAgg,
+  GroupBy,
+  GroupByOptions,
+  GroupKey,
+  HeadOptions,
+  JoinHow,
+  MergeOptions,
+  Operand,
+  ParquetFilter,
+  PlSeries,
+  ReadCsvOptions,
+  ReadParquetOptions,
+  Series,
+  SortedIndex,
+  SortOptions,
+  StringAccessor,
+  ToCsvOptions,
+  ToDataframeOptions,
+} from "./collections/dataframe/mod.ts";
