@@ -190,7 +190,7 @@ export class ClientIntake {
       if (task.state === "erred") continue;
       task.error = missingDependencyError(task.key, missing);
       task.blamedKey = task.key;
-      this.#moves.toErred(task, true);
+      this.#moves.toErred(task);
     }
     const cycles = findCycles(linked, generation);
     for (const cycle of cycles) {
@@ -200,7 +200,7 @@ export class ClientIntake {
         if (task.state === "erred") continue;
         task.error = { ...error, key: task.key };
         task.blamedKey = task.key;
-        this.#moves.toErred(task, true);
+        this.#moves.toErred(task);
       }
     }
     for (const key of msg.keys) {
@@ -339,7 +339,7 @@ export class ClientIntake {
       task.nbytes = item.nbytes;
       task.typeName = item.typeName;
       for (const worker of holders) this.#replicas.add(task, worker);
-      this.#moves.enterMemory(task);
+      this.#moves.toMemory(task);
     }
   }
 

@@ -7,7 +7,7 @@
  */
 
 import { FunctionSender } from "../core/function_link.ts";
-import type { Key } from "../core/task.ts";
+import type { Key, TaskOptions } from "../core/task.ts";
 import { resourcesFree } from "../core/resources.ts";
 import type { ErrorRecord } from "../core/errors.ts";
 import { CompactSet, type ReadonlyCompactSet } from "../core/compact_set.ts";
@@ -154,6 +154,43 @@ export class TaskRecord implements HeapItem {
     public resources: Readonly<Record<string, number>> | null,
   ) {
     this.retries = retries;
+  }
+
+  /** A task as submitted with `options`: its retries and restrictions (resources above 0). */
+  static withOptions(
+    key: Key,
+    prefix: TaskPrefixStats,
+    fn: unknown,
+    args: unknown,
+    runnable: boolean,
+    priority: Priority,
+    options: TaskOptions | undefined,
+  ): TaskRecord {
+    let workers: ReadonlySet<string> | null = null;
+    let resources: Record<string, number> | null = null;
+    if (options !== undefined) {
+      if (options.workers !== undefined && options.workers.length > 0) {
+        workers = new Set(options.workers);
+      }
+      if (options.resources !== undefined) {
+        for (const name in options.resources) {
+          const amount = options.resources[name];
+          if (amount > 0) (resources ??= {})[name] = amount;
+        }
+      }
+    }
+    return new TaskRecord(
+      key,
+      prefix,
+      fn,
+      args,
+      runnable,
+      priority,
+      options?.retries ?? 0,
+      workers,
+      options?.allowOtherWorkers === true,
+      resources,
+    );
   }
 }
 

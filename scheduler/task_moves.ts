@@ -22,12 +22,12 @@ export interface TaskMoves {
   /** Asks for `task` to move to `what` once the current step is done (state.ts `#settle`). */
   recommend(task: TaskRecord, what: Recommendation): void;
   /** Marks `task` erred (its `error`/`blamedKey` set), and its dependents after it. */
-  toErred(task: TaskRecord, report: boolean): void;
+  toErred(task: TaskRecord): void;
   /** `task`'s result is held (its replicas are on the books); `value`: a tiny result to pass on. */
-  enterMemory(task: TaskRecord, value?: Encoded): void;
+  toMemory(task: TaskRecord, value?: Encoded): void;
   /** A task in memory has no copy left: recomputed, or erred when it cannot be. */
   dataLost(task: TaskRecord): void;
-  /** Forgets `task`'s error (an erred task becomes released). */
+  /** Forgets an erred task's error: `erred → released`. */
   clearError(task: TaskRecord): void;
   /** `task` no longer reads its dependencies (a fresh spec replaces it). */
   unlinkDependencies(task: TaskRecord): void;
@@ -40,13 +40,13 @@ export interface TaskMoves {
     priority: Priority,
     options: TaskOptions | undefined,
   ): TaskRecord;
-  /** Sends a ready task to `worker` (state `processing`). */
-  assign(task: TaskRecord, worker: WorkerRecord): void;
+  /** A stolen task goes to its thief (it stays `processing`; off its victim already). */
+  reassign(task: TaskRecord, worker: WorkerRecord): void;
   /** Takes a task off its worker's books without changing its state. */
   exitProcessing(task: TaskRecord, freeOnWorker: boolean): void;
-  /** Holds a ready task in `queue` on the scheduler (state `queued`). */
+  /** Holds a failed task in `queue` on the scheduler: `processing → queued`. */
   toQueued(task: TaskRecord, queue: IndexedHeap<TaskRecord>): void;
-  /** A task held on the scheduler (queued, no-worker) is placed again (state `waiting`). */
+  /** A task held on the scheduler (queued, no-worker) is placed again: `→ waiting`. */
   placeAgain(task: TaskRecord): void;
   /** The first measured duration of a prefix corrects the guesses counted in occupancy. */
   reviseGuesses(prefix: TaskPrefixStats): void;

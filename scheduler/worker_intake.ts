@@ -128,7 +128,7 @@ export class WorkerIntake {
     task.nbytes = held.nbytes;
     if (held.typeName !== undefined) task.typeName = held.typeName;
     this.#replicas.add(task, worker);
-    this.#moves.enterMemory(task);
+    this.#moves.toMemory(task);
     return true;
   }
 
@@ -182,7 +182,7 @@ export class WorkerIntake {
           task.error = killedWorkerError(task.key, task.diedOn, this.#members.deathCauses);
           task.blamedKey = task.key;
           moves.log("task", task.error.message, task.key, address);
-          moves.toErred(task, true);
+          moves.toErred(task);
           continue;
         }
       }
@@ -260,7 +260,7 @@ export class WorkerIntake {
       task.typeName = msg.typeName;
       this.#replicas.add(task, worker);
       // A tiny result asked for rides along to the holders told now, and is not kept.
-      moves.enterMemory(task, msg.value);
+      moves.toMemory(task, msg.value);
       return;
     }
     if (task !== undefined && task.state === "memory" && task.whoHas.has(worker)) return;
@@ -311,7 +311,7 @@ export class WorkerIntake {
     task.error = msg.error;
     task.blamedKey = task.key;
     moves.log("task", `${task.key} erred: ${msg.error.name}: ${msg.error.message}`, task.key);
-    moves.toErred(task, true);
+    moves.toErred(task);
   }
 
   #missingData(reporter: WorkerRecord, keys: Key[], errantAddress: WorkerAddress): void {
@@ -360,7 +360,7 @@ export class WorkerIntake {
       (task.resources === null || hasFreeResources(thief, task.resources))
     ) {
       this.#stealing.confirmed++;
-      moves.assign(task, thief);
+      moves.reassign(task, thief);
       moves.log("stealing", `moved ${msg.key} from ${victim.address} to ${thief.address}`, msg.key);
     } else {
       moves.recommend(task, "waiting");
