@@ -164,7 +164,14 @@ export class ClientIntake {
         // `0 -` rather than unary minus: -0 is not a small integer and boxes every priority
         const priority: Priority = [0 - (spec.options?.priority ?? defaultPriority), generation, i];
         const args = packArgs(spec.args, this.#argsArena);
-        task = this.#moves.newTask(spec.key, spec.fn, args, true, priority, spec.options);
+        task = this.#moves.newTask({
+          key: spec.key,
+          fn: spec.fn,
+          args,
+          runnable: true,
+          priority,
+          options: spec.options,
+        });
         if (spec.returnValue === true) task.returnValue = true;
       }
       linked.push(task);
@@ -322,7 +329,13 @@ export class ClientIntake {
         continue;
       }
       if (task === undefined) {
-        task = this.#moves.newTask(item.key, null, null, false, [0, 0, 0], undefined);
+        task = this.#moves.newTask({
+          key: item.key,
+          fn: null,
+          args: null,
+          runnable: false,
+          priority: [0, 0, 0],
+        });
       }
       this.#want(task, client);
       if (task.state === "memory") {

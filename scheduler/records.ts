@@ -15,6 +15,18 @@ import type { HeapItem, IndexedHeap } from "../core/priority_heap.ts";
 import type { ClientId, FreeKeysMsg, Priority, WorkerAddress } from "../protocol/messages.ts";
 import type { SchedulerTaskState, TaskPrefixStats } from "./task_prefix_stats.ts";
 
+/** A task entering the scheduler's books: a graph's task, or data scattered (not `runnable`). */
+export interface NewTask {
+  key: Key;
+  /** Encoded function; null for data. */
+  fn: unknown;
+  args: unknown;
+  /** False for data that was scattered: it cannot be recomputed. */
+  runnable: boolean;
+  priority: Priority;
+  options?: TaskOptions;
+}
+
 /** Number of stealing cost levels (Dask's 15 `cost_multipliers`). */
 export const STEAL_LEVELS = 15;
 
@@ -157,15 +169,8 @@ export class TaskRecord implements HeapItem {
   }
 
   /** A task as submitted with `options`: its retries and restrictions (resources above 0). */
-  static withOptions(
-    key: Key,
-    prefix: TaskPrefixStats,
-    fn: unknown,
-    args: unknown,
-    runnable: boolean,
-    priority: Priority,
-    options: TaskOptions | undefined,
-  ): TaskRecord {
+  static withOptions(prefix: TaskPrefixStats, submitted: NewTask): TaskRecord {
+    const { key, fn, args, runnable, priority, options } = submitted;
     let workers: ReadonlySet<string> | null = null;
     let resources: Record<string, number> | null = null;
     if (options !== undefined) {

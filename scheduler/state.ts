@@ -28,11 +28,12 @@
 
 import type { Encoded } from "../core/value_codec.ts";
 import type { IndexedHeap } from "../core/priority_heap.ts";
-import { type Key, keyPrefix, type TaskOptions } from "../core/task.ts";
-import type { ClientId, Priority, UpdateGraphMsg, WorkerAddress } from "../protocol/messages.ts";
+import { type Key, keyPrefix } from "../core/task.ts";
+import type { ClientId, UpdateGraphMsg, WorkerAddress } from "../protocol/messages.ts";
 import type { WorkerRunState } from "../protocol/session.ts";
 import {
   type ClientRecord,
+  type NewTask,
   type Recommendation,
   TaskRecord,
   type WorkerRecord,
@@ -185,8 +186,7 @@ export class SchedulerState implements StealHost {
       dataLost: (task) => this.#dataLost(task),
       clearError: (task) => this.#transition(task, "released"),
       unlinkDependencies: (task) => this.#unlinkDependencies(task),
-      newTask: (key, fn, args, runnable, priority, options) =>
-        this.#newTask(key, fn, args, runnable, priority, options),
+      newTask: (submitted) => this.#newTask(submitted),
       reassign: (task, worker) => assignment.assign(task, worker),
       exitProcessing: (task, freeOnWorker) => assignment.exitProcessing(task, freeOnWorker),
       toQueued: (task, queue) => this.#transition(task, "queued", queue),
@@ -752,22 +752,16 @@ export class SchedulerState implements StealHost {
     task.clearDependencies();
   }
 
-  #newTask(
-    key: Key,
-    fn: unknown,
-    args: unknown,
-    runnable: boolean,
-    priority: Priority,
-    options: TaskOptions | undefined,
-  ): TaskRecord {
+  #newTask(submitted: NewTask): TaskRecord {
+    const key = submitted.key;
     const prefixName = keyPrefix(key);
     let prefix = this.prefixes.get(prefixName);
     if (prefix === undefined) {
       prefix = new TaskPrefixStats(prefixName);
       this.prefixes.set(prefixName, prefix);
     }
-    const task = TaskRecord.withOptions(key, prefix, fn, args, runnable, priority, options);
-    this.#retries.setDelay(task, options?.retryDelay);
+    const task = TaskRecord.withOptions(prefix, submitted);
+    this.#retries.setDelay(task, submitted.options?.retryDelay);
     task.storySeq = this.stories.revive(key);
     this.tasks.set(key, task);
     this.stateCounts.released++;

@@ -7,10 +7,10 @@
  */
 
 import type { Encoded } from "../core/value_codec.ts";
-import type { Key, TaskOptions } from "../core/task.ts";
+import type { Key } from "../core/task.ts";
 import type { IndexedHeap } from "../core/priority_heap.ts";
-import type { Priority, WorkerAddress } from "../protocol/messages.ts";
-import type { Recommendation, TaskRecord, WorkerRecord } from "./records.ts";
+import type { WorkerAddress } from "../protocol/messages.ts";
+import type { NewTask, Recommendation, TaskRecord, WorkerRecord } from "./records.ts";
 import type { EventTopic } from "./events.ts";
 import type { TaskPrefixStats } from "./task_prefix_stats.ts";
 
@@ -32,14 +32,7 @@ export interface TaskMoves {
   /** `task` no longer reads its dependencies (a fresh spec replaces it). */
   unlinkDependencies(task: TaskRecord): void;
   /** Files a new task (state `released`). */
-  newTask(
-    key: Key,
-    fn: unknown,
-    args: unknown,
-    runnable: boolean,
-    priority: Priority,
-    options: TaskOptions | undefined,
-  ): TaskRecord;
+  newTask(task: NewTask): TaskRecord;
   /** A stolen task goes to its thief (it stays `processing`; off its victim already). */
   reassign(task: TaskRecord, worker: WorkerRecord): void;
   /** Takes a task off its worker's books without changing its state. */
