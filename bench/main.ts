@@ -10,6 +10,7 @@ const suites = [
   "array",
   "bag",
   "state_machines",
+  "simulate",
   "distributed",
   "resilience",
   "deploy",
