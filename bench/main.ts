@@ -14,6 +14,7 @@ const suites = [
   "distributed",
   "resilience",
   "deploy",
+  "compare",
 ];
 const only = Deno.args;
 for (const name of suites) {
