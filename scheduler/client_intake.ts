@@ -76,6 +76,7 @@ export class ClientIntake {
     return client;
   }
 
+  /** Client `id` went away: it no longer wants anything. */
   disconnected(id: ClientId): void {
     const client = this.clients.get(id);
     if (client === undefined || client === this.#fireAndForget) return;

@@ -90,10 +90,12 @@ export class TaskQueues {
     this.#resourcesChanged = true;
   }
 
+  /** `task` entered `no-worker`. */
   addUnrunnable(task: TaskRecord): void {
     this.#unrunnable.add(task);
   }
 
+  /** `task` left `no-worker`. */
   deleteUnrunnable(task: TaskRecord): void {
     this.#unrunnable.delete(task);
   }

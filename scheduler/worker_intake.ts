@@ -83,6 +83,7 @@ export class WorkerIntake {
   // -------------------------------------------------------------------------------------------
   // Membership
 
+  /** A worker joined; results it kept (it reconnected) are taken or freed. */
   added(spec: WorkerSpec): void {
     const moves = this.#moves;
     const worker = this.#members.add(spec, moves.now);
@@ -137,6 +138,7 @@ export class WorkerIntake {
     for (const task of this.#queues.takeUnrunnable()) this.#moves.placeAgain(task);
   }
 
+  /** A worker paused, resumed or is being retired. */
   setStatus(worker: WorkerRecord, status: WorkerRunState): void {
     if (!this.#members.setStatus(worker, status)) return;
     if (status === "running") {
@@ -157,6 +159,10 @@ export class WorkerIntake {
     );
   }
 
+  /**
+   * A worker left (`lost`: it died; its running tasks count it as a failure, `cause` when it
+   * said why): its tasks are placed again, results only it held are lost.
+   */
   removed(address: WorkerAddress, lost: boolean, cause?: string): void {
     const moves = this.#moves;
     const worker = this.#members.workers.get(address);
@@ -195,6 +201,7 @@ export class WorkerIntake {
   // -------------------------------------------------------------------------------------------
   // Messages
 
+  /** Applies one message of `worker`. */
   message(worker: WorkerRecord, msg: WorkerToSchedulerMsg): void {
     const moves = this.#moves;
     worker.lastSeen = moves.now;

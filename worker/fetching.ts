@@ -88,9 +88,10 @@ export class Fetching {
   plan(): void {
     if (!this.#changed) return;
     this.#changed = false;
-    this.startTransfers();
+    this.#startTransfers();
   }
 
+  /** `acquire-replicas`: fetch copies of these keys (confirming those already here). */
   acquireReplicas(locations: KeyLocation[]): void {
     const confirmed: { key: Key; nbytes: number }[] = [];
     for (const location of locations) {
@@ -111,6 +112,7 @@ export class Fetching {
     if (confirmed.length > 0) this.#host.send({ op: "add-keys", keys: confirmed });
   }
 
+  /** `refresh-who-has`: the holders of a key being fetched, as the scheduler knows them now. */
   refreshWhoHas(location: KeyLocation): void {
     const task = this.#host.tasks.get(location.key);
     if (task === undefined) return;
@@ -120,6 +122,7 @@ export class Fetching {
     if (state !== "flight") this.toFetchOrMissing(task);
   }
 
+  /** A transfer came back (its data already stored): what arrived, what the peer did not have. */
   gatherDone(requestId: number, data: ReceivedData[]): void {
     const request = this.#gather.finish(requestId);
     if (request === undefined) {
@@ -172,6 +175,7 @@ export class Fetching {
     }
   }
 
+  /** A transfer failed: the peer counts as holding nothing. */
   gatherFailed(requestId: number): void {
     const request = this.#gather.finish(requestId);
     if (request === undefined) return;
@@ -211,6 +215,7 @@ export class Fetching {
     }
   }
 
+  /** `task` is fetched from its holders, or `missing` when none is known. */
   toFetchOrMissing(task: WorkerTask): void {
     task.flightPeer = null;
     if (task.whoHas.size === 0) {
@@ -222,6 +227,7 @@ export class Fetching {
     this.#changed = true;
   }
 
+  /** The holders of `task` are `peers` (the scheduler said so). */
   setHolders(task: WorkerTask, peers: readonly WorkerAddress[]): void {
     this.#holders.drop(task);
     for (const peer of peers) this.addHolder(task, peer);
@@ -239,7 +245,7 @@ export class Fetching {
   }
 
   /** Starts the transfers the planner allows now. */
-  startTransfers(): void {
+  #startTransfers(): void {
     const requests: GatherRequest[] = this.#gather.plan();
     for (const request of requests) {
       const keys: Key[] = [];
