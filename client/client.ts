@@ -90,9 +90,10 @@ export interface ClientOptions {
    */
   authToken?: string;
   /**
-   * TLS, as Dask's `Security` (docs/security.md): the CA to check the scheduler's and workers'
-   * certificates against, needed for a `tls://` address. Default: the settings of a
-   * {@link LocalCluster} of this process at that address (or of the cluster passed).
+   * TLS, as Dask's `Security` (docs/security.md), needed for a `tls://` address: the CA to check
+   * the scheduler's and workers' certificates against, and this client's certificate and key,
+   * which they check in turn. Default: the files of a {@link LocalCluster} of this process at that
+   * address (or of the cluster passed).
    */
   security?: Security;
 }

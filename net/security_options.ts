@@ -134,5 +134,5 @@ export function exposureNotice(what: string, host: string, authenticated: boolea
   }
   return authenticated ? null : `warning: the ${what} listens on ${host} without authentication: ` +
     `anyone who can reach it can run code here. Give every process the same ` +
-    `--auth-token-file (or ${AUTH_TOKEN_ENV}), or listen on 127.0.0.1.`;
+    `--auth-token-file (or ${AUTH_TOKEN_ENV}) or TLS certificates, or listen on 127.0.0.1.`;
 }

@@ -1,17 +1,13 @@
 /**
  * TLS for every link, shaped like Dask's `Security` object: a CA that signed the cluster's
- * certificates, this side's certificate and key, and whether plain TCP is refused. Built on Deno's
- * `Deno.listenTls` / `Deno.connectTls` (rustls); a `tls://host:port` address says "connect with
- * TLS", as in Dask.
+ * certificates, this side's certificate and key, and whether plain TCP is refused. A
+ * `tls://host:port` address says "connect with TLS", as in Dask.
  *
- * What Deno 2.9 can and cannot do, which decides the design (docs/security.md):
- * - A dialer checks the server's certificate chain against the CA (`caCerts`, trusted in addition
- *   to Deno's built-in roots: Deno offers no way to trust one CA only) and the name in the address
- *   (or {@link Security.serverName}) against the certificate's subject alternative names.
- * - A dialer can present a client certificate (`connectTls`'s `cert`/`key`), but `listenTls` has
- *   no option to ask for or verify one: a Deno server cannot check client certificates. Clients
- *   and peers are therefore authenticated by the cluster's token (net/auth.ts), proven inside the
- *   encrypted channel; a TLS cluster without a token warns at start.
+ * Both ends are checked against the CA (mutual TLS). Dialing uses `Deno.connectTls` (rustls): the
+ * server's chain must lead to the CA (trusted in addition to Deno's built-in roots: Deno offers no
+ * way to trust one CA only) and its certificate must name the host dialed; this side presents its
+ * own certificate. Listening is net/mutual_tls_listener.ts: `Deno.listenTls` cannot ask for client
+ * certificates, Deno's `node:tls` server can.
  *
  * @module
  */
@@ -37,8 +33,9 @@ export interface Security {
   /** The CA certificate (PEM file) that signed the cluster's certificates: peers are checked against it. */
   caFile?: string;
   /**
-   * This side's certificate (PEM file, may hold the chain). Required to listen (schedulers,
-   * workers); a client presents it to a server that asks for one (a TLS proxy; Deno servers do not).
+   * This side's certificate (PEM file, may hold the chain), signed by the CA and naming the hosts
+   * this side listens on. Every side needs one: servers present it, and they require one from
+   * every dialer (mutual TLS).
    */
   cert?: string;
   /** The private key (PEM file) of {@link Security.cert}. */

@@ -33,7 +33,12 @@ import { writeSchedulerFile } from "../core/scheduler_file.ts";
 import { VERSION } from "../core/version.ts";
 import { SchedulerServer } from "./server.ts";
 import { type Dashboard, startDashboard } from "./dashboard/mod.ts";
-import { authTokenFromFlags, exposureNotice, tlsFromFlags } from "../net/security_options.ts";
+import {
+  authTokenFromFlags,
+  exposureNotice,
+  isLoopbackHost,
+  tlsFromFlags,
+} from "../net/security_options.ts";
 import type { TlsConfig } from "../net/tls.ts";
 import { SCHEDULER_CLI } from "./options.ts";
 
@@ -157,12 +162,13 @@ console.log(`Scheduler at ${server.address}`);
 if (dashboard !== undefined) console.log(`Dashboard at ${dashboard.url}`);
 if (authToken !== undefined) console.log("Every connection must prove the auth token");
 if (tls !== undefined) console.log("Every connection is encrypted with TLS");
-const exposure = exposureNotice("scheduler", host, authToken !== undefined);
+// with TLS every peer's certificate is checked, so the wire is authenticated without a token
+const exposure = exposureNotice("scheduler", host, authToken !== undefined || tls !== undefined);
 if (exposure !== null) console.error(`scheduler: ${exposure}`);
-if (tls !== undefined && authToken === undefined) {
+if (dashboard !== undefined && authToken === undefined && !isLoopbackHost(host)) {
   console.error(
-    "scheduler: warning: TLS without an auth token encrypts the links but does not check who " +
-      "connects (Deno cannot verify client certificates): add --auth-token-file.",
+    "scheduler: warning: the dashboard has no token (it is derived from --auth-token-file): " +
+      "anyone who can reach it sees the cluster's tasks and errors.",
   );
 }
 

@@ -311,7 +311,7 @@ async function runWorker(): Promise<never> {
   if (authToken !== undefined) console.log("Every connection must prove the auth token");
   if (tls !== undefined) console.log("Every connection is encrypted with TLS");
   const exposed = parseAddress(server.address).hostname;
-  const exposure = exposureNotice("worker", exposed, authToken !== undefined);
+  const exposure = exposureNotice("worker", exposed, authToken !== undefined || tls !== undefined);
   if (exposure !== null) console.error(`worker: ${exposure}`);
   const info = { name: server.name, address: server.address, scheduler, nthreads, memoryLimit };
   try {

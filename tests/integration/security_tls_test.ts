@@ -62,6 +62,7 @@ Deno.test("over TLS with a token, all four kinds of link carry a computation exa
   for (const worker of cluster.workers) assert.match(worker.address, /^tls:\/\//);
   assert.match(cluster.scheduler.output(), /Every connection is encrypted with TLS/);
   assert.match(cluster.scheduler.output(), /Every connection must prove the auth token/);
+  assert.match(cluster.scheduler.output(), /listens on 127\.0\.0\.1 \(this machine only\)/);
   await using client = await Client.connect(cluster.schedulerAddress, {
     security,
     authToken: TOKEN,
@@ -81,7 +82,6 @@ Deno.test("over TLS with a token, all four kinds of link carry a computation exa
 Deno.test("plain TCP to a TLS port and a certificate from another CA are refused and logged", async () => {
   await using setup = await tlsCluster({ token: false });
   const { cluster, security } = setup;
-  assert.match(cluster.scheduler.output(), /TLS without an auth token/);
   const port = cluster.schedulerAddress.slice(cluster.schedulerAddress.lastIndexOf(":") + 1);
 
   // plain TCP to the scheduler's TLS port: no handshake of ours comes back
