@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { makeTemporaryCertificates } from "../../deploy/temporary_certificates.ts";
-import { Connection, listen } from "../../net/wire.ts";
+import { Connection, listen, parseAddress } from "../../net/wire.ts";
 import { loadSecurity, type TlsConfig } from "../../net/tls.ts";
 import { tlsFromFlags } from "../../net/security_options.ts";
 
@@ -100,4 +100,37 @@ Deno.test("TLS settings that cannot work are refused with what to give", async (
   );
   const flags = await tlsFromFlags({ "tls-ca-file": caFile, "tls-cert": cert, "tls-key": key });
   assert.match(flags!.cert!, /BEGIN CERTIFICATE/);
+});
+
+Deno.test("before the TLS handshake: a deadline, and a cap on handshakes per host", async () => {
+  await using certificates = await makeTemporaryCertificates();
+  const tls = (await loadSecurity(certificates.security))!;
+  const refusals: string[] = [];
+  await using listener = await listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    tls,
+    handshakeTimeoutMs: 300,
+    maxConnectionsPerHost: 1,
+    onError: (error, remote) => refusals.push(`${remote} ${error.message}`),
+  }, (connection) => void connection.abort("unexpected"));
+  const { port } = parseAddress(listener.addr);
+  // a peer that connects and says nothing holds the one handshake allowed from its host...
+  const silent = await Deno.connect({ hostname: "127.0.0.1", port });
+  while (refusals.length === 0) {
+    // ...so a second one is turned away at once
+    const second = await Deno.connect({ hostname: "127.0.0.1", port });
+    assert.equal(await second.read(new Uint8Array(16)).catch(() => null), null);
+    second.close();
+  }
+  assert.match(
+    refusals[0],
+    /^tcp:\/\/127\.0\.0\.1:\d+ .*1 TLS handshakes under way \(maxConnectionsPerHost\)/,
+  );
+  // and the silent one is dropped at the deadline
+  assert.equal(await silent.read(new Uint8Array(16)).catch(() => null), null);
+  silent.close();
+  while (!refusals.some((r) => /TLS handshake failed/.test(r))) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 });
