@@ -44,7 +44,7 @@ import {
   runOnWorkers,
   type SchedulerRequest,
 } from "./cluster_admin.ts";
-import { type ConnectTarget, schedulerAddressOf } from "./connect_target.ts";
+import { clusterCredentials, type ConnectTarget, schedulerAddressOf } from "./connect_target.ts";
 import { DataFetcher, MissingDataError } from "./data_fetch.ts";
 import { Future, type FutureOwner } from "./future.ts";
 import { CancelledError, type FutureState } from "./future_state.ts";
@@ -230,20 +230,8 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
   static async connect(target: ConnectTarget, options: ClientOptions = {}): Promise<Client> {
     checkOptionNames(options, CLIENT_OPTION_NAMES, "Client.connect()");
     const address = await schedulerAddressOf(target, options.timeout ?? 10);
-    // a cluster object knows its token and TLS settings
-    const clusterToken = typeof target === "object" && "authToken" in target &&
-        typeof target.authToken === "string"
-      ? target.authToken
-      : undefined;
-    const clusterSecurity = typeof target === "object" && "security" in target &&
-        typeof target.security === "object" && target.security !== null
-      ? target.security as Security
-      : undefined;
-    return await Client.#open(
-      address,
-      { authToken: clusterToken, security: clusterSecurity, ...options },
-      undefined,
-    );
+    // a cluster object knows its token and TLS files
+    return await Client.#open(address, { ...clusterCredentials(target), ...options }, undefined);
   }
 
   /**
