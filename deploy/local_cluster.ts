@@ -7,7 +7,9 @@
  * module's URL, so a cluster starts the same whether `mod.ts` was imported from a file or from
  * a web server. Each process prints its address on one line, which is read here; the cluster
  * is ready once the scheduler counts every worker. Closing stops them all, and so does the
- * end of this process (an `unload` listener kills what is still running). Scaling, adaptive
+ * end of the script: its processes do not keep this one alive, a cluster left open is closed
+ * when the script ends (core/at_exit.ts, as Dask's atexit), and an `unload` listener kills what
+ * still runs when the process exits otherwise (`Deno.exit()`). Scaling, adaptive
  * scaling and logs are the shared cluster manager's (deploy/cluster.ts).
  *
  * @module
@@ -22,6 +24,7 @@ import {
   type WorkerShape,
 } from "./cluster.ts";
 import { ManagedProcess, withDeadline } from "./process.ts";
+import { closeAtExit } from "../core/at_exit.ts";
 import { checkOptionNames, optionNames } from "../core/option_names.ts";
 import { RestartPolicy } from "./restart_policy.ts";
 import { watchMemory } from "./memory_watch.ts";
@@ -130,6 +133,7 @@ class LocalWorker implements ClusterWorker {
     const process = new ManagedProcess(this.name, {
       args: this.args,
       env: this.env,
+      holdProcess: false,
       addressPattern: WORKER_LINE,
       onLine: (label, line) => {
         keepLine(this.#lines, line);
@@ -137,7 +141,7 @@ class LocalWorker implements ClusterWorker {
       },
     });
     if (this.policy !== undefined) void process.status.then((s) => this.#ended(process, s));
-    watchMemory(process, this.memoryLimit, (line) => console.warn(`LocalCluster: ${line}`));
+    watchMemory(process, this.memoryLimit, (line) => console.warn(`LocalCluster: ${line}`), false);
     return process;
   }
 
@@ -167,6 +171,7 @@ class LocalWorker implements ClusterWorker {
       this.#replacement = true;
       this.process = this.#spawn();
     }, decision.delayMs);
+    Deno.unrefTimer(this.#timer); // a script that ended needs no worker started again
   }
 
   failure(): Error | undefined {
@@ -209,6 +214,7 @@ export class LocalCluster extends ClusterManager {
   readonly #host: string;
   readonly #policy: RestartPolicy | undefined;
   #scheduler: ManagedProcess | undefined;
+  #forgetAtExit: (() => void) | undefined;
 
   private constructor(options: LocalClusterOptions) {
     const authToken = options.authToken === false ? undefined : options.authToken ?? newAuthToken();
@@ -250,6 +256,7 @@ export class LocalCluster extends ClusterManager {
     }
     const cluster = new LocalCluster(options);
     running.add(cluster);
+    cluster.#forgetAtExit = closeAtExit("clusters", () => cluster.close());
     if (!unloadListening) {
       unloadListening = true;
       globalThis.addEventListener("unload", killRunning);
@@ -312,6 +319,7 @@ export class LocalCluster extends ClusterManager {
   protected override async closeScheduler(): Promise<void> {
     await this.#scheduler?.stop();
     running.delete(this);
+    this.#forgetAtExit?.();
   }
 
   /** @internal Kills every process at once (this process is ending). */
@@ -329,6 +337,7 @@ export class LocalCluster extends ClusterManager {
     const scheduler = new ManagedProcess("scheduler", {
       args,
       env: tokenEnvironment(this.authToken),
+      holdProcess: false,
       addressPattern: SCHEDULER_LINE,
       onLine: (label, line) => {
         this.schedulerLine(line);

@@ -24,6 +24,12 @@ export interface ManagedProcessOptions {
   cwd?: string;
   /** Keep its standard input open (for {@link ManagedProcess.closeStdin}). Default: none. */
   stdin?: "piped" | "null";
+  /**
+   * Whether the child (its exit and its output) keeps this process alive. Default true; a
+   * LocalCluster's children do not, so a script that never closes its cluster still ends (and
+   * the cluster is closed at exit, core/at_exit.ts).
+   */
+  holdProcess?: boolean;
 }
 
 /** One child process: its output read line by line, the last lines kept. */
@@ -49,6 +55,7 @@ export class ManagedProcess {
       env: options.env,
       cwd: options.cwd,
     }).spawn();
+    if (options.holdProcess === false) this.child.unref();
     let failed!: (error: Error) => void;
     this.address = new Promise<string>((resolve, reject) => {
       this.#addressFound = resolve;

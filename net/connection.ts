@@ -248,6 +248,20 @@ export class Connection implements AsyncIterable<Message> {
     return true;
   }
 
+  /**
+   * Whether waiting for the peer keeps this process alive (the default). A client's links let a
+   * script end while nothing is pending (`Deno.Conn.unref`); writes already queued still finish.
+   */
+  holdProcess(hold: boolean): void {
+    if (this.#closeInfo !== null) return;
+    try {
+      if (hold) this.#conn.ref();
+      else this.#conn.unref();
+    } catch {
+      // closed meanwhile
+    }
+  }
+
   /** Resolves once everything sent so far is written (or the connection closed). */
   flush(): Promise<void> {
     return this.#flushing ?? Promise.resolve();
