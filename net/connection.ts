@@ -360,6 +360,13 @@ export class Connection implements AsyncIterable<Message> {
     this.#writes.clear();
     // give back what a half-read message holds (a peer may have claimed a large one)
     this.#reader.release(info.reason);
+    // the pending read ends only after the close: an unref'd one would not hold the process
+    // for that, and whoever awaits `closed` would find the event loop already done
+    try {
+      this.#conn.ref();
+    } catch {
+      // closed already
+    }
     closeQuietly(this.#conn);
     // Resolve only once the socket's pending read and write have ended (no op outlives close).
     Promise.allSettled([this.#reading, this.#flushing]).then(() => this.#resolveClosed(info));
