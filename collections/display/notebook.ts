@@ -16,7 +16,19 @@ import { formatTuple } from "./repr.ts";
 /** The symbol Deno's Jupyter kernel calls for a value's MIME bundle. */
 export const jupyterDisplay: unique symbol = Symbol.for("Jupyter.display") as never;
 
-/** A MIME bundle: type → content. */
+/**
+ * What a value shows in a notebook (`deno jupyter`): MIME type → content, as its
+ * `Symbol.for("Jupyter.display")` method returns it.
+ *
+ * @example
+ * ```ts
+ * import { array, type MimeBundle } from "./mod.ts";
+ *
+ * const x = array.ones([4000, 4000], { chunks: [500, 500] });
+ * const shown = (x as unknown as { [k: symbol]: () => MimeBundle })[Symbol.for("Jupyter.display")]();
+ * console.log(Object.keys(shown)); // ["text/plain", "text/html", "image/svg+xml"]
+ * ```
+ */
 export type MimeBundle = Record<string, string>;
 
 /** `&`, `<`, `>`, `"` escaped for HTML text and attributes. */
