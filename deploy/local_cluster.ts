@@ -25,6 +25,7 @@ import {
 } from "./cluster.ts";
 import { ManagedProcess, withDeadline } from "./process.ts";
 import { closeAtExit } from "../core/at_exit.ts";
+import { TASK_FAILURE_LINE } from "../worker/task_failure_lines.ts";
 import { checkOptionNames, optionNames } from "../core/option_names.ts";
 import { RestartPolicy } from "./restart_policy.ts";
 import { watchMemory } from "./memory_watch.ts";
@@ -137,7 +138,8 @@ class LocalWorker implements ClusterWorker {
       addressPattern: WORKER_LINE,
       onLine: (label, line) => {
         keepLine(this.#lines, line);
-        if (this.echo) console.error(`[${label}] ${line}`);
+        // failing tasks are news for the user even without logs: true (their terminal is ours)
+        if (this.echo || TASK_FAILURE_LINE.test(line)) console.error(`[${label}] ${line}`);
       },
     });
     if (this.policy !== undefined) void process.status.then((s) => this.#ended(process, s));

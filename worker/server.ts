@@ -28,6 +28,7 @@
 import { errorMessage } from "../core/errors.ts";
 import { restoreOriginFrames } from "../core/function_origin.ts";
 import { RateLimitedLog } from "../core/rate_limited_log.ts";
+import { taskFailureLine } from "./task_failure_lines.ts";
 import type { TaskErredMsg } from "../protocol/messages.ts";
 import type { Key } from "../core/task.ts";
 import {
@@ -291,8 +292,11 @@ export class WorkerServer {
     // the frame the error came from: the user's file and line for functions that carry it
     const frame = stack?.split("\n").find((l) => /^\s+at /.test(l))?.trim();
     this.#taskErrors.log(
-      `task ${msg.key} failed: ${name}: ${message}` +
-        (frame === undefined ? "" : ` (${restoreOriginFrames(frame)})`),
+      taskFailureLine(
+        msg.key,
+        `${name}: ${message}`,
+        frame === undefined ? undefined : restoreOriginFrames(frame),
+      ),
     );
   }
 

@@ -73,11 +73,25 @@ console.log("processes", pids.scheduler, ...pids.workers);
 console.log("submit", await client.submit((x: number) => x + 1, 1));
 console.log("gather", (await client.gather(client.map((x: number) => x * 2, [1, 2, 3]))).join(","));
 console.log("array", (await array.ones([100], { chunks: [10] }).sum().compute()).toString());
+function boom(): never {
+  throw new Error("kaboom");
+}
+console.log("boom", await client.submit(boom).then(() => "no error", (e: Error) => e.stack));
 console.log("last line");
 `;
     const out = await runScript(script, marker);
     // the cluster was closed before the script exited: nothing of it is left, not even stopping
     assertEnded(out, [/^submit 2$/m, /^gather 2,4,6$/m], killMarked(MARKER, marker));
+    // the failing task's stack names the script's line; the worker's line reaches our terminal
+    const throwLine = script.split("\n").findIndex((l) => l.includes('new Error("kaboom")')) + 1;
+    assert.match(
+      out.stdout,
+      new RegExp(`^boom Error: kaboom\n\\s+at boom \\(file://\\S+/script\\.ts:${throwLine}:`, "m"),
+    );
+    assert.match(
+      out.stderr,
+      /\[worker worker-\d\] task boom-\S+ failed: Error: kaboom \(at boom \(file:\/\/\S+\/script\.ts:/,
+    );
     const processes = /^processes (.*)$/m.exec(out.stdout)![1].split(" ").map(Number);
     assert.equal(processes.length, 3);
   },
