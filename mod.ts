@@ -56,6 +56,7 @@ export type {
   SchedulerName,
 } from "./collections/compute.ts";
 export { collectionSymbol } from "./collections/collection.ts";
+export type { MimeBundle } from "./collections/display/notebook.ts";
 export type { Collection, CollectionSpec, Layer } from "./collections/collection.ts";
 export { taskModule } from "./core/function_codec.ts";
 export { shutdownThreads } from "./collections/local/threads.ts";

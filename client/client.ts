@@ -67,6 +67,14 @@ import {
 } from "../deploy/local_cluster.ts";
 import { checkOptionNames, optionNames } from "../core/option_names.ts";
 import { Outbox } from "./outbox.ts";
+import {
+  escapeHtml,
+  htmlTable,
+  jupyterDisplay,
+  type MimeBundle,
+} from "../collections/display/notebook.ts";
+import { formatBytes } from "../core/display/format.js";
+import { closeAtExit } from "../core/at_exit.ts";
 import { SchedulerSession } from "./scheduler_connection.ts";
 import { requestStory } from "./story.ts";
 import type { StoryEntry } from "../protocol/story.ts";
@@ -175,6 +183,7 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
   readonly #awaitingValues = new Map<Key, number>();
   #status: ClientStatus = "running";
   #closing: Promise<void> | undefined;
+  #forgetAtExit: (() => void) | undefined;
   /** Keys claimed again after a reconnection: a `lost` for them means the scheduler forgot. */
   #reclaimed = new Set<Key>();
 
@@ -183,7 +192,12 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     this.id = id;
     this.cluster = cluster;
     this.#session = session;
-    this.#peers = new PeerPool({ role: "peer", authToken: session.authToken, tls: session.tls });
+    this.#peers = new PeerPool({
+      role: "peer",
+      authToken: session.authToken,
+      tls: session.tls,
+      holdProcessWhenIdle: false,
+    });
     this.#outbox = new Outbox((msg) => session.send(msg), this.#awaitingValues);
     this.#fetcher = new DataFetcher(
       (keys) => this.#request<Record<Key, WorkerAddress[]>>("who-has", { keys }),
@@ -302,6 +316,8 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     });
     const client = new Client(id, session, cluster);
     made.client = client;
+    // a script that never closes its client ends anyway: the client closes then (Dask's atexit)
+    client.#forgetAtExit = closeAtExit("clients", () => client.close());
     for (const msg of early) client.#onMessage(msg);
     if (options.setAsDefault ?? true) {
       defaultCandidates.push(client);
@@ -650,8 +666,45 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
 
   /** How `console.log` shows a client: scheduler, status and dashboard, as Dask's repr. */
   [Symbol.for("Deno.customInspect")](): string {
+    return this.#repr();
+  }
+
+  #repr(): string {
     const dashboard = this.dashboardLink === undefined ? "" : `, dashboard: ${this.dashboardLink}`;
     return `<Client: '${this.schedulerAddress}' status: ${this.#status}${dashboard}>`;
+  }
+
+  /**
+   * How a notebook shows a client, as Dask's: the scheduler, its dashboard link, and the
+   * workers' count, threads and memory (asked of the scheduler).
+   */
+  async [jupyterDisplay](): Promise<MimeBundle> {
+    const plain = this.#repr();
+    const rows: string[][] = [
+      ["Scheduler", this.schedulerAddress],
+      ["Status", this.#status],
+    ];
+    if (this.#status !== "closed") {
+      const workers = await this.workers();
+      const threads = workers.reduce((sum, w) => sum + w.nthreads, 0);
+      const memory = workers.reduce((sum, w) => sum + w.memoryLimit, 0);
+      rows.push(
+        ["Workers", String(workers.length)],
+        ["Total threads", String(threads)],
+        ["Total memory", memory > 0 ? formatBytes(memory) : "no limit"],
+      );
+    }
+    const link = this.dashboardLink;
+    const dashboard = link === undefined
+      ? ""
+      : `<p><b>Dashboard:</b> <a href="${escapeHtml(link)}" target="_blank">` +
+        `${escapeHtml(link)}</a></p>`;
+    return {
+      "text/plain": plain,
+      "text/html": `<div><h3 style="margin-bottom: 0">Client</h3>` +
+        `<p style="color: var(--jp-ui-font-color2, gray)">${escapeHtml(this.id)}</p>` +
+        `${dashboard}${htmlTable(["", ""], rows)}</div>`,
+    };
   }
 
   // -------------------------------------------------------------------------------------------
@@ -661,11 +714,23 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
   stateOf(key: Key): FutureState {
     let hold = this.#keys.get(key);
     if (hold === undefined) {
-      hold = new KeyHold(key);
+      hold = new KeyHold(key, this.#awaitedChanged);
       this.#keys.set(key, hold);
     }
     return hold;
   }
+
+  /** Keys someone awaits; while there are any, the connection keeps the process alive. */
+  #awaitedKeys = 0;
+  #releaseProcess: (() => void) | undefined;
+  #awaitedChanged = (awaited: boolean): void => {
+    if (awaited) {
+      if (this.#awaitedKeys++ === 0) this.#releaseProcess = this.#session.holdProcess();
+    } else if (--this.#awaitedKeys === 0) {
+      this.#releaseProcess?.();
+      this.#releaseProcess = undefined;
+    }
+  };
 
   /** @internal One more Future holds `key`. */
   retain(key: Key): void {
@@ -997,6 +1062,7 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
   #shutdown(error: Error): Promise<void> {
     this.#closing ??= (async () => {
       this.#status = "closed";
+      this.#forgetAtExit?.();
       const index = defaultCandidates.indexOf(this);
       if (index >= 0) defaultCandidates.splice(index, 1);
       if (getDefaultExecutor() === this) {

@@ -26,6 +26,10 @@
  */
 
 import { errorMessage } from "../core/errors.ts";
+import { restoreOriginFrames } from "../core/function_origin.ts";
+import { RateLimitedLog } from "../core/rate_limited_log.ts";
+import { taskFailureLine } from "./task_failure_lines.ts";
+import type { TaskErredMsg } from "../protocol/messages.ts";
 import type { Key } from "../core/task.ts";
 import {
   type Connection,
@@ -286,6 +290,22 @@ export class WorkerServer {
     return this.#name ?? this.#address ?? "(address not known yet)";
   }
 
+  /** A failing task's key and error on this worker's terminal, ten per 10 s at most. */
+  readonly #taskErrors = new RateLimitedLog((line) => this.#log(line));
+
+  #logTaskError(msg: TaskErredMsg): void {
+    const { name, message, stack } = msg.error;
+    // the frame the error came from: the user's file and line for functions that carry it
+    const frame = stack?.split("\n").find((l) => /^\s+at /.test(l))?.trim();
+    this.#taskErrors.log(
+      taskFailureLine(
+        msg.key,
+        `${name}: ${message}`,
+        frame === undefined ? undefined : restoreOriginFrames(frame),
+      ),
+    );
+  }
+
   #log(line: string): void {
     (this.#options.log ?? ((l: string) => console.error(l)))(`[worker ${this.name}] ${line}`);
   }
@@ -455,6 +475,7 @@ export class WorkerServer {
           void this.#gather(instruction.requestId, instruction.peer, instruction.keys);
           break;
         case "send-to-scheduler":
+          if (instruction.msg.op === "task-erred") this.#logTaskError(instruction.msg);
           this.#session.send(instruction.msg);
           break;
         case "send-result": {
