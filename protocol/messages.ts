@@ -311,8 +311,10 @@ export interface ReleaseWorkerDataMsg {
 }
 
 /**
- * Periodic liveness and metrics. Well-known metrics: `memory` (bytes held), `executing`,
- * `ready`, `inFlight` (transfers), `bandwidth` (measured bytes/s of recent transfers).
+ * Periodic liveness and metrics. Well-known metrics: `memory` (bytes of values held, Dask's
+ * "managed"), `rss` (the process's resident bytes; the rest of it is "unmanaged"), `spilled`
+ * (bytes on disk), `executing`, `ready`, `inFlight` (transfers), `bandwidth` (measured bytes/s of
+ * recent transfers).
  */
 export interface HeartbeatMsg {
   op: "heartbeat";

@@ -18,6 +18,8 @@ export const PAGE_FILES = [
   "status_page.js",
   "task_stream.js",
   "workers_page.js",
+  "time_chart.js",
+  "canvas.js",
   "graph_page.js",
   "info_page.js",
   "task_page.js",

@@ -6,7 +6,9 @@
  * differs from the last one sent, the graph's state changes. The scheduler's hot path does no
  * work for the dashboard; with no page open a tick costs O(workers).
  *
- * Events: `status`, `tasks` (`{ first, total, entries, marks }`), `workers`, `graph`, `info`.
+ * Events: `status`, `tasks` (`{ first, total, entries, marks }`), `workers`, `history`
+ * (`{ samples }`, per-worker memory by kind, processing and occupancy over time; new samples only
+ * after the first), `graph`, `info`.
  * Each carries `now`, the server clock in seconds, so pages can align their clocks.
  *
  * @module
@@ -89,7 +91,10 @@ export class LiveFeed {
       const first = stream.total - stream.entries.length;
       send("tasks", JSON.stringify({ ...stream, first, marks }));
     }
-    if (views.has("workers")) send("workers", withNow(now, this.#refresh("workers", now)));
+    if (views.has("workers")) {
+      send("workers", withNow(now, this.#refresh("workers", now)));
+      send("history", withNow(now, JSON.stringify({ samples: model.history.toArray() })));
+    }
     if (views.has("graph")) {
       this.#pushGraph(now);
       send("graph", withNow(now, JSON.stringify(model.graph.snapshot(model.state))));
@@ -106,7 +111,7 @@ export class LiveFeed {
   /** One push interval: polls the model and sends every open page what changed. */
   tick(now = wallClock()): void {
     const model = this.#model;
-    const { errors, marks } = model.poll(now);
+    const { errors, marks, samples } = model.poll(now);
     if (this.#subscribers.size === 0) return;
     if (this.#watched("status")) {
       this.#refresh("status", now);
@@ -120,6 +125,9 @@ export class LiveFeed {
     }
     if (this.#watched("workers")) {
       this.#refresh("workers", now);
+      if (samples.length > 0) {
+        this.#broadcast("workers", "history", withNow(now, JSON.stringify({ samples })));
+      }
     }
     if (this.#watched("graph")) this.#pushGraph(now);
     if (this.#watched("info")) {

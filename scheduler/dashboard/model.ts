@@ -28,6 +28,7 @@ import {
   workersView,
 } from "./views.ts";
 import { type ActivityMark, WorkerActivity } from "./worker_activity.ts";
+import { WorkerHistory, type WorkerSample } from "./worker_history.ts";
 
 export interface DashboardModelOptions {
   /** Most tasks the Graph page draws. */
@@ -38,11 +39,14 @@ export interface DashboardModelOptions {
 export interface PollResult {
   errors: ErrorView[];
   marks: ActivityMark[];
+  /** Memory, occupancy and processing per worker, when a sample was due. */
+  samples: WorkerSample[];
 }
 
 export class DashboardModel {
   readonly errors = new ErrorLog();
   readonly activity = new WorkerActivity();
+  readonly history = new WorkerHistory();
   readonly graph: GraphTracker;
   readonly lag = new LoopLag();
 
@@ -59,6 +63,7 @@ export class DashboardModel {
     return {
       errors: this.errors.harvest(this.state),
       marks: this.activity.sample(this.state, now),
+      samples: this.history.sample(this.state, now),
     };
   }
 

@@ -61,6 +61,10 @@ export interface WorkerRow {
   memory: number;
   memoryLimit: number;
   spilled: number;
+  /** Bytes of values in the worker's store (Dask's "managed"). */
+  managed: number;
+  /** Resident memory beyond the managed bytes: heaps, threads, buffers. */
+  unmanaged: number;
   processing: number;
   inMemory: number;
   finished: number;
@@ -98,6 +102,30 @@ export function wallClock(): number {
 export function metric(metrics: Readonly<Record<string, number>>, name: string): number | null {
   const value = metrics[name];
   return typeof value === "number" && Number.isFinite(value) ? value : null;
+}
+
+/** A worker's memory split by kind, bytes. */
+export interface MemoryByKind {
+  managed: number;
+  unmanaged: number;
+  spilled: number;
+}
+
+/**
+ * Managed, unmanaged and spilled bytes from heartbeat metrics (`memory`, `rss`, `spilled`);
+ * before a worker's first heartbeat the scheduler's own count of its results stands for managed.
+ */
+export function memoryByKind(
+  metrics: Readonly<Record<string, number>>,
+  schedulerBytes: number,
+): MemoryByKind {
+  const managed = metric(metrics, "memory") ?? schedulerBytes;
+  const rss = metric(metrics, "rss") ?? 0;
+  return {
+    managed,
+    unmanaged: Math.max(0, rss - managed),
+    spilled: metric(metrics, "spilled") ?? 0,
+  };
 }
 
 export function prefixProgress(state: SchedulerState): PrefixProgress[] {
@@ -156,7 +184,7 @@ export function workersView(state: SchedulerState, now = wallClock()): WorkersVi
       nthreads: w.nthreads,
       memory: metric(w.metrics, "memory") ?? w.nbytes,
       memoryLimit: w.memoryLimit,
-      spilled: metric(w.metrics, "spilled") ?? 0,
+      ...memoryByKind(w.metrics, w.nbytes),
       processing: w.processing.size,
       inMemory: w.hasWhat.size,
       finished: w.finished,

@@ -102,7 +102,34 @@ Deno.test({
         (rows) => rows.map((row) => row.children[0].textContent),
       );
       assert.deepEqual(names, ["alice", "bob"]);
-      await page.screenshot({ path: `${shots}cluster-workers.png` });
+      // Memory by kind from the workers' heartbeats: the futures' results are managed; the
+      // rest of each process's resident memory (a Deno heap at least) is unmanaged.
+      const kinds = await page.$$eval(
+        "#workers-table tbody td.mem",
+        (cells) =>
+          cells.map((c) => ({
+            managed: c.getAttribute("data-managed"),
+            unmanaged: c.getAttribute("data-unmanaged"),
+            spilled: c.getAttribute("data-spilled"),
+          })),
+      );
+      for (const kind of kinds) {
+        assert.ok(Number(kind.unmanaged) > 1_000_000, `unmanaged bytes: ${kind.unmanaged}`);
+        assert.equal(Number(kind.spilled), 0);
+      }
+      assert.ok(kinds.some((kind) => Number(kind.managed) > 0), "the results are managed memory");
+      // Over time: the scheduler samples every second while the map ran, so the charts hold
+      // samples from before this page opened, with tasks processing among them.
+      const chart = (id: string, what: string) =>
+        page.$eval(`#${id}`, (el, what) => Number(el.getAttribute(`data-${what}`)), what);
+      await waitUntil(
+        "the memory chart has samples",
+        async () => (await chart("memory-history", "samples")) >= 2,
+      );
+      assert.ok((await chart("memory-history", "max")) > 1_000_000);
+      assert.ok((await chart("processing-history", "max")) >= 1, "tasks processed over time");
+      assert.ok((await chart("occupancy-history", "max")) > 0, "occupancy over time");
+      await page.screenshot({ path: `${shots}cluster-workers.png`, fullPage: true });
 
       const report = `${shots}performance-report.html`;
       await writePerformanceReport(report, {

@@ -184,3 +184,29 @@ Deno.test("the graph tracker sends the shape once, then state changes", () => {
   assert.deepEqual(tooLarge.kind === "too-large" && [tooLarge.tasks, tooLarge.limit], [4, 2]);
   assert.equal(small.update(state), null, "said once while the size holds");
 });
+
+Deno.test("memory by kind and its history come from heartbeats, sampled once a second", () => {
+  const state = cluster();
+  const model = new DashboardModel(state, identity);
+  const feed = new LiveFeed(model);
+  const received = subscribe(feed, ["workers"]);
+  assert.deepEqual(received.find(([event]) => event === "history")?.[1].samples, []);
+  state.handle({
+    type: "worker-message",
+    worker: WORKER,
+    msg: { op: "heartbeat", metrics: { memory: 1000, rss: 50_000, spilled: 300 } },
+    now: 2,
+  });
+  feed.tick(10);
+  feed.tick(10.5); // within the sampling interval: no new sample
+  const samples = received.filter(([event]) => event === "history").flatMap(([, d]) => d.samples);
+  // [worker, time, managed, unmanaged, spilled, processing, occupancy]
+  assert.equal(samples.length, 1);
+  assert.deepEqual(samples[0].slice(0, 5), [WORKER, 10, 1000, 49_000, 300]);
+  assert.equal(samples[0][5], 2, "inc-1 and inc-2 are processing");
+  const row = received.findLast(([event]) => event === "workers")?.[1].workers[0];
+  assert.deepEqual([row.managed, row.unmanaged, row.spilled], [1000, 49_000, 300]);
+  // A page that opens later gets the history so far.
+  const later = subscribe(feed, ["workers"]);
+  assert.equal(later.find(([event]) => event === "history")?.[1].samples.length, 1);
+});

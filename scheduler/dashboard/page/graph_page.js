@@ -9,6 +9,7 @@
 import { formatCount } from "../../../core/display/format.js";
 import { layeredLayout } from "../../../core/display/graph_layout.js";
 import { STATE_COLORS } from "../../../core/display/palette.js";
+import { sizedContext } from "./canvas.js";
 
 const MARGIN = 12;
 
@@ -62,12 +63,7 @@ export class GraphPage {
     const canvas = this.canvas;
     const cssWidth = canvas.clientWidth || 800;
     const cssHeight = canvas.clientHeight || 500;
-    const dpr = globalThis.devicePixelRatio || 1;
-    canvas.width = Math.round(cssWidth * dpr);
-    canvas.height = Math.round(cssHeight * dpr);
-    const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d"));
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.clearRect(0, 0, cssWidth, cssHeight);
+    const ctx = sizedContext(canvas, cssWidth, cssHeight);
     const graph = this.graph;
     if (graph === null || graph.kind === "too-large" || graph.nodes.length === 0) {
       this.caption.textContent = graph?.kind === "too-large"
@@ -79,9 +75,9 @@ export class GraphPage {
       return;
     }
     this.#place(cssWidth, cssHeight);
-    const sizeKey = `${cssWidth}x${cssHeight}x${dpr}`;
+    const sizeKey = `${cssWidth}x${cssHeight}x${globalThis.devicePixelRatio || 1}`;
     if (this.edgeLayerSize !== sizeKey) {
-      this.edgeLayer = this.#drawEdges(cssWidth, cssHeight, dpr);
+      this.edgeLayer = this.#drawEdges(cssWidth, cssHeight);
       this.edgeLayerSize = sizeKey;
     }
     ctx.drawImage(/** @type {HTMLCanvasElement} */ (this.edgeLayer), 0, 0, cssWidth, cssHeight);
@@ -143,14 +139,10 @@ export class GraphPage {
   /**
    * @param {number} width
    * @param {number} height
-   * @param {number} dpr
    */
-  #drawEdges(width, height, dpr) {
+  #drawEdges(width, height) {
     const layer = document.createElement("canvas");
-    layer.width = Math.round(width * dpr);
-    layer.height = Math.round(height * dpr);
-    const ctx = /** @type {CanvasRenderingContext2D} */ (layer.getContext("2d"));
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    const ctx = sizedContext(layer, width, height);
     const edges = this.graph.edges;
     ctx.strokeStyle = edges.length > 3000 ? "rgba(90,100,110,0.12)" : "rgba(90,100,110,0.35)";
     ctx.lineWidth = 1;

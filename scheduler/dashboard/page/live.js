@@ -6,7 +6,7 @@
  * @module
  */
 
-const EVENTS = ["status", "tasks", "workers", "graph", "info"];
+const EVENTS = ["status", "tasks", "workers", "history", "graph", "info"];
 
 /** Server clock minus this browser's clock, seconds (updated with every message). */
 let clockOffset = 0;

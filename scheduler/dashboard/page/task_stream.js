@@ -10,6 +10,7 @@
 import { formatDuration } from "../../../core/display/format.js";
 import { serverNow } from "./live.js";
 import { MARK_COLORS, prefixColor } from "../../../core/display/palette.js";
+import { sizedContext } from "./canvas.js";
 
 const WINDOW_SECONDS = 15;
 const LABEL_WIDTH = 140;
@@ -136,13 +137,8 @@ export class TaskStream {
     const rowHeight = Math.max(3, Math.min(22, Math.floor(360 / Math.max(1, labels.length))));
     const cssWidth = canvas.clientWidth || 800;
     const cssHeight = Math.max(80, labels.length * rowHeight + AXIS_HEIGHT);
-    const dpr = globalThis.devicePixelRatio || 1;
     canvas.style.height = `${cssHeight}px`;
-    canvas.width = Math.round(cssWidth * dpr);
-    canvas.height = Math.round(cssHeight * dpr);
-    const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d"));
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.clearRect(0, 0, cssWidth, cssHeight);
+    const ctx = sizedContext(canvas, cssWidth, cssHeight);
     const plotWidth = cssWidth - LABEL_WIDTH;
     const scale = plotWidth / WINDOW_SECONDS;
     const xOf = (t) => LABEL_WIDTH + (t - start) * scale;

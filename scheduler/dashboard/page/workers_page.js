@@ -1,12 +1,29 @@
 /**
- * The Workers page: one table row per worker — name, address, threads, memory used / limit,
- * spilled, tasks processing / in memory, CPU, transfers, time since its last message.
+ * The Workers page: one table row per worker — name, address, threads, memory by kind (managed,
+ * unmanaged, spilled) against its limit, tasks processing / in memory, CPU, transfers, time since
+ * its last message — and charts over the last minutes: the cluster's memory by kind, processing
+ * and occupancy per worker.
  *
  * @module
  */
 
 import { formatBytes, formatCount, formatDuration } from "../../../core/display/format.js";
+import { prefixColor } from "../../../core/display/palette.js";
 import { serverNow } from "./live.js";
+import { drawTimeChart } from "./time_chart.js";
+
+/** The memory kinds' colours, as Dask draws them (unmanaged lighter, spilled apart). */
+export const MEMORY_COLORS = Object.freeze({
+  managed: "#4c78a8",
+  unmanaged: "#9ecae9",
+  spilled: "#f0a030",
+});
+/** Seconds of history the charts show. */
+const HISTORY_WINDOW_S = 300;
+/** Fewest seconds the charts show. */
+const MIN_WINDOW_S = 20;
+/** Samples kept per worker (the server samples once a second). */
+const HISTORY_KEEP = 600;
 
 /**
  * @param {string} text
@@ -29,6 +46,16 @@ export class WorkersPage {
     this.caption = /** @type {HTMLElement} */ (document.getElementById("workers-caption"));
     /** @type {any[]} */
     this.workers = [];
+    /** Per worker, `[time, managed, unmanaged, spilled, processing, occupancy]`, oldest first. */
+    /** @type {Map<string, number[][]>} */
+    this.history = new Map();
+    this.memoryChart = /** @type {HTMLCanvasElement} */ (document.getElementById("memory-history"));
+    this.processingChart = /** @type {HTMLCanvasElement} */ (
+      document.getElementById("processing-history")
+    );
+    this.occupancyChart = /** @type {HTMLCanvasElement} */ (
+      document.getElementById("occupancy-history")
+    );
   }
 
   /**
@@ -37,6 +64,71 @@ export class WorkersPage {
    */
   handle(event, data) {
     if (event === "workers") this.workers = data.workers;
+    if (event === "history") {
+      for (const [address, ...sample] of data.samples) {
+        let rows = this.history.get(address);
+        if (rows === undefined) this.history.set(address, rows = []);
+        rows.push(sample);
+        if (rows.length > 2 * HISTORY_KEEP) rows.splice(0, HISTORY_KEEP);
+      }
+    }
+  }
+
+  /** @param {number} now */
+  #renderCharts(now) {
+    const names = new Map(this.workers.map((w) => [w.address, w.name]));
+    // Cluster totals per sample time (every worker is sampled at the same moment).
+    /** @type {Map<number, number[]>} */
+    const totals = new Map();
+    for (const rows of this.history.values()) {
+      for (const [t, managed, unmanaged, spilled] of rows) {
+        const sum = totals.get(t) ?? [0, 0, 0];
+        sum[0] += managed;
+        sum[1] += unmanaged;
+        sum[2] += spilled;
+        totals.set(t, sum);
+      }
+    }
+    const times = [...totals.keys()].sort((a, b) => a - b);
+    const kind = (
+      /** @type {number} */ i,
+    ) => /** @type {[number, number][]} */ (times.map((
+      t,
+    ) => [t, /** @type {number[]} */ (totals.get(t))[i]]));
+    // A young cluster's history fills the chart rather than a sliver at its right edge.
+    let first = now;
+    for (const rows of this.history.values()) {
+      if (rows.length > 0) first = Math.min(first, rows[0][0]);
+    }
+    const windowS = Math.min(HISTORY_WINDOW_S, Math.max(MIN_WINDOW_S, now - first));
+    const options = { now, windowS };
+    const memoryMax = drawTimeChart(this.memoryChart, [
+      { label: "managed", color: MEMORY_COLORS.managed, points: kind(0) },
+      { label: "unmanaged", color: MEMORY_COLORS.unmanaged, points: kind(1) },
+      { label: "spilled", color: MEMORY_COLORS.spilled, points: kind(2) },
+    ], { ...options, stacked: true, format: formatBytes });
+    const perWorker = (/** @type {number} */ column) =>
+      [...this.history.entries()].filter(([address]) => names.has(address)).map((
+        [address, rows],
+      ) => ({
+        label: names.get(address) ?? address,
+        color: prefixColor(names.get(address) ?? address),
+        points: /** @type {[number, number][]} */ (rows.map((r) => [r[0], r[column]])),
+      }));
+    const processingMax = drawTimeChart(this.processingChart, perWorker(4), {
+      ...options,
+      stacked: false,
+      format: (v) => (v < 10 ? v.toFixed(1) : formatCount(Math.round(v))),
+    });
+    const occupancyMax = drawTimeChart(this.occupancyChart, perWorker(5), {
+      ...options,
+      stacked: false,
+      format: formatDuration,
+    });
+    this.memoryChart.dataset.samples = String(times.length);
+    this.memoryChart.dataset.max = String(memoryMax);
+    this.processingChart.dataset.max = String(processingMax);
+    this.occupancyChart.dataset.max = String(occupancyMax);
   }
 
   render() {
@@ -44,19 +136,34 @@ export class WorkersPage {
     const rows = this.workers.slice().sort((a, b) => (a.name < b.name ? -1 : 1)).map((w) => {
       const tr = document.createElement("tr");
       tr.dataset.worker = w.address;
-      const fraction = w.memoryLimit > 0 ? Math.min(1, w.memory / w.memoryLimit) : 0;
       const memory = document.createElement("td");
       memory.className = "mem";
       const bar = document.createElement("div");
       bar.className = "bar";
-      const seg = document.createElement("div");
-      seg.className = `seg ${fraction > 0.8 ? "over-limit" : "memory-bytes"}`;
-      seg.style.width = `${fraction * 100}%`;
+      const used = w.managed + w.unmanaged;
+      // Against the limit when there is one, else against what the worker holds in all.
+      const scale = w.memoryLimit > 0 ? w.memoryLimit : Math.max(1, used + w.spilled);
+      for (const kind of /** @type {const} */ (["managed", "unmanaged", "spilled"])) {
+        const seg = document.createElement("div");
+        seg.className = `seg kind-${kind}`;
+        seg.style.width = `${Math.min(1, w[kind] / scale) * 100}%`;
+        seg.style.background = w.memoryLimit > 0 && used > 0.8 * w.memoryLimit && kind !== "spilled"
+          ? "#d62728"
+          : MEMORY_COLORS[kind];
+        bar.append(seg);
+      }
       const text = document.createElement("div");
       text.className = "text";
-      text.textContent = `${formatBytes(w.memory)} / ` +
+      text.textContent = `${formatBytes(used)} / ` +
         (w.memoryLimit > 0 ? formatBytes(w.memoryLimit) : "no limit");
-      bar.append(seg, text);
+      bar.append(text);
+      bar.title = `managed ${formatBytes(w.managed)} · unmanaged ${formatBytes(w.unmanaged)} · ` +
+        `spilled ${formatBytes(w.spilled)}`;
+      Object.assign(memory.dataset, {
+        managed: String(w.managed),
+        unmanaged: String(w.unmanaged),
+        spilled: String(w.spilled),
+      });
       memory.append(bar);
       tr.append(
         cell(w.name),
@@ -77,5 +184,6 @@ export class WorkersPage {
     let threads = 0;
     for (const w of this.workers) threads += w.nthreads;
     this.caption.textContent = `${this.workers.length} workers, ${threads} threads`;
+    this.#renderCharts(now);
   }
 }
