@@ -1,8 +1,10 @@
 /**
  * The Graph page's data: the tasks the scheduler knows now, their dependencies and their states,
- * kept up to date by diffs. The page draws up to {@link GraphTracker.maxNodes} tasks; beyond that
- * it says how many there are instead (walking a larger graph every push interval would cost the
- * scheduler more than the picture is worth).
+ * kept up to date by diffs. Above {@link GraphTracker.groupAbove} tasks (where single tasks blur
+ * into a line) it sends task groups instead — tasks grouped by key prefix, with per-group progress
+ * and the dependencies between groups — as Dask's graph collapses to task groups; above
+ * {@link GraphTracker.maxNodes} it says how many tasks there are instead (walking a larger graph
+ * every push interval would cost the scheduler more than the picture is worth).
  *
  * @module
  */
@@ -38,7 +40,27 @@ export interface GraphTooLarge {
   limit: number;
 }
 
-export type GraphUpdate = GraphStructure | GraphStates | GraphTooLarge;
+/** One task group (tasks of one key prefix): counts of its tasks by state. */
+export interface TaskGroupNode {
+  name: string;
+  total: number;
+  /** Done: in memory or released after running. */
+  done: number;
+  processing: number;
+  waiting: number;
+  erred: number;
+}
+
+/** The graph as task groups: groups and the `[dependencyGroup, dependentGroup]` edges. */
+export interface GraphGroups {
+  kind: "groups";
+  version: number;
+  tasks: number;
+  groups: TaskGroupNode[];
+  edges: [number, number][];
+}
+
+export type GraphUpdate = GraphStructure | GraphStates | GraphGroups | GraphTooLarge;
 
 const STATE_INDEX = new Map<SchedulerTaskState, number>(
   SCHEDULER_TASK_STATES.map((name, i) => [name, i]),
@@ -49,9 +71,10 @@ export class GraphTracker {
   #states = new Uint8Array(0);
   #version = 0;
   #tooLarge = -1;
-  #last: GraphStructure | GraphTooLarge | null = null;
+  #last: GraphStructure | GraphGroups | GraphTooLarge | null = null;
+  #lastGroups = "";
 
-  constructor(readonly maxNodes = 5000) {}
+  constructor(readonly maxNodes = 5000, readonly groupAbove = 300) {}
 
   /**
    * Compares the state with the last look: a full structure when tasks came or went, the state
@@ -72,6 +95,8 @@ export class GraphTracker {
       return this.#last;
     }
     this.#tooLarge = -1;
+    if (tasks.size > this.groupAbove) return this.#groups(state);
+    this.#lastGroups = "";
     const keys = this.#keys;
     let same = keys.length === tasks.size;
     const changes: [number, number][] = [];
@@ -97,10 +122,57 @@ export class GraphTracker {
   }
 
   /** The full picture as of the last update (for a page that just connected). */
-  snapshot(state: SchedulerState): GraphStructure | GraphTooLarge {
+  snapshot(state: SchedulerState): GraphStructure | GraphGroups | GraphTooLarge {
     const last = this.#last ?? this.update(state) ?? this.#rebuild(state);
-    if (last.kind !== "structure") return last.kind === "too-large" ? last : this.#rebuild(state);
+    if (last.kind === "states") return this.#rebuild(state);
+    if (last.kind !== "structure") return last;
     return { ...last, states: Array.from(this.#states) };
+  }
+
+  /** Task groups and their edges, or null when they did not change. O(tasks + dependencies). */
+  #groups(state: SchedulerState): GraphGroups | null {
+    const index = new Map<string, number>();
+    const groups: TaskGroupNode[] = [];
+    const edgeSet = new Set<number>();
+    const groupOf = (name: string): number => {
+      let g = index.get(name);
+      if (g === undefined) {
+        g = groups.length;
+        index.set(name, g);
+        groups.push({ name, total: 0, done: 0, processing: 0, waiting: 0, erred: 0 });
+      }
+      return g;
+    };
+    for (const task of state.tasks.values()) {
+      const group = groups[groupOf(task.prefix.name)];
+      group.total++;
+      const s = task.state;
+      if (s === "memory" || s === "released" || s === "forgotten") group.done++;
+      else if (s === "processing") group.processing++;
+      else if (s === "erred") group.erred++;
+      else group.waiting++;
+    }
+    const n = groups.length;
+    for (const task of state.tasks.values()) {
+      const to = index.get(task.prefix.name)!;
+      for (const dep of task.dependencies) {
+        const from = index.get(dep.prefix.name);
+        if (from !== undefined && from !== to) edgeSet.add(from * n + to);
+      }
+    }
+    const edges = [...edgeSet].map((e): [number, number] => [Math.floor(e / n), e % n]);
+    const json = JSON.stringify([groups, edges]);
+    if (json === this.#lastGroups) return null;
+    this.#lastGroups = json;
+    this.#keys = [];
+    this.#last = {
+      kind: "groups",
+      version: ++this.#version,
+      tasks: state.tasks.size,
+      groups,
+      edges,
+    };
+    return this.#last;
   }
 
   #rebuild(state: SchedulerState): GraphStructure {

@@ -63,6 +63,8 @@ export interface DashboardOptions {
   pushIntervalMs?: number;
   /** Most tasks the Graph page draws (default 5000). */
   maxGraphNodes?: number;
+  /** Above this many tasks the Graph page draws task groups, not tasks (default 300). */
+  graphGroupsAbove?: number;
   /**
    * Subscribes to "the state changed" (the scheduler server's `onChange`); returns the
    * unsubscribe function. With it, push intervals in which nothing happened cost nothing.
@@ -132,6 +134,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   identity.startedAt = wallClock();
   const model = new DashboardModel(options.state, identity, {
     maxGraphNodes: options.maxGraphNodes,
+    graphGroupsAbove: options.graphGroupsAbove,
   });
   const feed = new LiveFeed(model);
   const streams = new Set<ReadableStreamDefaultController<Uint8Array>>();

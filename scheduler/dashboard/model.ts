@@ -33,6 +33,8 @@ import { WorkerHistory, type WorkerSample } from "./worker_history.ts";
 export interface DashboardModelOptions {
   /** Most tasks the Graph page draws. */
   maxGraphNodes?: number;
+  /** Above this many tasks the Graph page draws task groups. */
+  graphGroupsAbove?: number;
 }
 
 /** What one poll found that is new. */
@@ -55,7 +57,7 @@ export class DashboardModel {
     readonly identity: ServerIdentity,
     options: DashboardModelOptions = {},
   ) {
-    this.graph = new GraphTracker(options.maxGraphNodes ?? 5000);
+    this.graph = new GraphTracker(options.maxGraphNodes ?? 5000, options.graphGroupsAbove ?? 300);
   }
 
   /** Reads what is new since the last poll: O(workers + new log entries). */

@@ -25,6 +25,11 @@ async function waitUntil(what: string, check: () => boolean | Promise<boolean>, 
   }
 }
 
+/** Twice `i` (a self-contained task function). */
+function twice(i: number): number {
+  return 2 * i;
+}
+
 /** Busy for `ms` milliseconds, then returns `i` (a self-contained task function). */
 function spin(i: number, ms: number): number {
   const end = Date.now() + ms;
@@ -130,6 +135,26 @@ Deno.test({
       assert.ok((await chart("processing-history", "max")) >= 1, "tasks processed over time");
       assert.ok((await chart("occupancy-history", "max")) > 0, "occupancy over time");
       await page.screenshot({ path: `${shots}cluster-workers.png`, fullPage: true });
+
+      // Above a few hundred tasks the Graph page collapses to task groups (by key prefix) with
+      // their progress: 240 spin tasks and 240 twice tasks that depend on them.
+      const doubled = client.map(twice, futures);
+      await page.click('nav a[data-page="graph"]');
+      const groups = () =>
+        page.$eval(
+          "#graph",
+          (el) => [el.getAttribute("data-groups"), el.getAttribute("data-done")],
+        );
+      await waitUntil("the graph shows 480 done tasks in two groups", async () => {
+        const [count, finished] = await groups();
+        return count === "2" && finished === "480";
+      });
+      assert.match(
+        await page.locator("#graph-caption").innerText(),
+        /480 tasks in 2 task groups .*1 dependency between groups/,
+      );
+      assert.deepEqual((await client.gather(doubled)).slice(0, 3), [0, 2, 4]);
+      await page.screenshot({ path: `${shots}cluster-graph-groups.png` });
 
       const report = `${shots}performance-report.html`;
       await writePerformanceReport(report, {

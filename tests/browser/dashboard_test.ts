@@ -42,6 +42,8 @@ Deno.test({
       hostname: "127.0.0.1",
       port: 0,
       schedulerAddress: "tcp://127.0.0.1:8786",
+      // This test follows single tasks on the Graph page (task groups: dashboard_cluster_test).
+      graphGroupsAbove: 5000,
     });
     const browser = await openBrowser();
     const problems: string[] = [];

@@ -210,3 +210,20 @@ Deno.test("memory by kind and its history come from heartbeats, sampled once a s
   const later = subscribe(feed, ["workers"]);
   assert.equal(later.find(([event]) => event === "history")?.[1].samples.length, 1);
 });
+
+Deno.test("above its threshold the graph tracker sends task groups with their progress", () => {
+  const state = cluster();
+  const tracker = new GraphTracker(5000, 2);
+  const first: Json = tracker.update(state);
+  assert.equal(first.kind, "groups");
+  assert.deepEqual(first.groups.map((g: Json) => [g.name, g.total, g.done]), [
+    ["inc", 2, 0],
+    ["add", 1, 0],
+  ]);
+  assert.deepEqual(first.edges, [[0, 1]]);
+  assert.equal(tracker.update(state), null, "nothing changed");
+  finish(state, "inc-1", 2);
+  const next: Json = tracker.update(state);
+  assert.equal(next.groups[0].done, 1);
+  assert.equal(tracker.snapshot(state).kind, "groups");
+});

@@ -56,6 +56,12 @@ export class GraphPage {
     } else if (data.kind === "too-large") {
       this.graph = data;
       this.layout = null;
+    } else if (data.kind === "groups") {
+      const sameShape = this.graph?.kind === "groups" &&
+        JSON.stringify(this.graph.edges) === JSON.stringify(data.edges) &&
+        this.graph.groups.length === data.groups.length;
+      if (!sameShape) this.layout = layeredLayout(data.groups.length, data.edges);
+      this.graph = data;
     }
   }
 
@@ -65,13 +71,17 @@ export class GraphPage {
     const cssHeight = canvas.clientHeight || 500;
     const ctx = sizedContext(canvas, cssWidth, cssHeight);
     const graph = this.graph;
-    if (graph === null || graph.kind === "too-large" || graph.nodes.length === 0) {
+    if (graph === null || graph.kind === "too-large" || graph.nodes?.length === 0) {
       this.caption.textContent = graph?.kind === "too-large"
         ? `${formatCount(graph.tasks)} tasks: more than the ${formatCount(graph.limit)} ` +
           `this page draws`
         : "no tasks";
       canvas.dataset.nodes = "0";
       this.legend.replaceChildren();
+      return;
+    }
+    if (graph.kind === "groups") {
+      this.#renderGroups(ctx, cssWidth, cssHeight);
       return;
     }
     this.#place(cssWidth, cssHeight);
@@ -111,6 +121,75 @@ export class GraphPage {
       swatch.style.background = STATE_COLORS[name];
       span.append(swatch, `${name} ${formatCount(counts[s])}`);
       return [span];
+    }));
+  }
+
+  /**
+   * Task groups as boxes in dependency order, each with its progress: done, processing, erred
+   * and waiting tasks as parts of its bar.
+   * @param {CanvasRenderingContext2D} ctx
+   * @param {number} width
+   * @param {number} height
+   */
+  #renderGroups(ctx, width, height) {
+    const { groups, edges, tasks } = this.graph;
+    this.#place(width, height);
+    const { rankCount, rankSizes } = this.layout;
+    let widest = 1;
+    for (const size of rankSizes) widest = Math.max(widest, size);
+    const boxW = Math.min(220, 0.7 * (width - 2 * MARGIN) / Math.max(1, rankCount));
+    const boxH = Math.min(44, 0.7 * (height - 2 * MARGIN) / widest);
+    ctx.strokeStyle = "rgba(90,100,110,0.5)";
+    ctx.beginPath();
+    for (const [a, b] of edges) {
+      ctx.moveTo(this.x[a] + boxW / 2, this.y[a]);
+      ctx.lineTo(this.x[b] - boxW / 2, this.y[b]);
+    }
+    ctx.stroke();
+    ctx.font = "12px system-ui, sans-serif";
+    ctx.textBaseline = "middle";
+    /** @type {[string, string][]} */
+    const parts = [
+      ["done", STATE_COLORS.memory],
+      ["processing", STATE_COLORS.processing],
+      ["erred", STATE_COLORS.erred],
+      ["waiting", STATE_COLORS.waiting],
+    ];
+    groups.forEach((/** @type {any} */ g, /** @type {number} */ i) => {
+      const left = this.x[i] - boxW / 2;
+      const top = this.y[i] - boxH / 2;
+      let x = left;
+      for (const [part, color] of parts) {
+        const w = (g[part] / Math.max(1, g.total)) * boxW;
+        ctx.fillStyle = color ?? "#ccc";
+        ctx.fillRect(x, top, w, boxH);
+        x += w;
+      }
+      ctx.strokeStyle = "#24292e";
+      ctx.strokeRect(left, top, boxW, boxH);
+      ctx.fillStyle = "#ffffff";
+      ctx.fillRect(left + 3, this.y[i] - 8, Math.min(boxW - 6, 150), 16);
+      ctx.fillStyle = "#24292e";
+      ctx.fillText(
+        `${g.name} ${formatCount(g.done)}/${formatCount(g.total)}`,
+        left + 6,
+        this.y[i],
+        boxW - 12,
+      );
+    });
+    this.canvas.dataset.nodes = "0";
+    this.canvas.dataset.groups = String(groups.length);
+    this.canvas.dataset.done = String(groups.reduce((n, /** @type {any} */ g) => n + g.done, 0));
+    this.caption.textContent = `${formatCount(tasks)} tasks in ${formatCount(groups.length)} ` +
+      `task groups (by key prefix), ${formatCount(edges.length)} ` +
+      `${edges.length === 1 ? "dependency" : "dependencies"} between groups`;
+    this.legend.replaceChildren(...parts.map(([part, color]) => {
+      const span = document.createElement("span");
+      const swatch = document.createElement("span");
+      swatch.className = "swatch";
+      swatch.style.background = color ?? "#ccc";
+      span.append(swatch, part);
+      return span;
     }));
   }
 
