@@ -59,6 +59,8 @@ export { collectionSymbol } from "./collections/collection.ts";
 export type { Collection, CollectionSpec, Layer } from "./collections/collection.ts";
 export { taskModule } from "./core/function_codec.ts";
 export { shutdownThreads } from "./collections/local/threads.ts";
+export { shutdownProcesses } from "./collections/local/processes.ts";
+export { ProcessDiedError } from "./threads/process_exit.ts";
 export { FreeVariableError, GraphError, UnserializableError } from "./core/errors.ts";
 export { NDArray } from "./core/ndarray.ts";
 export type { DType, NumericArray } from "./core/ndarray.ts";

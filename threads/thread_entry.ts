@@ -1,79 +1,21 @@
 /**
  * Entry point of a Web Worker thread that runs tasks. The local `threads` scheduler and the
- * distributed worker both start their threads from this file.
+ * distributed worker both start their threads from this file; the `processes` scheduler's
+ * subprocesses run the same {@link TaskRunner} (process_entry.ts).
  *
- * It receives batches of tasks, resolves each function once (compiled source or imported
- * module, cached), decodes arguments, runs the task, and posts results back with their
- * buffers transferred, not copied.
+ * Results are posted back with their buffers transferred, not copied.
  *
  * @module
  */
 
 /// <reference lib="deno.worker" />
 
-import { recordFromError } from "../core/errors.ts";
-import { typeNameOf } from "../core/type_name.ts";
-import { FunctionCache } from "../core/function_cache.ts";
-import { FunctionReceiver } from "../core/function_link.ts";
-import type { Key, TaskFunction } from "../core/task.ts";
-import { substituteRefs } from "../core/task.ts";
-import { decode, encode, sizeOf, transferables } from "../core/value_codec.ts";
-import type { RunBatch, RunItem, RunResult, RunResults } from "./thread_protocol.ts";
-import { SHARED_GARBAGE_BYTES, SharedGarbage } from "./shared_garbage.ts";
-
-const functions = new FunctionCache();
-/** Inputs a worker shares with this thread are garbage here once their task is over. */
-const sharedGarbage = new SharedGarbage(SHARED_GARBAGE_BYTES);
-/** This thread's end of the function link: later batches send only a spec's id. */
-const received = new FunctionReceiver();
+import { transferables } from "../core/value_codec.ts";
+import type { RunBatch, RunResult, RunResults } from "./thread_protocol.ts";
+import { TaskRunner } from "./task_runner.ts";
 
 /** Results are flushed at the end of a batch, or sooner when a batch runs long. */
 const FLUSH_AFTER_MS = 5;
-
-const now = () => performance.timeOrigin + performance.now();
-
-async function runOne(item: RunItem): Promise<RunResult> {
-  const start = now();
-  try {
-    const spec = received.expand(item.fn);
-    if (typeof spec === "string") {
-      throw new Error(`internal: thread was never sent function ${spec}`);
-    }
-    let fn = functions.get(spec) as TaskFunction | Promise<TaskFunction>;
-    if (fn instanceof Promise) fn = await fn;
-    const args = decode(item.args) as unknown[];
-    let resolved = args;
-    if (item.depKeys.length > 0) {
-      const deps = new Map<Key, unknown>();
-      for (let i = 0; i < item.depKeys.length; i++) {
-        deps.set(item.depKeys[i], decode(item.depValues[i]));
-      }
-      resolved = args.map((a) => substituteRefs(a, (k) => deps.get(k)));
-    }
-    let value = fn(...resolved);
-    if (value !== null && typeof (value as PromiseLike<unknown>)?.then === "function") {
-      value = await value;
-    }
-    const encoded = encode(value, { rootName: `result of ${item.key}` });
-    return {
-      id: item.id,
-      ok: true,
-      value: encoded,
-      nbytes: sizeOf(value),
-      typeName: typeNameOf(value),
-      start,
-      stop: now(),
-    };
-  } catch (thrown) {
-    return { id: item.id, ok: false, error: recordFromError(thrown, item.key), start, stop: now() };
-  } finally {
-    // a task's own arguments count under its key (never one of its inputs' keys)
-    sharedGarbage.drop(item.key, item.args.frames);
-    for (let i = 0; i < item.depValues.length; i++) {
-      sharedGarbage.drop(item.depKeys[i], item.depValues[i].frames);
-    }
-  }
-}
 
 function post(results: RunResult[]): void {
   // results may share a buffer; a transfer list must name each buffer once
@@ -83,30 +25,9 @@ function post(results: RunResult[]): void {
   self.postMessage(message, [...transfer]);
 }
 
-/** Batches run one after another, in arrival order. */
-let queue: Promise<void> = Promise.resolve();
-
-async function runBatch(batch: RunItem[]): Promise<void> {
-  let pending: RunResult[] = [];
-  let lastFlush = now();
-  for (const item of batch) {
-    pending.push(await runOne(item));
-    const t = now();
-    if (t - lastFlush > FLUSH_AFTER_MS) {
-      post(pending);
-      pending = [];
-      lastFlush = t;
-    }
-  }
-  if (pending.length > 0) post(pending);
-  if (sharedGarbage.due()) {
-    // node:v8 and node:vm load only in threads that read shared inputs
-    const { garbageCollector } = await import("./garbage.ts");
-    garbageCollector()?.();
-  }
-}
+const runner = new TaskRunner({ post, flushAfterMs: FLUSH_AFTER_MS });
 
 self.onmessage = (event: MessageEvent<RunBatch>) => {
   const message = event.data;
-  if (message.type === "run") queue = queue.then(() => runBatch(message.batch));
+  if (message.type === "run") runner.enqueue(message.batch);
 };

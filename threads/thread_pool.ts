@@ -7,21 +7,13 @@
 
 import type { FunctionSpec } from "../core/function_codec.ts";
 import { FunctionSender } from "../core/function_link.ts";
-import type { RunBatch, RunItem, RunResult, RunResults } from "./thread_protocol.ts";
-
-/** Called with the results a thread posts, and with the thread's index. */
-export type ResultHandler = (thread: number, results: RunResult[]) => void;
-
-/**
- * Called when a thread dies (an uncaught error outside any task). The pool has already started
- * a fresh thread in its place; the tasks the dead one held are lost and are the owner's to redo.
- */
-export type ThreadFailureHandler = (thread: number, error: Error) => void;
+import type { RunBatch, RunItem, RunResults } from "./thread_protocol.ts";
+import type { ResultHandler, SlotFailureHandler, TaskPool } from "./task_pool.ts";
 
 const THREAD_ENTRY = new URL("./thread_entry.ts", import.meta.url).href;
 
 /** A fixed set of Web Worker threads. */
-export class ThreadPool {
+export class ThreadPool implements TaskPool {
   readonly #threads: Worker[] = [];
   /** Each thread's end of the function link (a restarted thread gets a new one). */
   readonly #functions: FunctionSender[] = [];
@@ -30,7 +22,7 @@ export class ThreadPool {
   constructor(
     readonly size: number,
     private readonly onResults: ResultHandler,
-    private readonly onFailure: ThreadFailureHandler = (thread, error) => {
+    private readonly onFailure: SlotFailureHandler = (thread, { error }) => {
       console.error(`thread ${thread} failed:`, error);
     },
   ) {
@@ -50,10 +42,15 @@ export class ThreadPool {
       // the thread is gone with whatever it was running: replace it, then tell the owner
       thread.terminate();
       if (!this.#closed) this.#start(i);
-      this.onFailure(i, new Error(`thread ${i} died: ${event.message}`));
+      // results are posted in batches, so which task was running is not known
+      this.onFailure(i, {
+        error: new Error(`thread ${i} died: ${event.message}`),
+      });
     };
     thread.onmessageerror = () => {
-      this.onFailure(i, new Error(`thread ${i} sent a message that could not be read`));
+      this.onFailure(i, {
+        error: new Error(`thread ${i} sent a message that could not be read`),
+      });
     };
     this.#threads[i] = thread;
     this.#functions[i] = new FunctionSender();

@@ -50,3 +50,9 @@ export interface RunResults {
   type: "results";
   results: RunResult[];
 }
+
+/**
+ * What a worker subprocess (process_entry.ts) writes besides results: that it has loaded and
+ * reads batches, or the uncaught error that is about to end it.
+ */
+export type ProcessNotice = { type: "ready" } | { type: "fatal"; message: string };

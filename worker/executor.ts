@@ -71,7 +71,7 @@ export class TaskExecutor {
     return new ThreadPool(
       this.nthreads,
       (thread, results) => this.#threadResults(thread, results),
-      (thread, error) => this.#threadDied(thread, error),
+      (thread, { error }) => this.#threadDied(thread, error),
     );
   }
 

@@ -9,10 +9,11 @@ import {
 } from "../../mod.ts";
 import { runSync } from "../../collections/local/sync.ts";
 import { runThreads, shutdownThreads } from "../../collections/local/threads.ts";
+import { runProcesses, shutdownProcesses } from "../../collections/local/processes.ts";
 import { makeLiteral, makeTask, TaskRef } from "../../core/task.ts";
 import type { Graph } from "../../core/graph.ts";
 
-const schedulers = ["sync", "threads"] as const;
+const schedulers = ["sync", "threads", "processes"] as const;
 
 /** A deterministic pseudo-random generator (mulberry32). */
 function rng(seed: number): () => number {
@@ -45,18 +46,21 @@ function randomDag(seed: number, size: number): Delayed<number>[] {
   return nodes.filter((_, i) => !used.has(i));
 }
 
-Deno.test("sync and threads agree on hundreds of random DAGs", async () => {
+Deno.test("sync, threads and processes agree on hundreds of random DAGs", async () => {
   try {
     for (let seed = 1; seed <= 200; seed++) {
       const sinks = randomDag(seed, 5 + (seed % 40));
       const expected = await compute(...sinks, { scheduler: "sync" });
       const actual = await compute(...sinks, { scheduler: "threads", numWorkers: 2 });
       assert.deepEqual(actual, expected, `seed ${seed}`);
+      const inProcesses = await compute(...sinks, { scheduler: "processes", numWorkers: 2 });
+      assert.deepEqual(inProcesses, expected, `seed ${seed} on processes`);
       // and agree with a plain evaluation
       assert.equal(expected.length, sinks.length);
     }
   } finally {
     shutdownThreads();
+    await shutdownProcesses();
   }
 });
 
@@ -85,6 +89,7 @@ Deno.test("delayed: nested args, shared intermediates computed once, keys", asyn
   assert.deepEqual([ra, rb], [3, 4]);
   assert.equal([...a.graph.keys()].filter((k) => k === shared.key).length, 1);
   shutdownThreads();
+  await shutdownProcesses();
 });
 
 Deno.test("delayed: persist keeps the value; get() reads a field", async () => {
@@ -133,6 +138,7 @@ Deno.test("task errors keep name, message, key and the stack from where they ran
   assert.equal(error.name, "ValidationError");
   assert.equal(error.message, "nope");
   shutdownThreads();
+  await shutdownProcesses();
 });
 
 Deno.test("a function reading a variable it does not own fails before running", async () => {
@@ -168,6 +174,8 @@ Deno.test("module-reference functions run on threads through a file: URL", async
   const { fixtureFunctions } = await import("../fixtures/delayed_module.ts");
   const d = delayed(fixtureFunctions.shout)("hello");
   assert.equal(await d.compute({ scheduler: "threads" }), "HELLO!");
+  assert.equal(await d.compute({ scheduler: "processes", numWorkers: 1 }), "HELLO!");
+  await shutdownProcesses();
   assert.equal(await d.compute({ scheduler: "sync" }), "HELLO!");
   assert.equal(typeof taskModule, "function");
   shutdownThreads();
@@ -179,7 +187,7 @@ Deno.test("graph validation: missing dependency and cycles fail before anything 
   const missing: Graph = new Map([
     ["a", makeTask("a", count, [new TaskRef("nowhere")])],
   ]);
-  for (const run of [runSync, runThreads]) {
+  for (const run of [runSync, runThreads, runProcesses]) {
     await assert.rejects(() => run(missing, ["a"]), (e: Error) => {
       assert.ok(e instanceof GraphError);
       assert.match(e.message, /nowhere/);
@@ -193,7 +201,7 @@ Deno.test("graph validation: missing dependency and cycles fail before anything 
     ["z", makeTask("z", count, [new TaskRef("y")])],
     ["w", makeLiteral("w", 1)],
   ]);
-  for (const run of [runSync, runThreads]) {
+  for (const run of [runSync, runThreads, runProcesses]) {
     await assert.rejects(() => run(cyclic, ["x"]), (e: Error) => {
       assert.ok(e instanceof GraphError);
       assert.match(e.message, /cycle/i);
@@ -203,6 +211,7 @@ Deno.test("graph validation: missing dependency and cycles fail before anything 
   }
   assert.equal(ran, 0);
   shutdownThreads();
+  await shutdownProcesses();
 });
 
 Deno.test("typed arrays travel between threads and come back intact", async () => {
@@ -256,18 +265,20 @@ Deno.test("concurrent computations share the threads, also after a failed one", 
   shutdownThreads();
 });
 
-Deno.test("sync and threads are GraphExecutors: compute and persist run through one interface", async () => {
+Deno.test("sync, threads and processes are GraphExecutors: compute and persist run through one interface", async () => {
   const { resolveExecutor } = await import("../../collections/compute.ts");
   const { syncExecutor } = await import("../../collections/local/sync.ts");
   const { threadsExecutor } = await import("../../collections/local/threads.ts");
+  const { processesExecutor } = await import("../../collections/local/processes.ts");
   assert.equal(resolveExecutor({ scheduler: "sync" }), syncExecutor);
   assert.equal(resolveExecutor({ scheduler: "threads" }), threadsExecutor);
+  assert.equal(resolveExecutor({ scheduler: "processes" }), processesExecutor);
   const double = (x: number) => 2 * x;
   const graph: Graph = new Map([
     ["a", makeLiteral("a", 21)],
     ["b", makeTask("b", double, [new TaskRef("a")])],
   ]);
-  for (const executor of [syncExecutor, threadsExecutor]) {
+  for (const executor of [syncExecutor, threadsExecutor, processesExecutor]) {
     assert.deepEqual(await executor.computeGraph(graph, ["b"], {}), [42]);
     const layer = await executor.persistGraph(graph, ["b"], {});
     assert.deepEqual(layer.tasks.map((t) => [t.key, t.fn, t.args[0]]), [["b", null, 42]]);
@@ -286,9 +297,10 @@ Deno.test("sync and threads are GraphExecutors: compute and persist run through 
   assert.equal(calls, 1);
   assert.throws(
     () => resolveExecutor({ scheduler: "thread" as "threads" }),
-    /Unknown scheduler "thread": use "sync", "threads" or a Client/,
+    /Unknown scheduler "thread": use "sync", "threads", "processes" or a Client/,
   );
   shutdownThreads();
+  await shutdownProcesses();
 });
 
 Deno.test("options are checked at run time: a misspelt one names the nearest valid one", async () => {

@@ -1,0 +1,227 @@
+/**
+ * A pool of Deno subprocesses that run tasks (process_entry.ts), for the `processes`
+ * scheduler: the same batches and results as a {@link ThreadPool}'s threads, framed
+ * (net/framing.ts) over each process's stdin and stdout.
+ *
+ * A process that ends (`Deno.exit`, an uncaught error, out of memory, a signal) is replaced at
+ * once, and the owner is told how it ended and which batch was running (a process runs batches
+ * in order and sends a batch's last results before starting the next).
+ * While the pool is idle its processes do not keep the script alive; when the script ends, their
+ * stdin closes and they exit.
+ *
+ * @module
+ */
+
+import { errorMessage } from "../core/errors.ts";
+import type { FunctionSpec } from "../core/function_codec.ts";
+import { FunctionSender } from "../core/function_link.ts";
+import { encode } from "../core/value_codec.ts";
+import { FrameReader } from "../net/frame_reader.ts";
+import { WriteQueue } from "../net/framing.ts";
+import { describeExit, ProcessDiedError } from "./process_exit.ts";
+import { inheritedPermissionFlags } from "./process_permissions.ts";
+import type { ProcessNotice, RunBatch, RunItem, RunResult, RunResults } from "./thread_protocol.ts";
+import type { ResultHandler, SlotFailureHandler, TaskPool } from "./task_pool.ts";
+
+const PROCESS_ENTRY = new URL("./process_entry.ts", import.meta.url).href;
+/** How much of a process's stderr is kept to explain its end. */
+const STDERR_TAIL_CHARS = 4096;
+
+/** One running subprocess and what the pool knows about it. */
+interface WorkerProcess {
+  child: Deno.ChildProcess;
+  writer: WritableStreamDefaultWriter<Uint8Array>;
+  /** This process's end of the function link (a replacement gets a new one). */
+  functions: FunctionSender;
+  /** It has loaded its entry and reads batches. */
+  ready: boolean;
+  /** The uncaught error it reported before ending. */
+  fatal?: string;
+  stderrTail: string;
+  /** The item ids of the batches posted and not fully returned, in order (results come in order). */
+  batches: number[][];
+  /** How many items of the first batch have returned. */
+  returned: number;
+  /** Settles once the process has ended and its output is read to the end. */
+  ended: Promise<void>;
+}
+
+/** A fixed set of Deno worker subprocesses. */
+export class ProcessPool implements TaskPool {
+  readonly #processes: WorkerProcess[] = [];
+  readonly #flags: string[];
+  readonly #queue = new WriteQueue();
+  #closed = false;
+  #busy = false;
+  /** Why a process could not start; every later post fails with it. */
+  #startupError: Error | undefined;
+
+  /**
+   * @throws {Error} when a subprocess cannot be spawned (no `--allow-run`), saying which
+   *   permission to grant.
+   */
+  constructor(
+    readonly size: number,
+    private readonly onResults: ResultHandler,
+    private readonly onFailure: SlotFailureHandler,
+  ) {
+    if (!Number.isInteger(size) || size < 1) {
+      throw new RangeError(`A process pool needs at least one process; got ${size}.`);
+    }
+    this.#flags = inheritedPermissionFlags();
+    try {
+      for (let i = 0; i < size; i++) this.#start(i);
+    } catch (error) {
+      void this.close();
+      throw error;
+    }
+  }
+
+  #start(i: number): void {
+    let child: Deno.ChildProcess;
+    try {
+      child = new Deno.Command(Deno.execPath(), {
+        args: ["run", ...this.#flags, "--quiet", "--no-prompt", PROCESS_ENTRY],
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+    } catch (error) {
+      throw new Error(
+        `The "processes" scheduler could not start a Deno subprocess (${
+          errorMessage(error)
+        }). It needs --allow-run and --allow-read (or -A); or use the "threads" scheduler.`,
+        { cause: error },
+      );
+    }
+    if (!this.#busy) child.unref();
+    const process: WorkerProcess = {
+      child,
+      writer: child.stdin.getWriter(),
+      functions: new FunctionSender(),
+      ready: false,
+      stderrTail: "",
+      batches: [],
+      returned: 0,
+      ended: Promise.resolve(),
+    };
+    process.ended = Promise.all([this.#readMessages(i, process), this.#passOnStderr(process)])
+      .then(() => child.status)
+      .then((status) => this.#ended(i, process, status));
+    this.#processes[i] = process;
+  }
+
+  async #readMessages(i: number, process: WorkerProcess): Promise<void> {
+    const reader = new FrameReader();
+    try {
+      for await (const chunk of process.child.stdout) {
+        // the results of one read go to the owner together (it dispatches once per call)
+        const results: RunResult[] = [];
+        for (const message of reader.push(chunk)) {
+          const header = message.header as RunResults | ProcessNotice;
+          if (header.type === "results") results.push(...header.results);
+          else if (header.type === "ready") process.ready = true;
+          else if (header.type === "fatal") process.fatal = header.message;
+        }
+        if (results.length > 0) {
+          this.#returned(process, results.length);
+          this.onResults(i, results);
+        }
+      }
+    } catch (error) {
+      // unreadable output: the process cannot be trusted any more
+      if (!this.#closed) {
+        process.fatal = `its output could not be read (${errorMessage(error)})`;
+        try {
+          process.child.kill("SIGKILL");
+        } catch { /* already gone */ }
+      }
+    }
+  }
+
+  /** Counts results against the batches they belong to (a process runs batches in order). */
+  #returned(process: WorkerProcess, count: number): void {
+    process.returned += count;
+    while (process.batches.length > 0 && process.returned >= process.batches[0].length) {
+      process.returned -= process.batches[0].length;
+      process.batches.shift();
+    }
+  }
+
+  /** Copies the process's stderr (its tasks' console output) to ours, keeping the tail. */
+  async #passOnStderr(process: WorkerProcess): Promise<void> {
+    const text = new TextDecoder();
+    for await (const chunk of process.child.stderr) {
+      for (let at = 0; at < chunk.byteLength;) at += Deno.stderr.writeSync(chunk.subarray(at));
+      const tail = process.stderrTail + text.decode(chunk, { stream: true });
+      process.stderrTail = tail.slice(-STDERR_TAIL_CHARS);
+    }
+  }
+
+  #ended(i: number, process: WorkerProcess, status: Deno.CommandStatus): void {
+    process.writer.close().catch(() => {});
+    if (this.#closed) return;
+    const how = describeExit(status, process.fatal, process.stderrTail);
+    if (!process.ready) {
+      // a process that cannot start will not start the next time either: no restart loop
+      this.#startupError = new Error(
+        `The "processes" scheduler's worker subprocess could not start: ${how}`,
+      );
+      void this.close();
+      for (let slot = 0; slot < this.size; slot++) {
+        this.onFailure(slot, { error: this.#startupError });
+      }
+      return;
+    }
+    const error = new ProcessDiedError(how, undefined, status.code, status.signal);
+    try {
+      this.#start(i);
+    } catch (startError) {
+      this.#startupError = startError as Error;
+      void this.close();
+    }
+    const suspects = process.batches[0]?.slice(process.returned) ?? [];
+    this.onFailure(i, { error, suspects });
+  }
+
+  /** The form of `spec` to send to a process: the whole spec the first time, then its id. */
+  functionFor(slot: number, spec: FunctionSpec): FunctionSpec | string {
+    return this.#processes[slot].functions.shrink(spec);
+  }
+
+  /** Writes a batch of tasks to one process's stdin (buffers are copied into the pipe). */
+  post(slot: number, batch: RunItem[]): void {
+    if (this.#startupError !== undefined) throw this.#startupError;
+    if (this.#closed) throw new Error("This process pool is closed; start a new one.");
+    const message: RunBatch = { type: "run", batch };
+    const encoded = encode(message, { rootName: "batch" });
+    this.#queue.push(encoded.body, encoded.frames, []);
+    const { writer, batches } = this.#processes[slot];
+    batches.push(batch.map((item) => item.id));
+    // a failed write means the process ended: #ended reports it
+    for (const chunk of this.#queue.take()) writer.write(chunk).catch(() => {});
+  }
+
+  /** While busy, the processes keep the script alive; idle, they let it end. */
+  setBusy(busy: boolean): void {
+    this.#busy = busy;
+    for (const { child } of this.#processes) busy ? child.ref() : child.unref();
+  }
+
+  /** Ends every process (running tasks are abandoned); settles once all have exited. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    // waiting for them to end must keep the script alive
+    this.setBusy(true);
+    for (const { child } of this.#processes) {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already gone */ }
+    }
+    await Promise.all(this.#processes.map((p) => p.ended));
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+}
