@@ -26,6 +26,8 @@ import type { ResultHandler, SlotFailureHandler, TaskPool } from "./task_pool.ts
 const PROCESS_ENTRY = new URL("./process_entry.ts", import.meta.url).href;
 /** How much of a process's stderr is kept to explain its end. */
 const STDERR_TAIL_CHARS = 4096;
+/** Writes of one turn up to this size are joined into one buffer (larger ones go as they are). */
+const JOIN_MAX_BYTES = 1 << 20;
 
 /** One running subprocess and what the pool knows about it. */
 interface WorkerProcess {
@@ -42,6 +44,8 @@ interface WorkerProcess {
   batches: number[][];
   /** How many items of the first batch have returned. */
   returned: number;
+  /** Bytes posted in this turn of the event loop, written together at its end. */
+  unwritten: Uint8Array[];
   /** Settles once the process has ended and its output is read to the end. */
   ended: Promise<void>;
 }
@@ -103,6 +107,7 @@ export class ProcessPool implements TaskPool {
       stderrTail: "",
       batches: [],
       returned: 0,
+      unwritten: [],
       ended: Promise.resolve(),
     };
     process.ended = Promise.all([this.#readMessages(i, process), this.#passOnStderr(process)])
@@ -196,10 +201,30 @@ export class ProcessPool implements TaskPool {
     const message: RunBatch = { type: "run", batch };
     const encoded = encode(message, { rootName: "batch" });
     this.#queue.push(encoded.body, encoded.frames, []);
-    const { writer, batches } = this.#processes[slot];
-    batches.push(batch.map((item) => item.id));
+    const process = this.#processes[slot];
+    process.batches.push(batch.map((item) => item.id));
+    if (process.unwritten.length === 0) queueMicrotask(() => this.#write(process));
+    for (const chunk of this.#queue.take()) process.unwritten.push(chunk);
+  }
+
+  /** Writes what was posted to a process, small pieces joined (one write, not one per batch). */
+  #write(process: WorkerProcess): void {
+    const chunks = process.unwritten;
+    process.unwritten = [];
+    let bytes = 0;
+    for (const chunk of chunks) bytes += chunk.byteLength;
+    let joined = chunks;
+    if (chunks.length > 1 && bytes <= JOIN_MAX_BYTES) {
+      const buffer = new Uint8Array(bytes);
+      let at = 0;
+      for (const chunk of chunks) {
+        buffer.set(chunk, at);
+        at += chunk.byteLength;
+      }
+      joined = [buffer];
+    }
     // a failed write means the process ended: #ended reports it
-    for (const chunk of this.#queue.take()) writer.write(chunk).catch(() => {});
+    for (const chunk of joined) process.writer.write(chunk).catch(() => {});
   }
 
   /** While busy, the processes keep the script alive; idle, they let it end. */
