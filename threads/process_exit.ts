@@ -25,7 +25,9 @@ import type { Key } from "../core/task.ts";
  * ```
  */
 export class ProcessDiedError extends Error {
+  /** Always `"ProcessDiedError"`. */
   override name = "ProcessDiedError";
+  /** The error of the task `key` whose process ended with `exitCode` (or `signal`). */
   constructor(
     message: string,
     /** The task that was running, when known. */
