@@ -163,3 +163,11 @@ Deno.test("processes: a crash inside a batch of many tasks is traced to its task
     await shutdownProcesses();
   }
 });
+
+Deno.test("processes: without --allow-run the error says which permission to grant", async () => {
+  const script = new URL("../fixtures/processes_script.ts", import.meta.url).pathname;
+  const denied = await runDeno(["run", "--allow-read", script], Deno.cwd());
+  assert.notEqual(denied.code, 0);
+  assert.match(denied.stderr, /could not start a Deno subprocess/);
+  assert.match(denied.stderr, /It needs --allow-run and --allow-read \(or -A\)/);
+});
