@@ -1,9 +1,9 @@
 /**
  * Computing and persisting collections: gathers their graphs into one (shared intermediates
  * appear once, so they run once) and hands it to a {@link GraphExecutor} — the `sync`,
- * `threads` or `processes` local scheduler, or the default distributed client when one is connected. Every
- * executor runs graphs the same way; a collection's result is always made from its outputs'
- * values by its own `finalize`, on the caller's side ({@link planCompute}).
+ * `threads` or `processes` local scheduler, or the default distributed client when one is
+ * connected. Every executor runs graphs the same way; a collection's result is always made from
+ * its outputs' values by its own `finalize`, on the caller's side ({@link planCompute}).
  *
  * @module
  */
