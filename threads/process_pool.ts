@@ -72,6 +72,13 @@ export class ProcessPool implements TaskPool {
     if (!Number.isInteger(size) || size < 1) {
       throw new RangeError(`A process pool needs at least one process; got ${size}.`);
     }
+    if (PROCESS_ENTRY.includes("/deno-compile-")) {
+      // Deno.execPath() is this program itself: it cannot run another module
+      throw new Error(
+        'The "processes" scheduler is not available in a `deno compile`d program (it starts ' +
+          '`deno run` subprocesses); use the "threads" scheduler or a LocalCluster.',
+      );
+    }
     this.#flags = inheritedPermissionFlags();
     try {
       for (let i = 0; i < size; i++) this.#start(i);
