@@ -76,7 +76,7 @@ export class ProcessPool implements TaskPool {
       // Deno.execPath() is this program itself: it cannot run another module
       throw new Error(
         'The "processes" scheduler is not available in a `deno compile`d program (it starts ' +
-          '`deno run` subprocesses); use the "threads" scheduler or a LocalCluster.',
+          '`deno run` subprocesses); use the "threads" scheduler.',
       );
     }
     this.#flags = inheritedPermissionFlags();
