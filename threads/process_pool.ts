@@ -236,12 +236,14 @@ export class ProcessPool implements TaskPool {
 
   /** While busy, the processes keep the script alive; idle, they let it end. */
   setBusy(busy: boolean): void {
+    if (this.#closed && !busy) return; // closing waits for the processes to end
     this.#busy = busy;
     for (const { child } of this.#processes) busy ? child.ref() : child.unref();
   }
 
   /** Ends every process (running tasks are abandoned); settles once all have exited. */
   async close(): Promise<void> {
+    const wasOpen = !this.#closed;
     this.#closed = true;
     // waiting for them to end must keep the script alive
     this.setBusy(true);
@@ -249,6 +251,18 @@ export class ProcessPool implements TaskPool {
       try {
         child.kill("SIGKILL");
       } catch { /* already gone */ }
+    }
+    if (wasOpen && this.#startupError === undefined) {
+      // computations waiting on these processes fail now rather than wait forever
+      this.#processes.forEach((process, slot) => {
+        if (process.batches.length === 0) return;
+        process.batches = [];
+        this.onFailure(slot, {
+          error: new Error(
+            "the process pool was shut down (shutdownProcesses()) while it ran tasks",
+          ),
+        });
+      });
     }
     await Promise.all(this.#processes.map((p) => p.ended));
   }

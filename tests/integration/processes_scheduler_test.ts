@@ -171,3 +171,15 @@ Deno.test("processes: without --allow-run the error says which permission to gra
   assert.match(denied.stderr, /could not start a Deno subprocess/);
   assert.match(denied.stderr, /It needs --allow-run and --allow-read \(or -A\)/);
 });
+
+Deno.test("processes: shutting the pool down fails the computations it was running", async () => {
+  const sleepy = () => new Promise((resolve) => setTimeout(resolve, 60_000));
+  const running = delayed(sleepy)().compute({ scheduler: "processes", numWorkers: 1 })
+    .then(() => null, (e) => e);
+  // wait until the task is out on the process, then shut down
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await shutdownProcesses();
+  const error = await running;
+  assert.ok(error instanceof Error, String(error));
+  assert.match(error.message, /shut down/);
+});
