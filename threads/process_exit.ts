@@ -47,11 +47,15 @@ export function describeExit(
   fatal: string | undefined,
   stderrTail: string,
 ): string {
-  const outOfMemory = /out of memory|heap limit|Allocation failed/i.test(stderrTail);
+  // V8 prints this line, then a C stack trace, and aborts
+  const outOfMemory = /^.*(out of memory|heap limit|Allocation failed).*$/im.exec(stderrTail);
   let how: string;
   if (fatal !== undefined) how = `an uncaught error ended it: ${fatal}`;
-  else if (outOfMemory) how = `it ran out of memory (exit code ${status.code})`;
-  else if (status.signal === "SIGKILL") {
+  else if (outOfMemory !== null) {
+    return `it ran out of memory (exit code ${status.code}: "${
+      outOfMemory[0].replace(/^[#\s]+/, "").trim()
+    }")`;
+  } else if (status.signal === "SIGKILL") {
     how = "it was killed by SIGKILL (the system's out-of-memory killer does this)";
   } else if (status.signal !== null) how = `it was killed by ${status.signal}`;
   else how = `it exited with code ${status.code} (a call to Deno.exit ends the process)`;
