@@ -100,6 +100,7 @@ export type { SharedStateOptions } from "./client/primitives/context.ts";
 export type { GetDatasetOptions, PublishOptions } from "./client/primitives/datasets.ts";
 export { LocalCluster } from "./deploy/local_cluster.ts";
 export type { LocalClusterOptions } from "./deploy/local_cluster.ts";
+export type { Security } from "./net/tls.ts";
 export { ClusterManager } from "./deploy/cluster.ts";
 export type {
   ClusterManagerOptions,

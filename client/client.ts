@@ -29,6 +29,7 @@ import type { TaskStreamEntry } from "../protocol/task_stream_entry.ts";
 import type { RebalanceResult } from "../protocol/session.ts";
 import { PeerPool } from "../net/peer_pool.ts";
 import { authTokenFromEnv } from "../net/security_options.ts";
+import { loadSecurity, type Security } from "../net/tls.ts";
 import { SubmitMethods, type Submitter } from "./client_view.ts";
 import { writePerformanceReport } from "./performance_report.ts";
 import {
@@ -43,7 +44,7 @@ import {
   runOnWorkers,
   type SchedulerRequest,
 } from "./cluster_admin.ts";
-import { type ConnectTarget, schedulerAddressOf } from "./connect_target.ts";
+import { clusterCredentials, type ConnectTarget, schedulerAddressOf } from "./connect_target.ts";
 import { DataFetcher, MissingDataError } from "./data_fetch.ts";
 import { Future, type FutureOwner } from "./future.ts";
 import { CancelledError, type FutureState } from "./future_state.ts";
@@ -88,6 +89,13 @@ export interface ClientOptions {
    * of this process at that address, else the `DASK_DENO_AUTH_TOKEN` environment variable.
    */
   authToken?: string;
+  /**
+   * TLS, as Dask's `Security` (docs/security.md), needed for a `tls://` address: the CA to check
+   * the scheduler's and workers' certificates against, and this client's certificate and key,
+   * which they check in turn. Default: the files of a {@link LocalCluster} of this process at that
+   * address (or of the cluster passed).
+   */
+  security?: Security;
 }
 
 const CLIENT_OPTION_NAMES = optionNames<ClientOptions>({
@@ -95,6 +103,7 @@ const CLIENT_OPTION_NAMES = optionNames<ClientOptions>({
   reconnectTimeout: true,
   setAsDefault: true,
   authToken: true,
+  security: true,
 });
 
 /** A worker as {@link Client.workers} describes it. */
@@ -174,7 +183,7 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     this.id = id;
     this.cluster = cluster;
     this.#session = session;
-    this.#peers = new PeerPool({ role: "peer", authToken: session.authToken });
+    this.#peers = new PeerPool({ role: "peer", authToken: session.authToken, tls: session.tls });
     this.#outbox = new Outbox((msg) => session.send(msg), this.#awaitingValues);
     this.#fetcher = new DataFetcher(
       (keys) => this.#request<Record<Key, WorkerAddress[]>>("who-has", { keys }),
@@ -221,12 +230,8 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
   static async connect(target: ConnectTarget, options: ClientOptions = {}): Promise<Client> {
     checkOptionNames(options, CLIENT_OPTION_NAMES, "Client.connect()");
     const address = await schedulerAddressOf(target, options.timeout ?? 10);
-    // a cluster object knows its token
-    const clusterToken = typeof target === "object" && "authToken" in target &&
-        typeof target.authToken === "string"
-      ? target.authToken
-      : undefined;
-    return await Client.#open(address, { authToken: clusterToken, ...options }, undefined);
+    // a cluster object knows its token and TLS files
+    return await Client.#open(address, { ...clusterCredentials(target), ...options }, undefined);
   }
 
   /**
@@ -243,7 +248,7 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
    * ```
    */
   static async local(
-    options: LocalClusterOptions & Omit<ClientOptions, "authToken"> = {},
+    options: LocalClusterOptions & Omit<ClientOptions, "authToken" | "security"> = {},
   ): Promise<Client> {
     checkOptionNames(
       options,
@@ -253,7 +258,11 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     const { timeout: _t, reconnectTimeout: _r, setAsDefault: _s, ...clusterOptions } = options;
     const cluster = await LocalCluster.start(clusterOptions);
     try {
-      const clientOptions = { ...options, authToken: cluster.authToken };
+      const clientOptions = {
+        ...options,
+        authToken: cluster.authToken,
+        security: cluster.security,
+      };
       const client = await Client.#open(cluster.schedulerAddress, clientOptions, cluster);
       // stderr: the link is for the person at the terminal, not for the script's output
       if (client.dashboardLink !== undefined) console.error(`Dashboard: ${client.dashboardLink}`);
@@ -270,6 +279,7 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     cluster: LocalCluster | undefined,
   ): Promise<Client> {
     const id = `Client-${crypto.randomUUID()}`;
+    const tls = await loadSecurity(options.security ?? LocalCluster.securityFor(address));
     // Messages may arrive before the Client exists: hold them until it does.
     const early: SchedulerToClientMsg[] = [];
     const made: { client?: Client } = {};
@@ -288,6 +298,7 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
       timeout: options.timeout ?? 10,
       reconnectTimeout: options.reconnectTimeout ?? 60,
       authToken: options.authToken ?? LocalCluster.authTokenFor(address) ?? authTokenFromEnv(),
+      tls,
     });
     const client = new Client(id, session, cluster);
     made.client = client;

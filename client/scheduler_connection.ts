@@ -8,6 +8,7 @@
 
 import { errorFromRecord } from "../core/errors.ts";
 import { AuthenticationError, Connection, unbatch, WireError } from "../net/wire.ts";
+import type { TlsConfig } from "../net/tls.ts";
 import type { ClientToSchedulerMsg, SchedulerToClientMsg } from "../protocol/messages.ts";
 import {
   type ClientRegisteredMsg,
@@ -38,6 +39,8 @@ export interface SessionOptions {
   reconnectTimeout: number;
   /** The cluster's shared secret, proven in the handshake (net/auth.ts). */
   authToken?: string;
+  /** TLS (net/tls.ts), for a `tls://` scheduler and workers. */
+  tls?: TlsConfig;
 }
 
 const FIRST_RETRY_MS = 100;
@@ -104,7 +107,7 @@ export class SchedulerSession {
       address,
       clientId,
       options.timeout,
-      options.authToken,
+      options,
     );
     return new SchedulerSession(address, clientId, connection, info, events, options);
   }
@@ -112,6 +115,11 @@ export class SchedulerSession {
   /** The token this session proves to the scheduler, for the client's other links. */
   get authToken(): string | undefined {
     return this.#options.authToken;
+  }
+
+  /** The TLS settings of this session, for the client's other links. */
+  get tls(): TlsConfig | undefined {
+    return this.#options.tls;
   }
 
   /** True while registered with a live connection. */
@@ -211,7 +219,7 @@ export class SchedulerSession {
           this.address,
           this.clientId,
           left,
-          this.#options.authToken,
+          this.#options,
         );
         if (this.#closing) {
           await connection.abort("the client closed");
@@ -252,14 +260,14 @@ async function connectWithRetry(
   address: string,
   clientId: string,
   timeout: number,
-  authToken: string | undefined,
+  security: Pick<SessionOptions, "authToken" | "tls">,
 ): Promise<{ connection: Connection; info: ClientRegisteredMsg }> {
   const deadline = Date.now() + timeout * 1000;
   let delay = FIRST_RETRY_MS / 2;
   for (;;) {
     try {
       const left = Math.max(0.05, (deadline - Date.now()) / 1000);
-      return await connectOnce(address, clientId, left, authToken);
+      return await connectOnce(address, clientId, left, security);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       if (error instanceof TypeError) throw error; // an invalid address: retrying cannot help
@@ -308,13 +316,14 @@ async function connectOnce(
   address: string,
   clientId: string,
   timeout: number,
-  authToken: string | undefined,
+  security: Pick<SessionOptions, "authToken" | "tls">,
 ): Promise<{ connection: Connection; info: ClientRegisteredMsg }> {
   const timeoutMs = Math.max(50, Math.round(timeout * 1000));
   const connecting = Connection.connect(address, {
     role: "client",
     handshakeTimeoutMs: timeoutMs,
-    authToken,
+    authToken: security.authToken,
+    tls: security.tls,
   });
   const connection = await withTimeout(connecting, timeoutMs, `no answer within ${timeout} s`)
     .catch((error) => {

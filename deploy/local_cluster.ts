@@ -29,6 +29,8 @@ import { dashboardFlags, workerFlags } from "./worker_flags.ts";
 import { parseMemoryLimit } from "../worker/memory_limit.ts";
 import { checkAuthToken } from "../net/auth.ts";
 import { AUTH_TOKEN_ENV, newAuthToken } from "../net/security_options.ts";
+import type { Security } from "../net/tls.ts";
+import { makeTemporaryCertificates, type TemporaryCertificates } from "./temporary_certificates.ts";
 
 /** How {@link LocalCluster.start} (and `Client.local`) sets up the cluster. */
 export interface LocalClusterOptions {
@@ -68,6 +70,13 @@ export interface LocalClusterOptions {
    * of this process that connect to this cluster. `false`: no authentication.
    */
   authToken?: string | false;
+  /**
+   * TLS on every link (docs/security.md): `true` makes a temporary CA and a certificate for this
+   * machine (with the `openssl` command), deleted when the cluster closes; a {@link Security}
+   * uses your files (the certificate must name the host the processes listen on). The scheduler
+   * is then at a `tls://` address and its dashboard is served over HTTPS. Default false.
+   */
+  security?: boolean | Security;
 }
 
 /**
@@ -91,6 +100,7 @@ export const LOCAL_CLUSTER_OPTION_NAMES = optionNames<LocalClusterOptions>({
   logs: true,
   restartDeadWorkers: true,
   authToken: true,
+  security: true,
 });
 
 /** Clusters not closed yet: killed when this process ends. */
@@ -209,11 +219,16 @@ export class LocalCluster extends ClusterManager {
   readonly #host: string;
   readonly #policy: RestartPolicy | undefined;
   #scheduler: ManagedProcess | undefined;
+  /** Certificates made for this cluster (`security: true`), deleted when it closes. */
+  readonly #certificates: TemporaryCertificates | undefined;
 
-  private constructor(options: LocalClusterOptions) {
+  private constructor(options: LocalClusterOptions, certificates?: TemporaryCertificates) {
     const authToken = options.authToken === false ? undefined : options.authToken ?? newAuthToken();
     if (authToken !== undefined) checkAuthToken(authToken);
-    super({ startTimeout: options.startTimeout, authToken });
+    const security = certificates?.security ??
+      (typeof options.security === "object" ? options.security : undefined);
+    super({ startTimeout: options.startTimeout, authToken, security });
+    this.#certificates = certificates;
     this.#options = options;
     this.#host = options.host ?? "127.0.0.1";
     this.#policy = options.restartDeadWorkers === false ? undefined : new RestartPolicy();
@@ -224,8 +239,17 @@ export class LocalCluster extends ClusterManager {
    * there (so `Client.connect(cluster.schedulerAddress)` needs no token of its own).
    */
   static authTokenFor(schedulerAddress: string): string | undefined {
+    return LocalCluster.#runningAt(schedulerAddress)?.authToken;
+  }
+
+  /** The TLS files of a cluster of this process whose scheduler is at `schedulerAddress`. */
+  static securityFor(schedulerAddress: string): Security | undefined {
+    return LocalCluster.#runningAt(schedulerAddress)?.security;
+  }
+
+  static #runningAt(schedulerAddress: string): LocalCluster | undefined {
     for (const cluster of running) {
-      if (cluster.schedulerAddress === schedulerAddress) return cluster.authToken;
+      if (cluster.schedulerAddress === schedulerAddress) return cluster;
     }
     return undefined;
   }
@@ -248,19 +272,24 @@ export class LocalCluster extends ClusterManager {
         `threadsPerWorker must be a whole number ≥ 1, got ${options.threadsPerWorker}.`,
       );
     }
-    const cluster = new LocalCluster(options);
+    if (
+      options.security !== undefined && typeof options.security !== "boolean" &&
+      (typeof options.security !== "object" || options.security === null)
+    ) {
+      throw new TypeError(
+        "security must be true (temporary certificates), false, or { caFile, cert, key }.",
+      );
+    }
+    const certificates = options.security === true
+      ? await makeTemporaryCertificates(options.host === undefined ? [] : [options.host])
+      : undefined;
+    const cluster = new LocalCluster(options, certificates);
     running.add(cluster);
     if (!unloadListening) {
       unloadListening = true;
       globalThis.addEventListener("unload", killRunning);
     }
-    try {
-      await cluster.#startScheduler();
-      await cluster.scale(nWorkers);
-    } catch (error) {
-      await cluster.close();
-      throw error;
-    }
+    await cluster.launch(() => cluster.#startScheduler(), nWorkers);
     return cluster;
   }
 
@@ -312,6 +341,7 @@ export class LocalCluster extends ClusterManager {
   protected override async closeScheduler(): Promise<void> {
     await this.#scheduler?.stop();
     running.delete(this);
+    await this.#certificates?.remove();
   }
 
   /** @internal Kills every process at once (this process is ending). */
@@ -319,6 +349,7 @@ export class LocalCluster extends ClusterManager {
     void this.close(); // marks it closed; the kills below end the processes at once
     for (const worker of this.#localWorkers()) worker.kill();
     this.#scheduler?.signal("SIGKILL");
+    this.#certificates?.removeSync(); // the process is ending: no await will run
   }
 
   async #startScheduler(): Promise<void> {
@@ -326,6 +357,7 @@ export class LocalCluster extends ClusterManager {
     const args = ["run", "-A", "--no-config", url, "--host", this.#host];
     args.push("--port", String(this.#options.schedulerPort ?? 0));
     args.push(...dashboardFlags(this.#options.dashboard ?? true, 0));
+    args.push(...this.#tlsFlags());
     const scheduler = new ManagedProcess("scheduler", {
       args,
       env: tokenEnvironment(this.authToken),
@@ -343,6 +375,16 @@ export class LocalCluster extends ClusterManager {
     );
   }
 
+  /** `--tls-ca-file … --tls-cert … --tls-key …` when the cluster uses TLS. */
+  #tlsFlags(): string[] {
+    const { caFile, cert, key } = this.security ?? {};
+    if (caFile === undefined) return [];
+    const flags = ["--tls-ca-file", caFile];
+    if (cert !== undefined) flags.push("--tls-cert", cert);
+    if (key !== undefined) flags.push("--tls-key", key);
+    return flags;
+  }
+
   /** Starts `worker/main.ts` in a child process (started again when it dies on its own). */
   protected override startWorker(name: string): ClusterWorker {
     const options = this.#options;
@@ -350,6 +392,7 @@ export class LocalCluster extends ClusterManager {
     const args = ["run", "-A", "--no-config", url, this.schedulerAddress];
     args.push("--name", name, "--host", this.#host, "--port", "0");
     args.push(...workerFlags({ ...options, nthreads: options.threadsPerWorker }));
+    args.push(...this.#tlsFlags());
     return new LocalWorker(
       name,
       args,

@@ -9,6 +9,7 @@
  */
 
 import { Connection, type ConnectionOptions } from "./connection.ts";
+import type { TlsConfig } from "./tls.ts";
 import type { WorkerAddress } from "../protocol/messages.ts";
 import type {
   DataMsg,
@@ -26,6 +27,8 @@ export interface PeerPoolOptions {
   maxFrameBytes?: number;
   /** The cluster's shared secret, proven to each peer in the handshake (net/auth.ts). */
   authToken?: string;
+  /** TLS (net/tls.ts), for peers at `tls://` addresses. */
+  tls?: TlsConfig;
   /** Frames of at least this size arrive in shared memory (see `FrameReaderOptions`). */
   sharedFrameMinBytes?: number;
   /** Times a busy peer is asked again before the request fails. 30. */
@@ -74,6 +77,7 @@ export class PeerPool {
       role: options.role ?? "peer",
       maxFrameBytes: options.maxFrameBytes,
       authToken: options.authToken,
+      tls: options.tls,
       sharedFrameMinBytes: options.sharedFrameMinBytes,
     };
     this.#busyRetries = options.busyRetries ?? 30;

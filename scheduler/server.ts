@@ -29,6 +29,7 @@ import {
   unbatch,
 } from "../net/wire.ts";
 import { PeerPool } from "../net/peer_pool.ts";
+import type { TlsConfig } from "../net/tls.ts";
 import {
   clientMessageProblem,
   registerWorkerProblem,
@@ -53,7 +54,7 @@ import { now, SchedulerRequests, workerInfo, type WorkerSession } from "./reques
 
 /** How a scheduler server is set up. */
 export interface SchedulerServerOptions {
-  /** Interface to listen on. Every interface (`0.0.0.0`) by default. */
+  /** Interface to listen on. This machine only (`127.0.0.1`) by default. */
   host?: string;
   /** Port to listen on; 0 picks a free one. 8786 by default. */
   port?: number;
@@ -75,6 +76,8 @@ export interface SchedulerServerOptions {
   maxFrameBytes?: number;
   /** The cluster's shared secret: every peer must prove it holds it (net/auth.ts). */
   authToken?: string;
+  /** TLS (net/tls.ts): listen on `tls://` with this certificate; dial workers over TLS. */
+  tls?: TlsConfig;
 }
 
 /** Heartbeats a worker may miss before it is declared lost. */
@@ -159,6 +162,7 @@ export class SchedulerServer {
     this.#peers = new PeerPool({
       maxFrameBytes: options.maxFrameBytes,
       authToken: options.authToken,
+      tls: options.tls,
     });
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
     this.#tick = setInterval(() => this.#onTick(), options.tickIntervalMs ?? 100);
@@ -181,7 +185,7 @@ export class SchedulerServer {
    * @throws when the port cannot be listened on (e.g. it is taken).
    */
   static async start(options: SchedulerServerOptions = {}): Promise<SchedulerServer> {
-    const host = options.host ?? "0.0.0.0";
+    const host = options.host ?? "127.0.0.1";
     // Connections that complete their handshake before the server object exists wait here.
     const early: Connection[] = [];
     const ref: { server?: SchedulerServer } = {};
@@ -191,6 +195,7 @@ export class SchedulerServer {
       role: "scheduler",
       maxFrameBytes: options.maxFrameBytes,
       authToken: options.authToken,
+      tls: options.tls,
       onError: refusalLogger((line) => ref.server && ref.server.#log(line)),
     }, (connection) => {
       if (ref.server === undefined) early.push(connection);
@@ -200,7 +205,7 @@ export class SchedulerServer {
     if (host === "0.0.0.0" || host === "::") {
       const advertised = options.advertisedHost ?? "127.0.0.1";
       const shown = advertised.includes(":") ? `[${advertised}]` : advertised;
-      address = `tcp://${shown}:${listener.port}`;
+      address = `${options.tls === undefined ? "tcp" : "tls"}://${shown}:${listener.port}`;
     }
     const server = ref.server = new SchedulerServer(options, listener, address);
     for (const connection of early) server.#accept(connection);

@@ -37,6 +37,7 @@ import {
 } from "../net/wire.ts";
 import { isDataItem } from "../protocol/message_checks.ts";
 import { PeerPool } from "../net/peer_pool.ts";
+import type { TlsConfig } from "../net/tls.ts";
 import { garbageCollector } from "../threads/garbage.ts";
 import { SHARED_GARBAGE_BYTES, SharedGarbage } from "../threads/shared_garbage.ts";
 import { encodedBytes } from "./encoded_info.ts";
@@ -82,6 +83,8 @@ export interface WorkerServerOptions {
   maxFrameBytes?: number;
   /** The cluster's shared secret: every link proves it in its handshake (net/auth.ts). */
   authToken?: string;
+  /** TLS (net/tls.ts): listen on `tls://` for peers and clients, dial the scheduler and peers. */
+  tls?: TlsConfig;
   /**
    * The folder for spill files (`--local-directory`): the worker makes its own subdirectory
    * there and removes it when it stops. The system's temporary folder by default.
@@ -173,6 +176,7 @@ export class WorkerServer {
     this.#peers = new PeerPool({
       maxFrameBytes: options.maxFrameBytes,
       authToken: options.authToken,
+      tls: options.tls,
       sharedFrameMinBytes: SHARED_FRAME_MIN_BYTES,
     });
     this.#peerServer = new PeerServer({
@@ -191,6 +195,7 @@ export class WorkerServer {
         role: "worker",
         maxFrameBytes: options.maxFrameBytes,
         authToken: options.authToken,
+        tls: options.tls,
         sharedFrameMinBytes: SHARED_FRAME_MIN_BYTES,
       }),
       learnAddress: (connection) => this.#learnAddress(connection),
@@ -253,6 +258,7 @@ export class WorkerServer {
       role: "worker",
       maxFrameBytes: options.maxFrameBytes,
       authToken: options.authToken,
+      tls: options.tls,
       sharedFrameMinBytes: SHARED_FRAME_MIN_BYTES,
       onError: refusalLogger((line) => ref.server && ref.server.#log(line)),
     }, (connection) => {
@@ -270,7 +276,7 @@ export class WorkerServer {
     return server;
   }
 
-  /** Where peers reach this worker, `tcp://host:port`. */
+  /** Where peers reach this worker, `tcp://host:port` (`tls://` over TLS). */
   get address(): string {
     return this.#address ?? "";
   }
@@ -325,7 +331,10 @@ export class WorkerServer {
   #learnAddress(connection: Connection): void {
     if (this.#address !== null) return;
     const local = parseAddress(connection.localAddr).hostname;
-    this.#address = formatAddress({ hostname: local, port: this.#listener.port });
+    this.#address = formatAddress(
+      { hostname: local, port: this.#listener.port },
+      this.#options.tls === undefined ? "tcp" : "tls",
+    );
     this.#resolveAddress();
   }
 

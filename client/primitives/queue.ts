@@ -5,9 +5,7 @@
  * @module
  */
 
-import { TimeoutError } from "../future_state.ts";
 import { SharedObject, type SharedStateOptions } from "./context.ts";
-import { withTimeoutError } from "./shared_values.ts";
 
 /**
  * A FIFO queue shared by every client of the scheduler under one name.
@@ -33,8 +31,7 @@ export class Queue<T = unknown> extends SharedObject {
 
   /** Adds an item (Futures inside it are kept alive while it waits in the queue). */
   async put(item: T): Promise<void> {
-    const shared = this.share(item, "an item");
-    await this.request("queue-put", shared);
+    await this.sendValue("queue-put", item, "an item");
   }
 
   /**
@@ -47,13 +44,8 @@ export class Queue<T = unknown> extends SharedObject {
   /** Every item there now (`batch: true`) or up to `n` (`batch: n`), without waiting. */
   get(options: { batch: true | number }): Promise<T[]>;
   async get(options: { timeout?: number; batch?: true | number } = {}): Promise<T | T[]> {
-    const params: Record<string, unknown> = {};
-    if (options.batch !== undefined) params.batch = options.batch === true ? 0 : options.batch;
-    else if (options.timeout !== undefined) params.timeout = options.timeout;
-    const items = await withTimeoutError(
-      this.request<{ value: unknown }[]>("queue-get", params),
-      TimeoutError,
-    );
+    const batch = options.batch === true ? 0 : options.batch;
+    const items = await this.waitFor<{ value: unknown }[]>("queue-get", { ...options, batch });
     const values = items.map((item) => this.unshare(item.value) as T);
     return options.batch !== undefined ? values : values[0];
   }
