@@ -936,7 +936,9 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
         hold.fail(withKey(msg.error, msg.blamedKey));
         return;
       case "cancelled":
-        if (hold.status !== "cancelled") hold.cancel("The task was cancelled on the cluster.");
+        if (hold.status !== "cancelled") {
+          hold.cancel(msg.reason ?? "The task was cancelled on the cluster.");
+        }
         return;
       case "lost":
         hold.workers = undefined;

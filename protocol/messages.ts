@@ -145,10 +145,11 @@ export interface TaskErredClientMsg {
   blamedKey: Key;
 }
 
-/** A held key was cancelled. */
+/** A held key was cancelled. `reason`: why, when no client asked (scattered data lost). */
 export interface CancelledMsg {
   op: "cancelled";
   key: Key;
+  reason?: string;
 }
 
 /**
@@ -304,6 +305,16 @@ export interface StealResponseMsg {
   state: StealResponseState;
 }
 
+/**
+ * The running task `key` gave its thread slot back (`secede()` in the task, Dask's
+ * `long-running`): it no longer counts as the worker's load.
+ */
+export interface LongRunningMsg {
+  op: "long-running";
+  key: Key;
+  runId: number;
+}
+
 /** The worker dropped its copies of these keys on its own (unneeded fetched dependencies). */
 export interface ReleaseWorkerDataMsg {
   op: "release-worker-data";
@@ -326,6 +337,7 @@ export type WorkerToSchedulerMsg =
   | MissingDataMsg
   | StealResponseMsg
   | ReleaseWorkerDataMsg
+  | LongRunningMsg
   | HeartbeatMsg;
 
 /**

@@ -70,6 +70,7 @@ import {
   hasFreeResources,
   type Recommendation,
   TaskRecord,
+  tasksOnThreads,
   WorkerRecord,
 } from "./records.ts";
 import { RingBuffer } from "../core/ring_buffer.ts";
@@ -126,7 +127,7 @@ const byPriority = (a: TaskRecord, b: TaskRecord): number =>
   comparePriority(a.priority, b.priority);
 
 const byLoad = (a: WorkerRecord, b: WorkerRecord): number =>
-  a.processing.size / a.nthreads - b.processing.size / b.nthreads;
+  tasksOnThreads(a) / a.nthreads - tasksOnThreads(b) / b.nthreads;
 
 const NO_DEPS: KeyLocation[] = [];
 
@@ -690,19 +691,28 @@ export class SchedulerState implements StealHost {
         }
       }
       for (const dependent of task.dependents) stack.push(dependent);
-      for (const holder of task.whoWants) {
-        holder.wantsWhat.delete(task);
-        if (holder !== this.#fireAndForget) {
-          this.#toClient(holder, { op: "cancelled", key: task.key });
-        }
-      }
-      task.clearWants();
+      this.#cancelForHolders(task, undefined);
       cancelled.push(task);
     }
     for (const task of cancelled) this.#recommend(task, "released");
     if (cancelled.length > 0) {
       this.#log("task", `client ${client.id} cancelled ${cancelled.length} tasks`);
     }
+  }
+
+  /** Every client holding `task` loses it, told `cancelled` (with `reason` when given). */
+  #cancelForHolders(task: TaskRecord, reason: string | undefined): void {
+    for (const holder of task.whoWants) {
+      holder.wantsWhat.delete(task);
+      if (holder === this.#fireAndForget) continue;
+      this.#toClient(
+        holder,
+        reason === undefined
+          ? { op: "cancelled", key: task.key }
+          : { op: "cancelled", key: task.key, reason },
+      );
+    }
+    task.clearWants();
   }
 
   #retry(keys: Key[]): void {
@@ -942,6 +952,8 @@ export class SchedulerState implements StealHost {
         return;
       case "missing-data":
         return this.#missingData(worker, msg.keys, msg.errantWorker);
+      case "long-running":
+        return this.#longRunning(worker, msg.key, msg.runId);
       case "steal-response":
         return this.#stealResponse(worker, msg);
       case "heartbeat": {
@@ -1367,11 +1379,35 @@ export class SchedulerState implements StealHost {
     if (task.whoWants.size === 0 && task.waiters.size === 0) this.#recommend(task, "released");
   }
 
+  /**
+   * Scattered data lost its last copy. It has no lineage, so — as in Dask — its key and the
+   * tasks that would read it are forgotten and their holders told `cancelled`, saying why;
+   * results already computed from it stay (without lineage).
+   */
+  #scatteredDataLost(task: TaskRecord): void {
+    const reason = lostDataError(task.key, true).message;
+    this.#log("task", reason, task.key);
+    const stack = [task];
+    const seen = new Set<TaskRecord>();
+    const gone: TaskRecord[] = [];
+    while (stack.length > 0) {
+      const next = stack.pop()!;
+      if (seen.has(next)) continue;
+      seen.add(next);
+      if (next !== task && (next.state === "memory" || next.state === "erred")) continue;
+      for (const dependent of next.dependents) stack.push(dependent);
+      this.#cancelForHolders(next, reason);
+      gone.push(next);
+    }
+    for (const next of gone) this.#recommend(next, "released");
+  }
+
   /** A task in memory has no copy left. */
   #dataLost(task: TaskRecord): void {
     if (task.nbytes > 0) task.prefix.nbytesInMemory -= task.nbytes;
-    if (!task.runnable || task.lostLineage) {
-      const error = lostDataError(task.key, !task.runnable);
+    if (!task.runnable) return this.#scatteredDataLost(task);
+    if (task.lostLineage) {
+      const error = lostDataError(task.key, false);
       this.#log("task", error.message, task.key);
       for (const client of task.whoWants) {
         this.#toClient(client, { op: "lost", key: task.key, error });
@@ -1512,7 +1548,7 @@ export class SchedulerState implements StealHost {
             open = false;
             break;
           }
-          if (worker.processing.size < saturated) break;
+          if (tasksOnThreads(worker) < saturated) break;
         }
         if (open) workers[kept++] = worker;
       }
@@ -1570,12 +1606,33 @@ export class SchedulerState implements StealHost {
     this.#toWorker(worker, msg);
   }
 
+  /**
+   * A task gave its thread slot back (`secede`): it stays processing there but no longer counts
+   * as that worker's load (nor may it be stolen: it is running), so more work goes there.
+   */
+  #longRunning(worker: WorkerRecord, key: Key, runId: number): void {
+    const task = this.tasks.get(key);
+    if (task === undefined || task.processingOn !== worker || task.runId !== runId) return;
+    if (task.longRunning) return;
+    task.longRunning = true;
+    worker.longRunning++;
+    worker.occupancy = Math.max(0, worker.occupancy - task.estimate);
+    task.estimate = 0;
+    task.prefix.guessed.delete(task);
+    this.#stealing.pin(task, worker);
+    this.#updateSlots(worker);
+  }
+
   /** Takes a task off its worker's books (does not change its state). */
   #exitProcessing(task: TaskRecord, freeOnWorker: boolean): void {
     const worker = task.processingOn;
     if (worker === null) return;
     task.processingOn = null;
     worker.processing.delete(task);
+    if (task.longRunning) {
+      task.longRunning = false;
+      worker.longRunning--;
+    }
     worker.occupancy = worker.processing.size === 0 ? 0 : worker.occupancy - task.estimate;
     task.prefix.guessed.delete(task);
     const resources = task.resources;

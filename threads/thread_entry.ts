@@ -18,7 +18,8 @@ import { FunctionReceiver } from "../core/function_link.ts";
 import type { Key, TaskFunction } from "../core/task.ts";
 import { substituteRefs } from "../core/task.ts";
 import { decode, encode, sizeOf, transferables } from "../core/value_codec.ts";
-import type { RunBatch, RunItem, RunResult, RunResults } from "./thread_protocol.ts";
+import { runInTask, type TaskContext } from "../core/task_context.ts";
+import type { FromThread, RunItem, RunResult, ThreadSetup, ToThread } from "./thread_protocol.ts";
 import { SHARED_GARBAGE_BYTES, SharedGarbage } from "./shared_garbage.ts";
 
 const functions = new FunctionCache();
@@ -32,7 +33,49 @@ const FLUSH_AFTER_MS = 5;
 
 const now = () => performance.timeOrigin + performance.now();
 
-async function runOne(item: RunItem): Promise<RunResult> {
+/** The cluster this thread's tasks run on; null under the local `threads` scheduler. */
+let setup: ThreadSetup | null = null;
+/** Seceded tasks waiting for the owner to grant them a slot again, by run id. */
+const rejoining = new Map<number, () => void>();
+
+function postToOwner(message: FromThread, transfer: Transferable[] = []): void {
+  self.postMessage(message, transfer);
+}
+
+/**
+ * The context a task sees (core/task_context.ts). `seceded` is called when the task gives its
+ * slot back, so the batch it is in goes on without it.
+ */
+function contextFor(item: RunItem, seceded: () => void): TaskContext {
+  let out = false;
+  return {
+    key: item.key,
+    scheduler: setup?.scheduler ?? null,
+    worker: setup?.worker ?? null,
+    authToken: setup?.authToken,
+    get seceded() {
+      return out;
+    },
+    secede() {
+      if (out) return;
+      out = true;
+      postToOwner({ type: "secede", id: item.id });
+      seceded();
+    },
+    rejoin() {
+      if (!out) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        rejoining.set(item.id, () => {
+          out = false;
+          resolve();
+        });
+        postToOwner({ type: "rejoin", id: item.id });
+      });
+    },
+  };
+}
+
+async function runOne(item: RunItem, seceded: () => void): Promise<RunResult> {
   const start = now();
   try {
     const spec = received.expand(item.fn);
@@ -50,7 +93,8 @@ async function runOne(item: RunItem): Promise<RunResult> {
       }
       resolved = args.map((a) => substituteRefs(a, (k) => deps.get(k)));
     }
-    let value = fn(...resolved);
+    const call = fn;
+    let value = runInTask(contextFor(item, seceded), () => call(...resolved));
     if (value !== null && typeof (value as PromiseLike<unknown>)?.then === "function") {
       value = await value;
     }
@@ -79,8 +123,7 @@ function post(results: RunResult[]): void {
   // results may share a buffer; a transfer list must name each buffer once
   const transfer = new Set<ArrayBuffer>();
   for (const r of results) if (r.ok) { for (const b of transferables(r.value)) transfer.add(b); }
-  const message: RunResults = { type: "results", results };
-  self.postMessage(message, [...transfer]);
+  postToOwner({ type: "results", results }, [...transfer]);
 }
 
 /** Batches run one after another, in arrival order. */
@@ -90,7 +133,16 @@ async function runBatch(batch: RunItem[]): Promise<void> {
   let pending: RunResult[] = [];
   let lastFlush = now();
   for (const item of batch) {
-    pending.push(await runOne(item));
+    let seceded!: () => void;
+    const gaveSlotBack = new Promise<null>((resolve) => seceded = () => resolve(null));
+    const running = runOne(item, seceded);
+    const result = await Promise.race([running, gaveSlotBack]);
+    if (result === null) {
+      // seceded: the batch goes on; the task's result goes alone when it comes
+      void running.then((late) => post([late]));
+      continue;
+    }
+    pending.push(result);
     const t = now();
     if (t - lastFlush > FLUSH_AFTER_MS) {
       post(pending);
@@ -106,7 +158,22 @@ async function runBatch(batch: RunItem[]): Promise<void> {
   }
 }
 
-self.onmessage = (event: MessageEvent<RunBatch>) => {
+self.onmessage = (event: MessageEvent<ToThread>) => {
   const message = event.data;
-  if (message.type === "run") queue = queue.then(() => runBatch(message.batch));
+  switch (message.type) {
+    case "run": {
+      const batch = message.batch;
+      queue = queue.then(() => runBatch(batch));
+      break;
+    }
+    case "setup":
+      setup = message;
+      break;
+    case "rejoined": {
+      const wake = rejoining.get(message.id);
+      rejoining.delete(message.id);
+      wake?.();
+      break;
+    }
+  }
 };

@@ -7,7 +7,14 @@
 
 import type { FunctionSpec } from "../core/function_codec.ts";
 import { FunctionSender } from "../core/function_link.ts";
-import type { RunBatch, RunItem, RunResult, RunResults } from "./thread_protocol.ts";
+import type {
+  FromThread,
+  RunItem,
+  RunResult,
+  SlotRequest,
+  ThreadSetup,
+  ToThread,
+} from "./thread_protocol.ts";
 
 /** Called with the results a thread posts, and with the thread's index. */
 export type ResultHandler = (thread: number, results: RunResult[]) => void;
@@ -18,6 +25,13 @@ export type ResultHandler = (thread: number, results: RunResult[]) => void;
  */
 export type ThreadFailureHandler = (thread: number, error: Error) => void;
 
+/**
+ * Called when a task on thread `thread` secedes or asks to rejoin (see {@link SlotRequest});
+ * the owner answers a rejoin with {@link ThreadPool.rejoined}. Without one, a rejoin is granted
+ * at once (the local `threads` scheduler does not count slots).
+ */
+export type SlotRequestHandler = (thread: number, request: SlotRequest) => void;
+
 const THREAD_ENTRY = new URL("./thread_entry.ts", import.meta.url).href;
 
 /** A fixed set of Web Worker threads. */
@@ -26,12 +40,16 @@ export class ThreadPool {
   /** Each thread's end of the function link (a restarted thread gets a new one). */
   readonly #functions: FunctionSender[] = [];
   #closed = false;
+  #setup: ThreadSetup | null = null;
 
   constructor(
     readonly size: number,
     private readonly onResults: ResultHandler,
     private readonly onFailure: ThreadFailureHandler = (thread, error) => {
       console.error(`thread ${thread} failed:`, error);
+    },
+    private readonly onSlotRequest: SlotRequestHandler = (thread, request) => {
+      if (request.type === "rejoin") this.rejoined(thread, request.id);
     },
   ) {
     if (!Number.isInteger(size) || size < 1) {
@@ -42,8 +60,10 @@ export class ThreadPool {
 
   #start(i: number): void {
     const thread = new Worker(THREAD_ENTRY, { type: "module", name: `task-thread-${i}` });
-    thread.onmessage = (event: MessageEvent<RunResults>) => {
-      if (event.data.type === "results") this.onResults(i, event.data.results);
+    thread.onmessage = (event: MessageEvent<FromThread>) => {
+      const message = event.data;
+      if (message.type === "results") this.onResults(i, message.results);
+      else this.onSlotRequest(i, message);
     };
     thread.onerror = (event: ErrorEvent) => {
       event.preventDefault();
@@ -57,6 +77,20 @@ export class ThreadPool {
     };
     this.#threads[i] = thread;
     this.#functions[i] = new FunctionSender();
+    if (this.#setup !== null) thread.postMessage(this.#setup);
+  }
+
+  /** Tells every thread (and those started later) the cluster their tasks run on. */
+  setup(setup: ThreadSetup): void {
+    this.#setup = setup;
+    if (this.#closed) return;
+    for (const thread of this.#threads) thread.postMessage(setup satisfies ToThread);
+  }
+
+  /** Grants the seceded task `id` on `thread` a slot again. */
+  rejoined(thread: number, id: number): void {
+    if (this.#closed) return;
+    this.#threads[thread].postMessage({ type: "rejoined", id } satisfies ToThread);
   }
 
   /**
@@ -70,7 +104,7 @@ export class ThreadPool {
   /** Posts a batch of tasks to one thread, handing over the listed buffers. */
   post(thread: number, batch: RunItem[], transfer: ArrayBuffer[] = []): void {
     if (this.#closed) throw new Error("This thread pool is closed; start a new one.");
-    const message: RunBatch = { type: "run", batch };
+    const message: ToThread = { type: "run", batch };
     this.#threads[thread].postMessage(message, transfer);
   }
 

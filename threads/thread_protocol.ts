@@ -50,3 +50,35 @@ export interface RunResults {
   type: "results";
   results: RunResult[];
 }
+
+/**
+ * What the owner tells each thread once, before any batch: the cluster its tasks run on (for
+ * `getClient()` in a task). The local `threads` scheduler sends none.
+ */
+export interface ThreadSetup {
+  type: "setup";
+  scheduler: string;
+  worker: string;
+  authToken?: string;
+}
+
+/** The owner granted a thread slot to a task that asked to rejoin. */
+export interface Rejoined {
+  type: "rejoined";
+  id: number;
+}
+
+/** Everything the owner posts to a thread. */
+export type ToThread = RunBatch | ThreadSetup | Rejoined;
+
+/**
+ * A running task gave its thread slot back (`secede`: the rest of its batch goes on, and the
+ * owner may run more tasks beside it) or asks for one again (`rejoin`: answered by `rejoined`).
+ */
+export interface SlotRequest {
+  type: "secede" | "rejoin";
+  id: number;
+}
+
+/** Everything a thread posts to its owner. */
+export type FromThread = RunResults | SlotRequest;

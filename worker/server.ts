@@ -170,6 +170,7 @@ export class WorkerServer {
       handle,
       log,
     });
+    if (address !== null) this.#setUpThreads();
     this.#peers = new PeerPool({
       maxFrameBytes: options.maxFrameBytes,
       authToken: options.authToken,
@@ -326,7 +327,18 @@ export class WorkerServer {
     if (this.#address !== null) return;
     const local = parseAddress(connection.localAddr).hostname;
     this.#address = formatAddress({ hostname: local, port: this.#listener.port });
+    this.#setUpThreads();
     this.#resolveAddress();
+  }
+
+  /** Tasks learn the cluster they run on (their `getClient()` connects to its scheduler). */
+  #setUpThreads(): void {
+    this.#executor.setup({
+      type: "setup",
+      scheduler: this.scheduler,
+      worker: this.address,
+      authToken: this.#options.authToken,
+    });
   }
 
   /** A new registration: a fresh state machine, holding the data that survived. */
@@ -434,6 +446,9 @@ export class WorkerServer {
           break;
         case "keep-result":
           this.#executor.keep(instruction.key);
+          break;
+        case "rejoined":
+          this.#executor.rejoined(instruction.key);
           break;
         case "store":
           this.store.set(instruction.key, {

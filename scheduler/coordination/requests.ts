@@ -14,6 +14,7 @@ import type { ClientToSchedulerMsg } from "../../protocol/messages.ts";
 import { CoordinationError, type Dataset, datasetHolder, DatasetStore } from "./datasets.ts";
 import { Events } from "./events.ts";
 import { queueHolder, type QueueItem, Queues } from "./queues.ts";
+import { MultiLocks } from "./multi_locks.ts";
 import { Semaphores } from "./semaphores.ts";
 import { variableHolder, Variables, type VariableValue } from "./variables.ts";
 
@@ -38,12 +39,15 @@ export const COORDINATION_METHODS: ReadonlySet<string> = new Set([
   "event-clear",
   "event-is-set",
   "event-wait",
+  "queue-declare",
   "queue-put",
   "queue-get",
   "queue-size",
   "variable-set",
   "variable-get",
   "variable-delete",
+  "multi-lock-acquire",
+  "multi-lock-release",
 ]);
 
 /** A waiting request past its timeout; the client raises its own `TimeoutError`. */
@@ -57,6 +61,7 @@ export class CoordinationRequests {
   readonly events = new Events();
   readonly queues = new Queues();
   readonly variables = new Variables();
+  readonly multiLocks = new MultiLocks();
   /** The waits of each client, stopped when it leaves. */
   readonly #waits = new Map<string, Set<() => void>>();
 
@@ -68,6 +73,7 @@ export class CoordinationRequests {
     this.#waits.delete(client);
     if (waits !== undefined) { for (const stop of waits) stop(); }
     this.semaphores.releaseHolder(client);
+    this.multiLocks.releaseHolder(client);
   }
 
   /** Answers one of {@link COORDINATION_METHODS} for `client`. */
@@ -161,15 +167,59 @@ export class CoordinationRequests {
           () => false,
         );
       }
+      case "queue-declare": {
+        const maxsize = params.maxsize;
+        if (!Number.isInteger(maxsize) || (maxsize as number) < 0) {
+          throw new CoordinationError(`${method} needs maxsize, an integer ≥ 0 (0: unbounded)`);
+        }
+        this.queues.declare(nameOf(params, method), maxsize as number);
+        return null;
+      }
       case "queue-put": {
         const name = nameOf(params, method);
         const item = itemOf(params, method);
-        const { newKeys } = this.queues.put(name, item);
-        if (newKeys.length > 0) {
-          this.host.asClient(queueHolder(name), { op: "client-desires-keys", keys: newKeys });
-        }
-        return null;
+        if (!this.queues.full(name)) return this.#queuePut(name, item);
+        return this.#wait<null>(
+          client,
+          params.timeout,
+          (done) =>
+            this.queues.whenRoom(name, () => {
+              if (this.queues.full(name)) return false;
+              done(this.#queuePut(name, item));
+              return true;
+            }),
+          () => {
+            throw new WaitTimeoutError(
+              `Queue '${name}' stayed full (maxsize ${this.queues.maxsize(name)}) for ` +
+                `${params.timeout} s.`,
+            );
+          },
+        );
       }
+      case "multi-lock-acquire": {
+        const id = stringParam(params, "id", method);
+        const names = params.names;
+        if (!Array.isArray(names) || !names.every((n) => typeof n === "string" && n !== "")) {
+          throw new CoordinationError(`${method} needs params {names: non-empty strings}`);
+        }
+        const numLocks = params.numLocks ?? names.length;
+        if (this.multiLocks.request(id, names, numLocks as number, client)) return true;
+        return this.#wait<boolean>(
+          client,
+          params.timeout,
+          (done) => {
+            this.multiLocks.whenGranted(id, () => done(true));
+            return () => this.multiLocks.whenGranted(id, () => {});
+          },
+          () => {
+            // given up: its places in the locks' queues go to those behind it
+            this.multiLocks.release(id);
+            return false;
+          },
+        );
+      }
+      case "multi-lock-release":
+        return this.multiLocks.release(stringParam(params, "id", method));
       case "queue-get":
         return this.#queueGet(client, nameOf(params, method), params);
       case "queue-size":
@@ -244,6 +294,15 @@ export class CoordinationRequests {
     );
   }
 
+  /** Adds an item (room known); the queue holds its keys. */
+  #queuePut(name: string, item: QueueItem): null {
+    const { newKeys } = this.queues.put(name, item);
+    if (newKeys.length > 0) {
+      this.host.asClient(queueHolder(name), { op: "client-desires-keys", keys: newKeys });
+    }
+    return null;
+  }
+
   #takeFromQueue(client: string, name: string, n: number): QueueItem[] {
     const { items, freedKeys } = this.queues.take(name, n);
     const keys = items.flatMap((item) => item.keys);
@@ -252,6 +311,7 @@ export class CoordinationRequests {
     if (freedKeys.length > 0) {
       this.host.asClient(queueHolder(name), { op: "client-releases-keys", keys: freedKeys });
     }
+    this.queues.makeRoom(name, items.length);
     return items;
   }
 

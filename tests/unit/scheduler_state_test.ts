@@ -491,7 +491,7 @@ Deno.test("a held result that is lost is reported lost, then recomputed", () => 
   assert.equal(computes(out).length, 1);
 });
 
-Deno.test("scattered data lost with its only worker: lost error, dependents err", () => {
+Deno.test("scattered data lost with its only worker: cancelled and forgotten with its readers, as in Dask", () => {
   const d = new Driver({ stealing: false });
   d.addWorker("w1");
   d.addWorker("w2");
@@ -502,13 +502,14 @@ Deno.test("scattered data lost with its only worker: lost error, dependents err"
   d.submit([spec("use-1", ["data-1"], { workers: ["w2"] })], ["use-1"]);
   assert.equal(d.processingOn("use-1"), "w2");
   const out = d.loseWorker("w1");
-  const messages = toClient(out);
-  const lost = messages.find((m) => m.op === "lost")!;
-  assert.equal(lost.op === "lost" && lost.error?.name, "LostDataError");
-  assert.match(lost.op === "lost" ? lost.error!.message : "", /Scatter the data again/);
-  const erred = messages.find((m) => m.op === "task-erred");
-  assert.equal(erred?.op === "task-erred" && erred.blamedKey, "data-1");
-  assert.equal(d.state("use-1"), "erred");
+  const cancelled = toClient(out).filter((m) => m.op === "cancelled");
+  assert.deepEqual(cancelled.map((m) => m.key).sort(), ["data-1", "use-1"]);
+  for (const msg of cancelled) {
+    assert.match(msg.op === "cancelled" ? msg.reason ?? "" : "", /Scatter the data again/);
+  }
+  assert.equal(toClient(out).some((m) => m.op === "lost" || m.op === "task-erred"), false);
+  assert.equal(d.state("data-1"), "forgotten");
+  assert.equal(d.state("use-1"), "forgotten");
   assert.deepEqual(freed(out, "w2"), ["use-1"]);
 });
 
