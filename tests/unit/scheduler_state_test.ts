@@ -1319,3 +1319,23 @@ Deno.test("100,000 independent tasks on 4 workers all run once, and the books em
   assert.equal(s.tasks.size, 0);
   s.validate();
 });
+
+Deno.test("a long-running (seceded) task frees its worker's slot for queued work", () => {
+  const d = new Driver({ stealing: false });
+  d.addWorker("w1", 1);
+  // root-ish tasks: the 1-thread worker takes one, the rest queue on the scheduler
+  d.submit(Array.from({ length: 8 }, (_, i) => spec(`leaf-${i}`)), [
+    ...Array.from({ length: 8 }, (_, i) => `leaf-${i}`),
+  ]);
+  const processing = [...d.s.tasks.values()].filter((t) => t.state === "processing");
+  const queued = [...d.s.tasks.values()].filter((t) => t.state === "queued").length;
+  assert.ok(queued > 0, "some tasks should queue behind the one thread");
+  const parent = processing[0];
+  const out = d.workerMessage("w1", { op: "long-running", key: parent.key, runId: parent.runId });
+  // the seceded task no longer holds the thread: another goes to the worker
+  assert.ok(computes(out).length >= 1);
+  assert.equal(d.s.workers.get("w1")!.longRunning, 1);
+  // it still finishes as usual, and the books close
+  d.finish(parent.key);
+  assert.equal(d.s.workers.get("w1")!.longRunning, 0);
+});
