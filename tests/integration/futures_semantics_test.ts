@@ -192,7 +192,7 @@ Deno.test("restart past its timeout rejects with TimeoutError", async () => {
 Deno.test("scattered data lost with its only worker ends cancelled, with its readers, as in Dask", async () => {
   await using cluster = await startCluster({ nWorkers: 2, nthreads: 1 });
   await using client = await Client.connect(cluster.schedulerAddress, { setAsDefault: false });
-  const [w0, w1] = await Promise.all(cluster.workers.map(async (w) => w.address));
+  const [w0, w1] = cluster.workers.map((w) => w.address);
   const [x] = await client.scatter([1], { workers: [w0] });
   const [kept] = await client.scatter([2], { workers: [w0] });
   await client.replicate([kept], { n: 2 });
