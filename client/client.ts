@@ -22,8 +22,8 @@ import { progressReporter } from "../collections/progress_bar.ts";
 import { followTasks } from "../collections/task_progress.ts";
 import type { ErrorRecord } from "../core/errors.ts";
 import type { Graph } from "../core/graph.ts";
-import type { Key, TaskFunction } from "../core/task.ts";
-import { decode, type Encoded } from "../core/value_codec.ts";
+import { DESCEND, type Key, rewriteData, type TaskFunction, TaskRef } from "../core/task.ts";
+import { decode, type Encoded, taskRefCount } from "../core/value_codec.ts";
 import type { SchedulerToClientMsg, WorkerAddress } from "../protocol/messages.ts";
 import type { TaskStreamEntry } from "../protocol/task_stream_entry.ts";
 import type { RebalanceResult } from "../protocol/session.ts";
@@ -394,6 +394,11 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     const list = futures instanceof Future ? [futures] : [...futures];
     for (const future of list) this.#checkOwn(future);
     await this.retryKeys(list.map((f) => f.key));
+  }
+
+  /** `value` with a Future of this client wherever it holds a reference to a key. */
+  #futuresIn(value: unknown): unknown {
+    return rewriteData(value, (v) => v instanceof TaskRef ? this.futureOf(v.key) : DESCEND);
   }
 
   /**
@@ -865,7 +870,10 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     const values = new Map<Key, unknown>();
     let wanted = keys.length === 1 ? [keys[0]] : [...new Set(keys)];
     const put = (key: Key, encoded: Encoded) => {
-      const value = decode(encoded);
+      const refsBefore = taskRefCount();
+      let value = decode(encoded);
+      // Futures a task returned come back as Futures of this client
+      if (taskRefCount() !== refsBefore) value = this.#futuresIn(value);
       const finalize = this.#finalizers.get(key);
       values.set(key, finalize === undefined ? value : finalize(value));
     };

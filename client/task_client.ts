@@ -12,7 +12,8 @@
  * @module
  */
 
-import { currentTask, type TaskContext, threadSlot } from "../core/task_context.ts";
+import { currentTask, setRefReviver, type TaskContext, threadSlot } from "../core/task_context.ts";
+import { DESCEND, rewriteData, TaskRef } from "../core/task.ts";
 import { Client } from "./client.ts";
 
 /** The thread's client: one connection per task thread, shared by its tasks. */
@@ -66,7 +67,11 @@ function insideTask(what: string): TaskContext {
  */
 export async function getClient(): Promise<Client> {
   const task = currentTask();
-  if (task === undefined) return Client.current();
+  return task === undefined ? Client.current() : await threadClient(task);
+}
+
+/** The client of the task's thread: made on first use, then shared by the thread's tasks. */
+async function threadClient(task: TaskContext): Promise<Client> {
   const scheduler = task.scheduler;
   if (scheduler === null) {
     throw new Error(
@@ -86,6 +91,15 @@ export async function getClient(): Promise<Client> {
   });
   return await connecting;
 }
+
+// A task's inputs that hold Futures (returned by other tasks) get Futures of its thread's client.
+setRefReviver(async (values, task) => {
+  const client = await threadClient(task);
+  return rewriteData(
+    values,
+    (v) => v instanceof TaskRef ? client.futureOf(v.key) : DESCEND,
+  ) as unknown[];
+});
 
 /**
  * Gives the running task's thread slot back to its worker (Dask's `secede`): the worker runs

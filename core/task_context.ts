@@ -58,3 +58,46 @@ export function threadSlot<T>(name: string, make: () => T): T {
   if (!(symbol in global)) global[symbol] = make();
   return global[symbol];
 }
+
+/** Objects written as references while a result is encoded (see {@link collectRefs}). */
+type RefCollector = { held: object[] | null };
+
+function refCollector(): RefCollector {
+  return threadSlot<RefCollector>("refs", () => ({ held: null }));
+}
+
+/**
+ * Runs `encode` and gives the objects that were written as references meanwhile ({@link
+ * noteRef}): the Futures a task returns, which its thread keeps alive while the result lives.
+ */
+export function collectRefs<T>(encode: () => T): { value: T; held: object[] } {
+  const collector = refCollector();
+  const outer = collector.held;
+  const held: object[] = [];
+  collector.held = held;
+  try {
+    return { value: encode(), held };
+  } finally {
+    collector.held = outer;
+  }
+}
+
+/** Called by an object as it is written as a reference (a Future returned from a task). */
+export function noteRef(ref: object): void {
+  refCollector().held?.push(ref);
+}
+
+/** Turns the key references in a task's inputs into Futures of the task's client. */
+export type RefReviver = (values: unknown[], task: TaskContext) => Promise<unknown[]>;
+
+type ReviverSlot = { revive: RefReviver | null };
+
+/** Set by the client library once a thread loads it (a task module imported it). */
+export function setRefReviver(revive: RefReviver): void {
+  threadSlot<ReviverSlot>("reviver", () => ({ revive: null })).revive = revive;
+}
+
+/** The reviver, when the client library is loaded in this thread. */
+export function refReviver(): RefReviver | null {
+  return threadSlot<ReviverSlot>("reviver", () => ({ revive: null })).revive;
+}

@@ -17,8 +17,8 @@ import { FunctionCache } from "../core/function_cache.ts";
 import { FunctionReceiver } from "../core/function_link.ts";
 import type { Key, TaskFunction } from "../core/task.ts";
 import { substituteRefs } from "../core/task.ts";
-import { decode, encode, sizeOf, transferables } from "../core/value_codec.ts";
-import { runInTask, type TaskContext } from "../core/task_context.ts";
+import { decode, encode, sizeOf, taskRefCount, transferables } from "../core/value_codec.ts";
+import { collectRefs, refReviver, runInTask, type TaskContext } from "../core/task_context.ts";
 import type { FromThread, RunItem, RunResult, ThreadSetup, ToThread } from "./thread_protocol.ts";
 import { SHARED_GARBAGE_BYTES, SharedGarbage } from "./shared_garbage.ts";
 
@@ -35,6 +35,11 @@ const now = () => performance.timeOrigin + performance.now();
 
 /** The cluster this thread's tasks run on; null under the local `threads` scheduler. */
 let setup: ThreadSetup | null = null;
+/**
+ * Futures that results hold (returned from tasks), by result key: kept alive — so their keys
+ * stay on the cluster — until the owner says the result is gone (`release-refs`).
+ */
+const heldByResult = new Map<Key, object[]>();
 /** Seceded tasks waiting for the owner to grant them a slot again, by run id. */
 const rejoining = new Map<number, () => void>();
 
@@ -85,6 +90,7 @@ async function runOne(item: RunItem, seceded: () => void): Promise<RunResult> {
     let fn = functions.get(spec) as TaskFunction | Promise<TaskFunction>;
     if (fn instanceof Promise) fn = await fn;
     const args = decode(item.args) as unknown[];
+    const refsBefore = taskRefCount(); // the args' own references are replaced by inputs
     let resolved = args;
     if (item.depKeys.length > 0) {
       const deps = new Map<Key, unknown>();
@@ -93,15 +99,26 @@ async function runOne(item: RunItem, seceded: () => void): Promise<RunResult> {
       }
       resolved = args.map((a) => substituteRefs(a, (k) => deps.get(k)));
     }
+    const context = contextFor(item, seceded);
+    // inputs holding Futures (returned by other tasks) get Futures of this thread's client
+    const revive = refReviver();
+    if (revive !== null && setup !== null && taskRefCount() !== refsBefore) {
+      resolved = await revive(resolved, context);
+    }
     const call = fn;
-    let value = runInTask(contextFor(item, seceded), () => call(...resolved));
+    let value = runInTask(context, () => call(...resolved));
     if (value !== null && typeof (value as PromiseLike<unknown>)?.then === "function") {
       value = await value;
     }
-    const encoded = encode(value, { rootName: `result of ${item.key}` });
+    const result = value;
+    const { value: encoded, held } = collectRefs(() =>
+      encode(result, { rootName: `result of ${item.key}` })
+    );
+    if (held.length > 0) heldByResult.set(item.key, held);
     return {
       id: item.id,
       ok: true,
+      holdsRefs: held.length > 0,
       value: encoded,
       nbytes: sizeOf(value),
       typeName: typeNameOf(value),
@@ -168,6 +185,12 @@ self.onmessage = (event: MessageEvent<ToThread>) => {
     }
     case "setup":
       setup = message;
+      break;
+    case "release-refs":
+      for (const key of message.keys) {
+        for (const ref of heldByResult.get(key) ?? []) (ref as { release?(): void }).release?.();
+        heldByResult.delete(key);
+      }
       break;
     case "rejoined": {
       const wake = rejoining.get(message.id);

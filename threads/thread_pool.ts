@@ -7,6 +7,7 @@
 
 import type { FunctionSpec } from "../core/function_codec.ts";
 import { FunctionSender } from "../core/function_link.ts";
+import type { Key } from "../core/task.ts";
 import type {
   FromThread,
   RunItem,
@@ -85,6 +86,12 @@ export class ThreadPool {
     this.#setup = setup;
     if (this.#closed) return;
     for (const thread of this.#threads) thread.postMessage(setup satisfies ToThread);
+  }
+
+  /** Results `keys` that `thread` returned are gone: it lets go of the Futures they held. */
+  releaseRefs(thread: number, keys: Key[]): void {
+    if (this.#closed) return;
+    this.#threads[thread].postMessage({ type: "release-refs", keys } satisfies ToThread);
   }
 
   /** Grants the seceded task `id` on `thread` a slot again. */

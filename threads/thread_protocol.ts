@@ -40,6 +40,8 @@ export type RunResult =
     nbytes: number;
     /** The value's type name, for displays (`Float64Array`, `NDArray`, `object`, ...). */
     typeName: string;
+    /** It holds Futures (returned by the task), which the thread keeps until `release-refs`. */
+    holdsRefs?: boolean;
     start: number;
     stop: number;
   }
@@ -68,8 +70,14 @@ export interface Rejoined {
   id: number;
 }
 
+/** These results are gone from the owner: the Futures they held may go (their keys released). */
+export interface ReleaseRefs {
+  type: "release-refs";
+  keys: Key[];
+}
+
 /** Everything the owner posts to a thread. */
-export type ToThread = RunBatch | ThreadSetup | Rejoined;
+export type ToThread = RunBatch | ThreadSetup | Rejoined | ReleaseRefs;
 
 /**
  * A running task gave its thread slot back (`secede`: the rest of its batch goes on, and the

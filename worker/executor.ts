@@ -65,6 +65,8 @@ export class TaskExecutor {
   /** Tasks that seceded from their thread's slot, by key: where to send `rejoined`. */
   readonly #seceded = new Map<Key, { id: number; thread: number }>();
   #setup: ThreadSetup | null = null;
+  /** Results holding Futures (returned by their tasks), by key: the thread keeping them alive. */
+  readonly #refHolders = new Map<Key, number>();
 
   constructor(readonly nthreads: number, private readonly host: ExecutorHost) {
     this.#pool = this.#newPool();
@@ -137,11 +139,27 @@ export class TaskExecutor {
     this.host.store.set(key, value);
   }
 
+  /** These keys left the store: Futures their results held may go. */
+  freed(keys: readonly Key[]): void {
+    if (this.#refHolders.size === 0) return;
+    const byThread = new Map<number, Key[]>();
+    for (const key of keys) {
+      const thread = this.#refHolders.get(key);
+      if (thread === undefined) continue;
+      this.#refHolders.delete(key);
+      const list = byThread.get(thread);
+      if (list === undefined) byThread.set(thread, [key]);
+      else list.push(key);
+    }
+    for (const [thread, list] of byThread) this.#pool.releaseRefs(thread, list);
+  }
+
   /** Replaces every thread (running tasks are abandoned; their results never come). */
   replaceThreads(): void {
     this.#toRun = [];
     this.#runs.clear();
     this.#seceded.clear();
+    this.#refHolders.clear(); // the threads go, and their clients with them
     this.#pool.close();
     this.#pool = this.#newPool();
   }
@@ -268,6 +286,7 @@ export class TaskExecutor {
     if (result.ok) {
       const value = { encoded: result.value, nbytes: result.nbytes, typeName: result.typeName };
       this.#landing.set(run.key, value);
+      if (result.holdsRefs) this.#refHolders.set(run.key, thread);
     }
     this.host.handle({
       type: "thread-finished",
@@ -281,7 +300,7 @@ export class TaskExecutor {
       now: now(),
     });
     // Not kept (too big, or no longer wanted): dropped.
-    this.#landing.delete(run.key);
+    if (this.#landing.delete(run.key)) this.freed([run.key]);
   }
 
   #threadDied(thread: number, error: Error): void {

@@ -472,6 +472,7 @@ export class WorkerServer {
         }
         case "free":
           for (const key of instruction.keys) this.store.delete(key);
+          this.#executor.freed(instruction.keys);
           if (this.#sharedGarbage.due()) garbageCollector()?.();
           break;
         case "run":

@@ -59,6 +59,18 @@ export const tasks = taskModule(import.meta.url, {
     return await new Promise<never>(() => {});
   },
 
+  /** Submits `x + 1` and returns its Future (inside an array: a Future itself is awaited). */
+  submitAndReturn: async (x: number) => {
+    const client = await getClient();
+    return [client.submit((v: number) => v + 1, x)];
+  },
+
+  /** Gets a Future inside its input (another task's result) and waits for its value. */
+  awaitPassed: async (holder: PromiseLike<number>[]) => {
+    secede();
+    return (await holder[0]) + 10;
+  },
+
   /** Sets a variable and reads a lock from a task. */
   shareFromTask: async (name: string, value: number): Promise<number> => {
     const client = await getClient();

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { Client, Event, Queue, Semaphore } from "../../mod.ts";
+import { Client, Event, Future, Queue, Semaphore } from "../../mod.ts";
 import { startCluster } from "../helpers/cluster.ts";
 import { tasks } from "../helpers/launching_tasks.ts";
 
@@ -17,6 +17,20 @@ Deno.test("a task on a 1-thread worker submits and waits on 100 subtasks (secede
   assert.equal(await client.submit(tasks.fanOut, 100), 9900, cluster.logs());
   // the thread's client is reused: a second parent on the same thread finds it
   assert.equal(await client.submit(tasks.fanOut, 10), 90);
+});
+
+Deno.test("Futures are returned from tasks and passed into tasks", async () => {
+  await using cluster = await startCluster({ nWorkers: 2, nthreads: 1 });
+  await using client = await Client.connect(cluster.schedulerAddress, { setAsDefault: false });
+  const outer = client.submit(tasks.submitAndReturn, 1);
+  const [inner] = await outer;
+  assert.ok(inner instanceof Future, `a Future comes back, not ${inner}`);
+  assert.equal(await inner, 2);
+  // a task reading that result gets the Future (of its own client) and waits on it
+  assert.equal(await client.submit(tasks.awaitPassed, outer), 12);
+  // the key stays while this client holds its Future, after the task's result is gone
+  outer.release();
+  assert.equal(await client.futureOf(inner.key), 2);
 });
 
 Deno.test("a task tree 3 levels deep through workerClient() on 1-thread workers", async () => {
