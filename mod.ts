@@ -94,6 +94,7 @@ export { Event } from "./client/primitives/event.ts";
 export { Queue } from "./client/primitives/queue.ts";
 export type { QueueOptions } from "./client/primitives/queue.ts";
 export { MultiLock } from "./client/primitives/multi_lock.ts";
+export { Pub, Sub } from "./client/primitives/pubsub.ts";
 export type { MultiLockAcquireOptions } from "./client/primitives/multi_lock.ts";
 export { Variable } from "./client/primitives/variable.ts";
 export { SharedObject } from "./client/primitives/context.ts";

@@ -24,7 +24,12 @@ import type { ErrorRecord } from "../core/errors.ts";
 import type { Graph } from "../core/graph.ts";
 import { DESCEND, type Key, rewriteData, type TaskFunction, TaskRef } from "../core/task.ts";
 import { decode, type Encoded, taskRefCount } from "../core/value_codec.ts";
-import type { SchedulerToClientMsg, WorkerAddress } from "../protocol/messages.ts";
+import type {
+  PubSubToClientMsg,
+  SchedulerToClientMsg,
+  WorkerAddress,
+} from "../protocol/messages.ts";
+import { PubSubHub } from "./primitives/pubsub.ts";
 import type { TaskStreamEntry } from "../protocol/task_stream_entry.ts";
 import type { RebalanceResult } from "../protocol/session.ts";
 import { PeerPool } from "../net/peer_pool.ts";
@@ -168,6 +173,7 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
   #closing: Promise<void> | undefined;
   /** Keys claimed again after a reconnection: a `lost` for them means the scheduler forgot. */
   #reclaimed = new Set<Key>();
+  #pubsub: PubSubHub | undefined;
 
   private constructor(id: string, session: SchedulerSession, cluster: LocalCluster | undefined) {
     super();
@@ -271,7 +277,7 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
   ): Promise<Client> {
     const id = `Client-${crypto.randomUUID()}`;
     // Messages may arrive before the Client exists: hold them until it does.
-    const early: SchedulerToClientMsg[] = [];
+    const early: (SchedulerToClientMsg | PubSubToClientMsg)[] = [];
     const made: { client?: Client } = {};
     const session = await SchedulerSession.open(address, id, {
       message: (msg) => made.client === undefined ? early.push(msg) : made.client.#onMessage(msg),
@@ -314,6 +320,15 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
       );
     }
     return client;
+  }
+
+  /** @internal What Pub and Sub use: this client's topics. */
+  pubsubHub(): PubSubHub {
+    this.#checkOpen();
+    return this.#pubsub ??= new PubSubHub({
+      request: (method, params) => this.#request(method, params),
+      publishToWorker: (worker, name, value) => this.#peers.publish(worker, name, value),
+    });
   }
 
   /** @internal What the shared-state classes (Queue, Lock, ...) use to reach the scheduler. */
@@ -929,7 +944,11 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     return this.#expect([key]);
   }
 
-  #onMessage(msg: SchedulerToClientMsg): void {
+  #onMessage(msg: SchedulerToClientMsg | PubSubToClientMsg): void {
+    if (msg.op === "pubsub-msg" || msg.op === "pubsub-subscribers") {
+      this.#pubsub?.receive(msg);
+      return;
+    }
     // the first answer about a key claimed after a reconnection settles the claim
     const reclaimed = this.#reclaimed.size > 0 && this.#reclaimed.delete(msg.key);
     const hold = this.#keys.get(msg.key);

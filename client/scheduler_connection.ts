@@ -8,7 +8,11 @@
 
 import { errorFromRecord } from "../core/errors.ts";
 import { AuthenticationError, Connection, unbatch, WireError } from "../net/wire.ts";
-import type { ClientToSchedulerMsg, SchedulerToClientMsg } from "../protocol/messages.ts";
+import type {
+  ClientToSchedulerMsg,
+  PubSubToClientMsg,
+  SchedulerToClientMsg,
+} from "../protocol/messages.ts";
 import {
   type ClientRegisteredMsg,
   type RefusedMsg,
@@ -21,7 +25,7 @@ import {
 /** What the session tells its client. */
 export interface SessionEvents {
   /** A message of docs/protocol.md §5. */
-  message(msg: SchedulerToClientMsg): void;
+  message(msg: SchedulerToClientMsg | PubSubToClientMsg): void;
   /** The connection broke; the session is reconnecting. */
   disconnected(reason: string): void;
   /** Registered again after a break (with the same scheduler, or a restarted one). */
@@ -43,7 +47,7 @@ export interface SessionOptions {
 const FIRST_RETRY_MS = 100;
 const MAX_RETRY_MS = 5000;
 
-type Incoming = SchedulerToClientMsg | ReplyMsg;
+type Incoming = SchedulerToClientMsg | PubSubToClientMsg | ReplyMsg;
 
 interface PendingRequest {
   msg: RequestMsg;

@@ -13,6 +13,7 @@
 
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { Key } from "./task.ts";
+import type { Encoded } from "./value_codec.ts";
 
 /** Where a task runs, and its handles on its thread slot. */
 export interface TaskContext {
@@ -100,4 +101,22 @@ export function setRefReviver(revive: RefReviver): void {
 /** The reviver, when the client library is loaded in this thread. */
 export function refReviver(): RefReviver | null {
   return threadSlot<ReviverSlot>("reviver", () => ({ revive: null })).revive;
+}
+
+/** How a thread's Subs get Pub messages that reach its worker (set by the thread entry). */
+export interface PubSubBridge {
+  /** Calls `deliver` with each message for `name`; returns a function that stops. */
+  subscribe(name: string, deliver: (value: Encoded) => void): () => void;
+}
+
+type BridgeSlot = { bridge: PubSubBridge | null };
+
+/** Set by the thread entry of a worker's thread. */
+export function setPubSubBridge(bridge: PubSubBridge): void {
+  threadSlot<BridgeSlot>("pubsub", () => ({ bridge: null })).bridge = bridge;
+}
+
+/** The bridge of this thread, or null outside a worker's thread. */
+export function pubSubBridge(): PubSubBridge | null {
+  return threadSlot<BridgeSlot>("pubsub", () => ({ bridge: null })).bridge;
 }

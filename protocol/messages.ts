@@ -169,12 +169,33 @@ export interface TaskRetriedMsg {
   key: Key;
 }
 
+/** A Pub's message for this client's Subs of `name` (forwarded by the scheduler). */
+export interface PubSubClientMsg {
+  op: "pubsub-msg";
+  name: string;
+  value: Encoded;
+}
+
+/**
+ * Who subscribes to `name` now, for this client's Pubs: the workers whose tasks subscribe (sent
+ * to peer to peer), and whether clients do (sent through the scheduler).
+ */
+export interface PubSubSubscribersMsg {
+  op: "pubsub-subscribers";
+  name: string;
+  workers: WorkerAddress[];
+  clients: boolean;
+}
+
 export type SchedulerToClientMsg =
   | KeyInMemoryMsg
   | TaskErredClientMsg
   | CancelledMsg
   | LostMsg
   | TaskRetriedMsg;
+
+/** What the scheduler's Pub/Sub books send a client (apart from the state machine's messages). */
+export type PubSubToClientMsg = PubSubClientMsg | PubSubSubscribersMsg;
 
 // ---------------------------------------------------------------------------------------------
 // Scheduler → worker

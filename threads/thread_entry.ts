@@ -17,8 +17,21 @@ import { FunctionCache } from "../core/function_cache.ts";
 import { FunctionReceiver } from "../core/function_link.ts";
 import type { Key, TaskFunction } from "../core/task.ts";
 import { substituteRefs } from "../core/task.ts";
-import { decode, encode, sizeOf, taskRefCount, transferables } from "../core/value_codec.ts";
-import { collectRefs, refReviver, runInTask, type TaskContext } from "../core/task_context.ts";
+import {
+  decode,
+  encode,
+  type Encoded,
+  sizeOf,
+  taskRefCount,
+  transferables,
+} from "../core/value_codec.ts";
+import {
+  collectRefs,
+  refReviver,
+  runInTask,
+  setPubSubBridge,
+  type TaskContext,
+} from "../core/task_context.ts";
 import type { FromThread, RunItem, RunResult, ThreadSetup, ToThread } from "./thread_protocol.ts";
 import { SHARED_GARBAGE_BYTES, SharedGarbage } from "./shared_garbage.ts";
 
@@ -40,6 +53,24 @@ let setup: ThreadSetup | null = null;
  * stay on the cluster — until the owner says the result is gone (`release-refs`).
  */
 const heldByResult = new Map<Key, object[]>();
+/** The Subs of this thread, by topic: they get what Pubs send to the worker for that topic. */
+const subscribers = new Map<string, Set<(value: Encoded) => void>>();
+setPubSubBridge({
+  subscribe(name, deliver) {
+    let set = subscribers.get(name);
+    if (set === undefined) {
+      subscribers.set(name, set = new Set());
+      postToOwner({ type: "subscribe", name });
+    }
+    set.add(deliver);
+    return () => {
+      if (!set.delete(deliver) || set.size > 0) return;
+      subscribers.delete(name);
+      postToOwner({ type: "unsubscribe", name });
+    };
+  },
+});
+
 /** Seceded tasks waiting for the owner to grant them a slot again, by run id. */
 const rejoining = new Map<number, () => void>();
 
@@ -185,6 +216,9 @@ self.onmessage = (event: MessageEvent<ToThread>) => {
     }
     case "setup":
       setup = message;
+      break;
+    case "pubsub-msg":
+      for (const deliver of subscribers.get(message.name) ?? []) deliver(message.value);
       break;
     case "release-refs":
       for (const key of message.keys) {

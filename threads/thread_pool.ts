@@ -13,9 +13,11 @@ import type {
   RunItem,
   RunResult,
   SlotRequest,
+  SubscriptionChange,
   ThreadSetup,
   ToThread,
 } from "./thread_protocol.ts";
+import type { Encoded } from "../core/value_codec.ts";
 
 /** Called with the results a thread posts, and with the thread's index. */
 export type ResultHandler = (thread: number, results: RunResult[]) => void;
@@ -42,6 +44,8 @@ export class ThreadPool {
   readonly #functions: FunctionSender[] = [];
   #closed = false;
   #setup: ThreadSetup | null = null;
+  /** Topic → the threads whose tasks subscribe to it. */
+  readonly #subscribers = new Map<string, Set<number>>();
 
   constructor(
     readonly size: number,
@@ -64,6 +68,7 @@ export class ThreadPool {
     thread.onmessage = (event: MessageEvent<FromThread>) => {
       const message = event.data;
       if (message.type === "results") this.onResults(i, message.results);
+      else if ("name" in message) this.#subscription(i, message);
       else this.onSlotRequest(i, message);
     };
     thread.onerror = (event: ErrorEvent) => {
@@ -78,6 +83,7 @@ export class ThreadPool {
     };
     this.#threads[i] = thread;
     this.#functions[i] = new FunctionSender();
+    for (const threads of this.#subscribers.values()) threads.delete(i); // a fresh thread has none
     if (this.#setup !== null) thread.postMessage(this.#setup);
   }
 
@@ -92,6 +98,25 @@ export class ThreadPool {
   releaseRefs(thread: number, keys: Key[]): void {
     if (this.#closed) return;
     this.#threads[thread].postMessage({ type: "release-refs", keys } satisfies ToThread);
+  }
+
+  #subscription(thread: number, change: SubscriptionChange): void {
+    let threads = this.#subscribers.get(change.name);
+    if (change.type === "subscribe") {
+      if (threads === undefined) this.#subscribers.set(change.name, threads = new Set());
+      threads.add(thread);
+    } else if (threads !== undefined) {
+      threads.delete(thread);
+      if (threads.size === 0) this.#subscribers.delete(change.name);
+    }
+  }
+
+  /** Hands a Pub's message to every thread whose tasks subscribe to `name`. */
+  deliverPubSub(name: string, value: Encoded): void {
+    if (this.#closed) return;
+    for (const thread of this.#subscribers.get(name) ?? []) {
+      this.#threads[thread].postMessage({ type: "pubsub-msg", name, value } satisfies ToThread);
+    }
   }
 
   /** Grants the seceded task `id` on `thread` a slot again. */

@@ -76,8 +76,21 @@ export interface ReleaseRefs {
   keys: Key[];
 }
 
+/** A Pub's message for the Subs of `name` on this thread. */
+export interface PubSubDelivery {
+  type: "pubsub-msg";
+  name: string;
+  value: Encoded;
+}
+
 /** Everything the owner posts to a thread. */
-export type ToThread = RunBatch | ThreadSetup | Rejoined | ReleaseRefs;
+export type ToThread = RunBatch | ThreadSetup | Rejoined | ReleaseRefs | PubSubDelivery;
+
+/** Tasks of this thread now subscribe to `name` (Pub messages arrive at the worker), or no more. */
+export interface SubscriptionChange {
+  type: "subscribe" | "unsubscribe";
+  name: string;
+}
 
 /**
  * A running task gave its thread slot back (`secede`: the rest of its batch goes on, and the
@@ -89,4 +102,4 @@ export interface SlotRequest {
 }
 
 /** Everything a thread posts to its owner. */
-export type FromThread = RunResults | SlotRequest;
+export type FromThread = RunResults | SlotRequest | SubscriptionChange;

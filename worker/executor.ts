@@ -139,6 +139,11 @@ export class TaskExecutor {
     this.host.store.set(key, value);
   }
 
+  /** Hands a Pub's message to the threads whose tasks subscribe to `name`. */
+  deliverPubSub(name: string, value: Encoded): void {
+    this.#pool.deliverPubSub(name, value);
+  }
+
   /** These keys left the store: Futures their results held may go. */
   freed(keys: readonly Key[]): void {
     if (this.#refHolders.size === 0) return;

@@ -179,6 +179,7 @@ export class WorkerServer {
     this.#peerServer = new PeerServer({
       store: this.store,
       handle,
+      deliverPubSub: (name, value) => this.#executor.deliverPubSub(name, value),
       log,
       stopping,
       name: () => this.name,

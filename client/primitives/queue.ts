@@ -35,7 +35,7 @@ export interface QueueOptions extends SharedStateOptions {
  *
  * const bounded = new Queue<string>("bounded", { client, maxsize: 1 });
  * await bounded.put("a");
- * await bounded.put("b", { timeout: 0.1 }).catch((e) => console.log(e.name)); // "TimeoutError"
+ * await bounded.put("b", { timeout: 0.1 }).catch((e: Error) => console.log(e.name)); // "TimeoutError"
  * ```
  */
 export class Queue<T = unknown> extends SharedObject {

@@ -10,11 +10,12 @@
 
 import type { Key } from "../../core/task.ts";
 import { isEncoded } from "../../protocol/message_checks.ts";
-import type { ClientToSchedulerMsg } from "../../protocol/messages.ts";
+import type { ClientToSchedulerMsg, PubSubToClientMsg } from "../../protocol/messages.ts";
 import { CoordinationError, type Dataset, datasetHolder, DatasetStore } from "./datasets.ts";
 import { Events } from "./events.ts";
 import { queueHolder, type QueueItem, Queues } from "./queues.ts";
 import { MultiLocks } from "./multi_locks.ts";
+import { PubSubBooks } from "./pubsub.ts";
 import { Semaphores } from "./semaphores.ts";
 import { variableHolder, Variables, type VariableValue } from "./variables.ts";
 
@@ -24,6 +25,8 @@ export interface CoordinationHost {
   asClient(holder: string, msg: ClientToSchedulerMsg): void;
   /** The (pseudo-)client `holder` is gone: everything it held is released. */
   forget(holder: string): void;
+  /** Sends a connected client a Pub/Sub message (dropped when it is not connected). */
+  toClient(client: string, msg: PubSubToClientMsg): void;
 }
 
 /** The methods this module answers. */
@@ -48,6 +51,10 @@ export const COORDINATION_METHODS: ReadonlySet<string> = new Set([
   "variable-delete",
   "multi-lock-acquire",
   "multi-lock-release",
+  "pubsub-subscribe",
+  "pubsub-unsubscribe",
+  "pubsub-publisher",
+  "pubsub-msg",
 ]);
 
 /** A waiting request past its timeout; the client raises its own `TimeoutError`. */
@@ -62,6 +69,7 @@ export class CoordinationRequests {
   readonly queues = new Queues();
   readonly variables = new Variables();
   readonly multiLocks = new MultiLocks();
+  readonly pubsub = new PubSubBooks();
   /** The waits of each client, stopped when it leaves. */
   readonly #waits = new Map<string, Set<() => void>>();
 
@@ -74,6 +82,15 @@ export class CoordinationRequests {
     if (waits !== undefined) { for (const stop of waits) stop(); }
     this.semaphores.releaseHolder(client);
     this.multiLocks.releaseHolder(client);
+    for (const topic of this.pubsub.clientGone(client)) this.#subscribersChanged(topic);
+  }
+
+  /** Tells the publishers of `topic` who subscribes now. */
+  #subscribersChanged(topic: string): void {
+    const { workers, clients } = this.pubsub.subscribers(topic);
+    for (const publisher of this.pubsub.publishers(topic)) {
+      this.host.toClient(publisher, { op: "pubsub-subscribers", name: topic, workers, clients });
+    }
   }
 
   /** Answers one of {@link COORDINATION_METHODS} for `client`. */
@@ -220,6 +237,35 @@ export class CoordinationRequests {
       }
       case "multi-lock-release":
         return this.multiLocks.release(stringParam(params, "id", method));
+      case "pubsub-subscribe": {
+        const name = nameOf(params, method);
+        const worker = params.worker ?? null;
+        if (worker !== null && typeof worker !== "string") {
+          throw new CoordinationError(`${method}: worker must be a worker's address`);
+        }
+        if (this.pubsub.subscribe(name, client, worker)) this.#subscribersChanged(name);
+        return null;
+      }
+      case "pubsub-unsubscribe": {
+        const name = nameOf(params, method);
+        if (this.pubsub.unsubscribe(name, client)) this.#subscribersChanged(name);
+        return null;
+      }
+      case "pubsub-publisher": {
+        const name = nameOf(params, method);
+        this.pubsub.addPublisher(name, client);
+        return this.pubsub.subscribers(name);
+      }
+      case "pubsub-msg": {
+        const name = nameOf(params, method);
+        if (!isEncoded(params.value)) {
+          throw new CoordinationError(`${method} needs an encoded value`);
+        }
+        for (const subscriber of this.pubsub.clientSubscribers(name)) {
+          this.host.toClient(subscriber, { op: "pubsub-msg", name, value: params.value });
+        }
+        return null;
+      }
       case "queue-get":
         return this.#queueGet(client, nameOf(params, method), params);
       case "queue-size":

@@ -7,10 +7,12 @@
 import {
   Event,
   getClient,
+  Pub,
   Queue,
   rejoin,
   secede,
   Semaphore,
+  Sub,
   taskModule,
   Variable,
   workerClient,
@@ -69,6 +71,29 @@ export const tasks = taskModule(import.meta.url, {
   awaitPassed: async (holder: PromiseLike<number>[]) => {
     secede();
     return (await holder[0]) + 10;
+  },
+
+  /** Subscribes to `topic`, says so through an Event, and collects `n` messages. */
+  collect: async (topic: string, n: number): Promise<number[]> => {
+    const client = await getClient();
+    using sub = new Sub<number>(topic, { client });
+    await sub.subscribed;
+    await new Event(`${topic}-ready`, { client }).set();
+    secede();
+    const got: number[] = [];
+    for (let i = 0; i < n; i++) got.push(await sub.get({ timeout: 30 }));
+    return got;
+  },
+
+  /** Once `topic` has a subscriber, publishes 0..n-1 on it. */
+  publish: async (topic: string, n: number): Promise<number> => {
+    const client = await getClient();
+    if (!await new Event(`${topic}-ready`, { client }).wait({ timeout: 30 })) {
+      throw new Error(`nobody subscribed to ${topic}`);
+    }
+    const pub = new Pub<number>(topic, { client });
+    for (let i = 0; i < n; i++) await pub.put(i);
+    return n;
   },
 
   /** Sets a variable and reads a lock from a task. */

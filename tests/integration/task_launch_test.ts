@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { Client, Event, Future, Queue, Semaphore } from "../../mod.ts";
+import { Client, Event, Future, Pub, Queue, Semaphore, Sub, TimeoutError } from "../../mod.ts";
 import { startCluster } from "../helpers/cluster.ts";
 import { tasks } from "../helpers/launching_tasks.ts";
 
@@ -84,4 +84,23 @@ Deno.test("shared state from tasks: a task's queue, variable, and a lease its de
       assert.throws(() => secede(), /inside a task/);
     },
   );
+});
+
+Deno.test("Pub/Sub between two tasks on different workers, and to a client", async () => {
+  await using cluster = await startCluster({ nWorkers: 2, nthreads: 1 });
+  await using client = await Client.connect(cluster.schedulerAddress, { setAsDefault: false });
+  using clientSub = new Sub<number>("numbers", { client });
+  await clientSub.subscribed;
+  const collected = client.with({ workers: ["w0"] }).submit(tasks.collect, "numbers", 3);
+  const published = client.with({ workers: ["w1"] }).submit(tasks.publish, "numbers", 3);
+  assert.equal(await published, 3, cluster.logs());
+  assert.deepEqual(await collected, [0, 1, 2], cluster.logs());
+  // the client's Sub got them too (through the scheduler)
+  const here = [];
+  for (let i = 0; i < 3; i++) here.push(await clientSub.get({ timeout: 10 }));
+  assert.deepEqual(here, [0, 1, 2]);
+  await assert.rejects(() => clientSub.get({ timeout: 0.05 }), TimeoutError);
+  // a client's Pub reaches a client's Sub; a closed Sub gets nothing more
+  await new Pub<number>("numbers", { client }).put(7);
+  assert.equal(await clientSub.get({ timeout: 10 }), 7);
 });
