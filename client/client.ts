@@ -8,6 +8,10 @@
  * batched (client/outbox.ts), and results are fetched from the workers directly, batched too
  * (client/data_fetch.ts).
  *
+ * Longer than ~800 lines because it is the public Client: each method is short and hands off to
+ * its room (submission.ts, gather.ts, scatter.ts, cluster_admin.ts, primitives/), but the methods
+ * and their documented examples live here, where users read them.
+ *
  * @module
  */
 

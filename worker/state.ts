@@ -15,6 +15,10 @@
  * The store belongs to the server: a transfer's data is stored *before* the event comes here; a
  * thread's result waits with the server until `keep-result` says to store it.
  *
+ * Longer than ~800 lines because every event handler reads and writes the same task books; the
+ * parts with books of their own are already apart (run_queue.ts with thread_loads.ts — which
+ * also account seceded tasks —, gather_planner.ts, holders.ts, task_outcomes.ts).
+ *
  * @module
  */
 
