@@ -34,6 +34,7 @@ import type {
   WorkerAddress,
 } from "../protocol/messages.ts";
 import { PubSubHub } from "./primitives/pubsub.ts";
+import { currentTask } from "../core/task_context.ts";
 import type { TaskStreamEntry } from "../protocol/task_stream_entry.ts";
 import type { RebalanceResult } from "../protocol/session.ts";
 import { PeerPool } from "../net/peer_pool.ts";
@@ -319,8 +320,11 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     const client = defaultCandidates[defaultCandidates.length - 1];
     if (client === undefined) {
       throw new Error(
-        "No client is connected; create one with Client.connect(address) or Client.local(), " +
-          "or pass { client } explicitly.",
+        currentTask() !== undefined
+          ? "No client is connected in this task; call `await getClient()` first (it connects " +
+            "the task's thread to the cluster), or pass { client } explicitly."
+          : "No client is connected; create one with Client.connect(address) or Client.local(), " +
+            "or pass { client } explicitly.",
       );
     }
     return client;

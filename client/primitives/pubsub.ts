@@ -60,7 +60,11 @@ export class PubSubHub {
       known.catch(() => this.#subscribers.delete(name));
     }
     const { workers, clients } = await known;
-    const sends = workers.map((worker) => this.#host.publishToWorker(worker, name, value));
+    // best effort, as Dask's: a subscriber's worker that just died misses the message (the
+    // scheduler then drops its subscriptions and tells this client)
+    const sends = workers.map((worker) =>
+      this.#host.publishToWorker(worker, name, value).catch(() => {})
+    );
     if (clients) sends.push(this.#host.request("pubsub-msg", { name, value }));
     await Promise.all(sends);
   }

@@ -96,6 +96,12 @@ export const tasks = taskModule(import.meta.url, {
     return n;
   },
 
+  /** Makes a Queue before any getClient(): refused, saying what to do. */
+  queueBeforeGetClient: (name: string) => {
+    new Queue(name);
+    return "made";
+  },
+
   /** Sets a variable and reads a lock from a task. */
   shareFromTask: async (name: string, value: number): Promise<number> => {
     const client = await getClient();

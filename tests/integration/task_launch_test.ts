@@ -44,6 +44,14 @@ Deno.test("shared state from tasks: a task's queue, variable, and a lease its de
   await using cluster = await startCluster({ nWorkers: 2, nthreads: 1 });
   await using client = await Client.connect(cluster.schedulerAddress, { setAsDefault: false });
 
+  await t.step("shared state in a task before getClient() says to call it", async () => {
+    // the first step: no task thread has connected yet
+    await assert.rejects(
+      () => client.submit(tasks.queueBeforeGetClient, "early").result(),
+      /call `await getClient\(\)` first/,
+    );
+  });
+
   await t.step("a Queue filled by a task is read by a client", async () => {
     const producer = client.submit(tasks.produce, "from-task", 5);
     const queue = new Queue<number | null>("from-task", { client });
