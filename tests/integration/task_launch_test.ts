@@ -6,7 +6,18 @@
  */
 
 import assert from "node:assert/strict";
-import { Client, Event, Future, Pub, Queue, Semaphore, Sub, TimeoutError } from "../../mod.ts";
+import {
+  Client,
+  delayed,
+  Event,
+  Future,
+  Pub,
+  Queue,
+  Semaphore,
+  shutdownThreads,
+  Sub,
+  TimeoutError,
+} from "../../mod.ts";
 import { startCluster } from "../helpers/cluster.ts";
 import { tasks } from "../helpers/launching_tasks.ts";
 
@@ -111,4 +122,15 @@ Deno.test("Pub/Sub between two tasks on different workers, and to a client", asy
   // a client's Pub reaches a client's Sub; a closed Sub gets nothing more
   await new Pub<number>("numbers", { client }).put(7);
   assert.equal(await clientSub.get({ timeout: 10 }), 7);
+});
+
+Deno.test("getClient() in a task of the local threads scheduler says there is no cluster", async () => {
+  try {
+    await assert.rejects(
+      () => delayed(tasks.fanOut)(3).compute({ scheduler: "threads" }),
+      /runs on the local `threads` scheduler, which has no cluster/,
+    );
+  } finally {
+    shutdownThreads();
+  }
 });
