@@ -114,6 +114,20 @@ export abstract class ClusterManager implements AsyncDisposable {
     if (link !== null) this.dashboardLink = link[1];
   }
 
+  /**
+   * Brings a new cluster up: `start` (its scheduler, …), then `nWorkers` workers when given. When
+   * either fails, whatever was started is stopped and the error goes on to the caller.
+   */
+  protected async launch(start: () => Promise<void>, nWorkers?: number): Promise<void> {
+    try {
+      await start();
+      if (nWorkers !== undefined) await this.scale(nWorkers);
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+  }
+
   /** The prefix of worker names (`<prefix>-0`, `<prefix>-1`, …). */
   protected get workerPrefix(): string {
     return "worker";

@@ -240,15 +240,12 @@ export abstract class JobQueueCluster extends ClusterManager {
 
   /** Starts the scheduler here, then `nWorkers` jobs (default none). */
   protected async startCluster(): Promise<void> {
-    try {
+    const nWorkers = this.options.nWorkers ?? 0;
+    await this.launch(async () => {
       await Deno.mkdir(this.logDirectory, { recursive: true });
       await this.#startScheduler();
       this.#poller = setInterval(() => void this.#poll(), (this.options.pollInterval ?? 2) * 1000);
-      if ((this.options.nWorkers ?? 0) > 0) await this.scale(this.options.nWorkers!);
-    } catch (error) {
-      await this.close();
-      throw error;
-    }
+    }, nWorkers > 0 ? nWorkers : undefined);
   }
 
   /** Threads and memory of each worker (one per job). */

@@ -254,13 +254,7 @@ export class LocalCluster extends ClusterManager {
       unloadListening = true;
       globalThis.addEventListener("unload", killRunning);
     }
-    try {
-      await cluster.#startScheduler();
-      await cluster.scale(nWorkers);
-    } catch (error) {
-      await cluster.close();
-      throw error;
-    }
+    await cluster.launch(() => cluster.#startScheduler(), nWorkers);
     return cluster;
   }
 

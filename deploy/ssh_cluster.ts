@@ -214,13 +214,10 @@ export class SSHCluster extends ClusterManager {
       );
     }
     const cluster = new SSHCluster(options);
-    try {
-      await cluster.#startScheduler();
-      await cluster.scale(options.nWorkers ?? options.hosts.length - 1);
-    } catch (error) {
-      await cluster.close();
-      throw error;
-    }
+    await cluster.launch(
+      () => cluster.#startScheduler(),
+      options.nWorkers ?? options.hosts.length - 1,
+    );
     return cluster;
   }
 

@@ -4,7 +4,8 @@
  * queue on the scheduler (queuing.ts: root-ish tasks for a free slot, restricted tasks for their
  * resources) or marked `no-worker`. Sending a task to a worker and taking it back keep that
  * worker's processing books (occupancy, resources in use, steal candidates, root-ish slots) in
- * step; the state change itself is the state machine's ({@link AssignmentHost.setState}).
+ * step. Placement asks the state machine for each move ({@link AssignmentHost}), which performs it
+ * through its transitions table with the functions here (`toQueued`, `toNoWorker`, `assign`).
  *
  * @module
  */
@@ -28,6 +29,10 @@ export interface AssignmentHost {
   readonly tasks: ReadonlyMap<Key, TaskRecord>;
   /** The one place a task's state changes (state.ts). */
   setState(task: TaskRecord, state: SchedulerTaskState): void;
+  /** The placement moves, asked of the state machine (waiting → processing/queued/no-worker). */
+  readonly moves: Omit<QueueHost, "placement"> & {
+    toQueued(task: TaskRecord, queue: IndexedHeap<TaskRecord>): void;
+  };
   /** Expected compute time of `task`, seconds. */
   taskDuration(task: TaskRecord): number;
 }
@@ -47,7 +52,7 @@ const byPriority = (a: TaskRecord, b: TaskRecord): number =>
 
 const NO_DEPS: KeyLocation[] = [];
 
-export class Assignment implements QueueHost {
+export class Assignment {
   /** The running workers, as placement sees them. */
   readonly placement: PlacementContext;
   /** The running workers, as stealing sees them. */
@@ -115,14 +120,15 @@ export class Assignment implements QueueHost {
 
   #place(task: TaskRecord): void {
     const queues = this.#queues;
-    if (this.#members.running.size === 0) return this.toNoWorker(task);
+    const moves = this.#host.moves;
+    if (this.#members.running.size === 0) return moves.toNoWorker(task);
     if (queues.queuesAsRootish(task, this.#members.totalThreads)) {
-      return this.toQueued(task, queues.root);
+      return moves.toQueued(task, queues.root);
     }
     const decision = decideWorker(task, this.placement);
-    if (decision === null) this.toNoWorker(task);
-    else if (decision === WAIT_FOR_RESOURCES) this.toQueued(task, queues.resourceQueue(task));
-    else this.assign(task, decision);
+    if (decision === null) moves.toNoWorker(task);
+    else if (decision === WAIT_FOR_RESOURCES) moves.toQueued(task, queues.resourceQueue(task));
+    else moves.toProcessing(task, decision);
   }
 
   /** No running worker may run `task`: state `no-worker` until one joins or resumes. */

@@ -76,6 +76,7 @@ export class ClientIntake {
     return client;
   }
 
+  /** Client `id` went away: it no longer wants anything. */
   disconnected(id: ClientId): void {
     const client = this.clients.get(id);
     if (client === undefined || client === this.#fireAndForget) return;
@@ -164,7 +165,14 @@ export class ClientIntake {
         // `0 -` rather than unary minus: -0 is not a small integer and boxes every priority
         const priority: Priority = [0 - (spec.options?.priority ?? defaultPriority), generation, i];
         const args = packArgs(spec.args, this.#argsArena);
-        task = this.#moves.newTask(spec.key, spec.fn, args, true, priority, spec.options);
+        task = this.#moves.newTask({
+          key: spec.key,
+          fn: spec.fn,
+          args,
+          runnable: true,
+          priority,
+          options: spec.options,
+        });
         if (spec.returnValue === true) task.returnValue = true;
       }
       linked.push(task);
@@ -190,7 +198,7 @@ export class ClientIntake {
       if (task.state === "erred") continue;
       task.error = missingDependencyError(task.key, missing);
       task.blamedKey = task.key;
-      this.#moves.toErred(task, true);
+      this.#moves.toErred(task);
     }
     const cycles = findCycles(linked, generation);
     for (const cycle of cycles) {
@@ -200,7 +208,7 @@ export class ClientIntake {
         if (task.state === "erred") continue;
         task.error = { ...error, key: task.key };
         task.blamedKey = task.key;
-        this.#moves.toErred(task, true);
+        this.#moves.toErred(task);
       }
     }
     for (const key of msg.keys) {
@@ -322,7 +330,13 @@ export class ClientIntake {
         continue;
       }
       if (task === undefined) {
-        task = this.#moves.newTask(item.key, null, null, false, [0, 0, 0], undefined);
+        task = this.#moves.newTask({
+          key: item.key,
+          fn: null,
+          args: null,
+          runnable: false,
+          priority: [0, 0, 0],
+        });
       }
       this.#want(task, client);
       if (task.state === "memory") {
@@ -339,7 +353,7 @@ export class ClientIntake {
       task.nbytes = item.nbytes;
       task.typeName = item.typeName;
       for (const worker of holders) this.#replicas.add(task, worker);
-      this.#moves.enterMemory(task);
+      this.#moves.toMemory(task);
     }
   }
 

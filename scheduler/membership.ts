@@ -94,6 +94,7 @@ export class WorkerMembership {
     return this.running.get(worker.address) === worker;
   }
 
+  /** Whether `worker` takes new tasks, and if not, why. */
   status(worker: WorkerRecord): WorkerRunState {
     return this.#notRunning.get(worker) ?? "running";
   }

@@ -25,13 +25,16 @@ import {
 } from "./placement.ts";
 import { type TaskRecord, tasksOnThreads, type WorkerRecord } from "./records.ts";
 
-/** What the queues ask of the state machine when they hand a task on. */
+/**
+ * The moves the queues ask of the state machine when they hand a task on (it performs them
+ * through its transitions table).
+ */
 export interface QueueHost {
   /** The running workers, as placement sees them. */
   readonly placement: PlacementContext;
-  /** Sends `task` (already out of its queue) to `worker`: state `processing`. */
-  assign(task: TaskRecord, worker: WorkerRecord): void;
-  /** No running worker may run `task` (already out of its queue): state `no-worker`. */
+  /** Sends `task` (already out of its queue) to `worker`: `queued → processing`. */
+  toProcessing(task: TaskRecord, worker: WorkerRecord): void;
+  /** No running worker may run `task` (already out of its queue): `queued → no-worker`. */
   toNoWorker(task: TaskRecord): void;
 }
 
@@ -87,10 +90,12 @@ export class TaskQueues {
     this.#resourcesChanged = true;
   }
 
+  /** `task` entered `no-worker`. */
   addUnrunnable(task: TaskRecord): void {
     this.#unrunnable.add(task);
   }
 
+  /** `task` left `no-worker`. */
   deleteUnrunnable(task: TaskRecord): void {
     this.#unrunnable.delete(task);
   }
@@ -155,7 +160,7 @@ export class TaskQueues {
         for (let taken = 0; taken < share && queue.size > 0; taken++) {
           const task = queue.pop()!;
           task.queue = null;
-          host.assign(task, worker);
+          host.toProcessing(task, worker);
           if (rootishSlots(worker, saturation) <= 0) {
             open = false;
             break;
@@ -176,7 +181,7 @@ export class TaskQueues {
       queue.pop();
       task.queue = null;
       if (decision === null) host.toNoWorker(task);
-      else host.assign(task, decision);
+      else host.toProcessing(task, decision);
     }
   }
 }

@@ -6,9 +6,10 @@
  *
  * Task states: `released → waiting → (queued | no-worker) → processing → memory | erred`, and
  * `forgotten` when nothing refers to a task any more. Each transition costs O(1) in the size of
- * the graph (it touches the task, its direct neighbours and its worker). Every state change goes
- * through `#setState`, which checks the (start, finish) pair against the table of transitions.ts
- * and tells it in the key's story (task_story.ts) with the stimulus id of the event that caused it.
+ * the graph (it touches the task, its direct neighbours and its worker). Every state change is
+ * asked for by its finish state and performed by the function its (start, finish) pair maps to
+ * (`#transition` and PERFORMERS, over the table of transitions.ts); `#setState` records it in
+ * the key's story (task_story.ts) with the stimulus id of the event that caused it.
  *
  * Transitions that affect other tasks do not recurse: they *recommend* a new state for the other
  * task; recommendations run in order until none is left, each re-checking its preconditions, so
@@ -26,11 +27,13 @@
  */
 
 import type { Encoded } from "../core/value_codec.ts";
-import { type Key, keyPrefix, type TaskOptions } from "../core/task.ts";
-import type { ClientId, Priority, UpdateGraphMsg, WorkerAddress } from "../protocol/messages.ts";
+import type { IndexedHeap } from "../core/priority_heap.ts";
+import { type Key, keyPrefix } from "../core/task.ts";
+import type { ClientId, UpdateGraphMsg, WorkerAddress } from "../protocol/messages.ts";
 import type { WorkerRunState } from "../protocol/session.ts";
 import {
   type ClientRecord,
+  type NewTask,
   type Recommendation,
   TaskRecord,
   type WorkerRecord,
@@ -49,7 +52,7 @@ import {
   workerOf,
 } from "./events.ts";
 import { TaskStories } from "./task_story.ts";
-import { transitionIndex } from "./transitions.ts";
+import { transitionDispatch, transitionIndex, type TransitionPerformers } from "./transitions.ts";
 import type { StoryEntry } from "../protocol/story.ts";
 import { lostDataError } from "./scheduler_errors.ts";
 import { type StealHost, WorkStealing } from "./stealing.ts";
@@ -62,7 +65,7 @@ import {
 } from "./task_prefix_stats.ts";
 import { SchedulerOutbox } from "./outbox.ts";
 import { Replicas } from "./replicas.ts";
-import { TaskQueues } from "./queuing.ts";
+import { type QueueHost, TaskQueues } from "./queuing.ts";
 import { Assignment } from "./assignment.ts";
 import { WorkerMembership } from "./membership.ts";
 import { ClientIntake } from "./client_intake.ts";
@@ -82,6 +85,10 @@ export type {
 } from "./events.ts";
 export type { WorkerSummary } from "./dashboard_reads.ts";
 import { taskProgress, workerSummaries, type WorkerSummary } from "./dashboard_reads.ts";
+
+type TaskQueue = IndexedHeap<TaskRecord>;
+/** A move's input: the worker of `processing`, the queue of `queued`, a result for `memory`. */
+type MoveDetail = WorkerRecord | TaskQueue | Encoded | undefined;
 
 export class SchedulerState implements StealHost {
   readonly config: Readonly<SchedulerConfig>;
@@ -105,6 +112,7 @@ export class SchedulerState implements StealHost {
   readonly #stealing: WorkStealing;
   readonly #recommendations: TaskRecord[] = [];
   readonly #assignment: Assignment;
+  readonly #queueHost: QueueHost;
   /** Tasks waiting out a retry delay (state `queued`). */
   readonly #retries = new RetryQueue();
   /** The event being handled, and the stimulus id of its transitions once one was needed. */
@@ -128,6 +136,11 @@ export class SchedulerState implements StealHost {
       tasks: this.tasks,
       setState: (task, state) => this.#setState(task, state),
       taskDuration: (task) => this.taskDuration(task),
+      moves: {
+        toProcessing: (task, worker) => this.#transition(task, "processing", worker),
+        toQueued: (task, queue) => this.#transition(task, "queued", queue),
+        toNoWorker: (task) => this.#transition(task, "no-worker"),
+      },
     }, {
       config: this.config,
       members,
@@ -136,6 +149,11 @@ export class SchedulerState implements StealHost {
       outbox: this.#outbox,
       stealing: this.#stealing,
     });
+    this.#queueHost = {
+      placement: this.#assignment.placement,
+      toProcessing: (task, worker) => this.#transition(task, "processing", worker),
+      toNoWorker: (task) => this.#transition(task, "no-worker"),
+    };
     const moves = this.#moves();
     this.#clients = new ClientIntake(moves, this.#outbox, this.#replicas, grace, members.workers);
     this.#workerIntake = new WorkerIntake(moves, {
@@ -163,20 +181,16 @@ export class SchedulerState implements StealHost {
         return now();
       },
       recommend: (task, what) => this.#recommend(task, what),
-      toErred: (task, report) => this.#toErred(task, report),
-      enterMemory: (task, value) => this.#enterMemory(task, value),
+      toErred: (task) => this.#toErred(task),
+      toMemory: (task, value) => this.#transition(task, "memory", value),
       dataLost: (task) => this.#dataLost(task),
-      clearError: (task) => this.#clearError(task),
+      clearError: (task) => this.#transition(task, "released"),
       unlinkDependencies: (task) => this.#unlinkDependencies(task),
-      newTask: (key, fn, args, runnable, priority, options) =>
-        this.#newTask(key, fn, args, runnable, priority, options),
-      assign: (task, worker) => assignment.assign(task, worker),
+      newTask: (submitted) => this.#newTask(submitted),
+      reassign: (task, worker) => assignment.assign(task, worker),
       exitProcessing: (task, freeOnWorker) => assignment.exitProcessing(task, freeOnWorker),
-      toQueued: (task, queue) => assignment.toQueued(task, queue),
-      placeAgain: (task) => {
-        this.#setState(task, "waiting");
-        assignment.markReady(task);
-      },
+      toQueued: (task, queue) => this.#transition(task, "queued", queue),
+      placeAgain: (task) => this.#transition(task, "waiting"),
       reviseGuesses: (prefix) => assignment.reviseGuesses(prefix),
       log: (topic, message, key, worker) => this.#log(topic, message, key, worker),
     };
@@ -363,7 +377,83 @@ export class SchedulerState implements StealHost {
   }
 
   // -------------------------------------------------------------------------------------------
-  // Transitions
+  // Transitions: what a stimulus or a recommendation asks for (`#toWaiting`, `#toReleased`,
+  // `#toForgotten`, `#toErred`, `#dataLost`) decides the move; `#transition` finds the function
+  // that performs it by its (start, finish) pair in PERFORMERS.
+
+  /** The function performing each move of transitions.ts, by (start, finish). */
+  static readonly #PERFORMERS: TransitionPerformers<SchedulerState, TaskRecord, MoveDetail> = {
+    released: {
+      waiting: (sm, task) => sm.#enterWaiting(task),
+      memory: (sm, task, value) => sm.#enterMemory(task, value as Encoded | undefined),
+      erred: (sm, task) => sm.#enterErredFrom(task),
+      forgotten: (sm, task) => sm.#forget(task),
+    },
+    waiting: {
+      queued: (sm, task, queue) => sm.#assignment.toQueued(task, queue as TaskQueue),
+      "no-worker": (sm, task) => sm.#assignment.toNoWorker(task),
+      processing: (sm, task, worker) => sm.#assignment.assign(task, worker as WorkerRecord),
+      memory: (sm, task, value) => sm.#enterMemory(task, value as Encoded | undefined),
+      released: (sm, task) => sm.#releaseActive(task),
+      erred: (sm, task) => sm.#enterErredFrom(task),
+    },
+    queued: {
+      processing: (sm, task, worker) => sm.#assignment.assign(task, worker as WorkerRecord),
+      waiting: (sm, task) => sm.#enterWaiting(task),
+      "no-worker": (sm, task) => sm.#assignment.toNoWorker(task),
+      memory: (sm, task, value) => sm.#enterMemory(task, value as Encoded | undefined),
+      released: (sm, task) => sm.#releaseActive(task),
+      erred: (sm, task) => sm.#enterErredFrom(task),
+    },
+    "no-worker": {
+      waiting: (sm, task) => sm.#enterWaiting(task),
+      memory: (sm, task, value) => sm.#enterMemory(task, value as Encoded | undefined),
+      released: (sm, task) => sm.#releaseActive(task),
+      erred: (sm, task) => sm.#enterErredFrom(task),
+    },
+    processing: {
+      memory: (sm, task, value) => sm.#enterMemory(task, value as Encoded | undefined),
+      waiting: (sm, task) => sm.#enterWaiting(task),
+      queued: (sm, task, queue) => {
+        sm.#assignment.exitProcessing(task, true);
+        sm.#assignment.toQueued(task, queue as TaskQueue);
+      },
+      released: (sm, task) => sm.#releaseActive(task),
+      erred: (sm, task) => sm.#enterErredFrom(task),
+    },
+    memory: {
+      released: (sm, task) => sm.#memoryReleased(task),
+      erred: (sm, task) => sm.#memoryErred(task),
+      forgotten: (sm, task) => sm.#forget(task),
+    },
+    erred: {
+      released: (sm, task) => sm.#erredReleased(task),
+      forgotten: (sm, task) => sm.#forget(task),
+    },
+    forgotten: {},
+  };
+  static readonly #performer = transitionDispatch(SchedulerState.#PERFORMERS);
+
+  /**
+   * Moves `task` to `finish` by the function of its (start, finish) pair. A pair without one goes
+   * through `released` (Dask's composite moves); `detail` is the move's input (the worker of
+   * `processing`, the queue of `queued`, a tiny result riding along to `memory`).
+   */
+  #transition(task: TaskRecord, finish: "processing", worker: WorkerRecord): void;
+  #transition(task: TaskRecord, finish: "queued", queue: TaskQueue): void;
+  #transition(task: TaskRecord, finish: "memory", value?: Encoded): void;
+  #transition(task: TaskRecord, finish: Exclude<SchedulerTaskState, "processing" | "queued">): void;
+  #transition(task: TaskRecord, finish: SchedulerTaskState, detail?: MoveDetail): void {
+    const start = task.state;
+    if (start === finish) return;
+    const perform = SchedulerState.#performer(start, finish);
+    if (perform !== undefined) return perform(this, task, detail);
+    // Not a pair of the table: a bug when one end is released (throws), else Dask's composite.
+    if (start === "released" || finish === "released") transitionIndex(start, finish);
+    this.#transition(task, "released");
+    // (the overload's types do not matter here: `detail` goes on as it came)
+    if (task.state === "released") this.#transition(task, finish as "memory", detail as Encoded);
+  }
 
   #recommend(task: TaskRecord, what: Recommendation): void {
     if (task.recommendation === null) this.#recommendations.push(task);
@@ -389,16 +479,16 @@ export class SchedulerState implements StealHost {
           this.#toForgotten(task);
           break;
         case "erred":
-          this.#toErred(task, true);
+          this.#toErred(task);
           break;
       }
     }
     recs.length = 0;
     this.#assignment.placeReady();
-    this.#queues.fill(this.#assignment);
+    this.#queues.fill(this.#queueHost);
   }
 
-  /** The one place a task's state changes: checked against TRANSITIONS, told in its story. */
+  /** Records a performed move: checked against TRANSITIONS once more, told in its story. */
   #setState(task: TaskRecord, state: SchedulerTaskState): void {
     const old = task.state;
     if (old === state) return;
@@ -420,19 +510,23 @@ export class SchedulerState implements StealHost {
     counts[state]++;
   }
 
+  /** A client or a dependent needs `task`: it waits for its inputs (again), if it can run. */
   #toWaiting(task: TaskRecord): void {
     const state = task.state;
     if (state === "memory" || state === "erred" || !task.runnable) return;
-    if (task.whoWants.size === 0 && task.waiters.size === 0) {
-      this.#toReleased(task);
-      return;
-    }
+    if (task.whoWants.size === 0 && task.waiters.size === 0) return this.#toReleased(task);
+    // Already waiting: its inputs are counted again (one of them may have been lost).
+    if (state === "waiting") this.#enterWaiting(task);
+    else this.#transition(task, "waiting");
+  }
+
+  /** Performs released/queued/no-worker/processing → waiting (and refreshes a waiting task). */
+  #enterWaiting(task: TaskRecord): void {
     this.#leaveActiveState(task, true);
     if (task.lostLineage) {
       task.error = lostDataError(task.key, false);
       task.blamedKey = task.key;
-      this.#toErred(task, true);
-      return;
+      return this.#toErred(task);
     }
     const deps = task.dependencies;
     for (let i = 0; i < deps.length; i++) {
@@ -440,8 +534,7 @@ export class SchedulerState implements StealHost {
       if (dep.state === "erred") {
         task.error = dep.error;
         task.blamedKey = dep.blamedKey;
-        this.#toErred(task, true);
-        return;
+        return this.#toErred(task);
       }
     }
     task.error = null;
@@ -463,18 +556,39 @@ export class SchedulerState implements StealHost {
   #toReleased(task: TaskRecord): void {
     if (task.whoWants.size > 0 || task.waiters.size > 0) return;
     const state = task.state;
-    if (state === "memory") {
-      // Data that cannot be recomputed is forgotten rather than kept as lineage.
-      if (!task.runnable) return this.#toForgotten(task);
-      this.#replicas.dropAll(task);
-      this.#setState(task, "released");
-    } else if (
-      state === "waiting" || state === "queued" || state === "no-worker" || state === "processing"
-    ) {
-      this.#leaveActiveState(task, true);
-      this.#setState(task, "released");
-    }
+    // Data that cannot be recomputed is forgotten rather than kept as lineage.
+    if (state === "memory" && !task.runnable) return this.#toForgotten(task);
+    if (state === "released" || state === "erred") {
+      if (task.dependents.size === 0) this.#recommend(task, "forgotten");
+    } else if (state !== "forgotten") this.#transition(task, "released");
+  }
+
+  /** Performs waiting/queued/no-worker/processing → released. */
+  #releaseActive(task: TaskRecord): void {
+    this.#leaveActiveState(task, true);
+    this.#setState(task, "released");
     if (task.dependents.size === 0) this.#recommend(task, "forgotten");
+  }
+
+  /**
+   * Performs memory → released: the copies are freed (nobody needs them) or gone (lost; those
+   * who need the result hear `lost` and it is computed again).
+   */
+  #memoryReleased(task: TaskRecord): void {
+    this.#replicas.dropAll(task);
+    this.#setState(task, "released");
+    for (const dependent of task.waiters) {
+      if (dependent.state === "waiting") dependent.addWaitingOn(task);
+      else this.#recommend(dependent, "waiting");
+    }
+    if (task.whoWants.size > 0 || task.waiters.size > 0) {
+      for (const client of task.whoWants) {
+        this.#outbox.toClient(client, { op: "lost", key: task.key });
+      }
+      this.#recommend(task, "waiting");
+    } else if (task.dependents.size === 0) {
+      this.#recommend(task, "forgotten");
+    }
   }
 
   /** Removes a task from the graph once no client and no dependent refers to it. */
@@ -482,13 +596,13 @@ export class SchedulerState implements StealHost {
     if (task.whoWants.size > 0 || task.waiters.size > 0) return;
     // A dependent may need to recompute from this task (lineage), unless it cannot be recomputed.
     if (task.runnable && task.dependents.size > 0) return;
-    const state = task.state;
-    if (state === "memory") {
-      this.#replicas.dropAll(task);
-    } else if (state !== "released" && state !== "erred") {
-      this.#toReleased(task);
-      return;
-    }
+    // An active task goes through released (composite): its computation stops first.
+    this.#transition(task, "forgotten");
+  }
+
+  /** Performs released/erred/memory → forgotten. */
+  #forget(task: TaskRecord): void {
+    if (task.state === "memory") this.#replicas.dropAll(task);
     if (task.erredOn !== null) this.#freeErrorRecord(task);
     for (const dependent of task.dependents) {
       // Only data that was scattered reaches here with dependents: they lose their lineage.
@@ -504,13 +618,32 @@ export class SchedulerState implements StealHost {
   }
 
   /** Marks a task erred with `task.error`/`task.blamedKey`, and its dependents after it. */
-  #toErred(task: TaskRecord, report: boolean): void {
+  #toErred(task: TaskRecord): void {
     const state = task.state;
     if (state === "memory" || state === "erred" || state === "forgotten") return;
+    this.#transition(task, "erred");
+  }
+
+  /** Performs released/waiting/queued/no-worker/processing → erred. */
+  #enterErredFrom(task: TaskRecord): void {
     this.#leaveActiveState(task, true);
     this.#setState(task, "erred");
     if (task.blamedKey === task.key) task.prefix.erred++;
-    this.#enterErred(task, report);
+    this.#enterErred(task, true);
+  }
+
+  /** Performs memory → erred: the last copy is gone and the result cannot be computed again. */
+  #memoryErred(task: TaskRecord): void {
+    this.#replicas.dropAll(task);
+    const error = lostDataError(task.key, !task.runnable);
+    this.#log("task", error.message, task.key);
+    for (const client of task.whoWants) {
+      this.#outbox.toClient(client, { op: "lost", key: task.key, error });
+    }
+    task.error = error;
+    task.blamedKey = task.key;
+    this.#setState(task, "erred");
+    this.#enterErred(task, false);
   }
 
   /** Propagation and reporting shared by every way of becoming erred. */
@@ -527,6 +660,14 @@ export class SchedulerState implements StealHost {
     if (task.whoWants.size === 0 && task.dependents.size === 0) {
       this.#recommend(task, "forgotten");
     }
+  }
+
+  /** Performs erred → released: the error is forgotten (retried, resubmitted, scattered). */
+  #erredReleased(task: TaskRecord): void {
+    if (task.erredOn !== null) this.#freeErrorRecord(task);
+    task.error = null;
+    task.blamedKey = null;
+    this.#setState(task, "released");
   }
 
   /**
@@ -561,7 +702,10 @@ export class SchedulerState implements StealHost {
     }
   }
 
-  /** `value`: the tiny result a worker sent along, passed on to the holders told now. */
+  /**
+   * Performs released/waiting/queued/no-worker/processing → memory. `value`: the tiny result a
+   * worker sent along, passed on to the holders told now.
+   */
   #enterMemory(task: TaskRecord, value?: Encoded): void {
     this.#leaveActiveState(task, true);
     this.#setState(task, "memory");
@@ -602,42 +746,10 @@ export class SchedulerState implements StealHost {
     for (const next of gone) this.#recommend(next, "released");
   }
 
-  /** A task in memory has no copy left. */
+  /** A task in memory has no copy left: computed again, or erred when it cannot be. */
   #dataLost(task: TaskRecord): void {
-    if (task.nbytes > 0) task.prefix.nbytesInMemory -= task.nbytes;
     if (!task.runnable) return this.#scatteredDataLost(task);
-    if (task.lostLineage) {
-      const error = lostDataError(task.key, false);
-      this.#log("task", error.message, task.key);
-      for (const client of task.whoWants) {
-        this.#outbox.toClient(client, { op: "lost", key: task.key, error });
-      }
-      task.error = error;
-      task.blamedKey = task.key;
-      this.#setState(task, "erred");
-      this.#enterErred(task, false);
-      return;
-    }
-    this.#setState(task, "released");
-    for (const dependent of task.waiters) {
-      if (dependent.state === "waiting") dependent.addWaitingOn(task);
-      else this.#recommend(dependent, "waiting");
-    }
-    if (task.whoWants.size > 0 || task.waiters.size > 0) {
-      for (const client of task.whoWants) {
-        this.#outbox.toClient(client, { op: "lost", key: task.key });
-      }
-      this.#recommend(task, "waiting");
-    } else if (task.dependents.size === 0) {
-      this.#recommend(task, "forgotten");
-    }
-  }
-
-  #clearError(task: TaskRecord): void {
-    if (task.erredOn !== null) this.#freeErrorRecord(task);
-    task.error = null;
-    task.blamedKey = null;
-    if (task.state === "erred") this.#setState(task, "released");
+    this.#transition(task, task.lostLineage ? "erred" : "released");
   }
 
   #freeErrorRecord(task: TaskRecord): void {
@@ -659,46 +771,16 @@ export class SchedulerState implements StealHost {
     task.clearDependencies();
   }
 
-  #newTask(
-    key: Key,
-    fn: unknown,
-    args: unknown,
-    runnable: boolean,
-    priority: Priority,
-    options: TaskOptions | undefined,
-  ): TaskRecord {
+  #newTask(submitted: NewTask): TaskRecord {
+    const key = submitted.key;
     const prefixName = keyPrefix(key);
     let prefix = this.prefixes.get(prefixName);
     if (prefix === undefined) {
       prefix = new TaskPrefixStats(prefixName);
       this.prefixes.set(prefixName, prefix);
     }
-    let workers: ReadonlySet<string> | null = null;
-    let resources: Record<string, number> | null = null;
-    if (options !== undefined) {
-      if (options.workers !== undefined && options.workers.length > 0) {
-        workers = new Set(options.workers);
-      }
-      if (options.resources !== undefined) {
-        for (const name in options.resources) {
-          const amount = options.resources[name];
-          if (amount > 0) (resources ??= {})[name] = amount;
-        }
-      }
-    }
-    const task = new TaskRecord(
-      key,
-      prefix,
-      fn,
-      args,
-      runnable,
-      priority,
-      options?.retries ?? 0,
-      workers,
-      options?.allowOtherWorkers === true,
-      resources,
-    );
-    this.#retries.setDelay(task, options?.retryDelay);
+    const task = TaskRecord.withOptions(prefix, submitted);
+    this.#retries.setDelay(task, submitted.options?.retryDelay);
     task.storySeq = this.stories.revive(key);
     this.tasks.set(key, task);
     this.stateCounts.released++;

@@ -83,6 +83,7 @@ export class WorkerIntake {
   // -------------------------------------------------------------------------------------------
   // Membership
 
+  /** A worker joined; results it kept (it reconnected) are taken or freed. */
   added(spec: WorkerSpec): void {
     const moves = this.#moves;
     const worker = this.#members.add(spec, moves.now);
@@ -128,7 +129,7 @@ export class WorkerIntake {
     task.nbytes = held.nbytes;
     if (held.typeName !== undefined) task.typeName = held.typeName;
     this.#replicas.add(task, worker);
-    this.#moves.enterMemory(task);
+    this.#moves.toMemory(task);
     return true;
   }
 
@@ -137,6 +138,7 @@ export class WorkerIntake {
     for (const task of this.#queues.takeUnrunnable()) this.#moves.placeAgain(task);
   }
 
+  /** A worker paused, resumed or is being retired. */
   setStatus(worker: WorkerRecord, status: WorkerRunState): void {
     if (!this.#members.setStatus(worker, status)) return;
     if (status === "running") {
@@ -157,6 +159,10 @@ export class WorkerIntake {
     );
   }
 
+  /**
+   * A worker left (`lost`: it died; its running tasks count it as a failure, `cause` when it
+   * said why): its tasks are placed again, results only it held are lost.
+   */
   removed(address: WorkerAddress, lost: boolean, cause?: string): void {
     const moves = this.#moves;
     const worker = this.#members.workers.get(address);
@@ -182,7 +188,7 @@ export class WorkerIntake {
           task.error = killedWorkerError(task.key, task.diedOn, this.#members.deathCauses);
           task.blamedKey = task.key;
           moves.log("task", task.error.message, task.key, address);
-          moves.toErred(task, true);
+          moves.toErred(task);
           continue;
         }
       }
@@ -195,6 +201,7 @@ export class WorkerIntake {
   // -------------------------------------------------------------------------------------------
   // Messages
 
+  /** Applies one message of `worker`. */
   message(worker: WorkerRecord, msg: WorkerToSchedulerMsg): void {
     const moves = this.#moves;
     worker.lastSeen = moves.now;
@@ -279,7 +286,7 @@ export class WorkerIntake {
       task.typeName = msg.typeName;
       this.#replicas.add(task, worker);
       // A tiny result asked for rides along to the holders told now, and is not kept.
-      moves.enterMemory(task, msg.value);
+      moves.toMemory(task, msg.value);
       return;
     }
     if (task !== undefined && task.state === "memory" && task.whoHas.has(worker)) return;
@@ -330,7 +337,7 @@ export class WorkerIntake {
     task.error = msg.error;
     task.blamedKey = task.key;
     moves.log("task", `${task.key} erred: ${msg.error.name}: ${msg.error.message}`, task.key);
-    moves.toErred(task, true);
+    moves.toErred(task);
   }
 
   #missingData(reporter: WorkerRecord, keys: Key[], errantAddress: WorkerAddress): void {
@@ -379,7 +386,7 @@ export class WorkerIntake {
       (task.resources === null || hasFreeResources(thief, task.resources))
     ) {
       this.#stealing.confirmed++;
-      moves.assign(task, thief);
+      moves.reassign(task, thief);
       moves.log("stealing", `moved ${msg.key} from ${victim.address} to ${thief.address}`, msg.key);
     } else {
       moves.recommend(task, "waiting");

@@ -5,9 +5,7 @@
  * @module
  */
 
-import { TimeoutError } from "../future_state.ts";
 import { SharedObject, type SharedStateOptions } from "./context.ts";
-import { withTimeoutError } from "./shared_values.ts";
 
 /** Options of a {@link Queue}. */
 export interface QueueOptions extends SharedStateOptions {
@@ -67,9 +65,7 @@ export class Queue<T = unknown> extends SharedObject {
    */
   async put(item: T, options: { timeout?: number } = {}): Promise<void> {
     if (this.#declared !== null) await this.#declared;
-    const shared = this.share(item, "an item");
-    if (options.timeout !== undefined) shared.timeout = options.timeout;
-    await withTimeoutError(this.request("queue-put", shared), TimeoutError);
+    await this.sendValue("queue-put", item, "an item", options);
   }
 
   /**
@@ -82,13 +78,8 @@ export class Queue<T = unknown> extends SharedObject {
   /** Every item there now (`batch: true`) or up to `n` (`batch: n`), without waiting. */
   get(options: { batch: true | number }): Promise<T[]>;
   async get(options: { timeout?: number; batch?: true | number } = {}): Promise<T | T[]> {
-    const params: Record<string, unknown> = {};
-    if (options.batch !== undefined) params.batch = options.batch === true ? 0 : options.batch;
-    else if (options.timeout !== undefined) params.timeout = options.timeout;
-    const items = await withTimeoutError(
-      this.request<{ value: unknown }[]>("queue-get", params),
-      TimeoutError,
-    );
+    const batch = options.batch === true ? 0 : options.batch;
+    const items = await this.waitFor<{ value: unknown }[]>("queue-get", { ...options, batch });
     const values = items.map((item) => this.unshare(item.value) as T);
     return options.batch !== undefined ? values : values[0];
   }
