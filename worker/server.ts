@@ -177,6 +177,7 @@ export class WorkerServer {
       handle,
       log,
     });
+    if (address !== null) this.#setUpThreads();
     this.#peers = new PeerPool({
       maxFrameBytes: options.maxFrameBytes,
       authToken: options.authToken,
@@ -186,6 +187,7 @@ export class WorkerServer {
     this.#peerServer = new PeerServer({
       store: this.store,
       handle,
+      deliverPubSub: (name, value) => this.#executor.deliverPubSub(name, value),
       log,
       stopping,
       name: () => this.name,
@@ -355,7 +357,18 @@ export class WorkerServer {
       { hostname: local, port: this.#listener.port },
       this.#options.tls === undefined ? "tcp" : "tls",
     );
+    this.#setUpThreads();
     this.#resolveAddress();
+  }
+
+  /** Tasks learn the cluster they run on (their `getClient()` connects to its scheduler). */
+  #setUpThreads(): void {
+    this.#executor.setup({
+      type: "setup",
+      scheduler: this.scheduler,
+      worker: this.address,
+      authToken: this.#options.authToken,
+    });
   }
 
   /** A new registration: a fresh state machine, holding the data that survived. */
@@ -464,6 +477,9 @@ export class WorkerServer {
         case "keep-result":
           this.#executor.keep(instruction.key);
           break;
+        case "rejoined":
+          this.#executor.rejoined(instruction.key);
+          break;
         case "store":
           this.store.set(instruction.key, {
             encoded: instruction.encoded,
@@ -487,6 +503,7 @@ export class WorkerServer {
         }
         case "free":
           for (const key of instruction.keys) this.store.delete(key);
+          this.#executor.freed(instruction.keys);
           if (this.#sharedGarbage.due()) garbageCollector()?.();
           break;
         case "run":
