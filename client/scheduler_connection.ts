@@ -9,7 +9,12 @@
 import { errorFromRecord } from "../core/errors.ts";
 import { AuthenticationError, Connection, unbatch, WireError } from "../net/wire.ts";
 import type { TlsConfig } from "../net/tls.ts";
-import type { ClientToSchedulerMsg, SchedulerToClientMsg } from "../protocol/messages.ts";
+import { ProcessHold } from "../net/process_hold.ts";
+import type {
+  ClientToSchedulerMsg,
+  PubSubToClientMsg,
+  SchedulerToClientMsg,
+} from "../protocol/messages.ts";
 import {
   type ClientRegisteredMsg,
   type RefusedMsg,
@@ -22,7 +27,7 @@ import {
 /** What the session tells its client. */
 export interface SessionEvents {
   /** A message of docs/protocol.md §5. */
-  message(msg: SchedulerToClientMsg): void;
+  message(msg: SchedulerToClientMsg | PubSubToClientMsg): void;
   /** The connection broke; the session is reconnecting. */
   disconnected(reason: string): void;
   /** Registered again after a break (with the same scheduler, or a restarted one). */
@@ -46,7 +51,7 @@ export interface SessionOptions {
 const FIRST_RETRY_MS = 100;
 const MAX_RETRY_MS = 5000;
 
-type Incoming = SchedulerToClientMsg | ReplyMsg;
+type Incoming = SchedulerToClientMsg | PubSubToClientMsg | ReplyMsg;
 
 interface PendingRequest {
   msg: RequestMsg;
@@ -73,6 +78,8 @@ export class SchedulerSession {
   #nextRequestId = 1;
   #closing = false;
   #closedError: Error | null = null;
+  /** The connection holds the process only while a request or a holder waits on it. */
+  readonly #hold = new ProcessHold((held) => this.#connection?.holdProcess(held));
 
   private constructor(
     address: string,
@@ -85,6 +92,7 @@ export class SchedulerSession {
     this.address = address;
     this.clientId = clientId;
     this.#connection = connection;
+    connection.holdProcess(this.#hold.held);
     this.info = info;
     this.#events = events;
     this.#options = options;
@@ -132,6 +140,15 @@ export class SchedulerSession {
     return this.#closedError;
   }
 
+  /**
+   * Keeps the process alive until the returned function is called (the client holds it while
+   * futures are awaited). Otherwise only requests in flight do: an idle session lets the
+   * process end.
+   */
+  holdProcess(): () => void {
+    return this.#hold.acquire();
+  }
+
   /** Writes a message; false (message dropped) while disconnected. */
   send(msg: ClientToSchedulerMsg): boolean {
     return this.#connection !== null && this.#connection.send({ header: msg });
@@ -144,6 +161,7 @@ export class SchedulerSession {
   request<T>(method: string, params: Record<string, unknown> = {}): Promise<T> {
     if (this.#closedError !== null) return Promise.reject(this.#closedError);
     const msg: RequestMsg = { op: "request", requestId: this.#nextRequestId++, method, params };
+    const release = this.#hold.acquire();
     return new Promise<T>((resolve, reject) => {
       this.#requests.set(msg.requestId, {
         msg,
@@ -151,7 +169,7 @@ export class SchedulerSession {
         reject,
       });
       this.#connection?.send({ header: msg });
-    });
+    }).finally(release);
   }
 
   /** Resolves once everything sent so far is written. */
@@ -210,7 +228,11 @@ export class SchedulerSession {
     let delay = FIRST_RETRY_MS;
     let lastError = reason;
     while (!this.#closing) {
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      await new Promise((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        // nothing waits for the scheduler: the script may end meanwhile
+        if (!this.#hold.held) Deno.unrefTimer(timer);
+      });
       if (this.#closing) return;
       delay = Math.min(delay * 2, MAX_RETRY_MS);
       try {
@@ -226,6 +248,7 @@ export class SchedulerSession {
           return;
         }
         this.#connection = connection;
+        connection.holdProcess(this.#hold.held);
         this.info = info;
         // requests that were waiting (or in flight when the connection broke) go again
         for (const pending of this.#requests.values()) connection.send({ header: pending.msg });

@@ -7,7 +7,9 @@
  * module's URL, so a cluster starts the same whether `mod.ts` was imported from a file or from
  * a web server. Each process prints its address on one line, which is read here; the cluster
  * is ready once the scheduler counts every worker. Closing stops them all, and so does the
- * end of this process (an `unload` listener kills what is still running). Scaling, adaptive
+ * end of the script: its processes do not keep this one alive, a cluster left open is closed
+ * when the script ends (core/at_exit.ts, as Dask's atexit), and an `unload` listener kills what
+ * still runs when the process exits otherwise (`Deno.exit()`). Scaling, adaptive
  * scaling and logs are the shared cluster manager's (deploy/cluster.ts).
  *
  * @module
@@ -22,6 +24,8 @@ import {
   type WorkerShape,
 } from "./cluster.ts";
 import { ManagedProcess, withDeadline } from "./process.ts";
+import { closeAtExit } from "../core/at_exit.ts";
+import { TASK_FAILURE_LINE } from "../worker/task_failure_lines.ts";
 import { checkOptionNames, optionNames } from "../core/option_names.ts";
 import { RestartPolicy } from "./restart_policy.ts";
 import { watchMemory } from "./memory_watch.ts";
@@ -140,14 +144,16 @@ class LocalWorker implements ClusterWorker {
     const process = new ManagedProcess(this.name, {
       args: this.args,
       env: this.env,
+      holdProcess: false,
       addressPattern: WORKER_LINE,
       onLine: (label, line) => {
         keepLine(this.#lines, line);
-        if (this.echo) console.error(`[${label}] ${line}`);
+        // failing tasks are news for the user even without logs: true (their terminal is ours)
+        if (this.echo || TASK_FAILURE_LINE.test(line)) console.error(`[${label}] ${line}`);
       },
     });
     if (this.policy !== undefined) void process.status.then((s) => this.#ended(process, s));
-    watchMemory(process, this.memoryLimit, (line) => console.warn(`LocalCluster: ${line}`));
+    watchMemory(process, this.memoryLimit, (line) => console.warn(`LocalCluster: ${line}`), false);
     return process;
   }
 
@@ -177,6 +183,7 @@ class LocalWorker implements ClusterWorker {
       this.#replacement = true;
       this.process = this.#spawn();
     }, decision.delayMs);
+    Deno.unrefTimer(this.#timer); // a script that ended needs no worker started again
   }
 
   failure(): Error | undefined {
@@ -221,6 +228,7 @@ export class LocalCluster extends ClusterManager {
   #scheduler: ManagedProcess | undefined;
   /** Certificates made for this cluster (`security: true`), deleted when it closes. */
   readonly #certificates: TemporaryCertificates | undefined;
+  #forgetAtExit: (() => void) | undefined;
 
   private constructor(options: LocalClusterOptions, certificates?: TemporaryCertificates) {
     const authToken = options.authToken === false ? undefined : options.authToken ?? newAuthToken();
@@ -285,6 +293,7 @@ export class LocalCluster extends ClusterManager {
       : undefined;
     const cluster = new LocalCluster(options, certificates);
     running.add(cluster);
+    cluster.#forgetAtExit = closeAtExit("clusters", () => cluster.close());
     if (!unloadListening) {
       unloadListening = true;
       globalThis.addEventListener("unload", killRunning);
@@ -342,6 +351,7 @@ export class LocalCluster extends ClusterManager {
     await this.#scheduler?.stop();
     running.delete(this);
     await this.#certificates?.remove();
+    this.#forgetAtExit?.();
   }
 
   /** @internal Kills every process at once (this process is ending). */
@@ -361,6 +371,7 @@ export class LocalCluster extends ClusterManager {
     const scheduler = new ManagedProcess("scheduler", {
       args,
       env: tokenEnvironment(this.authToken),
+      holdProcess: false,
       addressPattern: SCHEDULER_LINE,
       onLine: (label, line) => {
         this.schedulerLine(line);

@@ -280,6 +280,20 @@ export class Connection implements AsyncIterable<Message> {
     return true;
   }
 
+  /**
+   * Whether waiting for the peer keeps this process alive (the default). A client's links let a
+   * script end while nothing is pending (`Deno.Conn.unref`); writes already queued still finish.
+   */
+  holdProcess(hold: boolean): void {
+    if (this.#closeInfo !== null) return;
+    try {
+      if (hold) this.#conn.ref();
+      else this.#conn.unref();
+    } catch {
+      // closed meanwhile
+    }
+  }
+
   /** Resolves once everything sent so far is written (or the connection closed). */
   flush(): Promise<void> {
     return this.#flushing ?? Promise.resolve();
@@ -378,6 +392,13 @@ export class Connection implements AsyncIterable<Message> {
     this.#writes.clear();
     // give back what a half-read message holds (a peer may have claimed a large one)
     this.#reader.release(info.reason);
+    // the pending read ends only after the close: an unref'd one would not hold the process
+    // for that, and whoever awaits `closed` would find the event loop already done
+    try {
+      this.#conn.ref();
+    } catch {
+      // closed already
+    }
     closeQuietly(this.#conn);
     // Resolve only once the socket's pending read and write have ended (no op outlives close).
     Promise.allSettled([this.#reading, this.#flushing]).then(() => this.#resolveClosed(info));

@@ -21,6 +21,9 @@ export interface ByteSocket {
   read(buffer: Uint8Array): Promise<number | null>;
   write(bytes: Uint8Array): Promise<number>;
   close(): void;
+  /** Let the socket keep the process alive (the default) — or not, while idle (`unref`). */
+  ref(): void;
+  unref(): void;
   readonly localAddr: Deno.Addr;
   readonly remoteAddr: Deno.Addr;
 }
@@ -123,6 +126,14 @@ export class NodeTlsSocket implements ByteSocket {
         else resolve(length);
       });
     });
+  }
+
+  ref(): void {
+    this.#socket.ref();
+  }
+
+  unref(): void {
+    this.#socket.unref();
   }
 
   close(): void {

@@ -18,6 +18,8 @@
  * @module
  */
 
+import { RateLimitedLog } from "../core/rate_limited_log.ts";
+import { ErrorLog } from "./dashboard/error_log.ts";
 import { setImmediate } from "node:timers";
 import { errorMessage } from "../core/errors.ts";
 import {
@@ -272,8 +274,26 @@ export class SchedulerServer {
   }
 
   /** Sends what the state machine produced, in order: one message per destination. */
+  /** Tasks that erred, on this terminal: ten per 10 s at most (the Info page lists them all). */
+  readonly #erred = new ErrorLog(0);
+  readonly #erredLog = new RateLimitedLog((line) => this.#log(line));
+  #eventsSeen = 0;
+
+  #logErred(): void {
+    const total = this.state.eventLog.total;
+    if (total === this.#eventsSeen) return;
+    this.#eventsSeen = total;
+    for (const error of this.#erred.harvest(this.state)) {
+      this.#erredLog.log(
+        `task ${error.key} erred${error.worker === null ? "" : ` on ${error.worker}`}: ` +
+          `${error.name}: ${error.message}`,
+      );
+    }
+  }
+
   #flush(): void {
     this.#flushScheduled = false;
+    this.#logErred();
     const batches = new Map<Connection, unknown[]>();
     let last: Connection | undefined;
     let lastBatch: unknown[] = [];

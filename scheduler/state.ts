@@ -723,9 +723,33 @@ export class SchedulerState implements StealHost {
     if (task.whoWants.size === 0 && task.waiters.size === 0) this.#recommend(task, "released");
   }
 
+  /**
+   * Scattered data lost its last copy. It has no lineage, so — as in Dask — its key and the
+   * tasks that would read it are forgotten and their holders told `cancelled`, saying why;
+   * results already computed from it stay (without lineage).
+   */
+  #scatteredDataLost(task: TaskRecord): void {
+    const reason = lostDataError(task.key, true).message;
+    this.#log("task", reason, task.key);
+    const stack = [task];
+    const seen = new Set<TaskRecord>();
+    const gone: TaskRecord[] = [];
+    while (stack.length > 0) {
+      const next = stack.pop()!;
+      if (seen.has(next)) continue;
+      seen.add(next);
+      if (next !== task && (next.state === "memory" || next.state === "erred")) continue;
+      for (const dependent of next.dependents) stack.push(dependent);
+      this.#clients.cancelForHolders(next, reason);
+      gone.push(next);
+    }
+    for (const next of gone) this.#recommend(next, "released");
+  }
+
   /** A task in memory has no copy left: computed again, or erred when it cannot be. */
   #dataLost(task: TaskRecord): void {
-    this.#transition(task, !task.runnable || task.lostLineage ? "erred" : "released");
+    if (!task.runnable) return this.#scatteredDataLost(task);
+    this.#transition(task, task.lostLineage ? "erred" : "released");
   }
 
   #freeErrorRecord(task: TaskRecord): void {

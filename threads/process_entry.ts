@@ -1,8 +1,9 @@
 /**
- * Entry point of a worker subprocess of the `processes` scheduler (process_pool.ts). It runs
- * the same {@link TaskRunner} as a Web Worker thread (thread_entry.ts); batches arrive framed
- * (net/framing.ts) on stdin and results leave framed on stdout, every result of a batch before
- * the next batch starts, so when a task ends the process the pool knows the batch it was in.
+ * Entry point of a worker subprocess of the `processes` scheduler (process_pool.ts). It runs the
+ * thread entry itself (thread_entry.ts): the messages a Web Worker would get through
+ * `onmessage` arrive framed (net/framing.ts) on stdin, and what it would `postMessage` leaves
+ * framed on stdout. The thread entry posts a batch's last results before it starts the next
+ * batch, so when a task ends the process the pool knows the batch it was in.
  *
  * stdout carries only messages: a task's console output goes to stderr, which the pool passes
  * on to its own. The process ends when stdin closes (its pool closed, or the script that
@@ -15,14 +16,13 @@ import { encode } from "../core/value_codec.ts";
 import { errorMessage } from "../core/errors.ts";
 import { FrameReader } from "../net/frame_reader.ts";
 import { WriteQueue } from "../net/framing.ts";
-import type { ProcessNotice, RunBatch, RunResult, RunResults } from "./thread_protocol.ts";
-import { TaskRunner } from "./task_runner.ts";
+import type { FromThread, ProcessNotice, ToThread } from "./thread_protocol.ts";
 
 const channel = Deno.stdout;
 const queue = new WriteQueue();
 
 /** Writes one framed message to the pool, all of it, before returning. */
-function send(header: RunResults | ProcessNotice): void {
+function send(header: FromThread | ProcessNotice): void {
   const encoded = encode(header, { rootName: "message" });
   queue.push(encoded.body, encoded.frames, []);
   for (const chunk of queue.take()) {
@@ -52,18 +52,18 @@ const reportFatal = (thrown: unknown) => {
 globalThis.addEventListener("error", (event) => reportFatal(event.error ?? event.message));
 globalThis.addEventListener("unhandledrejection", (event) => reportFatal(event.reason));
 
-const runner = new TaskRunner({
-  post: (results: RunResult[]) => send({ type: "results", results }),
-  flushAfterMs: 5,
-});
+// the thread entry talks through `self.postMessage` and `self.onmessage`, as in a Web Worker
+const host = globalThis as unknown as {
+  postMessage(message: FromThread): void;
+  onmessage: ((event: { data: ToThread }) => void) | null;
+};
+host.postMessage = (message) => send(message);
+await import("./thread_entry.ts");
 
 send({ type: "ready" });
 const reader = new FrameReader();
 for await (const chunk of Deno.stdin.readable) {
-  for (const message of reader.push(chunk)) {
-    const batch = message.header as RunBatch;
-    if (batch.type === "run") runner.enqueue(batch.batch);
-  }
+  for (const message of reader.push(chunk)) host.onmessage?.({ data: message.header as ToThread });
 }
 // the pool closed stdin: nothing more will come, and no one reads what tasks still running send
 Deno.exit(0);

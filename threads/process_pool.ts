@@ -20,7 +20,14 @@ import { FrameReader } from "../net/frame_reader.ts";
 import { WriteQueue } from "../net/framing.ts";
 import { describeExit, ProcessDiedError } from "./process_exit.ts";
 import { inheritedPermissionFlags } from "./process_permissions.ts";
-import type { ProcessNotice, RunBatch, RunItem, RunResult, RunResults } from "./thread_protocol.ts";
+import type {
+  FromThread,
+  ProcessNotice,
+  RunBatch,
+  RunItem,
+  RunResult,
+  ToThread,
+} from "./thread_protocol.ts";
 import type { ResultHandler, SlotFailureHandler, TaskPool } from "./task_pool.ts";
 
 const PROCESS_ENTRY = new URL("./process_entry.ts", import.meta.url).href;
@@ -40,10 +47,11 @@ interface WorkerProcess {
   /** The uncaught error it reported before ending. */
   fatal?: string;
   stderrTail: string;
-  /** The item ids of the batches posted and not fully returned, in order (results come in order). */
-  batches: number[][];
-  /** How many items of the first batch have returned. */
-  returned: number;
+  /**
+   * The ids of the items of each batch posted and not yet returned, oldest batch first (a
+   * process runs batches in order; only a task that secedes returns after a later batch's).
+   */
+  batches: Set<number>[];
   /** Bytes posted in this turn of the event loop, written together at its end. */
   unwritten: Uint8Array[];
   /** Settles once the process has ended and its output is read to the end. */
@@ -113,7 +121,6 @@ export class ProcessPool implements TaskPool {
       ready: false,
       stderrTail: "",
       batches: [],
-      returned: 0,
       unwritten: [],
       ended: Promise.resolve(),
     };
@@ -130,13 +137,18 @@ export class ProcessPool implements TaskPool {
         // the results of one read go to the owner together (it dispatches once per call)
         const results: RunResult[] = [];
         for (const message of reader.push(chunk)) {
-          const header = message.header as RunResults | ProcessNotice;
+          const header = message.header as FromThread | ProcessNotice;
           if (header.type === "results") results.push(...header.results);
           else if (header.type === "ready") process.ready = true;
           else if (header.type === "fatal") process.fatal = header.message;
+          // a task that gave its slot back may take it again at once: slots are not counted here
+          else if (header.type === "rejoin") {
+            this.#send(process, { type: "rejoined", id: header.id });
+          }
+          // "secede" needs no answer; publish/subscribe has no peers without a cluster
         }
         if (results.length > 0) {
-          this.#returned(process, results.length);
+          this.#returned(process, results);
           this.onResults(i, results);
         }
       }
@@ -151,13 +163,13 @@ export class ProcessPool implements TaskPool {
     }
   }
 
-  /** Counts results against the batches they belong to (a process runs batches in order). */
-  #returned(process: WorkerProcess, count: number): void {
-    process.returned += count;
-    while (process.batches.length > 0 && process.returned >= process.batches[0].length) {
-      process.returned -= process.batches[0].length;
-      process.batches.shift();
+  /** Marks results as returned; batches with nothing left out are done. */
+  #returned(process: WorkerProcess, results: readonly RunResult[]): void {
+    const batches = process.batches;
+    for (const { id } of results) {
+      for (const batch of batches) if (batch.delete(id)) break;
     }
+    while (batches.length > 0 && batches[0].size === 0) batches.shift();
   }
 
   /** Copies the process's stderr (its tasks' console output) to ours, keeping the tail. */
@@ -192,7 +204,7 @@ export class ProcessPool implements TaskPool {
       this.#startupError = startError as Error;
       void this.close();
     }
-    const suspects = process.batches[0]?.slice(process.returned) ?? [];
+    const suspects = [...(process.batches[0] ?? [])];
     this.onFailure(i, { error, suspects });
   }
 
@@ -206,10 +218,15 @@ export class ProcessPool implements TaskPool {
     if (this.#startupError !== undefined) throw this.#startupError;
     if (this.#closed) throw new Error("This process pool is closed; start a new one.");
     const message: RunBatch = { type: "run", batch };
-    const encoded = encode(message, { rootName: "batch" });
-    this.#queue.push(encoded.body, encoded.frames, []);
     const process = this.#processes[slot];
-    process.batches.push(batch.map((item) => item.id));
+    process.batches.push(new Set(batch.map((item) => item.id)));
+    this.#send(process, message);
+  }
+
+  /** Queues a message to a process; what one turn of the event loop sends goes together. */
+  #send(process: WorkerProcess, message: ToThread): void {
+    const encoded = encode(message, { rootName: "message" });
+    this.#queue.push(encoded.body, encoded.frames, []);
     if (process.unwritten.length === 0) queueMicrotask(() => this.#write(process));
     for (const chunk of this.#queue.take()) process.unwritten.push(chunk);
   }

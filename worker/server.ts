@@ -26,6 +26,10 @@
  */
 
 import { errorMessage } from "../core/errors.ts";
+import { restoreOriginFrames } from "../core/function_origin.ts";
+import { RateLimitedLog } from "../core/rate_limited_log.ts";
+import { taskFailureLine } from "./task_failure_lines.ts";
+import type { TaskErredMsg } from "../protocol/messages.ts";
 import type { Key } from "../core/task.ts";
 import {
   type Connection,
@@ -173,6 +177,7 @@ export class WorkerServer {
       handle,
       log,
     });
+    if (address !== null) this.#setUpThreads();
     this.#peers = new PeerPool({
       maxFrameBytes: options.maxFrameBytes,
       authToken: options.authToken,
@@ -182,6 +187,7 @@ export class WorkerServer {
     this.#peerServer = new PeerServer({
       store: this.store,
       handle,
+      deliverPubSub: (name, value) => this.#executor.deliverPubSub(name, value),
       log,
       stopping,
       name: () => this.name,
@@ -286,6 +292,22 @@ export class WorkerServer {
     return this.#name ?? this.#address ?? "(address not known yet)";
   }
 
+  /** A failing task's key and error on this worker's terminal, ten per 10 s at most. */
+  readonly #taskErrors = new RateLimitedLog((line) => this.#log(line));
+
+  #logTaskError(msg: TaskErredMsg): void {
+    const { name, message, stack } = msg.error;
+    // the frame the error came from: the user's file and line for functions that carry it
+    const frame = stack?.split("\n").find((l) => /^\s+at /.test(l))?.trim();
+    this.#taskErrors.log(
+      taskFailureLine(
+        msg.key,
+        `${name}: ${message}`,
+        frame === undefined ? undefined : restoreOriginFrames(frame),
+      ),
+    );
+  }
+
   #log(line: string): void {
     (this.#options.log ?? ((l: string) => console.error(l)))(`[worker ${this.name}] ${line}`);
   }
@@ -335,7 +357,18 @@ export class WorkerServer {
       { hostname: local, port: this.#listener.port },
       this.#options.tls === undefined ? "tcp" : "tls",
     );
+    this.#setUpThreads();
     this.#resolveAddress();
+  }
+
+  /** Tasks learn the cluster they run on (their `getClient()` connects to its scheduler). */
+  #setUpThreads(): void {
+    this.#executor.setup({
+      type: "setup",
+      scheduler: this.scheduler,
+      worker: this.address,
+      authToken: this.#options.authToken,
+    });
   }
 
   /** A new registration: a fresh state machine, holding the data that survived. */
@@ -444,6 +477,9 @@ export class WorkerServer {
         case "keep-result":
           this.#executor.keep(instruction.key);
           break;
+        case "rejoined":
+          this.#executor.rejoined(instruction.key);
+          break;
         case "store":
           this.store.set(instruction.key, {
             encoded: instruction.encoded,
@@ -455,6 +491,7 @@ export class WorkerServer {
           void this.#gather(instruction.requestId, instruction.peer, instruction.keys);
           break;
         case "send-to-scheduler":
+          if (instruction.msg.op === "task-erred") this.#logTaskError(instruction.msg);
           this.#session.send(instruction.msg);
           break;
         case "send-result": {
@@ -466,6 +503,7 @@ export class WorkerServer {
         }
         case "free":
           for (const key of instruction.keys) this.store.delete(key);
+          this.#executor.freed(instruction.keys);
           if (this.#sharedGarbage.due()) garbageCollector()?.();
           break;
         case "run":

@@ -141,6 +141,12 @@ export class WorkerState {
       case "thread-died":
         this.#threadDied(event.thread, event.reason);
         break;
+      case "task-seceded":
+        this.#seceded(event.key);
+        break;
+      case "task-rejoin":
+        this.#rejoin(event.key);
+        break;
       case "gather-done":
         this.#fetching.gatherDone(event.requestId, event.data);
         break;
@@ -353,13 +359,41 @@ export class WorkerState {
     const task = this.tasks.get(key);
     // Not ours any more (released, or done another way): its value is not kept.
     if (task === undefined || task.state !== "executing") return;
-    this.#runQueue.finish(task);
+    if (task.seceded) {
+      task.seceded = false;
+      this.#runQueue.finishSeceded(task);
+    } else {
+      this.#runQueue.finish(task);
+    }
     if (result.ok && this.#memoryLimit > 0 && result.nbytes > this.#memoryLimit) {
       // Keeping it would take the whole worker down: the task fails, the worker lives on.
       const error = tooBigError(key, result.nbytes, this.#memoryLimit, this.address);
       result = { ok: false, error };
     }
     this.#finish(task, result, start, stop, thread, { type: "keep-result", key });
+  }
+
+  /**
+   * A running task gave its slot back: another task may start, and the scheduler stops counting
+   * it against this worker's threads (Dask's `long-running`).
+   */
+  #seceded(key: Key): void {
+    const task = this.tasks.get(key);
+    if (task === undefined || task.state !== "executing" || task.seceded) return;
+    task.seceded = true;
+    this.#runQueue.secede(task);
+    if (task.assigned) this.#send({ op: "long-running", key, runId: task.runId });
+  }
+
+  /** A seceded task asks for a slot again; granted when one is free (see #startExecuting). */
+  #rejoin(key: Key): void {
+    const task = this.tasks.get(key);
+    if (task !== undefined && task.state === "executing" && task.seceded) {
+      this.#runQueue.askRejoin(task);
+    } else {
+      // not counted here (withdrawn, or never seceded): it must not wait for ever
+      this.#instructions.push({ type: "rejoined", key });
+    }
   }
 
   /** Every task handed to `thread` is lost with it. */
@@ -606,6 +640,10 @@ export class WorkerState {
   }
 
   #startExecuting(): void {
+    for (const task of this.#runQueue.grantRejoins()) {
+      task.seceded = false;
+      this.#instructions.push({ type: "rejoined", key: task.key });
+    }
     let batch: ExecuteSpec[] | null = null;
     for (;;) {
       const task = this.#runQueue.next();

@@ -21,7 +21,9 @@ export function defaultThreadCount(): number {
 
 const threads: PoolKind = {
   pools: new SharedPools(
-    (size, onResults, onFailure) => new ThreadPool(size, onResults, onFailure),
+    // which task a thread was running when it died is not known (results go in batches)
+    (size, onResults, onFailure) =>
+      new ThreadPool(size, onResults, (thread, error) => onFailure(thread, { error })),
     IDLE_SHUTDOWN_MS,
   ),
   defaultSize: defaultThreadCount,

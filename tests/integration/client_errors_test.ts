@@ -41,8 +41,8 @@ Deno.test("errors on a local cluster", async (t) => {
       return true;
     });
     assert.equal(f.status, "error");
-    // the stack is the worker thread's (its task runner, threads/task_runner.ts)
-    assert.match(await f.traceback() ?? "", /row 3 has no id\n[^]*threads\/task_runner.ts/);
+    // the stack is the worker thread's
+    assert.match(await f.traceback() ?? "", /row 3 has no id\n[^]*threads\/thread_entry.ts/);
   });
 
   await t.step("a dependent of a failed task fails with the failing task's key", async () => {
