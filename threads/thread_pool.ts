@@ -27,12 +27,17 @@ export class ThreadPool {
   readonly #functions: FunctionSender[] = [];
   #closed = false;
 
+  /**
+   * @param permissions the threads' Deno permissions (core/task_permissions.ts); by default they
+   *   inherit this process's (the local `threads` scheduler runs the caller's own code).
+   */
   constructor(
     readonly size: number,
     private readonly onResults: ResultHandler,
     private readonly onFailure: ThreadFailureHandler = (thread, error) => {
       console.error(`thread ${thread} failed:`, error);
     },
+    private readonly permissions: Deno.PermissionOptions = "inherit",
   ) {
     if (!Number.isInteger(size) || size < 1) {
       throw new RangeError(`A thread pool needs at least one thread; got ${size}.`);
@@ -41,7 +46,12 @@ export class ThreadPool {
   }
 
   #start(i: number): void {
-    const thread = new Worker(THREAD_ENTRY, { type: "module", name: `task-thread-${i}` });
+    const thread = new Worker(THREAD_ENTRY, {
+      type: "module",
+      name: `task-thread-${i}`,
+      // "inherit" is also Deno's default: only narrower permissions need the unstable option
+      ...(this.permissions === "inherit" ? {} : { deno: { permissions: this.permissions } }),
+    });
     thread.onmessage = (event: MessageEvent<RunResults>) => {
       if (event.data.type === "results") this.onResults(i, event.data.results);
     };

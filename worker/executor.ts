@@ -63,7 +63,12 @@ export class TaskExecutor {
   readonly #landing = new Map<Key, StoredValue>();
   #closed = false;
 
-  constructor(readonly nthreads: number, private readonly host: ExecutorHost) {
+  /** @param permissions the task threads' Deno permissions (core/task_permissions.ts). */
+  constructor(
+    readonly nthreads: number,
+    private readonly host: ExecutorHost,
+    private readonly permissions: Deno.PermissionOptions = "inherit",
+  ) {
     this.#pool = this.#newPool();
   }
 
@@ -72,6 +77,7 @@ export class TaskExecutor {
       this.nthreads,
       (thread, results) => this.#threadResults(thread, results),
       (thread, error) => this.#threadDied(thread, error),
+      this.permissions,
     );
   }
 

@@ -40,11 +40,13 @@ import { VERSION } from "../core/version.ts";
 import { parseAddress } from "../net/wire.ts";
 import { authTokenFromFlags, exposureNotice } from "../net/security_options.ts";
 import { Nanny } from "../deploy/nanny.ts";
+import { WORKER_DENO_FLAGS } from "../deploy/worker_flags.ts";
 import { formatBytes, parseMemoryLimit } from "./memory_limit.ts";
 import { MEMORY_TERMINATE_SIGNAL } from "../protocol/exit_codes.ts";
 import { WORKER_CLI } from "./options.ts";
 import { ensurePermissions, workerPermissions } from "./permissions.ts";
 import { Preloads } from "./preload.ts";
+import { taskPermissionsFromFlags } from "../core/task_permissions.ts";
 import { WorkerServer } from "./server.ts";
 
 function fail(message: string, code: number): never {
@@ -149,6 +151,7 @@ const memoryWord = memoryText.trim().toLowerCase();
 const localDirectory = text("local-directory");
 const preloads = (values.preload as string[] | undefined) ?? [];
 const supervising = nworkers > 1 || lifetime !== undefined;
+const taskPermissions = attempt(() => taskPermissionsFromFlags(values));
 pidFile = text("pid-file");
 
 // Every permission at once: without a terminal the message names every flag to pass.
@@ -199,7 +202,7 @@ async function superviseWorkers(): Promise<never> {
   for (const option of WORKER_CLI.options) {
     const value = values[option.name];
     if (own.has(option.name) || passed.includes(option.name) || value === undefined) continue;
-    if (typeof value === "string") flags.push(`--${option.name}`, value);
+    if (typeof value === "string") flags.push(`--${option.name}=${value}`);
   }
   for (const preload of preloads) flags.push("--preload", preload);
   flags.push("--nthreads", String(nthreads));
@@ -219,6 +222,7 @@ async function superviseWorkers(): Promise<never> {
     workerArgs: (index) => [
       "run",
       ...permissionFlags,
+      ...WORKER_DENO_FLAGS,
       "--no-config",
       import.meta.url,
       scheduler,
@@ -260,6 +264,7 @@ async function runWorker(): Promise<never> {
       memoryLimit,
       resources,
       localDirectory,
+      taskPermissions,
     });
   } catch (error) {
     fail(`cannot start: ${(error as Error).message}`, 1);

@@ -12,7 +12,8 @@
  * client) goes to {@link WorkerState.handle}, which returns the instructions; they are carried out
  * at once, in order. Every decision — which thread, too-big results, inlining small results,
  * close/restart/run, malformed messages — is the state machine's. docs/protocol.md §1, §6 and §8
- * are the contract.
+ * are the contract. Task threads, and the thread `run` functions use (run_thread.ts), have the
+ * task permissions (core/task_permissions.ts), narrower than this process's.
  *
  * Memory (with a memory limit): the store keeps at most 60% of the limit in memory and spills the
  * least recently used values to a spill directory beyond that (worker/store.ts); the monitor does
@@ -20,7 +21,7 @@
  *
  * Leaving: a worker that stops on its own (SIGTERM, `close`) says `worker-leaving` first, so the
  * scheduler moves its work without counting a failure. `restart` from the scheduler drops every
- * task, thread and value and registers again as new; `run` calls a function in this process.
+ * task, thread and value and registers again as new; `run` calls a function on the run thread.
  *
  * @module
  */
@@ -54,6 +55,8 @@ import { SpillDirectory } from "./spill.ts";
 import { formatBytes } from "./memory_limit.ts";
 import { MEMORY_EXIT_CODE } from "../protocol/exit_codes.ts";
 import { WorkerState } from "./state.ts";
+import { RunThread } from "./run_thread.ts";
+import { type TaskPermissions, threadPermissions } from "../core/task_permissions.ts";
 import { DataStore } from "./store.ts";
 
 export type { MemoryThresholds } from "./memory_monitor.ts";
@@ -91,6 +94,11 @@ export interface WorkerServerOptions {
   memoryThresholds?: Partial<MemoryThresholds>;
   /** Milliseconds between samples of the process's memory. 100. */
   memoryMonitorIntervalMs?: number;
+  /**
+   * What tasks (and `run` functions) may do: grants beyond the defaults, or `"all"` for the
+   * worker process's own permissions (core/task_permissions.ts). Default: the defaults only.
+   */
+  taskPermissions?: TaskPermissions;
 }
 
 /** Transfers smaller than this say little about bandwidth and are not measured. */
@@ -120,6 +128,7 @@ export class WorkerServer {
   #addressKnown: Promise<void>;
   #resolveAddress!: () => void;
   readonly #executor: TaskExecutor;
+  readonly #runThread: RunThread;
   readonly #peers: PeerPool;
   readonly #peerServer: PeerServer;
   readonly #session: SchedulerSession;
@@ -164,12 +173,16 @@ export class WorkerServer {
     const log = (line: string) => this.#log(line);
     const handle = (event: WorkerEvent) => this.#handle(event);
     const stopping = () => this.#stopInfo !== null;
+    const permissions = threadPermissions(options.taskPermissions ?? {}, {
+      packageUrl: new URL("../", import.meta.url).href,
+    });
     this.#executor = new TaskExecutor(this.nthreads, {
       store: this.store,
       address: () => this.address,
       handle,
       log,
-    });
+    }, permissions);
+    this.#runThread = new RunThread(permissions);
     this.#peers = new PeerPool({
       maxFrameBytes: options.maxFrameBytes,
       authToken: options.authToken,
@@ -209,6 +222,7 @@ export class WorkerServer {
       paused: () => this.paused,
       metrics: () => this.#metrics(),
       heldKeys: () => this.store.size,
+      runFunction: (fn, args) => this.#runThread.run(fn, args),
       log,
     });
     if (options.memoryLimit > 0) {
@@ -388,6 +402,7 @@ export class WorkerServer {
     this.#stopInfo = info;
     this.#memory?.stop();
     this.#executor.close();
+    this.#runThread.close();
     const closing: Promise<unknown>[] = [this.#listener.close(), this.#peers.close()];
     const leaving = this.#session.leave(info.reason, info.terminated === true);
     if (leaving !== null) closing.push(leaving);
