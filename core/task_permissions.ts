@@ -1,6 +1,7 @@
 /**
  * What a task may do on a worker: the Deno permissions of its task threads, narrower than the
  * worker process's own (docs/security.md "Least-privilege tasks").
+ * The default grants read of this package's code and of Deno's npm cache (module code).
  *
  * A worker process needs the network, its spill directory and the module cache; a task needs
  * none of that. Its threads are Web Workers started with Deno's per-Worker `permissions`: by
@@ -137,12 +138,17 @@ export function checkTaskPermissions(permissions: unknown, where: string): TaskP
 export interface TaskPermissionContext {
   /** The package's root URL (`file:` or `https:`), which task threads load their entry from. */
   packageUrl: string;
+  /**
+   * Deno's npm package cache (`$DENO_DIR/npm`), or null when unknown: packages' native parts
+   * (Polars) are loaded from files there.
+   */
+  npmCache: string | null;
 }
 
 /**
  * The `permissions` option for task threads: the grants, plus what every task thread needs
- * (reading this package's code when it is local, importing from its host when it is remote,
- * and from Deno's default import hosts).
+ * (reading this package's code when it is local and Deno's npm cache, importing from the
+ * package's host when it is remote, and from Deno's default import hosts).
  */
 export function threadPermissions(
   permissions: TaskPermissions,
@@ -151,19 +157,26 @@ export function threadPermissions(
   if (permissions === "all") return "inherit";
   const pkg = new URL(context.packageUrl);
   const codeRead = pkg.protocol === "file:" ? [decodeURIComponent(pkg.pathname)] : [];
+  if (context.npmCache !== null) codeRead.push(context.npmCache);
   const codeHost = pkg.protocol === "file:"
     ? []
     : [`${pkg.hostname}:${pkg.port || (pkg.protocol === "https:" ? "443" : "80")}`];
   const merge = (grant: true | string[] | undefined, base: readonly string[]) =>
     grant === true ? true : [...new Set([...base, ...(grant ?? [])])];
+  // Native code is beyond Deno's sandbox anyway: with ffi, tasks also get the little that
+  // loading Polars asks of Deno (system information — its loader probes the platform — and
+  // capping its pool in POLARS_MAX_THREADS).
+  const native = permissions.ffi !== undefined;
+  const listOrNone = (grant: true | string[] | undefined, withNative: string[]) =>
+    native ? merge(grant, withNative) : grant ?? false;
   const options: Deno.PermissionOptionsObject = {
     read: merge(permissions.read, codeRead),
     write: permissions.write ?? false,
     net: permissions.net ?? false,
-    env: permissions.env ?? false,
+    env: listOrNone(permissions.env, ["POLARS_MAX_THREADS"]),
     run: permissions.run ?? false,
     ffi: permissions.ffi ?? false,
-    sys: (permissions.sys ?? false) as Deno.PermissionOptionsObject["sys"],
+    sys: (native ? true : permissions.sys ?? false) as Deno.PermissionOptionsObject["sys"],
     import: merge(permissions.import, [...DEFAULT_IMPORT_HOSTS, ...codeHost]),
   };
   return options;

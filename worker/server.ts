@@ -56,6 +56,7 @@ import { formatBytes } from "./memory_limit.ts";
 import { MEMORY_EXIT_CODE } from "../protocol/exit_codes.ts";
 import { WorkerState } from "./state.ts";
 import { RunThread } from "./run_thread.ts";
+import { denoNpmCache } from "./permissions.ts";
 import { type TaskPermissions, threadPermissions } from "../core/task_permissions.ts";
 import { DataStore } from "./store.ts";
 
@@ -175,6 +176,7 @@ export class WorkerServer {
     const stopping = () => this.#stopInfo !== null;
     const permissions = threadPermissions(options.taskPermissions ?? {}, {
       packageUrl: new URL("../", import.meta.url).href,
+      npmCache: denoNpmCache(),
     });
     this.#executor = new TaskExecutor(this.nthreads, {
       store: this.store,
