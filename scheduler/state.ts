@@ -159,6 +159,8 @@ export class SchedulerState implements StealHost {
   readonly #ready: TaskRecord[] = [];
   /** Ready root-ish tasks waiting for a worker slot. */
   readonly #rootQueue = new IndexedHeap<TaskRecord>();
+  /** Paused workers that cannot spill and run nothing: they will not resume by themselves. */
+  readonly #exhausted = new Set<WorkerRecord>();
   /** Ready tasks waiting for resources, one queue per kind of restriction. */
   readonly #resourceQueues = new Map<string, IndexedHeap<TaskRecord>>();
   #resourcesChanged = false;
@@ -254,7 +256,11 @@ export class SchedulerState implements StealHost {
       }
       case "worker-status": {
         const worker = this.workers.get(event.worker);
-        if (worker !== undefined) this.#setWorkerStatus(worker, event.status);
+        if (worker === undefined) break;
+        if (event.status === "exhausted") this.#exhausted.add(worker);
+        else this.#exhausted.delete(worker);
+        this.#setWorkerStatus(worker, event.status === "exhausted" ? "paused" : event.status);
+        this.#failIfNowhereToRun();
         break;
       }
       case "retire-workers":
@@ -884,6 +890,7 @@ export class SchedulerState implements StealHost {
     this.totalThreads -= worker.nthreads;
     this.#stopRunning(worker);
     this.#notRunning.delete(worker);
+    this.#exhausted.delete(worker);
     this.#stealing.removeWorker(worker);
     this.#log(
       "worker",
@@ -1462,6 +1469,31 @@ export class SchedulerState implements StealHost {
   #toNoWorker(task: TaskRecord): void {
     this.#setState(task, "no-worker");
     this.#unrunnable.add(task);
+    if (this.#running.size === 0 && this.#exhausted.size > 0) this.#failIfNowhereToRun();
+  }
+
+  /**
+   * No worker runs and some are exhausted (out of memory with a full spill directory): tasks
+   * waiting for a worker would wait forever, so they fail with MemoryLimitError. Workers that
+   * are only paused may resume, and their tasks wait.
+   */
+  #failIfNowhereToRun(): void {
+    if (this.#running.size > 0 || this.#exhausted.size === 0) return;
+    const stuck = [...this.#unrunnable, ...this.#rootQueue.values()];
+    const names = [...this.#exhausted].map((w) => w.address).join(", ");
+    for (const task of stuck) {
+      task.error = {
+        name: "MemoryLimitError",
+        message: `task ${task.key} cannot run: every worker is out of memory and nothing more ` +
+          `can be spilled (${names}: spill directory full). Release results you no longer ` +
+          `need, give workers a larger --memory-limit or more room for --local-directory ` +
+          `(--spill-limit), or split the work.`,
+        key: task.key,
+      };
+      task.blamedKey = task.key;
+      this.#unrunnable.delete(task);
+      this.#toErred(task, true);
+    }
   }
 
   #enqueue(task: TaskRecord, queue: IndexedHeap<TaskRecord>): void {

@@ -149,6 +149,18 @@ if (values["lifetime-restart"] && lifetime === undefined) {
 const memoryText = text("memory-limit")!;
 const memoryWord = memoryText.trim().toLowerCase();
 const localDirectory = text("local-directory");
+const spillLimitText = text("spill-limit")!;
+const spillLimit = spillLimitText.trim().toLowerCase() === "none" ? undefined : attempt(() => {
+  try {
+    if (spillLimitText.trim().toLowerCase() === "auto") throw new TypeError("auto is no size");
+    return parseMemoryLimit(spillLimitText, { nthreads: 1, cores: 1, totalMemory: () => 0 });
+  } catch (error) {
+    throw new TypeError(
+      `--spill-limit takes bytes (10000000000), a size (10GB, 512MiB) or none; got ` +
+        `${JSON.stringify(spillLimitText)} (${(error as Error).message})`,
+    );
+  }
+});
 const preloads = (values.preload as string[] | undefined) ?? [];
 const supervising = nworkers > 1 || lifetime !== undefined;
 const taskPermissions = attempt(() => taskPermissionsFromFlags(values));
@@ -264,6 +276,7 @@ async function runWorker(): Promise<never> {
       memoryLimit,
       resources,
       localDirectory,
+      spillLimit,
       taskPermissions,
     });
   } catch (error) {

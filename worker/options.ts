@@ -129,6 +129,15 @@ export const WORKER_CLI: CliSpec = {
       help: "Where spill files go (a fresh folder inside, removed when the worker stops).",
     },
     {
+      name: "spill-limit",
+      type: "string",
+      value: "BYTES|10GB|none",
+      default: "none",
+      help: "Disk each worker process may fill with spill files. Past it (or when the disk is " +
+        "full) the worker stops spilling and says so; a task that then cannot fit fails with " +
+        "MemoryLimitError instead of waiting.",
+    },
+    {
       name: "death-timeout",
       type: "string",
       value: "SECONDS",

@@ -78,6 +78,8 @@ export interface SessionHost {
   stop(info: StopInfo): Promise<void>;
   stopping(): boolean;
   paused(): boolean;
+  /** Paused, idle and unable to spill: it will not resume by itself. */
+  exhausted(): boolean;
   metrics(): Record<string, number>;
   /** How many keys the store holds (for the log). */
   heldKeys(): number;
@@ -291,7 +293,7 @@ export class SchedulerSession {
   sendStatus(): void {
     const msg: WorkerStatusMsg = {
       op: "worker-status",
-      status: this.host.paused() ? "paused" : "running",
+      status: this.host.exhausted() ? "exhausted" : this.host.paused() ? "paused" : "running",
     };
     this.#toScheduler?.send(msg);
   }

@@ -91,6 +91,11 @@ export interface WorkerServerOptions {
    * there and removes it when it stops. The system's temporary folder by default.
    */
   localDirectory?: string;
+  /**
+   * Bytes the spill files may take (`--spill-limit`); past it the worker stops spilling as it
+   * does when the disk is full. No cap by default.
+   */
+  spillLimit?: number;
   /** Fractions of the memory limit: spill target, extra spilling, pause. 0.6, 0.7, 0.8. */
   memoryThresholds?: Partial<MemoryThresholds>;
   /** Milliseconds between samples of the process's memory. 100. */
@@ -166,6 +171,14 @@ export class WorkerServer {
       targetBytes: this.memoryThresholds.target * options.memoryLimit,
       onSpillError: (key, error) =>
         this.#log(`cannot spill ${key} to disk, keeping it in memory: ${error.message}`),
+      spillLimitBytes: options.spillLimit,
+      onSpillFull: (reason) =>
+        this.#log(
+          reason === null
+            ? "spilling again: a spilled value was deleted, so there is room on disk"
+            : `spill directory full, no more spilling (values stay in memory; tasks that ` +
+              `cannot fit will fail with MemoryLimitError): ${reason}`,
+        ),
       sharedGarbage: this.#sharedGarbage,
     });
     this.#state = this.#newState();
@@ -222,6 +235,7 @@ export class WorkerServer {
       stop: (info) => this.#stop(info),
       stopping,
       paused: () => this.paused,
+      exhausted: () => this.#memory?.exhausted === true,
       metrics: () => this.#metrics(),
       heldKeys: () => this.store.size,
       runFunction: (fn, args) => this.#runThread.run(fn, args),
@@ -240,6 +254,16 @@ export class WorkerServer {
           },
           idle: () => !this.#executor.busy,
           replaceThreads: () => this.#executor.replaceThreads(),
+          memoryExhausted: (reason, first) => {
+            if (first) {
+              log(
+                `out of memory and unable to spill for a while: the tasks waiting here fail ` +
+                  `with MemoryLimitError, and so do those with no other worker (${reason})`,
+              );
+            }
+            this.#handle({ type: "memory-exhausted", reason, now: now() });
+            if (first) this.#session.sendStatus(); // the scheduler fails what has nowhere to go
+          },
           log,
         },
       );
@@ -366,6 +390,7 @@ export class WorkerServer {
       memory: this.store.memoryBytes,
       spilled: this.store.spilledBytes,
       spilledKeys: this.store.spilledKeys,
+      spillFull: this.store.spillFull === null ? 0 : 1,
       keys: this.store.size,
       rss: memory !== null ? memory.rss : residentMemory(),
       paused: this.paused ? 1 : 0,
