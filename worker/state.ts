@@ -49,12 +49,7 @@ import { Holders } from "./holders.ts";
 import { RunQueue } from "./run_queue.ts";
 import { schedulerMessageProblem } from "./scheduler_message_checks.ts";
 import { countStates, validateWorkerState } from "./state_validation.ts";
-import {
-  memoryExhaustedError,
-  taskError,
-  threadDiedError,
-  tooBigError,
-} from "./task_outcomes.ts";
+import { memoryExhaustedError, taskError, threadDiedError, tooBigError } from "./task_outcomes.ts";
 import type { WorkerStateConfig } from "./state_config.ts";
 import { WorkerTask, type WorkerTaskState } from "./worker_task.ts";
 

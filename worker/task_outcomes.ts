@@ -39,7 +39,11 @@ export function tooBigError(
 }
 
 /** The worker is paused for memory and cannot spill: `key` will never get to run here. */
-export function memoryExhaustedError(key: Key, address: WorkerAddress, reason: string): ErrorRecord {
+export function memoryExhaustedError(
+  key: Key,
+  address: WorkerAddress,
+  reason: string,
+): ErrorRecord {
   return taskError(
     key,
     `task ${key} cannot run on worker ${address}: its memory is full and nothing more can be ` +
