@@ -98,6 +98,7 @@ export type { SharedStateOptions } from "./client/primitives/context.ts";
 export type { GetDatasetOptions, PublishOptions } from "./client/primitives/datasets.ts";
 export { LocalCluster } from "./deploy/local_cluster.ts";
 export type { LocalClusterOptions } from "./deploy/local_cluster.ts";
+export type { TaskGrants, TaskPermissionName, TaskPermissions } from "./core/task_permissions.ts";
 export { ClusterManager } from "./deploy/cluster.ts";
 export type {
   ClusterManagerOptions,

@@ -16,8 +16,27 @@
  * @module
  */
 
+/**
+ * A permission a task may be granted (Deno's name for it).
+ *
+ * @example
+ * ```ts
+ * import type { TaskPermissionName } from "./mod.ts";
+ * const name: TaskPermissionName = "read";
+ * ```
+ */
+export type TaskPermissionName =
+  | "read"
+  | "write"
+  | "net"
+  | "env"
+  | "run"
+  | "ffi"
+  | "sys"
+  | "import";
+
 /** The permissions a task may be granted, by their Deno names. */
-export const TASK_PERMISSION_NAMES = [
+export const TASK_PERMISSION_NAMES: readonly TaskPermissionName[] = [
   "read",
   "write",
   "net",
@@ -26,19 +45,33 @@ export const TASK_PERMISSION_NAMES = [
   "ffi",
   "sys",
   "import",
-] as const;
-
-/** One of {@link TASK_PERMISSION_NAMES}. */
-export type TaskPermissionName = typeof TASK_PERMISSION_NAMES[number];
+];
 
 /**
  * Grants beyond the defaults, as Deno's own permission options: `true` for everything of that
  * kind, or a list (paths for read/write/ffi, `host[:port]` for net/import, variable names for
  * env, programs for run, API names for sys).
+ *
+ * @example
+ * ```ts
+ * import { LocalCluster, type TaskGrants } from "./mod.ts";
+ * const grants: TaskGrants = { read: ["/data"], net: ["db.internal:5432"], env: ["TZ"] };
+ * await using cluster = await LocalCluster.start({ nWorkers: 1, taskPermissions: grants });
+ * ```
  */
 export type TaskGrants = { [name in TaskPermissionName]?: true | string[] };
 
-/** `"all"`: task threads get the worker process's own permissions (no sandbox). */
+/**
+ * What tasks may do: grants beyond the defaults, or `"all"` for the worker process's own
+ * permissions (no sandbox; docs/security.md).
+ *
+ * @example
+ * ```ts
+ * import { Client, type TaskPermissions } from "./mod.ts";
+ * const trusted: TaskPermissions = "all";
+ * await using client = await Client.local({ nWorkers: 1, taskPermissions: trusted });
+ * ```
+ */
 export type TaskPermissions = "all" | TaskGrants;
 
 /**
