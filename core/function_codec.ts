@@ -156,7 +156,7 @@ function buildSpec(fn: TaskFunction): FunctionSpec {
     const factory = describeFunction(bound.factory);
     const fns = bound.fns.map(describeFunction);
     const id = h64ToString(`bound(${factory.id};${fns.map((f) => f.id).join(";")})`);
-    const name = fns.length === 1 ? `${factory.name}(${fns[0].name})` : factory.name;
+    const name = `${factory.name}(${fns.map((f) => f.name).join(", ")})`;
     return { kind: "bound", id, name, factory, fns };
   }
   const name = functionName(fn);
