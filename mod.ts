@@ -106,6 +106,7 @@ export type { GetDatasetOptions, PublishOptions } from "./client/primitives/data
 export { LocalCluster } from "./deploy/local_cluster.ts";
 export type { LocalClusterOptions } from "./deploy/local_cluster.ts";
 export type { Security } from "./net/tls.ts";
+export type { TaskGrants, TaskPermissionName, TaskPermissions } from "./core/task_permissions.ts";
 export { ClusterManager } from "./deploy/cluster.ts";
 export type {
   ClusterManagerOptions,

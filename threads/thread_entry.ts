@@ -13,6 +13,7 @@
 /// <reference lib="deno.worker" />
 
 import { recordFromError } from "../core/errors.ts";
+import { explainPermissionError } from "../core/task_permissions.ts";
 import { typeNameOf } from "../core/type_name.ts";
 import { FunctionCache } from "../core/function_cache.ts";
 import { FunctionReceiver } from "../core/function_link.ts";
@@ -158,7 +159,9 @@ async function runOne(item: RunItem, seceded: () => void): Promise<RunResult> {
       stop: now(),
     };
   } catch (thrown) {
-    return { id: item.id, ok: false, error: recordFromError(thrown, item.key), start, stop: now() };
+    // a permission the thread was not given: say which, and the flag that grants it
+    const error = recordFromError(explainPermissionError(thrown), item.key);
+    return { id: item.id, ok: false, error, start, stop: now() };
   } finally {
     // a task's own arguments count under its key (never one of its inputs' keys)
     sharedGarbage.drop(item.key, item.args.frames);

@@ -47,6 +47,10 @@ export class ThreadPool {
   /** Topic → the threads whose tasks subscribe to it. */
   readonly #subscribers = new Map<string, Set<number>>();
 
+  /**
+   * @param permissions the threads' Deno permissions (core/task_permissions.ts); by default they
+   *   inherit this process's (the local `threads` scheduler runs the caller's own code).
+   */
   constructor(
     readonly size: number,
     private readonly onResults: ResultHandler,
@@ -56,6 +60,7 @@ export class ThreadPool {
     private readonly onSlotRequest: SlotRequestHandler = (thread, request) => {
       if (request.type === "rejoin") this.rejoined(thread, request.id);
     },
+    private readonly permissions: Deno.PermissionOptions = "inherit",
   ) {
     if (!Number.isInteger(size) || size < 1) {
       throw new RangeError(`A thread pool needs at least one thread; got ${size}.`);
@@ -64,7 +69,12 @@ export class ThreadPool {
   }
 
   #start(i: number): void {
-    const thread = new Worker(THREAD_ENTRY, { type: "module", name: `task-thread-${i}` });
+    const thread = new Worker(THREAD_ENTRY, {
+      type: "module",
+      name: `task-thread-${i}`,
+      // "inherit" is also Deno's default: only narrower permissions need the unstable option
+      ...(this.permissions === "inherit" ? {} : { deno: { permissions: this.permissions } }),
+    });
     thread.onmessage = (event: MessageEvent<FromThread>) => {
       const message = event.data;
       if (message.type === "results") this.onResults(i, message.results);

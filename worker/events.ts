@@ -72,7 +72,12 @@ export type WorkerEvent =
    */
   | { type: "pause"; now: number }
   /** Memory fell back: run and fetch again. */
-  | { type: "resume"; now: number };
+  | { type: "resume"; now: number }
+  /**
+   * Paused, nothing running, and nothing can be spilled (the spill directory is full): the tasks
+   * waiting here would wait forever, so they fail with `MemoryLimitError`.
+   */
+  | { type: "memory-exhausted"; reason: string; now: number };
 
 /** One task to run on a thread. Inputs are in the store under `deps`. */
 export interface ExecuteSpec {

@@ -68,7 +68,12 @@ export class TaskExecutor {
   /** Results holding Futures (returned by their tasks), by key: the thread keeping them alive. */
   readonly #refHolders = new Map<Key, number>();
 
-  constructor(readonly nthreads: number, private readonly host: ExecutorHost) {
+  /** @param permissions the task threads' Deno permissions (core/task_permissions.ts). */
+  constructor(
+    readonly nthreads: number,
+    private readonly host: ExecutorHost,
+    private readonly permissions: Deno.PermissionOptions = "inherit",
+  ) {
     this.#pool = this.#newPool();
   }
 
@@ -78,6 +83,7 @@ export class TaskExecutor {
       (thread, results) => this.#threadResults(thread, results),
       (thread, error) => this.#threadDied(thread, error),
       (thread, request) => this.#slotRequest(thread, request),
+      this.permissions,
     );
     if (this.#setup !== null) pool.setup(this.#setup);
     return pool;

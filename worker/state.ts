@@ -15,6 +15,9 @@
  * The store belongs to the server: a transfer's data is stored *before* the event comes here; a
  * thread's result waits with the server until `keep-result` says to store it.
  *
+ * Over 800 lines because the event switch and the transitions it drives read best together; the
+ * collaborators named above are already split out.
+ *
  * @module
  */
 
@@ -44,7 +47,7 @@ import { Fetching, LOWEST_PRIORITY } from "./fetching.ts";
 import { RunQueue } from "./run_queue.ts";
 import { schedulerMessageProblem } from "./scheduler_message_checks.ts";
 import { countStates, validateWorkerState } from "./state_validation.ts";
-import { taskError, threadDiedError, tooBigError } from "./task_outcomes.ts";
+import { memoryExhaustedError, taskError, threadDiedError, tooBigError } from "./task_outcomes.ts";
 import type { WorkerStateConfig } from "./state_config.ts";
 import { WorkerTask, type WorkerTaskState } from "./worker_task.ts";
 
@@ -164,6 +167,9 @@ export class WorkerState {
           this.paused = false;
           this.#fetching.wake();
         }
+        break;
+      case "memory-exhausted":
+        this.#memoryExhausted(event.reason);
         break;
     }
     this.#settle();
@@ -393,6 +399,19 @@ export class WorkerState {
     } else {
       // not counted here (withdrawn, or never seceded): it must not wait for ever
       this.#instructions.push({ type: "rejoined", key });
+    }
+  }
+
+  /** No memory and no disk: the tasks not started here fail rather than wait forever. */
+  #memoryExhausted(reason: string): void {
+    const stuck: WorkerTask[] = [];
+    for (const task of this.tasks.values()) {
+      if (task.assigned && (task.state === "ready" || task.state === "waiting")) stuck.push(task);
+    }
+    for (const task of stuck) {
+      if (task.state === "ready") this.#runQueue.remove(task);
+      const error = memoryExhaustedError(task.key, this.address, reason);
+      this.#finish(task, { ok: false, error }, this.now, this.now, undefined, null);
     }
   }
 
