@@ -28,5 +28,6 @@ RUN deno cache mod.ts scheduler/main.ts worker/main.ts worker/thread_entry.ts
 
 # 8786: scheduler (workers and clients connect here); 8787: dashboard (/status, /health, /metrics)
 EXPOSE 8786 8787
-ENTRYPOINT ["tini", "--", "deno", "run", "-A", "--no-config"]
+# --unstable-worker-options: workers run tasks in threads with narrower permissions (docs/security.md)
+ENTRYPOINT ["tini", "--", "deno", "run", "-A", "--unstable-worker-options", "--no-config"]
 CMD ["scheduler/main.ts", "--host", "0.0.0.0", "--port", "8786", "--dashboard-port", "8787"]

@@ -60,6 +60,8 @@ export type { MimeBundle } from "./collections/display/notebook.ts";
 export type { Collection, CollectionSpec, Layer } from "./collections/collection.ts";
 export { taskModule } from "./core/function_codec.ts";
 export { shutdownThreads } from "./collections/local/threads.ts";
+export { shutdownProcesses } from "./collections/local/processes.ts";
+export { ProcessDiedError } from "./threads/process_exit.ts";
 export { FreeVariableError, GraphError, UnserializableError } from "./core/errors.ts";
 export { NDArray } from "./core/ndarray.ts";
 export type { DType, NumericArray } from "./core/ndarray.ts";
@@ -93,6 +95,10 @@ export { Lock, Semaphore } from "./client/primitives/semaphore.ts";
 export type { AcquireOptions } from "./client/primitives/semaphore.ts";
 export { Event } from "./client/primitives/event.ts";
 export { Queue } from "./client/primitives/queue.ts";
+export type { QueueOptions } from "./client/primitives/queue.ts";
+export { MultiLock } from "./client/primitives/multi_lock.ts";
+export { Pub, Sub } from "./client/primitives/pubsub.ts";
+export type { MultiLockAcquireOptions } from "./client/primitives/multi_lock.ts";
 export { Variable } from "./client/primitives/variable.ts";
 export { SharedObject } from "./client/primitives/context.ts";
 export type { SharedStateOptions } from "./client/primitives/context.ts";
@@ -100,6 +106,7 @@ export type { GetDatasetOptions, PublishOptions } from "./client/primitives/data
 export { LocalCluster } from "./deploy/local_cluster.ts";
 export type { LocalClusterOptions } from "./deploy/local_cluster.ts";
 export type { Security } from "./net/tls.ts";
+export type { TaskGrants, TaskPermissionName, TaskPermissions } from "./core/task_permissions.ts";
 export { ClusterManager } from "./deploy/cluster.ts";
 export type {
   ClusterManagerOptions,
@@ -129,6 +136,7 @@ export type { FutureState, FutureStatus } from "./client/future_state.ts";
 export { AsCompleted, asCompleted } from "./client/as_completed.ts";
 export type { AsCompletedOptions, Completed } from "./client/as_completed.ts";
 export { wait } from "./client/wait.ts";
+export { getClient, rejoin, secede, workerClient } from "./client/task_client.ts";
 export { progress } from "./collections/progress.ts";
 export type { ProgressOptions, Trackable } from "./collections/progress.ts";
 export { visualizeGraph } from "./collections/visualize.ts";

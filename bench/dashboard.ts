@@ -75,7 +75,17 @@ const workers: Deno.ChildProcess[] = [];
 for (const name of ["w1", "w2"]) {
   const workerMain = new URL("worker/main.ts", root).pathname;
   const [worker] = await spawn(
-    ["run", "-A", workerMain, schedulerAddress, "--nthreads", "2", "--name", name],
+    [
+      "run",
+      "-A",
+      "--unstable-worker-options",
+      workerMain,
+      schedulerAddress,
+      "--nthreads",
+      "2",
+      "--name",
+      name,
+    ],
     /^Worker at /,
   );
   workers.push(worker);

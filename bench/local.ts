@@ -1,12 +1,14 @@
 /**
- * Local scheduler benchmarks (issue: foundation). Prints per-task overheads of `sync` and
- * `threads` on a `delayed` tree reduction, the Monte Carlo workload, and the peak memory of a
- * million-task graph.
+ * Local scheduler benchmarks (issue: foundation; `processes`: issue 15). Prints per-task
+ * overheads of `sync` and `threads` on a `delayed` tree reduction, the Monte Carlo workload,
+ * the `processes` scheduler on both beside Dask's `processes` scheduler measured in the same run
+ * (bench/dask/local.py, with Debian's /usr/bin/python3), and the peak memory of a million-task
+ * graph.
  *
  *   deno run -A bench/local.ts
  */
 
-import { type Delayed, shutdownThreads } from "../mod.ts";
+import { type Delayed, shutdownProcesses, shutdownThreads } from "../mod.ts";
 import { treeReductionOf } from "./tree.ts";
 import { tokenize } from "../core/tokenize.ts";
 import { monteCarlo } from "../examples/montecarlo.ts";
@@ -54,6 +56,71 @@ report(
   "≤ 0.5 s; Dask cluster 6.1 s",
 );
 shutdownThreads();
+
+// `processes` beside Dask's `processes` scheduler, both with 2 workers, measured now
+const PROCESS_WORKERS = 2;
+const WARM_RUNS = 3;
+
+/** Seconds of the first run on a fresh pool (processes started), and the warm median. */
+async function coldAndWarm(work: () => Promise<void>): Promise<{ cold: number; warm: number }> {
+  await shutdownProcesses();
+  const time = async () => {
+    const start = performance.now();
+    await work();
+    return (performance.now() - start) / 1000;
+  };
+  const cold = await time();
+  await work();
+  const warm: number[] = [];
+  for (let i = 0; i < WARM_RUNS; i++) warm.push(await time());
+  warm.sort((a, b) => a - b);
+  return { cold, warm: warm[Math.floor(warm.length / 2)] };
+}
+
+const onProcesses = { scheduler: "processes", numWorkers: PROCESS_WORKERS } as const;
+const ours = {
+  tree: await coldAndWarm(async () => {
+    const value = await built!.compute(onProcesses);
+    if (value !== expected) throw new Error(`wrong result ${value}`);
+  }),
+  montecarlo: await coldAndWarm(async () => {
+    const v = await monteCarlo(1000).compute(onProcesses);
+    if (!(v > 0)) throw new Error(`wrong Monte Carlo result ${v}`);
+  }),
+};
+await shutdownProcesses();
+
+const daskRun = await new Deno.Command("/usr/bin/python3", {
+  args: [new URL("./dask/local.py", import.meta.url).pathname, String(PROCESS_WORKERS)],
+  stdout: "piped",
+  stderr: "inherit",
+}).output().catch(() => undefined);
+const dask = daskRun?.success
+  ? JSON.parse(new TextDecoder().decode(daskRun.stdout)) as
+    & Record<
+      "tree" | "montecarlo",
+      { cold: number; warm: number }
+    >
+    & { version: string }
+  : undefined;
+const workloads = [
+  ["tree", `delayed tree of ${TASKS} tasks`],
+  ["montecarlo", "Monte Carlo, 1,000 walks"],
+] as const;
+for (const [name, label] of workloads) {
+  for (const phase of ["cold", "warm"] as const) {
+    const mine = ours[name][phase];
+    report(`${label}, processes ×${PROCESS_WORKERS}, ${phase}`, `${mine.toFixed(3)} s`);
+    if (dask === undefined) continue;
+    const theirs = dask[name][phase];
+    report(
+      `  Dask ${dask.version} processes ×${PROCESS_WORKERS}, ${phase}`,
+      `${theirs.toFixed(3)} s`,
+    );
+    report(`  Dask's time / ours, ${phase}`, `${(theirs / mine).toFixed(1)}×`, "≥ 10×");
+  }
+}
+if (dask === undefined) console.log("Dask: skipped (no /usr/bin/python3 with dask)");
 
 // a million tasks, measured in a fresh process so its peak RSS is its own
 const child = new Deno.Command(Deno.execPath(), {

@@ -8,6 +8,10 @@
  * batched (client/outbox.ts), and results are fetched from the workers directly, batched too
  * (client/data_fetch.ts).
  *
+ * Longer than ~800 lines because it is the public Client: each method is short and hands off to
+ * its room (submission.ts, gather.ts, scatter.ts, cluster_admin.ts, primitives/), but the methods
+ * and their documented examples live here, where users read them.
+ *
  * @module
  */
 
@@ -22,9 +26,15 @@ import { progressReporter } from "../collections/progress_bar.ts";
 import { followTasks } from "../collections/task_progress.ts";
 import type { ErrorRecord } from "../core/errors.ts";
 import type { Graph } from "../core/graph.ts";
-import type { Key, TaskFunction } from "../core/task.ts";
-import { decode, type Encoded } from "../core/value_codec.ts";
-import type { SchedulerToClientMsg, WorkerAddress } from "../protocol/messages.ts";
+import { DESCEND, type Key, rewriteData, type TaskFunction, TaskRef } from "../core/task.ts";
+import { decode, type Encoded, taskRefCount } from "../core/value_codec.ts";
+import type {
+  PubSubToClientMsg,
+  SchedulerToClientMsg,
+  WorkerAddress,
+} from "../protocol/messages.ts";
+import { PubSubHub } from "./primitives/pubsub.ts";
+import { currentTask } from "../core/task_context.ts";
 import type { TaskStreamEntry } from "../protocol/task_stream_entry.ts";
 import type { RebalanceResult } from "../protocol/session.ts";
 import { PeerPool } from "../net/peer_pool.ts";
@@ -186,6 +196,7 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
   #forgetAtExit: (() => void) | undefined;
   /** Keys claimed again after a reconnection: a `lost` for them means the scheduler forgot. */
   #reclaimed = new Set<Key>();
+  #pubsub: PubSubHub | undefined;
 
   private constructor(id: string, session: SchedulerSession, cluster: LocalCluster | undefined) {
     super();
@@ -295,7 +306,7 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     const id = `Client-${crypto.randomUUID()}`;
     const tls = await loadSecurity(options.security ?? LocalCluster.securityFor(address));
     // Messages may arrive before the Client exists: hold them until it does.
-    const early: SchedulerToClientMsg[] = [];
+    const early: (SchedulerToClientMsg | PubSubToClientMsg)[] = [];
     const made: { client?: Client } = {};
     const session = await SchedulerSession.open(address, id, {
       message: (msg) => made.client === undefined ? early.push(msg) : made.client.#onMessage(msg),
@@ -336,11 +347,23 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     const client = defaultCandidates[defaultCandidates.length - 1];
     if (client === undefined) {
       throw new Error(
-        "No client is connected; create one with Client.connect(address) or Client.local(), " +
-          "or pass { client } explicitly.",
+        currentTask() !== undefined
+          ? "No client is connected in this task; call `await getClient()` first (it connects " +
+            "the task's thread to the cluster), or pass { client } explicitly."
+          : "No client is connected; create one with Client.connect(address) or Client.local(), " +
+            "or pass { client } explicitly.",
       );
     }
     return client;
+  }
+
+  /** @internal What Pub and Sub use: this client's topics. */
+  pubsubHub(): PubSubHub {
+    this.#checkOpen();
+    return this.#pubsub ??= new PubSubHub({
+      request: (method, params) => this.#request(method, params),
+      publishToWorker: (worker, name, value) => this.#peers.publish(worker, name, value),
+    });
   }
 
   /** @internal What the shared-state classes (Queue, Lock, ...) use to reach the scheduler. */
@@ -421,6 +444,11 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     const list = futures instanceof Future ? [futures] : [...futures];
     for (const future of list) this.#checkOwn(future);
     await this.retryKeys(list.map((f) => f.key));
+  }
+
+  /** `value` with a Future of this client wherever it holds a reference to a key. */
+  #futuresIn(value: unknown): unknown {
+    return rewriteData(value, (v) => v instanceof TaskRef ? this.futureOf(v.key) : DESCEND);
   }
 
   /**
@@ -941,7 +969,10 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     const values = new Map<Key, unknown>();
     let wanted = keys.length === 1 ? [keys[0]] : [...new Set(keys)];
     const put = (key: Key, encoded: Encoded) => {
-      const value = decode(encoded);
+      const refsBefore = taskRefCount();
+      let value = decode(encoded);
+      // Futures a task returned come back as Futures of this client
+      if (taskRefCount() !== refsBefore) value = this.#futuresIn(value);
       const finalize = this.#finalizers.get(key);
       values.set(key, finalize === undefined ? value : finalize(value));
     };
@@ -997,7 +1028,11 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     return this.#expect([key]);
   }
 
-  #onMessage(msg: SchedulerToClientMsg): void {
+  #onMessage(msg: SchedulerToClientMsg | PubSubToClientMsg): void {
+    if (msg.op === "pubsub-msg" || msg.op === "pubsub-subscribers") {
+      this.#pubsub?.receive(msg);
+      return;
+    }
     // the first answer about a key claimed after a reconnection settles the claim
     const reclaimed = this.#reclaimed.size > 0 && this.#reclaimed.delete(msg.key);
     const hold = this.#keys.get(msg.key);
@@ -1012,7 +1047,9 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
         hold.fail(withKey(msg.error, msg.blamedKey));
         return;
       case "cancelled":
-        if (hold.status !== "cancelled") hold.cancel("The task was cancelled on the cluster.");
+        if (hold.status !== "cancelled") {
+          hold.cancel(msg.reason ?? "The task was cancelled on the cluster.");
+        }
         return;
       case "lost":
         hold.workers = undefined;

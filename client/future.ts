@@ -9,7 +9,8 @@
  */
 
 import type { Key } from "../core/task.ts";
-import { keyPrefix, TaskRef } from "../core/task.ts";
+import { AS_TASK_REF, keyPrefix, TaskRef } from "../core/task.ts";
+import { noteRef } from "../core/task_context.ts";
 import { tokenizeSymbol } from "../core/tokenize.ts";
 import { type FutureState, type FutureStatus, TimeoutError } from "./future_state.ts";
 import { escapeHtml, jupyterDisplay, type MimeBundle } from "../collections/display/notebook.ts";
@@ -171,6 +172,15 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** A Future tokenizes as its key. */
   [tokenizeSymbol](): string {
+    return this.key;
+  }
+
+  /**
+   * A Future in a value being encoded (one a task returns) travels as a reference to its key;
+   * the task's thread keeps this Future, so the key stays alive while the result does.
+   */
+  [AS_TASK_REF](): Key {
+    noteRef(this);
     return this.key;
   }
 

@@ -10,7 +10,11 @@ import { errorFromRecord } from "../core/errors.ts";
 import { AuthenticationError, Connection, unbatch, WireError } from "../net/wire.ts";
 import type { TlsConfig } from "../net/tls.ts";
 import { ProcessHold } from "../net/process_hold.ts";
-import type { ClientToSchedulerMsg, SchedulerToClientMsg } from "../protocol/messages.ts";
+import type {
+  ClientToSchedulerMsg,
+  PubSubToClientMsg,
+  SchedulerToClientMsg,
+} from "../protocol/messages.ts";
 import {
   type ClientRegisteredMsg,
   type RefusedMsg,
@@ -23,7 +27,7 @@ import {
 /** What the session tells its client. */
 export interface SessionEvents {
   /** A message of docs/protocol.md §5. */
-  message(msg: SchedulerToClientMsg): void;
+  message(msg: SchedulerToClientMsg | PubSubToClientMsg): void;
   /** The connection broke; the session is reconnecting. */
   disconnected(reason: string): void;
   /** Registered again after a break (with the same scheduler, or a restarted one). */
@@ -47,7 +51,7 @@ export interface SessionOptions {
 const FIRST_RETRY_MS = 100;
 const MAX_RETRY_MS = 5000;
 
-type Incoming = SchedulerToClientMsg | ReplyMsg;
+type Incoming = SchedulerToClientMsg | PubSubToClientMsg | ReplyMsg;
 
 interface PendingRequest {
   msg: RequestMsg;

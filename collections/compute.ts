@@ -1,9 +1,9 @@
 /**
  * Computing and persisting collections: gathers their graphs into one (shared intermediates
- * appear once, so they run once) and hands it to a {@link GraphExecutor} — the `sync` or
- * `threads` local scheduler, or the default distributed client when one is connected. Every
- * executor runs graphs the same way; a collection's result is always made from its outputs'
- * values by its own `finalize`, on the caller's side ({@link planCompute}).
+ * appear once, so they run once) and hands it to a {@link GraphExecutor} — the `sync`,
+ * `threads` or `processes` local scheduler, or the default distributed client when one is
+ * connected. Every executor runs graphs the same way; a collection's result is always made from
+ * its outputs' values by its own `finalize`, on the caller's side ({@link planCompute}).
  *
  * @module
  */
@@ -17,10 +17,11 @@ import { collectGraph, type Collection, collectionSymbol, isCollection } from ".
 import type { Layer } from "./collection.ts";
 import { syncExecutor } from "./local/sync.ts";
 import { threadsExecutor } from "./local/threads.ts";
+import { processesExecutor } from "./local/processes.ts";
 
 /**
- * Something that runs graphs: the local schedulers (`sync`, `threads`) and the distributed
- * Client implement this.
+ * Something that runs graphs: the local schedulers (`sync`, `threads`, `processes`) and the
+ * distributed Client implement this.
  */
 export interface GraphExecutor {
   /** Computes the outputs and returns their values in order. */
@@ -35,16 +36,18 @@ export interface GraphExecutor {
 }
 
 /** The local schedulers `compute` knows by name. */
-export type SchedulerName = "sync" | "threads";
+export type SchedulerName = "sync" | "threads" | "processes";
 
 /** Options of `compute` and `persist`. */
 export interface ComputeOptions {
   /**
    * Where to run: `"sync"` (this thread, for debugging), `"threads"` (a pool of Web Workers),
-   * or a `Client`. Default: the newest connected Client, else `"threads"`.
+   * `"processes"` (a pool of Deno subprocesses: a task that crashes or exhausts memory fails
+   * alone, and tasks share no process-wide state), or a `Client`. Default: the newest connected
+   * Client, else `"threads"`.
    */
   scheduler?: SchedulerName | GraphExecutor;
-  /** Threads for the `threads` scheduler; default: the machine's cores. */
+  /** Threads (or processes) of the `threads` (`processes`) scheduler; default: the cores. */
   numWorkers?: number;
   /** Draw a progress bar on stderr (plain periodic lines when stderr is not a terminal). */
   progress?: boolean;
@@ -71,6 +74,7 @@ export interface RunOptions extends ComputeOptions {
 const namedExecutors: Record<SchedulerName, GraphExecutor> = {
   sync: syncExecutor,
   threads: threadsExecutor,
+  processes: processesExecutor,
 };
 
 let defaultExecutor: GraphExecutor | undefined;

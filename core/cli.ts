@@ -27,6 +27,11 @@ export interface CliOption {
   multiple?: boolean;
   /** A one-letter alias: `h` for `--help`. */
   short?: string;
+  /**
+   * Its value is optional, as Deno's `--allow-read[=PATHS]`: bare `--name` gives the empty
+   * string, a value only follows `=` (a separate word is not taken as its value).
+   */
+  optionalValue?: boolean;
 }
 
 /** A command line: its usage line, options and examples. */
@@ -79,6 +84,10 @@ export function parseCli(
         : {}),
     };
   }
+  const optional = new Set(
+    spec.options.filter((o) => o.optionalValue).map((o) => `--${o.name}`),
+  );
+  if (optional.size > 0) args = args.map((arg) => optional.has(arg) ? `${arg}=` : arg);
   try {
     const parsed = parseArgs({ args, options, strict: true, allowPositionals: true });
     const split = splitValue(spec, args, parsed.positionals);
@@ -121,7 +130,11 @@ export function helpText(spec: CliSpec): string {
   const lines = [usageLine(spec), "", ...wrap(spec.summary, 100), "", "Options:"];
   const heads = spec.options.map((o) =>
     `  ${o.short !== undefined ? `-${o.short}, ` : ""}--${o.name}` +
-    (o.type === "string" ? ` ${o.value ?? "VALUE"}` : "")
+    (o.type !== "string"
+      ? ""
+      : o.optionalValue
+      ? `[=${o.value ?? "VALUE"}]`
+      : ` ${o.value ?? "VALUE"}`)
   );
   // Option names in a column; a name too long for it puts its text on the next line.
   const width = Math.min(30, Math.max(...heads.map((h) => h.length)) + 2);

@@ -15,7 +15,7 @@
 import { ClusterManager, type ClusterWorker, SCHEDULER_LINE, type WorkerShape } from "./cluster.ts";
 import { ManagedProcess, withDeadline } from "./process.ts";
 import { shellCommand } from "./shell.ts";
-import { dashboardFlags, workerFlags } from "./worker_flags.ts";
+import { dashboardFlags, WORKER_DENO_FLAGS, workerFlags } from "./worker_flags.ts";
 import { parseMemoryLimit } from "../worker/memory_limit.ts";
 
 /** Options every job-queue cluster takes (dask-jobqueue's names, in camelCase). */
@@ -277,6 +277,7 @@ export abstract class JobQueueCluster extends ClusterManager {
       deno,
       "run",
       "-A",
+      ...WORKER_DENO_FLAGS,
       "--no-config",
       new URL("worker/main.ts", this.#modules).href,
       this.schedulerAddress || "tcp://SCHEDULER:8786",

@@ -29,12 +29,17 @@ import { TASK_FAILURE_LINE } from "../worker/task_failure_lines.ts";
 import { checkOptionNames, optionNames } from "../core/option_names.ts";
 import { RestartPolicy } from "./restart_policy.ts";
 import { watchMemory } from "./memory_watch.ts";
-import { dashboardFlags, workerFlags } from "./worker_flags.ts";
+import { dashboardFlags, WORKER_DENO_FLAGS, workerFlags } from "./worker_flags.ts";
 import { parseMemoryLimit } from "../worker/memory_limit.ts";
 import { checkAuthToken } from "../net/auth.ts";
 import { AUTH_TOKEN_ENV, newAuthToken } from "../net/security_options.ts";
 import type { Security } from "../net/tls.ts";
 import { makeTemporaryCertificates, type TemporaryCertificates } from "./temporary_certificates.ts";
+import {
+  checkTaskPermissions,
+  type TaskGrants,
+  type TaskPermissions,
+} from "../core/task_permissions.ts";
 
 /** How {@link LocalCluster.start} (and `Client.local`) sets up the cluster. */
 export interface LocalClusterOptions {
@@ -81,6 +86,34 @@ export interface LocalClusterOptions {
    * is then at a `tls://` address and its dashboard is served over HTTPS. Default false.
    */
   security?: boolean | Security;
+  /**
+   * What tasks (and `client.run` functions) may do, beyond reading this package's code: grants
+   * as Deno's permission options (`{ read: ["/data"], net: ["db:5432"], env: true }`), or
+   * `"all"` for the worker processes' own permissions. Default: read of the current directory
+   * and the temporary folder, and `ffi` (dataframe tasks) when this process may use FFI itself
+   * (docs/security.md).
+   */
+  taskPermissions?: TaskPermissions;
+}
+
+/**
+ * What a local cluster's tasks may do unless told: read the current directory and the temporary
+ * folder (a local user's data and scratch files), and load native code when the script that
+ * starts the cluster may (it then already trusts native code, as dataframe scripts do).
+ */
+export function defaultLocalTaskPermissions(): TaskGrants {
+  const read = [Deno.cwd()];
+  if (Deno.build.os !== "windows") {
+    let tmp: string | undefined;
+    try {
+      tmp = Deno.env.get("TMPDIR");
+    } catch {
+      // no env permission: the usual place
+    }
+    read.push(tmp === undefined || tmp === "" ? "/tmp" : tmp);
+  }
+  const ffi = Deno.permissions.querySync({ name: "ffi" }).state === "granted";
+  return ffi ? { read, ffi: true } : { read };
 }
 
 /**
@@ -105,6 +138,7 @@ export const LOCAL_CLUSTER_OPTION_NAMES = optionNames<LocalClusterOptions>({
   restartDeadWorkers: true,
   authToken: true,
   security: true,
+  taskPermissions: true,
 });
 
 /** Clusters not closed yet: killed when this process ends. */
@@ -237,7 +271,12 @@ export class LocalCluster extends ClusterManager {
       (typeof options.security === "object" ? options.security : undefined);
     super({ startTimeout: options.startTimeout, authToken, security });
     this.#certificates = certificates;
-    this.#options = options;
+    this.#options = {
+      ...options,
+      taskPermissions: options.taskPermissions === undefined
+        ? defaultLocalTaskPermissions()
+        : checkTaskPermissions(options.taskPermissions, "taskPermissions"),
+    };
     this.#host = options.host ?? "127.0.0.1";
     this.#policy = options.restartDeadWorkers === false ? undefined : new RestartPolicy();
   }
@@ -400,7 +439,7 @@ export class LocalCluster extends ClusterManager {
   protected override startWorker(name: string): ClusterWorker {
     const options = this.#options;
     const url = new URL("../worker/main.ts", import.meta.url).href;
-    const args = ["run", "-A", "--no-config", url, this.schedulerAddress];
+    const args = ["run", "-A", ...WORKER_DENO_FLAGS, "--no-config", url, this.schedulerAddress];
     args.push("--name", name, "--host", this.#host, "--port", "0");
     args.push(...workerFlags({ ...options, nthreads: options.threadsPerWorker }));
     args.push(...this.#tlsFlags());

@@ -26,7 +26,12 @@ import {
 import { ManagedProcess, withDeadline } from "./process.ts";
 import { shellCommand, shellEnv } from "./shell.ts";
 import { parseMemoryLimit } from "../worker/memory_limit.ts";
-import { dashboardFlags, type WorkerFlagOptions, workerFlags } from "./worker_flags.ts";
+import {
+  dashboardFlags,
+  WORKER_DENO_FLAGS,
+  type WorkerFlagOptions,
+  workerFlags,
+} from "./worker_flags.ts";
 
 /** How `ssh` reaches the hosts (each becomes `ssh` options). */
 export interface SSHConnectOptions {
@@ -236,10 +241,10 @@ export class SSHCluster extends ClusterManager {
     return { threads: w.nthreads ?? 1, memory };
   }
 
-  /** `deno run -A --no-config <this package's module at path>` on a host. */
-  #denoRun(path: string): string[] {
+  /** `deno run -A [flags] --no-config <this package's module at path>` on a host. */
+  #denoRun(path: string, flags: readonly string[] = []): string[] {
     const deno = this.#options.remoteDeno ?? "deno";
-    return [deno, "run", "-A", "--no-config", new URL(path, this.#modules).href];
+    return [deno, "run", "-A", ...flags, "--no-config", new URL(path, this.#modules).href];
   }
 
   async #startScheduler(): Promise<void> {
@@ -270,7 +275,7 @@ export class SSHCluster extends ClusterManager {
     const index = Number(name.slice(name.lastIndexOf("-") + 1));
     const host = hosts[index % hosts.length];
     const words = [
-      ...this.#denoRun("worker/main.ts"),
+      ...this.#denoRun("worker/main.ts", WORKER_DENO_FLAGS),
       this.schedulerAddress,
       "--name",
       name,

@@ -5,6 +5,15 @@
  * @module
  */
 
+import { taskPermissionFlags, type TaskPermissions } from "../core/task_permissions.ts";
+
+/**
+ * The Deno flags a worker process runs with besides its permissions: task threads get narrower
+ * permissions than the process (core/task_permissions.ts), which Deno 2 allows only with
+ * `--unstable-worker-options` (without it, Deno ends the process at the first such thread).
+ */
+export const WORKER_DENO_FLAGS: readonly string[] = ["--unstable-worker-options"];
+
 /** Options of each worker a cluster manager starts. */
 export interface WorkerFlagOptions {
   /** Threads per worker. Default 1. */
@@ -17,9 +26,14 @@ export interface WorkerFlagOptions {
   localDirectory?: string;
   /** `--preload` modules. */
   preload?: string[];
+  /** `--task-permissions=all` or `--task-allow-*` (core/task_permissions.ts). */
+  taskPermissions?: TaskPermissions;
 }
 
-/** `--nthreads N [--memory-limit …] [--resources …] [--local-directory …] [--preload …]…`. */
+/**
+ * `--nthreads N [--memory-limit …] [--resources …] [--local-directory …] [--preload …]…
+ * [--task-allow-…]`.
+ */
 export function workerFlags(options: WorkerFlagOptions): string[] {
   const flags = ["--nthreads", String(options.nthreads ?? 1)];
   if (options.memoryLimit !== undefined) flags.push("--memory-limit", String(options.memoryLimit));
@@ -29,6 +43,7 @@ export function workerFlags(options: WorkerFlagOptions): string[] {
     flags.push("--local-directory", options.localDirectory);
   }
   for (const module of options.preload ?? []) flags.push("--preload", module);
+  flags.push(...taskPermissionFlags(options.taskPermissions));
   return flags;
 }
 

@@ -16,8 +16,10 @@ import type {
   DataStoredMsg,
   GetDataMsg,
   PeerReply,
+  PubSubPeerMsg,
   UpdateDataMsg,
 } from "../protocol/session.ts";
+import type { Encoded } from "../core/value_codec.ts";
 
 /** How a {@link PeerPool} connects and retries. */
 export interface PeerPoolOptions {
@@ -126,6 +128,12 @@ export class PeerPool {
     return await this.#request(peer, request, "data-stored") as DataStoredMsg;
   }
 
+  /** Hands a Pub's message to the subscribed tasks of `peer` (resolves once they have it). */
+  async publish(peer: WorkerAddress, name: string, value: Encoded): Promise<void> {
+    const request: Omit<PubSubPeerMsg, "requestId"> = { op: "pubsub-msg", name, value };
+    await this.#request(peer, request, "pubsub-delivered");
+  }
+
   /** Closes every connection; requests in flight fail. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -140,7 +148,10 @@ export class PeerPool {
 
   async #request(
     peer: WorkerAddress,
-    request: Omit<GetDataMsg, "requestId"> | Omit<UpdateDataMsg, "requestId">,
+    request:
+      | Omit<GetDataMsg, "requestId">
+      | Omit<UpdateDataMsg, "requestId">
+      | Omit<PubSubPeerMsg, "requestId">,
     expected: PeerReply["op"],
   ): Promise<PeerReply> {
     let delay = this.#busyDelayMs;

@@ -153,6 +153,10 @@ export function workerMessageProblem(msg: unknown): string | null {
         : "steal-response without key, stealId or state";
     case "release-worker-data":
       return isKeyList(msg.keys) ? null : "release-worker-data without a list of keys";
+    case "long-running":
+      return typeof msg.key === "string" && typeof msg.runId === "number"
+        ? null
+        : "long-running without key or runId";
     case "heartbeat":
       return isNumberRecord(msg.metrics) ? null : "heartbeat without numeric metrics";
     case "worker-leaving":
@@ -160,9 +164,9 @@ export function workerMessageProblem(msg: unknown): string | null {
     case "worker-terminated":
       return typeof msg.reason === "string" ? null : "worker-terminated without a reason";
     case "worker-status":
-      return msg.status === "running" || msg.status === "paused"
+      return msg.status === "running" || msg.status === "paused" || msg.status === "exhausted"
         ? null
-        : "worker-status whose status is not running or paused";
+        : "worker-status whose status is not running, paused or exhausted";
     case "run-result":
       if (typeof msg.runRequestId !== "number") return "run-result without a runRequestId";
       if (msg.ok === true) return isObject(msg.value) ? null : "run-result without a value";

@@ -110,12 +110,13 @@ export interface WorkerTerminatedMsg {
 }
 
 /**
- * Worker → scheduler: the worker paused for lack of memory (`paused`: give it no new tasks) or
- * resumed (`running`).
+ * Worker → scheduler: the worker paused for lack of memory (`paused`: give it no new tasks),
+ * stays paused with its spill directory full and nothing running (`exhausted`: it will not resume
+ * by itself), or resumed (`running`).
  */
 export interface WorkerStatusMsg {
   op: "worker-status";
-  status: "running" | "paused";
+  status: "running" | "paused" | "exhausted";
 }
 
 /**
@@ -200,6 +201,8 @@ export interface WorkerListing extends WorkerInfo {
   inMemory: number;
   /** Bytes the worker spilled to disk (as it last reported). */
   spilled: number;
+  /** Its spill directory is full (or its --spill-limit reached): it no longer spills. */
+  spillFull: boolean;
   /** `paused` (short of memory), `closing` (being retired) or `running`. */
   status: WorkerRunState;
 }
@@ -253,5 +256,19 @@ export interface BusyMsg {
   requestId: number;
 }
 
-export type PeerRequest = GetDataMsg | UpdateDataMsg;
-export type PeerReply = DataMsg | DataStoredMsg | BusyMsg;
+/** A Pub's message for the Subs of `name` in tasks on this worker (peer to peer, no scheduler). */
+export interface PubSubPeerMsg {
+  op: "pubsub-msg";
+  requestId: number;
+  name: string;
+  value: Encoded;
+}
+
+/** The answer to {@link PubSubPeerMsg}: handed to the worker's subscribed threads. */
+export interface PubSubDeliveredMsg {
+  op: "pubsub-delivered";
+  requestId: number;
+}
+
+export type PeerRequest = GetDataMsg | UpdateDataMsg | PubSubPeerMsg;
+export type PeerReply = DataMsg | DataStoredMsg | PubSubDeliveredMsg | BusyMsg;

@@ -189,6 +189,10 @@ export class Assignment {
     if (worker === null) return;
     task.processingOn = null;
     worker.processing.delete(task);
+    if (task.longRunning) {
+      task.longRunning = false;
+      worker.longRunning--;
+    }
     worker.occupancy = worker.processing.size === 0 ? 0 : worker.occupancy - task.estimate;
     task.prefix.guessed.delete(task);
     const resources = task.resources;

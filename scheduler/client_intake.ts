@@ -383,19 +383,28 @@ export class ClientIntake {
         }
       }
       for (const dependent of task.dependents) stack.push(dependent);
-      for (const holder of task.whoWants) {
-        holder.wantsWhat.delete(task);
-        if (holder !== this.#fireAndForget) {
-          this.#outbox.toClient(holder, { op: "cancelled", key: task.key });
-        }
-      }
-      task.clearWants();
+      this.cancelForHolders(task, undefined);
       cancelled.push(task);
     }
     for (const task of cancelled) this.#moves.recommend(task, "released");
     if (cancelled.length > 0) {
       this.#moves.log("task", `client ${client.id} cancelled ${cancelled.length} tasks`);
     }
+  }
+
+  /** Every client holding `task` loses it, told `cancelled` (with `reason` when given). */
+  cancelForHolders(task: TaskRecord, reason: string | undefined): void {
+    for (const holder of task.whoWants) {
+      holder.wantsWhat.delete(task);
+      if (holder === this.#fireAndForget) continue;
+      this.#outbox.toClient(
+        holder,
+        reason === undefined
+          ? { op: "cancelled", key: task.key }
+          : { op: "cancelled", key: task.key, reason },
+      );
+    }
+    task.clearWants();
   }
 
   #retry(keys: Key[]): void {

@@ -56,8 +56,16 @@ export type SchedulerEvent =
   /** The worker died or stopped answering: its running tasks count it as a failure. */
   | { type: "worker-lost"; worker: WorkerAddress; now: number; cause?: string }
   | { type: "worker-message"; worker: WorkerAddress; msg: WorkerToSchedulerMsg; now: number }
-  /** The worker paused (short of memory: give it nothing new) or runs again. */
-  | { type: "worker-status"; worker: WorkerAddress; status: "running" | "paused"; now: number }
+  /**
+   * The worker paused (short of memory: give it nothing new), is exhausted (paused, unable to
+   * spill, nothing running: it will not resume by itself) or runs again.
+   */
+  | {
+    type: "worker-status";
+    worker: WorkerAddress;
+    status: "running" | "paused" | "exhausted";
+    now: number;
+  }
   /** These workers are being retired: no new tasks; they close once their data has moved. */
   | { type: "retire-workers"; workers: WorkerAddress[]; now: number }
   /** Make these copies (replicate, rebalance, retire): `acquire-replicas` to each worker. */

@@ -22,6 +22,8 @@ export class WorkerMembership {
   /** Workers that take new tasks, by address and by name: what placement and stealing see. */
   readonly running = new Map<WorkerAddress, WorkerRecord>();
   readonly runningByName = new Map<string, WorkerRecord>();
+  /** Paused workers that cannot spill and run nothing: they will not resume by themselves. */
+  readonly exhausted = new Set<WorkerRecord>();
   /** Workers that do not take new tasks, and why. */
   readonly #notRunning = new Map<WorkerRecord, Exclude<WorkerRunState, "running">>();
   /** Why lost workers died, when they said (terminated for memory). */
@@ -87,6 +89,7 @@ export class WorkerMembership {
     this.totalThreads -= worker.nthreads;
     this.#stopRunning(worker);
     this.#notRunning.delete(worker);
+    this.exhausted.delete(worker);
   }
 
   /** Whether `worker` takes new tasks. */

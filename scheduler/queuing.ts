@@ -23,7 +23,7 @@ import {
   rootishSlots,
   WAIT_FOR_RESOURCES,
 } from "./placement.ts";
-import type { TaskRecord, WorkerRecord } from "./records.ts";
+import { type TaskRecord, tasksOnThreads, type WorkerRecord } from "./records.ts";
 
 /**
  * The moves the queues ask of the state machine when they hand a task on (it performs them
@@ -39,7 +39,7 @@ export interface QueueHost {
 }
 
 const byLoad = (a: WorkerRecord, b: WorkerRecord): number =>
-  a.processing.size / a.nthreads - b.processing.size / b.nthreads;
+  tasksOnThreads(a) / a.nthreads - tasksOnThreads(b) / b.nthreads;
 
 export class TaskQueues {
   /** Ready root-ish tasks waiting for a worker slot. */
@@ -165,7 +165,7 @@ export class TaskQueues {
             open = false;
             break;
           }
-          if (worker.processing.size < saturated) break;
+          if (tasksOnThreads(worker) < saturated) break;
         }
         if (open) workers[kept++] = worker;
       }

@@ -122,6 +122,8 @@ export class TaskRecord implements HeapItem {
   runId = 0;
   /** Compute time counted in the worker's occupancy while processing, seconds. */
   estimate = 0;
+  /** Processing, but seceded from its worker's threads (counted in `longRunning` there). */
+  longRunning = false;
   nbytes = -1;
   typeName = "";
   /** Reruns left after a failure. */
@@ -204,6 +206,11 @@ export class WorkerRecord {
   readonly processing = new Set<TaskRecord>();
   /** Expected seconds of work in `processing` (sum of their estimates). */
   occupancy = 0;
+  /**
+   * Processing tasks that gave their thread slot back (`secede` in the task, Dask's
+   * `long-running`): they hold no thread, so they do not count as the worker's load.
+   */
+  longRunning = 0;
   /** Tasks whose result this worker holds. */
   readonly hasWhat = new Set<TaskRecord>();
   /** Bytes held (sum of `hasWhat` sizes). */
@@ -247,6 +254,11 @@ export class WorkerRecord {
   functionFor(fn: unknown): unknown {
     return this.#functions.shrink(fn);
   }
+}
+
+/** Tasks holding one of `worker`'s threads: processing ones but those that seceded. */
+export function tasksOnThreads(worker: WorkerRecord): number {
+  return worker.processing.size - worker.longRunning;
 }
 
 export class ClientRecord {

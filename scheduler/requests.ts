@@ -130,6 +130,7 @@ export class SchedulerRequests {
         host.feed({ type: "client-disconnected", client: holder, now: now() });
         host.flush();
       },
+      toClient: (client, msg) => host.clients.get(client)?.send({ header: msg }),
     });
   }
 
@@ -487,6 +488,7 @@ export class SchedulerRequests {
         : Math.min(w.processing.size, w.nthreads),
       inMemory: w.hasWhat.size,
       spilled: typeof w.metrics.spilled === "number" ? w.metrics.spilled : 0,
+      spillFull: w.metrics.spillFull === 1,
       status: this.#host.state.workerStatus(w.address) ?? "running",
     }));
   }

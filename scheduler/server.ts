@@ -122,7 +122,7 @@ function reader(connection: Connection): () => Promise<unknown | undefined> {
 type SessionWorkerMsg =
   | { op: "worker-leaving"; reason: string }
   | { op: "worker-terminated"; reason: string }
-  | { op: "worker-status"; status: "running" | "paused" }
+  | { op: "worker-status"; status: "running" | "paused" | "exhausted" }
   | RunResultMsg;
 
 export class SchedulerServer {

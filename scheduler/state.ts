@@ -234,7 +234,11 @@ export class SchedulerState implements StealHost {
       }
       case "worker-status": {
         const worker = this.workers.get(event.worker);
-        if (worker !== undefined) workers.setStatus(worker, event.status);
+        if (worker === undefined) break;
+        // exhausted: paused for good unless memory is freed (docs/security.md, a full disk)
+        if (event.status === "exhausted") this.#members.exhausted.add(worker);
+        else this.#members.exhausted.delete(worker);
+        workers.setStatus(worker, event.status === "exhausted" ? "paused" : event.status);
         break;
       }
       case "retire-workers":
@@ -460,8 +464,42 @@ export class SchedulerState implements StealHost {
     task.recommendation = what;
   }
 
-  /** Runs recommendations to a fixed point, then places ready tasks and fills free slots. */
+  /**
+   * Runs recommendations to a fixed point, then places ready tasks and fills free slots; tasks
+   * with nowhere to run fail (and their dependents after them).
+   */
   #settle(): void {
+    do this.#settleOnce(); while (this.#failNowhereToRun());
+  }
+
+  /**
+   * No worker runs and some are exhausted (out of memory, spill directory full: they will not
+   * resume by themselves): tasks waiting for a worker would wait forever, so they fail with
+   * MemoryLimitError. Paused workers may resume, so while none is exhausted tasks wait. True
+   * when a task failed.
+   */
+  #failNowhereToRun(): boolean {
+    const members = this.#members;
+    if (members.running.size > 0 || members.exhausted.size === 0) return false;
+    const stuck = [...this.#queues.unrunnable, ...this.#queues.root.values()];
+    if (stuck.length === 0) return false;
+    const names = [...members.exhausted].map((w) => w.address).join(", ");
+    for (const task of stuck) {
+      task.error = {
+        name: "MemoryLimitError",
+        message: `task ${task.key} cannot run: every worker is out of memory and nothing more ` +
+          `can be spilled (${names}: spill directory full). Release results you no longer ` +
+          `need, give workers a larger --memory-limit or more room for --local-directory ` +
+          `(--spill-limit), or split the work.`,
+        key: task.key,
+      };
+      task.blamedKey = task.key;
+      this.#toErred(task);
+    }
+    return true;
+  }
+
+  #settleOnce(): void {
     const recs = this.#recommendations;
     for (let i = 0; i < recs.length; i++) {
       const task = recs[i];
@@ -723,9 +761,33 @@ export class SchedulerState implements StealHost {
     if (task.whoWants.size === 0 && task.waiters.size === 0) this.#recommend(task, "released");
   }
 
+  /**
+   * Scattered data lost its last copy. It has no lineage, so — as in Dask — its key and the
+   * tasks that would read it are forgotten and their holders told `cancelled`, saying why;
+   * results already computed from it stay (without lineage).
+   */
+  #scatteredDataLost(task: TaskRecord): void {
+    const reason = lostDataError(task.key, true).message;
+    this.#log("task", reason, task.key);
+    const stack = [task];
+    const seen = new Set<TaskRecord>();
+    const gone: TaskRecord[] = [];
+    while (stack.length > 0) {
+      const next = stack.pop()!;
+      if (seen.has(next)) continue;
+      seen.add(next);
+      if (next !== task && (next.state === "memory" || next.state === "erred")) continue;
+      for (const dependent of next.dependents) stack.push(dependent);
+      this.#clients.cancelForHolders(next, reason);
+      gone.push(next);
+    }
+    for (const next of gone) this.#recommend(next, "released");
+  }
+
   /** A task in memory has no copy left: computed again, or erred when it cannot be. */
   #dataLost(task: TaskRecord): void {
-    this.#transition(task, !task.runnable || task.lostLineage ? "erred" : "released");
+    if (!task.runnable) return this.#scatteredDataLost(task);
+    this.#transition(task, task.lostLineage ? "erred" : "released");
   }
 
   #freeErrorRecord(task: TaskRecord): void {

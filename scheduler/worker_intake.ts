@@ -227,6 +227,8 @@ export class WorkerIntake {
         return;
       case "missing-data":
         return this.#missingData(worker, msg.keys, msg.errantWorker);
+      case "long-running":
+        return this.#longRunning(worker, msg.key, msg.runId);
       case "steal-response":
         return this.#stealResponse(worker, msg);
       case "heartbeat": {
@@ -238,6 +240,23 @@ export class WorkerIntake {
         return;
       }
     }
+  }
+
+  /**
+   * A task gave its thread slot back (`secede`): it stays processing there but no longer counts
+   * as that worker's load (nor may it be stolen: it is running), so more work goes there.
+   */
+  #longRunning(worker: WorkerRecord, key: Key, runId: number): void {
+    const task = this.#moves.tasks.get(key);
+    if (task === undefined || task.processingOn !== worker || task.runId !== runId) return;
+    if (task.longRunning) return;
+    task.longRunning = true;
+    worker.longRunning++;
+    worker.occupancy = Math.max(0, worker.occupancy - task.estimate);
+    task.estimate = 0;
+    task.prefix.guessed.delete(task);
+    this.#stealing.pin(task, worker);
+    this.#queues.updateSlots(worker, this.#members.isRunning(worker));
   }
 
   #taskFinished(worker: WorkerRecord, msg: TaskFinishedMsg): void {

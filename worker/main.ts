@@ -46,11 +46,13 @@ import {
 } from "../net/security_options.ts";
 import type { TlsConfig } from "../net/tls.ts";
 import { Nanny } from "../deploy/nanny.ts";
+import { WORKER_DENO_FLAGS } from "../deploy/worker_flags.ts";
 import { formatBytes, parseMemoryLimit } from "./memory_limit.ts";
 import { MEMORY_TERMINATE_SIGNAL } from "../protocol/exit_codes.ts";
 import { WORKER_CLI } from "./options.ts";
 import { ensurePermissions, workerPermissions } from "./permissions.ts";
 import { Preloads } from "./preload.ts";
+import { taskPermissionsFromFlags } from "../core/task_permissions.ts";
 import { WorkerServer } from "./server.ts";
 
 function fail(message: string, code: number): never {
@@ -153,8 +155,21 @@ if (values["lifetime-restart"] && lifetime === undefined) {
 const memoryText = text("memory-limit")!;
 const memoryWord = memoryText.trim().toLowerCase();
 const localDirectory = text("local-directory");
+const spillLimitText = text("spill-limit")!;
+const spillLimit = spillLimitText.trim().toLowerCase() === "none" ? undefined : attempt(() => {
+  try {
+    if (spillLimitText.trim().toLowerCase() === "auto") throw new TypeError("auto is no size");
+    return parseMemoryLimit(spillLimitText, { nthreads: 1, cores: 1, totalMemory: () => 0 });
+  } catch (error) {
+    throw new TypeError(
+      `--spill-limit takes bytes (10000000000), a size (10GB, 512MiB) or none; got ` +
+        `${JSON.stringify(spillLimitText)} (${(error as Error).message})`,
+    );
+  }
+});
 const preloads = (values.preload as string[] | undefined) ?? [];
 const supervising = nworkers > 1 || lifetime !== undefined;
+const taskPermissions = attempt(() => taskPermissionsFromFlags(values));
 pidFile = text("pid-file");
 
 // Every permission at once: without a terminal the message names every flag to pass.
@@ -240,7 +255,7 @@ async function superviseWorkers(): Promise<never> {
   for (const option of WORKER_CLI.options) {
     const value = values[option.name];
     if (own.has(option.name) || passed.includes(option.name) || value === undefined) continue;
-    if (typeof value === "string") flags.push(`--${option.name}`, value);
+    if (typeof value === "string") flags.push(`--${option.name}=${value}`);
   }
   for (const preload of preloads) flags.push("--preload", preload);
   flags.push("--nthreads", String(nthreads));
@@ -261,6 +276,7 @@ async function superviseWorkers(): Promise<never> {
     workerArgs: (index) => [
       "run",
       ...permissionFlags,
+      ...WORKER_DENO_FLAGS,
       "--no-config",
       import.meta.url,
       scheduler,
@@ -298,6 +314,8 @@ async function runWorker(): Promise<never> {
       memoryLimit,
       resources,
       localDirectory,
+      spillLimit,
+      taskPermissions,
     });
   } catch (error) {
     fail(`cannot start: ${(error as Error).message}`, 1);

@@ -26,6 +26,11 @@ export const DEFAULT_MEMORY_THRESHOLDS: MemoryThresholds = { target: 0.6, spill:
 const MIN_COLLECTION_INTERVAL_MS = 250;
 /** Idle threads are replaced at most this often while paused. */
 const MIN_RECYCLE_INTERVAL_MS = 500;
+/**
+ * Paused, idle and unable to spill for this long (fresh threads and collections gave nothing
+ * back): the waiting tasks fail instead of waiting forever.
+ */
+const EXHAUSTED_AFTER_MS = 2000;
 
 /** The process's resident memory, bytes (0 where it cannot be read). */
 export function residentMemory(): number {
@@ -45,6 +50,11 @@ export interface MemoryMonitorHost {
   idle(): boolean;
   /** Replaces the task threads, giving back their heaps. */
   replaceThreads(): void;
+  /**
+   * Paused and idle while nothing can be spilled (`store.spillFull`): the tasks waiting here can
+   * never run, and should fail.
+   */
+  memoryExhausted(reason: string, first: boolean): void;
   log(line: string): void;
 }
 
@@ -56,6 +66,10 @@ export class MemoryMonitor {
   paused = false;
   #lastCollection = 0;
   #lastRecycle = 0;
+  /** Since when the worker is paused, idle and unable to spill (0: it is not). */
+  #stuckSince = 0;
+  /** Paused, idle and unable to spill for a while (the scheduler is told so). */
+  exhausted = false;
   readonly #timer: ReturnType<typeof setInterval>;
 
   constructor(
@@ -101,9 +115,14 @@ export class MemoryMonitor {
       }
     }
     const shouldPause = current > pause * limit;
-    if (shouldPause && this.paused) this.#recycleIdleThreads();
+    if (shouldPause && this.paused) {
+      // fresh threads were tried before it counted as exhausted: no need to go on replacing them
+      if (!this.exhausted) this.#recycleIdleThreads();
+      this.#checkExhausted();
+    } else this.#stuckSince = 0;
     if (shouldPause === this.paused) return;
     this.paused = shouldPause;
+    this.exhausted = false;
     this.host.log(
       shouldPause
         ? `paused: process memory ${formatBytes(current)} is above ${pause * 100}% of the memory ` +
@@ -112,6 +131,26 @@ export class MemoryMonitor {
         : `resumed: process memory ${formatBytes(current)} is below ${pause * 100}% of the limit`,
     );
     this.host.setPaused(shouldPause);
+  }
+
+  /** Paused, idle and the spill directory full for a while: nothing here will change by itself. */
+  #checkExhausted(): void {
+    const full = this.host.store.spillFull;
+    if (full === null || !this.host.idle()) {
+      this.#stuckSince = 0;
+      if (this.exhausted) {
+        this.exhausted = false;
+        this.host.setPaused(true); // paused still, but no longer stuck
+      }
+      return;
+    }
+    const t = performance.now();
+    if (this.#stuckSince === 0) this.#stuckSince = t;
+    if (t - this.#stuckSince < EXHAUSTED_AFTER_MS) return;
+    this.#stuckSince = t; // again after as long, for tasks assigned meanwhile
+    const first = !this.exhausted;
+    this.exhausted = true;
+    this.host.memoryExhausted(full, first);
   }
 
   /**

@@ -6,8 +6,52 @@
  * @module
  */
 
-import { type CliSpec, COMMON_OPTIONS } from "../core/cli.ts";
+import { type CliOption, type CliSpec, COMMON_OPTIONS } from "../core/cli.ts";
 import { SECURITY_OPTIONS } from "../net/security_options.ts";
+import { TASK_PERMISSION_NAMES, type TaskPermissionName } from "../core/task_permissions.ts";
+
+/** What each `--task-allow-NAME` lets a task do, and what its value lists. */
+const TASK_GRANTS: Record<TaskPermissionName, { value: string; help: string }> = {
+  read: { value: "PATHS", help: "read files under these paths (besides this package's code)" },
+  write: { value: "PATHS", help: "write files under these paths" },
+  net: { value: "HOSTS", help: "connect to (and listen on) these host[:port]s" },
+  env: { value: "NAMES", help: "read and set these environment variables" },
+  run: {
+    value: "PROGRAMS",
+    help: "start these programs (a task that may run one may do anything)",
+  },
+  ffi: {
+    value: "PATHS",
+    help: "load native libraries (dataframe tasks need it: Polars is native code, which Deno " +
+      "does not confine, so grant it only for trusted tasks)",
+  },
+  sys: { value: "APIS", help: "read system information (hostname, osRelease, …)" },
+  import: {
+    value: "HOSTS",
+    help: "import task modules from these hosts (besides the hosts Deno allows by default and " +
+      "this package's own host)",
+  },
+};
+
+/** `--task-permissions=all` and `--task-allow-NAME[=LIST]` (core/task_permissions.ts). */
+const TASK_PERMISSION_OPTIONS = [
+  {
+    name: "task-permissions",
+    type: "string",
+    value: "all",
+    defaultText: "read of this package's code only",
+    help: "all: tasks (and `run` functions) get this process's own permissions, no sandbox. " +
+      "Without it they run in threads that may only read this package's code and import from " +
+      "Deno's default hosts, plus what --task-allow-* grants (docs/security.md).",
+  },
+  ...TASK_PERMISSION_NAMES.map((name): CliOption => ({
+    name: `task-allow-${name}`,
+    type: "string",
+    value: TASK_GRANTS[name].value,
+    optionalValue: true,
+    help: `Let tasks ${TASK_GRANTS[name].help}; bare: without restriction.`,
+  })),
+] satisfies CliOption[];
 
 /** `worker/main.ts`: every option with its default and an example. */
 export const WORKER_CLI: CliSpec = {
@@ -86,6 +130,15 @@ export const WORKER_CLI: CliSpec = {
       help: "Where spill files go (a fresh folder inside, removed when the worker stops).",
     },
     {
+      name: "spill-limit",
+      type: "string",
+      value: "BYTES|10GB|none",
+      default: "none",
+      help: "Disk each worker process may fill with spill files. Past it (or when the disk is " +
+        "full) the worker stops spilling and says so; a task that then cannot fit fails with " +
+        "MemoryLimitError instead of waiting.",
+    },
+    {
       name: "death-timeout",
       type: "string",
       value: "SECONDS",
@@ -122,6 +175,7 @@ export const WORKER_CLI: CliSpec = {
         "`daskSetup(worker)` export, if any, is awaited with {name, address, scheduler, " +
         "nthreads, memoryLimit}, and `daskTeardown(worker)` when the worker stops.",
     },
+    ...TASK_PERMISSION_OPTIONS,
     ...COMMON_OPTIONS,
     ...SECURITY_OPTIONS,
   ],
@@ -130,5 +184,6 @@ export const WORKER_CLI: CliSpec = {
     "deno run -A worker/main.ts tcp://10.0.0.5:8786 --nthreads 4 --memory-limit 8GB --resources GPU=1",
     "deno run -A worker/main.ts --scheduler-file /shared/scheduler.json --nworkers 4 --nthreads 1",
     "deno run -A worker/main.ts tcp://10.0.0.5:8786 --lifetime 55m --lifetime-stagger 2m --lifetime-restart",
+    "deno run -A --unstable-worker-options worker/main.ts tcp://10.0.0.5:8786 --task-allow-read=/data --task-allow-net=db.internal:5432",
   ],
 };

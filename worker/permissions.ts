@@ -114,3 +114,27 @@ export async function ensurePermissions(
   }
   return refused.length === 0 ? { granted: true } : { granted: false, message: explain(refused) };
 }
+
+/**
+ * Deno's npm package cache on this machine (`$DENO_DIR/npm`, else under the platform's default
+ * cache folder), or null when it cannot be told (no permission to read the environment).
+ */
+export function denoNpmCache(): string | null {
+  let env: (name: string) => string | undefined;
+  try {
+    env = (name) => Deno.env.get(name) || undefined;
+    env("DENO_DIR");
+  } catch {
+    return null;
+  }
+  const windows = Deno.build.os === "windows";
+  const join = (...parts: string[]) => parts.join(windows ? "\\" : "/");
+  const home = env("HOME") ?? env("USERPROFILE");
+  const cache = windows
+    ? env("LOCALAPPDATA")
+    : Deno.build.os === "darwin"
+    ? home && join(home, "Library", "Caches")
+    : env("XDG_CACHE_HOME") ?? (home && join(home, ".cache"));
+  const denoDir = env("DENO_DIR") ?? (cache && join(cache, "deno"));
+  return denoDir === undefined ? null : join(denoDir, "npm");
+}

@@ -13,10 +13,9 @@
 
 import { FunctionReceiver } from "../core/function_link.ts";
 import { cpuUsage } from "node:process";
-import { errorMessage, recordFromError } from "../core/errors.ts";
-import { FunctionCache } from "../core/function_cache.ts";
+import { errorMessage } from "../core/errors.ts";
 import type { FunctionSpec } from "../core/function_codec.ts";
-import { decode, encode } from "../core/value_codec.ts";
+import type { Encoded } from "../core/value_codec.ts";
 import { BatchSender, Connection, unbatch } from "../net/wire.ts";
 import { isEncoded } from "../protocol/message_checks.ts";
 import { REFUSED_EXIT_CODE } from "../protocol/exit_codes.ts";
@@ -31,6 +30,7 @@ import {
   type WorkerTerminatedMsg,
 } from "../protocol/session.ts";
 import type { ReceivedData, SchedulerMessage, WorkerEvent } from "./events.ts";
+import type { RunOutcome } from "./run_thread.ts";
 
 /** Backoff between attempts to reach the scheduler: 0.1 s doubling to 5 s. */
 const FIRST_RETRY_S = 0.1;
@@ -78,9 +78,13 @@ export interface SessionHost {
   stop(info: StopInfo): Promise<void>;
   stopping(): boolean;
   paused(): boolean;
+  /** Paused, idle and unable to spill: it will not resume by itself. */
+  exhausted(): boolean;
   metrics(): Record<string, number>;
   /** How many keys the store holds (for the log). */
   heldKeys(): number;
+  /** Calls a `run` function where the task permissions hold (worker/run_thread.ts). */
+  runFunction(fn: FunctionSpec, args: Encoded | undefined): Promise<RunOutcome>;
   log(line: string): void;
 }
 
@@ -96,8 +100,6 @@ export class SchedulerSession {
   /** Task function specs the scheduler sent, by id (later compute-tasks carry the id alone). */
   /** The scheduler link's receiving end: compute-tasks after the first carry a spec's id. */
   readonly #functions = new FunctionReceiver();
-  /** Functions of `run` requests, compiled in this thread. */
-  readonly #runFunctions = new FunctionCache();
   /** Process CPU time and wall time at the last heartbeat, µs, for the `cpu` metric. */
   #cpuMark = { cpu: 0, wall: 0 };
 
@@ -291,34 +293,21 @@ export class SchedulerSession {
   sendStatus(): void {
     const msg: WorkerStatusMsg = {
       op: "worker-status",
-      status: this.host.paused() ? "paused" : "running",
+      status: this.host.exhausted() ? "exhausted" : this.host.paused() ? "paused" : "running",
     };
     this.#toScheduler?.send(msg);
   }
 
-  /** Calls a function here (in this process's main thread) and answers with its result. */
+  /** Calls a `run` function (on the run thread) and answers with its result. */
   async runFunction(msg: RunMsg): Promise<void> {
     const connection = this.#scheduler;
-    let reply: RunResultMsg;
-    try {
-      let fn = this.#runFunctions.get(msg.fn as FunctionSpec);
-      if (fn instanceof Promise) fn = await fn;
-      const args = isEncoded(msg.args) ? decode(msg.args) as unknown[] : [];
-      const value = await fn(...args);
-      reply = {
-        op: "run-result",
-        runRequestId: msg.runRequestId,
-        ok: true,
-        value: encode(value, { rootName: "result of run" }),
-      };
-    } catch (error) {
-      reply = {
-        op: "run-result",
-        runRequestId: msg.runRequestId,
-        ok: false,
-        error: recordFromError(error),
-      };
-    }
+    const outcome = await this.host.runFunction(
+      msg.fn as FunctionSpec,
+      isEncoded(msg.args) ? msg.args : undefined,
+    );
+    const reply: RunResultMsg = outcome.ok
+      ? { op: "run-result", runRequestId: msg.runRequestId, ok: true, value: outcome.value }
+      : { op: "run-result", runRequestId: msg.runRequestId, ok: false, error: outcome.error };
     // On the session it came on, behind what is queued for the scheduler.
     const toScheduler = this.#toScheduler;
     if (toScheduler !== null && toScheduler.connection === connection) toScheduler.send(reply);

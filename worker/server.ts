@@ -12,7 +12,8 @@
  * client) goes to {@link WorkerState.handle}, which returns the instructions; they are carried out
  * at once, in order. Every decision — which thread, too-big results, inlining small results,
  * close/restart/run, malformed messages — is the state machine's. docs/protocol.md §1, §6 and §8
- * are the contract.
+ * are the contract. Task threads, and the thread `run` functions use (run_thread.ts), have the
+ * task permissions (core/task_permissions.ts), narrower than this process's.
  *
  * Memory (with a memory limit): the store keeps at most 60% of the limit in memory and spills the
  * least recently used values to a spill directory beyond that (worker/store.ts); the monitor does
@@ -20,7 +21,7 @@
  *
  * Leaving: a worker that stops on its own (SIGTERM, `close`) says `worker-leaving` first, so the
  * scheduler moves its work without counting a failure. `restart` from the scheduler drops every
- * task, thread and value and registers again as new; `run` calls a function in this process.
+ * task, thread and value and registers again as new; `run` calls a function on the run thread.
  *
  * @module
  */
@@ -59,6 +60,9 @@ import { SpillDirectory } from "./spill.ts";
 import { formatBytes } from "./memory_limit.ts";
 import { MEMORY_EXIT_CODE } from "../protocol/exit_codes.ts";
 import { WorkerState } from "./state.ts";
+import { RunThread } from "./run_thread.ts";
+import { denoNpmCache } from "./permissions.ts";
+import { type TaskPermissions, threadPermissions } from "../core/task_permissions.ts";
 import { DataStore } from "./store.ts";
 
 export type { MemoryThresholds } from "./memory_monitor.ts";
@@ -94,10 +98,20 @@ export interface WorkerServerOptions {
    * there and removes it when it stops. The system's temporary folder by default.
    */
   localDirectory?: string;
+  /**
+   * Bytes the spill files may take (`--spill-limit`); past it the worker stops spilling as it
+   * does when the disk is full. No cap by default.
+   */
+  spillLimit?: number;
   /** Fractions of the memory limit: spill target, extra spilling, pause. 0.6, 0.7, 0.8. */
   memoryThresholds?: Partial<MemoryThresholds>;
   /** Milliseconds between samples of the process's memory. 100. */
   memoryMonitorIntervalMs?: number;
+  /**
+   * What tasks (and `run` functions) may do: grants beyond the defaults, or `"all"` for the
+   * worker process's own permissions (core/task_permissions.ts). Default: the defaults only.
+   */
+  taskPermissions?: TaskPermissions;
 }
 
 /** Transfers smaller than this say little about bandwidth and are not measured. */
@@ -127,6 +141,7 @@ export class WorkerServer {
   #addressKnown: Promise<void>;
   #resolveAddress!: () => void;
   readonly #executor: TaskExecutor;
+  readonly #runThread: RunThread;
   readonly #peers: PeerPool;
   readonly #peerServer: PeerServer;
   readonly #session: SchedulerSession;
@@ -163,6 +178,14 @@ export class WorkerServer {
       targetBytes: this.memoryThresholds.target * options.memoryLimit,
       onSpillError: (key, error) =>
         this.#log(`cannot spill ${key} to disk, keeping it in memory: ${error.message}`),
+      spillLimitBytes: options.spillLimit,
+      onSpillFull: (reason) =>
+        this.#log(
+          reason === null
+            ? "spilling again: a spilled value was deleted, so there is room on disk"
+            : `spill directory full, no more spilling (values stay in memory; tasks that ` +
+              `cannot fit will fail with MemoryLimitError): ${reason}`,
+        ),
       sharedGarbage: this.#sharedGarbage,
     });
     this.#state = this.#newState();
@@ -171,12 +194,18 @@ export class WorkerServer {
     const log = (line: string) => this.#log(line);
     const handle = (event: WorkerEvent) => this.#handle(event);
     const stopping = () => this.#stopInfo !== null;
+    const permissions = threadPermissions(options.taskPermissions ?? {}, {
+      packageUrl: new URL("../", import.meta.url).href,
+      npmCache: denoNpmCache(),
+    });
     this.#executor = new TaskExecutor(this.nthreads, {
       store: this.store,
       address: () => this.address,
       handle,
       log,
-    });
+    }, permissions);
+    this.#runThread = new RunThread(permissions);
+    if (address !== null) this.#setUpThreads();
     this.#peers = new PeerPool({
       maxFrameBytes: options.maxFrameBytes,
       authToken: options.authToken,
@@ -186,6 +215,7 @@ export class WorkerServer {
     this.#peerServer = new PeerServer({
       store: this.store,
       handle,
+      deliverPubSub: (name, value) => this.#executor.deliverPubSub(name, value),
       log,
       stopping,
       name: () => this.name,
@@ -216,8 +246,10 @@ export class WorkerServer {
       stop: (info) => this.#stop(info),
       stopping,
       paused: () => this.paused,
+      exhausted: () => this.#memory?.exhausted === true,
       metrics: () => this.#metrics(),
       heldKeys: () => this.store.size,
+      runFunction: (fn, args) => this.#runThread.run(fn, args),
       log,
     });
     if (options.memoryLimit > 0) {
@@ -233,6 +265,16 @@ export class WorkerServer {
           },
           idle: () => !this.#executor.busy,
           replaceThreads: () => this.#executor.replaceThreads(),
+          memoryExhausted: (reason, first) => {
+            if (first) {
+              log(
+                `out of memory and unable to spill for a while: the tasks waiting here fail ` +
+                  `with MemoryLimitError, and so do those with no other worker (${reason})`,
+              );
+            }
+            this.#handle({ type: "memory-exhausted", reason, now: now() });
+            if (first) this.#session.sendStatus(); // the scheduler fails what has nowhere to go
+          },
           log,
         },
       );
@@ -355,7 +397,18 @@ export class WorkerServer {
       { hostname: local, port: this.#listener.port },
       this.#options.tls === undefined ? "tcp" : "tls",
     );
+    this.#setUpThreads();
     this.#resolveAddress();
+  }
+
+  /** Tasks learn the cluster they run on (their `getClient()` connects to its scheduler). */
+  #setUpThreads(): void {
+    this.#executor.setup({
+      type: "setup",
+      scheduler: this.scheduler,
+      worker: this.address,
+      authToken: this.#options.authToken,
+    });
   }
 
   /** A new registration: a fresh state machine, holding the data that survived. */
@@ -379,6 +432,7 @@ export class WorkerServer {
       memory: this.store.memoryBytes,
       spilled: this.store.spilledBytes,
       spilledKeys: this.store.spilledKeys,
+      spillFull: this.store.spillFull === null ? 0 : 1,
       keys: this.store.size,
       rss: memory !== null ? memory.rss : residentMemory(),
       paused: this.paused ? 1 : 0,
@@ -417,6 +471,7 @@ export class WorkerServer {
     this.#stopInfo = info;
     this.#memory?.stop();
     this.#executor.close();
+    this.#runThread.close();
     const closing: Promise<unknown>[] = [this.#listener.close(), this.#peers.close()];
     const leaving = this.#session.leave(info.reason, info.terminated === true);
     if (leaving !== null) closing.push(leaving);
@@ -464,6 +519,9 @@ export class WorkerServer {
         case "keep-result":
           this.#executor.keep(instruction.key);
           break;
+        case "rejoined":
+          this.#executor.rejoined(instruction.key);
+          break;
         case "store":
           this.store.set(instruction.key, {
             encoded: instruction.encoded,
@@ -487,6 +545,7 @@ export class WorkerServer {
         }
         case "free":
           for (const key of instruction.keys) this.store.delete(key);
+          this.#executor.freed(instruction.keys);
           if (this.#sharedGarbage.due()) garbageCollector()?.();
           break;
         case "run":

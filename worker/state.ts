@@ -15,6 +15,9 @@
  * The store belongs to the server: a transfer's data is stored *before* the event comes here; a
  * thread's result waits with the server until `keep-result` says to store it.
  *
+ * Over 800 lines because the event switch and the transitions it drives read best together; the
+ * collaborators named above are already split out.
+ *
  * @module
  */
 
@@ -44,7 +47,7 @@ import { Fetching, LOWEST_PRIORITY } from "./fetching.ts";
 import { RunQueue } from "./run_queue.ts";
 import { schedulerMessageProblem } from "./scheduler_message_checks.ts";
 import { countStates, validateWorkerState } from "./state_validation.ts";
-import { taskError, threadDiedError, tooBigError } from "./task_outcomes.ts";
+import { memoryExhaustedError, taskError, threadDiedError, tooBigError } from "./task_outcomes.ts";
 import type { WorkerStateConfig } from "./state_config.ts";
 import { WorkerTask, type WorkerTaskState } from "./worker_task.ts";
 
@@ -141,6 +144,12 @@ export class WorkerState {
       case "thread-died":
         this.#threadDied(event.thread, event.reason);
         break;
+      case "task-seceded":
+        this.#seceded(event.key);
+        break;
+      case "task-rejoin":
+        this.#rejoin(event.key);
+        break;
       case "gather-done":
         this.#fetching.gatherDone(event.requestId, event.data);
         break;
@@ -158,6 +167,9 @@ export class WorkerState {
           this.paused = false;
           this.#fetching.wake();
         }
+        break;
+      case "memory-exhausted":
+        this.#memoryExhausted(event.reason);
         break;
     }
     this.#settle();
@@ -353,13 +365,54 @@ export class WorkerState {
     const task = this.tasks.get(key);
     // Not ours any more (released, or done another way): its value is not kept.
     if (task === undefined || task.state !== "executing") return;
-    this.#runQueue.finish(task);
+    if (task.seceded) {
+      task.seceded = false;
+      this.#runQueue.finishSeceded(task);
+    } else {
+      this.#runQueue.finish(task);
+    }
     if (result.ok && this.#memoryLimit > 0 && result.nbytes > this.#memoryLimit) {
       // Keeping it would take the whole worker down: the task fails, the worker lives on.
       const error = tooBigError(key, result.nbytes, this.#memoryLimit, this.address);
       result = { ok: false, error };
     }
     this.#finish(task, result, start, stop, thread, { type: "keep-result", key });
+  }
+
+  /**
+   * A running task gave its slot back: another task may start, and the scheduler stops counting
+   * it against this worker's threads (Dask's `long-running`).
+   */
+  #seceded(key: Key): void {
+    const task = this.tasks.get(key);
+    if (task === undefined || task.state !== "executing" || task.seceded) return;
+    task.seceded = true;
+    this.#runQueue.secede(task);
+    if (task.assigned) this.#send({ op: "long-running", key, runId: task.runId });
+  }
+
+  /** A seceded task asks for a slot again; granted when one is free (see #startExecuting). */
+  #rejoin(key: Key): void {
+    const task = this.tasks.get(key);
+    if (task !== undefined && task.state === "executing" && task.seceded) {
+      this.#runQueue.askRejoin(task);
+    } else {
+      // not counted here (withdrawn, or never seceded): it must not wait for ever
+      this.#instructions.push({ type: "rejoined", key });
+    }
+  }
+
+  /** No memory and no disk: the tasks not started here fail rather than wait forever. */
+  #memoryExhausted(reason: string): void {
+    const stuck: WorkerTask[] = [];
+    for (const task of this.tasks.values()) {
+      if (task.assigned && (task.state === "ready" || task.state === "waiting")) stuck.push(task);
+    }
+    for (const task of stuck) {
+      if (task.state === "ready") this.#runQueue.remove(task);
+      const error = memoryExhaustedError(task.key, this.address, reason);
+      this.#finish(task, { ok: false, error }, this.now, this.now, undefined, null);
+    }
   }
 
   /** Every task handed to `thread` is lost with it. */
@@ -606,6 +659,10 @@ export class WorkerState {
   }
 
   #startExecuting(): void {
+    for (const task of this.#runQueue.grantRejoins()) {
+      task.seceded = false;
+      this.#instructions.push({ type: "rejoined", key: task.key });
+    }
     let batch: ExecuteSpec[] | null = null;
     for (;;) {
       const task = this.#runQueue.next();

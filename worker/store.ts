@@ -18,6 +18,7 @@ import type { Key } from "../core/task.ts";
 import type { Encoded } from "../core/value_codec.ts";
 import type { SpillDirectory, SpillLocation } from "./spill.ts";
 import type { SharedGarbage } from "../threads/shared_garbage.ts";
+import { encodedBytes } from "./encoded_info.ts";
 
 /** One stored value. `nbytes` is its size in memory once decoded (what the scheduler books). */
 export interface StoredValue {
@@ -34,6 +35,13 @@ export interface DataStoreOptions {
   targetBytes?: number;
   /** Told when writing a value to disk fails; the value then stays in memory. */
   onSpillError?: (key: Key, error: Error) => void;
+  /** Bytes the spill files may take on disk (`--spill-limit`). No cap by default. */
+  spillLimitBytes?: number;
+  /**
+   * Told when spilling stops because the disk (or the spill limit) is full — with why — and
+   * when it may start again (null): a spilled value was deleted, so there is room again.
+   */
+  onSpillFull?: (reason: string | null) => void;
   /** Counts the shared memory of values leaving memory (see {@link SharedGarbage}). */
   sharedGarbage?: SharedGarbage;
 }
@@ -60,11 +68,17 @@ export class DataStore {
   spillCount = 0;
   /** Values read back from disk (ever). */
   unspillCount = 0;
+  /** Why spilling stopped (the disk or the spill limit is full), or null while it works. */
+  spillFull: string | null = null;
+  readonly #spillLimitBytes: number;
+  readonly #onSpillFull: ((reason: string | null) => void) | undefined;
 
   constructor(options: DataStoreOptions = {}) {
     this.#spill = options.spill;
     this.#onSpillError = options.onSpillError;
     this.#sharedGarbage = options.sharedGarbage;
+    this.#spillLimitBytes = options.spillLimitBytes ?? Infinity;
+    this.#onSpillFull = options.onSpillFull;
     this.targetBytes = options.spill !== undefined && options.targetBytes !== undefined &&
         options.targetBytes > 0
       ? options.targetBytes
@@ -246,19 +260,36 @@ export class DataStore {
     this.#spilled.clear();
     this.#spilledBytes = 0;
     this.#spilledDiskBytes = 0;
+    this.#setSpillFull(null);
   }
 
   #spillToTarget(): void {
     if (this.#memoryBytes > this.targetBytes) this.spillUntil(this.targetBytes);
   }
 
-  /** Moves one value to disk; false (and it stays in memory) when writing fails. */
+  /**
+   * Moves one value to disk; false (and it stays in memory) when writing fails or the disk is
+   * full. A full disk is not tried again until a spilled value was deleted: a worker that cannot
+   * spill must not spend its time failing to.
+   */
   #spillOne(key: Key, value: StoredValue): boolean {
+    if (this.spillFull !== null) return false;
+    const onDisk = encodedBytes(value.encoded);
+    if (this.#spilledDiskBytes + onDisk > this.#spillLimitBytes) {
+      this.#setSpillFull(
+        `the spill limit of ${this.#spillLimitBytes} bytes is reached ` +
+          `(${this.#spilledDiskBytes} bytes on disk, ${key} needs ${onDisk} more)`,
+      );
+      return false;
+    }
     let location: SpillLocation;
     try {
       location = this.#spill!.write(value.encoded);
     } catch (error) {
-      this.#onSpillError?.(key, error instanceof Error ? error : new Error(String(error)));
+      const failure = error instanceof Error ? error : new Error(String(error));
+      this.#onSpillError?.(key, failure);
+      // ENOSPC, a quota, a read-only or vanished folder: nothing more fits for now
+      this.#setSpillFull(`writing ${key} failed: ${failure.message}`);
       return false;
     }
     // Dropping the store's reference is what lets the buffers be reclaimed.
@@ -277,6 +308,13 @@ export class DataStore {
     this.#spilledBytes -= spilled.nbytes > 0 ? spilled.nbytes : 0;
     this.#spilledDiskBytes -= spilled.location.diskBytes;
     this.#spill!.delete(spilled.location);
+    this.#setSpillFull(null); // room again: the next spill may try
+  }
+
+  #setSpillFull(reason: string | null): void {
+    if ((reason === null) === (this.spillFull === null)) return;
+    this.spillFull = reason;
+    this.#onSpillFull?.(reason);
   }
 }
 

@@ -38,6 +38,21 @@ export function tooBigError(
   );
 }
 
+/** The worker is paused for memory and cannot spill: `key` will never get to run here. */
+export function memoryExhaustedError(
+  key: Key,
+  address: WorkerAddress,
+  reason: string,
+): ErrorRecord {
+  return taskError(
+    key,
+    `task ${key} cannot run on worker ${address}: its memory is full and nothing more can be ` +
+      `spilled (${reason}). Release results you no longer need, give workers a larger ` +
+      `--memory-limit or more room for --local-directory (--spill-limit), or split the work.`,
+    TOO_BIG,
+  );
+}
+
 /** A thread ended while running `key`. */
 export function threadDiedError(
   key: Key,

@@ -70,9 +70,19 @@ export abstract class SharedObject {
     return encodeShared(this.#context, value, `${what} of ${this.name}`);
   }
 
-  /** @internal Sends `value` (`what`, for errors) with `method`; its Futures stay alive there. */
-  protected async sendValue(method: string, value: unknown, what: string): Promise<void> {
-    await this.request(method, this.share(value, what));
+  /**
+   * @internal Sends `value` (`what`, for errors) with `method`; its Futures stay alive there. A
+   * request that waits (a full queue) gives up after `timeout` s with {@link TimeoutError}.
+   */
+  protected async sendValue(
+    method: string,
+    value: unknown,
+    what: string,
+    options: { timeout?: number } = {},
+  ): Promise<void> {
+    const params = this.share(value, what);
+    if (options.timeout !== undefined) params.timeout = options.timeout;
+    await withTimeoutError(this.request(method, params), TimeoutError);
   }
 
   /**

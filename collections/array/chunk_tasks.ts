@@ -432,6 +432,10 @@ const OPS: Record<string, Op> = {
     return parts.length === 1 ? parts[0] : k.concatenate(parts, p.axis);
   },
   mask: (_p, [x, mask]) => k.booleanMask(nd(x), nd(mask)),
+  takeLazy: (p: { axis: number }, [indices, ...blocks]) => {
+    const whole = blocks.length === 1 ? nd(blocks[0]) : k.concatenate(blocks as NDArray[], p.axis);
+    return k.take(whole, nd(indices).contiguousData(), p.axis);
+  },
   assemble: (p, blocks) => assemble(p, blocks as NDArray[]),
   concatenate: (p: { axis: number }, blocks) => k.concatenate(blocks as NDArray[], p.axis),
   full: (p: { shape: number[]; value: number; dtype: DType }) => k.full(p.shape, p.value, p.dtype),

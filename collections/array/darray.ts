@@ -40,6 +40,7 @@ import {
 } from "./reductions.ts";
 import { ravel, reshape, type ReshapeOptions } from "./reshape.ts";
 import { type ArrayNode, type ArraySource, planLayer } from "./plan.ts";
+import { argtopk, topk } from "./topk.ts";
 
 /** A lazy chunked n-dimensional array. */
 export class DArray implements Collection<NDArray>, ArraySource {
@@ -540,6 +541,19 @@ export class DArray implements Collection<NDArray>, ArraySource {
   ): DArray {
     return mapBlocks(fn as TaskFunction, [this], options);
   }
+  /**
+   * The `k` largest elements along `axis` (default the last), largest first; a negative `k`
+   * gives the `|k|` smallest, smallest first (Dask's `topk`).
+   */
+  topk(k: number, axis = -1): DArray {
+    return topk(this, k, axis);
+  }
+
+  /** The indices along `axis` of {@link topk}'s elements (Dask's `argtopk`). */
+  argtopk(k: number, axis = -1): DArray {
+    return argtopk(this, k, axis);
+  }
+
   /** Matrix product (NumPy's matmul). */
   matmul(other: DArray | NDArray): DArray {
     return matmul(this, other);

@@ -24,9 +24,15 @@ import {
   type Slice,
 } from "./kernels/mod.ts";
 import { rechunk } from "./rechunk.ts";
+import { indexAlongAxis } from "./lazy_index.ts";
 
 /** One item of an index: basic items, or an integer/boolean list along one axis. */
-export type IndexItemLike = IndexItem | readonly number[] | readonly boolean[] | NDArray;
+export type IndexItemLike =
+  | IndexItem
+  | readonly number[]
+  | readonly boolean[]
+  | NDArray
+  | DArray;
 
 /**
  * What `get` accepts: index text (`":100, 500:100:-2"`, `"..., [3, 1, 2]"`), one item, a list
@@ -80,8 +86,10 @@ function badIndex(text: string, why: string): SyntaxError {
   );
 }
 
-function isAdvanced(item: IndexItemLike): item is readonly number[] | readonly boolean[] | NDArray {
-  return Array.isArray(item) || item instanceof NDArray;
+function isAdvanced(
+  item: IndexItemLike | DArray,
+): item is readonly number[] | readonly boolean[] | NDArray | DArray {
+  return Array.isArray(item) || item instanceof NDArray || item instanceof DArray;
 }
 
 /** `x[index]` (see {@link Index}). */
@@ -95,14 +103,6 @@ export function getItem(x: DArray, index: Index): DArray {
     : Array.isArray(index)
     ? [...index as readonly IndexItemLike[]]
     : [index as IndexItemLike];
-  for (const item of items) {
-    if ((item as unknown) instanceof DArray) {
-      throw new TypeError(
-        "a lazy boolean mask must be the whole index (x.get(mask)); lazy integer indices are " +
-          "not supported: compute them first",
-      );
-    }
-  }
   const ellipses = items.filter((i) => i === "...").length;
   if (ellipses > 1) throw new RangeError("an index can only have a single ellipsis ('...')");
   const consumed = items.filter((i) => i !== null && i !== "...").length;
@@ -142,6 +142,7 @@ export function getItem(x: DArray, index: Index): DArray {
   const sliced = basicIndex(x, basic);
   if (listInput < 0) return sliced;
   const list = advanced[0];
+  if (list instanceof DArray) return indexAlongAxis(sliced, list, listOutput);
   return take(sliced, toIntegerList(list, x.shape[listInput], listInput), listOutput);
 }
 

@@ -56,6 +56,7 @@ export {
   type MapBlocksOptions,
 } from "./map_blocks.ts";
 export { dot, matmul, tensordot } from "./products.ts";
+export { argtopk, topk } from "./topk.ts";
 export { rechunk, type RechunkOptions } from "./rechunk.ts";
 export type { ArgReductionOptions, ReductionOptions, VarianceOptions } from "./reductions.ts";
 export { ravel, reshape, type ReshapeOptions } from "./reshape.ts";

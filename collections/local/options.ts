@@ -13,7 +13,7 @@ import { progressReporter } from "../progress_bar.ts";
 
 /** How a local scheduler runs a graph. */
 export interface LocalRunOptions {
-  /** Threads for the `threads` scheduler; default: the machine's cores. */
+  /** Threads (or processes) of the `threads` (`processes`) scheduler; default: the cores. */
   numWorkers?: number;
   /**
    * Called once with `(null, total)` before the first task, then with each finished task's key.
@@ -26,7 +26,7 @@ export interface LocalRunOptions {
 export type LocalRun = (
   graph: Graph,
   outputs: readonly Key[],
-  options: LocalRunOptions,
+  options?: LocalRunOptions,
 ) => Promise<unknown[]>;
 
 function localRunOptions(options: RunOptions): LocalRunOptions {

@@ -1,6 +1,6 @@
 /**
- * The bookkeeping of one local computation, shared by the `sync` and `threads` schedulers:
- * which tasks are ready, in what order to run them, and when a result may be dropped.
+ * The bookkeeping of one local computation, shared by the `sync`, `threads` and `processes`
+ * schedulers: which tasks are ready, in what order to run them, and when a result may be dropped.
  *
  * Pure (no I/O). Tasks are numbered once; after that every step is O(1) amortised on typed
  * arrays, so per-task overhead stays in the low microseconds even for million-task graphs.
@@ -156,6 +156,11 @@ export class RunState {
   /** The ready task with the best priority, or -1. */
   popReady(): number {
     return this.#ready.size > 0 ? this.#ready.pop() : -1;
+  }
+
+  /** Puts a task that was handed out back among the ready ones (its runner was lost). */
+  requeue(t: number): void {
+    this.#ready.push(t);
   }
 
   /** The value of a finished task that has not been released. */

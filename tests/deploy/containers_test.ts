@@ -72,7 +72,13 @@ Deno.test("Dockerfile: Deno from npm, the CLIs cached, its default command a val
   );
   const entrypoint = JSON.parse(docker.get("ENTRYPOINT")![0]) as string[];
   const cmd = JSON.parse(docker.get("CMD")![0]) as string[];
-  assert.deepEqual(entrypoint.slice(-4), ["deno", "run", "-A", "--no-config"]);
+  assert.deepEqual(entrypoint.slice(-5), [
+    "deno",
+    "run",
+    "-A",
+    "--unstable-worker-options",
+    "--no-config",
+  ]);
   const { cli, args } = checkCommand([...entrypoint, ...cmd], "Dockerfile CMD");
   assert.equal(cli, "scheduler");
   const exposed = docker.get("EXPOSE")![0].split(/\s+/);

@@ -44,7 +44,10 @@ Deno.test("Slurm job script: directives, prologue, worker with the job's cores a
   ) assert.ok(lines.includes(directive), `${directive} missing from:\n${script}`);
   assert.ok(lines.indexOf("module load deno") < lines.findIndex((l) => l.startsWith("exec ")));
   const { line, flags } = workerLine(script);
-  assert.match(line, /^exec \/opt\/deno\/bin\/deno run -A --no-config \S+\/worker\/main\.ts /);
+  assert.match(
+    line,
+    /^exec \/opt\/deno\/bin\/deno run -A --unstable-worker-options --no-config \S+\/worker\/main\.ts /,
+  );
   assert.match(line, / --name worker-3 --nthreads 4 --memory-limit 8000000000 /);
   assert.match(line, / --resources GPU=1 /);
   assert.match(line, / --death-timeout 60$/);

@@ -169,6 +169,7 @@ export async function startWorker(
   const process = new ManagedProcess(options.name, [
     "run",
     "-A",
+    "--unstable-worker-options",
     WORKER_MAIN,
     scheduler,
     "--nthreads",

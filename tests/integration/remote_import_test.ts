@@ -4,7 +4,7 @@ import { runDeno } from "../helpers/run_deno.ts";
 
 const repoRoot = new URL("../../", import.meta.url);
 
-Deno.test("mod.ts imported from a URL computes a delayed graph on threads", async () => {
+Deno.test("mod.ts imported from a URL computes a delayed graph on threads and processes", async () => {
   const server = serveDirectory(repoRoot);
   const dir = await Deno.makeTempDir();
   try {
@@ -14,6 +14,8 @@ Deno.test("mod.ts imported from a URL computes a delayed graph on threads", asyn
       const add = (x, y) => x + y;
       const total = delayed(add)(delayed(inc)(1), delayed(inc)(2));
       console.log(JSON.stringify(await total.compute({ scheduler: "threads", numWorkers: 2 })));
+      // worker subprocesses load their entry from the same URL
+      console.log(JSON.stringify(await total.compute({ scheduler: "processes", numWorkers: 1 })));
     `;
     await Deno.writeTextFile(`${dir}/main.js`, script);
     const out = await runDeno(
@@ -21,7 +23,7 @@ Deno.test("mod.ts imported from a URL computes a delayed graph on threads", asyn
       dir,
     );
     assert.equal(out.code, 0, out.stderr);
-    assert.equal(out.stdout.trim(), "5");
+    assert.equal(out.stdout.trim(), "5\n5");
   } finally {
     await server.close();
     await Deno.remove(dir, { recursive: true });

@@ -1,50 +1,15 @@
 import assert from "node:assert/strict";
-import {
-  compute,
-  type Delayed,
-  delayed,
-  FreeVariableError,
-  GraphError,
-  taskModule,
-} from "../../mod.ts";
+import { compute, delayed, FreeVariableError, GraphError, taskModule } from "../../mod.ts";
 import { runSync } from "../../collections/local/sync.ts";
 import { runThreads, shutdownThreads } from "../../collections/local/threads.ts";
+import { runProcesses, shutdownProcesses } from "../../collections/local/processes.ts";
 import { makeLiteral, makeTask, TaskRef } from "../../core/task.ts";
 import type { Graph } from "../../core/graph.ts";
+import { randomDag } from "../helpers/random_dag.ts";
 
-const schedulers = ["sync", "threads"] as const;
+const schedulers = ["sync", "threads", "processes"] as const;
 
-/** A deterministic pseudo-random generator (mulberry32). */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const mix = (seed: number, ...xs: number[]) =>
-  xs.reduce((a, b) => (a * 31 + b + 7) % 1000003, seed);
-
-/** A random DAG of delayed calls; returns its sinks. */
-function randomDag(seed: number, size: number): Delayed<number>[] {
-  const random = rng(seed);
-  const nodes: Delayed<number>[] = [];
-  const used = new Set<number>();
-  for (let i = 0; i < size; i++) {
-    const fanIn = nodes.length === 0 ? 0 : Math.floor(random() * Math.min(4, nodes.length + 1));
-    const inputs: Delayed<number>[] = [];
-    for (let j = 0; j < fanIn; j++) {
-      const k = Math.floor(random() * nodes.length);
-      used.add(k);
-      inputs.push(nodes[k]);
-    }
-    nodes.push(delayed(mix, { pure: true })(i, ...inputs));
-  }
-  return nodes.filter((_, i) => !used.has(i));
-}
-
+// processes and a cluster join in tests/integration/random_dag_property_test.ts
 Deno.test("sync and threads agree on hundreds of random DAGs", async () => {
   try {
     for (let seed = 1; seed <= 200; seed++) {
@@ -57,6 +22,7 @@ Deno.test("sync and threads agree on hundreds of random DAGs", async () => {
     }
   } finally {
     shutdownThreads();
+    await shutdownProcesses();
   }
 });
 
@@ -85,6 +51,7 @@ Deno.test("delayed: nested args, shared intermediates computed once, keys", asyn
   assert.deepEqual([ra, rb], [3, 4]);
   assert.equal([...a.graph.keys()].filter((k) => k === shared.key).length, 1);
   shutdownThreads();
+  await shutdownProcesses();
 });
 
 Deno.test("delayed: persist keeps the value; get() reads a field", async () => {
@@ -133,6 +100,7 @@ Deno.test("task errors keep name, message, key and the stack from where they ran
   assert.equal(error.name, "ValidationError");
   assert.equal(error.message, "nope");
   shutdownThreads();
+  await shutdownProcesses();
 });
 
 Deno.test("a function reading a variable it does not own fails before running", async () => {
@@ -168,6 +136,8 @@ Deno.test("module-reference functions run on threads through a file: URL", async
   const { fixtureFunctions } = await import("../fixtures/delayed_module.ts");
   const d = delayed(fixtureFunctions.shout)("hello");
   assert.equal(await d.compute({ scheduler: "threads" }), "HELLO!");
+  assert.equal(await d.compute({ scheduler: "processes", numWorkers: 1 }), "HELLO!");
+  await shutdownProcesses();
   assert.equal(await d.compute({ scheduler: "sync" }), "HELLO!");
   assert.equal(typeof taskModule, "function");
   shutdownThreads();
@@ -179,7 +149,7 @@ Deno.test("graph validation: missing dependency and cycles fail before anything 
   const missing: Graph = new Map([
     ["a", makeTask("a", count, [new TaskRef("nowhere")])],
   ]);
-  for (const run of [runSync, runThreads]) {
+  for (const run of [runSync, runThreads, runProcesses]) {
     await assert.rejects(() => run(missing, ["a"]), (e: Error) => {
       assert.ok(e instanceof GraphError);
       assert.match(e.message, /nowhere/);
@@ -193,7 +163,7 @@ Deno.test("graph validation: missing dependency and cycles fail before anything 
     ["z", makeTask("z", count, [new TaskRef("y")])],
     ["w", makeLiteral("w", 1)],
   ]);
-  for (const run of [runSync, runThreads]) {
+  for (const run of [runSync, runThreads, runProcesses]) {
     await assert.rejects(() => run(cyclic, ["x"]), (e: Error) => {
       assert.ok(e instanceof GraphError);
       assert.match(e.message, /cycle/i);
@@ -203,6 +173,7 @@ Deno.test("graph validation: missing dependency and cycles fail before anything 
   }
   assert.equal(ran, 0);
   shutdownThreads();
+  await shutdownProcesses();
 });
 
 Deno.test("typed arrays travel between threads and come back intact", async () => {
@@ -256,18 +227,20 @@ Deno.test("concurrent computations share the threads, also after a failed one", 
   shutdownThreads();
 });
 
-Deno.test("sync and threads are GraphExecutors: compute and persist run through one interface", async () => {
+Deno.test("sync, threads and processes are GraphExecutors: compute and persist run through one interface", async () => {
   const { resolveExecutor } = await import("../../collections/compute.ts");
   const { syncExecutor } = await import("../../collections/local/sync.ts");
   const { threadsExecutor } = await import("../../collections/local/threads.ts");
+  const { processesExecutor } = await import("../../collections/local/processes.ts");
   assert.equal(resolveExecutor({ scheduler: "sync" }), syncExecutor);
   assert.equal(resolveExecutor({ scheduler: "threads" }), threadsExecutor);
+  assert.equal(resolveExecutor({ scheduler: "processes" }), processesExecutor);
   const double = (x: number) => 2 * x;
   const graph: Graph = new Map([
     ["a", makeLiteral("a", 21)],
     ["b", makeTask("b", double, [new TaskRef("a")])],
   ]);
-  for (const executor of [syncExecutor, threadsExecutor]) {
+  for (const executor of [syncExecutor, threadsExecutor, processesExecutor]) {
     assert.deepEqual(await executor.computeGraph(graph, ["b"], {}), [42]);
     const layer = await executor.persistGraph(graph, ["b"], {});
     assert.deepEqual(layer.tasks.map((t) => [t.key, t.fn, t.args[0]]), [["b", null, 42]]);
@@ -286,9 +259,10 @@ Deno.test("sync and threads are GraphExecutors: compute and persist run through 
   assert.equal(calls, 1);
   assert.throws(
     () => resolveExecutor({ scheduler: "thread" as "threads" }),
-    /Unknown scheduler "thread": use "sync", "threads" or a Client/,
+    /Unknown scheduler "thread": use "sync", "threads", "processes" or a Client/,
   );
   shutdownThreads();
+  await shutdownProcesses();
 });
 
 Deno.test("options are checked at run time: a misspelt one names the nearest valid one", async () => {

@@ -221,3 +221,48 @@ Deno.test("a killed worker's spill directory is removed by the next one; a live 
     Deno.removeSync(parent, { recursive: true });
   }
 });
+
+Deno.test("a full spill directory stops spilling until a spilled value is deleted", () => {
+  const parent = Deno.makeTempDirSync();
+  const directory = new SpillDirectory({ parent });
+  const changes: (string | null)[] = [];
+  const bytes = (n: number) => ({
+    encoded: { body: new Uint8Array(8), frames: [new Uint8Array(n)] },
+    nbytes: n,
+    typeName: "Uint8Array",
+  });
+  try {
+    const store = new DataStore({
+      spill: directory,
+      targetBytes: 1000,
+      spillLimitBytes: 2500,
+      onSpillFull: (reason) => changes.push(reason),
+    });
+    store.set("a", bytes(1200)); // bigger than the target: to disk
+    store.set("b", bytes(1200));
+    assert.equal(store.spilledKeys, 2);
+    assert.equal(store.spillFull, null);
+    store.set("c", bytes(1200)); // would pass the limit: stays in memory, and spilling stops
+    assert.equal(store.spilledKeys, 2);
+    assert.ok(store.has("c") && !store.isSpilled("c"));
+    assert.match(store.spillFull ?? "", /spill limit of 2500 bytes is reached/);
+    assert.equal(changes.length, 1);
+    store.set("d", bytes(10)); // not even tried while full
+    assert.equal(store.spilledKeys, 2);
+    store.delete("a"); // room on disk again
+    assert.equal(store.spillFull, null);
+    assert.deepEqual(changes.slice(1), [null]);
+    store.spillUntil(0);
+    assert.ok(store.isSpilled("c"), "spilling resumed");
+    // a write that fails (here: the directory is gone, as with ENOSPC) also stops spilling
+    store.delete("b");
+    assert.equal(store.spillFull, null);
+    Deno.removeSync(directory.path!, { recursive: true });
+    store.set("e", bytes(1200));
+    assert.ok(store.has("e") && !store.isSpilled("e"));
+    assert.match(store.spillFull ?? "", /writing e failed/);
+  } finally {
+    directory.remove();
+    Deno.removeSync(parent, { recursive: true });
+  }
+});

@@ -1,0 +1,270 @@
+/**
+ * Running a graph on a shared pool of task runners: the one run loop of the `threads` scheduler
+ * (Web Worker threads) and the `processes` scheduler (Deno subprocesses).
+ *
+ * Ready tasks go out in batches sized by the measured duration of their task prefix (tiny tasks
+ * travel hundreds to a message, slow ones one at a time), so runners stay busy without one
+ * hoarding work. Results stay encoded (msgpack body + buffers) in this thread: they are passed
+ * on to the runners that need them without being decoded here, and for threads a buffer read
+ * for the last time is handed over instead of copied. Only the outputs are decoded.
+ *
+ * @module
+ */
+
+import { errorFromRecord } from "../../core/errors.ts";
+import { describeFunction } from "../../core/function_codec.ts";
+import type { Graph } from "../../core/graph.ts";
+import { keyPrefix } from "../../core/task.ts";
+import type { Key } from "../../core/task.ts";
+import { decode, encode, type Encoded } from "../../core/value_codec.ts";
+import { ProcessDiedError } from "../../threads/process_exit.ts";
+import type { RunItem } from "../../threads/thread_protocol.ts";
+import type { LocalRun, LocalRunOptions } from "./options.ts";
+import { RunState } from "./run_state.ts";
+import { BATCH_MS, type RunSink, type SharedPools } from "./shared_pool.ts";
+
+const MAX_BATCH = 512;
+
+/** A result held in encoded form, as a runner produced it. */
+class EncodedResult {
+  constructor(readonly encoded: Encoded) {}
+}
+
+/**
+ * Encodings of values placed in graphs (literals, persisted results), kept while the value
+ * lives: a persisted collection is encoded once, not at every computation that reads it.
+ */
+const literalEncodings = new WeakMap<object, Encoded>();
+
+function encodeLiteral(value: unknown, key: Key): Encoded {
+  const cacheable = typeof value === "object" && value !== null;
+  let encoded = cacheable ? literalEncodings.get(value) : undefined;
+  if (encoded === undefined) {
+    encoded = encode(value, { rootName: `value of ${key}` });
+    if (cacheable) literalEncodings.set(value, encoded);
+  }
+  return encoded;
+}
+
+/** Average duration (ms) of tasks per key prefix, learned as tasks finish. */
+const prefixDurations = new Map<string, number>();
+
+function estimateMs(prefix: string): number {
+  return prefixDurations.get(prefix) ?? BATCH_MS; // unknown: assume a batch's worth, send alone
+}
+
+function learnDuration(prefix: string, ms: number): void {
+  const old = prefixDurations.get(prefix);
+  prefixDurations.set(prefix, old === undefined ? ms : 0.7 * old + 0.3 * ms);
+}
+
+/** Copies of frames (each only its own bytes) for sending, and their buffers to transfer. */
+function copyFrames(encoded: Encoded, transfer: ArrayBuffer[]): Encoded {
+  if (encoded.frames.length === 0) return encoded;
+  const frames = encoded.frames.map((f) => {
+    const copy = f.slice();
+    transfer.push(copy.buffer);
+    return copy;
+  });
+  return { body: encoded.body, frames };
+}
+
+/** Frames handed over as they are (their buffers detach here). */
+function handOverFrames(encoded: Encoded, transfer: ArrayBuffer[]): Encoded {
+  for (const f of encoded.frames) {
+    const buffer = f.buffer as ArrayBuffer;
+    if (!transfer.includes(buffer)) transfer.push(buffer);
+  }
+  return encoded;
+}
+
+/** How a kind of pool is used by a run. */
+export interface PoolKind {
+  /** The pools of this kind, one per size. */
+  pools: SharedPools;
+  /** Default slot count. */
+  defaultSize(): number;
+  /**
+   * Whether posting hands buffers over (threads: transfer, so frames are copied or detached)
+   * or copies them out anyway (processes: written to a pipe, sent as they are).
+   */
+  transfers: boolean;
+  /** What a runner is called in errors: "thread" or "process". */
+  noun: string;
+}
+
+/** The run function of a pool scheduler (`threads`, `processes`). */
+export function poolRun(kind: PoolKind): LocalRun {
+  return (graph, outputs, options = {}) => runOnPool(kind, graph, outputs, options);
+}
+
+/** Computes `outputs` of `graph` on a shared pool; resolves to their values in order. */
+async function runOnPool(
+  kind: PoolKind,
+  graph: Graph,
+  outputs: readonly Key[],
+  options: LocalRunOptions,
+): Promise<unknown[]> {
+  const run = new RunState(graph, outputs);
+  const tasks = run.tasks;
+  // describe every function first: a function that cannot travel fails before anything runs
+  const specs = tasks.map((task) => task.fn === null ? undefined : describeFunction(task.fn));
+  const prefixes = tasks.map((task) => keyPrefix(task.key));
+  const onTaskDone = options.onTaskDone;
+  const shared = kind.pools.get(options.numWorkers ?? kind.defaultSize());
+  const send = (encoded: Encoded, transfer: ArrayBuffer[]) =>
+    kind.transfers ? copyFrames(encoded, transfer) : encoded;
+
+  return await new Promise<unknown[]>((resolve, reject) => {
+    let failed = false;
+    let settled = false;
+
+    const encodedValueOf = (t: number, transfer: ArrayBuffer[], handOver: boolean): Encoded => {
+      const value = run.valueAt(t);
+      if (value instanceof EncodedResult) {
+        return handOver && kind.transfers
+          ? handOverFrames(value.encoded, transfer)
+          : send(value.encoded, transfer);
+      }
+      // the caller's own data is never handed over
+      return send(encodeLiteral(value, tasks[t].key), transfer);
+    };
+
+    const finish = (t: number, value: unknown) => {
+      run.finish(t, value);
+      onTaskDone?.(tasks[t].key, run.total);
+    };
+
+    const fail = (error: unknown) => {
+      if (failed || settled) return;
+      failed = true;
+      shared.release(sink);
+      reject(error);
+    };
+
+    const complete = () => {
+      if (settled || failed) return;
+      settled = true;
+      shared.release(sink);
+      try {
+        resolve(run.outputValues().map((v) => v instanceof EncodedResult ? decode(v.encoded) : v));
+      } catch (error) {
+        reject(error);
+      }
+    };
+
+    /** Posted item id → task index. */
+    const itemTask = new Map<number, number>();
+    /** Tasks that were in a batch whose runner died: each runs in a batch of its own. */
+    const alone = new Uint8Array(tasks.length);
+    const takeItem = (id: number): number => {
+      const t = itemTask.get(id)!;
+      itemTask.delete(id);
+      return t;
+    };
+
+    const sink: RunSink = {
+      get abandoned() {
+        return failed;
+      },
+      dispatch: () => dispatch(),
+      onResult(_slot, result) {
+        if (failed) return;
+        const t = takeItem(result.id);
+        if (!result.ok) return fail(errorFromRecord(result.error));
+        learnDuration(prefixes[t], result.stop - result.start);
+        finish(t, new EncodedResult(result.value));
+        if (run.remaining === 0) complete();
+      },
+      onSlotDied(_slot, error) {
+        fail(
+          new Error(`A task ${kind.noun} died while running tasks (${error.message}).`, {
+            cause: error,
+          }),
+        );
+      },
+      onItemCrashed(id, error) {
+        const key = tasks[takeItem(id)].key;
+        const died = error instanceof ProcessDiedError ? error : undefined;
+        fail(
+          new ProcessDiedError(
+            `The worker ${kind.noun} running task '${key}' ended: ${error.message}\n` +
+              `The pool started a new ${kind.noun}; other computations go on.`,
+            key,
+            died?.exitCode ?? 1,
+            died?.signal ?? null,
+          ),
+        );
+      },
+      onItemsLost(ids, suspect) {
+        for (const id of ids) {
+          const t = takeItem(id);
+          if (suspect) alone[t] = 1;
+          run.requeue(t);
+        }
+      },
+    };
+
+    const makeItem = (t: number, slot: number, transfer: ArrayBuffer[]): RunItem => {
+      const task = tasks[t];
+      const depKeys = task.deps as Key[];
+      const depValues = depKeys.map((key) => {
+        const d = run.indexOf(key);
+        const handOver = run.isLastReader(d) && tasks[d].fn !== null;
+        return encodedValueOf(d, transfer, handOver);
+      });
+      const args = send(encode(task.args, { rootName: `args of ${task.key}` }), transfer);
+      const estimate = estimateMs(prefixes[t]);
+      const id = shared.register(slot, sink, estimate);
+      itemTask.set(id, t);
+      return {
+        id,
+        key: task.key,
+        fn: shared.pool.functionFor(slot, specs[t]!),
+        args,
+        depKeys,
+        depValues,
+      };
+    };
+
+    const dispatch = () => {
+      if (failed || settled) return;
+      let unposted: number[] = [];
+      try {
+        while (run.readyCount > 0) {
+          const slot = shared.leastLoaded();
+          if (slot < 0) return;
+          const batch: RunItem[] = [];
+          const transfer: ArrayBuffer[] = [];
+          let batchMs = 0;
+          while (run.readyCount > 0 && batchMs < BATCH_MS && batch.length < MAX_BATCH) {
+            const t = run.popReady();
+            if (tasks[t].fn === null) {
+              finish(t, tasks[t].args[0]);
+              continue;
+            }
+            if (alone[t] && batch.length > 0) {
+              run.requeue(t); // it starts the next batch
+              break;
+            }
+            const item = makeItem(t, slot, transfer);
+            unposted.push(item.id);
+            batch.push(item);
+            batchMs += estimateMs(prefixes[t]);
+            if (alone[t]) break;
+          }
+          if (batch.length > 0) shared.pool.post(slot, batch, transfer);
+          unposted = [];
+        }
+        if (run.remaining === 0) complete();
+      } catch (error) {
+        shared.unregister(unposted);
+        fail(error);
+      }
+    };
+
+    shared.acquire(sink);
+    onTaskDone?.(null, run.total);
+    dispatch();
+  });
+}
