@@ -156,6 +156,25 @@ Deno.test({
       assert.deepEqual((await client.gather(doubled)).slice(0, 3), [0, 2, 4]);
       await page.screenshot({ path: `${shots}cluster-graph-groups.png` });
 
+      // The events table folds the two workers joining into one row, and filters by text.
+      await page.click('nav a[data-page="info"]');
+      const joined = page.locator('#events-table tbody tr.kind[data-kind*="joined"]');
+      await joined.first().waitFor();
+      assert.equal(await joined.count(), 1);
+      assert.equal(await joined.getAttribute("data-count"), "2");
+      await page.fill("#events-filter", "connected");
+      await waitUntil("the filter keeps client events only", async () => {
+        const topics = await page.$$eval(
+          "#events-table tbody tr.kind",
+          (rows) => rows.map((row) => row.getAttribute("data-topic")),
+        );
+        return topics.length > 0 && topics.every((t) => t === "client");
+      });
+      await page.fill("#events-filter", "");
+      await joined.click();
+      await page.waitForSelector("#events-table tbody tr.entry");
+      await page.screenshot({ path: `${shots}cluster-info-events.png` });
+
       const report = `${shots}performance-report.html`;
       await writePerformanceReport(report, {
         taskStream: server.state.taskStream.since(since),

@@ -152,7 +152,23 @@ Deno.test({
         (el) => el.textContent,
       );
       assert.match(stack ?? "", /at parse \(file:\/\/\/data\/tasks\.ts:12:15\)/);
-      assert.ok(await page.locator('#events-table tbody tr[data-topic="worker"]').count() >= 3);
+      // Events fold by kind: workers joining is one row counting them; the topic filter keeps
+      // one topic; a click opens a kind's entries.
+      const workerEvents = await page.$$eval(
+        '#events-table tbody tr.kind[data-topic="worker"]',
+        (rows) => rows.reduce((n, row) => n + Number(row.getAttribute("data-count")), 0),
+      );
+      assert.ok(workerEvents >= 3, `worker events: ${workerEvents}`);
+      const joined = page.locator('#events-table tbody tr.kind[data-kind*="joined"]').first();
+      assert.ok(Number(await joined.getAttribute("data-count")) >= 2, "joins fold into one row");
+      await joined.click();
+      await page.waitForSelector("#events-table tbody tr.entry");
+      await page.selectOption("#events-topic", "worker");
+      const topics = await page.$$eval(
+        "#events-table tbody tr.kind",
+        (rows) => rows.map((row) => row.getAttribute("data-topic")),
+      );
+      assert.ok(topics.length > 0 && topics.every((t) => t === "worker"), String(topics));
       await page.click('#errors details[data-key="parse-f00d"] summary');
       await page.screenshot({ path: `${shots}info.png` });
 

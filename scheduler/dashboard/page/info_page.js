@@ -1,6 +1,8 @@
 /**
  * The Info page: the scheduler's vital numbers, the errors tasks raised (with their remote
- * stacks) and the scheduler's event log, newest first.
+ * stacks) and the scheduler's event log folded by kind (the same message about other tasks or
+ * workers — e.g. hundreds of "already executing" steal answers — is one row with a count; a click
+ * shows its entries), newest kind first, filtered by topic and text.
  *
  * @module
  */
@@ -14,6 +16,20 @@ import {
 import { serverNow } from "./live.js";
 
 const MAX_EVENTS = 1000;
+/** Entries a row shows when opened. */
+const MAX_SHOWN_ENTRIES = 50;
+const ADDRESS = /\b[a-z]+:\/\/[^\s,;)]+/g;
+
+/**
+ * What entries of one kind share: their topic and message with the task key and worker
+ * addresses taken out.
+ * @param {any} e
+ */
+export function eventKind(e) {
+  let message = String(e.message).replace(ADDRESS, "‹worker›");
+  if (e.key) message = message.split(e.key).join("‹key›");
+  return `${e.topic}: ${message}`;
+}
 
 export class InfoPage {
   views = ["info"];
@@ -34,6 +50,24 @@ export class InfoPage {
     this.errors = new Map();
     this.nextEvent = 0;
     this.dirty = true;
+    /** Kinds whose entries are shown. */
+    this.open = new Set();
+    this.topicFilter = /** @type {HTMLSelectElement} */ (document.getElementById("events-topic"));
+    this.textFilter = /** @type {HTMLInputElement} */ (document.getElementById("events-filter"));
+    const refilter = () => {
+      this.dirty = true;
+      this.render();
+    };
+    this.topicFilter.addEventListener("change", refilter);
+    this.textFilter.addEventListener("input", refilter);
+    this.eventsBody.addEventListener("click", (e) => {
+      const row = /** @type {HTMLElement} */ (e.target).closest("tr.kind");
+      const kind = row?.getAttribute("data-kind");
+      if (kind == null) return;
+      if (this.open.has(kind)) this.open.delete(kind);
+      else this.open.add(kind);
+      refilter();
+    });
   }
 
   /**
@@ -104,16 +138,52 @@ export class InfoPage {
       return details;
     }));
 
-    this.eventsCaption.textContent = `${formatCount(this.events.length)} shown`;
-    const rows = this.events.slice().reverse().map((e) => {
+    const topic = this.topicFilter.value;
+    const text = this.textFilter.value.trim().toLowerCase();
+    /** @type {Map<string, any[]>} */
+    const kinds = new Map();
+    let shown = 0;
+    for (let i = this.events.length - 1; i >= 0; i--) {
+      const e = this.events[i];
+      if (topic !== "" && e.topic !== topic) continue;
+      if (text !== "" && !`${e.topic} ${e.message}`.toLowerCase().includes(text)) continue;
+      shown++;
+      const kind = eventKind(e);
+      const list = kinds.get(kind);
+      if (list === undefined) kinds.set(kind, [e]);
+      else list.push(e);
+    }
+    this.eventsCaption.textContent =
+      `${formatCount(shown)} of ${formatCount(this.events.length)} ` +
+      `in ${formatCount(kinds.size)} kinds`;
+    /** @param {string[]} texts */
+    const row = (texts) => {
       const tr = document.createElement("tr");
-      tr.dataset.topic = e.topic;
-      for (const text of [formatClock(e.time), e.topic, e.message]) {
+      for (const t of texts) {
         const td = document.createElement("td");
-        td.textContent = text;
+        td.textContent = t;
         tr.append(td);
       }
       return tr;
+    };
+    const rows = [...kinds].flatMap(([kind, entries]) => {
+      const newest = entries[0];
+      const open = this.open.has(kind);
+      const head = row([
+        formatClock(newest.time),
+        newest.topic,
+        `${entries.length > 1 ? `${open ? "▾" : "▸"} ×${formatCount(entries.length)}  ` : ""}` +
+        (entries.length > 1 ? kind.slice(newest.topic.length + 2) : newest.message),
+      ]);
+      head.className = "kind";
+      Object.assign(head.dataset, { topic: newest.topic, kind, count: String(entries.length) });
+      if (!open || entries.length < 2) return [head];
+      const inner = entries.slice(0, MAX_SHOWN_ENTRIES).map((e) => {
+        const tr = row([formatClock(e.time), "", e.message]);
+        tr.className = "entry";
+        return tr;
+      });
+      return [head, ...inner];
     });
     this.eventsBody.replaceChildren(...rows);
   }
