@@ -20,6 +20,7 @@ export const PAGE_FILES = [
   "workers_page.js",
   "time_chart.js",
   "canvas.js",
+  "tooltip.js",
   "graph_page.js",
   "info_page.js",
   "task_page.js",

@@ -95,6 +95,40 @@ Deno.test({
       );
       await page.screenshot({ path: `${shots}cluster-status.png` });
 
+      // Tooltips stay inside the window: hover the newest runs, at the stream's right edge.
+      // (A string: this file is type-checked without the DOM's types.)
+      const tooltip = await page.evaluate(`(() => {
+        const canvas = document.getElementById("task-stream");
+        const tip = document.getElementById("tooltip");
+        const rect = canvas.getBoundingClientRect();
+        for (let x = rect.right - 2; x > rect.right - 400; x -= 2) {
+          for (let y = rect.top + 2; y < rect.bottom; y += 3) {
+            canvas.dispatchEvent(new MouseEvent("mousemove", { clientX: x, clientY: y }));
+            if (!tip.hidden) {
+              const box = tip.getBoundingClientRect();
+              return {
+                x,
+                right: box.right,
+                bottom: box.bottom,
+                width: document.documentElement.clientWidth,
+                height: document.documentElement.clientHeight,
+              };
+            }
+          }
+        }
+        return null;
+      })()`) as {
+        x: number;
+        right: number;
+        bottom: number;
+        width: number;
+        height: number;
+      } | null;
+      assert.ok(tooltip !== null, "a run near the right edge has a tooltip");
+      assert.ok(tooltip.x + 12 + 100 > tooltip.width, "the pointer is near the edge");
+      assert.ok(tooltip.right <= tooltip.width, `tooltip cut: ${JSON.stringify(tooltip)}`);
+      assert.ok(tooltip.bottom <= tooltip.height, `tooltip cut: ${JSON.stringify(tooltip)}`);
+
       await watching;
       assert.match(lines.at(-1)!, /\[100%\] 240\/240 tasks \| spin 240\/240/);
       assert.deepEqual((await client.gather(futures)).slice(0, 3), [0, 1, 2]);

@@ -10,6 +10,7 @@ import { formatCount } from "../../../core/display/format.js";
 import { layeredLayout } from "../../../core/display/graph_layout.js";
 import { STATE_COLORS } from "../../../core/display/palette.js";
 import { sizedContext } from "./canvas.js";
+import { showTooltip } from "./tooltip.js";
 
 const MARGIN = 12;
 
@@ -254,9 +255,7 @@ export class GraphPage {
       return;
     }
     const [key] = this.graph.nodes[best];
-    this.tooltip.textContent = `${key}\n${this.graph.stateNames[this.states[best]]}`;
-    this.tooltip.style.left = `${event.clientX + 12}px`;
-    this.tooltip.style.top = `${event.clientY + 12}px`;
-    this.tooltip.hidden = false;
+    const text = `${key}\n${this.graph.stateNames[this.states[best]]}`;
+    showTooltip(this.tooltip, text, event.clientX, event.clientY);
   }
 }

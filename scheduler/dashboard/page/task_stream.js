@@ -11,6 +11,7 @@ import { formatDuration } from "../../../core/display/format.js";
 import { serverNow } from "./live.js";
 import { MARK_COLORS, prefixColor } from "../../../core/display/palette.js";
 import { sizedContext } from "./canvas.js";
+import { showTooltip } from "./tooltip.js";
 
 const WINDOW_SECONDS = 15;
 const LABEL_WIDTH = 140;
@@ -270,13 +271,11 @@ export class TaskStream {
       return;
     }
     const [, , , , run, count] = hit;
-    this.tooltip.textContent = count > 1
+    const text = count > 1
       ? `${count} runs of ${run.prefix} on ${run.worker} thread ${run.thread}\n` +
         `latest ${run.key}: ${formatDuration(run.stop - run.start)}`
       : `${run.key}\n${run.prefix} on ${run.worker} thread ${run.thread}` +
         `\n${formatDuration(run.stop - run.start)}${run.erred ? " — erred" : ""}`;
-    this.tooltip.style.left = `${event.clientX + 12}px`;
-    this.tooltip.style.top = `${event.clientY + 12}px`;
-    this.tooltip.hidden = false;
+    showTooltip(this.tooltip, text, event.clientX, event.clientY);
   }
 }
