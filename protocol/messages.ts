@@ -345,7 +345,7 @@ export interface ReleaseWorkerDataMsg {
 /**
  * Periodic liveness and metrics. Well-known metrics: `memory` (bytes of values held, Dask's
  * "managed"), `rss` (the process's resident bytes; the rest of it is "unmanaged"), `spilled`
- * (bytes on disk), `executing`, `ready`, `inFlight` (transfers), `bandwidth` (measured bytes/s of
+ * (bytes on disk), `cpu` (% of one core), `pid`, `openFiles`, `executing`, `ready`, `inFlight` (transfers), `bandwidth` (measured bytes/s of
  * recent transfers).
  */
 export interface HeartbeatMsg {

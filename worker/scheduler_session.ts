@@ -12,7 +12,6 @@
  */
 
 import { FunctionReceiver } from "../core/function_link.ts";
-import { cpuUsage } from "node:process";
 import { errorMessage } from "../core/errors.ts";
 import type { FunctionSpec } from "../core/function_codec.ts";
 import type { Encoded } from "../core/value_codec.ts";
@@ -31,6 +30,7 @@ import {
 } from "../protocol/session.ts";
 import type { ReceivedData, SchedulerMessage, WorkerEvent } from "./events.ts";
 import type { RunOutcome } from "./run_thread.ts";
+import { CpuMeter, openFileCount } from "../core/process_stats.ts";
 
 /** Backoff between attempts to reach the scheduler: 0.1 s doubling to 5 s. */
 const FIRST_RETRY_S = 0.1;
@@ -101,7 +101,7 @@ export class SchedulerSession {
   /** The scheduler link's receiving end: compute-tasks after the first carry a spec's id. */
   readonly #functions = new FunctionReceiver();
   /** Process CPU time and wall time at the last heartbeat, µs, for the `cpu` metric. */
-  #cpuMark = { cpu: 0, wall: 0 };
+  readonly #cpu = new CpuMeter();
 
   constructor(private readonly host: SessionHost) {}
 
@@ -272,20 +272,10 @@ export class SchedulerSession {
     this.#sendHeartbeat();
   }
 
-  /** CPU use of this process (all its threads) since the last call, in % of one core. */
-  #cpuPercent(): number {
-    const usage = cpuUsage();
-    const cpu = usage.user + usage.system;
-    const wall = performance.now() * 1000;
-    const { cpu: lastCpu, wall: lastWall } = this.#cpuMark;
-    this.#cpuMark = { cpu, wall };
-    return lastWall === 0 || wall <= lastWall ? 0 : (100 * (cpu - lastCpu)) / (wall - lastWall);
-  }
-
   #sendHeartbeat(): void {
     this.#toScheduler?.send({
       op: "heartbeat",
-      metrics: { ...this.host.metrics(), cpu: this.#cpuPercent() },
+      metrics: { ...this.host.metrics(), cpu: this.#cpu.read(), ...processMetrics() },
     });
   }
 
@@ -343,4 +333,10 @@ export class SchedulerSession {
     const timer = setTimeout(() => scheduler.abort("the worker stopped"), CLOSE_GRACE_MS);
     return scheduler.close("the worker stopped").finally(() => clearTimeout(timer));
   }
+}
+
+/** The `pid` and `openFiles` heartbeat metrics (the latter where the OS tells). */
+function processMetrics(): { pid: number; openFiles?: number } {
+  const n = openFileCount();
+  return n === null ? { pid: Deno.pid } : { pid: Deno.pid, openFiles: n };
 }

@@ -21,6 +21,8 @@ export const PAGE_FILES = [
   "time_chart.js",
   "canvas.js",
   "tooltip.js",
+  "system_page.js",
+  "dom.js",
   "graph_page.js",
   "info_page.js",
   "task_page.js",

@@ -17,6 +17,8 @@ import {
   type ServerIdentity,
 } from "./info_view.ts";
 import { LoopLag } from "./loop_lag.ts";
+import { CpuMeter } from "../../core/process_stats.ts";
+import { type SystemView, systemView } from "./system_view.ts";
 import { prometheusText } from "./metrics.ts";
 import {
   type StatusView,
@@ -51,6 +53,7 @@ export class DashboardModel {
   readonly history = new WorkerHistory();
   readonly graph: GraphTracker;
   readonly lag = new LoopLag();
+  readonly #cpu = new CpuMeter();
 
   constructor(
     readonly state: SchedulerState,
@@ -94,6 +97,10 @@ export class DashboardModel {
       eventsTotal: this.state.eventLog.total,
       errors: this.errors.toArray(),
     };
+  }
+
+  system(now = wallClock()): SystemView {
+    return systemView(this.state, this.identity.schedulerAddress, this.#cpu, now);
   }
 
   metrics(): string {

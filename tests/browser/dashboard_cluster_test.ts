@@ -209,6 +209,24 @@ Deno.test({
       await page.waitForSelector("#events-table tbody tr.entry");
       await page.screenshot({ path: `${shots}cluster-info-events.png` });
 
+      // System: the scheduler and both worker processes, each with CPU, memory and open files.
+      await page.click('nav a[data-page="system"]');
+      await page.waitForSelector('#system-table tbody tr[data-role="worker"]');
+      const processes = await page.$$eval("#system-table tbody tr", (rows) =>
+        rows.map((row) => ({
+          role: row.getAttribute("data-role"),
+          rss: Number(row.getAttribute("data-rss")),
+          openFiles: Number(row.getAttribute("data-open-files")),
+          cpu: Number(row.getAttribute("data-cpu")),
+        })));
+      assert.deepEqual(processes.map((p) => p.role), ["scheduler", "worker", "worker"]);
+      for (const p of processes) {
+        assert.ok(p.rss > 10_000_000, `resident memory: ${p.rss}`);
+        assert.ok(p.openFiles >= 3, `open files: ${p.openFiles}`); // stdio at least
+        assert.ok(p.cpu >= 0);
+      }
+      await page.screenshot({ path: `${shots}cluster-system.png` });
+
       const report = `${shots}performance-report.html`;
       await writePerformanceReport(report, {
         taskStream: server.state.taskStream.since(since),

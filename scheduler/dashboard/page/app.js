@@ -1,5 +1,5 @@
 /**
- * The dashboard page: tabs (Status, Workers, Graph, Info, Task) over one live connection that carries
+ * The dashboard page: tabs (Status, Workers, Graph, Info, System, Task) over one live connection that carries
  * what the open tab shows. Redraws on every update (at most once a frame) and a few times a
  * second, because time moves even when nothing else does.
  *
@@ -11,6 +11,7 @@ import { GraphPage } from "./graph_page.js";
 import { InfoPage } from "./info_page.js";
 import { LiveConnection } from "./live.js";
 import { StatusPage } from "./status_page.js";
+import { SystemPage } from "./system_page.js";
 import { TaskPage } from "./task_page.js";
 import { WorkersPage } from "./workers_page.js";
 
@@ -23,6 +24,7 @@ const pages = {
   workers: new WorkersPage(),
   graph: new GraphPage(),
   info: new InfoPage(),
+  system: new SystemPage(),
   task: new TaskPage(),
 };
 
@@ -75,6 +77,8 @@ function show(name) {
     link.classList.toggle("active", /** @type {HTMLElement} */ (link).dataset.page === current);
   }
   document.title = `Dask: ${current}`;
+  // A tooltip belongs to the page it was shown on.
+  /** @type {HTMLElement} */ (document.getElementById("tooltip")).hidden = true;
   // The summary comes with Status updates; elsewhere it would go stale.
   summary.textContent = "";
   connection?.close();

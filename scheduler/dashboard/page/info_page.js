@@ -14,6 +14,7 @@ import {
   formatDuration,
 } from "../../../core/display/format.js";
 import { serverNow } from "./live.js";
+import { setFacts } from "./dom.js";
 
 const MAX_EVENTS = 1000;
 /** Entries a row shows when opened. */
@@ -114,13 +115,7 @@ export class InfoPage {
       ],
       ["Event-loop lag", formatDuration(s.loopLag)],
     ];
-    this.facts.replaceChildren(...facts.flatMap(([term, value]) => {
-      const dt = document.createElement("dt");
-      dt.textContent = term;
-      const dd = document.createElement("dd");
-      dd.textContent = value;
-      return [dt, dd];
-    }));
+    setFacts(this.facts, facts);
     if (!this.dirty) return;
     this.dirty = false;
 

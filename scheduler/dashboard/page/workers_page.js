@@ -11,6 +11,7 @@ import { formatBytes, formatCount, formatDuration } from "../../../core/display/
 import { prefixColor } from "../../../core/display/palette.js";
 import { serverNow } from "./live.js";
 import { drawTimeChart } from "./time_chart.js";
+import { cell } from "./dom.js";
 
 /** The memory kinds' colours, as Dask draws them (unmanaged lighter, spilled apart). */
 export const MEMORY_COLORS = Object.freeze({
@@ -24,17 +25,6 @@ const HISTORY_WINDOW_S = 300;
 const MIN_WINDOW_S = 20;
 /** Samples kept per worker (the server samples once a second). */
 const HISTORY_KEEP = 600;
-
-/**
- * @param {string} text
- * @param {string} [cls]
- */
-function cell(text, cls) {
-  const td = document.createElement("td");
-  td.textContent = text;
-  if (cls) td.className = cls;
-  return td;
-}
 
 export class WorkersPage {
   views = ["workers"];
