@@ -618,6 +618,43 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     );
   }
 
+  /**
+   * Records `msg` (plain data) under `topic` (or each of several topics) on the scheduler, with
+   * the time; any client of the scheduler reads it back with {@link Client.getEvents}.
+   *
+   * ```ts
+   * await client.logEvent("etl", { stage: "loaded", rows: 1000 });
+   * ```
+   */
+  async logEvent(topic: string | string[], msg: unknown): Promise<void> {
+    this.#checkOpen();
+    await this.#request<null>("log-event", { topic, msg });
+  }
+
+  /**
+   * The messages logged under `topic` as `[time, msg]` pairs, oldest first (the scheduler keeps
+   * each topic's last 100,000); without a topic, every topic's.
+   *
+   * ```ts
+   * for (const [time, msg] of await client.getEvents("etl")) console.log(new Date(time * 1000), msg);
+   * ```
+   */
+  getEvents(topic: string): Promise<[time: number, msg: unknown][]>;
+  /**
+   * Every topic's messages, by topic.
+   *
+   * ```ts
+   * const byTopic = await client.getEvents();
+   * ```
+   */
+  getEvents(): Promise<Record<string, [time: number, msg: unknown][]>>;
+  async getEvents(
+    topic?: string,
+  ): Promise<[number, unknown][] | Record<string, [number, unknown][]>> {
+    this.#checkOpen();
+    return await this.#request("get-events", topic === undefined ? {} : { topic });
+  }
+
   /** The workers connected to the scheduler, with what they hold and run. */
   async workers(): Promise<WorkerStatus[]> {
     this.#checkOpen();

@@ -12,6 +12,7 @@ import type { Key } from "../../core/task.ts";
 import { isEncoded } from "../../protocol/message_checks.ts";
 import type { ClientToSchedulerMsg } from "../../protocol/messages.ts";
 import { CoordinationError, type Dataset, datasetHolder, DatasetStore } from "./datasets.ts";
+import { EventLog } from "./event_log.ts";
 import { Events } from "./events.ts";
 import { queueHolder, type QueueItem, Queues } from "./queues.ts";
 import { Semaphores } from "./semaphores.ts";
@@ -44,6 +45,8 @@ export const COORDINATION_METHODS: ReadonlySet<string> = new Set([
   "variable-set",
   "variable-get",
   "variable-delete",
+  "log-event",
+  "get-events",
 ]);
 
 /** A waiting request past its timeout; the client raises its own `TimeoutError`. */
@@ -57,6 +60,7 @@ export class CoordinationRequests {
   readonly events = new Events();
   readonly queues = new Queues();
   readonly variables = new Variables();
+  readonly eventLog = new EventLog();
   /** The waits of each client, stopped when it leaves. */
   readonly #waits = new Map<string, Set<() => void>>();
 
@@ -139,6 +143,22 @@ export class CoordinationRequests {
           nameOf(params, method),
           stringParam(params, "lease", method),
         );
+      case "log-event": {
+        const topics = typeof params.topic === "string" ? [params.topic] : params.topic;
+        if (
+          !Array.isArray(topics) || topics.length === 0 ||
+          !topics.every((t) => typeof t === "string" && t !== "")
+        ) {
+          throw new CoordinationError(
+            `${method} needs params {topic: a non-empty string or a list of them, msg}`,
+          );
+        }
+        this.eventLog.log(topics, params.msg, Date.now() / 1000);
+        return null;
+      }
+      case "get-events":
+        if (params.topic === undefined) return this.eventLog.all();
+        return this.eventLog.get(stringParam(params, "topic", method));
       case "event-set":
         this.events.set(nameOf(params, method));
         return null;

@@ -38,3 +38,19 @@ Deno.test("getTaskStream and the taskStream recorder report the runs of real wor
   assert.equal((await client.getTaskStream({ stop: before - 3600 })).length, 0);
   await assert.rejects(() => client.getTaskStream({ count: -1 }), /count must be/);
 });
+
+Deno.test("logEvent and getEvents share structured events between clients of one scheduler", async () => {
+  await using client = await Client.local({ nWorkers: 1, threadsPerWorker: 1 });
+  await using other = await Client.connect(client.schedulerAddress, { setAsDefault: false });
+  const before = Date.now() / 1000;
+  await client.logEvent("etl", { stage: "loaded", rows: 1000 });
+  await client.logEvent(["etl", "audit"], "done");
+  const etl = await other.getEvents("etl");
+  assert.deepEqual(etl.map(([, msg]) => msg), [{ stage: "loaded", rows: 1000 }, "done"]);
+  assert.ok(etl[0][0] >= before - 1, "each message carries the time it was logged");
+  assert.deepEqual((await other.getEvents("audit")).map(([, msg]) => msg), ["done"]);
+  assert.deepEqual(await other.getEvents("never-logged"), []);
+  const all = await other.getEvents();
+  assert.deepEqual(Object.keys(all).sort(), ["audit", "etl"]);
+  await assert.rejects(() => client.logEvent("", "x"), /topic/);
+});
