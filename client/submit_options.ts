@@ -36,6 +36,11 @@ export interface SubmitOptions {
   retries?: number;
   /** Seconds to wait before each rerun of a failing task. Default 0. */
   retryDelay?: number;
+  /**
+   * For `compute` and `persist`: optimize the graph first (cull, inline cheap literals, fuse
+   * linear chains), as Dask's `optimize_graph`. Default true.
+   */
+  optimizeGraph?: boolean;
 }
 
 const OPTION_NAMES = optionNames<SubmitOptions>({
@@ -47,6 +52,7 @@ const OPTION_NAMES = optionNames<SubmitOptions>({
   resources: true,
   retries: true,
   retryDelay: true,
+  optimizeGraph: true,
 });
 
 /**

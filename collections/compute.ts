@@ -11,6 +11,7 @@
 import type { Graph } from "../core/graph.ts";
 import { GraphError } from "../core/errors.ts";
 import { checkOptionNames, nearestName, optionNames } from "../core/option_names.ts";
+import { optimizeGraph } from "../core/optimize.ts";
 import type { Key } from "../core/task.ts";
 import { collectGraph, type Collection, collectionSymbol, isCollection } from "./collection.ts";
 import type { Layer } from "./collection.ts";
@@ -47,6 +48,13 @@ export interface ComputeOptions {
   numWorkers?: number;
   /** Draw a progress bar on stderr (plain periodic lines when stderr is not a terminal). */
   progress?: boolean;
+  /**
+   * Optimize the graph first, as Dask's `optimize_graph`: drop tasks the results do not need,
+   * put cheap literals into the tasks that read them, and fuse linear chains into one task
+   * (output keys stay). Default `true`; `false` runs every task as built, e.g. to see each one
+   * on the dashboard.
+   */
+  optimizeGraph?: boolean;
 }
 
 /** What an executor is handed: the compute options, plus a per-task callback for displays. */
@@ -121,13 +129,18 @@ export interface ComputePlan {
  *
  * @throws {GraphError} naming the argument that is not a collection.
  */
-export function planCompute(collections: readonly unknown[], caller = "compute()"): ComputePlan {
+export function planCompute(
+  collections: readonly unknown[],
+  caller = "compute()",
+  optimize = true,
+): ComputePlan {
   const specs = checkCollections(collections, caller).map((c) => c[collectionSymbol]);
-  const graph = collectGraph(specs.map((s) => s.layer()));
   const keyLists = specs.map((s) => s.keys());
+  const outputs = [...new Set(keyLists.flat())];
+  const graph = collectGraph(specs.map((s) => s.layer()));
   return {
-    graph,
-    outputs: [...new Set(keyLists.flat())],
+    graph: optimize ? optimizeGraph(graph, outputs).graph : graph,
+    outputs,
     keyLists,
     finalize: (i, values) => specs[i].finalize(values),
   };
@@ -152,7 +165,7 @@ export async function computeCollections(
   options: ComputeOptions = {},
 ): Promise<unknown[]> {
   checkComputeOptions(options);
-  const plan = planCompute(collections);
+  const plan = planCompute(collections, "compute()", options.optimizeGraph !== false);
   const values = await runGraph(plan.graph, plan.outputs, options);
   const byKey = new Map<Key, unknown>();
   plan.outputs.forEach((key, i) => byKey.set(key, values[i]));
@@ -166,8 +179,11 @@ export async function persistCollection<C extends Collection>(
 ): Promise<C> {
   checkComputeOptions(options, "persist()");
   const spec = collection[collectionSymbol];
-  const graph = collectGraph([spec.layer()]);
   const outputs = [...new Set(spec.keys())];
+  const collected = collectGraph([spec.layer()]);
+  const graph = options.optimizeGraph === false
+    ? collected
+    : optimizeGraph(collected, outputs).graph;
   const layer = await resolveExecutor(options).persistGraph(graph, outputs, options);
   return spec.rebuild(layer) as C;
 }
@@ -176,6 +192,7 @@ const OPTION_NAMES = optionNames<ComputeOptions>({
   scheduler: true,
   numWorkers: true,
   progress: true,
+  optimizeGraph: true,
 });
 
 /** Checks the options of `compute` and `persist` (a misspelt one names the nearest). */

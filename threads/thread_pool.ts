@@ -7,7 +7,17 @@
 
 import type { FunctionSpec } from "../core/function_codec.ts";
 import { FunctionSender } from "../core/function_link.ts";
-import type { RunBatch, RunItem, RunResult, RunResults } from "./thread_protocol.ts";
+import type { Key } from "../core/task.ts";
+import type {
+  FromThread,
+  RunItem,
+  RunResult,
+  SlotRequest,
+  SubscriptionChange,
+  ThreadSetup,
+  ToThread,
+} from "./thread_protocol.ts";
+import type { Encoded } from "../core/value_codec.ts";
 
 /** Called with the results a thread posts, and with the thread's index. */
 export type ResultHandler = (thread: number, results: RunResult[]) => void;
@@ -18,6 +28,13 @@ export type ResultHandler = (thread: number, results: RunResult[]) => void;
  */
 export type ThreadFailureHandler = (thread: number, error: Error) => void;
 
+/**
+ * Called when a task on thread `thread` secedes or asks to rejoin (see {@link SlotRequest});
+ * the owner answers a rejoin with {@link ThreadPool.rejoined}. Without one, a rejoin is granted
+ * at once (the local `threads` scheduler does not count slots).
+ */
+export type SlotRequestHandler = (thread: number, request: SlotRequest) => void;
+
 const THREAD_ENTRY = new URL("./thread_entry.ts", import.meta.url).href;
 
 /** A fixed set of Web Worker threads. */
@@ -26,12 +43,18 @@ export class ThreadPool {
   /** Each thread's end of the function link (a restarted thread gets a new one). */
   readonly #functions: FunctionSender[] = [];
   #closed = false;
+  #setup: ThreadSetup | null = null;
+  /** Topic → the threads whose tasks subscribe to it. */
+  readonly #subscribers = new Map<string, Set<number>>();
 
   constructor(
     readonly size: number,
     private readonly onResults: ResultHandler,
     private readonly onFailure: ThreadFailureHandler = (thread, error) => {
       console.error(`thread ${thread} failed:`, error);
+    },
+    private readonly onSlotRequest: SlotRequestHandler = (thread, request) => {
+      if (request.type === "rejoin") this.rejoined(thread, request.id);
     },
   ) {
     if (!Number.isInteger(size) || size < 1) {
@@ -42,8 +65,11 @@ export class ThreadPool {
 
   #start(i: number): void {
     const thread = new Worker(THREAD_ENTRY, { type: "module", name: `task-thread-${i}` });
-    thread.onmessage = (event: MessageEvent<RunResults>) => {
-      if (event.data.type === "results") this.onResults(i, event.data.results);
+    thread.onmessage = (event: MessageEvent<FromThread>) => {
+      const message = event.data;
+      if (message.type === "results") this.onResults(i, message.results);
+      else if ("name" in message) this.#subscription(i, message);
+      else this.onSlotRequest(i, message);
     };
     thread.onerror = (event: ErrorEvent) => {
       event.preventDefault();
@@ -57,6 +83,46 @@ export class ThreadPool {
     };
     this.#threads[i] = thread;
     this.#functions[i] = new FunctionSender();
+    for (const threads of this.#subscribers.values()) threads.delete(i); // a fresh thread has none
+    if (this.#setup !== null) thread.postMessage(this.#setup);
+  }
+
+  /** Tells every thread (and those started later) the cluster their tasks run on. */
+  setup(setup: ThreadSetup): void {
+    this.#setup = setup;
+    if (this.#closed) return;
+    for (const thread of this.#threads) thread.postMessage(setup satisfies ToThread);
+  }
+
+  /** Results `keys` that `thread` returned are gone: it lets go of the Futures they held. */
+  releaseRefs(thread: number, keys: Key[]): void {
+    if (this.#closed) return;
+    this.#threads[thread].postMessage({ type: "release-refs", keys } satisfies ToThread);
+  }
+
+  #subscription(thread: number, change: SubscriptionChange): void {
+    let threads = this.#subscribers.get(change.name);
+    if (change.type === "subscribe") {
+      if (threads === undefined) this.#subscribers.set(change.name, threads = new Set());
+      threads.add(thread);
+    } else if (threads !== undefined) {
+      threads.delete(thread);
+      if (threads.size === 0) this.#subscribers.delete(change.name);
+    }
+  }
+
+  /** Hands a Pub's message to every thread whose tasks subscribe to `name`. */
+  deliverPubSub(name: string, value: Encoded): void {
+    if (this.#closed) return;
+    for (const thread of this.#subscribers.get(name) ?? []) {
+      this.#threads[thread].postMessage({ type: "pubsub-msg", name, value } satisfies ToThread);
+    }
+  }
+
+  /** Grants the seceded task `id` on `thread` a slot again. */
+  rejoined(thread: number, id: number): void {
+    if (this.#closed) return;
+    this.#threads[thread].postMessage({ type: "rejoined", id } satisfies ToThread);
   }
 
   /**
@@ -70,7 +136,7 @@ export class ThreadPool {
   /** Posts a batch of tasks to one thread, handing over the listed buffers. */
   post(thread: number, batch: RunItem[], transfer: ArrayBuffer[] = []): void {
     if (this.#closed) throw new Error("This thread pool is closed; start a new one.");
-    const message: RunBatch = { type: "run", batch };
+    const message: ToThread = { type: "run", batch };
     this.#threads[thread].postMessage(message, transfer);
   }
 

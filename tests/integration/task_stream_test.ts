@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { Client } from "../../mod.ts";
+import { eventTasks } from "../fixtures/event_tasks.ts";
 
 Deno.test("getTaskStream and the taskStream recorder report the runs of real workers", async () => {
   await using client = await Client.local({ nWorkers: 2, threadsPerWorker: 1 });
@@ -53,4 +54,11 @@ Deno.test("logEvent and getEvents share structured events between clients of one
   const all = await other.getEvents();
   assert.deepEqual(Object.keys(all).sort(), ["audit", "etl"]);
   await assert.rejects(() => client.logEvent("", "x"), /topic/);
+
+  // from inside a task, through getClient()
+  assert.equal(await client.submit(eventTasks.logFromTask, "from-task", 7), 7);
+  assert.deepEqual((await client.getEvents("from-task")).map(([, msg]) => msg), [{
+    from: "task",
+    x: 7,
+  }]);
 });
