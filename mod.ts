@@ -89,6 +89,9 @@ export type {
 } from "./client/cluster_admin.ts";
 export type { RebalanceResult } from "./protocol/session.ts";
 export type { StoryEntry } from "./protocol/story.ts";
+export type { TaskStreamEntry } from "./protocol/task_stream_entry.ts";
+export { TaskStreamRecorder } from "./client/task_stream.ts";
+export type { TaskStreamQuery } from "./client/task_stream.ts";
 export type { ScatterOptions } from "./client/scatter.ts";
 export { Datasets } from "./client/primitives/datasets.ts";
 export { Lock, Semaphore } from "./client/primitives/semaphore.ts";

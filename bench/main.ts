@@ -14,6 +14,7 @@ const suites = [
   "distributed",
   "resilience",
   "deploy",
+  "primitives",
   "compare",
 ];
 const only = Deno.args;

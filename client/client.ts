@@ -43,6 +43,12 @@ import { loadSecurity, type Security } from "../net/tls.ts";
 import { SubmitMethods, type Submitter } from "./client_view.ts";
 import { writePerformanceReport } from "./performance_report.ts";
 import {
+  selectTaskStream,
+  type TaskStreamPage,
+  type TaskStreamQuery,
+  TaskStreamRecorder,
+} from "./task_stream.ts";
+import {
   type AdminOptions,
   rebalanceKeys,
   type RebalanceOptions,
@@ -613,13 +619,12 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
    */
   async performanceReport<T>(path: string, work: () => Promise<T>): Promise<T> {
     this.#checkOpen();
-    type Stream = { total: number; entries: TaskStreamEntry[] };
-    const since = (await this.#request<Stream>("task-stream", { since: 0 })).total;
+    const recorder = await this.taskStream();
     const start = Date.now() / 1000;
     try {
       return await work();
     } finally {
-      const { entries } = await this.#request<Stream>("task-stream", { since });
+      const entries = await recorder.collect();
       const workers = (await this.workers()).map((w) => ({
         address: w.address,
         name: w.name,
@@ -633,6 +638,76 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
         title: `Performance report (${entries.length} task runs)`,
       });
     }
+  }
+
+  /**
+   * The task runs the scheduler still holds (its last 100,000), oldest first: each with its key,
+   * worker, thread, start and stop (seconds since the epoch) and status. `start`/`stop` keep the
+   * runs that overlap that window, `count` the last n (Dask's `get_task_stream`).
+   *
+   * ```ts
+   * const runs = await client.getTaskStream({ start: Date.now() / 1000 - 10 });
+   * ```
+   */
+  async getTaskStream(query: TaskStreamQuery = {}): Promise<TaskStreamEntry[]> {
+    this.#checkOpen();
+    const page = await this.#request<TaskStreamPage>("task-stream", { since: 0 });
+    return selectTaskStream(page.entries, query);
+  }
+
+  /**
+   * Records the task runs that happen while the recorder is in scope; its `data` is filled when
+   * the scope ends (Dask's `with get_task_stream() as ts:`).
+   *
+   * ```ts
+   * {
+   *   await using ts = await client.taskStream();
+   *   await client.gather(client.map((x: number) => x + 1, [1, 2, 3]));
+   * }
+   * ```
+   */
+  async taskStream(): Promise<TaskStreamRecorder> {
+    this.#checkOpen();
+    return await TaskStreamRecorder.start((since) =>
+      this.#request<TaskStreamPage>("task-stream", { since })
+    );
+  }
+
+  /**
+   * Records `msg` (plain data) under `topic` (or each of several topics) on the scheduler, with
+   * the time; any client of the scheduler reads it back with {@link Client.getEvents}.
+   *
+   * ```ts
+   * await client.logEvent("etl", { stage: "loaded", rows: 1000 });
+   * ```
+   */
+  async logEvent(topic: string | string[], msg: unknown): Promise<void> {
+    this.#checkOpen();
+    await this.#request<null>("log-event", { topic, msg });
+  }
+
+  /**
+   * The messages logged under `topic` as `[time, msg]` pairs, oldest first (the scheduler keeps
+   * each topic's last 100,000); without a topic, every topic's.
+   *
+   * ```ts
+   * for (const [time, msg] of await client.getEvents("etl")) console.log(new Date(time * 1000), msg);
+   * ```
+   */
+  getEvents(topic: string): Promise<[time: number, msg: unknown][]>;
+  /**
+   * Every topic's messages, by topic.
+   *
+   * ```ts
+   * const byTopic = await client.getEvents();
+   * ```
+   */
+  getEvents(): Promise<Record<string, [time: number, msg: unknown][]>>;
+  async getEvents(
+    topic?: string,
+  ): Promise<[number, unknown][] | Record<string, [number, unknown][]>> {
+    this.#checkOpen();
+    return await this.#request("get-events", topic === undefined ? {} : { topic });
   }
 
   /** The workers connected to the scheduler, with what they hold and run. */

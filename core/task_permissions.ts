@@ -176,6 +176,12 @@ export interface TaskPermissionContext {
    * (Polars) are loaded from files there.
    */
   npmCache: string | null;
+  /**
+   * Hosts of the cluster a task may connect to (any port): the scheduler's, so that `getClient()`
+   * in a task can connect and fetch results from workers there. Workers on other hosts need
+   * `--task-allow-net` for a task's client to read their data.
+   */
+  clusterHosts?: readonly string[];
 }
 
 /**
@@ -205,7 +211,11 @@ export function threadPermissions(
   const options: Deno.PermissionOptionsObject = {
     read: merge(permissions.read, codeRead),
     write: permissions.write ?? false,
-    net: permissions.net ?? false,
+    net: permissions.net === true
+      ? true
+      : (context.clusterHosts ?? []).length > 0 || permissions.net !== undefined
+      ? [...new Set([...(context.clusterHosts ?? []), ...(permissions.net ?? [])])]
+      : false,
     env: listOrNone(permissions.env, ["POLARS_MAX_THREADS"]),
     run: permissions.run ?? false,
     ffi: permissions.ffi ?? false,

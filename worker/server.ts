@@ -197,6 +197,7 @@ export class WorkerServer {
     const permissions = threadPermissions(options.taskPermissions ?? {}, {
       packageUrl: new URL("../", import.meta.url).href,
       npmCache: denoNpmCache(),
+      clusterHosts: [parseAddress(options.scheduler).hostname],
     });
     this.#executor = new TaskExecutor(this.nthreads, {
       store: this.store,

@@ -12,6 +12,7 @@ import type { Key } from "../../core/task.ts";
 import { isEncoded } from "../../protocol/message_checks.ts";
 import type { ClientToSchedulerMsg, PubSubToClientMsg } from "../../protocol/messages.ts";
 import { CoordinationError, type Dataset, datasetHolder, DatasetStore } from "./datasets.ts";
+import { EventLog } from "./event_log.ts";
 import { Events } from "./events.ts";
 import { queueHolder, type QueueItem, Queues } from "./queues.ts";
 import { MultiLocks } from "./multi_locks.ts";
@@ -49,6 +50,8 @@ export const COORDINATION_METHODS: ReadonlySet<string> = new Set([
   "variable-set",
   "variable-get",
   "variable-delete",
+  "log-event",
+  "get-events",
   "multi-lock-acquire",
   "multi-lock-release",
   "pubsub-subscribe",
@@ -68,6 +71,7 @@ export class CoordinationRequests {
   readonly events = new Events();
   readonly queues = new Queues();
   readonly variables = new Variables();
+  readonly eventLog = new EventLog();
   readonly multiLocks = new MultiLocks();
   readonly pubsub = new PubSubBooks();
   /** The waits of each client, stopped when it leaves. */
@@ -162,6 +166,22 @@ export class CoordinationRequests {
           nameOf(params, method),
           stringParam(params, "lease", method),
         );
+      case "log-event": {
+        const topics = typeof params.topic === "string" ? [params.topic] : params.topic;
+        if (
+          !Array.isArray(topics) || topics.length === 0 ||
+          !topics.every((t) => typeof t === "string" && t !== "")
+        ) {
+          throw new CoordinationError(
+            `${method} needs params {topic: a non-empty string or a list of them, msg}`,
+          );
+        }
+        this.eventLog.log(topics, params.msg, Date.now() / 1000);
+        return null;
+      }
+      case "get-events":
+        if (params.topic === undefined) return this.eventLog.all();
+        return this.eventLog.get(stringParam(params, "topic", method));
       case "event-set":
         this.events.set(nameOf(params, method));
         return null;

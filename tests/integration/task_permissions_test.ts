@@ -3,8 +3,12 @@ import { Client } from "../../client/client.ts";
 import { startScheduler, startWorker, type WorkerProcess } from "../helpers/cluster.ts";
 
 /** A listener that answers each connection with "hello", for tasks to reach (or not). */
+/**
+ * A listener outside the cluster: on 127.0.0.2, since task threads may reach the scheduler's host
+ * (127.0.0.1 here) for getClient().
+ */
 function greeter(): { port: number; close(): void } {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const listener = Deno.listen({ hostname: "127.0.0.2", port: 0 });
   void (async () => {
     for await (const conn of listener) {
       await conn.write(new TextEncoder().encode("hello")).catch(() => {});
@@ -22,7 +26,7 @@ const writeFile = (path: string) => {
 const spawn = (program: string) =>
   new TextDecoder().decode(new Deno.Command(program, { args: ["hi"] }).outputSync().stdout).trim();
 const connect = async (port: number) => {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const conn = await Deno.connect({ hostname: "127.0.0.2", port });
   const buffer = new Uint8Array(5);
   await conn.read(buffer);
   conn.close();
@@ -46,7 +50,7 @@ Deno.test("tasks run with the task permissions, not the worker process's", async
         args: [
           `--task-allow-read=${dir}`,
           `--task-allow-write=${dir}`,
-          `--task-allow-net=127.0.0.1:${allowed.port}`,
+          `--task-allow-net=127.0.0.2:${allowed.port}`,
           "--task-allow-run=echo",
           "--task-allow-env=HOME",
         ],
@@ -78,7 +82,7 @@ Deno.test("tasks run with the task permissions, not the worker process's", async
         await assert.rejects(narrow(spawn, "echo"), /refused run access.*--task-allow-run=/s);
         await assert.rejects(
           narrow(connect, allowed.port),
-          /refused net access to "127\.0\.0\.1:\d+".*--task-allow-net=127\.0\.0\.1:\d+/s,
+          /refused net access to "127\.0\.0\.2:\d+".*--task-allow-net=127\.0\.0\.2:\d+/s,
         );
         await assert.rejects(narrow(environment, "HOME"), /refused env access/);
         // the error keeps its kind for code that tells permission errors apart

@@ -1,0 +1,68 @@
+/**
+ * Shared state and tasks that launch tasks, beside Dask measured in the same run
+ * (bench/dask/primitives.py): a Queue put+get round trip from a client, and 1,000 tasks each
+ * launching 10 subtasks through getClient(). Both on 2 workers × 1 thread.
+ *
+ *   deno run -A bench/primitives.ts
+ *
+ * Actor method calls are not measured: actors are not built yet (issue 14).
+ */
+
+import { Client, Queue } from "../mod.ts";
+import { benchTasks } from "./primitives_tasks.ts";
+
+const ROUNDS = 200;
+
+async function ours(): Promise<{ queue_round_trip_ms: number; launch_1000x10_s: number }> {
+  await using client = await Client.local({ nWorkers: 2, threadsPerWorker: 1, dashboard: false });
+  const queue = new Queue<number>("bench", { client });
+  for (let i = 0; i < 20; i++) {
+    await queue.put(i);
+    await queue.get();
+  }
+  let start = performance.now();
+  for (let i = 0; i < ROUNDS; i++) {
+    await queue.put(i);
+    await queue.get();
+  }
+  const queueMs = (performance.now() - start) / ROUNDS;
+
+  start = performance.now();
+  const totals = await client.gather(
+    client.map(benchTasks.launcher, Array.from({ length: 1000 }, (_, i) => i)),
+  );
+  const launchS = (performance.now() - start) / 1000;
+  const expected = Array.from({ length: 1000 }, (_, i) => 45 + 10 * i).reduce((a, b) => a + b);
+  if (totals.reduce((a, b) => a + b, 0) !== expected) throw new Error("wrong launcher totals");
+  return { queue_round_trip_ms: queueMs, launch_1000x10_s: launchS };
+}
+
+async function dask(): Promise<{ queue_round_trip_ms: number; launch_1000x10_s: number } | null> {
+  const script = new URL("./dask/primitives.py", import.meta.url).pathname;
+  try {
+    const { code, stdout, stderr } = await new Deno.Command("/usr/bin/python3", {
+      args: [script],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (code !== 0) {
+      console.error(new TextDecoder().decode(stderr).slice(-2000));
+      return null;
+    }
+    const lines = new TextDecoder().decode(stdout).trim().split("\n");
+    return JSON.parse(lines[lines.length - 1]);
+  } catch (error) {
+    console.error(`Dask's side did not run: ${(error as Error).message}`);
+    return null;
+  }
+}
+
+const us = await ours();
+const them = await dask();
+const row = (name: string, a: number, b: number | undefined, unit: string) =>
+  console.log(
+    `${name.padEnd(40)} ours ${a.toFixed(3)} ${unit}` +
+      (b === undefined ? "" : `   dask ${b.toFixed(3)} ${unit}   ${(b / a).toFixed(1)}× faster`),
+  );
+row("Queue put+get round trip", us.queue_round_trip_ms, them?.queue_round_trip_ms, "ms");
+row("1,000 tasks × 10 subtasks (getClient)", us.launch_1000x10_s, them?.launch_1000x10_s, "s");
