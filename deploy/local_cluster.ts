@@ -89,16 +89,16 @@ export interface LocalClusterOptions {
   /**
    * What tasks (and `client.run` functions) may do, beyond reading this package's code: grants
    * as Deno's permission options (`{ read: ["/data"], net: ["db:5432"], env: true }`), or
-   * `"all"` for the worker processes' own permissions. Default: read of the current directory
-   * and the temporary folder, and `ffi` (dataframe tasks) when this process may use FFI itself
+   * `"all"` for the worker processes' own permissions. Default: read and write of the current
+   * directory and the temporary folder, and `ffi` (dataframe tasks) when this process may use FFI itself
    * (docs/security.md).
    */
   taskPermissions?: TaskPermissions;
 }
 
 /**
- * What a local cluster's tasks may do unless told: read the current directory and the temporary
- * folder (a local user's data and scratch files), and load native code when the script that
+ * What a local cluster's tasks may do unless told: read and write the current directory and the
+ * temporary folder (a local user's data, outputs and scratch files), and load native code when the script that
  * starts the cluster may (it then already trusts native code, as dataframe scripts do).
  */
 export function defaultLocalTaskPermissions(): TaskGrants {
@@ -113,7 +113,9 @@ export function defaultLocalTaskPermissions(): TaskGrants {
     read.push(tmp === undefined || tmp === "" ? "/tmp" : tmp);
   }
   const ffi = Deno.permissions.querySync({ name: "ffi" }).state === "granted";
-  return ffi ? { read, ffi: true } : { read };
+  // a local script's outputs (toCsv, toTextFiles) land in its own folders
+  const write = [...read];
+  return ffi ? { read, write, ffi: true } : { read, write };
 }
 
 /**

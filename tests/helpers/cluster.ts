@@ -159,12 +159,30 @@ export interface WorkerProcess {
 }
 
 /**
+ * Test workers' tasks may read and write the temporary folder (tests hand tasks temp files) and
+ * read the current directory, as a LocalCluster's tasks may; a test that gives `--task-*` flags
+ * of its own, or `taskGrants: false`, gets exactly those.
+ */
+function testTaskGrants(args: readonly string[]): string[] {
+  if (args.some((a) => a.startsWith("--task-"))) return [];
+  const tmp = Deno.env.get("TMPDIR") || "/tmp";
+  return [`--task-allow-read=${tmp},${Deno.cwd()}`, `--task-allow-write=${tmp}`];
+}
+
+/**
  * Starts `deno run -A worker/main.ts <scheduler>`; resolves once it printed its address and,
  * unless `registered` is false, registered with the scheduler.
  */
 export async function startWorker(
   scheduler: string,
-  options: { name: string; nthreads?: number; args?: string[]; registered?: boolean },
+  options: {
+    name: string;
+    nthreads?: number;
+    args?: string[];
+    registered?: boolean;
+    /** Default true: see {@link testTaskGrants}. */
+    taskGrants?: boolean;
+  },
 ): Promise<WorkerProcess> {
   const process = new ManagedProcess(options.name, [
     "run",
@@ -179,6 +197,7 @@ export async function startWorker(
     "--memory-limit",
     "1GB",
     ...(options.args ?? []),
+    ...(options.taskGrants === false ? [] : testTaskGrants(options.args ?? [])),
   ]);
   try {
     const [, address] = await process.waitForLine(

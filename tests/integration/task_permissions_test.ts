@@ -43,7 +43,7 @@ Deno.test("tasks run with the task permissions, not the worker process's", async
   const { process: scheduler, address } = await startScheduler();
   const workers: WorkerProcess[] = [];
   try {
-    workers.push(await startWorker(address, { name: "narrow" }));
+    workers.push(await startWorker(address, { name: "narrow", taskGrants: false }));
     workers.push(
       await startWorker(address, {
         name: "granted",
