@@ -120,13 +120,9 @@ export async function ensurePermissions(
  * cache folder), or null when it cannot be told (no permission to read the environment).
  */
 export function denoNpmCache(): string | null {
-  let env: (name: string) => string | undefined;
-  try {
-    env = (name) => Deno.env.get(name) || undefined;
-    env("DENO_DIR");
-  } catch {
-    return null;
-  }
+  // never prompt for env just for this (a worker on a terminal asks only for what it must have)
+  if (Deno.permissions.querySync({ name: "env" }).state !== "granted") return null;
+  const env = (name: string) => Deno.env.get(name) || undefined;
   const windows = Deno.build.os === "windows";
   const join = (...parts: string[]) => parts.join(windows ? "\\" : "/");
   const home = env("HOME") ?? env("USERPROFILE");
