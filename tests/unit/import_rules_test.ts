@@ -19,7 +19,8 @@ const FORBIDDEN: Record<string, readonly string[]> = {
   core: ["scheduler", "worker", "client", "deploy", "collections", "net", "threads", "protocol"],
   protocol: ["scheduler", "worker", "client", "deploy", "collections", "net", "threads"],
   net: ["scheduler", "worker", "client", "deploy", "collections", "threads"],
-  threads: ["scheduler", "worker", "client", "deploy", "collections", "net"],
+  // threads stand on net: a subprocess pool (process_pool.ts) frames its messages as the wire does
+  threads: ["scheduler", "worker", "client", "deploy", "collections"],
 };
 
 const SPECIFIER_PATTERNS = [
