@@ -24,7 +24,7 @@ ENV DENO_DIR=/home/dask/.cache/deno \
 WORKDIR /app
 COPY --chown=dask:dask . .
 USER dask
-RUN deno cache mod.ts scheduler/main.ts worker/main.ts worker/thread_entry.ts
+RUN deno cache mod.ts scheduler/main.ts worker/main.ts threads/thread_entry.ts threads/process_entry.ts
 
 # 8786: scheduler (workers and clients connect here); 8787: dashboard (/status, /health, /metrics)
 EXPOSE 8786 8787
