@@ -16,7 +16,7 @@ import {
   leafLayer,
 } from "../collections/collection.ts";
 import { planCompute } from "../collections/compute.ts";
-import { optimizeGraph } from "../core/optimize.ts";
+import { graphToRun } from "../core/optimize.ts";
 import { Delayed } from "../collections/delayed.ts";
 import { recordFromError } from "../core/errors.ts";
 import { describeFunction, functionName } from "../core/function_codec.ts";
@@ -235,7 +235,7 @@ export class Submission implements Submitter {
       const outputs = [...new Set(spec.keys())];
       const graph = collectGraph([spec.layer()]);
       const layer = this.persistLayer(
-        options.optimizeGraph === false ? graph : optimizeGraph(graph, outputs).graph,
+        graphToRun(graph, outputs, options.optimizeGraph !== false),
         outputs,
         options,
       );

@@ -11,7 +11,7 @@
 import type { Graph } from "../core/graph.ts";
 import { GraphError } from "../core/errors.ts";
 import { checkOptionNames, nearestName, optionNames } from "../core/option_names.ts";
-import { optimizeGraph } from "../core/optimize.ts";
+import { graphToRun } from "../core/optimize.ts";
 import type { Key } from "../core/task.ts";
 import { collectGraph, type Collection, collectionSymbol, isCollection } from "./collection.ts";
 import type { Layer } from "./collection.ts";
@@ -143,7 +143,7 @@ export function planCompute(
   const outputs = [...new Set(keyLists.flat())];
   const graph = collectGraph(specs.map((s) => s.layer()));
   return {
-    graph: optimize ? optimizeGraph(graph, outputs).graph : graph,
+    graph: graphToRun(graph, outputs, optimize),
     outputs,
     keyLists,
     finalize: (i, values) => specs[i].finalize(values),
@@ -185,9 +185,7 @@ export async function persistCollection<C extends Collection>(
   const spec = collection[collectionSymbol];
   const outputs = [...new Set(spec.keys())];
   const collected = collectGraph([spec.layer()]);
-  const graph = options.optimizeGraph === false
-    ? collected
-    : optimizeGraph(collected, outputs).graph;
+  const graph = graphToRun(collected, outputs, options.optimizeGraph !== false);
   const layer = await resolveExecutor(options).persistGraph(graph, outputs, options);
   return spec.rebuild(layer) as C;
 }

@@ -63,6 +63,14 @@ export function optimizeGraph(
   };
 }
 
+/**
+ * The graph to run for `outputs`: optimized unless `optimize` is false (the `optimizeGraph`
+ * option of compute, persist and client views). The one place every compute path asks.
+ */
+export function graphToRun(graph: Graph, outputs: readonly Key[], optimize = true): Graph {
+  return optimize ? optimizeGraph(graph, outputs).graph : graph;
+}
+
 /** How many tasks read each task (a key read twice by one task counts once). */
 function countReaders(graph: Graph): Map<Key, number> {
   const readers = new Map<Key, number>();
