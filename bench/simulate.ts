@@ -23,6 +23,7 @@ import type { SchedulerEvent } from "../scheduler/events.ts";
 import type { ComputeTaskMsg, GraphTaskSpec } from "../protocol/messages.ts";
 import { encode } from "../core/value_codec.ts";
 import { report } from "./measure.ts";
+import { rng } from "../examples/github_events_data.ts";
 
 const THREADS_PER_WORKER = 4;
 const MEAN_DURATION = 0.01; // s
@@ -32,16 +33,6 @@ const LATENCY = 0.0005; // s per transfer
 const HEARTBEAT = 1; // s
 const TICK = 0.1; // s, as the scheduler server's
 const FN = { id: "fn-sim", kind: "source", name: "sim", source: "() => 0" };
-
-/** A deterministic pseudo-random generator (mulberry32). */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A graph to simulate: specs in topological order, their durations, and the outputs. */
 interface Shape {

@@ -19,7 +19,7 @@ export interface ArchiveOptions {
 }
 
 /** A random generator (mulberry32) in [0, 1). */
-function rng(seed: number): () => number {
+export function rng(seed: number): () => number {
   return () => {
     seed = (seed + 0x6d2b79f5) | 0;
     let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
