@@ -7,6 +7,7 @@
 
 import type { TaskOptions } from "../core/task.ts";
 import { checkOptionNames, optionNames } from "../core/option_names.ts";
+import { timeoutMsOf } from "../core/timeout.ts";
 
 /**
  * Where and how submitted tasks run, as Dask's `submit` keywords. Pass them with
@@ -36,6 +37,12 @@ export interface SubmitOptions {
   retries?: number;
   /** Seconds to wait before each rerun of a failing task. Default 0. */
   retryDelay?: number;
+  /**
+   * How long one run of a task may take, in milliseconds or as a duration like `"30s"`. Past
+   * it the worker stops the run (terminating and replacing its thread) and the task errs with
+   * a `TimeoutError` naming it (rerun first when `retries` allow).
+   */
+  timeout?: number | string;
 }
 
 const OPTION_NAMES = optionNames<SubmitOptions>({
@@ -47,6 +54,7 @@ const OPTION_NAMES = optionNames<SubmitOptions>({
   resources: true,
   retries: true,
   retryDelay: true,
+  timeout: true,
 });
 
 /**
@@ -97,6 +105,7 @@ export function checkSubmitOptions(options: SubmitOptions): void {
   if (retryDelay !== undefined && !(Number.isFinite(retryDelay) && retryDelay >= 0)) {
     fail("retryDelay", "a non-negative number of seconds", retryDelay);
   }
+  if (options.timeout !== undefined) timeoutMsOf(options.timeout);
 }
 
 function isStringArray(value: unknown): value is readonly string[] {
@@ -124,6 +133,10 @@ export function taskOptionsOf(options: SubmitOptions): TaskOptions | undefined {
   }
   if (options.retryDelay !== undefined) {
     out.retryDelay = options.retryDelay;
+    any = true;
+  }
+  if (options.timeout !== undefined) {
+    out.timeoutMs = timeoutMsOf(options.timeout);
     any = true;
   }
   if (options.workers !== undefined) {

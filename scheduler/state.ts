@@ -1567,6 +1567,7 @@ export class SchedulerState implements StealHost {
       duration: estimate,
     };
     if (task.returnValue) msg.returnValue = true;
+    if (task.timeoutMs > 0) msg.timeoutMs = task.timeoutMs;
     this.#toWorker(worker, msg);
   }
 
@@ -1731,6 +1732,7 @@ export class SchedulerState implements StealHost {
       resources,
     );
     this.#retries.setDelay(task, options?.retryDelay);
+    if (options?.timeoutMs !== undefined) task.timeoutMs = options.timeoutMs;
     task.storySeq = this.stories.revive(key);
     this.tasks.set(key, task);
     this.stateCounts.released++;

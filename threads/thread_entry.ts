@@ -18,7 +18,14 @@ import { FunctionReceiver } from "../core/function_link.ts";
 import type { Key, TaskFunction } from "../core/task.ts";
 import { substituteRefs } from "../core/task.ts";
 import { decode, encode, sizeOf, transferables } from "../core/value_codec.ts";
-import type { RunBatch, RunItem, RunResult, RunResults } from "./thread_protocol.ts";
+import {
+  type RunItem,
+  type RunResult,
+  type RunResults,
+  type ThreadEnding,
+  ThreadStatus,
+  type ToThread,
+} from "./thread_protocol.ts";
 import { SHARED_GARBAGE_BYTES, SharedGarbage } from "./shared_garbage.ts";
 
 const functions = new FunctionCache();
@@ -32,8 +39,26 @@ const FLUSH_AFTER_MS = 5;
 
 const now = () => performance.timeOrigin + performance.now();
 
+/** Which run executes now, for the owner to read (replaced by the owner's `init` buffer). */
+let status = new ThreadStatus();
+
+/**
+ * A task that ends its thread (`Deno.exit`, which in a Web Worker silently closes only the
+ * worker, or `self.close()`) would leave its owner waiting for ever. Instead the owner is told
+ * what the task called, and this thread waits to be terminated and replaced.
+ */
+function endedByTask(what: string): never {
+  const message: ThreadEnding = { type: "ending", what };
+  self.postMessage(message);
+  return status.blockForever();
+}
+
+Object.assign(Deno, { exit: (code?: number) => endedByTask(`Deno.exit(${code ?? ""})`) });
+self.close = () => endedByTask("self.close()");
+
 async function runOne(item: RunItem): Promise<RunResult> {
   const start = now();
+  status.begin(item.id, start);
   try {
     const spec = received.expand(item.fn);
     if (typeof spec === "string") {
@@ -67,6 +92,7 @@ async function runOne(item: RunItem): Promise<RunResult> {
   } catch (thrown) {
     return { id: item.id, ok: false, error: recordFromError(thrown, item.key), start, stop: now() };
   } finally {
+    status.end();
     // a task's own arguments count under its key (never one of its inputs' keys)
     sharedGarbage.drop(item.key, item.args.frames);
     for (let i = 0; i < item.depValues.length; i++) {
@@ -106,7 +132,8 @@ async function runBatch(batch: RunItem[]): Promise<void> {
   }
 }
 
-self.onmessage = (event: MessageEvent<RunBatch>) => {
+self.onmessage = (event: MessageEvent<ToThread>) => {
   const message = event.data;
   if (message.type === "run") queue = queue.then(() => runBatch(message.batch));
+  else if (message.type === "init") status = new ThreadStatus(message.status);
 };

@@ -1,37 +1,86 @@
 /**
- * A pool of Web Worker threads that run tasks (see thread_entry.ts). The pool only carries
- * batches and results; its owner decides what runs where.
+ * A pool of Web Worker threads that run tasks (see thread_entry.ts), and their supervisor. The
+ * pool carries batches and results; its owner decides what runs where.
+ *
+ * Supervision: a thread that crashes, or whose task calls `Deno.exit` / `self.close()`, is
+ * noticed at once, terminated and replaced, and the owner is told which run was executing (read
+ * from the thread's shared {@link ThreadStatus}) and what happened. The owner can stop a run
+ * (cancel) and give runs a time limit; both terminate the thread, because nothing else stops a
+ * busy loop or a promise that never settles. A terminated thread's loop stops at once (V8
+ * checks for termination at loop back-edges), so its CPU is given back.
  *
  * @module
  */
 
 import type { FunctionSpec } from "../core/function_codec.ts";
 import { FunctionSender } from "../core/function_link.ts";
-import type { RunBatch, RunItem, RunResult, RunResults } from "./thread_protocol.ts";
+import {
+  type FromThread,
+  type RunItem,
+  type RunResult,
+  ThreadStatus,
+  type ToThread,
+} from "./thread_protocol.ts";
 
 /** Called with the results a thread posts, and with the thread's index. */
 export type ResultHandler = (thread: number, results: RunResult[]) => void;
 
+/** Why a thread was replaced. */
+export type ThreadEndCause =
+  /** A task called `Deno.exit` or `self.close()`. */
+  | "exit"
+  /** An uncaught error ended the thread. */
+  | "crash"
+  /** The owner stopped the run (a cancelled task). */
+  | "stopped"
+  /** The run took longer than its `timeoutMs`. */
+  | "timeout";
+
+/** A thread was terminated and a fresh one started in its place. */
+export interface ThreadEnd {
+  thread: number;
+  cause: ThreadEndCause;
+  /** The run executing when it ended, or null when none was (the blame is nobody's). */
+  runId: number | null;
+  /** What happened, worded about the task: `the task called Deno.exit(3)`. */
+  reason: string;
+}
+
 /**
- * Called when a thread dies (an uncaught error outside any task). The pool has already started
- * a fresh thread in its place; the tasks the dead one held are lost and are the owner's to redo.
+ * Called when a thread ended. The pool has already started a fresh thread in its place; every
+ * run posted to the old one and not answered is lost and is the owner's to redo or fail.
  */
-export type ThreadFailureHandler = (thread: number, error: Error) => void;
+export type ThreadEndHandler = (end: ThreadEnd) => void;
 
 const THREAD_ENTRY = new URL("./thread_entry.ts", import.meta.url).href;
+
+/** How often runs with a time limit, and cancelled runs not yet started, are looked at. */
+const WATCH_MS = 10;
+
+/** A run the watchdog looks after. */
+interface WatchedRun {
+  thread: number;
+  /** Stop it once it runs longer than this (ms), or Infinity. */
+  timeoutMs: number;
+  /** Cancelled before it started: stop it as soon as it starts. */
+  cancelled: boolean;
+}
 
 /** A fixed set of Web Worker threads. */
 export class ThreadPool {
   readonly #threads: Worker[] = [];
+  readonly #status: ThreadStatus[] = [];
   /** Each thread's end of the function link (a restarted thread gets a new one). */
   readonly #functions: FunctionSender[] = [];
+  readonly #watched = new Map<number, WatchedRun>();
+  #watchdog: ReturnType<typeof setInterval> | undefined;
   #closed = false;
 
   constructor(
     readonly size: number,
     private readonly onResults: ResultHandler,
-    private readonly onFailure: ThreadFailureHandler = (thread, error) => {
-      console.error(`thread ${thread} failed:`, error);
+    private readonly onEnd: ThreadEndHandler = (end) => {
+      console.error(`thread ${end.thread} was replaced: ${end.reason}`);
     },
   ) {
     if (!Number.isInteger(size) || size < 1) {
@@ -42,21 +91,41 @@ export class ThreadPool {
 
   #start(i: number): void {
     const thread = new Worker(THREAD_ENTRY, { type: "module", name: `task-thread-${i}` });
-    thread.onmessage = (event: MessageEvent<RunResults>) => {
-      if (event.data.type === "results") this.onResults(i, event.data.results);
+    const status = new ThreadStatus();
+    thread.onmessage = (event: MessageEvent<FromThread>) => {
+      if (this.#threads[i] !== thread) return; // a replaced thread's last words
+      const message = event.data;
+      if (message.type === "results") {
+        for (const result of message.results) this.#watched.delete(result.id);
+        this.onResults(i, message.results);
+      } else if (message.type === "ending") {
+        this.#replace(i, "exit", `the task called ${message.what}`);
+      }
     };
     thread.onerror = (event: ErrorEvent) => {
       event.preventDefault();
-      // the thread is gone with whatever it was running: replace it, then tell the owner
-      thread.terminate();
-      if (!this.#closed) this.#start(i);
-      this.onFailure(i, new Error(`thread ${i} died: ${event.message}`));
+      if (this.#threads[i] !== thread) return;
+      this.#replace(i, "crash", `an uncaught error ended its thread: ${event.message}`);
     };
     thread.onmessageerror = () => {
-      this.onFailure(i, new Error(`thread ${i} sent a message that could not be read`));
+      if (this.#threads[i] !== thread) return;
+      this.#replace(i, "crash", `its thread sent a message that could not be read`);
     };
+    const init: ToThread = { type: "init", status: status.buffer };
+    thread.postMessage(init);
     this.#threads[i] = thread;
+    this.#status[i] = status;
     this.#functions[i] = new FunctionSender();
+  }
+
+  /** Terminates thread `i`, starts a fresh one, and tells the owner whom it blames. */
+  #replace(i: number, cause: ThreadEndCause, reason: string): void {
+    const running = this.#status[i].runId;
+    this.#threads[i].terminate();
+    for (const [id, run] of this.#watched) if (run.thread === i) this.#watched.delete(id);
+    if (this.#closed) return;
+    this.#start(i);
+    this.onEnd({ thread: i, cause, runId: running === 0 ? null : running, reason });
   }
 
   /**
@@ -70,18 +139,69 @@ export class ThreadPool {
   /** Posts a batch of tasks to one thread, handing over the listed buffers. */
   post(thread: number, batch: RunItem[], transfer: ArrayBuffer[] = []): void {
     if (this.#closed) throw new Error("This thread pool is closed; start a new one.");
-    const message: RunBatch = { type: "run", batch };
+    for (const item of batch) {
+      if (item.timeoutMs === undefined) continue;
+      this.#watched.set(item.id, { thread, timeoutMs: item.timeoutMs, cancelled: false });
+      this.#watch();
+    }
+    const message: ToThread = { type: "run", batch };
     this.#threads[thread].postMessage(message, transfer);
+  }
+
+  /** The run thread `thread` is executing now, or 0. */
+  runningOn(thread: number): number {
+    return this.#status[thread].runId;
+  }
+
+  /**
+   * Stops run `runId` posted to `thread`: when it is executing, its thread is terminated and
+   * replaced now (reported with cause `stopped`); when it has not started, as soon as it does.
+   * A run that already finished is left alone.
+   */
+  stop(thread: number, runId: number, reason: string): void {
+    if (this.#closed) return;
+    if (this.#status[thread].runId === runId) return this.#replace(thread, "stopped", reason);
+    const watched = this.#watched.get(runId);
+    if (watched !== undefined) watched.cancelled = true;
+    else this.#watched.set(runId, { thread, timeoutMs: Infinity, cancelled: true });
+    this.#watch();
   }
 
   /** Stops every thread at once (running tasks are abandoned). */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#watchdog !== undefined) clearInterval(this.#watchdog);
     for (const t of this.#threads) t.terminate();
   }
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  #watch(): void {
+    if (this.#watchdog !== undefined) return;
+    const watchdog = setInterval(() => this.#check(), WATCH_MS);
+    Deno.unrefTimer(watchdog);
+    this.#watchdog = watchdog;
+  }
+
+  /** Stops runs past their time limit, and cancelled runs that have started. */
+  #check(): void {
+    const at = performance.timeOrigin + performance.now();
+    for (let i = 0; i < this.#status.length && !this.#closed; i++) {
+      const status = this.#status[i];
+      const id = status.runId;
+      const run = id === 0 ? undefined : this.#watched.get(id);
+      if (run === undefined || run.thread !== i) continue;
+      if (run.cancelled) this.#replace(i, "stopped", "the task was cancelled");
+      else if (at - status.startedAt > run.timeoutMs) {
+        this.#replace(i, "timeout", `the task ran longer than its timeout of ${run.timeoutMs} ms`);
+      }
+    }
+    if (this.#watched.size === 0 && this.#watchdog !== undefined) {
+      clearInterval(this.#watchdog);
+      this.#watchdog = undefined;
+    }
   }
 }

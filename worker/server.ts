@@ -435,6 +435,9 @@ export class WorkerServer {
         case "keep-result":
           this.#executor.keep(instruction.key);
           break;
+        case "stop-task":
+          this.#executor.stop(instruction.key, instruction.thread);
+          break;
         case "store":
           this.store.set(instruction.key, {
             encoded: instruction.encoded,

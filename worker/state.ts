@@ -46,7 +46,8 @@ import { Holders } from "./holders.ts";
 import { RunQueue } from "./run_queue.ts";
 import { schedulerMessageProblem } from "./scheduler_message_checks.ts";
 import { countStates, validateWorkerState } from "./state_validation.ts";
-import { taskError, threadDiedError, tooBigError } from "./task_outcomes.ts";
+import { taskError, threadDiedError, timeoutError, tooBigError } from "./task_outcomes.ts";
+import type { ThreadEndCause } from "../threads/thread_pool.ts";
 import type { WorkerStateConfig } from "./state_config.ts";
 import { WorkerTask, type WorkerTaskState } from "./worker_task.ts";
 
@@ -133,7 +134,7 @@ export class WorkerState {
         );
         break;
       case "thread-died":
-        this.#threadDied(event.thread, event.reason);
+        this.#threadDied(event.thread, event.cause, event.culprit, event.reason);
         break;
       case "gather-done":
         this.#gatherDone(event.requestId, event.data);
@@ -239,6 +240,7 @@ export class WorkerState {
     task.args = msg.args;
     task.resources = msg.resources;
     task.duration = msg.duration;
+    task.timeoutMs = typeof msg.timeoutMs === "number" && msg.timeoutMs > 0 ? msg.timeoutMs : 0;
     task.depLocations = msg.deps;
     switch (task.state) {
       case "memory":
@@ -385,15 +387,31 @@ export class WorkerState {
     this.#finish(task, result, start, stop, thread, { type: "keep-result", key });
   }
 
-  /** Every task handed to `thread` is lost with it. */
-  #threadDied(thread: number, reason: string): void {
+  /**
+   * `thread` was replaced. The culprit (the task running on it) errs naming what happened,
+   * or, when it was stopped because it was withdrawn, is dropped (or runs again if it was
+   * assigned again since). The other tasks handed to the thread did nothing wrong: they run again.
+   */
+  #threadDied(thread: number, cause: ThreadEndCause, culprit: Key | null, reason: string): void {
     const lost: WorkerTask[] = [];
     for (const task of this.tasks.values()) {
       if (task.state === "executing" && task.thread === thread) lost.push(task);
     }
     for (const task of lost) {
-      const error = threadDiedError(task.key, thread, this.address, reason);
-      this.#threadFinished(task.key, { ok: false, error }, this.now, this.now, undefined);
+      const wanted = task.assigned && !task.cancelled;
+      if (task.key === culprit && !(cause === "stopped" && wanted)) {
+        const error = cause === "timeout"
+          ? timeoutError(task.key, task.timeoutMs, `worker ${this.address}`)
+          : threadDiedError(task.key, thread, `worker ${this.address}`, reason);
+        this.#threadFinished(task.key, { ok: false, error }, this.now, this.now, undefined);
+      } else if (wanted) {
+        this.#runQueue.finish(task);
+        this.#toReady(task);
+      } else {
+        this.#runQueue.finish(task);
+        this.#drop(task);
+        this.#unlinkDependencies(task);
+      }
     }
   }
 
@@ -626,8 +644,12 @@ export class WorkerState {
     if (task.assigned || task.acquired || task.dependents.size > 0) return;
     switch (task.state) {
       case "executing":
-        // The thread cannot be stopped: discard its result when it comes.
-        task.cancelled = true;
+        // Stop it (a busy loop or a promise that never settles would hold its thread for
+        // ever); a thread-died with cause `stopped` then drops it.
+        if (!task.cancelled) {
+          task.cancelled = true;
+          this.#instructions.push({ type: "stop-task", key: task.key, thread: task.thread });
+        }
         return;
       case "flight":
         // Decided when the transfer lands.
@@ -784,6 +806,7 @@ export class WorkerState {
         deps,
         resources: task.resources,
         thread: task.thread,
+        timeoutMs: task.timeoutMs,
       });
     }
     if (batch !== null) this.#instructions.push({ type: "execute", tasks: batch });

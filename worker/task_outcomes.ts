@@ -38,17 +38,34 @@ export function tooBigError(
   );
 }
 
-/** A thread ended while running `key`. */
+/** A thread of `where` (see {@link timeoutError}) ended while running `key`. */
 export function threadDiedError(
   key: Key,
   thread: number,
-  address: WorkerAddress,
+  where: string,
   reason: string,
 ): ErrorRecord {
   return taskError(
     key,
-    `thread ${thread} of worker ${address} died while running ${key}: ${reason}`,
+    `thread ${thread} of ${where} ended while running ${key}: ${reason}. ` +
+      `The thread was replaced; a task returns its result (or throws), it never ends its thread.`,
     THREAD_DIED,
+  );
+}
+
+/** The error name of a task stopped for running past its `timeout`. */
+export const TIMED_OUT = "TimeoutError";
+
+/**
+ * A run of `key` went past its time limit and was stopped. `where`: the threads' owner, e.g.
+ * `worker tcp://…` or `the threads scheduler`.
+ */
+export function timeoutError(key: Key, timeoutMs: number, where: string): ErrorRecord {
+  return taskError(
+    key,
+    `task ${key} did not finish within its timeout of ${timeoutMs} ms on ${where}; ` +
+      `its thread was stopped and replaced. Give it a longer timeout, or split the work.`,
+    TIMED_OUT,
   );
 }
 

@@ -153,6 +153,11 @@ export class RunState {
     return this.#ready.size;
   }
 
+  /** Puts task `t`, handed out but lost with its thread, back among the ready ones. */
+  requeue(t: number): void {
+    this.#ready.push(t);
+  }
+
   /** The ready task with the best priority, or -1. */
   popReady(): number {
     return this.#ready.size > 0 ? this.#ready.pop() : -1;

@@ -16,7 +16,8 @@ import type { Graph } from "../../core/graph.ts";
 import { keyPrefix } from "../../core/task.ts";
 import type { Key } from "../../core/task.ts";
 import { decode, encode, type Encoded } from "../../core/value_codec.ts";
-import { ThreadPool } from "../../threads/thread_pool.ts";
+import { type ThreadEnd, ThreadPool } from "../../threads/thread_pool.ts";
+import { threadDiedError, timeoutError } from "../../worker/task_outcomes.ts";
 import type { RunItem, RunResult } from "../../threads/thread_protocol.ts";
 import { localExecutor, type LocalRunOptions } from "./options.ts";
 import type { GraphExecutor } from "../compute.ts";
@@ -67,7 +68,11 @@ function learnDuration(prefix: string, ms: number): void {
 /** A run's handlers for the results of the items it posted. */
 interface RunSink {
   onResult(thread: number, result: RunResult): void;
-  onThreadDied(thread: number, error: Error): void;
+  /**
+   * `end.thread` was replaced; `ids` are this run's items that were posted to it and are lost
+   * (the one that was running is `end.runId`).
+   */
+  onThreadEnded(end: ThreadEnd, ids: number[]): void;
   /** Hands ready tasks to threads with room; called whenever threads free up. */
   dispatch(): void;
   /** True once the run failed: its late results only free their threads' room. */
@@ -100,15 +105,19 @@ class SharedThreads {
       }
       // the room freed may serve any run, not only the one whose results came back
       for (const run of this.#runs) run.dispatch();
-    }, (thread, error) => {
-      const sinks = new Set<RunSink>();
+    }, (end) => {
+      const thread = end.thread;
+      const lost = new Map<RunSink, number[]>();
       for (const [id, owner] of this.#owners) {
-        if (id % THREAD_SLOTS === thread) sinks.add(owner.sink);
+        if (id % THREAD_SLOTS !== thread) continue;
+        this.#owners.delete(id);
+        const ids = lost.get(owner.sink);
+        if (ids === undefined) lost.set(owner.sink, [id]);
+        else ids.push(id);
       }
-      for (const [id] of this.#owners) if (id % THREAD_SLOTS === thread) this.#owners.delete(id);
       this.load[thread] = 0;
       this.inFlight[thread] = 0;
-      for (const sink of sinks) if (!sink.abandoned) sink.onThreadDied(thread, error);
+      for (const [sink, ids] of lost) if (!sink.abandoned) sink.onThreadEnded(end, ids);
       for (const run of this.#runs) run.dispatch();
     });
   }
@@ -214,6 +223,7 @@ export async function runThreads(
   const specs = tasks.map((task) => task.fn === null ? undefined : describeFunction(task.fn));
   const prefixes = tasks.map((task) => keyPrefix(task.key));
   const onTaskDone = options.onTaskDone;
+  const timeoutMs = options.timeoutMs;
   const shared = sharedThreads(options.numWorkers ?? defaultThreadCount());
 
   return await new Promise<unknown[]>((resolve, reject) => {
@@ -268,13 +278,21 @@ export async function runThreads(
         finish(t, new EncodedResult(result.value));
         if (run.remaining === 0) complete();
       },
-      onThreadDied(thread, error) {
-        fail(
-          new Error(`A task thread died while running tasks (${error.message}).`, {
-            cause: error,
-          }),
-        );
-        void thread;
+      onThreadEnded(end, ids) {
+        for (const id of ids) {
+          const t = itemTask.get(id)!;
+          itemTask.delete(id);
+          // the task that ended its thread errs; those queued behind it run again
+          if (id !== end.runId) run.requeue(t);
+          else {
+            const key = tasks[t].key;
+            fail(errorFromRecord(
+              end.cause === "timeout"
+                ? timeoutError(key, timeoutMs!, "the threads scheduler")
+                : threadDiedError(key, end.thread, "the threads scheduler", end.reason),
+            ));
+          }
+        }
       },
     };
 
@@ -293,7 +311,7 @@ export async function runThreads(
       const estimate = estimateMs(prefixes[t]);
       const id = shared.register(thread, sink, estimate);
       itemTask.set(id, t);
-      return {
+      const item: RunItem = {
         id,
         key: task.key,
         fn: shared.pool.functionFor(thread, specs[t]!),
@@ -301,6 +319,8 @@ export async function runThreads(
         depKeys,
         depValues,
       };
+      if (timeoutMs !== undefined) item.timeoutMs = timeoutMs;
+      return item;
     };
 
     const dispatch = () => {
