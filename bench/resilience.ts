@@ -33,6 +33,7 @@ import type { WorkerListing } from "../protocol/session.ts";
 import { describeFunction } from "../core/function_codec.ts";
 import { encode } from "../core/value_codec.ts";
 import { ThreadPool } from "../threads/thread_pool.ts";
+import type { RunItem } from "../threads/thread_protocol.ts";
 import { startScheduler, startWorker, type WorkerProcess } from "../tests/helpers/cluster.ts";
 import { graphTask, RawClient } from "../tests/helpers/raw_client.ts";
 
@@ -132,19 +133,33 @@ if (runs("recovery")) {
   console.log(`  SIGSTOP (10 heartbeats missed): ${stopped.toFixed(2)} s`);
 }
 
-/** CPU seconds a process has used (utime + stime in /proc/<pid>/stat, Linux, 100 ticks/s). */
-function cpuSeconds(pid: number): number {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+/**
+ * CPU seconds the Web Worker threads of a process have used (utime + stime of its threads named
+ * `worker-*` in /proc/<pid>/task, Linux, 100 ticks/s): the task threads alone, so the figure
+ * does not depend on what else the machine runs.
+ */
+function taskThreadCpu(pid: number | "self"): number {
+  let ticks = 0;
+  for (const entry of Deno.readDirSync(`/proc/${pid}/task`)) {
+    try {
+      const dir = `/proc/${pid}/task/${entry.name}`;
+      if (!Deno.readTextFileSync(`${dir}/comm`).startsWith("worker")) continue;
+      const stat = Deno.readTextFileSync(`${dir}/stat`);
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch { /* the thread ended meanwhile */ }
+  }
+  return ticks / 100;
 }
 
-/** CPU the process uses over the next `ms`, as a share of one core. */
-async function cpuShare(pid: number, ms: number): Promise<number> {
-  const before = cpuSeconds(pid);
+/** CPU the task threads use over the next `ms`, as a share of one core. */
+async function cpuShare(pid: number | "self", ms: number): Promise<number> {
+  const before = taskThreadCpu(pid);
   await sleep(ms);
-  return (cpuSeconds(pid) - before) / (ms / 1000);
+  return (taskThreadCpu(pid) - before) / (ms / 1000);
 }
+
+const percent = (share: number) => `${(100 * share).toFixed(0)} %`;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -161,36 +176,35 @@ if (runs("threads")) {
     });
     const one = describeFunction(() => 1);
     const args = encode([]);
+    const item = (id: number, fn: typeof one, timeoutMs?: number) => {
+      const run: RunItem = { id, key: `run-${id}`, fn, args, depKeys: [], depValues: [] };
+      if (timeoutMs !== undefined) run.timeoutMs = timeoutMs;
+      return run;
+    };
+    // a spin stopped by its timeout (node:vm inside the thread): the thread is kept
+    const timedOut = new Promise<void>((resolve) => answered = resolve);
+    pool.post(0, [item(1, spinForever, 300)]);
+    await timedOut;
+    const afterTimeout = await cpuShare("self", 1000);
     const times: number[] = [];
     for (let r = 0; r < rounds; r++) {
-      const spinId = 2 * r + 1;
-      pool.post(0, [{
-        id: spinId,
-        key: `spin-${r}`,
-        fn: spinForever,
-        args,
-        depKeys: [],
-        depValues: [],
-      }]);
+      const spinId = 2 * r + 11;
+      pool.post(0, [item(spinId, spinForever)]);
       while (pool.runningOn(0) !== spinId) await sleep(5);
       const started = performance.now();
       const done = new Promise<void>((resolve) => answered = resolve);
       pool.stop(0, spinId, "bench");
-      pool.post(0, [{
-        id: spinId + 1,
-        key: `one-${r}`,
-        fn: one,
-        args,
-        depKeys: [],
-        depValues: [],
-      }]);
+      pool.post(0, [item(spinId + 1, one)]);
       await done;
       times.push(performance.now() - started);
     }
+    const afterStops = await cpuShare("self", 1000);
     pool.close();
     console.log(
       `  thread pool: stop a spinning run → a fresh thread's answer: median ` +
-        `${median(times).toFixed(1)} ms (${rounds} runs)`,
+        `${median(times).toFixed(1)} ms (${rounds} runs); task threads' CPU in the second after ` +
+        `a spin's timeout ${percent(afterTimeout)} of a core, after the ${rounds} stops ` +
+        `${percent(afterStops)} (terminated loops spin on: Deno 2.9, denoland/deno#35657)`,
     );
   }
   const dir = Deno.makeTempDirSync();
@@ -247,9 +261,9 @@ if (runs("threads")) {
     );
     console.log(
       `  cancel of a running busy loop → the next task's answer (one thread): median ` +
-        `${median(replaced).toFixed(1)} ms; worker CPU while spinning ${
-          (100 * spinning).toFixed(0)
-        } % of a core, in the second after the cancel ${(100 * afterCancel).toFixed(0)} %`,
+        `${median(replaced).toFixed(1)} ms; the worker's task threads' CPU while spinning ` +
+        `${percent(spinning)} of a core, in the second after the first cancel ` +
+        `${percent(afterCancel)}`,
     );
   } finally {
     await worker.process.stop();

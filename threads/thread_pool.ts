@@ -5,9 +5,12 @@
  * Supervision: a thread that crashes, or whose task calls `Deno.exit` / `self.close()`, is
  * noticed at once, terminated and replaced, and the owner is told which run was executing (read
  * from the thread's shared {@link ThreadStatus}) and what happened. The owner can stop a run
- * (cancel) and give runs a time limit; both terminate the thread, because nothing else stops a
- * busy loop or a promise that never settles. A terminated thread's loop stops at once (V8
- * checks for termination at loop back-edges), so its CPU is given back.
+ * (cancel) and give runs a time limit. A time limit stops a run's synchronous part inside its
+ * thread (node:vm, thread_entry.ts), keeping the thread; a run still awaiting past its limit, and
+ * a cancelled run, get their thread terminated and replaced. Terminating frees the slot at once
+ * and ends a thread waiting in its event loop (a promise that never settles), but in Deno 2.9 a
+ * terminated thread inside a synchronous loop spins on until the process exits
+ * (denoland/deno#35657; measured in bench/resilience.ts), which only a time limit prevents.
  *
  * @module
  */
@@ -56,6 +59,12 @@ const THREAD_ENTRY = new URL("./thread_entry.ts", import.meta.url).href;
 
 /** How often runs with a time limit, and cancelled runs not yet started, are looked at. */
 const WATCH_MS = 10;
+/**
+ * A timed run's synchronous part is stopped inside its thread (thread_entry.ts, node:vm), which
+ * keeps the thread; the pool terminates the thread only for a run still going this much later
+ * (one awaiting past its limit), so the two never race.
+ */
+const TIMEOUT_MARGIN_MS = 250;
 
 /** A run the watchdog looks after. */
 interface WatchedRun {
@@ -195,7 +204,7 @@ export class ThreadPool {
       const run = id === 0 ? undefined : this.#watched.get(id);
       if (run === undefined || run.thread !== i) continue;
       if (run.cancelled) this.#replace(i, "stopped", "the task was cancelled");
-      else if (at - status.startedAt > run.timeoutMs) {
+      else if (at - status.startedAt > run.timeoutMs + TIMEOUT_MARGIN_MS) {
         this.#replace(i, "timeout", `the task ran longer than its timeout of ${run.timeoutMs} ms`);
       }
     }

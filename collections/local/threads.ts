@@ -17,7 +17,7 @@ import { keyPrefix } from "../../core/task.ts";
 import type { Key } from "../../core/task.ts";
 import { decode, encode, type Encoded } from "../../core/value_codec.ts";
 import { type ThreadEnd, ThreadPool } from "../../threads/thread_pool.ts";
-import { threadDiedError, timeoutError } from "../../worker/task_outcomes.ts";
+import { threadDiedError, timeoutError } from "../../threads/thread_end_errors.ts";
 import type { RunItem, RunResult } from "../../threads/thread_protocol.ts";
 import { localExecutor, type LocalRunOptions } from "./options.ts";
 import type { GraphExecutor } from "../compute.ts";
