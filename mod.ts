@@ -56,6 +56,7 @@ export type {
   SchedulerName,
 } from "./collections/compute.ts";
 export { collectionSymbol } from "./collections/collection.ts";
+export type { MimeBundle } from "./collections/display/notebook.ts";
 export type { Collection, CollectionSpec, Layer } from "./collections/collection.ts";
 export { taskModule } from "./core/function_codec.ts";
 export { shutdownThreads } from "./collections/local/threads.ts";
@@ -92,12 +93,17 @@ export { Lock, Semaphore } from "./client/primitives/semaphore.ts";
 export type { AcquireOptions } from "./client/primitives/semaphore.ts";
 export { Event } from "./client/primitives/event.ts";
 export { Queue } from "./client/primitives/queue.ts";
+export type { QueueOptions } from "./client/primitives/queue.ts";
+export { MultiLock } from "./client/primitives/multi_lock.ts";
+export { Pub, Sub } from "./client/primitives/pubsub.ts";
+export type { MultiLockAcquireOptions } from "./client/primitives/multi_lock.ts";
 export { Variable } from "./client/primitives/variable.ts";
 export { SharedObject } from "./client/primitives/context.ts";
 export type { SharedStateOptions } from "./client/primitives/context.ts";
 export type { GetDatasetOptions, PublishOptions } from "./client/primitives/datasets.ts";
 export { LocalCluster } from "./deploy/local_cluster.ts";
 export type { LocalClusterOptions } from "./deploy/local_cluster.ts";
+export type { Security } from "./net/tls.ts";
 export { ClusterManager } from "./deploy/cluster.ts";
 export type {
   ClusterManagerOptions,
@@ -127,6 +133,7 @@ export type { FutureState, FutureStatus } from "./client/future_state.ts";
 export { AsCompleted, asCompleted } from "./client/as_completed.ts";
 export type { AsCompletedOptions, Completed } from "./client/as_completed.ts";
 export { wait } from "./client/wait.ts";
+export { getClient, rejoin, secede, workerClient } from "./client/task_client.ts";
 export { progress } from "./collections/progress.ts";
 export type { ProgressOptions, Trackable } from "./collections/progress.ts";
 export { visualizeGraph } from "./collections/visualize.ts";

@@ -22,22 +22,12 @@
 
 import { Client, type ComputeOptions, shutdownThreads } from "../mod.ts";
 import { dataframe as dd } from "../dataframe.ts";
-import { writeFlights } from "../examples/flights_data.ts";
+import { rng, writeFlights } from "../examples/flights_data.ts";
 import { mb, report } from "./measure.ts";
 
 const ROWS = Number(Deno.args.find((a) => /^\d+$/.test(a)) ?? 5_000_000);
 const DIR = `${Deno.env.get("TMPDIR") ?? "/tmp"}/dask-deno-bench-frames`;
 const SCALE = ROWS / 5_000_000;
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
-}
 
 /** `files` CSV files of `rows` rows of `row(rand)` each, written once. */
 async function writeTable(

@@ -4,6 +4,7 @@
  *
  *   deno run -A bench/distributed.ts            every figure (the million-task map included)
  *   deno run -A bench/distributed.ts --quick    smaller sizes, no million-task map
+ *   deno run -A bench/distributed.ts --security-only   only plain TCP beside token, TLS, both
  *
  * Dask 2022.12 on this machine, for comparison: submit→result round trip 11 ms; 10,000 submit +
  * gather 4.5 ms per task; map of 10,000 1.8 ms per task; delayed tree of 16,383 tasks 2.2 ms per
@@ -20,6 +21,7 @@ import { Client, type Delayed, delayed, type Future, wait } from "../mod.ts";
 import { report } from "./measure.ts";
 
 const quick = Deno.args.includes("--quick");
+const securityOnly = Deno.args.includes("--security-only");
 
 const inc = (x: number) => x + 1;
 const add = (x: number, y: number) => x + y;
@@ -64,7 +66,9 @@ async function coldAndWarm(
 }
 
 /** 2 workers × 1 thread, with connections to both workers open and `inc` known on both threads. */
-async function freshCluster(options: { authToken?: false } = {}): Promise<Client> {
+async function freshCluster(
+  options: { authToken?: false; security?: boolean } = {},
+): Promise<Client> {
   const client = await Client.local({ nWorkers: 2, threadsPerWorker: 1, ...options });
   await client.gather(
     client.with({ pure: false }).map(inc, Array.from({ length: 100 }, (_, i) => i)),
@@ -72,7 +76,103 @@ async function freshCluster(options: { authToken?: false } = {}): Promise<Client
   return client;
 }
 
+/**
+ * MB/s of moving a fresh `bytes`-byte array from worker-0 to a task on worker-1, median of five
+ * rounds. Five: on this virtual machine, touching freshly allocated memory is now and then several
+ * times slower (one round in three or four), which the median looks past.
+ */
+async function transferRate(client: Client, bytes: number): Promise<number> {
+  const rates: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    // a fresh array each time, made on one worker and read by a task on the other
+    const data = client.with({ workers: ["worker-0"], pure: false }).submit(
+      (n: number) => new Float64Array(n).fill(1),
+      bytes / 8,
+    );
+    await wait(data);
+    const start = performance.now();
+    const length = await client.with({ workers: ["worker-1"], pure: false }).submit(
+      (xs: Float64Array) => xs.length,
+      data,
+    );
+    const ms = performance.now() - start;
+    if (length !== bytes / 8) throw new Error("wrong length");
+    rates.push((bytes / 1e6) / (ms / 1000));
+    data.release();
+  }
+  return median(rates);
+}
+
+/**
+ * Plain TCP beside the auth token (LocalCluster's default), TLS (a temporary CA) and TLS with the
+ * token, same run: the token is proven once per connection, so messages cost the same and
+ * connecting costs more; TLS adds encryption to every byte. Ratios are to plain TCP's figures.
+ */
+async function securityRows(): Promise<void> {
+  const configurations = [
+    ["plain TCP", { authToken: false }],
+    ["auth token", {}],
+    ["TLS", { authToken: false, security: true }],
+    ["TLS + token", { security: true }],
+  ] as const;
+  const bytes = quick ? 40e6 : 200e6;
+  let plain: { trip: number; map: number; rate: number } | undefined;
+  for (const [label, options] of configurations) {
+    await using client = await freshCluster(options);
+    const connects: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const start = performance.now();
+      const other = await Client.connect(client.cluster!, { setAsDefault: false });
+      connects.push(performance.now() - start);
+      await other.close();
+    }
+    const trips: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      const start = performance.now();
+      await client.submit(inc, 2e6 + i).result();
+      trips.push(performance.now() - start);
+    }
+    const maps: number[] = [];
+    for (let round = 0; round < 4; round++) {
+      maps.push(
+        await timeIncrements(client, 3e8 + 1e6 * round, (items) => client.map(inc, items)),
+      );
+    }
+    const figures = {
+      trip: median(trips.slice(100)),
+      map: median(maps.slice(1)),
+      rate: await transferRate(client, bytes),
+    };
+    plain ??= figures;
+    // against plain TCP's figures of the same run: times within 15 %, transfer ≥ 60 % of its rate
+    const ofPlain = (mine: number, base: number, what: string, target: string) =>
+      label === "plain TCP"
+        ? undefined
+        : `${target} of plain TCP's ${what}; here ${(mine / base * 100).toFixed(0)} %`;
+    report(`${label}: Client.connect (median of 20)`, `${median(connects).toFixed(2)} ms`);
+    report(
+      `${label}: round trip, warm (median of 200)`,
+      `${figures.trip.toFixed(3)} ms`,
+      ofPlain(figures.trip, plain.trip, "time", "≤ 115 %"),
+    );
+    report(
+      `${label}: map of 10,000 + gather (median of 3)`,
+      perTask(figures.map, 10_000),
+      ofPlain(figures.map, plain.map, "time", "≤ 115 %"),
+    );
+    report(
+      `${label}: ${bytes / 1e6} MB moved worker → worker (median of 5)`,
+      `${figures.rate.toFixed(0)} MB/s`,
+      ofPlain(figures.rate, plain.rate, "rate", "≥ 60 %"),
+    );
+  }
+}
+
 console.log("each figure in a fresh cluster: a scheduler and 2 workers × 1 thread on loopback");
+if (securityOnly) {
+  await securityRows();
+  Deno.exit(0);
+}
 
 {
   await using client = await freshCluster();
@@ -157,63 +257,16 @@ await coldAndWarm(
   },
 );
 
-// Plain TCP beside the auth token (LocalCluster's default, used by every row above), same run:
-// the token is proven once per connection, so messages cost the same; connecting costs more.
-for (const [label, options] of [["plain TCP", { authToken: false }], ["auth token", {}]] as const) {
-  await using client = await freshCluster(options);
-  const connects: number[] = [];
-  for (let i = 0; i < 20; i++) {
-    const start = performance.now();
-    const other = await Client.connect(client.schedulerAddress, {
-      setAsDefault: false,
-      authToken: client.cluster!.authToken,
-    });
-    connects.push(performance.now() - start);
-    await other.close();
-  }
-  const trips: number[] = [];
-  for (let i = 0; i < 300; i++) {
-    const start = performance.now();
-    await client.submit(inc, 2e6 + i).result();
-    trips.push(performance.now() - start);
-  }
-  const maps: number[] = [];
-  for (let round = 0; round < 4; round++) {
-    maps.push(await timeIncrements(client, 3e8 + 1e6 * round, (items) => client.map(inc, items)));
-  }
-  report(`${label}: Client.connect (median of 20)`, `${median(connects).toFixed(2)} ms`);
-  report(`${label}: round trip, warm (median of 300)`, `${median(trips.slice(100)).toFixed(3)} ms`);
-  report(`${label}: map of 10,000 + gather (median of 3)`, perTask(median(maps.slice(1)), 10_000));
-}
+await securityRows();
 
 await using client = await freshCluster();
 const cluster = client.cluster!;
 
 {
   const bytes = quick ? 40e6 : 200e6;
-  const rates: number[] = [];
-  // Five rounds: on this virtual machine, touching freshly allocated memory is now and then
-  // several times slower (one round in three or four), which the median looks past.
-  for (let round = 0; round < 5; round++) {
-    // a fresh array each time, made on one worker and read by a task on the other
-    const data = client.with({ workers: ["worker-0"], pure: false }).submit(
-      (n: number) => new Float64Array(n).fill(1),
-      bytes / 8,
-    );
-    await wait(data);
-    const start = performance.now();
-    const length = await client.with({ workers: ["worker-1"], pure: false }).submit(
-      (xs: Float64Array) => xs.length,
-      data,
-    );
-    const ms = performance.now() - start;
-    if (length !== bytes / 8) throw new Error("wrong length");
-    rates.push((bytes / 1e6) / (ms / 1000));
-    data.release();
-  }
   report(
     `${bytes / 1e6} MB array moved worker → worker (median of 5)`,
-    `${median(rates).toFixed(0)} MB/s`,
+    `${(await transferRate(client, bytes)).toFixed(0)} MB/s`,
     "≥ 800 MB/s; Dask 320 MB/s",
   );
 }

@@ -10,9 +10,11 @@ const suites = [
   "array",
   "bag",
   "state_machines",
+  "simulate",
   "distributed",
   "resilience",
   "deploy",
+  "compare",
 ];
 const only = Deno.args;
 for (const name of suites) {

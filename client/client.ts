@@ -8,6 +8,10 @@
  * batched (client/outbox.ts), and results are fetched from the workers directly, batched too
  * (client/data_fetch.ts).
  *
+ * Longer than ~800 lines because it is the public Client: each method is short and hands off to
+ * its room (submission.ts, gather.ts, scatter.ts, cluster_admin.ts, primitives/), but the methods
+ * and their documented examples live here, where users read them.
+ *
  * @module
  */
 
@@ -22,13 +26,20 @@ import { progressReporter } from "../collections/progress_bar.ts";
 import { followTasks } from "../collections/task_progress.ts";
 import type { ErrorRecord } from "../core/errors.ts";
 import type { Graph } from "../core/graph.ts";
-import type { Key, TaskFunction } from "../core/task.ts";
-import { decode, type Encoded } from "../core/value_codec.ts";
-import type { SchedulerToClientMsg, WorkerAddress } from "../protocol/messages.ts";
+import { DESCEND, type Key, rewriteData, type TaskFunction, TaskRef } from "../core/task.ts";
+import { decode, type Encoded, taskRefCount } from "../core/value_codec.ts";
+import type {
+  PubSubToClientMsg,
+  SchedulerToClientMsg,
+  WorkerAddress,
+} from "../protocol/messages.ts";
+import { PubSubHub } from "./primitives/pubsub.ts";
+import { currentTask } from "../core/task_context.ts";
 import type { TaskStreamEntry } from "../protocol/task_stream_entry.ts";
 import type { RebalanceResult } from "../protocol/session.ts";
 import { PeerPool } from "../net/peer_pool.ts";
 import { authTokenFromEnv } from "../net/security_options.ts";
+import { loadSecurity, type Security } from "../net/tls.ts";
 import { SubmitMethods, type Submitter } from "./client_view.ts";
 import { writePerformanceReport } from "./performance_report.ts";
 import {
@@ -43,7 +54,7 @@ import {
   runOnWorkers,
   type SchedulerRequest,
 } from "./cluster_admin.ts";
-import { type ConnectTarget, schedulerAddressOf } from "./connect_target.ts";
+import { clusterCredentials, type ConnectTarget, schedulerAddressOf } from "./connect_target.ts";
 import { DataFetcher, MissingDataError } from "./data_fetch.ts";
 import { Future, type FutureOwner } from "./future.ts";
 import { CancelledError, type FutureState } from "./future_state.ts";
@@ -66,6 +77,14 @@ import {
 } from "../deploy/local_cluster.ts";
 import { checkOptionNames, optionNames } from "../core/option_names.ts";
 import { Outbox } from "./outbox.ts";
+import {
+  escapeHtml,
+  htmlTable,
+  jupyterDisplay,
+  type MimeBundle,
+} from "../collections/display/notebook.ts";
+import { formatBytes } from "../core/display/format.js";
+import { closeAtExit } from "../core/at_exit.ts";
 import { SchedulerSession } from "./scheduler_connection.ts";
 import { requestStory } from "./story.ts";
 import type { StoryEntry } from "../protocol/story.ts";
@@ -88,6 +107,13 @@ export interface ClientOptions {
    * of this process at that address, else the `DASK_DENO_AUTH_TOKEN` environment variable.
    */
   authToken?: string;
+  /**
+   * TLS, as Dask's `Security` (docs/security.md), needed for a `tls://` address: the CA to check
+   * the scheduler's and workers' certificates against, and this client's certificate and key,
+   * which they check in turn. Default: the files of a {@link LocalCluster} of this process at that
+   * address (or of the cluster passed).
+   */
+  security?: Security;
 }
 
 const CLIENT_OPTION_NAMES = optionNames<ClientOptions>({
@@ -95,6 +121,7 @@ const CLIENT_OPTION_NAMES = optionNames<ClientOptions>({
   reconnectTimeout: true,
   setAsDefault: true,
   authToken: true,
+  security: true,
 });
 
 /** A worker as {@link Client.workers} describes it. */
@@ -171,15 +198,22 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
   readonly #awaitingValues = new Map<Key, number>();
   #status: ClientStatus = "running";
   #closing: Promise<void> | undefined;
+  #forgetAtExit: (() => void) | undefined;
   /** Keys claimed again after a reconnection: a `lost` for them means the scheduler forgot. */
   #reclaimed = new Set<Key>();
+  #pubsub: PubSubHub | undefined;
 
   private constructor(id: string, session: SchedulerSession, cluster: LocalCluster | undefined) {
     super();
     this.id = id;
     this.cluster = cluster;
     this.#session = session;
-    this.#peers = new PeerPool({ role: "peer", authToken: session.authToken });
+    this.#peers = new PeerPool({
+      role: "peer",
+      authToken: session.authToken,
+      tls: session.tls,
+      holdProcessWhenIdle: false,
+    });
     this.#outbox = new Outbox((msg) => session.send(msg), this.#awaitingValues);
     this.#fetcher = new DataFetcher(
       (keys) => this.#request<Record<Key, WorkerAddress[]>>("who-has", { keys }),
@@ -226,12 +260,8 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
   static async connect(target: ConnectTarget, options: ClientOptions = {}): Promise<Client> {
     checkOptionNames(options, CLIENT_OPTION_NAMES, "Client.connect()");
     const address = await schedulerAddressOf(target, options.timeout ?? 10);
-    // a cluster object knows its token
-    const clusterToken = typeof target === "object" && "authToken" in target &&
-        typeof target.authToken === "string"
-      ? target.authToken
-      : undefined;
-    return await Client.#open(address, { authToken: clusterToken, ...options }, undefined);
+    // a cluster object knows its token and TLS files
+    return await Client.#open(address, { ...clusterCredentials(target), ...options }, undefined);
   }
 
   /**
@@ -248,7 +278,7 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
    * ```
    */
   static async local(
-    options: LocalClusterOptions & Omit<ClientOptions, "authToken"> = {},
+    options: LocalClusterOptions & Omit<ClientOptions, "authToken" | "security"> = {},
   ): Promise<Client> {
     checkOptionNames(
       options,
@@ -258,7 +288,11 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     const { timeout: _t, reconnectTimeout: _r, setAsDefault: _s, ...clusterOptions } = options;
     const cluster = await LocalCluster.start(clusterOptions);
     try {
-      const clientOptions = { ...options, authToken: cluster.authToken };
+      const clientOptions = {
+        ...options,
+        authToken: cluster.authToken,
+        security: cluster.security,
+      };
       const client = await Client.#open(cluster.schedulerAddress, clientOptions, cluster);
       // stderr: the link is for the person at the terminal, not for the script's output
       if (client.dashboardLink !== undefined) console.error(`Dashboard: ${client.dashboardLink}`);
@@ -275,8 +309,9 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     cluster: LocalCluster | undefined,
   ): Promise<Client> {
     const id = `Client-${crypto.randomUUID()}`;
+    const tls = await loadSecurity(options.security ?? LocalCluster.securityFor(address));
     // Messages may arrive before the Client exists: hold them until it does.
-    const early: SchedulerToClientMsg[] = [];
+    const early: (SchedulerToClientMsg | PubSubToClientMsg)[] = [];
     const made: { client?: Client } = {};
     const session = await SchedulerSession.open(address, id, {
       message: (msg) => made.client === undefined ? early.push(msg) : made.client.#onMessage(msg),
@@ -293,9 +328,12 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
       timeout: options.timeout ?? 10,
       reconnectTimeout: options.reconnectTimeout ?? 60,
       authToken: options.authToken ?? LocalCluster.authTokenFor(address) ?? authTokenFromEnv(),
+      tls,
     });
     const client = new Client(id, session, cluster);
     made.client = client;
+    // a script that never closes its client ends anyway: the client closes then (Dask's atexit)
+    client.#forgetAtExit = closeAtExit("clients", () => client.close());
     for (const msg of early) client.#onMessage(msg);
     if (options.setAsDefault ?? true) {
       defaultCandidates.push(client);
@@ -314,11 +352,23 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     const client = defaultCandidates[defaultCandidates.length - 1];
     if (client === undefined) {
       throw new Error(
-        "No client is connected; create one with Client.connect(address) or Client.local(), " +
-          "or pass { client } explicitly.",
+        currentTask() !== undefined
+          ? "No client is connected in this task; call `await getClient()` first (it connects " +
+            "the task's thread to the cluster), or pass { client } explicitly."
+          : "No client is connected; create one with Client.connect(address) or Client.local(), " +
+            "or pass { client } explicitly.",
       );
     }
     return client;
+  }
+
+  /** @internal What Pub and Sub use: this client's topics. */
+  pubsubHub(): PubSubHub {
+    this.#checkOpen();
+    return this.#pubsub ??= new PubSubHub({
+      request: (method, params) => this.#request(method, params),
+      publishToWorker: (worker, name, value) => this.#peers.publish(worker, name, value),
+    });
   }
 
   /** @internal What the shared-state classes (Queue, Lock, ...) use to reach the scheduler. */
@@ -399,6 +449,11 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     const list = futures instanceof Future ? [futures] : [...futures];
     for (const future of list) this.#checkOwn(future);
     await this.retryKeys(list.map((f) => f.key));
+  }
+
+  /** `value` with a Future of this client wherever it holds a reference to a key. */
+  #futuresIn(value: unknown): unknown {
+    return rewriteData(value, (v) => v instanceof TaskRef ? this.futureOf(v.key) : DESCEND);
   }
 
   /**
@@ -644,8 +699,45 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
 
   /** How `console.log` shows a client: scheduler, status and dashboard, as Dask's repr. */
   [Symbol.for("Deno.customInspect")](): string {
+    return this.#repr();
+  }
+
+  #repr(): string {
     const dashboard = this.dashboardLink === undefined ? "" : `, dashboard: ${this.dashboardLink}`;
     return `<Client: '${this.schedulerAddress}' status: ${this.#status}${dashboard}>`;
+  }
+
+  /**
+   * How a notebook shows a client, as Dask's: the scheduler, its dashboard link, and the
+   * workers' count, threads and memory (asked of the scheduler).
+   */
+  async [jupyterDisplay](): Promise<MimeBundle> {
+    const plain = this.#repr();
+    const rows: string[][] = [
+      ["Scheduler", this.schedulerAddress],
+      ["Status", this.#status],
+    ];
+    if (this.#status !== "closed") {
+      const workers = await this.workers();
+      const threads = workers.reduce((sum, w) => sum + w.nthreads, 0);
+      const memory = workers.reduce((sum, w) => sum + w.memoryLimit, 0);
+      rows.push(
+        ["Workers", String(workers.length)],
+        ["Total threads", String(threads)],
+        ["Total memory", memory > 0 ? formatBytes(memory) : "no limit"],
+      );
+    }
+    const link = this.dashboardLink;
+    const dashboard = link === undefined
+      ? ""
+      : `<p><b>Dashboard:</b> <a href="${escapeHtml(link)}" target="_blank">` +
+        `${escapeHtml(link)}</a></p>`;
+    return {
+      "text/plain": plain,
+      "text/html": `<div><h3 style="margin-bottom: 0">Client</h3>` +
+        `<p style="color: var(--jp-ui-font-color2, gray)">${escapeHtml(this.id)}</p>` +
+        `${dashboard}${htmlTable(["", ""], rows)}</div>`,
+    };
   }
 
   // -------------------------------------------------------------------------------------------
@@ -655,11 +747,23 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
   stateOf(key: Key): FutureState {
     let hold = this.#keys.get(key);
     if (hold === undefined) {
-      hold = new KeyHold(key);
+      hold = new KeyHold(key, this.#awaitedChanged);
       this.#keys.set(key, hold);
     }
     return hold;
   }
+
+  /** Keys someone awaits; while there are any, the connection keeps the process alive. */
+  #awaitedKeys = 0;
+  #releaseProcess: (() => void) | undefined;
+  #awaitedChanged = (awaited: boolean): void => {
+    if (awaited) {
+      if (this.#awaitedKeys++ === 0) this.#releaseProcess = this.#session.holdProcess();
+    } else if (--this.#awaitedKeys === 0) {
+      this.#releaseProcess?.();
+      this.#releaseProcess = undefined;
+    }
+  };
 
   /** @internal One more Future holds `key`. */
   retain(key: Key): void {
@@ -872,7 +976,10 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     const values = new Map<Key, unknown>();
     let wanted = keys.length === 1 ? [keys[0]] : [...new Set(keys)];
     const put = (key: Key, encoded: Encoded) => {
-      const value = decode(encoded);
+      const refsBefore = taskRefCount();
+      let value = decode(encoded);
+      // Futures a task returned come back as Futures of this client
+      if (taskRefCount() !== refsBefore) value = this.#futuresIn(value);
       const finalize = this.#finalizers.get(key);
       values.set(key, finalize === undefined ? value : finalize(value));
     };
@@ -928,7 +1035,11 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     return this.#expect([key]);
   }
 
-  #onMessage(msg: SchedulerToClientMsg): void {
+  #onMessage(msg: SchedulerToClientMsg | PubSubToClientMsg): void {
+    if (msg.op === "pubsub-msg" || msg.op === "pubsub-subscribers") {
+      this.#pubsub?.receive(msg);
+      return;
+    }
     // the first answer about a key claimed after a reconnection settles the claim
     const reclaimed = this.#reclaimed.size > 0 && this.#reclaimed.delete(msg.key);
     const hold = this.#keys.get(msg.key);
@@ -943,7 +1054,9 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
         hold.fail(withKey(msg.error, msg.blamedKey));
         return;
       case "cancelled":
-        if (hold.status !== "cancelled") hold.cancel("The task was cancelled on the cluster.");
+        if (hold.status !== "cancelled") {
+          hold.cancel(msg.reason ?? "The task was cancelled on the cluster.");
+        }
         return;
       case "lost":
         hold.workers = undefined;
@@ -993,6 +1106,7 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
   #shutdown(error: Error): Promise<void> {
     this.#closing ??= (async () => {
       this.#status = "closed";
+      this.#forgetAtExit?.();
       const index = defaultCandidates.indexOf(this);
       if (index >= 0) defaultCandidates.splice(index, 1);
       if (getDefaultExecutor() === this) {

@@ -7,6 +7,7 @@
  */
 
 import { readSchedulerFile } from "../core/scheduler_file.ts";
+import type { Security } from "../net/tls.ts";
 
 /** An address, `{ schedulerFile }`, or anything with a `schedulerAddress` (a cluster). */
 export type ConnectTarget = string | { schedulerFile: string } | { schedulerAddress: string };
@@ -29,4 +30,16 @@ export async function schedulerAddressOf(
   throw new TypeError(
     "Client.connect() takes an address (tcp://host:8786), { schedulerFile: path } or a cluster",
   );
+}
+
+/** The token and TLS files a cluster object carries; none for an address or a scheduler file. */
+export function clusterCredentials(
+  target: ConnectTarget,
+): { authToken?: string; security?: Security } {
+  if (typeof target !== "object") return {};
+  const { authToken, security } = target as { authToken?: unknown; security?: unknown };
+  return {
+    authToken: typeof authToken === "string" ? authToken : undefined,
+    security: typeof security === "object" && security !== null ? security as Security : undefined,
+  };
 }

@@ -9,9 +9,11 @@
  */
 
 import type { Key } from "../core/task.ts";
-import { TaskRef } from "../core/task.ts";
+import { AS_TASK_REF, keyPrefix, TaskRef } from "../core/task.ts";
+import { noteRef } from "../core/task_context.ts";
 import { tokenizeSymbol } from "../core/tokenize.ts";
 import { type FutureState, type FutureStatus, TimeoutError } from "./future_state.ts";
+import { escapeHtml, jupyterDisplay, type MimeBundle } from "../collections/display/notebook.ts";
 
 /** What a Future needs from the client that made it. */
 export interface FutureOwner {
@@ -173,6 +175,15 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return this.key;
   }
 
+  /**
+   * A Future in a value being encoded (one a task returns) travels as a reference to its key;
+   * the task's thread keeps this Future, so the key stays alive while the result does.
+   */
+  [AS_TASK_REF](): Key {
+    noteRef(this);
+    return this.key;
+  }
+
   /** `Future(key, status)`. */
   toString(): string {
     return `Future(${JSON.stringify(this.key)}, ${this.status})`;
@@ -180,8 +191,27 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** How `console.log` shows a Future: key, status and, once finished, the value's type. */
   [Symbol.for("Deno.customInspect")](): string {
+    return this.#repr();
+  }
+
+  #repr(): string {
     const type = this.#state.typeName === undefined ? "" : `, type: ${this.#state.typeName}`;
     return `<Future: status: ${this.status}${type}, key: ${this.key}>`;
+  }
+
+  /** How a notebook shows a Future: its status (coloured as Dask's) and key. */
+  [jupyterDisplay](): MimeBundle {
+    const color = STATUS_COLORS[this.status];
+    const type = this.#state.typeName === undefined
+      ? ""
+      : `, <span>type:</span> ${escapeHtml(this.#state.typeName)}`;
+    return {
+      "text/plain": this.#repr(),
+      "text/html": `<b>Future: ${escapeHtml(keyPrefix(this.key))}</b> ` +
+        `<span style="color: ${color};">status: </span>` +
+        `<span style="color: ${color};">${this.status}</span>${type}, ` +
+        `<span>key:</span> ${escapeHtml(this.key)}`,
+    };
   }
 
   async #waitDone(timeout?: number): Promise<void> {
@@ -205,3 +235,12 @@ export class Future<T = unknown> implements PromiseLike<T> {
     }
   }
 }
+
+/** Dask's colours for a Future's status in a notebook. */
+const STATUS_COLORS: Record<FutureStatus, string> = {
+  pending: "var(--jp-ui-font-color2, gray)",
+  finished: "var(--jp-success-color0, green)",
+  error: "var(--jp-error-color0, red)",
+  cancelled: "var(--jp-warn-color0, orange)",
+  lost: "var(--jp-error-color0, red)",
+};

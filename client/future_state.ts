@@ -27,6 +27,8 @@ export class FutureState {
   #done: Promise<void> | undefined;
   #resolve: (() => void) | undefined;
   #listeners: Array<() => void> | undefined;
+  /** Someone awaits or listens while it is pending: {@link waiting} was told. */
+  #awaited = false;
   /** Type of the value, once known (for display). */
   typeName: string | undefined;
   /** Bytes of the value, once known. */
@@ -49,6 +51,7 @@ export class FutureState {
   get done(): Promise<void> {
     if (this.#status !== "pending") return ENDED;
     this.#done ??= new Promise((resolve) => (this.#resolve = resolve));
+    this.#markAwaited();
     return this.#done;
   }
 
@@ -114,11 +117,30 @@ export class FutureState {
   /** Calls `listener` once, when the key ends (at once if it has). */
   onDone(listener: () => void): void {
     if (this.isDone) queueMicrotask(listener);
-    else (this.#listeners ??= []).push(listener);
+    else {
+      (this.#listeners ??= []).push(listener);
+      this.#markAwaited();
+    }
+  }
+
+  /**
+   * @internal Called with true when someone starts waiting for this pending key, and with false
+   * when it ends: the client keeps the process alive meanwhile.
+   */
+  protected waiting(_awaited: boolean): void {}
+
+  #markAwaited(): void {
+    if (this.#awaited) return;
+    this.#awaited = true;
+    this.waiting(true);
   }
 
   #end(status: FutureStatus): void {
     this.#status = status;
+    if (this.#awaited) {
+      this.#awaited = false;
+      this.waiting(false);
+    }
     this.#resolve?.();
     this.#resolve = undefined;
     this.#done = undefined;

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { Key } from "../core/task.ts";
 import type { Encoded } from "../core/value_codec.ts";
 import type { WorkerAddress } from "../protocol/messages.ts";
 import { FutureState } from "./future_state.ts";
@@ -19,6 +20,15 @@ export class KeyHold extends FutureState {
    * taken by the next fetch instead of asking a worker.
    */
   value: Encoded | undefined = undefined;
+  /** @param awaitedChanged told when someone starts (true) and stops (false) waiting for it */
+  constructor(key: Key, readonly awaitedChanged: (awaited: boolean) => void) {
+    super(key);
+  }
+
+  /** Someone waits for this pending key: the client's connection keeps the process alive. */
+  protected override waiting(awaited: boolean): void {
+    this.awaitedChanged(awaited);
+  }
 
   /** Pending again (recomputed, retried, resubmitted): the old holders are no longer news. */
   override reset(): void {

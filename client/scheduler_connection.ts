@@ -8,7 +8,13 @@
 
 import { errorFromRecord } from "../core/errors.ts";
 import { AuthenticationError, Connection, unbatch, WireError } from "../net/wire.ts";
-import type { ClientToSchedulerMsg, SchedulerToClientMsg } from "../protocol/messages.ts";
+import type { TlsConfig } from "../net/tls.ts";
+import { ProcessHold } from "../net/process_hold.ts";
+import type {
+  ClientToSchedulerMsg,
+  PubSubToClientMsg,
+  SchedulerToClientMsg,
+} from "../protocol/messages.ts";
 import {
   type ClientRegisteredMsg,
   type RefusedMsg,
@@ -21,7 +27,7 @@ import {
 /** What the session tells its client. */
 export interface SessionEvents {
   /** A message of docs/protocol.md §5. */
-  message(msg: SchedulerToClientMsg): void;
+  message(msg: SchedulerToClientMsg | PubSubToClientMsg): void;
   /** The connection broke; the session is reconnecting. */
   disconnected(reason: string): void;
   /** Registered again after a break (with the same scheduler, or a restarted one). */
@@ -38,12 +44,14 @@ export interface SessionOptions {
   reconnectTimeout: number;
   /** The cluster's shared secret, proven in the handshake (net/auth.ts). */
   authToken?: string;
+  /** TLS (net/tls.ts), for a `tls://` scheduler and workers. */
+  tls?: TlsConfig;
 }
 
 const FIRST_RETRY_MS = 100;
 const MAX_RETRY_MS = 5000;
 
-type Incoming = SchedulerToClientMsg | ReplyMsg;
+type Incoming = SchedulerToClientMsg | PubSubToClientMsg | ReplyMsg;
 
 interface PendingRequest {
   msg: RequestMsg;
@@ -70,6 +78,8 @@ export class SchedulerSession {
   #nextRequestId = 1;
   #closing = false;
   #closedError: Error | null = null;
+  /** The connection holds the process only while a request or a holder waits on it. */
+  readonly #hold = new ProcessHold((held) => this.#connection?.holdProcess(held));
 
   private constructor(
     address: string,
@@ -82,6 +92,7 @@ export class SchedulerSession {
     this.address = address;
     this.clientId = clientId;
     this.#connection = connection;
+    connection.holdProcess(this.#hold.held);
     this.info = info;
     this.#events = events;
     this.#options = options;
@@ -104,7 +115,7 @@ export class SchedulerSession {
       address,
       clientId,
       options.timeout,
-      options.authToken,
+      options,
     );
     return new SchedulerSession(address, clientId, connection, info, events, options);
   }
@@ -112,6 +123,11 @@ export class SchedulerSession {
   /** The token this session proves to the scheduler, for the client's other links. */
   get authToken(): string | undefined {
     return this.#options.authToken;
+  }
+
+  /** The TLS settings of this session, for the client's other links. */
+  get tls(): TlsConfig | undefined {
+    return this.#options.tls;
   }
 
   /** True while registered with a live connection. */
@@ -122,6 +138,15 @@ export class SchedulerSession {
   /** The error that ended the session, if reconnecting failed or it was closed. */
   get closedError(): Error | null {
     return this.#closedError;
+  }
+
+  /**
+   * Keeps the process alive until the returned function is called (the client holds it while
+   * futures are awaited). Otherwise only requests in flight do: an idle session lets the
+   * process end.
+   */
+  holdProcess(): () => void {
+    return this.#hold.acquire();
   }
 
   /** Writes a message; false (message dropped) while disconnected. */
@@ -136,6 +161,7 @@ export class SchedulerSession {
   request<T>(method: string, params: Record<string, unknown> = {}): Promise<T> {
     if (this.#closedError !== null) return Promise.reject(this.#closedError);
     const msg: RequestMsg = { op: "request", requestId: this.#nextRequestId++, method, params };
+    const release = this.#hold.acquire();
     return new Promise<T>((resolve, reject) => {
       this.#requests.set(msg.requestId, {
         msg,
@@ -143,7 +169,7 @@ export class SchedulerSession {
         reject,
       });
       this.#connection?.send({ header: msg });
-    });
+    }).finally(release);
   }
 
   /** Resolves once everything sent so far is written. */
@@ -202,7 +228,11 @@ export class SchedulerSession {
     let delay = FIRST_RETRY_MS;
     let lastError = reason;
     while (!this.#closing) {
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      await new Promise((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        // nothing waits for the scheduler: the script may end meanwhile
+        if (!this.#hold.held) Deno.unrefTimer(timer);
+      });
       if (this.#closing) return;
       delay = Math.min(delay * 2, MAX_RETRY_MS);
       try {
@@ -211,13 +241,14 @@ export class SchedulerSession {
           this.address,
           this.clientId,
           left,
-          this.#options.authToken,
+          this.#options,
         );
         if (this.#closing) {
           await connection.abort("the client closed");
           return;
         }
         this.#connection = connection;
+        connection.holdProcess(this.#hold.held);
         this.info = info;
         // requests that were waiting (or in flight when the connection broke) go again
         for (const pending of this.#requests.values()) connection.send({ header: pending.msg });
@@ -252,14 +283,14 @@ async function connectWithRetry(
   address: string,
   clientId: string,
   timeout: number,
-  authToken: string | undefined,
+  security: Pick<SessionOptions, "authToken" | "tls">,
 ): Promise<{ connection: Connection; info: ClientRegisteredMsg }> {
   const deadline = Date.now() + timeout * 1000;
   let delay = FIRST_RETRY_MS / 2;
   for (;;) {
     try {
       const left = Math.max(0.05, (deadline - Date.now()) / 1000);
-      return await connectOnce(address, clientId, left, authToken);
+      return await connectOnce(address, clientId, left, security);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       if (error instanceof TypeError) throw error; // an invalid address: retrying cannot help
@@ -308,13 +339,14 @@ async function connectOnce(
   address: string,
   clientId: string,
   timeout: number,
-  authToken: string | undefined,
+  security: Pick<SessionOptions, "authToken" | "tls">,
 ): Promise<{ connection: Connection; info: ClientRegisteredMsg }> {
   const timeoutMs = Math.max(50, Math.round(timeout * 1000));
   const connecting = Connection.connect(address, {
     role: "client",
     handshakeTimeoutMs: timeoutMs,
-    authToken,
+    authToken: security.authToken,
+    tls: security.tls,
   });
   const connection = await withTimeout(connecting, timeoutMs, `no answer within ${timeout} s`)
     .catch((error) => {

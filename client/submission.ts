@@ -16,6 +16,7 @@ import {
   leafLayer,
 } from "../collections/collection.ts";
 import { planCompute } from "../collections/compute.ts";
+import { optimizeGraph } from "../core/optimize.ts";
 import { Delayed } from "../collections/delayed.ts";
 import { recordFromError } from "../core/errors.ts";
 import { describeFunction, functionName } from "../core/function_codec.ts";
@@ -201,7 +202,7 @@ export class Submission implements Submitter {
 
   compute(collections: readonly Collection[], options: SubmitOptions): Future[] {
     this.#host.checkOpen();
-    const plan = planCompute(collections, "client.compute()");
+    const plan = planCompute(collections, "client.compute()", options.optimizeGraph !== false);
     const graph = new Map(plan.graph);
     const outputs: Key[] = [];
     const finalizers: [Key, (value: unknown) => unknown][] = [];
@@ -231,9 +232,11 @@ export class Submission implements Submitter {
         throw new TypeError(`persist(): item ${i} is not a collection (Delayed, Bag or Array).`);
       }
       const spec = collection[collectionSymbol];
+      const outputs = [...new Set(spec.keys())];
+      const graph = collectGraph([spec.layer()]);
       const layer = this.persistLayer(
-        collectGraph([spec.layer()]),
-        [...new Set(spec.keys())],
+        options.optimizeGraph === false ? graph : optimizeGraph(graph, outputs).graph,
+        outputs,
         options,
       );
       return spec.rebuild(layer);

@@ -43,6 +43,11 @@ export interface SubmitOptions {
    * a `TimeoutError` naming it (rerun first when `retries` allow).
    */
   timeout?: number | string;
+  /**
+   * For `compute` and `persist`: optimize the graph first (cull, inline cheap literals, fuse
+   * linear chains), as Dask's `optimize_graph`. Default true.
+   */
+  optimizeGraph?: boolean;
 }
 
 const OPTION_NAMES = optionNames<SubmitOptions>({
@@ -55,6 +60,7 @@ const OPTION_NAMES = optionNames<SubmitOptions>({
   retries: true,
   retryDelay: true,
   timeout: true,
+  optimizeGraph: true,
 });
 
 /**

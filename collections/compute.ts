@@ -12,6 +12,7 @@ import { timeoutMsOf } from "../core/timeout.ts";
 import type { Graph } from "../core/graph.ts";
 import { GraphError } from "../core/errors.ts";
 import { checkOptionNames, nearestName, optionNames } from "../core/option_names.ts";
+import { optimizeGraph } from "../core/optimize.ts";
 import type { Key } from "../core/task.ts";
 import { collectGraph, type Collection, collectionSymbol, isCollection } from "./collection.ts";
 import type { Layer } from "./collection.ts";
@@ -55,6 +56,13 @@ export interface ComputeOptions {
    * scheduler runs tasks on the caller's own thread, which nothing can stop, so it ignores it.
    */
   timeout?: number | string;
+  /**
+   * Optimize the graph first, as Dask's `optimize_graph`: drop tasks the results do not need,
+   * put cheap literals into the tasks that read them, and fuse linear chains into one task
+   * (output keys stay). Default `true`; `false` runs every task as built, e.g. to see each one
+   * on the dashboard.
+   */
+  optimizeGraph?: boolean;
 }
 
 /** What an executor is handed: the compute options, plus a per-task callback for displays. */
@@ -129,13 +137,18 @@ export interface ComputePlan {
  *
  * @throws {GraphError} naming the argument that is not a collection.
  */
-export function planCompute(collections: readonly unknown[], caller = "compute()"): ComputePlan {
+export function planCompute(
+  collections: readonly unknown[],
+  caller = "compute()",
+  optimize = true,
+): ComputePlan {
   const specs = checkCollections(collections, caller).map((c) => c[collectionSymbol]);
-  const graph = collectGraph(specs.map((s) => s.layer()));
   const keyLists = specs.map((s) => s.keys());
+  const outputs = [...new Set(keyLists.flat())];
+  const graph = collectGraph(specs.map((s) => s.layer()));
   return {
-    graph,
-    outputs: [...new Set(keyLists.flat())],
+    graph: optimize ? optimizeGraph(graph, outputs).graph : graph,
+    outputs,
     keyLists,
     finalize: (i, values) => specs[i].finalize(values),
   };
@@ -160,7 +173,7 @@ export async function computeCollections(
   options: ComputeOptions = {},
 ): Promise<unknown[]> {
   checkComputeOptions(options);
-  const plan = planCompute(collections);
+  const plan = planCompute(collections, "compute()", options.optimizeGraph !== false);
   const values = await runGraph(plan.graph, plan.outputs, options);
   const byKey = new Map<Key, unknown>();
   plan.outputs.forEach((key, i) => byKey.set(key, values[i]));
@@ -174,8 +187,11 @@ export async function persistCollection<C extends Collection>(
 ): Promise<C> {
   checkComputeOptions(options, "persist()");
   const spec = collection[collectionSymbol];
-  const graph = collectGraph([spec.layer()]);
   const outputs = [...new Set(spec.keys())];
+  const collected = collectGraph([spec.layer()]);
+  const graph = options.optimizeGraph === false
+    ? collected
+    : optimizeGraph(collected, outputs).graph;
   const layer = await resolveExecutor(options).persistGraph(graph, outputs, options);
   return spec.rebuild(layer) as C;
 }
@@ -185,6 +201,7 @@ const OPTION_NAMES = optionNames<ComputeOptions>({
   numWorkers: true,
   progress: true,
   timeout: true,
+  optimizeGraph: true,
 });
 
 /** Checks the options of `compute` and `persist` (a misspelt one names the nearest). */

@@ -30,6 +30,7 @@ import {
 import { computeCollections, type ComputeOptions, persistCollection } from "./compute.ts";
 import { visualizeGraph, type VisualizeOptions } from "./visualize.ts";
 import { delayedRepr, inspectSymbol } from "./display/repr.ts";
+import { graphDisplay, jupyterDisplay, type MimeBundle } from "./display/notebook.ts";
 
 /**
  * A lazy value: the result of a task that has not run yet.
@@ -129,6 +130,11 @@ export class Delayed<T = unknown> implements Collection<T>, Layer {
   /** How `console.log` shows a Delayed: its key, not its task. */
   [inspectSymbol](): string {
     return delayedRepr(this);
+  }
+
+  /** How a notebook shows a Delayed: its tasks and layers. */
+  [jupyterDisplay](): MimeBundle {
+    return graphDisplay(delayedRepr(this), this, delayedRepr(this));
   }
 }
 

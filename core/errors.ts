@@ -4,6 +4,7 @@
  * @module
  */
 
+import { restoreOriginFrames } from "./function_origin.ts";
 import type { Key } from "./task.ts";
 
 /** Plain description of an error, as it travels between threads and processes. */
@@ -46,7 +47,8 @@ export function errorFromRecord(record: ErrorRecord): Error {
       configurable: true,
     });
   }
-  if (record.stack !== undefined) error.stack = record.stack;
+  // frames of travelling functions name the user's file again (core/function_origin.ts)
+  if (record.stack !== undefined) error.stack = restoreOriginFrames(record.stack);
   if (record.key !== undefined) {
     Object.defineProperty(error, "key", { value: record.key, enumerable: true, writable: true });
   }

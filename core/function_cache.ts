@@ -6,6 +6,7 @@
  */
 
 import type { FunctionSpec } from "./function_codec.ts";
+import { originScriptName } from "./function_origin.ts";
 import type { TaskFunction } from "./task.ts";
 
 type ModuleNamespace = Record<string, unknown>;
@@ -81,16 +82,28 @@ export class FunctionCache {
 
 /**
  * Compiles a function that travelled as source. The property assignment names an anonymous
- * function after the one it was sent as, and the `sourceURL` names the script: a remote stack
- * then reads `at score (task-function/score.js:3:11)` instead of an `eval` frame.
+ * function after the one it was sent as. The script is named after where the function was
+ * written (core/function_origin.ts) and its source starts at that line and column, so a remote
+ * stack reads `at score (task-origin:file:///…/job.ts:12:11)` — the user's own line; without an
+ * origin it reads `at score (task-function/score.js:3:11)` instead of an `eval` frame.
  */
 function compile(spec: Extract<FunctionSpec, { kind: "source" }>): TaskFunction {
   const name = JSON.stringify(spec.name);
-  const file = `task-function/${spec.name.replace(/[^\w$.-]/g, "_")}.js`;
+  const origin = spec.origin;
+  const file = origin === undefined
+    ? `task-function/${spec.name.replace(/[^\w$.-]/g, "_")}.js`
+    : originScriptName(origin);
+  // new Function's body starts on line 3 of its script; the source follows `return (`
+  const head = `"use strict"; return ({ ${name}: (`;
+  let padding = "";
+  if (origin !== undefined && origin.line >= 3 && origin.line < 1e6) {
+    padding = "\n".repeat(origin.line - 3) +
+      (origin.column - 1 >= head.length ? " ".repeat(origin.column - 1 - head.length) : "");
+  }
   let value: unknown;
   try {
     value = new Function(
-      `"use strict";\nreturn ({ ${name}: (${spec.source}\n) })[${name}];\n//# sourceURL=${file}`,
+      `${padding}${head}${spec.source}\n) })[${name}];\n//# sourceURL=${file}`,
     )();
   } catch (error) {
     const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);

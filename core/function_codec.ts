@@ -24,11 +24,12 @@ import type * as ast from "npm:acorn@^8";
 // deno-lint-ignore no-import-prefix
 import xxhash from "npm:xxhash-wasm@^1";
 import { FreeVariableError, UnserializableError } from "./errors.ts";
+import { type FunctionOrigin, functionOrigin } from "./function_origin.ts";
 import type { TaskFunction } from "./task.ts";
 
 /** The travelling form of a task function. `id` names it in a thread's function cache. */
 export type FunctionSpec =
-  | { kind: "source"; id: string; name: string; source: string }
+  | { kind: "source"; id: string; name: string; source: string; origin?: FunctionOrigin }
   | { kind: "module"; id: string; name: string; url: string; export: string }
   | { kind: "bound"; id: string; name: string; factory: FunctionSpec; fns: FunctionSpec[] };
 
@@ -156,7 +157,7 @@ function buildSpec(fn: TaskFunction): FunctionSpec {
     const factory = describeFunction(bound.factory);
     const fns = bound.fns.map(describeFunction);
     const id = h64ToString(`bound(${factory.id};${fns.map((f) => f.id).join(";")})`);
-    const name = fns.length === 1 ? `${factory.name}(${fns[0].name})` : factory.name;
+    const name = `${factory.name}(${fns.map((f) => f.name).join(", ")})`;
     return { kind: "bound", id, name, factory, fns };
   }
   const name = functionName(fn);
@@ -178,7 +179,16 @@ function buildSpec(fn: TaskFunction): FunctionSpec {
   const { expression, root } = parseFunctionSource(text, name);
   const free = findFreeVariables(root);
   if (free.length > 0) throw new FreeVariableError(name, free);
-  return { kind: "source", id: h64ToString(expression), name, source: expression };
+  // where it was written travels along (not in the id: equal code is one function everywhere)
+  const origin = functionOrigin(name);
+  const spec: FunctionSpec = {
+    kind: "source",
+    id: h64ToString(expression),
+    name,
+    source: expression,
+  };
+  if (origin !== undefined) spec.origin = origin;
+  return spec;
 }
 
 const NATIVE_SOURCE = /\{\s*\[native code\]\s*\}\s*$/;

@@ -20,6 +20,13 @@ export class TaskRef {
   constructor(readonly key: Key) {}
 }
 
+/**
+ * Objects that travel as a reference to a key — a client's Future returned from a task, say —
+ * have a method under this symbol that gives the key; the value codec writes them as a
+ * {@link TaskRef}. (A symbol of the global registry, so a second copy of the library agrees.)
+ */
+export const AS_TASK_REF: unique symbol = Symbol.for("dask-deno.asTaskRef") as never;
+
 /** A function that a task applies. Any JS function; see core/function_codec.ts for how it travels. */
 // deno-lint-ignore no-explicit-any
 export type TaskFunction = (...args: any[]) => unknown;

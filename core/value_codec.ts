@@ -43,7 +43,7 @@
 import { recordFromError, UnserializableError } from "./errors.ts";
 import { NDArray } from "./ndarray.ts";
 import { ArrowIPC, tableCodec, tableToIPC } from "./table_codec.ts";
-import { TaskRef } from "./task.ts";
+import { AS_TASK_REF, type Key, TaskRef } from "./task.ts";
 import {
   cycleError,
   HINT_DEPTH,
@@ -69,7 +69,7 @@ import {
   MAX_NESTING_DEPTH,
 } from "./codec_kinds.ts";
 
-export { decode, DecodeError } from "./value_decoder.ts";
+export { decode, DecodeError, taskRefCount } from "./value_decoder.ts";
 export { MAX_NESTING_DEPTH } from "./codec_kinds.ts";
 
 /** A value as it travels: a msgpack body and the out-of-band buffers it refers to by index. */
@@ -435,6 +435,8 @@ class BodyWriter {
     if (value instanceof Error) return this.error(value, depth + 1);
     const table = tableToIPC(value);
     if (table !== undefined) return this.table(table);
+    const asRef = (value as { [AS_TASK_REF]?: () => Key })[AS_TASK_REF];
+    if (typeof asRef === "function") return this.object(new TaskRef(asRef.call(value)), depth);
     throw new EncodeFailure(...describeInstance(value));
   }
 

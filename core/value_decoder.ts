@@ -295,6 +295,7 @@ class BodyReader {
       case EXT_TASK_REF: {
         const key = this.payload(stop, depth, "TaskRef");
         if (typeof key !== "string") throw new DecodeError("A TaskRef payload must be a string.");
+        taskRefsDecoded++;
         return new TaskRef(key);
       }
       case EXT_NDARRAY: {
@@ -403,6 +404,16 @@ function decodeText(bytes: Uint8Array, start: number, length: number): string {
 /** One reader per nesting of decode calls (a getter or extension may decode while we decode). */
 const readers: BodyReader[] = [];
 let readersInUse = 0;
+/** TaskRefs decoded in this thread so far (see {@link taskRefCount}). */
+let taskRefsDecoded = 0;
+
+/**
+ * How many TaskRefs `decode` produced in this thread so far: compared before and after a decode,
+ * it tells whether the value holds any (so only those values are walked to replace them).
+ */
+export function taskRefCount(): number {
+  return taskRefsDecoded;
+}
 
 /**
  * Decodes what `encode` (core/value_codec.ts) produced. Frames are shared, not copied, when their

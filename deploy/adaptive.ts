@@ -109,6 +109,8 @@ export class Adaptive {
         this.host.log(`decision failed: ${(error as Error).message}`);
       }).finally(() => this.#schedule(this.interval));
     }, seconds * 1000);
+    // adapting serves the script's work; it does not keep a finished script alive
+    Deno.unrefTimer(this.#timer);
   }
 
   /** One decision: ask, clamp, act. */

@@ -14,6 +14,7 @@ import type { WorkerListing } from "../protocol/session.ts";
 import { SchedulerSession } from "../client/scheduler_connection.ts";
 import { Adaptive, type AdaptOptions } from "./adaptive.ts";
 import { parseMemoryLimit } from "../worker/memory_limit.ts";
+import { loadSecurity, type Security } from "../net/tls.ts";
 
 /** One worker process (or batch job holding one) that a cluster manager started. */
 export interface ClusterWorker {
@@ -44,14 +45,16 @@ export interface ClusterManagerOptions {
   startTimeout?: number;
   /** The cluster's shared token, which this manager's own session proves (docs/security.md). */
   authToken?: string;
+  /** The cluster's TLS files (docs/security.md), for a `tls://` scheduler. */
+  security?: Security;
 }
 
 /** Processes' log lines kept per process for {@link ClusterManager.logs}. */
 export const KEPT_LOG_LINES = 1000;
 
 /** The line a scheduler prints once listening (group 1: its address), and a worker's. */
-export const SCHEDULER_LINE = /^Scheduler at (tcp:\/\/\S+)/;
-export const WORKER_LINE = /^Worker at (tcp:\/\/\S+)/;
+export const SCHEDULER_LINE = /^Scheduler at ((?:tcp|tls):\/\/\S+)/;
+export const WORKER_LINE = /^Worker at ((?:tcp|tls):\/\/\S+)/;
 const DASHBOARD_LINE = /^Dashboard at (http\S+)/;
 
 /** Appends a log line to a list that keeps the last {@link KEPT_LOG_LINES}. */
@@ -78,12 +81,14 @@ export function keepLine(lines: string[], line: string): void {
  * ```
  */
 export abstract class ClusterManager implements AsyncDisposable {
-  /** The scheduler's address, `tcp://host:port` (empty until it is up). */
+  /** The scheduler's address, `tcp://host:port` or `tls://…` (empty until it is up). */
   schedulerAddress = "";
   /** The scheduler's dashboard, when it serves one. */
   dashboardLink: string | undefined = undefined;
   /** The token every process and client of this cluster proves; undefined when it has none. */
   readonly authToken: string | undefined;
+  /** The TLS files its processes and clients use; undefined for plain TCP. */
+  readonly security: Security | undefined;
   readonly #workers = new Map<string, ClusterWorker>();
   readonly #timeout: number;
   #nextWorker = 0;
@@ -97,6 +102,7 @@ export abstract class ClusterManager implements AsyncDisposable {
   constructor(options: ClusterManagerOptions = {}) {
     this.#timeout = options.startTimeout ?? 60;
     this.authToken = options.authToken;
+    this.security = options.security;
   }
 
   /** What one worker brings. */
@@ -112,6 +118,20 @@ export abstract class ClusterManager implements AsyncDisposable {
     keepLine(this.#schedulerLines, line);
     const link = DASHBOARD_LINE.exec(line);
     if (link !== null) this.dashboardLink = link[1];
+  }
+
+  /**
+   * Brings a new cluster up: `start` (its scheduler, …), then `nWorkers` workers when given. When
+   * either fails, whatever was started is stopped and the error goes on to the caller.
+   */
+  protected async launch(start: () => Promise<void>, nWorkers?: number): Promise<void> {
+    try {
+      await start();
+      if (nWorkers !== undefined) await this.scale(nWorkers);
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
   }
 
   /** The prefix of worker names (`<prefix>-0`, `<prefix>-1`, …). */
@@ -256,7 +276,12 @@ export abstract class ClusterManager implements AsyncDisposable {
         this.schedulerAddress,
         `ClusterManager-${crypto.randomUUID()}`,
         { message() {}, disconnected() {}, reconnected() {}, failed() {} },
-        { timeout: this.#timeout, reconnectTimeout: 5, authToken: this.authToken },
+        {
+          timeout: this.#timeout,
+          reconnectTimeout: 5,
+          authToken: this.authToken,
+          tls: await loadSecurity(this.security),
+        },
       );
     }
     return await this.#session.request<T>(method, params);

@@ -240,15 +240,12 @@ export abstract class JobQueueCluster extends ClusterManager {
 
   /** Starts the scheduler here, then `nWorkers` jobs (default none). */
   protected async startCluster(): Promise<void> {
-    try {
+    const nWorkers = this.options.nWorkers ?? 0;
+    await this.launch(async () => {
       await Deno.mkdir(this.logDirectory, { recursive: true });
       await this.#startScheduler();
       this.#poller = setInterval(() => void this.#poll(), (this.options.pollInterval ?? 2) * 1000);
-      if ((this.options.nWorkers ?? 0) > 0) await this.scale(this.options.nWorkers!);
-    } catch (error) {
-      await this.close();
-      throw error;
-    }
+    }, nWorkers > 0 ? nWorkers : undefined);
   }
 
   /** Threads and memory of each worker (one per job). */
@@ -290,6 +287,9 @@ export abstract class JobQueueCluster extends ClusterManager {
         nthreads: this.options.cores ?? 1,
         memoryLimit: memoryBytes(this.options.memory),
       }),
+      // every interface, advertising the one that reaches the scheduler (peers are elsewhere)
+      "--host",
+      "0.0.0.0",
       "--death-timeout",
       String(this.options.deathTimeout ?? 60),
     ];
@@ -368,7 +368,8 @@ export abstract class JobQueueCluster extends ClusterManager {
       "--port",
       String(this.options.schedulerPort ?? 0),
     ];
-    if (this.options.schedulerHost !== undefined) args.push("--host", this.options.schedulerHost);
+    // Passed always: a scheduler alone listens on 127.0.0.1, which the jobs' nodes cannot reach.
+    args.push("--host", this.options.schedulerHost ?? "0.0.0.0");
     args.push(...dashboardFlags(this.options.dashboard ?? true, 0));
     const scheduler = new ManagedProcess("scheduler", {
       args,

@@ -7,7 +7,9 @@
  * module's URL, so a cluster starts the same whether `mod.ts` was imported from a file or from
  * a web server. Each process prints its address on one line, which is read here; the cluster
  * is ready once the scheduler counts every worker. Closing stops them all, and so does the
- * end of this process (an `unload` listener kills what is still running). Scaling, adaptive
+ * end of the script: its processes do not keep this one alive, a cluster left open is closed
+ * when the script ends (core/at_exit.ts, as Dask's atexit), and an `unload` listener kills what
+ * still runs when the process exits otherwise (`Deno.exit()`). Scaling, adaptive
  * scaling and logs are the shared cluster manager's (deploy/cluster.ts).
  *
  * @module
@@ -22,6 +24,8 @@ import {
   type WorkerShape,
 } from "./cluster.ts";
 import { ManagedProcess, withDeadline } from "./process.ts";
+import { closeAtExit } from "../core/at_exit.ts";
+import { TASK_FAILURE_LINE } from "../worker/task_failure_lines.ts";
 import { checkOptionNames, optionNames } from "../core/option_names.ts";
 import { RestartPolicy } from "./restart_policy.ts";
 import { watchMemory } from "./memory_watch.ts";
@@ -29,6 +33,8 @@ import { dashboardFlags, workerFlags } from "./worker_flags.ts";
 import { parseMemoryLimit } from "../worker/memory_limit.ts";
 import { checkAuthToken } from "../net/auth.ts";
 import { AUTH_TOKEN_ENV, newAuthToken } from "../net/security_options.ts";
+import type { Security } from "../net/tls.ts";
+import { makeTemporaryCertificates, type TemporaryCertificates } from "./temporary_certificates.ts";
 
 /** How {@link LocalCluster.start} (and `Client.local`) sets up the cluster. */
 export interface LocalClusterOptions {
@@ -68,6 +74,13 @@ export interface LocalClusterOptions {
    * of this process that connect to this cluster. `false`: no authentication.
    */
   authToken?: string | false;
+  /**
+   * TLS on every link (docs/security.md): `true` makes a temporary CA and a certificate for this
+   * machine (with the `openssl` command), deleted when the cluster closes; a {@link Security}
+   * uses your files (the certificate must name the host the processes listen on). The scheduler
+   * is then at a `tls://` address and its dashboard is served over HTTPS. Default false.
+   */
+  security?: boolean | Security;
 }
 
 /**
@@ -91,6 +104,7 @@ export const LOCAL_CLUSTER_OPTION_NAMES = optionNames<LocalClusterOptions>({
   logs: true,
   restartDeadWorkers: true,
   authToken: true,
+  security: true,
 });
 
 /** Clusters not closed yet: killed when this process ends. */
@@ -130,14 +144,16 @@ class LocalWorker implements ClusterWorker {
     const process = new ManagedProcess(this.name, {
       args: this.args,
       env: this.env,
+      holdProcess: false,
       addressPattern: WORKER_LINE,
       onLine: (label, line) => {
         keepLine(this.#lines, line);
-        if (this.echo) console.error(`[${label}] ${line}`);
+        // failing tasks are news for the user even without logs: true (their terminal is ours)
+        if (this.echo || TASK_FAILURE_LINE.test(line)) console.error(`[${label}] ${line}`);
       },
     });
     if (this.policy !== undefined) void process.status.then((s) => this.#ended(process, s));
-    watchMemory(process, this.memoryLimit, (line) => console.warn(`LocalCluster: ${line}`));
+    watchMemory(process, this.memoryLimit, (line) => console.warn(`LocalCluster: ${line}`), false);
     return process;
   }
 
@@ -167,6 +183,7 @@ class LocalWorker implements ClusterWorker {
       this.#replacement = true;
       this.process = this.#spawn();
     }, decision.delayMs);
+    Deno.unrefTimer(this.#timer); // a script that ended needs no worker started again
   }
 
   failure(): Error | undefined {
@@ -209,11 +226,17 @@ export class LocalCluster extends ClusterManager {
   readonly #host: string;
   readonly #policy: RestartPolicy | undefined;
   #scheduler: ManagedProcess | undefined;
+  /** Certificates made for this cluster (`security: true`), deleted when it closes. */
+  readonly #certificates: TemporaryCertificates | undefined;
+  #forgetAtExit: (() => void) | undefined;
 
-  private constructor(options: LocalClusterOptions) {
+  private constructor(options: LocalClusterOptions, certificates?: TemporaryCertificates) {
     const authToken = options.authToken === false ? undefined : options.authToken ?? newAuthToken();
     if (authToken !== undefined) checkAuthToken(authToken);
-    super({ startTimeout: options.startTimeout, authToken });
+    const security = certificates?.security ??
+      (typeof options.security === "object" ? options.security : undefined);
+    super({ startTimeout: options.startTimeout, authToken, security });
+    this.#certificates = certificates;
     this.#options = options;
     this.#host = options.host ?? "127.0.0.1";
     this.#policy = options.restartDeadWorkers === false ? undefined : new RestartPolicy();
@@ -224,8 +247,17 @@ export class LocalCluster extends ClusterManager {
    * there (so `Client.connect(cluster.schedulerAddress)` needs no token of its own).
    */
   static authTokenFor(schedulerAddress: string): string | undefined {
+    return LocalCluster.#runningAt(schedulerAddress)?.authToken;
+  }
+
+  /** The TLS files of a cluster of this process whose scheduler is at `schedulerAddress`. */
+  static securityFor(schedulerAddress: string): Security | undefined {
+    return LocalCluster.#runningAt(schedulerAddress)?.security;
+  }
+
+  static #runningAt(schedulerAddress: string): LocalCluster | undefined {
     for (const cluster of running) {
-      if (cluster.schedulerAddress === schedulerAddress) return cluster.authToken;
+      if (cluster.schedulerAddress === schedulerAddress) return cluster;
     }
     return undefined;
   }
@@ -248,19 +280,25 @@ export class LocalCluster extends ClusterManager {
         `threadsPerWorker must be a whole number ≥ 1, got ${options.threadsPerWorker}.`,
       );
     }
-    const cluster = new LocalCluster(options);
+    if (
+      options.security !== undefined && typeof options.security !== "boolean" &&
+      (typeof options.security !== "object" || options.security === null)
+    ) {
+      throw new TypeError(
+        "security must be true (temporary certificates), false, or { caFile, cert, key }.",
+      );
+    }
+    const certificates = options.security === true
+      ? await makeTemporaryCertificates(options.host === undefined ? [] : [options.host])
+      : undefined;
+    const cluster = new LocalCluster(options, certificates);
     running.add(cluster);
+    cluster.#forgetAtExit = closeAtExit("clusters", () => cluster.close());
     if (!unloadListening) {
       unloadListening = true;
       globalThis.addEventListener("unload", killRunning);
     }
-    try {
-      await cluster.#startScheduler();
-      await cluster.scale(nWorkers);
-    } catch (error) {
-      await cluster.close();
-      throw error;
-    }
+    await cluster.launch(() => cluster.#startScheduler(), nWorkers);
     return cluster;
   }
 
@@ -312,6 +350,8 @@ export class LocalCluster extends ClusterManager {
   protected override async closeScheduler(): Promise<void> {
     await this.#scheduler?.stop();
     running.delete(this);
+    await this.#certificates?.remove();
+    this.#forgetAtExit?.();
   }
 
   /** @internal Kills every process at once (this process is ending). */
@@ -319,6 +359,7 @@ export class LocalCluster extends ClusterManager {
     void this.close(); // marks it closed; the kills below end the processes at once
     for (const worker of this.#localWorkers()) worker.kill();
     this.#scheduler?.signal("SIGKILL");
+    this.#certificates?.removeSync(); // the process is ending: no await will run
   }
 
   async #startScheduler(): Promise<void> {
@@ -326,9 +367,11 @@ export class LocalCluster extends ClusterManager {
     const args = ["run", "-A", "--no-config", url, "--host", this.#host];
     args.push("--port", String(this.#options.schedulerPort ?? 0));
     args.push(...dashboardFlags(this.#options.dashboard ?? true, 0));
+    args.push(...this.#tlsFlags());
     const scheduler = new ManagedProcess("scheduler", {
       args,
       env: tokenEnvironment(this.authToken),
+      holdProcess: false,
       addressPattern: SCHEDULER_LINE,
       onLine: (label, line) => {
         this.schedulerLine(line);
@@ -343,6 +386,16 @@ export class LocalCluster extends ClusterManager {
     );
   }
 
+  /** `--tls-ca-file … --tls-cert … --tls-key …` when the cluster uses TLS. */
+  #tlsFlags(): string[] {
+    const { caFile, cert, key } = this.security ?? {};
+    if (caFile === undefined) return [];
+    const flags = ["--tls-ca-file", caFile];
+    if (cert !== undefined) flags.push("--tls-cert", cert);
+    if (key !== undefined) flags.push("--tls-key", key);
+    return flags;
+  }
+
   /** Starts `worker/main.ts` in a child process (started again when it dies on its own). */
   protected override startWorker(name: string): ClusterWorker {
     const options = this.#options;
@@ -350,6 +403,7 @@ export class LocalCluster extends ClusterManager {
     const args = ["run", "-A", "--no-config", url, this.schedulerAddress];
     args.push("--name", name, "--host", this.#host, "--port", "0");
     args.push(...workerFlags({ ...options, nthreads: options.threadsPerWorker }));
+    args.push(...this.#tlsFlags());
     return new LocalWorker(
       name,
       args,

@@ -37,11 +37,13 @@ export function residentMemoryOf(pid: number): number {
 /**
  * Watches `process` until it exits: past {@link TERMINATE_FRACTION} of `limit` bytes, logs it
  * and terminates the process. Returns a function that stops watching. No-op for `limit <= 0`.
+ * With `holdProcess` false, the sampling timer does not keep this process alive.
  */
 export function watchMemory(
   process: ManagedProcess,
   limit: number,
   log: (line: string) => void,
+  holdProcess = true,
 ): () => void {
   if (limit <= 0 || Deno.build.os !== "linux") return () => {};
   let killTimer: ReturnType<typeof setTimeout> | undefined;
@@ -57,6 +59,7 @@ export function watchMemory(
     process.signal(MEMORY_TERMINATE_SIGNAL);
     killTimer = setTimeout(() => process.signal("SIGKILL"), TERMINATE_GRACE_MS);
   }, SAMPLE_INTERVAL_MS);
+  if (!holdProcess) Deno.unrefTimer(sampler);
   const stop = () => {
     clearInterval(sampler);
     clearTimeout(killTimer);

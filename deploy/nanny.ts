@@ -13,6 +13,7 @@
  */
 
 import { SchedulerSession } from "../client/scheduler_connection.ts";
+import type { TlsConfig } from "../net/tls.ts";
 import { WORKER_LINE } from "./cluster.ts";
 import { ManagedProcess } from "./process.ts";
 import { RestartPolicy } from "./restart_policy.ts";
@@ -22,6 +23,10 @@ import { watchMemory } from "./memory_watch.ts";
 export interface NannyOptions {
   /** The scheduler's address, for retiring workers whose lifetime ended. */
   scheduler: string;
+  /** The cluster's token, for that session (docs/security.md). */
+  authToken?: string;
+  /** TLS settings, for a `tls://` scheduler. */
+  tls?: TlsConfig;
   /** Worker processes to keep running. */
   nworkers: number;
   /** The arguments of `deno` that start worker `index` (permissions, module, its own flags). */
@@ -126,7 +131,12 @@ export class Nanny {
         this.#options.scheduler,
         `Nanny-${crypto.randomUUID()}`,
         { message() {}, disconnected() {}, reconnected() {}, failed() {} },
-        { timeout: 10, reconnectTimeout: 0 },
+        {
+          timeout: 10,
+          reconnectTimeout: 0,
+          authToken: this.#options.authToken,
+          tls: this.#options.tls,
+        },
       );
       while (!this.#closing && !slot.process.exited) {
         try {

@@ -24,6 +24,13 @@ export interface ManagedProcessOptions {
   cwd?: string;
   /** Keep its standard input open (for {@link ManagedProcess.closeStdin}). Default: none. */
   stdin?: "piped" | "null";
+  /**
+   * Whether the child (its exit and its output) keeps this process alive once it is up. Default
+   * true; a LocalCluster's children do not, so a script that never closes its cluster still ends
+   * (and the cluster is closed at exit, core/at_exit.ts). While it starts and while it stops,
+   * it always does: someone waits for it then.
+   */
+  holdProcess?: boolean;
 }
 
 /** One child process: its output read line by line, the last lines kept. */
@@ -49,6 +56,7 @@ export class ManagedProcess {
       env: options.env,
       cwd: options.cwd,
     }).spawn();
+    const detach = options.holdProcess === false;
     let failed!: (error: Error) => void;
     this.address = new Promise<string>((resolve, reject) => {
       this.#addressFound = resolve;
@@ -62,6 +70,7 @@ export class ManagedProcess {
       const match = options.addressPattern?.exec(line);
       if (match !== null && match !== undefined && !this.started) {
         this.started = true;
+        if (detach) this.child.unref();
         this.#addressFound(match[1]);
       }
     };
@@ -105,6 +114,7 @@ export class ManagedProcess {
 
   /** Asks the process to stop, then kills it if it does not within the grace period. */
   async stop(graceSeconds = STOP_GRACE_SECONDS): Promise<Deno.CommandStatus> {
+    if (!this.exited) this.child.ref(); // this process waits for it now
     this.signal("SIGTERM");
     const timer = setTimeout(() => this.signal("SIGKILL"), graceSeconds * 1000);
     try {

@@ -51,7 +51,10 @@ export type SSHWorkerOptions = WorkerFlagOptions;
 
 /** Options of the scheduler. */
 export interface SSHSchedulerOptions {
-  /** The interface it listens on (and the address it advertises). Default: every interface. */
+  /**
+   * The interface it listens on (and the address it advertises). Default `0.0.0.0`: every
+   * interface, advertising the host's network address, so the workers on other hosts reach it.
+   */
   host?: string;
   /** Its port. Default 8786; 0 for any free one. */
   port?: number;
@@ -214,13 +217,10 @@ export class SSHCluster extends ClusterManager {
       );
     }
     const cluster = new SSHCluster(options);
-    try {
-      await cluster.#startScheduler();
-      await cluster.scale(options.nWorkers ?? options.hosts.length - 1);
-    } catch (error) {
-      await cluster.close();
-      throw error;
-    }
+    await cluster.launch(
+      () => cluster.#startScheduler(),
+      options.nWorkers ?? options.hosts.length - 1,
+    );
     return cluster;
   }
 
@@ -245,7 +245,8 @@ export class SSHCluster extends ClusterManager {
   async #startScheduler(): Promise<void> {
     const s = this.#options.schedulerOptions ?? {};
     const words = [...this.#denoRun("scheduler/main.ts"), "--port", String(s.port ?? 8786)];
-    if (s.host !== undefined) words.push("--host", s.host);
+    // Passed always: a scheduler alone listens on 127.0.0.1, which no other host can reach.
+    words.push("--host", s.host ?? "0.0.0.0");
     words.push(...dashboardFlags(s.dashboard ?? true, 8787));
     const scheduler = new RemoteProcess(
       "scheduler",
@@ -274,6 +275,9 @@ export class SSHCluster extends ClusterManager {
       "--name",
       name,
       ...workerFlags(this.#options.workerOptions ?? {}),
+      // every interface, advertising the one that reaches the scheduler (peers are elsewhere)
+      "--host",
+      "0.0.0.0",
     ];
     const remote = new RemoteProcess(name, host, words, this.#options, WORKER_LINE);
     return new SSHWorker(name, remote);

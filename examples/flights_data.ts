@@ -37,7 +37,8 @@ const DESTS: [string, number][] = [
   ["AUS", 1521],
 ];
 
-function rng(seed: number): () => number {
+/** A small deterministic random generator (xorshift32): numbers in [0, 1) for a given seed. */
+export function rng(seed: number): () => number {
   let s = seed >>> 0 || 1;
   return () => {
     s ^= s << 13;

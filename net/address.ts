@@ -1,27 +1,37 @@
 /**
- * Addresses: `tcp://host:port` strings, parsed and formatted.
+ * Addresses: `tcp://host:port` (plain TCP) and `tls://host:port` (TLS) strings, parsed and
+ * formatted. As in Dask, the scheme says how to connect.
  *
  * @module
  */
 
+/** How a connection travels: plain TCP, or TLS over TCP. */
+export type AddressScheme = "tcp" | "tls";
+
 /**
- * Splits `"tcp://host:port"` or `"host:port"` (IPv6 hosts in brackets: `"tcp://[::1]:8786"`).
+ * Splits `"tcp://host:port"`, `"tls://host:port"` or `"host:port"` (plain TCP; IPv6 hosts in
+ * brackets: `"tcp://[::1]:8786"`).
  *
  * @throws {TypeError} saying what a valid address looks like.
  */
-export function parseAddress(address: string): { hostname: string; port: number } {
+export function parseAddress(
+  address: string,
+): { hostname: string; port: number; scheme: AddressScheme } {
   const invalid = (why: string) =>
     new TypeError(
-      `Invalid address ${JSON.stringify(address)}: ${why}. Expected "tcp://host:port" or ` +
-        `"host:port", e.g. "tcp://127.0.0.1:8786".`,
+      `Invalid address ${JSON.stringify(address)}: ${why}. Expected "tcp://host:port", ` +
+        `"tls://host:port" or "host:port", e.g. "tcp://127.0.0.1:8786".`,
     );
   let rest = address.trim();
-  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(rest);
-  if (scheme !== null) {
-    if (scheme[1].toLowerCase() !== "tcp") {
-      throw invalid(`the scheme ${scheme[1]}:// is not supported, only tcp://`);
+  let scheme: AddressScheme = "tcp";
+  const schemeMatch = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(rest);
+  if (schemeMatch !== null) {
+    const name = schemeMatch[1].toLowerCase();
+    if (name !== "tcp" && name !== "tls") {
+      throw invalid(`the scheme ${schemeMatch[1]}:// is not supported, only tcp:// and tls://`);
     }
-    rest = rest.slice(scheme[0].length);
+    scheme = name;
+    rest = rest.slice(schemeMatch[0].length);
   }
   let hostname: string;
   let portText: string;
@@ -41,11 +51,14 @@ export function parseAddress(address: string): { hostname: string; port: number 
   if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) {
     throw invalid(`the port ${JSON.stringify(portText)} is not a number from 0 to 65535`);
   }
-  return { hostname, port: Number(portText) };
+  return { hostname, port: Number(portText), scheme };
 }
 
-/** The `tcp://host:port` form of a socket address. */
-export function formatAddress(address: { hostname: string; port: number }): string {
+/** The `tcp://host:port` (or `tls://…`) form of a socket address. */
+export function formatAddress(
+  address: { hostname: string; port: number },
+  scheme: AddressScheme = "tcp",
+): string {
   const host = address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname;
-  return `tcp://${host}:${address.port}`;
+  return `${scheme}://${host}:${address.port}`;
 }

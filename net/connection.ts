@@ -7,7 +7,7 @@
 
 import { asError, errorMessage } from "../core/errors.ts";
 import { encodeWith } from "../core/value_codec.ts";
-import { formatAddress, parseAddress } from "./address.ts";
+import { type AddressScheme, formatAddress, parseAddress } from "./address.ts";
 import {
   AUTH_PROOF_OP,
   AuthenticationError,
@@ -22,6 +22,8 @@ import { FrameReader } from "./frame_reader.ts";
 import { encodeMessage, type Message, WireError, WriteQueue } from "./framing.ts";
 import { handshakeBytes, helloFrom, type PeerHello } from "./handshake.ts";
 import { DEFAULT_WIRE_LIMITS, type WireLimits } from "./limits.ts";
+import { completeTlsHandshake, dialTls, type TlsConfig, tlsFailure } from "./tls.ts";
+import type { ByteSocket } from "./mutual_tls_listener.ts";
 
 /** Reads go into one reused buffer of this size, unless a large frame is being read. */
 const READ_CHUNK_BYTES = 64 * 1024;
@@ -47,6 +49,11 @@ export interface ConnectionOptions extends Partial<Omit<WireLimits, "maxConnecti
    * unset, a peer that asks for a proof is refused.
    */
   authToken?: string;
+  /**
+   * TLS settings (net/tls.ts): needed to dial `tls://` addresses and to listen over TLS. With
+   * `requireEncryption`, dialing a `tcp://` address is refused.
+   */
+  tls?: TlsConfig;
   /** See {@link FrameReaderOptions.sharedFrameMinBytes}. Default: never. */
   sharedFrameMinBytes?: number;
 }
@@ -96,7 +103,7 @@ export class Connection implements AsyncIterable<Message> {
   /** Resolves (never rejects) once the connection is closed and its socket operations ended. */
   readonly closed: Promise<CloseInfo>;
 
-  readonly #conn: Deno.Conn;
+  readonly #conn: ByteSocket;
   readonly #reader: FrameReader;
   #readBuffer: Uint8Array;
   #incoming: Message[];
@@ -109,7 +116,7 @@ export class Connection implements AsyncIterable<Message> {
   #resolveClosed!: (info: CloseInfo) => void;
 
   private constructor(
-    conn: Deno.Conn,
+    conn: ByteSocket,
     reader: FrameReader,
     peer: PeerHello,
     incoming: Message[],
@@ -120,20 +127,42 @@ export class Connection implements AsyncIterable<Message> {
     this.peer = peer;
     this.#incoming = incoming;
     this.#readBuffer = readBuffer;
-    this.localAddr = formatAddress(conn.localAddr as Deno.NetAddr);
-    this.remoteAddr = formatAddress(conn.remoteAddr as Deno.NetAddr);
+    const scheme: AddressScheme = isTls(conn) ? "tls" : "tcp";
+    this.localAddr = formatAddress(conn.localAddr as Deno.NetAddr, scheme);
+    this.remoteAddr = formatAddress(conn.remoteAddr as Deno.NetAddr, scheme);
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
   }
 
   /**
-   * Connects to `address` (`"tcp://host:port"` or `"host:port"`) and completes the handshake.
+   * Connects to `address` (`"tcp://host:port"`, `"tls://host:port"` or `"host:port"`) and
+   * completes the handshake (after TLS's, for `tls://`).
    *
-   * @throws {WireError} when the peer's handshake is wrong or missing, or a socket error.
+   * @throws {TypeError} for an invalid address, a `tls://` one without `options.tls`, or a
+   *   `tcp://` one with `options.tls.requireEncryption`.
+   * @throws {WireError} when the peer's handshake is wrong or missing (a {@link TlsError} for
+   *   TLS's), or a socket error.
    */
   static async connect(address: string, options: ConnectionOptions): Promise<Connection> {
-    const { hostname, port } = parseAddress(address);
+    const { hostname, port, scheme } = parseAddress(address);
     if (options.authToken !== undefined) checkAuthToken(options.authToken);
-    const conn = await Deno.connect({ hostname, port, transport: "tcp" });
+    let conn: ByteSocket;
+    if (scheme === "tls") {
+      if (options.tls === undefined) {
+        throw new TypeError(
+          `${address} is a TLS address: give the cluster's CA certificate to connect to it ` +
+            `(--tls-ca-file, or security: { caFile }).`,
+        );
+      }
+      conn = await dialTls(hostname, port, options.tls);
+    } else {
+      if (options.tls?.requireEncryption === true) {
+        throw new TypeError(
+          `Refusing the plain TCP address ${address}: encryption is required ` +
+            `(requireEncryption). Use the peer's tls:// address.`,
+        );
+      }
+      conn = await Deno.connect({ hostname, port, transport: "tcp" });
+    }
     return await Connection.open(conn, options, "dialer");
   }
 
@@ -145,7 +174,7 @@ export class Connection implements AsyncIterable<Message> {
    * why.
    */
   static async open(
-    conn: Deno.Conn,
+    conn: ByteSocket,
     options: ConnectionOptions,
     side: ConnectionSide,
   ): Promise<Connection> {
@@ -157,6 +186,7 @@ export class Connection implements AsyncIterable<Message> {
     }, timeoutMs);
     try {
       (conn as Partial<Deno.TcpConn>).setNoDelay?.(true);
+      await completeTlsHandshake(conn);
       const key = options.authToken === undefined ? null : await authKey(options.authToken);
       const challenge = key === null ? undefined : newChallenge();
       const reader = new FrameReader({
@@ -210,6 +240,8 @@ export class Connection implements AsyncIterable<Message> {
         throw new WireError(`The peer did not complete its handshake within ${timeoutMs} ms.`);
       }
       if (error instanceof WireError) throw error;
+      // a socket error on TLS during our handshake is TLS's: an alert, or a peer that hung up
+      if (isTls(conn)) throw tlsFailure(asError(error));
       throw new WireError(`The handshake failed: ${errorMessage(error)}`, { cause: error });
     } finally {
       clearTimeout(timer);
@@ -246,6 +278,20 @@ export class Connection implements AsyncIterable<Message> {
     this.stats.messagesSent++;
     this.#flushing ??= this.#flush();
     return true;
+  }
+
+  /**
+   * Whether waiting for the peer keeps this process alive (the default). A client's links let a
+   * script end while nothing is pending (`Deno.Conn.unref`); writes already queued still finish.
+   */
+  holdProcess(hold: boolean): void {
+    if (this.#closeInfo !== null) return;
+    try {
+      if (hold) this.#conn.ref();
+      else this.#conn.unref();
+    } catch {
+      // closed meanwhile
+    }
   }
 
   /** Resolves once everything sent so far is written (or the connection closed). */
@@ -346,13 +392,24 @@ export class Connection implements AsyncIterable<Message> {
     this.#writes.clear();
     // give back what a half-read message holds (a peer may have claimed a large one)
     this.#reader.release(info.reason);
+    // the pending read ends only after the close: an unref'd one would not hold the process
+    // for that, and whoever awaits `closed` would find the event loop already done
+    try {
+      this.#conn.ref();
+    } catch {
+      // closed already
+    }
     closeQuietly(this.#conn);
     // Resolve only once the socket's pending read and write have ended (no op outlives close).
     Promise.allSettled([this.#reading, this.#flushing]).then(() => this.#resolveClosed(info));
   }
 }
 
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+function isTls(conn: ByteSocket): boolean {
+  return typeof (conn as Partial<Deno.TlsConn>).handshake === "function";
+}
+
+async function writeAll(conn: ByteSocket, bytes: Uint8Array): Promise<void> {
   for (let at = 0; at < bytes.byteLength;) at += await conn.write(bytes.subarray(at));
 }
 

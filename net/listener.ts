@@ -1,5 +1,5 @@
 /**
- * The listener: accepts TCP connections, keeps at most `maxConnectionsPerHost` from one remote
+ * The listener: accepts TCP connections (TLS ones when given `tls`: net/tls.ts), keeps at most `maxConnectionsPerHost` from one remote
  * host, runs each one's handshake, and hands those that pass to their owner. Refusals are
  * reported with the peer's address (logged at most 10 a second by default, the rest counted).
  *
@@ -10,6 +10,8 @@ import { asError } from "../core/errors.ts";
 import { formatAddress } from "./address.ts";
 import { checkAuthToken } from "./auth.ts";
 import { closeQuietly, Connection, type ConnectionOptions } from "./connection.ts";
+import { type ByteSocket, listenMutualTls, type SocketListener } from "./mutual_tls_listener.ts";
+import { tlsRefusal } from "./tls.ts";
 import { DEFAULT_WIRE_LIMITS } from "./limits.ts";
 
 /** Where and how {@link listen} accepts connections. */
@@ -27,7 +29,7 @@ export interface ListenOptions extends Omit<ConnectionOptions, "role"> {
 
 /** A listening socket; `close` stops accepting (connections already handed out stay open). */
 export interface Listener {
-  /** `tcp://host:port`, with the real port when 0 was asked for. */
+  /** `tcp://host:port` (`tls://` over TLS), with the real port when 0 was asked for. */
   readonly addr: string;
   readonly port: number;
   close(): Promise<void>;
@@ -71,18 +73,48 @@ export function listen(
   options: ListenOptions,
   onConnection: (connection: Connection) => void,
 ): Promise<Listener> {
-  let listener: Deno.TcpListener;
+  let listener: SocketListener;
   try {
     if (options.authToken !== undefined) checkAuthToken(options.authToken);
+    if (options.tls !== undefined) return listenOverTls(options, onConnection);
     listener = Deno.listen({ hostname: options.hostname, port: options.port });
   } catch (error) {
     return Promise.reject(error); // e.g. the port is taken: the caller's await sees it
   }
+  return Promise.resolve(serve(listener, options, onConnection));
+}
+
+/** {@link listen} over TLS: peers must present a certificate signed by the cluster's CA. */
+async function listenOverTls(
+  options: ListenOptions,
+  onConnection: (connection: Connection) => void,
+): Promise<Listener> {
+  const onError = options.onError ?? refusalLogger();
+  const listener = await listenMutualTls(
+    options.hostname,
+    options.port,
+    options.tls!,
+    {
+      handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_WIRE_LIMITS.handshakeTimeoutMs,
+      maxConnectionsPerHost: options.maxConnectionsPerHost ??
+        DEFAULT_WIRE_LIMITS.maxConnectionsPerHost,
+    },
+    (error, remote) => onError(tlsRefusal(error), formatAddress(remote)),
+  );
+  return serve(listener, { ...options, onError }, onConnection);
+}
+
+/** Accepts from `listener`, runs each connection's handshake, hands those that pass on. */
+function serve(
+  listener: SocketListener,
+  options: ListenOptions,
+  onConnection: (connection: Connection) => void,
+): Listener {
   const onError = options.onError ?? refusalLogger();
   const connectionOptions: ConnectionOptions = { ...options, role: options.role ?? "scheduler" };
   const maxPerHost = options.maxConnectionsPerHost ?? DEFAULT_WIRE_LIMITS.maxConnectionsPerHost;
   const perHost = new Map<string, number>();
-  const handshaking = new Set<Deno.Conn>();
+  const handshaking = new Set<ByteSocket>();
   const handshakes = new Set<Promise<void>>();
   let closed = false;
 
@@ -92,7 +124,7 @@ export function listen(
     else perHost.set(host, left);
   };
 
-  const welcome = async (conn: Deno.Conn, host: string) => {
+  const welcome = async (conn: ByteSocket, host: string) => {
     const remote = formatAddress(conn.remoteAddr as Deno.NetAddr);
     handshaking.add(conn);
     let connection: Connection;
@@ -119,7 +151,7 @@ export function listen(
 
   const acceptLoop = (async () => {
     while (!closed) {
-      let conn: Deno.Conn;
+      let conn: ByteSocket;
       try {
         conn = await listener.accept();
       } catch (error) {
@@ -158,10 +190,10 @@ export function listen(
     await acceptLoop;
     await Promise.allSettled([...handshakes]);
   };
-  return Promise.resolve({
-    addr: formatAddress(address),
+  return {
+    addr: formatAddress(address, options.tls === undefined ? "tcp" : "tls"),
     port: address.port,
     close,
     [Symbol.asyncDispose]: close,
-  });
+  };
 }

@@ -9,14 +9,17 @@
  */
 
 import { Connection, type ConnectionOptions } from "./connection.ts";
+import type { TlsConfig } from "./tls.ts";
 import type { WorkerAddress } from "../protocol/messages.ts";
 import type {
   DataMsg,
   DataStoredMsg,
   GetDataMsg,
   PeerReply,
+  PubSubPeerMsg,
   UpdateDataMsg,
 } from "../protocol/session.ts";
+import type { Encoded } from "../core/value_codec.ts";
 
 /** How a {@link PeerPool} connects and retries. */
 export interface PeerPoolOptions {
@@ -26,29 +29,55 @@ export interface PeerPoolOptions {
   maxFrameBytes?: number;
   /** The cluster's shared secret, proven to each peer in the handshake (net/auth.ts). */
   authToken?: string;
+  /** TLS (net/tls.ts), for peers at `tls://` addresses. */
+  tls?: TlsConfig;
   /** Frames of at least this size arrive in shared memory (see `FrameReaderOptions`). */
   sharedFrameMinBytes?: number;
   /** Times a busy peer is asked again before the request fails. 30. */
   busyRetries?: number;
   /** First delay after a busy answer, ms; it doubles up to 1 s. 20. */
   busyDelayMs?: number;
+  /**
+   * Whether an open connection without requests in flight keeps the process alive. Default
+   * true; a client's pool says false, so a script ends once nothing waits for a worker.
+   */
+  holdProcessWhenIdle?: boolean;
 }
 
 type Pending = { resolve: (reply: PeerReply) => void; reject: (error: Error) => void };
 
 /** One open connection to a peer and the requests waiting on it. */
 class PeerChannel {
-  readonly pending = new Map<number, Pending>();
-  constructor(readonly connection: Connection, onClosed: () => void) {
+  readonly #pending = new Map<number, Pending>();
+  constructor(
+    readonly connection: Connection,
+    onClosed: () => void,
+    readonly holdWhenIdle: boolean,
+  ) {
+    if (!holdWhenIdle) connection.holdProcess(false);
     void this.#readReplies(onClosed);
+  }
+
+  /** A request in flight: the connection holds the process until its reply. */
+  add(requestId: number, waiting: Pending): void {
+    this.#pending.set(requestId, waiting);
+    if (!this.holdWhenIdle && this.#pending.size === 1) this.connection.holdProcess(true);
+  }
+
+  /** The request's reply came, or it was given up on. */
+  take(requestId: number): Pending | undefined {
+    const waiting = this.#pending.get(requestId);
+    if (waiting === undefined) return undefined;
+    this.#pending.delete(requestId);
+    if (!this.holdWhenIdle && this.#pending.size === 0) this.connection.holdProcess(false);
+    return waiting;
   }
 
   async #readReplies(onClosed: () => void): Promise<void> {
     for await (const message of this.connection) {
       const reply = message.header as PeerReply;
-      const waiting = this.pending.get(reply?.requestId);
+      const waiting = this.take(reply?.requestId);
       if (waiting === undefined) continue; // a reply for a request given up on
-      this.pending.delete(reply.requestId);
       waiting.resolve(reply);
     }
     const info = await this.connection.closed;
@@ -56,8 +85,8 @@ class PeerChannel {
     const error = new Error(
       `the connection to peer ${this.connection.remoteAddr} closed: ${info.reason}`,
     );
-    for (const waiting of this.pending.values()) waiting.reject(error);
-    this.pending.clear();
+    for (const waiting of this.#pending.values()) waiting.reject(error);
+    this.#pending.clear();
   }
 }
 
@@ -68,16 +97,19 @@ export class PeerPool {
   readonly #busyDelayMs: number;
   #nextRequestId = 1;
   #closed = false;
+  readonly #holdWhenIdle: boolean;
 
   constructor(options: PeerPoolOptions = {}) {
     this.#connectionOptions = {
       role: options.role ?? "peer",
       maxFrameBytes: options.maxFrameBytes,
       authToken: options.authToken,
+      tls: options.tls,
       sharedFrameMinBytes: options.sharedFrameMinBytes,
     };
     this.#busyRetries = options.busyRetries ?? 30;
     this.#busyDelayMs = options.busyDelayMs ?? 20;
+    this.#holdWhenIdle = options.holdProcessWhenIdle ?? true;
   }
 
   /** Fetches `keys` from `peer`; keys it does not hold are absent from the answer. */
@@ -96,6 +128,12 @@ export class PeerPool {
     return await this.#request(peer, request, "data-stored") as DataStoredMsg;
   }
 
+  /** Hands a Pub's message to the subscribed tasks of `peer` (resolves once they have it). */
+  async publish(peer: WorkerAddress, name: string, value: Encoded): Promise<void> {
+    const request: Omit<PubSubPeerMsg, "requestId"> = { op: "pubsub-msg", name, value };
+    await this.#request(peer, request, "pubsub-delivered");
+  }
+
   /** Closes every connection; requests in flight fail. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -110,7 +148,10 @@ export class PeerPool {
 
   async #request(
     peer: WorkerAddress,
-    request: Omit<GetDataMsg, "requestId"> | Omit<UpdateDataMsg, "requestId">,
+    request:
+      | Omit<GetDataMsg, "requestId">
+      | Omit<UpdateDataMsg, "requestId">
+      | Omit<PubSubPeerMsg, "requestId">,
     expected: PeerReply["op"],
   ): Promise<PeerReply> {
     let delay = this.#busyDelayMs;
@@ -118,9 +159,9 @@ export class PeerPool {
       const channel = await this.#channel(peer);
       const requestId = this.#nextRequestId++;
       const reply = await new Promise<PeerReply>((resolve, reject) => {
-        channel.pending.set(requestId, { resolve, reject });
+        channel.add(requestId, { resolve, reject });
         if (!channel.connection.send({ header: { ...request, requestId } })) {
-          channel.pending.delete(requestId);
+          channel.take(requestId);
           reject(new Error(`the connection to peer ${peer} is closed`));
         }
       });
@@ -146,7 +187,7 @@ export class PeerPool {
         .then((connection) =>
           new PeerChannel(connection, () => {
             if (this.#channels.get(peer) === channel) this.#channels.delete(peer);
-          })
+          }, this.#holdWhenIdle)
         );
       // A failed connection is forgotten so the next request tries again.
       channel.catch(() => {

@@ -1,12 +1,14 @@
 /**
  * Where the scheduler's and workers' command lines and a client find the cluster's secrets:
- * `--auth-token-file FILE`, else the `DASK_DENO_AUTH_TOKEN` environment variable (docs/security.md).
+ * `--auth-token-file FILE`, else the `DASK_DENO_AUTH_TOKEN` environment variable, and the TLS
+ * files `--tls-ca-file`, `--tls-cert`, `--tls-key` (docs/security.md).
  *
  * @module
  */
 
 import type { CliOption } from "../core/cli.ts";
 import { checkAuthToken } from "./auth.ts";
+import { loadSecurity, type TlsConfig } from "./tls.ts";
 
 /** The environment variable holding the cluster's auth token (its text, not a file name). */
 export const AUTH_TOKEN_ENV = "DASK_DENO_AUTH_TOKEN";
@@ -21,7 +23,49 @@ export const SECURITY_OPTIONS: readonly CliOption[] = [
     help: "Read the cluster's shared token from this file: every connection must prove it holds " +
       "the same token (docs/security.md). Make one with `openssl rand -hex 32`.",
   },
+  {
+    name: "tls-ca-file",
+    type: "string",
+    value: "PATH",
+    help: "TLS: the CA certificate (PEM) that signed the cluster's certificates. With " +
+      "--tls-cert and --tls-key this process listens on tls:// and checks every server it " +
+      "connects to against this CA.",
+  },
+  {
+    name: "tls-cert",
+    type: "string",
+    value: "PATH",
+    help: "TLS: this process's certificate (PEM), signed by the CA; it must name the host " +
+      "peers connect to (a subjectAltName).",
+  },
+  {
+    name: "tls-key",
+    type: "string",
+    value: "PATH",
+    help: "TLS: the private key (PEM) of --tls-cert.",
+  },
 ];
+
+/**
+ * The TLS settings a command line asks for (files read), or undefined without `--tls-*` flags.
+ *
+ * @throws {Error} naming the flag and file when a file cannot be read, or a flag is missing.
+ */
+export async function tlsFromFlags(
+  values: { "tls-ca-file"?: string; "tls-cert"?: string; "tls-key"?: string },
+): Promise<TlsConfig | undefined> {
+  const tls = await loadSecurity(
+    { caFile: values["tls-ca-file"], cert: values["tls-cert"], key: values["tls-key"] },
+    { caFile: "--tls-ca-file", cert: "--tls-cert", key: "--tls-key" },
+  );
+  if (tls !== undefined && (tls.cert === undefined || tls.key === undefined)) {
+    throw new Error(
+      "--tls-ca-file needs --tls-cert and --tls-key too: this process listens over TLS and " +
+        "needs its own certificate.",
+    );
+  }
+  return tls;
+}
 
 /** The auth token in the environment, or undefined (also when reading it is not permitted). */
 export function authTokenFromEnv(): string | undefined {
@@ -79,12 +123,16 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /**
- * The line a server prints at start about who can reach it: where it listens, and a warning when
- * that is beyond this machine without authentication.
+ * The line a server prints at start about who can reach it: that it listens on this machine only
+ * (the default), or a warning when it listens beyond it without authentication; null when it
+ * listens beyond this machine with authentication.
  */
 export function exposureNotice(what: string, host: string, authenticated: boolean): string | null {
-  if (isLoopbackHost(host)) return null;
+  if (isLoopbackHost(host)) {
+    return `the ${what} listens on ${host} (this machine only); pass --host to accept ` +
+      `connections from other machines.`;
+  }
   return authenticated ? null : `warning: the ${what} listens on ${host} without authentication: ` +
     `anyone who can reach it can run code here. Give every process the same ` +
-    `--auth-token-file (or ${AUTH_TOKEN_ENV}), or listen on 127.0.0.1.`;
+    `--auth-token-file (or ${AUTH_TOKEN_ENV}) or TLS certificates, or listen on 127.0.0.1.`;
 }

@@ -159,6 +159,10 @@ export function workerMessageProblem(msg: unknown): string | null {
         : "steal-response without key, stealId or state";
     case "release-worker-data":
       return isKeyList(msg.keys) ? null : "release-worker-data without a list of keys";
+    case "long-running":
+      return typeof msg.key === "string" && typeof msg.runId === "number"
+        ? null
+        : "long-running without key or runId";
     case "heartbeat":
       return isNumberRecord(msg.metrics) ? null : "heartbeat without numeric metrics";
     case "worker-leaving":

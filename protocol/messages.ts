@@ -145,10 +145,11 @@ export interface TaskErredClientMsg {
   blamedKey: Key;
 }
 
-/** A held key was cancelled. */
+/** A held key was cancelled. `reason`: why, when no client asked (scattered data lost). */
 export interface CancelledMsg {
   op: "cancelled";
   key: Key;
+  reason?: string;
 }
 
 /**
@@ -168,12 +169,33 @@ export interface TaskRetriedMsg {
   key: Key;
 }
 
+/** A Pub's message for this client's Subs of `name` (forwarded by the scheduler). */
+export interface PubSubClientMsg {
+  op: "pubsub-msg";
+  name: string;
+  value: Encoded;
+}
+
+/**
+ * Who subscribes to `name` now, for this client's Pubs: the workers whose tasks subscribe (sent
+ * to peer to peer), and whether clients do (sent through the scheduler).
+ */
+export interface PubSubSubscribersMsg {
+  op: "pubsub-subscribers";
+  name: string;
+  workers: WorkerAddress[];
+  clients: boolean;
+}
+
 export type SchedulerToClientMsg =
   | KeyInMemoryMsg
   | TaskErredClientMsg
   | CancelledMsg
   | LostMsg
   | TaskRetriedMsg;
+
+/** What the scheduler's Pub/Sub books send a client (apart from the state machine's messages). */
+export type PubSubToClientMsg = PubSubClientMsg | PubSubSubscribersMsg;
 
 // ---------------------------------------------------------------------------------------------
 // Scheduler → worker
@@ -306,6 +328,16 @@ export interface StealResponseMsg {
   state: StealResponseState;
 }
 
+/**
+ * The running task `key` gave its thread slot back (`secede()` in the task, Dask's
+ * `long-running`): it no longer counts as the worker's load.
+ */
+export interface LongRunningMsg {
+  op: "long-running";
+  key: Key;
+  runId: number;
+}
+
 /** The worker dropped its copies of these keys on its own (unneeded fetched dependencies). */
 export interface ReleaseWorkerDataMsg {
   op: "release-worker-data";
@@ -328,6 +360,7 @@ export type WorkerToSchedulerMsg =
   | MissingDataMsg
   | StealResponseMsg
   | ReleaseWorkerDataMsg
+  | LongRunningMsg
   | HeartbeatMsg;
 
 /**

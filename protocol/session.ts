@@ -253,5 +253,19 @@ export interface BusyMsg {
   requestId: number;
 }
 
-export type PeerRequest = GetDataMsg | UpdateDataMsg;
-export type PeerReply = DataMsg | DataStoredMsg | BusyMsg;
+/** A Pub's message for the Subs of `name` in tasks on this worker (peer to peer, no scheduler). */
+export interface PubSubPeerMsg {
+  op: "pubsub-msg";
+  requestId: number;
+  name: string;
+  value: Encoded;
+}
+
+/** The answer to {@link PubSubPeerMsg}: handed to the worker's subscribed threads. */
+export interface PubSubDeliveredMsg {
+  op: "pubsub-delivered";
+  requestId: number;
+}
+
+export type PeerRequest = GetDataMsg | UpdateDataMsg | PubSubPeerMsg;
+export type PeerReply = DataMsg | DataStoredMsg | PubSubDeliveredMsg | BusyMsg;

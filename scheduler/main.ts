@@ -17,8 +17,10 @@
  * Dashboard at http://<host>:<port>/status
  * ```
  *
- * `<host>` is `--host` when given (default: every interface, shown as this machine's first
- * network address, else 127.0.0.1); `<port>` is the real port (`--port 0` picks a free one).
+ * `<host>` is `--host` when given (default 127.0.0.1: this machine only; `--host 0.0.0.0` listens
+ * on every interface, shown as this machine's first network address); `<port>` is the real port
+ * (`--port 0` picks a free one). With `--tls-ca-file`, `--tls-cert` and `--tls-key` the address is
+ * `tls://<host>:<port>` and the dashboard is served over HTTPS with the same certificate.
  * Log lines go to standard error, prefixed `[scheduler]`. SIGINT or SIGTERM shuts down cleanly:
  * workers are told to close, every socket is closed, and the exit code is 0. Bad arguments exit
  * with code 2 and one line saying what is wrong; a port that cannot be listened on exits with 1.
@@ -31,7 +33,13 @@ import { writeSchedulerFile } from "../core/scheduler_file.ts";
 import { VERSION } from "../core/version.ts";
 import { SchedulerServer } from "./server.ts";
 import { type Dashboard, startDashboard } from "./dashboard/mod.ts";
-import { authTokenFromFlags, exposureNotice } from "../net/security_options.ts";
+import {
+  authTokenFromFlags,
+  exposureNotice,
+  isLoopbackHost,
+  tlsFromFlags,
+} from "../net/security_options.ts";
+import type { TlsConfig } from "../net/tls.ts";
 import { SCHEDULER_CLI } from "./options.ts";
 
 const USAGE = usageLine(SCHEDULER_CLI);
@@ -94,24 +102,28 @@ const dashboardPort = values["no-dashboard"]
   : parsePort(values["dashboard-port"], "--dashboard-port");
 
 let authToken: string | undefined;
+let tls: TlsConfig | undefined;
 try {
   authToken = await authTokenFromFlags(values as { "auth-token-file"?: string });
+  tls = await tlsFromFlags(values as Record<string, string | undefined>);
 } catch (error) {
   fail((error as Error).message, 2);
 }
+const host = values.host ?? "127.0.0.1";
 
 let server: SchedulerServer;
 try {
   server = await SchedulerServer.start({
-    host: values.host,
+    host,
     port,
-    advertisedHost: values.host === undefined ? networkAddress() : undefined,
+    advertisedHost: host === "0.0.0.0" || host === "::" ? networkAddress() : undefined,
     authToken,
+    tls,
     config: { restartGrace },
   });
 } catch (error) {
   fail(
-    `cannot listen on ${values.host ?? "0.0.0.0"}:${port}: ${(error as Error).message}` +
+    `cannot listen on ${host}:${port}: ${(error as Error).message}` +
       (error instanceof Deno.errors.AddrInUse ? " (choose another --port, or 0 for any)" : ""),
     1,
   );
@@ -122,8 +134,9 @@ let dashboard: Dashboard | undefined;
 if (dashboardPort !== null) {
   dashboard = await startDashboard({
     state: server.state,
-    hostname: values.host ?? "0.0.0.0",
+    hostname: host,
     port: dashboardPort,
+    tls,
     schedulerAddress: server.address,
     onChange: (listener) => server.onChange(listener),
     authToken,
@@ -148,8 +161,16 @@ try {
 console.log(`Scheduler at ${server.address}`);
 if (dashboard !== undefined) console.log(`Dashboard at ${dashboard.url}`);
 if (authToken !== undefined) console.log("Every connection must prove the auth token");
-const exposure = exposureNotice("scheduler", values.host ?? "0.0.0.0", authToken !== undefined);
+if (tls !== undefined) console.log("Every connection is encrypted with TLS");
+// with TLS every peer's certificate is checked, so the wire is authenticated without a token
+const exposure = exposureNotice("scheduler", host, authToken !== undefined || tls !== undefined);
 if (exposure !== null) console.error(`scheduler: ${exposure}`);
+if (dashboard !== undefined && authToken === undefined && !isLoopbackHost(host)) {
+  console.error(
+    "scheduler: warning: the dashboard has no token (it is derived from --auth-token-file): " +
+      "anyone who can reach it sees the cluster's tasks and errors.",
+  );
+}
 
 let stopping = false;
 const shutdown = async (signal: string) => {

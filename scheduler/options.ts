@@ -19,8 +19,8 @@ export const SCHEDULER_CLI: CliSpec = {
       name: "host",
       type: "string",
       value: "HOST",
-      defaultText: "every interface",
-      help: "The interface to listen on.",
+      defaultText: "127.0.0.1 (this machine only)",
+      help: "The interface to listen on (the dashboard's too); 0.0.0.0 for every interface.",
     },
     { name: "port", type: "string", value: "PORT", default: "8786", help: "The port (0: any)." },
     {

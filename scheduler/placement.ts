@@ -18,6 +18,7 @@ import {
   hasFreeResources,
   hasResourceCapacity,
   type TaskRecord,
+  tasksOnThreads,
   type WorkerRecord,
 } from "./records.ts";
 
@@ -197,7 +198,7 @@ export const SHORT_WORK_SECONDS = 0.02;
  */
 export function rootishSlots(worker: WorkerRecord, saturation: number): number {
   if (saturation === Infinity) return Infinity;
-  const slots = Math.max(Math.ceil(saturation * worker.nthreads), 1) - worker.processing.size;
+  const slots = Math.max(Math.ceil(saturation * worker.nthreads), 1) - tasksOnThreads(worker);
   if (slots > 0) return slots;
   return worker.occupancy < SHORT_WORK_SECONDS * worker.nthreads ? 1 : 0;
 }

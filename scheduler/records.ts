@@ -7,13 +7,25 @@
  */
 
 import { FunctionSender } from "../core/function_link.ts";
-import type { Key } from "../core/task.ts";
+import type { Key, TaskOptions } from "../core/task.ts";
 import { resourcesFree } from "../core/resources.ts";
 import type { ErrorRecord } from "../core/errors.ts";
 import { CompactSet, type ReadonlyCompactSet } from "../core/compact_set.ts";
 import type { HeapItem, IndexedHeap } from "../core/priority_heap.ts";
 import type { ClientId, FreeKeysMsg, Priority, WorkerAddress } from "../protocol/messages.ts";
 import type { SchedulerTaskState, TaskPrefixStats } from "./task_prefix_stats.ts";
+
+/** A task entering the scheduler's books: a graph's task, or data scattered (not `runnable`). */
+export interface NewTask {
+  key: Key;
+  /** Encoded function; null for data. */
+  fn: unknown;
+  args: unknown;
+  /** False for data that was scattered: it cannot be recomputed. */
+  runnable: boolean;
+  priority: Priority;
+  options?: TaskOptions;
+}
 
 /** Number of stealing cost levels (Dask's 15 `cost_multipliers`). */
 export const STEAL_LEVELS = 15;
@@ -110,6 +122,8 @@ export class TaskRecord implements HeapItem {
   runId = 0;
   /** Compute time counted in the worker's occupancy while processing, seconds. */
   estimate = 0;
+  /** Processing, but seceded from its worker's threads (counted in `longRunning` there). */
+  longRunning = false;
   nbytes = -1;
   typeName = "";
   /** Reruns left after a failure. */
@@ -157,6 +171,36 @@ export class TaskRecord implements HeapItem {
   ) {
     this.retries = retries;
   }
+
+  /** A task as submitted with `options`: its retries and restrictions (resources above 0). */
+  static withOptions(prefix: TaskPrefixStats, submitted: NewTask): TaskRecord {
+    const { key, fn, args, runnable, priority, options } = submitted;
+    let workers: ReadonlySet<string> | null = null;
+    let resources: Record<string, number> | null = null;
+    if (options !== undefined) {
+      if (options.workers !== undefined && options.workers.length > 0) {
+        workers = new Set(options.workers);
+      }
+      if (options.resources !== undefined) {
+        for (const name in options.resources) {
+          const amount = options.resources[name];
+          if (amount > 0) (resources ??= {})[name] = amount;
+        }
+      }
+    }
+    return new TaskRecord(
+      key,
+      prefix,
+      fn,
+      args,
+      runnable,
+      priority,
+      options?.retries ?? 0,
+      workers,
+      options?.allowOtherWorkers === true,
+      resources,
+    );
+  }
 }
 
 export class WorkerRecord {
@@ -164,6 +208,11 @@ export class WorkerRecord {
   readonly processing = new Set<TaskRecord>();
   /** Expected seconds of work in `processing` (sum of their estimates). */
   occupancy = 0;
+  /**
+   * Processing tasks that gave their thread slot back (`secede` in the task, Dask's
+   * `long-running`): they hold no thread, so they do not count as the worker's load.
+   */
+  longRunning = 0;
   /** Tasks whose result this worker holds. */
   readonly hasWhat = new Set<TaskRecord>();
   /** Bytes held (sum of `hasWhat` sizes). */
@@ -207,6 +256,11 @@ export class WorkerRecord {
   functionFor(fn: unknown): unknown {
     return this.#functions.shrink(fn);
   }
+}
+
+/** Tasks holding one of `worker`'s threads: processing ones but those that seceded. */
+export function tasksOnThreads(worker: WorkerRecord): number {
+  return worker.processing.size - worker.longRunning;
 }
 
 export class ClientRecord {

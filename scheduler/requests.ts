@@ -130,6 +130,7 @@ export class SchedulerRequests {
         host.feed({ type: "client-disconnected", client: holder, now: now() });
         host.flush();
       },
+      toClient: (client, msg) => host.clients.get(client)?.send({ header: msg }),
     });
   }
 

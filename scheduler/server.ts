@@ -18,6 +18,8 @@
  * @module
  */
 
+import { RateLimitedLog } from "../core/rate_limited_log.ts";
+import { ErrorLog } from "./dashboard/error_log.ts";
 import { setImmediate } from "node:timers";
 import { errorMessage } from "../core/errors.ts";
 import {
@@ -29,6 +31,7 @@ import {
   unbatch,
 } from "../net/wire.ts";
 import { PeerPool } from "../net/peer_pool.ts";
+import type { TlsConfig } from "../net/tls.ts";
 import {
   clientMessageProblem,
   registerWorkerProblem,
@@ -53,7 +56,7 @@ import { now, SchedulerRequests, workerInfo, type WorkerSession } from "./reques
 
 /** How a scheduler server is set up. */
 export interface SchedulerServerOptions {
-  /** Interface to listen on. Every interface (`0.0.0.0`) by default. */
+  /** Interface to listen on. This machine only (`127.0.0.1`) by default. */
   host?: string;
   /** Port to listen on; 0 picks a free one. 8786 by default. */
   port?: number;
@@ -75,6 +78,8 @@ export interface SchedulerServerOptions {
   maxFrameBytes?: number;
   /** The cluster's shared secret: every peer must prove it holds it (net/auth.ts). */
   authToken?: string;
+  /** TLS (net/tls.ts): listen on `tls://` with this certificate; dial workers over TLS. */
+  tls?: TlsConfig;
 }
 
 /** Heartbeats a worker may miss before it is declared lost. */
@@ -159,6 +164,7 @@ export class SchedulerServer {
     this.#peers = new PeerPool({
       maxFrameBytes: options.maxFrameBytes,
       authToken: options.authToken,
+      tls: options.tls,
     });
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
     this.#tick = setInterval(() => this.#onTick(), options.tickIntervalMs ?? 100);
@@ -181,7 +187,7 @@ export class SchedulerServer {
    * @throws when the port cannot be listened on (e.g. it is taken).
    */
   static async start(options: SchedulerServerOptions = {}): Promise<SchedulerServer> {
-    const host = options.host ?? "0.0.0.0";
+    const host = options.host ?? "127.0.0.1";
     // Connections that complete their handshake before the server object exists wait here.
     const early: Connection[] = [];
     const ref: { server?: SchedulerServer } = {};
@@ -191,6 +197,7 @@ export class SchedulerServer {
       role: "scheduler",
       maxFrameBytes: options.maxFrameBytes,
       authToken: options.authToken,
+      tls: options.tls,
       onError: refusalLogger((line) => ref.server && ref.server.#log(line)),
     }, (connection) => {
       if (ref.server === undefined) early.push(connection);
@@ -200,7 +207,7 @@ export class SchedulerServer {
     if (host === "0.0.0.0" || host === "::") {
       const advertised = options.advertisedHost ?? "127.0.0.1";
       const shown = advertised.includes(":") ? `[${advertised}]` : advertised;
-      address = `tcp://${shown}:${listener.port}`;
+      address = `${options.tls === undefined ? "tcp" : "tls"}://${shown}:${listener.port}`;
     }
     const server = ref.server = new SchedulerServer(options, listener, address);
     for (const connection of early) server.#accept(connection);
@@ -267,8 +274,26 @@ export class SchedulerServer {
   }
 
   /** Sends what the state machine produced, in order: one message per destination. */
+  /** Tasks that erred, on this terminal: ten per 10 s at most (the Info page lists them all). */
+  readonly #erred = new ErrorLog(0);
+  readonly #erredLog = new RateLimitedLog((line) => this.#log(line));
+  #eventsSeen = 0;
+
+  #logErred(): void {
+    const total = this.state.eventLog.total;
+    if (total === this.#eventsSeen) return;
+    this.#eventsSeen = total;
+    for (const error of this.#erred.harvest(this.state)) {
+      this.#erredLog.log(
+        `task ${error.key} erred${error.worker === null ? "" : ` on ${error.worker}`}: ` +
+          `${error.name}: ${error.message}`,
+      );
+    }
+  }
+
   #flush(): void {
     this.#flushScheduled = false;
+    this.#logErred();
     const batches = new Map<Connection, unknown[]>();
     let last: Connection | undefined;
     let lastBatch: unknown[] = [];

@@ -16,7 +16,13 @@
  */
 
 import { missingInputBytes, type PlacementContext, startTime } from "./placement.ts";
-import { hasFreeResources, STEAL_LEVELS, type TaskRecord, type WorkerRecord } from "./records.ts";
+import {
+  hasFreeResources,
+  STEAL_LEVELS,
+  type TaskRecord,
+  tasksOnThreads,
+  type WorkerRecord,
+} from "./records.ts";
 
 /** A steal request that awaits the victim's answer. */
 export interface StealInFlight {
@@ -131,7 +137,7 @@ export class WorkStealing {
     let totalOccupancy = 0;
     let totalThreads = 0;
     for (const worker of workers.values()) {
-      if (worker.processing.size + worker.inFlightTasks < worker.nthreads) thieves.push(worker);
+      if (tasksOnThreads(worker) + worker.inFlightTasks < worker.nthreads) thieves.push(worker);
       totalOccupancy += worker.occupancy + worker.inFlightOccupancy;
       totalThreads += worker.nthreads;
     }
@@ -141,7 +147,7 @@ export class WorkStealing {
     const victims: WorkerRecord[] = [];
     for (const worker of workers.values()) {
       if (
-        worker.processing.size + worker.inFlightTasks > worker.nthreads &&
+        tasksOnThreads(worker) + worker.inFlightTasks > worker.nthreads &&
         (worker.occupancy + worker.inFlightOccupancy) / worker.nthreads > average
       ) victims.push(worker);
     }
@@ -180,7 +186,7 @@ export class WorkStealing {
           this.requested++;
           sent++;
           host.sendStealRequest(victim, task, info.stealId);
-          if (thief.processing.size + thief.inFlightTasks >= thief.nthreads) {
+          if (tasksOnThreads(thief) + thief.inFlightTasks >= thief.nthreads) {
             thieves.splice(thieves.indexOf(thief), 1);
             if (thieves.length === 0) return sent;
           }

@@ -1,9 +1,13 @@
 /**
  * Every move a task may make on the scheduler, in one table: the (start, finish) pairs of Dask's
- * `_TRANSITIONS_TABLE`, each with why it happens. The state machine changes a task's state only
- * through one function that looks the pair up here ({@link transitionIndex}) and records it in
- * the key's story (task_story.ts) with the stimulus that caused it; a pair missing from the
- * table is a bug in the state machine and throws at once instead of corrupting the books.
+ * `_TRANSITIONS_TABLE`, each with why it happens ({@link TRANSITIONS}) and, in the state machine,
+ * the function that performs it ({@link TransitionPerformers}: the compiler checks that every
+ * pair listed here has exactly one). A move asked for is looked up by its pair
+ * ({@link transitionDispatch}); a pair the table does not list goes through `released` when
+ * neither end is `released` (as Dask's composite moves do: `memory → waiting` is
+ * `memory → released → waiting`), and is a bug otherwise. Each performed move is recorded in the
+ * key's story (task_story.ts) with the stimulus that caused it, after one more check of the pair
+ * ({@link transitionIndex}), so a move can never bypass the table.
  *
  * A new task starts `released` (it is not a transition); `forgotten` is final.
  *
@@ -13,9 +17,7 @@
 import { SCHEDULER_TASK_STATES, type SchedulerTaskState } from "./task_prefix_stats.ts";
 
 /** Why each allowed transition happens, by start state and then finish state. */
-export const TRANSITIONS: {
-  readonly [S in SchedulerTaskState]: { readonly [F in SchedulerTaskState]?: string };
-} = {
+export const TRANSITIONS = {
   released: {
     waiting: "a client or a dependent needs it",
     memory: "a client scattered the data, or a reconnecting worker still held it",
@@ -61,6 +63,18 @@ export const TRANSITIONS: {
     forgotten: "nothing refers to it any more",
   },
   forgotten: {},
+} as const satisfies {
+  readonly [S in SchedulerTaskState]: { readonly [F in SchedulerTaskState]?: string };
+};
+
+/** A function of the state machine `M` that performs one move on `task` (`detail`: its input). */
+export type Perform<M, T, D> = (machine: M, task: T, detail: D) => void;
+
+/** One performing function for each pair of {@link TRANSITIONS}, no more, no fewer. */
+export type TransitionPerformers<M, T, D> = {
+  readonly [S in SchedulerTaskState]: {
+    readonly [F in keyof (typeof TRANSITIONS)[S]]-?: Perform<M, T, D>;
+  };
 };
 
 /** State ↔ small integer, for compact records (the story ring) and the lookup matrix. */
@@ -75,6 +89,23 @@ for (const start of SCHEDULER_TASK_STATES) {
   for (const finish of Object.keys(TRANSITIONS[start]) as SchedulerTaskState[]) {
     ALLOWED[STATE_INDEX[start] * N + STATE_INDEX[finish]] = 1;
   }
+}
+
+/**
+ * Turns a table of performers into a lookup by pair: the function that performs (start, finish),
+ * or undefined for a pair the table does not list.
+ */
+export function transitionDispatch<M, T, D>(
+  performers: TransitionPerformers<M, T, D>,
+): (start: SchedulerTaskState, finish: SchedulerTaskState) => Perform<M, T, D> | undefined {
+  const byIndex: (Perform<M, T, D> | undefined)[] = new Array(N * N).fill(undefined);
+  for (const start of SCHEDULER_TASK_STATES) {
+    const row = performers[start] as Partial<Record<SchedulerTaskState, Perform<M, T, D>>>;
+    for (const finish of SCHEDULER_TASK_STATES) {
+      byIndex[STATE_INDEX[start] * N + STATE_INDEX[finish]] = row[finish];
+    }
+  }
+  return (start, finish) => byIndex[STATE_INDEX[start] * N + STATE_INDEX[finish]];
 }
 
 /**

@@ -112,13 +112,18 @@ export function validateBooks(books: SchedulerBooks): void {
   for (const worker of books.workers.values()) {
     threads += worker.nthreads;
     let occupancy = 0;
+    let longRunning = 0;
     const used: Record<string, number> = {};
     for (const task of worker.processing) {
       if (task.processingOn !== worker) fail(`${task.key} on ${worker.address} is elsewhere`);
       occupancy += task.estimate;
+      if (task.longRunning) longRunning++;
       for (const name in task.resources ?? {}) {
         used[name] = (used[name] ?? 0) + task.resources![name];
       }
+    }
+    if (longRunning !== worker.longRunning) {
+      fail(`${worker.address} counts ${worker.longRunning} long-running tasks, not ${longRunning}`);
     }
     if (Math.abs(occupancy - worker.occupancy) > 1e-6 * Math.max(1, occupancy)) {
       fail(`${worker.address} occupancy ${worker.occupancy}, tasks sum to ${occupancy}`);

@@ -18,12 +18,26 @@ import { FunctionCache } from "../core/function_cache.ts";
 import { FunctionReceiver } from "../core/function_link.ts";
 import type { Key, TaskFunction } from "../core/task.ts";
 import { substituteRefs } from "../core/task.ts";
-import { decode, encode, sizeOf, transferables } from "../core/value_codec.ts";
 import {
+  decode,
+  encode,
+  type Encoded,
+  sizeOf,
+  taskRefCount,
+  transferables,
+} from "../core/value_codec.ts";
+import {
+  collectRefs,
+  refReviver,
+  runInTask,
+  setPubSubBridge,
+  type TaskContext,
+} from "../core/task_context.ts";
+import {
+  type FromThread,
   type RunItem,
   type RunResult,
-  type RunResults,
-  type ThreadEnding,
+  type ThreadSetup,
   ThreadStatus,
   type ToThread,
 } from "./thread_protocol.ts";
@@ -40,6 +54,71 @@ const FLUSH_AFTER_MS = 5;
 
 const now = () => performance.timeOrigin + performance.now();
 
+/** The cluster this thread's tasks run on; null under the local `threads` scheduler. */
+let setup: ThreadSetup | null = null;
+/**
+ * Futures that results hold (returned from tasks), by result key: kept alive — so their keys
+ * stay on the cluster — until the owner says the result is gone (`release-refs`).
+ */
+const heldByResult = new Map<Key, object[]>();
+/** The Subs of this thread, by topic: they get what Pubs send to the worker for that topic. */
+const subscribers = new Map<string, Set<(value: Encoded) => void>>();
+setPubSubBridge({
+  subscribe(name, deliver) {
+    let set = subscribers.get(name);
+    if (set === undefined) {
+      subscribers.set(name, set = new Set());
+      postToOwner({ type: "subscribe", name });
+    }
+    set.add(deliver);
+    return () => {
+      if (!set.delete(deliver) || set.size > 0) return;
+      subscribers.delete(name);
+      postToOwner({ type: "unsubscribe", name });
+    };
+  },
+});
+
+/** Seceded tasks waiting for the owner to grant them a slot again, by run id. */
+const rejoining = new Map<number, () => void>();
+
+function postToOwner(message: FromThread, transfer: Transferable[] = []): void {
+  self.postMessage(message, transfer);
+}
+
+/**
+ * The context a task sees (core/task_context.ts). `seceded` is called when the task gives its
+ * slot back, so the batch it is in goes on without it.
+ */
+function contextFor(item: RunItem, seceded: () => void): TaskContext {
+  let out = false;
+  return {
+    key: item.key,
+    scheduler: setup?.scheduler ?? null,
+    worker: setup?.worker ?? null,
+    authToken: setup?.authToken,
+    get seceded() {
+      return out;
+    },
+    secede() {
+      if (out) return;
+      out = true;
+      postToOwner({ type: "secede", id: item.id });
+      seceded();
+    },
+    rejoin() {
+      if (!out) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        rejoining.set(item.id, () => {
+          out = false;
+          resolve();
+        });
+        postToOwner({ type: "rejoin", id: item.id });
+      });
+    },
+  };
+}
+
 /** Which run executes now, for the owner to read (replaced by the owner's `init` buffer). */
 let status = new ThreadStatus();
 
@@ -49,15 +128,14 @@ let status = new ThreadStatus();
  * what the task called, and this thread waits to be terminated and replaced.
  */
 function endedByTask(what: string): never {
-  const message: ThreadEnding = { type: "ending", what };
-  self.postMessage(message);
+  postToOwner({ type: "ending", what });
   return status.blockForever();
 }
 
 Object.assign(Deno, { exit: (code?: number) => endedByTask(`Deno.exit(${code ?? ""})`) });
 self.close = () => endedByTask("self.close()");
 
-async function runOne(item: RunItem): Promise<RunResult> {
+async function runOne(item: RunItem, seceded: () => void): Promise<RunResult> {
   const start = now();
   status.begin(item.id, start);
   try {
@@ -68,6 +146,7 @@ async function runOne(item: RunItem): Promise<RunResult> {
     let fn = functions.get(spec) as TaskFunction | Promise<TaskFunction>;
     if (fn instanceof Promise) fn = await fn;
     const args = decode(item.args) as unknown[];
+    const refsBefore = taskRefCount(); // the args' own references are replaced by inputs
     let resolved = args;
     if (item.depKeys.length > 0) {
       const deps = new Map<Key, unknown>();
@@ -76,16 +155,28 @@ async function runOne(item: RunItem): Promise<RunResult> {
       }
       resolved = args.map((a) => substituteRefs(a, (k) => deps.get(k)));
     }
+    const context = contextFor(item, seceded);
+    // inputs holding Futures (returned by other tasks) get Futures of this thread's client
+    const revive = refReviver();
+    if (revive !== null && setup !== null && taskRefCount() !== refsBefore) {
+      resolved = await revive(resolved, context);
+    }
+    const call = fn;
     let value = item.timeoutMs === undefined
-      ? fn(...resolved)
-      : await callWithin(item.timeoutMs, () => fn(...resolved));
+      ? runInTask(context, () => call(...resolved))
+      : await callWithin(item.timeoutMs, () => runInTask(context, () => call(...resolved)));
     if (value !== null && typeof (value as PromiseLike<unknown>)?.then === "function") {
       value = await value;
     }
-    const encoded = encode(value, { rootName: `result of ${item.key}` });
+    const result = value;
+    const { value: encoded, held } = collectRefs(() =>
+      encode(result, { rootName: `result of ${item.key}` })
+    );
+    if (held.length > 0) heldByResult.set(item.key, held);
     return {
       id: item.id,
       ok: true,
+      holdsRefs: held.length > 0,
       value: encoded,
       nbytes: sizeOf(value),
       typeName: typeNameOf(value),
@@ -127,8 +218,7 @@ function post(results: RunResult[]): void {
   // results may share a buffer; a transfer list must name each buffer once
   const transfer = new Set<ArrayBuffer>();
   for (const r of results) if (r.ok) { for (const b of transferables(r.value)) transfer.add(b); }
-  const message: RunResults = { type: "results", results };
-  self.postMessage(message, [...transfer]);
+  postToOwner({ type: "results", results }, [...transfer]);
 }
 
 /** Batches run one after another, in arrival order. */
@@ -138,7 +228,16 @@ async function runBatch(batch: RunItem[]): Promise<void> {
   let pending: RunResult[] = [];
   let lastFlush = now();
   for (const item of batch) {
-    pending.push(await runOne(item));
+    let seceded!: () => void;
+    const gaveSlotBack = new Promise<null>((resolve) => seceded = () => resolve(null));
+    const running = runOne(item, seceded);
+    const result = await Promise.race([running, gaveSlotBack]);
+    if (result === null) {
+      // seceded: the batch goes on; the task's result goes alone when it comes
+      void running.then((late) => post([late]));
+      continue;
+    }
+    pending.push(result);
     const t = now();
     if (t - lastFlush > FLUSH_AFTER_MS) {
       post(pending);
@@ -156,6 +255,32 @@ async function runBatch(batch: RunItem[]): Promise<void> {
 
 self.onmessage = (event: MessageEvent<ToThread>) => {
   const message = event.data;
-  if (message.type === "run") queue = queue.then(() => runBatch(message.batch));
-  else if (message.type === "init") status = new ThreadStatus(message.status);
+  switch (message.type) {
+    case "run": {
+      const batch = message.batch;
+      queue = queue.then(() => runBatch(batch));
+      break;
+    }
+    case "init":
+      status = new ThreadStatus(message.status);
+      break;
+    case "setup":
+      setup = message;
+      break;
+    case "pubsub-msg":
+      for (const deliver of subscribers.get(message.name) ?? []) deliver(message.value);
+      break;
+    case "release-refs":
+      for (const key of message.keys) {
+        for (const ref of heldByResult.get(key) ?? []) (ref as { release?(): void }).release?.();
+        heldByResult.delete(key);
+      }
+      break;
+    case "rejoined": {
+      const wake = rejoining.get(message.id);
+      rejoining.delete(message.id);
+      wake?.();
+      break;
+    }
+  }
 };

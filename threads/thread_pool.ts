@@ -17,13 +17,18 @@
 
 import type { FunctionSpec } from "../core/function_codec.ts";
 import { FunctionSender } from "../core/function_link.ts";
+import type { Key } from "../core/task.ts";
 import {
   type FromThread,
   type RunItem,
   type RunResult,
+  type SlotRequest,
+  type SubscriptionChange,
+  type ThreadSetup,
   ThreadStatus,
   type ToThread,
 } from "./thread_protocol.ts";
+import type { Encoded } from "../core/value_codec.ts";
 
 /** Called with the results a thread posts, and with the thread's index. */
 export type ResultHandler = (thread: number, results: RunResult[]) => void;
@@ -55,6 +60,13 @@ export interface ThreadEnd {
  */
 export type ThreadEndHandler = (end: ThreadEnd) => void;
 
+/**
+ * Called when a task on thread `thread` secedes or asks to rejoin (see {@link SlotRequest});
+ * the owner answers a rejoin with {@link ThreadPool.rejoined}. Without one, a rejoin is granted
+ * at once (the local `threads` scheduler does not count slots).
+ */
+export type SlotRequestHandler = (thread: number, request: SlotRequest) => void;
+
 const THREAD_ENTRY = new URL("./thread_entry.ts", import.meta.url).href;
 
 /** How often runs with a time limit, and cancelled runs not yet started, are looked at. */
@@ -84,12 +96,18 @@ export class ThreadPool {
   readonly #watched = new Map<number, WatchedRun>();
   #watchdog: ReturnType<typeof setInterval> | undefined;
   #closed = false;
+  #setup: ThreadSetup | null = null;
+  /** Topic → the threads whose tasks subscribe to it. */
+  readonly #subscribers = new Map<string, Set<number>>();
 
   constructor(
     readonly size: number,
     private readonly onResults: ResultHandler,
     private readonly onEnd: ThreadEndHandler = (end) => {
       console.error(`thread ${end.thread} was replaced: ${end.reason}`);
+    },
+    private readonly onSlotRequest: SlotRequestHandler = (thread, request) => {
+      if (request.type === "rejoin") this.rejoined(thread, request.id);
     },
   ) {
     if (!Number.isInteger(size) || size < 1) {
@@ -109,7 +127,8 @@ export class ThreadPool {
         this.onResults(i, message.results);
       } else if (message.type === "ending") {
         this.#replace(i, "exit", `the task called ${message.what}`);
-      }
+      } else if ("name" in message) this.#subscription(i, message);
+      else this.onSlotRequest(i, message);
     };
     thread.onerror = (event: ErrorEvent) => {
       event.preventDefault();
@@ -125,6 +144,46 @@ export class ThreadPool {
     this.#threads[i] = thread;
     this.#status[i] = status;
     this.#functions[i] = new FunctionSender();
+    for (const threads of this.#subscribers.values()) threads.delete(i); // a fresh thread has none
+    if (this.#setup !== null) thread.postMessage(this.#setup);
+  }
+
+  /** Tells every thread (and those started later) the cluster their tasks run on. */
+  setup(setup: ThreadSetup): void {
+    this.#setup = setup;
+    if (this.#closed) return;
+    for (const thread of this.#threads) thread.postMessage(setup satisfies ToThread);
+  }
+
+  /** Results `keys` that `thread` returned are gone: it lets go of the Futures they held. */
+  releaseRefs(thread: number, keys: Key[]): void {
+    if (this.#closed) return;
+    this.#threads[thread].postMessage({ type: "release-refs", keys } satisfies ToThread);
+  }
+
+  #subscription(thread: number, change: SubscriptionChange): void {
+    let threads = this.#subscribers.get(change.name);
+    if (change.type === "subscribe") {
+      if (threads === undefined) this.#subscribers.set(change.name, threads = new Set());
+      threads.add(thread);
+    } else if (threads !== undefined) {
+      threads.delete(thread);
+      if (threads.size === 0) this.#subscribers.delete(change.name);
+    }
+  }
+
+  /** Hands a Pub's message to every thread whose tasks subscribe to `name`. */
+  deliverPubSub(name: string, value: Encoded): void {
+    if (this.#closed) return;
+    for (const thread of this.#subscribers.get(name) ?? []) {
+      this.#threads[thread].postMessage({ type: "pubsub-msg", name, value } satisfies ToThread);
+    }
+  }
+
+  /** Grants the seceded task `id` on `thread` a slot again. */
+  rejoined(thread: number, id: number): void {
+    if (this.#closed) return;
+    this.#threads[thread].postMessage({ type: "rejoined", id } satisfies ToThread);
   }
 
   /** Terminates thread `i`, starts a fresh one, and tells the owner whom it blames. */

@@ -41,9 +41,6 @@ export interface ThreadInit {
   status: SharedArrayBuffer;
 }
 
-/** What the owner posts to a thread. */
-export type ToThread = ThreadInit | RunBatch;
-
 /** A task's outcome. Times are `performance.timeOrigin + performance.now()` in milliseconds. */
 export type RunResult =
   | {
@@ -54,6 +51,8 @@ export type RunResult =
     nbytes: number;
     /** The value's type name, for displays (`Float64Array`, `NDArray`, `object`, ...). */
     typeName: string;
+    /** It holds Futures (returned by the task), which the thread keeps until `release-refs`. */
+    holdsRefs?: boolean;
     start: number;
     stop: number;
   }
@@ -74,9 +73,6 @@ export interface ThreadEnding {
   /** What the task called, e.g. `Deno.exit(3)`. */
   what: string;
 }
-
-/** What a thread posts to its owner. */
-export type FromThread = RunResults | ThreadEnding;
 
 /**
  * A thread's status, in shared memory the thread writes and its owner reads: the id of the run
@@ -117,3 +113,60 @@ export class ThreadStatus {
     for (;;) Atomics.wait(this.#block, 0, 0);
   }
 }
+
+/**
+ * What the owner tells each thread once, before any batch: the cluster its tasks run on (for
+ * `getClient()` in a task). The local `threads` scheduler sends none.
+ */
+export interface ThreadSetup {
+  type: "setup";
+  scheduler: string;
+  worker: string;
+  authToken?: string;
+}
+
+/** The owner granted a thread slot to a task that asked to rejoin. */
+export interface Rejoined {
+  type: "rejoined";
+  id: number;
+}
+
+/** These results are gone from the owner: the Futures they held may go (their keys released). */
+export interface ReleaseRefs {
+  type: "release-refs";
+  keys: Key[];
+}
+
+/** A Pub's message for the Subs of `name` on this thread. */
+export interface PubSubDelivery {
+  type: "pubsub-msg";
+  name: string;
+  value: Encoded;
+}
+
+/** Everything the owner posts to a thread. */
+export type ToThread =
+  | RunBatch
+  | ThreadInit
+  | ThreadSetup
+  | Rejoined
+  | ReleaseRefs
+  | PubSubDelivery;
+
+/** Tasks of this thread now subscribe to `name` (Pub messages arrive at the worker), or no more. */
+export interface SubscriptionChange {
+  type: "subscribe" | "unsubscribe";
+  name: string;
+}
+
+/**
+ * A running task gave its thread slot back (`secede`: the rest of its batch goes on, and the
+ * owner may run more tasks beside it) or asks for one again (`rejoin`: answered by `rejoined`).
+ */
+export interface SlotRequest {
+  type: "secede" | "rejoin";
+  id: number;
+}
+
+/** Everything a thread posts to its owner. */
+export type FromThread = RunResults | SlotRequest | SubscriptionChange | ThreadEnding;

@@ -52,6 +52,10 @@ export type WorkerEvent =
   }
   /** A task handed out could not be given to its thread (an input unreadable or gone). */
   | { type: "execute-failed"; key: Key; reason: string; now: number }
+  /** A running task gave its thread slot back (`secede()` in the task). */
+  | { type: "task-seceded"; key: Key; now: number }
+  /** A seceded task asks for a thread slot again (`rejoin()`); answered by `rejoined`. */
+  | { type: "task-rejoin"; key: Key; now: number }
   /**
    * A thread was terminated and replaced (threads/thread_pool.ts `ThreadEnd`): `culprit` was
    * running on it (null: none was) and `cause` says why; the other tasks handed to it are lost
@@ -105,6 +109,8 @@ export type WorkerInstruction =
    * to queue on busy threads (run in the order given, each on its `thread`).
    */
   | { type: "execute"; tasks: ExecuteSpec[] }
+  /** The seceded task `key` has a thread slot again: let it go on. */
+  | { type: "rejoined"; key: Key }
   /** Put the value the thread returned for `key` into the store. */
   | { type: "keep-result"; key: Key }
   /**

@@ -17,7 +17,7 @@ import type { FunctionSpec } from "../core/function_codec.ts";
 import type { Key } from "../core/task.ts";
 import type { Encoded } from "../core/value_codec.ts";
 import { type ThreadEnd, ThreadPool } from "../threads/thread_pool.ts";
-import type { RunItem, RunResult } from "../threads/thread_protocol.ts";
+import type { RunItem, RunResult, SlotRequest, ThreadSetup } from "../threads/thread_protocol.ts";
 import type { ExecuteSpec, WorkerEvent } from "./events.ts";
 import type { DataStore, StoredValue } from "./store.ts";
 import { runSpecProblem } from "./task_outcomes.ts";
@@ -63,17 +63,51 @@ export class TaskExecutor {
   /** Values threads returned, until the state machine keeps them or not. */
   readonly #landing = new Map<Key, StoredValue>();
   #closed = false;
+  /** Tasks that seceded from their thread's slot, by key: where to send `rejoined`. */
+  readonly #seceded = new Map<Key, { id: number; thread: number }>();
+  #setup: ThreadSetup | null = null;
+  /** Results holding Futures (returned by their tasks), by key: the thread keeping them alive. */
+  readonly #refHolders = new Map<Key, number>();
 
   constructor(readonly nthreads: number, private readonly host: ExecutorHost) {
     this.#pool = this.#newPool();
   }
 
   #newPool(): ThreadPool {
-    return new ThreadPool(
+    const pool = new ThreadPool(
       this.nthreads,
       (thread, results) => this.#threadResults(thread, results),
       (end) => this.#threadEnded(end),
+      (thread, request) => this.#slotRequest(thread, request),
     );
+    if (this.#setup !== null) pool.setup(this.#setup);
+    return pool;
+  }
+
+  /** Tells the threads the cluster their tasks run on (for `getClient()` in tasks). */
+  setup(setup: ThreadSetup): void {
+    this.#setup = setup;
+    this.#pool.setup(setup);
+  }
+
+  /** The seceded task `key` may go on: a thread slot is its again. */
+  rejoined(key: Key): void {
+    const seceded = this.#seceded.get(key);
+    if (seceded === undefined) return;
+    this.#seceded.delete(key);
+    this.#pool.rejoined(seceded.thread, seceded.id);
+  }
+
+  #slotRequest(thread: number, request: SlotRequest): void {
+    const run = this.#runs.get(request.id);
+    if (run === undefined || run.session !== this.session) {
+      // a run the worker no longer counts: let it go on at once
+      if (request.type === "rejoin") this.#pool.rejoined(thread, request.id);
+      return;
+    }
+    this.#seceded.set(run.key, { id: request.id, thread });
+    const type = request.type === "secede" ? "task-seceded" : "task-rejoin";
+    this.host.handle({ type, key: run.key, now: now() });
   }
 
   /** Whether any task is running or waiting to be posted. */
@@ -119,10 +153,32 @@ export class TaskExecutor {
     if (this.#toRun.length < held) this.#failed(key, `task ${key} was cancelled before it started`);
   }
 
+  /** Hands a Pub's message to the threads whose tasks subscribe to `name`. */
+  deliverPubSub(name: string, value: Encoded): void {
+    this.#pool.deliverPubSub(name, value);
+  }
+
+  /** These keys left the store: Futures their results held may go. */
+  freed(keys: readonly Key[]): void {
+    if (this.#refHolders.size === 0) return;
+    const byThread = new Map<number, Key[]>();
+    for (const key of keys) {
+      const thread = this.#refHolders.get(key);
+      if (thread === undefined) continue;
+      this.#refHolders.delete(key);
+      const list = byThread.get(thread);
+      if (list === undefined) byThread.set(thread, [key]);
+      else list.push(key);
+    }
+    for (const [thread, list] of byThread) this.#pool.releaseRefs(thread, list);
+  }
+
   /** Replaces every thread (running tasks are abandoned; their results never come). */
   replaceThreads(): void {
     this.#toRun = [];
     this.#runs.clear();
+    this.#seceded.clear();
+    this.#refHolders.clear(); // the threads go, and their clients with them
     this.#pool.close();
     this.#pool = this.#newPool();
   }
@@ -246,10 +302,12 @@ export class TaskExecutor {
     const run = this.#runs.get(result.id);
     if (run === undefined) return;
     this.#runs.delete(result.id);
+    if (this.#seceded.get(run.key)?.id === result.id) this.#seceded.delete(run.key);
     if (run.session !== this.session) return; // started before a reconnect: moot
     if (result.ok) {
       const value = { encoded: result.value, nbytes: result.nbytes, typeName: result.typeName };
       this.#landing.set(run.key, value);
+      if (result.holdsRefs) this.#refHolders.set(run.key, thread);
     }
     this.host.handle({
       type: "thread-finished",
@@ -263,7 +321,7 @@ export class TaskExecutor {
       now: now(),
     });
     // Not kept (too big, or no longer wanted): dropped.
-    this.#landing.delete(run.key);
+    if (this.#landing.delete(run.key)) this.freed([run.key]);
   }
 
   /** A thread was replaced: the runs posted to it are over, the culprit's with its reason. */
@@ -283,6 +341,9 @@ export class TaskExecutor {
       if (run.thread !== thread) continue;
       this.#runs.delete(id);
       if (run.session === this.session) current = true;
+    }
+    for (const [key, seceded] of this.#seceded) {
+      if (seceded.thread === thread) this.#seceded.delete(key);
     }
     // held for this thread and not yet posted: the state machine hands them out again
     const held = this.#toRun.length;

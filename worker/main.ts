@@ -38,7 +38,13 @@ import { helpText, parseCli, parseDuration } from "../core/cli.ts";
 import { readSchedulerFile } from "../core/scheduler_file.ts";
 import { VERSION } from "../core/version.ts";
 import { parseAddress } from "../net/wire.ts";
-import { authTokenFromFlags, exposureNotice } from "../net/security_options.ts";
+import {
+  authTokenFromFlags,
+  exposureNotice,
+  isLoopbackHost,
+  tlsFromFlags,
+} from "../net/security_options.ts";
+import type { TlsConfig } from "../net/tls.ts";
 import { Nanny } from "../deploy/nanny.ts";
 import { formatBytes, parseMemoryLimit } from "./memory_limit.ts";
 import { MEMORY_TERMINATE_SIGNAL } from "../protocol/exit_codes.ts";
@@ -188,8 +194,43 @@ if (schedulerFile !== undefined) {
   }
 }
 
+const schedulerAddress = attempt(() => parseAddress(scheduler));
+if (text("host") === undefined && !isLoopbackHost(schedulerAddress.hostname)) {
+  // Listening on loopback (the default) would leave this worker unreachable to its peers.
+  fail(
+    `the scheduler ${scheduler} is on another machine, and a worker listens on 127.0.0.1 ` +
+      `(this machine only) unless --host says otherwise: pass --host with this machine's ` +
+      `address on the scheduler's network, or --host 0.0.0.0 for every interface`,
+    2,
+  );
+}
+
 if (supervising) await superviseWorkers();
 else await runWorker();
+
+/** The token and TLS files the flags name, read (exits with code 2 when they cannot be used). */
+async function securityFromFlags(): Promise<{ authToken?: string; tls?: TlsConfig }> {
+  let authToken: string | undefined;
+  let tls: TlsConfig | undefined;
+  try {
+    authToken = await authTokenFromFlags({ "auth-token-file": text("auth-token-file") });
+    tls = await tlsFromFlags({
+      "tls-ca-file": text("tls-ca-file"),
+      "tls-cert": text("tls-cert"),
+      "tls-key": text("tls-key"),
+    });
+  } catch (error) {
+    fail((error as Error).message, 2);
+  }
+  if (schedulerAddress.scheme === "tls" && tls === undefined) {
+    fail(
+      `the scheduler ${scheduler} speaks TLS: give --tls-ca-file, --tls-cert and --tls-key ` +
+        `(docs/security.md)`,
+      2,
+    );
+  }
+  return { authToken, tls };
+}
 
 /** The nanny: `nworkers` worker processes of this same command, each without nanny options. */
 async function superviseWorkers(): Promise<never> {
@@ -211,6 +252,7 @@ async function superviseWorkers(): Promise<never> {
   const name = text("name");
   const nanny = new Nanny({
     scheduler,
+    ...await securityFromFlags(),
     nworkers,
     lifetime,
     lifetimeStagger,
@@ -242,17 +284,13 @@ async function runWorker(): Promise<never> {
   } catch (error) {
     fail((error as Error).message, 1);
   }
-  let authToken: string | undefined;
-  try {
-    authToken = await authTokenFromFlags({ "auth-token-file": text("auth-token-file") });
-  } catch (error) {
-    fail((error as Error).message, 2);
-  }
+  const { authToken, tls } = await securityFromFlags();
   let server: WorkerServer;
   try {
     server = await WorkerServer.start({
       scheduler,
       authToken,
+      tls,
       host: text("host"),
       port,
       name: text("name"),
@@ -271,8 +309,9 @@ async function runWorker(): Promise<never> {
       `scheduler ${scheduler}`,
   );
   if (authToken !== undefined) console.log("Every connection must prove the auth token");
+  if (tls !== undefined) console.log("Every connection is encrypted with TLS");
   const exposed = parseAddress(server.address).hostname;
-  const exposure = exposureNotice("worker", exposed, authToken !== undefined);
+  const exposure = exposureNotice("worker", exposed, authToken !== undefined || tls !== undefined);
   if (exposure !== null) console.error(`worker: ${exposure}`);
   const info = { name: server.name, address: server.address, scheduler, nthreads, memoryLimit };
   try {

@@ -15,7 +15,7 @@ export const WORKER_CLI: CliSpec = {
   positionals: "[SCHEDULER_ADDRESS]",
   maxPositionals: 1,
   summary: "Starts a worker that connects to the scheduler at SCHEDULER_ADDRESS " +
-    "(tcp://host:port), or the address in --scheduler-file, runs tasks on --nthreads threads and " +
+    "(tcp://host:port or tls://host:port), or the address in --scheduler-file, runs tasks on --nthreads threads and " +
     "trades data with other workers. With --nworkers N (or --lifetime) a supervisor (the nanny) " +
     "runs N worker processes and starts again one that dies.",
   options: [
@@ -53,8 +53,9 @@ export const WORKER_CLI: CliSpec = {
       name: "host",
       type: "string",
       value: "HOST",
-      defaultText: "loopback if the scheduler is on loopback, else every interface",
-      help: "The interface to listen on for other workers and clients.",
+      defaultText: "127.0.0.1 (this machine only; required when the scheduler is not)",
+      help: "The interface to listen on for other workers and clients; 0.0.0.0 for every " +
+        "interface.",
     },
     {
       name: "port",

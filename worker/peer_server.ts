@@ -9,7 +9,8 @@
 import { errorMessage } from "../core/errors.ts";
 import type { Key } from "../core/task.ts";
 import type { Connection } from "../net/wire.ts";
-import { isDataItem } from "../protocol/message_checks.ts";
+import { isDataItem, isEncoded } from "../protocol/message_checks.ts";
+import type { Encoded } from "../core/value_codec.ts";
 import {
   type DataItem,
   MAX_CONCURRENT_PEER_REQUESTS,
@@ -27,6 +28,8 @@ export interface PeerServerHost {
   log(line: string): void;
   /** Whether the worker is stopping (broken connections are then expected). */
   stopping(): boolean;
+  /** Hands a Pub's message to the tasks of this worker that subscribe to `name`. */
+  deliverPubSub(name: string, value: Encoded): void;
   /** The worker's name and its scheduler's address, for a Client that dialled this worker. */
   name(): string;
   readonly scheduler: string;
@@ -125,6 +128,13 @@ export class PeerServer {
         });
         return null;
       }
+      case "pubsub-msg":
+        if (typeof msg.name !== "string" || !isEncoded(msg.value)) {
+          return "a pubsub-msg without a name or an encoded value";
+        }
+        this.host.deliverPubSub(msg.name, msg.value);
+        connection.send({ header: { op: "pubsub-delivered", requestId } });
+        return null;
       default:
         return `unknown operation ${JSON.stringify(msg.op)}`;
     }

@@ -53,6 +53,8 @@ export class RunQueue {
   /** Ready tasks whose resources were not free. */
   readonly #constrained = new IndexedHeap<WorkerTask>();
   readonly #threads: ThreadLoads;
+  /** Seceded tasks asking for a slot again, oldest first. */
+  readonly #rejoining: WorkerTask[] = [];
 
   constructor(readonly config: RunQueueConfig) {
     this.#threads = new ThreadLoads(config.nthreads);
@@ -84,6 +86,8 @@ export class RunQueue {
   /** The next task to hand to a thread now, taken out of the queue; null when none may go. */
   next(): WorkerTask | null {
     if (this.executing < this.config.nthreads) return this.#nextRunnable();
+    // A seceded task waits for a slot: nothing queues ahead of it on busy threads.
+    if (this.#rejoining.length > 0) return null;
     // Every thread busy: a short task joins a thread's batch, in priority order.
     const next = this.#ready.peek();
     if (
@@ -113,9 +117,57 @@ export class RunQueue {
     this.#executingSeconds = this.executing === 0 ? 0 : this.#executingSeconds - task.duration;
     this.#threads.release(task.thread, task.duration, this.executing === 0);
     task.thread = -1;
+    this.#releaseResources(task);
+  }
+
+  #releaseResources(task: WorkerTask): void {
     const resources = task.resources;
     if (resources === null) return;
     for (const name in resources) this.usedResources[name] -= resources[name];
+  }
+
+  /**
+   * `task` gave its slot back (Dask's `secede`): it no longer counts against the threads, so
+   * another task may start. It keeps its resources, and its thread (where it still runs).
+   */
+  secede(task: WorkerTask): void {
+    this.executing--;
+    this.#executingSeconds = this.executing === 0 ? 0 : this.#executingSeconds - task.duration;
+    this.#threads.release(task.thread, task.duration, this.executing === 0);
+  }
+
+  /** A seceded `task` asks for a slot again; {@link grantRejoins} gives it one. */
+  askRejoin(task: WorkerTask): void {
+    if (!this.#rejoining.includes(task)) this.#rejoining.push(task);
+  }
+
+  /**
+   * Seceded tasks that take a slot now, oldest first: each once a slot is free and its own
+   * thread runs nothing else (it cannot move to another thread).
+   */
+  grantRejoins(): WorkerTask[] {
+    const granted: WorkerTask[] = [];
+    for (let i = 0; i < this.#rejoining.length && this.executing < this.config.nthreads;) {
+      const task = this.#rejoining[i];
+      if (!this.#threads.idle(task.thread)) {
+        i++;
+        continue;
+      }
+      this.#rejoining.splice(i, 1);
+      this.#threads.book(task.thread, task.duration);
+      this.executing++;
+      this.#executingSeconds += task.duration;
+      granted.push(task);
+    }
+    return granted;
+  }
+
+  /** A seceded `task` is over (finished, failed or lost): it held no slot, only resources. */
+  finishSeceded(task: WorkerTask): void {
+    const waiting = this.#rejoining.indexOf(task);
+    if (waiting !== -1) this.#rejoining.splice(waiting, 1);
+    task.thread = -1;
+    this.#releaseResources(task);
   }
 
   /** Bytes of a task's inputs that its thread would get as copies. */

@@ -26,6 +26,10 @@
  */
 
 import { errorMessage } from "../core/errors.ts";
+import { restoreOriginFrames } from "../core/function_origin.ts";
+import { RateLimitedLog } from "../core/rate_limited_log.ts";
+import { taskFailureLine } from "./task_failure_lines.ts";
+import type { TaskErredMsg } from "../protocol/messages.ts";
 import type { Key } from "../core/task.ts";
 import {
   type Connection,
@@ -37,6 +41,7 @@ import {
 } from "../net/wire.ts";
 import { isDataItem } from "../protocol/message_checks.ts";
 import { PeerPool } from "../net/peer_pool.ts";
+import type { TlsConfig } from "../net/tls.ts";
 import { garbageCollector } from "../threads/garbage.ts";
 import { SHARED_GARBAGE_BYTES, SharedGarbage } from "../threads/shared_garbage.ts";
 import { encodedBytes } from "./encoded_info.ts";
@@ -82,6 +87,8 @@ export interface WorkerServerOptions {
   maxFrameBytes?: number;
   /** The cluster's shared secret: every link proves it in its handshake (net/auth.ts). */
   authToken?: string;
+  /** TLS (net/tls.ts): listen on `tls://` for peers and clients, dial the scheduler and peers. */
+  tls?: TlsConfig;
   /**
    * The folder for spill files (`--local-directory`): the worker makes its own subdirectory
    * there and removes it when it stops. The system's temporary folder by default.
@@ -170,14 +177,17 @@ export class WorkerServer {
       handle,
       log,
     });
+    if (address !== null) this.#setUpThreads();
     this.#peers = new PeerPool({
       maxFrameBytes: options.maxFrameBytes,
       authToken: options.authToken,
+      tls: options.tls,
       sharedFrameMinBytes: SHARED_FRAME_MIN_BYTES,
     });
     this.#peerServer = new PeerServer({
       store: this.store,
       handle,
+      deliverPubSub: (name, value) => this.#executor.deliverPubSub(name, value),
       log,
       stopping,
       name: () => this.name,
@@ -191,6 +201,7 @@ export class WorkerServer {
         role: "worker",
         maxFrameBytes: options.maxFrameBytes,
         authToken: options.authToken,
+        tls: options.tls,
         sharedFrameMinBytes: SHARED_FRAME_MIN_BYTES,
       }),
       learnAddress: (connection) => this.#learnAddress(connection),
@@ -253,6 +264,7 @@ export class WorkerServer {
       role: "worker",
       maxFrameBytes: options.maxFrameBytes,
       authToken: options.authToken,
+      tls: options.tls,
       sharedFrameMinBytes: SHARED_FRAME_MIN_BYTES,
       onError: refusalLogger((line) => ref.server && ref.server.#log(line)),
     }, (connection) => {
@@ -270,7 +282,7 @@ export class WorkerServer {
     return server;
   }
 
-  /** Where peers reach this worker, `tcp://host:port`. */
+  /** Where peers reach this worker, `tcp://host:port` (`tls://` over TLS). */
   get address(): string {
     return this.#address ?? "";
   }
@@ -278,6 +290,22 @@ export class WorkerServer {
   /** The name used by `workers` restrictions: `--name`, else the address. */
   get name(): string {
     return this.#name ?? this.#address ?? "(address not known yet)";
+  }
+
+  /** A failing task's key and error on this worker's terminal, ten per 10 s at most. */
+  readonly #taskErrors = new RateLimitedLog((line) => this.#log(line));
+
+  #logTaskError(msg: TaskErredMsg): void {
+    const { name, message, stack } = msg.error;
+    // the frame the error came from: the user's file and line for functions that carry it
+    const frame = stack?.split("\n").find((l) => /^\s+at /.test(l))?.trim();
+    this.#taskErrors.log(
+      taskFailureLine(
+        msg.key,
+        `${name}: ${message}`,
+        frame === undefined ? undefined : restoreOriginFrames(frame),
+      ),
+    );
   }
 
   #log(line: string): void {
@@ -325,8 +353,22 @@ export class WorkerServer {
   #learnAddress(connection: Connection): void {
     if (this.#address !== null) return;
     const local = parseAddress(connection.localAddr).hostname;
-    this.#address = formatAddress({ hostname: local, port: this.#listener.port });
+    this.#address = formatAddress(
+      { hostname: local, port: this.#listener.port },
+      this.#options.tls === undefined ? "tcp" : "tls",
+    );
+    this.#setUpThreads();
     this.#resolveAddress();
+  }
+
+  /** Tasks learn the cluster they run on (their `getClient()` connects to its scheduler). */
+  #setUpThreads(): void {
+    this.#executor.setup({
+      type: "setup",
+      scheduler: this.scheduler,
+      worker: this.address,
+      authToken: this.#options.authToken,
+    });
   }
 
   /** A new registration: a fresh state machine, holding the data that survived. */
@@ -438,6 +480,9 @@ export class WorkerServer {
         case "stop-task":
           this.#executor.stop(instruction.key, instruction.thread);
           break;
+        case "rejoined":
+          this.#executor.rejoined(instruction.key);
+          break;
         case "store":
           this.store.set(instruction.key, {
             encoded: instruction.encoded,
@@ -449,6 +494,7 @@ export class WorkerServer {
           void this.#gather(instruction.requestId, instruction.peer, instruction.keys);
           break;
         case "send-to-scheduler":
+          if (instruction.msg.op === "task-erred") this.#logTaskError(instruction.msg);
           this.#session.send(instruction.msg);
           break;
         case "send-result": {
@@ -460,6 +506,7 @@ export class WorkerServer {
         }
         case "free":
           for (const key of instruction.keys) this.store.delete(key);
+          this.#executor.freed(instruction.keys);
           if (this.#sharedGarbage.due()) garbageCollector()?.();
           break;
         case "run":

@@ -9,8 +9,8 @@
  * Compute tasks go `waiting → ready → executing → memory | error`; their inputs go
  * `fetch → flight → memory` (or `missing` when no holder has them). Which ready task runs next and
  * on which thread is run_queue.ts; literals are stored without a thread; a result bigger than the
- * memory limit fails its task. Transfers are batched: one request per peer carrying many keys
- * (gather_planner.ts); holders.ts knows who holds what.
+ * memory limit fails its task. Fetching inputs from peers (what from whom, what a finished or
+ * failed transfer means) is fetching.ts's.
  *
  * The store belongs to the server: a transfer's data is stored *before* the event comes here; a
  * thread's result waits with the server until `keep-result` says to store it.
@@ -23,7 +23,6 @@ import type { Encoded } from "../core/value_codec.ts";
 import {
   type ComputeTaskMsg,
   INLINE_RESULT_BYTES,
-  type KeyLocation,
   type Priority,
   type SchedulerToWorkerMsg,
   type StealResponseState,
@@ -41,8 +40,7 @@ import type {
   WorkerEvent,
   WorkerInstruction,
 } from "./events.ts";
-import { GatherPlanner, type GatherRequest } from "./gather_planner.ts";
-import { Holders } from "./holders.ts";
+import { Fetching, LOWEST_PRIORITY } from "./fetching.ts";
 import { RunQueue } from "./run_queue.ts";
 import { schedulerMessageProblem } from "./scheduler_message_checks.ts";
 import { countStates, validateWorkerState } from "./state_validation.ts";
@@ -54,7 +52,6 @@ import { WorkerTask, type WorkerTaskState } from "./worker_task.ts";
 export type * from "./events.ts";
 export type { WorkerStateConfig } from "./state_config.ts";
 
-const LOWEST_PRIORITY: Priority = [Infinity, Infinity, Infinity];
 export class WorkerState {
   readonly address: WorkerAddress;
   readonly nthreads: number;
@@ -79,13 +76,11 @@ export class WorkerState {
   /** Paused for lack of memory: nothing starts (see the `pause` event). */
   paused = false;
   readonly #runQueue: RunQueue;
-  readonly #gather: GatherPlanner;
-  readonly #holders = new Holders();
+  readonly #fetching: Fetching;
   #instructions: WorkerInstruction[] = [];
   readonly #memoryLimit: number;
   #toFree: Key[] = [];
   #released: Key[] = [];
-  #fetchChanged = false;
 
   constructor(config: WorkerStateConfig) {
     if (!(config.nthreads >= 1)) {
@@ -103,7 +98,18 @@ export class WorkerState {
     });
     const memoryLimit = config.memoryLimit ?? 0;
     this.#memoryLimit = memoryLimit;
-    this.#gather = new GatherPlanner({
+    this.#fetching = new Fetching({
+      address: this.address,
+      tasks: this.tasks,
+      taskOf: (key, priority) => this.#taskOf(key, priority),
+      toMemory: (task) => this.#toMemory(task),
+      reportFinished: (task) => this.#reportFinished(task),
+      startCompute: (task) => this.#startCompute(task),
+      drop: (task) => this.#drop(task),
+      free: (key) => this.#toFree.push(key),
+      send: (msg) => this.#send(msg),
+      instruct: (instruction) => this.#instructions.push(instruction),
+    }, {
       maxConcurrentRequests: config.transferIncomingCountLimit ?? 10,
       maxBytesPerRequest: config.transferMessageBytesLimit ?? 50e6,
       maxInFlightBytes: config.transferIncomingBytesLimit ??
@@ -136,11 +142,17 @@ export class WorkerState {
       case "thread-died":
         this.#threadDied(event.thread, event.cause, event.culprit, event.reason);
         break;
+      case "task-seceded":
+        this.#seceded(event.key);
+        break;
+      case "task-rejoin":
+        this.#rejoin(event.key);
+        break;
       case "gather-done":
-        this.#gatherDone(event.requestId, event.data);
+        this.#fetching.gatherDone(event.requestId, event.data);
         break;
       case "gather-failed":
-        this.#gatherFailed(event.requestId);
+        this.#fetching.gatherFailed(event.requestId);
         break;
       case "update-data":
         this.#updateData(event.data, event.report);
@@ -151,7 +163,7 @@ export class WorkerState {
       case "resume":
         if (this.paused) {
           this.paused = false;
-          this.#fetchChanged = true;
+          this.#fetching.wake();
         }
         break;
     }
@@ -173,12 +185,12 @@ export class WorkerState {
 
   /** Transfers running. */
   get transfersInFlight(): number {
-    return this.#gather.inFlight.size;
+    return this.#fetching.inFlight;
   }
 
   /** Bytes being transferred in. */
   get transferBytesInFlight(): number {
-    return this.#gather.inFlightBytes;
+    return this.#fetching.inFlightBytes;
   }
 
   /** Tasks per state. O(tasks). */
@@ -224,9 +236,9 @@ export class WorkerState {
       case "steal-request":
         return this.#stealRequest(msg.key, msg.stealId);
       case "acquire-replicas":
-        return this.#acquireReplicas(msg.keys);
+        return this.#fetching.acquireReplicas(msg.keys);
       case "refresh-who-has":
-        for (const location of msg.keys) this.#refreshWhoHas(location);
+        for (const location of msg.keys) this.#fetching.refreshWhoHas(location);
         return;
     }
   }
@@ -260,7 +272,7 @@ export class WorkerState {
         return;
       default:
         // released (new), fetch, missing, error: compute it.
-        this.#holders.drop(task);
+        this.#fetching.forget(task);
         task.error = null;
         this.#startCompute(task);
     }
@@ -289,12 +301,12 @@ export class WorkerState {
         case "missing":
           // Not here: fetch it from the holders the scheduler named.
           if (dep.nbytes < 0) dep.nbytes = location.nbytes;
-          this.#setHolders(dep, location.workers);
-          this.#toFetchOrMissing(dep);
+          this.#fetching.setHolders(dep, location.workers);
+          this.#fetching.toFetchOrMissing(dep);
           break;
         case "fetch":
         case "flight":
-          for (const peer of location.workers) this.#addHolder(dep, peer);
+          for (const peer of location.workers) this.#fetching.addHolder(dep, peer);
           break;
         default:
           // waiting/ready/executing: computed here; it arrives when it is done.
@@ -336,35 +348,6 @@ export class WorkerState {
     this.#send({ op: "steal-response", key, stealId, state });
   }
 
-  #acquireReplicas(locations: KeyLocation[]): void {
-    const confirmed: { key: Key; nbytes: number }[] = [];
-    for (const location of locations) {
-      const task = this.#taskOf(location.key, LOWEST_PRIORITY);
-      task.acquired = true;
-      if (task.nbytes < 0) task.nbytes = location.nbytes;
-      if (task.state === "memory") {
-        task.reported = true;
-        confirmed.push({ key: task.key, nbytes: task.nbytes });
-      } else if (task.state === "released" || task.state === "missing" || task.state === "error") {
-        task.error = null;
-        this.#setHolders(task, location.workers);
-        this.#toFetchOrMissing(task);
-      } else if (task.state === "fetch" || task.state === "flight") {
-        for (const peer of location.workers) this.#addHolder(task, peer);
-      }
-    }
-    if (confirmed.length > 0) this.#send({ op: "add-keys", keys: confirmed });
-  }
-
-  #refreshWhoHas(location: KeyLocation): void {
-    const task = this.tasks.get(location.key);
-    if (task === undefined) return;
-    const state = task.state;
-    if (state !== "fetch" && state !== "flight" && state !== "missing") return;
-    this.#setHolders(task, location.workers);
-    if (state !== "flight") this.#toFetchOrMissing(task);
-  }
-
   // -------------------------------------------------------------------------------------------
   // Threads
 
@@ -378,13 +361,36 @@ export class WorkerState {
     const task = this.tasks.get(key);
     // Not ours any more (released, or done another way): its value is not kept.
     if (task === undefined || task.state !== "executing") return;
-    this.#runQueue.finish(task);
+    this.#offThread(task);
     if (result.ok && this.#memoryLimit > 0 && result.nbytes > this.#memoryLimit) {
       // Keeping it would take the whole worker down: the task fails, the worker lives on.
       const error = tooBigError(key, result.nbytes, this.#memoryLimit, this.address);
       result = { ok: false, error };
     }
     this.#finish(task, result, start, stop, thread, { type: "keep-result", key });
+  }
+
+  /**
+   * A running task gave its slot back: another task may start, and the scheduler stops counting
+   * it against this worker's threads (Dask's `long-running`).
+   */
+  #seceded(key: Key): void {
+    const task = this.tasks.get(key);
+    if (task === undefined || task.state !== "executing" || task.seceded) return;
+    task.seceded = true;
+    this.#runQueue.secede(task);
+    if (task.assigned) this.#send({ op: "long-running", key, runId: task.runId });
+  }
+
+  /** A seceded task asks for a slot again; granted when one is free (see #startExecuting). */
+  #rejoin(key: Key): void {
+    const task = this.tasks.get(key);
+    if (task !== undefined && task.state === "executing" && task.seceded) {
+      this.#runQueue.askRejoin(task);
+    } else {
+      // not counted here (withdrawn, or never seceded): it must not wait for ever
+      this.#instructions.push({ type: "rejoined", key });
+    }
   }
 
   /**
@@ -405,13 +411,23 @@ export class WorkerState {
           : threadDiedError(task.key, thread, `worker ${this.address}`, reason);
         this.#threadFinished(task.key, { ok: false, error }, this.now, this.now, undefined);
       } else if (wanted) {
-        this.#runQueue.finish(task);
+        this.#offThread(task);
         this.#toReady(task);
       } else {
-        this.#runQueue.finish(task);
+        this.#offThread(task);
         this.#drop(task);
         this.#unlinkDependencies(task);
       }
+    }
+  }
+
+  /** `task` no longer runs on its thread: its slot (or, seceded, its resources) is free. */
+  #offThread(task: WorkerTask): void {
+    if (task.seceded) {
+      task.seceded = false;
+      this.#runQueue.finishSeceded(task);
+    } else {
+      this.#runQueue.finish(task);
     }
   }
 
@@ -490,100 +506,6 @@ export class WorkerState {
     });
   }
 
-  // -------------------------------------------------------------------------------------------
-  // Transfers
-
-  #gatherDone(requestId: number, data: ReceivedData[]): void {
-    const request = this.#gather.finish(requestId);
-    if (request === undefined) {
-      for (const item of data) if (!this.tasks.has(item.key)) this.#toFree.push(item.key);
-      return;
-    }
-    this.#fetchChanged = true;
-    const received = new Map<Key, ReceivedData>();
-    for (const item of data) received.set(item.key, item);
-    const added: { key: Key; nbytes: number }[] = [];
-    const missing: Key[] = [];
-    for (const task of request.tasks) {
-      const item = received.get(task.key);
-      received.delete(task.key);
-      if (task.state !== "flight" || task.flightPeer !== request.peer) {
-        // Superseded while in flight (the data arrived another way): keep one copy only.
-        if (item !== undefined && this.tasks.get(task.key)?.state !== "memory") {
-          this.#toFree.push(task.key);
-        }
-        continue;
-      }
-      task.flightPeer = null;
-      if (item !== undefined) {
-        task.nbytes = item.nbytes;
-        task.typeName = item.typeName;
-        this.#holders.drop(task);
-        if (task.assigned) {
-          this.#toMemory(task);
-          task.reported = true;
-          this.#reportFinished(task);
-        } else if (task.dependents.size > 0 || task.acquired) {
-          this.#toMemory(task);
-          task.reported = true;
-          added.push({ key: task.key, nbytes: item.nbytes });
-        } else {
-          this.#toFree.push(task.key);
-          this.#drop(task);
-        }
-      } else {
-        missing.push(task.key);
-        this.#holders.remove(task, request.peer);
-        this.#afterFailedTransfer(task);
-      }
-    }
-    // Data nobody asked this request for.
-    for (const key of received.keys()) if (!this.tasks.has(key)) this.#toFree.push(key);
-    if (added.length > 0) this.#send({ op: "add-keys", keys: added });
-    if (missing.length > 0) {
-      this.#send({ op: "missing-data", keys: missing, errantWorker: request.peer });
-    }
-  }
-
-  #gatherFailed(requestId: number): void {
-    const request = this.#gather.finish(requestId);
-    if (request === undefined) return;
-    this.#fetchChanged = true;
-    const peer = request.peer;
-    // The peer is unreachable: it holds nothing as far as this worker is concerned.
-    const affected = this.#holders.dropPeer(peer);
-    this.#gather.dropPeer(peer);
-    const lost: Key[] = [];
-    if (affected !== undefined) {
-      for (const task of affected) {
-        if (task.state === "fetch" && task.whoHas.size === 0) {
-          task.state = "missing";
-          lost.push(task.key);
-        }
-      }
-    }
-    for (const task of request.tasks) {
-      if (task.state !== "flight" || task.flightPeer !== peer) continue;
-      task.flightPeer = null;
-      this.#afterFailedTransfer(task);
-      if ((task.state as WorkerTaskState) === "missing") lost.push(task.key);
-    }
-    // Without another holder the scheduler must say where the data is, or recompute it.
-    if (lost.length > 0) this.#send({ op: "missing-data", keys: lost, errantWorker: peer });
-  }
-
-  /** A key that did not arrive: compute it if assigned, else fetch elsewhere, else drop. */
-  #afterFailedTransfer(task: WorkerTask): void {
-    if (task.assigned) {
-      this.#holders.drop(task);
-      this.#startCompute(task);
-    } else if (task.dependents.size > 0 || task.acquired) {
-      this.#toFetchOrMissing(task);
-    } else {
-      this.#drop(task);
-    }
-  }
-
   #updateData(data: ReceivedData[], report: boolean): void {
     const added: { key: Key; nbytes: number }[] = [];
     for (const item of data) {
@@ -598,7 +520,7 @@ export class WorkerState {
       // Executing: the thread's result is the same data and lands through thread-finished.
       if (task.state === "memory" || task.state === "executing") continue;
       this.#runQueue.remove(task);
-      this.#holders.drop(task);
+      this.#fetching.forget(task);
       task.flightPeer = null;
       this.#toMemory(task);
       if (task.assigned) {
@@ -626,17 +548,6 @@ export class WorkerState {
     for (const dependent of task.dependents) {
       if (dependent.state === "waiting" && --dependent.waitingFor === 0) this.#toReady(dependent);
     }
-  }
-
-  #toFetchOrMissing(task: WorkerTask): void {
-    task.flightPeer = null;
-    if (task.whoHas.size === 0) {
-      task.state = "missing";
-      return;
-    }
-    task.state = "fetch";
-    for (const peer of task.whoHas) this.#gather.enqueue(task, peer);
-    this.#fetchChanged = true;
   }
 
   /** Drops a key that nothing here needs and the scheduler does not count on. */
@@ -675,7 +586,7 @@ export class WorkerState {
         this.memoryBytes -= nbytes;
       }
     }
-    this.#holders.drop(task);
+    this.#fetching.forget(task);
     task.state = "released";
     task.assigned = false;
     task.reported = false;
@@ -692,25 +603,6 @@ export class WorkerState {
     }
     deps.length = 0;
     task.waitingFor = 0;
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Holders
-
-  #setHolders(task: WorkerTask, peers: readonly WorkerAddress[]): void {
-    this.#holders.drop(task);
-    for (const peer of peers) this.#addHolder(task, peer);
-  }
-
-  /** A new holder: a key being fetched may come from it, a missing one is fetched again. */
-  #addHolder(task: WorkerTask, peer: WorkerAddress): void {
-    if (peer === this.address || !this.#holders.add(task, peer)) return;
-    if (task.state === "fetch") {
-      this.#gather.enqueue(task, peer);
-      this.#fetchChanged = true;
-    } else if (task.state === "missing") {
-      this.#toFetchOrMissing(task);
-    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -760,10 +652,7 @@ export class WorkerState {
     this.#startExecuting();
     // Tasks that needed no thread may have let go of keys.
     this.#flushReleases();
-    if (this.#fetchChanged) {
-      this.#fetchChanged = false;
-      this.#startTransfers();
-    }
+    this.#fetching.plan();
   }
 
   #flushReleases(): void {
@@ -778,6 +667,10 @@ export class WorkerState {
   }
 
   #startExecuting(): void {
+    for (const task of this.#runQueue.grantRejoins()) {
+      task.seceded = false;
+      this.#instructions.push({ type: "rejoined", key: task.key });
+    }
     let batch: ExecuteSpec[] | null = null;
     for (;;) {
       const task = this.#runQueue.next();
@@ -810,23 +703,5 @@ export class WorkerState {
       });
     }
     if (batch !== null) this.#instructions.push({ type: "execute", tasks: batch });
-  }
-
-  #startTransfers(): void {
-    const requests: GatherRequest[] = this.#gather.plan();
-    for (const request of requests) {
-      const keys: Key[] = [];
-      for (const task of request.tasks) {
-        task.state = "flight";
-        keys.push(task.key);
-      }
-      this.#instructions.push({
-        type: "gather-dependencies",
-        requestId: request.id,
-        peer: request.peer,
-        keys,
-        nbytes: request.nbytes,
-      });
-    }
   }
 }

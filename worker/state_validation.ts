@@ -28,8 +28,9 @@ export function validateWorkerState(w: WorkerState, internals: WorkerStateIntern
     const state = task.state;
     if (task.key !== key) fail(`${task.key} filed under ${key}`);
     if (state === "released") fail(`released ${key} is still in tasks`);
+    if (task.seceded && state !== "executing") fail(`${key} (${state}) is still seceded`);
     if (state === "executing") {
-      executing++;
+      if (!task.seceded) executing++; // a seceded task holds no slot
       if (!(task.thread >= 0 && task.thread < w.nthreads)) fail(`${key} runs on no thread`);
       for (const name in task.resources ?? {}) {
         used[name] = (used[name] ?? 0) + task.resources![name];

@@ -37,6 +37,17 @@ export class ThreadLoads {
     return thread;
   }
 
+  /** Books `thread` for a task that must run there (a seceded task taking its slot again). */
+  book(thread: number, duration: number): void {
+    this.#load[thread] += this.loadOf(duration);
+    this.#runs[thread]++;
+  }
+
+  /** True when no task handed to `thread` is unfinished. */
+  idle(thread: number): boolean {
+    return this.#runs[thread] === 0;
+  }
+
   /** A task on `thread` is over. `idle`: no task runs anywhere, so every load is zero. */
   release(thread: number, duration: number, idle: boolean): void {
     this.#runs[thread] = Math.max(0, this.#runs[thread] - 1);

@@ -54,6 +54,11 @@ export class WorkerTask implements HeapItem {
   readonly whoHas = new Set<WorkerAddress>();
   /** The peer a running transfer asks. */
   flightPeer: WorkerAddress | null = null;
+  /**
+   * Executing, but it gave its thread slot back (`secede`) and has not taken one again: it
+   * does not count against the worker's threads (Dask's `long-running`).
+   */
+  seceded = false;
   /** The thread it was handed to while executing, else -1. */
   thread = -1;
   nbytes = -1;

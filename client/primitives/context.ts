@@ -7,7 +7,13 @@
 
 import { Client } from "../client.ts";
 import type { Encoded } from "../../core/value_codec.ts";
-import { decodeShared, encodeShared, type SharedStateContext } from "./shared_values.ts";
+import {
+  decodeShared,
+  encodeShared,
+  type SharedStateContext,
+  withTimeoutError,
+} from "./shared_values.ts";
+import { TimeoutError } from "../future_state.ts";
 
 /** Options every shared-state object takes. */
 export interface SharedStateOptions {
@@ -62,6 +68,32 @@ export abstract class SharedObject {
   /** @internal `value` as request parameters (`value`, `keys`), Futures as references. */
   protected share(value: unknown, what: string): Record<string, unknown> {
     return encodeShared(this.#context, value, `${what} of ${this.name}`);
+  }
+
+  /**
+   * @internal Sends `value` (`what`, for errors) with `method`; its Futures stay alive there. A
+   * request that waits (a full queue) gives up after `timeout` s with {@link TimeoutError}.
+   */
+  protected async sendValue(
+    method: string,
+    value: unknown,
+    what: string,
+    options: { timeout?: number } = {},
+  ): Promise<void> {
+    const params = this.share(value, what);
+    if (options.timeout !== undefined) params.timeout = options.timeout;
+    await withTimeoutError(this.request(method, params), TimeoutError);
+  }
+
+  /**
+   * @internal A request that may wait on the scheduler (up to `timeout` seconds, when given):
+   * the scheduler's timeout comes back as this client's {@link TimeoutError}.
+   */
+  protected waitFor<T>(method: string, params: { timeout?: number; batch?: number }): Promise<T> {
+    const sent: Record<string, unknown> = {};
+    if (params.batch !== undefined) sent.batch = params.batch;
+    else if (params.timeout !== undefined) sent.timeout = params.timeout;
+    return withTimeoutError(this.request<T>(method, sent), TimeoutError);
   }
 
   /** @internal A shared value read back, with Futures of this client. */

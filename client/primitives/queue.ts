@@ -5,9 +5,16 @@
  * @module
  */
 
-import { TimeoutError } from "../future_state.ts";
 import { SharedObject, type SharedStateOptions } from "./context.ts";
-import { withTimeoutError } from "./shared_values.ts";
+
+/** Options of a {@link Queue}. */
+export interface QueueOptions extends SharedStateOptions {
+  /**
+   * The most items the queue holds; `put` then waits for room. 0 (the default): unbounded. The
+   * first client to make the queue with a bound sets it, as in Dask.
+   */
+  maxsize?: number;
+}
 
 /**
  * A FIFO queue shared by every client of the scheduler under one name.
@@ -23,18 +30,42 @@ import { withTimeoutError } from "./shared_values.ts";
  * console.log(await jobs.qsize()); // 2
  * console.log(await jobs.get({ timeout: 5 })); // 1
  * console.log(await jobs.get({ batch: true })); // [2]
+ *
+ * const bounded = new Queue<string>("bounded", { client, maxsize: 1 });
+ * await bounded.put("a");
+ * await bounded.put("b", { timeout: 0.1 }).catch((e: Error) => console.log(e.name)); // "TimeoutError"
  * ```
  */
 export class Queue<T = unknown> extends SharedObject {
+  /** The bound this object asked for (0: none); the scheduler keeps the first one declared. */
+  readonly maxsize: number;
+  readonly #declared: Promise<unknown> | null = null;
+
   /** The queue named `name` (default: a new unique name). */
-  constructor(name?: string, options: SharedStateOptions = {}) {
+  constructor(name?: string, options: QueueOptions = {}) {
     super("queue", name, options);
+    const maxsize = options.maxsize ?? 0;
+    if (!Number.isInteger(maxsize) || maxsize < 0) {
+      throw new TypeError(
+        `A queue's maxsize must be an integer ≥ 0 (0: unbounded), got ${JSON.stringify(maxsize)}.`,
+      );
+    }
+    this.maxsize = maxsize;
+    if (maxsize > 0) {
+      this.#declared = this.request("queue-declare", { maxsize });
+      this.#declared.catch(() => {}); // reported by the first put
+    }
   }
 
-  /** Adds an item (Futures inside it are kept alive while it waits in the queue). */
-  async put(item: T): Promise<void> {
-    const shared = this.share(item, "an item");
-    await this.request("queue-put", shared);
+  /**
+   * Adds an item (Futures inside it are kept alive while it waits in the queue). In a full
+   * bounded queue it waits for room, at most `timeout` seconds.
+   *
+   * @throws {TimeoutError} when the queue stayed full for `timeout` seconds.
+   */
+  async put(item: T, options: { timeout?: number } = {}): Promise<void> {
+    if (this.#declared !== null) await this.#declared;
+    await this.sendValue("queue-put", item, "an item", options);
   }
 
   /**
@@ -47,13 +78,8 @@ export class Queue<T = unknown> extends SharedObject {
   /** Every item there now (`batch: true`) or up to `n` (`batch: n`), without waiting. */
   get(options: { batch: true | number }): Promise<T[]>;
   async get(options: { timeout?: number; batch?: true | number } = {}): Promise<T | T[]> {
-    const params: Record<string, unknown> = {};
-    if (options.batch !== undefined) params.batch = options.batch === true ? 0 : options.batch;
-    else if (options.timeout !== undefined) params.timeout = options.timeout;
-    const items = await withTimeoutError(
-      this.request<{ value: unknown }[]>("queue-get", params),
-      TimeoutError,
-    );
+    const batch = options.batch === true ? 0 : options.batch;
+    const items = await this.waitFor<{ value: unknown }[]>("queue-get", { ...options, batch });
     const values = items.map((item) => this.unshare(item.value) as T);
     return options.batch !== undefined ? values : values[0];
   }

@@ -5,9 +5,7 @@
  * @module
  */
 
-import { TimeoutError } from "../future_state.ts";
 import { SharedObject, type SharedStateOptions } from "./context.ts";
-import { withTimeoutError } from "./shared_values.ts";
 
 /**
  * A named value shared by every client of the scheduler.
@@ -30,8 +28,7 @@ export class Variable<T = unknown> extends SharedObject {
 
   /** Sets the value (Futures inside it are kept alive while it is set). */
   async set(value: T): Promise<void> {
-    const shared = this.share(value, "the value");
-    await this.request("variable-set", shared);
+    await this.sendValue("variable-set", value, "the value");
   }
 
   /**
@@ -40,12 +37,7 @@ export class Variable<T = unknown> extends SharedObject {
    * @throws {TimeoutError} when none was set within `timeout`.
    */
   async get(options: { timeout?: number } = {}): Promise<T> {
-    const params: Record<string, unknown> = {};
-    if (options.timeout !== undefined) params.timeout = options.timeout;
-    const found = await withTimeoutError(
-      this.request<{ value: unknown }>("variable-get", params),
-      TimeoutError,
-    );
+    const found = await this.waitFor<{ value: unknown }>("variable-get", options);
     return this.unshare(found.value) as T;
   }
 

@@ -20,6 +20,7 @@ import { Delayed } from "../delayed.ts";
 import { visualizeGraph, type VisualizeOptions } from "../visualize.ts";
 import { assembleBlocks, assembleBlocksTask } from "./assemble.ts";
 import { arrayRepr, inspectSymbol } from "../display/repr.ts";
+import { arrayDisplay, jupyterDisplay, type MimeBundle } from "../display/notebook.ts";
 import { blockExpr } from "./block_expr.ts";
 import { type Chunks, type ChunksSpec, forEachIndex, numblocksOf, shapeOf } from "./chunks.ts";
 import { type BlockInfo, evalBlock } from "./chunk_tasks.ts";
@@ -199,6 +200,11 @@ export class DArray implements Collection<NDArray>, ArraySource {
   /** How `console.log` shows an array: Dask's one-line repr, not its plan. */
   [inspectSymbol](): string {
     return arrayRepr(this);
+  }
+
+  /** How a notebook shows an array: Dask's table of bytes, shape, chunks, dtype and chunk grid. */
+  [jupyterDisplay](): MimeBundle {
+    return arrayDisplay(this, arrayRepr(this));
   }
 
   // ---- element-wise ----------------------------------------------------------------------

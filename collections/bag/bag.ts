@@ -49,6 +49,7 @@ import { groupby } from "./groupby.ts";
 import { product, repartition, take, type TakeOptions } from "./reshape.ts";
 import { toTextFiles, type ToTextFilesOptions } from "./text_io.ts";
 import { bagRepr, inspectSymbol } from "../display/repr.ts";
+import { graphDisplay, jupyterDisplay, type MimeBundle } from "../display/notebook.ts";
 
 /** The value an extra argument of `map` gives each call: a bag's element, a Delayed's value. */
 export type ArgumentValue<A> = A extends Bag<infer E> ? E : A extends Delayed<infer V> ? V : A;
@@ -547,6 +548,11 @@ export class Bag<T = unknown> implements Collection<T[]> {
   /** How `console.log` shows a bag: Dask's one-line repr, not its plan. */
   [inspectSymbol](): string {
     return bagRepr(this);
+  }
+
+  /** How a notebook shows a bag: its tasks and layers. */
+  [jupyterDisplay](): MimeBundle {
+    return graphDisplay(bagRepr(this), this.layer(), bagRepr(this));
   }
 }
 

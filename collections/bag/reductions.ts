@@ -25,9 +25,7 @@ import { combineFactory, plainCombine } from "./partition_ops.ts";
 import { FunctionSlots, type SlotOf } from "../function_slots.ts";
 import { pipelineTasks, planLayers, upTo } from "./plan.ts";
 import type { Optional, ReducerSpec } from "./reducers.ts";
-
-/** Dask's default fan-in of bag reductions. */
-const DEFAULT_SPLIT_EVERY = 8;
+import { splitEveryOf, treeLevels } from "../tree_reduction.ts";
 
 /** A reduction as the graph builder sees it: the functions it calls, its spec per slot map. */
 interface ReducerDef {
@@ -35,14 +33,6 @@ interface ReducerDef {
   spec(slot: SlotOf): ReducerSpec;
   /** False for random reductions: each call is a new computation with its own key. */
   readonly pure: boolean;
-}
-
-function splitEveryOf(options: ReductionOptions): number {
-  const splitEvery = options.splitEvery ?? DEFAULT_SPLIT_EVERY;
-  if (!Number.isInteger(splitEvery) || splitEvery < 2) {
-    throw new RangeError(`splitEvery must be an integer of at least 2; got ${splitEvery}.`);
-  }
-  return splitEvery;
 }
 
 /**
@@ -68,21 +58,13 @@ function reductionTree(
   const combine = slots.bind(combineFactory, plainCombine);
   const spec = reducer.spec(slots.slot);
   const combineName = `${op}-combine-${token}`;
-  let level: Key[] = tasks.map((t) => t.key);
-  for (let depth = 0; level.length > splitEvery; depth++) {
-    const next: Key[] = [];
-    for (let start = 0; start < level.length; start += splitEvery) {
-      const refs = level.slice(start, start + splitEvery).map((k) => new TaskRef(k));
-      const task = makeTask(chunkKey(combineName, [depth, next.length]), combine, [
-        spec,
-        refs,
-        false,
-      ]);
-      tasks.push(task);
-      next.push(task.key);
-    }
-    level = next;
-  }
+  const level = treeLevels(
+    tasks.map((t) => t.key),
+    splitEvery,
+    combineName,
+    (key, refs) => makeTask(key, combine, [spec, refs, false]),
+    tasks,
+  );
   const root = makeTask(rootKey, combine, [spec, level.map((k) => new TaskRef(k)), true]);
   return { tasks, root, layers: planLayers(bag.plan) };
 }

@@ -7,7 +7,7 @@
 
 import { taskModule } from "../../core/function_codec.ts";
 import type { Bag } from "./bag.ts";
-import { segmentPattern } from "./glob.ts";
+import { segmentPattern } from "../io/glob.ts";
 
 function asString(x: unknown, method: string): string {
   if (typeof x !== "string") {

@@ -11,13 +11,12 @@
  */
 
 import { resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { tokenize, uniqueToken } from "../../core/tokenize.ts";
 import { chunkKey } from "../../core/task.ts";
 import { type CollectionSpec, collectionSymbol, type Layer } from "../collection.ts";
 import { computeCollections, type ComputeOptions } from "../compute.ts";
 import { Bag } from "./bag.ts";
-import { expandGlob, hasGlob } from "./glob.ts";
+import { expandPaths, isUrl } from "../io/paths.ts";
 import { pipelineTasks, planLayers, upTo } from "./plan.ts";
 import { readTextBlock, type TextBlock } from "./text_files.ts";
 
@@ -38,43 +37,12 @@ export interface ReadTextOptions {
   encoding?: string;
 }
 
-function isUrl(path: string): boolean {
-  return /^https?:\/\//i.test(path);
-}
-
 function compressionOf(path: string, compression: Compression): "gzip" | null {
   if (compression === "infer") {
     const name = isUrl(path) ? new URL(path).pathname : path;
     return name.toLowerCase().endsWith(".gz") ? "gzip" : null;
   }
   return compression;
-}
-
-/** Local file paths (absolute) and URLs that `paths` names. */
-function expandPaths(paths: string | readonly string[]): string[] {
-  const list = typeof paths === "string" ? [paths] : [...paths];
-  if (list.length === 0) throw new RangeError("readText needs at least one path, glob or URL.");
-  const out: string[] = [];
-  for (const path of list) {
-    if (typeof path !== "string") {
-      throw new TypeError(`readText: paths must be strings; got ${typeof path}.`);
-    }
-    if (isUrl(path)) {
-      out.push(path);
-      continue;
-    }
-    const local = path.startsWith("file:") ? fileURLToPath(path) : path;
-    if (hasGlob(local)) {
-      const matches = expandGlob(local);
-      if (matches.length === 0) {
-        throw new Error(`readText: no file matches ${JSON.stringify(path)}.`);
-      }
-      out.push(...matches);
-    } else {
-      out.push(resolve(local));
-    }
-  }
-  return out;
 }
 
 function statFile(path: string): Deno.FileInfo {
@@ -124,7 +92,7 @@ export function readText(
   }
   const blocks: TextBlock[] = [];
   const identity: unknown[] = [];
-  for (const source of expandPaths(paths)) {
+  for (const source of expandPaths(paths, "readText", { urls: true })) {
     const gzip = compressionOf(source, compression);
     if (isUrl(source)) {
       if (blocksize !== null) {

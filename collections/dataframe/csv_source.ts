@@ -11,7 +11,7 @@
 import { Buffer } from "node:buffer";
 import { gunzipSync } from "node:zlib";
 import { tokenize } from "../../core/tokenize.ts";
-import { expandPaths, isUrl } from "./paths.ts";
+import { expandPaths, isUrl } from "../io/paths.ts";
 import type { CsvBlock, CsvDtype } from "./csv_block.ts";
 import type { DataFrame } from "./frame.ts";
 import { dtypeOf } from "./meta.ts";
@@ -183,6 +183,8 @@ export function readCsv(
     }
     columns = [...options.columns];
   }
+  // How every block parses its rows; also part of the collection's name.
+  const parsing = { columns, dtypes, parseDates, combineDates, sep, nullValues };
   const blocks: CsvBlock[] = [];
   const identity: unknown[] = [];
   for (const source of files) {
@@ -205,12 +207,7 @@ export function readCsv(
       end: null,
       headerLine: hasHeader ? null : headerLine,
       names,
-      columns,
-      dtypes,
-      parseDates,
-      combineDates,
-      sep,
-      nullValues,
+      ...parsing,
     };
     if (blocksize === null || gzip || isUrl(source) || size <= blocksize) {
       blocks.push(base);
@@ -223,17 +220,7 @@ export function readCsv(
     }
   }
   const name = `readCsv-${
-    tokenize(
-      identity,
-      blocks.map((b) => [b.start, b.end]),
-      columns,
-      dtypes,
-      parseDates,
-      combineDates,
-      sep,
-      nullValues,
-      hasHeader,
-    )
+    tokenize(identity, blocks.map((b) => [b.start, b.end]), parsing, hasHeader)
   }`;
   return applySource(
     name,

@@ -35,6 +35,8 @@ import { asFrame, concatFrames, type Expr, exprToJson, type Frame, pl } from "./
 import { reduce, type ReductionOptions } from "./reductions.ts";
 import type { ReduceSpec, Stat } from "./reduction_kernels.ts";
 import { Series } from "./series.ts";
+import { dataframeRepr, inspectSymbol } from "../display/repr.ts";
+import { dataframeDisplay, jupyterDisplay, type MimeBundle } from "../display/notebook.ts";
 
 /** A value `assign` and `fillna` accept: a Series of this frame, or a scalar. */
 export type ColumnValue = Series | number | string | boolean | Date | null;
@@ -94,6 +96,16 @@ export class DataFrame implements Collection<Frame> {
    */
   get divisions(): unknown[] {
     return this.index?.divisions ?? new Array(this.npartitions + 1).fill(null);
+  }
+
+  /** How `console.log` shows a frame: Dask's structure table (columns, dtypes, partitions). */
+  [inspectSymbol](): string {
+    return dataframeRepr(this);
+  }
+
+  /** How a notebook shows a frame: its columns, dtypes and partitions as an HTML table. */
+  [jupyterDisplay](): MimeBundle {
+    return dataframeDisplay(this, dataframeRepr(this));
   }
 
   /** True when `divisions` are known. */

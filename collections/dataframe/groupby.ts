@@ -25,7 +25,7 @@ import { refs, splitPartitions } from "./shuffle.ts";
 import { bindFunctions } from "../../core/function_codec.ts";
 import { partitionTasks } from "./plan.ts";
 import { exprToJson, type Frame, pl } from "./polars.ts";
-import { splitEveryOf, treeLevels } from "./reductions.ts";
+import { splitEveryOf, treeLevels } from "../tree_reduction.ts";
 import { Series } from "./series.ts";
 
 /** A group key: a column name, or a Series of the grouped frame (`df.col("Date").dt.dayofweek()`). */
@@ -274,7 +274,7 @@ export class GroupBy {
       const last = treeLevels(
         inputs,
         splitEvery,
-        `${name}-${j}`,
+        `${name}-${j}-combine`,
         (key, refs) => makeTask(key, combineGroups, [spec, false, refs]),
         tasks,
       );

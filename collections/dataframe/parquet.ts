@@ -9,7 +9,7 @@ import { resolve } from "node:path";
 import { tokenize } from "../../core/tokenize.ts";
 import type { Layer } from "../collection.ts";
 import { computeCollections, type ComputeOptions } from "../compute.ts";
-import { expandPaths } from "./paths.ts";
+import { expandPaths } from "../io/paths.ts";
 import { applySource } from "./creation.ts";
 import type { DataFrame } from "./frame.ts";
 import { partitionTasks } from "./plan.ts";

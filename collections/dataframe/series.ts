@@ -13,6 +13,7 @@ import type { ComputeOptions } from "../compute.ts";
 import type { Delayed } from "../delayed.ts";
 import type { DataFrame, HeadOptions } from "./frame.ts";
 import { dtypeName, dtypeOf } from "./meta.ts";
+import { inspectSymbol, seriesRepr } from "../display/repr.ts";
 import { type Expr, exprToJson, pl, type PlSeries } from "./polars.ts";
 import type { ReductionOptions } from "./reductions.ts";
 
@@ -34,6 +35,16 @@ export class Series implements Collection<PlSeries> {
   /** The Series' type (Polars' name). */
   get dtype(): string {
     return dtypeName(this.frame.meta.select(this.expr.alias(this.name)).getColumn(this.name).dtype);
+  }
+
+  /** How `console.log` shows a Series: Dask's structure block (name, dtype, partitions). */
+  [inspectSymbol](): string {
+    return seriesRepr({
+      name: this.name,
+      dtype: this.dtype,
+      npartitions: this.npartitions,
+      frameName: this.frame.name,
+    });
   }
 
   /** The number of partitions (the frame's). */

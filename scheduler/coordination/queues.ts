@@ -2,8 +2,9 @@
  * Queues (Dask's `distributed.Queue`): named FIFO queues held by the scheduler. An item is an
  * encoded value whose Futures travel as references; the keys of the items in a queue are held by
  * the queue (under the pseudo-client `queue-<name>`, counted per key so two items sharing a key
- * keep it), and handed to the client that gets the item. Pure bookkeeping: the request layer
- * holds and releases keys and times waiters out.
+ * keep it), and handed to the client that gets the item. A queue may be bounded (`maxsize`, set by
+ * the first client that declares it, as in Dask): a put then waits for room. Pure bookkeeping:
+ * the request layer holds and releases keys and times waiters out.
  *
  * @module
  */
@@ -27,9 +28,33 @@ export class Queues {
   readonly #items = new Map<string, QueueItem[]>();
   readonly #keyCounts = new Map<string, Map<Key, number>>();
   readonly #waiters = new Waiters<QueueItem>();
+  readonly #maxsize = new Map<string, number>();
+  /** Puts waiting for room in a full queue. */
+  readonly #roomWaiters = new Waiters<void>();
 
   size(name: string): number {
     return this.#items.get(name)?.length ?? 0;
+  }
+
+  /** Bounds the queue to `maxsize` items (0: unbounded); the first declaration stays. */
+  declare(name: string, maxsize: number): void {
+    if (maxsize > 0 && !this.#maxsize.has(name)) this.#maxsize.set(name, maxsize);
+  }
+
+  /** The queue's bound, 0 when unbounded. */
+  maxsize(name: string): number {
+    return this.#maxsize.get(name) ?? 0;
+  }
+
+  /** True when a put must wait for room. */
+  full(name: string): boolean {
+    const max = this.#maxsize.get(name);
+    return max !== undefined && this.size(name) >= max;
+  }
+
+  /** Calls `wake` when an item leaves the queue; returns a function that stops waiting. */
+  whenRoom(name: string, wake: () => boolean): () => void {
+    return this.#roomWaiters.add(name, wake);
   }
 
   /**
@@ -76,6 +101,14 @@ export class Queues {
     }
     if (counts.size === 0) this.#keyCounts.delete(name);
     return { items: taken, freedKeys };
+  }
+
+  /**
+   * `n` items left (call after the keys they freed are released): as many waiting puts go
+   * ahead.
+   */
+  makeRoom(name: string, n: number): void {
+    for (let i = 0; i < n && this.#roomWaiters.wakeOne(name, undefined); i++);
   }
 
   /** Calls `wake` with the next item put while the queue is empty. */

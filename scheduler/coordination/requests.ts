@@ -10,10 +10,12 @@
 
 import type { Key } from "../../core/task.ts";
 import { isEncoded } from "../../protocol/message_checks.ts";
-import type { ClientToSchedulerMsg } from "../../protocol/messages.ts";
+import type { ClientToSchedulerMsg, PubSubToClientMsg } from "../../protocol/messages.ts";
 import { CoordinationError, type Dataset, datasetHolder, DatasetStore } from "./datasets.ts";
 import { Events } from "./events.ts";
 import { queueHolder, type QueueItem, Queues } from "./queues.ts";
+import { MultiLocks } from "./multi_locks.ts";
+import { PubSubBooks } from "./pubsub.ts";
 import { Semaphores } from "./semaphores.ts";
 import { variableHolder, Variables, type VariableValue } from "./variables.ts";
 
@@ -23,6 +25,8 @@ export interface CoordinationHost {
   asClient(holder: string, msg: ClientToSchedulerMsg): void;
   /** The (pseudo-)client `holder` is gone: everything it held is released. */
   forget(holder: string): void;
+  /** Sends a connected client a Pub/Sub message (dropped when it is not connected). */
+  toClient(client: string, msg: PubSubToClientMsg): void;
 }
 
 /** The methods this module answers. */
@@ -38,12 +42,19 @@ export const COORDINATION_METHODS: ReadonlySet<string> = new Set([
   "event-clear",
   "event-is-set",
   "event-wait",
+  "queue-declare",
   "queue-put",
   "queue-get",
   "queue-size",
   "variable-set",
   "variable-get",
   "variable-delete",
+  "multi-lock-acquire",
+  "multi-lock-release",
+  "pubsub-subscribe",
+  "pubsub-unsubscribe",
+  "pubsub-publisher",
+  "pubsub-msg",
 ]);
 
 /** A waiting request past its timeout; the client raises its own `TimeoutError`. */
@@ -57,6 +68,8 @@ export class CoordinationRequests {
   readonly events = new Events();
   readonly queues = new Queues();
   readonly variables = new Variables();
+  readonly multiLocks = new MultiLocks();
+  readonly pubsub = new PubSubBooks();
   /** The waits of each client, stopped when it leaves. */
   readonly #waits = new Map<string, Set<() => void>>();
 
@@ -68,6 +81,16 @@ export class CoordinationRequests {
     this.#waits.delete(client);
     if (waits !== undefined) { for (const stop of waits) stop(); }
     this.semaphores.releaseHolder(client);
+    this.multiLocks.releaseHolder(client);
+    for (const topic of this.pubsub.clientGone(client)) this.#subscribersChanged(topic);
+  }
+
+  /** Tells the publishers of `topic` who subscribes now. */
+  #subscribersChanged(topic: string): void {
+    const { workers, clients } = this.pubsub.subscribers(topic);
+    for (const publisher of this.pubsub.publishers(topic)) {
+      this.host.toClient(publisher, { op: "pubsub-subscribers", name: topic, workers, clients });
+    }
   }
 
   /** Answers one of {@link COORDINATION_METHODS} for `client`. */
@@ -161,12 +184,85 @@ export class CoordinationRequests {
           () => false,
         );
       }
+      case "queue-declare": {
+        const maxsize = params.maxsize;
+        if (!Number.isInteger(maxsize) || (maxsize as number) < 0) {
+          throw new CoordinationError(`${method} needs maxsize, an integer ≥ 0 (0: unbounded)`);
+        }
+        this.queues.declare(nameOf(params, method), maxsize as number);
+        return null;
+      }
       case "queue-put": {
         const name = nameOf(params, method);
         const item = itemOf(params, method);
-        const { newKeys } = this.queues.put(name, item);
-        if (newKeys.length > 0) {
-          this.host.asClient(queueHolder(name), { op: "client-desires-keys", keys: newKeys });
+        if (!this.queues.full(name)) return this.#queuePut(name, item);
+        return this.#wait<null>(
+          client,
+          params.timeout,
+          (done) =>
+            this.queues.whenRoom(name, () => {
+              if (this.queues.full(name)) return false;
+              done(this.#queuePut(name, item));
+              return true;
+            }),
+          () => {
+            throw new WaitTimeoutError(
+              `Queue '${name}' stayed full (maxsize ${this.queues.maxsize(name)}) for ` +
+                `${params.timeout} s.`,
+            );
+          },
+        );
+      }
+      case "multi-lock-acquire": {
+        const id = stringParam(params, "id", method);
+        const names = params.names;
+        if (!Array.isArray(names) || !names.every((n) => typeof n === "string" && n !== "")) {
+          throw new CoordinationError(`${method} needs params {names: non-empty strings}`);
+        }
+        const numLocks = params.numLocks ?? names.length;
+        if (this.multiLocks.request(id, names, numLocks as number, client)) return true;
+        return this.#wait<boolean>(
+          client,
+          params.timeout,
+          (done) => {
+            this.multiLocks.whenGranted(id, () => done(true));
+            return () => this.multiLocks.whenGranted(id, () => {});
+          },
+          () => {
+            // given up: its places in the locks' queues go to those behind it
+            this.multiLocks.release(id);
+            return false;
+          },
+        );
+      }
+      case "multi-lock-release":
+        return this.multiLocks.release(stringParam(params, "id", method));
+      case "pubsub-subscribe": {
+        const name = nameOf(params, method);
+        const worker = params.worker ?? null;
+        if (worker !== null && typeof worker !== "string") {
+          throw new CoordinationError(`${method}: worker must be a worker's address`);
+        }
+        if (this.pubsub.subscribe(name, client, worker)) this.#subscribersChanged(name);
+        return null;
+      }
+      case "pubsub-unsubscribe": {
+        const name = nameOf(params, method);
+        if (this.pubsub.unsubscribe(name, client)) this.#subscribersChanged(name);
+        return null;
+      }
+      case "pubsub-publisher": {
+        const name = nameOf(params, method);
+        this.pubsub.addPublisher(name, client);
+        return this.pubsub.subscribers(name);
+      }
+      case "pubsub-msg": {
+        const name = nameOf(params, method);
+        if (!isEncoded(params.value)) {
+          throw new CoordinationError(`${method} needs an encoded value`);
+        }
+        for (const subscriber of this.pubsub.clientSubscribers(name)) {
+          this.host.toClient(subscriber, { op: "pubsub-msg", name, value: params.value });
         }
         return null;
       }
@@ -244,6 +340,15 @@ export class CoordinationRequests {
     );
   }
 
+  /** Adds an item (room known); the queue holds its keys. */
+  #queuePut(name: string, item: QueueItem): null {
+    const { newKeys } = this.queues.put(name, item);
+    if (newKeys.length > 0) {
+      this.host.asClient(queueHolder(name), { op: "client-desires-keys", keys: newKeys });
+    }
+    return null;
+  }
+
   #takeFromQueue(client: string, name: string, n: number): QueueItem[] {
     const { items, freedKeys } = this.queues.take(name, n);
     const keys = items.flatMap((item) => item.keys);
@@ -252,6 +357,7 @@ export class CoordinationRequests {
     if (freedKeys.length > 0) {
       this.host.asClient(queueHolder(name), { op: "client-releases-keys", keys: freedKeys });
     }
+    this.queues.makeRoom(name, items.length);
     return items;
   }
 

@@ -75,7 +75,9 @@ export function requireToken(token: string): MiddlewareHandler {
     const given = url.searchParams.get("token");
     if (given !== null && sameText(given, token)) {
       url.searchParams.delete("token");
-      const cookie = `${COOKIE}=${token}; Path=/; HttpOnly; SameSite=Strict`;
+      // over HTTPS the browser must never send it in the clear
+      const secure = url.protocol === "https:" ? "; Secure" : "";
+      const cookie = `${COOKIE}=${token}; Path=/; HttpOnly; SameSite=Strict${secure}`;
       return new Response(null, {
         status: 303,
         headers: { location: url.pathname + url.search, "set-cookie": cookie },

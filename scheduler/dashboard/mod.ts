@@ -30,6 +30,7 @@ import { loadAssets } from "./assets.ts";
 import { LiveFeed } from "./live_feed.ts";
 import { DashboardModel } from "./model.ts";
 import { wallClock } from "./views.ts";
+import type { TlsConfig } from "../../net/tls.ts";
 
 export { DashboardModel } from "./model.ts";
 export type { LiveView } from "./live_feed.ts";
@@ -49,6 +50,8 @@ export interface DashboardOptions {
   authToken?: string;
   /** Port (default 8787); 0 picks a free one. */
   port?: number;
+  /** TLS (net/tls.ts): with a certificate and key, the dashboard is served over HTTPS. */
+  tls?: TlsConfig;
   /** The scheduler's own address (`tcp://host:port`), shown on the Info page. */
   schedulerAddress: string;
   /**
@@ -92,8 +95,12 @@ function listen(
   hostname: string,
   port: number,
   onPortInUse: "any" | "fail",
+  tls: TlsConfig | undefined,
 ): Deno.HttpServer<Deno.NetAddr> {
-  const options = { hostname, onListen: () => {} };
+  const certified = tls?.cert !== undefined && tls.key !== undefined
+    ? { cert: tls.cert, key: tls.key }
+    : {};
+  const options = { hostname, onListen: () => {}, ...certified };
   try {
     return Deno.serve({ ...options, port }, handler);
   } catch (error) {
@@ -134,10 +141,14 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     hostname,
     options.port ?? DEFAULT_DASHBOARD_PORT,
     options.onPortInUse ?? "any",
+    options.tls,
   );
   const port = server.addr.port;
   const host = publicHost(hostname, options.schedulerAddress);
-  const url = `http://${host.includes(":") && !host.startsWith("[") ? `[${host}]` : host}:${port}`;
+  const scheme = options.tls?.cert !== undefined ? "https" : "http";
+  const url = `${scheme}://${
+    host.includes(":") && !host.startsWith("[") ? `[${host}]` : host
+  }:${port}`;
   identity.dashboardUrl = `${url}/status`;
 
   let changed = true;

@@ -210,12 +210,27 @@ Deno.test("a --preload that does not import stops the worker with a message nami
   assert.match(worker.output(), /--preload \.\/no\/such\/module\.ts: cannot import/);
 });
 
+Deno.test("a worker of a scheduler on another machine needs --host; TLS flags need each other", async () => {
+  const remote = workerCli("worker", "tcp://10.255.255.1:8786");
+  assert.equal((await remote.status).code, 2);
+  assert.match(remote.output(), /is on another machine.*pass --host/);
+  const tls = workerCli("worker", "tls://127.0.0.1:9");
+  assert.equal((await tls.status).code, 2);
+  assert.match(tls.output(), /speaks TLS: give --tls-ca-file, --tls-cert and --tls-key/);
+  const half = workerCli("worker", "tls://127.0.0.1:9", "--tls-ca-file", CLI.worker);
+  assert.equal((await half.status).code, 2);
+  assert.match(half.output(), /--tls-ca-file .*it holds no PEM certificate/);
+});
+
 Deno.test("--help describes every option with its default; --version is the package's", async () => {
   for (const [path, spec] of [[CLI.worker, WORKER_CLI], [CLI.scheduler, SCHEDULER_CLI]] as const) {
     const help = new ManagedProcess("help", ["run", "-A", path, "--help"]);
     assert.equal((await help.status).code, 0);
     const text = help.lines.join("\n");
     for (const option of spec.options) assert.match(text, new RegExp(`--${option.name}\\b`));
+    for (const flag of ["--tls-ca-file", "--tls-cert", "--tls-key", "--host"]) {
+      assert.match(text, new RegExp(`${flag}\\b`), `${path} --help lacks ${flag}`);
+    }
     assert.match(text, /\[default: 8786\]|\[default: auto\]/);
     assert.match(text, /Examples:\n {2}deno run -A /);
     const version = new ManagedProcess("version", ["run", "-A", path, "--version"]);

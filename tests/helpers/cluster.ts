@@ -141,7 +141,7 @@ export async function startScheduler(
     ...extraArgs,
   ]);
   try {
-    const [, address] = await process.waitForLine(/^Scheduler at (tcp:\/\/\S+)$/);
+    const [, address] = await process.waitForLine(/^Scheduler at ((?:tcp|tls):\/\/\S+)$/);
     if (!options.dashboard) return { process, address };
     const [, dashboardUrl] = await process.waitForLine(/^Dashboard at (http:\/\/\S+)$/);
     return { process, address, dashboardUrl };
@@ -181,7 +181,7 @@ export async function startWorker(
   ]);
   try {
     const [, address] = await process.waitForLine(
-      /^Worker at (tcp:\/\/\S+) \(\d+ threads?, memory limit [^)]+\), scheduler \S+$/,
+      /^Worker at ((?:tcp|tls):\/\/\S+) \(\d+ threads?, memory limit [^)]+\), scheduler \S+$/,
     );
     if (options.registered !== false) {
       await process.waitForLine(/registered with the scheduler/);

@@ -167,3 +167,23 @@ Deno.test("a tiny result asked for comes with its key-in-memory; others stay on 
   assert.equal(unasked, 63);
   assert.equal((bigger as number[]).length, 200);
 });
+
+Deno.test("compute on a cluster runs fused chains as one task each, under the user's keys", async () => {
+  const { Client, delayed } = await import("../../mod.ts");
+  await using cluster = await startCluster({ nWorkers: 2, nthreads: 1 });
+  await using client = await Client.connect(cluster.schedulerAddress);
+  const walk = (seed: number) => seed * 3;
+  const step = (x: number) => x + 1;
+  const total = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  const starts = Array.from({ length: 20 }, (_, i) => delayed(walk)(i));
+  const ends = starts.map((s) => delayed(step)(s));
+  const sum = delayed(total)(ends);
+  const expected = 20 + 3 * (19 * 20 / 2);
+  assert.equal(await client.compute(sum), expected);
+  // the chain's first link ran inside its reader: the scheduler never saw its key
+  assert.deepEqual(await client.story(starts[0].key), []);
+  assert.ok((await client.story(ends[0].key)).length > 0, "the fused task keeps the last key");
+  // unoptimized, every task reaches the scheduler
+  assert.equal(await client.with({ optimizeGraph: false }).compute(sum), expected);
+  assert.ok((await client.story(starts[0].key)).length > 0, cluster.logs());
+});

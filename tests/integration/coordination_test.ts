@@ -9,6 +9,7 @@ import {
   Event,
   type Future,
   Lock,
+  MultiLock,
   Queue,
   Semaphore,
   TimeoutError,
@@ -96,6 +97,45 @@ Deno.test("queues, variables, locks, events and semaphores shared by clients", a
     assert.equal(await eb.isSet(), true);
     await ea.clear();
     assert.equal(await eb.isSet(), false);
+  });
+
+  await t.step("Queue maxsize: a put into a full queue waits for room, or times out", async () => {
+    const qa = new Queue<string>("bounded", { client: a, maxsize: 2 });
+    // another client's object without a bound uses the first one declared
+    const qb = new Queue<string>("bounded", { client: b });
+    await qa.put("1");
+    await qb.put("2");
+    await assert.rejects(() => qb.put("late", { timeout: 0.05 }), TimeoutError);
+    assert.equal(await qa.qsize(), 2);
+    const waiting = qb.put("3", { timeout: 30 });
+    assert.equal(await qa.get({ timeout: 5 }), "1");
+    await waiting;
+    assert.deepEqual(await qa.get({ batch: true }), ["2", "3"]);
+    assert.throws(() => new Queue("bad", { client: a, maxsize: -1 }), /maxsize must be/);
+  });
+
+  await t.step("MultiLock: several locks as one, in request order; numLocks", async () => {
+    const first = new MultiLock(["x", "y"], { client: a });
+    const second = new MultiLock(["y", "z"], { client: b });
+    assert.equal(await first.acquire({ timeout: 5 }), true);
+    assert.equal(await second.acquire({ timeout: 0.05 }), false); // y is held
+    const later = second.acquire({ timeout: 30 });
+    // z alone is behind second's request there: fair order
+    const onlyZ = new MultiLock(["z"], { client: a });
+    assert.equal(await onlyZ.acquire({ timeout: 0.05 }), false);
+    await first.release();
+    assert.equal(await later, true);
+    assert.equal(second.locked, true);
+    // any one of x, y, z: x is free
+    const anyOne = new MultiLock(["x", "y", "z"], { client: a });
+    assert.equal(await anyOne.acquire({ timeout: 5, numLocks: 1 }), true);
+    await anyOne.release();
+    await second.release();
+    {
+      await using _held = await onlyZ.hold({ timeout: 5 });
+      assert.equal(onlyZ.locked, true);
+    }
+    assert.equal(onlyZ.locked, false);
   });
 
   await t.step("Semaphore: a SIGKILLed holder's lease returns", async () => {

@@ -188,3 +188,26 @@ Deno.test("restart past its timeout rejects with TimeoutError", async () => {
   // the workers come back all the same
   assert.equal(await client.submit(inc, 1), 2);
 });
+
+Deno.test("scattered data lost with its only worker ends cancelled, with its readers, as in Dask", async () => {
+  await using cluster = await startCluster({ nWorkers: 2, nthreads: 1 });
+  await using client = await Client.connect(cluster.schedulerAddress, { setAsDefault: false });
+  const [w0, w1] = cluster.workers.map((w) => w.address);
+  const [x] = await client.scatter([1], { workers: [w0] });
+  const [kept] = await client.scatter([2], { workers: [w0] });
+  await client.replicate([kept], { n: 2 });
+  // a reader that cannot start: it runs only on a worker restriction nobody meets yet
+  const y = client.with({ workers: ["nobody"] }).submit(inc, x);
+  cluster.workers[0].process.kill("SIGKILL");
+  await wait([y]); // it ends once the scheduler learns the data is gone
+  assert.equal(x.status, "cancelled");
+  await assert.rejects(() => x.result(), (error: Error) => {
+    assert.ok(error instanceof CancelledError, String(error));
+    assert.match(error.message, /scattered to workers that have all left.*Scatter the data again/s);
+    return true;
+  });
+  await assert.rejects(() => y.result(), CancelledError);
+  // data with a copy elsewhere stays
+  assert.equal(await kept, 2);
+  assert.deepEqual(Object.values(await client.whoHas([kept])), [[w1]]);
+});

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { array, bag, Client, delayed } from "../../mod.ts";
 import { startScheduler } from "../helpers/cluster.ts";
+import { dataframeRepr } from "../../collections/display/repr.ts";
 
 Deno.test("a DArray inspects as Dask's dask.array<…> line", () => {
   const x = array.ones([4, 6], { chunks: [2, 3], dtype: "float32" });
@@ -47,4 +48,29 @@ Deno.test("a Client inspects with its scheduler, status and dashboard", async ()
   } finally {
     await process.stop();
   }
+});
+
+Deno.test("a dataframe prints Dask's structure table, with known divisions as row labels", () => {
+  const frame = {
+    name: "readCsv-1f2e",
+    columns: ["a", "name"],
+    dtypes: { a: "Int64", name: "String" },
+    npartitions: 2,
+    divisions: [null, null, null],
+    knownDivisions: false,
+  };
+  assert.equal(
+    dataframeRepr(frame),
+    [
+      "Dask DataFrame Structure:",
+      "                   a    name",
+      "npartitions=2",
+      "               Int64  String",
+      "                 ...     ...",
+      "                 ...     ...",
+      "Dask Name: readCsv-1f2e, 2 partitions",
+    ].join("\n"),
+  );
+  const sorted = dataframeRepr({ ...frame, divisions: [0, 50, 99], knownDivisions: true });
+  assert.match(sorted, /\n0 +Int64 +String\n50 +\.\.\. +\.\.\.\n99 +\.\.\. +\.\.\./);
 });

@@ -8,6 +8,7 @@ import {
 } from "../../core/function_codec.ts";
 import { FreeVariableError, UnserializableError } from "../../core/errors.ts";
 import type { TaskFunction } from "../../core/task.ts";
+import { restoreOriginFrames } from "../../core/function_origin.ts";
 import { moreTasks, scaleAll, shift } from "../fixtures/task_module.ts";
 
 /** Describes `fn`, compiles its spec as a worker thread would, and calls the result. */
@@ -302,9 +303,26 @@ Deno.test("a compiled function keeps its name, and its stack frames name it, not
     }
     throw new Error("the compiled function did not throw");
   })();
-  const top = error.stack!.split("\n")[1];
-  assert.match(top, /at score \(task-function\/score\.js/);
+  // the frame names where score was written: this file, the line of the throw
+  const throwLine = Deno.readTextFileSync(new URL(import.meta.url)).split("\n")
+    .findIndex((line) => line.includes("throw new RangeError(`x is ${x}`)")) + 1;
+  const top = restoreOriginFrames(error.stack!.split("\n")[1]);
+  assert.match(top, new RegExp(`at score \\(file://\\S+function_codec_test\\.ts:${throwLine}:`));
   assert.doesNotMatch(top, /eval at/);
+  // without an origin (a spec from elsewhere), a frame still names the function, not eval
+  const { origin: _, ...bare } = describeFunction(score) as Extract<
+    FunctionSpec,
+    { kind: "source" }
+  >;
+  const anonymous = new FunctionCache().get(bare) as TaskFunction;
+  const bareTop = (() => {
+    try {
+      anonymous(2);
+    } catch (e) {
+      return (e as Error).stack!.split("\n")[1];
+    }
+  })();
+  assert.match(bareTop!, /at score \(task-function\/score\.js/);
   // odd names cannot break out of the generated code or the script name
   const odd: FunctionSpec = { kind: "source", id: "z", name: 'a"b\n) c', source: "() => 1" };
   assert.equal((new FunctionCache().get(odd) as TaskFunction)(), 1);

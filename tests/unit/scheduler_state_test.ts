@@ -491,7 +491,7 @@ Deno.test("a held result that is lost is reported lost, then recomputed", () => 
   assert.equal(computes(out).length, 1);
 });
 
-Deno.test("scattered data lost with its only worker: lost error, dependents err", () => {
+Deno.test("scattered data lost with its only worker: cancelled and forgotten with its readers, as in Dask", () => {
   const d = new Driver({ stealing: false });
   d.addWorker("w1");
   d.addWorker("w2");
@@ -502,13 +502,14 @@ Deno.test("scattered data lost with its only worker: lost error, dependents err"
   d.submit([spec("use-1", ["data-1"], { workers: ["w2"] })], ["use-1"]);
   assert.equal(d.processingOn("use-1"), "w2");
   const out = d.loseWorker("w1");
-  const messages = toClient(out);
-  const lost = messages.find((m) => m.op === "lost")!;
-  assert.equal(lost.op === "lost" && lost.error?.name, "LostDataError");
-  assert.match(lost.op === "lost" ? lost.error!.message : "", /Scatter the data again/);
-  const erred = messages.find((m) => m.op === "task-erred");
-  assert.equal(erred?.op === "task-erred" && erred.blamedKey, "data-1");
-  assert.equal(d.state("use-1"), "erred");
+  const cancelled = toClient(out).filter((m) => m.op === "cancelled");
+  assert.deepEqual(cancelled.map((m) => m.key).sort(), ["data-1", "use-1"]);
+  for (const msg of cancelled) {
+    assert.match(msg.op === "cancelled" ? msg.reason ?? "" : "", /Scatter the data again/);
+  }
+  assert.equal(toClient(out).some((m) => m.op === "lost" || m.op === "task-erred"), false);
+  assert.equal(d.state("data-1"), "forgotten");
+  assert.equal(d.state("use-1"), "forgotten");
   assert.deepEqual(freed(out, "w2"), ["use-1"]);
 });
 
@@ -1317,4 +1318,24 @@ Deno.test("100,000 independent tasks on 4 workers all run once, and the books em
   assert.equal(s.stateCounts.memory, 0);
   assert.equal(s.tasks.size, 0);
   s.validate();
+});
+
+Deno.test("a long-running (seceded) task frees its worker's slot for queued work", () => {
+  const d = new Driver({ stealing: false });
+  d.addWorker("w1", 1);
+  // root-ish tasks: the 1-thread worker takes one, the rest queue on the scheduler
+  d.submit(Array.from({ length: 8 }, (_, i) => spec(`leaf-${i}`)), [
+    ...Array.from({ length: 8 }, (_, i) => `leaf-${i}`),
+  ]);
+  const processing = [...d.s.tasks.values()].filter((t) => t.state === "processing");
+  const queued = [...d.s.tasks.values()].filter((t) => t.state === "queued").length;
+  assert.ok(queued > 0, "some tasks should queue behind the one thread");
+  const parent = processing[0];
+  const out = d.workerMessage("w1", { op: "long-running", key: parent.key, runId: parent.runId });
+  // the seceded task no longer holds the thread: another goes to the worker
+  assert.ok(computes(out).length >= 1);
+  assert.equal(d.s.workers.get("w1")!.longRunning, 1);
+  // it still finishes as usual, and the books close
+  d.finish(parent.key);
+  assert.equal(d.s.workers.get("w1")!.longRunning, 0);
 });

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import type { StoryEntry } from "../../protocol/story.ts";
 import { TaskStories } from "../../scheduler/task_story.ts";
-import { transitionIndex, TRANSITIONS } from "../../scheduler/transitions.ts";
+import {
+  transitionDispatch,
+  transitionIndex,
+  type TransitionPerformers,
+  TRANSITIONS,
+} from "../../scheduler/transitions.ts";
+import { SCHEDULER_TASK_STATES } from "../../scheduler/task_prefix_stats.ts";
 import { Driver, spec } from "../helpers/scheduler_driver.ts";
 
 const moves = (story: StoryEntry[]): string[] => story.map((t) => `${t.start}→${t.finish}`);
@@ -116,4 +122,50 @@ Deno.test("the transition table refuses moves it does not list", () => {
   assert.doesNotThrow(() => transitionIndex("waiting", "processing"));
   assert.throws(() => transitionIndex("forgotten", "waiting"), /impossible task transition/);
   assert.throws(() => transitionIndex("memory", "processing"), /impossible task transition/);
+});
+
+Deno.test("a running input nobody needs any more is forgotten through released (composite)", () => {
+  const d = new Driver();
+  d.addWorker("w1");
+  d.submit([spec("a"), spec("b", ["a"])], ["b"]);
+  assert.equal(d.state("a"), "processing");
+  const out = d.run({
+    type: "client-message",
+    client: "c1",
+    msg: { op: "client-releases-keys", keys: ["b"] },
+  });
+  assert.equal(d.s.tasks.size, 0);
+  const story = d.s.story("a");
+  // processing → forgotten is not a pair of the table: it goes through released.
+  assert.deepEqual(moves(story).slice(-2), ["processing→released", "released→forgotten"]);
+  assert.ok(story.slice(-2).every((t) => t.stimulus.startsWith("client-releases-keys-")));
+  // Its worker is told to drop it.
+  assert.ok(
+    out.some((m) => m.to === "worker" && m.msg.op === "free-keys" && m.msg.keys.includes("a")),
+  );
+});
+
+Deno.test("the performers table dispatches exactly the pairs of the transitions table", () => {
+  const performed: string[] = [];
+  const table = Object.fromEntries(
+    SCHEDULER_TASK_STATES.map((start) => [
+      start,
+      Object.fromEntries(
+        Object.keys(TRANSITIONS[start]).map((finish) => [
+          finish,
+          (log: string[], task: string) => log.push(`${task}: ${start}→${finish}`),
+        ]),
+      ),
+    ]),
+  ) as unknown as TransitionPerformers<string[], string, undefined>;
+  const perform = transitionDispatch(table);
+  perform("processing", "memory")!(performed, "x", undefined);
+  perform("released", "waiting")!(performed, "y", undefined);
+  assert.deepEqual(performed, ["x: processing→memory", "y: released→waiting"]);
+  for (const start of SCHEDULER_TASK_STATES) {
+    for (const finish of SCHEDULER_TASK_STATES) {
+      const listed = finish in TRANSITIONS[start];
+      assert.equal(perform(start, finish) !== undefined, listed, `${start}→${finish}`);
+    }
+  }
 });

@@ -234,11 +234,20 @@ Deno.test("the handshake prefix names a wrong version or a foreign protocol", ()
   );
 });
 
-Deno.test("parseAddress accepts tcp://host:port and host:port and explains anything else", () => {
-  assert.deepEqual(parseAddress("tcp://127.0.0.1:8786"), { hostname: "127.0.0.1", port: 8786 });
-  assert.deepEqual(parseAddress("localhost:0"), { hostname: "localhost", port: 0 });
-  assert.deepEqual(parseAddress("tcp://[::1]:9000"), { hostname: "::1", port: 9000 });
-  assert.throws(() => parseAddress("tls://h:1"), /scheme tls:\/\/ is not supported/);
+Deno.test("parseAddress accepts tcp://, tls:// and host:port and explains anything else", () => {
+  assert.deepEqual(parseAddress("tcp://127.0.0.1:8786"), {
+    hostname: "127.0.0.1",
+    port: 8786,
+    scheme: "tcp",
+  });
+  assert.deepEqual(parseAddress("localhost:0"), { hostname: "localhost", port: 0, scheme: "tcp" });
+  assert.deepEqual(parseAddress("tcp://[::1]:9000"), {
+    hostname: "::1",
+    port: 9000,
+    scheme: "tcp",
+  });
+  assert.deepEqual(parseAddress("TLS://h:1"), { hostname: "h", port: 1, scheme: "tls" });
+  assert.throws(() => parseAddress("ws://h:1"), /scheme ws:\/\/ is not supported/);
   assert.throws(() => parseAddress("localhost"), /port is missing.*tcp:\/\/host:port/);
   assert.throws(() => parseAddress("h:99999"), /not a number from 0 to 65535/);
   assert.throws(() => parseAddress("::1:80"), /IPv6 host must be written in brackets/);

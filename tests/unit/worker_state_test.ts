@@ -600,3 +600,45 @@ Deno.test("a malformed scheduler message ends the session with the reason", () =
   }
   assert.equal(d.w.tasks.size, 0);
 });
+
+Deno.test("a seceded task frees its slot for the next; rejoin waits for its own thread; long-running told", () => {
+  const d = new Driver({ nthreads: 1 });
+  d.compute("parent-1");
+  d.compute("child-1");
+  assert.equal(d.w.executing, 1);
+  let out = d.handle({ type: "task-seceded", key: "parent-1", now: ++d.now });
+  // the slot goes to the next task, and the scheduler stops counting the parent as load
+  assert.deepEqual(executed(out), ["child-1"]);
+  const longRunning = sent(out).find((m) => m.op === "long-running");
+  assert.equal(longRunning?.op === "long-running" && longRunning.key, "parent-1");
+  assert.equal(d.w.executing, 1);
+  // rejoining waits while its thread runs the child
+  d.compute("child-2");
+  out = d.handle({ type: "task-rejoin", key: "parent-1", now: ++d.now });
+  assert.equal(out.some((i) => i.type === "rejoined"), false);
+  // the child ends: the parent takes the slot before child-2
+  out = d.done("child-1");
+  assert.deepEqual(out.filter((i) => i.type === "rejoined"), [{
+    type: "rejoined",
+    key: "parent-1",
+  }]);
+  assert.deepEqual(executed(out), []);
+  out = d.done("parent-1");
+  assert.deepEqual(executed(out), ["child-2"]);
+  assert.equal(sent(out).some((m) => m.op === "task-finished" && m.key === "parent-1"), true);
+});
+
+Deno.test("a seceded task that finishes without rejoining releases no slot twice", () => {
+  const d = new Driver({ nthreads: 1 });
+  d.compute("parent-1");
+  d.handle({ type: "task-seceded", key: "parent-1", now: ++d.now });
+  d.compute("child-1");
+  assert.equal(d.w.executing, 1);
+  d.done("parent-1");
+  assert.equal(d.w.executing, 1); // the child still holds the one slot
+  d.done("child-1");
+  assert.equal(d.w.executing, 0);
+  // a rejoin of a task no longer counted is let go at once
+  const out = d.handle({ type: "task-rejoin", key: "gone-1", now: ++d.now });
+  assert.deepEqual(out.filter((i) => i.type === "rejoined"), [{ type: "rejoined", key: "gone-1" }]);
+});

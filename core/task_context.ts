@@ -1,0 +1,122 @@
+/**
+ * What a running task knows about where it runs: its key, the cluster it runs on, and how it
+ * gives its thread slot back (`secede`) and takes one again (`rejoin`). The thread entry sets it
+ * around each task call; `getClient()`, `secede()` and `rejoin()` (client/task_client.ts) read it.
+ *
+ * It lives in an `AsyncLocalStorage` so a task that seceded and a task that started after it on
+ * the same thread each see their own context across their awaits. The storage is kept under a
+ * global symbol: a task module may import the library from another URL than the thread entry's
+ * (a second copy of this module), and both copies must see one storage.
+ *
+ * @module
+ */
+
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { Key } from "./task.ts";
+import type { Encoded } from "./value_codec.ts";
+
+/** Where a task runs, and its handles on its thread slot. */
+export interface TaskContext {
+  /** The running task's key. */
+  readonly key: Key;
+  /** The scheduler of the worker running it (`tcp://host:port`); null off a cluster. */
+  readonly scheduler: string | null;
+  /** The address of the worker running it; null off a cluster. */
+  readonly worker: string | null;
+  /** The cluster's shared secret, for the task's client to prove (docs/security.md). */
+  readonly authToken?: string;
+  /** True between `secede()` and `rejoin()`. */
+  readonly seceded: boolean;
+  /** Gives the thread slot back to the worker: it runs other tasks while this one waits. */
+  secede(): void;
+  /** Waits for a free thread slot of the worker and takes it. */
+  rejoin(): Promise<void>;
+}
+
+const STORAGE = Symbol.for("dask-deno.task-context");
+
+type WithStorage = typeof globalThis & { [STORAGE]?: AsyncLocalStorage<TaskContext> };
+
+function storage(): AsyncLocalStorage<TaskContext> {
+  const global = globalThis as WithStorage;
+  return global[STORAGE] ??= new AsyncLocalStorage<TaskContext>();
+}
+
+/** Runs `fn` with `context` as the current task's (across its awaits). */
+export function runInTask<T>(context: TaskContext, fn: () => T): T {
+  return storage().run(context, fn);
+}
+
+/** The context of the task running here, or undefined outside a task. */
+export function currentTask(): TaskContext | undefined {
+  return storage().getStore();
+}
+
+/** Things a thread keeps for all its tasks (its client), under global symbols for the same reason. */
+export function threadSlot<T>(name: string, make: () => T): T {
+  const symbol = Symbol.for(`dask-deno.thread.${name}`);
+  const global = globalThis as unknown as Record<symbol, T>;
+  if (!(symbol in global)) global[symbol] = make();
+  return global[symbol];
+}
+
+/** Objects written as references while a result is encoded (see {@link collectRefs}). */
+type RefCollector = { held: object[] | null };
+
+function refCollector(): RefCollector {
+  return threadSlot<RefCollector>("refs", () => ({ held: null }));
+}
+
+/**
+ * Runs `encode` and gives the objects that were written as references meanwhile ({@link
+ * noteRef}): the Futures a task returns, which its thread keeps alive while the result lives.
+ */
+export function collectRefs<T>(encode: () => T): { value: T; held: object[] } {
+  const collector = refCollector();
+  const outer = collector.held;
+  const held: object[] = [];
+  collector.held = held;
+  try {
+    return { value: encode(), held };
+  } finally {
+    collector.held = outer;
+  }
+}
+
+/** Called by an object as it is written as a reference (a Future returned from a task). */
+export function noteRef(ref: object): void {
+  refCollector().held?.push(ref);
+}
+
+/** Turns the key references in a task's inputs into Futures of the task's client. */
+export type RefReviver = (values: unknown[], task: TaskContext) => Promise<unknown[]>;
+
+type ReviverSlot = { revive: RefReviver | null };
+
+/** Set by the client library once a thread loads it (a task module imported it). */
+export function setRefReviver(revive: RefReviver): void {
+  threadSlot<ReviverSlot>("reviver", () => ({ revive: null })).revive = revive;
+}
+
+/** The reviver, when the client library is loaded in this thread. */
+export function refReviver(): RefReviver | null {
+  return threadSlot<ReviverSlot>("reviver", () => ({ revive: null })).revive;
+}
+
+/** How a thread's Subs get Pub messages that reach its worker (set by the thread entry). */
+export interface PubSubBridge {
+  /** Calls `deliver` with each message for `name`; returns a function that stops. */
+  subscribe(name: string, deliver: (value: Encoded) => void): () => void;
+}
+
+type BridgeSlot = { bridge: PubSubBridge | null };
+
+/** Set by the thread entry of a worker's thread. */
+export function setPubSubBridge(bridge: PubSubBridge): void {
+  threadSlot<BridgeSlot>("pubsub", () => ({ bridge: null })).bridge = bridge;
+}
+
+/** The bridge of this thread, or null outside a worker's thread. */
+export function pubSubBridge(): PubSubBridge | null {
+  return threadSlot<BridgeSlot>("pubsub", () => ({ bridge: null })).bridge;
+}

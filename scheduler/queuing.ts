@@ -1,0 +1,187 @@
+/**
+ * Queuing: ready tasks that wait on the scheduler rather than on a worker, and which workers may
+ * take more. Three kinds wait here:
+ *
+ * - root-ish tasks (placement.ts `isRootish`), in one priority queue, handed out as workers free
+ *   their saturation slots (`workerSaturation`, Dask's `worker-saturation`): a worker is never
+ *   flooded with more than it can start, so a burst spreads over the cluster as threads free up;
+ * - tasks waiting for resources, one queue per kind of restriction, so the head of a queue decides
+ *   for all of them, refilled when resources are freed;
+ * - tasks no running worker may run (`no-worker`), placed again when a worker joins or resumes.
+ *
+ * State changes stay with the state machine: these books only say which task waits where and which
+ * task goes to which worker, and hand each decision back through {@link QueueHost}.
+ *
+ * @module
+ */
+
+import { IndexedHeap } from "../core/priority_heap.ts";
+import {
+  decideWorker,
+  isRootish,
+  type PlacementContext,
+  rootishSlots,
+  WAIT_FOR_RESOURCES,
+} from "./placement.ts";
+import { type TaskRecord, tasksOnThreads, type WorkerRecord } from "./records.ts";
+
+/**
+ * The moves the queues ask of the state machine when they hand a task on (it performs them
+ * through its transitions table).
+ */
+export interface QueueHost {
+  /** The running workers, as placement sees them. */
+  readonly placement: PlacementContext;
+  /** Sends `task` (already out of its queue) to `worker`: `queued → processing`. */
+  toProcessing(task: TaskRecord, worker: WorkerRecord): void;
+  /** No running worker may run `task` (already out of its queue): `queued → no-worker`. */
+  toNoWorker(task: TaskRecord): void;
+}
+
+const byLoad = (a: WorkerRecord, b: WorkerRecord): number =>
+  tasksOnThreads(a) / a.nthreads - tasksOnThreads(b) / b.nthreads;
+
+export class TaskQueues {
+  /** Ready root-ish tasks waiting for a worker slot. */
+  readonly root: IndexedHeap<TaskRecord> = new IndexedHeap<TaskRecord>();
+  readonly #resourceQueues = new Map<string, IndexedHeap<TaskRecord>>();
+  #resourcesChanged = false;
+  readonly #unrunnable = new Set<TaskRecord>();
+  readonly #workersWithSlots = new Set<WorkerRecord>();
+  readonly #saturation: number;
+
+  /** `saturation`: root-ish tasks a worker may hold per thread (Infinity: no root-ish queue). */
+  constructor(saturation: number) {
+    this.#saturation = saturation;
+  }
+
+  /** Tasks in state `no-worker`. */
+  get unrunnable(): ReadonlySet<TaskRecord> {
+    return this.#unrunnable;
+  }
+
+  /** Running workers that may take more root-ish tasks. */
+  get workersWithSlots(): ReadonlySet<WorkerRecord> {
+    return this.#workersWithSlots;
+  }
+
+  /** Whether `task` waits in the root-ish queue instead of being placed by data locality. */
+  queuesAsRootish(task: TaskRecord, totalThreads: number): boolean {
+    return this.#saturation !== Infinity && isRootish(task, totalThreads);
+  }
+
+  /** Tasks with the same restrictions share a queue, so its head decides for all of them. */
+  resourceQueue(task: TaskRecord): IndexedHeap<TaskRecord> {
+    const signature = JSON.stringify([
+      Object.entries(task.resources ?? {}).sort(),
+      task.workers === null ? null : [...task.workers].sort(),
+      task.looseRestrictions,
+    ]);
+    let queue = this.#resourceQueues.get(signature);
+    if (queue === undefined) {
+      queue = new IndexedHeap();
+      this.#resourceQueues.set(signature, queue);
+    }
+    return queue;
+  }
+
+  /** Resources were freed (or may be, a worker joined or left): resource queues try again. */
+  resourcesChanged(): void {
+    this.#resourcesChanged = true;
+  }
+
+  /** `task` entered `no-worker`. */
+  addUnrunnable(task: TaskRecord): void {
+    this.#unrunnable.add(task);
+  }
+
+  /** `task` left `no-worker`. */
+  deleteUnrunnable(task: TaskRecord): void {
+    this.#unrunnable.delete(task);
+  }
+
+  /** Every `no-worker` task, to be placed again (a worker joined or resumed). */
+  takeUnrunnable(): TaskRecord[] {
+    const tasks = [...this.#unrunnable];
+    this.#unrunnable.clear();
+    this.#resourcesChanged = true;
+    return tasks;
+  }
+
+  /** Files `worker` as having free root-ish slots or not; `running`: it takes new tasks. */
+  updateSlots(worker: WorkerRecord, running: boolean): void {
+    if (running && rootishSlots(worker, this.#saturation) > 0) this.#workersWithSlots.add(worker);
+    else this.#workersWithSlots.delete(worker);
+  }
+
+  /** Up to `limit` tasks waiting here (queued or no-worker), for adaptive scaling's estimate. */
+  *pendingSample(limit: number): Generator<TaskRecord> {
+    let left = limit;
+    for (const queue of [this.root, ...this.#resourceQueues.values()]) {
+      for (const task of queue.sample(left)) {
+        yield task;
+        if (--left === 0) return;
+      }
+    }
+    for (const task of this.#unrunnable) {
+      yield task;
+      if (--left === 0) return;
+    }
+  }
+
+  /** Hands queued tasks to workers that can take them now (end of every event). */
+  fill(host: QueueHost): void {
+    if (this.root.size > 0 && this.#workersWithSlots.size > 0) this.#fillRootSlots(host);
+    if (this.#resourcesChanged) {
+      this.#resourcesChanged = false;
+      for (const queue of this.#resourceQueues.values()) this.#fillResourceQueue(queue, host);
+    }
+  }
+
+  /**
+   * Hands queued root-ish tasks to workers with free slots, least loaded first: one task per
+   * worker per round while they fill their saturation slots, so a burst spreads over the cluster.
+   * Beyond those (short tasks, see rootishSlots) a worker takes a run of consecutive tasks, up to
+   * an even share of the queue: neighbours in priority order usually feed the same later task (a
+   * tree's sibling leaves), so they land on one worker and that task needs no transfer.
+   */
+  #fillRootSlots(host: QueueHost): void {
+    const queue = this.root;
+    const saturation = this.#saturation;
+    const workers = [...this.#workersWithSlots];
+    if (workers.length > 1) workers.sort(byLoad);
+    while (queue.size > 0 && workers.length > 0) {
+      const share = Math.ceil(queue.size / workers.length);
+      let kept = 0;
+      for (let i = 0; i < workers.length && queue.size > 0; i++) {
+        const worker = workers[i];
+        const saturated = Math.max(Math.ceil(saturation * worker.nthreads), 1);
+        let open = true;
+        for (let taken = 0; taken < share && queue.size > 0; taken++) {
+          const task = queue.pop()!;
+          task.queue = null;
+          host.toProcessing(task, worker);
+          if (rootishSlots(worker, saturation) <= 0) {
+            open = false;
+            break;
+          }
+          if (tasksOnThreads(worker) < saturated) break;
+        }
+        if (open) workers[kept++] = worker;
+      }
+      workers.length = kept;
+    }
+  }
+
+  #fillResourceQueue(queue: IndexedHeap<TaskRecord>, host: QueueHost): void {
+    while (queue.size > 0) {
+      const task = queue.peek()!;
+      const decision = decideWorker(task, host.placement);
+      if (decision === WAIT_FOR_RESOURCES) return;
+      queue.pop();
+      task.queue = null;
+      if (decision === null) host.toNoWorker(task);
+      else host.toProcessing(task, decision);
+    }
+  }
+}

@@ -1,0 +1,145 @@
+import assert from "node:assert/strict";
+import { delayed, persist } from "../../mod.ts";
+import { cull, MAX_FUSED_CHAIN, optimizeGraph } from "../../core/optimize.ts";
+import { makeLiteral, makeTask, TaskRef } from "../../core/task.ts";
+import type { Graph } from "../../core/graph.ts";
+import { runSync } from "../../collections/local/sync.ts";
+import { runThreads, shutdownThreads } from "../../collections/local/threads.ts";
+import { collectGraph, collectionSymbol } from "../../collections/collection.ts";
+import { planCompute } from "../../collections/compute.ts";
+
+function graphOf(...tasks: ReturnType<typeof makeTask>[]): Graph {
+  return new Map(tasks.map((t) => [t.key, t]));
+}
+
+const inc = (x: number) => x + 1;
+const double = (x: number) => x * 2;
+const add = (a: number, b: number) => a + b;
+
+Deno.test("cull keeps exactly what the outputs need, in graph order", () => {
+  const graph = graphOf(
+    makeLiteral("a", 1),
+    makeTask("b", inc, [new TaskRef("a")]),
+    makeTask("unused", inc, [new TaskRef("a")]),
+    makeTask("c", double, [new TaskRef("b")]),
+    makeTask("other", double, [5]),
+  );
+  assert.deepEqual([...cull(graph, ["c"]).keys()], ["a", "b", "c"]);
+  assert.equal(cull(graph, ["c", "unused", "other"]).size, 5);
+});
+
+Deno.test("a linear chain becomes one task under its last key, with the same result", async () => {
+  const graph = graphOf(
+    makeTask("a", inc, [1]),
+    makeTask("b", double, [new TaskRef("a")]),
+    makeTask("c", (o: { v: number; w: number[] }) => o.v + o.w[1], [{
+      v: new TaskRef("b"),
+      w: [0, new TaskRef("b")],
+    }]),
+  );
+  const { graph: optimized, report } = optimizeGraph(graph, ["c"]);
+  assert.deepEqual([...optimized.keys()], ["c"]);
+  assert.equal(report.fused, 2);
+  assert.deepEqual(optimized.get("c")!.deps, []);
+  assert.deepEqual(await runSync(optimized, ["c"]), [8]);
+  try {
+    assert.deepEqual(await runThreads(optimized, ["c"], { numWorkers: 2 }), [8]);
+  } finally {
+    shutdownThreads();
+  }
+  // the arguments of the original tasks are untouched (holes are filled in copies)
+  assert.deepEqual(await runSync(optimized, ["c"]), [8]);
+});
+
+Deno.test("outputs, shared results, tasks with options and multi-input tasks stay apart", () => {
+  const graph = graphOf(
+    makeTask("x", inc, [1]),
+    makeTask("shared", double, [new TaskRef("x")]),
+    makeTask("left", inc, [new TaskRef("shared")]),
+    makeTask("right", inc, [new TaskRef("shared")]),
+    makeTask("join", add, [new TaskRef("left"), new TaskRef("right")]),
+    makeTask("placed", inc, [2], { workers: ["w0"] }),
+    makeTask("after", inc, [new TaskRef("placed")]),
+  );
+  const { graph: optimized } = optimizeGraph(graph, ["join", "left", "after"]);
+  // x -> shared fuses (x has one reader that reads nothing else); shared has two readers;
+  // left is an output; a task with placement options is not folded into another
+  assert.deepEqual([...optimized.keys()].sort(), [
+    "after",
+    "join",
+    "left",
+    "placed",
+    "right",
+    "shared",
+  ]);
+});
+
+Deno.test("async links are awaited inside a fused task", async () => {
+  const slowInc = async (x: number) => {
+    await new Promise((r) => setTimeout(r, 1));
+    return x + 1;
+  };
+  const graph = graphOf(
+    makeTask("a", slowInc, [1]),
+    makeTask("b", double, [new TaskRef("a")]),
+    makeTask("c", slowInc, [new TaskRef("b")]),
+    makeTask("d", double, [new TaskRef("c")]),
+  );
+  const { graph: optimized } = optimizeGraph(graph, ["d"]);
+  assert.equal(optimized.size, 1);
+  assert.deepEqual(await runSync(optimized, ["d"]), [10]);
+});
+
+Deno.test("a deep chain is cut into fused pieces of at most MAX_FUSED_CHAIN links", async () => {
+  let x = delayed(inc)(0);
+  const depth = MAX_FUSED_CHAIN * 3 + 5;
+  for (let i = 1; i < depth; i++) x = delayed(inc)(x);
+  const spec = x[collectionSymbol];
+  const { graph, report } = optimizeGraph(collectGraph([spec.layer()]), spec.keys());
+  assert.equal(graph.size, Math.ceil(depth / MAX_FUSED_CHAIN));
+  assert.equal(report.fused, depth - graph.size);
+  assert.equal(await x.compute({ scheduler: "sync" }), depth);
+  try {
+    assert.equal(await x.compute({ scheduler: "threads", numWorkers: 2 }), depth);
+  } finally {
+    shutdownThreads();
+  }
+});
+
+Deno.test("cheap literals are inlined; objects and outputs stay literal tasks", () => {
+  const graph = graphOf(
+    makeLiteral("n", 3),
+    makeLiteral("big", [1, 2, 3]),
+    makeLiteral("out", 7),
+    makeTask("a", add, [new TaskRef("n"), new TaskRef("out")]),
+    makeTask("b", (xs: number[], k: number) => xs.length + k, [
+      new TaskRef("big"),
+      new TaskRef("n"),
+    ]),
+  );
+  const { graph: optimized, report } = optimizeGraph(graph, ["a", "b", "out"]);
+  assert.equal(report.inlined, 1);
+  assert.ok(!optimized.has("n"));
+  assert.ok(optimized.has("big") && optimized.has("out"));
+  assert.deepEqual(optimized.get("a")!.deps, ["out"]);
+});
+
+Deno.test("compute fuses by default and optimizeGraph: false runs every task", async () => {
+  const walk = (seed: number) => seed * 3;
+  const step = (x: number) => x + 1;
+  const total = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  const walks = Array.from({ length: 5 }, (_, i) => delayed(step)(delayed(walk)(i)));
+  const sum = delayed(total)(walks);
+  // 5 walk -> step chains fuse into 5 tasks, plus the sum (its list argument is inlined)
+  assert.equal(planCompute([sum]).graph.size, 6);
+  assert.equal(planCompute([sum], "compute()", false).graph.size, 11);
+  const expected = 5 + 3 * (0 + 1 + 2 + 3 + 4);
+  for (const scheduler of ["sync", "threads"] as const) {
+    assert.equal(await sum.compute({ scheduler }), expected);
+    assert.equal(await sum.compute({ scheduler, optimizeGraph: false }), expected);
+  }
+  // persist keeps the outputs' keys whatever was fused
+  const kept = await persist(sum, { scheduler: "sync" });
+  assert.equal(await kept.compute({ scheduler: "sync" }), expected);
+  shutdownThreads();
+});

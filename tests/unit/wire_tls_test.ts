@@ -1,0 +1,136 @@
+import assert from "node:assert/strict";
+import { makeTemporaryCertificates } from "../../deploy/temporary_certificates.ts";
+import { Connection, listen, parseAddress } from "../../net/wire.ts";
+import { loadSecurity, type TlsConfig } from "../../net/tls.ts";
+import { tlsFromFlags } from "../../net/security_options.ts";
+
+/** An echo listener over TLS on loopback. */
+async function echoOverTls(tls: TlsConfig) {
+  const refusals: string[] = [];
+  const listener = await listen(
+    {
+      hostname: "127.0.0.1",
+      port: 0,
+      tls,
+      onError: (e, remote) => refusals.push(`${remote} ${e}`),
+    },
+    (connection) => {
+      void (async () => {
+        for await (const message of connection) connection.send(message);
+      })();
+    },
+  );
+  return { listener, refusals };
+}
+
+Deno.test("a connection over TLS carries messages and frames both ways", async () => {
+  await using certificates = await makeTemporaryCertificates();
+  const tls = (await loadSecurity(certificates.security))!;
+  const { listener, refusals } = await echoOverTls(tls);
+  await using _ = listener;
+  assert.match(listener.addr, /^tls:\/\/127\.0\.0\.1:\d+$/);
+  const connection = await Connection.connect(listener.addr, { role: "client", tls });
+  assert.match(connection.remoteAddr, /^tls:\/\//);
+  const frame = new Uint8Array(3 << 20).fill(7); // several TLS records
+  connection.send({ header: { op: "echo", n: 1 }, frames: [frame] });
+  for await (const message of connection) {
+    assert.deepEqual(message.header, { op: "echo", n: 1 });
+    const frames = message.frames ?? [];
+    assert.equal(frames.length, 1);
+    assert.equal(frames[0].byteLength, frame.byteLength);
+    assert.equal(frames[0][frame.byteLength - 1], 7);
+    break;
+  }
+  await connection.close();
+
+  // the server checks the dialer's certificate: none, or another CA's, is refused and logged
+  const { caCerts } = tls;
+  await assert.rejects(
+    Connection.connect(listener.addr, {
+      role: "client",
+      tls: { caCerts, requireEncryption: false },
+    }),
+    /TLS handshake failed/,
+  );
+  await using other = await makeTemporaryCertificates();
+  const otherTls = (await loadSecurity(other.security))!;
+  await assert.rejects(
+    Connection.connect(listener.addr, { role: "client", tls: { ...otherTls, caCerts } }),
+    /TLS handshake failed/,
+  );
+  while (refusals.length < 2) await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.match(refusals[0], /^tcp:\/\/127\.0\.0\.1:\d+ TlsError: TLS handshake failed: /);
+  assert.match(refusals[1], /^tcp:\/\/127\.0\.0\.1:\d+ TlsError: TLS handshake failed: /);
+});
+
+Deno.test("tls:// needs TLS settings, requireEncryption refuses tcp://", async () => {
+  await assert.rejects(
+    Connection.connect("tls://127.0.0.1:1", { role: "client" }),
+    (error: Error) => error instanceof TypeError && /give the cluster's CA/.test(error.message),
+  );
+  const tls: TlsConfig = { caCerts: [], requireEncryption: true };
+  await assert.rejects(
+    Connection.connect("tcp://127.0.0.1:1", { role: "client", tls }),
+    /Refusing the plain TCP address tcp:\/\/127\.0\.0\.1:1: encryption is required/,
+  );
+});
+
+Deno.test("TLS settings that cannot work are refused with what to give", async () => {
+  await using certificates = await makeTemporaryCertificates();
+  const { caFile, cert, key } = certificates.security;
+  assert.equal(await loadSecurity({}), undefined);
+  await assert.rejects(loadSecurity({ caFile, cert }), /cert and key go together/);
+  await assert.rejects(loadSecurity({ cert, key }), /needs the CA .*caFile/);
+  await assert.rejects(loadSecurity({ requireEncryption: true }), /requireEncryption needs TLS/);
+  await assert.rejects(
+    loadSecurity({ caFile: key }),
+    /caFile .*key\.pem: it holds no PEM certificate/,
+  );
+  await assert.rejects(
+    loadSecurity({ caFile: `${certificates.directory}/missing.pem` }),
+    /caFile .*missing\.pem: cannot read it/,
+  );
+  await assert.rejects(
+    tlsFromFlags({ "tls-ca-file": caFile }),
+    /--tls-ca-file needs --tls-cert and --tls-key/,
+  );
+  await assert.rejects(
+    tlsFromFlags({ "tls-ca-file": caFile, "tls-cert": cert, "tls-key": caFile }),
+    /--tls-key .*: it holds no PEM private key/,
+  );
+  const flags = await tlsFromFlags({ "tls-ca-file": caFile, "tls-cert": cert, "tls-key": key });
+  assert.match(flags!.cert!, /BEGIN CERTIFICATE/);
+});
+
+Deno.test("before the TLS handshake: a deadline, and a cap on handshakes per host", async () => {
+  await using certificates = await makeTemporaryCertificates();
+  const tls = (await loadSecurity(certificates.security))!;
+  const refusals: string[] = [];
+  await using listener = await listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    tls,
+    handshakeTimeoutMs: 300,
+    maxConnectionsPerHost: 1,
+    onError: (error, remote) => refusals.push(`${remote} ${error.message}`),
+  }, (connection) => void connection.abort("unexpected"));
+  const { port } = parseAddress(listener.addr);
+  // a peer that connects and says nothing holds the one handshake allowed from its host...
+  const silent = await Deno.connect({ hostname: "127.0.0.1", port });
+  while (refusals.length === 0) {
+    // ...so a second one is turned away at once
+    const second = await Deno.connect({ hostname: "127.0.0.1", port });
+    assert.equal(await second.read(new Uint8Array(16)).catch(() => null), null);
+    second.close();
+  }
+  assert.match(
+    refusals[0],
+    /^tcp:\/\/127\.0\.0\.1:\d+ .*1 TLS handshakes under way \(maxConnectionsPerHost\)/,
+  );
+  // and the silent one is dropped at the deadline
+  assert.equal(await silent.read(new Uint8Array(16)).catch(() => null), null);
+  silent.close();
+  while (!refusals.some((r) => /TLS handshake failed/.test(r))) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+});
