@@ -13,7 +13,14 @@
  * - scheduler restart: SIGKILL the scheduler holding 1,000 finished results, start it again on
  *   the same port; time until the old results are readable again and a new task has run.
  *
- *   deno run -A bench/resilience.ts [--quick] [--only recovery|spilling|array|blowup|restart]
+ * - supervised threads: time from a task's `Deno.exit(3)` (a timestamp it writes just before) to
+ *   its ThreadDiedError at the client; time from `cancel` of a running busy loop on a one-thread
+ *   worker to the next task's answer (beside a plain task's round trip), and the worker
+ *   process's CPU while the loop spins and just after the cancel (/proc/<pid>/stat); and the
+ *   thread pool alone: stop a spinning run, time until a fresh thread answers.
+ *
+ *   deno run -A bench/resilience.ts [--quick]
+ *     [--only recovery|spilling|array|blowup|restart|threads]
  */
 
 import { Client } from "../client/client.ts";
@@ -23,6 +30,10 @@ import { runOnWorkers } from "../client/cluster_admin.ts";
 import * as array from "../collections/array/mod.ts";
 import { TaskRef } from "../core/task.ts";
 import type { WorkerListing } from "../protocol/session.ts";
+import { describeFunction } from "../core/function_codec.ts";
+import { encode } from "../core/value_codec.ts";
+import { ThreadPool } from "../threads/thread_pool.ts";
+import type { RunItem } from "../threads/thread_protocol.ts";
 import { startScheduler, startWorker, type WorkerProcess } from "../tests/helpers/cluster.ts";
 import { graphTask, RawClient } from "../tests/helpers/raw_client.ts";
 
@@ -120,6 +131,145 @@ if (runs("recovery")) {
   );
   const stopped = await recovery("SIGSTOP", 0);
   console.log(`  SIGSTOP (10 heartbeats missed): ${stopped.toFixed(2)} s`);
+}
+
+/**
+ * CPU seconds the Web Worker threads of a process have used (utime + stime of its threads named
+ * `worker-*` in /proc/<pid>/task, Linux, 100 ticks/s): the task threads alone, so the figure
+ * does not depend on what else the machine runs.
+ */
+function taskThreadCpu(pid: number | "self"): number {
+  let ticks = 0;
+  for (const entry of Deno.readDirSync(`/proc/${pid}/task`)) {
+    try {
+      const dir = `/proc/${pid}/task/${entry.name}`;
+      if (!Deno.readTextFileSync(`${dir}/comm`).startsWith("worker")) continue;
+      const stat = Deno.readTextFileSync(`${dir}/stat`);
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch { /* the thread ended meanwhile */ }
+  }
+  return ticks / 100;
+}
+
+/** CPU the task threads use over the next `ms`, as a share of one core. */
+async function cpuShare(pid: number | "self", ms: number): Promise<number> {
+  const before = taskThreadCpu(pid);
+  await sleep(ms);
+  return (taskThreadCpu(pid) - before) / (ms / 1000);
+}
+
+const percent = (share: number) => `${(100 * share).toFixed(0)} %`;
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+if (runs("threads")) {
+  console.log("supervised threads: Deno.exit, cancel of a busy loop, the pool's thread restart");
+  const rounds = quick ? 3 : 7;
+  {
+    // the pool alone: a spinning run is stopped; a fresh thread answers the next one
+    let answered: (() => void) | undefined;
+    const pool = new ThreadPool(1, () => answered?.(), () => {});
+    const spinForever = describeFunction(() => {
+      let n = 0;
+      for (;;) n++;
+    });
+    const one = describeFunction(() => 1);
+    const args = encode([]);
+    const item = (id: number, fn: typeof one, timeoutMs?: number) => {
+      const run: RunItem = { id, key: `run-${id}`, fn, args, depKeys: [], depValues: [] };
+      if (timeoutMs !== undefined) run.timeoutMs = timeoutMs;
+      return run;
+    };
+    // a spin stopped by its timeout (node:vm inside the thread): the thread is kept
+    const timedOut = new Promise<void>((resolve) => answered = resolve);
+    pool.post(0, [item(1, spinForever, 300)]);
+    await timedOut;
+    const afterTimeout = await cpuShare("self", 1000);
+    const times: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const spinId = 2 * r + 11;
+      pool.post(0, [item(spinId, spinForever)]);
+      while (pool.runningOn(0) !== spinId) await sleep(5);
+      const started = performance.now();
+      const done = new Promise<void>((resolve) => answered = resolve);
+      pool.stop(0, spinId, "bench");
+      pool.post(0, [item(spinId + 1, one)]);
+      await done;
+      times.push(performance.now() - started);
+    }
+    const afterStops = await cpuShare("self", 1000);
+    pool.close();
+    console.log(
+      `  thread pool: stop a spinning run → a fresh thread's answer: median ` +
+        `${median(times).toFixed(1)} ms (${rounds} runs); task threads' CPU in the second after ` +
+        `a spin's timeout ${percent(afterTimeout)} of a core, after the ${rounds} stops ` +
+        `${percent(afterStops)} (terminated loops spin on: Deno 2.9, denoland/deno#35657)`,
+    );
+  }
+  const dir = Deno.makeTempDirSync();
+  const scheduler = await startScheduler();
+  const worker = await startWorker(scheduler.address, { name: "w0", nthreads: 1 });
+  try {
+    await using client = await Client.connect(scheduler.address, { setAsDefault: false });
+    const fresh = client.with({ pure: false });
+    const exitAfterStamp = (path: string) => {
+      Deno.writeTextFileSync(path, String(performance.timeOrigin + performance.now()));
+      Deno.exit(3);
+    };
+    const spin = (path: string) => {
+      Deno.writeTextFileSync(path, "started");
+      let n = 0;
+      for (;;) n++;
+    };
+    const plus = (x: number) => x + 1;
+    const untilExists = async (path: string) => {
+      for (;;) {
+        try {
+          return Deno.statSync(path);
+        } catch {
+          await sleep(2);
+        }
+      }
+    };
+    await fresh.submit(plus, 0); // warm: function caches, connections
+    const exits: number[] = [];
+    const trips: number[] = [];
+    const replaced: number[] = [];
+    let spinning = 0;
+    let afterCancel = 0;
+    for (let r = 0; r < rounds; r++) {
+      const stamp = `${dir}/exit-${r}`;
+      await fresh.submit(exitAfterStamp, stamp).exception();
+      exits.push(performance.timeOrigin + performance.now() - Number(Deno.readTextFileSync(stamp)));
+      let started = performance.now();
+      await fresh.submit(plus, r);
+      trips.push(performance.now() - started);
+      const marker = `${dir}/spin-${r}`;
+      const loop = fresh.submit(spin, marker);
+      await untilExists(marker);
+      if (r === 0) spinning = await cpuShare(worker.process.pid, 1000);
+      started = performance.now();
+      await client.cancel(loop);
+      await fresh.submit(plus, r);
+      replaced.push(performance.now() - started);
+      if (r === 0) afterCancel = await cpuShare(worker.process.pid, 1000);
+    }
+    console.log(
+      `  task's Deno.exit(3) → its error at the client: median ${median(exits).toFixed(1)} ms; ` +
+        `a plain task's round trip: ${median(trips).toFixed(1)} ms (${rounds} runs)`,
+    );
+    console.log(
+      `  cancel of a running busy loop → the next task's answer (one thread): median ` +
+        `${median(replaced).toFixed(1)} ms; the worker's task threads' CPU while spinning ` +
+        `${percent(spinning)} of a core, in the second after the first cancel ` +
+        `${percent(afterCancel)}`,
+    );
+  } finally {
+    await worker.process.stop();
+    await scheduler.process.stop();
+    Deno.removeSync(dir, { recursive: true });
+  }
 }
 
 if (runs("blowup")) {

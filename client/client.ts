@@ -159,6 +159,11 @@ export type ClientStatus = "running" | "reconnecting" | "closed";
 
 const NO_OPTIONS: Readonly<SubmitOptions> = Object.freeze({});
 
+/** The submit options that `compute` / `persist` options stand for (their `timeout`). */
+function submitOptionsOf(options: ComputeOptions): Readonly<SubmitOptions> {
+  return options.timeout === undefined ? NO_OPTIONS : { timeout: options.timeout };
+}
+
 const CLOSED_MESSAGE =
   "This client is closed; create a new one with Client.connect(...) or Client.local(...)";
 
@@ -888,7 +893,7 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     outputs: readonly Key[],
     options: ComputeOptions,
   ): Promise<unknown[]> {
-    const futures = this.#submission.submitGraph(graph, outputs, NO_OPTIONS);
+    const futures = this.#submission.submitGraph(graph, outputs, submitOptionsOf(options));
     try {
       const values = this.gather(futures);
       if (options.progress) {
@@ -926,8 +931,10 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
    * key is already on the cluster, held by this client (client/graph_submission.ts). The
    * results stay on the cluster while the layer (the persisted collection) is referenced.
    */
-  persistGraph(graph: Graph, outputs: readonly Key[], _options: ComputeOptions): Promise<Layer> {
-    return Promise.resolve(this.#submission.persistLayer(graph, outputs, NO_OPTIONS));
+  persistGraph(graph: Graph, outputs: readonly Key[], options: ComputeOptions): Promise<Layer> {
+    return Promise.resolve(
+      this.#submission.persistLayer(graph, outputs, submitOptionsOf(options)),
+    );
   }
 
   /** Resolves when every key this client holds among `keys` has ended. */

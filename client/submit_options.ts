@@ -7,6 +7,7 @@
 
 import type { TaskOptions } from "../core/task.ts";
 import { checkOptionNames, optionNames } from "../core/option_names.ts";
+import { timeoutMsOf } from "../core/timeout.ts";
 
 /**
  * Where and how submitted tasks run, as Dask's `submit` keywords. Pass them with
@@ -37,6 +38,12 @@ export interface SubmitOptions {
   /** Seconds to wait before each rerun of a failing task. Default 0. */
   retryDelay?: number;
   /**
+   * How long one run of a task may take, in milliseconds or as a duration like `"30s"`. Past
+   * it the worker stops the run (terminating and replacing its thread) and the task errs with
+   * a `TimeoutError` naming it (rerun first when `retries` allow).
+   */
+  timeout?: number | string;
+  /**
    * For `compute` and `persist`: optimize the graph first (cull, inline cheap literals, fuse
    * linear chains), as Dask's `optimize_graph`. Default true.
    */
@@ -52,6 +59,7 @@ const OPTION_NAMES = optionNames<SubmitOptions>({
   resources: true,
   retries: true,
   retryDelay: true,
+  timeout: true,
   optimizeGraph: true,
 });
 
@@ -103,6 +111,7 @@ export function checkSubmitOptions(options: SubmitOptions): void {
   if (retryDelay !== undefined && !(Number.isFinite(retryDelay) && retryDelay >= 0)) {
     fail("retryDelay", "a non-negative number of seconds", retryDelay);
   }
+  if (options.timeout !== undefined) timeoutMsOf(options.timeout);
 }
 
 function isStringArray(value: unknown): value is readonly string[] {
@@ -130,6 +139,10 @@ export function taskOptionsOf(options: SubmitOptions): TaskOptions | undefined {
   }
   if (options.retryDelay !== undefined) {
     out.retryDelay = options.retryDelay;
+    any = true;
+  }
+  if (options.timeout !== undefined) {
+    out.timeoutMs = timeoutMsOf(options.timeout);
     any = true;
   }
   if (options.workers !== undefined) {

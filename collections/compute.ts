@@ -8,6 +8,7 @@
  * @module
  */
 
+import { timeoutMsOf } from "../core/timeout.ts";
 import type { Graph } from "../core/graph.ts";
 import { GraphError } from "../core/errors.ts";
 import { checkOptionNames, nearestName, optionNames } from "../core/option_names.ts";
@@ -51,6 +52,13 @@ export interface ComputeOptions {
   numWorkers?: number;
   /** Draw a progress bar on stderr (plain periodic lines when stderr is not a terminal). */
   progress?: boolean;
+  /**
+   * How long each task may run, in milliseconds or as a duration like `"30s"`: a task past it
+   * is stopped (its thread is terminated and replaced) and the computation fails with a
+   * `TimeoutError` naming the task. Applies on a Client and the `threads` scheduler; the `sync`
+   * scheduler runs tasks on the caller's own thread, which nothing can stop, so it ignores it.
+   */
+  timeout?: number | string;
   /**
    * Optimize the graph first, as Dask's `optimize_graph`: drop tasks the results do not need,
    * put cheap literals into the tasks that read them, and fuse linear chains into one task
@@ -194,6 +202,7 @@ const OPTION_NAMES = optionNames<ComputeOptions>({
   scheduler: true,
   numWorkers: true,
   progress: true,
+  timeout: true,
   optimizeGraph: true,
 });
 
@@ -203,6 +212,7 @@ export function checkComputeOptions(options: ComputeOptions, where = "compute()"
     throw new TypeError(`${where} takes an object of options, got ${String(options)}.`);
   }
   checkOptionNames(options, OPTION_NAMES, where);
+  if (options.timeout !== undefined) timeoutMsOf(options.timeout);
 }
 
 /**

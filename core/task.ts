@@ -45,6 +45,11 @@ export interface TaskOptions {
   allowOtherWorkers?: boolean;
   /** Abstract resources the task holds while it runs, e.g. `{ GPU: 1 }`. */
   resources?: Record<string, number>;
+  /**
+   * Milliseconds one run of the task may take; past it the run is stopped (its thread is
+   * terminated and replaced) and the task errs with a `TimeoutError`.
+   */
+  timeoutMs?: number;
 }
 
 /** One node of a task graph. */

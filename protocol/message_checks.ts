@@ -56,6 +56,12 @@ function taskOptionsProblem(options: unknown, key: string): string | null {
   if (options.retryDelay !== undefined && typeof options.retryDelay !== "number") {
     return `task ${key} has a retryDelay that is not a number of seconds`;
   }
+  if (
+    options.timeoutMs !== undefined &&
+    !(typeof options.timeoutMs === "number" && options.timeoutMs > 0)
+  ) {
+    return `task ${key} has a timeoutMs that is not a positive number of milliseconds`;
+  }
   if (options.workers !== undefined && !isKeyList(options.workers)) {
     return `task ${key} has workers that are not a list of names`;
   }

@@ -216,6 +216,8 @@ export interface ComputeTaskMsg {
   duration: number;
   /** A client waits for the value: send it with `task-finished` if it is tiny. */
   returnValue?: true;
+  /** Milliseconds the run may take before the worker stops it (`TimeoutError`). */
+  timeoutMs?: number;
 }
 
 /** Forget these keys: stop (or discard) their computation and drop their data. */

@@ -180,6 +180,7 @@ export class Assignment {
       duration: estimate,
     };
     if (task.returnValue) msg.returnValue = true;
+    if (task.timeoutMs > 0) msg.timeoutMs = task.timeoutMs;
     this.#outbox.toWorker(worker, msg);
   }
 

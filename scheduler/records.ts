@@ -128,6 +128,8 @@ export class TaskRecord implements HeapItem {
   typeName = "";
   /** Reruns left after a failure. */
   retries: number;
+  /** Milliseconds one run may take (0: no limit); the worker stops a run past it. */
+  timeoutMs = 0;
   /** Workers that died while running this task. */
   diedOn: WorkerAddress[] | null = null;
   /** The error of an erred task: its own, or that of the dependency in `blamedKey`. */

@@ -57,8 +57,17 @@ const host = globalThis as unknown as {
   postMessage(message: FromThread): void;
   onmessage: ((event: { data: ToThread }) => void) | null;
 };
-host.postMessage = (message) => send(message);
+const exitProcess = Deno.exit;
+host.postMessage = (message) => {
+  if (message.type !== "ending") return send(message);
+  // self.close() in a task: in a process that ends the process, as Deno.exit does
+  send({ type: "fatal", message: `a task called ${message.what}` });
+  exitProcess(1);
+};
 await import("./thread_entry.ts");
+// the thread entry keeps a Web Worker alive through Deno.exit; in a process it ends the process,
+// and the pool names the task it ended (ProcessDiedError)
+Object.assign(Deno, { exit: exitProcess });
 
 send({ type: "ready" });
 const reader = new FrameReader();

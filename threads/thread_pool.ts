@@ -1,6 +1,16 @@
 /**
- * A pool of Web Worker threads that run tasks (see thread_entry.ts). The pool only carries
- * batches and results; its owner decides what runs where.
+ * A pool of Web Worker threads that run tasks (see thread_entry.ts), and their supervisor. The
+ * pool carries batches and results; its owner decides what runs where.
+ *
+ * Supervision: a thread that crashes, or whose task calls `Deno.exit` / `self.close()`, is
+ * noticed at once, terminated and replaced, and the owner is told which run was executing (read
+ * from the thread's shared {@link ThreadStatus}) and what happened. The owner can stop a run
+ * (cancel) and give runs a time limit. A time limit stops a run's synchronous part inside its
+ * thread (node:vm, thread_entry.ts), keeping the thread; a run still awaiting past its limit, and
+ * a cancelled run, get their thread terminated and replaced. Terminating frees the slot at once
+ * and ends a thread waiting in its event loop (a promise that never settles), but in Deno 2.9 a
+ * terminated thread inside a synchronous loop spins on until the process exits
+ * (denoland/deno#35657; measured in bench/resilience.ts), which only a time limit prevents.
  *
  * @module
  */
@@ -8,25 +18,47 @@
 import type { FunctionSpec } from "../core/function_codec.ts";
 import { FunctionSender } from "../core/function_link.ts";
 import type { Key } from "../core/task.ts";
-import type {
-  FromThread,
-  RunItem,
-  RunResult,
-  SlotRequest,
-  SubscriptionChange,
-  ThreadSetup,
-  ToThread,
+import {
+  type FromThread,
+  type RunItem,
+  type RunResult,
+  type SlotRequest,
+  type SubscriptionChange,
+  type ThreadSetup,
+  ThreadStatus,
+  type ToThread,
 } from "./thread_protocol.ts";
 import type { Encoded } from "../core/value_codec.ts";
 
 /** Called with the results a thread posts, and with the thread's index. */
 export type ResultHandler = (thread: number, results: RunResult[]) => void;
 
+/** Why a thread was replaced. */
+export type ThreadEndCause =
+  /** A task called `Deno.exit` or `self.close()`. */
+  | "exit"
+  /** An uncaught error ended the thread. */
+  | "crash"
+  /** The owner stopped the run (a cancelled task). */
+  | "stopped"
+  /** The run took longer than its `timeoutMs`. */
+  | "timeout";
+
+/** A thread was terminated and a fresh one started in its place. */
+export interface ThreadEnd {
+  thread: number;
+  cause: ThreadEndCause;
+  /** The run executing when it ended, or null when none was (the blame is nobody's). */
+  runId: number | null;
+  /** What happened, worded about the task: `the task called Deno.exit(3)`. */
+  reason: string;
+}
+
 /**
- * Called when a thread dies (an uncaught error outside any task). The pool has already started
- * a fresh thread in its place; the tasks the dead one held are lost and are the owner's to redo.
+ * Called when a thread ended. The pool has already started a fresh thread in its place; every
+ * run posted to the old one and not answered is lost and is the owner's to redo or fail.
  */
-export type ThreadFailureHandler = (thread: number, error: Error) => void;
+export type ThreadEndHandler = (end: ThreadEnd) => void;
 
 /**
  * Called when a task on thread `thread` secedes or asks to rejoin (see {@link SlotRequest});
@@ -37,11 +69,32 @@ export type SlotRequestHandler = (thread: number, request: SlotRequest) => void;
 
 const THREAD_ENTRY = new URL("./thread_entry.ts", import.meta.url).href;
 
+/** How often runs with a time limit, and cancelled runs not yet started, are looked at. */
+const WATCH_MS = 10;
+/**
+ * A timed run's synchronous part is stopped inside its thread (thread_entry.ts, node:vm), which
+ * keeps the thread; the pool terminates the thread only for a run still going this much later
+ * (one awaiting past its limit), so the two never race.
+ */
+const TIMEOUT_MARGIN_MS = 250;
+
+/** A run the watchdog looks after. */
+interface WatchedRun {
+  thread: number;
+  /** Stop it once it runs longer than this (ms), or Infinity. */
+  timeoutMs: number;
+  /** Cancelled before it started: stop it as soon as it starts. */
+  cancelled: boolean;
+}
+
 /** A fixed set of Web Worker threads. */
 export class ThreadPool {
   readonly #threads: Worker[] = [];
+  readonly #status: ThreadStatus[] = [];
   /** Each thread's end of the function link (a restarted thread gets a new one). */
   readonly #functions: FunctionSender[] = [];
+  readonly #watched = new Map<number, WatchedRun>();
+  #watchdog: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   #setup: ThreadSetup | null = null;
   /** Topic → the threads whose tasks subscribe to it. */
@@ -54,8 +107,8 @@ export class ThreadPool {
   constructor(
     readonly size: number,
     private readonly onResults: ResultHandler,
-    private readonly onFailure: ThreadFailureHandler = (thread, error) => {
-      console.error(`thread ${thread} failed:`, error);
+    private readonly onEnd: ThreadEndHandler = (end) => {
+      console.error(`thread ${end.thread} was replaced: ${end.reason}`);
     },
     private readonly onSlotRequest: SlotRequestHandler = (thread, request) => {
       if (request.type === "rejoin") this.rejoined(thread, request.id);
@@ -75,23 +128,31 @@ export class ThreadPool {
       // "inherit" is also Deno's default: only narrower permissions need the unstable option
       ...(this.permissions === "inherit" ? {} : { deno: { permissions: this.permissions } }),
     });
+    const status = new ThreadStatus();
     thread.onmessage = (event: MessageEvent<FromThread>) => {
+      if (this.#threads[i] !== thread) return; // a replaced thread's last words
       const message = event.data;
-      if (message.type === "results") this.onResults(i, message.results);
-      else if ("name" in message) this.#subscription(i, message);
+      if (message.type === "results") {
+        for (const result of message.results) this.#watched.delete(result.id);
+        this.onResults(i, message.results);
+      } else if (message.type === "ending") {
+        this.#replace(i, "exit", `the task called ${message.what}`);
+      } else if ("name" in message) this.#subscription(i, message);
       else this.onSlotRequest(i, message);
     };
     thread.onerror = (event: ErrorEvent) => {
       event.preventDefault();
-      // the thread is gone with whatever it was running: replace it, then tell the owner
-      thread.terminate();
-      if (!this.#closed) this.#start(i);
-      this.onFailure(i, new Error(`thread ${i} died: ${event.message}`));
+      if (this.#threads[i] !== thread) return;
+      this.#replace(i, "crash", `an uncaught error ended its thread: ${event.message}`);
     };
     thread.onmessageerror = () => {
-      this.onFailure(i, new Error(`thread ${i} sent a message that could not be read`));
+      if (this.#threads[i] !== thread) return;
+      this.#replace(i, "crash", `its thread sent a message that could not be read`);
     };
+    const init: ToThread = { type: "init", status: status.buffer };
+    thread.postMessage(init);
     this.#threads[i] = thread;
+    this.#status[i] = status;
     this.#functions[i] = new FunctionSender();
     for (const threads of this.#subscribers.values()) threads.delete(i); // a fresh thread has none
     if (this.#setup !== null) thread.postMessage(this.#setup);
@@ -135,6 +196,16 @@ export class ThreadPool {
     this.#threads[thread].postMessage({ type: "rejoined", id } satisfies ToThread);
   }
 
+  /** Terminates thread `i`, starts a fresh one, and tells the owner whom it blames. */
+  #replace(i: number, cause: ThreadEndCause, reason: string): void {
+    const running = this.#status[i].runId;
+    this.#threads[i].terminate();
+    for (const [id, run] of this.#watched) if (run.thread === i) this.#watched.delete(id);
+    if (this.#closed) return;
+    this.#start(i);
+    this.onEnd({ thread: i, cause, runId: running === 0 ? null : running, reason });
+  }
+
   /**
    * The form of `spec` to send to a thread: the whole spec the first time, then its id.
    * Marks it as known to that thread.
@@ -146,18 +217,69 @@ export class ThreadPool {
   /** Posts a batch of tasks to one thread, handing over the listed buffers. */
   post(thread: number, batch: RunItem[], transfer: ArrayBuffer[] = []): void {
     if (this.#closed) throw new Error("This thread pool is closed; start a new one.");
+    for (const item of batch) {
+      if (item.timeoutMs === undefined) continue;
+      this.#watched.set(item.id, { thread, timeoutMs: item.timeoutMs, cancelled: false });
+      this.#watch();
+    }
     const message: ToThread = { type: "run", batch };
     this.#threads[thread].postMessage(message, transfer);
+  }
+
+  /** The run thread `thread` is executing now, or 0. */
+  runningOn(thread: number): number {
+    return this.#status[thread].runId;
+  }
+
+  /**
+   * Stops run `runId` posted to `thread`: when it is executing, its thread is terminated and
+   * replaced now (reported with cause `stopped`); when it has not started, as soon as it does.
+   * A run that already finished is left alone.
+   */
+  stop(thread: number, runId: number, reason: string): void {
+    if (this.#closed) return;
+    if (this.#status[thread].runId === runId) return this.#replace(thread, "stopped", reason);
+    const watched = this.#watched.get(runId);
+    if (watched !== undefined) watched.cancelled = true;
+    else this.#watched.set(runId, { thread, timeoutMs: Infinity, cancelled: true });
+    this.#watch();
   }
 
   /** Stops every thread at once (running tasks are abandoned). */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#watchdog !== undefined) clearInterval(this.#watchdog);
     for (const t of this.#threads) t.terminate();
   }
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  #watch(): void {
+    if (this.#watchdog !== undefined) return;
+    const watchdog = setInterval(() => this.#check(), WATCH_MS);
+    Deno.unrefTimer(watchdog);
+    this.#watchdog = watchdog;
+  }
+
+  /** Stops runs past their time limit, and cancelled runs that have started. */
+  #check(): void {
+    const at = performance.timeOrigin + performance.now();
+    for (let i = 0; i < this.#status.length && !this.#closed; i++) {
+      const status = this.#status[i];
+      const id = status.runId;
+      const run = id === 0 ? undefined : this.#watched.get(id);
+      if (run === undefined || run.thread !== i) continue;
+      if (run.cancelled) this.#replace(i, "stopped", "the task was cancelled");
+      else if (at - status.startedAt > run.timeoutMs + TIMEOUT_MARGIN_MS) {
+        this.#replace(i, "timeout", `the task ran longer than its timeout of ${run.timeoutMs} ms`);
+      }
+    }
+    if (this.#watched.size === 0 && this.#watchdog !== undefined) {
+      clearInterval(this.#watchdog);
+      this.#watchdog = undefined;
+    }
   }
 }

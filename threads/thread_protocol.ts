@@ -22,12 +22,23 @@ export interface RunItem {
   /** Values of the referenced dependencies, as parallel arrays. */
   depKeys: Key[];
   depValues: Encoded[];
+  /** Milliseconds the task may run before its thread is stopped (absent: no limit). */
+  timeoutMs?: number;
 }
 
 /** What the owner posts: a batch of tasks in one message. */
 export interface RunBatch {
   type: "run";
   batch: RunItem[];
+}
+
+/**
+ * The owner's first message to a thread: where the thread writes which run it is executing
+ * (see {@link ThreadStatus}), so the owner can tell which task to blame or stop without asking.
+ */
+export interface ThreadInit {
+  type: "init";
+  status: SharedArrayBuffer;
 }
 
 /** A task's outcome. Times are `performance.timeOrigin + performance.now()` in milliseconds. */
@@ -51,6 +62,56 @@ export type RunResult =
 export interface RunResults {
   type: "results";
   results: RunResult[];
+}
+
+/**
+ * A task tried to end its thread (`Deno.exit(3)`, `self.close()`): the thread posts this and
+ * waits to be terminated, so its owner learns at once and names what the task did.
+ */
+export interface ThreadEnding {
+  type: "ending";
+  /** What the task called, e.g. `Deno.exit(3)`. */
+  what: string;
+}
+
+/**
+ * A thread's status, in shared memory the thread writes and its owner reads: the id of the run
+ * executing now (0: none) and when it started (`performance.timeOrigin + now()`, ms). One slot
+ * more serves a thread that must block until it is terminated.
+ */
+export class ThreadStatus {
+  static readonly BYTES = 24;
+  readonly #numbers: Float64Array;
+  readonly #block: Int32Array;
+
+  constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(ThreadStatus.BYTES)) {
+    this.#numbers = new Float64Array(buffer, 0, 2);
+    this.#block = new Int32Array(buffer, 16, 1);
+  }
+
+  /** The run executing now, or 0. */
+  get runId(): number {
+    return this.#numbers[0];
+  }
+
+  /** When the run executing now started, ms. */
+  get startedAt(): number {
+    return this.#numbers[1];
+  }
+
+  begin(runId: number, at: number): void {
+    this.#numbers[1] = at;
+    this.#numbers[0] = runId;
+  }
+
+  end(): void {
+    this.#numbers[0] = 0;
+  }
+
+  /** Blocks this thread for good (until it is terminated from outside). */
+  blockForever(): never {
+    for (;;) Atomics.wait(this.#block, 0, 0);
+  }
 }
 
 /**
@@ -84,7 +145,13 @@ export interface PubSubDelivery {
 }
 
 /** Everything the owner posts to a thread. */
-export type ToThread = RunBatch | ThreadSetup | Rejoined | ReleaseRefs | PubSubDelivery;
+export type ToThread =
+  | RunBatch
+  | ThreadInit
+  | ThreadSetup
+  | Rejoined
+  | ReleaseRefs
+  | PubSubDelivery;
 
 /** Tasks of this thread now subscribe to `name` (Pub messages arrive at the worker), or no more. */
 export interface SubscriptionChange {
@@ -102,7 +169,7 @@ export interface SlotRequest {
 }
 
 /** Everything a thread posts to its owner. */
-export type FromThread = RunResults | SlotRequest | SubscriptionChange;
+export type FromThread = RunResults | SlotRequest | SubscriptionChange | ThreadEnding;
 
 /**
  * What a worker subprocess (process_entry.ts) writes besides the thread's messages: that it has

@@ -16,6 +16,7 @@ import type {
   WorkerToSchedulerMsg,
 } from "../protocol/messages.ts";
 import type { CloseMsg, RestartMsg, RunMsg } from "../protocol/session.ts";
+import type { ThreadEndCause } from "../threads/thread_pool.ts";
 
 /** The result of running a task, as the thread pool reports it. */
 export type ThreadResult =
@@ -55,8 +56,19 @@ export type WorkerEvent =
   | { type: "task-seceded"; key: Key; now: number }
   /** A seceded task asks for a thread slot again (`rejoin()`); answered by `rejoined`. */
   | { type: "task-rejoin"; key: Key; now: number }
-  /** A thread ended with tasks handed to it; those tasks are lost. */
-  | { type: "thread-died"; thread: number; reason: string; now: number }
+  /**
+   * A thread was terminated and replaced (threads/thread_pool.ts `ThreadEnd`): `culprit` was
+   * running on it (null: none was) and `cause` says why; the other tasks handed to it are lost
+   * through no fault of their own and run again.
+   */
+  | {
+    type: "thread-died";
+    thread: number;
+    cause: ThreadEndCause;
+    culprit: Key | null;
+    reason: string;
+    now: number;
+  }
   /**
    * A `gather-dependencies` request was answered: `data` is in the store; requested keys not in
    * `data` were not on that peer.
@@ -91,6 +103,8 @@ export interface ExecuteSpec {
   resources: Readonly<Record<string, number>> | null;
   /** The thread that runs it (the one with the least expected work). */
   thread: number;
+  /** Milliseconds the run may take before its thread is stopped (0: no limit). */
+  timeoutMs: number;
 }
 
 /** What the server must do, in order. */
@@ -104,6 +118,11 @@ export type WorkerInstruction =
   | { type: "rejoined"; key: Key }
   /** Put the value the thread returned for `key` into the store. */
   | { type: "keep-result"; key: Key }
+  /**
+   * `key` was withdrawn while handed to `thread`: stop its run (terminating the thread if it
+   * has started); a `thread-died` with cause `stopped` follows once it is stopped.
+   */
+  | { type: "stop-task"; key: Key; thread: number }
   /** Put a value known without running anything (a literal) into the store. */
   | { type: "store"; key: Key; encoded: Encoded; nbytes: number; typeName: string }
   /** Ask `peer` for `keys` in one request; answer with gather-done or gather-failed. */

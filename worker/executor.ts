@@ -1,7 +1,8 @@
 /**
  * The worker's task threads (I/O only): posts the tasks the state machine hands out to the
  * threads it chose, with their inputs from the store, and turns what comes back into events
- * (`thread-finished`, `execute-failed`, `thread-died`). A finished task's value waits here until
+ * (`thread-finished`, `execute-failed`, `thread-died`), and stops runs the state machine withdrew
+ * (`stop-task`: the thread is terminated and replaced, threads/thread_pool.ts). A finished task's value waits here until
  * the state machine says to keep it (`keep-result`).
  *
  * Tasks are held while a burst of events is handled (every scheduler message already read, a
@@ -15,7 +16,7 @@ import { errorMessage } from "../core/errors.ts";
 import type { FunctionSpec } from "../core/function_codec.ts";
 import type { Key } from "../core/task.ts";
 import type { Encoded } from "../core/value_codec.ts";
-import { ThreadPool } from "../threads/thread_pool.ts";
+import { type ThreadEnd, ThreadPool } from "../threads/thread_pool.ts";
 import type { RunItem, RunResult, SlotRequest, ThreadSetup } from "../threads/thread_protocol.ts";
 import type { ExecuteSpec, WorkerEvent } from "./events.ts";
 import type { DataStore, StoredValue } from "./store.ts";
@@ -81,7 +82,7 @@ export class TaskExecutor {
     const pool = new ThreadPool(
       this.nthreads,
       (thread, results) => this.#threadResults(thread, results),
-      (thread, error) => this.#threadDied(thread, error),
+      (end) => this.#threadEnded(end),
       (thread, request) => this.#slotRequest(thread, request),
       this.permissions,
     );
@@ -143,6 +144,19 @@ export class TaskExecutor {
     if (value === undefined) return;
     this.#landing.delete(key);
     this.host.store.set(key, value);
+  }
+
+  /** Stops the run of `key` on `thread` (see the `stop-task` instruction). */
+  stop(key: Key, thread: number): void {
+    for (const [id, run] of this.#runs) {
+      if (run.key === key && run.thread === thread && run.session === this.session) {
+        return this.#pool.stop(thread, id, "the task was cancelled");
+      }
+    }
+    // not posted yet (held in this burst): it never starts
+    const held = this.#toRun.length;
+    this.#toRun = this.#toRun.filter((spec) => spec.key !== key);
+    if (this.#toRun.length < held) this.#failed(key, `task ${key} was cancelled before it started`);
   }
 
   /** Hands a Pub's message to the threads whose tasks subscribe to `name`. */
@@ -238,14 +252,16 @@ export class TaskExecutor {
       );
     }
     const id = this.#nextRunId++;
-    batch.items.push({
+    const item: RunItem = {
       id,
       key: spec.key,
       fn: this.#pool.functionFor(spec.thread, spec.fn as FunctionSpec),
       args: spec.args as Encoded,
       depKeys: spec.deps,
       depValues,
-    });
+    };
+    if (spec.timeoutMs > 0) item.timeoutMs = spec.timeoutMs;
+    batch.items.push(item);
     this.#runs.set(id, { key: spec.key, thread: spec.thread, session: this.session });
   }
 
@@ -314,17 +330,40 @@ export class TaskExecutor {
     if (this.#landing.delete(run.key)) this.freed([run.key]);
   }
 
-  #threadDied(thread: number, error: Error): void {
+  /** A thread was replaced: the runs posted to it are over, the culprit's with its reason. */
+  #threadEnded(end: ThreadEnd): void {
     if (this.#closed) return;
-    this.host.log(`thread ${thread} died: ${error.message}`);
+    const thread = end.thread;
+    const culprit = end.runId === null ? undefined : this.#runs.get(end.runId);
+    const culpritKey = culprit !== undefined && culprit.session === this.session
+      ? culprit.key
+      : null;
+    if (end.cause !== "stopped") {
+      const who = culprit === undefined ? "no task was running" : `running ${culprit.key}`;
+      this.host.log(`thread ${thread} was replaced (${who}): ${end.reason}`);
+    }
     let current = false;
     for (const [id, run] of this.#runs) {
       if (run.thread !== thread) continue;
       this.#runs.delete(id);
       if (run.session === this.session) current = true;
     }
+    for (const [key, seceded] of this.#seceded) {
+      if (seceded.thread === thread) this.#seceded.delete(key);
+    }
+    // held for this thread and not yet posted: the state machine hands them out again
+    const held = this.#toRun.length;
+    this.#toRun = this.#toRun.filter((spec) => spec.thread !== thread);
+    if (this.#toRun.length < held) current = true;
     if (current) {
-      this.host.handle({ type: "thread-died", thread, reason: error.message, now: now() });
+      this.host.handle({
+        type: "thread-died",
+        thread,
+        cause: end.cause,
+        culprit: culpritKey,
+        reason: end.reason,
+        now: now(),
+      });
     }
   }
 }

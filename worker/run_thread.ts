@@ -28,7 +28,7 @@ export class RunThread {
     const pool = this.#pool ??= new ThreadPool(
       1,
       (_thread, results) => this.#results(results),
-      (_thread, error) => this.#died(error),
+      (end) => this.#died(new Error(end.reason)),
       undefined, // client.run functions do not secede
       this.permissions,
     );

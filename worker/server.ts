@@ -520,6 +520,9 @@ export class WorkerServer {
         case "keep-result":
           this.#executor.keep(instruction.key);
           break;
+        case "stop-task":
+          this.#executor.stop(instruction.key, instruction.thread);
+          break;
         case "rejoined":
           this.#executor.rejoined(instruction.key);
           break;

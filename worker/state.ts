@@ -47,7 +47,14 @@ import { Fetching, LOWEST_PRIORITY } from "./fetching.ts";
 import { RunQueue } from "./run_queue.ts";
 import { schedulerMessageProblem } from "./scheduler_message_checks.ts";
 import { countStates, validateWorkerState } from "./state_validation.ts";
-import { memoryExhaustedError, taskError, threadDiedError, tooBigError } from "./task_outcomes.ts";
+import {
+  memoryExhaustedError,
+  taskError,
+  threadDiedError,
+  timeoutError,
+  tooBigError,
+} from "./task_outcomes.ts";
+import type { ThreadEndCause } from "../threads/thread_pool.ts";
 import type { WorkerStateConfig } from "./state_config.ts";
 import { WorkerTask, type WorkerTaskState } from "./worker_task.ts";
 
@@ -142,7 +149,7 @@ export class WorkerState {
         );
         break;
       case "thread-died":
-        this.#threadDied(event.thread, event.reason);
+        this.#threadDied(event.thread, event.cause, event.culprit, event.reason);
         break;
       case "task-seceded":
         this.#seceded(event.key);
@@ -257,6 +264,7 @@ export class WorkerState {
     task.args = msg.args;
     task.resources = msg.resources;
     task.duration = msg.duration;
+    task.timeoutMs = typeof msg.timeoutMs === "number" && msg.timeoutMs > 0 ? msg.timeoutMs : 0;
     task.depLocations = msg.deps;
     switch (task.state) {
       case "memory":
@@ -365,12 +373,7 @@ export class WorkerState {
     const task = this.tasks.get(key);
     // Not ours any more (released, or done another way): its value is not kept.
     if (task === undefined || task.state !== "executing") return;
-    if (task.seceded) {
-      task.seceded = false;
-      this.#runQueue.finishSeceded(task);
-    } else {
-      this.#runQueue.finish(task);
-    }
+    this.#offThread(task);
     if (result.ok && this.#memoryLimit > 0 && result.nbytes > this.#memoryLimit) {
       // Keeping it would take the whole worker down: the task fails, the worker lives on.
       const error = tooBigError(key, result.nbytes, this.#memoryLimit, this.address);
@@ -415,15 +418,41 @@ export class WorkerState {
     }
   }
 
-  /** Every task handed to `thread` is lost with it. */
-  #threadDied(thread: number, reason: string): void {
+  /**
+   * `thread` was replaced. The culprit (the task running on it) errs naming what happened,
+   * or, when it was stopped because it was withdrawn, is dropped (or runs again if it was
+   * assigned again since). The other tasks handed to the thread did nothing wrong: they run again.
+   */
+  #threadDied(thread: number, cause: ThreadEndCause, culprit: Key | null, reason: string): void {
     const lost: WorkerTask[] = [];
     for (const task of this.tasks.values()) {
       if (task.state === "executing" && task.thread === thread) lost.push(task);
     }
     for (const task of lost) {
-      const error = threadDiedError(task.key, thread, this.address, reason);
-      this.#threadFinished(task.key, { ok: false, error }, this.now, this.now, undefined);
+      const wanted = task.assigned && !task.cancelled;
+      if (task.key === culprit && !(cause === "stopped" && wanted)) {
+        const error = cause === "timeout"
+          ? timeoutError(task.key, task.timeoutMs, `worker ${this.address}`)
+          : threadDiedError(task.key, thread, `worker ${this.address}`, reason);
+        this.#threadFinished(task.key, { ok: false, error }, this.now, this.now, undefined);
+      } else if (wanted) {
+        this.#offThread(task);
+        this.#toReady(task);
+      } else {
+        this.#offThread(task);
+        this.#drop(task);
+        this.#unlinkDependencies(task);
+      }
+    }
+  }
+
+  /** `task` no longer runs on its thread: its slot (or, seceded, its resources) is free. */
+  #offThread(task: WorkerTask): void {
+    if (task.seceded) {
+      task.seceded = false;
+      this.#runQueue.finishSeceded(task);
+    } else {
+      this.#runQueue.finish(task);
     }
   }
 
@@ -551,8 +580,12 @@ export class WorkerState {
     if (task.assigned || task.acquired || task.dependents.size > 0) return;
     switch (task.state) {
       case "executing":
-        // The thread cannot be stopped: discard its result when it comes.
-        task.cancelled = true;
+        // Stop it (a busy loop or a promise that never settles would hold its thread for
+        // ever); a thread-died with cause `stopped` then drops it.
+        if (!task.cancelled) {
+          task.cancelled = true;
+          this.#instructions.push({ type: "stop-task", key: task.key, thread: task.thread });
+        }
         return;
       case "flight":
         // Decided when the transfer lands.
@@ -691,6 +724,7 @@ export class WorkerState {
         deps,
         resources: task.resources,
         thread: task.thread,
+        timeoutMs: task.timeoutMs,
       });
     }
     if (batch !== null) this.#instructions.push({ type: "execute", tasks: batch });

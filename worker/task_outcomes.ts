@@ -6,20 +6,22 @@
  * @module
  */
 
-import { type ErrorRecord, recordFromError } from "../core/errors.ts";
+import type { ErrorRecord } from "../core/errors.ts";
 import type { Key } from "../core/task.ts";
 import type { WorkerAddress } from "../protocol/messages.ts";
 import { formatBytes } from "./memory_limit.ts";
+import { taskError } from "../threads/thread_end_errors.ts";
+
+export {
+  taskError,
+  THREAD_DIED,
+  threadDiedError,
+  TIMED_OUT,
+  timeoutError,
+} from "../threads/thread_end_errors.ts";
 
 /** The error name of a task whose result was bigger than the worker's memory limit. */
 export const TOO_BIG = "MemoryLimitError";
-/** The error name of a task whose thread ended while it ran. */
-export const THREAD_DIED = "ThreadDiedError";
-
-/** An error record for `key` with this message and name. */
-export function taskError(key: Key, message: string, name = "Error"): ErrorRecord {
-  return { ...recordFromError(new Error(message), key), name };
-}
 
 /** A result too big to keep: keeping it would take the whole worker down. */
 export function tooBigError(
@@ -50,20 +52,6 @@ export function memoryExhaustedError(
       `spilled (${reason}). Release results you no longer need, give workers a larger ` +
       `--memory-limit or more room for --local-directory (--spill-limit), or split the work.`,
     TOO_BIG,
-  );
-}
-
-/** A thread ended while running `key`. */
-export function threadDiedError(
-  key: Key,
-  thread: number,
-  address: WorkerAddress,
-  reason: string,
-): ErrorRecord {
-  return taskError(
-    key,
-    `thread ${thread} of worker ${address} died while running ${key}: ${reason}`,
-    THREAD_DIED,
   );
 }
 

@@ -41,6 +41,8 @@ export class WorkerTask implements HeapItem {
   resources: Readonly<Record<string, number>> | null = null;
   /** The scheduler's duration estimate, seconds. */
   duration = 0;
+  /** Milliseconds a run may take before it is stopped (0: no limit). */
+  timeoutMs = 0;
   /** Where the inputs are, as the scheduler last said (linked when computing starts). */
   depLocations: readonly KeyLocation[] = [];
   readonly dependencies: WorkerTask[] = [];

@@ -10,6 +10,7 @@ import { type Key, makeLiteral } from "../../core/task.ts";
 import { type Layer, leafLayer } from "../collection.ts";
 import type { GraphExecutor, RunOptions } from "../compute.ts";
 import { progressReporter } from "../progress_bar.ts";
+import { timeoutMsOf } from "../../core/timeout.ts";
 
 /** How a local scheduler runs a graph. */
 export interface LocalRunOptions {
@@ -20,6 +21,8 @@ export interface LocalRunOptions {
    * Used by progress displays.
    */
   onTaskDone?: (key: Key | null, total: number) => void;
+  /** Milliseconds each task may run before it is stopped and the computation fails. */
+  timeoutMs?: number;
 }
 
 /** Runs a graph in this process and resolves to the outputs' values in order. */
@@ -32,6 +35,7 @@ export type LocalRun = (
 function localRunOptions(options: RunOptions): LocalRunOptions {
   const local: LocalRunOptions = {};
   if (options.numWorkers !== undefined) local.numWorkers = options.numWorkers;
+  if (options.timeout !== undefined) local.timeoutMs = timeoutMsOf(options.timeout);
   if (options.onTaskDone !== undefined) local.onTaskDone = options.onTaskDone;
   else if (options.progress) local.onTaskDone = progressReporter();
   return local;

@@ -20,6 +20,12 @@ import { decode, encode, type Encoded } from "../../core/value_codec.ts";
 import { ProcessDiedError } from "../../threads/process_exit.ts";
 import type { RunItem } from "../../threads/thread_protocol.ts";
 import type { LocalRun, LocalRunOptions } from "./options.ts";
+import {
+  THREAD_DIED,
+  threadDiedError,
+  TIMED_OUT,
+  timeoutError,
+} from "../../threads/thread_end_errors.ts";
 import { RunState } from "./run_state.ts";
 import { BATCH_MS, type RunSink, type SharedPools } from "./shared_pool.ts";
 
@@ -111,6 +117,7 @@ async function runOnPool(
   const specs = tasks.map((task) => task.fn === null ? undefined : describeFunction(task.fn));
   const prefixes = tasks.map((task) => keyPrefix(task.key));
   const onTaskDone = options.onTaskDone;
+  const timeoutMs = options.timeoutMs;
   const shared = kind.pools.get(options.numWorkers ?? kind.defaultSize());
   const send = (encoded: Encoded, transfer: ArrayBuffer[]) =>
     kind.transfers ? copyFrames(encoded, transfer) : encoded;
@@ -185,6 +192,16 @@ async function runOnPool(
       },
       onItemCrashed(id, error) {
         const key = tasks[takeItem(id)].key;
+        // a thread that ended under its task, or a task stopped at its timeout (threads.ts)
+        if (error.name === TIMED_OUT) {
+          return fail(errorFromRecord(timeoutError(key, timeoutMs ?? 0, "the threads scheduler")));
+        }
+        if (error.name === THREAD_DIED) {
+          const thread = (error as { thread?: number }).thread ?? -1;
+          return fail(
+            errorFromRecord(threadDiedError(key, thread, "the threads scheduler", error.message)),
+          );
+        }
         const died = error instanceof ProcessDiedError ? error : undefined;
         fail(
           new ProcessDiedError(
@@ -217,7 +234,7 @@ async function runOnPool(
       const estimate = estimateMs(prefixes[t]);
       const id = shared.register(slot, sink, estimate);
       itemTask.set(id, t);
-      return {
+      const item: RunItem = {
         id,
         key: task.key,
         fn: shared.pool.functionFor(slot, specs[t]!),
@@ -225,6 +242,8 @@ async function runOnPool(
         depKeys,
         depValues,
       };
+      if (timeoutMs !== undefined) item.timeoutMs = timeoutMs;
+      return item;
     };
 
     const dispatch = () => {

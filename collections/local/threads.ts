@@ -6,6 +6,7 @@
  */
 
 import { ThreadPool } from "../../threads/thread_pool.ts";
+import { THREAD_DIED, TIMED_OUT } from "../../threads/thread_end_errors.ts";
 import type { GraphExecutor } from "../compute.ts";
 import { localExecutor, type LocalRun } from "./options.ts";
 import { type PoolKind, poolRun } from "./pool_run.ts";
@@ -21,9 +22,16 @@ export function defaultThreadCount(): number {
 
 const threads: PoolKind = {
   pools: new SharedPools(
-    // which task a thread was running when it died is not known (results go in batches)
+    // the pool knows which run a thread was executing when it ended (pool_run.ts words it)
     (size, onResults, onFailure) =>
-      new ThreadPool(size, onResults, (thread, error) => onFailure(thread, { error })),
+      new ThreadPool(size, onResults, (end) =>
+        onFailure(end.thread, {
+          error: Object.assign(new Error(end.reason), {
+            name: end.cause === "timeout" ? TIMED_OUT : THREAD_DIED,
+            thread: end.thread,
+          }),
+          suspects: end.runId === null ? undefined : [end.runId],
+        })),
     IDLE_SHUTDOWN_MS,
   ),
   defaultSize: defaultThreadCount,

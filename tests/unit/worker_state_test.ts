@@ -109,6 +109,7 @@ Deno.test("a task without inputs executes and reports task-finished with its run
       deps: [],
       resources: null,
       thread: 0,
+      timeoutMs: 0,
     }],
   }]);
   assert.equal(d.w.executing, 1);
@@ -477,19 +478,91 @@ Deno.test("a literal is stored without a thread; a literal too big or without a 
   assert.match(erred(bad)[0]?.message ?? "", /the literal bad-lit has no encoded value/);
 });
 
-Deno.test("the tasks of a thread that died err naming it; other threads' tasks run on", () => {
+function stops(out: WorkerInstruction[]): { key: string; thread: number }[] {
+  return out.flatMap((i) => i.type === "stop-task" ? [{ key: i.key, thread: i.thread }] : []);
+}
+
+Deno.test("the task that ended its thread errs naming what it did; other threads' tasks run on", () => {
   const d = new Driver({ nthreads: 2, shortTaskBatchSeconds: 0 });
   d.compute("a");
   d.compute("b");
   d.compute("c");
-  const out = d.handle({ type: "thread-died", thread: 0, reason: "thread 0 died: boom", now: 9 });
+  const out = d.handle({
+    type: "thread-died",
+    thread: 0,
+    cause: "exit",
+    culprit: "a",
+    reason: "the task called Deno.exit(3)",
+    now: 9,
+  });
   const errors = erred(out);
   assert.equal(errors.length, 1);
   assert.equal(errors[0].name, "ThreadDiedError");
-  assert.match(errors[0].message, /thread 0 of worker tcp:\/\/me:1 died while running a/);
+  assert.match(
+    errors[0].message,
+    /thread 0 of worker tcp:\/\/me:1 ended while running a: the task called Deno\.exit\(3\)/,
+  );
   assert.equal(d.w.tasks.get("b")!.state, "executing");
   // the freed slot takes the next ready task, on the replaced thread 0
   assert.deepEqual(threadsOf(out), { c: 0 });
+});
+
+Deno.test("tasks queued behind the culprit on its thread run again instead of erring", () => {
+  const d = new Driver({ nthreads: 1, shortTaskBatchSeconds: 10 });
+  d.compute("culprit", [], { duration: 0.001 });
+  d.compute("behind", [], { duration: 0.001 });
+  assert.equal(d.w.executing, 2);
+  const out = d.handle({
+    type: "thread-died",
+    thread: 0,
+    cause: "crash",
+    culprit: "culprit",
+    reason: "an uncaught error ended its thread: boom",
+    now: 9,
+  });
+  assert.deepEqual(erred(out).map((e) => e.message.includes("culprit")), [true]);
+  assert.deepEqual(executed(out), ["behind"]);
+});
+
+Deno.test("withdrawing a running task stops it; the stopped run is dropped, or reruns if wanted again", () => {
+  const d = new Driver();
+  d.compute("endless");
+  let out = d.scheduler({ op: "free-keys", keys: ["endless"] });
+  assert.deepEqual(stops(out), [{ key: "endless", thread: 0 }]);
+  const stopped = {
+    type: "thread-died",
+    thread: 0,
+    cause: "stopped",
+    culprit: "endless",
+    reason: "the task was cancelled",
+  } as const;
+  out = d.handle({ ...stopped, now: 5 });
+  assert.deepEqual(sent(out), []);
+  assert.equal(d.w.tasks.has("endless"), false);
+  assert.equal(d.w.executing, 0);
+  // assigned again before the stop landed: it runs again rather than erring
+  d.compute("again");
+  d.scheduler({ op: "free-keys", keys: ["again"] });
+  d.compute("again");
+  out = d.handle({ ...stopped, culprit: "again", now: 7 });
+  assert.deepEqual(erred(out), []);
+  assert.deepEqual(executed(out), ["again"]);
+});
+
+Deno.test("a run past its timeout errs with a TimeoutError naming the task and the limit", () => {
+  const d = new Driver();
+  const out = d.compute("slow", [], { timeoutMs: 250 });
+  assert.equal(out.flatMap((i) => i.type === "execute" ? i.tasks : [])[0].timeoutMs, 250);
+  const [error] = erred(d.handle({
+    type: "thread-died",
+    thread: 0,
+    cause: "timeout",
+    culprit: "slow",
+    reason: "the task ran longer than its timeout of 250 ms",
+    now: 3,
+  }));
+  assert.equal(error.name, "TimeoutError");
+  assert.match(error.message, /task slow did not finish within its timeout of 250 ms/);
 });
 
 Deno.test("a task that could not be handed to its thread errs with the reason", () => {

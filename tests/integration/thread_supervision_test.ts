@@ -1,0 +1,136 @@
+/**
+ * Task threads are supervised, on real scheduler and worker processes: a task that calls
+ * `Deno.exit`, closes its thread or crashes it errs at once naming what it did, and the thread is
+ * replaced; cancelling a running endless task (a busy loop, a promise that never settles) or
+ * running past a `timeout` stops its thread, so the next task on a one-thread worker gets its
+ * answer. Before, each left the thread occupied for ever.
+ */
+
+import assert from "node:assert/strict";
+import { Client } from "../../mod.ts";
+import { startCluster } from "../helpers/cluster.ts";
+
+const add = (a: number, b: number) => a + b;
+const exitWith = (code: number) => {
+  Deno.exit(code);
+  return "went on after Deno.exit";
+};
+const closeOwnThread = () => {
+  (globalThis as unknown as { close(): void }).close();
+  return "went on after self.close()";
+};
+const crashFromTimer = () =>
+  new Promise(() => {
+    setTimeout(() => {
+      throw new Error("boom from a timer");
+    }, 0);
+  });
+/** Writes `marker`, then spins for ever. */
+const spin = (marker: string) => {
+  Deno.writeTextFileSync(marker, "started");
+  let n = 0;
+  for (;;) n++;
+};
+/** Writes `marker`, then waits on a promise that never settles. */
+const hang = (marker: string) => {
+  Deno.writeTextFileSync(marker, "started");
+  return new Promise(() => {});
+};
+
+async function untilExists(path: string): Promise<void> {
+  for (;;) {
+    try {
+      await Deno.stat(path);
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
+
+Deno.test("a one-thread worker survives tasks that end, crash, hang or spin in its thread", async (t) => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    await using cluster = await startCluster({ nWorkers: 1, nthreads: 1 });
+    await using client = await Client.connect(cluster.schedulerAddress, { setAsDefault: false });
+    const fresh = client.with({ pure: false });
+    let answers = 0;
+    const nextTaskAnswers = async () => {
+      answers++;
+      assert.equal(await fresh.submit(add, answers, 1), answers + 1);
+    };
+    const worker = cluster.workers[0].process;
+
+    await t.step("Deno.exit(3) in a task errs naming it; the worker logs and runs on", async () => {
+      const exiting = fresh.submit(exitWith, 3);
+      await assert.rejects(exiting.result(), (error: Error) => {
+        assert.equal(error.name, "ThreadDiedError");
+        assert.match(error.message, /the task called Deno\.exit\(3\)/);
+        assert.match(error.message, new RegExp(`while running ${exiting.key}`));
+        return true;
+      });
+      await nextTaskAnswers();
+      await worker.waitForLine(/thread 0 was replaced \(running exitWith-.*Deno\.exit\(3\)/);
+    });
+
+    await t.step("self.close() in a task errs naming it", async () => {
+      await assert.rejects(
+        fresh.submit(closeOwnThread).result(),
+        /the task called self\.close\(\)/,
+      );
+      await nextTaskAnswers();
+    });
+
+    await t.step(
+      "an error thrown from a task's timer crashes its thread, and is reported",
+      async () => {
+        await assert.rejects(
+          fresh.submit(crashFromTimer).result(),
+          /an uncaught error ended its thread: .*boom from a timer/,
+        );
+        await nextTaskAnswers();
+      },
+    );
+
+    await t.step("cancelling a busy loop stops it; the next task gets its answer", async () => {
+      const marker = `${dir}/spin`;
+      const spinning = fresh.submit(spin, marker);
+      await untilExists(marker);
+      await client.cancel(spinning);
+      await nextTaskAnswers();
+    });
+
+    await t.step("cancelling a promise that never settles frees its thread", async () => {
+      const marker = `${dir}/hang`;
+      const hanging = fresh.submit(hang, marker);
+      await untilExists(marker);
+      await client.cancel(hanging);
+      await nextTaskAnswers();
+    });
+
+    await t.step("a task past its timeout errs with TimeoutError naming it", async () => {
+      const slow = fresh.with({ timeout: "300ms" }).submit(spin, `${dir}/timeout`);
+      await assert.rejects(slow.result(), (error: Error) => {
+        assert.equal(error.name, "TimeoutError");
+        assert.match(
+          error.message,
+          new RegExp(
+            `task ${slow.key} did not finish within its ` +
+              `timeout of 300 ms`,
+          ),
+        );
+        return true;
+      });
+      await nextTaskAnswers();
+      // a timeout longer than the task changes nothing
+      assert.equal(await fresh.with({ timeout: 30_000 }).submit(add, 20, 22), 42);
+    });
+
+    await t.step("a bad timeout is refused where it is written", () => {
+      assert.throws(() => client.with({ timeout: "soon" }), /timeout/);
+      assert.throws(() => client.with({ timeout: -5 }), /positive number of milliseconds/);
+    });
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
