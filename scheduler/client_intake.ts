@@ -148,6 +148,8 @@ export class ClientIntake {
     for (let i = 0; i < specs.length; i++) specs[i].fn = functions.expand(specs[i].fn);
     const linked: TaskRecord[] = [];
     const linkedSpecs: GraphTaskSpec[] = [];
+    /** New tasks whose result a reconnecting worker brought (the restart grace's orphans). */
+    let held: Set<TaskRecord> | undefined;
     // Pass 1: records for new keys. A known key is the same computation (content addressing).
     for (let i = 0; i < specs.length; i++) {
       const spec = specs[i];
@@ -174,6 +176,7 @@ export class ClientIntake {
           options: spec.options,
         });
         if (spec.returnValue === true) task.returnValue = true;
+        if (this.#grace.hasOrphan(spec.key)) (held ??= new Set()).add(task);
       }
       linked.push(task);
       linkedSpecs.push(spec);
@@ -222,6 +225,7 @@ export class ClientIntake {
       else if (task.state === "erred") this.#outbox.reportErred(task, client);
       else if (task.state === "released") this.#moves.recommend(task, "waiting");
     }
+    if (held !== undefined) this.#adoptHeld(held);
     // Tasks nobody asked for and nothing reads are garbage.
     for (const task of linked) {
       if (task.whoWants.size === 0 && task.dependents.size === 0) {
@@ -230,6 +234,27 @@ export class ClientIntake {
     }
     if (broken.length > 0) {
       this.#moves.log("graph", `${broken.length} submitted tasks read unknown keys and erred`);
+    }
+  }
+
+  /**
+   * A graph submitted again after a restart (by a client, or the journal's replay) takes the
+   * results workers brought instead of computing them again: those wanted, and those a task that
+   * still has to run reads. The others stay orphans (freed when the grace ends).
+   */
+  #adoptHeld(held: Set<TaskRecord>): void {
+    for (const task of held) {
+      let needed = task.whoWants.size > 0;
+      for (const dependent of task.dependents) if (!held.has(dependent)) needed = true;
+      if (!needed) continue;
+      const copy = this.#grace.takeOrphan(task.key)!;
+      const holders = copy.workers.map((address) => this.#workers.get(address));
+      task.nbytes = copy.nbytes;
+      task.typeName = copy.typeName;
+      for (const worker of holders) if (worker !== undefined) this.#replicas.add(task, worker);
+      this.#moves.toMemory(task);
+      // its readers become waiting later in this step: keep it for them
+      if (task.whoWants.size === 0) this.#moves.recommend(task, "waiting");
     }
   }
 
