@@ -106,7 +106,8 @@ export class JournalBook {
 
   /** True when there is nothing to bring back. */
   get isEmpty(): boolean {
-    return this.wants.size === 0 && this.fireAndForget.size === 0 && this.datasets.size === 0;
+    for (const keys of this.wants.values()) if (keys.size > 0) return false;
+    return this.fireAndForget.size === 0 && this.datasets.size === 0;
   }
 
   apply(record: JournalRecord): void {
