@@ -7,8 +7,9 @@
  * spec is written in full once per file and by its id after that (core/function_link.ts), so a
  * map over 10,000 items stores its function once. Compaction writes `snapshot-<n+1>` through a
  * temporary file, fsyncs it, renames it into place, starts `log-<n+1>` and deletes generation
- * `n`: a crash at any point leaves one complete generation to read. Opening compacts at once, so
- * a frame torn by a crash mid-write is dropped with the rest of the old generation.
+ * `n`: a crash at any point leaves one complete generation to read (opening removes what an
+ * interrupted compaction left). Opening reads the newest generation and appends to its log after
+ * its last whole frame: a frame torn by a crash mid-write is cut off.
  *
  * Durability: records are written (one `write` per batch of events, before the scheduler sends
  * what those events caused) and fsynced at most once a second ({@link Journal.sync}), so a killed
@@ -35,13 +36,16 @@ function newestGeneration(dir: string): number {
   return newest;
 }
 
-/** The records of one file; a torn last frame (a crash mid-write) ends it. */
-function readRecords(path: string): { records: JournalRecord[]; torn: boolean } {
+/**
+ * The records of one file and the length of its whole frames (less than the file's size when
+ * its last frame is torn: the scheduler was killed mid-write).
+ */
+function readRecords(path: string): { records: JournalRecord[]; end: number; size: number } {
   let bytes: Uint8Array;
   try {
     bytes = Deno.readFileSync(path);
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return { records: [], torn: false };
+    if (error instanceof Deno.errors.NotFound) return { records: [], end: 0, size: 0 };
     throw error;
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -55,7 +59,7 @@ function readRecords(path: string): { records: JournalRecord[]; torn: boolean } 
     records.push(expandRecord(record as JournalRecord, functions));
     at += 4 + length;
   }
-  return { records, torn: at !== bytes.byteLength };
+  return { records, end: at, size: bytes.byteLength };
 }
 
 /** Function ids back to specs (they came in full earlier in the same file). */
@@ -113,6 +117,7 @@ export class Journal {
   #functions = new FunctionSender();
   #pending: Uint8Array[] = [];
   #unsynced = false;
+  #syncing = false;
 
   private constructor(dir: string, book: JournalBook, generation: number, torn: boolean) {
     this.#dir = dir;
@@ -121,7 +126,7 @@ export class Journal {
     this.tornAtOpen = torn;
   }
 
-  /** Opens (creating) `dir`, reads what it holds and starts a fresh generation from it. */
+  /** Opens (creating) `dir` and reads what it holds; appends go to its newest log. */
   static open(dir: string): Journal {
     try {
       return Journal.#open(dir);
@@ -138,14 +143,27 @@ export class Journal {
     Deno.mkdirSync(dir, { recursive: true });
     const generation = newestGeneration(dir);
     const book = new JournalBook();
-    let torn = false;
-    for (const name of [`snapshot-${generation}.bin`, `log-${generation}.bin`]) {
-      const read = readRecords(`${dir}/${name}`);
-      for (const record of read.records) book.apply(record);
-      torn ||= read.torn;
+    const snapshot = readRecords(`${dir}/snapshot-${generation}.bin`);
+    if (snapshot.end !== snapshot.size) throw new Error(`snapshot-${generation}.bin is damaged`);
+    const logPath = `${dir}/log-${generation}.bin`;
+    const log = readRecords(logPath);
+    for (const record of snapshot.records) book.apply(record);
+    for (const record of log.records) book.apply(record);
+    // what an interrupted compaction left behind
+    for (const entry of Deno.readDirSync(dir)) {
+      const match = /^(?:snapshot|log)-(\d+)\.(?:bin|tmp)$/.exec(entry.name);
+      if (match !== null && (Number(match[1]) !== generation || entry.name.endsWith(".tmp"))) {
+        Deno.removeSync(`${dir}/${entry.name}`);
+      }
     }
-    const journal = new Journal(dir, book, generation, torn);
-    journal.compact();
+    const journal = new Journal(dir, book, generation, log.end !== log.size);
+    // appends continue the log, after its last whole frame
+    const file = Deno.openSync(logPath, { read: true, write: true, create: true });
+    file.truncateSync(log.end);
+    file.seekSync(log.end, Deno.SeekMode.Start);
+    journal.#log = file;
+    journal.#logBytes = log.end;
+    journal.#snapshotBytes = snapshot.size;
     return journal;
   }
 
@@ -176,14 +194,25 @@ export class Journal {
     }
     for (let at = 0; at < all.byteLength;) at += this.#log.writeSync(all.subarray(at));
     this.#unsynced = true;
-    if (this.#logBytes > COMPACT_MIN_BYTES && this.#logBytes > this.#snapshotBytes) this.compact();
+    // amortized: a snapshot is written after at least twice its size was appended
+    if (this.#logBytes > COMPACT_MIN_BYTES && this.#logBytes > 2 * this.#snapshotBytes) {
+      this.compact();
+    }
   }
 
-  /** fsyncs the log if something was written since the last call (the server: once a second). */
-  sync(): void {
-    if (!this.#unsynced) return;
+  /**
+   * fsyncs the log if something was written since the last call (the server: once a second),
+   * off the event loop; one at a time.
+   */
+  async sync(): Promise<void> {
+    if (!this.#unsynced || this.#syncing) return;
     this.#unsynced = false;
-    this.#log.syncDataSync();
+    this.#syncing = true;
+    try {
+      await this.#log.syncData();
+    } finally {
+      this.#syncing = false;
+    }
   }
 
   /** Writes a snapshot of the book as a new generation and starts its log empty. */
@@ -224,7 +253,7 @@ export class Journal {
   /** Writes what is pending, fsyncs and closes the log. */
   close(): void {
     this.write();
-    this.sync();
+    this.#log.syncDataSync();
     this.#log.close();
   }
 }

@@ -89,7 +89,9 @@ export function recordsFor(
  * beyond their message.
  */
 function withFullFunctions(msg: ClientToSchedulerMsg): ClientToSchedulerMsg {
-  if (msg.op !== "update-graph") return msg;
+  if (msg.op !== "update-graph" || msg.tasks.every((spec) => typeof spec.fn !== "string")) {
+    return msg;
+  }
   const functions = new FunctionReceiver();
   return { ...msg, tasks: msg.tasks.map((spec) => ({ ...spec, fn: functions.expand(spec.fn) })) };
 }

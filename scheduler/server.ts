@@ -409,11 +409,9 @@ export class SchedulerServer {
     if (this.#replayDeadline !== undefined) this.#replayWhenReady(t);
     if (this.#journal !== undefined && t - this.#lastSync >= 1) {
       this.#lastSync = t;
-      try {
-        this.#journal.sync();
-      } catch (error) {
+      this.#journal.sync().catch((error) => {
         this.#log(`cannot fsync the journal: ${errorMessage(error)}`);
-      }
+      });
     }
   }
 
