@@ -372,7 +372,7 @@ if (runs("journal")) {
     await first.process.status;
     const before = new Set(futures.filter((f) => f.status === "finished"));
     const started = performance.now();
-    second = await startScheduler(["--port", port, ...journalArgs]);
+    second = await startScheduler(["--port", port, ...journalArgs], { timeoutMs: 120_000 });
     const up = (performance.now() - started) / 1000;
     while (client.status !== "running") await sleep(5);
     const answering = (performance.now() - started) / 1000;

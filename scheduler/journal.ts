@@ -19,9 +19,9 @@
  * @module
  */
 
-import { FunctionReceiver, FunctionSender } from "../core/function_link.ts";
 import { decode, encode } from "../core/value_codec.ts";
 import { JournalBook, type JournalRecord } from "./journal_book.ts";
+import { type PackedTasks, packTasks, unpackTasks } from "./journal_tasks.ts";
 
 /** The log is compacted once it is larger than this and than the last snapshot. */
 const COMPACT_MIN_BYTES = 8 * 1024 * 1024;
@@ -49,47 +49,41 @@ function readRecords(path: string): { records: JournalRecord[]; end: number; siz
     throw error;
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const functions = new FunctionReceiver();
   const records: JournalRecord[] = [];
   let at = 0;
   while (at + 4 <= bytes.byteLength) {
     const length = view.getUint32(at, true);
     if (at + 4 + length > bytes.byteLength) break;
     const record = decode({ body: bytes.subarray(at + 4, at + 4 + length), frames: [] });
-    records.push(expandRecord(record as JournalRecord, functions));
+    records.push(unpackRecord(record as JournalRecord));
     at += 4 + length;
   }
   return { records, end: at, size: bytes.byteLength };
 }
 
-/** Function ids back to specs (they came in full earlier in the same file). */
-function expandRecord(record: JournalRecord, functions: FunctionReceiver): JournalRecord {
-  const tasks = record.t === "snapshot"
-    ? record.tasks
-    : record.t === "msg" && record.msg.op === "update-graph"
-    ? record.msg.tasks
-    : undefined;
-  if (tasks !== undefined) { for (const spec of tasks) spec.fn = functions.expand(spec.fn); }
-  return record;
-}
-
-/** The form written: function specs after the first of each only by id. */
-function shrinkRecord(record: JournalRecord, functions: FunctionSender): JournalRecord {
+/** Task columns back to specs (scheduler/journal_tasks.ts). */
+function unpackRecord(record: JournalRecord): JournalRecord {
   if (record.t === "snapshot") {
-    return {
-      ...record,
-      tasks: record.tasks.map((spec) => ({ ...spec, fn: functions.shrink(spec.fn) })),
-    };
+    return { ...record, tasks: unpackTasks(record.tasks as unknown as PackedTasks) };
   }
   if (record.t === "msg" && record.msg.op === "update-graph") {
-    const tasks = record.msg.tasks.map((spec) => ({ ...spec, fn: functions.shrink(spec.fn) }));
+    const tasks = unpackTasks(record.msg.tasks as unknown as PackedTasks);
     return { ...record, msg: { ...record.msg, tasks } };
   }
   return record;
 }
 
-function frame(record: JournalRecord, functions: FunctionSender): Uint8Array {
-  const { body } = encode(shrinkRecord(record, functions), {
+/** The form written: task specs in columns. */
+function packRecord(record: JournalRecord): unknown {
+  if (record.t === "snapshot") return { ...record, tasks: packTasks(record.tasks) };
+  if (record.t === "msg" && record.msg.op === "update-graph") {
+    return { ...record, msg: { ...record.msg, tasks: packTasks(record.msg.tasks) } };
+  }
+  return record;
+}
+
+function frame(record: JournalRecord): Uint8Array {
+  const { body } = encode(packRecord(record), {
     frameThreshold: Infinity,
     rootName: "journal record",
   });
@@ -114,7 +108,6 @@ export class Journal {
   #log!: Deno.FsFile;
   #logBytes = 0;
   #snapshotBytes = 0;
-  #functions = new FunctionSender();
   #pending: Uint8Array[] = [];
   #unsynced = false;
   #syncing = false;
@@ -171,7 +164,7 @@ export class Journal {
   append(records: readonly JournalRecord[]): void {
     for (const record of records) {
       this.book.apply(record);
-      const bytes = frame(record, this.#functions);
+      const bytes = frame(record);
       this.#pending.push(bytes);
       this.#logBytes += bytes.byteLength;
     }
@@ -221,7 +214,7 @@ export class Journal {
     this.#log?.close();
     const old = this.#generation;
     const next = old + 1;
-    const bytes = frame(this.book.snapshot(), new FunctionSender());
+    const bytes = frame(this.book.snapshot());
     const temporary = `${this.#dir}/snapshot-${next}.tmp`;
     const file = Deno.openSync(temporary, { write: true, create: true, truncate: true });
     try {
@@ -237,7 +230,6 @@ export class Journal {
       truncate: true,
     });
     this.#generation = next;
-    this.#functions = new FunctionSender();
     this.#snapshotBytes = bytes.byteLength;
     this.#logBytes = 0;
     this.#unsynced = false;
