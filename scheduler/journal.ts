@@ -3,9 +3,9 @@
  * (scheduler/journal_book.ts), compacted into a snapshot when it grows.
  *
  * Files: `snapshot-<n>.bin` and `log-<n>.bin` for the current generation `n`. Each file is a run
- * of frames, `u32 length (little-endian)` + one msgpack record (core/value_codec.ts). A function
- * spec is written in full once per file and by its id after that (core/function_link.ts), so a
- * map over 10,000 items stores its function once. Compaction writes `snapshot-<n+1>` through a
+ * of frames, `u32 length (little-endian)` + one msgpack record (core/value_codec.ts), task specs
+ * in columns (scheduler/journal_tasks.ts: each distinct function once per record, every argument
+ * body in one buffer) so a restarted scheduler reads a large graph quickly. Compaction writes `snapshot-<n+1>` through a
  * temporary file, fsyncs it, renames it into place, starts `log-<n+1>` and deletes generation
  * `n`: a crash at any point leaves one complete generation to read (opening removes what an
  * interrupted compaction left). Opening reads the newest generation and appends to its log after
