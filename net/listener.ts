@@ -76,6 +76,12 @@ export function listen(
   let listener: SocketListener;
   try {
     if (options.authToken !== undefined) checkAuthToken(options.authToken);
+    if (options.identityTokens !== undefined && options.authToken === undefined) {
+      throw new TypeError(
+        "Client identities (a client tokens file) need the cluster's own auth token too: " +
+          "give --auth-token-file (or DASK_DENO_AUTH_TOKEN).",
+      );
+    }
     if (options.tls !== undefined) return listenOverTls(options, onConnection);
     listener = Deno.listen({ hostname: options.hostname, port: options.port });
   } catch (error) {

@@ -30,6 +30,8 @@ import {
 import { isDataItem, isEncoded } from "../protocol/message_checks.ts";
 import type { ClientId, ScatteredKey, WorkerAddress } from "../protocol/messages.ts";
 import type { WorkerRecord } from "./records.ts";
+import { NO_IDENTITY, SHARED_IDENTITY } from "./tenancy.ts";
+import { CLUSTER_IDENTITY } from "../net/auth.ts";
 import type {
   DataItem,
   RebalanceResult,
@@ -102,6 +104,85 @@ class RequestError extends Error {
   override name = "RequestError";
 }
 
+/** A request for keys of another identity, or for administration by a client identity. */
+class KeyAccessError extends RequestError {
+  override name = "KeyAccessError";
+}
+
+/** What requests check under tenancy (scheduler/tenancy.ts); all pass without it. */
+class TenancyChecks {
+  readonly #state: SchedulerState;
+  constructor(state: SchedulerState) {
+    this.#state = state;
+  }
+
+  get enabled(): boolean {
+    return this.#state.ownership.enabled;
+  }
+
+  #identity(clientId: ClientId): string {
+    return this.#state.clients.get(clientId)?.identity ?? NO_IDENTITY;
+  }
+
+  /** Only the cluster's own clients restart, retire, run code on or move data between workers. */
+  checkAdmin(clientId: ClientId, method: string): void {
+    if (!this.enabled || this.#identity(clientId) === CLUSTER_IDENTITY) return;
+    throw new KeyAccessError(
+      `${method} is for clients holding the cluster's own token; client identity ` +
+        `'${this.#identity(clientId)}' may not ask for it.`,
+    );
+  }
+
+  /** Which identity published each dataset: only it may replace or unpublish it. */
+  readonly #publishers = new Map<string, string>();
+
+  /** Passes when `method` leaves other identities' datasets alone (and records publishers). */
+  checkPublisher(clientId: ClientId, method: string, name: unknown): void {
+    if (!this.enabled || typeof name !== "string") return;
+    if (method !== "publish-put" && method !== "publish-delete") return;
+    const identity = this.#identity(clientId);
+    const publisher = this.#publishers.get(name);
+    if (publisher !== undefined && publisher !== identity) {
+      throw new KeyAccessError(
+        `Dataset '${name}' was published by another client identity; identity ` +
+          `'${identity}' may read it but not replace or unpublish it.`,
+      );
+    }
+    // (a put the store then refuses leaves a name recorded: it is taken either way)
+    if (method === "publish-put") this.#publishers.set(name, identity);
+    else this.#publishers.delete(name);
+  }
+
+  /** `keys`, if the client may read every one of them. */
+  readable(clientId: ClientId, keys: Key[]): Key[] {
+    if (!this.enabled) return keys;
+    const refused = keys.filter((key) => !this.#state.mayRead(clientId, key));
+    if (refused.length > 0) throw this.#refusal(clientId, refused, "read");
+    return keys;
+  }
+
+  /** Passes if no key of `keys` belongs to another identity. */
+  writable(clientId: ClientId, keys: Key[]): void {
+    if (!this.enabled) return;
+    const identity = this.#identity(clientId);
+    const refused = keys.filter((key) => {
+      const task = this.#state.tasks.get(key);
+      return task !== undefined && !this.#state.ownership.owns(task, identity);
+    });
+    if (refused.length > 0) throw this.#refusal(clientId, refused, "overwrite");
+  }
+
+  #refusal(clientId: ClientId, keys: Key[], what: string): KeyAccessError {
+    const shown = keys.slice(0, 3).map((key) => `'${key}'`).join(", ") +
+      (keys.length > 3 ? ` and ${keys.length - 3} more` : "");
+    return new KeyAccessError(
+      `Client identity '${this.#identity(clientId)}' may not ${what} ${shown}: unknown here, or ` +
+        `they belong to another identity. An owner shares keys by publishing them ` +
+        `(client.publishDataset).`,
+    );
+  }
+}
+
 /** A request waited past its timeout (the client raises it as its own `TimeoutError`). */
 class RequestTimeoutError extends Error {
   override name = "TimeoutError";
@@ -115,15 +196,19 @@ export function workerInfo(w: WorkerRecord): WorkerInfo {
 export class SchedulerRequests {
   readonly #host: RequestHost;
   #nextRunRequestId = 1;
+  readonly #tenancy: TenancyChecks;
 
   /** Datasets, queues, variables, locks, events and semaphores clients coordinate through. */
   readonly #coordination: CoordinationRequests;
 
   constructor(host: RequestHost) {
     this.#host = host;
+    this.#tenancy = new TenancyChecks(host.state);
     this.#coordination = new CoordinationRequests({
       asClient: (holder, msg) => {
-        host.feed({ type: "client-message", client: holder, msg, now: now() });
+        // a holder of its own (dataset, variable, queue) shares what it holds (tenancy.ts)
+        const identity = SHARED_IDENTITY;
+        host.feed({ type: "client-message", client: holder, msg, identity, now: now() });
         host.flush();
       },
       forget: (holder) => {
@@ -166,9 +251,14 @@ export class SchedulerRequests {
     switch (method) {
       case "who-has": {
         const result: Record<Key, WorkerAddress[]> = {};
-        for (const key of keyList(params, method)) result[key] = this.#host.state.whoHas(key);
+        const state = this.#host.state;
+        for (const key of keyList(params, method)) {
+          result[key] = state.mayRead(clientId, key) ? state.whoHas(key) : [];
+        }
         return result;
       }
+      case "relay-gather":
+        return this.#relayGather(clientId, keyList(params, method));
       case "workers":
         return this.#workerStatuses();
       case "scatter-targets": {
@@ -184,40 +274,56 @@ export class SchedulerRequests {
       case "relay-scatter":
         return this.#relayScatter(clientId, params);
       case "restart":
+        this.#tenancy.checkAdmin(clientId, method);
         return this.#restart(timeoutOf(params));
       case "retire-workers":
+        this.#tenancy.checkAdmin(clientId, method);
         return this.#retireWorkers(params);
       case "adaptive-target":
         return adaptiveTarget(adaptiveSnapshot(this.#host.state), adaptiveOptions(params));
       case "run":
+        this.#tenancy.checkAdmin(clientId, method);
         return this.#run(params);
       case "replicate":
+        // a client identity copies its own keys only
+        if (this.#tenancy.enabled) this.#tenancy.readable(clientId, keyList(params, method));
         return this.#replicate(params);
       case "rebalance":
+        this.#tenancy.checkAdmin(clientId, method);
         return this.#rebalance(params);
       case "task-progress":
-        return this.#host.state.taskProgress(keyList(params, method));
+        return this.#host.state.taskProgress(
+          this.#tenancy.readable(clientId, keyList(params, method)),
+        );
       case "story": {
         if (typeof params.key !== "string") {
           throw new RequestError("story needs params {key: the key whose transitions to tell}");
         }
+        this.#tenancy.readable(clientId, [params.key]);
         return this.#host.state.story(params.key);
       }
       case "task-stream": {
         // what ran since a client's last look (performance reports)
         const since = typeof params.since === "number" ? params.since : 0;
+        const entries = this.#host.state.taskStream.since(since);
         return {
           total: this.#host.state.taskStream.total,
-          entries: this.#host.state.taskStream.since(since),
+          entries: this.#tenancy.enabled
+            ? entries.filter((entry) => this.#host.state.mayRead(clientId, entry.key))
+            : entries,
         };
       }
       default:
         if (COORDINATION_METHODS.has(method)) {
+          // what a client puts in a dataset, variable or queue is shared: only its own keys
+          const shared = params.keys;
+          if (Array.isArray(shared)) this.#tenancy.readable(clientId, shared as Key[]);
+          this.#tenancy.checkPublisher(clientId, method, params.name);
           return this.#coordination.answer(method, params, clientId);
         }
         throw new RequestError(
           `unknown request method ${JSON.stringify(method)}; this scheduler answers who-has, ` +
-            `workers, scatter-targets, relay-scatter, restart, retire-workers, adaptive-target, ` +
+            `workers, scatter-targets, relay-scatter, relay-gather, restart, retire-workers, adaptive-target, ` +
             `run, replicate, rebalance, task-progress, task-stream and story`,
         );
     }
@@ -524,6 +630,33 @@ export class SchedulerRequests {
     return out;
   }
 
+  /**
+   * Fetches values for a client that does not reach workers itself (a client identity): only
+   * keys it may read; keys no holder gave are absent from the answer (the client retries).
+   */
+  async #relayGather(clientId: ClientId, keys: Key[]): Promise<{ key: Key; value: Encoded }[]> {
+    this.#tenancy.readable(clientId, keys);
+    const byWorker = new Map<WorkerAddress, Key[]>();
+    for (const key of keys) {
+      const holders = this.#host.state.whoHas(key);
+      if (holders.length === 0) continue;
+      const worker = holders[Math.floor(Math.random() * holders.length)];
+      let list = byWorker.get(worker);
+      if (list === undefined) byWorker.set(worker, list = []);
+      list.push(key);
+    }
+    const replies = await Promise.allSettled(
+      [...byWorker].map(([worker, list]) => this.#host.peers.getData(worker, list)),
+    );
+    const items: { key: Key; value: Encoded }[] = [];
+    for (const reply of replies) {
+      if (reply.status === "fulfilled") {
+        for (const item of reply.value.items) items.push({ key: item.key, value: item.value });
+      }
+    }
+    return items;
+  }
+
   /** Sends the client's data to workers itself, then records it as the client's scatter. */
   async #relayScatter(
     clientId: ClientId,
@@ -535,6 +668,7 @@ export class SchedulerRequests {
         "relay-scatter needs params {items: {key, value, nbytes, typeName}[]}",
       );
     }
+    this.#tenancy.writable(clientId, items.map((item) => item.key));
     const broadcast = params.broadcast === true;
     const targets = this.#scatterTargets(items.length, params.workers, broadcast);
     const perWorker = new Map<WorkerAddress, DataItem[]>();

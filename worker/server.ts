@@ -251,6 +251,11 @@ export class WorkerServer {
       metrics: () => this.#metrics(),
       heldKeys: () => this.store.size,
       runFunction: (fn, args) => this.#runThread.run(fn, args),
+      tenancy: (on) => {
+        if (on === this.#tenancy) return;
+        this.#tenancy = on;
+        this.#setUpThreads();
+      },
       log,
     });
     if (options.memoryLimit > 0) {
@@ -402,15 +407,20 @@ export class WorkerServer {
     this.#resolveAddress();
   }
 
-  /** Tasks learn the cluster they run on (their `getClient()` connects to its scheduler). */
+  /**
+   * Tasks learn the cluster they run on (their `getClient()` connects to its scheduler), and its
+   * token — unless the scheduler has client identities: a tenant's task must not act with the
+   * cluster's rights (docs/security.md, tenancy).
+   */
   #setUpThreads(): void {
     this.#executor.setup({
       type: "setup",
       scheduler: this.scheduler,
       worker: this.address,
-      authToken: this.#options.authToken,
+      authToken: this.#tenancy ? undefined : this.#options.authToken,
     });
   }
+  #tenancy = false;
 
   /** A new registration: a fresh state machine, holding the data that survived. */
   #beginSession(): ReceivedData[] {

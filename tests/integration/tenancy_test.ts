@@ -1,0 +1,158 @@
+import assert from "node:assert/strict";
+import { Client } from "../../client/client.ts";
+import type { Future } from "../../client/future.ts";
+import { Connection } from "../../net/wire.ts";
+import { type Cluster, startCluster } from "../helpers/cluster.ts";
+
+const CLUSTER_TOKEN = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
+const ALICE = "alice:a11ce-5ecret-70ken-0123456789";
+const BOB = "bob:b0b-5ecret-70ken-0123456789abcd";
+
+/** A cluster with the cluster's token and two client identities, alice and bob. */
+async function tenantCluster(): Promise<{ cluster: Cluster } & AsyncDisposable> {
+  const dir = await Deno.makeTempDir({ prefix: "tenancy-test-" });
+  await Deno.writeTextFile(`${dir}/token`, CLUSTER_TOKEN);
+  await Deno.writeTextFile(`${dir}/clients`, `# identities\n${ALICE}\n\n${BOB}\n`);
+  try {
+    const cluster = await startCluster({
+      nWorkers: 2,
+      schedulerArgs: [
+        "--auth-token-file",
+        `${dir}/token`,
+        "--client-tokens-file",
+        `${dir}/clients`,
+      ],
+      workerArgs: ["--auth-token-file", `${dir}/token`],
+    });
+    return {
+      cluster,
+      async [Symbol.asyncDispose]() {
+        await cluster.stop();
+        await Deno.remove(dir, { recursive: true });
+      },
+    };
+  } catch (error) {
+    await Deno.remove(dir, { recursive: true });
+    throw error;
+  }
+}
+
+const connect = (address: string, authToken: string) =>
+  Client.connect(address, { authToken, setAsDefault: false, timeout: 10 });
+
+Deno.test("identity B can neither read, overwrite nor cancel identity A's keys; A's clients share them", async () => {
+  await using setup = await tenantCluster();
+  const address = setup.cluster.schedulerAddress;
+  assert.match(setup.cluster.scheduler.output(), /Client identities .*alice, bob/);
+  await using alice = await connect(address, ALICE);
+  await using alice2 = await connect(address, ALICE);
+  await using bob = await connect(address, BOB);
+
+  const secret = alice.with({ key: "secret-total" }).submit(
+    (n: number) => Array.from({ length: n }, (_, i) => i).reduce((a, b) => a + b, 0),
+    1000,
+  );
+  assert.equal(await secret, 499_500);
+  // a second client of the same identity shares the key, as Dask's clients do
+  assert.equal(await alice2.futureOf<number>("secret-total"), 499_500);
+
+  // B reads: by key, through a task, through the scheduler's relay
+  await assert.rejects(bob.futureOf("secret-total").result(), {
+    name: "KeyAccessError",
+    message: /Key 'secret-total' belongs to another client identity: identity 'bob'/,
+  });
+  await assert.rejects(bob.submit((x: number) => x + 1, alice2.futureOf("secret-total")).result(), {
+    name: "KeyAccessError",
+  });
+  // B overwrites: a scatter and a task under the same key
+  const placed = bob.scatter({ "secret-total": 666 }) as Record<string, Future<number>>;
+  await assert.rejects(placed["secret-total"].result(), { name: "KeyAccessError" });
+  await assert.rejects(bob.with({ key: "secret-total" }).submit(() => 666).result(), {
+    name: "KeyAccessError",
+  });
+  // B cancels, even with force
+  await bob.futureOf("secret-total").cancel({ force: true });
+  // B's administration requests are refused
+  await assert.rejects(bob.restart(), { name: "KeyAccessError", message: /cluster's own token/ });
+
+  // A's value is untouched, on the workers too (a task of A reads it there)
+  assert.equal(await alice.futureOf<number>("secret-total"), 499_500);
+  assert.equal(await alice.submit((x: number) => x * 2, secret), 999_000);
+
+  // B computes its own work exactly, through the scheduler (it cannot reach workers)
+  const squares = bob.map((x: number) => x * x, Array.from({ length: 50 }, (_, i) => i));
+  assert.deepEqual(await bob.gather(squares), Array.from({ length: 50 }, (_, i) => i * i));
+  const [big] = await bob.scatter([new Float64Array(100_000).fill(2)]);
+  assert.equal(await bob.submit((a: Float64Array) => a.reduce((s, v) => s + v, 0), big), 200_000);
+  assert.equal((await bob.gather([big]) as Float64Array[])[0].length, 100_000);
+});
+
+Deno.test("a published dataset is readable by every identity; only its publisher replaces it", async () => {
+  await using setup = await tenantCluster();
+  const address = setup.cluster.schedulerAddress;
+  await using alice = await connect(address, ALICE);
+  await using bob = await connect(address, BOB);
+  const shared = alice.map((x: number) => x + 100, [1, 2, 3]);
+  const unshared = alice.with({ key: "private-one" }).submit(() => 1);
+  await alice.gather([...shared, unshared]);
+  await alice.publishDataset({ shared });
+
+  const got = await bob.getDataset<Future<number>[]>("shared");
+  assert.deepEqual(await bob.gather(got), [101, 102, 103]);
+  // B builds on what was shared with it
+  assert.equal(await bob.submit((xs: number[]) => xs.length, got), 3);
+  // publishing A's other keys, or replacing A's dataset, is A's alone
+  await assert.rejects(
+    bob.publishDataset({ stolen: [bob.futureOf("private-one")] }),
+    { name: "KeyAccessError" },
+  );
+  await assert.rejects(bob.unpublishDataset("shared"), {
+    name: "KeyAccessError",
+    message: /published by another client identity/,
+  });
+  assert.deepEqual(await alice.listDatasets(), ["shared"]);
+});
+
+Deno.test("workers serve only the cluster's token: a client identity cannot reach their data", async () => {
+  await using setup = await tenantCluster();
+  const { cluster } = setup;
+  await assert.rejects(
+    Connection.connect(cluster.workers[0].address, { role: "peer", authToken: BOB }),
+    /auth proof is wrong/,
+  );
+  await cluster.workers[0].process.waitForLine(
+    /refused: The peer authenticates as client identity 'bob', which this side does not know/,
+  );
+  // nor register as a worker with the scheduler
+  const sneaky = await Connection.connect(cluster.schedulerAddress, {
+    role: "worker",
+    authToken: BOB,
+  });
+  try {
+    sneaky.send({
+      header: {
+        op: "register-worker",
+        address: "tcp://127.0.0.1:1",
+        name: "sneaky",
+        nthreads: 1,
+        memoryLimit: 0,
+        protocol: 1,
+      },
+    });
+    for await (const message of sneaky) {
+      assert.equal((message.header as { op: string }).op, "refused");
+      break;
+    }
+    await cluster.scheduler.waitForLine(/client identity 'bob' cannot register a worker/);
+  } finally {
+    await sneaky.close();
+  }
+  // an unknown identity, or a wrong secret, fails the handshake
+  await assert.rejects(connect(cluster.schedulerAddress, "carol:c4r01-5ecret-70ken-0123456789"), {
+    message: /auth proof is wrong/,
+  });
+  await cluster.scheduler.waitForLine(/refused: The peer authenticates as client identity 'carol'/);
+  await assert.rejects(connect(cluster.schedulerAddress, "bob:not-bobs-secret-0123456789abc"), {
+    message: /auth proof is wrong/,
+  });
+});
