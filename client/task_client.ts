@@ -84,7 +84,10 @@ async function threadClient(task: TaskContext): Promise<Client> {
     const client = await slot.connecting;
     if (client.status !== "closed") return client;
   }
-  const connecting = Client.connect(scheduler, { authToken: task.authToken });
+  const connecting = Client.connect(scheduler, {
+    authToken: task.authToken,
+    security: task.security,
+  });
   slot.connecting = connecting;
   connecting.catch(() => {
     if (slot.connecting === connecting) slot.connecting = null;

@@ -99,6 +99,7 @@ function contextFor(item: RunItem, seceded: () => void): TaskContext {
     scheduler: setup?.scheduler ?? null,
     worker: setup?.worker ?? null,
     authToken: setup?.authToken,
+    security: setup?.security,
     get seceded() {
       return out;
     },

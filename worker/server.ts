@@ -42,7 +42,7 @@ import {
 } from "../net/wire.ts";
 import { isDataItem } from "../protocol/message_checks.ts";
 import { PeerPool } from "../net/peer_pool.ts";
-import type { TlsConfig } from "../net/tls.ts";
+import { inlineSecurity, type TlsConfig } from "../net/tls.ts";
 import { garbageCollector } from "../threads/garbage.ts";
 import { SHARED_GARBAGE_BYTES, SharedGarbage } from "../threads/shared_garbage.ts";
 import { encodedBytes } from "./encoded_info.ts";
@@ -418,6 +418,7 @@ export class WorkerServer {
       scheduler: this.scheduler,
       worker: this.address,
       authToken: this.#tenancy ? undefined : this.#options.authToken,
+      security: this.#tenancy ? undefined : inlineSecurity(this.#options.tls),
     });
   }
   #tenancy = false;

@@ -3,6 +3,7 @@ import { Client } from "../../client/client.ts";
 import type { Future } from "../../client/future.ts";
 import { Connection } from "../../net/wire.ts";
 import { type Cluster, startCluster } from "../helpers/cluster.ts";
+import { tasks } from "../helpers/launching_tasks.ts";
 
 const CLUSTER_TOKEN = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
 const ALICE = "alice:a11ce-5ecret-70ken-0123456789";
@@ -155,4 +156,14 @@ Deno.test("workers serve only the cluster's token: a client identity cannot reac
   await assert.rejects(connect(cluster.schedulerAddress, "bob:not-bobs-secret-0123456789abc"), {
     message: /auth proof is wrong/,
   });
+});
+
+Deno.test("under tenancy a task cannot act with the cluster's token: its threads are not given it", async () => {
+  await using setup = await tenantCluster();
+  await using alice = await connect(setup.cluster.schedulerAddress, ALICE);
+  // getClient() in a task would connect as the cluster: the worker gave its threads no token
+  await assert.rejects(alice.submit(tasks.fanOut, 3).result(), {
+    message: /requires an auth token and this side has none/,
+  });
+  assert.equal(await alice.submit((x: number) => x + 1, 41), 42);
 });
