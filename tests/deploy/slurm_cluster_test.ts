@@ -16,22 +16,25 @@ const waitFor = async (what: string, done: () => Promise<boolean>, seconds = 120
   }
 };
 
+/** A one-core worker per job on the test's Slurm, polled often. */
+const onTestSlurm = (slurm: { dir: string; env: Record<string, string> }) => ({
+  cores: 1,
+  memory: "1GB",
+  walltime: "00:10:00",
+  logDirectory: `${slurm.dir}/logs`,
+  env: slurm.env,
+  schedulerHost: "127.0.0.1",
+  dashboard: false,
+  pollInterval: 0.5,
+});
+
 Deno.test({
   name:
     "SlurmCluster: scale submits jobs that become workers; adapt grows under load and shrinks when idle; close cancels every job",
   ignore: !slurmAvailable(),
   async fn() {
     await using slurm = await startSlurm();
-    const cluster = await SlurmCluster.start({
-      cores: 1,
-      memory: "1GB",
-      walltime: "00:10:00",
-      logDirectory: `${slurm.dir}/logs`,
-      env: slurm.env,
-      schedulerHost: "127.0.0.1",
-      dashboard: false,
-      pollInterval: 0.5,
-    });
+    const cluster = await SlurmCluster.start(onTestSlurm(slurm));
     try {
       assert.match(cluster.jobScript(), /^#SBATCH --mem=954M$/m);
       await cluster.scale(2);
@@ -88,14 +91,7 @@ Deno.test({
     await using slurm = await startSlurm();
     await using certificates = await makeTemporaryCertificates();
     const cluster = await SlurmCluster.start({
-      cores: 1,
-      memory: "1GB",
-      walltime: "00:10:00",
-      logDirectory: `${slurm.dir}/logs`,
-      env: slurm.env,
-      schedulerHost: "127.0.0.1",
-      dashboard: false,
-      pollInterval: 0.5,
+      ...onTestSlurm(slurm),
       security: certificates.security,
     });
     try {
