@@ -16,6 +16,7 @@ import {
   checkProof,
   type ConnectionSide,
   type Credential,
+  isIdentityName,
   newChallenge,
   proveToken,
   splitCredential,
@@ -25,7 +26,26 @@ import { encodeMessage, type Message, WireError, WriteQueue } from "./framing.ts
 import { handshakeBytes, helloFrom, type PeerHello } from "./handshake.ts";
 import { DEFAULT_WIRE_LIMITS, type WireLimits } from "./limits.ts";
 import { completeTlsHandshake, dialTls, type TlsConfig, tlsFailure } from "./tls.ts";
-import type { ByteSocket } from "./mutual_tls_listener.ts";
+import { type ByteSocket, NodeTlsSocket } from "./mutual_tls_listener.ts";
+
+/**
+ * The client identity a dialer's certificate says: its common name when its subject is not this
+ * side's own; undefined for the cluster's own subject (or no TLS).
+ *
+ * @throws {AuthenticationError} when that common name cannot name an identity.
+ */
+function certificateIdentity(conn: ByteSocket): string | undefined {
+  if (!(conn instanceof NodeTlsSocket) || conn.peerSubject === conn.ownSubject) return undefined;
+  const name = conn.peerCommonName;
+  if (!isIdentityName(name)) {
+    throw new AuthenticationError(
+      `The peer's certificate (${conn.peerSubject}) has another subject than the cluster's, ` +
+        `and its common name cannot name a client identity (letters, digits, _.@-, not ` +
+        `"cluster"): give it a certificate with the cluster's subject, or a CN naming it.`,
+    );
+  }
+  return name;
+}
 
 /**
  * The secret to prove and check with a peer that named `identity` (or none: the cluster's). For
@@ -85,6 +105,12 @@ export interface ConnectionOptions extends Partial<Omit<WireLimits, "maxConnecti
    */
   identityTokens?: ReadonlyMap<string, string>;
   /**
+   * Over TLS, a dialer whose certificate's subject differs from this side's own is the client
+   * identity its common name says (unless its token named one). For a scheduler with client
+   * identities by certificate.
+   */
+  certificateIdentities?: boolean;
+  /**
    * TLS settings (net/tls.ts): needed to dial `tls://` addresses and to listen over TLS. With
    * `requireEncryption`, dialing a `tcp://` address is refused.
    */
@@ -130,6 +156,11 @@ export class Connection implements AsyncIterable<Message> {
    * token); undefined for the cluster's token, or when nothing is authenticated.
    */
   readonly identity: string | undefined;
+  /**
+   * For an accepted TLS connection: whether the dialer's certificate has this side's own subject
+   * (the cluster's processes share one); undefined without TLS.
+   */
+  readonly sameCertificateSubject: boolean | undefined;
   readonly localAddr: string;
   readonly remoteAddr: string;
   readonly stats: ConnectionStats = {
@@ -166,6 +197,9 @@ export class Connection implements AsyncIterable<Message> {
     this.#reader = reader;
     this.peer = peer;
     this.identity = peer.identity;
+    this.sameCertificateSubject = conn instanceof NodeTlsSocket
+      ? conn.peerSubject === conn.ownSubject
+      : undefined;
     this.#incoming = incoming;
     this.#readBuffer = readBuffer;
     const scheme: AddressScheme = isTls(conn) ? "tls" : "tcp";
@@ -279,6 +313,10 @@ export class Connection implements AsyncIterable<Message> {
           "The peer requires an auth token and this side has none: give it the cluster's " +
             "token (--auth-token-file, or the DASK_DENO_AUTH_TOKEN environment variable).",
         );
+      }
+      if (options.certificateIdentities === true && peer.identity === undefined) {
+        const identity = certificateIdentity(conn);
+        if (identity !== undefined) peer.identity = identity;
       }
       const rest = reader.unguard();
       return new Connection(conn, reader, peer, rest, buffer);

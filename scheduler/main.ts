@@ -112,6 +112,9 @@ try {
 } catch (error) {
   fail((error as Error).message, 2);
 }
+if (values["tls-client-identities"] === true && tls === undefined) {
+  fail("--tls-client-identities needs TLS: give --tls-ca-file, --tls-cert and --tls-key.", 2);
+}
 if (clientTokens !== undefined && authToken === undefined) {
   fail(
     "--client-tokens-file needs --auth-token-file (or DASK_DENO_AUTH_TOKEN) too: workers and " +
@@ -130,6 +133,7 @@ try {
     authToken,
     tls,
     clientTokens,
+    tlsClientIdentities: values["tls-client-identities"] === true,
     config: { restartGrace },
   });
 } catch (error) {

@@ -57,6 +57,14 @@ export const SCHEDULER_CLI: CliSpec = {
         'these tokens (authToken "name:token") touches only its identity\'s keys and those ' +
         "published; needs --auth-token-file (docs/security.md).",
     },
+    {
+      name: "tls-client-identities",
+      type: "boolean",
+      default: "false",
+      help: "Client identities by certificate (tenancy, with --tls-*): a client whose " +
+        "certificate's subject is not this scheduler's own acts as the identity its common name " +
+        "says; workers must share the scheduler's certificate subject (docs/security.md).",
+    },
   ],
   examples: [
     "deno run -A scheduler/main.ts",

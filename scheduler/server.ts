@@ -87,6 +87,12 @@ export interface SchedulerServerOptions {
    * Needs `authToken` (the cluster's own: workers and the cluster's clients).
    */
   clientTokens?: ReadonlyMap<string, string>;
+  /**
+   * Client identities by certificate (with `tls`): a dialer whose certificate's subject is not
+   * this scheduler's own is the identity its common name says. Workers must present a
+   * certificate with the scheduler's subject.
+   */
+  tlsClientIdentities?: boolean;
 }
 
 /** Heartbeats a worker may miss before it is declared lost. */
@@ -165,7 +171,8 @@ export class SchedulerServer {
     this.#listener = listener;
     this.state = new SchedulerState({
       ...options.config,
-      tenancy: options.config?.tenancy ?? (options.clientTokens?.size ?? 0) > 0,
+      tenancy: options.config?.tenancy ??
+        ((options.clientTokens?.size ?? 0) > 0 || options.tlsClientIdentities === true),
     });
     this.heartbeatInterval = options.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL;
     this.dashboardLink = options.dashboardLink;
@@ -208,6 +215,7 @@ export class SchedulerServer {
       maxFrameBytes: options.maxFrameBytes,
       authToken: options.authToken,
       identityTokens: options.clientTokens,
+      certificateIdentities: options.tlsClientIdentities,
       tls: options.tls,
       onError: refusalLogger((line) => ref.server && ref.server.#log(line)),
     }, (connection) => {

@@ -221,6 +221,7 @@ export class WorkerServer {
       stopping,
       name: () => this.name,
       scheduler: this.scheduler,
+      tenancy: () => this.#tenancy,
     });
     this.#session = new SchedulerSession({
       address: () => this.address,

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { Client } from "../../client/client.ts";
 import type { Future } from "../../client/future.ts";
 import { Connection } from "../../net/wire.ts";
+import { loadSecurity } from "../../net/tls.ts";
 import { type Cluster, startCluster } from "../helpers/cluster.ts";
 import { tasks } from "../helpers/launching_tasks.ts";
 
@@ -166,4 +167,111 @@ Deno.test("under tenancy a task cannot act with the cluster's token: its threads
     message: /requires an auth token and this side has none/,
   });
   assert.equal(await alice.submit((x: number) => x + 1, 41), 42);
+});
+
+/** `openssl` with these arguments in `dir`; throws with its output when it fails. */
+async function openssl(dir: string, ...args: string[]): Promise<void> {
+  const out = await new Deno.Command("openssl", { args, cwd: dir, stderr: "piped" }).output();
+  if (!out.success) throw new Error(`openssl ${args[0]}: ${new TextDecoder().decode(out.stderr)}`);
+}
+
+/** A CA, and certificates it signed: the cluster's (CN "dask cluster") and one per name. */
+async function certificateAuthority(dir: string, names: string[]) {
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  await openssl(
+    dir,
+    "req",
+    "-x509",
+    ...ec,
+    "-days",
+    "1",
+    "-keyout",
+    "ca-key.pem",
+    "-out",
+    "ca.pem",
+    "-subj",
+    "/CN=tenancy test CA",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+  );
+  await Deno.writeTextFile(
+    `${dir}/ext.cnf`,
+    "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n",
+  );
+  const files: Record<string, { caFile: string; cert: string; key: string }> = {};
+  for (const name of ["dask cluster", ...names]) {
+    const base = name.replace(/\W/g, "_");
+    await openssl(
+      dir,
+      "req",
+      ...ec,
+      "-keyout",
+      `${base}-key.pem`,
+      "-out",
+      `${base}.csr`,
+      "-subj",
+      `/CN=${name}`,
+    );
+    await openssl(
+      dir,
+      "x509",
+      "-req",
+      "-in",
+      `${base}.csr`,
+      "-CA",
+      "ca.pem",
+      "-CAkey",
+      "ca-key.pem",
+      "-CAcreateserial",
+      "-days",
+      "1",
+      "-extfile",
+      "ext.cnf",
+      "-out",
+      `${base}.pem`,
+    );
+    files[name] = {
+      caFile: `${dir}/ca.pem`,
+      cert: `${dir}/${base}.pem`,
+      key: `${dir}/${base}-key.pem`,
+    };
+  }
+  return files;
+}
+
+Deno.test("identities by certificate: a client's certificate subject names its identity", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tenancy-tls-test-" });
+  try {
+    const certs = await certificateAuthority(dir, ["alice", "bob"]);
+    const own = certs["dask cluster"];
+    const tls = ["--tls-ca-file", own.caFile, "--tls-cert", own.cert, "--tls-key", own.key];
+    await using cluster = await startCluster({
+      nWorkers: 1,
+      schedulerArgs: [...tls, "--tls-client-identities"],
+      workerArgs: tls,
+    });
+    const connectAs = (name: string) =>
+      Client.connect(cluster.schedulerAddress, { security: certs[name], setAsDefault: false });
+    await using alice = await connectAs("alice");
+    await using bob = await connectAs("bob");
+    const secret = alice.with({ key: "alice-secret" }).submit(() => 7);
+    assert.equal(await secret, 7);
+    await assert.rejects(bob.futureOf("alice-secret").result(), {
+      name: "KeyAccessError",
+      message: /identity 'bob'/,
+    });
+    assert.deepEqual(await bob.gather(bob.map((x: number) => -x, [1, 2])), [-1, -2]);
+    // the cluster's own certificate is the cluster's identity, as before
+    await using admin = await connectAs("dask cluster");
+    assert.equal(await admin.submit((x: number) => x + 1, 1), 2);
+    // a worker serves no certificate but the cluster's, once it knows of identities
+    const peer = await Connection.connect(cluster.workers[0].address, {
+      role: "peer",
+      tls: await loadSecurity(certs.bob),
+    });
+    for await (const _ of peer) { /* until the worker closes it */ }
+    await cluster.workers[0].process.waitForLine(/its certificate's subject is not the cluster's/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
