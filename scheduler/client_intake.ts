@@ -138,8 +138,7 @@ export class ClientIntake {
     const task = this.#moves.tasks.get(key);
     if (task === undefined) return this.#unknownKey(client, key);
     if (!this.#ownership.mayRead(task, client.identity)) return this.#refuse(client, key);
-    this.#ownership.claim(task, client.identity); // handed over: it stays readable
-    this.#want(task, client);
+    this.#want(task, client); // held: readable by its identity while held (tenancy.ts)
     if (task.state === "memory") this.#outbox.reportInMemory(task, client);
     else if (task.state === "erred") this.#outbox.reportErred(task, client);
     else if (task.state === "released") this.#moves.recommend(task, "waiting");
@@ -164,11 +163,9 @@ export class ClientIntake {
       if (task !== undefined) {
         // another identity's key is neither taken over nor given a new spec (tenancy.ts)
         if (!ownership.mayRead(task, identity)) continue;
-        const owned = ownership.owns(task, identity);
-        ownership.claim(task, identity);
         if (spec.returnValue === true) task.returnValue = true;
         if (!task.lostLineage || (task.state !== "released" && task.state !== "erred")) continue;
-        if (!owned) continue;
+        if (!ownership.owns(task, identity)) continue; // only its owners give it a new spec
         // The client sent a fresh spec for a task that lost its inputs: adopt it.
         this.#moves.unlinkDependencies(task);
         if (task.state === "erred") this.#moves.clearError(task);

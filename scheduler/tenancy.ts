@@ -1,11 +1,11 @@
 /**
  * Tenancy: which client identities may touch which keys (docs/security.md, "Tenancy"). A client
  * authenticates as an identity — the cluster's token is identity `cluster`; each line of the
- * scheduler's client tokens file is one more. A key belongs to the identities whose graphs or
- * scatters made it and to those it was legitimately handed to (a client of that identity holds
- * it); keys held by the scheduler's own holders — published datasets, named variables and queues
- * — are readable by every identity, since putting futures there is how one shares them. Clients
- * of one identity share keys as Dask's clients do.
+ * scheduler's client tokens file, or a client certificate's subject, is one more. A key belongs to
+ * the identities whose graphs or scatters made it; an identity whose client holds it (it was
+ * handed over) may read it too; keys held by the scheduler's own holders — published datasets,
+ * named variables and queues — are readable by every identity, since putting futures there is how
+ * one shares them. Clients of one identity share keys as Dask's clients do.
  *
  * Pure books, consulted by client_intake.ts and the server's requests; they cost nothing when
  * tenancy is off (no client tokens file): every check passes and nothing is recorded.
@@ -49,10 +49,16 @@ export class KeyOwnership {
     return owners === identity || (typeof owners === "object" && owners.has(identity));
   }
 
-  /** Whether a client of `identity` may read `task`'s result, hold it, or build on it. */
+  /**
+   * Whether a client of `identity` may read `task`'s result, hold it, or build on it: its owners
+   * may, and so may an identity that holds it (it was handed over) or anyone while a shared
+   * holder holds it. Holding grants no more: only owners give a key a new spec.
+   */
   mayRead(task: TaskRecord, identity: string): boolean {
     if (this.owns(task, identity)) return true;
-    for (const holder of task.whoWants) if (holder.identity === SHARED_IDENTITY) return true;
+    for (const holder of task.whoWants) {
+      if (holder.identity === SHARED_IDENTITY || holder.identity === identity) return true;
+    }
     return false;
   }
 
