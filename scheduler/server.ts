@@ -448,6 +448,10 @@ export class SchedulerServer {
       // workers know only the cluster's token: this client's data goes through the scheduler
       registered.identity = identity;
       registered.direct = false;
+      // the dashboard shows every identity's keys: its access token is the cluster's alone
+      if (registered.dashboardLink !== undefined) {
+        registered.dashboardLink = registered.dashboardLink.split("?")[0];
+      }
     }
     connection.send({ header: registered });
     this.#feed({ type: "client-connected", client: clientId, identity, now: now() });

@@ -3,6 +3,7 @@ import { Client } from "../../client/client.ts";
 import type { Future } from "../../client/future.ts";
 import { Connection } from "../../net/wire.ts";
 import { loadSecurity } from "../../net/tls.ts";
+import { SchedulerServer } from "../../scheduler/server.ts";
 import { type Cluster, startCluster } from "../helpers/cluster.ts";
 import { tasks } from "../helpers/launching_tasks.ts";
 
@@ -273,5 +274,23 @@ Deno.test("identities by certificate: a client's certificate subject names its i
     await cluster.workers[0].process.waitForLine(/its certificate's subject is not the cluster's/);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a client identity's dashboard link carries no access token (the dashboard shows every key)", async () => {
+  const server = await SchedulerServer.start({
+    port: 0,
+    authToken: CLUSTER_TOKEN,
+    clientTokens: new Map([["alice", ALICE.slice("alice:".length)]]),
+    dashboardLink: "http://127.0.0.1:8787/status?token=d45h",
+    log: () => {},
+  });
+  try {
+    await using alice = await connect(server.address, ALICE);
+    await using admin = await connect(server.address, CLUSTER_TOKEN);
+    assert.equal(alice.dashboardLink, "http://127.0.0.1:8787/status");
+    assert.equal(admin.dashboardLink, "http://127.0.0.1:8787/status?token=d45h");
+  } finally {
+    await server.close();
   }
 });
