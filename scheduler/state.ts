@@ -311,7 +311,6 @@ export class SchedulerState implements StealHost {
     return task === undefined ? this.stories.story(key) : this.stories.story(key, task.storySeq);
   }
 
-  /** Addresses of the workers holding `key`'s result. */
   /** Whether `client` may read `key` (tenancy.ts): false for unknown clients and keys. */
   mayRead(client: ClientId, key: Key): boolean {
     const record = this.#clients.clients.get(client);
@@ -320,6 +319,7 @@ export class SchedulerState implements StealHost {
     return this.ownership.mayRead(task, record.identity);
   }
 
+  /** Addresses of the workers holding `key`'s result. */
   whoHas(key: Key): WorkerAddress[] {
     return this.#replicas.whoHas(key);
   }

@@ -422,6 +422,7 @@ export class WorkerServer {
       security: this.#tenancy ? undefined : inlineSecurity(this.#options.tls),
     });
   }
+  /** The scheduler has client identities (told at registration): threads get no credentials. */
   #tenancy = false;
 
   /** A new registration: a fresh state machine, holding the data that survived. */
