@@ -100,6 +100,7 @@ function contextFor(item: RunItem, seceded: () => void): TaskContext {
     worker: setup?.worker ?? null,
     authToken: setup?.authToken,
     security: setup?.security,
+    tenancy: setup?.tenancy,
     get seceded() {
       return out;
     },

@@ -420,6 +420,7 @@ export class WorkerServer {
       worker: this.address,
       authToken: this.#tenancy ? undefined : this.#options.authToken,
       security: this.#tenancy ? undefined : inlineSecurity(this.#options.tls),
+      tenancy: this.#tenancy,
     });
   }
   /** The scheduler has client identities (told at registration): threads get no credentials. */

@@ -165,9 +165,11 @@ Deno.test("under tenancy a task cannot act with the cluster's token: its threads
   await using alice = await connect(setup.cluster.schedulerAddress, ALICE);
   // getClient() in a task would connect as the cluster: the worker gave its threads no token
   await assert.rejects(alice.submit(tasks.fanOut, 3).result(), {
-    message: /requires an auth token and this side has none/,
+    message: /this cluster has client identities \(tenancy\), and its tasks get no credentials/,
   });
   assert.equal(await alice.submit((x: number) => x + 1, 41), 42);
+  // nor could it read the token from its context and connect with it
+  assert.deepEqual(await alice.submit(tasks.credentials), { token: false, certificate: false });
 });
 
 /** `openssl` with these arguments in `dir`; throws with its output when it fails. */
