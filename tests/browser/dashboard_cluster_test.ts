@@ -129,6 +129,42 @@ Deno.test({
       assert.ok(tooltip.right <= tooltip.width, `tooltip cut: ${JSON.stringify(tooltip)}`);
       assert.ok(tooltip.bottom <= tooltip.height, `tooltip cut: ${JSON.stringify(tooltip)}`);
 
+      // Zoom: a drag over the newest runs shows that range only, and it stays put as time moves
+      // on; the wheel pans it; a double-click returns to the live window.
+      const stream = page.locator("#task-stream");
+      const box = (await stream.boundingBox())!;
+      const y = box.y + 5;
+      await page.mouse.move(box.x + box.width - 400, y);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width - 200, y, { steps: 4 });
+      await page.mouse.move(box.x + box.width - 2, y, { steps: 4 });
+      await page.mouse.up();
+      const zoomed = async () => {
+        const range = await stream.getAttribute("data-zoomed");
+        return range === "" || range === null ? null : range.split(",").map(Number);
+      };
+      const range = await zoomed();
+      assert.ok(range !== null, "the drag zoomed in");
+      const span = range[1] - range[0];
+      // 398 px of the plot (the canvas less its 140 px of row labels), which shows 15 s.
+      const expected = 15 * 398 / (box.width - 140);
+      assert.ok(Math.abs(span - expected) < 0.05 * expected, `zoomed span ${span} s`);
+      await waitUntil(
+        "the zoomed range draws runs",
+        async () => Number(await stream.getAttribute("data-drawn")) > 0,
+      );
+      assert.match(await page.locator("#task-stream-caption").innerText(), /selected/);
+      await page.screenshot({ path: `${shots}cluster-task-stream-zoomed.png` });
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      assert.deepEqual(await zoomed(), range, "a zoomed range stays where it was");
+      await page.mouse.move(box.x + box.width - 100, y);
+      await page.mouse.wheel(0, 100);
+      const panned = await zoomed();
+      assert.ok(panned !== null && Math.abs(panned[0] - (range[0] + span * 0.1)) < 1e-6);
+      await page.mouse.dblclick(box.x + box.width - 100, y);
+      assert.equal(await zoomed(), null, "double-click returns to live");
+      assert.match(await page.locator("#task-stream-caption").innerText(), /last 15 s/);
+
       await watching;
       assert.match(lines.at(-1)!, /\[100%\] 240\/240 tasks \| spin 240\/240/);
       assert.deepEqual((await client.gather(futures)).slice(0, 3), [0, 1, 2]);
