@@ -353,6 +353,11 @@ export interface ReleaseWorkerDataMsg {
 export interface HeartbeatMsg {
   op: "heartbeat";
   metrics: Record<string, number>;
+  /**
+   * The worker's log lines since its last heartbeat, `[seconds since the epoch, text]`, oldest
+   * first (absent when none); the scheduler keeps the newest for the dashboard's worker pages.
+   */
+  logs?: [number, string][];
 }
 
 export type WorkerToSchedulerMsg =

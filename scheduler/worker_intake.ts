@@ -233,6 +233,7 @@ export class WorkerIntake {
         return this.#stealResponse(worker, msg);
       case "heartbeat": {
         worker.metrics = msg.metrics;
+        if (msg.logs !== undefined) worker.logs.addAll(msg.logs);
         const measured = msg.metrics.bandwidth;
         if (typeof measured === "number" && measured > 0) {
           this.#members.measuredBandwidth(measured);

@@ -81,6 +81,8 @@ export interface SessionHost {
   /** Paused, idle and unable to spill: it will not resume by itself. */
   exhausted(): boolean;
   metrics(): Record<string, number>;
+  /** Log lines since the last call (they travel with the heartbeat). */
+  recentLogs(): [number, string][];
   /** How many keys the store holds (for the log). */
   heldKeys(): number;
   /** Calls a `run` function where the task permissions hold (worker/run_thread.ts). */
@@ -273,9 +275,12 @@ export class SchedulerSession {
   }
 
   #sendHeartbeat(): void {
-    this.#toScheduler?.send({
+    if (this.#toScheduler === null) return;
+    const logs = this.host.recentLogs();
+    this.#toScheduler.send({
       op: "heartbeat",
       metrics: { ...this.host.metrics(), cpu: this.#cpu.read(), ...processMetrics() },
+      ...(logs.length > 0 ? { logs } : {}),
     });
   }
 

@@ -26,6 +26,7 @@ export const PAGE_FILES = [
   "graph_page.js",
   "info_page.js",
   "task_page.js",
+  "worker_page.js",
 ] as const;
 
 export type PageFile = typeof PAGE_FILES[number];

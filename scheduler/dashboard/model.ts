@@ -31,6 +31,7 @@ import {
 } from "./views.ts";
 import { type ActivityMark, WorkerActivity } from "./worker_activity.ts";
 import { WorkerHistory, type WorkerSample } from "./worker_history.ts";
+import { type WorkerView, workerView } from "./worker_view.ts";
 
 export interface DashboardModelOptions {
   /** Most tasks the Graph page draws. */
@@ -97,6 +98,11 @@ export class DashboardModel {
       eventsTotal: this.state.eventLog.total,
       errors: this.errors.toArray(),
     };
+  }
+
+  /** One worker's page, or null when no worker has that address. */
+  worker(address: string, now = wallClock()): WorkerView | null {
+    return workerView(this.state, address, now);
   }
 
   system(now = wallClock()): SystemView {

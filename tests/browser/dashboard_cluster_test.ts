@@ -30,6 +30,11 @@ function twice(i: number): number {
   return 2 * i;
 }
 
+/** Fails, naming `i` (a self-contained task function). */
+function refuse(i: number): number {
+  throw new Error(`refused ${i}`);
+}
+
 /** Busy for `ms` milliseconds, then returns `i` (a self-contained task function). */
 function spin(i: number, ms: number): number {
   const end = Date.now() + ms;
@@ -225,6 +230,33 @@ Deno.test({
       );
       assert.deepEqual((await client.gather(doubled)).slice(0, 3), [0, 2, 4]);
       await page.screenshot({ path: `${shots}cluster-graph-groups.png` });
+
+      // A worker's page: its threads' last runs, its memory by kind, its logs. A task that fails
+      // on alice makes her log a line, which her next heartbeat brings to the scheduler.
+      const alice = workers[0].address;
+      const failing = client.with({ workers: [alice] }).submit(refuse, 7);
+      await assert.rejects(failing.result(), /refused 7/);
+      await page.click('nav a[data-page="workers"]');
+      await page.click(`#workers-table tbody tr[data-worker="${alice}"] a`);
+      await page.waitForSelector("#worker-threads tbody tr");
+      assert.match(await page.locator("#worker-caption").innerText(), /^alice · tcp:\/\//);
+      const threadRuns = await page.$$eval(
+        "#worker-threads tbody tr",
+        (rows) => rows.map((row) => Number(row.getAttribute("data-runs"))),
+      );
+      assert.equal(threadRuns.length, 2, "alice has 2 threads");
+      assert.ok(threadRuns.every((n) => n > 0), `runs per thread: ${threadRuns}`);
+      assert.match(await page.locator("#worker-threads tbody").innerText(), /(spin|refuse)-/);
+      const unmanaged = await page.$eval(
+        "#worker-memory td.mem",
+        (el) => Number(el.getAttribute("data-unmanaged")),
+      );
+      assert.ok(unmanaged > 1_000_000, `alice's unmanaged memory: ${unmanaged}`);
+      await waitUntil("alice's logs show the failed task", async () => {
+        const text = await page.locator("#worker-logs").innerText();
+        return /registered with the scheduler/.test(text) && /refuse-\S+.*refused 7/.test(text);
+      });
+      await page.screenshot({ path: `${shots}cluster-worker-page.png`, fullPage: true });
 
       // The events table folds the two workers joining into one row, and filters by text.
       await page.click('nav a[data-page="info"]');

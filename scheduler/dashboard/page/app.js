@@ -13,6 +13,7 @@ import { LiveConnection } from "./live.js";
 import { StatusPage } from "./status_page.js";
 import { SystemPage } from "./system_page.js";
 import { TaskPage } from "./task_page.js";
+import { WorkerPage } from "./worker_page.js";
 import { WorkersPage } from "./workers_page.js";
 
 /** Least time between redraws: updates arrive every 200 ms; drawing faster only costs CPU. */
@@ -22,6 +23,7 @@ const FRAME_MS = 200;
 const pages = {
   status: new StatusPage(),
   workers: new WorkersPage(),
+  worker: new WorkerPage(),
   graph: new GraphPage(),
   info: new InfoPage(),
   system: new SystemPage(),

@@ -11,7 +11,7 @@ import { formatBytes, formatCount, formatDuration } from "../../../core/display/
 import { prefixColor } from "../../../core/display/palette.js";
 import { serverNow } from "./live.js";
 import { drawTimeChart } from "./time_chart.js";
-import { cell } from "./dom.js";
+import { cell, linkCell } from "./dom.js";
 
 /** The memory kinds' colours, as Dask draws them (unmanaged lighter, spilled apart). */
 export const MEMORY_COLORS = Object.freeze({
@@ -126,40 +126,11 @@ export class WorkersPage {
     const rows = this.workers.slice().sort((a, b) => (a.name < b.name ? -1 : 1)).map((w) => {
       const tr = document.createElement("tr");
       tr.dataset.worker = w.address;
-      const memory = document.createElement("td");
-      memory.className = "mem";
-      const bar = document.createElement("div");
-      bar.className = "bar";
-      const used = w.managed + w.unmanaged;
-      // Against the limit when there is one, else against what the worker holds in all.
-      const scale = w.memoryLimit > 0 ? w.memoryLimit : Math.max(1, used + w.spilled);
-      for (const kind of /** @type {const} */ (["managed", "unmanaged", "spilled"])) {
-        const seg = document.createElement("div");
-        seg.className = `seg kind-${kind}`;
-        seg.style.width = `${Math.min(1, w[kind] / scale) * 100}%`;
-        seg.style.background = w.memoryLimit > 0 && used > 0.8 * w.memoryLimit && kind !== "spilled"
-          ? "#d62728"
-          : MEMORY_COLORS[kind];
-        bar.append(seg);
-      }
-      const text = document.createElement("div");
-      text.className = "text";
-      text.textContent = `${formatBytes(used)} / ` +
-        (w.memoryLimit > 0 ? formatBytes(w.memoryLimit) : "no limit");
-      bar.append(text);
-      bar.title = `managed ${formatBytes(w.managed)} · unmanaged ${formatBytes(w.unmanaged)} · ` +
-        `spilled ${formatBytes(w.spilled)}`;
-      Object.assign(memory.dataset, {
-        managed: String(w.managed),
-        unmanaged: String(w.unmanaged),
-        spilled: String(w.spilled),
-      });
-      memory.append(bar);
       tr.append(
-        cell(w.name),
+        linkCell(w.name, `/worker?address=${encodeURIComponent(w.address)}`),
         cell(w.address, "muted"),
         cell(String(w.nthreads), "num"),
-        memory,
+        memoryCell(w),
         cell(w.spilled > 0 ? formatBytes(w.spilled) : "–", "num"),
         cell(formatCount(w.processing), "num"),
         cell(formatCount(w.inMemory), "num"),
@@ -176,4 +147,42 @@ export class WorkersPage {
     this.caption.textContent = `${this.workers.length} workers, ${threads} threads`;
     this.#renderCharts(now);
   }
+}
+
+/**
+ * A worker's memory as a table cell: a bar of managed, unmanaged and spilled bytes against its
+ * limit, the amounts in its `data-` attributes.
+ * @param {any} w a workers-table row
+ */
+export function memoryCell(w) {
+  const memory = document.createElement("td");
+  memory.className = "mem";
+  const bar = document.createElement("div");
+  bar.className = "bar";
+  const used = w.managed + w.unmanaged;
+  // Against the limit when there is one, else against what the worker holds in all.
+  const scale = w.memoryLimit > 0 ? w.memoryLimit : Math.max(1, used + w.spilled);
+  for (const kind of /** @type {const} */ (["managed", "unmanaged", "spilled"])) {
+    const seg = document.createElement("div");
+    seg.className = `seg kind-${kind}`;
+    seg.style.width = `${Math.min(1, w[kind] / scale) * 100}%`;
+    seg.style.background = w.memoryLimit > 0 && used > 0.8 * w.memoryLimit && kind !== "spilled"
+      ? "#d62728"
+      : MEMORY_COLORS[kind];
+    bar.append(seg);
+  }
+  const text = document.createElement("div");
+  text.className = "text";
+  text.textContent = `${formatBytes(used)} / ` +
+    (w.memoryLimit > 0 ? formatBytes(w.memoryLimit) : "no limit");
+  bar.append(text);
+  bar.title = `managed ${formatBytes(w.managed)} · unmanaged ${formatBytes(w.unmanaged)} · ` +
+    `spilled ${formatBytes(w.spilled)}`;
+  Object.assign(memory.dataset, {
+    managed: String(w.managed),
+    unmanaged: String(w.unmanaged),
+    spilled: String(w.spilled),
+  });
+  memory.append(bar);
+  return memory;
 }
