@@ -166,9 +166,14 @@ export function workerMessageProblem(msg: unknown): string | null {
         : "long-running without key or runId";
     case "heartbeat":
       if (!isNumberRecord(msg.metrics)) return "heartbeat without numeric metrics";
-      return msg.logs === undefined || isLogLines(msg.logs)
+      if (msg.logs !== undefined && !isLogLines(msg.logs)) {
+        return "heartbeat whose logs are not [time, text] pairs";
+      }
+      return msg.transfers === undefined ||
+          (isObject(msg.transfers) && isNumberRecord(msg.transfers.peers) &&
+            isNumberRecord(msg.transfers.types))
         ? null
-        : "heartbeat whose logs are not [time, text] pairs";
+        : "heartbeat whose transfers are not {peers, types} byte counts";
     case "worker-leaving":
       return typeof msg.reason === "string" ? null : "worker-leaving without a reason";
     case "worker-terminated":

@@ -358,6 +358,14 @@ export interface HeartbeatMsg {
    * first (absent when none); the scheduler keeps the newest for the dashboard's worker pages.
    */
   logs?: [number, string][];
+  /** Bytes received from peers since the last heartbeat (absent when none). */
+  transfers?: TransferTotals;
+}
+
+/** Bytes moved, by peer address and by the values' type names. */
+export interface TransferTotals {
+  peers: Record<string, number>;
+  types: Record<string, number>;
 }
 
 export type WorkerToSchedulerMsg =

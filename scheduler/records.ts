@@ -236,6 +236,10 @@ export class WorkerRecord {
   metrics: Record<string, number> = {};
   /** The worker's newest log lines, as its heartbeats brought them (the dashboard shows them). */
   readonly logs = new RecentLines(WORKER_LOG_LINES);
+  /** Bytes this worker received from each peer (ever), as its heartbeats report them. */
+  readonly received = new Map<string, number>();
+  /** The same bytes by the values' type names. */
+  readonly receivedByType = new Map<string, number>();
   /** The `free-keys` message of the current outbox that later keys for this worker may join. */
   openFreeKeys: FreeKeysMsg | null = null;
   openFreeKeysEpoch = -1;

@@ -21,6 +21,7 @@ const API_ENDPOINTS = {
   "/api/v1/task-stream?since=N&limit=M": "task runs numbered N and later (`total` is the next N)",
   "/api/v1/graph": "the tasks the scheduler holds, their dependencies and states",
   "/api/v1/info": "scheduler summary, events (?since=N) and errors with their stacks",
+  "/api/v1/bandwidth": "bytes/s between workers, per worker and by type over the last seconds",
   "/api/v1/worker?address=A": "one worker: its row, its threads' last runs, its tasks, its logs",
   "/api/v1/system": "CPU, memory and open files of the scheduler and worker processes",
   "/api/v1/story?key=K": "the transitions of key K, each with the stimulus that caused it",
@@ -92,6 +93,7 @@ export function dashboardApp({ model, feed, assets, streams, accessToken }: AppO
   app.get("/api/v1/status", (c) => c.json(model.status()));
   app.get("/api/v1/workers", (c) => c.json(model.workers()));
   app.get("/api/v1/system", (c) => c.json(model.system()));
+  app.get("/api/v1/bandwidth", (c) => c.json(model.bandwidth()));
   app.get("/api/v1/worker", (c) => {
     const address = c.req.query("address");
     if (address === undefined || address === "") {

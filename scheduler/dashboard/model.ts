@@ -32,6 +32,7 @@ import {
 import { type ActivityMark, WorkerActivity } from "./worker_activity.ts";
 import { WorkerHistory, type WorkerSample } from "./worker_history.ts";
 import { type WorkerView, workerView } from "./worker_view.ts";
+import { BandwidthMeter, type BandwidthView } from "./bandwidth_view.ts";
 
 export interface DashboardModelOptions {
   /** Most tasks the Graph page draws. */
@@ -52,6 +53,7 @@ export class DashboardModel {
   readonly errors = new ErrorLog();
   readonly activity = new WorkerActivity();
   readonly history = new WorkerHistory();
+  readonly bandwidthMeter = new BandwidthMeter();
   readonly graph: GraphTracker;
   readonly lag = new LoopLag();
   readonly #cpu = new CpuMeter();
@@ -66,6 +68,7 @@ export class DashboardModel {
 
   /** Reads what is new since the last poll: O(workers + new log entries). */
   poll(now = wallClock()): PollResult {
+    this.bandwidthMeter.sample(this.state, now);
     return {
       errors: this.errors.harvest(this.state),
       marks: this.activity.sample(this.state, now),
@@ -98,6 +101,11 @@ export class DashboardModel {
       eventsTotal: this.state.eventLog.total,
       errors: this.errors.toArray(),
     };
+  }
+
+  /** Bytes per second between workers and by type, over the last seconds. */
+  bandwidth(now = wallClock()): BandwidthView {
+    return this.bandwidthMeter.view(this.state, now);
   }
 
   /** One worker's page, or null when no worker has that address. */

@@ -213,7 +213,9 @@ Deno.test({
 
       // Above a few hundred tasks the Graph page collapses to task groups (by key prefix) with
       // their progress: 240 spin tasks and 240 twice tasks that depend on them.
-      const doubled = client.map(twice, futures);
+      // On bob only: he fetches alice's results, which the Workers page's bandwidth shows.
+      const bob = workers[1].address;
+      const doubled = client.with({ workers: [bob] }).map(twice, futures);
       await page.click('nav a[data-page="graph"]');
       const groups = () =>
         page.$eval(
@@ -257,6 +259,22 @@ Deno.test({
         return /registered with the scheduler/.test(text) && /refuse-\S+.*refused 7/.test(text);
       });
       await page.screenshot({ path: `${shots}cluster-worker-page.png`, fullPage: true });
+
+      // Bandwidth by worker pair and by type: bob received alice's numbers, nobody sent to alice.
+      await page.click('nav a[data-page="workers"]');
+      const moved = (selector: string) =>
+        page.$eval(selector, (el) => Number(el.getAttribute("data-total"))).catch(() => 0);
+      await waitUntil(
+        "bob's row shows bytes from alice",
+        async () =>
+          (await moved(`#bandwidth-pairs tr[data-worker="${bob}"] td[data-from="${alice}"]`)) > 0,
+      );
+      assert.equal(
+        await page.locator(`#bandwidth-pairs tr[data-worker="${alice}"] td[data-from]`).count(),
+        0,
+      );
+      assert.ok((await moved('#bandwidth-types tr[data-type="number"]')) > 0, "numbers moved");
+      await page.screenshot({ path: `${shots}cluster-bandwidth.png`, fullPage: true });
 
       // The events table folds the two workers joining into one row, and filters by text.
       await page.click('nav a[data-page="info"]');

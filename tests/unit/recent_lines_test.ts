@@ -24,7 +24,7 @@ Deno.test("the scheduler's copy keeps a worker's newest lines", () => {
   assert.deepEqual(kept.toArray(), [[2, "b"], [3, "c"]]);
 });
 
-Deno.test("a heartbeat's logs must be [time, text] pairs", () => {
+Deno.test("a heartbeat's logs must be [time, text] pairs and its transfers byte counts", () => {
   assert.ok(isLogLines([[1, "x"]]));
   assert.ok(!isLogLines([["x", 1]]));
   assert.ok(!isLogLines("x"));
@@ -34,5 +34,11 @@ Deno.test("a heartbeat's logs must be [time, text] pairs", () => {
   assert.match(
     workerMessageProblem({ ...heartbeat, logs: [[1]] }) ?? "",
     /logs are not \[time, text\]/,
+  );
+  const transfers = { peers: { "tcp://a:1": 10 }, types: { number: 10 } };
+  assert.equal(workerMessageProblem({ ...heartbeat, transfers }), null);
+  assert.match(
+    workerMessageProblem({ ...heartbeat, transfers: { peers: { a: "10" }, types: {} } }) ?? "",
+    /transfers are not \{peers, types\} byte counts/,
   );
 });
