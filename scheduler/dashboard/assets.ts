@@ -27,6 +27,7 @@ export const PAGE_FILES = [
   "info_page.js",
   "task_page.js",
   "worker_page.js",
+  "profile_page.js",
 ] as const;
 
 export type PageFile = typeof PAGE_FILES[number];

@@ -33,6 +33,7 @@ import { type ActivityMark, WorkerActivity } from "./worker_activity.ts";
 import { WorkerHistory, type WorkerSample } from "./worker_history.ts";
 import { type WorkerView, workerView } from "./worker_view.ts";
 import { BandwidthMeter, type BandwidthView } from "./bandwidth_view.ts";
+import { type ProfileView, profileView } from "./profile_view.ts";
 
 export interface DashboardModelOptions {
   /** Most tasks the Graph page draws. */
@@ -106,6 +107,11 @@ export class DashboardModel {
   /** Bytes per second between workers and by type, over the last seconds. */
   bandwidth(now = wallClock()): BandwidthView {
     return this.bandwidthMeter.view(this.state, now);
+  }
+
+  /** Task time in `[start, stop]` as a profile tree (by prefix, then worker). */
+  profile(start: number, stop: number): ProfileView {
+    return profileView(this.state, start, stop);
   }
 
   /** One worker's page, or null when no worker has that address. */

@@ -276,6 +276,44 @@ Deno.test({
       assert.ok((await moved('#bandwidth-types tr[data-type="number"]')) > 0, "numbers moved");
       await page.screenshot({ path: `${shots}cluster-bandwidth.png`, fullPage: true });
 
+      // Profile: where the task time went — spin (240 × 25 ms) far ahead of twice and refuse;
+      // a click zooms into spin, split by worker, and a click on the top box zooms back out.
+      await page.click('nav a[data-page="profile"]');
+      await page.click('#profile-range button[data-seconds="0"]');
+      await page.waitForSelector('#profile-table tr[data-prefix="spin"]');
+      const shares = await page.$$eval(
+        "#profile-table tbody tr",
+        (rows) =>
+          rows.map((
+            row,
+          ) => [row.getAttribute("data-prefix"), Number(row.getAttribute("data-share"))]),
+      );
+      assert.equal(shares[0][0], "spin", `shares: ${JSON.stringify(shares)}`);
+      assert.ok((shares[0][1] as number) > 0.8, `spin's share: ${shares[0][1]}`);
+      assert.ok(shares.some(([name]) => name === "twice"));
+      await page.screenshot({ path: `${shots}cluster-profile.png` });
+      await page.click('#profile-graph .frame[data-name="spin"]');
+      await waitUntil("the flame graph zoomed into spin", async () => {
+        const top = await page.$eval(
+          '#profile-graph .frame[data-depth="0"]',
+          (el) => el.getAttribute("data-name"),
+        );
+        return top === "spin";
+      });
+      const byWorker = await page.$$eval(
+        '#profile-graph .frame[data-depth="1"]',
+        (frames) => frames.map((f) => f.getAttribute("data-name")).sort(),
+      );
+      assert.deepEqual(byWorker, [alice, bob].sort());
+      await page.click('#profile-graph .frame[data-depth="0"]');
+      assert.equal(
+        await page.$eval(
+          '#profile-graph .frame[data-depth="0"]',
+          (el) => el.getAttribute("data-name"),
+        ),
+        "all tasks",
+      );
+
       // The events table folds the two workers joining into one row, and filters by text.
       await page.click('nav a[data-page="info"]');
       const joined = page.locator('#events-table tbody tr.kind[data-kind*="joined"]');

@@ -139,6 +139,11 @@ Deno.test("the dashboard serves pages, assets, health, metrics and JSON", async 
     const unknown = await get("/api/v1/worker?address=tcp://nowhere:1");
     assert.equal(unknown.status, 404);
     assert.match((await unknown.json()).error, /No worker at tcp:\/\/nowhere:1/);
+    const profile = await (await get("/api/v1/profile?start=0&stop=10")).json();
+    assert.equal(profile.root.children.inc.count, 1, "inc-1 ran from 1 to 2");
+    const backwards = await get("/api/v1/profile?start=10&stop=0");
+    assert.equal(backwards.status, 400);
+    assert.match((await backwards.json()).error, /start before stop/);
     const noAddress = await get("/api/v1/worker");
     assert.equal(noAddress.status, 400);
     await noAddress.body?.cancel();

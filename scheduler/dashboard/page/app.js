@@ -9,6 +9,7 @@
 import { formatCount } from "../../../core/display/format.js";
 import { GraphPage } from "./graph_page.js";
 import { InfoPage } from "./info_page.js";
+import { ProfilePage } from "./profile_page.js";
 import { LiveConnection } from "./live.js";
 import { StatusPage } from "./status_page.js";
 import { SystemPage } from "./system_page.js";
@@ -25,6 +26,7 @@ const pages = {
   workers: new WorkersPage(),
   worker: new WorkerPage(),
   graph: new GraphPage(),
+  profile: new ProfilePage(),
   info: new InfoPage(),
   system: new SystemPage(),
   task: new TaskPage(),
