@@ -77,8 +77,10 @@ function show(name) {
   for (const key of Object.keys(pages)) {
     /** @type {HTMLElement} */ (document.getElementById(`page-${key}`)).hidden = key !== current;
   }
+  // A worker's page belongs under Workers.
+  const tab = current === "worker" ? "workers" : current;
   for (const link of document.querySelectorAll("nav a")) {
-    link.classList.toggle("active", /** @type {HTMLElement} */ (link).dataset.page === current);
+    link.classList.toggle("active", /** @type {HTMLElement} */ (link).dataset.page === tab);
   }
   document.title = `Dask: ${current}`;
   // A tooltip belongs to the page it was shown on.
