@@ -32,6 +32,7 @@ export interface JournaledDataset {
 /** One line of the journal. */
 export type JournalRecord =
   | { t: "msg"; client: ClientId; msg: ClientToSchedulerMsg }
+  | { t: "client"; client: ClientId; identity: string }
   | { t: "gone"; client: ClientId }
   | { t: "final"; keys: Key[] }
   | { t: "worker"; address: WorkerAddress; member: boolean }
@@ -41,6 +42,7 @@ export type JournalRecord =
     t: "snapshot";
     tasks: GraphTaskSpec[];
     clients: [ClientId, Key[]][];
+    identities?: [ClientId, string][];
     fireAndForget: Key[];
     datasets: [string, JournaledDataset][];
     workers: WorkerAddress[];
@@ -61,6 +63,10 @@ export function recordsFor(
   switch (event.type) {
     case "client-message":
       return [{ t: "msg", client: event.client, msg: withFullFunctions(event.msg) }];
+    case "client-connected":
+      return event.identity === undefined
+        ? []
+        : [{ t: "client", client: event.client, identity: event.identity }];
     case "client-disconnected":
       return [{ t: "gone", client: event.client }];
     case "worker-added":
@@ -102,6 +108,8 @@ export class JournalBook {
   readonly tasks = new Map<Key, GraphTaskSpec>();
   /** The keys each client (or dataset holder) wants. */
   readonly wants = new Map<ClientId, Set<Key>>();
+  /** The identity each client authenticated as (tenancy), when the server said. */
+  readonly identities = new Map<ClientId, string>();
   readonly fireAndForget = new Set<Key>();
   readonly datasets = new Map<string, JournaledDataset>();
   readonly workers = new Set<WorkerAddress>();
@@ -116,8 +124,12 @@ export class JournalBook {
     switch (record.t) {
       case "msg":
         return this.#message(record.client, record.msg);
+      case "client":
+        this.identities.set(record.client, record.identity);
+        return;
       case "gone":
         this.wants.delete(record.client);
+        this.identities.delete(record.client);
         return;
       case "final":
         for (const key of record.keys) this.fireAndForget.delete(key);
@@ -141,6 +153,10 @@ export class JournalBook {
         for (const spec of record.tasks) this.tasks.set(spec.key, spec);
         this.wants.clear();
         for (const [client, keys] of record.clients) this.wants.set(client, new Set(keys));
+        this.identities.clear();
+        for (const [client, identity] of record.identities ?? []) {
+          this.identities.set(client, identity);
+        }
         this.fireAndForget.clear();
         for (const key of record.fireAndForget) this.fireAndForget.add(key);
         this.datasets.clear();
@@ -212,19 +228,26 @@ export class JournalBook {
 
   /** The specs someone still needs: those of wanted keys and, transitively, of their inputs. */
   liveTasks(): GraphTaskSpec[] {
-    const live = new Set<Key>();
-    const stack: Key[] = [...this.fireAndForget];
-    for (const keys of this.wants.values()) for (const key of keys) stack.push(key);
+    const roots: Key[] = [...this.fireAndForget];
+    for (const keys of this.wants.values()) for (const key of keys) roots.push(key);
+    return this.#closure(roots, new Set());
+  }
+
+  /** The specs `roots` need that are not in `done` (added to it), in arrival order. */
+  #closure(roots: Iterable<Key>, done: Set<Key>): GraphTaskSpec[] {
+    const found = new Set<Key>();
+    const stack = [...roots];
     while (stack.length > 0) {
       const key = stack.pop()!;
-      if (live.has(key)) continue;
+      if (found.has(key) || done.has(key)) continue;
       const spec = this.tasks.get(key);
       if (spec === undefined) continue;
-      live.add(key);
+      found.add(key);
+      done.add(key);
       for (const dep of spec.deps) stack.push(dep);
     }
     const tasks: GraphTaskSpec[] = [];
-    for (const spec of this.tasks.values()) if (live.has(spec.key)) tasks.push(spec);
+    for (const spec of this.tasks.values()) if (found.has(spec.key)) tasks.push(spec);
     return tasks;
   }
 
@@ -238,6 +261,7 @@ export class JournalBook {
       t: "snapshot",
       tasks,
       clients: [...this.wants].map(([client, keys]) => [client, [...keys]]),
+      identities: [...this.identities].filter(([client]) => this.wants.has(client)),
       fireAndForget: [...this.fireAndForget],
       datasets: [...this.datasets],
       workers: [...this.workers],
@@ -246,34 +270,42 @@ export class JournalBook {
 
   /**
    * The events that bring the books back, fed after the workers re-registered (their results wait
-   * as orphans of the restart grace, and the graph adopts them instead of computing again): the
-   * replay client submits every live task and wants every wanted key, each client (and dataset
-   * holder) wants its keys again under its own id, and the replay client lets go.
+   * as orphans of the restart grace, and the graph adopts them instead of computing again): each
+   * client (and dataset holder), under its own id and identity, submits the live tasks its keys
+   * need that no earlier client submitted, wanting its keys; keys without a spec (scattered) are
+   * claimed back from the workers. Fire-and-forget keys nobody wants come through the replay
+   * client, which then lets go.
    */
   replayEvents(now: number): SchedulerEvent[] {
-    const tasks = this.liveTasks();
-    const withSpec = new Set(tasks.map((spec) => spec.key));
-    const roots = new Set<Key>();
-    for (const keys of this.wants.values()) {
-      for (const key of keys) if (withSpec.has(key)) roots.add(key);
-    }
-    for (const key of this.fireAndForget) if (withSpec.has(key)) roots.add(key);
     const events: SchedulerEvent[] = [];
-    const as = (client: ClientId, msg: ClientToSchedulerMsg) =>
-      events.push({ type: "client-message", client, msg, now });
+    const submitted = new Set<Key>();
     // copies: the state machine expands functions in place and must not touch the book's specs
-    as(REPLAY_CLIENT, {
-      op: "update-graph",
-      tasks: tasks.map((spec) => ({ ...spec })),
-      keys: [...roots],
-    });
+    const graphOf = (client: ClientId, roots: Iterable<Key>, keys: Key[]) => {
+      const tasks = this.#closure(roots, submitted).map((spec) => ({ ...spec }));
+      const msg: ClientToSchedulerMsg = { op: "update-graph", tasks, keys };
+      events.push({ type: "client-message", client, msg, now });
+    };
     for (const [client, keys] of this.wants) {
-      if (keys.size > 0) as(client, { op: "client-desires-keys", keys: [...keys] });
+      if (keys.size === 0) continue;
+      const identity = this.identities.get(client);
+      if (identity !== undefined) {
+        events.push({ type: "client-connected", client, identity, now });
+      }
+      const withSpec = [...keys].filter((key) => this.tasks.has(key));
+      graphOf(client, withSpec, withSpec);
+      const scattered = [...keys].filter((key) => !this.tasks.has(key));
+      if (scattered.length > 0) {
+        const msg: ClientToSchedulerMsg = { op: "client-desires-keys", keys: scattered };
+        events.push({ type: "client-message", client, msg, now });
+      }
     }
     if (this.fireAndForget.size > 0) {
-      as(REPLAY_CLIENT, { op: "fire-and-forget", keys: [...this.fireAndForget] });
+      const keys = [...this.fireAndForget].filter((key) => this.tasks.has(key));
+      graphOf(REPLAY_CLIENT, keys, keys);
+      const msg: ClientToSchedulerMsg = { op: "fire-and-forget", keys };
+      events.push({ type: "client-message", client: REPLAY_CLIENT, msg, now });
+      events.push({ type: "client-disconnected", client: REPLAY_CLIENT, now });
     }
-    events.push({ type: "client-disconnected", client: REPLAY_CLIENT, now });
     return events;
   }
 }

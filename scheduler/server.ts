@@ -30,6 +30,7 @@ import {
   sendHeaders,
   unbatch,
 } from "../net/wire.ts";
+import { CLUSTER_IDENTITY } from "../net/auth.ts";
 import { PeerPool } from "../net/peer_pool.ts";
 import type { TlsConfig } from "../net/tls.ts";
 import {
@@ -95,6 +96,18 @@ export interface SchedulerServerOptions {
   journalWait?: number;
   /** Seconds a client named in the journal has to reconnect before its futures are let go. 60. */
   journalClientWait?: number;
+  /**
+   * Client identities (tenancy, scheduler/tenancy.ts): name → token. A client proving one of
+   * these tokens acts as that identity, and only touches its own keys and those shared with it.
+   * Needs `authToken` (the cluster's own: workers and the cluster's clients).
+   */
+  clientTokens?: ReadonlyMap<string, string>;
+  /**
+   * Client identities by certificate (with `tls`): a dialer whose certificate's subject is not
+   * this scheduler's own is the identity its common name says. Workers must present a
+   * certificate with the scheduler's subject.
+   */
+  tlsClientIdentities?: boolean;
 }
 
 /** Heartbeats a worker may miss before it is declared lost. */
@@ -175,6 +188,8 @@ export class SchedulerServer {
   #resolveReady!: () => void;
   #lastSync = 0;
   #journalClientTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Clients the journal brought back that have not reconnected yet. */
+  readonly #journalClients = new Set<ClientId>();
   readonly #journalWait: number;
   readonly #journalClientWait: number;
   #closing: Promise<void> | null = null;
@@ -188,7 +203,11 @@ export class SchedulerServer {
   ) {
     this.address = address;
     this.#listener = listener;
-    this.state = new SchedulerState(options.config);
+    this.state = new SchedulerState({
+      ...options.config,
+      tenancy: options.config?.tenancy ??
+        ((options.clientTokens?.size ?? 0) > 0 || options.tlsClientIdentities === true),
+    });
     this.heartbeatInterval = options.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL;
     this.dashboardLink = options.dashboardLink;
     const log = options.log ?? ((line: string) => console.error(line));
@@ -248,6 +267,8 @@ export class SchedulerServer {
       role: "scheduler",
       maxFrameBytes: options.maxFrameBytes,
       authToken: options.authToken,
+      identityTokens: options.clientTokens,
+      certificateIdentities: options.tlsClientIdentities,
       tls: options.tls,
       onError: refusalLogger((line) => ref.server && ref.server.#log(line)),
     }, (connection) => {
@@ -451,15 +472,17 @@ export class SchedulerServer {
       `replayed the journal: ${tasks} tasks, ${clients.length} clients, ${datasets.length} ` +
         `datasets` + (waiting.length > 0 ? `; ${waiting.length} workers did not come back` : ""),
     );
-    this.#resolveReady();
     // clients of the journal that never come back let go of their futures after a while
     const holders = new Set(datasets.map(([name]) => datasetHolder(name)));
+    for (const client of clients) if (!holders.has(client)) this.#journalClients.add(client);
+    this.#resolveReady();
     this.#journalClientTimer = setTimeout(() => {
-      for (const client of clients) {
-        if (holders.has(client) || this.#clients.has(client)) continue;
-        if (!this.state.clients.has(client)) continue;
-        this.#feed({ type: "client-disconnected", client, now: now() });
+      for (const client of this.#journalClients) {
+        if (this.state.clients.has(client)) {
+          this.#feed({ type: "client-disconnected", client, now: now() });
+        }
       }
+      this.#journalClients.clear();
     }, this.#journalClientWait * 1000);
   }
 
@@ -538,8 +561,20 @@ export class SchedulerServer {
       await connection.abort("the scheduler is shutting down");
       return;
     }
-    if (this.#clients.has(clientId)) {
+    // (the state machine's own holders — datasets, fire-and-forget — are taken ids too; a client
+    // the journal brought back is expected to reconnect under its id)
+    if (
+      this.#clients.has(clientId) ||
+      (this.state.clients.has(clientId) && !this.#journalClients.has(clientId))
+    ) {
       return await this.#refuse(connection, `a client with id ${clientId} is already connected`);
+    }
+    const identity = connection.identity ?? CLUSTER_IDENTITY;
+    if (this.#journalClients.delete(clientId)) {
+      const known = this.state.clients.get(clientId)?.identity;
+      if (known !== undefined && known !== identity) {
+        return await this.#refuse(connection, `client id ${clientId} belongs to another identity`);
+      }
     }
     this.#clients.set(clientId, connection);
     if (hello.batches === true) this.#takesBatches.add(connection);
@@ -549,8 +584,17 @@ export class SchedulerServer {
       workers: [...this.state.workers.values()].map(workerInfo),
     };
     if (this.dashboardLink !== undefined) registered.dashboardLink = this.dashboardLink;
+    if (identity !== CLUSTER_IDENTITY) {
+      // workers know only the cluster's token: this client's data goes through the scheduler
+      registered.identity = identity;
+      registered.direct = false;
+      // the dashboard shows every identity's keys: its access token is the cluster's alone
+      if (registered.dashboardLink !== undefined) {
+        registered.dashboardLink = registered.dashboardLink.split("?")[0];
+      }
+    }
     connection.send({ header: registered });
-    this.#feed({ type: "client-connected", client: clientId, now: now() });
+    this.#feed({ type: "client-connected", client: clientId, identity, now: now() });
     try {
       serving: for (let header = await next(); header !== undefined; header = await next()) {
         for (const msg of unbatch(header) ?? [header]) {
@@ -583,6 +627,13 @@ export class SchedulerServer {
     if (hello === undefined) return;
     const problem = registerWorkerProblem(hello);
     if (problem !== null) return await this.#refuse(connection, problem);
+    if (connection.identity !== undefined) {
+      return await this.#refuse(
+        connection,
+        `client identity '${connection.identity}' cannot register a worker: workers prove the ` +
+          `cluster's own token`,
+      );
+    }
     const reg = hello as RegisterWorkerMsg;
     if (reg.protocol !== SESSION_PROTOCOL) {
       return await this.#refuse(
@@ -612,7 +663,11 @@ export class SchedulerServer {
     this.#workers.set(reg.address, session);
     if (reg.batches === true) this.#takesBatches.add(connection);
     connection.send({
-      header: { op: "worker-registered", heartbeatInterval: this.heartbeatInterval },
+      header: {
+        op: "worker-registered",
+        heartbeatInterval: this.heartbeatInterval,
+        tenancy: this.state.ownership.enabled,
+      },
     });
     this.#log(
       `worker ${reg.address}${reg.name === reg.address ? "" : ` (${reg.name})`} registered ` +

@@ -30,6 +30,8 @@ export interface PeerServerHost {
   stopping(): boolean;
   /** Hands a Pub's message to the tasks of this worker that subscribe to `name`. */
   deliverPubSub(name: string, value: Encoded): void;
+  /** Whether the scheduler said it has client identities (tenancy). */
+  tenancy(): boolean;
   /** The worker's name and its scheduler's address, for a Client that dialled this worker. */
   name(): string;
   readonly scheduler: string;
@@ -68,6 +70,15 @@ export class PeerServer {
         }, a worker's listener serves "peer"`,
       );
       await connection.abort(`role ${connection.peer.role} not served here`);
+      return;
+    }
+    if (host.tenancy() && connection.sameCertificateSubject === false) {
+      // a client identity's certificate (tenancy): its data comes through the scheduler
+      host.log(
+        `refusing a connection from ${connection.remoteAddr}: its certificate's subject is not ` +
+          `the cluster's, and the scheduler has client identities`,
+      );
+      await connection.abort("a client identity's certificate is not served by workers");
       return;
     }
     this.connections.add(connection);
