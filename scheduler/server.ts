@@ -572,7 +572,8 @@ export class SchedulerServer {
     const identity = connection.identity ?? CLUSTER_IDENTITY;
     if (this.#journalClients.delete(clientId)) {
       const known = this.state.clients.get(clientId)?.identity;
-      if (known !== undefined && known !== identity) {
+      // a record replayed without an identity ("") takes whoever reconnects under the id
+      if (known !== undefined && known !== "" && known !== identity) {
         return await this.#refuse(connection, `client id ${clientId} belongs to another identity`);
       }
     }
