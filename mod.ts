@@ -101,6 +101,8 @@ export { Queue } from "./client/primitives/queue.ts";
 export type { QueueOptions } from "./client/primitives/queue.ts";
 export { MultiLock } from "./client/primitives/multi_lock.ts";
 export { Pub, Sub } from "./client/primitives/pubsub.ts";
+export { ActorLostError } from "./client/actors.ts";
+export type { ActorHandle } from "./core/actor_ref.ts";
 export type { MultiLockAcquireOptions } from "./client/primitives/multi_lock.ts";
 export { Variable } from "./client/primitives/variable.ts";
 export { SharedObject } from "./client/primitives/context.ts";

@@ -40,7 +40,7 @@ import type { RebalanceResult } from "../protocol/session.ts";
 import { PeerPool } from "../net/peer_pool.ts";
 import { authTokenFromEnv } from "../net/security_options.ts";
 import { loadSecurity, type Security } from "../net/tls.ts";
-import { SubmitMethods, type Submitter } from "./client_view.ts";
+import { type FutureArgs, SubmitMethods, type Submitter } from "./client_view.ts";
 import { writePerformanceReport } from "./performance_report.ts";
 import {
   selectTaskStream,
@@ -95,6 +95,8 @@ import { SchedulerSession } from "./scheduler_connection.ts";
 import { requestStory } from "./story.ts";
 import type { StoryEntry } from "../protocol/story.ts";
 import { Submission } from "./submission.ts";
+import { type ActorHandle, buildActor } from "./actors.ts";
+import type { ActorCallMsg, ActorReadMsg, ActorReplyMsg } from "../protocol/actors.ts";
 import type { SubmitOptions } from "./submit_options.ts";
 
 /** How a Client connects. */
@@ -366,6 +368,45 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
       );
     }
     return client;
+  }
+
+  /**
+   * Builds an actor: `new Class(...args)` on one worker, where it stays (Dask's
+   * `submit(Class, actor=True)`). Calls on the handle run there, in the order they arrive,
+   * straight from this client to that worker; attribute reads give the current value. The
+   * actor lives while the handle does (or a Future of its key). See client/actors.ts.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "./mod.ts";
+   *
+   * class Counter {
+   *   n = 0;
+   *   increment(by = 1) {
+   *     return this.n += by;
+   *   }
+   * }
+   * await using client = await Client.local({ nWorkers: 1 });
+   * const counter = await client.actor(Counter);
+   * await counter.increment(); // 1
+   * await counter.increment(2); // 3
+   * console.log(await counter.n); // 3
+   * ```
+   */
+  actor<A extends unknown[], T extends object>(
+    Class: new (...args: A) => T,
+    ...args: FutureArgs<A>
+  ): Promise<ActorHandle<T>> {
+    return buildActor(this, Class, args);
+  }
+
+  /** @internal An actor call or read, straight to the worker holding the actor. */
+  actorRequest(
+    worker: string,
+    request: Omit<ActorCallMsg, "requestId"> | Omit<ActorReadMsg, "requestId">,
+  ): Promise<ActorReplyMsg> {
+    this.#checkOpen();
+    return this.#peers.actor(worker, request);
   }
 
   /** @internal What Pub and Sub use: this client's topics. */

@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { ActorCallMsg, ActorReadMsg, ActorReplyMsg } from "./actors.ts";
 import type { ErrorRecord } from "../core/errors.ts";
 import type { Key } from "../core/task.ts";
 import type { Encoded } from "../core/value_codec.ts";
@@ -270,5 +271,5 @@ export interface PubSubDeliveredMsg {
   requestId: number;
 }
 
-export type PeerRequest = GetDataMsg | UpdateDataMsg | PubSubPeerMsg;
-export type PeerReply = DataMsg | DataStoredMsg | PubSubDeliveredMsg | BusyMsg;
+export type PeerRequest = GetDataMsg | UpdateDataMsg | PubSubPeerMsg | ActorCallMsg | ActorReadMsg;
+export type PeerReply = DataMsg | DataStoredMsg | PubSubDeliveredMsg | ActorReplyMsg | BusyMsg;

@@ -12,6 +12,7 @@
 
 /// <reference lib="deno.worker" />
 
+import { setActorTransportLoader } from "../core/actor_ref.ts";
 import { recordFromError } from "../core/errors.ts";
 import { explainPermissionError } from "../core/task_permissions.ts";
 import { timeoutError } from "./thread_end_errors.ts";
@@ -44,6 +45,9 @@ import {
   type ToThread,
 } from "./thread_protocol.ts";
 import { SHARED_GARBAGE_BYTES, SharedGarbage } from "./shared_garbage.ts";
+
+/** A task that calls an actor loads the client code on first use. */
+setActorTransportLoader(() => import("../client/actors.ts"));
 
 const functions = new FunctionCache();
 /** Inputs a worker shares with this thread are garbage here once their task is over. */

@@ -22,6 +22,7 @@ import type { ExecuteSpec, WorkerEvent } from "./events.ts";
 import type { DataStore, StoredValue } from "./store.ts";
 import { runSpecProblem } from "./task_outcomes.ts";
 import { isEncoded } from "../protocol/message_checks.ts";
+import { ActorHost } from "./actors.ts";
 
 /** Stored frames this large are moved to shared memory on first use by a thread. */
 export const SHARED_FRAME_MIN_BYTES = 64 * 1024;
@@ -68,6 +69,8 @@ export class TaskExecutor {
   #setup: ThreadSetup | null = null;
   /** Results holding Futures (returned by their tasks), by key: the thread keeping them alive. */
   readonly #refHolders = new Map<Key, number>();
+  /** The actors built here (tasks marked `actor`), in their own thread. */
+  readonly actors: ActorHost;
 
   /** @param permissions the task threads' Deno permissions (core/task_permissions.ts). */
   constructor(
@@ -76,6 +79,7 @@ export class TaskExecutor {
     private readonly permissions: Deno.PermissionOptions = "inherit",
   ) {
     this.#pool = this.#newPool();
+    this.actors = new ActorHost(permissions, host.log);
   }
 
   #newPool(): ThreadPool {
@@ -94,6 +98,7 @@ export class TaskExecutor {
   setup(setup: ThreadSetup): void {
     this.#setup = setup;
     this.#pool.setup(setup);
+    this.actors.setup(setup);
   }
 
   /** The seceded task `key` may go on: a thread slot is its again. */
@@ -166,6 +171,7 @@ export class TaskExecutor {
 
   /** These keys left the store: Futures their results held may go. */
   freed(keys: readonly Key[]): void {
+    this.actors.release(keys);
     if (this.#refHolders.size === 0) return;
     const byThread = new Map<number, Key[]>();
     for (const key of keys) {
@@ -187,11 +193,13 @@ export class TaskExecutor {
     this.#refHolders.clear(); // the threads go, and their clients with them
     this.#pool.close();
     this.#pool = this.#newPool();
+    this.actors.reset("the worker restarted: its actors are gone");
   }
 
   close(): void {
     this.#closed = true;
     this.#pool.close();
+    this.actors.close();
   }
 
   /** Posts the tasks to run, one batch per thread. */
@@ -225,7 +233,8 @@ export class TaskExecutor {
     const problem = runSpecProblem(spec.key, spec.fn, isEncoded(spec.args));
     if (problem !== null) return this.#failed(spec.key, problem);
     const store = this.host.store;
-    const transfer = batch.transfer;
+    // an actor is built in the actor thread, which gets its inputs' buffers on their own
+    const transfer = spec.actor ? new Set<ArrayBuffer>() : batch.transfer;
     const depValues: Encoded[] = [];
     for (const dep of spec.deps) {
       let stored;
@@ -261,8 +270,15 @@ export class TaskExecutor {
       depValues,
     };
     if (spec.timeoutMs > 0) item.timeoutMs = spec.timeoutMs;
-    batch.items.push(item);
     this.#runs.set(id, { key: spec.key, thread: spec.thread, session: this.session });
+    if (spec.actor) {
+      item.fn = spec.fn as FunctionSpec;
+      void this.actors.create(item, [...transfer]).then((result) =>
+        this.#threadResults(spec.thread, [result])
+      );
+      return;
+    }
+    batch.items.push(item);
   }
 
   #failed(key: Key, reason: string): void {

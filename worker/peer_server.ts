@@ -18,6 +18,8 @@ import {
 } from "../protocol/session.ts";
 import type { ReceivedData, WorkerEvent } from "./events.ts";
 import type { DataStore } from "./store.ts";
+import type { ActorHost } from "./actors.ts";
+import type { ActorOutcome } from "../protocol/actors.ts";
 
 const now = () => (performance.timeOrigin + performance.now()) / 1000;
 
@@ -30,6 +32,8 @@ export interface PeerServerHost {
   stopping(): boolean;
   /** Hands a Pub's message to the tasks of this worker that subscribe to `name`. */
   deliverPubSub(name: string, value: Encoded): void;
+  /** The actors built here: calls and reads come straight from their callers. */
+  readonly actors: ActorHost;
   /** The worker's name and its scheduler's address, for a Client that dialled this worker. */
   name(): string;
   readonly scheduler: string;
@@ -135,9 +139,32 @@ export class PeerServer {
         this.host.deliverPubSub(msg.name, msg.value);
         connection.send({ header: { op: "pubsub-delivered", requestId } });
         return null;
+      case "actor-call":
+      case "actor-read":
+        return this.#actor(connection, requestId, msg);
       default:
         return `unknown operation ${JSON.stringify(msg.op)}`;
     }
+  }
+
+  /** An actor call or read: answered when the actor thread answers (others go on meanwhile). */
+  #actor(connection: Connection, requestId: number, msg: Record<string, unknown>): string | null {
+    const { key, method, name, args } = msg;
+    if (typeof key !== "string") return `an ${msg.op} without an actor key`;
+    let answer: Promise<ActorOutcome>;
+    if (msg.op === "actor-call") {
+      if (typeof method !== "string" || !isEncoded(args)) {
+        return "an actor-call without a method name or encoded arguments";
+      }
+      answer = this.host.actors.call(key, method, args);
+    } else {
+      if (typeof name !== "string") return "an actor-read without an attribute name";
+      answer = this.host.actors.read(key, name);
+    }
+    void answer.then((outcome) => {
+      connection.send({ header: { op: "actor-reply", requestId, ...outcome } });
+    });
+    return null;
   }
 
   #getData(connection: Connection, requestId: number, keys: Key[]): void {

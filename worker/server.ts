@@ -217,6 +217,7 @@ export class WorkerServer {
       store: this.store,
       handle,
       deliverPubSub: (name, value) => this.#executor.deliverPubSub(name, value),
+      actors: this.#executor.actors,
       log,
       stopping,
       name: () => this.name,
