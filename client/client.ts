@@ -96,6 +96,7 @@ import { requestStory } from "./story.ts";
 import type { StoryEntry } from "../protocol/story.ts";
 import { Submission } from "./submission.ts";
 import { type ActorHandle, buildActor } from "./actors.ts";
+import { gatherProfile, type ProfileNode, type ProfileOptions } from "./profile.ts";
 import type { ActorCallMsg, ActorReadMsg, ActorReplyMsg } from "../protocol/actors.ts";
 import type { SubmitOptions } from "./submit_options.ts";
 
@@ -754,6 +755,36 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
   ): Promise<[number, unknown][] | Record<string, [number, unknown][]>> {
     this.#checkOpen();
     return await this.#request("get-events", topic === undefined ? {} : { topic });
+  }
+
+  /**
+   * A statistical profile of where the workers' task threads spent their time (sampled every
+   * 10 ms in each thread; the last ten busy minutes are kept), merged into one call tree in
+   * Dask's shape: `{ identifier, description, count, children }`. Select a time range, a task
+   * prefix (`key`) or workers. A thread busy in a long synchronous task answers after it, or
+   * is left out after 2 s. See client/profile.ts.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "./mod.ts";
+   *
+   * await using client = await Client.local({ nWorkers: 1 });
+   * const start = Date.now();
+   * await client.submit(function spin(n: number) {
+   *   let x = 0;
+   *   for (let i = 0; i < n; i++) x += Math.sqrt(i);
+   *   return x;
+   * }, 1e8);
+   * const tree = await client.profile({ start, key: "spin" });
+   * console.log(tree.count > 0, Object.keys(tree.children)); // true [ "spin;…" ]
+   * ```
+   */
+  async profile(options: ProfileOptions = {}): Promise<ProfileNode> {
+    this.#checkOpen();
+    return await gatherProfile({
+      workers: () => this.workers(),
+      profileOf: (worker, request) => this.#peers.profile(worker, request),
+    }, options);
   }
 
   /** The workers connected to the scheduler, with what they hold and run. */

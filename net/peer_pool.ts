@@ -21,6 +21,7 @@ import type {
 } from "../protocol/session.ts";
 import type { Encoded } from "../core/value_codec.ts";
 import type { ActorCallMsg, ActorReadMsg, ActorReplyMsg } from "../protocol/actors.ts";
+import type { ProfileReplyMsg, ProfileRequestMsg } from "../protocol/profile.ts";
 
 /** How a {@link PeerPool} connects and retries. */
 export interface PeerPoolOptions {
@@ -143,6 +144,14 @@ export class PeerPool {
     return await this.#request(peer, request, "actor-reply") as ActorReplyMsg;
   }
 
+  /** The merged profile of `peer`'s task threads (`client.profile`). */
+  async profile(
+    peer: WorkerAddress,
+    request: Omit<ProfileRequestMsg, "requestId">,
+  ): Promise<ProfileReplyMsg> {
+    return await this.#request(peer, request, "profile-reply") as ProfileReplyMsg;
+  }
+
   /** Closes every connection; requests in flight fail. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -162,7 +171,8 @@ export class PeerPool {
       | Omit<UpdateDataMsg, "requestId">
       | Omit<PubSubPeerMsg, "requestId">
       | Omit<ActorCallMsg, "requestId">
-      | Omit<ActorReadMsg, "requestId">,
+      | Omit<ActorReadMsg, "requestId">
+      | Omit<ProfileRequestMsg, "requestId">,
     expected: PeerReply["op"],
   ): Promise<PeerReply> {
     let delay = this.#busyDelayMs;

@@ -7,6 +7,7 @@
  */
 
 import type { ActorCallMsg, ActorReadMsg, ActorReplyMsg } from "./actors.ts";
+import type { ProfileReplyMsg, ProfileRequestMsg } from "./profile.ts";
 import type { ErrorRecord } from "../core/errors.ts";
 import type { Key } from "../core/task.ts";
 import type { Encoded } from "../core/value_codec.ts";
@@ -271,5 +272,17 @@ export interface PubSubDeliveredMsg {
   requestId: number;
 }
 
-export type PeerRequest = GetDataMsg | UpdateDataMsg | PubSubPeerMsg | ActorCallMsg | ActorReadMsg;
-export type PeerReply = DataMsg | DataStoredMsg | PubSubDeliveredMsg | ActorReplyMsg | BusyMsg;
+export type PeerRequest =
+  | GetDataMsg
+  | UpdateDataMsg
+  | PubSubPeerMsg
+  | ActorCallMsg
+  | ActorReadMsg
+  | ProfileRequestMsg;
+export type PeerReply =
+  | DataMsg
+  | DataStoredMsg
+  | PubSubDeliveredMsg
+  | ActorReplyMsg
+  | ProfileReplyMsg
+  | BusyMsg;

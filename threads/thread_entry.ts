@@ -45,11 +45,14 @@ import {
   type ToThread,
 } from "./thread_protocol.ts";
 import { SHARED_GARBAGE_BYTES, SharedGarbage } from "./shared_garbage.ts";
+import { ThreadSampler } from "./sampler.ts";
 
 /** A task that calls an actor loads the client code on first use. */
 setActorTransportLoader(() => import("../client/actors.ts"));
 
 const functions = new FunctionCache();
+/** Where this thread's tasks spend their time, for `client.profile`. */
+const sampler = new ThreadSampler();
 /** Inputs a worker shares with this thread are garbage here once their task is over. */
 const sharedGarbage = new SharedGarbage(SHARED_GARBAGE_BYTES);
 /** This thread's end of the function link: later batches send only a spec's id. */
@@ -144,6 +147,7 @@ self.close = () => endedByTask("self.close()");
 async function runOne(item: RunItem, seceded: () => void): Promise<RunResult> {
   const start = now();
   status.begin(item.id, start);
+  sampler.began(item.key, start);
   try {
     const spec = received.expand(item.fn);
     if (typeof spec === "string") {
@@ -197,6 +201,7 @@ async function runOne(item: RunItem, seceded: () => void): Promise<RunResult> {
     return { id: item.id, ok: false, error, start, stop: now() };
   } finally {
     status.end();
+    sampler.ran(item.key, start, now());
     // a task's own arguments count under its key (never one of its inputs' keys)
     sharedGarbage.drop(item.key, item.args.frames);
     for (let i = 0; i < item.depValues.length; i++) {
@@ -263,9 +268,17 @@ async function runBatch(batch: RunItem[]): Promise<void> {
 self.onmessage = (event: MessageEvent<ToThread>) => {
   const message = event.data;
   switch (message.type) {
+    case "profile": {
+      const { id, start, stop, prefix } = message;
+      void sampler.query(start, stop, prefix).then((tree) =>
+        postToOwner({ type: "profile", id, tree })
+      );
+      break;
+    }
     case "run": {
       const batch = message.batch;
-      queue = queue.then(() => runBatch(batch));
+      // the profiler runs before the batch does (at once when it already runs)
+      queue = queue.then(() => sampler.busy()).then(() => runBatch(batch));
       break;
     }
     case "init":

@@ -17,12 +17,19 @@ import type { FunctionSpec } from "../core/function_codec.ts";
 import type { Key } from "../core/task.ts";
 import type { Encoded } from "../core/value_codec.ts";
 import { type ThreadEnd, ThreadPool } from "../threads/thread_pool.ts";
-import type { RunItem, RunResult, SlotRequest, ThreadSetup } from "../threads/thread_protocol.ts";
+import type {
+  ProfileQuery,
+  RunItem,
+  RunResult,
+  SlotRequest,
+  ThreadSetup,
+} from "../threads/thread_protocol.ts";
 import type { ExecuteSpec, WorkerEvent } from "./events.ts";
 import type { DataStore, StoredValue } from "./store.ts";
 import { runSpecProblem } from "./task_outcomes.ts";
 import { isEncoded } from "../protocol/message_checks.ts";
 import { ActorHost } from "./actors.ts";
+import { emptyProfile, mergeProfile, type ProfileNode } from "../core/profile_tree.ts";
 
 /** Stored frames this large are moved to shared memory on first use by a thread. */
 export const SHARED_FRAME_MIN_BYTES = 64 * 1024;
@@ -162,6 +169,12 @@ export class TaskExecutor {
     const held = this.#toRun.length;
     this.#toRun = this.#toRun.filter((spec) => spec.key !== key);
     if (this.#toRun.length < held) this.#failed(key, `task ${key} was cancelled before it started`);
+  }
+
+  /** The task threads' merged profile (`client.profile`), waiting up to `waitMs` per thread. */
+  async profile(query: Omit<ProfileQuery, "type" | "id">, waitMs: number): Promise<ProfileNode> {
+    const trees = await this.#pool.profile(query, waitMs);
+    return trees.reduce(mergeProfile, emptyProfile());
   }
 
   /** Hands a Pub's message to the threads whose tasks subscribe to `name`. */

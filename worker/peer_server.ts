@@ -20,6 +20,11 @@ import type { ReceivedData, WorkerEvent } from "./events.ts";
 import type { DataStore } from "./store.ts";
 import type { ActorHost } from "./actors.ts";
 import type { ActorOutcome } from "../protocol/actors.ts";
+import type { ProfileRequestMsg } from "../protocol/profile.ts";
+import type { ProfileNode } from "../core/profile_tree.ts";
+
+/** How long a profile request waits for a busy thread (one between tasks answers at once). */
+const PROFILE_WAIT_MS = 2000;
 
 const now = () => (performance.timeOrigin + performance.now()) / 1000;
 
@@ -32,6 +37,8 @@ export interface PeerServerHost {
   stopping(): boolean;
   /** Hands a Pub's message to the tasks of this worker that subscribe to `name`. */
   deliverPubSub(name: string, value: Encoded): void;
+  /** The task threads' merged profile (`client.profile`), waiting up to `waitMs` per thread. */
+  profile(query: Omit<ProfileRequestMsg, "op" | "requestId">, waitMs: number): Promise<ProfileNode>;
   /** The actors built here: calls and reads come straight from their callers. */
   readonly actors: ActorHost;
   /** The worker's name and its scheduler's address, for a Client that dialled this worker. */
@@ -139,6 +146,21 @@ export class PeerServer {
         this.host.deliverPubSub(msg.name, msg.value);
         connection.send({ header: { op: "pubsub-delivered", requestId } });
         return null;
+      case "profile": {
+        const { start, stop, prefix } = msg;
+        const timeOrNull = (t: unknown) => t === null || typeof t === "number";
+        if (
+          !timeOrNull(start) || !timeOrNull(stop) ||
+          !(prefix === null || typeof prefix === "string")
+        ) {
+          return "a profile request without start, stop (numbers or null) and prefix";
+        }
+        const query = { start, stop, prefix } as Omit<ProfileRequestMsg, "op" | "requestId">;
+        void this.host.profile(query, PROFILE_WAIT_MS).then((tree) => {
+          connection.send({ header: { op: "profile-reply", requestId, tree } });
+        });
+        return null;
+      }
       case "actor-call":
       case "actor-read":
         return this.#actor(connection, requestId, msg);

@@ -218,6 +218,7 @@ export class WorkerServer {
       handle,
       deliverPubSub: (name, value) => this.#executor.deliverPubSub(name, value),
       actors: this.#executor.actors,
+      profile: (query, waitMs) => this.#executor.profile(query, waitMs),
       log,
       stopping,
       name: () => this.name,
