@@ -104,6 +104,7 @@ export { Pub, Sub } from "./client/primitives/pubsub.ts";
 export { ActorLostError } from "./client/actors.ts";
 export type { ActorHandle } from "./core/actor_ref.ts";
 export type { ProfileFrame, ProfileNode, ProfileOptions } from "./client/profile.ts";
+export { importUploaded, type UploadFileOptions } from "./client/uploads.ts";
 export type { MultiLockAcquireOptions } from "./client/primitives/multi_lock.ts";
 export { Variable } from "./client/primitives/variable.ts";
 export { SharedObject } from "./client/primitives/context.ts";

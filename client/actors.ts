@@ -58,6 +58,8 @@ export class ActorLostError extends Error {
   readonly worker: string;
 
   /**
+   * Names the call, the actor and its worker, and why it could not be reached.
+   *
    * @param actor the actor called
    * @param what the call, e.g. `Counter.increment()`
    * @param cause why the worker could not be reached

@@ -97,6 +97,7 @@ import type { StoryEntry } from "../protocol/story.ts";
 import { Submission } from "./submission.ts";
 import { type ActorHandle, buildActor } from "./actors.ts";
 import { gatherProfile, type ProfileNode, type ProfileOptions } from "./profile.ts";
+import { readModule, type UploadFileOptions } from "./uploads.ts";
 import type { ActorCallMsg, ActorReadMsg, ActorReplyMsg } from "../protocol/actors.ts";
 import type { SubmitOptions } from "./submit_options.ts";
 
@@ -785,6 +786,36 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
       workers: () => this.workers(),
       profileOf: (worker, request) => this.#peers.profile(worker, request),
     }, options);
+  }
+
+  /**
+   * Makes a module available to every worker — those connected now and every one that joins
+   * later — as Dask's `upload_file`: tasks load it with `importUploaded(name)` (the file's name
+   * by default). Resolves once the scheduler sent it to the workers; tasks submitted afterwards
+   * find it. See client/uploads.ts.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "./mod.ts";
+   *
+   * await using client = await Client.local({ nWorkers: 1 });
+   * const path = await Deno.makeTempFile({ suffix: ".ts" });
+   * await Deno.writeTextFile(path, "export const double = (x: number) => 2 * x;");
+   * const name = await client.uploadFile(path, { name: "helpers.ts" });
+   * const useHelper = async (x: number) => {
+   *   const load = (globalThis as unknown as { importUploaded(n: string): Promise<any> });
+   *   return (await load.importUploaded("helpers.ts")).double(x);
+   * };
+   * console.log(name, await client.submit(useHelper, 21)); // helpers.ts 42
+   * ```
+   *
+   * @returns the name tasks import it by.
+   */
+  async uploadFile(pathOrUrl: string | URL, options: UploadFileOptions = {}): Promise<string> {
+    this.#checkOpen();
+    const { name, source } = await readModule(pathOrUrl, options);
+    await this.#request("upload-file", { name, source });
+    return name;
   }
 
   /** The workers connected to the scheduler, with what they hold and run. */

@@ -19,10 +19,13 @@ export interface ProfileFrame {
 
 /** One node of a profile: Dask's `{ identifier, description, count, children }`. */
 export interface ProfileNode {
+  /** `name;filename;line_number`, or `root` for the tree's root. */
   identifier: string;
+  /** The frame this node stands for. */
   description: ProfileFrame;
   /** Samples that went through this frame (itself and what it called). */
   count: number;
+  /** The frames it called, by identifier. */
   children: Record<string, ProfileNode>;
 }
 

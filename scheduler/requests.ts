@@ -13,6 +13,7 @@
 
 import { CoordinationError } from "./coordination/datasets.ts";
 import { COORDINATION_METHODS, CoordinationRequests } from "./coordination/requests.ts";
+import { UploadedModules } from "./uploads.ts";
 import { adaptiveSnapshot, adaptiveTarget, type AdaptiveTargetOptions } from "./adaptive_target.ts";
 import { errorMessage, recordFromError } from "../core/errors.ts";
 import type { Key } from "../core/task.ts";
@@ -116,6 +117,9 @@ export class SchedulerRequests {
   readonly #host: RequestHost;
   #nextRunRequestId = 1;
 
+  /** Modules clients uploaded, for every worker (also those that register later). */
+  readonly uploads: UploadedModules = new UploadedModules();
+
   /** Datasets, queues, variables, locks, events and semaphores clients coordinate through. */
   readonly #coordination: CoordinationRequests;
 
@@ -211,6 +215,18 @@ export class SchedulerRequests {
           entries: this.#host.state.taskStream.since(since),
         };
       }
+      case "upload-file": {
+        let msg;
+        try {
+          msg = this.uploads.put(params.name, params.source);
+        } catch (error) {
+          throw new RequestError((error as Error).message);
+        }
+        for (const session of this.#host.sessions.values()) {
+          session.connection.send({ header: msg });
+        }
+        return null;
+      }
       default:
         if (COORDINATION_METHODS.has(method)) {
           return this.#coordination.answer(method, params, clientId);
@@ -218,7 +234,7 @@ export class SchedulerRequests {
         throw new RequestError(
           `unknown request method ${JSON.stringify(method)}; this scheduler answers who-has, ` +
             `workers, scatter-targets, relay-scatter, restart, retire-workers, adaptive-target, ` +
-            `run, replicate, rebalance, task-progress, task-stream and story`,
+            `run, replicate, rebalance, task-progress, task-stream, story and upload-file`,
         );
     }
   }

@@ -488,6 +488,8 @@ export class SchedulerServer {
     connection.send({
       header: { op: "worker-registered", heartbeatInterval: this.heartbeatInterval },
     });
+    // uploaded modules reach a worker before any task that may import them
+    for (const header of this.#requests.uploads.messages()) connection.send({ header });
     this.#log(
       `worker ${reg.address}${reg.name === reg.address ? "" : ` (${reg.name})`} registered ` +
         `with ${reg.nthreads} threads` +

@@ -46,6 +46,15 @@ import {
 } from "./thread_protocol.ts";
 import { SHARED_GARBAGE_BYTES, SharedGarbage } from "./shared_garbage.ts";
 import { ThreadSampler } from "./sampler.ts";
+import { addUploadedModules } from "../core/uploaded_modules.ts";
+
+/** Self-contained task functions reach uploaded modules through the global (client/uploads.ts). */
+Object.assign(globalThis, {
+  importUploaded: async (name: string) => {
+    const { importUploaded } = await import("../client/uploads.ts");
+    return await importUploaded(name);
+  },
+});
 
 /** A task that calls an actor loads the client code on first use. */
 setActorTransportLoader(() => import("../client/actors.ts"));
@@ -268,6 +277,9 @@ async function runBatch(batch: RunItem[]): Promise<void> {
 self.onmessage = (event: MessageEvent<ToThread>) => {
   const message = event.data;
   switch (message.type) {
+    case "uploads":
+      addUploadedModules(message.modules);
+      break;
     case "profile": {
       const { id, start, stop, prefix } = message;
       void sampler.query(start, stop, prefix).then((tree) =>

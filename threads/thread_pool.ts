@@ -99,6 +99,8 @@ export class ThreadPool {
   #watchdog: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   #setup: ThreadSetup | null = null;
+  /** Modules clients uploaded, sent to every thread that starts. */
+  readonly #uploads: Record<string, string> = {};
   /** Profile queries waiting for a thread's answer, by id. */
   readonly #profiles = new Map<number, (tree: ProfileNode) => void>();
   #nextProfileId = 1;
@@ -163,6 +165,9 @@ export class ThreadPool {
     this.#functions[i] = new FunctionSender();
     for (const threads of this.#subscribers.values()) threads.delete(i); // a fresh thread has none
     if (this.#setup !== null) thread.postMessage(this.#setup);
+    if (Object.keys(this.#uploads).length > 0) {
+      thread.postMessage({ type: "uploads", modules: this.#uploads } satisfies ToThread);
+    }
   }
 
   /** Tells every thread (and those started later) the cluster their tasks run on. */
@@ -192,6 +197,15 @@ export class ThreadPool {
       });
     });
     return (await Promise.all(answers)).filter((tree) => tree !== null);
+  }
+
+  /** Modules tasks may import (`client.uploadFile`): every thread, also those started later. */
+  uploads(modules: Record<string, string>): void {
+    Object.assign(this.#uploads, modules);
+    if (this.#closed) return;
+    for (const thread of this.#threads) {
+      thread.postMessage({ type: "uploads", modules } satisfies ToThread);
+    }
   }
 
   /** Results `keys` that `thread` returned are gone: it lets go of the Futures they held. */

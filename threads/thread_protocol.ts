@@ -164,8 +164,15 @@ export interface ProfileAnswer {
   tree: ProfileNode;
 }
 
+/** Modules clients uploaded (`client.uploadFile`), by name: tasks may import them. */
+export interface UploadedModules {
+  type: "uploads";
+  modules: Record<string, string>;
+}
+
 /** Everything the owner posts to a thread. */
 export type ToThread =
+  | UploadedModules
   | ProfileQuery
   | RunBatch
   | ThreadInit

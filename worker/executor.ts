@@ -74,6 +74,8 @@ export class TaskExecutor {
   /** Tasks that seceded from their thread's slot, by key: where to send `rejoined`. */
   readonly #seceded = new Map<Key, { id: number; thread: number }>();
   #setup: ThreadSetup | null = null;
+  /** Modules clients uploaded, by name (`client.uploadFile`). */
+  readonly #uploads: Record<string, string> = {};
   /** Results holding Futures (returned by their tasks), by key: the thread keeping them alive. */
   readonly #refHolders = new Map<Key, number>();
   /** The actors built here (tasks marked `actor`), in their own thread. */
@@ -98,6 +100,7 @@ export class TaskExecutor {
       this.permissions,
     );
     if (this.#setup !== null) pool.setup(this.#setup);
+    if (Object.keys(this.#uploads).length > 0) pool.uploads(this.#uploads);
     return pool;
   }
 
@@ -169,6 +172,12 @@ export class TaskExecutor {
     const held = this.#toRun.length;
     this.#toRun = this.#toRun.filter((spec) => spec.key !== key);
     if (this.#toRun.length < held) this.#failed(key, `task ${key} was cancelled before it started`);
+  }
+
+  /** A module tasks may import (`importUploaded`), for these threads and those started later. */
+  upload(name: string, source: string): void {
+    this.#uploads[name] = source;
+    this.#pool.uploads({ [name]: source });
   }
 
   /** The task threads' merged profile (`client.profile`), waiting up to `waitMs` per thread. */

@@ -253,6 +253,7 @@ export class WorkerServer {
       metrics: () => this.#metrics(),
       heldKeys: () => this.store.size,
       runFunction: (fn, args) => this.#runThread.run(fn, args),
+      uploaded: (name, source) => this.#executor.upload(name, source),
       log,
     });
     if (options.memoryLimit > 0) {
