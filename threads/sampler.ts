@@ -1,10 +1,13 @@
 /**
  * The statistical profiler of a task thread (`client.profile`): V8's own sampling CPU profiler,
  * reached through `node:inspector` inside the thread (it samples this thread's isolate only),
- * every 10 ms while the thread runs tasks. Every second (at the next turn of the event loop) the
- * profile is taken and turned into call trees, one per task prefix, by matching each sample's
- * time to the task that ran then; the last {@link KEEP_CYCLES} busy seconds are kept. A thread
- * idle for a whole cycle stops the profiler, so idle workers pay nothing.
+ * every 10 ms from the thread's first task on. Every second (at the next turn of the event loop)
+ * the profile recorded so far is taken and turned into call trees, one per task prefix, by
+ * matching each sample's time to the task that ran then; the last {@link KEEP_CYCLES} busy
+ * seconds are kept. Profiles are rotated with `console.profile` / `console.profileEnd`, the
+ * next one starting before the last ends: once no profile records, V8 forgets the code compiled
+ * so far, and a function optimized earlier then shows up as its caller (seen here with
+ * `Profiler.stop` / `Profiler.start`).
  *
  * Needs `sys: inspector` (granted to task threads by core/task_permissions.ts); without it the
  * thread does not profile and answers empty trees.
@@ -26,6 +29,8 @@ import {
 const SAMPLE_INTERVAL_US = 10_000;
 /** Milliseconds of one profile cycle. */
 const CYCLE_MS = 1000;
+/** How long a finished profile may take to arrive (it comes as an inspector event). */
+const FINISH_WAIT_MS = 1000;
 /** Busy cycles kept: about ten minutes of work. */
 const KEEP_CYCLES = 600;
 
@@ -44,6 +49,7 @@ interface V8Profile {
 
 interface InspectorSession {
   connect(): void;
+  on(event: string, listener: (message: { params: unknown }) => void): void;
   post(
     method: string,
     params: object,
@@ -63,26 +69,23 @@ const isOwnFile = (url: string) => OWN_FILES.includes(url);
 
 export class ThreadSampler {
   #session: InspectorSession | null | undefined = undefined;
-  #running = false;
+  #starting: Promise<void> | null = null;
   #cycleStart = 0;
-  #timer: ReturnType<typeof setInterval> | undefined;
+  /** The title of the profile recording now (profiles are rotated, never all stopped). */
+  #title = "";
+  #nextTitle = 1;
+  /** Profiles finished by `console.profileEnd`, waited for by title. */
+  readonly #finished = new Map<string, (profile: V8Profile) => void>();
   /** Task runs of the current cycle: [start, stop, key] (ms since the epoch). */
   #runs: [number, number, string][] = [];
   readonly #cycles: Cycle[] = [];
-  #busy = false;
   /** Tasks running now, by key: their start. */
   readonly #open = new Map<string, number>();
 
-  /** A batch of tasks arrived: profile (start the profiler if it is stopped). */
-  async busy(): Promise<void> {
-    this.#busy = true;
-    if (this.#running) return;
-    const session = await this.#sessionNow();
-    if (session === null || this.#running) return;
-    this.#running = true;
-    await post(session, "Profiler.start");
-    this.#cycleStart = now();
-    this.#timer = setInterval(() => void this.#cycle(), CYCLE_MS);
+  /** A batch of tasks arrived: the profiler runs from the first one on. */
+  busy(): Promise<void> | void {
+    if (this.#session !== undefined) return;
+    return this.#starting ??= this.#start();
   }
 
   /** A task started (ms since the epoch): samples until it ends are its own. */
@@ -93,7 +96,7 @@ export class ThreadSampler {
   /** A task ran from `start` to `stop` (ms since the epoch). */
   ran(key: string, start: number, stop: number): void {
     this.#open.delete(key);
-    if (this.#running) this.#runs.push([start, stop, key]);
+    if (this.#session) this.#runs.push([start, stop, key]);
   }
 
   /**
@@ -106,7 +109,7 @@ export class ThreadSampler {
     stop: number | null,
     prefix: string | null,
   ): Promise<ProfileNode> {
-    if (this.#running) await this.#cycle();
+    await this.#cycle();
     const tree = emptyProfile();
     for (const cycle of this.#cycles) {
       if ((start !== null && cycle.stop < start) || (stop !== null && cycle.start > stop)) continue;
@@ -117,43 +120,64 @@ export class ThreadSampler {
     return tree;
   }
 
-  async #sessionNow(): Promise<InspectorSession | null> {
-    if (this.#session !== undefined) return this.#session;
+  async #start(): Promise<void> {
     try {
+      // never prompt for it (a script under the local `threads` scheduler, on a terminal)
+      const granted = Deno.permissions.querySync({ name: "sys", kind: "inspector" as "hostname" });
+      if (granted.state !== "granted") {
+        this.#session = null;
+        return;
+      }
       const { Session } = await import("node:inspector");
       const session = new Session() as unknown as InspectorSession;
       session.connect();
+      session.on("Profiler.consoleProfileFinished", (message) => {
+        const { title, profile } = message.params as { title: string; profile: V8Profile };
+        this.#finished.get(title)?.(profile);
+        this.#finished.delete(title);
+      });
       await post(session, "Profiler.enable");
       await post(session, "Profiler.setSamplingInterval", { interval: SAMPLE_INTERVAL_US });
+      this.#title = this.#newTitle();
+      console.profile(this.#title);
+      this.#cycleStart = now();
       this.#session = session;
+      setInterval(() => void this.#cycle(), CYCLE_MS);
     } catch {
       this.#session = null; // no `sys: inspector` here: this thread does not profile
     }
-    return this.#session;
   }
 
-  /** Takes the profile of the cycle that ends now; starts the next one if the thread was busy. */
+  #newTitle(): string {
+    return `dask-deno-sampler-${this.#nextTitle++}`;
+  }
+
+  /**
+   * Takes the profile of the cycle that ends now. The next profile starts before this one
+   * ends: V8 forgets code compiled earlier (optimized functions then show up as their caller)
+   * once no profile is recording, so one always is.
+   */
   async #cycle(): Promise<void> {
-    const session = this.#session;
-    if (!this.#running || session === null || session === undefined) return;
+    if (!this.#session) return;
     const start = this.#cycleStart;
     const runs = this.#runs;
     this.#runs = [];
-    const { profile } = await post(session, "Profiler.stop") as { profile: V8Profile };
+    const ending = this.#title;
+    const finished = new Promise<V8Profile | null>((resolve) => {
+      this.#finished.set(ending, resolve);
+      setTimeout(() => resolve(null), FINISH_WAIT_MS);
+    });
+    this.#title = this.#newTitle();
+    console.profile(this.#title);
+    console.profileEnd(ending);
     const stop = now();
+    this.#cycleStart = stop;
+    const profile = await finished;
+    this.#finished.delete(ending);
     // tasks still running own their samples of this cycle too
     for (const [key, began] of this.#open) runs.push([began, stop, key]);
+    if (profile === null || runs.length === 0) return;
     runs.sort((a, b) => a[0] - b[0]);
-    const keepGoing = this.#busy || runs.length > 0;
-    this.#busy = false;
-    if (keepGoing) {
-      await post(session, "Profiler.start");
-      this.#cycleStart = now();
-    } else {
-      this.#running = false;
-      clearInterval(this.#timer);
-    }
-    if (runs.length === 0) return;
     const byPrefix = treesByPrefix(profile, start, runs);
     if (byPrefix.size === 0) return;
     this.#cycles.push({ start, stop, byPrefix });

