@@ -10,7 +10,9 @@
 import { Client, Queue } from "../mod.ts";
 import { benchTasks } from "./primitives_tasks.ts";
 
-const ROUNDS = 200;
+const ROUNDS = 1000;
+/** Calls before timing: V8 compiles the hot paths of client, scheduler and worker first. */
+const WARMUP = 300;
 
 /** What both sides measure. */
 interface Figures {
@@ -29,7 +31,7 @@ class Counter {
 async function ours(): Promise<Figures> {
   await using client = await Client.local({ nWorkers: 2, threadsPerWorker: 1, dashboard: false });
   const queue = new Queue<number>("bench", { client });
-  for (let i = 0; i < 20; i++) {
+  for (let i = 0; i < WARMUP; i++) {
     await queue.put(i);
     await queue.get();
   }
@@ -41,11 +43,11 @@ async function ours(): Promise<Figures> {
   const queueMs = (performance.now() - start) / ROUNDS;
 
   const counter = await client.actor(Counter);
-  for (let i = 0; i < 20; i++) await counter.increment();
+  for (let i = 0; i < WARMUP; i++) await counter.increment();
   start = performance.now();
   for (let i = 0; i < ROUNDS; i++) await counter.increment();
   const actorMs = (performance.now() - start) / ROUNDS;
-  if (await counter.n !== ROUNDS + 20) throw new Error("wrong actor count");
+  if (await counter.n !== ROUNDS + WARMUP) throw new Error("wrong actor count");
 
   start = performance.now();
   const totals = await client.gather(

@@ -11,7 +11,8 @@ import time
 
 from dask.distributed import Client, LocalCluster, Queue, get_client, secede, rejoin
 
-ROUNDS = 200
+ROUNDS = 1000
+WARMUP = 300  # the same calls as bench/primitives.ts makes before timing
 
 
 class Counter:
@@ -35,7 +36,7 @@ def main():
     with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster, \
             Client(cluster) as client:
         queue = Queue("bench")
-        for i in range(20):  # warm-up
+        for i in range(WARMUP):  # warm-up
             queue.put(i)
             queue.get()
         start = time.perf_counter()
@@ -45,13 +46,13 @@ def main():
         queue_ms = (time.perf_counter() - start) / ROUNDS * 1000
 
         counter = client.submit(Counter, actor=True).result()
-        for i in range(20):  # warm-up
+        for i in range(WARMUP):  # warm-up
             counter.increment().result()
         start = time.perf_counter()
         for i in range(ROUNDS):
             counter.increment().result()
         actor_ms = (time.perf_counter() - start) / ROUNDS * 1000
-        assert counter.n == ROUNDS + 20
+        assert counter.n == ROUNDS + WARMUP
 
         start = time.perf_counter()
         totals = client.gather(client.map(launcher, range(1000)))
