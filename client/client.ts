@@ -95,7 +95,8 @@ import { SchedulerSession } from "./scheduler_connection.ts";
 import { requestStory } from "./story.ts";
 import type { StoryEntry } from "../protocol/story.ts";
 import { Submission } from "./submission.ts";
-import { type ActorHandle, buildActor } from "./actors.ts";
+import { type ActorHandle, actorTransport, buildActor } from "./actors.ts";
+import { type ActorTransport, decodingFor } from "../core/actor_ref.ts";
 import { gatherProfile, type ProfileNode, type ProfileOptions } from "./profile.ts";
 import { readModule, type UploadFileOptions } from "./uploads.ts";
 import type { ActorCallMsg, ActorReadMsg, ActorReplyMsg } from "../protocol/actors.ts";
@@ -212,6 +213,8 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
   /** Keys claimed again after a reconnection: a `lost` for them means the scheduler forgot. */
   #reclaimed = new Set<Key>();
   #pubsub: PubSubHub | undefined;
+  /** Actor handles this client reads call through its connections. */
+  readonly #actorCalls: ActorTransport = actorTransport(this);
 
   private constructor(id: string, session: SchedulerSession, cluster: LocalCluster | undefined) {
     super();
@@ -586,6 +589,7 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
         return key;
       },
       futureOf: (key) => this.futureOf(key),
+      actors: this.#actorCalls,
     };
   }
 
@@ -1155,7 +1159,7 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     let wanted = keys.length === 1 ? [keys[0]] : [...new Set(keys)];
     const put = (key: Key, encoded: Encoded) => {
       const refsBefore = taskRefCount();
-      let value = decode(encoded);
+      let value = decodingFor(this.#actorCalls, () => decode(encoded));
       // Futures a task returned come back as Futures of this client
       if (taskRefCount() !== refsBefore) value = this.#futuresIn(value);
       const finalize = this.#finalizers.get(key);

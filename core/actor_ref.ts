@@ -60,6 +60,22 @@ const RECORDS = new WeakMap<object, ActorRecord>();
 const BOUND = new WeakMap<object, { transport: ActorTransport; keepAlive?: unknown }>();
 
 let defaultTransport: ActorTransport | null = null;
+/** The transport of the client decoding now (see {@link decodingFor}). */
+let decoding: ActorTransport | null = null;
+
+/**
+ * Runs `decode` (synchronous) so that the actor handles it makes call through `transport`: a
+ * client binds the handles in the values it reads (results, queue items, variables).
+ */
+export function decodingFor<T>(transport: ActorTransport, decode: () => T): T {
+  const outer = decoding;
+  decoding = transport;
+  try {
+    return decode();
+  } finally {
+    decoding = outer;
+  }
+}
 let transportLoader: (() => Promise<unknown>) | null = null;
 
 /** Sets the transport of handles not bound to one (client/actors.ts, when it loads). */
@@ -150,6 +166,7 @@ export function actorHandle<T = unknown>(record: ActorRecord): ActorHandle<T> {
     },
   });
   RECORDS.set(handle, record);
+  if (decoding !== null) BOUND.set(handle, { transport: decoding });
   return handle as ActorHandle<T>;
 }
 

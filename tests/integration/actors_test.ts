@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { type ActorHandle, ActorLostError, Client } from "../../mod.ts";
+import { type ActorHandle, ActorLostError, Client, Variable } from "../../mod.ts";
 import { startCluster } from "../helpers/cluster.ts";
 
 class Counter {
@@ -101,4 +101,35 @@ Deno.test("calls to an actor whose worker died fail with ActorLostError", async 
     return true;
   });
   await assert.rejects(counter.increment(), ActorLostError);
+});
+
+Deno.test("an actor is dropped on its worker once no handle of its client holds it", async () => {
+  await using cluster = await startCluster({ nWorkers: 1, nthreads: 1 });
+  await using client = await Client.connect(cluster.schedulerAddress, { setAsDefault: false });
+  const script = new URL("../fixtures/actor_release_script.ts", import.meta.url).pathname;
+  const owner = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--v8-flags=--expose-gc", script, cluster.schedulerAddress],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  try {
+    const lines = owner.stdout.pipeThrough(new TextDecoderStream()).values();
+    const next = async () => (await lines.next()).value ?? "";
+    assert.match(await next(), /shared/);
+    // a handle shared as a value holds nothing: it calls while its owner holds the actor
+    const tally = await new Variable<ActorHandle<{ add(): number }>>("tally", { client }).get();
+    assert.equal(await tally.add(), 2);
+    assert.match(await next(), /collected/);
+    // the owner's handle was collected: its key goes, and the worker drops the actor
+    await assert.rejects(async () => {
+      for (;;) {
+        await tally.add();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }, /There is no actor Tally-\S+ on worker/);
+  } finally {
+    await owner.stdin.close();
+    await owner.status;
+  }
 });
