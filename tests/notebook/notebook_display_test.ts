@@ -66,6 +66,7 @@ await Deno.jupyter.display(client);`,
   `const future = client.submit(inc, 41);
 await future;
 await Deno.jupyter.display(future);`,
+  `await Deno.jupyter.display(await total.visualize());`,
   `await client.close();
 await Deno.jupyter.display("closed");`,
 ];
@@ -111,7 +112,8 @@ function joined(value: string | string[] | undefined): string {
 }
 
 Deno.test({
-  name: "a notebook of seed-001 cells displays arrays, graphs, frames, the client and futures",
+  name:
+    "a notebook of seed-001 cells displays arrays, graphs, frames, the client, futures and visualize()",
   ignore: missing !== null,
   fn: async () => {
     const home = await Deno.makeTempDir({ prefix: "notebook-home-" });
@@ -211,6 +213,13 @@ Deno.test({
       assert.match(futureHtml, /status: <\/span><span[^>]*>finished<\/span>/);
       assert.match(futureHtml, /key:<\/span> inc-/);
 
+      // visualize(): the graph drawn as SVG (asked for as DOT, the default), one node per task
+      const picture = shown(7, "image/svg+xml");
+      assert.match(picture, /^<svg /);
+      assert.equal(picture.match(/<g class="node">/g)?.length, 3, "inc, inc and add");
+      assert.match(picture, />add<\/text>/);
+      assert.match(shown(7, "text/plain"), /^GraphPicture<add-[^,]+, 3 tasks, dot>$/);
+
       // Chromium renders what the notebook showed
       const skip = chromiumMissing();
       if (skip !== null) {
@@ -223,7 +232,7 @@ Deno.test({
           `<section><h4>cell ${cell}</h4>${shown(cell, "text/html")}</section>`
         )
           .join("") +
-        `</body>`;
+        `<section><h4>cell 7</h4>${shown(7, "image/svg+xml")}</section></body>`;
       await Deno.writeTextFile(`${home}/outputs.html`, page);
       const browser = await openBrowser(1000, 1400);
       try {
@@ -233,6 +242,8 @@ Deno.test({
           svgBox !== null && svgBox.width > 100 && svgBox.height > 100,
           "the chunk grid is drawn",
         );
+        const nodes = await browser.page.locator("section:last-child svg g.node").count();
+        assert.equal(nodes, 3, "the graph's SVG renders its three tasks");
         const shots = await artifactsDir("notebook");
         await browser.page.screenshot({ path: `${shots}/seed001_outputs.png`, fullPage: true });
       } finally {
