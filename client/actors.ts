@@ -19,7 +19,6 @@ import {
 } from "../core/actor_ref.ts";
 import { errorFromRecord, errorMessage } from "../core/errors.ts";
 import { currentTask } from "../core/task_context.ts";
-import type { TaskFunction } from "../core/task.ts";
 import { decode, encode } from "../core/value_codec.ts";
 import type { ActorCallMsg, ActorReadMsg, ActorReplyMsg } from "../protocol/actors.ts";
 import type { Client } from "./client.ts";
@@ -141,10 +140,6 @@ export async function buildActor<A extends unknown[], T extends object>(
   if (typeof Class !== "function") {
     throw new TypeError(`client.actor() takes a class, got ${typeof Class}.`);
   }
-  const future = client.with({ actor: true }).submit(
-    Class as unknown as TaskFunction,
-    ...(args as unknown[]),
-  );
   // its Future's value comes bound to `client` (client/submission.ts)
-  return await future as ActorHandle<T>;
+  return await client.with({ actor: true }).submit(Class, ...args);
 }

@@ -87,6 +87,13 @@ export class Submission implements Submitter {
   submit(fn: TaskFunction, args: unknown[], options: SubmitOptions): Future {
     this.#host.checkOpen();
     checkFunction(fn, "submit");
+    if (options.actor !== true && isClass(fn)) {
+      throw new TypeError(
+        `submit(): ${functionName(fn)} is a class; to build an object on a worker and call it ` +
+          `there, make it an actor: client.actor(${functionName(fn)}, ...args) or ` +
+          `client.with({ actor: true }).submit(${functionName(fn)}, ...args).`,
+      );
+    }
     if (args.length > 0) refuseOptionsArgument(args[args.length - 1], "submit");
     if (Array.isArray(options.key)) {
       throw new TypeError(
@@ -340,6 +347,11 @@ function scatterShape(
     !(data instanceof Map) && !ArrayBuffer.isView(data);
   if (listLike) return { shape: "array", values: [...(data as Iterable<unknown>)] };
   return { shape: "single", values: [data] };
+}
+
+/** A `class` declaration or expression (calling one without `new` throws). */
+function isClass(fn: TaskFunction): boolean {
+  return /^class\b/.test(Function.prototype.toString.call(fn));
 }
 
 function checkFunction(fn: unknown, method: string): void {

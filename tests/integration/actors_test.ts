@@ -68,18 +68,14 @@ Deno.test("actor calls: order, results, attribute reads, errors, and the Dask su
     /has no attribute 'missing'/,
   );
   // Dask's form: submit the class with { actor: true } for a Future of the handle
-  const future = client.with({ actor: true }).submit(
-    Counter as unknown as (start: number) => Counter,
-    5,
-  );
-  const other = await future as unknown as ActorHandle<Counter>;
+  const future = client.with({ actor: true }).submit(Counter, 5);
+  const other: ActorHandle<Counter> = await future;
   assert.equal(await other.increment(), 6);
-  const again = client.with({ actor: true }).submit(
-    Counter as unknown as (start: number) => Counter,
-    5,
-  );
+  const again = client.with({ actor: true }).submit(Counter, 5);
   assert.notEqual(again.key, future.key, "each actor is a new one");
-  assert.equal(await (await again as unknown as ActorHandle<Counter>).increment(), 6);
+  assert.equal(await (await again).increment(), 6);
+  // a class without the option is refused with what to write instead
+  assert.throws(() => client.submit(Counter, 1), /Counter is a class; .* client\.actor\(Counter/);
   assert.equal(await other.n, 6);
   assert.equal(await counter.n, 111, "the other actor is untouched");
 });
@@ -87,10 +83,7 @@ Deno.test("actor calls: order, results, attribute reads, errors, and the Dask su
 Deno.test("calls to an actor whose worker died fail with ActorLostError", async () => {
   await using cluster = await startCluster({ nWorkers: 2, nthreads: 1 });
   await using client = await Client.connect(cluster.schedulerAddress, { setAsDefault: false });
-  const future = client.with({ actor: true, workers: "w1" }).submit(
-    Counter as unknown as () => Counter,
-  );
-  const counter = await future as unknown as ActorHandle<Counter>;
+  const counter = await client.with({ actor: true, workers: "w1" }).submit(Counter);
   assert.equal(await counter.increment(), 1);
   const slow = counter.later(60_000); // in flight when the worker dies
   await new Promise((resolve) => setTimeout(resolve, 100));
