@@ -232,6 +232,11 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
       (keys) => this.#request<Record<Key, WorkerAddress[]>>("who-has", { keys }),
       this.#peers,
       (key) => this.#keys.get(key)?.workers,
+      {
+        // a client identity's data comes through the scheduler (docs/security.md, tenancy)
+        active: () => this.#session.info.direct === false,
+        gather: (keys) => this.#request("relay-gather", { keys }),
+      },
     );
     this.#submission = new Submission({
       checkOpen: () => this.#checkOpen(),
@@ -250,6 +255,7 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
       holdOf: (key) => this.#keys.get(key),
       request: (method, params) => this.#request(method, params),
       peers: this.#peers,
+      direct: () => this.#session.info.direct !== false,
     });
   }
 

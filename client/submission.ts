@@ -67,6 +67,8 @@ export interface SubmissionHost {
   request<T>(method: string, params: Record<string, unknown>): Promise<T>;
   /** Links to workers, for scattering to them directly. */
   peers: PeerPool;
+  /** False when this client must not reach workers itself (a client identity). */
+  direct(): boolean;
 }
 
 /**
@@ -310,7 +312,7 @@ export class Submission implements Submitter {
     placeData(
       { request: (method, params) => this.#host.request(method, params), peers: this.#host.peers },
       [...items.values()],
-      options,
+      this.#host.direct() ? options : { ...options, direct: false },
     ).then(({ placed }) => {
       // Direct placements are the client's to report; the scheduler recorded relayed ones.
       // The futures finish on the scheduler's `key-in-memory`, once it knows where the data is.

@@ -48,6 +48,11 @@ export interface WorkerRegisteredMsg {
   op: "worker-registered";
   /** Seconds between heartbeats. */
   heartbeatInterval: number;
+  /**
+   * The scheduler has client identities (tenancy): task threads get no cluster token, so a
+   * tenant's task cannot act with the cluster's rights.
+   */
+  tenancy?: boolean;
 }
 
 /** Scheduler → worker or client: registration refused; the connection closes after it. */
@@ -81,6 +86,13 @@ export interface ClientRegisteredMsg {
   schedulerAddress: string;
   dashboardLink?: string;
   workers: WorkerInfo[];
+  /** The client identity it authenticated as, when not the cluster's (tenancy). */
+  identity?: string;
+  /**
+   * False when the client must not reach workers itself (a client identity: workers accept
+   * only the cluster's token): it gathers and scatters through the scheduler.
+   */
+  direct?: boolean;
 }
 
 /** Scheduler → worker: stop (the scheduler is shutting down, or the worker was retired). */

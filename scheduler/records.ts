@@ -276,7 +276,11 @@ export function tasksOnThreads(worker: WorkerRecord): number {
 
 export class ClientRecord {
   readonly wantsWhat = new Set<TaskRecord>();
-  constructor(readonly id: ClientId, readonly connectedAt: number) {}
+  /**
+   * @param identity the client identity it authenticated as (tenancy.ts): `cluster` for the
+   *   cluster's token, `*` for the scheduler's own shared holders, "" for none
+   */
+  constructor(readonly id: ClientId, readonly connectedAt: number, readonly identity = "") {}
 }
 
 /** True when `worker`'s total resources can ever hold `required`. */

@@ -115,6 +115,8 @@ function contextFor(item: RunItem, seceded: () => void): TaskContext {
     scheduler: setup?.scheduler ?? null,
     worker: setup?.worker ?? null,
     authToken: setup?.authToken,
+    security: setup?.security,
+    tenancy: setup?.tenancy,
     get seceded() {
       return out;
     },

@@ -124,6 +124,10 @@ export interface ThreadSetup {
   scheduler: string;
   worker: string;
   authToken?: string;
+  /** The worker's TLS files as inline PEM text, for a task's client on a TLS cluster. */
+  security?: { caFile?: string; cert?: string; key?: string };
+  /** The scheduler has client identities: tasks get no credentials (docs/security.md). */
+  tenancy?: boolean;
 }
 
 /** The owner granted a thread slot to a task that asked to rejoin. */

@@ -41,6 +41,8 @@ export interface PeerServerHost {
   profile(query: Omit<ProfileRequestMsg, "op" | "requestId">, waitMs: number): Promise<ProfileNode>;
   /** The actors built here: calls and reads come straight from their callers. */
   readonly actors: ActorHost;
+  /** Whether the scheduler said it has client identities (tenancy). */
+  tenancy(): boolean;
   /** The worker's name and its scheduler's address, for a Client that dialled this worker. */
   name(): string;
   readonly scheduler: string;
@@ -79,6 +81,15 @@ export class PeerServer {
         }, a worker's listener serves "peer"`,
       );
       await connection.abort(`role ${connection.peer.role} not served here`);
+      return;
+    }
+    if (host.tenancy() && connection.sameCertificateSubject === false) {
+      // a client identity's certificate (tenancy): its data comes through the scheduler
+      host.log(
+        `refusing a connection from ${connection.remoteAddr}: its certificate's subject is not ` +
+          `the cluster's, and the scheduler has client identities`,
+      );
+      await connection.abort("a client identity's certificate is not served by workers");
       return;
     }
     this.connections.add(connection);

@@ -89,6 +89,8 @@ export interface SessionHost {
   transfers(): TransferTotals | null;
   /** How many keys the store holds (for the log). */
   heldKeys(): number;
+  /** The scheduler said whether it has client identities (tenancy; at every registration). */
+  tenancy(on: boolean): void;
   /** Calls a `run` function where the task permissions hold (worker/run_thread.ts). */
   runFunction(fn: FunctionSpec, args: Encoded | undefined): Promise<RunOutcome>;
   /** A module a client uploaded (`client.uploadFile`): tasks may import it from now on. */
@@ -181,6 +183,7 @@ export class SchedulerSession {
         const msg = message.header as { op?: unknown } & Record<string, unknown>;
         if (msg?.op === "worker-registered") {
           registered = true;
+          host.tenancy(msg.tenancy === true);
           this.#registered(connection, Number(msg.heartbeatInterval), held.length);
           continue;
         }
