@@ -16,6 +16,7 @@ import { type BlockExpr, isBlockExpr } from "./block_expr.ts";
 import * as k from "./kernels/mod.ts";
 import { qr, solveTriangular, svd } from "./kernels/decomposition.ts";
 import { randomBlock, type RandomDistribution } from "./kernels/random.ts";
+import { withScratch } from "./kernels/scratch.ts";
 
 type Operand = k.Operand;
 // deno-lint-ignore no-explicit-any
@@ -538,14 +539,20 @@ function evaluate(expr: unknown, fns: readonly TaskFunction[]): unknown {
 
 const NO_FUNCTIONS: readonly TaskFunction[] = [];
 
-/** The task function of array tasks that call no user function. */
+/**
+ * The task function of array tasks that call no user function. Blocks made and dropped inside
+ * the task (a fused chain's intermediates) give their buffers back for the next task.
+ */
 export function evalBlock(expr: unknown): unknown {
-  return evaluate(expr, NO_FUNCTIONS);
+  return withScratch(() => evaluate(expr, NO_FUNCTIONS));
 }
 
-/** The task function of array tasks that call user functions (see bindFunctions). */
+/**
+ * The task function of array tasks that call user functions (see bindFunctions). A user
+ * function may keep what it was given, so nothing made here is reused.
+ */
 export function evalWithFunctions(...fns: TaskFunction[]) {
-  return (expr: unknown): unknown => evaluate(expr, fns);
+  return (expr: unknown): unknown => withScratch(() => evaluate(expr, fns), false);
 }
 
 taskModule(import.meta.url, { evalBlock, evalWithFunctions });
