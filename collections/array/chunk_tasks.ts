@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { taskModule } from "../../core/function_codec.ts";
+import { taskModule } from "../../core/function_tags.ts";
 import { type DType, NDArray } from "../../core/ndarray.ts";
 import type { TaskFunction } from "../../core/task.ts";
 import { type BlockExpr, isBlockExpr } from "./block_expr.ts";

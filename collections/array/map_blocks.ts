@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { functionName } from "../../core/function_codec.ts";
+import { functionName } from "../../core/function_tags.ts";
 import { type DType, NDArray } from "../../core/ndarray.ts";
 import type { TaskFunction } from "../../core/task.ts";
 import { tokenize } from "../../core/tokenize.ts";

@@ -15,7 +15,7 @@
  * @module
  */
 
-import { taskModule } from "../../core/function_codec.ts";
+import { taskModule } from "../../core/function_tags.ts";
 import type { TaskFunction } from "../../core/task.ts";
 import { decode, encode } from "../../core/value_codec.ts";
 import { hashKey, KeyedMap } from "./keyed_map.ts";
