@@ -142,7 +142,7 @@ export { wait } from "./client/wait.ts";
 export { getClient, rejoin, secede, workerClient } from "./client/task_client.ts";
 export { progress } from "./collections/progress.ts";
 export type { ProgressOptions, Trackable } from "./collections/progress.ts";
-export { visualizeGraph } from "./collections/visualize.ts";
+export { GraphPicture, visualizeGraph } from "./collections/visualize.ts";
 export type { VisualizeOptions } from "./collections/visualize.ts";
 export type { ReturnWhen, WaitOptions, WaitResult } from "./client/wait.ts";
 

@@ -9,6 +9,7 @@
  */
 
 import type { Encoded } from "../core/value_codec.ts";
+import { isLogLines } from "../core/recent_lines.ts";
 import type { DataItem } from "./session.ts";
 
 type Fields = Record<string, unknown>;
@@ -164,7 +165,15 @@ export function workerMessageProblem(msg: unknown): string | null {
         ? null
         : "long-running without key or runId";
     case "heartbeat":
-      return isNumberRecord(msg.metrics) ? null : "heartbeat without numeric metrics";
+      if (!isNumberRecord(msg.metrics)) return "heartbeat without numeric metrics";
+      if (msg.logs !== undefined && !isLogLines(msg.logs)) {
+        return "heartbeat whose logs are not [time, text] pairs";
+      }
+      return msg.transfers === undefined ||
+          (isObject(msg.transfers) && isNumberRecord(msg.transfers.peers) &&
+            isNumberRecord(msg.transfers.types))
+        ? null
+        : "heartbeat whose transfers are not {peers, types} byte counts";
     case "worker-leaving":
       return typeof msg.reason === "string" ? null : "worker-leaving without a reason";
     case "worker-terminated":

@@ -353,6 +353,19 @@ export interface ReleaseWorkerDataMsg {
 export interface HeartbeatMsg {
   op: "heartbeat";
   metrics: Record<string, number>;
+  /**
+   * The worker's log lines since its last heartbeat, `[seconds since the epoch, text]`, oldest
+   * first (absent when none); the scheduler keeps the newest for the dashboard's worker pages.
+   */
+  logs?: [number, string][];
+  /** Bytes received from peers since the last heartbeat (absent when none). */
+  transfers?: TransferTotals;
+}
+
+/** Bytes moved, by peer address and by the values' type names. */
+export interface TransferTotals {
+  peers: Record<string, number>;
+  types: Record<string, number>;
 }
 
 export type WorkerToSchedulerMsg =

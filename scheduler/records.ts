@@ -12,6 +12,7 @@ import { resourcesFree } from "../core/resources.ts";
 import type { ErrorRecord } from "../core/errors.ts";
 import { CompactSet, type ReadonlyCompactSet } from "../core/compact_set.ts";
 import type { HeapItem, IndexedHeap } from "../core/priority_heap.ts";
+import { RecentLines } from "../core/recent_lines.ts";
 import type { ClientId, FreeKeysMsg, Priority, WorkerAddress } from "../protocol/messages.ts";
 import type { SchedulerTaskState, TaskPrefixStats } from "./task_prefix_stats.ts";
 
@@ -29,6 +30,8 @@ export interface NewTask {
 
 /** Number of stealing cost levels (Dask's 15 `cost_multipliers`). */
 export const STEAL_LEVELS = 15;
+/** Log lines the scheduler keeps per worker. */
+const WORKER_LOG_LINES = 500;
 
 /** What a pending recommendation asks of a task; see SchedulerState. */
 export type Recommendation = "waiting" | "released" | "forgotten" | "erred";
@@ -231,6 +234,12 @@ export class WorkerRecord {
   finished = 0;
   lastSeen: number;
   metrics: Record<string, number> = {};
+  /** The worker's newest log lines, as its heartbeats brought them (the dashboard shows them). */
+  readonly logs = new RecentLines(WORKER_LOG_LINES);
+  /** Bytes this worker received from each peer (ever), as its heartbeats report them. */
+  readonly received = new Map<string, number>();
+  /** The same bytes by the values' type names. */
+  readonly receivedByType = new Map<string, number>();
   /** The `free-keys` message of the current outbox that later keys for this worker may join. */
   openFreeKeys: FreeKeysMsg | null = null;
   openFreeKeysEpoch = -1;

@@ -18,6 +18,7 @@ import type { Encoded } from "../core/value_codec.ts";
 import { BatchSender, Connection, unbatch } from "../net/wire.ts";
 import { isEncoded } from "../protocol/message_checks.ts";
 import { REFUSED_EXIT_CODE } from "../protocol/exit_codes.ts";
+import type { TransferTotals } from "../protocol/messages.ts";
 import {
   DEFAULT_HEARTBEAT_INTERVAL,
   type RegisterWorkerMsg,
@@ -81,6 +82,10 @@ export interface SessionHost {
   /** Paused, idle and unable to spill: it will not resume by itself. */
   exhausted(): boolean;
   metrics(): Record<string, number>;
+  /** Log lines since the last call (they travel with the heartbeat). */
+  recentLogs(): [number, string][];
+  /** Bytes received from peers since the last call (they travel with the heartbeat). */
+  transfers(): TransferTotals | null;
   /** How many keys the store holds (for the log). */
   heldKeys(): number;
   /** Calls a `run` function where the task permissions hold (worker/run_thread.ts). */
@@ -273,9 +278,14 @@ export class SchedulerSession {
   }
 
   #sendHeartbeat(): void {
-    this.#toScheduler?.send({
+    if (this.#toScheduler === null) return;
+    const logs = this.host.recentLogs();
+    const transfers = this.host.transfers();
+    this.#toScheduler.send({
       op: "heartbeat",
       metrics: { ...this.host.metrics(), cpu: this.#cpu.read(), ...processMetrics() },
+      ...(logs.length > 0 ? { logs } : {}),
+      ...(transfers !== null ? { transfers } : {}),
     });
   }
 

@@ -29,6 +29,8 @@
 import { errorMessage } from "../core/errors.ts";
 import { restoreOriginFrames } from "../core/function_origin.ts";
 import { RateLimitedLog } from "../core/rate_limited_log.ts";
+import { RecentLines } from "../core/recent_lines.ts";
+import { TransferTally } from "./transfer_tally.ts";
 import { taskFailureLine } from "./task_failure_lines.ts";
 import type { TaskErredMsg } from "../protocol/messages.ts";
 import type { Key } from "../core/task.ts";
@@ -158,6 +160,10 @@ export class WorkerServer {
 
   /** Measured transfer bandwidth (bytes/s, moving average), 0 until measured. */
   #bandwidth = 0;
+  /** Log lines not yet sent to the scheduler (they go with the next heartbeat). */
+  readonly #recentLogs = new RecentLines();
+  /** Bytes received from peers, not yet reported (they go with the next heartbeat). */
+  readonly #transfers = new TransferTally();
   readonly #sharedGarbage = new SharedGarbage(SHARED_GARBAGE_BYTES);
 
   private constructor(options: WorkerServerOptions, listener: Listener, address: string | null) {
@@ -249,6 +255,8 @@ export class WorkerServer {
       paused: () => this.paused,
       exhausted: () => this.#memory?.exhausted === true,
       metrics: () => this.#metrics(),
+      recentLogs: () => this.#recentLogs.take(),
+      transfers: () => this.#transfers.take(),
       heldKeys: () => this.store.size,
       runFunction: (fn, args) => this.#runThread.run(fn, args),
       log,
@@ -350,6 +358,7 @@ export class WorkerServer {
   }
 
   #log(line: string): void {
+    this.#recentLogs.add(line);
     (this.#options.log ?? ((l: string) => console.error(l)))(`[worker ${this.name}] ${line}`);
   }
 
@@ -585,7 +594,9 @@ export class WorkerServer {
           typeName: item.typeName,
         });
         data.push({ key: item.key, nbytes: item.nbytes, typeName: item.typeName });
-        bytes += encodedBytes(item.value);
+        const size = encodedBytes(item.value);
+        this.#transfers.add(peer, item.typeName, size);
+        bytes += size;
       }
       this.#measureBandwidth(bytes, (performance.now() - started) / 1000);
       event = { type: "gather-done", requestId, data, now: now() };
