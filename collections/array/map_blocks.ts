@@ -4,7 +4,7 @@
  *
  * User functions travel as code (source text, or a module reference for functions declared with
  * taskModule): they may use their arguments and JS globals only. They reach the tasks as bound
- * functions of the array task function (core/function_codec.ts's bindFunctions), named by slot.
+ * functions of the array task function (core/function_tags.ts's bindFunctions), named by slot.
  *
  * @module
  */

@@ -10,7 +10,7 @@
  *
  * Stages and terminals are plain data ({@link StageSpec}, {@link TerminalSpec}); the user
  * functions they call are the task's bound functions, named by slot: the task function is
- * `bindFunctions(pipelineFactory, ...fns)` (core/function_codec.ts), rebuilt once per thread.
+ * `bindFunctions(pipelineFactory, ...fns)` (core/function_tags.ts), rebuilt once per thread.
  *
  * @module
  */
