@@ -8,7 +8,8 @@
  * maps, random draws) take their buffer from here first.
  *
  * The pool belongs to the thread (each Web Worker has its own module instance) and holds at most
- * a few blocks, so it never keeps much memory alive.
+ * 64 MiB; a task takes back what the previous one gave, so a steady stream of equal tasks keeps
+ * only one task's worth of intermediates.
  *
  * @module
  */
