@@ -4,6 +4,7 @@ import { uninitialized, withScratch } from "../../collections/array/kernels/scra
 import { evalBlock } from "../../collections/array/chunk_tasks.ts";
 import { blockExpr } from "../../collections/array/block_expr.ts";
 import { NDArray } from "../../core/ndarray.ts";
+import { randomBlockExpr } from "./array_support.ts";
 
 const BIG = 100_000; // elements: above the pool's minimum size
 
@@ -43,14 +44,7 @@ Deno.test("scratch: nothing is reused when the work throws or opts out", () => {
 });
 
 Deno.test("scratch: fused array tasks give the same values when their buffers are reused", () => {
-  const random = (stream: number) =>
-    blockExpr("random", {
-      shape: [400, 400],
-      distribution: { kind: "uniform", low: 0, high: 1 },
-      seed: 7,
-      stream,
-      dtype: "float64",
-    }, []);
+  const random = (stream: number) => randomBlockExpr(stream, [400, 400], 7);
   // sum(x + x.T) for two blocks, twice: the second pass runs on recycled buffers
   const task = (i: number) =>
     blockExpr("map", { fn: "add" }, [
