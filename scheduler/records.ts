@@ -133,6 +133,8 @@ export class TaskRecord implements HeapItem {
   retries: number;
   /** Milliseconds one run may take (0: no limit); the worker stops a run past it. */
   timeoutMs = 0;
+  /** It builds an actor, which stays on the worker that built it. */
+  actor = false;
   /** Workers that died while running this task. */
   diedOn: WorkerAddress[] | null = null;
   /** The error of an erred task: its own, or that of the dependency in `blamedKey`. */
@@ -274,7 +276,11 @@ export function tasksOnThreads(worker: WorkerRecord): number {
 
 export class ClientRecord {
   readonly wantsWhat = new Set<TaskRecord>();
-  constructor(readonly id: ClientId, readonly connectedAt: number) {}
+  /**
+   * @param identity the client identity it authenticated as (tenancy.ts): `cluster` for the
+   *   cluster's token, `*` for the scheduler's own shared holders, "" for none
+   */
+  constructor(readonly id: ClientId, readonly connectedAt: number, readonly identity = "") {}
 }
 
 /** True when `worker`'s total resources can ever hold `required`. */

@@ -44,7 +44,7 @@ import {
 } from "../net/wire.ts";
 import { isDataItem } from "../protocol/message_checks.ts";
 import { PeerPool } from "../net/peer_pool.ts";
-import type { TlsConfig } from "../net/tls.ts";
+import { inlineSecurity, type TlsConfig } from "../net/tls.ts";
 import { garbageCollector } from "../threads/garbage.ts";
 import { SHARED_GARBAGE_BYTES, SharedGarbage } from "../threads/shared_garbage.ts";
 import { encodedBytes } from "./encoded_info.ts";
@@ -223,10 +223,13 @@ export class WorkerServer {
       store: this.store,
       handle,
       deliverPubSub: (name, value) => this.#executor.deliverPubSub(name, value),
+      actors: this.#executor.actors,
+      profile: (query, waitMs) => this.#executor.profile(query, waitMs),
       log,
       stopping,
       name: () => this.name,
       scheduler: this.scheduler,
+      tenancy: () => this.#tenancy,
     });
     this.#session = new SchedulerSession({
       address: () => this.address,
@@ -259,6 +262,12 @@ export class WorkerServer {
       transfers: () => this.#transfers.take(),
       heldKeys: () => this.store.size,
       runFunction: (fn, args) => this.#runThread.run(fn, args),
+      uploaded: (name, source) => this.#executor.upload(name, source),
+      tenancy: (on) => {
+        if (on === this.#tenancy) return;
+        this.#tenancy = on;
+        this.#setUpThreads();
+      },
       log,
     });
     if (options.memoryLimit > 0) {
@@ -411,15 +420,23 @@ export class WorkerServer {
     this.#resolveAddress();
   }
 
-  /** Tasks learn the cluster they run on (their `getClient()` connects to its scheduler). */
+  /**
+   * Tasks learn the cluster they run on (their `getClient()` connects to its scheduler), and its
+   * token — unless the scheduler has client identities: a tenant's task must not act with the
+   * cluster's rights (docs/security.md, tenancy).
+   */
   #setUpThreads(): void {
     this.#executor.setup({
       type: "setup",
       scheduler: this.scheduler,
       worker: this.address,
-      authToken: this.#options.authToken,
+      authToken: this.#tenancy ? undefined : this.#options.authToken,
+      security: this.#tenancy ? undefined : inlineSecurity(this.#options.tls),
+      tenancy: this.#tenancy,
     });
   }
+  /** The scheduler has client identities (told at registration): threads get no credentials. */
+  #tenancy = false;
 
   /** A new registration: a fresh state machine, holding the data that survived. */
   #beginSession(): ReceivedData[] {
