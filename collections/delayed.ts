@@ -7,7 +7,7 @@
 import { typeNameOf } from "../core/type_name.ts";
 import { MAX_NESTING_DEPTH } from "../core/codec_kinds.ts";
 import { endlessValueError, TooDeep } from "../core/value_path.ts";
-import { functionName } from "../core/function_codec.ts";
+import { functionName } from "../core/function_tags.ts";
 import { buildContainer, buildSet, callMethod, getField } from "./delayed_tasks.ts";
 import type { Graph } from "../core/graph.ts";
 import { tokenize, tokenizeSymbol, uniqueToken } from "../core/tokenize.ts";

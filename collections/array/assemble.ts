@@ -9,7 +9,7 @@
  * @module
  */
 import { type DType, DTYPE_ARRAY, NDArray, sizeOfShape } from "../../core/ndarray.ts";
-import { taskModule } from "../../core/function_codec.ts";
+import { taskModule } from "../../core/function_tags.ts";
 import { flatIndex, forEachIndex } from "./chunks.ts";
 import { type ScalarValue, scalarValue } from "./scalar_value.ts";
 import { assign, formatShape, slice } from "./kernels/mod.ts";

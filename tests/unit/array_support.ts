@@ -11,6 +11,7 @@ import { multiply } from "../../collections/array/kernels/mod.ts";
 import type { DArray } from "../../collections/array/mod.ts";
 import { collectGraph } from "../../collections/collection.ts";
 import { keyPrefix } from "../../core/task.ts";
+import { type BlockExpr, blockExpr } from "../../collections/array/block_expr.ts";
 import { assertArray, type Random, randomArray, refOf } from "./ndarray_reference.ts";
 
 /** Random block lengths for `shape`: a block size per axis, or explicit uneven lengths. */
@@ -94,4 +95,15 @@ export function taskCounts(x: DArray): Record<string, number> {
     counts[prefix] = (counts[prefix] ?? 0) + 1;
   }
   return counts;
+}
+
+/** The block expression of a uniform random block: stream `stream` of `seed`. */
+export function randomBlockExpr(stream: number, shape: number[], seed: number): BlockExpr {
+  return blockExpr("random", {
+    shape,
+    distribution: { kind: "uniform", low: 0, high: 1 },
+    seed,
+    stream,
+    dtype: "float64",
+  }, []);
 }
