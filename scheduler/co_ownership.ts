@@ -21,10 +21,12 @@ import type { TaskRecord } from "./records.ts";
 /**
  * Whether `spec` asks for exactly what `task` stores: the same function (where it was written,
  * `origin`, aside: it only labels tracebacks), the same encoded arguments byte for byte, and the
- * same inputs. Data that was scattered has no spec to match.
+ * same inputs. Data that was scattered has no spec to match, and an actor is never shared.
  */
 export function sameTaskSpec(task: TaskRecord, spec: GraphTaskSpec): boolean {
   if (!task.runnable || task.lostLineage) return false;
+  // an actor is state its holders change, not a value anyone could compute: never shared
+  if (task.actor || spec.options?.actor === true) return false;
   if (!sameValue(withoutOrigin(task.fn), withoutOrigin(spec.fn))) return false;
   if (!sameValue(unpackArgs(task.args), spec.args)) return false;
   const stored = task.dependencies;

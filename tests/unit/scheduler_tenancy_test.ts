@@ -224,3 +224,13 @@ Deno.test("a shared key lives while any owner holds it; nobody scatters over it 
   say("b1", { op: "client-releases-keys", keys: ["x"] });
   assert.equal(s.tasks.has("x"), false, "released by its last holder: forgotten");
 });
+
+Deno.test("an actor is never shared, even for the same spec: its holders change its state", () => {
+  const { s, say, told } = tenants();
+  const counter: GraphTaskSpec = { ...spec("counter"), options: { actor: true } };
+  say("a1", { op: "update-graph", tasks: [counter], keys: ["counter"] });
+  assert.equal(s.tasks.get("counter")!.actor, true);
+  const out = say("b1", { op: "update-graph", tasks: [counter], keys: ["counter"] });
+  assert.deepEqual(told(out, "b1", "counter"), ["task-erred:KeyAccessError"]);
+  assert.equal(s.ownership.owns(s.tasks.get("counter")!, "bob"), false);
+});
