@@ -81,18 +81,26 @@ export function joinableTasks(
   return joinable;
 }
 
-/** A function spec without its `origin` (also inside a bound function's parts). */
-function withoutOrigin(fn: unknown): unknown {
+/** A function spec without its `origin` (also inside a bound function's parts, to a depth). */
+function withoutOrigin(fn: unknown, depth = 0): unknown {
   if (fn === null || typeof fn !== "object" || Array.isArray(fn)) return fn;
+  if (depth > MAX_COMPARED_DEPTH) return fn; // then compared as it is (and found too deep)
   const { origin: _origin, ...rest } = fn as Record<string, unknown>;
-  if (Array.isArray(rest.fns)) rest.fns = rest.fns.map(withoutOrigin);
-  if (rest.factory !== undefined) rest.factory = withoutOrigin(rest.factory);
+  if (Array.isArray(rest.fns)) rest.fns = rest.fns.map((part) => withoutOrigin(part, depth + 1));
+  if (rest.factory !== undefined) rest.factory = withoutOrigin(rest.factory, depth + 1);
   return rest;
 }
 
+/**
+ * Nesting deeper than this is not compared (not the same: refused). Specs are shallow — a bound
+ * function's parts, an `Encoded` — and a hostile pair of deep ones must not exhaust the stack.
+ */
+const MAX_COMPARED_DEPTH = 64;
+
 /** Structural equality of decoded msgpack values: bytes by content, objects by their entries. */
-function sameValue(a: unknown, b: unknown): boolean {
+function sameValue(a: unknown, b: unknown, depth = 0): boolean {
   if (a === b) return true;
+  if (depth > MAX_COMPARED_DEPTH) return false;
   if (a === null || b === null || typeof a !== "object" || typeof b !== "object") return false;
   if (a instanceof Uint8Array || b instanceof Uint8Array) {
     if (!(a instanceof Uint8Array) || !(b instanceof Uint8Array)) return false;
@@ -107,7 +115,7 @@ function sameValue(a: unknown, b: unknown): boolean {
   const bRecord = b as Record<string, unknown>;
   for (const key of aKeys) {
     if (!Object.hasOwn(bRecord, key)) return false;
-    if (!sameValue((a as Record<string, unknown>)[key], bRecord[key])) return false;
+    if (!sameValue((a as Record<string, unknown>)[key], bRecord[key], depth + 1)) return false;
   }
   return true;
 }
