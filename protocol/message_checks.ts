@@ -63,6 +63,9 @@ function taskOptionsProblem(options: unknown, key: string): string | null {
   ) {
     return `task ${key} has a timeoutMs that is not a positive number of milliseconds`;
   }
+  if (options.actor !== undefined && typeof options.actor !== "boolean") {
+    return `task ${key} has an actor option that is not a boolean`;
+  }
   if (options.workers !== undefined && !isKeyList(options.workers)) {
     return `task ${key} has workers that are not a list of names`;
   }

@@ -218,6 +218,8 @@ export interface ComputeTaskMsg {
   returnValue?: true;
   /** Milliseconds the run may take before the worker stops it (`TimeoutError`). */
   timeoutMs?: number;
+  /** It builds an actor, which stays on this worker (docs/architecture.md, "Actors"). */
+  actor?: true;
 }
 
 /** Forget these keys: stop (or discard) their computation and drop their data. */

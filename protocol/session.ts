@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { ActorCallMsg, ActorReadMsg, ActorReplyMsg } from "./actors.ts";
+import type { ProfileReplyMsg, ProfileRequestMsg } from "./profile.ts";
 import type { ErrorRecord } from "../core/errors.ts";
 import type { Key } from "../core/task.ts";
 import type { Encoded } from "../core/value_codec.ts";
@@ -282,5 +284,17 @@ export interface PubSubDeliveredMsg {
   requestId: number;
 }
 
-export type PeerRequest = GetDataMsg | UpdateDataMsg | PubSubPeerMsg;
-export type PeerReply = DataMsg | DataStoredMsg | PubSubDeliveredMsg | BusyMsg;
+export type PeerRequest =
+  | GetDataMsg
+  | UpdateDataMsg
+  | PubSubPeerMsg
+  | ActorCallMsg
+  | ActorReadMsg
+  | ProfileRequestMsg;
+export type PeerReply =
+  | DataMsg
+  | DataStoredMsg
+  | PubSubDeliveredMsg
+  | ActorReplyMsg
+  | ProfileReplyMsg
+  | BusyMsg;

@@ -32,6 +32,7 @@ import type { SchedulerOutbox } from "./outbox.ts";
 import type { Replicas } from "./replicas.ts";
 import type { TaskMoves } from "./task_moves.ts";
 import { keyAccessError, type KeyOwnership, NO_IDENTITY } from "./tenancy.ts";
+import { joinableTasks, sameTaskSpec } from "./co_ownership.ts";
 
 export class ClientIntake {
   readonly clients = new Map<ClientId, ClientRecord>();
@@ -158,16 +159,22 @@ export class ClientIntake {
     let held: Set<TaskRecord> | undefined;
     const ownership = this.#ownership;
     const identity = client.identity;
+    // Another identity's keys submitted with the very spec stored: joined below (co_ownership.ts).
+    let joining: Map<TaskRecord, GraphTaskSpec> | undefined;
     // Pass 1: records for new keys. A known key is the same computation (content addressing).
     for (let i = 0; i < specs.length; i++) {
       const spec = specs[i];
       let task = this.#moves.tasks.get(spec.key);
       if (task !== undefined) {
-        // another identity's key is neither taken over nor given a new spec (tenancy.ts)
-        if (!ownership.mayRead(task, identity)) continue;
+        if (!ownership.owns(task, identity)) {
+          // another identity's key is never given a new spec (tenancy.ts); the same one joins
+          if (sameTaskSpec(task, spec)) (joining ??= new Map()).set(task, spec);
+          continue;
+        }
         if (spec.returnValue === true) task.returnValue = true;
         if (!task.lostLineage || (task.state !== "released" && task.state !== "erred")) continue;
-        if (!ownership.owns(task, identity)) continue; // only its owners give it a new spec
+        // a key several identities own keeps the spec they all asked for
+        if (!ownership.ownsAlone(task, identity)) continue;
         // The client sent a fresh spec for a task that lost its inputs: adopt it.
         this.#moves.unlinkDependencies(task);
         if (task.state === "erred") this.#moves.clearError(task);
@@ -192,6 +199,16 @@ export class ClientIntake {
       }
       linked.push(task);
       linkedSpecs.push(spec);
+    }
+    if (joining !== undefined) {
+      const joined = joinableTasks(new Set(joining.keys()), (t) => ownership.mayRead(t, identity));
+      for (const [task, spec] of joining) {
+        if (!joined.has(task)) continue;
+        ownership.claim(task, identity);
+        if (spec.returnValue === true) task.returnValue = true;
+        linked.push(task);
+        linkedSpecs.push(spec);
+      }
     }
     // Pass 2: dependencies (they may come later in the message).
     const broken: [TaskRecord, Key][] = [];
@@ -387,8 +404,9 @@ export class ClientIntake {
           runnable: false,
           priority: [0, 0, 0],
         });
-      } else if (!this.#ownership.owns(task, client.identity)) {
-        // another identity's key keeps its value; copies placed under its name are dropped
+      } else if (!this.#ownership.ownsAlone(task, client.identity)) {
+        // another identity's key (or one shared with others) keeps its value; copies placed
+        // under its name are dropped
         for (const worker of holders) {
           if (!task.whoHas.has(worker)) this.#outbox.freeKeys(worker, task.key);
         }

@@ -133,6 +133,8 @@ export class TaskRecord implements HeapItem {
   retries: number;
   /** Milliseconds one run may take (0: no limit); the worker stops a run past it. */
   timeoutMs = 0;
+  /** It builds an actor, which stays on the worker that built it. */
+  actor = false;
   /** Workers that died while running this task. */
   diedOn: WorkerAddress[] | null = null;
   /** The error of an erred task: its own, or that of the dependency in `blamedKey`. */

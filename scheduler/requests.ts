@@ -13,6 +13,7 @@
 
 import { CoordinationError, type Dataset } from "./coordination/datasets.ts";
 import { COORDINATION_METHODS, CoordinationRequests } from "./coordination/requests.ts";
+import { UploadedModules } from "./uploads.ts";
 import { adaptiveSnapshot, adaptiveTarget, type AdaptiveTargetOptions } from "./adaptive_target.ts";
 import { errorMessage, recordFromError } from "../core/errors.ts";
 import type { Key } from "../core/task.ts";
@@ -116,6 +117,9 @@ export class SchedulerRequests {
   readonly #host: RequestHost;
   #nextRunRequestId = 1;
   readonly #tenancy: TenancyChecks;
+
+  /** Modules clients uploaded, for every worker (also those that register later). */
+  readonly uploads: UploadedModules = new UploadedModules();
 
   /** Datasets, queues, variables, locks, events and semaphores clients coordinate through. */
   readonly #coordination: CoordinationRequests;
@@ -241,6 +245,20 @@ export class SchedulerRequests {
             : entries,
         };
       }
+      case "upload-file": {
+        // code every tenant's tasks may import: the cluster's own clients only, as `run`
+        this.#tenancy.checkAdmin(clientId, method);
+        let msg;
+        try {
+          msg = this.uploads.put(params.name, params.source);
+        } catch (error) {
+          throw new RequestError((error as Error).message);
+        }
+        for (const session of this.#host.sessions.values()) {
+          session.connection.send({ header: msg });
+        }
+        return null;
+      }
       default:
         if (COORDINATION_METHODS.has(method)) {
           // what a client puts in a dataset, variable or queue is shared: only its own keys
@@ -252,7 +270,7 @@ export class SchedulerRequests {
         throw new RequestError(
           `unknown request method ${JSON.stringify(method)}; this scheduler answers who-has, ` +
             `workers, scatter-targets, relay-scatter, relay-gather, restart, retire-workers, adaptive-target, ` +
-            `run, replicate, rebalance, task-progress, task-stream and story`,
+            `run, replicate, rebalance, task-progress, task-stream, story and upload-file`,
         );
     }
   }

@@ -670,6 +670,8 @@ export class SchedulerServer {
         tenancy: this.state.ownership.enabled,
       },
     });
+    // uploaded modules reach a worker before any task that may import them
+    for (const header of this.#requests.uploads.messages()) connection.send({ header });
     this.#log(
       `worker ${reg.address}${reg.name === reg.address ? "" : ` (${reg.name})`} registered ` +
         `with ${reg.nthreads} threads` +

@@ -834,6 +834,7 @@ export class SchedulerState implements StealHost {
     const task = TaskRecord.withOptions(prefix, submitted);
     this.#retries.setDelay(task, submitted.options?.retryDelay);
     if (submitted.options?.timeoutMs !== undefined) task.timeoutMs = submitted.options.timeoutMs;
+    if (submitted.options?.actor === true) task.actor = true;
     task.storySeq = this.stories.revive(key);
     this.tasks.set(key, task);
     this.stateCounts.released++;

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { uploadProblem } from "../protocol/uploads.ts";
 import { FunctionReceiver } from "../core/function_link.ts";
 import { errorMessage } from "../core/errors.ts";
 import type { FunctionSpec } from "../core/function_codec.ts";
@@ -92,6 +93,8 @@ export interface SessionHost {
   tenancy(on: boolean): void;
   /** Calls a `run` function where the task permissions hold (worker/run_thread.ts). */
   runFunction(fn: FunctionSpec, args: Encoded | undefined): Promise<RunOutcome>;
+  /** A module a client uploaded (`client.uploadFile`): tasks may import it from now on. */
+  uploaded(name: string, source: string): void;
   log(line: string): void;
 }
 
@@ -212,6 +215,14 @@ export class SchedulerSession {
         const msg = header as SchedulerMessage;
         if (msg !== null && typeof msg === "object" && msg.op === "compute-task") {
           this.#resolveFunction(msg as unknown as Record<string, unknown>);
+        }
+        // not the state machine's: the threads get it before any task that follows
+        if ((msg as { op?: unknown } | null)?.op === "upload-file") {
+          const { name, source } = msg as unknown as Record<string, unknown>;
+          const problem = uploadProblem(name, source);
+          if (problem === null) host.uploaded(name as string, source as string);
+          else host.log(`ignoring an upload from the scheduler: ${problem}`);
+          continue;
         }
         // Tasks of every message already read go to the threads together.
         host.holdRuns();

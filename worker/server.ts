@@ -223,6 +223,8 @@ export class WorkerServer {
       store: this.store,
       handle,
       deliverPubSub: (name, value) => this.#executor.deliverPubSub(name, value),
+      actors: this.#executor.actors,
+      profile: (query, waitMs) => this.#executor.profile(query, waitMs),
       log,
       stopping,
       name: () => this.name,
@@ -260,6 +262,7 @@ export class WorkerServer {
       transfers: () => this.#transfers.take(),
       heldKeys: () => this.store.size,
       runFunction: (fn, args) => this.#runThread.run(fn, args),
+      uploaded: (name, source) => this.#executor.upload(name, source),
       tenancy: (on) => {
         if (on === this.#tenancy) return;
         this.#tenancy = on;
