@@ -120,7 +120,9 @@ Deno.test({
       first.process.kill("SIGKILL");
       await first.process.status;
       await sleep(500);
-      first = await startSchedulerOn(schedulerArgs);
+      // no grace for workers to bring results back: else the worker may finish the task first and
+      // the future rightly comes back finished (client_reconnect_test.ts covers that path)
+      first = await startSchedulerOn([...schedulerArgs, "--restart-grace", "0"]);
       processes.push(first.process);
       // Workers come back by themselves.
       await Promise.all(
