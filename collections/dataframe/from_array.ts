@@ -21,7 +21,7 @@ import { pl } from "./polars.ts";
  * Polars' Boolean).
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { array as da } from "../../mod.ts";
  * import { dataframe as dd } from "../../dataframe.ts";
  *

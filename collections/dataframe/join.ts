@@ -97,7 +97,18 @@ function joinKeys(left: DataFrame, right: DataFrame, options: MergeOptions): [st
   return [leftOn, rightOn];
 }
 
-/** `left` merged with `right` on key columns (pandas' `merge`). */
+/**
+ * `left` merged with `right` on key columns (pandas' `merge`; see `DataFrame.merge`).
+ *
+ * @example
+ * ```ts
+ * import { dataframe as dd } from "../../dataframe.ts";
+ *
+ * const left = dd.fromRecords([{ k: 1, a: "x" }, { k: 2, a: "y" }]);
+ * const right = dd.fromRecords([{ key: 2, b: true }]);
+ * const joined = await dd.merge(left, right, { leftOn: "k", rightOn: "key" }).compute();
+ * ```
+ */
 export function merge(left: DataFrame, right: DataFrame, options: MergeOptions): DataFrame {
   const [leftOn, rightOn] = joinKeys(left, right, options);
   const how = options.how ?? "inner";
