@@ -28,7 +28,7 @@ import {
   type Layer,
 } from "./collection.ts";
 import { computeCollections, type ComputeOptions, persistCollection } from "./compute.ts";
-import { visualizeGraph, type VisualizeOptions } from "./visualize.ts";
+import { type GraphPicture, visualizeGraph, type VisualizeOptions } from "./visualize.ts";
 import { delayedRepr, inspectSymbol } from "./display/repr.ts";
 import { graphDisplay, jupyterDisplay, type MimeBundle } from "./display/notebook.ts";
 
@@ -100,10 +100,10 @@ export class Delayed<T = unknown> implements Collection<T>, Layer {
   }
 
   /**
-   * The task graph as Graphviz DOT (default) or SVG text, coloured by function; with
-   * `filename`, also written to that file (`.svg` or `.dot`).
+   * The task graph as a picture: Graphviz DOT (default) or SVG text, coloured by function, drawn
+   * as SVG in a notebook; with `filename`, also written to that file (`.svg` or `.dot`).
    */
-  visualize(options: VisualizeOptions = {}): Promise<string> {
+  visualize(options: VisualizeOptions = {}): Promise<GraphPicture> {
     return visualizeGraph(this.graph, { name: this.key, ...options });
   }
 

@@ -14,7 +14,7 @@ const { values: flags } = parseArgs({ options: { large: { type: "boolean", defau
 /** The tasks of a graph by key prefix, a compact stand-in for `visualize()`'s picture. */
 async function graphSummary(x: array.DArray): Promise<string> {
   const counts = new Map<string, number>();
-  for (const line of (await x.visualize()).split("\n")) {
+  for (const line of (await x.visualize()).text.split("\n")) {
     const label = line.match(/\[label="([^"]+)"/)?.[1];
     if (label !== undefined) counts.set(label, (counts.get(label) ?? 0) + 1);
   }

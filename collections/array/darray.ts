@@ -17,7 +17,7 @@ import {
 } from "../collection.ts";
 import { computeCollections, type ComputeOptions, persistCollection } from "../compute.ts";
 import { Delayed } from "../delayed.ts";
-import { visualizeGraph, type VisualizeOptions } from "../visualize.ts";
+import { type GraphPicture, visualizeGraph, type VisualizeOptions } from "../visualize.ts";
 import { assembleBlocks, assembleBlocksTask } from "./assemble.ts";
 import { arrayRepr, inspectSymbol } from "../display/repr.ts";
 import { arrayDisplay, jupyterDisplay, type MimeBundle } from "../display/notebook.ts";
@@ -131,8 +131,11 @@ export class DArray implements Collection<NDArray>, ArraySource {
     return persistCollection(this, options);
   }
 
-  /** The task graph as DOT (default) or SVG text; with `filename`, also written there. */
-  visualize(options: VisualizeOptions = {}): Promise<string> {
+  /**
+   * The task graph as a picture: DOT (default) or SVG text, drawn as SVG in a notebook; with
+   * `filename`, also written there.
+   */
+  visualize(options: VisualizeOptions = {}): Promise<GraphPicture> {
     return visualizeGraph(collectGraph([this.layer()]), { name: this.name, ...options });
   }
 

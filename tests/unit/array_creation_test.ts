@@ -87,7 +87,7 @@ Deno.test("seed 001: arange(1, 50, 3, { chunks: 5 }) — dtype, shape, blocks, v
   assert.deepEqual(x.chunks, [[5, 5, 5, 2]]);
   assert.equal(x.npartitions, 4);
   assert.equal(x.nbytes, 17 * 4);
-  const dot = await x.visualize();
+  const dot = (await x.visualize()).text;
   assert.match(dot, /^digraph/);
   assert.equal(dot.split("\n").filter((l) => l.includes('[label="arange"')).length, 4);
   assert.deepEqual(taskCounts(x), { arange: 4 });
