@@ -362,7 +362,7 @@ if (runs("array")) {
       await using admin = await RawClient.connect(scheduler.address);
       const x = array.random.random([side, side], { chunks: [2048, 2048] });
       const started = performance.now();
-      const sum = Number((await x.add(x.T).sum().compute()).data[0]);
+      const sum = await x.add(x.T).sum().compute();
       const seconds = (performance.now() - started) / 1000;
       await sleep(600);
       const [status] = await admin.request<WorkerListing[]>("workers");

@@ -22,6 +22,8 @@ export const EXT_NDARRAY = 7;
 export const EXT_FRAME = 8;
 /** A table (dataframe partition) as an Arrow IPC stream: see core/table_codec.ts. */
 export const EXT_TABLE = 9;
+/** An actor handle: its key, worker, class name and method names (core/actor_ref.ts). */
+export const EXT_ACTOR = 10;
 
 export const KIND_ARRAY_BUFFER = 16;
 export const KIND_DATA_VIEW = 17;

@@ -238,6 +238,40 @@ export class NDArray {
     return out;
   }
 
+  /**
+   * The element of a one-element array (a full reduction's 0-d result) as a JS number, as
+   * NumPy's `item()`; `bool` gives 0 or 1.
+   */
+  item(): number {
+    if (this.size !== 1) {
+      throw new RangeError(
+        `item() needs an array of one element; this one has shape (${this.shape.join(", ")}) ` +
+          `and ${this.size} elements. Use get(...index) or toArray().`,
+      );
+    }
+    return Number(this.data[this.offset]);
+  }
+
+  /**
+   * A 0-d array reads as its number (`${total}`, `+total`, `total > 3`), as NumPy's scalars do;
+   * other arrays as their short description.
+   */
+  [Symbol.toPrimitive](hint: string): number | string {
+    if (this.shape.length === 0) return hint === "string" ? String(this.item()) : this.item();
+    return `NDArray<${this.dtype}, shape=(${this.shape.join(", ")}${
+      this.shape.length === 1 ? "," : ""
+    })>`;
+  }
+
+  /** `console.log` shows a 0-d array as its number; other arrays as usual. */
+  [Symbol.for("Deno.customInspect")](
+    inspect: (value: unknown, options?: unknown) => string,
+    options: unknown,
+  ): string {
+    if (this.shape.length === 0) return inspect(this.item(), options);
+    return `NDArray ${inspect({ ...this }, options)}`;
+  }
+
   /** Nested JS arrays (a number for 0-d arrays); `bool` gives booleans, int64/uint64 bigints. */
   toArray(): unknown {
     const flat = this.contiguousData();

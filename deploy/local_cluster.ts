@@ -29,10 +29,16 @@ import { TASK_FAILURE_LINE } from "../worker/task_failure_lines.ts";
 import { checkOptionNames, optionNames } from "../core/option_names.ts";
 import { RestartPolicy } from "./restart_policy.ts";
 import { watchMemory } from "./memory_watch.ts";
-import { dashboardFlags, WORKER_DENO_FLAGS, workerFlags } from "./worker_flags.ts";
+import {
+  dashboardFlags,
+  tlsFlags,
+  tokenEnvironment,
+  WORKER_DENO_FLAGS,
+  workerFlags,
+} from "./worker_flags.ts";
 import { parseMemoryLimit } from "../worker/memory_limit.ts";
 import { checkAuthToken } from "../net/auth.ts";
-import { AUTH_TOKEN_ENV, newAuthToken } from "../net/security_options.ts";
+import { newAuthToken } from "../net/security_options.ts";
 import type { Security } from "../net/tls.ts";
 import { makeTemporaryCertificates, type TemporaryCertificates } from "./temporary_certificates.ts";
 import {
@@ -116,14 +122,6 @@ export function defaultLocalTaskPermissions(): TaskGrants {
   // a local script's outputs (toCsv, toTextFiles) land in its own folders
   const write = [...read];
   return ffi ? { read, write, ffi: true } : { read, write };
-}
-
-/**
- * A cluster's processes' environment: the token travels there, never on a command line (`ps`
- * shows those); an empty value keeps a token of this process's environment from being inherited.
- */
-function tokenEnvironment(authToken: string | undefined): Record<string, string> {
-  return { [AUTH_TOKEN_ENV]: authToken ?? "" };
 }
 
 /** Every option name of {@link LocalClusterOptions}, for checking options at run time. */
@@ -408,7 +406,7 @@ export class LocalCluster extends ClusterManager {
     const args = ["run", "-A", "--no-config", url, "--host", this.#host];
     args.push("--port", String(this.#options.schedulerPort ?? 0));
     args.push(...dashboardFlags(this.#options.dashboard ?? true, 0));
-    args.push(...this.#tlsFlags());
+    args.push(...tlsFlags(this.security));
     const scheduler = new ManagedProcess("scheduler", {
       args,
       env: tokenEnvironment(this.authToken),
@@ -427,16 +425,6 @@ export class LocalCluster extends ClusterManager {
     );
   }
 
-  /** `--tls-ca-file … --tls-cert … --tls-key …` when the cluster uses TLS. */
-  #tlsFlags(): string[] {
-    const { caFile, cert, key } = this.security ?? {};
-    if (caFile === undefined) return [];
-    const flags = ["--tls-ca-file", caFile];
-    if (cert !== undefined) flags.push("--tls-cert", cert);
-    if (key !== undefined) flags.push("--tls-key", key);
-    return flags;
-  }
-
   /** Starts `worker/main.ts` in a child process (started again when it dies on its own). */
   protected override startWorker(name: string): ClusterWorker {
     const options = this.#options;
@@ -444,7 +432,7 @@ export class LocalCluster extends ClusterManager {
     const args = ["run", "-A", ...WORKER_DENO_FLAGS, "--no-config", url, this.schedulerAddress];
     args.push("--name", name, "--host", this.#host, "--port", "0");
     args.push(...workerFlags({ ...options, nthreads: options.threadsPerWorker }));
-    args.push(...this.#tlsFlags());
+    args.push(...tlsFlags(this.security));
     return new LocalWorker(
       name,
       args,

@@ -36,6 +36,7 @@ import { type Dashboard, startDashboard } from "./dashboard/mod.ts";
 import {
   authTokenFromFlags,
   exposureNotice,
+  identityTokensFromFile,
   isLoopbackHost,
   tlsFromFlags,
 } from "../net/security_options.ts";
@@ -103,11 +104,23 @@ const dashboardPort = values["no-dashboard"]
 
 let authToken: string | undefined;
 let tls: TlsConfig | undefined;
+let clientTokens: Map<string, string> | undefined;
 try {
   authToken = await authTokenFromFlags(values as { "auth-token-file"?: string });
   tls = await tlsFromFlags(values as Record<string, string | undefined>);
+  clientTokens = await identityTokensFromFile(values["client-tokens-file"] as string | undefined);
 } catch (error) {
   fail((error as Error).message, 2);
+}
+if (values["tls-client-identities"] === true && tls === undefined) {
+  fail("--tls-client-identities needs TLS: give --tls-ca-file, --tls-cert and --tls-key.", 2);
+}
+if (clientTokens !== undefined && authToken === undefined) {
+  fail(
+    "--client-tokens-file needs --auth-token-file (or DASK_DENO_AUTH_TOKEN) too: workers and " +
+      "the cluster's own clients prove that token.",
+    2,
+  );
 }
 const host = values.host ?? "127.0.0.1";
 
@@ -119,6 +132,8 @@ try {
     advertisedHost: host === "0.0.0.0" || host === "::" ? networkAddress() : undefined,
     authToken,
     tls,
+    clientTokens,
+    tlsClientIdentities: values["tls-client-identities"] === true,
     config: { restartGrace },
   });
 } catch (error) {
@@ -161,6 +176,11 @@ try {
 console.log(`Scheduler at ${server.address}`);
 if (dashboard !== undefined) console.log(`Dashboard at ${dashboard.url}`);
 if (authToken !== undefined) console.log("Every connection must prove the auth token");
+if (clientTokens !== undefined) {
+  console.log(
+    `Client identities (each sees only its own keys): ${[...clientTokens.keys()].join(", ")}`,
+  );
+}
 if (tls !== undefined) console.log("Every connection is encrypted with TLS");
 // with TLS every peer's certificate is checked, so the wire is authenticated without a token
 const exposure = exposureNotice("scheduler", host, authToken !== undefined || tls !== undefined);

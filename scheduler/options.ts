@@ -49,10 +49,27 @@ export const SCHEDULER_CLI: CliSpec = {
     },
     ...COMMON_OPTIONS,
     ...SECURITY_OPTIONS,
+    {
+      name: "client-tokens-file",
+      type: "string",
+      value: "PATH",
+      help: "Client identities (tenancy): one name:token per line. A client proving one of " +
+        'these tokens (authToken "name:token") touches only its identity\'s keys and those ' +
+        "published; needs --auth-token-file (docs/security.md).",
+    },
+    {
+      name: "tls-client-identities",
+      type: "boolean",
+      default: "false",
+      help: "Client identities by certificate (tenancy, with --tls-*): a client whose " +
+        "certificate's subject is not this scheduler's own acts as the identity its common name " +
+        "says; workers must share the scheduler's certificate subject (docs/security.md).",
+    },
   ],
   examples: [
     "deno run -A scheduler/main.ts",
     "deno run -A scheduler/main.ts --port 8786 --dashboard-port 8787",
     "deno run -A scheduler/main.ts --scheduler-file /shared/scheduler.json --port 0",
+    "deno run -A scheduler/main.ts --auth-token-file token --client-tokens-file clients",
   ],
 };

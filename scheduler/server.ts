@@ -30,6 +30,7 @@ import {
   sendHeaders,
   unbatch,
 } from "../net/wire.ts";
+import { CLUSTER_IDENTITY } from "../net/auth.ts";
 import { PeerPool } from "../net/peer_pool.ts";
 import type { TlsConfig } from "../net/tls.ts";
 import {
@@ -80,6 +81,18 @@ export interface SchedulerServerOptions {
   authToken?: string;
   /** TLS (net/tls.ts): listen on `tls://` with this certificate; dial workers over TLS. */
   tls?: TlsConfig;
+  /**
+   * Client identities (tenancy, scheduler/tenancy.ts): name → token. A client proving one of
+   * these tokens acts as that identity, and only touches its own keys and those shared with it.
+   * Needs `authToken` (the cluster's own: workers and the cluster's clients).
+   */
+  clientTokens?: ReadonlyMap<string, string>;
+  /**
+   * Client identities by certificate (with `tls`): a dialer whose certificate's subject is not
+   * this scheduler's own is the identity its common name says. Workers must present a
+   * certificate with the scheduler's subject.
+   */
+  tlsClientIdentities?: boolean;
 }
 
 /** Heartbeats a worker may miss before it is declared lost. */
@@ -156,7 +169,11 @@ export class SchedulerServer {
   private constructor(options: SchedulerServerOptions, listener: Listener, address: string) {
     this.address = address;
     this.#listener = listener;
-    this.state = new SchedulerState(options.config);
+    this.state = new SchedulerState({
+      ...options.config,
+      tenancy: options.config?.tenancy ??
+        ((options.clientTokens?.size ?? 0) > 0 || options.tlsClientIdentities === true),
+    });
     this.heartbeatInterval = options.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL;
     this.dashboardLink = options.dashboardLink;
     const log = options.log ?? ((line: string) => console.error(line));
@@ -197,6 +214,8 @@ export class SchedulerServer {
       role: "scheduler",
       maxFrameBytes: options.maxFrameBytes,
       authToken: options.authToken,
+      identityTokens: options.clientTokens,
+      certificateIdentities: options.tlsClientIdentities,
       tls: options.tls,
       onError: refusalLogger((line) => ref.server && ref.server.#log(line)),
     }, (connection) => {
@@ -412,9 +431,11 @@ export class SchedulerServer {
     if (typeof clientId !== "string" || clientId === "") {
       return await this.#refuse(connection, "register-client without a clientId");
     }
-    if (this.#clients.has(clientId)) {
+    // (the state machine's own holders — datasets, fire-and-forget — are taken ids too)
+    if (this.#clients.has(clientId) || this.state.clients.has(clientId)) {
       return await this.#refuse(connection, `a client with id ${clientId} is already connected`);
     }
+    const identity = connection.identity ?? CLUSTER_IDENTITY;
     this.#clients.set(clientId, connection);
     if (hello.batches === true) this.#takesBatches.add(connection);
     const registered: ClientRegisteredMsg = {
@@ -423,8 +444,17 @@ export class SchedulerServer {
       workers: [...this.state.workers.values()].map(workerInfo),
     };
     if (this.dashboardLink !== undefined) registered.dashboardLink = this.dashboardLink;
+    if (identity !== CLUSTER_IDENTITY) {
+      // workers know only the cluster's token: this client's data goes through the scheduler
+      registered.identity = identity;
+      registered.direct = false;
+      // the dashboard shows every identity's keys: its access token is the cluster's alone
+      if (registered.dashboardLink !== undefined) {
+        registered.dashboardLink = registered.dashboardLink.split("?")[0];
+      }
+    }
     connection.send({ header: registered });
-    this.#feed({ type: "client-connected", client: clientId, now: now() });
+    this.#feed({ type: "client-connected", client: clientId, identity, now: now() });
     try {
       serving: for (let header = await next(); header !== undefined; header = await next()) {
         for (const msg of unbatch(header) ?? [header]) {
@@ -457,6 +487,13 @@ export class SchedulerServer {
     if (hello === undefined) return;
     const problem = registerWorkerProblem(hello);
     if (problem !== null) return await this.#refuse(connection, problem);
+    if (connection.identity !== undefined) {
+      return await this.#refuse(
+        connection,
+        `client identity '${connection.identity}' cannot register a worker: workers prove the ` +
+          `cluster's own token`,
+      );
+    }
     const reg = hello as RegisterWorkerMsg;
     if (reg.protocol !== SESSION_PROTOCOL) {
       return await this.#refuse(
@@ -486,8 +523,14 @@ export class SchedulerServer {
     this.#workers.set(reg.address, session);
     if (reg.batches === true) this.#takesBatches.add(connection);
     connection.send({
-      header: { op: "worker-registered", heartbeatInterval: this.heartbeatInterval },
+      header: {
+        op: "worker-registered",
+        heartbeatInterval: this.heartbeatInterval,
+        tenancy: this.state.ownership.enabled,
+      },
     });
+    // uploaded modules reach a worker before any task that may import them
+    for (const header of this.#requests.uploads.messages()) connection.send({ header });
     this.#log(
       `worker ${reg.address}${reg.name === reg.address ? "" : ` (${reg.name})`} registered ` +
         `with ${reg.nthreads} threads` +

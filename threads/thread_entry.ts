@@ -12,6 +12,7 @@
 
 /// <reference lib="deno.worker" />
 
+import { setActorTransportLoader } from "../core/actor_ref.ts";
 import { recordFromError } from "../core/errors.ts";
 import { explainPermissionError } from "../core/task_permissions.ts";
 import { timeoutError } from "./thread_end_errors.ts";
@@ -45,8 +46,23 @@ import {
   type ToThread,
 } from "./thread_protocol.ts";
 import { SHARED_GARBAGE_BYTES, SharedGarbage } from "./shared_garbage.ts";
+import { ThreadSampler } from "./sampler.ts";
+import { addUploadedModules } from "../core/uploaded_modules.ts";
+
+/** Self-contained task functions reach uploaded modules through the global (client/uploads.ts). */
+Object.assign(globalThis, {
+  importUploaded: async (name: string) => {
+    const { importUploaded } = await import("../client/uploads.ts");
+    return await importUploaded(name);
+  },
+});
+
+/** A task that calls an actor loads the client code on first use. */
+setActorTransportLoader(() => import("../client/actors.ts"));
 
 const functions = new FunctionCache();
+/** Where this thread's tasks spend their time, for `client.profile`. */
+const sampler = new ThreadSampler();
 /** Inputs a worker shares with this thread are garbage here once their task is over. */
 const sharedGarbage = new SharedGarbage(SHARED_GARBAGE_BYTES);
 /** This thread's end of the function link: later batches send only a spec's id. */
@@ -113,6 +129,12 @@ class ThreadTask implements TaskContext {
   get authToken(): string | undefined {
     return setup?.authToken;
   }
+  get security(): TaskContext["security"] {
+    return setup?.security;
+  }
+  get tenancy(): boolean | undefined {
+    return setup?.tenancy;
+  }
   get seceded(): boolean {
     return this.#out;
   }
@@ -159,6 +181,7 @@ function runOne(task: ThreadTask): RunResult | Promise<RunResult> {
   const start = now();
   status.begin(item.id, start);
   let later = false;
+  sampler.began(item.key, start);
   try {
     const spec = received.expand(item.fn);
     if (typeof spec === "string") {
@@ -190,7 +213,7 @@ function runOne(task: ThreadTask): RunResult | Promise<RunResult> {
   } catch (thrown) {
     return failed(item, start, thrown);
   } finally {
-    if (!later) endRun(item);
+    if (!later) endRun(item, start);
   }
 }
 
@@ -219,7 +242,7 @@ async function finishLater(
   } catch (thrown) {
     return failed(task.item, start, thrown);
   } finally {
-    endRun(task.item);
+    endRun(task.item, start);
   }
 }
 
@@ -248,8 +271,9 @@ function failed(item: RunItem, start: number, thrown: unknown): RunResult {
   return { id: item.id, ok: false, error, start, stop: now() };
 }
 
-function endRun(item: RunItem): void {
+function endRun(item: RunItem, start: number): void {
   status.end();
+  sampler.ran(item.key, start, now());
   // a task's own arguments count under its key (never one of its inputs' keys)
   sharedGarbage.drop(item.key, item.args.frames);
   for (let i = 0; i < item.depValues.length; i++) {
@@ -323,9 +347,20 @@ async function runBatch(batch: RunItem[]): Promise<void> {
 self.onmessage = (event: MessageEvent<ToThread>) => {
   const message = event.data;
   switch (message.type) {
+    case "uploads":
+      addUploadedModules(message.modules);
+      break;
+    case "profile": {
+      const { id, start, stop, prefix } = message;
+      void sampler.query(start, stop, prefix).then((tree) =>
+        postToOwner({ type: "profile", id, tree })
+      );
+      break;
+    }
     case "run": {
       const batch = message.batch;
-      queue = queue.then(() => runBatch(batch));
+      // the profiler runs before the batch does (at once when it already runs)
+      queue = queue.then(() => sampler.busy()).then(() => runBatch(batch));
       break;
     }
     case "init":

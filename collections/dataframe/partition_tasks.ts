@@ -11,7 +11,7 @@
  * @module
  */
 
-import { bindFunctions, taskModule } from "../../core/function_codec.ts";
+import { bindFunctions, taskModule } from "../../core/function_tags.ts";
 import type { TaskFunction } from "../../core/task.ts";
 import { type CsvBlock, readCsvBlock } from "./csv_block.ts";
 import {

@@ -17,6 +17,7 @@ import {
   sizeOfShape,
 } from "../../../core/ndarray.ts";
 import { bigIntOf, conversionExpr } from "./bigint_math.ts";
+import { uninitialized } from "./scratch.ts";
 import { broadcastShapes, broadcastStrides, broadcastTo } from "./broadcast.ts";
 import { floatResultType, isFloatDType, isIntegerDType, resultType } from "./dtype.ts";
 import { type Operand, operandArray, scalarArray } from "./layout.ts";
@@ -65,7 +66,8 @@ function mapOperands(
 /** Runs `expr` over arrays whose element kinds already suit it, into a new array of `dtype`. */
 function mapArrays(arrays: readonly NDArray[], dtype: DType, expr: string): NDArray {
   const shape = broadcastShapes(...arrays.map((a) => a.shape));
-  const out = new NDArray(new DTYPE_ARRAY[dtype](sizeOfShape(shape)), shape, { dtype });
+  // every element is written: a recycled buffer will do (scratch.ts)
+  const out = new NDArray(uninitialized(dtype, sizeOfShape(shape)), shape, { dtype });
   const inputs = arrays.map((a) => ({
     data: a.data,
     offset: a.offset,
