@@ -16,6 +16,7 @@ import { type BlockExpr, isBlockExpr } from "./block_expr.ts";
 import * as k from "./kernels/mod.ts";
 import { qr, solveTriangular, svd } from "./kernels/decomposition.ts";
 import { randomBlock, type RandomDistribution } from "./kernels/random.ts";
+import { elementOf } from "./kernels/bigint_math.ts";
 import { withScratch } from "./kernels/scratch.ts";
 import { drawKey } from "./shared_draws.ts";
 
@@ -443,7 +444,8 @@ const OPS: Record<string, Op> = {
   full: (p: { shape: number[]; value: number; dtype: DType }) => k.full(p.shape, p.value, p.dtype),
   range: (p: { start: number; step: number; from: number; length: number; dtype: DType }) => {
     const out = k.zeros([p.length], p.dtype);
-    for (let i = 0; i < p.length; i++) out.data[i] = p.start + (p.from + i) * p.step;
+    const data = out.data as Elements, put = elementOf(p.dtype); // bigints for int64/uint64
+    for (let i = 0; i < p.length; i++) data[i] = put(p.start + (p.from + i) * p.step);
     return out;
   },
   linspace: (
@@ -457,16 +459,18 @@ const OPS: Record<string, Op> = {
     },
   ) => {
     const out = k.zeros([p.length], p.dtype);
-    for (let i = 0; i < p.length; i++) out.data[i] = p.start + (p.from + i) * p.step;
-    if (p.last !== null) out.data[p.length - 1] = p.last;
+    const data = out.data as Elements, put = elementOf(p.dtype);
+    for (let i = 0; i < p.length; i++) data[i] = put(p.start + (p.from + i) * p.step);
+    if (p.last !== null) data[p.length - 1] = put(p.last);
     return out;
   },
   eye: (p: { shape: [number, number]; row: number; col: number; k: number; dtype: DType }) => {
     const out = k.zeros(p.shape, p.dtype);
     const [rows, cols] = p.shape;
+    const data = out.data as Elements, one = elementOf(p.dtype)(1);
     for (let i = 0; i < rows; i++) {
       const j = p.row + i + p.k - p.col;
-      if (j >= 0 && j < cols) out.data[i * cols + j] = 1;
+      if (j >= 0 && j < cols) data[i * cols + j] = one;
     }
     return out;
   },

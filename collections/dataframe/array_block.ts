@@ -20,9 +20,11 @@ export interface ArraySource {
 export const POLARS_DTYPES: Record<DType, () => pl.DataType> = {
   float64: () => pl.Float64,
   float32: () => pl.Float32,
+  int64: () => pl.Int64,
   int32: () => pl.Int32,
   int16: () => pl.Int16,
   int8: () => pl.Int8,
+  uint64: () => pl.UInt64,
   uint32: () => pl.UInt32,
   uint16: () => pl.UInt16,
   uint8: () => pl.UInt8,
@@ -35,7 +37,8 @@ export function arrayBlockFrame(source: ArraySource): Frame {
   if (typeof block !== "object" || block === null || !("shape" in block)) {
     throw new TypeError(`fromArray: a block must be an NDArray; got ${typeof block}.`);
   }
-  const data = block.toContiguous().data;
+  // Polars takes BigInt64Array/BigUint64Array columns as they are; its typings name numbers only
+  const data = block.toContiguous().data as Float64Array;
   const [rows, width] = block.shape.length === 1 ? [block.shape[0], 1] : block.shape;
   const dtype = POLARS_DTYPES[block.dtype]();
   const columns = source.arrayColumns.map((name, j) => {

@@ -201,3 +201,13 @@ Deno.test("chunked int64 arrays: creation, arithmetic, reductions, slicing, join
     await shutdownProcesses();
   }
 });
+
+Deno.test("int64 arange, linspace and eye build their blocks as bigints", async () => {
+  const range = await array.arange(0, 6, 1, { dtype: "int64", chunks: 4 }).compute();
+  assert.deepEqual([...range.data], [0n, 1n, 2n, 3n, 4n, 5n]);
+  const spaced = await array.linspace(0, 10, 6, { dtype: "int64", chunks: 4 }).compute();
+  assert.deepEqual([...spaced.data], [0n, 2n, 4n, 6n, 8n, 10n]);
+  const eye = await array.eye(3, { dtype: "uint64", chunks: 2 }).compute();
+  assert.deepEqual([...eye.data], [1n, 0n, 0n, 0n, 1n, 0n, 0n, 0n, 1n]);
+  assert.equal(await array.arange(0, 6, 1, { dtype: "int64", chunks: 4 }).sum().compute(), 15n);
+});

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { shutdownThreads } from "../../collections/local/threads.ts";
 import * as da from "../../collections/array/mod.ts";
 import * as dd from "../../collections/dataframe/mod.ts";
+import { pl } from "../../collections/dataframe/polars.ts";
 
 const SCHEDULERS = ["sync", "threads"] as const;
 
@@ -48,6 +49,20 @@ Deno.test("dataframe.fromArray: a 1-D array is one column; dtypes follow the arr
   ]);
   // default names are the column positions, as Dask's
   assert.deepEqual(dd.fromArray(da.ones([4, 2], { chunks: 2 })).columns, ["0", "1"]);
+});
+
+Deno.test("dataframe.fromArray: int64 blocks above 2^53 stay exact, as Int64 columns", async () => {
+  const big = 2n ** 60n;
+  const x = da.full([5], big, { chunks: 2 }).add(da.arange(5, { dtype: "int64", chunks: 2 }));
+  const df = dd.fromArray(x, ["big"]);
+  assert.deepEqual(df.dtypes, { big: "Int64" });
+  const column = (await df.compute()).getColumn("big");
+  assert.equal(String(column.dtype), "DataType(Int64)");
+  // read as text: nodejs-polars hands Int64 values to JS as (rounded) numbers
+  assert.deepEqual(
+    column.cast(pl.Utf8).toArray(),
+    [0n, 1n, 2n, 3n, 4n].map((i) => String(big + i)),
+  );
 });
 
 Deno.test("dataframe.fromArray: wrong shapes and names are refused with the reason", () => {
