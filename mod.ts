@@ -18,7 +18,7 @@
  * @module
  */
 
-import type { Collection } from "./collections/collection.ts";
+import type { Collection, ResultOf } from "./collections/collection.ts";
 import {
   computeCollections,
   type ComputeOptions,
@@ -57,14 +57,21 @@ export type {
 } from "./collections/compute.ts";
 export { collectionSymbol } from "./collections/collection.ts";
 export type { MimeBundle } from "./collections/display/notebook.ts";
-export type { Collection, CollectionSpec, Layer } from "./collections/collection.ts";
+export type {
+  Collection,
+  CollectionSpec,
+  Layer,
+  LazyValue,
+  ResultOf,
+} from "./collections/collection.ts";
+export { resultType } from "./collections/collection.ts";
 export { taskModule } from "./core/function_codec.ts";
 export { shutdownThreads } from "./collections/local/threads.ts";
 export { shutdownProcesses } from "./collections/local/processes.ts";
 export { ProcessDiedError } from "./threads/process_exit.ts";
 export { FreeVariableError, GraphError, UnserializableError } from "./core/errors.ts";
 export { NDArray } from "./core/ndarray.ts";
-export type { DType, NumericArray } from "./core/ndarray.ts";
+export type { BigIntArray, DType, NumberArray, NumericArray } from "./core/ndarray.ts";
 export type { Graph } from "./core/graph.ts";
 export type { Key, Task, TaskFunction, TaskOptions } from "./core/task.ts";
 export { Client, ClientClosedError } from "./client/client.ts";
@@ -101,6 +108,10 @@ export { Queue } from "./client/primitives/queue.ts";
 export type { QueueOptions } from "./client/primitives/queue.ts";
 export { MultiLock } from "./client/primitives/multi_lock.ts";
 export { Pub, Sub } from "./client/primitives/pubsub.ts";
+export { ActorLostError } from "./client/actors.ts";
+export type { ActorHandle } from "./core/actor_ref.ts";
+export type { ProfileFrame, ProfileNode, ProfileOptions } from "./client/profile.ts";
+export { importUploaded, type UploadFileOptions } from "./client/uploads.ts";
 export type { MultiLockAcquireOptions } from "./client/primitives/multi_lock.ts";
 export { Variable } from "./client/primitives/variable.ts";
 export { SharedObject } from "./client/primitives/context.ts";
@@ -142,7 +153,7 @@ export { wait } from "./client/wait.ts";
 export { getClient, rejoin, secede, workerClient } from "./client/task_client.ts";
 export { progress } from "./collections/progress.ts";
 export type { ProgressOptions, Trackable } from "./collections/progress.ts";
-export { visualizeGraph } from "./collections/visualize.ts";
+export { GraphPicture, visualizeGraph } from "./collections/visualize.ts";
 export type { VisualizeOptions } from "./collections/visualize.ts";
 export type { ReturnWhen, WaitOptions, WaitResult } from "./client/wait.ts";
 
@@ -155,7 +166,7 @@ export type ComputeResults<C extends readonly unknown[]> = {
 };
 
 /** The value `compute` gives for an argument of type `T`. */
-export type Computed<T> = T extends Collection<infer V> ? V
+export type Computed<T> = T extends Collection ? ResultOf<T>
   : T extends readonly unknown[] ? { [I in keyof T]: Computed<T[I]> }
   : T extends Record<string, unknown> ? { [K in keyof T]: Computed<T[K]> }
   : T;

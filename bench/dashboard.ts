@@ -7,9 +7,13 @@
  *   deno run -A bench/dashboard.ts             5 runs of each, alternating
  *   deno run -A bench/dashboard.ts --runs 3
  *
- * Pages are real headless Chromium tabs when /usr/bin/chromium (or CHROMIUM_PATH) exists, else
- * two server-sent-event readers in a separate process (the scheduler's work is the same: it does
- * not know what reads its events). Target: two pages cost at most 5 % of throughput.
+ * Pages are opened two ways in the same run, to tell the scheduler's share from the browser's:
+ * real headless Chromium tabs (when /usr/bin/chromium or CHROMIUM_PATH exists), and
+ * server-sent-event readers in a separate process that read the same streams the pages read
+ * (`/api/v1/live`, the pages' only data source) without rendering anything. The scheduler cannot
+ * tell them apart, so the readers' cost is the scheduler side alone; what Chromium costs beyond
+ * it is the browser competing for the same cores. Target: two pages cost at most 5 % of
+ * throughput.
  */
 
 import { parseArgs } from "node:util";
@@ -26,6 +30,19 @@ const root = new URL("../", import.meta.url);
 const schedulerScript = `
   import { SchedulerServer } from "${new URL("scheduler/server.ts", root)}";
   import { startDashboard } from "${new URL("scheduler/dashboard/mod.ts", root)}";
+  import { LiveFeed } from "${new URL("scheduler/dashboard/live_feed.ts", root)}";
+  // The dashboard's own work in this process: every tick (poll, serialise, send), summed.
+  let tickMs = 0;
+  const tick = LiveFeed.prototype.tick;
+  LiveFeed.prototype.tick = function (...args) {
+    const start = performance.now();
+    try {
+      return tick.apply(this, args);
+    } finally {
+      tickMs += performance.now() - start;
+    }
+  };
+  Deno.addSignalListener("SIGUSR2", () => console.log("TICKMS " + tickMs));
   const server = await SchedulerServer.start({ host: "127.0.0.1", port: 0, log: () => {} });
   const dashboard = await startDashboard({
     state: server.state, hostname: "127.0.0.1", port: 0, schedulerAddress: server.address,
@@ -52,24 +69,72 @@ function lines(stream: ReadableStream<Uint8Array>): AsyncIterator<string> {
   )[Symbol.asyncIterator]();
 }
 
-async function spawn(args: string[], ready: RegExp): Promise<[Deno.ChildProcess, string]> {
+async function spawn(
+  args: string[],
+  ready: RegExp,
+): Promise<[Deno.ChildProcess, string, AsyncIterator<string>]> {
   const child = new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "inherit" })
     .spawn();
   const out = lines(child.stdout);
   while (true) {
     const { value, done } = await out.next();
     if (done) throw new Error(`${args.join(" ")} exited before it was ready`);
-    if (ready.test(value)) return [child, value];
+    if (ready.test(value)) return [child, value, out];
   }
+}
+
+/** A process's `/proc/<pid>/stat` fields after the command name, and the name (Linux). */
+function stat(pid: number): { name: string; fields: string[] } {
+  const text = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const close = text.lastIndexOf(") ");
+  return {
+    name: text.slice(text.indexOf("(") + 1, close),
+    fields: text.slice(close + 2).split(" "),
+  };
 }
 
 /** CPU seconds (user + system) a process has used so far (Linux). */
 function cpuSeconds(pid: number): number {
-  const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+  const { fields } = stat(pid);
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-const [scheduler, readyLine] = await spawn(["eval", schedulerScript], /^READY /);
+/** CPU seconds used so far by the Chromium processes this benchmark started (Linux). */
+function chromiumCpuSeconds(): number {
+  const parents = new Map<number, number>();
+  const names = new Map<number, string>();
+  for (const entry of Deno.readDirSync("/proc")) {
+    const pid = Number(entry.name);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      const { name, fields } = stat(pid);
+      parents.set(pid, Number(fields[1]));
+      names.set(pid, name);
+    } catch {
+      // ended meanwhile
+    }
+  }
+  let total = 0;
+  for (const [pid, name] of names) {
+    if (!/chrom/i.test(name)) continue;
+    let up = parents.get(pid);
+    while (up !== undefined && up > 1 && up !== Deno.pid) up = parents.get(up);
+    if (up === Deno.pid) total += cpuSeconds(pid);
+  }
+  return total;
+}
+
+const [scheduler, readyLine, schedulerOut] = await spawn(["eval", schedulerScript], /^READY /);
+
+/** Milliseconds the scheduler's dashboard has spent in its ticks so far. */
+async function dashboardMs(): Promise<number> {
+  Deno.kill(scheduler.pid, "SIGUSR2");
+  while (true) {
+    const { value, done } = await schedulerOut.next();
+    if (done) throw new Error("the scheduler exited");
+    if (value.startsWith("TICKMS ")) return Number(value.slice(7));
+  }
+}
 const [, schedulerAddress, dashboardUrl] = readyLine.split(" ");
 const workers: Deno.ChildProcess[] = [];
 for (const name of ["w1", "w2"]) {
@@ -94,22 +159,34 @@ const client = await Client.connect(schedulerAddress);
 const inc = (x: number) => x + 1;
 const items = Array.from({ length: TASKS }, (_, i) => i);
 
-/** One run: seconds for 10,000 tasks, and the scheduler's CPU seconds meanwhile. */
-async function run(): Promise<{ seconds: number; cpu: number }> {
+/**
+ * One run: seconds for 10,000 tasks, the scheduler's CPU seconds meanwhile, and the seconds of it
+ * its dashboard ticks took.
+ */
+async function run(): Promise<Run> {
+  const tick0 = await dashboardMs();
   const cpu0 = cpuSeconds(scheduler.pid);
+  const browser0 = chromiumCpuSeconds();
   const start = performance.now();
   const futures = client.with({ pure: false }).map(inc, items) as Future<number>[];
   await client.gather(futures);
   const seconds = (performance.now() - start) / 1000;
   const cpu = cpuSeconds(scheduler.pid) - cpu0;
+  const dashboard = (await dashboardMs() - tick0) / 1000;
+  const browser = chromiumCpuSeconds() - browser0;
   for (const future of futures) future.release();
   await new Promise((resolve) => setTimeout(resolve, 300)); // let the releases settle
-  return { seconds, cpu };
+  return { seconds, cpu, dashboard, browser };
 }
 
-/** Opens a Status page and a second page (`second`); returns how to close them. */
-async function openPages(second: "status" | "workers"): Promise<() => Promise<void>> {
-  if (chromiumMissing() === null) {
+type Readers = "chromium" | "sse";
+
+/** Opens a Status page and a second page (`second`) as `readers`; returns how to close them. */
+async function openPages(
+  readers: Readers,
+  second: "status" | "workers",
+): Promise<() => Promise<void>> {
+  if (readers === "chromium") {
     const browser = await openBrowser(1280, 800);
     const other = await browser.page.context().newPage();
     await browser.page.goto(dashboardUrl);
@@ -120,53 +197,80 @@ async function openPages(second: "status" | "workers"): Promise<() => Promise<vo
     );
     return () => browser.close();
   }
-  const readers = new Deno.Command(Deno.execPath(), {
+  // The views each tab subscribes to (page/app.js: Status shows status; Workers shows workers).
+  const child = new Deno.Command(Deno.execPath(), {
     args: [
       "eval",
       `const base = ${JSON.stringify(dashboardUrl.replace("/status", "/api/v1/live?views="))};
        await Promise.all(["status", ${JSON.stringify(second)}].map(async (view) => {
-         for await (const _ of (await fetch(base + view)).body) { /* read as a page would */ }
+         const body = (await fetch(base + view)).body.pipeThrough(new TextDecoderStream());
+         let buffer = "";
+         for await (const chunk of body) {
+           // Parse every event as a page does.
+           const events = (buffer + chunk).split("\\n\\n");
+           buffer = events.pop();
+           for (const event of events) {
+             const data = event.split("\\n").find((line) => line.startsWith("data: "));
+             if (data !== undefined) JSON.parse(data.slice(6));
+           }
+         }
        }));`,
     ],
     stdout: "null",
   }).spawn();
   await new Promise((resolve) => setTimeout(resolve, 500));
   return async () => {
-    readers.kill("SIGTERM");
-    await readers.status;
+    child.kill("SIGTERM");
+    await child.status;
   };
 }
+
+type Run = { seconds: number; cpu: number; dashboard: number; browser: number };
 
 const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 await run(); // warm-up: functions compiled on every thread, connections open
-const none: { seconds: number; cpu: number }[] = [];
-const two: { seconds: number; cpu: number }[] = [];
-const mixed: { seconds: number; cpu: number }[] = [];
-const pages = chromiumMissing() === null ? "Chromium tabs" : "SSE readers";
+const kinds: Readers[] = chromiumMissing() === null ? ["sse", "chromium"] : ["sse"];
+if (kinds.length === 1) console.warn(chromiumMissing());
+const none: Run[] = [];
+const withPages = new Map<string, Run[]>();
 for (let i = 0; i < runs; i++) {
   none.push(await run());
-  const close = await openPages("status");
-  two.push(await run());
-  await close();
-  const closeMixed = await openPages("workers");
-  mixed.push(await run());
-  await closeMixed();
+  for (const readers of kinds) {
+    for (const second of ["status", "workers"] as const) {
+      const close = await openPages(readers, second);
+      const runsOf = withPages.get(`${readers} ${second}`) ?? [];
+      runsOf.push(await run());
+      withPages.set(`${readers} ${second}`, runsOf);
+      await close();
+    }
+  }
 }
 
-const rate = (r: { seconds: number }[]) => TASKS / median(r.map((x) => x.seconds));
-const cpu = (r: { cpu: number }[]) => median(r.map((x) => x.cpu));
+const rate = (r: Run[]) => TASKS / median(r.map((x) => x.seconds));
+const cpu = (r: Run[]) => median(r.map((x) => x.cpu));
+const label = { chromium: "Chromium tabs", sse: "SSE readers, no browser" };
+const pair = { status: "two Status pages", workers: "Status + Workers pages" };
 console.log(`scheduler with dashboard at ${dashboardUrl}; 2 workers × 2 threads; ${runs} runs`);
 report("10,000 tasks, no dashboard page: throughput", `${rate(none).toFixed(0)} tasks/s`);
-report(`10,000 tasks, two Status pages (${pages})`, `${rate(two).toFixed(0)} tasks/s`);
-const loss = 1 - rate(two) / rate(none);
-report("throughput lost to two open pages", `${(loss * 100).toFixed(1)} %`, "≤ 5 %");
-report(`10,000 tasks, Status + Workers pages (${pages})`, `${rate(mixed).toFixed(0)} tasks/s`);
-const lossMixed = 1 - rate(mixed) / rate(none);
-report("throughput lost to Status + Workers pages", `${(lossMixed * 100).toFixed(1)} %`, "≤ 5 %");
 report("scheduler CPU per run, no page", `${cpu(none).toFixed(2)} s`);
-report("scheduler CPU per run, two pages", `${cpu(two).toFixed(2)} s`);
-report("scheduler CPU per run, Status + Workers pages", `${cpu(mixed).toFixed(2)} s`);
+for (const readers of kinds) {
+  for (const second of ["status", "workers"] as const) {
+    const r = withPages.get(`${readers} ${second}`)!;
+    report(`${pair[second]} (${label[readers]})`, `${rate(r).toFixed(0)} tasks/s`);
+    const loss = 1 - rate(r) / rate(none);
+    report(`  throughput lost`, `${(loss * 100).toFixed(1)} %`, "≤ 5 %");
+    report(`  scheduler CPU per run`, `${cpu(r).toFixed(2)} s`);
+    const ticks = median(r.map((x) => x.dashboard));
+    const share = ticks / median(r.map((x) => x.seconds));
+    report(`  of it in dashboard ticks (share of the run)`, `${ticks.toFixed(3)} s`);
+    report(`  dashboard ticks / run time`, `${(share * 100).toFixed(1)} %`);
+    if (readers === "chromium") {
+      const browser = median(r.map((x) => x.browser));
+      report(`  Chromium CPU per run`, `${browser.toFixed(2)} s`);
+    }
+  }
+}
 
 await client.close();
 scheduler.kill("SIGTERM");

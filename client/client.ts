@@ -40,7 +40,7 @@ import type { RebalanceResult } from "../protocol/session.ts";
 import { PeerPool } from "../net/peer_pool.ts";
 import { authTokenFromEnv } from "../net/security_options.ts";
 import { loadSecurity, type Security } from "../net/tls.ts";
-import { SubmitMethods, type Submitter } from "./client_view.ts";
+import { type FutureArgs, SubmitMethods, type Submitter } from "./client_view.ts";
 import { writePerformanceReport } from "./performance_report.ts";
 import {
   selectTaskStream,
@@ -95,6 +95,11 @@ import { SchedulerSession } from "./scheduler_connection.ts";
 import { requestStory } from "./story.ts";
 import type { StoryEntry } from "../protocol/story.ts";
 import { Submission } from "./submission.ts";
+import { type ActorHandle, actorTransport, buildActor } from "./actors.ts";
+import { type ActorTransport, decodingFor } from "../core/actor_ref.ts";
+import { gatherProfile, type ProfileNode, type ProfileOptions } from "./profile.ts";
+import { readModule, type UploadFileOptions } from "./uploads.ts";
+import type { ActorCallMsg, ActorReadMsg, ActorReplyMsg } from "../protocol/actors.ts";
 import type { SubmitOptions } from "./submit_options.ts";
 
 /** How a Client connects. */
@@ -208,6 +213,8 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
   /** Keys claimed again after a reconnection: a `lost` for them means the scheduler forgot. */
   #reclaimed = new Set<Key>();
   #pubsub: PubSubHub | undefined;
+  /** Actor handles this client reads call through its connections. */
+  readonly #actorCalls: ActorTransport = actorTransport(this);
 
   private constructor(id: string, session: SchedulerSession, cluster: LocalCluster | undefined) {
     super();
@@ -225,6 +232,11 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
       (keys) => this.#request<Record<Key, WorkerAddress[]>>("who-has", { keys }),
       this.#peers,
       (key) => this.#keys.get(key)?.workers,
+      {
+        // a client identity's data comes through the scheduler (docs/security.md, tenancy)
+        active: () => this.#session.info.direct === false,
+        gather: (keys) => this.#request("relay-gather", { keys }),
+      },
     );
     this.#submission = new Submission({
       checkOpen: () => this.#checkOpen(),
@@ -243,6 +255,7 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
       holdOf: (key) => this.#keys.get(key),
       request: (method, params) => this.#request(method, params),
       peers: this.#peers,
+      direct: () => this.#session.info.direct !== false,
     });
   }
 
@@ -366,6 +379,45 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
       );
     }
     return client;
+  }
+
+  /**
+   * Builds an actor: `new Class(...args)` on one worker, where it stays (Dask's
+   * `submit(Class, actor=True)`). Calls on the handle run there, in the order they arrive,
+   * straight from this client to that worker; attribute reads give the current value. The
+   * actor lives while the handle does (or a Future of its key). See client/actors.ts.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "./mod.ts";
+   *
+   * class Counter {
+   *   n = 0;
+   *   increment(by = 1) {
+   *     return this.n += by;
+   *   }
+   * }
+   * await using client = await Client.local({ nWorkers: 1 });
+   * const counter = await client.actor(Counter);
+   * await counter.increment(); // 1
+   * await counter.increment(2); // 3
+   * console.log(await counter.n); // 3
+   * ```
+   */
+  actor<A extends unknown[], T extends object>(
+    Class: new (...args: A) => T,
+    ...args: FutureArgs<A>
+  ): Promise<ActorHandle<T>> {
+    return buildActor(this, Class, args);
+  }
+
+  /** @internal An actor call or read, straight to the worker holding the actor. */
+  actorRequest(
+    worker: string,
+    request: Omit<ActorCallMsg, "requestId"> | Omit<ActorReadMsg, "requestId">,
+  ): Promise<ActorReplyMsg> {
+    this.#checkOpen();
+    return this.#peers.actor(worker, request);
   }
 
   /** @internal What Pub and Sub use: this client's topics. */
@@ -543,6 +595,7 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
         return key;
       },
       futureOf: (key) => this.futureOf(key),
+      actors: this.#actorCalls,
     };
   }
 
@@ -713,6 +766,66 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
   ): Promise<[number, unknown][] | Record<string, [number, unknown][]>> {
     this.#checkOpen();
     return await this.#request("get-events", topic === undefined ? {} : { topic });
+  }
+
+  /**
+   * A statistical profile of where the workers' task threads spent their time (sampled every
+   * 10 ms in each thread; the last ten busy minutes are kept), merged into one call tree in
+   * Dask's shape: `{ identifier, description, count, children }`. Select a time range, a task
+   * prefix (`key`) or workers. A thread busy in a long synchronous task answers after it, or
+   * is left out after 2 s. See client/profile.ts.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "./mod.ts";
+   *
+   * await using client = await Client.local({ nWorkers: 1 });
+   * const start = Date.now();
+   * await client.submit(function spin(n: number) {
+   *   let x = 0;
+   *   for (let i = 0; i < n; i++) x += Math.sqrt(i);
+   *   return x;
+   * }, 1e8);
+   * const tree = await client.profile({ start, key: "spin" });
+   * console.log(tree.count > 0, Object.keys(tree.children)); // true [ "spin;…" ]
+   * ```
+   */
+  async profile(options: ProfileOptions = {}): Promise<ProfileNode> {
+    this.#checkOpen();
+    return await gatherProfile({
+      workers: () => this.workers(),
+      profileOf: (worker, request) => this.#peers.profile(worker, request),
+    }, options);
+  }
+
+  /**
+   * Makes a module available to every worker — those connected now and every one that joins
+   * later — as Dask's `upload_file`: tasks load it with `importUploaded(name)` (the file's name
+   * by default). Resolves once the scheduler sent it to the workers; tasks submitted afterwards
+   * find it. See client/uploads.ts.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "./mod.ts";
+   *
+   * await using client = await Client.local({ nWorkers: 1 });
+   * const path = await Deno.makeTempFile({ suffix: ".ts" });
+   * await Deno.writeTextFile(path, "export const double = (x: number) => 2 * x;");
+   * const name = await client.uploadFile(path, { name: "helpers.ts" });
+   * const useHelper = async (x: number) => {
+   *   const load = (globalThis as unknown as { importUploaded(n: string): Promise<any> });
+   *   return (await load.importUploaded("helpers.ts")).double(x);
+   * };
+   * console.log(name, await client.submit(useHelper, 21)); // helpers.ts 42
+   * ```
+   *
+   * @returns the name tasks import it by.
+   */
+  async uploadFile(pathOrUrl: string | URL, options: UploadFileOptions = {}): Promise<string> {
+    this.#checkOpen();
+    const { name, source } = await readModule(pathOrUrl, options);
+    await this.#request("upload-file", { name, source });
+    return name;
   }
 
   /** The workers connected to the scheduler, with what they hold and run. */
@@ -1052,7 +1165,7 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     let wanted = keys.length === 1 ? [keys[0]] : [...new Set(keys)];
     const put = (key: Key, encoded: Encoded) => {
       const refsBefore = taskRefCount();
-      let value = decode(encoded);
+      let value = decodingFor(this.#actorCalls, () => decode(encoded));
       // Futures a task returned come back as Futures of this client
       if (taskRefCount() !== refsBefore) value = this.#futuresIn(value);
       const finalize = this.#finalizers.get(key);

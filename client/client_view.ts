@@ -6,10 +6,11 @@
  * @module
  */
 
-import type { Collection } from "../collections/collection.ts";
+import type { Collection, ResultOf } from "../collections/collection.ts";
 import type { Delayed } from "../collections/delayed.ts";
 import type { TaskFunction } from "../core/task.ts";
 import type { Future } from "./future.ts";
+import type { ActorHandle } from "../core/actor_ref.ts";
 import type { ScatterOptions } from "./scatter.ts";
 import { checkSubmitOptions, type SubmitOptions } from "./submit_options.ts";
 
@@ -29,7 +30,7 @@ export type MaybeFuture<T> =
 export type FutureArgs<A extends readonly unknown[]> = { [I in keyof A]: MaybeFuture<A[I]> };
 
 /** The result type of a collection. */
-export type CollectionResult<C> = C extends Collection<infer T> ? T : never;
+export type CollectionResult<C> = ResultOf<C>;
 
 /**
  * What `scatter` gives for its data: one Future per item of an array (or Set, generator or other
@@ -98,14 +99,24 @@ export abstract class SubmitMethods {
    * is keyed by its function and arguments: submitting it again gives the same key and runs
    * once.
    *
+   * A class submitted with the `actor` option (`client.with({ actor: true }).submit(Counter)`,
+   * Dask's `submit(Counter, actor=True)`) builds an actor: the Future's value is its handle
+   * (`client.actor` is the shorter form).
+   *
    * @throws {FreeVariableError} when `fn` reads variables it does not define.
    * @throws {UnserializableError} when an argument cannot travel; its path says where.
    */
   submit<A extends unknown[], R>(
     fn: (...args: A) => R,
     ...args: FutureArgs<A>
-  ): Future<Awaited<R>> {
-    return this.submitter.submit(fn, args, this.options) as Future<Awaited<R>>;
+  ): Future<Awaited<R>>;
+  /** A class with the `actor` option: a Future of the actor's handle. */
+  submit<A extends unknown[], T>(
+    actorClass: new (...args: A) => T,
+    ...args: FutureArgs<A>
+  ): Future<ActorHandle<T>>;
+  submit(fn: TaskFunction | (new (...args: never[]) => unknown), ...args: unknown[]): Future {
+    return this.submitter.submit(fn as TaskFunction, args, this.options);
   }
 
   /**
@@ -134,7 +145,7 @@ export abstract class SubmitMethods {
    * Starts computing a collection (or several, sharing their common tasks) on the cluster and
    * returns a Future of its result (or one per collection).
    */
-  compute<T>(collection: Collection<T>): Future<T>;
+  compute<C extends Collection>(collection: C): Future<CollectionResult<C>>;
   /** Computes several collections; shared tasks run once. */
   compute<const C extends readonly Collection[]>(
     collections: C,

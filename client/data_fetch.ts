@@ -43,6 +43,15 @@ export class MissingDataError extends Error {
   }
 }
 
+/**
+ * Fetching through the scheduler (`relay-gather`), for a client that does not reach workers
+ * itself (a client identity, docs/security.md): `active()` says whether to.
+ */
+export interface GatherRelay {
+  active(): boolean;
+  gather(keys: Key[]): Promise<{ key: Key; value: Encoded }[]>;
+}
+
 /** Keys per `who-has` request, so a million-key gather does not make one giant message. */
 const WHO_HAS_CHUNK = 100_000;
 /** Keys per `get-data` request to one worker. */
@@ -70,14 +79,22 @@ export class DataFetcher {
   readonly #whoHas: WhoHas;
   readonly #peers: PeerPool;
   readonly #knownHolders: KnownHolders;
+  readonly #relay: GatherRelay | undefined;
   #batch: FetchRequest[] = [];
 
   /**
    * @param whoHas asks the scheduler which workers hold keys
    * @param peers the connections to the workers' data listeners
    * @param knownHolders holders already known, tried first without asking the scheduler
+   * @param relay fetching through the scheduler instead, when it is active
    */
-  constructor(whoHas: WhoHas, peers: PeerPool, knownHolders: KnownHolders = () => undefined) {
+  constructor(
+    whoHas: WhoHas,
+    peers: PeerPool,
+    knownHolders: KnownHolders = () => undefined,
+    relay?: GatherRelay,
+  ) {
+    this.#relay = relay;
     this.#whoHas = whoHas;
     this.#peers = peers;
     this.#knownHolders = knownHolders;
@@ -148,6 +165,13 @@ export class DataFetcher {
     values: Map<Key, Encoded>,
     trustKnown: boolean,
   ): Promise<string | undefined> {
+    if (this.#relay?.active()) {
+      for (let start = 0; start < keys.length; start += GET_DATA_CHUNK) {
+        const items = await this.#relay.gather(keys.slice(start, start + GET_DATA_CHUNK));
+        for (const item of items) values.set(item.key, item.value);
+      }
+      return "the scheduler could not fetch them from the workers";
+    }
     const byWorker = new Map<WorkerAddress, Key[]>();
     let unheld = 0;
     const assign = (key: Key, workers: readonly WorkerAddress[] | undefined) => {

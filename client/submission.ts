@@ -38,6 +38,8 @@ import type { Future } from "./future.ts";
 import { CancelledError, type FutureState } from "./future_state.ts";
 import { callSpec, type FutureKey, graphSpecs, replaceFutures } from "./graph_submission.ts";
 import type { Outbox } from "./outbox.ts";
+import { actorRecordOf, bindActorHandle } from "../core/actor_ref.ts";
+import { actorTransport } from "./actors.ts";
 import { dataItem, placeData, type ScatterOptions } from "./scatter.ts";
 import { looksLikeSubmitOptions, type SubmitOptions, taskOptionsOf } from "./submit_options.ts";
 
@@ -65,6 +67,8 @@ export interface SubmissionHost {
   request<T>(method: string, params: Record<string, unknown>): Promise<T>;
   /** Links to workers, for scattering to them directly. */
   peers: PeerPool;
+  /** False when this client must not reach workers itself (a client identity). */
+  direct(): boolean;
 }
 
 /**
@@ -85,6 +89,13 @@ export class Submission implements Submitter {
   submit(fn: TaskFunction, args: unknown[], options: SubmitOptions): Future {
     this.#host.checkOpen();
     checkFunction(fn, "submit");
+    if (options.actor !== true && isClass(fn)) {
+      throw new TypeError(
+        `submit(): ${functionName(fn)} is a class; to build an object on a worker and call it ` +
+          `there, make it an actor: client.actor(${functionName(fn)}, ...args) or ` +
+          `client.with({ actor: true }).submit(${functionName(fn)}, ...args).`,
+      );
+    }
     if (args.length > 0) refuseOptionsArgument(args[args.length - 1], "submit");
     if (Array.isArray(options.key)) {
       throw new TypeError(
@@ -100,12 +111,14 @@ export class Submission implements Submitter {
       const key = (options.key as string | undefined) ?? `${functionName(fn)}-${uniqueToken()}`;
       return this.#host.cancelledFuture(key, error);
     }
+    const pure = options.pure !== false && options.actor !== true; // each actor is a new one
     const key = (options.key as string | undefined) ??
-      `${functionName(fn)}-${options.pure === false ? uniqueToken() : tokenize(fn, ...taskArgs)}`;
+      `${functionName(fn)}-${pure ? tokenize(fn, ...taskArgs) : uniqueToken()}`;
     // the same pure call is already held: share it, as Dask does
     const held = this.#host.heldFuture(key);
     if (held !== undefined) return held;
     const spec = callSpec(key, fn, taskArgs, taskOptionsOf(options));
+    if (options.actor === true) this.#bindActor(key);
     if (layers.length === 0) {
       const future = this.#host.newFuture(key);
       this.#host.keepBorrowed(future);
@@ -124,6 +137,23 @@ export class Submission implements Submitter {
     depSpecs.push(spec);
     this.#host.outbox.submit(depSpecs, [key]);
     return future;
+  }
+
+  /**
+   * The handle an actor's Future gives calls through this client and keeps a Future of the
+   * actor's key (so the actor lives while the handle does).
+   */
+  #bindActor(key: Key): void {
+    const peers = this.#host.peers;
+    const transport = actorTransport({
+      actorRequest: (worker, request) => peers.actor(worker, request),
+    });
+    this.#host.finalizers.set(key, (handle) => {
+      if (actorRecordOf(handle) !== undefined) {
+        bindActorHandle(handle as object, transport, this.#host.newFuture(key));
+      }
+      return handle;
+    });
   }
 
   map(
@@ -282,7 +312,7 @@ export class Submission implements Submitter {
     placeData(
       { request: (method, params) => this.#host.request(method, params), peers: this.#host.peers },
       [...items.values()],
-      options,
+      this.#host.direct() ? options : { ...options, direct: false },
     ).then(({ placed }) => {
       // Direct placements are the client's to report; the scheduler recorded relayed ones.
       // The futures finish on the scheduler's `key-in-memory`, once it knows where the data is.
@@ -319,6 +349,11 @@ function scatterShape(
     !(data instanceof Map) && !ArrayBuffer.isView(data);
   if (listLike) return { shape: "array", values: [...(data as Iterable<unknown>)] };
   return { shape: "single", values: [data] };
+}
+
+/** A `class` declaration or expression (calling one without `new` throws). */
+function isClass(fn: TaskFunction): boolean {
+  return /^class\b/.test(Function.prototype.toString.call(fn));
 }
 
 function checkFunction(fn: unknown, method: string): void {

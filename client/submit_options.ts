@@ -48,6 +48,12 @@ export interface SubmitOptions {
    * linear chains), as Dask's `optimize_graph`. Default true.
    */
   optimizeGraph?: boolean;
+  /**
+   * For `submit` of a class: build an actor — `new Class(...args)` on one worker, which stays
+   * there — and give a Future of its handle (see `client.actor`, the typed form). An actor is
+   * never pure: each submit builds a new one.
+   */
+  actor?: boolean;
 }
 
 const OPTION_NAMES = optionNames<SubmitOptions>({
@@ -61,6 +67,7 @@ const OPTION_NAMES = optionNames<SubmitOptions>({
   retryDelay: true,
   timeout: true,
   optimizeGraph: true,
+  actor: true,
 });
 
 /**
@@ -112,6 +119,9 @@ export function checkSubmitOptions(options: SubmitOptions): void {
     fail("retryDelay", "a non-negative number of seconds", retryDelay);
   }
   if (options.timeout !== undefined) timeoutMsOf(options.timeout);
+  if (options.actor !== undefined && typeof options.actor !== "boolean") {
+    fail("actor", "a boolean", options.actor);
+  }
 }
 
 function isStringArray(value: unknown): value is readonly string[] {
@@ -155,6 +165,10 @@ export function taskOptionsOf(options: SubmitOptions): TaskOptions | undefined {
   }
   if (options.resources !== undefined) {
     out.resources = { ...options.resources };
+    any = true;
+  }
+  if (options.actor === true) {
+    out.actor = true;
     any = true;
   }
   return any ? out : undefined;

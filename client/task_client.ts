@@ -79,12 +79,22 @@ async function threadClient(task: TaskContext): Promise<Client> {
         `has no cluster to submit to. Run it on a cluster (Client.local() or Client.connect()).`,
     );
   }
+  if (task.tenancy === true) {
+    throw new Error(
+      `getClient() in task ${task.key}: this cluster has client identities (tenancy), and its ` +
+        `tasks get no credentials to connect with (they could act with the cluster's rights). ` +
+        `Submit follow-up work from your client instead (docs/security.md, tenancy).`,
+    );
+  }
   const slot = threadSlot<ThreadClient>("client", () => ({ connecting: null }));
   if (slot.connecting !== null) {
     const client = await slot.connecting;
     if (client.status !== "closed") return client;
   }
-  const connecting = Client.connect(scheduler, { authToken: task.authToken });
+  const connecting = Client.connect(scheduler, {
+    authToken: task.authToken,
+    security: task.security,
+  });
   slot.connecting = connecting;
   connecting.catch(() => {
     if (slot.connecting === connecting) slot.connecting = null;

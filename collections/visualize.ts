@@ -14,6 +14,7 @@ import { keyPrefix } from "../core/task.ts";
 // One layout and one palette for the dashboard's Graph page and these files.
 import { layeredLayout } from "../core/display/graph_layout.js";
 import { prefixColor } from "../core/display/palette.js";
+import { jupyterDisplay, type MimeBundle } from "./display/notebook.ts";
 
 /** What `.visualize()` draws and where it writes it. */
 export interface VisualizeOptions {
@@ -205,15 +206,87 @@ function formatOf(options: VisualizeOptions): "dot" | "svg" {
 }
 
 /**
+ * What `.visualize()` gives: the picture's text (DOT or SVG) and, in a notebook (`deno jupyter`),
+ * the graph drawn as SVG whatever the format — as Dask's `visualize()` returns a picture that
+ * Jupyter shows. `String(picture)` and `picture.text` are the text.
+ *
+ * @example
+ * ```ts
+ * import { delayed } from "./mod.ts";
+ *
+ * const total = delayed((a: number, b: number) => a + b)(1, 2);
+ * const picture = await total.visualize();
+ * console.log(picture.format, picture.text.startsWith("digraph")); // dot true
+ * ```
+ */
+export class GraphPicture {
+  readonly #graph: Graph;
+  readonly #name: string | undefined;
+
+  /** A picture of `graph` whose text is `text`, in `format` (what {@link visualizeGraph} makes). */
+  constructor(
+    /** `"dot"` or `"svg"`: what {@link GraphPicture.text} holds. */
+    readonly format: "dot" | "svg",
+    /** The picture as DOT or SVG text. */
+    readonly text: string,
+    graph: Graph,
+    name?: string,
+  ) {
+    this.#graph = graph;
+    this.#name = name;
+  }
+
+  /** How many tasks the picture draws. */
+  get tasks(): number {
+    return this.#graph.size;
+  }
+
+  /** The DOT or SVG text. */
+  toString(): string {
+    return this.text;
+  }
+
+  /** The picture as SVG (drawn now when it was asked for as DOT). */
+  svg(): Promise<string> {
+    return this.format === "svg"
+      ? Promise.resolve(this.text)
+      : toSvg(this.#graph, { name: this.#name });
+  }
+
+  /** In a notebook: the SVG drawing (Deno's kernel awaits it). */
+  async [jupyterDisplay](): Promise<MimeBundle> {
+    return { "text/plain": this.#plain(), "image/svg+xml": await this.svg() };
+  }
+
+  /** `console.log` shows what the picture is, not its text. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.#plain();
+  }
+
+  #plain(): string {
+    return `GraphPicture<${this.#name ?? "tasks"}, ${this.tasks} tasks, ${this.format}>`;
+  }
+}
+
+/**
  * The graph as DOT or SVG text; with `filename`, also written there. This is what the
  * collections' `.visualize(options)` does.
+ *
+ * @example
+ * ```ts
+ * import { delayed, visualizeGraph } from "./mod.ts";
+ *
+ * const total = delayed((a: number, b: number) => a + b)(1, 2);
+ * const picture = await visualizeGraph(total.graph, { format: "svg" });
+ * console.log(picture.text.startsWith("<svg")); // true
+ * ```
  */
 export async function visualizeGraph(
   graph: Graph,
   options: VisualizeOptions = {},
-): Promise<string> {
+): Promise<GraphPicture> {
   const format = formatOf(options);
   const text = format === "svg" ? await toSvg(graph, options) : toDot(graph, options);
   if (options.filename !== undefined) await Deno.writeTextFile(options.filename, text);
-  return text;
+  return new GraphPicture(format, text, graph, options.name);
 }

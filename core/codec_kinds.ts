@@ -22,6 +22,8 @@ export const EXT_NDARRAY = 7;
 export const EXT_FRAME = 8;
 /** A table (dataframe partition) as an Arrow IPC stream: see core/table_codec.ts. */
 export const EXT_TABLE = 9;
+/** An actor handle: its key, worker, class name and method names (core/actor_ref.ts). */
+export const EXT_ACTOR = 10;
 
 export const KIND_ARRAY_BUFFER = 16;
 export const KIND_DATA_VIEW = 17;
@@ -64,5 +66,7 @@ export const KIND_BY_DTYPE: Record<DType, number> = {
   uint32: KIND_BY_TAG.Uint32Array,
   uint16: KIND_BY_TAG.Uint16Array,
   uint8: KIND_BY_TAG.Uint8Array,
+  int64: KIND_BY_TAG.BigInt64Array,
+  uint64: KIND_BY_TAG.BigUint64Array,
   bool: KIND_BY_TAG.Uint8Array,
 };

@@ -50,6 +50,8 @@ export interface TaskOptions {
    * terminated and replaced) and the task errs with a `TimeoutError`.
    */
   timeoutMs?: number;
+  /** The task builds an actor (`new fn(...args)`) that stays on its worker. */
+  actor?: boolean;
 }
 
 /** One node of a task graph. */

@@ -25,6 +25,10 @@ export interface TaskContext {
   readonly worker: string | null;
   /** The cluster's shared secret, for the task's client to prove (docs/security.md). */
   readonly authToken?: string;
+  /** The cluster's TLS files (inline PEM text), for the task's client on a `tls://` cluster. */
+  readonly security?: { caFile?: string; cert?: string; key?: string };
+  /** The cluster has client identities: tasks get no credentials, so no `getClient()`. */
+  readonly tenancy?: boolean;
   /** True between `secede()` and `rejoin()`. */
   readonly seceded: boolean;
   /** Gives the thread slot back to the worker: it runs other tasks while this one waits. */

@@ -219,7 +219,10 @@ export function threadPermissions(
     env: listOrNone(permissions.env, ["POLARS_MAX_THREADS"]),
     run: permissions.run ?? false,
     ffi: permissions.ffi ?? false,
-    sys: (native ? true : permissions.sys ?? false) as Deno.PermissionOptionsObject["sys"],
+    // inspector: each thread samples itself for client.profile (threads/sampler.ts)
+    sys: (native ? true : merge(permissions.sys, ["inspector"])) as Deno.PermissionOptionsObject[
+      "sys"
+    ],
     import: merge(permissions.import, [...DEFAULT_IMPORT_HOSTS, ...codeHost]),
   };
   return options;

@@ -30,6 +30,7 @@
  * |  8 | out-of-band buffer   | buffer kind (one byte, 16..29), frame index (big-endian u32)  |
  * |  9 | table (core/table_codec.ts) | msgpack array `[kind, Arrow IPC stream bytes]`; the   |
  * |    |                      | bytes are a Uint8Array, so a large table is a frame           |
+ * | 10 | actor handle         | msgpack array `[key, worker, class name, method names]`       |
  * | 16 | `ArrayBuffer`        | the bytes (ids 16..29 are the buffer kinds, inline); also a   |
  * |    |                      | `SharedArrayBuffer`, which arrives as an ArrayBuffer          |
  * | 17 | `DataView`           | the bytes it spans                                            |
@@ -43,6 +44,7 @@
 import { recordFromError, UnserializableError } from "./errors.ts";
 import { NDArray } from "./ndarray.ts";
 import { ArrowIPC, tableCodec, tableToIPC } from "./table_codec.ts";
+import { type ActorRecord, actorRecordOf } from "./actor_ref.ts";
 import { AS_TASK_REF, type Key, TaskRef } from "./task.ts";
 import {
   cycleError,
@@ -53,6 +55,7 @@ import {
   TOO_DEEP,
 } from "./value_path.ts";
 import {
+  EXT_ACTOR,
   EXT_BIGINT,
   EXT_DATE,
   EXT_ERROR,
@@ -407,6 +410,8 @@ class BodyWriter {
       if (table !== undefined) return this.table(table);
       return this.plainObject(value as Record<string, unknown>, depth + 1);
     }
+    const actor = actorRecordOf(value);
+    if (actor !== undefined) return this.actor(actor, depth);
     if (ArrayBuffer.isView(value)) {
       const kind = KIND_BY_TAG[(value as { [Symbol.toStringTag]?: string })[Symbol.toStringTag]!];
       if (kind === undefined) throw new EncodeFailure(...describeInstance(value));
@@ -438,6 +443,12 @@ class BodyWriter {
     const asRef = (value as { [AS_TASK_REF]?: () => Key })[AS_TASK_REF];
     if (typeof asRef === "function") return this.object(new TaskRef(asRef.call(value)), depth);
     throw new EncodeFailure(...describeInstance(value));
+  }
+
+  actor(record: ActorRecord, depth: number): void {
+    const start = this.beginExt(EXT_ACTOR);
+    this.array([record.key, record.worker, record.className, record.methods], depth + 1);
+    return this.endExt(start);
   }
 
   array(array: readonly unknown[], depth: number): void {

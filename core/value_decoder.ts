@@ -19,8 +19,10 @@
 import { errorFromRecord, type ErrorRecord } from "./errors.ts";
 import { type DType, DTYPE_ARRAY, NDArray, type NumericArray } from "./ndarray.ts";
 import { TaskRef } from "./task.ts";
+import { actorHandle } from "./actor_ref.ts";
 import { ArrowIPC, tableFromIPC } from "./table_codec.ts";
 import {
+  EXT_ACTOR,
   EXT_BIGINT,
   EXT_DATE,
   EXT_ERROR,
@@ -292,6 +294,17 @@ class BodyReader {
       }
       case EXT_ERROR:
         return decodeError(this.payload(stop, depth, "Error"));
+      case EXT_ACTOR: {
+        const payload = this.payload(stop, depth, "actor");
+        const [key, worker, className, methods] = Array.isArray(payload) ? payload : [];
+        const valid = typeof key === "string" && typeof worker === "string" &&
+          typeof className === "string" && Array.isArray(methods) &&
+          methods.every((m) => typeof m === "string");
+        if (!valid) {
+          throw new DecodeError("An actor payload must be [key, worker, class name, methods].");
+        }
+        return actorHandle({ key, worker, className, methods: methods as string[] });
+      }
       case EXT_TASK_REF: {
         const key = this.payload(stop, depth, "TaskRef");
         if (typeof key !== "string") throw new DecodeError("A TaskRef payload must be a string.");

@@ -15,8 +15,17 @@
 import { ClusterManager, type ClusterWorker, SCHEDULER_LINE, type WorkerShape } from "./cluster.ts";
 import { ManagedProcess, withDeadline } from "./process.ts";
 import { shellCommand } from "./shell.ts";
-import { dashboardFlags, WORKER_DENO_FLAGS, workerFlags } from "./worker_flags.ts";
+import {
+  dashboardFlags,
+  tlsFlags,
+  tokenEnvironment,
+  WORKER_DENO_FLAGS,
+  workerFlags,
+} from "./worker_flags.ts";
 import { parseMemoryLimit } from "../worker/memory_limit.ts";
+import { checkAuthToken } from "../net/auth.ts";
+import { AUTH_TOKEN_ENV, newAuthToken } from "../net/security_options.ts";
+import { loadSecurity, type Security } from "../net/tls.ts";
 
 /** Options every job-queue cluster takes (dask-jobqueue's names, in camelCase). */
 export interface JobQueueClusterOptions {
@@ -66,6 +75,19 @@ export interface JobQueueClusterOptions {
   nWorkers?: number;
   /** Seconds between checks of the jobs' states. Default 2. */
   pollInterval?: number;
+  /**
+   * The cluster's shared secret (docs/security.md). Default: a fresh random token. The
+   * scheduler gets it in its environment, the jobs in theirs (the submit command passes it on:
+   * never in the job script), clients of this process through the cluster. `false`: none.
+   */
+  authToken?: string | false;
+  /**
+   * TLS on every link (docs/security.md): the CA, certificate and key files, at paths every
+   * compute node reads too (a shared file system, as dask-jobqueue assumes); the certificate must
+   * name every address the scheduler and the workers are reached at. No temporary certificates
+   * (`true`): which nodes the jobs land on is not known when a certificate is made.
+   */
+  security?: Security;
 }
 
 /** A backend's commands, given job ids and the script. */
@@ -78,6 +100,8 @@ export interface JobCommands {
   list: (ids: string[]) => string[];
   /** Reads the job id from what `submit` printed. */
   parseJobId: (output: string) => string | undefined;
+  /** Submit flags that hand this environment variable (set for `submit`) to the job. */
+  exportEnv: (name: string) => string[];
   /** Reads the ids of live jobs from what `list` printed. */
   parseList: (output: string) => Set<string>;
 }
@@ -213,7 +237,16 @@ export abstract class JobQueueCluster extends ClusterManager {
    * `start()` starts the scheduler.
    */
   constructor(options: JobQueueClusterOptions) {
-    super({ startTimeout: options.startTimeout ?? 300 });
+    const authToken = options.authToken === false ? undefined : options.authToken ?? newAuthToken();
+    if (authToken !== undefined) checkAuthToken(authToken);
+    if ((options.security as unknown) === true) {
+      throw new TypeError(
+        "security: true (temporary certificates) is not available for job-queue clusters: the " +
+          "nodes the jobs land on are not known when the certificate is made. Pass { caFile, " +
+          "cert, key } on a file system the nodes share, naming the nodes' addresses.",
+      );
+    }
+    super({ startTimeout: options.startTimeout ?? 300, authToken, security: options.security });
     memoryBytes(options.memory);
     const cores = options.cores ?? 1;
     if (!Number.isInteger(cores) || cores < 1) {
@@ -293,6 +326,7 @@ export abstract class JobQueueCluster extends ClusterManager {
       "0.0.0.0",
       "--death-timeout",
       String(this.options.deathTimeout ?? 60),
+      ...tlsFlags(this.security),
     ];
     return [
       "#!/usr/bin/env bash",
@@ -308,7 +342,15 @@ export abstract class JobQueueCluster extends ClusterManager {
   /** @internal Submits a script; resolves with the job id. */
   async submit(script: string): Promise<string> {
     const commands = this.commands;
-    const output = await runCommand(commands.submit, { stdin: script, env: this.options.env });
+    const token = this.authToken;
+    // the token goes in the job's environment, handed on by the submit command, not the script
+    const output = await runCommand(
+      token === undefined ? commands.submit : [
+        ...commands.submit,
+        ...commands.exportEnv(AUTH_TOKEN_ENV),
+      ],
+      { stdin: script, env: { ...this.options.env, ...tokenEnvironment(token) } },
+    );
     const id = commands.parseJobId(output);
     if (id === undefined) {
       throw new Error(`${commands.submit[0]} printed no job id: ${JSON.stringify(output)}`);
@@ -372,8 +414,10 @@ export abstract class JobQueueCluster extends ClusterManager {
     // Passed always: a scheduler alone listens on 127.0.0.1, which the jobs' nodes cannot reach.
     args.push("--host", this.options.schedulerHost ?? "0.0.0.0");
     args.push(...dashboardFlags(this.options.dashboard ?? true, 0));
+    args.push(...tlsFlags(await this.#checkedSecurity()));
     const scheduler = new ManagedProcess("scheduler", {
       args,
+      env: tokenEnvironment(this.authToken),
       addressPattern: SCHEDULER_LINE,
       onLine: (_, line) => {
         this.schedulerLine(line);
@@ -385,6 +429,15 @@ export abstract class JobQueueCluster extends ClusterManager {
       60,
       () => scheduler.failure("did not print its address in time"),
     );
+  }
+
+  /** The TLS files, once read here (a file that cannot be read fails the start, not a job). */
+  async #checkedSecurity(): Promise<Security | undefined> {
+    const tls = await loadSecurity(this.security);
+    if (tls !== undefined && (tls.cert === undefined || tls.key === undefined)) {
+      throw new TypeError("security needs cert and key too: the scheduler and workers listen.");
+    }
+    return this.security;
   }
 
   /** Stops polling and the scheduler (the jobs are cancelled before). */

@@ -29,10 +29,16 @@ import { TASK_FAILURE_LINE } from "../worker/task_failure_lines.ts";
 import { checkOptionNames, optionNames } from "../core/option_names.ts";
 import { RestartPolicy } from "./restart_policy.ts";
 import { watchMemory } from "./memory_watch.ts";
-import { dashboardFlags, WORKER_DENO_FLAGS, workerFlags } from "./worker_flags.ts";
+import {
+  dashboardFlags,
+  tlsFlags,
+  tokenEnvironment,
+  WORKER_DENO_FLAGS,
+  workerFlags,
+} from "./worker_flags.ts";
 import { parseMemoryLimit } from "../worker/memory_limit.ts";
 import { checkAuthToken } from "../net/auth.ts";
-import { AUTH_TOKEN_ENV, newAuthToken } from "../net/security_options.ts";
+import { newAuthToken } from "../net/security_options.ts";
 import type { Security } from "../net/tls.ts";
 import { makeTemporaryCertificates, type TemporaryCertificates } from "./temporary_certificates.ts";
 import {
@@ -58,6 +64,12 @@ export interface LocalClusterOptions {
   host?: string;
   /** The scheduler's port. Default 0 (any free port). */
   schedulerPort?: number;
+  /**
+   * Keep the scheduler's journal in this directory (`--journal-dir`): clients' futures, the graph
+   * of unfinished tasks and published datasets survive a restart of the scheduler. Off unless
+   * given.
+   */
+  journalDir?: string;
   /**
    * Serve the scheduler's dashboard: true (default: any free port), a port, or false. As
    * Dask's, a local cluster serves it unless told not to.
@@ -118,14 +130,6 @@ export function defaultLocalTaskPermissions(): TaskGrants {
   return ffi ? { read, write, ffi: true } : { read, write };
 }
 
-/**
- * A cluster's processes' environment: the token travels there, never on a command line (`ps`
- * shows those); an empty value keeps a token of this process's environment from being inherited.
- */
-function tokenEnvironment(authToken: string | undefined): Record<string, string> {
-  return { [AUTH_TOKEN_ENV]: authToken ?? "" };
-}
-
 /** Every option name of {@link LocalClusterOptions}, for checking options at run time. */
 export const LOCAL_CLUSTER_OPTION_NAMES = optionNames<LocalClusterOptions>({
   nWorkers: true,
@@ -134,6 +138,7 @@ export const LOCAL_CLUSTER_OPTION_NAMES = optionNames<LocalClusterOptions>({
   resources: true,
   host: true,
   schedulerPort: true,
+  journalDir: true,
   dashboard: true,
   startTimeout: true,
   logs: true,
@@ -407,8 +412,11 @@ export class LocalCluster extends ClusterManager {
     const url = new URL("../scheduler/main.ts", import.meta.url).href;
     const args = ["run", "-A", "--no-config", url, "--host", this.#host];
     args.push("--port", String(this.#options.schedulerPort ?? 0));
+    if (this.#options.journalDir !== undefined) {
+      args.push("--journal-dir", this.#options.journalDir);
+    }
     args.push(...dashboardFlags(this.#options.dashboard ?? true, 0));
-    args.push(...this.#tlsFlags());
+    args.push(...tlsFlags(this.security));
     const scheduler = new ManagedProcess("scheduler", {
       args,
       env: tokenEnvironment(this.authToken),
@@ -427,16 +435,6 @@ export class LocalCluster extends ClusterManager {
     );
   }
 
-  /** `--tls-ca-file … --tls-cert … --tls-key …` when the cluster uses TLS. */
-  #tlsFlags(): string[] {
-    const { caFile, cert, key } = this.security ?? {};
-    if (caFile === undefined) return [];
-    const flags = ["--tls-ca-file", caFile];
-    if (cert !== undefined) flags.push("--tls-cert", cert);
-    if (key !== undefined) flags.push("--tls-key", key);
-    return flags;
-  }
-
   /** Starts `worker/main.ts` in a child process (started again when it dies on its own). */
   protected override startWorker(name: string): ClusterWorker {
     const options = this.#options;
@@ -444,7 +442,7 @@ export class LocalCluster extends ClusterManager {
     const args = ["run", "-A", ...WORKER_DENO_FLAGS, "--no-config", url, this.schedulerAddress];
     args.push("--name", name, "--host", this.#host, "--port", "0");
     args.push(...workerFlags({ ...options, nthreads: options.threadsPerWorker }));
-    args.push(...this.#tlsFlags());
+    args.push(...tlsFlags(this.security));
     return new LocalWorker(
       name,
       args,

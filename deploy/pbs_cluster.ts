@@ -60,6 +60,7 @@ export class PBSCluster extends JobQueueCluster {
       cancel: (ids) => ["qdel", ...ids],
       list: (ids) => ["qstat", ...ids],
       parseJobId: (output) => /(\d+)/.exec(output)?.[1],
+      exportEnv: (name) => ["-v", name],
       parseList: qstatIds,
     };
   }
@@ -105,6 +106,7 @@ export class SGECluster extends JobQueueCluster {
       cancel: (ids) => ["qdel", ...ids],
       list: () => ["qstat"],
       parseJobId: (output) => /(\d+)/.exec(output)?.[1],
+      exportEnv: (name) => ["-v", name],
       parseList: qstatIds,
     };
   }

@@ -93,6 +93,16 @@ export class ManagedProcess {
     return new Error(`The ${this.label} process ${what}. ${output}`);
   }
 
+  /** Writes `text` to its standard input (opened with `stdin: "piped"`), leaving it open. */
+  async writeStdin(text: string): Promise<void> {
+    const writer = this.child.stdin.getWriter();
+    try {
+      await writer.write(new TextEncoder().encode(text));
+    } finally {
+      writer.releaseLock();
+    }
+  }
+
   /** Closes its standard input (opened with `stdin: "piped"`): it reads the end of input. */
   async closeStdin(): Promise<void> {
     try {

@@ -54,6 +54,8 @@ export class SlurmCluster extends JobQueueCluster {
       cancel: (ids) => ["scancel", ...ids],
       list: (ids) => ["squeue", "-h", "-o", "%i", "-j", ids.join(",")],
       parseJobId: (output) => /^(\d+)/.exec(output.trim())?.[1],
+      // the submit environment, which holds it (whatever SBATCH_EXPORT says)
+      exportEnv: () => ["--export=ALL"],
       parseList: (output) => new Set(output.split(/\s+/).filter((id) => /^\d+$/.test(id))),
     };
   }

@@ -26,6 +26,10 @@ import {
 import { ManagedProcess, withDeadline } from "./process.ts";
 import { shellCommand, shellEnv } from "./shell.ts";
 import { parseMemoryLimit } from "../worker/memory_limit.ts";
+import { checkAuthToken } from "../net/auth.ts";
+import { AUTH_TOKEN_ENV, newAuthToken } from "../net/security_options.ts";
+import { loadSecurity, type Security, type TlsConfig } from "../net/tls.ts";
+import { makeTemporaryCertificates, type TemporaryCertificates } from "./temporary_certificates.ts";
 import {
   dashboardFlags,
   WORKER_DENO_FLAGS,
@@ -89,6 +93,21 @@ export interface SSHClusterOptions {
   logs?: boolean;
   /** Seconds to wait for the scheduler and workers. Default 60. */
   startTimeout?: number;
+  /**
+   * The cluster's shared secret (docs/security.md). Default: a fresh random token. It reaches
+   * the remote processes on their ssh connection's input (never on a command line, which `ps`
+   * shows) and clients of this process through the cluster (`Client.connect(cluster)`).
+   * `false`: no authentication.
+   */
+  authToken?: string | false;
+  /**
+   * TLS on every link (docs/security.md). `true`: a temporary CA and one certificate naming
+   * the hosts as given, the addresses they resolve to here and this machine's (made with
+   * `openssl`, deleted when the cluster closes); a {@link Security}: your files, read here. Either
+   * way the files travel on each ssh connection's input into a private temporary folder on the
+   * host, removed when its process ends. Default false.
+   */
+  security?: boolean | Security;
 }
 
 /** Seconds a remote process gets to stop once its connection's input closed. */
@@ -110,17 +129,74 @@ export function sshArgs(options: SSHConnectOptions = {}): string[] {
   return args;
 }
 
+/** What a remote process reads first from its connection's input: the token and TLS files. */
+export interface RemoteSecrets {
+  authToken?: string;
+  /** PEM text of the CA certificate, the certificate and its key. */
+  tls?: { ca: string; cert: string; key: string };
+}
+
+/** The lines {@link remoteCommand} reads for `secrets` (TLS files as base64, one line each). */
+export function secretLines(secrets: RemoteSecrets): string {
+  const lines: string[] = [];
+  if (secrets.authToken !== undefined) lines.push(secrets.authToken);
+  if (secrets.tls !== undefined) {
+    const { ca, cert, key } = secrets.tls;
+    for (const pem of [ca, cert, key]) lines.push(btoa(pem));
+  }
+  return lines.map((line) => `${line}\n`).join("");
+}
+
 /**
  * The remote shell command: runs `words` in the background and stops it with SIGTERM once the
  * connection's standard input ends (a clean stop, or the ssh client gone); exits with its code.
+ * With `secrets`, it first reads them from that input: the token into `DASK_DENO_AUTH_TOKEN`, the
+ * TLS files into a private temporary folder (removed when the process ends) given to the
+ * process as `--tls-*` flags.
  */
-export function remoteCommand(words: string[], env: Record<string, string> = {}): string {
-  const command = [...shellEnv(env), shellCommand(words)].join(" ");
+export function remoteCommand(
+  words: string[],
+  env: Record<string, string> = {},
+  secrets: { authToken?: boolean; tls?: boolean } = {},
+): string {
+  let prelude = "";
+  let flags = "";
+  let cleanup = "";
+  if (secrets.authToken === true) {
+    prelude += `IFS= read -r ${AUTH_TOKEN_ENV} <&3 || exit 70; export ${AUTH_TOKEN_ENV}; `;
+  }
+  if (secrets.tls === true) {
+    prelude += `tls=$(mktemp -d) || exit 70; for f in ca cert key; do IFS= read -r line <&3 && ` +
+      `printf '%s' "$line" | base64 -d > "$tls/$f.pem" || exit 70; done; `;
+    flags = ` --tls-ca-file "$tls/ca.pem" --tls-cert "$tls/cert.pem" --tls-key "$tls/key.pem"`;
+    cleanup = ` rm -rf "$tls";`;
+  }
+  const command = [...shellEnv(env), shellCommand(words)].join(" ") + flags;
   // Background jobs read /dev/null, so the watcher reads the connection's input through fd 3.
-  return `exec 3<&0; ${command} & pid=$!; ` +
+  return `exec 3<&0; ${prelude}${command} & pid=$!; ` +
     `(cat <&3 >/dev/null 2>&1; kill -TERM $pid 2>/dev/null) >/dev/null 2>&1 & ` +
     `exec 3<&-; trap 'kill -TERM $pid 2>/dev/null' HUP TERM INT; wait $pid; code=$?; ` +
-    `wait $pid 2>/dev/null; exit $code`;
+    `wait $pid 2>/dev/null;${cleanup} exit $code`;
+}
+
+/**
+ * The hosts as given and the addresses they resolve to here, for a temporary certificate (the
+ * processes advertise addresses, which the certificate must name).
+ */
+async function hostAddresses(hosts: readonly string[]): Promise<string[]> {
+  const names = new Set(hosts.filter((host) => host !== ""));
+  for (const host of [...names]) {
+    if (/^[\d.]+$/.test(host) || host.includes(":")) continue; // an address already
+    for (const type of ["A", "AAAA"] as const) {
+      try {
+        const signal = AbortSignal.timeout(2000);
+        for (const address of await Deno.resolveDns(host, type, { signal })) names.add(address);
+      } catch {
+        // an ssh alias, or no DNS: the name as given is all there is
+      }
+    }
+  }
+  return [...names];
 }
 
 /** A process on a host, through ssh: its output streamed back and kept. */
@@ -134,12 +210,17 @@ class RemoteProcess {
     words: string[],
     cluster: SSHClusterOptions,
     pattern: RegExp,
+    secrets: RemoteSecrets,
     onLine?: (line: string) => void,
   ) {
     const ssh = cluster.connectOptions ?? {};
+    const command = remoteCommand(words, cluster.remoteEnv, {
+      authToken: secrets.authToken !== undefined,
+      tls: secrets.tls !== undefined,
+    });
     this.process = new ManagedProcess(label, {
       program: ssh.program ?? "ssh",
-      args: [...sshArgs(ssh), host, remoteCommand(words, cluster.remoteEnv)],
+      args: [...sshArgs(ssh), host, command],
       addressPattern: pattern,
       stdin: "piped",
       onLine: (_, line) => {
@@ -148,6 +229,9 @@ class RemoteProcess {
         if (cluster.logs === true) console.error(`[${label} on ${host}] ${line}`);
       },
     });
+    const input = secretLines(secrets);
+    // (a write that fails means ssh already ended: its failure is what the caller sees)
+    if (input !== "") this.process.writeStdin(input).catch(() => {});
   }
 
   /** Closes the connection's input (the remote process gets SIGTERM), then ends ssh if need be. */
@@ -200,11 +284,31 @@ export class SSHCluster extends ClusterManager {
   readonly #options: SSHClusterOptions;
   readonly #modules: URL;
   #scheduler: RemoteProcess | undefined;
+  /** Certificates made for this cluster (`security: true`), deleted when it closes. */
+  readonly #certificates: TemporaryCertificates | undefined;
+  readonly #secrets: RemoteSecrets;
 
-  private constructor(options: SSHClusterOptions) {
-    super({ startTimeout: options.startTimeout });
+  private constructor(
+    options: SSHClusterOptions,
+    certificates: TemporaryCertificates | undefined,
+    tls: TlsConfig | undefined,
+  ) {
+    const authToken = options.authToken === false ? undefined : options.authToken ?? newAuthToken();
+    if (authToken !== undefined) checkAuthToken(authToken);
+    const security = certificates?.security ??
+      (typeof options.security === "object" ? options.security : undefined);
+    super({ startTimeout: options.startTimeout, authToken, security });
     this.#options = options;
+    this.#certificates = certificates;
     this.#modules = new URL(options.remoteModules ?? new URL("../", import.meta.url));
+    this.#secrets = {
+      authToken,
+      tls: tls === undefined ? undefined : {
+        ca: tls.caCerts.join("\n"),
+        cert: tls.cert!,
+        key: tls.key!,
+      },
+    };
   }
 
   /**
@@ -221,7 +325,26 @@ export class SSHCluster extends ClusterManager {
           "(the same host may appear twice)",
       );
     }
-    const cluster = new SSHCluster(options);
+    const certificates = options.security === true
+      ? await makeTemporaryCertificates(
+        await hostAddresses([...options.hosts, options.schedulerOptions?.host ?? ""]),
+      )
+      : undefined;
+    let cluster: SSHCluster;
+    try {
+      const security = certificates?.security ??
+        (typeof options.security === "object" ? options.security : undefined);
+      const tls = await loadSecurity(security);
+      if (tls !== undefined && (tls.cert === undefined || tls.key === undefined)) {
+        throw new TypeError(
+          "SSHCluster's security needs cert and key too: the remote processes listen over TLS.",
+        );
+      }
+      cluster = new SSHCluster(options, certificates, tls);
+    } catch (error) {
+      await certificates?.remove();
+      throw error;
+    }
     await cluster.launch(
       () => cluster.#startScheduler(),
       options.nWorkers ?? options.hosts.length - 1,
@@ -259,6 +382,7 @@ export class SSHCluster extends ClusterManager {
       words,
       this.#options,
       SCHEDULER_LINE,
+      this.#secrets,
       (line) => this.schedulerLine(line),
     );
     this.#scheduler = scheduler;
@@ -284,12 +408,16 @@ export class SSHCluster extends ClusterManager {
       "--host",
       "0.0.0.0",
     ];
-    const remote = new RemoteProcess(name, host, words, this.#options, WORKER_LINE);
+    const remote = new RemoteProcess(name, host, words, this.#options, WORKER_LINE, this.#secrets);
     return new SSHWorker(name, remote);
   }
 
   /** Stops the remote scheduler. */
   protected override async closeScheduler(): Promise<void> {
-    await this.#scheduler?.stop();
+    try {
+      await this.#scheduler?.stop();
+    } finally {
+      await this.#certificates?.remove();
+    }
   }
 }

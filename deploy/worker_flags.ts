@@ -6,6 +6,8 @@
  */
 
 import { taskPermissionFlags, type TaskPermissions } from "../core/task_permissions.ts";
+import { AUTH_TOKEN_ENV } from "../net/security_options.ts";
+import type { Security } from "../net/tls.ts";
 
 /**
  * The Deno flags a worker process runs with besides its permissions: task threads get narrower
@@ -51,4 +53,22 @@ export function workerFlags(options: WorkerFlagOptions): string[] {
 export function dashboardFlags(dashboard: boolean | number, defaultPort: number): string[] {
   if (dashboard === false) return ["--no-dashboard"];
   return ["--dashboard-port", String(dashboard === true ? defaultPort : dashboard)];
+}
+
+/**
+ * A cluster's processes' environment: the token travels there, never on a command line (`ps`
+ * shows those); an empty value keeps a token of this process's environment from being inherited.
+ */
+export function tokenEnvironment(authToken: string | undefined): Record<string, string> {
+  return { [AUTH_TOKEN_ENV]: authToken ?? "" };
+}
+
+/** `--tls-ca-file … --tls-cert … --tls-key …` when a cluster uses TLS (files at these paths). */
+export function tlsFlags(security: Security | undefined): string[] {
+  const { caFile, cert, key } = security ?? {};
+  if (caFile === undefined) return [];
+  const flags = ["--tls-ca-file", caFile];
+  if (cert !== undefined) flags.push("--tls-cert", cert);
+  if (key !== undefined) flags.push("--tls-key", key);
+  return flags;
 }

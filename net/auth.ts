@@ -41,6 +41,69 @@ export function checkAuthToken(token: string): void {
   }
 }
 
+/**
+ * The identity of the cluster's own token (workers, the scheduler, and clients given that
+ * token). Client identities (tenancy) have names of their own and tokens of their own.
+ */
+export const CLUSTER_IDENTITY = "cluster";
+
+const IDENTITY_NAME = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/;
+
+/** True for a valid client identity name: 1–64 letters, digits, `_.@-`, not "cluster". */
+export function isIdentityName(name: unknown): name is string {
+  return typeof name === "string" && IDENTITY_NAME.test(name) && name !== CLUSTER_IDENTITY;
+}
+
+/** A token as given: the cluster's (no identity), or a client identity's (`name:secret`). */
+export interface Credential {
+  identity?: string;
+  secret: string;
+}
+
+/**
+ * Splits `name:secret` (a client identity's token) from a plain token (the cluster's). A token
+ * whose text before its first `:` is not an identity name is a plain token.
+ */
+export function splitCredential(token: string): Credential {
+  const colon = token.indexOf(":");
+  if (colon > 0) {
+    const name = token.slice(0, colon);
+    if (isIdentityName(name)) return { identity: name, secret: token.slice(colon + 1) };
+  }
+  return { secret: token };
+}
+
+/**
+ * Reads a client tokens file's text: one `name:token` per line (blank lines and `#` comments
+ * skipped), each name once.
+ *
+ * @throws {TypeError} naming the line that is wrong and how to fix it.
+ */
+export function parseIdentityTokens(text: string, source: string): Map<string, string> {
+  const tokens = new Map<string, string>();
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim();
+    if (line === "" || line.startsWith("#")) continue;
+    const { identity, secret } = splitCredential(line);
+    const where = `${source}, line ${i + 1}`;
+    if (identity === undefined) {
+      throw new TypeError(
+        `${where}: expected name:token (a name of letters, digits, _.@- other than ` +
+          `"${CLUSTER_IDENTITY}", then a colon and a token of at least 16 characters).`,
+      );
+    }
+    try {
+      checkAuthToken(secret);
+    } catch (error) {
+      throw new TypeError(`${where} (identity ${identity}): ${(error as Error).message}`);
+    }
+    if (tokens.has(identity)) throw new TypeError(`${where}: identity ${identity} is listed twice`);
+    tokens.set(identity, secret);
+  }
+  return tokens;
+}
+
 /** The HMAC key for a token (imported once per token). */
 export function authKey(token: string): Promise<CryptoKey> {
   let key = keys.get(token);

@@ -15,15 +15,64 @@ import {
   checkAuthToken,
   checkProof,
   type ConnectionSide,
+  type Credential,
+  isIdentityName,
   newChallenge,
   proveToken,
+  splitCredential,
 } from "./auth.ts";
 import { FrameReader } from "./frame_reader.ts";
 import { encodeMessage, type Message, WireError, WriteQueue } from "./framing.ts";
 import { handshakeBytes, helloFrom, type PeerHello } from "./handshake.ts";
 import { DEFAULT_WIRE_LIMITS, type WireLimits } from "./limits.ts";
 import { completeTlsHandshake, dialTls, type TlsConfig, tlsFailure } from "./tls.ts";
-import type { ByteSocket } from "./mutual_tls_listener.ts";
+import { type ByteSocket, NodeTlsSocket } from "./mutual_tls_listener.ts";
+
+/**
+ * The client identity a dialer's certificate says: its common name when its subject is not this
+ * side's own; undefined for the cluster's own subject (or no TLS).
+ *
+ * @throws {AuthenticationError} when that common name cannot name an identity.
+ */
+function certificateIdentity(conn: ByteSocket): string | undefined {
+  if (!(conn instanceof NodeTlsSocket) || conn.peerSubject === conn.ownSubject) return undefined;
+  const name = conn.peerCommonName;
+  if (!isIdentityName(name)) {
+    throw new AuthenticationError(
+      `The peer's certificate (${conn.peerSubject}) has another subject than the cluster's, ` +
+        `and its common name cannot name a client identity (letters, digits, _.@-, not ` +
+        `"cluster"): give it a certificate with the cluster's subject, or a CN naming it.`,
+    );
+  }
+  return name;
+}
+
+/**
+ * The secret to prove and check with a peer that named `identity` (or none: the cluster's). For
+ * an identity this side does not know, a random one (the peer then finds our proof wrong, as
+ * for a wrong token, and learns nothing) and why the peer is refused.
+ */
+function secretFor(
+  identity: string | undefined,
+  own: Credential,
+  identityTokens: ReadonlyMap<string, string> | undefined,
+): { secret: string; unknown?: string } {
+  if (identity === undefined) return { secret: own.secret };
+  const secret = identityTokens?.get(identity);
+  if (secret === undefined) {
+    return {
+      secret: Array.from(newChallenge(), (b) => b.toString(16).padStart(2, "0")).join(""),
+      unknown:
+        `The peer authenticates as client identity '${identity}', which this side does not ` +
+        `know: ${
+          identityTokens === undefined
+            ? "it accepts only the cluster's token (client identities are the scheduler's)"
+            : "it is not in the scheduler's client tokens file"
+        }.`,
+    };
+  }
+  return { secret };
+}
 
 /** Reads go into one reused buffer of this size, unless a large frame is being read. */
 const READ_CHUNK_BYTES = 64 * 1024;
@@ -49,6 +98,18 @@ export interface ConnectionOptions extends Partial<Omit<WireLimits, "maxConnecti
    * unset, a peer that asks for a proof is refused.
    */
   authToken?: string;
+  /**
+   * Client identities this side accepts besides the cluster's token (tenancy): name → token. A
+   * dialer whose hello names one of them proves that identity's token instead, and
+   * {@link Connection.identity} says which it proved. A dialer gives `authToken: "name:token"`.
+   */
+  identityTokens?: ReadonlyMap<string, string>;
+  /**
+   * Over TLS, a dialer whose certificate's subject differs from this side's own is the client
+   * identity its common name says (unless its token named one). For a scheduler with client
+   * identities by certificate.
+   */
+  certificateIdentities?: boolean;
   /**
    * TLS settings (net/tls.ts): needed to dial `tls://` addresses and to listen over TLS. With
    * `requireEncryption`, dialing a `tcp://` address is refused.
@@ -90,6 +151,16 @@ export interface ConnectionStats {
 export class Connection implements AsyncIterable<Message> {
   /** What the peer said about itself in its handshake. */
   readonly peer: PeerHello;
+  /**
+   * The client identity the peer proved (an accepted connection whose peer gave an identity's
+   * token); undefined for the cluster's token, or when nothing is authenticated.
+   */
+  readonly identity: string | undefined;
+  /**
+   * For an accepted TLS connection: whether the dialer's certificate has this side's own subject
+   * (the cluster's processes share one); undefined without TLS.
+   */
+  readonly sameCertificateSubject: boolean | undefined;
   readonly localAddr: string;
   readonly remoteAddr: string;
   readonly stats: ConnectionStats = {
@@ -125,6 +196,10 @@ export class Connection implements AsyncIterable<Message> {
     this.#conn = conn;
     this.#reader = reader;
     this.peer = peer;
+    this.identity = peer.identity;
+    this.sameCertificateSubject = conn instanceof NodeTlsSocket
+      ? conn.peerSubject === conn.ownSubject
+      : undefined;
     this.#incoming = incoming;
     this.#readBuffer = readBuffer;
     const scheme: AddressScheme = isTls(conn) ? "tls" : "tcp";
@@ -144,7 +219,7 @@ export class Connection implements AsyncIterable<Message> {
    */
   static async connect(address: string, options: ConnectionOptions): Promise<Connection> {
     const { hostname, port, scheme } = parseAddress(address);
-    if (options.authToken !== undefined) checkAuthToken(options.authToken);
+    if (options.authToken !== undefined) checkAuthToken(splitCredential(options.authToken).secret);
     let conn: ByteSocket;
     if (scheme === "tls") {
       if (options.tls === undefined) {
@@ -187,12 +262,14 @@ export class Connection implements AsyncIterable<Message> {
     try {
       (conn as Partial<Deno.TcpConn>).setNoDelay?.(true);
       await completeTlsHandshake(conn);
-      const key = options.authToken === undefined ? null : await authKey(options.authToken);
-      const challenge = key === null ? undefined : newChallenge();
+      const own = options.authToken === undefined ? null : splitCredential(options.authToken);
+      // a dialer names the identity it proves; an acceptor proves whichever the dialer named
+      const identity = side === "dialer" ? own?.identity : undefined;
+      const challenge = own === null ? undefined : newChallenge();
       const reader = new FrameReader({
         ...options,
         handshake: true,
-        guardedMessages: key === null ? 1 : 2,
+        guardedMessages: own === null ? 1 : 2,
       });
       const buffer = new Uint8Array(FIRST_READ_BYTES);
       const received: Message[] = [];
@@ -205,10 +282,14 @@ export class Connection implements AsyncIterable<Message> {
           for (const message of reader.push(buffer.subarray(0, n))) received.push(message);
         }
       };
-      await writeAll(conn, handshakeBytes({ role: options.role, challenge }));
+      await writeAll(conn, handshakeBytes({ role: options.role, challenge, identity }));
       await receive(1);
       const peer = helloFrom(received[0].header);
-      if (key !== null && challenge !== undefined) {
+      // an identity counts once proven, and only a dialer's (an acceptor's claim means nothing)
+      if (side === "dialer" || own === null) delete peer.identity;
+      if (own !== null && challenge !== undefined) {
+        const { secret, unknown } = secretFor(peer.identity, own, options.identityTokens);
+        const key = await authKey(secret);
         if (peer.challenge === undefined) {
           throw new AuthenticationError(
             "The peer does not authenticate: it was started without the cluster's auth token.",
@@ -219,6 +300,7 @@ export class Connection implements AsyncIterable<Message> {
           await writeAll(conn, chunk);
         }
         await receive(2);
+        if (unknown !== undefined) throw new AuthenticationError(unknown);
         const peerSide = side === "dialer" ? "acceptor" : "dialer";
         await checkProof(
           key,
@@ -231,6 +313,10 @@ export class Connection implements AsyncIterable<Message> {
           "The peer requires an auth token and this side has none: give it the cluster's " +
             "token (--auth-token-file, or the DASK_DENO_AUTH_TOKEN environment variable).",
         );
+      }
+      if (options.certificateIdentities === true && peer.identity === undefined) {
+        const identity = certificateIdentity(conn);
+        if (identity !== undefined) peer.identity = identity;
       }
       const rest = reader.unguard();
       return new Connection(conn, reader, peer, rest, buffer);

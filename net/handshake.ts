@@ -8,6 +8,7 @@
  */
 
 import { encodeMessage, WireError } from "./framing.ts";
+import { isIdentityName } from "./auth.ts";
 
 /** The protocol version this peer speaks; peers of another version are refused at handshake. */
 export const PROTOCOL_VERSION = 1;
@@ -23,12 +24,20 @@ export interface PeerHello {
   role: string;
   /** Random bytes the other side must sign with the shared token (net/auth.ts). */
   challenge?: Uint8Array;
+  /**
+   * The client identity whose token this side proves (net/auth.ts, tenancy): absent for the
+   * cluster's own token.
+   */
+  identity?: string;
 }
 
 /** What one side sends first: the magic and version, then its hello message. */
-export function handshakeBytes(options: { role: string; challenge?: Uint8Array }): Uint8Array {
+export function handshakeBytes(
+  options: { role: string; challenge?: Uint8Array; identity?: string },
+): Uint8Array {
   const hello: PeerHello = { version: PROTOCOL_VERSION, role: options.role };
   if (options.challenge !== undefined) hello.challenge = options.challenge;
+  if (options.identity !== undefined) hello.identity = options.identity;
   const chunks = encodeMessage({ header: { op: "hello", ...hello } });
   let total = HANDSHAKE_PREFIX_BYTES;
   for (const chunk of chunks) total += chunk.byteLength;
@@ -73,18 +82,21 @@ export function parseHandshakePrefix(prefix: Uint8Array): number {
 /** Reads a hello message's header, checking its shape. */
 export function helloFrom(header: unknown): PeerHello {
   const h = header as
-    | { op?: unknown; version?: unknown; role?: unknown; challenge?: unknown }
+    | { op?: unknown; version?: unknown; role?: unknown; challenge?: unknown; identity?: unknown }
     | null;
   if (
     h === null || typeof h !== "object" || h.op !== "hello" || typeof h.role !== "string" ||
     h.version !== PROTOCOL_VERSION ||
-    (h.challenge !== undefined && !(h.challenge instanceof Uint8Array))
+    (h.challenge !== undefined && !(h.challenge instanceof Uint8Array)) ||
+    (h.identity !== undefined && !isIdentityName(h.identity))
   ) {
     throw new WireError(
-      "The peer's first message is not a valid hello ({op: 'hello', version, role, challenge?}).",
+      "The peer's first message is not a valid hello " +
+        "({op: 'hello', version, role, challenge?, identity?}).",
     );
   }
   const hello: PeerHello = { version: h.version, role: h.role };
   if (h.challenge !== undefined) hello.challenge = h.challenge as Uint8Array;
+  if (h.identity !== undefined) hello.identity = h.identity as string;
   return hello;
 }

@@ -9,6 +9,7 @@
 import { asError } from "../core/errors.ts";
 import { formatAddress } from "./address.ts";
 import { checkAuthToken } from "./auth.ts";
+import { trimNativeMemorySoon } from "../core/native_memory.ts";
 import { closeQuietly, Connection, type ConnectionOptions } from "./connection.ts";
 import { type ByteSocket, listenMutualTls, type SocketListener } from "./mutual_tls_listener.ts";
 import { tlsRefusal } from "./tls.ts";
@@ -76,6 +77,12 @@ export function listen(
   let listener: SocketListener;
   try {
     if (options.authToken !== undefined) checkAuthToken(options.authToken);
+    if (options.identityTokens !== undefined && options.authToken === undefined) {
+      throw new TypeError(
+        "Client identities (a client tokens file) need the cluster's own auth token too: " +
+          "give --auth-token-file (or DASK_DENO_AUTH_TOKEN).",
+      );
+    }
     if (options.tls !== undefined) return listenOverTls(options, onConnection);
     listener = Deno.listen({ hostname: options.hostname, port: options.port });
   } catch (error) {
@@ -122,6 +129,8 @@ function serve(
     const left = perHost.get(host)! - 1;
     if (left === 0) perHost.delete(host);
     else perHost.set(host, left);
+    // what the connection's buffers and messages took goes back to the system
+    trimNativeMemorySoon();
   };
 
   const welcome = async (conn: ByteSocket, host: string) => {

@@ -40,12 +40,21 @@ function netAddr(address: string | undefined, port: number | undefined): Deno.Ne
   return { transport: "tcp", hostname: address?.replace(/^::ffff:/, "") ?? "", port: port ?? 0 };
 }
 
+/** A certificate subject as text: `CN=…,O=…`. */
+function subjectText(subject: object): string {
+  return Object.entries(subject).map(([k, v]) => `${k}=${v}`).join(",");
+}
+
 /** A `node:tls` socket, after its handshake, as a {@link ByteSocket}. */
 export class NodeTlsSocket implements ByteSocket {
   readonly localAddr: Deno.NetAddr;
   readonly remoteAddr: Deno.NetAddr;
   /** The subject of the peer's certificate (verified against the CA), e.g. `CN=worker-3`. */
   readonly peerSubject: string;
+  /** The common name in that subject, if it has one. */
+  readonly peerCommonName: string | undefined;
+  /** The subject of this side's own certificate. */
+  readonly ownSubject: string;
   readonly #socket: tls.TLSSocket;
   readonly #chunks: Uint8Array[] = [];
   #queued = 0;
@@ -59,7 +68,10 @@ export class NodeTlsSocket implements ByteSocket {
     this.localAddr = netAddr(socket.localAddress, socket.localPort);
     this.remoteAddr = netAddr(socket.remoteAddress, socket.remotePort);
     const subject = socket.getPeerCertificate()?.subject ?? {};
-    this.peerSubject = Object.entries(subject).map(([k, v]) => `${k}=${v}`).join(",");
+    this.peerSubject = subjectText(subject);
+    this.peerCommonName = typeof subject.CN === "string" ? subject.CN : undefined;
+    const own = socket.getCertificate();
+    this.ownSubject = own !== null && "subject" in own ? subjectText(own.subject ?? {}) : "";
     socket.on("data", (chunk: Buffer) => {
       this.#chunks.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
       this.#queued += chunk.byteLength;

@@ -20,6 +20,8 @@ import type {
   UpdateDataMsg,
 } from "../protocol/session.ts";
 import type { Encoded } from "../core/value_codec.ts";
+import type { ActorCallMsg, ActorReadMsg, ActorReplyMsg } from "../protocol/actors.ts";
+import type { ProfileReplyMsg, ProfileRequestMsg } from "../protocol/profile.ts";
 
 /** How a {@link PeerPool} connects and retries. */
 export interface PeerPoolOptions {
@@ -134,6 +136,22 @@ export class PeerPool {
     await this.#request(peer, request, "pubsub-delivered");
   }
 
+  /** An actor call or attribute read on `peer`, the worker holding the actor. */
+  async actor(
+    peer: WorkerAddress,
+    request: Omit<ActorCallMsg, "requestId"> | Omit<ActorReadMsg, "requestId">,
+  ): Promise<ActorReplyMsg> {
+    return await this.#request(peer, request, "actor-reply") as ActorReplyMsg;
+  }
+
+  /** The merged profile of `peer`'s task threads (`client.profile`). */
+  async profile(
+    peer: WorkerAddress,
+    request: Omit<ProfileRequestMsg, "requestId">,
+  ): Promise<ProfileReplyMsg> {
+    return await this.#request(peer, request, "profile-reply") as ProfileReplyMsg;
+  }
+
   /** Closes every connection; requests in flight fail. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -151,7 +169,10 @@ export class PeerPool {
     request:
       | Omit<GetDataMsg, "requestId">
       | Omit<UpdateDataMsg, "requestId">
-      | Omit<PubSubPeerMsg, "requestId">,
+      | Omit<PubSubPeerMsg, "requestId">
+      | Omit<ActorCallMsg, "requestId">
+      | Omit<ActorReadMsg, "requestId">
+      | Omit<ProfileRequestMsg, "requestId">,
     expected: PeerReply["op"],
   ): Promise<PeerReply> {
     let delay = this.#busyDelayMs;

@@ -7,7 +7,7 @@
  */
 
 import type { CliOption } from "../core/cli.ts";
-import { checkAuthToken } from "./auth.ts";
+import { checkAuthToken, parseIdentityTokens } from "./auth.ts";
 import { loadSecurity, type TlsConfig } from "./tls.ts";
 
 /** The environment variable holding the cluster's auth token (its text, not a file name). */
@@ -107,6 +107,26 @@ export async function authTokenFromFlags(
     throw new Error(`--auth-token-file ${file}: ${(error as Error).message}`);
   }
   return token;
+}
+
+/**
+ * The client identities of `--client-tokens-file` (lines `name:token`), or undefined without it.
+ *
+ * @throws {Error} naming the file (and line) when it cannot be read or a line is wrong.
+ */
+export async function identityTokensFromFile(
+  file: string | undefined,
+): Promise<Map<string, string> | undefined> {
+  if (file === undefined) return undefined;
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (error) {
+    throw new Error(`--client-tokens-file ${file}: cannot read it (${(error as Error).message})`);
+  }
+  const tokens = parseIdentityTokens(text, `--client-tokens-file ${file}`);
+  if (tokens.size === 0) throw new Error(`--client-tokens-file ${file}: it names no identity`);
+  return tokens;
 }
 
 /** A random token of 32 bytes in hex, for a cluster that makes its own. */

@@ -30,7 +30,10 @@ import { AuthenticationError } from "./auth.ts";
  * ```
  */
 export interface Security {
-  /** The CA certificate (PEM file) that signed the cluster's certificates: peers are checked against it. */
+  /**
+   * The CA certificate (PEM file) that signed the cluster's certificates: peers are checked
+   * against it. Each of the three files may be given as its PEM text instead of its path.
+   */
   caFile?: string;
   /**
    * This side's certificate (PEM file, may hold the chain), signed by the CA and naming the hosts
@@ -69,7 +72,14 @@ export interface SecurityNames {
 
 const OPTION_NAMES: SecurityNames = { caFile: "caFile", cert: "cert", key: "key" };
 
+/** A PEM given inline (its text) rather than as a file's path, as Dask's `Security` allows. */
+const INLINE_PEM = /^\s*-----BEGIN /;
+
 async function readPem(path: string, name: string, marker: RegExp, what: string) {
+  if (INLINE_PEM.test(path)) {
+    if (!marker.test(path)) throw new Error(`${name}: the PEM given inline is not a ${what}`);
+    return path;
+  }
   let text: string;
   try {
     text = await Deno.readTextFile(path);
@@ -80,6 +90,17 @@ async function readPem(path: string, name: string, marker: RegExp, what: string)
     throw new Error(`${name} ${path}: it holds no PEM ${what} (no "-----BEGIN …" line)`);
   }
   return text;
+}
+
+/** `tls` as a {@link Security} whose files are given inline (a task's client needs no file). */
+export function inlineSecurity(tls: TlsConfig | undefined): Security | undefined {
+  if (tls === undefined) return undefined;
+  return {
+    caFile: tls.caCerts.join("\n"),
+    cert: tls.cert,
+    key: tls.key,
+    requireEncryption: tls.requireEncryption,
+  };
 }
 
 /**

@@ -9,6 +9,7 @@
  */
 
 import type { Encoded } from "../core/value_codec.ts";
+import { isLogLines } from "../core/recent_lines.ts";
 import type { DataItem } from "./session.ts";
 
 type Fields = Record<string, unknown>;
@@ -61,6 +62,9 @@ function taskOptionsProblem(options: unknown, key: string): string | null {
     !(typeof options.timeoutMs === "number" && options.timeoutMs > 0)
   ) {
     return `task ${key} has a timeoutMs that is not a positive number of milliseconds`;
+  }
+  if (options.actor !== undefined && typeof options.actor !== "boolean") {
+    return `task ${key} has an actor option that is not a boolean`;
   }
   if (options.workers !== undefined && !isKeyList(options.workers)) {
     return `task ${key} has workers that are not a list of names`;
@@ -164,7 +168,15 @@ export function workerMessageProblem(msg: unknown): string | null {
         ? null
         : "long-running without key or runId";
     case "heartbeat":
-      return isNumberRecord(msg.metrics) ? null : "heartbeat without numeric metrics";
+      if (!isNumberRecord(msg.metrics)) return "heartbeat without numeric metrics";
+      if (msg.logs !== undefined && !isLogLines(msg.logs)) {
+        return "heartbeat whose logs are not [time, text] pairs";
+      }
+      return msg.transfers === undefined ||
+          (isObject(msg.transfers) && isNumberRecord(msg.transfers.peers) &&
+            isNumberRecord(msg.transfers.types))
+        ? null
+        : "heartbeat whose transfers are not {peers, types} byte counts";
     case "worker-leaving":
       return typeof msg.reason === "string" ? null : "worker-leaving without a reason";
     case "worker-terminated":

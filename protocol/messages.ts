@@ -218,6 +218,8 @@ export interface ComputeTaskMsg {
   returnValue?: true;
   /** Milliseconds the run may take before the worker stops it (`TimeoutError`). */
   timeoutMs?: number;
+  /** It builds an actor, which stays on this worker (docs/architecture.md, "Actors"). */
+  actor?: true;
 }
 
 /** Forget these keys: stop (or discard) their computation and drop their data. */
@@ -353,6 +355,19 @@ export interface ReleaseWorkerDataMsg {
 export interface HeartbeatMsg {
   op: "heartbeat";
   metrics: Record<string, number>;
+  /**
+   * The worker's log lines since its last heartbeat, `[seconds since the epoch, text]`, oldest
+   * first (absent when none); the scheduler keeps the newest for the dashboard's worker pages.
+   */
+  logs?: [number, string][];
+  /** Bytes received from peers since the last heartbeat (absent when none). */
+  transfers?: TransferTotals;
+}
+
+/** Bytes moved, by peer address and by the values' type names. */
+export interface TransferTotals {
+  peers: Record<string, number>;
+  types: Record<string, number>;
 }
 
 export type WorkerToSchedulerMsg =

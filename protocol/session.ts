@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { ActorCallMsg, ActorReadMsg, ActorReplyMsg } from "./actors.ts";
+import type { ProfileReplyMsg, ProfileRequestMsg } from "./profile.ts";
 import type { ErrorRecord } from "../core/errors.ts";
 import type { Key } from "../core/task.ts";
 import type { Encoded } from "../core/value_codec.ts";
@@ -46,6 +48,11 @@ export interface WorkerRegisteredMsg {
   op: "worker-registered";
   /** Seconds between heartbeats. */
   heartbeatInterval: number;
+  /**
+   * The scheduler has client identities (tenancy): task threads get no cluster token, so a
+   * tenant's task cannot act with the cluster's rights.
+   */
+  tenancy?: boolean;
 }
 
 /** Scheduler → worker or client: registration refused; the connection closes after it. */
@@ -79,6 +86,13 @@ export interface ClientRegisteredMsg {
   schedulerAddress: string;
   dashboardLink?: string;
   workers: WorkerInfo[];
+  /** The client identity it authenticated as, when not the cluster's (tenancy). */
+  identity?: string;
+  /**
+   * False when the client must not reach workers itself (a client identity: workers accept
+   * only the cluster's token): it gathers and scatters through the scheduler.
+   */
+  direct?: boolean;
 }
 
 /** Scheduler → worker: stop (the scheduler is shutting down, or the worker was retired). */
@@ -270,5 +284,17 @@ export interface PubSubDeliveredMsg {
   requestId: number;
 }
 
-export type PeerRequest = GetDataMsg | UpdateDataMsg | PubSubPeerMsg;
-export type PeerReply = DataMsg | DataStoredMsg | PubSubDeliveredMsg | BusyMsg;
+export type PeerRequest =
+  | GetDataMsg
+  | UpdateDataMsg
+  | PubSubPeerMsg
+  | ActorCallMsg
+  | ActorReadMsg
+  | ProfileRequestMsg;
+export type PeerReply =
+  | DataMsg
+  | DataStoredMsg
+  | PubSubDeliveredMsg
+  | ActorReplyMsg
+  | ProfileReplyMsg
+  | BusyMsg;

@@ -181,6 +181,7 @@ export class Assignment {
     };
     if (task.returnValue) msg.returnValue = true;
     if (task.timeoutMs > 0) msg.timeoutMs = task.timeoutMs;
+    if (task.actor) msg.actor = true;
     this.#outbox.toWorker(worker, msg);
   }
 

@@ -31,6 +31,8 @@ import type { RestartGrace } from "./restart_grace.ts";
 import type { SchedulerOutbox } from "./outbox.ts";
 import type { Replicas } from "./replicas.ts";
 import type { TaskMoves } from "./task_moves.ts";
+import { keyAccessError, type KeyOwnership, NO_IDENTITY } from "./tenancy.ts";
+import { joinableTasks, sameTaskSpec } from "./co_ownership.ts";
 
 export class ClientIntake {
   readonly clients = new Map<ClientId, ClientRecord>();
@@ -44,6 +46,7 @@ export class ClientIntake {
   readonly #replicas: Replicas;
   readonly #grace: RestartGrace<ClientRecord, UpdateGraphMsg>;
   readonly #workers: ReadonlyMap<WorkerAddress, WorkerRecord>;
+  readonly #ownership: KeyOwnership;
 
   constructor(
     moves: TaskMoves,
@@ -51,13 +54,15 @@ export class ClientIntake {
     replicas: Replicas,
     grace: RestartGrace<ClientRecord, UpdateGraphMsg>,
     workers: ReadonlyMap<WorkerAddress, WorkerRecord>,
+    books: { ownership: KeyOwnership },
   ) {
+    this.#ownership = books.ownership;
     this.#moves = moves;
     this.#outbox = outbox;
     this.#replicas = replicas;
     this.#grace = grace;
     this.#workers = workers;
-    this.#fireAndForget = new ClientRecord(FIRE_AND_FORGET, 0);
+    this.#fireAndForget = new ClientRecord(FIRE_AND_FORGET, 0, NO_IDENTITY);
     this.clients.set(FIRE_AND_FORGET, this.#fireAndForget);
   }
 
@@ -66,11 +71,11 @@ export class ClientIntake {
     if (this.#fireAndForget.wantsWhat.delete(task)) task.deleteWant(this.#fireAndForget);
   }
 
-  /** The record of client `id`, made when it is first seen. */
-  connected(id: ClientId): ClientRecord {
+  /** The record of client `id`, made when it is first seen (as `identity`: tenancy.ts). */
+  connected(id: ClientId, identity = NO_IDENTITY): ClientRecord {
     let client = this.clients.get(id);
     if (client === undefined) {
-      client = new ClientRecord(id, this.#moves.now);
+      client = new ClientRecord(id, this.#moves.now, identity);
       this.clients.set(id, client);
     }
     return client;
@@ -108,13 +113,14 @@ export class ClientIntake {
           const task = this.#moves.tasks.get(key);
           // Already final: nothing to keep alive.
           if (task === undefined || task.state === "memory" || task.state === "erred") continue;
+          if (!this.#ownership.mayRead(task, client.identity)) continue;
           this.#want(task, this.#fireAndForget);
         }
         return;
       case "cancel":
         return this.#cancel(client, msg.keys, msg.force === true);
       case "retry":
-        return this.#retry(msg.keys);
+        return this.#retry(client, msg.keys);
     }
   }
 
@@ -132,7 +138,8 @@ export class ClientIntake {
   #desire(client: ClientRecord, key: Key): void {
     const task = this.#moves.tasks.get(key);
     if (task === undefined) return this.#unknownKey(client, key);
-    this.#want(task, client);
+    if (!this.#ownership.mayRead(task, client.identity)) return this.#refuse(client, key);
+    this.#want(task, client); // held: readable by its identity while held (tenancy.ts)
     if (task.state === "memory") this.#outbox.reportInMemory(task, client);
     else if (task.state === "erred") this.#outbox.reportErred(task, client);
     else if (task.state === "released") this.#moves.recommend(task, "waiting");
@@ -148,13 +155,26 @@ export class ClientIntake {
     for (let i = 0; i < specs.length; i++) specs[i].fn = functions.expand(specs[i].fn);
     const linked: TaskRecord[] = [];
     const linkedSpecs: GraphTaskSpec[] = [];
+    /** New tasks whose result a reconnecting worker brought (the restart grace's orphans). */
+    let held: Set<TaskRecord> | undefined;
+    const ownership = this.#ownership;
+    const identity = client.identity;
+    // Another identity's keys submitted with the very spec stored: joined below (co_ownership.ts).
+    let joining: Map<TaskRecord, GraphTaskSpec> | undefined;
     // Pass 1: records for new keys. A known key is the same computation (content addressing).
     for (let i = 0; i < specs.length; i++) {
       const spec = specs[i];
       let task = this.#moves.tasks.get(spec.key);
       if (task !== undefined) {
+        if (!ownership.owns(task, identity)) {
+          // another identity's key is never given a new spec (tenancy.ts); the same one joins
+          if (sameTaskSpec(task, spec)) (joining ??= new Map()).set(task, spec);
+          continue;
+        }
         if (spec.returnValue === true) task.returnValue = true;
         if (!task.lostLineage || (task.state !== "released" && task.state !== "erred")) continue;
+        // a key several identities own keeps the spec they all asked for
+        if (!ownership.ownsAlone(task, identity)) continue;
         // The client sent a fresh spec for a task that lost its inputs: adopt it.
         this.#moves.unlinkDependencies(task);
         if (task.state === "erred") this.#moves.clearError(task);
@@ -173,10 +193,22 @@ export class ClientIntake {
           priority,
           options: spec.options,
         });
+        ownership.claim(task, identity);
         if (spec.returnValue === true) task.returnValue = true;
+        if (this.#grace.hasOrphan(spec.key)) (held ??= new Set()).add(task);
       }
       linked.push(task);
       linkedSpecs.push(spec);
+    }
+    if (joining !== undefined) {
+      const joined = joinableTasks(new Set(joining.keys()), (t) => ownership.mayRead(t, identity));
+      for (const [task, spec] of joining) {
+        if (!joined.has(task)) continue;
+        ownership.claim(task, identity);
+        if (spec.returnValue === true) task.returnValue = true;
+        linked.push(task);
+        linkedSpecs.push(spec);
+      }
     }
     // Pass 2: dependencies (they may come later in the message).
     const broken: [TaskRecord, Key][] = [];
@@ -185,7 +217,7 @@ export class ClientIntake {
       const deps = linkedSpecs[i].deps;
       for (let j = 0; j < deps.length; j++) {
         const dep = this.#moves.tasks.get(deps[j]);
-        if (dep === undefined) {
+        if (dep === undefined || !ownership.mayRead(dep, identity)) {
           broken.push([task, deps[j]]);
           continue;
         }
@@ -196,7 +228,9 @@ export class ClientIntake {
     }
     for (const [task, missing] of broken) {
       if (task.state === "erred") continue;
-      task.error = missingDependencyError(task.key, missing);
+      task.error = this.#moves.tasks.has(missing)
+        ? { ...keyAccessError(missing, identity), key: task.key }
+        : missingDependencyError(task.key, missing);
       task.blamedKey = task.key;
       this.#moves.toErred(task);
     }
@@ -217,11 +251,16 @@ export class ClientIntake {
         this.#unknownKey(client, key);
         continue;
       }
+      if (!ownership.mayRead(task, identity)) {
+        this.#refuse(client, key);
+        continue;
+      }
       this.#want(task, client);
       if (task.state === "memory") this.#outbox.reportInMemory(task, client);
       else if (task.state === "erred") this.#outbox.reportErred(task, client);
       else if (task.state === "released") this.#moves.recommend(task, "waiting");
     }
+    if (held !== undefined) this.#adoptHeld(held);
     // Tasks nobody asked for and nothing reads are garbage.
     for (const task of linked) {
       if (task.whoWants.size === 0 && task.dependents.size === 0) {
@@ -230,6 +269,34 @@ export class ClientIntake {
     }
     if (broken.length > 0) {
       this.#moves.log("graph", `${broken.length} submitted tasks read unknown keys and erred`);
+    }
+  }
+
+  /** `client` asked for a key of another identity: its future fails with a KeyAccessError. */
+  #refuse(client: ClientRecord, key: Key): void {
+    const error = keyAccessError(key, client.identity);
+    this.#outbox.toClient(client, { op: "task-erred", key, error, blamedKey: key });
+    this.#moves.log("client", `client ${client.id} was refused key ${key} of another identity`);
+  }
+
+  /**
+   * A graph submitted again after a restart (by a client, or the journal's replay) takes the
+   * results workers brought instead of computing them again: those wanted, and those a task that
+   * still has to run reads. The others stay orphans (freed when the grace ends).
+   */
+  #adoptHeld(held: Set<TaskRecord>): void {
+    for (const task of held) {
+      let needed = task.whoWants.size > 0;
+      for (const dependent of task.dependents) if (!held.has(dependent)) needed = true;
+      if (!needed) continue;
+      const copy = this.#grace.takeOrphan(task.key)!;
+      const holders = copy.workers.map((address) => this.#workers.get(address));
+      task.nbytes = copy.nbytes;
+      task.typeName = copy.typeName;
+      for (const worker of holders) if (worker !== undefined) this.#replicas.add(task, worker);
+      this.#moves.toMemory(task);
+      // its readers become waiting later in this step: keep it for them
+      if (task.whoWants.size === 0) this.#moves.recommend(task, "waiting");
     }
   }
 
@@ -337,7 +404,16 @@ export class ClientIntake {
           runnable: false,
           priority: [0, 0, 0],
         });
+      } else if (!this.#ownership.ownsAlone(task, client.identity)) {
+        // another identity's key (or one shared with others) keeps its value; copies placed
+        // under its name are dropped
+        for (const worker of holders) {
+          if (!task.whoHas.has(worker)) this.#outbox.freeKeys(worker, task.key);
+        }
+        this.#refuse(client, item.key);
+        continue;
       }
+      this.#ownership.claim(task, client.identity);
       this.#want(task, client);
       if (task.state === "memory") {
         // The key keeps the value it has: copies this scatter placed elsewhere may differ
@@ -370,9 +446,15 @@ export class ClientIntake {
       const task = stack.pop()!;
       if (seen.has(task)) continue;
       seen.add(task);
-      if (!force) {
+      if (!this.#ownership.mayRead(task, client.identity)) continue;
+      {
+        // force cancels for the other clients of this identity only (tenancy.ts)
         let heldByOthers = false;
-        for (const holder of task.whoWants) if (holder !== client) heldByOthers = true;
+        for (const holder of task.whoWants) {
+          if (holder !== client && (!force || !this.#ownership.sameIdentity(holder, client))) {
+            heldByOthers = true;
+          }
+        }
         if (heldByOthers) {
           // Only this client's interest goes; the task stays for the others.
           if (client.wantsWhat.delete(task)) {
@@ -407,13 +489,16 @@ export class ClientIntake {
     task.clearWants();
   }
 
-  #retry(keys: Key[]): void {
+  #retry(client: ClientRecord, keys: Key[]): void {
     // Up: the erred tasks these depend on. Down: erred tasks blamed on any of them.
     const retried = new Set<TaskRecord>();
     const stack: TaskRecord[] = [];
     for (const key of keys) {
       const task = this.#moves.tasks.get(key);
-      if (task !== undefined && task.state === "erred") stack.push(task);
+      if (
+        task !== undefined && task.state === "erred" &&
+        this.#ownership.owns(task, client.identity)
+      ) stack.push(task);
     }
     while (stack.length > 0) {
       const task = stack.pop()!;

@@ -38,6 +38,11 @@ export interface SchedulerConfig {
    * scheduler command line gives 10).
    */
   restartGrace: number;
+  /**
+   * Client identities own their keys (tenancy.ts): set when the scheduler has a client tokens
+   * file. Off: every client may touch every key, as in Dask.
+   */
+  tenancy: boolean;
 }
 
 /** The defaults; a scheduler given a partial config fills in the rest from here. */
@@ -54,4 +59,5 @@ export const DEFAULT_SCHEDULER_CONFIG: Readonly<SchedulerConfig> = Object.freeze
   taskStreamCapacity: 100_000,
   storyCapacity: 100_000,
   restartGrace: 0,
+  tenancy: false,
 });

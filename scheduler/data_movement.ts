@@ -127,8 +127,8 @@ export function recipientsFor(
  * One round of replication towards `n` copies of each key among `candidates` (default: every
  * running worker). A tree broadcast: in a round each current holder sends to at most one new
  * worker, so the copies double per round and no holder serves many at once. Keys with more than
- * `n` copies among the candidates lose the copies on the fullest workers. Keys not in memory are
- * skipped.
+ * `n` copies among the candidates lose the copies on the fullest workers. Keys not in memory,
+ * and actors' keys, are skipped.
  */
 export function planReplicationRound(
   state: SchedulerState,
@@ -143,7 +143,8 @@ export function planReplicationRound(
   const projection = new Projection(candidates);
   for (const key of keys) {
     const task = state.tasks.get(key);
-    if (task === undefined || task.state !== "memory") continue;
+    // an actor's key is not copied nor dropped: the actor lives with its worker's copy
+    if (task === undefined || task.state !== "memory" || task.actor) continue;
     let have = 0;
     for (const worker of candidates) if (task.whoHas.has(worker)) have++;
     if (have > wanted) {
@@ -193,7 +194,8 @@ export function planRebalance(
   for (const sender of senders) {
     for (const task of sender.hasWhat) {
       if (projection.bytes(sender) <= mean + band) break;
-      if (task.state !== "memory" || task.nbytes <= 0) continue;
+      // an actor's record stays with its actor: freeing it at the sender would drop the actor
+      if (task.state !== "memory" || task.nbytes <= 0 || task.actor) continue;
       if (options.keys !== undefined && !options.keys.has(task.key)) continue;
       if (projection.bytes(sender) - task.nbytes < mean - band) continue;
       const recipient = projection.lightest((w) =>

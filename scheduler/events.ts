@@ -47,9 +47,17 @@ export interface ReplicaDrop {
 
 /** Everything that can happen to the scheduler. `now` is the time in seconds. */
 export type SchedulerEvent =
-  | { type: "client-connected"; client: ClientId; now: number }
+  // identity: the client identity it authenticated as (tenancy.ts); for a client-message,
+  // used only when the sender is not known yet (the scheduler's own holders)
+  | { type: "client-connected"; client: ClientId; identity?: string; now: number }
   | { type: "client-disconnected"; client: ClientId; now: number }
-  | { type: "client-message"; client: ClientId; msg: ClientToSchedulerMsg; now: number }
+  | {
+    type: "client-message";
+    client: ClientId;
+    msg: ClientToSchedulerMsg;
+    identity?: string;
+    now: number;
+  }
   | { type: "worker-added"; worker: WorkerSpec; now: number }
   /** The worker left on purpose (closed, retired): its tasks move without blame. */
   | { type: "worker-removed"; worker: WorkerAddress; now: number }

@@ -3,8 +3,12 @@
  *
  * ```sh
  * deno run -A scheduler/main.ts [--host HOST] [--port 8786] [--dashboard-port 8787] [--no-dashboard]
- *   [--scheduler-file PATH] [--pid-file PATH]
+ *   [--scheduler-file PATH] [--pid-file PATH] [--journal-dir DIR] [--journal-wait 5]
  * ```
+ *
+ * With `--journal-dir` it journals what it must not forget (clients' futures, the graph of
+ * unfinished tasks, published datasets; scheduler/journal.ts) and, started again with the same
+ * directory, brings it back before answering clients.
  *
  * `--help` lists every option with its default (scheduler/options.ts). With `--scheduler-file` it
  * writes its address there once listening (core/scheduler_file.ts), for workers and clients.
@@ -36,11 +40,13 @@ import { type Dashboard, startDashboard } from "./dashboard/mod.ts";
 import {
   authTokenFromFlags,
   exposureNotice,
+  identityTokensFromFile,
   isLoopbackHost,
   tlsFromFlags,
 } from "../net/security_options.ts";
 import type { TlsConfig } from "../net/tls.ts";
 import { SCHEDULER_CLI } from "./options.ts";
+import { JournalError } from "./journal.ts";
 
 const USAGE = usageLine(SCHEDULER_CLI);
 
@@ -97,17 +103,34 @@ const restartGrace = Number(values["restart-grace"]);
 if (!(restartGrace >= 0)) {
   fail(`--restart-grace must be a number of seconds >= 0; got ${values["restart-grace"]}`, 2);
 }
+const journalDir = values["journal-dir"] as string | undefined;
+const journalWait = Number(values["journal-wait"]);
+if (!(journalWait >= 0)) {
+  fail(`--journal-wait must be a number of seconds >= 0; got ${values["journal-wait"]}`, 2);
+}
 const dashboardPort = values["no-dashboard"]
   ? null
   : parsePort(values["dashboard-port"], "--dashboard-port");
 
 let authToken: string | undefined;
 let tls: TlsConfig | undefined;
+let clientTokens: Map<string, string> | undefined;
 try {
   authToken = await authTokenFromFlags(values as { "auth-token-file"?: string });
   tls = await tlsFromFlags(values as Record<string, string | undefined>);
+  clientTokens = await identityTokensFromFile(values["client-tokens-file"] as string | undefined);
 } catch (error) {
   fail((error as Error).message, 2);
+}
+if (values["tls-client-identities"] === true && tls === undefined) {
+  fail("--tls-client-identities needs TLS: give --tls-ca-file, --tls-cert and --tls-key.", 2);
+}
+if (clientTokens !== undefined && authToken === undefined) {
+  fail(
+    "--client-tokens-file needs --auth-token-file (or DASK_DENO_AUTH_TOKEN) too: workers and " +
+      "the cluster's own clients prove that token.",
+    2,
+  );
 }
 const host = values.host ?? "127.0.0.1";
 
@@ -119,9 +142,14 @@ try {
     advertisedHost: host === "0.0.0.0" || host === "::" ? networkAddress() : undefined,
     authToken,
     tls,
+    clientTokens,
+    tlsClientIdentities: values["tls-client-identities"] === true,
     config: { restartGrace },
+    journalDir,
+    journalWait,
   });
 } catch (error) {
+  if (error instanceof JournalError) fail(error.message, 1);
   fail(
     `cannot listen on ${host}:${port}: ${(error as Error).message}` +
       (error instanceof Deno.errors.AddrInUse ? " (choose another --port, or 0 for any)" : ""),
@@ -161,6 +189,11 @@ try {
 console.log(`Scheduler at ${server.address}`);
 if (dashboard !== undefined) console.log(`Dashboard at ${dashboard.url}`);
 if (authToken !== undefined) console.log("Every connection must prove the auth token");
+if (clientTokens !== undefined) {
+  console.log(
+    `Client identities (each sees only its own keys): ${[...clientTokens.keys()].join(", ")}`,
+  );
+}
 if (tls !== undefined) console.log("Every connection is encrypted with TLS");
 // with TLS every peer's certificate is checked, so the wire is authenticated without a token
 const exposure = exposureNotice("scheduler", host, authToken !== undefined || tls !== undefined);

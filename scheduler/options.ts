@@ -41,6 +41,22 @@ export const SCHEDULER_CLI: CliSpec = {
         "hearing that the keys are lost (0: no grace).",
     },
     {
+      name: "journal-dir",
+      type: "string",
+      value: "DIR",
+      help: "Journal clients' futures, the graph of unfinished tasks and published datasets " +
+        "to this directory, and bring them back when started again with the same directory " +
+        "(finished futures stay finished, running work resumes). Off unless given.",
+    },
+    {
+      name: "journal-wait",
+      type: "string",
+      value: "SECONDS",
+      default: "5",
+      help: "With a journal to bring back: how long to wait for its workers to register again " +
+        "(with the results they hold) before replaying it and answering clients.",
+    },
+    {
       name: "scheduler-file",
       type: "string",
       value: "PATH",
@@ -49,10 +65,28 @@ export const SCHEDULER_CLI: CliSpec = {
     },
     ...COMMON_OPTIONS,
     ...SECURITY_OPTIONS,
+    {
+      name: "client-tokens-file",
+      type: "string",
+      value: "PATH",
+      help: "Client identities (tenancy): one name:token per line. A client proving one of " +
+        'these tokens (authToken "name:token") touches only its identity\'s keys and those ' +
+        "published; needs --auth-token-file (docs/security.md).",
+    },
+    {
+      name: "tls-client-identities",
+      type: "boolean",
+      default: "false",
+      help: "Client identities by certificate (tenancy, with --tls-*): a client whose " +
+        "certificate's subject is not this scheduler's own acts as the identity its common name " +
+        "says; workers must share the scheduler's certificate subject (docs/security.md).",
+    },
   ],
   examples: [
     "deno run -A scheduler/main.ts",
     "deno run -A scheduler/main.ts --port 8786 --dashboard-port 8787",
     "deno run -A scheduler/main.ts --scheduler-file /shared/scheduler.json --port 0",
+    "deno run -A scheduler/main.ts --auth-token-file token --client-tokens-file clients",
+    "deno run -A scheduler/main.ts --journal-dir /var/lib/dask-deno/journal",
   ],
 };

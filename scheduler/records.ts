@@ -12,6 +12,7 @@ import { resourcesFree } from "../core/resources.ts";
 import type { ErrorRecord } from "../core/errors.ts";
 import { CompactSet, type ReadonlyCompactSet } from "../core/compact_set.ts";
 import type { HeapItem, IndexedHeap } from "../core/priority_heap.ts";
+import { RecentLines } from "../core/recent_lines.ts";
 import type { ClientId, FreeKeysMsg, Priority, WorkerAddress } from "../protocol/messages.ts";
 import type { SchedulerTaskState, TaskPrefixStats } from "./task_prefix_stats.ts";
 
@@ -29,6 +30,8 @@ export interface NewTask {
 
 /** Number of stealing cost levels (Dask's 15 `cost_multipliers`). */
 export const STEAL_LEVELS = 15;
+/** Log lines the scheduler keeps per worker. */
+const WORKER_LOG_LINES = 500;
 
 /** What a pending recommendation asks of a task; see SchedulerState. */
 export type Recommendation = "waiting" | "released" | "forgotten" | "erred";
@@ -130,6 +133,8 @@ export class TaskRecord implements HeapItem {
   retries: number;
   /** Milliseconds one run may take (0: no limit); the worker stops a run past it. */
   timeoutMs = 0;
+  /** It builds an actor, which stays on the worker that built it. */
+  actor = false;
   /** Workers that died while running this task. */
   diedOn: WorkerAddress[] | null = null;
   /** The error of an erred task: its own, or that of the dependency in `blamedKey`. */
@@ -233,6 +238,12 @@ export class WorkerRecord {
   finished = 0;
   lastSeen: number;
   metrics: Record<string, number> = {};
+  /** The worker's newest log lines, as its heartbeats brought them (the dashboard shows them). */
+  readonly logs = new RecentLines(WORKER_LOG_LINES);
+  /** Bytes this worker received from each peer (ever), as its heartbeats report them. */
+  readonly received = new Map<string, number>();
+  /** The same bytes by the values' type names. */
+  readonly receivedByType = new Map<string, number>();
   /** The `free-keys` message of the current outbox that later keys for this worker may join. */
   openFreeKeys: FreeKeysMsg | null = null;
   openFreeKeysEpoch = -1;
@@ -267,7 +278,11 @@ export function tasksOnThreads(worker: WorkerRecord): number {
 
 export class ClientRecord {
   readonly wantsWhat = new Set<TaskRecord>();
-  constructor(readonly id: ClientId, readonly connectedAt: number) {}
+  /**
+   * @param identity the client identity it authenticated as (tenancy.ts): `cluster` for the
+   *   cluster's token, `*` for the scheduler's own shared holders, "" for none
+   */
+  constructor(readonly id: ClientId, readonly connectedAt: number, readonly identity = "") {}
 }
 
 /** True when `worker`'s total resources can ever hold `required`. */

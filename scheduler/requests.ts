@@ -11,8 +11,9 @@
  * @module
  */
 
-import { CoordinationError } from "./coordination/datasets.ts";
+import { CoordinationError, type Dataset } from "./coordination/datasets.ts";
 import { COORDINATION_METHODS, CoordinationRequests } from "./coordination/requests.ts";
+import { UploadedModules } from "./uploads.ts";
 import { adaptiveSnapshot, adaptiveTarget, type AdaptiveTargetOptions } from "./adaptive_target.ts";
 import { errorMessage, recordFromError } from "../core/errors.ts";
 import type { Key } from "../core/task.ts";
@@ -30,6 +31,9 @@ import {
 import { isDataItem, isEncoded } from "../protocol/message_checks.ts";
 import type { ClientId, ScatteredKey, WorkerAddress } from "../protocol/messages.ts";
 import type { WorkerRecord } from "./records.ts";
+import { SHARED_IDENTITY } from "./tenancy.ts";
+import { TenancyChecks } from "./tenancy_checks.ts";
+import { RequestError } from "./request_error.ts";
 import type {
   DataItem,
   RebalanceResult,
@@ -80,6 +84,8 @@ export interface RequestHost {
   onChange(listener: () => void): () => void;
   /** Forgets a worker's session (it was told to restart or close). */
   removeSession(session: WorkerSession, t: number, why: string): void;
+  /** A dataset was published (or, with `null`, unpublished): the journal keeps it. */
+  datasetChanged?(name: string, dataset: Dataset | null): void;
 }
 
 /** The `keys` a request names. */
@@ -97,11 +103,6 @@ function timeoutOf(params: Record<string, unknown>): number {
   return typeof timeout === "number" && timeout > 0 ? timeout : ADMIN_TIMEOUT_S;
 }
 
-/** A request the client got wrong: answered with an error, the connection stays. */
-class RequestError extends Error {
-  override name = "RequestError";
-}
-
 /** A request waited past its timeout (the client raises it as its own `TimeoutError`). */
 class RequestTimeoutError extends Error {
   override name = "TimeoutError";
@@ -115,15 +116,22 @@ export function workerInfo(w: WorkerRecord): WorkerInfo {
 export class SchedulerRequests {
   readonly #host: RequestHost;
   #nextRunRequestId = 1;
+  readonly #tenancy: TenancyChecks;
+
+  /** Modules clients uploaded, for every worker (also those that register later). */
+  readonly uploads: UploadedModules = new UploadedModules();
 
   /** Datasets, queues, variables, locks, events and semaphores clients coordinate through. */
   readonly #coordination: CoordinationRequests;
 
   constructor(host: RequestHost) {
     this.#host = host;
+    this.#tenancy = new TenancyChecks(host.state);
     this.#coordination = new CoordinationRequests({
       asClient: (holder, msg) => {
-        host.feed({ type: "client-message", client: holder, msg, now: now() });
+        // a holder of its own (dataset, variable, queue) shares what it holds (tenancy.ts)
+        const identity = SHARED_IDENTITY;
+        host.feed({ type: "client-message", client: holder, msg, identity, now: now() });
         host.flush();
       },
       forget: (holder) => {
@@ -132,6 +140,11 @@ export class SchedulerRequests {
       },
       toClient: (client, msg) => host.clients.get(client)?.send({ header: msg }),
     });
+  }
+
+  /** Publishes a dataset the journal kept (its keys are held by the replay already). */
+  restoreDataset(name: string, dataset: Dataset): void {
+    this.#coordination.datasets.put(name, dataset, true);
   }
 
   /** A client disconnected: its leases return and what it held for others is let go. */
@@ -144,6 +157,10 @@ export class SchedulerRequests {
     let reply: ReplyMsg;
     try {
       const result = await this.#answer(clientId, msg.method, msg.params ?? {});
+      if (msg.method === "publish-put" || msg.method === "publish-delete") {
+        const name = String(msg.params?.name);
+        this.#host.datasetChanged?.(name, this.#coordination.datasets.get(name) ?? null);
+      }
       reply = { op: "reply", requestId: msg.requestId, result };
     } catch (error) {
       if (!(error instanceof RequestError) && !(error instanceof CoordinationError)) {
@@ -166,9 +183,14 @@ export class SchedulerRequests {
     switch (method) {
       case "who-has": {
         const result: Record<Key, WorkerAddress[]> = {};
-        for (const key of keyList(params, method)) result[key] = this.#host.state.whoHas(key);
+        const state = this.#host.state;
+        for (const key of keyList(params, method)) {
+          result[key] = state.mayRead(clientId, key) ? state.whoHas(key) : [];
+        }
         return result;
       }
+      case "relay-gather":
+        return this.#relayGather(clientId, keyList(params, method));
       case "workers":
         return this.#workerStatuses();
       case "scatter-targets": {
@@ -184,41 +206,71 @@ export class SchedulerRequests {
       case "relay-scatter":
         return this.#relayScatter(clientId, params);
       case "restart":
+        this.#tenancy.checkAdmin(clientId, method);
         return this.#restart(timeoutOf(params));
       case "retire-workers":
+        this.#tenancy.checkAdmin(clientId, method);
         return this.#retireWorkers(params);
       case "adaptive-target":
         return adaptiveTarget(adaptiveSnapshot(this.#host.state), adaptiveOptions(params));
       case "run":
+        this.#tenancy.checkAdmin(clientId, method);
         return this.#run(params);
       case "replicate":
+        // a client identity copies its own keys only
+        if (this.#tenancy.enabled) this.#tenancy.readable(clientId, keyList(params, method));
         return this.#replicate(params);
       case "rebalance":
+        this.#tenancy.checkAdmin(clientId, method);
         return this.#rebalance(params);
       case "task-progress":
-        return this.#host.state.taskProgress(keyList(params, method));
+        return this.#host.state.taskProgress(
+          this.#tenancy.readable(clientId, keyList(params, method)),
+        );
       case "story": {
         if (typeof params.key !== "string") {
           throw new RequestError("story needs params {key: the key whose transitions to tell}");
         }
+        this.#tenancy.readable(clientId, [params.key]);
         return this.#host.state.story(params.key);
       }
       case "task-stream": {
         // what ran since a client's last look (performance reports)
         const since = typeof params.since === "number" ? params.since : 0;
+        const entries = this.#host.state.taskStream.since(since);
         return {
           total: this.#host.state.taskStream.total,
-          entries: this.#host.state.taskStream.since(since),
+          entries: this.#tenancy.enabled
+            ? entries.filter((entry) => this.#host.state.mayRead(clientId, entry.key))
+            : entries,
         };
+      }
+      case "upload-file": {
+        // code every tenant's tasks may import: the cluster's own clients only, as `run`
+        this.#tenancy.checkAdmin(clientId, method);
+        let msg;
+        try {
+          msg = this.uploads.put(params.name, params.source);
+        } catch (error) {
+          throw new RequestError((error as Error).message);
+        }
+        for (const session of this.#host.sessions.values()) {
+          session.connection.send({ header: msg });
+        }
+        return null;
       }
       default:
         if (COORDINATION_METHODS.has(method)) {
+          // what a client puts in a dataset, variable or queue is shared: only its own keys
+          const shared = params.keys;
+          if (Array.isArray(shared)) this.#tenancy.readable(clientId, shared as Key[]);
+          this.#tenancy.checkPublisher(clientId, method, params.name);
           return this.#coordination.answer(method, params, clientId);
         }
         throw new RequestError(
           `unknown request method ${JSON.stringify(method)}; this scheduler answers who-has, ` +
-            `workers, scatter-targets, relay-scatter, restart, retire-workers, adaptive-target, ` +
-            `run, replicate, rebalance, task-progress, task-stream and story`,
+            `workers, scatter-targets, relay-scatter, relay-gather, restart, retire-workers, adaptive-target, ` +
+            `run, replicate, rebalance, task-progress, task-stream, story and upload-file`,
         );
     }
   }
@@ -524,6 +576,33 @@ export class SchedulerRequests {
     return out;
   }
 
+  /**
+   * Fetches values for a client that does not reach workers itself (a client identity): only
+   * keys it may read; keys no holder gave are absent from the answer (the client retries).
+   */
+  async #relayGather(clientId: ClientId, keys: Key[]): Promise<{ key: Key; value: Encoded }[]> {
+    this.#tenancy.readable(clientId, keys);
+    const byWorker = new Map<WorkerAddress, Key[]>();
+    for (const key of keys) {
+      const holders = this.#host.state.whoHas(key);
+      if (holders.length === 0) continue;
+      const worker = holders[Math.floor(Math.random() * holders.length)];
+      let list = byWorker.get(worker);
+      if (list === undefined) byWorker.set(worker, list = []);
+      list.push(key);
+    }
+    const replies = await Promise.allSettled(
+      [...byWorker].map(([worker, list]) => this.#host.peers.getData(worker, list)),
+    );
+    const items: { key: Key; value: Encoded }[] = [];
+    for (const reply of replies) {
+      if (reply.status === "fulfilled") {
+        for (const item of reply.value.items) items.push({ key: item.key, value: item.value });
+      }
+    }
+    return items;
+  }
+
   /** Sends the client's data to workers itself, then records it as the client's scatter. */
   async #relayScatter(
     clientId: ClientId,
@@ -535,6 +614,7 @@ export class SchedulerRequests {
         "relay-scatter needs params {items: {key, value, nbytes, typeName}[]}",
       );
     }
+    this.#tenancy.writable(clientId, items.map((item) => item.key));
     const broadcast = params.broadcast === true;
     const targets = this.#scatterTargets(items.length, params.workers, broadcast);
     const perWorker = new Map<WorkerAddress, DataItem[]>();

@@ -71,6 +71,7 @@ import { WorkerMembership } from "./membership.ts";
 import { ClientIntake } from "./client_intake.ts";
 import { WorkerIntake } from "./worker_intake.ts";
 import type { TaskMoves } from "./task_moves.ts";
+import { KeyOwnership } from "./tenancy.ts";
 
 export type { TaskStreamEntry } from "./task_stream.ts";
 export { DEFAULT_SCHEDULER_CONFIG, type SchedulerConfig } from "./config.ts";
@@ -102,6 +103,8 @@ export class SchedulerState implements StealHost {
   readonly stories: TaskStories;
   /** Time of the latest event, seconds. */
   now = 0;
+  /** Which client identities own which keys (tenancy.ts). */
+  readonly ownership: KeyOwnership;
 
   readonly #members: WorkerMembership;
   readonly #outbox = new SchedulerOutbox();
@@ -155,7 +158,10 @@ export class SchedulerState implements StealHost {
       toNoWorker: (task) => this.#transition(task, "no-worker"),
     };
     const moves = this.#moves();
-    this.#clients = new ClientIntake(moves, this.#outbox, this.#replicas, grace, members.workers);
+    this.ownership = new KeyOwnership(this.config.tenancy);
+    this.#clients = new ClientIntake(moves, this.#outbox, this.#replicas, grace, members.workers, {
+      ownership: this.ownership,
+    });
     this.#workerIntake = new WorkerIntake(moves, {
       config: this.config,
       outbox: this.#outbox,
@@ -208,14 +214,14 @@ export class SchedulerState implements StealHost {
     const workers = this.#workerIntake;
     switch (event.type) {
       case "client-connected":
-        clients.connected(event.client);
+        clients.connected(event.client, event.identity);
         this.#log("client", `client ${event.client} connected`);
         break;
       case "client-disconnected":
         clients.disconnected(event.client);
         break;
       case "client-message":
-        clients.message(clients.connected(event.client), event.msg);
+        clients.message(clients.connected(event.client, event.identity), event.msg);
         break;
       case "worker-added":
         workers.added(event.worker);
@@ -303,6 +309,14 @@ export class SchedulerState implements StealHost {
   story(key: Key): StoryEntry[] {
     const task = this.tasks.get(key);
     return task === undefined ? this.stories.story(key) : this.stories.story(key, task.storySeq);
+  }
+
+  /** Whether `client` may read `key` (tenancy.ts): false for unknown clients and keys. */
+  mayRead(client: ClientId, key: Key): boolean {
+    const record = this.#clients.clients.get(client);
+    const task = this.tasks.get(key);
+    if (record === undefined || task === undefined) return !this.ownership.enabled;
+    return this.ownership.mayRead(task, record.identity);
   }
 
   /** Addresses of the workers holding `key`'s result. */
@@ -818,6 +832,7 @@ export class SchedulerState implements StealHost {
     const task = TaskRecord.withOptions(prefix, submitted);
     this.#retries.setDelay(task, submitted.options?.retryDelay);
     if (submitted.options?.timeoutMs !== undefined) task.timeoutMs = submitted.options.timeoutMs;
+    if (submitted.options?.actor === true) task.actor = true;
     if (this.stories.capacity > 0) task.storyTag = storyTag(key);
     this.tasks.set(key, task);
     this.stateCounts.released++;

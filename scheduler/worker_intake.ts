@@ -233,6 +233,15 @@ export class WorkerIntake {
         return this.#stealResponse(worker, msg);
       case "heartbeat": {
         worker.metrics = msg.metrics;
+        if (msg.logs !== undefined) worker.logs.addAll(msg.logs);
+        if (msg.transfers !== undefined) {
+          for (const [peer, n] of Object.entries(msg.transfers.peers)) {
+            worker.received.set(peer, (worker.received.get(peer) ?? 0) + n);
+          }
+          for (const [type, n] of Object.entries(msg.transfers.types)) {
+            worker.receivedByType.set(type, (worker.receivedByType.get(type) ?? 0) + n);
+          }
+        }
         const measured = msg.metrics.bandwidth;
         if (typeof measured === "number" && measured > 0) {
           this.#members.measuredBandwidth(measured);

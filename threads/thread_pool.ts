@@ -20,6 +20,7 @@ import { FunctionSender } from "../core/function_link.ts";
 import type { Key } from "../core/task.ts";
 import {
   type FromThread,
+  type ProfileQuery,
   type RunItem,
   type RunResult,
   type SlotRequest,
@@ -29,6 +30,7 @@ import {
   type ToThread,
 } from "./thread_protocol.ts";
 import type { Encoded } from "../core/value_codec.ts";
+import type { ProfileNode } from "../core/profile_tree.ts";
 
 /** Called with the results a thread posts, and with the thread's index. */
 export type ResultHandler = (thread: number, results: RunResult[]) => void;
@@ -97,6 +99,11 @@ export class ThreadPool {
   #watchdog: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   #setup: ThreadSetup | null = null;
+  /** Modules clients uploaded, sent to every thread that starts. */
+  readonly #uploads: Record<string, string> = {};
+  /** Profile queries waiting for a thread's answer, by id. */
+  readonly #profiles = new Map<number, (tree: ProfileNode) => void>();
+  #nextProfileId = 1;
   /** Topic → the threads whose tasks subscribe to it. */
   readonly #subscribers = new Map<string, Set<number>>();
 
@@ -137,6 +144,8 @@ export class ThreadPool {
         this.onResults(i, message.results);
       } else if (message.type === "ending") {
         this.#replace(i, "exit", `the task called ${message.what}`);
+      } else if (message.type === "profile") {
+        this.#profiles.get(message.id)?.(message.tree);
       } else if ("name" in message) this.#subscription(i, message);
       else this.onSlotRequest(i, message);
     };
@@ -156,6 +165,9 @@ export class ThreadPool {
     this.#functions[i] = new FunctionSender();
     for (const threads of this.#subscribers.values()) threads.delete(i); // a fresh thread has none
     if (this.#setup !== null) thread.postMessage(this.#setup);
+    if (Object.keys(this.#uploads).length > 0) {
+      thread.postMessage({ type: "uploads", modules: this.#uploads } satisfies ToThread);
+    }
   }
 
   /** Tells every thread (and those started later) the cluster their tasks run on. */
@@ -163,6 +175,37 @@ export class ThreadPool {
     this.#setup = setup;
     if (this.#closed) return;
     for (const thread of this.#threads) thread.postMessage(setup satisfies ToThread);
+  }
+
+  /**
+   * Every thread's profile (threads/sampler.ts) of `query`. A thread answers between tasks; one
+   * that does not within `waitMs` (a long synchronous task) is left out.
+   */
+  async profile(query: Omit<ProfileQuery, "type" | "id">, waitMs: number): Promise<ProfileNode[]> {
+    if (this.#closed) return [];
+    const answers = this.#threads.map((thread) => {
+      const id = this.#nextProfileId++;
+      return new Promise<ProfileNode | null>((resolve) => {
+        const timer = setTimeout(() => done(null), waitMs);
+        const done = (tree: ProfileNode | null) => {
+          clearTimeout(timer);
+          this.#profiles.delete(id);
+          resolve(tree);
+        };
+        this.#profiles.set(id, done);
+        thread.postMessage({ type: "profile", id, ...query } satisfies ToThread);
+      });
+    });
+    return (await Promise.all(answers)).filter((tree) => tree !== null);
+  }
+
+  /** Modules tasks may import (`client.uploadFile`): every thread, also those started later. */
+  uploads(modules: Record<string, string>): void {
+    Object.assign(this.#uploads, modules);
+    if (this.#closed) return;
+    for (const thread of this.#threads) {
+      thread.postMessage({ type: "uploads", modules } satisfies ToThread);
+    }
   }
 
   /** Results `keys` that `thread` returned are gone: it lets go of the Futures they held. */

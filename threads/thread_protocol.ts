@@ -9,6 +9,7 @@ import type { ErrorRecord } from "../core/errors.ts";
 import type { FunctionSpec } from "../core/function_codec.ts";
 import type { Encoded } from "../core/value_codec.ts";
 import type { Key } from "../core/task.ts";
+import type { ProfileNode } from "../core/profile_tree.ts";
 
 /** One task to run on a thread. */
 export interface RunItem {
@@ -123,6 +124,10 @@ export interface ThreadSetup {
   scheduler: string;
   worker: string;
   authToken?: string;
+  /** The worker's TLS files as inline PEM text, for a task's client on a TLS cluster. */
+  security?: { caFile?: string; cert?: string; key?: string };
+  /** The scheduler has client identities: tasks get no credentials (docs/security.md). */
+  tenancy?: boolean;
 }
 
 /** The owner granted a thread slot to a task that asked to rejoin. */
@@ -144,8 +149,35 @@ export interface PubSubDelivery {
   value: Encoded;
 }
 
+/**
+ * Asks for the thread's profile (threads/sampler.ts) of `[start, stop]` (ms since the epoch,
+ * null: open) for tasks of prefix `prefix` (null: all); answered by {@link ProfileAnswer}.
+ */
+export interface ProfileQuery {
+  type: "profile";
+  id: number;
+  start: number | null;
+  stop: number | null;
+  prefix: string | null;
+}
+
+/** A thread's profile: Dask's call tree (core/profile_tree.ts). */
+export interface ProfileAnswer {
+  type: "profile";
+  id: number;
+  tree: ProfileNode;
+}
+
+/** Modules clients uploaded (`client.uploadFile`), by name: tasks may import them. */
+export interface UploadedModules {
+  type: "uploads";
+  modules: Record<string, string>;
+}
+
 /** Everything the owner posts to a thread. */
 export type ToThread =
+  | UploadedModules
+  | ProfileQuery
   | RunBatch
   | ThreadInit
   | ThreadSetup
@@ -169,7 +201,12 @@ export interface SlotRequest {
 }
 
 /** Everything a thread posts to its owner. */
-export type FromThread = RunResults | SlotRequest | SubscriptionChange | ThreadEnding;
+export type FromThread =
+  | RunResults
+  | SlotRequest
+  | SubscriptionChange
+  | ThreadEnding
+  | ProfileAnswer;
 
 /**
  * What a worker subprocess (process_entry.ts) writes besides the thread's messages: that it has

@@ -105,6 +105,8 @@ export interface ExecuteSpec {
   thread: number;
   /** Milliseconds the run may take before its thread is stopped (0: no limit). */
   timeoutMs: number;
+  /** It builds an actor (worker/actors.ts) instead of running on a task thread. */
+  actor?: boolean;
 }
 
 /** What the server must do, in order. */

@@ -17,11 +17,19 @@ import type { FunctionSpec } from "../core/function_codec.ts";
 import type { Key } from "../core/task.ts";
 import type { Encoded } from "../core/value_codec.ts";
 import { type ThreadEnd, ThreadPool } from "../threads/thread_pool.ts";
-import type { RunItem, RunResult, SlotRequest, ThreadSetup } from "../threads/thread_protocol.ts";
+import type {
+  ProfileQuery,
+  RunItem,
+  RunResult,
+  SlotRequest,
+  ThreadSetup,
+} from "../threads/thread_protocol.ts";
 import type { ExecuteSpec, WorkerEvent } from "./events.ts";
 import type { DataStore, StoredValue } from "./store.ts";
 import { runSpecProblem } from "./task_outcomes.ts";
 import { isEncoded } from "../protocol/message_checks.ts";
+import { ActorHost } from "./actors.ts";
+import { emptyProfile, mergeProfile, type ProfileNode } from "../core/profile_tree.ts";
 
 /** Stored frames this large are moved to shared memory on first use by a thread. */
 export const SHARED_FRAME_MIN_BYTES = 64 * 1024;
@@ -66,8 +74,12 @@ export class TaskExecutor {
   /** Tasks that seceded from their thread's slot, by key: where to send `rejoined`. */
   readonly #seceded = new Map<Key, { id: number; thread: number }>();
   #setup: ThreadSetup | null = null;
+  /** Modules clients uploaded, by name (`client.uploadFile`). */
+  readonly #uploads: Record<string, string> = {};
   /** Results holding Futures (returned by their tasks), by key: the thread keeping them alive. */
   readonly #refHolders = new Map<Key, number>();
+  /** The actors built here (tasks marked `actor`), in their own thread. */
+  readonly actors: ActorHost;
 
   /** @param permissions the task threads' Deno permissions (core/task_permissions.ts). */
   constructor(
@@ -76,6 +88,7 @@ export class TaskExecutor {
     private readonly permissions: Deno.PermissionOptions = "inherit",
   ) {
     this.#pool = this.#newPool();
+    this.actors = new ActorHost(permissions, host.log);
   }
 
   #newPool(): ThreadPool {
@@ -87,6 +100,7 @@ export class TaskExecutor {
       this.permissions,
     );
     if (this.#setup !== null) pool.setup(this.#setup);
+    if (Object.keys(this.#uploads).length > 0) pool.uploads(this.#uploads);
     return pool;
   }
 
@@ -94,6 +108,7 @@ export class TaskExecutor {
   setup(setup: ThreadSetup): void {
     this.#setup = setup;
     this.#pool.setup(setup);
+    this.actors.setup(setup);
   }
 
   /** The seceded task `key` may go on: a thread slot is its again. */
@@ -159,6 +174,18 @@ export class TaskExecutor {
     if (this.#toRun.length < held) this.#failed(key, `task ${key} was cancelled before it started`);
   }
 
+  /** A module tasks may import (`importUploaded`), for these threads and those started later. */
+  upload(name: string, source: string): void {
+    this.#uploads[name] = source;
+    this.#pool.uploads({ [name]: source });
+  }
+
+  /** The task threads' merged profile (`client.profile`), waiting up to `waitMs` per thread. */
+  async profile(query: Omit<ProfileQuery, "type" | "id">, waitMs: number): Promise<ProfileNode> {
+    const trees = await this.#pool.profile(query, waitMs);
+    return trees.reduce(mergeProfile, emptyProfile());
+  }
+
   /** Hands a Pub's message to the threads whose tasks subscribe to `name`. */
   deliverPubSub(name: string, value: Encoded): void {
     this.#pool.deliverPubSub(name, value);
@@ -166,6 +193,7 @@ export class TaskExecutor {
 
   /** These keys left the store: Futures their results held may go. */
   freed(keys: readonly Key[]): void {
+    this.actors.release(keys);
     if (this.#refHolders.size === 0) return;
     const byThread = new Map<number, Key[]>();
     for (const key of keys) {
@@ -187,11 +215,13 @@ export class TaskExecutor {
     this.#refHolders.clear(); // the threads go, and their clients with them
     this.#pool.close();
     this.#pool = this.#newPool();
+    this.actors.reset("the worker restarted: its actors are gone");
   }
 
   close(): void {
     this.#closed = true;
     this.#pool.close();
+    this.actors.close();
   }
 
   /** Posts the tasks to run, one batch per thread. */
@@ -225,7 +255,8 @@ export class TaskExecutor {
     const problem = runSpecProblem(spec.key, spec.fn, isEncoded(spec.args));
     if (problem !== null) return this.#failed(spec.key, problem);
     const store = this.host.store;
-    const transfer = batch.transfer;
+    // an actor is built in the actor thread, which gets its inputs' buffers on their own
+    const transfer = spec.actor ? new Set<ArrayBuffer>() : batch.transfer;
     const depValues: Encoded[] = [];
     for (const dep of spec.deps) {
       let stored;
@@ -261,8 +292,15 @@ export class TaskExecutor {
       depValues,
     };
     if (spec.timeoutMs > 0) item.timeoutMs = spec.timeoutMs;
-    batch.items.push(item);
     this.#runs.set(id, { key: spec.key, thread: spec.thread, session: this.session });
+    if (spec.actor) {
+      item.fn = spec.fn as FunctionSpec;
+      void this.actors.create(item, [...transfer]).then((result) =>
+        this.#threadResults(spec.thread, [result])
+      );
+      return;
+    }
+    batch.items.push(item);
   }
 
   #failed(key: Key, reason: string): void {

@@ -18,6 +18,13 @@ import {
 } from "../protocol/session.ts";
 import type { ReceivedData, WorkerEvent } from "./events.ts";
 import type { DataStore } from "./store.ts";
+import type { ActorHost } from "./actors.ts";
+import type { ActorOutcome } from "../protocol/actors.ts";
+import type { ProfileRequestMsg } from "../protocol/profile.ts";
+import type { ProfileNode } from "../core/profile_tree.ts";
+
+/** How long a profile request waits for a busy thread (one between tasks answers at once). */
+const PROFILE_WAIT_MS = 2000;
 
 const now = () => (performance.timeOrigin + performance.now()) / 1000;
 
@@ -30,6 +37,12 @@ export interface PeerServerHost {
   stopping(): boolean;
   /** Hands a Pub's message to the tasks of this worker that subscribe to `name`. */
   deliverPubSub(name: string, value: Encoded): void;
+  /** The task threads' merged profile (`client.profile`), waiting up to `waitMs` per thread. */
+  profile(query: Omit<ProfileRequestMsg, "op" | "requestId">, waitMs: number): Promise<ProfileNode>;
+  /** The actors built here: calls and reads come straight from their callers. */
+  readonly actors: ActorHost;
+  /** Whether the scheduler said it has client identities (tenancy). */
+  tenancy(): boolean;
   /** The worker's name and its scheduler's address, for a Client that dialled this worker. */
   name(): string;
   readonly scheduler: string;
@@ -68,6 +81,15 @@ export class PeerServer {
         }, a worker's listener serves "peer"`,
       );
       await connection.abort(`role ${connection.peer.role} not served here`);
+      return;
+    }
+    if (host.tenancy() && connection.sameCertificateSubject === false) {
+      // a client identity's certificate (tenancy): its data comes through the scheduler
+      host.log(
+        `refusing a connection from ${connection.remoteAddr}: its certificate's subject is not ` +
+          `the cluster's, and the scheduler has client identities`,
+      );
+      await connection.abort("a client identity's certificate is not served by workers");
       return;
     }
     this.connections.add(connection);
@@ -135,9 +157,47 @@ export class PeerServer {
         this.host.deliverPubSub(msg.name, msg.value);
         connection.send({ header: { op: "pubsub-delivered", requestId } });
         return null;
+      case "profile": {
+        const { start, stop, prefix } = msg;
+        const timeOrNull = (t: unknown) => t === null || typeof t === "number";
+        if (
+          !timeOrNull(start) || !timeOrNull(stop) ||
+          !(prefix === null || typeof prefix === "string")
+        ) {
+          return "a profile request without start, stop (numbers or null) and prefix";
+        }
+        const query = { start, stop, prefix } as Omit<ProfileRequestMsg, "op" | "requestId">;
+        void this.host.profile(query, PROFILE_WAIT_MS).then((tree) => {
+          connection.send({ header: { op: "profile-reply", requestId, tree } });
+        });
+        return null;
+      }
+      case "actor-call":
+      case "actor-read":
+        return this.#actor(connection, requestId, msg);
       default:
         return `unknown operation ${JSON.stringify(msg.op)}`;
     }
+  }
+
+  /** An actor call or read: answered when the actor thread answers (others go on meanwhile). */
+  #actor(connection: Connection, requestId: number, msg: Record<string, unknown>): string | null {
+    const { key, method, name, args } = msg;
+    if (typeof key !== "string") return `an ${msg.op} without an actor key`;
+    let answer: Promise<ActorOutcome>;
+    if (msg.op === "actor-call") {
+      if (typeof method !== "string" || !isEncoded(args)) {
+        return "an actor-call without a method name or encoded arguments";
+      }
+      answer = this.host.actors.call(key, method, args);
+    } else {
+      if (typeof name !== "string") return "an actor-read without an attribute name";
+      answer = this.host.actors.read(key, name);
+    }
+    void answer.then((outcome) => {
+      connection.send({ header: { op: "actor-reply", requestId, ...outcome } });
+    });
+    return null;
   }
 
   #getData(connection: Connection, requestId: number, keys: Key[]): void {

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { uploadProblem } from "../protocol/uploads.ts";
 import { FunctionReceiver } from "../core/function_link.ts";
 import { errorMessage } from "../core/errors.ts";
 import type { FunctionSpec } from "../core/function_codec.ts";
@@ -18,6 +19,7 @@ import type { Encoded } from "../core/value_codec.ts";
 import { BatchSender, Connection, unbatch } from "../net/wire.ts";
 import { isEncoded } from "../protocol/message_checks.ts";
 import { REFUSED_EXIT_CODE } from "../protocol/exit_codes.ts";
+import type { TransferTotals } from "../protocol/messages.ts";
 import {
   DEFAULT_HEARTBEAT_INTERVAL,
   type RegisterWorkerMsg,
@@ -81,10 +83,18 @@ export interface SessionHost {
   /** Paused, idle and unable to spill: it will not resume by itself. */
   exhausted(): boolean;
   metrics(): Record<string, number>;
+  /** Log lines since the last call (they travel with the heartbeat). */
+  recentLogs(): [number, string][];
+  /** Bytes received from peers since the last call (they travel with the heartbeat). */
+  transfers(): TransferTotals | null;
   /** How many keys the store holds (for the log). */
   heldKeys(): number;
+  /** The scheduler said whether it has client identities (tenancy; at every registration). */
+  tenancy(on: boolean): void;
   /** Calls a `run` function where the task permissions hold (worker/run_thread.ts). */
   runFunction(fn: FunctionSpec, args: Encoded | undefined): Promise<RunOutcome>;
+  /** A module a client uploaded (`client.uploadFile`): tasks may import it from now on. */
+  uploaded(name: string, source: string): void;
   log(line: string): void;
 }
 
@@ -173,6 +183,7 @@ export class SchedulerSession {
         const msg = message.header as { op?: unknown } & Record<string, unknown>;
         if (msg?.op === "worker-registered") {
           registered = true;
+          host.tenancy(msg.tenancy === true);
           this.#registered(connection, Number(msg.heartbeatInterval), held.length);
           continue;
         }
@@ -204,6 +215,14 @@ export class SchedulerSession {
         const msg = header as SchedulerMessage;
         if (msg !== null && typeof msg === "object" && msg.op === "compute-task") {
           this.#resolveFunction(msg as unknown as Record<string, unknown>);
+        }
+        // not the state machine's: the threads get it before any task that follows
+        if ((msg as { op?: unknown } | null)?.op === "upload-file") {
+          const { name, source } = msg as unknown as Record<string, unknown>;
+          const problem = uploadProblem(name, source);
+          if (problem === null) host.uploaded(name as string, source as string);
+          else host.log(`ignoring an upload from the scheduler: ${problem}`);
+          continue;
         }
         // Tasks of every message already read go to the threads together.
         host.holdRuns();
@@ -273,9 +292,14 @@ export class SchedulerSession {
   }
 
   #sendHeartbeat(): void {
-    this.#toScheduler?.send({
+    if (this.#toScheduler === null) return;
+    const logs = this.host.recentLogs();
+    const transfers = this.host.transfers();
+    this.#toScheduler.send({
       op: "heartbeat",
       metrics: { ...this.host.metrics(), cpu: this.#cpu.read(), ...processMetrics() },
+      ...(logs.length > 0 ? { logs } : {}),
+      ...(transfers !== null ? { transfers } : {}),
     });
   }
 

@@ -29,6 +29,8 @@
 import { errorMessage } from "../core/errors.ts";
 import { restoreOriginFrames } from "../core/function_origin.ts";
 import { RateLimitedLog } from "../core/rate_limited_log.ts";
+import { RecentLines } from "../core/recent_lines.ts";
+import { TransferTally } from "./transfer_tally.ts";
 import { taskFailureLine } from "./task_failure_lines.ts";
 import type { TaskErredMsg } from "../protocol/messages.ts";
 import type { Key } from "../core/task.ts";
@@ -42,7 +44,7 @@ import {
 } from "../net/wire.ts";
 import { isDataItem } from "../protocol/message_checks.ts";
 import { PeerPool } from "../net/peer_pool.ts";
-import type { TlsConfig } from "../net/tls.ts";
+import { inlineSecurity, type TlsConfig } from "../net/tls.ts";
 import { garbageCollector } from "../threads/garbage.ts";
 import { SHARED_GARBAGE_BYTES, SharedGarbage } from "../threads/shared_garbage.ts";
 import { encodedBytes } from "./encoded_info.ts";
@@ -158,6 +160,10 @@ export class WorkerServer {
 
   /** Measured transfer bandwidth (bytes/s, moving average), 0 until measured. */
   #bandwidth = 0;
+  /** Log lines not yet sent to the scheduler (they go with the next heartbeat). */
+  readonly #recentLogs = new RecentLines();
+  /** Bytes received from peers, not yet reported (they go with the next heartbeat). */
+  readonly #transfers = new TransferTally();
   readonly #sharedGarbage = new SharedGarbage(SHARED_GARBAGE_BYTES);
 
   private constructor(options: WorkerServerOptions, listener: Listener, address: string | null) {
@@ -217,10 +223,13 @@ export class WorkerServer {
       store: this.store,
       handle,
       deliverPubSub: (name, value) => this.#executor.deliverPubSub(name, value),
+      actors: this.#executor.actors,
+      profile: (query, waitMs) => this.#executor.profile(query, waitMs),
       log,
       stopping,
       name: () => this.name,
       scheduler: this.scheduler,
+      tenancy: () => this.#tenancy,
     });
     this.#session = new SchedulerSession({
       address: () => this.address,
@@ -249,8 +258,16 @@ export class WorkerServer {
       paused: () => this.paused,
       exhausted: () => this.#memory?.exhausted === true,
       metrics: () => this.#metrics(),
+      recentLogs: () => this.#recentLogs.take(),
+      transfers: () => this.#transfers.take(),
       heldKeys: () => this.store.size,
       runFunction: (fn, args) => this.#runThread.run(fn, args),
+      uploaded: (name, source) => this.#executor.upload(name, source),
+      tenancy: (on) => {
+        if (on === this.#tenancy) return;
+        this.#tenancy = on;
+        this.#setUpThreads();
+      },
       log,
     });
     if (options.memoryLimit > 0) {
@@ -350,6 +367,7 @@ export class WorkerServer {
   }
 
   #log(line: string): void {
+    this.#recentLogs.add(line);
     (this.#options.log ?? ((l: string) => console.error(l)))(`[worker ${this.name}] ${line}`);
   }
 
@@ -402,15 +420,23 @@ export class WorkerServer {
     this.#resolveAddress();
   }
 
-  /** Tasks learn the cluster they run on (their `getClient()` connects to its scheduler). */
+  /**
+   * Tasks learn the cluster they run on (their `getClient()` connects to its scheduler), and its
+   * token — unless the scheduler has client identities: a tenant's task must not act with the
+   * cluster's rights (docs/security.md, tenancy).
+   */
   #setUpThreads(): void {
     this.#executor.setup({
       type: "setup",
       scheduler: this.scheduler,
       worker: this.address,
-      authToken: this.#options.authToken,
+      authToken: this.#tenancy ? undefined : this.#options.authToken,
+      security: this.#tenancy ? undefined : inlineSecurity(this.#options.tls),
+      tenancy: this.#tenancy,
     });
   }
+  /** The scheduler has client identities (told at registration): threads get no credentials. */
+  #tenancy = false;
 
   /** A new registration: a fresh state machine, holding the data that survived. */
   #beginSession(): ReceivedData[] {
@@ -585,7 +611,9 @@ export class WorkerServer {
           typeName: item.typeName,
         });
         data.push({ key: item.key, nbytes: item.nbytes, typeName: item.typeName });
-        bytes += encodedBytes(item.value);
+        const size = encodedBytes(item.value);
+        this.#transfers.add(peer, item.typeName, size);
+        bytes += size;
       }
       this.#measureBandwidth(bytes, (performance.now() - started) / 1000);
       event = { type: "gather-done", requestId, data, now: now() };

@@ -265,6 +265,7 @@ export class WorkerState {
     task.resources = msg.resources;
     task.duration = msg.duration;
     task.timeoutMs = typeof msg.timeoutMs === "number" && msg.timeoutMs > 0 ? msg.timeoutMs : 0;
+    task.actor = msg.actor === true;
     task.depLocations = msg.deps;
     switch (task.state) {
       case "memory":
@@ -725,6 +726,7 @@ export class WorkerState {
         resources: task.resources,
         thread: task.thread,
         timeoutMs: task.timeoutMs,
+        ...(task.actor ? { actor: true } : {}),
       });
     }
     if (batch !== null) this.#instructions.push({ type: "execute", tasks: batch });

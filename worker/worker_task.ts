@@ -43,6 +43,8 @@ export class WorkerTask implements HeapItem {
   duration = 0;
   /** Milliseconds a run may take before it is stopped (0: no limit). */
   timeoutMs = 0;
+  /** It builds an actor (in the worker's actor thread, not a task thread). */
+  actor = false;
   /** Where the inputs are, as the scheduler last said (linked when computing starts). */
   depLocations: readonly KeyLocation[] = [];
   readonly dependencies: WorkerTask[] = [];

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { type ActorTransport, decodingFor } from "../../core/actor_ref.ts";
 import { DESCEND, findRefs, type Key, rewriteData, TaskRef } from "../../core/task.ts";
 import { decode, encode, type Encoded } from "../../core/value_codec.ts";
 import { Future } from "../future.ts";
@@ -19,6 +20,8 @@ export interface SharedStateContext {
   futureKey(future: Future): Key;
   /** A Future of this client for a key the cluster holds. */
   futureOf(key: Key): Future;
+  /** How actor handles in shared values call (through this client). */
+  actors: ActorTransport;
 }
 
 /** `value` encoded with its Futures as references, and their keys. */
@@ -40,7 +43,7 @@ export function encodeShared(
 /** A shared value decoded, with Futures of this client where references were. */
 export function decodeShared(context: SharedStateContext, encoded: Encoded): unknown {
   return rewriteData(
-    decode(encoded),
+    decodingFor(context.actors, () => decode(encoded)),
     (v) => v instanceof TaskRef ? context.futureOf(v.key) : DESCEND,
   );
 }

@@ -22,7 +22,7 @@ import {
 } from "../collection.ts";
 import { computeCollections, type ComputeOptions, persistCollection } from "../compute.ts";
 import { Delayed } from "../delayed.ts";
-import { visualizeGraph, type VisualizeOptions } from "../visualize.ts";
+import { type GraphPicture, visualizeGraph, type VisualizeOptions } from "../visualize.ts";
 import {
   argumentLayers,
   argumentValues,
@@ -513,10 +513,10 @@ export class Bag<T = unknown> implements Collection<T[]> {
   }
 
   /**
-   * The task graph as Graphviz DOT (default) or SVG text, coloured by function; with
-   * `filename`, also written to that file (`.svg` or `.dot`).
+   * The task graph as a picture: Graphviz DOT (default) or SVG text, coloured by function, drawn
+   * as SVG in a notebook; with `filename`, also written to that file (`.svg` or `.dot`).
    */
-  visualize(options: VisualizeOptions = {}): Promise<string> {
+  visualize(options: VisualizeOptions = {}): Promise<GraphPicture> {
     return visualizeGraph(collectGraph([this.layer()]), { name: this.name, ...options });
   }
 

@@ -11,9 +11,19 @@ import { type Asset, DISPLAY_PREFIX } from "./assets.ts";
 import { LIVE_VIEWS, type LiveFeed, type LiveView } from "./live_feed.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "./metrics.ts";
 import type { DashboardModel } from "./model.ts";
+import { wallClock } from "./views.ts";
 
 /** The pages; each is the same document, opened on its tab. */
-export const PAGES = ["status", "workers", "graph", "info", "system", "task"] as const;
+export const PAGES = [
+  "status",
+  "workers",
+  "worker",
+  "graph",
+  "profile",
+  "info",
+  "system",
+  "task",
+] as const;
 
 const API_ENDPOINTS = {
   "/api/v1/status": "task counts, per-prefix progress, memory and processing per worker",
@@ -21,6 +31,9 @@ const API_ENDPOINTS = {
   "/api/v1/task-stream?since=N&limit=M": "task runs numbered N and later (`total` is the next N)",
   "/api/v1/graph": "the tasks the scheduler holds, their dependencies and states",
   "/api/v1/info": "scheduler summary, events (?since=N) and errors with their stacks",
+  "/api/v1/profile?start=S&stop=T": "task time in a range (seconds) as a profile tree",
+  "/api/v1/bandwidth": "bytes/s between workers, per worker and by type over the last seconds",
+  "/api/v1/worker?address=A": "one worker: its row, its threads' last runs, its tasks, its logs",
   "/api/v1/system": "CPU, memory and open files of the scheduler and worker processes",
   "/api/v1/story?key=K": "the transitions of key K, each with the stimulus that caused it",
   "/api/v1/live?views=status,workers,graph,info": "server-sent events with changes",
@@ -91,6 +104,29 @@ export function dashboardApp({ model, feed, assets, streams, accessToken }: AppO
   app.get("/api/v1/status", (c) => c.json(model.status()));
   app.get("/api/v1/workers", (c) => c.json(model.workers()));
   app.get("/api/v1/system", (c) => c.json(model.system()));
+  app.get("/api/v1/bandwidth", (c) => c.json(model.bandwidth()));
+  app.get("/api/v1/profile", (c) => {
+    const now = wallClock();
+    const start = Number(c.req.query("start") ?? 0);
+    const stop = Number(c.req.query("stop") ?? now);
+    if (!Number.isFinite(start) || !Number.isFinite(stop) || stop < start) {
+      return c.json({
+        error: "start and stop are times in seconds (the server clock), start before stop.",
+      }, 400);
+    }
+    return c.json(model.profile(start, stop));
+  });
+  app.get("/api/v1/worker", (c) => {
+    const address = c.req.query("address");
+    if (address === undefined || address === "") {
+      return c.json({ error: "Give the worker's address: /api/v1/worker?address=tcp://..." }, 400);
+    }
+    const view = model.worker(address);
+    if (view === null) {
+      return c.json({ error: `No worker at ${address}; /api/v1/workers lists them.` }, 404);
+    }
+    return c.json(view);
+  });
   app.get("/api/v1/task-stream", (c) => {
     const since = intParam(c.req.query("since"), 0);
     const limit = intParam(c.req.query("limit"), model.state.taskStream.capacity);

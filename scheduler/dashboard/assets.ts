@@ -26,6 +26,8 @@ export const PAGE_FILES = [
   "graph_page.js",
   "info_page.js",
   "task_page.js",
+  "worker_page.js",
+  "profile_page.js",
 ] as const;
 
 export type PageFile = typeof PAGE_FILES[number];

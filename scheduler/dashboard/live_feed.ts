@@ -6,7 +6,8 @@
  * differs from the last one sent, the graph's state changes. The scheduler's hot path does no
  * work for the dashboard; with no page open a tick costs O(workers).
  *
- * Events: `status`, `tasks` (`{ first, total, entries, marks }`), `workers`, `history`
+ * Events: `status`, `tasks` (`{ first, total, entries, marks }`), `workers` (the table and the
+ * bandwidth between workers and by type), `history`
  * (`{ samples }`, per-worker memory by kind, processing and occupancy over time; new samples only
  * after the first), `graph`, `info`.
  * Each carries `now`, the server clock in seconds, so pages can align their clocks.
@@ -163,7 +164,10 @@ export class LiveFeed {
       const { now: _, ...status } = model.status(now);
       json = JSON.stringify(status);
     } else {
-      json = JSON.stringify({ workers: model.workers(now).workers });
+      json = JSON.stringify({
+        workers: model.workers(now).workers,
+        bandwidth: model.bandwidth(now),
+      });
     }
     if (json !== this.#lastSent.get(view)) {
       this.#lastSent.set(view, json);

@@ -31,6 +31,9 @@ import {
 } from "./views.ts";
 import { type ActivityMark, WorkerActivity } from "./worker_activity.ts";
 import { WorkerHistory, type WorkerSample } from "./worker_history.ts";
+import { type WorkerView, workerView } from "./worker_view.ts";
+import { BandwidthMeter, type BandwidthView } from "./bandwidth_view.ts";
+import { type ProfileView, profileView } from "./profile_view.ts";
 
 export interface DashboardModelOptions {
   /** Most tasks the Graph page draws. */
@@ -51,6 +54,7 @@ export class DashboardModel {
   readonly errors = new ErrorLog();
   readonly activity = new WorkerActivity();
   readonly history = new WorkerHistory();
+  readonly bandwidthMeter = new BandwidthMeter();
   readonly graph: GraphTracker;
   readonly lag = new LoopLag();
   readonly #cpu = new CpuMeter();
@@ -65,6 +69,7 @@ export class DashboardModel {
 
   /** Reads what is new since the last poll: O(workers + new log entries). */
   poll(now = wallClock()): PollResult {
+    this.bandwidthMeter.sample(this.state, now);
     return {
       errors: this.errors.harvest(this.state),
       marks: this.activity.sample(this.state, now),
@@ -97,6 +102,21 @@ export class DashboardModel {
       eventsTotal: this.state.eventLog.total,
       errors: this.errors.toArray(),
     };
+  }
+
+  /** Bytes per second between workers and by type, over the last seconds. */
+  bandwidth(now = wallClock()): BandwidthView {
+    return this.bandwidthMeter.view(this.state, now);
+  }
+
+  /** Task time in `[start, stop]` as a profile tree (by prefix, then worker). */
+  profile(start: number, stop: number): ProfileView {
+    return profileView(this.state, start, stop);
+  }
+
+  /** One worker's page, or null when no worker has that address. */
+  worker(address: string, now = wallClock()): WorkerView | null {
+    return workerView(this.state, address, now);
   }
 
   system(now = wallClock()): SystemView {

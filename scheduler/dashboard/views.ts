@@ -7,6 +7,7 @@
  */
 
 import type { SchedulerState, TaskStreamEntry } from "../state.ts";
+import type { WorkerRecord } from "../records.ts";
 import type { StateCounts } from "../task_prefix_stats.ts";
 
 /** Progress of one task prefix: the dashboard's progress bars. */
@@ -177,25 +178,28 @@ export function statusView(state: SchedulerState, now = wallClock()): StatusView
 
 export function workersView(state: SchedulerState, now = wallClock()): WorkersView {
   const workers: WorkerRow[] = [];
-  for (const w of state.workers.values()) {
-    workers.push({
-      address: w.address,
-      name: w.name,
-      nthreads: w.nthreads,
-      memory: metric(w.metrics, "memory") ?? w.nbytes,
-      memoryLimit: w.memoryLimit,
-      ...memoryByKind(w.metrics, w.nbytes),
-      processing: w.processing.size,
-      inMemory: w.hasWhat.size,
-      finished: w.finished,
-      cpu: metric(w.metrics, "cpu"),
-      inFlight: metric(w.metrics, "inFlight") ?? 0,
-      occupancy: w.occupancy,
-      resources: w.resources,
-      lastSeen: w.lastSeen,
-    });
-  }
+  for (const w of state.workers.values()) workers.push(workerRow(w));
   return { now, workers };
+}
+
+/** One worker's row of the workers table. */
+export function workerRow(w: WorkerRecord): WorkerRow {
+  return {
+    address: w.address,
+    name: w.name,
+    nthreads: w.nthreads,
+    memory: metric(w.metrics, "memory") ?? w.nbytes,
+    memoryLimit: w.memoryLimit,
+    ...memoryByKind(w.metrics, w.nbytes),
+    processing: w.processing.size,
+    inMemory: w.hasWhat.size,
+    finished: w.finished,
+    cpu: metric(w.metrics, "cpu"),
+    inFlight: metric(w.metrics, "inFlight") ?? 0,
+    occupancy: w.occupancy,
+    resources: w.resources,
+    lastSeen: w.lastSeen,
+  };
 }
 
 export function taskStreamTuple(e: TaskStreamEntry): TaskStreamTuple {

@@ -30,6 +30,11 @@ function twice(i: number): number {
   return 2 * i;
 }
 
+/** Fails, naming `i` (a self-contained task function). */
+function refuse(i: number): number {
+  throw new Error(`refused ${i}`);
+}
+
 /** Busy for `ms` milliseconds, then returns `i` (a self-contained task function). */
 function spin(i: number, ms: number): number {
   const end = Date.now() + ms;
@@ -129,6 +134,42 @@ Deno.test({
       assert.ok(tooltip.right <= tooltip.width, `tooltip cut: ${JSON.stringify(tooltip)}`);
       assert.ok(tooltip.bottom <= tooltip.height, `tooltip cut: ${JSON.stringify(tooltip)}`);
 
+      // Zoom: a drag over the newest runs shows that range only, and it stays put as time moves
+      // on; the wheel pans it; a double-click returns to the live window.
+      const stream = page.locator("#task-stream");
+      const box = (await stream.boundingBox())!;
+      const y = box.y + 5;
+      await page.mouse.move(box.x + box.width - 400, y);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width - 200, y, { steps: 4 });
+      await page.mouse.move(box.x + box.width - 2, y, { steps: 4 });
+      await page.mouse.up();
+      const zoomed = async () => {
+        const range = await stream.getAttribute("data-zoomed");
+        return range === "" || range === null ? null : range.split(",").map(Number);
+      };
+      const range = await zoomed();
+      assert.ok(range !== null, "the drag zoomed in");
+      const span = range[1] - range[0];
+      // 398 px of the plot (the canvas less its 140 px of row labels), which shows 15 s.
+      const expected = 15 * 398 / (box.width - 140);
+      assert.ok(Math.abs(span - expected) < 0.05 * expected, `zoomed span ${span} s`);
+      await waitUntil(
+        "the zoomed range draws runs",
+        async () => Number(await stream.getAttribute("data-drawn")) > 0,
+      );
+      assert.match(await page.locator("#task-stream-caption").innerText(), /selected/);
+      await page.screenshot({ path: `${shots}cluster-task-stream-zoomed.png` });
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      assert.deepEqual(await zoomed(), range, "a zoomed range stays where it was");
+      await page.mouse.move(box.x + box.width - 100, y);
+      await page.mouse.wheel(0, 100);
+      const panned = await zoomed();
+      assert.ok(panned !== null && Math.abs(panned[0] - (range[0] + span * 0.1)) < 1e-6);
+      await page.mouse.dblclick(box.x + box.width - 100, y);
+      assert.equal(await zoomed(), null, "double-click returns to live");
+      assert.match(await page.locator("#task-stream-caption").innerText(), /last 15 s/);
+
       await watching;
       assert.match(lines.at(-1)!, /\[100%\] 240\/240 tasks \| spin 240\/240/);
       assert.deepEqual((await client.gather(futures)).slice(0, 3), [0, 1, 2]);
@@ -172,7 +213,9 @@ Deno.test({
 
       // Above a few hundred tasks the Graph page collapses to task groups (by key prefix) with
       // their progress: 240 spin tasks and 240 twice tasks that depend on them.
-      const doubled = client.map(twice, futures);
+      // On bob only: he fetches alice's results, which the Workers page's bandwidth shows.
+      const bob = workers[1].address;
+      const doubled = client.with({ workers: [bob] }).map(twice, futures);
       await page.click('nav a[data-page="graph"]');
       const groups = () =>
         page.$eval(
@@ -189,6 +232,87 @@ Deno.test({
       );
       assert.deepEqual((await client.gather(doubled)).slice(0, 3), [0, 2, 4]);
       await page.screenshot({ path: `${shots}cluster-graph-groups.png` });
+
+      // A worker's page: its threads' last runs, its memory by kind, its logs. A task that fails
+      // on alice makes her log a line, which her next heartbeat brings to the scheduler.
+      const alice = workers[0].address;
+      const failing = client.with({ workers: [alice] }).submit(refuse, 7);
+      await assert.rejects(failing.result(), /refused 7/);
+      await page.click('nav a[data-page="workers"]');
+      await page.click(`#workers-table tbody tr[data-worker="${alice}"] a`);
+      await page.waitForSelector("#worker-threads tbody tr");
+      assert.match(await page.locator("#worker-caption").innerText(), /^alice · tcp:\/\//);
+      const threadRuns = await page.$$eval(
+        "#worker-threads tbody tr",
+        (rows) => rows.map((row) => Number(row.getAttribute("data-runs"))),
+      );
+      assert.equal(threadRuns.length, 2, "alice has 2 threads");
+      assert.ok(threadRuns.every((n) => n > 0), `runs per thread: ${threadRuns}`);
+      assert.match(await page.locator("#worker-threads tbody").innerText(), /(spin|refuse)-/);
+      const unmanaged = await page.$eval(
+        "#worker-memory td.mem",
+        (el) => Number(el.getAttribute("data-unmanaged")),
+      );
+      assert.ok(unmanaged > 1_000_000, `alice's unmanaged memory: ${unmanaged}`);
+      await waitUntil("alice's logs show the failed task", async () => {
+        const text = await page.locator("#worker-logs").innerText();
+        return /registered with the scheduler/.test(text) && /refuse-\S+.*refused 7/.test(text);
+      });
+      await page.screenshot({ path: `${shots}cluster-worker-page.png`, fullPage: true });
+
+      // Bandwidth by worker pair and by type: bob received alice's numbers, nobody sent to alice.
+      await page.click('nav a[data-page="workers"]');
+      const moved = (selector: string) =>
+        page.$eval(selector, (el) => Number(el.getAttribute("data-total"))).catch(() => 0);
+      await waitUntil(
+        "bob's row shows bytes from alice",
+        async () =>
+          (await moved(`#bandwidth-pairs tr[data-worker="${bob}"] td[data-from="${alice}"]`)) > 0,
+      );
+      assert.equal(
+        await page.locator(`#bandwidth-pairs tr[data-worker="${alice}"] td[data-from]`).count(),
+        0,
+      );
+      assert.ok((await moved('#bandwidth-types tr[data-type="number"]')) > 0, "numbers moved");
+      await page.screenshot({ path: `${shots}cluster-bandwidth.png`, fullPage: true });
+
+      // Profile: where the task time went — spin (240 × 25 ms) far ahead of twice and refuse;
+      // a click zooms into spin, split by worker, and a click on the top box zooms back out.
+      await page.click('nav a[data-page="profile"]');
+      await page.click('#profile-range button[data-seconds="0"]');
+      await page.waitForSelector('#profile-table tr[data-prefix="spin"]');
+      const shares = await page.$$eval(
+        "#profile-table tbody tr",
+        (rows) =>
+          rows.map((
+            row,
+          ) => [row.getAttribute("data-prefix"), Number(row.getAttribute("data-share"))]),
+      );
+      assert.equal(shares[0][0], "spin", `shares: ${JSON.stringify(shares)}`);
+      assert.ok((shares[0][1] as number) > 0.8, `spin's share: ${shares[0][1]}`);
+      assert.ok(shares.some(([name]) => name === "twice"));
+      await page.screenshot({ path: `${shots}cluster-profile.png` });
+      await page.click('#profile-graph .frame[data-name="spin"]');
+      await waitUntil("the flame graph zoomed into spin", async () => {
+        const top = await page.$eval(
+          '#profile-graph .frame[data-depth="0"]',
+          (el) => el.getAttribute("data-name"),
+        );
+        return top === "spin";
+      });
+      const byWorker = await page.$$eval(
+        '#profile-graph .frame[data-depth="1"]',
+        (frames) => frames.map((f) => f.getAttribute("data-name")).sort(),
+      );
+      assert.deepEqual(byWorker, [alice, bob].sort());
+      await page.click('#profile-graph .frame[data-depth="0"]');
+      assert.equal(
+        await page.$eval(
+          '#profile-graph .frame[data-depth="0"]',
+          (el) => el.getAttribute("data-name"),
+        ),
+        "all tasks",
+      );
 
       // The events table folds the two workers joining into one row, and filters by text.
       await page.click('nav a[data-page="info"]');

@@ -105,3 +105,25 @@ Deno.test("memory formats and bad options", () => {
   assert.throws(() => new SlurmCluster({ memory: "lots" }), /Invalid memory limit/);
   assert.throws(() => new SlurmCluster({ memory: "1GB", cores: 0 }), /cores must be/);
 });
+
+Deno.test("job scripts carry the TLS files' paths and never the token; temporary certificates are refused", () => {
+  const security = { caFile: "/shared/ca.pem", cert: "/shared/node.pem", key: "/shared/key.pem" };
+  const cluster = new SlurmCluster({
+    ...options,
+    authToken: "0123456789abcdef0123456789",
+    security,
+  });
+  const script = cluster.jobScript("worker-0");
+  assert.match(
+    workerLine(script).line,
+    / --tls-ca-file \/shared\/ca\.pem --tls-cert \/shared\/node\.pem --tls-key \/shared\/key\.pem$/,
+  );
+  assert.ok(!script.includes("0123456789abcdef0123456789"), "the token is not in the script");
+  assert.equal(cluster.authToken, "0123456789abcdef0123456789");
+  assert.ok((new PBSCluster(options).authToken ?? "").length >= 32, "a fresh token by default");
+  assert.equal(new SGECluster({ ...options, authToken: false }).authToken, undefined);
+  assert.throws(
+    () => new SlurmCluster({ ...options, security: true as unknown as typeof security }),
+    /not available for job-queue clusters/,
+  );
+});

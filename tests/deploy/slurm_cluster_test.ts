@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { Client, SlurmCluster } from "../../mod.ts";
 import { slurmAvailable, startSlurm } from "./slurm.ts";
+import { makeTemporaryCertificates } from "../../deploy/temporary_certificates.ts";
 
 const waitFor = async (what: string, done: () => Promise<boolean>, seconds = 120) => {
   const deadline = Date.now() + seconds * 1000;
@@ -15,22 +16,25 @@ const waitFor = async (what: string, done: () => Promise<boolean>, seconds = 120
   }
 };
 
+/** A one-core worker per job on the test's Slurm, polled often. */
+const onTestSlurm = (slurm: { dir: string; env: Record<string, string> }) => ({
+  cores: 1,
+  memory: "1GB",
+  walltime: "00:10:00",
+  logDirectory: `${slurm.dir}/logs`,
+  env: slurm.env,
+  schedulerHost: "127.0.0.1",
+  dashboard: false,
+  pollInterval: 0.5,
+});
+
 Deno.test({
   name:
     "SlurmCluster: scale submits jobs that become workers; adapt grows under load and shrinks when idle; close cancels every job",
   ignore: !slurmAvailable(),
   async fn() {
     await using slurm = await startSlurm();
-    const cluster = await SlurmCluster.start({
-      cores: 1,
-      memory: "1GB",
-      walltime: "00:10:00",
-      logDirectory: `${slurm.dir}/logs`,
-      env: slurm.env,
-      schedulerHost: "127.0.0.1",
-      dashboard: false,
-      pollInterval: 0.5,
-    });
+    const cluster = await SlurmCluster.start(onTestSlurm(slurm));
     try {
       assert.match(cluster.jobScript(), /^#SBATCH --mem=954M$/m);
       await cluster.scale(2);
@@ -76,5 +80,28 @@ Deno.test({
       await cluster.close();
     }
     assert.deepEqual(await slurm.jobs(), [], "close cancels every job");
+  },
+});
+
+Deno.test({
+  name:
+    "SlurmCluster with security: jobs get the TLS files' paths and the token, and compute over tls://",
+  ignore: !slurmAvailable(),
+  async fn() {
+    await using slurm = await startSlurm();
+    await using certificates = await makeTemporaryCertificates();
+    const cluster = await SlurmCluster.start({
+      ...onTestSlurm(slurm),
+      security: certificates.security,
+    });
+    try {
+      assert.match(cluster.schedulerAddress, /^tls:\/\/127\.0\.0\.1:\d+$/);
+      await cluster.scale(1);
+      await using client = await Client.connect(cluster, { setAsDefault: false });
+      assert.deepEqual(await client.gather(client.map((x: number) => x * 3, [1, 2])), [3, 6]);
+      assert.match((await client.workers())[0].address, /^tls:\/\//);
+    } finally {
+      await cluster.close();
+    }
   },
 });

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { Client, SSHCluster } from "../../mod.ts";
-import { remoteCommand, sshArgs } from "../../deploy/ssh_cluster.ts";
+import { remoteCommand, secretLines, sshArgs } from "../../deploy/ssh_cluster.ts";
 import { sshdAvailable, startSshd } from "./sshd.ts";
 
 /** Pids of running processes whose environment holds `marker` (what the cluster started). */
@@ -93,6 +93,62 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "SSHCluster({ security: true }): TLS files and token reach the hosts on ssh's input, not a command line",
+  ignore: !sshdAvailable(),
+  async fn() {
+    await using sshd = await startSshd();
+    const marker = `ssh-cluster-tls-test-${crypto.randomUUID()}`;
+    const cluster = await SSHCluster.start({
+      hosts: ["alpha", "beta"],
+      connectOptions: { configFile: sshd.configFile },
+      schedulerOptions: { host: "127.0.0.1", port: 0, dashboard: false },
+      remoteDeno: Deno.execPath(),
+      remoteEnv: { NO_COLOR: "1", DASK_DENO_TEST_MARK: marker },
+      security: true,
+    });
+    const folders = new Set<string>();
+    try {
+      assert.match(cluster.schedulerAddress, /^tls:\/\/127\.0\.0\.1:\d+$/);
+      const token = cluster.authToken;
+      assert.ok(token !== undefined && token.length >= 32, "a fresh token by default");
+      const pids = processesMarked(marker);
+      assert.equal(pids.length, 2);
+      for (const pid of pids) {
+        const cmdline = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0");
+        assert.ok(!cmdline.some((arg) => arg.includes(token)), "the token is on no command line");
+        const cert = cmdline[cmdline.indexOf("--tls-cert") + 1];
+        assert.match(cert, /\/cert\.pem$/);
+        folders.add(cert.slice(0, -"/cert.pem".length));
+        assert.equal(Deno.statSync(folders.values().next().value!).mode! & 0o777, 0o700);
+        assert.match(Deno.readTextFileSync(`/proc/${pid}/environ`), /DASK_DENO_AUTH_TOKEN=/);
+      }
+      await using client = await Client.connect(cluster, { setAsDefault: false });
+      const squares = client.map((x: number) => x * x, [1, 2, 3]);
+      assert.deepEqual(await client.gather(squares), [1, 4, 9]);
+      // the token alone does not reach a tls:// scheduler
+      await assert.rejects(
+        Client.connect(cluster.schedulerAddress, { authToken: token, setAsDefault: false }),
+        /is a TLS address/,
+      );
+    } finally {
+      await cluster.close();
+    }
+    const left = () =>
+      [...folders].filter((folder) => {
+        try {
+          Deno.statSync(folder);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+    for (let i = 0; i < 50 && left().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(left(), [], "the hosts' copies of the TLS files are removed");
+  },
+});
+
+Deno.test({
   name: "SSHCluster: an unreachable host fails with ssh's own words, nothing left running",
   ignore: !sshdAvailable(),
   async fn() {
@@ -125,4 +181,13 @@ Deno.test("ssh arguments and the remote wrapper quote what they are given", () =
   const command = remoteCommand(["deno", "run", "it's here.ts"], { A: "x y" });
   assert.match(command, /^exec 3<&0; A='x y' deno run 'it'"'"'s here\.ts' & pid=\$!;/);
   assert.throws(() => remoteCommand(["x"], { "bad name": "1" }), /not an environment variable/);
+  // secrets are read from the connection's input, never put on the command line
+  const secret = remoteCommand(["deno", "run", "w.ts"], {}, { authToken: true, tls: true });
+  assert.match(secret, /IFS= read -r DASK_DENO_AUTH_TOKEN <&3/);
+  assert.match(secret, /deno run w\.ts --tls-ca-file "\$tls\/ca\.pem"/);
+  assert.match(secret, /rm -rf "\$tls"; exit \$code$/);
+  assert.equal(
+    secretLines({ authToken: "t0k3n", tls: { ca: "A", cert: "B", key: "C" } }),
+    `t0k3n\n${btoa("A")}\n${btoa("B")}\n${btoa("C")}\n`,
+  );
 });

@@ -17,10 +17,16 @@ import {
   Variable,
   workerClient,
 } from "../../mod.ts";
+import { currentTask } from "../../core/task_context.ts";
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 export const tasks = taskModule(import.meta.url, {
+  /** Which credentials the running task could connect with (tests/integration/tenancy_test.ts). */
+  credentials: () => {
+    const task = currentTask();
+    return { token: task?.authToken !== undefined, certificate: task?.security !== undefined };
+  },
   /** Submits `n` subtasks and waits for them, seceded; rejoins to add them up. */
   fanOut: async (n: number): Promise<number> => {
     const client = await getClient();

@@ -88,3 +88,29 @@ export const computes = (out: Outgoing[], worker?: string): string[] =>
 
 export const toClient = (out: Outgoing[]): SchedulerToClientMsg[] =>
   out.flatMap((o) => o.to === "client" ? [o.msg] : []);
+
+/** `worker` reports `key` finished, run on `thread` from `start` to `stop` (scheduler clock). */
+export function finishTask(
+  state: SchedulerState,
+  worker: string,
+  key: string,
+  start: number,
+  stop: number,
+  thread = 0,
+): void {
+  state.handle({
+    type: "worker-message",
+    worker,
+    msg: {
+      op: "task-finished",
+      key,
+      runId: state.tasks.get(key)!.runId,
+      nbytes: 8,
+      typeName: "number",
+      start,
+      stop,
+      thread,
+    },
+    now: stop,
+  });
+}

@@ -5,6 +5,7 @@ import { makeTemporaryCertificates } from "../../deploy/temporary_certificates.t
 import { Connection } from "../../net/wire.ts";
 import { loadSecurity } from "../../net/tls.ts";
 import { startCluster } from "../helpers/cluster.ts";
+import { tasks } from "../helpers/launching_tasks.ts";
 
 const TOKEN = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
 
@@ -69,6 +70,9 @@ Deno.test("over TLS with a token, all four kinds of link carry a computation exa
     setAsDefault: false,
   });
   await computeAcrossWorkers(client);
+  // a task's own client (getClient()) reaches the tls:// scheduler with the worker's certificate
+  assert.equal(await client.submit(tasks.fanOut, 10), 90, cluster.logs());
+  assert.deepEqual(await client.submit(tasks.credentials), { token: true, certificate: true });
   // a certificate of the cluster without the token is still refused: both are checked
   await assert.rejects(
     Client.connect(cluster.schedulerAddress, { security, timeout: 5, setAsDefault: false }),

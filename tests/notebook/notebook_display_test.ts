@@ -41,27 +41,34 @@ function jupyterMissing(): string | null {
 const missing = jupyterMissing();
 if (missing !== null) console.warn(missing);
 
-/** The notebook's cells: seed 001's first steps, each ending with a value to display. */
+/**
+ * The notebook's cells: seed 001's first steps, each displaying a value. They call
+ * `Deno.jupyter.display` (which uses the same `Symbol.for("Jupyter.display")` method as a value
+ * left at a cell's end) because nbclient loses a cell's execute_result of Deno's kernel now and
+ * then (measured: 1 notebook in 3 lost one, also for `const a = 1; a`), while a display sent
+ * during the cell was lost only in the first cell, here the imports.
+ */
 const CELLS = [
   `import { array, bag, Client, delayed } from ${JSON.stringify(MOD)};
 import { dataframe as dd } from ${JSON.stringify(DATAFRAME)};`,
   `const x = array.random.random([4000, 4000], { chunks: [500, 500] });
-x`,
+await Deno.jupyter.display(x);`,
   `const inc = (i: number) => i + 1;
 const add = (a: number, b: number) => a + b;
 const total = delayed(add)(delayed(inc)(1), delayed(inc)(2));
-total`,
+await Deno.jupyter.display(total);`,
   `const b = bag.fromSequence([1, 2, 3, 4, 5, 6, 7, 8], { npartitions: 4 }).map(inc).filter((i: number) => i % 2 === 0);
-b`,
+await Deno.jupyter.display(b);`,
   `const df = dd.fromRecords([{ a: 1, b: "x" }, { a: 2, b: "y" }, { a: 3, b: "z" }], { npartitions: 2 });
-df`,
+await Deno.jupyter.display(df);`,
   `const client = await Client.local({ nWorkers: 1, threadsPerWorker: 1 });
-client`,
+await Deno.jupyter.display(client);`,
   `const future = client.submit(inc, 41);
 await future;
-future`,
+await Deno.jupyter.display(future);`,
+  `await Deno.jupyter.display(await total.visualize());`,
   `await client.close();
-"closed"`,
+await Deno.jupyter.display("closed");`,
 ];
 
 function notebook(cells: string[]): string {
@@ -90,18 +97,31 @@ interface Output {
   evalue?: string;
 }
 
+/** Where this Deno keeps its cache (DENO_DIR, or the default under the real home). */
+function denoDir(): string {
+  const info = new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json"],
+    stdout: "piped",
+    stderr: "null",
+  }).outputSync();
+  return JSON.parse(new TextDecoder().decode(info.stdout)).denoDir;
+}
+
 function joined(value: string | string[] | undefined): string {
   return Array.isArray(value) ? value.join("") : value ?? "";
 }
 
 Deno.test({
-  name: "a notebook of seed-001 cells displays arrays, graphs, frames, the client and futures",
+  name:
+    "a notebook of seed-001 cells displays arrays, graphs, frames, the client, futures and visualize()",
   ignore: missing !== null,
   fn: async () => {
     const home = await Deno.makeTempDir({ prefix: "notebook-home-" });
     const marker = crypto.randomUUID();
     const env = {
       HOME: home,
+      // the kernel shares this Deno's cache rather than downloading Polars again into the new home
+      DENO_DIR: denoDir(),
       JUPYTER_DATA_DIR: `${home}/.local/share/jupyter`,
       JUPYTER_CONFIG_DIR: `${home}/.jupyter`,
       JUPYTER_RUNTIME_DIR: `${home}/runtime`,
@@ -117,27 +137,35 @@ Deno.test({
       assert.ok(install.success, new TextDecoder().decode(install.stderr));
 
       await Deno.writeTextFile(`${home}/seed001.ipynb`, notebook(CELLS));
-      const run = await new Deno.Command(JUPYTER, {
-        args: [
-          "nbconvert",
-          "--execute",
-          "--to",
-          "notebook",
-          "--output",
-          "executed.ipynb",
-          "--ExecutePreprocessor.kernel_name=deno",
-          "--ExecutePreprocessor.timeout=300",
-          "seed001.ipynb",
-        ],
-        cwd: home,
-        env,
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      assert.ok(run.success, new TextDecoder().decode(run.stderr));
-
-      const executed = JSON.parse(await Deno.readTextFile(`${home}/executed.ipynb`));
-      const outputs: Output[][] = executed.cells.map((cell: { outputs: Output[] }) => cell.outputs);
+      const execute = async (): Promise<Output[][]> => {
+        const run = await new Deno.Command(JUPYTER, {
+          args: [
+            "nbconvert",
+            "--execute",
+            "--to",
+            "notebook",
+            "--output",
+            "executed.ipynb",
+            "--ExecutePreprocessor.kernel_name=deno",
+            "--ExecutePreprocessor.timeout=300",
+            "seed001.ipynb",
+          ],
+          cwd: home,
+          env,
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        assert.ok(run.success, new TextDecoder().decode(run.stderr));
+        const executed = JSON.parse(await Deno.readTextFile(`${home}/executed.ipynb`));
+        return executed.cells.map((cell: { outputs: Output[] }) => cell.outputs);
+      };
+      let outputs = await execute();
+      // A display of Deno's kernel can still get lost on its way to nbclient (see CELLS): run the
+      // notebook once more. A display that is wrong, or missing every time, still fails below.
+      if (outputs.slice(1).some((cellOutputs) => cellOutputs.length === 0)) {
+        console.warn("a cell came back without output; running the notebook once more");
+        outputs = await execute();
+      }
       for (const [i, cellOutputs] of outputs.entries()) {
         const error = cellOutputs.find((o) => o.output_type === "error");
         assert.equal(error, undefined, `cell ${i} failed: ${error?.ename}: ${error?.evalue}`);
@@ -185,6 +213,13 @@ Deno.test({
       assert.match(futureHtml, /status: <\/span><span[^>]*>finished<\/span>/);
       assert.match(futureHtml, /key:<\/span> inc-/);
 
+      // visualize(): the graph drawn as SVG (asked for as DOT, the default), one node per task
+      const picture = shown(7, "image/svg+xml");
+      assert.match(picture, /^<svg /);
+      assert.equal(picture.match(/<g class="node">/g)?.length, 3, "inc, inc and add");
+      assert.match(picture, />add<\/text>/);
+      assert.match(shown(7, "text/plain"), /^GraphPicture<add-[^,]+, 3 tasks, dot>$/);
+
       // Chromium renders what the notebook showed
       const skip = chromiumMissing();
       if (skip !== null) {
@@ -197,7 +232,7 @@ Deno.test({
           `<section><h4>cell ${cell}</h4>${shown(cell, "text/html")}</section>`
         )
           .join("") +
-        `</body>`;
+        `<section><h4>cell 7</h4>${shown(7, "image/svg+xml")}</section></body>`;
       await Deno.writeTextFile(`${home}/outputs.html`, page);
       const browser = await openBrowser(1000, 1400);
       try {
@@ -207,6 +242,8 @@ Deno.test({
           svgBox !== null && svgBox.width > 100 && svgBox.height > 100,
           "the chunk grid is drawn",
         );
+        const nodes = await browser.page.locator("section:last-child svg g.node").count();
+        assert.equal(nodes, 3, "the graph's SVG renders its three tasks");
         const shots = await artifactsDir("notebook");
         await browser.page.screenshot({ path: `${shots}/seed001_outputs.png`, fullPage: true });
       } finally {

@@ -3,6 +3,7 @@ import { SchedulerState } from "../../scheduler/state.ts";
 import { DashboardModel } from "../../scheduler/dashboard/model.ts";
 import { LiveFeed, type LiveView } from "../../scheduler/dashboard/live_feed.ts";
 import { GraphTracker } from "../../scheduler/dashboard/graph_view.ts";
+import { finishTask } from "../helpers/scheduler_driver.ts";
 
 const WORKER = "tcp://127.0.0.1:1";
 
@@ -31,21 +32,7 @@ function cluster(): SchedulerState {
 }
 
 function finish(state: SchedulerState, key: string, now: number): void {
-  state.handle({
-    type: "worker-message",
-    worker: WORKER,
-    msg: {
-      op: "task-finished",
-      key,
-      runId: state.tasks.get(key)!.runId,
-      nbytes: 8,
-      typeName: "number",
-      start: now - 0.5,
-      stop: now,
-      thread: 1,
-    },
-    now,
-  });
+  finishTask(state, WORKER, key, now - 0.5, now, 1);
 }
 
 /** Subscribes and decodes what the feed sends: `[event, data]` pairs. */

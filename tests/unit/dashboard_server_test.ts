@@ -123,6 +123,30 @@ Deno.test("the dashboard serves pages, assets, health, metrics and JSON", async 
     const noKey = await get("/api/v1/story");
     assert.equal(noKey.status, 400);
     await noKey.body?.cancel();
+
+    // A worker's page: its row, its threads' last runs, its logs (from its heartbeats).
+    state.handle({
+      type: "worker-message",
+      worker: WORKER,
+      msg: { op: "heartbeat", metrics: { memory: 8 }, logs: [[1.5, "something to say"]] },
+      now: 3,
+    });
+    const one = await (await get(`/api/v1/worker?address=${encodeURIComponent(WORKER)}`)).json();
+    assert.equal(one.worker.address, WORKER);
+    assert.equal(one.threads[0].last.key, "inc-1");
+    assert.equal(one.threads[0].runs, 1);
+    assert.deepEqual(one.logs, [[1.5, "something to say"]]);
+    const unknown = await get("/api/v1/worker?address=tcp://nowhere:1");
+    assert.equal(unknown.status, 404);
+    assert.match((await unknown.json()).error, /No worker at tcp:\/\/nowhere:1/);
+    const profile = await (await get("/api/v1/profile?start=0&stop=10")).json();
+    assert.equal(profile.root.children.inc.count, 1, "inc-1 ran from 1 to 2");
+    const backwards = await get("/api/v1/profile?start=10&stop=0");
+    assert.equal(backwards.status, 400);
+    assert.match((await backwards.json()).error, /start before stop/);
+    const noAddress = await get("/api/v1/worker");
+    assert.equal(noAddress.status, 400);
+    await noAddress.body?.cancel();
   } finally {
     await dashboard.close();
   }

@@ -200,7 +200,7 @@ Deno.test("visualize gives DOT text with every task and edge", async () => {
   const inc = (x: number) => x + 1;
   const a = delayed(inc)(1);
   const b = delayed(inc)(a);
-  const dot = await b.visualize();
+  const dot = (await b.visualize()).text;
   assert.match(dot, /^digraph/);
   assert.ok(dot.includes(`"${a.key}" -> "${b.key}"`));
   assert.equal((dot.match(/label="inc"/g) ?? []).length, 2);

@@ -244,6 +244,9 @@ Deno.test("rebalance moves copies from the fullest worker to the emptiest", () =
     100,
   ]]);
   assert.deepEqual(planRebalance(d.s, { keys: new Set(["k0"]) }).map((m) => m.key), ["k0"]);
+  // an actor's key never moves: its worker would drop the actor with the sender's copy
+  d.s.tasks.get("k0")!.actor = true;
+  assert.deepEqual(planRebalance(d.s, { keys: new Set(["k0"]) }), []);
 });
 
 Deno.test("restart grace: results reconnecting workers hold serve reconnecting clients; unknown keys wait, then are lost", () => {

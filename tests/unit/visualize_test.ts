@@ -3,7 +3,7 @@ import parseDot from "npm:dotparser@^1";
 import { DOMParser } from "npm:@xmldom/xmldom@^0.9";
 import type { Graph } from "../../core/graph.ts";
 import { makeLiteral, makeTask, type Task, TaskRef } from "../../core/task.ts";
-import { toDot, toSvg, visualizeGraph } from "../../collections/visualize.ts";
+import { GraphPicture, toDot, toSvg, visualizeGraph } from "../../collections/visualize.ts";
 
 const add = (...xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
@@ -142,10 +142,10 @@ Deno.test("visualizeGraph writes the format its filename names", async () => {
   const graph = treeGraph(4);
   const dir = await Deno.makeTempDir();
   try {
-    const svg = await visualizeGraph(graph, { filename: `${dir}/g.svg` });
+    const svg = (await visualizeGraph(graph, { filename: `${dir}/g.svg` })).text;
     assert.equal(await Deno.readTextFile(`${dir}/g.svg`), svg);
     assert.match(svg, /^<svg /);
-    const dot = await visualizeGraph(graph, { filename: `${dir}/g.dot` });
+    const dot = (await visualizeGraph(graph, { filename: `${dir}/g.dot` })).text;
     assert.match(await Deno.readTextFile(`${dir}/g.dot`), /^digraph "tasks" \{/);
     assert.equal(dot, toDot(graph));
     await assert.rejects(
@@ -155,4 +155,17 @@ Deno.test("visualizeGraph writes the format its filename names", async () => {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("a picture shows as SVG in a notebook, also when it was asked for as DOT", async () => {
+  const graph = treeGraph(4);
+  const picture = await visualizeGraph(graph, { name: "tree" });
+  assert.ok(picture instanceof GraphPicture);
+  assert.equal(picture.format, "dot");
+  assert.equal(String(picture), toDot(graph, { name: "tree" }));
+  const display = picture as unknown as Record<symbol, () => Promise<Record<string, string>>>;
+  const bundle = await display[Symbol.for("Jupyter.display")]();
+  assert.equal(bundle["image/svg+xml"], await toSvg(graph, { name: "tree" }));
+  assert.equal(bundle["text/plain"], `GraphPicture<tree, ${graph.size} tasks, dot>`);
+  assert.equal(Deno.inspect(picture), bundle["text/plain"]);
 });

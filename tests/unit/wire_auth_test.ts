@@ -141,3 +141,48 @@ Deno.test("a listener keeps at most maxConnectionsPerHost from one host", async 
   }
   await second.close();
 });
+
+Deno.test("a client identity proves its own token, named in its hello; a claim without proof counts for nothing", async () => {
+  const alice = "a11ce-0123456789abcdef";
+  const identities: (string | undefined)[] = [];
+  const refusals: string[] = [];
+  const listener = await listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    authToken: TOKEN,
+    identityTokens: new Map([["alice", alice]]),
+    onError: (error) => refusals.push(error.message),
+  }, (connection) => {
+    identities.push(connection.identity);
+    void connection.close();
+  });
+  await using _ = listener;
+  for (const authToken of [`alice:${alice}`, TOKEN]) {
+    const connection = await Connection.connect(listener.addr, { role: "client", authToken });
+    assert.equal(connection.identity, undefined, "the dialer's own view names no peer identity");
+    for await (const _ of connection) { /* until the listener closes it */ }
+  }
+  assert.deepEqual(identities, ["alice", undefined]);
+  // alice's name with the cluster's token, and an unknown name: refused like a wrong token
+  for (const authToken of [`alice:${TOKEN}`, `mallory:${alice}`]) {
+    await assert.rejects(
+      Connection.connect(listener.addr, { role: "client", authToken }),
+      /auth proof is wrong/,
+    );
+  }
+  while (refusals.length < 2) await new Promise((r) => setTimeout(r, 10));
+  assert.match(refusals[0], /auth proof is wrong/);
+  assert.match(refusals[1], /client identity 'mallory', which this side does not know/);
+  // a listener without tokens ignores an identity named without a proof
+  const open = await listen({ hostname: "127.0.0.1", port: 0 }, (connection) => {
+    identities.push(connection.identity);
+    void connection.close();
+  });
+  await using __ = open;
+  const { hostname, port } = parseAddress(open.addr);
+  const raw = await Deno.connect({ hostname, port });
+  await raw.write(handshakeBytes({ role: "client", identity: "alice" }));
+  while (identities.length < 3) await new Promise((r) => setTimeout(r, 10));
+  raw.close();
+  assert.equal(identities[2], undefined);
+});

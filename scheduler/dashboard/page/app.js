@@ -9,10 +9,12 @@
 import { formatCount } from "../../../core/display/format.js";
 import { GraphPage } from "./graph_page.js";
 import { InfoPage } from "./info_page.js";
+import { ProfilePage } from "./profile_page.js";
 import { LiveConnection } from "./live.js";
 import { StatusPage } from "./status_page.js";
 import { SystemPage } from "./system_page.js";
 import { TaskPage } from "./task_page.js";
+import { WorkerPage } from "./worker_page.js";
 import { WorkersPage } from "./workers_page.js";
 
 /** Least time between redraws: updates arrive every 200 ms; drawing faster only costs CPU. */
@@ -22,7 +24,9 @@ const FRAME_MS = 200;
 const pages = {
   status: new StatusPage(),
   workers: new WorkersPage(),
+  worker: new WorkerPage(),
   graph: new GraphPage(),
+  profile: new ProfilePage(),
   info: new InfoPage(),
   system: new SystemPage(),
   task: new TaskPage(),
@@ -73,8 +77,10 @@ function show(name) {
   for (const key of Object.keys(pages)) {
     /** @type {HTMLElement} */ (document.getElementById(`page-${key}`)).hidden = key !== current;
   }
+  // A worker's page belongs under Workers.
+  const tab = current === "worker" ? "workers" : current;
   for (const link of document.querySelectorAll("nav a")) {
-    link.classList.toggle("active", /** @type {HTMLElement} */ (link).dataset.page === current);
+    link.classList.toggle("active", /** @type {HTMLElement} */ (link).dataset.page === tab);
   }
   document.title = `Dask: ${current}`;
   // A tooltip belongs to the page it was shown on.

@@ -17,6 +17,49 @@ export function cell(text, cls) {
 }
 
 /**
+ * Reads a JSON route now and then while a page is shown: {@link Poller.poll} fetches when the
+ * last reading is `ms` old and none is under way, and hands the answer (or the error object of a
+ * failed status) to `show`. A failed fetch is left to the connection badge.
+ */
+export class Poller {
+  /**
+   * @param {number} ms
+   * @param {(data: any, ok: boolean) => void} show
+   */
+  constructor(ms, show) {
+    this.ms = ms;
+    this.show = show;
+    this.last = -Infinity;
+    this.busy = false;
+  }
+
+  /** @param {string} url */
+  poll(url) {
+    if (this.busy || performance.now() - this.last < this.ms) return;
+    this.busy = true;
+    this.last = performance.now();
+    fetch(url)
+      .then(async (r) => this.show(await r.json(), r.ok))
+      .catch(() => {})
+      .finally(() => (this.busy = false));
+  }
+}
+
+/**
+ * A table cell holding a link.
+ * @param {string} text
+ * @param {string} href
+ */
+export function linkCell(text, href) {
+  const td = document.createElement("td");
+  const a = document.createElement("a");
+  a.href = href;
+  a.textContent = text;
+  td.append(a);
+  return td;
+}
+
+/**
  * Fills a `<dl>` with `[term, value]` pairs.
  * @param {HTMLElement} list
  * @param {string[][]} facts

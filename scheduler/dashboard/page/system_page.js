@@ -7,7 +7,7 @@
  */
 
 import { formatBytes, formatCount } from "../../../core/display/format.js";
-import { cell, setFacts } from "./dom.js";
+import { cell, Poller, setFacts } from "./dom.js";
 
 /** Least time between two readings, ms. */
 const POLL_MS = 1000;
@@ -19,22 +19,14 @@ export class SystemPage {
   constructor() {
     this.body = /** @type {HTMLElement} */ (document.querySelector("#system-table tbody"));
     this.host = /** @type {HTMLElement} */ (document.getElementById("system-host"));
-    this.lastPoll = 0;
-    this.polling = false;
+    this.poller = new Poller(POLL_MS, (data) => this.#show(data));
   }
 
   /** Events are not needed: the page reads /api/v1/system. */
   handle() {}
 
   render() {
-    if (this.polling || performance.now() - this.lastPoll < POLL_MS) return;
-    this.polling = true;
-    this.lastPoll = performance.now();
-    fetch("/api/v1/system")
-      .then((r) => r.json())
-      .then((data) => this.#show(data))
-      .catch(() => {})
-      .finally(() => (this.polling = false));
+    this.poller.poll("/api/v1/system");
   }
 
   /** @param {any} data */

@@ -4,6 +4,9 @@
  * black; transfers into a worker (red) and spills (orange) / reads back from disk (purple) mark
  * the top of the worker's first row.
  *
+ * Zoom: dragging across the plot shows the time range selected (the stream then stays on it
+ * while new runs keep arriving), the wheel pans it, a double-click returns to the live window.
+ *
  * @module
  */
 
@@ -19,6 +22,28 @@ const AXIS_HEIGHT = 18;
 const MAX_ENTRIES = 60_000;
 /** Runs arrive in the order they finished, give or take clock skew between workers. */
 const ORDER_SLACK_SECONDS = 5;
+/** Narrowest range a drag can zoom to. */
+const MIN_ZOOM_SECONDS = 0.005;
+/** A drag shorter than this many pixels is a click, not a selection. */
+const MIN_DRAG_PX = 4;
+
+/**
+ * A round step for axis ticks: about `span / 4`, as 1, 2 or 5 times a power of ten.
+ * @param {number} span
+ */
+function tickStep(span) {
+  const raw = span / 4;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  for (const m of [1, 2, 5]) if (m * power >= raw) return m * power;
+  return 10 * power;
+}
+
+/** @param {number} seconds */
+function formatOffset(seconds) {
+  const abs = Math.abs(seconds);
+  const digits = abs >= 10 || Number.isInteger(abs) ? 0 : abs >= 1 ? 1 : abs >= 0.1 ? 2 : 3;
+  return `-${abs.toFixed(digits)} s`;
+}
 
 /**
  * @typedef {{ key: string, prefix: string, worker: string, thread: number, start: number,
@@ -52,8 +77,71 @@ export class TaskStream {
     /** @type {Map<string, string>} */
     this.colors = new Map();
     this.legendText = "";
+    /** @type {{ start: number, end: number } | null} the zoomed range; null: live */
+    this.zoom = null;
+    /** @type {{ from: number, to: number } | null} a drag in progress, in CSS pixels */
+    this.drag = null;
+    /** The time range last drawn, so that pixels map back to times. */
+    this.drawn = { start: 0, end: WINDOW_SECONDS };
     canvas.addEventListener("mousemove", (e) => this.#hover(e));
     canvas.addEventListener("mouseleave", () => (this.tooltip.hidden = true));
+    canvas.addEventListener("mousedown", (e) => {
+      const x = this.#plotX(e);
+      if (x === null || e.button !== 0) return;
+      e.preventDefault();
+      this.drag = { from: x, to: x };
+    });
+    addEventListener("mousemove", (e) => {
+      if (this.drag === null) return;
+      this.drag.to = this.#clampX(e);
+      this.render();
+    });
+    addEventListener("mouseup", (e) => {
+      if (this.drag === null) return;
+      const { from } = this.drag;
+      const to = this.#clampX(e);
+      this.drag = null;
+      if (Math.abs(to - from) >= MIN_DRAG_PX) {
+        const a = this.#timeAt(Math.min(from, to));
+        const b = this.#timeAt(Math.max(from, to));
+        this.zoom = { start: a, end: Math.max(b, a + MIN_ZOOM_SECONDS) };
+      }
+      this.render();
+    });
+    canvas.addEventListener("dblclick", () => {
+      this.zoom = null;
+      this.render();
+    });
+    canvas.addEventListener("wheel", (e) => {
+      if (this.zoom === null) return;
+      e.preventDefault();
+      const span = this.zoom.end - this.zoom.start;
+      const delta = Math.sign(e.deltaX || e.deltaY) * span * 0.1;
+      this.zoom = { start: this.zoom.start + delta, end: this.zoom.end + delta };
+      this.render();
+    }, { passive: false });
+  }
+
+  /**
+   * The pointer's x on the plot (CSS pixels from the canvas's left), null off the plot.
+   * @param {MouseEvent} event
+   */
+  #plotX(event) {
+    const x = event.clientX - this.canvas.getBoundingClientRect().left;
+    return x >= LABEL_WIDTH && x <= (this.canvas.clientWidth || 800) ? x : null;
+  }
+
+  /** @param {MouseEvent} event */
+  #clampX(event) {
+    const x = event.clientX - this.canvas.getBoundingClientRect().left;
+    return Math.min(Math.max(x, LABEL_WIDTH), this.canvas.clientWidth || 800);
+  }
+
+  /** @param {number} x CSS pixels from the canvas's left */
+  #timeAt(x) {
+    const { start, end } = this.drawn;
+    const plotWidth = (this.canvas.clientWidth || 800) - LABEL_WIDTH;
+    return start + ((x - LABEL_WIDTH) / plotWidth) * (end - start);
   }
 
   /** @param {WorkerInfo[]} workers */
@@ -124,9 +212,11 @@ export class TaskStream {
   render() {
     const canvas = this.canvas;
     const now = serverNow();
-    const idle = this.lastStop > 0 && this.lastStop < now - WINDOW_SECONDS;
-    const end = idle ? this.lastStop + WINDOW_SECONDS * 0.05 : now;
-    const start = end - WINDOW_SECONDS;
+    const zoom = this.zoom;
+    const idle = zoom === null && this.lastStop > 0 && this.lastStop < now - WINDOW_SECONDS;
+    const end = zoom !== null ? zoom.end : idle ? this.lastStop + WINDOW_SECONDS * 0.05 : now;
+    const start = zoom !== null ? zoom.start : end - WINDOW_SECONDS;
+    this.drawn = { start, end };
     /** @type {Run[]} */
     const visible = [];
     for (let i = this.runs.length - 1; i >= 0; i--) {
@@ -141,7 +231,7 @@ export class TaskStream {
     canvas.style.height = `${cssHeight}px`;
     const ctx = sizedContext(canvas, cssWidth, cssHeight);
     const plotWidth = cssWidth - LABEL_WIDTH;
-    const scale = plotWidth / WINDOW_SECONDS;
+    const scale = plotWidth / (end - start);
     const xOf = (t) => LABEL_WIDTH + (t - start) * scale;
 
     // Row backgrounds and labels.
@@ -215,11 +305,29 @@ export class TaskStream {
     ctx.fillStyle = "#6a737d";
     ctx.fillRect(LABEL_WIDTH, axisY, plotWidth, 1);
     ctx.textBaseline = "top";
-    for (let s = 0; s <= WINDOW_SECONDS; s += 5) {
-      const x = LABEL_WIDTH + plotWidth - s * scale;
-      ctx.fillRect(x, axisY, 1, 4);
-      const label = s === 0 ? (idle ? "last activity" : "now") : `-${s} s`;
-      ctx.fillText(label, Math.min(x - 2, cssWidth - ctx.measureText(label).width - 2), axisY + 5);
+    if (zoom === null) {
+      for (let s = 0; s <= WINDOW_SECONDS; s += 5) {
+        const x = LABEL_WIDTH + plotWidth - s * scale;
+        ctx.fillRect(x, axisY, 1, 4);
+        const label = s === 0 ? (idle ? "last activity" : "now") : `-${s} s`;
+        const right = cssWidth - ctx.measureText(label).width - 2;
+        ctx.fillText(label, Math.min(x - 2, right), axisY + 5);
+      }
+    } else {
+      // Ticks at round times before now.
+      const step = tickStep(end - start);
+      for (let ago = Math.ceil((now - end) / step) * step; now - ago >= start; ago += step) {
+        const x = xOf(now - ago);
+        ctx.fillRect(x, axisY, 1, 4);
+        const label = formatOffset(ago);
+        const right = cssWidth - ctx.measureText(label).width - 2;
+        ctx.fillText(label, Math.max(LABEL_WIDTH, Math.min(x - 2, right)), axisY + 5);
+      }
+    }
+    if (this.drag !== null) {
+      ctx.fillStyle = "rgba(3, 102, 214, 0.18)";
+      const x0 = Math.min(this.drag.from, this.drag.to);
+      ctx.fillRect(x0, 0, Math.abs(this.drag.to - this.drag.from), axisY);
     }
     if (labels.length === 0) {
       ctx.textBaseline = "middle";
@@ -229,8 +337,12 @@ export class TaskStream {
     canvas.dataset.drawn = String(visible.length);
     canvas.dataset.bars = String(this.hits.length);
     canvas.dataset.rows = String(labels.length);
-    this.caption.textContent = `${visible.length} task runs in the last ${WINDOW_SECONDS} s` +
-      (idle ? " of activity (idle now)" : "");
+    canvas.dataset.zoomed = zoom === null ? "" : `${start},${end}`;
+    this.caption.textContent = zoom !== null
+      ? `${visible.length} task runs in the ${formatDuration(end - start)} selected ` +
+        `(wheel pans; double-click returns to live)`
+      : `${visible.length} task runs in the last ${WINDOW_SECONDS} s` +
+        (idle ? " of activity (idle now)" : "") + " · drag to zoom";
     this.#legend(prefixes, kinds, erred);
   }
 

@@ -11,7 +11,7 @@ import { formatBytes, formatCount, formatDuration } from "../../../core/display/
 import { prefixColor } from "../../../core/display/palette.js";
 import { serverNow } from "./live.js";
 import { drawTimeChart } from "./time_chart.js";
-import { cell } from "./dom.js";
+import { cell, linkCell } from "./dom.js";
 
 /** The memory kinds' colours, as Dask draws them (unmanaged lighter, spilled apart). */
 export const MEMORY_COLORS = Object.freeze({
@@ -36,6 +36,15 @@ export class WorkersPage {
     this.caption = /** @type {HTMLElement} */ (document.getElementById("workers-caption"));
     /** @type {any[]} */
     this.workers = [];
+    /** @type {any} */
+    this.bandwidth = null;
+    this.pairsTable = /** @type {HTMLElement} */ (document.getElementById("bandwidth-pairs"));
+    this.typesBody = /** @type {HTMLElement} */ (
+      document.querySelector("#bandwidth-types tbody")
+    );
+    this.bandwidthCaption = /** @type {HTMLElement} */ (
+      document.getElementById("bandwidth-caption")
+    );
     /** Per worker, `[time, managed, unmanaged, spilled, processing, occupancy]`, oldest first. */
     /** @type {Map<string, number[][]>} */
     this.history = new Map();
@@ -53,7 +62,10 @@ export class WorkersPage {
    * @param {any} data
    */
   handle(event, data) {
-    if (event === "workers") this.workers = data.workers;
+    if (event === "workers") {
+      this.workers = data.workers;
+      this.bandwidth = data.bandwidth;
+    }
     if (event === "history") {
       for (const [address, ...sample] of data.samples) {
         let rows = this.history.get(address);
@@ -126,40 +138,11 @@ export class WorkersPage {
     const rows = this.workers.slice().sort((a, b) => (a.name < b.name ? -1 : 1)).map((w) => {
       const tr = document.createElement("tr");
       tr.dataset.worker = w.address;
-      const memory = document.createElement("td");
-      memory.className = "mem";
-      const bar = document.createElement("div");
-      bar.className = "bar";
-      const used = w.managed + w.unmanaged;
-      // Against the limit when there is one, else against what the worker holds in all.
-      const scale = w.memoryLimit > 0 ? w.memoryLimit : Math.max(1, used + w.spilled);
-      for (const kind of /** @type {const} */ (["managed", "unmanaged", "spilled"])) {
-        const seg = document.createElement("div");
-        seg.className = `seg kind-${kind}`;
-        seg.style.width = `${Math.min(1, w[kind] / scale) * 100}%`;
-        seg.style.background = w.memoryLimit > 0 && used > 0.8 * w.memoryLimit && kind !== "spilled"
-          ? "#d62728"
-          : MEMORY_COLORS[kind];
-        bar.append(seg);
-      }
-      const text = document.createElement("div");
-      text.className = "text";
-      text.textContent = `${formatBytes(used)} / ` +
-        (w.memoryLimit > 0 ? formatBytes(w.memoryLimit) : "no limit");
-      bar.append(text);
-      bar.title = `managed ${formatBytes(w.managed)} · unmanaged ${formatBytes(w.unmanaged)} · ` +
-        `spilled ${formatBytes(w.spilled)}`;
-      Object.assign(memory.dataset, {
-        managed: String(w.managed),
-        unmanaged: String(w.unmanaged),
-        spilled: String(w.spilled),
-      });
-      memory.append(bar);
       tr.append(
-        cell(w.name),
+        linkCell(w.name, `/worker?address=${encodeURIComponent(w.address)}`),
         cell(w.address, "muted"),
         cell(String(w.nthreads), "num"),
-        memory,
+        memoryCell(w),
         cell(w.spilled > 0 ? formatBytes(w.spilled) : "–", "num"),
         cell(formatCount(w.processing), "num"),
         cell(formatCount(w.inMemory), "num"),
@@ -175,5 +158,103 @@ export class WorkersPage {
     for (const w of this.workers) threads += w.nthreads;
     this.caption.textContent = `${this.workers.length} workers, ${threads} threads`;
     this.#renderCharts(now);
+    this.#renderBandwidth();
   }
+
+  /**
+   * Bytes per second between workers (receiver rows, sender columns, with each worker's total in
+   * and out) and by type; a cell's shade grows with its rate.
+   */
+  #renderBandwidth() {
+    const bw = this.bandwidth;
+    if (bw === null || bw === undefined) return;
+    const workers = this.workers.slice().sort((a, b) => (a.name < b.name ? -1 : 1));
+    const names = new Map(workers.map((w) => [w.address, w.name]));
+    /** @type {Map<string, any>} */
+    const pairs = new Map(bw.pairs.map((/** @type {any} */ p) => [`${p.to} ${p.from}`, p]));
+    const perWorker = new Map(bw.workers.map((/** @type {any} */ w) => [w.address, w]));
+    let max = 0;
+    for (const p of bw.pairs) max = Math.max(max, p.rate);
+    const perSecond = (/** @type {number} */ rate) =>
+      rate > 0 ? `${formatBytes(Math.max(1, Math.round(rate)))}/s` : "–";
+    const head = document.createElement("tr");
+    head.append(cell("to ← from"), ...workers.map((w) => cell(w.name, "num")), cell("in", "num"));
+    const rows = workers.map((to) => {
+      const tr = document.createElement("tr");
+      tr.dataset.worker = to.address;
+      tr.append(cell(to.name));
+      for (const from of workers) {
+        const pair = pairs.get(`${to.address} ${from.address}`);
+        const td = cell(pair === undefined ? "–" : perSecond(pair.rate), "num");
+        if (pair !== undefined) {
+          Object.assign(td.dataset, { from: from.address, rate: String(pair.rate) });
+          td.dataset.total = String(pair.total);
+          td.title = `${names.get(from.address)} → ${to.name}: ${formatBytes(pair.total)} in all`;
+          if (max > 0 && pair.rate > 0) {
+            td.style.background = `rgba(76, 120, 168, ${
+              (0.15 + 0.6 * pair.rate / max).toFixed(2)
+            })`;
+          }
+        }
+        tr.append(td);
+      }
+      tr.append(cell(perSecond(perWorker.get(to.address)?.in ?? 0), "num"));
+      return tr;
+    });
+    const out = document.createElement("tr");
+    out.append(
+      cell("out"),
+      ...workers.map((w) => cell(perSecond(perWorker.get(w.address)?.out ?? 0), "num")),
+      cell(""),
+    );
+    this.pairsTable.replaceChildren(head, ...rows, out);
+    this.typesBody.replaceChildren(...bw.types.map((/** @type {any} */ t) => {
+      const tr = document.createElement("tr");
+      tr.dataset.type = t.type;
+      tr.dataset.total = String(t.total);
+      tr.append(cell(t.type), cell(perSecond(t.rate), "num"), cell(formatBytes(t.total), "num"));
+      return tr;
+    }));
+    this.bandwidthCaption.textContent = bw.pairs.length === 0
+      ? "no transfers between workers yet"
+      : `bytes/s over the last ${bw.windowS} s`;
+  }
+}
+
+/**
+ * A worker's memory as a table cell: a bar of managed, unmanaged and spilled bytes against its
+ * limit, the amounts in its `data-` attributes.
+ * @param {any} w a workers-table row
+ */
+export function memoryCell(w) {
+  const memory = document.createElement("td");
+  memory.className = "mem";
+  const bar = document.createElement("div");
+  bar.className = "bar";
+  const used = w.managed + w.unmanaged;
+  // Against the limit when there is one, else against what the worker holds in all.
+  const scale = w.memoryLimit > 0 ? w.memoryLimit : Math.max(1, used + w.spilled);
+  for (const kind of /** @type {const} */ (["managed", "unmanaged", "spilled"])) {
+    const seg = document.createElement("div");
+    seg.className = `seg kind-${kind}`;
+    seg.style.width = `${Math.min(1, w[kind] / scale) * 100}%`;
+    seg.style.background = w.memoryLimit > 0 && used > 0.8 * w.memoryLimit && kind !== "spilled"
+      ? "#d62728"
+      : MEMORY_COLORS[kind];
+    bar.append(seg);
+  }
+  const text = document.createElement("div");
+  text.className = "text";
+  text.textContent = `${formatBytes(used)} / ` +
+    (w.memoryLimit > 0 ? formatBytes(w.memoryLimit) : "no limit");
+  bar.append(text);
+  bar.title = `managed ${formatBytes(w.managed)} · unmanaged ${formatBytes(w.unmanaged)} · ` +
+    `spilled ${formatBytes(w.spilled)}`;
+  Object.assign(memory.dataset, {
+    managed: String(w.managed),
+    unmanaged: String(w.unmanaged),
+    spilled: String(w.spilled),
+  });
+  memory.append(bar);
+  return memory;
 }
