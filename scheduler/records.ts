@@ -155,6 +155,8 @@ export class TaskRecord implements HeapItem {
   pendingPlacement = false;
   /** Sequence number of this key's latest entry in the story ring (task_story.ts), or -1. */
   storySeq = -1;
+  /** The key's hash that names it in the story ring (task_story.ts `storyTag`). */
+  storyTag = 0;
   /** Where the cycle search of a graph intake stands with this task (cycles.ts). */
   cycleMark = -1;
 

@@ -51,7 +51,7 @@ import {
   type SchedulerLogEntry,
   workerOf,
 } from "./events.ts";
-import { TaskStories } from "./task_story.ts";
+import { storyTag, TaskStories } from "./task_story.ts";
 import { transitionDispatch, transitionIndex, type TransitionPerformers } from "./transitions.ts";
 import type { StoryEntry } from "../protocol/story.ts";
 import { lostDataError } from "./scheduler_errors.ts";
@@ -544,14 +544,13 @@ export class SchedulerState implements StealHost {
   #setState(task: TaskRecord, state: SchedulerTaskState): void {
     const old = task.state;
     if (old === state) return;
-    transitionIndex(old, state);
+    const move = transitionIndex(old, state);
     task.state = state;
     task.storySeq = this.stories.record(
-      task.key,
+      task.storyTag,
       task.storySeq,
       this.#cause ??= causeOf(this.#event),
-      old,
-      state,
+      move,
       task.processingOn?.address ?? workerOf(this.#event),
       this.now,
     );
@@ -666,7 +665,6 @@ export class SchedulerState implements StealHost {
     this.tasks.delete(task.key);
     this.#retries.forget(task);
     this.#setState(task, "forgotten");
-    this.stories.forget(task.key, task.storySeq);
   }
 
   /** Marks a task erred with `task.error`/`task.blamedKey`, and its dependents after it. */
@@ -835,7 +833,7 @@ export class SchedulerState implements StealHost {
     this.#retries.setDelay(task, submitted.options?.retryDelay);
     if (submitted.options?.timeoutMs !== undefined) task.timeoutMs = submitted.options.timeoutMs;
     if (submitted.options?.actor === true) task.actor = true;
-    task.storySeq = this.stories.revive(key);
+    if (this.stories.capacity > 0) task.storyTag = storyTag(key);
     this.tasks.set(key, task);
     this.stateCounts.released++;
     prefix.counts.released++;

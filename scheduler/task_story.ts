@@ -8,47 +8,67 @@
  * story is its chain of entries still in the ring (the oldest transitions go first).
  *
  * Recording is on the per-task hot path, so it allocates nothing and looks nothing up: the caller
- * keeps each live key's latest sequence number (TaskRecord.storySeq) and passes the stimulus as
- * the event's name, which with the entry's time makes the stimulus id (`task-erred-<time>`) only
- * when a story is read. Keys that were forgotten keep their latest number here, in the order they
- * were forgotten, until the ring has overwritten their last entry.
+ * keeps each live key's latest sequence number (TaskRecord.storySeq), passes the move as its
+ * index in the transition table and the stimulus as the event's name, which with the entry's time
+ * makes the stimulus id (`task-erred-<time>`) only when a story is read. Nothing is kept per
+ * forgotten key: reading the story of a key that is not live (or of an earlier life of a key
+ * submitted again) searches the ring backwards for the key's latest entry, a cost paid by the
+ * rare reader (O(capacity)) instead of by every task's life. Entries name their key by a 53-bit
+ * hash ({@link storyTag}, computed once per task), not by the key string: a ring holding 100,000
+ * key strings kept them alive past the young generation and made each task's life 1.3× dearer
+ * (bench/state_machines.ts); two keys of one ring share a tag once in ~10^11 reads.
  *
  * @module
  */
 
 import type { Key } from "../core/task.ts";
 import type { StoryEntry } from "../protocol/story.ts";
-import { SCHEDULER_TASK_STATES, type SchedulerTaskState } from "./task_prefix_stats.ts";
-import { STATE_INDEX } from "./transitions.ts";
+import { SCHEDULER_TASK_STATES } from "./task_prefix_stats.ts";
 
-/** Forgotten keys whose story left the ring are pruned every this many transitions. */
-const PRUNE_EVERY = 4096;
+const STATES = SCHEDULER_TASK_STATES.length;
 
+/**
+ * A 53-bit hash of `key` that names it in the ring (cyrb53's mixing: two 32-bit multiplicative
+ * hashes, cross-mixed at the end).
+ */
+export function storyTag(key: Key): number {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+}
+
+/** Numbers per entry: tag, time, previous entry, and move + cause + worker packed in one. */
+const WIDTH = 4;
+/** Packing of the last number: move (< 64) + 64 × cause (< 1024) + 65536 × worker. */
+const MOVES = 64;
+const CAUSES = 1024;
+
+/**
+ * The ring, one row of {@link WIDTH} numbers per entry: a transition writes one cache line rather
+ * than one in each of six column arrays — with columns, the misses of a 100,000-entry ring made
+ * each task's life ~1.2× dearer (bench/state_machines.ts). Causes and workers are numbered in
+ * small tables: event names are a fixed set, worker addresses are few.
+ */
 export class TaskStories {
   readonly capacity: number;
-  readonly #keys: (Key | undefined)[];
-  /** The name of the event that caused each transition (its stimulus without the time). */
-  readonly #causes: (string | undefined)[];
-  readonly #workers: (string | null)[];
-  readonly #times: Float64Array;
-  readonly #starts: Uint8Array;
-  readonly #finishes: Uint8Array;
-  /** Sequence number of the key's previous entry, or -1. */
-  readonly #previous: Float64Array;
-  /** Latest sequence number of each forgotten key, oldest first. */
-  readonly #forgotten = new Map<Key, number>();
+  readonly #rows: Float64Array;
+  readonly #causeNames: string[] = [];
+  readonly #causeIds = new Map<string, number>();
+  readonly #workerNames: (string | null)[] = [null];
+  readonly #workerIds = new Map<string, number>();
   /** Transitions recorded so far (the next entry's sequence number). */
   #total = 0;
 
   constructor(capacity: number) {
     this.capacity = Math.max(0, Math.floor(capacity));
-    this.#keys = new Array(this.capacity).fill(undefined);
-    this.#causes = new Array(this.capacity).fill(undefined);
-    this.#workers = new Array(this.capacity).fill(null);
-    this.#times = new Float64Array(this.capacity);
-    this.#starts = new Uint8Array(this.capacity);
-    this.#finishes = new Uint8Array(this.capacity);
-    this.#previous = new Float64Array(this.capacity);
+    this.#rows = new Float64Array(this.capacity * WIDTH);
   }
 
   /** Transitions recorded since the start (also those overwritten since). */
@@ -57,80 +77,90 @@ export class TaskStories {
   }
 
   /**
-   * Records one transition of `key`, whose latest entry so far is `previous` (-1: none);
+   * Records one transition of the key tagged `tag` ({@link storyTag}; `move`: its index from
+   * `transitionIndex`), whose latest entry in this life of the key is `previous` (-1: none yet);
    * returns the new entry's sequence number (the key's latest from now on).
    */
   record(
-    key: Key,
+    tag: number,
     previous: number,
     cause: string,
-    start: SchedulerTaskState,
-    finish: SchedulerTaskState,
+    move: number,
     worker: string | null,
     time: number,
   ): number {
     const capacity = this.capacity;
     if (capacity === 0) return -1;
     const seq = this.#total++;
-    const slot = seq % capacity;
-    this.#keys[slot] = key;
-    this.#causes[slot] = cause;
-    this.#workers[slot] = worker;
-    this.#times[slot] = time;
-    this.#starts[slot] = STATE_INDEX[start];
-    this.#finishes[slot] = STATE_INDEX[finish];
-    this.#previous[slot] = previous;
-    if (seq % PRUNE_EVERY === 0 && this.#forgotten.size > 0) this.#pruneForgotten();
+    const at = (seq % capacity) * WIDTH;
+    const rows = this.#rows;
+    rows[at] = tag;
+    rows[at + 1] = time;
+    rows[at + 2] = previous;
+    rows[at + 3] = move + MOVES * this.#causeId(cause) +
+      MOVES * CAUSES * (worker === null ? 0 : this.#workerId(worker));
     return seq;
   }
 
-  /** `key` was forgotten with `latest` as its last entry: its story stays readable. */
-  forget(key: Key, latest: number): void {
-    if (latest < 0) return;
-    this.#forgotten.delete(key); // re-inserted at the end, keeping the order of forgetting
-    this.#forgotten.set(key, latest);
-  }
-
   /**
-   * A key is known again (resubmitted after it was forgotten): its latest entry, to continue
-   * its story from, or -1.
+   * The transitions of `key` still in the ring, oldest first, over all its lives (`latest`: a live
+   * key's latest entry; without it the ring is searched for the key's latest).
    */
-  revive(key: Key): number {
-    if (this.#forgotten.size === 0) return -1;
-    const latest = this.#forgotten.get(key);
-    if (latest === undefined) return -1;
-    this.#forgotten.delete(key);
-    return latest;
-  }
-
-  /** The transitions of `key` still in the ring, oldest first (`latest`: a live key's). */
-  story(key: Key, latest = this.#forgotten.get(key) ?? -1): StoryEntry[] {
+  story(key: Key, latest = -1): StoryEntry[] {
     const out: StoryEntry[] = [];
     const oldest = this.#total - this.capacity;
-    let seq = latest;
+    const tag = storyTag(key);
+    const rows = this.#rows;
+    let seq = latest >= 0 ? latest : this.#latestBefore(tag, this.#total);
     while (seq >= 0 && seq >= oldest) {
-      const slot = seq % this.capacity;
-      if (this.#keys[slot] !== key) break;
-      const time = this.#times[slot];
+      const at = (seq % this.capacity) * WIDTH;
+      const time = rows[at + 1];
+      const packed = rows[at + 3];
+      const move = packed % MOVES;
       out.push({
         key,
-        stimulus: `${this.#causes[slot]}-${time}`,
-        start: SCHEDULER_TASK_STATES[this.#starts[slot]],
-        finish: SCHEDULER_TASK_STATES[this.#finishes[slot]],
-        worker: this.#workers[slot],
+        stimulus: `${this.#causeNames[Math.floor(packed / MOVES) % CAUSES]}-${time}`,
+        start: SCHEDULER_TASK_STATES[Math.floor(move / STATES)],
+        finish: SCHEDULER_TASK_STATES[move % STATES],
+        worker: this.#workerNames[Math.floor(packed / (MOVES * CAUSES))],
         time,
       });
-      seq = this.#previous[slot];
+      const previous = rows[at + 2];
+      // The first entry of a life: an earlier life of the key may still be in the ring.
+      seq = previous >= 0 ? previous : this.#latestBefore(tag, seq);
     }
     return out.reverse();
   }
 
-  /** Forgotten keys are in the order they were forgotten, so those left behind come first. */
-  #pruneForgotten(): void {
-    const oldest = this.#total - this.capacity;
-    for (const [key, latest] of this.#forgotten) {
-      if (latest >= oldest) return;
-      this.#forgotten.delete(key);
+  /** The sequence number of the latest entry tagged `tag` before `before` still in the ring, or -1. */
+  #latestBefore(tag: number, before: number): number {
+    const oldest = Math.max(0, this.#total - this.capacity);
+    for (let seq = before - 1; seq >= oldest; seq--) {
+      if (this.#rows[(seq % this.capacity) * WIDTH] === tag) return seq;
     }
+    return -1;
+  }
+
+  #causeId(cause: string): number {
+    let id = this.#causeIds.get(cause);
+    if (id === undefined) {
+      // Event names are a fixed set; past the table's room, later ones read as "other".
+      id = Math.min(this.#causeNames.length, CAUSES - 1);
+      if (id === this.#causeNames.length) {
+        this.#causeNames.push(id === CAUSES - 1 ? "other" : cause);
+      }
+      this.#causeIds.set(cause, id);
+    }
+    return id;
+  }
+
+  #workerId(address: string): number {
+    let id = this.#workerIds.get(address);
+    if (id === undefined) {
+      id = this.#workerNames.length;
+      this.#workerNames.push(address);
+      this.#workerIds.set(address, id);
+    }
+    return id;
   }
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { StoryEntry } from "../../protocol/story.ts";
-import { TaskStories } from "../../scheduler/task_story.ts";
+import { storyTag, TaskStories } from "../../scheduler/task_story.ts";
 import {
   transitionDispatch,
   transitionIndex,
@@ -76,11 +76,10 @@ Deno.test("stories share one bounded ring: old transitions go first, forgotten k
     latest.set(
       key,
       stories.record(
-        key,
+        storyTag(key),
         latest.get(key) ?? -1,
         cause,
-        start as "released",
-        finish as "waiting",
+        transitionIndex(start as "released", finish as "waiting"),
         cause === "update-graph" ? null : "w1",
         time,
       ),
@@ -104,15 +103,20 @@ Deno.test("stories share one bounded ring: old transitions go first, forgotten k
   ]);
   // A forgotten key is told by its key alone, and a key known again continues its story.
   record("c", "client-releases-keys", "memory", "forgotten", 8);
-  stories.forget("c", latest.get("c")!);
   assert.deepEqual(stories.story("c").map((t) => t.finish), [
     "waiting",
     "processing",
     "memory",
     "forgotten",
   ]);
-  assert.equal(stories.revive("c"), latest.get("c"));
-  assert.equal(stories.revive("c"), -1);
+  latest.delete("c");
+  record("c", "update-graph", "released", "waiting", 9);
+  assert.deepEqual(stories.story("c", latest.get("c")).map((t) => t.stimulus), [
+    "tick-6",
+    "task-finished-7",
+    "client-releases-keys-8",
+    "update-graph-9",
+  ]);
   assert.deepEqual(stories.story("unknown"), []);
   assert.deepEqual(new TaskStories(0).story("a"), []);
 });
