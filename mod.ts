@@ -18,7 +18,7 @@
  * @module
  */
 
-import type { Collection } from "./collections/collection.ts";
+import type { Collection, ResultOf } from "./collections/collection.ts";
 import {
   computeCollections,
   type ComputeOptions,
@@ -57,7 +57,14 @@ export type {
 } from "./collections/compute.ts";
 export { collectionSymbol } from "./collections/collection.ts";
 export type { MimeBundle } from "./collections/display/notebook.ts";
-export type { Collection, CollectionSpec, Layer } from "./collections/collection.ts";
+export type {
+  Collection,
+  CollectionSpec,
+  Layer,
+  LazyValue,
+  ResultOf,
+} from "./collections/collection.ts";
+export { resultType } from "./collections/collection.ts";
 export { taskModule } from "./core/function_codec.ts";
 export { shutdownThreads } from "./collections/local/threads.ts";
 export { shutdownProcesses } from "./collections/local/processes.ts";
@@ -159,7 +166,7 @@ export type ComputeResults<C extends readonly unknown[]> = {
 };
 
 /** The value `compute` gives for an argument of type `T`. */
-export type Computed<T> = T extends Collection<infer V> ? V
+export type Computed<T> = T extends Collection ? ResultOf<T>
   : T extends readonly unknown[] ? { [I in keyof T]: Computed<T[I]> }
   : T extends Record<string, unknown> ? { [K in keyof T]: Computed<T[K]> }
   : T;

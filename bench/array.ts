@@ -21,7 +21,7 @@ const { values: flags } = parseArgs({
 });
 
 /** The seed expression on a random n×n array in `chunk`×`chunk` blocks. */
-function seedExpression(n: number, chunk: number): array.DArray {
+function seedExpression(n: number, chunk: number): array.Scalar {
   const x = array.random.random([n, n], { chunks: [chunk, chunk], seed: 42 });
   return x.add(x.T).sum({ axis: 0 }).mean();
 }
@@ -29,7 +29,7 @@ function seedExpression(n: number, chunk: number): array.DArray {
 if (flags["large-child"]) {
   // runs in its own process, so its VmHWM is this computation's alone
   const start = performance.now();
-  const value = (await seedExpression(40_000, 2_000).compute()).get();
+  const value = await seedExpression(40_000, 2_000).compute();
   console.log(JSON.stringify({ ms: performance.now() - start, peak: peakRss(), value }));
   shutdownThreads();
   Deno.exit(0);

@@ -10,12 +10,14 @@
  * 3. peak RSS of the workers while the flights files (4× a worker's `--memory-limit`) flow through
  *    a groupby-mean and a `valueCounts`.
  *
- *   deno run -A bench/dataframe.ts [rows] [--memory]
+ *   deno run -A bench/dataframe.ts [rows] [--memory | --memory-only]
  *
  * (default 5,000,000 flights rows; files are written once into $TMPDIR/dask-deno-bench-frames).
- * The memory run (3) is opt-in: a worker whose process memory passes 80 % of its limit pauses, and
- * a Deno worker with Polars loaded starts near 150 MB, so limits a quarter of the data set must
- * be larger than that.
+ * The memory run (3) is opt-in: a worker whose process memory passes 80 % of its limit pauses (95 %:
+ * its supervisor ends it), and a worker with Polars loaded holds 85-100 MB before storing anything,
+ * so the run writes a flights set of its own whose quarter is at least 256 MB (12.9M rows) and
+ * reads it in 16 MiB blocks. It does not pass yet (workers hold 150-215 MB of Polars' native
+ * memory between tasks; see docs/architecture.md, "Small memory limits").
  *
  * Dask's side is bench/dask/dataframe.py, run by this script with Debian's /usr/bin/python3.
  */
@@ -78,8 +80,9 @@ async function writeData(): Promise<void> {
   }
 }
 
-function flights(): dd.DataFrame {
-  return dd.readCsv(`${DIR}/flights/*.csv`, {
+function flights(dir = `${DIR}/flights`, blocksize?: number): dd.DataFrame {
+  return dd.readCsv(`${dir}/*.csv`, {
+    blocksize,
     parseDates: { Date: [0, 1, 2] },
     dtype: { TailNum: "string", CRSElapsedTime: "float64", Cancelled: "bool" },
   });
@@ -174,39 +177,67 @@ function vmHwm(pid: number): number {
   return Number(status.match(/VmHWM:\s+(\d+) kB/)![1]) * 1024;
 }
 
+/**
+ * A worker process with a task thread and Polars loaded holds 85-100 MB before it stores any
+ * value (measured: paused at 83-87 MB with 0 B of values, 2026-12-04), so a limit under about
+ * 250 MB leaves no room for a partition and its supervisor ends it (KilledWorker). The memory run
+ * therefore uses its own flights set, large enough that a quarter of it is at least this limit.
+ */
+const MEMORY_LIMIT_FLOOR = 256 * 2 ** 20;
+/** CSV blocks small against the limit, as one would choose for small workers. */
+const MEMORY_BLOCKSIZE = 16 * 2 ** 20;
+
 async function memory(): Promise<void> {
+  const bytesPerRow = 83; // the flights generator's average line
+  const rows = Math.max(ROWS, Math.ceil((4 * MEMORY_LIMIT_FLOOR) / bytesPerRow / 10) * 10);
+  const dir = rows === ROWS ? `${DIR}/flights` : `${DIR}/flights-memory`;
+  await writeFlights(dir, 10, Math.round(rows / 10));
   let bytes = 0;
-  for (const entry of Deno.readDirSync(`${DIR}/flights`)) {
-    if (entry.name.endsWith(".csv")) bytes += Deno.statSync(`${DIR}/flights/${entry.name}`).size;
+  for (const entry of Deno.readDirSync(dir)) {
+    if (entry.name.endsWith(".csv")) bytes += Deno.statSync(`${dir}/${entry.name}`).size;
   }
   const limit = Math.round(bytes / 4);
   await using client = await Client.local({ nWorkers: 2, threadsPerWorker: 1, memoryLimit: limit });
-  const df = flights();
+  const df = flights(dir, MEMORY_BLOCKSIZE);
+  const start = performance.now();
   await df.groupby("Origin").col("DepDelay").mean().compute({ scheduler: client });
   await df.col("Dest").valueCounts().compute({ scheduler: client });
+  const seconds = (performance.now() - start) / 1000;
   const peaks = client.cluster!.pids.workers.map(vmHwm);
-  report(`memory: flights CSV ${mb(bytes)}, worker --memory-limit`, mb(limit));
-  report("memory: groupby-mean + valueCounts, worker peak RSS", peaks.map(mb).join(", "));
+  report(
+    `memory: flights CSV ${mb(bytes)} (${rows.toLocaleString()} rows), worker --memory-limit`,
+    mb(limit),
+  );
+  report(
+    `memory: groupby-mean + valueCounts in ${seconds.toFixed(1)} s, worker peak RSS`,
+    peaks.map(mb).join(", "),
+  );
 }
 
-await writeData();
-console.log(
-  `dataframe benchmarks, ${ROWS.toLocaleString()} flights rows, ${
-    new Date().toISOString().slice(0, 10)
-  }`,
-);
-const mine = await ours();
-const theirs = dask();
-const fmt = (s: number | undefined) => (s === undefined ? "-" : `${s.toFixed(2)} s`);
-console.log(`\n${"workload".padEnd(58)} ${"ours".padStart(9)} ${"Dask/pandas".padStart(12)} ratio`);
-for (const [name, seconds] of mine) {
-  const [where, what] = name.split(": ");
-  const other = theirs.get(
-    `${where === "threads" ? "pandas" : "dask"}: ${
-      what.replace("sortValues", "sort_values").replace("(splitOut)", "(split_out)")
+if (!Deno.args.includes("--memory-only")) {
+  await writeData();
+  console.log(
+    `dataframe benchmarks, ${ROWS.toLocaleString()} flights rows, ${
+      new Date().toISOString().slice(0, 10)
     }`,
   );
-  const ratio = other === undefined ? "" : `${(other / seconds).toFixed(1)}×`;
-  console.log(`${name.padEnd(58)} ${fmt(seconds).padStart(9)} ${fmt(other).padStart(12)} ${ratio}`);
+  const mine = await ours();
+  const theirs = dask();
+  const fmt = (s: number | undefined) => (s === undefined ? "-" : `${s.toFixed(2)} s`);
+  console.log(
+    `\n${"workload".padEnd(58)} ${"ours".padStart(9)} ${"Dask/pandas".padStart(12)} ratio`,
+  );
+  for (const [name, seconds] of mine) {
+    const [where, what] = name.split(": ");
+    const other = theirs.get(
+      `${where === "threads" ? "pandas" : "dask"}: ${
+        what.replace("sortValues", "sort_values").replace("(splitOut)", "(split_out)")
+      }`,
+    );
+    const ratio = other === undefined ? "" : `${(other / seconds).toFixed(1)}×`;
+    console.log(
+      `${name.padEnd(58)} ${fmt(seconds).padStart(9)} ${fmt(other).padStart(12)} ${ratio}`,
+    );
+  }
 }
-if (Deno.args.includes("--memory")) await memory();
+if (Deno.args.some((a) => a.startsWith("--memory"))) await memory();

@@ -19,8 +19,14 @@
  *   process's CPU while the loop spins and just after the cancel (/proc/<pid>/stat); and the
  *   thread pool alone: stop a spinning run, time until a fresh thread answers.
  *
+ * - scheduler journal (`--journal-dir`): SIGKILL the scheduler while a 100,000-task map runs,
+ *   start it again with the same journal; time until it listens, answers the client again, and
+ *   a task unfinished at the kill finishes (work resumed), and until the whole map is done; and
+ *   the journal's cost: a 10,000-task map with and without a journal, alternated in the same run
+ *   (ratio of medians; target ≤ 1.10).
+ *
  *   deno run -A bench/resilience.ts [--quick]
- *     [--only recovery|spilling|array|blowup|restart|threads]
+ *     [--only recovery|spilling|array|blowup|restart|threads|journal]
  */
 
 import { Client } from "../client/client.ts";
@@ -330,6 +336,115 @@ if (runs("restart")) {
   }
 }
 
+/** Bytes in a journal directory's files. */
+function directoryBytes(dir: string): number {
+  let bytes = 0;
+  for (const entry of Deno.readDirSync(dir)) bytes += Deno.statSync(`${dir}/${entry.name}`).size;
+  return bytes;
+}
+
+if (runs("journal")) {
+  const tasks = quick ? 20_000 : 100_000;
+  console.log(
+    `scheduler journal: SIGKILL during a ${tasks.toLocaleString("en")}-task map, restart with ` +
+      `the same --journal-dir`,
+  );
+  const dir = Deno.makeTempDirSync({ prefix: "bench-journal-" });
+  const journalArgs = ["--journal-dir", `${dir}/journal`];
+  const first = await startScheduler(journalArgs);
+  const port = first.address.slice(first.address.lastIndexOf(":") + 1);
+  const workers = await Promise.all(
+    ["w0", "w1"].map((name) => startWorker(first.address, { name, nthreads: 2 })),
+  );
+  let second: Awaited<ReturnType<typeof startScheduler>> | undefined;
+  const warn = console.warn;
+  try {
+    await using client = await Client.connect(first.address, {
+      setAsDefault: false,
+      reconnectTimeout: 120,
+    });
+    const futures = client.map((i: number) => i + 1, Array.from({ length: tasks }, (_, i) => i));
+    const finishedCount = () => futures.filter((f) => f.status === "finished").length;
+    while (finishedCount() < tasks / 20) await sleep(50);
+    const journalBytes = directoryBytes(`${dir}/journal`);
+    console.warn = () => {};
+    first.process.kill("SIGKILL");
+    await first.process.status;
+    const before = new Set(futures.filter((f) => f.status === "finished"));
+    const started = performance.now();
+    second = await startScheduler(["--port", port, ...journalArgs], { timeoutMs: 120_000 });
+    const up = (performance.now() - started) / 1000;
+    while (client.status !== "running") await sleep(5);
+    const answering = (performance.now() - started) / 1000;
+    const pending = futures.filter((f) => !before.has(f));
+    while (!pending.some((f) => f.status === "finished")) await sleep(5);
+    const resumed = (performance.now() - started) / 1000;
+    const values = await client.gather(futures);
+    const all = (performance.now() - started) / 1000;
+    if (values.some((v, i) => v !== i + 1)) throw new Error("the map's values are wrong");
+    console.log(
+      `  killed with ${before.size.toLocaleString("en")} of ${tasks.toLocaleString("en")} done ` +
+        `(journal ${mb(journalBytes)}); from restart: listening ${up.toFixed(2)} s, answering ` +
+        `the client ${answering.toFixed(2)} s, a task unfinished at the kill done ` +
+        `${resumed.toFixed(2)} s, the whole map ${all.toFixed(2)} s`,
+    );
+  } finally {
+    console.warn = warn;
+    await Promise.all(workers.map((w) => w.process.stop()));
+    await second?.process.stop();
+    await first.process.stop();
+  }
+
+  // The cost of journaling: the same 10,000-task map with and without, alternated.
+  const withJournal = await startScheduler(["--journal-dir", `${dir}/overhead`]);
+  const without = await startScheduler();
+  const all: WorkerProcess[] = [];
+  try {
+    for (const [i, scheduler] of [withJournal, without].entries()) {
+      all.push(
+        ...await Promise.all(
+          ["a", "b"].map((name) =>
+            startWorker(scheduler.address, { name: `${name}${i}`, nthreads: 2 })
+          ),
+        ),
+      );
+    }
+    await using journaled = await Client.connect(withJournal.address, { setAsDefault: false });
+    await using plain = await Client.connect(without.address, { setAsDefault: false });
+    const rounds = quick ? 3 : 7;
+    const timeMap = async (client: Client, round: number) => {
+      const offset = round * 1e6; // new keys each round: nothing is already in memory
+      const started = performance.now();
+      await client.gather(
+        client.map((i: number) => i * 2, Array.from({ length: 10_000 }, (_, i) => i + offset)),
+      );
+      return performance.now() - started;
+    };
+    await timeMap(journaled, -1); // warm: function caches, connections
+    await timeMap(plain, -1);
+    const times: [number[], number[]] = [[], []];
+    for (let r = 0; r < rounds; r++) {
+      // alternate the order so neither always runs on a warmer machine
+      const order: [Client, number][] = r % 2 === 0 ? [[journaled, 0], [plain, 1]] : [
+        [plain, 1],
+        [journaled, 0],
+      ];
+      for (const [client, at] of order) times[at].push(await timeMap(client, r));
+    }
+    const ratio = median(times[0]) / median(times[1]);
+    console.log(
+      `  10,000-task map: with a journal ${median(times[0]).toFixed(0)} ms, without ` +
+        `${median(times[1]).toFixed(0)} ms (medians of ${rounds}); ratio ${ratio.toFixed(3)} ` +
+        `(target ≤ 1.10); journal on disk ${mb(directoryBytes(`${dir}/overhead`))}`,
+    );
+  } finally {
+    await Promise.all(all.map((w) => w.process.stop()));
+    await withJournal.process.stop();
+    await without.process.stop();
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
+
 const n = quick ? 8 : 16;
 const size = 25;
 if (runs("spilling")) {
@@ -362,7 +477,7 @@ if (runs("array")) {
       await using admin = await RawClient.connect(scheduler.address);
       const x = array.random.random([side, side], { chunks: [2048, 2048] });
       const started = performance.now();
-      const sum = Number((await x.add(x.T).sum().compute()).data[0]);
+      const sum = await x.add(x.T).sum().compute();
       const seconds = (performance.now() - started) / 1000;
       await sleep(600);
       const [status] = await admin.request<WorkerListing[]>("workers");

@@ -5,10 +5,16 @@ import { type Delayed, delayed } from "../mod.ts";
 const inc = (x: number) => x + 1;
 const add = (x: number, y: number) => x + y;
 
-/** Leaves `inc(i)` for i < leaves, summed pairwise; the result is leaves × (leaves + 1) / 2. */
-export function treeReductionOf(leaves: number): Delayed<number> {
+/**
+ * Leaves `leaf(i)` for i < leaves, summed pairwise; with the default leaf (`inc`) the result is
+ * leaves × (leaves + 1) / 2. The chaos tests pass a leaf that takes some CPU.
+ */
+export function treeReductionOf(
+  leaves: number,
+  leaf: (i: number) => number = inc,
+): Delayed<number> {
   let level: Delayed<number>[] = [];
-  for (let i = 0; i < leaves; i++) level.push(delayed(inc)(i));
+  for (let i = 0; i < leaves; i++) level.push(delayed(leaf)(i));
   while (level.length > 1) {
     const next: Delayed<number>[] = [];
     for (let i = 0; i < level.length; i += 2) {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Collection } from "../collections/collection.ts";
+import type { Collection, ResultOf } from "../collections/collection.ts";
 import type { Delayed } from "../collections/delayed.ts";
 import type { TaskFunction } from "../core/task.ts";
 import type { Future } from "./future.ts";
@@ -30,7 +30,7 @@ export type MaybeFuture<T> =
 export type FutureArgs<A extends readonly unknown[]> = { [I in keyof A]: MaybeFuture<A[I]> };
 
 /** The result type of a collection. */
-export type CollectionResult<C> = C extends Collection<infer T> ? T : never;
+export type CollectionResult<C> = ResultOf<C>;
 
 /**
  * What `scatter` gives for its data: one Future per item of an array (or Set, generator or other
@@ -145,7 +145,7 @@ export abstract class SubmitMethods {
    * Starts computing a collection (or several, sharing their common tasks) on the cluster and
    * returns a Future of its result (or one per collection).
    */
-  compute<T>(collection: Collection<T>): Future<T>;
+  compute<C extends Collection>(collection: C): Future<CollectionResult<C>>;
   /** Computes several collections; shared tasks run once. */
   compute<const C extends readonly Collection[]>(
     collections: C,

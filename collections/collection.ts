@@ -47,6 +47,21 @@ export interface Collection<T = unknown> {
   readonly [collectionSymbol]: CollectionSpec<T>;
 }
 
+/**
+ * Types only: a collection whose result is narrower than its spec says (an array of shape ()
+ * computes to a number, not an NDArray) declares it under this key (`declare readonly
+ * [resultType]: number`), which holds no value at run time.
+ */
+export const resultType: unique symbol = Symbol.for("dask.resultType") as never;
+
+/** The result type of a collection: the one it declares under {@link resultType}, else its spec's. */
+export type ResultOf<C> = C extends { readonly [resultType]: infer R } ? R
+  : C extends Collection<infer T> ? T
+  : never;
+
+/** A lazy collection whose result (as {@link ResultOf} reads it) is `T`. */
+export type LazyValue<T> = Collection<T> | (Collection & { readonly [resultType]: T });
+
 /** True for values that are lazy collections. */
 export function isCollection(value: unknown): value is Collection {
   return typeof value === "object" && value !== null && collectionSymbol in value;

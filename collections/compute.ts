@@ -34,6 +34,11 @@ export interface GraphExecutor {
    * intermediate tasks do not report back on their own (a cluster): progress displays ask it.
    */
   taskProgress?(keys: readonly Key[]): Promise<ArrayLike<number>>;
+  /**
+   * Starts what running will need (the `threads` scheduler's pool) while the caller builds the
+   * graph; the caller calls the returned function once the run is over, failed or not.
+   */
+  prepare?(options: RunOptions): () => void;
 }
 
 /** The local schedulers `compute` knows by name. */
@@ -177,8 +182,15 @@ export async function computeCollections(
   options: ComputeOptions = {},
 ): Promise<unknown[]> {
   checkComputeOptions(options);
-  const plan = planCompute(collections, "compute()", options.optimizeGraph !== false);
-  const values = await runGraph(plan.graph, plan.outputs, options);
+  const done = resolveExecutor(options).prepare?.(options);
+  let values: unknown[];
+  let plan: ComputePlan;
+  try {
+    plan = planCompute(collections, "compute()", options.optimizeGraph !== false);
+    values = await runGraph(plan.graph, plan.outputs, options);
+  } finally {
+    done?.();
+  }
   const byKey = new Map<Key, unknown>();
   plan.outputs.forEach((key, i) => byKey.set(key, values[i]));
   return plan.keyLists.map((keys, i) => plan.finalize(i, keys.map((key) => byKey.get(key))));
@@ -192,10 +204,16 @@ export async function persistCollection<C extends Collection>(
   checkComputeOptions(options, "persist()");
   const spec = collection[collectionSymbol];
   const outputs = [...new Set(spec.keys())];
-  const collected = collectGraph([spec.layer()]);
-  const graph = graphToRun(collected, outputs, options.optimizeGraph !== false);
-  const layer = await resolveExecutor(options).persistGraph(graph, outputs, options);
-  return spec.rebuild(layer) as C;
+  const executor = resolveExecutor(options);
+  const done = executor.prepare?.(options);
+  try {
+    const collected = collectGraph([spec.layer()]);
+    const graph = graphToRun(collected, outputs, options.optimizeGraph !== false);
+    const layer = await executor.persistGraph(graph, outputs, options);
+    return spec.rebuild(layer) as C;
+  } finally {
+    done?.();
+  }
 }
 
 const OPTION_NAMES = optionNames<ComputeOptions>({

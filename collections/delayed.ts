@@ -7,7 +7,7 @@
 import { typeNameOf } from "../core/type_name.ts";
 import { MAX_NESTING_DEPTH } from "../core/codec_kinds.ts";
 import { endlessValueError, TooDeep } from "../core/value_path.ts";
-import { functionName } from "../core/function_codec.ts";
+import { functionName } from "../core/function_tags.ts";
 import { buildContainer, buildSet, callMethod, getField } from "./delayed_tasks.ts";
 import type { Graph } from "../core/graph.ts";
 import { tokenize, tokenizeSymbol, uniqueToken } from "../core/tokenize.ts";
@@ -26,6 +26,7 @@ import {
   collectionSymbol,
   isCollection,
   type Layer,
+  type LazyValue,
 } from "./collection.ts";
 import { computeCollections, type ComputeOptions, persistCollection } from "./compute.ts";
 import { type GraphPicture, visualizeGraph, type VisualizeOptions } from "./visualize.ts";
@@ -290,10 +291,14 @@ function finalizedRef(collection: Collection, layers: Layer[], where: string): T
   return new TaskRef(key);
 }
 
-/** A value, a Delayed of it, or (for arrays and plain objects) the same with Delayed inside. */
+/**
+ * A value, a Delayed of it or another collection that computes to it (`x.sum()` for a number), or
+ * (for arrays and plain objects) the same with those inside.
+ */
 export type MaybeDelayed<T> =
   | T
   | Delayed<T>
+  | LazyValue<T>
   | (T extends readonly (infer E)[] ? readonly MaybeDelayed<E>[]
     : T extends Record<string, unknown> ? { [K in keyof T]: MaybeDelayed<T[K]> }
     : never);

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { taskModule } from "../core/function_codec.ts";
+import { taskModule } from "../core/function_tags.ts";
 
 /** `value[name](...args)`, with the value as `this`. */
 function callMethodOf(value: unknown, name: string, ...args: unknown[]): unknown {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { bindFunctions } from "../core/function_codec.ts";
+import { bindFunctions } from "../core/function_tags.ts";
 import type { TaskFunction } from "../core/task.ts";
 
 /** Gives each function of a task its slot in the task's function list. */

@@ -6,8 +6,8 @@
  * 1. `source`: the text of a self-contained function, which may use JS globals and its
  *    arguments and nothing else. Built-in functions reachable from `globalThis` by a short path
  *    (`Math.max`, `JSON.parse`, `structuredClone`) travel as that path.
- * 2. `module`: `{ url, export }` for functions declared with {@link taskModule}; the receiving
- *    thread imports the module.
+ * 2. `module`: `{ url, export }` for functions declared with `taskModule` (function_tags.ts);
+ *    the receiving thread imports the module.
  *
  * A function that reads a variable it does not own is refused here, with a
  * {@link FreeVariableError} naming the variables, rather than failing later with an opaque
@@ -25,7 +25,10 @@ import type * as ast from "npm:acorn@^8";
 import xxhash from "npm:xxhash-wasm@^1";
 import { FreeVariableError, UnserializableError } from "./errors.ts";
 import { type FunctionOrigin, functionOrigin } from "./function_origin.ts";
+import { boundTags, functionName, moduleTags } from "./function_tags.ts";
 import type { TaskFunction } from "./task.ts";
+
+export { bindFunctions, functionName, taskModule } from "./function_tags.ts";
 
 /** The travelling form of a task function. `id` names it in a thread's function cache. */
 export type FunctionSpec =
@@ -34,94 +37,6 @@ export type FunctionSpec =
   | { kind: "bound"; id: string; name: string; factory: FunctionSpec; fns: FunctionSpec[] };
 
 const { h64ToString } = await xxhash();
-
-interface ModuleTag {
-  url: string;
-  exportName: string;
-}
-
-/** Functions declared by {@link taskModule}, with where they can be imported from. */
-const moduleTags = new WeakMap<TaskFunction, ModuleTag>();
-
-/**
- * Declares the task functions of a module so they travel as module references: pass the
- * module's own `import.meta.url` and an object of functions, and export each function under its
- * property name (or export the returned object):
- *
- * ```ts
- * export const { parseLine, score } = taskModule(import.meta.url, { parseLine, score });
- * ```
- *
- * Receiving threads `await import(url)` and take the export. Such functions may use anything
- * their module imports. `file:` URLs serve one machine or a shared file system; `https:` URLs
- * serve any cluster. A function declared twice keeps its first declaration.
- */
-export function taskModule<T extends Record<string, TaskFunction>>(
-  importMetaUrl: string,
-  fns: T,
-): T {
-  try {
-    new URL(importMetaUrl);
-  } catch {
-    throw new TypeError(
-      `taskModule needs the module's own import.meta.url as its first argument, got ` +
-        `${JSON.stringify(importMetaUrl)}.`,
-    );
-  }
-  for (const [exportName, fn] of Object.entries(fns)) {
-    if (typeof fn !== "function") {
-      throw new TypeError(
-        `taskModule(${importMetaUrl}): '${exportName}' is ${typeof fn}, not a function.`,
-      );
-    }
-    if (!moduleTags.has(fn)) moduleTags.set(fn, { url: importMetaUrl, exportName });
-  }
-  return fns;
-}
-
-interface BoundTag {
-  factory: TaskFunction;
-  fns: TaskFunction[];
-}
-
-/** Functions made by {@link bindFunctions}, with the parts that rebuild them. */
-const boundTags = new WeakMap<TaskFunction, BoundTag>();
-
-/**
- * Makes a task function out of other functions: returns `factory(...fns)`, and remembers how
- * to rebuild it on another thread — `factory` and each of `fns` travel as code (source or
- * module reference) and the receiving thread calls `factory(...fns)` once and caches the result.
- *
- * This is how user functions reach tasks of collections (task arguments never hold functions):
- *
- * ```ts
- * const mapPartition = (f) => (partition) => partition.map(f);
- * const task = bindFunctions(mapPartition, (x: number) => x + 1);
- * task([1, 2]); // [2, 3]
- * ```
- */
-export function bindFunctions<F extends TaskFunction>(
-  factory: (...fns: TaskFunction[]) => F,
-  ...fns: TaskFunction[]
-): F {
-  const bound = factory(...fns);
-  if (typeof bound !== "function") {
-    throw new TypeError(
-      `bindFunctions: the factory '${functionName(factory)}' must return a function.`,
-    );
-  }
-  // a factory may hand back one of its inputs; give each binding its own identity
-  const fn = boundTags.has(bound) || fns.includes(bound) || bound === factory
-    ? (((...args: unknown[]) => bound(...args)) as F)
-    : bound;
-  boundTags.set(fn, { factory, fns });
-  return fn;
-}
-
-/** A readable name for a function: its own name, or its taskModule export name. */
-export function functionName(fn: TaskFunction): string {
-  return fn.name || moduleTags.get(fn)?.exportName || "anonymous";
-}
 
 /** Outcome of describing a function, cached per function object (errors too). */
 const described = new WeakMap<TaskFunction, FunctionSpec | Error>();

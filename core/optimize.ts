@@ -9,7 +9,7 @@
  * @module
  */
 
-import { bindFunctions } from "./function_codec.ts";
+import { bindFunctions } from "./function_tags.ts";
 import type { Graph } from "./graph.ts";
 import { DESCEND, type Key, makeTask, rewriteData, type Task, TaskRef } from "./task.ts";
 import type { TaskFunction } from "./task.ts";

@@ -65,6 +65,12 @@ export interface LocalClusterOptions {
   /** The scheduler's port. Default 0 (any free port). */
   schedulerPort?: number;
   /**
+   * Keep the scheduler's journal in this directory (`--journal-dir`): clients' futures, the graph
+   * of unfinished tasks and published datasets survive a restart of the scheduler. Off unless
+   * given.
+   */
+  journalDir?: string;
+  /**
    * Serve the scheduler's dashboard: true (default: any free port), a port, or false. As
    * Dask's, a local cluster serves it unless told not to.
    */
@@ -138,6 +144,7 @@ export const LOCAL_CLUSTER_OPTION_NAMES = optionNames<LocalClusterOptions>({
   resources: true,
   host: true,
   schedulerPort: true,
+  journalDir: true,
   dashboard: true,
   startTimeout: true,
   logs: true,
@@ -412,6 +419,9 @@ export class LocalCluster extends ClusterManager {
     const url = new URL("../scheduler/main.ts", import.meta.url).href;
     const args = ["run", "-A", "--no-config", url, "--host", this.#host];
     args.push("--port", String(this.#options.schedulerPort ?? 0));
+    if (this.#options.journalDir !== undefined) {
+      args.push("--journal-dir", this.#options.journalDir);
+    }
     args.push(...dashboardFlags(this.#options.dashboard ?? true, 0));
     args.push(...tlsFlags(this.security));
     const scheduler = new ManagedProcess("scheduler", {

@@ -32,14 +32,14 @@ console.log("computed:", (await arr.compute()).toArray());
 const x = array.random.random(20, { chunks: 5 });
 const total = x.sum();
 console.log("\nrandom(20, chunks 5).sum() graph:", await graphSummary(total));
-console.log("sum:", (await total.compute()).get());
+console.log("sum:", await total.compute()); // a number, as Dask gives a NumPy scalar
 
 // NumPy operations on 1000×1000 in 250×500 blocks
 const y = array.random.random([1000, 1000], { chunks: [250, 500] });
 const result = y.add(y.T).sum({ axis: 0 }).mean();
 console.log(`\n(x + x.T).sum(axis=0).mean() on ${String(y)}`);
 console.log("graph:", await graphSummary(result));
-console.log("result:", (await result.compute()).get());
+console.log("result:", await result.compute());
 
 // slicing and fancy indexing, as x[:100, 500:100:-2] and x[:, [10, 1, 5]]
 console.log("x[:100, 500:100:-2]:", String(y.get(":100, 500:100:-2")));
@@ -50,7 +50,7 @@ if (flags.large) {
   console.log(`\n${String(big)}: ${(big.nbytes / 1e9).toFixed(1)} GB`);
   const start = performance.now();
   const value = await big.add(big.T).sum({ axis: 0 }).mean().compute({ progress: true });
-  console.log(`result: ${value.get()} in ${((performance.now() - start) / 1000).toFixed(1)} s`);
+  console.log(`result: ${value} in ${((performance.now() - start) / 1000).toFixed(1)} s`);
 }
 
 shutdownThreads();

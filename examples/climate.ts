@@ -73,7 +73,7 @@ const x = await timed("load and persist every day", () => loaded.persist());
 await timed("x[0, 0, 0] (one element)", () => x.get("0, 0, 0").compute());
 await timed("x[0] (one time slice)", () => x.get("0").compute());
 const mean = await timed("x.mean() (every element)", () => x.mean().compute());
-console.log(`  mean temperature: ${(mean.get() - 273.15).toFixed(2)} °C`);
+console.log(`  mean temperature: ${(mean - 273.15).toFixed(2)} °C`);
 await timed(
   "x[100].mean() (aligned with the blocks)",
   () => x.get(`${Math.min(100, 4 * DAYS - 1)}`).mean().compute(),
@@ -107,6 +107,6 @@ const [zMean, zStd] = await timed(
   "z.mean(), z.std() (should be 0 and 1)",
   () => compute(z.mean(), z.std()),
 );
-console.log(`  ${zMean.get().toExponential(2)}, ${zStd.get().toFixed(6)}`);
+console.log(`  ${zMean.toExponential(2)}, ${zStd.toFixed(6)}`);
 
 shutdownThreads();

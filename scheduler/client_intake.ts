@@ -32,6 +32,7 @@ import type { SchedulerOutbox } from "./outbox.ts";
 import type { Replicas } from "./replicas.ts";
 import type { TaskMoves } from "./task_moves.ts";
 import { keyAccessError, type KeyOwnership, NO_IDENTITY } from "./tenancy.ts";
+import { joinableTasks, sameTaskSpec } from "./co_ownership.ts";
 
 export class ClientIntake {
   readonly clients = new Map<ClientId, ClientRecord>();
@@ -154,18 +155,26 @@ export class ClientIntake {
     for (let i = 0; i < specs.length; i++) specs[i].fn = functions.expand(specs[i].fn);
     const linked: TaskRecord[] = [];
     const linkedSpecs: GraphTaskSpec[] = [];
+    /** New tasks whose result a reconnecting worker brought (the restart grace's orphans). */
+    let held: Set<TaskRecord> | undefined;
     const ownership = this.#ownership;
     const identity = client.identity;
+    // Another identity's keys submitted with the very spec stored: joined below (co_ownership.ts).
+    let joining: Map<TaskRecord, GraphTaskSpec> | undefined;
     // Pass 1: records for new keys. A known key is the same computation (content addressing).
     for (let i = 0; i < specs.length; i++) {
       const spec = specs[i];
       let task = this.#moves.tasks.get(spec.key);
       if (task !== undefined) {
-        // another identity's key is neither taken over nor given a new spec (tenancy.ts)
-        if (!ownership.mayRead(task, identity)) continue;
+        if (!ownership.owns(task, identity)) {
+          // another identity's key is never given a new spec (tenancy.ts); the same one joins
+          if (sameTaskSpec(task, spec)) (joining ??= new Map()).set(task, spec);
+          continue;
+        }
         if (spec.returnValue === true) task.returnValue = true;
         if (!task.lostLineage || (task.state !== "released" && task.state !== "erred")) continue;
-        if (!ownership.owns(task, identity)) continue; // only its owners give it a new spec
+        // a key several identities own keeps the spec they all asked for
+        if (!ownership.ownsAlone(task, identity)) continue;
         // The client sent a fresh spec for a task that lost its inputs: adopt it.
         this.#moves.unlinkDependencies(task);
         if (task.state === "erred") this.#moves.clearError(task);
@@ -186,9 +195,20 @@ export class ClientIntake {
         });
         ownership.claim(task, identity);
         if (spec.returnValue === true) task.returnValue = true;
+        if (this.#grace.hasOrphan(spec.key)) (held ??= new Set()).add(task);
       }
       linked.push(task);
       linkedSpecs.push(spec);
+    }
+    if (joining !== undefined) {
+      const joined = joinableTasks(new Set(joining.keys()), (t) => ownership.mayRead(t, identity));
+      for (const [task, spec] of joining) {
+        if (!joined.has(task)) continue;
+        ownership.claim(task, identity);
+        if (spec.returnValue === true) task.returnValue = true;
+        linked.push(task);
+        linkedSpecs.push(spec);
+      }
     }
     // Pass 2: dependencies (they may come later in the message).
     const broken: [TaskRecord, Key][] = [];
@@ -240,6 +260,7 @@ export class ClientIntake {
       else if (task.state === "erred") this.#outbox.reportErred(task, client);
       else if (task.state === "released") this.#moves.recommend(task, "waiting");
     }
+    if (held !== undefined) this.#adoptHeld(held);
     // Tasks nobody asked for and nothing reads are garbage.
     for (const task of linked) {
       if (task.whoWants.size === 0 && task.dependents.size === 0) {
@@ -256,6 +277,27 @@ export class ClientIntake {
     const error = keyAccessError(key, client.identity);
     this.#outbox.toClient(client, { op: "task-erred", key, error, blamedKey: key });
     this.#moves.log("client", `client ${client.id} was refused key ${key} of another identity`);
+  }
+
+  /**
+   * A graph submitted again after a restart (by a client, or the journal's replay) takes the
+   * results workers brought instead of computing them again: those wanted, and those a task that
+   * still has to run reads. The others stay orphans (freed when the grace ends).
+   */
+  #adoptHeld(held: Set<TaskRecord>): void {
+    for (const task of held) {
+      let needed = task.whoWants.size > 0;
+      for (const dependent of task.dependents) if (!held.has(dependent)) needed = true;
+      if (!needed) continue;
+      const copy = this.#grace.takeOrphan(task.key)!;
+      const holders = copy.workers.map((address) => this.#workers.get(address));
+      task.nbytes = copy.nbytes;
+      task.typeName = copy.typeName;
+      for (const worker of holders) if (worker !== undefined) this.#replicas.add(task, worker);
+      this.#moves.toMemory(task);
+      // its readers become waiting later in this step: keep it for them
+      if (task.whoWants.size === 0) this.#moves.recommend(task, "waiting");
+    }
   }
 
   /**
@@ -362,8 +404,9 @@ export class ClientIntake {
           runnable: false,
           priority: [0, 0, 0],
         });
-      } else if (!this.#ownership.owns(task, client.identity)) {
-        // another identity's key keeps its value; copies placed under its name are dropped
+      } else if (!this.#ownership.ownsAlone(task, client.identity)) {
+        // another identity's key (or one shared with others) keeps its value; copies placed
+        // under its name are dropped
         for (const worker of holders) {
           if (!task.whoHas.has(worker)) this.#outbox.freeKeys(worker, task.key);
         }

@@ -3,8 +3,12 @@
  *
  * ```sh
  * deno run -A scheduler/main.ts [--host HOST] [--port 8786] [--dashboard-port 8787] [--no-dashboard]
- *   [--scheduler-file PATH] [--pid-file PATH]
+ *   [--scheduler-file PATH] [--pid-file PATH] [--journal-dir DIR] [--journal-wait 5]
  * ```
+ *
+ * With `--journal-dir` it journals what it must not forget (clients' futures, the graph of
+ * unfinished tasks, published datasets; scheduler/journal.ts) and, started again with the same
+ * directory, brings it back before answering clients.
  *
  * `--help` lists every option with its default (scheduler/options.ts). With `--scheduler-file` it
  * writes its address there once listening (core/scheduler_file.ts), for workers and clients.
@@ -42,6 +46,7 @@ import {
 } from "../net/security_options.ts";
 import type { TlsConfig } from "../net/tls.ts";
 import { SCHEDULER_CLI } from "./options.ts";
+import { JournalError } from "./journal.ts";
 
 const USAGE = usageLine(SCHEDULER_CLI);
 
@@ -98,6 +103,11 @@ const restartGrace = Number(values["restart-grace"]);
 if (!(restartGrace >= 0)) {
   fail(`--restart-grace must be a number of seconds >= 0; got ${values["restart-grace"]}`, 2);
 }
+const journalDir = values["journal-dir"] as string | undefined;
+const journalWait = Number(values["journal-wait"]);
+if (!(journalWait >= 0)) {
+  fail(`--journal-wait must be a number of seconds >= 0; got ${values["journal-wait"]}`, 2);
+}
 const dashboardPort = values["no-dashboard"]
   ? null
   : parsePort(values["dashboard-port"], "--dashboard-port");
@@ -135,8 +145,11 @@ try {
     clientTokens,
     tlsClientIdentities: values["tls-client-identities"] === true,
     config: { restartGrace },
+    journalDir,
+    journalWait,
   });
 } catch (error) {
+  if (error instanceof JournalError) fail(error.message, 1);
   fail(
     `cannot listen on ${host}:${port}: ${(error as Error).message}` +
       (error instanceof Deno.errors.AddrInUse ? " (choose another --port, or 0 for any)" : ""),

@@ -41,6 +41,22 @@ export const SCHEDULER_CLI: CliSpec = {
         "hearing that the keys are lost (0: no grace).",
     },
     {
+      name: "journal-dir",
+      type: "string",
+      value: "DIR",
+      help: "Journal clients' futures, the graph of unfinished tasks and published datasets " +
+        "to this directory, and bring them back when started again with the same directory " +
+        "(finished futures stay finished, running work resumes). Off unless given.",
+    },
+    {
+      name: "journal-wait",
+      type: "string",
+      value: "SECONDS",
+      default: "5",
+      help: "With a journal to bring back: how long to wait for its workers to register again " +
+        "(with the results they hold) before replaying it and answering clients.",
+    },
+    {
       name: "scheduler-file",
       type: "string",
       value: "PATH",
@@ -71,5 +87,6 @@ export const SCHEDULER_CLI: CliSpec = {
     "deno run -A scheduler/main.ts --port 8786 --dashboard-port 8787",
     "deno run -A scheduler/main.ts --scheduler-file /shared/scheduler.json --port 0",
     "deno run -A scheduler/main.ts --auth-token-file token --client-tokens-file clients",
+    "deno run -A scheduler/main.ts --journal-dir /var/lib/dask-deno/journal",
   ],
 };

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { CoordinationError } from "./coordination/datasets.ts";
+import { CoordinationError, type Dataset } from "./coordination/datasets.ts";
 import { COORDINATION_METHODS, CoordinationRequests } from "./coordination/requests.ts";
 import { UploadedModules } from "./uploads.ts";
 import { adaptiveSnapshot, adaptiveTarget, type AdaptiveTargetOptions } from "./adaptive_target.ts";
@@ -84,6 +84,8 @@ export interface RequestHost {
   onChange(listener: () => void): () => void;
   /** Forgets a worker's session (it was told to restart or close). */
   removeSession(session: WorkerSession, t: number, why: string): void;
+  /** A dataset was published (or, with `null`, unpublished): the journal keeps it. */
+  datasetChanged?(name: string, dataset: Dataset | null): void;
 }
 
 /** The `keys` a request names. */
@@ -140,6 +142,11 @@ export class SchedulerRequests {
     });
   }
 
+  /** Publishes a dataset the journal kept (its keys are held by the replay already). */
+  restoreDataset(name: string, dataset: Dataset): void {
+    this.#coordination.datasets.put(name, dataset, true);
+  }
+
   /** A client disconnected: its leases return and what it held for others is let go. */
   clientGone(clientId: ClientId): void {
     this.#coordination.clientGone(clientId);
@@ -150,6 +157,10 @@ export class SchedulerRequests {
     let reply: ReplyMsg;
     try {
       const result = await this.#answer(clientId, msg.method, msg.params ?? {});
+      if (msg.method === "publish-put" || msg.method === "publish-delete") {
+        const name = String(msg.params?.name);
+        this.#host.datasetChanged?.(name, this.#coordination.datasets.get(name) ?? null);
+      }
       reply = { op: "reply", requestId: msg.requestId, result };
     } catch (error) {
       if (!(error instanceof RequestError) && !(error instanceof CoordinationError)) {

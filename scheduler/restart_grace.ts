@@ -57,6 +57,11 @@ export class RestartGrace<C, G> {
     } else if (!copy.workers.includes(worker)) copy.workers.push(worker);
   }
 
+  /** True when a worker brought a copy of `key` nobody took yet. */
+  hasOrphan(key: Key): boolean {
+    return this.#orphans.has(key);
+  }
+
   /** Takes the orphan copy of `key` (it enters the books), if a worker brought one. */
   takeOrphan(key: Key): OrphanCopy | undefined {
     const copy = this.#orphans.get(key);

@@ -59,6 +59,9 @@ import {
 } from "../protocol/session.ts";
 import { type SchedulerConfig, type SchedulerEvent, SchedulerState } from "./state.ts";
 import { now, SchedulerRequests, workerInfo, type WorkerSession } from "./requests.ts";
+import { Journal } from "./journal.ts";
+import { recordsFor } from "./journal_book.ts";
+import { datasetHolder } from "./coordination/datasets.ts";
 
 /** How a scheduler server is set up. */
 export interface SchedulerServerOptions {
@@ -86,6 +89,18 @@ export interface SchedulerServerOptions {
   authToken?: string;
   /** TLS (net/tls.ts): listen on `tls://` with this certificate; dial workers over TLS. */
   tls?: TlsConfig;
+  /**
+   * Keep a journal in this directory (scheduler/journal.ts) and bring back what it holds at
+   * start: clients' futures, the graph they need, published datasets. Off unless given.
+   */
+  journalDir?: string;
+  /**
+   * With a journal to replay: seconds to wait for the workers it names to register again (with
+   * the results they hold) before the graph is replayed and clients are answered. 5.
+   */
+  journalWait?: number;
+  /** Seconds a client named in the journal has to reconnect before its futures are let go. 60. */
+  journalClientWait?: number;
   /**
    * Client identities (tenancy, scheduler/tenancy.ts): name → token. A client proving one of
    * these tokens acts as that identity, and only touches its own keys and those shared with it.
@@ -168,10 +183,29 @@ export class SchedulerServer {
   readonly #requests: SchedulerRequests;
   #flushScheduled = false;
   #changed = false;
+  /** The journal (`journalDir`), if kept. */
+  readonly #journal: Journal | undefined;
+  /** Events fed while replaying the journal are in it already. */
+  #replaying = false;
+  /** Until the journal is replayed: when to stop waiting for its workers, and who waits. */
+  #replayDeadline: number | undefined;
+  readonly #ready: Promise<void>;
+  #resolveReady!: () => void;
+  #lastSync = 0;
+  #journalClientTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Clients the journal brought back that have not reconnected yet. */
+  readonly #journalClients = new Set<ClientId>();
+  readonly #journalWait: number;
+  readonly #journalClientWait: number;
   #closing: Promise<void> | null = null;
   #resolveClosed!: () => void;
 
-  private constructor(options: SchedulerServerOptions, listener: Listener, address: string) {
+  private constructor(
+    options: SchedulerServerOptions,
+    listener: Listener,
+    address: string,
+    journal: Journal | undefined,
+  ) {
     this.address = address;
     this.#listener = listener;
     this.state = new SchedulerState({
@@ -189,6 +223,17 @@ export class SchedulerServer {
       tls: options.tls,
     });
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
+    this.#ready = new Promise((resolve) => this.#resolveReady = resolve);
+    this.#journalWait = options.journalWait ?? 5;
+    this.#journalClientWait = options.journalClientWait ?? 60;
+    this.#journal = journal;
+    if (journal !== undefined) {
+      if (journal.tornAtOpen) {
+        this.#log("the journal ended in a torn record (killed while writing it): dropped");
+      }
+    }
+    if (this.#journal === undefined || this.#journal.book.isEmpty) this.#resolveReady();
+    else this.#replayDeadline = now() + this.#journalWait;
     this.#tick = setInterval(() => this.#onTick(), options.tickIntervalMs ?? 100);
     this.#requests = new SchedulerRequests({
       state: this.state,
@@ -200,16 +245,24 @@ export class SchedulerServer {
       log: this.#log,
       onChange: (listener) => this.onChange(listener),
       removeSession: (session, t, why) => this.#removeSession(session, t, why),
+      datasetChanged: (name, dataset) => {
+        if (this.#journal === undefined) return;
+        this.#journal.append([{ t: "dataset", name, dataset }]);
+        this.#writeJournal();
+      },
     });
   }
 
   /**
    * Listens and starts serving.
    *
-   * @throws when the port cannot be listened on (e.g. it is taken).
+   * @throws when the port cannot be listened on (e.g. it is taken), or a JournalError when
+   * `journalDir` cannot be used.
    */
   static async start(options: SchedulerServerOptions = {}): Promise<SchedulerServer> {
     const host = options.host ?? "127.0.0.1";
+    // read before listening: a journal that cannot be used stops the start
+    const journal = options.journalDir === undefined ? undefined : Journal.open(options.journalDir);
     // Connections that complete their handshake before the server object exists wait here.
     const early: Connection[] = [];
     const ref: { server?: SchedulerServer } = {};
@@ -233,7 +286,7 @@ export class SchedulerServer {
       const shown = advertised.includes(":") ? `[${advertised}]` : advertised;
       address = `${options.tls === undefined ? "tcp" : "tls"}://${shown}:${listener.port}`;
     }
-    const server = ref.server = new SchedulerServer(options, listener, address);
+    const server = ref.server = new SchedulerServer(options, listener, address, journal);
     for (const connection of early) server.#accept(connection);
     return server;
   }
@@ -271,8 +324,15 @@ export class SchedulerServer {
   close(reason = "the scheduler is shutting down"): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#tick);
+      clearTimeout(this.#journalClientTimer);
       this.#log(`shutting down: ${reason}`);
       this.#flush();
+      this.#resolveReady(); // clients waiting for the replay are refused below
+      try {
+        this.#journal?.close();
+      } catch (error) {
+        this.#log(`cannot close the journal: ${errorMessage(error)}`);
+      }
       for (const session of this.#workers.values()) {
         session.connection.send({ header: { op: "close", reason } });
       }
@@ -302,6 +362,11 @@ export class SchedulerServer {
       // A bug in the state machine: keep serving, but make it loud.
       this.#log(`internal error handling ${event.type}: ${(error as Error).stack}`);
     }
+    const journal = this.#journal;
+    if (journal !== undefined && !this.#replaying) {
+      const records = recordsFor(event, journal.book.fireAndForget);
+      if (records.length > 0) journal.append(records);
+    }
     this.#changed = true;
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
@@ -330,6 +395,8 @@ export class SchedulerServer {
 
   #flush(): void {
     this.#flushScheduled = false;
+    // what caused these messages is on disk before anyone hears of it
+    this.#writeJournal();
     this.#logErred();
     const batches = new Map<Connection, unknown[]>();
     let last: Connection | undefined;
@@ -378,6 +445,63 @@ export class SchedulerServer {
       void session.connection.abort("heartbeats stopped");
     }
     this.#feed({ type: "tick", now: t });
+    if (this.#replayDeadline !== undefined) this.#replayWhenReady(t);
+    if (this.#journal !== undefined && t - this.#lastSync >= 1) {
+      this.#lastSync = t;
+      this.#journal.sync().catch((error) => {
+        this.#log(`cannot fsync the journal: ${errorMessage(error)}`);
+      });
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Journal
+
+  #writeJournal(): void {
+    try {
+      this.#journal?.write();
+    } catch (error) {
+      // a full or broken disk: serve on (the journal is for restarts), but say so
+      this.#log(`cannot write the journal: ${errorMessage(error)}`);
+    }
+  }
+
+  /**
+   * Replays the journal once the workers it names are back (their results wait as the restart
+   * grace's orphans and the replayed graph adopts them) or the wait is over; then answers clients.
+   */
+  #replayWhenReady(t: number): void {
+    const book = this.#journal!.book;
+    const waiting = [...book.workers].filter((address) => !this.#workers.has(address));
+    if (waiting.length > 0 && t < this.#replayDeadline!) return;
+    this.#replayDeadline = undefined;
+    const clients = [...book.wants.keys()];
+    const datasets = [...book.datasets];
+    const tasks = book.liveTasks().length;
+    this.#replaying = true;
+    try {
+      for (const event of book.replayEvents(t)) this.#feed(event);
+      for (const [name, dataset] of datasets) this.#requests.restoreDataset(name, dataset);
+    } finally {
+      this.#replaying = false;
+    }
+    this.#flush();
+    this.#log(
+      `replayed the journal: ${tasks} tasks, ${clients.length} clients, ${datasets.length} ` +
+        `datasets` + (waiting.length > 0 ? `; ${waiting.length} workers did not come back` : ""),
+    );
+    // clients of the journal that never come back let go of their futures after a while
+    const holders = new Set(datasets.map(([name]) => datasetHolder(name)));
+    for (const client of clients) if (!holders.has(client)) this.#journalClients.add(client);
+    this.#resolveReady();
+    this.#journalClientTimer = setTimeout(() => {
+      for (const client of this.#journalClients) {
+        if (this.state.clients.has(client)) {
+          this.#feed({ type: "client-disconnected", client, now: now() });
+        }
+      }
+      this.#journalClients.clear();
+    }, this.#journalClientWait * 1000);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -449,11 +573,28 @@ export class SchedulerServer {
     if (typeof clientId !== "string" || clientId === "") {
       return await this.#refuse(connection, "register-client without a clientId");
     }
-    // (the state machine's own holders — datasets, fire-and-forget — are taken ids too)
-    if (this.#clients.has(clientId) || this.state.clients.has(clientId)) {
+    // a restarted scheduler answers once its journal is replayed (bounded by journalWait)
+    await this.#ready;
+    if (this.#closing !== null) {
+      await connection.abort("the scheduler is shutting down");
+      return;
+    }
+    // (the state machine's own holders — datasets, fire-and-forget — are taken ids too; a client
+    // the journal brought back is expected to reconnect under its id)
+    if (
+      this.#clients.has(clientId) ||
+      (this.state.clients.has(clientId) && !this.#journalClients.has(clientId))
+    ) {
       return await this.#refuse(connection, `a client with id ${clientId} is already connected`);
     }
     const identity = connection.identity ?? CLUSTER_IDENTITY;
+    if (this.#journalClients.delete(clientId)) {
+      const known = this.state.clients.get(clientId)?.identity;
+      // a record replayed without an identity ("") takes whoever reconnects under the id
+      if (known !== undefined && known !== "" && known !== identity) {
+        return await this.#refuse(connection, `client id ${clientId} belongs to another identity`);
+      }
+    }
     this.#clients.set(clientId, connection);
     if (hello.batches === true) this.#takesBatches.add(connection);
     const registered: ClientRegisteredMsg = {

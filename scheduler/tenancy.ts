@@ -2,10 +2,11 @@
  * Tenancy: which client identities may touch which keys (docs/security.md, "Tenancy"). A client
  * authenticates as an identity — the cluster's token is identity `cluster`; each line of the
  * scheduler's client tokens file, or a client certificate's subject, is one more. A key belongs to
- * the identities whose graphs or scatters made it; an identity whose client holds it (it was
- * handed over) may read it too; keys held by the scheduler's own holders — published datasets,
- * named variables and queues — are readable by every identity, since putting futures there is how
- * one shares them. Clients of one identity share keys as Dask's clients do.
+ * the identities whose graphs or scatters made it, and to those that submitted the very same
+ * spec for it (co_ownership.ts); an identity whose client holds it (it was handed over) may read
+ * it too; keys held by the scheduler's own holders — published datasets, named variables and
+ * queues — are readable by every identity, since putting futures there is how one shares them.
+ * Clients of one identity share keys as Dask's clients do.
  *
  * Pure books, consulted by client_intake.ts and the server's requests; they cost nothing when
  * tenancy is off (no client tokens file): every check passes and nothing is recorded.
@@ -47,6 +48,16 @@ export class KeyOwnership {
     if (!this.enabled || identity === SHARED_IDENTITY) return true;
     const owners = this.#owners.get(task);
     return owners === identity || (typeof owners === "object" && owners.has(identity));
+  }
+
+  /**
+   * Whether `identity` is `task`'s only owner (always, without tenancy). A key several identities
+   * own (each submitted the same spec: co_ownership.ts) keeps that spec and its value: no owner
+   * may scatter over it or give it a new one, which would overwrite what the others asked for.
+   */
+  ownsAlone(task: TaskRecord, identity: string): boolean {
+    if (!this.enabled || identity === SHARED_IDENTITY) return true;
+    return this.#owners.get(task) === identity;
   }
 
   /**

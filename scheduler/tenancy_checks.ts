@@ -70,13 +70,13 @@ export class TenancyChecks {
     return keys;
   }
 
-  /** Passes if no key of `keys` belongs to another identity. */
+  /** Passes if no key of `keys` belongs to another identity (alone or with this one). */
   writable(clientId: ClientId, keys: Key[]): void {
     if (!this.enabled) return;
     const identity = this.#identity(clientId);
     const refused = keys.filter((key) => {
       const task = this.#state.tasks.get(key);
-      return task !== undefined && !this.#state.ownership.owns(task, identity);
+      return task !== undefined && !this.#state.ownership.ownsAlone(task, identity);
     });
     if (refused.length > 0) throw this.#refusal(clientId, refused, "overwrite");
   }

@@ -1,5 +1,6 @@
 /**
- * Joining computed blocks into one NDArray: the result of `compute()`.
+ * Joining computed blocks into one NDArray: the result of `compute()` (for an array of shape (),
+ * its one element as a JS value, as Dask gives a NumPy scalar).
  *
  * The output is allocated once and each block is written into its place, so assembling costs one
  * pass over the data. Offsets come from the blocks' real shapes, which also serves arrays whose
@@ -8,8 +9,9 @@
  * @module
  */
 import { type DType, DTYPE_ARRAY, NDArray, sizeOfShape } from "../../core/ndarray.ts";
-import { taskModule } from "../../core/function_codec.ts";
+import { taskModule } from "../../core/function_tags.ts";
 import { flatIndex, forEachIndex } from "./chunks.ts";
+import { type ScalarValue, scalarValue } from "./scalar_value.ts";
 import { assign, formatShape, slice } from "./kernels/mod.ts";
 
 function asBlock(value: unknown, index: readonly number[]): NDArray {
@@ -75,13 +77,26 @@ function convert(block: NDArray, dtype: DType): NDArray {
   return out;
 }
 
-/** {@link assembleBlocks} as a task: the whole array inside a task that reads every block. */
-export function assembleBlocksTask(
+/**
+ * What computing an array gives: its blocks joined ({@link assembleBlocks}), or for an array of
+ * shape () (no axes) its element as a JS value.
+ */
+export function arrayResult(
+  blocks: readonly unknown[],
+  numblocks: readonly number[],
+  dtype: DType,
+): NDArray | ScalarValue {
+  const whole = assembleBlocks(blocks, numblocks, dtype);
+  return numblocks.length === 0 ? scalarValue(whole) : whole;
+}
+
+/** {@link arrayResult} as a task: the whole array inside a task that reads every block. */
+export function arrayResultTask(
   numblocks: readonly number[],
   dtype: DType,
   ...blocks: unknown[]
-): NDArray {
-  return assembleBlocks(blocks, numblocks, dtype);
+): NDArray | ScalarValue {
+  return arrayResult(blocks, numblocks, dtype);
 }
 
-taskModule(import.meta.url, { assembleBlocksTask });
+taskModule(import.meta.url, { arrayResultTask });

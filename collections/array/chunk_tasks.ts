@@ -9,13 +9,15 @@
  *
  * @module
  */
-import { taskModule } from "../../core/function_codec.ts";
+import { taskModule } from "../../core/function_tags.ts";
 import { type DType, NDArray } from "../../core/ndarray.ts";
 import type { TaskFunction } from "../../core/task.ts";
 import { type BlockExpr, isBlockExpr } from "./block_expr.ts";
 import * as k from "./kernels/mod.ts";
 import { qr, solveTriangular, svd } from "./kernels/decomposition.ts";
 import { randomBlock, type RandomDistribution } from "./kernels/random.ts";
+import { withScratch } from "./kernels/scratch.ts";
+import { drawKey } from "./shared_draws.ts";
 
 type Operand = k.Operand;
 // deno-lint-ignore no-explicit-any
@@ -526,26 +528,47 @@ const OPS: Record<string, Op> = {
   },
 };
 
-/** Evaluates a block expression; `fns` are the task's bound user functions. */
-function evaluate(expr: unknown, fns: readonly TaskFunction[]): unknown {
+/**
+ * Evaluates a block expression; `fns` are the task's bound user functions. A random block that
+ * the expression draws twice (both sides of `x + x.T` on the diagonal, or a pair of blocks
+ * computed together, see shared_draws.ts) is drawn once: `draws` holds those drawn so far.
+ * Kernels never write into their inputs, so one block may feed several operations.
+ */
+function evaluate(
+  expr: unknown,
+  fns: readonly TaskFunction[],
+  draws: Map<string, unknown>,
+): unknown {
   if (!isBlockExpr(expr)) return expr;
   const node = expr as BlockExpr;
   const op = OPS[node.$op];
   if (op === undefined) throw new TypeError(`unknown chunk operation '${node.$op}'`);
-  const args = node.args.map((a) => evaluate(a, fns));
+  if (node.$op === "random") {
+    const key = drawKey(node.params);
+    let block = draws.get(key);
+    if (block === undefined) draws.set(key, block = op(node.params, [], fns));
+    return block;
+  }
+  const args = node.args.map((a) => evaluate(a, fns, draws));
   return op(node.params, args, fns);
 }
 
 const NO_FUNCTIONS: readonly TaskFunction[] = [];
 
-/** The task function of array tasks that call no user function. */
+/**
+ * The task function of array tasks that call no user function. Blocks made and dropped inside
+ * the task (a fused chain's intermediates) give their buffers back for the next task.
+ */
 export function evalBlock(expr: unknown): unknown {
-  return evaluate(expr, NO_FUNCTIONS);
+  return withScratch(() => evaluate(expr, NO_FUNCTIONS, new Map()));
 }
 
-/** The task function of array tasks that call user functions (see bindFunctions). */
+/**
+ * The task function of array tasks that call user functions (see bindFunctions). A user
+ * function may keep what it was given, so nothing made here is reused.
+ */
 export function evalWithFunctions(...fns: TaskFunction[]) {
-  return (expr: unknown): unknown => evaluate(expr, fns);
+  return (expr: unknown): unknown => withScratch(() => evaluate(expr, fns, new Map()), false);
 }
 
 taskModule(import.meta.url, { evalBlock, evalWithFunctions });

@@ -1,7 +1,12 @@
 /**
  * `DArray`: a lazy n-dimensional array cut into blocks, each block an NDArray computed by a
  * task, as in `dask.array`. Operations build new arrays (and their task graphs) without
- * computing; `compute()` runs the graph and joins the blocks into one NDArray.
+ * computing; `compute()` runs the graph and joins the blocks into one NDArray. An array of
+ * shape () is a {@link Scalar}: it computes to its element as a JS value.
+ *
+ * Scalar lives in this module (about 800 lines with it) because it extends DArray and DArray's
+ * constructor makes it: in a module of its own, the import cycle would reach `class Scalar
+ * extends DArray` before DArray exists.
  *
  * @module
  */
@@ -14,11 +19,12 @@ import {
   type CollectionSpec,
   collectionSymbol,
   type Layer,
+  resultType,
 } from "../collection.ts";
 import { computeCollections, type ComputeOptions, persistCollection } from "../compute.ts";
 import { Delayed } from "../delayed.ts";
 import { type GraphPicture, visualizeGraph, type VisualizeOptions } from "../visualize.ts";
-import { assembleBlocks, assembleBlocksTask } from "./assemble.ts";
+import { arrayResult, arrayResultTask } from "./assemble.ts";
 import { arrayRepr, inspectSymbol } from "../display/repr.ts";
 import { arrayDisplay, jupyterDisplay, type MimeBundle } from "../display/notebook.ts";
 import { blockExpr } from "./block_expr.ts";
@@ -37,7 +43,11 @@ import {
   reduce,
   type ReductionOptions,
   type VarianceOptions,
+  type WholeArgReductionOptions,
+  type WholeReductionOptions,
+  type WholeVarianceOptions,
 } from "./reductions.ts";
+import type { ScalarValue, ScalarValueOf } from "./scalar_value.ts";
 import { ravel, reshape, type ReshapeOptions } from "./reshape.ts";
 import { type ArrayNode, type ArraySource, planLayer } from "./plan.ts";
 import { argtopk, topk } from "./topk.ts";
@@ -62,6 +72,11 @@ export class DArray implements Collection<NDArray>, ArraySource {
     readonly node: ArrayNode,
   ) {
     this.chunks = Object.freeze(chunks.map((c) => Object.freeze([...c])));
+    // whichever operation makes an array of shape () (a reduction, an index, a product, a
+    // reshape), it is a Scalar, so that it computes to a JS value and `instanceof` tells
+    if (chunks.length === 0 && new.target === DArray) {
+      return new Scalar(name, chunks, dtype, node);
+    }
   }
 
   // ---- attributes ------------------------------------------------------------------------
@@ -120,14 +135,25 @@ export class DArray implements Collection<NDArray>, ArraySource {
     return this.#layer ??= planLayer(this);
   }
 
-  /** Computes the array: an NDArray of its whole shape. */
-  async compute(options: ComputeOptions = {}): Promise<NDArray> {
+  /**
+   * Computes a {@link Scalar} (an array of shape ()): its element as a JS value, as Dask gives a
+   * NumPy scalar.
+   */
+  compute<V extends ScalarValue>(this: Scalar<V>, options?: ComputeOptions): Promise<V>;
+  /**
+   * Computes the array: an NDArray of its whole shape. An array of shape () is a {@link Scalar}
+   * and gives its element; an operation whose result's shape depends on its arguments (an index,
+   * `dot`, a reduction over a list of axes) is typed DArray even when it gives shape (), so
+   * narrow it with `instanceof Scalar` first.
+   */
+  compute(options?: ComputeOptions): Promise<NDArray>;
+  async compute(options: ComputeOptions = {}): Promise<NDArray | ScalarValue> {
     const [value] = await computeCollections([this], options);
-    return value as NDArray;
+    return value as NDArray | ScalarValue;
   }
 
   /** Computes the blocks and keeps them (in memory here, or on the cluster): an array over them. */
-  persist(options: ComputeOptions = {}): Promise<DArray> {
+  persist(options: ComputeOptions = {}): Promise<this> {
     return persistCollection(this, options);
   }
 
@@ -180,13 +206,16 @@ export class DArray implements Collection<NDArray>, ArraySource {
     return this.name;
   }
 
-  /** How compute and persist see an array: one key per block, joined by `finalize`. */
+  /**
+   * How compute and persist see an array: one key per block, joined by `finalize` (a Scalar's
+   * JS value is its declared {@link resultType}; the spec's type covers the arrays).
+   */
   get [collectionSymbol](): CollectionSpec<NDArray> {
     return {
       layer: () => this.layer(),
       keys: () => this.blockKeys(),
-      finalize: (values) => assembleBlocks(values, this.numblocks, this.dtype),
-      finalizeTask: () => ({ fn: assembleBlocksTask, args: [this.numblocks, this.dtype] }),
+      finalize: (values) => arrayResult(values, this.numblocks, this.dtype) as NDArray,
+      finalizeTask: () => ({ fn: arrayResultTask, args: [this.numblocks, this.dtype] }),
       rebuild: (layer) => new DArray(this.name, this.chunks, this.dtype, { kind: "tasks", layer }),
     };
   }
@@ -424,47 +453,80 @@ export class DArray implements Collection<NDArray>, ArraySource {
 
   // ---- reductions ------------------------------------------------------------------------
 
+  /** Sum of all elements: a {@link Scalar}, as a tree of partial sums. */
+  sum(options?: WholeReductionOptions): Scalar;
   /** Sum over `axis` (all axes by default), as a tree of partial sums. */
+  sum(options: ReductionOptions): DArray;
   sum(options: ReductionOptions = {}): DArray {
     return reduce(this, "sum", options);
   }
+  /** Product of all elements: a {@link Scalar}. */
+  prod(options?: WholeReductionOptions): Scalar;
   /** Product over `axis`. */
+  prod(options: ReductionOptions): DArray;
   prod(options: ReductionOptions = {}): DArray {
     return reduce(this, "prod", options);
   }
+  /** Smallest element: a {@link Scalar}. */
+  min(options?: WholeReductionOptions): Scalar;
   /** Smallest element over `axis`. */
+  min(options: ReductionOptions): DArray;
   min(options: ReductionOptions = {}): DArray {
     return reduce(this, "min", options);
   }
+  /** Largest element: a {@link Scalar}. */
+  max(options?: WholeReductionOptions): Scalar;
   /** Largest element over `axis`. */
+  max(options: ReductionOptions): DArray;
   max(options: ReductionOptions = {}): DArray {
     return reduce(this, "max", options);
   }
+  /** True when any element is non-zero: a {@link Scalar}. */
+  any(options?: WholeReductionOptions): Scalar<boolean>;
   /** True where any element over `axis` is non-zero. */
+  any(options: ReductionOptions): DArray;
   any(options: ReductionOptions = {}): DArray {
     return reduce(this, "any", options);
   }
+  /** True when every element is non-zero: a {@link Scalar}. */
+  all(options?: WholeReductionOptions): Scalar<boolean>;
   /** True where every element over `axis` is non-zero. */
+  all(options: ReductionOptions): DArray;
   all(options: ReductionOptions = {}): DArray {
     return reduce(this, "all", options);
   }
+  /** Arithmetic mean of all elements: a {@link Scalar}. */
+  mean(options?: WholeReductionOptions): Scalar;
   /** Arithmetic mean over `axis`. */
+  mean(options: ReductionOptions): DArray;
   mean(options: ReductionOptions = {}): DArray {
     return reduce(this, "mean", options);
   }
+  /** Variance of all elements (divisor `N - ddof`): a {@link Scalar}. */
+  var(options?: WholeVarianceOptions): Scalar;
   /** Variance over `axis` (divisor `N - ddof`). */
+  var(options: VarianceOptions): DArray;
   var(options: VarianceOptions = {}): DArray {
     return reduce(this, "var", options);
   }
+  /** Standard deviation of all elements (divisor `N - ddof`): a {@link Scalar}. */
+  std(options?: WholeVarianceOptions): Scalar;
   /** Standard deviation over `axis` (divisor `N - ddof`). */
+  std(options: VarianceOptions): DArray;
   std(options: VarianceOptions = {}): DArray {
     return reduce(this, "var", { ...options, sqrt: true });
   }
+  /** Index of the smallest element in the flattened array: a {@link Scalar}. */
+  argmin(options?: WholeArgReductionOptions): Scalar;
   /** Index of the smallest element along `axis` (of the flattened array when none). */
+  argmin(options: ArgReductionOptions): DArray;
   argmin(options: ArgReductionOptions = {}): DArray {
     return argReduce(this, "argmin", options);
   }
+  /** Index of the largest element in the flattened array: a {@link Scalar}. */
+  argmax(options?: WholeArgReductionOptions): Scalar;
   /** Index of the largest element along `axis` (of the flattened array when none). */
+  argmax(options: ArgReductionOptions): DArray;
   argmax(options: ArgReductionOptions = {}): DArray {
     return argReduce(this, "argmax", options);
   }
@@ -565,6 +627,165 @@ export class DArray implements Collection<NDArray>, ArraySource {
   dot(other: DArray | NDArray): DArray {
     return dot(this, other);
   }
+}
+
+/**
+ * A lazy single value: an array of shape (), made by a reduction over every axis (`x.sum()`,
+ * `x.mean()`, `x.any()`), an index that picks one element, or a dot product of two vectors. It
+ * computes to its element as a JS value — a `number`, or a `boolean` for dtype `bool` — as Dask
+ * gives a NumPy scalar, on every scheduler and on a cluster. It is still an array: it mixes with
+ * arrays in arithmetic (`x.sub(x.mean())` is a DArray) and with numbers and other scalars
+ * (`x.max().sub(x.min())` is a Scalar), persists, and can be an argument of a delayed call
+ * (which receives the value).
+ *
+ * @example
+ * ```ts
+ * import { array } from "./mod.ts";
+ *
+ * const x = array.arange(10, { chunks: 5 });
+ * const total: number = await x.sum().compute(); // 45
+ * const range: array.Scalar = x.max().sub(x.min());
+ * console.log(await range.compute()); // 9
+ * console.log(await x.sub(x.mean()).compute()); // an NDArray from -4.5 to 4.5
+ * ```
+ */
+export class Scalar<V extends ScalarValue = number> extends DArray {
+  /** Types only: what `compute()` gives (this property holds nothing at run time). */
+  declare readonly [resultType]: V;
+
+  /** No axes. */
+  override get ndim(): 0 {
+    return 0;
+  }
+
+  /** No axes. */
+  override get shape(): [] {
+    return [];
+  }
+}
+
+/** What makes a Scalar with a Scalar in element-wise operations: JS values and other Scalars. */
+export type ScalarOperand = number | boolean | Scalar<ScalarValue>;
+
+/** A binary operation of a Scalar: a Scalar with a JS value or a Scalar, else an array. */
+export interface ScalarBinary<R extends ScalarValue> {
+  /** With a JS value or a Scalar: a Scalar. */
+  (other: ScalarOperand): Scalar<R>;
+  /** With an array: the array's shape (broadcasting). */
+  (other: ArrayLike): DArray;
+}
+
+/**
+ * Element-wise operations on a Scalar give a Scalar when every operand is one (a JS value or a
+ * Scalar), and an array otherwise (the methods are DArray's; these declarations narrow types).
+ */
+export interface Scalar<V extends ScalarValue = number> {
+  /** `this + other`. */
+  add: ScalarBinary<number>;
+  /** `this - other`. */
+  subtract: ScalarBinary<number>;
+  /** `this - other`. */
+  sub: ScalarBinary<number>;
+  /** `this * other`. */
+  multiply: ScalarBinary<number>;
+  /** `this * other`. */
+  mul: ScalarBinary<number>;
+  /** True division. */
+  divide: ScalarBinary<number>;
+  /** True division. */
+  div: ScalarBinary<number>;
+  /** Floor division. */
+  floorDivide: ScalarBinary<number>;
+  /** Remainder with the sign of the divisor. */
+  mod: ScalarBinary<number>;
+  /** `this ** other`. */
+  pow: ScalarBinary<number>;
+  /** The larger (NaN propagates). */
+  maximum: ScalarBinary<number>;
+  /** The smaller (NaN propagates). */
+  minimum: ScalarBinary<number>;
+  /** `this == other`. */
+  equal: ScalarBinary<boolean>;
+  /** `this != other`. */
+  notEqual: ScalarBinary<boolean>;
+  /** `this < other`. */
+  less: ScalarBinary<boolean>;
+  /** `this <= other`. */
+  lessEqual: ScalarBinary<boolean>;
+  /** `this > other`. */
+  greater: ScalarBinary<boolean>;
+  /** `this >= other`. */
+  greaterEqual: ScalarBinary<boolean>;
+  /** Both non-zero. */
+  logicalAnd: ScalarBinary<boolean>;
+  /** Either non-zero. */
+  logicalOr: ScalarBinary<boolean>;
+  /** Exactly one non-zero. */
+  logicalXor: ScalarBinary<boolean>;
+  /** Zero. */
+  logicalNot(): Scalar<boolean>;
+  /** NaN. */
+  isnan(): Scalar<boolean>;
+  /** Finite. */
+  isfinite(): Scalar<boolean>;
+  /** Infinite. */
+  isinf(): Scalar<boolean>;
+  /** `-this`. */
+  negative(): Scalar;
+  /** `-this`. */
+  neg(): Scalar;
+  /** Absolute value. */
+  abs(): Scalar;
+  /** -1, 0 or 1 by sign. */
+  sign(): Scalar;
+  /** `this * this`. */
+  square(): Scalar;
+  /** Square root. */
+  sqrt(): Scalar;
+  /** e to this. */
+  exp(): Scalar;
+  /** Natural logarithm. */
+  log(): Scalar;
+  /** e to this, minus 1. */
+  expm1(): Scalar;
+  /** Base-2 logarithm. */
+  log2(): Scalar;
+  /** Base-10 logarithm. */
+  log10(): Scalar;
+  /** log(1 + this). */
+  log1p(): Scalar;
+  /** Sine (radians). */
+  sin(): Scalar;
+  /** Cosine (radians). */
+  cos(): Scalar;
+  /** Tangent (radians). */
+  tan(): Scalar;
+  /** Inverse sine. */
+  arcsin(): Scalar;
+  /** Inverse cosine. */
+  arccos(): Scalar;
+  /** Inverse tangent. */
+  arctan(): Scalar;
+  /** Hyperbolic sine. */
+  sinh(): Scalar;
+  /** Hyperbolic cosine. */
+  cosh(): Scalar;
+  /** Hyperbolic tangent. */
+  tanh(): Scalar;
+  /** Largest whole number not above. */
+  floor(): Scalar;
+  /** Smallest whole number not below. */
+  ceil(): Scalar;
+  /** Whole part, towards zero. */
+  trunc(): Scalar;
+  /** Rounded to `decimals` places, halves to even. */
+  round(decimals?: number): Scalar;
+  /** Limited to `[lo, hi]` (either may be null). */
+  clip(lo: ScalarOperand | null, hi?: ScalarOperand | null): Scalar;
+  /** Limited to `[lo, hi]` (broadcast to the arrays). */
+  clip(lo: ArrayLike | null, hi?: ArrayLike | null): DArray;
+  /** Converted to `dtype`. */
+  astype<D extends DType>(dtype: D): Scalar<ScalarValueOf<D>>;
 }
 
 /** A one-off collection of small per-block values (block shapes). */

@@ -15,7 +15,7 @@ import { tokenize } from "../../core/tokenize.ts";
 import { blockExpr } from "./block_expr.ts";
 import { isKnown, offsetsOf } from "./chunks.ts";
 import { fromArray } from "./creation.ts";
-import { DArray } from "./darray.ts";
+import { DArray, type Scalar } from "./darray.ts";
 import { formatShape } from "./kernels/mod.ts";
 import { rechunk } from "./rechunk.ts";
 import { matmul, tensordot } from "./products.ts";
@@ -182,7 +182,7 @@ export function solve(aInput: DArray | NDArray, bInput: DArray | NDArray): DArra
 export function lstsq(
   aInput: DArray | NDArray,
   bInput: DArray | NDArray,
-): [DArray, DArray, DArray, DArray] {
+): [DArray, DArray, Scalar, DArray] {
   const a = asDArray(aInput), b = asDArray(bInput);
   if (a.ndim !== 2) {
     throw new RangeError(`lstsq needs a 2-d array a, got shape ${formatShape(a.shape)}`);
@@ -201,11 +201,12 @@ export function lstsq(
     block: (_, ctx) =>
       blockExpr("field", { name: "s" }, [blockExpr("svd", null, [ctx.input(0, [0, 0])])]),
   });
+  // shape (): a Scalar, which computes to a number as NumPy's rank is an int
   const rank = new DArray(`lstsq-rank-${token}`, [], "int32", {
     kind: "blocks",
     inputs: [s],
     oneToOne: [true],
     block: (_, ctx) => blockExpr("rank", { rows, cols }, [ctx.input(0, [0])]),
   });
-  return [x, residuals, rank, s];
+  return [x, residuals, rank as Scalar, s];
 }

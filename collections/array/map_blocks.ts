@@ -4,11 +4,11 @@
  *
  * User functions travel as code (source text, or a module reference for functions declared with
  * taskModule): they may use their arguments and JS globals only. They reach the tasks as bound
- * functions of the array task function (core/function_codec.ts's bindFunctions), named by slot.
+ * functions of the array task function (core/function_tags.ts's bindFunctions), named by slot.
  *
  * @module
  */
-import { functionName } from "../../core/function_codec.ts";
+import { functionName } from "../../core/function_tags.ts";
 import { type DType, NDArray } from "../../core/ndarray.ts";
 import type { TaskFunction } from "../../core/task.ts";
 import { tokenize } from "../../core/tokenize.ts";

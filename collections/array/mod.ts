@@ -7,21 +7,28 @@
  * import { array } from "./mod.ts";
  *
  * const x = array.random.random([1000, 1000], { chunks: [250, 500], seed: 1 });
- * const y = x.add(x.T).sum({ axis: 0 }).mean();
- * console.log((await y.compute()).get()); // about 1.0
+ * const y = x.add(x.T).sum({ axis: 0 }).mean(); // a Scalar: all axes reduced
+ * console.log(await y.compute()); // about 1000, a number
  * ```
  *
  * @module
  */
 import type { NDArray } from "../../core/ndarray.ts";
 import type { ElementwiseName } from "./chunk_tasks.ts";
-import type { DArray } from "./darray.ts";
+import type { DArray, Scalar } from "./darray.ts";
 import { type ArrayLike, elementwise } from "./elementwise.ts";
 import * as randomModule from "./random.ts";
 import * as linalgModule from "./linalg.ts";
-import { reduce, type ReductionOptions, type VarianceOptions } from "./reductions.ts";
+import {
+  reduce,
+  type ReductionOptions,
+  type VarianceOptions,
+  type WholeReductionOptions,
+  type WholeVarianceOptions,
+} from "./reductions.ts";
 
-export { DArray } from "./darray.ts";
+export { DArray, Scalar, type ScalarBinary, type ScalarOperand } from "./darray.ts";
+export type { ScalarValue, ScalarValueOf } from "./scalar_value.ts";
 export type { BlockInfo } from "./chunk_tasks.ts";
 export { type AxisChunks, type Chunks, type ChunksSpec, normalizeChunks } from "./chunks.ts";
 export {
@@ -58,7 +65,14 @@ export {
 export { dot, matmul, tensordot } from "./products.ts";
 export { argtopk, topk } from "./topk.ts";
 export { rechunk, type RechunkOptions } from "./rechunk.ts";
-export type { ArgReductionOptions, ReductionOptions, VarianceOptions } from "./reductions.ts";
+export type {
+  ArgReductionOptions,
+  ReductionOptions,
+  VarianceOptions,
+  WholeArgReductionOptions,
+  WholeReductionOptions,
+  WholeVarianceOptions,
+} from "./reductions.ts";
 export { ravel, reshape, type ReshapeOptions } from "./reshape.ts";
 export type { RandomOptions } from "./random.ts";
 
@@ -178,19 +192,31 @@ export function clip(a: ArrayLike, lo: ArrayLike | null, hi: ArrayLike | null = 
   return elementwise("clip", [a, lo, hi]);
 }
 
+/** Sum of all elements: a {@link Scalar}. */
+export function sum(x: DArray, options?: WholeReductionOptions): Scalar;
 /** Sum over `axis` (all by default). */
+export function sum(x: DArray, options: ReductionOptions): DArray;
 export function sum(x: DArray, options: ReductionOptions = {}): DArray {
   return reduce(x, "sum", options);
 }
+/** Mean of all elements: a {@link Scalar}. */
+export function mean(x: DArray, options?: WholeReductionOptions): Scalar;
 /** Mean over `axis`. */
+export function mean(x: DArray, options: ReductionOptions): DArray;
 export function mean(x: DArray, options: ReductionOptions = {}): DArray {
   return reduce(x, "mean", options);
 }
+/** Standard deviation of all elements: a {@link Scalar}. */
+export function std(x: DArray, options?: WholeVarianceOptions): Scalar;
 /** Standard deviation over `axis`. */
+export function std(x: DArray, options: VarianceOptions): DArray;
 export function std(x: DArray, options: VarianceOptions = {}): DArray {
   return reduce(x, "var", { ...options, sqrt: true });
 }
+/** Variance of all elements: a {@link Scalar}. */
+export function variance(x: DArray, options?: WholeVarianceOptions): Scalar;
 /** Variance over `axis`. */
+export function variance(x: DArray, options: VarianceOptions): DArray;
 export function variance(x: DArray, options: VarianceOptions = {}): DArray {
   return reduce(x, "var", options);
 }

@@ -32,6 +32,7 @@ import type { Layer } from "../collection.ts";
 import { FunctionSlots } from "../function_slots.ts";
 import { type Chunks, forEachIndex, numblocksOf } from "./chunks.ts";
 import { evalBlock, evalWithFunctions } from "./chunk_tasks.ts";
+import { shareRandomDraws } from "./shared_draws.ts";
 
 /** What a `blocks` node's expression builder may ask for. */
 export interface BlockContext {
@@ -157,15 +158,27 @@ export function planLayer(root: ArraySource): Layer {
     });
     const ctx = contextOf(node, false);
     const keys: string[] = [];
-    const exprs: unknown[] = [];
+    const indexes: (readonly number[])[] = [];
+    const blockExprs: unknown[] = [];
     forEachIndex(numblocksOf(array.chunks), (index) => {
       keys.push(chunkKey(array.name, index));
-      exprs.push(node.block(index, ctx));
+      indexes.push([...index]);
+      blockExprs.push(node.block(index, ctx));
     });
     const fn = slots.bind(evalWithFunctions, evalBlock);
+    // shared tasks are named `<prefix>-draws-<token>`, so displays group them apart
+    const dash = array.name.lastIndexOf("-");
+    const sharedName = dash > 0
+      ? `${array.name.slice(0, dash)}-draws${array.name.slice(dash)}`
+      : `${array.name}-draws`;
+    const { exprs, shared } = shareRandomDraws(
+      blockExprs,
+      (first) => chunkKey(sharedName, indexes[first]),
+    );
     const tasks = exprs.map((expr, i) =>
       expr instanceof NDArray ? makeLiteral(keys[i], expr) : makeTask(keys[i], fn, [expr])
     );
+    for (const { key, expr } of shared) tasks.push(makeTask(key, fn, [expr]));
     return { id: `${array.name}#${planToken}`, tasks, dependencies: [...deps] };
   };
 

@@ -56,6 +56,28 @@ export interface ArgReductionOptions {
   splitEvery?: number | Readonly<Record<number, number>>;
 }
 
+/** Options of a reduction over every axis, whose result is a Scalar: no `axis`, no `keepdims`. */
+export interface WholeReductionOptions extends Omit<ReductionOptions, "axis" | "keepdims"> {
+  /** Every axis (`null` or omitted). */
+  axis?: null;
+  /** Reduced axes are dropped (keeping them gives an array of shape (1, …)). */
+  keepdims?: false;
+}
+
+/** Options of var and std over every axis. */
+export interface WholeVarianceOptions extends WholeReductionOptions {
+  /** Subtracted from the element count in the divisor (default 0). */
+  ddof?: number;
+}
+
+/** Options of argmin and argmax of the flattened array. */
+export interface WholeArgReductionOptions extends Omit<ArgReductionOptions, "axis" | "keepdims"> {
+  /** The flattened array (`null` or omitted). */
+  axis?: null;
+  /** Reduced axes are dropped. */
+  keepdims?: false;
+}
+
 const DEFAULT_SPLIT = 16;
 
 /** Partials merged per task along each reduced axis. */

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { taskModule } from "../../core/function_codec.ts";
+import { taskModule } from "../../core/function_tags.ts";
 import { type DType, NDArray, type NumericArray } from "../../core/ndarray.ts";
 import type { BlockInfo } from "./chunk_tasks.ts";
 import { offsetsOf } from "./chunks.ts";

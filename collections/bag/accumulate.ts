@@ -6,7 +6,7 @@
  * @module
  */
 
-import { bindFunctions, taskModule } from "../../core/function_codec.ts";
+import { bindFunctions, taskModule } from "../../core/function_tags.ts";
 import { chunkKey, makeTask, type Task, type TaskFunction, TaskRef } from "../../core/task.ts";
 import { tokenize } from "../../core/tokenize.ts";
 import type { Layer } from "../collection.ts";

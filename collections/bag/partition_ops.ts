@@ -10,12 +10,12 @@
  *
  * Stages and terminals are plain data ({@link StageSpec}, {@link TerminalSpec}); the user
  * functions they call are the task's bound functions, named by slot: the task function is
- * `bindFunctions(pipelineFactory, ...fns)` (core/function_codec.ts), rebuilt once per thread.
+ * `bindFunctions(pipelineFactory, ...fns)` (core/function_tags.ts), rebuilt once per thread.
  *
  * @module
  */
 
-import { taskModule } from "../../core/function_codec.ts";
+import { taskModule } from "../../core/function_tags.ts";
 import type { TaskFunction } from "../../core/task.ts";
 import { decode, encode } from "../../core/value_codec.ts";
 import { hashKey, KeyedMap } from "./keyed_map.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { taskModule } from "../../core/function_codec.ts";
+import { taskModule } from "../../core/function_tags.ts";
 import type { Bag } from "./bag.ts";
 import { segmentPattern } from "../io/glob.ts";
 

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { taskModule } from "../../core/function_codec.ts";
+import { taskModule } from "../../core/function_tags.ts";
 import type { Sink } from "./reducers.ts";
 
 /** One partition of `readText`: a whole file, or a byte range of a plain local file. */

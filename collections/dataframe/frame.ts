@@ -548,7 +548,19 @@ export class DataFrame implements Collection<Frame> {
 
   /**
    * This frame joined with `other` on key columns (pandas' `merge`): a broadcast join when one
-   * side has one partition (or `broadcast: true`), a hash-shuffle join otherwise.
+   * side has one partition (or `broadcast: true`), a hash-shuffle join otherwise. Keys are `on`
+   * (same names on both sides), or `leftOn`/`leftIndex` with `rightOn`/`rightIndex` (the index
+   * being the column `setIndex` sorted the frame by).
+   *
+   * @example
+   * ```ts
+   * import { dataframe as dd } from "../../dataframe.ts";
+   *
+   * const flights = dd.readCsv("data/nycflights/*.csv");
+   * const airports = dd.fromRecords([{ code: "JFK", city: "New York" }]);
+   * // pandas: flights.merge(airports, left_on="Origin", right_on="code", how="left")
+   * const named = flights.merge(airports, { leftOn: "Origin", rightOn: "code", how: "left" });
+   * ```
    */
   merge(other: DataFrame, options: MergeOptions): DataFrame {
     return merge(this, other, options);

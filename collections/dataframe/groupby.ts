@@ -22,7 +22,7 @@ import {
 } from "./groupby_kernels.ts";
 import { combineGroups, groupApplyFactory, pickPiece } from "./partition_tasks.ts";
 import { refs, splitPartitions } from "./shuffle.ts";
-import { bindFunctions } from "../../core/function_codec.ts";
+import { bindFunctions } from "../../core/function_tags.ts";
 import { partitionTasks } from "./plan.ts";
 import { exprToJson, type Frame, pl } from "./polars.ts";
 import { splitEveryOf, treeLevels } from "../tree_reduction.ts";

@@ -28,6 +28,7 @@ export type { GroupAgg } from "./groupby_kernels.ts";
 export { readCsv, type ReadCsvOptions } from "./csv_source.ts";
 export { fromArrow, fromDelayed, fromRecords, type FromRecordsOptions } from "./creation.ts";
 export type { ReductionOptions } from "./reductions.ts";
+export { fromArray } from "./from_array.ts";
 export { merge, type MergeOptions } from "./join.ts";
 export { type ParquetFilter, readParquet, type ReadParquetOptions } from "./parquet.ts";
 export type { ToDataframeOptions } from "./from_bag.ts";

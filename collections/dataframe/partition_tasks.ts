@@ -11,8 +11,9 @@
  * @module
  */
 
-import { bindFunctions, taskModule } from "../../core/function_codec.ts";
+import { bindFunctions, taskModule } from "../../core/function_tags.ts";
 import type { TaskFunction } from "../../core/task.ts";
+import { arrayBlockFrame, type ArraySource } from "./array_block.ts";
 import { type CsvBlock, readCsvBlock } from "./csv_block.ts";
 import {
   groupChunk,
@@ -40,6 +41,7 @@ export type SourceSpec =
   | { csv: CsvBlock }
   | { parquet: ParquetSource }
   | { records: Record<string, unknown>[]; columns: string[]; dtypes?: Record<string, string> }
+  | ArraySource
   | { table: unknown };
 
 /** One Parquet file: the columns to read and a row filter Polars pushes into the scan. */
@@ -77,6 +79,7 @@ export type Terminal =
 async function sourceFrame(source: SourceSpec): Promise<Frame> {
   if ("csv" in source) return await readCsvBlock(source.csv);
   if ("parquet" in source) return readParquetFile(source.parquet);
+  if ("arrayBlock" in source) return arrayBlockFrame(source);
   if ("records" in source) {
     const { records, columns, dtypes } = source;
     if (!Array.isArray(records)) {

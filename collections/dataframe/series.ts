@@ -15,6 +15,7 @@ import type { DataFrame, HeadOptions } from "./frame.ts";
 import { dtypeName, dtypeOf } from "./meta.ts";
 import { inspectSymbol, seriesRepr } from "../display/repr.ts";
 import { type Expr, exprToJson, pl, type PlSeries } from "./polars.ts";
+import { sqlFunctionExpr } from "./sql_exprs.ts";
 import type { ReductionOptions } from "./reductions.ts";
 
 /** What a Series combines with: another Series of the same frame, or a scalar. */
@@ -175,7 +176,10 @@ export class Series implements Collection<PlSeries> {
     return new DatetimeAccessor(this, (expr) => this.#derive(expr));
   }
 
-  /** String methods (pandas' `.str`): `contains`, `startsWith`, `endsWith`, `strip`. */
+  /**
+   * String methods (pandas' `.str`): `contains`, `startsWith`, `endsWith`, `strip`, `lower`,
+   * `upper`, `len`.
+   */
   get str(): StringAccessor {
     return new StringAccessor(this, (expr) => this.#derive(expr));
   }
@@ -333,14 +337,25 @@ export class StringAccessor {
     const literal = options.regex === false;
     return this.make(this.series.expr.str.contains(literal ? escapeRegex(pattern) : pattern));
   }
-  /** True where the value starts with `prefix`. */
+  /** True where the value starts with `prefix` (pandas' `str.startswith`). */
   startsWith(prefix: string): Series {
-    // (Polars' startsWith does not serialize: an anchored pattern says the same)
-    return this.make(this.series.expr.str.contains(`^${escapeRegex(prefix)}`));
+    return this.make(this.series.expr.str.startsWith(prefix));
   }
-  /** True where the value ends with `suffix`. */
+  /** True where the value ends with `suffix` (pandas' `str.endswith`). */
   endsWith(suffix: string): Series {
-    return this.make(this.series.expr.str.contains(`${escapeRegex(suffix)}$`));
+    return this.make(this.series.expr.str.endsWith(suffix));
+  }
+  /** The value in lower case (Unicode, as pandas' `str.lower`). */
+  lower(): Series {
+    return this.make(sqlFunctionExpr("LOWER", this.series.expr));
+  }
+  /** The value in upper case (Unicode, as pandas' `str.upper`). */
+  upper(): Series {
+    return this.make(sqlFunctionExpr("UPPER", this.series.expr));
+  }
+  /** The number of characters (pandas' `str.len`; null stays null). */
+  len(): Series {
+    return this.make(sqlFunctionExpr("LENGTH", this.series.expr));
   }
   /** Leading and trailing whitespace removed. */
   strip(): Series {

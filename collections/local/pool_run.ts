@@ -19,7 +19,8 @@ import type { Key } from "../../core/task.ts";
 import { decode, encode, type Encoded } from "../../core/value_codec.ts";
 import { ProcessDiedError } from "../../threads/process_exit.ts";
 import type { RunItem } from "../../threads/thread_protocol.ts";
-import type { LocalRun, LocalRunOptions } from "./options.ts";
+import type { GraphExecutor } from "../compute.ts";
+import { localExecutor, type LocalRun, type LocalRunOptions } from "./options.ts";
 import {
   THREAD_DIED,
   threadDiedError,
@@ -102,6 +103,17 @@ export interface PoolKind {
 /** The run function of a pool scheduler (`threads`, `processes`). */
 export function poolRun(kind: PoolKind): LocalRun {
   return (graph, outputs, options = {}) => runOnPool(kind, graph, outputs, options);
+}
+
+/**
+ * A pool scheduler as a `GraphExecutor`: its pool starts when a computation begins, so its
+ * runners boot while the graph is built and optimized.
+ */
+export function poolExecutor(kind: PoolKind): GraphExecutor {
+  return {
+    ...localExecutor(poolRun(kind)),
+    prepare: (options) => kind.pools.hold(options.numWorkers ?? kind.defaultSize()),
+  };
 }
 
 /** Computes `outputs` of `graph` on a shared pool; resolves to their values in order. */

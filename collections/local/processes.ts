@@ -15,8 +15,8 @@
 
 import { ProcessPool } from "../../threads/process_pool.ts";
 import type { GraphExecutor } from "../compute.ts";
-import { localExecutor, type LocalRun } from "./options.ts";
-import { type PoolKind, poolRun } from "./pool_run.ts";
+import type { LocalRun } from "./options.ts";
+import { poolExecutor, type PoolKind, poolRun } from "./pool_run.ts";
 import { SharedPools } from "./shared_pool.ts";
 import { defaultThreadCount } from "./threads.ts";
 
@@ -52,4 +52,4 @@ export function shutdownProcesses(): Promise<void> {
 export const runProcesses: LocalRun = poolRun(processes);
 
 /** The `processes` scheduler as a `GraphExecutor` (`compute(x, { scheduler: "processes" })`). */
-export const processesExecutor: GraphExecutor = localExecutor(runProcesses);
+export const processesExecutor: GraphExecutor = poolExecutor(processes);

@@ -189,6 +189,29 @@ export class SharedPools {
     return shared;
   }
 
+  /**
+   * Starts the pool of `size` slots now and keeps it from its idle shutdown until the returned
+   * function is called: a computation starts its threads before building its graph, so the
+   * threads boot while the graph is built.
+   */
+  hold(size: number): () => void {
+    const shared = this.get(size);
+    const holder: RunSink = {
+      abandoned: true, // posts nothing, so nothing comes back to it
+      dispatch() {},
+      onResult() {},
+      onSlotDied() {},
+      onItemCrashed() {},
+      onItemsLost() {},
+    };
+    shared.acquire(holder);
+    let held = true;
+    return () => {
+      if (held) shared.release(holder);
+      held = false;
+    };
+  }
+
   /** Stops every pool now; settles once their runners have ended. */
   async closeAll(): Promise<void> {
     await Promise.all([...this.#pools.values()].map((shared) => shared.close()));

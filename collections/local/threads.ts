@@ -8,8 +8,8 @@
 import { ThreadPool } from "../../threads/thread_pool.ts";
 import { THREAD_DIED, TIMED_OUT } from "../../threads/thread_end_errors.ts";
 import type { GraphExecutor } from "../compute.ts";
-import { localExecutor, type LocalRun } from "./options.ts";
-import { type PoolKind, poolRun } from "./pool_run.ts";
+import type { LocalRun } from "./options.ts";
+import { poolExecutor, type PoolKind, poolRun } from "./pool_run.ts";
 import { SharedPools } from "./shared_pool.ts";
 
 /** Idle thread pools are stopped after this long, so scripts can exit. */
@@ -48,4 +48,4 @@ export function shutdownThreads(): void {
 export const runThreads: LocalRun = poolRun(threads);
 
 /** The `threads` scheduler as a `GraphExecutor` (`compute(x, { scheduler: "threads" })`). */
-export const threadsExecutor: GraphExecutor = localExecutor(runThreads);
+export const threadsExecutor: GraphExecutor = poolExecutor(threads);

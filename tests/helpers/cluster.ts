@@ -127,7 +127,7 @@ export class ManagedProcess {
 /** Starts `deno run -A scheduler/main.ts` on a random loopback port; resolves with its address. */
 export async function startScheduler(
   extraArgs: string[] = [],
-  options: { dashboard?: boolean } = {},
+  options: { dashboard?: boolean; timeoutMs?: number } = {},
 ): Promise<{ process: ManagedProcess; address: string; dashboardUrl?: string }> {
   const process = new ManagedProcess("scheduler", [
     "run",
@@ -141,7 +141,10 @@ export async function startScheduler(
     ...extraArgs,
   ]);
   try {
-    const [, address] = await process.waitForLine(/^Scheduler at ((?:tcp|tls):\/\/\S+)$/);
+    const [, address] = await process.waitForLine(
+      /^Scheduler at ((?:tcp|tls):\/\/\S+)$/,
+      options.timeoutMs,
+    );
     if (!options.dashboard) return { process, address };
     const [, dashboardUrl] = await process.waitForLine(/^Dashboard at (http:\/\/\S+)$/);
     return { process, address, dashboardUrl };

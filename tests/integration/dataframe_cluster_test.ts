@@ -1,11 +1,12 @@
 /**
  * Dataframes on a local cluster (a scheduler and two worker processes): CSV files read on the
  * workers, reductions, a tree groupby and a hash-partitioned (splitOut) groupby, persist — all
+ * .str methods, a merge on keys of different names, a frame over an array's blocks — all
  * compared with `sync`; and a splitOut groupby that loses a worker mid-way still gives the exact
  * result.
  */
 import assert from "node:assert/strict";
-import { Client } from "../../mod.ts";
+import { array, Client } from "../../mod.ts";
 import * as dd from "../../collections/dataframe/mod.ts";
 
 function flightsText(from: number, to: number): string {
@@ -56,6 +57,32 @@ Deno.test("dataframes on a local cluster agree with sync", async () => {
     }
     const persisted = await live.persist(cluster);
     assert.equal(await persisted.length().compute(cluster), await live.length().compute(sync));
+    // .str methods travel to the workers' threads as native expressions
+    const origin = df.col("Origin");
+    const picked = df.filter(origin.str.lower().str.startsWith("j").or(origin.str.endsWith("S")));
+    const strings = picked
+      .assign({ lower: picked.col("Origin").str.lower(), len: picked.col("Origin").str.len() })
+      .groupby(["lower", "len"]).size();
+    assert.deepEqual(sorted(await strings.compute(cluster)), sorted(await strings.compute(sync)));
+    assert.deepEqual(sorted(await strings.compute(sync)).map((r) => [r.lower, r.len]), [
+      ["bos", 3],
+      ["jfk", 3],
+    ]);
+    // a shuffle merge on keys of different names
+    const airports = dd.fromRecords(
+      ["JFK", "LGA", "EWR", "BOS"].map((code, i) => ({ code, rank: i })),
+      { npartitions: 2 },
+    );
+    const joined = live.merge(airports, { leftOn: "Origin", rightOn: "code", how: "left" })
+      .groupby(["Origin", "code"]).col("rank").sum();
+    assert.deepEqual(sorted(await joined.compute(cluster)), sorted(await joined.compute(sync)));
+    // a frame over an array's row blocks computed on the workers
+    const x = array.arange(0, 3000, 1, { chunks: 700 }).reshape([1500, 2]).rechunk([350, 2]);
+    const fromArray = dd.fromArray(x, ["even", "odd"]);
+    const odd = fromArray.filter(fromArray.col("even").mod(4).eq(0)).col("odd").sum();
+    assert.equal(await odd.compute(cluster), await odd.compute(sync));
+    // rows i = 2m hold odd = 4m + 1, m < 750
+    assert.equal(await odd.compute(sync), 750 + 4 * (749 * 750) / 2);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { Client } from "../../client/client.ts";
 import * as bag from "../../collections/bag/mod.ts";
 import { collectGraph, collectionSymbol } from "../../collections/collection.ts";
-import { type Delayed, delayed } from "../../collections/delayed.ts";
+import { treeReductionOf } from "../../bench/tree.ts";
 import {
   freePort,
   type ManagedProcess,
@@ -23,20 +23,9 @@ const leaf = (i: number) => {
   while (performance.now() < end) { /* busy */ }
   return i;
 };
-const add = (a: number, b: number) => a + b;
 
-/** A pairwise tree reduction over `n` leaves: 2n - 1 tasks. */
-function treeSum(n: number): Delayed<number> {
-  let level: Delayed<number>[] = Array.from({ length: n }, (_, i) => delayed(leaf)(i));
-  while (level.length > 1) {
-    const next: Delayed<number>[] = [];
-    for (let i = 0; i < level.length; i += 2) {
-      next.push(i + 1 < level.length ? delayed(add)(level[i], level[i + 1]) : level[i]);
-    }
-    level = next;
-  }
-  return level[0];
-}
+/** A pairwise tree reduction over `n` leaves that take CPU: 2n - 1 tasks. */
+const treeSum = (n: number) => treeReductionOf(n, leaf);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -131,7 +120,9 @@ Deno.test({
       first.process.kill("SIGKILL");
       await first.process.status;
       await sleep(500);
-      first = await startSchedulerOn(schedulerArgs);
+      // no grace for workers to bring results back: else the worker may finish the task first and
+      // the future rightly comes back finished (client_reconnect_test.ts covers that path)
+      first = await startSchedulerOn([...schedulerArgs, "--restart-grace", "0"]);
       processes.push(first.process);
       // Workers come back by themselves.
       await Promise.all(

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { Client } from "../../client/client.ts";
+import { delayed } from "../../collections/delayed.ts";
 import type { Future } from "../../client/future.ts";
 import { Connection } from "../../net/wire.ts";
 import { loadSecurity } from "../../net/tls.ts";
@@ -88,6 +89,52 @@ Deno.test("identity B can neither read, overwrite nor cancel identity A's keys; 
   const [big] = await bob.scatter([new Float64Array(100_000).fill(2)]);
   assert.equal(await bob.submit((a: Float64Array) => a.reduce((s, v) => s + v, 0), big), 200_000);
   assert.equal((await bob.gather([big]) as Float64Array[])[0].length, 100_000);
+});
+
+Deno.test("two identities computing the same graph share it; another spec under a key is refused", async () => {
+  await using setup = await tenantCluster();
+  const address = setup.cluster.schedulerAddress;
+  await using alice = await connect(address, ALICE);
+  await using bob = await connect(address, BOB);
+  // the same pure graph (content keys: the same keys; delayed is impure by default, as in
+  // Dask), submitted by both at once
+  const inc = (x: number) => x + 1;
+  const total = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  const pure = { pure: true };
+  const graph = () =>
+    delayed(total, pure)(Array.from({ length: 20 }, (_, i) => delayed(inc, pure)(i)));
+  const [a, b] = [alice.compute(graph()), bob.compute(graph())];
+  assert.equal(a.key, b.key);
+  assert.deepEqual(await Promise.all([a.result(), b.result()]), [210, 210]);
+  // futures too: map, then a task over them
+  const squares = (client: Client) => client.map((x: number) => x * x, [1, 2, 3, 4]);
+  const sum = (client: Client, xs: Future<number>[]) =>
+    client.submit((v: number[]) => v.reduce((p, q) => p + q, 0), xs);
+  const [as, bs] = [squares(alice), squares(bob)];
+  assert.deepEqual(await Promise.all([sum(alice, as), sum(bob, bs)]), [30, 30]);
+  // one identity's release leaves the other's results
+  await alice.cancel(as);
+  assert.deepEqual(await bob.gather(bs), [1, 4, 9, 16]);
+
+  // under a chosen key: the same spec joins, another is refused and leaves alice's value
+  const twice = (x: number) => x * 2;
+  assert.equal(await alice.with({ key: "doubled" }).submit(twice, 21), 42);
+  await assert.rejects(bob.with({ key: "doubled" }).submit((x: number) => x * 3, 21).result(), {
+    name: "KeyAccessError",
+    message: /Key 'doubled' belongs to another client identity: identity 'bob'/,
+  });
+  await assert.rejects(bob.with({ key: "doubled" }).submit(twice, 22).result(), {
+    name: "KeyAccessError",
+  });
+  // (from a second client of bob's: the first keeps its refused future for that key)
+  await using bob2 = await connect(address, BOB);
+  assert.equal(await bob2.with({ key: "doubled" }).submit(twice, 21), 42);
+  assert.equal(await alice.futureOf<number>("doubled"), 42);
+  // neither owner may scatter over a key both own (a client that holds no future for it)
+  await using bob3 = await connect(address, BOB);
+  const placed = bob3.scatter({ doubled: 666 }) as Record<string, Future<number>>;
+  await assert.rejects(placed.doubled.result(), { name: "KeyAccessError" });
+  assert.equal(await alice.futureOf<number>("doubled"), 42);
 });
 
 Deno.test("a published dataset is readable by every identity; only its publisher replaces it", async () => {

@@ -217,8 +217,8 @@ Deno.test("attributes, persist and visualize", async () => {
   const kept = await y.persist({ scheduler: "sync" });
   assert.equal(kept.name, y.name);
   assert.deepEqual(taskCounts(kept), { "sum-aggregate": 4 }, "persisted: only the kept blocks");
-  assert.deepEqual(
-    (await kept.mean().compute({ scheduler: "sync" })).contiguousData(),
-    (await y.mean().compute({ scheduler: "sync" })).contiguousData(),
+  assert.equal(
+    await kept.mean().compute({ scheduler: "sync" }),
+    await y.mean().compute({ scheduler: "sync" }),
   );
 });

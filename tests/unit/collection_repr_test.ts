@@ -75,16 +75,23 @@ Deno.test("a dataframe prints Dask's structure table, with known divisions as ro
   assert.match(sorted, /\n0 +Int64 +String\n50 +\.\.\. +\.\.\.\n99 +\.\.\. +\.\.\./);
 });
 
-Deno.test("a full reduction's result reads as its number: template, arithmetic, inspect", async () => {
+Deno.test("a full reduction's result is a number: template, arithmetic, inspect", async () => {
   const total = await array.ones([100, 100], { chunks: [50, 50] }).sum().compute();
+  assert.equal(total, 10000);
+  assert.equal(`${total}`, "10000");
+  assert.equal(Deno.inspect({ total }), "{ total: 10000 }");
+  const mean = await array.arange(0, 10, 1, { chunks: 3 }).mean().compute();
+  assert.equal(mean, 4.5);
+});
+
+Deno.test("a 0-d NDArray (a block) reads as its number; larger ones say what they are", async () => {
+  const [block] = array.ones([100, 100], { chunks: [50, 50] }).sum().toDelayed();
+  const total = await block.compute();
   assert.deepEqual(total.shape, []);
   assert.equal(`${total}`, "10000");
   assert.equal(+total, 10000);
   assert.equal(total.item(), 10000);
   assert.equal(Deno.inspect(total), "10000");
-  assert.equal(Deno.inspect({ total }), "{ total: 10000 }");
-  const mean = await array.arange(0, 10, 1, { chunks: 3 }).mean().compute();
-  assert.equal(Number(mean), 4.5);
   // Arrays of more elements keep their usual inspect and say what they are in a template.
   const rows = await array.ones([3, 4], { chunks: [2, 2] }).sum({ axis: 0 }).compute();
   assert.equal(`${rows}`, "NDArray<float64, shape=(4,)>");

@@ -99,3 +99,70 @@ Deno.test("merge refuses keys of different types with a fix", () => {
   assert.throws(() => a.merge(b, { on: "k" }), /astype/);
   assert.throws(() => a.merge(b, { on: "zz" }), /must be a column of both frames/);
 });
+
+/** pandas' merge with left_on="k", right_on="rk": both key columns kept. */
+function referenceSided(left: L[], right: R[], how: dd.JoinHow) {
+  return reference(left, right, how).map((r) => ({
+    ...r,
+    rk: r.b === null ? null : (r.k as number | null),
+    k: r.a === null ? null : r.k,
+  }));
+}
+
+const canonicalSided = (records: Record<string, unknown>[]) =>
+  records.map((r) => JSON.stringify([r.k, r.a, r.v_x, r.rk, r.b, r.v_y])).sort();
+
+for (const scheduler of ["sync", "threads"] as const) {
+  Deno.test(`merge on differently named keys, leftOn/rightOn (${scheduler})`, async () => {
+    const renamed = right.map(({ k, ...rest }) => ({ rk: k, ...rest }));
+    for (const how of ["inner", "left", "right", "outer"] as const) {
+      const expected = canonicalSided(referenceSided(left, right, how));
+      for (const [label, lparts, rparts] of [["shuffle", 6, 4], ["broadcast", 5, 1]] as const) {
+        const l = dd.fromRecords(left, { npartitions: lparts });
+        const r = dd.fromRecords(renamed, { npartitions: rparts });
+        const merged = l.merge(r, { leftOn: "k", rightOn: "rk", how });
+        assert.deepEqual(merged.columns, ["k", "a", "v_x", "rk", "b", "v_y"], `${how} ${label}`);
+        const got = (await merged.compute({ scheduler })).toRecords();
+        assert.deepEqual(canonicalSided(got), expected, `${how} ${label}`);
+      }
+    }
+  });
+}
+
+Deno.test("merge on the index (leftIndex/rightIndex): the setIndex column is the key", async () => {
+  const keyed = left.filter((l) => l.k !== null);
+  const keyedRight = right.filter((r) => r.k !== null).map(({ k, ...rest }) => ({
+    rk: k,
+    ...rest,
+  }));
+  const l = await dd.fromRecords(keyed, { npartitions: 4 }).setIndex("k");
+  const r = await dd.fromRecords(keyedRight, { npartitions: 3 }).setIndex("rk");
+  const expected = canonicalSided(referenceSided(keyed, right.filter((x) => x.k !== null), "left"));
+  const byIndex = l.merge(r, { leftIndex: true, rightIndex: true, how: "left" });
+  assert.deepEqual(canonicalSided((await byIndex.compute()).toRecords()), expected);
+  const mixed = l.merge(dd.fromRecords(keyedRight, { npartitions: 2 }), {
+    leftIndex: true,
+    rightOn: "rk",
+    how: "left",
+  });
+  assert.deepEqual(canonicalSided((await mixed.compute()).toRecords()), expected);
+  // same-named keys on both indexes appear once, as with `on`
+  const sameName = await dd.fromRecords(right.filter((x) => x.k !== null), { npartitions: 2 })
+    .setIndex("k");
+  const once = l.merge(sameName, { leftIndex: true, rightIndex: true });
+  assert.deepEqual(once.columns, ["k", "a", "v_x", "b", "v_y"]);
+  assert.deepEqual(
+    canonical((await once.compute()).toRecords()),
+    canonical(reference(keyed, right.filter((x) => x.k !== null), "inner")),
+  );
+});
+
+Deno.test("merge refuses unclear keys with the reason", () => {
+  const a = dd.fromRecords([{ k: 1, x: 1 }]);
+  const b = dd.fromRecords([{ j: 1, y: 2 }]);
+  assert.throws(() => a.merge(b, {}), /merge needs keys/);
+  assert.throws(() => a.merge(b, { on: "k", rightOn: "j" }), /not both/);
+  assert.throws(() => a.merge(b, { leftOn: ["k", "x"], rightOn: "j" }), /as many on each side/);
+  assert.throws(() => a.merge(b, { leftIndex: true, rightOn: "j" }), /setIndex/);
+  assert.throws(() => a.merge(b, { leftOn: "k", rightOn: "nope" }), /not a column of the right/);
+});

@@ -186,6 +186,38 @@ Deno.test("dataframe: Series of another frame are refused with a clear error", (
   assert.throws(() => a.col("nope"), /no column "nope"/);
 });
 
+Deno.test("dataframe: .str methods run natively in every thread, as pandas' .str", async () => {
+  const words = [" Ab ", "éÉ", null, "JFK", "", "straße", "x\tY\n", "Über"];
+  const df = dd.fromRecords(words.map((s, i) => ({ i, s })), { npartitions: 3 });
+  const s = df.col("s");
+  const out = df.assign({
+    lower: s.str.lower(),
+    upper: s.str.upper(),
+    len: s.str.len(),
+    strip: s.str.strip(),
+    stripLen: s.str.strip().str.len(),
+    sw: s.str.startsWith("J"),
+    ew: s.str.endsWith("e"),
+    has: s.str.contains("b", { regex: false }),
+  });
+  assert.equal(out.dtypes.len, "UInt32");
+  const map = <T>(f: (w: string) => T) => words.map((w) => (w === null ? null : f(w)));
+  for (const scheduler of SCHEDULERS) {
+    const got = await out.compute({ scheduler });
+    assert.deepEqual(got.getColumn("lower").toArray(), map((w) => w.toLowerCase()));
+    assert.deepEqual(got.getColumn("upper").toArray(), map((w) => w.toUpperCase()));
+    assert.deepEqual(got.getColumn("len").toArray(), map((w) => [...w].length));
+    assert.deepEqual(got.getColumn("strip").toArray(), map((w) => w.trim()));
+    assert.deepEqual(got.getColumn("stripLen").toArray(), map((w) => [...w.trim()].length));
+    assert.deepEqual(got.getColumn("sw").toArray(), map((w) => w.startsWith("J")));
+    assert.deepEqual(got.getColumn("ew").toArray(), map((w) => w.endsWith("e")));
+    assert.deepEqual(got.getColumn("has").toArray(), map((w) => w.includes("b")));
+    // a filter on a derived string column, fused into the partition's task
+    const n = await df.filter(s.str.lower().str.startsWith("j")).length().compute({ scheduler });
+    assert.equal(n, 1);
+  }
+});
+
 Deno.test("dataframe: mapPartitions runs a user function per partition", async () => {
   const df = dd.fromRecords([{ a: 1 }, { a: 2 }, { a: 3 }], { npartitions: 2 });
   const doubled = df.mapPartitions((part) =>

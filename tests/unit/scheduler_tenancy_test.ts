@@ -64,7 +64,12 @@ Deno.test("another identity's key is refused to want, build on, scatter over or 
   assert.deepEqual(told(say("b1", { op: "client-desires-keys", keys: ["x"] }), "b1", "x"), [
     "task-erred:KeyAccessError",
   ]);
-  const out = say("b1", { op: "update-graph", tasks: [spec("x"), spec("y", ["x"])], keys: ["y"] });
+  // (another spec under its key: the same spec would share it, see below)
+  const out = say("b1", {
+    op: "update-graph",
+    tasks: [{ ...spec("x"), fn: "mine" }, spec("y", ["x"])],
+    keys: ["y"],
+  });
   assert.equal(s.tasks.get("y")!.state, "erred");
   assert.deepEqual(told(out, "b1", "y"), ["task-erred:KeyAccessError"]);
   assert.deepEqual(
@@ -127,4 +132,105 @@ Deno.test("without tenancy every client may touch every key, as in Dask", () => 
   ]);
   say("b1", { op: "cancel", keys: ["x"], force: true });
   assert.equal(s.tasks.get("x")?.whoWants.size ?? 0, 0);
+});
+
+Deno.test("the same spec in two identities is shared: each becomes an owner and gets the result", () => {
+  const { s, say, finish, told } = tenants();
+  say("a1", { op: "update-graph", tasks: [spec("x")], keys: ["x"] });
+  // bob submits the very same task while alice's runs, and builds on it
+  const out = say("b1", {
+    op: "update-graph",
+    tasks: [spec("x"), spec("y", ["x"])],
+    keys: ["x", "y"],
+  });
+  assert.deepEqual(told(out, "b1", "x"), []);
+  assert.equal(s.tasks.get("x")!.state, "processing", "one computation for both");
+  assert.equal(s.ownership.owns(s.tasks.get("x")!, "bob"), true);
+  const done = finish("x");
+  assert.deepEqual(told(done, "a1", "x"), ["key-in-memory"]);
+  assert.deepEqual(told(done, "b1", "x"), ["key-in-memory"]);
+  assert.equal(s.tasks.get("y")!.state, "processing");
+  // later, once it is in memory, too
+  say("a1", { op: "update-graph", tasks: [spec("w")], keys: ["w"] });
+  finish("w");
+  assert.deepEqual(
+    told(say("b1", { op: "update-graph", tasks: [spec("w")], keys: ["w"] }), "b1", "w"),
+    ["key-in-memory"],
+  );
+});
+
+Deno.test("another spec under a shared key, or a key joined without its inputs, is refused", () => {
+  const { s, say, finish, told } = tenants();
+  say("a1", { op: "update-graph", tasks: [spec("x"), spec("z", ["x"])], keys: ["z"] });
+  finish("x");
+  const z = s.tasks.get("z")!;
+  // the same spec of z, but not of its input x (which bob may not read): refused, and alice's
+  // z goes on (it does not fail for bob's want of x)
+  let out = say("b1", { op: "update-graph", tasks: [spec("z", ["x"])], keys: ["z"] });
+  assert.deepEqual(told(out, "b1", "z"), ["task-erred:KeyAccessError"]);
+  assert.equal(z.state, "processing");
+  // another function, other arguments, other inputs: overwrites, refused (x itself is shared)
+  const variants: GraphTaskSpec[] = [
+    { ...spec("z", ["x"]), fn: "evil" },
+    { ...spec("z", ["x"]), args: ["x", 666] },
+    { ...spec("z"), args: ["x"] },
+  ];
+  for (const variant of variants) {
+    out = say("b1", { op: "update-graph", tasks: [spec("x"), variant], keys: ["z"] });
+    assert.deepEqual(told(out, "b1", "z"), ["task-erred:KeyAccessError"]);
+  }
+  assert.equal(z.fn, "fn");
+  assert.deepEqual(z.dependencies.map((d) => d.key), ["x"]);
+  assert.equal(s.ownership.owns(z, "bob"), false);
+  assert.equal(s.ownership.owns(s.tasks.get("x")!, "bob"), true);
+  // with its input's spec too, bob joins both
+  say("b1", { op: "update-graph", tasks: [spec("x"), spec("z", ["x"])], keys: ["z"] });
+  assert.equal(s.ownership.owns(z, "bob"), true);
+  assert.equal(s.ownership.owns(s.tasks.get("x")!, "bob"), true);
+  assert.deepEqual(told(finish("z"), "b1", "z"), ["key-in-memory"]);
+});
+
+Deno.test("a shared key lives while any owner holds it; nobody scatters over it or cancels for the other", () => {
+  const { s, say, finish, told } = tenants();
+  for (const client of ["a1", "b1"]) {
+    say(client, { op: "update-graph", tasks: [spec("x")], keys: ["x"] });
+  }
+  finish("x");
+  const x = s.tasks.get("x")!;
+  // bob's forced cancel drops bob's hold only
+  assert.deepEqual(told(say("b1", { op: "cancel", keys: ["x"], force: true }), "b1", "x"), [
+    "cancelled",
+  ]);
+  assert.equal(x.state, "memory");
+  assert.deepEqual([...x.whoWants].map((c) => c.id), ["a1"]);
+  // back again; alice's release leaves it to bob
+  say("b1", { op: "client-desires-keys", keys: ["x"] });
+  say("a1", { op: "client-releases-keys", keys: ["x"] });
+  assert.equal(x.state, "memory");
+  assert.deepEqual([...x.whoWants].map((c) => c.id), ["b1"]);
+  // no owner of a shared key scatters over it: either would overwrite the other's value
+  for (const client of ["a1", "b1"]) {
+    const out = say(client, {
+      op: "scatter",
+      data: [{ key: "x", nbytes: 8, typeName: "number", workers: ["w1"] }],
+    });
+    assert.deepEqual(told(out, client, "x"), ["task-erred:KeyAccessError"]);
+  }
+  assert.equal(x.runnable, true, "still the task both asked for");
+  // alice's forced cancel (she holds it again) leaves bob's hold
+  say("a1", { op: "client-desires-keys", keys: ["x"] });
+  say("a1", { op: "cancel", keys: ["x"], force: true });
+  assert.deepEqual([...x.whoWants].map((c) => c.id), ["b1"]);
+  say("b1", { op: "client-releases-keys", keys: ["x"] });
+  assert.equal(s.tasks.has("x"), false, "released by its last holder: forgotten");
+});
+
+Deno.test("an actor is never shared, even for the same spec: its holders change its state", () => {
+  const { s, say, told } = tenants();
+  const counter: GraphTaskSpec = { ...spec("counter"), options: { actor: true } };
+  say("a1", { op: "update-graph", tasks: [counter], keys: ["counter"] });
+  assert.equal(s.tasks.get("counter")!.actor, true);
+  const out = say("b1", { op: "update-graph", tasks: [counter], keys: ["counter"] });
+  assert.deepEqual(told(out, "b1", "counter"), ["task-erred:KeyAccessError"]);
+  assert.equal(s.ownership.owns(s.tasks.get("counter")!, "bob"), false);
 });

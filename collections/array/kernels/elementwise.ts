@@ -9,11 +9,12 @@
  *
  * @module
  */
-import { type DType, DTYPE_ARRAY, NDArray, sizeOfShape } from "../../../core/ndarray.ts";
+import { type DType, NDArray, sizeOfShape } from "../../../core/ndarray.ts";
 import { broadcastShapes, broadcastStrides, broadcastTo } from "./broadcast.ts";
 import { floatResultType, isFloatDType, isIntegerDType, resultType } from "./dtype.ts";
 import { type Operand, operandArray, scalarArray } from "./layout.ts";
 import { runMap } from "./loops.ts";
+import { uninitialized } from "./scratch.ts";
 
 /**
  * Computes `expr` over the broadcast operands into a new array of `dtype`. JS scalars first
@@ -27,7 +28,8 @@ function mapOperands(operands: readonly Operand[], dtype: DType, expr: string): 
     toFloat32 && typeof x === "number" ? scalarArray(Math.fround(x)) : operandArray(x)
   );
   const shape = broadcastShapes(...arrays.map((a) => a.shape));
-  const out = new NDArray(new DTYPE_ARRAY[dtype](sizeOfShape(shape)), shape, { dtype });
+  // every element is written: a recycled buffer will do (scratch.ts)
+  const out = new NDArray(uninitialized(dtype, sizeOfShape(shape)), shape, { dtype });
   const inputs = arrays.map((a) => ({
     data: a.data,
     offset: a.offset,

@@ -12,6 +12,7 @@
  */
 import { type DType, DTYPE_ARRAY, NDArray, sizeOfShape } from "../../../core/ndarray.ts";
 import { isFloatDType } from "./dtype.ts";
+import { uninitialized } from "./scratch.ts";
 
 /** murmur3's 32-bit finaliser: a bijection that mixes every input bit into every output bit. */
 function fmix32(h: number): number {
@@ -97,7 +98,7 @@ export function randomBlock(
   const type = dtype ?? (distribution.kind === "integers" ? "int32" : "float64");
   // normal values come in pairs: an odd count draws one more uniform
   const draws = distribution.kind === "normal" ? size + (size & 1) : size;
-  const u = new Float64Array(draws);
+  const u = uninitialized("float64", draws) as Float64Array; // fillUniform writes every element
   fillUniform(u, seed, stream);
   if (distribution.kind === "uniform") {
     const { low, high } = distribution;

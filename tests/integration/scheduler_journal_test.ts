@@ -1,0 +1,238 @@
+/**
+ * The scheduler journal (`--journal-dir`) on real processes: the scheduler is killed with
+ * SIGKILL while futures are finished and others run, started again on the same port with the same
+ * directory, and the client — which resubmits nothing — gets every value; finished tasks are not
+ * computed again; a published dataset survives. The chaos test kills workers and the scheduler at
+ * random moments during a graph of a few thousand tasks and checks the exact result.
+ */
+
+import assert from "node:assert/strict";
+import { Client } from "../../client/client.ts";
+import type { Future } from "../../client/future.ts";
+import { treeReductionOf } from "../../bench/tree.ts";
+import {
+  freePort,
+  type ManagedProcess,
+  startScheduler,
+  startWorker,
+  type WorkerProcess,
+} from "../helpers/cluster.ts";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Appends a line to `path` each time it runs, so a test can count runs. */
+const counted = (x: number, path: string) => {
+  Deno.writeTextFileSync(path, `${x}\n`, { append: true });
+  return x * 10;
+};
+/** Says it started (a file), then keeps its thread busy for `ms`. */
+const slow = (ms: number, marker: string) => {
+  Deno.writeTextFileSync(marker, "started\n", { append: true });
+  const end = Date.now() + ms;
+  while (Date.now() < end) { /* busy */ }
+  return ms;
+};
+const plusOne = (x: number) => x + 1;
+
+/** Processes a test started, stopped whatever happens. */
+class Processes {
+  readonly all: ManagedProcess[] = [];
+  add<T extends { process: ManagedProcess }>(started: T): T {
+    this.all.push(started.process);
+    return started;
+  }
+  async stop(): Promise<void> {
+    await Promise.all(this.all.map((p) => p.stop()));
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name: "a scheduler killed and restarted with its journal: finished futures stay finished, " +
+    "running work completes, datasets survive, nothing resubmitted",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "journal-test-" });
+    const processes = new Processes();
+    const warn = console.warn;
+    console.warn = () => {}; // the client's "reconnecting" lines
+    let client: Client | undefined;
+    let other: Client | undefined;
+    try {
+      const port = freePort();
+      const schedulerArgs = ["--port", String(port), "--journal-dir", `${dir}/journal`];
+      const first = processes.add(await startScheduler(schedulerArgs));
+      const address = first.address;
+      await Promise.all(
+        ["w0", "w1"].map((name) =>
+          startWorker(address, { name, nthreads: 2 }).then((w) => processes.add(w))
+        ),
+      );
+      client = await Client.connect(address, { reconnectTimeout: 60, setAsDefault: false });
+      const runs = `${dir}/runs`;
+      const finished = [1, 2, 3, 4, 5, 6].map((i) => client!.submit(counted, i, runs));
+      assert.deepEqual(await client.gather(finished), [10, 20, 30, 40, 50, 60]);
+      await client.publishDataset({ kept: finished.slice(0, 2) });
+      const marker = `${dir}/slow`;
+      const running = client.submit(slow, 1500, marker);
+      const after = client.submit(plusOne, running);
+      while (!await exists(marker)) await sleep(20);
+
+      first.process.kill("SIGKILL");
+      await first.process.status;
+      const second = processes.add(await startScheduler(schedulerArgs));
+      assert.equal(second.address, address);
+
+      // the finished values come from the workers' memory: nothing ran twice
+      assert.deepEqual(await client.gather(finished), [10, 20, 30, 40, 50, 60]);
+      assert.ok(finished.every((f) => f.status === "finished"));
+      const lines = (await Deno.readTextFile(runs)).trim().split("\n").sort();
+      assert.deepEqual(lines, ["1", "2", "3", "4", "5", "6"]);
+      // the task that ran during the kill completes, and so does what reads it
+      assert.equal(await after.result(60), 1501);
+      assert.equal(await running.result(60), 1500);
+      await second.process.waitForLine(/replayed the journal: \d+ tasks, \d+ clients, 1 datasets/);
+      // a client that never saw the first scheduler gets the published dataset
+      other = await Client.connect(address, { setAsDefault: false });
+      const kept = await other.getDataset<Future<number>[]>("kept");
+      assert.deepEqual(await other.gather(kept), [10, 20]);
+      // the journal goes on serving new work
+      assert.equal(await client.submit(plusOne, 41).result(30), 42);
+    } finally {
+      console.warn = warn;
+      await other?.close();
+      await client?.close();
+      await processes.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("a journal directory that cannot be used stops the scheduler with the reason", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "journal-test-" });
+  try {
+    const file = `${dir}/not-a-directory`;
+    await Deno.writeTextFile(file, "");
+    await assert.rejects(
+      () => startScheduler(["--journal-dir", file]),
+      /cannot use the journal in .*not-a-directory.*--journal-dir a directory/s,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Bytes in the journal's files. */
+function journalBytes(dir: string): number {
+  let bytes = 0;
+  try {
+    for (const entry of Deno.readDirSync(dir)) bytes += Deno.statSync(`${dir}/${entry.name}`).size;
+  } catch {
+    // not made yet, or a file renamed while reading: counted next time
+  }
+  return bytes;
+}
+
+/** A leaf that takes 3 ms of CPU, so the graph is still running when processes die. */
+const leaf = (i: number) => {
+  const end = performance.now() + 3;
+  while (performance.now() < end) { /* busy */ }
+  return i;
+};
+
+/** A pairwise tree reduction over `n` leaves that take CPU: 2n - 1 tasks. */
+const treeSum = (n: number) => treeReductionOf(n, leaf);
+
+Deno.test({
+  name: "chaos with a journal: workers and the scheduler killed at random moments during a " +
+    "4,095-task graph; the result is exact and the caller resubmits nothing",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "journal-chaos-" });
+    const processes = new Processes();
+    const warn = console.warn;
+    console.warn = () => {};
+    let client: Client | undefined;
+    // a seeded draw, so a failure can be replayed (the seed is in the assertion messages)
+    const seed = Date.now() % 100_000;
+    let state = seed;
+    const random = () => {
+      state = (state * 1103515245 + 12345) % 2147483648;
+      return state / 2147483648;
+    };
+    const events: string[] = [];
+    try {
+      const port = freePort();
+      const schedulerArgs = [
+        "--port",
+        String(port),
+        "--journal-dir",
+        `${dir}/journal`,
+        "--journal-wait",
+        "2",
+      ];
+      let scheduler = processes.add(await startScheduler(schedulerArgs));
+      const address = scheduler.address;
+      const alive: WorkerProcess[] = [];
+      let named = 0;
+      const addWorker = async () => {
+        const worker = processes.add(await startWorker(address, { name: `c${named++}` }));
+        alive.push(worker);
+      };
+      await Promise.all([addWorker(), addWorker(), addWorker()]);
+      client = await Client.connect(address, { reconnectTimeout: 60, setAsDefault: false });
+      const leaves = 2048;
+      const total = client.compute(treeSum(leaves));
+      let done = false;
+      void total.then(() => done = true, () => done = true);
+      // What a scheduler never read cannot be journaled (the client wrote it, the scheduler died
+      // before reading it): the chaos starts once the graph is in the journal.
+      while (journalBytes(`${dir}/journal`) < 50_000) await sleep(20);
+      const chaos = (async () => {
+        for (let round = 0; round < 4 && !done; round++) {
+          await sleep(300 + random() * 700);
+          if (done) break;
+          if (round % 2 === 0) {
+            events.push(`scheduler killed in round ${round}`);
+            scheduler.process.kill("SIGKILL");
+            await scheduler.process.status;
+            scheduler = processes.add(await startScheduler(schedulerArgs));
+          } else {
+            const victim = alive.splice(Math.floor(random() * alive.length), 1)[0];
+            events.push(`worker ${victim.name} killed in round ${round}`);
+            victim.process.kill("SIGKILL");
+            // a fresh worker registers once the scheduler is there (it waits for it)
+            await startWorker(address, { name: `c${named++}`, registered: false }).then((w) => {
+              processes.add(w);
+              alive.push(w);
+            });
+          }
+        }
+      })();
+      const sum = await total.result(60).catch((error) => {
+        throw new Error(`seed ${seed}: ${events.join("; ")}: ${error}`, { cause: error });
+      });
+      await chaos;
+      assert.equal(sum, (leaves * (leaves - 1)) / 2, `seed ${seed}: ${events.join("; ")}`);
+      assert.ok(
+        events.some((e) => e.startsWith("scheduler")),
+        `seed ${seed}: the scheduler was never killed (${events.join("; ")})`,
+      );
+    } finally {
+      console.warn = warn;
+      await client?.close();
+      await processes.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
