@@ -7,9 +7,11 @@
  * seconds are kept. Profiles are rotated with `console.profile` / `console.profileEnd`, the
  * next one starting before the last ends: once no profile records, V8 forgets the code compiled
  * so far, and a function optimized earlier then shows up as its caller (seen here with
- * `Profiler.stop` / `Profiler.start`). A thread that ran no task for a whole cycle stops
- * sampling (an idle thread costs nothing) and starts again with its next task; the first
- * samples after that may name an inlined function's caller until V8 recompiles it.
+ * `Profiler.stop` / `Profiler.start`). A thread that ran no task for {@link IDLE_STOP_MS}
+ * stops sampling (an idle thread costs nothing) and starts again with its next task; the
+ * samples after that may name an inlined function's caller until V8 recompiles it (seen here in
+ * about one run in three when it stopped after one idle second), so short pauses between tasks
+ * keep it recording.
  *
  * It also keeps each running task's latest sampled stack: the call-stacks view of what runs now
  * (the dashboard's worker page).
@@ -38,6 +40,8 @@ const SAMPLE_INTERVAL_US = 10_000;
 const CYCLE_MS = 1000;
 /** How long a finished profile may take to arrive (it comes as an inspector event). */
 const FINISH_WAIT_MS = 1000;
+/** Milliseconds without a task after which a thread stops sampling. */
+const IDLE_STOP_MS = 30_000;
 /** Busy cycles kept: about ten minutes of work. */
 const KEEP_CYCLES = 600;
 
@@ -95,6 +99,10 @@ export class ThreadSampler {
 
   /** Microseconds between samples; 0: this thread never samples. Set before its first task. */
   intervalUs = SAMPLE_INTERVAL_US;
+  /** Milliseconds without a task after which sampling stops until the next task. */
+  idleStopMs = IDLE_STOP_MS;
+  /** When a task last ran (ms since the epoch). */
+  #lastActive = 0;
 
   /** Whether this thread samples (sampling is on and it has `sys: inspector`). */
   get sampling(): boolean {
@@ -185,6 +193,7 @@ export class ThreadSampler {
 
   /** Starts recording (the first time, and again after being idle). */
   #record(): void {
+    this.#lastActive = now();
     this.#title = this.#newTitle();
     console.profile(this.#title);
     this.#cycleStart = now();
@@ -210,8 +219,8 @@ export class ThreadSampler {
       this.#finished.set(ending, resolve);
       setTimeout(() => resolve(null), FINISH_WAIT_MS);
     });
-    const idle = runs.length === 0 && this.#open.size === 0;
-    if (idle) {
+    if (runs.length > 0 || this.#open.size > 0) this.#lastActive = now();
+    if (now() - this.#lastActive >= this.idleStopMs) {
       // no task ran for a whole cycle: stop sampling until the next one (busy())
       clearInterval(this.#timer);
       this.#timer = null;
