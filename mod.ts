@@ -71,7 +71,7 @@ export { shutdownProcesses } from "./collections/local/processes.ts";
 export { ProcessDiedError } from "./threads/process_exit.ts";
 export { FreeVariableError, GraphError, UnserializableError } from "./core/errors.ts";
 export { NDArray } from "./core/ndarray.ts";
-export type { DType, NumericArray } from "./core/ndarray.ts";
+export type { BigIntArray, DType, NumberArray, NumericArray } from "./core/ndarray.ts";
 export type { Graph } from "./core/graph.ts";
 export type { Key, Task, TaskFunction, TaskOptions } from "./core/task.ts";
 export { Client, ClientClosedError } from "./client/client.ts";

@@ -66,5 +66,7 @@ export const KIND_BY_DTYPE: Record<DType, number> = {
   uint32: KIND_BY_TAG.Uint32Array,
   uint16: KIND_BY_TAG.Uint16Array,
   uint8: KIND_BY_TAG.Uint8Array,
+  int64: KIND_BY_TAG.BigInt64Array,
+  uint64: KIND_BY_TAG.BigUint64Array,
   bool: KIND_BY_TAG.Uint8Array,
 };

@@ -18,6 +18,8 @@ export type DType =
   | "uint32"
   | "uint16"
   | "uint8"
+  | "int64"
+  | "uint64"
   | "bool";
 
 /** The typed array that stores each dtype (`bool` is stored as bytes 0/1). */
@@ -28,10 +30,12 @@ export type TypedArrayFor<D extends DType> = D extends "float64" ? Float64Array
   : D extends "int8" ? Int8Array
   : D extends "uint32" ? Uint32Array
   : D extends "uint16" ? Uint16Array
+  : D extends "int64" ? BigInt64Array
+  : D extends "uint64" ? BigUint64Array
   : Uint8Array;
 
-/** Any typed array an NDArray may be backed by. */
-export type NumericArray =
+/** The typed arrays whose elements are JS numbers. */
+export type NumberArray =
   | Float64Array
   | Float32Array
   | Int32Array
@@ -40,6 +44,18 @@ export type NumericArray =
   | Uint32Array
   | Uint16Array
   | Uint8Array;
+
+/** The typed arrays of the 64-bit integer dtypes, whose elements are JS bigints. */
+export type BigIntArray = BigInt64Array | BigUint64Array;
+
+/** Any typed array an NDArray may be backed by. */
+export type NumericArray = NumberArray | BigIntArray;
+
+/**
+ * A typed array seen as slots of either element kind: for copies between arrays of one dtype
+ * (number or bigint alike), which TypeScript cannot follow through the union.
+ */
+export type Elements = { [index: number]: number | bigint; readonly length: number };
 
 /** The constructor of the typed array backing a dtype. */
 export const DTYPE_ARRAY = {
@@ -51,8 +67,15 @@ export const DTYPE_ARRAY = {
   uint32: Uint32Array,
   uint16: Uint16Array,
   uint8: Uint8Array,
+  int64: BigInt64Array,
+  uint64: BigUint64Array,
   bool: Uint8Array,
 } as const;
+
+/** True for the 64-bit integer dtypes, whose elements are JS `bigint`s. */
+export function isBigIntDType(dtype: DType): dtype is "int64" | "uint64" {
+  return dtype === "int64" || dtype === "uint64";
+}
 
 /** The dtype a typed array holds (a `Uint8Array` is `uint8` unless said to be `bool`). */
 export function dtypeOf(data: NumericArray): DType {
@@ -63,6 +86,8 @@ export function dtypeOf(data: NumericArray): DType {
   if (data instanceof Int8Array) return "int8";
   if (data instanceof Uint32Array) return "uint32";
   if (data instanceof Uint16Array) return "uint16";
+  if (data instanceof BigInt64Array) return "int64";
+  if (data instanceof BigUint64Array) return "uint64";
   return "uint8";
 }
 
@@ -159,7 +184,7 @@ export class NDArray {
     const out = new Ctor(this.size);
     const ndim = this.shape.length;
     if (ndim === 0) {
-      out[0] = this.data[this.offset];
+      (out as Elements)[0] = this.data[this.offset];
       return out;
     }
     const index = new Array<number>(ndim).fill(0);
@@ -168,7 +193,9 @@ export class NDArray {
     const lastLen = this.shape[last];
     const lastStride = this.strides[last];
     for (let o = 0; o < this.size;) {
-      for (let j = 0, s = src; j < lastLen; j++, s += lastStride) out[o++] = this.data[s];
+      for (let j = 0, s = src; j < lastLen; j++, s += lastStride) {
+        (out as Elements)[o++] = this.data[s];
+      }
       // advance the outer index like an odometer
       let d = last - 1;
       for (; d >= 0; d--) {
@@ -189,11 +216,26 @@ export class NDArray {
     return new NDArray(this.contiguousData(), this.shape, { dtype: this.dtype });
   }
 
-  /** The element at a full index. */
+  /**
+   * The element at a full index as a number (int64/uint64 elements converted, exact up to 2^53;
+   * read `data` for the bigint itself).
+   */
   get(...index: number[]): number {
     let p = this.offset;
     for (let i = 0; i < index.length; i++) p += index[i] * this.strides[i];
-    return this.data[p];
+    return Number(this.data[p]);
+  }
+
+  /**
+   * The elements in row-major order as JS numbers: {@link contiguousData}, with 64-bit integers
+   * converted (exact up to 2^53). For positions, counts and other values that are numbers.
+   */
+  numbers(): NumberArray {
+    const flat = this.contiguousData();
+    if (!(flat instanceof BigInt64Array || flat instanceof BigUint64Array)) return flat;
+    const out = new Float64Array(flat.length);
+    for (let i = 0; i < flat.length; i++) out[i] = Number(flat[i]);
+    return out;
   }
 
   /**
@@ -230,7 +272,7 @@ export class NDArray {
     return `NDArray ${inspect({ ...this }, options)}`;
   }
 
-  /** Nested JS arrays (a number for 0-d arrays); `bool` gives booleans. */
+  /** Nested JS arrays (a number for 0-d arrays); `bool` gives booleans, int64/uint64 bigints. */
   toArray(): unknown {
     const flat = this.contiguousData();
     const asBool = this.dtype === "bool";

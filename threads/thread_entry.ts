@@ -31,6 +31,7 @@ import {
 } from "../core/value_codec.ts";
 import {
   collectRefs,
+  type RefReviver,
   refReviver,
   runInTask,
   setPubSubBridge,
@@ -105,38 +106,54 @@ function postToOwner(message: FromThread, transfer: Transferable[] = []): void {
 }
 
 /**
- * The context a task sees (core/task_context.ts). `seceded` is called when the task gives its
- * slot back, so the batch it is in goes on without it.
+ * The context a task sees (core/task_context.ts): one small object per task, its methods shared
+ * on the prototype (closures per task cost every tiny task measurably in GC). `onSecede` is set
+ * by the batch only when the task is still running after its synchronous part.
  */
-function contextFor(item: RunItem, seceded: () => void): TaskContext {
-  let out = false;
-  return {
-    key: item.key,
-    scheduler: setup?.scheduler ?? null,
-    worker: setup?.worker ?? null,
-    authToken: setup?.authToken,
-    security: setup?.security,
-    tenancy: setup?.tenancy,
-    get seceded() {
-      return out;
-    },
-    secede() {
-      if (out) return;
-      out = true;
-      postToOwner({ type: "secede", id: item.id });
-      seceded();
-    },
-    rejoin() {
-      if (!out) return Promise.resolve();
-      return new Promise<void>((resolve) => {
-        rejoining.set(item.id, () => {
-          out = false;
-          resolve();
-        });
-        postToOwner({ type: "rejoin", id: item.id });
+class ThreadTask implements TaskContext {
+  #out = false;
+  /** Called when the task gives its slot back, so the batch it is in goes on without it. */
+  onSecede: (() => void) | null = null;
+
+  constructor(readonly item: RunItem) {}
+
+  get key(): Key {
+    return this.item.key;
+  }
+  get scheduler(): string | null {
+    return setup?.scheduler ?? null;
+  }
+  get worker(): string | null {
+    return setup?.worker ?? null;
+  }
+  get authToken(): string | undefined {
+    return setup?.authToken;
+  }
+  get security(): TaskContext["security"] {
+    return setup?.security;
+  }
+  get tenancy(): boolean | undefined {
+    return setup?.tenancy;
+  }
+  get seceded(): boolean {
+    return this.#out;
+  }
+  secede(): void {
+    if (this.#out) return;
+    this.#out = true;
+    postToOwner({ type: "secede", id: this.item.id });
+    this.onSecede?.();
+  }
+  rejoin(): Promise<void> {
+    if (!this.#out) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      rejoining.set(this.item.id, () => {
+        this.#out = false;
+        resolve();
       });
-    },
-  };
+      postToOwner({ type: "rejoin", id: this.item.id });
+    });
+  }
 }
 
 /** Which run executes now, for the owner to read (replaced by the owner's `init` buffer). */
@@ -155,17 +172,22 @@ function endedByTask(what: string): never {
 Object.assign(Deno, { exit: (code?: number) => endedByTask(`Deno.exit(${code ?? ""})`) });
 self.close = () => endedByTask("self.close()");
 
-async function runOne(item: RunItem, seceded: () => void): Promise<RunResult> {
+/**
+ * Runs one task. A synchronous task with its function compiled already finishes here without a
+ * Promise (most tiny tasks); the rest continue in {@link finishLater}.
+ */
+function runOne(task: ThreadTask): RunResult | Promise<RunResult> {
+  const item = task.item;
   const start = now();
   status.begin(item.id, start);
+  let later = false;
   sampler.began(item.key, start);
   try {
     const spec = received.expand(item.fn);
     if (typeof spec === "string") {
       throw new Error(`internal: thread was never sent function ${spec}`);
     }
-    let fn = functions.get(spec) as TaskFunction | Promise<TaskFunction>;
-    if (fn instanceof Promise) fn = await fn;
+    const fn = functions.get(spec) as TaskFunction | Promise<TaskFunction>;
     const args = decode(item.args) as unknown[];
     const refsBefore = taskRefCount(); // the args' own references are replaced by inputs
     let resolved = args;
@@ -176,48 +198,86 @@ async function runOne(item: RunItem, seceded: () => void): Promise<RunResult> {
       }
       resolved = args.map((a) => substituteRefs(a, (k) => deps.get(k)));
     }
-    const context = contextFor(item, seceded);
     // inputs holding Futures (returned by other tasks) get Futures of this thread's client
-    const revive = refReviver();
-    if (revive !== null && setup !== null && taskRefCount() !== refsBefore) {
-      resolved = await revive(resolved, context);
+    const revive = setup !== null && taskRefCount() !== refsBefore ? refReviver() : null;
+    if (fn instanceof Promise || revive !== null || item.timeoutMs !== undefined) {
+      later = true;
+      return finishLater(task, start, callLater(task, fn, resolved, revive));
     }
-    const call = fn;
-    let value = item.timeoutMs === undefined
-      ? runInTask(context, () => call(...resolved))
-      : await callWithin(item.timeoutMs, () => runInTask(context, () => call(...resolved)));
+    const value = runInTask(task, () => fn(...resolved));
     if (value !== null && typeof (value as PromiseLike<unknown>)?.then === "function") {
-      value = await value;
+      later = true;
+      return finishLater(task, start, value as PromiseLike<unknown>);
     }
-    const result = value;
-    const { value: encoded, held } = collectRefs(() =>
-      encode(result, { rootName: `result of ${item.key}` })
-    );
-    if (held.length > 0) heldByResult.set(item.key, held);
-    return {
-      id: item.id,
-      ok: true,
-      holdsRefs: held.length > 0,
-      value: encoded,
-      nbytes: sizeOf(value),
-      typeName: typeNameOf(value),
-      start,
-      stop: now(),
-    };
+    return succeeded(item, start, value);
   } catch (thrown) {
-    // a permission the thread was not given: say which, and the flag that grants it
-    const error = isScriptTimeout(thrown)
-      ? timeoutError(item.key, item.timeoutMs!)
-      : recordFromError(explainPermissionError(thrown), item.key);
-    return { id: item.id, ok: false, error, start, stop: now() };
+    return failed(item, start, thrown);
   } finally {
-    status.end();
-    sampler.ran(item.key, start, now());
-    // a task's own arguments count under its key (never one of its inputs' keys)
-    sharedGarbage.drop(item.key, item.args.frames);
-    for (let i = 0; i < item.depValues.length; i++) {
-      sharedGarbage.drop(item.depKeys[i], item.depValues[i].frames);
-    }
+    if (!later) endRun(item, start);
+  }
+}
+
+/** The part of a task that must wait: its module's import, its inputs' Futures, a time limit. */
+async function callLater(
+  task: ThreadTask,
+  pending: TaskFunction | Promise<TaskFunction>,
+  args: unknown[],
+  revive: RefReviver | null,
+): Promise<unknown> {
+  const fn = await pending;
+  const resolved = revive === null ? args : await revive(args, task);
+  const timeoutMs = task.item.timeoutMs;
+  return timeoutMs === undefined
+    ? runInTask(task, () => fn(...resolved))
+    : await callWithin(timeoutMs, () => runInTask(task, () => fn(...resolved)));
+}
+
+async function finishLater(
+  task: ThreadTask,
+  start: number,
+  value: PromiseLike<unknown>,
+): Promise<RunResult> {
+  try {
+    return succeeded(task.item, start, await value);
+  } catch (thrown) {
+    return failed(task.item, start, thrown);
+  } finally {
+    endRun(task.item, start);
+  }
+}
+
+function succeeded(item: RunItem, start: number, value: unknown): RunResult {
+  const { value: encoded, held } = collectRefs(() =>
+    encode(value, { rootName: `result of ${item.key}` })
+  );
+  if (held.length > 0) heldByResult.set(item.key, held);
+  return {
+    id: item.id,
+    ok: true,
+    holdsRefs: held.length > 0,
+    value: encoded,
+    nbytes: sizeOf(value),
+    typeName: typeNameOf(value),
+    start,
+    stop: now(),
+  };
+}
+
+function failed(item: RunItem, start: number, thrown: unknown): RunResult {
+  // a permission the thread was not given: say which, and the flag that grants it
+  const error = isScriptTimeout(thrown)
+    ? timeoutError(item.key, item.timeoutMs!)
+    : recordFromError(explainPermissionError(thrown), item.key);
+  return { id: item.id, ok: false, error, start, stop: now() };
+}
+
+function endRun(item: RunItem, start: number): void {
+  status.end();
+  sampler.ran(item.key, start, now());
+  // a task's own arguments count under its key (never one of its inputs' keys)
+  sharedGarbage.drop(item.key, item.args.frames);
+  for (let i = 0; i < item.depValues.length; i++) {
+    sharedGarbage.drop(item.depKeys[i], item.depValues[i].frames);
   }
 }
 
@@ -251,14 +311,22 @@ async function runBatch(batch: RunItem[]): Promise<void> {
   let pending: RunResult[] = [];
   let lastFlush = now();
   for (const item of batch) {
-    let seceded!: () => void;
-    const gaveSlotBack = new Promise<null>((resolve) => seceded = () => resolve(null));
-    const running = runOne(item, seceded);
-    const result = await Promise.race([running, gaveSlotBack]);
-    if (result === null) {
-      // seceded: the batch goes on; the task's result goes alone when it comes
-      void running.then((late) => post([late]));
-      continue;
+    const task = new ThreadTask(item);
+    let result = runOne(task);
+    if (result instanceof Promise) {
+      const running = result;
+      const done = await new Promise<RunResult | null>((resolve) => {
+        task.onSecede = () => resolve(null);
+        if (task.seceded) resolve(null);
+        running.then(resolve);
+      });
+      task.onSecede = null;
+      if (done === null) {
+        // seceded: the batch goes on; the task's result goes alone when it comes
+        void running.then((late) => post([late]));
+        continue;
+      }
+      result = done;
     }
     pending.push(result);
     const t = now();

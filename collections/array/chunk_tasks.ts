@@ -10,7 +10,7 @@
  * @module
  */
 import { taskModule } from "../../core/function_tags.ts";
-import { type DType, NDArray } from "../../core/ndarray.ts";
+import { type DType, type Elements, NDArray, type NumericArray } from "../../core/ndarray.ts";
 import type { TaskFunction } from "../../core/task.ts";
 import { type BlockExpr, isBlockExpr } from "./block_expr.ts";
 import * as k from "./kernels/mod.ts";
@@ -182,7 +182,7 @@ function argChunk(p: ReduceChunkParams, x: NDArray): ArgPartial {
   const offsets = p.offsets!, fullShape = p.fullShape!;
   const keep = x.shape.map(() => 1);
   if (p.axis === null || p.axis === undefined) {
-    const local = fn(x).data[0];
+    const local = Number(fn(x).data[0]);
     const flat = x.contiguousData();
     // local flat index → multi-index in the block → flat index in the whole array
     let rest = local, global = 0, scale = 1;
@@ -208,8 +208,8 @@ function argChunk(p: ReduceChunkParams, x: NDArray): ArgPartial {
 /** `x` at position `at[...]` along `axis` (`at` has length 1 there), like NumPy's take_along_axis. */
 function takeAlong(x: NDArray, at: NDArray, axis: number): NDArray {
   const shape = at.shape;
-  const out = new (x.data.constructor as new (n: number) => NDArray["data"])(at.size);
-  const positions = at.contiguousData();
+  const out = new (x.data.constructor as new (n: number) => NDArray["data"])(at.size) as Elements;
+  const positions = at.numbers();
   // walk `at` in C order; the source offset adds the picked position along `axis`
   const ndim = shape.length;
   const index = new Array<number>(ndim).fill(0);
@@ -224,7 +224,7 @@ function takeAlong(x: NDArray, at: NDArray, axis: number): NDArray {
       index[d] = 0;
     }
   }
-  return new NDArray(out, [...shape], { dtype: x.dtype });
+  return new NDArray(out as NumericArray, [...shape], { dtype: x.dtype });
 }
 
 function mergeTwo(kind: ReductionKind, a: unknown, b: unknown): unknown {
@@ -249,8 +249,8 @@ function mergeTwo(kind: ReductionKind, a: unknown, b: unknown): unknown {
 /** The better of two arg partials per position; ties and NaNs go to the smaller index. */
 function mergeArg(isMin: boolean, a: ArgPartial, b: ArgPartial): ArgPartial {
   const av = a.value.contiguousData(), bv = b.value.contiguousData();
-  const ai = a.index.contiguousData(), bi = b.index.contiguousData();
-  const value = av.slice(), index = new Float64Array(ai);
+  const ai = a.index.numbers(), bi = b.index.numbers();
+  const value = av.slice() as Elements, index = new Float64Array(ai);
   for (let i = 0; i < value.length; i++) {
     const x = av[i], y = bv[i];
     const xNaN = x !== x, yNaN = y !== y;
@@ -264,7 +264,7 @@ function mergeArg(isMin: boolean, a: ArgPartial, b: ArgPartial): ArgPartial {
     }
   }
   return {
-    value: new NDArray(value, [...a.value.shape], { dtype: a.value.dtype }),
+    value: new NDArray(value as NumericArray, [...a.value.shape], { dtype: a.value.dtype }),
     index: new NDArray(index, [...a.index.shape]),
   };
 }
@@ -497,7 +497,7 @@ const OPS: Record<string, Op> = {
   svd: (_p, [x]) => svd(nd(x)),
   solveTriangular: (_p, [r, b]) => solveTriangular(nd(r), nd(b)),
   rank: (p: { rows: number; cols: number }, [s]) => {
-    const values = nd(s).contiguousData();
+    const values = nd(s).numbers();
     let largest = 0;
     for (const v of values) largest = Math.max(largest, v);
     const tol = largest * Math.max(p.rows, p.cols) * 2.220446049250313e-16;

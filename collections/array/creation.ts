@@ -192,13 +192,16 @@ export function linspace(
   );
 }
 
-/** An array of `shape` filled with `value` (default dtype: bool, int32 or float64 by value). */
+/**
+ * An array of `shape` filled with `value` (default dtype: bool, int32 or float64 by value; int64
+ * for a bigint).
+ */
 export function full(
   shape: ShapeLike,
-  value: number | boolean,
+  value: number | boolean | bigint,
   options: CreationOptions = {},
 ): DArray {
-  const dtype = options.dtype ?? scalarDType(value);
+  const dtype = options.dtype ?? (typeof value === "bigint" ? "int64" : scalarDType(value));
   const fill = typeof value === "boolean" ? (value ? 1 : 0) : value;
   return createArray(
     "full",
@@ -233,7 +236,7 @@ export function zerosLike(like: DArray, options: CreationOptions = {}): DArray {
 /** `value` in the shape, blocks and dtype of `like`. */
 export function fullLike(
   like: DArray,
-  value: number | boolean,
+  value: number | boolean | bigint,
   options: CreationOptions = {},
 ): DArray {
   return full(like.shape, value, { chunks: like.chunks, dtype: like.dtype, ...options });

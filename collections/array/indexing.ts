@@ -152,7 +152,7 @@ function toIntegerList(
   axis: number,
 ): readonly number[] | NDArray {
   const values: ArrayLike<number | boolean> = list instanceof NDArray
-    ? (list.ndim === 1 ? list.contiguousData() : badList(list))
+    ? (list.ndim === 1 ? list.numbers() : badList(list))
     : list;
   const isBool = list instanceof NDArray
     ? list.dtype === "bool"
@@ -325,7 +325,7 @@ export function take(x: DArray, indices: readonly number[] | NDArray, axis = 0):
     throw new RangeError(`axis ${axis} is out of bounds for array of dimension ${x.ndim}`);
   }
   if (indices instanceof NDArray && indices.ndim !== 1) badList(indices);
-  const list = indices instanceof NDArray ? indices.contiguousData() : indices;
+  const list = indices instanceof NDArray ? indices.numbers() : indices;
   const chunks = x.chunks[ax];
   const length = chunks.reduce((a, b) => a + b, 0);
   if (Number.isNaN(length)) {

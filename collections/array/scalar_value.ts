@@ -12,7 +12,9 @@ import type { DType, NDArray } from "../../core/ndarray.ts";
 export type ScalarValue = number | boolean | bigint;
 
 /** The JS value of an element of dtype `D`. */
-export type ScalarValueOf<D extends DType> = D extends "bool" ? boolean : number;
+export type ScalarValueOf<D extends DType> = D extends "bool" ? boolean
+  : D extends "int64" | "uint64" ? bigint
+  : number;
 
 /**
  * The element of a one-element block as a JS value: a typed array's own element type (a number,

@@ -12,7 +12,7 @@ Deno.test("a Scalar computes to a JS value on a cluster, futures included", asyn
   await using client = await Client.connect(cluster.schedulerAddress, { setAsDefault: false });
   const data = new NDArray(Float64Array.from({ length: 48 }, (_, i) => (i * 7) % 11), [6, 8]);
   const x = array.fromArray(data, { chunks: [3, 4] });
-  const total = [...data.data].reduce((a, b) => a + b, 0);
+  const total = [...data.numbers()].reduce((a, b) => a + b, 0);
   const onCluster = { scheduler: client };
 
   const sum: number = await x.sum().compute(onCluster);
@@ -30,10 +30,12 @@ Deno.test("a Scalar computes to a JS value on a cluster, futures included", asyn
 
   // compute(a, b) on the cluster, and a Scalar persisted there
   const [lo, hi] = await compute(x.min(), x.argmax(), onCluster);
-  assert.deepEqual([lo, hi], [0, [...data.data].indexOf(10)]);
+  assert.deepEqual([lo, hi], [0, [...data.numbers()].indexOf(10)]);
   const kept = client.persist(x.std());
   assert.ok(kept instanceof array.Scalar);
   const std: number = await kept.compute(onCluster);
-  const expected = Math.sqrt([...data.data].reduce((s, v) => s + (v - total / 48) ** 2, 0) / 48);
+  const expected = Math.sqrt(
+    [...data.numbers()].reduce((s, v) => s + (v - total / 48) ** 2, 0) / 48,
+  );
   assert.ok(Math.abs(std - expected) < 1e-12, `${std} vs ${expected}`);
 });

@@ -16,6 +16,17 @@ Deno.test("arrays on a local cluster", async (t) => {
   const same = (actual: k.NDArray, expected: k.NDArray, context: string, rtol?: number) =>
     assertArray(actual, { ...refOf(expected), dtype: expected.dtype }, context, rtol);
 
+  await t.step("an int64 sum above 2^53 is exact (float64 would round it)", async () => {
+    const big = 2n ** 60n + 1n;
+    const x = array.full([50], big, { chunks: 7, dtype: "int64" });
+    // a whole reduction computes to its JS value: a bigint for int64
+    const total: unknown = await x.sum({ splitEvery: 2 }).compute(onCluster);
+    assert.equal(total, BigInt.asIntN(64, 50n * big));
+    const plus: unknown = await array.ones([8], { chunks: 3, dtype: "int64" }).add(2 ** 53).sum()
+      .compute(onCluster);
+    assert.equal(plus, 8n * (2n ** 53n + 1n));
+  });
+
   await t.step("seed 001 cells", async () => {
     same(
       await array.arange(1, 50, 3, { chunks: 5 }).compute(onCluster),

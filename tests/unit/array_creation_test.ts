@@ -156,7 +156,7 @@ Deno.test("random arrays: seeded, reproducible on any scheduler, each block its 
     const firsts = new Set<number>();
     for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) firsts.add(sync.get(i * 10, j * 7));
     assert.equal(firsts.size, 9);
-    const values = Array.from(sync.contiguousData());
+    const values = Array.from(sync.numbers());
     assert.ok(values.every((v) => v >= 0 && v < 1));
     const mean = values.reduce((a, b) => a + b, 0) / values.length;
     assert.ok(Math.abs(mean - 0.5) < 0.05, `mean ${mean}`);
@@ -166,7 +166,7 @@ Deno.test("random arrays: seeded, reproducible on any scheduler, each block its 
     assert.ok(Math.abs(mu - 2) < 0.1 && Math.abs(sigma - 3) < 0.1, `normal ${mu} ${sigma}`);
     const ints = await array.random.randint(-3, 4, [5000], { chunks: 999, seed: 2 }).compute();
     assert.equal(ints.dtype, "int32");
-    const seen = new Set(ints.contiguousData());
+    const seen = new Set(ints.numbers());
     assert.deepEqual([...seen].sort((a, b) => a - b), [-3, -2, -1, 0, 1, 2, 3]);
     const f32 = array.random.uniform(5, 6, [10], { seed: 3, dtype: "float32" });
     assert.equal((await f32.compute()).dtype, "float32");

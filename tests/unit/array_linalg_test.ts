@@ -18,7 +18,7 @@ function randomMatrix(r: Random, rows: number, cols: number): NDArray {
 
 function assertClose(actual: NDArray, expected: NDArray, context: string, tol = 1e-9): void {
   assert.deepEqual(actual.shape, expected.shape, `${context}: shape`);
-  const a = actual.contiguousData(), e = expected.contiguousData();
+  const a = actual.numbers(), e = expected.numbers();
   for (let i = 0; i < a.length; i++) {
     assert.ok(
       Math.abs(a[i] - e[i]) <= tol * Math.max(1, Math.abs(e[i])),
@@ -50,7 +50,7 @@ Deno.test("decomposition kernels: qr, svd and triangular solves on random matric
     assertUpperTriangular(rr, `qr ${m}×${n}`);
     assertClose(k.matmul(q, rr), a, `qr ${m}×${n}: q r = a`);
     const { u, s, vt } = svd(a);
-    const values = Array.from(s.contiguousData());
+    const values = Array.from(s.numbers());
     assert.deepEqual([...values].sort((x, y) => y - x), values, "descending singular values");
     assertClose(k.matmul(k.multiply(u, s), vt), a, `svd ${m}×${n}: u s vᵀ = a`);
     assertOrthonormalColumns(u, `svd ${m}×${n} u`);

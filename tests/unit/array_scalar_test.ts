@@ -20,7 +20,7 @@ const SCHEDULERS = [
 
 /** Every way to get shape (), with the value NumPy gives for DATA. */
 function scalars(): [string, array.DArray, number | boolean][] {
-  const values = [...DATA.data];
+  const values = [...DATA.numbers()];
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
   const variance = values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length;
   return [

@@ -135,14 +135,16 @@ Deno.test("mapBlocks: source functions, module functions, block info, new block 
     const a = k.reshape(k.arange(40, undefined, 1, "float64"), [8, 5]);
     const x = array.fromArray(a, { chunks: [3, 5] });
     // a self-contained function returning a typed array in the block's shape
-    const doubled = x.mapBlocks((b) => b.data.map((v) => v * 2));
+    const doubled = x.mapBlocks((b) => (b.data as Float64Array).map((v) => v * 2));
     assert.equal(doubled.dtype, "float64");
     await assertComputes(doubled, k.multiply(a, 2), "source function", { threads: true });
     await assertComputes(array.mapBlocks(scaleBlock, [x, 3]), k.multiply(a, 3), "module function", {
       threads: true,
     });
     // block info tells where a block sits
-    const starts = x.mapBlocks((b, info) => b.data.map(() => info.arrayLocation[0][0]));
+    const starts = x.mapBlocks((b, info) =>
+      (b.data as Float64Array).map(() => info.arrayLocation[0][0])
+    );
     const expectedStarts = k.reshape(
       new NDArray(Float64Array.from({ length: 40 }, (_, i) => Math.floor(i / 15) * 3)),
       [8, 5],
@@ -153,7 +155,9 @@ Deno.test("mapBlocks: source functions, module functions, block info, new block 
       (b) => {
         const out = new Float64Array(b.shape[1]);
         for (let i = 0; i < b.shape[0]; i++) {
-          for (let j = 0; j < b.shape[1]; j++) out[j] += b.data[i * b.shape[1] + j];
+          for (let j = 0; j < b.shape[1]; j++) {
+            out[j] += (b.data as Float64Array)[i * b.shape[1] + j];
+          }
         }
         return out;
       },
@@ -172,7 +176,9 @@ Deno.test("mapBlocks: source functions, module functions, block info, new block 
       (b: NDArray) => {
         const out = new Float64Array(b.shape[1]);
         for (let i = 0; i < b.shape[0]; i++) {
-          for (let j = 0; j < b.shape[1]; j++) out[j] += b.data[i * b.shape[1] + j];
+          for (let j = 0; j < b.shape[1]; j++) {
+            out[j] += (b.data as Float64Array)[i * b.shape[1] + j];
+          }
         }
         return out;
       },
@@ -198,7 +204,8 @@ Deno.test("blockwise: aligned labels, transposed inputs and contraction", async 
       const [rows, cols] = p.shape;
       for (let i = 0; i < rows; i++) {
         for (let j = 0; j < cols; j++) {
-          out[i * cols + j] = p.data[i * cols + j] + q.data[j * rows + i];
+          out[i * cols + j] = (p.data as Float64Array)[i * cols + j] +
+            (q.data as Float64Array)[j * rows + i];
         }
       }
       return out;
@@ -212,7 +219,7 @@ Deno.test("blockwise: aligned labels, transposed inputs and contraction", async 
     (p: NDArray) => {
       const out = new Float64Array(p.shape[0]);
       for (let i = 0; i < p.shape[0]; i++) {
-        for (let j = 0; j < p.shape[1]; j++) out[i] += p.data[i * p.shape[1] + j];
+        for (let j = 0; j < p.shape[1]; j++) out[i] += (p.data as Float64Array)[i * p.shape[1] + j];
       }
       return out;
     },

@@ -43,7 +43,7 @@ Deno.test("fromNested infers shape and dtype and refuses ragged input", () => {
   assert.deepEqual(k.fromNested([[], []]).shape, [2, 0]);
   assert.deepEqual(k.fromNested([1, 2], "uint8").data, new Uint8Array([1, 2]));
   assert.throws(() => k.fromNested([[1, 2], [3]]), /inhomogeneous shape after 1 dimensions/);
-  assert.throws(() => k.fromNested(["a"]), /expects numbers or booleans/);
+  assert.throws(() => k.fromNested(["a"]), /expects numbers, bigints or booleans/);
   const same = k.zeros([2]);
   assert.equal(k.asArray(same), same);
   assert.equal(k.asArray(same, "int8").dtype, "int8");

@@ -19,7 +19,7 @@ import {
   zeros,
 } from "../../collections/array/kernels/mod.ts";
 
-// Rows of numpy.promote_types (NumPy 2.4); pairs that give int64 there give float64 here.
+// Rows of numpy.promote_types (NumPy 2.4).
 const NUMPY_PROMOTIONS: [DType, DType, DType][] = [
   ["int32", "float32", "float64"],
   ["int16", "float32", "float32"],
@@ -34,11 +34,18 @@ const NUMPY_PROMOTIONS: [DType, DType, DType][] = [
   ["bool", "uint8", "uint8"],
   ["bool", "float32", "float32"],
   ["bool", "bool", "bool"],
-  ["uint32", "int32", "float64"], // NumPy: int64
-  ["uint32", "int8", "float64"], // NumPy: int64
+  ["uint32", "int32", "int64"],
+  ["uint32", "int8", "int64"],
+  ["int64", "int8", "int64"],
+  ["int64", "uint32", "int64"],
+  ["uint64", "uint8", "uint64"],
+  ["uint64", "int8", "float64"],
+  ["uint64", "int64", "float64"],
+  ["int64", "float32", "float64"],
+  ["bool", "int64", "int64"],
 ];
 
-Deno.test("promoteTypes matches NumPy's table (int64 replaced by float64), both orders", () => {
+Deno.test("promoteTypes matches NumPy's table, both orders", () => {
   for (const [a, b, want] of NUMPY_PROMOTIONS) {
     assert.equal(promoteTypes(a, b), want, `${a}+${b}`);
     assert.equal(promoteTypes(b, a), want, `${b}+${a}`);
@@ -59,7 +66,10 @@ Deno.test("JS scalars are weak: they keep an array's dtype unless their kind or 
   assert.equal(resultType(3, 0.5), "float64");
   assert.equal(resultType(true, false), "bool");
   assert.equal(minScalarDType(-129), "int16");
-  assert.equal(minScalarDType(2 ** 40), "float64");
+  assert.equal(minScalarDType(2 ** 40), "int64");
+  assert.equal(minScalarDType(2 ** 64), "float64");
+  assert.equal(resultType(zeros([2], "int32"), 2 ** 40), "int64");
+  assert.equal(resultType(b, 2 ** 40), "int64");
 });
 
 Deno.test("operations pick NumPy's result dtypes", () => {

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { type DType, DTYPE_ARRAY, NDArray } from "../../core/ndarray.ts";
+import { full } from "../../collections/array/kernels/create.ts";
 
 export const ALL_DTYPES: DType[] = [
   "float64",
@@ -117,7 +118,7 @@ export function layoutArray(
   shape.forEach((n, i) => {
     if (strides[i] < 0 && n > 0) offset += -strides[i] * (n - 1);
   });
-  const data = new DTYPE_ARRAY[dtype](span + 2 * pad + 1).fill(dtype === "bool" ? 0 : 77);
+  const data = full([span + 2 * pad + 1], dtype === "bool" ? 0 : 77, dtype).data;
   const a = new NDArray(data, [...shape], { strides, offset, dtype });
   indicesOf(shape).forEach((ix, k) => {
     let p = offset;
@@ -137,6 +138,11 @@ export function randomArray(r: Random, shape: readonly number[], dtype: DType, r
 /** `v` as stored in `dtype` (wrap-around for integers, rounding for float32, 0/1 for bool). */
 export function coerce(v: number, dtype: DType): number {
   if (dtype === "bool") return v !== 0 ? 1 : 0;
+  if (dtype === "int64" || dtype === "uint64") {
+    if (!Number.isFinite(v)) return v;
+    const wrap = dtype === "int64" ? BigInt.asIntN : BigInt.asUintN;
+    return Number(wrap(64, BigInt(Math.trunc(v))));
+  }
   const cell = new DTYPE_ARRAY[dtype](1);
   cell[0] = v;
   return cell[0];

@@ -4,7 +4,15 @@
  *
  * @module
  */
-import { type DType, DTYPE_ARRAY, NDArray, sizeOfShape } from "../../../core/ndarray.ts";
+import {
+  type DType,
+  DTYPE_ARRAY,
+  type Elements,
+  NDArray,
+  type NumericArray,
+  sizeOfShape,
+} from "../../../core/ndarray.ts";
+import { elementOf } from "./bigint_math.ts";
 import { resultType, scalarDType } from "./dtype.ts";
 import { astype } from "./elementwise.ts";
 import { formatShape } from "./layout.ts";
@@ -18,16 +26,19 @@ function checkShape(shape: readonly number[]): number[] {
   return [...shape];
 }
 
-/** An array of `shape` filled with `value` (default dtype: bool, int32 or float64 by value). */
+/**
+ * An array of `shape` filled with `value` (default dtype: bool, int32 or float64 by value; int64
+ * for a bigint).
+ */
 export function full(
   shape: readonly number[],
-  value: number | boolean,
-  dtype: DType = scalarDType(value),
+  value: number | boolean | bigint,
+  dtype: DType = typeof value === "bigint" ? "int64" : scalarDType(value),
 ): NDArray {
   const s = checkShape(shape);
   const data = new DTYPE_ARRAY[dtype](sizeOfShape(s));
-  const v = dtype === "bool" ? (+value !== 0 ? 1 : 0) : +value;
-  if (v !== 0) data.fill(v);
+  const v = elementOf(dtype)(value);
+  if (v !== 0 && v !== 0n) (data as { fill(v: number | bigint): unknown }).fill(v);
   return new NDArray(data, s, { dtype });
 }
 
@@ -52,9 +63,10 @@ export function arange(start: number, stop?: number, step = 1, dtype?: DType): N
   }
   const length = Math.max(0, Math.ceil((to - from) / step));
   const type = dtype ?? resultType(from, to, step);
-  const data = new DTYPE_ARRAY[type](length);
-  for (let i = 0; i < length; i++) data[i] = from + i * step;
-  return new NDArray(data, [length], { dtype: type });
+  const data = new DTYPE_ARRAY[type](length) as Elements;
+  const element = elementOf(type);
+  for (let i = 0; i < length; i++) data[i] = element(from + i * step);
+  return new NDArray(data as NumericArray, [length], { dtype: type });
 }
 
 /**
@@ -79,33 +91,35 @@ export function linspace(
   const endpoint = options.endpoint ?? true;
   const dtype = options.dtype ?? "float64";
   const step = linspaceStep(start, stop, num, endpoint);
-  const data = new DTYPE_ARRAY[dtype](num);
-  for (let i = 0; i < num; i++) data[i] = start + i * step;
-  if (endpoint && num > 1) data[num - 1] = stop;
-  return new NDArray(data, [num], { dtype });
+  const data = new DTYPE_ARRAY[dtype](num) as Elements;
+  const element = elementOf(dtype);
+  for (let i = 0; i < num; i++) data[i] = element(start + i * step);
+  if (endpoint && num > 1) data[num - 1] = element(stop);
+  return new NDArray(data as NumericArray, [num], { dtype });
 }
 
 /** A 2-d array with ones on diagonal `k` (0: main, >0: above, <0: below). */
 export function eye(n: number, m = n, k = 0, dtype: DType = "float64"): NDArray {
   const out = zeros([n, m], dtype);
-  for (let i = Math.max(0, -k); i < n && i + k < m; i++) out.data[i * m + i + k] = 1;
+  const data = out.data as Elements, one = elementOf(dtype)(1);
+  for (let i = Math.max(0, -k); i < n && i + k < m; i++) data[i * m + i + k] = one;
   return out;
 }
 
 /**
  * An array from nested JS arrays of numbers or booleans (or a scalar, giving a 0-d array). The
- * nesting must be rectangular. The default dtype is bool when every leaf is a boolean, int32
- * when every leaf is an integer that fits, else float64.
+ * nesting must be rectangular. The default dtype is bool when every leaf is a boolean, int64
+ * when a leaf is a bigint, int32 when every leaf is an integer that fits, else float64.
  */
 export function fromNested(value: unknown, dtype?: DType): NDArray {
   const shape: number[] = [];
   for (let v = value; Array.isArray(v); v = v[0]) shape.push(v.length);
-  const leaves: (number | boolean)[] = [];
+  const leaves: (number | boolean | bigint)[] = [];
   const walk = (v: unknown, depth: number) => {
     if (depth === shape.length) {
-      if (typeof v !== "number" && typeof v !== "boolean") {
+      if (typeof v !== "number" && typeof v !== "boolean" && typeof v !== "bigint") {
         throw new TypeError(
-          `fromNested expects numbers or booleans, got ${
+          `fromNested expects numbers, bigints or booleans, got ${
             Array.isArray(v) ? "an array" : typeof v
           }` +
             ` at depth ${depth} (shape ${formatShape(shape)} inferred from the first elements)`,
@@ -124,17 +138,19 @@ export function fromNested(value: unknown, dtype?: DType): NDArray {
   };
   walk(value, 0);
   const type = dtype ?? inferDType(leaves);
-  const data = new DTYPE_ARRAY[type](leaves.length);
-  for (let i = 0; i < leaves.length; i++) {
-    const v = leaves[i];
-    data[i] = type === "bool" ? (+v !== 0 ? 1 : 0) : +v;
-  }
-  return new NDArray(data, shape, { dtype: type });
+  const data = new DTYPE_ARRAY[type](leaves.length) as Elements;
+  const element = elementOf(type);
+  for (let i = 0; i < leaves.length; i++) data[i] = element(leaves[i]);
+  return new NDArray(data as NumericArray, shape, { dtype: type });
 }
 
-function inferDType(leaves: readonly (number | boolean)[]): DType {
+function inferDType(leaves: readonly (number | boolean | bigint)[]): DType {
   if (leaves.length === 0) return "float64";
   if (leaves.every((v) => typeof v === "boolean")) return "bool";
+  // a bigint asks for 64 bits; fractions beside it still need float64
+  if (leaves.some((v) => typeof v === "bigint")) {
+    return leaves.every((v) => typeof v !== "number" || Number.isInteger(v)) ? "int64" : "float64";
+  }
   const numbers = leaves.filter((v) => typeof v === "number") as number[];
   return numbers.every((v) => scalarDType(v) === "int32") ? "int32" : "float64";
 }

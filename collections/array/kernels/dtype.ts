@@ -1,9 +1,9 @@
 /**
  * Dtype facts and NumPy's type promotion, restricted to the dtypes an NDArray can hold.
  *
- * Deviations from NumPy, all because there is no int64 here: where NumPy would give int64
- * (int32 with uint32, any signed int with uint32, a bool array with an integer scalar) the
- * result is float64 (int32 for a bool array with a scalar that fits). JS scalars follow NumPy 2's
+ * int64 and uint64 (elements are JS bigints) promote as in NumPy: a signed integer with uint32
+ * gives int64, with uint64 float64. One deviation: a lone JS integer scalar (and an array built
+ * from JS integers) is int32, not NumPy's default int64 — int64 is asked for by dtype. JS scalars follow NumPy 2's
  * "weak scalar" rule (they take the array's dtype), except that an integer scalar that does not
  * fit an integer array's dtype widens the result (NumPy 1's value-based casting) instead of
  * raising OverflowError.
@@ -13,19 +13,23 @@
 import type { DType } from "../../../core/ndarray.ts";
 import type { Operand } from "./layout.ts";
 
+export { isBigIntDType } from "../../../core/ndarray.ts";
+
 type Kind = "b" | "i" | "u" | "f";
 const KIND: Record<DType, [Kind, number]> = {
   bool: ["b", 1],
   int8: ["i", 8],
   int16: ["i", 16],
   int32: ["i", 32],
+  int64: ["i", 64],
   uint8: ["u", 8],
   uint16: ["u", 16],
   uint32: ["u", 32],
+  uint64: ["u", 64],
   float32: ["f", 32],
   float64: ["f", 64],
 };
-const SIGNED: Record<number, DType> = { 8: "int8", 16: "int16", 32: "int32" };
+const SIGNED: Record<number, DType> = { 8: "int8", 16: "int16", 32: "int32", 64: "int64" };
 
 /** The inclusive value range of each integer dtype. */
 const RANGE: Partial<Record<DType, [number, number]>> = {
@@ -35,6 +39,8 @@ const RANGE: Partial<Record<DType, [number, number]>> = {
   uint16: [0, 65535],
   int32: [-2147483648, 2147483647],
   uint32: [0, 4294967295],
+  int64: [-(2 ** 63), 2 ** 63 - 1],
+  uint64: [0, 2 ** 64 - 1],
 };
 
 /** float32 or float64. */
@@ -63,8 +69,8 @@ export function promoteTypes(a: DType, b: DType): DType {
   if (ka === kb) return ba >= bb ? a : b;
   const [signedBits, unsignedBits] = ka === "i" ? [ba, bb] : [bb, ba];
   if (unsignedBits < signedBits) return SIGNED[signedBits];
-  // NumPy goes to the next wider signed type; for uint32 that is int64, which we lack.
-  return unsignedBits === 32 ? "float64" : SIGNED[unsignedBits * 2];
+  // NumPy goes to the next wider signed type; there is none past uint64
+  return unsignedBits === 64 ? "float64" : SIGNED[unsignedBits * 2];
 }
 
 /** The dtype a lone JS scalar gets: bool, int32 (integers that fit), else float64. */
@@ -82,7 +88,7 @@ function fitsDType(value: number, dtype: DType): boolean {
 
 /** The smallest integer dtype holding an integer `value`, or float64. */
 export function minScalarDType(value: number): DType {
-  for (const d of ["uint8", "int8", "uint16", "int16", "uint32", "int32"] as const) {
+  for (const d of ["uint8", "int8", "uint16", "int16", "uint32", "int32", "int64"] as const) {
     if (fitsDType(value, d)) return d;
   }
   return "float64";
@@ -107,8 +113,9 @@ export function resultType(...operands: Operand[]): DType {
   for (const x of operands) {
     if (typeof x !== "number" || isFloatDType(out)) continue;
     if (!Number.isInteger(x)) out = "float64";
-    else if (out === "bool") out = fitsDType(x, "int32") ? "int32" : "float64";
-    else if (!fitsDType(x, out)) out = promoteTypes(out, minScalarDType(x));
+    else if (out === "bool") {
+      out = fitsDType(x, "int32") ? "int32" : fitsDType(x, "int64") ? "int64" : "float64";
+    } else if (!fitsDType(x, out)) out = promoteTypes(out, minScalarDType(x));
   }
   return out;
 }
@@ -123,7 +130,11 @@ export function floatResultType(dtype: DType): DType {
   return KIND[dtype][1] <= 16 ? "float32" : "float64";
 }
 
-/** The dtype sums and products accumulate into: floats keep theirs, the rest use float64. */
+/**
+ * The dtype sums and products accumulate into: floats and the 64-bit integers keep theirs (64-bit
+ * sums are exact and wrap, as NumPy's); narrower integers and bools give float64 (NumPy: int64;
+ * float64 is exact up to 2^53 — ask for `dtype: "int64"` for NumPy's result).
+ */
 export function sumResultType(dtype: DType): DType {
-  return isFloatDType(dtype) ? dtype : "float64";
+  return isFloatDType(dtype) || dtype === "int64" || dtype === "uint64" ? dtype : "float64";
 }

@@ -9,24 +9,62 @@
  *
  * @module
  */
-import { type DType, NDArray, sizeOfShape } from "../../../core/ndarray.ts";
+import {
+  type DType,
+  DTYPE_ARRAY,
+  isBigIntDType,
+  NDArray,
+  sizeOfShape,
+} from "../../../core/ndarray.ts";
+import { bigIntOf, conversionExpr } from "./bigint_math.ts";
+import { uninitialized } from "./scratch.ts";
 import { broadcastShapes, broadcastStrides, broadcastTo } from "./broadcast.ts";
 import { floatResultType, isFloatDType, isIntegerDType, resultType } from "./dtype.ts";
 import { type Operand, operandArray, scalarArray } from "./layout.ts";
 import { runMap } from "./loops.ts";
-import { uninitialized } from "./scratch.ts";
 
 /**
  * Computes `expr` over the broadcast operands into a new array of `dtype`. JS scalars first
  * take the operands' common dtype when that is float32 (NumPy 2 casts weak scalars to it, so
  * `equal(float32Array, 0.1)` compares with float32(0.1)); other dtypes hold them exactly.
+ *
+ * 64-bit integers (bigint elements) never meet numbers in a loop: when the result (or, for a
+ * comparison, the operands' common type) is int64/uint64, every operand is converted to it and
+ * `big` — the operation over bigints — runs; otherwise int64/uint64 operands are converted to
+ * float64 first, as NumPy does when it mixes them with floats.
  */
-function mapOperands(operands: readonly Operand[], dtype: DType, expr: string): NDArray {
-  const toFloat32 = operands.some((x) => typeof x === "number") &&
-    resultType(...operands) === "float32";
+function mapOperands(
+  operands: readonly Operand[],
+  dtype: DType,
+  expr: string,
+  big?: string,
+): NDArray {
+  const common = resultType(...operands);
+  const bigType = dtype === "bool" ? common : dtype;
+  if (big !== undefined && isBigIntDType(bigType)) {
+    const arrays = operands.map((x) =>
+      typeof x === "object"
+        ? astype(x, bigType, { copy: false })
+        : new NDArray(new DTYPE_ARRAY[bigType]([bigIntOf(x)]), [], { dtype: bigType })
+    );
+    return mapArrays(arrays, dtype, big);
+  }
+  if (isBigIntDType(dtype)) {
+    throw new TypeError(`internal: ${expr} has no form for ${dtype} elements`);
+  }
+  const toFloat32 = operands.some((x) => typeof x === "number") && common === "float32";
   const arrays = operands.map((x) =>
-    toFloat32 && typeof x === "number" ? scalarArray(Math.fround(x)) : operandArray(x)
+    toFloat32 && typeof x === "number"
+      ? scalarArray(Math.fround(x))
+      : typeof x === "object" && isBigIntDType(x.dtype)
+      ? astype(x, "float64")
+      : operandArray(x)
   );
+  return mapArrays(arrays, dtype, expr);
+}
+
+/** Runs `expr` over arrays whose element kinds already suit it, into a new array of `dtype`. */
+function mapArrays(arrays: readonly NDArray[], dtype: DType, expr: string): NDArray {
   const shape = broadcastShapes(...arrays.map((a) => a.shape));
   // every element is written: a recycled buffer will do (scratch.ts)
   const out = new NDArray(uninitialized(dtype, sizeOfShape(shape)), shape, { dtype });
@@ -39,9 +77,6 @@ function mapOperands(operands: readonly Operand[], dtype: DType, expr: string): 
   return out;
 }
 
-/** The store expression that turns a numeric expression into 0/1 for bool results. */
-const asBool = (expr: string) => `(${expr}) !== 0 ? 1 : 0`;
-
 /** The dtype of integer-style arithmetic; NumPy has no bool loop for these, so bool -> int8. */
 function arithmeticType(a: Operand, b: Operand): DType {
   const t = resultType(a, b);
@@ -50,12 +85,16 @@ function arithmeticType(a: Operand, b: Operand): DType {
 
 const is32BitInt = (t: DType) => t === "int32" || t === "uint32";
 
+/** The larger and smaller of two bigints (integers have no NaN to propagate or skip). */
+const BIG_MAX = "(x0 > x1 ? x0 : x1)";
+const BIG_MIN = "(x0 < x1 ? x0 : x1)";
+
 // ---- binary arithmetic -------------------------------------------------------------------
 
 /** `a + b`; on two bools it is logical or, as in NumPy. */
 export function add(a: Operand, b: Operand): NDArray {
   const t = resultType(a, b);
-  return mapOperands([a, b], t, t === "bool" ? "x0 | x1" : "x0 + x1");
+  return mapOperands([a, b], t, t === "bool" ? "x0 | x1" : "x0 + x1", "x0 + x1");
 }
 
 /** `a - b`; refused on two bools, as in NumPy. */
@@ -66,14 +105,14 @@ export function subtract(a: Operand, b: Operand): NDArray {
       "boolean subtract is not supported; use logicalXor for bools, or astype them to a number",
     );
   }
-  return mapOperands([a, b], t, "x0 - x1");
+  return mapOperands([a, b], t, "x0 - x1", "x0 - x1");
 }
 
 /** `a * b`; on two bools it is logical and, as in NumPy. */
 export function multiply(a: Operand, b: Operand): NDArray {
   const t = resultType(a, b);
   const expr = t === "bool" ? "x0 & x1" : is32BitInt(t) ? "Math.imul(x0, x1)" : "x0 * x1";
-  return mapOperands([a, b], t, expr);
+  return mapOperands([a, b], t, expr, "x0 * x1");
 }
 
 /** True division: float64, or float32 when the promoted type is float32. */
@@ -84,34 +123,39 @@ export function divide(a: Operand, b: Operand): NDArray {
 
 /** `floor(a / b)` (Python's `//`). */
 export function floorDivide(a: Operand, b: Operand): NDArray {
-  return mapOperands([a, b], arithmeticType(a, b), "Math.floor(x0 / x1)");
+  return mapOperands([a, b], arithmeticType(a, b), "Math.floor(x0 / x1)", "bigFloorDiv(x0, x1)");
 }
 
 /** Remainder with the sign of the divisor (Python's `%`, NumPy's `mod`/`remainder`). */
 export function mod(a: Operand, b: Operand): NDArray {
-  return mapOperands([a, b], arithmeticType(a, b), "pyMod(x0, x1)");
+  return mapOperands([a, b], arithmeticType(a, b), "pyMod(x0, x1)", "bigMod(x0, x1)");
 }
 
 /** `a ** b`; integer results wrap, and negative integer exponents throw as in NumPy. */
 export function pow(a: Operand, b: Operand): NDArray {
   const t = arithmeticType(a, b);
-  return mapOperands([a, b], t, isIntegerDType(t) ? "intPow(x0, x1)" : "Math.pow(x0, x1)");
+  return mapOperands(
+    [a, b],
+    t,
+    isIntegerDType(t) ? "intPow(x0, x1)" : "Math.pow(x0, x1)",
+    "bigPow(x0, x1)",
+  );
 }
 
 /** Element-wise maximum; NaN propagates. */
 export function maximum(a: Operand, b: Operand): NDArray {
-  return mapOperands([a, b], resultType(a, b), "Math.max(x0, x1)");
+  return mapOperands([a, b], resultType(a, b), "Math.max(x0, x1)", BIG_MAX);
 }
 
 /** Element-wise minimum; NaN propagates. */
 export function minimum(a: Operand, b: Operand): NDArray {
-  return mapOperands([a, b], resultType(a, b), "Math.min(x0, x1)");
+  return mapOperands([a, b], resultType(a, b), "Math.min(x0, x1)", BIG_MIN);
 }
 
 // ---- comparisons and logic (bool results) -------------------------------------------------
 
 const compare = (expr: string) => (a: Operand, b: Operand): NDArray =>
-  mapOperands([a, b], "bool", `${expr} ? 1 : 0`);
+  mapOperands([a, b], "bool", `${expr} ? 1 : 0`, `${expr} ? 1 : 0`);
 
 /** `a == b`. */
 export const equal: (a: Operand, b: Operand) => NDArray = compare("x0 === x1");
@@ -166,29 +210,29 @@ export function negative(a: Operand): NDArray {
   if (t === "bool") {
     throw new TypeError("boolean negative is not supported; use logicalNot for bools");
   }
-  return mapOperands([a], t, "-x0");
+  return mapOperands([a], t, "-x0", "-x0");
 }
 
 /** `|a|` (the most negative integer stays negative, as in NumPy's fixed-width ints). */
 export function abs(a: Operand): NDArray {
-  return mapOperands([a], unaryType(a), "Math.abs(x0)");
+  return mapOperands([a], unaryType(a), "Math.abs(x0)", "(x0 < 0n ? -x0 : x0)");
 }
 
 /** -1, 0 or 1 by sign (NaN stays NaN). */
 export function sign(a: Operand): NDArray {
-  return mapOperands([a], unaryType(a), "Math.sign(x0)");
+  return mapOperands([a], unaryType(a), "Math.sign(x0)", "(x0 > 0n ? 1n : x0 < 0n ? -1n : 0n)");
 }
 
 /** `a * a`. */
 export function square(a: Operand): NDArray {
   const t = arithmeticType(a, a);
-  return mapOperands([a], t, is32BitInt(t) ? "Math.imul(x0, x0)" : "x0 * x0");
+  return mapOperands([a], t, is32BitInt(t) ? "Math.imul(x0, x0)" : "x0 * x0", "x0 * x0");
 }
 
 /** Rounding keeps the dtype; integers (and bools) are already whole, so they are copied. */
 const rounding = (expr: string) => (a: Operand): NDArray => {
   const t = unaryType(a);
-  return mapOperands([a], t, isFloatDType(t) ? expr : "x0");
+  return mapOperands([a], t, isFloatDType(t) ? expr : "x0", "x0");
 };
 
 /** Largest whole number not above each element. */
@@ -210,7 +254,7 @@ export function round(a: Operand, decimals = 0): NDArray {
   else if (!isFloatDType(t)) expr = "x0";
   else if (decimals === 0) expr = "roundHalfEven(x0)";
   else expr = `roundHalfEven(x0 * ${factor}) / ${factor}`;
-  return mapOperands([a], t, expr);
+  return mapOperands([a], t, expr, decimals < 0 ? `bigRound(x0, ${factor}n)` : "x0");
 }
 
 // ---- float functions ----------------------------------------------------------------------
@@ -327,16 +371,16 @@ export function ldexp(a: Operand, b: Operand): NDArray {
 
 /** Element-wise maximum ignoring NaN (NaN only where both are NaN). */
 export function fmax(a: Operand, b: Operand): NDArray {
-  return mapOperands([a, b], resultType(a, b), "fMax(x0, x1)");
+  return mapOperands([a, b], resultType(a, b), "fMax(x0, x1)", BIG_MAX);
 }
 /** Element-wise minimum ignoring NaN. */
 export function fmin(a: Operand, b: Operand): NDArray {
-  return mapOperands([a, b], resultType(a, b), "fMin(x0, x1)");
+  return mapOperands([a, b], resultType(a, b), "fMin(x0, x1)", BIG_MIN);
 }
 /** C's `fmod`: the remainder with the sign of the dividend (integer remainder by 0 is 0). */
 export function fmod(a: Operand, b: Operand): NDArray {
   const t = arithmeticType(a, b);
-  return mapOperands([a, b], t, `fMod(x0, x1, ${isIntegerDType(t) ? 1 : 0})`);
+  return mapOperands([a, b], t, `fMod(x0, x1, ${isIntegerDType(t) ? 1 : 0})`, "bigFMod(x0, x1)");
 }
 
 // ---- bitwise (integers and bools) ---------------------------------------------------------
@@ -351,38 +395,52 @@ function bitwiseType(name: string, ...operands: Operand[]): DType {
 
 /** `a & b`. */
 export function bitwiseAnd(a: Operand, b: Operand): NDArray {
-  return mapOperands([a, b], bitwiseType("bitwiseAnd", a, b), "x0 & x1");
+  return mapOperands([a, b], bitwiseType("bitwiseAnd", a, b), "x0 & x1", "x0 & x1");
 }
 /** `a | b`. */
 export function bitwiseOr(a: Operand, b: Operand): NDArray {
-  return mapOperands([a, b], bitwiseType("bitwiseOr", a, b), "x0 | x1");
+  return mapOperands([a, b], bitwiseType("bitwiseOr", a, b), "x0 | x1", "x0 | x1");
 }
 /** `a ^ b`. */
 export function bitwiseXor(a: Operand, b: Operand): NDArray {
-  return mapOperands([a, b], bitwiseType("bitwiseXor", a, b), "x0 ^ x1");
+  return mapOperands([a, b], bitwiseType("bitwiseXor", a, b), "x0 ^ x1", "x0 ^ x1");
 }
 /** `~a` (logical not for bools, as NumPy's `invert`). */
 export function bitwiseNot(a: Operand): NDArray {
   const t = bitwiseType("bitwiseNot", a);
-  return mapOperands([a], t, t === "bool" ? "x0 ^ 1" : "~x0");
+  return mapOperands([a], t, t === "bool" ? "x0 ^ 1" : "~x0", "~x0");
 }
 /** `a << b` (0 once shifted past the width, as NumPy). */
 export function leftShift(a: Operand, b: Operand): NDArray {
   const t = bitwiseType("leftShift", a, b);
-  return mapOperands([a, b], t === "bool" ? "int8" : t, "shiftLeft(x0, x1)");
+  return mapOperands(
+    [a, b],
+    t === "bool" ? "int8" : t,
+    "shiftLeft(x0, x1)",
+    "bigShiftLeft(x0, x1)",
+  );
 }
 /** `a >> b`: arithmetic for signed integers, logical for unsigned. */
 export function rightShift(a: Operand, b: Operand): NDArray {
   const t = bitwiseType("rightShift", a, b);
   const unsigned = t.startsWith("uint") ? 1 : 0;
-  return mapOperands([a, b], t === "bool" ? "int8" : t, `shiftRight(x0, x1, ${unsigned})`);
+  return mapOperands(
+    [a, b],
+    t === "bool" ? "int8" : t,
+    `shiftRight(x0, x1, ${unsigned})`,
+    "bigShiftRight(x0, x1)",
+  );
 }
 
 // ---- selection and conversion -------------------------------------------------------------
 
 /** Elements of `x` where `condition` is non-zero, else of `y`, all broadcast together. */
 export function where(condition: Operand, x: Operand, y: Operand): NDArray {
-  return mapOperands([condition, x, y], resultType(x, y), "x0 !== 0 ? x1 : x2");
+  const t = resultType(x, y);
+  if (!isBigIntDType(t)) return mapOperands([condition, x, y], t, "x0 !== 0 ? x1 : x2");
+  // the condition stays numbers (as bools); the values are bigints
+  const values = [x, y].map((v) => mapOperands([v], t, "x0", "x0"));
+  return mapArrays([notEqual(condition, 0), ...values], t, "x0 !== 0 ? x1 : x2");
 }
 
 /**
@@ -395,7 +453,12 @@ export function clip(a: Operand, lo: Operand | null, hi: Operand | null = null):
   }
   if (lo === null) return minimum(a, hi!);
   if (hi === null) return maximum(a, lo);
-  return mapOperands([a, lo, hi], resultType(a, lo, hi), "Math.min(Math.max(x0, x1), x2)");
+  return mapOperands(
+    [a, lo, hi],
+    resultType(a, lo, hi),
+    "Math.min(Math.max(x0, x1), x2)",
+    "(x0 > x1 ? x0 : x1) < x2 ? (x0 > x1 ? x0 : x1) : x2",
+  );
 }
 
 /**
@@ -405,7 +468,7 @@ export function clip(a: Operand, lo: Operand | null, hi: Operand | null = null):
  */
 export function astype(a: NDArray, dtype: DType, options: { copy?: boolean } = {}): NDArray {
   if (options.copy === false && a.dtype === dtype) return a;
-  return mapOperands([a], dtype, dtype === "bool" && a.dtype !== "bool" ? asBool("x0") : "x0");
+  return mapArrays([a], dtype, conversionExpr(a.dtype, dtype));
 }
 
 /** A C-contiguous copy of `a`. */
@@ -418,8 +481,13 @@ export function copy(a: NDArray): NDArray {
  * that assemble results from parts (concatenate, stack); `dst` must not overlap `src`.
  */
 export function assign(dst: NDArray, src: Operand): void {
-  const s = broadcastTo(operandArray(src), dst.shape);
-  runMap(dst.dtype === "bool" && s.dtype !== "bool" ? asBool("x0") : "x0", dst, [s], dst.shape);
+  const array = typeof src === "object"
+    ? src
+    : isBigIntDType(dst.dtype)
+    ? mapOperands([src], dst.dtype, "x0", "x0")
+    : operandArray(src);
+  const s = broadcastTo(array, dst.shape);
+  runMap(conversionExpr(s.dtype, dst.dtype), dst, [s], dst.shape);
 }
 
 /** Short aliases, matching the names the array collection's methods use. */

@@ -148,7 +148,11 @@ export function take(
   const src = axis === undefined || axis === null ? ravel(a) : a;
   const ax = axis === undefined || axis === null ? 0 : normalizeAxis(axis, a.ndim);
   const indexShape = indices instanceof NDArray ? [...indices.shape] : [indices.length];
-  const list = indices instanceof NDArray ? indices.contiguousData() : indices;
+  const list = indices instanceof NDArray
+    ? indices.numbers()
+    : indices instanceof BigInt64Array || indices instanceof BigUint64Array
+    ? Array.from(indices, Number)
+    : indices;
   const size = src.shape[ax], stride = src.strides[ax];
   const picked = new Float64Array(list.length);
   for (let i = 0; i < list.length; i++) picked[i] = normalizeIndex(list[i], size, ax) * stride;

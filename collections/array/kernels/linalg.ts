@@ -5,7 +5,13 @@
  *
  * @module
  */
-import { DTYPE_ARRAY, NDArray, type NumericArray, sizeOfShape } from "../../../core/ndarray.ts";
+import {
+  DTYPE_ARRAY,
+  isBigIntDType,
+  NDArray,
+  type NumberArray,
+  sizeOfShape,
+} from "../../../core/ndarray.ts";
 import { broadcastShapes } from "./broadcast.ts";
 import { promoteTypes } from "./dtype.ts";
 import { multiply } from "./elementwise.ts";
@@ -17,6 +23,12 @@ import { expandDims, reshape, transpose } from "./shape.ts";
  * is a row (first) or column (second) vector whose axis is dropped from the result.
  */
 export function matmul(a: NDArray, b: NDArray): NDArray {
+  if (isBigIntDType(a.dtype) || isBigIntDType(b.dtype)) {
+    throw new TypeError(
+      `matmul of ${a.dtype} and ${b.dtype} is not supported yet (64-bit integer products are ` +
+        'not built); convert with astype("float64") first',
+    );
+  }
   if (a.ndim === 0 || b.ndim === 0) {
     throw new RangeError(
       `matmul: input operand ${a.ndim === 0 ? 0 : 1} does not have enough dimensions ` +
@@ -46,15 +58,18 @@ export function matmul(a: NDArray, b: NDArray): NDArray {
   const dtype = promoteTypes(a.dtype, b.dtype);
   const out = new DTYPE_ARRAY[dtype](sizeOfShape(batch) * n * m);
   const aOffsets = batchOffsets(left), bOffsets = batchOffsets(right);
+  // 64-bit integers were refused above: every element here is a number
+  const aData = left.data as NumberArray, rightData = right.data as NumberArray;
+  const outData = out as NumberArray;
   const [as0, as1] = left.strides.slice(-2), [bs0, bs1] = right.strides.slice(-2);
   const row = new Float64Array(m);
   // A right operand read across rows (bs1 !== 1) is copied to rows once per batch item.
   const bRows = bs1 === 1 ? undefined : new Float64Array(k * m);
   for (let t = 0; t < aOffsets.length; t++) {
-    let bData: NumericArray | Float64Array = right.data, bBase = bOffsets[t], bStep = bs0;
+    let bData = rightData, bBase = bOffsets[t], bStep = bs0;
     if (bRows !== undefined) {
       for (let p = 0; p < k; p++) {
-        for (let j = 0; j < m; j++) bRows[p * m + j] = right.data[bBase + p * bs0 + j * bs1];
+        for (let j = 0; j < m; j++) bRows[p * m + j] = rightData[bBase + p * bs0 + j * bs1];
       }
       (bData = bRows), (bBase = 0), (bStep = m);
     }
@@ -63,13 +78,13 @@ export function matmul(a: NDArray, b: NDArray): NDArray {
       row.fill(0);
       const aRow = aOffsets[t] + i * as0;
       for (let p = 0; p < k; p++) {
-        const x = left.data[aRow + p * as1];
+        const x = aData[aRow + p * as1];
         const bRow = bBase + p * bStep;
         for (let j = 0; j < m; j++) row[j] += x * bData[bRow + j];
       }
       const o = outBase + i * m;
-      if (dtype === "bool") { for (let j = 0; j < m; j++) out[o + j] = row[j] !== 0 ? 1 : 0; }
-      else out.set(row, o);
+      if (dtype === "bool") { for (let j = 0; j < m; j++) outData[o + j] = row[j] !== 0 ? 1 : 0; }
+      else outData.set(row, o);
     }
   }
   let shape = [...batch, n, m];

@@ -14,7 +14,10 @@
  * @module
  */
 import type { NumericArray } from "../../../core/ndarray.ts";
-import { KERNEL_HELPERS } from "./scalar_math.ts";
+import { KERNEL_HELPERS as NUMBER_HELPERS } from "./scalar_math.ts";
+import { BIGINT_HELPERS } from "./bigint_math.ts";
+
+const KERNEL_HELPERS = { ...NUMBER_HELPERS, ...BIGINT_HELPERS };
 
 /** What a loop reads or writes: a buffer walked from `offset` with `strides` (in elements). */
 export interface Strided {
@@ -155,7 +158,7 @@ function reduceSource(step: string, withAux: boolean): string {
  */
 export function runReduce(
   step: string,
-  acc: Float64Array,
+  acc: NumericArray,
   accStrides: readonly number[],
   input: Strided,
   shape: readonly number[],
@@ -170,7 +173,7 @@ export function runReduce(
     [order.map((i) => accStrides[i]), order.map((i) => input.strides[i])],
   );
   const kernel = compile(
-    `reduce|${step}|${aux !== undefined}|${typeKey([input.data])}`,
+    `reduce|${step}|${aux !== undefined}|${typeKey([acc, input.data])}`,
     reduceSource(step, aux !== undefined),
   );
   kernel(acc, strides[0], s, input.data, input.offset, strides[1], aux);

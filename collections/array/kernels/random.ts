@@ -11,7 +11,8 @@
  * @module
  */
 import { type DType, DTYPE_ARRAY, NDArray, sizeOfShape } from "../../../core/ndarray.ts";
-import { isFloatDType } from "./dtype.ts";
+import { astype } from "./elementwise.ts";
+import { isBigIntDType, isFloatDType } from "./dtype.ts";
 import { uninitialized } from "./scratch.ts";
 
 /** murmur3's 32-bit finaliser: a bijection that mixes every input bit into every output bit. */
@@ -118,7 +119,7 @@ export function randomBlock(
       throw new RangeError(`randint needs integers low < high, got low=${low}, high=${high}`);
     }
     const span = high - low;
-    if (!isFloatDType(type)) {
+    if (!isFloatDType(type) && !isBigIntDType(type)) {
       const out = new DTYPE_ARRAY[type](size);
       for (let i = 0; i < size; i++) out[i] = low + Math.floor(u[i] * span);
       return new NDArray(out, [...shape], { dtype: type });
@@ -127,5 +128,6 @@ export function randomBlock(
   }
   const values = draws === size ? u : u.subarray(0, size);
   if (type === "float64") return new NDArray(values, [...shape]);
+  if (isBigIntDType(type)) return astype(new NDArray(values, [...shape]), type);
   return new NDArray(new DTYPE_ARRAY[type](values), [...shape], { dtype: type });
 }

@@ -1,11 +1,12 @@
 /**
  * Reductions along any axes (with `keepdims`), arg-reductions and cumulative sums/products.
  *
- * Every reduction accumulates in float64 and converts once at the end. Result dtypes: sum,
- * prod, cumsum and cumprod keep float dtypes and give float64 for integers and bools (NumPy
- * gives int64, which we lack; float64 is exact up to 2^53 and does not overflow); mean, var
- * and std give float32 for float32 and float64 otherwise; min and max keep the dtype; any and
- * all give bool; argmin and argmax give int32.
+ * Every reduction accumulates in float64 and converts once at the end, except over int64 and
+ * uint64, which accumulate in their own dtype (exact, wrapping at 64 bits as NumPy's). Result
+ * dtypes: sum, prod, cumsum and cumprod keep float and 64-bit integer dtypes and give float64 for
+ * narrower integers and bools (NumPy gives int64; float64 is exact up to 2^53 and does not
+ * overflow); mean, var and std give float32 for float32 and float64 otherwise (over int64 too,
+ * as NumPy); min and max keep the dtype; any and all give bool; argmin and argmax give int32.
  *
  * @module
  */
@@ -13,9 +14,12 @@ import {
   contiguousStrides,
   type DType,
   DTYPE_ARRAY,
+  type Elements,
+  isBigIntDType,
   NDArray,
   sizeOfShape,
 } from "../../../core/ndarray.ts";
+import { bigIntOf } from "./bigint_math.ts";
 import { sumResultType } from "./dtype.ts";
 import { astype } from "./elementwise.ts";
 import {
@@ -55,35 +59,71 @@ function fold(
   init: number,
   aux?: Float64Array,
 ): Reduction {
+  const { shape, keptShape, accStrides, count } = reductionLayout(a, options);
+  const acc = new Float64Array(sizeOfShape(keptShape)).fill(init);
+  runReduce(step, acc, accStrides, a, a.shape, aux);
+  return { acc, shape, count };
+}
+
+/** Where each element of `a` folds to, and how many fold into each result. */
+function reductionLayout(a: NDArray, options: ReduceOptions) {
   const axes = normalizeAxes(options.axis, a.ndim);
   const reduced = a.shape.map((_, i) => axes.includes(i));
   const keptShape = a.shape.map((n, i) => (reduced[i] ? 1 : n));
   const shape = options.keepdims ? keptShape : a.shape.filter((_, i) => !reduced[i]);
   const accStrides = contiguousStrides(keptShape).map((s, i) => (reduced[i] ? 0 : s));
-  const acc = new Float64Array(sizeOfShape(keptShape)).fill(init);
-  runReduce(step, acc, accStrides, a, a.shape, aux);
   const count = axes.reduce((n, i) => n * a.shape[i], 1);
-  return { acc, shape, count };
+  return { shape, keptShape, accStrides, count };
 }
+
+/** The extreme values of the 64-bit dtypes: where min and max start. */
+const BIG_LIMITS = {
+  int64: [-(2n ** 63n), 2n ** 63n - 1n],
+  uint64: [0n, 2n ** 64n - 1n],
+} as const;
+
+/**
+ * Folds an int64/uint64 array in its own dtype with a bigint `step` (no float rounding); the
+ * accumulator wraps at 64 bits on every store, as NumPy's.
+ */
+function foldBig(
+  a: NDArray & { dtype: "int64" | "uint64" },
+  options: ReduceOptions,
+  step: string,
+  init: bigint,
+  name?: string,
+): NDArray {
+  const { shape, keptShape, accStrides, count } = reductionLayout(a, options);
+  const acc = new DTYPE_ARRAY[a.dtype](sizeOfShape(keptShape)).fill(init);
+  if (name !== undefined && count === 0 && acc.length > 0) emptyReduction(name);
+  runReduce(step, acc, accStrides, a, a.shape);
+  return new NDArray(acc, shape, { dtype: a.dtype });
+}
+
+const isBig = (x: NDArray): x is NDArray & { dtype: "int64" | "uint64" } => isBigIntDType(x.dtype);
 
 /** The accumulator as an array of `dtype` (no copy for float64). */
 function finish(acc: Float64Array, shape: number[], dtype: DType): NDArray {
-  const data = dtype === "float64" ? acc : new DTYPE_ARRAY[dtype](acc);
+  if (isBigIntDType(dtype)) return astype(new NDArray(acc, shape), dtype);
+  const data = dtype === "float64" ? acc : new DTYPE_ARRAY[dtype](acc as Float64Array);
   return new NDArray(data, shape, { dtype });
 }
 
+function emptyReduction(name: string): never {
+  throw new RangeError(
+    `zero-size array to reduction operation ${name} which has no identity; ` +
+      "reduce over non-empty axes or check the array's shape",
+  );
+}
+
 function requireNonEmpty(r: Reduction, name: string): void {
-  if (r.count === 0 && r.acc.length > 0) {
-    throw new RangeError(
-      `zero-size array to reduction operation ${name} which has no identity; ` +
-        "reduce over non-empty axes or check the array's shape",
-    );
-  }
+  if (r.count === 0 && r.acc.length > 0) emptyReduction(name);
 }
 
 /** Sum of elements. */
 export function sum(a: Operand, options: ReduceOptions = {}): NDArray {
   const x = operandArray(a);
+  if (isBig(x)) return foldBig(x, options, "r + x", 0n);
   const r = fold(x, options, "r + x", 0);
   return finish(r.acc, r.shape, sumResultType(x.dtype));
 }
@@ -91,6 +131,8 @@ export function sum(a: Operand, options: ReduceOptions = {}): NDArray {
 /** Product of elements. */
 export function prod(a: Operand, options: ReduceOptions = {}): NDArray {
   const x = operandArray(a);
+  // wrapped at every step: an unwrapped product of many int64s grows without bound
+  if (isBig(x)) return foldBig(x, options, "BigInt.asUintN(64, r * x)", 1n);
   const r = fold(x, options, "r * x", 1);
   return finish(r.acc, r.shape, sumResultType(x.dtype));
 }
@@ -98,6 +140,7 @@ export function prod(a: Operand, options: ReduceOptions = {}): NDArray {
 /** Smallest element; NaN propagates; empty reductions throw. */
 export function min(a: Operand, options: ReduceOptions = {}): NDArray {
   const x = operandArray(a);
+  if (isBig(x)) return foldBig(x, options, "x < r ? x : r", BIG_LIMITS[x.dtype][1], "minimum");
   const r = fold(x, options, "(x < r || x !== x) ? x : r", Infinity);
   requireNonEmpty(r, "minimum");
   return finish(r.acc, r.shape, x.dtype);
@@ -106,6 +149,7 @@ export function min(a: Operand, options: ReduceOptions = {}): NDArray {
 /** Largest element; NaN propagates; empty reductions throw. */
 export function max(a: Operand, options: ReduceOptions = {}): NDArray {
   const x = operandArray(a);
+  if (isBig(x)) return foldBig(x, options, "x > r ? x : r", BIG_LIMITS[x.dtype][0], "maximum");
   const r = fold(x, options, "(x > r || x !== x) ? x : r", -Infinity);
   requireNonEmpty(r, "maximum");
   return finish(r.acc, r.shape, x.dtype);
@@ -113,16 +157,25 @@ export function max(a: Operand, options: ReduceOptions = {}): NDArray {
 
 /** True where any element is non-zero (NaN counts as non-zero). */
 export function any(a: Operand, options: ReduceOptions = {}): NDArray {
-  const x = operandArray(a);
+  const x = asNumbers(a);
   const r = fold(x, options, "(r !== 0 || x !== 0) ? 1 : 0", 0);
   return finish(r.acc, r.shape, "bool");
 }
 
 /** True where every element is non-zero. */
 export function all(a: Operand, options: ReduceOptions = {}): NDArray {
-  const x = operandArray(a);
+  const x = asNumbers(a);
   const r = fold(x, options, "(r !== 0 && x !== 0) ? 1 : 0", 1);
   return finish(r.acc, r.shape, "bool");
+}
+
+/**
+ * An operand whose elements are numbers: int64/uint64 become float64, as NumPy's mean and var
+ * convert them (any and all only test for zero, which the conversion keeps).
+ */
+function asNumbers(a: Operand): NDArray {
+  const x = operandArray(a);
+  return isBigIntDType(x.dtype) ? astype(x, "float64") : x;
 }
 
 /** The dtype of mean, var and std. */
@@ -130,7 +183,7 @@ const meanType = (dtype: DType): DType => (dtype === "float32" ? "float32" : "fl
 
 /** Arithmetic mean (NaN over empty axes). */
 export function mean(a: Operand, options: ReduceOptions = {}): NDArray {
-  const x = operandArray(a);
+  const x = asNumbers(a);
   const r = fold(x, options, "r + x", 0);
   for (let i = 0; i < r.acc.length; i++) r.acc[i] /= r.count;
   return finish(r.acc, r.shape, meanType(x.dtype));
@@ -149,14 +202,14 @@ function varianceOf(x: NDArray, options: VarianceOptions): Reduction {
 
 /** Variance: mean squared deviation, divided by `N - ddof`. */
 export function variance(a: Operand, options: VarianceOptions = {}): NDArray {
-  const x = operandArray(a);
+  const x = asNumbers(a);
   const r = varianceOf(x, options);
   return finish(r.acc, r.shape, meanType(x.dtype));
 }
 
 /** Standard deviation: the square root of {@link variance}. */
 export function std(a: Operand, options: VarianceOptions = {}): NDArray {
-  const x = operandArray(a);
+  const x = asNumbers(a);
   const r = varianceOf(x, options);
   for (let i = 0; i < r.acc.length; i++) r.acc[i] = Math.sqrt(r.acc[i]);
   return finish(r.acc, r.shape, meanType(x.dtype));
@@ -184,7 +237,7 @@ function argReduce(
   a: NDArray,
   options: AxisOption,
   name: string,
-  better: (x: number, best: number) => boolean,
+  better: (x: number | bigint, best: number | bigint) => boolean,
 ): NDArray {
   const flat = options.axis === undefined || options.axis === null;
   const axis = flat ? 0 : normalizeAxis(options.axis!, a.ndim);
@@ -252,7 +305,9 @@ function scan(a: NDArray, options: ScanOptions, isSum: boolean): NDArray {
   const len = out.shape[axis];
   const inner = sizeOfShape(out.shape.slice(axis + 1));
   const outer = sizeOfShape(out.shape.slice(0, axis));
-  const d = out.data;
+  const big = isBigIntDType(out.dtype);
+  // one dtype throughout, numbers or bigints alike
+  const d = out.data as Elements & { [index: number]: number };
   const seed = options.seed?.contiguousData();
   if (seed !== undefined && seed.length !== outer * inner) {
     throw new RangeError(`scan: the seed has ${seed.length} values; ${outer * inner} expected.`);
@@ -261,7 +316,7 @@ function scan(a: NDArray, options: ScanOptions, isSum: boolean): NDArray {
     const base = o * len * inner;
     if (seed !== undefined && len > 0) {
       for (let j = 0; j < inner; j++) {
-        const s0 = Number(seed[o * inner + j]);
+        const s0 = (big ? bigIntOf(seed[o * inner + j]) : Number(seed[o * inner + j])) as number;
         d[base + j] = isSum ? s0 + d[base + j] : s0 * d[base + j];
       }
     }
