@@ -5,6 +5,7 @@
  *   deno run -A bench/distributed.ts            every figure (the million-task map included)
  *   deno run -A bench/distributed.ts --quick    smaller sizes, no million-task map
  *   deno run -A bench/distributed.ts --security-only   only plain TCP beside token, TLS, both
+ *   deno run -A bench/distributed.ts --sampling-only   only call-stack sampling on beside off
  *
  * Dask 2022.12 on this machine, for comparison: submit→result round trip 11 ms; 10,000 submit +
  * gather 4.5 ms per task; map of 10,000 1.8 ms per task; delayed tree of 16,383 tasks 2.2 ms per
@@ -22,6 +23,7 @@ import { report } from "./measure.ts";
 
 const quick = Deno.args.includes("--quick");
 const securityOnly = Deno.args.includes("--security-only");
+const samplingOnly = Deno.args.includes("--sampling-only");
 
 const inc = (x: number) => x + 1;
 const add = (x: number, y: number) => x + y;
@@ -67,7 +69,7 @@ async function coldAndWarm(
 
 /** 2 workers × 1 thread, with connections to both workers open and `inc` known on both threads. */
 async function freshCluster(
-  options: { authToken?: false; security?: boolean } = {},
+  options: { authToken?: false; security?: boolean; profileInterval?: number } = {},
 ): Promise<Client> {
   const client = await Client.local({ nWorkers: 2, threadsPerWorker: 1, ...options });
   await client.gather(
@@ -169,8 +171,54 @@ async function securityRows(): Promise<void> {
 }
 
 console.log("each figure in a fresh cluster: a scheduler and 2 workers × 1 thread on loopback");
+/** Busy in arithmetic for `n` iterations (a CPU-bound task). */
+function crunch(n: number): number {
+  let x = 0;
+  for (let i = 0; i < n; i++) x += Math.sqrt(i);
+  return x;
+}
+
+/**
+ * The task threads' call-stack sampling (every 10 ms, as Dask's default) beside none
+ * (`profileInterval: 0`): two clusters open side by side, their rounds interleaved so that the
+ * machine's load falls on both alike. Per-task cost on a map of 10,000 tiny tasks and on a
+ * CPU-bound task (two at once, one per worker); medians of the rounds.
+ */
+async function samplingRows(): Promise<void> {
+  await using on = await freshCluster({ profileInterval: 10 });
+  await using off = await freshCluster({ profileInterval: 0 });
+  const rounds = quick ? 5 : 9;
+  const mapTimes = { on: [] as number[], off: [] as number[] };
+  const cpuTimes = { on: [] as number[], off: [] as number[] };
+  const n = 30_000_000;
+  for (let round = 0; round < rounds + 2; round++) {
+    const pair = [["on", on], ["off", off]] as const;
+    // alternate which goes first: a cluster that just waited starts its threads anew
+    for (const [name, client] of round % 2 === 0 ? pair : [...pair].reverse()) {
+      const map = await timeIncrements(client, 1e9 + 1e6 * round, (xs) => client.map(inc, xs));
+      const start = performance.now();
+      await client.gather(
+        client.with({ pure: false }).map(crunch, [n, n]),
+      );
+      const cpu = performance.now() - start;
+      if (round < 2) continue; // warm-up
+      mapTimes[name].push(map);
+      cpuTimes[name].push(cpu);
+    }
+  }
+  const ratio = (times: { on: number[]; off: number[] }) =>
+    `${(median(times.on) / median(times.off)).toFixed(3)}× (on ${median(times.on).toFixed(0)} ms,` +
+    ` off ${median(times.off).toFixed(0)} ms)`;
+  report(`map of 10,000 + gather, sampling on / off (median of ${rounds})`, ratio(mapTimes));
+  report(`CPU-bound task (2 × crunch), sampling on / off (median of ${rounds})`, ratio(cpuTimes));
+}
+
 if (securityOnly) {
   await securityRows();
+  Deno.exit(0);
+}
+if (samplingOnly) {
+  await samplingRows();
   Deno.exit(0);
 }
 
@@ -258,6 +306,7 @@ await coldAndWarm(
 );
 
 await securityRows();
+await samplingRows();
 
 await using client = await freshCluster();
 const cluster = client.cluster!;

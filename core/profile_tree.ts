@@ -29,6 +29,24 @@ export interface ProfileNode {
   children: Record<string, ProfileNode>;
 }
 
+/** The latest sampled stack of a task running now (ms since the epoch; frames outermost first). */
+export interface TaskStack {
+  key: string;
+  /** When the task began. */
+  began: number;
+  /** When the stack was sampled; null: no sample of it yet (it has just begun). */
+  at: number | null;
+  frames: ProfileFrame[];
+}
+
+/** What one task thread runs now: its tasks' latest stacks. */
+export interface ThreadStacks {
+  thread: number;
+  /** False: the thread did not answer in time (it runs synchronous code; `tasks` is empty). */
+  answered: boolean;
+  tasks: TaskStack[];
+}
+
 /** An empty tree: the root of every profile. */
 export function emptyProfile(): ProfileNode {
   return {

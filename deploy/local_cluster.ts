@@ -106,6 +106,12 @@ export interface LocalClusterOptions {
    * (docs/security.md).
    */
   taskPermissions?: TaskPermissions;
+  /**
+   * Milliseconds between samples of the task threads' call stacks (`client.profile`, the
+   * dashboard's Profile page and call stacks), as Dask's `distributed.worker.profile.interval`;
+   * 0 turns sampling off. Default 10.
+   */
+  profileInterval?: number;
 }
 
 /**
@@ -146,6 +152,7 @@ export const LOCAL_CLUSTER_OPTION_NAMES = optionNames<LocalClusterOptions>({
   authToken: true,
   security: true,
   taskPermissions: true,
+  profileInterval: true,
 });
 
 /** Clusters not closed yet: killed when this process ends. */

@@ -30,6 +30,11 @@ export interface WorkerFlagOptions {
   preload?: string[];
   /** `--task-permissions=all` or `--task-allow-*` (core/task_permissions.ts). */
   taskPermissions?: TaskPermissions;
+  /**
+   * `--profile-interval`: milliseconds between call-stack samples of the task threads, as Dask's
+   * `distributed.worker.profile.interval`; 0 turns sampling off. Default: the worker's (10).
+   */
+  profileInterval?: number;
 }
 
 /**
@@ -45,6 +50,9 @@ export function workerFlags(options: WorkerFlagOptions): string[] {
     flags.push("--local-directory", options.localDirectory);
   }
   for (const module of options.preload ?? []) flags.push("--preload", module);
+  if (options.profileInterval !== undefined) {
+    flags.push("--profile-interval", String(options.profileInterval));
+  }
   flags.push(...taskPermissionFlags(options.taskPermissions));
   return flags;
 }

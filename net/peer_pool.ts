@@ -21,7 +21,12 @@ import type {
 } from "../protocol/session.ts";
 import type { Encoded } from "../core/value_codec.ts";
 import type { ActorCallMsg, ActorReadMsg, ActorReplyMsg } from "../protocol/actors.ts";
-import type { ProfileReplyMsg, ProfileRequestMsg } from "../protocol/profile.ts";
+import type {
+  CallStacksReplyMsg,
+  CallStacksRequestMsg,
+  ProfileReplyMsg,
+  ProfileRequestMsg,
+} from "../protocol/profile.ts";
 
 /** How a {@link PeerPool} connects and retries. */
 export interface PeerPoolOptions {
@@ -152,6 +157,15 @@ export class PeerPool {
     return await this.#request(peer, request, "profile-reply") as ProfileReplyMsg;
   }
 
+  /** What `peer`'s task threads run now: each task's latest sampled stack. */
+  async callStacks(peer: WorkerAddress): Promise<CallStacksReplyMsg> {
+    return await this.#request(
+      peer,
+      { op: "call-stacks" },
+      "call-stacks-reply",
+    ) as CallStacksReplyMsg;
+  }
+
   /** Closes every connection; requests in flight fail. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -172,7 +186,8 @@ export class PeerPool {
       | Omit<PubSubPeerMsg, "requestId">
       | Omit<ActorCallMsg, "requestId">
       | Omit<ActorReadMsg, "requestId">
-      | Omit<ProfileRequestMsg, "requestId">,
+      | Omit<ProfileRequestMsg, "requestId">
+      | Omit<CallStacksRequestMsg, "requestId">,
     expected: PeerReply["op"],
   ): Promise<PeerReply> {
     let delay = this.#busyDelayMs;

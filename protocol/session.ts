@@ -7,7 +7,12 @@
  */
 
 import type { ActorCallMsg, ActorReadMsg, ActorReplyMsg } from "./actors.ts";
-import type { ProfileReplyMsg, ProfileRequestMsg } from "./profile.ts";
+import type {
+  CallStacksReplyMsg,
+  CallStacksRequestMsg,
+  ProfileReplyMsg,
+  ProfileRequestMsg,
+} from "./profile.ts";
 import type { ErrorRecord } from "../core/errors.ts";
 import type { Key } from "../core/task.ts";
 import type { Encoded } from "../core/value_codec.ts";
@@ -290,11 +295,13 @@ export type PeerRequest =
   | PubSubPeerMsg
   | ActorCallMsg
   | ActorReadMsg
-  | ProfileRequestMsg;
+  | ProfileRequestMsg
+  | CallStacksRequestMsg;
 export type PeerReply =
   | DataMsg
   | DataStoredMsg
   | PubSubDeliveredMsg
   | ActorReplyMsg
   | ProfileReplyMsg
+  | CallStacksReplyMsg
   | BusyMsg;

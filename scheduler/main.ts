@@ -167,6 +167,7 @@ if (dashboardPort !== null) {
     tls,
     schedulerAddress: server.address,
     onChange: (listener) => server.onChange(listener),
+    samplers: server,
     authToken,
   });
   server.dashboardLink = dashboard.link;

@@ -18,6 +18,11 @@
  * @module
  */
 
+import type {
+  CallStacksReplyMsg,
+  ProfileReplyMsg,
+  ProfileRequestMsg,
+} from "../protocol/profile.ts";
 import { RateLimitedLog } from "../core/rate_limited_log.ts";
 import { ErrorLog } from "./dashboard/error_log.ts";
 import { setImmediate } from "node:timers";
@@ -290,6 +295,19 @@ export class SchedulerServer {
   onChange(listener: () => void): () => void {
     this.#changeListeners.add(listener);
     return () => this.#changeListeners.delete(listener);
+  }
+
+  /** A worker's task threads' sampled call trees (the dashboard's Profile page). */
+  profileOf(
+    worker: WorkerAddress,
+    request: Omit<ProfileRequestMsg, "requestId">,
+  ): Promise<ProfileReplyMsg> {
+    return this.#peers.profile(worker, request);
+  }
+
+  /** What a worker's task threads run now (the dashboard's call stacks). */
+  callStacksOf(worker: WorkerAddress): Promise<CallStacksReplyMsg> {
+    return this.#peers.callStacks(worker);
   }
 
   /** Workers registered now. */

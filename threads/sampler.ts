@@ -1,13 +1,20 @@
 /**
  * The statistical profiler of a task thread (`client.profile`): V8's own sampling CPU profiler,
  * reached through `node:inspector` inside the thread (it samples this thread's isolate only),
- * every 10 ms from the thread's first task on. Every second (at the next turn of the event loop)
+ * every 10 ms while the thread runs tasks. Every second (at the next turn of the event loop)
  * the profile recorded so far is taken and turned into call trees, one per task prefix, by
  * matching each sample's time to the task that ran then; the last {@link KEEP_CYCLES} busy
  * seconds are kept. Profiles are rotated with `console.profile` / `console.profileEnd`, the
  * next one starting before the last ends: once no profile records, V8 forgets the code compiled
  * so far, and a function optimized earlier then shows up as its caller (seen here with
- * `Profiler.stop` / `Profiler.start`).
+ * `Profiler.stop` / `Profiler.start`). A thread that ran no task for {@link IDLE_STOP_MS}
+ * stops sampling (an idle thread costs nothing) and starts again with its next task; the
+ * samples after that may name an inlined function's caller until V8 recompiles it (seen here in
+ * about one run in three when it stopped after one idle second), so short pauses between tasks
+ * keep it recording.
+ *
+ * It also keeps each running task's latest sampled stack: the call-stacks view of what runs now
+ * (the dashboard's worker page).
  *
  * Needs `sys: inspector` (granted to task threads by core/task_permissions.ts); without it the
  * thread does not profile and answers empty trees.
@@ -20,7 +27,9 @@ import {
   addStack,
   emptyProfile,
   mergeProfile,
+  type ProfileFrame,
   type ProfileNode,
+  type TaskStack,
   type V8ProfileNode,
   v8Stacks,
 } from "../core/profile_tree.ts";
@@ -31,6 +40,8 @@ const SAMPLE_INTERVAL_US = 10_000;
 const CYCLE_MS = 1000;
 /** How long a finished profile may take to arrive (it comes as an inspector event). */
 const FINISH_WAIT_MS = 1000;
+/** Milliseconds without a task after which a thread stops sampling. */
+const IDLE_STOP_MS = 30_000;
 /** Busy cycles kept: about ten minutes of work. */
 const KEEP_CYCLES = 600;
 
@@ -81,11 +92,34 @@ export class ThreadSampler {
   readonly #cycles: Cycle[] = [];
   /** Tasks running now, by key: their start. */
   readonly #open = new Map<string, number>();
+  /** The latest sampled stack of each task running now, by key. */
+  readonly #latest = new Map<string, { at: number; frames: ProfileFrame[] }>();
+  /** The cycle timer; null while idle (no profile records then). */
+  #timer: ReturnType<typeof setInterval> | null = null;
 
-  /** A batch of tasks arrived: the profiler runs from the first one on. */
+  /** Microseconds between samples; 0: this thread never samples. Set before its first task. */
+  intervalUs = SAMPLE_INTERVAL_US;
+  /** Milliseconds without a task after which sampling stops until the next task. */
+  idleStopMs = IDLE_STOP_MS;
+  /** When a task last ran (ms since the epoch). */
+  #lastActive = 0;
+
+  /** Whether this thread samples (sampling is on and it has `sys: inspector`). */
+  get sampling(): boolean {
+    if (this.intervalUs <= 0 || this.#session === null) return false;
+    return this.#session !== undefined || inspectorGranted();
+  }
+
+  /** Whether a profile records now (false before the first task and while idle). */
+  get recording(): boolean {
+    return this.#timer !== null;
+  }
+
+  /** A batch of tasks arrived: the profiler runs from then on (again, after being idle). */
   busy(): Promise<void> | void {
-    if (this.#session !== undefined) return;
-    return this.#starting ??= this.#start();
+    if (this.intervalUs <= 0) return;
+    if (this.#session === undefined) return this.#starting ??= this.#start();
+    if (this.#session !== null && this.#timer === null) this.#record();
   }
 
   /** A task started (ms since the epoch): samples until it ends are its own. */
@@ -96,35 +130,47 @@ export class ThreadSampler {
   /** A task ran from `start` to `stop` (ms since the epoch). */
   ran(key: string, start: number, stop: number): void {
     this.#open.delete(key);
+    this.#latest.delete(key);
     if (this.#session) this.#runs.push([start, stop, key]);
   }
 
   /**
    * The merged tree of the cycles overlapping `[start, stop]` (ms since the epoch; open ends
    * when null), of tasks whose prefix is `prefix` (all when null). The running cycle is taken
-   * first, so work up to now counts.
+   * first, so work up to now counts. With `byPrefix` the root's children are the prefixes
+   * (a node each, named by the prefix) and the call trees hang below them (the dashboard's
+   * flame graph per prefix).
    */
   async query(
     start: number | null,
     stop: number | null,
     prefix: string | null,
+    byPrefix = false,
   ): Promise<ProfileNode> {
     await this.#cycle();
     const tree = emptyProfile();
     for (const cycle of this.#cycles) {
       if ((start !== null && cycle.stop < start) || (stop !== null && cycle.start > stop)) continue;
       for (const [name, part] of cycle.byPrefix) {
-        if (prefix === null || name === prefix) mergeProfile(tree, part);
+        if (prefix !== null && name !== prefix) continue;
+        mergeProfile(tree, byPrefix ? underPrefix(name, part) : part);
       }
     }
     return tree;
   }
 
+  /** The latest sampled stack of every task running now (the running cycle is taken first). */
+  async stacks(): Promise<TaskStack[]> {
+    await this.#cycle();
+    return [...this.#open].map(([key, began]) => {
+      const latest = this.#latest.get(key);
+      return { key, began, at: latest?.at ?? null, frames: latest?.frames ?? [] };
+    });
+  }
+
   async #start(): Promise<void> {
     try {
-      // never prompt for it (a script under the local `threads` scheduler, on a terminal)
-      const granted = Deno.permissions.querySync({ name: "sys", kind: "inspector" as "hostname" });
-      if (granted.state !== "granted") {
+      if (!inspectorGranted()) {
         this.#session = null;
         return;
       }
@@ -137,15 +183,21 @@ export class ThreadSampler {
         this.#finished.delete(title);
       });
       await post(session, "Profiler.enable");
-      await post(session, "Profiler.setSamplingInterval", { interval: SAMPLE_INTERVAL_US });
-      this.#title = this.#newTitle();
-      console.profile(this.#title);
-      this.#cycleStart = now();
+      await post(session, "Profiler.setSamplingInterval", { interval: this.intervalUs });
       this.#session = session;
-      setInterval(() => void this.#cycle(), CYCLE_MS);
+      this.#record();
     } catch {
       this.#session = null; // no `sys: inspector` here: this thread does not profile
     }
+  }
+
+  /** Starts recording (the first time, and again after being idle). */
+  #record(): void {
+    this.#lastActive = now();
+    this.#title = this.#newTitle();
+    console.profile(this.#title);
+    this.#cycleStart = now();
+    this.#timer = setInterval(() => void this.#cycle(), CYCLE_MS);
   }
 
   #newTitle(): string {
@@ -158,7 +210,7 @@ export class ThreadSampler {
    * once no profile is recording, so one always is.
    */
   async #cycle(): Promise<void> {
-    if (!this.#session) return;
+    if (!this.#session || this.#timer === null) return;
     const start = this.#cycleStart;
     const runs = this.#runs;
     this.#runs = [];
@@ -167,8 +219,15 @@ export class ThreadSampler {
       this.#finished.set(ending, resolve);
       setTimeout(() => resolve(null), FINISH_WAIT_MS);
     });
-    this.#title = this.#newTitle();
-    console.profile(this.#title);
+    if (runs.length > 0 || this.#open.size > 0) this.#lastActive = now();
+    if (now() - this.#lastActive >= this.idleStopMs) {
+      // no task ran for a whole cycle: stop sampling until the next one (busy())
+      clearInterval(this.#timer);
+      this.#timer = null;
+    } else {
+      this.#title = this.#newTitle();
+      console.profile(this.#title);
+    }
     console.profileEnd(ending);
     const stop = now();
     this.#cycleStart = stop;
@@ -178,21 +237,41 @@ export class ThreadSampler {
     for (const [key, began] of this.#open) runs.push([began, stop, key]);
     if (profile === null || runs.length === 0) return;
     runs.sort((a, b) => a[0] - b[0]);
-    const byPrefix = treesByPrefix(profile, start, runs);
+    const { byPrefix, latest } = treesByPrefix(profile, start, runs);
+    for (const [key, stack] of latest) {
+      if (this.#open.has(key)) this.#latest.set(key, stack);
+    }
     if (byPrefix.size === 0) return;
     this.#cycles.push({ start, stop, byPrefix });
     if (this.#cycles.length > KEEP_CYCLES) this.#cycles.shift();
   }
 }
 
-/** Each sample goes to the tree of the task running at its time (samples between tasks go). */
+/** `part` one level down, below a node standing for task prefix `name`. */
+function underPrefix(name: string, part: ProfileNode): ProfileNode {
+  const node: ProfileNode = {
+    ...part,
+    identifier: name,
+    description: { name, filename: "", line_number: 0 },
+  };
+  return { ...emptyProfile(), count: part.count, children: { [name]: node } };
+}
+
+/**
+ * Each sample goes to the tree of the task running at its time (samples between tasks go); the
+ * last sample of each task is its latest stack.
+ */
 function treesByPrefix(
   profile: V8Profile,
   start: number,
   runs: readonly [number, number, string][],
-): Map<string, ProfileNode> {
+): {
+  byPrefix: Map<string, ProfileNode>;
+  latest: Map<string, { at: number; frames: ProfileFrame[] }>;
+} {
   const stacks = v8Stacks(profile.nodes, isOwnFile);
   const trees = new Map<string, ProfileNode>();
+  const latest = new Map<string, { at: number; frames: ProfileFrame[] }>();
   const samples = profile.samples ?? [];
   const deltas = profile.timeDeltas ?? [];
   let at = start;
@@ -208,8 +287,15 @@ function treesByPrefix(
     let tree = trees.get(prefix);
     if (tree === undefined) trees.set(prefix, tree = emptyProfile());
     addStack(tree, stack);
+    latest.set(runs[r][2], { at, frames: stack });
   }
-  return trees;
+  return { byPrefix: trees, latest };
+}
+
+/** Never prompts for it (a script under the local `threads` scheduler, on a terminal). */
+function inspectorGranted(): boolean {
+  const { state } = Deno.permissions.querySync({ name: "sys", kind: "inspector" as "hostname" });
+  return state === "granted";
 }
 
 function post(session: InspectorSession, method: string, params: object = {}): Promise<unknown> {

@@ -351,12 +351,17 @@ self.onmessage = (event: MessageEvent<ToThread>) => {
       addUploadedModules(message.modules);
       break;
     case "profile": {
-      const { id, start, stop, prefix } = message;
-      void sampler.query(start, stop, prefix).then((tree) =>
-        postToOwner({ type: "profile", id, tree })
+      const { id, start, stop, prefix, byPrefix } = message;
+      void sampler.query(start, stop, prefix, byPrefix).then((tree) =>
+        postToOwner({ type: "profile", id, tree, sampling: sampler.sampling })
       );
       break;
     }
+    case "stacks":
+      void sampler.stacks().then((stacks) =>
+        postToOwner({ type: "stacks", id: message.id, stacks, sampling: sampler.sampling })
+      );
+      break;
     case "run": {
       const batch = message.batch;
       // the profiler runs before the batch does (at once when it already runs)
@@ -368,6 +373,9 @@ self.onmessage = (event: MessageEvent<ToThread>) => {
       break;
     case "setup":
       setup = message;
+      if (message.profileIntervalMs !== undefined) {
+        sampler.intervalUs = Math.round(message.profileIntervalMs * 1000);
+      }
       break;
     case "pubsub-msg":
       for (const deliver of subscribers.get(message.name) ?? []) deliver(message.value);

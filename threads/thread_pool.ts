@@ -20,17 +20,18 @@ import { FunctionSender } from "../core/function_link.ts";
 import type { Key } from "../core/task.ts";
 import {
   type FromThread,
+  type ProfileAnswer,
   type ProfileQuery,
   type RunItem,
   type RunResult,
   type SlotRequest,
+  type StacksAnswer,
   type SubscriptionChange,
   type ThreadSetup,
   ThreadStatus,
   type ToThread,
 } from "./thread_protocol.ts";
 import type { Encoded } from "../core/value_codec.ts";
-import type { ProfileNode } from "../core/profile_tree.ts";
 
 /** Called with the results a thread posts, and with the thread's index. */
 export type ResultHandler = (thread: number, results: RunResult[]) => void;
@@ -101,9 +102,9 @@ export class ThreadPool {
   #setup: ThreadSetup | null = null;
   /** Modules clients uploaded, sent to every thread that starts. */
   readonly #uploads: Record<string, string> = {};
-  /** Profile queries waiting for a thread's answer, by id. */
-  readonly #profiles = new Map<number, (tree: ProfileNode) => void>();
-  #nextProfileId = 1;
+  /** Profile and stacks queries waiting for a thread's answer, by id. */
+  readonly #queries = new Map<number, (answer: ProfileAnswer | StacksAnswer) => void>();
+  #nextQueryId = 1;
   /** Topic → the threads whose tasks subscribe to it. */
   readonly #subscribers = new Map<string, Set<number>>();
 
@@ -144,8 +145,8 @@ export class ThreadPool {
         this.onResults(i, message.results);
       } else if (message.type === "ending") {
         this.#replace(i, "exit", `the task called ${message.what}`);
-      } else if (message.type === "profile") {
-        this.#profiles.get(message.id)?.(message.tree);
+      } else if (message.type === "profile" || message.type === "stacks") {
+        this.#queries.get(message.id)?.(message);
       } else if ("name" in message) this.#subscription(i, message);
       else this.onSlotRequest(i, message);
     };
@@ -181,22 +182,42 @@ export class ThreadPool {
    * Every thread's profile (threads/sampler.ts) of `query`. A thread answers between tasks; one
    * that does not within `waitMs` (a long synchronous task) is left out.
    */
-  async profile(query: Omit<ProfileQuery, "type" | "id">, waitMs: number): Promise<ProfileNode[]> {
-    if (this.#closed) return [];
-    const answers = this.#threads.map((thread) => {
-      const id = this.#nextProfileId++;
-      return new Promise<ProfileNode | null>((resolve) => {
+  async profile(
+    query: Omit<ProfileQuery, "type" | "id">,
+    waitMs: number,
+  ): Promise<ProfileAnswer[]> {
+    const answers = await this.#ask((id) => ({ type: "profile", id, ...query }), waitMs);
+    return answers.filter((a): a is ProfileAnswer => a?.type === "profile");
+  }
+
+  /**
+   * The latest sampled stack of each task every thread runs now, by thread index; null for a
+   * thread that did not answer within `waitMs` (it runs synchronous code: it answers at its
+   * task's next `await`).
+   */
+  async stacks(waitMs: number): Promise<(StacksAnswer | null)[]> {
+    const answers = await this.#ask((id) => ({ type: "stacks", id }), waitMs);
+    return answers.map((a) => a?.type === "stacks" ? a : null);
+  }
+
+  #ask(
+    query: (id: number) => ToThread,
+    waitMs: number,
+  ): Promise<(ProfileAnswer | StacksAnswer | null)[]> {
+    if (this.#closed) return Promise.resolve([]);
+    return Promise.all(this.#threads.map((thread) => {
+      const id = this.#nextQueryId++;
+      return new Promise<ProfileAnswer | StacksAnswer | null>((resolve) => {
         const timer = setTimeout(() => done(null), waitMs);
-        const done = (tree: ProfileNode | null) => {
+        const done = (answer: ProfileAnswer | StacksAnswer | null) => {
           clearTimeout(timer);
-          this.#profiles.delete(id);
-          resolve(tree);
+          this.#queries.delete(id);
+          resolve(answer);
         };
-        this.#profiles.set(id, done);
-        thread.postMessage({ type: "profile", id, ...query } satisfies ToThread);
+        this.#queries.set(id, done);
+        thread.postMessage(query(id));
       });
-    });
-    return (await Promise.all(answers)).filter((tree) => tree !== null);
+    }));
   }
 
   /** Modules tasks may import (`client.uploadFile`): every thread, also those started later. */

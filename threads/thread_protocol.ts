@@ -9,7 +9,7 @@ import type { ErrorRecord } from "../core/errors.ts";
 import type { FunctionSpec } from "../core/function_codec.ts";
 import type { Encoded } from "../core/value_codec.ts";
 import type { Key } from "../core/task.ts";
-import type { ProfileNode } from "../core/profile_tree.ts";
+import type { ProfileNode, TaskStack } from "../core/profile_tree.ts";
 
 /** One task to run on a thread. */
 export interface RunItem {
@@ -128,6 +128,8 @@ export interface ThreadSetup {
   security?: { caFile?: string; cert?: string; key?: string };
   /** The scheduler has client identities: tasks get no credentials (docs/security.md). */
   tenancy?: boolean;
+  /** Milliseconds between call-stack samples (threads/sampler.ts); 0: none. Default 10. */
+  profileIntervalMs?: number;
 }
 
 /** The owner granted a thread slot to a task that asked to rejoin. */
@@ -159,6 +161,8 @@ export interface ProfileQuery {
   start: number | null;
   stop: number | null;
   prefix: string | null;
+  /** The root's children are the task prefixes, the call trees below them. */
+  byPrefix?: boolean;
 }
 
 /** A thread's profile: Dask's call tree (core/profile_tree.ts). */
@@ -166,6 +170,22 @@ export interface ProfileAnswer {
   type: "profile";
   id: number;
   tree: ProfileNode;
+  /** Whether the thread samples (it has `sys: inspector` and sampling is on). */
+  sampling: boolean;
+}
+
+/** Asks for the latest sampled stack of each task the thread runs now ({@link StacksAnswer}). */
+export interface StacksQuery {
+  type: "stacks";
+  id: number;
+}
+
+/** The latest sampled stack of each task the thread runs now (threads/sampler.ts). */
+export interface StacksAnswer {
+  type: "stacks";
+  id: number;
+  stacks: TaskStack[];
+  sampling: boolean;
 }
 
 /** Modules clients uploaded (`client.uploadFile`), by name: tasks may import them. */
@@ -178,6 +198,7 @@ export interface UploadedModules {
 export type ToThread =
   | UploadedModules
   | ProfileQuery
+  | StacksQuery
   | RunBatch
   | ThreadInit
   | ThreadSetup
@@ -206,7 +227,8 @@ export type FromThread =
   | SlotRequest
   | SubscriptionChange
   | ThreadEnding
-  | ProfileAnswer;
+  | ProfileAnswer
+  | StacksAnswer;
 
 /**
  * What a worker subprocess (process_entry.ts) writes besides the thread's messages: that it has

@@ -29,7 +29,12 @@ import type { DataStore, StoredValue } from "./store.ts";
 import { runSpecProblem } from "./task_outcomes.ts";
 import { isEncoded } from "../protocol/message_checks.ts";
 import { ActorHost } from "./actors.ts";
-import { emptyProfile, mergeProfile, type ProfileNode } from "../core/profile_tree.ts";
+import {
+  emptyProfile,
+  mergeProfile,
+  type ProfileNode,
+  type ThreadStacks,
+} from "../core/profile_tree.ts";
 
 /** Stored frames this large are moved to shared memory on first use by a thread. */
 export const SHARED_FRAME_MIN_BYTES = 64 * 1024;
@@ -180,10 +185,32 @@ export class TaskExecutor {
     this.#pool.uploads({ [name]: source });
   }
 
-  /** The task threads' merged profile (`client.profile`), waiting up to `waitMs` per thread. */
-  async profile(query: Omit<ProfileQuery, "type" | "id">, waitMs: number): Promise<ProfileNode> {
-    const trees = await this.#pool.profile(query, waitMs);
-    return trees.reduce(mergeProfile, emptyProfile());
+  /**
+   * The task threads' merged profile (`client.profile`), waiting up to `waitMs` per thread, and
+   * whether any of them samples.
+   */
+  async profile(
+    query: Omit<ProfileQuery, "type" | "id">,
+    waitMs: number,
+  ): Promise<{ tree: ProfileNode; sampling: boolean }> {
+    const answers = await this.#pool.profile(query, waitMs);
+    return {
+      tree: answers.map((a) => a.tree).reduce(mergeProfile, emptyProfile()),
+      sampling: answers.some((a) => a.sampling),
+    };
+  }
+
+  /** What each task thread runs now: its tasks' latest sampled stacks (the call-stacks view). */
+  async stacks(waitMs: number): Promise<{ threads: ThreadStacks[]; sampling: boolean }> {
+    const answers = await this.#pool.stacks(waitMs);
+    return {
+      threads: answers.map((a, thread) => ({
+        thread,
+        answered: a !== null,
+        tasks: a?.stacks ?? [],
+      })),
+      sampling: answers.some((a) => a?.sampling),
+    };
   }
 
   /** Hands a Pub's message to the threads whose tasks subscribe to `name`. */

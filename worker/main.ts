@@ -152,6 +152,15 @@ const lifetimeStagger = attempt(() =>
 if (values["lifetime-restart"] && lifetime === undefined) {
   fail("--lifetime-restart needs --lifetime DURATION (how long each worker lives)", 2);
 }
+const profileIntervalText = text("profile-interval")!;
+const profileIntervalMs = Number(profileIntervalText);
+if (profileIntervalText.trim() === "" || !(profileIntervalMs >= 0)) {
+  fail(
+    `--profile-interval takes milliseconds between samples (10; 0 turns sampling off); got ` +
+      `${JSON.stringify(profileIntervalText)}.`,
+    2,
+  );
+}
 const memoryText = text("memory-limit")!;
 const memoryWord = memoryText.trim().toLowerCase();
 const localDirectory = text("local-directory");
@@ -316,6 +325,7 @@ async function runWorker(): Promise<never> {
       localDirectory,
       spillLimit,
       taskPermissions,
+      profileIntervalMs,
     });
   } catch (error) {
     fail(`cannot start: ${(error as Error).message}`, 1);

@@ -139,6 +139,15 @@ export const WORKER_CLI: CliSpec = {
         "MemoryLimitError instead of waiting.",
     },
     {
+      name: "profile-interval",
+      type: "string",
+      value: "MS",
+      default: "10",
+      help: "Milliseconds between samples of the task threads' call stacks (client.profile, the " +
+        "dashboard's Profile page and call stacks), as Dask's distributed.worker.profile.interval; " +
+        "0 turns sampling off. A thread samples only while it runs tasks.",
+    },
+    {
       name: "death-timeout",
       type: "string",
       value: "SECONDS",

@@ -21,10 +21,12 @@ import type { DataStore } from "./store.ts";
 import type { ActorHost } from "./actors.ts";
 import type { ActorOutcome } from "../protocol/actors.ts";
 import type { ProfileRequestMsg } from "../protocol/profile.ts";
-import type { ProfileNode } from "../core/profile_tree.ts";
+import type { ProfileNode, ThreadStacks } from "../core/profile_tree.ts";
 
 /** How long a profile request waits for a busy thread (one between tasks answers at once). */
 const PROFILE_WAIT_MS = 2000;
+/** How long the call-stacks view waits for a thread (one in synchronous code cannot answer). */
+const STACKS_WAIT_MS = 500;
 
 const now = () => (performance.timeOrigin + performance.now()) / 1000;
 
@@ -38,7 +40,12 @@ export interface PeerServerHost {
   /** Hands a Pub's message to the tasks of this worker that subscribe to `name`. */
   deliverPubSub(name: string, value: Encoded): void;
   /** The task threads' merged profile (`client.profile`), waiting up to `waitMs` per thread. */
-  profile(query: Omit<ProfileRequestMsg, "op" | "requestId">, waitMs: number): Promise<ProfileNode>;
+  profile(
+    query: Omit<ProfileRequestMsg, "op" | "requestId">,
+    waitMs: number,
+  ): Promise<{ tree: ProfileNode; sampling: boolean }>;
+  /** What each task thread runs now (latest sampled stacks), waiting up to `waitMs` per thread. */
+  stacks(waitMs: number): Promise<{ threads: ThreadStacks[]; sampling: boolean }>;
   /** The actors built here: calls and reads come straight from their callers. */
   readonly actors: ActorHost;
   /** Whether the scheduler said it has client identities (tenancy). */
@@ -158,20 +165,29 @@ export class PeerServer {
         connection.send({ header: { op: "pubsub-delivered", requestId } });
         return null;
       case "profile": {
-        const { start, stop, prefix } = msg;
+        const { start, stop, prefix, byPrefix } = msg;
         const timeOrNull = (t: unknown) => t === null || typeof t === "number";
         if (
           !timeOrNull(start) || !timeOrNull(stop) ||
-          !(prefix === null || typeof prefix === "string")
+          !(prefix === null || typeof prefix === "string") ||
+          !(byPrefix === undefined || typeof byPrefix === "boolean")
         ) {
           return "a profile request without start, stop (numbers or null) and prefix";
         }
-        const query = { start, stop, prefix } as Omit<ProfileRequestMsg, "op" | "requestId">;
-        void this.host.profile(query, PROFILE_WAIT_MS).then((tree) => {
-          connection.send({ header: { op: "profile-reply", requestId, tree } });
+        const query = { start, stop, prefix, byPrefix } as Omit<
+          ProfileRequestMsg,
+          "op" | "requestId"
+        >;
+        void this.host.profile(query, PROFILE_WAIT_MS).then(({ tree, sampling }) => {
+          connection.send({ header: { op: "profile-reply", requestId, tree, sampling } });
         });
         return null;
       }
+      case "call-stacks":
+        void this.host.stacks(STACKS_WAIT_MS).then(({ threads, sampling }) => {
+          connection.send({ header: { op: "call-stacks-reply", requestId, threads, sampling } });
+        });
+        return null;
       case "actor-call":
       case "actor-read":
         return this.#actor(connection, requestId, msg);

@@ -114,6 +114,11 @@ export interface WorkerServerOptions {
    * worker process's own permissions (core/task_permissions.ts). Default: the defaults only.
    */
   taskPermissions?: TaskPermissions;
+  /**
+   * Milliseconds between samples of the task threads' call stacks (threads/sampler.ts), as
+   * Dask's `distributed.worker.profile.interval`; 0 turns sampling off. 10.
+   */
+  profileIntervalMs?: number;
 }
 
 /** Transfers smaller than this say little about bandwidth and are not measured. */
@@ -225,6 +230,7 @@ export class WorkerServer {
       deliverPubSub: (name, value) => this.#executor.deliverPubSub(name, value),
       actors: this.#executor.actors,
       profile: (query, waitMs) => this.#executor.profile(query, waitMs),
+      stacks: (waitMs) => this.#executor.stacks(waitMs),
       log,
       stopping,
       name: () => this.name,
@@ -433,6 +439,7 @@ export class WorkerServer {
       authToken: this.#tenancy ? undefined : this.#options.authToken,
       security: this.#tenancy ? undefined : inlineSecurity(this.#options.tls),
       tenancy: this.#tenancy,
+      profileIntervalMs: this.#options.profileIntervalMs,
     });
   }
   /** The scheduler has client identities (told at registration): threads get no credentials. */

@@ -12,6 +12,7 @@ import { LIVE_VIEWS, type LiveFeed, type LiveView } from "./live_feed.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "./metrics.ts";
 import type { DashboardModel } from "./model.ts";
 import { wallClock } from "./views.ts";
+import { errorMessage } from "../../core/errors.ts";
 
 /** The pages; each is the same document, opened on its tab. */
 export const PAGES = [
@@ -31,7 +32,9 @@ const API_ENDPOINTS = {
   "/api/v1/task-stream?since=N&limit=M": "task runs numbered N and later (`total` is the next N)",
   "/api/v1/graph": "the tasks the scheduler holds, their dependencies and states",
   "/api/v1/info": "scheduler summary, events (?since=N) and errors with their stacks",
-  "/api/v1/profile?start=S&stop=T": "task time in a range (seconds) as a profile tree",
+  "/api/v1/profile?start=S&stop=T":
+    "the workers' sampled call stacks in a range (seconds), by task prefix (Dask's profile tree)",
+  "/api/v1/call-stacks?address=A": "the latest sampled stack of each task a worker runs now",
   "/api/v1/bandwidth": "bytes/s between workers, per worker and by type over the last seconds",
   "/api/v1/worker?address=A": "one worker: its row, its threads' last runs, its tasks, its logs",
   "/api/v1/system": "CPU, memory and open files of the scheduler and worker processes",
@@ -105,7 +108,7 @@ export function dashboardApp({ model, feed, assets, streams, accessToken }: AppO
   app.get("/api/v1/workers", (c) => c.json(model.workers()));
   app.get("/api/v1/system", (c) => c.json(model.system()));
   app.get("/api/v1/bandwidth", (c) => c.json(model.bandwidth()));
-  app.get("/api/v1/profile", (c) => {
+  app.get("/api/v1/profile", async (c) => {
     const now = wallClock();
     const start = Number(c.req.query("start") ?? 0);
     const stop = Number(c.req.query("stop") ?? now);
@@ -114,7 +117,23 @@ export function dashboardApp({ model, feed, assets, streams, accessToken }: AppO
         error: "start and stop are times in seconds (the server clock), start before stop.",
       }, 400);
     }
-    return c.json(model.profile(start, stop));
+    return c.json(await model.profile(start, stop));
+  });
+  app.get("/api/v1/call-stacks", async (c) => {
+    const address = c.req.query("address");
+    if (address === undefined || address === "") {
+      return c.json(
+        { error: "Give the worker's address: /api/v1/call-stacks?address=tcp://..." },
+        400,
+      );
+    }
+    try {
+      const view = await model.callStacks(address);
+      if (view === null) return c.json({ error: `No worker has the address ${address}.` }, 404);
+      return c.json(view);
+    } catch (error) {
+      return c.json({ error: `Worker ${address} did not answer: ${errorMessage(error)}` }, 502);
+    }
   });
   app.get("/api/v1/worker", (c) => {
     const address = c.req.query("address");

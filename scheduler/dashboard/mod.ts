@@ -23,6 +23,7 @@
  * @module
  */
 
+import type { WorkerSamplers } from "./profile_view.ts";
 import type { SchedulerState } from "../state.ts";
 import { dashboardApp } from "./app.ts";
 import { dashboardToken } from "./access.ts";
@@ -41,6 +42,11 @@ export const DEFAULT_DASHBOARD_PORT = 8787;
 export interface DashboardOptions {
   /** The scheduler's state machine; read, never changed. */
   state: SchedulerState;
+  /**
+   * How to ask the workers for their sampled call stacks (the scheduler server); without it the
+   * Profile page shows task time from the task stream and there are no call stacks.
+   */
+  samplers?: WorkerSamplers;
   /** Interface to listen on (default `127.0.0.1`: where the scheduler listens by default). */
   hostname?: string;
   /**
@@ -135,6 +141,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const model = new DashboardModel(options.state, identity, {
     maxGraphNodes: options.maxGraphNodes,
     graphGroupsAbove: options.graphGroupsAbove,
+    samplers: options.samplers,
   });
   const feed = new LiveFeed(model);
   const streams = new Set<ReadableStreamDefaultController<Uint8Array>>();

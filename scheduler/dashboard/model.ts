@@ -33,13 +33,21 @@ import { type ActivityMark, WorkerActivity } from "./worker_activity.ts";
 import { WorkerHistory, type WorkerSample } from "./worker_history.ts";
 import { type WorkerView, workerView } from "./worker_view.ts";
 import { BandwidthMeter, type BandwidthView } from "./bandwidth_view.ts";
-import { type ProfileView, profileView } from "./profile_view.ts";
+import {
+  type CallStacksView,
+  callStacksView,
+  type ProfileView,
+  profileView,
+  type WorkerSamplers,
+} from "./profile_view.ts";
 
 export interface DashboardModelOptions {
   /** Most tasks the Graph page draws. */
   maxGraphNodes?: number;
   /** Above this many tasks the Graph page draws task groups. */
   graphGroupsAbove?: number;
+  /** The workers' samplers (the scheduler's peer connections); none: task-stream profile only. */
+  samplers?: WorkerSamplers;
 }
 
 /** What one poll found that is new. */
@@ -65,7 +73,10 @@ export class DashboardModel {
     options: DashboardModelOptions = {},
   ) {
     this.graph = new GraphTracker(options.maxGraphNodes ?? 5000, options.graphGroupsAbove ?? 300);
+    this.#samplers = options.samplers ?? null;
   }
+
+  readonly #samplers: WorkerSamplers | null;
 
   /** Reads what is new since the last poll: O(workers + new log entries). */
   poll(now = wallClock()): PollResult {
@@ -109,9 +120,14 @@ export class DashboardModel {
     return this.bandwidthMeter.view(this.state, now);
   }
 
-  /** Task time in `[start, stop]` as a profile tree (by prefix, then worker). */
-  profile(start: number, stop: number): ProfileView {
-    return profileView(this.state, start, stop);
+  /** The workers' sampled call trees of `[start, stop]` by prefix (task time without sampling). */
+  profile(start: number, stop: number): Promise<ProfileView> {
+    return profileView(this.state, this.#samplers, start, stop);
+  }
+
+  /** What a worker's task threads run now; null when no worker has that address. */
+  callStacks(address: string): Promise<CallStacksView | null> {
+    return callStacksView(this.state, this.#samplers, address);
   }
 
   /** One worker's page, or null when no worker has that address. */

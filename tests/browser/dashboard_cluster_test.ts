@@ -35,6 +35,25 @@ function refuse(i: number): number {
   throw new Error(`refused ${i}`);
 }
 
+/**
+ * Busy in `crunchNumbers` for `ms` milliseconds, awaiting a timer every 20 ms (so its thread can
+ * answer a call-stacks request meanwhile), then returns how often it crunched.
+ */
+async function crunchSlowly(ms: number): Promise<number> {
+  function crunchNumbers(until: number): number {
+    let x = 0;
+    while (Date.now() < until) for (let i = 0; i < 1000; i++) x += Math.sqrt(i);
+    return x;
+  }
+  const end = Date.now() + ms;
+  let rounds = 0;
+  while (Date.now() < end) {
+    if (crunchNumbers(Date.now() + 20) > 0) rounds++;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  return rounds;
+}
+
 /** Busy for `ms` milliseconds, then returns `i` (a self-contained task function). */
 function spin(i: number, ms: number): number {
   const end = Date.now() + ms;
@@ -56,6 +75,7 @@ Deno.test({
       port: 0,
       schedulerAddress: server.address,
       onChange: (listener) => server.onChange(listener),
+      samplers: server,
     });
     server.dashboardLink = dashboard.url;
     const workers: WorkerProcess[] = [];
@@ -260,6 +280,27 @@ Deno.test({
       });
       await page.screenshot({ path: `${shots}cluster-worker-page.png`, fullPage: true });
 
+      // Call stacks of what runs now: alice's busy thread shows the task's named inner function,
+      // from its thread's latest sample.
+      const crunching = client.with({ workers: ["alice"] }).submit(crunchSlowly, 8000);
+      const stacksShown = () =>
+        page.$$eval("#worker-stacks .stack", (blocks) =>
+          blocks.map((block) => ({
+            key: block.getAttribute("data-key"),
+            frames: [...block.querySelectorAll("li")].map((li) => li.getAttribute("data-name")),
+          })));
+      let shown: { key: string | null; frames: (string | null)[] }[] = [];
+      await waitUntil("alice's call stacks show crunchNumbers", async () => {
+        shown = await stacksShown();
+        return shown.some((s) => s.frames.includes("crunchNumbers"));
+      });
+      const busy = shown.find((s) => s.frames.includes("crunchNumbers"))!;
+      assert.match(String(busy.key), /^crunchSlowly-/);
+      assert.equal(busy.frames[0], "crunchSlowly", `outermost first: ${busy.frames}`);
+      await page.locator("#worker-stacks").scrollIntoViewIfNeeded();
+      await page.screenshot({ path: `${shots}cluster-call-stacks.png`, fullPage: true });
+      assert.ok((await crunching.result()) > 0);
+
       // Bandwidth by worker pair and by type: bob received alice's numbers, nobody sent to alice.
       await page.click('nav a[data-page="workers"]');
       const moved = (selector: string) =>
@@ -276,8 +317,9 @@ Deno.test({
       assert.ok((await moved('#bandwidth-types tr[data-type="number"]')) > 0, "numbers moved");
       await page.screenshot({ path: `${shots}cluster-bandwidth.png`, fullPage: true });
 
-      // Profile: where the task time went — spin (240 × 25 ms) far ahead of twice and refuse;
-      // a click zooms into spin, split by worker, and a click on the top box zooms back out.
+      // Profile: the workers' sampled call stacks by prefix — spin (240 × 25 ms) and
+      // crunchSlowly (8 s) take the samples; a click zooms into spin, whose stack starts at the
+      // task's function, and a click on the top box zooms back out.
       await page.click('nav a[data-page="profile"]');
       await page.click('#profile-range button[data-seconds="0"]');
       await page.waitForSelector('#profile-table tr[data-prefix="spin"]');
@@ -288,9 +330,17 @@ Deno.test({
             row,
           ) => [row.getAttribute("data-prefix"), Number(row.getAttribute("data-share"))]),
       );
-      assert.equal(shares[0][0], "spin", `shares: ${JSON.stringify(shares)}`);
-      assert.ok((shares[0][1] as number) > 0.8, `spin's share: ${shares[0][1]}`);
-      assert.ok(shares.some(([name]) => name === "twice"));
+      assert.equal(
+        await page.locator("#profile-caption").getAttribute("data-source"),
+        "sampled",
+        "the workers' threads sample their call stacks",
+      );
+      const shareOf = (prefix: string) =>
+        (shares.find(([name]) => name === prefix)?.[1] ?? 0) as number;
+      // twice and refuse take microseconds: spin and crunchSlowly have nearly every sample
+      assert.ok(shareOf("spin") > 0.1, `shares: ${JSON.stringify(shares)}`);
+      assert.ok(shareOf("crunchSlowly") > 0.1, `shares: ${JSON.stringify(shares)}`);
+      assert.ok(shareOf("spin") + shareOf("crunchSlowly") > 0.9, JSON.stringify(shares));
       await page.screenshot({ path: `${shots}cluster-profile.png` });
       await page.click('#profile-graph .frame[data-name="spin"]');
       await waitUntil("the flame graph zoomed into spin", async () => {
@@ -300,11 +350,12 @@ Deno.test({
         );
         return top === "spin";
       });
-      const byWorker = await page.$$eval(
+      const called = await page.$$eval(
         '#profile-graph .frame[data-depth="1"]',
-        (frames) => frames.map((f) => f.getAttribute("data-name")).sort(),
+        (frames) => frames.map((f) => f.getAttribute("data-name")),
       );
-      assert.deepEqual(byWorker, [alice, bob].sort());
+      assert.ok(called.includes("spin"), `frames under the spin prefix: ${called}`);
+      await page.screenshot({ path: `${shots}cluster-profile-spin.png` });
       await page.click('#profile-graph .frame[data-depth="0"]');
       assert.equal(
         await page.$eval(

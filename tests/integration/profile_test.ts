@@ -51,3 +51,21 @@ Deno.test("a task spending its time in a named function shows that function in t
   const again = await client.profile({ start: second, key: "spinTask" });
   assert.ok(names(again).includes("burnSquareRoots"), names(again).join(", "));
 });
+
+Deno.test("workers started with --profile-interval 0 do not sample: the profile stays empty", async () => {
+  await using cluster = await startCluster({
+    nWorkers: 1,
+    nthreads: 1,
+    workerArgs: ["--profile-interval", "0"],
+  });
+  await using client = await Client.connect(cluster.schedulerAddress, { setAsDefault: false });
+  const spinQuietly = (ms: number) => {
+    let x = 0;
+    const until = Date.now() + ms;
+    while (Date.now() < until) for (let i = 0; i < 1e4; i++) x += Math.sqrt(i);
+    return x > 0;
+  };
+  assert.equal(await client.with({ key: "spinQuietly-1" }).submit(spinQuietly, 500), true);
+  const tree = await client.profile({ key: "spinQuietly" });
+  assert.equal(tree.count, 0, names(tree).join(", "));
+});

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { profileView } from "../../scheduler/dashboard/profile_view.ts";
+import { profileView, taskStreamProfile } from "../../scheduler/dashboard/profile_view.ts";
 import { SchedulerState } from "../../scheduler/state.ts";
 import { finishTask } from "../helpers/scheduler_driver.ts";
 
@@ -15,22 +15,24 @@ function run(state: SchedulerState, key: string, start: number, stop: number): v
   finishTask(state, A, key, start, stop);
 }
 
-Deno.test("the profile tree holds task time in a range by prefix, then worker, clipped to it", () => {
+Deno.test("without samplers the profile tree holds task time by prefix, then worker, clipped", async () => {
   const state = new SchedulerState();
   state.handle({ type: "worker-added", worker: { address: A, nthreads: 1 }, now: 0 });
   run(state, "spin-1", 10, 14);
   run(state, "inc-1", 14, 15);
   run(state, "spin-2", 20, 22);
-  const view = profileView(state, 12, 21);
+  const view = await profileView(state, null, 12, 21);
+  assert.equal(view.source, "task-stream", "labelled as the fallback it is");
+  assert.equal(view.unit, "s");
   assert.equal(view.runs, 3);
   assert.equal(view.root.count, 2 + 1 + 1);
   assert.equal(view.root.children.spin.count, 3);
   assert.deepEqual(view.root.children.spin.children[A], {
     identifier: A,
-    description: A,
+    description: { name: A, filename: "", line_number: 0 },
     count: 3,
     children: {},
   });
   assert.equal(view.root.children.inc.count, 1);
-  assert.equal(profileView(state, 30, 40).root.count, 0, "no run in the range");
+  assert.equal(taskStreamProfile(state, 30, 40).root.count, 0, "no run in the range");
 });

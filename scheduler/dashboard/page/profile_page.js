@@ -1,14 +1,16 @@
 /**
  * The Profile page: a flame graph of where the cluster's time went in a chosen range (the last
- * 10 s, minute, 5 minutes, or everything the scheduler remembers), read from `/api/v1/profile`
+ * 10 s, minute, 5 minutes, or everything the workers remember), read from `/api/v1/profile`
  * every two seconds. Each box's width is its share of its parent; a click zooms into a box, a
  * click on the top box zooms back out. The tree has Dask's profile shape (identifier,
- * description, count, children); today it holds task time by task prefix, then by worker.
+ * description — a frame `{ name, filename, line_number }` — count, children): the task
+ * prefixes, then the call stacks the workers' task threads sampled while running them. Where no
+ * worker samples, it is task time by prefix, then by worker, and the caption says so.
  *
  * @module
  */
 
-import { formatDuration } from "../../../core/display/format.js";
+import { formatCount, formatDuration } from "../../../core/display/format.js";
 import { prefixColor } from "../../../core/display/palette.js";
 import { cell, Poller } from "./dom.js";
 import { serverNow } from "./live.js";
@@ -26,6 +28,9 @@ export class ProfilePage {
     this.graph = /** @type {HTMLElement} */ (document.getElementById("profile-graph"));
     this.caption = /** @type {HTMLElement} */ (document.getElementById("profile-caption"));
     this.table = /** @type {HTMLElement} */ (document.querySelector("#profile-table tbody"));
+    this.amountHeader = /** @type {HTMLElement} */ (
+      document.querySelector("#profile-table thead th:nth-child(2)")
+    );
     /** Seconds back from now; 0: everything remembered. */
     this.seconds = 60;
     /** @type {string[]} identifiers from the root to the box zoomed into */
@@ -89,14 +94,18 @@ export class ProfilePage {
       box.style.left = `${left * 100}%`;
       box.style.width = `${width * 100}%`;
       box.style.top = `${level * ROW_PX}px`;
-      box.style.background = level === 0 ? "#d0d7de" : prefixColor(nodePath[0] ?? node.description);
+      const name = node.description.name;
+      box.style.background = level === 0 ? "#d0d7de" : prefixColor(nodePath[0] ?? name);
       if (level > 1) box.style.opacity = "0.75";
       const share = focus.count > 0 ? node.count / focus.count : 0;
-      box.textContent = `${node.description} ${(share * 100).toFixed(1)} %`;
-      box.title = `${node.description}\n${formatDuration(node.count)} of task time · ` +
-        `${(share * 100).toFixed(1)} % of ${focus.description}`;
+      box.textContent = `${name} ${(share * 100).toFixed(1)} %`;
+      const where = node.description.filename === ""
+        ? ""
+        : `\n${node.description.filename}:${node.description.line_number}`;
+      box.title = `${name}${where}\n${this.#amount(node.count)} · ` +
+        `${(share * 100).toFixed(1)} % of ${focus.description.name}`;
       Object.assign(box.dataset, {
-        name: node.description,
+        name,
         share: String(share),
         depth: String(level),
       });
@@ -121,17 +130,34 @@ export class ProfilePage {
     const prefixes = Object.values(root.children).sort((a, b) => b.count - a.count);
     this.table.replaceChildren(...prefixes.map((p) => {
       const tr = document.createElement("tr");
-      tr.dataset.prefix = p.description;
+      tr.dataset.prefix = p.description.name;
       tr.dataset.share = String(root.count > 0 ? p.count / root.count : 0);
       tr.append(
-        cell(p.description),
-        cell(formatDuration(p.count), "num"),
+        cell(p.description.name),
+        cell(this.#amount(p.count), "num"),
         cell(`${root.count > 0 ? ((p.count / root.count) * 100).toFixed(1) : "0"} %`, "num"),
       );
       return tr;
     }));
     const range = this.seconds > 0 ? `the last ${formatDuration(this.seconds)}` : "all remembered";
-    this.caption.textContent = `${formatDuration(root.count)} of task time in ${this.data.runs} ` +
-      `runs, ${range} · by task prefix, then worker (call stacks need sampling on the workers)`;
+    const data = this.data;
+    this.caption.dataset.source = data.source;
+    this.amountHeader.textContent = data.source === "sampled" ? "Samples" : "Task time";
+    const missing = data.unsampled.length > 0
+      ? ` · not sampled on ${data.unsampled.join(", ")}`
+      : "";
+    this.caption.textContent = data.source === "sampled"
+      ? `${this.#amount(root.count)} of the workers' task threads, ${range} · by task prefix, ` +
+        `then call stack${missing}`
+      : `${this.#amount(root.count)} in ${data.runs} runs, ${range} · task-stream fallback: ` +
+        `no worker samples call stacks (task threads need sys: inspector, and ` +
+        `--profile-interval above 0), so by task prefix, then worker`;
+  }
+
+  /** @param {number} count */
+  #amount(count) {
+    return this.data.source === "sampled"
+      ? `${formatCount(count)} sample${count === 1 ? "" : "s"}`
+      : `${formatDuration(count)} of task time`;
   }
 }

@@ -2,7 +2,9 @@
  * A worker's page (`/worker?address=…`, linked from the Workers table): its facts and memory by
  * kind, what each of its threads ran last, the tasks it is processing (each linked to its story)
  * and its newest log lines. Read from `/api/v1/worker` once a second while shown: log lines come
- * with the worker's heartbeats and make no live event.
+ * with the worker's heartbeats and make no live event. Its call stacks (Dask's "call stacks" of
+ * what runs now) come from `/api/v1/call-stacks`: the latest sampled stack of each task a thread
+ * runs, innermost frame last. A thread in synchronous code answers at its task's next `await`.
  *
  * @module
  */
@@ -36,6 +38,14 @@ export class WorkerPage {
       if (ok) this.#show(data);
       else this.caption.textContent = data.error;
     });
+    this.stacks = /** @type {HTMLElement} */ (document.getElementById("worker-stacks"));
+    this.stacksCaption = /** @type {HTMLElement} */ (
+      document.getElementById("worker-stacks-caption")
+    );
+    this.stacksPoller = new Poller(POLL_MS, (data, ok) => {
+      if (ok) this.#showStacks(data);
+      else this.stacksCaption.textContent = data.error;
+    });
   }
 
   /** Events are not needed: the page reads /api/v1/worker. */
@@ -47,6 +57,58 @@ export class WorkerPage {
       return;
     }
     this.poller.poll(`/api/v1/worker?address=${encodeURIComponent(this.address)}`);
+    this.stacksPoller.poll(`/api/v1/call-stacks?address=${encodeURIComponent(this.address)}`);
+  }
+
+  /** @param {any} data */
+  #showStacks(data) {
+    this.stacksCaption.textContent = data.sampling
+      ? "what each busy thread runs now, from its latest sample (innermost frame last)"
+      : "this worker's threads do not sample (no sys: inspector, or --profile-interval 0)";
+    const now = Date.now();
+    const blocks = [];
+    for (const thread of data.threads) {
+      if (!thread.answered) {
+        const div = document.createElement("div");
+        div.className = "stack muted";
+        div.dataset.thread = String(thread.thread);
+        div.textContent = `#${thread.thread}: in synchronous code (answers at its next await)`;
+        blocks.push(div);
+        continue;
+      }
+      for (const task of thread.tasks) {
+        const div = document.createElement("div");
+        div.className = "stack";
+        div.dataset.thread = String(thread.thread);
+        div.dataset.key = task.key;
+        const head = document.createElement("div");
+        const age = task.at === null
+          ? "no sample yet"
+          : `sampled ${formatDuration((now - task.at) / 1000)} ago`;
+        head.textContent = `#${thread.thread} · ${task.key} · running ` +
+          `${formatDuration((now - task.began) / 1000)} · ${age}`;
+        const list = document.createElement("ol");
+        for (const frame of task.frames) {
+          const li = document.createElement("li");
+          li.dataset.name = frame.name;
+          li.textContent = `${frame.name}  `;
+          const where = document.createElement("span");
+          where.className = "muted";
+          where.textContent = `${frame.filename}:${frame.line_number}`;
+          li.append(where);
+          list.append(li);
+        }
+        div.append(head, list);
+        blocks.push(div);
+      }
+    }
+    if (blocks.length === 0) {
+      const idle = document.createElement("div");
+      idle.className = "muted";
+      idle.textContent = "no thread runs a task now";
+      blocks.push(idle);
+    }
+    this.stacks.replaceChildren(...blocks);
   }
 
   /** @param {any} data */

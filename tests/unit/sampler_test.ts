@@ -1,0 +1,66 @@
+/**
+ * The task thread's sampler (threads/sampler.ts), run in the test's own isolate: it records
+ * while tasks run, stops once idle cycles passed without one (an idle thread costs nothing),
+ * starts again with the next task, and keeps a running task's latest stack.
+ */
+
+import assert from "node:assert/strict";
+import { ThreadSampler } from "../../threads/sampler.ts";
+
+async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function spinInSampledCode(ms: number): number {
+  let x = 0;
+  const end = Date.now() + ms;
+  while (Date.now() < end) for (let i = 0; i < 1000; i++) x += Math.sqrt(i);
+  return x;
+}
+
+Deno.test({
+  name: "an idle sampler stops recording and starts again with the next task",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const sampler = new ThreadSampler();
+    sampler.idleStopMs = 1500; // instead of thirty seconds
+    assert.equal(sampler.recording, false, "nothing ran yet");
+    await sampler.busy();
+    assert.equal(sampler.sampling, true, "the test runs with sys: inspector");
+    assert.equal(sampler.recording, true);
+
+    const start = Date.now();
+    sampler.began("spin-1", start);
+    // a running task that awaits: its latest stack is the function it spends its time in
+    await until("the running task has a sampled stack", async () => {
+      spinInSampledCode(50);
+      const [task] = await sampler.stacks();
+      return task?.frames.some((f) => f.name === "spinInSampledCode") ?? false;
+    });
+    const [running] = await sampler.stacks();
+    assert.equal(running.key, "spin-1");
+    assert.ok(running.at !== null && running.at >= start);
+    sampler.ran("spin-1", start, Date.now());
+    assert.deepEqual(await sampler.stacks(), [], "nothing runs now");
+    const tree = await sampler.query(start, null, "spin", true);
+    assert.ok(tree.children.spin.count > 0, "the samples went to the task's prefix");
+
+    await until("the idle sampler stops", () => !sampler.recording);
+    sampler.busy();
+    assert.equal(sampler.recording, true, "the next task starts it again");
+    await until("it stops again", () => !sampler.recording);
+  },
+});
+
+Deno.test("a sampler with interval 0 never samples", async () => {
+  const sampler = new ThreadSampler();
+  sampler.intervalUs = 0;
+  await sampler.busy();
+  assert.equal(sampler.sampling, false);
+  assert.equal(sampler.recording, false);
+});
