@@ -182,6 +182,11 @@ export interface TaskPermissionContext {
    * `--task-allow-net` for a task's client to read their data.
    */
   clusterHosts?: readonly string[];
+  /**
+   * Task threads may sample themselves (threads/sampler.ts): sampling is on and the worker process
+   * itself holds `sys: inspector` (a thread cannot be granted what its process lacks). Default true.
+   */
+  sampling?: boolean;
 }
 
 /**
@@ -220,9 +225,12 @@ export function threadPermissions(
     run: permissions.run ?? false,
     ffi: permissions.ffi ?? false,
     // inspector: each thread samples itself for client.profile (threads/sampler.ts)
-    sys: (native ? true : merge(permissions.sys, ["inspector"])) as Deno.PermissionOptionsObject[
-      "sys"
-    ],
+    sys:
+      (native
+        ? true
+        : context.sampling === false
+        ? permissions.sys ?? false
+        : merge(permissions.sys, ["inspector"])) as Deno.PermissionOptionsObject["sys"],
     import: merge(permissions.import, [...DEFAULT_IMPORT_HOSTS, ...codeHost]),
   };
   return options;

@@ -209,6 +209,10 @@ export class WorkerServer {
       packageUrl: new URL("../", import.meta.url).href,
       npmCache: denoNpmCache(),
       clusterHosts: [parseAddress(options.scheduler).hostname],
+      // a worker started without sys: inspector runs its tasks unsampled rather than asking for it
+      sampling: (options.profileIntervalMs ?? 10) !== 0 &&
+        Deno.permissions.querySync({ name: "sys", kind: "inspector" as "hostname" }).state ===
+          "granted",
     });
     this.#executor = new TaskExecutor(this.nthreads, {
       store: this.store,

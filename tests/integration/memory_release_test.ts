@@ -13,6 +13,7 @@ for (const scheduler of ["sync", "threads"]) {
     const [first, peak] = new TextDecoder().decode(out.stdout).trim().split(" ").map(Number);
     assert.equal(first, 40);
     // 40 results of 50 MB would be 2 GB if kept; a few alive at once is the expected peak
-    assert.ok(peak < 600e6, `peak RSS ${(peak / 1e6).toFixed(0)} MB`);
+    // (measured 0.54-0.62 GB: how many dead ones wait for the garbage collector varies)
+    assert.ok(peak < 1e9, `peak RSS ${(peak / 1e6).toFixed(0)} MB`);
   });
 }
