@@ -7,7 +7,7 @@
  * @module
  */
 
-import { threadSlot } from "./task_context.ts";
+import { currentTask, threadSlot } from "./task_context.ts";
 
 const MEDIA_TYPES: Record<string, string> = {
   ts: "application/typescript",
@@ -50,4 +50,47 @@ export function uploadedModuleUrl(name: string): string | undefined {
 /** The names of the modules uploaded here. */
 export function uploadedModuleNames(): string[] {
   return [...registry().keys()];
+}
+
+/**
+ * Imports module `name`, uploaded with `client.uploadFile`, inside a task (the module of the
+ * same name last uploaded before the task ran).
+ *
+ * @example
+ * ```ts
+ * import { Client, importUploaded, taskModule } from "./mod.ts";
+ *
+ * export const { useHelper } = taskModule(import.meta.url, {
+ *   useHelper: async (x: number) => {
+ *     const helpers = await importUploaded<{ double(x: number): number }>("helpers.ts");
+ *     return helpers.double(x);
+ *   },
+ * });
+ *
+ * if (import.meta.main) {
+ *   await using client = await Client.local({ nWorkers: 1 });
+ *   await client.uploadFile("./helpers.ts"); // export const double = (x: number) => 2 * x;
+ *   console.log(await client.submit(useHelper, 21)); // 42
+ * }
+ * ```
+ *
+ * @throws when called outside a task, or when no module of that name was uploaded.
+ */
+export async function importUploaded<T = Record<string, unknown>>(name: string): Promise<T> {
+  if (currentTask() === undefined) {
+    throw new Error(
+      `importUploaded(${JSON.stringify(name)}) works inside a task on a worker; here, import ` +
+        `the file itself.`,
+    );
+  }
+  const url = uploadedModuleUrl(name);
+  if (url === undefined) {
+    const known = uploadedModuleNames();
+    throw new Error(
+      `No module named ${JSON.stringify(name)} was uploaded to this worker (uploaded: ` +
+        `${known.length === 0 ? "none" : known.join(", ")}); upload it first with ` +
+        `client.uploadFile(path).`,
+    );
+  }
+  return await import(url) as T;
 }

@@ -47,15 +47,10 @@ import {
 } from "./thread_protocol.ts";
 import { SHARED_GARBAGE_BYTES, SharedGarbage } from "./shared_garbage.ts";
 import { ThreadSampler } from "./sampler.ts";
-import { addUploadedModules } from "../core/uploaded_modules.ts";
+import { addUploadedModules, importUploaded } from "../core/uploaded_modules.ts";
 
-/** Self-contained task functions reach uploaded modules through the global (client/uploads.ts). */
-Object.assign(globalThis, {
-  importUploaded: async (name: string) => {
-    const { importUploaded } = await import("../client/uploads.ts");
-    return await importUploaded(name);
-  },
-});
+/** Self-contained task functions reach uploaded modules through the global. */
+Object.assign(globalThis, { importUploaded });
 
 /** A task that calls an actor loads the client code on first use. */
 setActorTransportLoader(() => import("../client/actors.ts"));
