@@ -15,6 +15,10 @@
  * Requests (docs/protocol.md §8: who-has, story, the administration requests...) are answered
  * by requests.ts, which reaches the connections and the event loop through a small host.
  *
+ * About 800 lines: it is the I/O edge of every scheduler feature (journal replay, profiles,
+ * relayed gathers); the client and worker sessions (`#serveClient`, `#serveWorker`, about 200
+ * lines) are the part to move to a file of their own next.
+ *
  * @module
  */
 
