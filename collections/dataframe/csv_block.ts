@@ -8,7 +8,7 @@
  */
 
 import { Buffer } from "node:buffer";
-import { type Expr, type Frame, pl } from "./polars.ts";
+import { type Expr, exprFromJson, type ExprJson, type Frame, pl } from "./polars.ts";
 
 /** Column types a CSV read can produce (see `dtypeOf`). */
 export type CsvDtype = "Float64" | "Int64" | "String" | "Boolean";
@@ -35,6 +35,11 @@ export interface CsvBlock {
   combineDates: Record<string, string[]>;
   sep: string;
   nullValues: string[];
+  /**
+   * A row filter evaluated inside the read (pushed down from the plan's leading filters): rows
+   * are dropped right after parsing, before the block's dates are built or the partition kept.
+   */
+  filter?: ExprJson | null;
 }
 
 const NEWLINE = 0x0a;
@@ -173,19 +178,23 @@ export async function readCsvBlock(block: CsvBlock): Promise<Frame> {
   } catch (error) {
     throw csvError(block, bytes, error as Error);
   }
+  // one lazy plan, so Polars evaluates a pushed-down filter before building columns it does not
+  // read (combined dates are parsed only for the rows that pass)
+  let lazy = frame.lazy();
   const steps: Expr[] = [];
   for (const name of readColumns) {
     if (block.dtypes[name] === "Boolean") steps.push(booleanOf(name));
   }
   for (const name of block.parseDates) if (readColumns.includes(name)) steps.push(dateOf(name));
-  if (steps.length > 0) frame = frame.withColumns(...steps);
+  if (steps.length > 0) lazy = lazy.withColumns(...steps);
   const combined = Object.entries(block.combineDates).filter(([name]) =>
     block.columns.includes(name)
   );
   if (combined.length > 0) {
-    frame = frame.withColumns(...combined.map(([name, parts]) => combinedDate(name, parts)));
+    lazy = lazy.withColumns(...combined.map(([name, parts]) => combinedDate(name, parts)));
   }
-  return frame.select(...block.columns);
+  if (block.filter != null) lazy = lazy.filter(exprFromJson(block.filter));
+  return lazy.select(...block.columns).collectSync();
 }
 
 function emptyFrame(columns: readonly string[], dtypes: Record<string, pl.DataType>): Frame {

@@ -18,6 +18,7 @@ import {
 } from "../../core/task.ts";
 import type { Layer } from "../collection.ts";
 import { boundPartition, type SourceSpec, type Step, type Terminal } from "./partition_tasks.ts";
+import { exprFromJson, type ExprJson, exprToJson } from "./polars.ts";
 
 /** Where partitions come from and what is applied to them. */
 export interface Plan {
@@ -46,13 +47,64 @@ export function partitionTasks(
   const fn = boundPartition(plan.fns);
   const tasks: Task[] = [];
   let needed: Set<string> | "all" | undefined;
+  const { predicate, rest } = readFilters(plan.steps);
   for (const i of partitions) {
     const end = terminal(i);
     needed ??= neededColumns(plan.steps, end);
     const source = projected(plan.sources[i], needed);
-    tasks.push(makeTask(chunkKey(name, i), fn, [source, plan.steps, end]));
+    const filtered = predicate === null ? undefined : withFilter(source, predicate);
+    tasks.push(
+      filtered === undefined
+        ? makeTask(chunkKey(name, i), fn, [source, plan.steps, end])
+        : makeTask(chunkKey(name, i), fn, [filtered, rest, end]),
+    );
   }
   return tasks;
+}
+
+/** True for a `select` that only keeps columns by name (a filter commutes with it). */
+function keepsColumns(step: Step): boolean {
+  return step.op === "select" &&
+    step.exprs.every((e) => /^\{"Column":"(?:[^"\\]|\\.)*"\}$/.test(e));
+}
+
+/**
+ * The row filters a read can evaluate itself (as dask-expr pushes predicates into its readers):
+ * the filters before any step that changes rows' values or order, with plain column selections in
+ * between (a filter commutes with them), joined into one predicate; and the steps left over.
+ */
+function readFilters(steps: readonly Step[]): { predicate: ExprJson | null; rest: Step[] } {
+  const predicates: ExprJson[] = [];
+  const rest: Step[] = [];
+  let k = 0;
+  for (; k < steps.length; k++) {
+    const step = steps[k];
+    if (step.op === "filter") predicates.push(step.predicate);
+    else if (keepsColumns(step)) rest.push(step);
+    else break;
+  }
+  if (predicates.length === 0) return { predicate: null, rest: [...steps] };
+  return { predicate: conjunction(predicates), rest: [...rest, ...steps.slice(k)] };
+}
+
+function conjunction(predicates: readonly ExprJson[]): ExprJson {
+  if (predicates.length === 1) return predicates[0];
+  return exprToJson(predicates.map(exprFromJson).reduce((a, b) => a.and(b)));
+}
+
+/** The source with `predicate` evaluated inside its read, or undefined when it cannot be. */
+function withFilter(source: SourceSpec, predicate: ExprJson): SourceSpec | undefined {
+  if ("parquet" in source) {
+    const own = source.parquet.filter;
+    const filter = own === null ? predicate : conjunction([own, predicate]);
+    return { parquet: { ...source.parquet, filter } };
+  }
+  if ("csv" in source) {
+    const own = source.csv.filter ?? null;
+    const filter = own === null ? predicate : conjunction([own, predicate]);
+    return { csv: { ...source.csv, filter } };
+  }
+  return undefined;
 }
 
 /** Column names an expression reads, or "all" when it reads columns it does not name. */
