@@ -10,9 +10,10 @@
  * 3. peak RSS of the workers while the flights files (4× a worker's `--memory-limit`) flow through
  *    a groupby-mean and a `valueCounts`.
  *
- *   deno run -A bench/dataframe.ts [rows] [--memory | --memory-only]
+ *   deno run -A bench/dataframe.ts [rows] [--memory | --memory-only] [--no-dask]
  *
- * (default 5,000,000 flights rows; files are written once into $TMPDIR/dask-deno-bench-frames).
+ * (default 5,000,000 flights rows; files are written once into $TMPDIR/dask-deno-bench-frames;
+ * `--no-dask` times ours only, to compare two versions of this code on a busy machine).
  * The memory run (3) is opt-in: a worker whose process memory passes 80 % of its limit pauses (95 %:
  * its supervisor ends it), and a worker with Polars loaded holds 85-100 MB before storing anything,
  * so the run writes a flights set of its own whose quarter is at least 256 MB (12.9M rows) and
@@ -222,7 +223,7 @@ if (!Deno.args.includes("--memory-only")) {
     }`,
   );
   const mine = await ours();
-  const theirs = dask();
+  const theirs = Deno.args.includes("--no-dask") ? new Map<string, number>() : dask();
   const fmt = (s: number | undefined) => (s === undefined ? "-" : `${s.toFixed(2)} s`);
   console.log(
     `\n${"workload".padEnd(58)} ${"ours".padStart(9)} ${"Dask/pandas".padStart(12)} ratio`,

@@ -48,6 +48,7 @@ import {
 import { SHARED_GARBAGE_BYTES, SharedGarbage } from "./shared_garbage.ts";
 import { ThreadSampler } from "./sampler.ts";
 import { addUploadedModules, importUploaded } from "../core/uploaded_modules.ts";
+import { liveTableBytes, LiveTables } from "./live_tables.ts";
 
 /** Self-contained task functions reach uploaded modules through the global. */
 Object.assign(globalThis, { importUploaded });
@@ -62,6 +63,8 @@ const sampler = new ThreadSampler();
 const sharedGarbage = new SharedGarbage(SHARED_GARBAGE_BYTES);
 /** This thread's end of the function link: later batches send only a spec's id. */
 const received = new FunctionReceiver();
+/** Tables this thread's tasks returned, kept live for later tasks here (threads/live_tables.ts). */
+const liveTables = new LiveTables();
 
 /** Results are flushed at the end of a batch, or sooner when a batch runs long. */
 const FLUSH_AFTER_MS = 5;
@@ -189,7 +192,8 @@ function runOne(task: ThreadTask): RunResult | Promise<RunResult> {
     if (item.depKeys.length > 0) {
       const deps = new Map<Key, unknown>();
       for (let i = 0; i < item.depKeys.length; i++) {
-        deps.set(item.depKeys[i], decode(item.depValues[i]));
+        const key = item.depKeys[i];
+        deps.set(key, liveTables.take(key) ?? decode(item.depValues[i]));
       }
       resolved = args.map((a) => substituteRefs(a, (k) => deps.get(k)));
     }
@@ -246,12 +250,14 @@ function succeeded(item: RunItem, start: number, value: unknown): RunResult {
     encode(value, { rootName: `result of ${item.key}` })
   );
   if (held.length > 0) heldByResult.set(item.key, held);
+  const tableBytes = liveTableBytes(value);
+  const live = tableBytes !== undefined && liveTables.keep(item.key, value, tableBytes);
   return {
     id: item.id,
     ok: true,
-    holdsRefs: held.length > 0,
+    holdsRefs: held.length > 0 || live,
     value: encoded,
-    nbytes: sizeOf(value),
+    nbytes: tableBytes ?? sizeOf(value),
     typeName: typeNameOf(value),
     start,
     stop: now(),
@@ -368,6 +374,7 @@ self.onmessage = (event: MessageEvent<ToThread>) => {
       break;
     case "setup":
       setup = message;
+      if (message.liveTableBytes !== undefined) liveTables.capBytes = message.liveTableBytes;
       if (message.profileIntervalMs !== undefined) {
         sampler.intervalUs = Math.round(message.profileIntervalMs * 1000);
       }
@@ -376,6 +383,7 @@ self.onmessage = (event: MessageEvent<ToThread>) => {
       for (const deliver of subscribers.get(message.name) ?? []) deliver(message.value);
       break;
     case "release-refs":
+      liveTables.release(message.keys);
       for (const key of message.keys) {
         for (const ref of heldByResult.get(key) ?? []) (ref as { release?(): void }).release?.();
         heldByResult.delete(key);

@@ -52,7 +52,10 @@ export type RunResult =
     nbytes: number;
     /** The value's type name, for displays (`Float64Array`, `NDArray`, `object`, ...). */
     typeName: string;
-    /** It holds Futures (returned by the task), which the thread keeps until `release-refs`. */
+    /**
+     * The thread keeps something of this result until `release-refs`: Futures the task returned,
+     * or the live table (threads/live_tables.ts).
+     */
     holdsRefs?: boolean;
     start: number;
     stop: number;
@@ -130,6 +133,8 @@ export interface ThreadSetup {
   tenancy?: boolean;
   /** Milliseconds between call-stack samples (threads/sampler.ts); 0: none. Default 10. */
   profileIntervalMs?: number;
+  /** Bytes of live tables the thread may keep beside their encoded copies (threads/live_tables.ts). */
+  liveTableBytes?: number;
 }
 
 /** The owner granted a thread slot to a task that asked to rejoin. */
@@ -138,7 +143,7 @@ export interface Rejoined {
   id: number;
 }
 
-/** These results are gone from the owner: the Futures they held may go (their keys released). */
+/** These results are gone from the owner: the Futures and live tables they held may go. */
 export interface ReleaseRefs {
   type: "release-refs";
   keys: Key[];

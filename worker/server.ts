@@ -444,6 +444,10 @@ export class WorkerServer {
       security: this.#tenancy ? undefined : inlineSecurity(this.#options.tls),
       tenancy: this.#tenancy,
       profileIntervalMs: this.#options.profileIntervalMs,
+      // live tables are not in the store's accounting: a tenth of the limit at most, in all
+      liveTableBytes: this.memoryLimit > 0
+        ? Math.floor(this.memoryLimit / 10 / this.nthreads)
+        : undefined,
     });
   }
   /** The scheduler has client identities (told at registration): threads get no credentials. */

@@ -1,0 +1,91 @@
+/**
+ * Tables a task thread keeps in their live form after it sent their encoded form to its owner.
+ * A dataframe partition is a columnar library's table (native memory behind a JS wrapper);
+ * converting one to Arrow IPC and back costs about as much as sorting it (measured in
+ * docs/architecture.md), so when a later task on the same thread takes the result as an input it
+ * gets the table itself instead of decoding the bytes its owner sends. The owner's encoded copy
+ * stays the one that moves (to a peer, a client, or disk) and the one its memory accounting
+ * counts; this is a cache beside it, bounded in bytes (least recently used out first) and
+ * emptied of a key as soon as the owner drops that key (`release-refs`).
+ *
+ * Which values are tables is the table codec's knowledge (core/table_codec.ts): a table, or a
+ * list of tables (a shuffle's split, whose pieces are picked by one small task per output).
+ *
+ * @module
+ */
+
+import type { Key } from "../core/task.ts";
+import { tableCodec } from "../core/table_codec.ts";
+
+/** Bytes of live tables a thread keeps when its owner does not say (the local `threads` pool). */
+export const DEFAULT_LIVE_TABLE_BYTES = 256 * 2 ** 20;
+
+/** The bytes `value` holds when it is a table or a non-empty list of tables; else undefined. */
+export function liveTableBytes(value: unknown): number | undefined {
+  const codec = tableCodec();
+  if (codec === undefined || typeof value !== "object" || value === null) return undefined;
+  if (!Array.isArray(value)) return codec.sizeOf(value);
+  if (value.length === 0) return undefined;
+  let total = 0;
+  for (const item of value) {
+    const bytes = typeof item === "object" && item !== null ? codec.sizeOf(item) : undefined;
+    if (bytes === undefined) return undefined;
+    total += bytes;
+  }
+  return total;
+}
+
+/** Live tables by result key, least recently used first, at most `capBytes` in all. */
+export class LiveTables {
+  /** Map order is use order. */
+  readonly #values = new Map<Key, { value: unknown; bytes: number }>();
+  #bytes = 0;
+
+  constructor(public capBytes: number = DEFAULT_LIVE_TABLE_BYTES) {}
+
+  /** Bytes held. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Number of tables held. */
+  get size(): number {
+    return this.#values.size;
+  }
+
+  /**
+   * Keeps `value` under `key` when it fits the cap (pushing out the least recently used);
+   * returns whether it is kept.
+   */
+  keep(key: Key, value: unknown, bytes: number): boolean {
+    this.release([key]);
+    if (bytes > this.capBytes) return false;
+    for (const [old, entry] of this.#values) {
+      if (this.#bytes + bytes <= this.capBytes) break;
+      this.#values.delete(old);
+      this.#bytes -= entry.bytes;
+    }
+    this.#values.set(key, { value, bytes });
+    this.#bytes += bytes;
+    return true;
+  }
+
+  /** The live table of `key`, now the most recently used, or undefined. */
+  take(key: Key): unknown {
+    const entry = this.#values.get(key);
+    if (entry === undefined) return undefined;
+    this.#values.delete(key);
+    this.#values.set(key, entry);
+    return entry.value;
+  }
+
+  /** Forgets these keys (their owner dropped them). */
+  release(keys: Iterable<Key>): void {
+    for (const key of keys) {
+      const entry = this.#values.get(key);
+      if (entry === undefined) continue;
+      this.#values.delete(key);
+      this.#bytes -= entry.bytes;
+    }
+  }
+}
