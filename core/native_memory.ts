@@ -47,3 +47,12 @@ export function trimNativeMemorySoon(): void {
   Deno.unrefTimer(timer);
   pending = timer;
 }
+
+/**
+ * Trims the native heap now (a dataframe task ends with this after its garbage collection: the
+ * native memory of the tables it dropped goes back to the operating system at once).
+ */
+export function trimNativeMemoryNow(): void {
+  trim ??= loadTrim();
+  trim?.();
+}

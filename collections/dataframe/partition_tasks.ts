@@ -25,6 +25,7 @@ import {
 import { joinPieces, type JoinSpec } from "./join_kernels.ts";
 import { rangeSplit, sortFrame } from "./sort_kernels.ts";
 import { dtypeOf } from "./meta.ts";
+import { handled, releaseNativeMemory } from "./native_garbage.ts";
 import { readParquetFile } from "./parquet_file.ts";
 import { asFrame, concatFrames, exprFromJson, type ExprJson, type Frame, pl } from "./polars.ts";
 import {
@@ -200,9 +201,11 @@ function dirname(path: string): string {
 export function partitionFactory(...fns: TaskFunction[]) {
   return async (source: SourceSpec, steps: readonly Step[], terminal: Terminal) => {
     try {
-      return await finish(applySteps(await sourceFrame(source), steps, fns), terminal);
+      const frame = await sourceFrame(source);
+      handled([frame]);
+      return await finish(applySteps(frame, steps, fns), terminal);
     } finally {
-      collectGarbage();
+      await releaseNativeMemory();
     }
   };
 }
@@ -213,15 +216,6 @@ export const runPartition = partitionFactory();
 /** Binds the user functions a partition's steps call. */
 export function boundPartition(fns: readonly TaskFunction[]): TaskFunction {
   return fns.length === 0 ? runPartition : bindFunctions(partitionFactory, ...fns);
-}
-
-/**
- * Polars frees native memory only when V8 collects the JS wrapper; where the runtime exposes
- * `gc` (`--v8-flags=--expose-gc`), a dataframe task collects when it ends so a worker's memory
- * follows its live partitions.
- */
-function collectGarbage(): void {
-  (globalThis as { gc?: () => void }).gc?.();
 }
 
 /** Merges reduction partials (an inner node of the tree). */
@@ -284,43 +278,63 @@ export function finishReduce(answer: ReduceAnswer, partials: Partial[]): unknown
 }
 
 /** Combines groupby chunks; the root also finishes them. */
-export function combineGroups(spec: GroupSpec, isRoot: boolean, frames: unknown[]): Frame {
+export async function combineGroups(
+  spec: GroupSpec,
+  isRoot: boolean,
+  frames: unknown[],
+): Promise<Frame> {
   try {
-    const combined = groupCombine(frames.map(asFrame), spec);
+    const chunks = inputs(frames);
+    const combined = groupCombine(chunks, spec);
     return isRoot ? groupFinish(combined, spec) : combined;
   } finally {
-    collectGarbage();
+    await releaseNativeMemory();
   }
 }
 
+/** Task inputs as frames, counted as handled. */
+function inputs(values: unknown[]): Frame[] {
+  const frames = values.map(asFrame);
+  handled(frames);
+  return frames;
+}
+
 /** A join of the left and right tables one output gathers. */
-export function joinTables(spec: JoinSpec, lefts: unknown[], rights: unknown[]): Frame {
+export async function joinTables(
+  spec: JoinSpec,
+  lefts: unknown[],
+  rights: unknown[],
+): Promise<Frame> {
   try {
-    return joinPieces(spec, lefts.map(asFrame), rights.map(asFrame));
+    return joinPieces(spec, inputs(lefts), inputs(rights));
   } finally {
-    collectGarbage();
+    await releaseNativeMemory();
   }
 }
 
 /** One output of a sort: its pieces concatenated and sorted. */
-export function sortTables(by: string[], descending: boolean, pieces: unknown[]): Frame {
+export async function sortTables(
+  by: string[],
+  descending: boolean,
+  pieces: unknown[],
+): Promise<Frame> {
   try {
-    return sortFrame(concatFrames(pieces.map(asFrame)), by, descending);
+    return sortFrame(concatFrames(inputs(pieces)), by, descending);
   } finally {
-    collectGarbage();
+    await releaseNativeMemory();
   }
 }
 
 /** `groupby().apply(fn)` on one output of a key shuffle: `fn` on every group, concatenated. */
 export function groupApplyFactory(fn: TaskFunction) {
-  return (keys: string[], pieces: unknown[]): Frame => {
+  return async (keys: string[], pieces: unknown[]): Promise<Frame> => {
     try {
-      const frame = concatFrames(pieces.map(asFrame));
+      const frame = concatFrames(inputs(pieces));
       if (frame.height === 0) return asFrame(fn(frame));
       const groups = frame.partitionBy(keys, true, true);
       return concatFrames(groups.map((group) => asFrame(fn(group))));
     } finally {
-      collectGarbage();
+      await releaseNativeMemory();
     }
   };
 }
