@@ -17,8 +17,7 @@
  * The memory run (3) is opt-in: a worker whose process memory passes 80 % of its limit pauses (95 %:
  * its supervisor ends it), and a worker with Polars loaded holds 85-100 MB before storing anything,
  * so the run writes a flights set of its own whose quarter is at least 256 MB (12.9M rows) and
- * reads it in 16 MiB blocks. It does not pass yet (workers hold 150-215 MB of Polars' native
- * memory between tasks; see docs/architecture.md, "Small memory limits").
+ * reads it in 16 MiB blocks (see docs/architecture.md, "Small memory limits").
  *
  * Dask's side is bench/dask/dataframe.py, run by this script with Debian's /usr/bin/python3.
  */

@@ -8,6 +8,7 @@
  */
 
 import { garbageCollector } from "../threads/garbage.ts";
+import { trimNativeMemoryNow } from "../core/native_memory.ts";
 import { formatBytes } from "./memory_limit.ts";
 import type { DataStore } from "./store.ts";
 
@@ -110,6 +111,7 @@ export class MemoryMonitor {
       if (collect !== null && t - this.#lastCollection > MIN_COLLECTION_INTERVAL_MS) {
         this.#lastCollection = t;
         collect();
+        trimNativeMemoryNow(); // glibc keeps freed native memory (replaced threads' too) otherwise
         current = residentMemory() || rss;
         this.rss = current;
       }
