@@ -81,7 +81,7 @@ export class ThreadInspector {
    * a thread not found, or not pausing in time, is missing from the answer.
    *
    * @throws {Error} when the process's inspector cannot be opened (no permission: the worker
-   *   needs `--allow-sys=inspector` and `--allow-net=127.0.0.1`).
+   *   needs sys access to "inspector" — `--allow-sys` — and net access to 127.0.0.1).
    */
   async stacks(names: readonly string[]): Promise<Map<string, PausedStack>> {
     clearTimeout(this.#idleTimer);
@@ -172,6 +172,19 @@ export class ThreadInspector {
   async #open(): Promise<WebSocket> {
     let url = inspector.url();
     if (url === undefined) {
+      // asked first: a missing permission would otherwise prompt on a terminal and block
+      const needed: Deno.PermissionDescriptor[] = [
+        { name: "sys", kind: "inspector" as "hostname" },
+        { name: "net", host: "127.0.0.1" },
+      ];
+      for (const permission of needed) {
+        if (Deno.permissions.querySync(permission).state !== "granted") {
+          throw new Error(
+            'the worker lacks sys access to "inspector" (--allow-sys) or net access to ' +
+              "127.0.0.1, which reading a busy thread's stack needs",
+          );
+        }
+      }
       inspector.open(0, "127.0.0.1", false);
       this.#opened = true;
       url = inspector.url();

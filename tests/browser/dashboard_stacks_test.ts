@@ -162,6 +162,31 @@ Deno.test({
         async () =>
           /not running \(memory\)/.test(await page.locator("#task-stack-caption").innerText()),
       );
+
+      // A worker that may not be read from outside (sampling off) names the busy task instead.
+      workers.push(
+        await startWorker(server.address, { name: "dave", args: ["--profile-interval", "0"] }),
+      );
+      await waitUntil("dave registered", () => server.workerCount === 2);
+      const dave = workers[1].address;
+      const stuck = client.with({ workers: ["dave"] }).submit(grind, 6_000);
+      await waitUntil(
+        "dave runs it",
+        () => server.state.tasks.get(stuck.key)?.state === "processing",
+      );
+      await page.goto(`${base}/worker?address=${encodeURIComponent(dave)}`);
+      await waitUntil("dave's page names the busy task", async () => {
+        shown = (await blocks("#worker-stacks")).find((b) => b.key === stuck.key);
+        return shown !== undefined;
+      });
+      assert.equal(shown!.busy, "unreadable");
+      assert.deepEqual(shown!.frames, []);
+      assert.match(
+        shown!.text,
+        /grind\(\) · running .* this thread is busy in synchronous code; its stack is not sampleable/,
+      );
+      await page.screenshot({ path: `${shots}busy-thread-unreadable.png`, fullPage: true });
+      assert.equal(await stuck.result(), 6_000);
     } finally {
       await browser.close();
       await client?.close();
