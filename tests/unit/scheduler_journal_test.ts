@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { Journal } from "../../scheduler/journal.ts";
 import { JournalBook, type JournalRecord, recordsFor } from "../../scheduler/journal_book.ts";
+import { packKeys, packTasks, unpackKeys, unpackTasks } from "../../scheduler/journal_tasks.ts";
+import { decode, encode } from "../../core/value_codec.ts";
 import { type Outgoing, SchedulerState } from "../../scheduler/state.ts";
 import type { SchedulerEvent } from "../../scheduler/events.ts";
 import type { ClientToSchedulerMsg, GraphTaskSpec } from "../../protocol/messages.ts";
@@ -43,6 +45,28 @@ Deno.test("the journal book keeps what wanted keys need, and lets go of the rest
   } as SchedulerEvent;
   for (const record of recordsFor(finished, book.fireAndForget)) book.apply(record);
   assert.ok(book.isEmpty);
+});
+
+Deno.test("journal columns: long key lists and dependencies come back exactly, whatever the keys hold", () => {
+  const roundTrip = <T>(value: T): T => decode(encode(value, { frameThreshold: Infinity })) as T;
+  const plain = Array.from({ length: 100 }, (_, i) => `k-${i}`);
+  const unicode = plain.map((key) => `${key}-ünïcødé-✓`);
+  const withNul = [...plain, "a\0b"];
+  for (const keys of [plain, unicode, withNul, ["short"]]) {
+    assert.deepEqual(unpackKeys(roundTrip(packKeys(keys))), keys);
+  }
+  assert.ok(!Array.isArray(packKeys(plain)), "a long plain list is packed");
+  assert.ok(Array.isArray(packKeys(withNul)), "a list with a NUL in a key stays a list");
+  const tasks: GraphTaskSpec[] = plain.map((key, i) => ({
+    ...spec(key, i === 0 ? [] : [plain[i - 1], plain[0]].slice(0, 1 + (i % 2))),
+    options: i === 3 ? { priority: 2 } : undefined,
+  }));
+  for (const task of tasks) if (task.options === undefined) delete task.options;
+  const back = unpackTasks(roundTrip(packTasks(tasks)));
+  assert.deepEqual(
+    back.map((t) => [t.key, t.deps, t.options]),
+    tasks.map((t) => [t.key, t.deps, t.options]),
+  );
 });
 
 Deno.test("journal files: reopened they give the same book; a torn tail is dropped; a function is stored once", () => {
