@@ -1,7 +1,9 @@
 /**
  * What the scheduler's journal remembers (docs/architecture.md, "Scheduler journal"): the records
  * derived from the scheduler's events, and the book they fold into — who wants which key, the
- * specs of the tasks those keys need, published datasets and the workers that were members.
+ * specs of the tasks those keys need, published datasets, the shared state clients coordinate
+ * through (queues' items, variables' values, semaphores' and locks' leases) and the workers that
+ * were members.
  *
  * Pure: no files and no clock. scheduler/server.ts derives records from the events it feeds the
  * state machine ({@link recordsFor}); scheduler/journal.ts writes and reads them; at start the
@@ -29,8 +31,35 @@ export interface JournaledDataset {
   value: Encoded;
 }
 
+/** A queue as the journal keeps it: its bound (0: none) and its items, oldest first. */
+export interface JournaledQueue {
+  maxsize: number;
+  items: JournaledDataset[];
+}
+
+/** A semaphore (a Lock is one of one lease): its size and who holds which lease. */
+export interface JournaledSemaphore {
+  maxLeases: number;
+  /** lease id → the client holding it */
+  leases: [string, ClientId][];
+}
+
+/**
+ * A change of the shared state clients coordinate through, written by the request layer
+ * (scheduler/coordination/requests.ts) as it happens. The keys those objects hold are journaled
+ * apart, as the messages of their holders (`queue-<name>`, `variable-<name>`).
+ */
+export type SharedStateRecord =
+  | { t: "queue-declare"; name: string; maxsize: number }
+  | { t: "queue-put"; name: string; item: JournaledDataset }
+  | { t: "queue-take"; name: string; n: number }
+  | { t: "variable"; name: string; value: JournaledDataset | null }
+  | { t: "semaphore"; name: string; maxLeases: number }
+  | { t: "lease"; name: string; lease: string; holder: ClientId | null };
+
 /** One line of the journal. */
 export type JournalRecord =
+  | SharedStateRecord
   | { t: "msg"; client: ClientId; msg: ClientToSchedulerMsg }
   | { t: "client"; client: ClientId; identity: string }
   | { t: "gone"; client: ClientId }
@@ -46,6 +75,10 @@ export type JournalRecord =
     fireAndForget: Key[];
     datasets: [string, JournaledDataset][];
     workers: WorkerAddress[];
+    /** Absent in journals written before shared state was kept. */
+    queues?: [string, JournaledQueue][];
+    variables?: [string, JournaledDataset][];
+    semaphores?: [string, JournaledSemaphore][];
   };
 
 /** The pseudo-client that resubmits the journaled graph at start, then lets go of it. */
@@ -120,6 +153,10 @@ export class JournalBook {
   readonly fireAndForget = new Set<Key>();
   readonly datasets = new Map<string, JournaledDataset>();
   readonly workers = new Set<WorkerAddress>();
+  readonly queues = new Map<string, JournaledQueue>();
+  readonly variables = new Map<string, JournaledDataset>();
+  /** Semaphores and locks; leases by lease id. */
+  readonly semaphores = new Map<string, { maxLeases: number; leases: Map<string, ClientId> }>();
 
   /** Task specs by key, in the order they arrived (a snapshot keeps that order). */
   get tasks(): ReadonlyMap<Key, GraphTaskSpec> {
@@ -141,7 +178,17 @@ export class JournalBook {
   /** True when there is nothing to bring back. */
   get isEmpty(): boolean {
     for (const keys of this.wants.values()) if (keys.size > 0) return false;
-    return this.fireAndForget.size === 0 && this.datasets.size === 0;
+    return this.fireAndForget.size === 0 && this.datasets.size === 0 && this.queues.size === 0 &&
+      this.variables.size === 0 && this.semaphores.size === 0;
+  }
+
+  /** The clients holding a lease of a semaphore or lock. */
+  leaseHolders(): Set<ClientId> {
+    const holders = new Set<ClientId>();
+    for (const { leases } of this.semaphores.values()) {
+      for (const holder of leases.values()) holders.add(holder);
+    }
+    return holders;
   }
 
   apply(record: JournalRecord): void {
@@ -154,7 +201,48 @@ export class JournalBook {
       case "gone":
         this.wants.delete(record.client);
         this.identities.delete(record.client);
+        // as the scheduler does: a client that left gives its leases back
+        for (const { leases } of this.semaphores.values()) {
+          for (const [lease, holder] of leases) if (holder === record.client) leases.delete(lease);
+        }
         return;
+      case "queue-declare": {
+        // the first bound stays, as in Queues.declare (only bounds are journaled)
+        const queue = this.queues.get(record.name);
+        if (queue === undefined) {
+          this.queues.set(record.name, { maxsize: record.maxsize, items: [] });
+        } else if (queue.maxsize === 0) queue.maxsize = record.maxsize;
+        return;
+      }
+      case "queue-put": {
+        let queue = this.queues.get(record.name);
+        if (queue === undefined) this.queues.set(record.name, queue = { maxsize: 0, items: [] });
+        queue.items.push(record.item);
+        return;
+      }
+      case "queue-take": {
+        const queue = this.queues.get(record.name);
+        if (queue === undefined) return;
+        queue.items.splice(0, record.n);
+        if (queue.items.length === 0 && queue.maxsize === 0) this.queues.delete(record.name);
+        return;
+      }
+      case "variable":
+        if (record.value === null) this.variables.delete(record.name);
+        else this.variables.set(record.name, record.value);
+        return;
+      case "semaphore":
+        if (!this.semaphores.has(record.name)) {
+          this.semaphores.set(record.name, { maxLeases: record.maxLeases, leases: new Map() });
+        }
+        return;
+      case "lease": {
+        const leases = this.semaphores.get(record.name)?.leases;
+        if (leases === undefined) return;
+        if (record.holder === null) leases.delete(record.lease);
+        else leases.set(record.lease, record.holder);
+        return;
+      }
       case "final":
         for (const key of record.keys) this.fireAndForget.delete(key);
         return;
@@ -186,6 +274,14 @@ export class JournalBook {
         for (const [name, dataset] of record.datasets) this.datasets.set(name, dataset);
         this.workers.clear();
         for (const address of record.workers) this.workers.add(address);
+        this.queues.clear();
+        for (const [name, queue] of record.queues ?? []) this.queues.set(name, queue);
+        this.variables.clear();
+        for (const [name, value] of record.variables ?? []) this.variables.set(name, value);
+        this.semaphores.clear();
+        for (const [name, { maxLeases, leases }] of record.semaphores ?? []) {
+          this.semaphores.set(name, { maxLeases, leases: new Map(leases) });
+        }
         return;
     }
   }
@@ -290,6 +386,12 @@ export class JournalBook {
       fireAndForget: [...this.fireAndForget],
       datasets: [...this.datasets],
       workers: [...this.workers],
+      queues: [...this.queues],
+      variables: [...this.variables],
+      semaphores: [...this.semaphores].map(([name, { maxLeases, leases }]) => [
+        name,
+        { maxLeases, leases: [...leases] },
+      ]),
     };
   }
 

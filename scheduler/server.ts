@@ -66,6 +66,8 @@ import { now, SchedulerRequests, workerInfo, type WorkerSession } from "./reques
 import { Journal } from "./journal.ts";
 import { recordsFor } from "./journal_book.ts";
 import { datasetHolder } from "./coordination/datasets.ts";
+import { queueHolder } from "./coordination/queues.ts";
+import { variableHolder } from "./coordination/variables.ts";
 
 /** How a scheduler server is set up. */
 export interface SchedulerServerOptions {
@@ -253,6 +255,9 @@ export class SchedulerServer {
         if (this.#journal === undefined) return;
         this.#journal.append([{ t: "dataset", name, dataset }]);
         this.#writeJournal();
+      },
+      journal: journal === undefined ? undefined : (record) => {
+        if (!this.#replaying) journal.append([record]);
       },
     });
   }
@@ -486,6 +491,7 @@ export class SchedulerServer {
     try {
       for (const event of book.replayEvents(t)) this.#feed(event);
       for (const [name, dataset] of datasets) this.#requests.restoreDataset(name, dataset);
+      this.#requests.restoreShared(book);
     } finally {
       this.#replaying = false;
     }
@@ -494,17 +500,26 @@ export class SchedulerServer {
       `replayed the journal: ${tasks} tasks, ${clients.length} clients, ${datasets.length} ` +
         `datasets` + (waiting.length > 0 ? `; ${waiting.length} workers did not come back` : ""),
     );
-    // clients of the journal that never come back let go of their futures after a while
-    const holders = new Set(datasets.map(([name]) => datasetHolder(name)));
-    for (const client of clients) if (!holders.has(client)) this.#journalClients.add(client);
+    // clients of the journal that never come back let go of their futures and leases after a
+    // while (the holders of datasets, queues and variables are the scheduler's own)
+    const holders = new Set([
+      ...datasets.map(([name]) => datasetHolder(name)),
+      ...[...book.queues.keys()].map(queueHolder),
+      ...[...book.variables.keys()].map(variableHolder),
+    ]);
+    for (const client of [...clients, ...book.leaseHolders()]) {
+      if (!holders.has(client)) this.#journalClients.add(client);
+    }
     this.#resolveReady();
     this.#journalClientTimer = setTimeout(() => {
       for (const client of this.#journalClients) {
         if (this.state.clients.has(client)) {
           this.#feed({ type: "client-disconnected", client, now: now() });
-        }
+        } else this.#journal?.append([{ t: "gone", client }]);
+        this.#requests.clientGone(client);
       }
       this.#journalClients.clear();
+      this.#flush();
     }, this.#journalClientWait * 1000);
   }
 
