@@ -10,7 +10,9 @@
  * a cancelled run, get their thread terminated and replaced. Terminating frees the slot at once
  * and ends a thread waiting in its event loop (a promise that never settles), but in Deno 2.9 a
  * terminated thread inside a synchronous loop spins on until the process exits
- * (denoland/deno#35657; measured in bench/resilience.ts), which only a time limit prevents.
+ * (denoland/deno#35657; measured in bench/resilience.ts), which only a time limit prevents: the
+ * pool notices such a stray thread (./stray_threads.ts) and tells its owner
+ * ({@link ThreadPool.onStrayThread}), whose supervisor can replace the process.
  *
  * @module
  */
@@ -32,6 +34,7 @@ import {
   type ToThread,
 } from "./thread_protocol.ts";
 import type { Encoded } from "../core/value_codec.ts";
+import { newTaskThreadId, watchStray } from "./stray_threads.ts";
 
 /** Called with the results a thread posts, and with the thread's index. */
 export type ResultHandler = (thread: number, results: RunResult[]) => void;
@@ -97,6 +100,13 @@ export class ThreadPool {
   /** Each thread's end of the function link (a restarted thread gets a new one). */
   readonly #functions: FunctionSender[] = [];
   readonly #watched = new Map<number, WatchedRun>();
+  /** Each thread's OS thread id, where it can be told (Linux). */
+  readonly #osThreads: (number | undefined)[] = [];
+  /**
+   * Called when a thread terminated for a run it was executing still uses CPU seconds later (a
+   * synchronous loop Deno cannot stop): `reason` says so; only a new process frees that CPU.
+   */
+  onStrayThread: ((reason: string) => void) | undefined;
   #watchdog: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   #setup: ThreadSetup | null = null;
@@ -130,11 +140,14 @@ export class ThreadPool {
   }
 
   #start(i: number): void {
-    const thread = new Worker(THREAD_ENTRY, {
-      type: "module",
-      name: `task-thread-${i}`,
-      // "inherit" is also Deno's default: only narrower permissions need the unstable option
-      ...(this.permissions === "inherit" ? {} : { deno: { permissions: this.permissions } }),
+    let thread!: Worker;
+    this.#osThreads[i] = newTaskThreadId(() => {
+      thread = new Worker(THREAD_ENTRY, {
+        type: "module",
+        name: `task-thread-${i}`,
+        // "inherit" is also Deno's default: only narrower permissions need the unstable option
+        ...(this.permissions === "inherit" ? {} : { deno: { permissions: this.permissions } }),
+      });
     });
     const status = new ThreadStatus();
     thread.onmessage = (event: MessageEvent<FromThread>) => {
@@ -264,6 +277,17 @@ export class ThreadPool {
   #replace(i: number, cause: ThreadEndCause, reason: string): void {
     const running = this.#status[i].runId;
     this.#threads[i].terminate();
+    const osThread = this.#osThreads[i];
+    if (running !== 0 && osThread !== undefined && !this.#closed) {
+      watchStray(osThread, (share) => {
+        if (this.#closed) return;
+        this.onStrayThread?.(
+          `thread ${i} was terminated (${reason}) but still uses ${Math.round(100 * share)} % ` +
+            `of a core: Deno cannot stop a synchronous loop in a terminated thread ` +
+            `(denoland/deno#35657)`,
+        );
+      });
+    }
     for (const [id, run] of this.#watched) if (run.thread === i) this.#watched.delete(id);
     if (this.#closed) return;
     this.#start(i);

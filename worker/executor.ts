@@ -49,6 +49,8 @@ export interface ExecutorHost {
   /** Hands an event to the state machine (and carries out its instructions). */
   handle(event: WorkerEvent): void;
   log(line: string): void;
+  /** A terminated task thread keeps using CPU (threads/stray_threads.ts). */
+  strayThread?(reason: string): void;
 }
 
 /** A task run handed to a thread, by the id its result echoes. */
@@ -104,6 +106,7 @@ export class TaskExecutor {
       (thread, request) => this.#slotRequest(thread, request),
       this.permissions,
     );
+    pool.onStrayThread = (reason) => this.host.strayThread?.(reason);
     if (this.#setup !== null) pool.setup(this.#setup);
     if (Object.keys(this.#uploads).length > 0) pool.uploads(this.#uploads);
     return pool;

@@ -60,7 +60,11 @@ import { PeerServer } from "./peer_server.ts";
 import { SchedulerSession, type StopInfo } from "./scheduler_session.ts";
 import { SpillDirectory } from "./spill.ts";
 import { formatBytes } from "./memory_limit.ts";
-import { MEMORY_EXIT_CODE } from "../protocol/exit_codes.ts";
+import {
+  MEMORY_EXIT_CODE,
+  STRAY_THREAD_EXIT_CODE,
+  SUPERVISED_ENV,
+} from "../protocol/exit_codes.ts";
 import { WorkerState } from "./state.ts";
 import { RunThread } from "./run_thread.ts";
 import { denoNpmCache } from "./permissions.ts";
@@ -219,6 +223,7 @@ export class WorkerServer {
       address: () => this.address,
       handle,
       log,
+      strayThread: (reason) => this.#strayThread(reason),
     }, permissions);
     this.#runThread = new RunThread(permissions);
     if (address !== null) this.#setUpThreads();
@@ -416,6 +421,31 @@ export class WorkerServer {
     } passed 95% of its memory limit ${formatBytes(this.memoryLimit)}`;
     this.#log(reason);
     await this.#stop({ reason, code: MEMORY_EXIT_CODE, terminated: true });
+  }
+
+  /**
+   * A terminated task thread keeps a core busy (threads/stray_threads.ts): a supervised worker
+   * stops so its supervisor starts a fresh process (its results are recomputed where needed, as
+   * when a worker leaves); another one can only say so.
+   */
+  #strayThread(reason: string): void {
+    if (this.#stopInfo !== null) return;
+    let supervised = false;
+    try {
+      supervised = Deno.env.get(SUPERVISED_ENV) === "1";
+    } catch { /* no env permission: not known to be supervised */ }
+    if (!supervised) {
+      this.#log(
+        `${reason}; it keeps this process busy until the process is restarted (a supervised ` +
+          `worker, --nworkers or LocalCluster, is replaced automatically)`,
+      );
+      return;
+    }
+    this.#log(`${reason}: stopping so that its supervisor starts a fresh process`);
+    void this.#stop({
+      reason: `a task thread it terminated keeps running (${reason})`,
+      code: STRAY_THREAD_EXIT_CODE,
+    });
   }
 
   /** Listening on every interface: peers use the one that routes to the scheduler. */
