@@ -65,6 +65,8 @@ export class TaskStories {
   readonly #workerIds = new Map<string, number>();
   /** Transitions recorded so far (the next entry's sequence number). */
   #total = 0;
+  /** Where the next entry goes in `#rows` (`#total` modulo capacity, times WIDTH: no division). */
+  #next = 0;
 
   constructor(capacity: number) {
     this.capacity = Math.max(0, Math.floor(capacity));
@@ -94,7 +96,8 @@ export class TaskStories {
     const capacity = this.capacity;
     if (capacity === 0) return -1;
     const seq = this.#total++;
-    const at = (seq % capacity) * WIDTH;
+    const at = this.#next;
+    this.#next = at + WIDTH === capacity * WIDTH ? 0 : at + WIDTH;
     const rows = this.#rows;
     rows[at] = tag;
     rows[at + 1] = time;
