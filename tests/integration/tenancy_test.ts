@@ -7,19 +7,23 @@ import { loadSecurity } from "../../net/tls.ts";
 import { SchedulerServer } from "../../scheduler/server.ts";
 import { type Cluster, startCluster } from "../helpers/cluster.ts";
 import { tasks } from "../helpers/launching_tasks.ts";
+import { RawClient } from "../helpers/raw_client.ts";
+import { describeFunction } from "../../core/function_codec.ts";
+import { encode } from "../../core/value_codec.ts";
+import { deriveFunctionIds } from "../../scheduler/function_identity.ts";
 
 const CLUSTER_TOKEN = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
 const ALICE = "alice:a11ce-5ecret-70ken-0123456789";
 const BOB = "bob:b0b-5ecret-70ken-0123456789abcd";
 
 /** A cluster with the cluster's token and two client identities, alice and bob. */
-async function tenantCluster(): Promise<{ cluster: Cluster } & AsyncDisposable> {
+async function tenantCluster(nWorkers = 2): Promise<{ cluster: Cluster } & AsyncDisposable> {
   const dir = await Deno.makeTempDir({ prefix: "tenancy-test-" });
   await Deno.writeTextFile(`${dir}/token`, CLUSTER_TOKEN);
   await Deno.writeTextFile(`${dir}/clients`, `# identities\n${ALICE}\n\n${BOB}\n`);
   try {
     const cluster = await startCluster({
-      nWorkers: 2,
+      nWorkers,
       schedulerArgs: [
         "--auth-token-file",
         `${dir}/token`,
@@ -217,6 +221,30 @@ Deno.test("under tenancy a task cannot act with the cluster's token: its threads
   assert.equal(await alice.submit((x: number) => x + 1, 41), 42);
   // nor could it read the token from its context and connect with it
   assert.deepEqual(await alice.submit(tasks.credentials), { token: false, certificate: false });
+});
+
+Deno.test("a raw client cannot swap another identity's function by sending its own code under its id", async () => {
+  await using setup = await tenantCluster(1); // one worker: both functions meet in its caches
+  const address = setup.cluster.schedulerAddress;
+  const scale = (x: number) => x * 1000 + 7;
+  const hers = describeFunction(scale);
+  // bob sends other code under the id alice's client gives `scale`, on a wire of his own
+  await using bob = await RawClient.connect(address, "bob-raw", { authToken: BOB });
+  const swapped = { ...hers, source: "(x) => -666" };
+  bob.submit([{ key: "bob-swap", fn: swapped, args: encode([1]), deps: [] }], ["bob-swap"]);
+  await bob.waitForKeys(["bob-swap"]);
+  await using alice = await connect(address, ALICE);
+  assert.equal(await alice.submit(scale, 5), 5007); // her code, not bob's
+  // nor can a message name a function by an id it did not send in full: the client's id, or
+  // the one the scheduler derives (which anyone can compute from the code)
+  const derived = [{ key: "k", fn: structuredClone(hers), args: null, deps: [] }];
+  deriveFunctionIds(derived);
+  for (const [i, id] of [hers.id, (derived[0].fn as { id: string }).id].entries()) {
+    const key = `bob-borrow-${i}`;
+    bob.submit([{ key, fn: id, args: encode([2]), deps: [] }], [key]);
+    await assert.rejects(bob.waitForKeys([key]), new RegExp(`${key} has no valid function spec`));
+  }
+  assert.equal(await alice.submit(scale, 6), 6007);
 });
 
 /** `openssl` with these arguments in `dir`; throws with its output when it fails. */
