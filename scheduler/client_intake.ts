@@ -170,7 +170,10 @@ export class ClientIntake {
       if (task !== undefined) {
         if (!ownership.owns(task, identity)) {
           // another identity's key is never given a new spec (tenancy.ts); the same one joins
-          if (sameTaskSpec(task, spec)) (joining ??= new Map()).set(task, spec);
+          // (not one that acted as its owner: its result may hold what only the owner may read)
+          if (!ownership.delegated(task) && sameTaskSpec(task, spec)) {
+            (joining ??= new Map()).set(task, spec);
+          }
           continue;
         }
         if (spec.returnValue === true) task.returnValue = true;

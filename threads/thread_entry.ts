@@ -95,6 +95,11 @@ setPubSubBridge({
 
 /** Seceded tasks waiting for the owner to grant them a slot again, by run id. */
 const rejoining = new Map<number, () => void>();
+/** Tasks' credential requests waiting for the owner's answer, by request number. */
+const delegating = new Map<number, (answer: { token?: string; error?: string }) => void>();
+let nextDelegation = 1;
+/** What to do when a task ends (its client closes), by run id. */
+const endings = new Map<number, (() => void)[]>();
 
 function postToOwner(message: FromThread, transfer: Transferable[] = []): void {
   self.postMessage(message, transfer);
@@ -109,6 +114,8 @@ class ThreadTask implements TaskContext {
   #out = false;
   /** Called when the task gives its slot back, so the batch it is in goes on without it. */
   onSecede: (() => void) | null = null;
+  /** Its result or error is out. */
+  ended = false;
 
   constructor(readonly item: RunItem) {}
 
@@ -138,6 +145,22 @@ class ThreadTask implements TaskContext {
     this.#out = true;
     postToOwner({ type: "secede", id: this.item.id });
     this.onSecede?.();
+  }
+  delegate(): Promise<string> {
+    const request = nextDelegation++;
+    return new Promise<string>((resolve, reject) => {
+      delegating.set(request, ({ token, error }) => {
+        if (token !== undefined) resolve(token);
+        else reject(new Error(error ?? "no credential"));
+      });
+      postToOwner({ type: "delegate", id: this.item.id, request });
+    });
+  }
+  onEnd(fn: () => void): void {
+    if (this.ended) return fn();
+    const list = endings.get(this.item.id);
+    if (list === undefined) endings.set(this.item.id, [fn]);
+    else list.push(fn);
   }
   rejoin(): Promise<void> {
     if (!this.#out) return Promise.resolve();
@@ -208,7 +231,7 @@ function runOne(task: ThreadTask): RunResult | Promise<RunResult> {
   } catch (thrown) {
     return failed(item, start, thrown);
   } finally {
-    if (!later) endRun(item, start);
+    if (!later) endRun(task, start);
   }
 }
 
@@ -237,7 +260,7 @@ async function finishLater(
   } catch (thrown) {
     return failed(task.item, start, thrown);
   } finally {
-    endRun(task.item, start);
+    endRun(task, start);
   }
 }
 
@@ -266,8 +289,15 @@ function failed(item: RunItem, start: number, thrown: unknown): RunResult {
   return { id: item.id, ok: false, error, start, stop: now() };
 }
 
-function endRun(item: RunItem, start: number): void {
+function endRun(task: ThreadTask, start: number): void {
+  const item = task.item;
   status.end();
+  task.ended = true;
+  const ending = endings.get(item.id);
+  if (ending !== undefined) {
+    endings.delete(item.id);
+    for (const fn of ending) fn();
+  }
   sampler.ran(item.key, start, now());
   // a task's own arguments count under its key (never one of its inputs' keys)
   sharedGarbage.drop(item.key, item.args.frames);
@@ -334,7 +364,7 @@ async function runBatch(batch: RunItem[]): Promise<void> {
   if (pending.length > 0) post(pending);
   if (sharedGarbage.due()) {
     // node:v8 and node:vm load only in threads that read shared inputs
-    const { garbageCollector } = await import("./garbage.ts");
+    const { garbageCollector } = await import("../core/garbage.ts");
     garbageCollector()?.();
   }
 }
@@ -381,6 +411,12 @@ self.onmessage = (event: MessageEvent<ToThread>) => {
         heldByResult.delete(key);
       }
       break;
+    case "delegated": {
+      const answered = delegating.get(message.request);
+      delegating.delete(message.request);
+      answered?.(message);
+      break;
+    }
     case "rejoined": {
       const wake = rejoining.get(message.id);
       rejoining.delete(message.id);

@@ -45,7 +45,7 @@ import {
 import { isDataItem } from "../protocol/message_checks.ts";
 import { PeerPool } from "../net/peer_pool.ts";
 import { inlineSecurity, type TlsConfig } from "../net/tls.ts";
-import { garbageCollector } from "../threads/garbage.ts";
+import { garbageCollector } from "../core/garbage.ts";
 import { SHARED_GARBAGE_BYTES, SharedGarbage } from "../threads/shared_garbage.ts";
 import { encodedBytes } from "./encoded_info.ts";
 import type { ReceivedData, WorkerEvent, WorkerInstruction } from "./events.ts";
@@ -219,6 +219,7 @@ export class WorkerServer {
       address: () => this.address,
       handle,
       log,
+      delegate: (key) => this.#session.delegate(key),
     }, permissions);
     this.#runThread = new RunThread(permissions);
     if (address !== null) this.#setUpThreads();

@@ -211,16 +211,39 @@ Deno.test("workers serve only the cluster's token: a client identity cannot reac
   });
 });
 
-Deno.test("under tenancy a task cannot act with the cluster's token: its threads are not given it", async () => {
+Deno.test("under tenancy a task's getClient() acts as its submitter, with a credential that ends with the task", async () => {
   await using setup = await tenantCluster();
-  await using alice = await connect(setup.cluster.schedulerAddress, ALICE);
-  // getClient() in a task would connect as the cluster: the worker gave its threads no token
-  await assert.rejects(alice.submit(tasks.fanOut, 3).result(), {
-    message: /this cluster has client identities \(tenancy\), and its tasks get no credentials/,
+  const address = setup.cluster.schedulerAddress;
+  await using alice = await connect(address, ALICE);
+  await using bob = await connect(address, BOB);
+  const secret = alice.with({ key: "alice-secret" }).submit((n: number) => n * 2, 21);
+  assert.equal(await secret, 42);
+  // alice's task computes on the cluster and reads alice's keys, as alice
+  assert.equal(await alice.submit(tasks.fanOut, 3), 6);
+  const aliceRead = alice.submit(tasks.readKey, "alice-secret");
+  assert.equal(await aliceRead, 42);
+  // bob's task, the same code, reads as bob: refused
+  await assert.rejects(
+    bob.with({ key: "bob-read" }).submit(tasks.readKey, "alice-secret").result(),
+    {
+      message: /Key 'alice-secret' belongs to another client identity: identity 'bob'/,
+    },
+  );
+  // nor does bob share alice's task by submitting its very spec: it acted as alice
+  await assert.rejects(bob.submit(tasks.readKey, "alice-secret").result(), {
+    name: "KeyAccessError",
+    message: new RegExp(`Key '${aliceRead.key}' belongs to another client identity`),
   });
-  assert.equal(await alice.submit((x: number) => x + 1, 41), 42);
-  // nor could it read the token from its context and connect with it
+  // the task holds neither the cluster's token nor alice's
   assert.deepEqual(await alice.submit(tasks.credentials), { token: false, certificate: false });
+  const credential = await alice.submit(tasks.ownCredential);
+  assert.match(credential, /^task\.[0-9a-f]{24}:[0-9a-f]{64}$/);
+  // and the credential it was given ends with it
+  await assert.rejects(connect(address, credential), { message: /auth proof is wrong/ });
+  await setup.cluster.scheduler.waitForLine(
+    /refused: The peer authenticates as client identity 'task\./,
+  );
+  assert.equal(await secret, 42); // (held to the end: alice's tasks read it)
 });
 
 Deno.test("a raw client cannot swap another identity's function by sending its own code under its id", async () => {
