@@ -39,7 +39,7 @@ import {
   sendHeaders,
   unbatch,
 } from "../net/wire.ts";
-import { CLUSTER_IDENTITY } from "../net/auth.ts";
+import { CLUSTER_IDENTITY, TASK_IDENTITY_PREFIX } from "../net/auth.ts";
 import { TaskDelegations } from "./task_delegation.ts";
 import { PeerPool } from "../net/peer_pool.ts";
 import type { TlsConfig } from "../net/tls.ts";
@@ -614,6 +614,11 @@ export class SchedulerServer {
     }
     // a task's credential acts as the identity that submitted the task (task_delegation.ts)
     const delegated = this.#delegations?.identityOf(connection.identity);
+    if (delegated === undefined && connection.identity?.startsWith(TASK_IDENTITY_PREFIX)) {
+      return await this.#refuse(connection, "this task credential ended with its task");
+    }
+    // attached at once: a sweep from here on closes the connection with the credential
+    if (delegated !== undefined) this.#delegations!.attach(connection.identity!, connection);
     const identity = delegated ?? connection.identity ?? CLUSTER_IDENTITY;
     if (this.#journalClients.delete(clientId)) {
       const known = this.state.clients.get(clientId)?.identity;
@@ -641,7 +646,6 @@ export class SchedulerServer {
     }
     connection.send({ header: registered });
     this.#feed({ type: "client-connected", client: clientId, identity, now: now() });
-    if (delegated !== undefined) this.#delegations!.attach(connection.identity!, connection);
     try {
       serving: for (let header = await next(); header !== undefined; header = await next()) {
         for (const msg of unbatch(header) ?? [header]) {
