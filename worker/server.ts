@@ -434,7 +434,7 @@ export class WorkerServer {
   /**
    * Tasks learn the cluster they run on (their `getClient()` connects to its scheduler), and its
    * token — unless the scheduler has client identities: a tenant's task must not act with the
-   * cluster's rights (docs/security.md, tenancy).
+   * cluster's rights; its client asks for a credential of its own (docs/security.md, tenancy).
    */
   #setUpThreads(): void {
     this.#executor.setup({
@@ -447,7 +447,10 @@ export class WorkerServer {
       profileIntervalMs: this.#options.profileIntervalMs,
     });
   }
-  /** The scheduler has client identities (told at registration): threads get no credentials. */
+  /**
+   * The scheduler has client identities (told at registration): threads get no cluster
+   * credentials (a task asks for its own: scheduler/task_delegation.ts).
+   */
   #tenancy = false;
 
   /** A new registration: a fresh state machine, holding the data that survived. */
