@@ -10,6 +10,11 @@
  * (cluster_admin.ts), diagnostics (task_stream.ts, performance_report.ts, profile.ts, story.ts)
  * and its display (client_display.ts).
  *
+ * Longer than ~800 lines (about 900) because it is the public Client: some 300 lines are the
+ * documentation of its methods, where users read them, and each method hands its work to the
+ * files above; what is left is the wiring that composes them. Its public methods cannot move to
+ * a parent class without adding that class to mod.ts's exports.
+ *
  * Reference counting: every Future of a key shares one record and counts as one holder; when
  * the last Future of a key is released (or garbage-collected), the client tells the scheduler,
  * which frees the data once nothing else needs it.
@@ -23,8 +28,6 @@ import {
   getDefaultExecutor,
   type GraphExecutor,
 } from "../collections/compute.ts";
-import { progressReporter } from "../collections/progress_bar.ts";
-import { followTasks } from "../collections/task_progress.ts";
 import type { Graph } from "../core/graph.ts";
 import type { Key, TaskFunction } from "../core/task.ts";
 import type {
@@ -37,8 +40,6 @@ import { currentTask } from "../core/task_context.ts";
 import type { TaskStreamEntry } from "../protocol/task_stream_entry.ts";
 import type { RebalanceResult } from "../protocol/session.ts";
 import { PeerPool } from "../net/peer_pool.ts";
-import { authTokenFromEnv } from "../net/security_options.ts";
-import { loadSecurity, type Security } from "../net/tls.ts";
 import { type FutureArgs, SubmitMethods, type Submitter } from "./client_view.ts";
 import { recordPerformanceReport } from "./performance_report.ts";
 import {
@@ -60,7 +61,6 @@ import {
   type SchedulerRequest,
 } from "./cluster_admin.ts";
 import { clusterCredentials, type ConnectTarget, schedulerAddressOf } from "./connect_target.ts";
-import { DataFetcher } from "./data_fetch.ts";
 import { Future, type FutureOwner } from "./future.ts";
 import type { FutureState } from "./future_state.ts";
 import type { SharedStateContext } from "./primitives/shared_values.ts";
@@ -79,7 +79,6 @@ import {
   LocalCluster,
   type LocalClusterOptions,
 } from "../deploy/local_cluster.ts";
-import { checkOptionNames, optionNames } from "../core/option_names.ts";
 import { Outbox } from "./outbox.ts";
 import { jupyterDisplay, type MimeBundle } from "../collections/display/notebook.ts";
 import { closeAtExit } from "../core/at_exit.ts";
@@ -104,66 +103,24 @@ import { HeldKeys } from "./held_keys.ts";
 import { FutureKeys } from "./future_keys.ts";
 import { Results } from "./results.ts";
 import { clientMimeBundle, clientRepr } from "./client_display.ts";
+import { checkOptionNames } from "../core/option_names.ts";
+import {
+  CLIENT_OPTION_NAMES,
+  type ClientOptions,
+  DEFAULT_CONNECT_TIMEOUT,
+  sessionOptionsFor,
+} from "./client_options.ts";
+import {
+  type ClusterComputeHost,
+  computeOnCluster,
+  NO_OPTIONS,
+  persistOnCluster,
+} from "./cluster_compute.ts";
+import type { WorkerStatus } from "./cluster_admin.ts";
 
 export { ClientClosedError, type ClientStatus } from "./client_lifecycle.ts";
-
-/** How a Client connects. */
-export interface ClientOptions {
-  /** Seconds to keep trying to reach the scheduler (it may still be starting). Default 10. */
-  timeout?: number;
-  /**
-   * Seconds to keep reconnecting after the connection to the scheduler breaks, before the
-   * client gives up and closes. Default 60.
-   */
-  reconnectTimeout?: number;
-  /** Become the scheduler collections' `.compute()` uses by default. Default true. */
-  setAsDefault?: boolean;
-  /**
-   * The cluster's shared secret (docs/security.md). Default: the token of a {@link LocalCluster}
-   * of this process at that address, else the `DASK_DENO_AUTH_TOKEN` environment variable.
-   */
-  authToken?: string;
-  /**
-   * TLS, as Dask's `Security` (docs/security.md), needed for a `tls://` address: the CA to check
-   * the scheduler's and workers' certificates against, and this client's certificate and key,
-   * which they check in turn. Default: the files of a {@link LocalCluster} of this process at that
-   * address (or of the cluster passed).
-   */
-  security?: Security;
-}
-
-const CLIENT_OPTION_NAMES = optionNames<ClientOptions>({
-  timeout: true,
-  reconnectTimeout: true,
-  setAsDefault: true,
-  authToken: true,
-  security: true,
-});
-
-/** A worker as {@link Client.workers} describes it. */
-export interface WorkerStatus {
-  /** Where the worker listens for data, `tcp://host:port`: its identity. */
-  address: string;
-  /** Its name, for `workers` restrictions. */
-  name: string;
-  /** Threads running tasks. */
-  nthreads: number;
-  /** Bytes it may hold; 0 for no limit. */
-  memoryLimit: number;
-  /** Bytes it holds. */
-  memory: number;
-  /** Tasks running there now. */
-  executing: number;
-  /** Keys it holds. */
-  inMemory: number;
-}
-
-const NO_OPTIONS: Readonly<SubmitOptions> = Object.freeze({});
-
-/** The submit options that `compute` / `persist` options stand for (their `timeout`). */
-function submitOptionsOf(options: ComputeOptions): Readonly<SubmitOptions> {
-  return options.timeout === undefined ? NO_OPTIONS : { timeout: options.timeout };
-}
+export type { ClientOptions } from "./client_options.ts";
+export type { WorkerStatus } from "./cluster_admin.ts";
 
 /** Open clients that asked to be the default executor: the newest one is. */
 const defaults = new DefaultClients<Client>();
@@ -202,6 +159,8 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
   #forgetAtExit: (() => void) | undefined;
   #pubsub: PubSubHub | undefined;
   #datasets: Datasets | undefined;
+  /** What the shared-state classes (Queue, Lock, Datasets, ...) use to reach the scheduler. */
+  readonly #sharedState: SharedStateContext;
   /** Actor handles this client reads call through its connections. */
   readonly #actorCalls: ActorTransport = actorTransport(this);
 
@@ -226,17 +185,22 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
       checkOpen,
       desire: (wanted) => this.#outbox.desire(wanted),
     });
-    const fetcher = new DataFetcher(
-      (wanted) => this.#request<Record<Key, WorkerAddress[]>>("who-has", { keys: wanted }),
-      this.#peers,
-      (key) => keys.get(key)?.workers,
-      {
-        // a client identity's data comes through the scheduler (docs/security.md, tenancy)
-        active: () => this.#session.info.direct === false,
-        gather: (wanted) => this.#request("relay-gather", { keys: wanted }),
+    const request: SchedulerRequest = (method, params) => this.#request(method, params);
+    const direct = () => this.#session.info.direct !== false;
+    const peers = this.#peers;
+    const actors = this.#actorCalls;
+    this.#results = new Results({ keys, futures, peers, request, direct, actors, checkOpen });
+    this.#sharedState = {
+      // after what this client queued, scatters too: published keys are known when it arrives
+      request: async <T>(method: string, params: Record<string, unknown>) => {
+        await this.#outbox.written();
+        return await this.#request<T>(method, params);
       },
-    );
-    this.#results = new Results({ keys, futures, fetcher, actors: this.#actorCalls, checkOpen });
+      // the scheduler's dataset holder holds the key from now on
+      futureKey: futures.keyKeptElsewhere,
+      futureOf: (key) => this.futureOf(key),
+      actors,
+    };
     this.#submission = new Submission({
       checkOpen,
       heldFuture: futures.heldFuture,
@@ -247,9 +211,9 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
       outbox: this.#outbox,
       finalizers: this.#results.finalizers,
       holdOf: (key) => keys.get(key),
-      request: (method, params) => this.#request(method, params),
-      peers: this.#peers,
-      direct: () => this.#session.info.direct !== false,
+      request,
+      peers,
+      direct,
     });
   }
 
@@ -272,7 +236,7 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
    */
   static async connect(target: ConnectTarget, options: ClientOptions = {}): Promise<Client> {
     checkOptionNames(options, CLIENT_OPTION_NAMES, "Client.connect()");
-    const address = await schedulerAddressOf(target, options.timeout ?? 10);
+    const address = await schedulerAddressOf(target, options.timeout ?? DEFAULT_CONNECT_TIMEOUT);
     // a cluster object knows its token and TLS files
     return await Client.#open(address, { ...clusterCredentials(target), ...options }, undefined);
   }
@@ -322,13 +286,7 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     cluster: LocalCluster | undefined,
   ): Promise<Client> {
     const id = `Client-${crypto.randomUUID()}`;
-    const tls = await loadSecurity(options.security ?? LocalCluster.securityFor(address));
-    const opened = await openSession(address, id, {
-      timeout: options.timeout ?? 10,
-      reconnectTimeout: options.reconnectTimeout ?? 60,
-      authToken: options.authToken ?? LocalCluster.authTokenFor(address) ?? authTokenFromEnv(),
-      tls,
-    });
+    const opened = await openSession(address, id, await sessionOptionsFor(address, options));
     const client = new Client(id, opened.session, cluster);
     opened.attach({
       message: (msg) => client.#onMessage(msg),
@@ -518,20 +476,6 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     return this.#datasets ??= new Datasets(this.#sharedState);
   }
 
-  get #sharedState(): SharedStateContext {
-    return {
-      // after what this client queued, scatters too: published keys are known when it arrives
-      request: async <T>(method: string, params: Record<string, unknown>) => {
-        await this.#outbox.written();
-        return await this.#request<T>(method, params);
-      },
-      // the scheduler's dataset holder holds the key from now on
-      futureKey: this.#futures.keyKeptElsewhere,
-      futureOf: (key) => this.futureOf(key),
-      actors: this.#actorCalls,
-    };
-  }
-
   /**
    * Restarts every worker process's state: all tasks are forgotten (every future of every
    * client ends as cancelled), workers drop their data and threads and register again.
@@ -585,8 +529,7 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     return await rebalanceKeys(this.#admin, keys === undefined ? options : { ...options, keys });
   }
 
-  #admin: SchedulerRequest = <T>(method: string, params: Record<string, unknown>) =>
-    this.#request<T>(method, params);
+  #admin: SchedulerRequest = (method, params) => this.#request(method, params);
 
   /**
    * Runs `work`, then writes a standalone HTML report of what the cluster ran meanwhile (the task
@@ -872,29 +815,8 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
   // GraphExecutor: collections' compute() and persist()
 
   /** @internal Computes a graph's outputs on the cluster and gives their values. */
-  async computeGraph(
-    graph: Graph,
-    outputs: readonly Key[],
-    options: ComputeOptions,
-  ): Promise<unknown[]> {
-    const futures = this.#submission.submitGraph(graph, outputs, submitOptionsOf(options));
-    try {
-      const values = this.gather(futures);
-      if (options.progress) {
-        // The outputs alone report back here; the bar counts every task of the graph.
-        const report = progressReporter();
-        const total = graph.size;
-        await followTasks(
-          (keys) => this.taskProgress(keys),
-          graph.keys(),
-          (key) => report(key, total),
-          values,
-        );
-      }
-      return await values;
-    } finally {
-      for (const future of futures) future.release();
-    }
+  computeGraph(graph: Graph, outputs: readonly Key[], options: ComputeOptions): Promise<unknown[]> {
+    return computeOnCluster(this.#computeHost, graph, outputs, options);
   }
 
   /**
@@ -916,13 +838,19 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
    * results stay on the cluster while the layer (the persisted collection) is referenced.
    */
   persistGraph(graph: Graph, outputs: readonly Key[], options: ComputeOptions): Promise<Layer> {
-    return Promise.resolve(
-      this.#submission.persistLayer(graph, outputs, submitOptionsOf(options)),
-    );
+    return Promise.resolve(persistOnCluster(this.#submission, graph, outputs, options));
   }
 
   // -------------------------------------------------------------------------------------------
   // Internals
+
+  get #computeHost(): ClusterComputeHost {
+    return {
+      submission: this.#submission,
+      gather: (futures) => this.gather(futures),
+      taskProgress: (keys) => this.taskProgress(keys),
+    };
+  }
 
   #checkOpen(): void {
     if (this.#status === "closed") throw new ClientClosedError(CLOSED_MESSAGE);

@@ -9,7 +9,10 @@
 import { type ActorTransport, decodingFor } from "../core/actor_ref.ts";
 import { DESCEND, type Key, rewriteData, TaskRef } from "../core/task.ts";
 import { decode, type Encoded, taskRefCount } from "../core/value_codec.ts";
-import { type DataFetcher, MissingDataError } from "./data_fetch.ts";
+import { DataFetcher, MissingDataError } from "./data_fetch.ts";
+import type { PeerPool } from "../net/peer_pool.ts";
+import type { WorkerAddress } from "../protocol/messages.ts";
+import type { SchedulerRequest } from "./cluster_admin.ts";
 import type { Future } from "./future.ts";
 import type { FutureKeys } from "./future_keys.ts";
 import { collectFutures, type Gathered, type GatherOptions, rebuild, waitEnded } from "./gather.ts";
@@ -19,7 +22,12 @@ import type { HeldKeys } from "./held_keys.ts";
 export interface ResultsHost {
   readonly keys: HeldKeys;
   readonly futures: FutureKeys;
-  readonly fetcher: DataFetcher;
+  /** Links to workers, which the values are fetched from. */
+  readonly peers: PeerPool;
+  /** A request to the scheduler, after everything the client queued. */
+  readonly request: SchedulerRequest;
+  /** False when this client must not reach workers itself (a client identity). */
+  direct(): boolean;
   /** Where actor handles inside values call through. */
   readonly actors: ActorTransport;
   /** Throws when the client is closed. */
@@ -31,7 +39,21 @@ export class Results {
   /** Turns fetched values of `compute` Futures into the collection's result, by key. */
   readonly finalizers = new Map<Key, (value: unknown) => unknown>();
 
-  constructor(readonly host: ResultsHost) {}
+  readonly #fetcher: DataFetcher;
+
+  constructor(readonly host: ResultsHost) {
+    const { request } = host;
+    this.#fetcher = new DataFetcher(
+      (keys) => request<Record<Key, WorkerAddress[]>>("who-has", { keys }),
+      host.peers,
+      (key) => host.keys.get(key)?.workers,
+      {
+        // a client identity's data comes through the scheduler (docs/security.md, tenancy)
+        active: () => !host.direct(),
+        gather: (keys) => request("relay-gather", { keys }),
+      },
+    );
+  }
 
   /** Forgets what a released key's value would have been turned into. */
   forget(key: Key): void {
@@ -80,7 +102,7 @@ export class Results {
    * being fetched is waited for again while the scheduler recomputes it.
    */
   async fetchValues(keys: readonly Key[]): Promise<Map<Key, unknown>> {
-    const { keys: held, fetcher } = this.host;
+    const held = this.host.keys;
     const values = new Map<Key, unknown>();
     let wanted = keys.length === 1 ? [keys[0]] : [...new Set(keys)];
     const put = (key: Key, encoded: Encoded) => {
@@ -110,7 +132,7 @@ export class Results {
         }
       }
       if (toFetch.length === 0) break;
-      const fetched = await fetcher.fetch(toFetch);
+      const fetched = await this.#fetcher.fetch(toFetch);
       for (const [key, encoded] of fetched.values) put(key, encoded);
       if (fetched.missing.length === 0) break;
       this.host.checkOpen();
