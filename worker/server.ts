@@ -218,6 +218,7 @@ export class WorkerServer {
       store: this.store,
       address: () => this.address,
       handle,
+      inspectBusyThreads: (options.profileIntervalMs ?? 10) !== 0,
       log,
     }, permissions);
     this.#runThread = new RunThread(permissions);
