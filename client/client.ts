@@ -59,6 +59,7 @@ import {
   retireWorkers,
   runOnWorkers,
   type SchedulerRequest,
+  type WorkerStatus,
 } from "./cluster_admin.ts";
 import { clusterCredentials, type ConnectTarget, schedulerAddressOf } from "./connect_target.ts";
 import { Future, type FutureOwner } from "./future.ts";
@@ -116,7 +117,6 @@ import {
   NO_OPTIONS,
   persistOnCluster,
 } from "./cluster_compute.ts";
-import type { WorkerStatus } from "./cluster_admin.ts";
 
 export { ClientClosedError, type ClientStatus } from "./client_lifecycle.ts";
 export type { ClientOptions } from "./client_options.ts";
@@ -196,7 +196,7 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
         await this.#outbox.written();
         return await this.#request<T>(method, params);
       },
-      // the scheduler's dataset holder holds the key from now on
+      // the scheduler's holder (a dataset, variable or queue) holds the key from now on
       futureKey: futures.keyKeptElsewhere,
       futureOf: (key) => this.futureOf(key),
       actors,
