@@ -248,7 +248,8 @@ export class TaskExecutor {
     }
     let reason: string | null = null;
     if (!this.host.inspectBusyThreads) {
-      reason = "reading busy threads through the inspector is off (--profile-interval 0)";
+      reason = "reading busy threads through the inspector is off (--profile-interval 0, or a " +
+        "worker with an auth token or TLS, which never opens a debugging port)";
     } else if (names.size > 0) {
       try {
         this.#inspector ??= new ThreadInspector(isOwnFile);

@@ -15,8 +15,8 @@
  * The inspector listens on 127.0.0.1 only while someone reads busy threads' stacks (closed after
  * {@link IDLE_CLOSE_MS} without a request, or kept when the process was started with `--inspect`),
  * and Deno prints "Debugger listening on ws://…" to the worker's stderr each time it opens. While
- * it listens, a local user who finds its port could debug the worker process: workers that must
- * not allow that turn this off (`--no-inspect-busy-threads`).
+ * it listens, a local user who finds its port could debug the worker process: so a worker with an
+ * auth token or TLS never opens it, and `--profile-interval 0` turns it off on any worker.
  *
  * @module
  */
