@@ -26,6 +26,8 @@ export interface NewTask {
   runnable: boolean;
   priority: Priority;
   options?: TaskOptions;
+  /** A fused task's parts (GraphTaskSpec.parts): it is grouped by their prefixes. */
+  parts?: readonly Key[];
 }
 
 /** Number of stealing cost levels (Dask's 15 `cost_multipliers`). */
@@ -159,6 +161,8 @@ export class TaskRecord implements HeapItem {
   storyTag = 0;
   /** Where the cycle search of a graph intake stands with this task (cycles.ts). */
   cycleMark = -1;
+  /** A fused task's parts (their keys, in the order they run); null for any other task. */
+  parts: readonly Key[] | null = null;
 
   constructor(
     readonly key: Key,
@@ -195,7 +199,7 @@ export class TaskRecord implements HeapItem {
         }
       }
     }
-    return new TaskRecord(
+    const task = new TaskRecord(
       key,
       prefix,
       fn,
@@ -207,6 +211,8 @@ export class TaskRecord implements HeapItem {
       options?.allowOtherWorkers === true,
       resources,
     );
+    if (submitted.parts !== undefined) task.parts = submitted.parts;
+    return task;
   }
 }
 

@@ -31,7 +31,7 @@
 
 import type { Encoded } from "../core/value_codec.ts";
 import type { IndexedHeap } from "../core/priority_heap.ts";
-import { type Key, keyPrefix } from "../core/task.ts";
+import { fusedPrefix, type Key, keyPrefix } from "../core/task.ts";
 import type { ClientId, UpdateGraphMsg, WorkerAddress } from "../protocol/messages.ts";
 import type { WorkerRunState } from "../protocol/session.ts";
 import {
@@ -311,7 +311,9 @@ export class SchedulerState implements StealHost {
   /** The transitions of `key` still remembered, oldest first, each with its stimulus. */
   story(key: Key): StoryEntry[] {
     const task = this.tasks.get(key);
-    return task === undefined ? this.stories.story(key) : this.stories.story(key, task.storySeq);
+    return task === undefined
+      ? this.stories.story(key)
+      : this.stories.story(key, task.storySeq, task.parts);
   }
 
   /** Whether `client` may read `key` (tenancy.ts): false for unknown clients and keys. */
@@ -826,7 +828,10 @@ export class SchedulerState implements StealHost {
 
   #newTask(submitted: NewTask): TaskRecord {
     const key = submitted.key;
-    const prefixName = keyPrefix(key);
+    // a fused task is grouped by its parts (`inc+add`), as Dask names it after them
+    const prefixName = submitted.parts === undefined
+      ? keyPrefix(key)
+      : fusedPrefix(submitted.parts);
     let prefix = this.prefixes.get(prefixName);
     if (prefix === undefined) {
       prefix = new TaskPrefixStats(prefixName);

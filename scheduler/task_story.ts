@@ -104,9 +104,10 @@ export class TaskStories {
 
   /**
    * The transitions of `key` still in the ring, oldest first, over all its lives (`latest`: a live
-   * key's latest entry; without it the ring is searched for the key's latest).
+   * key's latest entry; without it the ring is searched for the key's latest). A fused task's
+   * entries name its `parts`.
    */
-  story(key: Key, latest = -1): StoryEntry[] {
+  story(key: Key, latest = -1, parts: readonly Key[] | null = null): StoryEntry[] {
     const out: StoryEntry[] = [];
     const oldest = this.#total - this.capacity;
     const tag = storyTag(key);
@@ -124,6 +125,7 @@ export class TaskStories {
         finish: SCHEDULER_TASK_STATES[move % STATES],
         worker: this.#workerNames[Math.floor(packed / (MOVES * CAUSES))],
         time,
+        ...(parts === null ? {} : { parts: [...parts] }),
       });
       const previous = rows[at + 2];
       // The first entry of a life: an earlier life of the key may still be in the ring.
