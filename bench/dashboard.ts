@@ -6,6 +6,7 @@
  *
  *   deno run -A bench/dashboard.ts             5 runs of each, alternating
  *   deno run -A bench/dashboard.ts --runs 3
+ *   deno run -A bench/dashboard.ts --readers chromium    only the Chromium tabs (or: sse)
  *
  * Pages are opened two ways in the same run, to tell the scheduler's share from the browser's:
  * real headless Chromium tabs (when /usr/bin/chromium or CHROMIUM_PATH exists), and
@@ -21,7 +22,10 @@ import { Client, type Future } from "../mod.ts";
 import { chromiumMissing, openBrowser } from "../tests/browser/chromium.ts";
 import { report } from "./measure.ts";
 
-const { values } = parseArgs({ args: Deno.args, options: { runs: { type: "string" } } });
+const { values } = parseArgs({
+  args: Deno.args,
+  options: { runs: { type: "string" }, readers: { type: "string" } },
+});
 const runs = Number(values.runs ?? 5);
 const TASKS = 10_000;
 
@@ -99,8 +103,24 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-/** CPU seconds used so far by the Chromium processes this benchmark started (Linux). */
-function chromiumCpuSeconds(): number {
+/** A Chromium process's role: its `--type=` (renderer, gpu-process, utility…) or `browser`. */
+function chromiumRole(pid: number): string {
+  try {
+    // children rewrite their title: arguments are then separated by spaces, not NULs
+    const args = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split(/[\0 ]/);
+    const type = args.find((a) => a.startsWith("--type="));
+    return type === undefined ? "browser" : type.slice(7);
+  } catch {
+    return "ended";
+  }
+}
+
+/**
+ * CPU seconds used so far by the Chromium processes this benchmark started, by role (Linux):
+ * where the browser's cost goes (the pages' script and layout run in `renderer`, drawing in
+ * `gpu-process` even without a GPU, the event streams in `utility`).
+ */
+function chromiumCpuSeconds(): Map<string, number> {
   const parents = new Map<number, number>();
   const names = new Map<number, string>();
   for (const entry of Deno.readDirSync("/proc")) {
@@ -114,14 +134,23 @@ function chromiumCpuSeconds(): number {
       // ended meanwhile
     }
   }
-  let total = 0;
+  const byRole = new Map<string, number>();
   for (const [pid, name] of names) {
     if (!/chrom/i.test(name)) continue;
     let up = parents.get(pid);
     while (up !== undefined && up > 1 && up !== Deno.pid) up = parents.get(up);
-    if (up === Deno.pid) total += cpuSeconds(pid);
+    if (up !== Deno.pid) continue;
+    const role = chromiumRole(pid);
+    byRole.set(role, (byRole.get(role) ?? 0) + cpuSeconds(pid));
   }
-  return total;
+  return byRole;
+}
+
+/** CPU seconds per role used between two readings (processes that ended meanwhile are lost). */
+function cpuBetween(before: Map<string, number>, after: Map<string, number>): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [role, seconds] of after) out.set(role, seconds - (before.get(role) ?? 0));
+  return out;
 }
 
 const [scheduler, readyLine, schedulerOut] = await spawn(["eval", schedulerScript], /^READY /);
@@ -173,7 +202,7 @@ async function run(): Promise<Run> {
   const seconds = (performance.now() - start) / 1000;
   const cpu = cpuSeconds(scheduler.pid) - cpu0;
   const dashboard = (await dashboardMs() - tick0) / 1000;
-  const browser = chromiumCpuSeconds() - browser0;
+  const browser = cpuBetween(browser0, chromiumCpuSeconds());
   for (const future of futures) future.release();
   await new Promise((resolve) => setTimeout(resolve, 300)); // let the releases settle
   return { seconds, cpu, dashboard, browser };
@@ -225,13 +254,19 @@ async function openPages(
   };
 }
 
-type Run = { seconds: number; cpu: number; dashboard: number; browser: number };
+type Run = { seconds: number; cpu: number; dashboard: number; browser: Map<string, number> };
 
 const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 await run(); // warm-up: functions compiled on every thread, connections open
 const kinds: Readers[] = chromiumMissing() === null ? ["sse", "chromium"] : ["sse"];
 if (kinds.length === 1) console.warn(chromiumMissing());
+if (values.readers !== undefined) {
+  if (values.readers !== "sse" && values.readers !== "chromium") {
+    throw new Error(`--readers takes sse or chromium, not ${JSON.stringify(values.readers)}`);
+  }
+  kinds.splice(0, kinds.length, ...kinds.filter((k) => k === values.readers));
+}
 const none: Run[] = [];
 const withPages = new Map<string, Run[]>();
 for (let i = 0; i < runs; i++) {
@@ -266,8 +301,15 @@ for (const readers of kinds) {
     report(`  of it in dashboard ticks (share of the run)`, `${ticks.toFixed(3)} s`);
     report(`  dashboard ticks / run time`, `${(share * 100).toFixed(1)} %`);
     if (readers === "chromium") {
-      const browser = median(r.map((x) => x.browser));
-      report(`  Chromium CPU per run`, `${browser.toFixed(2)} s`);
+      const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+      report(`  Chromium CPU per run`, `${median(r.map((x) => total(x.browser))).toFixed(2)} s`);
+      // per second of run: what the pages cost whatever the run's length (they draw by time)
+      const cores = median(r.map((x) => total(x.browser) / x.seconds));
+      report(`  Chromium CPU per second of run (cores)`, cores.toFixed(2));
+      for (const role of new Set(r.flatMap((x) => [...x.browser.keys()]))) {
+        const seconds = median(r.map((x) => x.browser.get(role) ?? 0));
+        report(`    of it ${role}`, `${seconds.toFixed(2)} s`);
+      }
     }
   }
 }

@@ -120,5 +120,7 @@ function taskSpec(
     return callSpec(task.key, identity, [replaced], taskOptions);
   }
   const args = replaceFutures(task.args, futureKey, noLayers) as unknown[];
-  return callSpec(task.key, task.fn, args, taskOptions);
+  const spec = callSpec(task.key, task.fn, args, taskOptions);
+  if (task.parts !== undefined) spec.parts = task.parts as Key[];
+  return spec;
 }

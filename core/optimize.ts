@@ -137,7 +137,8 @@ function inlineLiterals(graph: Graph, keep: ReadonlySet<Key>): { graph: Graph; i
       (v) => v instanceof TaskRef ? (cheap.has(v.key) ? cheap.get(v.key) : v) : DESCEND,
       "args",
     ) as unknown[];
-    result.set(key, makeTask(key, task.fn, args, task.options));
+    const rewritten = makeTask(key, task.fn, args, task.options);
+    result.set(key, task.parts === undefined ? rewritten : { ...rewritten, parts: task.parts });
   }
   return { graph: result, inlined: cheap.size };
 }
@@ -145,7 +146,8 @@ function inlineLiterals(graph: Graph, keep: ReadonlySet<Key>): { graph: Graph; i
 /**
  * Fuses linear chains: a task whose only reader reads nothing else joins that reader. The
  * fused task has the chain's last key, its first task's dependencies and its last task's
- * options; tasks with options of their own (placement, retries) stay apart.
+ * options, and names its parts (`Task.parts`); tasks with options of their own (placement,
+ * retries) stay apart.
  */
 function fuseChains(
   graph: Graph,
@@ -217,7 +219,9 @@ function fuseTasks(chain: readonly Task[]): Task {
   const last = chain[chain.length - 1];
   const fn = fusedFunction(chain.map((t) => t.fn!));
   // later links read only their previous link, so the refs found are the first link's deps
-  return makeTask(last.key, fn, [holes, ...argLists], last.options);
+  const task = makeTask(last.key, fn, [holes, ...argLists], last.options);
+  // a task fused before (a graph optimized twice) is named by its own parts
+  return { ...task, parts: chain.flatMap((t) => t.parts ?? [t.key]) };
 }
 
 /** `args` with each reference to `key` replaced by null; the paths of the replaced places. */

@@ -37,13 +37,20 @@ export interface TaskStack {
   /** When the stack was sampled; null: no sample of it yet (it has just begun). */
   at: number | null;
   frames: ProfileFrame[];
+  /** The task's function name (given for a thread busy in synchronous code). */
+  fn?: string;
 }
 
 /** What one task thread runs now: its tasks' latest stacks. */
 export interface ThreadStacks {
   thread: number;
-  /** False: the thread did not answer in time (it runs synchronous code; `tasks` is empty). */
+  /**
+   * False: the thread did not answer in time — it runs synchronous code. Its running task is
+   * then told from outside: `busy` says whether its stack was read by pausing the thread for a
+   * moment through the worker's inspector (worker/thread_inspector.ts), or why it could not be.
+   */
   answered: boolean;
+  busy?: { paused: true } | { paused: false; reason: string };
   tasks: TaskStack[];
 }
 

@@ -66,6 +66,11 @@ export interface Task {
   readonly deps: readonly Key[];
   /** Placement and retry options. */
   readonly options?: TaskOptions;
+  /**
+   * For a task graph optimization fused from a linear chain (core/optimize.ts): the keys of the
+   * chain's tasks in the order they run, the last being `key`. Displays name the task by them.
+   */
+  readonly parts?: readonly Key[];
 }
 
 /** Makes a task, finding its dependencies in `args`. */
@@ -196,4 +201,31 @@ export function keyPrefix(key: Key): string {
   const name = bracket >= 0 ? key.slice(0, bracket) : key;
   const dash = name.lastIndexOf("-");
   return dash > 0 ? name.slice(0, dash) : name;
+}
+
+/**
+ * The name a fused task is shown and grouped by: its parts' prefixes in the order they run,
+ * joined by `+`, a run of one prefix counted (`[inc-1, inc-2, add-3]` → `inc×2+add`), as Dask
+ * names a fused task after its parts. The fused task's own key stays the chain's last key.
+ */
+export function fusedPrefix(parts: readonly Key[]): string {
+  let name = "";
+  let previous = "";
+  let run = 0;
+  const close = () => {
+    if (run === 0) return;
+    name += (name === "" ? "" : "+") + previous + (run > 1 ? `×${run}` : "");
+  };
+  for (const part of parts) {
+    const prefix = keyPrefix(part);
+    if (prefix === previous) {
+      run++;
+      continue;
+    }
+    close();
+    previous = prefix;
+    run = 1;
+  }
+  close();
+  return name;
 }

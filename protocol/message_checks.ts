@@ -87,6 +87,9 @@ function updateGraphProblem(msg: Fields): string | null {
     if (!("fn" in task) || !("args" in task)) return `task ${task.key} lacks fn or args`;
     const problem = taskOptionsProblem(task.options, task.key);
     if (problem !== null) return problem;
+    if (task.parts !== undefined && !(isKeyList(task.parts) && task.parts.length > 0)) {
+      return `task ${task.key} has parts that are not a list of keys`;
+    }
   }
   return null;
 }

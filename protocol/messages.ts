@@ -47,6 +47,12 @@ export interface GraphTaskSpec {
   deps: Key[];
   options?: TaskOptions;
   /**
+   * A task fused from a linear chain by graph optimization: the keys of its parts in the order
+   * they run, the last being `key`. The scheduler groups and shows it by their prefixes
+   * (`inc+add`, core/task.ts `fusedPrefix`).
+   */
+  parts?: Key[];
+  /**
    * The client is waiting for this value: send it with `key-in-memory` if it is tiny (see
    * `TaskFinishedMsg.value`). Other tiny results stay on their worker like any other.
    */

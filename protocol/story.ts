@@ -32,4 +32,9 @@ export interface StoryEntry {
   worker: string | null;
   /** Scheduler time, seconds since the epoch. */
   time: number;
+  /**
+   * A task that graph optimization fused from a linear chain: the keys of its parts in the
+   * order they ran, the last being `key` (its prefix, e.g. `inc+add`, names them too).
+   */
+  parts?: Key[];
 }

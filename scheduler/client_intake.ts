@@ -197,6 +197,7 @@ export class ClientIntake {
           runnable: true,
           priority,
           options: spec.options,
+          parts: spec.parts,
         });
         ownership.claim(task, identity);
         if (spec.returnValue === true) task.returnValue = true;

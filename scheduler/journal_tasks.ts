@@ -27,8 +27,11 @@ export interface PackedTasks {
   otherArgs: [number, unknown][];
   /** Per task: its dependencies (empty lists are the common case). */
   deps: Key[][];
-  /** Options and `returnValue`, by task index, for the tasks that have them. */
-  extras: [number, { options?: GraphTaskSpec["options"]; returnValue?: true }][];
+  /** Options, `returnValue` and fused parts, by task index, for the tasks that have them. */
+  extras: [
+    number,
+    { options?: GraphTaskSpec["options"]; returnValue?: true; parts?: GraphTaskSpec["parts"] },
+  ][];
 }
 
 interface PlainArgs {
@@ -79,10 +82,13 @@ export function packTasks(tasks: readonly GraphTaskSpec[]): PackedTasks {
       at += spec.args.body.byteLength;
     } else otherArgs.push([i, spec.args]);
     ends[i] = at;
-    if (spec.options !== undefined || spec.returnValue !== undefined) {
+    if (
+      spec.options !== undefined || spec.returnValue !== undefined || spec.parts !== undefined
+    ) {
       const extra: PackedTasks["extras"][number][1] = {};
       if (spec.options !== undefined) extra.options = spec.options;
       if (spec.returnValue !== undefined) extra.returnValue = spec.returnValue;
+      if (spec.parts !== undefined) extra.parts = spec.parts;
       extras.push([i, extra]);
     }
   }
@@ -125,6 +131,7 @@ export function unpackTasks(packed: PackedTasks): GraphTaskSpec[] {
     const extra = extras.get(i);
     if (extra?.options !== undefined) spec.options = extra.options;
     if (extra?.returnValue !== undefined) spec.returnValue = extra.returnValue;
+    if (extra?.parts !== undefined) spec.parts = extra.parts;
     tasks[i] = spec;
   }
   return tasks;

@@ -26,6 +26,8 @@ export interface NewTask {
   runnable: boolean;
   priority: Priority;
   options?: TaskOptions;
+  /** A fused task's parts (GraphTaskSpec.parts): it is grouped by their prefixes. */
+  parts?: readonly Key[];
 }
 
 /** Number of stealing cost levels (Dask's 15 `cost_multipliers`). */
@@ -117,6 +119,12 @@ export class TaskRecord implements HeapItem {
   clearWants(): void {
     this.#whoWants = null;
   }
+  /** Addresses of the workers holding a copy (a loop: `Array.from` over a CompactSet is slow). */
+  holderAddresses(): WorkerAddress[] {
+    const addresses: WorkerAddress[] = [];
+    for (const worker of this.whoHas) addresses.push(worker.address);
+    return addresses;
+  }
 
   processingOn: WorkerRecord | null = null;
   /** Identifies the current assignment; results of older assignments are stale. */
@@ -159,6 +167,8 @@ export class TaskRecord implements HeapItem {
   storyTag = 0;
   /** Where the cycle search of a graph intake stands with this task (cycles.ts). */
   cycleMark = -1;
+  /** A fused task's parts (their keys, in the order they run); null for any other task. */
+  parts: readonly Key[] | null = null;
 
   constructor(
     readonly key: Key,
@@ -195,7 +205,7 @@ export class TaskRecord implements HeapItem {
         }
       }
     }
-    return new TaskRecord(
+    const task = new TaskRecord(
       key,
       prefix,
       fn,
@@ -207,6 +217,8 @@ export class TaskRecord implements HeapItem {
       options?.allowOtherWorkers === true,
       resources,
     );
+    if (submitted.parts !== undefined) task.parts = submitted.parts;
+    return task;
   }
 }
 
@@ -249,6 +261,16 @@ export class WorkerRecord {
   openFreeKeysEpoch = -1;
   /** Marks visits by placement (avoids allocating a set per decision). */
   visitMark = 0;
+  /** The number naming this worker in the story ring (task_story.ts `workerId`), -1 until used. */
+  storyId = -1;
+  // Mirrors of membership.ts and queuing.ts books, read on every task's path where a lookup by
+  // address or a Set operation cost more (those books stay the truth; validation.ts compares).
+  /** Registered: in `WorkerMembership.workers`. */
+  member = false;
+  /** Takes new tasks: in `WorkerMembership.running`. */
+  takesTasks = false;
+  /** In `TaskQueues.workersWithSlots`. */
+  hasSlots = false;
   /** This worker's end of the function link: later tasks carry a spec's id alone. */
   readonly #functions = new FunctionSender();
 

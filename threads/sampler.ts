@@ -76,7 +76,8 @@ const OWN_FILES = [
   new URL("./sampler.ts", import.meta.url).href,
   new URL("../core/task_context.ts", import.meta.url).href,
 ];
-const isOwnFile = (url: string) => OWN_FILES.includes(url);
+/** Whether a script URL is the task runtime's own (its frames are left out of stacks). */
+export const isOwnFile = (url: string): boolean => OWN_FILES.includes(url);
 
 export class ThreadSampler {
   #session: InspectorSession | null | undefined = undefined;

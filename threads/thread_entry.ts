@@ -117,7 +117,7 @@ class ThreadTask implements TaskContext {
   /** Its result or error is out. */
   ended = false;
 
-  constructor(readonly item: RunItem) {}
+  constructor(readonly item: RunItem, readonly batch: BatchValues | null = null) {}
 
   get key(): Key {
     return this.item.key;
@@ -174,6 +174,38 @@ class ThreadTask implements TaskContext {
   }
 }
 
+/**
+ * The values a batch's later items read from its earlier ones (`RunItem.batchDepKeys`): kept
+ * by key while the batch runs, not encoded, as the `sync` scheduler passes them.
+ */
+class BatchValues {
+  readonly values = new Map<Key, unknown>();
+  /** Items that seceded and still run: a later item reading one waits for it. */
+  readonly running = new Map<Key, Promise<unknown>>();
+
+  constructor(readonly wanted: ReadonlySet<Key>) {}
+
+  static of(batch: readonly RunItem[]): BatchValues | null {
+    let wanted: Set<Key> | null = null;
+    for (const item of batch) {
+      for (const key of item.batchDepKeys ?? []) (wanted ??= new Set()).add(key);
+    }
+    return wanted === null ? null : new BatchValues(wanted);
+  }
+
+  keep(key: Key, value: unknown): void {
+    if (this.wanted.has(key)) this.values.set(key, value);
+  }
+
+  read(key: Key): unknown {
+    if (!this.values.has(key)) {
+      // the owner fails the computation on that item's own error, which reaches it first
+      throw new Error(`input '${key}' of this task failed earlier in its batch`);
+    }
+    return this.values.get(key);
+  }
+}
+
 /** Which run executes now, for the owner to read (replaced by the owner's `init` buffer). */
 let status = new ThreadStatus();
 
@@ -209,10 +241,14 @@ function runOne(task: ThreadTask): RunResult | Promise<RunResult> {
     const args = decode(item.args) as unknown[];
     const refsBefore = taskRefCount(); // the args' own references are replaced by inputs
     let resolved = args;
-    if (item.depKeys.length > 0) {
+    const fromBatch = item.batchDepKeys;
+    if (item.depKeys.length > 0 || fromBatch !== undefined) {
       const deps = new Map<Key, unknown>();
       for (let i = 0; i < item.depKeys.length; i++) {
         deps.set(item.depKeys[i], decode(item.depValues[i]));
+      }
+      if (fromBatch !== undefined) {
+        for (const key of fromBatch) deps.set(key, task.batch!.read(key));
       }
       resolved = args.map((a) => substituteRefs(a, (k) => deps.get(k)));
     }
@@ -227,7 +263,7 @@ function runOne(task: ThreadTask): RunResult | Promise<RunResult> {
       later = true;
       return finishLater(task, start, value as PromiseLike<unknown>);
     }
-    return succeeded(item, start, value);
+    return succeeded(task, start, value);
   } catch (thrown) {
     return failed(item, start, thrown);
   } finally {
@@ -256,7 +292,7 @@ async function finishLater(
   value: PromiseLike<unknown>,
 ): Promise<RunResult> {
   try {
-    return succeeded(task.item, start, await value);
+    return succeeded(task, start, await value);
   } catch (thrown) {
     return failed(task.item, start, thrown);
   } finally {
@@ -264,7 +300,9 @@ async function finishLater(
   }
 }
 
-function succeeded(item: RunItem, start: number, value: unknown): RunResult {
+function succeeded(task: ThreadTask, start: number, value: unknown): RunResult {
+  const item = task.item;
+  task.batch?.keep(item.key, value);
   const { value: encoded, held } = collectRefs(() =>
     encode(value, { rootName: `result of ${item.key}` })
   );
@@ -335,8 +373,13 @@ let queue: Promise<void> = Promise.resolve();
 async function runBatch(batch: RunItem[]): Promise<void> {
   let pending: RunResult[] = [];
   let lastFlush = now();
+  const values = BatchValues.of(batch);
   for (const item of batch) {
-    const task = new ThreadTask(item);
+    const task = new ThreadTask(item, values);
+    for (const key of item.batchDepKeys ?? []) {
+      const running = values!.running.get(key);
+      if (running !== undefined) await running; // an input that seceded: wait for its value
+    }
     let result = runOne(task);
     if (result instanceof Promise) {
       const running = result;
@@ -349,6 +392,7 @@ async function runBatch(batch: RunItem[]): Promise<void> {
       if (done === null) {
         // seceded: the batch goes on; the task's result goes alone when it comes
         void running.then((late) => post([late]));
+        values?.running.set(item.key, running);
         continue;
       }
       result = done;

@@ -97,9 +97,14 @@ interface WatchedRun {
   cancelled: boolean;
 }
 
+/** Numbers the threads this process starts: each thread's name is its own. */
+let threadsStarted = 0;
+
 /** A fixed set of Web Worker threads. */
 export class ThreadPool {
   readonly #threads: Worker[] = [];
+  /** Each thread's name (its `globalThis.name`; unique in this process, worker/thread_inspector.ts). */
+  readonly #names: string[] = [];
   readonly #status: ThreadStatus[] = [];
   /** Each thread's end of the function link (a restarted thread gets a new one). */
   readonly #functions: FunctionSender[] = [];
@@ -144,9 +149,11 @@ export class ThreadPool {
   }
 
   #start(i: number): void {
+    const name = `task-thread-${i}.${++threadsStarted}`;
+    this.#names[i] = name;
     const thread = new Worker(THREAD_ENTRY, {
       type: "module",
-      name: `task-thread-${i}`,
+      name,
       // "inherit" is also Deno's default: only narrower permissions need the unstable option
       ...(this.permissions === "inherit" ? {} : { deno: { permissions: this.permissions } }),
     });
@@ -313,6 +320,16 @@ export class ThreadPool {
   /** The run thread `thread` is executing now, or 0. */
   runningOn(thread: number): number {
     return this.#status[thread].runId;
+  }
+
+  /** When the run thread `thread` executes now began (ms since the epoch; with a run only). */
+  startedOn(thread: number): number {
+    return this.#status[thread].startedAt;
+  }
+
+  /** The name thread `thread` runs under now (a replaced thread's successor has another). */
+  nameOf(thread: number): string {
+    return this.#names[thread];
   }
 
   /**

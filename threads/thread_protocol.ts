@@ -23,6 +23,11 @@ export interface RunItem {
   /** Values of the referenced dependencies, as parallel arrays. */
   depKeys: Key[];
   depValues: Encoded[];
+  /**
+   * Dependencies made by earlier items of the same batch (local schedulers): the runner keeps
+   * their values for this batch, so a chain of tasks needs no round trip to the owner.
+   */
+  batchDepKeys?: Key[];
   /** Milliseconds the task may run before its thread is stopped (absent: no limit). */
   timeoutMs?: number;
 }

@@ -34,8 +34,11 @@ import {
   emptyProfile,
   mergeProfile,
   type ProfileNode,
+  type TaskStack,
   type ThreadStacks,
 } from "../core/profile_tree.ts";
+import { isOwnFile } from "../threads/sampler.ts";
+import { ThreadInspector } from "./thread_inspector.ts";
 
 /** Stored frames this large are moved to shared memory on first use by a thread. */
 export const SHARED_FRAME_MIN_BYTES = 64 * 1024;
@@ -52,6 +55,11 @@ export interface ExecutorHost {
   log(line: string): void;
   /** A credential for running task `key`'s client, from the scheduler (tenancy). */
   delegate(key: Key): Promise<string>;
+  /**
+   * Whether the stack of a thread busy in synchronous code may be read by pausing it through
+   * this process's inspector (worker/thread_inspector.ts); false: only its task is told.
+   */
+  readonly inspectBusyThreads?: boolean;
 }
 
 /** A task run handed to a thread, by the id its result echoes. */
@@ -59,6 +67,8 @@ interface Run {
   key: Key;
   thread: number;
   session: number;
+  /** The task function's name. */
+  fn: string;
 }
 
 /** The tasks going to one thread in one `postMessage`, and the buffers handed over with them. */
@@ -72,6 +82,8 @@ export class TaskExecutor {
   session = 0;
   #pool: ThreadPool;
   readonly #runs = new Map<number, Run>();
+  /** Reads the stacks of threads busy in synchronous code; opened on the first such request. */
+  #inspector: ThreadInspector | null = null;
   #nextRunId = 1;
   /** Tasks to run, held while a burst of events is handled (see {@link release}). */
   #toRun: ExecuteSpec[] = [];
@@ -218,17 +230,66 @@ export class TaskExecutor {
     };
   }
 
-  /** What each task thread runs now: its tasks' latest sampled stacks (the call-stacks view). */
+  /**
+   * What each task thread runs now: its tasks' latest sampled stacks (the call-stacks view). A
+   * thread that does not answer within `waitMs` runs synchronous code: its running task comes
+   * from its shared status, and its stack from pausing it for a moment through the inspector.
+   */
   async stacks(waitMs: number): Promise<{ threads: ThreadStacks[]; sampling: boolean }> {
-    const answers = await this.#pool.stacks(waitMs);
-    return {
-      threads: answers.map((a, thread) => ({
-        thread,
-        answered: a !== null,
-        tasks: a?.stacks ?? [],
-      })),
-      sampling: answers.some((a) => a?.sampling),
-    };
+    const pool = this.#pool;
+    const answers = await pool.stacks(waitMs);
+    const threads: ThreadStacks[] = answers.map((a, thread) => ({
+      thread,
+      answered: a !== null,
+      tasks: a?.stacks ?? [],
+    }));
+    const busy = threads.filter((t) => !t.answered);
+    if (busy.length > 0 && pool === this.#pool) await this.#busyStacks(busy, pool);
+    return { threads, sampling: answers.some((a) => a?.sampling) };
+  }
+
+  /** Fills in what threads busy in synchronous code run: the task, and its stack if readable. */
+  async #busyStacks(busy: ThreadStacks[], pool: ThreadPool): Promise<void> {
+    const names = new Map<string, TaskStack>();
+    for (const thread of busy) {
+      const run = this.#runs.get(pool.runningOn(thread.thread));
+      if (run === undefined) continue; // between two tasks: nothing of a task to show
+      const task: TaskStack = {
+        key: run.key,
+        began: pool.startedOn(thread.thread),
+        at: null,
+        frames: [],
+        fn: run.fn,
+      };
+      thread.tasks = [task];
+      names.set(pool.nameOf(thread.thread), task);
+    }
+    let reason: string | null = null;
+    if (!this.host.inspectBusyThreads) {
+      reason = "reading busy threads through the inspector is off (--profile-interval 0, or a " +
+        "worker with an auth token or TLS, which never opens a debugging port)";
+    } else if (names.size > 0) {
+      try {
+        this.#inspector ??= new ThreadInspector(isOwnFile);
+        const stacks = await this.#inspector.stacks([...names.keys()]);
+        for (const [name, task] of names) {
+          const stack = stacks.get(name);
+          if (stack === undefined) continue;
+          task.at = stack.at;
+          task.frames = stack.frames;
+        }
+      } catch (error) {
+        reason = `the worker's inspector could not be opened: ${
+          error instanceof Error ? error.message : String(error)
+        }`;
+      }
+    }
+    for (const thread of busy) {
+      const task = thread.tasks[0];
+      thread.busy = reason === null && task !== undefined && task.at !== null
+        ? { paused: true }
+        : { paused: false, reason: reason ?? "the thread did not pause in time" };
+    }
   }
 
   /** Hands a Pub's message to the threads whose tasks subscribe to `name`. */
@@ -265,6 +326,7 @@ export class TaskExecutor {
 
   close(): void {
     this.#closed = true;
+    this.#inspector?.close();
     this.#pool.close();
     this.actors.close();
   }
@@ -337,7 +399,8 @@ export class TaskExecutor {
       depValues,
     };
     if (spec.timeoutMs > 0) item.timeoutMs = spec.timeoutMs;
-    this.#runs.set(id, { key: spec.key, thread: spec.thread, session: this.session });
+    const fn = (spec.fn as FunctionSpec).name;
+    this.#runs.set(id, { key: spec.key, thread: spec.thread, session: this.session, fn });
     if (spec.actor) {
       item.fn = spec.fn as FunctionSpec;
       void this.actors.create(item, [...transfer]).then((result) =>

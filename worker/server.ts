@@ -218,6 +218,10 @@ export class WorkerServer {
       store: this.store,
       address: () => this.address,
       handle,
+      // an open inspector port lets any local user debug the process: a worker that proves a
+      // token or speaks TLS never opens one
+      inspectBusyThreads: (options.profileIntervalMs ?? 10) !== 0 &&
+        options.authToken === undefined && options.tls === undefined,
       log,
       delegate: (key) => this.#session.delegate(key),
     }, permissions);

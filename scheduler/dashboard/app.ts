@@ -35,6 +35,7 @@ const API_ENDPOINTS = {
   "/api/v1/profile?start=S&stop=T":
     "the workers' sampled call stacks in a range (seconds), by task prefix (Dask's profile tree)",
   "/api/v1/call-stacks?address=A": "the latest sampled stack of each task a worker runs now",
+  "/api/v1/call-stack?key=K": "task K's state, its worker, and its call stack while it runs",
   "/api/v1/bandwidth": "bytes/s between workers, per worker and by type over the last seconds",
   "/api/v1/worker?address=A": "one worker: its row, its threads' last runs, its tasks, its logs",
   "/api/v1/system": "CPU, memory and open files of the scheduler and worker processes",
@@ -133,6 +134,17 @@ export function dashboardApp({ model, feed, assets, streams, accessToken }: AppO
       return c.json(view);
     } catch (error) {
       return c.json({ error: `Worker ${address} did not answer: ${errorMessage(error)}` }, 502);
+    }
+  });
+  app.get("/api/v1/call-stack", async (c) => {
+    const key = c.req.query("key");
+    if (key === undefined || key === "") {
+      return c.json({ error: "Give the task's key: /api/v1/call-stack?key=..." }, 400);
+    }
+    try {
+      return c.json(await model.taskCallStack(key));
+    } catch (error) {
+      return c.json({ error: `The task's worker did not answer: ${errorMessage(error)}` }, 502);
     }
   });
   app.get("/api/v1/worker", (c) => {

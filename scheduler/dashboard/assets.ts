@@ -28,6 +28,7 @@ export const PAGE_FILES = [
   "task_page.js",
   "worker_page.js",
   "profile_page.js",
+  "call_stack.js",
 ] as const;
 
 export type PageFile = typeof PAGE_FILES[number];

@@ -6,6 +6,10 @@
  * differs from the last one sent, the graph's state changes. The scheduler's hot path does no
  * work for the dashboard; with no page open a tick costs O(workers).
  *
+ * While tasks flood in (more than {@link LiveFeedOptions.coalesceAbove} in one push), runs that
+ * follow each other on a thread are sent coalesced, with their count: a page's work then grows
+ * with threads, not with tasks.
+ *
  * Events: `status`, `tasks` (`{ first, total, entries, marks }`), `workers` (the table and the
  * bandwidth between workers and by type), `history`
  * (`{ samples }`, per-worker memory by kind, processing and occupancy over time; new samples only
@@ -16,7 +20,7 @@
  */
 
 import type { DashboardModel } from "./model.ts";
-import { wallClock } from "./views.ts";
+import { coalesceRuns, type TaskStreamTuple, wallClock } from "./views.ts";
 
 /** What a page can subscribe to; `status` includes the task stream. */
 export type LiveView = "status" | "workers" | "graph" | "info";
@@ -33,7 +37,15 @@ export interface LiveFeedOptions {
   taskStreamBurst?: number;
   /** Event log entries a page receives when it connects. */
   eventHistory?: number;
+  /**
+   * Above this many task stream entries in one push, runs of one prefix that follow each other
+   * on a thread are sent as one entry with their count (views.ts `coalesceRuns`).
+   */
+  coalesceAbove?: number;
 }
+
+/** Runs closer than this (seconds) coalesce: a third of a pixel of the pages' live window. */
+const COALESCE_GAP_SECONDS = 0.005;
 
 interface Subscriber {
   views: ReadonlySet<LiveView>;
@@ -57,6 +69,7 @@ export class LiveFeed {
   readonly #history: number;
   readonly #burst: number;
   readonly #eventHistory: number;
+  readonly #coalesceAbove: number;
   /** The JSON last sent per view (without `now`), to send only changes. */
   readonly #lastSent = new Map<string, string>();
   #taskSeq = 0;
@@ -67,6 +80,7 @@ export class LiveFeed {
     this.#history = options.taskStreamHistory ?? 10_000;
     this.#burst = options.taskStreamBurst ?? 5_000;
     this.#eventHistory = options.eventHistory ?? 500;
+    this.#coalesceAbove = options.coalesceAbove ?? 200;
   }
 
   get subscriberCount(): number {
@@ -90,7 +104,8 @@ export class LiveFeed {
       const stream = model.taskStream(0, this.#history, now);
       const marks = model.activity.toArray();
       const first = stream.total - stream.entries.length;
-      send("tasks", JSON.stringify({ ...stream, first, marks }));
+      const entries = this.#coalesced(stream.entries);
+      send("tasks", JSON.stringify({ ...stream, entries, first, marks }));
     }
     if (views.has("workers")) {
       send("workers", withNow(now, this.#refresh("workers", now)));
@@ -121,7 +136,8 @@ export class LiveFeed {
         const stream = model.taskStream(this.#taskSeq, this.#burst, now);
         const first = stream.total - stream.entries.length;
         this.#taskSeq = stream.total;
-        this.#broadcast("status", "tasks", JSON.stringify({ ...stream, first, marks }));
+        const entries = this.#coalesced(stream.entries);
+        this.#broadcast("status", "tasks", JSON.stringify({ ...stream, entries, first, marks }));
       }
     }
     if (this.#watched("workers")) {
@@ -149,6 +165,13 @@ export class LiveFeed {
   /** Drops every subscriber (their streams are closed by whoever opened them). */
   clear(): void {
     this.#subscribers.clear();
+  }
+
+  /** A flood of entries, coalesced; a trickle as it is (every run its own bar and tooltip). */
+  #coalesced(entries: TaskStreamTuple[]): TaskStreamTuple[] {
+    return entries.length > this.#coalesceAbove
+      ? coalesceRuns(entries, COALESCE_GAP_SECONDS)
+      : entries;
   }
 
   #watched(view: LiveView): boolean {

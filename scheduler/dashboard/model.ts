@@ -38,6 +38,8 @@ import {
   callStacksView,
   type ProfileView,
   profileView,
+  type TaskCallStackView,
+  taskCallStackView,
   type WorkerSamplers,
 } from "./profile_view.ts";
 
@@ -128,6 +130,11 @@ export class DashboardModel {
   /** What a worker's task threads run now; null when no worker has that address. */
   callStacks(address: string): Promise<CallStacksView | null> {
     return callStacksView(this.state, this.#samplers, address);
+  }
+
+  /** The call stack of one task while it runs (the Task page). */
+  taskCallStack(key: string): Promise<TaskCallStackView> {
+    return taskCallStackView(this.state, this.#samplers, key);
   }
 
   /** One worker's page, or null when no worker has that address. */

@@ -168,3 +168,43 @@ export async function callStacksView(
   const { sampling, threads } = await samplers.callStacksOf(address);
   return { address, sampling, threads };
 }
+
+/** One task's call stack now (the Task page): where it runs and, while it runs, its stack. */
+export interface TaskCallStackView {
+  key: string;
+  /** The task's state on the scheduler; null when the scheduler does not know the key. */
+  state: string | null;
+  /** The worker running it (while processing), else null. */
+  worker: string | null;
+  /** Its thread and stack (innermost frame last), when its worker told it. */
+  thread: ThreadStacks | null;
+  sampling: boolean;
+}
+
+/**
+ * The call stack of `key` while it runs, from its worker's call stacks (Dask's call-stack button
+ * of a task); a task that is not processing has none.
+ */
+export async function taskCallStackView(
+  state: SchedulerState,
+  samplers: WorkerSamplers | null,
+  key: string,
+): Promise<TaskCallStackView> {
+  const task = state.tasks.get(key);
+  const worker = task?.state === "processing" ? task.processingOn?.address ?? null : null;
+  const view: TaskCallStackView = {
+    key,
+    state: task?.state ?? null,
+    worker,
+    thread: null,
+    sampling: false,
+  };
+  if (worker === null || samplers === null) return view;
+  const { sampling, threads } = await samplers.callStacksOf(worker);
+  view.sampling = sampling;
+  for (const thread of threads) {
+    const own = thread.tasks.filter((t) => t.key === key);
+    if (own.length > 0) view.thread = { ...thread, tasks: own };
+  }
+  return view;
+}

@@ -84,8 +84,14 @@ export interface WorkersView {
   workers: WorkerRow[];
 }
 
-/** A task stream entry as it travels: `[key, prefix, worker, thread, start, stop, erred]`. */
-export type TaskStreamTuple = [string, string, string, number, number, number, 0 | 1];
+/**
+ * A task stream entry as it travels: `[key, prefix, worker, thread, start, stop, erred]`, and
+ * an eighth number when it stands for several runs coalesced ({@link coalesceRuns}): their count
+ * (the key is then the latest run's).
+ */
+export type TaskStreamTuple =
+  | [string, string, string, number, number, number, 0 | 1]
+  | [string, string, string, number, number, number, 0 | 1, number];
 
 export interface TaskStreamView {
   now: number;
@@ -221,4 +227,47 @@ export function taskStreamView(
   const first = Math.max(since, total - limit);
   const entries = stream.since(first).map(taskStreamTuple);
   return { now, total, entries };
+}
+
+/**
+ * Runs of one prefix on one thread that follow each other with less than `gapSeconds` between
+ * them, as one entry each (`[…, count]`): what a page draws of them at its live scale (15 s
+ * over about a thousand pixels, 15 ms a pixel) stays the same, while a flood of tiny tasks —
+ * thousands a second — costs the pages a few entries per thread and push interval instead of
+ * one object, parse and draw per run. Entries come in the order runs finished; a coalesced
+ * entry keeps the place of its first run.
+ */
+export function coalesceRuns(
+  entries: readonly TaskStreamTuple[],
+  gapSeconds: number,
+): TaskStreamTuple[] {
+  const out: TaskStreamTuple[] = [];
+  /** The entry each thread's next run may join, by `worker thread`, with its index in `out`. */
+  const open = new Map<string, number>();
+  for (const entry of entries) {
+    const [key, prefix, worker, thread, start, stop, erred] = entry;
+    const count = entry.length === 8 ? entry[7] : 1;
+    const id = `${worker} ${thread}`;
+    const at = open.get(id);
+    if (at !== undefined) {
+      const last = out[at];
+      if (last[1] === prefix && last[6] === erred && start - last[5] < gapSeconds) {
+        const merged: TaskStreamTuple = [
+          key,
+          prefix,
+          worker,
+          thread,
+          Math.min(last[4], start),
+          Math.max(last[5], stop),
+          erred,
+          (last.length === 8 ? last[7] : 1) + count,
+        ];
+        out[at] = merged;
+        continue;
+      }
+    }
+    open.set(id, out.length);
+    out.push(entry);
+  }
+  return out;
 }

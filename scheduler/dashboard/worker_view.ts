@@ -6,7 +6,6 @@
  */
 
 import type { LogLine } from "../../core/recent_lines.ts";
-import { keyPrefix } from "../../core/task.ts";
 import type { SchedulerState } from "../state.ts";
 import { type WorkerRow, workerRow } from "./views.ts";
 
@@ -63,7 +62,7 @@ export function workerView(
   const processing: { key: string; prefix: string }[] = [];
   for (const task of worker.processing) {
     if (processing.length >= limit) break;
-    processing.push({ key: task.key, prefix: keyPrefix(task.key) });
+    processing.push({ key: task.key, prefix: task.prefix.name });
   }
   return { now, worker: workerRow(worker), threads, processing, logs: worker.logs.toArray() };
 }

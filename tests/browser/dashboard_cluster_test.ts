@@ -9,21 +9,12 @@ import assert from "node:assert/strict";
 import { Client } from "../../client/client.ts";
 import { writePerformanceReport } from "../../client/performance_report.ts";
 import { progress } from "../../collections/progress.ts";
-import { startDashboard } from "../../scheduler/dashboard/mod.ts";
-import { SchedulerServer } from "../../scheduler/server.ts";
 import { startWorker, type WorkerProcess } from "../helpers/cluster.ts";
 import { artifactsDir, chromiumMissing, openBrowser } from "./chromium.ts";
+import { startSchedulerWithDashboard, waitUntil } from "./real_scheduler.ts";
 
 const missing = chromiumMissing();
 if (missing !== null) console.warn(missing);
-
-async function waitUntil(what: string, check: () => boolean | Promise<boolean>, ms = 30_000) {
-  const deadline = performance.now() + ms;
-  while (!(await check())) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** Twice `i` (a self-contained task function). */
 function twice(i: number): number {
@@ -68,16 +59,8 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const shots = await artifactsDir("dashboard");
-    const server = await SchedulerServer.start({ host: "127.0.0.1", port: 0, log: () => {} });
-    const dashboard = await startDashboard({
-      state: server.state,
-      hostname: "127.0.0.1",
-      port: 0,
-      schedulerAddress: server.address,
-      onChange: (listener) => server.onChange(listener),
-      samplers: server,
-    });
-    server.dashboardLink = dashboard.url;
+    const scheduler = await startSchedulerWithDashboard();
+    const { server, dashboard } = scheduler;
     const workers: WorkerProcess[] = [];
     let client: Client | undefined;
     const browser = await openBrowser();
@@ -422,8 +405,7 @@ Deno.test({
     } finally {
       await browser.close();
       await client?.close();
-      await server.close("test over");
-      await dashboard.close();
+      await scheduler.close();
       for (const worker of workers) await worker.process.stop();
     }
   },

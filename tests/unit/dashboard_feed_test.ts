@@ -3,6 +3,7 @@ import { SchedulerState } from "../../scheduler/state.ts";
 import { DashboardModel } from "../../scheduler/dashboard/model.ts";
 import { LiveFeed, type LiveView } from "../../scheduler/dashboard/live_feed.ts";
 import { GraphTracker } from "../../scheduler/dashboard/graph_view.ts";
+import { coalesceRuns, type TaskStreamTuple } from "../../scheduler/dashboard/views.ts";
 import { finishTask } from "../helpers/scheduler_driver.ts";
 
 const WORKER = "tcp://127.0.0.1:1";
@@ -213,4 +214,35 @@ Deno.test("above its threshold the graph tracker sends task groups with their pr
   const next: Json = tracker.update(state);
   assert.equal(next.groups[0].done, 1);
   assert.equal(tracker.snapshot(state).kind, "groups");
+});
+
+Deno.test("a flood of task runs reaches the pages coalesced per thread, a trickle as it is", () => {
+  const runs: TaskStreamTuple[] = [
+    ["inc-1", "inc", "w1", 0, 1.0, 1.001, 0],
+    ["inc-2", "inc", "w1", 1, 1.0, 1.002, 0],
+    ["inc-3", "inc", "w1", 0, 1.0015, 1.002, 0], // 0.5 ms after inc-1 on thread 0: joins it
+    ["add-1", "add", "w1", 0, 1.0021, 1.003, 0], // another prefix: apart
+    ["inc-4", "inc", "w1", 1, 1.0025, 1.003, 1], // erred: apart
+    ["inc-5", "inc", "w1", 1, 1.5, 1.6, 0], // long after: apart
+    ["add-2", "add", "w1", 0, 1.0031, 1.004, 0], // joins add-1
+  ];
+  assert.deepEqual(coalesceRuns(runs, 0.005), [
+    ["inc-3", "inc", "w1", 0, 1.0, 1.002, 0, 2],
+    ["inc-2", "inc", "w1", 1, 1.0, 1.002, 0],
+    ["add-2", "add", "w1", 0, 1.0021, 1.004, 0, 2],
+    ["inc-4", "inc", "w1", 1, 1.0025, 1.003, 1],
+    ["inc-5", "inc", "w1", 1, 1.5, 1.6, 0],
+  ]);
+
+  // through the feed: above `coalesceAbove` entries in one push
+  const state = cluster();
+  const feed = new LiveFeed(new DashboardModel(state, identity), { coalesceAbove: 1 });
+  const received = subscribe(feed, ["status"]);
+  received.length = 0;
+  finish(state, "inc-1", 10);
+  finish(state, "inc-2", 10.001);
+  feed.tick();
+  const tasks = received.find(([e]) => e === "tasks")![1];
+  assert.equal(tasks.total, 2);
+  assert.deepEqual(tasks.entries, [["inc-2", "inc", WORKER, 1, 9.5, 10.001, 0, 2]]);
 });

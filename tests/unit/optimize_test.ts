@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { delayed, persist } from "../../mod.ts";
 import { cull, MAX_FUSED_CHAIN, optimizeGraph } from "../../core/optimize.ts";
-import { makeLiteral, makeTask, TaskRef } from "../../core/task.ts";
+import { fusedPrefix, makeLiteral, makeTask, TaskRef } from "../../core/task.ts";
 import type { Graph } from "../../core/graph.ts";
 import { runSync } from "../../collections/local/sync.ts";
 import { runThreads, shutdownThreads } from "../../collections/local/threads.ts";
@@ -41,6 +41,9 @@ Deno.test("a linear chain becomes one task under its last key, with the same res
   assert.deepEqual([...optimized.keys()], ["c"]);
   assert.equal(report.fused, 2);
   assert.deepEqual(optimized.get("c")!.deps, []);
+  // displays name it by its parts, in the order they run
+  assert.deepEqual(optimized.get("c")!.parts, ["a", "b", "c"]);
+  assert.equal(fusedPrefix(["inc-1", "inc-2", "double-3", "inc-4"]), "inc×2+double+inc");
   assert.deepEqual(await runSync(optimized, ["c"]), [8]);
   try {
     assert.deepEqual(await runThreads(optimized, ["c"], { numWorkers: 2 }), [8]);

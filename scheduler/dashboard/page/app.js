@@ -1,7 +1,9 @@
 /**
- * The dashboard page: tabs (Status, Workers, Graph, Info, System, Task) over one live connection that carries
- * what the open tab shows. Redraws on every update (at most once a frame) and a few times a
- * second, because time moves even when nothing else does.
+ * The dashboard page: tabs (Status, Workers, Graph, Info, System, Task) over one live connection
+ * that carries what the open tab shows. Redraws on every update (at most once a frame, no more
+ * than every {@link FRAME_MS}) and a few times a second, because time moves even when nothing
+ * else does; pages apply the updates that came since the last frame when they draw. A hidden
+ * tab closes its connection and draws nothing.
  *
  * @module
  */
@@ -65,8 +67,9 @@ function onEvent(event, data) {
     const c = data.counts;
     let threads = 0;
     for (const w of data.workers) threads += w.nthreads;
-    summary.textContent = `${data.workers.length} workers · ${threads} threads · ` +
+    const text = `${data.workers.length} workers · ${threads} threads · ` +
       `${formatCount(c.processing)} processing · ${formatCount(c.memory)} in memory`;
+    if (summary.textContent !== text) summary.textContent = text;
   }
   requestRender();
 }
@@ -108,5 +111,17 @@ for (const link of document.querySelectorAll("nav a")) {
   });
 }
 addEventListener("popstate", () => show(location.pathname.slice(1)));
+// A hidden tab neither draws (animation frames stop) nor listens: it costs the scheduler and the
+// browser nothing, and takes a fresh picture when shown again.
+document.addEventListener("visibilitychange", () => {
+  if (document.hidden) {
+    connection?.close();
+    connection = null;
+    connectionBadge.dataset.state = "paused";
+    connectionBadge.textContent = "paused (tab hidden)";
+  } else {
+    show(current);
+  }
+});
 setInterval(requestRender, FRAME_MS);
 show(location.pathname.slice(1));

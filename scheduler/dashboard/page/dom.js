@@ -46,6 +46,21 @@ export class Poller {
 }
 
 /**
+ * Makes `container`'s children `rows`, replacing only those that differ from the row already in
+ * their place: an unchanged row costs no layout.
+ * @param {HTMLElement} container
+ * @param {HTMLElement[]} rows
+ */
+export function patchRows(container, rows) {
+  rows.forEach((row, i) => {
+    const old = container.children[i];
+    if (old === undefined) container.append(row);
+    else if (!old.isEqualNode(row)) old.replaceWith(row);
+  });
+  while (container.children.length > rows.length) container.lastElementChild?.remove();
+}
+
+/**
  * A table cell holding a link.
  * @param {string} text
  * @param {string} href

@@ -13,6 +13,8 @@ import { sizedContext } from "./canvas.js";
 import { showTooltip } from "./tooltip.js";
 
 const MARGIN = 12;
+/** Graphs of at most this many tasks have their nodes labelled. */
+const LABELLED_NODES = 40;
 
 export class GraphPage {
   views = ["graph"];
@@ -109,7 +111,17 @@ export class GraphPage {
       ctx.fillStyle = STATE_COLORS[names[s]] ?? "#999";
       ctx.fill();
     }
+    // A small graph names its nodes by prefix (a fused task's names its parts: `inc+add`).
+    if (graph.nodes.length <= LABELLED_NODES) {
+      ctx.font = "11px system-ui, sans-serif";
+      ctx.textBaseline = "middle";
+      ctx.fillStyle = "#24292e";
+      graph.nodes.forEach((/** @type {[string, number]} */ [, p], /** @type {number} */ i) => {
+        ctx.fillText(graph.prefixes[p], this.x[i] + r + 4, this.y[i], 160);
+      });
+    }
     canvas.dataset.nodes = String(graph.nodes.length);
+    canvas.dataset.prefixes = graph.prefixes.join(" ");
     this.caption.textContent = `${formatCount(graph.nodes.length)} tasks, ` +
       `${formatCount(graph.edges.length)} dependencies`;
     this.legend.replaceChildren(...names.flatMap((name, s) => {
@@ -180,6 +192,7 @@ export class GraphPage {
     });
     this.canvas.dataset.nodes = "0";
     this.canvas.dataset.groups = String(groups.length);
+    this.canvas.dataset.prefixes = groups.map((/** @type {any} */ g) => g.name).join(" ");
     this.canvas.dataset.done = String(groups.reduce((n, /** @type {any} */ g) => n + g.done, 0));
     this.caption.textContent = `${formatCount(tasks)} tasks in ${formatCount(groups.length)} ` +
       `task groups (by key prefix), ${formatCount(edges.length)} ` +
@@ -254,8 +267,10 @@ export class GraphPage {
       this.tooltip.hidden = true;
       return;
     }
-    const [key] = this.graph.nodes[best];
-    const text = `${key}\n${this.graph.stateNames[this.states[best]]}`;
+    const [key, prefix] = this.graph.nodes[best];
+    // a fused task's prefix names its parts (`inc+double+add`)
+    const text = `${key}\n${this.graph.prefixes[prefix]} · ` +
+      this.graph.stateNames[this.states[best]];
     showTooltip(this.tooltip, text, event.clientX, event.clientY);
   }
 }

@@ -32,8 +32,35 @@ function syncRows(container, ids, create) {
     }
     rows.set(id, row);
   }
-  container.replaceChildren(...rows.values());
+  // Re-inserting the same rows would still cost a style and layout pass: only on a change.
+  let same = container.children.length === rows.size;
+  let i = 0;
+  for (const row of rows.values()) {
+    if (!same) break;
+    same = container.children[i++] === row;
+  }
+  if (!same) container.replaceChildren(...rows.values());
   return rows;
+}
+
+/**
+ * Sets `element.textContent`, style or attribute values only where they changed: a write of the
+ * same value still invalidates style and layout in some engines, and these run every update.
+ * @param {HTMLElement} element
+ * @param {string} text
+ */
+function setText(element, text) {
+  if (element.textContent !== text) element.textContent = text;
+}
+
+/**
+ * @param {HTMLElement} element
+ * @param {Record<string, string>} values
+ */
+function setData(element, values) {
+  for (const name in values) {
+    if (element.dataset[name] !== values[name]) element.dataset[name] = values[name];
+  }
 }
 
 /**
@@ -63,13 +90,19 @@ function setBar(bar, segments, text) {
   while (bar.children.length < segments.length + 1) bar.append(document.createElement("div"));
   segments.forEach(([cls, fraction, color], i) => {
     const seg = /** @type {HTMLElement} */ (bar.children[i]);
-    seg.className = `seg ${cls}`;
-    seg.style.width = `${Math.max(0, Math.min(1, fraction)) * 100}%`;
-    seg.style.background = color ?? "";
+    const className = `seg ${cls}`;
+    if (seg.className !== className) seg.className = className;
+    // a tenth of a percent is finer than a pixel of these bars
+    const width = `${(Math.max(0, Math.min(1, fraction)) * 100).toFixed(1)}%`;
+    if (seg.style.width !== width) seg.style.width = width;
+    if (seg.dataset.color !== (color ?? "")) {
+      seg.dataset.color = color ?? "";
+      seg.style.background = color ?? "";
+    }
   });
   const label = /** @type {HTMLElement} */ (bar.children[segments.length]);
-  label.className = "text";
-  label.textContent = text;
+  if (label.className !== "text") label.className = "text";
+  setText(label, text);
 }
 
 export class StatusPage {
@@ -88,6 +121,7 @@ export class StatusPage {
     this.processing = /** @type {HTMLElement} */ (document.getElementById("processing-bars"));
     /** @type {any} */
     this.status = null;
+    this.statusDrawn = false;
   }
 
   /**
@@ -97,16 +131,20 @@ export class StatusPage {
   handle(event, data) {
     if (event === "status") {
       this.status = data;
+      this.statusDrawn = false;
       this.stream.setWorkers(data.workers);
-      this.#renderProgress(data);
-      this.#renderWorkers(data.workers);
     } else if (event === "tasks") {
       this.stream.add(data);
     }
   }
 
-  /** Redraws what moves with time alone. */
+  /** Applies the latest status (once, however many came since the last frame) and redraws. */
   render() {
+    if (this.status !== null && !this.statusDrawn) {
+      this.statusDrawn = true;
+      this.#renderProgress(this.status);
+      this.#renderWorkers(this.status.workers);
+    }
     this.stream.render();
   }
 
@@ -133,10 +171,13 @@ export class StatusPage {
         ["processing", p.processing / p.total],
       ], "");
       const count = /** @type {HTMLElement} */ (row.children[2]);
-      count.textContent = `${formatCount(done)} / ${formatCount(p.total)}` +
-        (p.erred > 0 ? ` · ${formatCount(p.erred)} erred` : "") +
-        (p.duration !== null ? ` · ${formatDuration(p.duration)}` : "");
-      Object.assign(row.dataset, {
+      setText(
+        count,
+        `${formatCount(done)} / ${formatCount(p.total)}` +
+          (p.erred > 0 ? ` · ${formatCount(p.erred)} erred` : "") +
+          (p.duration !== null ? ` · ${formatDuration(p.duration)}` : ""),
+      );
+      setData(row, {
         total: String(p.total),
         done: String(done),
         memory: String(p.memory),
@@ -144,16 +185,18 @@ export class StatusPage {
         waiting: String(p.waiting),
         erred: String(p.erred),
       });
-      row.title = `${p.name}: ${p.memory} in memory, ${p.released} done and released, ` +
+      const title = `${p.name}: ${p.memory} in memory, ${p.released} done and released, ` +
         `${p.processing} processing, ${p.waiting} waiting, ${p.erred} erred; ` +
         `${formatBytes(p.nbytes)} in memory`;
+      if (row.title !== title) row.title = title;
     }
     const c = status.counts;
-    this.progressCaption.textContent = prefixes.length === 0
+    const caption = prefixes.length === 0
       ? "no tasks"
       : `${formatCount(c.memory)} in memory · ${formatCount(c.processing)} processing · ` +
         `${formatCount(c.waiting + c.queued + c["no-worker"])} waiting · ` +
         `${formatCount(c.erred)} erred`;
+    setText(this.progressCaption, caption);
   }
 
   /** @param {any[]} workers */
@@ -178,19 +221,14 @@ export class StatusPage {
         `${formatBytes(w.nbytes)}${w.spilled > 0 ? ` + ${formatBytes(w.spilled)} spilled` : ""}` +
           (w.memoryLimit > 0 ? ` / ${formatBytes(w.memoryLimit)}` : ""),
       );
-      Object.assign(mem.dataset, {
-        worker: w.address,
-        bytes: String(w.nbytes),
-        spilled: String(w.spilled),
-      });
+      setData(mem, { worker: w.address, bytes: String(w.nbytes), spilled: String(w.spilled) });
       const proc = /** @type {HTMLElement} */ (processingRows.get(w.address));
       setBar(
         /** @type {HTMLElement} */ (proc.children[1]),
         [["busy", w.processing / maxProcessing]],
         `${w.processing} on ${w.nthreads} threads`,
       );
-      proc.dataset.worker = w.address;
-      proc.dataset.processing = String(w.processing);
+      setData(proc, { worker: w.address, processing: String(w.processing) });
     }
   }
 }

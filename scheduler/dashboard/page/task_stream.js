@@ -46,8 +46,10 @@ function formatOffset(seconds) {
 }
 
 /**
- * @typedef {{ key: string, prefix: string, worker: string, thread: number, start: number,
- *   stop: number, erred: boolean }} Run
+ * A run, or several runs of one prefix one after the other on a thread that the server sent
+ * coalesced while tasks flooded in (`count` of them, `key` the latest's):
+ * @typedef {{ key: string, prefix: string, worker: string, thread: number, row: string,
+ *   start: number, stop: number, erred: boolean, count: number }} Run
  * @typedef {[number, string, string, number, number, number]} Mark
  * @typedef {{ address: string, name: string, nthreads: number }} WorkerInfo
  */
@@ -165,8 +167,18 @@ export class TaskStream {
     }
     const skip = Math.max(0, this.nextSeq - message.first);
     for (let i = skip; i < message.entries.length; i++) {
-      const [key, prefix, worker, thread, start, stop, erred] = message.entries[i];
-      this.runs.push({ key, prefix, worker, thread, start, stop, erred: erred === 1 });
+      const [key, prefix, worker, thread, start, stop, erred, count] = message.entries[i];
+      this.runs.push({
+        key,
+        prefix,
+        worker,
+        thread,
+        row: `${worker}#${thread}`,
+        start,
+        stop,
+        erred: erred === 1,
+        count: count ?? 1,
+      });
       if (stop > this.lastStop) this.lastStop = stop;
     }
     this.nextSeq = Math.max(this.nextSeq, message.total);
@@ -205,7 +217,9 @@ export class TaskStream {
       labels.push(`${name} #${thread}`);
     };
     for (const w of this.workers) for (let t = 0; t < w.nthreads; t++) add(w.address, w.name, t);
-    for (const run of visible) add(run.worker, run.worker.replace(/^[a-z]+:\/\//, ""), run.thread);
+    for (const run of visible) {
+      if (!index.has(run.row)) add(run.worker, run.worker.replace(/^[a-z]+:\/\//, ""), run.thread);
+    }
     return { index, labels, firstRow };
   }
 
@@ -219,10 +233,14 @@ export class TaskStream {
     this.drawn = { start, end };
     /** @type {Run[]} */
     const visible = [];
+    let runCount = 0;
     for (let i = this.runs.length - 1; i >= 0; i--) {
       const run = this.runs[i];
       if (run.stop < start - ORDER_SLACK_SECONDS) break;
-      if (run.stop >= start && run.start <= end) visible.push(run);
+      if (run.stop >= start && run.start <= end) {
+        visible.push(run);
+        runCount += run.count;
+      }
     }
     const { index, labels, firstRow } = this.#rows(visible);
     const rowHeight = Math.max(3, Math.min(22, Math.floor(360 / Math.max(1, labels.length))));
@@ -265,7 +283,7 @@ export class TaskStream {
       this.hits.push([x0, y, Math.max(1, x1 - x0), h, run, count]);
     };
     for (const run of visible) {
-      const row = index.get(`${run.worker}#${run.thread}`);
+      const row = index.get(run.row);
       if (row === undefined) continue;
       const x0 = Math.max(LABEL_WIDTH, xOf(run.start));
       const x1 = Math.min(cssWidth, xOf(run.stop));
@@ -277,11 +295,11 @@ export class TaskStream {
       if (bar !== undefined && bar[2] === color && x1 >= bar[0] - 1 && x0 <= bar[1] + 1) {
         bar[0] = Math.min(bar[0], x0);
         bar[1] = Math.max(bar[1], x1);
-        bar[4]++;
+        bar[4] += run.count;
         continue;
       }
       if (bar !== undefined) flush(row, bar);
-      open.set(row, [x0, x1, color, run, 1]);
+      open.set(row, [x0, x1, color, run, run.count]);
     }
     for (const [row, bar] of open) flush(row, bar);
 
@@ -339,9 +357,9 @@ export class TaskStream {
     canvas.dataset.rows = String(labels.length);
     canvas.dataset.zoomed = zoom === null ? "" : `${start},${end}`;
     this.caption.textContent = zoom !== null
-      ? `${visible.length} task runs in the ${formatDuration(end - start)} selected ` +
+      ? `${runCount} task runs in the ${formatDuration(end - start)} selected ` +
         `(wheel pans; double-click returns to live)`
-      : `${visible.length} task runs in the last ${WINDOW_SECONDS} s` +
+      : `${runCount} task runs in the last ${WINDOW_SECONDS} s` +
         (idle ? " of activity (idle now)" : "") + " · drag to zoom";
     this.#legend(prefixes, kinds, erred);
   }

@@ -4,7 +4,8 @@
  * and its newest log lines. Read from `/api/v1/worker` once a second while shown: log lines come
  * with the worker's heartbeats and make no live event. Its call stacks (Dask's "call stacks" of
  * what runs now) come from `/api/v1/call-stacks`: the latest sampled stack of each task a thread
- * runs, innermost frame last. A thread in synchronous code answers at its task's next `await`.
+ * runs, outermost frame first; a thread busy in synchronous code is paused for a moment to read
+ * its stack (call_stack.js).
  *
  * @module
  */
@@ -16,6 +17,7 @@ import {
   formatDuration,
 } from "../../../core/display/format.js";
 import { prefixColor } from "../../../core/display/palette.js";
+import { stackBlock } from "./call_stack.js";
 import { cell, linkCell, Poller, setFacts } from "./dom.js";
 import { memoryCell } from "./workers_page.js";
 
@@ -63,44 +65,21 @@ export class WorkerPage {
   /** @param {any} data */
   #showStacks(data) {
     this.stacksCaption.textContent = data.sampling
-      ? "what each busy thread runs now, from its latest sample (innermost frame last)"
+      ? "what each busy thread runs now, outermost frame first"
       : "this worker's threads do not sample (no sys: inspector, or --profile-interval 0)";
     const now = Date.now();
     const blocks = [];
     for (const thread of data.threads) {
-      if (!thread.answered) {
+      if (!thread.answered && thread.tasks.length === 0) {
+        // busy, but between two tasks as far as its status tells
         const div = document.createElement("div");
         div.className = "stack muted";
         div.dataset.thread = String(thread.thread);
-        div.textContent = `#${thread.thread}: in synchronous code (answers at its next await)`;
+        div.textContent = `#${thread.thread}: busy in synchronous code between tasks`;
         blocks.push(div);
         continue;
       }
-      for (const task of thread.tasks) {
-        const div = document.createElement("div");
-        div.className = "stack";
-        div.dataset.thread = String(thread.thread);
-        div.dataset.key = task.key;
-        const head = document.createElement("div");
-        const age = task.at === null
-          ? "no sample yet"
-          : `sampled ${formatDuration((now - task.at) / 1000)} ago`;
-        head.textContent = `#${thread.thread} · ${task.key} · running ` +
-          `${formatDuration((now - task.began) / 1000)} · ${age}`;
-        const list = document.createElement("ol");
-        for (const frame of task.frames) {
-          const li = document.createElement("li");
-          li.dataset.name = frame.name;
-          li.textContent = `${frame.name}  `;
-          const where = document.createElement("span");
-          where.className = "muted";
-          where.textContent = `${frame.filename}:${frame.line_number}`;
-          li.append(where);
-          list.append(li);
-        }
-        div.append(head, list);
-        blocks.push(div);
-      }
+      for (const task of thread.tasks) blocks.push(stackBlock(thread, task, now));
     }
     if (blocks.length === 0) {
       const idle = document.createElement("div");

@@ -11,7 +11,7 @@ import { formatBytes, formatCount, formatDuration } from "../../../core/display/
 import { prefixColor } from "../../../core/display/palette.js";
 import { serverNow } from "./live.js";
 import { drawTimeChart } from "./time_chart.js";
-import { cell, linkCell } from "./dom.js";
+import { cell, linkCell, patchRows } from "./dom.js";
 
 /** The memory kinds' colours, as Dask draws them (unmanaged lighter, spilled apart). */
 export const MEMORY_COLORS = Object.freeze({
@@ -25,6 +25,11 @@ const HISTORY_WINDOW_S = 300;
 const MIN_WINDOW_S = 20;
 /** Samples kept per worker (the server samples once a second). */
 const HISTORY_KEEP = 600;
+/**
+ * Least time between two redraws of what changes only with time (the charts' axis moves a
+ * pixel in about a second; "last seen … ago"), ms: the page redraws five times a second.
+ */
+const SLOW_REDRAW_MS = 1000;
 
 export class WorkersPage {
   views = ["workers"];
@@ -55,6 +60,10 @@ export class WorkersPage {
     this.occupancyChart = /** @type {HTMLCanvasElement} */ (
       document.getElementById("occupancy-history")
     );
+    /** What came since the last redraw. */
+    this.changed = { workers: true, history: true };
+    this.lastTable = -Infinity;
+    this.lastCharts = -Infinity;
   }
 
   /**
@@ -65,8 +74,10 @@ export class WorkersPage {
     if (event === "workers") {
       this.workers = data.workers;
       this.bandwidth = data.bandwidth;
+      this.changed.workers = true;
     }
     if (event === "history") {
+      this.changed.history = true;
       for (const [address, ...sample] of data.samples) {
         let rows = this.history.get(address);
         if (rows === undefined) this.history.set(address, rows = []);
@@ -133,8 +144,27 @@ export class WorkersPage {
     this.occupancyChart.dataset.max = String(occupancyMax);
   }
 
+  /** Redraws what changed, and what moves with time alone about once a second. */
   render() {
     const now = serverNow();
+    const at = performance.now();
+    // Tables at most once a second: a table's layout is the page's dearest part (5–6 ms each
+    // here), and workers' figures change with every update while tasks run.
+    if (at - this.lastTable >= SLOW_REDRAW_MS) {
+      this.lastTable = at;
+      this.#renderTable(now);
+      if (this.changed.workers) this.#renderBandwidth();
+      this.changed.workers = false;
+    }
+    if (this.changed.history || at - this.lastCharts >= SLOW_REDRAW_MS) {
+      this.lastCharts = at;
+      this.changed.history = false;
+      this.#renderCharts(now);
+    }
+  }
+
+  /** @param {number} now */
+  #renderTable(now) {
     const rows = this.workers.slice().sort((a, b) => (a.name < b.name ? -1 : 1)).map((w) => {
       const tr = document.createElement("tr");
       tr.dataset.worker = w.address;
@@ -153,12 +183,11 @@ export class WorkersPage {
       );
       return tr;
     });
-    this.body.replaceChildren(...rows);
+    patchRows(this.body, rows);
     let threads = 0;
     for (const w of this.workers) threads += w.nthreads;
-    this.caption.textContent = `${this.workers.length} workers, ${threads} threads`;
-    this.#renderCharts(now);
-    this.#renderBandwidth();
+    const caption = `${this.workers.length} workers, ${threads} threads`;
+    if (this.caption.textContent !== caption) this.caption.textContent = caption;
   }
 
   /**
@@ -207,17 +236,21 @@ export class WorkersPage {
       ...workers.map((w) => cell(perSecond(perWorker.get(w.address)?.out ?? 0), "num")),
       cell(""),
     );
-    this.pairsTable.replaceChildren(head, ...rows, out);
-    this.typesBody.replaceChildren(...bw.types.map((/** @type {any} */ t) => {
-      const tr = document.createElement("tr");
-      tr.dataset.type = t.type;
-      tr.dataset.total = String(t.total);
-      tr.append(cell(t.type), cell(perSecond(t.rate), "num"), cell(formatBytes(t.total), "num"));
-      return tr;
-    }));
-    this.bandwidthCaption.textContent = bw.pairs.length === 0
+    patchRows(this.pairsTable, [head, ...rows, out]);
+    patchRows(
+      this.typesBody,
+      bw.types.map((/** @type {any} */ t) => {
+        const tr = document.createElement("tr");
+        tr.dataset.type = t.type;
+        tr.dataset.total = String(t.total);
+        tr.append(cell(t.type), cell(perSecond(t.rate), "num"), cell(formatBytes(t.total), "num"));
+        return tr;
+      }),
+    );
+    const caption = bw.pairs.length === 0
       ? "no transfers between workers yet"
       : `bytes/s over the last ${bw.windowS} s`;
+    if (this.bandwidthCaption.textContent !== caption) this.bandwidthCaption.textContent = caption;
   }
 }
 
