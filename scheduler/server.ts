@@ -39,7 +39,8 @@ import {
   sendHeaders,
   unbatch,
 } from "../net/wire.ts";
-import { CLUSTER_IDENTITY } from "../net/auth.ts";
+import { CLUSTER_IDENTITY, TASK_IDENTITY_PREFIX } from "../net/auth.ts";
+import { TaskDelegations } from "./task_delegation.ts";
 import { PeerPool } from "../net/peer_pool.ts";
 import type { TlsConfig } from "../net/tls.ts";
 import {
@@ -56,10 +57,12 @@ import type {
 import {
   type ClientRegisteredMsg,
   DEFAULT_HEARTBEAT_INTERVAL,
+  type DelegateTaskMsg,
   type RegisterWorkerMsg,
   type RequestMsg,
   type RunResultMsg,
   SESSION_PROTOCOL,
+  type TaskDelegatedMsg,
 } from "../protocol/session.ts";
 import { type SchedulerConfig, type SchedulerEvent, SchedulerState } from "./state.ts";
 import { now, SchedulerRequests, workerInfo, type WorkerSession } from "./requests.ts";
@@ -162,6 +165,7 @@ type SessionWorkerMsg =
   | { op: "worker-leaving"; reason: string }
   | { op: "worker-terminated"; reason: string }
   | { op: "worker-status"; status: "running" | "paused" | "exhausted" }
+  | DelegateTaskMsg
   | RunResultMsg;
 
 export class SchedulerServer {
@@ -205,14 +209,18 @@ export class SchedulerServer {
   readonly #journalClientWait: number;
   #closing: Promise<void> | null = null;
   #resolveClosed!: () => void;
+  /** Tasks' own credentials (task_delegation.ts): under tenancy with the cluster's token. */
+  readonly #delegations: TaskDelegations | undefined;
 
   private constructor(
     options: SchedulerServerOptions,
     listener: Listener,
     address: string,
     journal: Journal | undefined,
+    delegations: TaskDelegations | undefined,
   ) {
     this.address = address;
+    this.#delegations = delegations;
     this.#listener = listener;
     this.state = new SchedulerState({
       ...options.config,
@@ -275,13 +283,18 @@ export class SchedulerServer {
     // Connections that complete their handshake before the server object exists wait here.
     const early: Connection[] = [];
     const ref: { server?: SchedulerServer } = {};
+    // tasks' own credentials under tenancy need the cluster's token (it proves their workers)
+    const tenancy = (options.clientTokens?.size ?? 0) > 0 || options.tlsClientIdentities === true;
+    const delegations = tenancy && options.authToken !== undefined
+      ? new TaskDelegations(options.clientTokens)
+      : undefined;
     const listener = await listen({
       hostname: host,
       port: options.port ?? 8786,
       role: "scheduler",
       maxFrameBytes: options.maxFrameBytes,
       authToken: options.authToken,
-      identityTokens: options.clientTokens,
+      identityTokens: delegations?.tokens ?? options.clientTokens,
       certificateIdentities: options.tlsClientIdentities,
       tls: options.tls,
       onError: refusalLogger((line) => ref.server && ref.server.#log(line)),
@@ -295,7 +308,13 @@ export class SchedulerServer {
       const shown = advertised.includes(":") ? `[${advertised}]` : advertised;
       address = `${options.tls === undefined ? "tcp" : "tls"}://${shown}:${listener.port}`;
     }
-    const server = ref.server = new SchedulerServer(options, listener, address, journal);
+    const server = ref.server = new SchedulerServer(
+      options,
+      listener,
+      address,
+      journal,
+      delegations,
+    );
     for (const connection of early) server.#accept(connection);
     return server;
   }
@@ -371,6 +390,8 @@ export class SchedulerServer {
       // A bug in the state machine: keep serving, but make it loud.
       this.#log(`internal error handling ${event.type}: ${(error as Error).stack}`);
     }
+    // a task's credential ends with its run (nothing to do while none is in force)
+    this.#delegations?.sweep(this.state.tasks);
     const journal = this.#journal;
     if (journal !== undefined && !this.#replaying) {
       const records = recordsFor(event, journal.book.fireAndForget);
@@ -606,7 +627,14 @@ export class SchedulerServer {
     ) {
       return await this.#refuse(connection, `a client with id ${clientId} is already connected`);
     }
-    const identity = connection.identity ?? CLUSTER_IDENTITY;
+    // a task's credential acts as the identity that submitted the task (task_delegation.ts)
+    const delegated = this.#delegations?.identityOf(connection.identity);
+    if (delegated === undefined && connection.identity?.startsWith(TASK_IDENTITY_PREFIX)) {
+      return await this.#refuse(connection, "this task credential ended with its task");
+    }
+    // attached at once: a sweep from here on closes the connection with the credential
+    if (delegated !== undefined) this.#delegations!.attach(connection.identity!, connection);
+    const identity = delegated ?? connection.identity ?? CLUSTER_IDENTITY;
     if (this.#journalClients.delete(clientId)) {
       const known = this.state.clients.get(clientId)?.identity;
       // a record replayed without an identity ("") takes whoever reconnects under the id
@@ -648,6 +676,7 @@ export class SchedulerServer {
         }
       }
     } finally {
+      if (delegated !== undefined) this.#delegations!.detach(connection.identity!, connection);
       if (this.#clients.get(clientId) === connection) {
         this.#clients.delete(clientId);
         if (this.#closing === null) {
@@ -758,6 +787,9 @@ export class SchedulerServer {
               answer?.(m.ok ? { ok: true, value: m.value } : { ok: false, error: m.error });
               break;
             }
+            case "delegate-task":
+              connection.send({ header: this.#delegate(m, reg.address) });
+              break;
             default:
               this.#feed({ type: "worker-message", worker: reg.address, msg: m, now: t });
           }
@@ -769,6 +801,25 @@ export class SchedulerServer {
       }
       this.#failRuns(session, "its connection closed");
     }
+  }
+
+  /** A task's own credential for its client, asked for by the worker running it. */
+  #delegate(msg: DelegateTaskMsg, worker: string): TaskDelegatedMsg {
+    const answer = this.#delegations === undefined
+      ? {
+        error: this.state.ownership.enabled
+          ? "the scheduler has client identities but no cluster token (--auth-token-file): " +
+            "it cannot make tasks credentials"
+          : "the scheduler has no client identities: tasks use the cluster's credentials",
+      }
+      : this.#delegations.issue(
+        this.state.tasks.get(msg.key),
+        msg.key,
+        worker,
+        this.state.ownership,
+      );
+    if ("token" in answer) this.#log(`task ${msg.key} on ${worker} got a credential of its owner`);
+    return { op: "task-delegated", requestId: msg.requestId, ...answer };
   }
 
   /** A worker that leaves on purpose: removed at once, its tasks move without blame. */

@@ -21,6 +21,8 @@ import type { FunctionSpec } from "../core/function_codec.ts";
 import { FunctionSender } from "../core/function_link.ts";
 import type { Key } from "../core/task.ts";
 import {
+  type Delegated,
+  type DelegationRequest,
   type FromThread,
   type ProfileAnswer,
   type ProfileQuery,
@@ -69,9 +71,14 @@ export type ThreadEndHandler = (end: ThreadEnd) => void;
 /**
  * Called when a task on thread `thread` secedes or asks to rejoin (see {@link SlotRequest});
  * the owner answers a rejoin with {@link ThreadPool.rejoined}. Without one, a rejoin is granted
- * at once (the local `threads` scheduler does not count slots).
+ * at once (the local `threads` scheduler does not count slots). A worker's pool also gets tasks'
+ * requests for credentials of their own ({@link DelegationRequest}), answered with
+ * {@link ThreadPool.delegated}.
  */
-export type SlotRequestHandler = (thread: number, request: SlotRequest) => void;
+export type SlotRequestHandler = (
+  thread: number,
+  request: SlotRequest | DelegationRequest,
+) => void;
 
 const THREAD_ENTRY = new URL("./thread_entry.ts", import.meta.url).href;
 
@@ -135,6 +142,13 @@ export class ThreadPool {
     },
     private readonly onSlotRequest: SlotRequestHandler = (thread, request) => {
       if (request.type === "rejoin") this.rejoined(thread, request.id);
+      else if (request.type === "delegate") {
+        this.delegated(thread, {
+          type: "delegated",
+          request: request.request,
+          error: "tasks on the local threads scheduler have no cluster",
+        });
+      }
     },
     private readonly permissions: Deno.PermissionOptions = "inherit",
   ) {
@@ -272,6 +286,12 @@ export class ThreadPool {
     for (const thread of this.#subscribers.get(name) ?? []) {
       this.#threads[thread].postMessage({ type: "pubsub-msg", name, value } satisfies ToThread);
     }
+  }
+
+  /** Answers a task's {@link DelegationRequest} on `thread`. */
+  delegated(thread: number, answer: Delegated): void {
+    if (this.#closed) return;
+    this.#threads[thread].postMessage(answer satisfies ToThread);
   }
 
   /** Grants the seceded task `id` on `thread` a slot again. */

@@ -45,7 +45,7 @@ import {
 import { isDataItem } from "../protocol/message_checks.ts";
 import { PeerPool } from "../net/peer_pool.ts";
 import { inlineSecurity, type TlsConfig } from "../net/tls.ts";
-import { garbageCollector } from "../threads/garbage.ts";
+import { garbageCollector } from "../core/garbage.ts";
 import { SHARED_GARBAGE_BYTES, SharedGarbage } from "../threads/shared_garbage.ts";
 import { encodedBytes } from "./encoded_info.ts";
 import type { ReceivedData, WorkerEvent, WorkerInstruction } from "./events.ts";
@@ -228,6 +228,7 @@ export class WorkerServer {
         options.authToken === undefined && options.tls === undefined,
       log,
       strayThread: (reason) => this.#strayThread(reason),
+      delegate: (key) => this.#session.delegate(key),
     }, permissions);
     this.#runThread = new RunThread(permissions);
     if (address !== null) this.#setUpThreads();
@@ -467,7 +468,7 @@ export class WorkerServer {
   /**
    * Tasks learn the cluster they run on (their `getClient()` connects to its scheduler), and its
    * token — unless the scheduler has client identities: a tenant's task must not act with the
-   * cluster's rights (docs/security.md, tenancy).
+   * cluster's rights; its client asks for a credential of its own (docs/security.md, tenancy).
    */
   #setUpThreads(): void {
     this.#executor.setup({
@@ -480,7 +481,10 @@ export class WorkerServer {
       profileIntervalMs: this.#options.profileIntervalMs,
     });
   }
-  /** The scheduler has client identities (told at registration): threads get no credentials. */
+  /**
+   * The scheduler has client identities (told at registration): threads get no cluster
+   * credentials (a task asks for its own: scheduler/task_delegation.ts).
+   */
   #tenancy = false;
 
   /** A new registration: a fresh state machine, holding the data that survived. */
