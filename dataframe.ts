@@ -23,28 +23,4 @@
  */
 
 export * as dataframe from "./collections/dataframe/mod.ts";
-export type {
-  ColumnValue,
-  DataFrame,
-  DatetimeAccessor,
-  Frame,
-  FromRecordsOptions,
-  GroupAgg,
-  GroupBy,
-  GroupByOptions,
-  GroupKey,
-  HeadOptions,
-  JoinHow,
-  MergeOptions,
-  Operand,
-  ParquetFilter,
-  PlSeries,
-  ReadCsvOptions,
-  ReadParquetOptions,
-  Series,
-  SortedIndex,
-  SortOptions,
-  StringAccessor,
-  ToCsvOptions,
-  ToDataframeOptions,
-} from "./collections/dataframe/mod.ts";
+export type * from "./collections/dataframe/public_types.ts";

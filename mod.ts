@@ -216,28 +216,4 @@ export function persist<C extends Collection>(
 
 // Types only (no Polars is loaded): `Bag.toDataframe` returns a DataFrame, and its documentation
 // links to these. The dataframe functions themselves live in `./dataframe.ts`.
-export type {
-  ColumnValue,
-  DataFrame,
-  DatetimeAccessor,
-  Frame,
-  FromRecordsOptions,
-  GroupAgg,
-  GroupBy,
-  GroupByOptions,
-  GroupKey,
-  HeadOptions,
-  JoinHow,
-  MergeOptions,
-  Operand,
-  ParquetFilter,
-  PlSeries,
-  ReadCsvOptions,
-  ReadParquetOptions,
-  Series,
-  SortedIndex,
-  SortOptions,
-  StringAccessor,
-  ToCsvOptions,
-  ToDataframeOptions,
-} from "./collections/dataframe/mod.ts";
+export type * from "./collections/dataframe/public_types.ts";

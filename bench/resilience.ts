@@ -17,7 +17,9 @@
  *   its ThreadDiedError at the client; time from `cancel` of a running busy loop on a one-thread
  *   worker to the next task's answer (beside a plain task's round trip), and the worker
  *   process's CPU while the loop spins and just after the cancel (/proc/<pid>/stat); and the
- *   thread pool alone: stop a spinning run, time until a fresh thread answers.
+ *   thread pool alone: stop a spinning run, time until a fresh thread answers; and on a
+ *   supervised (LocalCluster) worker, time from that cancel until the worker process whose
+ *   terminated thread spins on is gone and a fresh process answers (`--only replace`).
  *
  * - scheduler journal (`--journal-dir`): SIGKILL the scheduler while a 100,000-task map runs,
  *   start it again with the same journal; time until it listens, answers the client again, and
@@ -26,7 +28,7 @@
  *   (ratio of medians; target ≤ 1.10).
  *
  *   deno run -A bench/resilience.ts [--quick]
- *     [--only recovery|spilling|array|blowup|restart|threads|journal]
+ *     [--only recovery|spilling|array|blowup|restart|threads|replace|journal]
  */
 
 import { Client } from "../client/client.ts";
@@ -168,6 +170,59 @@ async function cpuShare(pid: number | "self", ms: number): Promise<number> {
 const percent = (share: number) => `${(100 * share).toFixed(0)} %`;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+// Before the in-process thread pool's figures: the loops it stops spin on in this process.
+if (runs("threads") || runs("replace")) {
+  console.log("a cancelled busy loop on a supervised worker: its process is replaced");
+  // supervised: the worker whose terminated thread spins on is replaced (stray_threads.ts)
+  const marker = Deno.makeTempFileSync();
+  Deno.removeSync(marker);
+  const warn = console.warn;
+  await using cluster = await LocalCluster.start({ nWorkers: 1, threadsPerWorker: 1 });
+  await using client = await Client.connect(cluster, { setAsDefault: false });
+  const fresh = client.with({ pure: false });
+  const pidOf = () => fresh.submit(() => Deno.pid).result(120);
+  const spin = (path: string) => {
+    Deno.writeTextFileSync(path, "started");
+    let n = 0;
+    for (;;) n++;
+  };
+  const spinningPid = await pidOf();
+  const loop = fresh.submit(spin, marker);
+  while (true) {
+    try {
+      Deno.statSync(marker);
+      break;
+    } catch {
+      await sleep(5);
+    }
+  }
+  console.warn = () => {};
+  const started = performance.now();
+  await client.cancel(loop);
+  await fresh.submit((x: number) => x + 1, 1).result(120);
+  const answered = performance.now() - started;
+  while (true) {
+    try {
+      Deno.statSync(`/proc/${spinningPid}`);
+      await sleep(20);
+    } catch {
+      break;
+    }
+  }
+  const gone = performance.now() - started;
+  const freshPid = await pidOf();
+  const replaced = performance.now() - started;
+  const idle = await cpuShare(freshPid, 1000);
+  console.warn = warn;
+  Deno.removeSync(marker);
+  console.log(
+    `  supervised (LocalCluster): cancel of a busy loop → next task answered ` +
+      `${answered.toFixed(0)} ms, the spinning process gone ${(gone / 1000).toFixed(2)} s, a ` +
+      `fresh process answering ${(replaced / 1000).toFixed(2)} s; its task threads' CPU then ` +
+      `${percent(idle)} of a core`,
+  );
+}
 
 if (runs("threads")) {
   console.log("supervised threads: Deno.exit, cancel of a busy loop, the pool's thread restart");

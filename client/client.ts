@@ -2,15 +2,22 @@
  * The Client: a connection to a cluster's scheduler, the futures it holds, and the graphs it
  * runs. It is also the `GraphExecutor` that collections' `.compute()` uses once connected.
  *
- * Reference counting: every Future of a key shares one record here and counts as one holder;
- * when the last Future of a key is released (or garbage-collected), the client tells the
- * scheduler, which frees the data once nothing else needs it. Messages of one tick are
- * batched (client/outbox.ts), and results are fetched from the workers directly, batched too
- * (client/data_fetch.ts).
+ * This file is the public class with its documented methods; each concept it composes has a
+ * file of its own: its life and the default client (client_lifecycle.ts), the keys it holds and
+ * what the scheduler says of them (held_keys.ts), Futures passed in and out (future_keys.ts),
+ * fetching and finishing values (results.ts, gather.ts, data_fetch.ts), submitting
+ * (submission.ts, scatter.ts), the outgoing batch (outbox.ts), cluster administration
+ * (cluster_admin.ts), diagnostics (task_stream.ts, performance_report.ts, profile.ts, story.ts)
+ * and its display (client_display.ts).
  *
- * Longer than ~800 lines because it is the public Client: each method is short and hands off to
- * its room (submission.ts, gather.ts, scatter.ts, cluster_admin.ts, primitives/), but the methods
- * and their documented examples live here, where users read them.
+ * Longer than ~800 lines (about 900) because it is the public Client: some 300 lines are the
+ * documentation of its methods, where users read them, and each method hands its work to the
+ * files above; what is left is the wiring that composes them. Its public methods cannot move to
+ * a parent class without adding that class to mod.ts's exports.
+ *
+ * Reference counting: every Future of a key shares one record and counts as one holder; when
+ * the last Future of a key is released (or garbage-collected), the client tells the scheduler,
+ * which frees the data once nothing else needs it.
  *
  * @module
  */
@@ -20,14 +27,9 @@ import {
   type ComputeOptions,
   getDefaultExecutor,
   type GraphExecutor,
-  setDefaultExecutor,
 } from "../collections/compute.ts";
-import { progressReporter } from "../collections/progress_bar.ts";
-import { followTasks } from "../collections/task_progress.ts";
-import type { ErrorRecord } from "../core/errors.ts";
 import type { Graph } from "../core/graph.ts";
-import { DESCEND, type Key, rewriteData, type TaskFunction, TaskRef } from "../core/task.ts";
-import { decode, type Encoded, taskRefCount } from "../core/value_codec.ts";
+import type { Key, TaskFunction } from "../core/task.ts";
 import type {
   PubSubToClientMsg,
   SchedulerToClientMsg,
@@ -38,10 +40,8 @@ import { currentTask } from "../core/task_context.ts";
 import type { TaskStreamEntry } from "../protocol/task_stream_entry.ts";
 import type { RebalanceResult } from "../protocol/session.ts";
 import { PeerPool } from "../net/peer_pool.ts";
-import { authTokenFromEnv } from "../net/security_options.ts";
-import { loadSecurity, type Security } from "../net/tls.ts";
 import { type FutureArgs, SubmitMethods, type Submitter } from "./client_view.ts";
-import { writePerformanceReport } from "./performance_report.ts";
+import { recordPerformanceReport } from "./performance_report.ts";
 import {
   selectTaskStream,
   type TaskStreamPage,
@@ -59,11 +59,11 @@ import {
   retireWorkers,
   runOnWorkers,
   type SchedulerRequest,
+  type WorkerStatus,
 } from "./cluster_admin.ts";
 import { clusterCredentials, type ConnectTarget, schedulerAddressOf } from "./connect_target.ts";
-import { DataFetcher, MissingDataError } from "./data_fetch.ts";
 import { Future, type FutureOwner } from "./future.ts";
-import { CancelledError, type FutureState } from "./future_state.ts";
+import type { FutureState } from "./future_state.ts";
 import type { SharedStateContext } from "./primitives/shared_values.ts";
 import {
   Datasets,
@@ -74,106 +74,56 @@ import {
   type PublishOptions,
   unpublishDataset,
 } from "./primitives/datasets.ts";
-import { collectFutures, type Gathered, type GatherOptions, rebuild, waitEnded } from "./gather.ts";
-import { isGone, KeyHold } from "./key_hold.ts";
+import type { Gathered, GatherOptions } from "./gather.ts";
 import {
   LOCAL_CLUSTER_OPTION_NAMES,
   LocalCluster,
   type LocalClusterOptions,
 } from "../deploy/local_cluster.ts";
-import { checkOptionNames, optionNames } from "../core/option_names.ts";
 import { Outbox } from "./outbox.ts";
-import {
-  escapeHtml,
-  htmlTable,
-  jupyterDisplay,
-  type MimeBundle,
-} from "../collections/display/notebook.ts";
-import { formatBytes } from "../core/display/format.js";
+import { jupyterDisplay, type MimeBundle } from "../collections/display/notebook.ts";
 import { closeAtExit } from "../core/at_exit.ts";
-import { SchedulerSession } from "./scheduler_connection.ts";
+import type { SchedulerSession } from "./scheduler_connection.ts";
 import { requestStory } from "./story.ts";
 import type { StoryEntry } from "../protocol/story.ts";
 import { Submission } from "./submission.ts";
 import { type ActorHandle, actorTransport, buildActor } from "./actors.ts";
-import { type ActorTransport, decodingFor } from "../core/actor_ref.ts";
+import type { ActorTransport } from "../core/actor_ref.ts";
 import { gatherProfile, type ProfileNode, type ProfileOptions } from "./profile.ts";
 import { readModule, type UploadFileOptions } from "./uploads.ts";
 import type { ActorCallMsg, ActorReadMsg, ActorReplyMsg } from "../protocol/actors.ts";
 import type { SubmitOptions } from "./submit_options.ts";
+import {
+  ClientClosedError,
+  type ClientStatus,
+  CLOSED_MESSAGE,
+  DefaultClients,
+  openSession,
+} from "./client_lifecycle.ts";
+import { HeldKeys } from "./held_keys.ts";
+import { FutureKeys } from "./future_keys.ts";
+import { Results } from "./results.ts";
+import { clientMimeBundle, clientRepr } from "./client_display.ts";
+import { checkOptionNames } from "../core/option_names.ts";
+import {
+  CLIENT_OPTION_NAMES,
+  type ClientOptions,
+  DEFAULT_CONNECT_TIMEOUT,
+  sessionOptionsFor,
+} from "./client_options.ts";
+import {
+  type ClusterComputeHost,
+  computeOnCluster,
+  NO_OPTIONS,
+  persistOnCluster,
+} from "./cluster_compute.ts";
 
-/** How a Client connects. */
-export interface ClientOptions {
-  /** Seconds to keep trying to reach the scheduler (it may still be starting). Default 10. */
-  timeout?: number;
-  /**
-   * Seconds to keep reconnecting after the connection to the scheduler breaks, before the
-   * client gives up and closes. Default 60.
-   */
-  reconnectTimeout?: number;
-  /** Become the scheduler collections' `.compute()` uses by default. Default true. */
-  setAsDefault?: boolean;
-  /**
-   * The cluster's shared secret (docs/security.md). Default: the token of a {@link LocalCluster}
-   * of this process at that address, else the `DASK_DENO_AUTH_TOKEN` environment variable.
-   */
-  authToken?: string;
-  /**
-   * TLS, as Dask's `Security` (docs/security.md), needed for a `tls://` address: the CA to check
-   * the scheduler's and workers' certificates against, and this client's certificate and key,
-   * which they check in turn. Default: the files of a {@link LocalCluster} of this process at that
-   * address (or of the cluster passed).
-   */
-  security?: Security;
-}
+export { ClientClosedError, type ClientStatus } from "./client_lifecycle.ts";
+export type { ClientOptions } from "./client_options.ts";
+export type { WorkerStatus } from "./cluster_admin.ts";
 
-const CLIENT_OPTION_NAMES = optionNames<ClientOptions>({
-  timeout: true,
-  reconnectTimeout: true,
-  setAsDefault: true,
-  authToken: true,
-  security: true,
-});
-
-/** A worker as {@link Client.workers} describes it. */
-export interface WorkerStatus {
-  /** Where the worker listens for data, `tcp://host:port`: its identity. */
-  address: string;
-  /** Its name, for `workers` restrictions. */
-  name: string;
-  /** Threads running tasks. */
-  nthreads: number;
-  /** Bytes it may hold; 0 for no limit. */
-  memoryLimit: number;
-  /** Bytes it holds. */
-  memory: number;
-  /** Tasks running there now. */
-  executing: number;
-  /** Keys it holds. */
-  inMemory: number;
-}
-
-/** The client is closed (by `close()`, or because the scheduler could not be reached again). */
-export class ClientClosedError extends Error {
-  /** Always `"ClientClosedError"`. */
-  override name = "ClientClosedError";
-}
-
-/** The states a client goes through. */
-export type ClientStatus = "running" | "reconnecting" | "closed";
-
-const NO_OPTIONS: Readonly<SubmitOptions> = Object.freeze({});
-
-/** The submit options that `compute` / `persist` options stand for (their `timeout`). */
-function submitOptionsOf(options: ComputeOptions): Readonly<SubmitOptions> {
-  return options.timeout === undefined ? NO_OPTIONS : { timeout: options.timeout };
-}
-
-const CLOSED_MESSAGE =
-  "This client is closed; create a new one with Client.connect(...) or Client.local(...)";
-
-/** Open clients that asked to be the default executor, oldest first: the newest one is. */
-const defaultCandidates: Client[] = [];
+/** Open clients that asked to be the default executor: the newest one is. */
+const defaults = new DefaultClients<Client>();
 
 /**
  * A connection to a cluster: submits work, holds its results, fetches them.
@@ -199,20 +149,18 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
   readonly cluster: LocalCluster | undefined;
   readonly #session: SchedulerSession;
   readonly #peers: PeerPool;
-  readonly #keys = new Map<Key, KeyHold>();
   readonly #outbox: Outbox;
-  readonly #fetcher: DataFetcher;
+  readonly #keys: HeldKeys;
+  readonly #futures: FutureKeys;
+  readonly #results: Results;
   readonly #submission: Submission;
-  /** Turns fetched values of `compute` Futures into the collection's result. */
-  readonly #finalizers = new Map<Key, (value: unknown) => unknown>();
-  /** Keys a fetch is waiting for, with how many fetches: their tiny results are kept on arrival. */
-  readonly #awaitingValues = new Map<Key, number>();
   #status: ClientStatus = "running";
   #closing: Promise<void> | undefined;
   #forgetAtExit: (() => void) | undefined;
-  /** Keys claimed again after a reconnection: a `lost` for them means the scheduler forgot. */
-  #reclaimed = new Set<Key>();
   #pubsub: PubSubHub | undefined;
+  #datasets: Datasets | undefined;
+  /** What the shared-state classes (Queue, Lock, Datasets, ...) use to reach the scheduler. */
+  readonly #sharedState: SharedStateContext;
   /** Actor handles this client reads call through its connections. */
   readonly #actorCalls: ActorTransport = actorTransport(this);
 
@@ -227,35 +175,45 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
       tls: session.tls,
       holdProcessWhenIdle: false,
     });
-    this.#outbox = new Outbox((msg) => session.send(msg), this.#awaitingValues);
-    this.#fetcher = new DataFetcher(
-      (keys) => this.#request<Record<Key, WorkerAddress[]>>("who-has", { keys }),
-      this.#peers,
-      (key) => this.#keys.get(key)?.workers,
-      {
-        // a client identity's data comes through the scheduler (docs/security.md, tenancy)
-        active: () => this.#session.info.direct === false,
-        gather: (keys) => this.#request("relay-gather", { keys }),
+    const keys = this.#keys = new HeldKeys(() => session.holdProcess(), session.address);
+    this.#outbox = new Outbox((msg) => session.send(msg), keys.awaitingValues);
+    const checkOpen = () => this.#checkOpen();
+    const futures = this.#futures = new FutureKeys({
+      owner: this,
+      keys,
+      schedulerOf: (owner) => owner instanceof Client ? owner.schedulerAddress : undefined,
+      checkOpen,
+      desire: (wanted) => this.#outbox.desire(wanted),
+    });
+    const request: SchedulerRequest = (method, params) => this.#request(method, params);
+    const direct = () => this.#session.info.direct !== false;
+    const peers = this.#peers;
+    const actors = this.#actorCalls;
+    this.#results = new Results({ keys, futures, peers, request, direct, actors, checkOpen });
+    this.#sharedState = {
+      // after what this client queued, scatters too: published keys are known when it arrives
+      request: async <T>(method: string, params: Record<string, unknown>) => {
+        await this.#outbox.written();
+        return await this.#request<T>(method, params);
       },
-    );
+      // the scheduler's holder (a dataset, variable or queue) holds the key from now on
+      futureKey: futures.keyKeptElsewhere,
+      futureOf: (key) => this.futureOf(key),
+      actors,
+    };
     this.#submission = new Submission({
-      checkOpen: () => this.#checkOpen(),
-      heldFuture: (key) => {
-        const held = this.#keys.get(key);
-        if (held === undefined || held.holders === 0 || isGone(held)) return undefined;
-        this.#borrowing = []; // the held key needs none of what its arguments borrowed
-        return new Future(key, this);
-      },
-      newFuture: (key) => this.#newFuture(key),
-      keepBorrowed: (future) => this.#keepBorrowed(future),
-      cancelledFuture: (key, error) => this.#cancelledFuture(key, error),
-      futureKey: this.#futureKey,
+      checkOpen,
+      heldFuture: futures.heldFuture,
+      newFuture: futures.newFuture,
+      keepBorrowed: futures.keepBorrowed,
+      cancelledFuture: futures.cancelledFuture,
+      futureKey: futures.futureKey,
       outbox: this.#outbox,
-      finalizers: this.#finalizers,
-      holdOf: (key) => this.#keys.get(key),
-      request: (method, params) => this.#request(method, params),
-      peers: this.#peers,
-      direct: () => this.#session.info.direct !== false,
+      finalizers: this.#results.finalizers,
+      holdOf: (key) => keys.get(key),
+      request,
+      peers,
+      direct,
     });
   }
 
@@ -278,7 +236,7 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
    */
   static async connect(target: ConnectTarget, options: ClientOptions = {}): Promise<Client> {
     checkOptionNames(options, CLIENT_OPTION_NAMES, "Client.connect()");
-    const address = await schedulerAddressOf(target, options.timeout ?? 10);
+    const address = await schedulerAddressOf(target, options.timeout ?? DEFAULT_CONNECT_TIMEOUT);
     // a cluster object knows its token and TLS files
     return await Client.#open(address, { ...clusterCredentials(target), ...options }, undefined);
   }
@@ -328,36 +286,17 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     cluster: LocalCluster | undefined,
   ): Promise<Client> {
     const id = `Client-${crypto.randomUUID()}`;
-    const tls = await loadSecurity(options.security ?? LocalCluster.securityFor(address));
-    // Messages may arrive before the Client exists: hold them until it does.
-    const early: (SchedulerToClientMsg | PubSubToClientMsg)[] = [];
-    const made: { client?: Client } = {};
-    const session = await SchedulerSession.open(address, id, {
-      message: (msg) => made.client === undefined ? early.push(msg) : made.client.#onMessage(msg),
-      disconnected: (reason) => {
-        if (made.client !== undefined) made.client.#onDisconnected(reason);
-      },
-      reconnected: () => {
-        if (made.client !== undefined) made.client.#onReconnected();
-      },
-      failed: (error) => {
-        if (made.client !== undefined) void made.client.#shutdown(error);
-      },
-    }, {
-      timeout: options.timeout ?? 10,
-      reconnectTimeout: options.reconnectTimeout ?? 60,
-      authToken: options.authToken ?? LocalCluster.authTokenFor(address) ?? authTokenFromEnv(),
-      tls,
+    const opened = await openSession(address, id, await sessionOptionsFor(address, options));
+    const client = new Client(id, opened.session, cluster);
+    opened.attach({
+      message: (msg) => client.#onMessage(msg),
+      disconnected: (reason) => client.#onDisconnected(reason),
+      reconnected: () => client.#onReconnected(),
+      failed: (error) => void client.#shutdown(error),
     });
-    const client = new Client(id, session, cluster);
-    made.client = client;
     // a script that never closes its client ends anyway: the client closes then (Dask's atexit)
     client.#forgetAtExit = closeAtExit("clients", () => client.close());
-    for (const msg of early) client.#onMessage(msg);
-    if (options.setAsDefault ?? true) {
-      defaultCandidates.push(client);
-      setDefaultExecutor(client);
-    }
+    if (options.setAsDefault ?? true) defaults.add(client);
     return client;
   }
 
@@ -368,7 +307,7 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
    * @throws when there is none.
    */
   static current(): Client {
-    const client = defaultCandidates[defaultCandidates.length - 1];
+    const client = defaults.newest;
     if (client === undefined) {
       throw new Error(
         currentTask() !== undefined
@@ -461,35 +400,7 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
    *   the failing task's `key`), unless `errors: "skip"`.
    */
   async gather<S>(futures: S, options: GatherOptions = {}): Promise<Gathered<S>> {
-    this.#checkOpen();
-    const errors = options.errors ?? "raise";
-    if (errors !== "raise" && errors !== "skip") {
-      throw new TypeError(
-        `gather(): errors must be "raise" or "skip", got ${JSON.stringify(errors)}.`,
-      );
-    }
-    const leaves: Future[] = [];
-    collectFutures(futures, leaves);
-    for (const future of leaves) this.#checkOwn(future);
-    const expected = this.#expect(leaves.map((future) => future.key));
-    try {
-      await waitEnded(leaves, errors === "raise");
-      const good: Key[] = [];
-      const bad = new Set<Key>();
-      if (errors === "raise") {
-        // the first that failed, wherever it sits: earlier futures may still be pending
-        const failed = leaves.find((future) => future.done() && future.status !== "finished");
-        if (failed !== undefined) throw await failed.exception();
-      }
-      for (const future of leaves) {
-        if (future.status === "finished") good.push(future.key);
-        else bad.add(future.key);
-      }
-      const values = await this.#fetchValues(good);
-      return rebuild(futures, values, bad) as Gathered<S>;
-    } finally {
-      expected();
-    }
+    return await this.#results.gather(futures, options);
   }
 
   /** Cancels futures: their tasks, and the tasks that depend on them, stop and are released. */
@@ -497,21 +408,12 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     futures: Future | Iterable<Future>,
     options: { force?: boolean } = {},
   ): Promise<void> {
-    const list = futures instanceof Future ? [futures] : [...futures];
-    for (const future of list) this.#checkOwn(future);
-    await this.cancelKeys(list.map((f) => f.key), options.force);
+    await this.cancelKeys(this.#futures.ownKeys(futures), options.force);
   }
 
   /** Reruns erred futures (and the erred tasks they depend on). */
   async retry(futures: Future | Iterable<Future>): Promise<void> {
-    const list = futures instanceof Future ? [futures] : [...futures];
-    for (const future of list) this.#checkOwn(future);
-    await this.retryKeys(list.map((f) => f.key));
-  }
-
-  /** `value` with a Future of this client wherever it holds a reference to a key. */
-  #futuresIn(value: unknown): unknown {
-    return rewriteData(value, (v) => v instanceof TaskRef ? this.futureOf(v.key) : DESCEND);
+    await this.retryKeys(this.#futures.ownKeys(futures));
   }
 
   /**
@@ -519,13 +421,7 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
    * that told you its key). Its status follows the key's; an unknown key ends as `lost`.
    */
   futureOf<T = unknown>(key: Key): Future<T> {
-    this.#checkOpen();
-    const hold = this.#keys.get(key);
-    const fresh = hold === undefined || hold.holders === 0 || isGone(hold);
-    if (hold !== undefined && isGone(hold)) hold.reset();
-    const future = new Future<T>(key, this);
-    if (fresh) this.#outbox.desire([key]);
-    return future;
+    return this.#futures.futureOf<T>(key);
   }
 
   /**
@@ -580,25 +476,6 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     return this.#datasets ??= new Datasets(this.#sharedState);
   }
 
-  #datasets: Datasets | undefined;
-
-  get #sharedState(): SharedStateContext {
-    return {
-      // after what this client queued, scatters too: published keys are known when it arrives
-      request: async <T>(method: string, params: Record<string, unknown>) => {
-        await this.#outbox.written();
-        return await this.#request<T>(method, params);
-      },
-      futureKey: (future) => {
-        const key = this.#futureKey(future);
-        this.#borrowing = []; // the scheduler's dataset holder holds it from now on
-        return key;
-      },
-      futureOf: (key) => this.futureOf(key),
-      actors: this.#actorCalls,
-    };
-  }
-
   /**
    * Restarts every worker process's state: all tasks are forgotten (every future of every
    * client ends as cancelled), workers drop their data and threads and register again.
@@ -636,8 +513,8 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     options: ReplicateOptions = {},
   ): Promise<Record<Key, number>> {
     this.#checkOpen();
-    const keys = this.#ownKeys(futures);
-    await this.#waitKeys(keys); // as in Dask: pending futures are waited for, then copied
+    const keys = this.#futures.ownKeys(futures);
+    await this.#keys.waitEnded(keys); // as in Dask: pending futures are waited for, then copied
     return await replicateKeys(this.#admin, keys, options);
   }
 
@@ -647,25 +524,12 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     options: Omit<RebalanceOptions, "keys"> = {},
   ): Promise<RebalanceResult> {
     this.#checkOpen();
-    const keys = futures === undefined ? undefined : this.#ownKeys(futures);
-    if (keys !== undefined) await this.#waitKeys(keys);
+    const keys = futures === undefined ? undefined : this.#futures.ownKeys(futures);
+    if (keys !== undefined) await this.#keys.waitEnded(keys);
     return await rebalanceKeys(this.#admin, keys === undefined ? options : { ...options, keys });
   }
 
-  #admin: SchedulerRequest = <T>(method: string, params: Record<string, unknown>) =>
-    this.#request<T>(method, params);
-
-  #ownKeys(futures: Future | Iterable<Future>): Key[] {
-    const list = futures instanceof Future ? [futures] : [...futures];
-    for (const f of list) {
-      if (f.client !== this) {
-        throw new Error(
-          `Future '${f.key}' belongs to another client; use the client that made it.`,
-        );
-      }
-    }
-    return list.map((f) => f.key);
-  }
+  #admin: SchedulerRequest = (method, params) => this.#request(method, params);
 
   /**
    * Runs `work`, then writes a standalone HTML report of what the cluster ran meanwhile (the task
@@ -677,25 +541,7 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
    */
   async performanceReport<T>(path: string, work: () => Promise<T>): Promise<T> {
     this.#checkOpen();
-    const recorder = await this.taskStream();
-    const start = Date.now() / 1000;
-    try {
-      return await work();
-    } finally {
-      const entries = await recorder.collect();
-      const workers = (await this.workers()).map((w) => ({
-        address: w.address,
-        name: w.name,
-        nthreads: w.nthreads,
-      }));
-      await writePerformanceReport(path, {
-        taskStream: entries,
-        start,
-        stop: Date.now() / 1000,
-        workers,
-        title: `Performance report (${entries.length} task runs)`,
-      });
-    }
+    return await recordPerformanceReport(this, path, work);
   }
 
   /**
@@ -890,9 +736,17 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     return this.#repr();
   }
 
+  #facts() {
+    return {
+      id: this.id,
+      schedulerAddress: this.schedulerAddress,
+      status: this.#status,
+      dashboardLink: this.dashboardLink,
+    };
+  }
+
   #repr(): string {
-    const dashboard = this.dashboardLink === undefined ? "" : `, dashboard: ${this.dashboardLink}`;
-    return `<Client: '${this.schedulerAddress}' status: ${this.#status}${dashboard}>`;
+    return clientRepr(this.#facts());
   }
 
   /**
@@ -900,32 +754,8 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
    * workers' count, threads and memory (asked of the scheduler).
    */
   async [jupyterDisplay](): Promise<MimeBundle> {
-    const plain = this.#repr();
-    const rows: string[][] = [
-      ["Scheduler", this.schedulerAddress],
-      ["Status", this.#status],
-    ];
-    if (this.#status !== "closed") {
-      const workers = await this.workers();
-      const threads = workers.reduce((sum, w) => sum + w.nthreads, 0);
-      const memory = workers.reduce((sum, w) => sum + w.memoryLimit, 0);
-      rows.push(
-        ["Workers", String(workers.length)],
-        ["Total threads", String(threads)],
-        ["Total memory", memory > 0 ? formatBytes(memory) : "no limit"],
-      );
-    }
-    const link = this.dashboardLink;
-    const dashboard = link === undefined
-      ? ""
-      : `<p><b>Dashboard:</b> <a href="${escapeHtml(link)}" target="_blank">` +
-        `${escapeHtml(link)}</a></p>`;
-    return {
-      "text/plain": plain,
-      "text/html": `<div><h3 style="margin-bottom: 0">Client</h3>` +
-        `<p style="color: var(--jp-ui-font-color2, gray)">${escapeHtml(this.id)}</p>` +
-        `${dashboard}${htmlTable(["", ""], rows)}</div>`,
-    };
+    const facts = this.#facts();
+    return clientMimeBundle(facts, facts.status === "closed" ? undefined : await this.workers());
   }
 
   // -------------------------------------------------------------------------------------------
@@ -933,46 +763,30 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
 
   /** @internal The shared state of `key` (made on first use). */
   stateOf(key: Key): FutureState {
-    let hold = this.#keys.get(key);
-    if (hold === undefined) {
-      hold = new KeyHold(key, this.#awaitedChanged);
-      this.#keys.set(key, hold);
-    }
-    return hold;
+    return this.#keys.stateOf(key);
   }
-
-  /** Keys someone awaits; while there are any, the connection keeps the process alive. */
-  #awaitedKeys = 0;
-  #releaseProcess: (() => void) | undefined;
-  #awaitedChanged = (awaited: boolean): void => {
-    if (awaited) {
-      if (this.#awaitedKeys++ === 0) this.#releaseProcess = this.#session.holdProcess();
-    } else if (--this.#awaitedKeys === 0) {
-      this.#releaseProcess?.();
-      this.#releaseProcess = undefined;
-    }
-  };
 
   /** @internal One more Future holds `key`. */
   retain(key: Key): void {
-    this.#keys.get(key)!.holders++;
+    this.#keys.retain(key);
   }
 
   /** @internal One Future less holds `key`; the last one tells the scheduler. */
   release(key: Key): void {
-    const hold = this.#keys.get(key);
-    if (hold === undefined || --hold.holders > 0) return;
-    this.#keys.delete(key);
-    this.#finalizers.delete(key);
-    // nothing will report on this key any more: a released Future must not wait forever
-    if (!hold.isDone) hold.cancel("The future was released before it finished.");
+    if (!this.#keys.release(key)) return;
+    this.#results.forget(key);
     if (this.#status !== "closed") this.#outbox.release(key);
   }
 
   /** @internal The value of a finished key, fetched from a worker that holds it. */
   async fetchValue(key: Key): Promise<unknown> {
-    const values = await this.#fetchValues([key]);
+    const values = await this.#results.fetchValues([key]);
     return values.get(key);
+  }
+
+  /** @internal `future.result()` waits for this key: its tiny result is kept on arrival. */
+  expectValue(key: Key): () => void {
+    return this.#keys.expect([key]);
   }
 
   /** @internal Cancels keys on the cluster; their futures are cancelled at once. */
@@ -1001,29 +815,8 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
   // GraphExecutor: collections' compute() and persist()
 
   /** @internal Computes a graph's outputs on the cluster and gives their values. */
-  async computeGraph(
-    graph: Graph,
-    outputs: readonly Key[],
-    options: ComputeOptions,
-  ): Promise<unknown[]> {
-    const futures = this.#submission.submitGraph(graph, outputs, submitOptionsOf(options));
-    try {
-      const values = this.gather(futures);
-      if (options.progress) {
-        // The outputs alone report back here; the bar counts every task of the graph.
-        const report = progressReporter();
-        const total = graph.size;
-        await followTasks(
-          (keys) => this.taskProgress(keys),
-          graph.keys(),
-          (key) => report(key, total),
-          values,
-        );
-      }
-      return await values;
-    } finally {
-      for (const future of futures) future.release();
-    }
+  computeGraph(graph: Graph, outputs: readonly Key[], options: ComputeOptions): Promise<unknown[]> {
+    return computeOnCluster(this.#computeHost, graph, outputs, options);
   }
 
   /**
@@ -1045,105 +838,18 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
    * results stay on the cluster while the layer (the persisted collection) is referenced.
    */
   persistGraph(graph: Graph, outputs: readonly Key[], options: ComputeOptions): Promise<Layer> {
-    return Promise.resolve(
-      this.#submission.persistLayer(graph, outputs, submitOptionsOf(options)),
-    );
-  }
-
-  /** Resolves when every key this client holds among `keys` has ended. */
-  async #waitKeys(keys: readonly Key[]): Promise<void> {
-    for (const key of keys) await this.#keys.get(key)?.done;
+    return Promise.resolve(persistOnCluster(this.#submission, graph, outputs, options));
   }
 
   // -------------------------------------------------------------------------------------------
   // Internals
 
-  /** A new Future of `key`, making a key the scheduler dropped for this client pending again. */
-  #newFuture(key: Key): Future {
-    const hold = this.#keys.get(key);
-    if (hold !== undefined && isGone(hold)) hold.reset();
-    return new Future(key, this);
-  }
-
-  /**
-   * Checks a Future may go into this client's tasks; gives its key. Another client's Future of
-   * the same scheduler is adopted: this client holds the key too (clients share data by key),
-   * through a Future kept in `#borrowing` until the submission that reads it has ended.
-   */
-  #futureKey = (future: Future): Key => {
-    if (future.client !== this) return this.#adopt(future);
-    const hold = this.#keys.get(future.key);
-    if (hold === undefined) {
-      throw new Error(
-        `The future '${future.key}' was released, so a task cannot read it; keep a future ` +
-          `(do not release() it) while tasks are submitted with it.`,
-      );
-    }
-    if (hold.status === "cancelled") {
-      // as in Dask: the task reading it is cancelled too (submit catches this)
-      throw new CancelledError(
-        `The future '${future.key}' passed as an argument was cancelled, so the task reading ` +
-          `it cannot run.`,
-      );
-    }
-    if (isGone(hold)) {
-      throw new Error(
-        `The future '${future.key}' was ${future.status}: the cluster no longer has its data, ` +
-          `so a task cannot read it. Submit its task (or scatter its data) again and pass the ` +
-          `new future.`,
-      );
-    }
-    return future.key;
-  };
-
-  /** Futures of other clients that the submission being built reads (see `#futureKey`). */
-  #borrowing: Future[] = [];
-
-  #adopt(future: Future): Key {
-    const other = future.client;
-    if (!(other instanceof Client) || other.schedulerAddress !== this.schedulerAddress) {
-      throw new Error(
-        `The future '${future.key}' belongs to a client of another scheduler ` +
-          `(${other instanceof Client ? other.schedulerAddress : other.id}); this client's ` +
-          `scheduler (${this.schedulerAddress}) does not have its data. Gather its value there ` +
-          `and scatter it here.`,
-      );
-    }
-    const hold = this.#keys.get(future.key);
-    if (hold === undefined || hold.holders === 0 || isGone(hold)) {
-      this.#borrowing.push(this.futureOf(future.key));
-    }
-    return future.key;
-  }
-
-  /** Keeps the futures borrowed while building `future`'s submission until it has ended. */
-  #keepBorrowed(future: Future): void {
-    if (this.#borrowing.length === 0) return;
-    const borrowed = this.#borrowing;
-    this.#borrowing = [];
-    future.addDoneCallback(() => borrowed.length = 0);
-  }
-
-  /**
-   * A future of `key` that is cancelled at once, never sent: what submitting with a cancelled
-   * argument gives, as in Dask (awaiting it rejects with CancelledError).
-   */
-  #cancelledFuture(key: Key, error: CancelledError): Future {
-    this.#borrowing = [];
-    const future = this.#newFuture(key);
-    const hold = this.#keys.get(key)!;
-    if (!hold.isDone) hold.cancel(error.message);
-    return future;
-  }
-
-  #checkOwn(future: Future): void {
-    if (future.client !== this) {
-      throw new Error(
-        `The future '${future.key}' belongs to another client (${future.client.id}), not to ` +
-          `${this.id}. Use it with the client that made it, or get a future of this client for ` +
-          `the same key with client.futureOf(key).`,
-      );
-    }
+  get #computeHost(): ClusterComputeHost {
+    return {
+      submission: this.#submission,
+      gather: (futures) => this.gather(futures),
+      taskProgress: (keys) => this.taskProgress(keys),
+    };
   }
 
   #checkOpen(): void {
@@ -1156,114 +862,9 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     return this.#session.request<T>(method, params);
   }
 
-  /**
-   * Values of finished keys, decoded (and finalized for `compute` Futures). Data lost while
-   * being fetched is waited for again while the scheduler recomputes it.
-   */
-  async #fetchValues(keys: readonly Key[]): Promise<Map<Key, unknown>> {
-    const values = new Map<Key, unknown>();
-    let wanted = keys.length === 1 ? [keys[0]] : [...new Set(keys)];
-    const put = (key: Key, encoded: Encoded) => {
-      const refsBefore = taskRefCount();
-      let value = decodingFor(this.#actorCalls, () => decode(encoded));
-      // Futures a task returned come back as Futures of this client
-      if (taskRefCount() !== refsBefore) value = this.#futuresIn(value);
-      const finalize = this.#finalizers.get(key);
-      values.set(key, finalize === undefined ? value : finalize(value));
-    };
-    while (wanted.length > 0) {
-      this.#checkOpen();
-      const toFetch: Key[] = [];
-      for (const key of wanted) {
-        const hold = this.#keys.get(key);
-        if (hold === undefined) {
-          throw new Error(
-            `The future '${key}' was released; its value is gone from the cluster.`,
-          );
-        }
-        if (!hold.isDone) await hold.done;
-        if (hold.status !== "finished") throw hold.error;
-        if (hold.value === undefined) toFetch.push(key);
-        else {
-          put(key, hold.value);
-          hold.value = undefined;
-        }
-      }
-      if (toFetch.length === 0) break;
-      const fetched = await this.#fetcher.fetch(toFetch);
-      for (const [key, encoded] of fetched.values) put(key, encoded);
-      if (fetched.missing.length === 0) break;
-      this.#checkOpen();
-      // keys being recomputed (the scheduler said `lost`) are pending again: wait for them
-      const stuck = fetched.missing.filter((k) => this.#keys.get(k)?.status !== "pending");
-      if (stuck.length > 0) throw new MissingDataError(stuck, fetched.reason);
-      wanted = fetched.missing;
-    }
-    return values;
-  }
-
-  /**
-   * Marks `keys` as about to be fetched, until the returned function is called: the tiny
-   * results of those that finish meanwhile are kept from their key-in-memory (no worker asked).
-   */
-  #expect(keys: readonly Key[]): () => void {
-    const awaiting = this.#awaitingValues;
-    for (const key of keys) awaiting.set(key, (awaiting.get(key) ?? 0) + 1);
-    return () => {
-      for (const key of keys) {
-        const left = (awaiting.get(key) ?? 1) - 1;
-        if (left > 0) awaiting.set(key, left);
-        else awaiting.delete(key);
-      }
-    };
-  }
-
-  /** @internal `future.result()` waits for this key: its tiny result is kept on arrival. */
-  expectValue(key: Key): () => void {
-    return this.#expect([key]);
-  }
-
   #onMessage(msg: SchedulerToClientMsg | PubSubToClientMsg): void {
-    if (msg.op === "pubsub-msg" || msg.op === "pubsub-subscribers") {
-      this.#pubsub?.receive(msg);
-      return;
-    }
-    // the first answer about a key claimed after a reconnection settles the claim
-    const reclaimed = this.#reclaimed.size > 0 && this.#reclaimed.delete(msg.key);
-    const hold = this.#keys.get(msg.key);
-    if (hold === undefined) return; // released meanwhile
-    switch (msg.op) {
-      case "key-in-memory":
-        hold.workers = msg.workers;
-        if (msg.value !== undefined && this.#awaitingValues.has(msg.key)) hold.value = msg.value;
-        hold.finish(msg.typeName, msg.nbytes);
-        return;
-      case "task-erred":
-        hold.fail(withKey(msg.error, msg.blamedKey));
-        return;
-      case "cancelled":
-        if (hold.status !== "cancelled") {
-          hold.cancel(msg.reason ?? "The task was cancelled on the cluster.");
-        }
-        return;
-      case "lost":
-        hold.workers = undefined;
-        if (msg.error === undefined) {
-          hold.reset(); // being recomputed: `key-in-memory` follows
-        } else if (reclaimed) {
-          hold.lose(
-            `The connection to the scheduler at ${this.#session.address} broke, and once ` +
-              `reconnected the scheduler no longer knew this key (it restarted, or it released ` +
-              `the key meanwhile). Submit the task (or scatter the data) again.`,
-          );
-        } else {
-          hold.lose(msg.error.message);
-        }
-        return;
-      case "task-retried":
-        hold.reset();
-        return;
-    }
+    if (msg.op === "pubsub-msg" || msg.op === "pubsub-subscribers") this.#pubsub?.receive(msg);
+    else this.#keys.receive(msg);
   }
 
   #onDisconnected(reason: string): void {
@@ -1279,15 +880,9 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
   #onReconnected(): void {
     if (this.#status === "closed") return;
     this.#status = "running";
-    // The scheduler may have restarted: tell it what this client holds. Keys it does not know
-    // come back as `lost` (their futures fail, saying to resubmit) unless a worker brings them
-    // within the scheduler's restart grace; queued submissions go after.
-    const queued = this.#outbox.heldKeys();
-    const held: Key[] = [];
-    for (const [key, hold] of this.#keys) {
-      if (hold.holders > 0 && !isGone(hold) && !queued.has(key)) held.push(key);
-    }
-    this.#reclaimed = new Set(held);
+    // The scheduler may have restarted: tell it what this client holds (client/held_keys.ts);
+    // queued submissions go after.
+    const held = this.#keys.reclaim(this.#outbox.heldKeys());
     this.#outbox.resume(held.length > 0 ? { op: "client-desires-keys", keys: held } : undefined);
   }
 
@@ -1295,28 +890,14 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     this.#closing ??= (async () => {
       this.#status = "closed";
       this.#forgetAtExit?.();
-      const index = defaultCandidates.indexOf(this);
-      if (index >= 0) defaultCandidates.splice(index, 1);
-      if (getDefaultExecutor() === this) {
-        setDefaultExecutor(defaultCandidates[defaultCandidates.length - 1]);
-      }
+      defaults.remove(this, getDefaultExecutor() === this);
       this.#outbox.clear();
       // closed on purpose: pending work is cancelled; the scheduler gone for good: it is lost
-      const closedOnPurpose = error instanceof ClientClosedError;
-      for (const hold of this.#keys.values()) {
-        if (hold.isDone) continue;
-        if (closedOnPurpose) hold.cancel("The client was closed before this key finished.");
-        else hold.lose(error.message);
-      }
+      this.#keys.endAll(error, error instanceof ClientClosedError);
       await this.#session.close(error);
       await this.#peers.close();
       await this.cluster?.close();
     })();
     return this.#closing;
   }
-}
-
-/** The error record with the failing task's key, so `error.key` names it. */
-function withKey(record: ErrorRecord, blamedKey: Key): ErrorRecord {
-  return record.key === undefined ? { ...record, key: blamedKey } : record;
 }

@@ -25,6 +25,24 @@ import type {
   RunOutcomes,
 } from "../protocol/session.ts";
 
+/** A worker as {@link Client.workers} describes it. */
+export interface WorkerStatus {
+  /** Where the worker listens for data, `tcp://host:port`: its identity. */
+  address: string;
+  /** Its name, for `workers` restrictions. */
+  name: string;
+  /** Threads running tasks. */
+  nthreads: number;
+  /** Bytes it may hold; 0 for no limit. */
+  memoryLimit: number;
+  /** Bytes it holds. */
+  memory: number;
+  /** Tasks running there now. */
+  executing: number;
+  /** Keys it holds. */
+  inMemory: number;
+}
+
 /** Sends one request to the scheduler and resolves with its result (rejects with its error). */
 export type SchedulerRequest = <T>(method: string, params: Record<string, unknown>) => Promise<T>;
 

@@ -14,6 +14,7 @@
 import type { TaskStreamEntry } from "../protocol/task_stream_entry.ts";
 import { prefixColor } from "../core/display/palette.js";
 import { formatBytes, formatCount, formatDuration } from "../core/display/format.js";
+import type { TaskStreamRecorder } from "./task_stream.ts";
 
 export interface PerformanceRecords {
   /** Task runs, as the scheduler's task stream records them. */
@@ -286,4 +287,42 @@ export async function writePerformanceReport(
   records: PerformanceRecords,
 ): Promise<void> {
   await Deno.writeTextFile(path, renderPerformanceReport(records));
+}
+
+/** Where {@link recordPerformanceReport} reads the cluster. */
+export interface ReportSource {
+  /** Starts recording the scheduler's task stream. */
+  taskStream(): Promise<TaskStreamRecorder>;
+  /** The workers, for their names and thread counts. */
+  workers(): Promise<readonly { address: string; name: string; nthreads: number }[]>;
+}
+
+/**
+ * Runs `work` while recording the cluster's task stream, then writes the report of what ran
+ * meanwhile to `path` (also when `work` failed). Resolves to `work`'s result.
+ */
+export async function recordPerformanceReport<T>(
+  source: ReportSource,
+  path: string,
+  work: () => Promise<T>,
+): Promise<T> {
+  const recorder = await source.taskStream();
+  const start = Date.now() / 1000;
+  try {
+    return await work();
+  } finally {
+    const entries = await recorder.collect();
+    const workers = (await source.workers()).map(({ address, name, nthreads }) => ({
+      address,
+      name,
+      nthreads,
+    }));
+    await writePerformanceReport(path, {
+      taskStream: entries,
+      start,
+      stop: Date.now() / 1000,
+      workers,
+      title: `Performance report (${entries.length} task runs)`,
+    });
+  }
 }

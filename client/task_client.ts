@@ -79,13 +79,7 @@ async function threadClient(task: TaskContext): Promise<Client> {
         `has no cluster to submit to. Run it on a cluster (Client.local() or Client.connect()).`,
     );
   }
-  if (task.tenancy === true) {
-    throw new Error(
-      `getClient() in task ${task.key}: this cluster has client identities (tenancy), and its ` +
-        `tasks get no credentials to connect with (they could act with the cluster's rights). ` +
-        `Submit follow-up work from your client instead (docs/security.md, tenancy).`,
-    );
-  }
+  if (task.tenancy === true) return await taskOwnClient(task, scheduler);
   const slot = threadSlot<ThreadClient>("client", () => ({ connecting: null }));
   if (slot.connecting !== null) {
     const client = await slot.connecting;
@@ -100,6 +94,46 @@ async function threadClient(task: TaskContext): Promise<Client> {
     if (slot.connecting === connecting) slot.connecting = null;
   });
   return await connecting;
+}
+
+/** Each task's own client under tenancy (a thread runs tasks of several identities). */
+const ownClients = new WeakMap<TaskContext, Promise<Client>>();
+
+/**
+ * Under tenancy a task's client acts as the identity that submitted the task, with a credential
+ * the scheduler makes for this task alone and ends with it (scheduler/task_delegation.ts): the
+ * task never holds its identity's token, nor the cluster's. The client closes when the task ends.
+ */
+function taskOwnClient(task: TaskContext, scheduler: string): Promise<Client> {
+  let connecting = ownClients.get(task);
+  if (connecting !== undefined) return connecting;
+  if (task.delegate === undefined || task.onEnd === undefined) {
+    return Promise.reject(
+      new Error(
+        `getClient() in task ${task.key}: this cluster has client identities (tenancy), and ` +
+          `this task cannot ask for a credential of its own here. Submit follow-up work from ` +
+          `your client instead (docs/security.md, tenancy).`,
+      ),
+    );
+  }
+  const onEnd = task.onEnd.bind(task);
+  connecting = task.delegate().then(
+    async (authToken) => {
+      const client = await Client.connect(scheduler, { authToken, setAsDefault: false });
+      onEnd(() => void client.close().catch(() => {}));
+      return client;
+    },
+    (error: unknown) => {
+      throw new Error(
+        `getClient() in task ${task.key}: the scheduler made this task no credential of its ` +
+          `own: ${error instanceof Error ? error.message : String(error)} (docs/security.md, ` +
+          `tenancy).`,
+        { cause: error },
+      );
+    },
+  );
+  ownClients.set(task, connecting);
+  return connecting;
 }
 
 // A task's inputs that hold Futures (returned by other tasks) get Futures of its thread's client.

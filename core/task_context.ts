@@ -27,8 +27,19 @@ export interface TaskContext {
   readonly authToken?: string;
   /** The cluster's TLS files (inline PEM text), for the task's client on a `tls://` cluster. */
   readonly security?: { caFile?: string; cert?: string; key?: string };
-  /** The cluster has client identities: tasks get no credentials, so no `getClient()`. */
+  /**
+   * The cluster has client identities: tasks get no cluster credentials; `getClient()` asks for
+   * one of the task's own ({@link delegate}).
+   */
   readonly tenancy?: boolean;
+  /**
+   * A credential (`name:secret`) acting as the identity that submitted the task, valid while it
+   * runs (scheduler/task_delegation.ts); rejects with the scheduler's reason. Absent off a
+   * worker.
+   */
+  delegate?(): Promise<string>;
+  /** Calls `fn` once the task has ended (its result or error is out). Absent off a worker. */
+  onEnd?(fn: () => void): void;
   /** True between `secede()` and `rejoin()`. */
   readonly seceded: boolean;
   /** Gives the thread slot back to the worker: it runs other tasks while this one waits. */

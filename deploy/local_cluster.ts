@@ -38,6 +38,7 @@ import {
 } from "./worker_flags.ts";
 import { parseMemoryLimit } from "../worker/memory_limit.ts";
 import { checkAuthToken } from "../net/auth.ts";
+import { SUPERVISED_ENV } from "../protocol/exit_codes.ts";
 import { newAuthToken } from "../net/security_options.ts";
 import type { Security } from "../net/tls.ts";
 import { makeTemporaryCertificates, type TemporaryCertificates } from "./temporary_certificates.ts";
@@ -450,10 +451,13 @@ export class LocalCluster extends ClusterManager {
     args.push("--name", name, "--host", this.#host, "--port", "0");
     args.push(...workerFlags({ ...options, nthreads: options.threadsPerWorker }));
     args.push(...tlsFlags(this.security));
+    const env = tokenEnvironment(this.authToken);
+    // restarted when it ends: it may end itself to be replaced (protocol/exit_codes.ts)
+    if (this.#policy !== undefined) env[SUPERVISED_ENV] = "1";
     return new LocalWorker(
       name,
       args,
-      tokenEnvironment(this.authToken),
+      env,
       options.logs === true,
       this.#policy,
       this.workerShape.memory,

@@ -18,6 +18,7 @@ import { WORKER_LINE } from "./cluster.ts";
 import { ManagedProcess } from "./process.ts";
 import { RestartPolicy } from "./restart_policy.ts";
 import { watchMemory } from "./memory_watch.ts";
+import { SUPERVISED_ENV } from "../protocol/exit_codes.ts";
 
 /** How the nanny runs its workers. */
 export interface NannyOptions {
@@ -95,6 +96,8 @@ export class Nanny {
   #spawn(index: number): void {
     const process = new ManagedProcess(`worker ${index}`, {
       args: this.#options.workerArgs(index),
+      // restarted when it ends: it may end itself to be replaced (protocol/exit_codes.ts)
+      env: { [SUPERVISED_ENV]: "1" },
       addressPattern: WORKER_LINE,
       onLine: this.#options.onWorkerLine ?? passThrough,
     });

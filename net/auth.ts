@@ -47,6 +47,12 @@ export function checkAuthToken(token: string): void {
  */
 export const CLUSTER_IDENTITY = "cluster";
 
+/**
+ * Names the scheduler makes for task credentials start with this (scheduler/task_delegation.ts);
+ * a client tokens file may not use it.
+ */
+export const TASK_IDENTITY_PREFIX = "task.";
+
 const IDENTITY_NAME = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/;
 
 /** True for a valid client identity name: 1–64 letters, digits, `_.@-`, not "cluster". */
@@ -97,6 +103,12 @@ export function parseIdentityTokens(text: string, source: string): Map<string, s
       checkAuthToken(secret);
     } catch (error) {
       throw new TypeError(`${where} (identity ${identity}): ${(error as Error).message}`);
+    }
+    if (identity.startsWith(TASK_IDENTITY_PREFIX)) {
+      throw new TypeError(
+        `${where}: identity ${identity}: names starting with "${TASK_IDENTITY_PREFIX}" are the ` +
+          `scheduler's own (task credentials); choose another name.`,
+      );
     }
     if (tokens.has(identity)) throw new TypeError(`${where}: identity ${identity} is listed twice`);
     tokens.set(identity, secret);

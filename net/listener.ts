@@ -9,7 +9,7 @@
 import { asError } from "../core/errors.ts";
 import { formatAddress } from "./address.ts";
 import { checkAuthToken } from "./auth.ts";
-import { trimNativeMemorySoon } from "../core/native_memory.ts";
+import { returnMemorySoon } from "../core/native_memory.ts";
 import { closeQuietly, Connection, type ConnectionOptions } from "./connection.ts";
 import { type ByteSocket, listenMutualTls, type SocketListener } from "./mutual_tls_listener.ts";
 import { tlsRefusal } from "./tls.ts";
@@ -130,7 +130,7 @@ function serve(
     if (left === 0) perHost.delete(host);
     else perHost.set(host, left);
     // what the connection's buffers and messages took goes back to the system
-    trimNativeMemorySoon();
+    returnMemorySoon();
   };
 
   const welcome = async (conn: ByteSocket, host: string) => {

@@ -2,7 +2,7 @@
  * How a worker process ends, for supervisors (`LocalCluster`) to tell a crash from a stop:
  * 0 when told to stop (by the scheduler, or SIGINT/SIGTERM), 1 when it crashed (Deno's code for
  * an uncaught error), 2 on bad arguments, 3 when the scheduler refused it, 4 when its supervisor
- * terminated it for memory.
+ * terminated it for memory, 5 when it asked its supervisor to replace it (a stray task thread).
  *
  * @module
  */
@@ -18,3 +18,15 @@ export const MEMORY_EXIT_CODE = 4;
  * tells the scheduler why it goes, then exits with {@link MEMORY_EXIT_CODE}.
  */
 export const MEMORY_TERMINATE_SIGNAL: Deno.Signal = "SIGUSR2";
+
+/**
+ * A supervised worker ended itself to be replaced: a task thread it terminated keeps a core busy
+ * (threads/stray_threads.ts) and only a new process frees it.
+ */
+export const STRAY_THREAD_EXIT_CODE = 5;
+
+/**
+ * Set (to "1") in the environment of the worker processes a supervisor starts again when they
+ * end (`LocalCluster`, the CLI nanny): such a worker may end itself to be replaced.
+ */
+export const SUPERVISED_ENV = "DASK_DENO_SUPERVISED";

@@ -188,6 +188,10 @@ export function workerMessageProblem(msg: unknown): string | null {
       return msg.status === "running" || msg.status === "paused" || msg.status === "exhausted"
         ? null
         : "worker-status whose status is not running, paused or exhausted";
+    case "delegate-task":
+      return typeof msg.requestId === "number" && typeof msg.key === "string"
+        ? null
+        : "delegate-task without a requestId and a key";
     case "run-result":
       if (typeof msg.runRequestId !== "number") return "run-result without a runRequestId";
       if (msg.ok === true) return isObject(msg.value) ? null : "run-result without a value";

@@ -162,6 +162,21 @@ export type RunResultMsg =
   | { op: "run-result"; runRequestId: number; ok: true; value: Encoded }
   | { op: "run-result"; runRequestId: number; ok: false; error: ErrorRecord };
 
+/**
+ * Worker → scheduler, under tenancy: a credential for the client of the task `key` running on
+ * this worker, acting as the identity that submitted the task (scheduler/task_delegation.ts).
+ */
+export interface DelegateTaskMsg {
+  op: "delegate-task";
+  requestId: number;
+  key: string;
+}
+
+/** Scheduler → worker: the answer to a {@link DelegateTaskMsg}: a `name:secret` token, or why not. */
+export type TaskDelegatedMsg =
+  | { op: "task-delegated"; requestId: number; token: string }
+  | { op: "task-delegated"; requestId: number; error: string };
+
 /** The `run` request's result: each worker's outcome, by address. */
 export type RunOutcomes = Record<
   WorkerAddress,

@@ -10,7 +10,6 @@
  * @module
  */
 
-import type { Key } from "../core/task.ts";
 import type { IndexedHeap } from "../core/priority_heap.ts";
 import { comparePriority, type ComputeTaskMsg, type KeyLocation } from "../protocol/messages.ts";
 import { unpackArgs } from "./args_arena.ts";
@@ -26,7 +25,6 @@ import type { WorkerMembership } from "./membership.ts";
 
 /** What assignment asks of the state machine. */
 export interface AssignmentHost {
-  readonly tasks: ReadonlyMap<Key, TaskRecord>;
   /** The one place a task's state changes (state.ts). */
   setState(task: TaskRecord, state: SchedulerTaskState): void;
   /** The placement moves, asked of the state machine (waiting → processing/queued/no-worker). */
@@ -111,8 +109,8 @@ export class Assignment {
     for (let i = 0; i < ready.length; i++) {
       const task = ready[i];
       task.pendingPlacement = false;
+      // (a waiting task is in the books: only #forget takes a task out, and makes it forgotten)
       if (task.state !== "waiting" || task.waitingOn.size > 0) continue;
-      if (this.#host.tasks.get(task.key) !== task) continue;
       this.#place(task);
     }
     ready.length = 0;
@@ -196,7 +194,8 @@ export class Assignment {
       worker.longRunning--;
     }
     worker.occupancy = worker.processing.size === 0 ? 0 : worker.occupancy - task.estimate;
-    task.prefix.guessed.delete(task);
+    const guessed = task.prefix.guessed;
+    if (guessed.size > 0) guessed.delete(task);
     const resources = task.resources;
     if (resources !== null) {
       const used = worker.usedResources;
@@ -204,8 +203,7 @@ export class Assignment {
       this.#queues.resourcesChanged();
     }
     this.#stealing.remove(task, worker);
-    const alive = this.#members.workers.get(worker.address) === worker;
-    if (alive) {
+    if (worker.member) {
       this.#queues.updateSlots(worker, this.#members.isRunning(worker));
       if (freeOnWorker) this.#outbox.freeKeys(worker, task.key);
     }

@@ -33,6 +33,7 @@ import type { Replicas } from "./replicas.ts";
 import type { TaskMoves } from "./task_moves.ts";
 import { keyAccessError, type KeyOwnership, NO_IDENTITY } from "./tenancy.ts";
 import { joinableTasks, sameTaskSpec } from "./co_ownership.ts";
+import { deriveFunctionIds } from "./function_identity.ts";
 
 export class ClientIntake {
   readonly clients = new Map<ClientId, ClientRecord>();
@@ -153,6 +154,7 @@ export class ClientIntake {
     // one message is the client link's lifetime: its tasks name specs sent earlier in it
     const functions = new FunctionReceiver();
     for (let i = 0; i < specs.length; i++) specs[i].fn = functions.expand(specs[i].fn);
+    deriveFunctionIds(specs); // ids the scheduler vouches for: no client can swap another's code
     const linked: TaskRecord[] = [];
     const linkedSpecs: GraphTaskSpec[] = [];
     /** New tasks whose result a reconnecting worker brought (the restart grace's orphans). */
@@ -168,7 +170,10 @@ export class ClientIntake {
       if (task !== undefined) {
         if (!ownership.owns(task, identity)) {
           // another identity's key is never given a new spec (tenancy.ts); the same one joins
-          if (sameTaskSpec(task, spec)) (joining ??= new Map()).set(task, spec);
+          // (not one that acted as its owner: its result may hold what only the owner may read)
+          if (!ownership.delegated(task) && sameTaskSpec(task, spec)) {
+            (joining ??= new Map()).set(task, spec);
+          }
           continue;
         }
         if (spec.returnValue === true) task.returnValue = true;

@@ -27,7 +27,7 @@ export function sameTaskSpec(task: TaskRecord, spec: GraphTaskSpec): boolean {
   if (!task.runnable || task.lostLineage) return false;
   // an actor is state its holders change, not a value anyone could compute: never shared
   if (task.actor || spec.options?.actor === true) return false;
-  if (!sameValue(withoutOrigin(task.fn), withoutOrigin(spec.fn))) return false;
+  if (!sameValue(contentOf(task.fn), contentOf(spec.fn))) return false;
   if (!sameValue(unpackArgs(task.args), spec.args)) return false;
   const stored = task.dependencies;
   const named = new Set<Key>(spec.deps);
@@ -81,13 +81,16 @@ export function joinableTasks(
   return joinable;
 }
 
-/** A function spec without its `origin` (also inside a bound function's parts, to a depth). */
-function withoutOrigin(fn: unknown, depth = 0): unknown {
+/**
+ * A function spec without its `origin` and `id` (also inside a bound function's parts, to a
+ * depth): the id is derived from the rest (function_identity.ts), so the rest decides.
+ */
+function contentOf(fn: unknown, depth = 0): unknown {
   if (fn === null || typeof fn !== "object" || Array.isArray(fn)) return fn;
   if (depth > MAX_COMPARED_DEPTH) return fn; // then compared as it is (and found too deep)
-  const { origin: _origin, ...rest } = fn as Record<string, unknown>;
-  if (Array.isArray(rest.fns)) rest.fns = rest.fns.map((part) => withoutOrigin(part, depth + 1));
-  if (rest.factory !== undefined) rest.factory = withoutOrigin(rest.factory, depth + 1);
+  const { origin: _origin, id: _id, ...rest } = fn as Record<string, unknown>;
+  if (Array.isArray(rest.fns)) rest.fns = rest.fns.map((part) => contentOf(part, depth + 1));
+  if (rest.factory !== undefined) rest.factory = contentOf(rest.factory, depth + 1);
   return rest;
 }
 

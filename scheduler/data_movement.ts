@@ -105,7 +105,7 @@ export function planRetirement(
     out.push({
       worker: target.address,
       key: task.key,
-      sources: Array.from(task.whoHas, (w) => w.address),
+      sources: task.holderAddresses(),
     });
   }
   return out;
@@ -156,7 +156,7 @@ export function planReplicationRound(
       }
       continue;
     }
-    const sources = Array.from(task.whoHas, (w) => w.address);
+    const sources = task.holderAddresses();
     const copies = Math.min(wanted - have, sources.length);
     const chosen = new Set<WorkerRecord>();
     for (let i = 0; i < copies; i++) {

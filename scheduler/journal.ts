@@ -19,9 +19,18 @@
  * @module
  */
 
-import { decode, encode } from "../core/value_codec.ts";
+import { decode, encodeWith } from "../core/value_codec.ts";
+import type { Key } from "../core/task.ts";
+import type { ClientToSchedulerMsg } from "../protocol/messages.ts";
 import { JournalBook, type JournalRecord } from "./journal_book.ts";
-import { type PackedTasks, packTasks, unpackTasks } from "./journal_tasks.ts";
+import {
+  type PackedKeys,
+  type PackedTasks,
+  packKeys,
+  packTasks,
+  unpackKeys,
+  unpackTasks,
+} from "./journal_tasks.ts";
 
 /** The log is compacted once it is larger than this and than the last snapshot. */
 const COMPACT_MIN_BYTES = 8 * 1024 * 1024;
@@ -61,37 +70,65 @@ function readRecords(path: string): { records: JournalRecord[]; end: number; siz
   return { records, end: at, size: bytes.byteLength };
 }
 
-/** Task columns back to specs (scheduler/journal_tasks.ts). */
+/** Task columns and packed key lists back to specs and lists. */
 function unpackRecord(record: JournalRecord): JournalRecord {
   if (record.t === "snapshot") {
     return { ...record, tasks: unpackTasks(record.tasks as unknown as PackedTasks) };
   }
-  if (record.t === "msg" && record.msg.op === "update-graph") {
-    const tasks = unpackTasks(record.msg.tasks as unknown as PackedTasks);
-    return { ...record, msg: { ...record.msg, tasks } };
-  }
-  return record;
+  if (record.t !== "msg" || !("keys" in record.msg)) return record;
+  const msg = {
+    ...record.msg,
+    keys: unpackKeys(record.msg.keys as Key[] | PackedKeys),
+  } as ClientToSchedulerMsg;
+  if (msg.op === "update-graph") msg.tasks = unpackTasks(msg.tasks as unknown as PackedTasks);
+  return { ...record, msg };
 }
 
-/** The form written: task specs in columns. */
+/** The form written: task specs in columns, long key lists packed. */
 function packRecord(record: JournalRecord): unknown {
   if (record.t === "snapshot") return { ...record, tasks: packTasks(record.tasks) };
-  if (record.t === "msg" && record.msg.op === "update-graph") {
-    return { ...record, msg: { ...record.msg, tasks: packTasks(record.msg.tasks) } };
-  }
-  return record;
+  if (record.t !== "msg" || !("keys" in record.msg)) return record;
+  const msg: Record<string, unknown> = { ...record.msg, keys: packKeys(record.msg.keys) };
+  if (record.msg.op === "update-graph") msg.tasks = packTasks(record.msg.tasks);
+  return { ...record, msg };
 }
 
-function frame(record: JournalRecord): Uint8Array {
-  const { body } = encode(packRecord(record), {
-    frameThreshold: Infinity,
-    rootName: "journal record",
-  });
-  const out = new Uint8Array(4 + body.byteLength);
-  new DataView(out.buffer).setUint32(0, body.byteLength, true);
-  out.set(body, 4);
-  return out;
+/** Frames written and not yet flushed: `u32 length + record`, back to back, in one buffer. */
+class FrameBuffer {
+  bytes = new Uint8Array(64 * 1024);
+  length = 0;
+
+  /** Encodes `record` straight after the last frame (one copy, from the encoder's buffer). */
+  add(record: JournalRecord): number {
+    return encodeWith(packRecord(record), (body) => {
+      const size = 4 + body.byteLength;
+      if (this.length + size > this.bytes.byteLength) {
+        const grown = new Uint8Array(Math.max(2 * this.bytes.byteLength, this.length + size));
+        grown.set(this.bytes.subarray(0, this.length));
+        this.bytes = grown;
+      }
+      new DataView(this.bytes.buffer).setUint32(this.length, body.byteLength, true);
+      this.bytes.set(body, this.length + 4);
+      this.length += size;
+      return size;
+    }, { frameThreshold: Infinity, rootName: "journal record" });
+  }
+
+  /** The frames so far; empties the buffer (a large one is let go). */
+  take(): Uint8Array {
+    const frames = this.bytes.subarray(0, this.length);
+    this.length = 0;
+    if (this.bytes.byteLength > MAX_KEPT_BUFFER_BYTES) this.bytes = new Uint8Array(64 * 1024);
+    return frames;
+  }
 }
+
+function writeAll(file: Deno.FsFile, bytes: Uint8Array): void {
+  for (let at = 0; at < bytes.byteLength;) at += file.writeSync(bytes.subarray(at));
+}
+
+/** A pending buffer grown past this is not kept for the next batch. */
+const MAX_KEPT_BUFFER_BYTES = 4 * 1024 * 1024;
 
 /** The journal directory cannot be read or written (the message says which and why). */
 export class JournalError extends Error {
@@ -108,7 +145,7 @@ export class Journal {
   #log!: Deno.FsFile;
   #logBytes = 0;
   #snapshotBytes = 0;
-  #pending: Uint8Array[] = [];
+  readonly #pending = new FrameBuffer();
   #unsynced = false;
   #syncing = false;
 
@@ -164,28 +201,14 @@ export class Journal {
   append(records: readonly JournalRecord[]): void {
     for (const record of records) {
       this.book.apply(record);
-      const bytes = frame(record);
-      this.#pending.push(bytes);
-      this.#logBytes += bytes.byteLength;
+      this.#logBytes += this.#pending.add(record);
     }
   }
 
   /** Writes what was appended (call before sending what those events caused). */
   write(): void {
     if (this.#pending.length === 0) return;
-    const chunks = this.#pending;
-    this.#pending = [];
-    let total = 0;
-    for (const chunk of chunks) total += chunk.byteLength;
-    const all = chunks.length === 1 ? chunks[0] : new Uint8Array(total);
-    if (chunks.length > 1) {
-      let at = 0;
-      for (const chunk of chunks) {
-        all.set(chunk, at);
-        at += chunk.byteLength;
-      }
-    }
-    for (let at = 0; at < all.byteLength;) at += this.#log.writeSync(all.subarray(at));
+    writeAll(this.#log, this.#pending.take());
     this.#unsynced = true;
     // amortized: a snapshot is written after at least twice its size was appended
     if (this.#logBytes > COMPACT_MIN_BYTES && this.#logBytes > 2 * this.#snapshotBytes) {
@@ -214,11 +237,13 @@ export class Journal {
     this.#log?.close();
     const old = this.#generation;
     const next = old + 1;
-    const bytes = frame(this.book.snapshot());
+    const snapshot = new FrameBuffer();
+    snapshot.add(this.book.snapshot());
+    const bytes = snapshot.take();
     const temporary = `${this.#dir}/snapshot-${next}.tmp`;
     const file = Deno.openSync(temporary, { write: true, create: true, truncate: true });
     try {
-      for (let at = 0; at < bytes.byteLength;) at += file.writeSync(bytes.subarray(at));
+      writeAll(file, bytes);
       file.syncDataSync();
     } finally {
       file.close();

@@ -1,7 +1,9 @@
 /**
  * What the scheduler's journal remembers (docs/architecture.md, "Scheduler journal"): the records
  * derived from the scheduler's events, and the book they fold into — who wants which key, the
- * specs of the tasks those keys need, published datasets and the workers that were members.
+ * specs of the tasks those keys need, published datasets, the shared state clients coordinate
+ * through (queues' items, variables' values, semaphores' and locks' leases) and the workers that
+ * were members.
  *
  * Pure: no files and no clock. scheduler/server.ts derives records from the events it feeds the
  * state machine ({@link recordsFor}); scheduler/journal.ts writes and reads them; at start the
@@ -29,8 +31,35 @@ export interface JournaledDataset {
   value: Encoded;
 }
 
+/** A queue as the journal keeps it: its bound (0: none) and its items, oldest first. */
+export interface JournaledQueue {
+  maxsize: number;
+  items: JournaledDataset[];
+}
+
+/** A semaphore (a Lock is one of one lease): its size and who holds which lease. */
+export interface JournaledSemaphore {
+  maxLeases: number;
+  /** lease id → the client holding it */
+  leases: [string, ClientId][];
+}
+
+/**
+ * A change of the shared state clients coordinate through, written by the request layer
+ * (scheduler/coordination/requests.ts) as it happens. The keys those objects hold are journaled
+ * apart, as the messages of their holders (`queue-<name>`, `variable-<name>`).
+ */
+export type SharedStateRecord =
+  | { t: "queue-declare"; name: string; maxsize: number }
+  | { t: "queue-put"; name: string; item: JournaledDataset }
+  | { t: "queue-take"; name: string; n: number }
+  | { t: "variable"; name: string; value: JournaledDataset | null }
+  | { t: "semaphore"; name: string; maxLeases: number }
+  | { t: "lease"; name: string; lease: string; holder: ClientId | null };
+
 /** One line of the journal. */
 export type JournalRecord =
+  | SharedStateRecord
   | { t: "msg"; client: ClientId; msg: ClientToSchedulerMsg }
   | { t: "client"; client: ClientId; identity: string }
   | { t: "gone"; client: ClientId }
@@ -46,6 +75,10 @@ export type JournalRecord =
     fireAndForget: Key[];
     datasets: [string, JournaledDataset][];
     workers: WorkerAddress[];
+    /** Absent in journals written before shared state was kept. */
+    queues?: [string, JournaledQueue][];
+    variables?: [string, JournaledDataset][];
+    semaphores?: [string, JournaledSemaphore][];
   };
 
 /** The pseudo-client that resubmits the journaled graph at start, then lets go of it. */
@@ -104,8 +137,15 @@ function withFullFunctions(msg: ClientToSchedulerMsg): ClientToSchedulerMsg {
 
 /** The journal's records folded: what a restarted scheduler must know again. */
 export class JournalBook {
-  /** Task specs by key, in the order they arrived (a snapshot keeps that order). */
-  readonly tasks = new Map<Key, GraphTaskSpec>();
+  /**
+   * Task specs as their graphs arrived, one array per graph. They are indexed by key only when
+   * a cancel, a snapshot or the replay reads them ({@link tasks}): a 10,000-task map then costs
+   * the book one push, not 10,000 map inserts on the scheduler's busiest path.
+   */
+  #graphs: GraphTaskSpec[][] = [];
+  /** Specs by key (the first to arrive wins), over `#graphs[0 .. #indexed)`. */
+  readonly #index = new Map<Key, GraphTaskSpec>();
+  #indexed = 0;
   /** The keys each client (or dataset holder) wants. */
   readonly wants = new Map<ClientId, Set<Key>>();
   /** The identity each client authenticated as (tenancy), when the server said. */
@@ -113,11 +153,42 @@ export class JournalBook {
   readonly fireAndForget = new Set<Key>();
   readonly datasets = new Map<string, JournaledDataset>();
   readonly workers = new Set<WorkerAddress>();
+  readonly queues = new Map<string, JournaledQueue>();
+  readonly variables = new Map<string, JournaledDataset>();
+  /** Semaphores and locks; leases by lease id. */
+  readonly semaphores = new Map<string, { maxLeases: number; leases: Map<string, ClientId> }>();
+
+  /** Task specs by key, in the order they arrived (a snapshot keeps that order). */
+  get tasks(): ReadonlyMap<Key, GraphTaskSpec> {
+    for (; this.#indexed < this.#graphs.length; this.#indexed++) {
+      for (const spec of this.#graphs[this.#indexed]) {
+        if (!this.#index.has(spec.key)) this.#index.set(spec.key, spec);
+      }
+    }
+    return this.#index;
+  }
+
+  /** Replaces every spec with `specs`. */
+  #resetTasks(specs: GraphTaskSpec[]): void {
+    this.#graphs = specs.length === 0 ? [] : [specs];
+    this.#index.clear();
+    this.#indexed = 0;
+  }
 
   /** True when there is nothing to bring back. */
   get isEmpty(): boolean {
     for (const keys of this.wants.values()) if (keys.size > 0) return false;
-    return this.fireAndForget.size === 0 && this.datasets.size === 0;
+    return this.fireAndForget.size === 0 && this.datasets.size === 0 && this.queues.size === 0 &&
+      this.variables.size === 0 && this.semaphores.size === 0;
+  }
+
+  /** The clients holding a lease of a semaphore or lock. */
+  leaseHolders(): Set<ClientId> {
+    const holders = new Set<ClientId>();
+    for (const { leases } of this.semaphores.values()) {
+      for (const holder of leases.values()) holders.add(holder);
+    }
+    return holders;
   }
 
   apply(record: JournalRecord): void {
@@ -130,7 +201,48 @@ export class JournalBook {
       case "gone":
         this.wants.delete(record.client);
         this.identities.delete(record.client);
+        // as the scheduler does: a client that left gives its leases back
+        for (const { leases } of this.semaphores.values()) {
+          for (const [lease, holder] of leases) if (holder === record.client) leases.delete(lease);
+        }
         return;
+      case "queue-declare": {
+        // the first bound stays, as in Queues.declare (only bounds are journaled)
+        const queue = this.queues.get(record.name);
+        if (queue === undefined) {
+          this.queues.set(record.name, { maxsize: record.maxsize, items: [] });
+        } else if (queue.maxsize === 0) queue.maxsize = record.maxsize;
+        return;
+      }
+      case "queue-put": {
+        let queue = this.queues.get(record.name);
+        if (queue === undefined) this.queues.set(record.name, queue = { maxsize: 0, items: [] });
+        queue.items.push(record.item);
+        return;
+      }
+      case "queue-take": {
+        const queue = this.queues.get(record.name);
+        if (queue === undefined) return;
+        queue.items.splice(0, record.n);
+        if (queue.items.length === 0 && queue.maxsize === 0) this.queues.delete(record.name);
+        return;
+      }
+      case "variable":
+        if (record.value === null) this.variables.delete(record.name);
+        else this.variables.set(record.name, record.value);
+        return;
+      case "semaphore":
+        if (!this.semaphores.has(record.name)) {
+          this.semaphores.set(record.name, { maxLeases: record.maxLeases, leases: new Map() });
+        }
+        return;
+      case "lease": {
+        const leases = this.semaphores.get(record.name)?.leases;
+        if (leases === undefined) return;
+        if (record.holder === null) leases.delete(record.lease);
+        else leases.set(record.lease, record.holder);
+        return;
+      }
       case "final":
         for (const key of record.keys) this.fireAndForget.delete(key);
         return;
@@ -144,13 +256,12 @@ export class JournalBook {
         return;
       case "restart":
         // as on the scheduler: every held key is cancelled; the datasets stay published
-        this.tasks.clear();
+        this.#resetTasks([]);
         this.wants.clear();
         this.fireAndForget.clear();
         return;
       case "snapshot":
-        this.tasks.clear();
-        for (const spec of record.tasks) this.tasks.set(spec.key, spec);
+        this.#resetTasks(record.tasks);
         this.wants.clear();
         for (const [client, keys] of record.clients) this.wants.set(client, new Set(keys));
         this.identities.clear();
@@ -163,6 +274,14 @@ export class JournalBook {
         for (const [name, dataset] of record.datasets) this.datasets.set(name, dataset);
         this.workers.clear();
         for (const address of record.workers) this.workers.add(address);
+        this.queues.clear();
+        for (const [name, queue] of record.queues ?? []) this.queues.set(name, queue);
+        this.variables.clear();
+        for (const [name, value] of record.variables ?? []) this.variables.set(name, value);
+        this.semaphores.clear();
+        for (const [name, { maxLeases, leases }] of record.semaphores ?? []) {
+          this.semaphores.set(name, { maxLeases, leases: new Map(leases) });
+        }
         return;
     }
   }
@@ -176,7 +295,8 @@ export class JournalBook {
   #message(client: ClientId, msg: ClientToSchedulerMsg): void {
     switch (msg.op) {
       case "update-graph": {
-        for (const spec of msg.tasks) if (!this.tasks.has(spec.key)) this.tasks.set(spec.key, spec);
+        // a copy of the list: the message stays the state machine's
+        if (msg.tasks.length > 0) this.#graphs.push(msg.tasks.slice());
         const wanted = this.#wanted(client);
         for (const key of msg.keys) wanted.add(key);
         return;
@@ -208,11 +328,12 @@ export class JournalBook {
 
   /** Cancelled keys and their dependents are no longer wanted (by anyone, when forced). */
   #cancel(client: ClientId, keys: Key[], force: boolean): void {
+    const specs = this.tasks;
     const gone = new Set(keys);
     // dependents, to a fixed point (cancel is rare: a scan per round is fine)
     for (let grew = true; grew;) {
       grew = false;
-      for (const spec of this.tasks.values()) {
+      for (const spec of specs.values()) {
         if (!gone.has(spec.key) && spec.deps.some((dep) => gone.has(dep))) {
           gone.add(spec.key);
           grew = true;
@@ -235,27 +356,27 @@ export class JournalBook {
 
   /** The specs `roots` need that are not in `done` (added to it), in arrival order. */
   #closure(roots: Iterable<Key>, done: Set<Key>): GraphTaskSpec[] {
+    const specs = this.tasks;
     const found = new Set<Key>();
     const stack = [...roots];
     while (stack.length > 0) {
       const key = stack.pop()!;
       if (found.has(key) || done.has(key)) continue;
-      const spec = this.tasks.get(key);
+      const spec = specs.get(key);
       if (spec === undefined) continue;
       found.add(key);
       done.add(key);
       for (const dep of spec.deps) stack.push(dep);
     }
     const tasks: GraphTaskSpec[] = [];
-    for (const spec of this.tasks.values()) if (found.has(spec.key)) tasks.push(spec);
+    for (const spec of specs.values()) if (found.has(spec.key)) tasks.push(spec);
     return tasks;
   }
 
   /** One record that says everything still needed (specs nobody needs are dropped here too). */
   snapshot(): JournalRecord {
     const tasks = this.liveTasks();
-    this.tasks.clear();
-    for (const spec of tasks) this.tasks.set(spec.key, spec);
+    this.#resetTasks(tasks);
     for (const [client, keys] of this.wants) if (keys.size === 0) this.wants.delete(client);
     return {
       t: "snapshot",
@@ -265,6 +386,12 @@ export class JournalBook {
       fireAndForget: [...this.fireAndForget],
       datasets: [...this.datasets],
       workers: [...this.workers],
+      queues: [...this.queues],
+      variables: [...this.variables],
+      semaphores: [...this.semaphores].map(([name, { maxLeases, leases }]) => [
+        name,
+        { maxLeases, leases: [...leases] },
+      ]),
     };
   }
 
@@ -278,6 +405,7 @@ export class JournalBook {
    */
   replayEvents(now: number): SchedulerEvent[] {
     const events: SchedulerEvent[] = [];
+    const specs = this.tasks;
     const submitted = new Set<Key>();
     // copies: the state machine expands functions in place and must not touch the book's specs
     const graphOf = (client: ClientId, roots: Iterable<Key>, keys: Key[]) => {
@@ -291,16 +419,16 @@ export class JournalBook {
       if (identity !== undefined) {
         events.push({ type: "client-connected", client, identity, now });
       }
-      const withSpec = [...keys].filter((key) => this.tasks.has(key));
+      const withSpec = [...keys].filter((key) => specs.has(key));
       graphOf(client, withSpec, withSpec);
-      const scattered = [...keys].filter((key) => !this.tasks.has(key));
+      const scattered = [...keys].filter((key) => !specs.has(key));
       if (scattered.length > 0) {
         const msg: ClientToSchedulerMsg = { op: "client-desires-keys", keys: scattered };
         events.push({ type: "client-message", client, msg, now });
       }
     }
     if (this.fireAndForget.size > 0) {
-      const keys = [...this.fireAndForget].filter((key) => this.tasks.has(key));
+      const keys = [...this.fireAndForget].filter((key) => specs.has(key));
       graphOf(REPLAY_CLIENT, keys, keys);
       const msg: ClientToSchedulerMsg = { op: "fire-and-forget", keys };
       events.push({ type: "client-message", client: REPLAY_CLIENT, msg, now });

@@ -11,10 +11,42 @@
 import type { Key } from "../core/task.ts";
 import type { GraphTaskSpec } from "../protocol/messages.ts";
 
+/**
+ * A long list of keys as one UTF-8 buffer, the keys joined by NUL: one native encode and one
+ * split instead of a msgpack string per key (the journal's largest cost per task was encoding
+ * keys). Lists with a key that holds a NUL stay plain.
+ */
+export interface PackedKeys {
+  joined: Uint8Array;
+}
+
+/** Below this many keys a plain list is as cheap. */
+const PACK_KEYS_FROM = 64;
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
+/** Reused: `encodeInto` a scratch buffer then one copy costs ~60 % of `encode` here. */
+let scratch = new Uint8Array(64 * 1024);
+
+export function packKeys(keys: readonly Key[]): Key[] | PackedKeys {
+  if (keys.length < PACK_KEYS_FROM) return keys as Key[];
+  for (const key of keys) if (key.includes("\0")) return keys as Key[];
+  const joined = keys.join("\0");
+  if (scratch.byteLength < 3 * joined.length) scratch = new Uint8Array(3 * joined.length);
+  const { written } = utf8.encodeInto(joined, scratch);
+  const bytes = scratch.slice(0, written);
+  if (scratch.byteLength > 16 * 1024 * 1024) scratch = new Uint8Array(64 * 1024);
+  return { joined: bytes };
+}
+
+/** Keys as {@link packKeys} left them (a plain list passes through). */
+export function unpackKeys(keys: Key[] | PackedKeys): Key[] {
+  return Array.isArray(keys) ? keys : fromUtf8.decode(keys.joined).split("\0");
+}
+
 /** The columns of a list of task specs. */
 export interface PackedTasks {
   packed: 1;
-  keys: Key[];
+  keys: Key[] | PackedKeys;
   /** Each distinct function (or literal marker) once. */
   fns: unknown[];
   /** Per task: its function's index in `fns` (u32, little-endian). */
@@ -25,8 +57,12 @@ export interface PackedTasks {
   ends: Uint8Array;
   /** Arguments that are not a frameless `{ body, frames: [] }`, by task index. */
   otherArgs: [number, unknown][];
-  /** Per task: its dependencies (empty lists are the common case). */
-  deps: Key[][];
+  /** Per task: how many dependencies it has (u32, little-endian). */
+  depCounts?: Uint8Array;
+  /** Every task's dependencies, back to back. */
+  depKeys?: Key[] | PackedKeys;
+  /** Per task: its dependencies (the layout before `depCounts`, still read). */
+  deps?: Key[][];
   /** Options, `returnValue` and fused parts, by task index, for the tasks that have them. */
   extras: [
     number,
@@ -64,12 +100,14 @@ export function packTasks(tasks: readonly GraphTaskSpec[]): PackedTasks {
   const otherArgs: [number, unknown][] = [];
   const extras: PackedTasks["extras"] = [];
   const keys: Key[] = new Array(n);
-  const deps: Key[][] = new Array(n);
+  const depCounts = new Uint32Array(n);
+  const depKeys: Key[] = [];
   let at = 0;
   for (let i = 0; i < n; i++) {
     const spec = tasks[i];
     keys[i] = spec.key;
-    deps[i] = spec.deps;
+    depCounts[i] = spec.deps.length;
+    for (const dep of spec.deps) depKeys.push(dep);
     const id = functionId(spec.fn);
     let index = fnIndex.get(id);
     if (index === undefined) {
@@ -94,13 +132,14 @@ export function packTasks(tasks: readonly GraphTaskSpec[]): PackedTasks {
   }
   return {
     packed: 1,
-    keys,
+    keys: packKeys(keys),
     fns,
     fnOf: new Uint8Array(fnOf.buffer),
     bodies,
     ends: new Uint8Array(ends.buffer),
     otherArgs,
-    deps,
+    depCounts: new Uint8Array(depCounts.buffer),
+    depKeys: packKeys(depKeys),
     extras,
   };
 }
@@ -111,10 +150,25 @@ function u32Column(bytes: Uint8Array): Uint32Array {
   return new Uint32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 4);
 }
 
+/** Each task's dependency list, from either layout. */
+function depLists(packed: PackedTasks, n: number): Key[][] {
+  if (packed.deps !== undefined) return packed.deps;
+  const counts = u32Column(packed.depCounts!);
+  const all = unpackKeys(packed.depKeys!);
+  const lists: Key[][] = new Array(n);
+  for (let i = 0, at = 0; i < n; i++) {
+    const count = counts[i];
+    lists[i] = count === 0 ? [] : all.slice(at, at += count);
+  }
+  return lists;
+}
+
 export function unpackTasks(packed: PackedTasks): GraphTaskSpec[] {
-  const n = packed.keys.length;
+  const keys = unpackKeys(packed.keys);
+  const n = keys.length;
   const fnOf = u32Column(packed.fnOf);
   const ends = u32Column(packed.ends);
+  const depsOf = depLists(packed, n);
   const other = new Map(packed.otherArgs);
   const extras = new Map(packed.extras);
   const tasks: GraphTaskSpec[] = new Array(n);
@@ -122,10 +176,10 @@ export function unpackTasks(packed: PackedTasks): GraphTaskSpec[] {
   for (let i = 0; i < n; i++) {
     const end = ends[i];
     const spec: GraphTaskSpec = {
-      key: packed.keys[i],
+      key: keys[i],
       fn: packed.fns[fnOf[i]],
       args: other.has(i) ? other.get(i) : { body: packed.bodies.subarray(start, end), frames: [] },
-      deps: packed.deps[i],
+      deps: depsOf[i],
     };
     start = end;
     const extra = extras.get(i);

@@ -68,6 +68,7 @@ export class WorkerMembership {
       now,
     );
     this.workers.set(worker.address, worker);
+    worker.member = true;
     if (!this.workersByName.has(worker.name)) this.workersByName.set(worker.name, worker);
     this.#startRunning(worker);
     this.totalThreads += worker.nthreads;
@@ -85,6 +86,7 @@ export class WorkerMembership {
       }
     }
     this.workers.delete(address);
+    worker.member = false;
     if (this.workersByName.get(worker.name) === worker) this.workersByName.delete(worker.name);
     this.totalThreads -= worker.nthreads;
     this.#stopRunning(worker);
@@ -94,7 +96,7 @@ export class WorkerMembership {
 
   /** Whether `worker` takes new tasks. */
   isRunning(worker: WorkerRecord): boolean {
-    return this.running.get(worker.address) === worker;
+    return worker.takesTasks;
   }
 
   /** Whether `worker` takes new tasks, and if not, why. */
@@ -121,12 +123,14 @@ export class WorkerMembership {
 
   #startRunning(worker: WorkerRecord): void {
     this.running.set(worker.address, worker);
+    worker.takesTasks = true;
     if (!this.runningByName.has(worker.name)) this.runningByName.set(worker.name, worker);
   }
 
   /** Takes a worker out of placement and stealing. */
   #stopRunning(worker: WorkerRecord): void {
     if (this.running.get(worker.address) === worker) this.running.delete(worker.address);
+    worker.takesTasks = false;
     if (this.runningByName.get(worker.name) === worker) {
       this.runningByName.delete(worker.name);
       // Another running worker with the same name (rare) takes the name over.

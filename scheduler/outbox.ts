@@ -62,7 +62,7 @@ export class SchedulerOutbox {
       key: task.key,
       typeName: task.typeName,
       nbytes: task.nbytes,
-      workers: Array.from(task.whoHas, (worker) => worker.address),
+      workers: task.holderAddresses(),
     };
     if (value !== undefined) msg.value = value;
     this.toClient(client, msg);

@@ -110,7 +110,10 @@ export class TaskQueues {
 
   /** Files `worker` as having free root-ish slots or not; `running`: it takes new tasks. */
   updateSlots(worker: WorkerRecord, running: boolean): void {
-    if (running && rootishSlots(worker, this.#saturation) > 0) this.#workersWithSlots.add(worker);
+    const hasSlots = running && rootishSlots(worker, this.#saturation) > 0;
+    if (hasSlots === worker.hasSlots) return;
+    worker.hasSlots = hasSlots;
+    if (hasSlots) this.#workersWithSlots.add(worker);
     else this.#workersWithSlots.delete(worker);
   }
 

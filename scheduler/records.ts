@@ -119,6 +119,12 @@ export class TaskRecord implements HeapItem {
   clearWants(): void {
     this.#whoWants = null;
   }
+  /** Addresses of the workers holding a copy (a loop: `Array.from` over a CompactSet is slow). */
+  holderAddresses(): WorkerAddress[] {
+    const addresses: WorkerAddress[] = [];
+    for (const worker of this.whoHas) addresses.push(worker.address);
+    return addresses;
+  }
 
   processingOn: WorkerRecord | null = null;
   /** Identifies the current assignment; results of older assignments are stale. */
@@ -255,6 +261,16 @@ export class WorkerRecord {
   openFreeKeysEpoch = -1;
   /** Marks visits by placement (avoids allocating a set per decision). */
   visitMark = 0;
+  /** The number naming this worker in the story ring (task_story.ts `workerId`), -1 until used. */
+  storyId = -1;
+  // Mirrors of membership.ts and queuing.ts books, read on every task's path where a lookup by
+  // address or a Set operation cost more (those books stay the truth; validation.ts compares).
+  /** Registered: in `WorkerMembership.workers`. */
+  member = false;
+  /** Takes new tasks: in `WorkerMembership.running`. */
+  takesTasks = false;
+  /** In `TaskQueues.workersWithSlots`. */
+  hasSlots = false;
   /** This worker's end of the function link: later tasks carry a spec's id alone. */
   readonly #functions = new FunctionSender();
 

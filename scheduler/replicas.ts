@@ -72,16 +72,14 @@ export class Replicas {
 
   /** Where `task`'s result can be fetched. */
   location(task: TaskRecord): KeyLocation {
-    const workers: WorkerAddress[] = [];
-    for (const worker of task.whoHas) workers.push(worker.address);
-    return { key: task.key, nbytes: task.nbytes, workers };
+    return { key: task.key, nbytes: task.nbytes, workers: task.holderAddresses() };
   }
 
   /** Addresses of the workers holding `key`'s result. */
   whoHas(key: Key): WorkerAddress[] {
     const task = this.#tasks.get(key);
     if (task === undefined) return [];
-    return Array.from(task.whoHas, (worker) => worker.address);
+    return task.holderAddresses();
   }
 
   /**

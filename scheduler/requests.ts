@@ -13,6 +13,7 @@
 
 import { CoordinationError, type Dataset } from "./coordination/datasets.ts";
 import { COORDINATION_METHODS, CoordinationRequests } from "./coordination/requests.ts";
+import type { JournalBook, SharedStateRecord } from "./journal_book.ts";
 import { UploadedModules } from "./uploads.ts";
 import { adaptiveSnapshot, adaptiveTarget, type AdaptiveTargetOptions } from "./adaptive_target.ts";
 import { errorMessage, recordFromError } from "../core/errors.ts";
@@ -86,6 +87,8 @@ export interface RequestHost {
   removeSession(session: WorkerSession, t: number, why: string): void;
   /** A dataset was published (or, with `null`, unpublished): the journal keeps it. */
   datasetChanged?(name: string, dataset: Dataset | null): void;
+  /** A queue, variable, semaphore or lock changed: the journal keeps it (written at flush). */
+  journal?(record: SharedStateRecord): void;
 }
 
 /** The `keys` a request names. */
@@ -139,12 +142,18 @@ export class SchedulerRequests {
         host.flush();
       },
       toClient: (client, msg) => host.clients.get(client)?.send({ header: msg }),
+      journal: host.journal === undefined ? undefined : (record) => host.journal!(record),
     });
   }
 
   /** Publishes a dataset the journal kept (its keys are held by the replay already). */
   restoreDataset(name: string, dataset: Dataset): void {
     this.#coordination.datasets.put(name, dataset, true);
+  }
+
+  /** Brings back the queues, variables, semaphores and locks the journal kept. */
+  restoreShared(book: JournalBook): void {
+    this.#coordination.restore(book);
   }
 
   /** A client disconnected: its leases return and what it held for others is let go. */

@@ -59,7 +59,8 @@ export class RestartGrace<C, G> {
 
   /** True when a worker brought a copy of `key` nobody took yet. */
   hasOrphan(key: Key): boolean {
-    return this.#orphans.has(key);
+    // asked for every task of every graph; orphans exist only for a while after a restart
+    return this.#orphans.size > 0 && this.#orphans.has(key);
   }
 
   /** Takes the orphan copy of `key` (it enters the books), if a worker brought one. */

@@ -52,12 +52,12 @@ export class RetryQueue {
 
   /** `task` left the queue some other way (released, erred, its data arrived). */
   leave(task: TaskRecord): void {
-    this.#until.delete(task);
+    if (this.#until.size > 0) this.#until.delete(task);
   }
 
   /** `task` was forgotten. */
   forget(task: TaskRecord): void {
-    this.#delays.delete(task);
+    if (this.#delays.size > 0) this.#delays.delete(task);
   }
 
   /** Checks the queue's books (SchedulerState.validate). */

@@ -39,7 +39,8 @@ import {
   sendHeaders,
   unbatch,
 } from "../net/wire.ts";
-import { CLUSTER_IDENTITY } from "../net/auth.ts";
+import { CLUSTER_IDENTITY, TASK_IDENTITY_PREFIX } from "../net/auth.ts";
+import { TaskDelegations } from "./task_delegation.ts";
 import { PeerPool } from "../net/peer_pool.ts";
 import type { TlsConfig } from "../net/tls.ts";
 import {
@@ -56,16 +57,20 @@ import type {
 import {
   type ClientRegisteredMsg,
   DEFAULT_HEARTBEAT_INTERVAL,
+  type DelegateTaskMsg,
   type RegisterWorkerMsg,
   type RequestMsg,
   type RunResultMsg,
   SESSION_PROTOCOL,
+  type TaskDelegatedMsg,
 } from "../protocol/session.ts";
 import { type SchedulerConfig, type SchedulerEvent, SchedulerState } from "./state.ts";
 import { now, SchedulerRequests, workerInfo, type WorkerSession } from "./requests.ts";
 import { Journal } from "./journal.ts";
 import { recordsFor } from "./journal_book.ts";
 import { datasetHolder } from "./coordination/datasets.ts";
+import { queueHolder } from "./coordination/queues.ts";
+import { variableHolder } from "./coordination/variables.ts";
 
 /** How a scheduler server is set up. */
 export interface SchedulerServerOptions {
@@ -160,6 +165,7 @@ type SessionWorkerMsg =
   | { op: "worker-leaving"; reason: string }
   | { op: "worker-terminated"; reason: string }
   | { op: "worker-status"; status: "running" | "paused" | "exhausted" }
+  | DelegateTaskMsg
   | RunResultMsg;
 
 export class SchedulerServer {
@@ -203,14 +209,18 @@ export class SchedulerServer {
   readonly #journalClientWait: number;
   #closing: Promise<void> | null = null;
   #resolveClosed!: () => void;
+  /** Tasks' own credentials (task_delegation.ts): under tenancy with the cluster's token. */
+  readonly #delegations: TaskDelegations | undefined;
 
   private constructor(
     options: SchedulerServerOptions,
     listener: Listener,
     address: string,
     journal: Journal | undefined,
+    delegations: TaskDelegations | undefined,
   ) {
     this.address = address;
+    this.#delegations = delegations;
     this.#listener = listener;
     this.state = new SchedulerState({
       ...options.config,
@@ -254,6 +264,9 @@ export class SchedulerServer {
         this.#journal.append([{ t: "dataset", name, dataset }]);
         this.#writeJournal();
       },
+      journal: journal === undefined ? undefined : (record) => {
+        if (!this.#replaying) journal.append([record]);
+      },
     });
   }
 
@@ -270,13 +283,18 @@ export class SchedulerServer {
     // Connections that complete their handshake before the server object exists wait here.
     const early: Connection[] = [];
     const ref: { server?: SchedulerServer } = {};
+    // tasks' own credentials under tenancy need the cluster's token (it proves their workers)
+    const tenancy = (options.clientTokens?.size ?? 0) > 0 || options.tlsClientIdentities === true;
+    const delegations = tenancy && options.authToken !== undefined
+      ? new TaskDelegations(options.clientTokens)
+      : undefined;
     const listener = await listen({
       hostname: host,
       port: options.port ?? 8786,
       role: "scheduler",
       maxFrameBytes: options.maxFrameBytes,
       authToken: options.authToken,
-      identityTokens: options.clientTokens,
+      identityTokens: delegations?.tokens ?? options.clientTokens,
       certificateIdentities: options.tlsClientIdentities,
       tls: options.tls,
       onError: refusalLogger((line) => ref.server && ref.server.#log(line)),
@@ -290,7 +308,13 @@ export class SchedulerServer {
       const shown = advertised.includes(":") ? `[${advertised}]` : advertised;
       address = `${options.tls === undefined ? "tcp" : "tls"}://${shown}:${listener.port}`;
     }
-    const server = ref.server = new SchedulerServer(options, listener, address, journal);
+    const server = ref.server = new SchedulerServer(
+      options,
+      listener,
+      address,
+      journal,
+      delegations,
+    );
     for (const connection of early) server.#accept(connection);
     return server;
   }
@@ -366,6 +390,8 @@ export class SchedulerServer {
       // A bug in the state machine: keep serving, but make it loud.
       this.#log(`internal error handling ${event.type}: ${(error as Error).stack}`);
     }
+    // a task's credential ends with its run (nothing to do while none is in force)
+    this.#delegations?.sweep(this.state.tasks);
     const journal = this.#journal;
     if (journal !== undefined && !this.#replaying) {
       const records = recordsFor(event, journal.book.fireAndForget);
@@ -486,6 +512,7 @@ export class SchedulerServer {
     try {
       for (const event of book.replayEvents(t)) this.#feed(event);
       for (const [name, dataset] of datasets) this.#requests.restoreDataset(name, dataset);
+      this.#requests.restoreShared(book);
     } finally {
       this.#replaying = false;
     }
@@ -494,17 +521,26 @@ export class SchedulerServer {
       `replayed the journal: ${tasks} tasks, ${clients.length} clients, ${datasets.length} ` +
         `datasets` + (waiting.length > 0 ? `; ${waiting.length} workers did not come back` : ""),
     );
-    // clients of the journal that never come back let go of their futures after a while
-    const holders = new Set(datasets.map(([name]) => datasetHolder(name)));
-    for (const client of clients) if (!holders.has(client)) this.#journalClients.add(client);
+    // clients of the journal that never come back let go of their futures and leases after a
+    // while (the holders of datasets, queues and variables are the scheduler's own)
+    const holders = new Set([
+      ...datasets.map(([name]) => datasetHolder(name)),
+      ...[...book.queues.keys()].map(queueHolder),
+      ...[...book.variables.keys()].map(variableHolder),
+    ]);
+    for (const client of [...clients, ...book.leaseHolders()]) {
+      if (!holders.has(client)) this.#journalClients.add(client);
+    }
     this.#resolveReady();
     this.#journalClientTimer = setTimeout(() => {
       for (const client of this.#journalClients) {
         if (this.state.clients.has(client)) {
           this.#feed({ type: "client-disconnected", client, now: now() });
-        }
+        } else this.#journal?.append([{ t: "gone", client }]);
+        this.#requests.clientGone(client);
       }
       this.#journalClients.clear();
+      this.#flush();
     }, this.#journalClientWait * 1000);
   }
 
@@ -591,7 +627,14 @@ export class SchedulerServer {
     ) {
       return await this.#refuse(connection, `a client with id ${clientId} is already connected`);
     }
-    const identity = connection.identity ?? CLUSTER_IDENTITY;
+    // a task's credential acts as the identity that submitted the task (task_delegation.ts)
+    const delegated = this.#delegations?.identityOf(connection.identity);
+    if (delegated === undefined && connection.identity?.startsWith(TASK_IDENTITY_PREFIX)) {
+      return await this.#refuse(connection, "this task credential ended with its task");
+    }
+    // attached at once: a sweep from here on closes the connection with the credential
+    if (delegated !== undefined) this.#delegations!.attach(connection.identity!, connection);
+    const identity = delegated ?? connection.identity ?? CLUSTER_IDENTITY;
     if (this.#journalClients.delete(clientId)) {
       const known = this.state.clients.get(clientId)?.identity;
       // a record replayed without an identity ("") takes whoever reconnects under the id
@@ -633,6 +676,7 @@ export class SchedulerServer {
         }
       }
     } finally {
+      if (delegated !== undefined) this.#delegations!.detach(connection.identity!, connection);
       if (this.#clients.get(clientId) === connection) {
         this.#clients.delete(clientId);
         if (this.#closing === null) {
@@ -743,6 +787,9 @@ export class SchedulerServer {
               answer?.(m.ok ? { ok: true, value: m.value } : { ok: false, error: m.error });
               break;
             }
+            case "delegate-task":
+              connection.send({ header: this.#delegate(m, reg.address) });
+              break;
             default:
               this.#feed({ type: "worker-message", worker: reg.address, msg: m, now: t });
           }
@@ -754,6 +801,25 @@ export class SchedulerServer {
       }
       this.#failRuns(session, "its connection closed");
     }
+  }
+
+  /** A task's own credential for its client, asked for by the worker running it. */
+  #delegate(msg: DelegateTaskMsg, worker: string): TaskDelegatedMsg {
+    const answer = this.#delegations === undefined
+      ? {
+        error: this.state.ownership.enabled
+          ? "the scheduler has client identities but no cluster token (--auth-token-file): " +
+            "it cannot make tasks credentials"
+          : "the scheduler has no client identities: tasks use the cluster's credentials",
+      }
+      : this.#delegations.issue(
+        this.state.tasks.get(msg.key),
+        msg.key,
+        worker,
+        this.state.ownership,
+      );
+    if ("token" in answer) this.#log(`task ${msg.key} on ${worker} got a credential of its owner`);
+    return { op: "task-delegated", requestId: msg.requestId, ...answer };
   }
 
   /** A worker that leaves on purpose: removed at once, its tasks move without blame. */

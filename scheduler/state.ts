@@ -62,6 +62,7 @@ import { type StealHost, WorkStealing } from "./stealing.ts";
 import { RestartGrace } from "./restart_grace.ts";
 import {
   emptyStateCounts,
+  moveCount,
   type SchedulerTaskState,
   type StateCounts,
   TaskPrefixStats,
@@ -121,9 +122,13 @@ export class SchedulerState implements StealHost {
   readonly #queueHost: QueueHost;
   /** Tasks waiting out a retry delay (state `queued`). */
   readonly #retries = new RetryQueue();
-  /** The event being handled, and the stimulus id of its transitions once one was needed. */
+  /**
+   * The event being handled; the story ring's numbers for its stimulus and for the worker it is
+   * about, looked up once per event when a transition first needs them (-1: not yet).
+   */
   #event: SchedulerEvent | null = null;
-  #cause: string | null = null;
+  #causeId = -1;
+  #eventWorkerId = -1;
 
   constructor(config: Partial<SchedulerConfig> = {}) {
     this.config = { ...DEFAULT_SCHEDULER_CONFIG, ...config };
@@ -139,7 +144,6 @@ export class SchedulerState implements StealHost {
     this.#queues = new TaskQueues(this.config.workerSaturation);
     const grace = new RestartGrace<ClientRecord, UpdateGraphMsg>(this.config.restartGrace);
     this.#assignment = new Assignment({
-      tasks: this.tasks,
       setState: (task, state) => this.#setState(task, state),
       taskDuration: (task) => this.taskDuration(task),
       moves: {
@@ -212,7 +216,8 @@ export class SchedulerState implements StealHost {
   handle(event: SchedulerEvent): void {
     this.now = event.now;
     this.#event = event;
-    this.#cause = null;
+    this.#causeId = -1;
+    this.#eventWorkerId = -1;
     const clients = this.#clients;
     const workers = this.#workerIntake;
     switch (event.type) {
@@ -524,7 +529,8 @@ export class SchedulerState implements StealHost {
       const task = recs[i];
       const what = task.recommendation;
       task.recommendation = null;
-      if (what === null || this.tasks.get(task.key) !== task) continue;
+      // forgotten: out of the books (#forget is the one place a task leaves them)
+      if (what === null || task.state === "forgotten") continue;
       switch (what) {
         case "waiting":
           this.#toWaiting(task);
@@ -551,19 +557,32 @@ export class SchedulerState implements StealHost {
     if (old === state) return;
     const move = transitionIndex(old, state);
     task.state = state;
-    task.storySeq = this.stories.record(
+    if (this.stories.capacity > 0) this.#tell(task, move);
+    moveCount(this.stateCounts, old, state);
+    moveCount(task.prefix.counts, old, state);
+  }
+
+  /** Adds `move` to `task`'s story, with the event's stimulus and the worker involved. */
+  #tell(task: TaskRecord, move: number): void {
+    const stories = this.stories;
+    if (this.#causeId < 0) this.#causeId = stories.causeId(causeOf(this.#event));
+    const worker = task.processingOn;
+    let workerId: number;
+    if (worker !== null) {
+      if (worker.storyId < 0) worker.storyId = stories.workerId(worker.address);
+      workerId = worker.storyId;
+    } else {
+      if (this.#eventWorkerId < 0) this.#eventWorkerId = stories.workerId(workerOf(this.#event));
+      workerId = this.#eventWorkerId;
+    }
+    task.storySeq = stories.record(
       task.storyTag,
       task.storySeq,
-      this.#cause ??= causeOf(this.#event),
+      this.#causeId,
       move,
-      task.processingOn?.address ?? workerOf(this.#event),
+      workerId,
       this.now,
     );
-    this.stateCounts[old]--;
-    this.stateCounts[state]++;
-    const counts = task.prefix.counts;
-    counts[old]--;
-    counts[state]++;
   }
 
   /** A client or a dependent needs `task`: it waits for its inputs (again), if it can run. */

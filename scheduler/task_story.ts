@@ -65,6 +65,8 @@ export class TaskStories {
   readonly #workerIds = new Map<string, number>();
   /** Transitions recorded so far (the next entry's sequence number). */
   #total = 0;
+  /** Where the next entry goes in `#rows` (`#total` modulo capacity, times WIDTH: no division). */
+  #next = 0;
 
   constructor(capacity: number) {
     this.capacity = Math.max(0, Math.floor(capacity));
@@ -79,26 +81,28 @@ export class TaskStories {
   /**
    * Records one transition of the key tagged `tag` ({@link storyTag}; `move`: its index from
    * `transitionIndex`), whose latest entry in this life of the key is `previous` (-1: none yet);
-   * returns the new entry's sequence number (the key's latest from now on).
+   * returns the new entry's sequence number (the key's latest from now on). `cause` and `worker`
+   * are numbers from {@link causeId} and {@link workerId}, which the caller looks up once per
+   * event and once per worker rather than once per transition.
    */
   record(
     tag: number,
     previous: number,
-    cause: string,
+    cause: number,
     move: number,
-    worker: string | null,
+    worker: number,
     time: number,
   ): number {
     const capacity = this.capacity;
     if (capacity === 0) return -1;
     const seq = this.#total++;
-    const at = (seq % capacity) * WIDTH;
+    const at = this.#next;
+    this.#next = at + WIDTH === capacity * WIDTH ? 0 : at + WIDTH;
     const rows = this.#rows;
     rows[at] = tag;
     rows[at + 1] = time;
     rows[at + 2] = previous;
-    rows[at + 3] = move + MOVES * this.#causeId(cause) +
-      MOVES * CAUSES * (worker === null ? 0 : this.#workerId(worker));
+    rows[at + 3] = move + MOVES * cause + MOVES * CAUSES * worker;
     return seq;
   }
 
@@ -143,7 +147,8 @@ export class TaskStories {
     return -1;
   }
 
-  #causeId(cause: string): number {
+  /** The number naming the stimulus `cause` (an event's name) in {@link record}. */
+  causeId(cause: string): number {
     let id = this.#causeIds.get(cause);
     if (id === undefined) {
       // Event names are a fixed set; past the table's room, later ones read as "other".
@@ -156,7 +161,9 @@ export class TaskStories {
     return id;
   }
 
-  #workerId(address: string): number {
+  /** The number naming the worker at `address` (0: none) in {@link record}. */
+  workerId(address: string | null): number {
+    if (address === null) return 0;
     let id = this.#workerIds.get(address);
     if (id === undefined) {
       id = this.#workerNames.length;

@@ -28,6 +28,7 @@ export class KeyOwnership {
   /** False without client identities: every check passes, nothing is recorded. */
   readonly enabled: boolean;
   readonly #owners = new WeakMap<TaskRecord, string | Set<string>>();
+  readonly #delegated = new WeakSet<TaskRecord>();
 
   constructor(enabled: boolean) {
     this.enabled = enabled;
@@ -58,6 +59,22 @@ export class KeyOwnership {
   ownsAlone(task: TaskRecord, identity: string): boolean {
     if (!this.enabled || identity === SHARED_IDENTITY) return true;
     return this.#owners.get(task) === identity;
+  }
+
+  /** The one identity that owns `task`, or undefined when it has none or several. */
+  soleOwner(task: TaskRecord): string | undefined {
+    const owners = this.#owners.get(task);
+    return typeof owners === "string" ? owners : undefined;
+  }
+
+  /** `task` acted as its owner (scheduler/task_delegation.ts): never shared from now on. */
+  markDelegated(task: TaskRecord): void {
+    this.#delegated.add(task);
+  }
+
+  /** Whether `task` acted as its owner: another identity may not join it (co_ownership.ts). */
+  delegated(task: TaskRecord): boolean {
+    return this.#delegated.has(task);
   }
 
   /**

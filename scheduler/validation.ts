@@ -142,11 +142,16 @@ export function validateBooks(books: SchedulerBooks): void {
     }
     if (nbytes !== worker.nbytes) fail(`${worker.address} nbytes ${worker.nbytes} != ${nbytes}`);
     const running = !books.notRunning.has(worker);
-    if (running !== (books.running.get(worker.address) === worker)) {
+    if (
+      running !== (books.running.get(worker.address) === worker) || running !== worker.takesTasks
+    ) {
       fail(`${worker.address} running books`);
     }
+    if (!worker.member) fail(`${worker.address} is registered but not marked a member`);
     const hasSlots = running && rootishSlots(worker, books.workerSaturation) > 0;
-    if (hasSlots !== books.workersWithSlots.has(worker)) fail(`${worker.address} slots`);
+    if (hasSlots !== books.workersWithSlots.has(worker) || hasSlots !== worker.hasSlots) {
+      fail(`${worker.address} slots`);
+    }
   }
   if (threads !== books.totalThreads) fail(`totalThreads ${books.totalThreads} != ${threads}`);
   books.retries.validate(fail);

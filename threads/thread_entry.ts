@@ -98,6 +98,11 @@ setPubSubBridge({
 
 /** Seceded tasks waiting for the owner to grant them a slot again, by run id. */
 const rejoining = new Map<number, () => void>();
+/** Tasks' credential requests waiting for the owner's answer, by request number. */
+const delegating = new Map<number, (answer: { token?: string; error?: string }) => void>();
+let nextDelegation = 1;
+/** What to do when a task ends (its client closes), by run id. */
+const endings = new Map<number, (() => void)[]>();
 
 function postToOwner(message: FromThread, transfer: Transferable[] = []): void {
   self.postMessage(message, transfer);
@@ -112,8 +117,10 @@ class ThreadTask implements TaskContext {
   #out = false;
   /** Called when the task gives its slot back, so the batch it is in goes on without it. */
   onSecede: (() => void) | null = null;
+  /** Its result or error is out. */
+  ended = false;
 
-  constructor(readonly item: RunItem) {}
+  constructor(readonly item: RunItem, readonly batch: BatchValues | null = null) {}
 
   get key(): Key {
     return this.item.key;
@@ -142,6 +149,22 @@ class ThreadTask implements TaskContext {
     postToOwner({ type: "secede", id: this.item.id });
     this.onSecede?.();
   }
+  delegate(): Promise<string> {
+    const request = nextDelegation++;
+    return new Promise<string>((resolve, reject) => {
+      delegating.set(request, ({ token, error }) => {
+        if (token !== undefined) resolve(token);
+        else reject(new Error(error ?? "no credential"));
+      });
+      postToOwner({ type: "delegate", id: this.item.id, request });
+    });
+  }
+  onEnd(fn: () => void): void {
+    if (this.ended) return fn();
+    const list = endings.get(this.item.id);
+    if (list === undefined) endings.set(this.item.id, [fn]);
+    else list.push(fn);
+  }
   rejoin(): Promise<void> {
     if (!this.#out) return Promise.resolve();
     return new Promise<void>((resolve) => {
@@ -151,6 +174,38 @@ class ThreadTask implements TaskContext {
       });
       postToOwner({ type: "rejoin", id: this.item.id });
     });
+  }
+}
+
+/**
+ * The values a batch's later items read from its earlier ones (`RunItem.batchDepKeys`): kept
+ * by key while the batch runs, not encoded, as the `sync` scheduler passes them.
+ */
+class BatchValues {
+  readonly values = new Map<Key, unknown>();
+  /** Items that seceded and still run: a later item reading one waits for it. */
+  readonly running = new Map<Key, Promise<unknown>>();
+
+  constructor(readonly wanted: ReadonlySet<Key>) {}
+
+  static of(batch: readonly RunItem[]): BatchValues | null {
+    let wanted: Set<Key> | null = null;
+    for (const item of batch) {
+      for (const key of item.batchDepKeys ?? []) (wanted ??= new Set()).add(key);
+    }
+    return wanted === null ? null : new BatchValues(wanted);
+  }
+
+  keep(key: Key, value: unknown): void {
+    if (this.wanted.has(key)) this.values.set(key, value);
+  }
+
+  read(key: Key): unknown {
+    if (!this.values.has(key)) {
+      // the owner fails the computation on that item's own error, which reaches it first
+      throw new Error(`input '${key}' of this task failed earlier in its batch`);
+    }
+    return this.values.get(key);
   }
 }
 
@@ -189,11 +244,15 @@ function runOne(task: ThreadTask): RunResult | Promise<RunResult> {
     const args = decode(item.args) as unknown[];
     const refsBefore = taskRefCount(); // the args' own references are replaced by inputs
     let resolved = args;
-    if (item.depKeys.length > 0) {
+    const fromBatch = item.batchDepKeys;
+    if (item.depKeys.length > 0 || fromBatch !== undefined) {
       const deps = new Map<Key, unknown>();
       for (let i = 0; i < item.depKeys.length; i++) {
         const key = item.depKeys[i];
         deps.set(key, liveTables.take(key) ?? decode(item.depValues[i]));
+      }
+      if (fromBatch !== undefined) {
+        for (const key of fromBatch) deps.set(key, task.batch!.read(key));
       }
       resolved = args.map((a) => substituteRefs(a, (k) => deps.get(k)));
     }
@@ -208,11 +267,11 @@ function runOne(task: ThreadTask): RunResult | Promise<RunResult> {
       later = true;
       return finishLater(task, start, value as PromiseLike<unknown>);
     }
-    return succeeded(item, start, value);
+    return succeeded(task, start, value);
   } catch (thrown) {
     return failed(item, start, thrown);
   } finally {
-    if (!later) endRun(item, start);
+    if (!later) endRun(task, start);
   }
 }
 
@@ -237,15 +296,17 @@ async function finishLater(
   value: PromiseLike<unknown>,
 ): Promise<RunResult> {
   try {
-    return succeeded(task.item, start, await value);
+    return succeeded(task, start, await value);
   } catch (thrown) {
     return failed(task.item, start, thrown);
   } finally {
-    endRun(task.item, start);
+    endRun(task, start);
   }
 }
 
-function succeeded(item: RunItem, start: number, value: unknown): RunResult {
+function succeeded(task: ThreadTask, start: number, value: unknown): RunResult {
+  const item = task.item;
+  task.batch?.keep(item.key, value);
   const { value: encoded, held } = collectRefs(() =>
     encode(value, { rootName: `result of ${item.key}` })
   );
@@ -272,8 +333,15 @@ function failed(item: RunItem, start: number, thrown: unknown): RunResult {
   return { id: item.id, ok: false, error, start, stop: now() };
 }
 
-function endRun(item: RunItem, start: number): void {
+function endRun(task: ThreadTask, start: number): void {
+  const item = task.item;
   status.end();
+  task.ended = true;
+  const ending = endings.get(item.id);
+  if (ending !== undefined) {
+    endings.delete(item.id);
+    for (const fn of ending) fn();
+  }
   sampler.ran(item.key, start, now());
   // a task's own arguments count under its key (never one of its inputs' keys)
   sharedGarbage.drop(item.key, item.args.frames);
@@ -311,8 +379,13 @@ let queue: Promise<void> = Promise.resolve();
 async function runBatch(batch: RunItem[]): Promise<void> {
   let pending: RunResult[] = [];
   let lastFlush = now();
+  const values = BatchValues.of(batch);
   for (const item of batch) {
-    const task = new ThreadTask(item);
+    const task = new ThreadTask(item, values);
+    for (const key of item.batchDepKeys ?? []) {
+      const running = values!.running.get(key);
+      if (running !== undefined) await running; // an input that seceded: wait for its value
+    }
     let result = runOne(task);
     if (result instanceof Promise) {
       const running = result;
@@ -325,6 +398,7 @@ async function runBatch(batch: RunItem[]): Promise<void> {
       if (done === null) {
         // seceded: the batch goes on; the task's result goes alone when it comes
         void running.then((late) => post([late]));
+        values?.running.set(item.key, running);
         continue;
       }
       result = done;
@@ -340,7 +414,7 @@ async function runBatch(batch: RunItem[]): Promise<void> {
   if (pending.length > 0) post(pending);
   if (sharedGarbage.due()) {
     // node:v8 and node:vm load only in threads that read shared inputs
-    const { garbageCollector } = await import("./garbage.ts");
+    const { garbageCollector } = await import("../core/garbage.ts");
     garbageCollector()?.();
   }
 }
@@ -389,6 +463,12 @@ self.onmessage = (event: MessageEvent<ToThread>) => {
         heldByResult.delete(key);
       }
       break;
+    case "delegated": {
+      const answered = delegating.get(message.request);
+      delegating.delete(message.request);
+      answered?.(message);
+      break;
+    }
     case "rejoined": {
       const wake = rejoining.get(message.id);
       rejoining.delete(message.id);

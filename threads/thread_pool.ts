@@ -10,7 +10,9 @@
  * a cancelled run, get their thread terminated and replaced. Terminating frees the slot at once
  * and ends a thread waiting in its event loop (a promise that never settles), but in Deno 2.9 a
  * terminated thread inside a synchronous loop spins on until the process exits
- * (denoland/deno#35657; measured in bench/resilience.ts), which only a time limit prevents.
+ * (denoland/deno#35657; measured in bench/resilience.ts), which only a time limit prevents: the
+ * pool notices such a stray thread (./stray_threads.ts) and tells its owner
+ * ({@link ThreadPool.onStrayThread}), whose supervisor can replace the process.
  *
  * @module
  */
@@ -19,6 +21,8 @@ import type { FunctionSpec } from "../core/function_codec.ts";
 import { FunctionSender } from "../core/function_link.ts";
 import type { Key } from "../core/task.ts";
 import {
+  type Delegated,
+  type DelegationRequest,
   type FromThread,
   type ProfileAnswer,
   type ProfileQuery,
@@ -32,6 +36,7 @@ import {
   type ToThread,
 } from "./thread_protocol.ts";
 import type { Encoded } from "../core/value_codec.ts";
+import { newTaskThreadId, watchStray } from "./stray_threads.ts";
 
 /** Called with the results a thread posts, and with the thread's index. */
 export type ResultHandler = (thread: number, results: RunResult[]) => void;
@@ -66,9 +71,14 @@ export type ThreadEndHandler = (end: ThreadEnd) => void;
 /**
  * Called when a task on thread `thread` secedes or asks to rejoin (see {@link SlotRequest});
  * the owner answers a rejoin with {@link ThreadPool.rejoined}. Without one, a rejoin is granted
- * at once (the local `threads` scheduler does not count slots).
+ * at once (the local `threads` scheduler does not count slots). A worker's pool also gets tasks'
+ * requests for credentials of their own ({@link DelegationRequest}), answered with
+ * {@link ThreadPool.delegated}.
  */
-export type SlotRequestHandler = (thread: number, request: SlotRequest) => void;
+export type SlotRequestHandler = (
+  thread: number,
+  request: SlotRequest | DelegationRequest,
+) => void;
 
 const THREAD_ENTRY = new URL("./thread_entry.ts", import.meta.url).href;
 
@@ -102,6 +112,13 @@ export class ThreadPool {
   /** Each thread's end of the function link (a restarted thread gets a new one). */
   readonly #functions: FunctionSender[] = [];
   readonly #watched = new Map<number, WatchedRun>();
+  /** Each thread's OS thread id, where it can be told (Linux). */
+  readonly #osThreads: (number | undefined)[] = [];
+  /**
+   * Called when a thread terminated for a run it was executing still uses CPU seconds later (a
+   * synchronous loop Deno cannot stop): `reason` says so; only a new process frees that CPU.
+   */
+  onStrayThread: ((reason: string) => void) | undefined;
   #watchdog: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   #setup: ThreadSetup | null = null;
@@ -125,6 +142,13 @@ export class ThreadPool {
     },
     private readonly onSlotRequest: SlotRequestHandler = (thread, request) => {
       if (request.type === "rejoin") this.rejoined(thread, request.id);
+      else if (request.type === "delegate") {
+        this.delegated(thread, {
+          type: "delegated",
+          request: request.request,
+          error: "tasks on the local threads scheduler have no cluster",
+        });
+      }
     },
     private readonly permissions: Deno.PermissionOptions = "inherit",
   ) {
@@ -137,11 +161,14 @@ export class ThreadPool {
   #start(i: number): void {
     const name = `task-thread-${i}.${++threadsStarted}`;
     this.#names[i] = name;
-    const thread = new Worker(THREAD_ENTRY, {
-      type: "module",
-      name,
-      // "inherit" is also Deno's default: only narrower permissions need the unstable option
-      ...(this.permissions === "inherit" ? {} : { deno: { permissions: this.permissions } }),
+    let thread!: Worker;
+    this.#osThreads[i] = newTaskThreadId(() => {
+      thread = new Worker(THREAD_ENTRY, {
+        type: "module",
+        name,
+        // "inherit" is also Deno's default: only narrower permissions need the unstable option
+        ...(this.permissions === "inherit" ? {} : { deno: { permissions: this.permissions } }),
+      });
     });
     const status = new ThreadStatus();
     thread.onmessage = (event: MessageEvent<FromThread>) => {
@@ -261,6 +288,12 @@ export class ThreadPool {
     }
   }
 
+  /** Answers a task's {@link DelegationRequest} on `thread`. */
+  delegated(thread: number, answer: Delegated): void {
+    if (this.#closed) return;
+    this.#threads[thread].postMessage(answer satisfies ToThread);
+  }
+
   /** Grants the seceded task `id` on `thread` a slot again. */
   rejoined(thread: number, id: number): void {
     if (this.#closed) return;
@@ -271,6 +304,17 @@ export class ThreadPool {
   #replace(i: number, cause: ThreadEndCause, reason: string): void {
     const running = this.#status[i].runId;
     this.#threads[i].terminate();
+    const osThread = this.#osThreads[i];
+    if (running !== 0 && osThread !== undefined && !this.#closed) {
+      watchStray(osThread, (share) => {
+        if (this.#closed) return;
+        this.onStrayThread?.(
+          `thread ${i} was terminated (${reason}) but still uses ${Math.round(100 * share)} % ` +
+            `of a core: Deno cannot stop a synchronous loop in a terminated thread ` +
+            `(denoland/deno#35657)`,
+        );
+      });
+    }
     for (const [id, run] of this.#watched) if (run.thread === i) this.#watched.delete(id);
     if (this.#closed) return;
     this.#start(i);

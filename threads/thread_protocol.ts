@@ -23,6 +23,11 @@ export interface RunItem {
   /** Values of the referenced dependencies, as parallel arrays. */
   depKeys: Key[];
   depValues: Encoded[];
+  /**
+   * Dependencies made by earlier items of the same batch (local schedulers): the runner keeps
+   * their values for this batch, so a chain of tasks needs no round trip to the owner.
+   */
+  batchDepKeys?: Key[];
   /** Milliseconds the task may run before its thread is stopped (absent: no limit). */
   timeoutMs?: number;
 }
@@ -129,7 +134,10 @@ export interface ThreadSetup {
   authToken?: string;
   /** The worker's TLS files as inline PEM text, for a task's client on a TLS cluster. */
   security?: { caFile?: string; cert?: string; key?: string };
-  /** The scheduler has client identities: tasks get no credentials (docs/security.md). */
+  /**
+   * The scheduler has client identities: tasks get no cluster credentials; a task's client asks
+   * for one of its own (docs/security.md).
+   */
   tenancy?: boolean;
   /** Milliseconds between call-stack samples (threads/sampler.ts); 0: none. Default 10. */
   profileIntervalMs?: number;
@@ -199,8 +207,17 @@ export interface UploadedModules {
   modules: Record<string, string>;
 }
 
+/** The answer to a {@link DelegationRequest}: a `name:secret` token, or why there is none. */
+export interface Delegated {
+  type: "delegated";
+  request: number;
+  token?: string;
+  error?: string;
+}
+
 /** Everything the owner posts to a thread. */
 export type ToThread =
+  | Delegated
   | UploadedModules
   | ProfileQuery
   | StacksQuery
@@ -226,10 +243,21 @@ export interface SlotRequest {
   id: number;
 }
 
+/**
+ * A running task (run `id`) asks for a credential of its own for `getClient()` under tenancy: the
+ * owner asks the scheduler (scheduler/task_delegation.ts) and answers with {@link Delegated}.
+ */
+export interface DelegationRequest {
+  type: "delegate";
+  id: number;
+  request: number;
+}
+
 /** Everything a thread posts to its owner. */
 export type FromThread =
   | RunResults
   | SlotRequest
+  | DelegationRequest
   | SubscriptionChange
   | ThreadEnding
   | ProfileAnswer

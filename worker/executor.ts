@@ -18,6 +18,7 @@ import type { Key } from "../core/task.ts";
 import type { Encoded } from "../core/value_codec.ts";
 import { type ThreadEnd, ThreadPool } from "../threads/thread_pool.ts";
 import type {
+  DelegationRequest,
   ProfileQuery,
   RunItem,
   RunResult,
@@ -52,6 +53,10 @@ export interface ExecutorHost {
   /** Hands an event to the state machine (and carries out its instructions). */
   handle(event: WorkerEvent): void;
   log(line: string): void;
+  /** A terminated task thread keeps using CPU (threads/stray_threads.ts). */
+  strayThread?(reason: string): void;
+  /** A credential for running task `key`'s client, from the scheduler (tenancy). */
+  delegate(key: Key): Promise<string>;
   /**
    * Whether the stack of a thread busy in synchronous code may be read by pausing it through
    * this process's inspector (worker/thread_inspector.ts); false: only its task is told.
@@ -116,6 +121,7 @@ export class TaskExecutor {
       (thread, request) => this.#slotRequest(thread, request),
       this.permissions,
     );
+    pool.onStrayThread = (reason) => this.host.strayThread?.(reason);
     if (this.#setup !== null) pool.setup(this.#setup);
     if (Object.keys(this.#uploads).length > 0) pool.uploads(this.#uploads);
     return pool;
@@ -136,7 +142,8 @@ export class TaskExecutor {
     this.#pool.rejoined(seceded.thread, seceded.id);
   }
 
-  #slotRequest(thread: number, request: SlotRequest): void {
+  #slotRequest(thread: number, request: SlotRequest | DelegationRequest): void {
+    if (request.type === "delegate") return this.#delegate(thread, request);
     const run = this.#runs.get(request.id);
     if (run === undefined || run.session !== this.session) {
       // a run the worker no longer counts: let it go on at once
@@ -146,6 +153,20 @@ export class TaskExecutor {
     this.#seceded.set(run.key, { id: request.id, thread });
     const type = request.type === "secede" ? "task-seceded" : "task-rejoin";
     this.host.handle({ type, key: run.key, now: now() });
+  }
+
+  /** A running task asks for a credential of its own (tenancy): the scheduler makes it. */
+  #delegate(thread: number, request: DelegationRequest): void {
+    const run = this.#runs.get(request.id);
+    const answer = (found: { token: string } | { error: string }) =>
+      this.#pool.delegated(thread, { type: "delegated", request: request.request, ...found });
+    if (run === undefined || run.session !== this.session) {
+      return answer({ error: "the task no longer runs on this worker" });
+    }
+    this.host.delegate(run.key).then(
+      (token) => answer({ token }),
+      (error: unknown) => answer({ error: errorMessage(error) }),
+    );
   }
 
   /** Whether any task is running or waiting to be posted. */

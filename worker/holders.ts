@@ -15,8 +15,7 @@ export class Holders {
 
   /** Records `peer` as a holder of `task`; false when it already was one. */
   add(task: WorkerTask, peer: WorkerAddress): boolean {
-    if (task.whoHas.has(peer)) return false;
-    task.whoHas.add(peer);
+    if (!task.addHolder(peer)) return false;
     let held = this.#hasWhat.get(peer);
     if (held === undefined) {
       held = new Set();
@@ -27,21 +26,22 @@ export class Holders {
   }
 
   remove(task: WorkerTask, peer: WorkerAddress): void {
-    if (!task.whoHas.delete(peer)) return;
+    if (!task.deleteHolder(peer)) return;
     this.#unlist(task, peer);
   }
 
   /** `task` has no known holder any more. */
   drop(task: WorkerTask): void {
+    if (task.whoHas.size === 0) return;
     for (const peer of task.whoHas) this.#unlist(task, peer);
-    task.whoHas.clear();
+    task.clearHolders();
   }
 
   /** `peer` holds nothing any more: returns the tasks it was believed to hold. */
   dropPeer(peer: WorkerAddress): Set<WorkerTask> | undefined {
     const affected = this.#hasWhat.get(peer);
     this.#hasWhat.delete(peer);
-    if (affected !== undefined) { for (const task of affected) task.whoHas.delete(peer); }
+    if (affected !== undefined) { for (const task of affected) task.deleteHolder(peer); }
     return affected;
   }
 

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { garbageCollector } from "../threads/garbage.ts";
+import { garbageCollector } from "../core/garbage.ts";
 import { trimNativeMemoryNow } from "../core/native_memory.ts";
 import { formatBytes } from "./memory_limit.ts";
 import type { DataStore } from "./store.ts";

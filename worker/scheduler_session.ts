@@ -22,10 +22,12 @@ import { REFUSED_EXIT_CODE } from "../protocol/exit_codes.ts";
 import type { TransferTotals } from "../protocol/messages.ts";
 import {
   DEFAULT_HEARTBEAT_INTERVAL,
+  type DelegateTaskMsg,
   type RegisterWorkerMsg,
   type RunMsg,
   type RunResultMsg,
   SESSION_PROTOCOL,
+  type TaskDelegatedMsg,
   type WorkerLeavingMsg,
   type WorkerStatusMsg,
   type WorkerTerminatedMsg,
@@ -112,6 +114,9 @@ export class SchedulerSession {
   readonly #functions = new FunctionReceiver();
   /** Process CPU time and wall time at the last heartbeat, µs, for the `cpu` metric. */
   readonly #cpu = new CpuMeter();
+  /** Tasks' credential requests waiting for the scheduler (`delegate-task`), by request id. */
+  readonly #delegations = new Map<number, (answer: TaskDelegatedMsg) => void>();
+  #nextDelegation = 1;
 
   constructor(private readonly host: SessionHost) {}
 
@@ -215,6 +220,13 @@ export class SchedulerSession {
         const msg = header as SchedulerMessage;
         if (msg !== null && typeof msg === "object" && msg.op === "compute-task") {
           this.#resolveFunction(msg as unknown as Record<string, unknown>);
+        }
+        if ((msg as { op?: unknown } | null)?.op === "task-delegated") {
+          const answer = msg as unknown as TaskDelegatedMsg;
+          const answered = this.#delegations.get(answer.requestId);
+          this.#delegations.delete(answer.requestId);
+          answered?.(answer);
+          continue;
         }
         // not the state machine's: the threads get it before any task that follows
         if ((msg as { op?: unknown } | null)?.op === "upload-file") {
@@ -326,6 +338,30 @@ export class SchedulerSession {
     const toScheduler = this.#toScheduler;
     if (toScheduler !== null && toScheduler.connection === connection) toScheduler.send(reply);
     else if (connection !== null) connection.send({ header: reply });
+  }
+
+  /**
+   * A credential for the client of running task `key`, acting as the identity that submitted it
+   * (tenancy: scheduler/task_delegation.ts); rejects with the scheduler's reason.
+   */
+  delegate(key: string): Promise<string> {
+    const toScheduler = this.#toScheduler;
+    if (toScheduler === null) {
+      return Promise.reject(new Error("this worker is not connected to its scheduler"));
+    }
+    const requestId = this.#nextDelegation++;
+    const msg: DelegateTaskMsg = { op: "delegate-task", requestId, key };
+    return new Promise((resolve, reject) => {
+      this.#delegations.set(requestId, (answer) => {
+        if ("token" in answer && typeof answer.token === "string") resolve(answer.token);
+        else reject(new Error(String((answer as { error?: unknown }).error)));
+      });
+      toScheduler.send(msg);
+      toScheduler.connection.closed.then(() => {
+        if (!this.#delegations.delete(requestId)) return;
+        reject(new Error("the scheduler connection closed before it answered"));
+      });
+    });
   }
 
   /** Waits `seconds`, or less when the worker stops. */

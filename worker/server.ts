@@ -45,7 +45,7 @@ import {
 import { isDataItem } from "../protocol/message_checks.ts";
 import { PeerPool } from "../net/peer_pool.ts";
 import { inlineSecurity, type TlsConfig } from "../net/tls.ts";
-import { garbageCollector } from "../threads/garbage.ts";
+import { garbageCollector } from "../core/garbage.ts";
 import { SHARED_GARBAGE_BYTES, SharedGarbage } from "../threads/shared_garbage.ts";
 import { encodedBytes } from "./encoded_info.ts";
 import type { ReceivedData, WorkerEvent, WorkerInstruction } from "./events.ts";
@@ -60,7 +60,11 @@ import { PeerServer } from "./peer_server.ts";
 import { SchedulerSession, type StopInfo } from "./scheduler_session.ts";
 import { SpillDirectory } from "./spill.ts";
 import { formatBytes } from "./memory_limit.ts";
-import { MEMORY_EXIT_CODE } from "../protocol/exit_codes.ts";
+import {
+  MEMORY_EXIT_CODE,
+  STRAY_THREAD_EXIT_CODE,
+  SUPERVISED_ENV,
+} from "../protocol/exit_codes.ts";
 import { WorkerState } from "./state.ts";
 import { RunThread } from "./run_thread.ts";
 import { denoNpmCache } from "./permissions.ts";
@@ -223,6 +227,8 @@ export class WorkerServer {
       inspectBusyThreads: (options.profileIntervalMs ?? 10) !== 0 &&
         options.authToken === undefined && options.tls === undefined,
       log,
+      strayThread: (reason) => this.#strayThread(reason),
+      delegate: (key) => this.#session.delegate(key),
     }, permissions);
     this.#runThread = new RunThread(permissions);
     if (address !== null) this.#setUpThreads();
@@ -422,6 +428,31 @@ export class WorkerServer {
     await this.#stop({ reason, code: MEMORY_EXIT_CODE, terminated: true });
   }
 
+  /**
+   * A terminated task thread keeps a core busy (threads/stray_threads.ts): a supervised worker
+   * stops so its supervisor starts a fresh process (its results are recomputed where needed, as
+   * when a worker leaves); another one can only say so.
+   */
+  #strayThread(reason: string): void {
+    if (this.#stopInfo !== null) return;
+    let supervised = false;
+    try {
+      supervised = Deno.env.get(SUPERVISED_ENV) === "1";
+    } catch { /* no env permission: not known to be supervised */ }
+    if (!supervised) {
+      this.#log(
+        `${reason}; it keeps this process busy until the process is restarted (a supervised ` +
+          `worker, --nworkers or LocalCluster, is replaced automatically)`,
+      );
+      return;
+    }
+    this.#log(`${reason}: stopping so that its supervisor starts a fresh process`);
+    void this.#stop({
+      reason: `a task thread it terminated keeps running (${reason})`,
+      code: STRAY_THREAD_EXIT_CODE,
+    });
+  }
+
   /** Listening on every interface: peers use the one that routes to the scheduler. */
   #learnAddress(connection: Connection): void {
     if (this.#address !== null) return;
@@ -437,7 +468,7 @@ export class WorkerServer {
   /**
    * Tasks learn the cluster they run on (their `getClient()` connects to its scheduler), and its
    * token — unless the scheduler has client identities: a tenant's task must not act with the
-   * cluster's rights (docs/security.md, tenancy).
+   * cluster's rights; its client asks for a credential of its own (docs/security.md, tenancy).
    */
   #setUpThreads(): void {
     this.#executor.setup({
@@ -454,7 +485,10 @@ export class WorkerServer {
         : undefined,
     });
   }
-  /** The scheduler has client identities (told at registration): threads get no credentials. */
+  /**
+   * The scheduler has client identities (told at registration): threads get no cluster
+   * credentials (a task asks for its own: scheduler/task_delegation.ts).
+   */
   #tenancy = false;
 
   /** A new registration: a fresh state machine, holding the data that survived. */

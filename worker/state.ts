@@ -300,8 +300,7 @@ export class WorkerState {
       const location = locations[i];
       const dep = this.#taskOf(location.key, task.priority);
       if (dep.dependents.has(task)) continue;
-      task.dependencies.push(dep);
-      dep.dependents.add(task);
+      task.linkDependency(dep);
       if (dep.state === "memory") continue;
       task.waitingFor++;
       switch (dep.state) {
@@ -624,10 +623,10 @@ export class WorkerState {
     const deps = task.dependencies;
     for (let i = 0; i < deps.length; i++) {
       const dep = deps[i];
-      dep.dependents.delete(task);
+      dep.deleteDependent(task);
       this.#releaseIfUnneeded(dep);
     }
-    deps.length = 0;
+    task.clearDependencies();
     task.waitingFor = 0;
   }
 
@@ -717,7 +716,7 @@ export class WorkerState {
           this.memory.set(dep.key, nbytes);
         }
       }
-      (batch ??= []).push({
+      const spec: ExecuteSpec = {
         key: task.key,
         runId: task.runId,
         fn: task.fn,
@@ -726,8 +725,10 @@ export class WorkerState {
         resources: task.resources,
         thread: task.thread,
         timeoutMs: task.timeoutMs,
-        ...(task.actor ? { actor: true } : {}),
-      });
+      };
+      // set only when true (a spread of `{}` here cost an allocation per task)
+      if (task.actor) spec.actor = true;
+      (batch ??= []).push(spec);
     }
     if (batch !== null) this.#instructions.push({ type: "execute", tasks: batch });
   }

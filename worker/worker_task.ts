@@ -47,13 +47,26 @@ export class WorkerTask implements HeapItem {
   actor = false;
   /** Where the inputs are, as the scheduler last said (linked when computing starts). */
   depLocations: readonly KeyLocation[] = [];
-  readonly dependencies: WorkerTask[] = [];
+  // Allocated on first use: most keys of a big map read nothing, feed nothing here and are
+  // fetched from nobody, and two Sets and an array per key were a fifth of a task's life on the
+  // worker state machine (bench/state_machines.ts).
+  #dependencies: WorkerTask[] | null = null;
+  #dependents: Set<WorkerTask> | null = null;
+  #whoHas: Set<WorkerAddress> | null = null;
+  /** The inputs it reads (linked when computing starts). */
+  get dependencies(): readonly WorkerTask[] {
+    return this.#dependencies ?? NO_TASKS;
+  }
   /** Local tasks that read this key. */
-  readonly dependents = new Set<WorkerTask>();
+  get dependents(): ReadonlySet<WorkerTask> {
+    return this.#dependents ?? NO_DEPENDENTS;
+  }
+  /** Peers believed to hold the data (while fetch/flight/missing). */
+  get whoHas(): ReadonlySet<WorkerAddress> {
+    return this.#whoHas ?? NO_PEERS;
+  }
   /** Inputs not yet in memory (while `waiting`). */
   waitingFor = 0;
-  /** Peers believed to hold the data (while fetch/flight/missing). */
-  readonly whoHas = new Set<WorkerAddress>();
   /** The peer a running transfer asks. */
   flightPeer: WorkerAddress | null = null;
   /**
@@ -68,4 +81,43 @@ export class WorkerTask implements HeapItem {
   error: ErrorRecord | null = null;
 
   constructor(readonly key: Key, public state: WorkerTaskState, public priority: Priority) {}
+
+  /** `dep` is one of its inputs and it one of `dep`'s dependents. */
+  linkDependency(dep: WorkerTask): void {
+    (this.#dependencies ??= []).push(dep);
+    (dep.#dependents ??= new Set()).add(this);
+  }
+
+  /** It reads no inputs any more (each input's dependents are the caller's to update). */
+  clearDependencies(): void {
+    this.#dependencies = null;
+  }
+
+  /** `dependent` no longer reads this key; true when it did. */
+  deleteDependent(dependent: WorkerTask): boolean {
+    return this.#dependents !== null && this.#dependents.delete(dependent);
+  }
+
+  /** Records `peer` as a holder; false when it already was one. */
+  addHolder(peer: WorkerAddress): boolean {
+    const holders = this.#whoHas ??= new Set();
+    if (holders.has(peer)) return false;
+    holders.add(peer);
+    return true;
+  }
+
+  /** `peer` no longer holds the data; true when it was a holder. */
+  deleteHolder(peer: WorkerAddress): boolean {
+    return this.#whoHas !== null && this.#whoHas.delete(peer);
+  }
+
+  /** No peer is known to hold the data. */
+  clearHolders(): void {
+    this.#whoHas = null;
+  }
 }
+
+/** Shared stand-ins for collections never filled (read-only: the getters' type says so). */
+const NO_TASKS: readonly WorkerTask[] = Object.freeze([]);
+const NO_DEPENDENTS: ReadonlySet<WorkerTask> = new Set();
+const NO_PEERS: ReadonlySet<WorkerAddress> = new Set();

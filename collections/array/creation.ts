@@ -80,6 +80,22 @@ export type ArrayData = NDArray | NumericArray | unknown[] | number | boolean;
  * x.numblocks; // [2, 1]
  * ```
  */
+export function fromArray<T extends DType>(
+  data: ArrayData,
+  options: FromArrayOptions & { dtype: T },
+): DArray<T>;
+/** An int64 array over a BigInt64Array (its sums are bigints). */
+export function fromArray(
+  data: BigInt64Array,
+  options?: FromArrayOptions & { dtype?: undefined },
+): DArray<"int64">;
+/** A uint64 array over a BigUint64Array (its sums are bigints). */
+export function fromArray(
+  data: BigUint64Array,
+  options?: FromArrayOptions & { dtype?: undefined },
+): DArray<"uint64">;
+/** An array over `data`, of its dtype. */
+export function fromArray(data: ArrayData, options?: FromArrayOptions): DArray;
 export function fromArray(data: ArrayData, options: FromArrayOptions = {}): DArray {
   let value: NDArray;
   if (data instanceof NDArray) value = data;
@@ -133,6 +149,10 @@ function splitOptions<O extends object>(
  * const x = array.arange(1, 50, 3, { chunks: 5 }); // 17 values in 4 blocks
  * ```
  */
+export function arange<T extends DType>(
+  stop: number,
+  options: CreationOptions & { dtype: T },
+): DArray<T>;
 export function arange(stop: number, options?: CreationOptions): DArray;
 export function arange(start: number, stop: number, options?: CreationOptions): DArray;
 export function arange(
@@ -196,6 +216,23 @@ export function linspace(
  * An array of `shape` filled with `value` (default dtype: bool, int32 or float64 by value; int64
  * for a bigint).
  */
+export function full<T extends DType>(
+  shape: ShapeLike,
+  value: number | boolean | bigint,
+  options: CreationOptions & { dtype: T },
+): DArray<T>;
+/** A bigint fills an int64 array. */
+export function full(
+  shape: ShapeLike,
+  value: bigint,
+  options?: CreationOptions & { dtype?: undefined },
+): DArray<"int64">;
+/** `value` fills an array of its dtype. */
+export function full(
+  shape: ShapeLike,
+  value: number | boolean | bigint,
+  options?: CreationOptions,
+): DArray;
 export function full(
   shape: ShapeLike,
   value: number | boolean | bigint,
@@ -213,12 +250,34 @@ export function full(
   );
 }
 
+/** An array of ones of `dtype`. */
+export function ones<T extends DType>(
+  shape: ShapeLike,
+  options: CreationOptions & { dtype: T },
+): DArray<T>;
+/** An array of ones in float64. */
+export function ones(
+  shape: ShapeLike,
+  options?: CreationOptions & { dtype?: undefined },
+): DArray<"float64">;
 /** An array of ones (default float64). */
+export function ones(shape: ShapeLike, options?: CreationOptions): DArray;
 export function ones(shape: ShapeLike, options: CreationOptions = {}): DArray {
   return full(shape, 1, { dtype: "float64", ...options });
 }
 
+/** An array of zeros of `dtype`. */
+export function zeros<T extends DType>(
+  shape: ShapeLike,
+  options: CreationOptions & { dtype: T },
+): DArray<T>;
+/** An array of zeros in float64. */
+export function zeros(
+  shape: ShapeLike,
+  options?: CreationOptions & { dtype?: undefined },
+): DArray<"float64">;
 /** An array of zeros (default float64). */
+export function zeros(shape: ShapeLike, options?: CreationOptions): DArray;
 export function zeros(shape: ShapeLike, options: CreationOptions = {}): DArray {
   return full(shape, 0, { dtype: "float64", ...options });
 }

@@ -47,13 +47,13 @@ import {
   type WholeReductionOptions,
   type WholeVarianceOptions,
 } from "./reductions.ts";
-import type { ScalarValue, ScalarValueOf } from "./scalar_value.ts";
+import type { ExtremeValueOf, ScalarValue, ScalarValueOf, SumValueOf } from "./scalar_value.ts";
 import { ravel, reshape, type ReshapeOptions } from "./reshape.ts";
 import { type ArrayNode, type ArraySource, planLayer } from "./plan.ts";
 import { argtopk, topk } from "./topk.ts";
 
 /** A lazy chunked n-dimensional array. */
-export class DArray implements Collection<NDArray>, ArraySource {
+export class DArray<D extends DType = DType> implements Collection<NDArray>, ArraySource {
   /** Block lengths along each axis (`NaN` where unknown until computed). */
   readonly chunks: readonly (readonly number[])[];
   #layer: Layer | undefined;
@@ -67,7 +67,7 @@ export class DArray implements Collection<NDArray>, ArraySource {
     readonly name: string,
     chunks: Chunks,
     /** The element type. */
-    readonly dtype: DType,
+    readonly dtype: D,
     /** How the blocks are made. */
     readonly node: ArrayNode,
   ) {
@@ -75,7 +75,7 @@ export class DArray implements Collection<NDArray>, ArraySource {
     // whichever operation makes an array of shape () (a reduction, an index, a product, a
     // reshape), it is a Scalar, so that it computes to a JS value and `instanceof` tells
     if (chunks.length === 0 && new.target === DArray) {
-      return new Scalar(name, chunks, dtype, node);
+      return new Scalar(name, chunks, dtype, node) as unknown as DArray<D>;
     }
   }
 
@@ -447,35 +447,45 @@ export class DArray implements Collection<NDArray>, ArraySource {
     return elementwise("clip", [this, lo, hi]);
   }
   /** Converted to `dtype`. */
-  astype(dtype: DType): DArray {
-    return astype(this, dtype);
+  astype<T extends DType>(dtype: T): DArray<T> {
+    return astype(this, dtype) as DArray<T>;
   }
 
   // ---- reductions ------------------------------------------------------------------------
 
-  /** Sum of all elements: a {@link Scalar}, as a tree of partial sums. */
-  sum(options?: WholeReductionOptions): Scalar;
-  /** Sum over `axis` (all axes by default), as a tree of partial sums. */
+  /**
+   * Sum of all elements: a {@link Scalar}, a bigint for an int64 or uint64 array, else a number.
+   */
+  sum(options?: WholeReductionOptions & { dtype?: undefined }): Scalar<SumValueOf<D>>;
+  /** Sum of all elements in `dtype`: a {@link Scalar} of that dtype's JS value. */
+  sum<R extends DType>(options: WholeReductionOptions & { dtype: R }): Scalar<SumValueOf<R>>;
   sum(options: ReductionOptions): DArray;
   sum(options: ReductionOptions = {}): DArray {
     return reduce(this, "sum", options);
   }
-  /** Product of all elements: a {@link Scalar}. */
-  prod(options?: WholeReductionOptions): Scalar;
-  /** Product over `axis`. */
+  /**
+   * Product of all elements: a {@link Scalar}, a bigint for an int64 or uint64 array, else a number.
+   */
+  prod(options?: WholeReductionOptions & { dtype?: undefined }): Scalar<SumValueOf<D>>;
+  /** Product of all elements in `dtype`: a {@link Scalar} of that dtype's JS value. */
+  prod<R extends DType>(options: WholeReductionOptions & { dtype: R }): Scalar<SumValueOf<R>>;
   prod(options: ReductionOptions): DArray;
   prod(options: ReductionOptions = {}): DArray {
     return reduce(this, "prod", options);
   }
-  /** Smallest element: a {@link Scalar}. */
-  min(options?: WholeReductionOptions): Scalar;
+  /** Smallest element: a {@link Scalar} of the array's JS element type (a bigint for int64/uint64). */
+  min(options?: WholeReductionOptions & { dtype?: undefined }): Scalar<ExtremeValueOf<D>>;
+  /** Smallest element in `dtype`: a {@link Scalar} of that dtype's JS value. */
+  min<R extends DType>(options: WholeReductionOptions & { dtype: R }): Scalar<ExtremeValueOf<R>>;
   /** Smallest element over `axis`. */
   min(options: ReductionOptions): DArray;
   min(options: ReductionOptions = {}): DArray {
     return reduce(this, "min", options);
   }
-  /** Largest element: a {@link Scalar}. */
-  max(options?: WholeReductionOptions): Scalar;
+  /** Largest element: a {@link Scalar} of the array's JS element type (a bigint for int64/uint64). */
+  max(options?: WholeReductionOptions & { dtype?: undefined }): Scalar<ExtremeValueOf<D>>;
+  /** Largest element in `dtype`: a {@link Scalar} of that dtype's JS value. */
+  max<R extends DType>(options: WholeReductionOptions & { dtype: R }): Scalar<ExtremeValueOf<R>>;
   /** Largest element over `axis`. */
   max(options: ReductionOptions): DArray;
   max(options: ReductionOptions = {}): DArray {

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { DType } from "../../core/ndarray.ts";
+import { type DType, isBigIntDType } from "../../core/ndarray.ts";
 import { chunkKey, makeTask, TaskRef } from "../../core/task.ts";
 import { tokenize } from "../../core/tokenize.ts";
 import { blockExpr } from "./block_expr.ts";
@@ -217,6 +217,10 @@ export function reduce(
   if (options.dtype !== undefined) {
     const { dtype, ...rest } = options;
     return astype(reduce(astype(x, dtype), kind, rest), dtype);
+  }
+  if ((kind === "mean" || kind === "var") && isBigIntDType(x.dtype)) {
+    // NumPy accumulates a mean or variance of 64-bit integers in float64: no wrap-around
+    return reduce(astype(x, "float64"), kind, options);
   }
   const axes = k.normalizeAxes(options.axis, x.ndim);
   const keepdims = options.keepdims ?? false;

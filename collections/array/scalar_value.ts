@@ -17,6 +17,22 @@ export type ScalarValueOf<D extends DType> = D extends "bool" ? boolean
   : number;
 
 /**
+ * The JS value of a sum or product of an array of dtype `D`: a bigint for int64 and uint64 (they
+ * accumulate in 64 bits), else a number (sums of bools and narrower integers are numbers). An
+ * array whose dtype the types do not follow (`DType`: most operations' results) is taken for a
+ * number, as JS numbers make int32 and float64 arrays; 64-bit ones are asked for by dtype.
+ */
+export type SumValueOf<D extends DType> = [D] extends ["int64" | "uint64"] ? bigint : number;
+
+/**
+ * The JS value of the min or max of an array of dtype `D`: its element's (a boolean for bool,
+ * a bigint for int64 and uint64), and a number where the dtype is not followed (`DType`).
+ */
+export type ExtremeValueOf<D extends DType> = [D] extends ["bool"] ? boolean
+  : [D] extends ["int64" | "uint64"] ? bigint
+  : number;
+
+/**
  * The element of a one-element block as a JS value: a typed array's own element type (a number,
  * or a bigint from a 64-bit integer array), and a boolean for `bool`.
  */

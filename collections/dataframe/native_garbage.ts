@@ -14,7 +14,7 @@
  */
 
 import { trimNativeMemoryNow } from "../../core/native_memory.ts";
-import { garbageCollector } from "../../threads/garbage.ts";
+import { garbageCollector } from "../../core/garbage.ts";
 import type { Frame } from "./polars.ts";
 
 /** Cells (rows × columns) handled between collections: about 2 MB of 8-byte values. */

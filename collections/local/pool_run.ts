@@ -234,14 +234,26 @@ async function runOnPool(
       },
     };
 
+    /** The number of the batch each task went out in (the batch being built: `batchNumber`). */
+    const batchOf = new Int32Array(tasks.length);
+    let batchNumber = 0;
+    const inThisBatch = (j: number) => batchOf[j] === batchNumber && !run.isDone(j);
+
     const makeItem = (t: number, slot: number, transfer: ArrayBuffer[]): RunItem => {
       const task = tasks[t];
-      const depKeys = task.deps as Key[];
-      const depValues = depKeys.map((key) => {
+      const depKeys: Key[] = [];
+      const depValues: Encoded[] = [];
+      let batchDepKeys: Key[] | undefined;
+      for (const key of task.deps as Key[]) {
         const d = run.indexOf(key);
+        if (inThisBatch(d)) {
+          (batchDepKeys ??= []).push(key);
+          continue;
+        }
         const handOver = run.isLastReader(d) && tasks[d].fn !== null;
-        return encodedValueOf(d, transfer, handOver);
-      });
+        depKeys.push(key);
+        depValues.push(encodedValueOf(d, transfer, handOver));
+      }
       const args = send(encode(task.args, { rootName: `args of ${task.key}` }), transfer);
       const estimate = estimateMs(prefixes[t]);
       const id = shared.register(slot, sink, estimate);
@@ -254,7 +266,9 @@ async function runOnPool(
         depKeys,
         depValues,
       };
+      if (batchDepKeys !== undefined) item.batchDepKeys = batchDepKeys;
       if (timeoutMs !== undefined) item.timeoutMs = timeoutMs;
+      batchOf[t] = batchNumber;
       return item;
     };
 
@@ -268,7 +282,23 @@ async function runOnPool(
           const batch: RunItem[] = [];
           const transfer: ArrayBuffer[] = [];
           let batchMs = 0;
-          while (run.readyCount > 0 && batchMs < BATCH_MS && batch.length < MAX_BATCH) {
+          batchNumber++;
+          const room = () => batchMs < BATCH_MS && batch.length < MAX_BATCH;
+          const add = (t: number) => {
+            const item = makeItem(t, slot, transfer);
+            unposted.push(item.id);
+            batch.push(item);
+            batchMs += estimateMs(prefixes[t]);
+          };
+          /** Tasks in this batch whose dependents may follow them in it. */
+          const chainFrom: number[] = [];
+          const chain = (d: number) => {
+            if (!room() || alone[d] || tasks[d].fn === null) return;
+            run.handOutEarly(d);
+            add(d);
+            chainFrom.push(d);
+          };
+          while (run.readyCount > 0 && room()) {
             const t = run.popReady();
             if (tasks[t].fn === null) {
               finish(t, tasks[t].args[0]);
@@ -278,11 +308,11 @@ async function runOnPool(
               run.requeue(t); // it starts the next batch
               break;
             }
-            const item = makeItem(t, slot, transfer);
-            unposted.push(item.id);
-            batch.push(item);
-            batchMs += estimateMs(prefixes[t]);
+            add(t);
             if (alone[t]) break;
+            // dependents whose last input is now in this batch follow it: no round trip
+            chainFrom.push(t);
+            while (chainFrom.length > 0) run.forEachChainable(chainFrom.pop()!, inThisBatch, chain);
           }
           if (batch.length > 0) shared.pool.post(slot, batch, transfer);
           unposted = [];

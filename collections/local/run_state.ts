@@ -71,6 +71,10 @@ export class RunState {
   /** Dependents not yet finished, per task: at zero the result may be released. */
   readonly #pendingDependents: Int32Array;
   readonly #isOutput: Uint8Array;
+  /** Finished (its value recorded). */
+  readonly #done: Uint8Array;
+  /** Handed out before its inputs finished, in the same batch as the last of them. */
+  readonly #early: Uint8Array;
   readonly #ready: PriorityQueue;
   readonly #values: unknown[];
   #remaining: number;
@@ -132,6 +136,8 @@ export class RunState {
     this.#isOutput = new Uint8Array(n);
     for (const o of outputIndices(g, outputs)) this.#isOutput[o] = 1;
     this.#values = new Array(n);
+    this.#done = new Uint8Array(n);
+    this.#early = new Uint8Array(n);
     this.#ready = new PriorityQueue(n, priority);
     let remaining = 0;
     for (let t = 0; t < n; t++) {
@@ -158,9 +164,41 @@ export class RunState {
     return this.#ready.size > 0 ? this.#ready.pop() : -1;
   }
 
-  /** Puts a task that was handed out back among the ready ones (its runner was lost). */
+  /**
+   * Puts a task that was handed out back among the ready ones (its runner was lost); one handed
+   * out early goes back to waiting when some of its inputs are lost with it.
+   */
   requeue(t: number): void {
-    this.#ready.push(t);
+    this.#early[t] = 0;
+    if (this.#waitingOn[t] === 0) this.#ready.push(t);
+  }
+
+  /**
+   * Calls `visit` with each dependent of `t` that is not handed out yet and waits only on
+   * finished tasks and tasks for which `handedOut` holds — those a batch may carry after `t`.
+   */
+  forEachChainable(t: number, handedOut: (j: number) => boolean, visit: (d: number) => void): void {
+    const deps = this.#deps, depStart = this.#depStart;
+    for (let p = this.#dependentsStart[t], end = this.#dependentsStart[t + 1]; p < end; p++) {
+      const d = this.#dependents[p];
+      if (this.#early[d] || this.#waitingOn[d] === 0) continue;
+      let chainable = true;
+      for (let q = depStart[d], stop = depStart[d + 1]; q < stop && chainable; q++) {
+        const j = deps[q];
+        chainable = this.#done[j] === 1 || handedOut(j);
+      }
+      if (chainable) visit(d);
+    }
+  }
+
+  /** Hands out `t` ahead of its inputs: it will not become ready when they finish. */
+  handOutEarly(t: number): void {
+    this.#early[t] = 1;
+  }
+
+  /** True once `t` has finished. */
+  isDone(t: number): boolean {
+    return this.#done[t] === 1;
   }
 
   /** The value of a finished task that has not been released. */
@@ -192,6 +230,7 @@ export class RunState {
    */
   finish(t: number, value: unknown): number {
     this.#values[t] = value;
+    this.#done[t] = 1;
     this.#remaining--;
     const deps = this.#deps;
     for (let p = this.#depStart[t], end = this.#depStart[t + 1]; p < end; p++) {
@@ -202,7 +241,7 @@ export class RunState {
     const end = this.#dependentsStart[t + 1];
     for (let p = this.#dependentsStart[t]; p < end; p++) {
       const dependent = this.#dependents[p];
-      if (--this.#waitingOn[dependent] === 0) {
+      if (--this.#waitingOn[dependent] === 0 && !this.#early[dependent]) {
         this.#ready.push(dependent);
         readied++;
       }

@@ -11,6 +11,7 @@
 import type { Key } from "../../core/task.ts";
 import { isEncoded } from "../../protocol/message_checks.ts";
 import type { ClientToSchedulerMsg, PubSubToClientMsg } from "../../protocol/messages.ts";
+import type { SharedStateRecord } from "../journal_book.ts";
 import { CoordinationError, type Dataset, datasetHolder, DatasetStore } from "./datasets.ts";
 import { EventLog } from "./event_log.ts";
 import { Events } from "./events.ts";
@@ -28,6 +29,11 @@ export interface CoordinationHost {
   forget(holder: string): void;
   /** Sends a connected client a Pub/Sub message (dropped when it is not connected). */
   toClient(client: string, msg: PubSubToClientMsg): void;
+  /**
+   * A queue, variable, semaphore or lock changed: the scheduler journal (when kept) writes it
+   * before the answer goes out.
+   */
+  journal?(record: SharedStateRecord): void;
 }
 
 /** The methods this module answers. */
@@ -142,30 +148,34 @@ export class CoordinationRequests {
         if (!Number.isInteger(maxLeases) || (maxLeases as number) < 1) {
           throw new CoordinationError(`${method} needs maxLeases, an integer ≥ 1`);
         }
-        this.semaphores.declare(nameOf(params, method), maxLeases as number);
+        const name = nameOf(params, method);
+        this.semaphores.declare(name, maxLeases as number);
+        this.host.journal?.({ t: "semaphore", name, maxLeases: maxLeases as number });
         return null;
       }
       case "semaphore-acquire": {
         const name = nameOf(params, method);
         const lease = stringParam(params, "lease", method);
-        if (this.semaphores.tryAcquire(name, lease, client)) return true;
+        if (this.#acquire(name, lease, client)) return true;
         return this.#wait<boolean>(
           client,
           params.timeout,
           (done) =>
             this.semaphores.whenReleased(name, () => {
-              if (!this.semaphores.tryAcquire(name, lease, client)) return false;
+              if (!this.#acquire(name, lease, client)) return false;
               done(true);
               return true;
             }),
           () => false,
         );
       }
-      case "semaphore-release":
-        return this.semaphores.release(
-          nameOf(params, method),
-          stringParam(params, "lease", method),
-        );
+      case "semaphore-release": {
+        const name = nameOf(params, method);
+        const lease = stringParam(params, "lease", method);
+        const released = this.semaphores.release(name, lease);
+        if (released) this.host.journal?.({ t: "lease", name, lease, holder: null });
+        return released;
+      }
       case "log-event": {
         const topics = typeof params.topic === "string" ? [params.topic] : params.topic;
         if (
@@ -209,7 +219,11 @@ export class CoordinationRequests {
         if (!Number.isInteger(maxsize) || (maxsize as number) < 0) {
           throw new CoordinationError(`${method} needs maxsize, an integer ≥ 0 (0: unbounded)`);
         }
-        this.queues.declare(nameOf(params, method), maxsize as number);
+        const name = nameOf(params, method);
+        this.queues.declare(name, maxsize as number);
+        if ((maxsize as number) > 0) {
+          this.host.journal?.({ t: "queue-declare", name, maxsize: maxsize as number });
+        }
         return null;
       }
       case "queue-put": {
@@ -296,6 +310,7 @@ export class CoordinationRequests {
         const holder = variableHolder(name);
         this.host.asClient(holder, { op: "client-desires-keys", keys: value.keys });
         const old = this.variables.set(name, value);
+        this.host.journal?.({ t: "variable", name, value });
         if (old !== undefined) this.#releaseAllBut(holder, old.keys, value.keys);
         return null;
       }
@@ -321,7 +336,10 @@ export class CoordinationRequests {
       case "variable-delete": {
         const name = nameOf(params, method);
         const old = this.variables.delete(name);
-        if (old !== undefined) this.host.forget(variableHolder(name));
+        if (old !== undefined) {
+          this.host.journal?.({ t: "variable", name, value: null });
+          this.host.forget(variableHolder(name));
+        }
         return null;
       }
     }
@@ -362,7 +380,8 @@ export class CoordinationRequests {
 
   /** Adds an item (room known); the queue holds its keys. */
   #queuePut(name: string, item: QueueItem): null {
-    const { newKeys } = this.queues.put(name, item);
+    const { handed, newKeys } = this.queues.put(name, item);
+    if (!handed) this.host.journal?.({ t: "queue-put", name, item });
     if (newKeys.length > 0) {
       this.host.asClient(queueHolder(name), { op: "client-desires-keys", keys: newKeys });
     }
@@ -371,6 +390,7 @@ export class CoordinationRequests {
 
   #takeFromQueue(client: string, name: string, n: number): QueueItem[] {
     const { items, freedKeys } = this.queues.take(name, n);
+    if (items.length > 0) this.host.journal?.({ t: "queue-take", name, n: items.length });
     const keys = items.flatMap((item) => item.keys);
     // the getter holds the keys before the queue lets go of them
     if (keys.length > 0) this.host.asClient(client, { op: "client-desires-keys", keys });
@@ -379,6 +399,33 @@ export class CoordinationRequests {
     }
     this.queues.makeRoom(name, items.length);
     return items;
+  }
+
+  /** Takes a lease for `client` when one is free (journaled). */
+  #acquire(name: string, lease: string, client: string): boolean {
+    if (!this.semaphores.tryAcquire(name, lease, client)) return false;
+    this.host.journal?.({ t: "lease", name, lease, holder: client });
+    return true;
+  }
+
+  /**
+   * Brings back what the journal kept (scheduler/journal_book.ts) after a restart, before any
+   * client is answered; the keys these hold come back with their holders' replayed messages.
+   */
+  restore(shared: {
+    queues: ReadonlyMap<string, { maxsize: number; items: QueueItem[] }>;
+    variables: ReadonlyMap<string, VariableValue>;
+    semaphores: ReadonlyMap<string, { maxLeases: number; leases: ReadonlyMap<string, string> }>;
+  }): void {
+    for (const [name, { maxsize, items }] of shared.queues) {
+      this.queues.declare(name, maxsize);
+      for (const item of items) this.queues.put(name, item);
+    }
+    for (const [name, value] of shared.variables) this.variables.set(name, value);
+    for (const [name, { maxLeases, leases }] of shared.semaphores) {
+      this.semaphores.declare(name, maxLeases);
+      for (const [lease, holder] of leases) this.semaphores.tryAcquire(name, lease, holder);
+    }
   }
 
   /** A variable's value for `client`, which holds its keys from now on. */

@@ -27,6 +27,13 @@ export const tasks = taskModule(import.meta.url, {
     const task = currentTask();
     return { token: task?.authToken !== undefined, certificate: task?.security !== undefined };
   },
+  /** The value of `key`, read through the task's own client (tenancy_test.ts: as whom?). */
+  readKey: async (key: string): Promise<unknown> => {
+    const client = await getClient();
+    return await client.futureOf(key).result();
+  },
+  /** The credential the scheduler made for this task under tenancy (to try it after the task). */
+  ownCredential: async (): Promise<string> => await currentTask()!.delegate!(),
   /** Submits `n` subtasks and waits for them, seceded; rejoins to add them up. */
   fanOut: async (n: number): Promise<number> => {
     const client = await getClient();

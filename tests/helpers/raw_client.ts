@@ -54,9 +54,13 @@ export class RawClient {
     this.#reading = this.#read();
   }
 
-  /** Connects and registers; rejects when the scheduler refuses. */
-  static async connect(address: string, clientId = `Client-${crypto.randomUUID()}`) {
-    const connection = await Connection.connect(address, { role: "client" });
+  /** Connects and registers (as `authToken`'s identity, if given); rejects when refused. */
+  static async connect(
+    address: string,
+    clientId = `Client-${crypto.randomUUID()}`,
+    options: { authToken?: string } = {},
+  ) {
+    const connection = await Connection.connect(address, { role: "client", ...options });
     connection.send({ header: { op: "register-client", clientId, protocol: 1 } });
     const iterator = connection[Symbol.asyncIterator]();
     const first = await iterator.next();

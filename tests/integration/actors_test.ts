@@ -113,6 +113,9 @@ Deno.test("an actor is dropped on its worker once no handle of its client holds 
     // a handle shared as a value holds nothing: it calls while its owner holds the actor
     const tally = await new Variable<ActorHandle<{ add(): number }>>("tally", { client }).get();
     assert.equal(await tally.add(), 2);
+    const input = owner.stdin.getWriter();
+    await input.write(new TextEncoder().encode("drop\n"));
+    input.releaseLock();
     assert.match(await next(), /collected/);
     // the owner's handle was collected: its key goes, and the worker drops the actor
     await assert.rejects(async () => {

@@ -83,6 +83,39 @@ Deno.test("processes: tasks queued behind a crashing one run again on the new pr
   }
 });
 
+Deno.test("processes: chained tasks lost with a crashed process run again in order", async () => {
+  const add = (a: number, b: number) => a + b;
+  const tree = (leaves: number) => {
+    let level: Delayed<number>[] = Array.from({ length: leaves }, (_, i) => delayed(inc)(i));
+    while (level.length > 1) {
+      const next: Delayed<number>[] = [];
+      for (let i = 0; i < level.length; i += 2) next.push(delayed(add)(level[i], level[i + 1]));
+      level = next;
+    }
+    return level[0];
+  };
+  const quitLater = () => {
+    const until = Date.now() + 50;
+    while (Date.now() < until) { /* the other computation's batch queues behind this one */ }
+    Deno.exit(5);
+  };
+  try {
+    const options = { scheduler: "processes", numWorkers: 1 } as const;
+    // a first run teaches the scheduler these tasks are tiny: then a batch carries whole
+    // subtrees, each sum right after its two inputs, which never travel back in between
+    assert.equal(await tree(64).compute(options), 64 * 65 / 2);
+    const crashing = delayed(quitLater)().compute(options).then(() => null, (e) => e);
+    const survivor = tree(64).compute(options);
+    const [error, total] = await Promise.all([crashing, survivor]);
+    assert.ok(error instanceof ProcessDiedError, String(error));
+    assert.equal(total, 64 * 65 / 2);
+    // threads carry the same chains
+    assert.equal(await tree(256).compute({ scheduler: "threads", numWorkers: 2 }), 256 * 257 / 2);
+  } finally {
+    await shutdownProcesses();
+  }
+});
+
 Deno.test("processes: an uncaught error or a signal that ends the process is named", async () => {
   try {
     const throwLater = () => {

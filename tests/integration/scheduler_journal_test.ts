@@ -8,6 +8,9 @@
 
 import assert from "node:assert/strict";
 import { Client } from "../../client/client.ts";
+import { Queue } from "../../client/primitives/queue.ts";
+import { Lock, Semaphore } from "../../client/primitives/semaphore.ts";
+import { Variable } from "../../client/primitives/variable.ts";
 import type { Future } from "../../client/future.ts";
 import { treeReductionOf } from "../../bench/tree.ts";
 import {
@@ -111,6 +114,77 @@ Deno.test({
       console.warn = warn;
       await other?.close();
       await client?.close();
+      await processes.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "a scheduler killed and restarted with its journal keeps queues' items, variables' " +
+    "values and held locks and semaphore leases",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "journal-test-" });
+    const processes = new Processes();
+    const warn = console.warn;
+    console.warn = () => {}; // the client's "reconnecting" lines
+    let holder: Client | undefined;
+    let other: Client | undefined;
+    try {
+      const port = freePort();
+      const schedulerArgs = ["--port", String(port), "--journal-dir", `${dir}/journal`];
+      const first = processes.add(await startScheduler(schedulerArgs));
+      const address = first.address;
+      processes.add(await startWorker(address, { name: "w0", nthreads: 1 }));
+      holder = await Client.connect(address, { reconnectTimeout: 60, setAsDefault: false });
+      const options = { client: holder };
+      const queue = new Queue<unknown>("jobs", { ...options, maxsize: 5 });
+      await queue.put("taken before the kill");
+      await queue.put(holder.submit(plusOne, 41));
+      await queue.put("third");
+      assert.equal(await queue.get(), "taken before the kill");
+      const answer = new Variable<{ answer: number }>("answer", options);
+      await answer.set({ answer: 7 });
+      const computed = new Variable<unknown>("computed", options);
+      await computed.set(holder.submit(plusOne, 99));
+      const lock = new Lock("exclusive", options);
+      assert.ok(await lock.acquire());
+      const pool = new Semaphore(2, "pool", options);
+      assert.ok(await pool.acquire());
+
+      first.process.kill("SIGKILL");
+      await first.process.status;
+      const second = processes.add(await startScheduler(schedulerArgs));
+      await second.process.waitForLine(/replayed the journal/);
+
+      other = await Client.connect(address, { setAsDefault: false });
+      const theirs = { client: other };
+      const theirQueue = new Queue<unknown>("jobs", theirs);
+      assert.equal(await theirQueue.qsize(), 2);
+      const future = await theirQueue.get();
+      assert.equal(await other.gather(future as never), 42);
+      assert.equal(await theirQueue.get({ timeout: 5 }), "third");
+      assert.deepEqual(await new Variable("answer", theirs).get({ timeout: 5 }), { answer: 7 });
+      const held = await new Variable<unknown>("computed", theirs).get({ timeout: 5 });
+      assert.equal(await other.gather(held as never), 100);
+      // the lock is still held by the client that took it before the kill
+      const theirLock = new Lock("exclusive", theirs);
+      assert.equal(await theirLock.acquire({ timeout: 0.5 }), false);
+      const theirPool = new Semaphore(2, "pool", theirs);
+      assert.ok(await theirPool.acquire({ timeout: 5 }));
+      assert.equal(await theirPool.acquire({ timeout: 0.5 }), false, "one lease is still held");
+      // its holder gives it back through the new scheduler, and the other client gets it
+      await lock.release();
+      assert.ok(await theirLock.acquire({ timeout: 5 }));
+      await theirLock.release();
+      await pool.release();
+      assert.ok(await theirPool.acquire({ timeout: 5 }));
+    } finally {
+      console.warn = warn;
+      await other?.close();
+      await holder?.close();
       await processes.stop();
       await Deno.remove(dir, { recursive: true });
     }

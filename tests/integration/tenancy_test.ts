@@ -7,19 +7,23 @@ import { loadSecurity } from "../../net/tls.ts";
 import { SchedulerServer } from "../../scheduler/server.ts";
 import { type Cluster, startCluster } from "../helpers/cluster.ts";
 import { tasks } from "../helpers/launching_tasks.ts";
+import { RawClient } from "../helpers/raw_client.ts";
+import { describeFunction } from "../../core/function_codec.ts";
+import { encode } from "../../core/value_codec.ts";
+import { deriveFunctionIds } from "../../scheduler/function_identity.ts";
 
 const CLUSTER_TOKEN = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
 const ALICE = "alice:a11ce-5ecret-70ken-0123456789";
 const BOB = "bob:b0b-5ecret-70ken-0123456789abcd";
 
 /** A cluster with the cluster's token and two client identities, alice and bob. */
-async function tenantCluster(): Promise<{ cluster: Cluster } & AsyncDisposable> {
+async function tenantCluster(nWorkers = 2): Promise<{ cluster: Cluster } & AsyncDisposable> {
   const dir = await Deno.makeTempDir({ prefix: "tenancy-test-" });
   await Deno.writeTextFile(`${dir}/token`, CLUSTER_TOKEN);
   await Deno.writeTextFile(`${dir}/clients`, `# identities\n${ALICE}\n\n${BOB}\n`);
   try {
     const cluster = await startCluster({
-      nWorkers: 2,
+      nWorkers,
       schedulerArgs: [
         "--auth-token-file",
         `${dir}/token`,
@@ -207,16 +211,63 @@ Deno.test("workers serve only the cluster's token: a client identity cannot reac
   });
 });
 
-Deno.test("under tenancy a task cannot act with the cluster's token: its threads are not given it", async () => {
+Deno.test("under tenancy a task's getClient() acts as its submitter, with a credential that ends with the task", async () => {
   await using setup = await tenantCluster();
-  await using alice = await connect(setup.cluster.schedulerAddress, ALICE);
-  // getClient() in a task would connect as the cluster: the worker gave its threads no token
-  await assert.rejects(alice.submit(tasks.fanOut, 3).result(), {
-    message: /this cluster has client identities \(tenancy\), and its tasks get no credentials/,
+  const address = setup.cluster.schedulerAddress;
+  await using alice = await connect(address, ALICE);
+  await using bob = await connect(address, BOB);
+  const secret = alice.with({ key: "alice-secret" }).submit((n: number) => n * 2, 21);
+  assert.equal(await secret, 42);
+  // alice's task computes on the cluster and reads alice's keys, as alice
+  assert.equal(await alice.submit(tasks.fanOut, 3), 6);
+  const aliceRead = alice.submit(tasks.readKey, "alice-secret");
+  assert.equal(await aliceRead, 42);
+  // bob's task, the same code, reads as bob: refused
+  await assert.rejects(
+    bob.with({ key: "bob-read" }).submit(tasks.readKey, "alice-secret").result(),
+    {
+      message: /Key 'alice-secret' belongs to another client identity: identity 'bob'/,
+    },
+  );
+  // nor does bob share alice's task by submitting its very spec: it acted as alice
+  await assert.rejects(bob.submit(tasks.readKey, "alice-secret").result(), {
+    name: "KeyAccessError",
+    message: new RegExp(`Key '${aliceRead.key}' belongs to another client identity`),
   });
-  assert.equal(await alice.submit((x: number) => x + 1, 41), 42);
-  // nor could it read the token from its context and connect with it
+  // the task holds neither the cluster's token nor alice's
   assert.deepEqual(await alice.submit(tasks.credentials), { token: false, certificate: false });
+  const credential = await alice.submit(tasks.ownCredential);
+  assert.match(credential, /^task\.[0-9a-f]{24}:[0-9a-f]{64}$/);
+  // and the credential it was given ends with it
+  await assert.rejects(connect(address, credential), { message: /auth proof is wrong/ });
+  await setup.cluster.scheduler.waitForLine(
+    /refused: The peer authenticates as client identity 'task\./,
+  );
+  assert.equal(await secret, 42); // (held to the end: alice's tasks read it)
+});
+
+Deno.test("a raw client cannot swap another identity's function by sending its own code under its id", async () => {
+  await using setup = await tenantCluster(1); // one worker: both functions meet in its caches
+  const address = setup.cluster.schedulerAddress;
+  const scale = (x: number) => x * 1000 + 7;
+  const hers = describeFunction(scale);
+  // bob sends other code under the id alice's client gives `scale`, on a wire of his own
+  await using bob = await RawClient.connect(address, "bob-raw", { authToken: BOB });
+  const swapped = { ...hers, source: "(x) => -666" };
+  bob.submit([{ key: "bob-swap", fn: swapped, args: encode([1]), deps: [] }], ["bob-swap"]);
+  await bob.waitForKeys(["bob-swap"]);
+  await using alice = await connect(address, ALICE);
+  assert.equal(await alice.submit(scale, 5), 5007); // her code, not bob's
+  // nor can a message name a function by an id it did not send in full: the client's id, or
+  // the one the scheduler derives (which anyone can compute from the code)
+  const derived = [{ key: "k", fn: structuredClone(hers), args: null, deps: [] }];
+  deriveFunctionIds(derived);
+  for (const [i, id] of [hers.id, (derived[0].fn as { id: string }).id].entries()) {
+    const key = `bob-borrow-${i}`;
+    bob.submit([{ key, fn: id, args: encode([2]), deps: [] }], [key]);
+    await assert.rejects(bob.waitForKeys([key]), new RegExp(`${key} has no valid function spec`));
+  }
+  assert.equal(await alice.submit(scale, 6), 6007);
 });
 
 /** `openssl` with these arguments in `dir`; throws with its output when it fails. */

@@ -134,3 +134,66 @@ Deno.test("a one-thread worker survives tasks that end, crash, hang or spin in i
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+/** User + system CPU seconds of process `pid` so far, or null once it is gone (Linux). */
+function processCpu(pid: number): number | null {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/** CPU seconds process `pid` uses over the next `ms` (0 if it ended meanwhile). */
+async function cpuOver(pid: number, ms: number): Promise<number> {
+  const before = processCpu(pid) ?? 0;
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return Math.max(0, (processCpu(pid) ?? before) - before);
+}
+
+Deno.test({
+  name: "a cancelled busy loop that Deno cannot stop gives its CPU back: the supervised worker " +
+    "is replaced by a fresh process (LocalCluster)",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    const dir = Deno.makeTempDirSync();
+    const { LocalCluster } = await import("../../deploy/local_cluster.ts");
+    const warn = console.warn;
+    try {
+      await using cluster = await LocalCluster.start({ nWorkers: 1, threadsPerWorker: 1 });
+      await using client = await Client.connect(cluster, { setAsDefault: false });
+      const fresh = client.with({ pure: false });
+      const pidOf = () => fresh.submit(() => Deno.pid).result(60);
+      const spinningPid = await pidOf();
+      const marker = `${dir}/spin`;
+      const spinning = fresh.submit(spin, marker);
+      await untilExists(marker);
+      // what one spinning thread takes on this machine now (a loaded machine gives it less)
+      const busy = await cpuOver(spinningPid, 2000);
+      console.warn = () => {}; // the cluster's line about the worker it starts again
+      await client.cancel(spinning);
+      // the worker notices its terminated thread still spinning and ends to be replaced
+      const deadline = Date.now() + 60_000;
+      while (processCpu(spinningPid) !== null) {
+        if (Date.now() > deadline) {
+          assert.fail(`the worker (pid ${spinningPid}) still runs 60 s after the cancel`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const freshPid = await pidOf();
+      assert.notEqual(freshPid, spinningPid);
+      const after = await cpuOver(freshPid, 2000);
+      assert.ok(
+        after < busy / 2,
+        `the worker used ${after.toFixed(2)} CPU s in 2 s after the cancel, ` +
+          `against ${busy.toFixed(2)} s while the loop ran`,
+      );
+      assert.equal(await fresh.submit(add, 20, 22).result(60), 42);
+    } finally {
+      console.warn = warn;
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { Journal } from "../../scheduler/journal.ts";
 import { JournalBook, type JournalRecord, recordsFor } from "../../scheduler/journal_book.ts";
+import { packKeys, packTasks, unpackKeys, unpackTasks } from "../../scheduler/journal_tasks.ts";
+import { decode, encode } from "../../core/value_codec.ts";
 import { type Outgoing, SchedulerState } from "../../scheduler/state.ts";
 import type { SchedulerEvent } from "../../scheduler/events.ts";
 import type { ClientToSchedulerMsg, GraphTaskSpec } from "../../protocol/messages.ts";
@@ -43,6 +45,70 @@ Deno.test("the journal book keeps what wanted keys need, and lets go of the rest
   } as SchedulerEvent;
   for (const record of recordsFor(finished, book.fireAndForget)) book.apply(record);
   assert.ok(book.isEmpty);
+});
+
+Deno.test("the journal book folds queues, variables and leases, keeps them through a snapshot, and a client that left gives its leases back", () => {
+  const value = (x: number) => ({ value: encode(x), keys: [`k${x}`] });
+  const book = new JournalBook();
+  const records: JournalRecord[] = [
+    { t: "queue-declare", name: "q", maxsize: 3 },
+    { t: "queue-put", name: "q", item: value(1) },
+    { t: "queue-put", name: "q", item: value(2) },
+    { t: "queue-put", name: "q", item: value(3) },
+    { t: "queue-take", name: "q", n: 1 },
+    { t: "queue-put", name: "unbounded", item: value(4) },
+    { t: "queue-take", name: "unbounded", n: 1 },
+    { t: "variable", name: "v", value: value(5) },
+    { t: "variable", name: "gone", value: value(6) },
+    { t: "variable", name: "gone", value: null },
+    { t: "semaphore", name: "lock-a", maxLeases: 1 },
+    { t: "lease", name: "lock-a", lease: "l1", holder: "c1" },
+    { t: "semaphore", name: "pool", maxLeases: 2 },
+    { t: "lease", name: "pool", lease: "p1", holder: "c1" },
+    { t: "lease", name: "pool", lease: "p2", holder: "c2" },
+    { t: "lease", name: "pool", lease: "p1", holder: null },
+  ];
+  for (const record of records) book.apply(record);
+  const look = (b: JournalBook) => ({
+    queues: [...b.queues].map(([name, q]) => [name, q.maxsize, q.items.map((i) => i.keys[0])]),
+    variables: [...b.variables].map(([name, v]) => [name, v.keys]),
+    leases: [...b.semaphores].map(([name, s]) => [name, s.maxLeases, [...s.leases]]),
+  });
+  const expected = {
+    queues: [["q", 3, ["k2", "k3"]]],
+    variables: [["v", ["k5"]]],
+    leases: [["lock-a", 1, [["l1", "c1"]]], ["pool", 2, [["p2", "c2"]]]],
+  };
+  assert.deepEqual(look(book), expected);
+  assert.deepEqual([...book.leaseHolders()], ["c1", "c2"]);
+  assert.ok(!book.isEmpty);
+  const again = new JournalBook();
+  again.apply(decode(encode(book.snapshot(), { frameThreshold: Infinity })) as JournalRecord);
+  assert.deepEqual(look(again), expected);
+  again.apply({ t: "gone", client: "c1" });
+  assert.deepEqual(look(again).leases, [["lock-a", 1, []], ["pool", 2, [["p2", "c2"]]]]);
+});
+
+Deno.test("journal columns: long key lists and dependencies come back exactly, whatever the keys hold", () => {
+  const roundTrip = <T>(value: T): T => decode(encode(value, { frameThreshold: Infinity })) as T;
+  const plain = Array.from({ length: 100 }, (_, i) => `k-${i}`);
+  const unicode = plain.map((key) => `${key}-ünïcødé-✓`);
+  const withNul = [...plain, "a\0b"];
+  for (const keys of [plain, unicode, withNul, ["short"]]) {
+    assert.deepEqual(unpackKeys(roundTrip(packKeys(keys))), keys);
+  }
+  assert.ok(!Array.isArray(packKeys(plain)), "a long plain list is packed");
+  assert.ok(Array.isArray(packKeys(withNul)), "a list with a NUL in a key stays a list");
+  const tasks: GraphTaskSpec[] = plain.map((key, i) => ({
+    ...spec(key, i === 0 ? [] : [plain[i - 1], plain[0]].slice(0, 1 + (i % 2))),
+    options: i === 3 ? { priority: 2 } : undefined,
+  }));
+  for (const task of tasks) if (task.options === undefined) delete task.options;
+  const back = unpackTasks(roundTrip(packTasks(tasks)));
+  assert.deepEqual(
+    back.map((t) => [t.key, t.deps, t.options]),
+    tasks.map((t) => [t.key, t.deps, t.options]),
+  );
 });
 
 Deno.test("journal files: reopened they give the same book; a torn tail is dropped; a function is stored once", () => {

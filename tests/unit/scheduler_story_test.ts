@@ -78,9 +78,9 @@ Deno.test("stories share one bounded ring: old transitions go first, forgotten k
       stories.record(
         storyTag(key),
         latest.get(key) ?? -1,
-        cause,
+        stories.causeId(cause),
         transitionIndex(start as "released", finish as "waiting"),
-        cause === "update-graph" ? null : "w1",
+        stories.workerId(cause === "update-graph" ? null : "w1"),
         time,
       ),
     );

@@ -1,11 +1,14 @@
 /**
  * Products: matmul (with batch broadcasting), dot and tensordot. They accumulate in float64 and
  * store in the promoted dtype (bool results are "any product non-zero", as in NumPy). Integer
- * results are exact while partial sums stay below 2^53, then wrap to the dtype's width.
+ * results are exact while partial sums stay below 2^53, then wrap to the dtype's width; int64
+ * and uint64 results accumulate in 64-bit integers and wrap around as NumPy's do.
  *
  * @module
  */
 import {
+  type BigIntArray,
+  type DType,
   DTYPE_ARRAY,
   isBigIntDType,
   NDArray,
@@ -14,7 +17,7 @@ import {
 } from "../../../core/ndarray.ts";
 import { broadcastShapes } from "./broadcast.ts";
 import { promoteTypes } from "./dtype.ts";
-import { multiply } from "./elementwise.ts";
+import { astype, multiply } from "./elementwise.ts";
 import { formatShape, normalizeAxis, offsetsOf, type Operand } from "./layout.ts";
 import { expandDims, reshape, transpose } from "./shape.ts";
 
@@ -23,17 +26,18 @@ import { expandDims, reshape, transpose } from "./shape.ts";
  * is a row (first) or column (second) vector whose axis is dropped from the result.
  */
 export function matmul(a: NDArray, b: NDArray): NDArray {
-  if (isBigIntDType(a.dtype) || isBigIntDType(b.dtype)) {
-    throw new TypeError(
-      `matmul of ${a.dtype} and ${b.dtype} is not supported yet (64-bit integer products are ` +
-        'not built); convert with astype("float64") first',
-    );
-  }
   if (a.ndim === 0 || b.ndim === 0) {
     throw new RangeError(
       `matmul: input operand ${a.ndim === 0 ? 0 : 1} does not have enough dimensions ` +
         "(it is 0-d); use multiply for scalars",
     );
+  }
+  const dtype = promoteTypes(a.dtype, b.dtype);
+  // a 64-bit integer operand of a float product (int64 with a float, or with uint64) is read as
+  // float64, as NumPy casts it
+  if (!isBigIntDType(dtype)) {
+    if (isBigIntDType(a.dtype)) a = astype(a, "float64");
+    if (isBigIntDType(b.dtype)) b = astype(b, "float64");
   }
   const left = a.ndim === 1 ? expandDims(a, 0) : a;
   const right = b.ndim === 1 ? expandDims(b, 1) : b;
@@ -55,13 +59,47 @@ export function matmul(a: NDArray, b: NDArray): NDArray {
     });
     return offsetsOf(batch, strides, x.offset);
   };
-  const dtype = promoteTypes(a.dtype, b.dtype);
   const out = new DTYPE_ARRAY[dtype](sizeOfShape(batch) * n * m);
   const aOffsets = batchOffsets(left), bOffsets = batchOffsets(right);
-  // 64-bit integers were refused above: every element here is a number
-  const aData = left.data as NumberArray, rightData = right.data as NumberArray;
-  const outData = out as NumberArray;
   const [as0, as1] = left.strides.slice(-2), [bs0, bs1] = right.strides.slice(-2);
+  const layout = { aOffsets, bOffsets, n, k, m, as0, as1, bs0, bs1 };
+  if (isBigIntDType(dtype)) bigIntProducts(left, right, out as BigIntArray, layout);
+  else numberProducts(left, right, out as NumberArray, dtype, layout);
+  let shape = [...batch, n, m];
+  if (b.ndim === 1) shape = shape.slice(0, -1);
+  if (a.ndim === 1) shape.splice(shape.length - (b.ndim === 1 ? 1 : 2), 1);
+  return new NDArray(out, shape, { dtype });
+}
+
+/**
+ * Where each batch item's matrices start, the core sizes (n, k) × (k, m), and the strides of the
+ * last two axes of the left (`as0`, `as1`) and right (`bs0`, `bs1`) operands.
+ */
+interface ProductLayout {
+  aOffsets: ArrayLike<number>;
+  bOffsets: ArrayLike<number>;
+  n: number;
+  k: number;
+  m: number;
+  as0: number;
+  as1: number;
+  bs0: number;
+  bs1: number;
+}
+
+/**
+ * The (n, k) × (k, m) products of every batch item, in float64, stored in `out`'s dtype (a
+ * bool result is 1 where the sum is non-zero).
+ */
+function numberProducts(
+  left: NDArray,
+  right: NDArray,
+  out: NumberArray,
+  dtype: DType,
+  { aOffsets, bOffsets, n, k, m, as0, as1, bs0, bs1 }: ProductLayout,
+): void {
+  // both operands hold numbers: 64-bit integer operands were cast by the caller
+  const aData = left.data as NumberArray, rightData = right.data as NumberArray;
   const row = new Float64Array(m);
   // A right operand read across rows (bs1 !== 1) is copied to rows once per batch item.
   const bRows = bs1 === 1 ? undefined : new Float64Array(k * m);
@@ -83,14 +121,44 @@ export function matmul(a: NDArray, b: NDArray): NDArray {
         for (let j = 0; j < m; j++) row[j] += x * bData[bRow + j];
       }
       const o = outBase + i * m;
-      if (dtype === "bool") { for (let j = 0; j < m; j++) outData[o + j] = row[j] !== 0 ? 1 : 0; }
-      else outData.set(row, o);
+      if (dtype === "bool") { for (let j = 0; j < m; j++) out[o + j] = row[j] !== 0 ? 1 : 0; }
+      else out.set(row, o);
     }
   }
-  let shape = [...batch, n, m];
-  if (b.ndim === 1) shape = shape.slice(0, -1);
-  if (a.ndim === 1) shape.splice(shape.length - (b.ndim === 1 ? 1 : 2), 1);
-  return new NDArray(out, shape, { dtype });
+}
+
+/**
+ * The products for an int64 or uint64 result, with NumPy's wrap-around arithmetic: every
+ * partial sum is stored in a 64-bit row, which keeps it modulo 2^64 as NumPy's int64 does.
+ */
+function bigIntProducts(
+  left: NDArray,
+  right: NDArray,
+  out: BigIntArray,
+  { aOffsets, bOffsets, n, k, m, as0, as1, bs0, bs1 }: ProductLayout,
+): void {
+  // an operand of a narrower integer or bool dtype is widened once
+  const wide = (x: NDArray) =>
+    isBigIntDType(x.dtype) ? x.data as BigIntArray : BigInt64Array.from(
+      x.data as NumberArray,
+      (v) => BigInt(v),
+    );
+  const aData = wide(left), bData = wide(right);
+  const row = out instanceof BigUint64Array ? new BigUint64Array(m) : new BigInt64Array(m);
+  for (let t = 0; t < aOffsets.length; t++) {
+    const outBase = t * n * m;
+    for (let i = 0; i < n; i++) {
+      row.fill(0n);
+      const aRow = aOffsets[t] + i * as0;
+      for (let p = 0; p < k; p++) {
+        const x = aData[aRow + p * as1];
+        if (x === 0n) continue;
+        const bRow = bOffsets[t] + p * bs0;
+        for (let j = 0; j < m; j++) row[j] += x * bData[bRow + j * bs1];
+      }
+      out.set(row, outBase + i * m);
+    }
+  }
 }
 
 /**

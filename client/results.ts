@@ -1,0 +1,154 @@
+/**
+ * The values of a Client's finished keys: waited for, taken from the scheduler's message when
+ * tiny or fetched from the workers (client/data_fetch.ts), decoded, and finalized for `compute`
+ * Futures; and `gather`, which gives a structure of Futures back with their values.
+ *
+ * @module
+ */
+
+import { type ActorTransport, decodingFor } from "../core/actor_ref.ts";
+import { DESCEND, type Key, rewriteData, TaskRef } from "../core/task.ts";
+import { decode, type Encoded, taskRefCount } from "../core/value_codec.ts";
+import { DataFetcher, MissingDataError } from "./data_fetch.ts";
+import type { PeerPool } from "../net/peer_pool.ts";
+import type { WorkerAddress } from "../protocol/messages.ts";
+import type { SchedulerRequest } from "./cluster_admin.ts";
+import type { Future } from "./future.ts";
+import type { FutureKeys } from "./future_keys.ts";
+import { collectFutures, type Gathered, type GatherOptions, rebuild, waitEnded } from "./gather.ts";
+import type { HeldKeys } from "./held_keys.ts";
+
+/** What {@link Results} needs of its client. */
+export interface ResultsHost {
+  readonly keys: HeldKeys;
+  readonly futures: FutureKeys;
+  /** Links to workers, which the values are fetched from. */
+  readonly peers: PeerPool;
+  /** A request to the scheduler, after everything the client queued. */
+  readonly request: SchedulerRequest;
+  /** False when this client must not reach workers itself (a client identity). */
+  direct(): boolean;
+  /** Where actor handles inside values call through. */
+  readonly actors: ActorTransport;
+  /** Throws when the client is closed. */
+  checkOpen(): void;
+}
+
+/** Fetching and finishing the values of one client's keys. */
+export class Results {
+  /** Turns fetched values of `compute` Futures into the collection's result, by key. */
+  readonly finalizers = new Map<Key, (value: unknown) => unknown>();
+
+  readonly #fetcher: DataFetcher;
+
+  constructor(readonly host: ResultsHost) {
+    const { request } = host;
+    this.#fetcher = new DataFetcher(
+      (keys) => request<Record<Key, WorkerAddress[]>>("who-has", { keys }),
+      host.peers,
+      (key) => host.keys.get(key)?.workers,
+      {
+        // a client identity's data comes through the scheduler (docs/security.md, tenancy)
+        active: () => !host.direct(),
+        gather: (keys) => request("relay-gather", { keys }),
+      },
+    );
+  }
+
+  /** Forgets what a released key's value would have been turned into. */
+  forget(key: Key): void {
+    this.finalizers.delete(key);
+  }
+
+  /**
+   * Waits for futures and fetches their values; gives the structure with values.
+   *
+   * @throws the first error among the futures unless `errors: "skip"`.
+   */
+  async gather<S>(futures: S, options: GatherOptions): Promise<Gathered<S>> {
+    this.host.checkOpen();
+    const errors = options.errors ?? "raise";
+    if (errors !== "raise" && errors !== "skip") {
+      throw new TypeError(
+        `gather(): errors must be "raise" or "skip", got ${JSON.stringify(errors)}.`,
+      );
+    }
+    const leaves: Future[] = [];
+    collectFutures(futures, leaves);
+    for (const future of leaves) this.host.futures.checkOwn(future);
+    const expected = this.host.keys.expect(leaves.map((future) => future.key));
+    try {
+      await waitEnded(leaves, errors === "raise");
+      const good: Key[] = [];
+      const bad = new Set<Key>();
+      if (errors === "raise") {
+        // the first that failed, wherever it sits: earlier futures may still be pending
+        const failed = leaves.find((future) => future.done() && future.status !== "finished");
+        if (failed !== undefined) throw await failed.exception();
+      }
+      for (const future of leaves) {
+        if (future.status === "finished") good.push(future.key);
+        else bad.add(future.key);
+      }
+      const values = await this.fetchValues(good);
+      return rebuild(futures, values, bad) as Gathered<S>;
+    } finally {
+      expected();
+    }
+  }
+
+  /**
+   * Values of finished keys, decoded (and finalized for `compute` Futures). Data lost while
+   * being fetched is waited for again while the scheduler recomputes it.
+   */
+  async fetchValues(keys: readonly Key[]): Promise<Map<Key, unknown>> {
+    const held = this.host.keys;
+    const values = new Map<Key, unknown>();
+    let wanted = keys.length === 1 ? [keys[0]] : [...new Set(keys)];
+    const put = (key: Key, encoded: Encoded) => {
+      const refsBefore = taskRefCount();
+      let value = decodingFor(this.host.actors, () => decode(encoded));
+      // Futures a task returned come back as Futures of this client
+      if (taskRefCount() !== refsBefore) value = this.#futuresIn(value);
+      const finalize = this.finalizers.get(key);
+      values.set(key, finalize === undefined ? value : finalize(value));
+    };
+    while (wanted.length > 0) {
+      this.host.checkOpen();
+      const toFetch: Key[] = [];
+      for (const key of wanted) {
+        const hold = held.get(key);
+        if (hold === undefined) {
+          throw new Error(
+            `The future '${key}' was released; its value is gone from the cluster.`,
+          );
+        }
+        if (!hold.isDone) await hold.done;
+        if (hold.status !== "finished") throw hold.error;
+        if (hold.value === undefined) toFetch.push(key);
+        else {
+          put(key, hold.value);
+          hold.value = undefined;
+        }
+      }
+      if (toFetch.length === 0) break;
+      const fetched = await this.#fetcher.fetch(toFetch);
+      for (const [key, encoded] of fetched.values) put(key, encoded);
+      if (fetched.missing.length === 0) break;
+      this.host.checkOpen();
+      // keys being recomputed (the scheduler said `lost`) are pending again: wait for them
+      const stuck = fetched.missing.filter((k) => held.get(k)?.status !== "pending");
+      if (stuck.length > 0) throw new MissingDataError(stuck, fetched.reason);
+      wanted = fetched.missing;
+    }
+    return values;
+  }
+
+  /** `value` with a Future of this client wherever it holds a reference to a key. */
+  #futuresIn(value: unknown): unknown {
+    return rewriteData(
+      value,
+      (v) => v instanceof TaskRef ? this.host.futures.futureOf(v.key) : DESCEND,
+    );
+  }
+}

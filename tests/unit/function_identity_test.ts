@@ -1,0 +1,47 @@
+import assert from "node:assert/strict";
+import { describeFunction } from "../../core/function_codec.ts";
+import type { GraphTaskSpec } from "../../protocol/messages.ts";
+import { deriveFunctionIds } from "../../scheduler/function_identity.ts";
+
+const task = (key: string, fn: unknown): GraphTaskSpec => ({ key, fn, args: null, deps: [] });
+const idOf = (fn: unknown) => {
+  const spec = task("k", structuredClone(fn));
+  deriveFunctionIds([spec]);
+  return (spec.fn as { id: string }).id;
+};
+
+Deno.test("the scheduler's function id follows the spec's content, not the id a client chose", () => {
+  const inc = describeFunction((x: number) => x + 1);
+  assert.match(idOf(inc), /^sha256:/);
+  assert.equal(idOf(inc), idOf({ ...inc, id: "anything else" })); // the client's id is ignored
+  assert.equal(idOf(inc), idOf({ ...inc, origin: { file: "elsewhere.ts" } })); // a label only
+  assert.notEqual(idOf(inc), idOf({ ...inc, source: "(x) => x - 1" })); // other code, other id
+  assert.notEqual(idOf(inc), idOf({ ...inc, name: "dec" }));
+  const mod = { kind: "module", id: "m", name: "f", url: "file:///a.ts", export: "f" };
+  assert.notEqual(idOf(mod), idOf({ ...mod, url: "file:///b.ts" }));
+});
+
+Deno.test("a bound function's parts get derived ids; specs named again are one object", () => {
+  const part = describeFunction((x: number) => x * 2);
+  const bound = { kind: "bound", id: part.id, name: "b", factory: { ...part }, fns: [{ ...part }] };
+  const specs = [task("a", bound), task("b", bound), task("c", null)];
+  deriveFunctionIds(specs);
+  const derived = specs[0].fn as typeof bound;
+  assert.equal(specs[1].fn, derived);
+  assert.match(derived.factory.id, /^sha256:/);
+  assert.equal(derived.factory.id, derived.fns[0].id);
+  assert.notEqual(derived.id, derived.factory.id);
+  assert.equal(specs[2].fn, null); // a literal stays one
+});
+
+Deno.test("a derived id a message did not send, or a spec nested too deep, names no function", () => {
+  let deep: Record<string, unknown> = { kind: "source", name: "f", source: "() => 1" };
+  for (let i = 0; i < 100; i++) deep = { kind: "bound", name: "b", factory: deep, fns: [] };
+  const specs = [
+    task("a", idOf({ kind: "source", name: "f", source: "() => 1" })),
+    task("b", deep),
+  ];
+  deriveFunctionIds(specs);
+  assert.match(specs[0].fn as string, /^unsent:sha256:/);
+  assert.equal(specs[1].fn, "unsent:too deep");
+});
