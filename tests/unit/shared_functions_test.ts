@@ -55,15 +55,19 @@ Deno.test("the scheduler resolves shared ids and sends each worker a spec once",
     return s.takeOutgoing();
   };
   const out = submit(withSharedFunctions(graph()), 2);
+  // the scheduler names a spec by its content (scheduler/function_identity.ts), not the client's id
+  const incId = (s.tasks.get("inc-1")!.fn as { id: string }).id;
+  assert.match(incId, /^sha256:/);
+  const incSpec = { ...inc, id: incId };
   for (const key of ["inc-1", "inc-2", "inc-3"]) {
-    assert.deepEqual(s.tasks.get(key)!.fn, inc, `${key} has the full spec`);
+    assert.deepEqual(s.tasks.get(key)!.fn, incSpec, `${key} has the full spec`);
   }
   assert.equal(s.tasks.get("inc-2")!.fn, s.tasks.get("inc-1")!.fn, "one spec object shared");
   assert.equal(s.tasks.get("lit-1")!.fn, null);
   // the first compute-task of `inc` to the worker carries the spec, later ones its id
   assert.deepEqual(
     computes(out, "w1").map((m) => [m.key, m.fn]),
-    [["inc-1", inc], ["inc-2", "fn-inc"], ["lit-1", null], ["inc-3", "fn-inc"]],
+    [["inc-1", incSpec], ["inc-2", incId], ["lit-1", null], ["inc-3", incId]],
   );
   // a later graph: the worker already has the spec; a new worker gets it in full
   const one = (key: string, options?: GraphTaskSpec["options"]): UpdateGraphMsg => ({
@@ -71,11 +75,11 @@ Deno.test("the scheduler resolves shared ids and sends each worker a spec once",
     tasks: [{ key, fn: inc, args: [9], deps: [], options }],
     keys: [key],
   });
-  assert.deepEqual(computes(submit(one("inc-9"), 3), "w1").map((m) => m.fn), ["fn-inc"]);
+  assert.deepEqual(computes(submit(one("inc-9"), 3), "w1").map((m) => m.fn), [incId]);
   s.handle({ type: "worker-added", worker: { address: "w2", nthreads: 8 }, now: 4 });
   s.takeOutgoing();
   const onW2 = computes(submit(one("inc-10", { workers: ["w2"] }), 5), "w2");
-  assert.deepEqual(onW2.map((m) => m.fn), [inc]);
+  assert.deepEqual(onW2.map((m) => m.fn), [incSpec]);
 });
 
 Deno.test("an id without its spec in the message stays an id (the worker reports it)", () => {
