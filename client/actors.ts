@@ -67,7 +67,10 @@ export class ActorLostError extends Error {
     super(
       `${what} on actor ${actor.key} failed: its worker ${actor.worker} cannot be reached ` +
         `(${errorMessage(cause)}). The actor's state lived on that worker; if the worker ` +
-        `died, the state is lost — build a new actor.`,
+        `died, the state is lost, and this handle stays bound to that worker. Build a new ` +
+        `actor with client.actor(...), or await the actor's Future again: while a Future or ` +
+        `handle holds the key, the scheduler builds it again on another worker, with the state ` +
+        `its constructor gives.`,
       { cause },
     );
     this.key = actor.key;

@@ -161,17 +161,56 @@ export class SchedulerRequests {
     this.#coordination.clientGone(clientId);
   }
 
-  /** Answers one request on the connection it came from (errors become error replies). */
-  async handle(clientId: ClientId, connection: Connection, msg: RequestMsg): Promise<void> {
-    let reply: ReplyMsg;
+  /**
+   * Answers one request on the connection it came from (errors become error replies). An answer
+   * known now is sent now. An administration request that waits (restart, replicate, a relayed
+   * scatter) returns a promise the server awaits before the client's next message, so one
+   * client's operations happen in the order it sent them. A shared-state request that waits (a
+   * queue get, a lock, an event) does not hold the client back: its answer goes when ready
+   * while the client's later messages and requests are handled, as Dask's RPCs beside its
+   * batched stream — a client waiting on `queue.get()` can still put, submit and release.
+   */
+  handle(clientId: ClientId, connection: Connection, msg: RequestMsg): Promise<void> | undefined {
+    let result: unknown;
     try {
-      const result = await this.#answer(clientId, msg.method, msg.params ?? {});
-      if (msg.method === "publish-put" || msg.method === "publish-delete") {
-        const name = String(msg.params?.name);
-        this.#host.datasetChanged?.(name, this.#coordination.datasets.get(name) ?? null);
-      }
-      reply = { op: "reply", requestId: msg.requestId, result };
+      result = this.#answer(clientId, msg.method, msg.params ?? {});
     } catch (error) {
+      this.#reply(clientId, connection, msg, { error });
+      return undefined;
+    }
+    if (!(result instanceof Promise)) {
+      this.#reply(clientId, connection, msg, { value: result });
+      return undefined;
+    }
+    const replied = result.then(
+      (value) => this.#reply(clientId, connection, msg, { value }),
+      (error) => this.#reply(clientId, connection, msg, { error }),
+    );
+    if (!COORDINATION_METHODS.has(msg.method)) return replied;
+    replied.catch((error) => this.#host.log(`answering ${msg.method}: ${errorMessage(error)}`));
+    return undefined;
+  }
+
+  #reply(
+    clientId: ClientId,
+    connection: Connection,
+    msg: RequestMsg,
+    outcome: { value: unknown } | { error: unknown },
+  ): void {
+    let reply: ReplyMsg | undefined;
+    if ("value" in outcome) {
+      try {
+        if (msg.method === "publish-put" || msg.method === "publish-delete") {
+          const name = String(msg.params?.name);
+          this.#host.datasetChanged?.(name, this.#coordination.datasets.get(name) ?? null);
+        }
+        reply = { op: "reply", requestId: msg.requestId, result: outcome.value };
+      } catch (error) {
+        outcome = { error };
+      }
+    }
+    if (reply === undefined) {
+      const { error } = outcome as { error: unknown };
       if (!(error instanceof RequestError) && !(error instanceof CoordinationError)) {
         this.#host.log(
           `request ${msg.method} of client ${clientId} failed: ${errorMessage(error)}`,
@@ -181,7 +220,13 @@ export class SchedulerRequests {
     }
     // Whatever the state machine said before this answer is delivered first.
     this.#host.flush();
-    connection.send({ header: reply });
+    try {
+      connection.send({ header: reply });
+    } catch (error) {
+      // an answer that cannot travel must not end the scheduler: the client hears why
+      if (!("value" in outcome)) throw error;
+      this.#reply(clientId, connection, msg, { error });
+    }
   }
 
   #answer(

@@ -96,6 +96,31 @@ Deno.test("calls to an actor whose worker died fail with ActorLostError", async 
   await assert.rejects(counter.increment(), ActorLostError);
 });
 
+Deno.test("a lost actor is built again for its Future; the old handle fails, saying what to do", async () => {
+  // Dask's behaviour: the actor's key is recomputed like any lost result while it is wanted; a
+  // handle keeps calling the worker it was made for, where the actor is gone
+  await using cluster = await startCluster({ nWorkers: 2, nthreads: 1 });
+  await using client = await Client.connect(cluster.schedulerAddress, { setAsDefault: false });
+  const future = client.with({ actor: true, workers: "w1", allowOtherWorkers: true })
+    .submit(Counter, 100);
+  const counter: ActorHandle<Counter> = await future;
+  assert.equal(await counter.increment(), 101);
+  cluster.workers[1].process.kill("SIGKILL");
+  await assert.rejects(counter.increment(), (error: Error) => {
+    assert.ok(error instanceof ActorLostError, `${error.name}: ${error.message}`);
+    assert.equal(error.key, future.key);
+    assert.equal(error.worker, cluster.workers[1].address);
+    assert.match(error.message, /Counter\.increment\(\) on actor Counter-/);
+    assert.match(error.message, /Build a new actor .*or await the actor's Future again/);
+    return true;
+  });
+  const rebuilt: ActorHandle<Counter> = await future;
+  assert.equal(await rebuilt.increment(), 101, "built again from its constructor's arguments");
+  assert.equal(await rebuilt.n, 101);
+  // the old handle does not follow the rebuilt actor: it still fails, it does not hang
+  await assert.rejects(counter.increment(), ActorLostError);
+});
+
 Deno.test("an actor is dropped on its worker once no handle of its client holds it", async () => {
   await using cluster = await startCluster({ nWorkers: 1, nthreads: 1 });
   await using client = await Client.connect(cluster.schedulerAddress, { setAsDefault: false });

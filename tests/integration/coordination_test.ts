@@ -59,6 +59,28 @@ Deno.test("queues, variables, locks, events and semaphores shared by clients", a
     assert.equal(await back, 70);
   });
 
+  await t.step(
+    "a client waiting on a get, a lock or an event still puts, submits and sets",
+    async () => {
+      // the scheduler answered one client's requests one after another: a waiting get held back
+      // everything that client said after it, its own put included (the get then timed out)
+      const queue = new Queue<number>("self-fed", { client: a });
+      const waiting = queue.get({ timeout: 30 });
+      const lock = new Lock("self-held", { client: a });
+      assert.equal(await lock.acquire({ timeout: 5 }), true);
+      const blocked = new Lock("self-held", { client: a }).acquire({ timeout: 30 });
+      const event = new Event("self-set", { client: a });
+      const waitingForEvent = event.wait({ timeout: 30 });
+      assert.equal(await a.submit((n: number) => n + 1, 41), 42);
+      await queue.put(7);
+      assert.equal(await waiting, 7);
+      await event.set();
+      assert.equal(await waitingForEvent, true);
+      await lock.release();
+      assert.equal(await blocked, true);
+    },
+  );
+
   await t.step("Variable: set, get, delete; futures kept while held", async () => {
     const va = new Variable<{ data: Future<string> }>("shared", { client: a });
     const vb = new Variable<{ data: Future<string> }>("shared", { client: b });
