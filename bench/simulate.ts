@@ -9,8 +9,10 @@
  * - `shuffle`: inputs, then outputs that each read 8 inputs spread across the whole range;
  * - `chains`: chains of 10 tasks, each reading the previous one (locality matters).
  *
- * For each it reports the scheduler's own time per task (only the time inside the state
- * machine, not the simulation's), the heap the scheduler adds per task once the graph is
+ * For each it reports the scheduler's own CPU time per task (CPU time, not wall clock, so a
+ * busy shared machine does not inflate it: `process.cpuUsage()` around each state-machine
+ * call, less the measured cost of the two `cpuUsage()` calls themselves; the simulation's own
+ * work is outside the measured spans), the heap the scheduler adds per task once the graph is
  * submitted, and the placement quality: the simulated makespan over a lower bound (the larger
  * of total work / slots and the critical path). Targets (issue 17): ≤ 5 µs and ≤ 1 KB per task,
  * within 20 % from 10 to 1,000 workers, makespan within 10 % of the bound.
@@ -24,6 +26,7 @@ import type { ComputeTaskMsg, GraphTaskSpec } from "../protocol/messages.ts";
 import { encode } from "../core/value_codec.ts";
 import { report } from "./measure.ts";
 import { rng } from "../examples/github_events_data.ts";
+import { cpuUsage } from "node:process";
 
 const THREADS_PER_WORKER = 4;
 const MEAN_DURATION = 0.01; // s
@@ -183,16 +186,29 @@ interface Result {
   ran: number;
 }
 
+/** CPU µs one `cpuUsage()` pair costs when it measures nothing: subtracted per measured span. */
+function cpuUsagePairCost(): number {
+  const pairs = 200_000;
+  const start = cpuUsage();
+  for (let i = 0; i < pairs; i++) cpuUsage(cpuUsage());
+  const spent = cpuUsage(start);
+  return (spent.user + spent.system) / pairs;
+}
+const PAIR_COST_US = cpuUsagePairCost();
+
 function simulate(shape: Shape, nWorkers: number): Result {
   const gc = (globalThis as { gc?: () => void }).gc;
   const state = new SchedulerState();
-  let schedulerMs = 0;
+  let schedulerUs = 0;
+  let spans = 0;
   let now = 0;
   const feed = (event: SchedulerEvent) => {
-    const t0 = performance.now();
+    const t0 = cpuUsage();
     state.handle(event);
     const out = state.takeOutgoing();
-    schedulerMs += performance.now() - t0;
+    const spent = cpuUsage(t0);
+    schedulerUs += spent.user + spent.system;
+    spans++;
     return out;
   };
   const workers = new Map<string, SimWorker>();
@@ -361,7 +377,7 @@ function simulate(shape: Shape, nWorkers: number): Result {
   });
   const bound = lowerBound(shape, nWorkers * THREADS_PER_WORKER);
   return {
-    schedulerUsPerTask: (schedulerMs * 1000) / shape.specs.length,
+    schedulerUsPerTask: Math.max(0, schedulerUs - spans * PAIR_COST_US) / shape.specs.length,
     bytesPerTask,
     makespanOverBound: makespan / bound,
     ran,
