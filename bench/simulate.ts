@@ -10,9 +10,10 @@
  * - `chains`: chains of 10 tasks, each reading the previous one (locality matters).
  *
  * For each it reports the scheduler's own CPU time per task (CPU time, not wall clock, so a
- * busy shared machine does not inflate it: `process.cpuUsage()` around each state-machine
- * call, less the measured cost of the two `cpuUsage()` calls themselves; the simulation's own
- * work is outside the measured spans), the heap the scheduler adds per task once the graph is
+ * busy shared machine does not inflate it): the CPU of the whole simulation less the CPU of
+ * the same simulation replayed with the scheduler's recorded answers in place of the state
+ * machine (the simulator's own cost, measured separately; a `cpuUsage()` per call would cost
+ * more than the call it measures), the heap the scheduler adds per task once the graph is
  * submitted, and the placement quality: the simulated makespan over a lower bound (the larger
  * of total work / slots and the critical path). Targets (issue 17): ≤ 5 µs and ≤ 1 KB per task,
  * within 20 % from 10 to 1,000 workers, makespan within 10 % of the bound.
@@ -186,29 +187,35 @@ interface Result {
   ran: number;
 }
 
-/** CPU µs one `cpuUsage()` pair costs when it measures nothing: subtracted per measured span. */
-function cpuUsagePairCost(): number {
-  const pairs = 200_000;
-  const start = cpuUsage();
-  for (let i = 0; i < pairs; i++) cpuUsage(cpuUsage());
-  const spent = cpuUsage(start);
-  return (spent.user + spent.system) / pairs;
-}
-const PAIR_COST_US = cpuUsagePairCost();
+type Outgoing = ReturnType<SchedulerState["takeOutgoing"]>;
 
-function simulate(shape: Shape, nWorkers: number): Result {
+/** CPU µs (user + system) spent since `start`. */
+function cpuSince(start: ReturnType<typeof cpuUsage>): number {
+  const spent = cpuUsage(start);
+  return spent.user + spent.system;
+}
+
+/**
+ * Runs the simulation. Without `replay` it drives the state machine and records its answers;
+ * with `replay` it feeds those answers back without the state machine: the simulator's cost.
+ */
+function simulate(
+  shape: Shape,
+  nWorkers: number,
+  replay?: Outgoing[],
+): Result & { cpuUs: number; answers: Outgoing[] } {
   const gc = (globalThis as { gc?: () => void }).gc;
-  const state = new SchedulerState();
-  let schedulerUs = 0;
-  let spans = 0;
+  const cpuStart = cpuUsage();
+  let excludedUs = 0; // the collections around the bytes measurement
+  const state = replay ? undefined : new SchedulerState();
+  const answers: Outgoing[] = replay ?? [];
+  let answered = 0;
   let now = 0;
-  const feed = (event: SchedulerEvent) => {
-    const t0 = cpuUsage();
-    state.handle(event);
-    const out = state.takeOutgoing();
-    const spent = cpuUsage(t0);
-    schedulerUs += spent.user + spent.system;
-    spans++;
+  const feed = (event: SchedulerEvent): Outgoing => {
+    if (replay) return replay[answered++];
+    state!.handle(event);
+    const out = state!.takeOutgoing();
+    answers.push(out);
     return out;
   };
   const workers = new Map<string, SimWorker>();
@@ -230,7 +237,9 @@ function simulate(shape: Shape, nWorkers: number): Result {
   feed({ type: "client-connected", client: "sim", now });
   events.push(TICK, { kind: "tick" });
 
+  let gcStart = cpuUsage();
   gc?.();
+  excludedUs += cpuSince(gcStart);
   const before = Deno.memoryUsage().heapUsed;
   let out = feed({
     type: "client-message",
@@ -238,7 +247,9 @@ function simulate(shape: Shape, nWorkers: number): Result {
     msg: { op: "update-graph", tasks: shape.specs, keys: shape.outputs },
     now,
   });
+  gcStart = cpuUsage();
   gc?.();
+  excludedUs += cpuSince(gcStart);
   const bytesPerTask = (Deno.memoryUsage().heapUsed - before) / shape.specs.length;
 
   let ran = 0;
@@ -377,7 +388,9 @@ function simulate(shape: Shape, nWorkers: number): Result {
   });
   const bound = lowerBound(shape, nWorkers * THREADS_PER_WORKER);
   return {
-    schedulerUsPerTask: Math.max(0, schedulerUs - spans * PAIR_COST_US) / shape.specs.length,
+    schedulerUsPerTask: 0,
+    cpuUs: cpuSince(cpuStart) - excludedUs,
+    answers,
     bytesPerTask,
     makespanOverBound: makespan / bound,
     ran,
@@ -399,6 +412,8 @@ for (const name of ["map", "tree", "shuffle", "chains"]) {
   const perTask: number[] = [];
   for (const nWorkers of [10, 100, 1000]) {
     const r = simulate(shape, nWorkers);
+    const simulatorOnly = simulate(shape, nWorkers, r.answers);
+    r.schedulerUsPerTask = Math.max(0, r.cpuUs - simulatorOnly.cpuUs) / shape.specs.length;
     perTask.push(r.schedulerUsPerTask);
     report(
       `simulate ${name}, ${shape.specs.length.toLocaleString("en")} tasks, ${nWorkers} workers`,
