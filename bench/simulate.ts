@@ -212,7 +212,12 @@ function simulate(
   let answered = 0;
   let now = 0;
   const feed = (event: SchedulerEvent): Outgoing => {
-    if (replay) return replay[answered++];
+    if (replay) {
+      if (answered === replay.length) {
+        throw new Error("the replay asked for more answers than recorded");
+      }
+      return replay[answered++];
+    }
     state!.handle(event);
     const out = state!.takeOutgoing();
     answers.push(out);
@@ -401,7 +406,15 @@ const tasks = Number(Deno.args[0] ?? 1_000_000);
 if ((globalThis as { gc?: () => void }).gc === undefined) {
   // bytes per task need a collection before and after: run again with gc exposed
   const { code } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--v8-flags=--expose-gc", new URL(import.meta.url).href, ...Deno.args],
+    // a 1,000,000-task run holds the graph and the recorded answers at once: past V8's default
+    // 4 GB heap (it ran out during shuffle)
+    args: [
+      "run",
+      "-A",
+      "--v8-flags=--expose-gc,--max-old-space-size=16384",
+      new URL(import.meta.url).href,
+      ...Deno.args,
+    ],
     stdout: "inherit",
     stderr: "inherit",
   }).output();
@@ -413,6 +426,7 @@ for (const name of ["map", "tree", "shuffle", "chains"]) {
   for (const nWorkers of [10, 100, 1000]) {
     const r = simulate(shape, nWorkers);
     const simulatorOnly = simulate(shape, nWorkers, r.answers);
+    r.answers.length = 0; // free them before the next size runs
     r.schedulerUsPerTask = Math.max(0, r.cpuUs - simulatorOnly.cpuUs) / shape.specs.length;
     perTask.push(r.schedulerUsPerTask);
     report(
