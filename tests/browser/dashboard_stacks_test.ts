@@ -115,6 +115,19 @@ Deno.test({
       assert.match(await page.locator("#task-parts").innerText(), /fused .* from 3 tasks/);
       assert.equal(await page.locator("#task-stack").getAttribute("data-state"), "memory");
       await page.screenshot({ path: `${shots}fused-task-page.png` });
+      // a part's own key (the chain's first link) opens the fused task's story, marked so
+      await page.goto(`${base}/task?key=${encodeURIComponent(parts[0])}`);
+      await waitUntil(
+        "the task page tells the part's fused task",
+        async () =>
+          (await page.locator("#task-parts").getAttribute("data-fused-into")) === chains[0].key,
+      );
+      assert.match(
+        await page.locator("#task-parts").innerText(),
+        new RegExp(`ran as a part of ${chains[0].key}`),
+      );
+      assert.ok(await page.locator("#task-story tbody tr").count() > 0, "its transitions show");
+      await page.screenshot({ path: `${shots}fused-part-task-page.png` });
       await held;
 
       // A thread busy in synchronous code: its stack is read by pausing it for a moment.

@@ -72,9 +72,13 @@ export class TaskPage {
     const parts = this.transitions.find((t) => t.parts !== undefined)?.parts;
     this.parts.hidden = parts === undefined;
     this.parts.dataset.parts = parts === undefined ? "" : parts.join(" ");
+    /** @type {string | undefined} */
+    const fusedInto = this.transitions.find((t) => t.fusedInto !== undefined)?.fusedInto;
+    this.parts.dataset.fusedInto = fusedInto ?? "";
     this.parts.textContent = parts === undefined
       ? ""
-      : `fused by graph optimization from ${parts.length} tasks, run in this order: ` +
+      : (fusedInto === undefined ? "" : `ran as a part of ${fusedInto} (its story below); `) +
+        `fused by graph optimization from ${parts.length} tasks, run in this order: ` +
         parts.join(" → ");
     const rows = this.transitions.map((t) => {
       const row = document.createElement("tr");
