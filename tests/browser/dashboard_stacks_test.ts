@@ -1,5 +1,5 @@
 /**
- * The dashboard names fused tasks by their parts, and shows the call stack of a task busy in
+ * The dashboard names fused tasks by their parts (also in the Profile page), and shows the call stack of a task busy in
  * synchronous code — on the worker's page and on the task's own page — on a real cluster: a
  * scheduler server with the dashboard mounted as the CLI mounts it, one worker process, a
  * Client, headless Chromium. Screenshots go to artifacts/dashboard/.
@@ -24,6 +24,11 @@ function scale(xs: number[]): number[] {
 }
 function total(xs: number[]): number {
   return xs.reduce((a, b) => a + b, 0);
+}
+
+/** How long `grind` should run for the `seed`th task: the first link of a fused chain. */
+function pause(seed: number): number {
+  return 400 + seed;
 }
 
 /**
@@ -129,6 +134,23 @@ Deno.test({
       assert.ok(await page.locator("#task-story tbody tr").count() > 0, "its transitions show");
       await page.screenshot({ path: `${shots}fused-part-task-page.png` });
       await held;
+
+      // The Profile page files a fused task's samples under its parts' names, as the task
+      // stream and progress do: `pause+grind`, not the key's own prefix `grind`.
+      const ground = await client.gather(
+        client.compute([0, 1].map((i) => delayed(grind)(delayed(pause)(i)))),
+      );
+      assert.deepEqual(ground, [400, 401]);
+      await page.goto(`${base}/profile`);
+      await page.click('#profile-range button[data-seconds="0"]');
+      await page.waitForSelector('#profile-table tr[data-prefix="pause+grind"]');
+      assert.equal(
+        await page.locator("#profile-caption").getAttribute("data-source"),
+        "sampled",
+        "the worker's threads sample their call stacks",
+      );
+      assert.equal(await page.locator('#profile-table tr[data-prefix="grind"]').count(), 0);
+      await page.screenshot({ path: `${shots}fused-profile.png` });
 
       // A thread busy in synchronous code: its stack is read by pausing it for a moment.
       const carol = workers[0].address;
