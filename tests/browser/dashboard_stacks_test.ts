@@ -132,6 +132,10 @@ Deno.test({
         new RegExp(`ran as a part of ${chains[0].key}`),
       );
       assert.ok(await page.locator("#task-story tbody tr").count() > 0, "its transitions show");
+      await waitUntil(
+        "the part's call stack is the fused task's (done: in memory)",
+        async () => (await page.locator("#task-stack").getAttribute("data-state")) === "memory",
+      );
       await page.screenshot({ path: `${shots}fused-part-task-page.png` });
       await held;
 
