@@ -226,6 +226,11 @@ export interface ComputeTaskMsg {
   timeoutMs?: number;
   /** It builds an actor, which stays on this worker (docs/architecture.md, "Actors"). */
   actor?: true;
+  /**
+   * A fused task's group, named by its parts (`inc×2+add`, as the scheduler groups it): the
+   * worker's profile files its samples under this name. Absent: the key's own prefix.
+   */
+  group?: string;
 }
 
 /** Forget these keys: stop (or discard) their computation and drop their data. */

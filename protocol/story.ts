@@ -37,4 +37,9 @@ export interface StoryEntry {
    * order they ran, the last being `key` (its prefix, e.g. `inc+add`, names them too).
    */
   parts?: Key[];
+  /**
+   * Set when the key asked about was one of a fused task's parts rather than a task of its own:
+   * the fused task's key (also `key`), whose transitions these are.
+   */
+  fusedInto?: Key;
 }

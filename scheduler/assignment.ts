@@ -180,6 +180,7 @@ export class Assignment {
     if (task.returnValue) msg.returnValue = true;
     if (task.timeoutMs > 0) msg.timeoutMs = task.timeoutMs;
     if (task.actor) msg.actor = true;
+    if (task.parts !== null) msg.group = task.prefix.name;
     this.#outbox.toWorker(worker, msg);
   }
 

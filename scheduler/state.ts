@@ -316,9 +316,24 @@ export class SchedulerState implements StealHost {
   /** The transitions of `key` still remembered, oldest first, each with its stimulus. */
   story(key: Key): StoryEntry[] {
     const task = this.tasks.get(key);
-    return task === undefined
-      ? this.stories.story(key)
-      : this.stories.story(key, task.storySeq, task.parts);
+    if (task !== undefined) return this.stories.story(key, task.storySeq, task.parts);
+    const fused = this.#fusedTaskWithPart(key);
+    if (fused === undefined) return this.stories.story(key);
+    // a part of a fused task has no life of its own: its story is the fused task's
+    return this.stories.story(fused.key, fused.storySeq, fused.parts)
+      .map((entry) => ({ ...entry, fusedInto: fused.key }));
+  }
+
+  /**
+   * The live fused task that ran `key` as one of its parts. A scan of the live tasks, paid by
+   * the rare story reader rather than by an index every fused task would fill on the hot path;
+   * once the fused task is forgotten its parts' stories are empty (the ring names no parts).
+   */
+  #fusedTaskWithPart(key: Key): TaskRecord | undefined {
+    for (const task of this.tasks.values()) {
+      if (task.parts !== null && task.parts.includes(key)) return task;
+    }
+    return undefined;
   }
 
   /** Whether `client` may read `key` (tenancy.ts): false for unknown clients and keys. */

@@ -45,6 +45,9 @@ const IDLE_STOP_MS = 30_000;
 /** Busy cycles kept: about ten minutes of work. */
 const KEEP_CYCLES = 600;
 
+/** A task's run: start, stop (ms since the epoch), key, and the name its samples go under. */
+type Run = [number, number, string, string];
+
 /** The trees of one cycle, by task prefix, and when it ran (ms since the epoch). */
 interface Cycle {
   start: number;
@@ -88,11 +91,16 @@ export class ThreadSampler {
   #nextTitle = 1;
   /** Profiles finished by `console.profileEnd`, waited for by title. */
   readonly #finished = new Map<string, (profile: V8Profile) => void>();
-  /** Task runs of the current cycle: [start, stop, key] (ms since the epoch). */
-  #runs: [number, number, string][] = [];
+  /**
+   * Task runs of the current cycle: [start, stop, key, name its samples are filed under] (ms
+   * since the epoch).
+   */
+  #runs: Run[] = [];
   readonly #cycles: Cycle[] = [];
   /** Tasks running now, by key: their start. */
   readonly #open = new Map<string, number>();
+  /** The group of each task running now that has one (a fused task's), by key. */
+  readonly #openGroups = new Map<string, string>();
   /** The latest sampled stack of each task running now, by key. */
   readonly #latest = new Map<string, { at: number; frames: ProfileFrame[] }>();
   /** The cycle timer; null while idle (no profile records then). */
@@ -123,16 +131,21 @@ export class ThreadSampler {
     if (this.#session !== null && this.#timer === null) this.#record();
   }
 
-  /** A task started (ms since the epoch): samples until it ends are its own. */
-  began(key: string, start: number): void {
+  /**
+   * A task started (ms since the epoch): samples until it ends are its own, filed under `group`
+   * (a fused task's name by its parts, `inc×2+add`) or else under its key's prefix.
+   */
+  began(key: string, start: number, group?: string): void {
     this.#open.set(key, start);
+    if (group !== undefined) this.#openGroups.set(key, group);
   }
 
-  /** A task ran from `start` to `stop` (ms since the epoch). */
-  ran(key: string, start: number, stop: number): void {
+  /** A task ran from `start` to `stop` (ms since the epoch); `group` as in {@link began}. */
+  ran(key: string, start: number, stop: number, group?: string): void {
     this.#open.delete(key);
+    this.#openGroups.delete(key);
     this.#latest.delete(key);
-    if (this.#session) this.#runs.push([start, stop, key]);
+    if (this.#session) this.#runs.push([start, stop, key, group ?? keyPrefix(key)]);
   }
 
   /**
@@ -235,7 +248,9 @@ export class ThreadSampler {
     const profile = await finished;
     this.#finished.delete(ending);
     // tasks still running own their samples of this cycle too
-    for (const [key, began] of this.#open) runs.push([began, stop, key]);
+    for (const [key, began] of this.#open) {
+      runs.push([began, stop, key, this.#openGroups.get(key) ?? keyPrefix(key)]);
+    }
     if (profile === null || runs.length === 0) return;
     runs.sort((a, b) => a[0] - b[0]);
     const { byPrefix, latest } = treesByPrefix(profile, start, runs);
@@ -265,7 +280,7 @@ function underPrefix(name: string, part: ProfileNode): ProfileNode {
 function treesByPrefix(
   profile: V8Profile,
   start: number,
-  runs: readonly [number, number, string][],
+  runs: readonly Run[],
 ): {
   byPrefix: Map<string, ProfileNode>;
   latest: Map<string, { at: number; frames: ProfileFrame[] }>;
@@ -284,7 +299,7 @@ function treesByPrefix(
     if (runs[r][0] > at) continue;
     const stack = stacks.get(samples[i]);
     if (stack === undefined || stack.length === 0) continue;
-    const prefix = keyPrefix(runs[r][2]);
+    const prefix = runs[r][3];
     let tree = trees.get(prefix);
     if (tree === undefined) trees.set(prefix, tree = emptyProfile());
     addStack(tree, stack);

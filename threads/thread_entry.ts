@@ -234,7 +234,7 @@ function runOne(task: ThreadTask): RunResult | Promise<RunResult> {
   const start = now();
   status.begin(item.id, start);
   let later = false;
-  sampler.began(item.key, start);
+  sampler.began(item.key, start, item.group);
   try {
     const spec = received.expand(item.fn);
     if (typeof spec === "string") {
@@ -342,7 +342,7 @@ function endRun(task: ThreadTask, start: number): void {
     endings.delete(item.id);
     for (const fn of ending) fn();
   }
-  sampler.ran(item.key, start, now());
+  sampler.ran(item.key, start, now(), item.group);
   // a task's own arguments count under its key (never one of its inputs' keys)
   sharedGarbage.drop(item.key, item.args.frames);
   for (let i = 0; i < item.depValues.length; i++) {

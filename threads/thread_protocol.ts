@@ -30,6 +30,11 @@ export interface RunItem {
   batchDepKeys?: Key[];
   /** Milliseconds the task may run before its thread is stopped (absent: no limit). */
   timeoutMs?: number;
+  /**
+   * The name the profiler files the task's samples under when it is not the key's prefix: a
+   * fused task's group, named by its parts (`inc×2+add`).
+   */
+  group?: string;
 }
 
 /** What the owner posts: a batch of tasks in one message. */

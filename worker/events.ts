@@ -107,6 +107,8 @@ export interface ExecuteSpec {
   timeoutMs: number;
   /** It builds an actor (worker/actors.ts) instead of running on a task thread. */
   actor?: boolean;
+  /** A fused task's group name (ComputeTaskMsg.group): its samples' name in the profile. */
+  group?: string;
 }
 
 /** What the server must do, in order. */

@@ -402,6 +402,7 @@ export class TaskExecutor {
       depValues,
     };
     if (spec.timeoutMs > 0) item.timeoutMs = spec.timeoutMs;
+    if (spec.group !== undefined) item.group = spec.group;
     const fn = (spec.fn as FunctionSpec).name;
     this.#runs.set(id, { key: spec.key, thread: spec.thread, session: this.session, fn });
     if (spec.actor) {

@@ -17,9 +17,10 @@ export function schedulerMessageProblem(msg: unknown): string | null {
   switch (m.op) {
     case "compute-task":
       return typeof m.key === "string" && typeof m.runId === "number" &&
-          Array.isArray(m.deps) && Array.isArray(m.priority)
+          Array.isArray(m.deps) && Array.isArray(m.priority) &&
+          (m.group === undefined || typeof m.group === "string")
         ? null
-        : "a compute-task without key, runId, priority or deps";
+        : "a compute-task without key, runId, priority or deps (or with a group that is not a string)";
     case "free-keys":
       return isKeyList(m.keys) ? null : "a free-keys without a list of keys";
     case "steal-request":

@@ -266,6 +266,7 @@ export class WorkerState {
     task.duration = msg.duration;
     task.timeoutMs = typeof msg.timeoutMs === "number" && msg.timeoutMs > 0 ? msg.timeoutMs : 0;
     task.actor = msg.actor === true;
+    task.group = msg.group ?? null;
     task.depLocations = msg.deps;
     switch (task.state) {
       case "memory":
@@ -728,6 +729,7 @@ export class WorkerState {
       };
       // set only when true (a spread of `{}` here cost an allocation per task)
       if (task.actor) spec.actor = true;
+      if (task.group !== null) spec.group = task.group;
       (batch ??= []).push(spec);
     }
     if (batch !== null) this.#instructions.push({ type: "execute", tasks: batch });

@@ -45,6 +45,8 @@ export class WorkerTask implements HeapItem {
   timeoutMs = 0;
   /** It builds an actor (in the worker's actor thread, not a task thread). */
   actor = false;
+  /** A fused task's group name (ComputeTaskMsg.group), or null: its key's prefix. */
+  group: string | null = null;
   /** Where the inputs are, as the scheduler last said (linked when computing starts). */
   depLocations: readonly KeyLocation[] = [];
   // Allocated on first use: most keys of a big map read nothing, feed nothing here and are

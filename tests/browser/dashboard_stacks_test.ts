@@ -1,5 +1,5 @@
 /**
- * The dashboard names fused tasks by their parts, and shows the call stack of a task busy in
+ * The dashboard names fused tasks by their parts (also in the Profile page), and shows the call stack of a task busy in
  * synchronous code — on the worker's page and on the task's own page — on a real cluster: a
  * scheduler server with the dashboard mounted as the CLI mounts it, one worker process, a
  * Client, headless Chromium. Screenshots go to artifacts/dashboard/.
@@ -24,6 +24,11 @@ function scale(xs: number[]): number[] {
 }
 function total(xs: number[]): number {
   return xs.reduce((a, b) => a + b, 0);
+}
+
+/** How long `grind` should run for the `seed`th task: the first link of a fused chain. */
+function pause(seed: number): number {
+  return 400 + seed;
 }
 
 /**
@@ -115,7 +120,41 @@ Deno.test({
       assert.match(await page.locator("#task-parts").innerText(), /fused .* from 3 tasks/);
       assert.equal(await page.locator("#task-stack").getAttribute("data-state"), "memory");
       await page.screenshot({ path: `${shots}fused-task-page.png` });
+      // a part's own key (the chain's first link) opens the fused task's story, marked so
+      await page.goto(`${base}/task?key=${encodeURIComponent(parts[0])}`);
+      await waitUntil(
+        "the task page tells the part's fused task",
+        async () =>
+          (await page.locator("#task-parts").getAttribute("data-fused-into")) === chains[0].key,
+      );
+      assert.match(
+        await page.locator("#task-parts").innerText(),
+        new RegExp(`ran as a part of ${chains[0].key}`),
+      );
+      assert.ok(await page.locator("#task-story tbody tr").count() > 0, "its transitions show");
+      await waitUntil(
+        "the part's call stack is the fused task's (done: in memory)",
+        async () => (await page.locator("#task-stack").getAttribute("data-state")) === "memory",
+      );
+      await page.screenshot({ path: `${shots}fused-part-task-page.png` });
       await held;
+
+      // The Profile page files a fused task's samples under its parts' names, as the task
+      // stream and progress do: `pause+grind`, not the key's own prefix `grind`.
+      const ground = await client.gather(
+        client.compute([0, 1].map((i) => delayed(grind)(delayed(pause)(i)))),
+      );
+      assert.deepEqual(ground, [400, 401]);
+      await page.goto(`${base}/profile`);
+      await page.click('#profile-range button[data-seconds="0"]');
+      await page.waitForSelector('#profile-table tr[data-prefix="pause+grind"]');
+      assert.equal(
+        await page.locator("#profile-caption").getAttribute("data-source"),
+        "sampled",
+        "the worker's threads sample their call stacks",
+      );
+      assert.equal(await page.locator('#profile-table tr[data-prefix="grind"]').count(), 0);
+      await page.screenshot({ path: `${shots}fused-profile.png` });
 
       // A thread busy in synchronous code: its stack is read by pausing it for a moment.
       const carol = workers[0].address;

@@ -49,6 +49,17 @@ Deno.test({
     assert.deepEqual(await sampler.stacks(), [], "nothing runs now");
     const tree = await sampler.query(start, null, "spin", true);
     assert.ok(tree.children.spin.count > 0, "the samples went to the task's prefix");
+    // a fused task's samples go under its group (named by its parts), not its key's prefix
+    const fusedStart = Date.now();
+    sampler.began("grind-2", fusedStart, "load×2+grind");
+    spinInSampledCode(200);
+    sampler.ran("grind-2", fusedStart, Date.now(), "load×2+grind");
+    const fused = await sampler.query(fusedStart, null, null, true);
+    assert.ok(
+      fused.children["load×2+grind"]?.count > 0,
+      JSON.stringify(Object.keys(fused.children)),
+    );
+    assert.equal(fused.children.grind, undefined, "none under the key's own prefix");
 
     await until("the idle sampler stops", () => !sampler.recording);
     sampler.busy();

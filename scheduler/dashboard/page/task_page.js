@@ -38,7 +38,7 @@ export class TaskPage {
       this.#showStory();
     });
     this.stacks = new Poller(REFRESH_MS, (view, ok) => {
-      if (ok && view.key === this.key) this.#showStack(view);
+      if (ok && view.key === this.#stackKey()) this.#showStack(view);
       else if (!ok) this.stackCaption.textContent = view.error;
     });
     this.form.addEventListener("submit", (event) => {
@@ -61,7 +61,14 @@ export class TaskPage {
     if (this.key === "") return;
     const key = encodeURIComponent(this.key);
     this.story.poll(`/api/v1/story?key=${key}`);
-    this.stacks.poll(`/api/v1/call-stack?key=${key}`);
+    this.stacks.poll(`/api/v1/call-stack?key=${encodeURIComponent(this.#stackKey())}`);
+  }
+
+  /** The key whose call stack to show: a part of a fused task runs as the fused task. */
+  #stackKey() {
+    /** @type {string | undefined} */
+    const fusedInto = this.transitions.find((t) => t.fusedInto !== undefined)?.fusedInto;
+    return fusedInto ?? this.key;
   }
 
   #showStory() {
@@ -72,9 +79,13 @@ export class TaskPage {
     const parts = this.transitions.find((t) => t.parts !== undefined)?.parts;
     this.parts.hidden = parts === undefined;
     this.parts.dataset.parts = parts === undefined ? "" : parts.join(" ");
+    /** @type {string | undefined} */
+    const fusedInto = this.transitions.find((t) => t.fusedInto !== undefined)?.fusedInto;
+    this.parts.dataset.fusedInto = fusedInto ?? "";
     this.parts.textContent = parts === undefined
       ? ""
-      : `fused by graph optimization from ${parts.length} tasks, run in this order: ` +
+      : (fusedInto === undefined ? "" : `ran as a part of ${fusedInto} (its story below); `) +
+        `fused by graph optimization from ${parts.length} tasks, run in this order: ` +
         parts.join(" → ");
     const rows = this.transitions.map((t) => {
       const row = document.createElement("tr");
