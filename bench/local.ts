@@ -6,6 +6,9 @@
  * graph.
  *
  *   deno run -A bench/local.ts
+ *
+ * One run of each here; for the `processes` rows alone, several rounds interleaved with Dask (and
+ * optionally an older checkout), each in a fresh process: `deno run -A bench/processes.ts`.
  */
 
 import { type Delayed, shutdownProcesses, shutdownThreads } from "../mod.ts";

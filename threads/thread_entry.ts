@@ -39,6 +39,7 @@ import {
 } from "../core/task_context.ts";
 import {
   type FromThread,
+  NOT_SENT,
   type RunItem,
   type RunResult,
   type ThreadSetup,
@@ -307,6 +308,18 @@ async function finishLater(
 function succeeded(task: ThreadTask, start: number, value: unknown): RunResult {
   const item = task.item;
   task.batch?.keep(item.key, value);
+  if (item.localReaders !== undefined) {
+    // only later items of this batch read it: the owner is told it ran, not what it returned
+    return {
+      id: item.id,
+      ok: true,
+      value: NOT_SENT,
+      nbytes: 0,
+      typeName: typeNameOf(value),
+      start,
+      stop: now(),
+    };
+  }
   const { value: encoded, held } = collectRefs(() =>
     encode(value, { rootName: `result of ${item.key}` })
   );
@@ -376,10 +389,36 @@ function post(results: RunResult[]): void {
 /** Batches run one after another, in arrival order. */
 let queue: Promise<void> = Promise.resolve();
 
+/**
+ * Holds back the reports of items whose results stay in this runner (`RunItem.localReaders`)
+ * until their last reader reports, then releases them in that reader's group: the owner counts
+ * such an item as done only once nothing can need its value again.
+ */
+class HeldReports {
+  readonly #held = new Map<Key, { left: number; group: RunResult[] }>();
+
+  /** The reports to post now (in one message) now that `item` ended with `result`. */
+  settle(item: RunItem, result: RunResult): RunResult[] {
+    const group = [result];
+    for (const key of item.batchDepKeys ?? []) {
+      const held = this.#held.get(key);
+      if (held === undefined || --held.left > 0) continue;
+      this.#held.delete(key);
+      for (const r of held.group) group.push(r);
+    }
+    if (result.ok && item.localReaders !== undefined) {
+      this.#held.set(item.key, { left: item.localReaders, group });
+      return [];
+    }
+    return group;
+  }
+}
+
 async function runBatch(batch: RunItem[]): Promise<void> {
   let pending: RunResult[] = [];
   let lastFlush = now();
   const values = BatchValues.of(batch);
+  const held = new HeldReports();
   for (const item of batch) {
     const task = new ThreadTask(item, values);
     for (const key of item.batchDepKeys ?? []) {
@@ -397,13 +436,16 @@ async function runBatch(batch: RunItem[]): Promise<void> {
       task.onSecede = null;
       if (done === null) {
         // seceded: the batch goes on; the task's result goes alone when it comes
-        void running.then((late) => post([late]));
+        void running.then((late) => {
+          const group = held.settle(item, late);
+          if (group.length > 0) post(group);
+        });
         values?.running.set(item.key, running);
         continue;
       }
       result = done;
     }
-    pending.push(result);
+    for (const r of held.settle(item, result)) pending.push(r);
     const t = now();
     if (t - lastFlush > FLUSH_AFTER_MS) {
       post(pending);

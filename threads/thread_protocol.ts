@@ -28,6 +28,14 @@ export interface RunItem {
    * their values for this batch, so a chain of tasks needs no round trip to the owner.
    */
   batchDepKeys?: Key[];
+  /**
+   * Set when only later items of the same batch read this result, this many times (their
+   * `batchDepKeys`), and the owner does not want the value (local schedulers): the runner keeps
+   * it for them and reports success without encoding it ({@link NOT_SENT}). Its report travels
+   * in the same message as the report of its last reader, so an owner that loses the reader
+   * (its runner died) has not yet counted this item as done and runs both again.
+   */
+  localReaders?: number;
   /** Milliseconds the task may run before its thread is stopped (absent: no limit). */
   timeoutMs?: number;
   /**
@@ -36,6 +44,15 @@ export interface RunItem {
    */
   group?: string;
 }
+
+/**
+ * The value of a result its runner kept for later items of its batch (`RunItem.localReaders`):
+ * `undefined`, never read by the owner.
+ */
+export const NOT_SENT: Encoded = Object.freeze({
+  body: new Uint8Array([0xc0]),
+  frames: Object.freeze([]) as unknown as Uint8Array[],
+});
 
 /** What the owner posts: a batch of tasks in one message. */
 export interface RunBatch {

@@ -38,6 +38,12 @@ class EncodedResult {
 }
 
 /**
+ * The value recorded for a task whose result stayed in the runner that made it, read there by
+ * later tasks of its batch (`RunItem.localReaders`): nothing here ever reads it.
+ */
+const KEPT_IN_RUNNER = Symbol("kept in its runner");
+
+/**
  * Encodings of values placed in graphs (literals, persisted results), kept while the value
  * lives: a persisted collection is encoded once, not at every computation that reads it.
  */
@@ -140,6 +146,9 @@ async function runOnPool(
 
     const encodedValueOf = (t: number, transfer: ArrayBuffer[], handOver: boolean): Encoded => {
       const value = run.valueAt(t);
+      if (value === KEPT_IN_RUNNER) {
+        throw new Error(`internal: the result of ${tasks[t].key} was kept in its runner`);
+      }
       if (value instanceof EncodedResult) {
         return handOver && kind.transfers
           ? handOverFrames(value.encoded, transfer)
@@ -176,6 +185,8 @@ async function runOnPool(
     const itemTask = new Map<number, number>();
     /** Tasks that were in a batch whose runner died: each runs in a batch of its own. */
     const alone = new Uint8Array(tasks.length);
+    /** Tasks whose result their runner keeps for the rest of their batch (no value comes). */
+    const keptInRunner = new Uint8Array(tasks.length);
     const takeItem = (id: number): number => {
       const t = itemTask.get(id)!;
       itemTask.delete(id);
@@ -192,7 +203,7 @@ async function runOnPool(
         const t = takeItem(result.id);
         if (!result.ok) return fail(errorFromRecord(result.error));
         learnDuration(prefixes[t], result.stop - result.start);
-        finish(t, new EncodedResult(result.value));
+        finish(t, keptInRunner[t] ? KEPT_IN_RUNNER : new EncodedResult(result.value));
         if (run.remaining === 0) complete();
       },
       onSlotDied(_slot, error) {
@@ -228,6 +239,7 @@ async function runOnPool(
       onItemsLost(ids, suspect) {
         for (const id of ids) {
           const t = takeItem(id);
+          keptInRunner[t] = 0;
           if (suspect) alone[t] = 1;
           run.requeue(t);
         }
@@ -313,6 +325,15 @@ async function runOnPool(
             // dependents whose last input is now in this batch follow it: no round trip
             chainFrom.push(t);
             while (chainFrom.length > 0) run.forEachChainable(chainFrom.pop()!, inThisBatch, chain);
+          }
+          // results read only inside this batch stay in the runner (their report comes with
+          // their last reader's, so a lost reader means they are lost too)
+          for (const item of batch) {
+            const t = itemTask.get(item.id)!;
+            const readers = run.localReaders(t, inThisBatch);
+            if (readers === 0) continue;
+            item.localReaders = readers;
+            keptInRunner[t] = 1;
           }
           if (batch.length > 0) shared.pool.post(slot, batch, transfer);
           unposted = [];

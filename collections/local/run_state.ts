@@ -191,6 +191,17 @@ export class RunState {
     }
   }
 
+  /**
+   * How many tasks read `t`'s result when all of them satisfy `inBatch` and it is not an
+   * output — its runner may keep the value to itself; otherwise 0.
+   */
+  localReaders(t: number, inBatch: (j: number) => boolean): number {
+    if (this.#isOutput[t]) return 0;
+    const start = this.#dependentsStart[t], end = this.#dependentsStart[t + 1];
+    for (let p = start; p < end; p++) if (!inBatch(this.#dependents[p])) return 0;
+    return end - start;
+  }
+
   /** Hands out `t` ahead of its inputs: it will not become ready when they finish. */
   handOutEarly(t: number): void {
     this.#early[t] = 1;

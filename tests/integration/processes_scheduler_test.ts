@@ -116,6 +116,34 @@ Deno.test("processes: chained tasks lost with a crashed process run again in ord
   }
 });
 
+Deno.test("processes and threads: results asked for, or read outside their batch, still come back", async () => {
+  const add = (a: number, b: number) => a + b;
+  // a tree whose inner sums are also outputs, and whose first leaf is read again by the root:
+  // a runner may keep to itself only results no output and no later batch needs
+  const leaves = Array.from({ length: 128 }, (_, i) => delayed(inc)(i));
+  const levels: Delayed<number>[][] = [leaves];
+  while (levels.at(-1)!.length > 1) {
+    const level = levels.at(-1)!;
+    const next: Delayed<number>[] = [];
+    for (let i = 0; i < level.length; i += 2) next.push(delayed(add)(level[i], level[i + 1]));
+    levels.push(next);
+  }
+  const root = delayed(add)(levels.at(-1)![0], leaves[0]);
+  const inner = levels[3][5]; // leaves 40..47 + 1 each
+  try {
+    for (const scheduler of ["processes", "threads"] as const) {
+      const options = { scheduler, numWorkers: 2 } as const;
+      await root.compute(options); // teaches the pool these tasks are tiny: batches chain
+      const [total, part, leaf] = await compute(root, inner, leaves[7], options);
+      assert.equal(total, 128 * 129 / 2 + 1, scheduler);
+      assert.equal(part, 8 * 41 + 28, scheduler);
+      assert.equal(leaf, 8, scheduler);
+    }
+  } finally {
+    await shutdownProcesses();
+  }
+});
+
 Deno.test("processes: an uncaught error or a signal that ends the process is named", async () => {
   try {
     const throwLater = () => {
