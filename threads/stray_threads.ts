@@ -3,7 +3,9 @@
  * synchronous loop when it is terminated (denoland/deno#35657; measured: a terminated
  * `for (;;) {}` thread used a core for the 10 s watched, and the process could not exit): the
  * thread pool has already replaced it, but the old OS thread spins on until the process ends.
- * Nothing inside the process can stop it, so its supervisor has to replace the process.
+ * The worker's inspector can end it (worker/thread_inspector.ts `halt`); where the inspector is
+ * not open (a worker with a token or TLS) or that failed, its supervisor has to replace the
+ * process.
  *
  * Linux only (reads `/proc/self/task`): each Web Worker is an OS thread named `worker-<n>`. The
  * pool learns a thread's id when it starts it ({@link newTaskThreadId}) and, after terminating

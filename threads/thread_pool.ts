@@ -119,6 +119,12 @@ export class ThreadPool {
    * synchronous loop Deno cannot stop): `reason` says so; only a new process frees that CPU.
    */
   onStrayThread: ((reason: string) => void) | undefined;
+  /**
+   * Stops a synchronous loop in the thread named `name`, which was executing a run when it was
+   * cancelled or timed out: calls `terminate` and then makes its isolate stop executing (the
+   * worker's inspector, worker/thread_inspector.ts). Unset: the thread is only terminated.
+   */
+  haltLoop: ((name: string, terminate: () => void) => Promise<void>) | undefined;
   #watchdog: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   #setup: ThreadSetup | null = null;
@@ -303,9 +309,10 @@ export class ThreadPool {
   /** Terminates thread `i`, starts a fresh one, and tells the owner whom it blames. */
   #replace(i: number, cause: ThreadEndCause, reason: string): void {
     const running = this.#status[i].runId;
-    this.#threads[i].terminate();
+    const old = this.#threads[i];
     const osThread = this.#osThreads[i];
-    if (running !== 0 && osThread !== undefined && !this.#closed) {
+    const watch = () => {
+      if (running === 0 || osThread === undefined || this.#closed) return;
       watchStray(osThread, (share) => {
         if (this.#closed) return;
         this.onStrayThread?.(
@@ -314,6 +321,16 @@ export class ThreadPool {
             `(denoland/deno#35657)`,
         );
       });
+    };
+    if (running !== 0 && this.haltLoop !== undefined && !this.#closed) {
+      // the slot is freed now; the old thread is terminated once the owner found its session
+      this.haltLoop(this.#names[i], () => old.terminate()).catch(() => {}).finally(() => {
+        old.terminate();
+        watch();
+      });
+    } else {
+      old.terminate();
+      watch();
     }
     for (const [id, run] of this.#watched) if (run.thread === i) this.#watched.delete(id);
     if (this.#closed) return;
