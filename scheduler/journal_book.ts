@@ -55,7 +55,8 @@ export type SharedStateRecord =
   | { t: "queue-take"; name: string; n: number }
   | { t: "variable"; name: string; value: JournaledDataset | null }
   | { t: "semaphore"; name: string; maxLeases: number }
-  | { t: "lease"; name: string; lease: string; holder: ClientId | null };
+  | { t: "lease"; name: string; lease: string; holder: ClientId | null }
+  | { t: "event"; name: string; set: boolean };
 
 /** One line of the journal. */
 export type JournalRecord =
@@ -79,6 +80,8 @@ export type JournalRecord =
     queues?: [string, JournaledQueue][];
     variables?: [string, JournaledDataset][];
     semaphores?: [string, JournaledSemaphore][];
+    /** The Events that are set (absent in journals written before Events were kept). */
+    events?: string[];
   };
 
 /** The pseudo-client that resubmits the journaled graph at start, then lets go of it. */
@@ -157,6 +160,8 @@ export class JournalBook {
   readonly variables = new Map<string, JournaledDataset>();
   /** Semaphores and locks; leases by lease id. */
   readonly semaphores = new Map<string, { maxLeases: number; leases: Map<string, ClientId> }>();
+  /** The Events that are set (a cleared Event is as one never set). */
+  readonly events = new Set<string>();
 
   /** Task specs by key, in the order they arrived (a snapshot keeps that order). */
   get tasks(): ReadonlyMap<Key, GraphTaskSpec> {
@@ -179,7 +184,7 @@ export class JournalBook {
   get isEmpty(): boolean {
     for (const keys of this.wants.values()) if (keys.size > 0) return false;
     return this.fireAndForget.size === 0 && this.datasets.size === 0 && this.queues.size === 0 &&
-      this.variables.size === 0 && this.semaphores.size === 0;
+      this.variables.size === 0 && this.semaphores.size === 0 && this.events.size === 0;
   }
 
   /** The clients holding a lease of a semaphore or lock. */
@@ -243,6 +248,10 @@ export class JournalBook {
         else leases.set(record.lease, record.holder);
         return;
       }
+      case "event":
+        if (record.set) this.events.add(record.name);
+        else this.events.delete(record.name);
+        return;
       case "final":
         for (const key of record.keys) this.fireAndForget.delete(key);
         return;
@@ -282,6 +291,8 @@ export class JournalBook {
         for (const [name, { maxLeases, leases }] of record.semaphores ?? []) {
           this.semaphores.set(name, { maxLeases, leases: new Map(leases) });
         }
+        this.events.clear();
+        for (const name of record.events ?? []) this.events.add(name);
         return;
     }
   }
@@ -392,6 +403,7 @@ export class JournalBook {
         name,
         { maxLeases, leases: [...leases] },
       ]),
+      events: [...this.events],
     };
   }
 

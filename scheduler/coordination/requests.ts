@@ -30,7 +30,7 @@ export interface CoordinationHost {
   /** Sends a connected client a Pub/Sub message (dropped when it is not connected). */
   toClient(client: string, msg: PubSubToClientMsg): void;
   /**
-   * A queue, variable, semaphore or lock changed: the scheduler journal (when kept) writes it
+   * A queue, variable, semaphore, lock or Event changed: the scheduler journal (when kept) writes it
    * before the answer goes out.
    */
   journal?(record: SharedStateRecord): void;
@@ -192,12 +192,18 @@ export class CoordinationRequests {
       case "get-events":
         if (params.topic === undefined) return this.eventLog.all();
         return this.eventLog.get(stringParam(params, "topic", method));
-      case "event-set":
-        this.events.set(nameOf(params, method));
+      case "event-set": {
+        const name = nameOf(params, method);
+        if (!this.events.isSet(name)) this.host.journal?.({ t: "event", name, set: true });
+        this.events.set(name);
         return null;
-      case "event-clear":
-        this.events.clear(nameOf(params, method));
+      }
+      case "event-clear": {
+        const name = nameOf(params, method);
+        if (this.events.isSet(name)) this.host.journal?.({ t: "event", name, set: false });
+        this.events.clear(name);
         return null;
+      }
       case "event-is-set":
         return this.events.isSet(nameOf(params, method));
       case "event-wait": {
@@ -416,7 +422,9 @@ export class CoordinationRequests {
     queues: ReadonlyMap<string, { maxsize: number; items: QueueItem[] }>;
     variables: ReadonlyMap<string, VariableValue>;
     semaphores: ReadonlyMap<string, { maxLeases: number; leases: ReadonlyMap<string, string> }>;
+    events: ReadonlySet<string>;
   }): void {
+    for (const name of shared.events) this.events.set(name);
     for (const [name, { maxsize, items }] of shared.queues) {
       this.queues.declare(name, maxsize);
       for (const item of items) this.queues.put(name, item);

@@ -8,6 +8,7 @@
 
 import assert from "node:assert/strict";
 import { Client } from "../../client/client.ts";
+import { Event } from "../../client/primitives/event.ts";
 import { Queue } from "../../client/primitives/queue.ts";
 import { Lock, Semaphore } from "../../client/primitives/semaphore.ts";
 import { Variable } from "../../client/primitives/variable.ts";
@@ -122,7 +123,7 @@ Deno.test({
 
 Deno.test({
   name: "a scheduler killed and restarted with its journal keeps queues' items, variables' " +
-    "values and held locks and semaphore leases",
+    "values, held locks and semaphore leases, and which Events are set",
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
@@ -153,6 +154,10 @@ Deno.test({
       assert.ok(await lock.acquire());
       const pool = new Semaphore(2, "pool", options);
       assert.ok(await pool.acquire());
+      await new Event("ready", options).set();
+      const cleared = new Event("cleared", options);
+      await cleared.set();
+      await cleared.clear();
 
       first.process.kill("SIGKILL");
       await first.process.status;
@@ -172,6 +177,8 @@ Deno.test({
       // the lock is still held by the client that took it before the kill
       const theirLock = new Lock("exclusive", theirs);
       assert.equal(await theirLock.acquire({ timeout: 0.5 }), false);
+      assert.equal(await new Event("ready", theirs).isSet(), true);
+      assert.equal(await new Event("cleared", theirs).isSet(), false);
       const theirPool = new Semaphore(2, "pool", theirs);
       assert.ok(await theirPool.acquire({ timeout: 5 }));
       assert.equal(await theirPool.acquire({ timeout: 0.5 }), false, "one lease is still held");
