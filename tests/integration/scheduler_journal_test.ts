@@ -123,7 +123,8 @@ Deno.test({
 
 Deno.test({
   name: "a scheduler killed and restarted with its journal keeps queues' items, variables' " +
-    "values, held locks and semaphore leases, and which Events are set",
+    "values, held locks and semaphore leases and which Events are set; a queue.get, event.wait " +
+    "and lock.acquire waiting across the kill complete on the restarted scheduler",
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
@@ -158,6 +159,13 @@ Deno.test({
       const cleared = new Event("cleared", options);
       await cleared.set();
       await cleared.clear();
+      // requests still waiting when the scheduler dies: the client sends them again once it
+      // reconnected, so they complete on the restarted scheduler
+      const waitingGet = new Queue<unknown>("empty", options).get({ timeout: 60 });
+      const waitingEvent = new Event("later", options).wait({ timeout: 60 });
+      const secondLock = new Lock("exclusive", options);
+      const waitingLock = secondLock.acquire({ timeout: 60 });
+      await new Promise((resolve) => setTimeout(resolve, 200)); // they reach the scheduler
 
       first.process.kill("SIGKILL");
       await first.process.status;
@@ -179,11 +187,19 @@ Deno.test({
       assert.equal(await theirLock.acquire({ timeout: 0.5 }), false);
       assert.equal(await new Event("ready", theirs).isSet(), true);
       assert.equal(await new Event("cleared", theirs).isSet(), false);
+      await new Queue<unknown>("empty", theirs).put("after the restart");
+      assert.equal(await waitingGet, "after the restart");
+      await new Event("later", theirs).set();
+      assert.equal(await waitingEvent, true);
       const theirPool = new Semaphore(2, "pool", theirs);
       assert.ok(await theirPool.acquire({ timeout: 5 }));
       assert.equal(await theirPool.acquire({ timeout: 0.5 }), false, "one lease is still held");
       // its holder gives it back through the new scheduler, and the other client gets it
       await lock.release();
+      // the holder's own second acquire, waiting since before the kill, gets it first
+      assert.ok(await waitingLock);
+      assert.equal(await theirLock.acquire({ timeout: 0.5 }), false);
+      await secondLock.release();
       assert.ok(await theirLock.acquire({ timeout: 5 }));
       await theirLock.release();
       await pool.release();
