@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { Client } from "../../client/client.ts";
 import { Event } from "../../client/primitives/event.ts";
+import { MultiLock } from "../../client/primitives/multi_lock.ts";
 import { Queue } from "../../client/primitives/queue.ts";
 import { Lock, Semaphore } from "../../client/primitives/semaphore.ts";
 import { Variable } from "../../client/primitives/variable.ts";
@@ -123,7 +124,7 @@ Deno.test({
 
 Deno.test({
   name: "a scheduler killed and restarted with its journal keeps queues' items, variables' " +
-    "values, held locks and semaphore leases and which Events are set; a queue.get, event.wait " +
+    "values, held locks, semaphore leases and multi-locks and which Events are set; a queue.get, event.wait " +
     "and lock.acquire waiting across the kill complete on the restarted scheduler",
   sanitizeResources: false,
   sanitizeOps: false,
@@ -155,6 +156,8 @@ Deno.test({
       assert.ok(await lock.acquire());
       const pool = new Semaphore(2, "pool", options);
       assert.ok(await pool.acquire());
+      const both = new MultiLock(["left", "right"], options);
+      assert.ok(await both.acquire());
       await new Event("ready", options).set();
       const cleared = new Event("cleared", options);
       await cleared.set();
@@ -187,6 +190,12 @@ Deno.test({
       assert.equal(await theirLock.acquire({ timeout: 0.5 }), false);
       assert.equal(await new Event("ready", theirs).isSet(), true);
       assert.equal(await new Event("cleared", theirs).isSet(), false);
+      // the multi-lock is still held too; released, the other client gets one of its locks
+      const theirRight = new MultiLock(["right"], theirs);
+      assert.equal(await theirRight.acquire({ timeout: 0.5 }), false);
+      await both.release();
+      assert.ok(await theirRight.acquire({ timeout: 5 }));
+      await theirRight.release();
       await new Queue<unknown>("empty", theirs).put("after the restart");
       assert.equal(await waitingGet, "after the restart");
       await new Event("later", theirs).set();
