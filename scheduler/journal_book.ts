@@ -55,7 +55,10 @@ export type SharedStateRecord =
   | { t: "queue-take"; name: string; n: number }
   | { t: "variable"; name: string; value: JournaledDataset | null }
   | { t: "semaphore"; name: string; maxLeases: number }
-  | { t: "lease"; name: string; lease: string; holder: ClientId | null };
+  | { t: "lease"; name: string; lease: string; holder: ClientId | null }
+  | { t: "event"; name: string; set: boolean }
+  /** A granted multi-lock request and the locks it holds; `holder` null: released. */
+  | { t: "multi-lock"; id: string; names: string[]; holder: ClientId | null };
 
 /** One line of the journal. */
 export type JournalRecord =
@@ -79,6 +82,10 @@ export type JournalRecord =
     queues?: [string, JournaledQueue][];
     variables?: [string, JournaledDataset][];
     semaphores?: [string, JournaledSemaphore][];
+    /** The Events that are set (absent in journals written before Events were kept). */
+    events?: string[];
+    /** Granted multi-lock requests (absent in journals written before they were kept). */
+    multiLocks?: [string, { names: string[]; holder: ClientId }][];
   };
 
 /** The pseudo-client that resubmits the journaled graph at start, then lets go of it. */
@@ -157,6 +164,10 @@ export class JournalBook {
   readonly variables = new Map<string, JournaledDataset>();
   /** Semaphores and locks; leases by lease id. */
   readonly semaphores = new Map<string, { maxLeases: number; leases: Map<string, ClientId> }>();
+  /** The Events that are set (a cleared Event is as one never set). */
+  readonly events = new Set<string>();
+  /** Granted multi-lock requests by id: the lock names held, and by whom. */
+  readonly multiLocks = new Map<string, { names: string[]; holder: ClientId }>();
 
   /** Task specs by key, in the order they arrived (a snapshot keeps that order). */
   get tasks(): ReadonlyMap<Key, GraphTaskSpec> {
@@ -179,15 +190,17 @@ export class JournalBook {
   get isEmpty(): boolean {
     for (const keys of this.wants.values()) if (keys.size > 0) return false;
     return this.fireAndForget.size === 0 && this.datasets.size === 0 && this.queues.size === 0 &&
-      this.variables.size === 0 && this.semaphores.size === 0;
+      this.variables.size === 0 && this.semaphores.size === 0 && this.events.size === 0 &&
+      this.multiLocks.size === 0;
   }
 
-  /** The clients holding a lease of a semaphore or lock. */
+  /** The clients holding a lease of a semaphore or lock, or a multi-lock. */
   leaseHolders(): Set<ClientId> {
     const holders = new Set<ClientId>();
     for (const { leases } of this.semaphores.values()) {
       for (const holder of leases.values()) holders.add(holder);
     }
+    for (const { holder } of this.multiLocks.values()) holders.add(holder);
     return holders;
   }
 
@@ -204,6 +217,9 @@ export class JournalBook {
         // as the scheduler does: a client that left gives its leases back
         for (const { leases } of this.semaphores.values()) {
           for (const [lease, holder] of leases) if (holder === record.client) leases.delete(lease);
+        }
+        for (const [id, { holder }] of this.multiLocks) {
+          if (holder === record.client) this.multiLocks.delete(id);
         }
         return;
       case "queue-declare": {
@@ -243,6 +259,14 @@ export class JournalBook {
         else leases.set(record.lease, record.holder);
         return;
       }
+      case "multi-lock":
+        if (record.holder === null) this.multiLocks.delete(record.id);
+        else this.multiLocks.set(record.id, { names: record.names, holder: record.holder });
+        return;
+      case "event":
+        if (record.set) this.events.add(record.name);
+        else this.events.delete(record.name);
+        return;
       case "final":
         for (const key of record.keys) this.fireAndForget.delete(key);
         return;
@@ -282,6 +306,10 @@ export class JournalBook {
         for (const [name, { maxLeases, leases }] of record.semaphores ?? []) {
           this.semaphores.set(name, { maxLeases, leases: new Map(leases) });
         }
+        this.events.clear();
+        for (const name of record.events ?? []) this.events.add(name);
+        this.multiLocks.clear();
+        for (const [id, held] of record.multiLocks ?? []) this.multiLocks.set(id, held);
         return;
     }
   }
@@ -392,6 +420,8 @@ export class JournalBook {
         name,
         { maxLeases, leases: [...leases] },
       ]),
+      events: [...this.events],
+      multiLocks: [...this.multiLocks],
     };
   }
 

@@ -36,7 +36,7 @@ import {
   type ToThread,
 } from "./thread_protocol.ts";
 import type { Encoded } from "../core/value_codec.ts";
-import { newTaskThreadId, watchStray } from "./stray_threads.ts";
+import { newTaskThreadId, watchStray, watchStrayByProcessCpu } from "./stray_threads.ts";
 
 /** Called with the results a thread posts, and with the thread's index. */
 export type ResultHandler = (thread: number, results: RunResult[]) => void;
@@ -119,6 +119,14 @@ export class ThreadPool {
    * synchronous loop Deno cannot stop): `reason` says so; only a new process frees that CPU.
    */
   onStrayThread: ((reason: string) => void) | undefined;
+  /** Batches posted so far: the process-wide stray watch counts only seconds without one. */
+  #batchesPosted = 0;
+  /**
+   * Stops a synchronous loop in the thread named `name`, which was executing a run when it was
+   * cancelled or timed out: calls `terminate` and then makes its isolate stop executing (the
+   * worker's inspector, worker/thread_inspector.ts). Unset: the thread is only terminated.
+   */
+  haltLoop: ((name: string, terminate: () => void) => Promise<void>) | undefined;
   #watchdog: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   #setup: ThreadSetup | null = null;
@@ -303,17 +311,31 @@ export class ThreadPool {
   /** Terminates thread `i`, starts a fresh one, and tells the owner whom it blames. */
   #replace(i: number, cause: ThreadEndCause, reason: string): void {
     const running = this.#status[i].runId;
-    this.#threads[i].terminate();
+    const old = this.#threads[i];
     const osThread = this.#osThreads[i];
-    if (running !== 0 && osThread !== undefined && !this.#closed) {
-      watchStray(osThread, (share) => {
+    const watch = () => {
+      if (running === 0 || this.#closed) return;
+      const stray = (share: number) => {
         if (this.#closed) return;
         this.onStrayThread?.(
-          `thread ${i} was terminated (${reason}) but still uses ${Math.round(100 * share)} % ` +
-            `of a core: Deno cannot stop a synchronous loop in a terminated thread ` +
-            `(denoland/deno#35657)`,
+          `thread ${i} was terminated (${reason}) but ${
+            osThread === undefined ? "the process, with no task running, " : ""
+          }still uses ${Math.round(100 * share)} % of a core: Deno cannot stop a synchronous ` +
+            `loop in a terminated thread (denoland/deno#35657)`,
         );
+      };
+      if (osThread !== undefined) watchStray(osThread, stray);
+      else watchStrayByProcessCpu(() => this.#activity(), stray);
+    };
+    if (running !== 0 && this.haltLoop !== undefined && !this.#closed) {
+      // the slot is freed now; the old thread is terminated once the owner found its session
+      this.haltLoop(this.#names[i], () => old.terminate()).catch(() => {}).finally(() => {
+        old.terminate();
+        watch();
       });
+    } else {
+      old.terminate();
+      watch();
     }
     for (const [id, run] of this.#watched) if (run.thread === i) this.#watched.delete(id);
     if (this.#closed) return;
@@ -329,9 +351,15 @@ export class ThreadPool {
     return this.#functions[thread].shrink(spec);
   }
 
+  /** Null while any thread executes a run, else how many batches were posted so far. */
+  #activity(): number | null {
+    return this.#status.some((status) => status.runId !== 0) ? null : this.#batchesPosted;
+  }
+
   /** Posts a batch of tasks to one thread, handing over the listed buffers. */
   post(thread: number, batch: RunItem[], transfer: ArrayBuffer[] = []): void {
     if (this.#closed) throw new Error("This thread pool is closed; start a new one.");
+    this.#batchesPosted++;
     for (const item of batch) {
       if (item.timeoutMs === undefined) continue;
       this.#watched.set(item.id, { thread, timeoutMs: item.timeoutMs, cancelled: false });

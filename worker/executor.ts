@@ -122,6 +122,12 @@ export class TaskExecutor {
       this.permissions,
     );
     pool.onStrayThread = (reason) => this.host.strayThread?.(reason);
+    if (this.host.inspectBusyThreads) {
+      pool.haltLoop = async (name, terminate) => {
+        this.#inspector ??= new ThreadInspector(isOwnFile);
+        await this.#inspector.halt(name, terminate);
+      };
+    }
     if (this.#setup !== null) pool.setup(this.#setup);
     if (Object.keys(this.#uploads).length > 0) pool.uploads(this.#uploads);
     return pool;

@@ -67,6 +67,12 @@ export class MultiLocks {
     if (request !== undefined) request.wake = wake;
   }
 
+  /** The lock names request `id` holds (it is first in their queues). */
+  held(id: string): string[] {
+    const names = this.#requests.get(id)?.names ?? [];
+    return [...names].filter((name) => this.#queues.get(name)?.[0] === id);
+  }
+
   /** Whether request `id` holds its locks. */
   granted(id: string): boolean {
     return this.#requests.get(id)?.left === 0;

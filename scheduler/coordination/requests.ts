@@ -30,7 +30,7 @@ export interface CoordinationHost {
   /** Sends a connected client a Pub/Sub message (dropped when it is not connected). */
   toClient(client: string, msg: PubSubToClientMsg): void;
   /**
-   * A queue, variable, semaphore or lock changed: the scheduler journal (when kept) writes it
+   * A queue, variable, semaphore, lock, multi-lock or Event changed: the scheduler journal (when kept) writes it
    * before the answer goes out.
    */
   journal?(record: SharedStateRecord): void;
@@ -192,12 +192,18 @@ export class CoordinationRequests {
       case "get-events":
         if (params.topic === undefined) return this.eventLog.all();
         return this.eventLog.get(stringParam(params, "topic", method));
-      case "event-set":
-        this.events.set(nameOf(params, method));
+      case "event-set": {
+        const name = nameOf(params, method);
+        if (!this.events.isSet(name)) this.host.journal?.({ t: "event", name, set: true });
+        this.events.set(name);
         return null;
-      case "event-clear":
-        this.events.clear(nameOf(params, method));
+      }
+      case "event-clear": {
+        const name = nameOf(params, method);
+        if (this.events.isSet(name)) this.host.journal?.({ t: "event", name, set: false });
+        this.events.clear(name);
         return null;
+      }
       case "event-is-set":
         return this.events.isSet(nameOf(params, method));
       case "event-wait": {
@@ -254,12 +260,14 @@ export class CoordinationRequests {
           throw new CoordinationError(`${method} needs params {names: non-empty strings}`);
         }
         const numLocks = params.numLocks ?? names.length;
-        if (this.multiLocks.request(id, names, numLocks as number, client)) return true;
+        if (this.multiLocks.request(id, names, numLocks as number, client)) {
+          return this.#multiLockGranted(id, client);
+        }
         return this.#wait<boolean>(
           client,
           params.timeout,
           (done) => {
-            this.multiLocks.whenGranted(id, () => done(true));
+            this.multiLocks.whenGranted(id, () => done(this.#multiLockGranted(id, client)));
             return () => this.multiLocks.whenGranted(id, () => {});
           },
           () => {
@@ -269,8 +277,13 @@ export class CoordinationRequests {
           },
         );
       }
-      case "multi-lock-release":
-        return this.multiLocks.release(stringParam(params, "id", method));
+      case "multi-lock-release": {
+        const id = stringParam(params, "id", method);
+        if (this.multiLocks.granted(id)) {
+          this.host.journal?.({ t: "multi-lock", id, names: [], holder: null });
+        }
+        return this.multiLocks.release(id);
+      }
       case "pubsub-subscribe": {
         const name = nameOf(params, method);
         const worker = params.worker ?? null;
@@ -416,7 +429,13 @@ export class CoordinationRequests {
     queues: ReadonlyMap<string, { maxsize: number; items: QueueItem[] }>;
     variables: ReadonlyMap<string, VariableValue>;
     semaphores: ReadonlyMap<string, { maxLeases: number; leases: ReadonlyMap<string, string> }>;
+    events: ReadonlySet<string>;
+    multiLocks: ReadonlyMap<string, { names: string[]; holder: string }>;
   }): void {
+    for (const name of shared.events) this.events.set(name);
+    for (const [id, { names, holder }] of shared.multiLocks) {
+      this.multiLocks.request(id, names, names.length, holder);
+    }
     for (const [name, { maxsize, items }] of shared.queues) {
       this.queues.declare(name, maxsize);
       for (const item of items) this.queues.put(name, item);
@@ -426,6 +445,12 @@ export class CoordinationRequests {
       this.semaphores.declare(name, maxLeases);
       for (const [lease, holder] of leases) this.semaphores.tryAcquire(name, lease, holder);
     }
+  }
+
+  /** Journals the multi-lock request `id` that `client` was granted; true (the answer). */
+  #multiLockGranted(id: string, client: string): true {
+    this.host.journal?.({ t: "multi-lock", id, names: this.multiLocks.held(id), holder: client });
+    return true;
   }
 
   /** A variable's value for `client`, which holds its keys from now on. */

@@ -8,6 +8,8 @@
 
 import assert from "node:assert/strict";
 import { Client } from "../../client/client.ts";
+import { Event } from "../../client/primitives/event.ts";
+import { MultiLock } from "../../client/primitives/multi_lock.ts";
 import { Queue } from "../../client/primitives/queue.ts";
 import { Lock, Semaphore } from "../../client/primitives/semaphore.ts";
 import { Variable } from "../../client/primitives/variable.ts";
@@ -122,7 +124,8 @@ Deno.test({
 
 Deno.test({
   name: "a scheduler killed and restarted with its journal keeps queues' items, variables' " +
-    "values and held locks and semaphore leases",
+    "values, held locks, semaphore leases and multi-locks and which Events are set; a queue.get, event.wait " +
+    "and lock.acquire waiting across the kill complete on the restarted scheduler",
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
@@ -153,6 +156,19 @@ Deno.test({
       assert.ok(await lock.acquire());
       const pool = new Semaphore(2, "pool", options);
       assert.ok(await pool.acquire());
+      const both = new MultiLock(["left", "right"], options);
+      assert.ok(await both.acquire());
+      await new Event("ready", options).set();
+      const cleared = new Event("cleared", options);
+      await cleared.set();
+      await cleared.clear();
+      // requests still waiting when the scheduler dies: the client sends them again once it
+      // reconnected, so they complete on the restarted scheduler
+      const waitingGet = new Queue<unknown>("empty", options).get({ timeout: 60 });
+      const waitingEvent = new Event("later", options).wait({ timeout: 60 });
+      const secondLock = new Lock("exclusive", options);
+      const waitingLock = secondLock.acquire({ timeout: 60 });
+      await new Promise((resolve) => setTimeout(resolve, 200)); // they reach the scheduler
 
       first.process.kill("SIGKILL");
       await first.process.status;
@@ -172,11 +188,27 @@ Deno.test({
       // the lock is still held by the client that took it before the kill
       const theirLock = new Lock("exclusive", theirs);
       assert.equal(await theirLock.acquire({ timeout: 0.5 }), false);
+      assert.equal(await new Event("ready", theirs).isSet(), true);
+      assert.equal(await new Event("cleared", theirs).isSet(), false);
+      // the multi-lock is still held too; released, the other client gets one of its locks
+      const theirRight = new MultiLock(["right"], theirs);
+      assert.equal(await theirRight.acquire({ timeout: 0.5 }), false);
+      await both.release();
+      assert.ok(await theirRight.acquire({ timeout: 5 }));
+      await theirRight.release();
+      await new Queue<unknown>("empty", theirs).put("after the restart");
+      assert.equal(await waitingGet, "after the restart");
+      await new Event("later", theirs).set();
+      assert.equal(await waitingEvent, true);
       const theirPool = new Semaphore(2, "pool", theirs);
       assert.ok(await theirPool.acquire({ timeout: 5 }));
       assert.equal(await theirPool.acquire({ timeout: 0.5 }), false, "one lease is still held");
       // its holder gives it back through the new scheduler, and the other client gets it
       await lock.release();
+      // the holder's own second acquire, waiting since before the kill, gets it first
+      assert.ok(await waitingLock);
+      assert.equal(await theirLock.acquire({ timeout: 0.5 }), false);
+      await secondLock.release();
       assert.ok(await theirLock.acquire({ timeout: 5 }));
       await theirLock.release();
       await pool.release();

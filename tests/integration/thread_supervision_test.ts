@@ -153,9 +153,52 @@ async function cpuOver(pid: number, ms: number): Promise<number> {
   return Math.max(0, (processCpu(pid) ?? before) - before);
 }
 
+/**
+ * Starts {@link spin} on the client's one-thread worker: its pid, the running future, and the CPU
+ * seconds the worker used in 2 s of spinning (a loaded machine gives it less than one core).
+ */
+async function startSpinning(client: Client, dir: string) {
+  const fresh = client.with({ pure: false });
+  const pidOf = () => fresh.submit(() => Deno.pid).result(60);
+  const pid = await pidOf();
+  const marker = `${dir}/spin`;
+  const spinning = fresh.submit(spin, marker);
+  await untilExists(marker);
+  const busy = await cpuOver(pid, 2000);
+  return { fresh, pidOf, pid, spinning, busy };
+}
+
 Deno.test({
-  name: "a cancelled busy loop that Deno cannot stop gives its CPU back: the supervised worker " +
-    "is replaced by a fresh process (LocalCluster)",
+  name: "a cancelled busy loop is stopped inside the worker process: its CPU returns to idle " +
+    "without a restart (the worker's inspector ends the terminated thread's execution)",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    const dir = Deno.makeTempDirSync();
+    try {
+      // no token, no TLS: the worker may open its inspector on loopback
+      await using cluster = await startCluster({ nWorkers: 1, nthreads: 1 });
+      await using client = await Client.connect(cluster.schedulerAddress, { setAsDefault: false });
+      const { fresh, pidOf, pid: workerPid, spinning, busy } = await startSpinning(client, dir);
+      await client.cancel(spinning);
+      assert.equal(await fresh.submit(add, 20, 22).result(60), 42);
+      // the halt runs after the slot is freed: give it the inspector's step time to land
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      const after = await cpuOver(workerPid, 2000);
+      assert.equal(await pidOf(), workerPid, "the worker process was not replaced");
+      assert.ok(
+        after < busy / 2,
+        `the worker used ${after.toFixed(2)} CPU s in 2 s after the cancel, ` +
+          `against ${busy.toFixed(2)} s while the loop ran`,
+      );
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "a cancelled busy loop in a worker without an inspector (auth token) gives its CPU back: " +
+    "the supervised worker is replaced by a fresh process (LocalCluster)",
   ignore: Deno.build.os !== "linux",
   fn: async () => {
     const dir = Deno.makeTempDirSync();
@@ -164,14 +207,7 @@ Deno.test({
     try {
       await using cluster = await LocalCluster.start({ nWorkers: 1, threadsPerWorker: 1 });
       await using client = await Client.connect(cluster, { setAsDefault: false });
-      const fresh = client.with({ pure: false });
-      const pidOf = () => fresh.submit(() => Deno.pid).result(60);
-      const spinningPid = await pidOf();
-      const marker = `${dir}/spin`;
-      const spinning = fresh.submit(spin, marker);
-      await untilExists(marker);
-      // what one spinning thread takes on this machine now (a loaded machine gives it less)
-      const busy = await cpuOver(spinningPid, 2000);
+      const { fresh, pidOf, pid: spinningPid, spinning, busy } = await startSpinning(client, dir);
       console.warn = () => {}; // the cluster's line about the worker it starts again
       await client.cancel(spinning);
       // the worker notices its terminated thread still spinning and ends to be replaced
