@@ -15,7 +15,7 @@ import { type Delayed, shutdownProcesses, shutdownThreads } from "../mod.ts";
 import { treeReductionOf } from "./tree.ts";
 import { tokenize } from "../core/tokenize.ts";
 import { monteCarlo } from "../examples/montecarlo.ts";
-import { bestOf, mb, report } from "./measure.ts";
+import { bestOf, coldAndWarm as measureColdAndWarm, mb, report } from "./measure.ts";
 
 const LEAVES = 8192;
 const TASKS = 2 * LEAVES - 1;
@@ -64,20 +64,9 @@ shutdownThreads();
 const PROCESS_WORKERS = 2;
 const WARM_RUNS = 3;
 
-/** Seconds of the first run on a fresh pool (processes started), and the warm median. */
-async function coldAndWarm(work: () => Promise<void>): Promise<{ cold: number; warm: number }> {
-  await shutdownProcesses();
-  const time = async () => {
-    const start = performance.now();
-    await work();
-    return (performance.now() - start) / 1000;
-  };
-  const cold = await time();
-  await work();
-  const warm: number[] = [];
-  for (let i = 0; i < WARM_RUNS; i++) warm.push(await time());
-  warm.sort((a, b) => a - b);
-  return { cold, warm: warm[Math.floor(warm.length / 2)] };
+/** Cold and warm seconds of `work` on a fresh `processes` pool. */
+function coldAndWarm(work: () => Promise<void>): Promise<{ cold: number; warm: number }> {
+  return measureColdAndWarm(work, () => shutdownProcesses(), WARM_RUNS);
 }
 
 const onProcesses = { scheduler: "processes", numWorkers: PROCESS_WORKERS } as const;

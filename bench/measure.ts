@@ -37,3 +37,26 @@ export async function bestOf(
 export function report(name: string, value: string, target = ""): void {
   console.log(`${name.padEnd(58)} ${value.padStart(14)}${target ? `   (target ${target})` : ""}`);
 }
+
+/**
+ * Seconds of the first run after `reset` (a fresh pool: cold, as a user's script sees it) and the
+ * median of `warmRuns` runs after one unmeasured run (warm).
+ */
+export async function coldAndWarm(
+  work: () => Promise<void>,
+  reset: () => Promise<void>,
+  warmRuns: number,
+): Promise<{ cold: number; warm: number }> {
+  await reset();
+  const time = async () => {
+    const start = performance.now();
+    await work();
+    return (performance.now() - start) / 1000;
+  };
+  const cold = await time();
+  await work();
+  const warm: number[] = [];
+  for (let i = 0; i < warmRuns; i++) warm.push(await time());
+  warm.sort((a, b) => a - b);
+  return { cold, warm: warm[Math.floor(warm.length / 2)] };
+}

@@ -10,6 +10,8 @@
  * Prints one JSON object: seconds per figure.
  */
 
+import { coldAndWarm as measureColdAndWarm } from "./measure.ts";
+
 const root = new URL(Deno.args[0] ?? "../", import.meta.url);
 const workers = Number(Deno.args[1] ?? 2);
 const WARM_RUNS = 3;
@@ -20,20 +22,9 @@ const { treeReductionOf } = await import(new URL("bench/tree.ts", root).href);
 const { monteCarlo } = await import(new URL("examples/montecarlo.ts", root).href);
 const options = { scheduler: "processes", numWorkers: workers };
 
-/** Seconds of the first run on a fresh pool (processes started), and the warm median. */
-async function coldAndWarm(work: () => Promise<void>): Promise<{ cold: number; warm: number }> {
-  await lib.shutdownProcesses();
-  const time = async () => {
-    const start = performance.now();
-    await work();
-    return (performance.now() - start) / 1000;
-  };
-  const cold = await time();
-  await work();
-  const warm: number[] = [];
-  for (let i = 0; i < WARM_RUNS; i++) warm.push(await time());
-  warm.sort((a, b) => a - b);
-  return { cold, warm: warm[Math.floor(warm.length / 2)] };
+/** Cold and warm seconds of `work` on a fresh `processes` pool. */
+function coldAndWarm(work: () => Promise<void>): Promise<{ cold: number; warm: number }> {
+  return measureColdAndWarm(work, () => lib.shutdownProcesses(), WARM_RUNS);
 }
 
 const tree = treeReductionOf(LEAVES);
