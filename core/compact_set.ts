@@ -6,6 +6,9 @@
  * @module
  */
 
+/** The iterator of every empty set: it is done from the start and stays done, so one serves all. */
+const NO_MEMBERS: Iterator<never> = [][Symbol.iterator]();
+
 /** What readers of a {@link CompactSet} may use (the read side of a `Set`). */
 export interface ReadonlyCompactSet<T> extends Iterable<T> {
   readonly size: number;
@@ -51,6 +54,6 @@ export class CompactSet<T extends object> implements ReadonlyCompactSet<T> {
   /** Like a `Set`'s: members deleted during iteration are not visited if not reached yet. */
   [Symbol.iterator](): Iterator<T> {
     if (this.#many !== null) return this.#many.values();
-    return (this.#one === null ? [] : [this.#one]).values();
+    return this.#one === null ? NO_MEMBERS : [this.#one].values();
   }
 }

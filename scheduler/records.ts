@@ -38,8 +38,11 @@ const WORKER_LOG_LINES = 500;
 /** What a pending recommendation asks of a task; see SchedulerState. */
 export type Recommendation = "waiting" | "released" | "forgotten" | "erred";
 
-/** Shared stand-in for a set that was never filled: most tasks never fill most of their sets. */
-const EMPTY: ReadonlySet<never> = new Set<never>();
+/**
+ * Shared stand-in for a set that was never filled: most tasks never fill most of their sets. A
+ * `CompactSet` like the filled ones, so the readers' call sites see one class (one shape).
+ */
+const EMPTY: ReadonlyCompactSet<never> = new CompactSet<never>();
 /** Shared stand-in for the dependencies of a task that reads none (most of a big map). */
 const NO_TASKS: readonly TaskRecord[] = Object.freeze([]);
 

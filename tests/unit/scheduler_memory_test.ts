@@ -30,6 +30,12 @@ Deno.test("CompactSet behaves as a Set through one, two and back to no members",
   }
   assert.deepEqual(seen, [c]);
   assert.equal(set.size, 0);
+  // every empty set shares one finished iterator: iterating empties again and again sees nothing,
+  // and a set that fills afterwards iterates its members
+  assert.deepEqual([...set], []);
+  assert.deepEqual([...new CompactSet()], []);
+  set.add(a);
+  assert.deepEqual([...set], [a]);
 });
 
 Deno.test("small argument bodies are packed into shared buffers and travel unchanged", () => {
