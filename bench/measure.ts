@@ -13,6 +13,11 @@ export function peakRss(): number {
   }
 }
 
+/** The middle value of `values` (the upper of the two middle ones for an even count). */
+export function median(values: readonly number[]): number {
+  return values.toSorted((a, b) => a - b)[Math.floor(values.length / 2)];
+}
+
 /** Formats bytes as MB with one decimal. */
 export function mb(bytes: number): string {
   return `${(bytes / 1e6).toFixed(1)} MB`;

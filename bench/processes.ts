@@ -8,6 +8,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { median } from "./measure.ts";
 
 type Figures = Record<"tree" | "montecarlo", { cold: number; warm: number }>;
 
@@ -45,7 +46,6 @@ for (let round = 0; round < rounds; round++) {
   for (const [name, measure] of contenders) samples.get(name)!.push(await measure());
 }
 
-const median = (xs: number[]) => xs.toSorted((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ours = samples.get("this tree")!;
 for (const workload of ["tree", "montecarlo"] as const) {
   for (const phase of ["cold", "warm"] as const) {

@@ -14,7 +14,7 @@ import { SchedulerState } from "../scheduler/state.ts";
 import type { ComputeTaskMsg, GraphTaskSpec } from "../protocol/messages.ts";
 import { type WorkerInstruction, WorkerState } from "../worker/state.ts";
 import { encode } from "../core/value_codec.ts";
-import { report } from "./measure.ts";
+import { median, report } from "./measure.ts";
 import { cpuUsage } from "node:process";
 
 const TASKS = 10_000;
@@ -29,11 +29,6 @@ const timer: () => number = Deno.args.includes("--cpu")
     return (used.user + used.system) / 1000;
   }
   : () => performance.now();
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
 
 /** Per-task µs of the rounds after the warm-up. */
 function measure(round: (index: number) => number): number {
