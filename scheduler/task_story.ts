@@ -28,17 +28,20 @@ import { SCHEDULER_TASK_STATES } from "./task_prefix_stats.ts";
 const STATES = SCHEDULER_TASK_STATES.length;
 
 /**
- * A 53-bit hash of `key` that names it in the ring (cyrb53's mixing: two 32-bit multiplicative
- * hashes, cross-mixed at the end).
+ * A 53-bit hash of `key` that names it in the ring: cyrb53's mixing (two 32-bit multiplicative
+ * hashes, cross-mixed at the end), each lane reading every other character — one multiply per
+ * character instead of two (~2× faster; it runs once per task on the hot path). A change of any
+ * character still changes its lane and, through the final mix, both halves of the tag.
  */
 export function storyTag(key: Key): number {
-  let h1 = 0xdeadbeef;
+  let h1 = 0xdeadbeef ^ key.length;
   let h2 = 0x41c6ce57;
-  for (let i = 0; i < key.length; i++) {
-    const c = key.charCodeAt(i);
-    h1 = Math.imul(h1 ^ c, 2654435761);
-    h2 = Math.imul(h2 ^ c, 1597334677);
+  const even = key.length & ~1;
+  for (let i = 0; i < even; i += 2) {
+    h1 = Math.imul(h1 ^ key.charCodeAt(i), 2654435761);
+    h2 = Math.imul(h2 ^ key.charCodeAt(i + 1), 1597334677);
   }
+  if (even < key.length) h1 = Math.imul(h1 ^ key.charCodeAt(even), 2654435761);
   h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
   return 4294967296 * (2097151 & h2) + (h1 >>> 0);

@@ -38,6 +38,40 @@ Deno.test("CompactSet behaves as a Set through one, two and back to no members",
   assert.deepEqual([...set], [a]);
 });
 
+Deno.test("an empty CompactSet iterates as empty again and again, also beside other empty sets", () => {
+  const a = { n: "a" };
+  const empty = new CompactSet<{ n: string }>();
+  const other = new CompactSet<{ n: string }>();
+  // the empty sets share one finished iterator: each loop, nested or not, must still see nothing
+  for (let round = 0; round < 3; round++) {
+    let visits = 0;
+    for (const _ of empty) {
+      for (const _inner of other) visits++;
+      visits++;
+    }
+    assert.equal(visits, 0, `round ${round}`);
+    const iterator = empty[Symbol.iterator]();
+    assert.equal(iterator.next().done, true);
+    assert.equal(iterator.next().done, true, "a finished iterator stays finished");
+    assert.deepEqual([...other], []);
+    assert.deepEqual(Array.from(empty), []);
+  }
+  // filled, then emptied by delete or clear, then iterated repeatedly: still empty each time
+  empty.add(a);
+  assert.deepEqual([...empty], [a]);
+  assert.deepEqual([...empty], [a], "a one-member set iterates its member each time");
+  empty.delete(a);
+  assert.deepEqual([...empty], []);
+  assert.deepEqual([...empty], []);
+  other.add(a).add({ n: "b" });
+  other.clear();
+  assert.deepEqual([...other], []);
+  assert.deepEqual([...other], []);
+  // and an emptied set that fills again iterates its new member
+  other.add(a);
+  assert.deepEqual([...other], [a]);
+});
+
 Deno.test("small argument bodies are packed into shared buffers and travel unchanged", () => {
   const arena = new ArgsArena();
   const packed = Array.from({ length: 1000 }, (_, i) => packArgs(encode([i, `x${i}`]), arena));
