@@ -2,8 +2,10 @@
  * Every figure of `deno task bench` (bench/main.ts's suites) beside the same figure of an older
  * checkout of this repository, measured in one run: each round runs each suite once in each tree,
  * alternating which tree goes first, each in a fresh process, so a loaded machine slows both alike.
- * Prints, per figure, both medians, the median of the rounds' ratios (new / old) and whether that
- * ratio lies inside the old tree's own spread across the rounds (the noise).
+ * Prints, per figure, both medians, the median and range of the rounds' ratios (new / old) and a
+ * verdict: "within noise" when that median lies inside the old tree's own spread across the rounds
+ * or when the rounds disagree on which tree is ahead; else "better" or "worse" by the figure's unit
+ * (a time or a size: lower is better; a rate, `…/s`: higher).
  *
  *   deno run -A bench/against.ts --against=path/to/older/checkout [--rounds=3] [--quick] [suite…]
  *
@@ -131,7 +133,10 @@ for (const suite of suites) {
       const high = Math.max(...olds) / oldMedian;
       const way = better(key, i);
       const spread = `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`;
-      const verdict = ratio >= low && ratio <= high
+      // noise: the ratio sits inside the old tree's own spread, or the rounds disagree on its side
+      const noise = (ratio >= low && ratio <= high) ||
+        (Math.min(...ratios) <= 1 && Math.max(...ratios) >= 1);
+      const verdict = noise
         ? "within noise"
         : way === 0
         ? "outside the old spread"
