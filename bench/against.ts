@@ -121,11 +121,18 @@ for (const suite of suites) {
   );
   for (const key of shared) {
     const count = runs[0].new.get(key)!.length;
+    const sizes: string[] = [];
+    const rows: string[] = [];
     for (let i = 0; i < count; i++) {
       const olds = runs.map((r) => r.old.get(key)![i]);
       const news = runs.map((r) => r.new.get(key)![i]);
       // a number that never changes is part of the figure's name (a size, a count)
       if ([...olds, ...news].every((x) => x === olds[0])) continue;
+      if (olds.every((x) => x === olds[0]) && news.every((x) => x === news[0])) {
+        // the same in every round of each tree but not between them: the trees do different work
+        sizes.push(`${i + 1}: old ${olds[0]}, new ${news[0]}`);
+        continue;
+      }
       const ratios = runs.map((_, j) => news[j] / olds[j]).filter(Number.isFinite);
       const ratio = median(ratios);
       const oldMedian = median(olds);
@@ -143,7 +150,7 @@ for (const suite of suites) {
         : (ratio < low) === (way < 0)
         ? "better"
         : "worse";
-      console.log(
+      rows.push(
         `| ${suite} | ${key.replaceAll("|", "/")} | ${i + 1} | ${fmt(oldMedian)} | ` +
           `${fmt(median(news))} | ${ratio.toFixed(2)}× (${spread}) | ${low.toFixed(2)}–${
             high.toFixed(2)
@@ -151,6 +158,8 @@ for (const suite of suites) {
           `${verdict} |`,
       );
     }
+    const note = sizes.length > 0 ? ` (not the same work: # ${sizes.join("; # ")})` : "";
+    for (const row of rows) console.log(row.replace(/ \|$/, `${note} |`));
   }
   const onlyNew = [...runs[0].new.keys()].filter((k) => !shared.includes(k));
   const onlyOld = [...runs[0].old.keys()].filter((k) => !runs[0].new.has(k));
