@@ -89,8 +89,9 @@ async function runSuite(tree: string, suite: string): Promise<Map<string, number
 function better(template: string, position: number): number {
   const after = template.split("#")[position + 1] ?? "";
   const unit = after.trimStart().split(/[\s,;)(]/)[0];
-  if (/\/s$/.test(unit)) return 1;
-  if (/^(s|ms|µs|us|ns|B|KB|MB|GB|%|cores?)$/.test(unit)) return -1;
+  if (/\/s$/.test(unit)) return 1; // a rate: MB/s, GFLOP/s
+  // a time or a size, also per something: s, µs/task, B/task, %, cores
+  if (/^(s|ms|µs|us|ns|B|KB|MB|GB|%|cores?)(\/\w+)?$/.test(unit)) return -1;
   return 0;
 }
 
