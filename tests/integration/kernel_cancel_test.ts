@@ -9,13 +9,13 @@ import assert from "node:assert/strict";
 import { array, Client } from "../../mod.ts";
 import { startCluster } from "../helpers/cluster.ts";
 
-const threadName = () => (globalThis as unknown as { name: string }).name;
+/** The thread and the process a task runs in. */
+const threadAndProcess = () => [(globalThis as unknown as { name: string }).name, Deno.pid];
 
-Deno.test("cancelling a long matrix product keeps its thread: the next task runs on it", async () => {
-  await using cluster = await startCluster({ nWorkers: 1, nthreads: 1 });
-  await using client = await Client.connect(cluster.schedulerAddress, { setAsDefault: false });
+/** Cancels a long product on `client`'s one-thread worker; the thread and process that ran it run on. */
+async function cancelLongProduct(client: Client): Promise<void> {
   const fresh = client.with({ pure: false });
-  const before = await fresh.submit(threadName).result(60);
+  const whereBefore = await fresh.submit(threadAndProcess).result(60);
 
   // one 2,400² chunk: 14 G multiply-adds, many seconds in one task
   const x = array.random.random([2400, 2400], { chunks: 2400, seed: 7 });
@@ -30,5 +30,25 @@ Deno.test("cancelling a long matrix product keeps its thread: the next task runs
   assert.equal(product.status, "cancelled");
 
   // one thread: this runs only once the product has ended
-  assert.equal(await fresh.submit(threadName).result(60), before, "the thread was replaced");
+  assert.deepEqual(
+    await fresh.submit(threadAndProcess).result(60),
+    whereBefore,
+    "the thread (or its process) was replaced",
+  );
+}
+
+Deno.test("cancelling a long matrix product keeps its thread: the next task runs on it", async () => {
+  await using cluster = await startCluster({ nWorkers: 1, nthreads: 1 });
+  await using client = await Client.connect(cluster.schedulerAddress, { setAsDefault: false });
+  await cancelLongProduct(client);
 });
+
+Deno.test(
+  "with a token (no inspector: LocalCluster's default) the cancelled product also ends in place",
+  async () => {
+    const { LocalCluster } = await import("../../deploy/local_cluster.ts");
+    await using cluster = await LocalCluster.start({ nWorkers: 1, threadsPerWorker: 1 });
+    await using client = await Client.connect(cluster, { setAsDefault: false });
+    await cancelLongProduct(client);
+  },
+);
