@@ -98,13 +98,14 @@ export class LiveTables {
 
   /**
    * The pinned table of `key`, which its owner now encodes (it moves): from here on it is a
-   * cached copy like any other (kept pinned until the tasks posted to read it ran). Undefined
-   * when `key` is not pinned here.
+   * cached copy like any other (kept pinned until the tasks posted to read it ran), or, with
+   * `drop` (it is spilled), forgotten. Undefined when `key` is not pinned here.
    */
-  unpin(key: Key): unknown {
+  unpin(key: Key, drop = false): unknown {
     const entry = this.#pinned.get(key);
     if (entry === undefined) return undefined;
     if (this.#readers.has(key)) this.#exported.add(key);
+    else if (drop) this.#pinned.delete(key);
     else this.#toCache(key);
     return entry.value;
   }

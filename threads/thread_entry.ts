@@ -373,11 +373,11 @@ function succeeded(task: ThreadTask, start: number, value: unknown): RunResult {
 }
 
 /** Encodes the pinned results the owner asks for (they move) and answers with their bytes. */
-function exportTables(id: number, keys: Key[]): void {
+function exportTables(id: number, keys: Key[], drop: boolean): void {
   const values: (Encoded | null)[] = [];
   const transfer = new Set<ArrayBuffer>();
   for (const key of keys) {
-    const value = liveTables.unpin(key);
+    const value = liveTables.unpin(key, drop);
     if (value === undefined) {
       values.push(null);
       continue;
@@ -387,6 +387,22 @@ function exportTables(id: number, keys: Key[]): void {
     values.push(encoded);
   }
   postToOwner({ type: "exported", id, values, conversions: newConversions() }, [...transfer]);
+  if (drop && transfer.size > 0) void returnNativeMemory();
+}
+
+/**
+ * Spilled tables leave this thread: their native memory is freed only once V8 collected their
+ * wrappers and their finalizers ran (collections/dataframe/native_garbage.ts), which an idle
+ * thread would not do by itself.
+ */
+async function returnNativeMemory(): Promise<void> {
+  const { garbageCollector } = await import("../core/garbage.ts");
+  const collect = garbageCollector();
+  if (collect === null) return;
+  collect();
+  await new Promise((resolve) => setTimeout(resolve, 0)); // the finalizers run here
+  const { trimNativeMemoryNow } = await import("../core/native_memory.ts");
+  trimNativeMemoryNow();
 }
 
 function failed(item: RunItem, start: number, thrown: unknown): RunResult {
@@ -552,7 +568,7 @@ self.onmessage = (event: MessageEvent<ToThread>) => {
       for (const deliver of subscribers.get(message.name) ?? []) deliver(message.value);
       break;
     case "export":
-      exportTables(message.id, message.keys);
+      exportTables(message.id, message.keys, message.drop === true);
       break;
     case "release-refs":
       liveTables.release(message.keys);

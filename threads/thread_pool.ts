@@ -280,9 +280,9 @@ export class ThreadPool {
    * Asks `thread` for the bytes of results it keeps pinned (`RunItem.keepLive`): answered
    * through {@link onExported} with `id`, or never when the thread ends first.
    */
-  exportTables(thread: number, id: number, keys: Key[]): void {
+  exportTables(thread: number, id: number, keys: Key[], drop = false): void {
     if (this.#closed) return;
-    this.#threads[thread].postMessage({ type: "export", id, keys } satisfies ToThread);
+    this.#threads[thread].postMessage({ type: "export", id, keys, drop } satisfies ToThread);
   }
 
   /** Results `keys` that `thread` returned are gone: it lets go of the Futures they held. */

@@ -202,6 +202,11 @@ export interface ExportTables {
   type: "export";
   id: number;
   keys: Key[];
+  /**
+   * The bytes go to disk (spilling, memory is short): the thread keeps no copy and returns the
+   * tables' native memory at once.
+   */
+  drop?: boolean;
 }
 
 /** The encoded pinned results asked for, in order; null for a key not pinned here. */

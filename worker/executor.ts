@@ -273,7 +273,7 @@ export class TaskExecutor {
         this.#exports.set(id, { thread, keys: list, spill, done });
       });
       for (const key of list) this.#exporting.set(key, promise);
-      this.#pool.exportTables(thread, id, list);
+      this.#pool.exportTables(thread, id, list, spill);
       waits.push(promise);
     }
     if (waits.length === 0) return Promise.resolve();
@@ -309,15 +309,18 @@ export class TaskExecutor {
   }
 
   /**
-   * Inputs live on another thread than the task's (or read by an actor) are exported first;
-   * true when the task waits for that (it is posted once they have their bytes).
+   * Inputs live on another thread than the task's (or read by an actor, or being exported
+   * already) are exported first; true when the task waits for that (it is posted once they have
+   * their bytes).
    */
   #awaitLiveInputs(spec: ExecuteSpec): boolean {
     const store = this.host.store;
     let moving: Key[] | null = null;
     for (const dep of spec.deps) {
       const thread = store.liveThread(dep);
-      if (thread !== undefined && (thread !== spec.thread || spec.actor)) {
+      if (thread === undefined) continue;
+      // being exported (its thread may drop the table once it sent the bytes): wait for them
+      if (thread !== spec.thread || spec.actor || this.#exporting.has(dep)) {
         (moving ??= []).push(dep);
       }
     }

@@ -96,6 +96,8 @@ export class DataStore {
    * {@link spillEncoded}. Unset: live results are never spilled.
    */
   spillLive: ((keys: Key[]) => void) | undefined;
+  /** A result was ever live in a task thread (the threads hold native tables). */
+  heldLive = false;
 
   constructor(options: DataStoreOptions = {}) {
     this.#spill = options.spill;
@@ -160,6 +162,7 @@ export class DataStore {
 
   /** Stores `key` as a result live in a task thread (replacing any older copy); may spill. */
   setLive(key: Key, value: LiveValue): void {
+    this.heldLive = true;
     this.delete(key);
     this.#live.set(key, value);
     this.#liveBytes += sizeOf(value);
@@ -183,10 +186,7 @@ export class DataStore {
   /** The encoded form of a live result asked to be spilled ({@link spillLive}): to disk. */
   spillEncoded(key: Key, encoded: Encoded): void {
     if (!this.fill(key, encoded)) return;
-    // written unless memory fell below the target meanwhile (then it stays, encoded)
-    if (this.#memoryBytes + this.#liveBytes > this.targetBytes) {
-      this.#spillOne(key, this.#memory.get(key)!);
-    }
+    this.#spillOne(key, this.#memory.get(key)!);
   }
 
   /** The results live in task thread `thread` are gone with it: dropped; their keys. */
@@ -317,24 +317,32 @@ export class DataStore {
    */
   spillUntil(bytes: number): number {
     if (this.#spill === undefined) return 0;
+    // live results already on their way to disk count as gone
+    const leaving = this.#liveLeaving();
     let moved = 0;
     for (const [key, value] of this.#memory) {
-      if (this.memoryBytes <= bytes) break;
+      if (this.memoryBytes - leaving <= bytes) break;
       if (!this.#spillOne(key, value)) break;
       moved += sizeOf(value);
     }
-    this.#spillLiveUntil(bytes);
+    this.#spillLiveUntil(bytes, leaving);
     return moved;
+  }
+
+  /** Bytes of the live results asked to be spilled and not yet encoded. */
+  #liveLeaving(): number {
+    let bytes = 0;
+    for (const key of this.#spillingLive) bytes += sizeOf(this.#live.get(key)!);
+    return bytes;
   }
 
   /**
    * Encoded values are spilled first (no conversion needed); past them, the oldest live results
    * are asked for their bytes ({@link spillLive}), which go to disk when they come.
    */
-  #spillLiveUntil(bytes: number): void {
+  #spillLiveUntil(bytes: number, leaving: number): void {
     if (this.spillLive === undefined || this.spillFull !== null) return;
-    let left = this.memoryBytes;
-    for (const key of this.#spillingLive) left -= sizeOf(this.#live.get(key)!);
+    let left = this.memoryBytes - leaving;
     const keys: Key[] = [];
     for (const [key, live] of this.#live) {
       if (left <= bytes) break;

@@ -111,3 +111,38 @@ Deno.test("a replaced thread takes its live partitions with it; they are compute
   // and a new task on them runs as before
   assert.equal(await client.submit((f: Frame) => f.height, steps[2]), records.length);
 });
+
+Deno.test("live partitions count in the worker's memory: past its target they are spilled, and read back exact", async () => {
+  const localDirectory = await Deno.makeTempDir({ prefix: "live-spill-" });
+  try {
+    await using cluster = await startCluster({
+      nWorkers: 1,
+      nthreads: 1,
+      workerArgs: [...ALL, "--memory-limit", "300MB", "--local-directory", localDirectory],
+    });
+    await using client = await Client.connect(cluster.schedulerAddress, { setAsDefault: false });
+    await using raw = await RawClient.connect(cluster.schedulerAddress);
+    const address = cluster.workers[0].address;
+    // 8 partitions of 2,048,000 float64 rows (16 MB each): 131 MB of values in a process of
+    // about 100 MB without them, past the 70 % of 300 MB where the worker spills
+    const base = dd.fromRecords(Array.from({ length: 8000 }, (_, i) => ({ x: i })), {
+      npartitions: 8,
+    });
+    const big = base.mapPartitions((f) => {
+      let g = f;
+      for (let i = 0; i < 11; i++) g = g.vstack(g);
+      return g.rechunk();
+    });
+    const persisted = await big.persist({ scheduler: client });
+    const metrics = await metricsWhen(raw, address, (m) => m.spilledKeys > 0).catch((error) => {
+      throw new Error(`${error.message}\n${cluster.logs()}`);
+    });
+    assert.ok(metrics.spilled > 0, JSON.stringify(metrics));
+    // read back (from disk, or from a thread) exact; the worker resumes once memory falls
+    const cluster_ = { scheduler: client };
+    assert.equal(await persisted.length().compute(cluster_), 8000 * 2048);
+    assert.equal(await persisted.col("x").sum().compute(cluster_), 2048 * (7999 * 8000 / 2));
+  } finally {
+    await Deno.remove(localDirectory, { recursive: true });
+  }
+});
