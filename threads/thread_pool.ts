@@ -23,6 +23,7 @@ import type { Key } from "../core/task.ts";
 import {
   type Delegated,
   type DelegationRequest,
+  type ExportedTables,
   type FromThread,
   type ProfileAnswer,
   type ProfileQuery,
@@ -138,6 +139,8 @@ export class ThreadPool {
    * worker's inspector, worker/thread_inspector.ts). Unset: the thread is only terminated.
    */
   haltLoop: ((name: string, terminate: () => void) => Promise<void>) | undefined;
+  /** Gets a thread's answer to {@link exportTables}. */
+  onExported: ((thread: number, answer: ExportedTables) => void) | undefined;
   #watchdog: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   #setup: ThreadSetup | null = null;
@@ -198,6 +201,8 @@ export class ThreadPool {
         this.onResults(i, message.results);
       } else if (message.type === "ending") {
         this.#replace(i, "exit", `the task called ${message.what}`);
+      } else if (message.type === "exported") {
+        this.onExported?.(i, message);
       } else if (message.type === "profile" || message.type === "stacks") {
         this.#queries.get(message.id)?.(message);
       } else if ("name" in message) this.#subscription(i, message);
@@ -280,6 +285,15 @@ export class ThreadPool {
     for (const thread of this.#threads) {
       thread.postMessage({ type: "uploads", modules } satisfies ToThread);
     }
+  }
+
+  /**
+   * Asks `thread` for the bytes of results it keeps pinned (`RunItem.keepLive`): answered
+   * through {@link onExported} with `id`, or never when the thread ends first.
+   */
+  exportTables(thread: number, id: number, keys: Key[], drop = false): void {
+    if (this.#closed) return;
+    this.#threads[thread].postMessage({ type: "export", id, keys, drop } satisfies ToThread);
   }
 
   /** Results `keys` that `thread` returned are gone: it lets go of the Futures they held. */

@@ -39,6 +39,17 @@ export interface RunItem {
   /** Milliseconds the task may run before its thread is stopped (absent: no limit). */
   timeoutMs?: number;
   /**
+   * The owner keeps a table result where it is (a worker): the thread pins it
+   * (threads/live_tables.ts) and sends no bytes ({@link NOT_SENT}, `live` in the result) until
+   * the owner asks for them ({@link ExportTables}).
+   */
+  keepLive?: boolean;
+  /**
+   * Inputs pinned on this thread (results of earlier tasks here that stayed live): their
+   * `depValues` are {@link NOT_SENT} and the task reads the table itself.
+   */
+  liveDeps?: Key[];
+  /**
    * The name the profiler files the task's samples under when it is not the key's prefix: a
    * fused task's group, named by its parts (`inc×2+add`).
    */
@@ -84,6 +95,10 @@ export type RunResult =
      * or the live table (threads/live_tables.ts).
      */
     holdsRefs?: boolean;
+    /** The value stayed on the thread, pinned (`RunItem.keepLive`): `value` is NOT_SENT. */
+    live?: boolean;
+    /** Tables the thread converted to or from Arrow IPC since its last report. */
+    conversions?: number;
     start: number;
     stop: number;
   }
@@ -202,6 +217,30 @@ export interface ReleaseRefs {
   keys: Key[];
 }
 
+/**
+ * The owner needs the bytes of these pinned results (they move: to a peer, a client, disk or
+ * another thread): answered by {@link ExportedTables}.
+ */
+export interface ExportTables {
+  type: "export";
+  id: number;
+  keys: Key[];
+  /**
+   * The bytes go to disk (spilling, memory is short): the thread keeps no copy and returns the
+   * tables' native memory at once.
+   */
+  drop?: boolean;
+}
+
+/** The encoded pinned results asked for, in order; null for a key not pinned here. */
+export interface ExportedTables {
+  type: "exported";
+  id: number;
+  values: (Encoded | null)[];
+  /** Tables the thread converted to or from Arrow IPC since its last report. */
+  conversions: number;
+}
+
 /** A Pub's message for the Subs of `name` on this thread. */
 export interface PubSubDelivery {
   type: "pubsub-msg";
@@ -271,6 +310,7 @@ export type ToThread =
   | ThreadSetup
   | Rejoined
   | ReleaseRefs
+  | ExportTables
   | PubSubDelivery;
 
 /** Tasks of this thread now subscribe to `name` (Pub messages arrive at the worker), or no more. */
@@ -305,6 +345,7 @@ export type FromThread =
   | DelegationRequest
   | SubscriptionChange
   | ThreadEnding
+  | ExportedTables
   | ProfileAnswer
   | StacksAnswer;
 
