@@ -10,8 +10,8 @@
  *   deno run -A bench/dashboard.ts --against ../old      and a second tree (the code before a
  *                                                        change), its runs interleaved
  *
- * The loss is measured per round (a run with pages against the run without in the same round,
- * same tree) and reported as the median with its range. `idle` opens two Chromium tabs on a
+ * The loss is measured per pair (a run with pages against the run without just before it, same
+ * tree) and reported as the median with its range over the rounds. `idle` opens two Chromium tabs on a
  * page that receives nothing (`/health`): what Chromium costs these 2 cores by merely running,
  * apart from what the dashboard's pages make it do.
  *
@@ -239,7 +239,7 @@ async function run(cluster: Cluster): Promise<Run> {
 type Readers = "chromium" | "sse" | "idle";
 
 /** Time for opened pages to load and draw their first picture before a run starts. */
-const SETTLE_MS = 1000;
+const SETTLE_MS = 3000;
 
 /** Opens a Status page and a second page (`second`) as `readers`; returns how to close them. */
 async function openPages(
@@ -323,10 +323,13 @@ const record = (cluster: Cluster, what: string, r: Run) => {
   runsOf.set(id, [...runsOf.get(id) ?? [], r]);
 };
 for (let i = 0; i < runs; i++) {
-  for (const cluster of clusters) {
-    record(cluster, "none", await run(cluster));
-    for (const readers of kinds) {
-      for (const second of seconds(readers)) {
+  for (const readers of kinds) {
+    for (const second of seconds(readers)) {
+      for (const cluster of clusters) {
+        // each run with pages right after its own run without: the two see the same load
+        const without = await run(cluster);
+        record(cluster, "none", without);
+        record(cluster, `none before ${readers} ${second}`, without);
         const close = await openPages(cluster.dashboardUrl, readers, second);
         record(cluster, `${readers} ${second}`, await run(cluster));
         await close();
@@ -346,6 +349,7 @@ const label = {
 const pair = { status: "two Status pages", workers: "Status + Workers pages" };
 const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
 console.log(`2 workers × 2 threads per tree; ${runs} rounds, the trees' runs interleaved`);
+console.log(`load average at the end: ${Deno.loadavg().map((x) => x.toFixed(1)).join(" ")}`);
 for (const cluster of clusters) {
   const none = runsOf.get(`${cluster.name}|none`)!;
   console.log(`${cluster.name}: scheduler with dashboard at ${cluster.dashboardUrl}`);
@@ -356,8 +360,9 @@ for (const cluster of clusters) {
       const r = runsOf.get(`${cluster.name}|${readers} ${second}`)!;
       const what = readers === "idle" ? "two tabs" : pair[second];
       report(`${what} (${label[readers]})`, `${rate(r).toFixed(0)} tasks/s`);
-      // each round's run with pages against that round's run without
-      const losses = r.map((x, round) => 1 - none[round].seconds / x.seconds);
+      // each run with pages against the run without just before it
+      const before = runsOf.get(`${cluster.name}|none before ${readers} ${second}`)!;
+      const losses = r.map((x, round) => 1 - before[round].seconds / x.seconds);
       report(
         `  throughput lost, median (range over rounds)`,
         `${percent(median(losses))} (${percent(Math.min(...losses))} … ${
