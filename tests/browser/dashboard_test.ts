@@ -179,7 +179,7 @@ Deno.test({
       cdp.on("Network.eventSourceMessageReceived", () => messages++);
       await page.click('nav a[data-page="status"]');
       cluster.submit("Client-1", treeWorkload("d", 192, 0.06));
-      await waitUntil("the Status page receives updates", async () => messages > 1);
+      await waitUntil("the Status page receives updates", () => Promise.resolve(messages > 1));
       // as the browser does when the tab goes to the background (headless tabs are never hidden)
       const setHidden = (hidden: boolean) =>
         page.evaluate(`Object.defineProperty(document, "hidden", {
@@ -196,7 +196,7 @@ Deno.test({
       await new Promise((resolve) => setTimeout(resolve, 1500)); // three pushes while tasks run
       assert.equal(messages, 0, "a hidden tab receives nothing");
       await setHidden(false);
-      await waitUntil("a tab shown again receives again", async () => messages > 0);
+      await waitUntil("a tab shown again receives again", () => Promise.resolve(messages > 0));
       await waitUntil(
         "and catches up",
         async () =>
