@@ -50,6 +50,7 @@ import { SHARED_GARBAGE_BYTES, SharedGarbage } from "./shared_garbage.ts";
 import { ThreadSampler } from "./sampler.ts";
 import { addUploadedModules, importUploaded } from "../core/uploaded_modules.ts";
 import { liveTableBytes, LiveTables } from "./live_tables.ts";
+import { runStarts } from "../core/cancel_point.ts";
 
 /** Self-contained task functions reach uploaded modules through the global. */
 Object.assign(globalThis, { importUploaded });
@@ -234,6 +235,7 @@ function runOne(task: ThreadTask): RunResult | Promise<RunResult> {
   const item = task.item;
   const start = now();
   status.begin(item.id, start);
+  runStarts(item.id);
   let later = false;
   sampler.began(item.key, start, item.group);
   try {
@@ -349,6 +351,7 @@ function failed(item: RunItem, start: number, thrown: unknown): RunResult {
 function endRun(task: ThreadTask, start: number): void {
   const item = task.item;
   status.end();
+  runStarts(0);
   task.ended = true;
   const ending = endings.get(item.id);
   if (ending !== undefined) {
@@ -487,6 +490,7 @@ self.onmessage = (event: MessageEvent<ToThread>) => {
     }
     case "init":
       status = new ThreadStatus(message.status);
+      status.bindCancelPoints();
       break;
     case "setup":
       setup = message;
