@@ -233,3 +233,47 @@ Deno.test({
     }
   },
 });
+
+/** Sums a buffer with our reduction kernel for ever (a user loop around one of our kernels). */
+const reduceForever = async (kernels: string, marker: string) => {
+  const { runReduce } = await import(kernels);
+  const data = new Float64Array(1 << 20).fill(1);
+  const acc = new Float64Array(1);
+  Deno.writeTextFileSync(marker, "started");
+  for (;;) runReduce("r + x", acc, [0], { data, offset: 0, strides: [1] }, [data.length]);
+};
+const threadName = () => (globalThis as unknown as { name: string }).name;
+
+Deno.test({
+  name: "a cancelled array reduction stops at a cancel point in a worker with an auth token: " +
+    "the task errs as cancelled, the next task runs on the same thread, the CPU returns to idle",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    const dir = Deno.makeTempDirSync();
+    const { LocalCluster } = await import("../../deploy/local_cluster.ts");
+    try {
+      // LocalCluster has a token: its workers never open an inspector
+      await using cluster = await LocalCluster.start({ nWorkers: 1, threadsPerWorker: 1 });
+      await using client = await Client.connect(cluster, { setAsDefault: false });
+      const fresh = client.with({ pure: false });
+      const pid = await fresh.submit(() => Deno.pid).result(60);
+      const before = await fresh.submit(threadName).result(60);
+      const marker = `${dir}/reducing`;
+      const kernels = new URL("../../collections/array/kernels/loops.ts", import.meta.url).href;
+      const reducing = fresh.submit(reduceForever, kernels, marker);
+      await untilExists(marker);
+      const busy = await cpuOver(pid, 2000);
+      await client.cancel(reducing);
+      assert.equal(await fresh.submit(threadName).result(60), before, "the thread was replaced");
+      const after = await cpuOver(pid, 2000);
+      assert.equal(await fresh.submit(() => Deno.pid).result(60), pid, "the worker was replaced");
+      assert.ok(
+        after < busy / 2,
+        `the worker used ${after.toFixed(2)} CPU s in 2 s after the cancel, ` +
+          `against ${busy.toFixed(2)} s while the reduction ran`,
+      );
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
