@@ -50,7 +50,6 @@ import { SHARED_GARBAGE_BYTES, SharedGarbage } from "./shared_garbage.ts";
 import { ThreadSampler } from "./sampler.ts";
 import { addUploadedModules, importUploaded } from "../core/uploaded_modules.ts";
 import { liveTableBytes, LiveTables } from "./live_tables.ts";
-import { runStarts } from "../core/cancel_point.ts";
 
 /** Self-contained task functions reach uploaded modules through the global. */
 Object.assign(globalThis, { importUploaded });
@@ -235,7 +234,6 @@ function runOne(task: ThreadTask): RunResult | Promise<RunResult> {
   const item = task.item;
   const start = now();
   status.begin(item.id, start);
-  runStarts(item.id);
   let later = false;
   sampler.began(item.key, start, item.group);
   try {
@@ -351,7 +349,6 @@ function failed(item: RunItem, start: number, thrown: unknown): RunResult {
 function endRun(task: ThreadTask, start: number): void {
   const item = task.item;
   status.end();
-  runStarts(0);
   task.ended = true;
   const ending = endings.get(item.id);
   if (ending !== undefined) {
@@ -490,7 +487,6 @@ self.onmessage = (event: MessageEvent<ToThread>) => {
     }
     case "init":
       status = new ThreadStatus(message.status);
-      status.bindCancelPoints();
       break;
     case "setup":
       setup = message;

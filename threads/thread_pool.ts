@@ -90,11 +90,6 @@ const WATCH_MS = 10;
  * (one awaiting past its limit), so the two never race.
  */
 const TIMEOUT_MARGIN_MS = 250;
-/**
- * How long a cancelled run that reaches cancel points may take to stop itself (a kernel checks
- * every 64K elements, well under a millisecond) before its thread is terminated after all.
- */
-const CANCEL_POINT_GRACE_MS = 100;
 
 /** A run the watchdog looks after. */
 interface WatchedRun {
@@ -103,11 +98,6 @@ interface WatchedRun {
   timeoutMs: number;
   /** Cancelled before it started: stop it as soon as it starts. */
   cancelled: boolean;
-  /**
-   * Cancelled while reaching our kernels' cancel points (core/cancel_point.ts): it is given
-   * until then (ms, like `startedAt`) to stop itself and keep its thread.
-   */
-  stopsItselfBy?: number;
 }
 
 /** Numbers the threads this process starts: each thread's name is its own. */
@@ -397,22 +387,11 @@ export class ThreadPool {
   /**
    * Stops run `runId` posted to `thread`: when it is executing, its thread is terminated and
    * replaced now (reported with cause `stopped`); when it has not started, as soon as it does.
-   * A run executing our kernels (it reached a cancel point, core/cancel_point.ts) is told to
-   * stop instead and keeps its thread, ending with a `CancelledError` result; only if it has not
-   * stopped within {@link CANCEL_POINT_GRACE_MS} is its thread replaced. A run that already
-   * finished is left alone.
+   * A run that already finished is left alone.
    */
   stop(thread: number, runId: number, reason: string): void {
     if (this.#closed) return;
-    const status = this.#status[thread];
-    if (status.runId === runId && status.polls(runId)) {
-      // it stops itself at its next cancel point: the thread is kept (the watchdog makes sure)
-      status.cancel(runId);
-      const by = performance.timeOrigin + performance.now() + CANCEL_POINT_GRACE_MS;
-      this.#watched.set(runId, { thread, timeoutMs: Infinity, cancelled: true, stopsItselfBy: by });
-      return this.#watch();
-    }
-    if (status.runId === runId) return this.#replace(thread, "stopped", reason);
+    if (this.#status[thread].runId === runId) return this.#replace(thread, "stopped", reason);
     const watched = this.#watched.get(runId);
     if (watched !== undefined) watched.cancelled = true;
     else this.#watched.set(runId, { thread, timeoutMs: Infinity, cancelled: true });
@@ -446,10 +425,8 @@ export class ThreadPool {
       const id = status.runId;
       const run = id === 0 ? undefined : this.#watched.get(id);
       if (run === undefined || run.thread !== i) continue;
-      if (run.cancelled) {
-        if (run.stopsItselfBy !== undefined && at < run.stopsItselfBy) continue;
-        this.#replace(i, "stopped", "the task was cancelled");
-      } else if (at - status.startedAt > run.timeoutMs + TIMEOUT_MARGIN_MS) {
+      if (run.cancelled) this.#replace(i, "stopped", "the task was cancelled");
+      else if (at - status.startedAt > run.timeoutMs + TIMEOUT_MARGIN_MS) {
         this.#replace(i, "timeout", `the task ran longer than its timeout of ${run.timeoutMs} ms`);
       }
     }

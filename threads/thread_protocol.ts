@@ -10,7 +10,6 @@ import type { FunctionSpec } from "../core/function_codec.ts";
 import type { Encoded } from "../core/value_codec.ts";
 import type { Key } from "../core/task.ts";
 import type { ProfileNode, TaskStack } from "../core/profile_tree.ts";
-import { bindCancelSlot, cancelTag } from "../core/cancel_point.ts";
 
 /** One task to run on a thread. */
 export interface RunItem {
@@ -109,33 +108,16 @@ export interface ThreadEnding {
 /**
  * A thread's status, in shared memory the thread writes and its owner reads: the id of the run
  * executing now (0: none) and when it started (`performance.timeOrigin + now()`, ms). One slot
- * more serves a thread that must block until it is terminated, and two the cancel points of our
- * kernels (core/cancel_point.ts): the run the owner cancelled, and the run that polls them.
+ * more serves a thread that must block until it is terminated.
  */
 export class ThreadStatus {
-  static readonly BYTES = 32;
+  static readonly BYTES = 24;
   readonly #numbers: Float64Array;
-  /** [0]: blocks a thread for good; [1]: the cancelled run's tag; [2]: the polling run's tag. */
-  readonly #ints: Int32Array;
+  readonly #block: Int32Array;
 
   constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(ThreadStatus.BYTES)) {
     this.#numbers = new Float64Array(buffer, 0, 2);
-    this.#ints = new Int32Array(buffer, 16, 3);
-  }
-
-  /** In the thread: our kernels' cancel points read this status's cancel slot. */
-  bindCancelPoints(): void {
-    bindCancelSlot(this.#ints, 1, 2);
-  }
-
-  /** The owner cancels run `runId`: the next cancel point it reaches throws. */
-  cancel(runId: number): void {
-    Atomics.store(this.#ints, 1, cancelTag(runId));
-  }
-
-  /** Whether run `runId` reached a cancel point (so it stops itself when cancelled). */
-  polls(runId: number): boolean {
-    return Atomics.load(this.#ints, 2) === cancelTag(runId);
+    this.#block = new Int32Array(buffer, 16, 1);
   }
 
   /** The run executing now, or 0. */
@@ -159,7 +141,7 @@ export class ThreadStatus {
 
   /** Blocks this thread for good (until it is terminated from outside). */
   blockForever(): never {
-    for (;;) Atomics.wait(this.#ints, 0, 0);
+    for (;;) Atomics.wait(this.#block, 0, 0);
   }
 }
 

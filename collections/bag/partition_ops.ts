@@ -29,7 +29,6 @@ import {
   type Sink,
 } from "./reducers.ts";
 import { type TextTarget, writeTextFile } from "./text_files.ts";
-import { cancelPoint } from "../../core/cancel_point.ts";
 
 /** Where a partition's elements come from: a computed value, or a source function in a slot. */
 export type InputSpec = { value: unknown } | { call: number; args: unknown[] };
@@ -102,25 +101,12 @@ export function reifyPartition(items: unknown): unknown[] {
   );
 }
 
-/**
- * A partition's elements pass through user functions, heavier than array elements: a cancelled
- * task stops at a cancel point (core/cancel_point.ts) every 4,096 of them (a mask).
- */
-const ITEMS_PER_CANCEL_POINT = 4095;
-
 /** Pushes every element of an array or iterable; `what` names it in the error otherwise. */
 function pushAll(sink: Sink, items: unknown, what: string): void {
   if (Array.isArray(items)) {
-    for (let i = 0; i < items.length; i++) {
-      if ((i & ITEMS_PER_CANCEL_POINT) === 0) cancelPoint();
-      sink.push(items[i]);
-    }
+    for (let i = 0; i < items.length; i++) sink.push(items[i]);
   } else if (isIterable(items)) {
-    let i = 0;
-    for (const x of items) {
-      if ((i++ & ITEMS_PER_CANCEL_POINT) === 0) cancelPoint();
-      sink.push(x);
-    }
+    for (const x of items) sink.push(x);
   } else {
     throw new TypeError(`${what} must be an array or another iterable; got ${typeName(items)}.`);
   }
@@ -420,10 +406,7 @@ export function plainCombine(spec: ReducerSpec, partials: unknown[], isRoot: boo
 
 /** Source of `range`: the integers of `[start, stop)`. */
 export function rangeSource(sink: Sink, start: number, stop: number): void {
-  for (let i = start; i < stop; i++) {
-    if (((i - start) & ITEMS_PER_CANCEL_POINT) === 0) cancelPoint();
-    sink.push(i);
-  }
+  for (let i = start; i < stop; i++) sink.push(i);
 }
 
 /** Source of `fromSequence`: a partition kept as one msgpack body in the graph. */

@@ -15,7 +15,6 @@ import {
   type NumberArray,
   sizeOfShape,
 } from "../../../core/ndarray.ts";
-import { CANCEL_CHECK_ELEMENTS, cancelPoint } from "../../../core/cancel_point.ts";
 import { broadcastShapes } from "./broadcast.ts";
 import { promoteTypes } from "./dtype.ts";
 import { astype, multiply } from "./elementwise.ts";
@@ -104,7 +103,6 @@ function numberProducts(
   const row = new Float64Array(m);
   // A right operand read across rows (bs1 !== 1) is copied to rows once per batch item.
   const bRows = bs1 === 1 ? undefined : new Float64Array(k * m);
-  let budget = CANCEL_CHECK_ELEMENTS;
   for (let t = 0; t < aOffsets.length; t++) {
     let bData = rightData, bBase = bOffsets[t], bStep = bs0;
     if (bRows !== undefined) {
@@ -115,8 +113,6 @@ function numberProducts(
     }
     const outBase = t * n * m;
     for (let i = 0; i < n; i++) {
-      budget -= k * m;
-      if (budget <= 0) (budget = CANCEL_CHECK_ELEMENTS), cancelPoint();
       row.fill(0);
       const aRow = aOffsets[t] + i * as0;
       for (let p = 0; p < k; p++) {
@@ -149,12 +145,9 @@ function bigIntProducts(
     );
   const aData = wide(left), bData = wide(right);
   const row = out instanceof BigUint64Array ? new BigUint64Array(m) : new BigInt64Array(m);
-  let budget = CANCEL_CHECK_ELEMENTS;
   for (let t = 0; t < aOffsets.length; t++) {
     const outBase = t * n * m;
     for (let i = 0; i < n; i++) {
-      budget -= k * m;
-      if (budget <= 0) (budget = CANCEL_CHECK_ELEMENTS), cancelPoint();
       row.fill(0n);
       const aRow = aOffsets[t] + i * as0;
       for (let p = 0; p < k; p++) {

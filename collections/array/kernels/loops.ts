@@ -16,21 +16,8 @@
 import type { NumericArray } from "../../../core/ndarray.ts";
 import { KERNEL_HELPERS as NUMBER_HELPERS } from "./scalar_math.ts";
 import { BIGINT_HELPERS } from "./bigint_math.ts";
-import { CANCEL_CHECK_ELEMENTS, cancelPoint } from "../../../core/cancel_point.ts";
 
-// cancelPoint: a cancelled task stops inside a long loop and keeps its thread (core/cancel_point.ts)
-const KERNEL_HELPERS = { ...NUMBER_HELPERS, ...BIGINT_HELPERS, cancelPoint };
-/** Loops walk rows in pieces of this many elements, with a cancel point after each budget. */
-const CH = CANCEL_CHECK_ELEMENTS;
-
-/** `for (j0 ...)` over one row in pieces of {@link CH}, the budget checked after each piece. */
-function inPieces(body: string): string {
-  return `for (let j0 = 0; j0 < len; j0 += ${CH}) {
-    const jn = len - j0 > ${CH} ? j0 + ${CH} : len;
-    ${body}
-    budget -= jn - j0; if (budget <= 0) { budget = ${CH}; cancelPoint(); }
-  }`;
-}
+const KERNEL_HELPERS = { ...NUMBER_HELPERS, ...BIGINT_HELPERS };
 
 /** What a loop reads or writes: a buffer walked from `offset` with `strides` (in elements). */
 export interface Strided {
@@ -87,22 +74,17 @@ function mapSource(arity: number, expr: string): string {
   if (nd === 0) { ${load((i) => `o${i}`)} w[wo] = ${expr}; return; }
   const last = nd - 1, len = shape[last], wt = ws[last];
   ${each((i) => `const t${i} = s${i}[last];`)}
-  let budget = ${CH};
   if (nd === 1 && wt === 1 ${each((i) => `&& t${i} === 1`)}) {
-    ${
-    inPieces(`for (let j = j0; j < jn; j++) { ${load((i) => `o${i} + j`)} w[wo + j] = ${expr}; }`)
-  }
+    for (let j = 0; j < len; j++) { ${load((i) => `o${i} + j`)} w[wo + j] = ${expr}; }
     return;
   }
   const index = new Array(nd).fill(0);
   let pw = wo; ${each((i) => `let p${i} = o${i};`)}
   for (;;) {
-    ${
-    inPieces(`for (let j = j0, qw = pw + j0 * wt${each((i) => `, q${i} = p${i} + j0 * t${i}`, "")};
-         j < jn; j++, qw += wt${each((i) => `, q${i} += t${i}`, "")}) {
+    for (let j = 0, qw = pw${each((i) => `, q${i} = p${i}`, "")}; j < len;
+         j++, qw += wt${each((i) => `, q${i} += t${i}`, "")}) {
       ${load((i) => `q${i}`)} w[qw] = ${expr};
-    }`)
-  }
+    }
     let d = last - 1;
     for (; d >= 0; d--) {
       index[d]++; pw += ws[d]; ${each((i) => `p${i} += s${i}[d];`)}
@@ -146,24 +128,16 @@ function reduceSource(step: string, withAux: boolean): string {
   if (nd === 0) { const r = acc[0]; const x = d0[o0]; ${auxAt("0")} acc[0] = ${step}; return; }
   const last = nd - 1, len = shape[last], t0 = s0[last], ta = as[last];
   const index = new Array(nd).fill(0);
-  let pa = 0, p0 = o0, budget = ${CH};
+  let pa = 0, p0 = o0;
   for (;;) {
     if (ta === 0) {
       let r = acc[pa]; ${auxAt("pa")}
-      ${
-    inPieces(
-      `for (let j = j0, q0 = p0 + j0 * t0; j < jn; j++, q0 += t0) { const x = d0[q0]; r = ${step}; }`,
-    )
-  }
+      for (let j = 0, q0 = p0; j < len; j++, q0 += t0) { const x = d0[q0]; r = ${step}; }
       acc[pa] = r;
     } else {
-      ${
-    inPieces(
-      `for (let j = j0, q0 = p0 + j0 * t0, qa = pa + j0 * ta; j < jn; j++, q0 += t0, qa += ta) {
+      for (let j = 0, q0 = p0, qa = pa; j < len; j++, q0 += t0, qa += ta) {
         const r = acc[qa]; const x = d0[q0]; ${auxAt("qa")} acc[qa] = ${step};
-      }`,
-    )
-  }
+      }
     }
     let d = last - 1;
     for (; d >= 0; d--) {

@@ -12,7 +12,6 @@
  */
 import { type DType, DTYPE_ARRAY, NDArray, sizeOfShape } from "../../../core/ndarray.ts";
 import { astype } from "./elementwise.ts";
-import { CANCEL_CHECK_ELEMENTS, cancelPoint } from "../../../core/cancel_point.ts";
 import { isBigIntDType, isFloatDType } from "./dtype.ts";
 import { uninitialized } from "./scratch.ts";
 
@@ -51,7 +50,6 @@ function fillUniform(out: Float64Array, seed: number, stream: number): void {
   const st = initialState(seed, stream);
   let s0 = st[0] | 0, s1 = st[1] | 0, s2 = st[2] | 0, s3 = st[3] | 0;
   for (let i = 0; i < out.length; i++) {
-    if ((i & (CANCEL_CHECK_ELEMENTS - 1)) === 0) cancelPoint();
     // two xoshiro128** outputs: 27 high bits and 26 high bits make 53
     let r = Math.imul(rotl(Math.imul(s1, 5), 7), 9);
     let t = s1 << 9;
