@@ -50,6 +50,7 @@ import { SHARED_GARBAGE_BYTES, SharedGarbage } from "./shared_garbage.ts";
 import { ThreadSampler } from "./sampler.ts";
 import { addUploadedModules, importUploaded } from "../core/uploaded_modules.ts";
 import { liveTableBytes, LiveTables } from "./live_tables.ts";
+import { setCancelCheck } from "../core/cancel_point.ts";
 
 /** Self-contained task functions reach uploaded modules through the global. */
 Object.assign(globalThis, { importUploaded });
@@ -343,7 +344,9 @@ function failed(item: RunItem, start: number, thrown: unknown): RunResult {
   const error = isScriptTimeout(thrown)
     ? timeoutError(item.key, item.timeoutMs!)
     : recordFromError(explainPermissionError(thrown), item.key);
-  return { id: item.id, ok: false, error, start, stop: now() };
+  // its owner asked it to stop and it ended: at one of our cancellation points, or it failed anyway
+  const stopped = status.stopRequested;
+  return { id: item.id, ok: false, error, ...(stopped ? { stopped } : {}), start, stop: now() };
 }
 
 function endRun(task: ThreadTask, start: number): void {
@@ -485,9 +488,12 @@ self.onmessage = (event: MessageEvent<ToThread>) => {
       queue = queue.then(() => sampler.busy()).then(() => runBatch(batch));
       break;
     }
-    case "init":
-      status = new ThreadStatus(message.status);
+    case "init": {
+      const shared = new ThreadStatus(message.status);
+      status = shared;
+      setCancelCheck(() => shared.stopRequested);
       break;
+    }
     case "setup":
       setup = message;
       if (message.liveTableBytes !== undefined) liveTables.capBytes = message.liveTableBytes;

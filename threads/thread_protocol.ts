@@ -87,7 +87,15 @@ export type RunResult =
     start: number;
     stop: number;
   }
-  | { id: number; ok: false; error: ErrorRecord; start: number; stop: number };
+  | {
+    id: number;
+    ok: false;
+    error: ErrorRecord;
+    /** It ended at a cancellation point because its owner asked it to stop. */
+    stopped?: boolean;
+    start: number;
+    stop: number;
+  };
 
 /** What a thread posts back: results of tasks of one or more batches. */
 export interface RunResults {
@@ -108,16 +116,31 @@ export interface ThreadEnding {
 /**
  * A thread's status, in shared memory the thread writes and its owner reads: the id of the run
  * executing now (0: none) and when it started (`performance.timeOrigin + now()`, ms). One slot
- * more serves a thread that must block until it is terminated.
+ * more serves a thread that must block until it is terminated, and one the owner writes: the
+ * run it asks to stop (core/cancel_point.ts), compared with the run executing now so a request
+ * that arrives late never stops the next run.
  */
 export class ThreadStatus {
   static readonly BYTES = 24;
   readonly #numbers: Float64Array;
   readonly #block: Int32Array;
+  readonly #stop: Int32Array;
 
   constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(ThreadStatus.BYTES)) {
     this.#numbers = new Float64Array(buffer, 0, 2);
     this.#block = new Int32Array(buffer, 16, 1);
+    this.#stop = new Int32Array(buffer, 20, 1);
+  }
+
+  /** The owner asks run `runId` to stop at its next cancellation point. */
+  requestStop(runId: number): void {
+    Atomics.store(this.#stop, 0, runId | 0);
+  }
+
+  /** Whether the run executing now was asked to stop (read by the thread itself). */
+  get stopRequested(): boolean {
+    const running = this.#numbers[0];
+    return running !== 0 && Atomics.load(this.#stop, 0) === (running | 0);
   }
 
   /** The run executing now, or 0. */

@@ -21,7 +21,12 @@ import type { ThreadEndCause } from "../threads/thread_pool.ts";
 /** The result of running a task, as the thread pool reports it. */
 export type ThreadResult =
   | { ok: true; nbytes: number; typeName: string }
-  | { ok: false; error: ErrorRecord };
+  | {
+    ok: false;
+    error: ErrorRecord;
+    /** It ended because the worker asked it to stop (threads/thread_pool.ts `stop`). */
+    stopped?: boolean;
+  };
 
 /** Data that arrived in the store. */
 export interface ReceivedData {

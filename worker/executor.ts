@@ -476,7 +476,7 @@ export class TaskExecutor {
       key: run.key,
       result: result.ok
         ? { ok: true, nbytes: result.nbytes, typeName: result.typeName }
-        : { ok: false, error: result.error },
+        : { ok: false, error: result.error, ...(result.stopped ? { stopped: true } : {}) },
       start: result.start / 1000,
       stop: result.stop / 1000,
       thread,

@@ -490,6 +490,10 @@ export class WorkerState {
         this.#toFree.push(key);
         this.#drop(task);
       }
+    } else if (wanted && result.stopped) {
+      // stopped because it was withdrawn, and handed out again before it ended: it runs again
+      this.#toReady(task);
+      return;
     } else if (wanted) {
       task.state = "error";
       task.error = result.error;
