@@ -1,12 +1,19 @@
 /**
- * What an open dashboard costs the scheduler: throughput of 10,000 tasks (a `map` of `inc`,
- * submitted and gathered) on a scheduler process serving the dashboard, with no page open and
- * with two Status pages open, with a Status and a Workers page open (memory by kind, processing
- * and occupancy over time), and the scheduler process's CPU time per run.
+ * What an open dashboard costs: throughput of 10,000 tasks (a `map` of `inc`, submitted and
+ * gathered) on a scheduler process serving the dashboard, with no page open and with two Status
+ * pages open, with a Status and a Workers page open (memory by kind, processing and occupancy
+ * over time); the scheduler's CPU time, and the CPU time of every Chromium process, per run.
  *
- *   deno run -A bench/dashboard.ts             5 runs of each, alternating
+ *   deno run -A bench/dashboard.ts             5 rounds, each kind of run in turn
  *   deno run -A bench/dashboard.ts --runs 3
- *   deno run -A bench/dashboard.ts --readers chromium    only the Chromium tabs (or: sse)
+ *   deno run -A bench/dashboard.ts --readers chromium    only the Chromium tabs (or: sse, idle)
+ *   deno run -A bench/dashboard.ts --against ../old      and a second tree (the code before a
+ *                                                        change), its runs interleaved
+ *
+ * The loss is measured per pair (a run with pages against the run without just before it, same
+ * tree) and reported as the median with its range over the rounds. `idle` opens two Chromium tabs on a
+ * page that receives nothing (`/health`): what Chromium costs these 2 cores by merely running,
+ * apart from what the dashboard's pages make it do.
  *
  * Pages are opened two ways in the same run, to tell the scheduler's share from the browser's:
  * real headless Chromium tabs (when /usr/bin/chromium or CHROMIUM_PATH exists), and
@@ -24,14 +31,17 @@ import { report } from "./measure.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { runs: { type: "string" }, readers: { type: "string" } },
+  options: {
+    runs: { type: "string" },
+    readers: { type: "string" },
+    against: { type: "string" },
+  },
 });
 const runs = Number(values.runs ?? 5);
 const TASKS = 10_000;
 
-const root = new URL("../", import.meta.url);
-/** The scheduler as its CLI runs it: the server with the dashboard mounted. */
-const schedulerScript = `
+/** The scheduler of the tree at `root`, as its CLI runs it: the server with the dashboard. */
+const schedulerScript = (root: URL) => `
   import { SchedulerServer } from "${new URL("scheduler/server.ts", root)}";
   import { startDashboard } from "${new URL("scheduler/dashboard/mod.ts", root)}";
   import { LiveFeed } from "${new URL("scheduler/dashboard/live_feed.ts", root)}";
@@ -153,38 +163,55 @@ function cpuBetween(before: Map<string, number>, after: Map<string, number>): Ma
   return out;
 }
 
-const [scheduler, readyLine, schedulerOut] = await spawn(["eval", schedulerScript], /^READY /);
+/** One tree's cluster: a scheduler with its dashboard, two workers, a client. */
+interface Cluster {
+  name: string;
+  scheduler: Deno.ChildProcess;
+  schedulerOut: AsyncIterator<string>;
+  dashboardUrl: string;
+  workers: Deno.ChildProcess[];
+  client: Client;
+}
+
+async function startCluster(name: string, root: URL): Promise<Cluster> {
+  const [scheduler, readyLine, schedulerOut] = await spawn(
+    ["eval", schedulerScript(root)],
+    /^READY /,
+  );
+  const [, schedulerAddress, dashboardUrl] = readyLine.split(" ");
+  const workers: Deno.ChildProcess[] = [];
+  for (const worker of ["w1", "w2"]) {
+    const workerMain = new URL("worker/main.ts", root).pathname;
+    const [child] = await spawn(
+      [
+        "run",
+        "-A",
+        "--unstable-worker-options",
+        workerMain,
+        schedulerAddress,
+        "--nthreads",
+        "2",
+        "--name",
+        worker,
+      ],
+      /^Worker at /,
+    );
+    workers.push(child);
+  }
+  const client = await Client.connect(schedulerAddress);
+  return { name, scheduler, schedulerOut, dashboardUrl, workers, client };
+}
 
 /** Milliseconds the scheduler's dashboard has spent in its ticks so far. */
-async function dashboardMs(): Promise<number> {
-  Deno.kill(scheduler.pid, "SIGUSR2");
+async function dashboardMs(cluster: Cluster): Promise<number> {
+  Deno.kill(cluster.scheduler.pid, "SIGUSR2");
   while (true) {
-    const { value, done } = await schedulerOut.next();
+    const { value, done } = await cluster.schedulerOut.next();
     if (done) throw new Error("the scheduler exited");
     if (value.startsWith("TICKMS ")) return Number(value.slice(7));
   }
 }
-const [, schedulerAddress, dashboardUrl] = readyLine.split(" ");
-const workers: Deno.ChildProcess[] = [];
-for (const name of ["w1", "w2"]) {
-  const workerMain = new URL("worker/main.ts", root).pathname;
-  const [worker] = await spawn(
-    [
-      "run",
-      "-A",
-      "--unstable-worker-options",
-      workerMain,
-      schedulerAddress,
-      "--nthreads",
-      "2",
-      "--name",
-      name,
-    ],
-    /^Worker at /,
-  );
-  workers.push(worker);
-}
-const client = await Client.connect(schedulerAddress);
+
 const inc = (x: number) => x + 1;
 const items = Array.from({ length: TASKS }, (_, i) => i);
 
@@ -192,8 +219,9 @@ const items = Array.from({ length: TASKS }, (_, i) => i);
  * One run: seconds for 10,000 tasks, the scheduler's CPU seconds meanwhile, and the seconds of it
  * its dashboard ticks took.
  */
-async function run(): Promise<Run> {
-  const tick0 = await dashboardMs();
+async function run(cluster: Cluster): Promise<Run> {
+  const { client, scheduler } = cluster;
+  const tick0 = await dashboardMs(cluster);
   const cpu0 = cpuSeconds(scheduler.pid);
   const browser0 = chromiumCpuSeconds();
   const start = performance.now();
@@ -201,29 +229,40 @@ async function run(): Promise<Run> {
   await client.gather(futures);
   const seconds = (performance.now() - start) / 1000;
   const cpu = cpuSeconds(scheduler.pid) - cpu0;
-  const dashboard = (await dashboardMs() - tick0) / 1000;
+  const dashboard = (await dashboardMs(cluster) - tick0) / 1000;
   const browser = cpuBetween(browser0, chromiumCpuSeconds());
   for (const future of futures) future.release();
   await new Promise((resolve) => setTimeout(resolve, 300)); // let the releases settle
   return { seconds, cpu, dashboard, browser };
 }
 
-type Readers = "chromium" | "sse";
+type Readers = "chromium" | "sse" | "idle";
+
+/** Time for opened pages to load and draw their first picture before a run starts. */
+const SETTLE_MS = 3000;
 
 /** Opens a Status page and a second page (`second`) as `readers`; returns how to close them. */
 async function openPages(
+  dashboardUrl: string,
   readers: Readers,
   second: "status" | "workers",
 ): Promise<() => Promise<void>> {
-  if (readers === "chromium") {
+  if (readers !== "sse") {
     const browser = await openBrowser(1280, 800);
     const other = await browser.page.context().newPage();
-    await browser.page.goto(dashboardUrl);
-    await other.goto(dashboardUrl.replace("/status", `/${second}`));
-    await browser.page.waitForSelector("#memory-bars .row");
-    await other.waitForSelector(
-      second === "status" ? "#memory-bars .row" : "#workers-table tr[data-worker]",
-    );
+    if (readers === "idle") {
+      // pages that receive nothing: Chromium's own cost
+      await browser.page.goto(dashboardUrl.replace("/status", "/health"));
+      await other.goto(dashboardUrl.replace("/status", "/health"));
+    } else {
+      await browser.page.goto(dashboardUrl);
+      await other.goto(dashboardUrl.replace("/status", `/${second}`));
+      await browser.page.waitForSelector("#memory-bars .row");
+      await other.waitForSelector(
+        second === "status" ? "#memory-bars .row" : "#workers-table tr[data-worker]",
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
     return () => browser.close();
   }
   // The views each tab subscribes to (page/app.js: Status shows status; Workers shows workers).
@@ -247,7 +286,7 @@ async function openPages(
     ],
     stdout: "null",
   }).spawn();
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
   return async () => {
     child.kill("SIGTERM");
     await child.status;
@@ -258,63 +297,101 @@ type Run = { seconds: number; cpu: number; dashboard: number; browser: Map<strin
 
 const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-await run(); // warm-up: functions compiled on every thread, connections open
-const kinds: Readers[] = chromiumMissing() === null ? ["sse", "chromium"] : ["sse"];
+const clusters = [await startCluster("this tree", new URL("../", import.meta.url))];
+if (values.against !== undefined) {
+  const against = new URL(`${Deno.realPathSync(values.against)}/`, "file://");
+  clusters.push(await startCluster(`against ${values.against}`, against));
+}
+for (const cluster of clusters) await run(cluster); // warm-up: functions compiled, connections open
+const kinds: Readers[] = chromiumMissing() === null ? ["sse", "chromium", "idle"] : ["sse"];
 if (kinds.length === 1) console.warn(chromiumMissing());
 if (values.readers !== undefined) {
-  if (values.readers !== "sse" && values.readers !== "chromium") {
-    throw new Error(`--readers takes sse or chromium, not ${JSON.stringify(values.readers)}`);
+  const asked = values.readers.split(",");
+  for (const kind of asked) {
+    if (!["sse", "chromium", "idle"].includes(kind)) {
+      throw new Error(`--readers takes sse, chromium or idle, not ${JSON.stringify(kind)}`);
+    }
   }
-  kinds.splice(0, kinds.length, ...kinds.filter((k) => k === values.readers));
+  kinds.splice(0, kinds.length, ...kinds.filter((k) => asked.includes(k)));
 }
-const none: Run[] = [];
-const withPages = new Map<string, Run[]>();
+const seconds = (readers: Readers) =>
+  readers === "idle" ? ["status"] as const : ["status", "workers"] as const;
+/** Runs by tree, and kind of pages (`none`, or `<readers> <second page>`), one per round. */
+const runsOf = new Map<string, Run[]>();
+const record = (cluster: Cluster, what: string, r: Run) => {
+  const id = `${cluster.name}|${what}`;
+  runsOf.set(id, [...runsOf.get(id) ?? [], r]);
+};
 for (let i = 0; i < runs; i++) {
-  none.push(await run());
   for (const readers of kinds) {
-    for (const second of ["status", "workers"] as const) {
-      const close = await openPages(readers, second);
-      const runsOf = withPages.get(`${readers} ${second}`) ?? [];
-      runsOf.push(await run());
-      withPages.set(`${readers} ${second}`, runsOf);
-      await close();
+    for (const second of seconds(readers)) {
+      for (const cluster of clusters) {
+        // each run with pages right after its own run without: the two see the same load
+        const without = await run(cluster);
+        record(cluster, "none", without);
+        record(cluster, `none before ${readers} ${second}`, without);
+        const close = await openPages(cluster.dashboardUrl, readers, second);
+        record(cluster, `${readers} ${second}`, await run(cluster));
+        await close();
+      }
     }
   }
 }
 
 const rate = (r: Run[]) => TASKS / median(r.map((x) => x.seconds));
 const cpu = (r: Run[]) => median(r.map((x) => x.cpu));
-const label = { chromium: "Chromium tabs", sse: "SSE readers, no browser" };
+const percent = (x: number) => `${(x * 100).toFixed(1)} %`;
+const label = {
+  chromium: "Chromium tabs",
+  sse: "SSE readers, no browser",
+  idle: "Chromium tabs receiving nothing",
+};
 const pair = { status: "two Status pages", workers: "Status + Workers pages" };
-console.log(`scheduler with dashboard at ${dashboardUrl}; 2 workers × 2 threads; ${runs} runs`);
-report("10,000 tasks, no dashboard page: throughput", `${rate(none).toFixed(0)} tasks/s`);
-report("scheduler CPU per run, no page", `${cpu(none).toFixed(2)} s`);
-for (const readers of kinds) {
-  for (const second of ["status", "workers"] as const) {
-    const r = withPages.get(`${readers} ${second}`)!;
-    report(`${pair[second]} (${label[readers]})`, `${rate(r).toFixed(0)} tasks/s`);
-    const loss = 1 - rate(r) / rate(none);
-    report(`  throughput lost`, `${(loss * 100).toFixed(1)} %`, "≤ 5 %");
-    report(`  scheduler CPU per run`, `${cpu(r).toFixed(2)} s`);
-    const ticks = median(r.map((x) => x.dashboard));
-    const share = ticks / median(r.map((x) => x.seconds));
-    report(`  of it in dashboard ticks (share of the run)`, `${ticks.toFixed(3)} s`);
-    report(`  dashboard ticks / run time`, `${(share * 100).toFixed(1)} %`);
-    if (readers === "chromium") {
-      const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
-      report(`  Chromium CPU per run`, `${median(r.map((x) => total(x.browser))).toFixed(2)} s`);
-      // per second of run: what the pages cost whatever the run's length (they draw by time)
-      const cores = median(r.map((x) => total(x.browser) / x.seconds));
-      report(`  Chromium CPU per second of run (cores)`, cores.toFixed(2));
-      for (const role of new Set(r.flatMap((x) => [...x.browser.keys()]))) {
-        const seconds = median(r.map((x) => x.browser.get(role) ?? 0));
-        report(`    of it ${role}`, `${seconds.toFixed(2)} s`);
+const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+console.log(`2 workers × 2 threads per tree; ${runs} rounds, the trees' runs interleaved`);
+console.log(`load average at the end: ${Deno.loadavg().map((x) => x.toFixed(1)).join(" ")}`);
+for (const cluster of clusters) {
+  const none = runsOf.get(`${cluster.name}|none`)!;
+  console.log(`${cluster.name}: scheduler with dashboard at ${cluster.dashboardUrl}`);
+  report("10,000 tasks, no dashboard page: throughput", `${rate(none).toFixed(0)} tasks/s`);
+  report("scheduler CPU per run, no page", `${cpu(none).toFixed(2)} s`);
+  for (const readers of kinds) {
+    for (const second of seconds(readers)) {
+      const r = runsOf.get(`${cluster.name}|${readers} ${second}`)!;
+      const what = readers === "idle" ? "two tabs" : pair[second];
+      report(`${what} (${label[readers]})`, `${rate(r).toFixed(0)} tasks/s`);
+      // each run with pages against the run without just before it
+      const before = runsOf.get(`${cluster.name}|none before ${readers} ${second}`)!;
+      const losses = r.map((x, round) => 1 - before[round].seconds / x.seconds);
+      report(
+        `  throughput lost, median (range over rounds)`,
+        `${percent(median(losses))} (${percent(Math.min(...losses))} … ${
+          percent(Math.max(...losses))
+        })`,
+        "≤ 5 %",
+      );
+      report(`  scheduler CPU per run`, `${cpu(r).toFixed(2)} s`);
+      const ticks = median(r.map((x) => x.dashboard));
+      const share = ticks / median(r.map((x) => x.seconds));
+      report(`  of it in dashboard ticks (share of the run)`, `${ticks.toFixed(3)} s`);
+      report(`  dashboard ticks / run time`, percent(share));
+      if (readers !== "sse") {
+        report(`  Chromium CPU per run`, `${median(r.map((x) => total(x.browser))).toFixed(2)} s`);
+        // per second of run: what the pages cost whatever the run's length (they draw by time)
+        const cores = median(r.map((x) => total(x.browser) / x.seconds));
+        report(`  Chromium CPU per second of run (cores)`, cores.toFixed(2));
+        for (const role of new Set(r.flatMap((x) => [...x.browser.keys()]))) {
+          const seconds = median(r.map((x) => x.browser.get(role) ?? 0));
+          if (seconds >= 0.005) report(`    of it ${role}`, `${seconds.toFixed(2)} s`);
+        }
       }
     }
   }
 }
 
-await client.close();
-scheduler.kill("SIGTERM");
-for (const worker of workers) worker.kill("SIGTERM");
-await Promise.all([scheduler.status, ...workers.map((w) => w.status)]);
+for (const cluster of clusters) {
+  await cluster.client.close();
+  cluster.scheduler.kill("SIGTERM");
+  for (const worker of cluster.workers) worker.kill("SIGTERM");
+  await Promise.all([cluster.scheduler.status, ...cluster.workers.map((w) => w.status)]);
+}

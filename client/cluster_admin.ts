@@ -41,6 +41,12 @@ export interface WorkerStatus {
   executing: number;
   /** Keys it holds. */
   inMemory: number;
+  /**
+   * What its last heartbeat reported: `memory` (bytes of values, counting dataframe partitions
+   * kept live in their thread), `live` (those partitions' bytes), `rss`, `spilled`,
+   * `tableConversions` (tables converted to or from Arrow IPC, ever), … (`HeartbeatMsg`).
+   */
+  metrics?: Record<string, number>;
 }
 
 /** Sends one request to the scheduler and resolves with its result (rejects with its error). */

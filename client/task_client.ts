@@ -35,8 +35,9 @@ function insideTask(what: string): TaskContext {
 /**
  * A client of the cluster this code runs on. Inside a task: a client connected to the
  * scheduler of the task's worker, one per task thread, made on the first call and reused
- * afterwards (it becomes that thread's default client, so Queue, Lock, Variable, Event and
- * Semaphore made without `{ client }` use it). Outside a task: `Client.current()`.
+ * afterwards. Queue, Lock, Variable, Event, Semaphore, MultiLock, Pub and Sub made in a task
+ * without `{ client }` use it too, connecting it on their first request. Outside a task:
+ * `Client.current()`.
  *
  * A task that waits on tasks it submitted should `secede()` first (or use
  * {@link workerClient}), or it holds a thread those tasks may need.

@@ -28,6 +28,16 @@ export interface TableCodec {
 }
 
 let registered: TableCodec | undefined;
+/** Tables converted to or from Arrow IPC by the registered codec in this thread (ever). */
+let conversions = 0;
+
+/**
+ * How many tables this thread converted to or from Arrow IPC so far: what keeping partitions
+ * live in their thread saves (a worker reports it as the `tableConversions` metric).
+ */
+export function tableConversions(): number {
+  return conversions;
+}
 
 /** Registers the codec of the dataframe collection's tables (the last registration wins). */
 export function registerTableCodec(codec: TableCodec): void {
@@ -42,10 +52,14 @@ export function tableCodec(): TableCodec | undefined {
 /** A table's wire form for the encoder: its own, or the registered codec's conversion. */
 export function tableToIPC(value: object): ArrowIPC | undefined {
   if (value instanceof ArrowIPC) return value;
-  return registered?.toIPC(value);
+  const ipc = registered?.toIPC(value);
+  if (ipc !== undefined) conversions++;
+  return ipc;
 }
 
 /** A decoded table: the library's table when the codec is known, else the wire form. */
 export function tableFromIPC(ipc: ArrowIPC): unknown {
-  return registered === undefined ? ipc : registered.fromIPC(ipc);
+  if (registered === undefined) return ipc;
+  conversions++;
+  return registered.fromIPC(ipc);
 }

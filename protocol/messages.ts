@@ -361,7 +361,9 @@ export interface ReleaseWorkerDataMsg {
  * Periodic liveness and metrics. Well-known metrics: `memory` (bytes of values held, Dask's
  * "managed"), `rss` (the process's resident bytes; the rest of it is "unmanaged"), `spilled`
  * (bytes on disk), `cpu` (% of one core), `pid`, `openFiles`, `executing`, `ready`, `inFlight` (transfers), `bandwidth` (measured bytes/s of
- * recent transfers).
+ * recent transfers), `live` and `liveKeys` (dataframe partitions kept live in their task thread,
+ * counted in `memory`), `tableConversions` (tables the task threads converted to or from Arrow
+ * IPC, ever).
  */
 export interface HeartbeatMsg {
   op: "heartbeat";

@@ -239,6 +239,8 @@ export interface WorkerListing extends WorkerInfo {
   spillFull: boolean;
   /** `paused` (short of memory), `closing` (being retired) or `running`. */
   status: WorkerRunState;
+  /** The worker's metrics as its last heartbeat reported them (protocol/messages.ts `HeartbeatMsg`). */
+  metrics: Record<string, number>;
 }
 
 /** The `relay-scatter` request's result. */

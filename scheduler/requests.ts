@@ -596,6 +596,7 @@ export class SchedulerRequests {
       spilled: typeof w.metrics.spilled === "number" ? w.metrics.spilled : 0,
       spillFull: w.metrics.spillFull === 1,
       status: this.#host.state.workerStatus(w.address) ?? "running",
+      metrics: w.metrics,
     }));
   }
 

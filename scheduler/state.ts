@@ -317,17 +317,23 @@ export class SchedulerState implements StealHost {
   story(key: Key): StoryEntry[] {
     const task = this.tasks.get(key);
     if (task !== undefined) return this.stories.story(key, task.storySeq, task.parts);
-    const fused = this.#fusedTaskWithPart(key);
-    if (fused === undefined) return this.stories.story(key);
     // a part of a fused task has no life of its own: its story is the fused task's
-    return this.stories.story(fused.key, fused.storySeq, fused.parts)
-      .map((entry) => ({ ...entry, fusedInto: fused.key }));
+    const fused = this.#fusedTaskWithPart(key);
+    if (fused !== undefined) {
+      return this.stories.story(fused.key, fused.storySeq, fused.parts)
+        .map((entry) => ({ ...entry, fusedInto: fused.key }));
+    }
+    const own = this.stories.story(key);
+    const past = this.stories.fusionOf(key);
+    if (past === undefined || (own.length > 0 && past.key !== key)) return own;
+    const told = this.stories.story(past.key, -1, past.parts);
+    return past.key === key ? told : told.map((entry) => ({ ...entry, fusedInto: past.key }));
   }
 
   /**
    * The live fused task that ran `key` as one of its parts. A scan of the live tasks, paid by
    * the rare story reader rather than by an index every fused task would fill on the hot path;
-   * once the fused task is forgotten its parts' stories are empty (the ring names no parts).
+   * once the fused task is forgotten, the story ring remembers its parts (task_story.ts).
    */
   #fusedTaskWithPart(key: Key): TaskRecord | undefined {
     for (const task of this.tasks.values()) {
@@ -703,6 +709,7 @@ export class SchedulerState implements StealHost {
     this.#unlinkDependencies(task);
     this.tasks.delete(task.key);
     this.#retries.forget(task);
+    if (task.parts !== null) this.stories.rememberFusion(task.key, task.parts);
     this.#setState(task, "forgotten");
   }
 

@@ -18,6 +18,11 @@
  * key strings kept them alive past the young generation and made each task's life 1.3× dearer
  * (bench/state_machines.ts); two keys of one ring share a tag once in ~10^11 reads.
  *
+ * A fused task's parts never had a life of their own: the scheduler only saw the fused task.
+ * When a fused task is forgotten, its parts are remembered by their tags (at most half the ring's
+ * capacity of them, oldest dropped first), so a part's story still tells the fused task's
+ * transitions while those are in the ring. Only fused tasks pay for it, once, when forgotten.
+ *
  * @module
  */
 
@@ -26,6 +31,12 @@ import type { StoryEntry } from "../protocol/story.ts";
 import { SCHEDULER_TASK_STATES } from "./task_prefix_stats.ts";
 
 const STATES = SCHEDULER_TASK_STATES.length;
+
+/** A fused task: its key and the keys of the tasks it ran as one. */
+export interface Fusion {
+  key: Key;
+  parts: readonly Key[];
+}
 
 /**
  * A 53-bit hash of `key` that names it in the ring: cyrb53's mixing (two 32-bit multiplicative
@@ -66,6 +77,8 @@ export class TaskStories {
   readonly #causeIds = new Map<string, number>();
   readonly #workerNames: (string | null)[] = [null];
   readonly #workerIds = new Map<string, number>();
+  /** Forgotten fused tasks by the tag of each of their parts, oldest first. */
+  readonly #fusions = new Map<number, Fusion>();
   /** Transitions recorded so far (the next entry's sequence number). */
   #total = 0;
   /** Where the next entry goes in `#rows` (`#total` modulo capacity, times WIDTH: no division). */
@@ -139,6 +152,31 @@ export class TaskStories {
       seq = previous >= 0 ? previous : this.#latestBefore(tag, seq);
     }
     return out.reverse();
+  }
+
+  /**
+   * The fused task `key` (of `parts`) is forgotten: its parts' stories resolve to its entries
+   * from now on, as long as the ring and the remembered parts hold them.
+   */
+  rememberFusion(key: Key, parts: readonly Key[]): void {
+    const limit = Math.floor(this.capacity / 2);
+    if (limit === 0) return;
+    const fusion: Fusion = { key, parts };
+    // the fused task keeps its chain's last key: remembered too, so its story names its parts
+    for (const part of parts.includes(key) ? parts : [...parts, key]) {
+      const tag = storyTag(part);
+      this.#fusions.delete(tag); // re-inserted: the newest
+      this.#fusions.set(tag, fusion);
+    }
+    for (const tag of this.#fusions.keys()) {
+      if (this.#fusions.size <= limit) break;
+      this.#fusions.delete(tag);
+    }
+  }
+
+  /** The forgotten fused task that ran `part` (or is `part`), if still remembered. */
+  fusionOf(part: Key): Fusion | undefined {
+    return this.#fusions.get(storyTag(part));
   }
 
   /** The sequence number of the latest entry tagged `tag` before `before` still in the ring, or -1. */

@@ -8,6 +8,12 @@
  * counts; this is a cache beside it, bounded in bytes (least recently used out first) and
  * emptied of a key as soon as the owner drops that key (`release-refs`).
  *
+ * A worker goes further (docs/architecture.md, "Live tables in their thread"): a result may stay
+ * here *instead of* being encoded — {@link LiveTables.pin}: the worker's store holds only a
+ * pointer to this thread, and the table is encoded once, when it moves (to a peer, a client, disk,
+ * or a task on another thread: {@link LiveTables.unpin}). A pinned table is never pushed out: it
+ * is the only copy; the worker's memory accounting counts it and spills it.
+ *
  * Which values are tables is the table codec's knowledge (core/table_codec.ts): a table, or a
  * list of tables (a shuffle's split, whose pieces are picked by one small task per output).
  *
@@ -40,6 +46,12 @@ export class LiveTables {
   /** Map order is use order. */
   readonly #values = new Map<Key, { value: unknown; bytes: number }>();
   #bytes = 0;
+  /** Tables whose only copy is here (the owner's store points at them): never pushed out. */
+  readonly #pinned = new Map<Key, { value: unknown; bytes: number }>();
+  /** Posted tasks that will read a pinned table, by key: it stays pinned until they ran. */
+  readonly #readers = new Map<Key, number>();
+  /** Pinned keys exported while tasks were still to read them: cached once they ran. */
+  readonly #exported = new Set<Key>();
 
   constructor(public capBytes: number = DEFAULT_LIVE_TABLE_BYTES) {}
 
@@ -48,9 +60,61 @@ export class LiveTables {
     return this.#bytes;
   }
 
-  /** Number of tables held. */
+  /** Number of tables held (cached and pinned). */
   get size(): number {
-    return this.#values.size;
+    return this.#values.size + this.#pinned.size;
+  }
+
+  /** Bytes of the pinned tables (not bounded here: the owner counts and spills them). */
+  get pinnedBytes(): number {
+    let total = 0;
+    for (const entry of this.#pinned.values()) total += entry.bytes;
+    return total;
+  }
+
+  /** Keeps `value` as the only copy of `key`'s result, until unpinned or released. */
+  pin(key: Key, value: unknown, bytes: number): void {
+    this.release([key]);
+    this.#pinned.set(key, { value, bytes });
+  }
+
+  /** Tasks now posted to this thread will read these pinned tables. */
+  expect(keys: Iterable<Key>): void {
+    for (const key of keys) this.#readers.set(key, (this.#readers.get(key) ?? 0) + 1);
+  }
+
+  /** A task that was to read these pinned tables ended. */
+  readDone(keys: Iterable<Key>): void {
+    for (const key of keys) {
+      const left = (this.#readers.get(key) ?? 1) - 1;
+      if (left > 0) {
+        this.#readers.set(key, left);
+        continue;
+      }
+      this.#readers.delete(key);
+      if (this.#exported.delete(key)) this.#toCache(key);
+    }
+  }
+
+  /**
+   * The pinned table of `key`, which its owner now encodes (it moves): from here on it is a
+   * cached copy like any other (kept pinned until the tasks posted to read it ran), or, with
+   * `drop` (it is spilled), forgotten. Undefined when `key` is not pinned here.
+   */
+  unpin(key: Key, drop = false): unknown {
+    const entry = this.#pinned.get(key);
+    if (entry === undefined) return undefined;
+    if (this.#readers.has(key)) this.#exported.add(key);
+    else if (drop) this.#pinned.delete(key);
+    else this.#toCache(key);
+    return entry.value;
+  }
+
+  #toCache(key: Key): void {
+    const entry = this.#pinned.get(key);
+    if (entry === undefined) return;
+    this.#pinned.delete(key);
+    this.keep(key, entry.value, entry.bytes);
   }
 
   /**
@@ -70,8 +134,10 @@ export class LiveTables {
     return true;
   }
 
-  /** The live table of `key`, now the most recently used, or undefined. */
+  /** The live table of `key` (pinned, or cached and now the most recently used), or undefined. */
   take(key: Key): unknown {
+    const pinned = this.#pinned.get(key);
+    if (pinned !== undefined) return pinned.value;
     const entry = this.#values.get(key);
     if (entry === undefined) return undefined;
     this.#values.delete(key);
@@ -82,6 +148,9 @@ export class LiveTables {
   /** Forgets these keys (their owner dropped them). */
   release(keys: Iterable<Key>): void {
     for (const key of keys) {
+      this.#pinned.delete(key);
+      this.#readers.delete(key);
+      this.#exported.delete(key);
       const entry = this.#values.get(key);
       if (entry === undefined) continue;
       this.#values.delete(key);

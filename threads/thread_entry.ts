@@ -50,6 +50,8 @@ import { SHARED_GARBAGE_BYTES, SharedGarbage } from "./shared_garbage.ts";
 import { ThreadSampler } from "./sampler.ts";
 import { addUploadedModules, importUploaded } from "../core/uploaded_modules.ts";
 import { liveTableBytes, LiveTables } from "./live_tables.ts";
+import { setCancelCheck } from "../core/cancel_point.ts";
+import { tableConversions } from "../core/table_codec.ts";
 
 /** Self-contained task functions reach uploaded modules through the global. */
 Object.assign(globalThis, { importUploaded });
@@ -66,6 +68,16 @@ const sharedGarbage = new SharedGarbage(SHARED_GARBAGE_BYTES);
 const received = new FunctionReceiver();
 /** Tables this thread's tasks returned, kept live for later tasks here (threads/live_tables.ts). */
 const liveTables = new LiveTables();
+/** Table conversions (core/table_codec.ts) counted so far in reports to the owner. */
+let conversionsReported = 0;
+
+/** Table conversions since the last report, now reported. */
+function newConversions(): number {
+  const total = tableConversions();
+  const fresh = total - conversionsReported;
+  conversionsReported = total;
+  return fresh;
+}
 
 /** Results are flushed at the end of a batch, or sooner when a batch runs long. */
 const FLUSH_AFTER_MS = 5;
@@ -252,6 +264,12 @@ function runOne(task: ThreadTask): RunResult | Promise<RunResult> {
         const key = item.depKeys[i];
         deps.set(key, liveTables.take(key) ?? decode(item.depValues[i]));
       }
+      for (const key of item.liveDeps ?? []) {
+        // the owner sent no bytes: the table is here (released with this thread only)
+        if (liveTables.take(key) === undefined) {
+          throw new Error(`internal: input ${key} of ${item.key} is not live on this thread`);
+        }
+      }
       if (fromBatch !== undefined) {
         for (const key of fromBatch) deps.set(key, task.batch!.read(key));
       }
@@ -320,11 +338,27 @@ function succeeded(task: ThreadTask, start: number, value: unknown): RunResult {
       stop: now(),
     };
   }
+  const tableBytes = liveTableBytes(value);
+  if (item.keepLive === true && tableBytes !== undefined) {
+    // stays here, unconverted, until it moves (the owner's `export`)
+    liveTables.pin(item.key, value, tableBytes);
+    return {
+      id: item.id,
+      ok: true,
+      holdsRefs: true,
+      live: true,
+      value: NOT_SENT,
+      nbytes: tableBytes,
+      typeName: typeNameOf(value),
+      conversions: newConversions(),
+      start,
+      stop: now(),
+    };
+  }
   const { value: encoded, held } = collectRefs(() =>
     encode(value, { rootName: `result of ${item.key}` })
   );
   if (held.length > 0) heldByResult.set(item.key, held);
-  const tableBytes = liveTableBytes(value);
   const live = tableBytes !== undefined && liveTables.keep(item.key, value, tableBytes);
   return {
     id: item.id,
@@ -333,9 +367,43 @@ function succeeded(task: ThreadTask, start: number, value: unknown): RunResult {
     value: encoded,
     nbytes: tableBytes ?? sizeOf(value),
     typeName: typeNameOf(value),
+    conversions: newConversions(),
     start,
     stop: now(),
   };
+}
+
+/** Encodes the pinned results the owner asks for (they move) and answers with their bytes. */
+function exportTables(id: number, keys: Key[], drop: boolean): void {
+  const values: (Encoded | null)[] = [];
+  const transfer = new Set<ArrayBuffer>();
+  for (const key of keys) {
+    const value = liveTables.unpin(key, drop);
+    if (value === undefined) {
+      values.push(null);
+      continue;
+    }
+    const encoded = encode(value, { rootName: `result of ${key}` });
+    for (const buffer of transferables(encoded)) transfer.add(buffer);
+    values.push(encoded);
+  }
+  postToOwner({ type: "exported", id, values, conversions: newConversions() }, [...transfer]);
+  if (drop && transfer.size > 0) void returnNativeMemory();
+}
+
+/**
+ * Spilled tables leave this thread: their native memory is freed only once V8 collected their
+ * wrappers and their finalizers ran (collections/dataframe/native_garbage.ts), which an idle
+ * thread would not do by itself.
+ */
+async function returnNativeMemory(): Promise<void> {
+  const { garbageCollector } = await import("../core/garbage.ts");
+  const collect = garbageCollector();
+  if (collect === null) return;
+  collect();
+  await new Promise((resolve) => setTimeout(resolve, 0)); // the finalizers run here
+  const { trimNativeMemoryNow } = await import("../core/native_memory.ts");
+  trimNativeMemoryNow();
 }
 
 function failed(item: RunItem, start: number, thrown: unknown): RunResult {
@@ -343,7 +411,9 @@ function failed(item: RunItem, start: number, thrown: unknown): RunResult {
   const error = isScriptTimeout(thrown)
     ? timeoutError(item.key, item.timeoutMs!)
     : recordFromError(explainPermissionError(thrown), item.key);
-  return { id: item.id, ok: false, error, start, stop: now() };
+  // its owner asked it to stop and it ended: at one of our cancellation points, or it failed anyway
+  const stopped = status.stopRequested;
+  return { id: item.id, ok: false, error, ...(stopped ? { stopped } : {}), start, stop: now() };
 }
 
 function endRun(task: ThreadTask, start: number): void {
@@ -358,6 +428,7 @@ function endRun(task: ThreadTask, start: number): void {
   sampler.ran(item.key, start, now(), item.group);
   // a task's own arguments count under its key (never one of its inputs' keys)
   sharedGarbage.drop(item.key, item.args.frames);
+  if (item.liveDeps !== undefined) liveTables.readDone(item.liveDeps);
   for (let i = 0; i < item.depValues.length; i++) {
     sharedGarbage.drop(item.depKeys[i], item.depValues[i].frames);
   }
@@ -481,13 +552,17 @@ self.onmessage = (event: MessageEvent<ToThread>) => {
       break;
     case "run": {
       const batch = message.batch;
+      for (const item of batch) if (item.liveDeps !== undefined) liveTables.expect(item.liveDeps);
       // the profiler runs before the batch does (at once when it already runs)
       queue = queue.then(() => sampler.busy()).then(() => runBatch(batch));
       break;
     }
-    case "init":
-      status = new ThreadStatus(message.status);
+    case "init": {
+      const shared = new ThreadStatus(message.status);
+      status = shared;
+      setCancelCheck(() => shared.stopRequested);
       break;
+    }
     case "setup":
       setup = message;
       if (message.liveTableBytes !== undefined) liveTables.capBytes = message.liveTableBytes;
@@ -497,6 +572,9 @@ self.onmessage = (event: MessageEvent<ToThread>) => {
       break;
     case "pubsub-msg":
       for (const deliver of subscribers.get(message.name) ?? []) deliver(message.value);
+      break;
+    case "export":
+      exportTables(message.id, message.keys, message.drop === true);
       break;
     case "release-refs":
       liveTables.release(message.keys);

@@ -23,6 +23,7 @@ import type { Key } from "../core/task.ts";
 import {
   type Delegated,
   type DelegationRequest,
+  type ExportedTables,
   type FromThread,
   type ProfileAnswer,
   type ProfileQuery,
@@ -91,13 +92,24 @@ const WATCH_MS = 10;
  */
 const TIMEOUT_MARGIN_MS = 250;
 
+/**
+ * A cancelled run is first asked to stop at its next cancellation point (core/cancel_point.ts),
+ * which keeps the thread; its thread is terminated only if the run goes on this much longer (a
+ * loop of the user's own that never looks).
+ */
+const STOP_GRACE_MS = 100;
+
 /** A run the watchdog looks after. */
 interface WatchedRun {
   thread: number;
   /** Stop it once it runs longer than this (ms), or Infinity. */
   timeoutMs: number;
-  /** Cancelled before it started: stop it as soon as it starts. */
+  /** Cancelled: stop it as soon as it starts. */
   cancelled: boolean;
+  /** When it was asked to stop (ms since the epoch); its thread goes STOP_GRACE_MS later. */
+  stopAskedAt?: number;
+  /** Why it is stopped, for the thread's end when it must be terminated. */
+  stopReason?: string;
 }
 
 /** Numbers the threads this process starts: each thread's name is its own. */
@@ -127,6 +139,8 @@ export class ThreadPool {
    * worker's inspector, worker/thread_inspector.ts). Unset: the thread is only terminated.
    */
   haltLoop: ((name: string, terminate: () => void) => Promise<void>) | undefined;
+  /** Gets a thread's answer to {@link exportTables}. */
+  onExported: ((thread: number, answer: ExportedTables) => void) | undefined;
   #watchdog: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   #setup: ThreadSetup | null = null;
@@ -187,6 +201,8 @@ export class ThreadPool {
         this.onResults(i, message.results);
       } else if (message.type === "ending") {
         this.#replace(i, "exit", `the task called ${message.what}`);
+      } else if (message.type === "exported") {
+        this.onExported?.(i, message);
       } else if (message.type === "profile" || message.type === "stacks") {
         this.#queries.get(message.id)?.(message);
       } else if ("name" in message) this.#subscription(i, message);
@@ -269,6 +285,15 @@ export class ThreadPool {
     for (const thread of this.#threads) {
       thread.postMessage({ type: "uploads", modules } satisfies ToThread);
     }
+  }
+
+  /**
+   * Asks `thread` for the bytes of results it keeps pinned (`RunItem.keepLive`): answered
+   * through {@link onExported} with `id`, or never when the thread ends first.
+   */
+  exportTables(thread: number, id: number, keys: Key[], drop = false): void {
+    if (this.#closed) return;
+    this.#threads[thread].postMessage({ type: "export", id, keys, drop } satisfies ToThread);
   }
 
   /** Results `keys` that `thread` returned are gone: it lets go of the Futures they held. */
@@ -385,17 +410,26 @@ export class ThreadPool {
   }
 
   /**
-   * Stops run `runId` posted to `thread`: when it is executing, its thread is terminated and
-   * replaced now (reported with cause `stopped`); when it has not started, as soon as it does.
-   * A run that already finished is left alone.
+   * Stops run `runId` posted to `thread`, now if it executes, else as soon as it starts: it is
+   * asked to stop at its next cancellation point (its result then comes back `stopped`, and the
+   * thread is kept); if it still runs {@link STOP_GRACE_MS} later, its thread is terminated and
+   * replaced (reported with cause `stopped` and `reason`). A run that already finished is left
+   * alone.
    */
   stop(thread: number, runId: number, reason: string): void {
     if (this.#closed) return;
-    if (this.#status[thread].runId === runId) return this.#replace(thread, "stopped", reason);
-    const watched = this.#watched.get(runId);
-    if (watched !== undefined) watched.cancelled = true;
-    else this.#watched.set(runId, { thread, timeoutMs: Infinity, cancelled: true });
+    const watched = this.#watched.get(runId) ?? { thread, timeoutMs: Infinity, cancelled: true };
+    watched.cancelled = true;
+    watched.stopReason = reason;
+    this.#watched.set(runId, watched);
+    if (this.#status[thread].runId === runId) this.#askToStop(thread, runId, watched);
     this.#watch();
+  }
+
+  #askToStop(thread: number, runId: number, run: WatchedRun): void {
+    if (run.stopAskedAt !== undefined) return;
+    this.#status[thread].requestStop(runId);
+    run.stopAskedAt = performance.timeOrigin + performance.now();
   }
 
   /** Stops every thread at once (running tasks are abandoned). */
@@ -425,8 +459,12 @@ export class ThreadPool {
       const id = status.runId;
       const run = id === 0 ? undefined : this.#watched.get(id);
       if (run === undefined || run.thread !== i) continue;
-      if (run.cancelled) this.#replace(i, "stopped", "the task was cancelled");
-      else if (at - status.startedAt > run.timeoutMs + TIMEOUT_MARGIN_MS) {
+      if (run.cancelled) {
+        if (run.stopAskedAt === undefined) this.#askToStop(i, id, run);
+        else if (at - run.stopAskedAt > STOP_GRACE_MS) {
+          this.#replace(i, "stopped", run.stopReason ?? "the task was cancelled");
+        }
+      } else if (at - status.startedAt > run.timeoutMs + TIMEOUT_MARGIN_MS) {
         this.#replace(i, "timeout", `the task ran longer than its timeout of ${run.timeoutMs} ms`);
       }
     }

@@ -39,6 +39,17 @@ export interface RunItem {
   /** Milliseconds the task may run before its thread is stopped (absent: no limit). */
   timeoutMs?: number;
   /**
+   * The owner keeps a table result where it is (a worker): the thread pins it
+   * (threads/live_tables.ts) and sends no bytes ({@link NOT_SENT}, `live` in the result) until
+   * the owner asks for them ({@link ExportTables}).
+   */
+  keepLive?: boolean;
+  /**
+   * Inputs pinned on this thread (results of earlier tasks here that stayed live): their
+   * `depValues` are {@link NOT_SENT} and the task reads the table itself.
+   */
+  liveDeps?: Key[];
+  /**
    * The name the profiler files the task's samples under when it is not the key's prefix: a
    * fused task's group, named by its parts (`inc×2+add`).
    */
@@ -84,10 +95,22 @@ export type RunResult =
      * or the live table (threads/live_tables.ts).
      */
     holdsRefs?: boolean;
+    /** The value stayed on the thread, pinned (`RunItem.keepLive`): `value` is NOT_SENT. */
+    live?: boolean;
+    /** Tables the thread converted to or from Arrow IPC since its last report. */
+    conversions?: number;
     start: number;
     stop: number;
   }
-  | { id: number; ok: false; error: ErrorRecord; start: number; stop: number };
+  | {
+    id: number;
+    ok: false;
+    error: ErrorRecord;
+    /** It ended at a cancellation point because its owner asked it to stop. */
+    stopped?: boolean;
+    start: number;
+    stop: number;
+  };
 
 /** What a thread posts back: results of tasks of one or more batches. */
 export interface RunResults {
@@ -108,16 +131,31 @@ export interface ThreadEnding {
 /**
  * A thread's status, in shared memory the thread writes and its owner reads: the id of the run
  * executing now (0: none) and when it started (`performance.timeOrigin + now()`, ms). One slot
- * more serves a thread that must block until it is terminated.
+ * more serves a thread that must block until it is terminated, and one the owner writes: the
+ * run it asks to stop (core/cancel_point.ts), compared with the run executing now so a request
+ * that arrives late never stops the next run.
  */
 export class ThreadStatus {
   static readonly BYTES = 24;
   readonly #numbers: Float64Array;
   readonly #block: Int32Array;
+  readonly #stop: Int32Array;
 
   constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(ThreadStatus.BYTES)) {
     this.#numbers = new Float64Array(buffer, 0, 2);
     this.#block = new Int32Array(buffer, 16, 1);
+    this.#stop = new Int32Array(buffer, 20, 1);
+  }
+
+  /** The owner asks run `runId` to stop at its next cancellation point. */
+  requestStop(runId: number): void {
+    Atomics.store(this.#stop, 0, runId | 0);
+  }
+
+  /** Whether the run executing now was asked to stop (read by the thread itself). */
+  get stopRequested(): boolean {
+    const running = this.#numbers[0];
+    return running !== 0 && Atomics.load(this.#stop, 0) === (running | 0);
   }
 
   /** The run executing now, or 0. */
@@ -177,6 +215,30 @@ export interface Rejoined {
 export interface ReleaseRefs {
   type: "release-refs";
   keys: Key[];
+}
+
+/**
+ * The owner needs the bytes of these pinned results (they move: to a peer, a client, disk or
+ * another thread): answered by {@link ExportedTables}.
+ */
+export interface ExportTables {
+  type: "export";
+  id: number;
+  keys: Key[];
+  /**
+   * The bytes go to disk (spilling, memory is short): the thread keeps no copy and returns the
+   * tables' native memory at once.
+   */
+  drop?: boolean;
+}
+
+/** The encoded pinned results asked for, in order; null for a key not pinned here. */
+export interface ExportedTables {
+  type: "exported";
+  id: number;
+  values: (Encoded | null)[];
+  /** Tables the thread converted to or from Arrow IPC since its last report. */
+  conversions: number;
 }
 
 /** A Pub's message for the Subs of `name` on this thread. */
@@ -248,6 +310,7 @@ export type ToThread =
   | ThreadSetup
   | Rejoined
   | ReleaseRefs
+  | ExportTables
   | PubSubDelivery;
 
 /** Tasks of this thread now subscribe to `name` (Pub messages arrive at the worker), or no more. */
@@ -282,6 +345,7 @@ export type FromThread =
   | DelegationRequest
   | SubscriptionChange
   | ThreadEnding
+  | ExportedTables
   | ProfileAnswer
   | StacksAnswer;
 

@@ -21,7 +21,12 @@ import type { ThreadEndCause } from "../threads/thread_pool.ts";
 /** The result of running a task, as the thread pool reports it. */
 export type ThreadResult =
   | { ok: true; nbytes: number; typeName: string }
-  | { ok: false; error: ErrorRecord };
+  | {
+    ok: false;
+    error: ErrorRecord;
+    /** It ended because the worker asked it to stop (threads/thread_pool.ts `stop`). */
+    stopped?: boolean;
+  };
 
 /** Data that arrived in the store. */
 export interface ReceivedData {
@@ -50,6 +55,12 @@ export type WorkerEvent =
     thread?: number;
     now: number;
   }
+  /**
+   * Results kept live in a task thread (worker/store.ts `setLive`) were lost with it: `keys` are
+   * no longer in the store; `withdrawn` tasks (handed out, waiting for one of them to be
+   * exported from that thread) were never posted.
+   */
+  | { type: "data-lost"; keys: Key[]; withdrawn: Key[]; now: number }
   /** A task handed out could not be given to its thread (an input unreadable or gone). */
   | { type: "execute-failed"; key: Key; reason: string; now: number }
   /** A running task gave its thread slot back (`secede()` in the task). */

@@ -9,6 +9,12 @@
  * thread's batch of results), then posted in one `postMessage` per thread. Large inputs are
  * shared with the threads, not copied (see {@link TaskExecutor.shareWithThread}).
  *
+ * With `keepLive`, a task's table result stays in its thread (threads/live_tables.ts): the store
+ * gets a pointer ({@link DataStore.setLive}), a later task on that thread reads the table itself,
+ * and the table is encoded only when it moves — {@link TaskExecutor.materialize} (a peer, a
+ * client, a task on another thread) or spilling. A thread that ends takes its live results with
+ * it: they are reported lost (`data-lost`) and computed again.
+ *
  * @module
  */
 
@@ -17,16 +23,18 @@ import type { FunctionSpec } from "../core/function_codec.ts";
 import type { Key } from "../core/task.ts";
 import type { Encoded } from "../core/value_codec.ts";
 import { type ThreadEnd, ThreadPool } from "../threads/thread_pool.ts";
-import type {
-  DelegationRequest,
-  ProfileQuery,
-  RunItem,
-  RunResult,
-  SlotRequest,
-  ThreadSetup,
+import {
+  type DelegationRequest,
+  type ExportedTables,
+  NOT_SENT,
+  type ProfileQuery,
+  type RunItem,
+  type RunResult,
+  type SlotRequest,
+  type ThreadSetup,
 } from "../threads/thread_protocol.ts";
 import type { ExecuteSpec, WorkerEvent } from "./events.ts";
-import type { DataStore, StoredValue } from "./store.ts";
+import type { DataStore, LiveValue, StoredValue } from "./store.ts";
 import { runSpecProblem } from "./task_outcomes.ts";
 import { isEncoded } from "../protocol/message_checks.ts";
 import { ActorHost } from "./actors.ts";
@@ -73,6 +81,15 @@ interface Run {
   fn: string;
 }
 
+/** Bytes asked of a thread for results it keeps live, by request id. */
+interface ExportRequest {
+  thread: number;
+  keys: Key[];
+  /** They go to disk (spilling), not to a reader. */
+  spill: boolean;
+  done: () => void;
+}
+
 /** The tasks going to one thread in one `postMessage`, and the buffers handed over with them. */
 interface ThreadBatch {
   items: RunItem[];
@@ -91,7 +108,16 @@ export class TaskExecutor {
   #toRun: ExecuteSpec[] = [];
   #holding = false;
   /** Values threads returned, until the state machine keeps them or not. */
-  readonly #landing = new Map<Key, StoredValue>();
+  readonly #landing = new Map<Key, StoredValue | LiveValue>();
+  /** Tables converted to or from Arrow IPC in the task threads (ever): a worker metric. */
+  tableConversions = 0;
+  /** Exports of live results asked of threads, by id. */
+  readonly #exports = new Map<number, ExportRequest>();
+  #nextExportId = 1;
+  /** Exports under way, by key. */
+  readonly #exporting = new Map<Key, Promise<void>>();
+  /** Tasks handed out whose inputs are being exported from another thread, by key. */
+  readonly #deferred = new Map<Key, ExecuteSpec>();
   #closed = false;
   /** Tasks that seceded from their thread's slot, by key: where to send `rejoined`. */
   readonly #seceded = new Map<Key, { id: number; thread: number }>();
@@ -103,11 +129,15 @@ export class TaskExecutor {
   /** The actors built here (tasks marked `actor`), in their own thread. */
   readonly actors: ActorHost;
 
-  /** @param permissions the task threads' Deno permissions (core/task_permissions.ts). */
+  /**
+   * @param permissions the task threads' Deno permissions (core/task_permissions.ts).
+   * @param keepLive table results stay in their thread until they move (see the module doc).
+   */
   constructor(
     readonly nthreads: number,
     private readonly host: ExecutorHost,
     private readonly permissions: Deno.PermissionOptions = "inherit",
+    readonly keepLive = false,
   ) {
     this.#pool = this.#newPool();
     this.actors = new ActorHost(permissions, host.log);
@@ -122,6 +152,7 @@ export class TaskExecutor {
       this.permissions,
     );
     pool.onStrayThread = (reason) => this.host.strayThread?.(reason);
+    pool.onExported = (thread, answer) => this.#exported(thread, answer);
     if (this.host.inspectBusyThreads) {
       pool.haltLoop = async (name, terminate) => {
         this.#inspector ??= new ThreadInspector(isOwnFile);
@@ -202,7 +233,105 @@ export class TaskExecutor {
     const value = this.#landing.get(key);
     if (value === undefined) return;
     this.#landing.delete(key);
-    this.host.store.set(key, value);
+    if ("encoded" in value) this.host.store.set(key, value);
+    else this.host.store.setLive(key, value);
+  }
+
+  /**
+   * Gives the results of `keys` that are live in a task thread their bytes in the store (they
+   * are about to move: to a peer, a client, or a task on another thread); resolves when they
+   * have them, or are gone with their thread. Keys with bytes already are left as they are.
+   */
+  materialize(keys: readonly Key[]): Promise<void> {
+    return this.#export(keys, false);
+  }
+
+  /** The store is over its target: these live results go to disk once encoded. */
+  spillLive(keys: readonly Key[]): void {
+    void this.#export(keys, true);
+  }
+
+  #export(keys: readonly Key[], spill: boolean): Promise<void> {
+    const store = this.host.store;
+    const waits: Promise<void>[] = [];
+    const byThread = new Map<number, Key[]>();
+    for (const key of keys) {
+      const pending = this.#exporting.get(key);
+      if (pending !== undefined) {
+        waits.push(pending);
+        continue;
+      }
+      const thread = store.liveThread(key);
+      if (thread === undefined) continue;
+      const list = byThread.get(thread);
+      if (list === undefined) byThread.set(thread, [key]);
+      else list.push(key);
+    }
+    for (const [thread, list] of byThread) {
+      const id = this.#nextExportId++;
+      const promise = new Promise<void>((done) => {
+        this.#exports.set(id, { thread, keys: list, spill, done });
+      });
+      for (const key of list) this.#exporting.set(key, promise);
+      this.#pool.exportTables(thread, id, list, spill);
+      waits.push(promise);
+    }
+    if (waits.length === 0) return Promise.resolve();
+    return Promise.all(waits).then(() => {});
+  }
+
+  /** A thread sent the bytes of live results: the store holds them from now on. */
+  #exported(thread: number, answer: ExportedTables): void {
+    this.tableConversions += answer.conversions;
+    const request = this.#exports.get(answer.id);
+    if (request === undefined) return;
+    this.#exports.delete(answer.id);
+    const store = this.host.store;
+    for (let i = 0; i < request.keys.length; i++) {
+      const key = request.keys[i];
+      const encoded = answer.values[i];
+      this.#exporting.delete(key);
+      if (encoded === null || store.liveThread(key) !== thread) continue;
+      if (request.spill) store.spillEncoded(key, encoded);
+      else store.fill(key, encoded);
+    }
+    request.done();
+  }
+
+  /** Exports asked of `thread` (or of every thread) will never be answered: they are over. */
+  #endExports(thread: number | null): void {
+    for (const [id, request] of this.#exports) {
+      if (thread !== null && request.thread !== thread) continue;
+      this.#exports.delete(id);
+      for (const key of request.keys) this.#exporting.delete(key);
+      request.done();
+    }
+  }
+
+  /**
+   * Inputs live on another thread than the task's (or read by an actor, or being exported
+   * already) are exported first; true when the task waits for that (it is posted once they have
+   * their bytes).
+   */
+  #awaitLiveInputs(spec: ExecuteSpec): boolean {
+    const store = this.host.store;
+    let moving: Key[] | null = null;
+    for (const dep of spec.deps) {
+      const thread = store.liveThread(dep);
+      if (thread === undefined) continue;
+      // being exported (its thread may drop the table once it sent the bytes): wait for them
+      if (thread !== spec.thread || spec.actor || this.#exporting.has(dep)) {
+        (moving ??= []).push(dep);
+      }
+    }
+    if (moving === null) return false;
+    this.#deferred.set(spec.key, spec);
+    void this.materialize(moving).then(() => {
+      if (this.#deferred.get(spec.key) !== spec) return; // stopped, or an input was lost
+      this.#deferred.delete(spec.key);
+      this.execute([spec]);
+    });
+    return true;
   }
 
   /** Stops the run of `key` on `thread` (see the `stop-task` instruction). */
@@ -212,10 +341,13 @@ export class TaskExecutor {
         return this.#pool.stop(thread, id, "the task was cancelled");
       }
     }
-    // not posted yet (held in this burst): it never starts
+    // not posted yet (held in this burst, or waiting for inputs to be exported): it never starts
     const held = this.#toRun.length;
     this.#toRun = this.#toRun.filter((spec) => spec.key !== key);
-    if (this.#toRun.length < held) this.#failed(key, `task ${key} was cancelled before it started`);
+    const deferred = this.#deferred.delete(key);
+    if (this.#toRun.length < held || deferred) {
+      this.#failed(key, `task ${key} was cancelled before it started`);
+    }
   }
 
   /** A module tasks may import (`importUploaded`), for these threads and those started later. */
@@ -325,6 +457,8 @@ export class TaskExecutor {
   /** Replaces every thread (running tasks are abandoned; their results never come). */
   replaceThreads(): void {
     this.#toRun = [];
+    this.#deferred.clear();
+    this.#endExports(null);
     this.#runs.clear();
     this.#seceded.clear();
     this.#refHolders.clear(); // the threads go, and their clients with them
@@ -351,6 +485,7 @@ export class TaskExecutor {
         this.#toRun = [];
         const batches: ThreadBatch[] = [];
         for (const spec of specs) {
+          if (this.#awaitLiveInputs(spec)) continue;
           const batch = batches[spec.thread] ??= { items: [], transfer: new Set() };
           this.#prepare(spec, batch);
         }
@@ -374,7 +509,14 @@ export class TaskExecutor {
     // an actor is built in the actor thread, which gets its inputs' buffers on their own
     const transfer = spec.actor ? new Set<ArrayBuffer>() : batch.transfer;
     const depValues: Encoded[] = [];
+    let liveDeps: Key[] | undefined;
     for (const dep of spec.deps) {
+      if (store.liveThread(dep) !== undefined) {
+        // live on this task's own thread (#awaitLiveInputs): the task reads the table there
+        depValues.push(NOT_SENT);
+        (liveDeps ??= []).push(dep);
+        continue;
+      }
       let stored;
       try {
         stored = store.getOwned(dep);
@@ -408,6 +550,8 @@ export class TaskExecutor {
       depValues,
     };
     if (spec.timeoutMs > 0) item.timeoutMs = spec.timeoutMs;
+    if (liveDeps !== undefined) item.liveDeps = liveDeps;
+    if (this.keepLive && !spec.actor) item.keepLive = true;
     if (spec.group !== undefined) item.group = spec.group;
     const fn = (spec.fn as FunctionSpec).name;
     this.#runs.set(id, { key: spec.key, thread: spec.thread, session: this.session, fn });
@@ -467,7 +611,11 @@ export class TaskExecutor {
     if (this.#seceded.get(run.key)?.id === result.id) this.#seceded.delete(run.key);
     if (run.session !== this.session) return; // started before a reconnect: moot
     if (result.ok) {
-      const value = { encoded: result.value, nbytes: result.nbytes, typeName: result.typeName };
+      this.tableConversions += result.conversions ?? 0;
+      const { nbytes, typeName } = result;
+      const value = result.live
+        ? { thread, nbytes, typeName }
+        : { encoded: result.value, nbytes, typeName };
       this.#landing.set(run.key, value);
       if (result.holdsRefs) this.#refHolders.set(run.key, thread);
     }
@@ -476,7 +624,7 @@ export class TaskExecutor {
       key: run.key,
       result: result.ok
         ? { ok: true, nbytes: result.nbytes, typeName: result.typeName }
-        : { ok: false, error: result.error },
+        : { ok: false, error: result.error, ...(result.stopped ? { stopped: true } : {}) },
       start: result.start / 1000,
       stop: result.stop / 1000,
       thread,
@@ -484,6 +632,29 @@ export class TaskExecutor {
     });
     // Not kept (too big, or no longer wanted): dropped.
     if (this.#landing.delete(run.key)) this.freed([run.key]);
+  }
+
+  /**
+   * The results live in `thread` went with it: they leave the store, and the state machine hears
+   * which were lost and which handed-out tasks waited to read them (`data-lost`).
+   */
+  #liveLost(thread: number): void {
+    this.#endExports(thread);
+    const lost = this.host.store.dropThread(thread);
+    for (const [key, value] of this.#landing) {
+      if (!("encoded" in value) && value.thread === thread) this.#landing.delete(key);
+    }
+    if (lost.length === 0) return;
+    for (const key of lost) this.#refHolders.delete(key);
+    const gone = new Set(lost);
+    const withdrawn: Key[] = [];
+    for (const [key, spec] of this.#deferred) {
+      if (!spec.deps.some((dep) => gone.has(dep))) continue;
+      this.#deferred.delete(key);
+      withdrawn.push(key);
+    }
+    this.host.log(`${lost.length} results live in thread ${thread} were lost with it`);
+    this.host.handle({ type: "data-lost", keys: lost, withdrawn, now: now() });
   }
 
   /** A thread was replaced: the runs posted to it are over, the culprit's with its reason. */
@@ -498,6 +669,7 @@ export class TaskExecutor {
       const who = culprit === undefined ? "no task was running" : `running ${culprit.key}`;
       this.host.log(`thread ${thread} was replaced (${who}): ${end.reason}`);
     }
+    this.#liveLost(thread);
     let current = false;
     for (const [id, run] of this.#runs) {
       if (run.thread !== thread) continue;

@@ -33,6 +33,8 @@ const now = () => (performance.timeOrigin + performance.now()) / 1000;
 /** What the peer service needs from the worker around it. */
 export interface PeerServerHost {
   readonly store: DataStore;
+  /** Gives results live in task threads their bytes (worker/executor.ts): they are sent. */
+  materialize(keys: readonly Key[]): Promise<void>;
   handle(event: WorkerEvent): void;
   log(line: string): void;
   /** Whether the worker is stopping (broken connections are then expected). */
@@ -129,7 +131,7 @@ export class PeerServer {
     switch (msg.op) {
       case "get-data":
         if (!isKeyList(msg.keys)) return "a get-data without a list of keys";
-        this.#getData(connection, requestId, msg.keys);
+        void this.#getData(connection, requestId, msg.keys);
         return null;
       case "update-data": {
         const items = msg.items;
@@ -216,10 +218,17 @@ export class PeerServer {
     return null;
   }
 
-  #getData(connection: Connection, requestId: number, keys: Key[]): void {
+  async #getData(connection: Connection, requestId: number, keys: Key[]): Promise<void> {
     if (this.serving >= MAX_CONCURRENT_PEER_REQUESTS) {
       connection.send({ header: { op: "busy", requestId } });
       return;
+    }
+    if (keys.some((key) => this.host.store.liveThread(key) !== undefined)) {
+      // tables still live in their thread are encoded now: they move
+      this.serving++;
+      await this.host.materialize(keys);
+      this.serving--;
+      if (connection.isClosed) return;
     }
     const items: DataItem[] = [];
     for (const key of keys) {

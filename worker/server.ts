@@ -218,18 +218,24 @@ export class WorkerServer {
         Deno.permissions.querySync({ name: "sys", kind: "inspector" as "hostname" }).state ===
           "granted",
     });
-    this.#executor = new TaskExecutor(this.nthreads, {
-      store: this.store,
-      address: () => this.address,
-      handle,
-      // an open inspector port lets any local user debug the process: a worker that proves a
-      // token or speaks TLS never opens one
-      inspectBusyThreads: (options.profileIntervalMs ?? 10) !== 0 &&
-        options.authToken === undefined && options.tls === undefined,
-      log,
-      strayThread: (reason) => this.#strayThread(reason),
-      delegate: (key) => this.#session.delegate(key),
-    }, permissions);
+    this.#executor = new TaskExecutor(
+      this.nthreads,
+      {
+        store: this.store,
+        address: () => this.address,
+        handle,
+        // an open inspector port lets any local user debug the process: a worker that proves a
+        // token or speaks TLS never opens one
+        inspectBusyThreads: (options.profileIntervalMs ?? 10) !== 0 &&
+          options.authToken === undefined && options.tls === undefined,
+        log,
+        strayThread: (reason) => this.#strayThread(reason),
+        delegate: (key) => this.#session.delegate(key),
+      },
+      permissions,
+      true,
+    );
+    this.store.spillLive = (keys) => this.#executor.spillLive(keys);
     this.#runThread = new RunThread(permissions);
     if (address !== null) this.#setUpThreads();
     this.#peers = new PeerPool({
@@ -240,6 +246,7 @@ export class WorkerServer {
     });
     this.#peerServer = new PeerServer({
       store: this.store,
+      materialize: (keys) => this.#executor.materialize(keys),
       handle,
       deliverPubSub: (name, value) => this.#executor.deliverPubSub(name, value),
       actors: this.#executor.actors,
@@ -512,6 +519,9 @@ export class WorkerServer {
       memory: this.store.memoryBytes,
       spilled: this.store.spilledBytes,
       spilledKeys: this.store.spilledKeys,
+      live: this.store.liveBytes,
+      liveKeys: this.store.liveKeys,
+      tableConversions: this.#executor.tableConversions,
       spillFull: this.store.spillFull === null ? 0 : 1,
       keys: this.store.size,
       rss: memory !== null ? memory.rss : residentMemory(),

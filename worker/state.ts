@@ -148,6 +148,9 @@ export class WorkerState {
           undefined,
         );
         break;
+      case "data-lost":
+        this.#dataLost(event.keys, event.withdrawn);
+        break;
       case "thread-died":
         this.#threadDied(event.thread, event.cause, event.culprit, event.reason);
         break;
@@ -438,13 +441,65 @@ export class WorkerState {
         this.#threadFinished(task.key, { ok: false, error }, this.now, this.now, undefined);
       } else if (wanted) {
         this.#offThread(task);
-        this.#toReady(task);
+        this.#toReadyOrWaiting(task);
       } else {
         this.#offThread(task);
         this.#drop(task);
         this.#unlinkDependencies(task);
       }
     }
+  }
+
+  /**
+   * Results that were live in a task thread went with it (worker/store.ts): the scheduler hears
+   * they are gone here (`release-worker-data`) and computes them again; tasks here that read
+   * them wait until they are back (or the scheduler withdraws them). `withdrawn` tasks were
+   * handed out but never posted: they wait too.
+   */
+  #dataLost(keys: readonly Key[], withdrawn: readonly Key[]): void {
+    const waiting: WorkerTask[] = [];
+    for (const key of keys) {
+      const task = this.tasks.get(key);
+      if (task === undefined || task.state !== "memory") continue;
+      if (task.reported) this.#released.push(key);
+      const nbytes = this.memory.get(key);
+      if (nbytes !== undefined) {
+        this.memory.delete(key);
+        this.memoryBytes -= nbytes;
+      }
+      task.assigned = false;
+      task.reported = false;
+      task.acquired = false;
+      if (task.dependents.size === 0) {
+        this.#drop(task);
+        continue;
+      }
+      // needed here: no holder is known until the scheduler computes it again
+      this.#fetching.setHolders(task, []);
+      this.#fetching.toFetchOrMissing(task);
+      for (const dependent of task.dependents) {
+        if (dependent.state === "ready" || dependent.state === "waiting") waiting.push(dependent);
+      }
+    }
+    for (const key of withdrawn) {
+      const task = this.tasks.get(key);
+      if (task === undefined || task.state !== "executing") continue;
+      this.#offThread(task);
+      waiting.push(task);
+    }
+    for (const task of waiting) {
+      if (task.state === "ready") this.#runQueue.remove(task);
+      this.#toReadyOrWaiting(task);
+    }
+  }
+
+  /** `task` runs once every input is here: ready now, or waiting for those that are not. */
+  #toReadyOrWaiting(task: WorkerTask): void {
+    let missing = 0;
+    for (const dep of task.dependencies) if (dep.state !== "memory") missing++;
+    task.waitingFor = missing;
+    if (missing === 0) this.#toReady(task);
+    else task.state = "waiting";
   }
 
   /** `task` no longer runs on its thread: its slot (or, seceded, its resources) is free. */
@@ -490,6 +545,10 @@ export class WorkerState {
         this.#toFree.push(key);
         this.#drop(task);
       }
+    } else if (wanted && result.stopped) {
+      // stopped because it was withdrawn, and handed out again before it ended: it runs again
+      this.#toReady(task);
+      return;
     } else if (wanted) {
       task.state = "error";
       task.error = result.error;

@@ -11,6 +11,13 @@
  * target without pushing anything out; otherwise it stays on disk and the reader gets fresh
  * buffers of its own ({@link DataStore.getOwned}: a thread can take them without a copy).
  *
+ * A third kind of entry points into a task thread: a table result the thread kept in its live
+ * form (threads/live_tables.ts), never encoded ({@link DataStore.setLive}). It counts in the
+ * memory like any value (its estimated native bytes) but has no bytes here: whoever needs them
+ * (a peer, a client, a task on another thread) has the owner export it first, which
+ * {@link DataStore.fill}s the entry with its encoded form; spilling one asks for that too
+ * ({@link DataStoreOptions.spillLive}). Such an entry goes with its thread ({@link DataStore.dropThread}).
+ *
  * @module
  */
 
@@ -46,6 +53,13 @@ export interface DataStoreOptions {
   sharedGarbage?: SharedGarbage;
 }
 
+/** A result kept live in task thread `thread`: counted here, its bytes made when it moves. */
+export interface LiveValue {
+  thread: number;
+  nbytes: number;
+  typeName: string;
+}
+
 interface SpilledValue {
   location: SpillLocation;
   nbytes: number;
@@ -56,6 +70,11 @@ export class DataStore {
   /** Map order is use order: least recently used first. */
   readonly #memory = new Map<Key, StoredValue>();
   readonly #spilled = new Map<Key, SpilledValue>();
+  /** Results live in a task thread, oldest first. */
+  readonly #live = new Map<Key, LiveValue>();
+  /** Live results asked to be spilled, not yet encoded. */
+  readonly #spillingLive = new Set<Key>();
+  #liveBytes = 0;
   #memoryBytes = 0;
   #spilledBytes = 0;
   #spilledDiskBytes = 0;
@@ -72,6 +91,13 @@ export class DataStore {
   spillFull: string | null = null;
   readonly #spillLimitBytes: number;
   readonly #onSpillFull: ((reason: string | null) => void) | undefined;
+  /**
+   * Asked to move these live results to disk: their owner encodes them and hands the bytes to
+   * {@link spillEncoded}. Unset: live results are never spilled.
+   */
+  spillLive: ((keys: Key[]) => void) | undefined;
+  /** A result was ever live in a task thread (the threads hold native tables). */
+  heldLive = false;
 
   constructor(options: DataStoreOptions = {}) {
     this.#spill = options.spill;
@@ -87,17 +113,27 @@ export class DataStore {
 
   /** Number of keys held, in memory or on disk. */
   get size(): number {
-    return this.#memory.size + this.#spilled.size;
+    return this.#memory.size + this.#spilled.size + this.#live.size;
   }
 
-  /** Sum of the `nbytes` of the values held, in memory or on disk. */
+  /** Sum of the `nbytes` of the values held, in memory (encoded or live) or on disk. */
   get nbytes(): number {
-    return this.#memoryBytes + this.#spilledBytes;
+    return this.memoryBytes + this.#spilledBytes;
   }
 
-  /** Sum of the `nbytes` of the values in memory. */
+  /** Sum of the `nbytes` of the values in memory, encoded or live in a thread. */
   get memoryBytes(): number {
-    return this.#memoryBytes;
+    return this.#memoryBytes + this.#liveBytes;
+  }
+
+  /** Sum of the `nbytes` of the results live in task threads. */
+  get liveBytes(): number {
+    return this.#liveBytes;
+  }
+
+  /** Number of results live in task threads. */
+  get liveKeys(): number {
+    return this.#live.size;
   }
 
   /** Sum of the `nbytes` of the values on disk. */
@@ -116,7 +152,58 @@ export class DataStore {
   }
 
   has(key: Key): boolean {
-    return this.#memory.has(key) || this.#spilled.has(key);
+    return this.#memory.has(key) || this.#spilled.has(key) || this.#live.has(key);
+  }
+
+  /** The task thread `key`'s result is live in, or undefined when it has bytes (or is absent). */
+  liveThread(key: Key): number | undefined {
+    return this.#live.get(key)?.thread;
+  }
+
+  /** Stores `key` as a result live in a task thread (replacing any older copy); may spill. */
+  setLive(key: Key, value: LiveValue): void {
+    this.heldLive = true;
+    this.delete(key);
+    this.#live.set(key, value);
+    this.#liveBytes += sizeOf(value);
+    this.#spillToTarget();
+  }
+
+  /**
+   * The encoded form of live result `key` came from its thread: from now on the entry holds
+   * those bytes (most recently used). False when `key` is no longer live here.
+   */
+  fill(key: Key, encoded: Encoded): boolean {
+    const live = this.#live.get(key);
+    if (live === undefined) return false;
+    this.#forgetLive(key, live);
+    const value = { encoded, nbytes: live.nbytes, typeName: live.typeName };
+    this.#memory.set(key, value);
+    this.#memoryBytes += sizeOf(value);
+    return true;
+  }
+
+  /** The encoded form of a live result asked to be spilled ({@link spillLive}): to disk. */
+  spillEncoded(key: Key, encoded: Encoded): void {
+    if (!this.fill(key, encoded)) return;
+    this.#spillOne(key, this.#memory.get(key)!);
+  }
+
+  /** The results live in task thread `thread` are gone with it: dropped; their keys. */
+  dropThread(thread: number): Key[] {
+    const lost: Key[] = [];
+    for (const [key, live] of this.#live) {
+      if (live.thread !== thread) continue;
+      this.#forgetLive(key, live);
+      lost.push(key);
+    }
+    return lost;
+  }
+
+  #forgetLive(key: Key, live: LiveValue): void {
+    this.#live.delete(key);
+    this.#spillingLive.delete(key);
+    this.#liveBytes -= sizeOf(live);
   }
 
   /** True when `key` is held on disk only. */
@@ -152,6 +239,12 @@ export class DataStore {
    * transferred as they are).
    */
   getOwned(key: Key): { value: StoredValue; owned: boolean } | undefined {
+    const live = this.#live.get(key);
+    if (live !== undefined) {
+      throw new Error(
+        `internal: ${key} is live in task thread ${live.thread}; export it before reading it`,
+      );
+    }
     const value = this.#memory.get(key);
     if (value !== undefined) {
       this.#memory.delete(key);
@@ -167,7 +260,7 @@ export class DataStore {
     };
     this.unspillCount++;
     // Back into memory only when it fits without pushing others out: no thrashing.
-    if (this.#memoryBytes + sizeOf(stored) > this.targetBytes) {
+    if (this.memoryBytes + sizeOf(stored) > this.targetBytes) {
       return { value: stored, owned: true };
     }
     this.#forgetSpilled(key, spilled);
@@ -198,8 +291,13 @@ export class DataStore {
     this.#spillToTarget();
   }
 
-  /** Drops `key` (from memory or disk); false when it was not held. */
+  /** Drops `key` (from memory, a thread, or disk); false when it was not held. */
   delete(key: Key): boolean {
+    const live = this.#live.get(key);
+    if (live !== undefined) {
+      this.#forgetLive(key, live);
+      return true;
+    }
     const old = this.#memory.get(key);
     if (old !== undefined) {
       this.#memory.delete(key);
@@ -219,18 +317,46 @@ export class DataStore {
    */
   spillUntil(bytes: number): number {
     if (this.#spill === undefined) return 0;
+    // live results already on their way to disk count as gone
+    const leaving = this.#liveLeaving();
     let moved = 0;
     for (const [key, value] of this.#memory) {
-      if (this.#memoryBytes <= bytes) break;
+      if (this.memoryBytes - leaving <= bytes) break;
       if (!this.#spillOne(key, value)) break;
       moved += sizeOf(value);
     }
+    this.#spillLiveUntil(bytes, leaving);
     return moved;
+  }
+
+  /** Bytes of the live results asked to be spilled and not yet encoded. */
+  #liveLeaving(): number {
+    let bytes = 0;
+    for (const key of this.#spillingLive) bytes += sizeOf(this.#live.get(key)!);
+    return bytes;
+  }
+
+  /**
+   * Encoded values are spilled first (no conversion needed); past them, the oldest live results
+   * are asked for their bytes ({@link spillLive}), which go to disk when they come.
+   */
+  #spillLiveUntil(bytes: number, leaving: number): void {
+    if (this.spillLive === undefined || this.spillFull !== null) return;
+    let left = this.memoryBytes - leaving;
+    const keys: Key[] = [];
+    for (const [key, live] of this.#live) {
+      if (left <= bytes) break;
+      if (this.#spillingLive.has(key)) continue;
+      this.#spillingLive.add(key);
+      keys.push(key);
+      left -= sizeOf(live);
+    }
+    if (keys.length > 0) this.spillLive(keys);
   }
 
   /** The size and type of `key`'s value (in memory or spilled), without counting as a use. */
   describeKey(key: Key): { nbytes: number; typeName: string } | undefined {
-    const value = this.#memory.get(key) ?? this.#spilled.get(key);
+    const value = this.#memory.get(key) ?? this.#live.get(key) ?? this.#spilled.get(key);
     return value === undefined ? undefined : { nbytes: value.nbytes, typeName: value.typeName };
   }
 
@@ -241,6 +367,9 @@ export class DataStore {
       out.push({ key, nbytes: value.nbytes, typeName: value.typeName });
     }
     for (const [key, value] of this.#memory) {
+      out.push({ key, nbytes: value.nbytes, typeName: value.typeName });
+    }
+    for (const [key, value] of this.#live) {
       out.push({ key, nbytes: value.nbytes, typeName: value.typeName });
     }
     return out;
@@ -256,6 +385,9 @@ export class DataStore {
     for (const [key, value] of this.#memory) this.#sharedGarbage?.drop(key, value.encoded.frames);
     this.#memory.clear();
     this.#memoryBytes = 0;
+    this.#live.clear();
+    this.#spillingLive.clear();
+    this.#liveBytes = 0;
     for (const spilled of this.#spilled.values()) this.#spill!.delete(spilled.location);
     this.#spilled.clear();
     this.#spilledBytes = 0;
@@ -264,7 +396,7 @@ export class DataStore {
   }
 
   #spillToTarget(): void {
-    if (this.#memoryBytes > this.targetBytes) this.spillUntil(this.targetBytes);
+    if (this.memoryBytes > this.targetBytes) this.spillUntil(this.targetBytes);
   }
 
   /**

@@ -1,11 +1,15 @@
 /**
- * Which client a shared-state object (Queue, Lock, Event, Semaphore, Variable) talks through:
- * the one given, or the current default client, as in Dask.
+ * Which client a shared-state object (Queue, Lock, Event, Semaphore, Variable, Pub, Sub) talks
+ * through: the one given; inside a task on a worker, the task's own client (`getClient()`,
+ * connected on the object's first request, as Dask's objects made in a task use the worker
+ * client); elsewhere the current default client.
  *
  * @module
  */
 
 import { Client } from "../client.ts";
+import { currentTask } from "../../core/task_context.ts";
+import { getClient } from "../task_client.ts";
 import type { Encoded } from "../../core/value_codec.ts";
 import {
   decodeShared,
@@ -17,13 +21,63 @@ import { TimeoutError } from "../future_state.ts";
 
 /** Options every shared-state object takes. */
 export interface SharedStateOptions {
-  /** The client to reach the scheduler through. Default: `Client.current()`. */
+  /**
+   * The client to reach the scheduler through. Default: in a task on a worker, the task's client
+   * (`getClient()`, connected on first use); elsewhere `Client.current()`.
+   */
   client?: Client;
 }
 
-/** The context of `options.client`, or of the current client. */
+/**
+ * The client of `options`: the one given; in a task on a worker, a function giving the task's
+ * client (`getClient()`: it connects on the first call, so an object that sends nothing opens no
+ * connection); elsewhere the current client.
+ */
+export function clientFor(options: SharedStateOptions): Client | (() => Promise<Client>) {
+  if (options.client !== undefined) return options.client;
+  if (currentTask()?.scheduler != null) return getClient;
+  return Client.current();
+}
+
+/** The client of {@link clientFor}, connected. */
+export function connected(client: Client | (() => Promise<Client>)): Promise<Client> {
+  return client instanceof Client ? Promise.resolve(client) : client();
+}
+
+/** The context of {@link clientFor}. */
 export function contextOf(options: SharedStateOptions): SharedStateContext {
-  return (options.client ?? Client.current()).sharedState();
+  const client = clientFor(options);
+  return client instanceof Client ? client.sharedState() : contextOnFirstUse(client);
+}
+
+/**
+ * A context whose first request connects the task's client. Reading Futures and actors needs
+ * the client itself: {@link SharedStateContext.ready} connects it (every request waits for it).
+ */
+function contextOnFirstUse(client: () => Promise<Client>): SharedStateContext {
+  let context: SharedStateContext | undefined;
+  let connecting: Promise<SharedStateContext> | undefined;
+  const connect = () => connecting ??= client().then((c) => (context = c.sharedState()));
+  const settled = (): SharedStateContext => {
+    if (context === undefined) {
+      throw new Error(
+        "internal: a task's shared-state object was used before its client connected",
+      );
+    }
+    return context;
+  };
+  return {
+    get ready() {
+      return connect();
+    },
+    request: async <T>(method: string, params: Record<string, unknown>) =>
+      (await connect()).request<T>(method, params),
+    futureKey: (future) => settled().futureKey(future),
+    futureOf: (key) => settled().futureOf(key),
+    get actors() {
+      return settled().actors;
+    },
+  };
 }
 
 /** Checks a shared-state object's name. */
@@ -80,6 +134,7 @@ export abstract class SharedObject {
     what: string,
     options: { timeout?: number } = {},
   ): Promise<void> {
+    await this.#context.ready; // a task's client connects before its Futures are read
     const params = this.share(value, what);
     if (options.timeout !== undefined) params.timeout = options.timeout;
     await withTimeoutError(this.request(method, params), TimeoutError);

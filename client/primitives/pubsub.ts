@@ -14,7 +14,7 @@ import { decode, encode, type Encoded } from "../../core/value_codec.ts";
 import type { PubSubToClientMsg } from "../../protocol/messages.ts";
 import { TimeoutError } from "../future_state.ts";
 import { Client } from "../client.ts";
-import { checkName, type SharedStateOptions } from "./context.ts";
+import { checkName, clientFor, connected, type SharedStateOptions } from "./context.ts";
 
 /** Who a topic's messages go to, as the scheduler last said. */
 interface Subscribers {
@@ -81,13 +81,9 @@ export class PubSubHub {
   }
 }
 
-function clientOf(options: SharedStateOptions): Client {
-  return options.client ?? Client.current();
-}
-
 /**
- * Publishes messages on a topic. Inside a task, get the task's client first (`await
- * getClient()`) or pass `{ client }`.
+ * Publishes messages on a topic. Inside a task it uses the task's client (`getClient()`) unless
+ * `{ client }` is given.
  *
  * @example
  * ```ts
@@ -104,18 +100,18 @@ function clientOf(options: SharedStateOptions): Client {
 export class Pub<T = unknown> {
   /** The topic. */
   readonly name: string;
-  readonly #client: Client;
+  readonly #client: Client | (() => Promise<Client>);
 
   /** A publisher on topic `name`. */
   constructor(name: string, options: SharedStateOptions = {}) {
     this.name = checkName("topic", name);
-    this.#client = clientOf(options);
+    this.#client = clientFor(options);
   }
 
   /** Sends `message` to every subscriber of the topic now (none: it is dropped). */
   async put(message: T): Promise<void> {
     const value = encode(message, { rootName: `a message on ${this.name}` });
-    await this.#client.pubsubHub().publish(this.name, value);
+    await (await connected(this.#client)).pubsubHub().publish(this.name, value);
   }
 
   /** `Pub(name)`. */
@@ -150,7 +146,7 @@ export class Sub<T = unknown> implements Disposable, AsyncIterable<T> {
   readonly name: string;
   /** Resolves once messages published from now on reach this Sub. */
   readonly subscribed: Promise<void>;
-  readonly #client: Client;
+  readonly #client: Client | (() => Promise<Client>);
   readonly #messages: T[] = [];
   readonly #waiters: ((message: T) => void)[] = [];
   readonly #stopListening: () => void;
@@ -159,16 +155,25 @@ export class Sub<T = unknown> implements Disposable, AsyncIterable<T> {
   /** A subscriber on topic `name`. */
   constructor(name: string, options: SharedStateOptions = {}) {
     this.name = checkName("topic", name);
-    const client = this.#client = clientOf(options);
+    const client = this.#client = clientFor(options);
     const deliver = (value: Encoded) => this.#deliver(decode(value) as T);
     const task = currentTask();
     const bridge = pubSubBridge();
     // in a task the worker hands messages to this thread; elsewhere the scheduler forwards them
     const worker = task !== undefined && bridge !== null ? task.worker : null;
-    this.#stopListening = worker !== null
-      ? bridge!.subscribe(this.name, deliver)
-      : client.pubsubHub().listen(this.name, deliver);
-    this.subscribed = client.sharedState().request("pubsub-subscribe", { name: this.name, worker })
+    let listening: Promise<() => void> | (() => void);
+    if (worker !== null) listening = bridge!.subscribe(this.name, deliver);
+    else if (client instanceof Client) listening = client.pubsubHub().listen(this.name, deliver);
+    else {
+      listening = client().then((c) => c.pubsubHub().listen(this.name, deliver));
+      listening.catch(() => {}); // reported by get(), through `subscribed`
+    }
+    this.#stopListening = () => {
+      if (typeof listening === "function") listening();
+      else void listening.then((stop) => stop(), () => {});
+    };
+    this.subscribed = connected(client)
+      .then((c) => c.sharedState().request("pubsub-subscribe", { name: this.name, worker }))
       .then(() => {});
     this.subscribed.catch(() => {}); // reported by get()
   }
@@ -209,7 +214,8 @@ export class Sub<T = unknown> implements Disposable, AsyncIterable<T> {
     if (this.#closed) return;
     this.#closed = true;
     this.#stopListening();
-    void this.#client.sharedState().request("pubsub-unsubscribe", { name: this.name })
+    void connected(this.#client)
+      .then((c) => c.sharedState().request("pubsub-unsubscribe", { name: this.name }))
       .catch(() => {});
   }
 

@@ -22,6 +22,8 @@ export interface SharedStateContext {
   futureOf(key: Key): Future;
   /** How actor handles in shared values call (through this client). */
   actors: ActorTransport;
+  /** Settles once the client is connected (a task's client connects on first use). */
+  ready?: Promise<unknown>;
 }
 
 /** `value` encoded with its Futures as references, and their keys. */

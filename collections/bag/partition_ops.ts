@@ -16,6 +16,7 @@
  */
 
 import { taskModule } from "../../core/function_tags.ts";
+import { throwIfCancelled } from "../../core/cancel_point.ts";
 import type { TaskFunction } from "../../core/task.ts";
 import { decode, encode } from "../../core/value_codec.ts";
 import { hashKey, KeyedMap } from "./keyed_map.ts";
@@ -101,12 +102,25 @@ export function reifyPartition(items: unknown): unknown[] {
   );
 }
 
+/**
+ * Elements a partition's pipeline takes between two looks at whether its task was asked to stop
+ * (core/cancel_point.ts): each element may call a user function, so the look is frequent.
+ */
+const ELEMENTS_PER_CANCEL_CHECK = 4096;
+
 /** Pushes every element of an array or iterable; `what` names it in the error otherwise. */
 function pushAll(sink: Sink, items: unknown, what: string): void {
   if (Array.isArray(items)) {
-    for (let i = 0; i < items.length; i++) sink.push(items[i]);
+    for (let i = 0; i < items.length; i++) {
+      if (i % ELEMENTS_PER_CANCEL_CHECK === 0) throwIfCancelled();
+      sink.push(items[i]);
+    }
   } else if (isIterable(items)) {
-    for (const x of items) sink.push(x);
+    let i = 0;
+    for (const x of items) {
+      if (i++ % ELEMENTS_PER_CANCEL_CHECK === 0) throwIfCancelled();
+      sink.push(x);
+    }
   } else {
     throw new TypeError(`${what} must be an array or another iterable; got ${typeName(items)}.`);
   }
@@ -406,7 +420,10 @@ export function plainCombine(spec: ReducerSpec, partials: unknown[], isRoot: boo
 
 /** Source of `range`: the integers of `[start, stop)`. */
 export function rangeSource(sink: Sink, start: number, stop: number): void {
-  for (let i = start; i < stop; i++) sink.push(i);
+  for (let i = start; i < stop; i++) {
+    if ((i - start) % ELEMENTS_PER_CANCEL_CHECK === 0) throwIfCancelled();
+    sink.push(i);
+  }
 }
 
 /** Source of `fromSequence`: a partition kept as one msgpack body in the graph. */

@@ -14,7 +14,7 @@
 import { errorFromRecord } from "../../core/errors.ts";
 import { describeFunction } from "../../core/function_codec.ts";
 import type { Graph } from "../../core/graph.ts";
-import { keyPrefix } from "../../core/task.ts";
+import { fusedPrefix, keyPrefix } from "../../core/task.ts";
 import type { Key } from "../../core/task.ts";
 import { decode, encode, type Encoded } from "../../core/value_codec.ts";
 import { ProcessDiedError } from "../../threads/process_exit.ts";
@@ -279,6 +279,8 @@ async function runOnPool(
         depValues,
       };
       if (batchDepKeys !== undefined) item.batchDepKeys = batchDepKeys;
+      // a fused task's samples are filed under its parts (`inc×2+add`), as on a cluster
+      if (task.parts !== undefined) item.group = fusedPrefix(task.parts);
       if (timeoutMs !== undefined) item.timeoutMs = timeoutMs;
       batchOf[t] = batchNumber;
       return item;

@@ -189,6 +189,12 @@ export class SharedPools {
     return shared;
   }
 
+  /** The pool of `size` slots if one runs now (never starts one). */
+  running(size: number): SharedPool | undefined {
+    const shared = this.#pools.get(size);
+    return shared === undefined || shared.pool.closed ? undefined : shared;
+  }
+
   /**
    * Starts the pool of `size` slots now and keeps it from its idle shutdown until the returned
    * function is called: a computation starts its threads before building its graph, so the

@@ -5,7 +5,9 @@
  * @module
  */
 
+import { emptyProfile, mergeProfile, type ProfileNode } from "../../core/profile_tree.ts";
 import { ThreadPool } from "../../threads/thread_pool.ts";
+import type { ProfileQuery } from "../../threads/thread_protocol.ts";
 import { THREAD_DIED, TIMED_OUT } from "../../threads/thread_end_errors.ts";
 import type { GraphExecutor } from "../compute.ts";
 import type { LocalRun } from "./options.ts";
@@ -49,3 +51,23 @@ export const runThreads: LocalRun = poolRun(threads);
 
 /** The `threads` scheduler as a `GraphExecutor` (`compute(x, { scheduler: "threads" })`). */
 export const threadsExecutor: GraphExecutor = poolExecutor(threads);
+
+/**
+ * The sampled call tree (threads/sampler.ts) of the `threads` scheduler's pool of `size` threads
+ * while it runs — hold it with `threadsExecutor.prepare` past a computation's end — merged over
+ * its threads; empty when no such pool runs. With `byPrefix`, the root's children are the task
+ * prefixes, a fused task's named by its parts (`inc×2+add`) as on a cluster.
+ */
+export async function threadsProfile(
+  size: number,
+  query: Partial<Omit<ProfileQuery, "type" | "id">> = {},
+  waitMs = 1000,
+): Promise<ProfileNode> {
+  const pool = threads.pools.running(size)?.pool;
+  if (!(pool instanceof ThreadPool)) return emptyProfile();
+  const answers = await pool.profile(
+    { start: null, stop: null, prefix: null, ...query },
+    waitMs,
+  );
+  return answers.map((a) => a.tree).reduce(mergeProfile, emptyProfile());
+}

@@ -17,6 +17,7 @@ export const PAGE_FILES = [
   "live.js",
   "status_page.js",
   "task_stream.js",
+  "task_columns.js",
   "workers_page.js",
   "time_chart.js",
   "canvas.js",

@@ -1,26 +1,29 @@
 /**
  * Live updates for open pages, as server-sent events. The dashboard's timer calls {@link
- * LiveFeed.tick} every push interval (200 ms by default); each tick computes every view that an
- * open page shows — once, however many pages show it — and sends only what changed: the task
- * stream entries added since the last tick (the ring buffer's `since(seq)`), views whose JSON
- * differs from the last one sent, the graph's state changes. The scheduler's hot path does no
- * work for the dashboard; with no page open a tick costs O(workers).
+ * LiveFeed.tick} every push interval (500 ms by default); each tick computes every view that an
+ * open page shows — once, however many pages show it — and sends each page one message with what
+ * changed in the views it shows: the task stream entries added since the last tick (the ring
+ * buffer's `since(seq)`), views whose JSON differs from the last one sent, the graph's state
+ * changes. What a page receives per second is bounded whatever the task rate: one message per
+ * push interval, at most {@link LiveFeedOptions.taskStreamCap} task stream rectangles in it, sent
+ * column by column (views.ts `taskStreamColumns`), as Dask's task stream caps its rectangles. The
+ * scheduler's hot path does no work for the dashboard; with no page open a tick costs O(workers).
  *
  * While tasks flood in (more than {@link LiveFeedOptions.coalesceAbove} in one push), runs that
  * follow each other on a thread are sent coalesced, with their count: a page's work then grows
  * with threads, not with tasks.
  *
- * Events: `status`, `tasks` (`{ first, total, entries, marks }`), `workers` (the table and the
- * bandwidth between workers and by type), `history`
- * (`{ samples }`, per-worker memory by kind, processing and occupancy over time; new samples only
- * after the first), `graph`, `info`.
- * Each carries `now`, the server clock in seconds, so pages can align their clocks.
+ * A message is the SSE event `update`, `{ now, parts: [[name, data], …] }`, parts in the order a
+ * page applies them: `status`, `tasks` (`{ first, total, columns, marks }`), `workers` (the table
+ * and the bandwidth between workers and by type), `history` (`{ samples }`, per-worker memory by
+ * kind, processing and occupancy over time; new samples only after the first), `graph`, `info`.
+ * `now` is the server clock in seconds, so pages can align their clocks.
  *
  * @module
  */
 
 import type { DashboardModel } from "./model.ts";
-import { coalesceRuns, type TaskStreamTuple, wallClock } from "./views.ts";
+import { coalesceRuns, taskStreamColumns, type TaskStreamTuple, wallClock } from "./views.ts";
 
 /** What a page can subscribe to; `status` includes the task stream. */
 export type LiveView = "status" | "workers" | "graph" | "info";
@@ -33,8 +36,10 @@ export type LiveSink = (chunk: Uint8Array) => boolean;
 export interface LiveFeedOptions {
   /** Task stream entries a page receives when it connects. */
   taskStreamHistory?: number;
-  /** Most task stream entries sent in one tick (a page draws recent time only). */
+  /** Most task stream entries read in one tick (a page draws recent time only). */
   taskStreamBurst?: number;
+  /** Most task stream rectangles sent in one tick, after coalescing: the newest are kept. */
+  taskStreamCap?: number;
   /** Event log entries a page receives when it connects. */
   eventHistory?: number;
   /**
@@ -49,13 +54,20 @@ const COALESCE_GAP_SECONDS = 0.005;
 
 interface Subscriber {
   views: ReadonlySet<LiveView>;
+  /** The views, in the order their parts go out: names subscribers showing the same views. */
+  id: string;
   sink: LiveSink;
 }
 
 const encoder = new TextEncoder();
 
-function sse(event: string, json: string): Uint8Array {
-  return encoder.encode(`event: ${event}\ndata: ${json}\n\n`);
+/** One message: the parts (`["name",{…}]` JSON) of one push interval for one page. */
+function update(now: number, parts: readonly string[]): Uint8Array {
+  return encoder.encode(`event: update\ndata: {"now":${now},"parts":[${parts.join(",")}]}\n\n`);
+}
+
+function part(name: string, json: string): string {
+  return `["${name}",${json}]`;
 }
 
 /** `{"now":…,` followed by the rest of an object's JSON. */
@@ -68,6 +80,9 @@ export class LiveFeed {
   readonly #subscribers = new Set<Subscriber>();
   readonly #history: number;
   readonly #burst: number;
+  readonly #cap: number;
+  /** Parts waiting for this tick's messages, by view. */
+  readonly #pending = new Map<LiveView, string[]>();
   readonly #eventHistory: number;
   readonly #coalesceAbove: number;
   /** The JSON last sent per view (without `now`), to send only changes. */
@@ -79,6 +94,7 @@ export class LiveFeed {
     this.#model = model;
     this.#history = options.taskStreamHistory ?? 10_000;
     this.#burst = options.taskStreamBurst ?? 5_000;
+    this.#cap = options.taskStreamCap ?? 1_000;
     this.#eventHistory = options.eventHistory ?? 500;
     this.#coalesceAbove = options.coalesceAbove ?? 200;
   }
@@ -92,34 +108,36 @@ export class LiveFeed {
    * Returns the function that removes it.
    */
   subscribe(views: ReadonlySet<LiveView>, sink: LiveSink): () => void {
-    const subscriber: Subscriber = { views, sink };
+    const ordered = LIVE_VIEWS.filter((view) => views.has(view));
+    const subscriber: Subscriber = { views, id: ordered.join(","), sink };
     const now = wallClock();
     const model = this.#model;
-    const send = (event: string, json: string) => sink(sse(event, json));
+    const parts: string[] = [];
+    const add = (event: string, json: string) => parts.push(part(event, json));
+    // Pages already open get any change first, so that all pages share one baseline.
+    const status = views.has("status") ? this.#refresh("status", now) : "";
+    const workers = views.has("workers") ? this.#refresh("workers", now) : "";
+    if (views.has("graph")) this.#pushGraph(now);
+    this.#flush(now);
     if (views.has("status")) {
-      // Pages already open get any change first, so that all pages share one baseline.
-      const status = this.#refresh("status", now);
       if (!this.#watched("status")) this.#taskSeq = model.state.taskStream.total;
-      send("status", withNow(now, status));
+      add("status", withNow(now, status));
       const stream = model.taskStream(0, this.#history, now);
-      const marks = model.activity.toArray();
-      const first = stream.total - stream.entries.length;
-      const entries = this.#coalesced(stream.entries);
-      send("tasks", JSON.stringify({ ...stream, entries, first, marks }));
+      add("tasks", this.#tasksJson(stream.entries, stream.total, model.activity.toArray(), now));
     }
     if (views.has("workers")) {
-      send("workers", withNow(now, this.#refresh("workers", now)));
-      send("history", withNow(now, JSON.stringify({ samples: model.history.toArray() })));
+      add("workers", withNow(now, workers));
+      add("history", withNow(now, JSON.stringify({ samples: model.history.toArray() })));
     }
     if (views.has("graph")) {
-      this.#pushGraph(now);
-      send("graph", withNow(now, JSON.stringify(model.graph.snapshot(model.state))));
+      add("graph", withNow(now, JSON.stringify(model.graph.snapshot(model.state))));
     }
     if (views.has("info")) {
       if (!this.#watched("info")) this.#eventSeq = model.state.eventLog.total;
       const info = model.info(0, this.#eventHistory, now);
-      send("info", JSON.stringify({ ...info, first: info.eventsTotal - info.events.length }));
+      add("info", JSON.stringify({ ...info, first: info.eventsTotal - info.events.length }));
     }
+    sink(update(now, parts));
     this.#subscribers.add(subscriber);
     return () => this.#subscribers.delete(subscriber);
   }
@@ -134,10 +152,9 @@ export class LiveFeed {
       const total = model.state.taskStream.total;
       if (total > this.#taskSeq || marks.length > 0) {
         const stream = model.taskStream(this.#taskSeq, this.#burst, now);
-        const first = stream.total - stream.entries.length;
         this.#taskSeq = stream.total;
-        const entries = this.#coalesced(stream.entries);
-        this.#broadcast("status", "tasks", JSON.stringify({ ...stream, entries, first, marks }));
+        const json = this.#tasksJson(stream.entries, stream.total, marks, now, this.#cap);
+        this.#broadcast("status", "tasks", json);
       }
     }
     if (this.#watched("workers")) {
@@ -160,6 +177,7 @@ export class LiveFeed {
         this.#broadcast("info", "info", json);
       }
     }
+    this.#flush(now);
   }
 
   /** Drops every subscriber (their streams are closed by whoever opened them). */
@@ -167,11 +185,24 @@ export class LiveFeed {
     this.#subscribers.clear();
   }
 
-  /** A flood of entries, coalesced; a trickle as it is (every run its own bar and tooltip). */
-  #coalesced(entries: TaskStreamTuple[]): TaskStreamTuple[] {
-    return entries.length > this.#coalesceAbove
+  /**
+   * The `tasks` part: the entries up to sequence number `total`, a flood of them coalesced (a
+   * trickle as it is: every run its own bar and tooltip), at most `cap` of them (the newest),
+   * column by column.
+   */
+  #tasksJson(
+    entries: TaskStreamTuple[],
+    total: number,
+    marks: unknown[],
+    now: number,
+    cap = Infinity,
+  ): string {
+    let sent = entries.length > this.#coalesceAbove
       ? coalesceRuns(entries, COALESCE_GAP_SECONDS)
       : entries;
+    if (sent.length > cap) sent = sent.slice(sent.length - cap);
+    const columns = taskStreamColumns(sent);
+    return JSON.stringify({ now, total, first: total - sent.length, columns, marks });
   }
 
   #watched(view: LiveView): boolean {
@@ -204,11 +235,31 @@ export class LiveFeed {
     if (update !== null) this.#broadcast("graph", "graph", withNow(now, JSON.stringify(update)));
   }
 
+  /** Queues a part for the pages showing `view`; {@link flush} sends it. */
   #broadcast(view: LiveView, event: string, json: string): void {
-    const chunk = sse(event, json);
+    if (!this.#watched(view)) return;
+    const parts = this.#pending.get(view) ?? [];
+    parts.push(part(event, json));
+    this.#pending.set(view, parts);
+  }
+
+  /** Sends each page one message with the queued parts of the views it shows. */
+  #flush(now: number): void {
+    if (this.#pending.size === 0) return;
+    /** Messages by subscribers' views: pages showing the same views share one. */
+    const messages = new Map<string, Uint8Array | null>();
     for (const s of this.#subscribers) {
+      let chunk = messages.get(s.id);
+      if (chunk === undefined) {
+        const parts = LIVE_VIEWS.flatMap((view) =>
+          s.views.has(view) ? this.#pending.get(view) ?? [] : []
+        );
+        chunk = parts.length === 0 ? null : update(now, parts);
+        messages.set(s.id, chunk);
+      }
       // A page that cannot keep up is dropped; its EventSource reconnects with a fresh picture.
-      if (s.views.has(view) && !s.sink(chunk)) this.#subscribers.delete(s);
+      if (chunk !== null && !s.sink(chunk)) this.#subscribers.delete(s);
     }
+    this.#pending.clear();
   }
 }

@@ -271,3 +271,64 @@ export function coalesceRuns(
   }
   return out;
 }
+
+/**
+ * Task stream entries column by column, as the live feed sends them to pages (page/
+ * task_columns.js reads them back): per run a few numbers rather than an array of strings,
+ * prefixes and workers named once, times in milliseconds after `t0` to 10 µs.
+ */
+export interface TaskStreamColumns {
+  /** Seconds (server clock) the times count from: the first entry's start. */
+  t0: number;
+  key: string[];
+  prefixes: string[];
+  prefix: number[];
+  workers: string[];
+  worker: number[];
+  thread: number[];
+  start: number[];
+  stop: number[];
+  erred: (0 | 1)[];
+  /** Runs each entry stands for (coalesced entries: several). */
+  count: number[];
+}
+
+export function taskStreamColumns(entries: readonly TaskStreamTuple[]): TaskStreamColumns {
+  const t0 = entries.length === 0 ? 0 : entries[0][4];
+  const columns: TaskStreamColumns = {
+    t0,
+    key: [],
+    prefixes: [],
+    prefix: [],
+    workers: [],
+    worker: [],
+    thread: [],
+    start: [],
+    stop: [],
+    erred: [],
+    count: [],
+  };
+  const prefixIds = new Map<string, number>();
+  const workerIds = new Map<string, number>();
+  const idOf = (ids: Map<string, number>, names: string[], name: string) => {
+    let id = ids.get(name);
+    if (id === undefined) {
+      ids.set(name, id = names.length);
+      names.push(name);
+    }
+    return id;
+  };
+  const ms = (t: number) => Math.round((t - t0) * 1e5) / 100;
+  for (const entry of entries) {
+    const [key, prefix, worker, thread, start, stop, erred] = entry;
+    columns.key.push(key);
+    columns.prefix.push(idOf(prefixIds, columns.prefixes, prefix));
+    columns.worker.push(idOf(workerIds, columns.workers, worker));
+    columns.thread.push(thread);
+    columns.start.push(ms(start));
+    columns.stop.push(ms(stop));
+    columns.erred.push(erred);
+    columns.count.push(entry.length === 8 ? entry[7] : 1);
+  }
+  return columns;
+}

@@ -172,6 +172,38 @@ Deno.test({
       await page.click('#errors details[data-key="parse-f00d"] summary');
       await page.screenshot({ path: `${shots}info.png` });
 
+      // A hidden tab receives nothing (its stream closes) and takes a fresh picture when shown.
+      const cdp = await page.context().newCDPSession(page);
+      await cdp.send("Network.enable");
+      let messages = 0;
+      cdp.on("Network.eventSourceMessageReceived", () => messages++);
+      await page.click('nav a[data-page="status"]');
+      cluster.submit("Client-1", treeWorkload("d", 192, 0.06));
+      await waitUntil("the Status page receives updates", () => Promise.resolve(messages > 1));
+      // as the browser does when the tab goes to the background (headless tabs are never hidden)
+      const setHidden = (hidden: boolean) =>
+        page.evaluate(`Object.defineProperty(document, "hidden", {
+          value: ${hidden}, configurable: true });
+          document.dispatchEvent(new Event("visibilitychange"));`);
+      await setHidden(true);
+      assert.equal(await page.textContent("#connection"), "paused (tab hidden)");
+      messages = 0;
+      const doneWhileHidden = await numberAt(
+        page,
+        '#progress .row[data-prefix="inc"]',
+        "data-done",
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1500)); // three pushes while tasks run
+      assert.equal(messages, 0, "a hidden tab receives nothing");
+      await setHidden(false);
+      await waitUntil("a tab shown again receives again", () => Promise.resolve(messages > 0));
+      await waitUntil(
+        "and catches up",
+        async () =>
+          (await numberAt(page, INC_ROW, "data-done")) >
+            doneWhileHidden,
+      );
+
       await cluster.whenIdle();
       assert.deepEqual(problems, []);
     } finally {

@@ -109,10 +109,17 @@ export const tasks = taskModule(import.meta.url, {
     return n;
   },
 
-  /** Makes a Queue before any getClient(): refused, saying what to do. */
-  queueBeforeGetClient: (name: string) => {
-    new Queue(name);
-    return "made";
+  /**
+   * Without getClient() and without `{ client }`: the Queue, Variable and Pub use the task's
+   * client, which connects on their first request (Dask: objects made in a task use the worker
+   * client).
+   */
+  sharedWithoutClient: async (name: string): Promise<number> => {
+    await new Queue<number>(name).put(1);
+    await new Pub<string>(`${name}-topic`).put("from a task");
+    const variable = new Variable<number>(name);
+    await variable.set(41);
+    return (await variable.get({ timeout: 5 })) + 1;
   },
 
   /** Sets a variable and reads a lock from a task. */

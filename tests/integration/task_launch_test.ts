@@ -55,12 +55,13 @@ Deno.test("shared state from tasks: a task's queue, variable, and a lease its de
   await using cluster = await startCluster({ nWorkers: 2, nthreads: 1 });
   await using client = await Client.connect(cluster.schedulerAddress, { setAsDefault: false });
 
-  await t.step("shared state in a task before getClient() says to call it", async () => {
-    // the first step: no task thread has connected yet
-    await assert.rejects(
-      () => client.submit(tasks.queueBeforeGetClient, "early").result(),
-      /call `await getClient\(\)` first/,
-    );
+  await t.step("shared state made in a task without a client uses the task's client", async () => {
+    // the first step: no task thread has connected yet, and the task never calls getClient()
+    using sub = new Sub<string>("early-topic", { client });
+    await sub.subscribed;
+    assert.equal(await client.submit(tasks.sharedWithoutClient, "early").result(60), 42);
+    assert.equal(await new Queue<number>("early", { client }).get({ timeout: 30 }), 1);
+    assert.equal(await sub.get({ timeout: 30 }), "from a task");
   });
 
   await t.step("a Queue filled by a task is read by a client", async () => {

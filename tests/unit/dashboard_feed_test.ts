@@ -5,6 +5,7 @@ import { LiveFeed, type LiveView } from "../../scheduler/dashboard/live_feed.ts"
 import { GraphTracker } from "../../scheduler/dashboard/graph_view.ts";
 import { coalesceRuns, type TaskStreamTuple } from "../../scheduler/dashboard/views.ts";
 import { finishTask } from "../helpers/scheduler_driver.ts";
+import { runsOfColumns } from "../../scheduler/dashboard/page/task_columns.js";
 
 const WORKER = "tcp://127.0.0.1:1";
 
@@ -42,9 +43,17 @@ function subscribe(feed: LiveFeed, views: LiveView[]): [string, Json][] {
   const decoder = new TextDecoder();
   feed.subscribe(new Set(views), (chunk) => {
     const text = decoder.decode(chunk);
-    const match = /^event: (\S+)\ndata: (.*)\n\n$/s.exec(text);
-    assert.ok(match, `not a server-sent event: ${JSON.stringify(text)}`);
-    received.push([match[1], JSON.parse(match[2])]);
+    const match = /^event: update\ndata: (.*)\n\n$/s.exec(text);
+    assert.ok(match, `not a server-sent update: ${JSON.stringify(text)}`);
+    const { now, parts } = JSON.parse(match[1]);
+    assert.equal(typeof now, "number");
+    // one message per push: read back as its parts, the task stream's columns as runs
+    for (const [name, data] of parts) {
+      received.push([
+        name,
+        name === "tasks" ? { ...data, entries: runsOfColumns(data.columns) } : data,
+      ]);
+    }
     return true;
   });
   return received;
@@ -75,7 +84,7 @@ Deno.test("a new page gets the full picture, then only what changed", () => {
   const tasks = received[1][1];
   assert.equal(tasks.first, 0);
   assert.equal(tasks.total, 1);
-  assert.deepEqual(tasks.entries, [["inc-1", "inc", WORKER, 1, 9.5, 10, 0]]);
+  assert.deepEqual(tasks.entries, [["inc-1", "inc", WORKER, 1, 9.5, 10, 0, 1]]);
   const inc = received[0][1].prefixes.find((p: Json) => p.name === "inc");
   assert.equal(inc.memory, 1);
   assert.equal(inc.processing, 1);
@@ -245,4 +254,32 @@ Deno.test("a flood of task runs reaches the pages coalesced per thread, a trickl
   const tasks = received.find(([e]) => e === "tasks")![1];
   assert.equal(tasks.total, 2);
   assert.deepEqual(tasks.entries, [["inc-2", "inc", WORKER, 1, 9.5, 10.001, 0, 2]]);
+});
+
+Deno.test("each page gets one message per push, with at most the cap of task rectangles", () => {
+  const state = cluster();
+  const feed = new LiveFeed(new DashboardModel(state, identity), {
+    coalesceAbove: 100,
+    taskStreamCap: 1,
+  });
+  /** Messages (chunks) each page received. */
+  const chunks = { status: 0, both: 0, info: 0 };
+  const count = (page: keyof typeof chunks) => () => (chunks[page]++, true);
+  feed.subscribe(new Set(["status"]), count("status"));
+  feed.subscribe(new Set(["status", "workers", "info"]), count("both"));
+  feed.subscribe(new Set(["info"]), count("info"));
+  const received = subscribe(feed, ["status"]);
+  chunks.status = chunks.both = chunks.info = 0;
+  received.length = 0;
+  finish(state, "inc-1", 10);
+  finish(state, "inc-2", 11);
+  feed.tick();
+  // status, tasks, workers and info all changed: still one message per page
+  assert.deepEqual(chunks, { status: 1, both: 1, info: 1 });
+  assert.deepEqual(received.map(([e]) => e), ["status", "tasks"]);
+  const tasks = received[1][1];
+  assert.equal(tasks.total, 2);
+  assert.deepEqual(tasks.entries.map((e: Json) => e[0]), ["inc-2"], "the newest rectangle kept");
+  assert.equal(tasks.first, 1);
+  assert.deepEqual(tasks.columns.workers, [WORKER], "workers named once");
 });

@@ -37,7 +37,9 @@ async function readEvents(
       buffer = buffer.slice(end + 2);
       const event = /^event: (.*)$/m.exec(block)?.[1];
       const data = /^data: (.*)$/m.exec(block)?.[1];
-      if (event !== undefined && data !== undefined && until(event, JSON.parse(data))) return;
+      if (event !== "update" || data === undefined) continue;
+      // one message per push, its parts in the order a page applies them
+      for (const [name, part] of JSON.parse(data).parts) if (until(name, part)) return;
     }
   }
 }

@@ -173,3 +173,39 @@ Deno.test("the performers table dispatches exactly the pairs of the transitions 
     }
   }
 });
+
+Deno.test("a part's story outlives its fused task: the fused task's transitions, marked", () => {
+  const d = new Driver();
+  d.addWorker("w1");
+  // a fused task keeps its chain's last key (core/optimize.ts)
+  d.submit([{ ...spec("add-1"), parts: ["inc-1", "add-1"] }], ["add-1"]);
+  d.finish("add-1");
+  const live = d.s.story("inc-1");
+  assert.ok(live.length > 0 && live.every((t) => t.fusedInto === "add-1"));
+  d.run({
+    type: "client-message",
+    client: "c1",
+    msg: { op: "client-releases-keys", keys: ["add-1"] },
+  });
+  assert.equal(d.state("add-1"), "forgotten");
+  const told = d.s.story("inc-1");
+  assert.deepEqual(moves(told).slice(0, live.length), moves(live));
+  assert.equal(told.at(-1)!.finish, "forgotten");
+  assert.ok(told.every((t) => t.fusedInto === "add-1" && t.key === "add-1"));
+  assert.deepEqual(told[0].parts, ["inc-1", "add-1"]);
+  assert.deepEqual(told.map(({ fusedInto: _, ...t }) => t), d.s.story("add-1"));
+  assert.deepEqual(d.s.story("never-seen"), []);
+});
+
+Deno.test("forgotten fused tasks' parts are remembered up to half the ring, oldest dropped", () => {
+  const stories = new TaskStories(8);
+  stories.rememberFusion("f1", ["a1", "b1", "f1"]);
+  assert.equal(stories.fusionOf("a1")?.key, "f1");
+  assert.equal(stories.fusionOf("f1")?.key, "f1", "the fused key's story names its parts");
+  stories.rememberFusion("f2", ["a2", "f2"]);
+  assert.equal(stories.fusionOf("a1"), undefined, "four keys fit in a ring of 8: oldest out");
+  assert.equal(stories.fusionOf("b1")?.key, "f1");
+  assert.equal(stories.fusionOf("f2")?.key, "f2");
+  assert.equal(stories.fusionOf("a2")?.key, "f2");
+  assert.equal(new TaskStories(0).fusionOf("a1"), undefined);
+});

@@ -266,3 +266,47 @@ Deno.test("a full spill directory stops spilling until a spilled value is delete
     Deno.removeSync(parent, { recursive: true });
   }
 });
+
+Deno.test("results live in a task thread count as memory, spill once encoded, and go with their thread", () => {
+  const spill = new SpillDirectory();
+  try {
+    const store = new DataStore({ spill, targetBytes: 2000 });
+    const asked: string[][] = [];
+    store.spillLive = (keys) => asked.push(keys);
+    store.setLive("a", { thread: 0, nbytes: 800, typeName: "DataFrame" });
+    store.setLive("b", { thread: 1, nbytes: 800, typeName: "DataFrame" });
+    assert.equal(store.memoryBytes, 1600);
+    assert.equal(store.liveBytes, 1600);
+    assert.equal(store.liveThread("a"), 0);
+    assert.deepEqual(store.describeKey("b"), { nbytes: 800, typeName: "DataFrame" });
+    // bytes are made only when it moves: reading it before is a bug, said plainly
+    assert.throws(() => store.get("a"), /a is live in task thread 0; export it/);
+    // past the target: encoded values spill first (none here), then the oldest live result is
+    // asked for its bytes — once
+    store.setLive("c", { thread: 0, nbytes: 800, typeName: "DataFrame" });
+    assert.deepEqual(asked, [["a"]]);
+    // one more value while a's bytes are on their way: a counts as gone, nothing else spills
+    store.set("d", array(10, 4));
+    assert.deepEqual(asked, [["a"]]);
+    assert.equal(store.isSpilled("d"), false);
+    // its bytes come: written to disk, memory back under the target
+    store.spillEncoded("a", array(100, 1).encoded);
+    assert.equal(store.isSpilled("a"), true);
+    assert.equal(store.memoryBytes, 1680);
+    assert.equal(store.spillCount, 1);
+    assert.equal((decode(store.get("a")!.encoded) as Float64Array)[0], 1);
+    // a live result whose bytes came for a reader is an ordinary value from then on
+    assert.equal(store.fill("b", array(100, 2).encoded), true);
+    assert.equal(store.liveThread("b"), undefined);
+    assert.equal((decode(store.get("b")!.encoded) as Float64Array)[0], 2);
+    assert.equal(store.fill("b", array(100, 2).encoded), false);
+    // thread 0 ends: its live result is gone (its spilled one stays)
+    assert.deepEqual(store.dropThread(0), ["c"]);
+    assert.equal(store.has("c"), false);
+    assert.equal(store.has("a"), true);
+    assert.equal(store.liveBytes, 0);
+    assert.equal(store.memoryBytes, 880);
+  } finally {
+    spill.remove();
+  }
+});

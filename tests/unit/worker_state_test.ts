@@ -549,6 +549,34 @@ Deno.test("withdrawing a running task stops it; the stopped run is dropped, or r
   assert.deepEqual(executed(out), ["again"]);
 });
 
+Deno.test("a run that stopped at a cancellation point frees its slot: dropped, or run again if wanted", () => {
+  const d = new Driver();
+  d.compute("kernel");
+  assert.deepEqual(stops(d.scheduler({ op: "free-keys", keys: ["kernel"] })), [
+    { key: "kernel", thread: 0 },
+  ]);
+  const error = { name: "TaskStoppedError", message: "the task was stopped" };
+  const finished = {
+    type: "thread-finished",
+    key: "kernel",
+    result: { ok: false, error, stopped: true },
+    start: 1,
+    stop: 2,
+    thread: 0,
+  } as const;
+  let out = d.handle({ ...finished, now: 5 });
+  assert.deepEqual(sent(out), []);
+  assert.equal(d.w.tasks.has("kernel"), false);
+  assert.equal(d.w.executing, 0);
+  // assigned again before it stopped: it runs again rather than erring with the stop
+  d.compute("again");
+  d.scheduler({ op: "free-keys", keys: ["again"] });
+  d.compute("again");
+  out = d.handle({ ...finished, key: "again", now: 7 });
+  assert.deepEqual(erred(out), []);
+  assert.deepEqual(executed(out), ["again"]);
+});
+
 Deno.test("a run past its timeout errs with a TimeoutError naming the task and the limit", () => {
   const d = new Driver();
   const out = d.compute("slow", [], { timeoutMs: 250 });

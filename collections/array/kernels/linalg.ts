@@ -20,6 +20,7 @@ import { promoteTypes } from "./dtype.ts";
 import { astype, multiply } from "./elementwise.ts";
 import { formatShape, normalizeAxis, offsetsOf, type Operand } from "./layout.ts";
 import { expandDims, reshape, transpose } from "./shape.ts";
+import { throwIfCancelled } from "../../../core/cancel_point.ts";
 
 /**
  * The matrix product of the last two axes, broadcasting the leading (batch) axes; a 1-d operand
@@ -113,6 +114,7 @@ function numberProducts(
     }
     const outBase = t * n * m;
     for (let i = 0; i < n; i++) {
+      throwIfCancelled();
       row.fill(0);
       const aRow = aOffsets[t] + i * as0;
       for (let p = 0; p < k; p++) {
@@ -148,6 +150,7 @@ function bigIntProducts(
   for (let t = 0; t < aOffsets.length; t++) {
     const outBase = t * n * m;
     for (let i = 0; i < n; i++) {
+      throwIfCancelled();
       row.fill(0n);
       const aRow = aOffsets[t] + i * as0;
       for (let p = 0; p < k; p++) {

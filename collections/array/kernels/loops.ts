@@ -14,6 +14,7 @@
  * @module
  */
 import type { NumericArray } from "../../../core/ndarray.ts";
+import { CANCEL_CHECK_ELEMENTS, throwIfCancelled } from "../../../core/cancel_point.ts";
 import { KERNEL_HELPERS as NUMBER_HELPERS } from "./scalar_math.ts";
 import { BIGINT_HELPERS } from "./bigint_math.ts";
 
@@ -112,9 +113,33 @@ export function runMap(
   const { shape: s, strides } = coalesce(shape, [out.strides, ...inputs.map((x) => x.strides)]);
   const arrays = [out.data, ...inputs.map((x) => x.data)];
   const kernel = compile(`map|${expr}|${typeKey(arrays)}`, mapSource(inputs.length, expr));
-  const args: unknown[] = [out.data, out.offset, strides[0], s];
-  inputs.forEach((x, i) => args.push(x.data, x.offset, strides[i + 1]));
-  kernel(...args);
+  const offsets = [out.offset, ...inputs.map((x) => x.offset)];
+  inSlabs(s, (first, rows) => {
+    const whole = first === 0 && (s.length === 0 || rows === s[0]);
+    const slab = whole ? s : [rows, ...s.slice(1)];
+    const at = (k: number) => first === 0 ? offsets[k] : offsets[k] + first * strides[k][0];
+    const args: unknown[] = [out.data, at(0), strides[0], slab];
+    inputs.forEach((x, i) => args.push(x.data, at(i + 1), strides[i + 1]));
+    kernel(...args);
+  });
+}
+
+/**
+ * Calls `run(first, rows)` over the first axis of `shape` in slabs of about
+ * CANCEL_CHECK_ELEMENTS elements, looking between slabs whether the task was asked to stop
+ * (core/cancel_point.ts). Blocks that small (most chunks) take one call and no look.
+ */
+function inSlabs(shape: readonly number[], run: (first: number, rows: number) => void): void {
+  if (shape.length === 0) return run(0, 1);
+  let inner = 1;
+  for (let axis = 1; axis < shape.length; axis++) inner *= shape[axis];
+  const rows = shape[0];
+  const step = Math.max(1, Math.floor(CANCEL_CHECK_ELEMENTS / inner));
+  if (step >= rows) return run(0, rows);
+  for (let first = 0; first < rows; first += step) {
+    throwIfCancelled();
+    run(first, Math.min(step, rows - first));
+  }
 }
 
 /**
@@ -176,5 +201,20 @@ export function runReduce(
     `reduce|${step}|${aux !== undefined}|${typeKey([acc, input.data])}`,
     reduceSource(step, aux !== undefined),
   );
-  kernel(acc, strides[0], s, input.data, input.offset, strides[1], aux);
+  inSlabs(s, (first, rows) => {
+    if (rows === (s[0] ?? 1)) {
+      return kernel(acc, strides[0], s, input.data, input.offset, strides[1], aux);
+    }
+    // the accumulator is addressed from 0: a slab starts it where its first row writes
+    const accFirst = first * strides[0][0];
+    kernel(
+      acc.subarray(accFirst),
+      strides[0],
+      [rows, ...s.slice(1)],
+      input.data,
+      input.offset + first * strides[1][0],
+      strides[1],
+      aux?.subarray(accFirst),
+    );
+  });
 }

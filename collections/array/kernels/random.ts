@@ -14,6 +14,7 @@ import { type DType, DTYPE_ARRAY, NDArray, sizeOfShape } from "../../../core/nda
 import { astype } from "./elementwise.ts";
 import { isBigIntDType, isFloatDType } from "./dtype.ts";
 import { uninitialized } from "./scratch.ts";
+import { CANCEL_CHECK_ELEMENTS, throwIfCancelled } from "../../../core/cancel_point.ts";
 
 /** murmur3's 32-bit finaliser: a bijection that mixes every input bit into every output bit. */
 function fmix32(h: number): number {
@@ -49,27 +50,31 @@ function initialState(seed: number, stream: number): Uint32Array {
 function fillUniform(out: Float64Array, seed: number, stream: number): void {
   const st = initialState(seed, stream);
   let s0 = st[0] | 0, s1 = st[1] | 0, s2 = st[2] | 0, s3 = st[3] | 0;
-  for (let i = 0; i < out.length; i++) {
-    // two xoshiro128** outputs: 27 high bits and 26 high bits make 53
-    let r = Math.imul(rotl(Math.imul(s1, 5), 7), 9);
-    let t = s1 << 9;
-    s2 ^= s0;
-    s3 ^= s1;
-    s1 ^= s2;
-    s0 ^= s3;
-    s2 ^= t;
-    s3 = rotl(s3, 11);
-    const a = r >>> 5;
-    r = Math.imul(rotl(Math.imul(s1, 5), 7), 9);
-    t = s1 << 9;
-    s2 ^= s0;
-    s3 ^= s1;
-    s1 ^= s2;
-    s0 ^= s3;
-    s2 ^= t;
-    s3 = rotl(s3, 11);
-    const b = r >>> 6;
-    out[i] = (a * 67108864 + b) * (1 / 9007199254740992);
+  for (let first = 0; first < out.length; first += CANCEL_CHECK_ELEMENTS) {
+    throwIfCancelled();
+    const end = Math.min(out.length, first + CANCEL_CHECK_ELEMENTS);
+    for (let i = first; i < end; i++) {
+      // two xoshiro128** outputs: 27 high bits and 26 high bits make 53
+      let r = Math.imul(rotl(Math.imul(s1, 5), 7), 9);
+      let t = s1 << 9;
+      s2 ^= s0;
+      s3 ^= s1;
+      s1 ^= s2;
+      s0 ^= s3;
+      s2 ^= t;
+      s3 = rotl(s3, 11);
+      const a = r >>> 5;
+      r = Math.imul(rotl(Math.imul(s1, 5), 7), 9);
+      t = s1 << 9;
+      s2 ^= s0;
+      s3 ^= s1;
+      s1 ^= s2;
+      s0 ^= s3;
+      s2 ^= t;
+      s3 = rotl(s3, 11);
+      const b = r >>> 6;
+      out[i] = (a * 67108864 + b) * (1 / 9007199254740992);
+    }
   }
 }
 

@@ -19,8 +19,11 @@ import { TaskPage } from "./task_page.js";
 import { WorkerPage } from "./worker_page.js";
 import { WorkersPage } from "./workers_page.js";
 
-/** Least time between redraws: updates arrive every 200 ms; drawing faster only costs CPU. */
-const FRAME_MS = 200;
+/**
+ * Least time between redraws: updates arrive every 500 ms; between them a redraw moves the task
+ * stream's time axis on. Drawing faster only costs CPU.
+ */
+const FRAME_MS = 250;
 
 /** @type {Record<string, { views: string[], handle(e: string, d: any): void, render(): void }>} */
 const pages = {

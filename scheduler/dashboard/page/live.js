@@ -1,12 +1,11 @@
 /**
  * The page's live connection: one EventSource on `/api/v1/live` for the views the open tab
- * shows. The browser reconnects on its own after a drop; the server then sends a full picture
- * again, which the pages take like any update.
+ * shows, one `update` message per push interval carrying the parts that changed (live_feed.ts).
+ * The browser reconnects on its own after a drop; the server then sends a full picture again,
+ * which the pages take like any update.
  *
  * @module
  */
-
-const EVENTS = ["status", "tasks", "workers", "history", "graph", "info"];
 
 /** Server clock minus this browser's clock, seconds (updated with every message). */
 let clockOffset = 0;
@@ -30,13 +29,11 @@ export class LiveConnection {
     onState("connecting");
     this.source.onopen = () => onState("live");
     this.source.onerror = () => onState("lost");
-    for (const name of EVENTS) {
-      this.source.addEventListener(name, (message) => {
-        const data = JSON.parse(/** @type {MessageEvent} */ (message).data);
-        if (typeof data.now === "number") clockOffset = data.now - Date.now() / 1000;
-        onEvent(name, data);
-      });
-    }
+    this.source.addEventListener("update", (message) => {
+      const { now, parts } = JSON.parse(/** @type {MessageEvent} */ (message).data);
+      clockOffset = now - Date.now() / 1000;
+      for (const [name, data] of parts) onEvent(name, data);
+    });
   }
 
   close() {

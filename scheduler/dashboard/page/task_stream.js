@@ -14,6 +14,9 @@ import { formatDuration } from "../../../core/display/format.js";
 import { serverNow } from "./live.js";
 import { MARK_COLORS, prefixColor } from "../../../core/display/palette.js";
 import { sizedContext } from "./canvas.js";
+import { runsOfColumns } from "./task_columns.js";
+
+/** @typedef {import("./task_columns.js").TaskColumns} TaskColumns */
 import { showTooltip } from "./tooltip.js";
 
 const WINDOW_SECONDS = 15;
@@ -154,8 +157,8 @@ export class TaskStream {
   }
 
   /**
-   * Takes a `tasks` event: `{ first, total, entries, marks }`, entries numbered from `first`.
-   * @param {{ first: number, total: number, entries: any[], marks: Mark[] }} message
+   * Takes a `tasks` part: `{ first, total, columns, marks }`, entries numbered from `first`.
+   * @param {{ first: number, total: number, columns: TaskColumns, marks: Mark[] }} message
    */
   add(message) {
     if (message.total < this.nextSeq) {
@@ -166,8 +169,9 @@ export class TaskStream {
       this.lastStop = 0;
     }
     const skip = Math.max(0, this.nextSeq - message.first);
-    for (let i = skip; i < message.entries.length; i++) {
-      const [key, prefix, worker, thread, start, stop, erred, count] = message.entries[i];
+    const entries = runsOfColumns(message.columns);
+    for (let i = skip; i < entries.length; i++) {
+      const [key, prefix, worker, thread, start, stop, erred, count] = entries[i];
       this.runs.push({
         key,
         prefix,

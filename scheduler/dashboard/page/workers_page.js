@@ -61,7 +61,7 @@ export class WorkersPage {
       document.getElementById("occupancy-history")
     );
     /** What came since the last redraw. */
-    this.changed = { workers: true, history: true };
+    this.changed = { workers: true };
     this.lastTable = -Infinity;
     this.lastCharts = -Infinity;
   }
@@ -77,7 +77,6 @@ export class WorkersPage {
       this.changed.workers = true;
     }
     if (event === "history") {
-      this.changed.history = true;
       for (const [address, ...sample] of data.samples) {
         let rows = this.history.get(address);
         if (rows === undefined) this.history.set(address, rows = []);
@@ -156,9 +155,10 @@ export class WorkersPage {
       if (this.changed.workers) this.#renderBandwidth();
       this.changed.workers = false;
     }
-    if (this.changed.history || at - this.lastCharts >= SLOW_REDRAW_MS) {
+    // Charts at most once a second too: each redraw reads the whole history (minutes of samples),
+    // and a second is finer than a pixel of their five-minute window.
+    if (at - this.lastCharts >= SLOW_REDRAW_MS) {
       this.lastCharts = at;
-      this.changed.history = false;
       this.#renderCharts(now);
     }
   }
