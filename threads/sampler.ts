@@ -34,8 +34,8 @@ import {
   v8Stacks,
 } from "../core/profile_tree.ts";
 
-/** Microseconds between samples (Dask samples every 10 ms). */
-const SAMPLE_INTERVAL_US = 10_000;
+/** Milliseconds between a worker's samples unless `--profile-interval` says (Dask: 10 ms). */
+export const DEFAULT_SAMPLE_INTERVAL_MS = 10;
 /** Milliseconds of one profile cycle. */
 const CYCLE_MS = 1000;
 /** How long a finished profile may take to arrive (it comes as an inspector event). */
@@ -106,8 +106,13 @@ export class ThreadSampler {
   /** The cycle timer; null while idle (no profile records then). */
   #timer: ReturnType<typeof setInterval> | null = null;
 
-  /** Microseconds between samples; 0: this thread never samples. Set before its first task. */
-  intervalUs = SAMPLE_INTERVAL_US;
+  /**
+   * Microseconds between samples; 0: this thread does not sample. Off until its owner turns it
+   * on: a worker's threads by their setup, a local `threads` pool's only when asked
+   * (collections/local/threads.ts `sampleThreads`) — a V8 profiler recording in every thread
+   * costs the tiny tasks of a local graph about a third more CPU, for a profile nobody reads.
+   */
+  intervalUs = 0;
   /** Milliseconds without a task after which sampling stops until the next task. */
   idleStopMs = IDLE_STOP_MS;
   /** When a task last ran (ms since the epoch). */
@@ -136,15 +141,17 @@ export class ThreadSampler {
    * (a fused task's name by its parts, `inc×2+add`) or else under its key's prefix.
    */
   began(key: string, start: number, group?: string): void {
+    if (this.intervalUs <= 0) return; // not sampling: nothing reads what runs
     this.#open.set(key, start);
     if (group !== undefined) this.#openGroups.set(key, group);
   }
 
   /** A task ran from `start` to `stop` (ms since the epoch); `group` as in {@link began}. */
   ran(key: string, start: number, stop: number, group?: string): void {
-    this.#open.delete(key);
-    this.#openGroups.delete(key);
-    this.#latest.delete(key);
+    if (this.#open.delete(key)) {
+      this.#openGroups.delete(key);
+      this.#latest.delete(key);
+    }
     if (this.#session) this.#runs.push([start, stop, key, group ?? keyPrefix(key)]);
   }
 

@@ -144,6 +144,8 @@ export class ThreadPool {
   #watchdog: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   #setup: ThreadSetup | null = null;
+  /** Milliseconds between samples asked by {@link sample}; null: as the setup says (or off). */
+  #sampling: number | null = null;
   /** Modules clients uploaded, sent to every thread that starts. */
   readonly #uploads: Record<string, string> = {};
   /** Profile and stacks queries waiting for a thread's answer, by id. */
@@ -224,8 +226,23 @@ export class ThreadPool {
     this.#functions[i] = new FunctionSender();
     for (const threads of this.#subscribers.values()) threads.delete(i); // a fresh thread has none
     if (this.#setup !== null) thread.postMessage(this.#setup);
+    if (this.#sampling !== null) {
+      thread.postMessage({ type: "sampling", intervalMs: this.#sampling } satisfies ToThread);
+    }
     if (Object.keys(this.#uploads).length > 0) {
       thread.postMessage({ type: "uploads", modules: this.#uploads } satisfies ToThread);
+    }
+  }
+
+  /**
+   * Every thread (and those started later) samples its tasks' stacks every `intervalMs`
+   * (threads/sampler.ts), or stops with 0. A worker's threads sample by their setup instead.
+   */
+  sample(intervalMs: number): void {
+    this.#sampling = intervalMs;
+    if (this.#closed) return;
+    for (const thread of this.#threads) {
+      thread.postMessage({ type: "sampling", intervalMs } satisfies ToThread);
     }
   }
 

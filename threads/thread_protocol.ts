@@ -299,9 +299,19 @@ export interface Delegated {
   error?: string;
 }
 
+/**
+ * Turns the thread's sampler (threads/sampler.ts) on (`intervalMs` between samples) or off (0).
+ * A worker's threads sample by its `setup`; a local pool's only when asked (`sampleThreads`).
+ */
+export interface SamplingChange {
+  type: "sampling";
+  intervalMs: number;
+}
+
 /** Everything the owner posts to a thread. */
 export type ToThread =
   | Delegated
+  | SamplingChange
   | UploadedModules
   | ProfileQuery
   | StacksQuery

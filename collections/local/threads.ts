@@ -7,6 +7,7 @@
 
 import { emptyProfile, mergeProfile, type ProfileNode } from "../../core/profile_tree.ts";
 import { ThreadPool } from "../../threads/thread_pool.ts";
+import { DEFAULT_SAMPLE_INTERVAL_MS } from "../../threads/sampler.ts";
 import type { ProfileQuery } from "../../threads/thread_protocol.ts";
 import { THREAD_DIED, TIMED_OUT } from "../../threads/thread_end_errors.ts";
 import type { GraphExecutor } from "../compute.ts";
@@ -53,9 +54,23 @@ export const runThreads: LocalRun = poolRun(threads);
 export const threadsExecutor: GraphExecutor = poolExecutor(threads);
 
 /**
+ * Starts sampling the stacks of the tasks on the `threads` scheduler's pool of `size` threads
+ * (every `intervalMs`), as Dask's local `Profiler` diagnostic is opt-in: a pool samples nothing
+ * unless asked, since a recording profiler in every thread costs a graph of tiny tasks about a
+ * third more CPU. Hold the pool with `threadsExecutor.prepare` first (an idle pool stops, and its
+ * samples with it); false when no such pool runs.
+ */
+export function sampleThreads(size: number, intervalMs = DEFAULT_SAMPLE_INTERVAL_MS): boolean {
+  const pool = threads.pools.running(size)?.pool;
+  if (!(pool instanceof ThreadPool)) return false;
+  pool.sample(intervalMs);
+  return true;
+}
+
+/**
  * The sampled call tree (threads/sampler.ts) of the `threads` scheduler's pool of `size` threads
- * while it runs — hold it with `threadsExecutor.prepare` past a computation's end — merged over
- * its threads; empty when no such pool runs. With `byPrefix`, the root's children are the task
+ * while it runs (after {@link sampleThreads}) — hold it with `threadsExecutor.prepare` past a
+ * computation's end — merged over its threads; empty when no such pool runs. With `byPrefix`, the root's children are the task
  * prefixes, a fused task's named by its parts (`inc×2+add`) as on a cluster.
  */
 export async function threadsProfile(
