@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { ThreadSampler } from "../../threads/sampler.ts";
+import { DEFAULT_SAMPLE_INTERVAL_MS, ThreadSampler } from "../../threads/sampler.ts";
 
 async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
   const deadline = Date.now() + 20_000;
@@ -29,6 +29,8 @@ Deno.test({
   async fn() {
     const sampler = new ThreadSampler();
     sampler.idleStopMs = 1500; // instead of thirty seconds
+    assert.equal(sampler.sampling, false, "off until its owner turns it on");
+    sampler.intervalUs = DEFAULT_SAMPLE_INTERVAL_MS * 1000; // as a worker's setup does
     assert.equal(sampler.recording, false, "nothing ran yet");
     await sampler.busy();
     assert.equal(sampler.sampling, true, "the test runs with sys: inspector");
