@@ -28,6 +28,26 @@ const samplingOnly = Deno.args.includes("--sampling-only");
 const inc = (x: number) => x + 1;
 const add = (x: number, y: number) => x + y;
 
+/** CPU time (user + system) a process has used so far, ms (Linux; 0 where unknown). */
+function cpuMsOf(pid: number | "self"): number {
+  try {
+    // the fields after the command name, which may hold spaces: utime and stime are 12th, 13th
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU time of a local cluster's scheduler and workers and of this (client) process, ms. */
+function clusterCpuMs(client: Client): number {
+  const { scheduler, workers } = client.cluster!.pids;
+  let ms = cpuMsOf("self");
+  for (const pid of [scheduler, ...workers]) if (pid !== undefined) ms += cpuMsOf(pid);
+  return ms;
+}
+
 /** Resident and peak resident memory of a process, bytes (Linux). */
 function memoryOf(pid: number): { rss: number; peak: number } {
   const status = Deno.readTextFileSync(`/proc/${pid}/status`);
@@ -113,7 +133,11 @@ async function transferRate(client: Client, bytes: number, rounds = 5): Promise<
  * The four clusters are open side by side and measured in interleaved rounds (each round in
  * another order), so the load of a shared machine falls on all of them alike: measured one after
  * the other on a busy 2-core machine, the token row — which changes nothing after the handshake —
- * came out at 144–215 % of plain TCP, noise alone.
+ * came out at 144–215 % of plain TCP, noise alone. Round trips go 10 per turn over 35 rounds, not
+ * 50 over 7, and maps 15 rounds, not 7: with the coarser rounds two runs at load 2–6 gave the token
+ * row's map 118 % and 96 % of plain TCP, so a median of 7 could not tell 15 % apart. Beside each
+ * map time, the CPU time the cluster's processes (scheduler, workers, this client) spent on it, from
+ * /proc: what the security costs in work, which the machine's load does not move much.
  */
 async function securityRows(): Promise<void> {
   const configurations = [
@@ -124,6 +148,8 @@ async function securityRows(): Promise<void> {
   ] as const;
   const bytes = quick ? 40e6 : 200e6;
   const rounds = quick ? 3 : 7;
+  const tripRounds = quick ? 10 : 35;
+  const mapRounds = quick ? 5 : 15;
   await using stack = new AsyncDisposableStack();
   const measured: {
     label: string;
@@ -131,6 +157,7 @@ async function securityRows(): Promise<void> {
     connect: number;
     trips: number[];
     maps: number[];
+    mapCpu: number[];
     rates: number[];
   }[] = [];
   for (const [label, options] of configurations) {
@@ -151,6 +178,7 @@ async function securityRows(): Promise<void> {
       connect: median(connects),
       trips: [],
       maps: [],
+      mapCpu: [],
       rates: [],
     });
   }
@@ -159,34 +187,45 @@ async function securityRows(): Promise<void> {
   // 150 % of plain TCP that way, and at 89-105 % timed apart).
   const inRounds = async (
     measure: (m: (typeof measured)[number], round: number) => Promise<void>,
+    count = rounds,
   ) => {
-    for (let round = 0; round < rounds; round++) {
+    for (let round = 0; round < count; round++) {
       for (let i = 0; i < measured.length; i++) {
         await measure(measured[(i + round) % measured.length], round);
       }
     }
   };
   await inRounds(async (m, round) => {
-    const trips: number[] = [];
-    for (let i = 0; i < 50; i++) {
+    for (let i = 0; i < 10; i++) {
       const start = performance.now();
       await m.client.submit(inc, 2e6 + 100 * round + i).result();
-      trips.push(performance.now() - start);
+      m.trips.push(performance.now() - start);
     }
-    m.trips.push(median(trips));
-  });
+  }, tripRounds);
   await inRounds(async (m, round) => {
+    const cpuBefore = clusterCpuMs(m.client);
     m.maps.push(
       await timeIncrements(m.client, 3e8 + 1e6 * round, (items) => m.client.map(inc, items)),
     );
-  });
+    m.mapCpu.push(clusterCpuMs(m.client) - cpuBefore);
+  }, mapRounds);
   await inRounds(async (m) => {
     m.rates.push(await transferRate(m.client, bytes, 1));
   });
   const plain = measured[0];
-  const base = { trip: median(plain.trips), map: median(plain.maps), rate: median(plain.rates) };
+  const base = {
+    trip: median(plain.trips),
+    map: median(plain.maps),
+    cpu: median(plain.mapCpu),
+    rate: median(plain.rates),
+  };
   for (const m of measured) {
-    const figures = { trip: median(m.trips), map: median(m.maps), rate: median(m.rates) };
+    const figures = {
+      trip: median(m.trips),
+      map: median(m.maps),
+      cpu: median(m.mapCpu),
+      rate: median(m.rates),
+    };
     // against plain TCP's figures of the same run: times within 15 %, transfer ≥ 60 % of its rate
     const ofPlain = (mine: number, was: number, what: string, target: string) =>
       m === plain
@@ -194,14 +233,21 @@ async function securityRows(): Promise<void> {
         : `${target} of plain TCP's ${what}; here ${(mine / was * 100).toFixed(0)} %`;
     report(`${m.label}: Client.connect (median of 20)`, `${m.connect.toFixed(2)} ms`);
     report(
-      `${m.label}: round trip, warm (median of ${rounds} rounds' medians of 50)`,
+      `${m.label}: round trip, warm (median of ${m.trips.length}, ${tripRounds} rounds of 10)`,
       `${figures.trip.toFixed(3)} ms`,
       ofPlain(figures.trip, base.trip, "time", "≤ 115 %"),
     );
     report(
-      `${m.label}: map of 10,000 + gather (median of ${rounds})`,
+      `${m.label}: map of 10,000 + gather (median of ${mapRounds}; ${
+        perTask(Math.min(...m.maps), 10_000)
+      }–${perTask(Math.max(...m.maps), 10_000)})`,
       perTask(figures.map, 10_000),
       ofPlain(figures.map, base.map, "time", "≤ 115 %"),
+    );
+    report(
+      `${m.label}: CPU of scheduler + workers + client per map (median of ${mapRounds})`,
+      `${figures.cpu.toFixed(0)} ms` +
+        (m === plain ? "" : ` (${(figures.cpu / base.cpu * 100).toFixed(0)} % of plain TCP's)`),
     );
     report(
       `${m.label}: ${bytes / 1e6} MB moved worker → worker (median of ${rounds})`,
