@@ -5,6 +5,8 @@
  *   deno run -A bench/distributed.ts            every figure (the million-task map included)
  *   deno run -A bench/distributed.ts --quick    smaller sizes, no million-task map
  *   deno run -A bench/distributed.ts --security-only   only plain TCP beside token, TLS, both
+ *   deno run -A bench/distributed.ts --security-only --against=DIR   the same, with the clusters
+ *       of another checkout at DIR (e.g. the code before a change) measured in the same rounds
  *   deno run -A bench/distributed.ts --sampling-only   only call-stack sampling on beside off
  *
  * Dask 2022.12 on this machine, for comparison: submit→result round trip 11 ms; 10,000 submit +
@@ -24,6 +26,8 @@ import { report } from "./measure.ts";
 const quick = Deno.args.includes("--quick");
 const securityOnly = Deno.args.includes("--security-only");
 const samplingOnly = Deno.args.includes("--sampling-only");
+/** Another checkout whose clusters `--security-only` measures beside this one's. */
+const against = Deno.args.find((arg) => arg.startsWith("--against="))?.slice("--against=".length);
 
 const inc = (x: number) => x + 1;
 const add = (x: number, y: number) => x + y;
@@ -90,8 +94,9 @@ async function coldAndWarm(
 /** 2 workers × 1 thread, with connections to both workers open and `inc` known on both threads. */
 async function freshCluster(
   options: { authToken?: false; security?: boolean; profileInterval?: number } = {},
+  checkout: typeof Client = Client,
 ): Promise<Client> {
-  const client = await Client.local({ nWorkers: 2, threadsPerWorker: 1, ...options });
+  const client = await checkout.local({ nWorkers: 2, threadsPerWorker: 1, ...options });
   await client.gather(
     client.with({ pure: false }).map(inc, Array.from({ length: 100 }, (_, i) => i)),
   );
@@ -151,8 +156,16 @@ async function securityRows(): Promise<void> {
   const tripRounds = quick ? 10 : 35;
   const mapRounds = quick ? 5 : 15;
   await using stack = new AsyncDisposableStack();
+  // this checkout's clusters, and another's (--against) under labels of their own
+  const checkouts: [string, typeof Client][] = [["", Client]];
+  if (against !== undefined) {
+    const url = new URL(`${against.replace(/\/$/, "")}/mod.ts`, `file://${Deno.cwd()}/`);
+    checkouts.push([`${against}: `, (await import(url.href)).Client as typeof Client]);
+  }
   const measured: {
     label: string;
+    /** This checkout's plain TCP cluster, which the figures are compared with. */
+    plain?: (typeof measured)[number];
     client: Client;
     connect: number;
     trips: number[];
@@ -160,27 +173,31 @@ async function securityRows(): Promise<void> {
     mapCpu: number[];
     rates: number[];
   }[] = [];
-  for (const [label, options] of configurations) {
-    const client = stack.use(await freshCluster(options));
-    const connects: number[] = [];
-    for (let i = 0; i < 20; i++) {
-      const start = performance.now();
-      const other = await Client.connect(client.cluster!, { setAsDefault: false });
-      connects.push(performance.now() - start);
-      await other.close();
+  for (const [prefix, checkout] of checkouts) {
+    const first = measured.length;
+    for (const [label, options] of configurations) {
+      const client = stack.use(await freshCluster(options, checkout));
+      const connects: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        const start = performance.now();
+        const other = await checkout.connect(client.cluster!, { setAsDefault: false });
+        connects.push(performance.now() - start);
+        await other.close();
+      }
+      // warm: the hot paths compiled before anything counts
+      for (let i = 0; i < 100; i++) await client.submit(inc, 1e6 + i).result();
+      await timeIncrements(client, 2e8, (items) => client.map(inc, items));
+      measured.push({
+        label: prefix + label,
+        plain: measured[first],
+        client,
+        connect: median(connects),
+        trips: [],
+        maps: [],
+        mapCpu: [],
+        rates: [],
+      });
     }
-    // warm: the hot paths compiled before anything counts
-    for (let i = 0; i < 100; i++) await client.submit(inc, 1e6 + i).result();
-    await timeIncrements(client, 2e8, (items) => client.map(inc, items));
-    measured.push({
-      label,
-      client,
-      connect: median(connects),
-      trips: [],
-      maps: [],
-      mapCpu: [],
-      rates: [],
-    });
   }
   // One kind of figure at a time: a round trip timed right after another cluster moved 200 MB
   // pays for that cluster's page faults and collections (measured: the token row came out at
@@ -212,14 +229,14 @@ async function securityRows(): Promise<void> {
   await inRounds(async (m) => {
     m.rates.push(await transferRate(m.client, bytes, 1));
   });
-  const plain = measured[0];
-  const base = {
-    trip: median(plain.trips),
-    map: median(plain.maps),
-    cpu: median(plain.mapCpu),
-    rate: median(plain.rates),
-  };
   for (const m of measured) {
+    const plain = m.plain ?? m;
+    const base = {
+      trip: median(plain.trips),
+      map: median(plain.maps),
+      cpu: median(plain.mapCpu),
+      rate: median(plain.rates),
+    };
     const figures = {
       trip: median(m.trips),
       map: median(m.maps),
