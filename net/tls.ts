@@ -182,8 +182,7 @@ export function dialTls(hostname: string, port: number, tls: TlsConfig): Promise
     socket.once("error", failed);
     socket.once("secureConnect", () => {
       socket.off("error", failed);
-      socket.setNoDelay(true);
-      resolve(new NodeTlsSocket(socket));
+      resolve(new NodeTlsSocket(socket)); // which sets TCP_NODELAY
     });
   });
 }
