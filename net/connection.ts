@@ -192,13 +192,12 @@ export class Connection implements AsyncIterable<Message> {
     peer: PeerHello,
     incoming: Message[],
     readBuffer: Uint8Array,
-    side: ConnectionSide,
   ) {
     this.#conn = conn;
     this.#reader = reader;
     this.peer = peer;
     this.identity = peer.identity;
-    this.sameCertificateSubject = conn instanceof NodeTlsSocket && side === "acceptor"
+    this.sameCertificateSubject = conn instanceof NodeTlsSocket
       ? conn.peerSubject === conn.ownSubject
       : undefined;
     this.#incoming = incoming;
@@ -278,13 +277,6 @@ export class Connection implements AsyncIterable<Message> {
         while (received.length < count) {
           const n = await conn.read(buffer);
           if (n === null) {
-            // over TLS, what a server does on refusing this side's certificate (after TLS 1.3's
-            // handshake completed here): node:tls reports no alert, only the close
-            if (isTls(conn) && side === "dialer") {
-              throw tlsFailure(
-                new Error("the server closed the connection after the TLS handshake"),
-              );
-            }
             throw new WireError("The peer closed the connection during the handshake.");
           }
           for (const message of reader.push(buffer.subarray(0, n))) received.push(message);
@@ -327,7 +319,7 @@ export class Connection implements AsyncIterable<Message> {
         if (identity !== undefined) peer.identity = identity;
       }
       const rest = reader.unguard();
-      return new Connection(conn, reader, peer, rest, buffer, side);
+      return new Connection(conn, reader, peer, rest, buffer);
     } catch (error) {
       closeQuietly(conn);
       if (timedOut) {

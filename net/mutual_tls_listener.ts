@@ -78,8 +78,10 @@ export class NodeTlsSocket implements ByteSocket {
       if (this.#queued > MAX_QUEUED_BYTES) socket.pause();
       this.#notify();
     });
-    // the end of the stream is told by "close", which follows "end" (no half-open TLS sockets)
-    // and any "error": a server's alert refusing this side's certificate arrives just before
+    socket.on("end", () => {
+      this.#ended = true;
+      this.#notify();
+    });
     socket.on("close", () => {
       this.#ended = true;
       this.#notify();

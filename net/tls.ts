@@ -3,22 +3,16 @@
  * certificates, this side's certificate and key, and whether plain TCP is refused. A
  * `tls://host:port` address says "connect with TLS", as in Dask.
  *
- * Both ends are checked against the CA (mutual TLS). Dialing uses Deno's `node:tls` client: the
- * server's chain must lead to the CA and its certificate must name the host dialed; this side
- * presents its own certificate, and the socket sends small writes at once
- * (`TCP_NODELAY`). `Deno.connectTls` cannot: its connection has no `setNoDelay`, so Nagle's
- * algorithm held a small write behind an unacknowledged one until the peer's delayed ACK, 40 ms on
- * Linux (`Deno.startTls` over a no-delay TCP connection would keep it, but sends no client
- * certificate). Listening is net/mutual_tls_listener.ts: `Deno.listenTls` cannot ask for client
- * certificates, Deno's `node:tls` server can. Both ends are then a {@link NodeTlsSocket}.
+ * Both ends are checked against the CA (mutual TLS). Dialing uses `Deno.connectTls` (rustls): the
+ * server's chain must lead to the CA (trusted in addition to Deno's built-in roots: Deno offers no
+ * way to trust one CA only) and its certificate must name the host dialed; this side presents its
+ * own certificate. Listening is net/mutual_tls_listener.ts: `Deno.listenTls` cannot ask for client
+ * certificates, Deno's `node:tls` server can.
  *
  * @module
  */
 
-import { isIP } from "node:net";
-import nodeTls from "node:tls";
 import { AuthenticationError } from "./auth.ts";
-import { NodeTlsSocket } from "./mutual_tls_listener.ts";
 
 /**
  * TLS settings, as Dask's `Security`: paths of PEM files.
@@ -155,36 +149,25 @@ export async function loadSecurity(
 
 /**
  * Opens a TLS connection to a server, checking its certificate against the cluster's CA and the
- * host dialed, and presenting this side's certificate (the server requires one). Small writes go
- * out at once (`TCP_NODELAY`), as on plain TCP.
+ * host dialed, and presenting this side's certificate (the server requires one).
  *
- * @throws {TlsError} when the TLS handshake fails; the socket's error (e.g. connection refused)
- *   when the server cannot be reached.
+ * Its connection has no `setNoDelay`, so Nagle's algorithm holds a small write behind an
+ * unacknowledged one until the peer's delayed ACK (measured: a write, another 1 ms later and its
+ * reply took 43.8 ms here, 2.3 ms on plain TCP). `Deno.startTls` over a no-delay TCP connection
+ * sends no client certificate; Deno's `node:tls` client can do both, but measured in clusters it
+ * made round trips 8-15 % slower at idle and 200 MB transfers ~25 % slower, while the stall never moved a
+ * median (docs/security.md, "Where the time goes"). So this stays until Deno's TLS connection can
+ * set the option.
  */
-export function dialTls(hostname: string, port: number, tls: TlsConfig): Promise<NodeTlsSocket> {
-  return new Promise((resolve, reject) => {
-    const socket = nodeTls.connect({
-      host: hostname,
-      port,
-      // a name, not an address, goes in the handshake (SNI); either is checked against the
-      // certificate's names
-      servername: isIP(hostname) === 0 ? hostname : undefined,
-      ca: tls.caCerts,
-      cert: tls.cert,
-      key: tls.key,
-      rejectUnauthorized: true,
-    });
-    const failed = (error: Error & { syscall?: unknown }) => {
-      socket.destroy();
-      // a socket error (refused, unreachable) names its system call; anything else is TLS's
-      reject(typeof error.syscall === "string" ? error : tlsFailure(error));
-    };
-    socket.once("error", failed);
-    socket.once("secureConnect", () => {
-      socket.off("error", failed);
-      resolve(new NodeTlsSocket(socket)); // which sets TCP_NODELAY
-    });
-  });
+export async function dialTls(
+  hostname: string,
+  port: number,
+  tls: TlsConfig,
+): Promise<Deno.TlsConn> {
+  const clientCertificate = tls.cert !== undefined && tls.key !== undefined
+    ? { cert: tls.cert, key: tls.key }
+    : {};
+  return await Deno.connectTls({ hostname, port, caCerts: tls.caCerts, ...clientCertificate });
 }
 
 /**
