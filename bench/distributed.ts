@@ -5,6 +5,8 @@
  *   deno run -A bench/distributed.ts            every figure (the million-task map included)
  *   deno run -A bench/distributed.ts --quick    smaller sizes, no million-task map
  *   deno run -A bench/distributed.ts --security-only   only plain TCP beside token, TLS, both
+ *   deno run -A bench/distributed.ts --security-only --against=DIR   the same, with the clusters
+ *       of another checkout at DIR (e.g. the code before a change) measured in the same rounds
  *   deno run -A bench/distributed.ts --sampling-only   only call-stack sampling on beside off
  *
  * Dask 2022.12 on this machine, for comparison: submit→result round trip 11 ms; 10,000 submit +
@@ -24,9 +26,31 @@ import { report } from "./measure.ts";
 const quick = Deno.args.includes("--quick");
 const securityOnly = Deno.args.includes("--security-only");
 const samplingOnly = Deno.args.includes("--sampling-only");
+/** Another checkout whose clusters `--security-only` measures beside this one's. */
+const against = Deno.args.find((arg) => arg.startsWith("--against="))?.slice("--against=".length);
 
 const inc = (x: number) => x + 1;
 const add = (x: number, y: number) => x + y;
+
+/** CPU time (user + system) a process has used so far, ms (Linux; 0 where unknown). */
+function cpuMsOf(pid: number | "self"): number {
+  try {
+    // the fields after the command name, which may hold spaces: utime and stime are 12th, 13th
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU time of a local cluster's scheduler and workers and of this (client) process, ms. */
+function clusterCpuMs(client: Client): number {
+  const { scheduler, workers } = client.cluster!.pids;
+  let ms = cpuMsOf("self");
+  for (const pid of [scheduler, ...workers]) if (pid !== undefined) ms += cpuMsOf(pid);
+  return ms;
+}
 
 /** Resident and peak resident memory of a process, bytes (Linux). */
 function memoryOf(pid: number): { rss: number; peak: number } {
@@ -70,8 +94,9 @@ async function coldAndWarm(
 /** 2 workers × 1 thread, with connections to both workers open and `inc` known on both threads. */
 async function freshCluster(
   options: { authToken?: false; security?: boolean; profileInterval?: number } = {},
+  checkout: typeof Client = Client,
 ): Promise<Client> {
-  const client = await Client.local({ nWorkers: 2, threadsPerWorker: 1, ...options });
+  const client = await checkout.local({ nWorkers: 2, threadsPerWorker: 1, ...options });
   await client.gather(
     client.with({ pure: false }).map(inc, Array.from({ length: 100 }, (_, i) => i)),
   );
@@ -113,7 +138,11 @@ async function transferRate(client: Client, bytes: number, rounds = 5): Promise<
  * The four clusters are open side by side and measured in interleaved rounds (each round in
  * another order), so the load of a shared machine falls on all of them alike: measured one after
  * the other on a busy 2-core machine, the token row — which changes nothing after the handshake —
- * came out at 144–215 % of plain TCP, noise alone.
+ * came out at 144–215 % of plain TCP, noise alone. Round trips go 10 per turn over 35 rounds, not
+ * 50 over 7, and maps 15 rounds, not 7: with the coarser rounds two runs at load 2–6 gave the token
+ * row's map 118 % and 96 % of plain TCP, so a median of 7 could not tell 15 % apart. Beside each
+ * map time, the CPU time the cluster's processes (scheduler, workers, this client) spent on it, from
+ * /proc: what the security costs in work, which the machine's load does not move much.
  */
 async function securityRows(): Promise<void> {
   const configurations = [
@@ -124,69 +153,96 @@ async function securityRows(): Promise<void> {
   ] as const;
   const bytes = quick ? 40e6 : 200e6;
   const rounds = quick ? 3 : 7;
+  const tripRounds = quick ? 10 : 35;
+  const mapRounds = quick ? 5 : 15;
   await using stack = new AsyncDisposableStack();
+  // this checkout's clusters, and another's (--against) under labels of their own
+  const checkouts: [string, typeof Client][] = [["", Client]];
+  if (against !== undefined) {
+    const url = new URL(`${against.replace(/\/$/, "")}/mod.ts`, `file://${Deno.cwd()}/`);
+    checkouts.push([`${against}: `, (await import(url.href)).Client as typeof Client]);
+  }
   const measured: {
     label: string;
+    /** This checkout's plain TCP cluster, which the figures are compared with. */
+    plain?: (typeof measured)[number];
     client: Client;
     connect: number;
     trips: number[];
     maps: number[];
+    mapCpu: number[];
     rates: number[];
   }[] = [];
-  for (const [label, options] of configurations) {
-    const client = stack.use(await freshCluster(options));
-    const connects: number[] = [];
-    for (let i = 0; i < 20; i++) {
-      const start = performance.now();
-      const other = await Client.connect(client.cluster!, { setAsDefault: false });
-      connects.push(performance.now() - start);
-      await other.close();
+  for (const [prefix, checkout] of checkouts) {
+    const first = measured.length;
+    for (const [label, options] of configurations) {
+      const client = stack.use(await freshCluster(options, checkout));
+      const connects: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        const start = performance.now();
+        const other = await checkout.connect(client.cluster!, { setAsDefault: false });
+        connects.push(performance.now() - start);
+        await other.close();
+      }
+      // warm: the hot paths compiled before anything counts
+      for (let i = 0; i < 100; i++) await client.submit(inc, 1e6 + i).result();
+      await timeIncrements(client, 2e8, (items) => client.map(inc, items));
+      measured.push({
+        label: prefix + label,
+        plain: measured[first],
+        client,
+        connect: median(connects),
+        trips: [],
+        maps: [],
+        mapCpu: [],
+        rates: [],
+      });
     }
-    // warm: the hot paths compiled before anything counts
-    for (let i = 0; i < 100; i++) await client.submit(inc, 1e6 + i).result();
-    await timeIncrements(client, 2e8, (items) => client.map(inc, items));
-    measured.push({
-      label,
-      client,
-      connect: median(connects),
-      trips: [],
-      maps: [],
-      rates: [],
-    });
   }
   // One kind of figure at a time: a round trip timed right after another cluster moved 200 MB
   // pays for that cluster's page faults and collections (measured: the token row came out at
   // 150 % of plain TCP that way, and at 89-105 % timed apart).
   const inRounds = async (
     measure: (m: (typeof measured)[number], round: number) => Promise<void>,
+    count = rounds,
   ) => {
-    for (let round = 0; round < rounds; round++) {
+    for (let round = 0; round < count; round++) {
       for (let i = 0; i < measured.length; i++) {
         await measure(measured[(i + round) % measured.length], round);
       }
     }
   };
   await inRounds(async (m, round) => {
-    const trips: number[] = [];
-    for (let i = 0; i < 50; i++) {
+    for (let i = 0; i < 10; i++) {
       const start = performance.now();
       await m.client.submit(inc, 2e6 + 100 * round + i).result();
-      trips.push(performance.now() - start);
+      m.trips.push(performance.now() - start);
     }
-    m.trips.push(median(trips));
-  });
+  }, tripRounds);
   await inRounds(async (m, round) => {
+    const cpuBefore = clusterCpuMs(m.client);
     m.maps.push(
       await timeIncrements(m.client, 3e8 + 1e6 * round, (items) => m.client.map(inc, items)),
     );
-  });
+    m.mapCpu.push(clusterCpuMs(m.client) - cpuBefore);
+  }, mapRounds);
   await inRounds(async (m) => {
     m.rates.push(await transferRate(m.client, bytes, 1));
   });
-  const plain = measured[0];
-  const base = { trip: median(plain.trips), map: median(plain.maps), rate: median(plain.rates) };
   for (const m of measured) {
-    const figures = { trip: median(m.trips), map: median(m.maps), rate: median(m.rates) };
+    const plain = m.plain ?? m;
+    const base = {
+      trip: median(plain.trips),
+      map: median(plain.maps),
+      cpu: median(plain.mapCpu),
+      rate: median(plain.rates),
+    };
+    const figures = {
+      trip: median(m.trips),
+      map: median(m.maps),
+      cpu: median(m.mapCpu),
+      rate: median(m.rates),
+    };
     // against plain TCP's figures of the same run: times within 15 %, transfer ≥ 60 % of its rate
     const ofPlain = (mine: number, was: number, what: string, target: string) =>
       m === plain
@@ -194,14 +250,21 @@ async function securityRows(): Promise<void> {
         : `${target} of plain TCP's ${what}; here ${(mine / was * 100).toFixed(0)} %`;
     report(`${m.label}: Client.connect (median of 20)`, `${m.connect.toFixed(2)} ms`);
     report(
-      `${m.label}: round trip, warm (median of ${rounds} rounds' medians of 50)`,
+      `${m.label}: round trip, warm (median of ${m.trips.length}, ${tripRounds} rounds of 10)`,
       `${figures.trip.toFixed(3)} ms`,
       ofPlain(figures.trip, base.trip, "time", "≤ 115 %"),
     );
     report(
-      `${m.label}: map of 10,000 + gather (median of ${rounds})`,
+      `${m.label}: map of 10,000 + gather (median of ${mapRounds}; ${
+        perTask(Math.min(...m.maps), 10_000)
+      }–${perTask(Math.max(...m.maps), 10_000)})`,
       perTask(figures.map, 10_000),
       ofPlain(figures.map, base.map, "time", "≤ 115 %"),
+    );
+    report(
+      `${m.label}: CPU of scheduler + workers + client per map (median of ${mapRounds})`,
+      `${figures.cpu.toFixed(0)} ms` +
+        (m === plain ? "" : ` (${(figures.cpu / base.cpu * 100).toFixed(0)} % of plain TCP's)`),
     );
     report(
       `${m.label}: ${bytes / 1e6} MB moved worker → worker (median of ${rounds})`,

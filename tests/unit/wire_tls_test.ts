@@ -134,3 +134,19 @@ Deno.test("before the TLS handshake: a deadline, and a cap on handshakes per hos
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 });
+
+Deno.test("over TLS the dialer checks that the server's certificate names the host dialed", async () => {
+  await using certificates = await makeTemporaryCertificates(); // names 127.0.0.1, not .2
+  const tls = (await loadSecurity(certificates.security))!;
+  await using listener = await listen(
+    { hostname: "0.0.0.0", port: 0, tls, onError: () => {} },
+    (connection) => void connection.abort("unexpected"),
+  );
+  const { port } = parseAddress(listener.addr);
+  await assert.rejects(
+    Connection.connect(`tls://127.0.0.2:${port}`, { role: "client", tls }),
+    /TLS handshake failed: .*127\.0\.0\.2/,
+  );
+  const connection = await Connection.connect(`tls://127.0.0.1:${port}`, { role: "client", tls });
+  await connection.close();
+});
