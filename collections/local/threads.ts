@@ -70,8 +70,9 @@ export function sampleThreads(size: number, intervalMs = DEFAULT_SAMPLE_INTERVAL
 /**
  * The sampled call tree (threads/sampler.ts) of the `threads` scheduler's pool of `size` threads
  * while it runs (after {@link sampleThreads}) — hold it with `threadsExecutor.prepare` past a
- * computation's end — merged over its threads; empty when no such pool runs. With `byPrefix`, the root's children are the task
- * prefixes, a fused task's named by its parts (`inc×2+add`) as on a cluster.
+ * computation's end — merged over its threads; empty when no such pool runs. With `byPrefix`,
+ * the root's children are the task prefixes, a fused task's named by its parts (`inc×2+add`) as
+ * on a cluster.
  */
 export async function threadsProfile(
   size: number,
