@@ -448,7 +448,8 @@ export class LocalCluster extends ClusterManager {
     const options = this.#options;
     const url = new URL("../worker/main.ts", import.meta.url).href;
     const args = ["run", "-A", ...WORKER_DENO_FLAGS, "--no-config", url, this.schedulerAddress];
-    args.push("--name", name, "--host", this.#host, "--port", "0");
+    // this cluster supervises its workers itself: no nanny in between
+    args.push("--name", name, "--host", this.#host, "--port", "0", "--no-nanny");
     args.push(...workerFlags({ ...options, nthreads: options.threadsPerWorker }));
     args.push(...tlsFlags(this.security));
     const env = tokenEnvironment(this.authToken);

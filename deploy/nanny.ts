@@ -1,10 +1,17 @@
 /**
  * The nanny: runs worker processes on this machine and keeps them running, as Dask's `Nanny`
- * does for `dask-worker --nworkers N`. A worker process that was killed or crashed starts again
- * under its name (spaced out while it keeps dying, deploy/restart_policy.ts); one that was told
- * to stop or refused stays stopped. With a lifetime, each worker is retired through the scheduler
- * once it is up that long (its unique data moves to other workers first, then the scheduler tells
- * it to close) and, with `lifetimeRestart`, a fresh process takes its place.
+ * does for `dask worker` (one process by default, `--nworkers N`). A worker process that was
+ * killed, crashed, was terminated for memory (deploy/memory_watch.ts) or ended itself to be
+ * replaced (a task thread it could not stop, protocol/exit_codes.ts) starts again under its name
+ * (spaced out while it keeps dying, deploy/restart_policy.ts); one that was told to stop or
+ * refused stays stopped, and once none runs the nanny ends with {@link Nanny.exitCode}. With a
+ * lifetime, each worker is retired through the scheduler once it is up that long (its unique
+ * data moves to other workers first, then the scheduler tells it to close) and, with
+ * `lifetimeRestart`, a fresh process takes its place.
+ *
+ * No worker outlives its nanny: each worker's standard input is a pipe from the nanny that the
+ * nanny never writes to, and a worker whose input closes (the nanny ended, even by SIGKILL)
+ * stops (`STOP_WITH_STDIN_ENV`).
  *
  * The workers' output lines pass through to this process's standard output and error unchanged,
  * so tools that read `Worker at ...` lines see one per worker.
@@ -18,7 +25,7 @@ import { WORKER_LINE } from "./cluster.ts";
 import { ManagedProcess } from "./process.ts";
 import { RestartPolicy } from "./restart_policy.ts";
 import { watchMemory } from "./memory_watch.ts";
-import { SUPERVISED_ENV } from "../protocol/exit_codes.ts";
+import { REFUSED_EXIT_CODE, STOP_WITH_STDIN_ENV, SUPERVISED_ENV } from "../protocol/exit_codes.ts";
 
 /** How the nanny runs its workers. */
 export interface NannyOptions {
@@ -76,6 +83,11 @@ export class Nanny {
   readonly stopped: Promise<void>;
   /** How many worker processes were started, replacements included. */
   started = 0;
+  /**
+   * 0 while every worker that stopped for good was told to stop (or the nanny was closed);
+   * otherwise the exit code of the first that did not start or was refused by the scheduler.
+   */
+  exitCode = 0;
 
   constructor(options: NannyOptions) {
     this.#options = options;
@@ -97,7 +109,9 @@ export class Nanny {
     const process = new ManagedProcess(`worker ${index}`, {
       args: this.#options.workerArgs(index),
       // restarted when it ends: it may end itself to be replaced (protocol/exit_codes.ts)
-      env: { [SUPERVISED_ENV]: "1" },
+      env: { [SUPERVISED_ENV]: "1", [STOP_WITH_STDIN_ENV]: "1" },
+      // never written: it closes when this process ends, and the worker stops with it
+      stdin: "piped",
       addressPattern: WORKER_LINE,
       onLine: this.#options.onWorkerLine ?? passThrough,
     });
@@ -183,7 +197,13 @@ export class Nanny {
     if (!decision.restart) {
       if (!slot.process.started) {
         this.#log(slot.process.failure(`did not start (code ${status.code})`).message);
+      } else if (status.code === REFUSED_EXIT_CODE) {
+        this.#log(
+          `${slot.process.label} was refused by the scheduler (exit code ${status.code}, its ` +
+            `log says why): not starting it again`,
+        );
       }
+      if (this.exitCode === 0) this.exitCode = status.code;
       this.#slots[index] = undefined;
       this.#checkStopped();
       return;

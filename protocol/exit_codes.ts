@@ -30,3 +30,10 @@ export const STRAY_THREAD_EXIT_CODE = 5;
  * end (`LocalCluster`, the CLI nanny): such a worker may end itself to be replaced.
  */
 export const SUPERVISED_ENV = "DASK_DENO_SUPERVISED";
+
+/**
+ * Set (to "1") by the CLI nanny in its workers' environment: the worker's standard input is a
+ * pipe from the nanny, which never writes to it; when it closes (the nanny is gone, even
+ * SIGKILLed) the worker stops, so no worker outlives its nanny.
+ */
+export const STOP_WITH_STDIN_ENV = "DASK_DENO_STOP_WITH_STDIN";

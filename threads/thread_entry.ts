@@ -560,7 +560,7 @@ self.onmessage = (event: MessageEvent<ToThread>) => {
     case "init": {
       const shared = new ThreadStatus(message.status);
       status = shared;
-      setCancelCheck(() => shared.stopRequested);
+      setCancelCheck(() => shared.lookAtStop());
       break;
     }
     case "setup":

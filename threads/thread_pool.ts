@@ -99,6 +99,14 @@ const TIMEOUT_MARGIN_MS = 250;
  */
 const STOP_GRACE_MS = 100;
 
+/**
+ * The same for a run that has looked at its stop flag (one of our kernels, ~1 ms of work between
+ * looks): it will stop by itself at its next look, which on a loaded machine (a 2-core machine at
+ * load 20 was measured) can come later than {@link STOP_GRACE_MS}; terminating it would cost a
+ * thread start, or under auth the worker process (threads/stray_threads.ts).
+ */
+const LOOKING_STOP_GRACE_MS = 10_000;
+
 /** A run the watchdog looks after. */
 interface WatchedRun {
   thread: number;
@@ -478,7 +486,9 @@ export class ThreadPool {
       if (run === undefined || run.thread !== i) continue;
       if (run.cancelled) {
         if (run.stopAskedAt === undefined) this.#askToStop(i, id, run);
-        else if (at - run.stopAskedAt > STOP_GRACE_MS) {
+        else if (
+          at - run.stopAskedAt > (status.looksAtStop(id) ? LOOKING_STOP_GRACE_MS : STOP_GRACE_MS)
+        ) {
           this.#replace(i, "stopped", run.stopReason ?? "the task was cancelled");
         }
       } else if (at - status.startedAt > run.timeoutMs + TIMEOUT_MARGIN_MS) {

@@ -133,18 +133,21 @@ export interface ThreadEnding {
  * executing now (0: none) and when it started (`performance.timeOrigin + now()`, ms). One slot
  * more serves a thread that must block until it is terminated, and one the owner writes: the
  * run it asks to stop (core/cancel_point.ts), compared with the run executing now so a request
- * that arrives late never stops the next run.
+ * that arrives late never stops the next run. The last slot is the run that last looked at its
+ * stop flag: such a run stops by itself, given time, so its owner need not terminate its thread.
  */
 export class ThreadStatus {
-  static readonly BYTES = 24;
+  static readonly BYTES = 28;
   readonly #numbers: Float64Array;
   readonly #block: Int32Array;
   readonly #stop: Int32Array;
+  readonly #looked: Int32Array;
 
   constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(ThreadStatus.BYTES)) {
     this.#numbers = new Float64Array(buffer, 0, 2);
     this.#block = new Int32Array(buffer, 16, 1);
     this.#stop = new Int32Array(buffer, 20, 1);
+    this.#looked = new Int32Array(buffer, 24, 1);
   }
 
   /** The owner asks run `runId` to stop at its next cancellation point. */
@@ -156,6 +159,22 @@ export class ThreadStatus {
   get stopRequested(): boolean {
     const running = this.#numbers[0];
     return running !== 0 && Atomics.load(this.#stop, 0) === (running | 0);
+  }
+
+  /**
+   * A cancellation point of the run executing now (read by the thread itself): records that the
+   * run looks at its flag, and says whether it was asked to stop.
+   */
+  lookAtStop(): boolean {
+    const running = this.#numbers[0] | 0;
+    if (running === 0) return false;
+    Atomics.store(this.#looked, 0, running);
+    return Atomics.load(this.#stop, 0) === running;
+  }
+
+  /** Whether run `runId` has looked at its stop flag (it stops by itself at its next look). */
+  looksAtStop(runId: number): boolean {
+    return Atomics.load(this.#looked, 0) === (runId | 0);
   }
 
   /** The run executing now, or 0. */

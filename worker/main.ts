@@ -5,7 +5,7 @@
  * deno run worker/main.ts <tcp://scheduler-host:port> [--nthreads N] [--nworkers N] [--name NAME]
  *   [--memory-limit auto|BYTES|4GB|512MiB|none] [--resources GPU=2] [--local-directory DIR]
  *   [--scheduler-file PATH] [--pid-file PATH] [--death-timeout SECONDS] [--lifetime 1h
- *   --lifetime-stagger 5m --lifetime-restart] [--preload MODULE]...
+ *   --lifetime-stagger 5m --lifetime-restart] [--preload MODULE]... [--no-nanny]
  * ```
  *
  * With `-A` (or the `--allow-...` flags it names) it just runs. Without them it asks on a
@@ -27,9 +27,14 @@
  * arguments, 3 when the scheduler refuses it (a crash exits 1: supervisors restart a worker that
  * crashed or was killed, not one that was stopped or refused).
  *
- * With `--nworkers N` or `--lifetime`, this process is a nanny (deploy/nanny.ts): it runs the
- * worker processes, passes their output through, starts again one that dies, retires each after
- * its lifetime, and stops them all on SIGINT/SIGTERM.
+ * As Dask's `dask worker`, this process is a nanny (deploy/nanny.ts) unless `--no-nanny` is
+ * given: it runs the worker process (`--nworkers` of them), passes their output through, starts
+ * again one that dies, is terminated past 95 % of its memory limit or ends itself to be replaced
+ * (a task thread it could not stop), retires each after its `--lifetime`, and stops them all on
+ * SIGINT/SIGTERM; it exits 0 once its workers were told to stop, else with the code of the first
+ * that did not start or was refused (2, 3). Its workers stop when it ends, even by SIGKILL. With
+ * `--no-nanny` the worker runs in this process (what the supervisors, `LocalCluster` and the
+ * nanny itself, start).
  *
  * @module
  */
@@ -45,15 +50,14 @@ import {
   tlsFromFlags,
 } from "../net/security_options.ts";
 import type { TlsConfig } from "../net/tls.ts";
-import { Nanny } from "../deploy/nanny.ts";
 import { WORKER_DENO_FLAGS } from "../deploy/worker_flags.ts";
 import { formatBytes, parseMemoryLimit } from "./memory_limit.ts";
-import { MEMORY_TERMINATE_SIGNAL } from "../protocol/exit_codes.ts";
+import { MEMORY_TERMINATE_SIGNAL, STOP_WITH_STDIN_ENV } from "../protocol/exit_codes.ts";
 import { WORKER_CLI } from "./options.ts";
+import type { Preloads } from "./preload.ts";
+import type { WorkerServer } from "./server.ts";
 import { ensurePermissions, workerPermissions } from "./permissions.ts";
-import { Preloads } from "./preload.ts";
 import { taskPermissionsFromFlags } from "../core/task_permissions.ts";
-import { WorkerServer } from "./server.ts";
 
 function fail(message: string, code: number): never {
   console.error(`worker: ${message}`);
@@ -177,7 +181,16 @@ const spillLimit = spillLimitText.trim().toLowerCase() === "none" ? undefined : 
   }
 });
 const preloads = (values.preload as string[] | undefined) ?? [];
-const supervising = nworkers > 1 || lifetime !== undefined;
+const supervising = values["no-nanny"] !== true;
+if (!supervising && (nworkers > 1 || lifetime !== undefined)) {
+  fail(
+    `--no-nanny runs one worker in this process, and ${
+      nworkers > 1 ? "--nworkers" : "--lifetime"
+    } ` +
+      `needs the nanny: leave out --no-nanny`,
+    2,
+  );
+}
 const taskPermissions = attempt(() => taskPermissionsFromFlags(values));
 pidFile = text("pid-file");
 
@@ -256,10 +269,14 @@ async function securityFromFlags(): Promise<{ authToken?: string; tls?: TlsConfi
   return { authToken, tls };
 }
 
-/** The nanny: `nworkers` worker processes of this same command, each without nanny options. */
+/**
+ * The nanny: `nworkers` worker processes of this same command with `--no-nanny`, each without
+ * the nanny's own options. The worker's modules are not loaded here (a smaller, faster nanny).
+ */
 async function superviseWorkers(): Promise<never> {
+  const { Nanny } = await import("../deploy/nanny.ts");
   const own = new Set(["nworkers", "pid-file", "lifetime", "lifetime-stagger", "lifetime-restart"]);
-  const passed = ["scheduler-file", "name", "nthreads", "port", "help", "version", "preload"];
+  const passed = ["scheduler-file", "name", "nthreads", "help", "version", "preload"];
   const flags: string[] = [];
   for (const option of WORKER_CLI.options) {
     const value = values[option.name];
@@ -267,7 +284,7 @@ async function superviseWorkers(): Promise<never> {
     if (typeof value === "string") flags.push(`--${option.name}=${value}`);
   }
   for (const preload of preloads) flags.push("--preload", preload);
-  flags.push("--nthreads", String(nthreads));
+  flags.push("--nthreads", String(nthreads), "--no-nanny");
   const everything = (["run", "write", "env", "ffi", "sys", "net", "read"] as const).every(
     (name) => Deno.permissions.querySync({ name }).state === "granted",
   );
@@ -298,11 +315,55 @@ async function superviseWorkers(): Promise<never> {
   if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", shutdown);
   await nanny.stopped;
   removePidFile();
-  Deno.exit(0);
+  Deno.exit(nanny.exitCode);
 }
+
+/**
+ * Under the CLI nanny: stops this worker once standard input, a pipe from the nanny that it never
+ * writes to, closes (the nanny ended, even by SIGKILL), so no worker outlives its nanny.
+ */
+function stopWithStandardInput(stop: () => Promise<unknown> | undefined): void {
+  let marked = false;
+  try {
+    marked = Deno.env.get(STOP_WITH_STDIN_ENV) === "1";
+    // not for what this worker starts (a task's own processes)
+    if (marked) Deno.env.delete(STOP_WITH_STDIN_ENV);
+  } catch {
+    // no env permission: started by hand
+  }
+  if (!marked) return;
+  void (async () => {
+    try {
+      for await (const _ of Deno.stdin.readable) {
+        // the nanny never writes: only the end matters
+      }
+    } catch {
+      // closed
+    }
+    try {
+      console.error(`worker: its nanny is gone (standard input closed): stopping`);
+    } catch {
+      // the nanny read our output: that pipe may be closed too
+    }
+    // graceful where it can (data handed off as on SIGTERM), bounded
+    const hard = setTimeout(() => Deno.exit(1), NANNY_GONE_GRACE_MS);
+    Deno.unrefTimer(hard);
+    const stopping = stop();
+    if (stopping === undefined) Deno.exit(1);
+  })();
+}
+
+/** How long a worker whose nanny is gone may take to hand off its data before it exits. */
+const NANNY_GONE_GRACE_MS = 10_000;
 
 /** One worker in this process. */
 async function runWorker(): Promise<never> {
+  let running: WorkerServer | undefined;
+  stopWithStandardInput(() => running?.close("its nanny is gone"));
+  const [{ WorkerServer }, { Preloads }] = await Promise.all([
+    import("./server.ts"),
+    import("./preload.ts"),
+  ]);
   let loaded: Preloads;
   try {
     loaded = await Preloads.load(preloads);
@@ -312,7 +373,7 @@ async function runWorker(): Promise<never> {
   const { authToken, tls } = await securityFromFlags();
   let server: WorkerServer;
   try {
-    server = await WorkerServer.start({
+    server = running = await WorkerServer.start({
       scheduler,
       authToken,
       tls,

@@ -59,9 +59,12 @@ export const WORKER_CLI: CliSpec = {
   positionals: "[SCHEDULER_ADDRESS]",
   maxPositionals: 1,
   summary: "Starts a worker that connects to the scheduler at SCHEDULER_ADDRESS " +
-    "(tcp://host:port or tls://host:port), or the address in --scheduler-file, runs tasks on --nthreads threads and " +
-    "trades data with other workers. With --nworkers N (or --lifetime) a supervisor (the nanny) " +
-    "runs N worker processes and starts again one that dies.",
+    "(tcp://host:port or tls://host:port), or the address in --scheduler-file, runs tasks on " +
+    "--nthreads threads and trades data with other workers. As Dask's `dask worker`, this " +
+    "process is a supervisor (the nanny) that runs the worker in a child process (--nworkers of " +
+    "them) and starts a fresh one when it dies, passes 95 % of --memory-limit or cannot stop a " +
+    "cancelled task; the workers stop when the nanny does. --no-nanny runs the worker in this " +
+    "process instead.",
   options: [
     {
       name: "scheduler-file",
@@ -82,8 +85,18 @@ export const WORKER_CLI: CliSpec = {
       type: "string",
       value: "N|auto",
       default: "1",
-      help: "Worker processes to run under a supervisor that starts again one that dies; auto: " +
-        "one per core (then --nthreads defaults to 1).",
+      help: "Worker processes the nanny runs and starts again when they die; auto: one per " +
+        "core (then --nthreads defaults to 1).",
+    },
+    {
+      name: "no-nanny",
+      type: "boolean",
+      default: "false",
+      help: "Run the worker in this process, without a nanny (Dask's --no-nanny): nothing starts " +
+        "it again when it dies, nothing terminates it past 95 % of --memory-limit (it only " +
+        "pauses at 80 %), and a cancelled task that its thread cannot stop (a synchronous loop, " +
+        "in a worker with a token or TLS) keeps a core busy until the process is restarted. " +
+        "For a supervisor of its own (systemd, LocalCluster); not with --nworkers or --lifetime.",
     },
     {
       name: "name",
@@ -193,6 +206,7 @@ export const WORKER_CLI: CliSpec = {
     "deno run -A worker/main.ts tcp://10.0.0.5:8786 --nthreads 4 --memory-limit 8GB --resources GPU=1",
     "deno run -A worker/main.ts --scheduler-file /shared/scheduler.json --nworkers 4 --nthreads 1",
     "deno run -A worker/main.ts tcp://10.0.0.5:8786 --lifetime 55m --lifetime-stagger 2m --lifetime-restart",
+    "deno run -A worker/main.ts tcp://10.0.0.5:8786 --no-nanny --nthreads 2",
     "deno run -A --unstable-worker-options worker/main.ts tcp://10.0.0.5:8786 --task-allow-read=/data --task-allow-net=db.internal:5432",
   ],
 };

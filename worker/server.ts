@@ -448,8 +448,8 @@ export class WorkerServer {
     } catch { /* no env permission: not known to be supervised */ }
     if (!supervised) {
       this.#log(
-        `${reason}; it keeps this process busy until the process is restarted (a supervised ` +
-          `worker, --nworkers or LocalCluster, is replaced automatically)`,
+        `${reason}; it keeps this process busy until the process is restarted (a worker under ` +
+          `its nanny, the default of worker/main.ts, or LocalCluster's is replaced automatically)`,
       );
       return;
     }

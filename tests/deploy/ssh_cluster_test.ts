@@ -49,8 +49,9 @@ Deno.test({
     });
     let pids: number[] = [];
     try {
-      // the scheduler and the two workers run on the "hosts" with the test's mark
-      assert.equal(processesMarked(marker).length, 3, `${processesMarked(marker)}`);
+      // the scheduler and the two workers, each under its nanny (as Dask's SSHCluster runs
+      // Nanny), run on the "hosts" with the test's mark
+      assert.equal(processesMarked(marker).length, 5, `${processesMarked(marker)}`);
       assert.match(cluster.schedulerAddress, /^tcp:\/\/127\.0\.0\.1:\d+$/);
       assert.match(cluster.dashboardLink ?? "", /^http:\/\/.*\/status$/);
       assert.deepEqual(cluster.workers, ["worker-0", "worker-1"]);
@@ -59,7 +60,7 @@ Deno.test({
       assert.deepEqual(await client.gather(squares), [1, 4, 9, 16, 25]);
       await cluster.scale(3);
       assert.equal((await client.workers()).length, 3);
-      // the workers, and the shells that wrap them on the host
+      // the workers, and their nannies
       pids = Object.values(await client.run(() => Deno.pid));
       pids.push(...Object.values(await client.run(() => Deno.ppid)));
       const logs = cluster.logs();
@@ -113,11 +114,15 @@ Deno.test({
       const token = cluster.authToken;
       assert.ok(token !== undefined && token.length >= 32, "a fresh token by default");
       const pids = processesMarked(marker);
-      assert.equal(pids.length, 2);
+      assert.equal(pids.length, 3, "the scheduler, the nanny and its worker");
       for (const pid of pids) {
         const cmdline = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0");
         assert.ok(!cmdline.some((arg) => arg.includes(token)), "the token is on no command line");
-        const cert = cmdline[cmdline.indexOf("--tls-cert") + 1];
+        // `--tls-cert PATH`, or `--tls-cert=PATH` as the nanny passes it on
+        const given = cmdline.indexOf("--tls-cert");
+        const cert = given >= 0
+          ? cmdline[given + 1]
+          : cmdline.find((arg) => arg.startsWith("--tls-cert="))!.slice("--tls-cert=".length);
         assert.match(cert, /\/cert\.pem$/);
         folders.add(cert.slice(0, -"/cert.pem".length));
         assert.equal(Deno.statSync(folders.values().next().value!).mode! & 0o777, 0o700);

@@ -5,11 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { Client } from "../../mod.ts";
-import { CLI, ManagedProcess, startScheduler } from "../helpers/cluster.ts";
+import { CLI, ManagedProcess, startScheduler, startWorker } from "../helpers/cluster.ts";
 import { WORKER_CLI } from "../../worker/options.ts";
 import { SCHEDULER_CLI } from "../../scheduler/options.ts";
 import { VERSION } from "../../core/version.ts";
 import { SchedulerSession } from "../../client/scheduler_connection.ts";
+import { killMarked, processesWithMarker } from "../helpers/marked_processes.ts";
 
 const tempDir = () => Deno.makeTempDir({ prefix: "dask-deno-cli-" });
 
@@ -148,6 +149,83 @@ Deno.test("the nanny starts again a worker that was killed; SIGTERM stops it and
     await scheduler.stop();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("a worker refused by the scheduler (its name is taken) is not started again: its nanny exits 3", async () => {
+  const { process: scheduler, address } = await startScheduler();
+  const first = workerCli("first", address, "--name", "twin", "--nthreads", "1", "--no-nanny");
+  const second = workerCli("second", address, "--name", "twin", "--nthreads", "1");
+  try {
+    await first.waitForLine(/registered with the scheduler/);
+    const deadline = setTimeout(() => second.kill("SIGKILL"), 30_000);
+    const status = await second.status;
+    clearTimeout(deadline);
+    assert.equal(status.code, 3, second.output());
+    assert.match(second.output(), /the scheduler refused this worker: .*twin|already/);
+    assert.match(second.output(), /was refused by the scheduler .*: not starting it again/);
+    assert.equal(second.lines.filter((l) => /^Worker at /.test(l)).length, 1, second.output());
+    // the first worker still serves
+    await using client = await Client.connect(address, { setAsDefault: false });
+    assert.equal(await client.submit((x: number) => x + 1, 41), 42);
+  } finally {
+    await Promise.all([first.stop(), second.stop(), scheduler.stop()]);
+  }
+});
+
+Deno.test({
+  name: "a worker does not outlive its nanny: after the nanny's SIGKILL its worker stops and " +
+    "leaves the scheduler",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    const { process: scheduler, address } = await startScheduler();
+    const marker = crypto.randomUUID();
+    const env = { NANNY_TEST_MARKER: marker };
+    const nanny = (await startWorker(address, { name: "orphan", nanny: true, env })).process;
+    try {
+      await using client = await Client.connect(address, { setAsDefault: false });
+      assert.equal((await client.workers()).length, 1);
+      const [workerPid] = Object.values(await client.run(() => Deno.pid));
+      assert.notEqual(workerPid, nanny.pid, "the worker runs in a child of its nanny");
+      assert.deepEqual(
+        processesWithMarker("NANNY_TEST_MARKER", marker).sort(),
+        [
+          nanny.pid,
+          workerPid,
+        ].sort(),
+      );
+      nanny.kill("SIGKILL");
+      await nanny.status;
+      const deadline = Date.now() + 20_000;
+      while (processesWithMarker("NANNY_TEST_MARKER", marker).length > 0) {
+        assert.ok(Date.now() < deadline, `the worker ${workerPid} outlived its nanny by 20 s`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      while ((await client.workers()).length > 0) {
+        assert.ok(Date.now() < deadline, "the scheduler still lists the orphaned worker");
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      await nanny.stop();
+      await scheduler.stop();
+      killMarked("NANNY_TEST_MARKER", marker); // whatever a failure left
+    }
+  },
+});
+
+Deno.test("--no-nanny runs the worker in this process, and is refused with --nworkers", async () => {
+  const { process: scheduler, address } = await startScheduler();
+  const worker = workerCli("worker", address, "--nthreads", "1", "--no-nanny");
+  try {
+    await worker.waitForLine(/registered with the scheduler/);
+    await using client = await Client.connect(address, { setAsDefault: false });
+    assert.deepEqual(Object.values(await client.run(() => Deno.pid)), [worker.pid]);
+  } finally {
+    await Promise.all([worker.stop(), scheduler.stop()]);
+  }
+  const refused = workerCli("refused", address, "--no-nanny", "--nworkers", "2");
+  const status = await refused.status;
+  assert.equal(status.code, 2);
+  assert.match(refused.output(), /--no-nanny runs one worker in this process.*--nworkers/);
 });
 
 Deno.test("--death-timeout: a worker without a scheduler stops with exit 0", async () => {

@@ -173,8 +173,10 @@ function testTaskGrants(args: readonly string[]): string[] {
 }
 
 /**
- * Starts `deno run -A worker/main.ts <scheduler>`; resolves once it printed its address and,
- * unless `registered` is false, registered with the scheduler.
+ * Starts `deno run -A worker/main.ts <scheduler> --no-nanny` (the worker is this process: tests
+ * kill, stop and measure it); resolves once it printed its address and, unless `registered` is
+ * false, registered with the scheduler. `nanny: true` starts it under its nanny instead (the
+ * command's default): `process` is then the nanny's.
  */
 export async function startWorker(
   scheduler: string,
@@ -185,6 +187,10 @@ export async function startWorker(
     registered?: boolean;
     /** Default true: see {@link testTaskGrants}. */
     taskGrants?: boolean;
+    /** Default false: `--no-nanny`. */
+    nanny?: boolean;
+    /** The process's environment, besides this one's. */
+    env?: Record<string, string>;
   },
 ): Promise<WorkerProcess> {
   const process = new ManagedProcess(options.name, [
@@ -201,7 +207,8 @@ export async function startWorker(
     "1GB",
     ...(options.args ?? []),
     ...(options.taskGrants === false ? [] : testTaskGrants(options.args ?? [])),
-  ]);
+    ...(options.nanny === true ? [] : ["--no-nanny"]),
+  ], { env: options.env });
   try {
     const [, address] = await process.waitForLine(
       /^Worker at ((?:tcp|tls):\/\/\S+) \(\d+ threads?, memory limit [^)]+\), scheduler \S+$/,

@@ -56,6 +56,7 @@ Deno.test("the worker CLI without permissions and without a terminal names the f
   assert.notEqual(status.code, 0);
   assert.equal(worker.lines.length, 1, worker.output());
   assert.match(worker.lines[0], /--allow-net --allow-read --allow-sys=systemMemoryInfo/);
+  assert.match(worker.lines[0], /--allow-run/, "the nanny (the default) starts the worker");
   assert.match(worker.lines[0], /\(or -A\)/);
 });
 
@@ -118,7 +119,8 @@ Deno.test({
         }
       }
       reader.releaseLock();
-      assert.deepEqual(asked, ["net", "read", "sys", "write"]);
+      // run: the command is the worker's nanny and starts the worker process
+      assert.deepEqual(asked, ["net", "read", "sys", "write", "run"]);
       await using client = await RawClient.connect(address);
       const [value] = await client.compute([graphTask("cube", (x: number) => x ** 3, [3])], [
         "cube",

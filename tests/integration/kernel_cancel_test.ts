@@ -52,3 +52,34 @@ Deno.test(
     await cancelLongProduct(client);
   },
 );
+
+/**
+ * A kernel whose blocks of work take 1.5 s between looks at its stop flag, as ours can on a
+ * loaded machine (CANCEL_CHECK_ELEMENTS is ~1 ms when idle): endless until cancelled. The pool
+ * asks it to stop at a random moment of a block, so the old 100 ms grace terminated it 14 times
+ * out of 15.
+ */
+const slowLooker = () => {
+  const check = (globalThis as Record<symbol, () => boolean>)[Symbol.for("dask-deno.cancel-check")];
+  for (;;) {
+    const until = performance.now() + 1500;
+    while (performance.now() < until) { /* a block of work */ }
+    if (check()) throw new Error("stopped at a cancellation point");
+  }
+};
+
+Deno.test("a run that looks at its stop flag keeps its thread even when its looks are far apart", async () => {
+  await using cluster = await startCluster({ nWorkers: 1, nthreads: 1 });
+  await using client = await Client.connect(cluster.schedulerAddress, { setAsDefault: false });
+  const fresh = client.with({ pure: false });
+  const whereBefore = await fresh.submit(threadAndProcess).result(60);
+  const looping = fresh.submit(slowLooker);
+  for (;;) {
+    const [worker] = await client.workers();
+    if (worker.executing > 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 1800)); // past its first look
+  await client.cancel(looping);
+  assert.deepEqual(await fresh.submit(threadAndProcess).result(60), whereBefore);
+});

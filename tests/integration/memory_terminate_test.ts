@@ -1,14 +1,14 @@
 /**
  * Memory limits hold: a task that allocates 2 GB on a 300 MB worker gets its worker terminated
- * by the supervisor past 95 % of the limit (LocalCluster, and the CLI nanny `--nworkers`), the
- * worker is replaced, the task errs with KilledWorker naming the memory once it killed
- * allowedFailures + 1 workers, and other work completes. Before, the task reached 2 GB and
- * returned.
+ * by the supervisor past 95 % of the limit (LocalCluster, and the CLI nanny that runs a
+ * hand-started worker by default), the worker is replaced, the task errs with KilledWorker naming
+ * the memory once it killed allowedFailures + 1 workers, and other work completes. Before, the
+ * task reached 2 GB and returned.
  */
 
 import assert from "node:assert/strict";
 import { Client, LocalCluster } from "../../mod.ts";
-import { CLI, ManagedProcess, startScheduler } from "../helpers/cluster.ts";
+import { type ManagedProcess, startScheduler, startWorker } from "../helpers/cluster.ts";
 
 /** Holds 2 GB in 10 MB pieces (each written, so it is resident). */
 const allocate2GB = () => {
@@ -53,32 +53,27 @@ Deno.test({
 });
 
 Deno.test({
-  name: "the CLI nanny (--nworkers) terminates and replaces a worker past 95% of its memory limit",
+  name: "a hand-started worker (under its nanny, the command's default) is terminated and " +
+    "replaced past 95% of its memory limit",
   ignore: Deno.build.os !== "linux",
   fn: async () => {
     const { process: scheduler, address } = await startScheduler();
-    const nanny = new ManagedProcess("nanny", [
-      "run",
-      "-A",
-      CLI.worker,
-      address,
-      "--nworkers",
-      "2",
-      "--nthreads",
-      "1",
-      "--memory-limit",
-      "300MB",
-    ]);
+    // `deno run -A worker/main.ts <address> --memory-limit 300MB`, twice, as by hand
+    const workers: ManagedProcess[] = [];
     try {
-      await nanny.waitForLine(/^Worker at /);
+      for (const name of ["by-hand-0", "by-hand-1"]) {
+        const args = ["--memory-limit", "300MB"];
+        workers.push((await startWorker(address, { name, nanny: true, args })).process);
+      }
       await using client = await Client.connect(address, { setAsDefault: false });
       await assertMemoryBlowUpContained(client);
+      const lines = workers.flatMap((worker) => worker.lines);
       assert.ok(
-        nanny.lines.some((l) => /is above 95% of its memory limit 300\.00 MB: terminating/.test(l)),
-        nanny.output(),
+        lines.some((l) => /is above 95% of its memory limit 300\.00 MB: terminating/.test(l)),
+        workers.map((worker) => worker.output()).join("\n"),
       );
     } finally {
-      await nanny.stop();
+      await Promise.all(workers.map((worker) => worker.stop()));
       await scheduler.stop();
     }
   },

@@ -8,7 +8,16 @@
 
 import assert from "node:assert/strict";
 import { Client } from "../../mod.ts";
-import { startCluster } from "../helpers/cluster.ts";
+import {
+  startCluster,
+  startScheduler,
+  startWorker,
+  type WorkerProcess,
+} from "../helpers/cluster.ts";
+import { killMarked, processesWithMarker } from "../helpers/marked_processes.ts";
+
+/** An environment variable that marks the processes of one test's worker (and its nanny's). */
+const MARKER = "THREAD_SUPERVISION_MARKER";
 
 const add = (a: number, b: number) => a + b;
 const exitWith = (code: number) => {
@@ -229,6 +238,68 @@ Deno.test({
       assert.equal(await fresh.submit(add, 20, 22).result(60), 42);
     } finally {
       console.warn = warn;
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "a cancelled busy loop in a hand-started worker with an auth token gives its CPU back: " +
+    "its nanny (the worker command's default) replaces the spinning process",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    const dir = Deno.makeTempDirSync();
+    const bytes = crypto.getRandomValues(new Uint8Array(32));
+    const token = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+    const tokenFile = `${dir}/token`;
+    Deno.writeTextFileSync(tokenFile, token);
+    const marker = crypto.randomUUID();
+    const { process: scheduler, address } = await startScheduler(["--auth-token-file", tokenFile]);
+    let worker: WorkerProcess | undefined;
+    try {
+      // `deno run -A worker/main.ts <address> --auth-token-file …`, as by hand: no LocalCluster
+      worker = await startWorker(address, {
+        name: "by-hand",
+        nthreads: 1,
+        nanny: true,
+        args: ["--auth-token-file", tokenFile],
+        env: { [MARKER]: marker },
+      });
+      await using client = await Client.connect(address, { setAsDefault: false, authToken: token });
+      const { fresh, pidOf, pid: spinningPid, spinning, busy } = await startSpinning(client, dir);
+      await client.cancel(spinning);
+      // the next task answers (a fresh thread) ...
+      assert.equal(await fresh.submit(add, 20, 22).result(60), 42);
+      // ... and within seconds the process whose terminated thread spins is gone
+      const deadline = Date.now() + 30_000;
+      while (processCpu(spinningPid) !== null) {
+        if (Date.now() > deadline) {
+          assert.fail(
+            `the worker process ${spinningPid} still runs 30 s after the cancel:\n` +
+              worker.process.output(),
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const freshPid = await pidOf();
+      assert.notEqual(freshPid, spinningPid);
+      assert.notEqual(freshPid, worker.process.pid, "the worker runs under its nanny");
+      // no process of this worker (the nanny and what it runs) spins
+      const processes = processesWithMarker(MARKER, marker);
+      assert.ok(processes.includes(freshPid) && processes.includes(worker.process.pid));
+      const used = await Promise.all(processes.map((pid) => cpuOver(pid, 2000)));
+      const after = used.reduce((a, b) => a + b, 0);
+      assert.ok(
+        after < busy / 2,
+        `the worker's processes used ${after.toFixed(2)} CPU s in 2 s after the cancel, ` +
+          `against ${busy.toFixed(2)} s while the loop ran`,
+      );
+      assert.equal(await fresh.submit(add, 1, 2).result(60), 3);
+      assert.match(worker.process.output(), /\[nanny\] worker 0 exited with code 5; starting it/);
+    } finally {
+      await worker?.process.stop(); // the nanny stops its worker
+      await scheduler.stop();
+      killMarked(MARKER, marker); // whatever a failure left
       Deno.removeSync(dir, { recursive: true });
     }
   },
