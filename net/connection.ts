@@ -41,11 +41,13 @@ function certificateIdentity(conn: ByteSocket): string | undefined {
     conn.peerSubject === conn.ownSubject
   ) return undefined;
   const name = conn.peerCommonName;
-  if (!isIdentityName(name)) {
+  // (task credentials' names are the scheduler's: no certificate may claim one)
+  if (!isIdentityName(name) || name.startsWith(TASK_IDENTITY_PREFIX)) {
     throw new AuthenticationError(
       `The peer's certificate (${conn.peerSubject}) has another subject than the cluster's, ` +
         `and its common name cannot name a client identity (letters, digits, _.@-, not ` +
-        `"cluster"): give it a certificate with the cluster's subject, or a CN naming it.`,
+        `"cluster", not starting with "${TASK_IDENTITY_PREFIX}"): give it a certificate with ` +
+        `the cluster's subject, or a CN naming it.`,
     );
   }
   return name;

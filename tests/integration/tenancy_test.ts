@@ -388,7 +388,8 @@ Deno.test("identities by certificate: a client's certificate subject names its i
 /**
  * Dials `address` over TLS trusting `caFile`, presenting `certificate` if given (none by
  * default), and runs a client's handshake proving `authToken`: the local port it dialed from
- * (the scheduler logs refusals with it) and what the handshake threw (undefined if it passed).
+ * (the scheduler logs refusals with it) and how the connection failed (undefined if it did not:
+ * a message came).
  */
 async function dialRaw(
   address: string,
@@ -413,8 +414,9 @@ async function dialRaw(
       { role: "client", authToken: options.authToken },
       "dialer",
     );
-    await connection.abort();
-    return { port: local, error: undefined };
+    // the listener may refuse once the proofs are through: it then closes at once
+    for await (const _ of connection) return { port: local, error: undefined };
+    return { port: local, error: new Error((await connection.closed).reason) };
   } catch (error) {
     return { port: local, error };
   }
@@ -423,7 +425,8 @@ async function dialRaw(
 Deno.test("mutual TLS + identities by certificate: a task's getClient() works without a certificate, as its submitter only", async () => {
   const dir = await Deno.makeTempDir({ prefix: "tenancy-tls-task-test-" });
   try {
-    const certs = await certificateAuthority(dir, ["alice", "bob"]);
+    const posing = "task.0123456789abcdef01234567"; // a certificate naming a task credential
+    const certs = await certificateAuthority(dir, ["alice", "bob", posing]);
     await Deno.mkdir(`${dir}/other`);
     const foreign = await certificateAuthority(`${dir}/other`, ["alice"]);
     await Deno.writeTextFile(`${dir}/token`, CLUSTER_TOKEN);
@@ -522,6 +525,11 @@ Deno.test("mutual TLS + identities by certificate: a task's getClient() works wi
     await refusedFrom(
       await dialRaw(address, { ...caOnly, authToken: CLUSTER_TOKEN, certificate: old }),
       /certificate \(CN=alice\) does not verify .*CERT_HAS_EXPIRED/,
+    );
+    // a certificate of the CA cannot name a task credential: those names are the scheduler's
+    await refusedFrom(
+      await dialRaw(address, { ...caOnly, authToken: CLUSTER_TOKEN, certificate: certs[posing] }),
+      /common name cannot name a client identity .*not starting with "task\."/,
     );
     // the cluster still computes for everyone
     assert.deepEqual(await bob.gather(bob.map((x: number) => -x, [1, 2])), [-1, -2]);
