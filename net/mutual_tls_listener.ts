@@ -15,7 +15,8 @@
  * against the CA is still refused here. Measured with Deno 2.9.6's `node:tls` (`requestCert`,
  * `rejectUnauthorized: false`): a dialer without a certificate gets `authorized` false and an
  * empty `getPeerCertificate()`; one with another CA's certificate gets `authorized` false, its
- * certificate's subject and `authorizationError` `UNABLE_TO_VERIFY_LEAF_SIGNATURE`.
+ * certificate's subject and `authorizationError` `UNABLE_TO_VERIFY_LEAF_SIGNATURE`; one of the CA
+ * that has expired, `authorized` false and `CERT_HAS_EXPIRED`.
  *
  * @module
  */
