@@ -120,7 +120,12 @@ function taskOwnClient(task: TaskContext, scheduler: string): Promise<Client> {
   const onEnd = task.onEnd.bind(task);
   connecting = task.delegate().then(
     async (authToken) => {
-      const client = await Client.connect(scheduler, { authToken, setAsDefault: false });
+      // over TLS: the CA alone, to check the scheduler; the credential stands for a certificate
+      const client = await Client.connect(scheduler, {
+        authToken,
+        security: task.security,
+        setAsDefault: false,
+      });
       onEnd(() => void client.close().catch(() => {}));
       return client;
     },

@@ -25,7 +25,10 @@ export interface TaskContext {
   readonly worker: string | null;
   /** The cluster's shared secret, for the task's client to prove (docs/security.md). */
   readonly authToken?: string;
-  /** The cluster's TLS files (inline PEM text), for the task's client on a `tls://` cluster. */
+  /**
+   * The cluster's TLS files (inline PEM text), for the task's client on a `tls://` cluster: the
+   * CA alone under {@link tenancy} (the task's credential stands for a certificate).
+   */
   readonly security?: { caFile?: string; cert?: string; key?: string };
   /**
    * The cluster has client identities: tasks get no cluster credentials; `getClient()` asks for

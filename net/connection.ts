@@ -20,6 +20,7 @@ import {
   newChallenge,
   proveToken,
   splitCredential,
+  TASK_IDENTITY_PREFIX,
 } from "./auth.ts";
 import { FrameReader } from "./frame_reader.ts";
 import { encodeMessage, type Message, WireError, WriteQueue } from "./framing.ts";
@@ -35,13 +36,18 @@ import { type ByteSocket, NodeTlsSocket } from "./mutual_tls_listener.ts";
  * @throws {AuthenticationError} when that common name cannot name an identity.
  */
 function certificateIdentity(conn: ByteSocket): string | undefined {
-  if (!(conn instanceof NodeTlsSocket) || conn.peerSubject === conn.ownSubject) return undefined;
+  if (
+    !(conn instanceof NodeTlsSocket) || !conn.presentedCertificate ||
+    conn.peerSubject === conn.ownSubject
+  ) return undefined;
   const name = conn.peerCommonName;
-  if (!isIdentityName(name)) {
+  // (task credentials' names are the scheduler's: no certificate may claim one)
+  if (!isIdentityName(name) || name.startsWith(TASK_IDENTITY_PREFIX)) {
     throw new AuthenticationError(
       `The peer's certificate (${conn.peerSubject}) has another subject than the cluster's, ` +
         `and its common name cannot name a client identity (letters, digits, _.@-, not ` +
-        `"cluster"): give it a certificate with the cluster's subject, or a CN naming it.`,
+        `"cluster", not starting with "${TASK_IDENTITY_PREFIX}"): give it a certificate with ` +
+        `the cluster's subject, or a CN naming it.`,
     );
   }
   return name;
@@ -67,11 +73,31 @@ function secretFor(
         `know: ${
           identityTokens === undefined
             ? "it accepts only the cluster's token (client identities are the scheduler's)"
+            : identity.startsWith(TASK_IDENTITY_PREFIX)
+            ? "it is not a task credential in force (it ended with its task, or the scheduler " +
+              "never made it)"
             : "it is not in the scheduler's client tokens file"
         }.`,
     };
   }
   return { secret };
+}
+
+/**
+ * An accepted TLS dialer without a certificate may only prove a task credential (its hello names
+ * a `task.` identity; the proof that follows checks it is one in force).
+ *
+ * @throws {AuthenticationError} before this side proves anything, naming what to give instead.
+ */
+function checkCertificateless(peer: PeerHello, checksIdentities: boolean): void {
+  if (checksIdentities && peer.identity?.startsWith(TASK_IDENTITY_PREFIX) === true) return;
+  throw new AuthenticationError(
+    `The peer presented no certificate: without one this listener accepts only a running ` +
+      `task's own credential (identity ${TASK_IDENTITY_PREFIX}…, proven in the handshake)` +
+      `${peer.identity === undefined ? "" : `, not identity '${peer.identity}'`}. Give it a ` +
+      `certificate signed by the cluster's CA (--tls-cert and --tls-key, or security: ` +
+      `{ cert, key }).`,
+  );
 }
 
 /** Reads go into one reused buffer of this size, unless a large frame is being read. */
@@ -110,6 +136,14 @@ export interface ConnectionOptions extends Partial<Omit<WireLimits, "maxConnecti
    * identities by certificate.
    */
   certificateIdentities?: boolean;
+  /**
+   * For a TLS listener: accept dialers that present no certificate at all, when their handshake
+   * proves a task credential, an identity of {@link identityTokens} whose name starts with
+   * `task.` (the scheduler's listener under tenancy: a task thread holds the CA, never a
+   * certificate; scheduler/task_delegation.ts). A certificate that does not verify is refused
+   * as ever, and so is a dialer without one that proves anything else.
+   */
+  acceptTaskCredentialsWithoutCertificate?: boolean;
   /**
    * TLS settings (net/tls.ts): needed to dial `tls://` addresses and to listen over TLS. With
    * `requireEncryption`, dialing a `tcp://` address is refused.
@@ -287,6 +321,10 @@ export class Connection implements AsyncIterable<Message> {
       const peer = helloFrom(received[0].header);
       // an identity counts once proven, and only a dialer's (an acceptor's claim means nothing)
       if (side === "dialer" || own === null) delete peer.identity;
+      if (conn instanceof NodeTlsSocket && !conn.presentedCertificate) {
+        // only the listener that asked for it hands such a socket out (mutual_tls_listener.ts)
+        checkCertificateless(peer, own !== null && options.identityTokens !== undefined);
+      }
       if (own !== null && challenge !== undefined) {
         const { secret, unknown } = secretFor(peer.identity, own, options.identityTokens);
         const key = await authKey(secret);

@@ -12,7 +12,7 @@ import { checkAuthToken } from "./auth.ts";
 import { returnMemorySoon } from "../core/native_memory.ts";
 import { closeQuietly, Connection, type ConnectionOptions } from "./connection.ts";
 import { type ByteSocket, listenMutualTls, type SocketListener } from "./mutual_tls_listener.ts";
-import { tlsRefusal } from "./tls.ts";
+import { TlsError, tlsRefusal } from "./tls.ts";
 import { DEFAULT_WIRE_LIMITS } from "./limits.ts";
 
 /** Where and how {@link listen} accepts connections. */
@@ -106,7 +106,9 @@ async function listenOverTls(
       maxConnectionsPerHost: options.maxConnectionsPerHost ??
         DEFAULT_WIRE_LIMITS.maxConnectionsPerHost,
     },
-    (error, remote) => onError(tlsRefusal(error), formatAddress(remote)),
+    (error, remote) =>
+      onError(error instanceof TlsError ? error : tlsRefusal(error), formatAddress(remote)),
+    options.acceptTaskCredentialsWithoutCertificate === true,
   );
   return serve(listener, { ...options, onError }, onConnection);
 }

@@ -8,13 +8,23 @@
  * Peers that fail the TLS handshake — plain TCP, no certificate, a certificate from another CA —
  * never reach `accept`; they are reported to `onRefused` with their address.
  *
+ * With `acceptWithoutCertificate` (the scheduler's listener, for tasks' own clients under tenancy:
+ * docs/security.md) a peer that presents no certificate at all completes the TLS handshake and is
+ * handed out marked {@link NodeTlsSocket.presentedCertificate} false: the connection's handshake
+ * must then prove a task credential (net/connection.ts). A certificate that does not verify
+ * against the CA is still refused here. Measured with Deno 2.9.6's `node:tls` (`requestCert`,
+ * `rejectUnauthorized: false`): a dialer without a certificate gets `authorized` false and an
+ * empty `getPeerCertificate()`; one with another CA's certificate gets `authorized` false, its
+ * certificate's subject and `authorizationError` `UNABLE_TO_VERIFY_LEAF_SIGNATURE`; one of the CA
+ * that has expired, `authorized` false and `CERT_HAS_EXPIRED`.
+ *
  * @module
  */
 
 import { Buffer } from "node:buffer";
 import type net from "node:net";
 import tls from "node:tls";
-import type { TlsConfig } from "./tls.ts";
+import { type TlsConfig, TlsError } from "./tls.ts";
 
 /** What a connection needs of a socket: Deno's `Conn` has it, and so does {@link NodeTlsSocket}. */
 export interface ByteSocket {
@@ -55,6 +65,11 @@ export class NodeTlsSocket implements ByteSocket {
   readonly peerCommonName: string | undefined;
   /** The subject of this side's own certificate. */
   readonly ownSubject: string;
+  /**
+   * Whether the peer presented a certificate (always verified against the CA: a listener refuses
+   * one that is not). False only on a listener that accepts peers without one.
+   */
+  readonly presentedCertificate: boolean;
   readonly #socket: tls.TLSSocket;
   readonly #chunks: Uint8Array[] = [];
   #queued = 0;
@@ -67,7 +82,9 @@ export class NodeTlsSocket implements ByteSocket {
     socket.setNoDelay(true); // small messages go at once, as on our plain TCP sockets
     this.localAddr = netAddr(socket.localAddress, socket.localPort);
     this.remoteAddr = netAddr(socket.remoteAddress, socket.remotePort);
-    const subject = socket.getPeerCertificate()?.subject ?? {};
+    const certificate = socket.getPeerCertificate();
+    this.presentedCertificate = certificate !== null && Object.keys(certificate).length > 0;
+    const subject = certificate?.subject ?? {};
     this.peerSubject = subjectText(subject);
     this.peerCommonName = typeof subject.CN === "string" ? subject.CN : undefined;
     const own = socket.getCertificate();
@@ -204,6 +221,7 @@ export function listenMutualTls(
   tlsConfig: TlsConfig,
   limits: { handshakeTimeoutMs: number; maxConnectionsPerHost: number },
   onRefused: (error: Error, remote: Deno.NetAddr) => void,
+  acceptWithoutCertificate = false,
 ): Promise<SocketListener> {
   if (tlsConfig.cert === undefined || tlsConfig.key === undefined) {
     return Promise.reject(
@@ -221,12 +239,26 @@ export function listenMutualTls(
     key: tlsConfig.key,
     ca: tlsConfig.caCerts,
     requestCert: true,
-    rejectUnauthorized: true,
+    // without a certificate a peer may finish the TLS handshake; with one it must verify (below)
+    rejectUnauthorized: !acceptWithoutCertificate,
     handshakeTimeout: limits.handshakeTimeoutMs,
   }, (socket) => {
     const adapted = new NodeTlsSocket(socket);
     const parent = parentOf(socket);
     if (parent !== undefined) handshaking.delete(parent);
+    if (!socket.authorized && adapted.presentedCertificate) {
+      // another CA's certificate (or an expired one): refused before a byte of it is read
+      onRefused(
+        new TlsError(
+          `TLS: the peer's certificate (${adapted.peerSubject}) does not verify against the ` +
+            `cluster's CA (${socket.authorizationError ?? "not authorized"}): another CA ` +
+            `signed it, or it has expired`,
+        ),
+        (parent && rawSockets.get(parent)) ?? adapted.remoteAddr,
+      );
+      adapted.close();
+      return;
+    }
     if (waiting !== null) {
       const { resolve } = waiting;
       waiting = null;

@@ -92,15 +92,25 @@ async function readPem(path: string, name: string, marker: RegExp, what: string)
   return text;
 }
 
-/** `tls` as a {@link Security} whose files are given inline (a task's client needs no file). */
-export function inlineSecurity(tls: TlsConfig | undefined): Security | undefined {
+/**
+ * `tls` as a {@link Security} whose files are given inline (a task's client needs no file);
+ * with `withCertificate: false`, the CA alone (a task's client under tenancy: it checks the
+ * server and proves a credential of its own instead of a certificate).
+ */
+export function inlineSecurity(
+  tls: TlsConfig | undefined,
+  options: { withCertificate: boolean } = { withCertificate: true },
+): Security | undefined {
   if (tls === undefined) return undefined;
-  return {
+  const security: Security = {
     caFile: tls.caCerts.join("\n"),
-    cert: tls.cert,
-    key: tls.key,
     requireEncryption: tls.requireEncryption,
   };
+  if (options.withCertificate) {
+    security.cert = tls.cert;
+    security.key = tls.key;
+  }
+  return security;
 }
 
 /**

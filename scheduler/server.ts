@@ -296,6 +296,8 @@ export class SchedulerServer {
       authToken: options.authToken,
       identityTokens: delegations?.tokens ?? options.clientTokens,
       certificateIdentities: options.tlsClientIdentities,
+      // over TLS a task thread has the CA but no certificate: its credential stands for one
+      acceptTaskCredentialsWithoutCertificate: delegations !== undefined,
       tls: options.tls,
       onError: refusalLogger((line) => ref.server && ref.server.#log(line)),
     }, (connection) => {

@@ -50,7 +50,19 @@ export class TaskDelegations {
   readonly tokens: Map<string, string>;
   readonly #active = new Map<string, Delegation>();
 
+  /**
+   * @throws {TypeError} when a client identity's name starts with `task.` (it would stand for a
+   *   task credential: over TLS, one that needs no certificate).
+   */
   constructor(clientTokens: ReadonlyMap<string, string> | undefined) {
+    for (const name of clientTokens?.keys() ?? []) {
+      if (name.startsWith(TASK_IDENTITY_PREFIX)) {
+        throw new TypeError(
+          `Client identity ${name}: names starting with "${TASK_IDENTITY_PREFIX}" are the ` +
+            `scheduler's own (task credentials); choose another name.`,
+        );
+      }
+    }
     this.tokens = new Map(clientTokens);
   }
 

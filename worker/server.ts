@@ -474,8 +474,9 @@ export class WorkerServer {
 
   /**
    * Tasks learn the cluster they run on (their `getClient()` connects to its scheduler), and its
-   * token — unless the scheduler has client identities: a tenant's task must not act with the
-   * cluster's rights; its client asks for a credential of its own (docs/security.md, tenancy).
+   * token and certificate — unless the scheduler has client identities: a tenant's task must not
+   * act with the cluster's rights; its client asks for a credential of its own and, over TLS,
+   * gets only the CA (to check the scheduler; docs/security.md, tenancy).
    */
   #setUpThreads(): void {
     this.#executor.setup({
@@ -483,7 +484,7 @@ export class WorkerServer {
       scheduler: this.scheduler,
       worker: this.address,
       authToken: this.#tenancy ? undefined : this.#options.authToken,
-      security: this.#tenancy ? undefined : inlineSecurity(this.#options.tls),
+      security: inlineSecurity(this.#options.tls, { withCertificate: !this.#tenancy }),
       tenancy: this.#tenancy,
       profileIntervalMs: this.#options.profileIntervalMs,
       // live tables are not in the store's accounting: a tenth of the limit at most, in all

@@ -25,7 +25,12 @@ export const tasks = taskModule(import.meta.url, {
   /** Which credentials the running task could connect with (tests/integration/tenancy_test.ts). */
   credentials: () => {
     const task = currentTask();
-    return { token: task?.authToken !== undefined, certificate: task?.security !== undefined };
+    const security = task?.security;
+    return {
+      token: task?.authToken !== undefined,
+      certificate: security?.cert !== undefined || security?.key !== undefined,
+      ca: security?.caFile !== undefined,
+    };
   },
   /** The value of `key`, read through the task's own client (tenancy_test.ts: as whom?). */
   readKey: async (key: string): Promise<unknown> => {

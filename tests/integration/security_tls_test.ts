@@ -72,7 +72,11 @@ Deno.test("over TLS with a token, all four kinds of link carry a computation exa
   await computeAcrossWorkers(client);
   // a task's own client (getClient()) reaches the tls:// scheduler with the worker's certificate
   assert.equal(await client.submit(tasks.fanOut, 10), 90, cluster.logs());
-  assert.deepEqual(await client.submit(tasks.credentials), { token: true, certificate: true });
+  assert.deepEqual(await client.submit(tasks.credentials), {
+    token: true,
+    certificate: true,
+    ca: true,
+  });
   // a certificate of the cluster without the token is still refused: both are checked
   await assert.rejects(
     Client.connect(cluster.schedulerAddress, { security, timeout: 5, setAsDefault: false }),

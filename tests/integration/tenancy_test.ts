@@ -4,6 +4,7 @@ import { delayed } from "../../collections/delayed.ts";
 import type { Future } from "../../client/future.ts";
 import { Connection } from "../../net/wire.ts";
 import { loadSecurity } from "../../net/tls.ts";
+import { parseAddress } from "../../net/address.ts";
 import { SchedulerServer } from "../../scheduler/server.ts";
 import { type Cluster, startCluster } from "../helpers/cluster.ts";
 import { tasks } from "../helpers/launching_tasks.ts";
@@ -235,7 +236,11 @@ Deno.test("under tenancy a task's getClient() acts as its submitter, with a cred
     message: new RegExp(`Key '${aliceRead.key}' belongs to another client identity`),
   });
   // the task holds neither the cluster's token nor alice's
-  assert.deepEqual(await alice.submit(tasks.credentials), { token: false, certificate: false });
+  assert.deepEqual(await alice.submit(tasks.credentials), {
+    token: false,
+    certificate: false,
+    ca: false,
+  });
   const credential = await alice.submit(tasks.ownCredential);
   assert.match(credential, /^task\.[0-9a-f]{24}:[0-9a-f]{64}$/);
   // and the credential it was given ends with it
@@ -276,9 +281,12 @@ async function openssl(dir: string, ...args: string[]): Promise<void> {
   if (!out.success) throw new Error(`openssl ${args[0]}: ${new TextDecoder().decode(out.stderr)}`);
 }
 
+/** `openssl req` arguments for a fresh P-256 key. */
+const EC_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+
 /** A CA, and certificates it signed: the cluster's (CN "dask cluster") and one per name. */
 async function certificateAuthority(dir: string, names: string[]) {
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  const ec = EC_KEY;
   await openssl(
     dir,
     "req",
@@ -372,6 +380,160 @@ Deno.test("identities by certificate: a client's certificate subject names its i
     });
     for await (const _ of peer) { /* until the worker closes it */ }
     await cluster.workers[0].process.waitForLine(/its certificate's subject is not the cluster's/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/**
+ * Dials `address` over TLS trusting `caFile`, presenting `certificate` if given (none by
+ * default), and runs a client's handshake proving `authToken`: the local port it dialed from
+ * (the scheduler logs refusals with it) and how the connection failed (undefined if it did not:
+ * a message came).
+ */
+async function dialRaw(
+  address: string,
+  options: { caFile: string; authToken?: string; certificate?: { cert: string; key: string } },
+): Promise<{ port: number; error: unknown }> {
+  const { hostname, port } = parseAddress(address);
+  const read = (path: string) => Deno.readTextFile(path);
+  const certificate = options.certificate === undefined ? {} : {
+    cert: await read(options.certificate.cert),
+    key: await read(options.certificate.key),
+  };
+  const conn = await Deno.connectTls({
+    hostname,
+    port,
+    caCerts: [await read(options.caFile)],
+    ...certificate,
+  });
+  const local = (conn.localAddr as Deno.NetAddr).port;
+  try {
+    const connection = await Connection.open(
+      conn,
+      { role: "client", authToken: options.authToken },
+      "dialer",
+    );
+    // the listener may refuse once the proofs are through: it then closes at once
+    for await (const _ of connection) return { port: local, error: undefined };
+    return { port: local, error: new Error((await connection.closed).reason) };
+  } catch (error) {
+    return { port: local, error };
+  }
+}
+
+Deno.test("mutual TLS + identities by certificate: a task's getClient() works without a certificate, as its submitter only", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tenancy-tls-task-test-" });
+  try {
+    const posing = "task.0123456789abcdef01234567"; // a certificate naming a task credential
+    const certs = await certificateAuthority(dir, ["alice", "bob", posing]);
+    await Deno.mkdir(`${dir}/other`);
+    const foreign = await certificateAuthority(`${dir}/other`, ["alice"]);
+    await Deno.writeTextFile(`${dir}/token`, CLUSTER_TOKEN);
+    const own = certs["dask cluster"];
+    const flags = [
+      ...["--tls-ca-file", own.caFile, "--tls-cert", own.cert, "--tls-key", own.key],
+      ...["--auth-token-file", `${dir}/token`],
+    ];
+    await using cluster = await startCluster({
+      nWorkers: 2,
+      schedulerArgs: [...flags, "--tls-client-identities"],
+      workerArgs: flags,
+    });
+    const address = cluster.schedulerAddress;
+    assert.match(address, /^tls:\/\//);
+    const connectAs = (name: string) =>
+      Client.connect(address, {
+        security: certs[name],
+        authToken: CLUSTER_TOKEN,
+        setAsDefault: false,
+        timeout: 10,
+      });
+    await using alice = await connectAs("alice");
+    await using bob = await connectAs("bob");
+    const secret = alice.with({ key: "alice-secret" }).submit((n: number) => n * 2, 21);
+    assert.equal(await secret, 42);
+    // alice's task submits subtasks through its own client and gets their exact results
+    assert.equal(await alice.submit(tasks.fanOut, 5), 0 + 2 + 4 + 6 + 8);
+    assert.equal(await alice.submit(tasks.fanOut, 40), 40 * 39);
+    // it reads alice's keys, as alice...
+    assert.equal(await alice.submit(tasks.readKey, "alice-secret"), 42);
+    // ...and bob's task, the same code, reads as bob: refused
+    await assert.rejects(
+      bob.with({ key: "bob-read" }).submit(tasks.readKey, "alice-secret").result(),
+      { name: "KeyAccessError", message: /Key 'alice-secret' belongs to another .*'bob'/ },
+    );
+    // the task thread holds no certificate, no key and no cluster token: the CA only
+    assert.deepEqual(await alice.submit(tasks.credentials), {
+      token: false,
+      certificate: false,
+      ca: true,
+    });
+    const expired = await alice.submit(tasks.ownCredential);
+    assert.match(expired, /^task\.[0-9a-f]{24}:[0-9a-f]{64}$/);
+    const forged = `task.${"ab".repeat(12)}:${"cd".repeat(32)}`;
+
+    // Without a certificate only a live task credential gets in; each refusal is logged with
+    // the peer's address.
+    const refusedFrom = async (
+      attempt: { port: number; error: unknown },
+      reason: RegExp,
+    ) => {
+      assert.ok(attempt.error instanceof Error, "the handshake must fail");
+      const line = await cluster.scheduler.waitForLine(
+        new RegExp(`connection from (tcp|tls)://127\\.0\\.0\\.1:${attempt.port} refused: (.*)`),
+      );
+      assert.match(line[2], reason);
+    };
+    const caOnly = { caFile: own.caFile };
+    const noCertificate = /presented no certificate/;
+    await refusedFrom(await dialRaw(address, caOnly), noCertificate);
+    await refusedFrom(
+      await dialRaw(address, { ...caOnly, authToken: CLUSTER_TOKEN }),
+      noCertificate,
+    );
+    await refusedFrom(
+      await dialRaw(address, { ...caOnly, authToken: forged }),
+      /'task\.abab.*', which this side does not know: it is not a task credential in force/,
+    );
+    await refusedFrom(
+      await dialRaw(address, { ...caOnly, authToken: expired }),
+      /is not a task credential in force/,
+    );
+    // a certificate of another CA, or an expired one, stays refused, whatever comes with it
+    await refusedFrom(
+      await dialRaw(address, { ...caOnly, authToken: forged, certificate: foreign.alice }),
+      /certificate \(CN=alice\) does not verify against the cluster's CA/,
+    );
+    await openssl(
+      dir,
+      "req",
+      ...EC_KEY,
+      "-keyout",
+      "old-key.pem",
+      "-out",
+      "old.csr",
+      "-subj",
+      "/CN=alice",
+    );
+    await openssl(
+      dir,
+      ...["x509", "-req", "-in", "old.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem"],
+      ...["-days", "-1", "-extfile", "ext.cnf", "-out", "old.pem"],
+    );
+    const old = { cert: `${dir}/old.pem`, key: `${dir}/old-key.pem` };
+    await refusedFrom(
+      await dialRaw(address, { ...caOnly, authToken: CLUSTER_TOKEN, certificate: old }),
+      /certificate \(CN=alice\) does not verify .*CERT_HAS_EXPIRED/,
+    );
+    // a certificate of the CA cannot name a task credential: those names are the scheduler's
+    await refusedFrom(
+      await dialRaw(address, { ...caOnly, authToken: CLUSTER_TOKEN, certificate: certs[posing] }),
+      /common name cannot name a client identity .*not starting with "task\."/,
+    );
+    // the cluster still computes for everyone
+    assert.deepEqual(await bob.gather(bob.map((x: number) => -x, [1, 2])), [-1, -2]);
+    assert.equal(await secret, 42);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

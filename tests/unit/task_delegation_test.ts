@@ -69,4 +69,9 @@ Deno.test("a client tokens file may not name an identity like a task credential"
     /clients, line 2: identity task\.abc: names starting with "task\." are the scheduler's own/,
   );
   assert.equal(parseIdentityTokens(`tasks:${"c".repeat(32)}`, "clients").size, 1);
+  // nor may identities given to the scheduler otherwise (SchedulerServer.start's clientTokens)
+  assert.throws(
+    () => new TaskDelegations(new Map([["task.abc", "b".repeat(32)]])),
+    /Client identity task\.abc: names starting with "task\." are the scheduler's own/,
+  );
 });

@@ -150,3 +150,57 @@ Deno.test("over TLS the dialer checks that the server's certificate names the ho
   const connection = await Connection.connect(`tls://127.0.0.1:${port}`, { role: "client", tls });
   await connection.close();
 });
+
+Deno.test("a listener for task credentials takes a dialer without a certificate only when it proves one", async () => {
+  await using certificates = await makeTemporaryCertificates();
+  const tls = (await loadSecurity(certificates.security))!;
+  const token = "c1u5ter-70ken-0123456789abcdef";
+  const task = "task.0123456789abcdef01234567";
+  const secrets = { task: "7a5k-5ecret-0123456789abcdef", alice: "a11ce-5ecret-0123456789abc" };
+  const refusals: string[] = [];
+  const accepted: (string | undefined)[] = [];
+  await using listener = await listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    tls,
+    authToken: token,
+    identityTokens: new Map([[task, secrets.task], ["alice", secrets.alice]]),
+    acceptTaskCredentialsWithoutCertificate: true,
+    onError: (error, remote) => refusals.push(`${remote} ${error.message}`),
+  }, (connection) => {
+    accepted.push(connection.identity);
+    void connection.close();
+  });
+  const caOnly: TlsConfig = { caCerts: tls.caCerts, requireEncryption: false };
+  const dial = (authToken: string | undefined, dialerTls = caOnly) =>
+    Connection.connect(listener.addr, { role: "client", tls: dialerTls, authToken });
+  const refusal = async (n: number) => {
+    while (refusals.length < n) await new Promise((resolve) => setTimeout(resolve, 20));
+    return refusals[n - 1];
+  };
+
+  const untilClosed = async (connection: Connection) => {
+    for await (const _ of connection) { /* until the listener closes it */ }
+  };
+  // the CA alone and a task credential in force: accepted, as that credential
+  await untilClosed(await dial(`${task}:${secrets.task}`));
+  // a certificate of the cluster's CA: as before
+  await untilClosed(await dial(token, tls));
+  assert.deepEqual(accepted, [task, undefined]);
+
+  // without a certificate, nothing else: no token, the cluster's, a client identity's
+  for (const [i, authToken] of [undefined, token, `alice:${secrets.alice}`].entries()) {
+    await assert.rejects(dial(authToken));
+    assert.match(await refusal(i + 1), /presented no certificate: .* only a running task's/);
+  }
+  assert.match(refusals[2], /not identity 'alice'/);
+  // a wrong secret for the task's name
+  await assert.rejects(dial(`${task}:${"f".repeat(28)}`), /auth proof is wrong/);
+  assert.match(await refusal(4), /auth proof is wrong/);
+  // another CA's certificate, even with the task's credential
+  await using other = await makeTemporaryCertificates();
+  const otherTls = (await loadSecurity(other.security))!;
+  await assert.rejects(dial(`${task}:${secrets.task}`, { ...otherTls, caCerts: tls.caCerts }));
+  assert.match(await refusal(5), /certificate \(.*\) does not verify against the cluster's CA/);
+  assert.deepEqual(accepted, [task, undefined]);
+});
