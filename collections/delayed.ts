@@ -33,6 +33,9 @@ import { type GraphPicture, visualizeGraph, type VisualizeOptions } from "./visu
 import { delayedRepr, inspectSymbol } from "./display/repr.ts";
 import { graphDisplay, jupyterDisplay, type MimeBundle } from "./display/notebook.ts";
 
+/** Reads the Delayed behind its Proxy (module-private). */
+const UNPROXIED: unique symbol = Symbol("Delayed itself");
+
 /**
  * A lazy value: the result of a task that has not run yet.
  *
@@ -42,6 +45,15 @@ import { graphDisplay, jupyterDisplay, type MimeBundle } from "./display/noteboo
  */
 export class Delayed<T = unknown> implements Collection<T>, Layer {
   readonly #task: Task | null;
+
+  /**
+   * @internal The Delayed itself behind its Proxy: graphs keep it in their layers, so walking a
+   * million-task graph reads plain properties instead of going through the Proxy's trap.
+   */
+  get [UNPROXIED](): Delayed<T> {
+    return this;
+  }
+
   /** The layers this value's task reads from. */
   readonly dependencies: readonly Layer[];
 
@@ -224,8 +236,9 @@ export interface DelayedOptions {
 function unpackArgument(value: unknown, layers: Layer[], where: string, depth = 0): unknown {
   if (depth > MAX_NESTING_DEPTH) throw new TooDeep(); // a cycle: named by the caller
   if (value instanceof Delayed) {
-    layers.push(value);
-    return new TaskRef(value.key);
+    const delayed = value[UNPROXIED];
+    layers.push(delayed);
+    return new TaskRef(delayed.key);
   }
   if (value === null || typeof value !== "object") return value;
   if (isCollection(value)) return finalizedRef(value, layers, where);
