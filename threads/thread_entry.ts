@@ -133,6 +133,8 @@ class ThreadTask implements TaskContext {
   onSecede: (() => void) | null = null;
   /** Its result or error is out. */
   ended = false;
+  /** A member of this item (`RunItem.members`) seceded: the batch goes on without the item. */
+  memberSeceded = false;
 
   constructor(readonly item: RunItem, readonly batch: BatchValues | null = null) {}
 
@@ -193,11 +195,18 @@ class ThreadTask implements TaskContext {
 
 /** The context of one member of an item that runs a subgraph (`RunItem.members`). */
 class MemberTask extends ThreadTask {
-  constructor(item: RunItem, readonly memberKey: Key) {
-    super(item);
+  constructor(readonly whole: ThreadTask, readonly memberKey: Key) {
+    super(whole.item);
   }
   override get key(): Key {
     return this.memberKey;
+  }
+  /** A member that secedes takes its whole item out of its batch's way, as a task would. */
+  override secede(): void {
+    if (this.seceded) return;
+    super.secede();
+    this.whole.memberSeceded = true;
+    this.whole.onSecede?.();
   }
 }
 
@@ -335,7 +344,7 @@ async function runMembers(task: ThreadTask, members: RunMembers): Promise<RunRes
     let next = 0;
     for (let i = 0; i < n; i++) {
       const key = members.keys[i];
-      member = new MemberTask(item, key);
+      member = new MemberTask(task, key);
       began = now();
       const group = members.groups?.[i] ?? undefined;
       sampler.began(key, began, group);
@@ -600,7 +609,7 @@ async function runBatch(batch: RunItem[]): Promise<void> {
       const running = result;
       const done = await new Promise<RunResult | null>((resolve) => {
         task.onSecede = () => resolve(null);
-        if (task.seceded) resolve(null);
+        if (task.seceded || task.memberSeceded) resolve(null);
         running.then(resolve);
       });
       task.onSecede = null;

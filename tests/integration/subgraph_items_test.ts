@@ -12,6 +12,7 @@ import { ProcessPool } from "../../threads/process_pool.ts";
 import { ThreadPool } from "../../threads/thread_pool.ts";
 import type { TaskPool } from "../../threads/task_pool.ts";
 import type { RunItem, RunResult } from "../../threads/thread_protocol.ts";
+import { waitSeceded } from "../fixtures/seceding_tasks.ts";
 
 const inc = (x: number) => x + 1;
 const double = async (x: number) => {
@@ -91,5 +92,45 @@ for (const [name, start] of pools) {
     assert.equal(result.error.key, "boom-1");
     assert.equal(result.error.name, "RangeError");
     assert.equal(result.error.message, "no 2");
+  });
+}
+
+for (const [name, start] of pools) {
+  Deno.test(`${name}: a member that secedes lets the runner go on with later batches`, async () => {
+    const order: number[] = [];
+    let settle!: () => void;
+    const done = new Promise<void>((resolve) => settle = resolve);
+    const pool = start((_slot, results) => {
+      for (const r of results) {
+        assert.ok(r.ok, JSON.stringify(r));
+        order.push(r.id);
+      }
+      if (order.length === 2) settle();
+    });
+    pool.setBusy?.(true);
+    try {
+      const fns = [inc, waitSeceded, inc].map((fn) => pool.functionFor(0, describeFunction(fn)));
+      pool.post(0, [{
+        id: 1,
+        key: "wait-1",
+        fn: fns[1],
+        args: encode([[1], [200]]),
+        depKeys: [],
+        depValues: [],
+        members: { keys: ["inc-1", "wait-1"], fns: [fns[0], fns[1]], exports: [1] },
+      }]);
+      pool.post(0, [{
+        id: 2,
+        key: "inc-2",
+        fn: fns[2],
+        args: encode([2]),
+        depKeys: [],
+        depValues: [],
+      }]);
+      await done;
+      assert.deepEqual(order, [2, 1], "the later batch ran while the member waited");
+    } finally {
+      await pool.close();
+    }
   });
 }
