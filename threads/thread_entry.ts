@@ -341,7 +341,7 @@ async function runMembers(task: ThreadTask, members: RunMembers): Promise<RunRes
       values.set(key, liveTables.take(key) ?? decode(item.depValues[i]));
     }
     const lookup = (key: Key) => values.get(key);
-    let next = 0;
+    let next = 0, reading = 0;
     for (let i = 0; i < n; i++) {
       const key = members.keys[i];
       member = new MemberTask(task, key);
@@ -355,7 +355,11 @@ async function runMembers(task: ThreadTask, members: RunMembers): Promise<RunRes
       let fn = functions.get(spec) as TaskFunction | Promise<TaskFunction>;
       if (fn instanceof Promise) fn = await fn;
       const call = fn;
-      const resolved = substituteRefs(args[i], lookup) as unknown[];
+      let resolved = args[i];
+      if (members.readers[reading] === i) {
+        reading++;
+        resolved = substituteRefs(resolved, lookup) as unknown[];
+      }
       let value = runInTask(member, () => call(...resolved));
       if (value !== null && typeof (value as PromiseLike<unknown>)?.then === "function") {
         value = await value;

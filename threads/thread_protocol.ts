@@ -75,6 +75,11 @@ export interface RunMembers {
    * others are read only by later members and never leave the runner.
    */
   exports: number[];
+  /**
+   * The members that read other tasks' results, by index, ascending: only their arguments are
+   * searched for `TaskRef`s (as an item's are only when it has inputs).
+   */
+  readers: number[];
   /** The profiler's name of each member that is a fused task (`RunItem.group`), else null. */
   groups?: (string | null)[];
 }

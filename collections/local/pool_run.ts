@@ -332,6 +332,7 @@ async function runOnPool(
       const fns: (FunctionSpec | string)[] = new Array(n);
       const args: (readonly unknown[])[] = new Array(n);
       const exports: number[] = [];
+      const readers: number[] = [];
       const depKeys: Key[] = [];
       const depValues: Encoded[] = [];
       let groups: (string | null)[] | undefined;
@@ -344,6 +345,7 @@ async function runOnPool(
         if (task.parts !== undefined) {
           (groups ??= new Array(n).fill(null))[i] = fusedPrefix(task.parts);
         }
+        if (task.deps.length > 0) readers.push(i);
         run.forEachDependency(t, (d) => {
           if (inThisBatch(d) || takenIn[d] === batchNumber) return;
           takenIn[d] = batchNumber;
@@ -361,7 +363,7 @@ async function runOnPool(
         args: send(encodeArgs(members, args), transfer),
         depKeys,
         depValues,
-        members: groups === undefined ? { keys, fns, exports } : { keys, fns, exports, groups },
+        members: { keys, fns, exports, readers, ...(groups === undefined ? {} : { groups }) },
       };
       for (const t of members) batchOf[t] = batchNumber;
       return item;

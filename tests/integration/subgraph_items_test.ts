@@ -46,7 +46,14 @@ async function runMembers(
       args: encode(members.map((m) => m.args)),
       depKeys: Object.keys(outside),
       depValues: Object.values(outside).map((v) => encode(v)),
-      members: { keys: members.map((m) => m.key), fns, exports },
+      members: {
+        keys: members.map((m) => m.key),
+        fns,
+        exports,
+        readers: [...members.keys()].filter((i) =>
+          members[i].args.some((a) => a instanceof TaskRef)
+        ),
+      },
     };
     pool.post(0, [item]);
     return await done;
@@ -117,7 +124,7 @@ for (const [name, start] of pools) {
         args: encode([[1], [200]]),
         depKeys: [],
         depValues: [],
-        members: { keys: ["inc-1", "wait-1"], fns: [fns[0], fns[1]], exports: [1] },
+        members: { keys: ["inc-1", "wait-1"], fns: [fns[0], fns[1]], exports: [1], readers: [] },
       }]);
       pool.post(0, [{
         id: 2,
