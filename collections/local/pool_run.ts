@@ -329,7 +329,6 @@ async function runOnPool(
     ): RunItem => {
       const n = members.length;
       const keys: Key[] = new Array(n);
-      const fns: (FunctionSpec | string)[] = new Array(n);
       const args: (readonly unknown[])[] = new Array(n);
       const exports: number[] = [];
       const readers: number[] = [];
@@ -340,7 +339,6 @@ async function runOnPool(
         const t = members[i];
         const task = tasks[t];
         keys[i] = task.key;
-        fns[i] = shared.pool.functionFor(slot, specs[t]!);
         args[i] = task.args;
         if (task.parts !== undefined) {
           (groups ??= new Array(n).fill(null))[i] = fusedPrefix(task.parts);
@@ -354,19 +352,20 @@ async function runOnPool(
         });
         if (run.localReaders(t, inThisBatch) === 0) exports.push(i);
       }
+      const encodedArgs = send(encodeArgs(members, args), transfer);
+      // only once nothing can fail: the link then counts these functions as sent to the slot
+      const fns = members.map((t) => shared.pool.functionFor(slot, specs[t]!));
       const id = shared.register(slot, sink, estimate);
       itemTask.set(id, { members, exports });
-      const item: RunItem = {
+      return {
         id,
         key: keys[n - 1],
         fn: fns[n - 1],
-        args: send(encodeArgs(members, args), transfer),
+        args: encodedArgs,
         depKeys,
         depValues,
         members: { keys, fns, exports, readers, ...(groups === undefined ? {} : { groups }) },
       };
-      for (const t of members) batchOf[t] = batchNumber;
-      return item;
     };
 
     /** One encoding of every member's arguments; a failure names the task whose they are. */

@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { type Delayed, delayed, shutdownProcesses } from "../../mod.ts";
 import { describeFunction } from "../../core/function_codec.ts";
 import { type Key, TaskRef } from "../../core/task.ts";
 import { decode, encode } from "../../core/value_codec.ts";
@@ -141,3 +142,25 @@ for (const [name, start] of pools) {
     }
   });
 }
+
+Deno.test("processes: a batch that cannot be sent leaves the pool's function links whole", async () => {
+  const options = { scheduler: "processes", numWorkers: 1, optimizeGraph: false } as const;
+  // two functions of one name: the second's tasks join batches sized by what the first taught
+  const first = { step: (x: number) => x + 1 }.step;
+  const second = { step: (x: unknown) => typeof x === "number" ? x + 2 : 0 }.step;
+  const chain = (fn: (x: never) => number, start: unknown, length: number): Delayed<number> => {
+    let d = delayed(fn as (x: unknown) => number)(start);
+    for (let i = 1; i < length; i++) d = delayed(fn as (x: unknown) => number)(d);
+    return d;
+  };
+  try {
+    assert.equal(await chain(first, 0, 20).compute(options), 20);
+    const error = await chain(second, { conn: () => 1 }, 20).compute(options)
+      .then(() => null, (e) => e);
+    assert.equal(error?.name, "UnserializableError", String(error));
+    assert.match(error.message, /conn/);
+    assert.equal(await chain(second, 0, 20).compute(options), 40);
+  } finally {
+    await shutdownProcesses();
+  }
+});
