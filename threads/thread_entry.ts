@@ -41,6 +41,7 @@ import {
   type FromThread,
   NOT_SENT,
   type RunItem,
+  type RunMembers,
   type RunResult,
   type ThreadSetup,
   ThreadStatus,
@@ -132,6 +133,8 @@ class ThreadTask implements TaskContext {
   onSecede: (() => void) | null = null;
   /** Its result or error is out. */
   ended = false;
+  /** A member of this item (`RunItem.members`) seceded: the batch goes on without the item. */
+  memberSeceded = false;
 
   constructor(readonly item: RunItem, readonly batch: BatchValues | null = null) {}
 
@@ -190,6 +193,23 @@ class ThreadTask implements TaskContext {
   }
 }
 
+/** The context of one member of an item that runs a subgraph (`RunItem.members`). */
+class MemberTask extends ThreadTask {
+  constructor(readonly whole: ThreadTask, readonly memberKey: Key) {
+    super(whole.item);
+  }
+  override get key(): Key {
+    return this.memberKey;
+  }
+  /** A member that secedes takes its whole item out of its batch's way, as a task would. */
+  override secede(): void {
+    if (this.seceded) return;
+    super.secede();
+    this.whole.memberSeceded = true;
+    this.whole.onSecede?.();
+  }
+}
+
 /**
  * The values a batch's later items read from its earlier ones (`RunItem.batchDepKeys`): kept
  * by key while the batch runs, not encoded, as the `sync` scheduler passes them.
@@ -244,6 +264,7 @@ self.close = () => endedByTask("self.close()");
  */
 function runOne(task: ThreadTask): RunResult | Promise<RunResult> {
   const item = task.item;
+  if (item.members !== undefined) return runMembers(task, item.members);
   const start = now();
   status.begin(item.id, start);
   let later = false;
@@ -288,10 +309,94 @@ function runOne(task: ThreadTask): RunResult | Promise<RunResult> {
     }
     return succeeded(task, start, value);
   } catch (thrown) {
-    return failed(item, start, thrown);
+    return failed(task, start, thrown);
   } finally {
     if (!later) endRun(task, start);
   }
+}
+
+/**
+ * Runs an item that is a subgraph (`RunItem.members`): each member in turn, reading earlier
+ * members' values as they are (as the `sync` scheduler passes them), with one report for the
+ * whole item that carries the exported members' values. A member that returns a Promise is
+ * awaited before the next one starts; the first member that fails ends the item with its error.
+ */
+async function runMembers(task: ThreadTask, members: RunMembers): Promise<RunResult> {
+  const item = task.item;
+  const start = now();
+  status.begin(item.id, start);
+  const n = members.keys.length;
+  const durations = new Float64Array(n);
+  const exported: Encoded[] = [];
+  let nbytes = 0, conversions = 0, holdsRefs = false, typeName = "";
+  // every spec is taken in first: a member failing early must not leave later ones unknown
+  const specs = members.fns.map((fn) => received.expand(fn));
+  let member: ThreadTask = task;
+  let began = start;
+  try {
+    const args = decode(item.args) as unknown[][];
+    const values = new Map<Key, unknown>();
+    for (let i = 0; i < item.depKeys.length; i++) {
+      const key = item.depKeys[i];
+      values.set(key, liveTables.take(key) ?? decode(item.depValues[i]));
+    }
+    const lookup = (key: Key) => values.get(key);
+    let next = 0, reading = 0;
+    for (let i = 0; i < n; i++) {
+      const key = members.keys[i];
+      member = new MemberTask(task, key);
+      began = now();
+      const group = members.groups?.[i] ?? undefined;
+      sampler.began(key, began, group);
+      const spec = specs[i];
+      if (typeof spec === "string") {
+        throw new Error(`internal: thread was never sent function ${spec}`);
+      }
+      let fn = functions.get(spec) as TaskFunction | Promise<TaskFunction>;
+      if (fn instanceof Promise) fn = await fn;
+      const call = fn;
+      let resolved = args[i];
+      if (members.readers[reading] === i) {
+        reading++;
+        resolved = substituteRefs(resolved, lookup) as unknown[];
+      }
+      let value = runInTask(member, () => call(...resolved));
+      if (value !== null && typeof (value as PromiseLike<unknown>)?.then === "function") {
+        value = await value;
+      }
+      const stop = now();
+      durations[i] = stop - began;
+      sampler.ran(key, began, stop, group);
+      values.set(key, value);
+      if (members.exports[next] !== i) continue;
+      next++;
+      const result = succeeded(member, began, value);
+      if (!result.ok) return result;
+      exported.push(result.value);
+      nbytes += result.nbytes;
+      conversions += result.conversions ?? 0;
+      holdsRefs ||= result.holdsRefs === true;
+      typeName = result.typeName;
+    }
+  } catch (thrown) {
+    sampler.ran(member.key, began, now(), undefined);
+    return failed(member, start, thrown);
+  } finally {
+    endRun(task, start, false);
+  }
+  return {
+    id: item.id,
+    ok: true,
+    value: NOT_SENT,
+    exported,
+    durations,
+    nbytes,
+    typeName,
+    ...(holdsRefs ? { holdsRefs } : {}),
+    ...(conversions > 0 ? { conversions } : {}),
+    start,
+    stop: now(),
+  };
 }
 
 /** The part of a task that must wait: its module's import, its inputs' Futures, a time limit. */
@@ -317,7 +422,7 @@ async function finishLater(
   try {
     return succeeded(task, start, await value);
   } catch (thrown) {
-    return failed(task.item, start, thrown);
+    return failed(task, start, thrown);
   } finally {
     endRun(task, start);
   }
@@ -325,7 +430,8 @@ async function finishLater(
 
 function succeeded(task: ThreadTask, start: number, value: unknown): RunResult {
   const item = task.item;
-  task.batch?.keep(item.key, value);
+  const key = task.key;
+  task.batch?.keep(key, value);
   if (item.localReaders !== undefined) {
     // only later items of this batch read it: the owner is told it ran, not what it returned
     return {
@@ -341,7 +447,7 @@ function succeeded(task: ThreadTask, start: number, value: unknown): RunResult {
   const tableBytes = liveTableBytes(value);
   if (item.keepLive === true && tableBytes !== undefined) {
     // stays here, unconverted, until it moves (the owner's `export`)
-    liveTables.pin(item.key, value, tableBytes);
+    liveTables.pin(key, value, tableBytes);
     return {
       id: item.id,
       ok: true,
@@ -356,10 +462,10 @@ function succeeded(task: ThreadTask, start: number, value: unknown): RunResult {
     };
   }
   const { value: encoded, held } = collectRefs(() =>
-    encode(value, { rootName: `result of ${item.key}` })
+    encode(value, { rootName: `result of ${key}` })
   );
-  if (held.length > 0) heldByResult.set(item.key, held);
-  const live = tableBytes !== undefined && liveTables.keep(item.key, value, tableBytes);
+  if (held.length > 0) heldByResult.set(key, held);
+  const live = tableBytes !== undefined && liveTables.keep(key, value, tableBytes);
   return {
     id: item.id,
     ok: true,
@@ -406,17 +512,19 @@ async function returnNativeMemory(): Promise<void> {
   trimNativeMemoryNow();
 }
 
-function failed(item: RunItem, start: number, thrown: unknown): RunResult {
+function failed(task: ThreadTask, start: number, thrown: unknown): RunResult {
+  const item = task.item;
   // a permission the thread was not given: say which, and the flag that grants it
   const error = isScriptTimeout(thrown)
-    ? timeoutError(item.key, item.timeoutMs!)
-    : recordFromError(explainPermissionError(thrown), item.key);
+    ? timeoutError(task.key, item.timeoutMs!)
+    : recordFromError(explainPermissionError(thrown), task.key);
   // its owner asked it to stop and it ended: at one of our cancellation points, or it failed anyway
   const stopped = status.stopRequested;
   return { id: item.id, ok: false, error, ...(stopped ? { stopped } : {}), start, stop: now() };
 }
 
-function endRun(task: ThreadTask, start: number): void {
+/** `sampled`: the profiler is told here that the task ran (an item with members tells it each). */
+function endRun(task: ThreadTask, start: number, sampled = true): void {
   const item = task.item;
   status.end();
   task.ended = true;
@@ -425,7 +533,7 @@ function endRun(task: ThreadTask, start: number): void {
     endings.delete(item.id);
     for (const fn of ending) fn();
   }
-  sampler.ran(item.key, start, now(), item.group);
+  if (sampled) sampler.ran(item.key, start, now(), item.group);
   // a task's own arguments count under its key (never one of its inputs' keys)
   sharedGarbage.drop(item.key, item.args.frames);
   if (item.liveDeps !== undefined) liveTables.readDone(item.liveDeps);
@@ -453,7 +561,11 @@ function isScriptTimeout(thrown: unknown): boolean {
 function post(results: RunResult[]): void {
   // results may share a buffer; a transfer list must name each buffer once
   const transfer = new Set<ArrayBuffer>();
-  for (const r of results) if (r.ok) { for (const b of transferables(r.value)) transfer.add(b); }
+  for (const r of results) {
+    if (!r.ok) continue;
+    for (const b of transferables(r.value)) transfer.add(b);
+    for (const value of r.exported ?? []) for (const b of transferables(value)) transfer.add(b);
+  }
   postToOwner({ type: "results", results }, [...transfer]);
 }
 
@@ -501,7 +613,7 @@ async function runBatch(batch: RunItem[]): Promise<void> {
       const running = result;
       const done = await new Promise<RunResult | null>((resolve) => {
         task.onSecede = () => resolve(null);
-        if (task.seceded) resolve(null);
+        if (task.seceded || task.memberSeceded) resolve(null);
         running.then(resolve);
       });
       task.onSecede = null;

@@ -54,6 +54,34 @@ export interface RunItem {
    * fused task's group, named by its parts (`inc×2+add`).
    */
   group?: string;
+  /**
+   * Set when the item is a whole subgraph of a local computation (collections/local/pool_run.ts):
+   * its members run one after another in this runner, each reading earlier members' values as
+   * they are. `args` is then one encoding of the array of every member's arguments, `depKeys`
+   * and `depValues` the inputs from outside the subgraph, and `key`/`fn` the last member's.
+   */
+  members?: RunMembers;
+}
+
+/** The tasks of an item that runs a subgraph (`RunItem.members`), in the order they run. */
+export interface RunMembers {
+  /** Each member's key; an input of a later member names it in its arguments' `TaskRef`s. */
+  keys: Key[];
+  /** Each member's function, or only its id once this runner has been sent it. */
+  fns: (FunctionSpec | string)[];
+  /**
+   * The members whose values the owner wants (read outside the subgraph, or outputs), by
+   * index, ascending; their values come back in `RunResult.exported`, in this order. The
+   * others are read only by later members and never leave the runner.
+   */
+  exports: number[];
+  /**
+   * The members that read other tasks' results, by index, ascending: only their arguments are
+   * searched for `TaskRef`s (as an item's are only when it has inputs).
+   */
+  readers: number[];
+  /** The profiler's name of each member that is a fused task (`RunItem.group`), else null. */
+  groups?: (string | null)[];
 }
 
 /**
@@ -99,6 +127,13 @@ export type RunResult =
     live?: boolean;
     /** Tables the thread converted to or from Arrow IPC since its last report. */
     conversions?: number;
+    /**
+     * An item with members: the exported members' values (`RunMembers.exports` order); `value`
+     * is then NOT_SENT.
+     */
+    exported?: Encoded[];
+    /** An item with members: each member's run time in milliseconds, in run order. */
+    durations?: Float64Array;
     start: number;
     stop: number;
   }

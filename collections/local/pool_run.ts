@@ -12,13 +12,13 @@
  */
 
 import { errorFromRecord } from "../../core/errors.ts";
-import { describeFunction } from "../../core/function_codec.ts";
+import { describeFunction, type FunctionSpec } from "../../core/function_codec.ts";
 import type { Graph } from "../../core/graph.ts";
 import { fusedPrefix, keyPrefix } from "../../core/task.ts";
 import type { Key } from "../../core/task.ts";
 import { decode, encode, type Encoded } from "../../core/value_codec.ts";
 import { ProcessDiedError } from "../../threads/process_exit.ts";
-import type { RunItem } from "../../threads/thread_protocol.ts";
+import type { RunItem, RunResult } from "../../threads/thread_protocol.ts";
 import type { GraphExecutor } from "../compute.ts";
 import { localExecutor, type LocalRun, type LocalRunOptions } from "./options.ts";
 import {
@@ -104,6 +104,17 @@ export interface PoolKind {
   transfers: boolean;
   /** What a runner is called in errors: "thread" or "process". */
   noun: string;
+  /**
+   * Whether a batch of several tasks goes as one item that runs them as a subgraph
+   * (`RunItem.members`): one id, one message entry and one report for all of them.
+   */
+  subgraphs: boolean;
+}
+
+/** A posted item that runs a subgraph: its members (task indices, in run order), exports. */
+interface PostedGroup {
+  members: number[];
+  exports: number[];
 }
 
 /** The run function of a pool scheduler (`threads`, `processes`). */
@@ -181,16 +192,35 @@ async function runOnPool(
       }
     };
 
-    /** Posted item id → task index. */
-    const itemTask = new Map<number, number>();
+    /** Posted item id → task index, or the tasks of an item that runs a subgraph. */
+    const itemTask = new Map<number, number | PostedGroup>();
     /** Tasks that were in a batch whose runner died: each runs in a batch of its own. */
     const alone = new Uint8Array(tasks.length);
     /** Tasks whose result their runner keeps for the rest of their batch (no value comes). */
     const keptInRunner = new Uint8Array(tasks.length);
-    const takeItem = (id: number): number => {
+    const takeItem = (id: number): number | PostedGroup => {
       const t = itemTask.get(id)!;
       itemTask.delete(id);
       return t;
+    };
+    /** Puts a lost item's tasks back; `suspect`: each runs alone from now on. */
+    const requeue = (posted: number | PostedGroup, suspect: boolean) => {
+      for (const t of typeof posted === "number" ? [posted] : posted.members) {
+        keptInRunner[t] = 0;
+        if (suspect) alone[t] = 1;
+        run.requeue(t);
+      }
+    };
+    /** Records the results of an item that ran a subgraph. */
+    const finishGroup = ({ members, exports }: PostedGroup, result: RunResult & { ok: true }) => {
+      const durations = result.durations, exported = result.exported ?? [];
+      let next = 0;
+      for (let i = 0; i < members.length; i++) {
+        const t = members[i];
+        if (durations !== undefined) learnDuration(prefixes[t], durations[i]);
+        const value = exports[next] === i ? new EncodedResult(exported[next++]) : KEPT_IN_RUNNER;
+        finish(t, value);
+      }
     };
 
     const sink: RunSink = {
@@ -202,8 +232,11 @@ async function runOnPool(
         if (failed) return;
         const t = takeItem(result.id);
         if (!result.ok) return fail(errorFromRecord(result.error));
-        learnDuration(prefixes[t], result.stop - result.start);
-        finish(t, keptInRunner[t] ? KEPT_IN_RUNNER : new EncodedResult(result.value));
+        if (typeof t !== "number") finishGroup(t, result);
+        else {
+          learnDuration(prefixes[t], result.stop - result.start);
+          finish(t, keptInRunner[t] ? KEPT_IN_RUNNER : new EncodedResult(result.value));
+        }
         if (run.remaining === 0) complete();
       },
       onSlotDied(_slot, error) {
@@ -214,7 +247,10 @@ async function runOnPool(
         );
       },
       onItemCrashed(id, error) {
-        const key = tasks[takeItem(id)].key;
+        const t = takeItem(id);
+        // a subgraph's tasks run again each alone, so that a crash names its task
+        if (typeof t !== "number") return requeue(t, true);
+        const key = tasks[t].key;
         // a thread that ended under its task, or a task stopped at its timeout (threads.ts)
         if (error.name === TIMED_OUT) {
           return fail(errorFromRecord(timeoutError(key, timeoutMs ?? 0, "the threads scheduler")));
@@ -237,12 +273,7 @@ async function runOnPool(
         );
       },
       onItemsLost(ids, suspect) {
-        for (const id of ids) {
-          const t = takeItem(id);
-          keptInRunner[t] = 0;
-          if (suspect) alone[t] = 1;
-          run.requeue(t);
-        }
+        for (const id of ids) requeue(takeItem(id), suspect);
       },
     };
 
@@ -286,6 +317,67 @@ async function runOnPool(
       return item;
     };
 
+    /** Marks inputs already taken into the subgraph being built (by batch number). */
+    const takenIn = new Int32Array(tasks.length);
+
+    /** One item that runs the tasks `members` (in run order) as a subgraph. */
+    const makeGroup = (
+      members: number[],
+      slot: number,
+      estimate: number,
+      transfer: ArrayBuffer[],
+    ): RunItem => {
+      const n = members.length;
+      const keys: Key[] = new Array(n);
+      const args: (readonly unknown[])[] = new Array(n);
+      const exports: number[] = [];
+      const readers: number[] = [];
+      const depKeys: Key[] = [];
+      const depValues: Encoded[] = [];
+      let groups: (string | null)[] | undefined;
+      for (let i = 0; i < n; i++) {
+        const t = members[i];
+        const task = tasks[t];
+        keys[i] = task.key;
+        args[i] = task.args;
+        if (task.parts !== undefined) {
+          (groups ??= new Array(n).fill(null))[i] = fusedPrefix(task.parts);
+        }
+        if (task.deps.length > 0) readers.push(i);
+        run.forEachDependency(t, (d) => {
+          if (inThisBatch(d) || takenIn[d] === batchNumber) return;
+          takenIn[d] = batchNumber;
+          depKeys.push(tasks[d].key);
+          depValues.push(encodedValueOf(d, transfer, run.isLastReader(d) && tasks[d].fn !== null));
+        });
+        if (run.localReaders(t, inThisBatch) === 0) exports.push(i);
+      }
+      const encodedArgs = send(encodeArgs(members, args), transfer);
+      // only once nothing can fail: the link then counts these functions as sent to the slot
+      const fns = members.map((t) => shared.pool.functionFor(slot, specs[t]!));
+      const id = shared.register(slot, sink, estimate);
+      itemTask.set(id, { members, exports });
+      return {
+        id,
+        key: keys[n - 1],
+        fn: fns[n - 1],
+        args: encodedArgs,
+        depKeys,
+        depValues,
+        members: { keys, fns, exports, readers, ...(groups === undefined ? {} : { groups }) },
+      };
+    };
+
+    /** One encoding of every member's arguments; a failure names the task whose they are. */
+    const encodeArgs = (members: number[], args: (readonly unknown[])[]): Encoded => {
+      try {
+        return encode(args, { rootName: "args" });
+      } catch (error) {
+        for (const t of members) encode(tasks[t].args, { rootName: `args of ${tasks[t].key}` });
+        throw error;
+      }
+    };
+
     const dispatch = () => {
       if (failed || settled) return;
       let unposted: number[] = [];
@@ -293,15 +385,13 @@ async function runOnPool(
         while (run.readyCount > 0) {
           const slot = shared.leastLoaded();
           if (slot < 0) return;
-          const batch: RunItem[] = [];
-          const transfer: ArrayBuffer[] = [];
+          const members: number[] = [];
           let batchMs = 0;
           batchNumber++;
-          const room = () => batchMs < BATCH_MS && batch.length < MAX_BATCH;
+          const room = () => batchMs < BATCH_MS && members.length < MAX_BATCH;
           const add = (t: number) => {
-            const item = makeItem(t, slot, transfer);
-            unposted.push(item.id);
-            batch.push(item);
+            batchOf[t] = batchNumber;
+            members.push(t);
             batchMs += estimateMs(prefixes[t]);
           };
           /** Tasks in this batch whose dependents may follow them in it. */
@@ -318,7 +408,7 @@ async function runOnPool(
               finish(t, tasks[t].args[0]);
               continue;
             }
-            if (alone[t] && batch.length > 0) {
+            if (alone[t] && members.length > 0) {
               run.requeue(t); // it starts the next batch
               break;
             }
@@ -328,16 +418,33 @@ async function runOnPool(
             chainFrom.push(t);
             while (chainFrom.length > 0) run.forEachChainable(chainFrom.pop()!, inThisBatch, chain);
           }
+          if (members.length === 0) continue;
+          const transfer: ArrayBuffer[] = [];
+          // several tasks go as one subgraph where the kind can; a task with a time limit goes
+          // alone (the runner stops the item that overruns, and names its task)
+          if (kind.subgraphs && members.length > 1 && timeoutMs === undefined) {
+            const item = makeGroup(members, slot, batchMs, transfer);
+            unposted.push(item.id);
+            shared.pool.post(slot, [item], transfer);
+            unposted = [];
+            continue;
+          }
+          const batch: RunItem[] = [];
+          for (const t of members) {
+            const item = makeItem(t, slot, transfer);
+            unposted.push(item.id);
+            batch.push(item);
+          }
           // results read only inside this batch stay in the runner (their report comes with
           // their last reader's, so a lost reader means they are lost too)
-          for (const item of batch) {
-            const t = itemTask.get(item.id)!;
+          for (let i = 0; i < batch.length; i++) {
+            const t = members[i];
             const readers = run.localReaders(t, inThisBatch);
             if (readers === 0) continue;
-            item.localReaders = readers;
+            batch[i].localReaders = readers;
             keptInRunner[t] = 1;
           }
-          if (batch.length > 0) shared.pool.post(slot, batch, transfer);
+          shared.pool.post(slot, batch, transfer);
           unposted = [];
         }
         if (run.remaining === 0) complete();

@@ -28,6 +28,7 @@ const processes: PoolKind = {
   defaultSize: defaultThreadCount,
   transfers: false,
   noun: "process",
+  subgraphs: true,
 };
 
 /**

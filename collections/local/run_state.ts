@@ -222,6 +222,12 @@ export class RunState {
     return this.#values[t];
   }
 
+  /** Calls `visit` with the index of each dependency of `t`. */
+  forEachDependency(t: number, visit: (j: number) => void): void {
+    const deps = this.#deps;
+    for (let p = this.#depStart[t], end = this.#depStart[t + 1]; p < end; p++) visit(deps[p]);
+  }
+
   /** Index of a key. */
   indexOf(key: Key): number {
     return this.#index.get(key)!;

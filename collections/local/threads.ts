@@ -40,6 +40,7 @@ const threads: PoolKind = {
   defaultSize: defaultThreadCount,
   transfers: true,
   noun: "thread",
+  subgraphs: true,
 };
 
 /** Stops every idle thread pool now (tests and embedders that want a clean exit at once). */
