@@ -157,16 +157,11 @@ async function finish(frame: Frame, terminal: Terminal): Promise<unknown> {
     case "groupChunk": {
       const chunk = groupChunk(frame, terminal.spec);
       return terminal.splitOut > 1
-        ? hashSplit(chunk, terminal.spec.keyNames, terminal.splitOut)
+        ? hashSplit(chunk, terminal.spec.keyNames.map((k) => pl.col(k)), terminal.splitOut)
         : chunk;
     }
-    case "hashSplit": {
-      const names = terminal.keys.map((_, i) => `\u0000key${i}`);
-      const keyed = frame.withColumns(
-        ...terminal.keys.map((k, i) => exprFromJson(k).alias(names[i])),
-      );
-      return hashSplit(keyed, names, terminal.n).map((part) => part.drop(names));
-    }
+    case "hashSplit":
+      return hashSplit(frame, terminal.keys.map(exprFromJson), terminal.n);
     case "rangeSplit":
       return rangeSplit(frame, terminal.column, terminal.boundaries, terminal.descending);
     case "slices":

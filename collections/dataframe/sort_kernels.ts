@@ -7,6 +7,7 @@
 
 import { type Frame, pl } from "./polars.ts";
 import { sortableKey } from "./reduction_kernels.ts";
+import { splitByBucket } from "./groupby_kernels.ts";
 
 /**
  * Splits `frame` into `boundaries.length + 1` pieces by `column`: piece j holds the values in
@@ -19,7 +20,6 @@ export function rangeSplit(
   descending: boolean,
 ): Frame[] {
   const n = boundaries.length + 1;
-  const bucket = "\u0000range";
   const dtype = (frame.getColumn(column).dtype as { variant: string }).variant;
   const key = sortableKey(pl.col(column), dtype);
   let expr = pl.lit(0);
@@ -27,13 +27,12 @@ export function rangeSplit(
     const past = descending ? key.lt(pl.lit(b as never)) : key.gt(pl.lit(b as never));
     expr = expr.add(past.cast(pl.Int32));
   }
-  const withBucket = frame.withColumns(
-    pl.when(pl.col(column).isNull()).then(pl.lit(n - 1)).otherwise(expr).alias(bucket),
+  const bucket = frame.select(
+    pl.when(pl.col(column).isNull()).then(pl.lit(n - 1)).otherwise(expr).cast(pl.UInt32).alias(
+      "bucket",
+    ),
   );
-  return Array.from(
-    { length: n },
-    (_, j) => withBucket.filter(pl.col(bucket).eq(j)).drop(bucket),
-  );
+  return splitByBucket(frame, bucket.getColumn("bucket"), n);
 }
 
 /** `frame` sorted by `by`, nulls last, ties in their input order. */
