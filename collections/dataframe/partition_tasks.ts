@@ -69,7 +69,7 @@ export type Terminal =
   | { kind: "length" }
   | { kind: "reduce"; spec: ReduceSpec }
   | { kind: "groupChunk"; spec: GroupSpec; splitOut: number }
-  | { kind: "hashSplit"; keys: ExprJson[]; n: number }
+  | { kind: "hashSplit"; keys: ExprJson[]; n: number; sub?: number }
   | { kind: "writeCsv"; path: string; sep: string }
   | { kind: "rangeSplit"; column: string; boundaries: unknown[]; descending: boolean }
   | { kind: "slices"; n: number }
@@ -160,8 +160,16 @@ async function finish(frame: Frame, terminal: Terminal): Promise<unknown> {
         ? hashSplit(chunk, terminal.spec.keyNames.map((k) => pl.col(k)), terminal.splitOut)
         : chunk;
     }
-    case "hashSplit":
-      return hashSplit(frame, terminal.keys.map(exprFromJson), terminal.n);
+    case "hashSplit": {
+      // with `sub`, output j's piece is a list of `sub` sub-pieces (one hash split into n × sub)
+      const { n, sub = 1 } = terminal;
+      const pieces = hashSplit(frame, terminal.keys.map(exprFromJson), n * sub);
+      if (sub === 1) return pieces;
+      return Array.from(
+        { length: n },
+        (_, j) => Array.from({ length: sub }, (_, s) => pieces[s * n + j]),
+      );
+    }
     case "rangeSplit":
       return rangeSplit(frame, terminal.column, terminal.boundaries, terminal.descending);
     case "slices":
@@ -294,6 +302,11 @@ function inputs(values: unknown[]): Frame[] {
   return frames;
 }
 
+/** A join's inputs: each a partition, or a shuffle piece's list of sub-pieces. */
+function subPieces(values: unknown[]): Frame[][] {
+  return values.map((value) => inputs(Array.isArray(value) ? value : [value]));
+}
+
 /** A join of the left and right tables one output gathers. */
 export async function joinTables(
   spec: JoinSpec,
@@ -301,7 +314,7 @@ export async function joinTables(
   rights: unknown[],
 ): Promise<Frame> {
   try {
-    return joinPieces(spec, inputs(lefts), inputs(rights));
+    return joinPieces(spec, subPieces(lefts), subPieces(rights));
   } finally {
     await releaseNativeMemory();
   }
