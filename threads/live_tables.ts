@@ -15,7 +15,8 @@
  * is the only copy; the worker's memory accounting counts it and spills it.
  *
  * Which values are tables is the table codec's knowledge (core/table_codec.ts): a table, or a
- * list of tables (a shuffle's split, whose pieces are picked by one small task per output).
+ * list of tables (a shuffle's split, whose pieces are picked by one small task per output), or a
+ * list of such lists (a join's split: each output's piece is a list of sub-pieces).
  *
  * @module
  */
@@ -26,15 +27,18 @@ import { tableCodec } from "../core/table_codec.ts";
 /** Bytes of live tables a thread keeps when its owner does not say (the local `threads` pool). */
 export const DEFAULT_LIVE_TABLE_BYTES = 256 * 2 ** 20;
 
-/** The bytes `value` holds when it is a table or a non-empty list of tables; else undefined. */
-export function liveTableBytes(value: unknown): number | undefined {
+/**
+ * The bytes `value` holds when it is a table or a non-empty list of tables (or of such lists: a
+ * join's split gives each output a list of sub-pieces); else undefined.
+ */
+export function liveTableBytes(value: unknown, depth = 0): number | undefined {
   const codec = tableCodec();
   if (codec === undefined || typeof value !== "object" || value === null) return undefined;
   if (!Array.isArray(value)) return codec.sizeOf(value);
-  if (value.length === 0) return undefined;
+  if (value.length === 0 || depth > 1) return undefined;
   let total = 0;
   for (const item of value) {
-    const bytes = typeof item === "object" && item !== null ? codec.sizeOf(item) : undefined;
+    const bytes = liveTableBytes(item, depth + 1);
     if (bytes === undefined) return undefined;
     total += bytes;
   }

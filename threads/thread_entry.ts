@@ -51,6 +51,7 @@ import { SHARED_GARBAGE_BYTES, SharedGarbage } from "./shared_garbage.ts";
 import { DEFAULT_SAMPLE_INTERVAL_MS, ThreadSampler } from "./sampler.ts";
 import { addUploadedModules, importUploaded } from "../core/uploaded_modules.ts";
 import { liveTableBytes, LiveTables } from "./live_tables.ts";
+import { setNativeTrimThreshold } from "../core/native_memory.ts";
 import { setCancelCheck } from "../core/cancel_point.ts";
 import { tableConversions } from "../core/table_codec.ts";
 
@@ -678,6 +679,7 @@ self.onmessage = (event: MessageEvent<ToThread>) => {
     case "setup":
       setup = message;
       if (message.liveTableBytes !== undefined) liveTables.capBytes = message.liveTableBytes;
+      setNativeTrimThreshold(message.trimAboveBytes);
       sampler.intervalUs = Math.round(
         (message.profileIntervalMs ?? DEFAULT_SAMPLE_INTERVAL_MS) * 1000,
       );

@@ -257,6 +257,11 @@ export interface ThreadSetup {
   profileIntervalMs?: number;
   /** Bytes of live tables the thread may keep beside their encoded copies (threads/live_tables.ts). */
   liveTableBytes?: number;
+  /**
+   * Resident bytes of the process above which dataframe tasks trim the native heap when they end
+   * (core/native_memory.ts `trimNativeMemoryIfHigh`). Default: 2 GiB.
+   */
+  trimAboveBytes?: number;
 }
 
 /** The owner granted a thread slot to a task that asked to rejoin. */

@@ -491,6 +491,8 @@ export class WorkerServer {
       liveTableBytes: this.memoryLimit > 0
         ? Math.floor(this.memoryLimit / 10 / this.nthreads)
         : undefined,
+      // below this, tasks leave freed native memory to glibc for the next task to reuse
+      trimAboveBytes: this.memoryLimit > 0 ? Math.floor(this.memoryLimit / 2) : undefined,
     });
   }
   /**

@@ -8,6 +8,7 @@
  */
 
 import { Buffer } from "node:buffer";
+import { parse as parsePath } from "node:path";
 import { type Expr, exprFromJson, type ExprJson, type Frame, pl } from "./polars.ts";
 
 /** Column types a CSV read can produce (see `dtypeOf`). */
@@ -145,16 +146,36 @@ function combinedDate(name: string, parts: readonly string[]): Expr {
     .cast(pl.Datetime("us")).alias(name);
 }
 
-/** Reads a block's rows into a frame with the block's columns and types. */
-export async function readCsvBlock(block: CsvBlock): Promise<Frame> {
-  let bytes: Uint8Array;
+/**
+ * The path of a block Polars can read itself: a whole local, uncompressed file with its own
+ * header, named so that Polars takes the string for a path (its `readCSV` parses any other string
+ * as CSV text). Polars maps the file and parses it where it lies: measured 2026-12-05 on a 6.7 MB,
+ * 500,000-row file in one thread, 25 ms against 86 ms for reading its bytes into JS and parsing
+ * those.
+ */
+function wholeFilePath(block: CsvBlock): string | null {
+  if (block.compression !== null || block.start !== 0 || block.end !== null) return null;
+  if (block.headerLine !== null || /^[a-z][a-z0-9+.-]*:\/\//i.test(block.source)) return null;
+  const { base, ext, name } = parsePath(block.source);
+  return base !== "" && name !== "" && (ext === ".csv" || ext === ".tsv") ? block.source : null;
+}
+
+/** The block's bytes, or its path when Polars reads the file itself (and it is not empty). */
+async function blockInput(block: CsvBlock): Promise<Uint8Array | string> {
   try {
-    bytes = await blockBytes(block);
+    const path = wholeFilePath(block);
+    if (path !== null && (await Deno.stat(path)).size > 0) return path;
+    return await blockBytes(block);
   } catch (error) {
     throw new Error(`readCsv: cannot read ${block.source}: ${(error as Error).message}`, {
       cause: error,
     });
   }
+}
+
+/** Reads a block's rows into a frame with the block's columns and types. */
+export async function readCsvBlock(block: CsvBlock): Promise<Frame> {
+  const input = await blockInput(block);
   const combineSources = Object.values(block.combineDates).flat();
   const readColumns = [
     ...new Set([...block.columns.filter((c) => !(c in block.combineDates)), ...combineSources]),
@@ -163,8 +184,11 @@ export async function readCsvBlock(block: CsvBlock): Promise<Frame> {
   for (const name of readColumns) dtypes[name] = POLARS_TYPE[block.dtypes[name] ?? "String"];
   let frame: Frame;
   try {
-    frame = bytes.byteLength === 0 ? emptyFrame(readColumns, dtypes) : pl.readCSV(
-      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    const empty = typeof input !== "string" && input.byteLength === 0;
+    frame = empty ? emptyFrame(readColumns, dtypes) : pl.readCSV(
+      typeof input === "string"
+        ? input
+        : Buffer.from(input.buffer, input.byteOffset, input.byteLength),
       {
         hasHeader: true,
         sep: block.sep,
@@ -176,6 +200,7 @@ export async function readCsvBlock(block: CsvBlock): Promise<Frame> {
       },
     );
   } catch (error) {
+    const bytes = typeof input === "string" ? await blockBytes(block) : input;
     throw csvError(block, bytes, error as Error);
   }
   // one lazy plan, so Polars evaluates a pushed-down filter before building columns it does not

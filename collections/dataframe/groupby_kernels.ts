@@ -8,7 +8,15 @@
  * @module
  */
 
-import { concatFrames, type Expr, exprFromJson, type ExprJson, type Frame, pl } from "./polars.ts";
+import {
+  concatFrames,
+  type Expr,
+  exprFromJson,
+  type ExprJson,
+  type Frame,
+  pl,
+  type PlSeries,
+} from "./polars.ts";
 
 /** Aggregations a groupby computes. */
 export type GroupAgg =
@@ -180,16 +188,35 @@ export function groupFinish(combined: Frame, spec: GroupSpec): Frame {
   ).sort(spec.keyNames);
 }
 
-/** Splits a partial by a hash of its keys into `n` frames (output `j` of a `splitOut` groupby). */
-export function hashSplit(frame: Frame, keyNames: readonly string[], n: number): Frame[] {
-  const bucket = "\u0000bucket";
-  // fixed seeds: every process sends a key to the same output
-  const hashes = frame.select(...keyNames).hashRows(42, 7, 1, 3).alias(bucket);
-  const hashed = frame.withColumns(hashes).withColumns(
-    pl.col(bucket).rem(pl.lit(n).cast(pl.UInt64)).alias(bucket),
+/**
+ * Splits `frame` into `n` pieces by a hash of the `keys` expressions' values (a `splitOut`
+ * groupby's partial, a side of a hash join): piece j holds the rows whose hash is j modulo n, in
+ * their order. The seeds are fixed, so every process sends a key to the same output.
+ */
+export function hashSplit(frame: Frame, keys: readonly Expr[], n: number): Frame[] {
+  const hashes = frame.select(...keys.map((k, i) => k.alias(`\u0000key${i}`))).hashRows(
+    42,
+    7,
+    1,
+    3,
   );
-  return Array.from(
-    { length: n },
-    (_, j) => hashed.filter(pl.col(bucket).eq(j)).drop(bucket),
-  );
+  const bucket = pl.DataFrame([hashes.alias(BUCKET)])
+    .select(pl.col(BUCKET).rem(pl.lit(n).cast(pl.UInt64)).cast(pl.UInt32).alias(BUCKET));
+  return splitByBucket(frame, bucket.getColumn(BUCKET), n);
+}
+
+const BUCKET = "\u0000bucket";
+
+/**
+ * `frame`'s rows split by `bucket` (an integer series of `frame`'s length, values in [0, n)):
+ * piece j holds the rows of bucket j in their order (empty when there are none). One pass of
+ * Polars' `partitionBy`, where a filter per piece read every row n times (measured 2026-12-05 on a
+ * 500,000-row, 2-column partition in one thread: 62 ms for hash and split against 115 ms).
+ */
+export function splitByBucket(frame: Frame, bucket: PlSeries, n: number): Frame[] {
+  const pieces: Frame[] = new Array(n);
+  const groups = frame.withColumns(bucket.alias(BUCKET)).partitionBy(BUCKET, true, true);
+  for (const group of groups) pieces[Number(group.getColumn(BUCKET).get(0))] = group.drop(BUCKET);
+  for (let j = 0; j < n; j++) pieces[j] ??= frame.head(0);
+  return pieces;
 }

@@ -42,6 +42,13 @@ export interface MergeOptions {
   broadcast?: boolean;
 }
 
+/**
+ * Sub-pieces per output of a shuffle join: each side's partitions are hash-split into
+ * `npartitions × JOIN_SUB_PIECES` pieces (one pass, as fast as into `npartitions`), and an output
+ * joins its sub-pieces one by one (see `joinPieces`).
+ */
+const JOIN_SUB_PIECES = 8;
+
 const HOWS = new Set<JoinHow>(["inner", "left", "right", "outer"]);
 
 const names = (value: string | readonly string[] | undefined) =>
@@ -165,6 +172,7 @@ export function merge(left: DataFrame, right: DataFrame, options: MergeOptions):
       kind: "hashSplit" as const,
       keys: keys.map((k) => exprToJson(pl.col(k))),
       n,
+      sub: JOIN_SUB_PIECES,
     });
     const l = splitPartitions(left, `${name}-left`, split(leftOn), n);
     const r = splitPartitions(right, `${name}-right`, split(rightOn), n);

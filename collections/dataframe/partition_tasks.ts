@@ -69,7 +69,7 @@ export type Terminal =
   | { kind: "length" }
   | { kind: "reduce"; spec: ReduceSpec }
   | { kind: "groupChunk"; spec: GroupSpec; splitOut: number }
-  | { kind: "hashSplit"; keys: ExprJson[]; n: number }
+  | { kind: "hashSplit"; keys: ExprJson[]; n: number; sub?: number }
   | { kind: "writeCsv"; path: string; sep: string }
   | { kind: "rangeSplit"; column: string; boundaries: unknown[]; descending: boolean }
   | { kind: "slices"; n: number }
@@ -157,15 +157,18 @@ async function finish(frame: Frame, terminal: Terminal): Promise<unknown> {
     case "groupChunk": {
       const chunk = groupChunk(frame, terminal.spec);
       return terminal.splitOut > 1
-        ? hashSplit(chunk, terminal.spec.keyNames, terminal.splitOut)
+        ? hashSplit(chunk, terminal.spec.keyNames.map((k) => pl.col(k)), terminal.splitOut)
         : chunk;
     }
     case "hashSplit": {
-      const names = terminal.keys.map((_, i) => `\u0000key${i}`);
-      const keyed = frame.withColumns(
-        ...terminal.keys.map((k, i) => exprFromJson(k).alias(names[i])),
+      // with `sub`, output j's piece is a list of `sub` sub-pieces (one hash split into n × sub)
+      const { n, sub = 1 } = terminal;
+      const pieces = hashSplit(frame, terminal.keys.map(exprFromJson), n * sub);
+      if (sub === 1) return pieces;
+      return Array.from(
+        { length: n },
+        (_, j) => Array.from({ length: sub }, (_, s) => pieces[s * n + j]),
       );
-      return hashSplit(keyed, names, terminal.n).map((part) => part.drop(names));
     }
     case "rangeSplit":
       return rangeSplit(frame, terminal.column, terminal.boundaries, terminal.descending);
@@ -299,6 +302,11 @@ function inputs(values: unknown[]): Frame[] {
   return frames;
 }
 
+/** A join's inputs: each a partition, or a shuffle piece's list of sub-pieces. */
+function subPieces(values: unknown[]): Frame[][] {
+  return values.map((value) => inputs(Array.isArray(value) ? value : [value]));
+}
+
 /** A join of the left and right tables one output gathers. */
 export async function joinTables(
   spec: JoinSpec,
@@ -306,7 +314,7 @@ export async function joinTables(
   rights: unknown[],
 ): Promise<Frame> {
   try {
-    return joinPieces(spec, inputs(lefts), inputs(rights));
+    return joinPieces(spec, subPieces(lefts), subPieces(rights));
   } finally {
     await releaseNativeMemory();
   }

@@ -26,13 +26,17 @@ Deno.test("LiveTables: bounded in bytes, least recently used out first, released
   assert.equal(live.bytes, 0);
 });
 
-Deno.test("liveTableBytes: tables and lists of tables only", () => {
+Deno.test("liveTableBytes: tables, lists of tables and lists of such lists only", () => {
   const frame = pl.DataFrame({ x: [1, 2, 3], s: ["a", "bb", null] });
   const bytes = liveTableBytes(frame)!;
   assert.ok(bytes >= 24, `${bytes} bytes`);
   assert.equal(liveTableBytes([frame, frame]), 2 * bytes);
   assert.equal(liveTableBytes(frame.getColumn("x")), 24);
   assert.equal(liveTableBytes([frame, 1]), undefined);
+  // a join's split: each output's piece is a list of sub-pieces
+  assert.equal(liveTableBytes([[frame, frame], [frame]]), 3 * bytes);
+  assert.equal(liveTableBytes([[frame], [1]]), undefined);
+  assert.equal(liveTableBytes([[[frame]]]), undefined);
   assert.equal(liveTableBytes([]), undefined);
   assert.equal(liveTableBytes({ x: 1 }), undefined);
   assert.equal(liveTableBytes(new Float64Array(3)), undefined);
