@@ -40,7 +40,6 @@
 import { Client } from "../client/client.ts";
 import { wait } from "../client/wait.ts";
 import { LocalCluster } from "../deploy/local_cluster.ts";
-import { runOnWorkers } from "../client/cluster_admin.ts";
 import * as array from "../collections/array/mod.ts";
 import { TaskRef } from "../core/task.ts";
 import type { WorkerListing } from "../protocol/session.ts";
@@ -652,11 +651,8 @@ if (runs("array")) {
       const seconds = (performance.now() - started) / 1000;
       await sleep(600);
       const [status] = await admin.request<WorkerListing[]>("workers");
-      const peaks = await runOnWorkers<number>((m, p) => admin.request(m, p), () => {
-        const text = Deno.readTextFileSync("/proc/self/status");
-        return Number(/VmHWM:\s+(\d+) kB/.exec(text)?.[1] ?? 0) * 1024;
-      });
-      const peak = Math.max(...Object.values(peaks), peakRss(worker.process.pid));
+      // the worker process's own high-water mark (a task may not read /proc: task permissions)
+      const peak = peakRss(worker.process.pid);
       console.log(
         `  ${seconds.toFixed(1)} s, mean ${(sum / (side * side) / 2).toFixed(4)} (≈0.5), ` +
           `spilled ${mb(status.spilled)} at the end, worker peak RSS ${mb(peak)}`,
