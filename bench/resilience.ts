@@ -246,21 +246,29 @@ if (runs("recovery")) {
  * their terminated threads, and a process holding such a thread never exits by itself.
  */
 async function poolAlone(rounds: number): Promise<void> {
-  let answered: (() => void) | undefined;
-  // Runs posted and not answered. A stop ends a spinning run's thread only after a grace
-  // (thread_pool.ts STOP_GRACE_MS), so the run posted behind it goes to that thread and ends
-  // with it: the owner posts it again to the fresh thread, as a worker's executor does.
+  // Runs posted and not answered, and who waits for each. A run is over with its result or with
+  // its thread's end (stopped, or timed out before the thread's own timeout fired). A stop ends a
+  // spinning run's thread only after a grace (thread_pool.ts STOP_GRACE_MS), so the run posted
+  // behind it goes to that thread and ends with it: the owner posts it again to the fresh thread,
+  // as a worker's executor does.
   const queued = new Map<number, RunItem>();
+  const waiting = new Map<number, () => void>();
+  const over = (id: number) => {
+    queued.delete(id);
+    waiting.get(id)?.();
+    waiting.delete(id);
+  };
   const pool: ThreadPool = new ThreadPool(1, (_thread, results) => {
-    for (const result of results) queued.delete(result.id);
-    answered?.();
+    for (const result of results) over(result.id);
   }, (end) => {
-    if (end.runId !== null) queued.delete(end.runId);
+    if (end.runId !== null) over(end.runId);
     if (queued.size > 0) pool.post(end.thread, [...queued.values()]);
   });
-  const post = (run: RunItem) => {
-    queued.set(run.id, run);
-    pool.post(0, [run]);
+  const run = (item: RunItem) => {
+    const done = new Promise<void>((resolve) => waiting.set(item.id, resolve));
+    queued.set(item.id, item);
+    pool.post(0, [item]);
+    return done;
   };
   const spinForever = describeFunction(() => {
     let n = 0;
@@ -274,21 +282,20 @@ async function poolAlone(rounds: number): Promise<void> {
     return run;
   };
   // a spin stopped by its timeout (node:vm inside the thread): the thread is kept
-  const timedOut = new Promise<void>((resolve) => answered = resolve);
-  post(item(1, spinForever, 300));
-  await timedOut;
+  begin("pool alone: a spin with a timeout", 60);
+  await run(item(1, spinForever, 300));
   const afterTimeout = await cpuShare("self", 1000);
   const times: number[] = [];
   for (let r = 0; r < rounds; r++) {
+    begin(`pool alone: stop a spinning run, round ${r + 1}`, 60);
     const spinId = 2 * r + 11;
-    post(item(spinId, spinForever));
+    const stopped = run(item(spinId, spinForever));
     while (pool.runningOn(0) !== spinId) await sleep(5);
     const started = performance.now();
-    const done = new Promise<void>((resolve) => answered = resolve);
     pool.stop(0, spinId, "bench");
-    post(item(spinId + 1, one));
-    await done;
+    await run(item(spinId + 1, one));
     times.push(performance.now() - started);
+    await stopped;
   }
   const afterStops = await cpuShare("self", 1000);
   pool.close();
