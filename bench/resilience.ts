@@ -27,6 +27,12 @@
  *   the journal's cost: a 10,000-task map with and without a journal, alternated in the same run
  *   (ratio of medians; target ≤ 1.10).
  *
+ * Every step has a time budget far above what it takes: one that overruns it fails the bench
+ * (exit code 1, the step named on stderr) after killing the processes it started, instead of
+ * hanging. The thread pool alone runs in a child process (`--pool-alone`): the busy loops it
+ * stops spin on in their terminated threads (Deno 2.9), and a process holding such a thread
+ * never exits by itself.
+ *
  *   deno run -A bench/resilience.ts [--quick]
  *     [--only recovery|spilling|array|blowup|restart|threads|replace|journal]
  */
@@ -34,7 +40,6 @@
 import { Client } from "../client/client.ts";
 import { wait } from "../client/wait.ts";
 import { LocalCluster } from "../deploy/local_cluster.ts";
-import { runOnWorkers } from "../client/cluster_admin.ts";
 import * as array from "../collections/array/mod.ts";
 import { TaskRef } from "../core/task.ts";
 import type { WorkerListing } from "../protocol/session.ts";
@@ -42,7 +47,11 @@ import { describeFunction } from "../core/function_codec.ts";
 import { encode } from "../core/value_codec.ts";
 import { ThreadPool } from "../threads/thread_pool.ts";
 import type { RunItem } from "../threads/thread_protocol.ts";
-import { startScheduler, startWorker, type WorkerProcess } from "../tests/helpers/cluster.ts";
+import {
+  startScheduler as startSchedulerProcess,
+  startWorker as startWorkerProcess,
+  type WorkerProcess,
+} from "../tests/helpers/cluster.ts";
 import { graphTask, RawClient } from "../tests/helpers/raw_client.ts";
 
 const quick = Deno.args.includes("--quick");
@@ -50,6 +59,46 @@ const onlyAt = Deno.args.indexOf("--only");
 const only = onlyAt >= 0 ? Deno.args[onlyAt + 1] : undefined;
 const runs = (section: string) => only === undefined || only === section;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Each step of the bench has a time budget, far above what it takes: a step that overruns it
+ * (a hang, in the product or here) fails the bench loudly — its name on stderr, exit code 1 —
+ * after the processes it started are killed, instead of waiting forever.
+ */
+const spawned = new Set<{ kill(signal?: Deno.Signal): void }>();
+let step = { name: "start", seconds: Infinity, deadline: Infinity };
+/** Starts step `name`, which must be over within `seconds`. */
+function begin(name: string, seconds: number): void {
+  step = { name, seconds, deadline: performance.now() + seconds * 1000 };
+}
+const watchdog = setInterval(() => {
+  if (performance.now() <= step.deadline) return;
+  console.error(
+    `bench/resilience.ts: step "${step.name}" did not finish within ${step.seconds} s: it hangs; ` +
+      `stopping the bench and the processes it started (${spawned.size})`,
+  );
+  for (const process of spawned) {
+    try {
+      process.kill("SIGKILL");
+    } catch { /* already gone */ }
+  }
+  Deno.exit(1); // also ends LocalClusters (their unload listener)
+}, 1000);
+Deno.unrefTimer(watchdog);
+
+/** A scheduler process the watchdog kills if a step hangs. */
+async function startScheduler(...args: Parameters<typeof startSchedulerProcess>) {
+  const scheduler = await startSchedulerProcess(...args);
+  spawned.add(scheduler.process);
+  return scheduler;
+}
+
+/** A worker process the watchdog kills if a step hangs. */
+async function startWorker(...args: Parameters<typeof startWorkerProcess>) {
+  const worker = await startWorkerProcess(...args);
+  spawned.add(worker.process);
+  return worker;
+}
 
 /** Busy for `ms`, then returns when it started (ms since the epoch). */
 const startedAt = (ms: number, _run: number) => {
@@ -129,18 +178,6 @@ async function holdAndSum(limit: string, n: number, size: number): Promise<[numb
   }
 }
 
-if (runs("recovery")) {
-  console.log("recovery: a worker dies while running a task; time until it starts elsewhere");
-  const kills: number[] = [];
-  for (let run = 0; run < (quick ? 1 : 3); run++) kills.push(await recovery("SIGKILL", run));
-  console.log(
-    `  SIGKILL (connection closes): ${kills.map((s) => s.toFixed(2)).join(", ")} s ` +
-      `(heartbeat interval 0.5 s)`,
-  );
-  const stopped = await recovery("SIGSTOP", 0);
-  console.log(`  SIGSTOP (10 heartbeats missed): ${stopped.toFixed(2)} s`);
-}
-
 /**
  * CPU seconds the Web Worker threads of a process have used (utime + stime of its threads named
  * `worker-*` in /proc/<pid>/task, Linux, 100 ticks/s): the task threads alone, so the figure
@@ -148,16 +185,26 @@ if (runs("recovery")) {
  */
 function taskThreadCpu(pid: number | "self"): number {
   let ticks = 0;
-  for (const entry of Deno.readDirSync(`/proc/${pid}/task`)) {
+  for (const dir of taskThreads(pid)) {
     try {
-      const dir = `/proc/${pid}/task/${entry.name}`;
-      if (!Deno.readTextFileSync(`${dir}/comm`).startsWith("worker")) continue;
       const stat = Deno.readTextFileSync(`${dir}/stat`);
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
       ticks += Number(fields[11]) + Number(fields[12]);
     } catch { /* the thread ended meanwhile */ }
   }
   return ticks / 100;
+}
+
+/** The /proc directories of a process's Web Worker threads (named `worker-*`, Linux). */
+function taskThreads(pid: number | "self"): string[] {
+  const dirs: string[] = [];
+  for (const entry of Deno.readDirSync(`/proc/${pid}/task`)) {
+    const dir = `/proc/${pid}/task/${entry.name}`;
+    try {
+      if (Deno.readTextFileSync(`${dir}/comm`).startsWith("worker")) dirs.push(dir);
+    } catch { /* the thread ended meanwhile */ }
+  }
+  return dirs;
 }
 
 /** CPU the task threads use over the next `ms`, as a share of one core. */
@@ -171,9 +218,110 @@ const percent = (share: number) => `${(100 * share).toFixed(0)} %`;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-// Before the in-process thread pool's figures: the loops it stops spin on in this process.
+if (Deno.args.includes("--pool-alone")) {
+  await poolAlone(quick ? 3 : 7);
+  Deno.exit(0); // ends the terminated threads whose loops spin on
+}
+
+if (runs("recovery")) {
+  console.log("recovery: a worker dies while running a task; time until it starts elsewhere");
+  const kills: number[] = [];
+  for (let run = 0; run < (quick ? 1 : 3); run++) {
+    begin(`recovery: SIGKILL, run ${run + 1}`, 90);
+    kills.push(await recovery("SIGKILL", run));
+  }
+  console.log(
+    `  SIGKILL (connection closes): ${kills.map((s) => s.toFixed(2)).join(", ")} s ` +
+      `(heartbeat interval 0.5 s)`,
+  );
+  begin("recovery: SIGSTOP", 90);
+  const stopped = await recovery("SIGSTOP", 0);
+  console.log(`  SIGSTOP (10 heartbeats missed): ${stopped.toFixed(2)} s`);
+}
+
+/**
+ * The thread pool alone: a spinning run stopped by its timeout keeps its thread; a spinning run
+ * stopped by `stop` loses it, and a fresh thread answers the next run. Runs in a child process
+ * (`--pool-alone`), which prints its line and ends with `Deno.exit`: the loops it stops spin on in
+ * their terminated threads, and a process holding such a thread never exits by itself.
+ */
+async function poolAlone(rounds: number): Promise<void> {
+  // Runs posted and not answered, and who waits for each. A run is over with its result or with
+  // its thread's end (stopped, or timed out before the thread's own timeout fired). A stop ends a
+  // spinning run's thread only after a grace (thread_pool.ts STOP_GRACE_MS), so the run posted
+  // behind it goes to that thread and ends with it: the owner posts it again to the fresh thread,
+  // as a worker's executor does.
+  const queued = new Map<number, RunItem>();
+  const waiting = new Map<number, () => void>();
+  const over = (id: number) => {
+    queued.delete(id);
+    waiting.get(id)?.();
+    waiting.delete(id);
+  };
+  const pool: ThreadPool = new ThreadPool(1, (_thread, results) => {
+    for (const result of results) over(result.id);
+  }, (end) => {
+    if (end.runId !== null) over(end.runId);
+    if (queued.size > 0) pool.post(end.thread, [...queued.values()]);
+  });
+  const run = (item: RunItem) => {
+    const done = new Promise<void>((resolve) => waiting.set(item.id, resolve));
+    queued.set(item.id, item);
+    pool.post(0, [item]);
+    return done;
+  };
+  const spinForever = describeFunction(() => {
+    let n = 0;
+    for (;;) n++;
+  });
+  const one = describeFunction(() => 1);
+  const args = encode([]);
+  const item = (id: number, fn: typeof one, timeoutMs?: number) => {
+    const run: RunItem = { id, key: `run-${id}`, fn, args, depKeys: [], depValues: [] };
+    if (timeoutMs !== undefined) run.timeoutMs = timeoutMs;
+    return run;
+  };
+  // a spin stopped by its timeout (node:vm inside the thread): the thread is kept
+  begin("pool alone: a spin with a timeout", 60);
+  await run(item(1, spinForever, 300));
+  const afterTimeout = await cpuShare("self", 1000);
+  const times: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    begin(`pool alone: stop a spinning run, round ${r + 1}`, 60);
+    const spinId = 2 * r + 11;
+    const stopped = run(item(spinId, spinForever));
+    while (pool.runningOn(0) !== spinId) await sleep(5);
+    const started = performance.now();
+    pool.stop(0, spinId, "bench");
+    await run(item(spinId + 1, one));
+    times.push(performance.now() - started);
+    await stopped;
+  }
+  const afterStops = await cpuShare("self", 1000);
+  pool.close();
+  console.log(
+    `  thread pool: stop a spinning run → a fresh thread's answer: median ` +
+      `${median(times).toFixed(1)} ms (${rounds} runs); task threads' CPU in the second after ` +
+      `a spin's timeout ${percent(afterTimeout)} of a core, after the ${rounds} stops ` +
+      `${percent(afterStops)} (terminated loops spin on: Deno 2.9, denoland/deno#35657)`,
+  );
+}
+
+/** Runs {@link poolAlone} in a fresh `deno run` of this script and prints its lines. */
+async function poolAloneInChild(): Promise<void> {
+  const args = ["run", "-A", new URL(import.meta.url).pathname, "--pool-alone"];
+  if (quick) args.push("--quick");
+  const child = new Deno.Command(Deno.execPath(), { args, stdout: "piped" }).spawn();
+  spawned.add(child);
+  const { success, code, stdout } = await child.output();
+  spawned.delete(child);
+  await Deno.stdout.write(stdout);
+  if (!success) throw new Error(`bench/resilience.ts --pool-alone exited with code ${code}`);
+}
+
 if (runs("threads") || runs("replace")) {
   console.log("a cancelled busy loop on a supervised worker: its process is replaced");
+  begin("replace: a cancelled busy loop on a LocalCluster worker", 180);
   // supervised: the worker whose terminated thread spins on is replaced (stray_threads.ts)
   const marker = Deno.makeTempFileSync();
   Deno.removeSync(marker);
@@ -227,47 +375,11 @@ if (runs("threads") || runs("replace")) {
 if (runs("threads")) {
   console.log("supervised threads: Deno.exit, cancel of a busy loop, the pool's thread restart");
   const rounds = quick ? 3 : 7;
-  {
-    // the pool alone: a spinning run is stopped; a fresh thread answers the next one
-    let answered: (() => void) | undefined;
-    const pool = new ThreadPool(1, () => answered?.(), () => {});
-    const spinForever = describeFunction(() => {
-      let n = 0;
-      for (;;) n++;
-    });
-    const one = describeFunction(() => 1);
-    const args = encode([]);
-    const item = (id: number, fn: typeof one, timeoutMs?: number) => {
-      const run: RunItem = { id, key: `run-${id}`, fn, args, depKeys: [], depValues: [] };
-      if (timeoutMs !== undefined) run.timeoutMs = timeoutMs;
-      return run;
-    };
-    // a spin stopped by its timeout (node:vm inside the thread): the thread is kept
-    const timedOut = new Promise<void>((resolve) => answered = resolve);
-    pool.post(0, [item(1, spinForever, 300)]);
-    await timedOut;
-    const afterTimeout = await cpuShare("self", 1000);
-    const times: number[] = [];
-    for (let r = 0; r < rounds; r++) {
-      const spinId = 2 * r + 11;
-      pool.post(0, [item(spinId, spinForever)]);
-      while (pool.runningOn(0) !== spinId) await sleep(5);
-      const started = performance.now();
-      const done = new Promise<void>((resolve) => answered = resolve);
-      pool.stop(0, spinId, "bench");
-      pool.post(0, [item(spinId + 1, one)]);
-      await done;
-      times.push(performance.now() - started);
-    }
-    const afterStops = await cpuShare("self", 1000);
-    pool.close();
-    console.log(
-      `  thread pool: stop a spinning run → a fresh thread's answer: median ` +
-        `${median(times).toFixed(1)} ms (${rounds} runs); task threads' CPU in the second after ` +
-        `a spin's timeout ${percent(afterTimeout)} of a core, after the ${rounds} stops ` +
-        `${percent(afterStops)} (terminated loops spin on: Deno 2.9, denoland/deno#35657)`,
-    );
-  }
+  // the pool alone, in a process of its own: the loops it stops spin on in their terminated
+  // threads (Deno 2.9, denoland/deno#35657), which would take CPU from the figures after it and
+  // keep this process from ever exiting; that process ends with Deno.exit, which ends them
+  begin("threads: the thread pool alone (a child process)", 180);
+  await poolAloneInChild();
   const dir = Deno.makeTempDirSync();
   const scheduler = await startScheduler();
   const worker = await startWorker(scheduler.address, { name: "w0", nthreads: 1 });
@@ -293,6 +405,7 @@ if (runs("threads")) {
         }
       }
     };
+    begin("threads: the first task on a one-thread worker", 120);
     await fresh.submit(plus, 0); // warm: function caches, connections
     const exits: number[] = [];
     const trips: number[] = [];
@@ -300,6 +413,7 @@ if (runs("threads")) {
     let spinning = 0;
     let afterCancel = 0;
     for (let r = 0; r < rounds; r++) {
+      begin(`threads: Deno.exit and cancel on a one-thread worker, round ${r + 1}`, 120);
       const stamp = `${dir}/exit-${r}`;
       await fresh.submit(exitAfterStamp, stamp).exception();
       exits.push(performance.timeOrigin + performance.now() - Number(Deno.readTextFileSync(stamp)));
@@ -335,6 +449,7 @@ if (runs("threads")) {
 
 if (runs("blowup")) {
   console.log("memory blow-up: a task allocates 2 GB on a LocalCluster worker limited to 300 MB");
+  begin("blowup", 300);
   await using cluster = await LocalCluster.start({
     nWorkers: 1,
     threadsPerWorker: 1,
@@ -358,6 +473,7 @@ if (runs("blowup")) {
 
 if (runs("restart")) {
   console.log("scheduler restart: SIGKILL with 1,000 finished results held, start it again");
+  begin("restart", 180);
   const first = await startScheduler();
   const port = first.address.slice(first.address.lastIndexOf(":") + 1);
   const workers = await Promise.all(
@@ -404,6 +520,7 @@ if (runs("journal")) {
     `scheduler journal: SIGKILL during a ${tasks.toLocaleString("en")}-task map, restart with ` +
       `the same --journal-dir`,
   );
+  begin("journal: SIGKILL during a map, restart with the journal", quick ? 300 : 900);
   const dir = Deno.makeTempDirSync({ prefix: "bench-journal-" });
   const journalArgs = ["--journal-dir", `${dir}/journal`];
   const first = await startScheduler(journalArgs);
@@ -451,6 +568,7 @@ if (runs("journal")) {
   }
 
   // The cost of journaling: the same 10,000-task map with and without, alternated.
+  begin("journal: start two clusters and warm them", 180);
   const withJournal = await startScheduler(["--journal-dir", `${dir}/overhead`]);
   const without = await startScheduler();
   const all: WorkerProcess[] = [];
@@ -479,6 +597,7 @@ if (runs("journal")) {
     await timeMap(plain, -1);
     const times: [number[], number[]] = [[], []];
     for (let r = 0; r < rounds; r++) {
+      begin(`journal: 10,000-task maps with and without, round ${r + 1}`, 180);
       // alternate the order so neither always runs on a warmer machine
       const order: [Client, number][] = r % 2 === 0 ? [[journaled, 0], [plain, 1]] : [
         [plain, 1],
@@ -504,7 +623,9 @@ const n = quick ? 8 : 16;
 const size = 25;
 if (runs("spilling")) {
   console.log(`spilling: ${n} chunks × ${size} MB held at once, then each summed`);
+  begin("spilling: no limit", 600);
   const [free, freeSpilled] = await holdAndSum("none", n, size);
+  begin("spilling: 200 MB limit", 600);
   const [limited, spilled] = await holdAndSum("200MB", n, size);
   const bytes = n * size * 1e6;
   console.log(
@@ -520,6 +641,7 @@ if (runs("array")) {
     `array: (x + x.T).sum() over ${side}² float64 (${mb(arrayBytes)}) in 2048² chunks, ` +
       `one worker limited to 512 MB`,
   );
+  begin("array", quick ? 600 : 1800);
   {
     const scheduler = await startScheduler();
     const worker = await startWorker(scheduler.address, {
@@ -536,11 +658,8 @@ if (runs("array")) {
       const seconds = (performance.now() - started) / 1000;
       await sleep(600);
       const [status] = await admin.request<WorkerListing[]>("workers");
-      const peaks = await runOnWorkers<number>((m, p) => admin.request(m, p), () => {
-        const text = Deno.readTextFileSync("/proc/self/status");
-        return Number(/VmHWM:\s+(\d+) kB/.exec(text)?.[1] ?? 0) * 1024;
-      });
-      const peak = Math.max(...Object.values(peaks), peakRss(worker.process.pid));
+      // the worker process's own high-water mark (a task may not read /proc: task permissions)
+      const peak = peakRss(worker.process.pid);
       console.log(
         `  ${seconds.toFixed(1)} s, mean ${(sum / (side * side) / 2).toFixed(4)} (≈0.5), ` +
           `spilled ${mb(status.spilled)} at the end, worker peak RSS ${mb(peak)}`,
@@ -551,3 +670,9 @@ if (runs("array")) {
     }
   }
 }
+
+// A Web Worker thread still in this process (a terminated one whose synchronous loop spins on,
+// denoland/deno#35657) keeps it from ever exiting: fail loudly rather than hang.
+begin("exit: every task thread of this process ended", 10);
+while (taskThreads("self").length > 0) await sleep(100);
+clearInterval(watchdog);

@@ -108,9 +108,10 @@ export class ThreadSampler {
 
   /**
    * Microseconds between samples; 0: this thread does not sample. Off until its owner turns it
-   * on: a worker's threads by their setup, a local `threads` pool's only when asked
-   * (collections/local/threads.ts `sampleThreads`) — a V8 profiler recording in every thread
-   * costs the tiny tasks of a local graph about a third more CPU, for a profile nobody reads.
+   * on (the pool's `sampling` message): a worker's threads as it starts them, a local `threads`
+   * pool's only when asked (collections/local/threads.ts `sampleThreads`) — a V8 profiler
+   * recording in every thread costs the tiny tasks of a local graph about a third more CPU, for
+   * a profile nobody reads.
    */
   intervalUs = 0;
   /** Milliseconds without a task after which sampling stops until the next task. */

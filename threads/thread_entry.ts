@@ -48,7 +48,7 @@ import {
   type ToThread,
 } from "./thread_protocol.ts";
 import { SHARED_GARBAGE_BYTES, SharedGarbage } from "./shared_garbage.ts";
-import { DEFAULT_SAMPLE_INTERVAL_MS, ThreadSampler } from "./sampler.ts";
+import { ThreadSampler } from "./sampler.ts";
 import { addUploadedModules, importUploaded } from "../core/uploaded_modules.ts";
 import { liveTableBytes, LiveTables } from "./live_tables.ts";
 import { setNativeTrimThreshold } from "../core/native_memory.ts";
@@ -680,9 +680,6 @@ self.onmessage = (event: MessageEvent<ToThread>) => {
       setup = message;
       if (message.liveTableBytes !== undefined) liveTables.capBytes = message.liveTableBytes;
       setNativeTrimThreshold(message.trimAboveBytes);
-      sampler.intervalUs = Math.round(
-        (message.profileIntervalMs ?? DEFAULT_SAMPLE_INTERVAL_MS) * 1000,
-      );
       break;
     case "sampling":
       sampler.intervalUs = Math.round(message.intervalMs * 1000);

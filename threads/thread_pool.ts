@@ -152,7 +152,7 @@ export class ThreadPool {
   #watchdog: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   #setup: ThreadSetup | null = null;
-  /** Milliseconds between samples asked by {@link sample}; null: as the setup says (or off). */
+  /** Milliseconds between samples asked by {@link sample}; null: never asked (off). */
   #sampling: number | null = null;
   /** Modules clients uploaded, sent to every thread that starts. */
   readonly #uploads: Record<string, string> = {};
@@ -244,7 +244,8 @@ export class ThreadPool {
 
   /**
    * Every thread (and those started later) samples its tasks' stacks every `intervalMs`
-   * (threads/sampler.ts), or stops with 0. A worker's threads sample by their setup instead.
+   * (threads/sampler.ts), or stops with 0. Threads sample nothing until asked: a worker asks as
+   * it starts its pool (worker/executor.ts), a local pool when its user does (`sampleThreads`).
    */
   sample(intervalMs: number): void {
     this.#sampling = intervalMs;

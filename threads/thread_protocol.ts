@@ -253,8 +253,6 @@ export interface ThreadSetup {
    * for one of its own (docs/security.md).
    */
   tenancy?: boolean;
-  /** Milliseconds between call-stack samples (threads/sampler.ts); 0: none. Default 10. */
-  profileIntervalMs?: number;
   /** Bytes of live tables the thread may keep beside their encoded copies (threads/live_tables.ts). */
   liveTableBytes?: number;
   /**
@@ -359,8 +357,9 @@ export interface Delegated {
 }
 
 /**
- * Turns the thread's sampler (threads/sampler.ts) on (`intervalMs` between samples) or off (0).
- * A worker's threads sample by its `setup`; a local pool's only when asked (`sampleThreads`).
+ * Turns the thread's sampler (threads/sampler.ts) on (`intervalMs` between samples) or off (0);
+ * it is off until then (`ThreadPool.sample`). A worker turns its threads' on as it starts
+ * them (`--profile-interval`, 10 ms by default); a local pool's only when asked (`sampleThreads`).
  */
 export interface SamplingChange {
   type: "sampling";

@@ -122,6 +122,8 @@ export class TaskExecutor {
   /** Tasks that seceded from their thread's slot, by key: where to send `rejoined`. */
   readonly #seceded = new Map<Key, { id: number; thread: number }>();
   #setup: ThreadSetup | null = null;
+  /** Milliseconds between the task threads' stack samples ({@link sample}); null: never set. */
+  #sampleIntervalMs: number | null = null;
   /** Modules clients uploaded, by name (`client.uploadFile`). */
   readonly #uploads: Record<string, string> = {};
   /** Results holding Futures (returned by their tasks), by key: the thread keeping them alive. */
@@ -160,8 +162,18 @@ export class TaskExecutor {
       };
     }
     if (this.#setup !== null) pool.setup(this.#setup);
+    if (this.#sampleIntervalMs !== null) pool.sample(this.#sampleIntervalMs);
     if (Object.keys(this.#uploads).length > 0) pool.uploads(this.#uploads);
     return pool;
+  }
+
+  /**
+   * The task threads (also those of a later {@link replaceThreads}) sample their stacks every
+   * `intervalMs` (threads/sampler.ts), or not with 0.
+   */
+  sample(intervalMs: number): void {
+    this.#sampleIntervalMs = intervalMs;
+    this.#pool.sample(intervalMs);
   }
 
   /** Tells the threads the cluster their tasks run on (for `getClient()` in tasks). */

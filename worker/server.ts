@@ -47,6 +47,7 @@ import { PeerPool } from "../net/peer_pool.ts";
 import { inlineSecurity, type TlsConfig } from "../net/tls.ts";
 import { garbageCollector } from "../core/garbage.ts";
 import { SHARED_GARBAGE_BYTES, SharedGarbage } from "../threads/shared_garbage.ts";
+import { DEFAULT_SAMPLE_INTERVAL_MS } from "../threads/sampler.ts";
 import { encodedBytes } from "./encoded_info.ts";
 import type { ReceivedData, WorkerEvent, WorkerInstruction } from "./events.ts";
 import { SHARED_FRAME_MIN_BYTES, TaskExecutor } from "./executor.ts";
@@ -209,12 +210,13 @@ export class WorkerServer {
     const log = (line: string) => this.#log(line);
     const handle = (event: WorkerEvent) => this.#handle(event);
     const stopping = () => this.#stopInfo !== null;
+    const sampleIntervalMs = options.profileIntervalMs ?? DEFAULT_SAMPLE_INTERVAL_MS;
     const permissions = threadPermissions(options.taskPermissions ?? {}, {
       packageUrl: new URL("../", import.meta.url).href,
       npmCache: denoNpmCache(),
       clusterHosts: [parseAddress(options.scheduler).hostname],
       // a worker started without sys: inspector runs its tasks unsampled rather than asking for it
-      sampling: (options.profileIntervalMs ?? 10) !== 0 &&
+      sampling: sampleIntervalMs !== 0 &&
         Deno.permissions.querySync({ name: "sys", kind: "inspector" as "hostname" }).state ===
           "granted",
     });
@@ -226,7 +228,7 @@ export class WorkerServer {
         handle,
         // an open inspector port lets any local user debug the process: a worker that proves a
         // token or speaks TLS never opens one
-        inspectBusyThreads: (options.profileIntervalMs ?? 10) !== 0 &&
+        inspectBusyThreads: sampleIntervalMs !== 0 &&
           options.authToken === undefined && options.tls === undefined,
         log,
         strayThread: (reason) => this.#strayThread(reason),
@@ -235,6 +237,9 @@ export class WorkerServer {
       permissions,
       true,
     );
+    // a worker's task threads sample their stacks (the profile, the call-stacks view) from the
+    // start, as Dask's workers do
+    this.#executor.sample(sampleIntervalMs);
     this.store.spillLive = (keys) => this.#executor.spillLive(keys);
     this.#runThread = new RunThread(permissions);
     if (address !== null) this.#setUpThreads();
@@ -486,7 +491,6 @@ export class WorkerServer {
       authToken: this.#tenancy ? undefined : this.#options.authToken,
       security: inlineSecurity(this.#options.tls, { withCertificate: !this.#tenancy }),
       tenancy: this.#tenancy,
-      profileIntervalMs: this.#options.profileIntervalMs,
       // live tables are not in the store's accounting: a tenth of the limit at most, in all
       liveTableBytes: this.memoryLimit > 0
         ? Math.floor(this.memoryLimit / 10 / this.nthreads)

@@ -52,6 +52,13 @@ Deno.test("a task spending its time in a named function shows that function in t
   assert.ok(names(again).includes("burnSquareRoots"), names(again).join(", "));
 });
 
+/** Busy for `ms` (a task: sent to the workers, so self-contained). */
+const busy = (ms: number) => {
+  let roots = 0;
+  for (let n = 1, until = Date.now() + ms; Date.now() < until; n++) roots += Math.cbrt(n);
+  return roots > 0;
+};
+
 Deno.test("workers started with --profile-interval 0 do not sample: the profile stays empty", async () => {
   await using cluster = await startCluster({
     nWorkers: 1,
@@ -59,13 +66,28 @@ Deno.test("workers started with --profile-interval 0 do not sample: the profile 
     workerArgs: ["--profile-interval", "0"],
   });
   await using client = await Client.connect(cluster.schedulerAddress, { setAsDefault: false });
-  const spinQuietly = (ms: number) => {
-    let x = 0;
-    const until = Date.now() + ms;
-    while (Date.now() < until) for (let i = 0; i < 1e4; i++) x += Math.sqrt(i);
-    return x > 0;
-  };
-  assert.equal(await client.with({ key: "spinQuietly-1" }).submit(spinQuietly, 500), true);
+  assert.equal(await client.with({ key: "spinQuietly-1" }).submit(busy, 500), true);
   const tree = await client.profile({ key: "spinQuietly" });
   assert.equal(tree.count, 0, names(tree).join(", "));
+});
+
+Deno.test("a worker's threads sample at its --profile-interval, also a thread that replaced one", async () => {
+  await using cluster = await startCluster({
+    nWorkers: 1,
+    nthreads: 1,
+    workerArgs: ["--profile-interval", "100"],
+  });
+  await using client = await Client.connect(cluster.schedulerAddress, { setAsDefault: false });
+  // one sample per 100 ms: about 15 in 1.5 s (fewer on a loaded machine); 10 ms gives about 150
+  const samples = async (key: string) => {
+    const start = Date.now();
+    assert.equal(await client.with({ key }).submit(busy, 1500), true);
+    const { count } = await client.profile({ start, key: key.replace(/-\d+$/, "") });
+    assert.ok(count > 0 && count <= 30, `${count} samples of ${key}\n${cluster.logs()}`);
+  };
+  await samples("busy-1");
+  // the task's thread ends (Deno.exit): the thread that replaces it samples as the worker asked
+  const quits = () => Deno.exit(3);
+  assert.ok(await client.with({ key: "quits-1" }).submit(quits).exception() !== undefined);
+  await samples("busy-2");
 });

@@ -30,7 +30,7 @@ Deno.test({
     const sampler = new ThreadSampler();
     sampler.idleStopMs = 1500; // instead of thirty seconds
     assert.equal(sampler.sampling, false, "off until its owner turns it on");
-    sampler.intervalUs = DEFAULT_SAMPLE_INTERVAL_MS * 1000; // as a worker's setup does
+    sampler.intervalUs = DEFAULT_SAMPLE_INTERVAL_MS * 1000; // as a worker does as it starts its threads
     assert.equal(sampler.recording, false, "nothing ran yet");
     await sampler.busy();
     assert.equal(sampler.sampling, true, "the test runs with sys: inspector");
