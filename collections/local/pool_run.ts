@@ -12,7 +12,7 @@
  */
 
 import { errorFromRecord } from "../../core/errors.ts";
-import { describeFunction, type FunctionSpec } from "../../core/function_codec.ts";
+import { describeFunction } from "../../core/function_codec.ts";
 import type { Graph } from "../../core/graph.ts";
 import { fusedPrefix, keyPrefix } from "../../core/task.ts";
 import type { Key } from "../../core/task.ts";
