@@ -6,6 +6,8 @@
  * @module
  */
 
+import { withHugePageAllocator } from "../core/allocator_env.ts";
+
 /** Lines of a process's output kept to explain its failure. */
 const TAIL_LINES = 40;
 /** Seconds a process gets to stop after SIGTERM before it is killed. */
@@ -53,7 +55,8 @@ export class ManagedProcess {
       stdin: options.stdin ?? "null",
       stdout: "piped",
       stderr: "piped",
-      env: options.env,
+      // our own Deno processes (scheduler, workers) get huge pages for large buffers
+      env: options.program === undefined ? withHugePageAllocator(options.env) : options.env,
       cwd: options.cwd,
     }).spawn();
     const detach = options.holdProcess === false;

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { withHugePageAllocator } from "../core/allocator_env.ts";
 import { errorMessage } from "../core/errors.ts";
 import type { FunctionSpec } from "../core/function_codec.ts";
 import { FunctionSender } from "../core/function_link.ts";
@@ -104,6 +105,7 @@ export class ProcessPool implements TaskPool {
         stdin: "piped",
         stdout: "piped",
         stderr: "piped",
+        env: withHugePageAllocator(),
       }).spawn();
     } catch (error) {
       throw new Error(
