@@ -7,8 +7,11 @@
  * or when the rounds disagree on which tree is ahead; else "better" or "worse" by the figure's unit
  * (a time or a size: lower is better; a rate, `…/s`: higher).
  *
- *   deno run -A bench/against.ts --against=path/to/older/checkout [--rounds=3] [--quick] [suite…]
+ *   deno run -A bench/against.ts --against=path/to/older/checkout [--rounds=3] [--quick]
+ *     [--suite-timeout=900] [suite…]
  *
+ * A suite run that passes `--suite-timeout` seconds is stopped (SIGTERM, then SIGKILL 10 s later)
+ * and only the figures it printed by then count, so one hung suite cannot hold the whole run.
  * `--quick` passes `--quick` to the suites that have smaller sizes (distributed, resilience).
  * state_machines runs on the CPU clock in both trees (bench/cpu_clock.ts). A figure is a number
  * that changes between runs; the rest of its line (numbers that never change included) names it,
@@ -35,6 +38,7 @@ const { values: flags, positionals } = parseArgs({
     against: { type: "string" },
     rounds: { type: "string", default: "3" },
     quick: { type: "boolean", default: false },
+    "suite-timeout": { type: "string", default: "900" },
   },
 });
 if (flags.against === undefined) {
@@ -44,6 +48,13 @@ if (flags.against === undefined) {
 const here = new URL("../", import.meta.url).pathname;
 const there = new URL(flags.against.replace(/\/?$/, "/"), `file://${Deno.cwd()}/`).pathname;
 const rounds = Number(flags.rounds);
+const suiteTimeoutMs = Number(flags["suite-timeout"]) * 1000;
+if (!(suiteTimeoutMs > 0)) {
+  console.error(
+    `--suite-timeout must be a positive number of seconds, not ${flags["suite-timeout"]}`,
+  );
+  Deno.exit(2);
+}
 
 /** One output line cut into its name (numbers as `#`) and its numbers. */
 interface Line {
@@ -78,10 +89,24 @@ async function runSuite(tree: string, suite: string): Promise<Map<string, number
   if (CPU_CLOCK_SUITES.has(suite)) args.push(`--preload=${here}bench/cpu_clock.ts`);
   args.push(`${tree}bench/${suite}.ts`);
   if (flags.quick && QUICK_SUITES.has(suite)) args.push("--quick");
-  const out = await new Deno.Command(Deno.execPath(), { args, cwd: tree, stdout: "piped" })
-    .output();
+  const child = new Deno.Command(Deno.execPath(), { args, cwd: tree, stdout: "piped" }).spawn();
+  let timedOut = false;
+  let kill: ReturnType<typeof setTimeout> | undefined;
+  const stop = setTimeout(() => {
+    timedOut = true;
+    child.kill("SIGTERM"); // lets the suite close its clusters
+    kill = setTimeout(() => child.kill("SIGKILL"), 10_000);
+  }, suiteTimeoutMs);
+  const out = await child.output();
+  clearTimeout(stop);
+  clearTimeout(kill);
   const text = new TextDecoder().decode(out.stdout);
-  if (!out.success) console.error(`${tree}bench/${suite}.ts exited with ${out.code}`);
+  if (timedOut) {
+    console.error(
+      `${tree}bench/${suite}.ts passed --suite-timeout (${suiteTimeoutMs / 1000} s) and was ` +
+        `stopped: only the figures it printed by then count`,
+    );
+  } else if (!out.success) console.error(`${tree}bench/${suite}.ts exited with ${out.code}`);
   return parse(text);
 }
 
