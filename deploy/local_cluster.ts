@@ -38,7 +38,7 @@ import {
 } from "./worker_flags.ts";
 import { parseMemoryLimit } from "../worker/memory_limit.ts";
 import { checkAuthToken } from "../net/auth.ts";
-import { SUPERVISED_ENV } from "../protocol/exit_codes.ts";
+import { STOP_WITH_STDIN_ENV, SUPERVISED_ENV } from "../protocol/exit_codes.ts";
 import { newAuthToken } from "../net/security_options.ts";
 import type { Security } from "../net/tls.ts";
 import { makeTemporaryCertificates, type TemporaryCertificates } from "./temporary_certificates.ts";
@@ -165,6 +165,17 @@ function killRunning(): void {
 }
 
 /**
+ * How a cluster's scheduler and workers are started so that they stop when this process ends
+ * however it ends (net/parent_pipe.ts): an `unload` listener misses an uncaught error (Deno
+ * 2.9 dispatches no `unload` then) and SIGKILL.
+ */
+function stopsWithThisProcess(
+  env: Record<string, string>,
+): { env: Record<string, string>; stdin: "piped" } {
+  return { env: { ...env, [STOP_WITH_STDIN_ENV]: "1" }, stdin: "piped" };
+}
+
+/**
  * One worker of a LocalCluster: its process, started again under its name when it dies on its
  * own (as Dask's nanny does; deploy/restart_policy.ts says when and how soon).
  */
@@ -192,7 +203,7 @@ class LocalWorker implements ClusterWorker {
   #spawn(): ManagedProcess {
     const process = new ManagedProcess(this.name, {
       args: this.args,
-      env: this.env,
+      ...stopsWithThisProcess(this.env),
       holdProcess: false,
       addressPattern: WORKER_LINE,
       onLine: (label, line) => {
@@ -427,7 +438,7 @@ export class LocalCluster extends ClusterManager {
     args.push(...tlsFlags(this.security));
     const scheduler = new ManagedProcess("scheduler", {
       args,
-      env: tokenEnvironment(this.authToken),
+      ...stopsWithThisProcess(tokenEnvironment(this.authToken)),
       holdProcess: false,
       addressPattern: SCHEDULER_LINE,
       onLine: (label, line) => {

@@ -47,6 +47,10 @@ import {
 import type { TlsConfig } from "../net/tls.ts";
 import { SCHEDULER_CLI } from "./options.ts";
 import { JournalError } from "./journal.ts";
+import { stopWhenParentGone } from "../net/parent_pipe.ts";
+
+/** How long a scheduler whose parent is gone may take to close before it exits. */
+const PARENT_GONE_GRACE_MS = 5_000;
 
 const USAGE = usageLine(SCHEDULER_CLI);
 
@@ -217,4 +221,11 @@ const shutdown = async (signal: string) => {
 };
 Deno.addSignalListener("SIGINT", () => void shutdown("SIGINT"));
 if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", () => void shutdown("SIGTERM"));
+// started by a LocalCluster: stop with the script that started it, however that one ended
+stopWhenParentGone(
+  "scheduler",
+  "the process that started it",
+  () => shutdown("its parent's exit"),
+  PARENT_GONE_GRACE_MS,
+);
 await server.closed;

@@ -52,12 +52,16 @@ import {
 import type { TlsConfig } from "../net/tls.ts";
 import { WORKER_DENO_FLAGS } from "../deploy/worker_flags.ts";
 import { formatBytes, parseMemoryLimit } from "./memory_limit.ts";
-import { MEMORY_TERMINATE_SIGNAL, STOP_WITH_STDIN_ENV } from "../protocol/exit_codes.ts";
+import { MEMORY_TERMINATE_SIGNAL } from "../protocol/exit_codes.ts";
+import { stopWhenParentGone } from "../net/parent_pipe.ts";
 import { WORKER_CLI } from "./options.ts";
 import type { Preloads } from "./preload.ts";
 import type { WorkerServer } from "./server.ts";
 import { ensurePermissions, workerPermissions } from "./permissions.ts";
 import { taskPermissionsFromFlags } from "../core/task_permissions.ts";
+
+/** How long a worker whose parent is gone may take to hand off its data before it exits. */
+const PARENT_GONE_GRACE_MS = 10_000;
 
 function fail(message: string, code: number): never {
   console.error(`worker: ${message}`);
@@ -318,48 +322,16 @@ async function superviseWorkers(): Promise<never> {
   Deno.exit(nanny.exitCode);
 }
 
-/**
- * Under the CLI nanny: stops this worker once standard input, a pipe from the nanny that it never
- * writes to, closes (the nanny ended, even by SIGKILL), so no worker outlives its nanny.
- */
-function stopWithStandardInput(stop: () => Promise<unknown> | undefined): void {
-  let marked = false;
-  try {
-    marked = Deno.env.get(STOP_WITH_STDIN_ENV) === "1";
-    // not for what this worker starts (a task's own processes)
-    if (marked) Deno.env.delete(STOP_WITH_STDIN_ENV);
-  } catch {
-    // no env permission: started by hand
-  }
-  if (!marked) return;
-  void (async () => {
-    try {
-      for await (const _ of Deno.stdin.readable) {
-        // the nanny never writes: only the end matters
-      }
-    } catch {
-      // closed
-    }
-    try {
-      console.error(`worker: its nanny is gone (standard input closed): stopping`);
-    } catch {
-      // the nanny read our output: that pipe may be closed too
-    }
-    // graceful where it can (data handed off as on SIGTERM), bounded
-    const hard = setTimeout(() => Deno.exit(1), NANNY_GONE_GRACE_MS);
-    Deno.unrefTimer(hard);
-    const stopping = stop();
-    if (stopping === undefined) Deno.exit(1);
-  })();
-}
-
-/** How long a worker whose nanny is gone may take to hand off its data before it exits. */
-const NANNY_GONE_GRACE_MS = 10_000;
-
 /** One worker in this process. */
 async function runWorker(): Promise<never> {
   let running: WorkerServer | undefined;
-  stopWithStandardInput(() => running?.close("its nanny is gone"));
+  // under the nanny or a LocalCluster: stop with the process that started this one
+  stopWhenParentGone(
+    "worker",
+    "the process that started it",
+    () => running?.close("the process that started it is gone"),
+    PARENT_GONE_GRACE_MS,
+  );
   const [{ WorkerServer }, { Preloads }] = await Promise.all([
     import("./server.ts"),
     import("./preload.ts"),

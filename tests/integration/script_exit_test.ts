@@ -1,12 +1,13 @@
 /**
  * Scripts end by themselves (issue 18): a script that never closes its Client — made with
  * `Client.local` or `Client.connect` — exits with code 0 after its last line, and the processes
- * a LocalCluster started end with it (as Dask's atexit closes what a script left open).
+ * a LocalCluster started end with it (as Dask's atexit closes what a script left open), also
+ * when the script dies of an uncaught error or SIGKILL.
  */
 
 import assert from "node:assert/strict";
 import { startCluster } from "../helpers/cluster.ts";
-import { killMarked } from "../helpers/marked_processes.ts";
+import { killMarked, processesWithMarker } from "../helpers/marked_processes.ts";
 
 const MARKER = "SCRIPT_EXIT_MARKER";
 
@@ -119,5 +120,79 @@ console.log("last line");
     const { Client } = await import("../../mod.ts");
     await using other = await Client.connect(cluster.schedulerAddress);
     assert.equal(await other.submit((x: number) => x + 1, 41), 42);
+  },
+});
+
+/** Waits (bounded) until no process with the marker is left; returns those still alive then. */
+async function survivorsAfter(marker: string, boundMs = 30_000): Promise<number[]> {
+  const until = Date.now() + boundMs;
+  while (processesWithMarker(MARKER, marker).length > 0 && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return killMarked(MARKER, marker);
+}
+
+Deno.test({
+  name: "a LocalCluster's processes end with a script that dies of an uncaught error or SIGKILL",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    // an uncaught rejection: Deno exits with code 1 and dispatches no `unload`
+    const marker = crypto.randomUUID();
+    const out = await runScript(
+      `
+import { Client } from ${JSON.stringify(MOD)};
+const client = await Client.local({ nWorkers: 2, threadsPerWorker: 1, dashboard: false });
+console.log("submit", await client.submit((x: number) => x + 1, 1));
+throw new Error("the script's own bug");
+`,
+      marker,
+    );
+    assert.equal(out.code, 1, out.stderr);
+    assert.match(out.stdout, /^submit 2$/m);
+    assert.match(out.stderr, /the script's own bug/);
+    assert.deepEqual(await survivorsAfter(marker), [], "the cluster outlived its script");
+
+    // SIGKILL: nothing of the script runs at all
+    const killed = crypto.randomUUID();
+    const dir = await Deno.makeTempDir({ prefix: "script-exit-" });
+    try {
+      await Deno.writeTextFile(
+        `${dir}/script.ts`,
+        `
+import { Client } from ${JSON.stringify(MOD)};
+const client = await Client.local({ nWorkers: 2, threadsPerWorker: 1, dashboard: false });
+console.log("submit", await client.submit((x: number) => x + 1, 1));
+setInterval(() => {}, 1000);
+`,
+      );
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--no-config", "script.ts"],
+        cwd: dir,
+        env: { [MARKER]: killed },
+        stdout: "piped",
+        stderr: "null",
+      }).spawn();
+      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let seen = "";
+      while (!/submit 2/.test(seen)) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        seen += value;
+      }
+      assert.match(seen, /submit 2/);
+      // the scheduler and both workers run now
+      assert.equal(processesWithMarker(MARKER, killed).length, 4);
+      child.kill("SIGKILL");
+      await child.status;
+      await reader.cancel();
+      assert.deepEqual(
+        await survivorsAfter(killed),
+        [],
+        "the cluster outlived its SIGKILLed script",
+      );
+    } finally {
+      killMarked(MARKER, killed);
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 });
