@@ -522,6 +522,28 @@ for (const cluster of clusters) {
         })`,
         "≤ 5 %",
       );
+      // What the pages cost in CPU, as a share of all the CPU a task costs without them: on a
+      // machine whose cores the cluster keeps busy, the throughput they take. Far steadier than
+      // the throughput itself on a shared machine (other work slows the two samples unequally).
+      const tasksOf = (s: Sample) => TASKS * s.mapSeconds.length;
+      const cpuPerTask = (s: Sample) =>
+        groups.reduce((sum, g) => sum + cpuOf(s, g), 0) / tasksOf(s);
+      const perTaskOf = (s: Sample, group: string) => cpuOf(s, group) / tasksOf(s);
+      const shares = {
+        "all processes": pairs.map((p) =>
+          (cpuPerTask(p.with) - cpuPerTask(p.without)) / cpuPerTask(p.without)
+        ),
+        "Chromium alone": pairs.map((p) =>
+          (perTaskOf(p.with, "chromium") - perTaskOf(p.without, "chromium")) / cpuPerTask(p.without)
+        ),
+      };
+      for (const [what, xs] of Object.entries(shares)) {
+        const [lo, hi] = bootstrapMedian(xs);
+        report(
+          `  CPU per task added (${what}) / CPU per task without`,
+          `${percent(median(xs))} [${percent(lo)} … ${percent(hi)}] (${range(xs, percent)})`,
+        );
+      }
       for (const group of groups) {
         const perTask = (s: Sample) => cpuOf(s, group) / (TASKS * s.mapSeconds.length) * 1e6;
         if (!withPages.some((s) => cpuOf(s, group) > 0)) continue;
@@ -539,6 +561,16 @@ for (const cluster of clusters) {
           `${median(without.map(cores)).toFixed(3)} → ${median(withPages.map(cores)).toFixed(3)} (${
             range(withPages.map(cores), (x) => x.toFixed(3))
           })`,
+        );
+        // The pages' Chromium beyond two blank tabs, as a share of the machine's cores: what they
+        // take from a cluster that keeps every core busy.
+        const extra = pairs.map((p) =>
+          (cores(p.with) - cores(p.without)) / navigator.hardwareConcurrency
+        );
+        const [lo, hi] = bootstrapMedian(extra);
+        report(
+          `  Chromium cores added / the ${navigator.hardwareConcurrency} cores`,
+          `${percent(median(extra))} [${percent(lo)} … ${percent(hi)}] (${range(extra, percent)})`,
         );
         const roles = new Set(withPages.flatMap((s) => [...s.cpu.keys()]));
         for (const role of [...roles].filter((r) => r.startsWith("chromium ")).sort()) {
