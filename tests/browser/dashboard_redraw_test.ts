@@ -54,6 +54,10 @@ Deno.test({
       const idleBefore = await redraws(page);
       await sleep(2000);
       assert.equal(await redraws(page), idleBefore, "no redraw while the picture stands still");
+      // ...until the window's width changes the picture.
+      await page.setViewportSize({ width: 1100, height: 900 });
+      await sleep(1200);
+      assert.ok((await redraws(page)) > idleBefore, "a new width redraws a still picture");
 
       // Runs arrive: the stream follows them, no more often than the pushes come.
       cluster.submit("Client-1", treeWorkload("a", 200, 0.03));

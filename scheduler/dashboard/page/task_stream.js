@@ -94,6 +94,8 @@ export class TaskStream {
     this.drawnSettled = false;
     /** The workers' rows as last set, to tell a change. */
     this.workersKey = "";
+    // A new width needs a new picture, even one that stands still.
+    addEventListener("resize", () => (this.changed = true));
     canvas.addEventListener("mousemove", (e) => this.#hover(e));
     canvas.addEventListener("mouseleave", () => (this.tooltip.hidden = true));
     canvas.addEventListener("mousedown", (e) => {
