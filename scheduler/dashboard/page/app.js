@@ -1,7 +1,7 @@
 /**
  * The dashboard page: tabs (Status, Workers, Graph, Info, System, Task) over one live connection
- * that carries what the open tab shows. Every DOM write happens in one redraw (at most once a
- * frame, no more than every {@link FRAME_MS}): an update marks the page dirty and asks for one; a
+ * that carries what the open tab shows. Every DOM write happens in one redraw (no more often
+ * than every {@link FRAME_MS}): an update marks the page dirty and asks for one; a
  * timer asks for one too, because time moves even when nothing else does, unless the page says
  * its picture stands still (`still()`: the Status page's task stream has no run in its window).
  * Pages apply the updates that came since the last frame when they draw. A hidden tab closes its
@@ -67,8 +67,8 @@ function render() {
 /**
  * Redraws soon, but no sooner than FRAME_MS after the last redraw; a hidden tab not at all. The
  * redraw runs in a timer task rather than an animation frame callback: the browser paints its
- * writes with the next frame all the same, and at two frames a second an animation frame buys no
- * smoothness (waiting for one cost more main-thread time here than the drawing itself).
+ * writes with the next frame all the same, and at two redraws a second an animation frame buys
+ * no smoothness.
  */
 function requestRender() {
   if (frameRequested || document.hidden) return;
