@@ -1,44 +1,82 @@
 /**
- * What an open dashboard costs: throughput of 10,000 tasks (a `map` of `inc`, submitted and
- * gathered) on a scheduler process serving the dashboard, with no page open and with two Status
- * pages open, with a Status and a Workers page open (memory by kind, processing and occupancy
- * over time); the scheduler's CPU time, and the CPU time of every Chromium process, per run.
+ * What an open dashboard costs: throughput of a sustained stream of 10,000-task maps (a `map` of
+ * `inc`, submitted, gathered and released, `--maps` of them back to back make one sample of
+ * several seconds) on a scheduler process serving the dashboard, with two pages open against none,
+ * and the CPU time of every process group per task: the scheduler, the workers (with their
+ * nannies), the client (this process, which also drives Chromium) and Chromium (by process role).
  *
- *   deno run -A bench/dashboard.ts             5 rounds, each kind of run in turn
- *   deno run -A bench/dashboard.ts --runs 3
- *   deno run -A bench/dashboard.ts --readers chromium    only the Chromium tabs (or: sse, idle)
- *   deno run -A bench/dashboard.ts --against ../old      and a second tree (the code before a
- *                                                        change), its runs interleaved
+ *   deno run -A bench/dashboard.ts                      8 rounds of 6 maps, two Status pages
+ *   deno run -A bench/dashboard.ts --runs 12 --maps 8   more rounds, longer samples
+ *   deno run -A bench/dashboard.ts --readers chromium,idle,sse
+ *   deno run -A bench/dashboard.ts --second status,workers   also a Status + a Workers page
+ *   deno run -A bench/dashboard.ts --against ../old     and a second tree (the code before a
+ *                                                       change), its samples interleaved
  *
- * The loss is measured per pair (a run with pages against the run without just before it, same
- * tree) and reported as the median with its range over the rounds. `idle` opens two Chromium tabs on a
- * page that receives nothing (`/health`): what Chromium costs these 2 cores by merely running,
- * apart from what the dashboard's pages make it do.
+ * Chromium is launched once and its two tabs stay open for the whole run: a sample "without
+ * pages" has them on `about:blank`, a sample "with" on the dashboard (loaded, drawn, then left to
+ * settle before the sample starts). Each round measures a pair, without and with, in the order
+ * AB in even rounds and BA in odd ones (a drift in the machine's load then falls on both sides);
+ * the loss is `1 − with / without` per pair, reported as the median over the rounds with a
+ * bootstrap 90 % interval of that median and the range. Target: two pages cost at most 5 %.
  *
- * Pages are opened two ways in the same run, to tell the scheduler's share from the browser's:
- * real headless Chromium tabs (when /usr/bin/chromium or CHROMIUM_PATH exists), and
- * server-sent-event readers in a separate process that read the same streams the pages read
- * (`/api/v1/live`, the pages' only data source) without rendering anything. The scheduler cannot
- * tell them apart, so the readers' cost is the scheduler side alone; what Chromium costs beyond
- * it is the browser competing for the same cores. Target: two pages cost at most 5 % of
- * throughput.
+ * Readers: `chromium` (the dashboard's pages in headless Chromium, /usr/bin/chromium or
+ * CHROMIUM_PATH), `idle` (the two tabs on `/health`, a page that receives nothing: what
+ * Chromium costs by merely showing a page), `sse` (a separate process reading the same
+ * server-sent-event streams the pages read, `/api/v1/live`, parsing every event and rendering
+ * nothing: the scheduler's side alone).
  */
 
 import { parseArgs } from "node:util";
 import { Client, type Future } from "../mod.ts";
-import { chromiumMissing, openBrowser } from "../tests/browser/chromium.ts";
-import { report } from "./measure.ts";
+import { type Browser, chromiumMissing, openBrowser } from "../tests/browser/chromium.ts";
+import { median, report } from "./measure.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
   options: {
     runs: { type: "string" },
+    maps: { type: "string" },
     readers: { type: "string" },
+    second: { type: "string" },
     against: { type: "string" },
   },
 });
-const runs = Number(values.runs ?? 5);
+
+/** A positive whole number given as `--name`, or its default. */
+function count(name: string, given: string | undefined, fallback: number): number {
+  const n = Number(given ?? fallback);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new Error(`--${name} takes a positive whole number, not ${JSON.stringify(given)}`);
+  }
+  return n;
+}
+
+/** Values of a comma-separated option, each checked against `allowed`. */
+function choices<T extends string>(name: string, given: string, allowed: readonly T[]): T[] {
+  const asked = given.split(",");
+  for (const value of asked) {
+    if (!allowed.includes(value as T)) {
+      throw new Error(
+        `--${name} takes ${allowed.join(", ")} (comma-separated), not ${JSON.stringify(value)}`,
+      );
+    }
+  }
+  return asked as T[];
+}
+
+const rounds = count("runs", values.runs, 8);
+const maps = count("maps", values.maps, 6);
 const TASKS = 10_000;
+type Readers = "chromium" | "sse" | "idle";
+type Second = "status" | "workers";
+const kinds = choices<Readers>("readers", values.readers ?? "chromium", [
+  "chromium",
+  "idle",
+  "sse",
+]);
+const secondPages = choices<Second>("second", values.second ?? "status", ["status", "workers"]);
+const needsBrowser = kinds.some((k) => k !== "sse");
+if (needsBrowser && chromiumMissing() !== null) throw new Error(chromiumMissing()!);
 
 /** The scheduler of the tree at `root`, as its CLI runs it: the server with the dashboard. */
 const schedulerScript = (root: URL) => `
@@ -97,20 +135,33 @@ async function spawn(
   }
 }
 
-/** A process's `/proc/<pid>/stat` fields after the command name, and the name (Linux). */
-function stat(pid: number): { name: string; fields: string[] } {
-  const text = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  const close = text.lastIndexOf(") ");
-  return {
-    name: text.slice(text.indexOf("(") + 1, close),
-    fields: text.slice(close + 2).split(" "),
-  };
+/** A process as `/proc/<pid>/stat` describes it (Linux): parent, name, CPU seconds so far. */
+interface Proc {
+  ppid: number;
+  name: string;
+  cpu: number;
 }
 
-/** CPU seconds (user + system) a process has used so far (Linux). */
-function cpuSeconds(pid: number): number {
-  const { fields } = stat(pid);
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+/** Every process now (Linux). */
+function processes(): Map<number, Proc> {
+  const out = new Map<number, Proc>();
+  for (const entry of Deno.readDirSync("/proc")) {
+    const pid = Number(entry.name);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      const text = Deno.readTextFileSync(`/proc/${pid}/stat`);
+      const close = text.lastIndexOf(") ");
+      const fields = text.slice(close + 2).split(" ");
+      out.set(pid, {
+        ppid: Number(fields[1]),
+        name: text.slice(text.indexOf("(") + 1, close),
+        cpu: (Number(fields[11]) + Number(fields[12])) / 100,
+      });
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return out;
 }
 
 /** A Chromium process's role: its `--type=` (renderer, gpu-process, utility…) or `browser`. */
@@ -125,41 +176,42 @@ function chromiumRole(pid: number): string {
   }
 }
 
+/** CPU seconds so far of each process this benchmark cares about, by pid, with its group. */
+type CpuReading = Map<number, { group: string; cpu: number }>;
+
 /**
- * CPU seconds used so far by the Chromium processes this benchmark started, by role (Linux):
- * where the browser's cost goes (the pages' script and layout run in `renderer`, drawing in
- * `gpu-process` even without a GPU, the event streams in `utility`).
+ * Reads the CPU time of the processes under `roots` (a pid → group name: the scheduler, each
+ * worker with its nanny's children, the SSE reader), of this process (`client`, which also runs
+ * the Chromium driver) and of the Chromium processes it started (`chromium <role>`).
  */
-function chromiumCpuSeconds(): Map<string, number> {
-  const parents = new Map<number, number>();
-  const names = new Map<number, string>();
-  for (const entry of Deno.readDirSync("/proc")) {
-    const pid = Number(entry.name);
-    if (!Number.isInteger(pid)) continue;
-    try {
-      const { name, fields } = stat(pid);
-      parents.set(pid, Number(fields[1]));
-      names.set(pid, name);
-    } catch {
-      // ended meanwhile
+function readCpu(roots: Map<number, string>): CpuReading {
+  const all = processes();
+  const out: CpuReading = new Map();
+  for (const [pid, proc] of all) {
+    let group: string | undefined;
+    for (let up: number | undefined = pid; up !== undefined && up > 1; up = all.get(up)?.ppid) {
+      group = roots.get(up);
+      if (group !== undefined) break;
+      if (up === Deno.pid) {
+        group = pid === Deno.pid
+          ? "client"
+          : /chrom/i.test(proc.name)
+          ? `chromium ${chromiumRole(pid)}`
+          : undefined;
+        break;
+      }
     }
+    if (group !== undefined) out.set(pid, { group, cpu: proc.cpu });
   }
-  const byRole = new Map<string, number>();
-  for (const [pid, name] of names) {
-    if (!/chrom/i.test(name)) continue;
-    let up = parents.get(pid);
-    while (up !== undefined && up > 1 && up !== Deno.pid) up = parents.get(up);
-    if (up !== Deno.pid) continue;
-    const role = chromiumRole(pid);
-    byRole.set(role, (byRole.get(role) ?? 0) + cpuSeconds(pid));
-  }
-  return byRole;
+  return out;
 }
 
-/** CPU seconds per role used between two readings (processes that ended meanwhile are lost). */
-function cpuBetween(before: Map<string, number>, after: Map<string, number>): Map<string, number> {
+/** CPU seconds by group between two readings (a process started meanwhile counts from zero). */
+function cpuBetween(before: CpuReading, after: CpuReading): Map<string, number> {
   const out = new Map<string, number>();
-  for (const [role, seconds] of after) out.set(role, seconds - (before.get(role) ?? 0));
+  for (const [pid, { group, cpu }] of after) {
+    out.set(group, (out.get(group) ?? 0) + cpu - (before.get(pid)?.cpu ?? 0));
+  }
   return out;
 }
 
@@ -215,66 +267,118 @@ async function dashboardMs(cluster: Cluster): Promise<number> {
 const inc = (x: number) => x + 1;
 const items = Array.from({ length: TASKS }, (_, i) => i);
 
-/**
- * One run: seconds for 10,000 tasks, the scheduler's CPU seconds meanwhile, and the seconds of it
- * its dashboard ticks took.
- */
-async function run(cluster: Cluster): Promise<Run> {
-  const { client, scheduler } = cluster;
-  const tick0 = await dashboardMs(cluster);
-  const cpu0 = cpuSeconds(scheduler.pid);
-  const browser0 = chromiumCpuSeconds();
+/** One 10,000-task map: submitted, gathered, released; its seconds. */
+async function oneMap(client: Client): Promise<number> {
   const start = performance.now();
   const futures = client.with({ pure: false }).map(inc, items) as Future<number>[];
   await client.gather(futures);
   const seconds = (performance.now() - start) / 1000;
-  const cpu = cpuSeconds(scheduler.pid) - cpu0;
-  const dashboard = (await dashboardMs(cluster) - tick0) / 1000;
-  const browser = cpuBetween(browser0, chromiumCpuSeconds());
   for (const future of futures) future.release();
-  await new Promise((resolve) => setTimeout(resolve, 300)); // let the releases settle
-  return { seconds, cpu, dashboard, browser };
+  return seconds;
 }
 
-type Readers = "chromium" | "sse" | "idle";
+/** One sample: `maps` maps back to back. */
+interface Sample {
+  /** wall seconds of the whole sample */
+  seconds: number;
+  /** seconds of each 10,000-task map in it */
+  mapSeconds: number[];
+  /** CPU seconds by process group over the sample */
+  cpu: Map<string, number>;
+  /** seconds of the scheduler's dashboard ticks over the sample */
+  dashboard: number;
+  /** the 1-minute load average when it ended */
+  load: number;
+}
 
-/** Time for opened pages to load and draw their first picture before a run starts. */
-const SETTLE_MS = 3000;
+async function sample(cluster: Cluster, roots: Map<number, string>): Promise<Sample> {
+  const tick0 = await dashboardMs(cluster);
+  const cpu0 = readCpu(roots);
+  const start = performance.now();
+  const mapSeconds: number[] = [];
+  for (let i = 0; i < maps; i++) mapSeconds.push(await oneMap(cluster.client));
+  const seconds = (performance.now() - start) / 1000;
+  const cpu = cpuBetween(cpu0, readCpu(roots));
+  const dashboard = (await dashboardMs(cluster) - tick0) / 1000;
+  return { seconds, mapSeconds, cpu, dashboard, load: Deno.loadavg()[0] };
+}
 
-/** Opens a Status page and a second page (`second`) as `readers`; returns how to close them. */
-async function openPages(
-  dashboardUrl: string,
-  readers: Readers,
-  second: "status" | "workers",
-): Promise<() => Promise<void>> {
-  if (readers !== "sse") {
-    const browser = await openBrowser(1280, 800);
-    const other = await browser.page.context().newPage();
-    if (readers === "idle") {
-      // pages that receive nothing: Chromium's own cost
-      await browser.page.goto(dashboardUrl.replace("/status", "/health"));
-      await other.goto(dashboardUrl.replace("/status", "/health"));
-    } else {
-      await browser.page.goto(dashboardUrl);
-      await other.goto(dashboardUrl.replace("/status", `/${second}`));
-      await browser.page.waitForSelector("#memory-bars .row");
-      await other.waitForSelector(
-        second === "status" ? "#memory-bars .row" : "#workers-table tr[data-worker]",
-      );
+/** Time for pages to settle after they were switched, before a sample starts. */
+const SETTLE_MS = 1500;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The two open tabs (one Chromium, launched once) and, for `sse`, a reader process while
+ * "with": `show` puts the pages up, `blank` takes them down.
+ */
+class Pages {
+  #tabs: Browser["page"][] = [];
+  #reader: Deno.ChildProcess | null = null;
+  #browser: Browser | null = null;
+
+  static async open(browser: boolean): Promise<Pages> {
+    const pages = new Pages();
+    if (browser) {
+      pages.#browser = await openBrowser(1280, 800);
+      const first = pages.#browser.page;
+      pages.#tabs = [first, await first.context().newPage()];
     }
-    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-    return () => browser.close();
+    return pages;
   }
-  // The views each tab subscribes to (page/app.js: Status shows status; Workers shows workers).
-  const child = new Deno.Command(Deno.execPath(), {
+
+  /** The reader process's pid, if one runs. */
+  get readerPid(): number | undefined {
+    return this.#reader?.pid;
+  }
+
+  async show(dashboardUrl: string, readers: Readers, second: Second): Promise<void> {
+    const url = (page: string) => dashboardUrl.replace("/status", `/${page}`);
+    if (readers === "sse") {
+      this.#reader = sseReader(url("api/v1/live?views="), second);
+    } else {
+      const [a, b] = this.#tabs;
+      if (readers === "idle") {
+        await Promise.all([a.goto(url("health")), b.goto(url("health"))]);
+      } else {
+        await Promise.all([a.goto(url("status")), b.goto(url(second))]);
+        await a.waitForSelector("#memory-bars .row");
+        await b.waitForSelector(
+          second === "status" ? "#memory-bars .row" : "#workers-table tr[data-worker]",
+        );
+      }
+    }
+    await sleep(SETTLE_MS);
+  }
+
+  async blank(): Promise<void> {
+    if (this.#reader !== null) {
+      this.#reader.kill("SIGTERM");
+      await this.#reader.status;
+      this.#reader = null;
+    }
+    await Promise.all(this.#tabs.map((tab) => tab.goto("about:blank")));
+    await sleep(SETTLE_MS);
+  }
+
+  async close(): Promise<void> {
+    await this.blank();
+    await this.#browser?.close();
+  }
+}
+
+/**
+ * A process reading a Status page's stream and a `second` page's as the pages do (page/app.js:
+ * Status shows `status`, Workers shows `workers`), parsing every event and drawing nothing.
+ */
+function sseReader(base: string, second: Second): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
     args: [
       "eval",
-      `const base = ${JSON.stringify(dashboardUrl.replace("/status", "/api/v1/live?views="))};
+      `const base = ${JSON.stringify(base)};
        await Promise.all(["status", ${JSON.stringify(second)}].map(async (view) => {
          const body = (await fetch(base + view)).body.pipeThrough(new TextDecoderStream());
          let buffer = "";
          for await (const chunk of body) {
-           // Parse every event as a page does.
            const events = (buffer + chunk).split("\\n\\n");
            buffer = events.pop();
            for (const event of events) {
@@ -286,105 +390,196 @@ async function openPages(
     ],
     stdout: "null",
   }).spawn();
-  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-  return async () => {
-    child.kill("SIGTERM");
-    await child.status;
-  };
 }
 
-type Run = { seconds: number; cpu: number; dashboard: number; browser: Map<string, number> };
+/** `q`-quantile of `xs` (nearest rank). */
+const quantile = (xs: number[], q: number) =>
+  xs.toSorted((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
 
-const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/**
+ * A bootstrap 90 % interval of the median of `xs` (2,000 resamples, a fixed seed so that a
+ * report can be reproduced from its figures).
+ */
+function bootstrapMedian(xs: number[]): [number, number] {
+  let seed = 0x2545f491;
+  const random = () => {
+    // mulberry32
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const medians: number[] = [];
+  for (let b = 0; b < 2000; b++) {
+    medians.push(median(xs.map(() => xs[Math.floor(random() * xs.length)])));
+  }
+  return [quantile(medians, 0.05), quantile(medians, 0.95)];
+}
 
 const clusters = [await startCluster("this tree", new URL("../", import.meta.url))];
 if (values.against !== undefined) {
   const against = new URL(`${Deno.realPathSync(values.against)}/`, "file://");
   clusters.push(await startCluster(`against ${values.against}`, against));
 }
-for (const cluster of clusters) await run(cluster); // warm-up: functions compiled, connections open
-const kinds: Readers[] = chromiumMissing() === null ? ["sse", "chromium", "idle"] : ["sse"];
-if (kinds.length === 1) console.warn(chromiumMissing());
-if (values.readers !== undefined) {
-  const asked = values.readers.split(",");
-  for (const kind of asked) {
-    if (!["sse", "chromium", "idle"].includes(kind)) {
-      throw new Error(`--readers takes sse, chromium or idle, not ${JSON.stringify(kind)}`);
-    }
-  }
-  kinds.splice(0, kinds.length, ...kinds.filter((k) => asked.includes(k)));
-}
-const seconds = (readers: Readers) =>
-  readers === "idle" ? ["status"] as const : ["status", "workers"] as const;
-/** Runs by tree, and kind of pages (`none`, or `<readers> <second page>`), one per round. */
-const runsOf = new Map<string, Run[]>();
-const record = (cluster: Cluster, what: string, r: Run) => {
-  const id = `${cluster.name}|${what}`;
-  runsOf.set(id, [...runsOf.get(id) ?? [], r]);
+const pages = await Pages.open(needsBrowser);
+const rootsOf = (cluster: Cluster) => {
+  const roots = new Map<number, string>([[cluster.scheduler.pid, "scheduler"]]);
+  for (const worker of cluster.workers) roots.set(worker.pid, "workers");
+  const reader = pages.readerPid;
+  if (reader !== undefined) roots.set(reader, "sse reader");
+  return roots;
 };
-for (let i = 0; i < runs; i++) {
+// Warm-up: functions compiled, connections open.
+for (const cluster of clusters) for (let i = 0; i < 3; i++) await oneMap(cluster.client);
+
+/** Pairs by tree and kind of pages (`<readers> <second page>`): one per round. */
+const pairsOf = new Map<string, { without: Sample; with: Sample }[]>();
+const loadStart = Deno.loadavg();
+for (let round = 0; round < rounds; round++) {
   for (const readers of kinds) {
-    for (const second of seconds(readers)) {
+    for (const second of readers === "idle" ? ["status" as const] : secondPages) {
       for (const cluster of clusters) {
-        // each run with pages right after its own run without: the two see the same load
-        const without = await run(cluster);
-        record(cluster, "none", without);
-        record(cluster, `none before ${readers} ${second}`, without);
-        const close = await openPages(cluster.dashboardUrl, readers, second);
-        record(cluster, `${readers} ${second}`, await run(cluster));
-        await close();
+        let without: Sample;
+        let withPages: Sample;
+        if (round % 2 === 0) {
+          without = await sample(cluster, rootsOf(cluster));
+          await pages.show(cluster.dashboardUrl, readers, second);
+          withPages = await sample(cluster, rootsOf(cluster));
+          await pages.blank();
+        } else {
+          await pages.show(cluster.dashboardUrl, readers, second);
+          withPages = await sample(cluster, rootsOf(cluster));
+          await pages.blank();
+          without = await sample(cluster, rootsOf(cluster));
+        }
+        const id = `${cluster.name}|${readers} ${second}`;
+        pairsOf.set(id, [...pairsOf.get(id) ?? [], { without, with: withPages }]);
+        console.error(
+          `round ${round + 1}/${rounds} ${id}: ${(TASKS * maps / without.seconds).toFixed(0)} → ${
+            (TASKS * maps / withPages.seconds).toFixed(0)
+          } tasks/s, load ${withPages.load.toFixed(1)}`,
+        );
       }
     }
   }
 }
+const loadEnd = Deno.loadavg();
+await pages.close();
 
-const rate = (r: Run[]) => TASKS / median(r.map((x) => x.seconds));
-const cpu = (r: Run[]) => median(r.map((x) => x.cpu));
+const rate = (s: Sample) => (TASKS * s.mapSeconds.length) / s.seconds;
 const percent = (x: number) => `${(x * 100).toFixed(1)} %`;
+const range = (xs: number[], f: (x: number) => string) =>
+  `${f(Math.min(...xs))} … ${f(Math.max(...xs))}`;
 const label = {
   chromium: "Chromium tabs",
   sse: "SSE readers, no browser",
-  idle: "Chromium tabs receiving nothing",
+  idle: "Chromium tabs on /health (receiving nothing)",
 };
 const pair = { status: "two Status pages", workers: "Status + Workers pages" };
-const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
-console.log(`2 workers × 2 threads per tree; ${runs} rounds, the trees' runs interleaved`);
-console.log(`load average at the end: ${Deno.loadavg().map((x) => x.toFixed(1)).join(" ")}`);
+/** CPU seconds of the groups whose name starts with `group`. */
+const cpuOf = (s: Sample, group: string) =>
+  [...s.cpu].reduce((sum, [name, seconds]) => sum + (name.startsWith(group) ? seconds : 0), 0);
+const loads = [...pairsOf.values()].flat().flatMap((p) => [p.without.load, p.with.load]);
+console.log(
+  `2 workers × 2 threads per tree; ${rounds} rounds, each a pair of samples (AB, then BA) of ` +
+    `${maps} maps of ${TASKS} tasks; the trees' samples interleaved`,
+);
+console.log(
+  `load average (1 min) at the start ${loadStart[0].toFixed(1)}, during samples ${
+    range(loads, (x) => x.toFixed(1))
+  }, at the end ${loadEnd.map((x) => x.toFixed(1)).join(" ")}`,
+);
+const groups = ["scheduler", "workers", "client", "chromium", "sse reader"];
 for (const cluster of clusters) {
-  const none = runsOf.get(`${cluster.name}|none`)!;
   console.log(`${cluster.name}: scheduler with dashboard at ${cluster.dashboardUrl}`);
-  report("10,000 tasks, no dashboard page: throughput", `${rate(none).toFixed(0)} tasks/s`);
-  report("scheduler CPU per run, no page", `${cpu(none).toFixed(2)} s`);
   for (const readers of kinds) {
-    for (const second of seconds(readers)) {
-      const r = runsOf.get(`${cluster.name}|${readers} ${second}`)!;
+    for (const second of readers === "idle" ? ["status" as const] : secondPages) {
+      const pairs = pairsOf.get(`${cluster.name}|${readers} ${second}`)!;
       const what = readers === "idle" ? "two tabs" : pair[second];
-      report(`${what} (${label[readers]})`, `${rate(r).toFixed(0)} tasks/s`);
-      // each run with pages against the run without just before it
-      const before = runsOf.get(`${cluster.name}|none before ${readers} ${second}`)!;
-      const losses = r.map((x, round) => 1 - before[round].seconds / x.seconds);
+      console.log(`  ${what} (${label[readers]}) against two blank tabs:`);
+      const without = pairs.map((p) => p.without);
+      const withPages = pairs.map((p) => p.with);
+      for (const [name, samples] of [["without", without], ["with", withPages]] as const) {
+        const rates = samples.map(rate);
+        report(
+          `  throughput ${name} pages, median (range)`,
+          `${median(rates).toFixed(0)} tasks/s (${range(rates, (x) => x.toFixed(0))})`,
+        );
+        const mapTimes = samples.flatMap((s) => s.mapSeconds);
+        report(
+          `    one 10,000-task map, median (range)`,
+          `${(median(mapTimes) * 1000).toFixed(0)} ms (${
+            range(mapTimes, (x) => (x * 1000).toFixed(0))
+          })`,
+        );
+      }
+      const losses = pairs.map((p) => 1 - rate(p.with) / rate(p.without));
+      const [low, high] = bootstrapMedian(losses);
       report(
-        `  throughput lost, median (range over rounds)`,
-        `${percent(median(losses))} (${percent(Math.min(...losses))} … ${
-          percent(Math.max(...losses))
+        `  throughput lost, median [bootstrap 90 %] (range)`,
+        `${percent(median(losses))} [${percent(low)} … ${percent(high)}] (${
+          range(losses, percent)
         })`,
         "≤ 5 %",
       );
-      report(`  scheduler CPU per run`, `${cpu(r).toFixed(2)} s`);
-      const ticks = median(r.map((x) => x.dashboard));
-      const share = ticks / median(r.map((x) => x.seconds));
-      report(`  of it in dashboard ticks (share of the run)`, `${ticks.toFixed(3)} s`);
-      report(`  dashboard ticks / run time`, percent(share));
+      // What the pages cost in CPU, as a share of all the CPU a task costs without them: on a
+      // machine whose cores the cluster keeps busy, the throughput they take. Far steadier than
+      // the throughput itself on a shared machine (other work slows the two samples unequally).
+      const tasksOf = (s: Sample) => TASKS * s.mapSeconds.length;
+      const cpuPerTask = (s: Sample) =>
+        groups.reduce((sum, g) => sum + cpuOf(s, g), 0) / tasksOf(s);
+      const perTaskOf = (s: Sample, group: string) => cpuOf(s, group) / tasksOf(s);
+      const shares = {
+        "all processes": pairs.map((p) =>
+          (cpuPerTask(p.with) - cpuPerTask(p.without)) / cpuPerTask(p.without)
+        ),
+        "Chromium alone": pairs.map((p) =>
+          (perTaskOf(p.with, "chromium") - perTaskOf(p.without, "chromium")) / cpuPerTask(p.without)
+        ),
+      };
+      for (const [what, xs] of Object.entries(shares)) {
+        const [lo, hi] = bootstrapMedian(xs);
+        report(
+          `  CPU per task added (${what}) / CPU per task without`,
+          `${percent(median(xs))} [${percent(lo)} … ${percent(hi)}] (${range(xs, percent)})`,
+        );
+      }
+      for (const group of groups) {
+        const perTask = (s: Sample) => cpuOf(s, group) / (TASKS * s.mapSeconds.length) * 1e6;
+        if (!withPages.some((s) => cpuOf(s, group) > 0)) continue;
+        report(
+          `  CPU per task: ${group}, without → with (median)`,
+          `${median(without.map(perTask)).toFixed(1)} → ${
+            median(withPages.map(perTask)).toFixed(1)
+          } µs`,
+        );
+      }
       if (readers !== "sse") {
-        report(`  Chromium CPU per run`, `${median(r.map((x) => total(x.browser))).toFixed(2)} s`);
-        // per second of run: what the pages cost whatever the run's length (they draw by time)
-        const cores = median(r.map((x) => total(x.browser) / x.seconds));
-        report(`  Chromium CPU per second of run (cores)`, cores.toFixed(2));
-        for (const role of new Set(r.flatMap((x) => [...x.browser.keys()]))) {
-          const seconds = median(r.map((x) => x.browser.get(role) ?? 0));
-          if (seconds >= 0.005) report(`    of it ${role}`, `${seconds.toFixed(2)} s`);
+        const cores = (s: Sample) => cpuOf(s, "chromium") / s.seconds;
+        report(
+          `  Chromium cores, without → with, median (range with)`,
+          `${median(without.map(cores)).toFixed(3)} → ${median(withPages.map(cores)).toFixed(3)} (${
+            range(withPages.map(cores), (x) => x.toFixed(3))
+          })`,
+        );
+        // The pages' Chromium beyond two blank tabs, as a share of the machine's cores: what they
+        // take from a cluster that keeps every core busy.
+        const extra = pairs.map((p) =>
+          (cores(p.with) - cores(p.without)) / navigator.hardwareConcurrency
+        );
+        const [lo, hi] = bootstrapMedian(extra);
+        report(
+          `  Chromium cores added / the ${navigator.hardwareConcurrency} cores`,
+          `${percent(median(extra))} [${percent(lo)} … ${percent(hi)}] (${range(extra, percent)})`,
+        );
+        const roles = new Set(withPages.flatMap((s) => [...s.cpu.keys()]));
+        for (const role of [...roles].filter((r) => r.startsWith("chromium ")).sort()) {
+          const c = (s: Sample) => (s.cpu.get(role) ?? 0) / s.seconds;
+          report(`    of it ${role.slice(9)} (cores, with)`, median(withPages.map(c)).toFixed(3));
         }
       }
+      const ticks = withPages.map((s) => s.dashboard / s.seconds);
+      report(`  scheduler's dashboard ticks / sample time (with)`, percent(median(ticks)));
     }
   }
 }

@@ -44,8 +44,11 @@ export function formatDuration(seconds) {
  * @returns {string}
  */
 export function formatCount(n) {
-  return Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "–";
+  return Number.isFinite(n) ? COUNT_FORMAT.format(Math.round(n)) : "–";
 }
+
+/** One formatter for every count: `toLocaleString` builds a new one per call (slow in pages). */
+const COUNT_FORMAT = new Intl.NumberFormat("en-US");
 
 /**
  * A wall-clock time (seconds since the epoch) as `HH:MM:SS`.

@@ -1,9 +1,11 @@
 /**
  * The dashboard page: tabs (Status, Workers, Graph, Info, System, Task) over one live connection
- * that carries what the open tab shows. Redraws on every update (at most once a frame, no more
- * than every {@link FRAME_MS}) and a few times a second, because time moves even when nothing
- * else does; pages apply the updates that came since the last frame when they draw. A hidden
- * tab closes its connection and draws nothing.
+ * that carries what the open tab shows. Every DOM write happens in one redraw (no more often
+ * than every {@link FRAME_MS}): an update marks the page dirty and asks for one; a
+ * timer asks for one too, because time moves even when nothing else does, unless the page says
+ * its picture stands still (`still()`: the Status page's task stream has no run in its window).
+ * Pages apply the updates that came since the last frame when they draw. A hidden tab closes its
+ * connection and draws nothing.
  *
  * @module
  */
@@ -20,12 +22,16 @@ import { WorkerPage } from "./worker_page.js";
 import { WorkersPage } from "./workers_page.js";
 
 /**
- * Least time between redraws: updates arrive every 500 ms; between them a redraw moves the task
- * stream's time axis on. Drawing faster only costs CPU.
+ * Least time between redraws: updates arrive every 500 ms (the live feed's push interval), so a
+ * faster redraw would only move the task stream's time axis on between them, and every frame
+ * costs the browser style, layout, paint, raster and compositing whatever changed in it.
  */
-const FRAME_MS = 250;
+const FRAME_MS = 500;
 
-/** @type {Record<string, { views: string[], handle(e: string, d: any): void, render(): void }>} */
+/**
+ * @type {Record<string, { views: string[], handle(e: string, d: any): void, render(): void,
+ *   still?(): boolean }>}
+ */
 const pages = {
   status: new StatusPage(),
   workers: new WorkersPage(),
@@ -45,19 +51,30 @@ let connection = null;
 let current = "status";
 let frameRequested = false;
 let lastFrame = 0;
+/** The summary line's text (from the latest status), written with the next redraw. */
+let summaryText = "";
+/** Whether an update came since the last redraw. */
+let dirty = true;
 
 function render() {
   frameRequested = false;
+  dirty = false;
   lastFrame = performance.now();
   pages[current].render();
+  if (summary.textContent !== summaryText) summary.textContent = summaryText;
 }
 
-/** Redraws on the next frame, but no sooner than FRAME_MS after the last redraw. */
+/**
+ * Redraws soon, but no sooner than FRAME_MS after the last redraw; a hidden tab not at all. The
+ * redraw runs in a timer task rather than an animation frame callback: the browser paints its
+ * writes with the next frame all the same, and at two redraws a second an animation frame buys
+ * no smoothness.
+ */
 function requestRender() {
-  if (frameRequested) return;
+  if (frameRequested || document.hidden) return;
   frameRequested = true;
   const wait = Math.max(0, lastFrame + FRAME_MS - performance.now());
-  setTimeout(() => requestAnimationFrame(render), wait);
+  setTimeout(render, wait);
 }
 
 /**
@@ -70,10 +87,10 @@ function onEvent(event, data) {
     const c = data.counts;
     let threads = 0;
     for (const w of data.workers) threads += w.nthreads;
-    const text = `${data.workers.length} workers · ${threads} threads · ` +
+    summaryText = `${data.workers.length} workers · ${threads} threads · ` +
       `${formatCount(c.processing)} processing · ${formatCount(c.memory)} in memory`;
-    if (summary.textContent !== text) summary.textContent = text;
   }
+  dirty = true;
   requestRender();
 }
 
@@ -92,7 +109,8 @@ function show(name) {
   // A tooltip belongs to the page it was shown on.
   /** @type {HTMLElement} */ (document.getElementById("tooltip")).hidden = true;
   // The summary comes with Status updates; elsewhere it would go stale.
-  summary.textContent = "";
+  summaryText = "";
+  dirty = true;
   connection?.close();
   connection = new LiveConnection(pages[current].views, onEvent, (state) => {
     connectionBadge.dataset.state = state;
@@ -126,5 +144,8 @@ document.addEventListener("visibilitychange", () => {
     show(current);
   }
 });
-setInterval(requestRender, FRAME_MS);
+// Time moves: a redraw when no update came to ask for one, unless the picture stands still.
+setInterval(() => {
+  if (dirty || !(pages[current].still?.() ?? false)) requestRender();
+}, FRAME_MS);
 show(location.pathname.slice(1));

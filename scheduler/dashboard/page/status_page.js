@@ -138,14 +138,23 @@ export class StatusPage {
     }
   }
 
-  /** Applies the latest status (once, however many came since the last frame) and redraws. */
+  /**
+   * Redraws the task stream unless its picture stands still, then applies the latest status
+   * (once, however many came since the last frame). In that order: the stream reads the canvas's
+   * width, which after the status's writes would force a layout of its own before the frame's.
+   */
   render() {
+    if (!this.stream.still()) this.stream.render();
     if (this.status !== null && !this.statusDrawn) {
       this.statusDrawn = true;
       this.#renderProgress(this.status);
       this.#renderWorkers(this.status.workers);
     }
-    this.stream.render();
+  }
+
+  /** Whether a redraw would change nothing: the status is drawn and the stream stands still. */
+  still() {
+    return (this.status === null || this.statusDrawn) && this.stream.still();
   }
 
   /** @param {any} status */

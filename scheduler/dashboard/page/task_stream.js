@@ -88,6 +88,14 @@ export class TaskStream {
     this.drag = null;
     /** The time range last drawn, so that pixels map back to times. */
     this.drawn = { start: 0, end: WINDOW_SECONDS };
+    /** Whether runs, marks or workers came since the last redraw. */
+    this.changed = true;
+    /** Whether the last redraw showed a settled picture (see {@link TaskStream.still}). */
+    this.drawnSettled = false;
+    /** The workers' rows as last set, to tell a change. */
+    this.workersKey = "";
+    // A new width needs a new picture, even one that stands still.
+    addEventListener("resize", () => (this.changed = true));
     canvas.addEventListener("mousemove", (e) => this.#hover(e));
     canvas.addEventListener("mouseleave", () => (this.tooltip.hidden = true));
     canvas.addEventListener("mousedown", (e) => {
@@ -151,9 +159,34 @@ export class TaskStream {
 
   /** @param {WorkerInfo[]} workers */
   setWorkers(workers) {
-    this.workers = workers.slice().sort((a, b) =>
+    const sorted = workers.slice().sort((a, b) =>
       a.name < b.name ? -1 : a.name > b.name ? 1 : a.address < b.address ? -1 : 1
     );
+    const key = sorted.map((w) => `${w.address} ${w.name} ${w.nthreads}`).join("\n");
+    if (key === this.workersKey) return;
+    this.workersKey = key;
+    this.workers = sorted;
+    this.changed = true;
+  }
+
+  /**
+   * Whether the live window shows a picture that time does not move: no run ever came (and no
+   * transfer or spill), or the last run ended more than the window ago (the stream then stays on
+   * the last activity).
+   * @param {number} now
+   */
+  #settled(now) {
+    return this.lastStop === 0 ? this.marks.size === 0 : this.lastStop < now - WINDOW_SECONDS;
+  }
+
+  /**
+   * Whether a redraw now would draw the picture already drawn: nothing came since the last one,
+   * no zoom or drag is on (a zoomed axis counts back from now), and both then and now the live
+   * window was settled. A page then skips its timed redraws.
+   */
+  still() {
+    return !this.changed && this.zoom === null && this.drag === null && this.drawnSettled &&
+      this.#settled(serverNow());
   }
 
   /**
@@ -193,6 +226,7 @@ export class TaskStream {
       this.marks = new Map(keep.map((m) => [m[0], m]));
     }
     this.canvas.dataset.received = String(this.nextSeq);
+    this.changed = true;
   }
 
   /** @param {string} prefix */
@@ -230,6 +264,8 @@ export class TaskStream {
   render() {
     const canvas = this.canvas;
     const now = serverNow();
+    this.changed = false;
+    this.drawnSettled = this.#settled(now);
     const zoom = this.zoom;
     const idle = zoom === null && this.lastStop > 0 && this.lastStop < now - WINDOW_SECONDS;
     const end = zoom !== null ? zoom.end : idle ? this.lastStop + WINDOW_SECONDS * 0.05 : now;
@@ -250,7 +286,8 @@ export class TaskStream {
     const rowHeight = Math.max(3, Math.min(22, Math.floor(360 / Math.max(1, labels.length))));
     const cssWidth = canvas.clientWidth || 800;
     const cssHeight = Math.max(80, labels.length * rowHeight + AXIS_HEIGHT);
-    canvas.style.height = `${cssHeight}px`;
+    const height = `${cssHeight}px`;
+    if (canvas.style.height !== height) canvas.style.height = height;
     const ctx = sizedContext(canvas, cssWidth, cssHeight);
     const plotWidth = cssWidth - LABEL_WIDTH;
     const scale = plotWidth / (end - start);
@@ -360,11 +397,13 @@ export class TaskStream {
     canvas.dataset.bars = String(this.hits.length);
     canvas.dataset.rows = String(labels.length);
     canvas.dataset.zoomed = zoom === null ? "" : `${start},${end}`;
-    this.caption.textContent = zoom !== null
+    const caption = zoom !== null
       ? `${runCount} task runs in the ${formatDuration(end - start)} selected ` +
         `(wheel pans; double-click returns to live)`
       : `${runCount} task runs in the last ${WINDOW_SECONDS} s` +
         (idle ? " of activity (idle now)" : "") + " · drag to zoom";
+    // an unchanged text written again would still cost a layout
+    if (this.caption.textContent !== caption) this.caption.textContent = caption;
     this.#legend(prefixes, kinds, erred);
   }
 
