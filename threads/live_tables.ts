@@ -24,6 +24,15 @@
 import type { Key } from "../core/task.ts";
 import { tableCodec } from "../core/table_codec.ts";
 
+/**
+ * The key a live table is filed under: `key` itself, or within `scope` (`RunItem.liveScope`: the
+ * local `threads` scheduler gives each computation its own, as computations on one pool may share
+ * keys).
+ */
+export function scopedKey(scope: string | undefined, key: Key): Key {
+  return scope === undefined ? key : `${scope}\u0000${key}`;
+}
+
 /** Bytes of live tables a thread keeps when its owner does not say (the local `threads` pool). */
 export const DEFAULT_LIVE_TABLE_BYTES = 256 * 2 ** 20;
 
