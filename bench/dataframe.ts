@@ -10,10 +10,12 @@
  * 3. peak RSS of the workers while the flights files (4× a worker's `--memory-limit`) flow through
  *    a groupby-mean and a `valueCounts`.
  *
- *   deno run -A bench/dataframe.ts [rows] [--memory | --memory-only] [--no-dask]
+ *   deno run -A bench/dataframe.ts [rows] [--memory | --memory-only] [--no-dask] [--threads-only]
  *
  * (default 5,000,000 flights rows; files are written once into $TMPDIR/dask-deno-bench-frames;
- * `--no-dask` times ours only, to compare two versions of this code on a busy machine).
+ * `--no-dask` times ours only, to compare two versions of this code on a busy machine;
+ * `--threads-only` times the `threads` rows only: the queries, and the groupby, merge and sort
+ * workloads on the local pool, where partitions stay live in their threads).
  * The memory run (3) is opt-in: a worker whose process memory passes 80 % of its limit pauses (95 %:
  * its supervisor ends it), and a worker with Polars loaded holds 85-100 MB before storing anything,
  * so the run writes a flights set of its own whose quarter is at least 256 MB (12.9M rows) and
@@ -30,6 +32,7 @@ import { mb, report } from "./measure.ts";
 const ROWS = Number(Deno.args.find((a) => /^\d+$/.test(a)) ?? 5_000_000);
 const DIR = `${Deno.env.get("TMPDIR") ?? "/tmp"}/dask-deno-bench-frames`;
 const SCALE = ROWS / 5_000_000;
+const THREADS_ONLY = Deno.args.includes("--threads-only");
 
 /** `files` CSV files of `rows` rows of `row(rand)` each, written once. */
 async function writeTable(
@@ -116,11 +119,46 @@ async function timed(work: () => Promise<unknown>): Promise<number> {
   return (performance.now() - start) / 1000;
 }
 
+/** The groupby, merge and sort workloads on `where` (`threads` or `cluster`). */
+async function shuffles(
+  out: Map<string, number>,
+  where: string,
+  options: ComputeOptions,
+): Promise<void> {
+  const groups = () => dd.readCsv(`${DIR}/groups/*.csv`);
+  out.set(
+    `${where}: groupby 1M groups mean (splitOut)`,
+    await timed(() => {
+      const g = groups();
+      return g.groupby("key", { splitOut: g.npartitions }).col("value").mean().length()
+        .compute(options);
+    }),
+  );
+  out.set(
+    `${where}: merge 2M x 2M on key (hash join)`,
+    await timed(() =>
+      dd.readCsv(`${DIR}/left/*.csv`).merge(dd.readCsv(`${DIR}/right/*.csv`), { on: "key" })
+        .length().compute(options)
+    ),
+  );
+  out.set(
+    `${where}: sortValues 4M rows by value`,
+    await timed(async () =>
+      (await groups().sortValues("value", options)).length().compute(options)
+    ),
+  );
+}
+
 async function ours(): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   // threads against single-threaded pandas
   for (const [name, query] of QUERIES) {
     out.set(`threads: ${name}`, await timed(() => query(flights(), { scheduler: "threads" })));
+  }
+  if (THREADS_ONLY) {
+    await shuffles(out, "threads", { scheduler: "threads" });
+    shutdownThreads();
+    return out;
   }
   shutdownThreads();
   await using client = await Client.local({ nWorkers: 2, threadsPerWorker: 1 });
@@ -128,28 +166,7 @@ async function ours(): Promise<Map<string, number>> {
   for (const [name, query] of QUERIES) {
     out.set(`cluster: ${name}`, await timed(() => query(flights(), cluster)));
   }
-  const groups = () => dd.readCsv(`${DIR}/groups/*.csv`);
-  out.set(
-    "cluster: groupby 1M groups mean (splitOut)",
-    await timed(() => {
-      const g = groups();
-      return g.groupby("key", { splitOut: g.npartitions }).col("value").mean().length()
-        .compute(cluster);
-    }),
-  );
-  out.set(
-    "cluster: merge 2M x 2M on key (hash join)",
-    await timed(() =>
-      dd.readCsv(`${DIR}/left/*.csv`).merge(dd.readCsv(`${DIR}/right/*.csv`), { on: "key" })
-        .length().compute(cluster)
-    ),
-  );
-  out.set(
-    "cluster: sortValues 4M rows by value",
-    await timed(async () =>
-      (await groups().sortValues("value", cluster)).length().compute(cluster)
-    ),
-  );
+  await shuffles(out, "cluster", cluster);
   return out;
 }
 
@@ -222,7 +239,9 @@ if (!Deno.args.includes("--memory-only")) {
     }`,
   );
   const mine = await ours();
-  const theirs = Deno.args.includes("--no-dask") ? new Map<string, number>() : dask();
+  const theirs = Deno.args.includes("--no-dask") || THREADS_ONLY
+    ? new Map<string, number>()
+    : dask();
   const fmt = (s: number | undefined) => (s === undefined ? "-" : `${s.toFixed(2)} s`);
   console.log(
     `\n${"workload".padEnd(58)} ${"ours".padStart(9)} ${"Dask/pandas".padStart(12)} ratio`,

@@ -87,7 +87,7 @@ export class RunLiveTables {
 
   /** True when `d`'s table is pinned on `slot` and a task posted there reads it as it is. */
   readsLive(d: number, slot: number): boolean {
-    return this.#liveOn(d) === slot;
+    return this.#held.size > 0 && this.#liveOn(d) === slot;
   }
 
   /**
@@ -95,6 +95,7 @@ export class RunLiveTables {
    * of its inputs' live bytes when it has room, or its queued work is shorter than moving them.
    */
   place(t: number, slot: number): number {
+    if (this.#held.size === 0) return slot; // no table of this run is in a thread
     let best = -1, bestBytes = 0;
     let bytes: Map<number, number> | undefined;
     this.run.forEachDependency(t, (d) => {
@@ -118,6 +119,7 @@ export class RunLiveTables {
    * another slot, or being exported (a batch must not carry such a reader).
    */
   blocks(d: number, slot: number): boolean {
+    if (this.#held.size === 0) return false;
     let waits = false;
     this.run.forEachDependency(d, (j) => {
       if (!this.run.isDone(j)) return;
@@ -135,6 +137,7 @@ export class RunLiveTables {
    * their bytes are in. False when it may go now.
    */
   awaitInputs(t: number, slot: number): boolean {
+    if (this.#held.size === 0) return false;
     let count = 0;
     let ask: Map<number, number[]> | undefined;
     this.run.forEachDependency(t, (d) => {

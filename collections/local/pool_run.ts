@@ -118,13 +118,6 @@ interface PostedGroup {
   exports: number[];
 }
 
-/** What an item carries when its runner keeps table results live (live_results.ts). */
-function liveFields(live: RunLiveTables, liveDeps: Key[] | undefined): Partial<RunItem> {
-  const fields: Partial<RunItem> = { keepLive: true, liveScope: live.scope };
-  if (liveDeps !== undefined) fields.liveDeps = liveDeps;
-  return fields;
-}
-
 /** The run function of a pool scheduler (`threads`, `processes`). */
 export function poolRun(kind: PoolKind): LocalRun {
   return (graph, outputs, options = {}) => runOnPool(kind, graph, outputs, options);
@@ -337,6 +330,14 @@ async function runOnPool(
       )
       : undefined;
 
+    /** An item's results stay in its runner until they move; `liveDeps`: inputs read there. */
+    const markLive = (item: RunItem, liveDeps: Key[] | undefined) => {
+      if (live === undefined) return;
+      item.keepLive = true;
+      item.liveScope = live.scope;
+      if (liveDeps !== undefined) item.liveDeps = liveDeps;
+    };
+
     /** The number of the batch each task went out in (the batch being built: `batchNumber`). */
     const batchOf = new Int32Array(tasks.length);
     let batchNumber = 0;
@@ -377,7 +378,7 @@ async function runOnPool(
         depValues,
       };
       if (batchDepKeys !== undefined) item.batchDepKeys = batchDepKeys;
-      if (live !== undefined) Object.assign(item, liveFields(live, liveDeps));
+      markLive(item, liveDeps);
       // a fused task's samples are filed under its parts (`inc×2+add`), as on a cluster
       if (task.parts !== undefined) item.group = fusedPrefix(task.parts);
       if (timeoutMs !== undefined) item.timeoutMs = timeoutMs;
@@ -431,7 +432,7 @@ async function runOnPool(
       const fns = members.map((t) => shared.pool.functionFor(slot, specs[t]!));
       const id = shared.register(slot, sink, estimate);
       itemTask.set(id, { members, exports });
-      return {
+      const item: RunItem = {
         id,
         key: keys[n - 1],
         fn: fns[n - 1],
@@ -439,8 +440,9 @@ async function runOnPool(
         depKeys,
         depValues,
         members: { keys, fns, exports, readers, ...(groups === undefined ? {} : { groups }) },
-        ...(live === undefined ? {} : liveFields(live, liveDeps)),
       };
+      markLive(item, liveDeps);
+      return item;
     };
 
     /** One encoding of every member's arguments; a failure names the task whose they are. */
