@@ -28,6 +28,8 @@ import { Client, type ComputeOptions, shutdownThreads } from "../mod.ts";
 import { dataframe as dd } from "../dataframe.ts";
 import { rng, writeFlights } from "../examples/flights_data.ts";
 import { mb, report } from "./measure.ts";
+import process from "node:process";
+import * as localThreads from "../collections/local/threads.ts";
 
 const ROWS = Number(Deno.args.find((a) => /^\d+$/.test(a)) ?? 5_000_000);
 const DIR = `${Deno.env.get("TMPDIR") ?? "/tmp"}/dask-deno-bench-frames`;
@@ -113,9 +115,29 @@ const QUERIES: [string, (df: dd.DataFrame, options: ComputeOptions) => Promise<u
   ],
 ];
 
+/** Tables the `threads` pool converted to or from Arrow IPC, per `threads` row (--threads-only). */
+const conversions = new Map<string, number>();
+let conversionsSeen = 0;
+
+/** Notes the conversions of the `threads` row `name` just timed (the pool is held meanwhile). */
+async function noteConversions(name: string): Promise<void> {
+  // (read where the pool counts them; a tree without the count prints none)
+  const { threadsTables } = localThreads as Partial<typeof localThreads>;
+  const total = (await threadsTables?.(localThreads.defaultThreadCount()))?.conversions;
+  if (total === undefined) return;
+  conversions.set(name, total - conversionsSeen);
+  conversionsSeen = total;
+}
+
+/** CPU seconds of this process (all its threads) per row timed, by the row's wall time. */
+const cpuSeconds: number[] = [];
+
 async function timed(work: () => Promise<unknown>): Promise<number> {
   const start = performance.now();
+  const cpu = process.cpuUsage();
   await work();
+  const used = process.cpuUsage(cpu);
+  cpuSeconds.push((used.user + used.system) / 1e6);
   return (performance.now() - start) / 1000;
 }
 
@@ -134,6 +156,7 @@ async function shuffles(
         .compute(options);
     }),
   );
+  if (where === "threads") await noteConversions(`${where}: groupby 1M groups mean (splitOut)`);
   out.set(
     `${where}: merge 2M x 2M on key (hash join)`,
     await timed(() =>
@@ -141,22 +164,28 @@ async function shuffles(
         .length().compute(options)
     ),
   );
+  if (where === "threads") await noteConversions(`${where}: merge 2M x 2M on key (hash join)`);
   out.set(
     `${where}: sortValues 4M rows by value`,
     await timed(async () =>
       (await groups().sortValues("value", options)).length().compute(options)
     ),
   );
+  if (where === "threads") await noteConversions(`${where}: sortValues 4M rows by value`);
 }
 
 async function ours(): Promise<Map<string, number>> {
   const out = new Map<string, number>();
+  // (held so that its table conversions can be read after each row)
+  const hold = THREADS_ONLY ? localThreads.threadsExecutor.prepare!({}) : () => {};
   // threads against single-threaded pandas
   for (const [name, query] of QUERIES) {
     out.set(`threads: ${name}`, await timed(() => query(flights(), { scheduler: "threads" })));
+    if (THREADS_ONLY) await noteConversions(`threads: ${name}`);
   }
   if (THREADS_ONLY) {
     await shuffles(out, "threads", { scheduler: "threads" });
+    hold();
     shutdownThreads();
     return out;
   }
@@ -246,14 +275,23 @@ if (!Deno.args.includes("--memory-only")) {
   console.log(
     `\n${"workload".padEnd(58)} ${"ours".padStart(9)} ${"Dask/pandas".padStart(12)} ratio`,
   );
+  let row = 0;
   for (const [name, seconds] of mine) {
+    const cpu = cpuSeconds[row++];
     const [where, what] = name.split(": ");
     const other = theirs.get(
       `${where === "threads" ? "pandas" : "dask"}: ${
         what.replace("sortValues", "sort_values").replace("(splitOut)", "(split_out)")
       }`,
     );
-    const ratio = other === undefined ? "" : `${(other / seconds).toFixed(1)}×`;
+    const converted = conversions.get(name);
+    // the cluster's work is in its worker processes: this process's CPU says nothing of it
+    const notes = where === "threads"
+      ? ` (this process: ${cpu.toFixed(2)} s CPU${
+        converted === undefined ? "" : `, ${converted} table conversions`
+      })`
+      : "";
+    const ratio = (other === undefined ? "" : `${(other / seconds).toFixed(1)}×`) + notes;
     console.log(
       `${name.padEnd(58)} ${fmt(seconds).padStart(9)} ${fmt(other).padStart(12)} ${ratio}`,
     );
