@@ -26,7 +26,7 @@
 
 import { Client, type ComputeOptions, shutdownThreads } from "../mod.ts";
 import { dataframe as dd } from "../dataframe.ts";
-import { rng, writeFlights } from "../examples/flights_data.ts";
+import { removeMarkers, rng, writeFlights } from "../examples/flights_data.ts";
 import { mb, report } from "./measure.ts";
 import process from "node:process";
 import * as localThreads from "../collections/local/threads.ts";
@@ -55,6 +55,8 @@ async function writeTable(
     } catch {
       // write it
     }
+    // a marker says what the file holds now: those of other sizes go before it is rewritten
+    await removeMarkers(dir, `.part-${f}-`);
     const rand = rng(1000 * f + name.length);
     const lines: string[] = [header];
     for (let i = 0; i < rows; i++) lines.push(row(rand));
