@@ -167,6 +167,8 @@ export class ThreadPool {
    * exports reported them: what keeping tables live in their thread saves.
    */
   tableConversions = 0;
+  /** Results the threads exported (encoded when they moved, `exportTables`). */
+  tablesExported = 0;
   #nextQueryId = 1;
   /** Topic → the threads whose tasks subscribe to it. */
   readonly #subscribers = new Map<string, Set<number>>();
@@ -225,6 +227,7 @@ export class ThreadPool {
         this.#replace(i, "exit", `the task called ${message.what}`);
       } else if (message.type === "exported") {
         this.tableConversions += message.conversions;
+        for (const value of message.values) if (value !== null) this.tablesExported++;
         this.onExported?.(i, message);
       } else if (
         message.type === "profile" || message.type === "stacks" || message.type === "live-tables"

@@ -97,6 +97,8 @@ export interface ThreadsTables {
    * their thread saves.
    */
   conversions: number;
+  /** Live results the threads exported since the pool started (each when it moved, once). */
+  exports: number;
   /** What each thread's live tables hold now, by thread; null for one that did not answer. */
   threads: (LiveTablesAnswer | null)[];
 }
@@ -110,5 +112,5 @@ export async function threadsTables(size: number, waitMs = 1000): Promise<Thread
   const pool = threads.pools.running(size)?.pool;
   if (!(pool instanceof ThreadPool)) return null;
   const answers = await pool.liveTables(waitMs);
-  return { conversions: pool.tableConversions, threads: answers };
+  return { conversions: pool.tableConversions, exports: pool.tablesExported, threads: answers };
 }

@@ -3,14 +3,16 @@
  * made it (collections/local/live_results.ts): it is encoded only when it moves — to a task on
  * another thread, or to the caller — and freed on its thread once its last reader ran. Real
  * threads, real Polars frames: results equal `sync`'s, a chain on one thread converts only its
- * final result, no thread keeps a table after a computation, and a thread that dies holding a
- * table a computation still needs fails that computation with an error naming the table.
+ * final result, a table read on another thread moves there once for all its readers, no thread
+ * keeps a table after a computation, and a thread that dies holding a table a computation still
+ * needs fails that computation with an error naming the table.
  */
 
 import assert from "node:assert/strict";
 import { threadsExecutor, threadsTables } from "../../collections/local/threads.ts";
 import * as dd from "../../collections/dataframe/mod.ts";
 import { compute, delayed } from "../../mod.ts";
+import { frameTasks } from "../fixtures/frame_tasks.ts";
 
 type Frame = dd.Frame;
 
@@ -109,6 +111,39 @@ Deno.test("threads: a chain of dataframe tasks on one thread converts only its f
       (298 * 7919) % 300,
     ]);
     assert.deepEqual(await liveNow(1), { tables: 0, bytes: 0 });
+  } finally {
+    release();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("threads: a table read by tasks on another thread is exported once", async () => {
+  const dir = await Deno.makeTempDir();
+  const release = holdPool(2);
+  try {
+    const part = await csvPartition(dir, 200);
+    // a task that keeps its thread busy (its duration learned first: the pool then sees that
+    // thread as busy for ~800 ms and places the readers on the other one)
+    const hog = delayed((_: unknown) => {
+      const end = Date.now() + 800;
+      while (Date.now() < end) { /* busy */ }
+      return 0;
+    }, { name: "hog" });
+    await compute(hog(0), { scheduler: "threads", numWorkers: 2 });
+    // the readers are ready only once `late` ran (300 ms), while `hog` holds the partition's thread
+    const late = delayed(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return 1;
+    }, { name: "late" })();
+    const busy = hog(part);
+    const first = delayed(frameTasks.heightPlus)(part, late);
+    const second = delayed(frameTasks.twiceHeightPlus)(part, late);
+    const before = (await threadsTables(2))!.exports;
+    const out = await compute(first, second, busy, { scheduler: "threads", numWorkers: 2 });
+    assert.deepEqual(out, [201, 401, 0]);
+    // the readers went to the free thread: the partition moved there once, for both
+    assert.equal((await threadsTables(2))!.exports - before, 1);
+    assert.deepEqual(await liveNow(2), { tables: 0, bytes: 0 });
   } finally {
     release();
     await Deno.remove(dir, { recursive: true });
