@@ -122,6 +122,12 @@ Deno.test("threads: a table read by tasks on another thread is exported once", a
   const release = holdPool(2);
   try {
     const part = await csvPartition(dir, 200);
+    // both threads load Polars first (two partitions: one per idle thread), so that the partition
+    // below is read at once, well before \`late\` ends
+    await Deno.mkdir(`${dir}/warm`);
+    for (const i of [0, 1]) await Deno.writeTextFile(`${dir}/warm/${i}.csv`, "x\n1\n2\n");
+    const warm = dd.readCsv(`${dir}/warm/*.csv`);
+    assert.equal(await warm.length().compute({ scheduler: "threads", numWorkers: 2 }), 4);
     // a task that keeps its thread busy (its duration learned first: the pool then sees that
     // thread as busy for ~800 ms and places the readers on the other one)
     const hog = delayed((_: unknown) => {
@@ -130,9 +136,9 @@ Deno.test("threads: a table read by tasks on another thread is exported once", a
       return 0;
     }, { name: "hog" });
     await compute(hog(0), { scheduler: "threads", numWorkers: 2 });
-    // the readers are ready only once `late` ran (300 ms), while `hog` holds the partition's thread
+    // the readers are ready only once `late` ran (400 ms), while `hog` holds the partition's thread
     const late = delayed(async () => {
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await new Promise((resolve) => setTimeout(resolve, 400));
       return 1;
     }, { name: "late" })();
     const busy = hog(part);
