@@ -10,10 +10,12 @@
  * 3. peak RSS of the workers while the flights files (4× a worker's `--memory-limit`) flow through
  *    a groupby-mean and a `valueCounts`.
  *
- *   deno run -A bench/dataframe.ts [rows] [--memory | --memory-only] [--no-dask]
+ *   deno run -A bench/dataframe.ts [rows] [--memory | --memory-only] [--no-dask] [--threads-only]
  *
  * (default 5,000,000 flights rows; files are written once into $TMPDIR/dask-deno-bench-frames;
- * `--no-dask` times ours only, to compare two versions of this code on a busy machine).
+ * `--no-dask` times ours only, to compare two versions of this code on a busy machine;
+ * `--threads-only` times the `threads` rows only: the queries, and the groupby, merge and sort
+ * workloads on the local pool, where partitions stay live in their threads).
  * The memory run (3) is opt-in: a worker whose process memory passes 80 % of its limit pauses (95 %:
  * its supervisor ends it), and a worker with Polars loaded holds 85-100 MB before storing anything,
  * so the run writes a flights set of its own whose quarter is at least 256 MB (12.9M rows) and
@@ -24,12 +26,15 @@
 
 import { Client, type ComputeOptions, shutdownThreads } from "../mod.ts";
 import { dataframe as dd } from "../dataframe.ts";
-import { rng, writeFlights } from "../examples/flights_data.ts";
+import { removeMarkers, rng, writeFlights } from "../examples/flights_data.ts";
 import { mb, report } from "./measure.ts";
+import process from "node:process";
+import * as localThreads from "../collections/local/threads.ts";
 
 const ROWS = Number(Deno.args.find((a) => /^\d+$/.test(a)) ?? 5_000_000);
 const DIR = `${Deno.env.get("TMPDIR") ?? "/tmp"}/dask-deno-bench-frames`;
 const SCALE = ROWS / 5_000_000;
+const THREADS_ONLY = Deno.args.includes("--threads-only");
 
 /** `files` CSV files of `rows` rows of `row(rand)` each, written once. */
 async function writeTable(
@@ -50,6 +55,8 @@ async function writeTable(
     } catch {
       // write it
     }
+    // a marker says what the file holds now: those of other sizes go before it is rewritten
+    await removeMarkers(dir, `.part-${f}-`);
     const rand = rng(1000 * f + name.length);
     const lines: string[] = [header];
     for (let i = 0; i < rows; i++) lines.push(row(rand));
@@ -110,17 +117,79 @@ const QUERIES: [string, (df: dd.DataFrame, options: ComputeOptions) => Promise<u
   ],
 ];
 
+/** Tables the `threads` pool converted to or from Arrow IPC, per `threads` row (--threads-only). */
+const conversions = new Map<string, number>();
+let conversionsSeen = 0;
+
+/** Notes the conversions of the `threads` row `name` just timed (the pool is held meanwhile). */
+async function noteConversions(name: string): Promise<void> {
+  // (read where the pool counts them; a tree without the count prints none)
+  const { threadsTables } = localThreads as Partial<typeof localThreads>;
+  const total = (await threadsTables?.(localThreads.defaultThreadCount()))?.conversions;
+  if (total === undefined) return;
+  conversions.set(name, total - conversionsSeen);
+  conversionsSeen = total;
+}
+
+/** CPU seconds of this process (all its threads) per row timed, by the row's wall time. */
+const cpuSeconds: number[] = [];
+
 async function timed(work: () => Promise<unknown>): Promise<number> {
   const start = performance.now();
+  const cpu = process.cpuUsage();
   await work();
+  const used = process.cpuUsage(cpu);
+  cpuSeconds.push((used.user + used.system) / 1e6);
   return (performance.now() - start) / 1000;
+}
+
+/** The groupby, merge and sort workloads on `where` (`threads` or `cluster`). */
+async function shuffles(
+  out: Map<string, number>,
+  where: string,
+  options: ComputeOptions,
+): Promise<void> {
+  const groups = () => dd.readCsv(`${DIR}/groups/*.csv`);
+  out.set(
+    `${where}: groupby 1M groups mean (splitOut)`,
+    await timed(() => {
+      const g = groups();
+      return g.groupby("key", { splitOut: g.npartitions }).col("value").mean().length()
+        .compute(options);
+    }),
+  );
+  if (where === "threads") await noteConversions(`${where}: groupby 1M groups mean (splitOut)`);
+  out.set(
+    `${where}: merge 2M x 2M on key (hash join)`,
+    await timed(() =>
+      dd.readCsv(`${DIR}/left/*.csv`).merge(dd.readCsv(`${DIR}/right/*.csv`), { on: "key" })
+        .length().compute(options)
+    ),
+  );
+  if (where === "threads") await noteConversions(`${where}: merge 2M x 2M on key (hash join)`);
+  out.set(
+    `${where}: sortValues 4M rows by value`,
+    await timed(async () =>
+      (await groups().sortValues("value", options)).length().compute(options)
+    ),
+  );
+  if (where === "threads") await noteConversions(`${where}: sortValues 4M rows by value`);
 }
 
 async function ours(): Promise<Map<string, number>> {
   const out = new Map<string, number>();
+  // (held so that its table conversions can be read after each row)
+  const hold = THREADS_ONLY ? localThreads.threadsExecutor.prepare!({}) : () => {};
   // threads against single-threaded pandas
   for (const [name, query] of QUERIES) {
     out.set(`threads: ${name}`, await timed(() => query(flights(), { scheduler: "threads" })));
+    if (THREADS_ONLY) await noteConversions(`threads: ${name}`);
+  }
+  if (THREADS_ONLY) {
+    await shuffles(out, "threads", { scheduler: "threads" });
+    hold();
+    shutdownThreads();
+    return out;
   }
   shutdownThreads();
   await using client = await Client.local({ nWorkers: 2, threadsPerWorker: 1 });
@@ -128,28 +197,7 @@ async function ours(): Promise<Map<string, number>> {
   for (const [name, query] of QUERIES) {
     out.set(`cluster: ${name}`, await timed(() => query(flights(), cluster)));
   }
-  const groups = () => dd.readCsv(`${DIR}/groups/*.csv`);
-  out.set(
-    "cluster: groupby 1M groups mean (splitOut)",
-    await timed(() => {
-      const g = groups();
-      return g.groupby("key", { splitOut: g.npartitions }).col("value").mean().length()
-        .compute(cluster);
-    }),
-  );
-  out.set(
-    "cluster: merge 2M x 2M on key (hash join)",
-    await timed(() =>
-      dd.readCsv(`${DIR}/left/*.csv`).merge(dd.readCsv(`${DIR}/right/*.csv`), { on: "key" })
-        .length().compute(cluster)
-    ),
-  );
-  out.set(
-    "cluster: sortValues 4M rows by value",
-    await timed(async () =>
-      (await groups().sortValues("value", cluster)).length().compute(cluster)
-    ),
-  );
+  await shuffles(out, "cluster", cluster);
   return out;
 }
 
@@ -222,19 +270,30 @@ if (!Deno.args.includes("--memory-only")) {
     }`,
   );
   const mine = await ours();
-  const theirs = Deno.args.includes("--no-dask") ? new Map<string, number>() : dask();
+  const theirs = Deno.args.includes("--no-dask") || THREADS_ONLY
+    ? new Map<string, number>()
+    : dask();
   const fmt = (s: number | undefined) => (s === undefined ? "-" : `${s.toFixed(2)} s`);
   console.log(
     `\n${"workload".padEnd(58)} ${"ours".padStart(9)} ${"Dask/pandas".padStart(12)} ratio`,
   );
+  let row = 0;
   for (const [name, seconds] of mine) {
+    const cpu = cpuSeconds[row++];
     const [where, what] = name.split(": ");
     const other = theirs.get(
       `${where === "threads" ? "pandas" : "dask"}: ${
         what.replace("sortValues", "sort_values").replace("(splitOut)", "(split_out)")
       }`,
     );
-    const ratio = other === undefined ? "" : `${(other / seconds).toFixed(1)}×`;
+    const converted = conversions.get(name);
+    // the cluster's work is in its worker processes: this process's CPU says nothing of it
+    const notes = where === "threads"
+      ? ` (this process: ${cpu.toFixed(2)} s CPU${
+        converted === undefined ? "" : `, ${converted} table conversions`
+      })`
+      : "";
+    const ratio = (other === undefined ? "" : `${(other / seconds).toFixed(1)}×`) + notes;
     console.log(
       `${name.padEnd(58)} ${fmt(seconds).padStart(9)} ${fmt(other).padStart(12)} ${ratio}`,
     );

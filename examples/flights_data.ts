@@ -132,8 +132,17 @@ export async function writeFlights(
     } catch {
       // not written yet (or with another size)
     }
+    // a marker says what the file holds now: those of other sizes go before it is rewritten
+    await removeMarkers(dir, `${1990 + f}.csv.rows-`);
     await Deno.writeTextFile(path, flightsCsv(rowsPerFile, f, 1990 + f));
     await Deno.writeTextFile(marker, "");
   }
   return paths;
+}
+
+/** Removes the files of `dir` whose names start with `prefix` (markers of a file's size). */
+export async function removeMarkers(dir: string, prefix: string): Promise<void> {
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isFile && entry.name.startsWith(prefix)) await Deno.remove(`${dir}/${entry.name}`);
+  }
 }

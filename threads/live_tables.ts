@@ -12,7 +12,9 @@
  * here *instead of* being encoded — {@link LiveTables.pin}: the worker's store holds only a
  * pointer to this thread, and the table is encoded once, when it moves (to a peer, a client, disk,
  * or a task on another thread: {@link LiveTables.unpin}). A pinned table is never pushed out: it
- * is the only copy; the worker's memory accounting counts it and spills it.
+ * is the only copy; the worker's memory accounting counts it and spills it. The local `threads`
+ * scheduler pins the same way (collections/local/live_results.ts), each computation under a scope of
+ * its own ({@link scopedKey}).
  *
  * Which values are tables is the table codec's knowledge (core/table_codec.ts): a table, or a
  * list of tables (a shuffle's split, whose pieces are picked by one small task per output), or a
@@ -23,6 +25,15 @@
 
 import type { Key } from "../core/task.ts";
 import { tableCodec } from "../core/table_codec.ts";
+
+/**
+ * The key a live table is filed under: `key` itself, or within `scope` (`RunItem.liveScope`: the
+ * local `threads` scheduler gives each computation its own, as computations on one pool may share
+ * keys).
+ */
+export function scopedKey(scope: string | undefined, key: Key): Key {
+  return scope === undefined ? key : `${scope}\u0000${key}`;
+}
 
 /** Bytes of live tables a thread keeps when its owner does not say (the local `threads` pool). */
 export const DEFAULT_LIVE_TABLE_BYTES = 256 * 2 ** 20;

@@ -7,7 +7,8 @@
  */
 
 import type { FunctionSpec } from "../core/function_codec.ts";
-import type { RunItem, RunResult } from "./thread_protocol.ts";
+import type { Key } from "../core/task.ts";
+import type { ExportedTables, RunItem, RunResult } from "./thread_protocol.ts";
 
 /** Called with the results a slot (thread or process) sends back, and the slot's index. */
 export type ResultHandler = (slot: number, results: RunResult[]) => void;
@@ -40,6 +41,16 @@ export interface TaskPool {
   post(slot: number, batch: RunItem[], transfer?: ArrayBuffer[]): void;
   /** Keeps the script alive while work is out (`true`), or lets it end while idle. */
   setBusy?(busy: boolean): void;
+  /**
+   * Asks `slot` for the bytes of results it keeps pinned (`RunItem.keepLive`), answered through
+   * {@link onExported} with `id` (never when the slot dies first). Pools whose runners keep no
+   * live tables lack it.
+   */
+  exportTables?(slot: number, id: number, keys: Key[]): void;
+  /** Gets a slot's answer to {@link exportTables}. */
+  onExported?: ((slot: number, answer: ExportedTables) => void) | undefined;
+  /** Results `keys` that `slot` keeps (pinned or cached) are gone: it lets go of them. */
+  releaseRefs?(slot: number, keys: Key[]): void;
   /** Stops every runner at once (running tasks are abandoned). */
   close(): void | Promise<void>;
 }

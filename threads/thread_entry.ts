@@ -50,7 +50,7 @@ import {
 import { SHARED_GARBAGE_BYTES, SharedGarbage } from "./shared_garbage.ts";
 import { ThreadSampler } from "./sampler.ts";
 import { addUploadedModules, importUploaded } from "../core/uploaded_modules.ts";
-import { liveTableBytes, LiveTables } from "./live_tables.ts";
+import { liveTableBytes, LiveTables, scopedKey } from "./live_tables.ts";
 import { setNativeTrimThreshold } from "../core/native_memory.ts";
 import { setCancelCheck } from "../core/cancel_point.ts";
 import { tableConversions } from "../core/table_codec.ts";
@@ -281,17 +281,7 @@ function runOne(task: ThreadTask): RunResult | Promise<RunResult> {
     let resolved = args;
     const fromBatch = item.batchDepKeys;
     if (item.depKeys.length > 0 || fromBatch !== undefined) {
-      const deps = new Map<Key, unknown>();
-      for (let i = 0; i < item.depKeys.length; i++) {
-        const key = item.depKeys[i];
-        deps.set(key, liveTables.take(key) ?? decode(item.depValues[i]));
-      }
-      for (const key of item.liveDeps ?? []) {
-        // the owner sent no bytes: the table is here (released with this thread only)
-        if (liveTables.take(key) === undefined) {
-          throw new Error(`internal: input ${key} of ${item.key} is not live on this thread`);
-        }
-      }
+      const deps = inputsOf(item);
       if (fromBatch !== undefined) {
         for (const key of fromBatch) deps.set(key, task.batch!.read(key));
       }
@@ -317,6 +307,32 @@ function runOne(task: ThreadTask): RunResult | Promise<RunResult> {
 }
 
 /**
+ * The values of an item's inputs by key: a table live on this thread is taken as it is (the owner
+ * sent no bytes for a pinned one, `RunItem.liveDeps`), the rest decoded.
+ */
+function inputsOf(item: RunItem): Map<Key, unknown> {
+  const values = new Map<Key, unknown>();
+  const scope = item.liveScope;
+  for (let i = 0; i < item.depKeys.length; i++) {
+    const key = item.depKeys[i];
+    values.set(key, liveTables.take(scopedKey(scope, key)) ?? decode(item.depValues[i]));
+  }
+  for (const key of item.liveDeps ?? []) {
+    // the owner sent no bytes: the table is here (released with this thread only)
+    if (liveTables.take(scopedKey(scope, key)) === undefined) {
+      throw new Error(`internal: input ${key} of ${item.key} is not live on this thread`);
+    }
+  }
+  return values;
+}
+
+/** The keys this item's pinned inputs are filed under here (`RunItem.liveScope`). */
+function liveInputKeys(item: RunItem): Key[] | undefined {
+  const scope = item.liveScope;
+  return scope === undefined ? item.liveDeps : item.liveDeps?.map((k) => scopedKey(scope, k));
+}
+
+/**
  * Runs an item that is a subgraph (`RunItem.members`): each member in turn, reading earlier
  * members' values as they are (as the `sync` scheduler passes them), with one report for the
  * whole item that carries the exported members' values. A member that returns a Promise is
@@ -329,6 +345,7 @@ async function runMembers(task: ThreadTask, members: RunMembers): Promise<RunRes
   const n = members.keys.length;
   const durations = new Float64Array(n);
   const exported: Encoded[] = [];
+  let liveExports: number[] | undefined;
   let nbytes = 0, conversions = 0, holdsRefs = false, typeName = "";
   // every spec is taken in first: a member failing early must not leave later ones unknown
   const specs = members.fns.map((fn) => received.expand(fn));
@@ -336,11 +353,7 @@ async function runMembers(task: ThreadTask, members: RunMembers): Promise<RunRes
   let began = start;
   try {
     const args = decode(item.args) as unknown[][];
-    const values = new Map<Key, unknown>();
-    for (let i = 0; i < item.depKeys.length; i++) {
-      const key = item.depKeys[i];
-      values.set(key, liveTables.take(key) ?? decode(item.depValues[i]));
-    }
+    const values = inputsOf(item);
     const lookup = (key: Key) => values.get(key);
     let next = 0, reading = 0;
     for (let i = 0; i < n; i++) {
@@ -373,6 +386,7 @@ async function runMembers(task: ThreadTask, members: RunMembers): Promise<RunRes
       next++;
       const result = succeeded(member, began, value);
       if (!result.ok) return result;
+      if (result.live) (liveExports ??= []).push(exported.length);
       exported.push(result.value);
       nbytes += result.nbytes;
       conversions += result.conversions ?? 0;
@@ -390,6 +404,7 @@ async function runMembers(task: ThreadTask, members: RunMembers): Promise<RunRes
     ok: true,
     value: NOT_SENT,
     exported,
+    ...(liveExports === undefined ? {} : { liveExports }),
     durations,
     nbytes,
     typeName,
@@ -448,7 +463,7 @@ function succeeded(task: ThreadTask, start: number, value: unknown): RunResult {
   const tableBytes = liveTableBytes(value);
   if (item.keepLive === true && tableBytes !== undefined) {
     // stays here, unconverted, until it moves (the owner's `export`)
-    liveTables.pin(key, value, tableBytes);
+    liveTables.pin(scopedKey(item.liveScope, key), value, tableBytes);
     return {
       id: item.id,
       ok: true,
@@ -466,7 +481,8 @@ function succeeded(task: ThreadTask, start: number, value: unknown): RunResult {
     encode(value, { rootName: `result of ${key}` })
   );
   if (held.length > 0) heldByResult.set(key, held);
-  const live = tableBytes !== undefined && liveTables.keep(key, value, tableBytes);
+  const live = tableBytes !== undefined &&
+    liveTables.keep(scopedKey(item.liveScope, key), value, tableBytes);
   return {
     id: item.id,
     ok: true,
@@ -537,7 +553,7 @@ function endRun(task: ThreadTask, start: number, sampled = true): void {
   if (sampled) sampler.ran(item.key, start, now(), item.group);
   // a task's own arguments count under its key (never one of its inputs' keys)
   sharedGarbage.drop(item.key, item.args.frames);
-  if (item.liveDeps !== undefined) liveTables.readDone(item.liveDeps);
+  if (item.liveDeps !== undefined) liveTables.readDone(liveInputKeys(item)!);
   for (let i = 0; i < item.depValues.length; i++) {
     sharedGarbage.drop(item.depKeys[i], item.depValues[i].frames);
   }
@@ -665,7 +681,9 @@ self.onmessage = (event: MessageEvent<ToThread>) => {
       break;
     case "run": {
       const batch = message.batch;
-      for (const item of batch) if (item.liveDeps !== undefined) liveTables.expect(item.liveDeps);
+      for (const item of batch) {
+        if (item.liveDeps !== undefined) liveTables.expect(liveInputKeys(item)!);
+      }
       // the profiler runs before the batch does (at once when it already runs)
       queue = queue.then(() => sampler.busy()).then(() => runBatch(batch));
       break;
@@ -686,6 +704,15 @@ self.onmessage = (event: MessageEvent<ToThread>) => {
       break;
     case "pubsub-msg":
       for (const deliver of subscribers.get(message.name) ?? []) deliver(message.value);
+      break;
+    case "live-tables":
+      postToOwner({
+        type: "live-tables",
+        id: message.id,
+        tables: liveTables.size,
+        pinnedBytes: liveTables.pinnedBytes,
+        cachedBytes: liveTables.bytes,
+      });
       break;
     case "export":
       exportTables(message.id, message.keys, message.drop === true);

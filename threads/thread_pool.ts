@@ -25,6 +25,7 @@ import {
   type DelegationRequest,
   type ExportedTables,
   type FromThread,
+  type LiveTablesAnswer,
   type ProfileAnswer,
   type ProfileQuery,
   type RunItem,
@@ -120,6 +121,9 @@ interface WatchedRun {
   stopReason?: string;
 }
 
+/** A thread's answer to a query of {@link ThreadPool}. */
+type Answer = ProfileAnswer | StacksAnswer | LiveTablesAnswer;
+
 /** Numbers the threads this process starts: each thread's name is its own. */
 let threadsStarted = 0;
 
@@ -156,8 +160,15 @@ export class ThreadPool {
   #sampling: number | null = null;
   /** Modules clients uploaded, sent to every thread that starts. */
   readonly #uploads: Record<string, string> = {};
-  /** Profile and stacks queries waiting for a thread's answer, by id. */
-  readonly #queries = new Map<number, (answer: ProfileAnswer | StacksAnswer) => void>();
+  /** Profile, stacks and live-table queries waiting for a thread's answer, by id. */
+  readonly #queries = new Map<number, (answer: Answer) => void>();
+  /**
+   * Tables the threads converted to or from Arrow IPC (core/table_codec.ts), as their results and
+   * exports reported them: what keeping tables live in their thread saves.
+   */
+  tableConversions = 0;
+  /** Results the threads exported (encoded when they moved, `exportTables`). */
+  tablesExported = 0;
   #nextQueryId = 1;
   /** Topic → the threads whose tasks subscribe to it. */
   readonly #subscribers = new Map<string, Set<number>>();
@@ -207,13 +218,20 @@ export class ThreadPool {
       if (this.#threads[i] !== thread) return; // a replaced thread's last words
       const message = event.data;
       if (message.type === "results") {
-        for (const result of message.results) this.#watched.delete(result.id);
+        for (const result of message.results) {
+          this.#watched.delete(result.id);
+          if (result.ok) this.tableConversions += result.conversions ?? 0;
+        }
         this.onResults(i, message.results);
       } else if (message.type === "ending") {
         this.#replace(i, "exit", `the task called ${message.what}`);
       } else if (message.type === "exported") {
+        this.tableConversions += message.conversions;
+        for (const value of message.values) if (value !== null) this.tablesExported++;
         this.onExported?.(i, message);
-      } else if (message.type === "profile" || message.type === "stacks") {
+      } else if (
+        message.type === "profile" || message.type === "stacks" || message.type === "live-tables"
+      ) {
         this.#queries.get(message.id)?.(message);
       } else if ("name" in message) this.#subscription(i, message);
       else this.onSlotRequest(i, message);
@@ -284,16 +302,22 @@ export class ThreadPool {
     return answers.map((a) => a?.type === "stacks" ? a : null);
   }
 
-  #ask(
-    query: (id: number) => ToThread,
-    waitMs: number,
-  ): Promise<(ProfileAnswer | StacksAnswer | null)[]> {
+  /**
+   * What each thread's live tables hold now (threads/live_tables.ts), by thread index; null for a
+   * thread that did not answer within `waitMs` (it answers between tasks).
+   */
+  async liveTables(waitMs: number): Promise<(LiveTablesAnswer | null)[]> {
+    const answers = await this.#ask((id) => ({ type: "live-tables", id }), waitMs);
+    return answers.map((a) => a?.type === "live-tables" ? a : null);
+  }
+
+  #ask(query: (id: number) => ToThread, waitMs: number): Promise<(Answer | null)[]> {
     if (this.#closed) return Promise.resolve([]);
     return Promise.all(this.#threads.map((thread) => {
       const id = this.#nextQueryId++;
-      return new Promise<ProfileAnswer | StacksAnswer | null>((resolve) => {
+      return new Promise<Answer | null>((resolve) => {
         const timer = setTimeout(() => done(null), waitMs);
-        const done = (answer: ProfileAnswer | StacksAnswer | null) => {
+        const done = (answer: Answer | null) => {
           clearTimeout(timer);
           this.#queries.delete(id);
           resolve(answer);

@@ -50,6 +50,14 @@ export interface RunItem {
    */
   liveDeps?: Key[];
   /**
+   * Where this item's live tables are filed on the thread, when its owner runs computations that
+   * may share keys on one pool (the local `threads` scheduler: one scope per computation, so two
+   * computations of the same graph never take or release each other's tables). The keys of
+   * `liveDeps`, of {@link ExportTables} and of {@link ReleaseRefs} are then scoped
+   * (threads/live_tables.ts `scopedKey`); absent: keys as they are (a worker).
+   */
+  liveScope?: string;
+  /**
    * The name the profiler files the task's samples under when it is not the key's prefix: a
    * fused task's group, named by its parts (`inc×2+add`).
    */
@@ -132,6 +140,11 @@ export type RunResult =
      * is then NOT_SENT.
      */
     exported?: Encoded[];
+    /**
+     * An item with members and `keepLive`: the positions in `exported` of the values that stayed
+     * pinned on the thread (NOT_SENT there), ascending.
+     */
+    liveExports?: number[];
     /** An item with members: each member's run time in milliseconds, in run order. */
     durations?: Float64Array;
     start: number;
@@ -298,6 +311,23 @@ export interface ExportedTables {
   conversions: number;
 }
 
+/** Asks for what the thread's live tables hold now ({@link LiveTablesAnswer}). */
+export interface LiveTablesQuery {
+  type: "live-tables";
+  id: number;
+}
+
+/** What a thread's live tables hold (threads/live_tables.ts): tables, and their bytes. */
+export interface LiveTablesAnswer {
+  type: "live-tables";
+  id: number;
+  /** Tables held, pinned and cached. */
+  tables: number;
+  /** Bytes of the pinned tables (the only copies) and of the cached ones. */
+  pinnedBytes: number;
+  cachedBytes: number;
+}
+
 /** A Pub's message for the Subs of `name` on this thread. */
 export interface PubSubDelivery {
   type: "pubsub-msg";
@@ -373,6 +403,7 @@ export type ToThread =
   | UploadedModules
   | ProfileQuery
   | StacksQuery
+  | LiveTablesQuery
   | RunBatch
   | ThreadInit
   | ThreadSetup
@@ -415,7 +446,8 @@ export type FromThread =
   | ThreadEnding
   | ExportedTables
   | ProfileAnswer
-  | StacksAnswer;
+  | StacksAnswer
+  | LiveTablesAnswer;
 
 /**
  * What a worker subprocess (process_entry.ts) writes besides the thread's messages: that it has

@@ -18,7 +18,7 @@ import { fusedPrefix, keyPrefix } from "../../core/task.ts";
 import type { Key } from "../../core/task.ts";
 import { decode, encode, type Encoded } from "../../core/value_codec.ts";
 import { ProcessDiedError } from "../../threads/process_exit.ts";
-import type { RunItem, RunResult } from "../../threads/thread_protocol.ts";
+import { NOT_SENT, type RunItem, type RunResult } from "../../threads/thread_protocol.ts";
 import type { GraphExecutor } from "../compute.ts";
 import { localExecutor, type LocalRun, type LocalRunOptions } from "./options.ts";
 import {
@@ -28,6 +28,7 @@ import {
   timeoutError,
 } from "../../threads/thread_end_errors.ts";
 import { RunState } from "./run_state.ts";
+import { LiveResult, RunLiveTables } from "./live_results.ts";
 import { BATCH_MS, type RunSink, type SharedPools } from "./shared_pool.ts";
 
 const MAX_BATCH = 512;
@@ -157,7 +158,7 @@ async function runOnPool(
 
     const encodedValueOf = (t: number, transfer: ArrayBuffer[], handOver: boolean): Encoded => {
       const value = run.valueAt(t);
-      if (value === KEPT_IN_RUNNER) {
+      if (value === KEPT_IN_RUNNER || value instanceof LiveResult) {
         throw new Error(`internal: the result of ${tasks[t].key} was kept in its runner`);
       }
       if (value instanceof EncodedResult) {
@@ -171,6 +172,7 @@ async function runOnPool(
 
     const finish = (t: number, value: unknown) => {
       run.finish(t, value);
+      live?.finished(t);
       onTaskDone?.(tasks[t].key, run.total);
     };
 
@@ -178,13 +180,17 @@ async function runOnPool(
       if (failed || settled) return;
       failed = true;
       shared.release(sink);
+      live?.releaseAll();
       reject(error);
     };
 
     const complete = () => {
       if (settled || failed) return;
+      // outputs whose tables stay in their threads are exported first
+      if (live?.exportOutputs(complete)) return;
       settled = true;
       shared.release(sink);
+      live?.releaseAll();
       try {
         resolve(run.outputValues().map((v) => v instanceof EncodedResult ? decode(v.encoded) : v));
       } catch (error) {
@@ -212,13 +218,25 @@ async function runOnPool(
       }
     };
     /** Records the results of an item that ran a subgraph. */
-    const finishGroup = ({ members, exports }: PostedGroup, result: RunResult & { ok: true }) => {
+    const finishGroup = (
+      slot: number,
+      { members, exports }: PostedGroup,
+      result: RunResult & { ok: true },
+    ) => {
       const durations = result.durations, exported = result.exported ?? [];
-      let next = 0;
+      const liveExports = result.liveExports ?? [];
+      let next = 0, nextLive = 0;
       for (let i = 0; i < members.length; i++) {
         const t = members[i];
         if (durations !== undefined) learnDuration(prefixes[t], durations[i]);
-        const value = exports[next] === i ? new EncodedResult(exported[next++]) : KEPT_IN_RUNNER;
+        let value: unknown = KEPT_IN_RUNNER;
+        if (exports[next] === i) {
+          // a pinned table's size is not reported apart: it counts as the item's bytes
+          value = liveExports[nextLive] === next
+            ? (nextLive++, live!.pinned(t, slot, result.nbytes))
+            : new EncodedResult(exported[next]);
+          next++;
+        }
         finish(t, value);
       }
     };
@@ -228,16 +246,39 @@ async function runOnPool(
         return failed;
       },
       dispatch: () => dispatch(),
-      onResult(_slot, result) {
+      onResult(slot, result) {
         if (failed) return;
         const t = takeItem(result.id);
         if (!result.ok) return fail(errorFromRecord(result.error));
-        if (typeof t !== "number") finishGroup(t, result);
+        if (typeof t !== "number") finishGroup(slot, t, result);
         else {
           learnDuration(prefixes[t], result.stop - result.start);
-          finish(t, keptInRunner[t] ? KEPT_IN_RUNNER : new EncodedResult(result.value));
+          finish(
+            t,
+            keptInRunner[t]
+              ? KEPT_IN_RUNNER
+              : result.live
+              ? live!.pinned(t, slot, result.nbytes)
+              : new EncodedResult(result.value),
+          );
         }
         if (run.remaining === 0) complete();
+      },
+      onLateResult(slot, result) {
+        const t = itemTask.get(result.id);
+        itemTask.delete(result.id);
+        if (t === undefined || live === undefined) return;
+        const exported = typeof t === "number"
+          ? [tasks[t].key]
+          : t.exports.map((i) => tasks[t.members[i]].key);
+        live.late(slot, exported, result);
+      },
+      onExported(id, values) {
+        live?.exported(id, values);
+        dispatch();
+      },
+      onSlotReplaced(slot, error) {
+        live?.slotReplaced(slot, error);
       },
       onSlotDied(_slot, error) {
         fail(
@@ -277,6 +318,26 @@ async function runOnPool(
       },
     };
 
+    /** Table results stay in their threads until they move (threads that keep live tables). */
+    const live = shared.keepsLiveTables
+      ? new RunLiveTables(
+        run,
+        shared,
+        sink,
+        (t, encoded) => run.replaceValue(t, new EncodedResult(encoded)),
+        (t) => run.requeue(t),
+        fail,
+      )
+      : undefined;
+
+    /** An item's results stay in its runner until they move; `liveDeps`: inputs read there. */
+    const markLive = (item: RunItem, liveDeps: Key[] | undefined) => {
+      if (live === undefined) return;
+      item.keepLive = true;
+      item.liveScope = live.scope;
+      if (liveDeps !== undefined) item.liveDeps = liveDeps;
+    };
+
     /** The number of the batch each task went out in (the batch being built: `batchNumber`). */
     const batchOf = new Int32Array(tasks.length);
     let batchNumber = 0;
@@ -287,10 +348,17 @@ async function runOnPool(
       const depKeys: Key[] = [];
       const depValues: Encoded[] = [];
       let batchDepKeys: Key[] | undefined;
+      let liveDeps: Key[] | undefined;
       for (const key of task.deps as Key[]) {
         const d = run.indexOf(key);
         if (inThisBatch(d)) {
           (batchDepKeys ??= []).push(key);
+          continue;
+        }
+        if (live?.readsLive(d, slot)) {
+          depKeys.push(key);
+          depValues.push(NOT_SENT);
+          (liveDeps ??= []).push(key);
           continue;
         }
         const handOver = run.isLastReader(d) && tasks[d].fn !== null;
@@ -310,6 +378,7 @@ async function runOnPool(
         depValues,
       };
       if (batchDepKeys !== undefined) item.batchDepKeys = batchDepKeys;
+      markLive(item, liveDeps);
       // a fused task's samples are filed under its parts (`inc×2+add`), as on a cluster
       if (task.parts !== undefined) item.group = fusedPrefix(task.parts);
       if (timeoutMs !== undefined) item.timeoutMs = timeoutMs;
@@ -334,6 +403,7 @@ async function runOnPool(
       const readers: number[] = [];
       const depKeys: Key[] = [];
       const depValues: Encoded[] = [];
+      let liveDeps: Key[] | undefined;
       let groups: (string | null)[] | undefined;
       for (let i = 0; i < n; i++) {
         const t = members[i];
@@ -348,6 +418,11 @@ async function runOnPool(
           if (inThisBatch(d) || takenIn[d] === batchNumber) return;
           takenIn[d] = batchNumber;
           depKeys.push(tasks[d].key);
+          if (live?.readsLive(d, slot)) {
+            depValues.push(NOT_SENT);
+            (liveDeps ??= []).push(tasks[d].key);
+            return;
+          }
           depValues.push(encodedValueOf(d, transfer, run.isLastReader(d) && tasks[d].fn !== null));
         });
         if (run.localReaders(t, inThisBatch) === 0) exports.push(i);
@@ -357,7 +432,7 @@ async function runOnPool(
       const fns = members.map((t) => shared.pool.functionFor(slot, specs[t]!));
       const id = shared.register(slot, sink, estimate);
       itemTask.set(id, { members, exports });
-      return {
+      const item: RunItem = {
         id,
         key: keys[n - 1],
         fn: fns[n - 1],
@@ -366,6 +441,8 @@ async function runOnPool(
         depValues,
         members: { keys, fns, exports, readers, ...(groups === undefined ? {} : { groups }) },
       };
+      markLive(item, liveDeps);
+      return item;
     };
 
     /** One encoding of every member's arguments; a failure names the task whose they are. */
@@ -383,7 +460,7 @@ async function runOnPool(
       let unposted: number[] = [];
       try {
         while (run.readyCount > 0) {
-          const slot = shared.leastLoaded();
+          let slot = shared.leastLoaded();
           if (slot < 0) return;
           const members: number[] = [];
           let batchMs = 0;
@@ -397,7 +474,7 @@ async function runOnPool(
           /** Tasks in this batch whose dependents may follow them in it. */
           const chainFrom: number[] = [];
           const chain = (d: number) => {
-            if (!room() || alone[d] || tasks[d].fn === null) return;
+            if (!room() || alone[d] || tasks[d].fn === null || live?.blocks(d, slot)) return;
             run.handOutEarly(d);
             add(d);
             chainFrom.push(d);
@@ -411,6 +488,18 @@ async function runOnPool(
             if (alone[t] && members.length > 0) {
               run.requeue(t); // it starts the next batch
               break;
+            }
+            if (live !== undefined) {
+              // a reader of live tables goes where they are, or waits for them to be exported
+              const where = live.place(t, slot);
+              if (where !== slot) {
+                if (members.length > 0) {
+                  run.requeue(t); // it starts the next batch, on its tables' thread
+                  break;
+                }
+                slot = where;
+              }
+              if (live.awaitInputs(t, slot)) continue;
             }
             add(t);
             if (alone[t]) break;

@@ -222,6 +222,11 @@ export class RunState {
     return this.#values[t];
   }
 
+  /** Replaces the recorded value of a finished task that has not been released. */
+  replaceValue(t: number, value: unknown): void {
+    this.#values[t] = value;
+  }
+
   /** Calls `visit` with the index of each dependency of `t`. */
   forEachDependency(t: number, visit: (j: number) => void): void {
     const deps = this.#deps;

@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { Key } from "../../core/task.ts";
+import type { Encoded } from "../../core/value_codec.ts";
 import type { RunResult } from "../../threads/thread_protocol.ts";
 import type { ResultHandler, SlotFailureHandler, TaskPool } from "../../threads/task_pool.ts";
 
@@ -32,6 +34,15 @@ export interface RunSink {
   dispatch(): void;
   /** True once the run failed: its late results only free their slots' room. */
   readonly abandoned: boolean;
+  /** A result of the run's that came after it failed (what it left in its runner may go). */
+  onLateResult?(slot: number, result: RunResult): void;
+  /** The answer to the run's export `id` ({@link SharedPool.exportTables}), in key order. */
+  onExported?(id: number, values: (Encoded | null)[]): void;
+  /**
+   * Slot `slot` died and was replaced (after the items the run lost there were settled): the
+   * tables it kept live are gone.
+   */
+  onSlotReplaced?(slot: number, error: Error): void;
 }
 
 /** Starts a pool of `size` slots that reports to these handlers. */
@@ -51,6 +62,9 @@ export class SharedPool {
   readonly #owners = new Map<number, { sink: RunSink; estimate: number }>();
   /** Runs in progress: all of them get a turn when any slot frees up. */
   readonly #runs = new Set<RunSink>();
+  /** Exports of live tables asked of slots and not answered, by id: whose they are. */
+  readonly #exports = new Map<number, { slot: number; sink: RunSink }>();
+  #nextExportId = 1;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #nextId = 1;
 
@@ -69,11 +83,14 @@ export class SharedPool {
     this.pool = start(size, (slot, results) => {
       for (const result of results) {
         const owner = this.#take(result.id);
-        if (owner !== undefined && !owner.sink.abandoned) owner.sink.onResult(slot, result);
+        if (owner === undefined) continue;
+        if (!owner.sink.abandoned) owner.sink.onResult(slot, result);
+        else owner.sink.onLateResult?.(slot, result);
       }
       // the room freed may serve any run, not only the one whose results came back
       this.#dispatchAll();
     }, (slot, { error, suspects }) => {
+      for (const [id, e] of this.#exports) if (e.slot === slot) this.#exports.delete(id);
       const lost: { id: number; sink: RunSink }[] = [];
       for (const [id, owner] of this.#owners) {
         if (id % SLOT_FACTOR === slot) lost.push({ id, sink: owner.sink });
@@ -102,8 +119,36 @@ export class SharedPool {
           if (!sink.abandoned) sink.onSlotDied(slot, error);
         }
       }
+      for (const run of this.#runs) if (!run.abandoned) run.onSlotReplaced?.(slot, error);
       this.#dispatchAll();
     });
+    this.pool.onExported = (_slot, answer) => {
+      const asker = this.#exports.get(answer.id);
+      if (asker === undefined) return;
+      this.#exports.delete(answer.id);
+      if (!asker.sink.abandoned) asker.sink.onExported?.(answer.id, answer.values);
+    };
+  }
+
+  /** Whether the pool's runners keep table results live until asked for them. */
+  get keepsLiveTables(): boolean {
+    return this.pool.exportTables !== undefined;
+  }
+
+  /**
+   * Asks `slot` for the bytes of the live tables `keys` (scoped, `RunItem.liveScope`); the
+   * answer goes to `sink.onExported` with the returned id (never when the slot dies first).
+   */
+  exportTables(slot: number, keys: Key[], sink: RunSink): number {
+    const id = this.#nextExportId++;
+    this.#exports.set(id, { slot, sink });
+    this.pool.exportTables!(slot, id, keys);
+    return id;
+  }
+
+  /** The live tables `keys` (scoped) on `slot` are no longer needed. */
+  releaseTables(slot: number, keys: Key[]): void {
+    this.pool.releaseRefs?.(slot, keys);
   }
 
   #dispatchAll(): void {
@@ -133,11 +178,16 @@ export class SharedPool {
     for (const id of ids) this.#take(id);
   }
 
+  /** Whether `slot` takes more work now: it is idle, or its queued work is short. */
+  hasRoom(slot: number): boolean {
+    return this.inFlight[slot] === 0 || this.load[slot] < QUEUED_MS;
+  }
+
   /** The slot with the least queued work, or -1 when all are full. */
   leastLoaded(): number {
     let best = -1;
     for (let t = 0; t < this.load.length; t++) {
-      if (this.inFlight[t] > 0 && this.load[t] >= QUEUED_MS) continue;
+      if (!this.hasRoom(t)) continue;
       if (best < 0 || this.load[t] < this.load[best]) best = t;
     }
     return best;

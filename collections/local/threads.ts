@@ -8,7 +8,7 @@
 import { emptyProfile, mergeProfile, type ProfileNode } from "../../core/profile_tree.ts";
 import { ThreadPool } from "../../threads/thread_pool.ts";
 import { DEFAULT_SAMPLE_INTERVAL_MS } from "../../threads/sampler.ts";
-import type { ProfileQuery } from "../../threads/thread_protocol.ts";
+import type { LiveTablesAnswer, ProfileQuery } from "../../threads/thread_protocol.ts";
 import { THREAD_DIED, TIMED_OUT } from "../../threads/thread_end_errors.ts";
 import type { GraphExecutor } from "../compute.ts";
 import type { LocalRun } from "./options.ts";
@@ -87,4 +87,30 @@ export async function threadsProfile(
     waitMs,
   );
   return answers.map((a) => a.tree).reduce(mergeProfile, emptyProfile());
+}
+
+/** What the threads of a `threads` pool did and keep of dataframe tables ({@link threadsTables}). */
+export interface ThreadsTables {
+  /**
+   * Tables the pool's threads converted to or from Arrow IPC since it started (each export of a
+   * live table, each table result encoded, each table input decoded): what keeping tables in
+   * their thread saves.
+   */
+  conversions: number;
+  /** Live results the threads exported since the pool started (each when it moved, once). */
+  exports: number;
+  /** What each thread's live tables hold now, by thread; null for one that did not answer. */
+  threads: (LiveTablesAnswer | null)[];
+}
+
+/**
+ * The tables of the `threads` scheduler's pool of `size` threads (hold it with
+ * `threadsExecutor.prepare` past a computation's end): conversions so far and what each thread
+ * keeps live now (answered between tasks, within `waitMs`); null when no such pool runs.
+ */
+export async function threadsTables(size: number, waitMs = 1000): Promise<ThreadsTables | null> {
+  const pool = threads.pools.running(size)?.pool;
+  if (!(pool instanceof ThreadPool)) return null;
+  const answers = await pool.liveTables(waitMs);
+  return { conversions: pool.tableConversions, exports: pool.tablesExported, threads: answers };
 }
