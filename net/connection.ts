@@ -23,7 +23,7 @@ import {
   TASK_IDENTITY_PREFIX,
 } from "./auth.ts";
 import { FrameReader } from "./frame_reader.ts";
-import { encodeMessage, type Message, WireError, WriteQueue } from "./framing.ts";
+import { type Message, messageBytes, WireError, WriteQueue } from "./framing.ts";
 import { handshakeBytes, helloFrom, type PeerHello } from "./handshake.ts";
 import { DEFAULT_WIRE_LIMITS, type WireLimits } from "./limits.ts";
 import { completeTlsHandshake, dialTls, type TlsConfig, tlsFailure } from "./tls.ts";
@@ -348,9 +348,7 @@ export class Connection implements AsyncIterable<Message> {
           );
         }
         const proof = await proveToken(key, side, options.role, peer.challenge, challenge);
-        for (const chunk of encodeMessage({ header: { op: AUTH_PROOF_OP, proof } })) {
-          await writeAll(conn, chunk);
-        }
+        await writeAll(conn, messageBytes({ header: { op: AUTH_PROOF_OP, proof } }));
         await receive(2);
         if (unknown !== undefined) throw new AuthenticationError(unknown);
         const peerSide = side === "dialer" ? "acceptor" : "dialer";
