@@ -145,9 +145,9 @@ async function transferRate(client: Client, bytes: number, rounds = 5): Promise<
  * them on its first trips (a first trip after 50 ms idle took 2.3–2.8 ms against 0.8 steady), so
  * turns of 10 trips all measured gave plain TCP 1.17–1.42 ms per trip where the same clusters, in
  * the same run, take 0.76 ms back to back: that measured waking, alike for every row, not the
- * link (2026-12-05, load 11–13). Beside each
- * map time, the CPU time the cluster's processes (scheduler, workers, this client) spent on it, from
- * /proc: what the security costs in work, which the machine's load does not move much.
+ * link (2026-12-05, load 11–13). Beside the round trips and each map time, the CPU time the
+ * cluster's processes (scheduler, workers, this client) spent on them, from /proc: what the security
+ * costs in work, which the machine's load moves less than wall time.
  */
 /** Round trips a cluster makes in one turn of {@link securityRows}. */
 const TRIP_TURN = 40;
@@ -179,6 +179,8 @@ async function securityRows(): Promise<void> {
     client: Client;
     connect: number;
     trips: number[];
+    /** CPU ms the cluster's processes spent on the counted round trips, all turns together. */
+    tripCpu: number;
     maps: number[];
     mapCpu: number[];
     rates: number[];
@@ -203,6 +205,7 @@ async function securityRows(): Promise<void> {
         client,
         connect: median(connects),
         trips: [],
+        tripCpu: 0,
         maps: [],
         mapCpu: [],
         rates: [],
@@ -223,11 +226,14 @@ async function securityRows(): Promise<void> {
     }
   };
   await inRounds(async (m, round) => {
+    let cpuBefore = 0;
     for (let i = 0; i < TRIP_TURN; i++) {
+      if (i === TRIP_TURN_WARMUP) cpuBefore = clusterCpuMs(m.client);
       const start = performance.now();
       await m.client.submit(inc, 2e6 + 100 * round + i).result();
       if (i >= TRIP_TURN_WARMUP) m.trips.push(performance.now() - start);
     }
+    m.tripCpu += clusterCpuMs(m.client) - cpuBefore;
   }, tripRounds);
   await inRounds(async (m, round) => {
     const cpuBefore = clusterCpuMs(m.client);
@@ -264,6 +270,14 @@ async function securityRows(): Promise<void> {
         `${TRIP_TURN}, the first ${TRIP_TURN_WARMUP} of each not counted)`,
       `${figures.trip.toFixed(3)} ms`,
       ofPlain(figures.trip, base.trip, "time", "≤ 115 %"),
+    );
+    const tripCpu = (x: typeof m) => x.tripCpu / x.trips.length * 1000;
+    report(
+      `${m.label}: CPU of scheduler + workers + client per round trip (all counted ones)`,
+      `${tripCpu(m).toFixed(0)} µs` +
+        (m === plain
+          ? ""
+          : ` (${(tripCpu(m) / tripCpu(plain) * 100).toFixed(0)} % of plain TCP's)`),
     );
     report(
       `${m.label}: map of 10,000 + gather (median of ${mapRounds}; ${
