@@ -119,7 +119,8 @@ export interface SchedulerServerOptions {
   /**
    * Client identities by certificate (with `tls`): a dialer whose certificate's subject is not
    * this scheduler's own is the identity its common name says. Workers must present a
-   * certificate with the scheduler's subject.
+   * certificate with the scheduler's subject. Tasks' own clients (`getClient()`) then get
+   * credentials with or without `authToken`.
    */
   tlsClientIdentities?: boolean;
 }
