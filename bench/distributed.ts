@@ -138,12 +138,22 @@ async function transferRate(client: Client, bytes: number, rounds = 5): Promise<
  * The four clusters are open side by side and measured in interleaved rounds (each round in
  * another order), so the load of a shared machine falls on all of them alike: measured one after
  * the other on a busy 2-core machine, the token row — which changes nothing after the handshake —
- * came out at 144–215 % of plain TCP, noise alone. Round trips go 10 per turn over 35 rounds, not
- * 50 over 7, and maps 15 rounds, not 7: with the coarser rounds two runs at load 2–6 gave the token
- * row's map 118 % and 96 % of plain TCP, so a median of 7 could not tell 15 % apart. Beside each
- * map time, the CPU time the cluster's processes (scheduler, workers, this client) spent on it, from
- * /proc: what the security costs in work, which the machine's load does not move much.
+ * came out at 144–215 % of plain TCP, noise alone. Maps go 15 rounds, not 7: with 7 two runs at
+ * load 2–6 gave the token row's map 118 % and 96 % of plain TCP, so a median of 7 could not tell
+ * 15 % apart. Round trips go in turns of {@link TRIP_TURN}, the first {@link TRIP_TURN_WARMUP} of
+ * each unmeasured: a cluster whose processes sat idle while the three others ran pays for waking
+ * them on its first trips (a first trip after 50 ms idle took 2.3–2.8 ms against 0.8 steady), so
+ * turns of 10 trips all measured gave plain TCP 1.17–1.42 ms per trip where the same clusters, in
+ * the same run, take 0.76 ms back to back: that measured waking, alike for every row, not the
+ * link (2026-12-05, load 11–13). Beside the round trips and each map time, the CPU time the
+ * cluster's processes (scheduler, workers, this client) spent on them, from /proc: what the security
+ * costs in work, which the machine's load moves less than wall time.
  */
+/** Round trips a cluster makes in one turn of {@link securityRows}. */
+const TRIP_TURN = 40;
+/** The first round trips of a turn, not counted: they wake the cluster's idle processes. */
+const TRIP_TURN_WARMUP = 10;
+
 async function securityRows(): Promise<void> {
   const configurations = [
     ["plain TCP", { authToken: false }],
@@ -153,7 +163,7 @@ async function securityRows(): Promise<void> {
   ] as const;
   const bytes = quick ? 40e6 : 200e6;
   const rounds = quick ? 3 : 7;
-  const tripRounds = quick ? 10 : 35;
+  const tripRounds = quick ? 5 : 15;
   const mapRounds = quick ? 5 : 15;
   await using stack = new AsyncDisposableStack();
   // this checkout's clusters, and another's (--against) under labels of their own
@@ -169,6 +179,8 @@ async function securityRows(): Promise<void> {
     client: Client;
     connect: number;
     trips: number[];
+    /** CPU ms the cluster's processes spent on the counted round trips, all turns together. */
+    tripCpu: number;
     maps: number[];
     mapCpu: number[];
     rates: number[];
@@ -193,6 +205,7 @@ async function securityRows(): Promise<void> {
         client,
         connect: median(connects),
         trips: [],
+        tripCpu: 0,
         maps: [],
         mapCpu: [],
         rates: [],
@@ -213,11 +226,14 @@ async function securityRows(): Promise<void> {
     }
   };
   await inRounds(async (m, round) => {
-    for (let i = 0; i < 10; i++) {
+    let cpuBefore = 0;
+    for (let i = 0; i < TRIP_TURN; i++) {
+      if (i === TRIP_TURN_WARMUP) cpuBefore = clusterCpuMs(m.client);
       const start = performance.now();
       await m.client.submit(inc, 2e6 + 100 * round + i).result();
-      m.trips.push(performance.now() - start);
+      if (i >= TRIP_TURN_WARMUP) m.trips.push(performance.now() - start);
     }
+    m.tripCpu += clusterCpuMs(m.client) - cpuBefore;
   }, tripRounds);
   await inRounds(async (m, round) => {
     const cpuBefore = clusterCpuMs(m.client);
@@ -250,9 +266,18 @@ async function securityRows(): Promise<void> {
         : `${target} of plain TCP's ${what}; here ${(mine / was * 100).toFixed(0)} %`;
     report(`${m.label}: Client.connect (median of 20)`, `${m.connect.toFixed(2)} ms`);
     report(
-      `${m.label}: round trip, warm (median of ${m.trips.length}, ${tripRounds} rounds of 10)`,
+      `${m.label}: round trip, warm (median of ${m.trips.length}: ${tripRounds} turns of ` +
+        `${TRIP_TURN}, the first ${TRIP_TURN_WARMUP} of each not counted)`,
       `${figures.trip.toFixed(3)} ms`,
       ofPlain(figures.trip, base.trip, "time", "≤ 115 %"),
+    );
+    const tripCpu = (x: typeof m) => x.tripCpu / x.trips.length * 1000;
+    report(
+      `${m.label}: CPU of scheduler + workers + client per round trip (all counted ones)`,
+      `${tripCpu(m).toFixed(0)} µs` +
+        (m === plain
+          ? ""
+          : ` (${(tripCpu(m) / tripCpu(plain) * 100).toFixed(0)} % of plain TCP's)`),
     );
     report(
       `${m.label}: map of 10,000 + gather (median of ${mapRounds}; ${

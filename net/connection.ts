@@ -23,7 +23,7 @@ import {
   TASK_IDENTITY_PREFIX,
 } from "./auth.ts";
 import { FrameReader } from "./frame_reader.ts";
-import { encodeMessage, type Message, WireError, WriteQueue } from "./framing.ts";
+import { type Message, messageBytes, WireError, WriteQueue } from "./framing.ts";
 import { handshakeBytes, helloFrom, type PeerHello } from "./handshake.ts";
 import { DEFAULT_WIRE_LIMITS, type WireLimits } from "./limits.ts";
 import { completeTlsHandshake, dialTls, type TlsConfig, tlsFailure } from "./tls.ts";
@@ -60,10 +60,11 @@ function certificateIdentity(conn: ByteSocket): string | undefined {
  */
 function secretFor(
   identity: string | undefined,
-  own: Credential,
+  own: Credential | null,
   identityTokens: ReadonlyMap<string, string> | undefined,
 ): { secret: string; unknown?: string } {
-  if (identity === undefined) return { secret: own.secret };
+  // (an acceptor without the cluster's token challenges only dialers that name an identity)
+  if (identity === undefined) return { secret: own!.secret };
   const secret = identityTokens?.get(identity);
   if (secret === undefined) {
     return {
@@ -128,6 +129,8 @@ export interface ConnectionOptions extends Partial<Omit<WireLimits, "maxConnecti
    * Client identities this side accepts besides the cluster's token (tenancy): name → token. A
    * dialer whose hello names one of them proves that identity's token instead, and
    * {@link Connection.identity} says which it proved. A dialer gives `authToken: "name:token"`.
+   * An acceptor without `authToken` checks only dialers that prove one of these (it then reads
+   * the dialer's hello before sending its own); others connect unauthenticated, as without it.
    */
   identityTokens?: ReadonlyMap<string, string>;
   /**
@@ -299,11 +302,16 @@ export class Connection implements AsyncIterable<Message> {
       const own = options.authToken === undefined ? null : splitCredential(options.authToken);
       // a dialer names the identity it proves; an acceptor proves whichever the dialer named
       const identity = side === "dialer" ? own?.identity : undefined;
-      const challenge = own === null ? undefined : newChallenge();
+      // Without the cluster's token, an acceptor that knows identities' tokens (the scheduler's
+      // over mutual TLS, for task credentials) checks a dialer that proves one: it reads the
+      // dialer's hello before sending its own, and challenges only such a dialer.
+      const answersIdentities = side === "acceptor" && own === null &&
+        options.identityTokens !== undefined;
+      let challenge = own === null ? undefined : newChallenge();
       const reader = new FrameReader({
         ...options,
         handshake: true,
-        guardedMessages: own === null ? 1 : 2,
+        guardedMessages: own === null && !answersIdentities ? 1 : 2,
       });
       const buffer = new Uint8Array(FIRST_READ_BYTES);
       const received: Message[] = [];
@@ -316,16 +324,22 @@ export class Connection implements AsyncIterable<Message> {
           for (const message of reader.push(buffer.subarray(0, n))) received.push(message);
         }
       };
-      await writeAll(conn, handshakeBytes({ role: options.role, challenge, identity }));
+      const sendHello = () =>
+        writeAll(conn, handshakeBytes({ role: options.role, challenge, identity }));
+      if (!answersIdentities) await sendHello();
       await receive(1);
       const peer = helloFrom(received[0].header);
-      // an identity counts once proven, and only a dialer's (an acceptor's claim means nothing)
-      if (side === "dialer" || own === null) delete peer.identity;
+      if (answersIdentities && peer.identity !== undefined && peer.challenge !== undefined) {
+        challenge = newChallenge();
+      }
       if (conn instanceof NodeTlsSocket && !conn.presentedCertificate) {
         // only the listener that asked for it hands such a socket out (mutual_tls_listener.ts)
-        checkCertificateless(peer, own !== null && options.identityTokens !== undefined);
+        checkCertificateless(peer, challenge !== undefined && options.identityTokens !== undefined);
       }
-      if (own !== null && challenge !== undefined) {
+      if (answersIdentities) await sendHello();
+      // an identity counts once proven, and only a dialer's (an acceptor's claim means nothing)
+      if (side === "dialer" || challenge === undefined) delete peer.identity;
+      if (challenge !== undefined) {
         const { secret, unknown } = secretFor(peer.identity, own, options.identityTokens);
         const key = await authKey(secret);
         if (peer.challenge === undefined) {
@@ -334,9 +348,7 @@ export class Connection implements AsyncIterable<Message> {
           );
         }
         const proof = await proveToken(key, side, options.role, peer.challenge, challenge);
-        for (const chunk of encodeMessage({ header: { op: AUTH_PROOF_OP, proof } })) {
-          await writeAll(conn, chunk);
-        }
+        await writeAll(conn, messageBytes({ header: { op: AUTH_PROOF_OP, proof } }));
         await receive(2);
         if (unknown !== undefined) throw new AuthenticationError(unknown);
         const peerSide = side === "dialer" ? "acceptor" : "dialer";

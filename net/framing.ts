@@ -68,6 +68,25 @@ export function encodeMessage(message: Message): Uint8Array[] {
 }
 
 /**
+ * One message as a single buffer, after `lead` (e.g. the handshake's prefix): for messages written
+ * on their own (the handshake's), so that each is one write — over TLS, one record — rather than
+ * one per chunk.
+ */
+export function messageBytes(message: Message, lead: readonly number[] = []): Uint8Array {
+  const chunks = encodeMessage(message);
+  let total = lead.length;
+  for (const chunk of chunks) total += chunk.byteLength;
+  const bytes = new Uint8Array(total);
+  bytes.set(lead);
+  let at = lead.length;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return bytes;
+}
+
+/**
  * The bytes waiting to be written, in order: each message's prefix and header body are copied
 
  * message), its frames queued as they are (views, no copy).

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { encodeMessage, WireError } from "./framing.ts";
+import { messageBytes, WireError } from "./framing.ts";
 import { isIdentityName } from "./auth.ts";
 
 /** The protocol version this peer speaks; peers of another version are refused at handshake. */
@@ -38,18 +38,7 @@ export function handshakeBytes(
   const hello: PeerHello = { version: PROTOCOL_VERSION, role: options.role };
   if (options.challenge !== undefined) hello.challenge = options.challenge;
   if (options.identity !== undefined) hello.identity = options.identity;
-  const chunks = encodeMessage({ header: { op: "hello", ...hello } });
-  let total = HANDSHAKE_PREFIX_BYTES;
-  for (const chunk of chunks) total += chunk.byteLength;
-  const bytes = new Uint8Array(total);
-  bytes.set(MAGIC);
-  bytes[3] = PROTOCOL_VERSION;
-  let at = HANDSHAKE_PREFIX_BYTES;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return bytes;
+  return messageBytes({ header: { op: "hello", ...hello } }, [...MAGIC, PROTOCOL_VERSION]);
 }
 
 /**

@@ -8,7 +8,7 @@
 
 import { asError } from "../core/errors.ts";
 import { formatAddress } from "./address.ts";
-import { checkAuthToken } from "./auth.ts";
+import { checkAuthToken, TASK_IDENTITY_PREFIX } from "./auth.ts";
 import { returnMemorySoon } from "../core/native_memory.ts";
 import { closeQuietly, Connection, type ConnectionOptions } from "./connection.ts";
 import { type ByteSocket, listenMutualTls, type SocketListener } from "./mutual_tls_listener.ts";
@@ -77,7 +77,10 @@ export function listen(
   let listener: SocketListener;
   try {
     if (options.authToken !== undefined) checkAuthToken(options.authToken);
-    if (options.identityTokens !== undefined && options.authToken === undefined) {
+    if (
+      options.identityTokens !== undefined && options.authToken === undefined &&
+      !onlyTaskCredentials(options)
+    ) {
       throw new TypeError(
         "Client identities (a client tokens file) need the cluster's own auth token too: " +
           "give --auth-token-file (or DASK_DENO_AUTH_TOKEN).",
@@ -89,6 +92,16 @@ export function listen(
     return Promise.reject(error); // e.g. the port is taken: the caller's await sees it
   }
   return Promise.resolve(serve(listener, options, onConnection));
+}
+
+/**
+ * Whether identity tokens given without the cluster's token are a mutual-TLS scheduler's task
+ * credentials alone: its other peers are who their certificates say (net/connection.ts).
+ */
+function onlyTaskCredentials(options: ListenOptions): boolean {
+  const names = [...options.identityTokens?.keys() ?? []];
+  return options.tls !== undefined && options.certificateIdentities === true &&
+    names.every((name) => name.startsWith(TASK_IDENTITY_PREFIX));
 }
 
 /** {@link listen} over TLS: peers must present a certificate signed by the cluster's CA. */

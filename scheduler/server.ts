@@ -119,7 +119,8 @@ export interface SchedulerServerOptions {
   /**
    * Client identities by certificate (with `tls`): a dialer whose certificate's subject is not
    * this scheduler's own is the identity its common name says. Workers must present a
-   * certificate with the scheduler's subject.
+   * certificate with the scheduler's subject. Tasks' own clients (`getClient()`) then get
+   * credentials with or without `authToken`.
    */
   tlsClientIdentities?: boolean;
 }
@@ -209,7 +210,10 @@ export class SchedulerServer {
   readonly #journalClientWait: number;
   #closing: Promise<void> | null = null;
   #resolveClosed!: () => void;
-  /** Tasks' own credentials (task_delegation.ts): under tenancy with the cluster's token. */
+  /**
+   * Tasks' own credentials (task_delegation.ts): under tenancy with the cluster's token, or over
+   * mutual TLS with client identities by certificate.
+   */
   readonly #delegations: TaskDelegations | undefined;
 
   private constructor(
@@ -283,9 +287,13 @@ export class SchedulerServer {
     // Connections that complete their handshake before the server object exists wait here.
     const early: Connection[] = [];
     const ref: { server?: SchedulerServer } = {};
-    // tasks' own credentials under tenancy need the cluster's token (it proves their workers)
+    // Tasks' own credentials under tenancy: the workers that ask for them prove the cluster's
+    // token, or, over mutual TLS with client identities by certificate, the cluster's own
+    // certificate subject (the task credentials are then the only tokens the listener checks).
     const tenancy = (options.clientTokens?.size ?? 0) > 0 || options.tlsClientIdentities === true;
-    const delegations = tenancy && options.authToken !== undefined
+    const workersProven = options.authToken !== undefined ||
+      (options.tls !== undefined && options.tlsClientIdentities === true);
+    const delegations = tenancy && workersProven
       ? new TaskDelegations(options.clientTokens)
       : undefined;
     const listener = await listen({
@@ -810,8 +818,9 @@ export class SchedulerServer {
     const answer = this.#delegations === undefined
       ? {
         error: this.state.ownership.enabled
-          ? "the scheduler has client identities but no cluster token (--auth-token-file): " +
-            "it cannot make tasks credentials"
+          ? "the scheduler has client identities but neither a cluster token " +
+            "(--auth-token-file) nor TLS client identities (--tls-client-identities): nothing " +
+            "proves which peers are its workers, so it makes no task credentials"
           : "the scheduler has no client identities: tasks use the cluster's credentials",
       }
       : this.#delegations.issue(

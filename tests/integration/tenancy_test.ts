@@ -422,7 +422,12 @@ async function dialRaw(
   }
 }
 
-Deno.test("mutual TLS + identities by certificate: a task's getClient() works without a certificate, as its submitter only", async () => {
+/**
+ * A task's getClient() on a mutual-TLS cluster with client identities by certificate, with the
+ * cluster's token (`withToken`: workers and clients prove it too) or without (certificates alone
+ * say who is who; the scheduler's task credentials are then the only tokens it checks).
+ */
+async function taskClientOverMutualTls(withToken: boolean): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "tenancy-tls-task-test-" });
   try {
     const posing = "task.0123456789abcdef01234567"; // a certificate naming a task credential
@@ -431,9 +436,10 @@ Deno.test("mutual TLS + identities by certificate: a task's getClient() works wi
     const foreign = await certificateAuthority(`${dir}/other`, ["alice"]);
     await Deno.writeTextFile(`${dir}/token`, CLUSTER_TOKEN);
     const own = certs["dask cluster"];
+    const token = withToken ? CLUSTER_TOKEN : undefined;
     const flags = [
       ...["--tls-ca-file", own.caFile, "--tls-cert", own.cert, "--tls-key", own.key],
-      ...["--auth-token-file", `${dir}/token`],
+      ...(withToken ? ["--auth-token-file", `${dir}/token`] : []),
     ];
     await using cluster = await startCluster({
       nWorkers: 2,
@@ -445,7 +451,7 @@ Deno.test("mutual TLS + identities by certificate: a task's getClient() works wi
     const connectAs = (name: string) =>
       Client.connect(address, {
         security: certs[name],
-        authToken: CLUSTER_TOKEN,
+        authToken: token,
         setAsDefault: false,
         timeout: 10,
       });
@@ -523,12 +529,12 @@ Deno.test("mutual TLS + identities by certificate: a task's getClient() works wi
     );
     const old = { cert: `${dir}/old.pem`, key: `${dir}/old-key.pem` };
     await refusedFrom(
-      await dialRaw(address, { ...caOnly, authToken: CLUSTER_TOKEN, certificate: old }),
+      await dialRaw(address, { ...caOnly, authToken: token, certificate: old }),
       /certificate \(CN=alice\) does not verify .*CERT_HAS_EXPIRED/,
     );
     // a certificate of the CA cannot name a task credential: those names are the scheduler's
     await refusedFrom(
-      await dialRaw(address, { ...caOnly, authToken: CLUSTER_TOKEN, certificate: certs[posing] }),
+      await dialRaw(address, { ...caOnly, authToken: token, certificate: certs[posing] }),
       /common name cannot name a client identity .*not starting with "task\."/,
     );
     // the cluster still computes for everyone
@@ -537,6 +543,14 @@ Deno.test("mutual TLS + identities by certificate: a task's getClient() works wi
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+Deno.test("mutual TLS + identities by certificate: a task's getClient() works without a certificate, as its submitter only", async () => {
+  await taskClientOverMutualTls(true);
+});
+
+Deno.test("mutual TLS + identities by certificate, no cluster token: a task's getClient() works the same", async () => {
+  await taskClientOverMutualTls(false);
 });
 
 Deno.test("a client identity's dashboard link carries no access token (the dashboard shows every key)", async () => {

@@ -204,3 +204,50 @@ Deno.test("a listener for task credentials takes a dialer without a certificate 
   assert.match(await refusal(5), /certificate \(.*\) does not verify against the cluster's CA/);
   assert.deepEqual(accepted, [task, undefined]);
 });
+
+Deno.test("without the cluster's token a mutual-TLS listener checks task credentials alone", async () => {
+  await using certificates = await makeTemporaryCertificates();
+  const tls = (await loadSecurity(certificates.security))!;
+  const task = "task.0123456789abcdef01234567";
+  const secret = "7a5k-5ecret-0123456789abcdef";
+  const token = "c1u5ter-70ken-0123456789abcdef";
+  const refusals: string[] = [];
+  const accepted: (string | undefined)[] = [];
+  const options = {
+    hostname: "127.0.0.1",
+    port: 0,
+    tls,
+    certificateIdentities: true,
+    identityTokens: new Map([[task, secret]]),
+    acceptTaskCredentialsWithoutCertificate: true,
+    onError: (error: Error, remote: string) => refusals.push(`${remote} ${error.message}`),
+  };
+  await using listener = await listen(options, (connection) => {
+    accepted.push(connection.identity);
+    void connection.close();
+  });
+  const caOnly: TlsConfig = { caCerts: tls.caCerts, requireEncryption: false };
+  const dial = (authToken: string | undefined, dialerTls = caOnly) =>
+    Connection.connect(listener.addr, { role: "client", tls: dialerTls, authToken });
+  const untilClosed = async (connection: Connection) => {
+    for await (const _ of connection) { /* until the listener closes it */ }
+  };
+  // the CA and a live task credential; the cluster's certificate with no token, as before
+  await untilClosed(await dial(`${task}:${secret}`));
+  await untilClosed(await dial(undefined, tls));
+  assert.deepEqual(accepted, [task, undefined]);
+  // refused: no certificate and no credential, a wrong secret, a token this listener lacks
+  await assert.rejects(dial(undefined));
+  await assert.rejects(dial(`${task}:${"f".repeat(28)}`), /auth proof is wrong/);
+  await assert.rejects(dial(token, tls), /does not authenticate/);
+  while (refusals.length < 3) await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.match(refusals[0], /presented no certificate/);
+  assert.match(refusals[1], /auth proof is wrong/);
+  assert.match(refusals[2], /requires an auth token and this side has none/);
+  assert.deepEqual(accepted, [task, undefined]);
+  // other identities' tokens still need the cluster's token, and so does plain TCP
+  const needsToken = /need the cluster's own auth token too/;
+  const alice = new Map([["alice", secret]]);
+  await assert.rejects(listen({ ...options, identityTokens: alice }, () => {}), needsToken);
+  await assert.rejects(listen({ ...options, tls: undefined }, () => {}), needsToken);
+});
