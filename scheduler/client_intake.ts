@@ -163,6 +163,8 @@ export class ClientIntake {
     const identity = client.identity;
     // Another identity's keys submitted with the very spec stored: joined below (co_ownership.ts).
     let joining: Map<TaskRecord, GraphTaskSpec> | undefined;
+    /** Tasks this message creates (not known before it). */
+    const created = new Set<TaskRecord>();
     // Pass 1: records for new keys. A known key is the same computation (content addressing).
     for (let i = 0; i < specs.length; i++) {
       const spec = specs[i];
@@ -200,6 +202,7 @@ export class ClientIntake {
           parts: spec.parts,
         });
         ownership.claim(task, identity);
+        created.add(task);
         if (spec.returnValue === true) task.returnValue = true;
         if (this.#grace.hasOrphan(spec.key)) (held ??= new Set()).add(task);
       }
@@ -232,8 +235,16 @@ export class ClientIntake {
         dep.addDependent(task);
       }
     }
+    // A new task reading a key the scheduler does not know (released, or lost with its workers)
+    // is cancelled below with its readers, as Dask cancels "computation on lost data"; a key of
+    // another identity errs its reader with a KeyAccessError.
+    const onLostData: [TaskRecord, Key][] = [];
     for (const [task, missing] of broken) {
       if (task.state === "erred") continue;
+      if (created.has(task) && !this.#moves.tasks.has(missing)) {
+        onLostData.push([task, missing]);
+        continue;
+      }
       task.error = this.#moves.tasks.has(missing)
         ? { ...keyAccessError(missing, identity), key: task.key }
         : missingDependencyError(task.key, missing);
@@ -267,6 +278,9 @@ export class ClientIntake {
       else if (task.state === "released") this.#moves.recommend(task, "waiting");
     }
     if (held !== undefined) this.#adoptHeld(held);
+    for (const [task, missing] of onLostData) {
+      this.cancelWithReaders(task, missingDependencyError(task.key, missing).message);
+    }
     // Tasks nobody asked for and nothing reads are garbage.
     for (const task of linked) {
       if (task.whoWants.size === 0 && task.dependents.size === 0) {
@@ -274,7 +288,11 @@ export class ClientIntake {
       }
     }
     if (broken.length > 0) {
-      this.#moves.log("graph", `${broken.length} submitted tasks read unknown keys and erred`);
+      this.#moves.log(
+        "graph",
+        `${broken.length} submitted tasks read unknown keys (${onLostData.length} cancelled ` +
+          `with their readers, the rest erred)`,
+      );
     }
   }
 
@@ -478,6 +496,27 @@ export class ClientIntake {
     if (cancelled.length > 0) {
       this.#moves.log("task", `client ${client.id} cancelled ${cancelled.length} tasks`);
     }
+  }
+
+  /**
+   * `task` cannot run or be recomputed (data it reads is gone): it and the tasks that would read
+   * it are released and their holders told `cancelled`, saying why, as Dask does; results
+   * already computed from it stay (without lineage).
+   */
+  cancelWithReaders(task: TaskRecord, reason: string): void {
+    const stack = [task];
+    const seen = new Set<TaskRecord>();
+    const gone: TaskRecord[] = [];
+    while (stack.length > 0) {
+      const next = stack.pop()!;
+      if (seen.has(next)) continue;
+      seen.add(next);
+      if (next !== task && (next.state === "memory" || next.state === "erred")) continue;
+      for (const dependent of next.dependents) stack.push(dependent);
+      this.cancelForHolders(next, reason);
+      gone.push(next);
+    }
+    for (const next of gone) this.#moves.recommend(next, "released");
   }
 
   /** Every client holding `task` loses it, told `cancelled` (with `reason` when given). */

@@ -827,19 +827,7 @@ export class SchedulerState implements StealHost {
   #scatteredDataLost(task: TaskRecord): void {
     const reason = lostDataError(task.key, true).message;
     this.#log("task", reason, task.key);
-    const stack = [task];
-    const seen = new Set<TaskRecord>();
-    const gone: TaskRecord[] = [];
-    while (stack.length > 0) {
-      const next = stack.pop()!;
-      if (seen.has(next)) continue;
-      seen.add(next);
-      if (next !== task && (next.state === "memory" || next.state === "erred")) continue;
-      for (const dependent of next.dependents) stack.push(dependent);
-      this.#clients.cancelForHolders(next, reason);
-      gone.push(next);
-    }
-    for (const next of gone) this.#recommend(next, "released");
+    this.#clients.cancelWithReaders(task, reason);
   }
 
   /** A task in memory has no copy left: computed again, or erred when it cannot be. */

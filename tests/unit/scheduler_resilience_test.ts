@@ -270,11 +270,12 @@ Deno.test("restart grace: results reconnecting workers hold serve reconnecting c
       msg: { op: "update-graph", tasks, keys: tasks.map((t) => t.key) },
       now,
     });
-  // a graph on the awaited key waits for it; one on a key nobody awaits fails at once
+  // a graph on the awaited key waits for it; one on a key nobody awaits ends at once (cancelled,
+  // as Dask does with a computation on lost data)
   submit([spec("uses-early", ["early"])], 1.2);
   assert.equal(s.tasks.get("uses-early"), undefined);
   const wrong = toClient(submit([spec("uses-nothing", ["nothing"])], 1.3));
-  assert.deepEqual(wrong.map((m) => m.op), ["task-erred"]);
+  assert.deepEqual(wrong.map((m) => m.op), ["cancelled"]);
   const joined = run({
     type: "worker-added",
     worker: {

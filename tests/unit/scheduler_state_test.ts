@@ -656,13 +656,22 @@ Deno.test("resubmitting a known key does not recompute it (content addressing)",
   }]);
 });
 
-Deno.test("a dependency neither submitted nor known errs the task with a GraphError", () => {
+Deno.test("a dependency neither submitted nor known cancels the task and its readers, saying why", () => {
+  // as Dask ("User asked for computation on lost data"): the data may have been lost with its
+  // workers while the client submitted, so the reader ends cancelled, never runs, is forgotten
   const d = new Driver({ stealing: false });
   d.addWorker("w1");
-  const out = d.submit([spec("orphan-1", ["ghost-1"])], ["orphan-1"]);
-  const [msg] = toClient(out);
-  assert.equal(msg.op === "task-erred" && msg.error.name, "GraphError");
-  assert.match(msg.op === "task-erred" ? msg.error.message : "", /ghost-1/);
+  const out = d.submit(
+    [spec("orphan-1", ["ghost-1"]), spec("reader-1", ["orphan-1"]), spec("free-1")],
+    ["reader-1", "free-1"],
+  );
+  const cancelled = toClient(out).flatMap((m) => m.op === "cancelled" ? [m] : []);
+  assert.deepEqual(cancelled.map((m) => m.key), ["reader-1"]);
+  assert.match(cancelled[0].reason ?? "", /'orphan-1' depends on 'ghost-1', which is neither/);
+  assert.equal(d.state("orphan-1"), "forgotten");
+  assert.equal(d.state("reader-1"), "forgotten");
+  assert.equal(d.state("free-1"), "processing");
+  assert.deepEqual(computes(out).map((m) => m.key), ["free-1"]);
 });
 
 Deno.test("missing-data removes the errant replica and refreshes or recomputes", () => {
