@@ -59,29 +59,16 @@ function encodeLiteral(value: unknown, key: Key): Encoded {
   return encoded;
 }
 
-/**
- * Runs of a prefix during which a faster run replaces its estimate outright: the first runs of a
- * function on a fresh runner include compiling it and code not yet optimized (the first `inc`
- * items of a cold tree took 1.2-12 ms, later single ones 0.05-0.1 ms), and averaging from such a
- * start took 9 round trips of growing batches before tiny tasks travelled 512 to a message.
- */
-const WARM_UP_RUNS = 16;
-
-/** Average duration (ms) of tasks per key prefix, learned as tasks finish, and their count. */
-const prefixDurations = new Map<string, { ms: number; runs: number }>();
+/** Average duration (ms) of tasks per key prefix, learned as tasks finish. */
+const prefixDurations = new Map<string, number>();
 
 function estimateMs(prefix: string): number {
-  // unknown: assume a batch's worth, send alone
-  return prefixDurations.get(prefix)?.ms ?? BATCH_MS;
+  return prefixDurations.get(prefix) ?? BATCH_MS; // unknown: assume a batch's worth, send alone
 }
 
 function learnDuration(prefix: string, ms: number): void {
-  const learned = prefixDurations.get(prefix);
-  if (learned === undefined) prefixDurations.set(prefix, { ms, runs: 1 });
-  else {
-    learned.ms = learned.runs < WARM_UP_RUNS && ms < learned.ms ? ms : 0.7 * learned.ms + 0.3 * ms;
-    learned.runs++;
-  }
+  const old = prefixDurations.get(prefix);
+  prefixDurations.set(prefix, old === undefined ? ms : 0.7 * old + 0.3 * ms);
 }
 
 /** Copies of frames (each only its own bytes) for sending, and their buffers to transfer. */
