@@ -5,10 +5,17 @@
  * ratio measured in this run, cold (the first run in the process, as a one-off script sees it)
  * and warm. Ratios are speed-ups: Dask's time over ours (ours over Dask's for MB/s).
  *
- *   deno run -A bench/compare.ts [workload ...]
+ *   deno run -A bench/compare.ts [--rounds=N] [--against=path/to/older/checkout] [workload ...]
  *
- * Prints a Markdown table with the date and the machine, ready for README.
+ * With `--rounds`, each workload runs N times, ours and Dask's alternating (and an older checkout
+ * of this repository's, with `--against`, in between), so that a loaded machine slows all of them
+ * alike; each cell is then the median over the rounds and each ratio the median of the rounds'
+ * ratios, with their range. Prints a Markdown table with the date and the machine, ready for
+ * README.
  */
+
+import { parseArgs } from "node:util";
+import { median } from "./measure.ts";
 
 interface Figure {
   cold: number;
@@ -75,40 +82,101 @@ function machine(): string {
   return `${navigator.hardwareConcurrency} cores, ${model}`;
 }
 
-const only = Deno.args;
+const { values: flags, positionals: only } = parseArgs({
+  args: Deno.args,
+  options: { rounds: { type: "string", default: "1" }, against: { type: "string" } },
+  allowPositionals: true,
+});
+const rounds = Number(flags.rounds);
+if (!Number.isInteger(rounds) || rounds < 1) {
+  console.error(`--rounds=${flags.rounds}: give a whole number of rounds, 1 or more`);
+  Deno.exit(2);
+}
 const withDask = await daskAvailable();
 if (!withDask) {
   console.error(`(${PYTHON} with dask.distributed not found: this project's side only)`);
 }
+/** Figures of the rounds (one per round), or why the workload could not be measured. */
+type Rounds = Figure[] | string;
+
+/** The median cold / warm of the rounds. */
+function cell(figures: Figure[]): string {
+  const unit = figures[0].unit;
+  return `${show(median(figures.map((f) => f.cold)), unit)} / ${
+    show(median(figures.map((f) => f.warm)), unit)
+  }`;
+}
+
+/** The median of the rounds' speed-ups of `ours` over `other` (range when several), cold / warm. */
+function speedUp(ours: Figure[], other: Figure[]): string {
+  return (["cold", "warm"] as const).map((phase) => {
+    const ratios = ours.map((f, i) => ratio(f[phase], other[i][phase], f.unit));
+    const mid = `${median(ratios).toFixed(1)}×`;
+    if (ratios.length === 1) return mid;
+    return `${mid} (${Math.min(...ratios).toFixed(1)}–${Math.max(...ratios).toFixed(1)})`;
+  }).join(" / ");
+}
+
 const rows: string[] = [];
 const here = new URL("./compare/ours.ts", import.meta.url).href;
+const older = flags.against === undefined ? undefined : new URL(
+  "bench/compare/ours.ts",
+  new URL(flags.against.replace(/\/?$/, "/"), `file://${Deno.cwd()}/`),
+)
+  .href;
 const theirs = new URL("./dask/compare.py", import.meta.url).pathname;
 for (const [name, label, target] of WORKLOADS) {
   if (only.length > 0 && !only.includes(name)) continue;
-  const ours = await run(Deno.execPath(), ["run", "-A", here, name]);
-  const dask = withDask ? await run(PYTHON, [theirs, name]) : "not measured";
+  const contenders: [string, () => Promise<Figure | string>][] = [
+    ["ours", () => run(Deno.execPath(), ["run", "-A", here, name])],
+  ];
+  if (older !== undefined) {
+    contenders.push(["older", () => run(Deno.execPath(), ["run", "-A", older, name])]);
+  }
+  if (withDask) contenders.push(["dask", () => run(PYTHON, [theirs, name])]);
+  const samples = new Map<string, Rounds>(contenders.map(([who]) => [who, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const [who, measure] of contenders) {
+      const got = samples.get(who)!;
+      if (typeof got === "string") continue;
+      const figure = await measure();
+      samples.set(who, typeof figure === "string" ? figure : [...got, figure]);
+    }
+  }
+  const ours = samples.get("ours")!;
+  const dask = samples.get("dask") ?? "not measured";
+  const old = samples.get("older");
   if (typeof ours === "string") {
-    rows.push(`| ${label} | ${ours} | | | |`);
+    rows.push(`| ${label} | ${ours} | | | |${older === undefined ? "" : " | |"}`);
     console.error(`${name}: ${ours}`);
     continue;
   }
   const cells = typeof dask === "string"
-    ? [`${show(ours.cold, ours.unit)} / ${show(ours.warm, ours.unit)}`, dask, "", ""]
-    : [
-      `${show(ours.cold, ours.unit)} / ${show(ours.warm, ours.unit)}`,
-      `${show(dask.cold, dask.unit)} / ${show(dask.warm, dask.unit)}`,
-      `${ratio(ours.cold, dask.cold, ours.unit).toFixed(1)}× / ${
-        ratio(ours.warm, dask.warm, ours.unit).toFixed(1)
-      }×`,
-      target > 0 ? `≥ ${target}×` : "",
-    ];
+    ? [cell(ours), dask, "", ""]
+    : [cell(ours), cell(dask), speedUp(ours, dask), target > 0 ? `≥ ${target}×` : ""];
+  if (old !== undefined) {
+    cells.push(
+      typeof old === "string" ? old : cell(old),
+      typeof old === "string" ? "" : speedUp(ours, old),
+    );
+  }
   rows.push(`| ${label} | ${cells.join(" | ")} |`);
   console.error(`${name}: ${rows.at(-1)}`);
 }
 console.log(
-  `\nMeasured ${new Date().toISOString().slice(0, 10)} on ${machine()}; each cell cold / warm; ` +
+  `\nMeasured ${new Date().toISOString().slice(0, 10)} on ${machine()}; each cell cold / warm` +
+    `${
+      rounds > 1 ? `, median of ${rounds} rounds (ratios: median and range of the rounds')` : ""
+    }; ` +
     `ratio = speed-up over Dask ${withDask ? "in this run" : "(Dask not measured)"}.\n`,
 );
-console.log("| workload | here | Dask 2022.12 | ratio | target |");
-console.log("| --- | --- | --- | --- | --- |");
+const olderColumns = older === undefined
+  ? ["", ""]
+  : [` older tree (${flags.against}) |`, " --- | --- |"];
+console.log(
+  `| workload | here | Dask 2022.12 | ratio | target |${olderColumns[0]}${
+    older === undefined ? "" : " speed-up over it |"
+  }`,
+);
+console.log(`| --- | --- | --- | --- | --- |${olderColumns[1]}`);
 for (const row of rows) console.log(row);

@@ -149,7 +149,7 @@ export class ThreadSampler {
 
   /** A task ran from `start` to `stop` (ms since the epoch); `group` as in {@link began}. */
   ran(key: string, start: number, stop: number, group?: string): void {
-    if (this.#open.delete(key)) {
+    if (this.#open.size > 0 && this.#open.delete(key)) {
       this.#openGroups.delete(key);
       this.#latest.delete(key);
     }

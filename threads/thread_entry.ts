@@ -194,6 +194,49 @@ class ThreadTask implements TaskContext {
   }
 }
 
+/**
+ * The context the members of an item that runs a subgraph see (`RunItem.members`): it stands for
+ * the member running now. The members run one after another, so one `runInTask` serves the whole
+ * item — entering an `AsyncLocalStorage` context per member cost a tiny member about as much as
+ * running it.
+ */
+class MembersContext implements TaskContext {
+  constructor(public current: ThreadTask) {}
+  get key(): Key {
+    return this.current.key;
+  }
+  get scheduler(): string | null {
+    return this.current.scheduler;
+  }
+  get worker(): string | null {
+    return this.current.worker;
+  }
+  get authToken(): string | undefined {
+    return this.current.authToken;
+  }
+  get security(): TaskContext["security"] {
+    return this.current.security;
+  }
+  get tenancy(): boolean | undefined {
+    return this.current.tenancy;
+  }
+  get seceded(): boolean {
+    return this.current.seceded;
+  }
+  secede(): void {
+    this.current.secede();
+  }
+  delegate(): Promise<string> {
+    return this.current.delegate();
+  }
+  onEnd(fn: () => void): void {
+    this.current.onEnd(fn);
+  }
+  rejoin(): Promise<void> {
+    return this.current.rejoin();
+  }
+}
+
 /** The context of one member of an item that runs a subgraph (`RunItem.members`). */
 class MemberTask extends ThreadTask {
   constructor(readonly whole: ThreadTask, readonly memberKey: Key) {
@@ -338,7 +381,16 @@ function liveInputKeys(item: RunItem): Key[] | undefined {
  * whole item that carries the exported members' values. A member that returns a Promise is
  * awaited before the next one starts; the first member that fails ends the item with its error.
  */
-async function runMembers(task: ThreadTask, members: RunMembers): Promise<RunResult> {
+function runMembers(task: ThreadTask, members: RunMembers): Promise<RunResult> {
+  const context = new MembersContext(task);
+  return runInTask(context, () => runMembersIn(context, task, members));
+}
+
+async function runMembersIn(
+  context: MembersContext,
+  task: ThreadTask,
+  members: RunMembers,
+): Promise<RunResult> {
   const item = task.item;
   const start = now();
   status.begin(item.id, start);
@@ -359,7 +411,6 @@ async function runMembers(task: ThreadTask, members: RunMembers): Promise<RunRes
     for (let i = 0; i < n; i++) {
       const key = members.keys[i];
       member = new MemberTask(task, key);
-      began = now();
       const group = members.groups?.[i] ?? undefined;
       sampler.began(key, began, group);
       const spec = specs[i];
@@ -374,17 +425,20 @@ async function runMembers(task: ThreadTask, members: RunMembers): Promise<RunRes
         reading++;
         resolved = substituteRefs(resolved, lookup) as unknown[];
       }
-      let value = runInTask(member, () => call(...resolved));
+      context.current = member;
+      let value = call(...resolved);
       if (value !== null && typeof (value as PromiseLike<unknown>)?.then === "function") {
         value = await value;
       }
-      const stop = now();
-      durations[i] = stop - began;
-      sampler.ran(key, began, stop, group);
+      // one clock read per member: the next member's start is this one's stop
+      const memberStart = began;
+      began = now();
+      durations[i] = began - memberStart;
+      sampler.ran(key, memberStart, began, group);
       values.set(key, value);
       if (members.exports[next] !== i) continue;
       next++;
-      const result = succeeded(member, began, value);
+      const result = succeeded(member, memberStart, value);
       if (!result.ok) return result;
       if (result.live) (liveExports ??= []).push(exported.length);
       exported.push(result.value);

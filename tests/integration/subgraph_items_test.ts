@@ -14,6 +14,12 @@ import { ThreadPool } from "../../threads/thread_pool.ts";
 import type { TaskPool } from "../../threads/task_pool.ts";
 import type { RunItem, RunResult } from "../../threads/thread_protocol.ts";
 import { waitSeceded } from "../fixtures/seceding_tasks.ts";
+import {
+  isSeceded,
+  keyAfterAwait,
+  ownKey,
+  secedeAndKey,
+} from "../fixtures/member_context_tasks.ts";
 
 const inc = (x: number) => x + 1;
 const double = async (x: number) => {
@@ -104,6 +110,22 @@ for (const [name, start] of pools) {
 }
 
 for (const [name, start] of pools) {
+  Deno.test(`${name}: each member's task context is its own`, async () => {
+    const [result] = await runMembers(start, [
+      { key: "own-1", fn: ownKey, args: [1] },
+      { key: "secede-2", fn: secedeAndKey, args: [new TaskRef("own-1")] },
+      { key: "seceded-3", fn: isSeceded, args: [new TaskRef("secede-2")] },
+      { key: "await-4", fn: keyAfterAwait, args: [new TaskRef("seceded-3")] },
+      { key: "own-5", fn: ownKey, args: [new TaskRef("await-4")] },
+    ], [0, 1, 2, 3, 4]);
+    assert.ok(result.ok, JSON.stringify(result));
+    assert.deepEqual(
+      result.exported?.map((v) => decode(v)),
+      ["own-1", "secede-2", false, "await-4", "own-5"],
+      "each member sees its own key, and a member after one that seceded has not seceded",
+    );
+  });
+
   Deno.test(`${name}: a member that secedes lets the runner go on with later batches`, async () => {
     const order: number[] = [];
     let settle!: () => void;
