@@ -32,9 +32,14 @@ export function withHugePageAllocator(
   return { ...env, GLIBC_TUNABLES: tunables };
 }
 
-/** This process's GLIBC_TUNABLES, or undefined when unset or not readable (no --allow-env). */
+/**
+ * This process's GLIBC_TUNABLES, or undefined when unset or not granted: the permission is
+ * queried, never asked for (a worker CLI on a terminal must not prompt for it).
+ */
 function inheritedTunables(): string | undefined {
   try {
+    const query = { name: "env", variable: "GLIBC_TUNABLES" } as const;
+    if (Deno.permissions.querySync(query).state !== "granted") return undefined;
     return Deno.env.get("GLIBC_TUNABLES");
   } catch {
     return undefined;

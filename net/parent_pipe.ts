@@ -24,7 +24,10 @@ export function stopWhenParentGone(
 ): void {
   let marked = false;
   try {
-    marked = Deno.env.get(STOP_WITH_STDIN_ENV) === "1";
+    // queried, never asked for: a process started by hand on a terminal must not prompt
+    const query = { name: "env", variable: STOP_WITH_STDIN_ENV } as const;
+    marked = Deno.permissions.querySync(query).state === "granted" &&
+      Deno.env.get(STOP_WITH_STDIN_ENV) === "1";
     if (marked) Deno.env.delete(STOP_WITH_STDIN_ENV);
   } catch {
     // no env permission: started by hand

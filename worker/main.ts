@@ -52,7 +52,11 @@ import {
 import type { TlsConfig } from "../net/tls.ts";
 import { WORKER_DENO_FLAGS } from "../deploy/worker_flags.ts";
 import { formatBytes, parseMemoryLimit } from "./memory_limit.ts";
-import { MEMORY_TERMINATE_SIGNAL } from "../protocol/exit_codes.ts";
+import {
+  MEMORY_TERMINATE_SIGNAL,
+  STOP_WITH_STDIN_ENV,
+  SUPERVISED_ENV,
+} from "../protocol/exit_codes.ts";
 import { stopWhenParentGone } from "../net/parent_pipe.ts";
 import { WORKER_CLI } from "./options.ts";
 import type { Preloads } from "./preload.ts";
@@ -293,7 +297,10 @@ async function superviseWorkers(): Promise<never> {
     (name) => Deno.permissions.querySync({ name }).state === "granted",
   );
   const childNeeds = needs.filter((need) => need.descriptor.name !== "run");
-  const permissionFlags = everything ? ["-A"] : [...new Set(childNeeds.map((n) => n.flag))];
+  // the child reads the two marks the nanny sets (supervised, stop with its nanny) whatever else
+  // it was granted: without them it would not stop with a nanny started without -A
+  const marks = `--allow-env=${SUPERVISED_ENV},${STOP_WITH_STDIN_ENV}`;
+  const permissionFlags = everything ? ["-A"] : [...new Set(childNeeds.map((n) => n.flag)), marks];
   const name = text("name");
   const nanny = new Nanny({
     scheduler,
