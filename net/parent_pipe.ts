@@ -3,7 +3,7 @@
  * (a clean exit, an uncaught error, SIGKILL): the parent gives it a pipe on standard input that
  * it never writes to and marks it with `STOP_WITH_STDIN_ENV`; the pipe's end is the signal. The
  * nanny's workers and a LocalCluster's scheduler and workers are started this way, so none
- * outlives its parent (Dask's nanny and LocalCluster children watch their parent the same way).
+ * outlives its parent (an `unload` listener would miss an uncaught error and SIGKILL).
  *
  * @module
  */
