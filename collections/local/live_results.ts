@@ -45,6 +45,13 @@ const MOVE_MS_PER_BYTE = 9e-5;
 
 let scopes = 0;
 
+/** Appends `value` to the list `lists` keeps for `slot` (tasks or keys grouped by thread). */
+function addTo<T>(lists: Map<number, T[]>, slot: number, value: T): void {
+  const list = lists.get(slot);
+  if (list === undefined) lists.set(slot, [value]);
+  else list.push(value);
+}
+
 /** The live tables of one computation on a shared pool. */
 export class RunLiveTables {
   /** Where this computation's tables are filed in the threads. */
@@ -154,10 +161,7 @@ export class RunLiveTables {
       if (value.slot === slot) return;
       this.#exporting.set(d, [t]);
       count++;
-      ask ??= new Map();
-      const list = ask.get(value.slot);
-      if (list === undefined) ask.set(value.slot, [d]);
-      else list.push(d);
+      addTo(ask ??= new Map(), value.slot, d);
     });
     if (count === 0) return false;
     this.#waiting.set(t, count);
@@ -181,9 +185,7 @@ export class RunLiveTables {
       const value = this.run.valueAt(t);
       if (!(value instanceof LiveResult) || this.#exporting.has(t)) continue;
       this.#exporting.set(t, []);
-      const list = ask.get(value.slot);
-      if (list === undefined) ask.set(value.slot, [t]);
-      else list.push(t);
+      addTo(ask, value.slot, t);
     }
     if (this.#exporting.size === 0) return false;
     this.#whenExported = then;
@@ -244,10 +246,7 @@ export class RunLiveTables {
   releaseAll(): void {
     const bySlot = new Map<number, Key[]>();
     for (const [t, slot] of this.#held) {
-      const key = scopedKey(this.scope, this.run.tasks[t].key);
-      const list = bySlot.get(slot);
-      if (list === undefined) bySlot.set(slot, [key]);
-      else list.push(key);
+      addTo(bySlot, slot, scopedKey(this.scope, this.run.tasks[t].key));
     }
     this.#held.clear();
     for (const [slot, keys] of bySlot) this.shared.releaseTables(slot, keys);
