@@ -35,6 +35,28 @@ export function scopedKey(scope: string | undefined, key: Key): Key {
   return scope === undefined ? key : `${scope}\u0000${key}`;
 }
 
+/**
+ * What moving a live table between threads costs, seconds per byte of its native size: encoding
+ * it to Arrow IPC in its thread and decoding it in the reader's (docs/architecture.md: a 16 MB
+ * frame encodes in 0.9-1.3 s and decodes in 0.32-0.35 s under load).
+ */
+export const LIVE_MOVE_SECONDS_PER_BYTE = 9e-8;
+
+/**
+ * Whether a task reading `bytes` of live tables held by one thread should run on that thread
+ * rather than on the one the load alone picked (the worker's and the local `threads` pool's
+ * rule alike): yes when the holder has room, or its queued work (`holderLoad`, seconds) is no
+ * longer than the other's plus moving the tables would take.
+ */
+export function staysWithTables(
+  holderHasRoom: boolean,
+  holderLoad: number,
+  otherLoad: number,
+  bytes: number,
+): boolean {
+  return holderHasRoom || holderLoad <= otherLoad + bytes * LIVE_MOVE_SECONDS_PER_BYTE;
+}
+
 /** Bytes of live tables a thread keeps when its owner does not say (the local `threads` pool). */
 export const DEFAULT_LIVE_TABLE_BYTES = 256 * 2 ** 20;
 

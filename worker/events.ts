@@ -20,7 +20,13 @@ import type { ThreadEndCause } from "../threads/thread_pool.ts";
 
 /** The result of running a task, as the thread pool reports it. */
 export type ThreadResult =
-  | { ok: true; nbytes: number; typeName: string }
+  | {
+    ok: true;
+    nbytes: number;
+    typeName: string;
+    /** The value stayed in the thread that ran it, unencoded (a live table: worker/store.ts). */
+    live?: boolean;
+  }
   | {
     ok: false;
     error: ErrorRecord;

@@ -635,7 +635,7 @@ export class TaskExecutor {
       type: "thread-finished",
       key: run.key,
       result: result.ok
-        ? { ok: true, nbytes: result.nbytes, typeName: result.typeName }
+        ? { ok: true, nbytes: result.nbytes, typeName: result.typeName, live: result.live }
         : { ok: false, error: result.error, ...(result.stopped ? { stopped: true } : {}) },
       start: result.start / 1000,
       stop: result.stop / 1000,

@@ -2,7 +2,8 @@
  * Which ready task runs next, and on which thread: the worker state machine's run queue. Ready
  * tasks run highest priority first, one per free thread (and free resources), plus short tasks
  * queued behind them so threads get them in batches (`batchSeconds` of expected work in all);
- * each goes to the thread with the least expected work (thread_loads.ts). No I/O.
+ * each goes to the thread with the least expected work, or to the thread holding its live table
+ * inputs (thread_loads.ts). No I/O.
  *
  * @module
  */
@@ -99,9 +100,21 @@ export class RunQueue {
     return this.#ready.pop()!;
   }
 
-  /** `task` goes to a thread: books the thread, its expected time and its resources. */
+  /**
+   * `task` goes to a thread: books the thread, its expected time and its resources. A task
+   * reading live tables prefers the thread holding most of their bytes (they need not move).
+   */
   start(task: WorkerTask): void {
-    task.thread = this.#threads.assign(task.duration);
+    let holder = -1, holderBytes = 0;
+    let bytes: Map<number, number> | undefined;
+    for (const dep of task.dependencies) {
+      if (dep.liveThread < 0 || dep.state !== "memory") continue;
+      bytes ??= new Map();
+      const total = (bytes.get(dep.liveThread) ?? 0) + Math.max(0, dep.nbytes);
+      bytes.set(dep.liveThread, total);
+      if (holder < 0 || total > holderBytes) [holder, holderBytes] = [dep.liveThread, total];
+    }
+    task.thread = this.#threads.assign(task.duration, holder, holderBytes);
     this.executing++;
     this.#executingSeconds += task.duration;
     const resources = task.resources;

@@ -530,15 +530,16 @@ export class WorkerState {
     if (result.ok) {
       task.nbytes = result.nbytes;
       task.typeName = result.typeName;
+      const liveThread = result.live === true && thread !== undefined ? thread : -1;
       if (wanted) {
         if (keep !== null) this.#instructions.push(keep);
-        this.#toMemory(task);
+        this.#toMemory(task, liveThread);
         task.reported = true;
         this.#reportFinished(task, start, stop, thread);
       } else if (task.dependents.size > 0 || task.acquired) {
         // Withdrawn, but needed here: keep it and let the scheduler know the copy exists.
         if (keep !== null) this.#instructions.push(keep);
-        this.#toMemory(task);
+        this.#toMemory(task, liveThread);
         task.reported = true;
         this.#send({ op: "add-keys", keys: [{ key, nbytes: result.nbytes }] });
       } else {
@@ -624,9 +625,11 @@ export class WorkerState {
     this.#runQueue.push(task);
   }
 
-  #toMemory(task: WorkerTask): void {
+  /** `liveThread`: the thread holding it as a live table, or -1 (bytes in the store). */
+  #toMemory(task: WorkerTask, liveThread = -1): void {
     task.state = "memory";
     task.error = null;
+    task.liveThread = liveThread;
     const nbytes = task.nbytes > 0 ? task.nbytes : 0;
     if (!this.memory.has(task.key)) this.memoryBytes += nbytes;
     this.memory.set(task.key, nbytes);

@@ -3,10 +3,14 @@
  * one with the least expected work (the scheduler's `duration` estimates of the tasks handed to
  * it and not finished). Idle first because the estimates are only estimates: one long call among
  * short ones of its prefix still counts as short, and a task queued behind it would wait while
- * another thread has nothing to do. A collaborator of the worker state machine; no I/O.
+ * another thread has nothing to do. A task reading live tables (dataframe partitions kept in the
+ * thread that made them) goes where they are when that costs less than moving them, as the
+ * local `threads` pool places its tasks. A collaborator of the worker state machine; no I/O.
  *
  * @module
  */
+
+import { staysWithTables } from "../threads/live_tables.ts";
 
 /** The load a task of unknown or zero duration adds to its thread, seconds. */
 const MIN_TASK_LOAD_S = 1e-6;
@@ -23,15 +27,21 @@ export class ThreadLoads {
 
   /**
    * Picks the thread for a task expected to take `duration` s — the first idle one, else the
-   * least loaded — and books it.
+   * least loaded — and books it. `holder` (or -1) holds `holderBytes` of the task's inputs as
+   * live tables: it is taken instead when it is idle, or when its queued work is no longer than
+   * moving the tables would take (threads/live_tables.ts `staysWithTables`).
    */
-  assign(duration: number): number {
+  assign(duration: number, holder = -1, holderBytes = 0): number {
     const load = this.#load;
     let thread = this.#runs.indexOf(0);
     if (thread === -1) {
       thread = 0;
       for (let t = 1; t < load.length; t++) if (load[t] < load[thread]) thread = t;
     }
+    if (
+      holder >= 0 && holder < load.length && holder !== thread &&
+      staysWithTables(this.#runs[holder] === 0, load[holder], load[thread], holderBytes)
+    ) thread = holder;
     load[thread] += this.loadOf(duration);
     this.#runs[thread]++;
     return thread;

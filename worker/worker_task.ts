@@ -78,6 +78,11 @@ export class WorkerTask implements HeapItem {
   seceded = false;
   /** The thread it was handed to while executing, else -1. */
   thread = -1;
+  /**
+   * In memory as a live table in this thread (where it ran: worker/store.ts `setLive`), else -1.
+   * A hint for placing its readers (run_queue.ts): the executor moves the table where it is read.
+   */
+  liveThread = -1;
   nbytes = -1;
   typeName = "";
   error: ErrorRecord | null = null;

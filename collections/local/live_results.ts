@@ -25,7 +25,7 @@
 
 import type { Key } from "../../core/task.ts";
 import type { Encoded } from "../../core/value_codec.ts";
-import { scopedKey } from "../../threads/live_tables.ts";
+import { scopedKey, staysWithTables } from "../../threads/live_tables.ts";
 import type { RunResult } from "../../threads/thread_protocol.ts";
 import type { RunState } from "./run_state.ts";
 import type { RunSink, SharedPool } from "./shared_pool.ts";
@@ -34,14 +34,6 @@ import type { RunSink, SharedPool } from "./shared_pool.ts";
 export class LiveResult {
   constructor(readonly slot: number, readonly nbytes: number) {}
 }
-
-/**
- * What moving a table between threads costs, ms per byte of its native size: encoding to Arrow
- * IPC and decoding it (docs/architecture.md: a 16 MB frame encodes in 0.9-1.3 s and decodes in
- * 0.32-0.35 s under load). A reader waits for its inputs' thread when that thread's queued work
- * is shorter than this would take.
- */
-const MOVE_MS_PER_BYTE = 9e-5;
 
 let scopes = 0;
 
@@ -114,11 +106,16 @@ export class RunLiveTables {
       if (total > bestBytes || best < 0) [best, bestBytes] = [on, total];
     });
     if (best < 0 || best === slot) return slot;
+    // the pool's loads are milliseconds
     const load = this.shared.load;
-    if (this.shared.hasRoom(best) || load[best] <= load[slot] + bestBytes * MOVE_MS_PER_BYTE) {
-      return best;
-    }
-    return slot;
+    return staysWithTables(
+        this.shared.hasRoom(best),
+        load[best] / 1000,
+        load[slot] / 1000,
+        bestBytes,
+      )
+      ? best
+      : slot;
   }
 
   /**

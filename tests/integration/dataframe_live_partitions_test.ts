@@ -2,7 +2,8 @@
  * A dataframe partition stays a Polars frame in the task thread that made it; the worker's store
  * holds a pointer, and the frame is converted to Arrow IPC only when it moves (worker/executor.ts,
  * threads/live_tables.ts). On real processes: a chain of tasks on one worker converts no table
- * between its steps (the worker's `tableConversions` metric), a client and a peer still get the
+ * between its steps (the worker's `tableConversions` metric), a reader runs on the thread holding
+ * its partition, a client and a peer still get the
  * data, the live bytes count in the worker's managed memory, and a thread that is replaced takes
  * its partitions with it — they are computed again and the results stay exact.
  */
@@ -70,6 +71,27 @@ Deno.test("a chain of dataframe tasks on one worker converts no table between it
   assert.equal((await client.gather(steps[3])).height, 5);
   const again = await metricsWhen(raw, address, (m) => m.liveKeys === 3);
   assert.equal(again.tableConversions, 1, JSON.stringify(again));
+});
+
+Deno.test("a task reading a live partition runs on the thread that holds it", async () => {
+  await using cluster = await startCluster({ nWorkers: 1, nthreads: 2, workerArgs: ALL });
+  await using client = await Client.connect(cluster.schedulerAddress, { setAsDefault: false });
+  await using raw = await RawClient.connect(cluster.schedulerAddress);
+  const address = cluster.workers[0].address;
+  // two partitions made side by side: one in each thread
+  const parts = dd.fromRecords(records, { npartitions: 2 }).toDelayed();
+  const made = client.compute(parts) as Future<Frame>[];
+  await wait(made);
+  await metricsWhen(raw, address, (m) => m.liveKeys === 2);
+  // their readers, the second partition's first: by load alone it would take the first idle
+  // thread, the other partition's, and each table would move (exported, then decoded)
+  const second = client.submit((f: Frame) => f.sort("x"), made[1]);
+  const first = client.submit((f: Frame) => f.sort("x"), made[0]);
+  await wait([second, first]);
+  const metrics = await metricsWhen(raw, address, (m) => m.liveKeys === 4);
+  assert.equal(metrics.tableConversions, 0, JSON.stringify(metrics));
+  const heights = await Promise.all([second, first].map(async (f) => (await f).height));
+  assert.deepEqual(heights, [250, 250]);
 });
 
 Deno.test("a partition live on one worker reaches a task on another (get-data converts it once)", async () => {

@@ -50,14 +50,14 @@ class Driver {
     });
   }
 
-  done(key: string, nbytes = 8): WorkerInstruction[] {
+  done(key: string, nbytes = 8, thread = 0, live = false): WorkerInstruction[] {
     return this.handle({
       type: "thread-finished",
       key,
-      result: { ok: true, nbytes, typeName: "number" },
+      result: { ok: true, nbytes, typeName: live ? "DataFrame" : "number", live },
       start: this.now,
       stop: this.now + 1,
-      thread: 0,
+      thread,
       now: ++this.now,
     });
   }
@@ -420,6 +420,34 @@ Deno.test("each task goes to the thread with the least expected work", () => {
   d.compute("d", [], { duration: 2 });
   assert.deepEqual(threadsOf(d.done("b", 8)), { d: 1 });
   assert.deepEqual(d.w.threadLoads, [5, 2, 3]);
+});
+
+Deno.test("a task reading a live table goes to the thread holding it, unless that costs more", () => {
+  const d = new Driver({ nthreads: 2, shortTaskBatchSeconds: 0 });
+  const me = "tcp://me:1";
+  assert.deepEqual(threadsOf(d.compute("a", [], { duration: 1 })), { a: 0 });
+  assert.deepEqual(threadsOf(d.compute("b", [], { duration: 1 })), { b: 1 });
+  // b's table (20 MB) stays live in thread 1; a's result is bytes in the store
+  d.done("b", 20e6, 1, true);
+  d.done("a", 20e6, 0, false);
+  // both threads idle: the first idle one would be 0, but c reads b's table where it is
+  assert.deepEqual(threadsOf(d.compute("c", [loc("b", [me], 20e6)], { duration: 1 })), { c: 1 });
+  // a reader of bytes (no live input) goes by load alone: thread 0 is idle
+  assert.deepEqual(threadsOf(d.compute("e", [loc("a", [me], 20e6)], { duration: 1 })), { e: 0 });
+  d.done("e", 8, 0, false);
+  // thread 0 idle, thread 1 busy with c (1 s): moving b's table would take about 1.8 s, so f
+  // queues behind c on thread 1
+  assert.deepEqual(threadsOf(d.compute("f", [loc("b", [me], 20e6)], { duration: 1 })), { f: 1 });
+});
+
+Deno.test("a live table's holder is passed over when its queue is longer than the move", () => {
+  const d = new Driver({ nthreads: 2, shortTaskBatchSeconds: 0 });
+  const me = "tcp://me:1";
+  d.compute("b", [], { duration: 1 });
+  d.done("b", 1000, 0, true);
+  // thread 0 gets 60 s of work; a reader of b's 1 kB table goes to idle thread 1 instead
+  assert.deepEqual(threadsOf(d.compute("long", [], { duration: 60 })), { long: 0 });
+  assert.deepEqual(threadsOf(d.compute("c", [loc("b", [me], 1000)], { duration: 1 })), { c: 1 });
 });
 
 Deno.test("a result bigger than the memory limit fails its task and is not kept", () => {
