@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { makeTemporaryCertificates } from "../../deploy/temporary_certificates.ts";
 import { Connection, listen, parseAddress } from "../../net/wire.ts";
-import { loadSecurity, type TlsConfig } from "../../net/tls.ts";
+import { dialTls, loadSecurity, type TlsConfig } from "../../net/tls.ts";
+import { tcpNoDelayOf } from "../../net/tcp_no_delay.ts";
 import { tlsFromFlags } from "../../net/security_options.ts";
 
 /** An echo listener over TLS on loopback. */
@@ -132,6 +133,22 @@ Deno.test("before the TLS handshake: a deadline, and a cap on handshakes per hos
   silent.close();
   while (!refusals.some((r) => /TLS handshake failed/.test(r))) {
     await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+});
+
+Deno.test("a dialed TLS connection sends small writes at once (TCP_NODELAY, no Nagle)", async () => {
+  await using certificates = await makeTemporaryCertificates();
+  const tls = (await loadSecurity(certificates.security))!;
+  const { listener } = await echoOverTls(tls);
+  await using _ = listener;
+  const { port } = parseAddress(listener.addr);
+  const conn = await dialTls("127.0.0.1", port, tls);
+  try {
+    await conn.handshake();
+    // this test runs with -A: the option can be read, and the dialer must have set it
+    assert.equal(tcpNoDelayOf(conn), true);
+  } finally {
+    conn.close();
   }
 });
 
