@@ -7,9 +7,9 @@
  * that second message ~40 ms (measured: 43–44 ms against 2.6 ms with the option set).
  *
  * Linux only, and only when the process holds the `ffi` and `read` permissions (queried, never
- * asked for; the cluster's processes run with `-A`): the socket's descriptor is found through
- * `/proc/self/net/tcp{,6}` (the inode of the socket with this connection's two ports) and
- * `/proc/self/fd`, and the option set with libc's `setsockopt`. Elsewhere, or on any failure,
+ * asked for; the cluster's processes run with `-A`): the socket's descriptor is the one of those
+ * listed in `/proc/self/fd` whose local and peer ports (libc's `getsockname`, `getpeername`) are the
+ * connection's, and the option is set with libc's `setsockopt`. Elsewhere, or on any failure,
  * the connection stays as it was (it works, with the stalls above).
  *
  * @module
@@ -21,6 +21,8 @@ const TCP_NODELAY = 1;
 type Libc = Deno.DynamicLibrary<{
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"]; result: "i32" };
   getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"]; result: "i32" };
+  getsockname: { parameters: ["i32", "buffer", "buffer"]; result: "i32" };
+  getpeername: { parameters: ["i32", "buffer", "buffer"]; result: "i32" };
 }>;
 
 /** libc, opened once; null where it cannot be (not Linux, no permission, no libc.so.6). */
@@ -43,6 +45,8 @@ function openLibc(): Libc | null {
     libc = Deno.dlopen("libc.so.6", {
       setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
       getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
+      getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+      getpeername: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
     });
   } catch {
     libc = null;
@@ -50,45 +54,34 @@ function openLibc(): Libc | null {
   return libc;
 }
 
-/** The inode of this namespace's TCP socket whose local and remote ports are these. */
-function socketInode(localPort: number, remotePort: number): string | undefined {
-  for (const table of ["/proc/self/net/tcp", "/proc/self/net/tcp6"]) {
-    let text: string;
-    try {
-      text = Deno.readTextFileSync(table);
-    } catch {
-      continue;
-    }
-    // "sl local_address rem_address st ... uid timeout inode": addresses are HEX_IP:HEX_PORT
-    for (const line of text.split("\n").slice(1)) {
-      const fields = line.trim().split(/\s+/);
-      if (fields.length < 10) continue;
-      const port = (address: string) => parseInt(address.slice(address.lastIndexOf(":") + 1), 16);
-      if (port(fields[1]) === localPort && port(fields[2]) === remotePort) return fields[9];
-    }
-  }
-  return undefined;
+const SOCKADDR_BYTES = 128; // sizeof(struct sockaddr_storage)
+const sockaddr = new Uint8Array(SOCKADDR_BYTES);
+const sockaddrLength = new Uint32Array(1);
+
+/** The port of the socket address `which` (getsockname / getpeername) gives for `fd`, or -1. */
+function portOf(lib: Libc, which: "getsockname" | "getpeername", fd: number): number {
+  sockaddrLength[0] = SOCKADDR_BYTES;
+  if (lib.symbols[which](fd, sockaddr, sockaddrLength) !== 0 || sockaddrLength[0] < 4) return -1;
+  // sockaddr_in and sockaddr_in6 alike: the family, then the port in network byte order
+  return (sockaddr[2] << 8) | sockaddr[3];
 }
 
-/** This process's descriptor of the socket with that inode. */
-function descriptorOf(inode: string): number | undefined {
-  const target = `socket:[${inode}]`;
-  for (const entry of Deno.readDirSync("/proc/self/fd")) {
-    try {
-      if (Deno.readLinkSync(`/proc/self/fd/${entry.name}`) === target) return Number(entry.name);
-    } catch {
-      // closed meanwhile (the directory's own descriptor, for one)
-    }
-  }
-  return undefined;
-}
-
-function descriptorOfConn(conn: Deno.Conn): number | undefined {
+/**
+ * This process's descriptor of the TCP socket whose local and remote ports are `conn`'s: the
+ * descriptors listed in `/proc/self/fd`, asked for their addresses (two cheap syscalls each).
+ */
+function descriptorOfConn(lib: Libc, conn: Deno.Conn): number | undefined {
   const local = conn.localAddr as Deno.NetAddr;
   const remote = conn.remoteAddr as Deno.NetAddr;
   if (local.transport !== "tcp" || remote.transport !== "tcp") return undefined;
-  const inode = socketInode(local.port, remote.port);
-  return inode === undefined ? undefined : descriptorOf(inode);
+  for (const entry of Deno.readDirSync("/proc/self/fd")) {
+    const fd = Number(entry.name);
+    if (
+      portOf(lib, "getsockname", fd) === local.port &&
+      portOf(lib, "getpeername", fd) === remote.port
+    ) return fd;
+  }
+  return undefined;
 }
 
 /**
@@ -99,7 +92,7 @@ export function setTcpNoDelay(conn: Deno.Conn): boolean {
   const lib = openLibc();
   if (lib === null) return false;
   try {
-    const fd = descriptorOfConn(conn);
+    const fd = descriptorOfConn(lib, conn);
     if (fd === undefined) return false;
     return lib.symbols.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, new Int32Array([1]), 4) === 0;
   } catch {
@@ -114,7 +107,7 @@ export function setTcpNoDelay(conn: Deno.Conn): boolean {
 export function tcpNoDelayOf(conn: Deno.Conn): boolean | undefined {
   const lib = openLibc();
   if (lib === null) return undefined;
-  const fd = descriptorOfConn(conn);
+  const fd = descriptorOfConn(lib, conn);
   if (fd === undefined) return undefined;
   const value = new Int32Array(1);
   const length = new Uint32Array([4]);
