@@ -15,6 +15,9 @@
  * @module
  */
 
+/** What finds a connection's socket: its two addresses (a `Deno.Conn` has them). */
+export type SocketAddresses = Pick<Deno.Conn, "localAddr" | "remoteAddr">;
+
 const IPPROTO_TCP = 6;
 const TCP_NODELAY = 1;
 
@@ -70,7 +73,7 @@ function portOf(lib: Libc, which: "getsockname" | "getpeername", fd: number): nu
  * This process's descriptor of the TCP socket whose local and remote ports are `conn`'s: the
  * descriptors listed in `/proc/self/fd`, asked for their addresses (two cheap syscalls each).
  */
-function descriptorOfConn(lib: Libc, conn: Deno.Conn): number | undefined {
+function descriptorOfConn(lib: Libc, conn: SocketAddresses): number | undefined {
   const local = conn.localAddr as Deno.NetAddr;
   const remote = conn.remoteAddr as Deno.NetAddr;
   if (local.transport !== "tcp" || remote.transport !== "tcp") return undefined;
@@ -101,10 +104,11 @@ export function setTcpNoDelay(conn: Deno.Conn): boolean {
 }
 
 /**
- * Whether `TCP_NODELAY` is set on the socket under `conn`; undefined where it cannot be read
+ * Whether `TCP_NODELAY` is set on this process's TCP socket with `conn`'s two addresses (a
+ * `Connection`'s, say); undefined where it cannot be read
  * (not Linux, no `ffi` or `read` permission). For tests and diagnostics.
  */
-export function tcpNoDelayOf(conn: Deno.Conn): boolean | undefined {
+export function tcpNoDelayOf(conn: SocketAddresses): boolean | undefined {
   const lib = openLibc();
   if (lib === null) return undefined;
   const fd = descriptorOfConn(lib, conn);

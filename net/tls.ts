@@ -13,7 +13,6 @@
  */
 
 import { AuthenticationError } from "./auth.ts";
-import { setTcpNoDelay } from "./tcp_no_delay.ts";
 
 /**
  * TLS settings, as Dask's `Security`: paths of PEM files.
@@ -162,9 +161,9 @@ export async function loadSecurity(
  * Opens a TLS connection to a server, checking its certificate against the cluster's CA and the
  * host dialed, and presenting this side's certificate (the server requires one).
  *
- * Its socket gets `TCP_NODELAY` as our plain TCP and accepted TLS sockets have it, through
- * net/tcp_no_delay.ts (`Deno.TlsConn` has no `setNoDelay`; `Deno.startTls` over a no-delay TCP
- * connection sends no client certificate). Without it, Nagle's algorithm held a small write
+ * Its socket gets `TCP_NODELAY` (as our plain TCP and accepted TLS sockets have it) once the
+ * server has spoken, in `Connection.open`, through net/tcp_no_delay.ts (`Deno.TlsConn` has no
+ * `setNoDelay`; `Deno.startTls` over a no-delay TCP connection sends no client certificate). Without it, Nagle's algorithm held a small write
  * behind an unacknowledged one until the peer's delayed ACK: a write, another 1 ms later and its
  * reply took 43–44 ms, 2.6 ms with the option. Deno's `node:tls` client can set it too, but
  * measured in clusters it made round trips 8-15 % slower at idle and 200 MB transfers ~25 %
@@ -178,14 +177,7 @@ export async function dialTls(
   const clientCertificate = tls.cert !== undefined && tls.key !== undefined
     ? { cert: tls.cert, key: tls.key }
     : {};
-  const conn = await Deno.connectTls({
-    hostname,
-    port,
-    caCerts: tls.caCerts,
-    ...clientCertificate,
-  });
-  setTcpNoDelay(conn);
-  return conn;
+  return await Deno.connectTls({ hostname, port, caCerts: tls.caCerts, ...clientCertificate });
 }
 
 /**

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { makeTemporaryCertificates } from "../../deploy/temporary_certificates.ts";
 import { Connection, listen, parseAddress } from "../../net/wire.ts";
-import { dialTls, loadSecurity, type TlsConfig } from "../../net/tls.ts";
+import { loadSecurity, type TlsConfig } from "../../net/tls.ts";
 import { tcpNoDelayOf } from "../../net/tcp_no_delay.ts";
 import { tlsFromFlags } from "../../net/security_options.ts";
 
@@ -141,14 +141,22 @@ Deno.test("a dialed TLS connection sends small writes at once (TCP_NODELAY, no N
   const tls = (await loadSecurity(certificates.security))!;
   const { listener } = await echoOverTls(tls);
   await using _ = listener;
-  const { port } = parseAddress(listener.addr);
-  const conn = await dialTls("127.0.0.1", port, tls);
+  const connection = await Connection.connect(listener.addr, { role: "client", tls });
   try {
-    await conn.handshake();
+    const netAddr = (address: string): Deno.NetAddr => {
+      const { hostname, port } = parseAddress(address);
+      return { transport: "tcp", hostname, port };
+    };
     // this test runs with -A: the option can be read, and the dialer must have set it
-    assert.equal(tcpNoDelayOf(conn), true);
+    assert.equal(
+      tcpNoDelayOf({
+        localAddr: netAddr(connection.localAddr),
+        remoteAddr: netAddr(connection.remoteAddr),
+      }),
+      true,
+    );
   } finally {
-    conn.close();
+    await connection.close();
   }
 });
 
