@@ -161,13 +161,13 @@ export async function loadSecurity(
  * Opens a TLS connection to a server, checking its certificate against the cluster's CA and the
  * host dialed, and presenting this side's certificate (the server requires one).
  *
- * Its connection has no `setNoDelay`, so Nagle's algorithm holds a small write behind an
- * unacknowledged one until the peer's delayed ACK (measured: a write, another 1 ms later and its
- * reply took 43.8 ms here, 2.3 ms on plain TCP). `Deno.startTls` over a no-delay TCP connection
- * sends no client certificate; Deno's `node:tls` client can do both, but measured in clusters it
- * made round trips 8-15 % slower at idle and 200 MB transfers ~25 % slower, while the stall never moved a
- * median (docs/security.md, "Where the time goes"). So this stays until Deno's TLS connection can
- * set the option.
+ * Its socket gets `TCP_NODELAY` (as our plain TCP and accepted TLS sockets have it) once the
+ * server has spoken, in `Connection.open`, through net/tcp_no_delay.ts (`Deno.TlsConn` has no
+ * `setNoDelay`; `Deno.startTls` over a no-delay TCP connection sends no client certificate). Without it, Nagle's algorithm held a small write
+ * behind an unacknowledged one until the peer's delayed ACK: a write, another 1 ms later and its
+ * reply took 43–44 ms, 2.6 ms with the option. Deno's `node:tls` client can set it too, but
+ * measured in clusters it made round trips 8-15 % slower at idle and 200 MB transfers ~25 %
+ * slower (docs/security.md, "Where the time goes").
  */
 export async function dialTls(
   hostname: string,
