@@ -63,7 +63,10 @@ export class Queue<T = unknown> extends SharedObject {
 
   /**
    * Adds an item (Futures inside it are kept alive while it waits in the queue). In a full
-   * bounded queue it waits for room, at most `timeout` seconds.
+   * bounded queue it waits for room, at most `timeout` seconds. Resolves once the scheduler holds
+   * the item, as Dask's `put` returns: whatever happens after it, by any route, sees the item.
+   * One client's calls reach the scheduler in the order they are made, so a put and a get that
+   * need no wait between them can be made together (`Promise.all`): one round trip.
    *
    * @throws {TimeoutError} when the queue stayed full for `timeout` seconds.
    */
