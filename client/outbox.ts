@@ -176,6 +176,15 @@ export class Outbox {
   }
 
   /**
+   * True when a message written now would overtake something queued that {@link flush} cannot
+   * write yet: the outbox is paused (disconnected), or a barrier is in the queue. Otherwise a
+   * flush writes the whole queue at once, and a request may go right after it.
+   */
+  get holdsBack(): boolean {
+    return this.#paused || this.#queue.some((entry) => entry instanceof Barrier);
+  }
+
+  /**
    * Resolves once everything queued so far has been written — barriers included: a request
    * sent then reaches the scheduler after the keys of earlier scatters.
    */

@@ -52,7 +52,8 @@ export function contextOf(options: SharedStateOptions): SharedStateContext {
 
 /**
  * A context whose first request connects the task's client. Reading Futures and actors needs
- * the client itself: {@link SharedStateContext.ready} connects it (every request waits for it).
+ * the client itself: {@link SharedStateContext.ready} connects it (every request waits for it
+ * until it is connected).
  */
 function contextOnFirstUse(client: () => Promise<Client>): SharedStateContext {
   let context: SharedStateContext | undefined;
@@ -67,11 +68,14 @@ function contextOnFirstUse(client: () => Promise<Client>): SharedStateContext {
     return context;
   };
   return {
+    // (once connected, nothing to wait for: requests then go in the order they are made)
     get ready() {
-      return connect();
+      return context === undefined ? connect() : undefined;
     },
-    request: async <T>(method: string, params: Record<string, unknown>) =>
-      (await connect()).request<T>(method, params),
+    request: <T>(method: string, params: Record<string, unknown>) =>
+      context !== undefined
+        ? context.request<T>(method, params)
+        : connect().then((c) => c.request<T>(method, params)),
     futureKey: (future) => settled().futureKey(future),
     futureOf: (key) => settled().futureOf(key),
     get actors() {
@@ -134,7 +138,10 @@ export abstract class SharedObject {
     what: string,
     options: { timeout?: number } = {},
   ): Promise<void> {
-    await this.#context.ready; // a task's client connects before its Futures are read
+    // a task's client connects before its Futures are read (awaited only then, so a put is
+    // sent in the order it was called, as every other request)
+    const ready = this.#context.ready;
+    if (ready !== undefined) await ready;
     const params = this.share(value, what);
     if (options.timeout !== undefined) params.timeout = options.timeout;
     await withTimeoutError(this.request(method, params), TimeoutError);

@@ -39,7 +39,11 @@ export interface QueueOptions extends SharedStateOptions {
 export class Queue<T = unknown> extends SharedObject {
   /** The bound this object asked for (0: none); the scheduler keeps the first one declared. */
   readonly maxsize: number;
-  readonly #declared: Promise<unknown> | null = null;
+  /**
+   * The bound's declaration until the scheduler has taken it (then null: puts go at once, in
+   * the order they are made, instead of a microtask late); failed, it stays and rejects puts.
+   */
+  #declaring: Promise<unknown> | null = null;
 
   /** The queue named `name` (default: a new unique name). */
   constructor(name?: string, options: QueueOptions = {}) {
@@ -52,19 +56,22 @@ export class Queue<T = unknown> extends SharedObject {
     }
     this.maxsize = maxsize;
     if (maxsize > 0) {
-      this.#declared = this.request("queue-declare", { maxsize });
-      this.#declared.catch(() => {}); // reported by the first put
+      const declaring = this.#declaring = this.request("queue-declare", { maxsize });
+      declaring.then(() => this.#declaring = null, () => {}); // a failure: reported by puts
     }
   }
 
   /**
    * Adds an item (Futures inside it are kept alive while it waits in the queue). In a full
-   * bounded queue it waits for room, at most `timeout` seconds.
+   * bounded queue it waits for room, at most `timeout` seconds. Resolves once the scheduler holds
+   * the item, as Dask's `put` returns: whatever happens after it, by any route, sees the item.
+   * One client's calls reach the scheduler in the order they are made, so a put and a get that
+   * need no wait between them can be made together (`Promise.all`): one round trip.
    *
    * @throws {TimeoutError} when the queue stayed full for `timeout` seconds.
    */
   async put(item: T, options: { timeout?: number } = {}): Promise<void> {
-    if (this.#declared !== null) await this.#declared;
+    if (this.#declaring !== null) await this.#declaring; // a failed declaration rejects here
     await this.sendValue("queue-put", item, "an item", options);
   }
 

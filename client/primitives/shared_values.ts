@@ -22,7 +22,10 @@ export interface SharedStateContext {
   futureOf(key: Key): Future;
   /** How actor handles in shared values call (through this client). */
   actors: ActorTransport;
-  /** Settles once the client is connected (a task's client connects on first use). */
+  /**
+   * Settles once the client is connected (a task's client connects on first use); undefined
+   * when there is nothing to wait for.
+   */
   ready?: Promise<unknown>;
 }
 

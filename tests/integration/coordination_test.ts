@@ -59,6 +59,20 @@ Deno.test("queues, variables, locks, events and semaphores shared by clients", a
     assert.equal(await back, 70);
   });
 
+  await t.step("one client's calls reach the scheduler in the order they were made", async () => {
+    // a put went a tick after the calls made beside it (it awaited readiness first), so a
+    // qsize or get(batch) called right after an unawaited put overtook it and missed the item
+    const queue = new Queue<number>("in-order", { client: a });
+    const variable = new Variable<number>("in-order", { client: a });
+    const puts = [queue.put(1), queue.put(2)];
+    const sizes = [queue.qsize(), queue.get({ batch: true })];
+    assert.deepEqual(await Promise.all(sizes), [2, [1, 2]]);
+    // set, then delete: the variable ends empty (the late set used to land after the delete)
+    const writes = [variable.set(5), variable.delete()];
+    await assert.rejects(() => variable.get({ timeout: 0.05 }), TimeoutError);
+    await Promise.all([...puts, ...writes]);
+  });
+
   await t.step(
     "a client waiting on a get, a lock or an event still puts, submits and sets",
     async () => {
