@@ -1,8 +1,11 @@
 /**
  * The `processes` scheduler beside Dask's `processes` scheduler (bench/dask/local.py) and,
  * optionally, an older checkout of this repository, interleaved round by round in the same run
- * so that a loaded machine slows all of them alike. Each measurement runs in a fresh process
- * (bench/processes_run.ts). Prints each figure's median over the rounds and the ratios.
+ * so that a loaded machine slows all of them alike; each round starts with the next contender
+ * (none always runs right after another's teardown). Each measurement runs in a fresh process
+ * (bench/processes_run.ts). Prints each figure's median over the rounds and the ratios, and for
+ * this tree and the older one the CPU time of the computes (the script's and its worker
+ * processes' together), the steadier figure under load.
  *
  *   deno run -A bench/processes.ts [--rounds=3] [--against=path/to/older/checkout]
  */
@@ -10,7 +13,10 @@
 import { parseArgs } from "node:util";
 import { median } from "./measure.ts";
 
-type Figures = Record<"tree" | "montecarlo", { cold: number; warm: number }>;
+type Figures = Record<
+  "tree" | "montecarlo",
+  { cold: number; warm: number; coldCpu?: number; warmCpu?: number }
+>;
 
 const { values: args } = parseArgs({
   args: Deno.args,
@@ -43,7 +49,10 @@ contenders.push(["Dask", () => run("/usr/bin/python3", [daskScript, String(WORKE
 
 const samples = new Map<string, Figures[]>(contenders.map(([name]) => [name, []]));
 for (let round = 0; round < rounds; round++) {
-  for (const [name, measure] of contenders) samples.get(name)!.push(await measure());
+  for (let i = 0; i < contenders.length; i++) {
+    const [name, measure] = contenders[(round + i) % contenders.length];
+    samples.get(name)!.push(await measure());
+  }
 }
 
 const ours = samples.get("this tree")!;
@@ -60,5 +69,22 @@ for (const workload of ["tree", "montecarlo"] as const) {
       line.push(`${name} ${theirs.toFixed(3)} s (${median(ratios).toFixed(1)}× ours)`);
     }
     console.log(line.join("; "));
+    const cpu = `${phase}Cpu` as const;
+    if (ours[0][workload][cpu] === undefined) continue;
+    const cpuLine = [
+      `${workload} ${phase} CPU: this tree ${
+        median(ours.map((f) => f[workload][cpu]!)).toFixed(3)
+      } s`,
+    ];
+    for (const [name] of contenders.slice(1, -1)) {
+      const theirs = samples.get(name)!;
+      const ratios = theirs.map((f, i) => f[workload][cpu]! / ours[i][workload][cpu]!);
+      cpuLine.push(
+        `${name} ${median(theirs.map((f) => f[workload][cpu]!)).toFixed(3)} s (${
+          median(ratios).toFixed(2)
+        }× ours, rounds ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`,
+      );
+    }
+    console.log(cpuLine.join("; "));
   }
 }

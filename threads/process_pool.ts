@@ -68,6 +68,8 @@ export class ProcessPool implements TaskPool {
   #busy = false;
   /** Why a process could not start; every later post fails with it. */
   #startupError: Error | undefined;
+  /** Told when a process has loaded its entry (and, at close, for those that had not). */
+  onSlotReady: ((slot: number) => void) | undefined;
 
   /**
    * @throws {Error} when a subprocess cannot be spawned (no `--allow-run`), saying which
@@ -141,8 +143,10 @@ export class ProcessPool implements TaskPool {
         for (const message of reader.push(chunk)) {
           const header = message.header as FromThread | ProcessNotice;
           if (header.type === "results") results.push(...header.results);
-          else if (header.type === "ready") process.ready = true;
-          else if (header.type === "fatal") process.fatal = header.message;
+          else if (header.type === "ready") {
+            process.ready = true;
+            this.onSlotReady?.(i);
+          } else if (header.type === "fatal") process.fatal = header.message;
           // a task that gave its slot back may take it again at once: slots are not counted here
           else if (header.type === "rejoin") {
             this.#send(process, { type: "rejoined", id: header.id });
@@ -215,10 +219,23 @@ export class ProcessPool implements TaskPool {
     return this.#processes[slot].functions.shrink(spec);
   }
 
+  /**
+   * Whether `slot`'s process has loaded its entry: the first batches go to the processes that
+   * are up, not into the pipe of one still starting (their start times differ by 100 ms and
+   * more on a busy machine). A closed pool's slots count as ready: a post then says why.
+   */
+  isReady(slot: number): boolean {
+    return this.#closed || this.#processes[slot].ready;
+  }
+
   /** Writes a batch of tasks to one process's stdin (buffers are copied into the pipe). */
   post(slot: number, batch: RunItem[]): void {
     if (this.#startupError !== undefined) throw this.#startupError;
-    if (this.#closed) throw new Error("This process pool is closed; start a new one.");
+    if (this.#closed) {
+      throw new Error(
+        "the process pool was shut down (shutdownProcesses()) before these tasks could run",
+      );
+    }
     const message: RunBatch = { type: "run", batch };
     const process = this.#processes[slot];
     process.batches.push(new Set(batch.map((item) => item.id)));
@@ -263,6 +280,7 @@ export class ProcessPool implements TaskPool {
   /** Ends every process (running tasks are abandoned); settles once all have exited. */
   async close(): Promise<void> {
     const wasOpen = !this.#closed;
+    const waiting = this.#processes.flatMap((process, slot) => process.ready ? [] : [slot]);
     this.#closed = true;
     // waiting for them to end must keep the script alive
     this.setBusy(true);
@@ -282,6 +300,10 @@ export class ProcessPool implements TaskPool {
           ),
         });
       });
+    }
+    // computations that waited for a process to start post now, and learn why they cannot
+    if (wasOpen) {
+      for (const slot of waiting) this.onSlotReady?.(slot);
     }
     await Promise.all(this.#processes.map((p) => p.ended));
   }

@@ -39,6 +39,14 @@ export interface TaskPool {
   functionFor(slot: number, spec: FunctionSpec): FunctionSpec | string;
   /** Sends a batch to one slot; `transfer` lists buffers the slot may take over. */
   post(slot: number, batch: RunItem[], transfer?: ArrayBuffer[]): void;
+  /**
+   * Whether a batch posted to `slot` now would start at once: false while its runner boots (a
+   * subprocess loading its entry). Pools without it take posts at any time. Once the pool is
+   * closed every slot counts as ready (a post then fails and says why).
+   */
+  isReady?(slot: number): boolean;
+  /** Told when a slot becomes ready ({@link isReady}), and for every waiting slot at close. */
+  onSlotReady?: ((slot: number) => void) | undefined;
   /** Keeps the script alive while work is out (`true`), or lets it end while idle. */
   setBusy?(busy: boolean): void;
   /**

@@ -51,7 +51,6 @@ import { SHARED_GARBAGE_BYTES, SharedGarbage } from "./shared_garbage.ts";
 import { ThreadSampler } from "./sampler.ts";
 import { addUploadedModules, importUploaded } from "../core/uploaded_modules.ts";
 import { liveTableBytes, LiveTables, scopedKey } from "./live_tables.ts";
-import { setNativeTrimThreshold } from "../core/native_memory.ts";
 import { setCancelCheck } from "../core/cancel_point.ts";
 import { tableConversions } from "../core/table_codec.ts";
 
@@ -751,7 +750,13 @@ self.onmessage = (event: MessageEvent<ToThread>) => {
     case "setup":
       setup = message;
       if (message.liveTableBytes !== undefined) liveTables.capBytes = message.liveTableBytes;
-      setNativeTrimThreshold(message.trimAboveBytes);
+      if (message.trimAboveBytes !== undefined) {
+        // node:v8 and node:vm (core/garbage.ts) load only where a worker sets a threshold:
+        // a thread or process that never trims starts without them; its tasks wait for it
+        const bytes = message.trimAboveBytes;
+        queue = queue.then(() => import("../core/native_memory.ts"))
+          .then(({ setNativeTrimThreshold }) => setNativeTrimThreshold(bytes));
+      }
       break;
     case "sampling":
       sampler.intervalUs = Math.round(message.intervalMs * 1000);

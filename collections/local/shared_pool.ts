@@ -122,6 +122,8 @@ export class SharedPool {
       for (const run of this.#runs) if (!run.abandoned) run.onSlotReplaced?.(slot, error);
       this.#dispatchAll();
     });
+    // a runner that finished starting takes the work that waited for it
+    this.pool.onSlotReady = () => this.#dispatchAll();
     this.pool.onExported = (_slot, answer) => {
       const asker = this.#exports.get(answer.id);
       if (asker === undefined) return;
@@ -178,8 +180,12 @@ export class SharedPool {
     for (const id of ids) this.#take(id);
   }
 
-  /** Whether `slot` takes more work now: it is idle, or its queued work is short. */
+  /**
+   * Whether `slot` takes more work now: its runner is up (a process still starting gets none,
+   * so the first work goes to the first runners up), and it is idle or its queued work is short.
+   */
   hasRoom(slot: number): boolean {
+    if (this.pool.isReady?.(slot) === false) return false;
     return this.inFlight[slot] === 0 || this.load[slot] < QUEUED_MS;
   }
 

@@ -83,6 +83,45 @@ Deno.test("processes: tasks queued behind a crashing one run again on the new pr
   }
 });
 
+Deno.test("processes: work goes to the processes that are up, not to one still starting", async () => {
+  try {
+    const options = { scheduler: "processes", numWorkers: 2 } as const;
+    const pids = async (n: number, fn: (i: number) => unknown) =>
+      new Set(
+        await compute(...Array.from({ length: n }, (_, i) => delayed(fn)(i)), options) as number[],
+      );
+    // both processes up: each has answered (tasks of 20 ms go one a process at a time)
+    const slowPid = async (_i: number) => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return Deno.pid;
+    };
+    const up = new Set<number>();
+    for (let tries = 0; up.size < 2 && tries < 50; tries++) {
+      for (const p of await pids(8, slowPid)) up.add(p);
+    }
+    assert.equal(up.size, 2, "both processes answered");
+    const quit = () => Deno.exit(9);
+    const error = await delayed(quit)().compute(options).then(() => null, (e) => e);
+    assert.ok(error instanceof ProcessDiedError, String(error));
+    // the crashed process's replacement is starting (~0.1 s); the survivor takes this work at
+    // once instead of leaving part of it in the new process's pipe
+    const after = await pids(4, (_i: number) => Deno.pid);
+    assert.equal(after.size, 1, `ran on ${[...after]}`);
+    assert.ok(up.has([...after][0]), "it ran on the process that was up");
+  } finally {
+    await shutdownProcesses();
+  }
+});
+
+Deno.test("processes: shutting down a pool still starting fails the computation waiting for it", async () => {
+  const running = delayed(inc)(1).compute({ scheduler: "processes", numWorkers: 3 })
+    .then(() => null, (e) => e);
+  await shutdownProcesses(); // at once: its processes have not loaded their entry yet
+  const error = await running;
+  assert.ok(error instanceof Error, String(error));
+  assert.match(error.message, /shut down/);
+});
+
 Deno.test("processes: chained tasks lost with a crashed process run again in order", async () => {
   const add = (a: number, b: number) => a + b;
   const tree = (leaves: number) => {
