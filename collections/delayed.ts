@@ -179,7 +179,8 @@ const NOT_ATTRIBUTES = new Set([
  */
 Object.setPrototypeOf(
   Delayed.prototype,
-  new Proxy(Object.prototype, {
+  // its target inherits from Object.prototype, so a Delayed is still `instanceof Object`
+  new Proxy(Object.create(Object.prototype), {
     get(base, prop, receiver) {
       if (
         prop in base || typeof prop === "symbol" || NOT_ATTRIBUTES.has(prop) ||

@@ -128,6 +128,7 @@ Deno.test("a Delayed is a plain object: lazy attributes come from its prototype"
   assert.ok(!types.isProxy(d));
   assert.equal(d.compute, d.compute);
   assert.equal(Object.getPrototypeOf(d), Delayed.prototype);
+  assert.ok(d instanceof Object && typeof d.toString === "function" && "hasOwnProperty" in d);
   assert.equal(await d.length.compute({ scheduler: "sync" }), 2);
   // the lazy attribute stands for a Delayed: the Delayed's methods work on it
   const length = d.length;
