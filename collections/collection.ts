@@ -73,23 +73,23 @@ export function collectGraph(layers: readonly Layer[]): Graph {
   // one-task layers (every Delayed) are recognised by their key in the graph; only the rest
   // need a set of seen ids, which keeps million-task delayed graphs lean
   const seen = new Set<string>();
-  const isNew = (layer: Layer): boolean => {
-    const tasks = layer.tasks;
-    if (tasks.length === 1) return !graph.has(tasks[0].key);
-    if (seen.has(layer.id)) return false;
-    seen.add(layer.id);
-    return true;
-  };
   const stack: Layer[] = [];
   for (const layer of layers) stack.push(layer);
   while (stack.length > 0) {
     const layer = stack.pop()!;
-    if (!isNew(layer)) continue;
     const tasks = layer.tasks;
-    for (let i = 0; i < tasks.length; i++) {
-      const task = tasks[i];
-      // equal keys name equal computations (content addressing): the first one seen serves
-      if (!graph.has(task.key)) graph.set(task.key, task);
+    if (tasks.length === 1) {
+      const task = tasks[0];
+      if (graph.has(task.key)) continue;
+      graph.set(task.key, task);
+    } else {
+      if (seen.has(layer.id)) continue;
+      seen.add(layer.id);
+      for (let i = 0; i < tasks.length; i++) {
+        const task = tasks[i];
+        // equal keys name equal computations (content addressing): the first one seen serves
+        if (!graph.has(task.key)) graph.set(task.key, task);
+      }
     }
     const deps = layer.dependencies;
     for (let i = 0; i < deps.length; i++) stack.push(deps[i]);

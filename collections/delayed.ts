@@ -33,7 +33,7 @@ import { type GraphPicture, visualizeGraph, type VisualizeOptions } from "./visu
 import { delayedRepr, inspectSymbol } from "./display/repr.ts";
 import { graphDisplay, jupyterDisplay, type MimeBundle } from "./display/notebook.ts";
 
-/** Reads the Delayed behind its Proxy (module-private). */
+/** Reads the Delayed behind a lazy attribute's callable Proxy (module-private). */
 const UNPROXIED: unique symbol = Symbol("Delayed itself");
 
 /**
@@ -41,14 +41,15 @@ const UNPROXIED: unique symbol = Symbol("Delayed itself");
  *
  * As Dask's `Delayed.__getattr__`, a member a Delayed does not have itself is a lazy attribute
  * of its value: `d.length` is a Delayed of `value.length`, and `d.split(",")` a Delayed of
- * `value.split(",")` (see {@link DelayedMembers} for the types).
+ * `value.split(",")` (see {@link DelayedMembers} for the types). Methods are the class's own, as
+ * for any class: call them on the Delayed (`d.compute()`), not detached from it.
  */
 export class Delayed<T = unknown> implements Collection<T>, Layer {
   readonly #task: Task | null;
 
   /**
-   * @internal The Delayed itself behind its Proxy: graphs keep it in their layers, so walking a
-   * million-task graph reads plain properties instead of going through the Proxy's trap.
+   * @internal The Delayed itself, also when read through a lazy attribute's callable Proxy
+   * (`d.name` stands for a Delayed and can be called): graphs keep the Delayed in their layers.
    */
   get [UNPROXIED](): Delayed<T> {
     return this;
@@ -77,8 +78,6 @@ export class Delayed<T = unknown> implements Collection<T>, Layer {
         configurable: true,
       });
     }
-    // the proxy gives lazy attributes; methods still run on the Delayed itself
-    return new Proxy(this, delayedHandler as ProxyHandler<this>);
   }
 
   /** The one task of this layer (none when it stands for a persisted result). */
@@ -172,17 +171,25 @@ const NOT_ATTRIBUTES = new Set([
   "nodeType",
 ]);
 
-const delayedHandler: ProxyHandler<Delayed<unknown>> = {
-  get(target, prop) {
-    if (prop in target) {
-      const value = Reflect.get(target, prop, target);
-      // methods read private fields: they must run with the Delayed itself as `this`
-      return typeof value === "function" ? value.bind(target) : value;
-    }
-    if (typeof prop === "symbol" || NOT_ATTRIBUTES.has(prop)) return undefined;
-    return lazyAttribute(target, prop);
-  },
-};
+/**
+ * Lazy attributes come from the prototype after `Delayed.prototype`: a Proxy whose trap is
+ * reached only by names neither a Delayed nor its class has. One Proxy serves every Delayed (a
+ * Proxy around each one cost its making and a trap on every read: a tenth of the time to build
+ * a million-task graph).
+ */
+Object.setPrototypeOf(
+  Delayed.prototype,
+  // its target inherits from Object.prototype, so a Delayed is still `instanceof Object`
+  new Proxy(Object.create(Object.prototype), {
+    get(base, prop, receiver) {
+      if (
+        prop in base || typeof prop === "symbol" || NOT_ATTRIBUTES.has(prop) ||
+        !(receiver instanceof Delayed) || receiver === Delayed.prototype
+      ) return Reflect.get(base, prop, receiver);
+      return lazyAttribute(receiver, prop);
+    },
+  }),
+);
 
 /**
  * `d.name`: a Delayed of `value.name` that can also be called, `d.name(...args)` giving a
@@ -193,7 +200,11 @@ function lazyAttribute(owner: Delayed, name: string): Delayed {
   const call = (...args: unknown[]) =>
     delayed(callMethod, { name, pure: false })(owner, name, ...args);
   return new Proxy(call, {
-    get: (_fn, prop) => Reflect.get(attribute, prop),
+    get: (_fn, prop) => {
+      const value = Reflect.get(attribute, prop);
+      // the Delayed's own methods run on it (the Proxy is a function, not a collection)
+      return typeof value === "function" && prop in attribute ? value.bind(attribute) : value;
+    },
     has: (_fn, prop) => Reflect.has(attribute, prop),
     getPrototypeOf: () => Delayed.prototype,
   }) as unknown as Delayed;
@@ -227,13 +238,49 @@ export interface DelayedOptions {
 }
 
 /**
+ * Where a value given to `delayed` sits, for errors: argument `index` of a call of the function
+ * named `prefix`, or (index -1) the value wrapped by `delayed(value)`. Its text is made only for
+ * an error: a million-task graph makes no strings for it.
+ */
+interface Place {
+  readonly prefix: string;
+  index: number;
+}
+
+function placeName(where: Place): string {
+  return where.index < 0
+    ? "the value given to delayed"
+    : `argument ${where.index} of ${where.prefix}`;
+}
+
+/**
+ * Lazy values in `value` replaced by task references, their layers added to `layers` (see
+ * {@link unpackArgument}); with `traverse` false only a value that is itself lazy is replaced.
+ */
+function unpackValue(value: unknown, layers: Layer[], traverse: boolean, where: Place): unknown {
+  if (value instanceof Delayed) {
+    const delayed = value[UNPROXIED];
+    layers.push(delayed);
+    return new TaskRef(delayed.key);
+  }
+  if (value === null || typeof value !== "object") return value;
+  if (!traverse && !isCollection(value)) return value;
+  try {
+    return unpackArgument(value, layers, where);
+  } catch (error) {
+    if (!(error instanceof TooDeep)) throw error;
+    throw endlessValueError(value, where.index < 0 ? "value" : `args[${where.index}]`);
+  }
+}
+
+/**
  * Replaces lazy values in a call's argument by task references and collects the layers they
  * come from: Delayed values, other collections (Bag, DArray: their result made by a finalize
  * task, as Dask computes collections nested in arguments first), also inside arrays, plain
  * objects and Sets. One-pass iterators are refused (they would be drained or could not travel).
  * Containers without lazy values are kept as they are (no copy).
  */
-function unpackArgument(value: unknown, layers: Layer[], where: string, depth = 0): unknown {
+function unpackArgument(value: unknown, layers: Layer[], where: Place, depth = 0): unknown {
   if (depth > MAX_NESTING_DEPTH) throw new TooDeep(); // a cycle: named by the caller
   if (value instanceof Delayed) {
     const delayed = value[UNPROXIED];
@@ -272,8 +319,9 @@ function unpackArgument(value: unknown, layers: Layer[], where: string, depth = 
     return new TaskRef(key);
   }
   if (isOnePassIterator(value)) {
+    const place = placeName(where);
     throw new TypeError(
-      `${where} is a one-pass iterator (a generator or an iterator object): it would be ` +
+      `${place} is a one-pass iterator (a generator or an iterator object): it would be ` +
         `drained by its first reader and cannot travel to another thread. Pass an array ` +
         `instead: Array.from(iterator).`,
     );
@@ -287,12 +335,14 @@ function isOnePassIterator(value: object): boolean {
 }
 
 /** A reference to a task that computes a collection's whole result. */
-function finalizedRef(collection: Collection, layers: Layer[], where: string): TaskRef {
+function finalizedRef(collection: Collection, layers: Layer[], where: Place): TaskRef {
   const spec = collection[collectionSymbol];
   const finalize = spec.finalizeTask?.();
   if (finalize === undefined) {
     throw new TypeError(
-      `${where} is a collection that cannot be finalized inside a task; compute it first and ` +
+      `${
+        placeName(where)
+      } is a collection that cannot be finalized inside a task; compute it first and ` +
         `pass its value.`,
     );
   }
@@ -391,7 +441,7 @@ export function delayed<A extends unknown[], R>(
 export function delayed<T>(value: T | Delayed<T>, options?: DelayedOptions): LazyDelayed<T>;
 export function delayed(
   target: unknown,
-  options: DelayedOptions = {},
+  options: DelayedOptions = NO_OPTIONS,
 ): Delayed | DelayedFunction<unknown[], unknown> {
   if (target instanceof Delayed) return target;
   const { nout } = options;
@@ -399,36 +449,33 @@ export function delayed(
     throw new RangeError(`delayed: nout must be an integer >= 0; got ${nout}.`);
   }
   const traverse = options.traverse ?? true;
-  const unpack = (value: unknown, layers: Layer[], where: string, rootName = "value") => {
-    if (!traverse && !(value instanceof Delayed) && !isCollection(value)) return value;
-    try {
-      return unpackArgument(value, layers, where);
-    } catch (error) {
-      throw error instanceof TooDeep ? endlessValueError(value, rootName) : error;
-    }
-  };
   if (typeof target === "function") {
     const fn = target as TaskFunction;
     const prefix = options.name ?? functionName(fn);
     const pure = options.pure ?? false;
     return (...args: unknown[]) => {
       const layers: Layer[] = [];
-      const taskArgs = args.map((a, i) =>
-        unpack(a, layers, `argument ${i} of ${prefix}`, `args[${i}]`)
-      );
+      const where: Place = { prefix, index: 0 };
+      const taskArgs = new Array(args.length);
+      for (let i = 0; i < args.length; i++) {
+        where.index = i;
+        taskArgs[i] = unpackValue(args[i], layers, traverse, where);
+      }
       const key = options.key ??
         `${prefix}-${pure ? tokenize(fn, ...taskArgs) : uniqueToken()}`;
       return new Delayed(key, makeTask(key, fn, taskArgs), layers, nout);
     };
   }
   const layers: Layer[] = [];
-  const value = unpack(target, layers, "the value given to delayed");
+  const value = unpackValue(target, layers, traverse, { prefix: "", index: -1 });
   const name = options.name ?? literalTypeName(target);
   const token = options.pure === false ? uniqueToken() : tokenize(value);
   const key = options.key ?? `${name}-${token}`;
   const task = layers.length > 0 ? makeTask(key, buildContainer, [value]) : makeLiteral(key, value);
   return new Delayed(key, task, layers, nout);
 }
+
+const NO_OPTIONS: DelayedOptions = Object.freeze({});
 
 /** A literal's name for its key: `array`, `object`, or the type name (`number`, `Map`). */
 function literalTypeName(value: unknown): string {

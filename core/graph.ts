@@ -25,14 +25,38 @@ export interface IndexedGraph {
 }
 
 /**
- * Numbers the tasks of a graph in insertion order and lists dependencies as integers.
+ * An {@link IndexedGraph} with the tasks by index, as the graph optimization pass builds it
+ * (core/optimize.ts). A dependency missing from the graph is `-1` there.
+ */
+export interface TaskIndex extends IndexedGraph {
+  readonly tasks: Task[];
+  /**
+   * Every dependency is in the graph and every task is under its own key: the index is the one
+   * {@link indexGraph} would build.
+   */
+  readonly complete: boolean;
+}
+
+/**
+ * Numbers the tasks of a graph in insertion order and lists dependencies as integers. A graph
+ * the optimization pass just indexed ({@link handOverIndex}) is not indexed again.
  *
  * @throws {GraphError} naming a missing dependency and the task that needs it.
  */
 export function indexGraph(graph: Graph): IndexedGraph {
+  return takeHandedOver(graph) ?? buildIndex(graph, true);
+}
+
+/**
+ * The {@link TaskIndex} of a graph. With `strict`, a missing dependency or a task under another
+ * key throws a {@link GraphError} naming it; otherwise it makes the index incomplete.
+ */
+export function buildIndex(graph: Graph, strict: boolean): TaskIndex {
   const n = graph.size;
   const keys = new Array<Key>(n);
+  const tasks = new Array<Task>(n);
   const index = new Map<Key, number>();
+  let complete = true;
   let i = 0;
   for (const key of graph.keys()) {
     keys[i] = key;
@@ -42,11 +66,15 @@ export function indexGraph(graph: Graph): IndexedGraph {
   i = 0;
   for (const task of graph.values()) {
     if (task.key !== keys[i]) {
-      throw new GraphError(
-        `The graph holds task '${task.key}' under the key '${keys[i]}'. A graph maps each ` +
-          `task's own key to the task; put it under '${task.key}'.`,
-      );
+      if (strict) {
+        throw new GraphError(
+          `The graph holds task '${task.key}' under the key '${keys[i]}'. A graph maps each ` +
+            `task's own key to the task; put it under '${task.key}'.`,
+        );
+      }
+      complete = false;
     }
+    tasks[i] = task;
     edges += task.deps.length;
     i++;
   }
@@ -54,24 +82,62 @@ export function indexGraph(graph: Graph): IndexedGraph {
   const deps = new Int32Array(edges);
   let edge = 0;
   let topological = true;
-  i = 0;
-  for (const task of graph.values()) {
+  for (i = 0; i < n; i++) {
+    const task = tasks[i];
     depStart[i] = edge;
-    for (const dep of task.deps) {
-      const target = index.get(dep);
+    const taskDeps = task.deps;
+    for (let d = 0; d < taskDeps.length; d++) {
+      const target = index.get(taskDeps[d]);
       if (target === undefined) {
-        throw new GraphError(
-          `Task '${task.key}' depends on '${dep}', which is not in the graph. Add a task for ` +
-            `'${dep}' to the graph, or pass its value instead of a reference to it.`,
-        );
+        if (strict) {
+          throw new GraphError(
+            `Task '${task.key}' depends on '${taskDeps[d]}', which is not in the graph. Add a ` +
+              `task for '${taskDeps[d]}' to the graph, or pass its value instead of a reference ` +
+              `to it.`,
+          );
+        }
+        complete = false;
+        deps[edge++] = -1;
+        continue;
       }
       if (target >= i) topological = false;
       deps[edge++] = target;
     }
-    i++;
   }
   depStart[n] = edge;
-  return { keys, index, depStart, deps, topological };
+  return { keys, index, depStart, deps, topological, tasks, complete };
+}
+
+/**
+ * Indices the optimization pass built for the graph it hands to an executor, kept for that
+ * executor's {@link indexGraph} (taken once: the taker may sort `deps` and reuse `index`).
+ */
+const handedOver = new WeakMap<Graph, TaskIndex>();
+
+/**
+ * Lets the next {@link indexGraph} of `graph` use `index` (built for it by the optimization pass)
+ * instead of building the same again: a million-task graph saves a map of its keys. An
+ * incomplete index is not kept (indexGraph must name what is missing).
+ */
+export function handOverIndex(graph: Graph, index: TaskIndex): void {
+  if (index.complete) handedOver.set(graph, index);
+}
+
+/**
+ * The index handed over for `graph`, if the graph still holds exactly the tasks it was built
+ * for, under the same keys, in the same order (checked by identity: no key is looked up).
+ */
+function takeHandedOver(graph: Graph): TaskIndex | undefined {
+  const index = handedOver.get(graph);
+  if (index === undefined) return undefined;
+  handedOver.delete(graph);
+  const { keys, tasks } = index;
+  if (graph.size !== tasks.length) return undefined;
+  let i = 0;
+  for (const task of graph.values()) if (task !== tasks[i++]) return undefined;
+  i = 0;
+  for (const key of graph.keys()) if (key !== keys[i++]) return undefined;
+  return index;
 }
 
 /** The indices of output keys. @throws {GraphError} for a key not in the graph. */

@@ -10,7 +10,7 @@
  */
 
 import { bindFunctions } from "./function_tags.ts";
-import type { Graph } from "./graph.ts";
+import { buildIndex, type Graph, handOverIndex, type TaskIndex } from "./graph.ts";
 import { DESCEND, type Key, makeTask, rewriteData, type Task, TaskRef } from "./task.ts";
 import type { TaskFunction } from "./task.ts";
 
@@ -32,79 +32,179 @@ export interface OptimizeReport {
 
 /**
  * The optimized graph for `outputs`: culled, cheap literals inlined, linear chains fused.
- * `graph` is not changed. Iterative and linear in tasks + dependencies.
+ * `graph` is not changed (it is returned itself when nothing changes). Iterative and linear in
+ * tasks + dependencies.
  */
 export function optimizeGraph(
   graph: Graph,
   outputs: readonly Key[],
 ): { graph: Graph; report: OptimizeReport } {
-  const keep = new Set(outputs);
-  let readers = countReaders(graph);
-  let result = graph;
-  // in a DAG every task leads to one nobody reads: when all of those are outputs, all is needed
-  let unneeded = false;
-  for (const key of graph.keys()) {
-    if (!readers.has(key) && !keep.has(key)) {
-      unneeded = true;
-      break;
-    }
-  }
-  if (unneeded) {
-    result = cull(graph, outputs);
-    readers = countReaders(result);
-  }
-  const culled = graph.size - result.size;
-  const inlined = inlineLiterals(result, keep);
-  if (inlined.inlined > 0) readers = countReaders(inlined.graph);
-  const fused = fuseChains(inlined.graph, keep, readers);
-  return {
-    graph: fused.graph,
-    report: { culled, inlined: inlined.inlined, fused: fused.fused },
-  };
+  const { graph: optimized, report } = optimizePass(graph, outputs);
+  return { graph: optimized, report };
 }
 
 /**
  * The graph to run for `outputs`: optimized unless `optimize` is false (the `optimizeGraph`
- * option of compute, persist and client views). The one place every compute path asks.
+ * option of compute, persist and client views). The one place every compute path asks. The
+ * integer form the pass built goes with a graph it did not change, so the executor that runs
+ * it does not build it again (core/graph.ts `handOverIndex`).
  */
 export function graphToRun(graph: Graph, outputs: readonly Key[], optimize = true): Graph {
-  return optimize ? optimizeGraph(graph, outputs).graph : graph;
+  if (!optimize) return graph;
+  const optimized = optimizePass(graph, outputs);
+  if (optimized.index !== undefined) handOverIndex(optimized.graph, optimized.index);
+  return optimized.graph;
 }
 
-/** How many tasks read each task (a key read twice by one task counts once). */
-function countReaders(graph: Graph): Map<Key, number> {
-  const readers = new Map<Key, number>();
-  for (const task of graph.values()) {
-    const deps = task.deps;
-    for (let i = 0; i < deps.length; i++) {
-      readers.set(deps[i], (readers.get(deps[i]) ?? 0) + 1);
+/**
+ * The whole pass on the integer form of the graph (core/graph.ts `buildIndex`): one map of the
+ * keys, then typed arrays — which tasks the outputs need, how many needed tasks read each one,
+ * which literals are cheap, which task continues which chain — and a new graph only when one of
+ * them changes something.
+ */
+function optimizePass(
+  graph: Graph,
+  outputs: readonly Key[],
+): { graph: Graph; report: OptimizeReport; index?: TaskIndex } {
+  const g = buildIndex(graph, false);
+  const { tasks, depStart, deps } = g;
+  const n = tasks.length;
+  const isOutput = outputMarks(g, outputs);
+  const needed = neededTasks(g, isOutput);
+  let culled = 0;
+  for (let t = 0; t < n; t++) culled += needed[t] ^ 1;
+
+  const { current, cheap, inlined } = inlineLiterals(g, needed, isOutput);
+  // a task that reads one other task may continue a chain; without one there is no chain
+  const mayLink = (t: number) =>
+    needed[t] && !cheap[t] && current[t].fn !== null && current[t].deps.length === 1;
+  let t = 0;
+  while (t < n && !mayLink(t)) t++;
+  const readers = t < n ? countReaders(g, needed) : undefined;
+
+  // next[a] = b + 1: a's only reader is b, and b reads only a (0: a ends its chain)
+  const next = new Int32Array(readers === undefined ? 0 : n);
+  const hasPrevious = new Uint8Array(next.length);
+  let links = 0;
+  for (; readers !== undefined && t < n; t++) {
+    if (!mayLink(t)) continue;
+    // its one dependency left after inlining (the first not inlined)
+    let dep = -1;
+    for (let p = depStart[t]; p < depStart[t + 1]; p++) {
+      if (deps[p] < 0 || !cheap[deps[p]]) {
+        dep = deps[p];
+        break;
+      }
+    }
+    if (dep < 0) continue;
+    const previous = current[dep];
+    if (
+      previous.fn === null || previous.options !== undefined || isOutput[dep] ||
+      readers[dep] !== 1
+    ) continue;
+    next[dep] = t + 1;
+    hasPrevious[t] = 1;
+    links++;
+  }
+
+  const report = { culled, inlined, fused: 0 };
+  if (culled === 0 && inlined === 0 && links === 0) return { graph, report, index: g };
+
+  // the tasks of each chain, cut into pieces of at most MAX_FUSED_CHAIN; each piece's last task
+  const pieceOf = new Map<number, Task[]>();
+  const inPiece = new Uint8Array(n);
+  for (let first = 0; first < n && links > 0; first++) {
+    if (hasPrevious[first] || next[first] === 0) continue;
+    let piece: number[] = [];
+    for (let k = first;; k = next[k] - 1) {
+      piece.push(k);
+      const last = next[k] === 0;
+      if (piece.length === MAX_FUSED_CHAIN || last) {
+        if (piece.length > 1) {
+          pieceOf.set(k, piece.map((j) => current[j]));
+          for (const j of piece) inPiece[j] = 1;
+        }
+        piece = [];
+      }
+      if (last) break;
+    }
+  }
+  const result: Graph = new Map();
+  for (let i = 0; i < n; i++) {
+    if (!needed[i] || cheap[i]) continue;
+    const piece = pieceOf.get(i);
+    if (piece !== undefined) {
+      result.set(g.keys[i], fuseTasks(piece));
+      report.fused += piece.length - 1;
+    } else if (!inPiece[i]) {
+      result.set(g.keys[i], current[i]);
+    }
+  }
+  return { graph: result, report };
+}
+
+/** How many needed tasks read each task (a task that names one key twice reads it once). */
+function countReaders(g: TaskIndex, needed: Uint8Array): Int32Array {
+  const { depStart, deps } = g;
+  const n = g.tasks.length;
+  const readers = new Int32Array(n);
+  const lastReader = new Int32Array(n).fill(-1);
+  for (let t = 0; t < n; t++) {
+    if (!needed[t]) continue;
+    for (let p = depStart[t]; p < depStart[t + 1]; p++) {
+      const d = deps[p];
+      if (d >= 0 && lastReader[d] !== t) {
+        lastReader[d] = t;
+        readers[d]++;
+      }
     }
   }
   return readers;
 }
-
-/** The tasks `outputs` need, in the graph's order (the same graph when nothing is dropped). */
-export function cull(graph: Graph, outputs: readonly Key[]): Graph {
-  const needed = new Set<Key>();
-  const stack: Key[] = [];
+/** Marks the outputs that are in the graph. */
+function outputMarks(g: TaskIndex, outputs: readonly Key[]): Uint8Array {
+  const isOutput = new Uint8Array(g.tasks.length);
   for (const key of outputs) {
-    if (!needed.has(key) && graph.has(key)) {
-      needed.add(key);
-      stack.push(key);
+    const o = g.index.get(key);
+    if (o !== undefined) isOutput[o] = 1;
+  }
+  return isOutput;
+}
+
+/** Marks the tasks the outputs (marked in `isOutput`) need. */
+function neededTasks(g: TaskIndex, isOutput: Uint8Array): Uint8Array {
+  const { depStart, deps } = g;
+  const n = g.tasks.length;
+  const needed = new Uint8Array(n);
+  // each task is pushed once at most
+  const stack = new Int32Array(n);
+  let top = 0;
+  for (let o = 0; o < n; o++) {
+    if (isOutput[o]) {
+      needed[o] = 1;
+      stack[top++] = o;
     }
   }
-  while (stack.length > 0) {
-    const task = graph.get(stack.pop()!)!;
-    for (const dep of task.deps) {
-      if (!needed.has(dep) && graph.has(dep)) {
-        needed.add(dep);
-        stack.push(dep);
+  while (top > 0) {
+    const t = stack[--top];
+    for (let p = depStart[t]; p < depStart[t + 1]; p++) {
+      const d = deps[p];
+      if (d >= 0 && !needed[d]) {
+        needed[d] = 1;
+        stack[top++] = d;
       }
     }
   }
-  if (needed.size === graph.size) return graph;
+  return needed;
+}
+
+/** The tasks `outputs` need, in the graph's order (the same graph when nothing is dropped). */
+export function cull(graph: Graph, outputs: readonly Key[]): Graph {
+  const g = buildIndex(graph, false);
+  const needed = neededTasks(g, outputMarks(g, outputs));
+  if (!needed.includes(0)) return graph;
   const result: Graph = new Map();
-  for (const [key, task] of graph) if (needed.has(key)) result.set(key, task);
+  for (let t = 0; t < g.tasks.length; t++) if (needed[t]) result.set(g.keys[t], g.tasks[t]);
   return result;
 }
 
@@ -115,90 +215,49 @@ function isCheapLiteral(task: Task): boolean {
   return value === null || (typeof value !== "object" && typeof value !== "function");
 }
 
-/** Puts cheap literal values (not outputs) into the arguments of the tasks that read them. */
-function inlineLiterals(graph: Graph, keep: ReadonlySet<Key>): { graph: Graph; inlined: number } {
-  let values: Map<Key, unknown> | undefined;
-  for (const [key, task] of graph) {
-    if (task.fn === null && !keep.has(key) && isCheapLiteral(task)) {
-      (values ??= new Map()).set(key, task.args[0]);
+/**
+ * Cheap literal values (of needed tasks, not outputs) put into the arguments of the tasks that
+ * read them: `current` holds each task as it is after that (its readers rewritten), `cheap`
+ * marks the literals that go away.
+ */
+function inlineLiterals(
+  g: TaskIndex,
+  needed: Uint8Array,
+  isOutput: Uint8Array,
+): { current: readonly Task[]; cheap: Uint8Array; inlined: number } {
+  const { tasks, depStart, deps } = g;
+  const n = tasks.length;
+  const cheap = new Uint8Array(n);
+  let inlined = 0;
+  for (let t = 0; t < n; t++) {
+    if (needed[t] && !isOutput[t] && isCheapLiteral(tasks[t])) {
+      cheap[t] = 1;
+      inlined++;
     }
   }
-  if (values === undefined) return { graph, inlined: 0 };
-  const cheap = values;
-  const result: Graph = new Map();
-  for (const [key, task] of graph) {
-    if (cheap.has(key)) continue;
-    if (task.fn === null || !task.deps.some((dep) => cheap.has(dep))) {
-      result.set(key, task);
-      continue;
+  if (inlined === 0) return { current: tasks, cheap, inlined };
+  const current = tasks.slice();
+  for (let t = 0; t < n; t++) {
+    const task = tasks[t];
+    if (!needed[t] || task.fn === null) continue;
+    let reads = false;
+    for (let p = depStart[t]; p < depStart[t + 1] && !reads; p++) {
+      reads = deps[p] >= 0 && cheap[deps[p]] === 1;
     }
+    if (!reads) continue;
     const args = rewriteData(
       task.args,
-      (v) => v instanceof TaskRef ? (cheap.has(v.key) ? cheap.get(v.key) : v) : DESCEND,
+      (v) => {
+        if (!(v instanceof TaskRef)) return DESCEND;
+        const i = g.index.get(v.key);
+        return i !== undefined && cheap[i] ? tasks[i].args[0] : v;
+      },
       "args",
     ) as unknown[];
-    const rewritten = makeTask(key, task.fn, args, task.options);
-    result.set(key, task.parts === undefined ? rewritten : { ...rewritten, parts: task.parts });
+    const rewritten = makeTask(task.key, task.fn, args, task.options);
+    current[t] = task.parts === undefined ? rewritten : { ...rewritten, parts: task.parts };
   }
-  return { graph: result, inlined: cheap.size };
-}
-
-/**
- * Fuses linear chains: a task whose only reader reads nothing else joins that reader. The
- * fused task has the chain's last key, its first task's dependencies and its last task's
- * options, and names its parts (`Task.parts`); tasks with options of their own (placement,
- * retries) stay apart.
- */
-function fuseChains(
-  graph: Graph,
-  keep: ReadonlySet<Key>,
-  readers: ReadonlyMap<Key, number>,
-): { graph: Graph; fused: number } {
-  // next.get(a) = b: a's only reader is b, and b reads only a
-  const next = new Map<Key, Key>();
-  const hasPrevious = new Set<Key>();
-  for (const [key, task] of graph) {
-    if (task.fn === null || task.deps.length !== 1) continue;
-    const dep = task.deps[0];
-    const previous = graph.get(dep);
-    if (
-      previous === undefined || previous.fn === null || previous.options !== undefined ||
-      keep.has(dep) || readers.get(dep) !== 1
-    ) continue;
-    next.set(dep, key);
-    hasPrevious.add(key);
-  }
-  if (next.size === 0) return { graph, fused: 0 };
-
-  // the tasks of each chain, cut into pieces of at most MAX_FUSED_CHAIN; each piece's last key
-  const pieceOf = new Map<Key, Task[]>();
-  const inPiece = new Set<Key>();
-  for (const key of graph.keys()) {
-    if (hasPrevious.has(key) || !next.has(key)) continue;
-    let piece: Task[] = [];
-    for (let k: Key | undefined = key; k !== undefined; k = next.get(k)) {
-      piece.push(graph.get(k)!);
-      if (piece.length === MAX_FUSED_CHAIN || !next.has(k)) {
-        if (piece.length > 1) {
-          pieceOf.set(k, piece);
-          for (const t of piece) inPiece.add(t.key);
-        }
-        piece = [];
-      }
-    }
-  }
-  const result: Graph = new Map();
-  let fused = 0;
-  for (const [key, task] of graph) {
-    const piece = pieceOf.get(key);
-    if (piece !== undefined) {
-      result.set(key, fuseTasks(piece));
-      fused += piece.length - 1;
-    } else if (!inPiece.has(key)) {
-      result.set(key, task);
-    }
-  }
-  return { graph: result, fused };
+  return { current, cheap, inlined };
 }
 
 /** Where the previous link's result goes in each link's arguments: paths of array/object keys. */

@@ -4,6 +4,7 @@
  * threads alike.
  */
 import assert from "node:assert/strict";
+import { types } from "node:util";
 import * as array from "../../collections/array/mod.ts";
 import * as bag from "../../collections/bag/mod.ts";
 import { Delayed, delayed } from "../../collections/delayed.ts";
@@ -119,4 +120,31 @@ Deno.test("compute passes non-collections through and computes nested ones", asy
   } finally {
     shutdownThreads();
   }
+});
+
+Deno.test("a Delayed is a plain object: lazy attributes come from its prototype", async () => {
+  const d = delayed((s: string) => s.trim())(" ab ");
+  // no Proxy of its own (making one per Delayed was a tenth of a million-task graph's build)
+  assert.ok(!types.isProxy(d));
+  assert.equal(d.compute, d.compute);
+  assert.equal(Object.getPrototypeOf(d), Delayed.prototype);
+  assert.ok(d instanceof Object && typeof d.toString === "function" && "hasOwnProperty" in d);
+  assert.equal(await d.length.compute({ scheduler: "sync" }), 2);
+  // the lazy attribute stands for a Delayed: the Delayed's methods work on it
+  const length = d.length;
+  assert.equal((await length.persist({ scheduler: "sync" })).key, length.key);
+  const loose = d as unknown as Record<string, unknown>;
+  assert.equal(loose.then, undefined);
+  assert.equal(loose.toJSON, undefined);
+  // the prototype itself is not a Delayed: reading it makes no lazy attribute
+  assert.equal((Delayed.prototype as unknown as Record<string, unknown>).anything, undefined);
+  // errors name the argument and the function, made only when one is thrown
+  const gen = function* () {
+    yield 1;
+  };
+  assert.throws(
+    () => delayed((a: number, b: unknown) => [a, b], { name: "pair" })(1, gen()),
+    /argument 1 of pair is a one-pass iterator/,
+  );
+  assert.throws(() => delayed(gen()), /the value given to delayed is a one-pass iterator/);
 });

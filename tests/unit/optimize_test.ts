@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { delayed, persist } from "../../mod.ts";
-import { cull, MAX_FUSED_CHAIN, optimizeGraph } from "../../core/optimize.ts";
+import { cull, graphToRun, MAX_FUSED_CHAIN, optimizeGraph } from "../../core/optimize.ts";
+import { buildIndex, handOverIndex, indexGraph } from "../../core/graph.ts";
 import { fusedPrefix, makeLiteral, makeTask, TaskRef } from "../../core/task.ts";
 import type { Graph } from "../../core/graph.ts";
 import { runSync } from "../../collections/local/sync.ts";
@@ -149,4 +150,54 @@ Deno.test("compute fuses by default and optimizeGraph: false runs every task", a
   const kept = await persist(sum, { scheduler: "sync" });
   assert.equal(await kept.compute({ scheduler: "sync" }), expected);
   shutdownThreads();
+});
+
+Deno.test("the pass's index of an unchanged graph is used once by its executor, if still true", async () => {
+  const graph = graphOf(
+    makeTask("x", inc, [1]),
+    makeTask("y", inc, [2]),
+    makeTask("sum", add, [new TaskRef("x"), new TaskRef("y")]),
+  );
+  // nothing to cull, inline or fuse: the same graph, and the index the pass built goes with it
+  assert.equal(graphToRun(graph, ["sum"]), graph);
+  const fresh = buildIndex(graph, true);
+  const handed = indexGraph(graph);
+  assert.deepEqual(handed, fresh);
+  // taken once: the taker may sort its dependencies and reuse its map
+  assert.notEqual(indexGraph(graph), handed);
+
+  const index = buildIndex(graph, false);
+  handOverIndex(graph, index);
+  assert.equal(indexGraph(graph), index);
+  // a graph changed after the pass is indexed again, and checked again
+  handOverIndex(graph, index);
+  graph.set("sum", makeTask("sum", add, [new TaskRef("x"), new TaskRef("gone")]));
+  assert.throws(() => indexGraph(graph), /depends on 'gone', which is not in the graph/);
+  graph.set("sum", makeTask("sum", add, [new TaskRef("y"), new TaskRef("x")]));
+  handOverIndex(graph, index);
+  assert.deepEqual(Array.from(indexGraph(graph).deps), [1, 0]);
+  // an index with a missing dependency is never handed over: the executor names what is missing
+  const broken = graphOf(makeTask("a", inc, [new TaskRef("missing")]));
+  assert.equal(graphToRun(broken, ["a"]), broken);
+  assert.throws(() => indexGraph(broken), /depends on 'missing'/);
+  assert.deepEqual(await runSync(graphToRun(graph, ["sum"]), ["sum"]), [5]);
+});
+
+Deno.test("culling, inlining and fusing together, with keys missing from the graph left alone", () => {
+  const graph = graphOf(
+    makeLiteral("k", 2),
+    makeTask("a", inc, [new TaskRef("k")]),
+    makeTask("b", double, [new TaskRef("a")]),
+    makeTask("c", inc, [new TaskRef("b")]),
+    makeTask("dead", inc, [new TaskRef("c")]),
+    makeTask("outside", inc, [new TaskRef("elsewhere")]),
+    makeTask("twice", add, [new TaskRef("c"), new TaskRef("outside")]),
+  );
+  const { graph: optimized, report } = optimizeGraph(graph, ["twice"]);
+  assert.deepEqual(report, { culled: 1, inlined: 1, fused: 2 });
+  assert.deepEqual([...optimized.keys()], ["c", "outside", "twice"]);
+  assert.deepEqual(optimized.get("c")!.parts, ["a", "b", "c"]);
+  assert.deepEqual(optimized.get("c")!.deps, []);
+  assert.deepEqual(optimized.get("outside")!.deps, ["elsewhere"]);
+  assert.equal(optimized.get("twice"), graph.get("twice"));
 });
