@@ -52,6 +52,41 @@ function clusterCpuMs(client: Client): number {
   return ms;
 }
 
+/**
+ * CPU time all threads of a process have run so far, µs, from the scheduler's own accounting
+ * (`/proc/PID/task/TID/schedstat`, nanoseconds; 0 where unknown): fine enough to split a round
+ * trip's few hundred µs between processes, where /proc/PID/stat counts 10 ms ticks.
+ */
+function threadsCpuUsOf(pid: number | "self"): number {
+  let ns = 0;
+  try {
+    for (const task of Deno.readDirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(
+          Deno.readTextFileSync(`/proc/${pid}/task/${task.name}/schedstat`).split(" ")[0],
+        );
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+  } catch {
+    return 0;
+  }
+  return ns / 1000;
+}
+
+/** {@link threadsCpuUsOf} of a local cluster's scheduler, its workers, and this (client) process. */
+function clusterCpuSplitUs(client: Client): { scheduler: number; workers: number; client: number } {
+  const { scheduler, workers } = client.cluster!.pids;
+  let workersUs = 0;
+  for (const pid of workers) if (pid !== undefined) workersUs += threadsCpuUsOf(pid);
+  return {
+    scheduler: scheduler === undefined ? 0 : threadsCpuUsOf(scheduler),
+    workers: workersUs,
+    client: threadsCpuUsOf("self"),
+  };
+}
+
 /** Resident and peak resident memory of a process, bytes (Linux). */
 function memoryOf(pid: number): { rss: number; peak: number } {
   const status = Deno.readTextFileSync(`/proc/${pid}/status`);
@@ -181,6 +216,8 @@ async function securityRows(): Promise<void> {
     trips: number[];
     /** CPU ms the cluster's processes spent on the counted round trips, all turns together. */
     tripCpu: number;
+    /** The same per process (µs, all threads, all turns together): where a link's cost falls. */
+    tripCpuSplit: { scheduler: number; workers: number; client: number };
     maps: number[];
     mapCpu: number[];
     rates: number[];
@@ -206,6 +243,7 @@ async function securityRows(): Promise<void> {
         connect: median(connects),
         trips: [],
         tripCpu: 0,
+        tripCpuSplit: { scheduler: 0, workers: 0, client: 0 },
         maps: [],
         mapCpu: [],
         rates: [],
@@ -227,13 +265,21 @@ async function securityRows(): Promise<void> {
   };
   await inRounds(async (m, round) => {
     let cpuBefore = 0;
+    let splitBefore = clusterCpuSplitUs(m.client);
     for (let i = 0; i < TRIP_TURN; i++) {
-      if (i === TRIP_TURN_WARMUP) cpuBefore = clusterCpuMs(m.client);
+      if (i === TRIP_TURN_WARMUP) {
+        cpuBefore = clusterCpuMs(m.client);
+        splitBefore = clusterCpuSplitUs(m.client);
+      }
       const start = performance.now();
       await m.client.submit(inc, 2e6 + 100 * round + i).result();
       if (i >= TRIP_TURN_WARMUP) m.trips.push(performance.now() - start);
     }
     m.tripCpu += clusterCpuMs(m.client) - cpuBefore;
+    const split = clusterCpuSplitUs(m.client);
+    for (const side of ["scheduler", "workers", "client"] as const) {
+      m.tripCpuSplit[side] += split[side] - splitBefore[side];
+    }
   }, tripRounds);
   await inRounds(async (m, round) => {
     const cpuBefore = clusterCpuMs(m.client);
@@ -278,6 +324,15 @@ async function securityRows(): Promise<void> {
         (m === plain
           ? ""
           : ` (${(tripCpu(m) / tripCpu(plain) * 100).toFixed(0)} % of plain TCP's)`),
+    );
+    const perTrip = (x: typeof m, side: keyof typeof m.tripCpuSplit) =>
+      x.tripCpuSplit[side] / x.trips.length;
+    report(
+      `${m.label}: … of which scheduler / workers / client (all threads, from schedstat)`,
+      (["scheduler", "workers", "client"] as const).map((side) =>
+        `${perTrip(m, side).toFixed(0)}` +
+        (m === plain ? "" : ` (${(perTrip(m, side) / perTrip(plain, side) * 100).toFixed(0)} %)`)
+      ).join(" / ") + " µs",
     );
     report(
       `${m.label}: map of 10,000 + gather (median of ${mapRounds}; ${
