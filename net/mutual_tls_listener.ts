@@ -39,8 +39,11 @@ export interface ByteSocket {
 }
 
 /**
- * The most one write hands to node's TLS socket. Measured moving 100 MB in one process: a single
- * write went at 61 MB/s, 1 MiB pieces at 285–517 MB/s.
+ * The most one write hands to node's TLS socket, one piece at a time. Measured moving 100 MB in one
+ * process: a single write went at 61 MB/s, 1 MiB pieces at 285–517 MB/s. Queuing further pieces
+ * before the first completes sends them through node's buffered `writev` path: 200 MB cost the
+ * sender 570 ms of CPU with every piece queued at once, 170 with two in flight, 100–110 one at a
+ * time; pieces of 256 KiB or 4 MiB changed nothing (2026-12-06, docs/security.md).
  */
 const MAX_WRITE_BYTES = 1 << 20;
 /** Incoming bytes held before `read` takes them; above this the socket stops reading. */
