@@ -64,6 +64,51 @@ Deno.test("a connection over TLS carries messages and frames both ways", async (
   assert.match(refusals[1], /^tcp:\/\/127\.0\.0\.1:\d+ TlsError: TLS handshake failed: /);
 });
 
+Deno.test("over TLS a tick's messages leave in one write at each end, a large frame in 1 MiB pieces", async () => {
+  // Socket operations are what TLS costs per message (docs/security.md): this keeps them one per
+  // tick on both of the cluster's TLS implementations (the dialer's Deno.connectTls, the
+  // acceptor's node:tls), as on plain TCP.
+  await using certificates = await makeTemporaryCertificates();
+  const tls = (await loadSecurity(certificates.security))!;
+  let accepted!: Connection;
+  const listener = await listen({ hostname: "127.0.0.1", port: 0, tls }, (connection) => {
+    accepted = connection;
+    void (async () => {
+      for await (const message of connection) {
+        const { op, count } = message.header as { op: string; count: number };
+        if (op === "burst") {
+          for (let i = 0; i < count; i++) connection.send({ header: { op: "item", i } });
+        } else if (op === "big") {
+          connection.send({ header: { op: "big" }, frames: [new Uint8Array(count).fill(9)] });
+        }
+      }
+    })();
+  });
+  await using _ = listener;
+  const connection = await Connection.connect(listener.addr, { role: "client", tls });
+  try {
+    const next = async () => {
+      for await (const message of connection) return message;
+      throw new Error("the connection closed");
+    };
+    for (let i = 0; i < 199; i++) connection.send({ header: { op: "noop", i } });
+    connection.send({ header: { op: "burst", count: 200 } });
+    await connection.flush();
+    assert.equal(connection.stats.writes, 1, "the dialer's 200 sends of one tick");
+    for (let i = 0; i < 200; i++) assert.deepEqual((await next()).header, { op: "item", i });
+    assert.equal(accepted.stats.writes, 1, "the acceptor's 200 sends of one tick");
+    const mib = 1 << 20;
+    connection.send({ header: { op: "big", count: 3 * mib } });
+    const big = await next();
+    assert.equal(big.frames?.[0].byteLength, 3 * mib);
+    assert.equal(big.frames?.[0][3 * mib - 1], 9);
+    // its prefix and header in one write, then the frame one 1 MiB piece per write
+    assert.equal(accepted.stats.writes, 1 + 1 + 3);
+  } finally {
+    await connection.close();
+  }
+});
+
 Deno.test("tls:// needs TLS settings, requireEncryption refuses tcp://", async () => {
   await assert.rejects(
     Connection.connect("tls://127.0.0.1:1", { role: "client" }),
