@@ -15,7 +15,9 @@
  * `--quick` passes `--quick` to the suites that have smaller sizes (distributed, resilience).
  * state_machines runs on the CPU clock in both trees (bench/cpu_clock.ts). A figure is a number
  * that changes between runs; the rest of its line (numbers that never change included) names it,
- * so lines that read differently in the two trees are listed apart, not compared.
+ * so lines that read differently in the two trees are listed apart, not compared. With
+ * `--rounds=1` every number that differs between the trees is shown as a figure, without a verdict
+ * (one round measures no noise, and cannot tell a figure from a size that changed).
  *
  * @module
  */
@@ -48,6 +50,10 @@ if (flags.against === undefined) {
 const here = new URL("../", import.meta.url).pathname;
 const there = new URL(flags.against.replace(/\/?$/, "/"), `file://${Deno.cwd()}/`).pathname;
 const rounds = Number(flags.rounds);
+if (!Number.isInteger(rounds) || rounds < 1) {
+  console.error(`--rounds must be a whole number of at least 1, not ${flags.rounds}`);
+  Deno.exit(2);
+}
 const suiteTimeoutMs = Number(flags["suite-timeout"]) * 1000;
 if (!(suiteTimeoutMs > 0)) {
   console.error(
@@ -154,7 +160,10 @@ for (const suite of suites) {
       const news = runs.map((r) => r.new.get(key)![i]);
       // a number that never changes is part of the figure's name (a size, a count)
       if ([...olds, ...news].every((x) => x === olds[0])) continue;
-      if (olds.every((x) => x === olds[0]) && news.every((x) => x === news[0])) {
+      // (one round cannot tell a size from a figure: every number that differs is a figure then)
+      if (
+        runs.length > 1 && olds.every((x) => x === olds[0]) && news.every((x) => x === news[0])
+      ) {
         // the same in every round of each tree but not between them: the trees do different work
         sizes.push(`${i + 1}: old ${olds[0]}, new ${news[0]}`);
         continue;
@@ -169,7 +178,9 @@ for (const suite of suites) {
       // noise: the ratio sits inside the old tree's own spread, or the rounds disagree on its side
       const noise = (ratio >= low && ratio <= high) ||
         (Math.min(...ratios) <= 1 && Math.max(...ratios) >= 1);
-      const verdict = noise
+      const verdict = runs.length < 2
+        ? "one round: no noise estimate"
+        : noise
         ? "within noise"
         : way === 0
         ? "outside the old spread"
