@@ -22,7 +22,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { benchArgs } from "./cli.ts";
 import { median } from "./measure.ts";
 import { SUITES } from "./main.ts";
 
@@ -33,16 +33,19 @@ const QUICK_SUITES = new Set(["distributed", "resilience"]);
 /** A number as the benchmarks print them: `16,383`, `0.27`, `1.5e-3`. */
 const NUMBER = /\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?:e[+-]?\d+)?/g;
 
-const { values: flags, positionals } = parseArgs({
-  args: Deno.args,
-  allowPositionals: true,
-  options: {
-    against: { type: "string" },
-    rounds: { type: "string", default: "3" },
-    quick: { type: "boolean", default: false },
-    "suite-timeout": { type: "string", default: "900" },
+const { values: flags, positionals } = benchArgs(
+  {
+    args: Deno.args,
+    allowPositionals: true,
+    options: {
+      against: { type: "string" },
+      rounds: { type: "string", default: "3" },
+      quick: { type: "boolean", default: false },
+      "suite-timeout": { type: "string", default: "900" },
+    },
   },
-});
+  "deno run -A bench/against.ts --against=path/to/older/checkout [--rounds=3] [--quick] [--suite-timeout=900] [suite ...]",
+);
 if (flags.against === undefined) {
   console.error("usage: deno run -A bench/against.ts --against=<older checkout> [--rounds=3]");
   Deno.exit(2);
