@@ -15,12 +15,14 @@
  * `--quick` passes `--quick` to the suites that have smaller sizes (distributed, resilience).
  * state_machines runs on the CPU clock in both trees (bench/cpu_clock.ts). A figure is a number
  * that changes between runs; the rest of its line (numbers that never change included) names it,
- * so lines that read differently in the two trees are listed apart, not compared.
+ * so lines that read differently in the two trees are listed apart, not compared. With
+ * `--rounds=1` every number that differs between the trees is shown as a figure, without a verdict
+ * (one round measures no noise, and cannot tell a figure from a size that changed).
  *
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { benchArgs } from "./cli.ts";
 import { median } from "./measure.ts";
 import { SUITES } from "./main.ts";
 
@@ -31,16 +33,19 @@ const QUICK_SUITES = new Set(["distributed", "resilience"]);
 /** A number as the benchmarks print them: `16,383`, `0.27`, `1.5e-3`. */
 const NUMBER = /\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?:e[+-]?\d+)?/g;
 
-const { values: flags, positionals } = parseArgs({
-  args: Deno.args,
-  allowPositionals: true,
-  options: {
-    against: { type: "string" },
-    rounds: { type: "string", default: "3" },
-    quick: { type: "boolean", default: false },
-    "suite-timeout": { type: "string", default: "900" },
+const { values: flags, positionals } = benchArgs(
+  {
+    args: Deno.args,
+    allowPositionals: true,
+    options: {
+      against: { type: "string" },
+      rounds: { type: "string", default: "3" },
+      quick: { type: "boolean", default: false },
+      "suite-timeout": { type: "string", default: "900" },
+    },
   },
-});
+  "deno run -A bench/against.ts --against=path/to/older/checkout [--rounds=3] [--quick] [--suite-timeout=900] [suite ...]",
+);
 if (flags.against === undefined) {
   console.error("usage: deno run -A bench/against.ts --against=<older checkout> [--rounds=3]");
   Deno.exit(2);
@@ -48,6 +53,10 @@ if (flags.against === undefined) {
 const here = new URL("../", import.meta.url).pathname;
 const there = new URL(flags.against.replace(/\/?$/, "/"), `file://${Deno.cwd()}/`).pathname;
 const rounds = Number(flags.rounds);
+if (!Number.isInteger(rounds) || rounds < 1) {
+  console.error(`--rounds must be a whole number of at least 1, not ${flags.rounds}`);
+  Deno.exit(2);
+}
 const suiteTimeoutMs = Number(flags["suite-timeout"]) * 1000;
 if (!(suiteTimeoutMs > 0)) {
   console.error(
@@ -154,7 +163,10 @@ for (const suite of suites) {
       const news = runs.map((r) => r.new.get(key)![i]);
       // a number that never changes is part of the figure's name (a size, a count)
       if ([...olds, ...news].every((x) => x === olds[0])) continue;
-      if (olds.every((x) => x === olds[0]) && news.every((x) => x === news[0])) {
+      // (one round cannot tell a size from a figure: every number that differs is a figure then)
+      if (
+        runs.length > 1 && olds.every((x) => x === olds[0]) && news.every((x) => x === news[0])
+      ) {
         // the same in every round of each tree but not between them: the trees do different work
         sizes.push(`${i + 1}: old ${olds[0]}, new ${news[0]}`);
         continue;
@@ -169,7 +181,9 @@ for (const suite of suites) {
       // noise: the ratio sits inside the old tree's own spread, or the rounds disagree on its side
       const noise = (ratio >= low && ratio <= high) ||
         (Math.min(...ratios) <= 1 && Math.max(...ratios) >= 1);
-      const verdict = noise
+      const verdict = runs.length < 2
+        ? "one round: no noise estimate"
+        : noise
         ? "within noise"
         : way === 0
         ? "outside the old spread"

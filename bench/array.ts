@@ -7,18 +7,18 @@
  *   deno run -A bench/array.ts            all figures
  *   deno run -A bench/array.ts --large    only the 12.8 GB run (in a child process)
  */
-import { parseArgs } from "node:util";
+import { benchArgs } from "./cli.ts";
 import { array } from "../mod.ts";
 import { Client, shutdownThreads } from "../mod.ts";
 import { collectGraph } from "../collections/collection.ts";
 import { bestOf, mb, peakRss, report } from "./measure.ts";
 
-const { values: flags } = parseArgs({
+const { values: flags } = benchArgs({
   options: {
     large: { type: "boolean", default: false },
     "large-child": { type: "boolean", default: false },
   },
-});
+}, "deno run -A bench/array.ts [--large]");
 
 /** The seed expression on a random n×n array in `chunk`×`chunk` blocks. */
 function seedExpression(n: number, chunk: number): array.Scalar {

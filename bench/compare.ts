@@ -14,7 +14,7 @@
  * README.
  */
 
-import { parseArgs } from "node:util";
+import { benchArgs } from "./cli.ts";
 import { median } from "./measure.ts";
 
 interface Figure {
@@ -82,11 +82,11 @@ function machine(): string {
   return `${navigator.hardwareConcurrency} cores, ${model}`;
 }
 
-const { values: flags, positionals: only } = parseArgs({
+const { values: flags, positionals: only } = benchArgs({
   args: Deno.args,
   options: { rounds: { type: "string", default: "1" }, against: { type: "string" } },
   allowPositionals: true,
-});
+}, "deno run -A bench/compare.ts [--rounds=N] [--against=path/to/older/checkout] [workload ...]");
 const rounds = Number(flags.rounds);
 if (!Number.isInteger(rounds) || rounds < 1) {
   console.error(`--rounds=${flags.rounds}: give a whole number of rounds, 1 or more`);

@@ -26,21 +26,24 @@
  * nothing: the scheduler's side alone).
  */
 
-import { parseArgs } from "node:util";
+import { benchArgs } from "./cli.ts";
 import { Client, type Future } from "../mod.ts";
 import { type Browser, chromiumMissing, openBrowser } from "../tests/browser/chromium.ts";
 import { median, report } from "./measure.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    runs: { type: "string" },
-    maps: { type: "string" },
-    readers: { type: "string" },
-    second: { type: "string" },
-    against: { type: "string" },
+const { values } = benchArgs(
+  {
+    args: Deno.args,
+    options: {
+      runs: { type: "string" },
+      maps: { type: "string" },
+      readers: { type: "string" },
+      second: { type: "string" },
+      against: { type: "string" },
+    },
   },
-});
+  "deno run -A bench/dashboard.ts [--runs N] [--maps N] [--readers chromium,idle,sse] [--second status,workers] [--against ../old]",
+);
 
 /** A positive whole number given as `--name`, or its default. */
 function count(name: string, given: string | undefined, fallback: number): number {

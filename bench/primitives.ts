@@ -21,7 +21,7 @@
  *   deno run -A bench/primitives.ts --rounds 5 --no-dask # ours (and the floor) alone
  */
 
-import { parseArgs } from "node:util";
+import { benchArgs } from "./cli.ts";
 import { Client, Queue } from "../mod.ts";
 import { benchTasks } from "./primitives_tasks.ts";
 import { postMessageRoundTrip, tcpRoundTrip } from "./transport_floor.ts";
@@ -32,15 +32,18 @@ const COLD = 300;
 const PARTS = ["queue", "actor", "launch"] as const;
 type Part = typeof PARTS[number];
 
-const { values: flags } = parseArgs({
-  args: Deno.args,
-  options: {
-    only: { type: "string", default: PARTS.join(",") },
-    "no-dask": { type: "boolean", default: false },
-    "no-floor": { type: "boolean", default: false },
-    rounds: { type: "string", default: "3" },
+const { values: flags } = benchArgs(
+  {
+    args: Deno.args,
+    options: {
+      only: { type: "string", default: PARTS.join(",") },
+      "no-dask": { type: "boolean", default: false },
+      "no-floor": { type: "boolean", default: false },
+      rounds: { type: "string", default: "3" },
+    },
   },
-});
+  "deno run -A bench/primitives.ts [--only queue,actor,launch] [--rounds N] [--no-dask] [--no-floor]",
+);
 const rounds = Number(flags.rounds);
 if (!Number.isInteger(rounds) || rounds < 1) {
   throw new Error(`--rounds takes a whole number ≥ 1, got '${flags.rounds}'`);

@@ -10,7 +10,7 @@
  *   deno run -A bench/processes.ts [--rounds=3] [--against=path/to/older/checkout]
  */
 
-import { parseArgs } from "node:util";
+import { benchArgs } from "./cli.ts";
 import { median } from "./measure.ts";
 
 type Figures = Record<
@@ -18,10 +18,10 @@ type Figures = Record<
   { cold: number; warm: number; coldCpu?: number; warmCpu?: number }
 >;
 
-const { values: args } = parseArgs({
+const { values: args } = benchArgs({
   args: Deno.args,
   options: { rounds: { type: "string", default: "3" }, against: { type: "string" } },
-});
+}, "deno run -A bench/processes.ts [--rounds=3] [--against=path/to/older/checkout]");
 const rounds = Number(args.rounds);
 const WORKERS = 2;
 

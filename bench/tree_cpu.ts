@@ -17,7 +17,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { benchArgs } from "./cli.ts";
 import { cpuUsage } from "node:process";
 import { median } from "./measure.ts";
 
@@ -110,7 +110,7 @@ async function measureHere(root: URL, scheduler: string, runs: number): Promise<
   return figures;
 }
 
-const { values: args } = parseArgs({
+const { values: args } = benchArgs({
   args: Deno.args,
   options: {
     scheduler: { type: "string", default: "threads" },
@@ -119,7 +119,7 @@ const { values: args } = parseArgs({
     against: { type: "string" },
     child: { type: "string" }, // internal: measure the tree at this root here
   },
-});
+}, "deno run -A bench/tree_cpu.ts [--scheduler=threads] [--rounds=5] [--runs=12]");
 const runs = Number(args.runs);
 if (!Number.isInteger(runs) || runs < 3) {
   console.error(`--runs=${args.runs}: give a whole number of at least 3 runs per process`);
