@@ -106,6 +106,11 @@ export const ELEMENTWISE = {
 /** Names of the element-wise kernels. */
 export type ElementwiseName = keyof typeof ELEMENTWISE;
 
+/** Parameters of a `map` operation: which element-wise kernel. */
+interface MapParams {
+  fn: ElementwiseName;
+}
+
 // ---- reductions -------------------------------------------------------------------------------
 
 /** The reductions with tree-shaped blocked algorithms. */
@@ -421,8 +426,7 @@ const nd = (x: unknown) => x as NDArray;
 
 /** Every chunk operation, by the name block expressions use. */
 const OPS: Record<string, Op> = {
-  map: (p: { fn: ElementwiseName }, args) =>
-    (ELEMENTWISE[p.fn] as (...a: unknown[]) => NDArray)(...args),
+  map: (p: MapParams, args) => (ELEMENTWISE[p.fn] as (...a: unknown[]) => NDArray)(...args),
   astype: (p: { dtype: DType }, [x]) => k.astype(nd(x), p.dtype, { copy: false }),
   round: (p: { decimals: number }, [x]) => k.round(nd(x), p.decimals),
   transpose: (p: { axes: number[] }, [x]) => k.transpose(nd(x), p.axes),
@@ -553,8 +557,55 @@ function evaluate(
     if (block === undefined) draws.set(key, block = op(node.params, [], fns));
     return block;
   }
+  if (node.$op === "reduceChunk") {
+    return reduceChunkOf(node.params as ReduceChunkParams, node.args[0], fns, draws);
+  }
   const args = node.args.map((a) => evaluate(a, fns, draws));
   return op(node.params, args, fns);
+}
+
+/** The element-wise operations whose reductions fuse with them: their float64 expressions. */
+const FUSED_MAPS: Partial<Record<ElementwiseName, string>> = k.FLOAT64_ARITHMETIC;
+
+/** The reductions a `reduceChunk` of an element-wise operation fuses into: a mean sums. */
+const FUSED_FOLDS: Partial<Record<ReductionKind, k.FusedFold>> = {
+  sum: "sum",
+  prod: "prod",
+  min: "min",
+  max: "max",
+  mean: "sum",
+};
+
+/**
+ * The first step of a reduction of `input`. When `input` is an arithmetic operation on float64
+ * blocks (the `add` under `sum(x + x.T)`), the reduction reads the operands directly
+ * (kernels/reduce.ts `foldOfMap`: the same result to the bit) instead of writing the operation's
+ * block and reading it back: one pass, no block-sized buffer to fill — on a fresh thread, no
+ * page faults for it — and one kernel fewer for V8 to compile.
+ */
+function reduceChunkOf(
+  p: ReduceChunkParams,
+  input: unknown,
+  fns: readonly TaskFunction[],
+  draws: Map<string, unknown>,
+): unknown {
+  const fold = FUSED_FOLDS[p.kind];
+  const map = isBlockExpr(input) && (input as BlockExpr).$op === "map"
+    ? input as BlockExpr
+    : undefined;
+  const expr = map === undefined ? undefined : FUSED_MAPS[(map.params as MapParams).fn];
+  if (fold === undefined || map === undefined || expr === undefined) {
+    return reduceChunk(p, nd(evaluate(input, fns, draws)));
+  }
+  const operands = map.args.map((a) => evaluate(a, fns, draws));
+  if (!operands.every((x) => x instanceof NDArray && x.dtype === "float64")) {
+    return reduceChunk(p, nd(OPS.map(map.params, operands, fns)));
+  }
+  const blocks = operands as NDArray[];
+  const sum = k.foldOfMap(fold, expr, blocks, { axis: p.axes, keepdims: true });
+  if (p.kind !== "mean") return sum;
+  const shape = k.broadcastShapes(...blocks.map((b) => b.shape));
+  return { sum, count: p.axes.reduce((n, a) => n * shape[a], 1) } satisfies MeanPartial;
 }
 
 const NO_FUNCTIONS: readonly TaskFunction[] = [];

@@ -91,10 +91,23 @@ const BIG_MIN = "(x0 < x1 ? x0 : x1)";
 
 // ---- binary arithmetic -------------------------------------------------------------------
 
+/**
+ * The expressions of the arithmetic operations on two float64 operands (a float64 result): the
+ * one place they are written, for these kernels and for reductions fused with them
+ * (reduce.ts `foldOfMap`), which must compute the same values.
+ */
+export const FLOAT64_ARITHMETIC = {
+  add: "x0 + x1",
+  subtract: "x0 - x1",
+  multiply: "x0 * x1",
+  divide: "x0 / x1",
+} as const;
+
 /** `a + b`; on two bools it is logical or, as in NumPy. */
 export function add(a: Operand, b: Operand): NDArray {
   const t = resultType(a, b);
-  return mapOperands([a, b], t, t === "bool" ? "x0 | x1" : "x0 + x1", "x0 + x1");
+  const expr = FLOAT64_ARITHMETIC.add;
+  return mapOperands([a, b], t, t === "bool" ? "x0 | x1" : expr, expr);
 }
 
 /** `a - b`; refused on two bools, as in NumPy. */
@@ -105,20 +118,21 @@ export function subtract(a: Operand, b: Operand): NDArray {
       "boolean subtract is not supported; use logicalXor for bools, or astype them to a number",
     );
   }
-  return mapOperands([a, b], t, "x0 - x1", "x0 - x1");
+  return mapOperands([a, b], t, FLOAT64_ARITHMETIC.subtract, FLOAT64_ARITHMETIC.subtract);
 }
 
 /** `a * b`; on two bools it is logical and, as in NumPy. */
 export function multiply(a: Operand, b: Operand): NDArray {
   const t = resultType(a, b);
-  const expr = t === "bool" ? "x0 & x1" : is32BitInt(t) ? "Math.imul(x0, x1)" : "x0 * x1";
-  return mapOperands([a, b], t, expr, "x0 * x1");
+  const times = FLOAT64_ARITHMETIC.multiply;
+  const expr = t === "bool" ? "x0 & x1" : is32BitInt(t) ? "Math.imul(x0, x1)" : times;
+  return mapOperands([a, b], t, expr, times);
 }
 
 /** True division: float64, or float32 when the promoted type is float32. */
 export function divide(a: Operand, b: Operand): NDArray {
   const t = resultType(a, b);
-  return mapOperands([a, b], isFloatDType(t) ? t : "float64", "x0 / x1");
+  return mapOperands([a, b], isFloatDType(t) ? t : "float64", FLOAT64_ARITHMETIC.divide);
 }
 
 /** `floor(a / b)` (Python's `//`). */

@@ -143,37 +143,80 @@ function inSlabs(shape: readonly number[], run: (first: number, rows: number) =>
 }
 
 /**
- * The source of a reduction loop: for each input element `x`, `acc[...] = step` where `r` is
- * the accumulator's current value and `m` (when `withAux`) the same position of `aux`.
+ * The source of a reduction loop over `arity` inputs: for each position, `x = expr` of the
+ * inputs' elements there (`x0`, `x1`, ...), then `acc[...] = step`, where `r` is the
+ * accumulator's current value and `m` (when `withAux`) the same position of `aux`.
  */
-function reduceSource(step: string, withAux: boolean): string {
+function foldSource(arity: number, expr: string, step: string, withAux: boolean): string {
+  const ins = Array.from({ length: arity }, (_, i) => i);
+  const each = (f: (i: number) => string, sep = " ") => ins.map(f).join(sep);
   const auxAt = (at: string) => (withAux ? `const m = aux[${at}];` : "");
-  return `return function reduce(acc, as, shape, d0, o0, s0, aux) {
+  const load = (at: (i: number) => string) =>
+    `${each((i) => `const x${i} = d${i}[${at(i)}];`)} const x = ${expr};`;
+  return `return function reduce(acc, as, shape, ${each((i) => `d${i}, o${i}, s${i}`, ", ")}, aux) {
   const nd = shape.length;
-  if (nd === 0) { const r = acc[0]; const x = d0[o0]; ${auxAt("0")} acc[0] = ${step}; return; }
-  const last = nd - 1, len = shape[last], t0 = s0[last], ta = as[last];
+  if (nd === 0) { const r = acc[0]; ${load((i) => `o${i}`)} ${
+    auxAt("0")
+  } acc[0] = ${step}; return; }
+  const last = nd - 1, len = shape[last], ta = as[last];
+  ${each((i) => `const t${i} = s${i}[last];`)}
   const index = new Array(nd).fill(0);
-  let pa = 0, p0 = o0;
+  let pa = 0; ${each((i) => `let p${i} = o${i};`)}
   for (;;) {
     if (ta === 0) {
       let r = acc[pa]; ${auxAt("pa")}
-      for (let j = 0, q0 = p0; j < len; j++, q0 += t0) { const x = d0[q0]; r = ${step}; }
+      for (let j = 0${each((i) => `, q${i} = p${i}`, "")}; j < len; j++${
+    each((i) => `, q${i} += t${i}`, "")
+  }) {
+        ${load((i) => `q${i}`)} r = ${step};
+      }
       acc[pa] = r;
     } else {
-      for (let j = 0, q0 = p0, qa = pa; j < len; j++, q0 += t0, qa += ta) {
-        const r = acc[qa]; const x = d0[q0]; ${auxAt("qa")} acc[qa] = ${step};
+      for (let j = 0, qa = pa${each((i) => `, q${i} = p${i}`, "")}; j < len; j++, qa += ta${
+    each((i) => `, q${i} += t${i}`, "")
+  }) {
+        const r = acc[qa]; ${load((i) => `q${i}`)} ${auxAt("qa")} acc[qa] = ${step};
       }
     }
     let d = last - 1;
     for (; d >= 0; d--) {
-      index[d]++; pa += as[d]; p0 += s0[d];
+      index[d]++; pa += as[d]; ${each((i) => `p${i} += s${i}[d];`)}
       if (index[d] < shape[d]) break;
-      pa -= as[d] * shape[d]; p0 -= s0[d] * shape[d];
+      pa -= as[d] * shape[d]; ${each((i) => `p${i} -= s${i}[d] * shape[d];`)}
       index[d] = 0;
     }
     if (d < 0) return;
   }
 };`;
+}
+
+/**
+ * Calls `kernel(acc, accStrides, shape, d0, o0, s0, ..., aux)` over `shape` in slabs along its
+ * first axis ({@link inSlabs}); the accumulator (and `aux`) is addressed from 0, so a slab
+ * starts it where its first row writes.
+ */
+function foldInSlabs(
+  kernel: (...args: unknown[]) => void,
+  acc: NumericArray,
+  shape: readonly number[],
+  strides: readonly (readonly number[])[],
+  inputs: readonly Strided[],
+  aux?: Float64Array,
+): void {
+  inSlabs(shape, (first, rows) => {
+    const whole = rows === (shape[0] ?? 1);
+    const accFirst = whole ? 0 : first * strides[0][0];
+    const args: unknown[] = [
+      whole ? acc : acc.subarray(accFirst),
+      strides[0],
+      whole ? shape : [rows, ...shape.slice(1)],
+    ];
+    inputs.forEach((x, i) =>
+      args.push(x.data, whole ? x.offset : x.offset + first * strides[i + 1][0], strides[i + 1])
+    );
+    args.push(whole ? aux : aux?.subarray(accFirst));
+    kernel(...args);
+  });
 }
 
 /**
@@ -199,22 +242,32 @@ export function runReduce(
   );
   const kernel = compile(
     `reduce|${step}|${aux !== undefined}|${typeKey([acc, input.data])}`,
-    reduceSource(step, aux !== undefined),
+    foldSource(1, "x0", step, aux !== undefined),
   );
-  inSlabs(s, (first, rows) => {
-    if (rows === (s[0] ?? 1)) {
-      return kernel(acc, strides[0], s, input.data, input.offset, strides[1], aux);
-    }
-    // the accumulator is addressed from 0: a slab starts it where its first row writes
-    const accFirst = first * strides[0][0];
-    kernel(
-      acc.subarray(accFirst),
-      strides[0],
-      [rows, ...s.slice(1)],
-      input.data,
-      input.offset + first * strides[1][0],
-      strides[1],
-      aux?.subarray(accFirst),
-    );
-  });
+  foldInSlabs(kernel, acc, s, strides, [{ ...input, strides: strides[1] }], aux);
+}
+
+/**
+ * Folds `expr` of the inputs' elements (`x0`, `x1`, ..., each input walked over `shape` with its
+ * own strides; 0 where it is broadcast) into `acc` at the position given by `accStrides` with
+ * `step`: the reduction of the block {@link runMap} would write, without writing it. The
+ * elements are visited in C order of `shape` — the memory order of that block, which is the
+ * order {@link runReduce} would fold it in — so each accumulator sees the same values in the same
+ * order, and a float64 result is the same to the bit.
+ */
+export function runMapReduce(
+  step: string,
+  acc: NumericArray,
+  accStrides: readonly number[],
+  expr: string,
+  inputs: readonly Strided[],
+  shape: readonly number[],
+): void {
+  for (const n of shape) if (n === 0) return;
+  const { shape: s, strides } = coalesce(shape, [accStrides, ...inputs.map((x) => x.strides)]);
+  const kernel = compile(
+    `mapReduce|${step}|${expr}|${typeKey([acc, ...inputs.map((x) => x.data)])}`,
+    foldSource(inputs.length, expr, step, false),
+  );
+  foldInSlabs(kernel, acc, s, strides, inputs.map((x, i) => ({ ...x, strides: strides[i + 1] })));
 }

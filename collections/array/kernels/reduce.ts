@@ -22,6 +22,7 @@ import {
 import { bigIntOf } from "./bigint_math.ts";
 import { sumResultType } from "./dtype.ts";
 import { astype } from "./elementwise.ts";
+import { broadcastShapes, broadcastStrides } from "./broadcast.ts";
 import {
   formatShape,
   normalizeAxes,
@@ -30,7 +31,7 @@ import {
   type Operand,
   operandArray,
 } from "./layout.ts";
-import { runReduce } from "./loops.ts";
+import { runMapReduce, runReduce } from "./loops.ts";
 
 /** Which axes to reduce (`undefined`/`null`: all) and whether to keep them as length 1. */
 export interface ReduceOptions {
@@ -59,20 +60,74 @@ function fold(
   init: number,
   aux?: Float64Array,
 ): Reduction {
-  const { shape, keptShape, accStrides, count } = reductionLayout(a, options);
+  const { shape, keptShape, accStrides, count } = reductionLayout(a.shape, options);
   const acc = new Float64Array(sizeOfShape(keptShape)).fill(init);
   runReduce(step, acc, accStrides, a, a.shape, aux);
   return { acc, shape, count };
 }
 
-/** Where each element of `a` folds to, and how many fold into each result. */
-function reductionLayout(a: NDArray, options: ReduceOptions) {
-  const axes = normalizeAxes(options.axis, a.ndim);
-  const reduced = a.shape.map((_, i) => axes.includes(i));
-  const keptShape = a.shape.map((n, i) => (reduced[i] ? 1 : n));
-  const shape = options.keepdims ? keptShape : a.shape.filter((_, i) => !reduced[i]);
+/**
+ * The folds over numbers that {@link foldOfMap} fuses with an element-wise expression: each
+ * one's step, start, and (without an identity) the name an empty reduction's error gives.
+ */
+const FLOAT_FOLDS = {
+  sum: { step: "r + x", init: 0, empty: undefined },
+  prod: { step: "r * x", init: 1, empty: undefined },
+  min: { step: "(x < r || x !== x) ? x : r", init: Infinity, empty: "minimum" },
+  max: { step: "(x > r || x !== x) ? x : r", init: -Infinity, empty: "maximum" },
+} as const;
+
+/** A reduction {@link foldOfMap} can fuse. */
+export type FusedFold = keyof typeof FLOAT_FOLDS;
+
+/** Folds `a` with `kind`, refusing an empty reduction of a kind without identity. */
+function foldKind(a: NDArray, options: ReduceOptions, kind: FusedFold): Reduction {
+  const { step, init, empty } = FLOAT_FOLDS[kind];
+  const r = fold(a, options, step, init);
+  if (empty !== undefined) requireNonEmpty(r, empty);
+  return r;
+}
+
+/**
+ * `sum` (or `prod`, `min`, `max`) of the float64 block that the element-wise `expr` over
+ * `operands` (float64 arrays, broadcast together; `x0`, `x1`, ... in `expr`) would make, without
+ * making it: one pass over the operands and no block-sized buffer. The elements fold in the
+ * order that block's own reduction would take (loops.ts `runMapReduce`), so the result is the
+ * same to the bit.
+ */
+export function foldOfMap(
+  kind: FusedFold,
+  expr: string,
+  operands: readonly NDArray[],
+  options: ReduceOptions = {},
+): NDArray {
+  for (const x of operands) {
+    if (x.dtype !== "float64") {
+      throw new TypeError(`internal: a fused reduction takes float64 operands, not ${x.dtype}`);
+    }
+  }
+  const full = broadcastShapes(...operands.map((x) => x.shape));
+  const { shape, keptShape, accStrides, count } = reductionLayout(full, options);
+  const { step, init, empty } = FLOAT_FOLDS[kind];
+  const acc = new Float64Array(sizeOfShape(keptShape)).fill(init);
+  if (empty !== undefined) requireNonEmpty({ acc, shape, count }, empty);
+  const inputs = operands.map((x) => ({
+    data: x.data,
+    offset: x.offset,
+    strides: broadcastStrides(x, full),
+  }));
+  runMapReduce(step, acc, accStrides, expr, inputs, full);
+  return finish(acc, shape, "float64");
+}
+
+/** Where each element of an array of shape `full` folds to, and how many fold into each result. */
+function reductionLayout(full: readonly number[], options: ReduceOptions) {
+  const axes = normalizeAxes(options.axis, full.length);
+  const reduced = full.map((_, i) => axes.includes(i));
+  const keptShape = full.map((n, i) => (reduced[i] ? 1 : n));
+  const shape = options.keepdims ? keptShape : full.filter((_, i) => !reduced[i]);
   const accStrides = contiguousStrides(keptShape).map((s, i) => (reduced[i] ? 0 : s));
-  const count = axes.reduce((n, i) => n * a.shape[i], 1);
+  const count = axes.reduce((n, i) => n * full[i], 1);
   return { shape, keptShape, accStrides, count };
 }
 
@@ -93,7 +148,7 @@ function foldBig(
   init: bigint,
   name?: string,
 ): NDArray {
-  const { shape, keptShape, accStrides, count } = reductionLayout(a, options);
+  const { shape, keptShape, accStrides, count } = reductionLayout(a.shape, options);
   const acc = new DTYPE_ARRAY[a.dtype](sizeOfShape(keptShape)).fill(init);
   if (name !== undefined && count === 0 && acc.length > 0) emptyReduction(name);
   runReduce(step, acc, accStrides, a, a.shape);
@@ -124,7 +179,7 @@ function requireNonEmpty(r: Reduction, name: string): void {
 export function sum(a: Operand, options: ReduceOptions = {}): NDArray {
   const x = operandArray(a);
   if (isBig(x)) return foldBig(x, options, "r + x", 0n);
-  const r = fold(x, options, "r + x", 0);
+  const r = foldKind(x, options, "sum");
   return finish(r.acc, r.shape, sumResultType(x.dtype));
 }
 
@@ -133,7 +188,7 @@ export function prod(a: Operand, options: ReduceOptions = {}): NDArray {
   const x = operandArray(a);
   // wrapped at every step: an unwrapped product of many int64s grows without bound
   if (isBig(x)) return foldBig(x, options, "BigInt.asUintN(64, r * x)", 1n);
-  const r = fold(x, options, "r * x", 1);
+  const r = foldKind(x, options, "prod");
   return finish(r.acc, r.shape, sumResultType(x.dtype));
 }
 
@@ -141,8 +196,7 @@ export function prod(a: Operand, options: ReduceOptions = {}): NDArray {
 export function min(a: Operand, options: ReduceOptions = {}): NDArray {
   const x = operandArray(a);
   if (isBig(x)) return foldBig(x, options, "x < r ? x : r", BIG_LIMITS[x.dtype][1], "minimum");
-  const r = fold(x, options, "(x < r || x !== x) ? x : r", Infinity);
-  requireNonEmpty(r, "minimum");
+  const r = foldKind(x, options, "min");
   return finish(r.acc, r.shape, x.dtype);
 }
 
@@ -150,8 +204,7 @@ export function min(a: Operand, options: ReduceOptions = {}): NDArray {
 export function max(a: Operand, options: ReduceOptions = {}): NDArray {
   const x = operandArray(a);
   if (isBig(x)) return foldBig(x, options, "x > r ? x : r", BIG_LIMITS[x.dtype][0], "maximum");
-  const r = fold(x, options, "(x > r || x !== x) ? x : r", -Infinity);
-  requireNonEmpty(r, "maximum");
+  const r = foldKind(x, options, "max");
   return finish(r.acc, r.shape, x.dtype);
 }
 
