@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describeFunction } from "../../core/function_codec.ts";
 import type { GraphTaskSpec } from "../../protocol/messages.ts";
-import { deriveFunctionIds } from "../../scheduler/function_identity.ts";
+import { deriveFunctionIds, specsHashed } from "../../scheduler/function_identity.ts";
 
 const task = (key: string, fn: unknown): GraphTaskSpec => ({ key, fn, args: null, deps: [] });
 const idOf = (fn: unknown) => {
@@ -44,4 +44,35 @@ Deno.test("a derived id a message did not send, or a spec nested too deep, names
   deriveFunctionIds(specs);
   assert.match(specs[0].fn as string, /^unsent:sha256:/);
   assert.equal(specs[1].fn, "unsent:too deep");
+});
+
+Deno.test("a spec named again, in this message or a later one, is hashed once", () => {
+  const inc = describeFunction((x: number) => x + 1);
+  const first = [task("a", inc), task("b", inc)];
+  const before = specsHashed();
+  deriveFunctionIds(first);
+  const id = (first[0].fn as { id: string }).id;
+  // the scheduler's receiver hands the same object back for the client's id in later messages
+  for (let message = 0; message < 3; message++) {
+    const later = [task(`c${message}`, first[0].fn)];
+    deriveFunctionIds(later);
+    assert.equal((later[0].fn as { id: string }).id, id);
+  }
+  assert.equal(specsHashed() - before, 1);
+  // the same content arriving in full again is another object: hashed anew, the same id
+  const again = [task("d", structuredClone(inc))];
+  deriveFunctionIds(again);
+  assert.equal((again[0].fn as { id: string }).id, id);
+  assert.equal(specsHashed() - before, 2);
+});
+
+Deno.test("a spec nested too deep is refused for every task that names it", () => {
+  let deep: Record<string, unknown> = { kind: "source", name: "f", source: "() => 1" };
+  for (let i = 0; i < 100; i++) deep = { kind: "bound", name: "b", factory: deep, fns: [] };
+  const specs = [task("a", deep), task("b", deep)];
+  deriveFunctionIds(specs);
+  assert.deepEqual(specs.map((s) => s.fn), ["unsent:too deep", "unsent:too deep"]);
+  const later = [task("c", deep)];
+  deriveFunctionIds(later);
+  assert.equal(later[0].fn, "unsent:too deep");
 });
