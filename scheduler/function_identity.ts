@@ -13,10 +13,12 @@
  * source, module URL and export, a bound function's parts — and not where it was written
  * (`origin`, which only labels tracebacks, as co_ownership.ts compares specs).
  *
- * Cost: one hash per spec object, once. A spec named again by id is the object that arrived in
- * full (core/function_link.ts's receiver keeps it), in the same message or a later one, and it
- * keeps its derived id: hashing it again for every message cost a cold submit → result round
- * trip about 30 µs (2026-12-06). A spec that arrives in full again is a new object, hashed anew.
+ * Cost: each message sends its functions' specs in full once (the client → scheduler link lasts
+ * one message), so each message's specs are new objects. A spec named again within a message is
+ * the same object and keeps its id; a spec's canonical text seen before (by any client) gives
+ * the id derived then, from a bounded table: hashing every message's spec anew cost a cold
+ * submit → result round trip about 30 µs of the scheduler's CPU (2026-12-06). The same text
+ * gives the same digest, so the table changes no id.
  *
  * @module
  */
@@ -33,6 +35,11 @@ const MAX_DEPTH = 64;
 
 /** Specs whose ids this module derived: each keeps its id (nothing else changes a spec). */
 const vouched = new WeakSet<object>();
+/** Derived ids by canonical text, for specs that arrive again in later messages. */
+const idsByText = new Map<string, string>();
+/** The table is emptied when its texts pass this many characters (a few MB at most). */
+const MAX_TEXT_CHARS = 4_000_000;
+let textChars = 0;
 /** How many specs were hashed so far (tests read it). */
 let hashed = 0;
 
@@ -73,8 +80,7 @@ function isSpecLike(fn: unknown): fn is Record<string, unknown> {
 function assignId(spec: Record<string, unknown>, depth: number): boolean {
   const text = canonical(spec, depth);
   if (text === undefined) return false;
-  hashed++;
-  spec.id = DERIVED + createHash("sha256").update(text).digest("base64url");
+  spec.id = idOfText(text);
   // a bound function's parts are cached by their own ids in the threads: derive them too
   for (const part of [spec.factory, ...(Array.isArray(spec.fns) ? spec.fns : [])]) {
     if (part !== null && typeof part === "object" && !Array.isArray(part)) {
@@ -82,6 +88,21 @@ function assignId(spec: Record<string, unknown>, depth: number): boolean {
     }
   }
   return true;
+}
+
+/** The derived id of a canonical text: the one derived before, or its digest now. */
+function idOfText(text: string): string {
+  const known = idsByText.get(text);
+  if (known !== undefined) return known;
+  hashed++;
+  const id = DERIVED + createHash("sha256").update(text).digest("base64url");
+  if (textChars + text.length > MAX_TEXT_CHARS) {
+    idsByText.clear();
+    textChars = 0;
+  }
+  idsByText.set(text, id);
+  textChars += text.length;
+  return id;
 }
 
 /**

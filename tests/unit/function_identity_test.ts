@@ -46,23 +46,24 @@ Deno.test("a derived id a message did not send, or a spec nested too deep, names
   assert.equal(specs[1].fn, "unsent:too deep");
 });
 
-Deno.test("a spec named again, in this message or a later one, is hashed once", () => {
-  const inc = describeFunction((x: number) => x + 1);
-  const first = [task("a", inc), task("b", inc)];
+Deno.test("a spec sent again, in this message or a later one, is hashed once", () => {
+  const inc = describeFunction((x: number) => x + 1.5); // a spec no other test hashed
+  const first = [task("a", structuredClone(inc)), task("b", null)];
+  first[1].fn = first[0].fn; // named again in its message: the same object
   const before = specsHashed();
   deriveFunctionIds(first);
   const id = (first[0].fn as { id: string }).id;
-  // the scheduler's receiver hands the same object back for the client's id in later messages
+  // every later message decodes its specs anew: other objects, the same content
   for (let message = 0; message < 3; message++) {
-    const later = [task(`c${message}`, first[0].fn)];
+    const later = [task(`c${message}`, structuredClone(inc))];
     deriveFunctionIds(later);
     assert.equal((later[0].fn as { id: string }).id, id);
   }
   assert.equal(specsHashed() - before, 1);
-  // the same content arriving in full again is another object: hashed anew, the same id
-  const again = [task("d", structuredClone(inc))];
-  deriveFunctionIds(again);
-  assert.equal((again[0].fn as { id: string }).id, id);
+  // other content is hashed, and gets another id
+  const other = [task("d", describeFunction((x: number) => x - 1.5))];
+  deriveFunctionIds(other);
+  assert.notEqual((other[0].fn as { id: string }).id, id);
   assert.equal(specsHashed() - before, 2);
 });
 
