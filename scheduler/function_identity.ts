@@ -15,10 +15,13 @@
  *
  * Cost: each message sends its functions' specs in full once (the client → scheduler link lasts
  * one message), so each message's specs are new objects. A spec named again within a message is
- * the same object and keeps its id; a spec's canonical text seen before (by any client) gives
- * the id derived then, from a bounded table: hashing every message's spec anew cost a cold
- * submit → result round trip about 30 µs of the scheduler's CPU (2026-12-06). The same text
- * gives the same digest, so the table changes no id.
+ * the same object and keeps its id. A spec whose content equals that of the last spec sent under
+ * the same client id (compared field by field, `id` and `origin` left out as above) takes that
+ * one's derived id; else a canonical text seen before (by any client) gives the id derived then;
+ * else the text is hashed. Building the text and hashing it for every message was ~15 % of the
+ * scheduler's CPU in a profiled cold submit → result round trip (2026-12-06). Equal content
+ * gives equal text and the same text the same digest, so neither table changes an id; a client
+ * id sent with other content finds no equal spec and gets that content's own id.
  *
  * @module
  */
@@ -40,12 +43,16 @@ const idsByText = new Map<string, string>();
 /** The table is emptied when its texts pass this many characters (a few MB at most). */
 const MAX_TEXT_CHARS = 4_000_000;
 let textChars = 0;
-/** How many specs were hashed so far (tests read it). */
-let hashed = 0;
+/** The last spec (without parts) sent under each client id, with its derived id. */
+const lastByClientId = new Map<string, { spec: Record<string, unknown>; id: string }>();
+/** The table is emptied when it holds this many client ids. */
+const MAX_CLIENT_IDS = 10_000;
+/** Canonical texts built and texts hashed so far (tests read them). */
+const work = { texts: 0, digests: 0 };
 
-/** How many function specs this process hashed so far. */
-export function specsHashed(): number {
-  return hashed;
+/** How many canonical texts this process built and how many it hashed so far. */
+export function functionIdWork(): { texts: number; digests: number } {
+  return { ...work };
 }
 
 /**
@@ -62,7 +69,7 @@ export function deriveFunctionIds(specs: GraphTaskSpec[]): void {
       if (fn.startsWith(DERIVED)) specs[i].fn = UNSENT + fn;
     } else if (isSpecLike(fn) && !vouched.has(fn)) {
       // a refused spec is refused again wherever it is named (it never keeps the client's id)
-      if (assignId(fn, 0)) vouched.add(fn);
+      if (sameAsLast(fn) || assignId(fn, 0)) vouched.add(fn);
       else specs[i].fn = `${UNSENT}too deep`;
     }
   }
@@ -76,11 +83,32 @@ function isSpecLike(fn: unknown): fn is Record<string, unknown> {
   return fn !== null && typeof fn === "object" && ("id" in fn || "kind" in fn);
 }
 
+/**
+ * Gives `spec` the derived id of the last spec sent under its client id when their contents are
+ * equal (a spec without parts only: a bound function's parts need ids of their own); true then.
+ */
+function sameAsLast(spec: Record<string, unknown>): boolean {
+  const clientId = spec.id;
+  if (typeof clientId !== "string" || "factory" in spec || "fns" in spec) return false;
+  const last = lastByClientId.get(clientId);
+  if (last === undefined || !sameContent(spec, last.spec, 0)) return false;
+  spec.id = last.id;
+  return true;
+}
+
 /** Sets `spec.id` (and its parts' ids) from its content; false when it nests too deep. */
 function assignId(spec: Record<string, unknown>, depth: number): boolean {
+  const clientId = spec.id;
   const text = canonical(spec, depth);
   if (text === undefined) return false;
+  work.texts++;
   spec.id = idOfText(text);
+  if (
+    depth === 0 && typeof clientId === "string" && !("factory" in spec) && !("fns" in spec)
+  ) {
+    if (lastByClientId.size >= MAX_CLIENT_IDS) lastByClientId.clear();
+    lastByClientId.set(clientId, { spec, id: spec.id as string });
+  }
   // a bound function's parts are cached by their own ids in the threads: derive them too
   for (const part of [spec.factory, ...(Array.isArray(spec.fns) ? spec.fns : [])]) {
     if (part !== null && typeof part === "object" && !Array.isArray(part)) {
@@ -94,7 +122,7 @@ function assignId(spec: Record<string, unknown>, depth: number): boolean {
 function idOfText(text: string): string {
   const known = idsByText.get(text);
   if (known !== undefined) return known;
-  hashed++;
+  work.digests++;
   const id = DERIVED + createHash("sha256").update(text).digest("base64url");
   if (textChars + text.length > MAX_TEXT_CHARS) {
     idsByText.clear();
@@ -103,6 +131,38 @@ function idOfText(text: string): string {
   idsByText.set(text, id);
   textChars += text.length;
   return id;
+}
+
+/**
+ * Whether two decoded msgpack values have equal canonical texts, compared without building them
+ * (specs' `id` and `origin` left out at every level); false past MAX_DEPTH. Stricter than the
+ * texts where they blur kinds (`1` and `1n`): such a pair is only sent the long way.
+ */
+function sameContent(a: unknown, b: unknown, depth: number): boolean {
+  if (a === b) return true;
+  if (depth > MAX_DEPTH || typeof a !== "object" || typeof b !== "object") return false;
+  if (a === null || b === null) return false;
+  if (a instanceof Uint8Array || b instanceof Uint8Array) {
+    if (!(a instanceof Uint8Array && b instanceof Uint8Array)) return false;
+    if (a.byteLength !== b.byteLength) return false;
+    for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+    return true;
+  }
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!(Array.isArray(a) && Array.isArray(b)) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameContent(a[i], b[i], depth + 1)) return false;
+    return true;
+  }
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let count = 0;
+  for (const key of Object.keys(x)) {
+    if (key === "id" || key === "origin") continue;
+    if (!Object.hasOwn(y, key) || !sameContent(x[key], y[key], depth + 1)) return false;
+    count++;
+  }
+  for (const key of Object.keys(y)) if (key !== "id" && key !== "origin") count--;
+  return count === 0;
 }
 
 /**
