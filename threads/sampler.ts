@@ -45,8 +45,12 @@ const IDLE_STOP_MS = 30_000;
 /** Busy cycles kept: about ten minutes of work. */
 const KEEP_CYCLES = 600;
 
-/** A task's run: start, stop (ms since the epoch), key, and the name its samples go under. */
-type Run = [number, number, string, string];
+/**
+ * A task's run: start, stop (ms since the epoch), key, and its group (a fused task's name) when
+ * it has one; else its samples go under its key's prefix, worked out only for a run a sample
+ * fell in (most tiny tasks have none).
+ */
+type Run = [number, number, string, string | undefined];
 
 /** The trees of one cycle, by task prefix, and when it ran (ms since the epoch). */
 interface Cycle {
@@ -153,7 +157,7 @@ export class ThreadSampler {
       this.#openGroups.delete(key);
       this.#latest.delete(key);
     }
-    if (this.#session) this.#runs.push([start, stop, key, group ?? keyPrefix(key)]);
+    if (this.#session) this.#runs.push([start, stop, key, group]);
   }
 
   /**
@@ -257,7 +261,7 @@ export class ThreadSampler {
     this.#finished.delete(ending);
     // tasks still running own their samples of this cycle too
     for (const [key, began] of this.#open) {
-      runs.push([began, stop, key, this.#openGroups.get(key) ?? keyPrefix(key)]);
+      runs.push([began, stop, key, this.#openGroups.get(key)]);
     }
     if (profile === null || runs.length === 0) return;
     runs.sort((a, b) => a[0] - b[0]);
@@ -307,7 +311,7 @@ function treesByPrefix(
     if (runs[r][0] > at) continue;
     const stack = stacks.get(samples[i]);
     if (stack === undefined || stack.length === 0) continue;
-    const prefix = runs[r][3];
+    const prefix = runs[r][3] ?? keyPrefix(runs[r][2]);
     let tree = trees.get(prefix);
     if (tree === undefined) trees.set(prefix, tree = emptyProfile());
     addStack(tree, stack);
