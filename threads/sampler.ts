@@ -122,6 +122,12 @@ export class ThreadSampler {
   idleStopMs = IDLE_STOP_MS;
   /** When a task last ran (ms since the epoch). */
   #lastActive = 0;
+  #profilesTaken = 0;
+
+  /** How many profiles were ended and read so far. */
+  get profilesTaken(): number {
+    return this.#profilesTaken;
+  }
 
   /** Whether this thread samples (sampling is on and it has `sys: inspector`). */
   get sampling(): boolean {
@@ -237,6 +243,14 @@ export class ThreadSampler {
    */
   async #cycle(): Promise<void> {
     if (!this.#session || this.#timer === null) return;
+    const idle = this.#runs.length === 0 && this.#open.size === 0;
+    if (idle && now() - this.#lastActive < this.idleStopMs) {
+      // Nothing ran since this profile began: it goes on recording. Ending it would cost the
+      // thread the profile's serialization and parsing each second it idles (~8 ms a second,
+      // 2026-12-06), for samples that belong to no task.
+      return;
+    }
+    this.#profilesTaken++;
     const start = this.#cycleStart;
     const runs = this.#runs;
     this.#runs = [];
@@ -266,11 +280,13 @@ export class ThreadSampler {
     if (profile === null || runs.length === 0) return;
     runs.sort((a, b) => a[0] - b[0]);
     const { byPrefix, latest } = treesByPrefix(profile, start, runs);
+    // a profile that recorded idle seconds first covers, for queries, only from its first run on
+    const covered = Math.max(start, runs[0][0]);
     for (const [key, stack] of latest) {
       if (this.#open.has(key)) this.#latest.set(key, stack);
     }
     if (byPrefix.size === 0) return;
-    this.#cycles.push({ start, stop, byPrefix });
+    this.#cycles.push({ start: covered, stop, byPrefix });
     if (this.#cycles.length > KEEP_CYCLES) this.#cycles.shift();
   }
 }
