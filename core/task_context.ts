@@ -81,8 +81,11 @@ export function threadSlot<T>(name: string, make: () => T): T {
 /** Objects written as references while a result is encoded (see {@link collectRefs}). */
 type RefCollector = { held: object[] | null };
 
+/** This module copy's handle on the thread's collector (a slot lookup builds a symbol name). */
+let refs: RefCollector | undefined;
+
 function refCollector(): RefCollector {
-  return threadSlot<RefCollector>("refs", () => ({ held: null }));
+  return refs ??= threadSlot<RefCollector>("refs", () => ({ held: null }));
 }
 
 /**

@@ -45,8 +45,12 @@ const IDLE_STOP_MS = 30_000;
 /** Busy cycles kept: about ten minutes of work. */
 const KEEP_CYCLES = 600;
 
-/** A task's run: start, stop (ms since the epoch), key, and the name its samples go under. */
-type Run = [number, number, string, string];
+/**
+ * A task's run: start, stop (ms since the epoch), key, and its group (a fused task's name) when
+ * it has one; else its samples go under its key's prefix, worked out only for a run a sample
+ * fell in (most tiny tasks have none).
+ */
+type Run = [number, number, string, string | undefined];
 
 /** The trees of one cycle, by task prefix, and when it ran (ms since the epoch). */
 interface Cycle {
@@ -118,6 +122,12 @@ export class ThreadSampler {
   idleStopMs = IDLE_STOP_MS;
   /** When a task last ran (ms since the epoch). */
   #lastActive = 0;
+  #profilesTaken = 0;
+
+  /** How many profiles were ended and read so far. */
+  get profilesTaken(): number {
+    return this.#profilesTaken;
+  }
 
   /** Whether this thread samples (sampling is on and it has `sys: inspector`). */
   get sampling(): boolean {
@@ -153,7 +163,7 @@ export class ThreadSampler {
       this.#openGroups.delete(key);
       this.#latest.delete(key);
     }
-    if (this.#session) this.#runs.push([start, stop, key, group ?? keyPrefix(key)]);
+    if (this.#session) this.#runs.push([start, stop, key, group]);
   }
 
   /**
@@ -233,6 +243,14 @@ export class ThreadSampler {
    */
   async #cycle(): Promise<void> {
     if (!this.#session || this.#timer === null) return;
+    const idle = this.#runs.length === 0 && this.#open.size === 0;
+    if (idle && now() - this.#lastActive < this.idleStopMs) {
+      // Nothing ran since this profile began: it goes on recording. Ending it would cost the
+      // thread the profile's serialization and parsing each second it idles (~8 ms a second,
+      // 2026-12-06), for samples that belong to no task.
+      return;
+    }
+    this.#profilesTaken++;
     const start = this.#cycleStart;
     const runs = this.#runs;
     this.#runs = [];
@@ -257,16 +275,18 @@ export class ThreadSampler {
     this.#finished.delete(ending);
     // tasks still running own their samples of this cycle too
     for (const [key, began] of this.#open) {
-      runs.push([began, stop, key, this.#openGroups.get(key) ?? keyPrefix(key)]);
+      runs.push([began, stop, key, this.#openGroups.get(key)]);
     }
     if (profile === null || runs.length === 0) return;
     runs.sort((a, b) => a[0] - b[0]);
     const { byPrefix, latest } = treesByPrefix(profile, start, runs);
+    // a profile that recorded idle seconds first covers, for queries, only from its first run on
+    const covered = Math.max(start, runs[0][0]);
     for (const [key, stack] of latest) {
       if (this.#open.has(key)) this.#latest.set(key, stack);
     }
     if (byPrefix.size === 0) return;
-    this.#cycles.push({ start, stop, byPrefix });
+    this.#cycles.push({ start: covered, stop, byPrefix });
     if (this.#cycles.length > KEEP_CYCLES) this.#cycles.shift();
   }
 }
@@ -307,7 +327,7 @@ function treesByPrefix(
     if (runs[r][0] > at) continue;
     const stack = stacks.get(samples[i]);
     if (stack === undefined || stack.length === 0) continue;
-    const prefix = runs[r][3];
+    const prefix = runs[r][3] ?? keyPrefix(runs[r][2]);
     let tree = trees.get(prefix);
     if (tree === undefined) trees.set(prefix, tree = emptyProfile());
     addStack(tree, stack);

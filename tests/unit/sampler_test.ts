@@ -77,3 +77,37 @@ Deno.test("a sampler with interval 0 never samples", async () => {
   assert.equal(sampler.sampling, false);
   assert.equal(sampler.recording, false);
 });
+
+Deno.test({
+  name: "an idle sampler's profile goes on recording: it is ended only once a task ran",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const sampler = new ThreadSampler();
+    sampler.intervalUs = DEFAULT_SAMPLE_INTERVAL_MS * 1000;
+    await sampler.busy();
+    const start = Date.now();
+    sampler.began("spin-1", start);
+    spinInSampledCode(100);
+    sampler.ran("spin-1", start, Date.now());
+    await until("the task's cycle was taken", () => sampler.profilesTaken > 0);
+    const taken = sampler.profilesTaken;
+    // two and a half idle cycles: the profile records on, and none is ended
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    assert.equal(sampler.profilesTaken, taken);
+    assert.equal(sampler.recording, true);
+    // a task after the idle seconds: its samples are found in the long profile
+    const later = Date.now();
+    sampler.began("grind-2", later);
+    spinInSampledCode(200);
+    sampler.ran("grind-2", later, Date.now());
+    const tree = await sampler.query(later, null, "grind", true);
+    assert.ok(tree.children.grind?.count > 0, JSON.stringify(Object.keys(tree.children)));
+    assert.equal(sampler.profilesTaken, taken + 1);
+    // a query of the idle seconds before it finds none of its samples
+    const before = await sampler.query(start + 150, later - 100, "grind", true);
+    assert.equal(before.children.grind, undefined);
+    sampler.idleStopMs = 0;
+    await until("it stops", () => !sampler.recording);
+  },
+});
