@@ -154,21 +154,23 @@ Deno.test("the nanny starts again a worker that was killed; SIGTERM stops it and
 Deno.test("a worker refused by the scheduler (its name is taken) is not started again: its nanny exits 3", async () => {
   const { process: scheduler, address } = await startScheduler();
   const first = workerCli("first", address, "--name", "twin", "--nthreads", "1", "--no-nanny");
-  const second = workerCli("second", address, "--name", "twin", "--nthreads", "1");
+  let second: ReturnType<typeof workerCli> | undefined;
   try {
+    // the second starts once the first holds the name: started together, either could win it
     await first.waitForLine(/registered with the scheduler/);
-    const deadline = setTimeout(() => second.kill("SIGKILL"), 30_000);
-    const status = await second.status;
+    const refused = second = workerCli("second", address, "--name", "twin", "--nthreads", "1");
+    const deadline = setTimeout(() => refused.kill("SIGKILL"), 30_000);
+    const status = await refused.status;
     clearTimeout(deadline);
-    assert.equal(status.code, 3, second.output());
-    assert.match(second.output(), /the scheduler refused this worker: .*twin|already/);
-    assert.match(second.output(), /was refused by the scheduler .*: not starting it again/);
-    assert.equal(second.lines.filter((l) => /^Worker at /.test(l)).length, 1, second.output());
+    assert.equal(status.code, 3, refused.output());
+    assert.match(refused.output(), /the scheduler refused this worker: .*twin|already/);
+    assert.match(refused.output(), /was refused by the scheduler .*: not starting it again/);
+    assert.equal(refused.lines.filter((l) => /^Worker at /.test(l)).length, 1, refused.output());
     // the first worker still serves
     await using client = await Client.connect(address, { setAsDefault: false });
     assert.equal(await client.submit((x: number) => x + 1, 41), 42);
   } finally {
-    await Promise.all([first.stop(), second.stop(), scheduler.stop()]);
+    await Promise.all([first.stop(), second?.stop(), scheduler.stop()]);
   }
 });
 
