@@ -125,6 +125,9 @@ export class ClientIntake {
     }
   }
 
+  /** One task's dependencies as update-graph finds them (a scratch list, empty between tasks). */
+  readonly #foundDependencies: TaskRecord[] = [];
+
   #want(task: TaskRecord, client: ClientRecord): void {
     task.addWant(client);
     client.wantsWhat.add(task);
@@ -225,9 +228,11 @@ export class ClientIntake {
     // Pass 2: dependencies (they may come later in the message).
     /** A linked task's position in `linked` and the key it reads that is unknown or not its own. */
     const broken: [number, Key][] = [];
+    const found = this.#foundDependencies;
     for (let i = 0; i < linked.length; i++) {
       const task = linked[i];
       const deps = linkedSpecs[i].deps;
+      if (deps.length === 0) continue;
       for (let j = 0; j < deps.length; j++) {
         const dep = this.#moves.tasks.get(deps[j]);
         if (dep === undefined || !ownership.mayRead(dep, identity)) {
@@ -235,9 +240,11 @@ export class ClientIntake {
           continue;
         }
         if (dep.dependents.has(task)) continue; // listed twice
-        task.addDependency(dep);
+        found.push(dep);
         dep.addDependent(task);
       }
+      task.addDependencies(found);
+      found.length = 0;
     }
     // A new task reading a key the scheduler does not know (released, or lost with its workers)
     // is cancelled below with its readers, as Dask cancels "computation on lost data"; a key of
