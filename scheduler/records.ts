@@ -161,10 +161,15 @@ export class TaskRecord implements HeapItem {
   clearWants(): void {
     this.#whoWants = null;
   }
-  /** Addresses of the workers holding a copy (a loop: `Array.from` over a CompactSet is slow). */
+  /**
+   * Addresses of the workers holding a copy: an array of their exact number (one grown by `push`
+   * from empty reserves 17 slots; this runs for every `key-in-memory` and every input of every
+   * `compute-task`), filled by a loop (`Array.from` over a CompactSet is slow).
+   */
   holderAddresses(): WorkerAddress[] {
-    const addresses: WorkerAddress[] = [];
-    for (const worker of this.whoHas) addresses.push(worker.address);
+    const addresses = new Array<WorkerAddress>(this.whoHas.size);
+    let i = 0;
+    for (const worker of this.whoHas) addresses[i++] = worker.address;
     return addresses;
   }
 
