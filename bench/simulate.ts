@@ -14,16 +14,18 @@
  * the same simulation replayed with the scheduler's recorded answers in place of the state
  * machine (the simulator's own cost, measured separately; a `cpuUsage()` per call would cost
  * more than the call it measures), the heap the scheduler adds per task once the graph is
- * submitted, and the placement quality: the simulated makespan over a lower bound (the larger
- * of total work / slots and the critical path). Targets (issue 17): ≤ 5 µs and ≤ 1 KB per task,
+ * submitted, and the placement quality: the simulated makespan over a lower bound (see
+ * `lowerBound`: the critical path, and work / slots with the paths before or after it). Targets (issue 17): ≤ 5 µs and ≤ 1 KB per task,
  * within 20 % from 10 to 1,000 workers, makespan within 10 % of the bound.
  *
- *   deno run -A bench/simulate.ts [tasks]   (default 1,000,000; reruns itself with gc exposed)
+ *   deno run -A bench/simulate.ts [tasks] [--shapes=map,tree] [--workers=10,100]
+ *
+ * (default 1,000,000 tasks, every shape, 10/100/1,000 workers; reruns itself with gc exposed)
  */
 
 import { SchedulerState } from "../scheduler/state.ts";
 import type { SchedulerEvent } from "../scheduler/events.ts";
-import type { ComputeTaskMsg, GraphTaskSpec } from "../protocol/messages.ts";
+import type { GraphTaskSpec } from "../protocol/messages.ts";
 import { encode } from "../core/value_codec.ts";
 import { report } from "./measure.ts";
 import { rng } from "../examples/github_events_data.ts";
@@ -101,20 +103,47 @@ function makeShape(name: string, n: number): Shape {
   return { name, specs, duration, outputs };
 }
 
-/** The larger of total work over slots and the longest path of durations. */
+/**
+ * A lower bound of any schedule's makespan on `slots` threads (transfers free): the longest path
+ * of durations, and for every τ the bound τ + W/slots where W is the work of the tasks followed
+ * by a path of at least τ (they must all finish by makespan − τ), or preceded by one (they cannot
+ * start before τ). τ = 0 is total work / slots. Where total work / slots and the longest path
+ * are close — a tree on 1,000 workers: its leaves fill every thread, then its top levels run one
+ * after another — their larger one alone is far below what any schedule can reach.
+ */
 function lowerBound(shape: Shape, slots: number): number {
-  let total = 0;
-  const finish = new Map<string, number>();
+  const n = shape.specs.length;
+  const index = new Map<string, number>();
+  const work = new Float64Array(n);
+  const head = new Float64Array(n); // longest path of durations before a task starts
+  const tail = new Float64Array(n); // longest path after it finishes
   let critical = 0;
-  for (const spec of shape.specs) {
-    const d = shape.duration.get(spec.key)!;
-    total += d;
-    let start = 0;
-    for (const dep of spec.deps) start = Math.max(start, finish.get(dep)!);
-    finish.set(spec.key, start + d);
-    critical = Math.max(critical, start + d);
+  for (let i = 0; i < n; i++) {
+    const spec = shape.specs[i];
+    index.set(spec.key, i);
+    work[i] = shape.duration.get(spec.key)!;
+    for (const dep of spec.deps) {
+      const j = index.get(dep)!;
+      head[i] = Math.max(head[i], head[j] + work[j]);
+    }
+    critical = Math.max(critical, head[i] + work[i]);
   }
-  return Math.max(total / slots, critical);
+  for (let i = n - 1; i >= 0; i--) {
+    for (const dep of shape.specs[i].deps) {
+      const j = index.get(dep)!;
+      tail[j] = Math.max(tail[j], work[i] + tail[i]);
+    }
+  }
+  let bound = critical;
+  for (const path of [head, tail]) {
+    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => path[b] - path[a]);
+    let w = 0;
+    for (const i of order) {
+      w += work[i];
+      bound = Math.max(bound, path[i] + w / slots);
+    }
+  }
+  return bound;
 }
 
 /** A binary min-heap of simulated events by time. */
@@ -165,11 +194,20 @@ class EventQueue<T> {
   }
 }
 
+/** A task a simulated worker was sent: its key and run, its inputs at `record[at…]`. */
+interface SimTask {
+  key: string;
+  runId: number;
+  record: Answer;
+  at: number;
+}
+
 /** A simulated worker: its slots' free times, what it holds, what waits for a slot. */
 interface SimWorker {
+  index: number;
   address: string;
   holds: Set<string>;
-  queue: ComputeTaskMsg[];
+  queue: SimTask[];
   queueHead: number;
   running: Map<string, number>; // key -> runId
   idleSlots: number;
@@ -189,6 +227,37 @@ interface Result {
 
 type Outgoing = ReturnType<SchedulerState["takeOutgoing"]>;
 
+/**
+ * What the simulator reads of one event's answer, flat: per message to a worker
+ * `COMPUTE, worker, key, runId, inputs, (key, nbytes) × inputs`, `FREE, worker, keys, key × keys`
+ * or `STEAL, worker, key, stealId`. Kept for the replay, the answers stay alive for the whole
+ * run; the scheduler's own messages are garbage once read, as in the server, where they are
+ * encoded and dropped — kept as they were, every collection copied them and their cost was
+ * counted as the scheduler's. The replay copies each record it reads, so both runs allocate and
+ * keep the same records (bytes per task are measured before either).
+ */
+type Answer = (string | number)[];
+const COMPUTE = 0, FREE = 1, STEAL = 2;
+
+/** The part of `out` the simulated workers act on. */
+function recordAnswer(out: Outgoing, workers: Map<string, SimWorker>): Answer {
+  const record: Answer = [];
+  for (const o of out) {
+    if (o.to !== "worker") continue;
+    const msg = o.msg;
+    const worker = workers.get(o.worker)!.index;
+    if (msg.op === "compute-task") {
+      record.push(COMPUTE, worker, msg.key, msg.runId, msg.deps.length);
+      for (const dep of msg.deps) record.push(dep.key, dep.nbytes);
+    } else if (msg.op === "free-keys") {
+      record.push(FREE, worker, msg.keys.length, ...msg.keys);
+    } else if (msg.op === "steal-request") {
+      record.push(STEAL, worker, msg.key, msg.stealId);
+    }
+  }
+  return record;
+}
+
 /** CPU µs (user + system) spent since `start`. */
 function cpuSince(start: ReturnType<typeof cpuUsage>): number {
   const spent = cpuUsage(start);
@@ -202,32 +271,36 @@ function cpuSince(start: ReturnType<typeof cpuUsage>): number {
 function simulate(
   shape: Shape,
   nWorkers: number,
-  replay?: Outgoing[],
-): Result & { cpuUs: number; answers: Outgoing[] } {
+  replay?: Answer[],
+): Result & { cpuUs: number; answers: Answer[] } {
   const gc = (globalThis as { gc?: () => void }).gc;
   const cpuStart = cpuUsage();
   let excludedUs = 0; // the collections around the bytes measurement
   const state = replay ? undefined : new SchedulerState();
-  const answers: Outgoing[] = replay ?? [];
+  const answers: Answer[] = [];
   let answered = 0;
   let now = 0;
-  const feed = (event: SchedulerEvent): Outgoing => {
+  const feed = (event: SchedulerEvent): Answer => {
     if (replay) {
       if (answered === replay.length) {
         throw new Error("the replay asked for more answers than recorded");
       }
-      return replay[answered++];
+      const copy = replay[answered++].slice();
+      answers.push(copy);
+      return copy;
     }
     state!.handle(event);
-    const out = state!.takeOutgoing();
-    answers.push(out);
-    return out;
+    const record = recordAnswer(state!.takeOutgoing(), workers);
+    answers.push(record);
+    return record;
   };
   const workers = new Map<string, SimWorker>();
+  const byIndex: SimWorker[] = [];
   const events = new EventQueue<SimEvent>();
   for (let i = 0; i < nWorkers; i++) {
     const address = `tcp://10.0.${i >> 8}.${i & 255}:8786`;
     const worker: SimWorker = {
+      index: i,
       address,
       holds: new Set(),
       queue: [],
@@ -236,6 +309,7 @@ function simulate(
       idleSlots: THREADS_PER_WORKER,
     };
     workers.set(address, worker);
+    byIndex.push(worker);
     feed({ type: "worker-added", worker: { address, nthreads: THREADS_PER_WORKER }, now });
     events.push(HEARTBEAT * (i / nWorkers), { kind: "heartbeat", worker });
   }
@@ -271,11 +345,14 @@ function simulate(
       if (msg.runId < 0) continue; // stolen away
       let fetch = 0;
       const fetched: { key: string; nbytes: number }[] = [];
-      for (const dep of msg.deps) {
-        if (worker.holds.has(dep.key)) continue;
-        fetch += LATENCY + Math.max(dep.nbytes, 0) / BANDWIDTH;
-        fetched.push({ key: dep.key, nbytes: dep.nbytes });
-        worker.holds.add(dep.key);
+      const record = msg.record;
+      const inputs = record[msg.at] as number;
+      for (let d = msg.at + 1; d < msg.at + 1 + 2 * inputs; d += 2) {
+        const key = record[d] as string, nbytes = record[d + 1] as number;
+        if (worker.holds.has(key)) continue;
+        fetch += LATENCY + Math.max(nbytes, 0) / BANDWIDTH;
+        fetched.push({ key, nbytes });
+        worker.holds.add(key);
       }
       if (fetched.length > 0) {
         deliver(feed({
@@ -297,24 +374,34 @@ function simulate(
       });
     }
   };
-  const deliver = (outgoing: ReturnType<typeof feed>) => {
-    for (const o of outgoing) {
-      if (o.to !== "worker") continue;
-      const worker = workers.get(o.worker)!;
-      const msg = o.msg;
-      if (msg.op === "compute-task") {
-        worker.queue.push(msg);
+  const deliver = (record: Answer) => {
+    let at = 0;
+    while (at < record.length) {
+      const op = record[at], worker = byIndex[record[at + 1] as number];
+      if (op === COMPUTE) {
+        const inputs = record[at + 4] as number;
+        worker.queue.push({
+          key: record[at + 2] as string,
+          runId: record[at + 3] as number,
+          record,
+          at: at + 4,
+        });
+        at += 5 + 2 * inputs;
         startNext(worker);
-      } else if (msg.op === "free-keys") {
-        for (const key of msg.keys) worker.holds.delete(key);
-      } else if (msg.op === "steal-request") {
+      } else if (op === FREE) {
+        const n = record[at + 2] as number;
+        for (let k = at + 3; k < at + 3 + n; k++) worker.holds.delete(record[k] as string);
+        at += 3 + n;
+      } else {
+        const key = record[at + 2] as string, stealId = record[at + 3] as number;
+        at += 4;
         let state: "ready" | "executing" | "memory" | null = null;
-        if (worker.running.has(msg.key)) state = "executing";
-        else if (worker.holds.has(msg.key)) state = "memory";
+        if (worker.running.has(key)) state = "executing";
+        else if (worker.holds.has(key)) state = "memory";
         else {
           for (let i = worker.queueHead; i < worker.queue.length; i++) {
             const queued = worker.queue[i];
-            if (queued.key === msg.key && queued.runId >= 0) {
+            if (queued.key === key && queued.runId >= 0) {
               worker.queue[i] = { ...queued, runId: -1 };
               state = "ready";
               break;
@@ -324,7 +411,7 @@ function simulate(
         deliver(feed({
           type: "worker-message",
           worker: worker.address,
-          msg: { op: "steal-response", key: msg.key, stealId: msg.stealId, state },
+          msg: { op: "steal-response", key, stealId, state },
           now,
         }));
       }
@@ -402,7 +489,27 @@ function simulate(
   };
 }
 
-const tasks = Number(Deno.args[0] ?? 1_000_000);
+/** The value of `--name=a,b` among the arguments, split at commas, or `fallback`. */
+function listArg(name: string, fallback: string[]): string[] {
+  const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
+  return arg === undefined ? fallback : arg.slice(name.length + 3).split(",");
+}
+
+const SHAPES = ["map", "tree", "shuffle", "chains"];
+const shapes = listArg("shapes", SHAPES);
+for (const name of shapes) {
+  if (!SHAPES.includes(name)) {
+    throw new Error(`unknown shape ${name} in --shapes: use some of ${SHAPES.join(", ")}`);
+  }
+}
+const sizes = listArg("workers", ["10", "100", "1000"]).map((w) => {
+  const n = Number(w);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new Error(`--workers takes worker counts (whole numbers ≥ 1), not ${w}`);
+  }
+  return n;
+});
+const tasks = Number(Deno.args.find((a) => !a.startsWith("--")) ?? 1_000_000);
 if ((globalThis as { gc?: () => void }).gc === undefined) {
   // bytes per task need a collection before and after: run again with gc exposed
   const { code } = await new Deno.Command(Deno.execPath(), {
@@ -420,10 +527,10 @@ if ((globalThis as { gc?: () => void }).gc === undefined) {
   }).output();
   Deno.exit(code);
 }
-for (const name of ["map", "tree", "shuffle", "chains"]) {
+for (const name of shapes) {
   const shape = makeShape(name, tasks);
   const perTask: number[] = [];
-  for (const nWorkers of [10, 100, 1000]) {
+  for (const nWorkers of sizes) {
     const r = simulate(shape, nWorkers);
     const simulatorOnly = simulate(shape, nWorkers, r.answers);
     r.answers.length = 0; // free them before the next size runs
@@ -436,9 +543,13 @@ for (const name of ["map", "tree", "shuffle", "chains"]) {
       "≤ 5 µs, ≤ 1 KB, ≤ 1.10×",
     );
   }
-  report(
-    `simulate ${name}: scheduler cost 1,000 vs 10 workers`,
-    `${(perTask[2] / perTask[0]).toFixed(2)}×`,
-    "≤ 1.2×",
-  );
+  if (sizes.length > 1) {
+    report(
+      `simulate ${name}: scheduler cost ${sizes.at(-1)!.toLocaleString("en")} vs ${
+        sizes[0]
+      } workers`,
+      `${(perTask.at(-1)! / perTask[0]).toFixed(2)}×`,
+      "≤ 1.2×",
+    );
+  }
 }

@@ -9,6 +9,28 @@
 /** The iterator of every empty set: it is done from the start and stays done, so one serves all. */
 const NO_MEMBERS: Iterator<never> = [][Symbol.iterator]();
 
+/**
+ * Iterates a set of one member: one object that is also its own iterator result (what `for…of`
+ * reads), where `[member].values()` allocated an array and an array iterator. Loops over a
+ * task's single holder, client or dependent run several times in every task's life.
+ */
+class OneMember<T> implements Iterator<T> {
+  done = false;
+  value: T | undefined;
+  #taken = false;
+  constructor(member: T) {
+    this.value = member;
+  }
+  next(): IteratorResult<T> {
+    if (this.#taken) {
+      this.done = true;
+      this.value = undefined;
+    }
+    this.#taken = true;
+    return this as IteratorResult<T>;
+  }
+}
+
 /** What readers of a {@link CompactSet} may use (the read side of a `Set`). */
 export interface ReadonlyCompactSet<T> extends Iterable<T> {
   readonly size: number;
@@ -54,6 +76,6 @@ export class CompactSet<T extends object> implements ReadonlyCompactSet<T> {
   /** Like a `Set`'s: members deleted during iteration are not visited if not reached yet. */
   [Symbol.iterator](): Iterator<T> {
     if (this.#many !== null) return this.#many.values();
-    return this.#one === null ? NO_MEMBERS : [this.#one].values();
+    return this.#one === null ? NO_MEMBERS : new OneMember(this.#one);
   }
 }

@@ -125,6 +125,9 @@ export class ClientIntake {
     }
   }
 
+  /** One task's dependencies as update-graph finds them (a scratch list, empty between tasks). */
+  readonly #foundDependencies: TaskRecord[] = [];
+
   #want(task: TaskRecord, client: ClientRecord): void {
     task.addWant(client);
     client.wantsWhat.add(task);
@@ -163,8 +166,11 @@ export class ClientIntake {
     const identity = client.identity;
     // Another identity's keys submitted with the very spec stored: joined below (co_ownership.ts).
     let joining: Map<TaskRecord, GraphTaskSpec> | undefined;
-    /** Tasks this message creates (not known before it). */
-    const created = new Set<TaskRecord>();
+    /**
+     * Which of `linked` this message creates (not known before it), by position: 1. A flag array,
+     * not a Set of a 100,000-task graph's records (its growth was copied by every collection).
+     */
+    const created = new Uint8Array(specs.length);
     // Pass 1: records for new keys. A known key is the same computation (content addressing).
     for (let i = 0; i < specs.length; i++) {
       const spec = specs[i];
@@ -202,7 +208,7 @@ export class ClientIntake {
           parts: spec.parts,
         });
         ownership.claim(task, identity);
-        created.add(task);
+        created[linked.length] = 1;
         if (spec.returnValue === true) task.returnValue = true;
         if (this.#grace.hasOrphan(spec.key)) (held ??= new Set()).add(task);
       }
@@ -220,28 +226,34 @@ export class ClientIntake {
       }
     }
     // Pass 2: dependencies (they may come later in the message).
-    const broken: [TaskRecord, Key][] = [];
+    /** A linked task's position in `linked` and the key it reads that is unknown or not its own. */
+    const broken: [number, Key][] = [];
+    const found = this.#foundDependencies;
     for (let i = 0; i < linked.length; i++) {
       const task = linked[i];
       const deps = linkedSpecs[i].deps;
+      if (deps.length === 0) continue;
       for (let j = 0; j < deps.length; j++) {
         const dep = this.#moves.tasks.get(deps[j]);
         if (dep === undefined || !ownership.mayRead(dep, identity)) {
-          broken.push([task, deps[j]]);
+          broken.push([i, deps[j]]);
           continue;
         }
         if (dep.dependents.has(task)) continue; // listed twice
-        task.addDependency(dep);
+        found.push(dep);
         dep.addDependent(task);
       }
+      task.addDependencies(found);
+      found.length = 0;
     }
     // A new task reading a key the scheduler does not know (released, or lost with its workers)
     // is cancelled below with its readers, as Dask cancels "computation on lost data"; a key of
     // another identity errs its reader with a KeyAccessError.
     const onLostData: [TaskRecord, Key][] = [];
-    for (const [task, missing] of broken) {
+    for (const [i, missing] of broken) {
+      const task = linked[i];
       if (task.state === "erred") continue;
-      if (created.has(task) && !this.#moves.tasks.has(missing)) {
+      if (created[i] === 1 && !this.#moves.tasks.has(missing)) {
         onLostData.push([task, missing]);
         continue;
       }

@@ -48,6 +48,8 @@ export class TaskQueues {
   #resourcesChanged = false;
   readonly #unrunnable = new Set<TaskRecord>();
   readonly #workersWithSlots = new Set<WorkerRecord>();
+  /** The workers `#fillRootSlots` hands tasks to, least loaded first (reused). */
+  readonly #fillOrder: WorkerRecord[] = [];
   readonly #saturation: number;
 
   /** `saturation`: root-ish tasks a worker may hold per thread (Infinity: no root-ish queue). */
@@ -151,7 +153,10 @@ export class TaskQueues {
   #fillRootSlots(host: QueueHost): void {
     const queue = this.root;
     const saturation = this.#saturation;
-    const workers = [...this.#workersWithSlots];
+    // (a scratch list: this runs at the end of nearly every event while the root queue is full)
+    const workers = this.#fillOrder;
+    workers.length = 0;
+    for (const worker of this.#workersWithSlots) workers.push(worker);
     if (workers.length > 1) workers.sort(byLoad);
     while (queue.size > 0 && workers.length > 0) {
       const share = Math.ceil(queue.size / workers.length);
@@ -174,6 +179,7 @@ export class TaskQueues {
       }
       workers.length = kept;
     }
+    workers.length = 0; // holds no worker between fills
   }
 
   #fillResourceQueue(queue: IndexedHeap<TaskRecord>, host: QueueHost): void {

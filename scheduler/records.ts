@@ -46,11 +46,28 @@ const EMPTY: ReadonlyCompactSet<never> = new CompactSet<never>();
 /** Shared stand-in for the dependencies of a task that reads none (most of a big map). */
 const NO_TASKS: readonly TaskRecord[] = Object.freeze([]);
 
+/** Bits of `TaskRecord`'s flags. */
+const RUNNABLE = 1, RETURN_VALUE = 2, LONG_RUNNING = 4, ACTOR = 8, LOST_LINEAGE = 16;
+const PENDING_PLACEMENT = 32, LOOSE_RESTRICTIONS = 64;
+
+/** A task's fields that most tasks leave at their defaults (see `TaskRecord`'s flags). */
+class RareTaskFields {
+  retries = 0;
+  timeoutMs = 0;
+  diedOn: WorkerAddress[] | null = null;
+  error: ErrorRecord | null = null;
+  blamedKey: Key | null = null;
+  erredOn: WorkerAddress | null = null;
+  parts: readonly Key[] | null = null;
+  workers: ReadonlySet<string> | null = null;
+  resources: Readonly<Record<string, number>> | null = null;
+}
+
 export class TaskRecord implements HeapItem {
   state: SchedulerTaskState = "released";
   #dependencies: TaskRecord[] | null = null;
-  /** Workers holding a copy of the result (mostly one: a compact set). */
-  readonly whoHas = new CompactSet<WorkerRecord>();
+  /** Allocated with the first copy, like the sets below (a graph's tasks wait without one). */
+  #whoHas: CompactSet<WorkerRecord> | null = null;
   // Allocated on first use (most tasks leave most of these empty), and compact: in trees and
   // chains most tasks have one dependent, one waiter and one input to wait on, and a `Set` per
   // member costs ~130 bytes and the collections that free it (~400 B/task of a tree's graph).
@@ -60,6 +77,10 @@ export class TaskRecord implements HeapItem {
   /** Mostly one client: a compact set, allocated on first use like the sets above. */
   #whoWants: CompactSet<ClientRecord> | null = null;
 
+  /** Workers holding a copy of the result (mostly one: a compact set). */
+  get whoHas(): ReadonlyCompactSet<WorkerRecord> {
+    return this.#whoHas ?? EMPTY;
+  }
   /** The tasks whose results this one reads. */
   get dependencies(): readonly TaskRecord[] {
     return this.#dependencies ?? NO_TASKS;
@@ -81,8 +102,24 @@ export class TaskRecord implements HeapItem {
     return this.#whoWants ?? EMPTY;
   }
 
-  addDependency(task: TaskRecord): void {
-    (this.#dependencies ??= []).push(task);
+  /** Only replicas.ts calls these three: it keeps `worker.hasWhat` in step. */
+  addHolder(worker: WorkerRecord): void {
+    (this.#whoHas ??= new CompactSet()).add(worker);
+  }
+  deleteHolder(worker: WorkerRecord): boolean {
+    return this.#whoHas !== null && this.#whoHas.delete(worker);
+  }
+  clearHolders(): void {
+    this.#whoHas = null;
+  }
+  /**
+   * Adds `tasks` to the dependencies. The first ones are copied into an array of their exact
+   * length: one grown by `push` from empty holds 17 slots (~150 bytes) for a task of one input.
+   */
+  addDependencies(tasks: readonly TaskRecord[]): void {
+    if (tasks.length === 0) return;
+    if (this.#dependencies === null) this.#dependencies = tasks.slice();
+    else for (let i = 0; i < tasks.length; i++) this.#dependencies.push(tasks[i]);
   }
   deleteDependency(task: TaskRecord): void {
     const index = this.#dependencies?.indexOf(task) ?? -1;
@@ -124,39 +161,157 @@ export class TaskRecord implements HeapItem {
   clearWants(): void {
     this.#whoWants = null;
   }
-  /** Addresses of the workers holding a copy (a loop: `Array.from` over a CompactSet is slow). */
+  /**
+   * Addresses of the workers holding a copy: an array of their exact number (one grown by `push`
+   * from empty reserves 17 slots; this runs for every `key-in-memory` and every input of every
+   * `compute-task`), filled by a loop (`Array.from` over a CompactSet is slow).
+   */
   holderAddresses(): WorkerAddress[] {
-    const addresses: WorkerAddress[] = [];
-    for (const worker of this.whoHas) addresses.push(worker.address);
+    const addresses = new Array<WorkerAddress>(this.whoHas.size);
+    let i = 0;
+    for (const worker of this.whoHas) addresses[i++] = worker.address;
     return addresses;
   }
 
   processingOn: WorkerRecord | null = null;
   /** Identifies the current assignment; results of older assignments are stale. */
-  /** A client waits for the value: a tiny result comes back with task-finished. */
-  returnValue = false;
   runId = 0;
   /** Compute time counted in the worker's occupancy while processing, seconds. */
   estimate = 0;
-  /** Processing, but seceded from its worker's threads (counted in `longRunning` there). */
-  longRunning = false;
   nbytes = -1;
   typeName = "";
-  /** Reruns left after a failure. */
-  retries: number;
-  /** Milliseconds one run may take (0: no limit); the worker stops a run past it. */
-  timeoutMs = 0;
+  /**
+   * Seven booleans in one number, and the fields most tasks never set in one object made on the
+   * first write of a value other than the default ({@link RareTaskFields}); the accessors below
+   * read them as fields. Each field costs 8 bytes in every task of a graph: with all of them in
+   * the record it took 344 bytes (now 232), copied by the collector as a graph comes in.
+   */
+  #flags = 0;
+  #rare: RareTaskFields | null = null;
+
+  #flag(bit: number): boolean {
+    return (this.#flags & bit) !== 0;
+  }
+  #setFlag(bit: number, on: boolean): void {
+    this.#flags = on ? this.#flags | bit : this.#flags & ~bit;
+  }
+  #more(): RareTaskFields {
+    return this.#rare ??= new RareTaskFields();
+  }
+
+  /** False for data that was scattered: it cannot be recomputed. */
+  get runnable(): boolean {
+    return this.#flag(RUNNABLE);
+  }
+  set runnable(on: boolean) {
+    this.#setFlag(RUNNABLE, on);
+  }
+  /** A client waits for the value: a tiny result comes back with task-finished. */
+  get returnValue(): boolean {
+    return this.#flag(RETURN_VALUE);
+  }
+  set returnValue(on: boolean) {
+    this.#setFlag(RETURN_VALUE, on);
+  }
+  /** Processing, but seceded from its worker's threads (counted in `longRunning` there). */
+  get longRunning(): boolean {
+    return this.#flag(LONG_RUNNING);
+  }
+  set longRunning(on: boolean) {
+    this.#setFlag(LONG_RUNNING, on);
+  }
   /** It builds an actor, which stays on the worker that built it. */
-  actor = false;
-  /** Workers that died while running this task. */
-  diedOn: WorkerAddress[] | null = null;
-  /** The error of an erred task: its own, or that of the dependency in `blamedKey`. */
-  error: ErrorRecord | null = null;
-  blamedKey: Key | null = null;
-  /** The worker that reported this task's own error (it keeps an error record to free). */
-  erredOn: WorkerAddress | null = null;
+  get actor(): boolean {
+    return this.#flag(ACTOR);
+  }
+  set actor(on: boolean) {
+    this.#setFlag(ACTOR, on);
+  }
   /** A dependency was forgotten without being recomputable: this task cannot be recomputed. */
-  lostLineage = false;
+  get lostLineage(): boolean {
+    return this.#flag(LOST_LINEAGE);
+  }
+  set lostLineage(on: boolean) {
+    this.#setFlag(LOST_LINEAGE, on);
+  }
+  /** Waiting to be placed at the end of the current event. */
+  get pendingPlacement(): boolean {
+    return this.#flag(PENDING_PLACEMENT);
+  }
+  set pendingPlacement(on: boolean) {
+    this.#setFlag(PENDING_PLACEMENT, on);
+  }
+  /** With `workers`: when none of them is alive, run anywhere. */
+  get looseRestrictions(): boolean {
+    return this.#flag(LOOSE_RESTRICTIONS);
+  }
+  set looseRestrictions(on: boolean) {
+    this.#setFlag(LOOSE_RESTRICTIONS, on);
+  }
+
+  /** Reruns left after a failure. */
+  get retries(): number {
+    return this.#rare === null ? 0 : this.#rare.retries;
+  }
+  set retries(n: number) {
+    if (n !== 0 || this.#rare !== null) this.#more().retries = n;
+  }
+  /** Milliseconds one run may take (0: no limit); the worker stops a run past it. */
+  get timeoutMs(): number {
+    return this.#rare === null ? 0 : this.#rare.timeoutMs;
+  }
+  set timeoutMs(ms: number) {
+    if (ms !== 0 || this.#rare !== null) this.#more().timeoutMs = ms;
+  }
+  /** Workers that died while running this task. */
+  get diedOn(): WorkerAddress[] | null {
+    return this.#rare === null ? null : this.#rare.diedOn;
+  }
+  set diedOn(workers: WorkerAddress[] | null) {
+    if (workers !== null || this.#rare !== null) this.#more().diedOn = workers;
+  }
+  /** The error of an erred task: its own, or that of the dependency in `blamedKey`. */
+  get error(): ErrorRecord | null {
+    return this.#rare === null ? null : this.#rare.error;
+  }
+  set error(error: ErrorRecord | null) {
+    if (error !== null || this.#rare !== null) this.#more().error = error;
+  }
+  get blamedKey(): Key | null {
+    return this.#rare === null ? null : this.#rare.blamedKey;
+  }
+  set blamedKey(key: Key | null) {
+    if (key !== null || this.#rare !== null) this.#more().blamedKey = key;
+  }
+  /** The worker that reported this task's own error (it keeps an error record to free). */
+  get erredOn(): WorkerAddress | null {
+    return this.#rare === null ? null : this.#rare.erredOn;
+  }
+  set erredOn(worker: WorkerAddress | null) {
+    if (worker !== null || this.#rare !== null) this.#more().erredOn = worker;
+  }
+  /** A fused task's parts (their keys, in the order they run); null for any other task. */
+  get parts(): readonly Key[] | null {
+    return this.#rare === null ? null : this.#rare.parts;
+  }
+  set parts(parts: readonly Key[] | null) {
+    if (parts !== null || this.#rare !== null) this.#more().parts = parts;
+  }
+  /** Names or addresses this task may run on, or null for any. */
+  get workers(): ReadonlySet<string> | null {
+    return this.#rare === null ? null : this.#rare.workers;
+  }
+  set workers(workers: ReadonlySet<string> | null) {
+    if (workers !== null || this.#rare !== null) this.#more().workers = workers;
+  }
+  /** Resources one run holds on its worker (amounts above 0), or null for none. */
+  get resources(): Readonly<Record<string, number>> | null {
+    return this.#rare === null ? null : this.#rare.resources;
+  }
+  set resources(resources: Readonly<Record<string, number>> | null) {
+    if (resources !== null || this.#rare !== null) this.#more().resources = resources;
+  }
+
   /** Position in the queue it sits in (`queued` state), -1 otherwise. */
   heapIndex = -1;
   queue: IndexedHeap<TaskRecord> | null = null;
@@ -164,16 +319,12 @@ export class TaskRecord implements HeapItem {
   stealLevel = -1;
   /** Pending recommendation (deduplicated: the latest wins). */
   recommendation: Recommendation | null = null;
-  /** Waiting to be placed at the end of the current event. */
-  pendingPlacement = false;
   /** Sequence number of this key's latest entry in the story ring (task_story.ts), or -1. */
   storySeq = -1;
   /** The key's hash that names it in the story ring (task_story.ts `storyTag`). */
   storyTag = 0;
   /** Where the cycle search of a graph intake stands with this task (cycles.ts). */
   cycleMark = -1;
-  /** A fused task's parts (their keys, in the order they run); null for any other task. */
-  parts: readonly Key[] | null = null;
 
   constructor(
     readonly key: Key,
@@ -181,17 +332,18 @@ export class TaskRecord implements HeapItem {
     /** Encoded function; unused when `runnable` is false. */
     public fn: unknown,
     public args: unknown,
-    /** False for data that was scattered: it cannot be recomputed. */
-    public runnable: boolean,
+    runnable: boolean,
     public priority: Priority,
     retries: number,
-    /** Names or addresses this task may run on, or null for any. */
-    public workers: ReadonlySet<string> | null,
-    /** With `workers`: when none of them is alive, run anywhere. */
-    public looseRestrictions: boolean,
-    public resources: Readonly<Record<string, number>> | null,
+    workers: ReadonlySet<string> | null,
+    looseRestrictions: boolean,
+    resources: Readonly<Record<string, number>> | null,
   ) {
+    this.runnable = runnable;
     this.retries = retries;
+    this.workers = workers;
+    this.looseRestrictions = looseRestrictions;
+    this.resources = resources;
   }
 
   /** A task as submitted with `options`: its retries and restrictions (resources above 0). */

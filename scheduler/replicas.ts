@@ -32,14 +32,14 @@ export class Replicas {
   /** `worker` holds a copy of `task`'s result. */
   add(task: TaskRecord, worker: WorkerRecord): void {
     if (task.whoHas.has(worker)) return;
-    task.whoHas.add(worker);
+    task.addHolder(worker);
     worker.hasWhat.add(task);
     if (task.nbytes > 0) worker.nbytes += task.nbytes;
   }
 
   /** `worker` no longer holds `task`'s result (the worker is not told). */
   remove(task: TaskRecord, worker: WorkerRecord): void {
-    if (!task.whoHas.delete(worker)) return;
+    if (!task.deleteHolder(worker)) return;
     worker.hasWhat.delete(task);
     if (task.nbytes > 0) worker.nbytes -= task.nbytes;
   }
@@ -52,7 +52,7 @@ export class Replicas {
       if (task.nbytes > 0) worker.nbytes -= task.nbytes;
       this.#outbox.freeKeys(worker, task.key);
     }
-    task.whoHas.clear();
+    task.clearHolders();
   }
 
   /**
@@ -62,7 +62,7 @@ export class Replicas {
   dropWorker(worker: WorkerRecord): TaskRecord[] {
     const lastCopies: TaskRecord[] = [];
     for (const task of worker.hasWhat) {
-      task.whoHas.delete(worker);
+      task.deleteHolder(worker);
       if (task.whoHas.size === 0 && task.state === "memory") lastCopies.push(task);
     }
     worker.hasWhat.clear();

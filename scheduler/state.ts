@@ -62,6 +62,7 @@ import { type StealHost, WorkStealing } from "./stealing.ts";
 import { RestartGrace } from "./restart_grace.ts";
 import {
   emptyStateCounts,
+  hasKeyPrefix,
   moveCount,
   type SchedulerTaskState,
   type StateCounts,
@@ -127,6 +128,8 @@ export class SchedulerState implements StealHost {
    * about, looked up once per event when a transition first needs them (-1: not yet).
    */
   #event: SchedulerEvent | null = null;
+  /** The prefix of the latest new task's key (not a fused one's): the next one's, mostly. */
+  #lastPrefix: TaskPrefixStats | null = null;
   #causeId = -1;
   #eventWorkerId = -1;
 
@@ -857,15 +860,10 @@ export class SchedulerState implements StealHost {
 
   #newTask(submitted: NewTask): TaskRecord {
     const key = submitted.key;
-    // a fused task is grouped by its parts (`inc+add`), as Dask names it after them
-    const prefixName = submitted.parts === undefined
-      ? keyPrefix(key)
-      : fusedPrefix(submitted.parts);
-    let prefix = this.prefixes.get(prefixName);
-    if (prefix === undefined) {
-      prefix = new TaskPrefixStats(prefixName);
-      this.prefixes.set(prefixName, prefix);
-    }
+    const last = this.#lastPrefix;
+    const prefix = submitted.parts === undefined && last !== null && hasKeyPrefix(key, last.name)
+      ? last
+      : this.#prefixOf(key, submitted.parts);
     const task = TaskRecord.withOptions(prefix, submitted);
     this.#retries.setDelay(task, submitted.options?.retryDelay);
     if (submitted.options?.timeoutMs !== undefined) task.timeoutMs = submitted.options.timeoutMs;
@@ -875,6 +873,19 @@ export class SchedulerState implements StealHost {
     this.stateCounts.released++;
     prefix.counts.released++;
     return task;
+  }
+
+  /** The statistics of `key`'s prefix, or of a fused task's made of `parts`, made on first use. */
+  #prefixOf(key: Key, parts: readonly Key[] | undefined): TaskPrefixStats {
+    // a fused task is grouped by its parts (`inc+add`), as Dask names it after them
+    const name = parts === undefined ? keyPrefix(key) : fusedPrefix(parts);
+    let prefix = this.prefixes.get(name);
+    if (prefix === undefined) {
+      prefix = new TaskPrefixStats(name);
+      this.prefixes.set(name, prefix);
+    }
+    if (parts === undefined) this.#lastPrefix = prefix;
+    return prefix;
   }
 
   #log(topic: EventTopic, message: string, key?: Key, worker?: WorkerAddress): void {

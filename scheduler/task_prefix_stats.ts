@@ -136,3 +136,19 @@ export class TaskPrefixStats {
     return false;
   }
 }
+
+/**
+ * True when `keyPrefix(key)` (core/task.ts) is `prefix`, a prefix it gave for an earlier key, for
+ * a key that continues it with a dash (`map-7` for `map`): found without making the substring. A
+ * graph's keys mostly share their neighbour's prefix, and slicing each one out and hashing it to
+ * find its statistics ran for every task of a graph. False says nothing: ask `keyPrefix`.
+ */
+export function hasKeyPrefix(key: string, prefix: string): boolean {
+  const n = prefix.length;
+  if (n === 0 || key.charCodeAt(n) !== 45 /* - */ || !key.startsWith(prefix)) return false;
+  // `prefix` is the part before the name's last dash; the name ends at the first `[`
+  const dash = key.indexOf("-", n + 1);
+  if (dash < 0) return true;
+  const bracket = key.indexOf("[", n + 1);
+  return bracket >= 0 && bracket < dash;
+}
