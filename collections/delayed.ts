@@ -71,7 +71,9 @@ export class Delayed<T = unknown> implements Collection<T>, Layer {
   ) {
     // graphs reach millions of Delayed values: hold the task itself, not an array of one
     this.#task = task;
-    this.dependencies = dependencies.length === 0 ? NO_LAYERS : dependencies.slice();
+    // kept as given: every caller makes an array of the exact length for it (a grown array
+    // keeps spare room, and a million-task graph keeps one per task)
+    this.dependencies = dependencies.length === 0 ? NO_LAYERS : dependencies;
     if (nout !== undefined) {
       Object.defineProperty(this, Symbol.iterator, {
         value: () => unpackTuple(this, nout),
@@ -454,12 +456,36 @@ export function delayed(
     const prefix = options.name ?? functionName(fn);
     const pure = options.pure ?? false;
     return (...args: unknown[]) => {
-      const layers: Layer[] = [];
-      const where: Place = { prefix, index: 0 };
-      const taskArgs = new Array(args.length);
-      for (let i = 0; i < args.length; i++) {
-        where.index = i;
-        taskArgs[i] = unpackValue(args[i], layers, traverse, where);
+      const n = args.length;
+      const taskArgs = new Array(n);
+      // the common arguments (plain values, Delayed values) without a walk, a Place or a
+      // growing array (a graph makes one of these per task, and keeps it)
+      let direct = 0;
+      let i = 0;
+      for (; i < n; i++) {
+        const arg = args[i];
+        if (arg === null || (typeof arg !== "object" && typeof arg !== "function")) {
+          taskArgs[i] = arg;
+        } else if (arg instanceof Delayed) {
+          taskArgs[i] = new TaskRef(arg[UNPROXIED].key);
+          direct++;
+        } else break;
+      }
+      let layers: Layer[];
+      if (i === n) {
+        layers = new Array(direct);
+        for (let j = 0, d = 0; d < direct; j++) {
+          if (args[j] instanceof Delayed) layers[d++] = (args[j] as Delayed)[UNPROXIED];
+        }
+      } else {
+        layers = [];
+        for (let j = 0; j < i; j++) {
+          if (args[j] instanceof Delayed) layers.push((args[j] as Delayed)[UNPROXIED]);
+        }
+        for (; i < n; i++) {
+          taskArgs[i] = unpackValue(args[i], layers, traverse, { prefix, index: i });
+        }
+        layers = layers.slice(); // an exact copy: a grown array keeps spare room
       }
       const key = options.key ??
         `${prefix}-${pure ? tokenize(fn, ...taskArgs) : uniqueToken()}`;
@@ -472,7 +498,7 @@ export function delayed(
   const token = options.pure === false ? uniqueToken() : tokenize(value);
   const key = options.key ?? `${name}-${token}`;
   const task = layers.length > 0 ? makeTask(key, buildContainer, [value]) : makeLiteral(key, value);
-  return new Delayed(key, task, layers, nout);
+  return new Delayed(key, task, layers.slice(), nout);
 }
 
 const NO_OPTIONS: DelayedOptions = Object.freeze({});

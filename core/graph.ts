@@ -43,7 +43,7 @@ export interface TaskIndex extends IndexedGraph {
  *
  * @throws {GraphError} naming a missing dependency and the task that needs it.
  */
-export function indexGraph(graph: Graph): IndexedGraph {
+export function indexGraph(graph: Graph): TaskIndex {
   return takeHandedOver(graph) ?? buildIndex(graph, true);
 }
 
@@ -163,7 +163,11 @@ const DONE = 2;
  * they finish (each after all its dependencies). Throws a {@link GraphError} naming the cycle
  * if it finds one.
  */
-function postOrder(g: IndexedGraph, roots: readonly number[] | null): Int32Array {
+function postOrder(
+  g: IndexedGraph,
+  roots: readonly number[] | null,
+  counted?: { roots: number; finished: number },
+): Int32Array {
   const n = g.keys.length;
   const { depStart, deps } = g;
   const state = new Uint8Array(n);
@@ -173,6 +177,7 @@ function postOrder(g: IndexedGraph, roots: readonly number[] | null): Int32Array
   let count = 0;
   const rootCount = roots === null ? n : roots.length;
   for (let r = 0; r < rootCount; r++) {
+    if (counted !== undefined && r === counted.roots) counted.finished = count;
     const root = roots === null ? r : roots[r];
     if (state[root] !== 0) continue;
     state[root] = ON_STACK;
@@ -199,6 +204,7 @@ function postOrder(g: IndexedGraph, roots: readonly number[] | null): Int32Array
       }
     }
   }
+  if (counted !== undefined && rootCount === counted.roots) counted.finished = count;
   return count === n ? finished : finished.subarray(0, count);
 }
 
@@ -274,8 +280,20 @@ export function order(graph: Graph, outputs: readonly Key[]): Map<Key, number> {
  * outputs and acyclicity on the way. Sorts each task's `deps` slice in place.
  */
 export function orderIndexed(g: IndexedGraph, outputs: readonly Key[]): Int32Array {
+  return orderAndNeeded(g, outputIndices(g, outputs)).order;
+}
+
+/**
+ * {@link orderIndexed} from the outputs' indices (`roots`, which it extends), and how many tasks
+ * the outputs need: those are the first `needed` of the order (the walk starts from the
+ * outputs), so the callers that run only those need no walk of their own.
+ */
+export function orderAndNeeded(
+  g: IndexedGraph,
+  roots: number[],
+): { order: Int32Array; needed: number } {
   const n = g.keys.length;
-  const roots = outputIndices(g, outputs);
+  const outputCount = roots.length;
 
   // Total dependencies, counted along every path (a shared dependency counts once for each
   // path to it): a linear-time measure of how much work, and memory, a branch holds.
@@ -293,7 +311,9 @@ export function orderIndexed(g: IndexedGraph, outputs: readonly Key[]): Int32Arr
   for (let p = 0; p < g.deps.length; p++) hasDependents[g.deps[p]] = 1;
   for (let i = 0; i < n; i++) if (hasDependents[i] === 0) roots.push(i);
 
-  return postOrder(g, roots);
+  const counted = { roots: outputCount, finished: 0 };
+  const order = postOrder(g, roots, counted);
+  return { order, needed: counted.finished };
 }
 
 /** Sorts each task's dependencies by ascending total, stably, in place. */

@@ -105,12 +105,43 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
  * @throws {UnserializableError} naming the path of the cycle when `args` contains itself.
  */
 export function findRefs(args: readonly unknown[]): readonly Key[] {
+  // the common argument lists (values and references side by side) are read without a walk: a
+  // graph makes one of these per task, so no closure and no growing array is made for them
+  let first: Key | undefined;
+  let second: Key | undefined;
   let found: Key[] | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const value = args[i];
+    if (value === null || typeof value !== "object") continue;
+    if (!(value instanceof TaskRef)) {
+      found = refsInside(args, value, found ?? startList(first, second));
+      continue;
+    }
+    const key = value.key;
+    if (found !== undefined) {
+      if (!found.includes(key)) found.push(key);
+    } else if (first === undefined) first = key;
+    else if (key === first || key === second) continue;
+    else if (second === undefined) second = key;
+    else found = [first, second, key];
+  }
+  // a grown array keeps spare capacity; an exact copy matters for million-task graphs
+  if (found !== undefined) return found.length === 0 ? NO_DEPS : found.slice();
+  if (first === undefined) return NO_DEPS;
+  return second === undefined ? [first] : [first, second];
+}
+
+/** The keys found so far as a list to grow. */
+function startList(first: Key | undefined, second: Key | undefined): Key[] {
+  return first === undefined ? [] : second === undefined ? [first] : [first, second];
+}
+
+/** Adds the keys of the references inside `value` (an argument) to `found`; returns it. */
+function refsInside(args: readonly unknown[], value: object, found: Key[]): Key[] {
   const visit = (value: unknown, depth: number): void => {
     if (value === null || typeof value !== "object") return;
     if (depth > MAX_NESTING_DEPTH) throw endlessValueError(args, "args");
     if (value instanceof TaskRef) {
-      found ??= [];
       if (!found.includes(value.key)) found.push(value.key);
     } else if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) visit(value[i], depth + 1);
@@ -118,9 +149,8 @@ export function findRefs(args: readonly unknown[]): readonly Key[] {
       for (const k in value) visit(value[k], depth + 1);
     }
   };
-  for (let i = 0; i < args.length; i++) visit(args[i], 1);
-  // a grown array keeps spare capacity; an exact copy matters for million-task graphs
-  return found === undefined ? NO_DEPS : found.slice();
+  visit(value, 1);
+  return found;
 }
 
 /** Returned by a {@link rewriteData} callback to keep a value and look inside it. */
@@ -182,7 +212,26 @@ export function substituteRefs(
   rootName = "value",
 ): unknown {
   if (value === null || typeof value !== "object") return value;
-  return rewriteData(value, (v) => v instanceof TaskRef ? lookup(v.key) : DESCEND, rootName);
+  if (value instanceof TaskRef) return lookup(value.key);
+  if (Array.isArray(value)) {
+    // the common arguments (references and plain values side by side) without a walk: every
+    // task's arguments pass here when it runs
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const v = value[i];
+      if (v === null || typeof v !== "object") continue;
+      if (!(v instanceof TaskRef)) return rewriteData(value, replaceRef(lookup), rootName);
+      out ??= value.slice();
+      out[i] = lookup(v.key);
+    }
+    return out ?? value;
+  }
+  return rewriteData(value, replaceRef(lookup), rootName);
+}
+
+/** The {@link rewriteData} callback that puts `lookup(key)` in place of each reference. */
+function replaceRef(lookup: (key: Key) => unknown): (value: object) => unknown {
+  return (v) => v instanceof TaskRef ? lookup(v.key) : DESCEND;
 }
 
 /**

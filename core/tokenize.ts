@@ -58,18 +58,27 @@ export function keyFor(prefix: string, ...values: unknown[]): string {
   return `${prefix}-${tokenize(...values)}`;
 }
 
-const randomWords = new Uint32Array(512);
-let nextRandomWord = randomWords.length;
+/** Two hex digits for each byte value. */
+const HEX_BYTES = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+const randomWords = new Uint32Array(2);
+/** The first 14 hex digits of the next 256 tokens (56 random bits), and how many were given. */
+let tokenBase = "";
+let tokensFromBase = HEX_BYTES.length;
 
-/** A random 16-hex-digit token, for tasks that must not share a key (`pure: false`). */
+/**
+ * A random 16-hex-digit token, for tasks that must not share a key (`pure: false`): 256
+ * consecutive tokens share 56 random bits and differ in the last two digits, so a token costs
+ * one string concatenation (a graph makes one per task) and tokens never repeat within a
+ * process; across processes two share a base with odds of 2^-56 per pair of bases.
+ */
 export function uniqueToken(): string {
-  if (nextRandomWord + 2 > randomWords.length) {
+  if (tokensFromBase === HEX_BYTES.length) {
     crypto.getRandomValues(randomWords);
-    nextRandomWord = 0;
+    tokenBase = randomWords[0].toString(16).padStart(8, "0") +
+      (randomWords[1] >>> 8).toString(16).padStart(6, "0");
+    tokensFromBase = 0;
   }
-  const high = randomWords[nextRandomWord++];
-  const low = randomWords[nextRandomWord++];
-  return high.toString(16).padStart(8, "0") + low.toString(16).padStart(8, "0");
+  return tokenBase + HEX_BYTES[tokensFromBase++];
 }
 
 function hex64(value: bigint): string {

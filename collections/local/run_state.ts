@@ -8,7 +8,7 @@
  * @module
  */
 
-import { type Graph, indexGraph, orderIndexed, outputIndices } from "../../core/graph.ts";
+import { type Graph, indexGraph, orderAndNeeded, outputIndices } from "../../core/graph.ts";
 import type { Key, Task } from "../../core/task.ts";
 
 /** A min-heap of task indices keyed by a static priority. */
@@ -84,69 +84,59 @@ export class RunState {
   /** @throws {GraphError} for a missing dependency, an unknown output or a cycle. */
   constructor(graph: Graph, readonly outputs: readonly Key[]) {
     const g = indexGraph(graph);
-    const runOrder = orderIndexed(g, outputs); // validates outputs and acyclicity
     const n = g.keys.length;
+    const outputIndex = outputIndices(g, outputs);
+    const isOutput = new Uint8Array(n);
+    for (let o = 0; o < outputIndex.length; o++) isOutput[outputIndex[o]] = 1;
+    // each task's dependencies in the order of its `deps` (the ordering sorts g.deps in place)
+    const deps = g.deps.slice();
+    // validates acyclicity; the tasks the outputs need come first in the order
+    const { order, needed: neededCount } = orderAndNeeded(g, outputIndex);
+    const depStart = g.depStart;
     this.#index = g.index;
-    this.#deps = g.deps;
-    this.#depStart = g.depStart;
-    this.tasks = new Array(n);
-    let i = 0;
-    for (const task of graph.values()) this.tasks[i++] = task;
+    this.#deps = deps;
+    this.#depStart = depStart;
+    this.tasks = g.tasks;
     const priority = new Float64Array(n);
-    for (let r = 0; r < runOrder.length; r++) priority[runOrder[r]] = r;
-
-    // keep only what the outputs need
+    for (let r = 0; r < order.length; r++) priority[order[r]] = r;
     const needed = new Uint8Array(n);
-    const stack: number[] = [];
-    for (const o of outputIndices(g, outputs)) {
-      if (!needed[o]) {
-        needed[o] = 1;
-        stack.push(o);
-      }
-    }
-    while (stack.length > 0) {
-      const t = stack.pop()!;
-      for (let p = g.depStart[t]; p < g.depStart[t + 1]; p++) {
-        const d = g.deps[p];
-        if (!needed[d]) {
-          needed[d] = 1;
-          stack.push(d);
-        }
-      }
-    }
-    this.#waitingOn = new Int32Array(n);
-    this.#pendingDependents = new Int32Array(n);
+    for (let r = 0; r < neededCount; r++) needed[order[r]] = 1;
+
+    const waitingOn = new Int32Array(n);
+    const pendingDependents = new Int32Array(n);
     for (let t = 0; t < n; t++) {
       if (!needed[t]) continue;
-      this.#waitingOn[t] = g.depStart[t + 1] - g.depStart[t];
-      for (let p = g.depStart[t]; p < g.depStart[t + 1]; p++) this.#pendingDependents[g.deps[p]]++;
+      const start = depStart[t], end = depStart[t + 1];
+      waitingOn[t] = end - start;
+      for (let p = start; p < end; p++) pendingDependents[deps[p]]++;
     }
-    this.#dependentsStart = new Int32Array(n + 1);
-    for (let t = 0; t < n; t++) {
-      this.#dependentsStart[t + 1] = this.#dependentsStart[t] + this.#pendingDependents[t];
-    }
-    this.#dependents = new Int32Array(this.#dependentsStart[n]);
-    const fill = this.#dependentsStart.slice(0, n);
+    const dependentsStart = new Int32Array(n + 1);
+    for (let t = 0; t < n; t++) dependentsStart[t + 1] = dependentsStart[t] + pendingDependents[t];
+    const dependents = new Int32Array(dependentsStart[n]);
+    const fill = dependentsStart.slice(0, n);
     for (let t = 0; t < n; t++) {
       if (!needed[t]) continue;
-      for (let p = g.depStart[t]; p < g.depStart[t + 1]; p++) {
-        this.#dependents[fill[g.deps[p]]++] = t;
+      for (let p = depStart[t], end = depStart[t + 1]; p < end; p++) {
+        dependents[fill[deps[p]]++] = t;
       }
     }
-    this.#isOutput = new Uint8Array(n);
-    for (const o of outputIndices(g, outputs)) this.#isOutput[o] = 1;
+    // in priority order, so that each push lands at the end of the heap without moving
+    const ready = new PriorityQueue(n, priority);
+    for (let r = 0; r < neededCount; r++) {
+      const t = order[r];
+      if (depStart[t] === depStart[t + 1]) ready.push(t);
+    }
+    this.#waitingOn = waitingOn;
+    this.#pendingDependents = pendingDependents;
+    this.#dependentsStart = dependentsStart;
+    this.#dependents = dependents;
+    this.#isOutput = isOutput;
     this.#values = new Array(n);
     this.#done = new Uint8Array(n);
     this.#early = new Uint8Array(n);
-    this.#ready = new PriorityQueue(n, priority);
-    let remaining = 0;
-    for (let t = 0; t < n; t++) {
-      if (!needed[t]) continue;
-      remaining++;
-      if (this.#waitingOn[t] === 0) this.#ready.push(t);
-    }
-    this.#remaining = remaining;
-    this.total = remaining;
+    this.#ready = ready;
+    this.#remaining = neededCount;
+    this.total = neededCount;
   }
 
   /** Tasks not yet finished. */
@@ -215,6 +205,14 @@ export class RunState {
   /** The value of a finished task that has not been released. */
   value(key: Key): unknown {
     return this.#values[this.#index.get(key)!];
+  }
+
+  /**
+   * The value of dependency `k` of task `t`, `k` counting in the order of the task's `deps`
+   * (a runner resolving a reference finds its key there, without a lookup by key).
+   */
+  dependencyValue(t: number, k: number): unknown {
+    return this.#values[this.#deps[this.#depStart[t] + k]];
   }
 
   /** The value of a finished task by index. */

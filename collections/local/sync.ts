@@ -7,7 +7,7 @@
 
 import type { Graph } from "../../core/graph.ts";
 import type { Key } from "../../core/task.ts";
-import { substituteRefs } from "../../core/task.ts";
+import { substituteRefs, TaskRef } from "../../core/task.ts";
 import { errorFromThrown } from "../../core/errors.ts";
 import { RunState } from "./run_state.ts";
 import { localExecutor, type LocalRunOptions } from "./options.ts";
@@ -22,6 +22,17 @@ export function withTaskKey(thrown: unknown, key: Key): Error {
     } catch { /* frozen errors keep their own shape */ }
   }
   return error;
+}
+
+/** Tasks with up to this many dependencies find a reference's among them by a scan. */
+const SCANNED_DEPENDENCIES = 8;
+
+/** The value of the dependency `key` of task `t` (whose dependencies are `deps`). */
+function dependencyValue(run: RunState, t: number, deps: readonly Key[], key: Key): unknown {
+  const n = deps.length;
+  if (n > SCANNED_DEPENDENCIES) return run.value(key);
+  for (let k = 0; k < n; k++) if (deps[k] === key) return run.dependencyValue(t, k);
+  return run.value(key);
 }
 
 /** Computes `outputs` of `graph` in this thread; resolves to their values in order. */
@@ -45,7 +56,17 @@ export async function runSync(
       const n = args.length;
       const resolved = new Array(n);
       if (task.deps.length === 0) { for (let i = 0; i < n; i++) resolved[i] = args[i]; }
-      else for (let i = 0; i < n; i++) resolved[i] = substituteRefs(args[i], lookup);
+      else {
+        for (let i = 0; i < n; i++) {
+          const arg = args[i];
+          // a reference or a plain value as the argument itself needs no walk
+          resolved[i] = arg instanceof TaskRef
+            ? dependencyValue(run, t, task.deps, arg.key)
+            : arg === null || typeof arg !== "object"
+            ? arg
+            : substituteRefs(arg, lookup);
+        }
+      }
       try {
         value = task.fn(...resolved);
         if (value !== null && typeof (value as PromiseLike<unknown>)?.then === "function") {
