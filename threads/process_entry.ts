@@ -19,6 +19,8 @@ import { WriteQueue } from "../net/framing.ts";
 import type { FromThread, ProcessNotice, ToThread } from "./thread_protocol.ts";
 
 const channel = Deno.stdout;
+/** The most one read from stdin takes (a pipe holds 64 KiB on Linux). */
+const READ_BYTES = 64 * 1024;
 const queue = new WriteQueue();
 
 /** Writes one framed message to the pool, all of it, before returning. */
@@ -71,8 +73,15 @@ Object.assign(Deno, { exit: exitProcess });
 
 send({ type: "ready" });
 const reader = new FrameReader();
-for await (const chunk of Deno.stdin.readable) {
-  for (const message of reader.push(chunk)) host.onmessage?.({ data: message.header as ToThread });
+// read straight from the pipe, not through a ReadableStream: each read is a fresh buffer (the
+// reader keeps views of it while a message is incomplete)
+for (;;) {
+  const chunk = new Uint8Array(READ_BYTES);
+  const read = await Deno.stdin.read(chunk);
+  if (read === null) break;
+  for (const message of reader.push(chunk.subarray(0, read))) {
+    host.onmessage?.({ data: message.header as ToThread });
+  }
 }
 // the pool closed stdin: nothing more will come, and no one reads what tasks still running send
 Deno.exit(0);
