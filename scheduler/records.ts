@@ -403,6 +403,12 @@ export class WorkerRecord {
   /** Occupancy and task count moving in or out through steals that are not answered yet. */
   inFlightOccupancy = 0;
   inFlightTasks = 0;
+  /** Where worker_loads.ts files this worker (UNFILED, IDLE, SATURATED), its heap position. */
+  loadFiling = 0;
+  loadIndex = -1;
+  /** The load and whether its threads are counted in worker_loads.ts's totals. */
+  countedLoad = 0;
+  counted = false;
   /** Tasks this worker finished (ever). */
   finished = 0;
   lastSeen: number;

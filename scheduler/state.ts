@@ -424,6 +424,7 @@ export class SchedulerState implements StealHost {
       notRunning: this.#members.notRunning,
       running: this.#members.running,
       workersWithSlots: this.#queues.workersWithSlots,
+      loads: this.#stealing.loads,
       retries: this.#retries,
     });
   }
