@@ -432,8 +432,9 @@ export class WorkerRecord {
   member = false;
   /** Takes new tasks: in `WorkerMembership.running`. */
   takesTasks = false;
-  /** In `TaskQueues.workersWithSlots`. */
+  /** In `TaskQueues.workersWithSlots`, in `TaskQueues.workersWithFreeThreads`. */
   hasSlots = false;
+  hasFreeThread = false;
   /** This worker's end of the function link: later tasks carry a spec's id alone. */
   readonly #functions = new FunctionSender();
 

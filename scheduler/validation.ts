@@ -39,6 +39,7 @@ export interface SchedulerBooks {
   notRunning: ReadonlyMap<WorkerRecord, Exclude<WorkerRunState, "running">>;
   running: ReadonlyMap<WorkerAddress, WorkerRecord>;
   workersWithSlots: ReadonlySet<WorkerRecord>;
+  workersWithFreeThreads: ReadonlySet<WorkerRecord>;
   /** Work stealing's thieves and victims (worker_loads.ts). */
   loads: WorkerLoads;
   retries: RetryQueue;
@@ -198,6 +199,12 @@ export function validateBooks(books: SchedulerBooks): void {
     const hasSlots = running && rootishSlots(worker, books.workerSaturation) > 0;
     if (hasSlots !== books.workersWithSlots.has(worker) || hasSlots !== worker.hasSlots) {
       fail(`${worker.address} slots`);
+    }
+    const freeThread = hasSlots && tasksOnThreads(worker) < worker.nthreads;
+    if (
+      freeThread !== books.workersWithFreeThreads.has(worker) || freeThread !== worker.hasFreeThread
+    ) {
+      fail(`${worker.address} free threads`);
     }
   }
   if (threads !== books.totalThreads) fail(`totalThreads ${books.totalThreads} != ${threads}`);

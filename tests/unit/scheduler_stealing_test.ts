@@ -15,7 +15,7 @@ import {
 } from "../../scheduler/worker_loads.ts";
 import type { GraphTaskSpec } from "../../protocol/messages.ts";
 import type { Outgoing } from "../../scheduler/state.ts";
-import { Driver } from "../helpers/scheduler_driver.ts";
+import { computes, Driver } from "../helpers/scheduler_driver.ts";
 
 function lcg(seed: number): () => number {
   let x = seed;
@@ -132,4 +132,27 @@ Deno.test("a balance on 100 workers sends each stolen task to the idle worker wh
   assert.equal(thieves[0], "w57");
   assert.equal(new Set(thieves).size, thieves.length, `a thief was picked twice: ${thieves}`);
   for (const thief of thieves) assert.notEqual(thief, "w0");
+});
+
+Deno.test("near the end of a root-ish queue only free threads take tasks, none is held ahead", () => {
+  const d = new Driver({ workerSaturation: 2 });
+  d.addWorker("w1", { nthreads: 2 });
+  d.addWorker("w2", { nthreads: 2 });
+  const tasks = Array.from({ length: 10 }, (_, i) => spec(`root-${i}`));
+  d.submit(tasks, tasks.map((t) => t.key));
+  // 10 tasks for 4 threads: each worker fills its 4 slots (2 running, 2 held ahead).
+  assert.equal(d.s.workers.get("w1")!.processing.size, 4);
+  assert.equal(d.s.workers.get("w2")!.processing.size, 4);
+  const onW1 = [...d.s.workers.get("w1")!.processing].map((t) => t.key);
+  // 2 left for 4 threads: w1 finishing one (then two) has a slot but no free thread: it takes
+  // none (before, it took one for each slot, and the last tasks waited behind its others).
+  let out = d.finish(onW1[0]);
+  assert.deepEqual(computes(out), []);
+  assert.equal(d.s.workers.get("w1")!.processing.size, 3);
+  out = d.finish(onW1[1]);
+  assert.deepEqual(computes(out), []);
+  // Once it has a free thread it takes one (and only one).
+  out = d.finish(onW1[2]);
+  assert.equal(computes(out, "w1").length, 1);
+  assert.equal(d.s.workers.get("w1")!.processing.size, 2);
 });
