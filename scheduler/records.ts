@@ -395,11 +395,11 @@ export class WorkerRecord {
   nbytes = 0;
   /** Resources held by processing tasks. */
   readonly usedResources: Record<string, number> = {};
-  /** Processing tasks by stealing cost level (cheapest to move first). */
-  readonly stealable: Set<TaskRecord>[] = Array.from(
-    { length: STEAL_LEVELS },
-    () => new Set<TaskRecord>(),
-  );
+  /**
+   * Processing tasks by stealing cost level (cheapest to move first); a level's set is made with
+   * its first task (most workers use one or two of the 15: a worker's join made 15 sets).
+   */
+  readonly stealable: (Set<TaskRecord> | undefined)[] = [];
   /** Occupancy and task count moving in or out through steals that are not answered yet. */
   inFlightOccupancy = 0;
   inFlightTasks = 0;

@@ -76,7 +76,7 @@ export class WorkStealing {
     const level = this.costLevel(task, computeSeconds, bandwidth);
     task.stealLevel = level;
     if (level >= 0) {
-      task.processingOn!.stealable[level].add(task);
+      (task.processingOn!.stealable[level] ??= new Set()).add(task);
       this.#levelCounts[level]++;
     }
   }
@@ -91,7 +91,7 @@ export class WorkStealing {
   pin(task: TaskRecord, worker: WorkerRecord): void {
     const level = task.stealLevel;
     if (level >= 0) {
-      if (worker.stealable[level].delete(task)) this.#levelCounts[level]--;
+      if (worker.stealable[level]?.delete(task)) this.#levelCounts[level]--;
       task.stealLevel = -1;
     }
   }
@@ -164,7 +164,9 @@ export class WorkStealing {
             if (next.done) break;
             victims.push(victim = next.value);
           }
-          for (const task of victim.stealable[level]) {
+          const tasks = victim.stealable[level];
+          if (tasks === undefined) continue;
+          for (const task of tasks) {
             if (++checks > this.options.maxChecksPerBalance) return sent;
             if (this.inFlight.has(task)) continue;
             const thief = this.#pickThief(task, host);
