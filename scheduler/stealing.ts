@@ -218,7 +218,8 @@ export class WorkStealing {
       const deps = task.dependencies;
       for (let i = 0; i < deps.length; i++) {
         for (const holder of deps[i].whoHas) {
-          if (holder.loadFiling !== IDLE || holder === best) continue;
+          // (its start is at least its load: most holders are passed over without their inputs)
+          if (holder.loadFiling !== IDLE || loadPerThread(holder) >= bestStart) continue;
           const start = startTime(task, holder, host.bandwidth);
           if (start < bestStart) {
             best = holder;
