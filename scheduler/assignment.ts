@@ -157,7 +157,8 @@ export class Assignment {
       const used = worker.usedResources;
       for (const name in resources) used[name] = (used[name] ?? 0) + resources[name];
     }
-    this.#queues.updateSlots(worker, this.#members.isRunning(worker));
+    this.#queues.updateSlots(worker, worker.takesTasks);
+    this.#stealing.loads.update(worker);
     if (this.#config.stealing) this.#stealing.add(task, estimate, this.#members.bandwidth);
     this.#host.setState(task, "processing");
     const deps = task.dependencies;
@@ -204,8 +205,9 @@ export class Assignment {
       this.#queues.resourcesChanged();
     }
     this.#stealing.remove(task, worker);
+    this.#stealing.loads.update(worker);
     if (worker.member) {
-      this.#queues.updateSlots(worker, this.#members.isRunning(worker));
+      this.#queues.updateSlots(worker, worker.takesTasks);
       if (freeOnWorker) this.#outbox.freeKeys(worker, task.key);
     }
   }
@@ -218,6 +220,7 @@ export class Assignment {
       if (worker === null) continue;
       worker.occupancy += estimate - task.estimate;
       task.estimate = estimate;
+      this.#stealing.loads.update(worker);
       if (this.#config.stealing && !this.#stealing.inFlight.has(task)) {
         this.#stealing.refile(task, estimate, this.#members.bandwidth);
       }

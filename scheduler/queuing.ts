@@ -48,6 +48,8 @@ export class TaskQueues {
   #resourcesChanged = false;
   readonly #unrunnable = new Set<TaskRecord>();
   readonly #workersWithSlots = new Set<WorkerRecord>();
+  /** The workers of `#workersWithSlots` with a free thread (the only ones served near the end). */
+  readonly #workersWithFreeThreads = new Set<WorkerRecord>();
   /** The workers `#fillRootSlots` hands tasks to, least loaded first (reused). */
   readonly #fillOrder: WorkerRecord[] = [];
   readonly #saturation: number;
@@ -110,9 +112,20 @@ export class TaskQueues {
     return tasks;
   }
 
-  /** Files `worker` as having free root-ish slots or not; `running`: it takes new tasks. */
+  /** Running workers with free root-ish slots and a free thread. */
+  get workersWithFreeThreads(): ReadonlySet<WorkerRecord> {
+    return this.#workersWithFreeThreads;
+  }
+
+  /** Files `worker` as having free root-ish slots (and threads) or not; `running`: it takes new tasks. */
   updateSlots(worker: WorkerRecord, running: boolean): void {
     const hasSlots = running && rootishSlots(worker, this.#saturation) > 0;
+    const freeThread = hasSlots && tasksOnThreads(worker) < worker.nthreads;
+    if (freeThread !== worker.hasFreeThread) {
+      worker.hasFreeThread = freeThread;
+      if (freeThread) this.#workersWithFreeThreads.add(worker);
+      else this.#workersWithFreeThreads.delete(worker);
+    }
     if (hasSlots === worker.hasSlots) return;
     worker.hasSlots = hasSlots;
     if (hasSlots) this.#workersWithSlots.add(worker);
@@ -134,9 +147,18 @@ export class TaskQueues {
     }
   }
 
-  /** Hands queued tasks to workers that can take them now (end of every event). */
-  fill(host: QueueHost): void {
-    if (this.root.size > 0 && this.#workersWithSlots.size > 0) this.#fillRootSlots(host);
+  /**
+   * Hands queued tasks to workers that can take them now (end of every event); `threads`: the
+   * running workers' threads.
+   */
+  fill(host: QueueHost, threads: number): void {
+    if (this.root.size > 0) {
+      // Near the end (fewer root-ish tasks left than threads) only free threads take one: a task
+      // held ahead on one worker would wait there while threads elsewhere idle.
+      const ending = this.root.size < threads;
+      const workers = ending ? this.#workersWithFreeThreads : this.#workersWithSlots;
+      if (workers.size > 0) this.#fillRootSlots(host, workers, ending);
+    }
     if (this.#resourcesChanged) {
       this.#resourcesChanged = false;
       for (const queue of this.#resourceQueues.values()) this.#fillResourceQueue(queue, host);
@@ -149,14 +171,17 @@ export class TaskQueues {
    * Beyond those (short tasks, see rootishSlots) a worker takes a run of consecutive tasks, up to
    * an even share of the queue: neighbours in priority order usually feed the same later task (a
    * tree's sibling leaves), so they land on one worker and that task needs no transfer.
+   * `ending`: fewer tasks are left than threads; `candidates` are the workers with a free thread,
+   * and each takes tasks for its free threads only (guided self-scheduling: what is held ahead
+   * shrinks with what is left, so the last tasks go wherever a thread frees first).
    */
-  #fillRootSlots(host: QueueHost): void {
+  #fillRootSlots(host: QueueHost, candidates: ReadonlySet<WorkerRecord>, ending: boolean): void {
     const queue = this.root;
     const saturation = this.#saturation;
     // (a scratch list: this runs at the end of nearly every event while the root queue is full)
     const workers = this.#fillOrder;
     workers.length = 0;
-    for (const worker of this.#workersWithSlots) workers.push(worker);
+    for (const worker of candidates) workers.push(worker);
     if (workers.length > 1) workers.sort(byLoad);
     while (queue.size > 0 && workers.length > 0) {
       const share = Math.ceil(queue.size / workers.length);
@@ -169,7 +194,10 @@ export class TaskQueues {
           const task = queue.pop()!;
           task.queue = null;
           host.toProcessing(task, worker);
-          if (rootishSlots(worker, saturation) <= 0) {
+          if (
+            rootishSlots(worker, saturation) <= 0 ||
+            (ending && tasksOnThreads(worker) >= worker.nthreads)
+          ) {
             open = false;
             break;
           }

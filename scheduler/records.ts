@@ -395,14 +395,20 @@ export class WorkerRecord {
   nbytes = 0;
   /** Resources held by processing tasks. */
   readonly usedResources: Record<string, number> = {};
-  /** Processing tasks by stealing cost level (cheapest to move first). */
-  readonly stealable: Set<TaskRecord>[] = Array.from(
-    { length: STEAL_LEVELS },
-    () => new Set<TaskRecord>(),
-  );
+  /**
+   * Processing tasks by stealing cost level (cheapest to move first); a level's set is made with
+   * its first task (most workers use one or two of the 15: a worker's join made 15 sets).
+   */
+  readonly stealable: (Set<TaskRecord> | undefined)[] = [];
   /** Occupancy and task count moving in or out through steals that are not answered yet. */
   inFlightOccupancy = 0;
   inFlightTasks = 0;
+  /** Where worker_loads.ts files this worker (UNFILED, IDLE, SATURATED), its heap position. */
+  loadFiling = 0;
+  loadIndex = -1;
+  /** The load and whether its threads are counted in worker_loads.ts's totals. */
+  countedLoad = 0;
+  counted = false;
   /** Tasks this worker finished (ever). */
   finished = 0;
   lastSeen: number;
@@ -426,8 +432,9 @@ export class WorkerRecord {
   member = false;
   /** Takes new tasks: in `WorkerMembership.running`. */
   takesTasks = false;
-  /** In `TaskQueues.workersWithSlots`. */
+  /** In `TaskQueues.workersWithSlots`, in `TaskQueues.workersWithFreeThreads`. */
   hasSlots = false;
+  hasFreeThread = false;
   /** This worker's end of the function link: later tasks carry a spec's id alone. */
   readonly #functions = new FunctionSender();
 

@@ -424,6 +424,8 @@ export class SchedulerState implements StealHost {
       notRunning: this.#members.notRunning,
       running: this.#members.running,
       workersWithSlots: this.#queues.workersWithSlots,
+      workersWithFreeThreads: this.#queues.workersWithFreeThreads,
+      loads: this.#stealing.loads,
       retries: this.#retries,
     });
   }
@@ -572,7 +574,7 @@ export class SchedulerState implements StealHost {
     }
     recs.length = 0;
     this.#assignment.placeReady();
-    this.#queues.fill(this.#queueHost);
+    this.#queues.fill(this.#queueHost, this.#stealing.loads.totalThreads);
   }
 
   /** Records a performed move: checked against TRANSITIONS once more, told in its story. */

@@ -16,13 +16,8 @@
  */
 
 import { missingInputBytes, type PlacementContext, startTime } from "./placement.ts";
-import {
-  hasFreeResources,
-  STEAL_LEVELS,
-  type TaskRecord,
-  tasksOnThreads,
-  type WorkerRecord,
-} from "./records.ts";
+import { hasFreeResources, STEAL_LEVELS, type TaskRecord, type WorkerRecord } from "./records.ts";
+import { IDLE, loadPerThread, WorkerLoads } from "./worker_loads.ts";
 
 /** A steal request that awaits the victim's answer. */
 export interface StealInFlight {
@@ -51,6 +46,10 @@ export interface StealingOptions {
 
 export class WorkStealing {
   readonly inFlight = new Map<TaskRecord, StealInFlight>();
+  /** The running workers by load: thieves and victims (worker_loads.ts). */
+  readonly loads = new WorkerLoads();
+  /** Stealable tasks per cost level, over all workers (a balance skips the empty levels). */
+  readonly #levelCounts = new Array<number>(STEAL_LEVELS).fill(0);
   /** Counters for the dashboard. */
   requested = 0;
   confirmed = 0;
@@ -76,19 +75,23 @@ export class WorkStealing {
   add(task: TaskRecord, computeSeconds: number, bandwidth: number): void {
     const level = this.costLevel(task, computeSeconds, bandwidth);
     task.stealLevel = level;
-    if (level >= 0) task.processingOn!.stealable[level].add(task);
+    if (level >= 0) {
+      (task.processingOn!.stealable[level] ??= new Set()).add(task);
+      this.#levelCounts[level]++;
+    }
   }
 
   /** Refiles a processing task after its duration estimate changed. */
   refile(task: TaskRecord, computeSeconds: number, bandwidth: number): void {
-    if (task.stealLevel >= 0) task.processingOn!.stealable[task.stealLevel].delete(task);
+    this.pin(task, task.processingOn!);
     this.add(task, computeSeconds, bandwidth);
   }
 
   /** Unfiles a task that can no longer move (its worker started running it). */
   pin(task: TaskRecord, worker: WorkerRecord): void {
-    if (task.stealLevel >= 0) {
-      worker.stealable[task.stealLevel].delete(task);
+    const level = task.stealLevel;
+    if (level >= 0) {
+      if (worker.stealable[level]?.delete(task)) this.#levelCounts[level]--;
       task.stealLevel = -1;
     }
   }
@@ -123,88 +126,116 @@ export class WorkStealing {
       info.victim.inFlightOccupancy = 0;
       info.thief.inFlightOccupancy = 0;
     }
+    this.loads.update(info.victim);
+    this.loads.update(info.thief);
     return info;
   }
 
   /**
-   * Sends steal requests from saturated to idle workers. Cost: O(workers) plus at most
-   * `maxChecksPerBalance` candidate tasks. Returns the number of requests sent.
+   * Sends steal requests from saturated to idle workers. The thieves and victims come from
+   * {@link WorkerLoads}, kept up to date as loads change, so a balance walks no worker list: it
+   * visits the victims above the average load most loaded first (O(log workers) each), and picks
+   * each task's thief among the least loaded idle worker and the idle holders of its inputs
+   * (O(inputs' replicas)); a task with worker or resource restrictions compares every idle
+   * worker. At most `maxChecksPerBalance` candidate tasks. Returns the number of requests sent.
    */
   balance(host: StealHost): number {
-    const workers = host.workers;
-    if (workers.size < 2) return 0;
-    const thieves: WorkerRecord[] = [];
-    let totalOccupancy = 0;
-    let totalThreads = 0;
-    for (const worker of workers.values()) {
-      if (tasksOnThreads(worker) + worker.inFlightTasks < worker.nthreads) thieves.push(worker);
-      totalOccupancy += worker.occupancy + worker.inFlightOccupancy;
-      totalThreads += worker.nthreads;
-    }
-    if (thieves.length === 0 || thieves.length === workers.size) return 0;
-    const average = totalOccupancy / totalThreads;
-    // Victims: more tasks than threads (some are queued there) and more work than average.
+    const loads = this.loads;
+    const idle = loads.idle;
+    if (
+      loads.running < 2 || idle.size === 0 || idle.size === loads.running ||
+      loads.saturated.size === 0
+    ) return 0;
+    const average = loads.totalLoad / loads.totalThreads;
+    // Victims: more tasks than threads (some are queued there) and more work than average,
+    // walked in order as far as needed; their loads refile after the balance.
+    const walk = loads.victimsAbove(average);
     const victims: WorkerRecord[] = [];
-    for (const worker of workers.values()) {
-      if (
-        tasksOnThreads(worker) + worker.inFlightTasks > worker.nthreads &&
-        (worker.occupancy + worker.inFlightOccupancy) / worker.nthreads > average
-      ) victims.push(worker);
-    }
-    if (victims.length === 0) return 0;
-    victims.sort((a, b) => perThread(b) - perThread(a));
-
     let checks = 0;
     let sent = 0;
-    for (let level = 0; level < STEAL_LEVELS; level++) {
-      for (const victim of victims) {
-        for (const task of victim.stealable[level]) {
-          if (++checks > this.options.maxChecksPerBalance) return sent;
-          if (this.inFlight.has(task)) continue;
-          const thief = this.#pickThief(task, thieves, host);
-          if (thief === null) continue;
-          const compute = host.taskDuration(task);
-          const thiefComm = missingInputBytes(task, thief) / host.bandwidth;
-          const victimComm = missingInputBytes(task, victim) / host.bandwidth;
-          if (
-            perThread(thief) + thiefComm + compute > perThread(victim) - (victimComm + compute) / 2
-          ) {
-            continue;
+    loads.startBalance();
+    try {
+      for (let level = 0; level < STEAL_LEVELS; level++) {
+        if (this.#levelCounts[level] === 0) continue;
+        for (let v = 0;; v++) {
+          let victim = victims[v];
+          if (victim === undefined) {
+            const next = walk.next();
+            if (next.done) break;
+            victims.push(victim = next.value);
           }
-          const info: StealInFlight = {
-            stealId: this.#nextStealId++,
-            victim,
-            thief,
-            victimDuration: compute + victimComm,
-            thiefDuration: compute + thiefComm,
-          };
-          this.inFlight.set(task, info);
-          victim.inFlightOccupancy -= info.victimDuration;
-          victim.inFlightTasks--;
-          thief.inFlightOccupancy += info.thiefDuration;
-          thief.inFlightTasks++;
-          this.requested++;
-          sent++;
-          host.sendStealRequest(victim, task, info.stealId);
-          if (tasksOnThreads(thief) + thief.inFlightTasks >= thief.nthreads) {
-            thieves.splice(thieves.indexOf(thief), 1);
-            if (thieves.length === 0) return sent;
+          const tasks = victim.stealable[level];
+          if (tasks === undefined) continue;
+          for (const task of tasks) {
+            if (++checks > this.options.maxChecksPerBalance) return sent;
+            if (this.inFlight.has(task)) continue;
+            const thief = this.#pickThief(task, host);
+            if (thief === null) continue;
+            const compute = host.taskDuration(task);
+            const thiefComm = missingInputBytes(task, thief) / host.bandwidth;
+            const victimComm = missingInputBytes(task, victim) / host.bandwidth;
+            if (
+              loadPerThread(thief) + thiefComm + compute >
+                loadPerThread(victim) - (victimComm + compute) / 2
+            ) {
+              continue;
+            }
+            const info: StealInFlight = {
+              stealId: this.#nextStealId++,
+              victim,
+              thief,
+              victimDuration: compute + victimComm,
+              thiefDuration: compute + thiefComm,
+            };
+            this.inFlight.set(task, info);
+            victim.inFlightOccupancy -= info.victimDuration;
+            victim.inFlightTasks--;
+            thief.inFlightOccupancy += info.thiefDuration;
+            thief.inFlightTasks++;
+            loads.update(victim);
+            loads.update(thief);
+            this.requested++;
+            sent++;
+            host.sendStealRequest(victim, task, info.stealId);
+            if (idle.size === 0) return sent;
           }
         }
       }
+      return sent;
+    } finally {
+      loads.endBalance();
     }
-    return sent;
   }
 
-  /** The thief where `task` starts earliest among those allowed to run it now. */
-  #pickThief(task: TaskRecord, thieves: WorkerRecord[], host: StealHost): WorkerRecord | null {
+  /** The idle worker where `task` starts earliest among those allowed to run it now. */
+  #pickThief(task: TaskRecord, host: StealHost): WorkerRecord | null {
+    const idle = this.loads.idle;
+    if (task.workers === null && task.resources === null) {
+      // Any idle worker may run it: the least loaded one, unless one holding an input starts it
+      // sooner (every other worker waits for all its inputs and is loaded at least as much).
+      let best = idle.peek()!;
+      let bestStart = startTime(task, best, host.bandwidth);
+      const deps = task.dependencies;
+      for (let i = 0; i < deps.length; i++) {
+        for (const holder of deps[i].whoHas) {
+          // (its start is at least its load: most holders are passed over without their inputs)
+          if (holder.loadFiling !== IDLE || loadPerThread(holder) >= bestStart) continue;
+          const start = startTime(task, holder, host.bandwidth);
+          if (start < bestStart) {
+            best = holder;
+            bestStart = start;
+          }
+        }
+      }
+      return best;
+    }
     let best: WorkerRecord | null = null;
     let bestStart = Infinity;
     let anyAllowed = false;
     for (let pass = 0; pass < 2 && best === null; pass++) {
       // Second pass: loose restrictions let any thief take the task.
       if (pass === 1 && (anyAllowed || task.workers === null || !task.looseRestrictions)) break;
-      for (const thief of thieves) {
+      for (const thief of idle.items) {
         if (pass === 0 && !satisfiesWorkers(task, thief)) continue;
         anyAllowed = true;
         if (task.resources !== null && !hasFreeResources(thief, task.resources)) continue;
@@ -217,10 +248,6 @@ export class WorkStealing {
     }
     return best;
   }
-}
-
-function perThread(worker: WorkerRecord): number {
-  return (worker.occupancy + worker.inFlightOccupancy) / worker.nthreads;
 }
 
 function satisfiesWorkers(task: TaskRecord, worker: WorkerRecord): boolean {

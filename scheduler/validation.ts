@@ -11,7 +11,13 @@ import type { Key } from "../core/task.ts";
 import type { ClientId, WorkerAddress } from "../protocol/messages.ts";
 import type { WorkerRunState } from "../protocol/session.ts";
 import { rootishSlots } from "./placement.ts";
-import type { ClientRecord, TaskRecord, WorkerRecord } from "./records.ts";
+import { IDLE, loadPerThread, SATURATED, UNFILED, type WorkerLoads } from "./worker_loads.ts";
+import {
+  type ClientRecord,
+  type TaskRecord,
+  tasksOnThreads,
+  type WorkerRecord,
+} from "./records.ts";
 import type { RetryQueue } from "./retries.ts";
 import {
   emptyStateCounts,
@@ -33,7 +39,49 @@ export interface SchedulerBooks {
   notRunning: ReadonlyMap<WorkerRecord, Exclude<WorkerRunState, "running">>;
   running: ReadonlyMap<WorkerAddress, WorkerRecord>;
   workersWithSlots: ReadonlySet<WorkerRecord>;
+  workersWithFreeThreads: ReadonlySet<WorkerRecord>;
+  /** Work stealing's thieves and victims (worker_loads.ts). */
+  loads: WorkerLoads;
   retries: RetryQueue;
+}
+
+/** Each running worker is filed by its load where worker_loads.ts says, and the totals add up. */
+function validateLoads(books: SchedulerBooks, fail: (what: string) => never): void {
+  const loads = books.loads;
+  let load = 0, threads = 0, running = 0;
+  for (const worker of books.workers.values()) {
+    let filing = UNFILED;
+    if (worker.takesTasks) {
+      running++;
+      threads += worker.nthreads;
+      load += worker.occupancy + worker.inFlightOccupancy;
+      const count = tasksOnThreads(worker) + worker.inFlightTasks;
+      filing = count < worker.nthreads ? IDLE : count > worker.nthreads ? SATURATED : UNFILED;
+    }
+    const heap = filing === IDLE ? loads.idle : filing === SATURATED ? loads.saturated : null;
+    if (
+      worker.loadFiling !== filing ||
+      (heap !== null && heap.items[worker.loadIndex] !== worker) ||
+      (heap !== null &&
+        Math.abs(Math.abs(heap.keys[worker.loadIndex]) - loadPerThread(worker)) > 1e-9)
+    ) {
+      fail(`${worker.address} is filed ${worker.loadFiling} by load, not ${filing}`);
+    }
+  }
+  for (const heap of [loads.idle, loads.saturated]) {
+    for (let i = 1; i < heap.size; i++) {
+      if (heap.keys[(i - 1) >> 1] > heap.keys[i]) fail("a load heap is out of order");
+    }
+  }
+  if (
+    running !== loads.running || threads !== loads.totalThreads ||
+    Math.abs(load - loads.totalLoad) > 1e-6 * Math.max(1, load)
+  ) {
+    fail(
+      `load totals ${loads.running}/${loads.totalThreads}/${loads.totalLoad}, not ` +
+        `${running}/${threads}/${load}`,
+    );
+  }
 }
 
 /** Throws `SchedulerState invariant violated: …` on the first violation found. */
@@ -152,8 +200,15 @@ export function validateBooks(books: SchedulerBooks): void {
     if (hasSlots !== books.workersWithSlots.has(worker) || hasSlots !== worker.hasSlots) {
       fail(`${worker.address} slots`);
     }
+    const freeThread = hasSlots && tasksOnThreads(worker) < worker.nthreads;
+    if (
+      freeThread !== books.workersWithFreeThreads.has(worker) || freeThread !== worker.hasFreeThread
+    ) {
+      fail(`${worker.address} free threads`);
+    }
   }
   if (threads !== books.totalThreads) fail(`totalThreads ${books.totalThreads} != ${threads}`);
+  validateLoads(books, fail);
   books.retries.validate(fail);
   for (const client of books.clients.values()) {
     for (const task of client.wantsWhat) {

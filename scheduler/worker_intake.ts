@@ -88,7 +88,7 @@ export class WorkerIntake {
     const moves = this.#moves;
     const worker = this.#members.add(spec, moves.now);
     if (typeof worker === "string") return moves.log("worker", worker);
-    this.#queues.updateSlots(worker, true);
+    this.#loadChanged(worker, true);
     moves.log("worker", `worker ${worker.address} joined with ${worker.nthreads} threads`);
     let adopted = 0;
     for (const held of spec.keys ?? []) {
@@ -133,6 +133,12 @@ export class WorkerIntake {
     return true;
   }
 
+  /** `worker`'s load or status changed: its root-ish slots and its place for stealing follow. */
+  #loadChanged(worker: WorkerRecord, running: boolean): void {
+    this.#queues.updateSlots(worker, running);
+    this.#stealing.loads.update(worker);
+  }
+
   /** Tasks nobody could run (`no-worker`) are placed again: a worker joined or resumed. */
   #placeUnrunnable(): void {
     for (const task of this.#queues.takeUnrunnable()) this.#moves.placeAgain(task);
@@ -142,13 +148,13 @@ export class WorkerIntake {
   setStatus(worker: WorkerRecord, status: WorkerRunState): void {
     if (!this.#members.setStatus(worker, status)) return;
     if (status === "running") {
-      this.#queues.updateSlots(worker, true);
+      this.#loadChanged(worker, true);
       this.#moves.log("worker", `worker ${worker.address} runs again`, undefined, worker.address);
       this.#placeUnrunnable();
       return;
     }
     // Steals it is part of finish normally: a paused thief's task is placed again.
-    this.#queues.updateSlots(worker, false);
+    this.#loadChanged(worker, false);
     this.#moves.log(
       "worker",
       status === "paused"
@@ -169,7 +175,7 @@ export class WorkerIntake {
     if (worker === undefined) return;
     this.#grace.removeWorker(address);
     this.#members.remove(worker, cause);
-    this.#queues.updateSlots(worker, false);
+    this.#loadChanged(worker, false);
     this.#stealing.removeWorker(worker);
     moves.log(
       "worker",
@@ -265,7 +271,7 @@ export class WorkerIntake {
     task.estimate = 0;
     task.prefix.guessed.delete(task);
     this.#stealing.pin(task, worker);
-    this.#queues.updateSlots(worker, this.#members.isRunning(worker));
+    this.#loadChanged(worker, this.#members.isRunning(worker));
   }
 
   #taskFinished(worker: WorkerRecord, msg: TaskFinishedMsg): void {

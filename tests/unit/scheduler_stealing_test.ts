@@ -1,0 +1,158 @@
+/**
+ * Work stealing on many workers: the load-ordered books of thieves and victims
+ * (scheduler/worker_loads.ts) against a brute-force reading of the workers, and a balance's
+ * choices on a state machine with a hundred workers.
+ */
+
+import assert from "node:assert/strict";
+import { tasksOnThreads, WorkerRecord } from "../../scheduler/records.ts";
+import {
+  IDLE,
+  loadPerThread,
+  SATURATED,
+  UNFILED,
+  WorkerLoads,
+} from "../../scheduler/worker_loads.ts";
+import type { GraphTaskSpec } from "../../protocol/messages.ts";
+import type { Outgoing } from "../../scheduler/state.ts";
+import { computes, Driver } from "../helpers/scheduler_driver.ts";
+
+function lcg(seed: number): () => number {
+  let x = seed;
+  return () => (x = (x * 1103515245 + 12345) % 2147483648) / 2147483648;
+}
+
+/** A worker whose load the test sets by hand: `count` tasks on threads, `load` seconds queued. */
+function setLoad(worker: WorkerRecord, count: number, load: number): void {
+  worker.processing.clear();
+  for (let i = 0; i < count; i++) worker.processing.add({} as never);
+  worker.occupancy = load;
+}
+
+Deno.test("worker loads file idle and saturated workers by load through random changes", () => {
+  const random = lcg(7);
+  const loads = new WorkerLoads();
+  const workers = Array.from({ length: 400 }, (_, i) => {
+    const w = new WorkerRecord(`tcp://w${i}:1`, `w${i}`, 1 + (i % 4), 0, {}, 0);
+    w.takesTasks = true;
+    loads.update(w);
+    return w;
+  });
+  for (let step = 0; step < 20_000; step++) {
+    const w = workers[Math.floor(random() * workers.length)];
+    const what = random();
+    if (what < 0.05) w.takesTasks = !w.takesTasks;
+    else if (what < 0.2) w.inFlightTasks += random() < 0.5 ? -1 : 1;
+    else setLoad(w, Math.floor(random() * 2 * w.nthreads + 1), random() * 3);
+    loads.update(w);
+    if (step % 1000 !== 999) continue;
+    // Every worker is where a walk of all of them would put it.
+    let running = 0, threads = 0, total = 0;
+    for (const worker of workers) {
+      const count = tasksOnThreads(worker) + worker.inFlightTasks;
+      const want = !worker.takesTasks
+        ? UNFILED
+        : count < worker.nthreads
+        ? IDLE
+        : count > worker.nthreads
+        ? SATURATED
+        : UNFILED;
+      assert.equal(worker.loadFiling, want, worker.address);
+      if (worker.takesTasks) {
+        running++;
+        threads += worker.nthreads;
+        total += loadPerThread(worker) * worker.nthreads;
+      }
+    }
+    assert.equal(loads.running, running);
+    assert.equal(loads.totalThreads, threads);
+    assert.ok(Math.abs(loads.totalLoad - total) < 1e-6, `${loads.totalLoad} != ${total}`);
+    const idle = workers.filter((w) => w.loadFiling === IDLE);
+    assert.equal(loads.idle.size, idle.length);
+    const least = Math.min(...idle.map(loadPerThread));
+    assert.equal(loadPerThread(loads.idle.peek()!), least);
+    // The victims above a floor, most loaded first, are exactly those a sort would list.
+    const floor = total / threads;
+    const expected = workers
+      .filter((w) => w.loadFiling === SATURATED && loadPerThread(w) > floor)
+      .map(loadPerThread)
+      .sort((a, b) => b - a);
+    assert.deepEqual([...loads.victimsAbove(floor)].map(loadPerThread), expected);
+  }
+});
+
+function spec(key: string, deps: string[] = [], workers?: string[]): GraphTaskSpec {
+  return { key, fn: "fn", args: deps, deps, options: workers ? { workers } : undefined };
+}
+
+function stealRequests(out: Outgoing[]): { key: string; stealId: number; victim: string }[] {
+  const found = [];
+  for (const o of out) {
+    if (o.to === "worker" && o.msg.op === "steal-request") {
+      found.push({ key: o.msg.key, stealId: o.msg.stealId, victim: o.worker });
+    }
+  }
+  return found;
+}
+
+Deno.test("a balance on 100 workers sends each stolen task to the idle worker where it starts first", () => {
+  const d = new Driver({ stealing: true, workerSaturation: Infinity });
+  const n = 100;
+  for (let i = 0; i < n; i++) d.addWorker(`w${i}`, { nthreads: 2 });
+  // Every worker but w0 and w57 runs one pinned task: one idle thread, half a guess of load
+  // per thread. w57 is idle with nothing; w0 holds the input of 30 tasks, which all go there.
+  const pinned = [];
+  for (let i = 1; i < n; i++) if (i !== 57) pinned.push(spec(`pinned-${i}`, [], [`w${i}`]));
+  d.submit(pinned, pinned.map((t) => t.key));
+  d.run({
+    type: "client-message",
+    client: "c1",
+    msg: {
+      op: "scatter",
+      data: [{ key: "seed", nbytes: 100, typeName: "number", workers: ["w0"] }],
+    },
+  });
+  const work = Array.from({ length: 30 }, (_, i) => spec(`work-${i}`, ["seed"]));
+  d.submit(work, work.map((t) => t.key));
+  assert.equal(d.s.workers.get("w0")!.processing.size, 30);
+  const requests = stealRequests(d.run({ type: "tick" }));
+  assert.ok(requests.length >= 2, `${requests.length} steal requests`);
+  // The first goes to w57 (nothing queued); after it, w57 (one task coming) and the others
+  // (one task each) are equally loaded per thread, each with a free thread: all take part.
+  const thieves = requests.map((r) => {
+    assert.equal(r.victim, "w0");
+    const out = d.run({
+      type: "worker-message",
+      worker: "w0",
+      msg: { op: "steal-response", key: r.key, stealId: r.stealId, state: "ready" },
+    });
+    const to = out.find((o) => o.to === "worker" && o.msg.op === "compute-task");
+    return to?.to === "worker" ? to.worker : null;
+  });
+  assert.equal(thieves[0], "w57");
+  assert.equal(new Set(thieves).size, thieves.length, `a thief was picked twice: ${thieves}`);
+  for (const thief of thieves) assert.notEqual(thief, "w0");
+});
+
+Deno.test("near the end of a root-ish queue only free threads take tasks, none is held ahead", () => {
+  const d = new Driver({ workerSaturation: 2 });
+  d.addWorker("w1", { nthreads: 2 });
+  d.addWorker("w2", { nthreads: 2 });
+  const tasks = Array.from({ length: 10 }, (_, i) => spec(`root-${i}`));
+  d.submit(tasks, tasks.map((t) => t.key));
+  // 10 tasks for 4 threads: each worker fills its 4 slots (2 running, 2 held ahead).
+  assert.equal(d.s.workers.get("w1")!.processing.size, 4);
+  assert.equal(d.s.workers.get("w2")!.processing.size, 4);
+  const onW1 = [...d.s.workers.get("w1")!.processing].map((t) => t.key);
+  // 2 left for 4 threads: w1 finishing one (then two) has a slot but no free thread: it takes
+  // none (before, it took one for each slot, and the last tasks waited behind its others).
+  let out = d.finish(onW1[0]);
+  assert.deepEqual(computes(out), []);
+  assert.equal(d.s.workers.get("w1")!.processing.size, 3);
+  out = d.finish(onW1[1]);
+  assert.deepEqual(computes(out), []);
+  // Once it has a free thread it takes one (and only one).
+  out = d.finish(onW1[2]);
+  assert.equal(computes(out, "w1").length, 1);
+  assert.equal(d.s.workers.get("w1")!.processing.size, 2);
+});
