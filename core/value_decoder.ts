@@ -243,7 +243,19 @@ class BodyReader {
     // Each item takes at least a byte: a length beyond the body is malformed, not a huge array.
     this.need(length);
     const out = new Array(length);
-    for (let i = 0; i < length; i++) out[i] = this.value(depth + 1);
+    if (length <= 2 * PROBE_ROWS) {
+      for (let i = 0; i < length; i++) out[i] = this.value(depth + 1);
+      return out;
+    }
+    // A long array whose short strings keep missing the table (distinct names, ids) stops
+    // going through it after the first items, as a records column does.
+    const before = cacheMisses;
+    for (let i = 0; i < PROBE_ROWS; i++) out[i] = this.value(depth + 1);
+    if (cacheMisses - before <= PROBE_ROWS / 2) {
+      for (let i = PROBE_ROWS; i < length; i++) out[i] = this.value(depth + 1);
+    } else {
+      for (let i = PROBE_ROWS; i < length; i++) out[i] = this.uncached(depth + 1);
+    }
     return out;
   }
 

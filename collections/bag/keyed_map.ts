@@ -93,14 +93,22 @@ export class Counter {
 
   /** Adds `n` to the count of `key`. */
   add(key: unknown, n: number): void {
-    const index = isObjectKey(key) ? this.#object : this.#primitive;
-    const id = isObjectKey(key) ? objectKeyText(key) : key;
-    const at = index.get(id);
-    if (at !== undefined) {
-      this.counts[at] += n;
-      return;
+    if (isObjectKey(key)) {
+      const text = objectKeyText(key);
+      const at = this.#object.get(text);
+      if (at !== undefined) {
+        this.counts[at] += n;
+        return;
+      }
+      this.#object.set(text, this.keys.length);
+    } else {
+      const at = this.#primitive.get(key);
+      if (at !== undefined) {
+        this.counts[at] += n;
+        return;
+      }
+      this.#primitive.set(key, this.keys.length);
     }
-    index.set(id, this.keys.length);
     this.keys.push(key);
     this.counts.push(n);
   }

@@ -119,3 +119,14 @@ Deno.test("a truncated or altered records payload is a DecodeError", () => {
     assert.throws(() => decodeField(altered, "size"), DecodeError, `field, count ${count}`);
   }
 });
+
+Deno.test("long arrays of distinct strings, then recurring ones, decode equal", () => {
+  // the first items decide whether the rest goes through the table of recent strings
+  const distinct = Array.from({ length: 300 }, (_, i) => `id-${i * 7919}`);
+  const recurring = Array.from({ length: 300 }, (_, i) => ["a", "bb", "ccc"][i % 3]);
+  for (const value of [distinct, [...distinct, ...recurring], [...recurring, ...distinct]]) {
+    assert.deepStrictEqual(decode(encode(value)), value);
+  }
+  const withOthers = [...distinct.slice(0, 100), 1, null, "é".repeat(20), [distinct], ...distinct];
+  assert.deepStrictEqual(decode(encode(withOthers)), withOthers);
+});
