@@ -24,6 +24,13 @@ export const EXT_FRAME = 8;
 export const EXT_TABLE = 9;
 /** An actor handle: its key, worker, class name and method names (core/actor_ref.ts). */
 export const EXT_ACTOR = 10;
+/**
+ * An array of plain objects that share one list of keys: the keys once, then the values row by
+ * row (core/value_codec.ts `records`). Decodes to the same array of objects.
+ */
+export const EXT_RECORDS = 11;
+/** Arrays shorter than this are written item by item even when their items share keys. */
+export const MIN_RECORDS = 16;
 
 export const KIND_ARRAY_BUFFER = 16;
 export const KIND_DATA_VIEW = 17;

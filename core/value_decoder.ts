@@ -29,6 +29,7 @@ import {
   EXT_FRAME,
   EXT_MAP,
   EXT_NDARRAY,
+  EXT_RECORDS,
   EXT_SET,
   EXT_TABLE,
   EXT_TASK_REF,
@@ -61,6 +62,8 @@ const MAX_DECODE_DEPTH = 2 * MAX_NESTING_DEPTH + 8;
 /** Strings up to this many bytes go through the table of recent strings. */
 const CACHED_STRING_BYTES = 32;
 const CACHE_SLOTS = 4096; // a power of two
+/** Rows of a records payload read before deciding which columns skip the string table. */
+const PROBE_ROWS = 64;
 /** Longer ASCII strings are built from char codes up to here, beyond it by TextDecoder. */
 const MAX_CHAR_CODE_STRING = 256;
 
@@ -73,7 +76,13 @@ const utf8 = new TextDecoder();
 const cacheBytes = new Uint8Array(CACHE_SLOTS * CACHED_STRING_BYTES);
 const cacheLengths = new Int16Array(CACHE_SLOTS).fill(-1);
 const cacheStrings: string[] = new Array(CACHE_SLOTS).fill("");
-const charCodes: number[] = [];
+/** Strings the table did not hold so far (a records column that keeps missing skips the table). */
+let cacheMisses = 0;
+/**
+ * Char code arrays, one per length, for `String.fromCharCode.apply`: an array of the right
+ * length is twice as fast as one resized per string.
+ */
+const charCodes: number[][] = [];
 
 /** Reads one msgpack value after another from a body; extension payloads are read in place. */
 class BodyReader {
@@ -234,7 +243,19 @@ class BodyReader {
     // Each item takes at least a byte: a length beyond the body is malformed, not a huge array.
     this.need(length);
     const out = new Array(length);
-    for (let i = 0; i < length; i++) out[i] = this.value(depth + 1);
+    if (length <= 2 * PROBE_ROWS) {
+      for (let i = 0; i < length; i++) out[i] = this.value(depth + 1);
+      return out;
+    }
+    // A long array whose short strings keep missing the table (distinct names, ids) stops
+    // going through it after the first items, as a records column does.
+    const before = cacheMisses;
+    for (let i = 0; i < PROBE_ROWS; i++) out[i] = this.value(depth + 1);
+    if (cacheMisses - before <= PROBE_ROWS / 2) {
+      for (let i = PROBE_ROWS; i < length; i++) out[i] = this.value(depth + 1);
+    } else {
+      for (let i = PROBE_ROWS; i < length; i++) out[i] = this.uncached(depth + 1);
+    }
     return out;
   }
 
@@ -311,6 +332,8 @@ class BodyReader {
         taskRefsDecoded++;
         return new TaskRef(key);
       }
+      case EXT_RECORDS:
+        return this.records(stop, depth);
       case EXT_NDARRAY: {
         const items = this.payload(stop, depth, "NDArray");
         if (!Array.isArray(items)) {
@@ -352,6 +375,168 @@ class BodyReader {
     }
   }
 
+  /**
+   * An {@link EXT_RECORDS} payload: the keys, the count, then the values row by row, as an
+   * array of objects. With `only`, the values under that key alone, one per record (the others
+   * are skipped, not built).
+   */
+  records(stop: number, depth: number, only?: string): unknown[] | undefined {
+    if (depth >= MAX_DECODE_DEPTH) throw tooDeep();
+    const end = this.end;
+    this.end = stop;
+    try {
+      const keys = this.value(depth + 1);
+      if (
+        !Array.isArray(keys) || keys.length === 0 ||
+        !keys.every((k) => typeof k === "string" && k !== "__proto__")
+      ) {
+        throw new DecodeError("A records payload must start with its keys (strings).");
+      }
+      const count = this.value(depth + 1);
+      if (!Number.isSafeInteger(count) || (count as number) < 0) {
+        throw new DecodeError("A records payload needs the count of its records.");
+      }
+      const n = count as number;
+      const width = keys.length;
+      // each value takes at least a byte: a count beyond the payload is malformed
+      this.need(n * width);
+      const out = new Array(n);
+      if (only === undefined) {
+        // A column whose short strings keep missing the table of recent strings (names, ids:
+        // values that do not recur) stops going through it after the first rows.
+        const cached = new Array<boolean>(width).fill(true);
+        const misses = new Array<number>(width).fill(0);
+        for (let i = 0; i < n; i++) {
+          const record: Record<string, unknown> = {};
+          if (i < PROBE_ROWS) {
+            for (let k = 0; k < width; k++) {
+              const before = cacheMisses;
+              record[keys[k]] = this.value(depth + 2);
+              misses[k] += cacheMisses - before;
+            }
+            if (i === PROBE_ROWS - 1) {
+              for (let k = 0; k < width; k++) cached[k] = misses[k] <= PROBE_ROWS / 2;
+            }
+          } else {
+            for (let k = 0; k < width; k++) {
+              record[keys[k]] = cached[k] ? this.value(depth + 2) : this.uncached(depth + 2);
+            }
+          }
+          out[i] = record;
+        }
+      } else {
+        const at = keys.indexOf(only);
+        if (at < 0) return undefined;
+        for (let i = 0; i < n; i++) {
+          for (let k = 0; k < width; k++) {
+            if (k === at) out[i] = this.value(depth + 2);
+            else this.skip(depth + 2);
+          }
+        }
+      }
+      if (this.pos !== stop) {
+        throw new DecodeError(`A records payload has ${stop - this.pos} bytes after its values.`);
+      }
+      return out;
+    } finally {
+      this.end = end;
+    }
+  }
+
+  /** Like {@link value}, with short strings made anew rather than through the table. */
+  uncached(depth: number): unknown {
+    this.need(1);
+    const head = this.bytes[this.pos];
+    if (head < 0xa0 || head >= 0xc0) return this.value(depth);
+    const length = head & 0x1f;
+    this.pos++;
+    this.need(length);
+    this.pos += length;
+    return length === 0 ? "" : decodeText(this.bytes, this.pos - length, length);
+  }
+
+  /** Moves past one value without building it. */
+  skip(depth: number): void {
+    if (depth >= MAX_DECODE_DEPTH) throw tooDeep();
+    this.need(1);
+    const head = this.bytes[this.pos++];
+    if (head < 0x80 || head >= 0xe0 || head === 0xc0 || head === 0xc2 || head === 0xc3) return;
+    let items = 0; // values that follow as the content of an array or map
+    let bytes = 0; // bytes that follow as the content of a string, bin or extension
+    if (head < 0x90) items = 2 * (head & 0x0f);
+    else if (head < 0xa0) items = head & 0x0f;
+    else if (head < 0xc0) bytes = head & 0x1f;
+    else {
+      switch (head) {
+        case 0xc4:
+        case 0xd9:
+          bytes = this.u8();
+          break;
+        case 0xc5:
+        case 0xda:
+          bytes = this.u16();
+          break;
+        case 0xc6:
+        case 0xdb:
+          bytes = this.u32();
+          break;
+        case 0xc7:
+          bytes = 1 + this.u8();
+          break;
+        case 0xc8:
+          bytes = 1 + this.u16();
+          break;
+        case 0xc9:
+          bytes = 1 + this.u32();
+          break;
+        case 0xca:
+        case 0xce:
+        case 0xd2:
+          bytes = 4;
+          break;
+        case 0xcb:
+        case 0xcf:
+        case 0xd3:
+          bytes = 8;
+          break;
+        case 0xcc:
+        case 0xd0:
+          bytes = 1;
+          break;
+        case 0xcd:
+        case 0xd1:
+          bytes = 2;
+          break;
+        case 0xd4:
+        case 0xd5:
+        case 0xd6:
+        case 0xd7:
+        case 0xd8:
+          bytes = 1 + (1 << (head - 0xd4));
+          break;
+        case 0xdc:
+          items = this.u16();
+          break;
+        case 0xdd:
+          items = this.u32();
+          break;
+        case 0xde:
+          items = 2 * this.u16();
+          break;
+        case 0xdf:
+          items = 2 * this.u32();
+          break;
+        default:
+          throw new DecodeError(
+            `Byte 0x${head.toString(16)} at ${this.pos - 1} starts no msgpack value.`,
+          );
+      }
+    }
+    this.need(bytes + items);
+    this.pos += bytes;
+    for (let i = 0; i < items; i++) this.skip(depth + 1);
+  }
+
   /** Reads the msgpack value an extension carries, which must fill its payload exactly. */
   payload(stop: number, depth: number, what: string): unknown {
     const end = this.end;
@@ -389,7 +574,8 @@ function cachedText(bytes: Uint8Array, start: number, length: number): string {
     if (same) return cacheStrings[slot];
   }
   const text = decodeText(bytes, start, length);
-  cacheBytes.set(bytes.subarray(start, start + length), at);
+  for (let i = 0; i < length; i++) cacheBytes[at + i] = bytes[start + i];
+  cacheMisses++;
   cacheLengths[slot] = length;
   cacheStrings[slot] = text;
   return text;
@@ -398,8 +584,7 @@ function cachedText(bytes: Uint8Array, start: number, length: number): string {
 /** UTF-8 to a string: short ASCII by char codes (cheaper than a TextDecoder call), else TextDecoder. */
 function decodeText(bytes: Uint8Array, start: number, length: number): string {
   if (length <= MAX_CHAR_CODE_STRING) {
-    const codes = charCodes;
-    codes.length = length;
+    const codes = charCodes[length] ??= new Array(length).fill(0);
     let ascii = true;
     for (let i = 0; i < length; i++) {
       const byte = bytes[start + i];
@@ -426,6 +611,76 @@ let taskRefsDecoded = 0;
  */
 export function taskRefCount(): number {
   return taskRefsDecoded;
+}
+
+/**
+ * Runs `read` with a reader over `body` (no frames), releasing it after: `decode` and the
+ * partial readers below share it.
+ */
+function withReader<T>(body: Uint8Array, read: (reader: BodyReader) => T): T {
+  const reader = readers[readersInUse] ??= new BodyReader();
+  readersInUse++;
+  try {
+    reader.start(body, []);
+    return read(reader);
+  } finally {
+    readersInUse--;
+    reader.frames = [];
+  }
+}
+
+/** The payload size after an ext header at the reader's position, or -1 when none is there. */
+function extSize(reader: BodyReader): number {
+  reader.need(1);
+  const head = reader.bytes[reader.pos];
+  if (head < 0xc7 || head > 0xc9) return -1;
+  reader.pos++;
+  return head === 0xc7 ? reader.u8() : head === 0xc8 ? reader.u16() : reader.u32();
+}
+
+/**
+ * The values under `field` of an array of records (what `encode` writes for an array of plain
+ * objects that share their keys), without building the records: one value per record, in
+ * order. Undefined when the body is not such an array, or its records have no such field: then
+ * decode it whole.
+ *
+ * @throws {DecodeError} when the bytes are malformed or truncated.
+ */
+export function decodeField(body: Uint8Array, field: string): unknown[] | undefined {
+  return withReader(body, (reader) => {
+    const size = extSize(reader);
+    if (size < 0) return undefined;
+    reader.need(1 + size);
+    if (reader.bytes[reader.pos] !== EXT_RECORDS || reader.pos + 1 + size !== reader.end) {
+      return undefined;
+    }
+    reader.pos++;
+    return reader.records(reader.pos + size, 0, field);
+  });
+}
+
+/**
+ * How many items the array encoded in `body` holds, read from its header (the items are not
+ * read), or undefined when the body is not an array.
+ *
+ * @throws {DecodeError} when the header is truncated.
+ */
+export function decodedLength(body: Uint8Array): number | undefined {
+  return withReader(body, (reader) => {
+    reader.need(1);
+    const head = reader.bytes[reader.pos];
+    if (head >= 0x90 && head < 0xa0) return head & 0x0f;
+    if (head === 0xdc || head === 0xdd) {
+      reader.pos++;
+      return head === 0xdc ? reader.u16() : reader.u32();
+    }
+    const size = extSize(reader);
+    if (size < 0 || reader.u8() !== EXT_RECORDS) return undefined;
+    reader.skip(1); // the keys
+    const count = reader.value(1);
+    if (!Number.isSafeInteger(count)) throw new DecodeError("A records payload has no count.");
+    return count as number;
+  });
 }
 
 /**

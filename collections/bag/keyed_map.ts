@@ -78,6 +78,42 @@ export class KeyedMap<V> {
   }
 }
 
+/**
+ * Counts per key, keys compared as {@link KeyedMap} compares them, in order of first
+ * appearance. Kept as two parallel arrays (keys, counts) and an index by key: no object per
+ * group, so counting 60,000 distinct keys allocates three growing arrays and a Map.
+ */
+export class Counter {
+  readonly #primitive = new Map<unknown, number>();
+  readonly #object = new Map<string, number>();
+  /** Keys in order of first appearance (the first value seen for each group). */
+  readonly keys: unknown[] = [];
+  /** `counts[i]` is the count of `keys[i]`. */
+  readonly counts: number[] = [];
+
+  /** Adds `n` to the count of `key`. */
+  add(key: unknown, n: number): void {
+    if (isObjectKey(key)) {
+      const text = objectKeyText(key);
+      const at = this.#object.get(text);
+      if (at !== undefined) {
+        this.counts[at] += n;
+        return;
+      }
+      this.#object.set(text, this.keys.length);
+    } else {
+      const at = this.#primitive.get(key);
+      if (at !== undefined) {
+        this.counts[at] += n;
+        return;
+      }
+      this.#primitive.set(key, this.keys.length);
+    }
+    this.keys.push(key);
+    this.counts.push(n);
+  }
+}
+
 /** FNV-1a over the UTF-16 units of a string, mixed into `hash`. */
 function fnv1a(text: string, hash: number): number {
   for (let i = 0; i < text.length; i++) {

@@ -18,7 +18,7 @@
 import { taskModule } from "../../core/function_tags.ts";
 import { throwIfCancelled } from "../../core/cancel_point.ts";
 import type { TaskFunction } from "../../core/task.ts";
-import { decode, encode } from "../../core/value_codec.ts";
+import { decode, decodedLength, decodeField, encode } from "../../core/value_codec.ts";
 import { hashKey, KeyedMap } from "./keyed_map.ts";
 import {
   type Accumulator,
@@ -364,15 +364,28 @@ function runPipeline(
   terminal: TerminalSpec,
 ): unknown {
   const out = makeTerminal(terminal, fns);
-  let sink: Sink = out;
-  for (let s = stages.length - 1; s >= 0; s--) sink = makeStage(stages[s], fns, sink);
+  /** The stages from `from` on, ending in the terminal. */
+  const chain = (from: number): Sink => {
+    let sink: Sink = out;
+    for (let s = stages.length - 1; s >= from; s--) sink = makeStage(stages[s], fns, sink);
+    return sink;
+  };
   if ("value" in input) {
+    const sink = chain(0);
     pushAll(sink, input.value, "A bag partition");
     sink.end();
     return out.result();
   }
-  const head = sink;
-  const pending = fns[input.call](head, ...input.args);
+  const source = fns[input.call];
+  const part = source === encodedSource ? readInPart(input.args[0], stages, terminal) : undefined;
+  if (part !== undefined) {
+    const sink = chain(part.from);
+    pushAll(sink, part.items, "A fromSequence partition");
+    sink.end();
+    return out.result();
+  }
+  const head = chain(0);
+  const pending = source(head, ...input.args);
   if (isPromise(pending)) {
     return pending.then(() => {
       head.end();
@@ -424,6 +437,31 @@ export function rangeSource(sink: Sink, start: number, stop: number): void {
     if ((i - start) % ELEMENTS_PER_CANCEL_CHECK === 0) throwIfCancelled();
     sink.push(i);
   }
+}
+
+/**
+ * A `fromSequence` partition read in part, when what follows it needs only part: `count()` right
+ * after it reads the element count from the body's header; a `pluck(field)` right after it
+ * decodes that field of each record and skips the others (records: see `EXT_RECORDS` in
+ * core/value_codec.ts). Gives the items to push and the stage they enter at, or undefined when
+ * neither applies (the partition is then decoded whole): the answer is the same either way.
+ */
+function readInPart(
+  bytes: unknown,
+  stages: readonly StageSpec[],
+  terminal: TerminalSpec,
+): { items: unknown[]; from: number } | undefined {
+  if (!(bytes instanceof Uint8Array)) return undefined;
+  const first = stages[0];
+  if (first === undefined) {
+    if (terminal.op !== "reduce" || terminal.reducer.kind !== "count") return undefined;
+    const n = decodedLength(bytes);
+    // count looks at no element: n placeholders count the same
+    return n === undefined ? undefined : { items: new Array(n), from: 0 };
+  }
+  if (first.op !== "pluck" || typeof first.key !== "string") return undefined;
+  const values = decodeField(bytes, first.key);
+  return values === undefined ? undefined : { items: values, from: 1 };
 }
 
 /** Source of `fromSequence`: a partition kept as one msgpack body in the graph. */

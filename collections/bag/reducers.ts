@@ -9,7 +9,7 @@
  * @module
  */
 
-import { KeyedMap } from "./keyed_map.ts";
+import { Counter, KeyedMap } from "./keyed_map.ts";
 import type { TaskFunction } from "../../core/task.ts";
 
 /**
@@ -187,30 +187,34 @@ function moments(finish: (m: Moments) => number): Reducer {
   };
 }
 
-const zero = () => 0;
-
+/**
+ * Partials of frequencies are `[keys, counts]`, two parallel arrays (cheaper to build, send and
+ * merge than a `[key, count]` pair per key); the answer is the pairs.
+ */
 function frequencies(sort: boolean): Reducer {
-  const merge = (partials: unknown[]) => {
-    const counts = new KeyedMap<number>();
-    for (const pairs of partials as [unknown, number][][]) {
-      for (const [value, n] of pairs) counts.upsert(value, zero).value += n;
+  const merge = (partials: unknown[]): [unknown[], number[]] => {
+    const counter = new Counter();
+    for (const [keys, counts] of partials as [unknown[], number[]][]) {
+      for (let i = 0; i < keys.length; i++) counter.add(keys[i], counts[i]);
     }
-    return counts.pairs();
+    return [counter.keys, counter.counts];
   };
   return {
     accumulate() {
-      const counts = new KeyedMap<number>();
+      const counter = new Counter();
       return {
         push(x) {
-          counts.upsert(x, zero).value++;
+          counter.add(x, 1);
         },
         end() {},
-        result: () => counts.pairs(),
+        result: () => [counter.keys, counter.counts],
       };
     },
     combine: merge,
     finish(partial) {
-      const pairs = partial as [unknown, number][];
+      const [keys, counts] = partial as [unknown[], number[]];
+      const pairs = new Array<[unknown, number]>(keys.length);
+      for (let i = 0; i < pairs.length; i++) pairs[i] = [keys[i], counts[i]];
       return sort ? pairs.sort((a, b) => b[1] - a[1]) : pairs;
     },
   };
