@@ -7,8 +7,10 @@
  * seconds are kept. Profiles are rotated with `console.profile` / `console.profileEnd`, the
  * next one starting before the last ends: once no profile records, V8 forgets the code compiled
  * so far, and a function optimized earlier then shows up as its caller (seen here with
- * `Profiler.stop` / `Profiler.start`). A thread that ran no task for {@link IDLE_STOP_MS}
- * stops sampling (an idle thread costs nothing) and starts again with its next task; the
+ * `Profiler.stop` / `Profiler.start`). A thread starts sampling when sampling is turned on
+ * ({@link ThreadSampler.warm}), not with its first task. A thread that ran no task for
+ * {@link IDLE_STOP_MS} stops sampling (an idle thread costs nothing) and starts again with its
+ * next task; the
  * samples after that may name an inlined function's caller until V8 recompiles it (seen here in
  * about one run in three when it stopped after one idle second), so short pauses between tasks
  * keep it recording.
@@ -138,6 +140,16 @@ export class ThreadSampler {
   /** Whether a profile records now (false before the first task and while idle). */
   get recording(): boolean {
     return this.#timer !== null;
+  }
+
+  /**
+   * Sampling was turned on: the profiler starts now, before the thread's first task, and stops
+   * again if no task comes within {@link idleStopMs}. Starting V8's profiler takes 30–100 ms (it
+   * records every function compiled so far; 2026-12-06) — a first task, such as one moved off a
+   * dead worker, would otherwise wait that long before it begins.
+   */
+  warm(): Promise<void> | void {
+    return this.busy();
   }
 
   /** A batch of tasks arrived: the profiler runs from then on (again, after being idle). */

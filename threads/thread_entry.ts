@@ -760,6 +760,8 @@ self.onmessage = (event: MessageEvent<ToThread>) => {
       break;
     case "sampling":
       sampler.intervalUs = Math.round(message.intervalMs * 1000);
+      // the profiler starts now (tens of ms), not in front of the first task (sampler.ts)
+      queue = queue.then(() => sampler.warm());
       break;
     case "pubsub-msg":
       for (const deliver of subscribers.get(message.name) ?? []) deliver(message.value);

@@ -70,9 +70,29 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "a warmed sampler records before any task, and stops if none comes",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    // a task thread warms its sampler when sampling is turned on (thread_entry.ts), so that
+    // starting V8's profiler (tens of ms) is not in front of the thread's first task
+    const sampler = new ThreadSampler();
+    sampler.idleStopMs = 1500;
+    sampler.intervalUs = DEFAULT_SAMPLE_INTERVAL_MS * 1000;
+    await sampler.warm();
+    assert.equal(sampler.recording, true, "recording with no task run yet");
+    await sampler.busy(); // the first batch: nothing left to start
+    assert.equal(sampler.recording, true);
+    await until("the idle sampler stops", () => !sampler.recording);
+    assert.equal(sampler.profilesTaken, 1, "the idle profile was ended once");
+  },
+});
+
 Deno.test("a sampler with interval 0 never samples", async () => {
   const sampler = new ThreadSampler();
   sampler.intervalUs = 0;
+  await sampler.warm();
   await sampler.busy();
   assert.equal(sampler.sampling, false);
   assert.equal(sampler.recording, false);
