@@ -5,7 +5,12 @@
  */
 
 import assert from "node:assert/strict";
-import { DEFAULT_SAMPLE_INTERVAL_MS, ThreadSampler } from "../../threads/sampler.ts";
+import {
+  DEFAULT_SAMPLE_INTERVAL_MS,
+  ThreadSampler,
+  treesByPrefix,
+  type V8Profile,
+} from "../../threads/sampler.ts";
 
 async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
   const deadline = Date.now() + 20_000;
@@ -130,4 +135,35 @@ Deno.test({
     sampler.idleStopMs = 0;
     await until("it stops", () => !sampler.recording);
   },
+});
+
+Deno.test("the runtime's own work in a task's run (decoding its arguments) is no sample of the task", () => {
+  const file = (path: string) => new URL(path, import.meta.url).href;
+  const frame = (functionName: string, url: string) => ({ functionName, url, lineNumber: 0 });
+  const profile: V8Profile = {
+    nodes: [
+      { id: 1, callFrame: frame("(root)", ""), children: [2, 5] },
+      {
+        id: 2,
+        callFrame: frame("runOne", file("../../threads/thread_entry.ts")),
+        children: [3, 4],
+      },
+      { id: 3, callFrame: frame("decode", file("../../core/value_decoder.ts")) },
+      { id: 4, callFrame: frame("runInTask", file("../../core/task_context.ts")), children: [7] },
+      // the thread entry's arrow that calls the task's function
+      { id: 7, callFrame: frame("", file("../../threads/thread_entry.ts")), children: [6] },
+      { id: 6, callFrame: frame("spinTask", file("./tasks.ts")) },
+      // a task's code after an await: no runtime frame below it
+      { id: 5, callFrame: frame("afterAwait", file("./tasks.ts")) },
+    ],
+    samples: [3, 6, 5],
+    timeDeltas: [1000, 1000, 1000],
+  };
+  const { byPrefix } = treesByPrefix(profile, 0, [[0, 10, "spin-1", undefined]]);
+  const tree = byPrefix.get("spin")!;
+  assert.deepEqual(Object.keys(tree.children).map((id) => id.split(";")[0]).sort(), [
+    "afterAwait",
+    "spinTask",
+  ]);
+  assert.equal(tree.count, 2);
 });
