@@ -357,8 +357,9 @@ export function treesByPrefix(
   byPrefix: Map<string, ProfileNode>;
   latest: Map<string, { at: number; frames: ProfileFrame[] }>;
 } {
-  const stacks = v8Stacks(profile.nodes, isOwnFile);
-  const runtime = runtimeWork(profile.nodes);
+  // worked out once a sample falls in a run (most of a tiny task's cycles have none)
+  let stacks: Map<number, ProfileFrame[]> | undefined;
+  let runtime: Set<number> | undefined;
   const trees = new Map<string, ProfileNode>();
   const latest = new Map<string, { at: number; frames: ProfileFrame[] }>();
   const samples = profile.samples ?? [];
@@ -370,7 +371,9 @@ export function treesByPrefix(
     while (r < runs.length && runs[r][1] < at) r++;
     if (r >= runs.length) break;
     if (runs[r][0] > at) continue;
+    runtime ??= runtimeWork(profile.nodes);
     if (runtime.has(samples[i])) continue;
+    stacks ??= v8Stacks(profile.nodes, isOwnFile);
     const stack = stacks.get(samples[i]);
     if (stack === undefined || stack.length === 0) continue;
     const prefix = runs[r][3] ?? keyPrefix(runs[r][2]);
