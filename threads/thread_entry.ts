@@ -750,12 +750,8 @@ self.onmessage = (event: MessageEvent<ToThread>) => {
       for (const item of batch) {
         if (item.liveDeps !== undefined) liveTables.expect(liveInputKeys(item)!);
       }
-      // the profiler runs before the batch does: started now unless it records already (one
-      // promise step less in front of every batch, a tiny task's round trip)
-      const starting = sampler.busy();
-      queue = starting === undefined
-        ? queue.then(() => runBatch(batch))
-        : queue.then(() => starting).then(() => runBatch(batch));
+      // the profiler runs before the batch does (at once when it already runs)
+      queue = queue.then(() => sampler.busy()).then(() => runBatch(batch));
       break;
     }
     case "init": {
