@@ -35,6 +35,13 @@
  *
  *   deno run -A bench/resilience.ts [--quick]
  *     [--only recovery|spilling|array|blowup|restart|threads|replace|journal]
+ *   deno run -A bench/resilience.ts --only recovery --against=path/to/older/checkout [--rounds=3]
+ *
+ * With `--against`, the SIGKILL recovery alone runs side by side with an older checkout's
+ * processes: each round does three kills on this tree's cluster and three on the other's (the
+ * order alternating by round), the clusters started and driven by each tree's own test helpers
+ * (tests/helpers/cluster.ts, raw_client.ts); it prints each tree's median and range over all
+ * kills and the ratio of the medians.
  */
 
 import { Client } from "../client/client.ts";
@@ -58,6 +65,9 @@ const quick = Deno.args.includes("--quick");
 const onlyAt = Deno.args.indexOf("--only");
 const only = onlyAt >= 0 ? Deno.args[onlyAt + 1] : undefined;
 const runs = (section: string) => only === undefined || only === section;
+const flagValue = (name: string) =>
+  Deno.args.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
+const against = flagValue("against");
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -122,20 +132,58 @@ function peakRss(pid: number): number {
 
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(0)} MB`;
 
+/**
+ * What the recovery step needs of a tree: its test helpers, which start its scheduler and worker
+ * processes and speak its protocol (an older checkout's too: their signatures are unchanged).
+ */
+interface ClusterKit {
+  startScheduler: typeof startScheduler;
+  startWorker: typeof startWorker;
+  graphTask: typeof graphTask;
+  RawClient: typeof RawClient;
+}
+
+const thisTree: ClusterKit = { startScheduler, startWorker, graphTask, RawClient };
+
+/** The test helpers of the checkout at `dir`, their processes watched as this tree's are. */
+async function kitOf(dir: string): Promise<ClusterKit> {
+  const root = new URL(dir.replace(/\/?$/, "/"), `file://${Deno.cwd()}/`);
+  const cluster = await import(new URL("tests/helpers/cluster.ts", root).href);
+  const raw = await import(new URL("tests/helpers/raw_client.ts", root).href);
+  return {
+    startScheduler: async (...args: Parameters<typeof startSchedulerProcess>) => {
+      const scheduler = await cluster.startScheduler(...args);
+      spawned.add(scheduler.process);
+      return scheduler;
+    },
+    startWorker: async (...args: Parameters<typeof startWorkerProcess>) => {
+      const worker = await cluster.startWorker(...args);
+      spawned.add(worker.process);
+      return worker;
+    },
+    graphTask: raw.graphTask,
+    RawClient: raw.RawClient,
+  };
+}
+
 /** Seconds from killing the worker running a task to the task starting on the other one. */
-async function recovery(signal: "SIGKILL" | "SIGSTOP", run: number): Promise<number> {
-  const scheduler = await startScheduler();
+async function recovery(
+  signal: "SIGKILL" | "SIGSTOP",
+  run: number,
+  kit: ClusterKit = thisTree,
+): Promise<number> {
+  const scheduler = await kit.startScheduler();
   const workers: WorkerProcess[] = [];
   try {
     workers.push(
       ...await Promise.all(
-        ["w0", "w1"].map((name) => startWorker(scheduler.address, { name })),
+        ["w0", "w1"].map((name) => kit.startWorker(scheduler.address, { name })),
       ),
     );
-    await using client = await RawClient.connect(scheduler.address);
+    await using client = await kit.RawClient.connect(scheduler.address);
     const key = `task-${signal}-${run}`;
     client.submit([
-      graphTask(key, startedAt, [1500, run], { workers: ["w1"], allowOtherWorkers: true }),
+      kit.graphTask(key, startedAt, [1500, run], { workers: ["w1"], allowOtherWorkers: true }),
     ], [key]);
     await sleep(500);
     const killed = Date.now();
@@ -148,6 +196,38 @@ async function recovery(signal: "SIGKILL" | "SIGSTOP", run: number): Promise<num
     await Promise.all(workers.map((w) => w.process.stop()));
     await scheduler.process.stop();
   }
+}
+
+/** `--against`: SIGKILL recovery here and in an older checkout, alternated, three kills a round. */
+async function recoveryAgainst(dir: string, rounds: number): Promise<void> {
+  const kits: Record<"new" | "old", ClusterKit> = { new: thisTree, old: await kitOf(dir) };
+  const kills: Record<"new" | "old", number[]> = { new: [], old: [] };
+  const loads: string[] = [];
+  const load = () => Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+  console.log(
+    `recovery: a SIGKILLed worker's task starting on the other worker, this tree (new) and ` +
+      `${dir} (old), ${rounds} rounds of 3 kills each`,
+  );
+  for (let round = 0; round < rounds; round++) {
+    loads.push(load());
+    const order: ("new" | "old")[] = round % 2 === 0 ? ["new", "old"] : ["old", "new"];
+    for (const tree of order) {
+      for (let run = 0; run < 3; run++) {
+        begin(`recovery against: ${tree}, round ${round + 1}, kill ${run + 1}`, 90);
+        kills[tree].push(await recovery("SIGKILL", run, kits[tree]));
+      }
+    }
+  }
+  loads.push(load());
+  for (const tree of ["new", "old"] as const) {
+    const seconds = kills[tree];
+    console.log(
+      `  ${tree}: median ${median(seconds).toFixed(3)} s (${Math.min(...seconds).toFixed(3)}–` +
+        `${Math.max(...seconds).toFixed(3)}): ${seconds.map((s) => s.toFixed(3)).join(", ")}`,
+    );
+  }
+  console.log(`  new / old: ${(median(kills.new) / median(kills.old)).toFixed(2)}× of the medians`);
+  console.log(`  load average at each round's start and the end: ${loads.join(" | ")}`);
 }
 
 /** Seconds to make and sum `n` chunks of `size` MB all held at once, on a worker with `limit`. */
@@ -223,7 +303,15 @@ if (Deno.args.includes("--pool-alone")) {
   Deno.exit(0); // ends the terminated threads whose loops spin on
 }
 
-if (runs("recovery")) {
+if (against !== undefined) {
+  if (only !== "recovery") {
+    console.error(
+      "bench/resilience.ts: --against=DIR measures the recovery alone: add --only recovery",
+    );
+    Deno.exit(2);
+  }
+  await recoveryAgainst(against, Number(flagValue("rounds") ?? 3));
+} else if (runs("recovery")) {
   console.log("recovery: a worker dies while running a task; time until it starts elsewhere");
   const kills: number[] = [];
   for (let run = 0; run < (quick ? 1 : 3); run++) {

@@ -7,8 +7,10 @@
  * seconds are kept. Profiles are rotated with `console.profile` / `console.profileEnd`, the
  * next one starting before the last ends: once no profile records, V8 forgets the code compiled
  * so far, and a function optimized earlier then shows up as its caller (seen here with
- * `Profiler.stop` / `Profiler.start`). A thread that ran no task for {@link IDLE_STOP_MS}
- * stops sampling (an idle thread costs nothing) and starts again with its next task; the
+ * `Profiler.stop` / `Profiler.start`). A thread starts sampling when sampling is turned on
+ * ({@link ThreadSampler.warm}), not with its first task. A thread that ran no task for
+ * {@link IDLE_STOP_MS} stops sampling (an idle thread costs nothing) and starts again with its
+ * next task; the
  * samples after that may name an inlined function's caller until V8 recompiles it (seen here in
  * about one run in three when it stopped after one idle second), so short pauses between tasks
  * keep it recording.
@@ -59,7 +61,7 @@ interface Cycle {
   byPrefix: Map<string, ProfileNode>;
 }
 
-interface V8Profile {
+export interface V8Profile {
   nodes: V8ProfileNode[];
   samples?: number[];
   timeDeltas?: number[];
@@ -77,14 +79,45 @@ interface InspectorSession {
 
 const now = () => performance.timeOrigin + performance.now();
 
-/** The runtime's own frames (the thread entry, this file) are left out of the trees. */
-const OWN_FILES = [
+/** The runtime's code around a task: the thread entry and this file. */
+const RUNTIME_FILES = [
   new URL("./thread_entry.ts", import.meta.url).href,
   new URL("./sampler.ts", import.meta.url).href,
-  new URL("../core/task_context.ts", import.meta.url).href,
 ];
+/** Where the runtime calls a task's function (`runInTask`): below it, the task's own frames. */
+const TASK_ENTRY_FILE = new URL("../core/task_context.ts", import.meta.url).href;
+/** The runtime's own frames (the thread entry, this file) are left out of the trees. */
+const OWN_FILES = [...RUNTIME_FILES, TASK_ENTRY_FILE];
 /** Whether a script URL is the task runtime's own (its frames are left out of stacks). */
 export const isOwnFile = (url: string): boolean => OWN_FILES.includes(url);
+
+/**
+ * The profile nodes of the runtime's own work around a task — decoding its arguments, encoding
+ * its result, posting it — called by the thread entry but not through `runInTask`: their samples
+ * are no task's, though they fall in a task's run. (A task's awaits resume in stacks without the
+ * runtime's frames: those are the task's.)
+ */
+export function runtimeWork(nodes: readonly V8ProfileNode[]): Set<number> {
+  const byId = new Map<number, V8ProfileNode>();
+  for (const node of nodes) byId.set(node.id, node);
+  const work = new Set<number>();
+  /** "task" below `runInTask` (the runtime's frames there, the call's own arrow, stay the task's). */
+  const walk = (id: number, above: "none" | "runtime" | "task"): void => {
+    const node = byId.get(id);
+    if (node === undefined) return;
+    const { url } = node.callFrame;
+    const here = above === "task" || url === TASK_ENTRY_FILE
+      ? "task"
+      : above === "runtime" || RUNTIME_FILES.includes(url)
+      ? "runtime"
+      : "none";
+    if (here === "runtime") work.add(id);
+    for (const child of node.children ?? []) walk(child, here);
+  };
+  const children = new Set(nodes.flatMap((node) => node.children ?? []));
+  for (const node of nodes) if (!children.has(node.id)) walk(node.id, "none");
+  return work;
+}
 
 export class ThreadSampler {
   #session: InspectorSession | null | undefined = undefined;
@@ -138,6 +171,16 @@ export class ThreadSampler {
   /** Whether a profile records now (false before the first task and while idle). */
   get recording(): boolean {
     return this.#timer !== null;
+  }
+
+  /**
+   * Sampling was turned on: the profiler starts now, before the thread's first task, and stops
+   * again if no task comes within {@link idleStopMs}. Starting V8's profiler takes 30–100 ms (it
+   * records every function compiled so far; 2026-12-06) — a first task, such as one moved off a
+   * dead worker, would otherwise wait that long before it begins.
+   */
+  warm(): Promise<void> | void {
+    return this.busy();
   }
 
   /** A batch of tasks arrived: the profiler runs from then on (again, after being idle). */
@@ -302,10 +345,11 @@ function underPrefix(name: string, part: ProfileNode): ProfileNode {
 }
 
 /**
- * Each sample goes to the tree of the task running at its time (samples between tasks go); the
- * last sample of each task is its latest stack.
+ * Each sample goes to the tree of the task running at its time (samples between tasks go, and
+ * those of the runtime's own work, {@link runtimeWork}); the last sample of each task is its
+ * latest stack.
  */
-function treesByPrefix(
+export function treesByPrefix(
   profile: V8Profile,
   start: number,
   runs: readonly Run[],
@@ -313,7 +357,9 @@ function treesByPrefix(
   byPrefix: Map<string, ProfileNode>;
   latest: Map<string, { at: number; frames: ProfileFrame[] }>;
 } {
-  const stacks = v8Stacks(profile.nodes, isOwnFile);
+  // worked out once a sample falls in a run (most of a tiny task's cycles have none)
+  let stacks: Map<number, ProfileFrame[]> | undefined;
+  let runtime: Set<number> | undefined;
   const trees = new Map<string, ProfileNode>();
   const latest = new Map<string, { at: number; frames: ProfileFrame[] }>();
   const samples = profile.samples ?? [];
@@ -325,6 +371,9 @@ function treesByPrefix(
     while (r < runs.length && runs[r][1] < at) r++;
     if (r >= runs.length) break;
     if (runs[r][0] > at) continue;
+    runtime ??= runtimeWork(profile.nodes);
+    if (runtime.has(samples[i])) continue;
+    stacks ??= v8Stacks(profile.nodes, isOwnFile);
     const stack = stacks.get(samples[i]);
     if (stack === undefined || stack.length === 0) continue;
     const prefix = runs[r][3] ?? keyPrefix(runs[r][2]);

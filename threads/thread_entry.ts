@@ -135,6 +135,8 @@ class ThreadTask implements TaskContext {
   ended = false;
   /** A member of this item (`RunItem.members`) seceded: the batch goes on without the item. */
   memberSeceded = false;
+  /** When its function was called (ms since the epoch): the sampler's samples are its own since. */
+  calledAt: number | undefined = undefined;
 
   constructor(readonly item: RunItem, readonly batch: BatchValues | null = null) {}
 
@@ -311,7 +313,6 @@ function runOne(task: ThreadTask): RunResult | Promise<RunResult> {
   const start = now();
   status.begin(item.id, start);
   let later = false;
-  sampler.began(item.key, start, item.group);
   try {
     const spec = received.expand(item.fn);
     if (typeof spec === "string") {
@@ -335,7 +336,7 @@ function runOne(task: ThreadTask): RunResult | Promise<RunResult> {
       later = true;
       return finishLater(task, start, callLater(task, fn, resolved, revive));
     }
-    const value = runInTask(task, () => fn(...resolved));
+    const value = callTask(task, fn, resolved);
     if (value !== null && typeof (value as PromiseLike<unknown>)?.then === "function") {
       later = true;
       return finishLater(task, start, value as PromiseLike<unknown>);
@@ -479,8 +480,20 @@ async function callLater(
   const resolved = revive === null ? args : await revive(args, task);
   const timeoutMs = task.item.timeoutMs;
   return timeoutMs === undefined
-    ? runInTask(task, () => fn(...resolved))
-    : await callWithin(timeoutMs, () => runInTask(task, () => fn(...resolved)));
+    ? callTask(task, fn, resolved)
+    : await callWithin(timeoutMs, () => callTask(task, fn, resolved));
+}
+
+/**
+ * Calls a task's function in its context. The sampler files samples under the task from here
+ * on, not from the run's start: what the runtime does first (decoding the arguments, importing
+ * the function's module, whose top level may run in a job of its own) is no part of the task.
+ */
+function callTask(task: ThreadTask, fn: TaskFunction, args: unknown[]): unknown {
+  const item = task.item;
+  task.calledAt = now();
+  sampler.began(item.key, task.calledAt, item.group);
+  return runInTask(task, () => fn(...args));
 }
 
 async function finishLater(
@@ -603,7 +616,7 @@ function endRun(task: ThreadTask, start: number, sampled = true): void {
     endings.delete(item.id);
     for (const fn of ending) fn();
   }
-  if (sampled) sampler.ran(item.key, start, now(), item.group);
+  if (sampled) sampler.ran(item.key, task.calledAt ?? start, now(), item.group);
   // a task's own arguments count under its key (never one of its inputs' keys)
   sharedGarbage.drop(item.key, item.args.frames);
   if (item.liveDeps !== undefined) liveTables.readDone(liveInputKeys(item)!);
@@ -760,6 +773,8 @@ self.onmessage = (event: MessageEvent<ToThread>) => {
       break;
     case "sampling":
       sampler.intervalUs = Math.round(message.intervalMs * 1000);
+      // the profiler starts now (tens of ms), not in front of the first task (sampler.ts)
+      queue = queue.then(() => sampler.warm());
       break;
     case "pubsub-msg":
       for (const deliver of subscribers.get(message.name) ?? []) deliver(message.value);

@@ -5,7 +5,12 @@
  */
 
 import assert from "node:assert/strict";
-import { DEFAULT_SAMPLE_INTERVAL_MS, ThreadSampler } from "../../threads/sampler.ts";
+import {
+  DEFAULT_SAMPLE_INTERVAL_MS,
+  ThreadSampler,
+  treesByPrefix,
+  type V8Profile,
+} from "../../threads/sampler.ts";
 
 async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
   const deadline = Date.now() + 20_000;
@@ -70,9 +75,29 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "a warmed sampler records before any task, and stops if none comes",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    // a task thread warms its sampler when sampling is turned on (thread_entry.ts), so that
+    // starting V8's profiler (tens of ms) is not in front of the thread's first task
+    const sampler = new ThreadSampler();
+    sampler.idleStopMs = 1500;
+    sampler.intervalUs = DEFAULT_SAMPLE_INTERVAL_MS * 1000;
+    await sampler.warm();
+    assert.equal(sampler.recording, true, "recording with no task run yet");
+    await sampler.busy(); // the first batch: nothing left to start
+    assert.equal(sampler.recording, true);
+    await until("the idle sampler stops", () => !sampler.recording);
+    assert.equal(sampler.profilesTaken, 1, "the idle profile was ended once");
+  },
+});
+
 Deno.test("a sampler with interval 0 never samples", async () => {
   const sampler = new ThreadSampler();
   sampler.intervalUs = 0;
+  await sampler.warm();
   await sampler.busy();
   assert.equal(sampler.sampling, false);
   assert.equal(sampler.recording, false);
@@ -110,4 +135,35 @@ Deno.test({
     sampler.idleStopMs = 0;
     await until("it stops", () => !sampler.recording);
   },
+});
+
+Deno.test("the runtime's own work in a task's run (decoding its arguments) is no sample of the task", () => {
+  const file = (path: string) => new URL(path, import.meta.url).href;
+  const frame = (functionName: string, url: string) => ({ functionName, url, lineNumber: 0 });
+  const profile: V8Profile = {
+    nodes: [
+      { id: 1, callFrame: frame("(root)", ""), children: [2, 5] },
+      {
+        id: 2,
+        callFrame: frame("runOne", file("../../threads/thread_entry.ts")),
+        children: [3, 4],
+      },
+      { id: 3, callFrame: frame("decode", file("../../core/value_decoder.ts")) },
+      { id: 4, callFrame: frame("runInTask", file("../../core/task_context.ts")), children: [7] },
+      // the thread entry's arrow that calls the task's function
+      { id: 7, callFrame: frame("", file("../../threads/thread_entry.ts")), children: [6] },
+      { id: 6, callFrame: frame("spinTask", file("./tasks.ts")) },
+      // a task's code after an await: no runtime frame below it
+      { id: 5, callFrame: frame("afterAwait", file("./tasks.ts")) },
+    ],
+    samples: [3, 6, 5],
+    timeDeltas: [1000, 1000, 1000],
+  };
+  const { byPrefix } = treesByPrefix(profile, 0, [[0, 10, "spin-1", undefined]]);
+  const tree = byPrefix.get("spin")!;
+  assert.deepEqual(Object.keys(tree.children).map((id) => id.split(";")[0]).sort(), [
+    "afterAwait",
+    "spinTask",
+  ]);
+  assert.equal(tree.count, 2);
 });
