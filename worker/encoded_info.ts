@@ -6,35 +6,40 @@
  * @module
  */
 
+import {
+  EXT_BIGINT,
+  EXT_DATE,
+  EXT_ERROR,
+  EXT_FRAME,
+  EXT_MAP,
+  EXT_NDARRAY,
+  EXT_RECORDS,
+  EXT_SET,
+  EXT_TASK_REF,
+  EXT_UNDEFINED,
+  KIND_ARRAY_BUFFER,
+  KIND_BY_TAG,
+} from "../core/codec_kinds.ts";
 import type { Encoded } from "../core/value_codec.ts";
 
-/** Value codec extension ids (core/value_codec.ts) and the type names a thread would report. */
+/**
+ * Value codec extension ids and buffer kinds (core/codec_kinds.ts) and the type names a thread
+ * would report for them; buffer kinds follow the codec's own table, so a kind added there is
+ * named here too.
+ */
 const EXTENSION_TYPE_NAMES: Record<number, string> = {
-  0: "undefined",
-  1: "bigint",
-  2: "Date",
-  3: "Map",
-  4: "Set",
-  5: "Error",
-  6: "TaskRef",
-  7: "NDArray",
-  16: "ArrayBuffer",
-  17: "DataView",
-  18: "Int8Array",
-  19: "Uint8Array",
-  20: "Uint8ClampedArray",
-  21: "Int16Array",
-  22: "Uint16Array",
-  23: "Int32Array",
-  24: "Uint32Array",
-  25: "Float32Array",
-  26: "Float64Array",
-  27: "BigInt64Array",
-  28: "BigUint64Array",
-  29: "Float16Array",
+  [EXT_UNDEFINED]: "undefined",
+  [EXT_BIGINT]: "bigint",
+  [EXT_DATE]: "Date",
+  [EXT_MAP]: "Map",
+  [EXT_SET]: "Set",
+  [EXT_ERROR]: "Error",
+  [EXT_TASK_REF]: "TaskRef",
+  [EXT_NDARRAY]: "NDArray",
+  [EXT_RECORDS]: "Array",
+  [KIND_ARRAY_BUFFER]: "ArrayBuffer",
 };
-/** The extension that stands for an out-of-band buffer; its first payload byte is the kind. */
-const EXT_FRAME = 8;
+for (const [tag, kind] of Object.entries(KIND_BY_TAG)) EXTENSION_TYPE_NAMES[kind] = tag;
 
 /** Bytes the encoded value occupies: its body and frames. */
 export function encodedBytes(encoded: Encoded): number {

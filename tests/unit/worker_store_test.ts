@@ -92,6 +92,12 @@ Deno.test("an encoded value's type and size are read without decoding it", () =>
     [new Float64Array(100_000), "Float64Array"], // out of band
     [new Uint8Array(3), "Uint8Array"],
     [new NDArray(new Float64Array(4), [2, 2]), "NDArray"],
+    // an array of same-shape records travels as the codec's records extension
+    [Array.from({ length: 20 }, (_, i) => ({ id: i, name: `n${i}` })), "Array"],
+    [new BigInt64Array(3), "BigInt64Array"],
+    [new Int16Array(3), "Int16Array"],
+    [new DataView(new ArrayBuffer(8)), "DataView"],
+    [new ArrayBuffer(8), "ArrayBuffer"],
   ];
   for (const [v, name] of cases) assert.equal(encodedTypeName(encode(v)), name, String(v));
   const big = encode(new Float64Array(100_000));
