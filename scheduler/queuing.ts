@@ -157,7 +157,7 @@ export class TaskQueues {
       // held ahead on one worker would wait there while threads elsewhere idle.
       const ending = this.root.size < threads;
       const workers = ending ? this.#workersWithFreeThreads : this.#workersWithSlots;
-      if (workers.size > 0) this.#fillRootSlots(host, workers, ending);
+      if (workers.size > 0) this.#fillRootSlots(host, ending);
     }
     if (this.#resourcesChanged) {
       this.#resourcesChanged = false;
@@ -171,17 +171,23 @@ export class TaskQueues {
    * Beyond those (short tasks, see rootishSlots) a worker takes a run of consecutive tasks, up to
    * an even share of the queue: neighbours in priority order usually feed the same later task (a
    * tree's sibling leaves), so they land on one worker and that task needs no transfer.
-   * `ending`: fewer tasks are left than threads; `candidates` are the workers with a free thread,
-   * and each takes tasks for its free threads only (guided self-scheduling: what is held ahead
-   * shrinks with what is left, so the last tasks go wherever a thread frees first).
+   * `ending`: fewer tasks are left than threads; only the workers with a free thread take tasks,
+   * each for its free threads only (guided self-scheduling: what is held ahead shrinks with what
+   * is left, so the last tasks go wherever a thread frees first). They are read from the slots'
+   * set, whose order stays put while a worker takes and finishes tasks: the free threads' set
+   * reorders at every task, so among equally loaded workers a run of single tasks (one submit at
+   * a time) went to each worker in turn, every one to a thread that had gone idle — the warm
+   * round trip took twice as long.
    */
-  #fillRootSlots(host: QueueHost, candidates: ReadonlySet<WorkerRecord>, ending: boolean): void {
+  #fillRootSlots(host: QueueHost, ending: boolean): void {
     const queue = this.root;
     const saturation = this.#saturation;
     // (a scratch list: this runs at the end of nearly every event while the root queue is full)
     const workers = this.#fillOrder;
     workers.length = 0;
-    for (const worker of candidates) workers.push(worker);
+    for (const worker of this.#workersWithSlots) {
+      if (!ending || worker.hasFreeThread) workers.push(worker);
+    }
     if (workers.length > 1) workers.sort(byLoad);
     while (queue.size > 0 && workers.length > 0) {
       const share = Math.ceil(queue.size / workers.length);

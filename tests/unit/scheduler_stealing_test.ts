@@ -156,3 +156,19 @@ Deno.test("near the end of a root-ish queue only free threads take tasks, none i
   assert.equal(computes(out, "w1").length, 1);
   assert.equal(d.s.workers.get("w1")!.processing.size, 2);
 });
+
+Deno.test("one task at a time on idle, equally loaded workers keeps going to the same worker", () => {
+  // a client awaiting each result before the next submit: the task should land where the last
+  // one ran (its thread is awake), not on each worker in turn
+  const d = new Driver();
+  d.addWorker("w1", { nthreads: 1 });
+  d.addWorker("w2", { nthreads: 1 });
+  const placed: string[] = [];
+  for (let i = 0; i < 6; i++) {
+    const key = `one-${i}`;
+    d.submit([spec(key)], [key]);
+    placed.push(d.s.tasks.get(key)!.processingOn!.name);
+    d.finish(key);
+  }
+  assert.equal(new Set(placed).size, 1, `placed on ${placed}`);
+});
