@@ -13,7 +13,7 @@ import { commonChunks, sameChunks } from "./chunks.ts";
 import { fromArray } from "./creation.ts";
 import { DArray } from "./darray.ts";
 import { expandDims } from "./axes.ts";
-import { formatShape, normalizeAxis, promoteTypes } from "./kernels/mod.ts";
+import { checkStackShapes, formatShape, normalizeAxis, promoteTypes } from "./kernels/mod.ts";
 import { rechunk } from "./rechunk.ts";
 import { ravel } from "./reshape.ts";
 
@@ -86,15 +86,7 @@ export function stack(arrays: readonly (DArray | NDArray)[], axis = 0): DArray {
   if (arrays.length === 0) throw new RangeError("need at least one array to stack");
   const parts = arrays.map((a) => (a instanceof DArray ? a : fromArray(a)));
   const shape = parts[0].shape;
-  parts.forEach((p, k) => {
-    if (p.ndim !== shape.length || p.shape.some((n, d) => !sameLength(n, shape[d]))) {
-      throw new RangeError(
-        `all input arrays must have the same shape, but the array at index 0 has shape ${
-          formatShape(shape)
-        } and the array at index ${k} has shape ${formatShape(p.shape)}`,
-      );
-    }
-  });
+  checkStackShapes(parts.map((p) => p.shape));
   const ax = normalizeAxis(axis, shape.length + 1);
   return concatenate(parts.map((p) => expandDims(p, ax)), ax);
 }

@@ -14,6 +14,26 @@ export function formatShape(shape: readonly number[]): string {
   return shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(",")})`;
 }
 
+/**
+ * Refuses arrays to stack whose shapes differ (NumPy's message). An unknown length (NaN, a lazy
+ * array's unknown chunk) matches another unknown length, as it may be the same.
+ */
+export function checkStackShapes(shapes: readonly (readonly number[])[]): void {
+  const first = shapes[0];
+  shapes.forEach((shape, k) => {
+    if (
+      shape.length !== first.length ||
+      shape.some((n, d) => n !== first[d] && !(Number.isNaN(n) && Number.isNaN(first[d])))
+    ) {
+      throw new RangeError(
+        `all input arrays must have the same shape, but the array at index 0 has shape ${
+          formatShape(first)
+        } and the array at index ${k} has shape ${formatShape(shape)}`,
+      );
+    }
+  });
+}
+
 /** Checks an axis against `ndim` and turns a negative axis into its positive form. */
 export function normalizeAxis(axis: number, ndim: number): number {
   if (!Number.isInteger(axis)) {

@@ -11,7 +11,13 @@ export * from "./create.ts";
 export * from "./dtype.ts";
 export * from "./elementwise.ts";
 export * from "./indexing.ts";
-export { formatShape, normalizeAxes, normalizeAxis, type Operand } from "./layout.ts";
+export {
+  checkStackShapes,
+  formatShape,
+  normalizeAxes,
+  normalizeAxis,
+  type Operand,
+} from "./layout.ts";
 export * from "./linalg.ts";
 export * from "./reduce.ts";
 export * from "./shape.ts";

@@ -8,7 +8,7 @@
 import { contiguousStrides, DTYPE_ARRAY, NDArray, sizeOfShape } from "../../../core/ndarray.ts";
 import { promoteTypes } from "./dtype.ts";
 import { assign } from "./elementwise.ts";
-import { formatShape, normalizeAxes, normalizeAxis, viewOf } from "./layout.ts";
+import { checkStackShapes, formatShape, normalizeAxes, normalizeAxis, viewOf } from "./layout.ts";
 
 /**
  * `a` with a new shape of the same size; one entry may be -1 (inferred). A view when strides
@@ -183,15 +183,7 @@ export function concatenate(arrays: readonly NDArray[], axis: number | null = 0)
 export function stack(arrays: readonly NDArray[], axis = 0): NDArray {
   if (arrays.length === 0) throw new RangeError("need at least one array to stack");
   const shape = arrays[0].shape;
-  arrays.forEach((a, k) => {
-    if (a.ndim !== shape.length || a.shape.some((n, i) => n !== shape[i])) {
-      throw new RangeError(
-        `all input arrays must have the same shape, but the array at index 0 has shape ${
-          formatShape(shape)
-        } and the array at index ${k} has shape ${formatShape(a.shape)}`,
-      );
-    }
-  });
+  checkStackShapes(arrays.map((a) => a.shape));
   const ax = normalizeAxis(axis, shape.length + 1);
   return concatenate(arrays.map((a) => expandDims(a, ax)), ax);
 }
