@@ -16,19 +16,11 @@ import sys
 import time
 
 import numpy as np
-from dask import delayed
 from dask.distributed import Client, LocalCluster, wait
+from workloads import delayed_tree, inc
 
 QUICK = "--quick" in sys.argv
 WARM_RUNS = 2 if QUICK else 3
-
-
-def inc(x):
-    return x + 1
-
-
-def add(x, y):
-    return x + y
 
 
 def report(label, value, target=""):
@@ -75,11 +67,9 @@ def increments(client, base, submit_all):
 
 def tree(client, round_):
     offset = 1_000_000 * round_
-    level = [delayed(inc)(offset + i) for i in range(8192)]
-    while len(level) > 1:
-        level = [delayed(add)(level[i], level[i + 1]) for i in range(0, len(level), 2)]
+    root = delayed_tree(8192, offset)
     start = time.perf_counter()
-    total = client.compute(level[0]).result()
+    total = client.compute(root).result()
     seconds = time.perf_counter() - start
     assert total == 8192 * offset + 8192 * 8193 // 2
     return seconds

@@ -18,14 +18,7 @@ import dask.array as da
 import dask.bag as db
 from dask import delayed
 from dask.distributed import Client, LocalCluster, wait
-
-
-def inc(x):
-    return x + 1
-
-
-def add(x, y):
-    return x + y
+from workloads import delayed_tree, inc
 
 
 def timed(work):
@@ -52,14 +45,12 @@ def cluster():
 
 
 def offset_tree(round_):
-    offset = 1_000_000 * round_
-    level = [delayed(inc)(offset + i) for i in range(8192)]
-    while len(level) > 1:
-        level = [delayed(add)(level[i], level[i + 1]) for i in range(0, len(level), 2)]
-    return level[0]
+    return delayed_tree(8192, 1_000_000 * round_)
 
 
 def random_walk(s0, mu, sigma, days, seed):
+    """Seed 000's walk drawn in one vectorized NumPy call: the fastest form for Dask's side (local.py
+    keeps the seed's own per-day loop, as examples/montecarlo.ts does)."""
     rng = np.random.default_rng(seed)
     dt = 1 / 365
     e = mu * dt + sigma * np.sqrt(dt) * rng.standard_normal(days - 1)

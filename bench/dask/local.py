@@ -18,28 +18,15 @@ from concurrent.futures import ProcessPoolExecutor
 import dask
 import numpy as np
 from dask import delayed
+from workloads import delayed_tree
 
 WORKERS = int(sys.argv[1]) if len(sys.argv) > 1 else 2
 WARM_RUNS = 3
 
 
-def inc(x):
-    return x + 1
-
-
-def add(x, y):
-    return x + y
-
-
-def tree(leaves):
-    level = [delayed(inc)(i) for i in range(leaves)]
-    while len(level) > 1:
-        level = [delayed(add)(level[i], level[i + 1]) for i in range(0, len(level), 2)]
-    return level[0]
-
-
 def random_walk(s0, mu, sigma, days, seed):
-    """Seed 000's random walk, seeded per walk so every run draws the same numbers."""
+    """Seed 000's random walk as the seed writes it (one draw per day, as examples/montecarlo.ts),
+    seeded per walk so every run draws the same numbers."""
     rng = np.random.default_rng(seed)
     dt = 1 / 365
     prices = np.zeros(days)
@@ -96,7 +83,7 @@ def main():
 
     print(json.dumps({
         "version": dask.__version__,
-        "tree": cold_and_warm(lambda: tree(leaves), check_tree),
+        "tree": cold_and_warm(lambda: delayed_tree(leaves), check_tree),
         "montecarlo": cold_and_warm(lambda: monte_carlo(1000), check_mc),
     }))
 
