@@ -41,7 +41,9 @@
  * processes: each round does three kills on this tree's cluster and three on the other's (the
  * order alternating by round), the clusters started and driven by each tree's own test helpers
  * (tests/helpers/cluster.ts, raw_client.ts); it prints each tree's median and range over all
- * kills and the ratio of the medians.
+ * kills and the ratio of the medians, each split in two: the kill until the kernel has closed the
+ * killed process's sockets (the process's death, which the scheduler waits for), and from there
+ * until the task started on the other worker (the scheduler's and that worker's part).
  */
 
 import { Client } from "../client/client.ts";
@@ -166,11 +168,18 @@ async function kitOf(dir: string): Promise<ClusterKit> {
   };
 }
 
-/** Seconds from killing the worker running a task to the task starting on the other one. */
+/**
+ * Seconds from killing the worker running a task to the task starting on the other one. With
+ * `closed`, a SIGKILL's figure is split too: `closed(s)` gets the seconds until the kernel closed
+ * the killed process's sockets (seen on a connection of this process's own to the worker's
+ * listener: the scheduler's link closes in the same step), the rest being the scheduler's and the
+ * other worker's part.
+ */
 async function recovery(
   signal: "SIGKILL" | "SIGSTOP",
   run: number,
   kit: ClusterKit = thisTree,
+  closed?: (seconds: number) => void,
 ): Promise<number> {
   const scheduler = await kit.startScheduler();
   const workers: WorkerProcess[] = [];
@@ -185,9 +194,18 @@ async function recovery(
     client.submit([
       kit.graphTask(key, startedAt, [1500, run], { workers: ["w1"], allowOtherWorkers: true }),
     ], [key]);
+    const { hostname, port } = new URL(workers[1].address.replace(/^\w+:/, "http:"));
+    const probe = closed === undefined ? null : await Deno.connect({ hostname, port: +port });
     await sleep(500);
     const killed = Date.now();
     workers[1].process.kill(signal);
+    if (probe !== null) {
+      // past the worker's greeting, a read ends at the close
+      const buffer = new Uint8Array(4096);
+      while (await probe.read(buffer).catch(() => null) !== null) { /* the greeting */ }
+      closed!((Date.now() - killed) / 1000);
+      probe.close();
+    }
     await client.waitForKeys([key], 30_000);
     const [start] = [...(await client.getData(workers[0].address, [key])).values()] as number[];
     return (start - killed) / 1000;
@@ -202,6 +220,7 @@ async function recovery(
 async function recoveryAgainst(dir: string, rounds: number): Promise<void> {
   const kits: Record<"new" | "old", ClusterKit> = { new: thisTree, old: await kitOf(dir) };
   const kills: Record<"new" | "old", number[]> = { new: [], old: [] };
+  const closes: Record<"new" | "old", number[]> = { new: [], old: [] };
   const loads: string[] = [];
   const load = () => Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
   console.log(
@@ -214,19 +233,27 @@ async function recoveryAgainst(dir: string, rounds: number): Promise<void> {
     for (const tree of order) {
       for (let run = 0; run < 3; run++) {
         begin(`recovery against: ${tree}, round ${round + 1}, kill ${run + 1}`, 90);
-        kills[tree].push(await recovery("SIGKILL", run, kits[tree]));
+        kills[tree].push(
+          await recovery("SIGKILL", run, kits[tree], (s) => closes[tree].push(s)),
+        );
       }
     }
   }
   loads.push(load());
+  const line = (seconds: number[]) =>
+    `median ${median(seconds).toFixed(3)} s (${Math.min(...seconds).toFixed(3)}–` +
+    `${Math.max(...seconds).toFixed(3)}): ${seconds.map((s) => s.toFixed(3)).join(", ")}`;
+  const rest = (tree: "new" | "old") => kills[tree].map((s, i) => s - closes[tree][i]);
   for (const tree of ["new", "old"] as const) {
-    const seconds = kills[tree];
-    console.log(
-      `  ${tree}: median ${median(seconds).toFixed(3)} s (${Math.min(...seconds).toFixed(3)}–` +
-        `${Math.max(...seconds).toFixed(3)}): ${seconds.map((s) => s.toFixed(3)).join(", ")}`,
-    );
+    console.log(`  ${tree}: ${line(kills[tree])}`);
+    console.log(`    kill → its sockets closed: ${line(closes[tree])}`);
+    console.log(`    closed → task started elsewhere: ${line(rest(tree))}`);
   }
-  console.log(`  new / old: ${(median(kills.new) / median(kills.old)).toFixed(2)}× of the medians`);
+  const ratio = (a: number[], b: number[]) => `${(median(a) / median(b)).toFixed(2)}×`;
+  console.log(
+    `  new / old: ${ratio(kills.new, kills.old)} of the medians (sockets closed ` +
+      `${ratio(closes.new, closes.old)}, the rest ${ratio(rest("new"), rest("old"))})`,
+  );
   console.log(`  load average at each round's start and the end: ${loads.join(" | ")}`);
 }
 
