@@ -405,9 +405,19 @@ async function runMembersIn(
   let began = start;
   try {
     const args = decode(item.args) as unknown[][];
+    // inputs from outside by key; earlier members' values by position (`memberRefs`), and by
+    // key only for a reference inside an argument
     const values = inputsOf(item);
-    const lookup = (key: Key) => values.get(key);
-    let next = 0, reading = 0;
+    const memberValues = new Array<unknown>(n);
+    let memberAt: Map<Key, number> | undefined;
+    const lookup = (key: Key) => {
+      if (values.has(key)) return values.get(key);
+      memberAt ??= new Map(members.keys.map((k, j) => [k, j]));
+      const j = memberAt.get(key);
+      return j === undefined ? undefined : memberValues[j];
+    };
+    const refs = members.memberRefs;
+    let next = 0, reading = 0, ref = 0;
     for (let i = 0; i < n; i++) {
       const key = members.keys[i];
       member = new MemberTask(task, key);
@@ -421,6 +431,9 @@ async function runMembersIn(
       if (fn instanceof Promise) fn = await fn;
       const call = fn;
       let resolved = args[i];
+      for (; refs !== undefined && refs[ref] === i; ref += 3) {
+        resolved[refs[ref + 1]] = memberValues[refs[ref + 2]];
+      }
       if (members.readers[reading] === i) {
         reading++;
         resolved = substituteRefs(resolved, lookup) as unknown[];
@@ -435,7 +448,7 @@ async function runMembersIn(
       began = now();
       durations[i] = began - memberStart;
       sampler.ran(key, memberStart, began, group);
-      values.set(key, value);
+      memberValues[i] = value;
       if (members.exports[next] !== i) continue;
       next++;
       const result = succeeded(member, memberStart, value);

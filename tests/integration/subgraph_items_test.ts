@@ -39,6 +39,7 @@ async function runMembers(
   members: Member[],
   exports: number[],
   outside: Record<Key, unknown> = {},
+  memberRefs?: number[],
 ): Promise<RunResult[]> {
   let settle!: (results: RunResult[]) => void;
   const done = new Promise<RunResult[]>((resolve) => settle = resolve);
@@ -58,8 +59,9 @@ async function runMembers(
         fns,
         exports,
         readers: [...members.keys()].filter((i) =>
-          members[i].args.some((a) => a instanceof TaskRef)
+          members[i].args.some((a) => a instanceof TaskRef || (a !== null && typeof a === "object"))
         ),
+        ...(memberRefs === undefined ? {} : { memberRefs }),
       },
     };
     pool.post(0, [item]);
@@ -94,6 +96,25 @@ for (const [name, start] of pools) {
     assert.equal(result.durations?.length, 3);
     assert.ok(result.durations!.every((ms) => ms >= 0));
     assert.ok(result.durations![1] >= 0.5, "the awaited member's time is its own");
+  });
+
+  Deno.test(`${name}: an argument that is an earlier member's value travels by its position`, async () => {
+    const pair = (a: number, o: { v: number }) => [a, o.v];
+    const [result] = await runMembers(
+      start,
+      [
+        { key: "inc-1", fn: inc, args: [new TaskRef("x-0")] },
+        // `memberRefs` puts inc-1's value in place of each null; the reference inside the
+        // object is still found by key
+        { key: "add-1", fn: add, args: [null, null] },
+        { key: "pair-1", fn: pair, args: [null, { v: new TaskRef("add-1") }] },
+      ],
+      [1, 2],
+      { "x-0": 4 },
+      [1, 0, 0, 1, 1, 0, 2, 0, 0],
+    );
+    assert.ok(result.ok, JSON.stringify(result));
+    assert.deepEqual(result.exported?.map((v) => decode(v)), [10, [5, 10]]);
   });
 
   Deno.test(`${name}: a member that fails ends its item with its own key and error`, async () => {
