@@ -423,7 +423,7 @@ async function runMembersIn(
       member = new MemberTask(task, key);
       const group = members.groups?.[i] ?? undefined;
       sampler.began(key, began, group);
-      const spec = specs[i];
+      const spec = specs[members.fnOf?.[i] ?? i];
       if (typeof spec === "string") {
         throw new Error(`internal: thread was never sent function ${spec}`);
       }

@@ -79,8 +79,13 @@ export interface RunMembers {
    * ({@link memberRefs}).
    */
   keys: Key[];
-  /** Each member's function, or only its id once this runner has been sent it. */
+  /**
+   * Each member's function, or only its id once this runner has been sent it; with
+   * {@link fnOf}, each distinct function once.
+   */
   fns: (FunctionSpec | string)[];
+  /** Each member's function as a position in {@link fns} (absent: `fns` has one per member). */
+  fnOf?: number[];
   /**
    * The members whose values the owner wants (read outside the subgraph, or outputs), by
    * index, ascending; their values come back in `RunResult.exported`, in this order. The

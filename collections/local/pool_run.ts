@@ -12,7 +12,7 @@
  */
 
 import { errorFromRecord } from "../../core/errors.ts";
-import { describeFunction } from "../../core/function_codec.ts";
+import { describeFunction, type FunctionSpec } from "../../core/function_codec.ts";
 import type { Graph } from "../../core/graph.ts";
 import { fusedPrefix, keyPrefix, TaskRef } from "../../core/task.ts";
 import type { Key } from "../../core/task.ts";
@@ -457,19 +457,32 @@ async function runOnPool(
       }
       const encodedArgs = send(encodeArgs(members, args), transfer);
       // only once nothing can fail: the link then counts these functions as sent to the slot
-      const fns = members.map((t) => shared.pool.functionFor(slot, specs[t]!));
+      // each distinct function once (members of a subgraph mostly share a few)
+      const fns: (FunctionSpec | string)[] = [];
+      const fnOf: number[] = new Array(n);
+      const fnAt = new Map<FunctionSpec, number>();
+      for (let i = 0; i < n; i++) {
+        const spec = specs[members[i]]!;
+        let f = fnAt.get(spec);
+        if (f === undefined) {
+          fnAt.set(spec, f = fns.length);
+          fns.push(shared.pool.functionFor(slot, spec));
+        }
+        fnOf[i] = f;
+      }
       const id = shared.register(slot, sink, estimate);
       itemTask.set(id, { members, exports });
       const item: RunItem = {
         id,
         key: keys[n - 1],
-        fn: fns[n - 1],
+        fn: fns[fnOf[n - 1]],
         args: encodedArgs,
         depKeys,
         depValues,
         members: {
           keys,
           fns,
+          ...(fns.length === n ? {} : { fnOf }),
           exports,
           readers,
           ...(memberRefs.length === 0 ? {} : { memberRefs }),

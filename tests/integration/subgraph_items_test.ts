@@ -39,24 +39,29 @@ async function runMembers(
   members: Member[],
   exports: number[],
   outside: Record<Key, unknown> = {},
-  memberRefs?: number[],
+  { memberRefs, shareFunctions = false }: { memberRefs?: number[]; shareFunctions?: boolean } = {},
 ): Promise<RunResult[]> {
   let settle!: (results: RunResult[]) => void;
   const done = new Promise<RunResult[]>((resolve) => settle = resolve);
   const pool = start((_slot, results) => settle(results));
   pool.setBusy?.(true); // an idle process pool lets the script end
   try {
-    const fns = members.map((m) => pool.functionFor(0, describeFunction(m.fn)));
+    // `shareFunctions`: each distinct function once in `fns`, `fnOf` naming each member's
+    const distinct = shareFunctions ? [...new Set(members.map((m) => m.fn))] : [];
+    const fnOf = shareFunctions ? members.map((m) => distinct.indexOf(m.fn)) : undefined;
+    const fns = (shareFunctions ? distinct : members.map((m) => m.fn))
+      .map((fn) => pool.functionFor(0, describeFunction(fn)));
     const item: RunItem = {
       id: 7,
       key: members.at(-1)!.key,
-      fn: fns.at(-1)!,
+      fn: fns[fnOf?.at(-1) ?? members.length - 1],
       args: encode(members.map((m) => m.args)),
       depKeys: Object.keys(outside),
       depValues: Object.values(outside).map((v) => encode(v)),
       members: {
         keys: members.map((m) => m.key),
         fns,
+        ...(fnOf === undefined ? {} : { fnOf }),
         exports,
         readers: [...members.keys()].filter((i) =>
           members[i].args.some((a) => a instanceof TaskRef || (a !== null && typeof a === "object"))
@@ -111,10 +116,27 @@ for (const [name, start] of pools) {
       ],
       [1, 2],
       { "x-0": 4 },
-      [1, 0, 0, 1, 1, 0, 2, 0, 0],
+      { memberRefs: [1, 0, 0, 1, 1, 0, 2, 0, 0] },
     );
     assert.ok(result.ok, JSON.stringify(result));
     assert.deepEqual(result.exported?.map((v) => decode(v)), [10, [5, 10]]);
+  });
+
+  Deno.test(`${name}: members sharing a function name it once (fnOf)`, async () => {
+    const [result] = await runMembers(
+      start,
+      [
+        { key: "inc-1", fn: inc, args: [1] },
+        { key: "add-1", fn: add, args: [new TaskRef("inc-1"), 10] },
+        { key: "inc-2", fn: inc, args: [new TaskRef("add-1")] },
+        { key: "add-2", fn: add, args: [new TaskRef("inc-2"), new TaskRef("inc-1")] },
+      ],
+      [3],
+      {},
+      { shareFunctions: true },
+    );
+    assert.ok(result.ok, JSON.stringify(result));
+    assert.deepEqual(result.exported?.map((v) => decode(v)), [15]);
   });
 
   Deno.test(`${name}: a member that fails ends its item with its own key and error`, async () => {
