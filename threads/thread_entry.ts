@@ -431,12 +431,13 @@ async function runMembersIn(
       if (fn instanceof Promise) fn = await fn;
       const call = fn;
       let resolved = args[i];
-      for (; refs !== undefined && refs[ref] === i; ref += 3) {
-        resolved[refs[ref + 1]] = memberValues[refs[ref + 2]];
-      }
       if (members.readers[reading] === i) {
         reading++;
         resolved = substituteRefs(resolved, lookup) as unknown[];
+      }
+      // after the search by key, which must not walk into earlier members' values
+      for (; refs !== undefined && refs[ref] === i; ref += 3) {
+        resolved[refs[ref + 1]] = memberValues[refs[ref + 2]];
       }
       context.current = member;
       let value = call(...resolved);

@@ -122,6 +122,29 @@ for (const [name, start] of pools) {
     assert.deepEqual(result.exported?.map((v) => decode(v)), [10, [5, 10]]);
   });
 
+  Deno.test(`${name}: a value passed by position is not searched for references`, async () => {
+    const cyclic = () => {
+      const o: { self?: unknown } = {};
+      o.self = o;
+      return o;
+    };
+    const use = (o: { self: unknown }, w: { v: number }) => o.self === o ? w.v : -1;
+    const [result] = await runMembers(
+      start,
+      [
+        { key: "cyclic-1", fn: cyclic, args: [] },
+        // a reader (a reference inside its second argument) whose first argument is a value
+        // that contains itself: as `sync` passes it, not walked
+        { key: "use-1", fn: use, args: [null, { v: new TaskRef("x-0") }] },
+      ],
+      [1],
+      { "x-0": 4 },
+      { memberRefs: [1, 0, 0] },
+    );
+    assert.ok(result.ok, JSON.stringify(result));
+    assert.deepEqual(result.exported?.map((v) => decode(v)), [4]);
+  });
+
   Deno.test(`${name}: members sharing a function name it once (fnOf)`, async () => {
     const [result] = await runMembers(
       start,
