@@ -405,15 +405,25 @@ async function runMembersIn(
   let began = start;
   try {
     const args = decode(item.args) as unknown[][];
+    // inputs from outside by key; earlier members' values by position (`memberRefs`), and by
+    // key only for a reference inside an argument
     const values = inputsOf(item);
-    const lookup = (key: Key) => values.get(key);
-    let next = 0, reading = 0;
+    const memberValues = new Array<unknown>(n);
+    let memberAt: Map<Key, number> | undefined;
+    const lookup = (key: Key) => {
+      if (values.has(key)) return values.get(key);
+      memberAt ??= new Map(members.keys.map((k, j) => [k, j]));
+      const j = memberAt.get(key);
+      return j === undefined ? undefined : memberValues[j];
+    };
+    const refs = members.memberRefs;
+    let next = 0, reading = 0, ref = 0;
     for (let i = 0; i < n; i++) {
       const key = members.keys[i];
       member = new MemberTask(task, key);
       const group = members.groups?.[i] ?? undefined;
       sampler.began(key, began, group);
-      const spec = specs[i];
+      const spec = specs[members.fnOf?.[i] ?? i];
       if (typeof spec === "string") {
         throw new Error(`internal: thread was never sent function ${spec}`);
       }
@@ -425,6 +435,10 @@ async function runMembersIn(
         reading++;
         resolved = substituteRefs(resolved, lookup) as unknown[];
       }
+      // after the search by key, which must not walk into earlier members' values
+      for (; refs !== undefined && refs[ref] === i; ref += 3) {
+        resolved[refs[ref + 1]] = memberValues[refs[ref + 2]];
+      }
       context.current = member;
       let value = call(...resolved);
       if (value !== null && typeof (value as PromiseLike<unknown>)?.then === "function") {
@@ -435,7 +449,7 @@ async function runMembersIn(
       began = now();
       durations[i] = began - memberStart;
       sampler.ran(key, memberStart, began, group);
-      values.set(key, value);
+      memberValues[i] = value;
       if (members.exports[next] !== i) continue;
       next++;
       const result = succeeded(member, memberStart, value);

@@ -73,10 +73,19 @@ export interface RunItem {
 
 /** The tasks of an item that runs a subgraph (`RunItem.members`), in the order they run. */
 export interface RunMembers {
-  /** Each member's key; an input of a later member names it in its arguments' `TaskRef`s. */
+  /**
+   * Each member's key; an input of a later member is named by its key in that member's
+   * arguments' `TaskRef`s, or, for an argument that is the reference itself, by position
+   * ({@link memberRefs}).
+   */
   keys: Key[];
-  /** Each member's function, or only its id once this runner has been sent it. */
+  /**
+   * Each member's function, or only its id once this runner has been sent it; with
+   * {@link fnOf}, each distinct function once.
+   */
   fns: (FunctionSpec | string)[];
+  /** Each member's function as a position in {@link fns} (absent: `fns` has one per member). */
+  fnOf?: number[];
   /**
    * The members whose values the owner wants (read outside the subgraph, or outputs), by
    * index, ascending; their values come back in `RunResult.exported`, in this order. The
@@ -88,6 +97,12 @@ export interface RunMembers {
    * searched for `TaskRef`s (as an item's are only when it has inputs).
    */
   readers: number[];
+  /**
+   * Arguments that are an earlier member's value itself, sent without the key (each key travels
+   * once, in {@link keys}): triples `member, argument position, earlier member` by member,
+   * ascending. The argument is null in `args`; the runner puts the value there before the call.
+   */
+  memberRefs?: number[];
   /** The profiler's name of each member that is a fused task (`RunItem.group`), else null. */
   groups?: (string | null)[];
 }

@@ -12,9 +12,9 @@
  */
 
 import { errorFromRecord } from "../../core/errors.ts";
-import { describeFunction } from "../../core/function_codec.ts";
+import { describeFunction, type FunctionSpec } from "../../core/function_codec.ts";
 import type { Graph } from "../../core/graph.ts";
-import { fusedPrefix, keyPrefix } from "../../core/task.ts";
+import { fusedPrefix, keyPrefix, TaskRef } from "../../core/task.ts";
 import type { Key } from "../../core/task.ts";
 import { decode, encode, type Encoded } from "../../core/value_codec.ts";
 import { ProcessDiedError } from "../../threads/process_exit.ts";
@@ -388,6 +388,32 @@ async function runOnPool(
 
     /** Marks inputs already taken into the subgraph being built (by batch number). */
     const takenIn = new Int32Array(tasks.length);
+    /** Each member's position in the subgraph being built (valid for its members only). */
+    const memberAt = new Int32Array(tasks.length);
+
+    /**
+     * A member's arguments as they travel: an argument that is an earlier member's value itself
+     * goes as null plus a triple in `memberRefs` (its key already travels in `members.keys`).
+     * Returns whether other arguments may hold references, to be searched by key in the runner.
+     */
+    const memberArgs = (i: number, t: number, args: (readonly unknown[])[], refs: number[]) => {
+      const own = tasks[t].args;
+      let copy: unknown[] | undefined;
+      let byKey = false;
+      for (let p = 0; p < own.length; p++) {
+        const v = own[p];
+        if (v === null || typeof v !== "object") continue;
+        const d = v instanceof TaskRef ? run.dependencyIndex(t, v.key) : -1;
+        if (d < 0 || !inThisBatch(d) || memberAt[d] >= i) {
+          byKey = true;
+          continue;
+        }
+        (copy ??= own.slice())[p] = null;
+        refs.push(i, p, memberAt[d]);
+      }
+      args[i] = copy ?? own;
+      return byKey;
+    };
 
     /** One item that runs the tasks `members` (in run order) as a subgraph. */
     const makeGroup = (
@@ -403,17 +429,19 @@ async function runOnPool(
       const readers: number[] = [];
       const depKeys: Key[] = [];
       const depValues: Encoded[] = [];
+      const memberRefs: number[] = [];
       let liveDeps: Key[] | undefined;
       let groups: (string | null)[] | undefined;
+      for (let i = 0; i < n; i++) memberAt[members[i]] = i;
       for (let i = 0; i < n; i++) {
         const t = members[i];
         const task = tasks[t];
         keys[i] = task.key;
-        args[i] = task.args;
         if (task.parts !== undefined) {
           (groups ??= new Array(n).fill(null))[i] = fusedPrefix(task.parts);
         }
-        if (task.deps.length > 0) readers.push(i);
+        if (task.deps.length === 0) args[i] = task.args;
+        else if (memberArgs(i, t, args, memberRefs)) readers.push(i);
         run.forEachDependency(t, (d) => {
           if (inThisBatch(d) || takenIn[d] === batchNumber) return;
           takenIn[d] = batchNumber;
@@ -429,17 +457,37 @@ async function runOnPool(
       }
       const encodedArgs = send(encodeArgs(members, args), transfer);
       // only once nothing can fail: the link then counts these functions as sent to the slot
-      const fns = members.map((t) => shared.pool.functionFor(slot, specs[t]!));
+      // each distinct function once (members of a subgraph mostly share a few)
+      const fns: (FunctionSpec | string)[] = [];
+      const fnOf: number[] = new Array(n);
+      const fnAt = new Map<FunctionSpec, number>();
+      for (let i = 0; i < n; i++) {
+        const spec = specs[members[i]]!;
+        let f = fnAt.get(spec);
+        if (f === undefined) {
+          fnAt.set(spec, f = fns.length);
+          fns.push(shared.pool.functionFor(slot, spec));
+        }
+        fnOf[i] = f;
+      }
       const id = shared.register(slot, sink, estimate);
       itemTask.set(id, { members, exports });
       const item: RunItem = {
         id,
         key: keys[n - 1],
-        fn: fns[n - 1],
+        fn: fns[fnOf[n - 1]],
         args: encodedArgs,
         depKeys,
         depValues,
-        members: { keys, fns, exports, readers, ...(groups === undefined ? {} : { groups }) },
+        members: {
+          keys,
+          fns,
+          ...(fns.length === n ? {} : { fnOf }),
+          exports,
+          readers,
+          ...(memberRefs.length === 0 ? {} : { memberRefs }),
+          ...(groups === undefined ? {} : { groups }),
+        },
       };
       markLive(item, liveDeps);
       return item;

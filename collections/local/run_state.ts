@@ -11,6 +11,9 @@
 import { type Graph, indexGraph, orderAndNeeded, outputIndices } from "../../core/graph.ts";
 import type { Key, Task } from "../../core/task.ts";
 
+/** Tasks with up to this many dependencies find a reference's among them by a scan. */
+const SCANNED_DEPENDENCIES = 8;
+
 /** A min-heap of task indices keyed by a static priority. */
 class PriorityQueue {
   #heap: Int32Array;
@@ -208,11 +211,16 @@ export class RunState {
   }
 
   /**
-   * The value of dependency `k` of task `t`, `k` counting in the order of the task's `deps`
-   * (a runner resolving a reference finds its key there, without a lookup by key).
+   * The index of the dependency `key` of task `t`: found by a scan of the task's `deps` when it
+   * has few (a reference's key is usually the very string there), else by a lookup.
    */
-  dependencyValue(t: number, k: number): unknown {
-    return this.#values[this.#deps[this.#depStart[t] + k]];
+  dependencyIndex(t: number, key: Key): number {
+    const deps = this.tasks[t].deps;
+    const n = deps.length;
+    if (n <= SCANNED_DEPENDENCIES) {
+      for (let k = 0; k < n; k++) if (deps[k] === key) return this.#deps[this.#depStart[t] + k];
+    }
+    return this.#index.get(key)!;
   }
 
   /** The value of a finished task by index. */

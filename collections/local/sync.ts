@@ -24,17 +24,6 @@ export function withTaskKey(thrown: unknown, key: Key): Error {
   return error;
 }
 
-/** Tasks with up to this many dependencies find a reference's among them by a scan. */
-const SCANNED_DEPENDENCIES = 8;
-
-/** The value of the dependency `key` of task `t` (whose dependencies are `deps`). */
-function dependencyValue(run: RunState, t: number, deps: readonly Key[], key: Key): unknown {
-  const n = deps.length;
-  if (n > SCANNED_DEPENDENCIES) return run.value(key);
-  for (let k = 0; k < n; k++) if (deps[k] === key) return run.dependencyValue(t, k);
-  return run.value(key);
-}
-
 /** Computes `outputs` of `graph` in this thread; resolves to their values in order. */
 export async function runSync(
   graph: Graph,
@@ -61,7 +50,7 @@ export async function runSync(
           const arg = args[i];
           // a reference or a plain value as the argument itself needs no walk
           resolved[i] = arg instanceof TaskRef
-            ? dependencyValue(run, t, task.deps, arg.key)
+            ? run.valueAt(run.dependencyIndex(t, arg.key))
             : arg === null || typeof arg !== "object"
             ? arg
             : substituteRefs(arg, lookup);

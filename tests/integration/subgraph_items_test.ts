@@ -39,27 +39,34 @@ async function runMembers(
   members: Member[],
   exports: number[],
   outside: Record<Key, unknown> = {},
+  { memberRefs, shareFunctions = false }: { memberRefs?: number[]; shareFunctions?: boolean } = {},
 ): Promise<RunResult[]> {
   let settle!: (results: RunResult[]) => void;
   const done = new Promise<RunResult[]>((resolve) => settle = resolve);
   const pool = start((_slot, results) => settle(results));
   pool.setBusy?.(true); // an idle process pool lets the script end
   try {
-    const fns = members.map((m) => pool.functionFor(0, describeFunction(m.fn)));
+    // `shareFunctions`: each distinct function once in `fns`, `fnOf` naming each member's
+    const distinct = shareFunctions ? [...new Set(members.map((m) => m.fn))] : [];
+    const fnOf = shareFunctions ? members.map((m) => distinct.indexOf(m.fn)) : undefined;
+    const fns = (shareFunctions ? distinct : members.map((m) => m.fn))
+      .map((fn) => pool.functionFor(0, describeFunction(fn)));
     const item: RunItem = {
       id: 7,
       key: members.at(-1)!.key,
-      fn: fns.at(-1)!,
+      fn: fns[fnOf?.at(-1) ?? members.length - 1],
       args: encode(members.map((m) => m.args)),
       depKeys: Object.keys(outside),
       depValues: Object.values(outside).map((v) => encode(v)),
       members: {
         keys: members.map((m) => m.key),
         fns,
+        ...(fnOf === undefined ? {} : { fnOf }),
         exports,
         readers: [...members.keys()].filter((i) =>
-          members[i].args.some((a) => a instanceof TaskRef)
+          members[i].args.some((a) => a instanceof TaskRef || (a !== null && typeof a === "object"))
         ),
+        ...(memberRefs === undefined ? {} : { memberRefs }),
       },
     };
     pool.post(0, [item]);
@@ -94,6 +101,65 @@ for (const [name, start] of pools) {
     assert.equal(result.durations?.length, 3);
     assert.ok(result.durations!.every((ms) => ms >= 0));
     assert.ok(result.durations![1] >= 0.5, "the awaited member's time is its own");
+  });
+
+  Deno.test(`${name}: an argument that is an earlier member's value travels by its position`, async () => {
+    const pair = (a: number, o: { v: number }) => [a, o.v];
+    const [result] = await runMembers(
+      start,
+      [
+        { key: "inc-1", fn: inc, args: [new TaskRef("x-0")] },
+        // `memberRefs` puts inc-1's value in place of each null; the reference inside the
+        // object is still found by key
+        { key: "add-1", fn: add, args: [null, null] },
+        { key: "pair-1", fn: pair, args: [null, { v: new TaskRef("add-1") }] },
+      ],
+      [1, 2],
+      { "x-0": 4 },
+      { memberRefs: [1, 0, 0, 1, 1, 0, 2, 0, 0] },
+    );
+    assert.ok(result.ok, JSON.stringify(result));
+    assert.deepEqual(result.exported?.map((v) => decode(v)), [10, [5, 10]]);
+  });
+
+  Deno.test(`${name}: a value passed by position is not searched for references`, async () => {
+    const cyclic = () => {
+      const o: { self?: unknown } = {};
+      o.self = o;
+      return o;
+    };
+    const use = (o: { self: unknown }, w: { v: number }) => o.self === o ? w.v : -1;
+    const [result] = await runMembers(
+      start,
+      [
+        { key: "cyclic-1", fn: cyclic, args: [] },
+        // a reader (a reference inside its second argument) whose first argument is a value
+        // that contains itself: as `sync` passes it, not walked
+        { key: "use-1", fn: use, args: [null, { v: new TaskRef("x-0") }] },
+      ],
+      [1],
+      { "x-0": 4 },
+      { memberRefs: [1, 0, 0] },
+    );
+    assert.ok(result.ok, JSON.stringify(result));
+    assert.deepEqual(result.exported?.map((v) => decode(v)), [4]);
+  });
+
+  Deno.test(`${name}: members sharing a function name it once (fnOf)`, async () => {
+    const [result] = await runMembers(
+      start,
+      [
+        { key: "inc-1", fn: inc, args: [1] },
+        { key: "add-1", fn: add, args: [new TaskRef("inc-1"), 10] },
+        { key: "inc-2", fn: inc, args: [new TaskRef("add-1")] },
+        { key: "add-2", fn: add, args: [new TaskRef("inc-2"), new TaskRef("inc-1")] },
+      ],
+      [3],
+      {},
+      { shareFunctions: true },
+    );
+    assert.ok(result.ok, JSON.stringify(result));
+    assert.deepEqual(result.exported?.map((v) => decode(v)), [15]);
   });
 
   Deno.test(`${name}: a member that fails ends its item with its own key and error`, async () => {
