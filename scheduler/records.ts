@@ -403,9 +403,13 @@ export class WorkerRecord {
   /** Occupancy and task count moving in or out through steals that are not answered yet. */
   inFlightOccupancy = 0;
   inFlightTasks = 0;
-  /** Where worker_loads.ts files this worker (UNFILED, IDLE, SATURATED), its heap position. */
+  /**
+   * Where worker_loads.ts files this worker (UNFILED, IDLE, SATURATED), its position in that load
+   * heap and the key it is filed by there (queued work per thread, seconds).
+   */
   loadFiling = 0;
-  loadIndex = -1;
+  heapIndex = -1;
+  heapKey = 0;
   /** The load and whether its threads are counted in worker_loads.ts's totals. */
   countedLoad = 0;
   counted = false;
