@@ -428,6 +428,8 @@ export class WorkerRecord {
   openFreeKeysEpoch = -1;
   /** Marks visits by placement (avoids allocating a set per decision). */
   visitMark = 0;
+  /** Counts the workers in the order their records were made (a tie-break for placement). */
+  readonly serial: number = nextWorkerSerial++;
   /** The number naming this worker in the story ring (task_story.ts `workerId`), -1 until used. */
   storyId = -1;
   // Mirrors of membership.ts and queuing.ts books, read on every task's path where a lookup by
@@ -460,6 +462,8 @@ export class WorkerRecord {
     return this.#functions.shrink(fn);
   }
 }
+
+let nextWorkerSerial = 0;
 
 /** Tasks holding one of `worker`'s threads: processing ones but those that seceded. */
 export function tasksOnThreads(worker: WorkerRecord): number {
