@@ -38,8 +38,9 @@ export interface QueueHost {
   toNoWorker(task: TaskRecord): void;
 }
 
+/** Least loaded first; among equally loaded workers, the one that joined first. */
 const byLoad = (a: WorkerRecord, b: WorkerRecord): number =>
-  tasksOnThreads(a) / a.nthreads - tasksOnThreads(b) / b.nthreads;
+  tasksOnThreads(a) / a.nthreads - tasksOnThreads(b) / b.nthreads || a.serial - b.serial;
 
 export class TaskQueues {
   /** Ready root-ish tasks waiting for a worker slot. */
@@ -173,11 +174,13 @@ export class TaskQueues {
    * tree's sibling leaves), so they land on one worker and that task needs no transfer.
    * `ending`: fewer tasks are left than threads; only the workers with a free thread take tasks,
    * each for its free threads only (guided self-scheduling: what is held ahead shrinks with what
-   * is left, so the last tasks go wherever a thread frees first). They are read from the slots'
-   * set, whose order stays put while a worker takes and finishes tasks: the free threads' set
-   * reorders at every task, so among equally loaded workers a run of single tasks (one submit at
-   * a time) went to each worker in turn, every one to a thread that had gone idle — the warm
-   * round trip took twice as long.
+   * is left, so the last tasks go wherever a thread frees first). Those are read from their own
+   * set, not filtered out of all the workers with slots: near the end nearly every worker has a
+   * slot, and that walk, at every event, made the scheduler's cost per task grow with the number
+   * of workers. Equally loaded workers are taken in the order they joined (the sets reorder as
+   * workers take and finish tasks): a run of single tasks (one submit at a time) goes to the same
+   * worker, not to each in turn, every one to a thread that had gone idle — the warm round trip
+   * took twice as long that way.
    */
   #fillRootSlots(host: QueueHost, ending: boolean): void {
     const queue = this.root;
@@ -185,8 +188,8 @@ export class TaskQueues {
     // (a scratch list: this runs at the end of nearly every event while the root queue is full)
     const workers = this.#fillOrder;
     workers.length = 0;
-    for (const worker of this.#workersWithSlots) {
-      if (!ending || worker.hasFreeThread) workers.push(worker);
+    for (const worker of ending ? this.#workersWithFreeThreads : this.#workersWithSlots) {
+      workers.push(worker);
     }
     if (workers.length > 1) workers.sort(byLoad);
     while (queue.size > 0 && workers.length > 0) {

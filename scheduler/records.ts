@@ -403,9 +403,13 @@ export class WorkerRecord {
   /** Occupancy and task count moving in or out through steals that are not answered yet. */
   inFlightOccupancy = 0;
   inFlightTasks = 0;
-  /** Where worker_loads.ts files this worker (UNFILED, IDLE, SATURATED), its heap position. */
+  /**
+   * Where worker_loads.ts files this worker (UNFILED, IDLE, SATURATED), its position in that load
+   * heap and the key it is filed by there (queued work per thread, seconds).
+   */
   loadFiling = 0;
-  loadIndex = -1;
+  heapIndex = -1;
+  heapKey = 0;
   /** The load and whether its threads are counted in worker_loads.ts's totals. */
   countedLoad = 0;
   counted = false;
@@ -424,6 +428,8 @@ export class WorkerRecord {
   openFreeKeysEpoch = -1;
   /** Marks visits by placement (avoids allocating a set per decision). */
   visitMark = 0;
+  /** Counts the workers in the order their records were made (a tie-break for placement). */
+  readonly serial: number = nextWorkerSerial++;
   /** The number naming this worker in the story ring (task_story.ts `workerId`), -1 until used. */
   storyId = -1;
   // Mirrors of membership.ts and queuing.ts books, read on every task's path where a lookup by
@@ -456,6 +462,8 @@ export class WorkerRecord {
     return this.#functions.shrink(fn);
   }
 }
+
+let nextWorkerSerial = 0;
 
 /** Tasks holding one of `worker`'s threads: processing ones but those that seceded. */
 export function tasksOnThreads(worker: WorkerRecord): number {

@@ -235,7 +235,7 @@ export class WorkStealing {
     for (let pass = 0; pass < 2 && best === null; pass++) {
       // Second pass: loose restrictions let any thief take the task.
       if (pass === 1 && (anyAllowed || task.workers === null || !task.looseRestrictions)) break;
-      for (const thief of idle.items) {
+      for (const thief of idle.values()) {
         if (pass === 0 && !satisfiesWorkers(task, thief)) continue;
         anyAllowed = true;
         if (task.resources !== null && !hasFreeResources(thief, task.resources)) continue;

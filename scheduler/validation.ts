@@ -10,6 +10,7 @@
 import type { Key } from "../core/task.ts";
 import type { ClientId, WorkerAddress } from "../protocol/messages.ts";
 import type { WorkerRunState } from "../protocol/session.ts";
+import { comesBefore } from "../core/priority_heap.ts";
 import { rootishSlots } from "./placement.ts";
 import { IDLE, loadPerThread, SATURATED, UNFILED, type WorkerLoads } from "./worker_loads.ts";
 import {
@@ -61,16 +62,18 @@ function validateLoads(books: SchedulerBooks, fail: (what: string) => never): vo
     const heap = filing === IDLE ? loads.idle : filing === SATURATED ? loads.saturated : null;
     if (
       worker.loadFiling !== filing ||
-      (heap !== null && heap.items[worker.loadIndex] !== worker) ||
-      (heap !== null &&
-        Math.abs(Math.abs(heap.keys[worker.loadIndex]) - loadPerThread(worker)) > 1e-9)
+      (heap !== null && !heap.has(worker)) ||
+      (heap !== null && Math.abs(worker.heapKey - loadPerThread(worker)) > 1e-9)
     ) {
       fail(`${worker.address} is filed ${worker.loadFiling} by load, not ${filing}`);
     }
   }
   for (const heap of [loads.idle, loads.saturated]) {
-    for (let i = 1; i < heap.size; i++) {
-      if (heap.keys[(i - 1) >> 1] > heap.keys[i]) fail("a load heap is out of order");
+    const items = heap.values();
+    for (let i = 1; i < items.length; i++) {
+      if (comesBefore(heap.order, items[i], items[(i - 1) >> 1])) {
+        fail("a load heap is out of order");
+      }
     }
   }
   if (

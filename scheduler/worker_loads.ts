@@ -17,6 +17,7 @@
  * @module
  */
 
+import { Heap, HIGHEST_KEY, LOWEST_KEY, PositionedHeap } from "../core/priority_heap.ts";
 import { tasksOnThreads, type WorkerRecord } from "./records.ts";
 
 /** `WorkerRecord.loadFiling`: in neither heap, in `idle`, in `saturated`. */
@@ -27,95 +28,11 @@ export function loadPerThread(worker: WorkerRecord): number {
   return (worker.occupancy + worker.inFlightOccupancy) / worker.nthreads;
 }
 
-/**
- * A binary min-heap of workers by a number; each worker remembers its position
- * (`WorkerRecord.loadIndex`), so a changed key moves it in O(log n). A worker is in at most one
- * such heap at a time.
- */
-export class WorkerHeap {
-  readonly items: WorkerRecord[] = [];
-  readonly keys: number[] = [];
-
-  get size(): number {
-    return this.items.length;
-  }
-
-  peek(): WorkerRecord | undefined {
-    return this.items[0];
-  }
-
-  push(worker: WorkerRecord, key: number): void {
-    const i = this.items.length;
-    this.items.push(worker);
-    this.keys.push(key);
-    worker.loadIndex = i;
-    this.#up(i);
-  }
-
-  /** Moves `worker` (in this heap) to its place for `key`. */
-  update(worker: WorkerRecord, key: number): void {
-    const i = worker.loadIndex;
-    const old = this.keys[i];
-    if (key === old) return;
-    this.keys[i] = key;
-    if (key < old) this.#up(i);
-    else this.#down(i);
-  }
-
-  remove(worker: WorkerRecord): void {
-    const i = worker.loadIndex;
-    const items = this.items, keys = this.keys;
-    const last = items.pop()!, lastKey = keys.pop()!;
-    worker.loadIndex = -1;
-    if (last === worker) return;
-    items[i] = last;
-    keys[i] = lastKey;
-    last.loadIndex = i;
-    this.#up(i);
-    this.#down(last.loadIndex);
-  }
-
-  #up(i: number): void {
-    const items = this.items, keys = this.keys;
-    const item = items[i], key = keys[i];
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (keys[parent] <= key) break;
-      items[i] = items[parent];
-      keys[i] = keys[parent];
-      items[i].loadIndex = i;
-      i = parent;
-    }
-    items[i] = item;
-    keys[i] = key;
-    item.loadIndex = i;
-  }
-
-  #down(i: number): void {
-    const items = this.items, keys = this.keys;
-    const n = items.length;
-    const item = items[i], key = keys[i];
-    for (;;) {
-      let child = 2 * i + 1;
-      if (child >= n) break;
-      if (child + 1 < n && keys[child + 1] < keys[child]) child++;
-      if (keys[child] >= key) break;
-      items[i] = items[child];
-      keys[i] = keys[child];
-      items[i].loadIndex = i;
-      i = child;
-    }
-    items[i] = item;
-    keys[i] = key;
-    item.loadIndex = i;
-  }
-}
-
 export class WorkerLoads {
   /** Running workers with a free thread, least queued work per thread first. */
-  readonly idle = new WorkerHeap();
-  /** Running workers with more tasks than threads, most queued work per thread first (keys negated). */
-  readonly saturated = new WorkerHeap();
+  readonly idle: PositionedHeap<WorkerRecord> = new PositionedHeap(LOWEST_KEY);
+  /** Running workers with more tasks than threads, most queued work per thread first. */
+  readonly saturated: PositionedHeap<WorkerRecord> = new PositionedHeap(HIGHEST_KEY);
   /** Running workers counted. */
   running = 0;
   /** Queued work (occupancy + in flight) of the running workers, seconds, and their threads. */
@@ -149,15 +66,17 @@ export class WorkerLoads {
     const key = load / worker.nthreads;
     const was = worker.loadFiling;
     if (filing === was) {
-      if (filing === IDLE) this.idle.update(worker, key);
-      else if (filing === SATURATED) this.saturated.update(worker, -key);
+      if (filing === UNFILED || key === worker.heapKey) return;
+      worker.heapKey = key;
+      (filing === IDLE ? this.idle : this.saturated).update(worker);
       return;
     }
     if (was === IDLE) this.idle.remove(worker);
     else if (was === SATURATED) this.saturated.remove(worker);
     worker.loadFiling = filing;
-    if (filing === IDLE) this.idle.push(worker, key);
-    else if (filing === SATURATED) this.saturated.push(worker, -key);
+    worker.heapKey = key;
+    if (filing === IDLE) this.idle.push(worker);
+    else if (filing === SATURATED) this.saturated.push(worker);
   }
 
   /**
@@ -180,41 +99,18 @@ export class WorkerLoads {
    * during the walk: see {@link startBalance}).
    */
   *victimsAbove(floor: number): Generator<WorkerRecord> {
-    const { items, keys } = this.saturated;
-    // The frontier: positions not yet visited whose parents were, in a min-heap by key.
-    const frontier: number[] = [];
+    const items = this.saturated.values();
+    // The frontier: workers not yet visited whose parents were, most loaded first.
+    const frontier = new Heap<WorkerRecord>(HIGHEST_KEY);
     const push = (position: number) => {
-      if (position >= items.length || -keys[position] <= floor) return;
-      let i = frontier.length;
-      frontier.push(position);
-      while (i > 0) {
-        const parent = (i - 1) >> 1;
-        if (keys[frontier[parent]] <= keys[position]) break;
-        frontier[i] = frontier[parent];
-        i = parent;
-      }
-      frontier[i] = position;
+      const worker = items[position];
+      if (worker !== undefined && worker.heapKey > floor) frontier.push(worker);
     };
     push(0);
-    while (frontier.length > 0) {
-      const top = frontier[0];
-      const last = frontier.pop()!;
-      if (frontier.length > 0) {
-        let i = 0;
-        const n = frontier.length;
-        for (;;) {
-          let child = 2 * i + 1;
-          if (child >= n) break;
-          if (child + 1 < n && keys[frontier[child + 1]] < keys[frontier[child]]) child++;
-          if (keys[frontier[child]] >= keys[last]) break;
-          frontier[i] = frontier[child];
-          i = child;
-        }
-        frontier[i] = last;
-      }
-      yield items[top];
-      push(2 * top + 1);
-      push(2 * top + 2);
+    for (let worker = frontier.pop(); worker !== undefined; worker = frontier.pop()) {
+      yield worker;
+      push(2 * worker.heapIndex + 1);
+      push(2 * worker.heapIndex + 2);
     }
   }
 }

@@ -157,18 +157,42 @@ Deno.test("near the end of a root-ish queue only free threads take tasks, none i
   assert.equal(d.s.workers.get("w1")!.processing.size, 2);
 });
 
+/** Submits `n` tasks one at a time, each finished before the next: the workers they went to. */
+function oneAtATime(d: Driver, n: number): string[] {
+  const placed: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const key = `one-${i}`;
+    d.submit([spec(key)], [key]);
+    placed.push(d.s.tasks.get(key)!.processingOn!.name);
+    d.finish(key);
+  }
+  return placed;
+}
+
 Deno.test("one task at a time on idle, equally loaded workers keeps going to the same worker", () => {
   // a client awaiting each result before the next submit: the task should land where the last
   // one ran (its thread is awake), not on each worker in turn
   const d = new Driver();
   d.addWorker("w1", { nthreads: 1 });
   d.addWorker("w2", { nthreads: 1 });
-  const placed: string[] = [];
-  for (let i = 0; i < 6; i++) {
-    const key = `one-${i}`;
-    d.submit([spec(key)], [key]);
-    placed.push(d.s.tasks.get(key)!.processingOn!.name);
-    d.finish(key);
-  }
+  const placed = oneAtATime(d, 6);
   assert.equal(new Set(placed).size, 1, `placed on ${placed}`);
+});
+
+Deno.test("one task at a time goes to the first-joined of equally loaded idle workers, also after a burst", () => {
+  // A burst fills both workers; w1 finishes last, so it re-enters the workers with free slots
+  // after w2. Single tasks then still go to one worker, the one that joined first: the choice
+  // among equals does not follow the order in which workers happened to free their threads.
+  const d = new Driver();
+  d.addWorker("w1", { nthreads: 1 });
+  d.addWorker("w2", { nthreads: 1 });
+  const burst = ["b-0", "b-1", "b-2", "b-3"];
+  d.submit(burst.map((key) => spec(key)), burst);
+  const on = (name: string) =>
+    burst.filter((key) => d.s.tasks.get(key)?.processingOn?.name === name);
+  assert.ok(on("w1").length > 0 && on("w2").length > 0, "the burst spreads over both workers");
+  for (const name of ["w2", "w1"]) {
+    for (let left = on(name); left.length > 0; left = on(name)) d.finish(left[0]);
+  }
+  assert.deepEqual(oneAtATime(d, 4), ["w1", "w1", "w1", "w1"]);
 });
