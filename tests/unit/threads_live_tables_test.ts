@@ -129,16 +129,18 @@ Deno.test("threads: a table read by tasks on another thread is exported once", a
     const warm = dd.readCsv(`${dir}/warm/*.csv`);
     assert.equal(await warm.length().compute({ scheduler: "threads", numWorkers: 2 }), 4);
     // a task that keeps its thread busy (its duration learned first: the pool then sees that
-    // thread as busy for ~800 ms and places the readers on the other one)
+    // thread as busy for ~2 s and places the readers on the other one). The margins are wide so
+    // that a loaded machine's delays (a slow read, a late timer) do not change where the readers
+    // go: with 800 / 400 ms this test failed 3 times in 12 at load ~13
     const hog = delayed((_: unknown) => {
-      const end = Date.now() + 800;
+      const end = Date.now() + 2000;
       while (Date.now() < end) { /* busy */ }
       return 0;
     }, { name: "hog" });
     await compute(hog(0), { scheduler: "threads", numWorkers: 2 });
-    // the readers are ready only once `late` ran (400 ms), while `hog` holds the partition's thread
+    // the readers are ready only once `late` ran (1 s), while `hog` holds the partition's thread
     const late = delayed(async () => {
-      await new Promise((resolve) => setTimeout(resolve, 400));
+      await new Promise((resolve) => setTimeout(resolve, 1000));
       return 1;
     }, { name: "late" })();
     const busy = hog(part);
