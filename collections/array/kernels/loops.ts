@@ -117,11 +117,22 @@ export function runMap(
   inSlabs(s, (first, rows) => {
     const whole = first === 0 && (s.length === 0 || rows === s[0]);
     const slab = whole ? s : [rows, ...s.slice(1)];
-    const at = (k: number) => first === 0 ? offsets[k] : offsets[k] + first * strides[k][0];
+    const at = (k: number) =>
+      asIndex(first === 0 ? offsets[k] : offsets[k] + first * strides[k][0]);
     const args: unknown[] = [out.data, at(0), strides[0], slab];
     inputs.forEach((x, i) => args.push(x.data, at(i + 1), strides[i + 1]));
     kernel(...args);
   });
+}
+
+/**
+ * `n` as a small integer (a Smi) when it fits one. Offsets computed in optimised code reach here
+ * as heap numbers now and then (8384512.0); a kernel that saw Smis there deoptimises ("not a
+ * Smi") and is recompiled with its index arithmetic in doubles: a strided sum ran 1.08x slower.
+ * Offsets beyond 2^30 (arrays of over 8 GiB) stay as they are.
+ */
+function asIndex(n: number): number {
+  return n < 0x40000000 && n >= -0x40000000 ? n | 0 : n;
 }
 
 /**
@@ -134,11 +145,14 @@ function inSlabs(shape: readonly number[], run: (first: number, rows: number) =>
   let inner = 1;
   for (let axis = 1; axis < shape.length; axis++) inner *= shape[axis];
   const rows = shape[0];
-  const step = Math.max(1, Math.floor(CANCEL_CHECK_ELEMENTS / inner));
+  // integer arithmetic only: `Math.floor`/`Math.min` hand back doubles (see asIndex)
+  const fit = (CANCEL_CHECK_ELEMENTS / inner) | 0;
+  const step = fit > 0 ? fit : 1;
   if (step >= rows) return run(0, rows);
   for (let first = 0; first < rows; first += step) {
     throwIfCancelled();
-    run(first, Math.min(step, rows - first));
+    const left = rows - first;
+    run(first, left < step ? left : step);
   }
 }
 
@@ -212,7 +226,11 @@ function foldInSlabs(
       whole ? shape : [rows, ...shape.slice(1)],
     ];
     inputs.forEach((x, i) =>
-      args.push(x.data, whole ? x.offset : x.offset + first * strides[i + 1][0], strides[i + 1])
+      args.push(
+        x.data,
+        asIndex(whole ? x.offset : x.offset + first * strides[i + 1][0]),
+        strides[i + 1],
+      )
     );
     args.push(whole ? aux : aux?.subarray(accFirst));
     kernel(...args);
