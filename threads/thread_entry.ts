@@ -7,6 +7,11 @@
  * module, cached), decodes arguments, runs the task, and posts results back with their
  * buffers transferred, not copied.
  *
+ * About 830 lines: the per-task path (receive, decode, run, encode, post) and the thread's state
+ * it shares (function cache, sampler, live tables, results held for the owner, the stop flags)
+ * stay together so that a task's path is read in one place; the task contexts (`ThreadTask`,
+ * `MembersContext`, `MemberTask`, ~160 lines) are the part to move to a file of their own next.
+ *
  * @module
  */
 
