@@ -9,8 +9,9 @@
  * of the rounds' ratios (new / old).
  *
  *   deno run -A bench/cold_roundtrip.ts --against=path/to/older/checkout [--rounds=6]
- *     [--trips=200] [--cpu-prof=DIR] [--cpu-prof-interval=µs] [--worker-args="--profile-interval 0"]
- *     [--tree=path/to/newer/checkout] [--v8-flags=FLAGS] [--v8-flags-old=FLAGS]
+ *     [--trips=200] [--cpu-prof=DIR] [--cpu-prof-interval=µs]
+ *     [--worker-args="--profile-interval 0"] [--tree=path/to/newer/checkout]
+ *     [--v8-flags=FLAGS] [--v8-flags-old=FLAGS]
  *
  * `--tree` names the "new" side (this checkout by default): a ladder of older commits, each
  * beside the same base, runs with this script driving trees that lack it. Every tree runs its
@@ -139,7 +140,7 @@ if (flags.client !== undefined) {
 if (flags.against === undefined) {
   console.error(
     "usage: deno run -A bench/cold_roundtrip.ts --against=<older checkout> [--rounds=6] " +
-      "[--trips=200] [--cpu-prof=DIR]",
+      "[--trips=200] [--cpu-prof=DIR] [--tree=<newer checkout>] [--v8-flags=FLAGS]",
   );
   Deno.exit(2);
 }

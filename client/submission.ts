@@ -351,14 +351,14 @@ function scatterShape(
   return { shape: "single", values: [data] };
 }
 
-/** A `class` declaration or expression (calling one without `new` throws). */
 /** Whether each function submitted so far is a class, by function. */
 const classes = new WeakMap<TaskFunction, boolean>();
 
 /**
- * Whether `fn` is a class. Its source is read once per function: `toString` copies the source
- * out at every call, ~1 % of a fresh client's CPU over its first hundred `submit`s (2026-12-06).
- * Arrow functions and methods have no own `prototype` and are never classes.
+ * Whether `fn` is a `class` declaration or expression (calling one without `new` throws). Its
+ * source is read once per function: `toString` copies the source out at every call, ~1 % of a
+ * fresh client's CPU over its first hundred `submit`s (2026-12-06). Arrow functions and methods
+ * have no own `prototype` and are never classes.
  */
 function isClass(fn: TaskFunction): boolean {
   if (!Object.hasOwn(fn, "prototype")) return false;
