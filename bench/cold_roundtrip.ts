@@ -9,7 +9,13 @@
  * of the rounds' ratios (new / old).
  *
  *   deno run -A bench/cold_roundtrip.ts --against=path/to/older/checkout [--rounds=6]
- *     [--trips=200] [--cpu-prof=DIR] [--worker-args="--profile-interval 0"]
+ *     [--trips=200] [--cpu-prof=DIR] [--cpu-prof-interval=µs]
+ *     [--worker-args="--profile-interval 0"] [--tree=path/to/newer/checkout]
+ *     [--v8-flags=FLAGS] [--v8-flags-old=FLAGS]
+ *
+ * `--tree` names the "new" side (this checkout by default): a ladder of older commits, each
+ * beside the same base, runs with this script driving trees that lack it. Every tree runs its
+ * own scheduler/main.ts, worker/main.ts and mod.ts; only this client loop is this file's.
  *
  * `--worker-args` go to this tree's workers only: with `--against` naming this same tree, a
  * worker option's cost (call-stack sampling's, say) is measured the same way.
@@ -28,10 +34,14 @@ const { values: flags } = parseArgs({
   args: Deno.args,
   options: {
     against: { type: "string" },
+    tree: { type: "string" },
     rounds: { type: "string", default: "6" },
     trips: { type: "string", default: "200" },
     "cpu-prof": { type: "string" },
+    "cpu-prof-interval": { type: "string", default: "100" },
     "worker-args": { type: "string", default: "" },
+    "v8-flags": { type: "string" },
+    "v8-flags-old": { type: "string" },
     // internal: run as the client of one round
     client: { type: "string" },
     scheduler: { type: "string" },
@@ -130,24 +140,36 @@ if (flags.client !== undefined) {
 if (flags.against === undefined) {
   console.error(
     "usage: deno run -A bench/cold_roundtrip.ts --against=<older checkout> [--rounds=6] " +
-      "[--trips=200] [--cpu-prof=DIR]",
+      "[--trips=200] [--cpu-prof=DIR] [--tree=<newer checkout>] [--v8-flags=FLAGS]",
   );
   Deno.exit(2);
 }
-const here = new URL("../", import.meta.url).pathname;
-const there = new URL(flags.against.replace(/\/?$/, "/"), `file://${Deno.cwd()}/`).pathname;
+/** A checkout's folder as an absolute path ending in "/". */
+const treePath = (path: string) =>
+  new URL(path.replace(/\/?$/, "/"), `file://${Deno.cwd()}/`).pathname;
+const here = flags.tree === undefined
+  ? new URL("../", import.meta.url).pathname
+  : treePath(flags.tree);
+const there = treePath(flags.against);
 const rounds = Number(flags.rounds);
 const self = new URL(import.meta.url).pathname;
 const profDir = flags["cpu-prof"];
 const workerArgs = flags["worker-args"].split(" ").filter((arg) => arg !== "");
 
-/** Deno's flags that write a CPU profile named `name` into `--cpu-prof`'s folder, if given. */
-function profFlags(name: string): string[] {
-  return profDir === undefined ? [] : [
-    "--cpu-prof",
-    `--cpu-prof-dir=${profDir}`,
-    `--cpu-prof-name=${name}.cpuprofile`,
-    "--cpu-prof-interval=100",
+/**
+ * Deno's flags for one process of a round: `--v8-flags` (`--v8-flags-old` for the old tree) and
+ * those that write a CPU profile named `name` into `--cpu-prof`'s folder, if given.
+ */
+function runFlags(name: string): string[] {
+  const v8 = flags[name.startsWith("new") ? "v8-flags" : "v8-flags-old"];
+  return [
+    ...(v8 === undefined ? [] : [`--v8-flags=${v8}`]),
+    ...(profDir === undefined ? [] : [
+      "--cpu-prof",
+      `--cpu-prof-dir=${profDir}`,
+      `--cpu-prof-name=${name}.cpuprofile`,
+      `--cpu-prof-interval=${flags["cpu-prof-interval"]}`,
+    ]),
   ];
 }
 
@@ -160,7 +182,7 @@ async function start(
   profName: string,
 ): Promise<{ child: Deno.ChildProcess; match: RegExpExecArray }> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", ...profFlags(profName), `${tree}${script}`, ...args],
+    args: ["run", "-A", ...runFlags(profName), `${tree}${script}`, ...args],
     cwd: tree,
     stdout: "piped",
     stderr: "null",
@@ -229,7 +251,7 @@ async function oneRound(tree: string, label: string, round: number): Promise<Cli
       args: [
         "run",
         "-A",
-        ...profFlags(`${label}-${round}-client`),
+        ...runFlags(`${label}-${round}-client`),
         self,
         `--client=${tree}`,
         `--scheduler=${address}`,
