@@ -11,6 +11,7 @@
 import assert from "node:assert/strict";
 import { Client, wait } from "../../mod.ts";
 import { type ManagedProcess, startScheduler, startWorker } from "../helpers/cluster.ts";
+import { RawClient } from "../helpers/raw_client.ts";
 
 /** Relays connections to `target`; a side that closes never closes the other (see above). */
 class HoldingRelay {
@@ -54,33 +55,43 @@ class HoldingRelay {
   }
 }
 
+/** Processes and the client of a test with a doomed worker. */
+interface DoomedSetup {
+  client: Client;
+  schedulerAddress: string;
+  doomed: { address: string; process: ManagedProcess };
+  /** Starts a second worker (straight to the scheduler) for the work to be computed again. */
+  more(): Promise<void>;
+}
+
 /**
- * A scheduler, a worker `doomed` that reaches it through a {@link HoldingRelay}, and a client.
- * `more` starts a second worker (straight to the scheduler) for the work to be computed again.
+ * A scheduler, a worker `doomed` that reaches it through a {@link HoldingRelay}, and a client
+ * (`authToken`: of an identity; `args`: for the scheduler and for the workers).
  */
 async function withDoomedWorker(
-  test: (
-    client: Client,
-    doomed: { address: string; process: ManagedProcess },
-    more: () => Promise<void>,
-  ) => Promise<void>,
+  test: (setup: DoomedSetup) => Promise<void>,
+  options: { schedulerArgs?: string[]; workerArgs?: string[]; authToken?: string } = {},
 ): Promise<void> {
   const processes: ManagedProcess[] = [];
   let relay: HoldingRelay | undefined;
   try {
-    const scheduler = await startScheduler();
+    const scheduler = await startScheduler(options.schedulerArgs);
     processes.push(scheduler.process);
     const port = Number(new URL(scheduler.address.replace("tcp:", "http:")).port);
     relay = new HoldingRelay({ hostname: "127.0.0.1", port });
-    const doomed = await startWorker(relay.address, { name: "doomed" });
+    const args = options.workerArgs;
+    const doomed = await startWorker(relay.address, { name: "doomed", args });
     processes.push(doomed.process);
     const more = async () => {
-      const other = await startWorker(scheduler.address, { name: "other" });
+      const other = await startWorker(scheduler.address, { name: "other", args });
       processes.push(other.process);
     };
-    await using client = await Client.connect(scheduler.address, { setAsDefault: false });
+    await using client = await Client.connect(scheduler.address, {
+      setAsDefault: false,
+      authToken: options.authToken,
+    });
     try {
-      await test(client, doomed, more);
+      await test({ client, schedulerAddress: scheduler.address, doomed, more });
     } catch (error) {
       const logs = processes.map((p) => p.output()).join("\n");
       throw new Error(`${(error as Error).stack}\n${logs}`);
@@ -92,7 +103,7 @@ async function withDoomedWorker(
 }
 
 Deno.test("a result whose only holder died before the scheduler heard is computed again and fetched", async () => {
-  await withDoomedWorker(async (client, doomed, more) => {
+  await withDoomedWorker(async ({ client, doomed, more }) => {
     const x = client.submit((n: number) => n * 2, 21);
     await wait([x]);
     assert.deepEqual(Object.values(await client.whoHas(x)), [[doomed.address]]);
@@ -110,7 +121,7 @@ Deno.test("a result whose only holder died before the scheduler heard is compute
 });
 
 Deno.test("scattered data whose only holder died fails saying it cannot be recomputed", async () => {
-  await withDoomedWorker(async (client, doomed, more) => {
+  await withDoomedWorker(async ({ client, doomed, more }) => {
     await more();
     const [data] = client.scatter([[1, 2, 3]], { workers: [doomed.address] });
     await wait([data]);
@@ -125,4 +136,52 @@ Deno.test("scattered data whose only holder died fails saying it cannot be recom
     assert.match(error.message, /scattered .*cannot be recomputed.*Scatter the data again/s);
     assert.equal(data.status, "cancelled");
   });
+});
+
+const CLUSTER_TOKEN = "5e1f0c3d2b1a09887766554433221100";
+const ALICE = "alice:a11ce-m1ss1ng-70ken-0123456789";
+const BOB = "bob:b0b-m1ss1ng-70ken-0123456789abcd";
+
+Deno.test("a client identity's result is computed again too (relay-gather reports); another identity's report of it moves nothing", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "missing-data-test-" });
+  try {
+    await Deno.writeTextFile(`${dir}/token`, CLUSTER_TOKEN);
+    await Deno.writeTextFile(`${dir}/clients`, `${ALICE}\n${BOB}\n`);
+    await withDoomedWorker(async ({ client: alice, schedulerAddress, doomed, more }) => {
+      const x = alice.submit((n: number) => n * 2, 21);
+      await wait([x]);
+      assert.deepEqual(Object.values(await alice.whoHas(x)), [[doomed.address]]);
+      await more();
+      // bob does not hold x: his word that the doomed worker lacks it changes nothing
+      const bob = await RawClient.connect(schedulerAddress, undefined, { authToken: BOB });
+      try {
+        bob.send({ op: "missing-data", keys: [x.key], errantWorker: doomed.address });
+        // (a request after it, so the report was handled; bounded: a closed link never answers)
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const late = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error("bob's link no longer answers")), 10_000);
+        });
+        const holders = await Promise.race([bob.request("who-has", { keys: [x.key] }), late])
+          .finally(() => clearTimeout(timer));
+        assert.deepEqual(holders, { [x.key]: [] });
+      } finally {
+        await bob.close();
+      }
+      assert.deepEqual(Object.values(await alice.whoHas(x)), [[doomed.address]]);
+      doomed.process.kill("SIGKILL");
+      await doomed.process.status;
+      assert.equal(await x.result(), 42);
+    }, {
+      schedulerArgs: [
+        "--auth-token-file",
+        `${dir}/token`,
+        "--client-tokens-file",
+        `${dir}/clients`,
+      ],
+      workerArgs: ["--auth-token-file", `${dir}/token`],
+      authToken: ALICE,
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
