@@ -58,6 +58,7 @@ class HoldingRelay {
 /** Processes and the client of a test with a doomed worker. */
 interface DoomedSetup {
   client: Client;
+  scheduler: ManagedProcess;
   schedulerAddress: string;
   doomed: { address: string; process: ManagedProcess };
   /** Starts a second worker (straight to the scheduler) for the work to be computed again. */
@@ -91,7 +92,8 @@ async function withDoomedWorker(
       authToken: options.authToken,
     });
     try {
-      await test({ client, schedulerAddress: scheduler.address, doomed, more });
+      const schedulerAddress = scheduler.address;
+      await test({ client, scheduler: scheduler.process, schedulerAddress, doomed, more });
     } catch (error) {
       const logs = processes.map((p) => p.output()).join("\n");
       throw new Error(`${(error as Error).stack}\n${logs}`);
@@ -121,7 +123,7 @@ Deno.test("a result whose only holder died before the scheduler heard is compute
 });
 
 Deno.test("scattered data whose only holder died fails saying it cannot be recomputed", async () => {
-  await withDoomedWorker(async ({ client, doomed, more }) => {
+  await withDoomedWorker(async ({ client, scheduler, schedulerAddress, doomed, more }) => {
     await more();
     const [data] = client.scatter([[1, 2, 3]], { workers: [doomed.address] });
     await wait([data]);
@@ -135,6 +137,15 @@ Deno.test("scattered data whose only holder died fails saying it cannot be recom
     assert.notEqual(error.name, "MissingDataError", error.message);
     assert.match(error.message, /scattered .*cannot be recomputed.*Scatter the data again/s);
     assert.equal(data.status, "cancelled");
+    // a malformed report closes that link, saying why; everyone else is served as before
+    const raw = await RawClient.connect(schedulerAddress);
+    try {
+      raw.send({ op: "missing-data", keys: "all of them", errantWorker: doomed.address });
+      await scheduler.waitForLine(/it sent missing-data without keys or errantWorker/);
+    } finally {
+      await raw.close();
+    }
+    assert.deepEqual(await client.whoHas(data), { [data.key]: [] });
   });
 });
 
