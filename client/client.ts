@@ -189,7 +189,18 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     const direct = () => this.#session.info.direct !== false;
     const peers = this.#peers;
     const actors = this.#actorCalls;
-    this.#results = new Results({ keys, futures, peers, request, direct, actors, checkOpen });
+    const reportMissing = (errant: WorkerAddress, missing: Key[]) =>
+      this.#outbox.missingData(missing, errant);
+    this.#results = new Results({
+      keys,
+      futures,
+      peers,
+      request,
+      direct,
+      actors,
+      checkOpen,
+      reportMissing,
+    });
     /** Shared-state requests waiting for the outbox to be written (see below). */
     let waitingForOutbox = 0;
     this.#sharedState = {

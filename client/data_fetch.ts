@@ -3,6 +3,10 @@
  * `future.result()` calls) becomes one `get-data` request per worker, sent straight to the
  * workers' data listeners. The first attempt trusts the holders the scheduler named in
  * `key-in-memory`; keys without known holders, and every retry, ask the scheduler (`who-has`).
+ * A holder that did not give a key (it died, restarted or dropped it, and the scheduler may not
+ * have heard yet) is reported after each failed attempt (`missing-data`, as workers report
+ * peers): the scheduler drops that copy, and a key left without one is computed again — its
+ * future goes pending, and the fetcher leaves it to the caller to wait for.
  * Values arrive as the `Encoded` the worker stored; decoding is the caller's.
  *
  * @module
@@ -52,6 +56,20 @@ export interface GatherRelay {
   gather(keys: Key[]): Promise<{ key: Key; value: Encoded }[]>;
 }
 
+/**
+ * Tells the scheduler of holders that did not give keys, and hears back: what a fetcher needs so
+ * a lost result is computed again instead of failing the fetch.
+ */
+export interface MissingReports {
+  /** `errant` did not give `keys`: it did not hold them, or could not be reached. */
+  report(errant: WorkerAddress, keys: Key[]): void;
+  /**
+   * False once the scheduler no longer has `key` in memory for this client (it said `lost`,
+   * `cancelled`, …): retrying is over, the caller waits for the key or reports its end.
+   */
+  inMemory(key: Key): boolean;
+}
+
 /** Keys per `who-has` request, so a million-key gather does not make one giant message. */
 const WHO_HAS_CHUNK = 100_000;
 /** Keys per `get-data` request to one worker. */
@@ -66,7 +84,11 @@ export interface FetchResult {
   missing: Key[];
   /** Why keys are missing, from the last attempt. */
   reason: string;
+  /** Keys among `missing` that the scheduler took back while they were fetched (recomputed). */
+  taken: ReadonlySet<Key>;
 }
+
+const NONE: ReadonlySet<Key> = new Set();
 
 interface FetchRequest {
   keys: readonly Key[];
@@ -80,6 +102,7 @@ export class DataFetcher {
   readonly #peers: PeerPool;
   readonly #knownHolders: KnownHolders;
   readonly #relay: GatherRelay | undefined;
+  readonly #reports: MissingReports | undefined;
   #batch: FetchRequest[] = [];
 
   /**
@@ -87,14 +110,17 @@ export class DataFetcher {
    * @param peers the connections to the workers' data listeners
    * @param knownHolders holders already known, tried first without asking the scheduler
    * @param relay fetching through the scheduler instead, when it is active
+   * @param reports where holders that did not give keys are reported (none: only retried)
    */
   constructor(
     whoHas: WhoHas,
     peers: PeerPool,
     knownHolders: KnownHolders = () => undefined,
     relay?: GatherRelay,
+    reports?: MissingReports,
   ) {
     this.#relay = relay;
+    this.#reports = reports;
     this.#whoHas = whoHas;
     this.#peers = peers;
     this.#knownHolders = knownHolders;
@@ -117,9 +143,10 @@ export class DataFetcher {
     const wanted = new Set<Key>();
     for (const request of batch) for (const key of request.keys) wanted.add(key);
     const values = new Map<Key, Encoded>();
+    const taken = new Set<Key>();
     let failure: string | undefined;
     try {
-      failure = await this.#fetchAll([...wanted], values);
+      failure = await this.#fetchAll([...wanted], values, taken);
     } catch (error) {
       // the scheduler could not be asked (closed client): every request fails alike
       const err = error instanceof Error ? error : new Error(String(error));
@@ -130,7 +157,7 @@ export class DataFetcher {
     for (const request of batch) {
       const missing = request.keys.filter((key) => !values.has(key));
       if (request.keys.length === values.size && missing.length === 0) {
-        request.resolve({ values, missing, reason });
+        request.resolve({ values, missing, reason, taken: NONE });
         continue;
       }
       const own = new Map<Key, Encoded>();
@@ -138,15 +165,23 @@ export class DataFetcher {
         const value = values.get(key);
         if (value !== undefined) own.set(key, value);
       }
-      request.resolve({ values: own, missing, reason });
+      request.resolve({ values: own, missing, reason, taken: taken.size > 0 ? taken : NONE });
     }
   }
 
-  /** Fills `values`; returns why keys are still missing, if some are. */
-  async #fetchAll(keys: Key[], values: Map<Key, Encoded>): Promise<string | undefined> {
+  /**
+   * Fills `values`, and `taken` with the keys the scheduler took back meanwhile (reported lost,
+   * computed again: not retried); returns why keys are still missing, if some are.
+   */
+  async #fetchAll(
+    keys: Key[],
+    values: Map<Key, Encoded>,
+    taken: Set<Key>,
+  ): Promise<string | undefined> {
     let missing = keys;
     let reason: string | undefined;
     let delay = FIRST_RETRY_MS;
+    const reports = this.#reports;
     for (let attempt = 0; attempt < ATTEMPTS && missing.length > 0; attempt++) {
       if (attempt > 0) {
         await new Promise((resolve) => setTimeout(resolve, delay));
@@ -154,7 +189,12 @@ export class DataFetcher {
       }
       // retries ask the scheduler: the holders named earlier may have left or dropped the key
       reason = await this.#fetchRound(missing, values, attempt === 0);
-      missing = missing.filter((key) => !values.has(key));
+      missing = missing.filter((key) => {
+        if (values.has(key)) return false;
+        if (reports === undefined || reports.inMemory(key)) return true;
+        taken.add(key);
+        return false;
+      });
     }
     return missing.length > 0 ? reason : undefined;
   }
@@ -205,6 +245,7 @@ export class DataFetcher {
     }
     const failures: string[] = [];
     const requests: Promise<void>[] = [];
+    const reports = this.#reports;
     for (const [worker, workerKeys] of byWorker) {
       for (let start = 0; start < workerKeys.length; start += GET_DATA_CHUNK) {
         const chunk = workerKeys.length <= GET_DATA_CHUNK
@@ -214,9 +255,13 @@ export class DataFetcher {
           this.#peers.getData(worker, chunk).then(
             (reply) => {
               for (const item of reply.items) values.set(item.key, item.value);
+              if (reply.items.length === chunk.length || reports === undefined) return;
+              const denied = chunk.filter((key) => !values.has(key));
+              if (denied.length > 0) reports.report(worker, denied);
             },
             (error) => {
               failures.push(`${worker}: ${error instanceof Error ? error.message : error}`);
+              reports?.report(worker, chunk);
             },
           ),
         );

@@ -22,6 +22,7 @@ import type {
   GraphTaskSpec,
   ScatteredKey,
   UpdateGraphMsg,
+  WorkerAddress,
 } from "../protocol/messages.ts";
 
 /**
@@ -157,6 +158,12 @@ export class Outbox {
         },
       );
     }
+    this.#schedule();
+  }
+
+  /** `errantWorker` did not give `keys` when this client fetched them (client/data_fetch.ts). */
+  missingData(keys: readonly Key[], errantWorker: WorkerAddress): void {
+    this.#push({ op: "missing-data", keys: keys.slice(), errantWorker });
     this.#schedule();
   }
 

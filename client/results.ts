@@ -32,7 +32,15 @@ export interface ResultsHost {
   readonly actors: ActorTransport;
   /** Throws when the client is closed. */
   checkOpen(): void;
+  /** Tells the scheduler that `errant` did not give `keys` (`missing-data`). */
+  reportMissing(errant: WorkerAddress, keys: Key[]): void;
 }
+
+/**
+ * Times one fetch lets a key be lost and computed again before it gives up: a key lost again
+ * and again (the workers computing it keep dying or dropping it) fails instead of looping.
+ */
+export const MAX_RECOMPUTATIONS = 3;
 
 /** Fetching and finishing the values of one client's keys. */
 export class Results {
@@ -51,6 +59,10 @@ export class Results {
         // a client identity's data comes through the scheduler (docs/security.md, tenancy)
         active: () => !host.direct(),
         gather: (keys) => request("relay-gather", { keys }),
+      },
+      {
+        report: (errant, keys) => host.reportMissing(errant, keys),
+        inMemory: (key) => host.keys.get(key)?.status === "finished",
       },
     );
   }
@@ -99,11 +111,18 @@ export class Results {
 
   /**
    * Values of finished keys, decoded (and finalized for `compute` Futures). Data lost while
-   * being fetched is waited for again while the scheduler recomputes it.
+   * being fetched (the fetcher reports the holders that did not give it) is waited for again
+   * while the scheduler recomputes it, up to {@link MAX_RECOMPUTATIONS} times a key.
+   *
+   * @throws the key's error when the scheduler could not bring it back (scattered data, lost
+   *   lineage); {@link MissingDataError} when no holder gives it though the scheduler still
+   *   names some, or when it was lost more than {@link MAX_RECOMPUTATIONS} times.
    */
   async fetchValues(keys: readonly Key[]): Promise<Map<Key, unknown>> {
     const held = this.host.keys;
     const values = new Map<Key, unknown>();
+    /** How many times each key was taken back (lost, computed again) during this fetch. */
+    let recomputed: Map<Key, number> | undefined;
     let wanted = keys.length === 1 ? [keys[0]] : [...new Set(keys)];
     const put = (key: Key, encoded: Encoded) => {
       const refsBefore = taskRefCount();
@@ -136,9 +155,25 @@ export class Results {
       for (const [key, encoded] of fetched.values) put(key, encoded);
       if (fetched.missing.length === 0) break;
       this.host.checkOpen();
-      // keys being recomputed (the scheduler said `lost`) are pending again: wait for them
-      const stuck = fetched.missing.filter((k) => held.get(k)?.status !== "pending");
+      // Keys the scheduler took back are waited for again (pending: computed again) or end
+      // with its word (the next pass throws it); the others no holder gave.
+      const stuck: Key[] = [];
+      const lostAgain: Key[] = [];
+      for (const key of fetched.missing) {
+        if (fetched.taken.has(key) || held.get(key)?.status !== "finished") {
+          const times = ((recomputed ??= new Map()).get(key) ?? 0) + 1;
+          recomputed.set(key, times);
+          if (times > MAX_RECOMPUTATIONS) lostAgain.push(key);
+        } else stuck.push(key);
+      }
       if (stuck.length > 0) throw new MissingDataError(stuck, fetched.reason);
+      if (lostAgain.length > 0) {
+        throw new MissingDataError(
+          lostAgain,
+          `lost ${MAX_RECOMPUTATIONS + 1} times while being fetched, computed again each time; ` +
+            `the workers computing them may keep dying or dropping data: see their logs`,
+        );
+      }
       wanted = fetched.missing;
     }
     return values;

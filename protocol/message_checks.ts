@@ -94,6 +94,13 @@ function updateGraphProblem(msg: Fields): string | null {
   return null;
 }
 
+/** `missing-data`, from a worker or a client: the keys, and the worker that did not give them. */
+function missingDataProblem(msg: Fields): string | null {
+  return isKeyList(msg.keys) && typeof msg.errantWorker === "string"
+    ? null
+    : "missing-data without keys or errantWorker";
+}
+
 /** What is wrong with a message on a client connection, or null (requests included). */
 export function clientMessageProblem(msg: unknown): string | null {
   if (!isObject(msg)) return "a message that is not an object";
@@ -114,6 +121,8 @@ export function clientMessageProblem(msg: unknown): string | null {
     case "fire-and-forget":
     case "retry":
       return isKeyList(msg.keys) ? null : `${msg.op} without a list of keys`;
+    case "missing-data":
+      return missingDataProblem(msg);
     case "cancel":
       if (!isKeyList(msg.keys)) return "cancel without a list of keys";
       return msg.force === undefined || typeof msg.force === "boolean"
@@ -156,9 +165,7 @@ export function workerMessageProblem(msg: unknown): string | null {
         ? null
         : "add-keys without a list of {key, nbytes}";
     case "missing-data":
-      return isKeyList(msg.keys) && typeof msg.errantWorker === "string"
-        ? null
-        : "missing-data without keys or errantWorker";
+      return missingDataProblem(msg);
     case "steal-response":
       return typeof msg.key === "string" && typeof msg.stealId === "number" &&
           (msg.state === null || typeof msg.state === "string")

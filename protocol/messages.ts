@@ -124,7 +124,8 @@ export type ClientToSchedulerMsg =
   | ClientDesiresKeysMsg
   | FireAndForgetMsg
   | CancelMsg
-  | RetryMsg;
+  | RetryMsg
+  | MissingDataMsg;
 
 // ---------------------------------------------------------------------------------------------
 // Scheduler → client
@@ -311,7 +312,10 @@ export interface AddKeysMsg {
   keys: { key: Key; nbytes: number }[];
 }
 
-/** `errantWorker` was supposed to hold these keys but did not have them, or could not be reached. */
+/**
+ * `errantWorker` was supposed to hold these keys but did not have them, or could not be reached.
+ * Sent by a worker fetching inputs, and by a client fetching results (only of keys it holds).
+ */
 export interface MissingDataMsg {
   op: "missing-data";
   keys: Key[];

@@ -34,6 +34,7 @@ import type { TaskMoves } from "./task_moves.ts";
 import { keyAccessError, type KeyOwnership, NO_IDENTITY } from "./tenancy.ts";
 import { joinableTasks, sameTaskSpec } from "./co_ownership.ts";
 import { deriveFunctionIds } from "./function_identity.ts";
+import { missingData } from "./missing_data.ts";
 
 export class ClientIntake {
   readonly clients = new Map<ClientId, ClientRecord>();
@@ -122,7 +123,27 @@ export class ClientIntake {
         return this.#cancel(client, msg.keys, msg.force === true);
       case "retry":
         return this.#retry(client, msg.keys);
+      case "missing-data":
+        return this.#missingData(client, msg.keys, msg.errantWorker);
     }
+  }
+
+  /**
+   * `client` could not fetch `keys` from `errantAddress` (missing_data.ts): only keys it holds
+   * count, as it may touch nothing else (docs/security.md).
+   */
+  #missingData(client: ClientRecord, keys: Key[], errantAddress: WorkerAddress): void {
+    const errant = this.#workers.get(errantAddress);
+    const held = (task: TaskRecord) => client.wantsWhat.has(task);
+    const { dropped, lost } = missingData(this.#moves, this.#replicas, errant, keys, held);
+    if (dropped === 0 && lost === 0) return;
+    this.#moves.log(
+      "client",
+      `client ${client.id} could not fetch ${keys.length} keys from ${errantAddress}: ` +
+        `${dropped} copies dropped, ${lost} keys lost`,
+      undefined,
+      errantAddress,
+    );
   }
 
   /** One task's dependencies as update-graph finds them (a scratch list, empty between tasks). */

@@ -646,15 +646,25 @@ export class SchedulerRequests {
       if (list === undefined) byWorker.set(worker, list = []);
       list.push(key);
     }
+    const asked = [...byWorker];
     const replies = await Promise.allSettled(
-      [...byWorker].map(([worker, list]) => this.#host.peers.getData(worker, list)),
+      asked.map(([worker, list]) => this.#host.peers.getData(worker, list)),
     );
     const items: { key: Key; value: Encoded }[] = [];
-    for (const reply of replies) {
+    replies.forEach((reply, i) => {
+      const [errantWorker, list] = asked[i];
+      let keys = list;
       if (reply.status === "fulfilled") {
         for (const item of reply.value.items) items.push({ key: item.key, value: item.value });
+        const given = new Set(reply.value.items.map((item) => item.key));
+        keys = list.filter((key) => !given.has(key));
       }
-    }
+      // the holders that did not give keys are reported as the client itself would report them
+      if (keys.length > 0 && this.#host.clients.has(clientId)) {
+        const msg = { op: "missing-data" as const, keys, errantWorker };
+        this.#host.feed({ type: "client-message", client: clientId, msg, now: now() });
+      }
+    });
     return items;
   }
 

@@ -10,7 +10,6 @@
 
 import type { Key } from "../core/task.ts";
 import type {
-  KeyLocation,
   StealResponseMsg,
   TaskErredMsg,
   TaskFinishedMsg,
@@ -38,6 +37,7 @@ import type { TaskQueues } from "./queuing.ts";
 import type { WorkerMembership } from "./membership.ts";
 import type { ClientIntake } from "./client_intake.ts";
 import type { TaskMoves } from "./task_moves.ts";
+import { missingData } from "./missing_data.ts";
 
 /** The books worker intake keeps in step, besides the tasks. */
 export interface WorkerIntakeBooks {
@@ -355,19 +355,13 @@ export class WorkerIntake {
     moves.toErred(task);
   }
 
+  /** `reporter` could not fetch `keys` from `errantAddress` (missing_data.ts). */
   #missingData(reporter: WorkerRecord, keys: Key[], errantAddress: WorkerAddress): void {
     const errant = this.#members.workers.get(errantAddress);
-    const refreshed: KeyLocation[] = [];
-    for (const key of keys) {
-      const task = this.#moves.tasks.get(key);
-      if (task === undefined) continue;
-      this.#replicas.distrust(task, errant);
-      if (task.state !== "memory") continue;
-      if (task.whoHas.size === 0) this.#moves.dataLost(task);
-      else refreshed.push(this.#replicas.location(task));
-    }
-    if (refreshed.length > 0) {
-      this.#outbox.toWorker(reporter, { op: "refresh-who-has", keys: refreshed });
+    const { remaining } = missingData(this.#moves, this.#replicas, errant, keys);
+    if (remaining.length > 0) {
+      const locations = remaining.map((task) => this.#replicas.location(task));
+      this.#outbox.toWorker(reporter, { op: "refresh-who-has", keys: locations });
     }
   }
 
