@@ -57,26 +57,26 @@ export function buildIndex(graph: Graph, strict: boolean): TaskIndex {
   const tasks = new Array<Task>(n);
   const index = new Map<Key, number>();
   let complete = true;
-  let i = 0;
-  for (const key of graph.keys()) {
-    keys[i] = key;
-    index.set(key, i++);
-  }
+  let misplaced = -1;
   let edges = 0;
-  i = 0;
-  for (const task of graph.values()) {
-    if (task.key !== keys[i]) {
-      if (strict) {
-        throw new GraphError(
-          `The graph holds task '${task.key}' under the key '${keys[i]}'. A graph maps each ` +
-            `task's own key to the task; put it under '${task.key}'.`,
-        );
-      }
-      complete = false;
-    }
+  let i = 0;
+  // one pass over the entries (a Map iterator per pass costs more than the work, cold)
+  graph.forEach((task, key) => {
+    keys[i] = key;
     tasks[i] = task;
+    index.set(key, i++);
+    if (task.key !== key && misplaced < 0) misplaced = i - 1;
     edges += task.deps.length;
-    i++;
+  });
+  if (misplaced >= 0) {
+    if (strict) {
+      const { key } = tasks[misplaced];
+      throw new GraphError(
+        `The graph holds task '${key}' under the key '${keys[misplaced]}'. A graph maps each ` +
+          `task's own key to the task; put it under '${key}'.`,
+      );
+    }
+    complete = false;
   }
   const depStart = new Int32Array(n + 1);
   const deps = new Int32Array(edges);
@@ -134,10 +134,12 @@ function takeHandedOver(graph: Graph): TaskIndex | undefined {
   const { keys, tasks } = index;
   if (graph.size !== tasks.length) return undefined;
   let i = 0;
-  for (const task of graph.values()) if (task !== tasks[i++]) return undefined;
-  i = 0;
-  for (const key of graph.keys()) if (key !== keys[i++]) return undefined;
-  return index;
+  let same = true;
+  graph.forEach((task, key) => {
+    if (task !== tasks[i] || key !== keys[i]) same = false;
+    i++;
+  });
+  return same ? index : undefined;
 }
 
 /** The indices of output keys. @throws {GraphError} for a key not in the graph. */
