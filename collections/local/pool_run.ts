@@ -459,7 +459,7 @@ async function runOnPool(
       // only once nothing can fail: the link then counts these functions as sent to the slot
       // each distinct function once (members of a subgraph mostly share a few)
       const fns: (FunctionSpec | string)[] = [];
-      const fnOf: number[] = new Array(n);
+      const fnOf = new Int32Array(n);
       const fnAt = new Map<FunctionSpec, number>();
       for (let i = 0; i < n; i++) {
         const spec = specs[members[i]]!;
@@ -483,9 +483,9 @@ async function runOnPool(
           keys,
           fns,
           ...(fns.length === n ? {} : { fnOf }),
-          exports,
-          readers,
-          ...(memberRefs.length === 0 ? {} : { memberRefs }),
+          exports: new Int32Array(exports),
+          readers: new Int32Array(readers),
+          ...(memberRefs.length === 0 ? {} : { memberRefs: new Int32Array(memberRefs) }),
           ...(groups === undefined ? {} : { groups }),
         },
       };
