@@ -22,6 +22,11 @@ export interface IndexedGraph {
   readonly deps: Int32Array;
   /** Every task comes after its dependencies in insertion order (so there is no cycle). */
   readonly topological: boolean;
+  /**
+   * Every task comes before its dependencies (so there is no cycle): the order a graph
+   * collected from its outputs has (collections/collection.ts `collectGraph`).
+   */
+  readonly reversed?: boolean;
 }
 
 /**
@@ -82,6 +87,7 @@ export function buildIndex(graph: Graph, strict: boolean): TaskIndex {
   const deps = new Int32Array(edges);
   let edge = 0;
   let topological = true;
+  let reversed = true;
   for (i = 0; i < n; i++) {
     const task = tasks[i];
     depStart[i] = edge;
@@ -101,11 +107,12 @@ export function buildIndex(graph: Graph, strict: boolean): TaskIndex {
         continue;
       }
       if (target >= i) topological = false;
+      if (target <= i) reversed = false;
       deps[edge++] = target;
     }
   }
   depStart[n] = edge;
-  return { keys, index, depStart, deps, topological, tasks, complete };
+  return { keys, index, depStart, deps, topological, reversed, tasks, complete };
 }
 
 /**
@@ -243,7 +250,7 @@ export function cycleMessage(cycle: readonly Key[]): string {
 export function validateGraph(graph: Graph, outputs: readonly Key[]): void {
   const g = indexGraph(graph);
   outputIndices(g, outputs);
-  if (!g.topological) postOrder(g, null);
+  if (!g.topological && !g.reversed) postOrder(g, null);
 }
 
 /** For each task, the tasks that depend on it (dependencies missing from the graph are skipped). */
@@ -300,9 +307,10 @@ export function orderAndNeeded(
   // Total dependencies, counted along every path (a shared dependency counts once for each
   // path to it): a linear-time measure of how much work, and memory, a branch holds.
   const totals = new Float64Array(n);
-  const sequence = g.topological ? null : postOrder(g, null);
+  // insertion order, or its reverse, is an order with dependencies first: no walk for one
+  const sequence = g.topological || g.reversed ? null : postOrder(g, null);
   for (let k = 0; k < n; k++) {
-    const task = sequence === null ? k : sequence[k];
+    const task = sequence !== null ? sequence[k] : g.topological ? k : n - 1 - k;
     let total = 1;
     for (let p = g.depStart[task]; p < g.depStart[task + 1]; p++) total += totals[g.deps[p]];
     totals[task] = total;
