@@ -19,7 +19,15 @@ export interface Layer {
   readonly tasks: readonly Task[];
   /** The layers whose tasks these tasks read. */
   readonly dependencies: readonly Layer[];
+  /**
+   * A layer of one task (every `Delayed`) may give it here, so that collecting a graph of a
+   * million of them makes no array per layer (`null`: the layer has no task).
+   */
+  readonly [layerTask]?: Task | null;
 }
+
+/** The key of {@link Layer}'s one task (a symbol: no name a lazy attribute could use). */
+export const layerTask: unique symbol = Symbol("the one task of a layer") as never;
 
 /** Marks an object as a lazy collection. */
 export const collectionSymbol: unique symbol = Symbol.for("dask.collection") as never;
@@ -77,12 +85,13 @@ export function collectGraph(layers: readonly Layer[]): Graph {
   for (const layer of layers) stack.push(layer);
   while (stack.length > 0) {
     const layer = stack.pop()!;
-    const tasks = layer.tasks;
-    if (tasks.length === 1) {
-      const task = tasks[0];
+    let task = layer[layerTask];
+    if (task === undefined && layer.tasks.length === 1) task = layer.tasks[0];
+    if (task != null) {
       if (graph.has(task.key)) continue;
       graph.set(task.key, task);
     } else {
+      const tasks = layer.tasks;
       if (seen.has(layer.id)) continue;
       seen.add(layer.id);
       for (let i = 0; i < tasks.length; i++) {

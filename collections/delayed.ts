@@ -26,6 +26,7 @@ import {
   collectionSymbol,
   isCollection,
   type Layer,
+  layerTask,
   type LazyValue,
 } from "./collection.ts";
 import { computeCollections, type ComputeOptions, persistCollection } from "./compute.ts";
@@ -85,6 +86,11 @@ export class Delayed<T = unknown> implements Collection<T>, Layer {
   /** The one task of this layer (none when it stands for a persisted result). */
   get tasks(): readonly Task[] {
     return this.#task === null ? NO_LAYERS as readonly never[] : [this.#task];
+  }
+
+  /** Its task, for collecting a graph without an array per Delayed. */
+  get [layerTask](): Task | null {
+    return this.#task;
   }
 
   /** The layer id (a Delayed is its own one-task layer). */

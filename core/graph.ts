@@ -22,6 +22,11 @@ export interface IndexedGraph {
   readonly deps: Int32Array;
   /** Every task comes after its dependencies in insertion order (so there is no cycle). */
   readonly topological: boolean;
+  /**
+   * Every task comes before its dependencies (so there is no cycle): the order a graph
+   * collected from its outputs has (collections/collection.ts `collectGraph`).
+   */
+  readonly reversed?: boolean;
 }
 
 /**
@@ -57,31 +62,32 @@ export function buildIndex(graph: Graph, strict: boolean): TaskIndex {
   const tasks = new Array<Task>(n);
   const index = new Map<Key, number>();
   let complete = true;
-  let i = 0;
-  for (const key of graph.keys()) {
-    keys[i] = key;
-    index.set(key, i++);
-  }
+  let misplaced = -1;
   let edges = 0;
-  i = 0;
-  for (const task of graph.values()) {
-    if (task.key !== keys[i]) {
-      if (strict) {
-        throw new GraphError(
-          `The graph holds task '${task.key}' under the key '${keys[i]}'. A graph maps each ` +
-            `task's own key to the task; put it under '${task.key}'.`,
-        );
-      }
-      complete = false;
-    }
+  let i = 0;
+  // one pass over the entries (a Map iterator per pass costs more than the work, cold)
+  graph.forEach((task, key) => {
+    keys[i] = key;
     tasks[i] = task;
+    index.set(key, i++);
+    if (task.key !== key && misplaced < 0) misplaced = i - 1;
     edges += task.deps.length;
-    i++;
+  });
+  if (misplaced >= 0) {
+    if (strict) {
+      const { key } = tasks[misplaced];
+      throw new GraphError(
+        `The graph holds task '${key}' under the key '${keys[misplaced]}'. A graph maps each ` +
+          `task's own key to the task; put it under '${key}'.`,
+      );
+    }
+    complete = false;
   }
   const depStart = new Int32Array(n + 1);
   const deps = new Int32Array(edges);
   let edge = 0;
   let topological = true;
+  let reversed = true;
   for (i = 0; i < n; i++) {
     const task = tasks[i];
     depStart[i] = edge;
@@ -101,11 +107,12 @@ export function buildIndex(graph: Graph, strict: boolean): TaskIndex {
         continue;
       }
       if (target >= i) topological = false;
+      if (target <= i) reversed = false;
       deps[edge++] = target;
     }
   }
   depStart[n] = edge;
-  return { keys, index, depStart, deps, topological, tasks, complete };
+  return { keys, index, depStart, deps, topological, reversed, tasks, complete };
 }
 
 /**
@@ -134,10 +141,12 @@ function takeHandedOver(graph: Graph): TaskIndex | undefined {
   const { keys, tasks } = index;
   if (graph.size !== tasks.length) return undefined;
   let i = 0;
-  for (const task of graph.values()) if (task !== tasks[i++]) return undefined;
-  i = 0;
-  for (const key of graph.keys()) if (key !== keys[i++]) return undefined;
-  return index;
+  let same = true;
+  graph.forEach((task, key) => {
+    if (task !== tasks[i] || key !== keys[i]) same = false;
+    i++;
+  });
+  return same ? index : undefined;
 }
 
 /** The indices of output keys. @throws {GraphError} for a key not in the graph. */
@@ -241,7 +250,7 @@ export function cycleMessage(cycle: readonly Key[]): string {
 export function validateGraph(graph: Graph, outputs: readonly Key[]): void {
   const g = indexGraph(graph);
   outputIndices(g, outputs);
-  if (!g.topological) postOrder(g, null);
+  if (!g.topological && !g.reversed) postOrder(g, null);
 }
 
 /** For each task, the tasks that depend on it (dependencies missing from the graph are skipped). */
@@ -298,9 +307,10 @@ export function orderAndNeeded(
   // Total dependencies, counted along every path (a shared dependency counts once for each
   // path to it): a linear-time measure of how much work, and memory, a branch holds.
   const totals = new Float64Array(n);
-  const sequence = g.topological ? null : postOrder(g, null);
+  // insertion order, or its reverse, is an order with dependencies first: no walk for one
+  const sequence = g.topological || g.reversed ? null : postOrder(g, null);
   for (let k = 0; k < n; k++) {
-    const task = sequence === null ? k : sequence[k];
+    const task = sequence !== null ? sequence[k] : g.topological ? k : n - 1 - k;
     let total = 1;
     for (let p = g.depStart[task]; p < g.depStart[task + 1]; p++) total += totals[g.deps[p]];
     totals[task] = total;

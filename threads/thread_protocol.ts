@@ -71,6 +71,13 @@ export interface RunItem {
   members?: RunMembers;
 }
 
+/**
+ * Positions in a {@link RunMembers}: the owner sends an `Int32Array` (one buffer to write and
+ * to read, where an array of numbers costs the codec a call per number, cold); plain arrays
+ * work as well.
+ */
+export type Positions = Int32Array | number[];
+
 /** The tasks of an item that runs a subgraph (`RunItem.members`), in the order they run. */
 export interface RunMembers {
   /**
@@ -85,24 +92,24 @@ export interface RunMembers {
    */
   fns: (FunctionSpec | string)[];
   /** Each member's function as a position in {@link fns} (absent: `fns` has one per member). */
-  fnOf?: number[];
+  fnOf?: Positions;
   /**
    * The members whose values the owner wants (read outside the subgraph, or outputs), by
    * index, ascending; their values come back in `RunResult.exported`, in this order. The
    * others are read only by later members and never leave the runner.
    */
-  exports: number[];
+  exports: Positions;
   /**
    * The members that read other tasks' results, by index, ascending: only their arguments are
    * searched for `TaskRef`s (as an item's are only when it has inputs).
    */
-  readers: number[];
+  readers: Positions;
   /**
    * Arguments that are an earlier member's value itself, sent without the key (each key travels
    * once, in {@link keys}): triples `member, argument position, earlier member` by member,
    * ascending. The argument is null in `args`; the runner puts the value there before the call.
    */
-  memberRefs?: number[];
+  memberRefs?: Positions;
   /** The profiler's name of each member that is a fused task (`RunItem.group`), else null. */
   groups?: (string | null)[];
 }

@@ -18,7 +18,12 @@ import { fusedPrefix, keyPrefix, TaskRef } from "../../core/task.ts";
 import type { Key } from "../../core/task.ts";
 import { decode, encode, type Encoded } from "../../core/value_codec.ts";
 import { ProcessDiedError } from "../../threads/process_exit.ts";
-import { NOT_SENT, type RunItem, type RunResult } from "../../threads/thread_protocol.ts";
+import {
+  NOT_SENT,
+  type Positions,
+  type RunItem,
+  type RunResult,
+} from "../../threads/thread_protocol.ts";
 import type { GraphExecutor } from "../compute.ts";
 import { localExecutor, type LocalRun, type LocalRunOptions } from "./options.ts";
 import {
@@ -70,6 +75,18 @@ function estimateMs(prefix: string): number {
 function learnDuration(prefix: string, ms: number): void {
   const old = prefixDurations.get(prefix);
   prefixDurations.set(prefix, old === undefined ? ms : 0.7 * old + 0.3 * ms);
+}
+
+/** Positions of this many or more travel as an `Int32Array`, fewer as the array they are. */
+const TYPED_POSITIONS = 16;
+
+/**
+ * Positions as they travel: a long list as one `Int32Array` (one buffer for the codec, where each
+ * number costs it a call), a short one as it is (a typed array's buffer costs more than a few
+ * numbers).
+ */
+function positions(list: number[]): Positions {
+  return list.length >= TYPED_POSITIONS ? new Int32Array(list) : list;
 }
 
 /** Copies of frames (each only its own bytes) for sending, and their buffers to transfer. */
@@ -482,10 +499,10 @@ async function runOnPool(
         members: {
           keys,
           fns,
-          ...(fns.length === n ? {} : { fnOf }),
-          exports,
-          readers,
-          ...(memberRefs.length === 0 ? {} : { memberRefs }),
+          ...(fns.length === n ? {} : { fnOf: positions(fnOf) }),
+          exports: positions(exports),
+          readers: positions(readers),
+          ...(memberRefs.length === 0 ? {} : { memberRefs: positions(memberRefs) }),
           ...(groups === undefined ? {} : { groups }),
         },
       };

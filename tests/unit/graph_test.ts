@@ -223,3 +223,24 @@ Deno.test("order handles wide fan-in (many dependencies of one task)", () => {
   assert.equal(priorities.get("in-98"), 49, "all 50 single literals first, in argument order");
   assert.equal(priorities.get("pre-1"), 50);
 });
+
+Deno.test("order is the same for a graph inserted forward, outputs first, or mixed", () => {
+  // a small tree whose tasks the output all needs: its order does not depend on insertion
+  const spec: Record<Key, Key[]> = {
+    l0: [],
+    l1: [],
+    l2: [],
+    l3: [],
+    p0: ["l0", "l1"],
+    p1: ["l2", "l3"],
+    p2: ["p0", "l2"],
+    top: ["p2", "p1"],
+  };
+  const forward = graphOf(spec);
+  const reversed: Graph = new Map([...forward].reverse());
+  const mixed: Graph = new Map([...forward].sort(([a], [b]) => a.localeCompare(b)));
+  const expected = Object.fromEntries(order(forward, ["top"]));
+  assert.deepEqual(Object.fromEntries(order(reversed, ["top"])), expected);
+  assert.deepEqual(Object.fromEntries(order(mixed, ["top"])), expected);
+  validateGraph(reversed, ["top"]);
+});
