@@ -1,7 +1,8 @@
 /**
  * Binary min-heaps with one pair of sift loops, ordered by one of three orders given at
  * construction (the item that comes first is on top): {@link BY_PRIORITY} (`priority`, lowest
- * first = runs first), {@link LOWEST_KEY} and {@link HIGHEST_KEY} (a number, `heapKey`).
+ * first = runs first), {@link LOWEST_KEY} and {@link HIGHEST_KEY} (a number, `heapKey`; ties by
+ * `serial`).
  *
  * - {@link PositionedHeap}: each item sits in at most one such heap and remembers its position
  *   (`heapIndex`), so it can be removed from the middle, or moved after its key changed, in
@@ -30,9 +31,13 @@ export interface Positioned {
   heapIndex: number;
 }
 
-/** An item of a heap by {@link LOWEST_KEY} or {@link HIGHEST_KEY}. */
+/**
+ * An item of a heap by {@link LOWEST_KEY} or {@link HIGHEST_KEY}; of equal keys the lower `serial`
+ * comes first, so which item is on top never depends on the order the items were filed in.
+ */
 export interface Keyed {
   heapKey: number;
+  readonly serial: number;
 }
 
 /** An item of an {@link IndexedHeap}. */
@@ -45,9 +50,9 @@ export function comesBefore(order: Order, a: unknown, b: unknown): boolean {
   if (order === BY_PRIORITY) {
     return comparePriority((a as HeapItem).priority, (b as HeapItem).priority) < 0;
   }
-  return order === LOWEST_KEY
-    ? (a as Keyed).heapKey < (b as Keyed).heapKey
-    : (a as Keyed).heapKey > (b as Keyed).heapKey;
+  const x = (a as Keyed).heapKey, y = (b as Keyed).heapKey;
+  if (x === y) return (a as Keyed).serial < (b as Keyed).serial;
+  return order === LOWEST_KEY ? x < y : x > y;
 }
 
 /**

@@ -404,12 +404,15 @@ export class WorkerRecord {
   inFlightOccupancy = 0;
   inFlightTasks = 0;
   /**
-   * Where worker_loads.ts files this worker (UNFILED, IDLE, SATURATED), its position in that load
-   * heap and the key it is filed by there (queued work per thread, seconds).
+   * Where worker_loads.ts files this worker by its load now (UNFILED, IDLE, SATURATED); which load
+   * heap it is in, its position there and the key it is filed by there (queued work per thread,
+   * seconds), as of the heaps' last refiling; whether it waits to be refiled.
    */
   loadFiling = 0;
+  heapFiling = 0;
   heapIndex = -1;
   heapKey = 0;
+  loadPending = false;
   /** The load and whether its threads are counted in worker_loads.ts's totals. */
   countedLoad = 0;
   counted = false;

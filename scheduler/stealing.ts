@@ -219,7 +219,7 @@ export class WorkStealing {
       for (let i = 0; i < deps.length; i++) {
         for (const holder of deps[i].whoHas) {
           // (its start is at least its load: most holders are passed over without their inputs)
-          if (holder.loadFiling !== IDLE || loadPerThread(holder) >= bestStart) continue;
+          if (holder.heapFiling !== IDLE || loadPerThread(holder) >= bestStart) continue;
           const start = startTime(task, holder, host.bandwidth);
           if (start < bestStart) {
             best = holder;
