@@ -20,11 +20,23 @@
  * @module
  */
 
-import { comparePriority, type Priority } from "./priority.ts";
+import {
+  compareFlatPriority,
+  comparePriority,
+  type FlatPriority,
+  type Priority,
+} from "./priority.ts";
 
-/** Orders: by `priority` (lowest first), by `heapKey` lowest first, by `heapKey` highest first. */
-export const BY_PRIORITY = 0, LOWEST_KEY = 1, HIGHEST_KEY = 2;
-export type Order = typeof BY_PRIORITY | typeof LOWEST_KEY | typeof HIGHEST_KEY;
+/**
+ * Orders: by `priority` (lowest first), by `heapKey` lowest first, by `heapKey` highest first, by
+ * a priority kept flat on the item (`priority0..2`, {@link FlatPriority}), lowest first.
+ */
+export const BY_PRIORITY = 0, LOWEST_KEY = 1, HIGHEST_KEY = 2, BY_FLAT_PRIORITY = 3;
+export type Order =
+  | typeof BY_PRIORITY
+  | typeof LOWEST_KEY
+  | typeof HIGHEST_KEY
+  | typeof BY_FLAT_PRIORITY;
 
 /** An item of a {@link PositionedHeap}: `heapIndex` is -1 when it is in no heap. */
 export interface Positioned {
@@ -49,6 +61,9 @@ export interface HeapItem extends Positioned {
 export function comesBefore(order: Order, a: unknown, b: unknown): boolean {
   if (order === BY_PRIORITY) {
     return comparePriority((a as HeapItem).priority, (b as HeapItem).priority) < 0;
+  }
+  if (order === BY_FLAT_PRIORITY) {
+    return compareFlatPriority(a as FlatPriority, b as FlatPriority) < 0;
   }
   const x = (a as Keyed).heapKey, y = (b as Keyed).heapKey;
   if (x === y) return (a as Keyed).serial < (b as Keyed).serial;
@@ -143,10 +158,13 @@ export class PositionedHeap<T extends Positioned> extends Heap<T> {
   }
 }
 
-/** A {@link PositionedHeap} by priority: lowest first. */
+/**
+ * A {@link PositionedHeap} by priority: lowest first; `flat`: read from the items' flat priority
+ * ({@link FlatPriority}, which they then have besides `priority`).
+ */
 export class IndexedHeap<T extends HeapItem> extends PositionedHeap<T> {
-  constructor() {
-    super(BY_PRIORITY);
+  constructor(flat = false) {
+    super(flat ? BY_FLAT_PRIORITY : BY_PRIORITY);
   }
 }
 
