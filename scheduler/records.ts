@@ -396,8 +396,11 @@ export class TaskRecord implements HeapItem {
 }
 
 export class WorkerRecord {
-  /** Tasks assigned to this worker and not yet finished. */
-  readonly processing = new Set<TaskRecord>();
+  /**
+   * Tasks assigned to this worker and not yet finished. A CompactSet: on many workers each holds a
+   * few tasks, which a `Set` hashed and reallocated its table for as they came and went.
+   */
+  readonly processing = new CompactSet<TaskRecord>();
   /** Expected seconds of work in `processing` (sum of their estimates). */
   occupancy = 0;
   /**
@@ -415,7 +418,7 @@ export class WorkerRecord {
    * Processing tasks by stealing cost level (cheapest to move first); a level's set is made with
    * its first task (most workers use one or two of the 15: a worker's join made 15 sets).
    */
-  readonly stealable: (Set<TaskRecord> | undefined)[] = [];
+  readonly stealable: (CompactSet<TaskRecord> | undefined)[] = [];
   /** Occupancy and task count moving in or out through steals that are not answered yet. */
   inFlightOccupancy = 0;
   inFlightTasks = 0;

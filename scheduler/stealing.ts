@@ -15,6 +15,7 @@
  * @module
  */
 
+import { CompactSet } from "../core/compact_set.ts";
 import { missingInputBytes, type PlacementContext, startTime } from "./placement.ts";
 import { hasFreeResources, STEAL_LEVELS, type TaskRecord, type WorkerRecord } from "./records.ts";
 import { IDLE, loadPerThread, WorkerLoads } from "./worker_loads.ts";
@@ -76,7 +77,7 @@ export class WorkStealing {
     const level = this.costLevel(task, computeSeconds, bandwidth);
     task.stealLevel = level;
     if (level >= 0) {
-      (task.processingOn!.stealable[level] ??= new Set()).add(task);
+      (task.processingOn!.stealable[level] ??= new CompactSet()).add(task);
       this.#levelCounts[level]++;
     }
   }
