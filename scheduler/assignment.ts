@@ -11,7 +11,7 @@
  */
 
 import type { IndexedHeap } from "../core/priority_heap.ts";
-import { type ComputeTaskMsg, type KeyLocation } from "../protocol/messages.ts";
+import type { ComputeTaskMsg, KeyLocation } from "../protocol/messages.ts";
 import { compareFlatPriority } from "../core/priority.ts";
 import { unpackArgs } from "./args_arena.ts";
 import { decideWorker, type PlacementContext, WAIT_FOR_RESOURCES } from "./placement.ts";
