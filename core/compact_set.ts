@@ -1,10 +1,24 @@
 /**
- * A set that holds its first member inline and allocates a `Set` only for a second one. Most
- * tasks have exactly one holder and one client wanting them: two `Set`s per task cost ~400 bytes
- * of a million-task graph's scheduler memory, this costs ~50.
+ * A set that holds its first member inline, up to {@link SMALL} members in a short array, and
+ * allocates a `Set` only beyond. Most tasks have exactly one holder and one client wanting them,
+ * and a few inputs or dependents: two `Set`s per task cost ~400 bytes of a million-task graph's
+ * scheduler memory, one member inline ~50. A short array beats a `Set` where a task has a few
+ * members (a shuffle's 8 inputs, each with 8 dependents): a scan of a few slots on one cache line
+ * instead of a hash lookup, no table to grow or shrink as members come and go (a `Set` emptied
+ * one by one reallocates its table as it shrinks), and ~50 bytes rather than ~200.
  *
  * @module
  */
+
+/** Members kept in an array before a set moves to a `Set`. */
+const SMALL = 16;
+
+/** A packed array of at least `n` (≤ {@link SMALL}) null slots: 4, 8 or 16 of them. */
+function nulls<T>(n: number): (T | null)[] {
+  if (n <= 4) return [null, null, null, null];
+  const eight = [null, null, null, null, null, null, null, null];
+  return n <= 8 ? eight : eight.concat(eight);
+}
 
 /** The iterator of every empty set: it is done from the start and stays done, so one serves all. */
 const NO_MEMBERS: Iterator<never> = [][Symbol.iterator]();
@@ -31,30 +45,102 @@ class OneMember<T> implements Iterator<T> {
   }
 }
 
+/**
+ * Iterates a set's short array: deleted members (null slots) are skipped, members appended
+ * during the loop are visited. When the set replaced its array (rebuilt without holes, grown into
+ * a `Set`, or emptied) this one no longer changes, so each member is checked against the set
+ * before it is given.
+ */
+class ListMembers<T extends object> implements Iterator<T> {
+  done = false;
+  value: T | undefined = undefined;
+  #index = 0;
+  constructor(readonly owner: CompactSet<T>, readonly list: (T | null)[]) {}
+  next(): IteratorResult<T> {
+    const list = this.list;
+    while (this.#index < list.length) {
+      const member = list[this.#index++];
+      if (member === null) continue;
+      if (!this.owner.iterates(list) && !this.owner.has(member)) continue;
+      this.value = member;
+      return this as IteratorResult<T>;
+    }
+    this.done = true;
+    this.value = undefined;
+    return this as IteratorResult<T>;
+  }
+}
+
 /** What readers of a {@link CompactSet} may use (the read side of a `Set`). */
 export interface ReadonlyCompactSet<T> extends Iterable<T> {
   readonly size: number;
   has(item: T): boolean;
 }
 
+/** Members in `list`: its slots less the null ones. */
+function listed(list: readonly unknown[]): number {
+  let n = 0;
+  for (let i = 0; i < list.length; i++) if (list[i] !== null) n++;
+  return n;
+}
+
+/**
+ * `list` with `item` put after its last member; when no slot is left there, a new array without
+ * the null slots (4, 8 or 16 slots: an array grown by `push` would reserve 17 or more), or a `Set`
+ * past {@link SMALL} members. (A function, not a private method: that put a brand in every set.)
+ */
+function appended<T>(list: (T | null)[], item: T): (T | null)[] | Set<T> {
+  let end = list.length;
+  while (end > 0 && list[end - 1] === null) end--;
+  if (end < list.length) {
+    list[end] = item;
+    return list;
+  }
+  const count = listed(list) + 1;
+  if (count > SMALL) {
+    const many = new Set<T>();
+    for (let i = 0; i < list.length; i++) if (list[i] !== null) many.add(list[i]!);
+    return many.add(item);
+  }
+  // (a new array, not the old one compacted: an iterator of the old one stays where it was)
+  const next = nulls<T>(count);
+  let used = 0;
+  for (let i = 0; i < list.length; i++) if (list[i] !== null) next[used++] = list[i];
+  next[used] = item;
+  return next;
+}
+
 /** A set of objects; iteration order is insertion order, like `Set`. */
 export class CompactSet<T extends object> implements ReadonlyCompactSet<T> {
+  /** The member of a set of one. */
   #one: T | null = null;
-  #many: Set<T> | null = null;
+  /**
+   * From a second member on: an array of up to {@link SMALL} slots in insertion order (a deleted
+   * member leaves a null slot; no count is kept, a field more in every set cost more than
+   * counting a few slots), or past that a `Set`.
+   */
+  #members: (T | null)[] | Set<T> | null = null;
 
   get size(): number {
-    return this.#many !== null ? this.#many.size : this.#one === null ? 0 : 1;
+    const members = this.#members;
+    if (members === null) return this.#one === null ? 0 : 1;
+    return Array.isArray(members) ? listed(members) : members.size;
   }
 
   has(item: T): boolean {
-    return this.#many !== null ? this.#many.has(item) : this.#one === item;
+    const members = this.#members;
+    if (members === null) return this.#one === item && item !== null;
+    return Array.isArray(members) ? item !== null && members.indexOf(item) >= 0 : members.has(item);
   }
 
   add(item: T): this {
-    if (this.#many !== null) this.#many.add(item);
-    else if (this.#one === null) this.#one = item;
+    const members = this.#members;
+    if (members !== null) {
+      if (!Array.isArray(members)) members.add(item);
+      else if (members.indexOf(item) < 0) this.#members = appended(members, item);
+    } else if (this.#one === null) this.#one = item;
     else if (this.#one !== item) {
-      this.#many = new Set([this.#one, item]);
+      this.#members = [this.#one, item, null, null];
       this.#one = null;
     }
     return this;
@@ -62,20 +148,41 @@ export class CompactSet<T extends object> implements ReadonlyCompactSet<T> {
 
   /** True when `item` was a member. */
   delete(item: T): boolean {
-    if (this.#many !== null) return this.#many.delete(item);
-    if (this.#one !== item || item === null) return false;
-    this.#one = null;
+    const members = this.#members;
+    if (members === null) {
+      if (this.#one !== item || item === null) return false;
+      this.#one = null;
+      return true;
+    }
+    if (!Array.isArray(members)) return members.delete(item);
+    const index = item === null ? -1 : members.indexOf(item);
+    if (index < 0) return false;
+    members[index] = null;
+    if (listed(members) === 0) this.#members = null;
     return true;
   }
 
   clear(): void {
     this.#one = null;
-    this.#many = null;
+    this.#members = null;
   }
 
-  /** Like a `Set`'s: members deleted during iteration are not visited if not reached yet. */
+  /** Whether `list` is this set's current array (for its iterators). */
+  iterates(list: readonly (T | null)[]): boolean {
+    return this.#members === list;
+  }
+
+  /**
+   * Like a `Set`'s: members deleted during iteration are not visited if not reached yet. A member
+   * added during iteration is visited when it went into the array or `Set` being read, but not
+   * after the set changed how it holds its members (unlike a `Set`'s: no loop of the scheduler
+   * adds to the set it reads).
+   */
   [Symbol.iterator](): Iterator<T> {
-    if (this.#many !== null) return this.#many.values();
+    const members = this.#members;
+    if (members !== null) {
+      return Array.isArray(members) ? new ListMembers(this, members) : members.values();
+    }
     return this.#one === null ? NO_MEMBERS : new OneMember(this.#one);
   }
 }

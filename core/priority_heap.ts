@@ -1,7 +1,8 @@
 /**
  * Binary min-heaps with one pair of sift loops, ordered by one of three orders given at
  * construction (the item that comes first is on top): {@link BY_PRIORITY} (`priority`, lowest
- * first = runs first), {@link LOWEST_KEY} and {@link HIGHEST_KEY} (a number, `heapKey`).
+ * first = runs first), {@link LOWEST_KEY} and {@link HIGHEST_KEY} (a number, `heapKey`; ties by
+ * `serial`).
  *
  * - {@link PositionedHeap}: each item sits in at most one such heap and remembers its position
  *   (`heapIndex`), so it can be removed from the middle, or moved after its key changed, in
@@ -19,20 +20,36 @@
  * @module
  */
 
-import { comparePriority, type Priority } from "./priority.ts";
+import {
+  compareFlatPriority,
+  comparePriority,
+  type FlatPriority,
+  type Priority,
+} from "./priority.ts";
 
-/** Orders: by `priority` (lowest first), by `heapKey` lowest first, by `heapKey` highest first. */
-export const BY_PRIORITY = 0, LOWEST_KEY = 1, HIGHEST_KEY = 2;
-export type Order = typeof BY_PRIORITY | typeof LOWEST_KEY | typeof HIGHEST_KEY;
+/**
+ * Orders: by `priority` (lowest first), by `heapKey` lowest first, by `heapKey` highest first, by
+ * a priority kept flat on the item (`priority0..2`, {@link FlatPriority}), lowest first.
+ */
+export const BY_PRIORITY = 0, LOWEST_KEY = 1, HIGHEST_KEY = 2, BY_FLAT_PRIORITY = 3;
+export type Order =
+  | typeof BY_PRIORITY
+  | typeof LOWEST_KEY
+  | typeof HIGHEST_KEY
+  | typeof BY_FLAT_PRIORITY;
 
 /** An item of a {@link PositionedHeap}: `heapIndex` is -1 when it is in no heap. */
 export interface Positioned {
   heapIndex: number;
 }
 
-/** An item of a heap by {@link LOWEST_KEY} or {@link HIGHEST_KEY}. */
+/**
+ * An item of a heap by {@link LOWEST_KEY} or {@link HIGHEST_KEY}; of equal keys the lower `serial`
+ * comes first, so which item is on top never depends on the order the items were filed in.
+ */
 export interface Keyed {
   heapKey: number;
+  readonly serial: number;
 }
 
 /** An item of an {@link IndexedHeap}. */
@@ -45,9 +62,12 @@ export function comesBefore(order: Order, a: unknown, b: unknown): boolean {
   if (order === BY_PRIORITY) {
     return comparePriority((a as HeapItem).priority, (b as HeapItem).priority) < 0;
   }
-  return order === LOWEST_KEY
-    ? (a as Keyed).heapKey < (b as Keyed).heapKey
-    : (a as Keyed).heapKey > (b as Keyed).heapKey;
+  if (order === BY_FLAT_PRIORITY) {
+    return compareFlatPriority(a as FlatPriority, b as FlatPriority) < 0;
+  }
+  const x = (a as Keyed).heapKey, y = (b as Keyed).heapKey;
+  if (x === y) return (a as Keyed).serial < (b as Keyed).serial;
+  return order === LOWEST_KEY ? x < y : x > y;
 }
 
 /**
@@ -138,10 +158,13 @@ export class PositionedHeap<T extends Positioned> extends Heap<T> {
   }
 }
 
-/** A {@link PositionedHeap} by priority: lowest first. */
+/**
+ * A {@link PositionedHeap} by priority: lowest first; `flat`: read from the items' flat priority
+ * ({@link FlatPriority}, which they then have besides `priority`).
+ */
 export class IndexedHeap<T extends HeapItem> extends PositionedHeap<T> {
-  constructor() {
-    super(BY_PRIORITY);
+  constructor(flat = false) {
+    super(flat ? BY_FLAT_PRIORITY : BY_PRIORITY);
   }
 }
 

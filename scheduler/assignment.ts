@@ -11,7 +11,8 @@
  */
 
 import type { IndexedHeap } from "../core/priority_heap.ts";
-import { comparePriority, type ComputeTaskMsg, type KeyLocation } from "../protocol/messages.ts";
+import type { ComputeTaskMsg, KeyLocation } from "../protocol/messages.ts";
+import { compareFlatPriority } from "../core/priority.ts";
 import { unpackArgs } from "./args_arena.ts";
 import { decideWorker, type PlacementContext, WAIT_FOR_RESOURCES } from "./placement.ts";
 import type { TaskRecord, WorkerRecord } from "./records.ts";
@@ -45,8 +46,7 @@ export interface AssignmentBooks {
   stealing: WorkStealing;
 }
 
-const byPriority = (a: TaskRecord, b: TaskRecord): number =>
-  comparePriority(a.priority, b.priority);
+const byPriority = (a: TaskRecord, b: TaskRecord): number => compareFlatPriority(a, b);
 
 const NO_DEPS: KeyLocation[] = [];
 

@@ -44,7 +44,7 @@ const byLoad = (a: WorkerRecord, b: WorkerRecord): number =>
 
 export class TaskQueues {
   /** Ready root-ish tasks waiting for a worker slot. */
-  readonly root: IndexedHeap<TaskRecord> = new IndexedHeap<TaskRecord>();
+  readonly root: IndexedHeap<TaskRecord> = new IndexedHeap<TaskRecord>(true);
   readonly #resourceQueues = new Map<string, IndexedHeap<TaskRecord>>();
   #resourcesChanged = false;
   readonly #unrunnable = new Set<TaskRecord>();
@@ -84,7 +84,7 @@ export class TaskQueues {
     ]);
     let queue = this.#resourceQueues.get(signature);
     if (queue === undefined) {
-      queue = new IndexedHeap();
+      queue = new IndexedHeap(true);
       this.#resourceQueues.set(signature, queue);
     }
     return queue;

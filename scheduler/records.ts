@@ -319,6 +319,14 @@ export class TaskRecord implements HeapItem {
   stealLevel = -1;
   /** Pending recommendation (deduplicated: the latest wins). */
   recommendation: Recommendation | null = null;
+  /**
+   * The priority, `[-user priority, generation, order in the graph]`, as three numbers (core/
+   * priority.ts `FlatPriority`): the scheduler's queues compare them at every step, and a tuple
+   * kept per task was 72 bytes more and one more pointer to follow per comparison.
+   */
+  readonly priority0: number;
+  readonly priority1: number;
+  readonly priority2: number;
   /** Sequence number of this key's latest entry in the story ring (task_story.ts), or -1. */
   storySeq = -1;
   /** The key's hash that names it in the story ring (task_story.ts `storyTag`). */
@@ -333,17 +341,25 @@ export class TaskRecord implements HeapItem {
     public fn: unknown,
     public args: unknown,
     runnable: boolean,
-    public priority: Priority,
+    priority: Priority,
     retries: number,
     workers: ReadonlySet<string> | null,
     looseRestrictions: boolean,
     resources: Readonly<Record<string, number>> | null,
   ) {
+    this.priority0 = priority[0];
+    this.priority1 = priority[1];
+    this.priority2 = priority[2];
     this.runnable = runnable;
     this.retries = retries;
     this.workers = workers;
     this.looseRestrictions = looseRestrictions;
     this.resources = resources;
+  }
+
+  /** The priority as a tuple (a new one: for messages and readers of a tuple). */
+  get priority(): Priority {
+    return [this.priority0, this.priority1, this.priority2];
   }
 
   /** A task as submitted with `options`: its retries and restrictions (resources above 0). */
@@ -380,8 +396,11 @@ export class TaskRecord implements HeapItem {
 }
 
 export class WorkerRecord {
-  /** Tasks assigned to this worker and not yet finished. */
-  readonly processing = new Set<TaskRecord>();
+  /**
+   * Tasks assigned to this worker and not yet finished. A CompactSet: on many workers each holds a
+   * few tasks, which a `Set` hashed and reallocated its table for as they came and went.
+   */
+  readonly processing = new CompactSet<TaskRecord>();
   /** Expected seconds of work in `processing` (sum of their estimates). */
   occupancy = 0;
   /**
@@ -399,17 +418,20 @@ export class WorkerRecord {
    * Processing tasks by stealing cost level (cheapest to move first); a level's set is made with
    * its first task (most workers use one or two of the 15: a worker's join made 15 sets).
    */
-  readonly stealable: (Set<TaskRecord> | undefined)[] = [];
+  readonly stealable: (CompactSet<TaskRecord> | undefined)[] = [];
   /** Occupancy and task count moving in or out through steals that are not answered yet. */
   inFlightOccupancy = 0;
   inFlightTasks = 0;
   /**
-   * Where worker_loads.ts files this worker (UNFILED, IDLE, SATURATED), its position in that load
-   * heap and the key it is filed by there (queued work per thread, seconds).
+   * Where worker_loads.ts files this worker by its load now (UNFILED, IDLE, SATURATED); which load
+   * heap it is in, its position there and the key it is filed by there (queued work per thread,
+   * seconds), as of the heaps' last refiling; whether it waits to be refiled.
    */
   loadFiling = 0;
+  heapFiling = 0;
   heapIndex = -1;
   heapKey = 0;
+  loadPending = false;
   /** The load and whether its threads are counted in worker_loads.ts's totals. */
   countedLoad = 0;
   counted = false;

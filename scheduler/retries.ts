@@ -11,7 +11,7 @@ import type { TaskRecord } from "./records.ts";
 
 export class RetryQueue {
   /** The queue a held task sits in (its `task.queue`, as for any queued task). */
-  readonly heap: IndexedHeap<TaskRecord> = new IndexedHeap<TaskRecord>();
+  readonly heap: IndexedHeap<TaskRecord> = new IndexedHeap<TaskRecord>(true);
   /** Seconds between a failure and the rerun, for tasks submitted with `retryDelay`. */
   readonly #delays = new Map<TaskRecord, number>();
   /** Held tasks, with the time they may run again. */

@@ -382,6 +382,14 @@ export class SchedulerState implements StealHost {
     return { requested: s.requested, confirmed: s.confirmed, rejected: s.rejected };
   }
 
+  /**
+   * Moves of workers in or between work stealing's load heaps so far (worker_loads.ts): made when
+   * a balance reads the heaps, once per worker whose load changed, not per task.
+   */
+  get loadHeapMoves(): number {
+    return this.#stealing.loads.refiled;
+  }
+
   /** One summary per worker. O(workers). */
   workerSummaries(): WorkerSummary[] {
     return workerSummaries(this.workers.values());

@@ -15,6 +15,7 @@
  * @module
  */
 
+import { CompactSet } from "../core/compact_set.ts";
 import { missingInputBytes, type PlacementContext, startTime } from "./placement.ts";
 import { hasFreeResources, STEAL_LEVELS, type TaskRecord, type WorkerRecord } from "./records.ts";
 import { IDLE, loadPerThread, WorkerLoads } from "./worker_loads.ts";
@@ -76,7 +77,7 @@ export class WorkStealing {
     const level = this.costLevel(task, computeSeconds, bandwidth);
     task.stealLevel = level;
     if (level >= 0) {
-      (task.processingOn!.stealable[level] ??= new Set()).add(task);
+      (task.processingOn!.stealable[level] ??= new CompactSet()).add(task);
       this.#levelCounts[level]++;
     }
   }
@@ -219,7 +220,7 @@ export class WorkStealing {
       for (let i = 0; i < deps.length; i++) {
         for (const holder of deps[i].whoHas) {
           // (its start is at least its load: most holders are passed over without their inputs)
-          if (holder.loadFiling !== IDLE || loadPerThread(holder) >= bestStart) continue;
+          if (holder.heapFiling !== IDLE || loadPerThread(holder) >= bestStart) continue;
           const start = startTime(task, holder, host.bandwidth);
           if (start < bestStart) {
             best = holder;

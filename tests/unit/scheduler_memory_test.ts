@@ -88,3 +88,41 @@ Deno.test("small argument bodies are packed into shared buffers and travel uncha
   assert.deepEqual(packArgs([1, 2], arena), [1, 2]);
   assert.deepEqual(unpackArgs([1, 2]), [1, 2]);
 });
+
+Deno.test("CompactSet matches a Set through random adds, deletes and loops that change it", () => {
+  let seed = 11;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const items = Array.from({ length: 40 }, (_, n) => ({ n }));
+  const pick = () => items[Math.floor(random() * (random() < 0.7 ? 6 : items.length))];
+  for (let round = 0; round < 300; round++) {
+    const set = new CompactSet<{ n: number }>();
+    const model = new Set<{ n: number }>();
+    const steps = 1 + Math.floor(random() * 60);
+    for (let step = 0; step < steps; step++) {
+      const item = pick();
+      if (random() < 0.55) {
+        set.add(item);
+        model.add(item);
+      } else assert.equal(set.delete(item), model.delete(item));
+      assert.equal(set.size, model.size);
+      for (const probe of items.slice(0, 8)) assert.equal(set.has(probe), model.has(probe));
+      assert.deepEqual([...set], [...model], `round ${round} step ${step}`);
+    }
+    // A loop that deletes members as it goes visits what a Set's loop visits: deleted members
+    // not reached yet are skipped, the current one and those behind may go.
+    const doomed = Array.from({ length: 6 }, pick);
+    const seen: number[] = [], modelSeen: number[] = [];
+    let i = 0;
+    for (const member of set) {
+      seen.push(member.n);
+      set.delete(doomed[i++ % doomed.length]);
+    }
+    i = 0;
+    for (const member of model) {
+      modelSeen.push(member.n);
+      model.delete(doomed[i++ % doomed.length]);
+    }
+    assert.deepEqual(seen, modelSeen, `round ${round}`);
+    assert.deepEqual([...set], [...model]);
+  }
+});

@@ -15,6 +15,7 @@ import {
 } from "../../scheduler/worker_loads.ts";
 import type { GraphTaskSpec } from "../../protocol/messages.ts";
 import type { Outgoing } from "../../scheduler/state.ts";
+import type { SchedulerEvent } from "../../scheduler/events.ts";
 import { computes, Driver } from "../helpers/scheduler_driver.ts";
 
 function lcg(seed: number): () => number {
@@ -195,4 +196,34 @@ Deno.test("one task at a time goes to the first-joined of equally loaded idle wo
     for (let left = on(name); left.length > 0; left = on(name)) d.finish(left[0]);
   }
   assert.deepEqual(oneAtATime(d, 4), ["w1", "w1", "w1", "w1"]);
+});
+
+/** A driver whose books are not validated after each event (validation reads the load heaps). */
+class UnvalidatedDriver extends Driver {
+  override run(event: Parameters<Driver["run"]>[0]): Outgoing[] {
+    this.s.handle({ ...event, now: event.now ?? ++this.now } as SchedulerEvent);
+    return this.s.takeOutgoing();
+  }
+}
+
+Deno.test("tasks assigned and finished move no worker in the load heaps until a balance reads them", () => {
+  const d = new UnvalidatedDriver({ stealing: true, workerSaturation: Infinity });
+  const n = 50;
+  for (let i = 0; i < n; i++) d.addWorker(`w${i}`, { nthreads: 2 });
+  const inputs = Array.from({ length: 400 }, (_, i) => spec(`in-${i}`));
+  const outputs = Array.from({ length: 400 }, (_, i) => spec(`out-${i}`, [`in-${i}`]));
+  d.submit([...inputs, ...outputs], outputs.map((t) => t.key));
+  const before = d.s.loadHeapMoves;
+  for (let round = 0; round < 2; round++) {
+    for (const [key, task] of [...d.s.tasks]) if (task.state === "processing") d.finish(key);
+  }
+  const states = new Set([...d.s.tasks.values()].map((t) => t.state));
+  assert.deepEqual([...states].sort(), ["memory", "released"]);
+  // 800 tasks assigned and finished on 50 workers changed their loads ~1,600 times: no worker
+  // moved in a heap (each move is O(log workers)) until a balance reads the heaps, which refiles
+  // each worker at most once
+  assert.equal(d.s.loadHeapMoves - before, 0);
+  d.run({ type: "tick" });
+  assert.ok(d.s.loadHeapMoves - before <= n, `${d.s.loadHeapMoves - before} moves`);
+  d.s.validate();
 });
