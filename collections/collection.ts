@@ -19,15 +19,19 @@ export interface Layer {
   readonly tasks: readonly Task[];
   /** The layers whose tasks these tasks read. */
   readonly dependencies: readonly Layer[];
-  /**
-   * A layer of one task (every `Delayed`) may give it here, so that collecting a graph of a
-   * million of them makes no array per layer (`null`: the layer has no task).
-   */
-  readonly [layerTask]?: Task | null;
 }
 
-/** The key of {@link Layer}'s one task (a symbol: no name a lazy attribute could use). */
+/** The key of {@link OneTaskLayer}'s task (a symbol: no name a lazy attribute could use). */
 export const layerTask: unique symbol = Symbol("the one task of a layer") as never;
+
+/**
+ * A layer of one task (every `Delayed`) may give it under {@link layerTask}, so that collecting a
+ * graph of a million of them makes no array per layer (`null`: the layer has no task). Internal:
+ * not part of the public `Layer` type.
+ */
+export interface OneTaskLayer extends Layer {
+  readonly [layerTask]?: Task | null;
+}
 
 /** Marks an object as a lazy collection. */
 export const collectionSymbol: unique symbol = Symbol.for("dask.collection") as never;
@@ -85,7 +89,7 @@ export function collectGraph(layers: readonly Layer[]): Graph {
   for (const layer of layers) stack.push(layer);
   while (stack.length > 0) {
     const layer = stack.pop()!;
-    let task = layer[layerTask];
+    let task = (layer as OneTaskLayer)[layerTask];
     if (task === undefined && layer.tasks.length === 1) task = layer.tasks[0];
     if (task != null) {
       if (graph.has(task.key)) continue;
