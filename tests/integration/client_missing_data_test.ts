@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import { Client, wait } from "../../mod.ts";
 import { type ManagedProcess, startScheduler, startWorker } from "../helpers/cluster.ts";
 import { RawClient } from "../helpers/raw_client.ts";
+import { writeTenancyFiles } from "../helpers/tenancy.ts";
 
 /** Relays connections to `target`; a side that closes never closes the other (see above). */
 class HoldingRelay {
@@ -156,8 +157,7 @@ const BOB = "bob:b0b-m1ss1ng-70ken-0123456789abcd";
 Deno.test("a client identity's result is computed again too (relay-gather reports); another identity's report of it moves nothing", async () => {
   const dir = await Deno.makeTempDir({ prefix: "missing-data-test-" });
   try {
-    await Deno.writeTextFile(`${dir}/token`, CLUSTER_TOKEN);
-    await Deno.writeTextFile(`${dir}/clients`, `${ALICE}\n${BOB}\n`);
+    const flags = await writeTenancyFiles(dir, CLUSTER_TOKEN, [ALICE, BOB]);
     await withDoomedWorker(async ({ client: alice, schedulerAddress, doomed, more }) => {
       const x = alice.submit((n: number) => n * 2, 21);
       await wait([x]);
@@ -183,13 +183,7 @@ Deno.test("a client identity's result is computed again too (relay-gather report
       await doomed.process.status;
       assert.equal(await x.result(), 42);
     }, {
-      schedulerArgs: [
-        "--auth-token-file",
-        `${dir}/token`,
-        "--client-tokens-file",
-        `${dir}/clients`,
-      ],
-      workerArgs: ["--auth-token-file", `${dir}/token`],
+      ...flags,
       authToken: ALICE,
     });
   } finally {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { writeTenancyFiles } from "../helpers/tenancy.ts";
 import { Client } from "../../client/client.ts";
 import { delayed } from "../../collections/delayed.ts";
 import type { Future } from "../../client/future.ts";
@@ -20,19 +21,9 @@ const BOB = "bob:b0b-5ecret-70ken-0123456789abcd";
 /** A cluster with the cluster's token and two client identities, alice and bob. */
 async function tenantCluster(nWorkers = 2): Promise<{ cluster: Cluster } & AsyncDisposable> {
   const dir = await Deno.makeTempDir({ prefix: "tenancy-test-" });
-  await Deno.writeTextFile(`${dir}/token`, CLUSTER_TOKEN);
-  await Deno.writeTextFile(`${dir}/clients`, `# identities\n${ALICE}\n\n${BOB}\n`);
   try {
-    const cluster = await startCluster({
-      nWorkers,
-      schedulerArgs: [
-        "--auth-token-file",
-        `${dir}/token`,
-        "--client-tokens-file",
-        `${dir}/clients`,
-      ],
-      workerArgs: ["--auth-token-file", `${dir}/token`],
-    });
+    const flags = await writeTenancyFiles(dir, CLUSTER_TOKEN, [ALICE, "", BOB]);
+    const cluster = await startCluster({ nWorkers, ...flags });
     return {
       cluster,
       async [Symbol.asyncDispose]() {
