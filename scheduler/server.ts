@@ -15,7 +15,7 @@
  * Requests (docs/protocol.md §8: who-has, story, the administration requests...) are answered
  * by requests.ts, which reaches the connections and the event loop through a small host.
  *
- * About 800 lines: it is the I/O edge of every scheduler feature (journal replay, profiles,
+ * About 910 lines: it is the I/O edge of every scheduler feature (journal replay, profiles,
  * relayed gathers); the client and worker sessions (`#serveClient`, `#serveWorker`, about 200
  * lines) are the part to move to a file of their own next.
  *
@@ -42,6 +42,7 @@ import {
 import { CLUSTER_IDENTITY, TASK_IDENTITY_PREFIX } from "../net/auth.ts";
 import { TaskDelegations } from "./task_delegation.ts";
 import { PeerPool } from "../net/peer_pool.ts";
+import { WorkerProbes } from "./worker_probe.ts";
 import type { TlsConfig } from "../net/tls.ts";
 import {
   clientMessageProblem,
@@ -127,6 +128,8 @@ export interface SchedulerServerOptions {
 
 /** Heartbeats a worker may miss before it is declared lost. */
 const MISSED_HEARTBEATS = 10;
+/** How long dialing a worker named by a missing-data report may take (worker_probe.ts). */
+const PROBE_TIMEOUT_MS = 2000;
 /** A connection must register (its first message) within this time after its handshake. */
 const REGISTRATION_TIMEOUT_MS = 10_000;
 /** At shutdown, how long connections may take to write what is queued for them. */
@@ -189,6 +192,7 @@ export class SchedulerServer {
   /** Registered peers that said they unpack `batch` messages (the others get one at a time). */
   readonly #takesBatches = new WeakSet<Connection>();
   readonly #peers: PeerPool;
+  readonly #probes: WorkerProbes;
   readonly #changeListeners = new Set<() => void>();
   readonly #tick: ReturnType<typeof setInterval>;
   readonly #requests: SchedulerRequests;
@@ -240,6 +244,10 @@ export class SchedulerServer {
       authToken: options.authToken,
       tls: options.tls,
     });
+    this.#probes = new WorkerProbes(
+      { role: "peer", authToken: options.authToken, tls: options.tls },
+      PROBE_TIMEOUT_MS,
+    );
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
     this.#ready = new Promise((resolve) => this.#resolveReady = resolve);
     this.#journalWait = options.journalWait ?? 5;
@@ -402,6 +410,10 @@ export class SchedulerServer {
     }
     // a task's credential ends with its run (nothing to do while none is in force)
     this.#delegations?.sweep(this.state.tasks);
+    if (
+      (event.type === "client-message" || event.type === "worker-message") &&
+      event.msg.op === "missing-data" && !this.#replaying
+    ) this.#probeWorker(event.msg.errantWorker);
     const journal = this.#journal;
     if (journal !== undefined && !this.#replaying) {
       const records = recordsFor(event, journal.book.fireAndForget);
@@ -851,6 +863,24 @@ export class SchedulerServer {
       });
     }
     session.runs.clear();
+  }
+
+  /**
+   * A report named `address` as not giving data: if nothing listens there any more, the worker
+   * is gone and is dropped now, not ten heartbeats later (worker_probe.ts).
+   */
+  #probeWorker(address: WorkerAddress): void {
+    const session = this.#workers.get(address);
+    if (session === undefined || this.#closing !== null) return;
+    this.#probes.probe(address, () => {
+      if (this.#closing !== null) return;
+      this.#dropWorker(
+        session,
+        now(),
+        "could not be reached at its address (a missing-data report)",
+      );
+      void session.connection.abort("its listener refused a connection");
+    });
   }
 
   /** A worker that died or stopped answering: its running tasks count it as a failure. */

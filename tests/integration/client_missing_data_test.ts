@@ -106,7 +106,7 @@ async function withDoomedWorker(
 }
 
 Deno.test("a result whose only holder died before the scheduler heard is computed again and fetched", async () => {
-  await withDoomedWorker(async ({ client, doomed, more }) => {
+  await withDoomedWorker(async ({ client, scheduler, doomed, more }) => {
     const x = client.submit((n: number) => n * 2, 21);
     await wait([x]);
     assert.deepEqual(Object.values(await client.whoHas(x)), [[doomed.address]]);
@@ -117,6 +117,10 @@ Deno.test("a result whose only holder died before the scheduler heard is compute
     assert.deepEqual(Object.values(await client.whoHas(x)), [[doomed.address]]);
     assert.equal(await x.result(), 42);
     assert.equal(x.status, "finished");
+    // The report made the scheduler dial the worker (scheduler/worker_probe.ts): nothing
+    // listens there, so it was dropped at once, not after its ten missed heartbeats.
+    const [line] = await scheduler.waitForLine(new RegExp(`worker ${doomed.address} \\S.*: lost`));
+    assert.match(line, /could not be reached at its address/);
     // a gather of it (and of a fresh key) works as well, from the worker that computed it again
     const y = client.submit((n: number) => n + 1, 1);
     assert.deepEqual(await client.gather([x, y]), [42, 2]);
