@@ -5,6 +5,14 @@
  * short, growing delay. Workers fetch dependencies through it; the scheduler relays scattered
  * data through it.
  *
+ * A peer answers `get-data` at once (with the data, or `busy`), so a connection that brings no
+ * byte for {@link PeerPoolOptions.silenceTimeoutMs} while such a request waits is given up on: a
+ * frozen host's kernel keeps the socket open and would otherwise keep the fetch waiting for ever,
+ * after the scheduler has long declared the peer lost and had the data computed again. The
+ * requests waiting on it fail (the fetcher reports the peer and asks where the data is now), and
+ * the next request opens a new connection. Other requests (actor calls, publishing) may wait on
+ * the peer's work, so their silence does not count.
+ *
  * @module
  */
 
@@ -45,21 +53,41 @@ export interface PeerPoolOptions {
   /** First delay after a busy answer, ms; it doubles up to 1 s. 20. */
   busyDelayMs?: number;
   /**
+   * How long a connection may bring nothing while a `get-data` waits on it before it is closed,
+   * ms; 0 waits for ever. 30,000 (Dask's `distributed.comm.timeouts.tcp`).
+   */
+  silenceTimeoutMs?: number;
+  /**
    * Whether an open connection without requests in flight keeps the process alive. Default
    * true; a client's pool says false, so a script ends once nothing waits for a worker.
    */
   holdProcessWhenIdle?: boolean;
 }
 
-type Pending = { resolve: (reply: PeerReply) => void; reject: (error: Error) => void };
+/** The default of {@link PeerPoolOptions.silenceTimeoutMs}. */
+const SILENCE_TIMEOUT_MS = 30_000;
+
+type Pending = {
+  resolve: (reply: PeerReply) => void;
+  reject: (error: Error) => void;
+  /** The peer answers it at once: its silence counts. */
+  prompt: boolean;
+};
 
 /** One open connection to a peer and the requests waiting on it. */
 class PeerChannel {
   readonly #pending = new Map<number, Pending>();
+  /** Prompt requests waiting, and the watch over the connection's silence while there are. */
+  #prompt = 0;
+  #watch: ReturnType<typeof setInterval> | undefined;
+  #bytesSeen = 0;
+  #lastHeard = 0;
+
   constructor(
     readonly connection: Connection,
     onClosed: () => void,
     readonly holdWhenIdle: boolean,
+    readonly silenceTimeoutMs: number,
   ) {
     if (!holdWhenIdle) connection.holdProcess(false);
     void this.#readReplies(onClosed);
@@ -69,6 +97,7 @@ class PeerChannel {
   add(requestId: number, waiting: Pending): void {
     this.#pending.set(requestId, waiting);
     if (!this.holdWhenIdle && this.#pending.size === 1) this.connection.holdProcess(true);
+    if (waiting.prompt && this.#prompt++ === 0 && this.silenceTimeoutMs > 0) this.#startWatch();
   }
 
   /** The request's reply came, or it was given up on. */
@@ -77,7 +106,36 @@ class PeerChannel {
     if (waiting === undefined) return undefined;
     this.#pending.delete(requestId);
     if (!this.holdWhenIdle && this.#pending.size === 0) this.connection.holdProcess(false);
+    if (waiting.prompt && --this.#prompt === 0) this.#stopWatch();
     return waiting;
+  }
+
+  /** Silence counts from now: nothing was waiting for the peer before. */
+  #startWatch(): void {
+    this.#bytesSeen = this.connection.stats.bytesReceived;
+    this.#lastHeard = Date.now();
+    const every = Math.max(10, Math.min(1000, this.silenceTimeoutMs / 4));
+    this.#watch = setInterval(() => {
+      const bytes = this.connection.stats.bytesReceived;
+      const t = Date.now();
+      if (bytes !== this.#bytesSeen) {
+        this.#bytesSeen = bytes;
+        this.#lastHeard = t;
+      } else if (t - this.#lastHeard >= this.silenceTimeoutMs) {
+        this.#stopWatch();
+        void this.connection.abort(
+          `the peer sent nothing for ${((t - this.#lastHeard) / 1000).toFixed(1)} s while ` +
+            `${this.#prompt} data requests waited (it may be frozen or cut off)`,
+        );
+      }
+    }, every);
+    // the requests waiting hold the process (or not) through the connection, not this watch
+    Deno.unrefTimer(this.#watch);
+  }
+
+  #stopWatch(): void {
+    clearInterval(this.#watch);
+    this.#watch = undefined;
   }
 
   async #readReplies(onClosed: () => void): Promise<void> {
@@ -88,6 +146,7 @@ class PeerChannel {
       waiting.resolve(reply);
     }
     const info = await this.connection.closed;
+    this.#stopWatch();
     onClosed();
     const error = new Error(
       `the connection to peer ${this.connection.remoteAddr} closed: ${info.reason}`,
@@ -105,6 +164,7 @@ export class PeerPool {
   #nextRequestId = 1;
   #closed = false;
   readonly #holdWhenIdle: boolean;
+  readonly #silenceTimeoutMs: number;
 
   constructor(options: PeerPoolOptions = {}) {
     this.#connectionOptions = {
@@ -117,6 +177,7 @@ export class PeerPool {
     this.#busyRetries = options.busyRetries ?? 30;
     this.#busyDelayMs = options.busyDelayMs ?? 20;
     this.#holdWhenIdle = options.holdProcessWhenIdle ?? true;
+    this.#silenceTimeoutMs = options.silenceTimeoutMs ?? SILENCE_TIMEOUT_MS;
   }
 
   /** Fetches `keys` from `peer`; keys it does not hold are absent from the answer. */
@@ -195,7 +256,7 @@ export class PeerPool {
       const channel = await this.#channel(peer);
       const requestId = this.#nextRequestId++;
       const reply = await new Promise<PeerReply>((resolve, reject) => {
-        channel.add(requestId, { resolve, reject });
+        channel.add(requestId, { resolve, reject, prompt: request.op === "get-data" });
         if (!channel.connection.send({ header: { ...request, requestId } })) {
           channel.take(requestId);
           reject(new Error(`the connection to peer ${peer} is closed`));
@@ -221,9 +282,14 @@ export class PeerPool {
     if (channel === undefined) {
       channel = Connection.connect(peer, this.#connectionOptions)
         .then((connection) =>
-          new PeerChannel(connection, () => {
-            if (this.#channels.get(peer) === channel) this.#channels.delete(peer);
-          }, this.#holdWhenIdle)
+          new PeerChannel(
+            connection,
+            () => {
+              if (this.#channels.get(peer) === channel) this.#channels.delete(peer);
+            },
+            this.#holdWhenIdle,
+            this.#silenceTimeoutMs,
+          )
         );
       // A failed connection is forgotten so the next request tries again.
       channel.catch(() => {
