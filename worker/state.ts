@@ -285,8 +285,12 @@ export class WorkerState {
       case "ready":
         return;
       case "flight":
-        // The data may arrive; if the transfer fails, compute it then.
-        return;
+        // The scheduler has it computed only once it counts no copy anywhere: the transfer
+        // under way is from a holder it wrote off (dead, frozen, or it dropped the key), and
+        // waiting on it could last as long as that peer's silence. Compute it now; a transfer
+        // that lands after all is superseded (fetching.ts keeps one copy).
+        task.flightPeer = null;
+      // falls through
       default:
         // released (new), fetch, missing, error: compute it.
         this.#fetching.forget(task);

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { Client } from "../../mod.ts";
 import { startCluster } from "../helpers/cluster.ts";
 import { graphTask, RawClient } from "../helpers/raw_client.ts";
+import { TaskRef } from "../../core/task.ts";
 
 Deno.test("a killed worker is noticed and its work reruns on the other worker", async () => {
   await using cluster = await startCluster({ nWorkers: 2, nthreads: 1 });
@@ -64,6 +65,34 @@ Deno.test("a worker that stops heartbeating is lost, then reconnects with its da
   await client.waitForKeys(["kept"]);
   const values = await client.getData(w0.address, ["kept"]);
   assert.equal(values.get("kept"), 15);
+});
+
+Deno.test("a task whose input's holder froze runs once the scheduler writes the holder off", async () => {
+  await using cluster = await startCluster({ nWorkers: 2, nthreads: 1 });
+  await using client = await RawClient.connect(cluster.schedulerAddress);
+  const [w0, w1] = cluster.workers;
+  const onW0 = { workers: ["w0"] };
+  const onW1 = { workers: ["w1"], allowOtherWorkers: true };
+  // d held by w1, and a pooled connection w0 → w1 from an earlier fetch
+  await client.compute([graphTask("d", (x: number) => x + 1, [1], onW1)], ["d"]);
+  await client.compute([graphTask("e", (x: number) => x + 1, [2], onW1)], ["e"]);
+  await client.compute([graphTask("f", (e: number) => e + 1, [new TaskRef("e")], onW0)], ["f"]);
+  // A frozen host: its kernel keeps the sockets open, nothing answers.
+  w1.process.kill("SIGSTOP");
+  try {
+    client.submit([graphTask("t", (d: number) => d * 10, [new TaskRef("d")], onW0)], ["t"]);
+    await cluster.scheduler.waitForLine(
+      /worker tcp:\S+ sent nothing for [\d.]+ s \(10 heartbeats\)/,
+    );
+    // d is computed again on w0, which stops waiting on its transfer from w1 (it could wait
+    // for the peer connection's 30 s silence timeout): t runs at once. The timeout below is
+    // under those 30 s.
+    await client.waitForKeys(["t"], 20_000);
+    assert.equal((await client.getData(w0.address, ["t"])).get("t"), 20);
+    assert.doesNotMatch(w0.process.output(), /sent nothing for/);
+  } finally {
+    w1.process.kill("SIGCONT");
+  }
 });
 
 Deno.test("LocalCluster starts a killed worker again under its name, not a retired one", async () => {

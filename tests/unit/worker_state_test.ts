@@ -286,6 +286,26 @@ Deno.test("steal requests: a queued task is given up, a running one is kept", ()
   assert.equal(d.w.tasks.has("x-1"), false);
 });
 
+Deno.test("compute-task for a key in flight computes it at once; the transfer that lands later is superseded", () => {
+  const d = new Driver();
+  const [request] = gathers(d.compute("t-1", [loc("x-1", ["tcp://p:1"])]));
+  assert.deepEqual(request.keys, ["x-1"]);
+  // The scheduler wrote the holder off (it died or froze) and has x computed here: no waiting
+  // on a transfer that may never end.
+  assert.deepEqual(executed(d.compute("x-1")), ["x-1"]);
+  let out = d.done("x-1");
+  assert.deepEqual(sent(out).map((m) => [m.op, "key" in m ? m.key : null]), [[
+    "task-finished",
+    "x-1",
+  ]]);
+  assert.deepEqual(executed(out), ["t-1"]);
+  // The old transfer lands after all: one copy is kept, nobody is told twice.
+  out = d.gathered(request.requestId, ["x-1"]);
+  assert.deepEqual(sent(out), []);
+  assert.deepEqual(freedKeys(out), []);
+  assert.equal(d.w.tasks.get("x-1")?.state, "memory");
+});
+
 Deno.test("free-keys while running discards the result; compute-task again resumes it", () => {
   const d = new Driver();
   d.compute("slow-1");
