@@ -3,15 +3,21 @@
  * gives its thread slot back (`secede`) and takes one again (`rejoin`). The thread entry sets it
  * around each task call; `getClient()`, `secede()` and `rejoin()` (client/task_client.ts) read it.
  *
- * It lives in an `AsyncLocalStorage` so a task that seceded and a task that started after it on
- * the same thread each see their own context across their awaits. The storage is kept under a
- * global symbol: a task module may import the library from another URL than the thread entry's
- * (a second copy of this module), and both copies must see one storage.
+ * It lives in an async context variable so a task that seceded and a task that started after it
+ * on the same thread each see their own context across their awaits: Deno's own `AsyncVariable`
+ * (V8's continuation-preserved embedder data), the very mechanism `node:async_hooks`'s
+ * `AsyncLocalStorage` is built on in Deno 2 (its `run` is `enter`, call, restore the previous
+ * context; its `getStore` is `get`) — without loading `node:async_hooks`, which brings Deno's Node
+ * errors, validators and inspect modules into every task thread and `processes` child at start
+ * (about half of a child's own start beyond Deno's, docs/architecture.md). Where Deno does not
+ * offer it, `AsyncLocalStorage` is loaded before this module finishes loading, so before any task
+ * runs. The storage is kept under a global symbol: a task module may import the library from
+ * another URL than the thread entry's (a second copy of this module), and both copies must see one
+ * storage.
  *
  * @module
  */
 
-import { AsyncLocalStorage } from "node:async_hooks";
 import type { Key } from "./task.ts";
 import type { Encoded } from "./value_codec.ts";
 
@@ -53,11 +59,65 @@ export interface TaskContext {
 
 const STORAGE = Symbol.for("dask-deno.task-context");
 
-type WithStorage = typeof globalThis & { [STORAGE]?: AsyncLocalStorage<TaskContext> };
+/** What carries the current task's context across its awaits (`AsyncLocalStorage`'s shape). */
+interface ContextStorage {
+  run<T>(context: TaskContext, fn: () => T): T;
+  getStore(): TaskContext | undefined;
+}
 
-function storage(): AsyncLocalStorage<TaskContext> {
+/** Deno's async context primitives (`Deno[Deno.internal].core`), where present. */
+interface AsyncCore {
+  AsyncVariable: new () => { enter(value: unknown): unknown; get(): unknown };
+  setAsyncContext(context: unknown): void;
+}
+
+/** Deno's async context primitives, or null where this Deno does not offer them. */
+function asyncCore(): AsyncCore | null {
+  const internal = (Deno as unknown as { internal?: symbol }).internal;
+  if (typeof internal !== "symbol") return null;
+  const core = (Deno as unknown as Record<symbol, { core?: Partial<AsyncCore> } | undefined>)[
+    internal
+  ]?.core;
+  return typeof core?.AsyncVariable === "function" && typeof core.setAsyncContext === "function"
+    ? core as AsyncCore
+    : null;
+}
+
+const core = asyncCore();
+
+/** Deno's `AsyncVariable` as a {@link ContextStorage}: `AsyncLocalStorage.run` and `getStore`. */
+function coreStorage(core: AsyncCore): ContextStorage {
+  const variable = new core.AsyncVariable();
+  const restore = core.setAsyncContext;
+  return {
+    run<T>(context: TaskContext, fn: () => T): T {
+      const previous = variable.enter(context);
+      try {
+        return fn();
+      } finally {
+        restore(previous);
+      }
+    },
+    getStore: () => variable.get() as TaskContext | undefined,
+  };
+}
+
+type WithStorage = typeof globalThis & { [STORAGE]?: ContextStorage };
+
+/** `AsyncLocalStorage`, loaded only where Deno's own variable is missing (before any task runs). */
+const fallback = core === null ? (await import("node:async_hooks")).AsyncLocalStorage : null;
+
+function storage(): ContextStorage {
   const global = globalThis as WithStorage;
-  return global[STORAGE] ??= new AsyncLocalStorage<TaskContext>();
+  return global[STORAGE] ??= core === null ? new fallback!<TaskContext>() : coreStorage(core);
+}
+
+/**
+ * Which mechanism carries task contexts in this isolate: Deno's `AsyncVariable`, or
+ * `node:async_hooks`'s `AsyncLocalStorage` where this Deno has none.
+ */
+export function taskContextMechanism(): "deno-core" | "node:async_hooks" {
+  return core === null ? "node:async_hooks" : "deno-core";
 }
 
 /** Runs `fn` with `context` as the current task's (across its awaits). */
