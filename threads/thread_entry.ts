@@ -62,8 +62,15 @@ import { tableConversions } from "../core/table_codec.ts";
 /** Self-contained task functions reach uploaded modules through the global. */
 Object.assign(globalThis, { importUploaded });
 
-/** A task that calls an actor loads the client code on first use. */
-setActorTransportLoader(() => import("../client/actors.ts"));
+/**
+ * A task that calls an actor loads the client code on first use. By a computed URL, not a
+ * literal: Deno reads ahead the whole graph of a literal dynamic import as a thread loads this
+ * entry (client/actors.ts's is 121 files: a thread's load of this entry took 19–20 ms against 7–8
+ * without it, 2026-12-06), and every program that can hand a task an actor has the file in its
+ * static graph already (mod.ts imports it), where `deno compile` and a JSR package take it from.
+ */
+const ACTOR_TRANSPORT = new URL("../client/actors.ts", import.meta.url).href;
+setActorTransportLoader(() => import(ACTOR_TRANSPORT));
 
 const functions = new FunctionCache();
 /** Where this thread's tasks spend their time, for `client.profile`. */
