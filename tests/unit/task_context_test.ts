@@ -31,7 +31,7 @@ const contextOf = (key: string): TaskContext => ({
 const tick = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 Deno.test("a task runner's modules do not load node:async_hooks at start", async () => {
-  // Deno's own AsyncVariable carries the contexts here (AsyncLocalStorage is built on it)
+  // Deno's own async context carries them here (AsyncLocalStorage is built on it)
   assert.equal(taskContextMechanism(), "deno-core");
   for (const entry of ["threads/thread_entry.ts", "threads/process_entry.ts"]) {
     const out = await new Deno.Command(Deno.execPath(), {
@@ -98,7 +98,7 @@ Deno.test("nested contexts restore the outer one; a user's AsyncLocalStorage coe
     }));
 });
 
-Deno.test("where Deno has no AsyncVariable, AsyncLocalStorage carries the contexts", async () => {
+Deno.test("where Deno offers no async context of its own, AsyncLocalStorage carries the contexts", async () => {
   const module = new URL("../../core/task_context.ts", import.meta.url).href;
   const code = `
     // a Deno without its internal namespace: the module must fall back before any task runs
