@@ -575,17 +575,20 @@ function succeeded(task: ThreadTask, start: number, value: unknown): RunResult {
   if (held.length > 0) heldByResult.set(key, held);
   const live = tableBytes !== undefined &&
     liveTables.keep(scopedKey(item.liveScope, key), value, tableBytes);
-  return {
+  const result: RunResult = {
     id: item.id,
     ok: true,
-    holdsRefs: held.length > 0 || live,
     value: encoded,
     nbytes: tableBytes ?? sizeOf(value),
     typeName: typeNameOf(value),
-    conversions: newConversions(),
     start,
     stop: now(),
   };
+  // both optional: a tiny task's result message carries neither (each field is cloned to the owner)
+  if (held.length > 0 || live) result.holdsRefs = true;
+  const conversions = newConversions();
+  if (conversions > 0) result.conversions = conversions;
+  return result;
 }
 
 /** Encodes the pinned results the owner asks for (they move) and answers with their bytes. */
@@ -777,7 +780,10 @@ self.onmessage = (event: MessageEvent<ToThread>) => {
         if (item.liveDeps !== undefined) liveTables.expect(liveInputKeys(item)!);
       }
       // the profiler runs before the batch does (at once when it already runs)
-      queue = queue.then(() => sampler.busy()).then(() => runBatch(batch));
+      queue = queue.then(() => {
+        const starting = sampler.busy();
+        return starting === undefined ? runBatch(batch) : starting.then(() => runBatch(batch));
+      });
       break;
     }
     case "init": {
