@@ -9,8 +9,10 @@
  * `AsyncLocalStorage` is built on in Deno 2 (its `run` enters a value, calls, restores the previous
  * context; its `getStore` reads it) — without loading `node:async_hooks`, which brings Deno's Node
  * errors, validators and inspect modules into every task thread and `processes` child at start
- * (about half of a child's own start beyond Deno's, docs/architecture.md). Where Deno does not
- * offer it, `AsyncLocalStorage` is loaded before this module finishes loading, so before any task
+ * (about half of a child's own start beyond Deno's, docs/architecture.md). Those primitives are
+ * Deno's internals, not its API, so they are checked as this module loads (a value entered reaches
+ * a promise reaction, and only while entered); where Deno does not offer them or they fail the
+ * check, `AsyncLocalStorage` is loaded before this module finishes loading, so before any task
  * runs. The storage is kept under a global symbol: a task module may import the library from
  * another URL than the thread entry's (a second copy of this module), and both copies must see one
  * storage.
@@ -91,7 +93,37 @@ function asyncCore(): AsyncCore | null {
     : null;
 }
 
-const core = asyncCore();
+/**
+ * `core` if it behaves as this module relies on — the context is absent or a plain object, and a
+ * value entered reaches a promise reaction registered meanwhile but not one registered after it
+ * was left — else null. The primitives are Deno's internals, not its API: a Deno that changes
+ * them makes this module fall back to `AsyncLocalStorage` rather than lose contexts.
+ */
+async function checked(core: AsyncCore | null): Promise<AsyncCore | null> {
+  if (core === null) return null;
+  const probe = Symbol("probe");
+  const previous = core.getAsyncContext();
+  if (previous !== undefined && !isPlainObject(previous)) return null;
+  const entered = { __proto__: null, ...previous, [probe]: true };
+  let inside: Promise<unknown>;
+  core.setAsyncContext(entered);
+  try {
+    if (core.getAsyncContext() !== entered) return null;
+    inside = Promise.resolve().then(() => core.getAsyncContext()?.[probe]);
+  } finally {
+    core.setAsyncContext(previous);
+  }
+  const outside = Promise.resolve().then(() => core.getAsyncContext()?.[probe]);
+  return (await inside) === true && (await outside) === undefined ? core : null;
+}
+
+function isPlainObject(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === null || prototype === Object.prototype;
+}
+
+const core = await checked(asyncCore());
 
 /** Where a task's context is kept in the async context (a symbol: no variable of Deno's clashes). */
 const CONTEXT_KEY = Symbol("dask-deno.task-context");

@@ -98,6 +98,34 @@ Deno.test("nested contexts restore the outer one; a user's AsyncLocalStorage coe
     }));
 });
 
+Deno.test("a Deno whose async context primitives do not carry values falls back to AsyncLocalStorage", async () => {
+  const module = new URL("../../core/task_context.ts", import.meta.url).href;
+  const code = `
+    // the internal primitives exist but entering a value does nothing (their contract changed)
+    const real = Deno[Deno.internal].core;
+    const changed = Symbol("internal");
+    Object.defineProperty(Deno, "internal", { value: changed });
+    Deno[changed] = { core: { getAsyncContext: () => real.getAsyncContext(), setAsyncContext() {} } };
+    const { currentTask, runInTask, taskContextMechanism } = await import(${
+    JSON.stringify(module)
+  });
+    const context = (key) => ({ key, scheduler: null, worker: null, seceded: false,
+      secede() {}, rejoin: () => Promise.resolve() });
+    const key = await runInTask(context("a"), async () => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return currentTask()?.key;
+    });
+    console.log(JSON.stringify([taskContextMechanism(), key]));
+  `;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--ext=js", code],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  assert.deepEqual(JSON.parse(new TextDecoder().decode(out.stdout)), ["node:async_hooks", "a"]);
+});
+
 Deno.test("where Deno offers no async context of its own, AsyncLocalStorage carries the contexts", async () => {
   const module = new URL("../../core/task_context.ts", import.meta.url).href;
   const code = `
