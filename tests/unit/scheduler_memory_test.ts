@@ -116,6 +116,10 @@ Deno.test("CompactSet loops reuse finished iterators, and nested, broken and thr
     assert.deepEqual([...one], [members[0]]);
     assert.deepEqual(Array.from(few).map((m) => m.n), [0, 1, 2, 3, 4]);
   }
+  // an empty set's loop makes no result object either
+  const empty = new CompactSet<{ n: number }>()[Symbol.iterator]();
+  assert.equal(empty.next(), empty.next(), "one answer serves every empty loop");
+  assert.deepEqual([...new CompactSet()], []);
   // a finished iterator stays finished until a new loop takes it
   const done = one[Symbol.iterator]();
   while (!done.next().done);
