@@ -42,17 +42,92 @@ export interface QueueHost {
 const byLoad = (a: WorkerRecord, b: WorkerRecord): number =>
   tasksOnThreads(a) / a.nthreads - tasksOnThreads(b) / b.nthreads || a.serial - b.serial;
 
+/**
+ * Sorts the first `count` of `workers` by {@link byLoad}: a few in place by insertion, more by
+ * `Array.sort` on a copy (rare: a burst on many workers). A fill sorts at the end of nearly every
+ * event, and `Array.sort` copies the array into a work area at every call.
+ */
+function sortByLoad(workers: (WorkerRecord | null)[], count: number): void {
+  if (count > 16) {
+    const sorted = (workers.slice(0, count) as WorkerRecord[]).sort(byLoad);
+    for (let i = 0; i < count; i++) workers[i] = sorted[i];
+    return;
+  }
+  for (let i = 1; i < count; i++) {
+    const worker = workers[i]!;
+    let j = i - 1;
+    for (; j >= 0 && byLoad(workers[j]!, worker) > 0; j--) workers[j + 1] = workers[j];
+    workers[j + 1] = worker;
+  }
+}
+
+/** What readers see of a {@link WorkerList}. */
+export interface ReadonlyWorkerList extends Iterable<WorkerRecord> {
+  readonly size: number;
+  has(worker: WorkerRecord): boolean;
+}
+
+/**
+ * Workers in an array, each knowing its position there (a field of its record, one per list):
+ * in and out in O(1) without allocating. Workers go in and out of these lists as they take and
+ * finish tasks, and a `Set` of them reallocated its table as it grew and shrank (108 B per task
+ * of a map on 10 workers in `bench/simulate.ts`). The order is none in particular: readers sort.
+ */
+class WorkerList implements ReadonlyWorkerList {
+  readonly #members: WorkerRecord[] = [];
+  /** Which position field of a worker this list keeps: `freeThreadAt`, else `slotsAt`. */
+  readonly #freeThreads: boolean;
+  constructor(freeThreads: boolean) {
+    this.#freeThreads = freeThreads;
+  }
+  get size(): number {
+    return this.#members.length;
+  }
+  at(index: number): WorkerRecord {
+    return this.#members[index];
+  }
+  has(worker: WorkerRecord): boolean {
+    const at = this.#position(worker);
+    return at >= 0 && this.#members[at] === worker;
+  }
+  add(worker: WorkerRecord): void {
+    if (this.#position(worker) >= 0) return;
+    this.#place(worker, this.#members.length);
+    this.#members.push(worker);
+  }
+  delete(worker: WorkerRecord): void {
+    const at = this.#position(worker);
+    if (at < 0) return;
+    const last = this.#members.pop()!;
+    if (last !== worker) {
+      this.#members[at] = last;
+      this.#place(last, at);
+    }
+    this.#place(worker, -1);
+  }
+  [Symbol.iterator](): Iterator<WorkerRecord> {
+    return this.#members.values();
+  }
+  #position(worker: WorkerRecord): number {
+    return this.#freeThreads ? worker.freeThreadAt : worker.slotsAt;
+  }
+  #place(worker: WorkerRecord, at: number): void {
+    if (this.#freeThreads) worker.freeThreadAt = at;
+    else worker.slotsAt = at;
+  }
+}
+
 export class TaskQueues {
   /** Ready root-ish tasks waiting for a worker slot. */
   readonly root: IndexedHeap<TaskRecord> = new IndexedHeap<TaskRecord>(true);
   readonly #resourceQueues = new Map<string, IndexedHeap<TaskRecord>>();
   #resourcesChanged = false;
   readonly #unrunnable = new Set<TaskRecord>();
-  readonly #workersWithSlots = new Set<WorkerRecord>();
+  readonly #workersWithSlots = new WorkerList(false);
   /** The workers of `#workersWithSlots` with a free thread (the only ones served near the end). */
-  readonly #workersWithFreeThreads = new Set<WorkerRecord>();
+  readonly #workersWithFreeThreads = new WorkerList(true);
   /** The workers `#fillRootSlots` hands tasks to, least loaded first (reused). */
-  readonly #fillOrder: WorkerRecord[] = [];
+  readonly #fillOrder: (WorkerRecord | null)[] = [];
   readonly #saturation: number;
 
   /** `saturation`: root-ish tasks a worker may hold per thread (Infinity: no root-ish queue). */
@@ -66,7 +141,7 @@ export class TaskQueues {
   }
 
   /** Running workers that may take more root-ish tasks. */
-  get workersWithSlots(): ReadonlySet<WorkerRecord> {
+  get workersWithSlots(): ReadonlyWorkerList {
     return this.#workersWithSlots;
   }
 
@@ -114,7 +189,7 @@ export class TaskQueues {
   }
 
   /** Running workers with free root-ish slots and a free thread. */
-  get workersWithFreeThreads(): ReadonlySet<WorkerRecord> {
+  get workersWithFreeThreads(): ReadonlyWorkerList {
     return this.#workersWithFreeThreads;
   }
 
@@ -122,13 +197,8 @@ export class TaskQueues {
   updateSlots(worker: WorkerRecord, running: boolean): void {
     const hasSlots = running && rootishSlots(worker, this.#saturation) > 0;
     const freeThread = hasSlots && tasksOnThreads(worker) < worker.nthreads;
-    if (freeThread !== worker.hasFreeThread) {
-      worker.hasFreeThread = freeThread;
-      if (freeThread) this.#workersWithFreeThreads.add(worker);
-      else this.#workersWithFreeThreads.delete(worker);
-    }
-    if (hasSlots === worker.hasSlots) return;
-    worker.hasSlots = hasSlots;
+    if (freeThread) this.#workersWithFreeThreads.add(worker);
+    else this.#workersWithFreeThreads.delete(worker);
     if (hasSlots) this.#workersWithSlots.add(worker);
     else this.#workersWithSlots.delete(worker);
   }
@@ -185,18 +255,19 @@ export class TaskQueues {
   #fillRootSlots(host: QueueHost, ending: boolean): void {
     const queue = this.root;
     const saturation = this.#saturation;
-    // (a scratch list: this runs at the end of nearly every event while the root queue is full)
+    // A scratch list, its first `count` slots in use: this runs at the end of nearly every event
+    // while the root queue is full, and an array emptied by `length = 0` gave up its storage,
+    // which the next fill allocated again (136 B per task of a map on 10 workers).
     const workers = this.#fillOrder;
-    workers.length = 0;
-    for (const worker of ending ? this.#workersWithFreeThreads : this.#workersWithSlots) {
-      workers.push(worker);
-    }
-    if (workers.length > 1) workers.sort(byLoad);
-    while (queue.size > 0 && workers.length > 0) {
-      const share = Math.ceil(queue.size / workers.length);
+    const candidates = ending ? this.#workersWithFreeThreads : this.#workersWithSlots;
+    let count = candidates.size;
+    for (let i = 0; i < count; i++) workers[i] = candidates.at(i);
+    if (count > 1) sortByLoad(workers, count);
+    while (queue.size > 0 && count > 0) {
+      const share = Math.ceil(queue.size / count);
       let kept = 0;
-      for (let i = 0; i < workers.length && queue.size > 0; i++) {
-        const worker = workers[i];
+      for (let i = 0; i < count && queue.size > 0; i++) {
+        const worker = workers[i]!;
         const saturated = Math.max(Math.ceil(saturation * worker.nthreads), 1);
         let open = true;
         for (let taken = 0; taken < share && queue.size > 0; taken++) {
@@ -214,9 +285,9 @@ export class TaskQueues {
         }
         if (open) workers[kept++] = worker;
       }
-      workers.length = kept;
+      count = kept;
     }
-    workers.length = 0; // holds no worker between fills
+    workers.fill(null); // holds no worker between fills
   }
 
   #fillResourceQueue(queue: IndexedHeap<TaskRecord>, host: QueueHost): void {

@@ -482,9 +482,17 @@ export class WorkerRecord {
   member = false;
   /** Takes new tasks: in `WorkerMembership.running`. */
   takesTasks = false;
-  /** In `TaskQueues.workersWithSlots`, in `TaskQueues.workersWithFreeThreads`. */
-  hasSlots = false;
-  hasFreeThread = false;
+  /** Position in `TaskQueues.workersWithSlots` and in `workersWithFreeThreads`, -1 when out. */
+  slotsAt = -1;
+  freeThreadAt = -1;
+  /** In `TaskQueues.workersWithSlots`. */
+  get hasSlots(): boolean {
+    return this.slotsAt >= 0;
+  }
+  /** In `TaskQueues.workersWithFreeThreads`. */
+  get hasFreeThread(): boolean {
+    return this.freeThreadAt >= 0;
+  }
   /** This worker's end of the function link: later tasks carry a spec's id alone. */
   readonly #functions = new FunctionSender();
 
