@@ -15,6 +15,7 @@
  * @module
  */
 
+import { ScratchList } from "../core/scratch_list.ts";
 import { IndexedHeap } from "../core/priority_heap.ts";
 import {
   decideWorker,
@@ -41,25 +42,6 @@ export interface QueueHost {
 /** Least loaded first; among equally loaded workers, the one that joined first. */
 const byLoad = (a: WorkerRecord, b: WorkerRecord): number =>
   tasksOnThreads(a) / a.nthreads - tasksOnThreads(b) / b.nthreads || a.serial - b.serial;
-
-/**
- * Sorts the first `count` of `workers` by {@link byLoad}: a few in place by insertion, more by
- * `Array.sort` on a copy (rare: a burst on many workers). A fill sorts at the end of nearly every
- * event, and `Array.sort` copies the array into a work area at every call.
- */
-function sortByLoad(workers: (WorkerRecord | null)[], count: number): void {
-  if (count > 16) {
-    const sorted = (workers.slice(0, count) as WorkerRecord[]).sort(byLoad);
-    for (let i = 0; i < count; i++) workers[i] = sorted[i];
-    return;
-  }
-  for (let i = 1; i < count; i++) {
-    const worker = workers[i]!;
-    let j = i - 1;
-    for (; j >= 0 && byLoad(workers[j]!, worker) > 0; j--) workers[j + 1] = workers[j];
-    workers[j + 1] = worker;
-  }
-}
 
 /** What readers see of a {@link WorkerList}. */
 export interface ReadonlyWorkerList extends Iterable<WorkerRecord> {
@@ -127,7 +109,7 @@ export class TaskQueues {
   /** The workers of `#workersWithSlots` with a free thread (the only ones served near the end). */
   readonly #workersWithFreeThreads = new WorkerList(true);
   /** The workers `#fillRootSlots` hands tasks to, least loaded first (reused). */
-  readonly #fillOrder: (WorkerRecord | null)[] = [];
+  readonly #fillOrder = new ScratchList<WorkerRecord>();
   readonly #saturation: number;
 
   /** `saturation`: root-ish tasks a worker may hold per thread (Infinity: no root-ish queue). */
@@ -255,19 +237,16 @@ export class TaskQueues {
   #fillRootSlots(host: QueueHost, ending: boolean): void {
     const queue = this.root;
     const saturation = this.#saturation;
-    // A scratch list, its first `count` slots in use: this runs at the end of nearly every event
-    // while the root queue is full, and an array emptied by `length = 0` gave up its storage,
-    // which the next fill allocated again (136 B per task of a map on 10 workers).
+    // (a scratch list: this runs at the end of nearly every event while the root queue is full)
     const workers = this.#fillOrder;
     const candidates = ending ? this.#workersWithFreeThreads : this.#workersWithSlots;
-    let count = candidates.size;
-    for (let i = 0; i < count; i++) workers[i] = candidates.at(i);
-    if (count > 1) sortByLoad(workers, count);
-    while (queue.size > 0 && count > 0) {
-      const share = Math.ceil(queue.size / count);
+    for (let i = 0; i < candidates.size; i++) workers.push(candidates.at(i));
+    if (workers.size > 1) workers.sort(byLoad);
+    while (queue.size > 0 && workers.size > 0) {
+      const share = Math.ceil(queue.size / workers.size);
       let kept = 0;
-      for (let i = 0; i < count && queue.size > 0; i++) {
-        const worker = workers[i]!;
+      for (let i = 0; i < workers.size && queue.size > 0; i++) {
+        const worker = workers.at(i);
         const saturated = Math.max(Math.ceil(saturation * worker.nthreads), 1);
         let open = true;
         for (let taken = 0; taken < share && queue.size > 0; taken++) {
@@ -283,11 +262,11 @@ export class TaskQueues {
           }
           if (tasksOnThreads(worker) < saturated) break;
         }
-        if (open) workers[kept++] = worker;
+        if (open) workers.set(kept++, worker);
       }
-      count = kept;
+      workers.truncate(kept);
     }
-    workers.fill(null); // holds no worker between fills
+    workers.clear(); // holds no worker between fills
   }
 
   #fillResourceQueue(queue: IndexedHeap<TaskRecord>, host: QueueHost): void {

@@ -1,6 +1,7 @@
 /** The scheduler's compact per-task bookkeeping: CompactSet and packed task arguments. */
 import assert from "node:assert/strict";
 import { CompactSet } from "../../core/compact_set.ts";
+import { ScratchList } from "../../core/scratch_list.ts";
 import { ArgsArena, packArgs, PackedArgs, unpackArgs } from "../../scheduler/args_arena.ts";
 import { decode, encode } from "../../core/value_codec.ts";
 
@@ -130,6 +131,26 @@ Deno.test("CompactSet loops reuse finished iterators, and nested, broken and thr
   assert.deepEqual([...many].map((m) => m.n), members.map((m) => m.n));
   for (const m of members.slice(1)) many.delete(m);
   assert.deepEqual([...many], [members[0]]);
+});
+
+Deno.test("ScratchList: pushed, sorted (by insertion and past 16 on a copy), truncated and cleared, read by index", () => {
+  const list = new ScratchList<number>();
+  for (const size of [5, 40, 0, 16, 17]) {
+    const values = Array.from({ length: size }, (_, i) => (i * 7919) % 101);
+    for (const v of values) list.push(v);
+    assert.equal(list.size, size);
+    list.sort((a, b) => a - b);
+    const read = Array.from({ length: list.size }, (_, i) => list.at(i));
+    assert.deepEqual(list.toArray(), read);
+    assert.deepEqual(read, [...values].sort((a, b) => a - b), `size ${size}`);
+    if (size > 2) {
+      list.set(1, -1);
+      list.truncate(2);
+      assert.deepEqual([list.at(0), list.at(1), list.size], [read[0], -1, 2]);
+    }
+    list.clear();
+    assert.equal(list.size, 0);
+  }
 });
 
 Deno.test("small argument bodies are packed into shared buffers and travel unchanged", () => {
