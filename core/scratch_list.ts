@@ -14,7 +14,7 @@
 /** Lists up to this long are sorted in place by insertion; `Array.sort` copies into a work area. */
 const INSERTION_SORTED = 16;
 /** Room kept by `clear`, in members. */
-const KEPT = 1024;
+const KEPT = 4096;
 
 export class ScratchList<T> {
   #items: (T | undefined)[] = [];
