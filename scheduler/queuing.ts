@@ -229,7 +229,7 @@ export class TaskQueues {
    * is left, so the last tasks go wherever a thread frees first). Those are read from their own
    * set, not filtered out of all the workers with slots: near the end nearly every worker has a
    * slot, and that walk, at every event, made the scheduler's cost per task grow with the number
-   * of workers. Equally loaded workers are taken in the order they joined (the sets reorder as
+   * of workers. Equally loaded workers are taken in the order they joined (the lists reorder as
    * workers take and finish tasks): a run of single tasks (one submit at a time) goes to the same
    * worker, not to each in turn, every one to a thread that had gone idle — the warm round trip
    * took twice as long that way.
