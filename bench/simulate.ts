@@ -19,7 +19,9 @@
  * Targets (issue 17): ≤ 5 µs and ≤ 1 KB per task, within 20 % from 10 to 1,000 workers, makespan
  * within 10 % of the bound. Of the µs per task it also gives the part spent on the process's
  * other threads (V8 compiling the scheduler's code in the background, concurrent GC; Linux): a
- * fixed cost per process, which a run of 30,000 tasks spreads over few tasks.
+ * fixed cost per process, which a run of 30,000 tasks spreads over few tasks; and the bytes the
+ * scheduler allocates per task (V8's count over the run less the replay's: load does not move
+ * it, so it shows a change in the garbage made per task where the CPU figures scatter).
  *
  *   deno run -A bench/simulate.ts [tasks] [--shapes=map,tree] [--workers=10,100]
  *
@@ -33,6 +35,7 @@ import { encode } from "../core/value_codec.ts";
 import { report } from "./measure.ts";
 import { rng } from "../examples/github_events_data.ts";
 import { cpuUsage } from "node:process";
+import { getHeapStatistics } from "node:v8";
 
 const THREADS_PER_WORKER = 4;
 const MEAN_DURATION = 0.01; // s
@@ -223,6 +226,8 @@ type SimEvent =
 
 interface Result {
   schedulerUsPerTask: number;
+  /** Bytes allocated over the run (V8's count: kept or collected since, the bench's included). */
+  allocated: number;
   bytesPerTask: number;
   makespanOverBound: number;
   ran: number;
@@ -281,6 +286,12 @@ function threadCpu(): { main: number; other: number } {
   return { main, other };
 }
 
+/** Bytes V8 allocated in this process so far (Deno's `node:v8` gives it; its types omit it). */
+function allocatedBytes(): number {
+  const stats = getHeapStatistics() as unknown as { total_allocated_bytes?: number };
+  return stats.total_allocated_bytes ?? 0;
+}
+
 /** CPU µs (user + system) spent since `start`. */
 function cpuSince(start: ReturnType<typeof cpuUsage>): number {
   const spent = cpuUsage(start);
@@ -299,6 +310,7 @@ function simulate(
   const gc = (globalThis as { gc?: () => void }).gc;
   const cpuStart = cpuUsage();
   const threadsStart = threadCpu();
+  const allocatedStart = allocatedBytes();
   let excludedUs = 0; // the collections around the bytes measurement
   const state = replay ? undefined : new SchedulerState();
   const answers: Answer[] = [];
@@ -503,9 +515,11 @@ function simulate(
     now,
   });
   const backgroundUs = threadCpu().other - threadsStart.other;
+  const allocated = allocatedBytes() - allocatedStart;
   const bound = lowerBound(shape, nWorkers * THREADS_PER_WORKER);
   return {
     schedulerUsPerTask: 0,
+    allocated,
     cpuUs: cpuSince(cpuStart) - excludedUs,
     backgroundUs,
     answers,
@@ -562,12 +576,14 @@ for (const name of shapes) {
     r.answers.length = 0; // free them before the next size runs
     r.schedulerUsPerTask = Math.max(0, r.cpuUs - simulatorOnly.cpuUs) / shape.specs.length;
     const backgroundPerTask = (r.backgroundUs - simulatorOnly.backgroundUs) / shape.specs.length;
+    const allocatedPerTask = (r.allocated - simulatorOnly.allocated) / shape.specs.length;
     perTask.push(r.schedulerUsPerTask);
     report(
       `simulate ${name}, ${shape.specs.length.toLocaleString("en")} tasks, ${nWorkers} workers`,
       `${r.schedulerUsPerTask.toFixed(2)} µs/task, ${Math.round(r.bytesPerTask)} B/task, ` +
         `makespan ${r.makespanOverBound.toFixed(2)}× bound ` +
-        `(${backgroundPerTask.toFixed(1)} µs/task on background threads)`,
+        `(${backgroundPerTask.toFixed(1)} µs/task on background threads, ` +
+        `${Math.round(allocatedPerTask)} B/task allocated)`,
       "≤ 5 µs, ≤ 1 KB, ≤ 1.10×",
     );
   }

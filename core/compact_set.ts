@@ -20,8 +20,28 @@ function nulls<T>(n: number): (T | null)[] {
   return n <= 8 ? eight : eight.concat(eight);
 }
 
-/** The iterator of every empty set: it is done from the start and stays done, so one serves all. */
-const NO_MEMBERS: Iterator<never> = [][Symbol.iterator]();
+/** What the iterator of an empty set answers, every time. */
+const FINISHED: IteratorResult<never> = Object.freeze({ done: true, value: undefined });
+/**
+ * The iterator of every empty set: it is done from the start and stays done, so one serves all.
+ * Not an empty array's iterator: that made a new result object at every call, a loop over an
+ * empty set (a task's dependents, waiters) 40 bytes — 160 per task of a map in
+ * `bench/simulate.ts`.
+ */
+const NO_MEMBERS: Iterator<never> = { next: () => FINISHED };
+
+/**
+ * Finished iterators, kept for the next loop: a loop over a task's holders, clients, inputs or
+ * dependents runs several times in every task's life, and an iterator made per loop was, after
+ * the messages, the largest part of what the scheduler allocated per task (180 of 2,480 bytes
+ * in `bench/simulate.ts`'s shuffle on 1,000 workers, heap sampling). An iterator goes back here
+ * when it reports done or when a loop leaves early (`return`, which `for…of` calls on `break`,
+ * `return` and `throw`); so, unlike others, one must not be read again after it finished (no
+ * `for…of`, spread or `Array.from` does). A few suffice: as many as loops nest.
+ */
+const onePool: OneMember<object>[] = [];
+const listPool: ListMembers<object>[] = [];
+const POOLED = 8;
 
 /**
  * Iterates a set of one member: one object that is also its own iterator result (what `for…of`
@@ -32,16 +52,39 @@ class OneMember<T> implements Iterator<T> {
   done = false;
   value: T | undefined;
   #taken = false;
+  #pooled = false;
   constructor(member: T) {
     this.value = member;
+  }
+  static of<T extends object>(member: T): OneMember<T> {
+    const pooled = onePool.pop() as OneMember<T> | undefined;
+    if (pooled === undefined) return new OneMember(member);
+    pooled.done = false;
+    pooled.value = member;
+    pooled.#taken = false;
+    pooled.#pooled = false;
+    return pooled;
   }
   next(): IteratorResult<T> {
     if (this.#taken) {
       this.done = true;
       this.value = undefined;
+      this.#release();
     }
     this.#taken = true;
     return this as IteratorResult<T>;
+  }
+  return(): IteratorResult<T> {
+    this.#taken = true;
+    this.done = true;
+    this.value = undefined;
+    this.#release();
+    return this as IteratorResult<T>;
+  }
+  #release(): void {
+    if (this.#pooled || onePool.length >= POOLED) return;
+    this.#pooled = true;
+    onePool.push(this as OneMember<object>);
   }
 }
 
@@ -55,21 +98,48 @@ class ListMembers<T extends object> implements Iterator<T> {
   done = false;
   value: T | undefined = undefined;
   #index = 0;
-  constructor(readonly owner: CompactSet<T>, readonly list: (T | null)[]) {}
+  #pooled = false;
+  constructor(public owner: CompactSet<T> | null, public list: (T | null)[]) {}
+  static of<T extends object>(owner: CompactSet<T>, list: (T | null)[]): ListMembers<T> {
+    const pooled = listPool.pop() as ListMembers<T> | undefined;
+    if (pooled === undefined) return new ListMembers(owner, list);
+    pooled.done = false;
+    pooled.value = undefined;
+    pooled.owner = owner;
+    pooled.list = list;
+    pooled.#index = 0;
+    pooled.#pooled = false;
+    return pooled;
+  }
   next(): IteratorResult<T> {
     const list = this.list;
-    while (this.#index < list.length) {
+    const owner = this.owner;
+    while (owner !== null && this.#index < list.length) {
       const member = list[this.#index++];
       if (member === null) continue;
-      if (!this.owner.iterates(list) && !this.owner.has(member)) continue;
+      if (!owner.iterates(list) && !owner.has(member)) continue;
       this.value = member;
       return this as IteratorResult<T>;
     }
+    return this.return();
+  }
+  return(): IteratorResult<T> {
     this.done = true;
     this.value = undefined;
+    if (this.#pooled) return this as IteratorResult<T>;
+    // (holds neither the set nor its array while it waits in the pool)
+    this.owner = null;
+    this.list = NO_SLOTS;
+    if (listPool.length < POOLED) {
+      this.#pooled = true;
+      listPool.push(this as ListMembers<object>);
+    }
     return this as IteratorResult<T>;
   }
 }
+
+/** The array of a finished iterator. */
+const NO_SLOTS: never[] = [];
 
 /** What readers of a {@link CompactSet} may use (the read side of a `Set`). */
 export interface ReadonlyCompactSet<T> extends Iterable<T> {
@@ -181,8 +251,8 @@ export class CompactSet<T extends object> implements ReadonlyCompactSet<T> {
   [Symbol.iterator](): Iterator<T> {
     const members = this.#members;
     if (members !== null) {
-      return Array.isArray(members) ? new ListMembers(this, members) : members.values();
+      return Array.isArray(members) ? ListMembers.of(this, members) : members.values();
     }
-    return this.#one === null ? NO_MEMBERS : new OneMember(this.#one);
+    return this.#one === null ? NO_MEMBERS : OneMember.of(this.#one);
   }
 }

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { ScratchList } from "../core/scratch_list.ts";
 import type { IndexedHeap } from "../core/priority_heap.ts";
 import type { ComputeTaskMsg, KeyLocation } from "../protocol/messages.ts";
 import { compareFlatPriority } from "../core/priority.ts";
@@ -63,7 +64,7 @@ export class Assignment {
   readonly #outbox: SchedulerOutbox;
   readonly #stealing: WorkStealing;
   /** Tasks that became ready during this event. */
-  readonly #ready: TaskRecord[] = [];
+  readonly #ready = new ScratchList<TaskRecord>();
   #runIds = 0;
 
   constructor(host: AssignmentHost, books: AssignmentBooks) {
@@ -104,16 +105,16 @@ export class Assignment {
   /** Places the tasks that became ready, highest priority first (end of every event). */
   placeReady(): void {
     const ready = this.#ready;
-    if (ready.length === 0) return;
-    if (ready.length > 1) ready.sort(byPriority);
-    for (let i = 0; i < ready.length; i++) {
-      const task = ready[i];
+    if (ready.size === 0) return;
+    if (ready.size > 1) ready.sort(byPriority);
+    for (let i = 0; i < ready.size; i++) {
+      const task = ready.at(i);
       task.pendingPlacement = false;
       // (a waiting task is in the books: only #forget takes a task out, and makes it forgotten)
       if (task.state !== "waiting" || task.waitingOn.size > 0) continue;
       this.#place(task);
     }
-    ready.length = 0;
+    ready.clear();
   }
 
   #place(task: TaskRecord): void {

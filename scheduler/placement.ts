@@ -14,6 +14,7 @@
  * @module
  */
 
+import { ScratchList } from "../core/scratch_list.ts";
 import {
   hasFreeResources,
   hasResourceCapacity,
@@ -139,7 +140,6 @@ export function decideWorker(
   }
   // First choice: the workers that already hold an input.
   const holders = scratch;
-  holders.length = 0;
   const deps = task.dependencies;
   if (deps.length > 0) {
     const epoch = ++visitEpoch;
@@ -151,17 +151,33 @@ export function decideWorker(
       }
     }
   }
-  const best = earliestStart(
-    task,
-    holders.length > 0 ? holders : valid ?? ctx.workers.values(),
-    ctx.bandwidth,
-  );
-  holders.length = 0;
+  if (holders.size === 0) return earliestStart(task, valid ?? ctx.workers.values(), ctx.bandwidth);
+  let best: WorkerRecord | null = null;
+  let bestStart = Infinity;
+  for (let i = 0; i < holders.size; i++) {
+    const worker = holders.at(i);
+    const start = startTime(task, worker, ctx.bandwidth);
+    if (sooner(start, worker, best, bestStart)) {
+      best = worker;
+      bestStart = start;
+    }
+  }
+  holders.clear();
   return best;
 }
 
 /** Reused candidate list (placement runs one decision at a time). */
-const scratch: WorkerRecord[] = [];
+const scratch = new ScratchList<WorkerRecord>();
+
+/** Whether `worker`, starting at `start`, beats `best`: sooner, or as soon holding fewer bytes. */
+function sooner(
+  start: number,
+  worker: WorkerRecord,
+  best: WorkerRecord | null,
+  bestStart: number,
+): boolean {
+  return best === null || start < bestStart || (start === bestStart && worker.nbytes < best.nbytes);
+}
 
 /** The worker of `workers` where `task` starts earliest; ties go to the one holding fewer bytes. */
 export function earliestStart(
@@ -173,9 +189,7 @@ export function earliestStart(
   let bestStart = Infinity;
   for (const worker of workers) {
     const start = startTime(task, worker, bandwidth);
-    if (
-      best === null || start < bestStart || (start === bestStart && worker.nbytes < best.nbytes)
-    ) {
+    if (sooner(start, worker, best, bestStart)) {
       best = worker;
       bestStart = start;
     }

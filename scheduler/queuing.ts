@@ -15,6 +15,7 @@
  * @module
  */
 
+import { ScratchList } from "../core/scratch_list.ts";
 import { IndexedHeap } from "../core/priority_heap.ts";
 import {
   decideWorker,
@@ -42,17 +43,73 @@ export interface QueueHost {
 const byLoad = (a: WorkerRecord, b: WorkerRecord): number =>
   tasksOnThreads(a) / a.nthreads - tasksOnThreads(b) / b.nthreads || a.serial - b.serial;
 
+/** What readers see of a {@link WorkerList}. */
+export interface ReadonlyWorkerList extends Iterable<WorkerRecord> {
+  readonly size: number;
+  has(worker: WorkerRecord): boolean;
+}
+
+/**
+ * Workers in an array, each knowing its position there (a field of its record, one per list):
+ * in and out in O(1) without allocating. Workers go in and out of these lists as they take and
+ * finish tasks, and a `Set` of them reallocated its table as it grew and shrank (108 B per task
+ * of a map on 10 workers in `bench/simulate.ts`). The order is none in particular: readers sort.
+ */
+class WorkerList implements ReadonlyWorkerList {
+  readonly #members: WorkerRecord[] = [];
+  /** Which position field of a worker this list keeps: `freeThreadAt`, else `slotsAt`. */
+  readonly #freeThreads: boolean;
+  constructor(freeThreads: boolean) {
+    this.#freeThreads = freeThreads;
+  }
+  get size(): number {
+    return this.#members.length;
+  }
+  at(index: number): WorkerRecord {
+    return this.#members[index];
+  }
+  has(worker: WorkerRecord): boolean {
+    const at = this.#position(worker);
+    return at >= 0 && this.#members[at] === worker;
+  }
+  add(worker: WorkerRecord): void {
+    if (this.#position(worker) >= 0) return;
+    this.#place(worker, this.#members.length);
+    this.#members.push(worker);
+  }
+  delete(worker: WorkerRecord): void {
+    const at = this.#position(worker);
+    if (at < 0) return;
+    const last = this.#members.pop()!;
+    if (last !== worker) {
+      this.#members[at] = last;
+      this.#place(last, at);
+    }
+    this.#place(worker, -1);
+  }
+  [Symbol.iterator](): Iterator<WorkerRecord> {
+    return this.#members.values();
+  }
+  #position(worker: WorkerRecord): number {
+    return this.#freeThreads ? worker.freeThreadAt : worker.slotsAt;
+  }
+  #place(worker: WorkerRecord, at: number): void {
+    if (this.#freeThreads) worker.freeThreadAt = at;
+    else worker.slotsAt = at;
+  }
+}
+
 export class TaskQueues {
   /** Ready root-ish tasks waiting for a worker slot. */
   readonly root: IndexedHeap<TaskRecord> = new IndexedHeap<TaskRecord>(true);
   readonly #resourceQueues = new Map<string, IndexedHeap<TaskRecord>>();
   #resourcesChanged = false;
   readonly #unrunnable = new Set<TaskRecord>();
-  readonly #workersWithSlots = new Set<WorkerRecord>();
+  readonly #workersWithSlots = new WorkerList(false);
   /** The workers of `#workersWithSlots` with a free thread (the only ones served near the end). */
-  readonly #workersWithFreeThreads = new Set<WorkerRecord>();
+  readonly #workersWithFreeThreads = new WorkerList(true);
   /** The workers `#fillRootSlots` hands tasks to, least loaded first (reused). */
-  readonly #fillOrder: WorkerRecord[] = [];
+  readonly #fillOrder = new ScratchList<WorkerRecord>();
   readonly #saturation: number;
 
   /** `saturation`: root-ish tasks a worker may hold per thread (Infinity: no root-ish queue). */
@@ -66,7 +123,7 @@ export class TaskQueues {
   }
 
   /** Running workers that may take more root-ish tasks. */
-  get workersWithSlots(): ReadonlySet<WorkerRecord> {
+  get workersWithSlots(): ReadonlyWorkerList {
     return this.#workersWithSlots;
   }
 
@@ -114,7 +171,7 @@ export class TaskQueues {
   }
 
   /** Running workers with free root-ish slots and a free thread. */
-  get workersWithFreeThreads(): ReadonlySet<WorkerRecord> {
+  get workersWithFreeThreads(): ReadonlyWorkerList {
     return this.#workersWithFreeThreads;
   }
 
@@ -122,13 +179,8 @@ export class TaskQueues {
   updateSlots(worker: WorkerRecord, running: boolean): void {
     const hasSlots = running && rootishSlots(worker, this.#saturation) > 0;
     const freeThread = hasSlots && tasksOnThreads(worker) < worker.nthreads;
-    if (freeThread !== worker.hasFreeThread) {
-      worker.hasFreeThread = freeThread;
-      if (freeThread) this.#workersWithFreeThreads.add(worker);
-      else this.#workersWithFreeThreads.delete(worker);
-    }
-    if (hasSlots === worker.hasSlots) return;
-    worker.hasSlots = hasSlots;
+    if (freeThread) this.#workersWithFreeThreads.add(worker);
+    else this.#workersWithFreeThreads.delete(worker);
     if (hasSlots) this.#workersWithSlots.add(worker);
     else this.#workersWithSlots.delete(worker);
   }
@@ -177,7 +229,7 @@ export class TaskQueues {
    * is left, so the last tasks go wherever a thread frees first). Those are read from their own
    * set, not filtered out of all the workers with slots: near the end nearly every worker has a
    * slot, and that walk, at every event, made the scheduler's cost per task grow with the number
-   * of workers. Equally loaded workers are taken in the order they joined (the sets reorder as
+   * of workers. Equally loaded workers are taken in the order they joined (the lists reorder as
    * workers take and finish tasks): a run of single tasks (one submit at a time) goes to the same
    * worker, not to each in turn, every one to a thread that had gone idle — the warm round trip
    * took twice as long that way.
@@ -187,16 +239,14 @@ export class TaskQueues {
     const saturation = this.#saturation;
     // (a scratch list: this runs at the end of nearly every event while the root queue is full)
     const workers = this.#fillOrder;
-    workers.length = 0;
-    for (const worker of ending ? this.#workersWithFreeThreads : this.#workersWithSlots) {
-      workers.push(worker);
-    }
-    if (workers.length > 1) workers.sort(byLoad);
-    while (queue.size > 0 && workers.length > 0) {
-      const share = Math.ceil(queue.size / workers.length);
+    const candidates = ending ? this.#workersWithFreeThreads : this.#workersWithSlots;
+    for (let i = 0; i < candidates.size; i++) workers.push(candidates.at(i));
+    if (workers.size > 1) workers.sort(byLoad);
+    while (queue.size > 0 && workers.size > 0) {
+      const share = Math.ceil(queue.size / workers.size);
       let kept = 0;
-      for (let i = 0; i < workers.length && queue.size > 0; i++) {
-        const worker = workers[i];
+      for (let i = 0; i < workers.size && queue.size > 0; i++) {
+        const worker = workers.at(i);
         const saturated = Math.max(Math.ceil(saturation * worker.nthreads), 1);
         let open = true;
         for (let taken = 0; taken < share && queue.size > 0; taken++) {
@@ -212,11 +262,11 @@ export class TaskQueues {
           }
           if (tasksOnThreads(worker) < saturated) break;
         }
-        if (open) workers[kept++] = worker;
+        if (open) workers.set(kept++, worker);
       }
-      workers.length = kept;
+      workers.truncate(kept);
     }
-    workers.length = 0; // holds no worker between fills
+    workers.clear(); // holds no worker between fills
   }
 
   #fillResourceQueue(queue: IndexedHeap<TaskRecord>, host: QueueHost): void {

@@ -13,7 +13,13 @@ import type { ErrorRecord } from "../core/errors.ts";
 import { CompactSet, type ReadonlyCompactSet } from "../core/compact_set.ts";
 import type { HeapItem, IndexedHeap } from "../core/priority_heap.ts";
 import { RecentLines } from "../core/recent_lines.ts";
-import type { ClientId, FreeKeysMsg, Priority, WorkerAddress } from "../protocol/messages.ts";
+import type {
+  ClientId,
+  FreeKeysMsg,
+  KeyLocation,
+  Priority,
+  WorkerAddress,
+} from "../protocol/messages.ts";
 import type { SchedulerTaskState, TaskPrefixStats } from "./task_prefix_stats.ts";
 
 /** A task entering the scheduler's books: a graph's task, or data scattered (not `runnable`). */
@@ -105,13 +111,29 @@ export class TaskRecord implements HeapItem {
   /** Only replicas.ts calls these three: it keeps `worker.hasWhat` in step. */
   addHolder(worker: WorkerRecord): void {
     (this.#whoHas ??= new CompactSet()).add(worker);
+    this.#location = null;
   }
   deleteHolder(worker: WorkerRecord): boolean {
+    this.#location = null;
     return this.#whoHas !== null && this.#whoHas.delete(worker);
   }
   clearHolders(): void {
     this.#whoHas = null;
+    this.#location = null;
   }
+  /**
+   * Where the result can be fetched, made once per set of holders and size: every dependent's
+   * `compute-task` names it (a shuffle output's 8 inputs are each read by 8 outputs), and made
+   * per input per message it was a sixth of the bytes the scheduler allocated per task in
+   * `bench/simulate.ts`'s shuffle. Never changed once made (a change of holders makes a new one),
+   * so messages already in the outbox may share it.
+   */
+  location(): KeyLocation {
+    const made = this.#location;
+    if (made !== null && made.nbytes === this.nbytes) return made;
+    return this.#location = { key: this.key, nbytes: this.nbytes, workers: this.holderAddresses() };
+  }
+  #location: KeyLocation | null = null;
   /**
    * Adds `tasks` to the dependencies. The first ones are copied into an array of their exact
    * length: one grown by `push` from empty holds 17 slots (~150 bytes) for a task of one input.
@@ -460,9 +482,17 @@ export class WorkerRecord {
   member = false;
   /** Takes new tasks: in `WorkerMembership.running`. */
   takesTasks = false;
-  /** In `TaskQueues.workersWithSlots`, in `TaskQueues.workersWithFreeThreads`. */
-  hasSlots = false;
-  hasFreeThread = false;
+  /** Position in `TaskQueues.workersWithSlots` and in `workersWithFreeThreads`, -1 when out. */
+  slotsAt = -1;
+  freeThreadAt = -1;
+  /** In `TaskQueues.workersWithSlots`. */
+  get hasSlots(): boolean {
+    return this.slotsAt >= 0;
+  }
+  /** In `TaskQueues.workersWithFreeThreads`. */
+  get hasFreeThread(): boolean {
+    return this.freeThreadAt >= 0;
+  }
   /** This worker's end of the function link: later tasks carry a spec's id alone. */
   readonly #functions = new FunctionSender();
 

@@ -72,7 +72,7 @@ export class Replicas {
 
   /** Where `task`'s result can be fetched. */
   location(task: TaskRecord): KeyLocation {
-    return { key: task.key, nbytes: task.nbytes, workers: task.holderAddresses() };
+    return task.location();
   }
 
   /** Addresses of the workers holding `key`'s result. */

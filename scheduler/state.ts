@@ -29,6 +29,7 @@
  * @module
  */
 
+import { ScratchList } from "../core/scratch_list.ts";
 import type { Encoded } from "../core/value_codec.ts";
 import type { IndexedHeap } from "../core/priority_heap.ts";
 import { fusedPrefix, type Key, keyPrefix } from "../core/task.ts";
@@ -118,7 +119,7 @@ export class SchedulerState implements StealHost {
   readonly #clients: ClientIntake;
   readonly #workerIntake: WorkerIntake;
   readonly #stealing: WorkStealing;
-  readonly #recommendations: TaskRecord[] = [];
+  readonly #recommendations = new ScratchList<TaskRecord>();
   readonly #assignment: Assignment;
   readonly #queueHost: QueueHost;
   /** Tasks waiting out a retry delay (state `queued`). */
@@ -559,8 +560,8 @@ export class SchedulerState implements StealHost {
 
   #settleOnce(): void {
     const recs = this.#recommendations;
-    for (let i = 0; i < recs.length; i++) {
-      const task = recs[i];
+    for (let i = 0; i < recs.size; i++) {
+      const task = recs.at(i);
       const what = task.recommendation;
       task.recommendation = null;
       // forgotten: out of the books (#forget is the one place a task leaves them)
@@ -580,7 +581,7 @@ export class SchedulerState implements StealHost {
           break;
       }
     }
-    recs.length = 0;
+    recs.clear();
     this.#assignment.placeReady();
     this.#queues.fill(this.#queueHost, this.#stealing.loads.totalThreads);
   }

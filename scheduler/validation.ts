@@ -20,6 +20,7 @@ import {
   type WorkerRecord,
 } from "./records.ts";
 import type { RetryQueue } from "./retries.ts";
+import type { ReadonlyWorkerList } from "./queuing.ts";
 import {
   emptyStateCounts,
   type SchedulerTaskState,
@@ -39,8 +40,8 @@ export interface SchedulerBooks {
   /** Workers that take no new tasks, and why. */
   notRunning: ReadonlyMap<WorkerRecord, Exclude<WorkerRunState, "running">>;
   running: ReadonlyMap<WorkerAddress, WorkerRecord>;
-  workersWithSlots: ReadonlySet<WorkerRecord>;
-  workersWithFreeThreads: ReadonlySet<WorkerRecord>;
+  workersWithSlots: ReadonlyWorkerList;
+  workersWithFreeThreads: ReadonlyWorkerList;
   /** Work stealing's thieves and victims (worker_loads.ts). */
   loads: WorkerLoads;
   retries: RetryQueue;

@@ -1,6 +1,7 @@
 /** The scheduler's compact per-task bookkeeping: CompactSet and packed task arguments. */
 import assert from "node:assert/strict";
 import { CompactSet } from "../../core/compact_set.ts";
+import { ScratchList } from "../../core/scratch_list.ts";
 import { ArgsArena, packArgs, PackedArgs, unpackArgs } from "../../scheduler/args_arena.ts";
 import { decode, encode } from "../../core/value_codec.ts";
 
@@ -70,6 +71,86 @@ Deno.test("an empty CompactSet iterates as empty again and again, also beside ot
   // and an emptied set that fills again iterates its new member
   other.add(a);
   assert.deepEqual([...other], [a]);
+});
+
+Deno.test("CompactSet loops reuse finished iterators, and nested, broken and thrown-out loops still see every member", () => {
+  const members = Array.from({ length: 20 }, (_, i) => ({ n: i }));
+  const one = new CompactSet<{ n: number }>().add(members[0]);
+  const few = new CompactSet<{ n: number }>();
+  for (const m of members.slice(0, 5)) few.add(m);
+  // a finished loop's iterator serves the next loop (no allocation per loop)
+  for (const set of [one, few]) {
+    const first = set[Symbol.iterator]();
+    while (!first.next().done);
+    assert.equal(set[Symbol.iterator](), first, "the finished iterator is reused");
+  }
+  // loops nested over the same and other sets, left early by break and by a throw, in any order
+  for (let round = 0; round < 3; round++) {
+    const pairs: string[] = [];
+    for (const a of few) {
+      for (const b of one) pairs.push(`${a.n}${b.n}`);
+      for (const b of few) {
+        if (b.n > 1) break;
+        pairs.push(`${a.n}${b.n}`);
+      }
+      try {
+        for (const _ of few) throw new Error("out");
+      } catch { /* left by a throw: its iterator goes back too */ }
+    }
+    assert.deepEqual(pairs, [
+      "00",
+      "00",
+      "01",
+      "10",
+      "10",
+      "11",
+      "20",
+      "20",
+      "21",
+      "30",
+      "30",
+      "31",
+      "40",
+      "40",
+      "41",
+    ], `round ${round}`);
+    assert.deepEqual([...one], [members[0]]);
+    assert.deepEqual(Array.from(few).map((m) => m.n), [0, 1, 2, 3, 4]);
+  }
+  // an empty set's loop makes no result object either
+  const empty = new CompactSet<{ n: number }>()[Symbol.iterator]();
+  assert.equal(empty.next(), empty.next(), "one answer serves every empty loop");
+  assert.deepEqual([...new CompactSet()], []);
+  // a finished iterator stays finished until a new loop takes it
+  const done = one[Symbol.iterator]();
+  while (!done.next().done);
+  assert.equal(done.next().done, true);
+  // past 16 members (a Set) and back, loops still see each member once
+  const many = new CompactSet<{ n: number }>();
+  for (const m of members) many.add(m);
+  assert.deepEqual([...many].map((m) => m.n), members.map((m) => m.n));
+  for (const m of members.slice(1)) many.delete(m);
+  assert.deepEqual([...many], [members[0]]);
+});
+
+Deno.test("ScratchList: pushed, sorted (by insertion and past 16 on a copy), truncated and cleared, read by index", () => {
+  const list = new ScratchList<number>();
+  for (const size of [5, 40, 0, 16, 17]) {
+    const values = Array.from({ length: size }, (_, i) => (i * 7919) % 101);
+    for (const v of values) list.push(v);
+    assert.equal(list.size, size);
+    list.sort((a, b) => a - b);
+    const read = Array.from({ length: list.size }, (_, i) => list.at(i));
+    assert.deepEqual(list.toArray(), read);
+    assert.deepEqual(read, [...values].sort((a, b) => a - b), `size ${size}`);
+    if (size > 2) {
+      list.set(1, -1);
+      list.truncate(2);
+      assert.deepEqual([list.at(0), list.at(1), list.size], [read[0], -1, 2]);
+    }
+    list.clear();
+    assert.equal(list.size, 0);
+  }
 });
 
 Deno.test("small argument bodies are packed into shared buffers and travel unchanged", () => {
