@@ -482,8 +482,8 @@ async function runOnPool(
       const readers = new PositionList(n);
       const depKeys: Key[] = [];
       const depValues: Encoded[] = [];
-      // a triple per argument that is an earlier member's value: two per member in a tree
-      const memberRefs = new PositionList(6 * n);
+      // a triple per argument that is an earlier member's value (two per member in a tree)
+      const memberRefs = new PositionList(n);
       let liveDeps: Key[] | undefined;
       let groups: (string | null)[] | undefined;
       for (let i = 0; i < n; i++) memberAt[members[i]] = i;
