@@ -16,12 +16,7 @@ import { encode } from "../core/value_codec.ts";
 import { errorMessage } from "../core/errors.ts";
 import { FrameReader } from "../net/frame_reader.ts";
 import { WriteQueue } from "../net/framing.ts";
-import {
-  type FromThread,
-  type ProcessNotice,
-  type ToThread,
-  unpackMemberKeys,
-} from "./thread_protocol.ts";
+import type { FromThread, ProcessNotice, ToThread } from "./thread_protocol.ts";
 
 const channel = Deno.stdout;
 /** The most one read from stdin takes (a pipe holds 64 KiB on Linux). */
@@ -85,9 +80,7 @@ for (;;) {
   const read = await Deno.stdin.read(chunk);
   if (read === null) break;
   for (const message of reader.push(chunk.subarray(0, read))) {
-    const data = message.header as ToThread;
-    if (data.type === "run") unpackMemberKeys(data.batch);
-    host.onmessage?.({ data });
+    host.onmessage?.({ data: message.header as ToThread });
   }
 }
 // the pool closed stdin: nothing more will come, and no one reads what tasks still running send

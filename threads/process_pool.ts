@@ -21,14 +21,13 @@ import { FrameReader } from "../net/frame_reader.ts";
 import { WriteQueue } from "../net/framing.ts";
 import { describeExit, ProcessDiedError } from "./process_exit.ts";
 import { inheritedPermissionFlags } from "./process_permissions.ts";
-import {
-  type FromThread,
-  packMemberKeys,
-  type ProcessNotice,
-  type RunBatch,
-  type RunItem,
-  type RunResult,
-  type ToThread,
+import type {
+  FromThread,
+  ProcessNotice,
+  RunBatch,
+  RunItem,
+  RunResult,
+  ToThread,
 } from "./thread_protocol.ts";
 import type { ResultHandler, SlotFailureHandler, TaskPool } from "./task_pool.ts";
 
@@ -237,7 +236,7 @@ export class ProcessPool implements TaskPool {
         "the process pool was shut down (shutdownProcesses()) before these tasks could run",
       );
     }
-    const message: RunBatch = { type: "run", batch: packMemberKeys(batch) };
+    const message: RunBatch = { type: "run", batch };
     const process = this.#processes[slot];
     process.batches.push(new Set(batch.map((item) => item.id)));
     this.#send(process, message);

@@ -115,58 +115,6 @@ export interface RunMembers {
 }
 
 /**
- * An item's `RunMembers.keys` as a process's pipe carries them (threads/process_pool.ts,
- * process_entry.ts): every key in one string, and each key's length in UTF-16 units. The codec
- * then writes and reads one string per item instead of one per member (a 512-member item's keys
- * each cost both sides a call, a hash and a copy, cold). Threads get `keys` as they are
- * (structured clone copies strings natively).
- */
-export interface PackedKeys {
-  text: string;
-  lengths: Int32Array;
-}
-
-/**
- * Items of fewer members keep their `keys` as they are on a pipe too: the decoder's table of
- * recent strings makes short lists as cheap (20–64 keys of 23 characters, encoded and decoded
- * cold and warm: within noise of each other; 512 keys: 1.5–2× less CPU packed).
- */
-const PACKED_KEYS_FROM = 128;
-
-/**
- * The items of `batch` as a process's pipe carries them: an item of {@link PACKED_KEYS_FROM} or
- * more members has its `keys` replaced by `packedKeys` (a copy; `batch` is not changed).
- */
-export function packMemberKeys(batch: readonly RunItem[]): RunItem[] {
-  let out: RunItem[] | undefined;
-  for (let i = 0; i < batch.length; i++) {
-    const members = batch[i].members;
-    if (members === undefined || members.keys.length < PACKED_KEYS_FROM) continue;
-    const keys = members.keys;
-    const lengths = new Int32Array(keys.length);
-    for (let k = 0; k < keys.length; k++) lengths[k] = keys[k].length;
-    const { keys: _, ...rest } = members;
-    const packed = { ...rest, packedKeys: { text: keys.join(""), lengths } };
-    (out ??= batch.slice())[i] = { ...batch[i], members: packed as unknown as RunMembers };
-  }
-  return out ?? (batch as RunItem[]);
-}
-
-/** Undoes {@link packMemberKeys} in place, as a process reads a batch off its pipe. */
-export function unpackMemberKeys(batch: readonly RunItem[]): void {
-  for (const item of batch) {
-    const members = item.members as (RunMembers & { packedKeys?: PackedKeys }) | undefined;
-    const packed = members?.packedKeys;
-    if (packed === undefined) continue;
-    const { text, lengths } = packed;
-    const keys: Key[] = new Array(lengths.length);
-    for (let k = 0, at = 0; k < lengths.length; k++) keys[k] = text.slice(at, at += lengths[k]);
-    members!.keys = keys;
-    delete members!.packedKeys;
-  }
-}
-
-/**
  * The value of a result its runner kept for later items of its batch (`RunItem.localReaders`):
  * `undefined`, never read by the owner.
  */
