@@ -285,6 +285,26 @@ function fuseTasks(chain: readonly Task[]): Task {
 
 /** `args` with each reference to `key` replaced by null; the paths of the replaced places. */
 function punchHoles(args: unknown[], key: Key, paths: (string | number)[][]): unknown {
+  // the usual list is flat (plain values and references side by side): one loop, no closure
+  // and no path arrays for the places that hold no reference (a cold parent fuses every chain)
+  let flat = true;
+  for (let i = 0; i < args.length && flat; i++) {
+    const v = args[i];
+    flat = v === null || typeof v !== "object" || v instanceof TaskRef;
+  }
+  if (!flat) return punchHolesDeep(args, key, paths);
+  let out: unknown[] | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const v = args[i];
+    if (!(v instanceof TaskRef) || v.key !== key) continue;
+    paths.push([i]);
+    (out ??= args.slice())[i] = null;
+  }
+  return out ?? args;
+}
+
+/** {@link punchHoles} through nested arrays and plain objects. */
+function punchHolesDeep(args: unknown[], key: Key, paths: (string | number)[][]): unknown {
   const walk = (value: unknown, path: (string | number)[]): unknown => {
     if (value instanceof TaskRef) {
       if (value.key !== key) return value;

@@ -81,12 +81,40 @@ function learnDuration(prefix: string, ms: number): void {
 const TYPED_POSITIONS = 16;
 
 /**
- * Positions as they travel: a long list as one `Int32Array` (one buffer for the codec, where each
- * number costs it a call), a short one as it is (a typed array's buffer costs more than a few
- * numbers).
+ * The first `count` positions of `list` as they travel: many as one `Int32Array` (one buffer for
+ * the codec, where each number costs it a call), a few as a plain array (a typed array's buffer
+ * costs more than a few numbers).
  */
-function positions(list: number[]): Positions {
-  return list.length >= TYPED_POSITIONS ? new Int32Array(list) : list;
+function positions(list: Int32Array, count: number): Positions {
+  return count >= TYPED_POSITIONS ? list.slice(0, count) : Array.from(list.subarray(0, count));
+}
+
+/**
+ * A list of positions written into an `Int32Array` that grows as needed: cold, a typed array
+ * takes numbers for less than a growing JS array, and travels without a conversion.
+ */
+class PositionList {
+  list: Int32Array;
+  count = 0;
+  constructor(capacity: number) {
+    this.list = new Int32Array(Math.max(capacity, 4));
+  }
+  push(a: number): void {
+    if (this.count === this.list.length) this.#grow();
+    this.list[this.count++] = a;
+  }
+  #grow(): void {
+    const bigger = new Int32Array(this.list.length * 2);
+    bigger.set(this.list);
+    this.list = bigger;
+  }
+  get positions(): Positions {
+    return positions(this.list, this.count);
+  }
+  /** The positions pushed so far (a view). */
+  get pushed(): Int32Array {
+    return this.list.subarray(0, this.count);
+  }
 }
 
 /** Copies of frames (each only its own bytes) for sending, and their buffers to transfer. */
@@ -132,7 +160,8 @@ export interface PoolKind {
 /** A posted item that runs a subgraph: its members (task indices, in run order), exports. */
 interface PostedGroup {
   members: number[];
-  exports: number[];
+  /** The members whose values come back, by position in `members`, ascending. */
+  exports: Int32Array;
 }
 
 /** The run function of a pool scheduler (`threads`, `processes`). */
@@ -287,7 +316,7 @@ async function runOnPool(
         if (t === undefined || live === undefined) return;
         const exported = typeof t === "number"
           ? [tasks[t].key]
-          : t.exports.map((i) => tasks[t.members[i]].key);
+          : Array.from(t.exports, (i) => tasks[t.members[i]].key);
         live.late(slot, exported, result);
       },
       onExported(id, values) {
@@ -413,7 +442,12 @@ async function runOnPool(
      * goes as null plus a triple in `memberRefs` (its key already travels in `members.keys`).
      * Returns whether other arguments may hold references, to be searched by key in the runner.
      */
-    const memberArgs = (i: number, t: number, args: (readonly unknown[])[], refs: number[]) => {
+    const memberArgs = (
+      i: number,
+      t: number,
+      args: (readonly unknown[])[],
+      refs: PositionList,
+    ) => {
       const own = tasks[t].args;
       let copy: unknown[] | undefined;
       let byKey = false;
@@ -426,7 +460,9 @@ async function runOnPool(
           continue;
         }
         (copy ??= own.slice())[p] = null;
-        refs.push(i, p, memberAt[d]);
+        refs.push(i);
+        refs.push(p);
+        refs.push(memberAt[d]);
       }
       args[i] = copy ?? own;
       return byKey;
@@ -442,11 +478,12 @@ async function runOnPool(
       const n = members.length;
       const keys: Key[] = new Array(n);
       const args: (readonly unknown[])[] = new Array(n);
-      const exports: number[] = [];
-      const readers: number[] = [];
+      const exports = new PositionList(n);
+      const readers = new PositionList(n);
       const depKeys: Key[] = [];
       const depValues: Encoded[] = [];
-      const memberRefs: number[] = [];
+      // a triple per argument that is an earlier member's value (two per member in a tree)
+      const memberRefs = new PositionList(n);
       let liveDeps: Key[] | undefined;
       let groups: (string | null)[] | undefined;
       for (let i = 0; i < n; i++) memberAt[members[i]] = i;
@@ -476,7 +513,7 @@ async function runOnPool(
       // only once nothing can fail: the link then counts these functions as sent to the slot
       // each distinct function once (members of a subgraph mostly share a few)
       const fns: (FunctionSpec | string)[] = [];
-      const fnOf: number[] = new Array(n);
+      const fnOf = new Int32Array(n);
       const fnAt = new Map<FunctionSpec, number>();
       for (let i = 0; i < n; i++) {
         const spec = specs[members[i]]!;
@@ -488,7 +525,7 @@ async function runOnPool(
         fnOf[i] = f;
       }
       const id = shared.register(slot, sink, estimate);
-      itemTask.set(id, { members, exports });
+      itemTask.set(id, { members, exports: exports.pushed });
       const item: RunItem = {
         id,
         key: keys[n - 1],
@@ -499,10 +536,10 @@ async function runOnPool(
         members: {
           keys,
           fns,
-          ...(fns.length === n ? {} : { fnOf: positions(fnOf) }),
-          exports: positions(exports),
-          readers: positions(readers),
-          ...(memberRefs.length === 0 ? {} : { memberRefs: positions(memberRefs) }),
+          ...(fns.length === n ? {} : { fnOf: positions(fnOf, n) }),
+          exports: exports.positions,
+          readers: readers.positions,
+          ...(memberRefs.count === 0 ? {} : { memberRefs: memberRefs.positions }),
           ...(groups === undefined ? {} : { groups }),
         },
       };

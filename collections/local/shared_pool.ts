@@ -14,6 +14,14 @@ import type { ResultHandler, SlotFailureHandler, TaskPool } from "../../threads/
 /** How much estimated work (ms) one batch carries, and how much a slot may have queued. */
 export const BATCH_MS = 2;
 const QUEUED_MS = 2 * BATCH_MS;
+/**
+ * A slot whose one item in flight is estimated under this (ms) takes a second item: its runner
+ * then starts the next item at once instead of waiting idle for the round trip to the owner
+ * after each one (tasks too long to share a batch and short all the same, as a cold Monte Carlo
+ * walk of a few ms). A longer item runs with nothing queued behind it, so a long task never
+ * waits on a runner behind another while a second runner is free.
+ */
+const PREFETCH_MS = 50;
 /** Item ids carry their slot's index below this factor. */
 const SLOT_FACTOR = 4096;
 
@@ -182,11 +190,13 @@ export class SharedPool {
 
   /**
    * Whether `slot` takes more work now: its runner is up (a process still starting gets none,
-   * so the first work goes to the first runners up), and it is idle or its queued work is short.
+   * so the first work goes to the first runners up), and it is idle, its queued work is short, or
+   * it holds one item estimated under {@link PREFETCH_MS}.
    */
   hasRoom(slot: number): boolean {
     if (this.pool.isReady?.(slot) === false) return false;
-    return this.inFlight[slot] === 0 || this.load[slot] < QUEUED_MS;
+    const inFlight = this.inFlight[slot], load = this.load[slot];
+    return inFlight === 0 || load < QUEUED_MS || (inFlight === 1 && load < PREFETCH_MS);
   }
 
   /** The slot with the least queued work, or -1 when all are full. */
