@@ -3,15 +3,23 @@
  * gives its thread slot back (`secede`) and takes one again (`rejoin`). The thread entry sets it
  * around each task call; `getClient()`, `secede()` and `rejoin()` (client/task_client.ts) read it.
  *
- * It lives in an `AsyncLocalStorage` so a task that seceded and a task that started after it on
- * the same thread each see their own context across their awaits. The storage is kept under a
- * global symbol: a task module may import the library from another URL than the thread entry's
- * (a second copy of this module), and both copies must see one storage.
+ * It lives in the async context so a task that seceded and a task that started after it on the same
+ * thread each see their own context across their awaits: Deno's own async context (V8's
+ * continuation-preserved embedder data), the very mechanism `node:async_hooks`'s
+ * `AsyncLocalStorage` is built on in Deno 2 (its `run` enters a value, calls, restores the previous
+ * context; its `getStore` reads it) — without loading `node:async_hooks`, which brings Deno's Node
+ * errors, validators and inspect modules into every task thread and `processes` child at start
+ * (about half of a child's own start beyond Deno's, docs/architecture.md). Those primitives are
+ * Deno's internals, not its API, so they are checked as this module loads (a value entered reaches
+ * a promise reaction, and only while entered); where Deno does not offer them or they fail the
+ * check, `AsyncLocalStorage` is loaded before this module finishes loading, so before any task
+ * runs. The storage is kept under a global symbol: a task module may import the library from
+ * another URL than the thread entry's (a second copy of this module), and both copies must see one
+ * storage.
  *
  * @module
  */
 
-import { AsyncLocalStorage } from "node:async_hooks";
 import type { Key } from "./task.ts";
 import type { Encoded } from "./value_codec.ts";
 
@@ -53,11 +61,111 @@ export interface TaskContext {
 
 const STORAGE = Symbol.for("dask-deno.task-context");
 
-type WithStorage = typeof globalThis & { [STORAGE]?: AsyncLocalStorage<TaskContext> };
+/** What carries the current task's context across its awaits (`AsyncLocalStorage`'s shape). */
+interface ContextStorage {
+  run<T>(context: TaskContext, fn: () => T): T;
+  getStore(): TaskContext | undefined;
+}
 
-function storage(): AsyncLocalStorage<TaskContext> {
+/** Deno's async context primitives (`Deno[Deno.internal].core`), where present. */
+interface AsyncCore {
+  getAsyncContext(): AsyncContextMapping | undefined;
+  setAsyncContext(context: AsyncContextMapping | undefined): void;
+}
+
+/**
+ * The async context: an object of every async variable's value, which V8 carries to each promise
+ * reaction (continuation-preserved embedder data). Deno's `AsyncVariable`s (and so every
+ * `AsyncLocalStorage`) enter a value by setting a copy with their own key added, and restore the
+ * previous object after; a copy keeps every other key, ours too.
+ */
+type AsyncContextMapping = Record<PropertyKey, unknown>;
+
+/** Deno's async context primitives, or null where this Deno does not offer them. */
+function asyncCore(): AsyncCore | null {
+  const internal = (Deno as unknown as { internal?: symbol }).internal;
+  if (typeof internal !== "symbol") return null;
+  const core = (Deno as unknown as Record<symbol, { core?: Partial<AsyncCore> } | undefined>)[
+    internal
+  ]?.core;
+  return typeof core?.getAsyncContext === "function" && typeof core.setAsyncContext === "function"
+    ? core as AsyncCore
+    : null;
+}
+
+/**
+ * `core` if it behaves as this module relies on — the context is absent or a plain object, and a
+ * value entered reaches a promise reaction registered meanwhile but not one registered after it
+ * was left — else null. The primitives are Deno's internals, not its API: a Deno that changes
+ * them makes this module fall back to `AsyncLocalStorage` rather than lose contexts.
+ */
+async function checked(core: AsyncCore | null): Promise<AsyncCore | null> {
+  if (core === null) return null;
+  const probe = Symbol("probe");
+  const previous = core.getAsyncContext();
+  if (previous !== undefined && !isPlainObject(previous)) return null;
+  const entered = { __proto__: null, ...previous, [probe]: true };
+  let inside: Promise<unknown>;
+  core.setAsyncContext(entered);
+  try {
+    if (core.getAsyncContext() !== entered) return null;
+    inside = Promise.resolve().then(() => core.getAsyncContext()?.[probe]);
+  } finally {
+    core.setAsyncContext(previous);
+  }
+  const outside = Promise.resolve().then(() => core.getAsyncContext()?.[probe]);
+  return (await inside) === true && (await outside) === undefined ? core : null;
+}
+
+function isPlainObject(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === null || prototype === Object.prototype;
+}
+
+const core = await checked(asyncCore());
+
+/** Where a task's context is kept in the async context (a symbol: no variable of Deno's clashes). */
+const CONTEXT_KEY = Symbol("dask-deno.task-context");
+
+/**
+ * The task context as a key of the async context, entered and restored as an `AsyncVariable`
+ * does (`AsyncLocalStorage.run`, `getStore`) but holding the value itself: an `AsyncVariable`
+ * also files each entered value in a WeakMap under a fresh object, which cost a cold task ~10–20
+ * µs against ~4 µs this way (first 100 calls in a fresh process, 2026-12-06).
+ */
+function coreStorage(core: AsyncCore): ContextStorage {
+  const { getAsyncContext, setAsyncContext } = core;
+  return {
+    run<T>(context: TaskContext, fn: () => T): T {
+      const previous = getAsyncContext();
+      setAsyncContext({ __proto__: null, ...previous, [CONTEXT_KEY]: context });
+      try {
+        return fn();
+      } finally {
+        setAsyncContext(previous);
+      }
+    },
+    getStore: () => getAsyncContext()?.[CONTEXT_KEY] as TaskContext | undefined,
+  };
+}
+
+type WithStorage = typeof globalThis & { [STORAGE]?: ContextStorage };
+
+/** `AsyncLocalStorage`, loaded only where Deno's own variable is missing (before any task runs). */
+const fallback = core === null ? (await import("node:async_hooks")).AsyncLocalStorage : null;
+
+function storage(): ContextStorage {
   const global = globalThis as WithStorage;
-  return global[STORAGE] ??= new AsyncLocalStorage<TaskContext>();
+  return global[STORAGE] ??= core === null ? new fallback!<TaskContext>() : coreStorage(core);
+}
+
+/**
+ * Which mechanism carries task contexts in this isolate: Deno's own async context, or
+ * `node:async_hooks`'s `AsyncLocalStorage` where this Deno has none.
+ */
+export function taskContextMechanism(): "deno-core" | "node:async_hooks" {
+  return core === null ? "node:async_hooks" : "deno-core";
 }
 
 /** Runs `fn` with `context` as the current task's (across its awaits). */

@@ -21,8 +21,12 @@ import type { ActorOutcome } from "../protocol/actors.ts";
 import type { FromActorThread, ToActorThread } from "./actor_protocol.ts";
 import type { RunItem, ThreadSetup } from "./thread_protocol.ts";
 
-/** A call from a method to another actor loads the client code on first use. */
-setActorTransportLoader(() => import("../client/actors.ts"));
+/**
+ * A call from a method to another actor loads the client code on first use (by a computed URL,
+ * so that Deno does not read its graph ahead as the thread starts: threads/thread_entry.ts).
+ */
+const ACTOR_TRANSPORT = new URL("../client/actors.ts", import.meta.url).href;
+setActorTransportLoader(() => import(ACTOR_TRANSPORT));
 
 const functions = new FunctionCache();
 const actors = new Map<string, { instance: Record<string, unknown>; className: string }>();

@@ -62,8 +62,15 @@ import { tableConversions } from "../core/table_codec.ts";
 /** Self-contained task functions reach uploaded modules through the global. */
 Object.assign(globalThis, { importUploaded });
 
-/** A task that calls an actor loads the client code on first use. */
-setActorTransportLoader(() => import("../client/actors.ts"));
+/**
+ * A task that calls an actor loads the client code on first use. By a computed URL, not a
+ * literal: Deno reads ahead the whole graph of a literal dynamic import as a thread loads this
+ * entry (client/actors.ts's is 121 files: a thread's load of this entry took 19–20 ms against 7–8
+ * without it, 2026-12-06), and every program that can hand a task an actor has the file in its
+ * static graph already (mod.ts imports it), where `deno compile` and a JSR package take it from.
+ */
+const ACTOR_TRANSPORT = new URL("../client/actors.ts", import.meta.url).href;
+setActorTransportLoader(() => import(ACTOR_TRANSPORT));
 
 const functions = new FunctionCache();
 /** Where this thread's tasks spend their time, for `client.profile`. */
@@ -568,17 +575,20 @@ function succeeded(task: ThreadTask, start: number, value: unknown): RunResult {
   if (held.length > 0) heldByResult.set(key, held);
   const live = tableBytes !== undefined &&
     liveTables.keep(scopedKey(item.liveScope, key), value, tableBytes);
-  return {
+  const result: RunResult = {
     id: item.id,
     ok: true,
-    holdsRefs: held.length > 0 || live,
     value: encoded,
     nbytes: tableBytes ?? sizeOf(value),
     typeName: typeNameOf(value),
-    conversions: newConversions(),
     start,
     stop: now(),
   };
+  // both optional: a tiny task's result message carries neither (each field is cloned to the owner)
+  if (held.length > 0 || live) result.holdsRefs = true;
+  const conversions = newConversions();
+  if (conversions > 0) result.conversions = conversions;
+  return result;
 }
 
 /** Encodes the pinned results the owner asks for (they move) and answers with their bytes. */
@@ -770,7 +780,10 @@ self.onmessage = (event: MessageEvent<ToThread>) => {
         if (item.liveDeps !== undefined) liveTables.expect(liveInputKeys(item)!);
       }
       // the profiler runs before the batch does (at once when it already runs)
-      queue = queue.then(() => sampler.busy()).then(() => runBatch(batch));
+      queue = queue.then(() => {
+        const starting = sampler.busy();
+        return starting === undefined ? runBatch(batch) : starting.then(() => runBatch(batch));
+      });
       break;
     }
     case "init": {
