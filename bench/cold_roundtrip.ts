@@ -11,11 +11,15 @@
  *   deno run -A bench/cold_roundtrip.ts --against=path/to/older/checkout [--rounds=6]
  *     [--trips=200] [--cpu-prof=DIR] [--cpu-prof-interval=µs]
  *     [--worker-args="--profile-interval 0"] [--tree=path/to/newer/checkout]
- *     [--v8-flags=FLAGS] [--v8-flags-old=FLAGS]
+ *     [--v8-flags=FLAGS] [--v8-flags-old=FLAGS] [--hops]
  *
  * `--tree` names the "new" side (this checkout by default): a ladder of older commits, each
  * beside the same base, runs with this script driving trees that lack it. Every tree runs its
  * own scheduler/main.ts, worker/main.ts and mod.ts; only this client loop is this file's.
+ *
+ * `--hops` prints, on stderr, each round's scheduler address and wall-clock start and end (`HOPS`
+ * and `HOPSEND` lines) for bench/wire_hops.py, which splits each trip into its four hops on the
+ * wire (client → scheduler → worker → scheduler → client) from a loopback capture.
  *
  * `--worker-args` go to this tree's workers only: with `--against` naming this same tree, a
  * worker option's cost (call-stack sampling's, say) is measured the same way.
@@ -42,6 +46,7 @@ const { values: flags } = parseArgs({
     "worker-args": { type: "string", default: "" },
     "v8-flags": { type: "string" },
     "v8-flags-old": { type: "string" },
+    hops: { type: "boolean", default: false },
     // internal: run as the client of one round
     client: { type: "string" },
     scheduler: { type: "string" },
@@ -247,6 +252,7 @@ async function oneRound(tree: string, label: string, round: number): Promise<Cli
       children.push(worker.child);
     }
     const pids = children.map((child) => child.pid).join(",");
+    if (flags.hops) console.error(`HOPS ${label} ${round} ${address} ${Date.now()}`);
     const out = await new Deno.Command(Deno.execPath(), {
       args: [
         "run",
@@ -265,6 +271,7 @@ async function oneRound(tree: string, label: string, round: number): Promise<Cli
     if (out.code !== 0) {
       throw new Error(`client of ${label} failed: ${new TextDecoder().decode(out.stderr)}`);
     }
+    if (flags.hops) console.error(`HOPSEND ${label} ${round} ${address} ${Date.now()}`);
     const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
     return JSON.parse(lines.at(-1)!) as ClientFigures;
   } finally {

@@ -102,7 +102,7 @@ import {
 } from "./client_lifecycle.ts";
 import { HeldKeys } from "./held_keys.ts";
 import { FutureKeys } from "./future_keys.ts";
-import { Results } from "./results.ts";
+import { NOT_AT_HAND, Results } from "./results.ts";
 import { clientMimeBundle, clientRepr } from "./client_display.ts";
 import { checkOptionNames } from "../core/option_names.ts";
 import {
@@ -800,10 +800,18 @@ export class Client extends SubmitMethods implements FutureOwner, GraphExecutor,
     if (this.#status !== "closed") this.#outbox.release(key);
   }
 
-  /** @internal The value of a finished key, fetched from a worker that holds it. */
-  async fetchValue(key: Key): Promise<unknown> {
-    const values = await this.#results.fetchValues([key]);
-    return values.get(key);
+  /**
+   * @internal The value of a finished key: its tiny result if it came with `key-in-memory`,
+   * else fetched from a worker that holds it.
+   */
+  fetchValue(key: Key): Promise<unknown> {
+    try {
+      const value = this.#results.valueAtHand(key);
+      if (value !== NOT_AT_HAND) return Promise.resolve(value);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#results.fetchValues([key]).then((values) => values.get(key));
   }
 
   /** @internal `future.result()` waits for this key: its tiny result is kept on arrival. */

@@ -113,8 +113,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
   async result(timeout?: number): Promise<T> {
     const expected = this.#owner.expectValue(this.key);
     try {
-      await this.#waitDone(timeout);
       const state = this.#state;
+      if (!state.isDone) await (timeout === undefined ? state.done : this.#waitDone(timeout));
       if (state.status !== "finished") throw state.error;
       return await this.#owner.fetchValue(this.key) as T;
     } finally {

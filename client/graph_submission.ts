@@ -38,12 +38,19 @@ export type FutureKey = (future: Future) => Key;
  */
 export function replaceFutures(value: unknown, futureKey: FutureKey, layers: Layer[]): unknown {
   if (value === null || typeof value !== "object") return value;
+  // the common call, submit(fn, 1, "a"): arguments that hold nothing are not walked
+  if (Array.isArray(value) && value.every(isPrimitive)) return value;
   return rewriteData(value, (v) => {
     if (v instanceof Future) return new TaskRef(futureKey(v));
     if (!(v instanceof Delayed)) return DESCEND;
     layers.push(v);
     return new TaskRef(v.key);
   }, "args");
+}
+
+/** True for a value that is no object (and so holds no Future or Delayed). */
+function isPrimitive(value: unknown): boolean {
+  return value === null || (typeof value !== "object" && typeof value !== "function");
 }
 
 /**

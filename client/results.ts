@@ -42,6 +42,9 @@ export interface ResultsHost {
  */
 export const MAX_RECOMPUTATIONS = 3;
 
+/** What {@link Results.valueAtHand} gives for a value that is to be fetched. */
+export const NOT_AT_HAND: unique symbol = Symbol("not at hand");
+
 /** Fetching and finishing the values of one client's keys. */
 export class Results {
   /** Turns fetched values of `compute` Futures into the collection's result, by key. */
@@ -124,14 +127,7 @@ export class Results {
     /** How many times each key was taken back (lost, computed again) during this fetch. */
     let recomputed: Map<Key, number> | undefined;
     let wanted = keys.length === 1 ? [keys[0]] : [...new Set(keys)];
-    const put = (key: Key, encoded: Encoded) => {
-      const refsBefore = taskRefCount();
-      let value = decodingFor(this.host.actors, () => decode(encoded));
-      // Futures a task returned come back as Futures of this client
-      if (taskRefCount() !== refsBefore) value = this.#futuresIn(value);
-      const finalize = this.finalizers.get(key);
-      values.set(key, finalize === undefined ? value : finalize(value));
-    };
+    const put = (key: Key, encoded: Encoded) => values.set(key, this.#decoded(key, encoded));
     while (wanted.length > 0) {
       this.host.checkOpen();
       const toFetch: Key[] = [];
@@ -177,6 +173,33 @@ export class Results {
       wanted = fetched.missing;
     }
     return values;
+  }
+
+  /**
+   * The value of one finished key whose tiny result came with its `key-in-memory` (a
+   * `result()` was waiting), decoded and finalized now; {@link NOT_AT_HAND} when it is to be
+   * fetched ({@link fetchValues}). `result()` goes this way first: a fresh client's round trip
+   * then takes no async call, promise or Map between the scheduler's word and the caller.
+   */
+  valueAtHand(key: Key): unknown {
+    const hold = this.host.keys.get(key);
+    if (hold === undefined || hold.status !== "finished" || hold.value === undefined) {
+      return NOT_AT_HAND;
+    }
+    this.host.checkOpen();
+    const encoded = hold.value;
+    hold.value = undefined;
+    return this.#decoded(key, encoded);
+  }
+
+  /** A fetched value decoded (actor handles bound, Futures made) and finalized. */
+  #decoded(key: Key, encoded: Encoded): unknown {
+    const refsBefore = taskRefCount();
+    let value = decodingFor(this.host.actors, () => decode(encoded));
+    // Futures a task returned come back as Futures of this client
+    if (taskRefCount() !== refsBefore) value = this.#futuresIn(value);
+    const finalize = this.finalizers.get(key);
+    return finalize === undefined ? value : finalize(value);
   }
 
   /** `value` with a Future of this client wherever it holds a reference to a key. */

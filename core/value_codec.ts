@@ -416,13 +416,15 @@ class BodyWriter {
       if (table !== undefined) return this.table(table);
       return this.plainObject(value as Record<string, unknown>, depth + 1);
     }
-    const actor = actorRecordOf(value);
-    if (actor !== undefined) return this.actor(actor, depth);
+    // typed arrays first: every message's encoded arguments are one (an actor handle, a Proxy,
+    // never is)
     if (ArrayBuffer.isView(value)) {
       const kind = KIND_BY_TAG[(value as { [Symbol.toStringTag]?: string })[Symbol.toStringTag]!];
       if (kind === undefined) throw new EncodeFailure(...describeInstance(value));
       return this.buffer(kind, new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
     }
+    const actor = actorRecordOf(value);
+    if (actor !== undefined) return this.actor(actor, depth);
     // Shared memory does not cross processes: its bytes travel, and arrive as an ArrayBuffer.
     if (value instanceof ArrayBuffer || isSharedArrayBuffer(value)) {
       return this.buffer(KIND_ARRAY_BUFFER, new Uint8Array(value));
