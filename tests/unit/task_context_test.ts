@@ -30,6 +30,17 @@ const contextOf = (key: string): TaskContext => ({
 });
 const tick = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Runs `code` in a fresh `deno eval` and gives the JSON it printed (failing on a non-zero exit). */
+async function evalJson(code: string): Promise<unknown> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--ext=js", code],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  return JSON.parse(new TextDecoder().decode(out.stdout));
+}
+
 Deno.test("a task runner's modules do not load node:async_hooks at start", async () => {
   // Deno's own async context carries them here (AsyncLocalStorage is built on it)
   assert.equal(taskContextMechanism(), "deno-core");
@@ -117,13 +128,7 @@ Deno.test("a Deno whose async context primitives do not carry values falls back 
     });
     console.log(JSON.stringify([taskContextMechanism(), key]));
   `;
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--ext=js", code],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-  assert.deepEqual(JSON.parse(new TextDecoder().decode(out.stdout)), ["node:async_hooks", "a"]);
+  assert.deepEqual(await evalJson(code), ["node:async_hooks", "a"]);
 });
 
 Deno.test("where Deno offers no async context of its own, AsyncLocalStorage carries the contexts", async () => {
@@ -143,13 +148,7 @@ Deno.test("where Deno offers no async context of its own, AsyncLocalStorage carr
     const keys = await Promise.all([run("a", 20), run("b", 5)]);
     console.log(JSON.stringify([taskContextMechanism(), ...keys, currentTask() ?? null]));
   `;
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--ext=js", code],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-  assert.deepEqual(JSON.parse(new TextDecoder().decode(out.stdout)), [
+  assert.deepEqual(await evalJson(code), [
     "node:async_hooks",
     "a",
     "b",
